@@ -1,0 +1,75 @@
+"""AuthService calls: ``manager.auth_client`` with ``api_keys`` as in the Octopize client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from veil.v1 import auth_pb2, auth_pb2_grpc
+
+from veil_client.models import CreateApiKeyRequest
+from veil_client.transport import Transport
+
+
+def _as_dict(message: Any) -> dict[str, Any]:
+    result: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True)
+    return result
+
+
+class ApiKeysClient:
+    """``manager.auth_client.api_keys``: create, list, get, revoke."""
+
+    def __init__(self, transport: Transport, stub: auth_pb2_grpc.AuthServiceStub) -> None:
+        self._transport = transport
+        self._stub = stub
+
+    def create_api_key(self, request: CreateApiKeyRequest) -> dict[str, Any]:
+        """Create a key; ``result["api_key"]["plaintext"]`` is the key, shown this once."""
+        response = self._transport.call(self._stub.CreateApiKey, auth_pb2.CreateApiKeyRequest(
+            name=request.name, expiration_days=int(request.expiration_days)))
+        api_key = _as_dict(response.api_key)
+        api_key["plaintext"] = response.plaintext
+        return {"api_key": api_key}
+
+    def list_api_keys(self, include_inactive: bool = False) -> list[dict[str, Any]]:
+        """Your keys, newest first (never their plaintext)."""
+        keys: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            response = self._transport.call(self._stub.ListApiKeys, auth_pb2.ListApiKeysRequest(
+                page_size=500, page_token=token, include_inactive=include_inactive))
+            keys.extend(_as_dict(k) for k in response.api_keys)
+            token = response.next_page_token
+            if not token:
+                return keys
+
+    def get_api_key(self, api_key_id: str) -> dict[str, Any]:
+        """One of your keys."""
+        response = self._transport.call(self._stub.GetApiKey,
+                                        auth_pb2.GetApiKeyRequest(api_key_id=api_key_id))
+        return _as_dict(response.api_key)
+
+    def revoke_api_key(self, api_key_id: str) -> dict[str, Any]:
+        """Revoke one of your keys at once."""
+        response = self._transport.call(self._stub.RevokeApiKey,
+                                        auth_pb2.RevokeApiKeyRequest(api_key_id=api_key_id))
+        return _as_dict(response.api_key)
+
+    def revoke_all_api_keys(self) -> int:
+        """Revoke all your keys (including the one in use); returns how many."""
+        response = self._transport.call(self._stub.RevokeAllApiKeys,
+                                        auth_pb2.RevokeAllApiKeysRequest())
+        return int(response.revoked_count)
+
+
+class AuthClient:
+    """``manager.auth_client``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self.stub = auth_pb2_grpc.AuthServiceStub(transport.channel)
+        self.api_keys = ApiKeysClient(transport, self.stub)
+
+    def whoami(self) -> dict[str, Any]:
+        """The caller's user and credential kind."""
+        return _as_dict(self._transport.call(self.stub.WhoAmI, auth_pb2.WhoAmIRequest()))

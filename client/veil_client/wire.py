@@ -1,0 +1,237 @@
+"""Arrow tables over gRPC: the framing shared by the Veil client and server.
+
+Upload and download RPCs carry a header message and then pieces of an Arrow IPC stream in a
+``bytes`` field (field 2 of a ``oneof``). Parsing and serializing those pieces through protobuf
+costs two extra copies per chunk, so both ends frame the bytes field by hand (tag + varint length)
+and read it back as a zero-copy ``memoryview``. The bytes on the wire are exactly what protobuf
+would produce, so generic clients (``buf curl``) still interoperate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+CHUNK_BYTES = 1 << 20
+"""Target size of one stream message: 1 MiB was the fastest size measured on this kind of box."""
+
+MAX_MESSAGE_BYTES = 64 << 20
+"""gRPC message size limit on both ends: chunks plus headroom for query results."""
+
+CHANNEL_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
+
+PAYLOAD_FIELD = 2
+"""Field number of the bytes member of every header-then-bytes ``oneof``."""
+
+
+class _Message(Protocol):
+    def SerializeToString(self) -> bytes: ...  # noqa: N802 - protobuf API
+
+
+M = TypeVar("M")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        bits = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(bits | 0x80)
+        else:
+            out.append(bits)
+            return bytes(out)
+
+
+def frame_bytes_field(data: bytes | memoryview, field_number: int = PAYLOAD_FIELD) -> bytes:
+    """Serialize a message whose only set field is ``bytes field_number`` (one copy)."""
+    tag = bytes([(field_number << 3) | 2])
+    return b"".join((tag, _varint(len(data)), data))
+
+
+def parse_bytes_field(raw: bytes, field_number: int = PAYLOAD_FIELD) -> memoryview | None:
+    """Return the payload of a message made of that one bytes field, or None if it is not one."""
+    if not raw or raw[0] != ((field_number << 3) | 2):
+        return None
+    length = 0
+    shift = 0
+    pos = 1
+    while pos < len(raw):
+        byte = raw[pos]
+        length |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            return None
+    if pos + length != len(raw):
+        return None
+    return memoryview(raw)[pos:]
+
+
+def chunk_deserializer(message_cls: Any, field_number: int = PAYLOAD_FIELD) -> Callable[[bytes], Any]:
+    """A gRPC deserializer yielding a memoryview for byte chunks and a message otherwise."""
+
+    def deserialize(raw: bytes) -> Any:
+        payload = parse_bytes_field(raw, field_number)
+        if payload is not None:
+            return payload
+        return message_cls.FromString(raw)
+
+    return deserialize
+
+
+def chunk_serializer(message: Any) -> bytes:
+    """A gRPC serializer passing pre-framed ``bytes`` through and serializing messages."""
+    if isinstance(message, bytes | bytearray):
+        return bytes(message)
+    return bytes(message.SerializeToString())
+
+
+class _ChunkingSink:
+    """A Python file-like sink for ``ipc.new_stream`` that cuts the stream into framed chunks."""
+
+    def __init__(self, chunk_bytes: int) -> None:
+        self._chunk_bytes = chunk_bytes
+        self._pieces: list[memoryview] = []
+        self._pending = 0
+        self.ready: list[bytes] = []
+        self.digest = hashlib.sha256()
+        self.total = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        size = view.nbytes
+        if size == 0:
+            return 0
+        view = view.cast("B")
+        start = 0
+        while start < size:
+            room = self._chunk_bytes - self._pending
+            piece = view[start : start + room]
+            self._pieces.append(piece)
+            self._pending += piece.nbytes
+            start += piece.nbytes
+            if self._pending >= self._chunk_bytes:
+                self._flush()
+        return size
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        body = b"".join(self._pieces)
+        self.digest.update(body)
+        self.total += len(body)
+        self.ready.append(frame_bytes_field(body))
+        self._pieces = []
+        self._pending = 0
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._flush()
+        self.closed = True
+
+    def take(self) -> list[bytes]:
+        out, self.ready = self.ready, []
+        return out
+
+
+class StreamStats:
+    """Filled in while chunks are produced: total bytes and sha256 of the IPC stream."""
+
+    def __init__(self) -> None:
+        self.size_bytes = 0
+        self.sha256 = ""
+        self.num_rows = 0
+
+
+def ipc_chunks(
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    stats: StreamStats | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[bytes]:
+    """Encode record batches as an Arrow IPC stream and yield it in framed ~1 MiB messages.
+
+    Memory stays bounded by one batch plus one chunk, whatever the table size.
+    """
+    sink = _ChunkingSink(chunk_bytes)
+    rows = 0
+    with ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+            yield from sink.take()
+    sink.close()
+    yield from sink.take()
+    if stats is not None:
+        stats.size_bytes = sink.total
+        stats.sha256 = sink.digest.hexdigest()
+        stats.num_rows = rows
+
+
+class ChunkReader:
+    """A read-only file object over an iterator of byte chunks, for ``ipc.open_stream``."""
+
+    def __init__(self, chunks: Iterator[memoryview | bytes]) -> None:
+        self._chunks = chunks
+        self._current: memoryview = memoryview(b"")
+        self._pos = 0
+        self.digest = hashlib.sha256()
+        self.total = 0
+        self.closed = False
+
+    def _next(self) -> bool:
+        for chunk in self._chunks:
+            view = memoryview(chunk)
+            if view.nbytes:
+                self.digest.update(view)
+                self.total += view.nbytes
+                self._current = view
+                self._pos = 0
+                return True
+        return False
+
+    def read(self, size: int = -1) -> bytes | memoryview:
+        if size is None or size < 0:
+            parts = [self._current[self._pos :]]
+            while self._next():
+                parts.append(self._current)
+            self._pos = self._current.nbytes
+            return b"".join(parts)
+        if self._pos >= self._current.nbytes and not self._next():
+            return b""
+        available = self._current.nbytes - self._pos
+        if size <= available:
+            out = self._current[self._pos : self._pos + size]
+            self._pos += size
+            return out
+        parts = [self._current[self._pos :]]
+        needed = size - available
+        self._pos = self._current.nbytes
+        while needed > 0 and self._next():
+            take = min(needed, self._current.nbytes)
+            parts.append(self._current[:take])
+            self._pos = take
+            needed -= take
+        return b"".join(parts)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True

@@ -1,0 +1,1 @@
+"""The gRPC edge: servicers (thin) and protobuf conversions. Protobufs stop here."""

@@ -1,0 +1,205 @@
+"""Engines the server can use: one local child process by default, or remote addresses.
+
+The pool hands each task to an engine with a free slot, notices when an engine dies (the task's
+stream breaks), restarts the local child, and retries the task once before failing it with a
+reason the user can read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from veil_service.compute.protocol import (
+    EngineConnection,
+    EngineLost,
+    ProgressCallback,
+    TaskInput,
+    TaskOutput,
+)
+from veil_service.errors import UnavailableError
+from veil_service.storage.blobs import BlobStore
+
+log = logging.getLogger("veil.compute")
+
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class EngineSlot:
+    """One engine and how busy it is."""
+
+    connection: EngineConnection
+    capacity: int
+    running: int = 0
+    healthy: bool = True
+
+
+class LocalEngineProcess:
+    """The engine child of ``veil serve``, on a unix socket under the data dir."""
+
+    def __init__(self, data_dir: Path, capacity: int) -> None:
+        self.socket_path = (data_dir / "run" / "engine.sock").resolve()
+        self.work_dir = (data_dir / "engine").resolve()
+        self.capacity = capacity
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def address(self) -> str:
+        """gRPC address of the child."""
+        return f"unix://{self.socket_path}"
+
+    async def start(self) -> None:
+        """Start the child and wait until it listens."""
+        self.socket_path.parent.mkdir(parents=True, exist_ok=True)
+        self.socket_path.unlink(missing_ok=True)
+        env = dict(os.environ)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "veil_service.cli", "engine", "--listen", self.address,
+            "--work-dir", str(self.work_dir), "--capacity", str(self.capacity),
+            stdout=asyncio.subprocess.PIPE, env=env,
+        )
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT_S)
+        except TimeoutError:
+            raise UnavailableError("the engine child did not start within 60 s.") from None
+        if not line:
+            raise UnavailableError(f"the engine child exited at start (code "
+                                   f"{await self.process.wait()}); see its log above.")
+        asyncio.get_running_loop().create_task(_drain(self.process.stdout))
+
+    def alive(self) -> bool:
+        """Whether the child still runs."""
+        return self.process is not None and self.process.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the child."""
+        return self.process.pid if self.process else None
+
+    async def stop(self) -> None:
+        """Terminate the child (gracefully, then by force)."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass
+
+
+class EnginePool:
+    """Engines and their free slots."""
+
+    def __init__(self, blobs: BlobStore, *, data_dir: Path, remote: tuple[str, ...],
+                 local_capacity: int, max_attempts: int = 2) -> None:
+        self.blobs = blobs
+        self.max_attempts = max_attempts
+        self.local = None if remote else LocalEngineProcess(data_dir, local_capacity)
+        self._remote = remote
+        self.slots: list[EngineSlot] = []
+        self._free = asyncio.Condition()
+        self._restart_lock = asyncio.Lock()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the local child (or connect to remote engines) and wait until ready."""
+        if self.local is not None:
+            await self.local.start()
+            self.slots = [EngineSlot(EngineConnection(self.local.address), self.local.capacity)]
+        else:
+            self.slots = [EngineSlot(EngineConnection(a), 1) for a in self._remote]
+        for slot in self.slots:
+            info = await slot.connection.info(timeout=START_TIMEOUT_S)
+            slot.capacity = max(1, info.capacity)
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        """Close connections and stop the local child."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for slot in self.slots:
+            await slot.connection.close()
+        if self.local is not None:
+            await self.local.stop()
+
+    async def _watch(self) -> None:
+        # Notice a dead child within a second even when no task is running, and restart it.
+        while True:
+            await asyncio.sleep(1.0)
+            if self.local is not None and not self.local.alive():
+                log.warning("engine child died; restarting it")
+                await self._restart_local()
+
+    async def _restart_local(self) -> None:
+        async with self._restart_lock:
+            if self.local is None or self.local.alive():
+                return
+            for slot in self.slots:
+                await slot.connection.close()
+            await self.local.start()
+            self.slots = [EngineSlot(EngineConnection(self.local.address), self.local.capacity)]
+            async with self._free:
+                self._free.notify_all()
+
+    def state(self) -> list[dict[str, Any]]:
+        """Engines as admins see them."""
+        return [{"address": s.connection.address, "healthy": s.healthy, "running": s.running}
+                for s in self.slots]
+
+    async def _acquire(self) -> EngineSlot:
+        async with self._free:
+            while True:
+                for slot in self.slots:
+                    if slot.healthy and slot.running < slot.capacity:
+                        slot.running += 1
+                        return slot
+                await self._free.wait()
+
+    async def _release(self, slot: EngineSlot) -> None:
+        async with self._free:
+            slot.running = max(0, slot.running - 1)
+            self._free.notify_all()
+
+    async def run(self, kind: str, params: dict[str, Any], inputs: list[TaskInput],
+                  on_progress: ProgressCallback | None = None) -> TaskOutput:
+        """Run a task on a free engine, retrying once if the engine dies.
+
+        Raises:
+            VeilServiceError: the task itself failed (bad parameters, ...): not retried.
+            UnavailableError: the engine died on every attempt.
+        """
+
+        async def ignore(fraction: float, phase: str) -> None:
+            return None
+
+        callback = on_progress or ignore
+        last_error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            slot = await self._acquire()
+            try:
+                return await slot.connection.run_task(kind, params, inputs, self.blobs, callback)
+            except EngineLost as exc:
+                last_error = str(exc)
+                log.warning("engine lost during %s (attempt %d): %s", kind, attempt, exc)
+                if self.local is not None:
+                    await asyncio.sleep(0.2)
+                    await self._restart_local()
+            finally:
+                await self._release(slot)
+        raise UnavailableError(
+            f"the engine stopped while running {kind}, {self.max_attempts} times "
+            f"({last_error}); the task was not completed. Try again; if it keeps failing the "
+            "table may be too large for the engine's memory.", reason="ENGINE_LOST")

@@ -1,0 +1,206 @@
+"""The EngineService: receives a task and its tables, runs it in a worker, streams results back.
+
+The engine holds no credentials and no database. It listens on a unix socket when started by
+``veil serve``, or on an address given to ``veil engine --listen``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from multiprocessing import forkserver
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from veil.engine.v1 import engine_pb2
+from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer, frame_bytes_field
+
+from veil_service import __version__
+from veil_service.engine.cache import TableCache
+from veil_service.engine.tasks import TASKS
+from veil_service.engine.worker import run_in_worker, worker_context
+from veil_service.errors import InvalidArgumentError, ResourceExhaustedError, VeilServiceError
+
+log = logging.getLogger("veil.engine")
+
+RESULT_CHUNK_BYTES = 1 << 20
+TABLE_CHUNK_FIELD = 3
+RESULT_CHUNK_FIELD = 4
+PROGRESS_INTERVAL_S = 0.25
+
+
+class EngineServicer:
+    """Runs tasks for the Veil server, at most ``capacity`` at a time."""
+
+    def __init__(self, cache: TableCache, work_dir: Path, capacity: int) -> None:
+        self.cache = cache
+        self.work_dir = work_dir
+        self.capacity = capacity
+        self.running = 0
+
+    async def GetEngineInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
+        """Capacity and load."""
+        return engine_pb2.GetEngineInfoResponse(capacity=self.capacity, running=self.running,
+                                                version=__version__, kinds=sorted(TASKS))
+
+    async def Execute(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:  # noqa: N802
+        """Run one task (see engine.proto for the message order)."""
+        try:
+            async for message in self._execute(requests):
+                yield message
+        except VeilServiceError as exc:
+            yield engine_pb2.ExecuteResponse(failed=engine_pb2.TaskFailed(
+                code=exc.code_name, reason=exc.reason, message=exc.message))
+
+    async def _execute(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        iterator = requests.__aiter__()
+        first = await anext(iterator, None)
+        if first is None or isinstance(first, memoryview) or not first.HasField("start"):
+            raise InvalidArgumentError("the first engine message must be a TaskStart.")
+        start = first.start
+        if self.running >= self.capacity:
+            raise ResourceExhaustedError(f"engine busy ({self.running}/{self.capacity} tasks).",
+                                         reason="ENGINE_BUSY")
+        self.running += 1
+        digests = {ref.name: ref.sha256 for ref in start.inputs}
+        for sha in digests.values():
+            self.cache.pin(sha)
+        output_dir = Path(tempfile.mkdtemp(prefix=f"task-{start.task_id[:8]}-", dir=self.work_dir))
+        try:
+            missing = [ref.name for ref in start.inputs if not self.cache.has(ref.sha256)]
+            yield engine_pb2.ExecuteResponse(need_tables=engine_pb2.NeedTables(names=missing))
+            for _ in missing:
+                await self._receive_table(iterator, digests)
+            inputs = {name: self.cache.path(sha) for name, sha in digests.items()}
+            params = json.loads(start.params_json or "{}")
+            async for message in self._run(start.kind, params, inputs, output_dir):
+                yield message
+        finally:
+            self.running -= 1
+            for sha in digests.values():
+                self.cache.unpin(sha)
+            shutil.rmtree(output_dir, ignore_errors=True)
+
+    async def _receive_table(self, iterator: AsyncIterator[Any], digests: dict[str, str]) -> None:
+        header = await anext(iterator, None)
+        if header is None or isinstance(header, memoryview) or not header.HasField("table_header"):
+            raise InvalidArgumentError("expected a TableHeader.")
+        name = header.table_header.name
+        if name not in digests:
+            raise InvalidArgumentError(f"table {name!r} is not an input of this task.")
+        import hashlib
+
+        digest = hashlib.sha256()
+        temp = self.cache.temp_path(digests[name])
+        try:
+            with open(temp, "wb") as sink:
+                async for message in iterator:
+                    if isinstance(message, memoryview):
+                        sink.write(message)
+                        digest.update(message)
+                        continue
+                    if message.HasField("table_end"):
+                        break
+                    raise InvalidArgumentError("unexpected message inside a table.")
+                else:
+                    raise InvalidArgumentError(f"table {name!r} ended without TableEnd.")
+            if digest.hexdigest() != digests[name]:
+                raise InvalidArgumentError(f"table {name!r} does not match its sha256.")
+            self.cache.commit(temp, digests[name])
+        finally:
+            temp.unlink(missing_ok=True)
+
+    async def _run(self, kind: str, params: dict[str, Any], inputs: dict[str, Path],
+                   output_dir: Path) -> AsyncIterator[Any]:
+        queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+
+        async def on_progress(fraction: float, phase: str) -> None:
+            await queue.put((fraction, phase))
+
+        task = asyncio.create_task(run_in_worker(kind, params, inputs, output_dir, on_progress))
+        last_sent = (0.0, "", -1.0)
+        try:
+            while not task.done() or not queue.empty():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    continue
+                fraction, phase = getter.result()
+                now = time.monotonic()
+                if phase != last_sent[1] or now - last_sent[2] >= PROGRESS_INTERVAL_S \
+                        or fraction >= 1.0:
+                    last_sent = (fraction, phase, now)
+                    yield engine_pb2.ExecuteResponse(
+                        progress=engine_pb2.Progress(fraction=fraction, phase=phase))
+            outcome = task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if not outcome.ok:
+            yield engine_pb2.ExecuteResponse(failed=engine_pb2.TaskFailed(
+                code=outcome.code, reason=outcome.reason, message=outcome.message))
+            return
+        for result in outcome.results:
+            yield engine_pb2.ExecuteResponse(result_header=engine_pb2.ResultHeader(
+                name=result.name, media_type=result.media_type))
+            import hashlib
+
+            digest = hashlib.sha256()
+            size = 0
+            with open(result.path, "rb") as source:
+                while chunk := source.read(RESULT_CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    yield frame_bytes_field(chunk, RESULT_CHUNK_FIELD)
+            yield engine_pb2.ExecuteResponse(result_end=engine_pb2.ResultEnd(
+                name=result.name, sha256=digest.hexdigest(), size_bytes=size))
+        yield engine_pb2.ExecuteResponse(done=engine_pb2.TaskDone(
+            summary_json=json.dumps(outcome.summary, default=str)))
+
+
+def _handlers(servicer: EngineServicer) -> grpc.GenericRpcHandler:
+    return grpc.method_handlers_generic_handler("veil.engine.v1.EngineService", {
+        "Execute": grpc.stream_stream_rpc_method_handler(
+            servicer.Execute,
+            request_deserializer=chunk_deserializer(engine_pb2.ExecuteRequest, TABLE_CHUNK_FIELD),
+            response_serializer=chunk_serializer),
+        "GetEngineInfo": grpc.unary_unary_rpc_method_handler(
+            servicer.GetEngineInfo,
+            request_deserializer=engine_pb2.GetEngineInfoRequest.FromString,
+            response_serializer=engine_pb2.GetEngineInfoResponse.SerializeToString),
+    })
+
+
+async def serve_engine(listen: str, *, work_dir: Path, capacity: int,
+                       cache_bytes: int = 2 << 30) -> None:
+    """Run an engine until SIGTERM or SIGINT."""
+    worker_context()
+    forkserver.ensure_running()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    servicer = EngineServicer(TableCache(work_dir / "cache", cache_bytes), work_dir, capacity)
+    server = grpc.aio.server(options=CHANNEL_OPTIONS)
+    server.add_generic_rpc_handlers((_handlers(servicer),))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(listen)
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    print(f"veil engine listening on {listen if listen.startswith('unix') else port}",
+          flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(5)

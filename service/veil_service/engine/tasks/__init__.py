@@ -1,0 +1,36 @@
+"""The registry of engine tasks: kind name -> function(TaskContext) -> summary dict.
+
+Each task module wraps one algorithm package; adding a task means adding one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from veil_service.engine.tasks.context import TaskContext
+from veil_service.errors import InvalidArgumentError
+
+TaskFunction = Callable[[TaskContext], dict[str, Any]]
+
+# kind -> "module:function", imported lazily so a task's heavy libraries load only when used.
+TASKS: dict[str, str] = {
+    "describe": "veil_service.engine.tasks.describe:run_describe",
+    "sleep": "veil_service.engine.tasks.sleep:run_sleep",
+}
+
+
+def resolve(kind: str) -> TaskFunction:
+    """The function of a task kind.
+
+    Raises:
+        InvalidArgumentError: unknown kind.
+    """
+    target = TASKS.get(kind)
+    if target is None:
+        raise InvalidArgumentError(f"unknown engine task {kind!r}; known: {sorted(TASKS)}.",
+                                   field="kind")
+    module_name, _, function_name = target.partition(":")
+    function: TaskFunction = getattr(importlib.import_module(module_name), function_name)
+    return function

@@ -1,0 +1,123 @@
+"""Running one task in its own process, so that cancelling it or a crash in it is contained.
+
+Workers are forked from a ``forkserver`` that preloads pandas, numpy, scikit-learn and pyarrow
+before the engine starts gRPC, so a task starts in milliseconds without inheriting gRPC threads.
+The worker talks to the engine over a pipe: progress messages, then one final message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import multiprocessing.connection
+import signal
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from veil_service.engine.tasks.context import ResultFile, TaskContext
+from veil_service.errors import VeilServiceError
+
+PRELOAD = ["numpy", "pandas", "pyarrow", "sklearn.neighbors", "scipy.linalg",
+           "veil_service.engine.tasks"]
+
+_context: Any = None
+
+
+def worker_context() -> Any:
+    """The multiprocessing context workers come from (created once per engine process)."""
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(PRELOAD)
+    return _context
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """How a task ended."""
+
+    ok: bool
+    summary: dict[str, Any]
+    results: list[ResultFile]
+    code: str = ""
+    reason: str = ""
+    message: str = ""
+
+
+def _child_main(kind: str, params: dict[str, Any], inputs: dict[str, str], output_dir: str,
+                conn: multiprocessing.connection.Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from veil_service.engine.tasks import resolve
+
+    def report(fraction: float, phase: str) -> None:
+        conn.send(("progress", fraction, phase))
+
+    ctx = TaskContext(params, {k: Path(v) for k, v in inputs.items()}, Path(output_dir), report)
+    try:
+        summary = resolve(kind)(ctx)
+        conn.send(("done", summary, ctx.results))
+    except VeilServiceError as exc:
+        conn.send(("failed", exc.code_name, exc.reason, exc.message))
+    except MemoryError:
+        conn.send(("failed", "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
+                   "the engine ran out of memory; use smaller batches (max_rows_per_batch)."))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of a worker process
+        # The traceback stays in the engine's log; the user gets the type and message only.
+        traceback.print_exc()
+        conn.send(("failed", "INTERNAL", "ENGINE_TASK_FAILED",
+                   f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}"))
+    finally:
+        conn.close()
+
+
+async def run_in_worker(
+    kind: str,
+    params: dict[str, Any],
+    inputs: dict[str, Path],
+    output_dir: Path,
+    on_progress: Any,
+) -> TaskOutcome:
+    """Run a task in a fresh worker process; kill it if this coroutine is cancelled.
+
+    Args:
+        on_progress: async callable (fraction, phase) awaited for each progress message.
+    """
+    ctx = worker_context()
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(
+        target=_child_main,
+        args=(kind, params, {k: str(v) for k, v in inputs.items()}, str(output_dir), child),
+        daemon=True,
+    )
+    process.start()
+    child.close()
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            ready = asyncio.Event()
+            loop.add_reader(parent.fileno(), ready.set)
+            try:
+                await ready.wait()
+            finally:
+                loop.remove_reader(parent.fileno())
+            try:
+                message = parent.recv()
+            except EOFError:
+                await asyncio.to_thread(process.join, 5)
+                return TaskOutcome(False, {}, [], "INTERNAL", "ENGINE_WORKER_DIED",
+                                   f"the engine worker running {kind} died "
+                                   f"(exit code {process.exitcode}); it may have run out of "
+                                   "memory.")
+            if message[0] == "progress":
+                await on_progress(message[1], message[2])
+            elif message[0] == "done":
+                return TaskOutcome(True, message[1], message[2])
+            else:
+                return TaskOutcome(False, {}, [], message[1], message[2], message[3])
+    finally:
+        parent.close()
+        if process.is_alive():
+            process.kill()
+        await asyncio.to_thread(process.join, 5)

@@ -1,0 +1,1 @@
+"""Runs: display names, versions, tables, configuration, jobs and results."""

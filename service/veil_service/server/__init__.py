@@ -1,0 +1,1 @@
+"""The gRPC server: wiring, interceptor, handlers, lifecycle."""

@@ -1,0 +1,125 @@
+"""The Veil server's lifecycle: open storage, start engines, serve, stop gracefully.
+
+``VeilServer`` is kept apart from ``serve`` so tests start a real server on port 0 in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import grpc
+import sqlalchemy as sa
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from veil.v1 import admin_pb2, auth_pb2, dpquery_pb2, runs_pb2
+from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer
+
+from veil_service.api.auth_servicer import AuthServicer
+from veil_service.api.runs_servicer import RunsServicer
+from veil_service.compute.pool import EnginePool
+from veil_service.context import AppContext
+from veil_service.server.handlers import service_handler
+from veil_service.server.interceptor import VeilInterceptor
+from veil_service.settings import Settings
+from veil_service.storage import schema
+from veil_service.storage.blobs import BlobStore
+from veil_service.storage.db import open_database
+
+log = logging.getLogger("veil.server")
+
+SERVICE_NAMES = (
+    "veil.v1.AuthService", "veil.v1.RunsService", "veil.v1.DPQueryService",
+    "veil.v1.AdminService",
+)
+
+
+class VeilServer:
+    """One running Veil server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = 0
+        self.app: AppContext | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+
+    async def start(self) -> int:
+        """Open storage, start serving (NOT_SERVING), start engines, then report SERVING."""
+        settings = self.settings
+        data_dir = Path(settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db = await asyncio.to_thread(open_database, settings.effective_database_url)
+        blobs = BlobStore(data_dir)
+        with db.connect() as conn:
+            registered = {r[0] for r in conn.execute(sa.select(schema.blobs.c.relative_path))}
+        swept = blobs.sweep(registered)
+        if swept:
+            log.info("swept leftover files", extra={"count": swept})
+        engines = EnginePool(blobs, data_dir=data_dir, remote=settings.engines,
+                             local_capacity=settings.engine_capacity)
+        self.app = AppContext(settings, db, blobs, engines)
+        server = grpc.aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)],
+                                 interceptors=[VeilInterceptor(db)])
+        self._register(server, self.app)
+        address = f"{settings.host}:{settings.port}"
+        if settings.tls_cert and settings.tls_key:
+            credentials = grpc.ssl_server_credentials([(
+                Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())])
+            self.port = server.add_secure_port(address, credentials)
+        else:
+            self.port = server.add_insecure_port(address)
+        await self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        await server.start()
+        self._server = server
+        await engines.start()
+        for name in ("", *SERVICE_NAMES):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"port": self.port, "settings": settings.masked()})
+        return self.port
+
+    def _register(self, server: grpc.aio.Server, app: AppContext) -> None:
+        raw = chunk_serializer
+        server.add_generic_rpc_handlers((
+            service_handler(auth_pb2.DESCRIPTOR, "AuthService", AuthServicer(app),
+                            feature="account management"),
+            service_handler(runs_pb2.DESCRIPTOR, "RunsService", RunsServicer(app), codecs={
+                "UploadTable": (chunk_deserializer(runs_pb2.UploadTableRequest), None),
+                "DownloadTable": (None, raw),
+                "DownloadResult": (None, raw),
+            }, feature="the runs and jobs API"),
+            service_handler(dpquery_pb2.DESCRIPTOR, "DPQueryService", object(), codecs={
+                "GetDummyDataset": (None, raw),
+            }, feature="differentially private queries"),
+            service_handler(admin_pb2.DESCRIPTOR, "AdminService", object(), codecs={
+                "RegisterDataset": (chunk_deserializer(admin_pb2.RegisterDatasetRequest), None),
+            }, feature="administration"),
+        ))
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Report NOT_SERVING, let running calls finish (up to ``grace`` s), stop engines."""
+        await self._health.enter_graceful_shutdown()
+        if self._server is not None:
+            await self._server.stop(grace)
+        if self.app is not None:
+            await self.app.engines.stop()
+            self.app.db.dispose()
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully."""
+    server = VeilServer(settings)
+    port = await server.start()
+    print(f"veil serve listening on {settings.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await server.stop()

@@ -1,0 +1,142 @@
+"""The server interceptor: authenticates every call, applies the RPC's access rule, binds the
+caller to the call, maps domain errors to statuses and logs one line per call.
+
+Every RPC of the Veil services passes here; an RPC without a rule in ``auth.rules`` is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import sqlalchemy as sa
+
+from veil_service.auth.authenticate import authenticate, extract_credential
+from veil_service.auth.principal import Principal, set_current
+from veil_service.auth.rules import UNGUARDED_PREFIXES, Access, rule_for
+from veil_service.errors import PermissionDeniedError, UnauthenticatedError, VeilServiceError
+from veil_service.logs import bind_request
+from veil_service.server.status import to_grpc_status
+
+log = logging.getLogger("veil.rpc")
+
+
+class CallGuard:
+    """Authentication and authorization of one call, run inside the handler."""
+
+    def __init__(self, engine: sa.Engine, method: str, metadata: Any) -> None:
+        self.engine = engine
+        self.method = method
+        self.metadata = metadata
+        self.principal: Principal | None = None
+
+    def check(self, peer: str) -> None:
+        """Authenticate and authorize, or raise the domain error."""
+        rule = rule_for(self.method)
+        if rule is None:
+            raise PermissionDeniedError(f"{self.method} has no authorization rule; refused.",
+                                        reason="NO_RULE")
+        credential = extract_credential(self.metadata)
+        if rule is Access.PUBLIC:
+            if credential:
+                try:
+                    self.principal = authenticate(self.engine, credential)
+                except UnauthenticatedError:
+                    self.principal = None
+        else:
+            self.principal = authenticate(self.engine, credential)
+            if rule is Access.ADMIN and not self.principal.is_admin:
+                raise PermissionDeniedError("this call needs the admin role.",
+                                            reason="ADMIN_REQUIRED")
+        set_current(self.principal, peer)
+
+
+async def _abort(context: grpc.aio.ServicerContext, error: VeilServiceError) -> None:
+    status = to_grpc_status(error)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+class VeilInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """See the module docstring."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    async def intercept_service(self, continuation: Callable[..., Any],
+                                handler_call_details: Any) -> Any:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(UNGUARDED_PREFIXES):
+            return handler
+        guard = CallGuard(self.engine, method, handler_call_details.invocation_metadata)
+        return _wrap(handler, guard)
+
+
+def _wrap(handler: Any, guard: CallGuard) -> Any:
+    method = guard.method
+
+    async def start(context: Any) -> tuple[float, str]:
+        request_id = str(uuid.uuid4())
+        guard.check(context.peer())
+        bind_request(request_id, guard.principal.user_id if guard.principal else "")
+        return time.monotonic(), request_id
+
+    async def fail(context: Any, exc: BaseException, began: float) -> None:
+        if isinstance(exc, VeilServiceError):
+            _log_call(method, exc.code_name, began, guard)
+            await _abort(context, exc)
+        # Anything else is a bug: log it with its traceback here, give the caller an id only.
+        incident = str(uuid.uuid4())[:8]
+        log.exception("internal error in %s (incident %s)", method, incident)
+        _log_call(method, "INTERNAL", began, guard)
+        await context.abort(grpc.StatusCode.INTERNAL,
+                            f"internal error (incident {incident}); the server log has details.")
+
+    if handler.unary_unary or handler.stream_unary:
+        inner = handler.unary_unary or handler.stream_unary
+
+        async def unary_response(request: Any, context: Any) -> Any:
+            began = time.monotonic()
+            try:
+                await start(context)
+                response = await inner(request, context)
+                _log_call(method, "OK", began, guard)
+                return response
+            except (grpc.aio.AbortError, GeneratorExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a status in fail()
+                await fail(context, exc, began)
+
+        factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
+                   else grpc.stream_unary_rpc_method_handler)
+        return factory(unary_response, request_deserializer=handler.request_deserializer,
+                       response_serializer=handler.response_serializer)
+
+    inner_stream = handler.unary_stream or handler.stream_stream
+
+    async def streaming_response(request: Any, context: Any) -> AsyncIterator[Any]:
+        began = time.monotonic()
+        try:
+            await start(context)
+            async for item in inner_stream(request, context):
+                yield item
+            _log_call(method, "OK", began, guard)
+        except (grpc.aio.AbortError, GeneratorExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a status in fail()
+            await fail(context, exc, began)
+
+    factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
+               else grpc.stream_stream_rpc_method_handler)
+    return factory(streaming_response, request_deserializer=handler.request_deserializer,
+                   response_serializer=handler.response_serializer)
+
+
+def _log_call(method: str, code: str, began: float, guard: CallGuard) -> None:
+    log.info("rpc", extra={"method": method, "code": code,
+                           "duration_ms": round((time.monotonic() - began) * 1000, 1),
+                           "user_id": guard.principal.user_id if guard.principal else ""})

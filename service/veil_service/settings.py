@@ -1,0 +1,114 @@
+"""One typed settings object: flags first, then ``VEIL_*`` environment variables, then defaults.
+
+Printed at start-up with secrets masked, so an operator sees exactly what the server runs with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+SECRET_FIELDS = {"smtp_password"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``veil serve`` needs to run.
+
+    Attributes:
+        data_dir: Root of the embedded state: SQLite file, blobs, outbox, engine socket.
+        host: Interface to listen on.
+        port: TCP port; 0 picks a free one (tests).
+        database_url: SQLAlchemy URL; empty means SQLite under data_dir.
+        engines: Remote engine addresses; empty means one local engine child process.
+        engine_capacity: Tasks the local engine runs at once.
+        job_lease_seconds: How long a running job's lease lasts without a heartbeat.
+        tls_cert / tls_key: PEM files; both set means the server speaks TLS.
+        smtp_*: Outgoing mail; no host means messages go to ``<data_dir>/outbox``.
+        session_hours: Lifetime of a password-login session.
+        allow_pickle: Let clients ask for pickled models (both sides must opt in).
+        log_format: "json", "text" or "auto" (json unless stderr is a terminal).
+    """
+
+    data_dir: Path = Path("./veil-data")
+    host: str = "127.0.0.1"
+    port: int = 50051
+    database_url: str = ""
+    engines: tuple[str, ...] = ()
+    engine_capacity: int = 2
+    job_lease_seconds: float = 30.0
+    tls_cert: str = ""
+    tls_key: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "veil@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    session_hours: float = 12.0
+    allow_pickle: bool = False
+    log_format: str = "auto"
+    log_level: str = "INFO"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'veil.db').resolve()}"
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as a dict with secrets replaced, for the start-up log line."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                value = "***"
+            if f.name == "database_url" and value and "@" in str(value):
+                scheme, rest = str(value).split("://", 1)
+                value = f"{scheme}://***@{rest.split('@', 1)[1]}"
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def _coerce(current: Any, raw: str) -> Any:
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, Path):
+        return Path(raw)
+    if isinstance(current, tuple):
+        return tuple(p for p in (s.strip() for s in raw.split(",")) if p)
+    return raw
+
+
+def load_settings(overrides: dict[str, Any] | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Merge flags (``overrides``, None values ignored), ``VEIL_*`` variables and defaults."""
+    env = os.environ if environ is None else environ
+    base = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(base):
+        if f.name == "extra":
+            continue
+        key = f"VEIL_{f.name.upper()}"
+        if key in env and env[key] != "":
+            values[f.name] = _coerce(getattr(base, f.name), env[key])
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name == "engines":
+            value = tuple(value)
+        if name == "data_dir":
+            value = Path(value)
+        values[name] = value
+    return replace(base, **values)

@@ -1,0 +1,1 @@
+"""Persistence: the metadata database (SQLAlchemy Core) and the blob store (files)."""
