@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,18 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--expiration-days", type=int, default=365)
     create_key.set_defaults(func=_cmd_create_api_key)
 
-    for extend in _EXTENSIONS:
-        extend(admin_sub)
+    from veil_service.accounts import cli_commands as account_commands
+    from veil_service.dpquery import cli_commands as dp_commands
+
+    account_commands.register(admin_sub)
+    dp_commands.register(admin_sub)
     return parser
-
-
-_EXTENSIONS: list[Callable[[Any], None]] = []
-"""Feature modules add admin subcommands here (see ``register_admin_command``)."""
-
-
-def register_admin_command(extend: Callable[[Any], None]) -> None:
-    """Let a feature module add ``veil admin`` subcommands."""
-    _EXTENSIONS.append(extend)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,9 @@ from grpc_reflection.v1alpha import reflection
 from veil.v1 import admin_pb2, auth_pb2, dpquery_pb2, runs_pb2
 from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer
 
+from veil_service.api.admin_servicer import AdminServicer
 from veil_service.api.auth_servicer import AuthServicer
+from veil_service.api.dpquery_servicer import DPQueryServicer
 from veil_service.api.runs_servicer import RunsServicer
 from veil_service.compute.pool import EnginePool
 from veil_service.context import AppContext
@@ -90,10 +92,10 @@ class VeilServer:
                 "DownloadTable": (None, raw),
                 "DownloadResult": (None, raw),
             }, feature="the runs and jobs API"),
-            service_handler(dpquery_pb2.DESCRIPTOR, "DPQueryService", object(), codecs={
+            service_handler(dpquery_pb2.DESCRIPTOR, "DPQueryService", DPQueryServicer(app), codecs={
                 "GetDummyDataset": (None, raw),
             }, feature="differentially private queries"),
-            service_handler(admin_pb2.DESCRIPTOR, "AdminService", object(), codecs={
+            service_handler(admin_pb2.DESCRIPTOR, "AdminService", AdminServicer(app), codecs={
                 "RegisterDataset": (chunk_deserializer(admin_pb2.RegisterDatasetRequest), None),
             }, feature="administration"),
         ))

@@ -18,6 +18,16 @@ TaskFunction = Callable[[TaskContext], dict[str, Any]]
 TASKS: dict[str, str] = {
     "describe": "veil_service.engine.tasks.describe:run_describe",
     "sleep": "veil_service.engine.tasks.sleep:run_sleep",
+    # Runs (avatarization, metrics, reports, advice): engine/tasks/avatar_jobs.py.
+    "avatarize": "veil_service.engine.tasks.avatar_jobs:run_avatarize",
+    "privacy_metrics": "veil_service.engine.tasks.avatar_jobs:run_privacy_metrics",
+    "signal_metrics": "veil_service.engine.tasks.avatar_jobs:run_signal_metrics",
+    "report": "veil_service.engine.tasks.avatar_jobs:run_report",
+    "advice": "veil_service.engine.tasks.avatar_jobs:run_advice",
+    # Differentially private queries: engine/tasks/dp.py.
+    "dp_query": "veil_service.engine.tasks.dp:run_dp_query",
+    "dp_cost": "veil_service.engine.tasks.dp:run_dp_cost",
+    "dp_dummy": "veil_service.engine.tasks.dp:run_dp_dummy",
 }
 
 

@@ -1,0 +1,51 @@
+# Veil task runner. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: help install protos check-protos lint test demo bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[dp,reports,dev]"
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## create the venv and install Veil with every extra
+
+protos: $(STAMP) ## regenerate Python code and mypy stubs from protos/
+	$(PY) scripts/gen_protos.py
+
+check-protos: protos ## fail when committed generated code differs from a fresh generation
+	@git diff --quiet --exit-code -- client/veil && test -z "$$(git status --porcelain -- client/veil)" \
+	  || (echo "generated code is stale: run 'make protos' and commit"; git status --short -- client/veil; exit 1)
+
+lint: $(STAMP) ## ruff, mypy, buf lint (+ breaking vs previous commit), hadolint
+	$(VENV)/bin/ruff check service client/veil_client tests bench scripts
+	$(VENV)/bin/mypy service/veil_service client/veil_client
+	cd protos && ../$(VENV)/bin/buf lint
+	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:protos/buf.yaml 2>/dev/null; then \
+	  cd protos && ../$(VENV)/bin/buf breaking --against '../.git#ref=HEAD~1,subdir=protos'; fi
+	$(VENV)/bin/hadolint Dockerfile
+
+test: $(STAMP) check-protos ## install and run the whole test suite
+	$(VENV)/bin/pytest -p no:cacheprovider -q
+
+demo: $(STAMP) ## start Veil on embedded defaults and run the main job end to end
+	$(PY) scripts/demo.py
+
+bench: $(STAMP) ## run the benchmarks (not part of `make test`)
+	$(PY) bench/stream.py
+	$(PY) bench/avatarize.py
+	$(PY) bench/metrics.py
+	$(PY) bench/dpquery.py
+	$(PY) bench/e2e.py
+
+clean: ## remove the venv and local state
+	rm -rf $(VENV) veil-data demo-output .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Differentially private queries: datasets, grants, budgets, the query archive."""
