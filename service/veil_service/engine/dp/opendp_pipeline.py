@@ -1,0 +1,194 @@
+"""OpenDP measurements: cost from the privacy map, release on the dataset as CSV text.
+
+A legacy OpenDP pipeline is a Measurement whose input is the dataset as a header-less CSV string
+(it starts with ``make_split_dataframe`` naming the columns in metadata order). Its cost is what
+OpenDP's own privacy map says for the dataset's privacy unit: ``measurement.map(d_in)`` with
+``d_in = metadata.max_ids`` (rows one individual may change). The map needs no data, so
+:func:`estimate_cost` never reads the rows. Reading (ε, δ) from the map follows Lomas:
+
+* ``MaxDivergence`` (pure DP): ε = map(d_in), δ = 0;
+* ``Approximate(MaxDivergence)`` (fixed (ε, δ), e.g. after ``make_fix_delta``): the pair itself;
+* ``ZeroConcentratedDivergence`` (zCDP, ρ): converted with ``make_zCDP_to_approxDP`` then read
+  as below;
+* ``SmoothedMaxDivergence`` (a privacy profile): ε = profile.epsilon(fixed_delta), δ =
+  ``fixed_delta``, which the request must give.
+
+Polars pipelines need the ``opendp[polars]`` extra, which this engine does not install; they are
+refused with UNIMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import opendp.prelude as dp
+import pandas as pd
+from opendp.mod import OpenDPException
+
+from veil_service.engine.dp.metadata import Metadata
+from veil_service.engine.dp.opendp_safety import load_measurement
+from veil_service.engine.dp.requests import CostEstimate, OpenDPRequest, QueryResult, Scalar
+from veil_service.errors import InvalidArgumentError, UnimplementedError
+
+# Pipelines built from the allow-listed constructors need "contrib" (not "honest-but-curious",
+# which would let users assert properties OpenDP cannot check).
+dp.enable_features("contrib")
+
+INPUT_METRICS = ("SymmetricDistance()", "InsertDeleteDistance()", "ChangeOneDistance()",
+                 "HammingDistance()")
+_CSV_DOMAIN = str(dp.atom_domain(T=str))
+
+
+def estimate_cost(request: OpenDPRequest, metadata: Metadata) -> CostEstimate:
+    """The (ε, δ) OpenDP's privacy map gives for one individual's ``max_ids`` rows.
+
+    Args:
+        request: The serialized measurement and, for zCDP or smoothed max divergence, the
+            ``fixed_delta`` (δ) at which to read ε.
+        metadata: Metadata of the dataset; ``max_ids`` is the input distance.
+
+    Returns:
+        The cost (ε, δ).
+
+    Raises:
+        InvalidArgumentError: A refused pipeline (see ``opendp_safety``), a non-measurement, an
+            input that is not the CSV string, a missing ``fixed_delta``, an unsupported measure.
+        UnimplementedError: A polars pipeline.
+    """
+    measurement = _load(request)
+    return cost_of_measurement(measurement, metadata.max_ids, request.fixed_delta)
+
+
+def execute(
+    request: OpenDPRequest,
+    df: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    seed: int | None = None,
+) -> QueryResult:
+    """Invoke the measurement on the dataset written as a header-less CSV string.
+
+    Args:
+        request: The serialized measurement.
+        df: The dataset (private or dummy), columns in metadata order.
+        metadata: Metadata of the dataset (its column order defines the CSV).
+        seed: Ignored: OpenDP samples noise from a secure generator that cannot be seeded.
+
+    Returns:
+        ``QueryResult.values`` for scalar and vector releases (nested tuples flattened in
+        order); ``QueryResult.table`` with ``key``/``value`` columns for mapping releases
+        (``make_count_by``).
+
+    Raises:
+        InvalidArgumentError: The pipeline is refused, or OpenDP fails on the data (the library's
+            message is not echoed because it may quote values; run in dummy mode to debug).
+    """
+    del seed
+    measurement = _load(request)
+    csv_text = df[metadata.column_names].to_csv(header=False, index=False)
+    try:
+        release = measurement(csv_text)
+    except OpenDPException as exc:
+        raise InvalidArgumentError(
+            f"OpenDP could not run the pipeline on this dataset ({exc.variant}); check that "
+            "make_split_dataframe lists the columns in metadata order "
+            f"({', '.join(metadata.column_names)}) and run it in dummy mode to debug",
+            field="pipeline_json",
+        ) from exc
+    if isinstance(release, Mapping):
+        table = pd.DataFrame({"key": list(release.keys()), "value": list(release.values())})
+        return QueryResult(table=table)
+    return QueryResult(values=tuple(_flatten(release)))
+
+
+def cost_of_measurement(
+    measurement: dp.Measurement, d_in: int, fixed_delta: float | None
+) -> CostEstimate:
+    """Read (ε, δ) from a measurement's privacy map at input distance ``d_in``.
+
+    Args:
+        measurement: A measurement on a dataset metric (symmetric, insert-delete, change-one,
+            Hamming) with ``u32`` distances.
+        d_in: Input distance: rows one individual may contribute (``max_ids``).
+        fixed_delta: δ for zCDP and smoothed-max-divergence measurements; None otherwise.
+    """
+    metric = str(measurement.input_metric)
+    if metric not in INPUT_METRICS or str(measurement.input_metric.distance_type) != "u32":
+        raise InvalidArgumentError(
+            f"pipeline_json input metric is {metric}; it must be one of "
+            f"{', '.join(INPUT_METRICS)} with u32 distances (a dataset-level metric)",
+            field="pipeline_json",
+        )
+    measure = str(measurement.output_measure)
+    if measure == "ZeroConcentratedDivergence":
+        measurement = _call(dp.c.make_zCDP_to_approxDP, measurement)
+        measure = str(measurement.output_measure)
+    if measure in ("SmoothedMaxDivergence",) and fixed_delta is None:
+        raise InvalidArgumentError(
+            "fixed_delta must be set for smooth max divergence and zero concentrated divergence "
+            "measurements (the delta at which epsilon is read)",
+            field="fixed_delta",
+        )
+    cost = _call(measurement.map, d_in)
+    if measure == "MaxDivergence":
+        return _finite(float(cost), 0.0)
+    if measure == "Approximate(MaxDivergence)":
+        epsilon, delta = cost
+        return _finite(float(epsilon), float(delta))
+    if measure == "SmoothedMaxDivergence":
+        assert fixed_delta is not None
+        return _finite(float(_call(cost.epsilon, fixed_delta)), float(fixed_delta))
+    raise InvalidArgumentError(
+        f"pipeline_json output measure {measure} is not supported; use pure DP (max "
+        "divergence), zCDP, smoothed max divergence or approximate DP",
+        field="pipeline_json",
+    )
+
+
+def _load(request: OpenDPRequest) -> dp.Measurement:
+    request.validate()
+    if request.pipeline_type == "polars":
+        raise UnimplementedError(
+            "polars OpenDP pipelines are not supported by this engine (opendp[polars] is not "
+            "installed); send a legacy pipeline",
+            field="pipeline_type",
+        )
+    measurement = load_measurement(request.pipeline_json)
+    if str(measurement.input_domain) != _CSV_DOMAIN:
+        raise InvalidArgumentError(
+            f"pipeline_json input domain is {measurement.input_domain}; legacy pipelines take "
+            "the dataset as a CSV string, so start with make_split_dataframe",
+            field="pipeline_json",
+        )
+    return measurement
+
+
+def _call(function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except OpenDPException as exc:
+        message = " ".join(str(getattr(exc, "message", "") or exc).split())[:500]
+        raise InvalidArgumentError(
+            f"OpenDP could not compute the privacy cost: {message}", field="pipeline_json"
+        ) from exc
+
+
+def _finite(epsilon: float, delta: float) -> CostEstimate:
+    if not (math.isfinite(epsilon) and math.isfinite(delta)):
+        raise InvalidArgumentError(
+            "the pipeline's privacy cost is infinite; add noise or bound the data",
+            field="pipeline_json",
+        )
+    return CostEstimate(epsilon=epsilon, delta=delta)
+
+
+def _flatten(release: Any) -> list[Scalar]:
+    if isinstance(release, list | tuple):
+        return [item for part in release for item in _flatten(part)]
+    if isinstance(release, bool | int | float | str) or release is None:
+        return [release]
+    if hasattr(release, "item"):  # numpy scalar
+        return [release.item()]
+    return [str(release)]

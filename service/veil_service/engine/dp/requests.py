@@ -1,0 +1,243 @@
+"""Requests and results of the four DP libraries, as plain frozen dataclasses.
+
+These are the engine's vocabulary: the servicer decodes protobuf into them, the engine functions
+take and return them, and nothing here knows about gRPC. Privacy parameters are in the usual units:
+``epsilon`` (ε, natural-log privacy loss, > 0) and ``delta`` (δ, a probability in [0, 1)).
+Field checks that need no library live here (``validate``), so every library module can trust them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from veil_service.errors import InvalidArgumentError
+
+PipelineType = Literal["legacy", "polars"]
+ModelFormat = Literal["skops", "pickle"]
+IMPUTER_STRATEGIES = ("drop", "mean", "median", "most_frequent")
+MAX_PIPELINE_JSON_CHARS = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SmartnoiseSqlRequest:
+    """A smartnoise-sql query on the table ``df``.
+
+    Attributes:
+        query: SQL text; the table is called ``df``.
+        epsilon: ε given to each mechanism of the query (the total cost is computed by
+            smartnoise-sql and is usually a multiple of it).
+        delta: δ given to each mechanism.
+        mechanisms: Overrides per statistic, e.g. ``{"count": "gaussian"}``; keys among
+            ``count, sum_int, sum_large_int, sum_float, threshold``.
+        postprocess: Apply smartnoise-sql's postprocessing (rounding, clamping, column names).
+    """
+
+    query: str
+    epsilon: float
+    delta: float
+    mechanisms: Mapping[str, str] = field(default_factory=dict)
+    postprocess: bool = True
+
+    def validate(self) -> None:
+        """Refuse empty queries and out-of-range privacy parameters."""
+        if not self.query.strip():
+            raise InvalidArgumentError("query must not be empty", field="query")
+        check_epsilon(self.epsilon)
+        check_delta(self.delta, "delta")
+
+
+@dataclass(frozen=True)
+class OpenDPRequest:
+    """An OpenDP measurement serialized with ``opendp.prelude.serialize``.
+
+    Attributes:
+        pipeline_json: The serialized measurement (see ``veil_client.dp_serialization``).
+        fixed_delta: δ at which to read the ε of zCDP and smoothed-max-divergence measurements;
+            must be None for pure-DP (max divergence) measurements' ε-only costs to stay δ = 0.
+        pipeline_type: ``legacy`` (a measurement on a header-less CSV string) or ``polars``.
+    """
+
+    pipeline_json: str
+    fixed_delta: float | None = None
+    pipeline_type: PipelineType = "legacy"
+
+    def validate(self) -> None:
+        """Refuse empty or oversized pipelines, bad ``fixed_delta`` and unknown types."""
+        check_pipeline_json(self.pipeline_json)
+        if self.fixed_delta is not None:
+            check_delta(self.fixed_delta, "fixed_delta")
+        if self.pipeline_type not in ("legacy", "polars"):
+            raise InvalidArgumentError(
+                f"pipeline_type must be 'legacy' or 'polars', got {self.pipeline_type!r}",
+                field="pipeline_type",
+            )
+
+
+@dataclass(frozen=True)
+class DiffPrivLibRequest:
+    """A diffprivlib (scikit-learn) pipeline to fit and score.
+
+    Attributes:
+        pipeline_json: The pipeline in Veil's safe JSON form (``veil_client.dp_serialization``).
+        feature_columns: Columns given to the pipeline as X.
+        target_columns: Columns given as y; None or empty for unsupervised models (KMeans, PCA).
+        test_size: Share of rows held out for the score, in (0, 1).
+        test_train_split_seed: Seed of the (non-private) train/test split.
+        imputer_strategy: Missing values: ``drop``, ``mean``, ``median``, ``most_frequent``.
+        allow_pickle: The caller also accepts the model as a pickle (the server must allow it too).
+    """
+
+    pipeline_json: str
+    feature_columns: tuple[str, ...]
+    target_columns: tuple[str, ...] | None = None
+    test_size: float = 0.2
+    test_train_split_seed: int = 1
+    imputer_strategy: str = "drop"
+    allow_pickle: bool = False
+
+    def validate(self) -> None:
+        """Refuse empty columns, a test size out of (0, 1) and unknown imputers."""
+        check_pipeline_json(self.pipeline_json)
+        if not self.feature_columns:
+            raise InvalidArgumentError("feature_columns must not be empty", field="feature_columns")
+        if not (isinstance(self.test_size, float | int) and 0.0 < self.test_size < 1.0):
+            raise InvalidArgumentError("test_size must be in (0, 1)", field="test_size")
+        if self.imputer_strategy not in IMPUTER_STRATEGIES:
+            raise InvalidArgumentError(
+                f"Imputation strategy {self.imputer_strategy} not supported; use one of "
+                f"{', '.join(IMPUTER_STRATEGIES)}",
+                field="imputer_strategy",
+            )
+
+
+@dataclass(frozen=True)
+class SmartnoiseSynthRequest:
+    """A smartnoise-synth synthesizer to fit, then sample from (or return).
+
+    Attributes:
+        synth_name: ``mst``, ``aim``, ``mwem``, ``dpctgan``, ``dpgan``, ``patectgan``, ...
+        epsilon: ε given to the synthesizer (charged in full).
+        delta: δ given to the synthesizer (None: the synthesizer's default; MWEM takes none).
+        select_cols: Columns to synthesize; empty means all.
+        synth_params: Keyword arguments of the synthesizer (plain JSON values).
+        nullable: Columns may be null (transformers keep a null flag).
+        constraints: Per-column transformer overrides (smartnoise-synth-logger JSON form).
+        return_model: Return the fitted model instead of samples (pickle; needs opt-in).
+        condition: Condition on the samples (SQL WHERE text), empty for none.
+        nb_samples: Number of sample rows to return.
+        allow_pickle: The caller accepts the model as a pickle (the server must allow it too).
+    """
+
+    synth_name: str
+    epsilon: float
+    delta: float | None = None
+    select_cols: tuple[str, ...] = ()
+    synth_params: Mapping[str, Any] = field(default_factory=dict)
+    nullable: bool = True
+    constraints: Mapping[str, Any] | None = None
+    return_model: bool = False
+    condition: str = ""
+    nb_samples: int = 200
+    allow_pickle: bool = False
+
+    def validate(self) -> None:
+        """Refuse bad privacy parameters and sample counts."""
+        check_epsilon(self.epsilon)
+        if self.delta is not None:
+            check_delta(self.delta, "delta")
+        if not isinstance(self.nb_samples, int) or not 0 < self.nb_samples <= 1_000_000:
+            raise InvalidArgumentError("nb_samples must be between 1 and 1,000,000",
+                                       field="nb_samples")
+
+
+DPRequest = SmartnoiseSqlRequest | OpenDPRequest | DiffPrivLibRequest | SmartnoiseSynthRequest
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The privacy cost of a request: (ε, δ) as the library accounts it."""
+
+    epsilon: float
+    delta: float
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    """A fitted model in a transport form.
+
+    Attributes:
+        format: ``skops`` (safe to load with an allow-list) or ``pickle`` (explicit opt-in only).
+        data: The serialized bytes.
+        class_name: Fully qualified class, e.g. ``sklearn.pipeline.Pipeline``.
+    """
+
+    format: ModelFormat
+    data: bytes
+    class_name: str
+
+
+Scalar = int | float | str | bool | None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What a query returns: a table and/or values and/or a model.
+
+    Attributes:
+        table: A result table (smartnoise-sql rows, synthetic samples).
+        values: A flat release (OpenDP scalars or vectors, flattened in order).
+        model: A fitted model (diffprivlib; a synthesizer only with pickle opt-in).
+        score: Score of a diffprivlib model on the held-out rows.
+        spent: The cost the library accounted while running (diffprivlib accountants); None when
+            it is, by construction, the estimated cost.
+    """
+
+    table: pd.DataFrame | None = None
+    values: tuple[Scalar, ...] = ()
+    model: ModelArtifact | None = None
+    score: float | None = None
+    spent: CostEstimate | None = None
+
+    @property
+    def kind(self) -> str:
+        """Short description of the result's shape (for archives; never contains values)."""
+        parts = []
+        if self.table is not None:
+            parts.append(f"table {self.table.shape[0]}x{self.table.shape[1]}")
+        if self.values:
+            parts.append(f"{len(self.values)} value(s)")
+        if self.model is not None:
+            parts.append(f"model {self.model.class_name} ({self.model.format})")
+        if self.score is not None:
+            parts.append("score")
+        return ", ".join(parts) or "empty"
+
+
+def check_epsilon(epsilon: float) -> None:
+    """Refuse an ε that is not a finite number > 0."""
+    if isinstance(epsilon, bool) or not isinstance(epsilon, float | int) or not (
+        math.isfinite(epsilon) and epsilon > 0
+    ):
+        raise InvalidArgumentError("epsilon must be a finite number > 0", field="epsilon")
+
+
+def check_delta(delta: float, name: str) -> None:
+    """Refuse a δ outside [0, 1)."""
+    if isinstance(delta, bool) or not isinstance(delta, float | int) or not 0 <= delta < 1:
+        raise InvalidArgumentError(f"{name} must be a number in [0, 1)", field=name)
+
+
+def check_pipeline_json(text: str) -> None:
+    """Refuse empty or oversized serialized pipelines before parsing them."""
+    if not text.strip():
+        raise InvalidArgumentError("pipeline_json must not be empty", field="pipeline_json")
+    if len(text) > MAX_PIPELINE_JSON_CHARS:
+        raise InvalidArgumentError(
+            f"pipeline_json is larger than {MAX_PIPELINE_JSON_CHARS:,} characters",
+            field="pipeline_json",
+        )

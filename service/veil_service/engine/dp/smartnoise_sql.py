@@ -1,0 +1,136 @@
+"""smartnoise-sql queries: cost and execution on the table ``df``.
+
+smartnoise-sql rewrites an aggregate SQL query into noisy sub-queries, one mechanism per statistic,
+and accounts the total (ε, δ) itself with ``get_privacy_cost``. We charge exactly that number. The
+cost depends on the query, the requested (ε, δ), the mechanisms and the metadata only, never on the
+rows, so :func:`estimate_cost` runs the library on an empty table with the dataset's columns.
+
+Differences from Lomas, on purpose: no silent re-execution when the answer holds NaN (each run
+would spend budget again while Lomas charges once), and an empty answer is returned as an empty
+table instead of an error (the budget is spent either way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import snsql
+from snsql import Mechanism, Privacy, Stat
+
+from veil_service.engine.dp.dummy import make_dummy_dataset
+from veil_service.engine.dp.metadata import Metadata
+from veil_service.engine.dp.requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
+from veil_service.errors import InvalidArgumentError
+
+TABLE_NAME = "df"
+MECHANISM_STATS = ("count", "sum_int", "sum_large_int", "sum_float", "threshold")
+MECHANISMS = tuple(m.name for m in Mechanism)
+
+
+def estimate_cost(request: SmartnoiseSqlRequest, metadata: Metadata) -> CostEstimate:
+    """The (ε, δ) smartnoise-sql accounts for the query, computed without the private rows.
+
+    Args:
+        request: The query, per-mechanism (ε, δ) and mechanism overrides.
+        metadata: Metadata of the dataset (bounds, ``max_ids``, ``row_privacy``).
+
+    Returns:
+        The total cost, e.g. (2ε, δ') for ``SELECT AVG(x)`` (a sum and a count).
+
+    Raises:
+        InvalidArgumentError: Bad SQL, unknown column or table, unsupported construct, or privacy
+            parameters smartnoise-sql cannot use (the message is the library's).
+    """
+    request.validate()
+    reader = _reader(request, metadata, _empty_table(metadata))
+    try:
+        epsilon, delta = reader.get_privacy_cost(request.query)
+    except Exception as exc:  # noqa: BLE001 - the library raises bare ValueError/Exception
+        raise _query_error(exc) from exc
+    return CostEstimate(epsilon=float(epsilon), delta=float(delta))
+
+
+def execute(
+    request: SmartnoiseSqlRequest,
+    df: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    seed: int | None = None,
+) -> QueryResult:
+    """Run the query on ``df`` with smartnoise-sql's noise.
+
+    Args:
+        request: The query (validated again here).
+        df: The dataset (private or dummy) with the metadata's columns.
+        metadata: Metadata of the dataset.
+        seed: Ignored: smartnoise-sql draws its noise from OpenDP's secure generator, which
+            cannot be seeded.
+
+    Returns:
+        ``QueryResult.table``: with postprocessing, the query's columns; without, the raw
+        noisy sub-query outputs as ``res_0, res_1, ...``.
+
+    Raises:
+        InvalidArgumentError: The query is invalid. Execution failures do not echo the library
+            message, which could quote data; run the query in dummy mode to debug it.
+    """
+    del seed
+    request.validate()
+    reader = _reader(request, metadata, df)
+    try:
+        # Checks the query against the metadata only, so its errors are safe to show in full.
+        reader.get_privacy_cost(request.query)
+    except Exception as exc:  # noqa: BLE001 - the library raises bare ValueError/Exception
+        raise _query_error(exc) from exc
+    try:
+        rows = list(reader.execute(request.query, postprocess=request.postprocess))
+    except Exception as exc:  # noqa: BLE001 - the message may quote private values
+        raise InvalidArgumentError(
+            f"smartnoise-sql could not execute the query on this dataset ({type(exc).__name__}); "
+            "run it in dummy mode to see the library's message",
+            field="query",
+        ) from exc
+    if request.postprocess:
+        header, body = [str(c) for c in rows[0]], rows[1:]
+    else:
+        body = [list(r) for r in rows]
+        width = len(body[0]) if body else 0
+        header = [f"res_{i}" for i in range(width)]
+    table = pd.DataFrame([list(r) for r in body], columns=header)
+    return QueryResult(table=table.convert_dtypes(convert_string=False))
+
+
+def _reader(request: SmartnoiseSqlRequest, metadata: Metadata, df: pd.DataFrame) -> Any:
+    privacy = Privacy(epsilon=request.epsilon, delta=request.delta)
+    for stat, mechanism in request.mechanisms.items():
+        if stat not in MECHANISM_STATS:
+            raise InvalidArgumentError(
+                f"mechanisms: unknown statistic {stat!r}; use one of {', '.join(MECHANISM_STATS)}",
+                field="mechanisms",
+            )
+        if mechanism not in MECHANISMS:
+            raise InvalidArgumentError(
+                f"mechanisms: unknown mechanism {mechanism!r} for {stat}; use one of "
+                f"{', '.join(MECHANISMS)}",
+                field="mechanisms",
+            )
+        privacy.mechanisms.map[Stat[stat]] = Mechanism[mechanism]
+    try:
+        return snsql.from_connection(
+            df, privacy=privacy, metadata=metadata.to_smartnoise_dict(TABLE_NAME)
+        )
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            f"smartnoise-sql refused the dataset metadata: {exc}", field="metadata"
+        ) from exc
+
+
+def _empty_table(metadata: Metadata) -> pd.DataFrame:
+    return make_dummy_dataset(metadata, nb_rows=1, seed=0).iloc[0:0]
+
+
+def _query_error(exc: Exception) -> InvalidArgumentError:
+    text = str(exc).strip() or type(exc).__name__
+    field = "epsilon" if "Noise scale is too large" in text else "query"
+    return InvalidArgumentError(f"smartnoise-sql refused the query: {text}", field=field)
