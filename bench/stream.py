@@ -1,0 +1,322 @@
+"""Streaming benchmark: Veil's table upload/download against Apache Arrow Flight.
+
+Both servers run as subprocesses on 127.0.0.1 in the same run and receive the same in-memory
+pyarrow Table, so the only difference is the transport and what each server does with the bytes:
+
+* Veil: ``veil serve`` (its real CLI, a fresh data dir, a bootstrapped API key); upload through
+  ``Manager.runs_api.upload_table`` (temp file, fsync, validation, rename, DB row) and download
+  through ``download_arrow`` (decoded to a Table, sha256 checked).
+* Flight: a ``pyarrow.flight`` server whose ``do_put`` writes the batches to a file with
+  ``ipc.new_stream`` on an ``OSFile`` and whose ``do_get`` streams that file back from an
+  ``OSFile`` (never the whole table in memory), the reference the issue asks us to match.
+
+Rounds alternate which system goes first, so both see the same background load; the ratios are
+the median of per-round ratios, which is robust on a shared, noisy 2-core box.
+MB = 10**6 bytes of the uncompressed Arrow IPC stream.
+
+Usage::
+
+    python bench/stream.py --size-mb 500 --rounds 3
+
+The last line printed holds every figure as ``key=value`` pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.flight as flight
+import pyarrow.ipc as ipc
+
+BATCH_ROWS = 65_536
+BYTES_PER_ROW_ESTIMATE = 103
+"""IPC bytes per row of the generated schema, measured; used to size the table, then checked."""
+
+LISTEN_RE = re.compile(r"veil serve listening on (\S+):(\d+)")
+
+
+# --------------------------------------------------------------------------------------- data
+
+
+def generate_table(target_bytes: int, seed: int = 7) -> pa.Table:
+    """A table shaped like the probe's (grpc_arrow.md section 1) of at least ``target_bytes``.
+
+    8 float64 (4 random normals, 4 rounded random walks), 2 int64 (sequential id, small-range
+    ints), 1 utf8 of 6-24 characters from a 200k-string pool and 1 dictionary column of 50
+    categories, in 65,536-row batches. Rows are added until the IPC stream reaches the target.
+    """
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(6, 25, size=200_000)
+    letters = rng.choice(np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", np.uint8),
+                         int(lengths.sum())).tobytes().decode()
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    pool = pa.array([letters[a:b] for a, b in itertools.pairwise(offsets)])
+    categories = pa.array([f"category_{i:02d}" for i in range(50)])
+    rows = -(-target_bytes // BYTES_PER_ROW_ESTIMATE)
+    batches: list[pa.RecordBatch] = []
+    start = 0
+    while True:
+        n = BATCH_ROWS
+        columns: dict[str, pa.Array] = {}
+        for i in range(4):
+            columns[f"normal_{i}"] = pa.array(rng.standard_normal(n))
+        for i in range(4):
+            walk = np.cumsum(rng.standard_normal(n)) + 100.0 * i
+            columns[f"walk_{i}"] = pa.array(np.round(walk, 2))
+        columns["id"] = pa.array(np.arange(start, start + n, dtype=np.int64))
+        columns["small_int"] = pa.array(rng.integers(0, 1000, n, dtype=np.int64))
+        columns["label"] = pool.take(pa.array(rng.integers(0, len(pool), n)))
+        columns["category"] = pa.DictionaryArray.from_arrays(
+            pa.array(rng.integers(0, 50, n, dtype=np.int32)), categories)
+        batches.append(pa.RecordBatch.from_pydict(columns))
+        start += n
+        if start >= rows and ipc_stream_size(pa.Table.from_batches(batches)) >= target_bytes:
+            break
+    return pa.Table.from_batches(batches)
+
+
+def ipc_stream_size(table: pa.Table) -> int:
+    """Bytes of ``table`` as an uncompressed Arrow IPC stream (measured, nothing kept)."""
+    sink = pa.MockOutputStream()
+    with ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+            writer.write_batch(batch)
+    return int(sink.size())
+
+
+# -------------------------------------------------------------------------------- flight side
+
+
+class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Flight's reference store-and-forward server: batches to a file and back, via OSFile."""
+
+    def __init__(self, location: str, directory: Path) -> None:
+        super().__init__(location)
+        self._directory = directory
+
+    def _path(self, descriptor: flight.FlightDescriptor) -> str:
+        return str(self._directory / (descriptor.path[0].decode() + ".arrows"))
+
+    def do_put(self, context: object, descriptor: flight.FlightDescriptor,
+               reader: flight.MetadataRecordBatchReader,
+               writer: flight.FlightMetadataWriter) -> None:
+        with pa.OSFile(self._path(descriptor), "wb") as sink, \
+                ipc.new_stream(sink, reader.schema) as out:
+            for chunk in reader:
+                out.write_batch(chunk.data)
+
+    def do_get(self, context: object, ticket: flight.Ticket) -> flight.RecordBatchStream:
+        source = pa.OSFile(str(self._directory / (ticket.ticket.decode() + ".arrows")), "rb")
+        return flight.RecordBatchStream(ipc.open_stream(source))
+
+
+def serve_flight(directory: str) -> None:
+    """Entry of the Flight subprocess: print the port, serve until killed."""
+    server = FileFlightServer("grpc://127.0.0.1:0", Path(directory))
+    print(f"flight listening on 127.0.0.1:{server.port}", flush=True)
+    server.serve()
+
+
+def flight_upload(client: flight.FlightClient, table: pa.Table, name: str) -> None:
+    """Put ``table`` in 65,536-row batches and wait until the server has written it."""
+    writer, _ = client.do_put(flight.FlightDescriptor.for_path(name), table.schema)
+    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+        writer.write_batch(batch)
+    writer.close()
+
+
+def flight_download(client: flight.FlightClient, name: str) -> pa.Table:
+    """Get a stored table back, decoded."""
+    return client.do_get(flight.Ticket(name.encode())).read_all()
+
+
+# ---------------------------------------------------------------------------------- processes
+
+
+def peak_rss_mib(pid: int) -> float:
+    """VmHWM (peak resident set) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def _read_listen_line(process: subprocess.Popen[str], pattern: re.Pattern[str],
+                      what: str) -> re.Match[str]:
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{what} exited before listening (code {process.wait()})")
+        match = pattern.search(line)
+        if match:
+            return match
+    raise RuntimeError(f"{what} did not report its port within 120 s")
+
+
+@contextmanager
+def veil_server(data_dir: Path) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
+    """Bootstrap a key and run ``veil serve --port 0``; yields (port, key, process)."""
+    veil = shutil.which("veil") or str(Path(sys.executable).with_name("veil"))
+    boot = subprocess.run([veil, "admin", "bootstrap", "--data-dir", str(data_dir)],
+                          check=True, capture_output=True, text=True)
+    key = boot.stdout.strip().splitlines()[-1]
+    env = {**os.environ, "VEIL_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([veil, "serve", "--data-dir", str(data_dir), "--port", "0"],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        match = _read_listen_line(process, LISTEN_RE, "veil serve")
+        yield int(match.group(2)), key, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def flight_server(directory: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """Run :func:`serve_flight` in a subprocess; yields (port, process)."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve-flight", str(directory)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        match = _read_listen_line(process, re.compile(r"flight listening on (\S+):(\d+)"),
+                                  "flight server")
+        yield int(match.group(2)), process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --------------------------------------------------------------------------------------- main
+
+
+@dataclass
+class Figures:
+    """MB/s of every measured operation, per system, in round order."""
+
+    rates: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, key: str, mbps: float) -> None:
+        self.rates.setdefault(key, []).append(mbps)
+
+    def median(self, key: str) -> float:
+        return statistics.median(self.rates[key])
+
+    def ratio(self, op: str) -> float:
+        """Median over rounds of Veil's MB/s divided by Flight's in the same round."""
+        pairs = zip(self.rates[f"veil_{op}"], self.rates[f"flight_{op}"], strict=True)
+        return statistics.median(v / f for v, f in pairs)
+
+
+def _timed(action: object) -> float:
+    start = time.perf_counter()
+    action()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def run(size_mb: int, rounds: int) -> int:
+    """Generate the table, start both servers, alternate rounds, print the figures."""
+    from veil_client import Manager
+
+    print(f"generating a table of at least {size_mb} MB of Arrow IPC stream ...", flush=True)
+    table = generate_table(size_mb * 10**6)
+    stream_bytes = ipc_stream_size(table)
+    mb = stream_bytes / 1e6
+    print(f"table: {table.num_rows:,} rows, {table.num_columns} columns, "
+          f"{stream_bytes:,} bytes of IPC stream", flush=True)
+    figures = Figures()
+    with tempfile.TemporaryDirectory(prefix="veil-bench-") as tmp:
+        root = Path(tmp)
+        (root / "veil").mkdir()
+        (root / "flight").mkdir()
+        with veil_server(root / "veil") as (port, key, veil_process), \
+                flight_server(root / "flight") as (flight_port, flight_process):
+            manager = Manager(base_url=f"localhost:{port}", api_key=key)
+            run_id = manager.runs_api.create_run("bench").id
+            client = flight.FlightClient(f"grpc://127.0.0.1:{flight_port}")
+
+            def veil_put() -> None:
+                manager.runs_api.upload_table(run_id, "t", table, replace=True)
+
+            def veil_get() -> None:
+                got = manager.runs_api.download_arrow(run_id, "t")
+                assert got.num_rows == table.num_rows, "veil download lost rows"
+
+            def flight_put() -> None:
+                flight_upload(client, table, "t")
+
+            def flight_get() -> None:
+                got = flight_download(client, "t")
+                assert got.num_rows == table.num_rows, "flight download lost rows"
+
+            operations = {"upload": {"veil": veil_put, "flight": flight_put},
+                          "download": {"veil": veil_get, "flight": flight_get}}
+            for index in range(rounds):
+                order = ("veil", "flight") if index % 2 == 0 else ("flight", "veil")
+                line = [f"round {index + 1}:"]
+                for op, actions in operations.items():
+                    for system in order:
+                        seconds = _timed(actions[system])
+                        figures.add(f"{system}_{op}", mb / seconds)
+                        line.append(f"{system} {op} {mb / seconds:.0f} MB/s")
+                print("  ".join(line), flush=True)
+            veil_rss = peak_rss_mib(veil_process.pid)
+            flight_rss = peak_rss_mib(flight_process.pid)
+            manager.close()
+            client.close()
+    result = {
+        "upload_ratio": f"{figures.ratio('upload'):.2f}",
+        "download_ratio": f"{figures.ratio('download'):.2f}",
+        "veil_upload_mbps": f"{figures.median('veil_upload'):.0f}",
+        "veil_download_mbps": f"{figures.median('veil_download'):.0f}",
+        "flight_upload_mbps": f"{figures.median('flight_upload'):.0f}",
+        "flight_download_mbps": f"{figures.median('flight_download'):.0f}",
+        "server_peak_rss_mib": f"{veil_rss:.0f}",
+        "flight_server_peak_rss_mib": f"{flight_rss:.0f}",
+    }
+    print(f"table_mb={mb:.0f} rounds={rounds} (medians; ratios = median of per-round ratios; "
+          "targets: upload >= 1.0, download >= 0.9, server RSS < 150 MiB)")
+    print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags; ``--serve-flight DIR`` is the Flight subprocess's own entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size-mb", type=int, default=500,
+                        help="minimum size of the IPC stream, in 10**6 bytes (default 500)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each (default 3)")
+    parser.add_argument("--serve-flight", metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_flight:
+        serve_flight(args.serve_flight)
+        return 0
+    return run(args.size_mb, args.rounds)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
