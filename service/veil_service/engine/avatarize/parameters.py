@@ -109,9 +109,7 @@ class AvatarizationParameters:
                     field="imputation_k",
                 )
         fraction = self.imputation_training_fraction
-        if fraction is not None and not (
-            isinstance(fraction, int | float) and 0 < fraction <= 1
-        ):
+        if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction <= 1):
             raise InvalidArgumentError(
                 f"imputation_training_fraction must be in (0, 1]; got {fraction!r}. Use 1 to "
                 "learn from every row, less to go faster on large tables.",
@@ -119,10 +117,11 @@ class AvatarizationParameters:
             )
         if self.max_rows_per_batch is not None:
             _check_int("max_rows_per_batch", self.max_rows_per_batch)
-            if self.max_rows_per_batch < max(MIN_ROWS_PER_BATCH, 2 * self.k):
+            smallest = max(MIN_ROWS_PER_BATCH, 2 * (self.k + 1))
+            if self.max_rows_per_batch < smallest:
                 raise InvalidArgumentError(
-                    "max_rows_per_batch must be at least "
-                    f"{max(MIN_ROWS_PER_BATCH, 2 * self.k)} (100 rows and twice k); got "
+                    f"max_rows_per_batch must be at least {smallest} (100 rows, and twice k + 1 "
+                    "so that every batch has k neighbours for each row); got "
                     f"{self.max_rows_per_batch}. Raise it or leave it unset.",
                     field="max_rows_per_batch",
                 )
@@ -148,7 +147,9 @@ class AvatarizationParameters:
     @property
     def effective_training_fraction(self) -> float:
         """Share of rows used as imputation donors: the caller's value or all of them."""
-        return 1.0 if self.imputation_training_fraction is None else self.imputation_training_fraction
+        return (
+            1.0 if self.imputation_training_fraction is None else self.imputation_training_fraction
+        )
 
     @property
     def effective_max_rows_per_batch(self) -> int:

@@ -1,0 +1,100 @@
+"""Avatarize one batch with a fitted projection: the unit of work a worker process runs.
+
+Everything a batch needs travels in :class:`BatchTask` (small numpy arrays and the fitted model),
+and everything it produces in :class:`BatchOutput`, so a batch runs the same way in the calling
+process or in a worker, and its random draws come only from its own seed: the output does not
+depend on how many workers ran or in which order they finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from veil_service.engine.avatarize.column_types import CodeArray, FloatArray
+from veil_service.engine.avatarize.famd import (
+    FamdModel,
+    decode_modalities,
+    inverse_project,
+    project,
+)
+from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbours
+from veil_service.engine.avatarize.weights import barycentres, local_weights
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One batch to avatarize.
+
+    Attributes:
+        model: The projection fitted on the training batch.
+        continuous: Imputed continuous model columns of the batch's rows.
+        codes: Imputed categorical codes (indicators included) of the batch's rows.
+        k: Neighbours per avatar.
+        ncp: Components used by the neighbour search.
+        n_output_components: Components of the projections returned.
+        seed: This batch's own seed sequence.
+        match_originals: Also find, for each avatar, the batch's original nearest to it.
+    """
+
+    model: FamdModel
+    continuous: FloatArray
+    codes: CodeArray
+    k: int
+    ncp: int
+    n_output_components: int
+    seed: np.random.SeedSequence
+    match_originals: bool
+
+
+@dataclass(frozen=True)
+class BatchOutput:
+    """What one batch gives back (rows in the batch's order).
+
+    Attributes:
+        continuous: Avatars' continuous model columns (not yet clipped or rounded).
+        codes: Avatars' categorical codes, indicators included.
+        original_projections: Originals' first components.
+        avatar_projections: Avatars' first components (decoded avatars projected again).
+        nearest_original: For each avatar, the batch row of the nearest original (or empty).
+    """
+
+    continuous: FloatArray
+    codes: CodeArray
+    original_projections: FloatArray
+    avatar_projections: FloatArray
+    nearest_original: IndexArray
+
+
+def avatarize_batch(task: BatchTask) -> BatchOutput:
+    """Project, find neighbours, draw weights, take barycentres and decode one batch."""
+    rng = np.random.default_rng(task.seed)
+    coordinates = project(task.model, task.continuous, task.codes)
+    search_space = np.ascontiguousarray(coordinates[:, : task.ncp])
+    distances, indexes = nearest_neighbours(search_space, task.k)
+    weights = local_weights(distances, rng)
+    avatar_coordinates = barycentres(weights, indexes, coordinates)
+    continuous, onehot = inverse_project(task.model, avatar_coordinates)
+    codes = decode_modalities(task.model, onehot)
+    reprojected = project(task.model, continuous, codes)
+    nearest = np.empty(0, dtype=np.intp)
+    if task.match_originals:
+        nearest = _nearest_rows(search_space, reprojected[:, : task.ncp])
+    keep = task.n_output_components
+    return BatchOutput(
+        continuous=continuous,
+        codes=codes,
+        original_projections=coordinates[:, :keep].copy(),
+        avatar_projections=reprojected[:, :keep].copy(),
+        nearest_original=nearest,
+    )
+
+
+def _nearest_rows(originals: FloatArray, queries: FloatArray) -> IndexArray:
+    from sklearn.neighbors import NearestNeighbors
+
+    search = NearestNeighbors(n_neighbors=1, algorithm="kd_tree").fit(originals)
+    _, indexes = search.kneighbors(queries)
+    result: IndexArray = indexes[:, 0]
+    return result

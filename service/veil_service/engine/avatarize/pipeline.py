@@ -1,0 +1,263 @@
+"""The avatarization pipeline: from an original table to shuffled avatars and projections.
+
+Steps (avatar_method.md sections 1.0 to 1.13): check parameters and table; encode columns by type;
+add a missing-value indicator per column with missing values and impute temporarily; optionally
+embed many-modality categoricals; split rows into batches (the first holds every modality); fit
+the FAMD projection on the training batch; in each batch, find each row's k nearest other rows on
+the first ``ncp`` components, draw random local weights, take the barycentre in the full coordinate
+space and project it back; decode types, put missing values back, re-attach excluded variables,
+and shuffle the rows.
+
+Determinism: every random draw derives from one ``numpy.random.SeedSequence(seed)``: one child for
+the imputation donors, one for the batch split, one for the final shuffle, and one per batch
+(``spawn``), so the same table, parameters and seed give byte-identical avatars whatever the
+number of worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from veil_service.engine.avatarize.batch import BatchOutput, BatchTask
+from veil_service.engine.avatarize.batching import run_batches, split_batches
+from veil_service.engine.avatarize.categorical_reduction import (
+    CategoricalReduction,
+    apply_reduction,
+    fit_reduction,
+    invert_reduction,
+)
+from veil_service.engine.avatarize.column_types import (
+    CodeArray,
+    ColumnKind,
+    ColumnSpec,
+    FloatArray,
+    analyse_columns,
+    decode_columns,
+    encode_categorical,
+    encode_continuous,
+)
+from veil_service.engine.avatarize.famd import encoded_width, fit_famd
+from veil_service.engine.avatarize.imputation import impute, indicator_codes, missing_indicators
+from veil_service.engine.avatarize.parameters import AvatarizationParameters
+from veil_service.engine.avatarize.validation import validate_projection, validate_table
+
+ProgressCallback = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class AvatarizationResult:
+    """What an avatarization gives back.
+
+    Attributes:
+        avatars: The avatars, rows shuffled and index reset: the table to release.
+        unshuffled: SENSITIVE. Row i is the avatar of original row i (same index as the input);
+            only for privacy metrics, never to release.
+        original_projections: Originals' coordinates on the first ``max(ncp, 2)`` components
+            (columns ``Dim.1``...), indexed like the input.
+        avatar_projections: Avatars' coordinates in the same space (the decoded avatars projected
+            again, before rounding and clipping), aligned with ``unshuffled``.
+        projection_kind: ``PCA``, ``MCA`` or ``FAMD``.
+        explained_variance_ratio: Share of inertia of each component of the projection.
+        n_batches: Number of batches the rows were split into.
+    """
+
+    avatars: pd.DataFrame
+    unshuffled: pd.DataFrame
+    original_projections: pd.DataFrame
+    avatar_projections: pd.DataFrame
+    projection_kind: str
+    explained_variance_ratio: tuple[float, ...]
+    n_batches: int
+
+
+def run_avatarization(
+    df: pd.DataFrame,
+    params: AvatarizationParameters,
+    progress: ProgressCallback | None = None,
+) -> AvatarizationResult:
+    """Avatarize ``df`` with validated ``params`` (see :func:`avatarize` for the public entry)."""
+    report = progress or _no_progress
+    report(0.0, "validating")
+    validate_table(df, params)
+    excluded = list(params.exclude_variable_names)
+    work = df.drop(columns=excluded)
+    specs = analyse_columns(work, set(params.categorical_columns) - set(excluded))
+    continuous = encode_continuous(work, specs)
+    codes = encode_categorical(work, specs)
+    cat_specs = [s for s in specs if s.kind is ColumnKind.CATEGORICAL]
+    n_categories = [len(s.categories) for s in cat_specs]
+
+    root = np.random.SeedSequence(params.seed)
+    imputation_seed, split_seed, shuffle_seed, batches_seed = root.spawn(4)
+
+    validate_projection(
+        params.ncp if not params.use_categorical_reduction else 1,
+        encoded_width(continuous.shape[1], n_categories),
+    )
+    report(0.05, "imputing")
+    indicators = missing_indicators(continuous, codes)
+    filled_cont, filled_codes = impute(
+        continuous,
+        codes,
+        n_categories,
+        method=params.imputation_method,
+        k=params.effective_imputation_k,
+        training_fraction=params.effective_training_fraction,
+        rng=np.random.default_rng(imputation_seed),
+    )
+    all_codes = np.hstack([filled_codes, indicator_codes(continuous, codes, indicators)])
+    all_categories = n_categories + [2] * indicators.count
+
+    report(0.1, "preprocessing")
+    batches = split_batches(
+        all_codes, params.effective_max_rows_per_batch, np.random.default_rng(split_seed)
+    )
+    training = batches[0]
+    weight_of = _variable_weights(specs, indicators_columns(specs, indicators), params)
+    reduction = CategoricalReduction((), ())
+    if params.use_categorical_reduction:
+        reduction = fit_reduction(filled_cont[training], all_codes[training], all_categories)
+    model_cont, model_codes, model_categories = apply_reduction(
+        reduction, filled_cont, all_codes, all_categories
+    )
+    n_cont = filled_cont.shape[1]
+    cont_weights = list(weight_of[:n_cont])
+    for j, emb in zip(reduction.reduced, reduction.embeddings, strict=True):
+        cont_weights += [weight_of[n_cont + j]] * emb.shape[1]
+    cat_weights = [w for j, w in enumerate(weight_of[n_cont:]) if j not in reduction.reduced]
+    width = encoded_width(model_cont.shape[1], model_categories)
+    validate_projection(params.ncp, width)
+
+    report(0.15, "fitting projection")
+    model = fit_famd(
+        model_cont[training],
+        model_codes[training],
+        model_categories,
+        np.asarray(cont_weights + cat_weights, dtype=np.float64),
+    )
+    n_out = min(max(params.ncp, 2), model.n_components)
+    seeds = batches_seed.spawn(len(batches))
+    match = bool(excluded) and params.exclude_variables_method == "coordinate_similarity"
+    tasks = [
+        BatchTask(
+            model, model_cont[rows], model_codes[rows], params.k, params.ncp, n_out, seed, match
+        )
+        for rows, seed in zip(batches, seeds, strict=True)
+    ]
+    report(0.2, f"avatarizing batch 1/{len(tasks)}")
+
+    def on_done(done: int) -> None:
+        phase = "decoding" if done == len(tasks) else f"avatarizing batch {done + 1}/{len(tasks)}"
+        report(0.2 + 0.7 * done / len(tasks), phase)
+
+    outputs = run_batches(tasks, params.effective_n_jobs, on_done)
+    result = _assemble(
+        df,
+        work,
+        specs,
+        excluded,
+        params,
+        batches,
+        outputs,
+        reduction,
+        n_cont,
+        indicators_columns(specs, indicators),
+        shuffle_seed,
+        model.kind,
+        tuple(float(r) for r in model.explained_variance_ratio),
+    )
+    report(1.0, "done")
+    return result
+
+
+def indicators_columns(
+    specs: list[ColumnSpec], indicators: Any
+) -> list[tuple[str, ColumnKind, int]]:
+    """(column name, kind, index among its kind) of each indicator, in indicator order."""
+    cont_names = [s.name for s in specs if s.kind is not ColumnKind.CATEGORICAL]
+    cat_names = [s.name for s in specs if s.kind is ColumnKind.CATEGORICAL]
+    return [(cont_names[j], ColumnKind.CONTINUOUS, j) for j in indicators.continuous] + [
+        (cat_names[j], ColumnKind.CATEGORICAL, j) for j in indicators.categorical
+    ]
+
+
+def _variable_weights(
+    specs: list[ColumnSpec],
+    indicator_cols: list[tuple[str, ColumnKind, int]],
+    params: AvatarizationParameters,
+) -> list[float]:
+    """Weights in model order: continuous, categorical, then indicators (their column's weight)."""
+    weights = params.column_weights
+    ordered = [s.name for s in specs if s.kind is not ColumnKind.CATEGORICAL]
+    ordered += [s.name for s in specs if s.kind is ColumnKind.CATEGORICAL]
+    ordered += [name for name, _, _ in indicator_cols]
+    return [float(weights.get(name, 1.0)) for name in ordered]
+
+
+def _assemble(
+    df: pd.DataFrame,
+    work: pd.DataFrame,
+    specs: list[ColumnSpec],
+    excluded: list[str],
+    params: AvatarizationParameters,
+    batches: list[Any],
+    outputs: list[BatchOutput],
+    reduction: CategoricalReduction,
+    n_cont: int,
+    indicator_cols: list[tuple[str, ColumnKind, int]],
+    shuffle_seed: np.random.SeedSequence,
+    kind: str,
+    explained: tuple[float, ...],
+) -> AvatarizationResult:
+    n = len(df)
+    model_cont: FloatArray = np.empty((n, outputs[0].continuous.shape[1]))
+    model_codes: CodeArray = np.empty((n, outputs[0].codes.shape[1]), dtype=np.int32)
+    n_out = outputs[0].original_projections.shape[1]
+    original_proj: FloatArray = np.empty((n, n_out))
+    avatar_proj: FloatArray = np.empty((n, n_out))
+    nearest = np.empty(n, dtype=np.intp)
+    for rows, out in zip(batches, outputs, strict=True):
+        model_cont[rows] = out.continuous
+        model_codes[rows] = out.codes
+        original_proj[rows] = out.original_projections
+        avatar_proj[rows] = out.avatar_projections
+        if out.nearest_original.size:
+            nearest[rows] = rows[out.nearest_original]
+    cont, all_codes = invert_reduction(reduction, model_cont, model_codes, n_cont)
+    n_cat = all_codes.shape[1] - len(indicator_cols)
+    codes = np.ascontiguousarray(all_codes[:, :n_cat])
+    for t, (_, column_kind, j) in enumerate(indicator_cols):
+        is_missing = all_codes[:, n_cat + t] == 1
+        if column_kind is ColumnKind.CONTINUOUS:
+            cont[is_missing, j] = np.nan
+        else:
+            codes[is_missing, j] = -1
+    avatars = decode_columns(specs, cont, codes, df.index, list(work.columns))
+    for name in excluded:
+        if params.exclude_variables_method == "coordinate_similarity":
+            avatars[name] = df[name].to_numpy()[nearest]
+        else:
+            avatars[name] = df[name].to_numpy()
+        avatars[name] = avatars[name].astype(df[name].dtype)
+    unshuffled = avatars[list(df.columns)]
+    order = np.random.default_rng(shuffle_seed).permutation(n)
+    shuffled = unshuffled.iloc[order].reset_index(drop=True)
+    dims = [f"Dim.{i + 1}" for i in range(n_out)]
+    return AvatarizationResult(
+        avatars=shuffled,
+        unshuffled=unshuffled,
+        original_projections=pd.DataFrame(original_proj, index=df.index, columns=dims),
+        avatar_projections=pd.DataFrame(avatar_proj, index=df.index, columns=dims),
+        projection_kind=kind,
+        explained_variance_ratio=explained,
+        n_batches=len(batches),
+    )
+
+
+def _no_progress(fraction: float, phase: str) -> None:
+    del fraction, phase
