@@ -12,11 +12,20 @@ from veil_client.wire import frame_bytes_field
 
 from veil_service.api import convert
 from veil_service.api.paging import next_token, page_bounds
+from veil_service.api.runs_convert import (
+    JOB_KIND,
+    JOB_STATUS,
+    config_from_proto,
+    config_to_proto,
+    job_to_proto,
+    result_to_proto,
+)
 from veil_service.auth.principal import current_principal
 from veil_service.compute.protocol import TaskInput
 from veil_service.context import AppContext
-from veil_service.errors import InvalidArgumentError
-from veil_service.runs import store, tables
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError
+from veil_service.runs import jobs, results, store, tables
+from veil_service.runs.config import RunConfig, validate
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 
@@ -31,13 +40,17 @@ class RunsServicer:
         return runs_pb2.Run(
             id=record.id, display_name=record.display_name, version=record.version,
             created_at=convert.timestamp(record.created_at),
+            config=config_to_proto(RunConfig.from_dict(record.config)),
             tables=[convert.table_info(t) for t in tables.list_tables(conn, record.id)])
 
     async def CreateRun(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.begin() as conn:
+            config = config_from_proto(request.config)
+            validate(config)
             record = store.create_run(conn, owner_id=principal.user_id,
-                                      display_name=request.display_name)
+                                      display_name=request.display_name,
+                                      config=config.to_dict())
             return runs_pb2.CreateRunResponse(run=self._run_message(conn, record))
 
     async def GetRun(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -126,3 +139,191 @@ class RunsServicer:
             num_rows=int(output.summary.get("num_rows", 0)),
             columns=[common_pb2.ColumnStatistics(**{k: v for k, v in s.items() if v is not None})
                      for s in stats])
+
+    async def DeleteRun(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, request.run_id, principal.user_id)
+            running = jobs.list_jobs(conn, owner_id=principal.user_id, run_id=request.run_id,
+                                     statuses=["queued", "pending"], limit=500)
+        for job in running:
+            self.app.services["dispatcher"].cancel(job.id)
+        with self.app.db.begin() as conn:
+            for blob_id in store.delete_run(conn, request.run_id):
+                tables.release_blob(conn, self.app.blobs, blob_id)
+        return runs_pb2.DeleteRunResponse()
+
+    async def GetConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            run = store.get_owned_run(conn, request.run_id, principal.user_id)
+        return runs_pb2.GetConfigResponse(config=config_to_proto(RunConfig.from_dict(run.config)))
+
+    async def SetConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        config = config_from_proto(request.config)
+        validate(config)
+        with self.app.db.begin() as conn:
+            store.get_owned_run(conn, request.run_id, principal.user_id)
+            store.set_config(conn, request.run_id, config.to_dict())
+        return runs_pb2.SetConfigResponse(config=config_to_proto(config))
+
+    async def ImportYaml(self, request: Any, context: Any) -> Any:  # noqa: N802
+        from veil_service.runs.yaml_io import config_from_yaml
+
+        principal = current_principal()
+        config, _display_name, warnings = config_from_yaml(request.yaml)
+        with self.app.db.begin() as conn:
+            store.get_owned_run(conn, request.run_id, principal.user_id)
+            store.set_config(conn, request.run_id, config.to_dict())
+        return runs_pb2.ImportYamlResponse(config=config_to_proto(config), warnings=warnings)
+
+    async def ExportYaml(self, request: Any, context: Any) -> Any:  # noqa: N802
+        from veil_service.runs.yaml_io import config_to_yaml
+
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            run = store.get_owned_run(conn, request.run_id, principal.user_id)
+        return runs_pb2.ExportYamlResponse(
+            yaml=config_to_yaml(RunConfig.from_dict(run.config), run.display_name))
+
+    async def StartJobs(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        kinds = []
+        for kind in request.kinds:
+            if kind not in JOB_KIND:
+                raise InvalidArgumentError(f"unknown job kind {kind}.", field="kinds")
+            kinds.append(JOB_KIND[kind])
+        warnings: list[str] = []
+        with self.app.db.begin() as conn:
+            run = store.get_owned_run(conn, request.run_id, principal.user_id)
+            has_jobs = bool(jobs.list_jobs(conn, owner_id=principal.user_id, run_id=run.id,
+                                           limit=1))
+            config = RunConfig.from_dict(run.config)
+            run_tables = tables.list_tables(conn, run.id)
+            steps = jobs.plan(kinds, config, run_tables, jobs.finished_kinds(conn, run.id)
+                              if request.reuse_run else set())
+            if has_jobs and not request.reuse_run:
+                run = store.copy_as_new_version(conn, run)
+                warnings.append(f"this run already had jobs: a new version ({run.version}) of "
+                                f"{run.display_name!r} was created with id {run.id}.")
+            created = jobs.create_jobs(conn, run_id=run.id, owner_id=principal.user_id,
+                                       steps=steps, params={})
+        self.app.services["dispatcher"].wake.set()
+        return runs_pb2.StartJobsResponse(run_id=run.id, jobs=[job_to_proto(j) for j in created],
+                                          warnings=warnings)
+
+    async def GetJob(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            job = jobs.get_job(conn, request.job_id, principal.user_id)
+        return runs_pb2.GetJobResponse(job=job_to_proto(job))
+
+    async def WatchJobs(self, request: Any, context: Any) -> AsyncIterator[Any]:  # noqa: N802
+        import asyncio
+
+        principal = current_principal()
+        if not request.run_id and not request.job_ids:
+            raise InvalidArgumentError("give run_id or job_ids to watch.", field="run_id")
+        seen: dict[str, tuple[str, float, str]] = {}
+        while True:
+            with self.app.db.connect() as conn:
+                if request.run_id:
+                    store.get_owned_run(conn, request.run_id, principal.user_id)
+                    watched = jobs.list_jobs(conn, owner_id=principal.user_id,
+                                             run_id=request.run_id, limit=500)
+                else:
+                    watched = [jobs.get_job(conn, j, principal.user_id) for j in request.job_ids]
+            for job in sorted(watched, key=lambda j: j.created_at):
+                state = (job.status, round(job.progress, 3), job.phase)
+                if seen.get(job.id) != state:
+                    seen[job.id] = state
+                    yield runs_pb2.WatchJobsResponse(job=job_to_proto(job))
+            if all(job.done for job in watched):
+                return
+            await asyncio.sleep(0.25)
+
+    async def ListJobs(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        limit, offset = page_bounds(request.page_size, request.page_token)
+        with self.app.db.connect() as conn:
+            if request.run_id:
+                store.get_owned_run(conn, request.run_id, principal.user_id)
+            found = jobs.list_jobs(
+                conn, owner_id=principal.user_id, run_id=request.run_id,
+                display_name=request.display_name,
+                kinds=[JOB_KIND[k] for k in request.kinds if k in JOB_KIND],
+                statuses=[JOB_STATUS[s] for s in request.statuses if s in JOB_STATUS],
+                limit=limit, offset=offset)
+        return runs_pb2.ListJobsResponse(jobs=[job_to_proto(j) for j in found],
+                                         next_page_token=next_token(offset, limit, len(found)))
+
+    async def CancelJob(self, request: Any, context: Any) -> Any:  # noqa: N802
+        import asyncio
+
+        principal = current_principal()
+        with self.app.db.begin() as conn:
+            job = jobs.get_job(conn, request.job_id, principal.user_id)
+            if job.done:
+                raise FailedPreconditionError(f"job {job.id} already ended ({job.status}).",
+                                              reason="JOB_DONE")
+            if job.status == "queued":
+                jobs.finish(conn, job.id, "cancelled", "cancelled by its owner.")
+        if self.app.services["dispatcher"].cancel(job.id):
+            for _ in range(100):
+                with self.app.db.connect() as conn:
+                    job = jobs.get_job(conn, request.job_id, principal.user_id)
+                if job.done:
+                    break
+                await asyncio.sleep(0.05)
+        with self.app.db.connect() as conn:
+            job = jobs.get_job(conn, request.job_id, principal.user_id)
+        return runs_pb2.CancelJobResponse(job=job_to_proto(job))
+
+    async def DeleteJobs(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.begin() as conn:
+            count = jobs.delete_jobs(conn, self.app.blobs, list(request.job_ids),
+                                     principal.user_id)
+        return runs_pb2.DeleteJobsResponse(deleted_count=count)
+
+    async def ListResults(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            if request.job_id:
+                job = jobs.get_job(conn, request.job_id, principal.user_id)
+                found = results.list_results(conn, job_id=job.id)
+            else:
+                store.get_owned_run(conn, request.run_id, principal.user_id)
+                found = results.list_results(conn, run_id=request.run_id)
+        return runs_pb2.ListResultsResponse(results=[result_to_proto(r) for r in found])
+
+    async def DownloadResult(self, request: Any, context: Any) -> AsyncIterator[Any]:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            result = results.get_owned_result(conn, request.result_id, principal.user_id)
+        yield runs_pb2.DownloadResultResponse(header=result_to_proto(result))
+        for chunk in self.app.blobs.iter_chunks(result.relative_path, DOWNLOAD_CHUNK_BYTES):
+            yield frame_bytes_field(chunk)
+
+    async def AdviseParameters(self, request: Any, context: Any) -> Any:  # noqa: N802
+        import json
+
+        principal = current_principal()
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, request.run_id, principal.user_id)
+            table = tables.get_table(conn, request.run_id, request.table_name, "original")
+        output = await self.app.engines.run("advice", {"table_name": table.name}, [TaskInput(
+            "original", self.app.blobs.path(table.relative_path), table.sha256,
+            table.size_bytes)])
+        try:
+            advice = json.loads(output.files[0].writer.temp_path.read_text())
+        finally:
+            output.discard()
+        params = advice.get("parameters", {})
+        message = runs_pb2.AdviseParametersResponse(
+            notes=advice.get("notes", []), flagged_columns=advice.get("flagged_columns", []))
+        for key in ("k", "ncp", "use_categorical_reduction"):
+            if params.get(key) is not None:
+                setattr(message.parameters, key, params[key])
+        return message

@@ -89,3 +89,28 @@ def set_config(conn: sa.Connection, run_id: str, config: dict[str, Any]) -> None
     """Replace a run's configuration."""
     conn.execute(sa.update(schema.runs).where(schema.runs.c.id == run_id)
                  .values(config_json=json.dumps(config)))
+
+
+def copy_as_new_version(conn: sa.Connection, run: RunRecord) -> RunRecord:
+    """A new version of a run: same display name and config, the same table blobs (no copy)."""
+    new = create_run(conn, owner_id=run.owner_id, display_name=run.display_name,
+                     config=run.config)
+    rt = schema.run_tables
+    for row in conn.execute(sa.select(rt).where(rt.c.run_id == run.id)).mappings():
+        values = dict(row)
+        values.update(id=str(uuid.uuid4()), run_id=new.id, created_at=time.time())
+        conn.execute(sa.insert(rt).values(**values))
+    return new
+
+
+def delete_run(conn: sa.Connection, run_id: str) -> list[str]:
+    """Delete a run's rows; returns the blob ids it referenced (for the caller to release)."""
+    blob_ids = [r[0] for r in conn.execute(
+        sa.select(schema.run_tables.c.blob_id).where(schema.run_tables.c.run_id == run_id))]
+    blob_ids += [r[0] for r in conn.execute(
+        sa.select(schema.results.c.blob_id).where(schema.results.c.run_id == run_id))]
+    conn.execute(sa.delete(schema.results).where(schema.results.c.run_id == run_id))
+    conn.execute(sa.delete(schema.jobs).where(schema.jobs.c.run_id == run_id))
+    conn.execute(sa.delete(schema.run_tables).where(schema.run_tables.c.run_id == run_id))
+    conn.execute(sa.delete(schema.runs).where(schema.runs.c.id == run_id))
+    return blob_ids

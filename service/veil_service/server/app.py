@@ -23,6 +23,7 @@ from veil_service.api.dpquery_servicer import DPQueryServicer
 from veil_service.api.runs_servicer import RunsServicer
 from veil_service.compute.pool import EnginePool
 from veil_service.context import AppContext
+from veil_service.dispatcher import Dispatcher
 from veil_service.server.handlers import service_handler
 from veil_service.server.interceptor import VeilInterceptor
 from veil_service.settings import Settings
@@ -77,6 +78,9 @@ class VeilServer:
         await server.start()
         self._server = server
         await engines.start()
+        dispatcher = Dispatcher(self.app)
+        self.app.services["dispatcher"] = dispatcher
+        await dispatcher.start()
         for name in ("", *SERVICE_NAMES):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"port": self.port, "settings": settings.masked()})
@@ -109,6 +113,8 @@ class VeilServer:
         if self._server is not None:
             await self._server.stop(grace)
         if self.app is not None:
+            if "dispatcher" in self.app.services:
+                await self.app.services["dispatcher"].stop()
             await self.app.engines.stop()
             self.app.db.dispose()
 

@@ -1,0 +1,261 @@
+"""The job dispatcher: queued jobs run on engines once their dependencies finished.
+
+Jobs live in the database, so a server restart loses none: jobs that were running are queued
+again (once) or failed with a reason. Each running job is an asyncio task; cancelling a job
+cancels its engine call, which makes the engine kill the worker process doing the compute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from veil_service.compute.protocol import TaskInput, TaskOutput
+from veil_service.context import AppContext
+from veil_service.errors import FailedPreconditionError, VeilServiceError
+from veil_service.runs import jobs, results, store, tables
+from veil_service.runs.config import RunConfig
+from veil_service.storage import schema
+
+log = logging.getLogger("veil.dispatcher")
+
+MAX_ATTEMPTS = 2
+PROGRESS_WRITE_INTERVAL_S = 0.5
+ENGINE_KIND = {"standard": "avatarize", "privacy_metrics": "privacy_metrics",
+               "signal_metrics": "signal_metrics", "report": "report", "advice": "advice"}
+SUFFIX = {"application/vnd.apache.arrow.stream": ".arrows", "application/json": ".json",
+          "application/pdf": ".pdf", "text/html": ".html",
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx"}
+
+
+@dataclass(frozen=True)
+class _Named:
+    kind: str
+    subkind: str
+
+
+def parse_result_name(name: str) -> _Named:
+    """Engine result names are ``kind`` or ``kind:subkind`` (e.g. ``figures:2d_projection:0``)."""
+    kind, _, subkind = name.partition(":")
+    return _Named(kind, subkind)
+
+
+class Dispatcher:
+    """Schedules and runs jobs (see module docstring)."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.server_id = str(uuid.uuid4())
+        self.wake = asyncio.Event()
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def recover(self) -> None:
+        """Requeue (once) or fail jobs a previous server left running."""
+        with self.app.db.begin() as conn:
+            stale = conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.attempts)
+                                 .where(schema.jobs.c.status == "pending")).all()
+            for job_id, attempts in stale:
+                if attempts < MAX_ATTEMPTS:
+                    jobs.update(conn, job_id, status="queued", phase="requeued after restart",
+                                progress=0.0, lease_owner=None)
+                else:
+                    jobs.finish(conn, job_id, "error",
+                                "the server stopped while this job ran, twice; start it again.")
+
+    async def start(self) -> None:
+        """Recover, then run the scheduling loop."""
+        self.recover()
+        self._loop_task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop scheduling; running jobs are left to be recovered by the next start."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+        for task in list(self.running.values()):
+            task.cancel()
+        await asyncio.gather(*self.running.values(), self._loop_task or asyncio.sleep(0),
+                             return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), 0.5)
+            except TimeoutError:
+                pass
+            self.wake.clear()
+            try:
+                self._schedule()
+            except Exception:  # noqa: BLE001 - the loop must survive a bad row; logged
+                log.exception("scheduling failed")
+
+    def _capacity(self) -> int:
+        return max(1, sum(slot.capacity for slot in self.app.engines.slots))
+
+    def _schedule(self) -> None:
+        with self.app.db.begin() as conn:
+            queued = [jobs.to_record(r) for r in conn.execute(
+                sa.select(schema.jobs).where(schema.jobs.c.status == "queued")
+                .order_by(schema.jobs.c.seq)).mappings()]
+            for job in queued:
+                if job.id in self.running:
+                    continue
+                statuses = dict(conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.status)
+                                             .where(schema.jobs.c.id.in_(job.depends_on))).all())
+                if any(statuses.get(d, "error") in jobs.FAILED_STATUSES for d in job.depends_on):
+                    jobs.finish(conn, job.id, "parent_error",
+                                "a job it depends on did not finish; see that job's exception.")
+                    continue
+                if any(statuses.get(d) != "finished" for d in job.depends_on):
+                    continue
+                if len(self.running) >= self._capacity():
+                    break
+                jobs.update(conn, job.id, status="pending", started_at=time.time(),
+                            attempts=job.attempts + 1, lease_owner=self.server_id,
+                            phase="starting")
+                self.running[job.id] = asyncio.get_running_loop().create_task(self._run(job))
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a running job's task; returns whether one was running here."""
+        task = self.running.get(job_id)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    async def _run(self, job: jobs.JobRecord) -> None:
+        try:
+            await self._execute(job)
+            with self.app.db.begin() as conn:
+                jobs.finish(conn, job.id, "finished")
+        except asyncio.CancelledError:
+            with self.app.db.begin() as conn:
+                jobs.finish(conn, job.id, "cancelled", "cancelled by its owner.")
+        except VeilServiceError as exc:
+            with self.app.db.begin() as conn:
+                jobs.finish(conn, job.id, "error", exc.message)
+        except Exception:  # noqa: BLE001 - a bug must fail the job, not the dispatcher
+            incident = str(uuid.uuid4())[:8]
+            log.exception("job %s failed (incident %s)", job.id, incident)
+            with self.app.db.begin() as conn:
+                jobs.finish(conn, job.id, "error",
+                            f"internal error (incident {incident}); the server log has details.")
+        finally:
+            self.running.pop(job.id, None)
+            self.wake.set()
+
+    async def _execute(self, job: jobs.JobRecord) -> None:
+        with self.app.db.connect() as conn:
+            run = store.get_owned_run(conn, job.run_id, job.owner_id)
+            run_tables = tables.list_tables(conn, run.id)
+        config = RunConfig.from_dict(run.config)
+        originals = [t for t in run_tables if t.role == "original"]
+        last_write = 0.0
+
+        for index, table in enumerate(originals):
+            async def progress(fraction: float, phase: str, index: int = index) -> None:
+                nonlocal last_write
+                now = time.monotonic()
+                if now - last_write < PROGRESS_WRITE_INTERVAL_S and fraction < 1.0:
+                    return
+                last_write = now
+                overall = (index + fraction) / len(originals)
+                label = f"{table.name}: {phase}" if len(originals) > 1 else phase
+                with self.app.db.begin() as conn:
+                    jobs.update(conn, job.id, progress=overall, phase=label[:64])
+                self.wake.set()
+
+            params, inputs = self._task_for(job, config, table, run_tables)
+            output = await self.app.engines.run(ENGINE_KIND[job.kind], params, inputs, progress)
+            self._store_results(job, table.name, output)
+
+    def _task_for(self, job: jobs.JobRecord, config: RunConfig, table: tables.StoredTable,
+                  run_tables: list[tables.StoredTable]) -> tuple[dict[str, Any], list[TaskInput]]:
+        table_config = config.find(table.name)
+        params: dict[str, Any] = {
+            "table_name": table.name, "seed": config.seed,
+            "column_types": table_config.column_types if table_config else {},
+            "compute_figures": config.compute_figures,
+            "max_distribution_plots": config.max_distribution_plots,
+        }
+        inputs = [self._input("original", table)]
+        if job.kind == "standard" and table_config is not None:
+            params["avatarization"] = table_config.avatarization or {}
+        if job.kind in ("privacy_metrics", "signal_metrics", "report"):
+            inputs.append(self._avatars_input(job.run_id, table.name, run_tables))
+            if table_config is not None:
+                params["privacy_metrics"] = table_config.privacy_metrics
+                params["signal_metrics"] = table_config.signal_metrics
+                params["avatarization"] = table_config.avatarization or {}
+        if job.kind == "report":
+            params.update(language=config.report_language, pia=vars(config.pia))
+            for kind in ("privacy_metrics", "signal_metrics"):
+                inputs.append(self._result_input(job.run_id, kind, table.name, kind))
+        return params, inputs
+
+    def _input(self, name: str, table: tables.StoredTable) -> TaskInput:
+        return TaskInput(name, self.app.blobs.path(table.relative_path), table.sha256,
+                         table.size_bytes)
+
+    def _avatars_input(self, run_id: str, table_name: str,
+                       run_tables: list[tables.StoredTable]) -> TaskInput:
+        with self.app.db.connect() as conn:
+            standard = jobs.latest_finished(conn, run_id, "standard")
+        if standard is not None:
+            return self._result_input(run_id, "unshuffled", table_name, "avatars",
+                                      job_id=standard.id)
+        uploaded = next((t for t in run_tables if t.name == table_name and t.role == "avatar"),
+                        None)
+        if uploaded is None:
+            raise FailedPreconditionError(
+                f"no avatars for table {table_name!r}: run the standard job or upload avatar "
+                "data.", reason="NO_AVATARS")
+        return self._input("avatars", uploaded)
+
+    def _result_input(self, run_id: str, kind: str, table_name: str, name: str,
+                      job_id: str = "") -> TaskInput:
+        with self.app.db.connect() as conn:
+            found = [r for r in results.list_results(conn, run_id=run_id, job_id=job_id)
+                     if r.kind == kind and r.table_name == table_name]
+        if not found:
+            raise FailedPreconditionError(
+                f"no {kind} result for table {table_name!r}: the {kind} job must finish first.",
+                reason="MISSING_DEPENDENCY")
+        latest = found[-1]
+        return TaskInput(name, self.app.blobs.path(latest.relative_path), latest.sha256,
+                         latest.size_bytes)
+
+    def _store_results(self, job: jobs.JobRecord, table_name: str, output: TaskOutput) -> None:
+        committed = []
+        try:
+            with self.app.db.begin() as conn:
+                for index, received in enumerate(output.files):
+                    named = parse_result_name(received.name)
+                    stored = received.writer.commit()
+                    committed.append(stored)
+                    results.add_result(
+                        conn, job_id=job.id, run_id=job.run_id, kind=named.kind,
+                        subkind=named.subkind, table_name=table_name,
+                        filename=_filename(table_name, named, received.media_type, index),
+                        media_type=received.media_type, stored=stored)
+        except BaseException:
+            output.discard()
+            for stored in committed:
+                self.app.blobs.delete(stored.relative_path)
+            raise
+
+
+def _filename(table: str, named: _Named, media_type: str, index: int) -> str:
+    suffix = SUFFIX.get(media_type, ".bin")
+    if named.kind == "figures":
+        kind, _, number = named.subkind.partition(":")
+        return f"{table}_{kind}_{number or 0}{suffix}"
+    if named.kind == "report":
+        return f"{table}.report{'_' + named.subkind if named.subkind else ''}{suffix}"
+    return f"{table}.{named.kind}{suffix}"

@@ -1,0 +1,216 @@
+"""The configuration of a run, as the service sees it (no protobuf, no YAML).
+
+Parameter names are the Octopize ``set_parameters`` names, so they pass straight to the engine's
+algorithms. ``validate`` checks types and ranges that do not need the data (k against the row
+count is checked by the engine, which knows the table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from veil_service.errors import InvalidArgumentError
+
+COLUMN_TYPES = ("int", "bool", "category", "float", "datetime", "datetime_tz")
+IMPUTE_METHODS = ("knn", "mode", "median", "mean", "fast_knn")
+EXCLUDE_METHODS = ("row_order", "coordinate_similarity")
+LANGUAGES = ("en", "fr")
+REPORT_TYPES = ("basic", "pia")
+SENSITIVITY_LEVELS = ("Very High", "High", "Medium", "Low", "Very Low", "Negligible", "Undefined")
+DATA_TYPES = ("unknown", "health", "hr", "mobility", "insurance", "finance", "education")
+DATA_SUBJECTS = ("unknown", "patients", "employees", "clients", "users", "students")
+DATA_RECIPIENTS = ("unknown", "opendata", "contractual_thirdparty", "internal", "outside_eu",
+                   "trusted_thirdparty")
+
+AVATARIZATION_KEYS = (
+    "k", "ncp", "column_weights", "use_categorical_reduction", "exclude_variable_names",
+    "exclude_variables_method", "imputation_method", "imputation_k",
+    "imputation_training_fraction", "max_rows_per_batch",
+)
+PRIVACY_KEYS = ("ncp", "known_variables", "target", "quantile_threshold",
+                "use_categorical_reduction", "column_weights")
+SIGNAL_KEYS = ("ncp", "use_categorical_reduction", "column_weights", "target")
+
+
+@dataclass
+class TableConfig:
+    """Configuration of one table of a run."""
+
+    name: str
+    column_types: dict[str, str] = field(default_factory=dict)
+    identifiers: list[str] = field(default_factory=list)
+    primary_key: str = ""
+    avatarization: dict[str, Any] | None = None
+    privacy_metrics: dict[str, Any] = field(default_factory=dict)
+    signal_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LinkConfig:
+    """A link between two tables (multi-table runs)."""
+
+    parent_table: str
+    child_table: str
+    parent_field: str
+    child_field: str
+    method: str = "linear_sum_assignment"
+
+
+@dataclass
+class PiaConfig:
+    """PIA context; "unknown"/"Undefined" means the strictest targets."""
+
+    sensitivity_level: str = "Undefined"
+    data_type: str = "unknown"
+    data_subject: str = "unknown"
+    data_recipient: str = "unknown"
+
+
+@dataclass
+class RunConfig:
+    """Everything a run's jobs need besides the tables' bytes."""
+
+    tables: list[TableConfig] = field(default_factory=list)
+    links: list[LinkConfig] = field(default_factory=list)
+    seed: int | None = None
+    report_language: str = "en"
+    pia: PiaConfig = field(default_factory=PiaConfig)
+    compute_figures: bool = True
+    max_distribution_plots: int | None = None
+
+    def table(self, name: str) -> TableConfig:
+        """The configuration of a table (created empty if absent)."""
+        for table in self.tables:
+            if table.name == name:
+                return table
+        table = TableConfig(name)
+        self.tables.append(table)
+        return table
+
+    def find(self, name: str) -> TableConfig | None:
+        """The configuration of a table, or None."""
+        return next((t for t in self.tables if t.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (stored in the database)."""
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict` (tolerates missing keys)."""
+        if not data:
+            return RunConfig()
+        return RunConfig(
+            tables=[TableConfig(**t) for t in data.get("tables", [])],
+            links=[LinkConfig(**link) for link in data.get("links", [])],
+            seed=data.get("seed"),
+            report_language=data.get("report_language", "en"),
+            pia=PiaConfig(**data.get("pia", {})),
+            compute_figures=data.get("compute_figures", True),
+            max_distribution_plots=data.get("max_distribution_plots"),
+        )
+
+
+def _fail(path: str, message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"{path}: {message}", field=path)
+
+
+def _check_int(path: str, value: Any, low: int, high: int | None = None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, f"must be an integer; got {value!r}.")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise _fail(path, f"must be {bound}; got {value}.")
+
+
+def _check_fraction(path: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise _fail(path, f"must be a number in (0, 1]; got {value!r}.")
+
+
+def _check_choice(path: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value is None:
+        return
+    if value not in choices:
+        raise _fail(path, f"must be one of {list(choices)}; got {value!r}.")
+
+
+def _check_names(path: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(path, f"must be a list of column names; got {value!r}.")
+
+
+def _check_weights(path: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise _fail(path, "must map column names to positive numbers.")
+    for name, weight in value.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise _fail(f"{path}[{name}]", f"must be a positive number; got {weight!r}.")
+
+
+def _check_keys(path: str, values: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise _fail(path, f"unknown parameter(s) {unknown}; allowed: {list(allowed)}.")
+
+
+def validate(config: RunConfig) -> None:
+    """Check every parameter that can be checked without the data.
+
+    Raises:
+        InvalidArgumentError: naming the parameter path (``tables[iris].avatarization.k``) and
+            the accepted values.
+    """
+    names = [t.name for t in config.tables]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise _fail("tables", f"duplicate table names {duplicates}.")
+    _check_choice("report_language", config.report_language, LANGUAGES)
+    _check_choice("pia.sensitivity_level", config.pia.sensitivity_level, SENSITIVITY_LEVELS)
+    _check_choice("pia.data_type", config.pia.data_type, DATA_TYPES)
+    _check_choice("pia.data_subject", config.pia.data_subject, DATA_SUBJECTS)
+    _check_choice("pia.data_recipient", config.pia.data_recipient, DATA_RECIPIENTS)
+    _check_int("max_distribution_plots", config.max_distribution_plots, 0, 1000)
+    if config.seed is not None and (isinstance(config.seed, bool)
+                                    or not isinstance(config.seed, int)):
+        raise _fail("seed", f"must be an integer; got {config.seed!r}.")
+    for table in config.tables:
+        base = f"tables[{table.name}]"
+        for column, kind in table.column_types.items():
+            _check_choice(f"{base}.types[{column}]", kind, COLUMN_TYPES)
+        if table.avatarization is not None:
+            p = table.avatarization
+            path = f"{base}.avatarization"
+            _check_keys(path, p, AVATARIZATION_KEYS)
+            _check_int(f"{path}.k", p.get("k"), 2)
+            _check_int(f"{path}.ncp", p.get("ncp"), 1)
+            _check_weights(f"{path}.column_weights", p.get("column_weights"))
+            _check_names(f"{path}.exclude_variable_names", p.get("exclude_variable_names"))
+            _check_choice(f"{path}.exclude_variables_method", p.get("exclude_variables_method"),
+                          EXCLUDE_METHODS)
+            _check_choice(f"{path}.imputation_method", p.get("imputation_method"),
+                          IMPUTE_METHODS)
+            _check_int(f"{path}.imputation_k", p.get("imputation_k"), 1)
+            _check_fraction(f"{path}.imputation_training_fraction",
+                            p.get("imputation_training_fraction"))
+            _check_int(f"{path}.max_rows_per_batch", p.get("max_rows_per_batch"), 100)
+        pm = table.privacy_metrics
+        _check_keys(f"{base}.privacy_metrics", pm, PRIVACY_KEYS)
+        _check_int(f"{base}.privacy_metrics.ncp", pm.get("ncp"), 1)
+        _check_names(f"{base}.privacy_metrics.known_variables", pm.get("known_variables"))
+        _check_int(f"{base}.privacy_metrics.quantile_threshold", pm.get("quantile_threshold"),
+                   1, 99)
+        _check_weights(f"{base}.privacy_metrics.column_weights", pm.get("column_weights"))
+        sm = table.signal_metrics
+        _check_keys(f"{base}.signal_metrics", sm, SIGNAL_KEYS)
+        _check_int(f"{base}.signal_metrics.ncp", sm.get("ncp"), 1)
+        _check_weights(f"{base}.signal_metrics.column_weights", sm.get("column_weights"))
