@@ -1,0 +1,189 @@
+"""Client-side serialization of DP pipelines, and loading of the models the server returns.
+
+The Veil engine accepts two serialized forms (see docs/dp.md):
+
+* OpenDP measurements as OpenDP's own JSON (``opendp.prelude.serialize``), which the server walks
+  against an allow-list of constructors before rebuilding them. Lomas used ``opendp_logger``'s AST
+  for the same purpose (lomas.md §4.1).
+* diffprivlib pipelines as plain data (``veil-diffprivlib`` format 1): the step names, the
+  ``diffprivlib.models`` class names and their constructor parameters as JSON values, tuples
+  tagged ``{"__tuple__": [...]}``. Lomas used ``diffprivlib_logger`` (lomas.md §4.3).
+
+Fitted models come back as skops bytes (loaded here with an explicit list of trusted types) or,
+only when both the caller and the server opted in, as a pickle.
+
+The DP libraries are optional dependencies of the client (``pip install veil[dp]``); they are
+imported when a function needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from importlib import import_module
+from typing import Any
+
+from veil_client.errors import InvalidArgument
+
+DIFFPRIVLIB_FORMAT = "veil-diffprivlib"
+DIFFPRIVLIB_FORMAT_VERSION = 1
+DIFFPRIVLIB_MODELS = (
+    "DecisionTreeClassifier", "GaussianNB", "KMeans", "LinearRegression", "LogisticRegression",
+    "PCA", "RandomForestClassifier", "StandardScaler",
+)
+# Parameters the server sets itself; they must be left at their default (None).
+_SERVER_PARAMS = ("accountant", "n_jobs", "verbose")
+# Types a returned diffprivlib model may contain, beyond numpy/sklearn basics skops trusts.
+TRUSTED_MODEL_TYPES = (
+    "diffprivlib.accountant.BudgetAccountant",
+    "diffprivlib.models.forest.DecisionTreeClassifier",
+    "diffprivlib.models.forest.RandomForestClassifier",
+    "diffprivlib.models.k_means.KMeans",
+    "diffprivlib.models.linear_regression.LinearRegression",
+    "diffprivlib.models.logistic_regression.LogisticRegression",
+    "diffprivlib.models.naive_bayes.GaussianNB",
+    "diffprivlib.models.pca.PCA",
+    "diffprivlib.models.standard_scaler.StandardScaler",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.tree._tree.Tree",
+)
+
+
+def serialize_opendp_measurement(measurement: Any) -> str:
+    """Serialize an OpenDP Measurement for ``dp.opendp.query``/``cost``.
+
+    Args:
+        measurement: An ``opendp.mod.Measurement`` whose input is the dataset as a header-less
+            CSV string (start with ``make_split_dataframe`` listing the metadata's columns).
+
+    Returns:
+        OpenDP's JSON form of the measurement.
+
+    Raises:
+        InvalidArgument: Not a Measurement, or OpenDP cannot serialize part of it (for example
+            ``then_variance`` in OpenDP 0.14, whose summation type is not serializable).
+    """
+    dp = _optional("opendp.prelude", "opendp")
+    if not isinstance(measurement, dp.Measurement):
+        raise InvalidArgument(
+            f"expected an opendp Measurement, got {type(measurement).__name__}; a "
+            "Transformation releases exact values: chain a noise mechanism (then_laplace...)",
+            field="opendp_pipeline",
+        )
+    try:
+        return str(dp.serialize(measurement))
+    except Exception as exc:  # noqa: BLE001 - opendp raises bare Exception for unsupported parts
+        raise InvalidArgument(
+            f"OpenDP cannot serialize this measurement: {exc}", field="opendp_pipeline"
+        ) from exc
+
+
+def serialize_diffprivlib_pipeline(pipeline: Any) -> str:
+    """Serialize a diffprivlib model or an sklearn Pipeline of diffprivlib models.
+
+    Args:
+        pipeline: ``sklearn.pipeline.Pipeline`` whose steps are ``diffprivlib.models``
+            estimators, or one such estimator. Leave ``accountant`` unset; give ``bounds``
+            (and ``data_norm`` where the model takes it) or the server refuses the fit with a
+            PrivacyLeakWarning.
+
+    Returns:
+        The ``veil-diffprivlib`` JSON document.
+
+    Raises:
+        InvalidArgument: A step that is not an allow-listed diffprivlib model, a custom
+            accountant, or a parameter value that is not plain data.
+    """
+    diffprivlib = _optional("diffprivlib", "diffprivlib")
+    if hasattr(pipeline, "steps"):
+        steps = list(pipeline.steps)
+    else:
+        steps = [(type(pipeline).__name__.lower(), pipeline)]
+    encoded = []
+    for name, estimator in steps:
+        cls_name = type(estimator).__name__
+        if (cls_name not in DIFFPRIVLIB_MODELS
+                or getattr(diffprivlib.models, cls_name, None) is not type(estimator)):
+            raise InvalidArgument(
+                f"step {name!r} is a {type(estimator).__module__}.{cls_name}; only "
+                f"diffprivlib.models {', '.join(DIFFPRIVLIB_MODELS)} are accepted",
+                field="pipeline",
+            )
+        params = {}
+        defaults = type(estimator)().get_params(deep=False)
+        for key, value in estimator.get_params(deep=False).items():
+            if key in _SERVER_PARAMS:
+                if value is not None and value != defaults.get(key):
+                    raise InvalidArgument(
+                        f"step {name!r} sets {key}; leave it unset, the server sets it",
+                        field="pipeline",
+                    )
+                continue
+            params[key] = _encode(value, f"step {name!r} parameter {key!r}")
+        encoded.append({"name": name, "class": cls_name, "params": params})
+    doc = {
+        "format": DIFFPRIVLIB_FORMAT,
+        "format_version": DIFFPRIVLIB_FORMAT_VERSION,
+        "diffprivlib_version": getattr(diffprivlib, "__version__", "unknown"),
+        "steps": encoded,
+    }
+    return json.dumps(doc)
+
+
+def load_model(data: bytes, model_format: str, *, allow_pickle: bool = False) -> Any:
+    """Rebuild a model returned by the server.
+
+    Args:
+        data: The model bytes.
+        model_format: ``skops`` (loaded trusting only :data:`TRUSTED_MODEL_TYPES` and skops'
+            defaults) or ``pickle``.
+        allow_pickle: Must be True to load a pickle: unpickling runs code chosen by whoever made
+            the bytes, so do it only for a server you trust.
+
+    Raises:
+        InvalidArgument: Unknown format, a pickle without ``allow_pickle``, or a skops file
+            holding types outside the trusted list.
+    """
+    if model_format == "skops":
+        sio = _optional("skops.io", "skops")
+        untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_MODEL_TYPES]
+        if untrusted:
+            raise InvalidArgument(
+                f"the model holds types the client does not trust: {', '.join(untrusted)}",
+                field="model",
+            )
+        return sio.loads(data, trusted=list(TRUSTED_MODEL_TYPES))
+    if model_format == "pickle":
+        if not allow_pickle:
+            raise InvalidArgument(
+                "the model is a pickle; pass allow_pickle=True to load it (only from a server "
+                "you trust)",
+                field="allow_pickle",
+            )
+        return pickle.loads(data)  # noqa: S301 - explicit opt-in above
+    raise InvalidArgument(f"unknown model format {model_format!r}", field="model")
+
+
+def _encode(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _encode(value.tolist(), where)
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    raise InvalidArgument(
+        f"{where} is a {type(value).__name__}; only numbers, strings, booleans, None, lists, "
+        "tuples and numpy arrays can be sent",
+        field="pipeline",
+    )
+
+
+def _optional(module: str, package: str) -> Any:
+    try:
+        return import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{package} is needed for this call: pip install 'veil[dp]'"
+        ) from exc

@@ -1,0 +1,234 @@
+"""diffprivlib pipelines: cost, fit on the training split, score on the held-out rows.
+
+The cost of a diffprivlib pipeline is the sum of what each step's ``BudgetAccountant`` records when
+it is fitted (Lomas's rule). For the allow-listed models that is each step's ``epsilon`` and δ = 0,
+known before fitting, so :func:`estimate_cost` reads the parameters and never touches data.
+:func:`execute` fits with one fresh accountant per step and checks the recorded spend against the
+estimate; a pipeline that spent more than it was charged is withheld (fail closed).
+
+A ``PrivacyLeakWarning`` (diffprivlib falling back to bounds read from the data) blocks the query:
+the release would not be differentially private. Missing values are imputed from the metadata
+only (see :func:`impute`), unlike Lomas, which computed exact means on the private data.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from diffprivlib.accountant import BudgetAccountant
+from diffprivlib.utils import DiffprivlibCompatibilityWarning, PrivacyLeakWarning
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+
+from veil_service.engine.dp.diffprivlib_json import build_pipeline, parse_pipeline
+from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
+from veil_service.engine.dp.requests import (
+    CostEstimate,
+    DiffPrivLibRequest,
+    ModelArtifact,
+    QueryResult,
+)
+from veil_service.errors import InvalidArgumentError, VeilServiceError
+
+SPEND_TOLERANCE = 1e-9
+
+
+def estimate_cost(request: DiffPrivLibRequest, metadata: Metadata) -> CostEstimate:
+    """The (ε, δ) the pipeline's accountants will record: Σ step ε, δ = 0.
+
+    Args:
+        request: The serialized pipeline and its columns.
+        metadata: Metadata of the dataset (columns are checked against it).
+
+    Raises:
+        InvalidArgumentError: Bad pipeline JSON, classes or parameters, unknown columns.
+    """
+    request.validate()
+    steps = parse_pipeline(request.pipeline_json)
+    _check_columns(request, metadata)
+    return CostEstimate(epsilon=sum(step.epsilon for step in steps), delta=0.0)
+
+
+def execute(
+    request: DiffPrivLibRequest,
+    df: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    seed: int | None = None,
+    allow_pickle: bool = False,
+    show_library_errors: bool = False,
+) -> QueryResult:
+    """Fit the pipeline on the training rows and score it on the test rows.
+
+    Args:
+        request: The pipeline, columns, split and imputation.
+        df: The dataset (private or dummy).
+        metadata: Metadata of the dataset.
+        seed: ``random_state`` for steps that leave it unset. Dummy mode only: a known seed
+            makes the noise predictable, so never pass one for private data.
+        allow_pickle: The server allows pickled models; a pickle is returned only if the
+            request's ``allow_pickle`` is set too. Otherwise the model is skops bytes.
+        show_library_errors: Put the library's message in errors (dummy data only: on private
+            data a message may quote values).
+
+    Returns:
+        ``score`` (the pipeline's ``score`` on the test rows, None if it has none), ``model``
+        and ``spent`` (the accountants' total).
+
+    Raises:
+        InvalidArgumentError: The pipeline is refused, a PrivacyLeakWarning was raised, or the
+            fit failed.
+        VeilServiceError: The accountants recorded more than the estimate (result withheld).
+    """
+    estimate = estimate_cost(request, metadata)
+    steps = parse_pipeline(request.pipeline_json)
+    features, targets = list(request.feature_columns), list(request.target_columns or ())
+    data = impute(df[features + targets], metadata, request.imputer_strategy)
+    x, y = data[features], _target(data, targets)
+    x_train, x_test, y_train, y_test = _split(x, y, request)
+    accountants = [BudgetAccountant() for _ in steps]
+    pipeline = build_pipeline(steps, accountants)
+    if seed is not None:
+        _seed(pipeline, seed)
+    _fit(pipeline, x_train, y_train, show_library_errors)
+    spent = CostEstimate(
+        epsilon=float(sum(a.total()[0] for a in accountants)),
+        delta=float(sum(a.total()[1] for a in accountants)),
+    )
+    if (spent.epsilon > estimate.epsilon + SPEND_TOLERANCE
+            or spent.delta > estimate.delta + SPEND_TOLERANCE):
+        raise VeilServiceError(
+            "the diffprivlib pipeline spent more privacy budget than estimated; the result is "
+            "withheld", reason="DP_COST_MISMATCH",
+        )
+    score = _score(pipeline, x_test, y_test)
+    return QueryResult(score=score, model=_export(pipeline, request, allow_pickle), spent=spent)
+
+
+def impute(data: pd.DataFrame, metadata: Metadata, strategy: str) -> pd.DataFrame:
+    """Handle missing values without reading statistics of the data.
+
+    ``drop`` removes incomplete rows. ``mean`` and ``median`` fill numbers with the midpoint of
+    the metadata bounds (the mean and median of the public range) and other columns like
+    ``most_frequent``, which fills with the first declared category (the midpoint for numbers,
+    False for booleans, "" for free text).
+    """
+    if strategy == "drop":
+        return data.dropna()
+    filled = data.copy()
+    for name in data.columns:
+        if filled[name].isna().any():
+            filled[name] = filled[name].fillna(_fill_value(metadata.column(name), strategy))
+    return filled
+
+
+def _fill_value(col: ColumnMetadata, strategy: str) -> Any:
+    if col.categories is not None:
+        return col.categories[0]
+    if col.type in ("int", "float"):
+        middle = (float(col.lower) + float(col.upper)) / 2  # type: ignore[arg-type]
+        return round(middle) if col.type == "int" else middle
+    if col.type == "boolean":
+        return False
+    if col.type == "datetime":
+        return col.lower + (col.upper - col.lower) / 2  # type: ignore[operator]
+    return ""
+
+
+def _check_columns(request: DiffPrivLibRequest, metadata: Metadata) -> None:
+    known = set(metadata.column_names)
+    for field, columns in (("feature_columns", request.feature_columns),
+                           ("target_columns", request.target_columns or ())):
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise InvalidArgumentError(
+                f"{field}: unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                field=field,
+            )
+
+
+def _target(data: pd.DataFrame, targets: list[str]) -> Any:
+    if not targets:
+        return None
+    if len(targets) == 1:
+        return data[targets[0]].to_numpy()
+    return data[targets].to_numpy()
+
+
+def _split(x: pd.DataFrame, y: Any, request: DiffPrivLibRequest) -> tuple[Any, Any, Any, Any]:
+    try:
+        if y is None:
+            x_train, x_test = train_test_split(
+                x, test_size=request.test_size, random_state=request.test_train_split_seed
+            )
+            return x_train, x_test, None, None
+        parts = train_test_split(
+            x, y, test_size=request.test_size, random_state=request.test_train_split_seed
+        )
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            "test_size leaves no rows to train or test on after imputation; change test_size or "
+            "imputer_strategy",
+            field="test_size",
+        ) from exc
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def _seed(pipeline: Pipeline, seed: int) -> None:
+    for _, estimator in pipeline.steps:
+        params = estimator.get_params(deep=False)
+        if "random_state" in params and params["random_state"] is None:
+            estimator.set_params(random_state=seed)
+
+
+def _fit(pipeline: Pipeline, x: pd.DataFrame, y: Any, show_library_errors: bool) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PrivacyLeakWarning)
+            warnings.simplefilter("error", DiffprivlibCompatibilityWarning)
+            # diffprivlib's LogisticRegression passes options SciPy 1.17 deprecates (harmless).
+            warnings.filterwarnings(
+                "ignore", message=r"scipy\.optimize: The `disp` and `iprint`",
+                category=DeprecationWarning,
+            )
+            pipeline.fit(x, y)
+    except PrivacyLeakWarning as exc:
+        raise InvalidArgumentError(
+            f"PrivacyLeakWarning: {' '.join(str(exc).split())} Veil cannot fit a pipeline that "
+            "leaks privacy: give bounds (and data_norm) for every step",
+            field="pipeline_json",
+        ) from exc
+    except DiffprivlibCompatibilityWarning as exc:
+        raise InvalidArgumentError(
+            f"diffprivlib ignores a parameter of this pipeline: {exc}", field="pipeline_json"
+        ) from exc
+    except (ValueError, TypeError, IndexError) as exc:
+        detail = f": {exc}" if show_library_errors else (
+            f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
+        raise InvalidArgumentError(
+            f"diffprivlib could not fit the pipeline{detail}", field="pipeline_json"
+        ) from exc
+
+
+def _score(pipeline: Pipeline, x_test: pd.DataFrame, y_test: Any) -> float | None:
+    if not hasattr(pipeline, "score") or len(x_test) == 0:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"sklearn\..*")
+            value = pipeline.score(x_test) if y_test is None else pipeline.score(x_test, y_test)
+    except (AttributeError, ValueError):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def _export(pipeline: Pipeline, request: DiffPrivLibRequest, allow_pickle: bool) -> ModelArtifact:
+    class_name = f"{type(pipeline).__module__}.{type(pipeline).__qualname__}"
+    if request.allow_pickle and allow_pickle:
+        return ModelArtifact(format="pickle", data=pickle.dumps(pipeline), class_name=class_name)
+    return ModelArtifact(format="skops", data=sio.dumps(pipeline), class_name=class_name)
