@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,3 +37,38 @@ def record(
             details_json=json.dumps(details, sort_keys=True, default=str),
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit event as stored.
+
+    Attributes:
+        id: Event id.
+        created_at: Epoch seconds.
+        event: Name, e.g. "login.failed" (the list is in docs/security.md).
+        user_id: Subject user, when known.
+        actor_id: Acting user, when known.
+        peer: Caller address ("cli" for the command line).
+        details_json: Non-secret details as JSON.
+    """
+
+    id: str
+    created_at: float
+    event: str
+    user_id: str | None
+    actor_id: str | None
+    peer: str | None
+    details_json: str
+
+
+def list_events(conn: sa.Connection, *, user_id: str = "", limit: int,
+                offset: int) -> list[AuditRecord]:
+    """Events newest first (append order), optionally only those about one user."""
+    events = schema.audit_events
+    query = sa.select(events)
+    if user_id:
+        query = query.where(events.c.user_id == user_id)
+    rows = conn.execute(query.order_by(events.c.seq.desc()).limit(limit).offset(offset)).mappings()
+    return [AuditRecord(r["id"], r["created_at"], r["event"], r["user_id"], r["actor_id"],
+                        r["peer"], r["details_json"]) for r in rows]

@@ -110,3 +110,43 @@ def list_users(conn: sa.Connection, *, limit: int, offset: int) -> list[UserReco
         .limit(limit).offset(offset)
     ).mappings()
     return [_to_record(r) for r in rows]
+
+
+def find_credentials(conn: sa.Connection, login: str) -> tuple[UserRecord, str | None] | None:
+    """A user and their password hash by username or email (case-insensitive), for login only.
+
+    The hash never leaves the accounts package.
+    """
+    login = (login or "").strip().lower()
+    row = conn.execute(
+        sa.select(schema.users).where(
+            sa.or_(sa.func.lower(schema.users.c.username) == login,
+                   schema.users.c.email == login)
+        )
+    ).mappings().first()
+    if row is None:
+        return None
+    return _to_record(row), row["password_hash"]
+
+
+def find_active_by_email(conn: sa.Connection, email: str) -> UserRecord | None:
+    """The active user with this email (case-insensitive), or None."""
+    row = conn.execute(
+        sa.select(schema.users).where(schema.users.c.email == (email or "").strip().lower(),
+                                      schema.users.c.active.is_(True))
+    ).mappings().first()
+    return None if row is None else _to_record(row)
+
+
+def set_password_hash(conn: sa.Connection, *, user_id: str, password_hash: str) -> None:
+    """Replace a user's password hash (argon2id, from ``passwords.hash_password``)."""
+    conn.execute(sa.update(schema.users).where(schema.users.c.id == user_id)
+                 .values(password_hash=password_hash))
+
+
+def count_active_admins(conn: sa.Connection) -> int:
+    """How many enabled admins there are (the last one may not be demoted)."""
+    return int(conn.execute(
+        sa.select(sa.func.count()).select_from(schema.users)
+        .where(schema.users.c.role == "admin", schema.users.c.active.is_(True))
+    ).scalar_one())

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from veil.v1 import auth_pb2
 
-from veil_service.accounts import api_keys, users
+from veil_service import email
+from veil_service.accounts import api_keys, login, password_reset, users
+from veil_service.accounts.throttle import ThrottlePolicy
 from veil_service.api import convert
 from veil_service.api.paging import next_token, page_bounds
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
+from veil_service.email import messages
+
+FORGOTTEN_PASSWORD_MIN_SECONDS = 0.4
+"""ForgottenPassword never answers sooner, so known and unknown addresses take the same time."""
 
 
 class AuthServicer:
@@ -18,6 +26,41 @@ class AuthServicer:
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
+
+    async def Login(self, request: Any, context: Any) -> Any:  # noqa: N802
+        settings = self.app.settings
+        record, token = await asyncio.to_thread(
+            login.login, self.app.db, username=request.username, password=request.password,
+            peer=current_peer(), policy=ThrottlePolicy.from_extra(settings.extra),
+            session_hours=settings.session_hours)
+        return auth_pb2.LoginResponse(session_token=token,
+                                      expires_at=convert.timestamp(record.expires_at),
+                                      deprecation_notice=login.DEPRECATION_NOTICE)
+
+    async def Logout(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        await asyncio.to_thread(login.logout, self.app.db, user_id=principal.user_id,
+                                credential_kind=principal.credential_kind,
+                                credential_id=principal.credential_id, peer=current_peer())
+        return auth_pb2.LogoutResponse()
+
+    async def ForgottenPassword(self, request: Any, context: Any) -> Any:  # noqa: N802
+        began = time.monotonic()
+        ticket = await asyncio.to_thread(password_reset.request_reset, self.app.db,
+                                         email=request.email, peer=current_peer())
+        if ticket is not None:
+            email.mailer_for(self.app).send_later(messages.password_reset(
+                ticket.user.email, ticket.token, password_reset.VALID_HOURS))
+        await asyncio.sleep(max(0.0, FORGOTTEN_PASSWORD_MIN_SECONDS - (time.monotonic() - began)))
+        return auth_pb2.ForgottenPasswordResponse()
+
+    async def ResetPassword(self, request: Any, context: Any) -> Any:  # noqa: N802
+        user = await asyncio.to_thread(
+            password_reset.reset_password, self.app.db, email=request.email,
+            new_password=request.new_password, new_password_repeated=request.new_password_repeated,
+            token=request.token, peer=current_peer())
+        email.mailer_for(self.app).send_later(messages.password_changed(user.email))
+        return auth_pb2.ResetPasswordResponse()
 
     async def WhoAmI(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
