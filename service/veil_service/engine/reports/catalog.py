@@ -195,15 +195,11 @@ def evaluate_metrics(
 
 
 def format_number(value: float, language: str) -> str:
-    """Format a metric value for a reader: 3 significant digits, French decimal comma."""
-    if value == int(value) and abs(value) < 1e6:
-        text = str(int(value))
-    elif abs(value) >= 100:
-        text = f"{value:.1f}"
-    elif abs(value) >= 1:
-        text = f"{value:.2f}"
+    """Format a metric value for a reader: 4 significant digits, French decimal comma."""
+    if abs(value) >= 1000:
+        text = f"{value:,.0f}".replace(",", "\u202f" if language == "fr" else ",")
     else:
-        text = f"{value:.3f}"
+        text = f"{value:.4g}"
     return text.replace(".", ",") if language == "fr" else text
 
 

@@ -16,6 +16,7 @@ import html
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -52,7 +53,7 @@ td.pass{color:#1a9850;font-weight:bold}td.fail{color:#d73027;font-weight:bold}
 @contextmanager
 def style() -> Iterator[None]:
     """Apply Veil's plot style for the duration of a block, then restore the caller's."""
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(cast(Any, _RC)):
         yield
 
 
@@ -114,7 +115,7 @@ def table(header: list[str], rows: list[list[str]], classes: list[str] | None = 
 
 
 def message(text: str) -> str:
-    """Body used when a figure cannot be drawn (e.g. no numeric column), so the kind still exists."""
+    """Body for a figure that cannot be drawn (e.g. no numeric column); the kind still exists."""
     return f'<p class="caption">{html.escape(text)}</p>'
 
 

@@ -1,0 +1,50 @@
+"""Figures and reports of a run: self-contained HTML plots, the technical PDF, the PIA DOCX.
+
+Pure functions the engine calls after the metrics jobs; no gRPC, protobuf or database here.
+
+    figures = build_figures(original, avatars, table_name="wbcd", privacy=..., signal=...)
+    context = ReportContext(run_name="run", tables=(TableSummary.from_frames(...),), ...)
+    pdf = build_technical_report(context, "fr")
+    docx = build_pia_report(context, "en")
+"""
+
+from veil_service.engine.reports.catalog import CATALOG, MetricResult, Target, evaluate_metrics
+from veil_service.engine.reports.context import (
+    ColumnSummary,
+    PiaContext,
+    ReportContext,
+    TableSummary,
+)
+from veil_service.engine.reports.figure import PLOT_KINDS, Figure
+from veil_service.engine.reports.figures import DEFAULT_MAX_DISTRIBUTION_PLOTS, build_figures
+from veil_service.engine.reports.i18n import LANGUAGES, check_language
+from veil_service.engine.reports.pia_docx import build_pia_report
+from veil_service.engine.reports.risk import targets_for_context
+from veil_service.engine.reports.technical_pdf import build_technical_report
+
+#: `ReportType` values (reference/avatar_client.md section 6) and the media type each produces.
+REPORT_TYPES = {
+    "basic": "application/pdf",
+    "pia": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+__all__ = [
+    "CATALOG",
+    "DEFAULT_MAX_DISTRIBUTION_PLOTS",
+    "LANGUAGES",
+    "PLOT_KINDS",
+    "REPORT_TYPES",
+    "ColumnSummary",
+    "Figure",
+    "MetricResult",
+    "PiaContext",
+    "ReportContext",
+    "TableSummary",
+    "Target",
+    "build_figures",
+    "build_pia_report",
+    "build_technical_report",
+    "check_language",
+    "evaluate_metrics",
+    "targets_for_context",
+]

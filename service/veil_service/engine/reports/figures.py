@@ -1,0 +1,265 @@
+"""Build every single-table figure of a run as self-contained HTML pages.
+
+The engine calls `build_figures` once per table at the end of the standard and metrics jobs
+(switch `compute_figures`). Each figure is a complete HTML page with inline SVG (or, for the 3D
+projection, an inline canvas script), so `render_plot` can show it in a notebook or write
+`<table>_<kind>_<i>.html` and open it without network access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure as MplFigure
+
+from veil_service.engine.reports.context import PiaContext
+from veil_service.engine.reports.figure import PLOT_KINDS, Figure
+from veil_service.engine.reports.html import message, page, style, to_png, to_svg
+from veil_service.engine.reports.i18n import Translator
+from veil_service.engine.reports.plots_multivariate import (
+    contribution_figure,
+    correlation_difference_figure,
+    correlation_figure,
+    correlation_matrices,
+    projection_2d_figure,
+)
+from veil_service.engine.reports.plots_summary import (
+    metrics_summary_figure,
+    metrics_summary_table,
+    summary_rows,
+)
+from veil_service.engine.reports.plots_univariate import (
+    aggregate_stats_figure,
+    distribution_figure,
+)
+from veil_service.engine.reports.projection import contributions as compute_contributions
+from veil_service.engine.reports.projection import famd_like_projection
+from veil_service.engine.reports.projection3d import projection_3d_body
+from veil_service.engine.reports.risk import targets_for_context
+
+__all__ = ["DEFAULT_MAX_DISTRIBUTION_PLOTS", "PLOT_KINDS", "Figure", "build_figures"]
+
+#: Distribution plots per table when the run does not set `max_distribution_plots`.
+DEFAULT_MAX_DISTRIBUTION_PLOTS = 20
+#: Distribution plots that also get a PNG for the technical report.
+_REPORT_DISTRIBUTIONS = 4
+#: Kinds whose PNG the reports embed.
+KEY_KINDS = frozenset(
+    {
+        "distribution",
+        "aggregate_stats",
+        "correlation_difference",
+        "2d_projection",
+        "contribution",
+        "metrics_summary",
+    }
+)
+
+
+class _Builder:
+    """Collects figures for one table, rendering SVG (and PNG for key ones) as it goes."""
+
+    def __init__(self, table_name: str, t: Translator, with_png: bool) -> None:
+        self.table_name = table_name
+        self.t = t
+        self.with_png = with_png
+        self.figures: list[Figure] = []
+
+    def add(
+        self,
+        kind: str,
+        figure: MplFigure | None,
+        *,
+        extra_html: str = "",
+        title: str | None = None,
+        png: bool = False,
+        fallback: str = "",
+    ) -> None:
+        index = sum(1 for f in self.figures if f.kind == kind)
+        heading = title or self.t(f"fig.{kind}.title")
+        if figure is not None:
+            body = to_svg(figure) + extra_html
+            png_bytes = to_png(figure) if png and self.with_png else None
+        else:
+            body = message(fallback or self.t("fig.unavailable")) + extra_html
+            png_bytes = None
+        self.figures.append(
+            Figure(
+                kind=kind,
+                index=index,
+                filename=f"{self.table_name}_{kind}_{index}.html",
+                html=page(
+                    f"{self.table_name} · {heading}",
+                    body,
+                    caption=self.t(f"fig.{kind}.caption"),
+                    language=self.t.language,
+                ),
+                title=heading,
+                table_name=self.table_name,
+                png=png_bytes,
+            )
+        )
+
+
+def build_figures(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    *,
+    original_projections: pd.DataFrame | None = None,
+    avatar_projections: pd.DataFrame | None = None,
+    privacy: Mapping[str, Any] | None = None,
+    signal: Mapping[str, Any] | None = None,
+    table_name: str,
+    max_distribution_plots: int = DEFAULT_MAX_DISTRIBUTION_PLOTS,
+    contributions: pd.DataFrame | None = None,
+    language: str = "en",
+    pia: PiaContext | None = None,
+    seed: int = 0,
+    with_png: bool = True,
+) -> list[Figure]:
+    """Render every single-table PlotKind for one table.
+
+    Args:
+        original: Original table.
+        avatars: Avatar table (same columns; shuffled or not).
+        original_projections: FAMD coordinates of the originals from the standard job; when
+            None (metrics-only runs) a light projection is computed here, for pictures only.
+        avatar_projections: FAMD coordinates of the avatars, same columns.
+        privacy: Privacy metrics dict of the table (metrics_summary), or None.
+        signal: Signal metrics dict of the table, or None.
+        table_name: Table name, used in titles and file names.
+        max_distribution_plots: At most this many distribution figures, first columns first.
+        contributions: Variable contributions (%) per dimension, index = variable; computed
+            from the coordinates when None.
+        language: "en" or "fr" for titles and labels (the run's report language).
+        pia: PIA context, for the targets metrics_summary judges against.
+        seed: Seed of the point samples, so the same run draws the same pictures.
+        with_png: Also rasterize the key figures for the reports.
+
+    Returns:
+        Figures in PlotKind order; every kind is present, with an explanatory page when its
+        data is missing (e.g. "fewer than two numeric columns").
+
+    Raises:
+        ValueError: for an unknown language or a negative `max_distribution_plots`.
+    """
+    if max_distribution_plots < 0:
+        raise ValueError("max_distribution_plots must be >= 0.")
+    t = Translator(language)
+    builder = _Builder(table_name, t, with_png)
+    with style():
+        _distributions(builder, original, avatars, max_distribution_plots)
+        figure, stats_table = aggregate_stats_figure(original, avatars, t)
+        builder.add(
+            "aggregate_stats",
+            figure,
+            extra_html=stats_table,
+            png=True,
+            fallback=t("fig.no_numeric"),
+        )
+        matrices = correlation_matrices(original, avatars)
+        for kind, draw in (
+            ("correlation", correlation_figure),
+            ("correlation_difference", correlation_difference_figure),
+        ):
+            drawn = draw(matrices, t) if matrices is not None else None
+            builder.add(kind, drawn, png=kind in KEY_KINDS, fallback=t("fig.no_numeric"))
+        coords_o, coords_a = _coordinates(
+            original, avatars, original_projections, avatar_projections, seed
+        )
+        _projections(builder, coords_o, coords_a, seed)
+        if contributions is None and coords_o is not None:
+            contributions = compute_contributions(original, coords_o)
+        drawn_contrib = (
+            contribution_figure(contributions, t)
+            if contributions is not None and not contributions.empty
+            else None
+        )
+        builder.add("contribution", drawn_contrib, png=True)
+        targets = targets_for_context(pia or PiaContext())
+        rows = summary_rows(privacy, signal, targets)
+        builder.add(
+            "metrics_summary",
+            metrics_summary_figure(rows, t),
+            extra_html=metrics_summary_table(rows, t),
+            png=True,
+            fallback=t("fig.no_metrics"),
+        )
+    return builder.figures
+
+
+def _distributions(
+    builder: _Builder, original: pd.DataFrame, avatars: pd.DataFrame, limit: int
+) -> None:
+    empty = pd.Series([], dtype="float64")
+    for position, column in enumerate(list(original.columns)[:limit]):
+        other = avatars.get(column, empty)
+        figure = distribution_figure(str(column), original[column], other, builder.t)
+        builder.add(
+            "distribution",
+            figure,
+            title=builder.t("fig.distribution.title_column", column=column),
+            png=position < _REPORT_DISTRIBUTIONS,
+        )
+
+
+def _usable(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and frame.shape[1] >= 2
+
+
+def _coordinates(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    original_projections: pd.DataFrame | None,
+    avatar_projections: pd.DataFrame | None,
+    seed: int,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Given coordinates when both are usable, else the fallback projection."""
+    if _usable(original_projections) and _usable(avatar_projections):
+        return original_projections, avatar_projections
+    if original.empty or avatars.empty:
+        return None, None
+    return famd_like_projection(original, avatars, n_components=3, seed=seed)
+
+
+def _projections(
+    builder: _Builder,
+    coords_o: pd.DataFrame | None,
+    coords_a: pd.DataFrame | None,
+    seed: int,
+) -> None:
+    t = builder.t
+    if coords_o is None or coords_a is None:
+        builder.add("2d_projection", None)
+        builder.add("3d_projection", None)
+        return
+    builder.add("2d_projection", projection_2d_figure(coords_o, coords_a, t, seed), png=True)
+    if coords_o.shape[1] < 3 or coords_a.shape[1] < 3:
+        builder.add("3d_projection", None, fallback=t("fig.3d_projection.too_few"))
+        return
+    body = projection_3d_body(
+        coords_o,
+        coords_a,
+        labels=(t("fig.original"), t("fig.avatars")),
+        hint=t("fig.3d_projection.hint"),
+        no_script=t("fig.3d_projection.no_script"),
+        seed=seed,
+    )
+    index = 0
+    builder.figures.append(
+        Figure(
+            kind="3d_projection",
+            index=index,
+            filename=f"{builder.table_name}_3d_projection_{index}.html",
+            html=page(
+                f"{builder.table_name} · {t('fig.3d_projection.title')}",
+                body,
+                caption=t("fig.3d_projection.caption"),
+                language=t.language,
+            ),
+            title=t("fig.3d_projection.title"),
+            table_name=builder.table_name,
+        )
+    )

@@ -1,0 +1,298 @@
+"""English messages of the figures and reports (the reference catalog).
+
+Keys are dotted by area (common, metric, desc, fig, reading, tech, pia, enum, level); values are
+`str.format` templates. Every other language's catalog must have exactly these keys and the same
+placeholders (tests/unit/engine/test_reports_i18n.py).
+"""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    # common
+    "common.not_computed": "not computed",
+    "common.no_target": "no target",
+    "common.pass": "pass",
+    "common.fail": "fail",
+    "common.metric": "Metric",
+    "common.value": "Value",
+    "common.target": "Target",
+    "common.result": "Result",
+    "common.run": "Run: {run}",
+    "common.generated_at": "Generated on {when}",
+    "common.page": "Page {page}",
+    # metric names
+    "metric.hidden_rate": "Hidden rate",
+    "metric.local_cloaking": "Local cloaking",
+    "metric.distance_to_closest": "Distance to closest",
+    "metric.closest_distances_ratio": "Closest distances ratio",
+    "metric.closest_rate": "Closest rate",
+    "metric.row_direct_match_protection": "Row direct match protection",
+    "metric.column_direct_match_protection": "Column direct match protection",
+    "metric.categorical_hidden_rate": "Categorical hidden rate",
+    "metric.singling_out_risk": "Singling out risk",
+    "metric.correlation_protection_rate": "Correlation protection rate",
+    "metric.linkability_risk": "Linkability risk",
+    "metric.inference_continuous": "Inference protection (continuous)",
+    "metric.inference_categorical": "Inference protection (categorical)",
+    "metric.inference_risk": "Inference risk",
+    "metric.hellinger_mean": "Hellinger distance (mean)",
+    "metric.hellinger_std": "Hellinger distance (std)",
+    "metric.correlation_difference_ratio": "Correlation difference",
+    # metric definitions
+    "desc.hidden_rate": "share of individuals whose most similar avatar is not their own: "
+    "how often an attacker holding both tables is wrong when linking.",
+    "desc.local_cloaking": "median number of avatars that look more like an individual than "
+    "the avatar generated from it.",
+    "desc.distance_to_closest": "median distance from each avatar to its nearest original; "
+    "0 means avatars copy originals.",
+    "desc.closest_distances_ratio": "median ratio of the closest to the second-closest original "
+    "distance; near 1, an avatar is not singled out by one original.",
+    "desc.closest_rate": "share of avatars that are not both very close to one original and "
+    "isolated from the others.",
+    "desc.row_direct_match_protection": "share of original individuals that do not appear "
+    "unchanged among the avatars.",
+    "desc.column_direct_match_protection": "lowest, over columns, protection against a column "
+    "being used as a direct identifier; 0 means an identifier was kept.",
+    "desc.categorical_hidden_rate": "hidden rate when the attacker matches on the chosen "
+    "categorical variables only.",
+    "desc.singling_out_risk": "anonymeter-style risk (0 to 1) that queries built on the avatars "
+    "isolate exactly one real individual.",
+    "desc.correlation_protection_rate": "share of individuals an attacker cannot link to their "
+    "avatar from the variables assumed known.",
+    "desc.linkability_risk": "anonymeter-style risk (0 to 1) of linking two partial records of "
+    "the same individual through the avatars.",
+    "desc.inference_continuous": "error an attacker makes when guessing a continuous sensitive "
+    "variable from the known ones; higher is safer.",
+    "desc.inference_categorical": "error rate an attacker makes when guessing a categorical "
+    "sensitive variable from the known ones; higher is safer.",
+    "desc.inference_risk": "anonymeter-style risk (0 to 1) of guessing a secret attribute better "
+    "than chance.",
+    "desc.hellinger_mean": "mean over variables of the Hellinger distance between original and "
+    "avatar distributions; 0 = identical, 1 = disjoint.",
+    "desc.hellinger_std": "standard deviation of those per-variable distances.",
+    "desc.correlation_difference_ratio": "mean absolute difference between original and avatar "
+    "Pearson correlations of continuous variables, in percent.",
+    # column kinds
+    "kind.numeric": "numeric",
+    "kind.categorical": "categorical",
+    "kind.boolean": "boolean",
+    "kind.datetime": "date/time",
+    # figures
+    "fig.original": "Original",
+    "fig.avatars": "Avatars",
+    "fig.density": "Density",
+    "fig.missing": "(missing)",
+    "fig.other": "(other)",
+    "fig.share": "Share of rows",
+    "fig.agg.mean_ratio": "Avatar mean, % of original",
+    "fig.agg.std_ratio": "Avatar std, % of original",
+    "fig.agg.column": "Column",
+    "fig.agg.mean_original": "Mean (original)",
+    "fig.agg.mean_avatars": "Mean (avatars)",
+    "fig.agg.std_original": "Std (original)",
+    "fig.agg.std_avatars": "Std (avatars)",
+    "fig.corr_diff.axis": "|original - avatar| correlation",
+    "fig.contribution.axis": "Contribution (%)",
+    "fig.summary.axis": "Value relative to target (1 = on target, right = met)",
+    "fig.unavailable": "This figure could not be drawn for this table.",
+    "fig.no_numeric": "This table has fewer than two numeric columns to compare.",
+    "fig.no_metrics": "No metric with a target has been computed yet.",
+    "fig.distribution.title": "Distributions",
+    "fig.distribution.title_column": "Distribution of {column}",
+    "fig.distribution.caption": "Original values in grey, avatars in green, on the same bins.",
+    "fig.aggregate_stats.title": "Mean and standard deviation",
+    "fig.aggregate_stats.caption": "Avatar mean and standard deviation of the first numeric "
+    "columns as a percentage of the original ones (100 % = identical); raw values below.",
+    "fig.correlation.title": "Correlations",
+    "fig.correlation.caption": "Pearson correlations between continuous variables, original on "
+    "the left, avatars on the right.",
+    "fig.correlation_difference.title": "Correlation difference",
+    "fig.correlation_difference.caption": "Absolute difference between original and avatar "
+    "correlations; white means the relation is kept.",
+    "fig.2d_projection.title": "2D projection",
+    "fig.2d_projection.caption": "Originals (grey) and avatars (green) on the first two "
+    "dimensions; avatars should cover the same space without sitting on the originals.",
+    "fig.3d_projection.title": "3D projection",
+    "fig.3d_projection.caption": "Originals and avatars on the first three dimensions.",
+    "fig.3d_projection.hint": "drag to rotate",
+    "fig.3d_projection.no_script": "Turn on JavaScript to rotate this projection.",
+    "fig.3d_projection.too_few": "The projection has fewer than three dimensions.",
+    "fig.contribution.title": "Variable contributions",
+    "fig.contribution.caption": "Share of each variable in the first dimensions of the projection.",
+    "fig.metrics_summary.title": "Metrics summary",
+    "fig.metrics_summary.caption": "Each metric against its target: green bars meet it, red bars "
+    "miss it.",
+    # plain-language reading
+    "reading.privacy_none": "No privacy metric has been computed for this table.",
+    "reading.privacy_count": "{passed} of {total} computed privacy metrics meet their target.",
+    "reading.privacy_failed": "Targets missed: {names}. See the residual risk per attack.",
+    "reading.privacy_all_met": "Every computed privacy target is met, even under the worst-case "
+    "attack where the attacker holds both the original and the avatar tables.",
+    "reading.not_computed": "Not computed: {names}.",
+    "reading.hidden_rate": "Hidden rate {value} %: an attacker linking each individual to the "
+    "most similar avatar would be wrong for {value} % of individuals.",
+    "reading.local_cloaking": "Local cloaking {value}: for the median individual, {value} "
+    "avatars look more like them than their own avatar.",
+    "reading.row_direct_match_protection": "{value} % of original individuals do not appear "
+    "unchanged among the avatars.",
+    "reading.correlation_protection_rate": "{value} % of individuals cannot be linked to their "
+    "avatar from the variables assumed known.",
+    "reading.singling_out_risk": "Singling out risk {value} %: the share of real individuals an "
+    "attacker can isolate beyond chance.",
+    "reading.linkability_risk": "Linkability risk {value} %: the share of links between partial "
+    "records an attacker gets right beyond chance.",
+    "reading.inference_risk": "Inference risk {value} %: how much better than chance an attacker "
+    "guesses a secret attribute.",
+    "reading.signal_none": "No signal metric has been computed for this table.",
+    "reading.quality_good": "well preserved",
+    "reading.quality_fair": "moderately preserved",
+    "reading.quality_poor": "poorly preserved",
+    "reading.hellinger": "Mean Hellinger distance {value}: the distribution of each variable is "
+    "{quality} (0 = identical, 1 = disjoint).",
+    "reading.correlation_difference_ratio": "Correlations between continuous variables differ "
+    "by {value} % on average.",
+    # technical report
+    "tech.title": "Avatarization technical report",
+    "tech.footer": "Veil technical report · {run}",
+    "tech.table_heading": "Table {table}",
+    "tech.reading": "Reading of the results",
+    "tech.dataset": "Dataset summary",
+    "tech.dataset_line": "{rows} original rows, {columns} columns; {avatar_rows} avatar rows.",
+    "tech.column": "Column",
+    "tech.type": "Type",
+    "tech.missing": "Missing",
+    "tech.distinct": "Distinct values",
+    "tech.privacy_metrics": "Privacy metrics",
+    "tech.privacy_intro": "Each metric is computed between the original table and the avatars "
+    "in original order, and marked pass or fail against its target.",
+    "tech.signal_metrics": "Signal metrics",
+    "tech.figures": "Key figures",
+    "tech.parameters": "Parameters used",
+    "tech.parameter": "Parameter",
+    "tech.no_parameters": "No parameters were recorded for this run.",
+    "tech.method": "Method and definitions",
+    "tech.attack_model": "The privacy metrics assume the worst case: the attacker holds both the "
+    "original and the anonymized tables and links each individual to its most resembling "
+    "avatar by distance. The criteria are those of the European Data Protection Board: "
+    "singling out, linkability and inference.",
+    # PIA report
+    "pia.title": "Privacy impact assessment: risk analysis",
+    "pia.purpose_heading": "Purpose of this analysis",
+    "pia.purpose": "This analysis helps determine whether the residual risk is compatible with "
+    "the intended use of the data and with its level of sensitivity. The technical evaluation "
+    "quantifies the re-identification risk of each attack; this analysis evaluates the "
+    "likelihood of such attacks and the resources an attacker would need to carry them out.",
+    "pia.context_heading": "Context of the processing",
+    "pia.field": "Field",
+    "pia.value": "Value",
+    "pia.unset": "not set: strictest assumption",
+    "pia.field.sensitivity_level": "Sensitivity level",
+    "pia.field.data_type": "Data type",
+    "pia.field.data_subject": "Data subjects",
+    "pia.field.data_recipient": "Data recipient",
+    "pia.tier": "Privacy targets applied: {tier}.",
+    "pia.tier.strict": "strict",
+    "pia.tier.standard": "standard",
+    "pia.tier.light": "light",
+    "pia.tier.strict.why": "The data is very sensitive, its sensitivity is not set, or the avatars "
+    "may be widely shared: the strictest targets apply.",
+    "pia.tier.standard.why": "The data is sensitive or shared outside the organization under "
+    "safeguards: targets are slightly relaxed.",
+    "pia.tier.light.why": "The data is of limited sensitivity and stays in a controlled "
+    "environment: targets are relaxed.",
+    "pia.attack_model_heading": "Attack model",
+    "pia.likelihood": "Likelihood of an attack",
+    "pia.exposure.unknown": "The recipient is not known, so the avatars are assumed to be "
+    "available to anyone, as in open data.",
+    "pia.exposure.opendata": "The avatars are published as open data: anyone, including a "
+    "motivated attacker with auxiliary data, can access them.",
+    "pia.exposure.outside_eu": "The avatars leave the European Union, where GDPR safeguards may "
+    "not be enforceable.",
+    "pia.exposure.contractual_thirdparty": "The avatars go to a third party bound by a "
+    "contract that forbids re-identification.",
+    "pia.exposure.trusted_thirdparty": "The avatars go to a trusted third party with audited "
+    "safeguards.",
+    "pia.exposure.internal": "The avatars stay inside the organization, under its own access "
+    "controls.",
+    "pia.attractiveness": "Attractiveness of the data to an attacker, from its sensitivity, type "
+    "and subjects: {level}.",
+    "pia.factor": "Factor",
+    "pia.level": "Level",
+    "pia.factor.exposure": "Exposure (recipient)",
+    "pia.factor.attractiveness": "Attractiveness (sensitivity)",
+    "pia.factor.likelihood": "Likelihood of an attack",
+    "pia.likelihood_rule": "The likelihood is the mean of exposure and attractiveness, rounded "
+    "up. When it is significant or maximum, a missed target raises the residual risk by one "
+    "level.",
+    "pia.residual_heading": "Residual risk per attack: table {table}",
+    "pia.attack.singling_out": "Singling out",
+    "pia.attack.singling_out.what": "Can an attacker isolate one real individual, for example "
+    "by finding the avatar that copies them?",
+    "pia.attack.singling_out.resources": "Resources needed: the avatar table and precise "
+    "knowledge of the target's attributes; the worst case also assumes the original table.",
+    "pia.attack.linkability": "Linkability",
+    "pia.attack.linkability.what": "Can an attacker link records about the same individual, "
+    "using variables they already know (age, sex, place)?",
+    "pia.attack.linkability.resources": "Resources needed: an auxiliary dataset holding the "
+    "known variables of real individuals, and matching skills.",
+    "pia.attack.inference": "Inference",
+    "pia.attack.inference.what": "Can an attacker deduce a sensitive attribute of an individual "
+    "from the variables they know?",
+    "pia.attack.inference.resources": "Resources needed: the known variables of the target and "
+    "a model fitted on the avatars.",
+    "pia.technical_risk": "Technical risk:",
+    "pia.technical.low": "low: every computed metric meets its target.",
+    "pia.technical.moderate": "moderate: one metric misses its target.",
+    "pia.technical.high": "high: several metrics miss their target.",
+    "pia.technical.not_assessed": "not assessed: no metric was computed, so the risk is treated "
+    "as high.",
+    "pia.residual_risk": "Residual risk:",
+    "pia.residual_why": "given a likelihood of attack that is {likelihood}.",
+    "pia.conclusion_heading": "Conclusion",
+    "pia.conclusion.compatible": "Table {table}: the residual risk is compatible with the "
+    "intended use and the sensitivity of the data.",
+    "pia.conclusion.incompatible": "Table {table}: the residual risk is not compatible with the "
+    "intended use as declared; do not share the avatars before acting on it.",
+    "pia.recommendations": "Recommended actions:",
+    "pia.recommendation.1": "increase k or lower the number of components used for the "
+    "neighbours, then run the privacy metrics again;",
+    "pia.recommendation.2": "remove or generalize direct identifiers and rare values before "
+    "avatarization;",
+    "pia.recommendation.3": "restrict the recipients (contract, internal use) or the variables "
+    "shared;",
+    "pia.recommendation.4": "document the remaining risk and its acceptance by the controller.",
+    "pia.signoff": "To be completed by the controller: purpose of the processing, safeguards, "
+    "opinion of the data protection officer, date and signature.",
+    # enum values
+    "enum.sensitivity.Very High": "Very high",
+    "enum.sensitivity.High": "High",
+    "enum.sensitivity.Medium": "Medium",
+    "enum.sensitivity.Low": "Low",
+    "enum.sensitivity.Very Low": "Very low",
+    "enum.sensitivity.Negligible": "Negligible",
+    "enum.sensitivity.Undefined": "Undefined",
+    "enum.data_type.unknown": "Unknown",
+    "enum.data_type.health": "Health",
+    "enum.data_type.hr": "Human resources",
+    "enum.data_type.mobility": "Mobility",
+    "enum.data_type.insurance": "Insurance",
+    "enum.data_type.finance": "Finance",
+    "enum.data_type.education": "Education",
+    "enum.data_subject.unknown": "Unknown",
+    "enum.data_subject.patients": "Patients",
+    "enum.data_subject.employees": "Employees",
+    "enum.data_subject.clients": "Clients",
+    "enum.data_subject.users": "Users",
+    "enum.data_subject.students": "Students",
+    "enum.data_recipient.unknown": "Unknown",
+    "enum.data_recipient.opendata": "Open data",
+    "enum.data_recipient.contractual_thirdparty": "Third party under contract",
+    "enum.data_recipient.internal": "Internal use",
+    "enum.data_recipient.outside_eu": "Recipient outside the EU",
+    "enum.data_recipient.trusted_thirdparty": "Trusted third party",
+    # risk levels (CNIL scale)
+    "level.negligible": "negligible",
+    "level.limited": "limited",
+    "level.significant": "significant",
+    "level.maximum": "maximum",
+}

@@ -1,0 +1,309 @@
+"""French messages of the figures and reports (`ReportLanguage.FR`).
+
+Same keys and placeholders as messages_en.EN. Vocabulary follows the CNIL: individualisation,
+corrélation and inférence for the three EDPB criteria; négligeable, limité, important, maximal
+for risk levels.
+"""
+
+from __future__ import annotations
+
+FR: dict[str, str] = {
+    # common
+    "common.not_computed": "non calculé",
+    "common.no_target": "sans objectif",
+    "common.pass": "atteint",
+    "common.fail": "non atteint",
+    "common.metric": "Métrique",
+    "common.value": "Valeur",
+    "common.target": "Objectif",
+    "common.result": "Résultat",
+    "common.run": "Exécution : {run}",
+    "common.generated_at": "Généré le {when}",
+    "common.page": "Page {page}",
+    # metric names
+    "metric.hidden_rate": "Taux de dissimulation",
+    "metric.local_cloaking": "Camouflage local",
+    "metric.distance_to_closest": "Distance au plus proche",
+    "metric.closest_distances_ratio": "Rapport des distances les plus proches",
+    "metric.closest_rate": "Taux d'éloignement",
+    "metric.row_direct_match_protection": "Protection contre les copies de lignes",
+    "metric.column_direct_match_protection": "Protection contre les identifiants directs",
+    "metric.categorical_hidden_rate": "Taux de dissimulation catégoriel",
+    "metric.singling_out_risk": "Risque d'individualisation",
+    "metric.correlation_protection_rate": "Taux de protection contre la corrélation",
+    "metric.linkability_risk": "Risque de corrélation",
+    "metric.inference_continuous": "Protection contre l'inférence (continue)",
+    "metric.inference_categorical": "Protection contre l'inférence (catégorielle)",
+    "metric.inference_risk": "Risque d'inférence",
+    "metric.hellinger_mean": "Distance de Hellinger (moyenne)",
+    "metric.hellinger_std": "Distance de Hellinger (écart-type)",
+    "metric.correlation_difference_ratio": "Écart des corrélations",
+    # metric definitions
+    "desc.hidden_rate": "part des individus dont l'avatar le plus ressemblant n'est pas le leur : "
+    "la fréquence à laquelle un attaquant disposant des deux tables se trompe en les reliant.",
+    "desc.local_cloaking": "nombre médian d'avatars qui ressemblent davantage à un individu que "
+    "l'avatar généré à partir de lui.",
+    "desc.distance_to_closest": "distance médiane entre chaque avatar et l'original le plus "
+    "proche ; 0 signifie que des avatars copient des originaux.",
+    "desc.closest_distances_ratio": "rapport médian entre la distance au plus proche et au "
+    "deuxième plus proche original ; proche de 1, aucun original n'isole l'avatar.",
+    "desc.closest_rate": "part des avatars qui ne sont pas à la fois très proches d'un original "
+    "et isolés des autres.",
+    "desc.row_direct_match_protection": "part des individus originaux qui n'apparaissent pas "
+    "à l'identique parmi les avatars.",
+    "desc.column_direct_match_protection": "plus faible protection, sur l'ensemble des colonnes, "
+    "contre l'usage d'une colonne comme identifiant direct ; 0 signifie qu'un identifiant a été "
+    "conservé.",
+    "desc.categorical_hidden_rate": "taux de dissimulation lorsque l'attaquant ne compare que "
+    "les variables catégorielles choisies.",
+    "desc.singling_out_risk": "risque, façon anonymeter (de 0 à 1), que des requêtes construites "
+    "sur les avatars isolent exactement un individu réel.",
+    "desc.correlation_protection_rate": "part des individus qu'un attaquant ne peut pas relier "
+    "à leur avatar à partir des variables supposées connues.",
+    "desc.linkability_risk": "risque, façon anonymeter (de 0 à 1), de relier deux "
+    "enregistrements partiels d'un même individu grâce aux avatars.",
+    "desc.inference_continuous": "erreur commise par un attaquant qui devine une variable "
+    "sensible continue à partir des variables connues ; plus elle est élevée, mieux c'est.",
+    "desc.inference_categorical": "taux d'erreur d'un attaquant qui devine une variable sensible "
+    "catégorielle à partir des variables connues ; plus il est élevé, mieux c'est.",
+    "desc.inference_risk": "risque, façon anonymeter (de 0 à 1), de deviner un attribut secret "
+    "mieux que le hasard.",
+    "desc.hellinger_mean": "moyenne sur les variables de la distance de Hellinger entre les "
+    "distributions originales et avatars ; 0 = identiques, 1 = disjointes.",
+    "desc.hellinger_std": "écart-type de ces distances par variable.",
+    "desc.correlation_difference_ratio": "écart absolu moyen entre les corrélations de Pearson "
+    "originales et avatars des variables continues, en pourcentage.",
+    # column kinds
+    "kind.numeric": "numérique",
+    "kind.categorical": "catégorielle",
+    "kind.boolean": "booléenne",
+    "kind.datetime": "date/heure",
+    # figures
+    "fig.original": "Original",
+    "fig.avatars": "Avatars",
+    "fig.density": "Densité",
+    "fig.missing": "(manquant)",
+    "fig.other": "(autres)",
+    "fig.share": "Part des lignes",
+    "fig.agg.mean_ratio": "Moyenne avatar, % de l'original",
+    "fig.agg.std_ratio": "Écart-type avatar, % de l'original",
+    "fig.agg.column": "Colonne",
+    "fig.agg.mean_original": "Moyenne (original)",
+    "fig.agg.mean_avatars": "Moyenne (avatars)",
+    "fig.agg.std_original": "Écart-type (original)",
+    "fig.agg.std_avatars": "Écart-type (avatars)",
+    "fig.corr_diff.axis": "|corrélation originale - avatar|",
+    "fig.contribution.axis": "Contribution (%)",
+    "fig.summary.axis": "Valeur rapportée à l'objectif (1 = objectif, à droite = atteint)",
+    "fig.unavailable": "Cette figure n'a pas pu être tracée pour cette table.",
+    "fig.no_numeric": "Cette table a moins de deux colonnes numériques à comparer.",
+    "fig.no_metrics": "Aucune métrique avec objectif n'a encore été calculée.",
+    "fig.distribution.title": "Distributions",
+    "fig.distribution.title_column": "Distribution de {column}",
+    "fig.distribution.caption": "Valeurs originales en gris, avatars en vert, sur les mêmes "
+    "intervalles.",
+    "fig.aggregate_stats.title": "Moyenne et écart-type",
+    "fig.aggregate_stats.caption": "Moyenne et écart-type des avatars pour les premières "
+    "colonnes numériques, en pourcentage des valeurs originales (100 % = identiques) ; valeurs "
+    "brutes ci-dessous.",
+    "fig.correlation.title": "Corrélations",
+    "fig.correlation.caption": "Corrélations de Pearson entre variables continues : original à "
+    "gauche, avatars à droite.",
+    "fig.correlation_difference.title": "Écart des corrélations",
+    "fig.correlation_difference.caption": "Écart absolu entre les corrélations originales et "
+    "avatars ; le blanc indique une relation conservée.",
+    "fig.2d_projection.title": "Projection 2D",
+    "fig.2d_projection.caption": "Originaux (gris) et avatars (vert) sur les deux premières "
+    "dimensions ; les avatars doivent couvrir le même espace sans se superposer aux originaux.",
+    "fig.3d_projection.title": "Projection 3D",
+    "fig.3d_projection.caption": "Originaux et avatars sur les trois premières dimensions.",
+    "fig.3d_projection.hint": "faire glisser pour tourner",
+    "fig.3d_projection.no_script": "Activez JavaScript pour faire tourner cette projection.",
+    "fig.3d_projection.too_few": "La projection compte moins de trois dimensions.",
+    "fig.contribution.title": "Contributions des variables",
+    "fig.contribution.caption": "Part de chaque variable dans les premières dimensions de la "
+    "projection.",
+    "fig.metrics_summary.title": "Synthèse des métriques",
+    "fig.metrics_summary.caption": "Chaque métrique face à son objectif : les barres vertes "
+    "l'atteignent, les rouges non.",
+    # plain-language reading
+    "reading.privacy_none": "Aucune métrique de confidentialité n'a été calculée pour cette table.",
+    "reading.privacy_count": "{passed} métriques de confidentialité calculées sur {total} "
+    "atteignent leur objectif.",
+    "reading.privacy_failed": "Objectifs non atteints : {names}. Voir le risque résiduel par "
+    "attaque.",
+    "reading.privacy_all_met": "Tous les objectifs de confidentialité calculés sont atteints, "
+    "même dans le pire cas où l'attaquant détient la table originale et la table d'avatars.",
+    "reading.not_computed": "Non calculées : {names}.",
+    "reading.hidden_rate": "Taux de dissimulation de {value} % : un attaquant qui relie chaque "
+    "individu à l'avatar le plus ressemblant se tromperait pour {value} % des individus.",
+    "reading.local_cloaking": "Camouflage local de {value} : pour l'individu médian, {value} "
+    "avatars lui ressemblent davantage que son propre avatar.",
+    "reading.row_direct_match_protection": "{value} % des individus originaux n'apparaissent "
+    "pas à l'identique parmi les avatars.",
+    "reading.correlation_protection_rate": "{value} % des individus ne peuvent pas être reliés "
+    "à leur avatar à partir des variables supposées connues.",
+    "reading.singling_out_risk": "Risque d'individualisation de {value} % : la part des "
+    "individus réels qu'un attaquant isole au-delà du hasard.",
+    "reading.linkability_risk": "Risque de corrélation de {value} % : la part des liens entre "
+    "enregistrements partiels qu'un attaquant trouve au-delà du hasard.",
+    "reading.inference_risk": "Risque d'inférence de {value} % : de combien un attaquant devine "
+    "un attribut secret mieux que le hasard.",
+    "reading.signal_none": "Aucune métrique d'utilité n'a été calculée pour cette table.",
+    "reading.quality_good": "bien conservée",
+    "reading.quality_fair": "moyennement conservée",
+    "reading.quality_poor": "mal conservée",
+    "reading.hellinger": "Distance de Hellinger moyenne de {value} : la distribution de chaque "
+    "variable est {quality} (0 = identique, 1 = disjointe).",
+    "reading.correlation_difference_ratio": "Les corrélations entre variables continues "
+    "diffèrent de {value} % en moyenne.",
+    # technical report
+    "tech.title": "Rapport technique d'avatarisation",
+    "tech.footer": "Rapport technique Veil · {run}",
+    "tech.table_heading": "Table {table}",
+    "tech.reading": "Lecture des résultats",
+    "tech.dataset": "Résumé du jeu de données",
+    "tech.dataset_line": "{rows} lignes originales, {columns} colonnes ; {avatar_rows} lignes "
+    "d'avatars.",
+    "tech.column": "Colonne",
+    "tech.type": "Type",
+    "tech.missing": "Manquants",
+    "tech.distinct": "Valeurs distinctes",
+    "tech.privacy_metrics": "Métriques de confidentialité",
+    "tech.privacy_intro": "Chaque métrique est calculée entre la table originale et les avatars "
+    "dans l'ordre original, puis marquée atteinte ou non atteinte selon son objectif.",
+    "tech.signal_metrics": "Métriques d'utilité",
+    "tech.figures": "Figures clés",
+    "tech.parameters": "Paramètres utilisés",
+    "tech.parameter": "Paramètre",
+    "tech.no_parameters": "Aucun paramètre n'a été enregistré pour cette exécution.",
+    "tech.method": "Méthode et définitions",
+    "tech.attack_model": "Les métriques de confidentialité supposent le pire cas : l'attaquant "
+    "détient la table originale et la table anonymisée, et relie chaque individu à l'avatar qui "
+    "lui ressemble le plus selon une distance. Les critères sont ceux du Comité européen de la "
+    "protection des données : individualisation, corrélation et inférence.",
+    # PIA report
+    "pia.title": "Analyse d'impact relative à la protection des données : analyse de risque",
+    "pia.purpose_heading": "Objet de cette analyse",
+    "pia.purpose": "Cette analyse aide à déterminer si le risque résiduel est compatible avec "
+    "l'usage prévu des données et avec leur niveau de sensibilité. L'évaluation technique "
+    "quantifie le risque de réidentification de chaque attaque ; cette analyse évalue la "
+    "vraisemblance de ces attaques et les moyens qu'un attaquant devrait mobiliser pour les "
+    "mener.",
+    "pia.context_heading": "Contexte du traitement",
+    "pia.field": "Champ",
+    "pia.value": "Valeur",
+    "pia.unset": "non renseigné : hypothèse la plus stricte",
+    "pia.field.sensitivity_level": "Niveau de sensibilité",
+    "pia.field.data_type": "Type de données",
+    "pia.field.data_subject": "Personnes concernées",
+    "pia.field.data_recipient": "Destinataire des données",
+    "pia.tier": "Objectifs de confidentialité appliqués : {tier}.",
+    "pia.tier.strict": "stricts",
+    "pia.tier.standard": "standard",
+    "pia.tier.light": "allégés",
+    "pia.tier.strict.why": "Les données sont très sensibles, leur sensibilité n'est pas "
+    "renseignée, ou les avatars peuvent être largement diffusés : les objectifs les plus "
+    "stricts s'appliquent.",
+    "pia.tier.standard.why": "Les données sont sensibles ou partagées hors de l'organisme avec "
+    "des garanties : les objectifs sont légèrement assouplis.",
+    "pia.tier.light.why": "Les données sont peu sensibles et restent dans un environnement "
+    "maîtrisé : les objectifs sont assouplis.",
+    "pia.attack_model_heading": "Modèle d'attaque",
+    "pia.likelihood": "Vraisemblance d'une attaque",
+    "pia.exposure.unknown": "Le destinataire n'est pas connu : les avatars sont supposés "
+    "accessibles à tous, comme en open data.",
+    "pia.exposure.opendata": "Les avatars sont publiés en open data : n'importe qui, y compris un "
+    "attaquant motivé disposant de données auxiliaires, peut y accéder.",
+    "pia.exposure.outside_eu": "Les avatars quittent l'Union européenne, où les garanties du "
+    "RGPD peuvent ne pas être opposables.",
+    "pia.exposure.contractual_thirdparty": "Les avatars sont confiés à un tiers lié par un "
+    "contrat qui interdit la réidentification.",
+    "pia.exposure.trusted_thirdparty": "Les avatars sont confiés à un tiers de confiance dont "
+    "les garanties sont auditées.",
+    "pia.exposure.internal": "Les avatars restent au sein de l'organisme, sous ses propres "
+    "contrôles d'accès.",
+    "pia.attractiveness": "Attrait des données pour un attaquant, selon leur sensibilité, leur "
+    "type et les personnes concernées : {level}.",
+    "pia.factor": "Facteur",
+    "pia.level": "Niveau",
+    "pia.factor.exposure": "Exposition (destinataire)",
+    "pia.factor.attractiveness": "Attrait (sensibilité)",
+    "pia.factor.likelihood": "Vraisemblance d'une attaque",
+    "pia.likelihood_rule": "La vraisemblance est la moyenne de l'exposition et de l'attrait, "
+    "arrondie au niveau supérieur. Lorsqu'elle est importante ou maximale, un objectif non "
+    "atteint augmente le risque résiduel d'un niveau.",
+    "pia.residual_heading": "Risque résiduel par attaque : table {table}",
+    "pia.attack.singling_out": "Individualisation",
+    "pia.attack.singling_out.what": "Un attaquant peut-il isoler un individu réel, par exemple "
+    "en trouvant l'avatar qui le copie ?",
+    "pia.attack.singling_out.resources": "Moyens nécessaires : la table d'avatars et une "
+    "connaissance précise des attributs de la cible ; le pire cas suppose aussi la table "
+    "originale.",
+    "pia.attack.linkability": "Corrélation",
+    "pia.attack.linkability.what": "Un attaquant peut-il relier des enregistrements concernant "
+    "un même individu, à l'aide de variables qu'il connaît déjà (âge, sexe, lieu) ?",
+    "pia.attack.linkability.resources": "Moyens nécessaires : un jeu de données auxiliaire "
+    "contenant les variables connues d'individus réels, et un savoir-faire d'appariement.",
+    "pia.attack.inference": "Inférence",
+    "pia.attack.inference.what": "Un attaquant peut-il déduire un attribut sensible d'un "
+    "individu à partir des variables qu'il connaît ?",
+    "pia.attack.inference.resources": "Moyens nécessaires : les variables connues de la cible et "
+    "un modèle ajusté sur les avatars.",
+    "pia.technical_risk": "Risque technique :",
+    "pia.technical.low": "faible : chaque métrique calculée atteint son objectif.",
+    "pia.technical.moderate": "modéré : une métrique n'atteint pas son objectif.",
+    "pia.technical.high": "élevé : plusieurs métriques n'atteignent pas leur objectif.",
+    "pia.technical.not_assessed": "non évalué : aucune métrique n'a été calculée, le risque est "
+    "donc considéré comme élevé.",
+    "pia.residual_risk": "Risque résiduel :",
+    "pia.residual_why": "compte tenu d'une vraisemblance d'attaque jugée {likelihood}.",
+    "pia.conclusion_heading": "Conclusion",
+    "pia.conclusion.compatible": "Table {table} : le risque résiduel est compatible avec l'usage "
+    "prévu et la sensibilité des données.",
+    "pia.conclusion.incompatible": "Table {table} : le risque résiduel n'est pas compatible avec "
+    "l'usage prévu tel que déclaré ; ne partagez pas les avatars avant d'y remédier.",
+    "pia.recommendations": "Actions recommandées :",
+    "pia.recommendation.1": "augmenter k ou réduire le nombre de composantes utilisées pour les "
+    "voisins, puis recalculer les métriques de confidentialité ;",
+    "pia.recommendation.2": "supprimer ou généraliser les identifiants directs et les valeurs "
+    "rares avant l'avatarisation ;",
+    "pia.recommendation.3": "restreindre les destinataires (contrat, usage interne) ou les "
+    "variables partagées ;",
+    "pia.recommendation.4": "documenter le risque restant et son acceptation par le responsable "
+    "de traitement.",
+    "pia.signoff": "À compléter par le responsable de traitement : finalité du traitement, "
+    "garanties, avis du délégué à la protection des données, date et signature.",
+    # enum values
+    "enum.sensitivity.Very High": "Très élevé",
+    "enum.sensitivity.High": "Élevé",
+    "enum.sensitivity.Medium": "Moyen",
+    "enum.sensitivity.Low": "Faible",
+    "enum.sensitivity.Very Low": "Très faible",
+    "enum.sensitivity.Negligible": "Négligeable",
+    "enum.sensitivity.Undefined": "Non défini",
+    "enum.data_type.unknown": "Inconnu",
+    "enum.data_type.health": "Santé",
+    "enum.data_type.hr": "Ressources humaines",
+    "enum.data_type.mobility": "Mobilité",
+    "enum.data_type.insurance": "Assurance",
+    "enum.data_type.finance": "Finance",
+    "enum.data_type.education": "Éducation",
+    "enum.data_subject.unknown": "Inconnues",
+    "enum.data_subject.patients": "Patients",
+    "enum.data_subject.employees": "Salariés",
+    "enum.data_subject.clients": "Clients",
+    "enum.data_subject.users": "Utilisateurs",
+    "enum.data_subject.students": "Élèves et étudiants",
+    "enum.data_recipient.unknown": "Inconnu",
+    "enum.data_recipient.opendata": "Open data",
+    "enum.data_recipient.contractual_thirdparty": "Tiers sous contrat",
+    "enum.data_recipient.internal": "Usage interne",
+    "enum.data_recipient.outside_eu": "Destinataire hors UE",
+    "enum.data_recipient.trusted_thirdparty": "Tiers de confiance",
+    # risk levels (CNIL scale)
+    "level.negligible": "négligeable",
+    "level.limited": "limité",
+    "level.significant": "important",
+    "level.maximum": "maximal",
+}

@@ -1,0 +1,212 @@
+"""The PIA report (ReportType PIA): a DOCX risk analysis the controller completes and signs.
+
+DOCX rather than PDF because a privacy impact assessment is a living document: the data
+protection officer adds the processing's purpose, the safeguards and the signatures. The report
+states the context given to `create_runner`, the residual risk of each GDPR/EDPB attack
+(singling out, linkability, inference) from the privacy metrics, how likely an attack is and what
+it would take, and concludes whether the residual risk is compatible with the intended sharing.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from docx import Document
+from docx.shared import Pt, RGBColor
+
+from veil_service.engine.reports.catalog import MetricResult
+from veil_service.engine.reports.context import PiaContext, ReportContext
+from veil_service.engine.reports.i18n import Translator
+from veil_service.engine.reports.reading import privacy_reading
+from veil_service.engine.reports.risk import (
+    LEVELS,
+    AttackAssessment,
+    assess_attacks,
+    exposure_level,
+    likelihood_level,
+    requirement_tier,
+    severity_level,
+)
+
+_GREEN, _RED, _GREY = (
+    RGBColor(0x1A, 0x98, 0x50),
+    RGBColor(0xD7, 0x30, 0x27),
+    RGBColor(0x66, 0x66, 0x66),
+)
+#: Fixed document dates keep the bytes stable when the context carries no timestamp.
+_EPOCH = datetime(2000, 1, 1)
+
+
+def _context_rows(pia: PiaContext, t: Translator) -> list[tuple[str, str]]:
+    fields = (
+        ("pia.field.sensitivity_level", "sensitivity", pia.sensitivity_level, "Undefined"),
+        ("pia.field.data_type", "data_type", pia.data_type, "unknown"),
+        ("pia.field.data_subject", "data_subject", pia.data_subject, "unknown"),
+        ("pia.field.data_recipient", "data_recipient", pia.data_recipient, "unknown"),
+    )
+    rows = []
+    for label, family, value, unset in fields:
+        text = t(f"enum.{family}.{value}")
+        if value == unset:
+            text = f"{text} ({t('pia.unset')})"
+        rows.append((t(label), text))
+    return rows
+
+
+def _add_table(document: Any, header: list[str], rows: list[list[str]]) -> Any:
+    grid = document.add_table(rows=1, cols=len(header))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, header, strict=True):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(text)
+        run.bold = True
+    for row in rows:
+        cells = grid.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            cell.text = text
+    return grid
+
+
+def _metric_rows(results: tuple[MetricResult, ...], t: Translator) -> list[list[str]]:
+    rows = []
+    for row in results:
+        value = t.number(row.value) + (f" {row.unit}" if row.value is not None and row.unit else "")
+        rows.append(
+            [
+                t.metric_name(row.key),
+                value,
+                t.target(row.target),
+                t.verdict(row.passed, computed=row.value is not None),
+            ]
+        )
+    return rows
+
+
+def _colour_verdicts(grid: Any, results: tuple[MetricResult, ...]) -> None:
+    for row, result in zip(grid.rows[1:], results, strict=True):
+        colour = (
+            {True: _GREEN, False: _RED}.get(result.passed, _GREY)
+            if result.passed is not None
+            else _GREY
+        )
+        for run in row.cells[3].paragraphs[0].runs:
+            run.font.color.rgb = colour
+            run.bold = result.passed is not None
+
+
+def _attack_section(
+    document: Any, assessment: AttackAssessment, likelihood: int, t: Translator
+) -> None:
+    attack = assessment.attack
+    document.add_heading(t(f"pia.attack.{attack}"), level=3)
+    document.add_paragraph(t(f"pia.attack.{attack}.what"))
+    header = [t("common.metric"), t("common.value"), t("common.target"), t("common.result")]
+    grid = _add_table(document, header, _metric_rows(assessment.results, t))
+    _colour_verdicts(grid, assessment.results)
+    document.add_paragraph(t(f"pia.attack.{attack}.resources"))
+    paragraph = document.add_paragraph()
+    paragraph.add_run(t("pia.technical_risk") + " ").bold = True
+    paragraph.add_run(t(f"pia.technical.{assessment.technical}"))
+    paragraph = document.add_paragraph()
+    paragraph.add_run(t("pia.residual_risk") + " ").bold = True
+    run = paragraph.add_run(t(f"level.{LEVELS[assessment.residual]}"))
+    run.bold = True
+    run.font.color.rgb = _GREEN if assessment.acceptable else _RED
+    paragraph.add_run(" — " + t("pia.residual_why", likelihood=t(f"level.{LEVELS[likelihood]}")))
+
+
+def _likelihood_section(document: Any, pia: PiaContext, t: Translator) -> int:
+    document.add_heading(t("pia.likelihood"), level=1)
+    exposure, severity, likelihood = exposure_level(pia), severity_level(pia), likelihood_level(pia)
+    document.add_paragraph(t(f"pia.exposure.{pia.data_recipient}"))
+    document.add_paragraph(t("pia.attractiveness", level=t(f"level.{LEVELS[severity]}")))
+    _add_table(
+        document,
+        [t("pia.factor"), t("pia.level")],
+        [
+            [t("pia.factor.exposure"), t(f"level.{LEVELS[exposure]}")],
+            [t("pia.factor.attractiveness"), t(f"level.{LEVELS[severity]}")],
+            [t("pia.factor.likelihood"), t(f"level.{LEVELS[likelihood]}")],
+        ],
+    )
+    document.add_paragraph(t("pia.likelihood_rule"))
+    return likelihood
+
+
+def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
+    """Render the PIA risk analysis as DOCX bytes.
+
+    Args:
+        context: Tables, metrics and the PIA context of the run; unset PIA fields are read as
+            the strictest case (strict targets, maximum exposure).
+        language: `ReportLanguage` value, "en" or "fr".
+
+    Returns:
+        The DOCX file content.
+
+    Raises:
+        ValueError: for an unknown language.
+    """
+    t = Translator(language)
+    pia = context.pia
+    document = Document()
+    document.styles["Normal"].font.name = "Calibri"
+    document.styles["Normal"].font.size = Pt(10.5)
+    properties = document.core_properties
+    properties.title = t("pia.title")
+    properties.author = "Veil"
+    properties.language = t.language
+    properties.created = properties.modified = context.generated_at or _EPOCH
+    properties.revision = 1
+
+    document.add_heading(t("pia.title"), level=0)
+    document.add_paragraph(t("common.run", run=context.run_name))
+    if context.generated_at is not None:
+        document.add_paragraph(
+            t("common.generated_at", when=context.generated_at.strftime("%Y-%m-%d %H:%M UTC"))
+        )
+    document.add_heading(t("pia.purpose_heading"), level=1)
+    document.add_paragraph(t("pia.purpose"))
+
+    document.add_heading(t("pia.context_heading"), level=1)
+    _add_table(
+        document, [t("pia.field"), t("pia.value")], [list(row) for row in _context_rows(pia, t)]
+    )
+    tier = requirement_tier(pia)
+    document.add_paragraph(t("pia.tier", tier=t(f"pia.tier.{tier}")))
+    document.add_paragraph(t(f"pia.tier.{tier}.why"))
+
+    document.add_heading(t("pia.attack_model_heading"), level=1)
+    document.add_paragraph(t("tech.attack_model"))
+    likelihood = _likelihood_section(document, pia, t)
+
+    conclusions: list[tuple[str, bool]] = []
+    for table in context.tables:
+        document.add_heading(t("pia.residual_heading", table=table.name), level=1)
+        privacy = context.privacy.get(table.name)
+        assessments = assess_attacks(privacy, pia)
+        for assessment in assessments:
+            _attack_section(document, assessment, likelihood, t)
+        document.add_heading(t("tech.reading"), level=3)
+        results = [r for a in assessments for r in a.results]
+        for sentence in privacy_reading(results, t):
+            document.add_paragraph(sentence, style="List Bullet")
+        conclusions.append((table.name, all(a.acceptable for a in assessments)))
+
+    document.add_heading(t("pia.conclusion_heading"), level=1)
+    for name, acceptable in conclusions:
+        key = "pia.conclusion.compatible" if acceptable else "pia.conclusion.incompatible"
+        paragraph = document.add_paragraph()
+        run = paragraph.add_run(t(key, table=name))
+        run.bold = True
+        run.font.color.rgb = _GREEN if acceptable else _RED
+    if not all(ok for _, ok in conclusions):
+        document.add_paragraph(t("pia.recommendations"))
+        for number in range(1, 5):
+            document.add_paragraph(t(f"pia.recommendation.{number}"), style="List Bullet")
+    document.add_paragraph(t("pia.signoff"))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
