@@ -1,0 +1,152 @@
+"""Errors that explain: each names the parameter at fault and the fix (item 6 of issue 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from veil_service.engine.avatarize import avatarize
+from veil_service.errors import InvalidArgumentError
+
+
+def _table(n: int = 150) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n),
+            "weight": rng.normal(70, 10, n),
+            "city": rng.choice(["Paris", "Lyon", "Nantes"], n),
+        }
+    )
+
+
+def _error(df: pd.DataFrame, **kwargs: Any) -> InvalidArgumentError:
+    with pytest.raises(InvalidArgumentError) as caught:
+        avatarize(df, seed=0, **kwargs)
+    return caught.value
+
+
+def test_k_not_smaller_than_rows() -> None:
+    error = _error(_table(), k=500)
+    assert error.field == "k"
+    assert error.message == (
+        "k must be smaller than the number of rows (150); got k=500. Lower k or add rows."
+    )
+
+
+def test_k_below_two() -> None:
+    error = _error(_table(), k=1)
+    assert error.field == "k"
+    assert "at least 2" in error.message and "k=1" in error.message
+
+
+@pytest.mark.parametrize("ncp", [0, -3])
+def test_ncp_below_one(ncp: int) -> None:
+    error = _error(_table(), ncp=ncp)
+    assert error.field == "ncp"
+    assert "at least 1" in error.message
+
+
+def test_ncp_above_the_projection_dimensions() -> None:
+    # 2 continuous variables + 3 modalities = 5 dimensions.
+    error = _error(_table(), ncp=6)
+    assert error.field == "ncp"
+    assert "at most the number of projection dimensions (5); got ncp=6" in error.message
+    assert "Lower ncp" in error.message
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("column_weights", {"agee": 2.0}),
+        ("exclude_variable_names", ["salary"]),
+        ("categorical_columns", ["zip"]),
+    ],
+)
+def test_unknown_column_names(parameter: str, value: object) -> None:
+    error = _error(_table(), **{parameter: value})
+    assert error.field == parameter
+    assert "unknown columns" in error.message and "age, city, weight" in error.message
+
+
+def test_column_named_twice_in_a_parameter() -> None:
+    error = _error(_table(), exclude_variable_names=["city", "city"])
+    assert error.field == "exclude_variable_names"
+    assert "more than once: city" in error.message
+
+
+def test_duplicate_column_names_in_the_table() -> None:
+    df = _table()
+    df.columns = ["age", "age", "city"]
+    error = _error(df)
+    assert error.field == "table"
+    assert "duplicate column names: age" in error.message
+    assert "Rename" in error.message
+
+
+def test_all_null_column() -> None:
+    error = _error(_table().assign(empty=np.nan))
+    assert "'empty' has no value (all null)" in error.message
+    assert "exclude_variable_names" in error.message
+
+
+def test_constant_column() -> None:
+    error = _error(_table().assign(country="FR"))
+    assert "'country' is constant" in error.message
+    assert "exclude_variable_names" in error.message
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.to_timedelta(np.arange(150), unit="s"),
+        np.arange(150) + 1j,
+        [[i] for i in range(150)],
+    ],
+    ids=["timedelta", "complex", "lists"],
+)
+def test_unsupported_type(column: object) -> None:
+    error = _error(_table().assign(odd=column))
+    assert "'odd' has the unsupported type" in error.message
+    assert "Supported: int, float, bool, category, string, datetime" in error.message
+
+
+def test_constant_column_passes_when_excluded() -> None:
+    result = avatarize(_table().assign(country="FR"), exclude_variable_names=["country"], seed=0)
+    assert (result.avatars["country"] == "FR").all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"imputation_method": "magic"}, "imputation_method"),
+        ({"imputation_k": 0}, "imputation_k"),
+        ({"imputation_training_fraction": 1.5}, "imputation_training_fraction"),
+        ({"exclude_variables_method": "random"}, "exclude_variables_method"),
+        ({"column_weights": {"age": -1.0}}, "column_weights"),
+        ({"max_rows_per_batch": 10}, "max_rows_per_batch"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"k": 2.5}, "k"),
+    ],
+)
+def test_other_parameter_errors_name_their_field(kwargs: dict[str, Any], field: str) -> None:
+    assert _error(_table(), **kwargs).field == field
+
+
+def test_too_many_modalities_for_a_batch() -> None:
+    n = 1000
+    df = _table(n).assign(code=[f"id{i % 400}" for i in range(n)])
+    error = _error(df, max_rows_per_batch=500)
+    assert error.field == "max_rows_per_batch"
+    assert "Raise max_rows_per_batch" in error.message
+
+
+def test_identifier_like_column_is_refused_with_advice() -> None:
+    n = 2500
+    df = _table(n).assign(patient=[f"P{i}" for i in range(n)])
+    error = _error(df)
+    assert error.field == "exclude_variable_names"
+    assert "advise()" in error.message
