@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from veil.v1 import auth_pb2, auth_pb2_grpc
 
-from veil_client.models import CreateApiKeyRequest
+from veil_client.models import (
+    CreateApiKeyRequest,
+    ForgottenPasswordRequest,
+    LoginResponse,
+    ResetPasswordRequest,
+)
 from veil_client.transport import Transport
 
 
@@ -73,3 +79,31 @@ class AuthClient:
     def whoami(self) -> dict[str, Any]:
         """The caller's user and credential kind."""
         return _as_dict(self._transport.call(self.stub.WhoAmI, auth_pb2.WhoAmIRequest()))
+
+    def login(self, username: str, password: str) -> LoginResponse:
+        """Exchange a username (or email) and password for a session token (deprecated).
+
+        Needs no credentials (any sent are ignored). Raises ``Unauthenticated`` (wrong username
+        or password) and ``ResourceExhausted`` (too many failures; ``retry_after`` says how long
+        to wait).
+        """
+        response = self._transport.call(
+            self.stub.Login, auth_pb2.LoginRequest(username=username, password=password))
+        return LoginResponse(session_token=response.session_token,
+                             expires_at=response.expires_at.ToDatetime(tzinfo=UTC),
+                             deprecation_notice=response.deprecation_notice)
+
+    def logout(self) -> None:
+        """End the session in use (nothing happens with an API key)."""
+        self._transport.call(self.stub.Logout, auth_pb2.LogoutRequest())
+
+    def forgotten_password(self, request: ForgottenPasswordRequest) -> None:
+        """Ask for a reset token by email; succeeds whether or not the address is known."""
+        self._transport.call(self.stub.ForgottenPassword,
+                             auth_pb2.ForgottenPasswordRequest(email=request.email))
+
+    def reset_password(self, request: ResetPasswordRequest) -> None:
+        """Set a new password with an emailed token (the token works once, for 24 hours)."""
+        self._transport.call(self.stub.ResetPassword, auth_pb2.ResetPasswordRequest(
+            email=request.email, new_password=request.new_password,
+            new_password_repeated=request.new_password_repeated, token=str(request.token)))

@@ -7,12 +7,14 @@ the import and the URL.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from veil_client.auth_api import AuthClient
 from veil_client.errors import InvalidArgument
+from veil_client.models import ForgottenPasswordRequest, ResetPasswordRequest
 from veil_client.runs_api import RunsApi
 from veil_client.transport import Transport, translate_errors
 
@@ -35,6 +37,7 @@ class Manager:
         self.base_url = url
         self.transport = Transport(url, api_key=key, timeout=timeout,
                                    root_certificates=root_certificates)
+        self._has_api_key = key is not None
         self.runs_api = RunsApi(self.transport)
         self.auth_client = AuthClient(self.transport)
 
@@ -45,6 +48,53 @@ class Manager:
             response = stub.Check(health_pb2.HealthCheckRequest(service=""),
                                   timeout=self.transport.timeout)
         return {"status": health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}
+
+    def authenticate(self, username: str, password: str,
+                     should_verify_compatibility: bool | None = None) -> None:
+        """Log in with a username and password; deprecated, prefer ``Manager(api_key=...)``.
+
+        Kept so Octopize scripts run unchanged. Emits a DeprecationWarning on each successful
+        login. The session token is kept in this manager only.
+
+        Args:
+            username: Username or email.
+            password: Password.
+            should_verify_compatibility: Accepted for compatibility with the Octopize client;
+                ignored (client and server ship together).
+
+        Raises:
+            ValueError: this manager already has an API key (the two are mutually exclusive).
+            Unauthenticated: wrong username or password.
+            ResourceExhausted: too many failed logins; ``retry_after`` says how long to wait.
+        """
+        if self._has_api_key:
+            raise ValueError("this Manager already uses an API key (api_key=... or "
+                             "VEIL_API_KEY); API key and username/password authentication are "
+                             "mutually exclusive: use one of them.")
+        session = self.auth_client.login(username, password)
+        self.transport.set_credential(session.session_token)
+        warnings.warn(session.deprecation_notice or "password login is deprecated: use an "
+                      "API key.", DeprecationWarning, stacklevel=2)
+
+    def forgotten_password(self, email: str) -> None:
+        """Ask the server to email a password reset token (valid once, for 24 hours).
+
+        Succeeds whether or not the address is known, so it reveals nothing.
+        """
+        self.auth_client.forgotten_password(ForgottenPasswordRequest(email=email))
+
+    def reset_password(self, email: str, new_password: str, new_password_repeated: str,
+                       token: object) -> None:
+        """Set a new password with the emailed token; ends your password sessions.
+
+        Raises:
+            InvalidArgument: the passwords differ or the new one is weak.
+            PermissionDenied: the token is wrong, expired or already used (``reason`` says
+                which).
+        """
+        self.auth_client.reset_password(ResetPasswordRequest(
+            email=email, new_password=new_password, new_password_repeated=new_password_repeated,
+            token=token))
 
     def whoami(self) -> dict[str, Any]:
         """Who the server thinks you are."""

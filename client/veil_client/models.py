@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum, IntEnum
 
 
@@ -60,3 +61,37 @@ class JobStatus(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True)
+class ForgottenPasswordRequest:
+    """What ``auth_client.forgotten_password`` takes (Octopize: ``ForgottenPasswordRequest``)."""
+
+    email: str
+
+
+@dataclass(frozen=True)
+class ResetPasswordRequest:
+    """What ``auth_client.reset_password`` takes (Octopize: ``ResetPasswordRequest``).
+
+    ``token`` may be a string or a UUID-like object; it is sent as ``str(token)``.
+    """
+
+    email: str
+    new_password: str
+    new_password_repeated: str
+    token: object
+
+
+@dataclass(frozen=True)
+class LoginResponse:
+    """A password session (deprecated): the token, its expiry and the server's notice."""
+
+    session_token: str
+    expires_at: datetime
+    deprecation_notice: str
+
+    def __repr__(self) -> str:
+        # The token is a credential: keep it out of reprs, logs and tracebacks.
+        return (f"LoginResponse(session_token='***', expires_at={self.expires_at!r}, "
+                f"deprecation_notice={self.deprecation_notice!r})")
