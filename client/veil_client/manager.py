@@ -7,6 +7,7 @@ the import and the URL.
 from __future__ import annotations
 
 import os
+import uuid
 import warnings
 from typing import Any
 
@@ -15,7 +16,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from veil_client.auth_api import AuthClient
 from veil_client.errors import InvalidArgument
 from veil_client.models import ForgottenPasswordRequest, ResetPasswordRequest
+from veil_client.models import JobKind
+from veil_client.run_config import RunnerConfig
+from veil_client.runner import Runner, job_to_dict
 from veil_client.runs_api import RunsApi
+from veil.v1 import runs_pb2
 from veil_client.transport import Transport, translate_errors
 
 
@@ -95,6 +100,133 @@ class Manager:
         self.auth_client.reset_password(ResetPasswordRequest(
             email=email, new_password=new_password, new_password_repeated=new_password_repeated,
             token=token))
+
+    # -- runs (Octopize Manager surface) -------------------------------------------------------
+
+    def create_runner(self, set_name: str, *, seed: int | None = None,
+                      max_distribution_plots: int | None = None,
+                      compute_figures: bool | None = None,
+                      pia_data_recipient: Any = None, pia_data_type: Any = None,
+                      pia_data_subject: Any = None, pia_sensitivity_level: Any = None,
+                      report_language: Any = None) -> Runner:
+        """A new runner; ``set_name`` is its display name (the server assigns the id)."""
+        from veil_client.config import (
+            DataRecipient,
+            DataSubject,
+            DataType,
+            ReportLanguage,
+            SensitivityLevel,
+        )
+
+        return Runner(self, set_name, seed=seed, max_distribution_plots=max_distribution_plots,
+                      compute_figures=compute_figures,
+                      pia_data_recipient=pia_data_recipient or DataRecipient.UNKNOWN,
+                      pia_data_type=pia_data_type or DataType.UNKNOWN,
+                      pia_data_subject=pia_data_subject or DataSubject.UNKNOWN,
+                      pia_sensitivity_level=pia_sensitivity_level or SensitivityLevel.UNDEFINED,
+                      report_language=report_language or ReportLanguage.EN)
+
+    def create_runner_from_id(self, set_name: str | uuid.UUID) -> Runner:
+        """Reload a previous run by its id, with its configuration, jobs and results."""
+        run_id = str(uuid.UUID(str(set_name)))
+        run = self.runs_api.transport.call(self.runs_api.stub.GetRun,
+                                           runs_pb2.GetRunRequest(run_id=run_id)).run
+        runner = Runner(self, run.display_name)
+        runner.set_name = run.id
+        runner.config = RunnerConfig.from_proto(run.config)
+        for table in run.tables:
+            if table.name in runner.config.tables and table.role == 2:
+                runner.config.tables[table.name].has_avatar_data = True
+        jobs = self._list_jobs(run_id=run.id)
+        for job in sorted(jobs, key=lambda j: j["created_at"] or 0):
+            runner.jobs[job["kind"]] = job["id"]
+        return runner
+
+    def create_runner_from_name(self, display_name: str) -> Runner:
+        """Reload the newest run with that display name."""
+        groups = self.find_ids_by_name(display_name)
+        if not groups:
+            raise ValueError(f"No jobs found for display name '{display_name}'")
+        return self.create_runner_from_id(groups[0][0])
+
+    def _list_jobs(self, *, run_id: str = "", display_name: str = "",
+                   limit: int = 500) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        token = ""
+        while len(out) < limit:
+            response = self.runs_api.transport.call(self.runs_api.stub.ListJobs,
+                                                    runs_pb2.ListJobsRequest(
+                run_id=run_id, display_name=display_name,
+                page_size=min(500, limit - len(out)), page_token=token))
+            out += [job_to_dict(j) for j in response.jobs]
+            token = response.next_page_token
+            if not token:
+                break
+        return out
+
+    def find_ids_by_name(self, set_name: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Runs with that display name, newest first, with their jobs (advice excluded)."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for job in self._list_jobs(display_name=set_name):
+            if job["kind"] != JobKind.advice:
+                groups.setdefault(job["set_name"], []).append(job)
+        return sorted(groups.items(), key=lambda item: max(j["created_at"] for j in item[1]),
+                      reverse=True)
+
+    def get_last_jobs(self, count: int = 1, name: str | None = None) -> dict[str, Any]:
+        """The ``count`` newest jobs (optionally of one display name), by id."""
+        return {j["id"]: j for j in self._list_jobs(display_name=name or "", limit=count)}
+
+    def get_last_results(self, count: int = 1) -> list[dict[str, Any]]:
+        """Result listings of the ``count`` newest jobs."""
+        out = []
+        for job_id in self.get_last_jobs(count):
+            response = self.runs_api.transport.call(self.runs_api.stub.ListResults,
+                                                    runs_pb2.ListResultsRequest(job_id=job_id))
+            out.append({r.kind + (":" + r.subkind if r.subkind else "") + "/" + r.table_name:
+                        r.id for r in response.results})
+        return out
+
+    def _single_run_id(self, name: str, verb: str) -> str:
+        groups = self.find_ids_by_name(name)
+        if not groups:
+            raise ValueError(f"No jobs found for display name '{name}'")
+        if len(groups) > 1:
+            commands = "\n".join(f"  manager.{verb}_by_id(UUID('{run_id}'))"
+                                  for run_id, _ in groups)
+            raise ValueError(f"several runs are named '{name}'; choose one:\n{commands}")
+        return groups[0][0]
+
+    def delete_job(self, name: str) -> dict[str, Any]:
+        """Delete every job of the run with that display name (ValueError if ambiguous)."""
+        return self.delete_job_by_id(self._single_run_id(name, "delete_job"))
+
+    def delete_job_by_id(self, id: str | uuid.UUID) -> dict[str, Any]:  # noqa: A002
+        """Delete every job of one run."""
+        jobs = self._list_jobs(run_id=str(id))
+        for job in jobs:
+            if not job["done"]:
+                self.runs_api.transport.call(self.runs_api.stub.CancelJob,
+                                             runs_pb2.CancelJobRequest(job_id=job["id"]))
+        ids = [j["id"] for j in jobs]
+        if ids:
+            self.runs_api.transport.call(self.runs_api.stub.DeleteJobs,
+                                         runs_pb2.DeleteJobsRequest(job_ids=ids))
+        return {"deleted_jobs": ids, "failed_jobs": []}
+
+    def cancel_job(self, name: str) -> list[dict[str, Any]]:
+        """Cancel the unfinished jobs of the run with that display name."""
+        return self.cancel_job_by_id(self._single_run_id(name, "cancel_job"))
+
+    def cancel_job_by_id(self, id: str | uuid.UUID) -> list[dict[str, Any]]:  # noqa: A002
+        """Cancel the unfinished jobs of one run."""
+        out = []
+        for job in self._list_jobs(run_id=str(id)):
+            if not job["done"]:
+                response = self.runs_api.transport.call(
+                    self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"]))
+                out.append(job_to_dict(response.job))
+        return out
 
     def whoami(self) -> dict[str, Any]:
         """Who the server thinks you are."""

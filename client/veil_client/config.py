@@ -1,0 +1,114 @@
+"""avatar_yaml enums with the Octopize names and string values (``avatar_yaml`` / ``avatars``)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class _StrEnum(str, Enum):
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ColumnType(_StrEnum):
+    """Declared type of a column."""
+
+    INT = "int"
+    BOOL = "bool"
+    CATEGORY = "category"
+    NUMERIC = "float"
+    DATETIME = "datetime"
+    DATETIME_TZ = "datetime_tz"
+
+
+class ImputeMethod(_StrEnum):
+    """How missing values are imputed for the projection (missingness itself is reproduced)."""
+
+    KNN = "knn"
+    MODE = "mode"
+    MEDIAN = "median"
+    MEAN = "mean"
+    FAST_KNN = "fast_knn"
+
+
+class ExcludeVariablesMethod(_StrEnum):
+    """How excluded variables are put back."""
+
+    ROW_ORDER = "row_order"
+    COORDINATE_SIMILARITY = "coordinate_similarity"
+
+
+class ReportType(_StrEnum):
+    """Reports a run produces."""
+
+    BASIC = "basic"
+    PIA = "pia"
+
+
+class ReportLanguage(_StrEnum):
+    """Languages of the reports."""
+
+    EN = "en"
+    FR = "fr"
+
+
+class OutputFormat(_StrEnum):
+    """Formats of report files."""
+
+    PDF = "pdf"
+    DOCX = "docx"
+
+
+class SensitivityLevel(_StrEnum):
+    """PIA: how sensitive the data is."""
+
+    VERY_HIGH = "Very High"
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+    VERY_LOW = "Very Low"
+    NEGLIGIBLE = "Negligible"
+    UNDEFINED = "Undefined"
+
+
+class DataType(_StrEnum):
+    """PIA: domain of the data."""
+
+    UNKNOWN = "unknown"
+    HEALTH = "health"
+    HR = "hr"
+    MOBILITY = "mobility"
+    INSURANCE = "insurance"
+    FINANCE = "finance"
+    EDUCATION = "education"
+
+
+class DataSubject(_StrEnum):
+    """PIA: who the rows are about."""
+
+    UNKNOWN = "unknown"
+    PATIENTS = "patients"
+    EMPLOYEES = "employees"
+    CLIENTS = "clients"
+    USERS = "users"
+    STUDENTS = "students"
+
+
+class DataRecipient(_StrEnum):
+    """PIA: who receives the avatars."""
+
+    UNKNOWN = "unknown"
+    OPENDATA = "opendata"
+    CONTRACTUAL_THIRDPARTY = "contractual_thirdparty"
+    INTERNAL = "internal"
+    OUTSIDE_EU = "outside_eu"
+    TRUSTED_THIRDPARTY = "trusted_thirdparty"
+
+
+class LinkMethod(_StrEnum):
+    """How child rows are re-linked to parent avatars (multi-table runs)."""
+
+    LINEAR_SUM_ASSIGNMENT = "linear_sum_assignment"
+    MINIMUM_DISTANCE_ASSIGNMENT = "minimum_distance_assignment"
+    SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT = "sensitive_original_order_assignment"
+    TIME_SERIES = "time_series"

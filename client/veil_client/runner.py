@@ -1,0 +1,567 @@
+"""``Runner``: one avatarization run, with the Octopize client's methods.
+
+The runner keeps the run's configuration locally, uploads tables as they are added (streamed),
+pushes the configuration to the server (which validates it), starts jobs, waits for them with a
+progress bar, and downloads results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import warnings
+import webbrowser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+from tqdm.auto import tqdm
+from veil.v1 import runs_pb2
+
+from veil_client.config import (
+    DataRecipient,
+    DataSubject,
+    DataType,
+    ReportLanguage,
+    ReportType,
+    SensitivityLevel,
+)
+from veil_client.constants import PlotKind, Results
+from veil_client.errors import InvalidArgument, VeilError
+from veil_client.models import JobKind, JobStatus
+from veil_client.run_config import RunnerConfig, TableState
+from veil_client.transport import translate_errors
+
+if TYPE_CHECKING:
+    from veil_client.manager import Manager
+
+DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics,
+                JobKind.report]
+_KIND_TO_PROTO = {JobKind.standard: runs_pb2.JOB_KIND_STANDARD,
+                  JobKind.privacy_metrics: runs_pb2.JOB_KIND_PRIVACY_METRICS,
+                  JobKind.signal_metrics: runs_pb2.JOB_KIND_SIGNAL_METRICS,
+                  JobKind.report: runs_pb2.JOB_KIND_REPORT, JobKind.advice: runs_pb2.JOB_KIND_ADVICE}
+_KIND_FROM_PROTO = {v: k for k, v in _KIND_TO_PROTO.items()}
+_STATUS_FROM_PROTO = {
+    runs_pb2.JOB_STATUS_QUEUED: JobStatus.queued, runs_pb2.JOB_STATUS_PENDING: JobStatus.pending,
+    runs_pb2.JOB_STATUS_FINISHED: JobStatus.finished, runs_pb2.JOB_STATUS_ERROR: JobStatus.error,
+    runs_pb2.JOB_STATUS_PARENT_ERROR: JobStatus.parent_error,
+    runs_pb2.JOB_STATUS_CANCELLED: JobStatus.cancelled}
+_RESULT_JOB = {Results.SHUFFLED: JobKind.standard, Results.UNSHUFFLED: JobKind.standard,
+               Results.PROJECTIONS_ORIGINAL: JobKind.standard,
+               Results.PROJECTIONS_AVATARS: JobKind.standard,
+               Results.PRIVACY_METRICS: JobKind.privacy_metrics,
+               Results.SIGNAL_METRICS: JobKind.signal_metrics, Results.REPORT: JobKind.report}
+_NOT_YET = ("is not supported by Veil yet (multi-table links, time series, DP avatarization, "
+            "data augmentation, processors and pseudonymization come in a later release)")
+
+
+def job_to_dict(job: Any) -> dict[str, Any]:
+    """A Job message as a dict with the Octopize field names."""
+    return {"id": job.id, "name": job.id, "set_name": job.run_id,
+            "kind": _KIND_FROM_PROTO.get(job.kind, str(job.kind)),
+            "status": _STATUS_FROM_PROTO.get(job.status, JobStatus.field_),
+            "progress": job.progress, "phase": job.phase, "exception": job.exception,
+            "done": _STATUS_FROM_PROTO.get(job.status) in (
+                JobStatus.finished, JobStatus.error, JobStatus.parent_error, JobStatus.cancelled),
+            "display_name": job.display_name, "depends_on": list(job.depends_on),
+            "created_at": job.created_at.ToDatetime() if job.HasField("created_at") else None}
+
+
+def infer_types(frame: pd.DataFrame) -> dict[str, str]:
+    """Octopize's dtype inference for DataFrames (explicit ``types`` override it)."""
+    out: dict[str, str] = {}
+    for column, dtype in frame.dtypes.items():
+        text = str(dtype)
+        if "datetime64" in text and "UTC" in text:
+            out[str(column)] = "datetime_tz"
+        elif "datetime" in text:
+            out[str(column)] = "datetime"
+        elif text.startswith(("float", "Float")):
+            out[str(column)] = "float"
+        elif text.startswith(("int", "Int", "uint", "UInt")):
+            out[str(column)] = "int"
+        elif text.startswith(("bool", "boolean")):
+            out[str(column)] = "bool"
+        else:
+            out[str(column)] = "category"
+    return out
+
+
+class Runner:
+    """One run: tables, parameters, jobs, results (see the Octopize ``Runner``)."""
+
+    def __init__(self, manager: Manager, display_name: str, *, seed: int | None = None,
+                 max_distribution_plots: int | None = None, compute_figures: bool | None = None,
+                 pia_data_recipient: DataRecipient = DataRecipient.UNKNOWN,
+                 pia_data_type: DataType = DataType.UNKNOWN,
+                 pia_data_subject: DataSubject = DataSubject.UNKNOWN,
+                 pia_sensitivity_level: SensitivityLevel = SensitivityLevel.UNDEFINED,
+                 report_language: ReportLanguage = ReportLanguage.EN) -> None:
+        self.manager = manager
+        self.api = manager.runs_api
+        self.display_name = display_name
+        self.set_name: str | None = None
+        self.report_language = ReportLanguage(report_language)
+        self.config = RunnerConfig(
+            seed=seed, report_language=self.report_language.value,
+            pia={"sensitivity_level": SensitivityLevel(pia_sensitivity_level).value,
+                 "data_type": DataType(pia_data_type).value,
+                 "data_subject": DataSubject(pia_data_subject).value,
+                 "data_recipient": DataRecipient(pia_data_recipient).value},
+            compute_figures=True if compute_figures is None else compute_figures,
+            max_distribution_plots=max_distribution_plots)
+        self.jobs: dict[JobKind, str] = {}
+        self._results: dict[str, list[Any]] | None = None
+        self._cache: dict[str, Any] = {}
+
+    # -- server state -------------------------------------------------------------------------
+
+    def _ensure_run(self) -> str:
+        if self.set_name is None:
+            run = self.api.create_run(self.display_name)
+            self.set_name = run.id
+        return self.set_name
+
+    def _push_config(self) -> None:
+        run_id = self._ensure_run()
+        try:
+            message = self.config.to_proto()
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"a parameter has the wrong type: {exc}") from None
+        self.api.transport.call(self.api.stub.SetConfig,
+                                runs_pb2.SetConfigRequest(run_id=run_id, config=message))
+
+    def _require_table(self, table_name: str) -> TableState:
+        if table_name not in self.config.tables:
+            raise ValueError(f"unknown table {table_name!r}; added tables: "
+                             f"{sorted(self.config.tables)}. Call add_table first.")
+        return self.config.tables[table_name]
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def add_table(self, table_name: str, data: str | Path | pd.DataFrame, *,
+                  primary_key: str | None = None, foreign_keys: list[str] | None = None,
+                  time_series_time: str | None = None, types: dict[str, Any] | None = None,
+                  columns_to_drop: list[str] | None = None, individual_level: bool | None = None,
+                  avatar_data: str | Path | pd.DataFrame | None = None) -> None:
+        """Upload a table (CSV or Parquet path, or a DataFrame; streamed) and declare it."""
+        if foreign_keys or time_series_time:
+            raise NotImplementedError(f"foreign_keys/time_series_time {_NOT_YET}.")
+        if table_name in self.config.tables:
+            raise ValueError(f"a table named {table_name!r} was already added; use another name "
+                             "or delete_table first.")
+        if columns_to_drop:
+            if not isinstance(data, pd.DataFrame):
+                data = pd.read_csv(data) if str(data).endswith(".csv") else pd.read_parquet(data)
+            data = data.drop(columns=columns_to_drop)
+        declared = infer_types(data) if isinstance(data, pd.DataFrame) else {}
+        declared.update({k: str(getattr(v, "value", v)) for k, v in (types or {}).items()})
+        self.upload_file(table_name, data, avatar_data, types=types)
+        state = TableState(table_name, declared, primary_key or "",
+                           has_avatar_data=avatar_data is not None)
+        self.config.tables[table_name] = state
+        try:
+            self._push_config()
+        except VeilError:
+            del self.config.tables[table_name]
+            raise
+
+    def upload_file(self, table_name: str, data: str | Path | pd.DataFrame,
+                    avatar_data: str | Path | pd.DataFrame | None = None, *,
+                    types: dict[str, Any] | None = None) -> tuple[str, str | None]:
+        """Upload (or re-upload) a table's data and optional avatar data."""
+        run_id = self._ensure_run()
+        self.api.upload_table(run_id, table_name, data, role="original", replace=True,
+                              types=types)
+        avatar_name = None
+        if avatar_data is not None:
+            self.api.upload_table(run_id, table_name, avatar_data, role="avatar", replace=True,
+                                  types=types)
+            avatar_name = f"{table_name}_avatars"
+        return table_name, avatar_name
+
+    def add_link(self, *args: Any, **kwargs: Any) -> None:
+        """Links between tables (multi-table runs)."""
+        raise NotImplementedError(f"add_link {_NOT_YET}.")
+
+    def delete_table(self, table_name: str) -> None:
+        """Remove a table, its avatar data and its parameters."""
+        self._require_table(table_name)
+        del self.config.tables[table_name]
+        if self.set_name is not None:
+            self.api.transport.call(self.api.stub.DeleteTable, runs_pb2.DeleteTableRequest(
+                run_id=self.set_name, table_name=table_name))
+            self._push_config()
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def set_parameters(self, table_name: str, *, k: int | None = None, ncp: int | None = None,
+                       use_categorical_reduction: bool | None = None,
+                       column_weights: dict[str, float] | None = None,
+                       exclude_variable_names: list[str] | None = None,
+                       exclude_variable_method: Any = None,
+                       exclude_replacement_strategy: Any = None,
+                       imputation_method: Any = None, imputation_k: int | None = None,
+                       imputation_training_fraction: float | None = None,
+                       imputation_return_data_imputed: bool | None = None,
+                       known_variables: list[str] | None = None, target: str | None = None,
+                       quantile_threshold: int | None = None,
+                       max_rows_per_batch: int | None = None,
+                       use_excluded_variables_in_metrics: bool = False,
+                       **unsupported: Any) -> None:
+        """Replace every parameter of a table (Octopize names; see docs)."""
+        state = self._require_table(table_name)
+        given = {name for name, value in unsupported.items() if value is not None}
+        if given:
+            raise NotImplementedError(f"{sorted(given)} {_NOT_YET}.")
+        if exclude_replacement_strategy is not None:
+            warnings.warn("exclude_replacement_strategy is deprecated; use "
+                          "exclude_variable_method.", DeprecationWarning, stacklevel=2)
+            exclude_variable_method = exclude_variable_method or exclude_replacement_strategy
+        if k == 2:
+            warnings.warn("k=2 is the minimum allowed value; privacy is weak.", UserWarning,
+                          stacklevel=2)
+        previous = (state.avatarization, state.privacy_metrics, state.signal_metrics)
+        avatarization = {
+            "k": k, "ncp": ncp, "use_categorical_reduction": use_categorical_reduction,
+            "column_weights": column_weights, "exclude_variable_names": exclude_variable_names,
+            "exclude_variables_method": getattr(exclude_variable_method, "value",
+                                                exclude_variable_method),
+            "imputation_method": getattr(imputation_method, "value", imputation_method),
+            "imputation_k": imputation_k,
+            "imputation_training_fraction": imputation_training_fraction,
+            "max_rows_per_batch": max_rows_per_batch,
+        }
+        state.avatarization = ({key: v for key, v in avatarization.items() if v is not None}
+                               if k is not None else None)
+        metrics = {"ncp": ncp, "use_categorical_reduction": use_categorical_reduction,
+                   "column_weights": column_weights}
+        state.privacy_metrics = {key: v for key, v in {
+            **metrics, "known_variables": known_variables, "target": target,
+            "quantile_threshold": quantile_threshold}.items() if v is not None}
+        state.signal_metrics = {key: v for key, v in metrics.items() if v is not None}
+        try:
+            self._push_config()
+        except (VeilError, TypeError, ValueError):
+            state.avatarization, state.privacy_metrics, state.signal_metrics = previous
+            raise
+
+    def update_parameters(self, table_name: str, **kwargs: Any) -> None:
+        """Change some parameters, keeping the others."""
+        state = self._require_table(table_name)
+        if state.avatarization is None and not state.privacy_metrics:
+            raise ValueError(f"table {table_name!r} has no parameters yet; use set_parameters.")
+        current: dict[str, Any] = dict(state.avatarization or {})
+        if "exclude_variables_method" in current:
+            current["exclude_variable_method"] = current.pop("exclude_variables_method")
+        for key in ("known_variables", "target", "quantile_threshold"):
+            if key in state.privacy_metrics:
+                current[key] = state.privacy_metrics[key]
+        current.update(kwargs)
+        self.set_parameters(table_name, **current)
+
+    def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None
+                          ) -> None:
+        """Drop all parameters of a table, or only the named ones."""
+        state = self._require_table(table_name)
+        if parameters_names is None:
+            state.avatarization, state.privacy_metrics, state.signal_metrics = None, {}, {}
+        else:
+            for block in (state.avatarization or {}, state.privacy_metrics,
+                          state.signal_metrics):
+                for name in parameters_names:
+                    block.pop("exclude_variables_method" if name == "exclude_variable_method"
+                              else name, None)
+        self._push_config()
+
+    def advise_parameters(self, table_name: str | None = None) -> None:
+        """Ask the server for parameter advice and apply it (k, ncp, reduction)."""
+        names = [table_name] if table_name else list(self.config.tables)
+        for name in names:
+            self._require_table(name)
+            response = self.api.transport.call(
+                self.api.stub.AdviseParameters,
+                runs_pb2.AdviseParametersRequest(run_id=self._ensure_run(), table_name=name),
+                timeout=3600)
+            p = response.parameters
+            self.set_parameters(
+                name, k=p.k if p.HasField("k") else None,
+                ncp=p.ncp if p.HasField("ncp") else None,
+                use_categorical_reduction=p.use_categorical_reduction
+                if p.HasField("use_categorical_reduction") else None)
+            self._cache[f"advice:{name}"] = {"notes": list(response.notes),
+                                             "flagged_columns": list(response.flagged_columns)}
+
+    def print_parameters(self, table_name: str | None = None) -> None:
+        """Print the parameters of one table or all."""
+        for name in [table_name] if table_name else list(self.config.tables):
+            state = self._require_table(name)
+            print(f"--- {name} ---")
+            print(f"avatarization: {state.avatarization}")
+            print(f"privacy_metrics: {state.privacy_metrics}")
+            print(f"signal_metrics: {state.signal_metrics}")
+
+    # -- YAML ---------------------------------------------------------------------------------
+
+    def get_yaml(self, path: str | None = None) -> str:
+        """The run's configuration as avatar_yaml text (also written to ``path``)."""
+        self._push_config()
+        text: str = self.api.transport.call(
+            self.api.stub.ExportYaml, runs_pb2.ExportYamlRequest(run_id=self._ensure_run())).yaml
+        if path:
+            Path(path).write_text(text)
+        return text
+
+    def from_yaml(self, yaml_path: str) -> None:
+        """Load a configuration written by get_yaml or the web app (upload data separately)."""
+        text = Path(yaml_path).read_text()
+        response = self.api.transport.call(self.api.stub.ImportYaml, runs_pb2.ImportYamlRequest(
+            run_id=self._ensure_run(), yaml=text))
+        for note in response.warnings:
+            warnings.warn(note, UserWarning, stacklevel=2)
+        self.config = RunnerConfig.from_proto(response.config, self.config)
+        self.report_language = ReportLanguage(self.config.report_language)
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def run(self, jobs_to_run: list[JobKind] | None = None, ignore_warnings: bool = False
+            ) -> None:
+        """Start jobs (default: standard, signal and privacy metrics, report)."""
+        kinds = [JobKind(k) for k in (jobs_to_run or DEFAULT_JOBS)]
+        if self.jobs and not ignore_warnings:
+            warnings.warn(
+                f"This runner already has results for set_name '{self.set_name}'. To access "
+                f"previous results later: manager.create_runner_from_id('{self.set_name}')",
+                UserWarning, stacklevel=2)
+        self._push_config()
+        response = self.api.transport.call(self.api.stub.StartJobs, runs_pb2.StartJobsRequest(
+            run_id=self._ensure_run(), kinds=[_KIND_TO_PROTO[k] for k in kinds]))
+        self.set_name = response.run_id
+        self.jobs = {_KIND_FROM_PROTO[j.kind]: j.id for j in response.jobs}
+        self._results = None
+        self._cache = {}
+
+    def _job_id(self, job: JobKind | str) -> str:
+        kind = JobKind(getattr(job, "value", job))
+        if kind not in self.jobs:
+            raise ValueError(f"job {kind.value!r} was not launched; launched: "
+                             f"{[k.value for k in self.jobs]}. Call run() first.")
+        return self.jobs[kind]
+
+    def get_job(self, job_name: JobKind | str) -> dict[str, Any]:
+        """The job's current state."""
+        response = self.api.transport.call(self.api.stub.GetJob,
+                                           runs_pb2.GetJobRequest(job_id=self._job_id(job_name)))
+        return job_to_dict(response.job)
+
+    def get_status(self, job_kind: JobKind | str | None = None) -> JobStatus:
+        """The status of a launched job (default: standard)."""
+        status: JobStatus = self.get_job(job_kind or JobKind.standard)["status"]
+        return status
+
+    def statuses(self) -> dict[str, JobStatus]:
+        """Statuses of every launched job."""
+        return {kind.value: self.get_job(kind)["status"] for kind in self.jobs}
+
+    def _wait(self, job: JobKind | str) -> dict[str, Any]:
+        job_id = self._job_id(job)
+        bar = tqdm(total=100, desc=str(getattr(job, "value", job)), leave=False,
+                   disable=not sys.stderr.isatty(), bar_format="{desc}: {percentage:3.0f}%|{bar}|"
+                   " {postfix}")
+        last: Any = None
+        try:
+            with translate_errors():
+                for event in self.api.stub.WatchJobs(
+                        runs_pb2.WatchJobsRequest(job_ids=[job_id]),
+                        metadata=self.api.transport.metadata(), timeout=24 * 3600):
+                    last = event.job
+                    bar.n = int(100 * last.progress)
+                    bar.set_postfix_str(last.phase)
+        finally:
+            bar.close()
+        return job_to_dict(last) if last is not None else self.get_job(job)
+
+    def _finished(self, job: JobKind | str) -> dict[str, Any]:
+        state = self._wait(job)
+        if state["status"] != JobStatus.finished:
+            detail = state["exception"] or state["status"].value
+            raise VeilError(f"job {state['kind'].value} did not finish ({state['status'].value})"
+                            f": {detail}", code="FAILED_PRECONDITION")
+        return state
+
+    def delete(self, job_names: JobKind | str | list[Any] | None = None) -> dict[str, Any]:
+        """Delete the runner's jobs (all if None) and their results."""
+        names = job_names if isinstance(job_names, list) else (
+            [job_names] if job_names else list(self.jobs))
+        ids = [self._job_id(n) for n in names]
+        for job_id in ids:
+            with translate_errors():
+                job = self.api.stub.GetJob(runs_pb2.GetJobRequest(job_id=job_id),
+                                           metadata=self.api.transport.metadata(), timeout=60)
+            if not job_to_dict(job.job)["done"]:
+                self.api.transport.call(self.api.stub.CancelJob,
+                                        runs_pb2.CancelJobRequest(job_id=job_id))
+        response = self.api.transport.call(self.api.stub.DeleteJobs,
+                                           runs_pb2.DeleteJobsRequest(job_ids=ids))
+        for name in names:
+            self.jobs.pop(JobKind(getattr(name, "value", name)), None)
+        return {"deleted_jobs": ids, "failed_jobs": [], "count": response.deleted_count}
+
+    def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[dict[str, Any]]:
+        """Cancel launched jobs that are not done."""
+        names = job_names if isinstance(job_names, list) else (
+            [job_names] if job_names else list(self.jobs))
+        out = []
+        for name in names:
+            state = self.get_job(name)
+            if state["done"]:
+                out.append(state)
+                continue
+            response = self.api.transport.call(self.api.stub.CancelJob, runs_pb2.CancelJobRequest(
+                job_id=self._job_id(name)))
+            out.append(job_to_dict(response.job))
+        return out
+
+    # -- results ------------------------------------------------------------------------------
+
+    def _list_results(self, job: JobKind) -> list[Any]:
+        self._finished(job)
+        response = self.api.transport.call(self.api.stub.ListResults, runs_pb2.ListResultsRequest(
+            job_id=self._job_id(job)))
+        return list(response.results)
+
+    def _fetch(self, info: Any) -> bytes:
+        if info.id not in self._cache:
+            _, data = self.api.download_result(info.id)
+            self._cache[info.id] = data
+        value: bytes = self._cache[info.id]
+        return value
+
+    def get_specific_result(self, table_name: str, job_name: JobKind | str,
+                            result: Results = Results.SHUFFLED) -> Any:
+        """One result of a job for a table (DataFrame, list of dicts or bytes)."""
+        self._require_table(table_name)
+        result = Results(getattr(result, "value", result))
+        found = [r for r in self._list_results(JobKind(getattr(job_name, "value", job_name)))
+                 if r.kind == result.value and r.table_name == table_name]
+        if not found:
+            raise ValueError(f"job {job_name} produced no {result.value} result for "
+                             f"{table_name!r}.")
+        info = found[-1]
+        data = self._fetch(info)
+        if info.media_type == "application/vnd.apache.arrow.stream":
+            frame: pd.DataFrame = ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
+            return frame
+        if info.media_type == "application/json":
+            return json.loads(data)
+        return data
+
+    def get_all_results(self) -> dict[str, Any]:
+        """Wait for every launched job and download all results."""
+        out: dict[str, Any] = {}
+        for kind in self.jobs:
+            for info in self._list_results(kind):
+                out.setdefault(info.kind, {}).setdefault(info.table_name, []).append(
+                    self._decode(info))
+        return out
+
+    def _decode(self, info: Any) -> Any:
+        data = self._fetch(info)
+        if info.media_type == "application/vnd.apache.arrow.stream":
+            return ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
+        if info.media_type == "application/json":
+            return json.loads(data)
+        return data
+
+    def shuffled(self, table_name: str) -> pd.DataFrame:
+        """The avatar table (rows shuffled): what may leave the building."""
+        frame: pd.DataFrame = self.get_specific_result(table_name, JobKind.standard,
+                                                       Results.SHUFFLED)
+        return frame
+
+    def sensitive_unshuffled(self, table_name: str) -> pd.DataFrame:
+        """SENSITIVE: avatars in the original row order (for your own checks only)."""
+        frame: pd.DataFrame = self.get_specific_result(table_name, JobKind.standard,
+                                                       Results.UNSHUFFLED)
+        return frame
+
+    def privacy_metrics(self, table_name: str) -> list[dict[str, Any]]:
+        """Privacy metrics of a table: one dict per computation."""
+        value = self.get_specific_result(table_name, JobKind.privacy_metrics,
+                                         Results.PRIVACY_METRICS)
+        return value if isinstance(value, list) else [value]
+
+    def signal_metrics(self, table_name: str) -> list[dict[str, Any]]:
+        """Signal (utility) metrics of a table: one dict per computation."""
+        value = self.get_specific_result(table_name, JobKind.signal_metrics,
+                                         Results.SIGNAL_METRICS)
+        return value if isinstance(value, list) else [value]
+
+    def projections(self, table_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(original coordinates, avatar coordinates) in the projection space."""
+        return (self.get_specific_result(table_name, JobKind.standard,
+                                         Results.PROJECTIONS_ORIGINAL),
+                self.get_specific_result(table_name, JobKind.standard,
+                                         Results.PROJECTIONS_AVATARS))
+
+    def _figures(self, table_name: str) -> list[Any]:
+        figures = []
+        for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics):
+            if kind in self.jobs:
+                figures += [r for r in self._list_results(kind)
+                            if r.kind == Results.FIGURES.value and r.table_name == table_name]
+        return figures
+
+    def render_plot(self, table_name: str, plot_kind: PlotKind,
+                    open_in_browser: bool = False) -> list[str]:
+        """Show a table's figures of one kind inline, or write and open them as HTML files."""
+        self._require_table(table_name)
+        kind = PlotKind(getattr(plot_kind, "value", plot_kind))
+        figures = self._figures(table_name)
+        chosen = [f for f in figures if f.subkind.split(":")[0] == kind.value]
+        if not chosen:
+            produced = sorted({f.subkind.split(":")[0] for f in figures})
+            raise ValueError(f"no {kind.value} plot was produced for {table_name!r}; produced "
+                             f"kinds: {produced}.")
+        paths = []
+        for index, info in enumerate(chosen):
+            html = self._fetch(info).decode("utf-8")
+            if open_in_browser:
+                path = Path(f"{table_name}_{kind.value}_{index}.html").resolve()
+                path.write_text(html)
+                webbrowser.open(path.as_uri())
+                paths.append(str(path))
+            else:
+                try:
+                    from IPython.display import HTML, display
+                    display(HTML(html))
+                except ImportError:
+                    path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
+                    path.write_text(html)
+                    paths.append(str(path))
+        return paths
+
+    def download_report(self, path: str | None = None,
+                        report_type: ReportType = ReportType.BASIC) -> list[str]:
+        """Download the technical (PDF) or PIA (DOCX) report(s) of the run."""
+        report_type = ReportType(getattr(report_type, "value", report_type))
+        reports = [r for r in self._list_results(JobKind.report)
+                   if r.kind == Results.REPORT.value and r.subkind == report_type.value]
+        if not reports:
+            raise ValueError(f"the report job produced no {report_type.value} report.")
+        written = []
+        for index, info in enumerate(reports):
+            if path is None:
+                target = Path(info.filename)
+            elif len(reports) == 1:
+                target = Path(path)
+            else:
+                target = Path(path) / f"{index}_{info.filename}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self._fetch(info))
+            written.append(str(target))
+        return written

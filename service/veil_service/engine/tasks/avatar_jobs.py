@@ -1,0 +1,181 @@
+"""Engine tasks of the main job: avatarize, privacy and signal metrics, report, advice.
+
+Each task reads its inputs from the TaskContext, calls one algorithm package, and writes named
+results that the dispatcher files under the Octopize result kinds (``shuffled``, ``unshuffled``,
+``original_projections``, ``avatar_projections``, ``privacy_metrics``, ``signal_metrics``,
+``figures:<plot kind>:<i>``, ``report:basic``, ``report:pia``, ``advice``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from veil_service.engine.tasks.context import TaskContext
+from veil_service.errors import InvalidArgumentError
+
+HTML = "text/html"
+
+
+def apply_column_types(frame: pd.DataFrame, types: dict[str, str]) -> tuple[pd.DataFrame,
+                                                                             list[str]]:
+    """Cast columns to their declared avatar_yaml types.
+
+    Returns:
+        The cast frame, and the numeric columns declared categorical (the avatarization then
+        treats their codes as modalities, not quantities).
+
+    Raises:
+        InvalidArgumentError: a declared column is missing or cannot be cast.
+    """
+    frame = frame.copy()
+    categorical_numeric: list[str] = []
+    for column, kind in types.items():
+        if column not in frame.columns:
+            raise InvalidArgumentError(
+                f"types names column {column!r}, which the table does not have; columns: "
+                f"{list(frame.columns)[:20]}.", field=f"types[{column}]")
+        series = frame[column]
+        try:
+            if kind == "category":
+                if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
+                        series):
+                    categorical_numeric.append(column)
+                else:
+                    frame[column] = series.astype("object")
+            elif kind == "int":
+                frame[column] = pd.to_numeric(series).astype("Int64" if series.isna().any()
+                                                             else "int64")
+            elif kind == "float":
+                frame[column] = pd.to_numeric(series).astype("float64")
+            elif kind == "bool":
+                frame[column] = series.astype("boolean" if series.isna().any() else "bool")
+            elif kind == "datetime":
+                frame[column] = pd.to_datetime(series)
+            elif kind == "datetime_tz":
+                frame[column] = pd.to_datetime(series, utc=True)
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgumentError(
+                f"column {column!r} cannot be read as {kind}: {str(exc)[:200]}. Fix the data or "
+                "declare another type.", field=f"types[{column}]") from None
+    return frame, categorical_numeric
+
+
+def _read_original(ctx: TaskContext) -> tuple[pd.DataFrame, list[str]]:
+    frame = ctx.read_table("original")
+    return apply_column_types(frame, ctx.params.get("column_types") or {})
+
+
+def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
+    """Avatarize input ``original`` with ``params["avatarization"]``."""
+    from veil_service.engine.avatarize import avatarize
+
+    frame, categorical = _read_original(ctx)
+    params = dict(ctx.params.get("avatarization") or {})
+    params.setdefault("categorical_columns", categorical)
+    ctx.progress(0.0, "preparing")
+    result = avatarize(frame, seed=ctx.params.get("seed"),
+                       progress=lambda f, p: ctx.progress(0.9 * f, p), **params)
+    ctx.progress(0.9, "writing results")
+    ctx.write_table("shuffled", result.avatars)
+    ctx.write_table("unshuffled", result.unshuffled)
+    ctx.write_table("original_projections", result.original_projections)
+    ctx.write_table("avatar_projections", result.avatar_projections)
+    if ctx.params.get("compute_figures", True):
+        _write_figures(ctx, frame, result.unshuffled, result.original_projections,
+                       result.avatar_projections, None, None)
+    ctx.progress(1.0, "done")
+    return {"rows": len(result.avatars), "columns": result.avatars.shape[1]}
+
+
+def _write_figures(ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFrame,
+                   original_projections: pd.DataFrame | None,
+                   avatar_projections: pd.DataFrame | None,
+                   privacy: dict[str, Any] | None, signal: dict[str, Any] | None,
+                   only: set[str] | None = None) -> None:
+    try:
+        from veil_service.engine.reports import build_figures
+    except ImportError:  # pragma: no cover - reports package absent from a slim engine image
+        return
+    kwargs: dict[str, Any] = {
+        "original_projections": original_projections, "avatar_projections": avatar_projections,
+        "privacy": privacy, "signal": signal, "table_name": ctx.params.get("table_name", "table"),
+    }
+    if ctx.params.get("max_distribution_plots") is not None:
+        kwargs["max_distribution_plots"] = ctx.params["max_distribution_plots"]
+    ctx.progress(0.92, "figures")
+    for figure in build_figures(original, avatars, **kwargs):
+        if only is not None and figure.kind not in only:
+            continue
+        ctx.write_bytes(f"figures:{figure.kind}:{figure.index}", figure.html.encode("utf-8"),
+                        HTML, ".html")
+
+
+def _read_pair(ctx: TaskContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    original, _ = _read_original(ctx)
+    avatars = ctx.read_table("avatars")
+    types = ctx.params.get("column_types") or {}
+    if types:
+        avatars, _ = apply_column_types(avatars, {c: t for c, t in types.items()
+                                                  if c in avatars.columns})
+    return original, avatars
+
+
+def _metric_params(ctx: TaskContext, section: str) -> dict[str, Any]:
+    params = dict(ctx.params.get(section) or {})
+    params.setdefault("table_name", ctx.params.get("table_name", "table"))
+    if ctx.params.get("seed") is not None:
+        params.setdefault("seed", ctx.params["seed"])
+    avatarization = ctx.params.get("avatarization") or {}
+    if "ncp" not in params and avatarization.get("ncp") is not None:
+        params["ncp"] = avatarization["ncp"]
+    return params
+
+
+def run_privacy_metrics(ctx: TaskContext) -> dict[str, Any]:
+    """Privacy metrics of ``original`` against the unshuffled ``avatars``."""
+    from veil_service.engine.metrics import privacy_metrics
+
+    original, avatars = _read_pair(ctx)
+    ctx.progress(0.05, "privacy metrics")
+    metrics = privacy_metrics(original, avatars, **_metric_params(ctx, "privacy_metrics"))
+    ctx.write_json("privacy_metrics", metrics)
+    ctx.progress(1.0, "done")
+    return {"metrics": len(metrics)}
+
+
+def run_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
+    """Signal metrics of ``original`` against the unshuffled ``avatars``."""
+    from veil_service.engine.metrics import signal_metrics
+
+    original, avatars = _read_pair(ctx)
+    ctx.progress(0.05, "signal metrics")
+    metrics = signal_metrics(original, avatars, **_metric_params(ctx, "signal_metrics"))
+    ctx.write_json("signal_metrics", metrics)
+    ctx.progress(1.0, "done")
+    return {"metrics": len(metrics)}
+
+
+def run_report(ctx: TaskContext) -> dict[str, Any]:
+    """Technical report (PDF) and PIA report (DOCX) from the metrics of one table."""
+    from veil_service.engine.tasks.report_task import write_reports
+
+    original, avatars = _read_pair(ctx)
+    privacy = json.loads(ctx.input_path("privacy_metrics").read_text())
+    signal = json.loads(ctx.input_path("signal_metrics").read_text())
+    return write_reports(ctx, original, avatars, privacy, signal)
+
+
+def run_advice(ctx: TaskContext) -> dict[str, Any]:
+    """Parameter advice for input ``original``."""
+    from veil_service.engine.advice import advise
+
+    frame, _ = _read_original(ctx)
+    ctx.progress(0.1, "advice")
+    advice = advise(frame)
+    payload = advice.to_dict() if hasattr(advice, "to_dict") else advice
+    ctx.write_json("advice", payload)
+    ctx.progress(1.0, "done")
+    return {"table_name": ctx.params.get("table_name", "")}
