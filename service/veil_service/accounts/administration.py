@@ -39,17 +39,22 @@ def create_user(db: sa.Engine, *, username: str, email: str, role: str, password
     return user, token
 
 
-def disable_user(conn: sa.Connection, *, user: str, actor_id: str, peer: str) -> UserRecord:
+def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None,
+                 peer: str) -> UserRecord:
     """Disable a user and, in the same transaction, revoke their keys, sessions and reset tokens.
 
     Raises:
         NotFoundError: no such user.
-        FailedPreconditionError: an admin disabling themselves (there would be no way back).
+        FailedPreconditionError: an admin disabling themselves, or the last active admin
+            (there would be no way back).
     """
     record = users.find_user(conn, user)
     if record.id == actor_id:
         raise FailedPreconditionError("you cannot disable your own account; ask another admin.",
                                       field="user", reason="SELF_DISABLE")
+    if record.role == "admin" and record.active and users.count_active_admins(conn) <= 1:
+        raise FailedPreconditionError("this is the last active admin; promote another user "
+                                      "first.", field="user", reason="LAST_ADMIN")
     now = time.time()
     conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id)
                  .values(active=False))
@@ -66,7 +71,7 @@ def disable_user(conn: sa.Connection, *, user: str, actor_id: str, peer: str) ->
     return users.find_user(conn, record.id)
 
 
-def set_role(conn: sa.Connection, *, user: str, role: str, actor_id: str,
+def set_role(conn: sa.Connection, *, user: str, role: str, actor_id: str | None,
              peer: str) -> UserRecord:
     """Change a user's role.
 

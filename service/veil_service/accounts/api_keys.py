@@ -101,7 +101,7 @@ def get_api_key(conn: sa.Connection, *, key_id: str, user_id: str | None) -> Api
 
 
 def revoke_api_key(conn: sa.Connection, *, key_id: str, user_id: str | None,
-                   actor_id: str, peer: str = "") -> ApiKeyRecord:
+                   actor_id: str | None, peer: str = "") -> ApiKeyRecord:
     """Revoke one key at once (idempotent)."""
     record = get_api_key(conn, key_id=key_id, user_id=user_id)
     if record.revoked_at is None:
