@@ -67,7 +67,9 @@ def metric_coordinates(
     return z_orig @ axes, z_avat @ axes
 
 
-def hidden_rate_and_local_cloaking(originals: np.ndarray, avatars: np.ndarray) -> tuple[float, float]:
+def hidden_rate_and_local_cloaking(
+    originals: np.ndarray, avatars: np.ndarray
+) -> tuple[float, float]:
     """Hidden rate (%) and median local cloaking; row i of ``avatars`` is original i's avatar."""
     distances = cdist(originals, avatars)
     n = len(originals)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from conftest_avatarize import TABLES
-
 from veil_service.engine.avatarize import avatarize
 from veil_service.engine.avatarize.batching import split_batches
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 from conftest_avatarize import TABLES
-
 from veil_service.engine.avatarize import AvatarizationResult, avatarize
 
 
@@ -13,7 +12,7 @@ def _adult(n: int) -> pd.DataFrame:
 
 
 def _bytes(result: AvatarizationResult) -> bytes:
-    return (
+    return bytes(
         result.avatars.to_csv().encode()
         + result.unshuffled.to_csv().encode()
         + result.original_projections.to_numpy().tobytes()

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
 from veil_service.engine.avatarize import avatarize
 from veil_service.errors import InvalidArgumentError
 
@@ -108,7 +107,7 @@ def test_constant_column() -> None:
     ],
     ids=["timedelta", "complex", "lists"],
 )
-def test_unsupported_type(column: object) -> None:
+def test_unsupported_type(column: Any) -> None:
     error = _error(_table().assign(odd=column))
     assert "'odd' has the unsupported type" in error.message
     assert "Supported: int, float, bool, category, string, datetime" in error.message

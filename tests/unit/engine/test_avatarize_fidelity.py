@@ -16,7 +16,6 @@ from conftest_avatarize import (
     metric_coordinates,
     paper_categoricals,
 )
-
 from veil_service.engine.avatarize import avatarize
 
 
@@ -64,7 +63,9 @@ def pytest_approx_count(expected: int) -> object:
 
     class _Within:
         def __eq__(self, other: object) -> bool:
-            return isinstance(other, int | np.integer) and abs(int(other) - expected) <= 0.1 * expected
+            return (
+                isinstance(other, int | np.integer) and abs(int(other) - expected) <= 0.1 * expected
+            )
 
         def __repr__(self) -> str:
             return f"{expected} +- 10 %"

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest_avatarize import TABLES
-
 from veil_service.engine.avatarize import avatarize
 
 
@@ -78,7 +77,11 @@ def test_every_imputation_method_runs_and_reproduces_missing(method: str) -> Non
     adult = pd.read_csv(TABLES / "adult_train.csv", nrows=1500, na_values="?")
     assert adult["occupation"].isna().any()
     result = avatarize(
-        adult, k=10, imputation_method=method, imputation_k=3, imputation_training_fraction=0.5,
+        adult,
+        k=10,
+        imputation_method=method,
+        imputation_k=3,
+        imputation_training_fraction=0.5,
         seed=0,
     )
     share = adult["occupation"].isna().mean()

@@ -12,7 +12,6 @@ from conftest_avatarize import TABLES, metric_coordinates
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
-
 from veil_service.engine.avatarize import avatarize
 
 

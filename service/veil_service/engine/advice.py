@@ -1,0 +1,266 @@
+"""Advice: avatarization parameters recommended for a table, and columns to look at first.
+
+The Octopize client's ``advise_parameters()`` "uses information contained in your dataset to
+advise some parameters" (avatar_method.md section 1.9). Veil's advisor looks at the table's size,
+types, missing values, modalities and projection, and returns each recommendation with a short
+reason, so that a user can accept it or know what they change by overriding it. It also flags the
+columns that would make an avatarization fail or leak: identifier-like columns (almost one value
+per row), very high-cardinality categoricals, constant and empty columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from veil_service.engine.avatarize.column_types import (
+    ColumnKind,
+    analyse_columns,
+    encode_categorical,
+    encode_continuous,
+)
+from veil_service.engine.avatarize.famd import fit_famd
+from veil_service.engine.avatarize.imputation import impute
+from veil_service.errors import InvalidArgumentError
+
+#: Usual k (the paper's and Octopize's default).
+DEFAULT_K = 20
+#: Octopize's default ncp.
+DEFAULT_NCP = 5
+#: Above this many modalities in total, categorical reduction is advised (Octopize Tutorial2).
+REDUCTION_MODALITY_THRESHOLD = 20
+#: A categorical column with more modalities than this is flagged as very high cardinality.
+HIGH_CARDINALITY_MODALITIES = 50
+#: Share of distinct values above which a non-float column looks like an identifier.
+IDENTIFIER_UNIQUE_SHARE = 0.9
+#: Rows used to fit the projection behind the ncp advice (a sample keeps advice fast).
+ADVICE_SAMPLE_ROWS = 20_000
+
+_ID_NAME = re.compile(r"(^|[^a-z])(id|ids|uuid|guid|identifier|key|code|ssn|email|phone)$", re.I)
+
+
+@dataclass(frozen=True)
+class ColumnFlag:
+    """A column to act on before avatarizing.
+
+    Attributes:
+        column: Column name.
+        kind: ``identifier``, ``high_cardinality``, ``constant``, ``empty`` or ``unsupported``.
+        reason: Why, with the figures, and what to do.
+    """
+
+    column: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended parameter value and why."""
+
+    value: Any
+    reason: str
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Recommended avatarization parameters for a table.
+
+    Attributes:
+        k: Recommended ``k``.
+        ncp: Recommended ``ncp``.
+        imputation_method: Recommended ``imputation_method``.
+        use_categorical_reduction: Whether to set ``use_categorical_reduction``.
+        exclude_variable_names: Columns to exclude (the identifier-like and unusable ones), to
+            be re-attached by ``coordinate_similarity`` (``parameters()`` says so), never by row.
+        flags: Every flagged column with its reason.
+    """
+
+    k: Recommendation
+    ncp: Recommendation
+    imputation_method: Recommendation
+    use_categorical_reduction: Recommendation
+    exclude_variable_names: tuple[str, ...]
+    flags: tuple[ColumnFlag, ...]
+
+    def parameters(self) -> dict[str, Any]:
+        """The advice as ``avatarize`` / ``set_parameters`` keyword arguments."""
+        return {
+            "k": self.k.value,
+            "ncp": self.ncp.value,
+            "imputation_method": self.imputation_method.value,
+            "use_categorical_reduction": self.use_categorical_reduction.value,
+            "exclude_variable_names": list(self.exclude_variable_names),
+            # row_order would put an identifier back on its own avatar: link by similarity.
+            "exclude_variables_method": "coordinate_similarity",
+        }
+
+
+def advise(df: pd.DataFrame, *, categorical_columns: list[str] | None = None) -> Advice:
+    """Recommend k, ncp, imputation and categorical reduction, and flag risky columns.
+
+    Args:
+        df: The original table.
+        categorical_columns: Numeric columns the caller will declare categorical.
+
+    Raises:
+        InvalidArgumentError: the table has fewer than 3 rows or no column.
+    """
+    n = len(df)
+    if n < 3 or df.shape[1] == 0:
+        raise InvalidArgumentError(
+            f"advice needs a table with at least 3 rows and one column; got {df.shape[0]} rows "
+            f"and {df.shape[1]} columns.",
+            field="table",
+        )
+    declared = set(categorical_columns or ())
+    flags = [flag for name in df.columns if (flag := _flag(df, str(name), declared)) is not None]
+    excluded = tuple(f.column for f in flags if f.kind != "high_cardinality")
+    usable = df.drop(columns=list(excluded))
+    return Advice(
+        k=_advise_k(n),
+        ncp=_advise_ncp(usable, declared),
+        imputation_method=_advise_imputation(usable),
+        use_categorical_reduction=_advise_reduction(usable, declared),
+        exclude_variable_names=excluded,
+        flags=tuple(flags),
+    )
+
+
+def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
+    series = df[name]
+    n = len(series)
+    observed = series.dropna()
+    if observed.empty:
+        return ColumnFlag(name, "empty", "No value (all null): exclude it, nothing to avatarize.")
+    try:
+        distinct = int(observed.nunique())
+    except TypeError:
+        return ColumnFlag(
+            name, "unsupported", "Values are not hashable (lists, dicts): exclude it."
+        )
+    if distinct == 1:
+        return ColumnFlag(name, "constant", "One value only: exclude it and add it back unchanged.")
+    if pd.api.types.is_timedelta64_dtype(series) or pd.api.types.is_complex_dtype(series):
+        return ColumnFlag(
+            name, "unsupported", f"Type {series.dtype} is not supported: convert or exclude it."
+        )
+    share = distinct / n
+    is_float = pd.api.types.is_float_dtype(series) and name not in declared
+    is_datetime = pd.api.types.is_datetime64_any_dtype(series)
+    name_says_id = bool(_ID_NAME.search(name))
+    if (
+        not is_float
+        and not is_datetime
+        and (share >= IDENTIFIER_UNIQUE_SHARE or (name_says_id and share >= 0.5))
+    ):
+        return ColumnFlag(
+            name,
+            "identifier",
+            f"Looks like an identifier: {distinct} distinct values for {n} rows "
+            f"({100 * share:.0f} %){', and its name says so' if name_says_id else ''}. Exclude "
+            "it (exclude_variable_names): it would single individuals out.",
+        )
+    categorical = not pd.api.types.is_numeric_dtype(series) or name in declared
+    if pd.api.types.is_bool_dtype(series):
+        categorical = True
+    if categorical and not is_datetime and distinct > HIGH_CARDINALITY_MODALITIES:
+        return ColumnFlag(
+            name,
+            "high_cardinality",
+            f"Very high cardinality: {distinct} modalities. Set use_categorical_reduction, group "
+            "rare modalities, or exclude it.",
+        )
+    return None
+
+
+def _advise_k(n: int) -> Recommendation:
+    k = min(DEFAULT_K, max(2, n // 20))
+    if k == DEFAULT_K:
+        reason = f"{DEFAULT_K}, the usual value (the paper's), fits {n} rows."
+    else:
+        reason = (
+            f"{n} rows is small: k={k} (5 % of the rows) keeps neighbourhoods local; raise it "
+            "for more privacy at some cost in utility."
+        )
+    return Recommendation(k, reason)
+
+
+def _advise_ncp(usable: pd.DataFrame, declared: set[str]) -> Recommendation:
+    if usable.shape[1] == 0:
+        return Recommendation(2, "No usable column: the default lower bound.")
+    sample = usable
+    if len(usable) > ADVICE_SAMPLE_ROWS:
+        sample = usable.sample(ADVICE_SAMPLE_ROWS, random_state=0)
+    try:
+        specs = analyse_columns(sample, declared & set(sample.columns))
+    except InvalidArgumentError:
+        return Recommendation(DEFAULT_NCP, f"{DEFAULT_NCP}, the default.")
+    codes = encode_categorical(sample, specs)
+    n_categories = [len(s.categories) for s in specs if s.kind is ColumnKind.CATEGORICAL]
+    cont, codes = impute(
+        encode_continuous(sample, specs),
+        codes,
+        n_categories,
+        method="mean",
+        k=1,
+        training_fraction=1.0,
+        rng=np.random.default_rng(0),
+    )
+    model = fit_famd(cont, codes, n_categories, np.ones(len(specs)))
+    cumulative = np.cumsum(model.explained_variance_ratio)
+    reaching = int(np.searchsorted(cumulative, 0.8) + 1)
+    ncp = max(1, min(DEFAULT_NCP, reaching, model.n_components))
+    captured = 100 * float(cumulative[ncp - 1])
+    if ncp < DEFAULT_NCP and reaching <= DEFAULT_NCP:
+        reason = (
+            f"{ncp} components already hold {captured:.0f} % of the {model.kind} inertia; more "
+            "would add noise to the neighbour search."
+        )
+    else:
+        reason = (
+            f"{ncp} components ({model.kind}, {captured:.0f} % of the inertia): the usual value; "
+            "a larger ncp gives more utility and less privacy."
+        )
+    return Recommendation(ncp, reason)
+
+
+def _advise_imputation(usable: pd.DataFrame) -> Recommendation:
+    missing = usable.isna().mean()
+    if not missing.any():
+        return Recommendation("fast_knn", "No missing value: imputation will not run.")
+    worst = str(missing.idxmax())
+    detail = (
+        f"{int((missing > 0).sum())} columns have missing values "
+        f"(up to {100 * missing.max():.0f} % in {worst!r})"
+    )
+    if len(usable) > 50_000:
+        return Recommendation(
+            "fast_knn", f"{detail}; {len(usable)} rows: fast_knn keeps imputation linear."
+        )
+    return Recommendation("knn", f"{detail}; the table is small enough for exact knn.")
+
+
+def _advise_reduction(usable: pd.DataFrame, declared: set[str]) -> Recommendation:
+    modalities = 0
+    for name in usable.columns:
+        series = usable[name]
+        if (
+            not pd.api.types.is_numeric_dtype(series)
+            or pd.api.types.is_bool_dtype(series)
+            or name in declared
+        ) and not pd.api.types.is_datetime64_any_dtype(series):
+            modalities += int(series.nunique())
+    if modalities > REDUCTION_MODALITY_THRESHOLD:
+        return Recommendation(
+            True,
+            f"{modalities} modalities in total (over {REDUCTION_MODALITY_THRESHOLD}): embedding "
+            "them keeps the projection small; it may cost some utility.",
+        )
+    return Recommendation(
+        False, f"{modalities} modalities in total: the one-hot projection stays small."
+    )
