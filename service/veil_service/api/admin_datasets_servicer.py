@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from veil.v1 import admin_pb2
+
+from veil_service.api import dpquery_convert as convert
+from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
+from veil_service.dpquery import datasets, grants, registration
+from veil_service.errors import InvalidArgumentError
 
 
 class AdminDatasetsServicer:
@@ -10,3 +20,51 @@ class AdminDatasetsServicer:
     ListGrants (see admin.proto)."""
 
     app: AppContext
+
+    async def RegisterDataset(self, requests: AsyncIterator[Any], context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        iterator = requests.__aiter__()
+        first = await anext(iterator, None)
+        if first is None or isinstance(first, memoryview) or not first.HasField("header"):
+            raise InvalidArgumentError(
+                "the first message of RegisterDataset must be a header (name, metadata_yaml).",
+                field="header", reason="MISSING_HEADER")
+        record = await registration.register_from_upload(
+            self.app.db, self.app.blobs, name=first.header.name,
+            metadata_text=first.header.metadata_yaml, chunks=iterator,
+            actor_id=principal.user_id, peer=current_peer())
+        return admin_pb2.RegisterDatasetResponse(dataset=convert.dataset(record))
+
+    async def RegisterDatasetFromPath(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        record = await asyncio.to_thread(
+            registration.register_from_path, self.app.db, self.app.blobs, name=request.name,
+            path=request.path, metadata_text=request.metadata_yaml,
+            actor_id=principal.user_id, peer=current_peer())
+        return admin_pb2.RegisterDatasetFromPathResponse(dataset=convert.dataset(record))
+
+    async def ListAllDatasets(self, request: Any, context: Any) -> Any:  # noqa: N802
+        with self.app.db.connect() as conn:
+            records = datasets.list_datasets(conn)
+        return admin_pb2.ListAllDatasetsResponse(datasets=[convert.dataset(r) for r in records])
+
+    async def DeleteDataset(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.begin() as conn:
+            datasets.delete_dataset(conn, self.app.blobs, request.name,
+                                    actor_id=principal.user_id, peer=current_peer())
+        return admin_pb2.DeleteDatasetResponse()
+
+    async def GrantAccess(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        with self.app.db.begin() as conn:
+            value = grants.grant_access(
+                conn, user=request.user, dataset=request.dataset,
+                epsilon=request.initial.epsilon, delta=request.initial.delta,
+                actor_id=principal.user_id, peer=current_peer())
+        return admin_pb2.GrantAccessResponse(grant=convert.grant(value))
+
+    async def ListGrants(self, request: Any, context: Any) -> Any:  # noqa: N802
+        with self.app.db.connect() as conn:
+            values = grants.list_grants(conn, user=request.user, dataset=request.dataset)
+        return admin_pb2.ListGrantsResponse(grants=[convert.grant(g) for g in values])

@@ -2,11 +2,79 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from veil.v1 import common_pb2, dpquery_pb2
+from veil_client.wire import frame_bytes_field
+
+from veil_service.api import dpquery_convert as convert
+from veil_service.api.paging import next_token, page_bounds
+from veil_service.arrow_tables import describe_schema
+from veil_service.auth.principal import current_principal
 from veil_service.context import AppContext
+from veil_service.dpquery import catalog
+from veil_service.dpquery.queries import dp_queries, make_dummy_table
+from veil_service.storage.blobs import READ_CHUNK_BYTES
 
 
 class DPQueryServicer:
-    """See dpquery.proto."""
+    """See dpquery.proto for what each RPC does and which errors it returns."""
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
+
+    async def ListDatasets(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        return dpquery_pb2.ListDatasetsResponse(datasets=[
+            convert.dataset_summary(grant, record)
+            for grant, record in catalog.my_datasets(self.app.db, principal.user_id)])
+
+    async def GetDatasetMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        metadata = catalog.metadata_of(self.app.db, principal.user_id, request.dataset)
+        return dpquery_pb2.GetDatasetMetadataResponse(metadata_json=json.dumps(metadata))
+
+    async def GetDummyDataset(self, request: Any, context: Any) -> AsyncIterator[Any]:  # noqa: N802
+        principal = current_principal()
+        table = await make_dummy_table(self.app, principal.user_id, request.dataset,
+                                       request.nb_rows, request.seed)
+        try:
+            columns = describe_schema(table.schema)
+            yield dpquery_pb2.GetDummyDatasetResponse(header=common_pb2.TableInfo(
+                name=table.dataset, num_rows=table.num_rows, num_columns=len(columns),
+                size_bytes=table.size_bytes, sha256=table.sha256,
+                columns=[common_pb2.ColumnInfo(name=c.name, arrow_type=c.arrow_type,
+                                               nullable=c.nullable) for c in columns]))
+            with open(table.path, "rb") as source:
+                while chunk := source.read(READ_CHUNK_BYTES):
+                    yield frame_bytes_field(chunk)
+        finally:
+            table.close()
+
+    async def GetBudget(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        return convert.budget_response(
+            catalog.budget_of(self.app.db, principal.user_id, request.dataset))
+
+    async def ListPreviousQueries(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        limit, offset = page_bounds(request.page_size, request.page_token)
+        records = catalog.previous_queries(self.app.db, principal.user_id, request.dataset,
+                                           limit=limit, offset=offset)
+        return dpquery_pb2.ListPreviousQueriesResponse(
+            queries=[convert.query_record(r) for r in records],
+            next_page_token=next_token(offset, limit, len(records)))
+
+    async def Query(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        spec = convert.spec_from_proto(request.spec)
+        answer = await dp_queries(self.app).query(principal.user_id, spec)
+        return convert.query_response(answer)
+
+    async def EstimateCost(self, request: Any, context: Any) -> Any:  # noqa: N802
+        principal = current_principal()
+        spec = convert.spec_from_proto(request.spec)
+        value = await dp_queries(self.app).estimate_cost(principal.user_id, spec)
+        return dpquery_pb2.EstimateCostResponse(cost=convert.cost(value))

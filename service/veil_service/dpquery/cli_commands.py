@@ -1,9 +1,83 @@
-"""``veil admin`` subcommands for DP datasets and grants (add-dataset, grant)."""
+"""``veil admin`` subcommands for DP datasets and grants (add-dataset, grant).
+
+They work on a data dir directly, like the other admin commands (the server may be running).
+"""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
+
+from veil_service.errors import InvalidArgumentError
 
 
 def register(admin_sub: Any) -> None:
     """Add this module's subcommands to the ``veil admin`` parser."""
+    add = admin_sub.add_parser(
+        "add-dataset", help="register a DP dataset from a CSV or Parquet file and its metadata")
+    _add_storage(add)
+    add.add_argument("--name", required=True, help="dataset name analysts use, e.g. PENGUIN")
+    add.add_argument("--path", required=True, help="CSV or Parquet file")
+    add.add_argument("--metadata", required=True, help="metadata YAML file (Lomas format)")
+    add.set_defaults(func=_cmd_add_dataset)
+
+    grant = admin_sub.add_parser(
+        "grant", help="give a user access to a DP dataset with a budget (or change it)")
+    _add_storage(grant)
+    grant.add_argument("--username", required=True, help="user name or id")
+    grant.add_argument("--dataset", required=True, help="dataset name")
+    grant.add_argument("--epsilon", type=float, required=True,
+                       help="initial epsilon budget (privacy loss, natural log)")
+    grant.add_argument("--delta", type=float, required=True,
+                       help="initial delta budget (a probability)")
+    grant.set_defaults(func=_cmd_grant)
+
+
+def _add_storage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=None, help="data dir (default ./veil-data)")
+    parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the database")
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from veil_service.settings import load_settings
+    from veil_service.storage.blobs import BlobStore
+    from veil_service.storage.db import open_database
+
+    settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return open_database(settings.effective_database_url), BlobStore(Path(settings.data_dir))
+
+
+def _cmd_add_dataset(args: argparse.Namespace) -> int:
+    from veil_service.dpquery.registration import register_from_path
+
+    metadata_path = Path(args.metadata)
+    if not metadata_path.is_file():
+        raise InvalidArgumentError(f"--metadata: no file at {metadata_path}.", field="metadata")
+    db, blobs = _open(args)
+    try:
+        record = register_from_path(db, blobs, name=args.name, path=args.path,
+                                    metadata_text=metadata_path.read_text(encoding="utf-8"),
+                                    peer="cli")
+    finally:
+        db.dispose()
+    print(f"registered dataset {record.name!r}: {record.num_rows} rows, "
+          f"{len(record.columns)} columns, sha256 {record.sha256[:12]}")
+    return 0
+
+
+def _cmd_grant(args: argparse.Namespace) -> int:
+    from veil_service.dpquery.grants import grant_access
+
+    db, _ = _open(args)
+    try:
+        with db.begin() as conn:
+            value = grant_access(conn, user=args.username, dataset=args.dataset,
+                                 epsilon=args.epsilon, delta=args.delta, peer="cli")
+    finally:
+        db.dispose()
+    print(f"granted {value.username!r} on {value.dataset_name!r}: epsilon={value.initial_epsilon}"
+          f", delta={value.initial_delta} (spent epsilon={value.spent_epsilon}, "
+          f"delta={value.spent_delta})")
+    return 0

@@ -26,7 +26,7 @@ from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializ
 from veil_service import __version__
 from veil_service.engine.cache import TableCache
 from veil_service.engine.tasks import TASKS
-from veil_service.engine.worker import run_in_worker, worker_context
+from veil_service.engine.worker import run_in_worker, run_inline, wants_inline, worker_context
 from veil_service.errors import InvalidArgumentError, ResourceExhaustedError, VeilServiceError
 
 log = logging.getLogger("veil.engine")
@@ -125,7 +125,9 @@ class EngineServicer:
         async def on_progress(fraction: float, phase: str) -> None:
             await queue.put((fraction, phase))
 
-        task = asyncio.create_task(run_in_worker(kind, params, inputs, output_dir, on_progress))
+        # Short DP tasks run in a thread of this process (see worker.py, "Inline path").
+        runner = run_inline if wants_inline(kind, params) else run_in_worker
+        task = asyncio.create_task(runner(kind, params, inputs, output_dir, on_progress))
         last_sent = (0.0, "", -1.0)
         try:
             while not task.done() or not queue.empty():

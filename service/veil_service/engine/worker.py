@@ -121,3 +121,55 @@ async def run_in_worker(
         if process.is_alive():
             process.kill()
         await asyncio.to_thread(process.join, 5)
+
+
+# --- Inline path (DP queries) -----------------------------------------------------------------
+# A forked worker costs tens of milliseconds per task, more than a smartnoise-sql COUNT itself.
+# Short DP tasks therefore run in a thread of the engine process when the server asks for it
+# ("inline": true in the parameters): no fork, and the dataset stays in memory between tasks
+# (engine/tasks/dp.py keeps DataFrames by table digest). Everything else keeps its own process.
+
+INLINE_KINDS = frozenset({"dp_query", "dp_cost", "dp_dummy"})
+"""Task kinds that may run inline when their parameters say ``"inline": true``."""
+
+
+def wants_inline(kind: str, params: dict[str, Any]) -> bool:
+    """Whether a task runs on the inline path."""
+    return kind in INLINE_KINDS and bool(params.get("inline"))
+
+
+def _run_inline_sync(kind: str, params: dict[str, Any], inputs: dict[str, Path],
+                     output_dir: Path, report: Any) -> TaskOutcome:
+    from veil_service.engine.tasks import resolve
+
+    ctx = TaskContext(params, inputs, output_dir, report)
+    try:
+        return TaskOutcome(True, resolve(kind)(ctx), ctx.results)
+    except VeilServiceError as exc:
+        return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message)
+    except MemoryError:
+        return TaskOutcome(False, {}, [], "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
+                           "the engine ran out of memory running this query.")
+    except Exception as exc:  # the same last line of defence as a worker process
+        traceback.print_exc()
+        return TaskOutcome(False, {}, [], "INTERNAL", "ENGINE_TASK_FAILED",
+                           f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}")
+
+
+async def run_inline(
+    kind: str,
+    params: dict[str, Any],
+    inputs: dict[str, Path],
+    output_dir: Path,
+    on_progress: Any,
+) -> TaskOutcome:
+    """Run a task in a thread of the engine process (see the section comment above).
+
+    Cancelling this coroutine does not stop the thread; inline tasks are short by design.
+    """
+    loop = asyncio.get_running_loop()
+
+    def report(fraction: float, phase: str) -> None:
+        asyncio.run_coroutine_threadsafe(on_progress(fraction, phase), loop)
+
+    return await asyncio.to_thread(_run_inline_sync, kind, params, inputs, output_dir, report)

@@ -1,0 +1,275 @@
+"""Private and dummy queries: cost, charge, run, record, refund.
+
+The order of a private query, and why:
+
+1. Find the caller's grant (NOT_FOUND otherwise: other datasets stay invisible).
+2. Compute the exact cost with the library itself (engine task ``dp_cost``; it reads the request
+   and the metadata, never the rows). A bad query fails here and spends nothing.
+3. Charge the budget and open the archive record in one transaction: one conditional UPDATE,
+   so concurrent queries cannot overspend (RESOURCE_EXHAUSTED states what remains).
+4. Run the query on the engine (``dp_query``; the engine already holds the table by digest).
+5. Record the result's shape in the archive, then answer. If anything fails before this record
+   is committed (library error, engine lost, caller cancelled), the charge is refunded and the
+   record dropped in one transaction: no result left the server. If the server dies after the
+   charge, the charge stands (fail closed).
+
+Costs are deterministic functions of (library, request, metadata), so they are memoized: a query
+repeated on the same dataset skips step 2's engine round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from veil_service.compute.protocol import TaskInput, TaskOutput
+from veil_service.context import AppContext
+from veil_service.dpquery import archive, budget, grants
+from veil_service.dpquery.budget import PrivacyCost
+from veil_service.dpquery.datasets import DatasetRecord
+from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
+from veil_service.engine.dp.dummy import DEFAULT_NB_ROWS, MAX_NB_ROWS
+from veil_service.engine.dp.requests import SmartnoiseSynthRequest
+from veil_service.engine.tasks.dp_params import (
+    INLINE_LIBRARIES,
+    canonical_json,
+    request_to_dict,
+)
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError
+
+log = logging.getLogger("veil.dpquery")
+
+COST_CACHE_ENTRIES = 4096
+SPEND_TOLERANCE = 1e-12
+
+
+class CostCache:
+    """Costs by (request, metadata) digest, least recently used out."""
+
+    def __init__(self, max_entries: int = COST_CACHE_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._costs: OrderedDict[str, PrivacyCost] = OrderedDict()
+
+    def get(self, key: str) -> PrivacyCost | None:
+        """A cached cost, or None."""
+        cost = self._costs.get(key)
+        if cost is not None:
+            self._costs.move_to_end(key)
+        return cost
+
+    def put(self, key: str, cost: PrivacyCost) -> None:
+        """Remember a cost."""
+        self._costs[key] = cost
+        self._costs.move_to_end(key)
+        while len(self._costs) > self.max_entries:
+            self._costs.popitem(last=False)
+
+
+class DPQueries:
+    """Queries and cost estimates on DP datasets, for one authenticated analyst per call."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.costs = CostCache()
+
+    def _params(self, spec: QuerySpec, dataset: DatasetRecord) -> dict[str, Any]:
+        return {"library": spec.library, "request": request_to_dict(spec.request),
+                "metadata": dataset.metadata_dict,
+                "inline": spec.library in INLINE_LIBRARIES}
+
+    async def _cost(self, spec: QuerySpec, dataset: DatasetRecord) -> PrivacyCost:
+        request_json = canonical_json(spec.library, spec.request)
+        key = hashlib.sha256(f"{dataset.metadata_json}\0{request_json}".encode()).hexdigest()
+        cached = self.costs.get(key)
+        if cached is not None:
+            return cached
+        params = self._params(spec, dataset)
+        params["inline"] = True
+        output = await self.app.engines.run("dp_cost", params, [])
+        output.discard()
+        cost = PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
+        self.costs.put(key, cost)
+        return cost
+
+    def _check_model_opt_in(self, spec: QuerySpec) -> None:
+        request = spec.request
+        if isinstance(request, SmartnoiseSynthRequest) and request.return_model \
+                and not self.app.settings.allow_pickle:
+            raise FailedPreconditionError(
+                "return_model needs pickled models, which this server does not allow; ask for "
+                "samples instead (return_model=False), or ask the operator to start the server "
+                "with --allow-pickle.", field="return_model", reason="PICKLE_NOT_ALLOWED")
+
+    async def estimate_cost(self, user_id: str, spec: QuerySpec) -> PrivacyCost:
+        """What ``spec`` would be charged, without running it or reading any row.
+
+        Raises:
+            NotFoundError: no such dataset for this caller.
+            InvalidArgumentError: the library refuses the request (message names the field).
+        """
+        with self.app.db.connect() as conn:
+            _, dataset = grants.find_access(conn, user_id, spec.dataset)
+        return await self._cost(spec, dataset)
+
+    async def query(self, user_id: str, spec: QuerySpec) -> QueryAnswer:
+        """Run a query: on a dummy for free, or on the private rows, charged (see module doc).
+
+        Raises:
+            NotFoundError: no such dataset for this caller.
+            InvalidArgumentError: the library refuses the request.
+            FailedPreconditionError: a pickled model was asked for and the server forbids it.
+            ResourceExhaustedError: the cost exceeds the remaining budget (message states it).
+            UnavailableError: the engine is down.
+        """
+        spec.validate()
+        self._check_model_opt_in(spec)
+        with self.app.db.connect() as conn:
+            grant, dataset = grants.find_access(conn, user_id, spec.dataset)
+        if spec.dummy:
+            return await self._dummy_query(spec, dataset, grant)
+        cost = await self._cost(spec, dataset)
+        request_json = canonical_json(spec.library, spec.request)
+        with self.app.db.begin() as conn:
+            if not budget.charge(conn, grant.id, cost):
+                raise budget.exhausted(spec.dataset, cost, budget.remaining(conn, grant.id))
+            query_id = archive.open_record(conn, user_id=user_id, dataset_id=dataset.id,
+                                           library=spec.library, request_json=request_json,
+                                           cost=cost)
+        try:
+            answer, charged = await self._run_private(spec, dataset, cost)
+            with self.app.db.begin() as conn:
+                if charged != cost:
+                    budget.refund(conn, grant.id, PrivacyCost(cost.epsilon - charged.epsilon,
+                                                              cost.delta - charged.delta))
+                archive.close_record(conn, query_id, summary=answer.summary, cost=charged)
+                left = budget.remaining(conn, grant.id)
+        except BaseException:
+            # No result left the server: give the budget back (synchronously, so a cancelled
+            # call still refunds) and forget the record.
+            with self.app.db.begin() as conn:
+                budget.refund(conn, grant.id, cost)
+                archive.drop_record(conn, query_id)
+            raise
+        return QueryAnswer(answer.table_ipc, answer.values, answer.model, answer.score,
+                           charged, left, query_id)
+
+    async def _run_private(self, spec: QuerySpec, dataset: DatasetRecord,
+                           cost: PrivacyCost) -> tuple[_Answer, PrivacyCost]:
+        params = self._params(spec, dataset)
+        params["allow_pickle"] = self.app.settings.allow_pickle
+        output = await self.app.engines.run("dp_query", params, [TaskInput(
+            "dataset", self.app.blobs.path(dataset.relative_path), dataset.sha256,
+            dataset.size_bytes)])
+        answer = _read_answer(output)
+        charged = cost
+        spent = output.summary.get("spent")
+        if spent is not None:
+            library = PrivacyCost(float(spent["epsilon"]), float(spent["delta"]))
+            if library.epsilon > cost.epsilon + SPEND_TOLERANCE \
+                    or library.delta > cost.delta + SPEND_TOLERANCE:
+                raise InvalidArgumentError(
+                    f"{spec.library} accounted more budget than estimated (epsilon="
+                    f"{library.epsilon!r}, delta={library.delta!r}); the result is withheld and "
+                    "nothing is charged.", field="request", reason="DP_COST_MISMATCH")
+            charged = PrivacyCost(min(cost.epsilon, library.epsilon),
+                                  min(cost.delta, library.delta))
+        return answer, charged
+
+    async def _dummy_query(self, spec: QuerySpec, dataset: DatasetRecord,
+                           grant: grants.Grant) -> QueryAnswer:
+        params = self._params(spec, dataset)
+        params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
+        params["allow_pickle"] = self.app.settings.allow_pickle
+        answer = _read_answer(await self.app.engines.run("dp_query", params, []))
+        return QueryAnswer(answer.table_ipc, answer.values, answer.model, answer.score,
+                           PrivacyCost(0.0, 0.0),
+                           PrivacyCost(grant.remaining_epsilon, grant.remaining_delta), "")
+
+
+class _Answer:
+    """What the engine returned, read out of its result files."""
+
+    def __init__(self, table_ipc: bytes, values: tuple[Any, ...], model: ModelBlob | None,
+                 score: float | None, summary: str) -> None:
+        self.table_ipc = table_ipc
+        self.values = values
+        self.model = model
+        self.score = score
+        self.summary = summary
+
+
+def _read_answer(output: TaskOutput) -> _Answer:
+    try:
+        files = {f.name: f.writer.temp_path.read_bytes() for f in output.files}
+    finally:
+        output.discard()
+    summary = output.summary
+    model = None
+    if summary.get("model") and "model" in files:
+        model = ModelBlob(str(summary["model"]["format"]), files["model"],
+                          str(summary["model"]["class_name"]))
+    score = summary.get("score")
+    return _Answer(files.get("table", b""), tuple(summary.get("values") or ()), model,
+                   None if score is None else float(score), _shape(summary, files))
+
+
+def _shape(summary: dict[str, Any], files: dict[str, bytes]) -> str:
+    kind = str(summary.get("kind") or "")
+    if kind:
+        return kind
+    if "table" in files:
+        table = ipc.open_stream(pa.BufferReader(files["table"])).read_all()
+        return f"table {table.num_rows}x{table.num_columns}"
+    return json.dumps({k: v for k, v in summary.items() if k != "values"}, default=str)[:200]
+
+
+class DummyTable:
+    """A dummy dataset produced by the engine, held in a blob temp file until streamed."""
+
+    def __init__(self, output: TaskOutput, dataset: str) -> None:
+        self._output = output
+        self.dataset = dataset
+        self.path = output.files[0].writer.temp_path
+        self.num_rows = int(output.summary.get("num_rows", 0))
+        with pa.OSFile(str(self.path), "rb") as source:
+            self.schema = ipc.open_stream(source).schema
+        self.size_bytes = self.path.stat().st_size
+        self.sha256 = output.files[0].writer.sha256
+
+    def close(self) -> None:
+        """Delete the temp file."""
+        self._output.discard()
+
+
+async def make_dummy_table(app: AppContext, user_id: str, dataset: str, nb_rows: int,
+                           seed: int) -> DummyTable:
+    """Build a seeded dummy of a dataset the caller may query (from its metadata only).
+
+    Raises:
+        NotFoundError: no such dataset for this caller.
+        InvalidArgumentError: ``nb_rows`` out of range.
+    """
+    spec_rows = nb_rows or DEFAULT_NB_ROWS
+    with app.db.connect() as conn:
+        _, record = grants.find_access(conn, user_id, dataset)
+    if not 0 < spec_rows <= MAX_NB_ROWS:
+        raise InvalidArgumentError(f"nb_rows must be between 1 and {MAX_NB_ROWS:,}; got "
+                                   f"{nb_rows}.", field="nb_rows")
+    output = await app.engines.run("dp_dummy", {
+        "metadata": record.metadata_dict, "nb_rows": spec_rows, "seed": seed, "inline": True}, [])
+    return DummyTable(output, dataset)
+
+
+def dp_queries(app: AppContext) -> DPQueries:
+    """The server's one :class:`DPQueries` (its cost cache is shared by all calls)."""
+    service = app.services.get("dpquery")
+    if service is None:
+        service = app.services["dpquery"] = DPQueries(app)
+    assert isinstance(service, DPQueries)
+    return service

@@ -1,0 +1,94 @@
+"""Registering DP datasets: from an uploaded Arrow stream or from a file on the server.
+
+Both paths validate the metadata first (Lomas format; an error names the field and the reason),
+then write a blob holding exactly the metadata's columns with its types, then register it in one
+transaction. Nothing is left behind on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from veil_service.arrow_tables import TableShape
+from veil_service.dpquery import dataset_files
+from veil_service.dpquery.datasets import (
+    DatasetRecord,
+    ensure_name_free,
+    register_dataset,
+    validate_dataset_name,
+)
+from veil_service.engine.dp.metadata import Metadata, load_metadata_text
+from veil_service.errors import InvalidArgumentError
+from veil_service.runs.tables import receive_stream
+from veil_service.storage.blobs import BlobStore, StoredBlob
+
+
+def parse_metadata_text(text: str) -> Metadata:
+    """Validate metadata given as Lomas YAML (or JSON).
+
+    Raises:
+        InvalidArgumentError: empty, unparsable or invalid; the field is named
+            (e.g. ``metadata.columns.bill_length_mm.lower``).
+    """
+    if not (text or "").strip():
+        raise InvalidArgumentError("metadata is empty; send the dataset's metadata in Lomas YAML "
+                                   "format (max_ids, rows, row_privacy, columns).",
+                                   field="metadata")
+    return load_metadata_text(text)
+
+
+def _commit(db: sa.Engine, blobs: BlobStore, name: str, stored: StoredBlob, shape: TableShape,
+            metadata: Metadata, actor_id: str | None, peer: str) -> DatasetRecord:
+    try:
+        with db.begin() as conn:
+            return register_dataset(conn, name=name, stored=stored, shape=shape,
+                                    metadata=metadata, actor_id=actor_id, peer=peer)
+    except BaseException:
+        blobs.delete(stored.relative_path)
+        raise
+
+
+def register_from_path(db: sa.Engine, blobs: BlobStore, *, name: str, path: str,
+                       metadata_text: str, actor_id: str | None = None,
+                       peer: str = "") -> DatasetRecord:
+    """Register a CSV or Parquet file readable by the server (blocking; used by the CLI too).
+
+    Raises:
+        InvalidArgumentError: bad name, metadata, path or data.
+        AlreadyExistsError: the name is taken.
+    """
+    validate_dataset_name(name)
+    metadata = parse_metadata_text(metadata_text)
+    with db.connect() as conn:
+        ensure_name_free(conn, name)
+    stored, shape = dataset_files.write_from_path(blobs, Path(path).expanduser(), metadata)
+    return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer)
+
+
+async def register_from_upload(db: sa.Engine, blobs: BlobStore, *, name: str,
+                               metadata_text: str, chunks: AsyncIterator[object],
+                               actor_id: str | None = None, peer: str = "") -> DatasetRecord:
+    """Register an uploaded Arrow IPC stream (the chunks after the header).
+
+    The upload is stored and validated first, then rewritten with the metadata's columns and
+    types (the raw upload is deleted).
+
+    Raises:
+        InvalidArgumentError: bad name, metadata or stream.
+        AlreadyExistsError: the name is taken.
+    """
+    validate_dataset_name(name)
+    metadata = parse_metadata_text(metadata_text)
+    with db.connect() as conn:
+        ensure_name_free(conn, name)
+    raw, _ = await receive_stream(blobs, chunks)
+    try:
+        stored, shape = await asyncio.to_thread(
+            dataset_files.write_from_ipc, blobs, blobs.path(raw.relative_path), metadata)
+    finally:
+        blobs.delete(raw.relative_path)
+    return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer)

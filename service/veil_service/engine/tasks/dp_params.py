@@ -1,0 +1,96 @@
+"""The parameters of the DP engine tasks, as plain JSON, and their codec.
+
+The server builds them (``veil_service.dpquery``), the engine task (``engine/tasks/dp.py``) reads
+them, and the query archive stores the same request JSON. One codec on both sides keeps a request
+identical wherever it travels: the cost the server charges is computed from exactly the request
+the engine runs.
+
+Task parameters::
+
+    dp_cost   {"library", "request", "metadata"}                       -> summary {epsilon, delta}
+    dp_query  {"library", "request", "metadata", "dummy": null | {nb_rows, seed}}
+              input "dataset" (private mode only)                      -> summary + result files
+    dp_dummy  {"metadata", "nb_rows", "seed"}                          -> result file "dummy"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from veil_service.engine.dp.requests import (
+    DiffPrivLibRequest,
+    DPRequest,
+    OpenDPRequest,
+    SmartnoiseSqlRequest,
+    SmartnoiseSynthRequest,
+)
+from veil_service.errors import InvalidArgumentError
+
+LIBRARIES: dict[str, type[Any]] = {
+    "smartnoise_sql": SmartnoiseSqlRequest,
+    "opendp": OpenDPRequest,
+    "diffprivlib": DiffPrivLibRequest,
+    "smartnoise_synth": SmartnoiseSynthRequest,
+}
+"""Library name (as in the archive and the client) -> request dataclass."""
+
+INLINE_LIBRARIES = frozenset({"smartnoise_sql", "opendp"})
+"""Libraries whose queries are quick and thread-safe enough to run inside the engine process
+(no fork per task); model-fitting libraries keep a worker process each."""
+
+
+def library_of(request: DPRequest) -> str:
+    """The library name of a request dataclass."""
+    for name, cls in LIBRARIES.items():
+        if isinstance(request, cls):
+            return name
+    raise InvalidArgumentError(f"unknown request type {type(request).__name__}.", field="library")
+
+
+def request_to_dict(request: DPRequest) -> dict[str, Any]:
+    """A request as a JSON-ready dict (tuples become lists, mappings plain dicts)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(request):
+        out[f.name] = _plain(getattr(request, f.name))
+    return out
+
+
+def request_from_dict(library: str, raw: Mapping[str, Any]) -> DPRequest:
+    """Rebuild a request dataclass from :func:`request_to_dict` output.
+
+    Raises:
+        InvalidArgumentError: unknown library or fields.
+    """
+    cls = LIBRARIES.get(library)
+    if cls is None:
+        raise InvalidArgumentError(
+            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise InvalidArgumentError(f"unknown {library} request field(s): {', '.join(unknown)}.",
+                                   field="request")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if isinstance(value, list) and "tuple" in str(known[name].type):
+            value = tuple(value)
+        values[name] = value
+    request: DPRequest = cls(**values)
+    return request
+
+
+def canonical_json(library: str, request: DPRequest) -> str:
+    """Stable JSON of a request (sorted keys): the key of the cost cache and the archived text."""
+    return json.dumps({"library": library, "request": request_to_dict(request)},
+                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
