@@ -30,7 +30,7 @@ from veil_client.config import (
     SensitivityLevel,
 )
 from veil_client.constants import PlotKind, Results
-from veil_client.errors import InvalidArgument, VeilError
+from veil_client.errors import FailedPrecondition, InvalidArgument, VeilError
 from veil_client.models import JobKind, JobStatus
 from veil_client.run_config import RunnerConfig, TableState
 from veil_client.transport import translate_errors
@@ -389,8 +389,9 @@ class Runner:
         state = self._wait(job)
         if state["status"] != JobStatus.finished:
             detail = state["exception"] or state["status"].value
-            raise VeilError(f"job {state['kind'].value} did not finish ({state['status'].value})"
-                            f": {detail}", code="FAILED_PRECONDITION")
+            raise FailedPrecondition(
+                f"job {state['kind'].value} did not finish ({state['status'].value}): {detail}",
+                code="FAILED_PRECONDITION", reason="JOB_NOT_FINISHED")
         return state
 
     def delete(self, job_names: JobKind | str | list[Any] | None = None) -> dict[str, Any]:
@@ -510,7 +511,8 @@ class Runner:
 
     def _figures(self, table_name: str) -> list[Any]:
         figures = []
-        for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics):
+        for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics,
+                     JobKind.report):
             if kind in self.jobs:
                 figures += [r for r in self._list_results(kind)
                             if r.kind == Results.FIGURES.value and r.table_name == table_name]

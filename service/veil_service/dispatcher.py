@@ -194,7 +194,8 @@ class Dispatcher:
                 params["signal_metrics"] = table_config.signal_metrics
                 params["avatarization"] = table_config.avatarization or {}
         if job.kind == "report":
-            params.update(language=config.report_language, pia=vars(config.pia))
+            params.update(language=config.report_language, pia=vars(config.pia),
+                          run_name=job.display_name)
             for kind in ("privacy_metrics", "signal_metrics"):
                 inputs.append(self._result_input(job.run_id, kind, table.name, kind))
         return params, inputs

@@ -206,14 +206,20 @@ def finish(conn: sa.Connection, job_id: str, status: str, exception: str = "") -
 
 
 def _propagate_parent_error(conn: sa.Connection, failed_id: str) -> None:
-    run_id = conn.execute(sa.select(schema.jobs.c.run_id)
-                          .where(schema.jobs.c.id == failed_id)).scalar()
+    failed = conn.execute(sa.select(schema.jobs.c.run_id, schema.jobs.c.kind,
+                                    schema.jobs.c.status, schema.jobs.c.exception)
+                          .where(schema.jobs.c.id == failed_id)).first()
+    if failed is None:
+        return
+    run_id, kind, status, exception = failed
+    reason = f": {exception}" if exception and status == "error" else ""
     queued = conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.depends_on_json).where(
         schema.jobs.c.run_id == run_id, schema.jobs.c.status == "queued")).all()
     for job_id, depends in queued:
         if failed_id in json.loads(depends):
             finish(conn, job_id, "parent_error",
-                   f"a job it depends on ({failed_id}) did not finish.")
+                   f"the {kind} job ({failed_id}) must succeed first; it ended with status "
+                   f"{status}{reason}")
 
 
 def delete_jobs(conn: sa.Connection, blobs: BlobStore, job_ids: list[str],
