@@ -1,0 +1,242 @@
+"""smartnoise-synth synthesizers: fit on the dataset, return samples (or the model on opt-in).
+
+The cost of a synthesizer is the (ε, δ) it is given: ε as requested, δ as requested or, when left
+out, the synthesizer's own fixed default (1e-9 for MST and AIM, 0 for MWEM). Synthesizers whose
+default δ depends on the private row count (the GANs, pacsynth) need δ in the request, so the cost
+never depends on the data and :func:`estimate_cost` never reads it. Encoders are fitted on public
+values only (``synth_transformers``); ``preprocessor_eps`` is 0.
+
+Runnable here: ``mwem``, ``mst``, ``aim``, ``pacsynth``, ``dpctgan``, ``dpgan``. Refused:
+
+* ``patectgan``: trains until the budget is used and ignores ``epochs`` (over 15 minutes on
+  1,000 rows on this hardware), so it would hold an engine worker for an unbounded time;
+* ``pategan``: unreliable below 1,000 rows (Lomas's rule), and its δ default is data-dependent.
+
+The GANs train with opacus 0.14, which checks the spent ε at the start of each epoch; the
+request's ε is what is charged (Lomas charged the last reading, which is lower).
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import warnings
+from typing import Any
+
+import pandas as pd
+from snsynth import Synthesizer
+
+from veil_service.engine.dp.metadata import Metadata
+from veil_service.engine.dp.requests import (
+    CostEstimate,
+    ModelArtifact,
+    QueryResult,
+    SmartnoiseSynthRequest,
+)
+from veil_service.engine.dp.synth_transformers import build_transformer
+from veil_service.errors import InvalidArgumentError
+
+MARGINAL_SYNTHS = ("mwem", "mst", "aim", "pacsynth")
+GAN_SYNTHS = ("dpctgan", "dpgan")
+SUPPORTED = MARGINAL_SYNTHS + GAN_SYNTHS
+REFUSED = {
+    "patectgan": "patectgan is not supported: it ignores epochs and trains until the budget is "
+                 "spent, which takes more than 15 minutes on 1,000 rows here. Use dpctgan",
+    "pategan": "pategan is not supported: it is unreliable on datasets under 1,000 rows and its "
+               "default delta depends on the private row count. Use dpctgan or mst",
+}
+# Their default delta is computed from the private row count: the request must give one.
+DELTA_REQUIRED = ("dpctgan", "dpgan", "pacsynth")
+# Parameters that would switch off or bypass differential privacy, or are set here.
+FORBIDDEN_PARAMS = frozenset({"epsilon", "delta", "disabled_dp", "cuda", "verbose"})
+
+
+def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEstimate:
+    """The (ε, δ) the synthesizer is given; read from its constructor, without data.
+
+    Raises:
+        InvalidArgumentError: Unknown or refused synthesizer, bad parameters or columns, a
+            missing δ where the default is data-dependent, δ given to MWEM.
+    """
+    request.validate()
+    _columns(request, metadata)
+    model = _create(request)
+    delta = getattr(model, "delta", None)
+    return CostEstimate(epsilon=float(request.epsilon), delta=float(delta or 0.0))
+
+
+def execute(
+    request: SmartnoiseSynthRequest,
+    df: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    seed: int | None = None,
+    allow_pickle: bool = False,
+    show_library_errors: bool = False,
+) -> QueryResult:
+    """Fit the synthesizer on ``df`` and return ``nb_samples`` synthetic rows.
+
+    Args:
+        request: Synthesizer, budget, columns, parameters, constraints and sampling options.
+        df: The dataset (private or dummy).
+        metadata: Metadata of the dataset.
+        seed: Ignored: seeding would mean global numpy/torch state shared by concurrent queries.
+        allow_pickle: The server allows pickled models. ``return_model`` needs it and the
+            request's ``allow_pickle``: synthesizers have no safe serialized form.
+        show_library_errors: Put the library's message in errors (dummy data only).
+
+    Returns:
+        ``QueryResult.table`` with the samples, or ``QueryResult.model`` (pickle) on opt-in.
+
+    Raises:
+        InvalidArgumentError: Bad request, a fit the library refuses (e.g. ε too small), or a
+            bad ``condition``.
+    """
+    del seed
+    estimate_cost(request, metadata)
+    if request.return_model and not (request.allow_pickle and allow_pickle):
+        raise InvalidArgumentError(
+            "return_model returns the synthesizer as a pickle, which needs allow_pickle on both "
+            "the request and the server; ask for samples instead (return_model=False)",
+            field="return_model",
+        )
+    columns = _columns(request, metadata)
+    style = "gan" if request.synth_name in GAN_SYNTHS else "cube"
+    transformer = build_transformer(metadata, columns, style=style, nullable=request.nullable,
+                                    constraints=request.constraints)
+    model = _create(request)
+    _fit(model, df[columns], transformer, request, show_library_errors)
+    if request.return_model:
+        return QueryResult(model=_pickle(model))
+    return QueryResult(table=_sample(model, request))
+
+
+def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
+    if not request.select_cols:
+        return metadata.column_names
+    unknown = [c for c in request.select_cols if c not in metadata.column_names]
+    if unknown:
+        raise InvalidArgumentError(
+            f"Error while selecting provided select_cols: unknown column(s) {', '.join(unknown)}",
+            field="select_cols",
+        )
+    return list(request.select_cols)
+
+
+def _create(request: SmartnoiseSynthRequest) -> Any:
+    name = request.synth_name
+    if name in REFUSED:
+        raise InvalidArgumentError(REFUSED[name], field="synth_name")
+    if name not in SUPPORTED:
+        raise InvalidArgumentError(
+            f"unknown synthesizer {name!r}; use one of {', '.join(SUPPORTED)}", field="synth_name"
+        )
+    params = dict(request.synth_params)
+    bad = sorted(FORBIDDEN_PARAMS & set(params))
+    if bad:
+        raise InvalidArgumentError(
+            f"synth_params may not set {', '.join(bad)}: epsilon and delta are request fields, "
+            "the others are fixed by the server",
+            field="synth_params",
+        )
+    for key, value in params.items():
+        if not (value is None or isinstance(value, str | int | float | bool | list)):
+            raise InvalidArgumentError(f"synth_params.{key} must be a plain JSON value",
+                                       field="synth_params")
+    if name == "mwem" and request.delta is not None:
+        raise InvalidArgumentError("mwem is pure epsilon-DP and takes no delta; set delta to "
+                                   "None", field="delta")
+    if name in DELTA_REQUIRED and request.delta is None:
+        raise InvalidArgumentError(
+            f"delta is required for {name}: its default depends on the private row count. "
+            "A value around 1/(rows * sqrt(rows)) is customary",
+            field="delta",
+        )
+    if request.delta is not None:
+        params["delta"] = request.delta
+    if name in GAN_SYNTHS and name == "dpctgan":
+        params.update(disabled_dp=False, cuda=False, verbose=False)
+    try:
+        with warnings.catch_warnings():
+            _quiet_known_warnings()
+            return Synthesizer.create(name, epsilon=float(request.epsilon), **params)
+    except TypeError as exc:
+        raise InvalidArgumentError(
+            f"synth_params not accepted by {name}: {exc}. Accepted: "
+            f"{', '.join(_accepted_params(name))}",
+            field="synth_params",
+        ) from exc
+
+
+def _accepted_params(name: str) -> list[str]:
+    model = Synthesizer.create(name, epsilon=1.0, **({"delta": 1e-6} if name != "mwem" else {}))
+    names = inspect.signature(type(model).__init__).parameters
+    return [p for p in names if p not in ("self", "ignore") and p not in FORBIDDEN_PARAMS]
+
+
+def _fit(model: Any, data: pd.DataFrame, transformer: Any, request: SmartnoiseSynthRequest,
+         show_library_errors: bool) -> None:
+    try:
+        with warnings.catch_warnings():
+            _quiet_known_warnings()
+            # MWEM warns, then goes on, when its histogram is too small for its iterations.
+            warnings.filterwarnings("error", message=r"Flattened dimensionality",
+                                    category=Warning)
+            model.fit(data, transformer=transformer, preprocessor_eps=0.0,
+                      nullable=request.nullable)
+    except Warning as exc:
+        raise InvalidArgumentError(
+            f"{request.synth_name} reports a privacy risk: {' '.join(str(exc).split())}",
+            field="synth_params",
+        ) from exc
+    except (ValueError, TypeError, AssertionError, KeyError, IndexError) as exc:
+        text = " ".join(str(exc).split())
+        safe = show_library_errors or text.startswith(("Inputted epsilon", "sample_rate="))
+        detail = f": {text}" if safe else (
+            f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
+        hint = (" Try decreasing batch_size in synth_params."
+                if text.startswith("sample_rate=") else "")
+        raise InvalidArgumentError(
+            f"Error fitting model{detail}{hint}", field="synth_params"
+        ) from exc
+
+
+def _sample(model: Any, request: SmartnoiseSynthRequest) -> pd.DataFrame:
+    try:
+        with warnings.catch_warnings():
+            _quiet_known_warnings()
+            if request.condition:
+                samples = model.sample_conditional(request.nb_samples, request.condition)
+            else:
+                samples = model.sample(request.nb_samples)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidArgumentError(
+            f"could not sample with condition {request.condition!r}: {exc}", field="condition"
+        ) from exc
+    if not isinstance(samples, pd.DataFrame):
+        samples = pd.DataFrame(samples)
+    return samples.reset_index(drop=True)
+
+
+def _pickle(model: Any) -> ModelArtifact:
+    class_name = f"{type(model).__module__}.{type(model).__qualname__}"
+    try:
+        data = pickle.dumps(model)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise InvalidArgumentError(
+            f"{type(model).__name__} cannot be returned as a model, only samples; set "
+            "return_model=False",
+            field="return_model",
+        ) from exc
+    return ModelArtifact(format="pickle", data=data, class_name=class_name)
+
+
+def _quiet_known_warnings() -> None:
+    """Silence the harmless warnings the synthesizers' dependencies emit (deps.md §2, §3)."""
+    warnings.filterwarnings("ignore", message=r"Pandas dataframe inputs are deprecated",
+                            category=UserWarning)
+    warnings.filterwarnings("ignore", message=r"Secure RNG turned off", category=UserWarning)
+    warnings.filterwarnings("ignore", message=r"Using a non-full backward hook",
+                            category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r"The sample rate will be defined",
+                            category=UserWarning)

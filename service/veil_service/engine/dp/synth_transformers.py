@@ -1,0 +1,195 @@
+"""Column transformers for smartnoise-synth, built from the metadata and fitted on public values.
+
+smartnoise-synth encodes every column before training (labels, one-hot, min-max scaling, bins).
+Left to itself it *fits* those encoders on the private data, learning the exact set of values
+present (free text included) without noise. Here the encoders are built from the metadata, as
+Lomas does (lomas.md §1.8), and then fitted on a small "domain frame" made of public values only
+(every declared category, the bounds, a null when nullable). A fitted TableTransformer is used as
+is by every synthesizer, so the private rows are seen only by the DP training itself.
+
+Consequently a free-text column (``string`` without categories) cannot be encoded: it must be
+left out with ``select_cols`` or given an ``AnonymizationTransformer`` or ``DropTransformer``
+constraint.
+
+Constraints override the defaults per column. Two JSON forms are read: Veil's
+``{"col": {"class": "MinMaxTransformer", "params": {...}}}`` (``ChainTransformer`` takes
+``{"transformers": [...]}``) and the smartnoise-synth-logger form Lomas clients send
+(``{"module": "smartnoise-synth", "constraints": {"col": {"type": "_ssynth_transformer:X",
+"params": ...}}}``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from snsynth.transform import (
+    AnonymizationTransformer,
+    BinTransformer,
+    ChainTransformer,
+    ClampTransformer,
+    DropTransformer,
+    LabelTransformer,
+    LogTransformer,
+    MinMaxTransformer,
+    OneHotEncoder,
+    StandardScaler,
+    TableTransformer,
+)
+from snsynth.transform.datetime import DateTimeTransformer
+
+from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
+from veil_service.errors import InvalidArgumentError
+
+TRANSFORMERS: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (AnonymizationTransformer, BinTransformer, ChainTransformer, ClampTransformer,
+                DropTransformer, LabelTransformer, LogTransformer, MinMaxTransformer,
+                OneHotEncoder, StandardScaler, DateTimeTransformer)
+}
+# Faker providers an AnonymizationTransformer may call (it calls the named Faker method).
+FAKER_PROVIDERS = frozenset({"uuid4", "name", "first_name", "last_name", "email", "address",
+                             "city", "country", "phone_number", "company", "date", "ssn",
+                             "iban", "pystr", "random_int"})
+DEFAULT_BINS = 10
+
+
+def build_transformer(
+    metadata: Metadata,
+    columns: list[str],
+    *,
+    style: str,
+    nullable: bool,
+    constraints: Mapping[str, Any] | None,
+) -> TableTransformer:
+    """A TableTransformer for ``columns``, fitted on public values only.
+
+    Args:
+        metadata: Metadata of the dataset.
+        columns: Columns to synthesize, in order.
+        style: ``gan`` (one-hot and min-max, for neural synthesizers) or ``cube`` (labels and
+            bins, for marginal synthesizers).
+        nullable: Encoders keep a null value.
+        constraints: Per-column overrides (see module docstring); None for none.
+
+    Raises:
+        InvalidArgumentError: A constraint names an unknown column or transformer, has invalid
+            parameters, or a free-text column has no constraint.
+    """
+    overrides = parse_constraints(constraints, columns)
+    transformers = []
+    for name in columns:
+        col = metadata.column(name)
+        if name in overrides:
+            transformers.append(overrides[name])
+        else:
+            transformers.append(_default(col, style=style, nullable=nullable))
+    table = TableTransformer(transformers)
+    try:
+        table.fit(domain_frame(metadata, columns, nullable=nullable))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgumentError(
+            f"constraints do not fit the metadata: {exc}", field="constraints"
+        ) from exc
+    return table
+
+
+def domain_frame(metadata: Metadata, columns: list[str], *, nullable: bool) -> pd.DataFrame:
+    """Public values of each column: every category, both bounds, and a null when nullable."""
+    values: dict[str, list[Any]] = {}
+    for name in columns:
+        col = metadata.column(name)
+        if col.categories is not None:
+            values[name] = list(col.categories)
+        elif col.type == "boolean":
+            values[name] = [True, False]
+        elif col.type in ("int", "float", "datetime"):
+            values[name] = [col.lower, col.upper]
+        else:
+            values[name] = [""]
+    length = max(len(v) for v in values.values())
+    frame = {name: [v[i % len(v)] for i in range(length)] + ([None] if nullable else [])
+             for name, v in values.items()}
+    return pd.DataFrame(frame)
+
+
+def _default(col: ColumnMetadata, *, style: str, nullable: bool) -> Any:
+    if col.private_id:
+        return AnonymizationTransformer("uuid4")
+    if col.categories is not None or col.type == "boolean":
+        if style == "gan":
+            return ChainTransformer([LabelTransformer(nullable=nullable), OneHotEncoder()])
+        return LabelTransformer(nullable=nullable)
+    if col.type in ("int", "float"):
+        if style == "gan":
+            return MinMaxTransformer(lower=col.lower, upper=col.upper, nullable=nullable)
+        return BinTransformer(lower=col.lower, upper=col.upper, bins=DEFAULT_BINS,
+                              nullable=nullable)
+    if col.type == "datetime":
+        assert isinstance(col.lower, dt.datetime) and isinstance(col.upper, dt.datetime)
+        days = (col.upper - col.lower).days
+        scaler: Any = (MinMaxTransformer(lower=0, upper=days, nullable=nullable) if style == "gan"
+                       else BinTransformer(lower=0, upper=days, bins=DEFAULT_BINS,
+                                           nullable=nullable))
+        return ChainTransformer([DateTimeTransformer(epoch=col.lower), scaler])
+    raise InvalidArgumentError(
+        f"column {col.name} is free text (no categories in the metadata): its values cannot be "
+        "encoded without reading them. Leave it out of select_cols or give it an "
+        "AnonymizationTransformer or DropTransformer constraint",
+        field="select_cols",
+    )
+
+
+def parse_constraints(constraints: Mapping[str, Any] | None, columns: list[str]) -> dict[str, Any]:
+    """Decode constraint JSON into transformer objects, keyed by column."""
+    if not constraints:
+        return {}
+    if constraints.get("module") == "smartnoise-synth" and "constraints" in constraints:
+        constraints = constraints["constraints"]
+    if not isinstance(constraints, Mapping):
+        raise _bad("constraints must be an object mapping column names to transformers")
+    result = {}
+    for name, spec in constraints.items():
+        if name not in columns:
+            raise _bad(f"constraints name column {name!r}, which is not among the synthesized "
+                       f"columns ({', '.join(columns)})")
+        result[name] = _transformer(spec, f"constraints.{name}", depth=0)
+    return result
+
+
+def _transformer(spec: Any, where: str, depth: int) -> Any:
+    if depth > 5 or not isinstance(spec, Mapping):
+        raise _bad(f"{where} must be an object with a transformer class")
+    cls_name = spec.get("class") or str(spec.get("type", "")).removeprefix("_ssynth_transformer:")
+    if cls_name not in TRANSFORMERS:
+        raise _bad(f"{where} uses transformer {cls_name!r}; allowed: "
+                   f"{', '.join(sorted(TRANSFORMERS))}")
+    params = spec.get("params", {})
+    if cls_name == "ChainTransformer":
+        parts = spec.get("transformers", params)
+        if not isinstance(parts, list) or not parts:
+            raise _bad(f"{where} ChainTransformer needs a non-empty list of transformers")
+        return ChainTransformer([_transformer(p, f"{where}[{i}]", depth + 1)
+                                 for i, p in enumerate(parts)])
+    if cls_name == "AnonymizationTransformer":
+        fake = params if isinstance(params, str) else spec.get("fake", "uuid4")
+        if fake not in FAKER_PROVIDERS:
+            raise _bad(f"{where} fake {fake!r} is not allowed; use one of "
+                       f"{', '.join(sorted(FAKER_PROVIDERS))}")
+        return AnonymizationTransformer(fake)
+    if not isinstance(params, Mapping) or not all(
+        isinstance(v, str | int | float | bool) or v is None for v in params.values()
+    ):
+        raise _bad(f"{where} params must be an object of plain values")
+    if "epsilon" in params or "odometer" in params:
+        raise _bad(f"{where} may not set epsilon or odometer: give bounds instead")
+    try:
+        return TRANSFORMERS[cls_name](**params)
+    except (TypeError, ValueError) as exc:
+        raise _bad(f"{where} has invalid parameters for {cls_name}: {exc}") from exc
+
+
+def _bad(reason: str) -> InvalidArgumentError:
+    return InvalidArgumentError(reason, field="constraints")
