@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -22,6 +22,9 @@ from veil_client.runner import Runner, job_to_dict
 from veil_client.runs_api import RunsApi
 from veil.v1 import runs_pb2
 from veil_client.transport import Transport, translate_errors
+
+if TYPE_CHECKING:
+    from veil_client.dp_client import DPClient
 
 
 class Manager:
@@ -227,6 +230,16 @@ class Manager:
                     self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"]))
                 out.append(job_to_dict(response.job))
         return out
+
+    def dp(self, dataset: str) -> DPClient:
+        """A client for one DP dataset, with Lomas client's methods (see ``veil_client.dp_client``).
+
+        Args:
+            dataset: Dataset name, e.g. ``"PENGUIN"``.
+        """
+        from veil_client.dp_client import DPClient
+
+        return DPClient(self.transport, dataset)
 
     def whoami(self) -> dict[str, Any]:
         """Who the server thinks you are."""
