@@ -128,3 +128,20 @@ def test_categorical_reduction_embeds_many_modality_columns() -> None:
     # keeps their relation for most avatars.
     pairs = adult.groupby("education")["education-num"].first()
     assert (avatars["education"].map(pairs) - avatars["education-num"]).abs().le(2).mean() > 0.7
+
+
+@pytest.mark.parametrize("backend", ["numpy_nullable", "pyarrow"])
+def test_nullable_and_arrow_dtypes_are_restored_with_their_missing_values(backend: str) -> None:
+    df = _mixed()
+    df["smoker"] = df["smoker"].astype(object)
+    df.loc[::7, "income"] = np.nan
+    df.loc[::9, "city"] = None
+    df.loc[::11, "visit"] = pd.NaT
+    df.loc[::5, "smoker"] = None
+    converted = df.convert_dtypes(dtype_backend=backend)  # type: ignore[arg-type]
+    result = avatarize(converted, k=10, seed=0)
+    assert result.avatars.dtypes.to_dict() == converted.dtypes.to_dict()
+    # Same values whatever the backend: the types change the storage, not the avatars.
+    plain = avatarize(df, k=10, seed=0).avatars
+    assert result.avatars.isna().sum().to_dict() == plain.isna().sum().to_dict()
+    assert (result.avatars["age"].astype(int) == plain["age"]).all()

@@ -99,7 +99,7 @@ def _analyse_column(
     name: str, series: pd.Series[Any], observed: pd.Series[Any], declared: bool
 ) -> ColumnSpec:
     dtype = series.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+    if pd.api.types.is_datetime64_any_dtype(dtype):
         ns = _datetime_ns(observed)
         resolution = next(r for r in (*_DATETIME_RESOLUTIONS_NS, 1) if np.all(ns % r == 0))
         return ColumnSpec(
@@ -143,10 +143,22 @@ def _modalities(observed: pd.Series[Any]) -> tuple[Any, ...]:
         return tuple(unique)
 
 
+def _numpy_datetime_dtype(dtype: Any) -> Any:
+    """The numpy-backed datetime dtype (ns) holding the same instants as ``dtype``.
+
+    Arrow-backed timestamps (``timestamp[us, tz=...][pyarrow]``, from Arrow IPC tables) are
+    handled as the numpy ones and restored to their Arrow dtype on output.
+    """
+    tz = getattr(dtype, "tz", None)
+    if isinstance(dtype, pd.ArrowDtype):
+        tz = getattr(dtype.pyarrow_dtype, "tz", None)
+    return pd.DatetimeTZDtype("ns", tz) if tz is not None else np.dtype("datetime64[ns]")
+
+
 def _datetime_ns(series: pd.Series[Any]) -> npt.NDArray[np.int64]:
-    values = series
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        values = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = series.astype(_numpy_datetime_dtype(series.dtype))
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values.astype("datetime64[ns]").to_numpy().astype(np.int64)
 
 
@@ -206,8 +218,9 @@ def _decode_continuous(
         ns = np.round(ns / spec.resolution_ns) * spec.resolution_ns
         stamps = pd.Series(pd.to_datetime(ns.astype(np.int64), unit="ns"), index=index)
         stamps = stamps.mask(missing)
-        if isinstance(spec.dtype, pd.DatetimeTZDtype):
-            return stamps.dt.tz_localize("UTC").dt.tz_convert(spec.dtype.tz).astype(spec.dtype)
+        numpy_dtype = _numpy_datetime_dtype(spec.dtype)
+        if isinstance(numpy_dtype, pd.DatetimeTZDtype):
+            stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(numpy_dtype.tz)
         return stamps.astype(spec.dtype)
     clipped = np.clip(values, spec.low, spec.high)
     if spec.is_integer:
