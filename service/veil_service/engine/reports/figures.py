@@ -16,7 +16,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from veil_service.engine.reports.context import PiaContext
 from veil_service.engine.reports.figure import PLOT_KINDS, Figure
-from veil_service.engine.reports.html import message, page, style, to_png, to_svg
+from veil_service.engine.reports.html import message, page, settle, style, to_png, to_svg
 from veil_service.engine.reports.i18n import Translator
 from veil_service.engine.reports.plots_multivariate import (
     contribution_figure,
@@ -80,6 +80,7 @@ class _Builder:
         index = sum(1 for f in self.figures if f.kind == kind)
         heading = title or self.t(f"fig.{kind}.title")
         if figure is not None:
+            settle(figure)
             body = to_svg(figure) + extra_html
             png_bytes = to_png(figure) if png and self.with_png else None
         else:

@@ -34,7 +34,6 @@ _RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "figure.dpi": 100,
-    "savefig.bbox": "tight",
 }
 _SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
 
@@ -57,11 +56,22 @@ def style() -> Iterator[None]:
         yield
 
 
-def new_figure(width: float, height: float) -> MplFigure:
+def new_figure(width: float, height: float, *, constrained: bool = False) -> MplFigure:
     """A figure on its own Agg canvas (inches), independent of pyplot's figure registry."""
-    figure = MplFigure(figsize=(width, height))
+    figure = MplFigure(figsize=(width, height), layout="constrained" if constrained else None)
     FigureCanvasAgg(figure)
     return figure
+
+
+def settle(figure: MplFigure) -> None:
+    """Lay a figure out once so labels fit, before saving it (possibly twice: SVG and PNG).
+
+    `savefig(bbox_inches="tight")` would redraw the whole figure at every save to measure it;
+    `tight_layout` measures the text once. Figures created with their own layout engine
+    (colorbars spanning several axes need "constrained") are left to it.
+    """
+    if figure.get_layout_engine() is None:
+        figure.tight_layout(pad=0.6)
 
 
 def to_svg(figure: MplFigure) -> str:

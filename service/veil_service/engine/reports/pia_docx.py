@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from docx import Document
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 
 from veil_service.engine.reports.catalog import MetricResult
 from veil_service.engine.reports.context import PiaContext, ReportContext
@@ -35,6 +35,7 @@ _GREEN, _RED, _GREY = (
     RGBColor(0xD7, 0x30, 0x27),
     RGBColor(0x66, 0x66, 0x66),
 )
+_METRIC_WIDTHS = [6.5, 3.0, 2.5, 3.5]
 #: Fixed document dates keep the bytes stable when the context carries no timestamp.
 _EPOCH = datetime(2000, 1, 1)
 
@@ -55,17 +56,28 @@ def _context_rows(pia: PiaContext, t: Translator) -> list[tuple[str, str]]:
     return rows
 
 
-def _add_table(document: Any, header: list[str], rows: list[list[str]]) -> Any:
+def _add_table(
+    document: Any, header: list[str], rows: list[list[str]], widths_cm: list[float]
+) -> Any:
+    """A grid table kept on one page, followed by a little space before the next paragraph."""
     grid = document.add_table(rows=1, cols=len(header))
     grid.style = "Table Grid"
+    grid.autofit = False
     for cell, text in zip(grid.rows[0].cells, header, strict=True):
         cell.text = ""
-        run = cell.paragraphs[0].add_run(text)
-        run.bold = True
+        cell.paragraphs[0].add_run(text).bold = True
     for row in rows:
-        cells = grid.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
+        for cell, text in zip(grid.add_row().cells, row, strict=True):
             cell.text = text
+    for column, width in zip(grid.columns, widths_cm, strict=True):
+        column.width = Cm(width)
+    for row in grid.rows:
+        for cell, width in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(width)
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
+                paragraph.paragraph_format.space_after = Pt(1)
+    document.add_paragraph().paragraph_format.space_after = Pt(0)
     return grid
 
 
@@ -103,7 +115,7 @@ def _attack_section(
     document.add_heading(t(f"pia.attack.{attack}"), level=3)
     document.add_paragraph(t(f"pia.attack.{attack}.what"))
     header = [t("common.metric"), t("common.value"), t("common.target"), t("common.result")]
-    grid = _add_table(document, header, _metric_rows(assessment.results, t))
+    grid = _add_table(document, header, _metric_rows(assessment.results, t), _METRIC_WIDTHS)
     _colour_verdicts(grid, assessment.results)
     document.add_paragraph(t(f"pia.attack.{attack}.resources"))
     paragraph = document.add_paragraph()
@@ -130,6 +142,7 @@ def _likelihood_section(document: Any, pia: PiaContext, t: Translator) -> int:
             [t("pia.factor.attractiveness"), t(f"level.{LEVELS[severity]}")],
             [t("pia.factor.likelihood"), t(f"level.{LEVELS[likelihood]}")],
         ],
+        [7.0, 5.0],
     )
     document.add_paragraph(t("pia.likelihood_rule"))
     return likelihood
@@ -172,7 +185,10 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
 
     document.add_heading(t("pia.context_heading"), level=1)
     _add_table(
-        document, [t("pia.field"), t("pia.value")], [list(row) for row in _context_rows(pia, t)]
+        document,
+        [t("pia.field"), t("pia.value")],
+        [list(row) for row in _context_rows(pia, t)],
+        [6.0, 9.5],
     )
     tier = requirement_tier(pia)
     document.add_paragraph(t("pia.tier", tier=t(f"pia.tier.{tier}")))
@@ -203,7 +219,8 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
         run.bold = True
         run.font.color.rgb = _GREEN if acceptable else _RED
     if not all(ok for _, ok in conclusions):
-        document.add_paragraph(t("pia.recommendations"))
+        intro = document.add_paragraph(t("pia.recommendations"))
+        intro.paragraph_format.keep_with_next = True
         for number in range(1, 5):
             document.add_paragraph(t(f"pia.recommendation.{number}"), style="List Bullet")
     document.add_paragraph(t("pia.signoff"))

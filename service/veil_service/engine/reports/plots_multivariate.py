@@ -60,7 +60,7 @@ def correlation_figure(matrices: tuple[pd.DataFrame, pd.DataFrame], t: Translato
     """Original and avatar correlation matrices side by side, on one colour scale."""
     size = len(matrices[0])
     side = min(5.0, 2.2 + 0.2 * size)
-    figure = new_figure(2 * side + 0.8, side)
+    figure = new_figure(2 * side + 0.8, side, constrained=True)
     image: AxesImage | None = None
     for slot, (matrix, title) in enumerate(
         zip(matrices, (t("fig.original"), t("fig.avatars")), strict=True)

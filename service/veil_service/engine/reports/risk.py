@@ -105,11 +105,14 @@ def severity_level(pia: PiaContext) -> int:
 
 
 def requirement_tier(pia: PiaContext) -> Tier:
-    """Which target set applies: strict unless the context is both contained and mild."""
+    """Which target set applies: strict unless the context is both contained and mild.
+
+    Sensitive data (severity >= 2: health, finance, HR, patients...) never gets the light set.
+    """
     severity, exposure = severity_level(pia), exposure_level(pia)
     if max(severity, exposure) >= 3:
         return "strict"
-    if severity + exposure >= 3:
+    if severity >= 2 or severity + exposure >= 3:
         return "standard"
     return "light"
 

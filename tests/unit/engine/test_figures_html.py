@@ -1,0 +1,140 @@
+"""Figures: every single-table PlotKind, self-contained HTML, limits and fallbacks."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from test_reports_fixtures import PRIVACY, SIGNAL, TABLE, wbcd_figures, wbcd_tables
+from veil_service.engine.reports import PLOT_KINDS, build_figures
+
+#: Anything that would make a browser fetch a resource.
+_REMOTE = re.compile(
+    r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//"""
+    r"""|@import|<link\b|<iframe\b|<object\b""",
+    re.IGNORECASE,
+)
+
+
+def test_every_plot_kind_is_produced() -> None:
+    figures = wbcd_figures()
+    assert {f.kind for f in figures} == set(PLOT_KINDS)
+    original, _ = wbcd_tables()
+    distributions = [f for f in figures if f.kind == "distribution"]
+    assert len(distributions) == len(original.columns)
+    assert [f.index for f in distributions] == list(range(len(original.columns)))
+
+
+def test_figures_are_self_contained_html() -> None:
+    for figure in wbcd_figures():
+        assert figure.html.startswith("<!DOCTYPE html>"), figure.filename
+        assert _REMOTE.search(figure.html) is None, figure.filename
+        assert "<script src" not in figure.html
+        assert figure.filename == f"{TABLE}_{figure.kind}_{figure.index}.html"
+        assert figure.table_name == TABLE
+        assert len(figure.html.encode()) < 300_000, figure.filename
+
+
+def test_static_kinds_are_inline_svg_and_3d_is_an_inline_canvas() -> None:
+    by_kind = {f.kind: f for f in wbcd_figures()}
+    for kind in set(PLOT_KINDS) - {"3d_projection"}:
+        assert "<svg" in by_kind[kind].html, kind
+    three_d = by_kind["3d_projection"].html
+    assert "<canvas" in three_d and "getContext" in three_d
+
+
+def test_key_figures_carry_a_png_for_the_reports() -> None:
+    by_kind = {f.kind: f for f in wbcd_figures() if f.index == 0}
+    for kind in ("2d_projection", "correlation_difference", "metrics_summary", "contribution"):
+        png = by_kind[kind].png
+        assert png is not None and png.startswith(b"\x89PNG"), kind
+
+
+def test_metrics_summary_lists_values_and_verdicts() -> None:
+    summary = next(f for f in wbcd_figures() if f.kind == "metrics_summary").html
+    assert "Hidden rate" in summary and "93.21" in summary
+    assert 'class="fail"' in summary  # column_direct_match_protection 41.5 < 50
+    assert "not computed" in summary  # closest_rate is absent
+
+
+def test_french_titles() -> None:
+    original, avatars = wbcd_tables()
+    figures = build_figures(
+        original.iloc[:, :3],
+        avatars.iloc[:, :3],
+        table_name="t",
+        language="fr",
+        max_distribution_plots=1,
+        with_png=False,
+    )
+    titles = {f.kind: f.title for f in figures}
+    assert titles["correlation_difference"] == "Écart des corrélations"
+    assert titles["metrics_summary"] == "Synthèse des métriques"
+    assert all('lang="fr"' in f.html for f in figures)
+    assert "Aucune métrique avec objectif" in figures[-1].html
+
+
+def test_max_distribution_plots_and_given_projections() -> None:
+    original, avatars = wbcd_tables()
+    rng = np.random.default_rng(0)
+    coords_o = pd.DataFrame(rng.normal(size=(len(original), 3)), columns=["PC1", "PC2", "PC3"])
+    coords_a = pd.DataFrame(rng.normal(size=(len(avatars), 3)), columns=["PC1", "PC2", "PC3"])
+    figures = build_figures(
+        original.iloc[:, :4],
+        avatars.iloc[:, :4],
+        original_projections=coords_o,
+        avatar_projections=coords_a,
+        table_name="small",
+        max_distribution_plots=2,
+        with_png=False,
+    )
+    assert sum(f.kind == "distribution" for f in figures) == 2
+    assert all(f.png is None for f in figures)
+    projection = next(f for f in figures if f.kind == "2d_projection").html
+    assert "PC1" in projection and "PC2" in projection
+
+
+def test_missing_inputs_still_produce_every_kind_with_an_explanation() -> None:
+    original = pd.DataFrame({"colour": ["red", "blue", "red", "green"] * 10})
+    avatars = original.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    figures = build_figures(original, avatars, table_name="tiny", with_png=False)
+    by_kind = {f.kind: f.html for f in figures}
+    assert set(by_kind) == set(PLOT_KINDS)
+    assert "fewer than two numeric columns" in by_kind["correlation"]
+    assert "No metric with a target" in by_kind["metrics_summary"]
+    flat = pd.DataFrame({"d1": np.arange(40.0), "d2": np.arange(40.0)[::-1]})
+    figures = build_figures(
+        original,
+        avatars,
+        table_name="tiny",
+        original_projections=flat,
+        avatar_projections=flat,
+        with_png=False,
+    )
+    three_d = next(f for f in figures if f.kind == "3d_projection").html
+    assert "fewer than three dimensions" in three_d
+
+
+def test_rc_params_do_not_leak() -> None:
+    before = dict(matplotlib.rcParams)
+    original, avatars = wbcd_tables()
+    build_figures(
+        original.iloc[:, :3],
+        avatars.iloc[:, :3],
+        table_name="t",
+        with_png=False,
+        privacy=PRIVACY,
+        signal=SIGNAL,
+    )
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_bad_arguments() -> None:
+    original, avatars = wbcd_tables()
+    with pytest.raises(ValueError, match="en, fr"):
+        build_figures(original, avatars, table_name="t", language="de")
+    with pytest.raises(ValueError, match="max_distribution_plots"):
+        build_figures(original, avatars, table_name="t", max_distribution_plots=-1)
