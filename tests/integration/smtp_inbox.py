@@ -88,7 +88,7 @@ def token_in(message: EmailMessage) -> str:
 
 _SHARED: dict[str, Any] = {}
 
-MAIL_SERVER_THROTTLE = {"max_per_account": 3, "max_per_peer": 6, "window_seconds": 600.0}
+MAIL_SERVER_THROTTLE = {"max_per_account": 2, "max_per_peer": 4, "window_seconds": 600.0}
 """Low login limits on the mail server, so the throttling tests need few attempts."""
 
 

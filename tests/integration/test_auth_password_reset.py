@@ -9,12 +9,11 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from mailbox import Mailbox, body, shared_mail_server, token_in
-from support import ServerThread, create_user
+from smtp_inbox import Mailbox, body, shared_mail_server, token_in
+from support import ServerThread, assert_eventually, create_user
 from support import TestUser as Person
 from veil.v1 import admin_pb2, admin_pb2_grpc, auth_pb2, auth_pb2_grpc
 from veil_client import InvalidArgument, Manager, PermissionDenied, Unauthenticated
-
 from veil_service.auth.secrets import hash_secret
 from veil_service.storage import schema
 
@@ -164,3 +163,19 @@ def test_admin_created_user_without_password_gets_a_token_by_email(
     Manager(base_url=server.url).reset_password(email, NEW_PASSWORD, NEW_PASSWORD,
                                                 token_in(invitation))
     assert _login(server, email, NEW_PASSWORD).session_token
+
+
+def test_without_smtp_host_messages_go_to_the_outbox(veil_server: ServerThread) -> None:
+    person = create_user(veil_server, "user")
+    outbox = veil_server.settings.data_dir / "outbox"
+    Manager(base_url=veil_server.url).forgotten_password(person.email)
+
+    def mine() -> list[str]:
+        texts = [p.read_text() for p in outbox.glob("*.eml")] if outbox.exists() else []
+        return [t for t in texts if f"To: {person.email}" in t]
+
+    assert_eventually(lambda: len(mine()) == 1, timeout=10, message="no outbox file")
+    token = next(line.removeprefix("Token: ") for line in mine()[0].splitlines()
+                 if line.startswith("Token: "))
+    Manager(base_url=veil_server.url).reset_password(person.email, NEW_PASSWORD, NEW_PASSWORD,
+                                                     token)
