@@ -1,0 +1,108 @@
+"""smartnoise-sql: costs equal the library's own (and Lomas's numbers), queries run, errors are clear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import snsql
+from snsql import Mechanism, Privacy, Stat
+from veil_service.engine.dp import smartnoise_sql
+from veil_service.engine.dp.dummy import make_dummy_dataset
+from veil_service.engine.dp.metadata import Metadata, load_metadata_file
+from veil_service.engine.dp.requests import SmartnoiseSqlRequest
+from veil_service.errors import InvalidArgumentError
+
+LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
+if not LOMAS.exists():
+    LOMAS = Path("/work/shared/data/lomas")
+pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
+
+COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"
+AVG = "SELECT AVG(bill_length_mm) AS avg_bill_length_mm FROM df"
+
+
+@pytest.fixture(scope="module")
+def penguin() -> Metadata:
+    return load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
+
+
+@pytest.fixture(scope="module")
+def penguins() -> pd.DataFrame:
+    return pd.read_csv(LOMAS / "datasets" / "penguins.csv")
+
+
+@pytest.mark.parametrize(
+    ("query", "epsilon", "delta", "mechanisms", "expected"),
+    [
+        (COUNT, 0.1, 1e-5, {"count": "gaussian"}, (0.1, 1.4999949999983109e-05)),
+        (COUNT, 4.0, 1e-5, {"count": "gaussian"}, (4.0, 1.4999949999983109e-05)),
+        (AVG, 0.1, 1e-5, {"count": "gaussian", "sum_float": "laplace"},
+         (0.2, 1.4999949999983109e-05)),
+        (AVG, 0.5, 1e-4, {}, (1.0, 4.999999999999449e-05)),
+        ("SELECT COUNT(*) AS nb_penguins, AVG(bill_length_mm) AS avg_bill_length_mm FROM df",
+         0.5, 1e-4, {}, (1.5, 0.00014999500000001387)),
+    ],
+)
+def test_cost_equals_lomas_and_the_library(
+    penguin: Metadata, penguins: pd.DataFrame, query: str, epsilon: float, delta: float,
+    mechanisms: dict[str, str], expected: tuple[float, float],
+) -> None:
+    request = SmartnoiseSqlRequest(query, epsilon, delta, mechanisms)
+    cost = smartnoise_sql.estimate_cost(request, penguin)
+    assert (cost.epsilon, cost.delta) == pytest.approx(expected, rel=1e-12)
+    privacy = Privacy(epsilon=epsilon, delta=delta)
+    for stat, mechanism in mechanisms.items():
+        privacy.mechanisms.map[Stat[stat]] = Mechanism[mechanism]
+    reader = snsql.from_connection(penguins, privacy=privacy,
+                                   metadata=penguin.to_smartnoise_dict())
+    assert (cost.epsilon, cost.delta) == tuple(float(x) for x in reader.get_privacy_cost(query))
+
+
+def test_count_and_avg_on_penguins(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    result = smartnoise_sql.execute(SmartnoiseSqlRequest(COUNT, 1.0, 1e-5), penguins, penguin)
+    assert result.table is not None and list(result.table.columns) == ["NB_ROW"]
+    assert 250 < result.table["NB_ROW"].iloc[0] < 450
+    result = smartnoise_sql.execute(SmartnoiseSqlRequest(AVG, 1.0, 1e-5), penguins, penguin)
+    assert result.table is not None and 30 <= result.table.iloc[0, 0] <= 65
+
+
+def test_without_postprocess_returns_raw_columns(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    request = SmartnoiseSqlRequest(AVG, 1.0, 1e-5, postprocess=False)
+    table = smartnoise_sql.execute(request, penguins, penguin).table
+    assert table is not None and list(table.columns) == ["res_0", "res_1"]
+
+
+def test_group_by_on_dummy(penguin: Metadata) -> None:
+    dummy = make_dummy_dataset(penguin, 300, seed=42)
+    query = "SELECT species, COUNT(*) AS n FROM df GROUP BY species"
+    table = smartnoise_sql.execute(SmartnoiseSqlRequest(query, 1.0, 1e-5), dummy, penguin).table
+    assert table is not None and set(table["species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+@pytest.mark.parametrize(
+    ("request_", "field", "fragment"),
+    [
+        (SmartnoiseSqlRequest("SELECT AVG(bill) FROM df", 0.1, 1e-5), "query",
+         "Column cannot be found bill"),
+        (SmartnoiseSqlRequest("SELEC x", 0.1, 1e-5), "query", "missing SELECT"),
+        (SmartnoiseSqlRequest("SELECT COUNT(*) FROM other", 0.1, 1e-5), "query", "other"),
+        (SmartnoiseSqlRequest(COUNT, 1e-9, 1e-5, {"count": "gaussian"}), "epsilon",
+         "Noise scale is too large"),
+        (SmartnoiseSqlRequest(COUNT, 0.1, 1e-5, {"count": "magic"}), "mechanisms", "magic"),
+        (SmartnoiseSqlRequest(COUNT, 0.1, 1e-5, {"median": "laplace"}), "mechanisms", "median"),
+        (SmartnoiseSqlRequest(COUNT, 0.0, 1e-5), "epsilon", "> 0"),
+        (SmartnoiseSqlRequest(COUNT, 0.1, 1.5), "delta", "[0, 1)"),
+        (SmartnoiseSqlRequest("  ", 0.1, 1e-5), "query", "empty"),
+    ],
+)
+def test_bad_requests_are_clear(
+    penguin: Metadata, penguins: pd.DataFrame, request_: SmartnoiseSqlRequest, field: str,
+    fragment: str,
+) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        smartnoise_sql.estimate_cost(request_, penguin)
+    assert info.value.field == field and fragment in info.value.message
+    with pytest.raises(InvalidArgumentError):
+        smartnoise_sql.execute(request_, penguins, penguin)
