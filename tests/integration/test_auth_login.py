@@ -8,6 +8,7 @@ import warnings
 
 import grpc
 import pytest
+from fast_hashing import fast_password_hashing  # noqa: F401 - autouse fixture
 from support import ServerThread, create_user
 from veil.v1 import auth_pb2, auth_pb2_grpc
 from veil_client import InvalidArgument, Manager, NotFound, Unauthenticated

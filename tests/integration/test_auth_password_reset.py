@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
+from fast_hashing import fast_password_hashing  # noqa: F401 - autouse fixture
 from smtp_inbox import Mailbox, body, shared_mail_server, token_in
 from support import ServerThread, assert_eventually, create_user
 from support import TestUser as Person

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 import sqlalchemy as sa
+from fast_hashing import fast_password_hashing  # noqa: F401 - autouse fixture
 from smtp_inbox import MAIL_SERVER_THROTTLE, shared_mail_server
 from support import ServerThread, create_user
 from veil.v1 import admin_pb2, admin_pb2_grpc, auth_pb2, auth_pb2_grpc
