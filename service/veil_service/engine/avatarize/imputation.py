@@ -24,7 +24,9 @@ from sklearn.neighbors import NearestNeighbors
 from veil_service.engine.avatarize.column_types import CodeArray, FloatArray
 
 #: fast_knn keeps at most this many donors: the search cost then stays linear in the table size.
-FAST_KNN_MAX_DONORS = 20_000
+FAST_KNN_MAX_DONORS = 5_000
+#: fast_knn searches donors in this many principal components of the observed features.
+FAST_KNN_DIMENSIONS = 8
 
 
 @dataclass(frozen=True)
@@ -180,15 +182,25 @@ def _impute_knn(
 
 
 def _fast_knn(features: FloatArray, donors: FloatArray, k: int) -> FloatArray:
-    """Average of the k nearest complete donors, searched on each row's observed features."""
+    """Average of the k nearest complete donors, searched on each row's observed features.
+
+    The observed features are first reduced to their ``FAST_KNN_DIMENSIONS`` principal components
+    (fitted on the donors), so the search runs on a kd-tree in few dimensions instead of a brute
+    force over every one-hot column: an approximation that only feeds the projection.
+    """
     out = features.copy()
     missing = np.isnan(features)
     complete_donors = donors[~np.isnan(donors).any(axis=1)]
     if len(complete_donors) == 0:
         return out
     k_eff = min(k, len(complete_donors))
-    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
-    for p, pattern in enumerate(patterns):
+    # Group rows by missing-value pattern; packing each row's pattern into bytes makes the
+    # grouping a sort of short keys instead of a row-wise sort of wide boolean rows.
+    packed = np.ascontiguousarray(np.packbits(missing, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    for p, row in enumerate(first):
+        pattern = missing[row]
         if not pattern.any():
             continue
         rows = np.flatnonzero(inverse.ravel() == p)
@@ -196,7 +208,15 @@ def _fast_knn(features: FloatArray, donors: FloatArray, k: int) -> FloatArray:
         if not observed.any():
             out[np.ix_(rows, pattern)] = complete_donors[:, pattern].mean(axis=0)
             continue
-        search = NearestNeighbors(n_neighbors=k_eff).fit(complete_donors[:, observed])
-        _, neighbours = search.kneighbors(features[np.ix_(rows, observed)])
+        space = complete_donors[:, observed]
+        queries = features[np.ix_(rows, observed)]
+        if space.shape[1] > FAST_KNN_DIMENSIONS:
+            centre = space.mean(axis=0)
+            eigenvalues, vectors = np.linalg.eigh(np.cov(space, rowvar=False))
+            basis = vectors[:, np.argsort(eigenvalues)[::-1][:FAST_KNN_DIMENSIONS]]
+            space = (space - centre) @ basis
+            queries = (queries - centre) @ basis
+        search = NearestNeighbors(n_neighbors=k_eff, algorithm="kd_tree").fit(space)
+        _, neighbours = search.kneighbors(queries)
         out[np.ix_(rows, pattern)] = complete_donors[:, pattern][neighbours].mean(axis=1)
     return out
