@@ -53,7 +53,7 @@ class DPQueryApi:
         """A seeded dummy dataset as an Arrow table."""
         request = dpquery_pb2.GetDummyDatasetRequest(dataset=dataset, nb_rows=nb_rows, seed=seed)
         with translate_errors():
-            responses = self._dummy(request, metadata=self.transport.metadata(),
+            responses = self._dummy(request, metadata=tuple(self.transport.metadata()),
                                     timeout=QUERY_TIMEOUT_S)
             header, chunks = split_download(responses)
             return read_arrow(chunks, header.header.sha256)
