@@ -36,7 +36,7 @@ PRIVACY: dict[str, Any] = {
     "column_direct_match_protection": 41.5,
     "correlation_protection_rate": 97.46,
     "inference_categorical": 12.38,
-    "singling_out_risk": 0.031,
+    "singling_out_risk": 3.1,
     "targets": {"hidden_rate": "> 90", "column_direct_match_protection": "> 50"},
     "metadata": {"table_name": TABLE, "computation_type": "standalone"},
 }

@@ -2,8 +2,10 @@
 
 Targets are those of Octopize's `PrivacyMetricsTargets` / `SignalMetricsTargets`
 (reference/avatar_method.md sections 2 and 3). The anonymeter-style risks (singling_out_risk,
-linkability_risk, inference_risk) are fractions in [0, 1] where lower is safer; Octopize publishes
-no target for them, so Veil uses "< 0.1" in the strictest case and says so in docs/reports.md.
+linkability_risk, inference_risk) are percentages where lower is safer; Octopize publishes no
+target for them, so Veil's metrics package uses "< 10" (docs/metrics.md), and so do the reports.
+The SDMetrics-style scores (column_shapes_score, pair_trends_score, ml_utility_ratio) carry the
+metrics package's own targets.
 
 A metrics dict may carry its own `targets` ({metric: "> 90" or a number}); those win over the
 catalog, so the report always shows the target the metrics job judged against.
@@ -23,7 +25,9 @@ ATTACKS: tuple[Attack, ...] = ("singling_out", "linkability", "inference")
 
 _TARGET_RE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s*%?\s*$")
 #: Keys of a metrics dict that are not metrics.
-_NON_METRIC_KEYS = frozenset({"targets", "metadata", "table_name", "computation_type"})
+_NON_METRIC_KEYS = frozenset(
+    {"targets", "passed", "details", "metadata", "table_name", "computation_type"}
+)
 
 
 @dataclass(frozen=True)
@@ -104,15 +108,20 @@ CATALOG: tuple[MetricSpec, ...] = (
     _spec("row_direct_match_protection", "privacy", "singling_out", "%", "> 90"),
     _spec("column_direct_match_protection", "privacy", "singling_out", "%", "> 50"),
     _spec("categorical_hidden_rate", "privacy", "singling_out", "%", "> 90"),
-    _spec("singling_out_risk", "privacy", "singling_out", "", "< 0.1"),
+    _spec("singling_out_risk", "privacy", "singling_out", "%", "< 10"),
     _spec("correlation_protection_rate", "privacy", "linkability", "%", "> 95"),
-    _spec("linkability_risk", "privacy", "linkability", "", "< 0.1"),
+    _spec("linkability_risk", "privacy", "linkability", "%", "< 10"),
     _spec("inference_continuous", "privacy", "inference", "", "> 10"),
     _spec("inference_categorical", "privacy", "inference", "", "> 10"),
-    _spec("inference_risk", "privacy", "inference", "", "< 0.1"),
+    _spec("inference_risk", "privacy", "inference", "%", "< 10"),
     _spec("hellinger_mean", "signal", None, "", "< 0.1"),
     _spec("hellinger_std", "signal", None, "", None),
     _spec("correlation_difference_ratio", "signal", None, "%", "< 10"),
+    _spec("column_shapes_score", "signal", None, "", "> 0.8"),
+    _spec("pair_trends_score", "signal", None, "", "> 0.8"),
+    _spec("ml_utility_ratio", "signal", None, "", "> 0.9"),
+    _spec("ml_utility_real", "signal", None, "", None),
+    _spec("ml_utility_avatar", "signal", None, "", None),
 )
 SPECS: dict[str, MetricSpec] = {spec.key: spec for spec in CATALOG}
 
@@ -157,6 +166,7 @@ def evaluate_metrics(
     family: Family,
     *,
     default_targets: Mapping[str, Target | None] | None = None,
+    override_targets: Mapping[str, Target | None] | None = None,
 ) -> list[MetricResult]:
     """Judge every metric of a family against its target.
 
@@ -166,8 +176,10 @@ def evaluate_metrics(
     Args:
         metrics: A privacy or signal metrics dict, or None when that job produced nothing.
         family: Which catalog metrics to list.
-        default_targets: Targets used when the dict has none for a metric (e.g. the PIA-adjusted
-            ones); the catalog's strictest targets otherwise.
+        default_targets: Targets used when the dict has none for a metric; the catalog's
+            strictest targets otherwise.
+        override_targets: Targets that win over the dict's own (the PIA report's relaxed
+            targets for a contained context, which the metrics job did not know about).
 
     Returns:
         Rows in catalog order, then unknown metrics sorted by key.
@@ -181,7 +193,9 @@ def evaluate_metrics(
         if spec.family != family:
             continue
         target = Target.parse(own_targets.get(spec.key), higher_is_better=spec.higher_is_better)
-        if target is None:
+        if override_targets and spec.key in override_targets:
+            target = override_targets[spec.key]
+        elif target is None:
             target = defaults.get(spec.key, spec.target)
         value = _as_number(metrics.get(spec.key))
         rows.append(MetricResult(spec.key, family, spec.attack, value, target, spec.unit))

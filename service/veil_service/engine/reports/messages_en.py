@@ -38,6 +38,11 @@ EN: dict[str, str] = {
     "metric.hellinger_mean": "Hellinger distance (mean)",
     "metric.hellinger_std": "Hellinger distance (std)",
     "metric.correlation_difference_ratio": "Correlation difference",
+    "metric.column_shapes_score": "Column shapes score",
+    "metric.pair_trends_score": "Column pair trends score",
+    "metric.ml_utility_ratio": "ML utility ratio",
+    "metric.ml_utility_real": "ML score, trained on originals",
+    "metric.ml_utility_avatar": "ML score, trained on avatars",
     # metric definitions
     "desc.hidden_rate": "share of individuals whose most similar avatar is not their own: "
     "how often an attacker holding both tables is wrong when linking.",
@@ -55,23 +60,31 @@ EN: dict[str, str] = {
     "being used as a direct identifier; 0 means an identifier was kept.",
     "desc.categorical_hidden_rate": "hidden rate when the attacker matches on the chosen "
     "categorical variables only.",
-    "desc.singling_out_risk": "anonymeter-style risk (0 to 1) that queries built on the avatars "
-    "isolate exactly one real individual.",
+    "desc.singling_out_risk": "anonymeter-style risk (in %) that queries built on the avatars "
+    "isolate exactly one real individual, beyond what chance explains.",
     "desc.correlation_protection_rate": "share of individuals an attacker cannot link to their "
     "avatar from the variables assumed known.",
-    "desc.linkability_risk": "anonymeter-style risk (0 to 1) of linking two partial records of "
+    "desc.linkability_risk": "anonymeter-style risk (in %) of linking two partial records of "
     "the same individual through the avatars.",
     "desc.inference_continuous": "error an attacker makes when guessing a continuous sensitive "
     "variable from the known ones; higher is safer.",
     "desc.inference_categorical": "error rate an attacker makes when guessing a categorical "
     "sensitive variable from the known ones; higher is safer.",
-    "desc.inference_risk": "anonymeter-style risk (0 to 1) of guessing a secret attribute better "
+    "desc.inference_risk": "anonymeter-style risk (in %) of guessing a secret attribute better "
     "than chance.",
     "desc.hellinger_mean": "mean over variables of the Hellinger distance between original and "
     "avatar distributions; 0 = identical, 1 = disjoint.",
     "desc.hellinger_std": "standard deviation of those per-variable distances.",
     "desc.correlation_difference_ratio": "mean absolute difference between original and avatar "
     "Pearson correlations of continuous variables, in percent.",
+    "desc.column_shapes_score": "mean similarity (0 to 1) of each column's distribution, as "
+    "SDMetrics' column shapes (1 = identical).",
+    "desc.pair_trends_score": "mean similarity (0 to 1) of the relation between each pair of "
+    "columns, as SDMetrics' column pair trends.",
+    "desc.ml_utility_ratio": "score of a model trained on the avatars divided by the score of "
+    "the same model trained on the originals, both tested on real data.",
+    "desc.ml_utility_real": "score of a model trained on the originals (test on real data).",
+    "desc.ml_utility_avatar": "score of the same model trained on the avatars.",
     # column kinds
     "kind.numeric": "numeric",
     "kind.categorical": "categorical",

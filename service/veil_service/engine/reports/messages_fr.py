@@ -38,6 +38,11 @@ FR: dict[str, str] = {
     "metric.hellinger_mean": "Distance de Hellinger (moyenne)",
     "metric.hellinger_std": "Distance de Hellinger (écart-type)",
     "metric.correlation_difference_ratio": "Écart des corrélations",
+    "metric.column_shapes_score": "Score de forme des colonnes",
+    "metric.pair_trends_score": "Score de tendance des paires de colonnes",
+    "metric.ml_utility_ratio": "Ratio d'utilité en apprentissage",
+    "metric.ml_utility_real": "Score du modèle entraîné sur les originaux",
+    "metric.ml_utility_avatar": "Score du modèle entraîné sur les avatars",
     # metric definitions
     "desc.hidden_rate": "part des individus dont l'avatar le plus ressemblant n'est pas le leur : "
     "la fréquence à laquelle un attaquant disposant des deux tables se trompe en les reliant.",
@@ -56,23 +61,32 @@ FR: dict[str, str] = {
     "conservé.",
     "desc.categorical_hidden_rate": "taux de dissimulation lorsque l'attaquant ne compare que "
     "les variables catégorielles choisies.",
-    "desc.singling_out_risk": "risque, façon anonymeter (de 0 à 1), que des requêtes construites "
+    "desc.singling_out_risk": "risque, façon anonymeter (en %), que des requêtes construites "
     "sur les avatars isolent exactement un individu réel.",
     "desc.correlation_protection_rate": "part des individus qu'un attaquant ne peut pas relier "
     "à leur avatar à partir des variables supposées connues.",
-    "desc.linkability_risk": "risque, façon anonymeter (de 0 à 1), de relier deux "
+    "desc.linkability_risk": "risque, façon anonymeter (en %), de relier deux "
     "enregistrements partiels d'un même individu grâce aux avatars.",
     "desc.inference_continuous": "erreur commise par un attaquant qui devine une variable "
     "sensible continue à partir des variables connues ; plus elle est élevée, mieux c'est.",
     "desc.inference_categorical": "taux d'erreur d'un attaquant qui devine une variable sensible "
     "catégorielle à partir des variables connues ; plus il est élevé, mieux c'est.",
-    "desc.inference_risk": "risque, façon anonymeter (de 0 à 1), de deviner un attribut secret "
+    "desc.inference_risk": "risque, façon anonymeter (en %), de deviner un attribut secret "
     "mieux que le hasard.",
     "desc.hellinger_mean": "moyenne sur les variables de la distance de Hellinger entre les "
     "distributions originales et avatars ; 0 = identiques, 1 = disjointes.",
     "desc.hellinger_std": "écart-type de ces distances par variable.",
     "desc.correlation_difference_ratio": "écart absolu moyen entre les corrélations de Pearson "
     "originales et avatars des variables continues, en pourcentage.",
+    "desc.column_shapes_score": "similarité moyenne (de 0 à 1) de la distribution de chaque "
+    "colonne, comme le « column shapes » de SDMetrics (1 = identique).",
+    "desc.pair_trends_score": "similarité moyenne (de 0 à 1) de la relation entre chaque paire "
+    "de colonnes, comme le « column pair trends » de SDMetrics.",
+    "desc.ml_utility_ratio": "score d'un modèle entraîné sur les avatars divisé par celui du "
+    "même modèle entraîné sur les originaux, tous deux testés sur des données réelles.",
+    "desc.ml_utility_real": "score d'un modèle entraîné sur les originaux (test sur données "
+    "réelles).",
+    "desc.ml_utility_avatar": "score du même modèle entraîné sur les avatars.",
     # column kinds
     "kind.numeric": "numérique",
     "kind.categorical": "catégorielle",

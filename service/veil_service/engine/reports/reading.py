@@ -70,6 +70,5 @@ def _metric_sentences(rows: list[MetricResult], t: Translator) -> list[str]:
         key = _SENTENCES.get(row.key)
         if key is None or row.value is None:
             continue
-        value = row.value * 100 if row.key.endswith("_risk") else row.value
-        sentences.append(t(key, value=t.number(value)))
+        sentences.append(t(key, value=t.number(row.value)))
     return sentences

@@ -65,12 +65,12 @@ _RELAXED: dict[str, dict[str, str]] = {
         "row_direct_match_protection": "> 85",
         "column_direct_match_protection": "> 40",
         "categorical_hidden_rate": "> 85",
-        "singling_out_risk": "< 0.15",
+        "singling_out_risk": "< 15",
         "correlation_protection_rate": "> 90",
-        "linkability_risk": "< 0.15",
+        "linkability_risk": "< 15",
         "inference_continuous": "> 8",
         "inference_categorical": "> 8",
-        "inference_risk": "< 0.15",
+        "inference_risk": "< 15",
     },
     "light": {
         "hidden_rate": "> 80",
@@ -81,12 +81,12 @@ _RELAXED: dict[str, dict[str, str]] = {
         "row_direct_match_protection": "> 80",
         "column_direct_match_protection": "> 30",
         "categorical_hidden_rate": "> 80",
-        "singling_out_risk": "< 0.2",
+        "singling_out_risk": "< 20",
         "correlation_protection_rate": "> 85",
-        "linkability_risk": "< 0.2",
+        "linkability_risk": "< 20",
         "inference_continuous": "> 5",
         "inference_categorical": "> 5",
-        "inference_risk": "< 0.2",
+        "inference_risk": "< 20",
     },
 }
 
@@ -185,7 +185,15 @@ def assess_attacks(privacy: Mapping[str, Any] | None, pia: PiaContext) -> list[A
     Returns:
         One assessment per attack, in the order singling out, linkability, inference.
     """
-    results = evaluate_metrics(privacy, "privacy", default_targets=targets_for_context(pia))
+    # The metrics job judged against the strict targets; a contained context relaxes them here.
+    targets = targets_for_context(pia)
+    strict = requirement_tier(pia) == "strict"
+    results = evaluate_metrics(
+        privacy,
+        "privacy",
+        default_targets=targets,
+        override_targets=None if strict else targets,
+    )
     boost = 1 if likelihood_level(pia) >= 2 else 0
     base = {"low": 0, "moderate": 1, "high": 2, "not_assessed": 2}
     assessments = []
