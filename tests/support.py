@@ -62,6 +62,8 @@ def start_server(data_dir: Path, **overrides: Any) -> ServerThread:
 class TestUser:
     """A user created for one test, with an API key."""
 
+    __test__ = False
+
     id: str
     username: str
     email: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, IntEnum
+from typing import Any
 
 
 class ExpirationDays(IntEnum):
@@ -95,3 +96,24 @@ class LoginResponse:
         # The token is a credential: keep it out of reprs, logs and tracebacks.
         return (f"LoginResponse(session_token='***', expires_at={self.expires_at!r}, "
                 f"deprecation_notice={self.deprecation_notice!r})")
+
+
+@dataclass(frozen=True)
+class JobResponse:
+    """A job as the Octopize client shows it (attributes, and ``job["status"]`` too)."""
+
+    id: str
+    name: str
+    set_name: str
+    kind: JobKind | str
+    status: JobStatus
+    progress: float
+    phase: str
+    exception: str
+    done: bool
+    display_name: str
+    depends_on: list[str]
+    created_at: Any
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)

@@ -31,7 +31,7 @@ from veil_client.config import (
 )
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, VeilError
-from veil_client.models import JobKind, JobStatus
+from veil_client.models import JobKind, JobResponse, JobStatus
 from veil_client.run_config import RunnerConfig, TableState
 from veil_client.transport import translate_errors
 
@@ -59,16 +59,34 @@ _NOT_YET = ("is not supported by Veil yet (multi-table links, time series, DP av
             "data augmentation, processors and pseudonymization come in a later release)")
 
 
-def job_to_dict(job: Any) -> dict[str, Any]:
-    """A Job message as a dict with the Octopize field names."""
-    return {"id": job.id, "name": job.id, "set_name": job.run_id,
-            "kind": _KIND_FROM_PROTO.get(job.kind, str(job.kind)),
-            "status": _STATUS_FROM_PROTO.get(job.status, JobStatus.field_),
-            "progress": job.progress, "phase": job.phase, "exception": job.exception,
-            "done": _STATUS_FROM_PROTO.get(job.status) in (
-                JobStatus.finished, JobStatus.error, JobStatus.parent_error, JobStatus.cancelled),
-            "display_name": job.display_name, "depends_on": list(job.depends_on),
-            "created_at": job.created_at.ToDatetime() if job.HasField("created_at") else None}
+def job_to_dict(job: Any) -> JobResponse:
+    """A Job message as a JobResponse with the Octopize field names."""
+    status = _STATUS_FROM_PROTO.get(job.status, JobStatus.field_)
+    return JobResponse(
+        id=job.id, name=job.id, set_name=job.run_id,
+        kind=_KIND_FROM_PROTO.get(job.kind, str(job.kind)), status=status,
+        progress=job.progress, phase=job.phase, exception=job.exception,
+        done=status in (JobStatus.finished, JobStatus.error, JobStatus.parent_error,
+                        JobStatus.cancelled),
+        display_name=job.display_name, depends_on=list(job.depends_on),
+        created_at=job.created_at.ToDatetime() if job.HasField("created_at") else None)
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "True or False", str: "a string",
+               list: "a list of column names", dict: "a dict of column name to weight"}
+
+
+def _check_types(values: dict[str, tuple[Any, type]]) -> None:
+    """Refuse wrongly typed parameters before they reach the wire, naming them."""
+    for name, (value, expected) in values.items():
+        if value is None:
+            continue
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok:
+            raise InvalidArgument(f"{name} must be {_TYPE_NAMES[expected]}; got {value!r}.",
+                                  field=name)
 
 
 def infer_types(frame: pd.DataFrame) -> dict[str, str]:
@@ -225,6 +243,15 @@ class Runner:
         if k == 2:
             warnings.warn("k=2 is the minimum allowed value; privacy is weak.", UserWarning,
                           stacklevel=2)
+        _check_types({"k": (k, int), "ncp": (ncp, int), "imputation_k": (imputation_k, int),
+                      "max_rows_per_batch": (max_rows_per_batch, int),
+                      "quantile_threshold": (quantile_threshold, int),
+                      "use_categorical_reduction": (use_categorical_reduction, bool),
+                      "imputation_training_fraction": (imputation_training_fraction, float),
+                      "target": (target, str), "exclude_variable_names": (exclude_variable_names,
+                                                                          list),
+                      "known_variables": (known_variables, list),
+                      "column_weights": (column_weights, dict)})
         previous = (state.avatarization, state.privacy_metrics, state.signal_metrics)
         avatarization = {
             "k": k, "ncp": ncp, "use_categorical_reduction": use_categorical_reduction,
@@ -352,7 +379,7 @@ class Runner:
                              f"{[k.value for k in self.jobs]}. Call run() first.")
         return self.jobs[kind]
 
-    def get_job(self, job_name: JobKind | str) -> dict[str, Any]:
+    def get_job(self, job_name: JobKind | str) -> JobResponse:
         """The job's current state."""
         response = self.api.transport.call(self.api.stub.GetJob,
                                            runs_pb2.GetJobRequest(job_id=self._job_id(job_name)))
@@ -367,7 +394,7 @@ class Runner:
         """Statuses of every launched job."""
         return {kind.value: self.get_job(kind)["status"] for kind in self.jobs}
 
-    def _wait(self, job: JobKind | str) -> dict[str, Any]:
+    def _wait(self, job: JobKind | str) -> JobResponse:
         job_id = self._job_id(job)
         bar = tqdm(total=100, desc=str(getattr(job, "value", job)), leave=False,
                    disable=not sys.stderr.isatty(), bar_format="{desc}: {percentage:3.0f}%|{bar}|"
@@ -385,7 +412,7 @@ class Runner:
             bar.close()
         return job_to_dict(last) if last is not None else self.get_job(job)
 
-    def _finished(self, job: JobKind | str) -> dict[str, Any]:
+    def _finished(self, job: JobKind | str) -> JobResponse:
         state = self._wait(job)
         if state["status"] != JobStatus.finished:
             detail = state["exception"] or state["status"].value
@@ -412,7 +439,7 @@ class Runner:
             self.jobs.pop(JobKind(getattr(name, "value", name)), None)
         return {"deleted_jobs": ids, "failed_jobs": [], "count": response.deleted_count}
 
-    def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[dict[str, Any]]:
+    def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[JobResponse]:
         """Cancel launched jobs that are not done."""
         names = job_names if isinstance(job_names, list) else (
             [job_names] if job_names else list(self.jobs))

@@ -1,0 +1,284 @@
+"""The seed user guide's and the Octopize tutorials' single-table flows, through the real client
+against a real server (port 0, SQLite file, engine child process)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support import ServerThread, TestUser
+from veil_client import FailedPrecondition, InvalidArgument, Manager, NotFound
+from veil_client.config import ColumnType, ReportLanguage, ReportType
+from veil_client.constants import PlotKind, Results
+from veil_client.models import JobKind, JobStatus
+
+METRIC_JOBS = [JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics]
+
+
+@pytest.fixture()
+def manager(veil_server: ServerThread, user: TestUser) -> Manager:
+    return Manager(base_url=veil_server.url, api_key=user.api_key)
+
+
+@pytest.fixture(scope="session")
+def tables(shared_data: Path) -> Path:
+    return shared_data / "tables"
+
+
+def test_first_avatarization_of_wbcd(manager: Manager, tables: Path) -> None:
+    original = pd.read_csv(tables / "wbcd.csv")
+    runner = manager.create_runner(set_name="test_wbcd", seed=7)
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    runner.set_parameters("wbcd", k=15)
+    runner.run(jobs_to_run=METRIC_JOBS)
+
+    avatars = runner.shuffled("wbcd")
+    assert avatars.shape == original.shape
+    assert list(avatars.columns) == list(original.columns)
+    unshuffled = runner.sensitive_unshuffled("wbcd")
+    assert unshuffled.shape == original.shape
+    assert sorted(map(tuple, avatars.to_numpy())) == sorted(map(tuple, unshuffled.to_numpy()))
+    for column in original.columns:
+        assert avatars[column].min() >= original[column].min()
+        assert avatars[column].max() <= original[column].max()
+    privacy = runner.privacy_metrics("wbcd")
+    assert len(privacy) == 1
+    assert 0 <= privacy[0]["hidden_rate"] <= 100
+    assert privacy[0]["targets"]["hidden_rate"]
+    assert privacy[0]["metadata"]["table_name"] == "wbcd"
+    signal = runner.signal_metrics("wbcd")[0]
+    assert 0 <= signal["hellinger_mean"] <= 1
+    originals, avatar_coordinates = runner.projections("wbcd")
+    assert len(originals) == len(avatar_coordinates) == len(original)
+    assert runner.get_status(JobKind.standard) == JobStatus.finished
+    assert runner.statuses() == {"standard": JobStatus.finished,
+                                 "privacy_metrics": JobStatus.finished,
+                                 "signal_metrics": JobStatus.finished}
+
+
+def test_same_seed_same_avatars_and_yaml_round_trip(manager: Manager, tables: Path,
+                                                    tmp_path: Path) -> None:
+    outputs = []
+    for _ in range(2):
+        runner = manager.create_runner("seeded", seed=123)
+        runner.add_table("wbcd", tables / "wbcd.csv")
+        runner.set_parameters("wbcd", k=10, ncp=3)
+        runner.run(jobs_to_run=[JobKind.standard])
+        outputs.append(runner.shuffled("wbcd"))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+    text = runner.get_yaml(str(tmp_path / "config.yaml"))
+    assert "kind: AvatarParameters" in text and "k: 10" in text
+    clone = manager.create_runner("from_own_yaml")
+    clone.from_yaml(str(tmp_path / "config.yaml"))
+    assert clone.config.tables["wbcd"].avatarization == {"k": 10, "ncp": 3}
+
+
+def test_quickstart_default_run_with_reports_and_plots(manager: Manager, tables: Path,
+                                                        tmp_path: Path) -> None:
+    runner = manager.create_runner("quickstart", seed=1, report_language=ReportLanguage.FR)
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    runner.set_parameters("wbcd", k=15)
+    runner.run()
+    pdf = runner.download_report(str(tmp_path / "report.pdf"))
+    assert Path(pdf[0]).read_bytes().startswith(b"%PDF")
+    docx = runner.download_report(str(tmp_path / "pia.docx"), report_type=ReportType.PIA)
+    assert Path(docx[0]).read_bytes().startswith(b"PK")
+    paths = runner.render_plot("wbcd", PlotKind.PROJECTION_2D)
+    assert paths and "<svg" in Path(paths[0]).read_text() or "<canvas" in Path(paths[0]).read_text()
+    with pytest.raises(ValueError, match="produced kinds: .*distribution"):
+        runner.render_plot("wbcd", PlotKind.RAW_SERIES)
+
+
+def test_large_dataset_is_avatarized_by_batches(manager: Manager, tables: Path) -> None:
+    adult = pd.read_csv(tables / "adult_train.csv", nrows=3000)
+    runner = manager.create_runner("large")
+    runner.add_table("adult", adult)
+    runner.set_parameters("adult", k=10, max_rows_per_batch=1000)
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("adult")
+    assert avatars.shape == adult.shape
+    assert set(avatars["sex"]) <= set(adult["sex"])
+
+
+def test_change_variable_types(manager: Manager, tables: Path) -> None:
+    original = pd.read_csv(tables / "wbcd.csv")
+    runner = manager.create_runner("types")
+    runner.add_table("wbcd", tables / "wbcd.csv", types={"Clump_Thickness": ColumnType.CATEGORY})
+    runner.set_parameters("wbcd", k=15)
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("wbcd")
+    assert set(avatars["Clump_Thickness"].astype(int)) <= set(original["Clump_Thickness"])
+
+
+def test_metrics_only_with_avatar_data(manager: Manager, shared_data: Path) -> None:
+    fixtures = shared_data / "avatar" / "fixtures"
+    runner = manager.create_runner("only_metrics")
+    runner.add_table("iris", fixtures / "iris.csv", avatar_data=fixtures / "iris_avatarized.csv")
+    runner.run(jobs_to_run=[JobKind.privacy_metrics, JobKind.signal_metrics])
+    privacy = runner.privacy_metrics("iris")[0]
+    # The "avatars" are the originals: nothing is hidden and distributions match exactly.
+    assert privacy["hidden_rate"] < 10
+    assert runner.signal_metrics("iris")[0]["hellinger_mean"] < 1e-6
+
+
+def test_reload_by_name_and_id_with_versions(manager: Manager, tables: Path) -> None:
+    runner = manager.create_runner("reload_me", seed=3)
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    runner.set_parameters("wbcd", k=20)
+    runner.run(jobs_to_run=[JobKind.standard])
+    first = runner.shuffled("wbcd")
+    first_id = runner.set_name
+
+    loaded = manager.create_runner_from_name("reload_me")
+    assert loaded.set_name == first_id
+    pd.testing.assert_frame_equal(loaded.shuffled("wbcd"), first)
+    with pytest.warns(UserWarning, match=f"already has results for set_name '{first_id}'"):
+        loaded.run(jobs_to_run=[JobKind.standard])
+    second_id = loaded.set_name
+    assert second_id != first_id
+    loaded.shuffled("wbcd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded.run(jobs_to_run=[JobKind.standard], ignore_warnings=True)
+    groups = manager.find_ids_by_name("reload_me")
+    assert [g[0] for g in groups][1:] == [second_id, first_id]
+    assert all(job.kind == JobKind.standard for _, jobs in groups for job in jobs)
+    by_id = manager.create_runner_from_id(first_id)
+    pd.testing.assert_frame_equal(by_id.shuffled("wbcd"), first)
+
+
+def test_delete_by_name_with_ambiguity(manager: Manager, tables: Path) -> None:
+    for _ in range(2):
+        runner = manager.create_runner("twice")
+        runner.add_table("wbcd", tables / "wbcd.csv")
+        runner.set_parameters("wbcd", k=5)
+        runner.run(jobs_to_run=[JobKind.standard])
+        runner.get_job(JobKind.standard)
+    with pytest.raises(ValueError, match=r"delete_job_by_id\(UUID\('"):
+        manager.delete_job("twice")
+    run_id = manager.find_ids_by_name("twice")[0][0]
+    deleted = manager.delete_job_by_id(run_id)
+    assert len(deleted["deleted_jobs"]) == 1
+    assert len(manager.find_ids_by_name("twice")) == 1
+    manager.delete_job("twice")
+    assert manager.find_ids_by_name("twice") == []
+
+
+def test_view_last_jobs_and_results(manager: Manager, tables: Path) -> None:
+    runner = manager.create_runner("last_jobs")
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    runner.set_parameters("wbcd", k=15)
+    runner.run(jobs_to_run=METRIC_JOBS)
+    runner.privacy_metrics("wbcd")
+    runner.signal_metrics("wbcd")
+    last = manager.get_last_jobs(count=2)
+    assert len(last) == 2
+    kinds = {job.kind for job in last.values()}
+    assert kinds <= {JobKind.privacy_metrics, JobKind.signal_metrics}
+    results = manager.get_last_results(count=1)
+    assert len(results) == 1 and any("metrics" in key for key in results[0])
+
+
+def test_launch_from_the_web_yaml(manager: Manager, shared_data: Path) -> None:
+    runner = manager.create_runner("from_yaml")
+    runner.from_yaml(str(shared_data / "avatar" / "yaml" / "yaml_from_web.yaml"))
+    runner.upload_file("iris", data=shared_data / "avatar" / "fixtures" / "iris.csv")
+    assert runner.config.tables["iris"].avatarization["k"] == 30
+    runner.run(jobs_to_run=METRIC_JOBS)
+    avatars = runner.shuffled("iris")
+    assert avatars.shape == (150, 5)
+    assert runner.privacy_metrics("iris")[0]["hidden_rate"] > 0
+
+
+def test_k_500_on_iris_fails_with_an_actionable_message(manager: Manager,
+                                                        shared_data: Path) -> None:
+    runner = manager.create_runner("k500")
+    runner.add_table("iris", shared_data / "avatar" / "fixtures" / "iris.csv")
+    runner.set_parameters("iris", k=500)
+    runner.run(jobs_to_run=METRIC_JOBS)
+    with pytest.raises(FailedPrecondition, match="number of rows"):
+        runner.shuffled("iris")
+    job = runner.get_job(JobKind.standard)
+    assert job.status == JobStatus.error
+    assert "k must be smaller than the number of rows (150)" in job.exception
+    privacy = runner.get_job(JobKind.privacy_metrics)
+    assert privacy.status == JobStatus.parent_error
+    assert "the standard job" in privacy.exception and "must succeed first" in privacy.exception
+
+
+def test_bad_parameters_are_refused_naming_the_field(manager: Manager, tables: Path) -> None:
+    runner = manager.create_runner("bad_input")
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    with pytest.raises(InvalidArgument, match=r"avatarization\.k: must be >= 2"):
+        runner.set_parameters("wbcd", k=1)
+    with pytest.raises(InvalidArgument, match="k must be an integer; got 'many'"):
+        runner.set_parameters("wbcd", k="many")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="imputation_method"):
+        runner.set_parameters("wbcd", k=5, imputation_method="magic")
+    with pytest.raises(ValueError, match="unknown table 'nope'"):
+        runner.set_parameters("nope", k=5)
+    with pytest.raises(ValueError, match="already added"):
+        runner.add_table("wbcd", tables / "wbcd.csv")
+    with pytest.raises(NotImplementedError, match="not supported by Veil yet"):
+        runner.set_parameters("wbcd", open_dp_epsilon=10)
+    runner.set_parameters("wbcd", k=5)
+    assert runner.config.tables["wbcd"].avatarization == {"k": 5}
+
+
+def test_ragged_csv_is_refused_and_nothing_is_stored(manager: Manager, tmp_path: Path,
+                                                     veil_server: ServerThread) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1,2\n3,4,5\n")
+    runner = manager.create_runner("ragged")
+    before = sorted((veil_server.settings.data_dir / "blobs").rglob("*"))
+    with pytest.raises(InvalidArgument, match="CSV"):
+        runner.add_table("t", ragged)
+    assert "t" not in runner.config.tables
+    after = sorted((veil_server.settings.data_dir / "blobs").rglob("*"))
+    assert [p for p in after if p not in before and p.is_file()] == []
+
+
+def test_users_never_see_each_others_runs(veil_server: ServerThread, tables: Path) -> None:
+    from support import create_user
+    from veil.v1 import runs_pb2
+
+    alice = Manager(base_url=veil_server.url, api_key=create_user(veil_server).api_key)
+    bob = Manager(base_url=veil_server.url, api_key=create_user(veil_server).api_key)
+    runner = alice.create_runner("alice_secret")
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    runner.set_parameters("wbcd", k=15)
+    runner.run(jobs_to_run=[JobKind.standard])
+    runner.shuffled("wbcd")
+    job_id = runner.jobs[JobKind.standard]
+    result_id = alice.runs_api.transport.call(
+        alice.runs_api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=job_id)).results[0].id
+    with pytest.raises(NotFound):
+        bob.create_runner_from_id(runner.set_name)
+    with pytest.raises(NotFound):
+        bob.runs_api.transport.call(bob.runs_api.stub.GetJob, runs_pb2.GetJobRequest(job_id=job_id))
+    with pytest.raises(NotFound):
+        bob.runs_api.download_result(result_id)
+    with pytest.raises(NotFound):
+        bob.runs_api.download_dataframe(runner.set_name, "wbcd")
+    assert bob.find_ids_by_name("alice_secret") == []
+    assert bob.get_last_jobs(count=50) == {}
+
+
+def test_cancel_stops_a_running_job(manager: Manager, tables: Path) -> None:
+    adult = pd.read_csv(tables / "adult_train.csv")
+    runner = manager.create_runner("to_cancel")
+    runner.add_table("adult", pd.concat([adult] * 4, ignore_index=True))
+    runner.set_parameters("adult", k=20)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    from support import assert_eventually
+
+    assert_eventually(lambda: runner.get_status(JobKind.standard) == JobStatus.pending, 60)
+    cancelled = runner.cancel()
+    statuses = {job.kind: job.status for job in cancelled}
+    assert statuses[JobKind.standard] == JobStatus.cancelled
+    assert runner.get_status(JobKind.privacy_metrics) in (JobStatus.parent_error,
+                                                          JobStatus.cancelled)
+    with pytest.raises(FailedPrecondition, match="cancelled"):
+        runner.get_specific_result("adult", JobKind.standard, Results.SHUFFLED)
