@@ -35,7 +35,7 @@ def snapshot(db: sa.Engine, engines: list[dict[str, Any]]) -> ServerState:
     jobs = schema.jobs
     with db.connect() as conn:
         by_status: dict[str, int] = dict(conn.execute(
-            sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).tuples().all())
+            sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all())
         stored = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(schema.blobs.c.size_bytes),
                                                          0))).scalar_one()
     # Job statuses follow the Octopize names: "queued" waits, "pending" runs on an engine.
