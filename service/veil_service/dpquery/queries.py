@@ -41,7 +41,7 @@ from veil_service.engine.tasks.dp_params import (
     canonical_json,
     request_to_dict,
 )
-from veil_service.errors import FailedPreconditionError, InvalidArgumentError
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError, error_from_code
 
 log = logging.getLogger("veil.dpquery")
 
@@ -71,6 +71,18 @@ class CostCache:
             self._costs.popitem(last=False)
 
 
+def raise_task_error(output: TaskOutput) -> None:
+    """Raise the error a DP engine task reported in its summary, field included."""
+    error = output.summary.get("error")
+    if not error:
+        return
+    output.discard()
+    exc = error_from_code(str(error.get("code", "")), str(error.get("message", "")),
+                          reason=str(error.get("reason", "")) or None)
+    exc.field = str(error.get("field", "")) or None
+    raise exc
+
+
 class DPQueries:
     """Queries and cost estimates on DP datasets, for one authenticated analyst per call."""
 
@@ -92,6 +104,7 @@ class DPQueries:
         params = self._params(spec, dataset)
         params["inline"] = True
         output = await self.app.engines.run("dp_cost", params, [])
+        raise_task_error(output)
         output.discard()
         cost = PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
         self.costs.put(key, cost)
@@ -166,6 +179,7 @@ class DPQueries:
         output = await self.app.engines.run("dp_query", params, [TaskInput(
             "dataset", self.app.blobs.path(dataset.relative_path), dataset.sha256,
             dataset.size_bytes)])
+        raise_task_error(output)
         answer = _read_answer(output)
         charged = cost
         spent = output.summary.get("spent")
@@ -186,7 +200,9 @@ class DPQueries:
         params = self._params(spec, dataset)
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
-        answer = _read_answer(await self.app.engines.run("dp_query", params, []))
+        output = await self.app.engines.run("dp_query", params, [])
+        raise_task_error(output)
+        answer = _read_answer(output)
         return QueryAnswer(answer.table_ipc, answer.values, answer.model, answer.score,
                            PrivacyCost(0.0, 0.0),
                            PrivacyCost(grant.remaining_epsilon, grant.remaining_delta), "")
@@ -263,6 +279,7 @@ async def make_dummy_table(app: AppContext, user_id: str, dataset: str, nb_rows:
                                    f"{nb_rows}.", field="nb_rows")
     output = await app.engines.run("dp_dummy", {
         "metadata": record.metadata_dict, "nb_rows": spec_rows, "seed": seed, "inline": True}, [])
+    raise_task_error(output)
     return DummyTable(output, dataset)
 
 

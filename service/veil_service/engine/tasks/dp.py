@@ -11,10 +11,12 @@ naming its format). Values, score and the library-accounted spend go in the summ
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from veil_service.engine.dp.metadata import Metadata, parse_metadata
 from veil_service.engine.dp.requests import CostEstimate, DPRequest, QueryResult
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.dp_params import request_from_dict
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, VeilServiceError
 
 MODULES = {
     "smartnoise_sql": "veil_service.engine.dp.smartnoise_sql",
@@ -40,6 +42,23 @@ FRAME_CACHE_BYTES = 1 << 30
 """In-memory DataFrames kept by the inline engine path, in bytes (LRU by table digest)."""
 
 
+def _reports_errors(task: Callable[[TaskContext], dict[str, Any]]
+                    ) -> Callable[[TaskContext], dict[str, Any]]:
+    # The engine protocol's TaskFailed has no field; a refused request returns its error in the
+    # summary instead (``{"error": {code, reason, message, field}}``) so the caller is told which
+    # field to fix. See ``dpquery.queries.raise_task_error``.
+    @functools.wraps(task)
+    def run(ctx: TaskContext) -> dict[str, Any]:
+        try:
+            return task(ctx)
+        except VeilServiceError as exc:
+            return {"error": {"code": exc.code_name, "reason": exc.reason,
+                              "message": exc.message, "field": exc.field or ""}}
+
+    return run
+
+
+@_reports_errors
 def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     """The (ε, δ) the library accounts for a request; reads no rows."""
     library, request, metadata = _decode(ctx.params)
@@ -47,6 +66,7 @@ def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     return {"epsilon": float(cost.epsilon), "delta": float(cost.delta)}
 
 
+@_reports_errors
 def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     """Run a request on the private dataset (input ``dataset``) or on a seeded dummy.
 
@@ -72,6 +92,7 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     return _write_result(ctx, result)
 
 
+@_reports_errors
 def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
     """Write a seeded dummy dataset built from the metadata as result ``dummy``."""
     metadata = parse_metadata(ctx.params.get("metadata"))
