@@ -32,7 +32,7 @@ from veil_client.config import (
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, VeilError
 from veil_client.models import JobKind, JobResponse, JobStatus
-from veil_client.run_config import RunnerConfig, TableState
+from veil_client.run_config import EXCLUDE, IMPUTE, RunnerConfig, TableState
 from veil_client.transport import translate_errors
 
 if TYPE_CHECKING:
@@ -252,6 +252,14 @@ class Runner:
                                                                           list),
                       "known_variables": (known_variables, list),
                       "column_weights": (column_weights, dict)})
+        for name, value, allowed in (
+                ("imputation_method", getattr(imputation_method, "value", imputation_method),
+                 IMPUTE),
+                ("exclude_variable_method",
+                 getattr(exclude_variable_method, "value", exclude_variable_method), EXCLUDE)):
+            if value is not None and value not in allowed:
+                raise InvalidArgument(f"{name} must be one of {sorted(allowed)}; got {value!r}.",
+                                      field=name)
         previous = (state.avatarization, state.privacy_metrics, state.signal_metrics)
         avatarization = {
             "k": k, "ncp": ncp, "use_categorical_reduction": use_categorical_reduction,
@@ -315,11 +323,16 @@ class Runner:
                 runs_pb2.AdviseParametersRequest(run_id=self._ensure_run(), table_name=name),
                 timeout=3600)
             p = response.parameters
+            impute = {v: k for k, v in IMPUTE.items()}.get(p.imputation.method)
+            exclude = {v: k for k, v in EXCLUDE.items()}.get(p.exclude_variables_method)
             self.set_parameters(
                 name, k=p.k if p.HasField("k") else None,
                 ncp=p.ncp if p.HasField("ncp") else None,
                 use_categorical_reduction=p.use_categorical_reduction
-                if p.HasField("use_categorical_reduction") else None)
+                if p.HasField("use_categorical_reduction") else None,
+                imputation_method=impute,
+                exclude_variable_names=list(p.exclude_variable_names) or None,
+                exclude_variable_method=exclude if p.exclude_variable_names else None)
             self._cache[f"advice:{name}"] = {"notes": list(response.notes),
                                              "flagged_columns": list(response.flagged_columns)}
 

@@ -282,3 +282,15 @@ def test_cancel_stops_a_running_job(manager: Manager, tables: Path) -> None:
                                                           JobStatus.cancelled)
     with pytest.raises(FailedPrecondition, match="cancelled"):
         runner.get_specific_result("adult", JobKind.standard, Results.SHUFFLED)
+
+
+def test_advise_parameters_applies_advice(manager: Manager, tables: Path) -> None:
+    runner = manager.create_runner("advice")
+    runner.add_table("adult", pd.read_csv(tables / "adult_train.csv", nrows=2000))
+    runner.advise_parameters("adult")
+    avatarization = runner.config.tables["adult"].avatarization
+    assert avatarization is not None and 2 <= avatarization["k"] < 2000
+    assert avatarization["ncp"] >= 1
+    assert avatarization["imputation_method"] in {"knn", "fast_knn", "mode", "median", "mean"}
+    runner.run(jobs_to_run=[JobKind.standard])
+    assert runner.shuffled("adult").shape == (2000, 15)

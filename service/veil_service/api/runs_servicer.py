@@ -13,6 +13,8 @@ from veil_client.wire import frame_bytes_field
 from veil_service.api import convert
 from veil_service.api.paging import next_token, page_bounds
 from veil_service.api.runs_convert import (
+    EXCLUDE,
+    IMPUTE,
     JOB_KIND,
     JOB_STATUS,
     config_from_proto,
@@ -326,4 +328,11 @@ class RunsServicer:
         for key in ("k", "ncp", "use_categorical_reduction"):
             if params.get(key) is not None:
                 setattr(message.parameters, key, params[key])
+        impute = {v: k for k, v in IMPUTE.items()}.get(params.get("imputation_method", ""))
+        if impute is not None:
+            message.parameters.imputation.method = impute
+        if params.get("exclude_variable_names"):
+            message.parameters.exclude_variable_names.extend(params["exclude_variable_names"])
+            message.parameters.exclude_variables_method = {v: k for k, v in EXCLUDE.items()}[
+                params.get("exclude_variables_method", "coordinate_similarity")]
         return message

@@ -169,13 +169,23 @@ def run_report(ctx: TaskContext) -> dict[str, Any]:
 
 
 def run_advice(ctx: TaskContext) -> dict[str, Any]:
-    """Parameter advice for input ``original``."""
+    """Parameter advice for input ``original``: parameters, a reason for each, flagged columns."""
     from veil_service.engine.advice import advise
 
-    frame, _ = _read_original(ctx)
+    frame, categorical = _read_original(ctx)
     ctx.progress(0.1, "advice")
-    advice = advise(frame)
-    payload = advice.to_dict() if hasattr(advice, "to_dict") else advice
+    advice = advise(frame, categorical_columns=categorical)
+    recommendations = {"k": advice.k, "ncp": advice.ncp,
+                       "imputation_method": advice.imputation_method,
+                       "use_categorical_reduction": advice.use_categorical_reduction}
+    payload = {
+        "table_name": ctx.params.get("table_name", ""),
+        "parameters": advice.parameters(),
+        "notes": [f"{name} = {rec.value}: {rec.reason}" for name, rec in recommendations.items()]
+        + [f"{flag.column} ({flag.kind}): {flag.reason}" for flag in advice.flags],
+        "flagged_columns": [flag.column for flag in advice.flags],
+        "exclude_variable_names": list(advice.exclude_variable_names),
+    }
     ctx.write_json("advice", payload)
     ctx.progress(1.0, "done")
     return {"table_name": ctx.params.get("table_name", "")}
