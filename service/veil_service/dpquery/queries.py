@@ -19,6 +19,7 @@ repeated on the same dataset skips step 2's engine round trip.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -89,6 +90,7 @@ class DPQueries:
     def __init__(self, app: AppContext) -> None:
         self.app = app
         self.costs = CostCache()
+        self._computing: dict[str, asyncio.Future[PrivacyCost]] = {}
 
     def _params(self, spec: QuerySpec, dataset: DatasetRecord) -> dict[str, Any]:
         return {"library": spec.library, "request": request_to_dict(spec.request),
@@ -101,14 +103,28 @@ class DPQueries:
         cached = self.costs.get(key)
         if cached is not None:
             return cached
+        # Concurrent identical requests share one engine computation.
+        pending = self._computing.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._compute_cost(spec, dataset))
+            self._computing[key] = pending
+            pending.add_done_callback(lambda done: self._forget(key, done))
+        cost = await asyncio.shield(pending)
+        self.costs.put(key, cost)
+        return cost
+
+    def _forget(self, key: str, done: asyncio.Future[PrivacyCost]) -> None:
+        self._computing.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here, so a failure nobody awaits any more is not logged
+
+    async def _compute_cost(self, spec: QuerySpec, dataset: DatasetRecord) -> PrivacyCost:
         params = self._params(spec, dataset)
         params["inline"] = True
         output = await self.app.engines.run("dp_cost", params, [])
         raise_task_error(output)
         output.discard()
-        cost = PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
-        self.costs.put(key, cost)
-        return cost
+        return PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
 
     def _check_model_opt_in(self, spec: QuerySpec) -> None:
         request = spec.request

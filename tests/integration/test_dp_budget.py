@@ -1,0 +1,79 @@
+"""Budgets that cannot be overspent: concurrent queries, refunds, no per-user lock."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from dp_support import grant, manager, register
+from support import ServerThread, TestUser
+from veil_client import InvalidArgument, ResourceExhausted
+
+COUNT = "SELECT COUNT(*) AS n FROM df"
+
+
+def test_fifty_concurrent_queries_with_budget_for_ten(veil_server: ServerThread,
+                                                      user: TestUser) -> None:
+    dataset = register(veil_server)
+    grant(veil_server, user, dataset, 1.0, 1.0)
+    probe = manager(veil_server, user).dp(dataset)
+    cost = probe.smartnoise_sql.cost(COUNT, 0.1, 1e-5, {"count": "gaussian"})
+    grant(veil_server, user, dataset, 10 * cost.epsilon, 10 * cost.delta)
+
+    watching = threading.Event()
+    overspent: list[tuple[float, float]] = []
+
+    def watch() -> None:
+        while not watching.is_set():
+            spent = probe.get_total_spent_budget()
+            if spent.total_spent_epsilon > 10 * cost.epsilon + 1e-12 \
+                    or spent.total_spent_delta > 10 * cost.delta + 1e-15:
+                overspent.append((spent.total_spent_epsilon, spent.total_spent_delta))
+
+    def one(_: int) -> object:
+        try:
+            return client.smartnoise_sql.query(COUNT, 0.1, 1e-5, {"count": "gaussian"})
+        except ResourceExhausted as exc:
+            return exc
+
+    client = manager(veil_server, user).dp(dataset)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            outcomes = list(pool.map(one, range(50)))
+    finally:
+        watching.set()
+        watcher.join()
+
+    answers = [o for o in outcomes if not isinstance(o, ResourceExhausted)]
+    refusals = [o for o in outcomes if isinstance(o, ResourceExhausted)]
+    assert (len(answers), len(refusals)) == (10, 40)
+    for refusal in refusals:
+        assert refusal.reason == "BUDGET_EXHAUSTED"
+        assert "the remaining budget is epsilon=" in refusal.message and "delta=" in refusal.message
+    assert overspent == []
+    spent = probe.get_total_spent_budget()
+    assert spent.total_spent_epsilon == pytest.approx(10 * cost.epsilon, abs=1e-12)
+    assert spent.total_spent_delta == pytest.approx(10 * cost.delta, abs=1e-15)
+    records = probe.get_previous_queries()
+    assert len(records) == 10 and {r["id"] for r in records} == {a.query_id for a in answers}
+
+
+def test_a_query_failing_on_the_data_spends_nothing(veil_server: ServerThread,
+                                                    user: TestUser) -> None:
+    from diffprivlib.models import LogisticRegression
+
+    dataset = register(veil_server)
+    grant(veil_server, user, dataset, 5.0, 0.0)
+    client = manager(veil_server, user).dp(dataset)
+    # The cost (ε = 1) needs no data; fitting on text columns fails on the rows.
+    model = LogisticRegression(epsilon=1.0, data_norm=10.0)
+    assert client.diffprivlib.cost(model, ["species", "island"], ["sex"]).epsilon == 1.0
+    with pytest.raises(InvalidArgument) as failed:
+        client.diffprivlib.query(model, ["species", "island"], ["sex"])
+    assert failed.value.field == "pipeline_json"
+    spent = client.get_total_spent_budget()
+    assert (spent.total_spent_epsilon, spent.total_spent_delta) == (0.0, 0.0)
+    assert client.get_previous_queries() == []
