@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from veil_service.context import AppContext
     from veil_service.settings import Settings
 
+__all__ = ["Email", "Mailer", "OutboxSender", "Sender", "SmtpConfig", "SmtpSender", "mailer_for",
+           "sender_for"]
+
 log = logging.getLogger("veil.email")
 
 SERVICE_KEY = "mailer"
