@@ -83,3 +83,13 @@ def test_contained_context_with_all_targets_met_is_compatible() -> None:
 def test_unknown_language_is_rejected() -> None:
     with pytest.raises(ValueError, match="en, fr"):
         build_pia_report(wbcd_context(with_figures=False), "es")
+
+
+def test_attacks_without_metrics_leave_the_conclusion_open() -> None:
+    privacy = {"hidden_rate": 97.0, "local_cloaking": 12.0}
+    pia = PiaContext(sensitivity_level="Low", data_recipient="internal")
+    text = _text(build_pia_report(wbcd_context(privacy=privacy, pia=pia, with_figures=False), "en"))
+    assert "Residual risk: not assessed" in text
+    assert "these attacks could not be assessed: Linkability, Inference" in text
+    assert "known_variables" in text
+    assert "Recommended actions" not in text

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from veil_service.engine.reports import PiaContext, Target, evaluate_metrics, targets_for_context
 from veil_service.engine.reports.catalog import SPECS, format_number
-from veil_service.engine.reports.risk import assess_attacks, likelihood_level, requirement_tier
+from veil_service.engine.reports.risk import (
+    assess_attacks,
+    conclude,
+    likelihood_level,
+    requirement_tier,
+)
 
 
 def test_target_parsing() -> None:
@@ -68,6 +73,8 @@ def test_residual_risk_per_attack() -> None:
     assert strict["singling_out"].residual == 2 and not strict["singling_out"].acceptable
     assert strict["linkability"].technical == "low" and strict["linkability"].acceptable
     assert strict["inference"].technical == "not_assessed" and not strict["inference"].acceptable
+    assert strict["inference"].residual is None
+    assert conclude(list(strict.values())) == "incompatible"
     internal = PiaContext(sensitivity_level="Low", data_recipient="internal")
     light = {a.attack: a for a in assess_attacks(privacy, internal)}
     # Local cloaking 2 still misses the light "> 2", but the data stays internal (likelihood
@@ -75,6 +82,7 @@ def test_residual_risk_per_attack() -> None:
     assert light["singling_out"].results[1].target == Target(">", 2.0)
     assert light["singling_out"].technical == "moderate"
     assert light["singling_out"].residual == 1 and light["singling_out"].acceptable
+    assert conclude(list(light.values())) == "incomplete"  # inference was not computed
 
 
 def test_invalid_pia_value_is_rejected() -> None:

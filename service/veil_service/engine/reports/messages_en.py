@@ -257,8 +257,8 @@ EN: dict[str, str] = {
     "pia.technical.low": "low: every computed metric meets its target.",
     "pia.technical.moderate": "moderate: one metric misses its target.",
     "pia.technical.high": "high: several metrics miss their target.",
-    "pia.technical.not_assessed": "not assessed: no metric was computed, so the risk is treated "
-    "as high.",
+    "pia.technical.not_assessed": "not assessed: none of its metrics was computed.",
+    "pia.residual.not_assessed": "not assessed",
     "pia.residual_risk": "Residual risk:",
     "pia.residual_why": "given a likelihood of attack that is {likelihood}.",
     "pia.conclusion_heading": "Conclusion",
@@ -266,6 +266,12 @@ EN: dict[str, str] = {
     "intended use and the sensitivity of the data.",
     "pia.conclusion.incompatible": "Table {table}: the residual risk is not compatible with the "
     "intended use as declared; do not share the avatars before acting on it.",
+    "pia.conclusion.incomplete": "Table {table}: no assessed attack exceeds a limited residual "
+    "risk, but these attacks could not be assessed: {attacks}. The analysis cannot conclude "
+    "before they are.",
+    "pia.recommendation.assess": "To assess linkability and inference, give the privacy metrics "
+    "the variables an attacker may know (known_variables) and a sensitive variable (target), "
+    "then run them again.",
     "pia.recommendations": "Recommended actions:",
     "pia.recommendation.1": "increase k or lower the number of components used for the "
     "neighbours, then run the privacy metrics again;",

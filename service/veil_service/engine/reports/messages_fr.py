@@ -268,8 +268,8 @@ FR: dict[str, str] = {
     "pia.technical.low": "faible : chaque métrique calculée atteint son objectif.",
     "pia.technical.moderate": "modéré : une métrique n'atteint pas son objectif.",
     "pia.technical.high": "élevé : plusieurs métriques n'atteignent pas leur objectif.",
-    "pia.technical.not_assessed": "non évalué : aucune métrique n'a été calculée, le risque est "
-    "donc considéré comme élevé.",
+    "pia.technical.not_assessed": "non évalué : aucune de ses métriques n'a été calculée.",
+    "pia.residual.not_assessed": "non évalué",
     "pia.residual_risk": "Risque résiduel :",
     "pia.residual_why": "compte tenu d'une vraisemblance d'attaque jugée {likelihood}.",
     "pia.conclusion_heading": "Conclusion",
@@ -277,6 +277,12 @@ FR: dict[str, str] = {
     "prévu et la sensibilité des données.",
     "pia.conclusion.incompatible": "Table {table} : le risque résiduel n'est pas compatible avec "
     "l'usage prévu tel que déclaré ; ne partagez pas les avatars avant d'y remédier.",
+    "pia.conclusion.incomplete": "Table {table} : aucune attaque évaluée ne dépasse un risque "
+    "résiduel limité, mais ces attaques n'ont pas pu être évaluées : {attacks}. L'analyse ne "
+    "peut conclure avant leur évaluation.",
+    "pia.recommendation.assess": "Pour évaluer la corrélation et l'inférence, indiquez aux "
+    "métriques de confidentialité les variables qu'un attaquant peut connaître (known_variables) "
+    "et une variable sensible (target), puis relancez-les.",
     "pia.recommendations": "Actions recommandées :",
     "pia.recommendation.1": "augmenter k ou réduire le nombre de composantes utilisées pour les "
     "voisins, puis recalculer les métriques de confidentialité ;",

@@ -23,7 +23,9 @@ from veil_service.engine.reports.reading import privacy_reading
 from veil_service.engine.reports.risk import (
     LEVELS,
     AttackAssessment,
+    Conclusion,
     assess_attacks,
+    conclude,
     exposure_level,
     likelihood_level,
     requirement_tier,
@@ -36,6 +38,7 @@ _GREEN, _RED, _GREY = (
     RGBColor(0x66, 0x66, 0x66),
 )
 _METRIC_WIDTHS = [6.5, 3.0, 2.5, 3.5]
+_AMBER = RGBColor(0xB3, 0x6B, 0x00)
 #: Fixed document dates keep the bytes stable when the context carries no timestamp.
 _EPOCH = datetime(2000, 1, 1)
 
@@ -71,11 +74,13 @@ def _add_table(
             cell.text = text
     for column, width in zip(grid.columns, widths_cm, strict=True):
         column.width = Cm(width)
-    for row in grid.rows:
+    last = len(grid.rows) - 1
+    for position, row in enumerate(grid.rows):
         for cell, width in zip(row.cells, widths_cm, strict=True):
             cell.width = Cm(width)
             for paragraph in cell.paragraphs:
-                paragraph.paragraph_format.keep_with_next = True
+                # Rows stay together; the last one does not bind the table to what follows.
+                paragraph.paragraph_format.keep_with_next = position < last
                 paragraph.paragraph_format.space_after = Pt(1)
     document.add_paragraph().paragraph_format.space_after = Pt(0)
     return grid
@@ -123,6 +128,11 @@ def _attack_section(
     paragraph.add_run(t(f"pia.technical.{assessment.technical}"))
     paragraph = document.add_paragraph()
     paragraph.add_run(t("pia.residual_risk") + " ").bold = True
+    if assessment.residual is None:
+        run = paragraph.add_run(t("pia.residual.not_assessed"))
+        run.bold = True
+        run.font.color.rgb = _AMBER
+        return
     run = paragraph.add_run(t(f"level.{LEVELS[assessment.residual]}"))
     run.bold = True
     run.font.color.rgb = _GREEN if assessment.acceptable else _RED
@@ -146,6 +156,25 @@ def _likelihood_section(document: Any, pia: PiaContext, t: Translator) -> int:
     )
     document.add_paragraph(t("pia.likelihood_rule"))
     return likelihood
+
+
+def _conclusion(
+    document: Any, verdicts: list[tuple[str, Conclusion, list[AttackAssessment]]], t: Translator
+) -> None:
+    document.add_heading(t("pia.conclusion_heading"), level=1)
+    for name, verdict, assessments in verdicts:
+        missing = ", ".join(t(f"pia.attack.{a.attack}") for a in assessments if a.residual is None)
+        paragraph = document.add_paragraph()
+        run = paragraph.add_run(t(f"pia.conclusion.{verdict}", table=name, attacks=missing))
+        run.bold = True
+        run.font.color.rgb = {"compatible": _GREEN, "incomplete": _AMBER}.get(verdict, _RED)
+    if any(verdict == "incompatible" for _, verdict, _ in verdicts):
+        intro = document.add_paragraph(t("pia.recommendations"))
+        intro.paragraph_format.keep_with_next = True
+        for number in range(1, 5):
+            document.add_paragraph(t(f"pia.recommendation.{number}"), style="List Bullet")
+    if any(a.residual is None for _, _, assessments in verdicts for a in assessments):
+        document.add_paragraph(t("pia.recommendation.assess"))
 
 
 def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
@@ -198,31 +227,18 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
     document.add_paragraph(t("tech.attack_model"))
     likelihood = _likelihood_section(document, pia, t)
 
-    conclusions: list[tuple[str, bool]] = []
+    verdicts: list[tuple[str, Conclusion, list[AttackAssessment]]] = []
     for table in context.tables:
         document.add_heading(t("pia.residual_heading", table=table.name), level=1)
-        privacy = context.privacy.get(table.name)
-        assessments = assess_attacks(privacy, pia)
+        assessments = assess_attacks(context.privacy.get(table.name), pia)
         for assessment in assessments:
             _attack_section(document, assessment, likelihood, t)
         document.add_heading(t("tech.reading"), level=3)
         results = [r for a in assessments for r in a.results]
         for sentence in privacy_reading(results, t):
             document.add_paragraph(sentence, style="List Bullet")
-        conclusions.append((table.name, all(a.acceptable for a in assessments)))
-
-    document.add_heading(t("pia.conclusion_heading"), level=1)
-    for name, acceptable in conclusions:
-        key = "pia.conclusion.compatible" if acceptable else "pia.conclusion.incompatible"
-        paragraph = document.add_paragraph()
-        run = paragraph.add_run(t(key, table=name))
-        run.bold = True
-        run.font.color.rgb = _GREEN if acceptable else _RED
-    if not all(ok for _, ok in conclusions):
-        intro = document.add_paragraph(t("pia.recommendations"))
-        intro.paragraph_format.keep_with_next = True
-        for number in range(1, 5):
-            document.add_paragraph(t(f"pia.recommendation.{number}"), style="List Bullet")
+        verdicts.append((table.name, conclude(assessments), assessments))
+    _conclusion(document, verdicts, t)
     document.add_paragraph(t("pia.signoff"))
     buffer = io.BytesIO()
     document.save(buffer)

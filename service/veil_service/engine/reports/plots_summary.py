@@ -52,7 +52,8 @@ def metrics_summary_figure(rows: list[MetricResult], t: Translator) -> MplFigure
     positions = np.arange(len(judged))
     ratios = [target_ratio(r.value, r.target) for r in judged if r.value is not None and r.target]
     colors = [AVATAR_COLOR if r.passed else FAIL_COLOR for r in judged]
-    ax.barh(positions, ratios, color=colors, height=0.6)
+    # A value of 0 (e.g. distance_to_closest with exact copies) still gets a visible red stub.
+    ax.barh(positions, [max(ratio, 0.03) for ratio in ratios], color=colors, height=0.6)
     ax.axvline(1.0, color=ORIGINAL_COLOR, linestyle="--", linewidth=1)
     ax.set_yticks(positions, [t.metric_name(r.key) for r in judged], fontsize=8)
     ax.invert_yaxis()

@@ -147,19 +147,20 @@ class AttackAssessment:
         attack: The criterion.
         results: Its metrics, judged against the context's targets.
         technical: "low" (all computed metrics pass), "moderate" (one fails), "high" (more fail),
-            "not_assessed" (none computed; treated as high for the residual risk).
-        residual: Index into LEVELS once likelihood is taken into account.
+            "not_assessed" (none computed).
+        residual: Index into LEVELS once likelihood is taken into account; None when not
+            assessed, which the conclusion reports as a gap rather than as a pass or a fail.
     """
 
     attack: Attack
     results: tuple[MetricResult, ...]
     technical: TechnicalLevel
-    residual: int
+    residual: int | None
 
     @property
     def acceptable(self) -> bool:
-        """Whether the residual risk is at most "limited"."""
-        return self.residual <= 1
+        """Whether the residual risk is known and at most "limited"."""
+        return self.residual is not None and self.residual <= 1
 
 
 def _technical_level(results: tuple[MetricResult, ...]) -> TechnicalLevel:
@@ -195,11 +196,30 @@ def assess_attacks(privacy: Mapping[str, Any] | None, pia: PiaContext) -> list[A
         override_targets=None if strict else targets,
     )
     boost = 1 if likelihood_level(pia) >= 2 else 0
-    base = {"low": 0, "moderate": 1, "high": 2, "not_assessed": 2}
+    base = {"low": 0, "moderate": 1, "high": 2}
     assessments = []
     for attack in ATTACKS:
         mine = tuple(r for r in results if r.attack == attack)
         technical = _technical_level(mine)
-        residual = 0 if technical == "low" else min(3, base[technical] + boost)
+        residual: int | None = None
+        if technical != "not_assessed":
+            residual = 0 if technical == "low" else min(3, base[technical] + boost)
         assessments.append(AttackAssessment(attack, mine, technical, residual))
     return assessments
+
+
+Conclusion = Literal["compatible", "incomplete", "incompatible"]
+
+
+def conclude(assessments: list[AttackAssessment]) -> Conclusion:
+    """Overall verdict for one table.
+
+    Any assessed attack above "limited" makes the sharing incompatible; otherwise an attack that
+    could not be assessed (no metric computed, e.g. no `known_variables`) leaves it incomplete,
+    because silence about an attack is not evidence that it fails.
+    """
+    if any(a.residual is not None and a.residual > 1 for a in assessments):
+        return "incompatible"
+    if any(a.residual is None for a in assessments):
+        return "incomplete"
+    return "compatible"

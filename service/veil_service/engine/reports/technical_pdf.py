@@ -16,24 +16,31 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import matplotlib
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import cm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import (
-    Flowable,
-    Image,
-    KeepTogether,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
-from reportlab.platypus.doctemplate import BaseDocTemplate
+
+try:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import cm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import (
+        CondPageBreak,
+        Flowable,
+        Image,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+    from reportlab.platypus.doctemplate import BaseDocTemplate
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the technical report needs reportlab: pip install 'veil[reports]'"
+    ) from error
 
 from veil_service.engine.reports.catalog import MetricResult, evaluate_metrics
 from veil_service.engine.reports.context import ReportContext, TableSummary, flatten_parameters
@@ -65,6 +72,7 @@ def _register_fonts() -> None:
     folder = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
     pdfmetrics.registerFont(TTFont(_FONT, os.path.join(folder, "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(_BOLD, os.path.join(folder, "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_BOLD, italic=_FONT, boldItalic=_BOLD)
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -205,16 +213,27 @@ def _table_section(
     story.append(Paragraph(escape(t("tech.reading")), styles["h2"]))
     for sentence in privacy_reading(privacy, t) + signal_reading(signal, t):
         story.append(Paragraph("• " + escape(sentence), styles["body"]))
-    story += _dataset(table, t, styles)
+    # Verdicts first: the reader signs off on them; the dataset summary is supporting detail.
     story += [
-        Paragraph(escape(t("tech.privacy_metrics")), styles["h2"]),
-        Paragraph(escape(t("tech.privacy_intro")), styles["body"]),
-        _metric_table(privacy, t, styles["cell"]),
-        Paragraph(escape(t("tech.signal_metrics")), styles["h2"]),
-        _metric_table(signal, t, styles["cell"]),
+        KeepTogether(
+            [
+                Paragraph(escape(t("tech.privacy_metrics")), styles["h2"]),
+                Paragraph(escape(t("tech.privacy_intro")), styles["body"]),
+                _metric_table(privacy, t, styles["cell"]),
+            ]
+        ),
+        KeepTogether(
+            [
+                Paragraph(escape(t("tech.signal_metrics")), styles["h2"]),
+                _metric_table(signal, t, styles["cell"]),
+            ]
+        ),
     ]
+    story += _dataset(table, t, styles)
     figures = context.figures.get(table.name, ())
     if any(f.png is not None for f in figures):
+        # A heading alone at the foot of a page reads as a missing section.
+        story.append(CondPageBreak(12 * cm))
         story.append(Paragraph(escape(t("tech.figures")), styles["h1"]))
         story += _figures(figures, t, styles)
     return story
@@ -224,6 +243,7 @@ def _method(
     t: Translator, styles: dict[str, ParagraphStyle], keys: Sequence[str]
 ) -> list[Flowable]:
     story: list[Flowable] = [
+        CondPageBreak(5 * cm),
         Paragraph(escape(t("tech.method")), styles["h1"]),
         Paragraph(escape(t("tech.attack_model")), styles["body"]),
     ]
@@ -271,6 +291,7 @@ def build_technical_report(context: ReportContext, language: str = "en") -> byte
     story.append(Spacer(1, 0.3 * cm))
     for table in context.tables:
         story += _table_section(context, table, t, styles)
+    story.append(CondPageBreak(5 * cm))
     story.append(Paragraph(escape(t("tech.parameters")), styles["h1"]))
     parameters = flatten_parameters(context.parameters)
     if parameters:
