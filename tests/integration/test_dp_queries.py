@@ -44,7 +44,7 @@ def test_metadata_dummy_and_budgets(veil_server: ServerThread, user: TestUser,
     client = manager(veil_server, user).dp(penguin)
     metadata = client.get_dataset_metadata()
     assert metadata["max_ids"] == 1 and metadata["row_privacy"] is True
-    assert metadata["rows"] == 344 and list(metadata["columns"])[0] == "species"
+    assert metadata["rows"] == 344 and next(iter(metadata["columns"])) == "species"
 
     dummy = client.get_dummy_dataset(nb_rows=100, seed=42)
     assert dummy.shape == (100, 7)
