@@ -9,7 +9,7 @@ import warnings
 import grpc
 import pytest
 from fast_hashing import fast_password_hashing  # noqa: F401 - autouse fixture
-from support import ServerThread, create_user
+from support import ServerThread, assert_eventually, create_user
 from veil.v1 import auth_pb2, auth_pb2_grpc
 from veil_client import InvalidArgument, Manager, NotFound, Unauthenticated
 from veil_client.models import CreateApiKeyRequest, ExpirationDays
@@ -20,6 +20,22 @@ PASSWORD = "Login-Passw0rd-ok"
 
 def _stub(server: ServerThread) -> auth_pb2_grpc.AuthServiceStub:
     return auth_pb2_grpc.AuthServiceStub(grpc.insecure_channel(server.url))
+
+
+def _outbox_token(server: ServerThread, email: str) -> str:
+    """The reset token the embedded outbox received for ``email`` (waits for it)."""
+    found: list[str] = []
+
+    def arrived() -> bool:
+        for path in (server.settings.data_dir / "outbox").glob("*.eml"):
+            text = path.read_text()
+            if f"To: {email}" in text:
+                found.extend(line.removeprefix("Token: ") for line in text.splitlines()
+                             if line.startswith("Token: "))
+        return bool(found)
+
+    assert_eventually(arrived, timeout=10, message="no reset email in the outbox")
+    return found[0]
 
 
 def test_login_gives_a_session_with_expiry_and_deprecation_notice(
@@ -148,7 +164,9 @@ def test_no_secret_reaches_the_logs(veil_server: ServerThread,
         Manager(base_url=veil_server.url).authenticate(username=person.username,
                                                        password=PASSWORD + "x")
     manager.forgotten_password(person.email)
+    reset_token = _outbox_token(veil_server, person.email)
     logged = "\n".join(JsonFormatter().format(record) for record in caplog.records)
     assert "AuthService/Login" in logged  # the calls were logged, with their extras ...
-    for secret in (PASSWORD, session, created["api_key"]["plaintext"], person.api_key):
+    for secret in (PASSWORD, session, created["api_key"]["plaintext"], person.api_key,
+                   reset_token):
         assert secret not in logged  # ... without their secrets
