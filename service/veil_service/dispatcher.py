@@ -55,6 +55,7 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self.running: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def recover(self) -> None:
         """Requeue (once) or fail jobs a previous server left running."""
@@ -76,6 +77,7 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Stop scheduling; running jobs are left to be recovered by the next start."""
+        self._stopping = True
         if self._loop_task is not None:
             self._loop_task.cancel()
         for task in list(self.running.values()):
@@ -135,6 +137,10 @@ class Dispatcher:
             with self.app.db.begin() as conn:
                 jobs.finish(conn, job.id, "finished")
         except asyncio.CancelledError:
+            if self._stopping:
+                # Server shutdown: leave the job "pending"; the next start requeues it.
+                log.info("job %s interrupted by shutdown; it will be requeued", job.id)
+                raise
             with self.app.db.begin() as conn:
                 jobs.finish(conn, job.id, "cancelled", "cancelled by its owner.")
         except VeilServiceError as exc:
