@@ -20,7 +20,7 @@ from veil_service.errors import InvalidArgumentError
 ALL_KEYS_LIMIT = 500
 
 
-def _role(value: int, *, default: str | None) -> str:
+def _role(value: auth_pb2.UserRole.ValueType, *, default: str | None) -> str:
     if value == auth_pb2.USER_ROLE_UNSPECIFIED and default is not None:
         return default
     role = convert.USER_ROLE_FROM_PROTO.get(value)
