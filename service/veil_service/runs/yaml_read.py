@@ -1,0 +1,495 @@
+"""Read the Octopize ``avatar_yaml`` multi-document format into a :class:`RunConfig`.
+
+Users bring configurations written by the Octopize client (``runner.get_yaml()``) or downloaded
+from its web application; they must load here unchanged. Three rules shape this module:
+
+* Nothing is dropped silently. A feature Veil does not support yet (differential-privacy or
+  time-series avatarization, data augmentation, processors, pseudonymization, database runs) is
+  reported in the warnings, naming every place it appears, so the user knows the run differs.
+* A typo is an error, not a warning. An unknown ``kind`` or an unknown key inside a known document
+  raises :class:`InvalidArgumentError` naming the document, the key path and the accepted keys:
+  a misspelt ``k`` silently falling back to the default would produce the wrong privacy level.
+* Values are range-checked once, by :func:`veil_service.runs.config.validate`, so the YAML, the
+  client and the gRPC API agree on what is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from veil_service.errors import InvalidArgumentError
+from veil_service.runs import yaml_keys as vocab
+from veil_service.runs.config import LinkConfig, RunConfig, TableConfig, validate
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
+    """A safe loader that rejects duplicate keys (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode,
+                          deep: bool = False) -> dict[Hashable, Any]:
+        self.flatten_mapping(node)
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable):
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """One YAML document, for messages that tell the user where to look."""
+
+    number: int
+    kind: str
+    name: str
+
+    def label(self) -> str:
+        return f"{self.kind} {self.name!r}"
+
+    def error(self, path: str, message: str) -> InvalidArgumentError:
+        return InvalidArgumentError(
+            f"YAML document {self.number} ({self.label()}): {path}: {message}", field=path)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _mapping(doc: _Doc, path: str, value: Any, accepted: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` as a mapping whose keys are all in ``accepted`` (None reads as empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise doc.error(path or "document", f"must be a mapping; got {value!r}.")
+    for key in value:
+        if key not in accepted:
+            raise InvalidArgumentError(
+                f"YAML document {doc.number} ({doc.label()}): unknown key {_join(path, key)!r}; "
+                f"accepted keys{f' under {path!r}' if path else ''}: {', '.join(accepted)}.",
+                field=_join(path, key))
+    return value
+
+
+def _name(doc: _Doc, path: str, value: Any) -> str:
+    """A table or column name; unquoted numbers (``2019:``) read back as the text they were."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise doc.error(path, f"must be a non-empty name; got {value!r}.")
+    return value
+
+
+def _flag(doc: _Doc, path: str, value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise doc.error(path, f"must be true or false; got {value!r}.")
+
+
+def _list(doc: _Doc, path: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise doc.error(path, f"must be a list; got {value!r}.")
+    return value
+
+
+def _names(doc: _Doc, path: str, value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    return [_name(doc, f"{path}[{i}]", v) for i, v in enumerate(_list(doc, path, value))]
+
+
+def _tables(doc: _Doc, path: str, value: Any) -> dict[str, Any]:
+    """A per-table block (``{<table>: {...}}``), keyed by table name."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise doc.error(path, f"must map table names to parameters; got {value!r}.")
+    return {_name(doc, path, key): block for key, block in value.items()}
+
+
+def _weights(doc: _Doc, path: str, value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise doc.error(path, f"must map column names to weights; got {value!r}.")
+    return {_name(doc, path, key): weight for key, weight in value.items()}
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        target[key] = value
+
+
+class _Reader:
+    """Accumulates one configuration from the documents, in file order."""
+
+    def __init__(self) -> None:
+        self.config = RunConfig()
+        self.display_name: str | None = None
+        self.notes: list[str] = []
+        self.unsupported: dict[str, list[str]] = {}
+        self.declared: list[str] = []
+        self.schema_seen = False
+        self.referenced: dict[str, str] = {}
+        self.individual: dict[str, tuple[bool, str]] = {}
+        self.scalars: dict[str, tuple[Any, str]] = {}
+        self.folds: list[tuple[str, str, dict[str, Any]]] = []
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def warnings(self) -> list[str]:
+        """One warning per unsupported feature listing its places, then the notes."""
+        grouped = [f"{vocab.FEATURES[key]}: {'; '.join(places)}."
+                   for key, places in self.unsupported.items()]
+        return grouped + list(dict.fromkeys(self.notes))
+
+    def flag_unsupported(self, feature: str, doc: _Doc, path: str) -> None:
+        self.unsupported.setdefault(feature, []).append(f"{doc.label()} {path}")
+
+    def read(self, text: str) -> None:
+        """Parse every document (a syntax error names its line) and read them in order."""
+        try:
+            documents = list(yaml.load_all(text, Loader=_Loader))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise InvalidArgumentError(
+                f"malformed YAML{where}: {exc.problem or exc.context}", field="yaml") from exc
+        except yaml.YAMLError as exc:
+            raise InvalidArgumentError(f"malformed YAML: {exc}", field="yaml") from exc
+        if all(document is None for document in documents):
+            raise InvalidArgumentError("the YAML holds no document; expected the avatar_yaml "
+                                       f"documents ({', '.join(vocab.KINDS[:8])}).", field="yaml")
+        for number, document in enumerate(documents, start=1):
+            if document is not None:
+                self.document(number, document)
+        self.finish()
+
+    def document(self, number: int, document: Any) -> None:
+        """Check a document's envelope (kind, metadata, annotations) and dispatch on its kind."""
+        if not isinstance(document, dict):
+            raise InvalidArgumentError(f"YAML document {number}: must be a mapping with kind, "
+                                       f"metadata and spec; got {document!r}.", field="document")
+        kind, metadata = document.get("kind"), document.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        doc = _Doc(number, str(kind), "" if name is None else str(name))
+        if kind is None:
+            raise InvalidArgumentError(f"YAML document {number}: 'kind' is missing; accepted "
+                                       f"kinds: {', '.join(vocab.KINDS)}.", field="kind")
+        if kind not in vocab.KINDS:
+            raise InvalidArgumentError(
+                f"YAML document {number} ({doc.label()}): unknown kind {kind!r}; accepted kinds: "
+                f"{', '.join(vocab.KINDS)}.", field="kind")
+        _mapping(doc, "", document, vocab.DOCUMENT_KEYS)
+        _mapping(doc, "metadata", metadata, vocab.METADATA_KEYS)
+        if not isinstance(document.get("annotations") or {}, dict):
+            raise doc.error("annotations", "must be a mapping.")
+        if kind == vocab.VOLUME:
+            return  # Veil stores tables itself; volumes have no meaning here.
+        if (kind, doc.name) in self.seen and kind != vocab.SCHEMA:
+            self.notes.append(f"YAML document {number} repeats {doc.label()} (first in document "
+                              f"{self.seen[kind, doc.name]}); its settings override the first's.")
+        self.seen.setdefault((kind, doc.name), number)
+        spec = document.get("spec")
+        if kind == vocab.METADATA:
+            self.metadata(doc, spec)
+        elif kind == vocab.SCHEMA:
+            self.schema(doc, spec)
+        elif kind == vocab.PARAMETERS:
+            self.parameters(doc, spec)
+        elif kind in (vocab.PRIVACY, vocab.SIGNAL):
+            self.metrics(doc, spec)
+        elif kind == vocab.REPORT:
+            self.report(doc, spec)
+        elif kind == vocab.ADVICE:
+            spec = _mapping(doc, "spec", spec, vocab.ADVICE_SPEC_KEYS)
+            _mapping(doc, "spec.advice", spec.get("advice"), ("advisor_type",))
+            _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
+        else:
+            self.flag_unsupported("database", doc, "(whole document)")
+
+    def metadata(self, doc: _Doc, spec: Any) -> None:
+        """Display name and PIA context (Octopize spells two PIA keys without underscore)."""
+        spec = _mapping(doc, "spec", spec, vocab.AVATAR_METADATA_KEYS)
+        if spec.get("display_name") is not None:
+            self.display_name = _name(doc, "spec.display_name", spec["display_name"])
+        pia = _mapping(doc, "spec.pia_metadata", spec.get("pia_metadata"), vocab.PIA_KEYS)
+        for key, attribute in (("datarecipient", "data_recipient"), ("data_type", "data_type"),
+                               ("datasubject", "data_subject"),
+                               ("sensitivity_level", "sensitivity_level")):
+            if pia.get(key) is not None:
+                setattr(self.config.pia, attribute, pia[key])
+
+    def schema(self, doc: _Doc, spec: Any) -> None:
+        """Tables, column types, identifiers, primary keys and links (declared on the parent).
+
+        The ``_avatarized`` schema only says that avatars are generated; it carries nothing to
+        store, as Veil keeps the avatar tables itself.
+        """
+        spec = _mapping(doc, "spec", spec, vocab.SCHEMA_KEYS)
+        _flag(doc, "spec.check_links_between_tables", spec.get("check_links_between_tables"))
+        if doc.name.endswith("_avatarized") or spec.get("schema_ref") is not None:
+            self.avatar_schema(doc, spec)
+            return
+        self.schema_seen = True
+        for index, entry in enumerate(_list(doc, "spec.tables", spec.get("tables"))):
+            values = _mapping(doc, f"spec.tables[{index}]", entry, vocab.TABLE_KEYS)
+            name = _name(doc, f"spec.tables[{index}].name", values.get("name"))
+            path = f"spec.tables[{name}]"
+            if name in self.declared:
+                raise doc.error(path, f"table {name!r} is declared twice.")
+            self.declared.append(name)
+            table = self.config.table(name)
+            _mapping(doc, f"{path}.data", values.get("data"), vocab.DATA_KEYS)
+            individual = _flag(doc, f"{path}.individual_level", values.get("individual_level"))
+            if individual is not None:
+                self.individual[name] = (individual, f"{doc.label()} {path}.individual_level")
+            fields: set[str] = set()
+            for position, column in enumerate(_list(doc, f"{path}.columns",
+                                                    values.get("columns"))):
+                self.column(doc, f"{path}.columns", position, column, table, fields)
+            for position, link in enumerate(_list(doc, f"{path}.links", values.get("links"))):
+                self.link(doc, f"{path}.links[{position}]", link, name)
+
+    def column(self, doc: _Doc, path: str, position: int, column: Any, table: TableConfig,
+               fields: set[str]) -> None:
+        """One schema column: type, identifier flag, primary key; other options are reported."""
+        values = _mapping(doc, f"{path}[{position}]", column, vocab.COLUMN_KEYS)
+        field = _name(doc, f"{path}[{position}].field", values.get("field"))
+        path = f"{path}[{field}]"
+        if field in fields:
+            raise doc.error(path, f"column {field!r} is declared twice in table {table.name!r}.")
+        fields.add(field)
+        if values.get("type") is not None:
+            table.column_types[field] = values["type"]
+        if _flag(doc, f"{path}.identifier", values.get("identifier")) \
+                and field not in table.identifiers:
+            table.identifiers.append(field)
+        if _flag(doc, f"{path}.primary_key", values.get("primary_key")):
+            if table.primary_key and table.primary_key != field:
+                raise doc.error(path, f"table {table.name!r} has two primary keys "
+                                      f"({table.primary_key!r} and {field!r}); keep one.")
+            table.primary_key = field
+        if _flag(doc, f"{path}.time_series_time", values.get("time_series_time")):
+            self.flag_unsupported("time_series", doc, f"{path}.time_series_time")
+        if values.get("pseudonymization") is not None:
+            self.flag_unsupported("pseudonymization", doc, f"{path}.pseudonymization")
+        if values.get("value_type") is not None:
+            self.flag_unsupported("column_options", doc, f"{path}.value_type")
+        if _flag(doc, f"{path}.drop", values.get("drop")):
+            self.flag_unsupported("column_options", doc, f"{path}.drop")
+
+    def link(self, doc: _Doc, path: str, link: Any, parent: str) -> None:
+        """Store a link even though jobs do not use links yet, so the round trip keeps it."""
+        values = _mapping(doc, path, link, vocab.LINK_KEYS)
+        target = _mapping(doc, f"{path}.to", values.get("to"), vocab.LINK_TO_KEYS)
+        method = values.get("method") or vocab.LINK_METHODS[0]
+        if method not in vocab.LINK_METHODS:
+            raise doc.error(f"{path}.method", f"must be one of {', '.join(vocab.LINK_METHODS)}; "
+                                              f"got {method!r}.")
+        self.config.links.append(LinkConfig(
+            parent, _name(doc, f"{path}.to.table", target.get("table")),
+            _name(doc, f"{path}.field", values.get("field")),
+            _name(doc, f"{path}.to.field", target.get("field")), method))
+        if method == "time_series":
+            self.flag_unsupported("time_series", doc, f"{path} (the link is stored)")
+        else:
+            self.flag_unsupported("links", doc, path)
+
+    def avatar_schema(self, doc: _Doc, spec: dict[str, Any]) -> None:
+        """Check the avatarized schema's shape; avatar tables come from uploads, not volumes."""
+        for index, entry in enumerate(_list(doc, "spec.tables", spec.get("tables"))):
+            values = _mapping(doc, f"spec.tables[{index}]", entry, vocab.AVATAR_TABLE_KEYS)
+            path = f"spec.tables[{index}].avatars_data"
+            data = _mapping(doc, path, values.get("avatars_data"), vocab.DATA_KEYS)
+            if data.get("file") is not None or data.get("volume") is not None:
+                self.notes.append(f"{doc.label()} {path} is ignored: upload avatar tables with "
+                                  "add_table(..., avatar_data=...).")
+
+    def table(self, doc: _Doc, name: str) -> TableConfig:
+        """A table named by a parameters document (remembered to report undeclared ones)."""
+        self.referenced.setdefault(name, doc.label())
+        return self.config.table(name)
+
+    def parameters(self, doc: _Doc, spec: Any) -> None:
+        """The ``standard`` job: per-table avatarization, and the DP variants Veil lacks."""
+        spec = _mapping(doc, "spec", spec, vocab.PARAMETERS_KEYS)
+        for name, block in _tables(doc, "spec.avatarization", spec.get("avatarization")).items():
+            self.table(doc, name).avatarization = self.avatarization(
+                doc, f"spec.avatarization.{name}", block)
+        for key, feature, accepted in (("avatarization_open_dp", "open_dp", vocab.OPEN_DP_KEYS),
+                                       ("avatarization_fast_dp", "fast_dp", vocab.FAST_DP_KEYS),
+                                       ("avatarization_dp", "dp", vocab.OPEN_DP_KEYS)):
+            for name, block in _tables(doc, f"spec.{key}", spec.get(key)).items():
+                _mapping(doc, f"spec.{key}.{name}", block, accepted)
+                self.flag_unsupported(feature, doc, f"spec.{key}.{name}")
+        self.common(doc, spec)
+
+    def common(self, doc: _Doc, spec: dict[str, Any]) -> None:
+        """The spec keys shared by the parameter documents (time series, results, seed...)."""
+        for name, block in _tables(doc, "spec.time_series", spec.get("time_series")).items():
+            _mapping(doc, f"spec.time_series.{name}", block, vocab.TIME_SERIES_KEYS)
+            self.flag_unsupported("time_series", doc, f"spec.time_series.{name}")
+        results = _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
+        for key in ("format", "name_template"):
+            if results.get(key) is not None:
+                self.flag_unsupported("results_files", doc, f"spec.results.{key}")
+        self.scalar(doc, "max_distribution_plots", results.get("max_distribution_plots"))
+        self.scalar(doc, "seed", spec.get("seed"))
+        self.scalar(doc, "compute_figures",
+                    _flag(doc, "spec.compute_figures", spec.get("compute_figures")))
+        if spec.get("input") is not None:
+            self.flag_unsupported("database", doc, "spec.input")
+
+    def scalar(self, doc: _Doc, attribute: str, value: Any) -> None:
+        """Set a run-wide value; Octopize repeats some per document, Veil keeps one."""
+        if value is None:
+            return
+        if attribute not in self.scalars:
+            self.scalars[attribute] = (value, doc.label())
+            setattr(self.config, attribute, value)
+        elif self.scalars[attribute][0] != value:
+            kept, where = self.scalars[attribute]
+            self.notes.append(f"{attribute} {value!r} in {doc.label()} differs from {kept!r} in "
+                              f"{where}; a Veil run has one {attribute}, {kept!r} is used.")
+
+    def avatarization(self, doc: _Doc, path: str, block: Any) -> dict[str, Any]:
+        """Flatten the nested Octopize block into the ``set_parameters`` names Veil stores."""
+        values = _mapping(doc, path, block, vocab.AVATARIZATION_KEYS)
+        out: dict[str, Any] = {}
+        for key in ("k", "ncp", "max_rows_per_batch"):
+            _put(out, key, values.get(key))
+        out.update(self.shared(doc, path, values))
+        exclude = self.exclude(doc, f"{path}.exclude_variables", values.get("exclude_variables"))
+        out.update(exclude)
+        out.update(self.imputation(doc, f"{path}.imputation", values.get("imputation")))
+        if values.get("data_augmentation") is not None:
+            _mapping(doc, f"{path}.data_augmentation", values["data_augmentation"],
+                     vocab.AUGMENTATION_KEYS)
+            self.flag_unsupported("augmentation", doc, f"{path}.data_augmentation")
+        if values.get("avatarization_processors_parameters") is not None:
+            self.flag_unsupported("processors", doc,
+                                  f"{path}.avatarization_processors_parameters")
+        return out
+
+    def shared(self, doc: _Doc, path: str, values: dict[str, Any]) -> dict[str, Any]:
+        """The keys every per-table block shares (categorical reduction, column weights)."""
+        out: dict[str, Any] = {}
+        _put(out, "use_categorical_reduction", _flag(
+            doc, f"{path}.use_categorical_reduction", values.get("use_categorical_reduction")))
+        _put(out, "column_weights",
+             _weights(doc, f"{path}.column_weights", values.get("column_weights")))
+        return out
+
+    def exclude(self, doc: _Doc, path: str, value: Any) -> dict[str, Any]:
+        """``exclude_variables{variable_names, replacement_strategy}`` as flat names."""
+        values = _mapping(doc, path, value, vocab.EXCLUDE_KEYS)
+        out: dict[str, Any] = {}
+        _put(out, "exclude_variable_names",
+             _names(doc, f"{path}.variable_names", values.get("variable_names")))
+        _put(out, "exclude_variables_method", values.get("replacement_strategy"))
+        return out
+
+    def imputation(self, doc: _Doc, path: str, value: Any) -> dict[str, Any]:
+        """``imputation{method, k, training_fraction}`` as ``imputation_*`` names."""
+        values = _mapping(doc, path, value, vocab.IMPUTATION_KEYS)
+        out: dict[str, Any] = {}
+        for key in ("method", "k", "training_fraction"):
+            _put(out, f"imputation_{key}", values.get(key))
+        if _flag(doc, f"{path}.return_data_imputed", values.get("return_data_imputed")):
+            self.flag_unsupported("imputed_data", doc, f"{path}.return_data_imputed")
+        return out
+
+    def metrics(self, doc: _Doc, spec: Any) -> None:
+        """Per-table privacy or signal metrics parameters.
+
+        Octopize copies the imputation (and the exclusion) into the metrics blocks; Veil's metrics
+        reuse the avatarization's, so a copy that matches is folded away and one that differs is
+        reported (checked in :meth:`finish`, once every document is read).
+        """
+        block_key = "privacy_metrics" if doc.kind == vocab.PRIVACY else "signal_metrics"
+        accepted = tuple(block_key if key == "{block}" else key for key in vocab.METRICS_SPEC_KEYS)
+        spec = _mapping(doc, "spec", spec, accepted)
+        block_keys = vocab.SIGNAL_BLOCK_KEYS if doc.kind == vocab.SIGNAL \
+            else vocab.PRIVACY_BLOCK_KEYS + vocab.OBSOLETE_PRIVACY_KEYS
+        for name, block in _tables(doc, f"spec.{block_key}", spec.get(block_key)).items():
+            path = f"spec.{block_key}.{name}"
+            values = _mapping(doc, path, block, block_keys)
+            out = self.shared(doc, path, values)
+            for key in ("ncp", "quantile_threshold"):
+                _put(out, key, values.get(key))
+            if values.get("target") is not None:
+                out["target"] = _name(doc, f"{path}.target", values["target"])
+            _put(out, "known_variables",
+                 _names(doc, f"{path}.known_variables", values.get("known_variables")))
+            for key in vocab.OBSOLETE_PRIVACY_KEYS:
+                if values.get(key) is not None:
+                    self.flag_unsupported("obsolete", doc, f"{path}.{key}")
+            for key, folded in (
+                    ("imputation", self.imputation(doc, f"{path}.imputation",
+                                                   values.get("imputation"))),
+                    ("exclude_variables", self.exclude(doc, f"{path}.exclude_variables",
+                                                       values.get("exclude_variables")))):
+                if folded:
+                    self.folds.append((name, f"{doc.label()} {path}.{key}", folded))
+            setattr(self.table(doc, name), block_key, out)
+        self.common(doc, spec)
+
+    def report(self, doc: _Doc, spec: Any) -> None:
+        """Only the language is stored: Veil always produces both the basic and the PIA report."""
+        spec = _mapping(doc, "spec", spec, vocab.REPORT_KEYS)
+        for key, choices in (("report_type", ("basic", "pia")),
+                             ("output_format", ("pdf", "docx"))):
+            if spec.get(key) is not None and spec[key] not in choices:
+                raise doc.error(f"spec.{key}",
+                                f"must be one of {', '.join(choices)}; got {spec[key]!r}.")
+        _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
+        self.scalar(doc, "report_language", spec.get("language"))
+
+    def finish(self) -> None:
+        """Checks that need every document: folded metrics settings, undeclared tables."""
+        for name, where, folded in self.folds:
+            keys = ("imputation_method", "imputation_k", "imputation_training_fraction") \
+                if where.endswith(".imputation") \
+                else ("exclude_variable_names", "exclude_variables_method")
+            avatarization = self.config.table(name).avatarization
+            if avatarization is None:
+                self.notes.append(f"{where} is ignored: Veil's metrics use the settings of the "
+                                  f"table's avatarization, and table {name!r} has none.")
+            elif any(avatarization.get(key) != folded.get(key) for key in keys):
+                self.notes.append(f"{where} is ignored: it differs from the avatarization's, "
+                                  "and Veil's metrics use the avatarization's.")
+        children = {link.child_table for link in self.config.links}
+        for name, (individual, where) in self.individual.items():
+            if individual == (name in children):
+                self.notes.append(f"{where} ({individual}) is ignored: Veil derives it from the "
+                                  f"links (table {name!r} is "
+                                  f"{'a child' if name in children else 'not a child'}).")
+        if self.schema_seen:
+            for name, where in self.referenced.items():
+                if name not in self.declared:
+                    self.notes.append(f"table {name!r} is configured in {where} but not declared "
+                                      "in the AvatarSchema; it was added.")
+        try:
+            validate(self.config)
+        except InvalidArgumentError as exc:
+            where = vocab.yaml_path(exc.field or "")
+            raise InvalidArgumentError(f"YAML configuration: {exc.message}"
+                                       + (f" (in the YAML: {where})" if where else ""),
+                                       field=exc.field) from exc
+
+
+def read_config(text: str) -> tuple[RunConfig, str | None, list[str]]:
+    """Parse avatar_yaml text; see :func:`veil_service.runs.yaml_io.config_from_yaml`."""
+    reader = _Reader()
+    reader.read(text)
+    return reader.config, reader.display_name, reader.warnings()
