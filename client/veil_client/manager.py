@@ -12,15 +12,14 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from veil.v1 import runs_pb2
 
 from veil_client.auth_api import AuthClient
 from veil_client.errors import InvalidArgument
-from veil_client.models import ForgottenPasswordRequest, ResetPasswordRequest
-from veil_client.models import JobKind
+from veil_client.models import ForgottenPasswordRequest, JobKind, ResetPasswordRequest
 from veil_client.run_config import RunnerConfig
 from veil_client.runner import Runner, job_to_dict
 from veil_client.runs_api import RunsApi
-from veil.v1 import runs_pb2
 from veil_client.transport import Transport, translate_errors
 
 if TYPE_CHECKING:
