@@ -29,6 +29,7 @@ __all__ = [
     "AvatarizationParameters",
     "AvatarizationResult",
     "avatarize",
+    "run_avatarization",
 ]
 
 
