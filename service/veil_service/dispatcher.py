@@ -8,6 +8,7 @@ cancels its engine call, which makes the engine kill the worker process doing th
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -164,6 +165,8 @@ class Dispatcher:
         originals = [t for t in run_tables if t.role == "original"]
         last_write = 0.0
 
+        began = time.monotonic()
+        timings: list[dict[str, Any]] = []
         for index, table in enumerate(originals):
             async def progress(fraction: float, phase: str, index: int = index) -> None:
                 nonlocal last_write
@@ -178,8 +181,29 @@ class Dispatcher:
                 self.wake.set()
 
             params, inputs = self._task_for(job, config, table, run_tables)
+            task_began = time.monotonic()
             output = await self.app.engines.run(ENGINE_KIND[job.kind], params, inputs, progress)
+            timings.append({"table_name": table.name,
+                            "engine_compute_seconds": output.summary.get("compute_seconds"),
+                            "task_wall_seconds": round(time.monotonic() - task_began, 4)})
             self._store_results(job, table.name, output)
+        self._store_metadata(job, {"job_id": job.id, "kind": job.kind, "tables": timings,
+                                   "job_wall_seconds": round(time.monotonic() - began, 4)})
+
+    def _store_metadata(self, job: jobs.JobRecord, metadata: dict[str, Any]) -> None:
+        """Record the job's timings as its ``run_metadata`` result (Octopize's Results.METADATA)."""
+        with self.app.blobs.writer(".json") as writer:
+            writer.write(json.dumps(metadata).encode())
+            stored = writer.commit()
+        try:
+            with self.app.db.begin() as conn:
+                results.add_result(conn, job_id=job.id, run_id=job.run_id, kind="run_metadata",
+                                   subkind=job.kind, table_name="",
+                                   filename=f"run_metadata.{job.kind}.json",
+                                   media_type="application/json", stored=stored)
+        except BaseException:
+            self.app.blobs.delete(stored.relative_path)
+            raise
 
     def _task_for(self, job: jobs.JobRecord, config: RunConfig, table: tables.StoredTable,
                   run_tables: list[tables.StoredTable]) -> tuple[dict[str, Any], list[TaskInput]]:

@@ -11,6 +11,7 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import signal
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,9 @@ def _child_main(kind: str, params: dict[str, Any], inputs: dict[str, str], outpu
 
     ctx = TaskContext(params, {k: Path(v) for k, v in inputs.items()}, Path(output_dir), report)
     try:
+        began = time.perf_counter()
         summary = resolve(kind)(ctx)
+        summary.setdefault("compute_seconds", round(time.perf_counter() - began, 4))
         conn.send(("done", summary, ctx.results))
     except VeilServiceError as exc:
         conn.send(("failed", exc.code_name, exc.reason, exc.message))

@@ -1,0 +1,122 @@
+"""End-to-end benchmark of the main job through the real client and server.
+
+For Adult (32,561 x 15) and a 1M-row table (Adult resampled with small noise on the numbers), it
+times: upload (client), standard job, privacy and signal metrics jobs, report job (figures and
+both reports), and download of the shuffled avatars; and reads each job's engine compute time from
+its ``run_metadata`` result. The share spent outside the engine's own compute is
+``1 - critical_path_compute / total_wall`` where the critical path is standard + the slower of
+the two metrics jobs (they run in parallel) + report.
+
+Usage::
+
+    python bench/e2e.py                    # Adult and 1M rows
+    python bench/e2e.py --sizes adult      # Adult only
+
+Ends with one key=value line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _veil import running_veil  # noqa: E402
+
+ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables" / "adult_train.csv"
+
+
+def scaled_adult(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Adult resampled to ``rows`` rows with small noise on numeric columns."""
+    adult = pd.read_csv(ADULT)
+    rng = np.random.default_rng(seed)
+    frame = adult.iloc[rng.integers(0, len(adult), rows)].reset_index(drop=True)
+    for column in frame.select_dtypes("number").columns:
+        spread = float(frame[column].std()) * 0.01
+        frame[column] = (frame[column] + rng.normal(0, spread, rows)).round().astype("int64")
+    return frame
+
+
+def _job_metadata(runner: object, kind: object) -> dict[str, object]:
+    from veil.v1 import runs_pb2
+
+    api = runner.api  # type: ignore[attr-defined]
+    listing = api.transport.call(api.stub.ListResults, runs_pb2.ListResultsRequest(
+        job_id=runner.jobs[kind]))  # type: ignore[attr-defined]
+    info = next(r for r in listing.results if r.kind == "run_metadata")
+    _, data = api.download_result(info.id)
+    return dict(json.loads(data))
+
+
+def run_one(manager: object, name: str, source: Path, k: int) -> dict[str, float]:
+    """Time every phase for one table."""
+    from veil_client.models import JobKind
+
+    runner = manager.create_runner(f"bench-{name}", seed=1)  # type: ignore[attr-defined]
+    began = time.monotonic()
+    runner.add_table(name, source)
+    upload = time.monotonic() - began
+    runner.set_parameters(name, k=k)
+    jobs_began = time.monotonic()
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics,
+                            JobKind.report])
+    runner._finished(JobKind.report)  # waits for the whole graph
+    jobs_wall = time.monotonic() - jobs_began
+    began = time.monotonic()
+    avatars = runner.shuffled(name)
+    download = time.monotonic() - began
+    total = time.monotonic() - jobs_began + upload
+    compute = {}
+    walls = {}
+    for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics,
+                 JobKind.report):
+        meta = _job_metadata(runner, kind)
+        compute[kind.value] = sum(t["engine_compute_seconds"] or 0 for t in meta["tables"])
+        walls[kind.value] = float(meta["job_wall_seconds"])
+    critical = compute["standard"] + max(compute["privacy_metrics"],
+                                         compute["signal_metrics"]) + compute["report"]
+    figures = {"rows": float(len(avatars)), "upload_s": upload, "jobs_wall_s": jobs_wall,
+               "download_s": download, "total_s": total, "critical_compute_s": critical,
+               "outside_share": max(0.0, 1 - critical / total),
+               "report_job_s": walls["report"]}
+    figures.update({f"{k}_compute_s": v for k, v in compute.items()})
+    print(f"{name}: " + ", ".join(f"{k}={v:.2f}" for k, v in figures.items()), flush=True)
+    return figures
+
+
+def main() -> int:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="adult,1000000",
+                        help="comma-separated: 'adult' and/or row counts")
+    args = parser.parse_args()
+    from veil_client import Manager
+
+    results: dict[str, dict[str, float]] = {}
+    with running_veil() as veil, tempfile.TemporaryDirectory() as tmp:
+        manager = Manager(base_url=veil.url, api_key=veil.api_key, timeout=600)
+        for size in args.sizes.split(","):
+            if size == "adult":
+                results["adult"] = run_one(manager, "adult", ADULT, 20)
+            else:
+                path = Path(tmp) / f"adult_{size}.parquet"
+                scaled_adult(int(size)).to_parquet(path)
+                results[f"rows{size}"] = run_one(manager, f"rows{size}", path, 20)
+    pairs = []
+    for name, figures in results.items():
+        for key in ("total_s", "upload_s", "jobs_wall_s", "download_s", "critical_compute_s",
+                    "outside_share", "report_job_s"):
+            pairs.append(f"{name}_{key}={figures[key]:.3f}")
+    print(" ".join(pairs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
