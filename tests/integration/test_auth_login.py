@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import warnings
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from fast_hashing import fast_password_hashing  # noqa: F401 - autouse fixture
 from support import ServerThread, assert_eventually, create_user
 from veil.v1 import auth_pb2, auth_pb2_grpc
 from veil_client import InvalidArgument, Manager, NotFound, Unauthenticated
 from veil_client.models import CreateApiKeyRequest, ExpirationDays
 from veil_service.logs import JsonFormatter
+from veil_service.storage import schema
 
 PASSWORD = "Login-Passw0rd-ok"
 
@@ -170,3 +173,24 @@ def test_no_secret_reaches_the_logs(veil_server: ServerThread,
     for secret in (PASSWORD, session, created["api_key"]["plaintext"], person.api_key,
                    reset_token):
         assert secret not in logged  # ... without their secrets
+
+
+def test_only_hashes_of_secrets_are_stored(veil_server: ServerThread) -> None:
+    person = create_user(veil_server, "user", password=PASSWORD)
+    manager = Manager(base_url=veil_server.url)
+    with pytest.deprecated_call():
+        manager.authenticate(username=person.username, password=PASSWORD)
+    session = manager.transport.metadata()[0][1].removeprefix("Bearer ")
+    key = manager.auth_client.api_keys.create_api_key(CreateApiKeyRequest(name="stored"))
+    manager.forgotten_password(person.email)
+    reset_token = _outbox_token(veil_server, person.email)
+
+    with veil_server.app.db.connect() as conn:
+        stored = "\n".join(str(tuple(row)) for table in (
+            schema.users, schema.api_keys, schema.sessions, schema.reset_tokens,
+            schema.audit_events) for row in conn.execute(sa.select(table)))
+    secrets = (PASSWORD, session, key["api_key"]["plaintext"], reset_token)
+    for secret in secrets:
+        assert secret not in stored
+        assert hashlib.sha256(secret.encode()).hexdigest() in stored or secret == PASSWORD
+    assert "$argon2id$" in stored
