@@ -18,6 +18,7 @@ from veil_service.engine.reports import (
     build_technical_report,
     evaluate_metrics,
 )
+from veil_service.engine.reports.catalog import format_number
 
 
 @lru_cache(maxsize=1)
@@ -54,8 +55,8 @@ def test_reports_build_from_real_metrics() -> None:
         page.extract_text() or ""
         for page in PdfReader(io.BytesIO(build_technical_report(context, "en"))).pages
     )
-    hidden = f"{privacy['hidden_rate']:.4g}"
+    hidden = format_number(privacy["hidden_rate"], "en")
     assert hidden in pdf_text
     document = Document(io.BytesIO(build_pia_report(context, "fr")))
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
-    assert hidden.replace(".", ",") + " %" in cells
+    assert format_number(privacy["hidden_rate"], "fr") + " %" in cells

@@ -94,4 +94,7 @@ def test_number_format() -> None:
     assert format_number(93.2, "en") == "93.2"
     assert format_number(24.0, "en") == "24"
     assert format_number(0.0523, "fr") == "0,0523"
+    assert format_number(7.3861, "en") == "7.39"
+    assert format_number(0.13456, "en") == "0.135"
+    assert format_number(0.0, "en") == "0"
     assert format_number(32561.0, "en") == "32,561"

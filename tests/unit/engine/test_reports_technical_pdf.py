@@ -37,7 +37,7 @@ def test_english_report_has_every_section_and_value() -> None:
         "Method and definitions",
     ):
         assert heading in text, heading
-    for value in ("93.21", "41.5", "0.0523", "2.807", "683 original rows", "> 90", "< 0.1"):
+    for value in ("93.21", "41.5", "0.0523", "2.81", "683 original rows", "> 90", "< 0.1"):
         assert value in text, value
     assert "✓ pass" in text and "✗ fail" in text and "not computed" in text
     assert "Targets missed: Column direct match protection" in text
@@ -57,7 +57,7 @@ def test_french_report_is_fully_translated() -> None:
         "Méthode et définitions",
     ):
         assert heading in text, heading
-    for value in ("93,21", "41,5", "0,0523", "2,807", "> 0,2"):
+    for value in ("93,21", "41,5", "0,0523", "2,81", "> 0,2"):
         assert value in text, value
     assert "✓ atteint" in text and "✗ non atteint" in text and "non calculé" in text
     for english in ("Privacy metrics", "Reading of the results", "not computed", "Hidden rate"):

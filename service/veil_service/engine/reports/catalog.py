@@ -209,11 +209,19 @@ def evaluate_metrics(
 
 
 def format_number(value: float, language: str) -> str:
-    """Format a metric value for a reader: 4 significant digits, French decimal comma."""
+    """Format a metric value for a reader, with the French decimal comma where due.
+
+    At most two decimals from 1 up (85.51, 24), three significant digits below (0.991, 0.0523):
+    more digits would suggest a precision the metrics do not have.
+    """
     if abs(value) >= 1000:
         text = f"{value:,.0f}".replace(",", "\u202f" if language == "fr" else ",")
+    elif abs(value) >= 1:
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+    elif value == 0:
+        text = "0"
     else:
-        text = f"{value:.4g}"
+        text = f"{value:.3g}"
     return text.replace(".", ",") if language == "fr" else text
 
 

@@ -195,6 +195,7 @@ def _dataset(
             ]
         )
     return [
+        CondPageBreak(5 * cm),
         Paragraph(escape(t("tech.dataset")), styles["h2"]),
         Paragraph(escape(intro), styles["body"]),
         _grid(data, [7 * cm, 3.5 * cm, 3 * cm, 3.5 * cm]),
@@ -214,20 +215,15 @@ def _table_section(
     for sentence in privacy_reading(privacy, t) + signal_reading(signal, t):
         story.append(Paragraph("• " + escape(sentence), styles["body"]))
     # Verdicts first: the reader signs off on them; the dataset summary is supporting detail.
+    # Tables may split (their header row repeats), but never leave a heading alone at a page foot.
     story += [
-        KeepTogether(
-            [
-                Paragraph(escape(t("tech.privacy_metrics")), styles["h2"]),
-                Paragraph(escape(t("tech.privacy_intro")), styles["body"]),
-                _metric_table(privacy, t, styles["cell"]),
-            ]
-        ),
-        KeepTogether(
-            [
-                Paragraph(escape(t("tech.signal_metrics")), styles["h2"]),
-                _metric_table(signal, t, styles["cell"]),
-            ]
-        ),
+        CondPageBreak(6 * cm),
+        Paragraph(escape(t("tech.privacy_metrics")), styles["h2"]),
+        Paragraph(escape(t("tech.privacy_intro")), styles["body"]),
+        _metric_table(privacy, t, styles["cell"]),
+        CondPageBreak(6 * cm),
+        Paragraph(escape(t("tech.signal_metrics")), styles["h2"]),
+        _metric_table(signal, t, styles["cell"]),
     ]
     story += _dataset(table, t, styles)
     figures = context.figures.get(table.name, ())
