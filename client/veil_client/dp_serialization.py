@@ -72,7 +72,7 @@ def serialize_opendp_measurement(measurement: Any) -> str:
         )
     try:
         return str(dp.serialize(measurement))
-    except Exception as exc:  # noqa: BLE001 - opendp raises bare Exception for unsupported parts
+    except Exception as exc:  # opendp raises bare Exception for unserializable parts
         raise InvalidArgument(
             f"OpenDP cannot serialize this measurement: {exc}", field="opendp_pipeline"
         ) from exc
@@ -160,7 +160,7 @@ def load_model(data: bytes, model_format: str, *, allow_pickle: bool = False) ->
                 "you trust)",
                 field="allow_pickle",
             )
-        return pickle.loads(data)  # noqa: S301 - explicit opt-in above
+        return pickle.loads(data)
     raise InvalidArgument(f"unknown model format {model_format!r}", field="model")
 
 

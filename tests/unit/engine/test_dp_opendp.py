@@ -118,7 +118,8 @@ def _call(module: str, function: str, **kwargs: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("tree", "fragment"),
     [
-        (_call("measurements", "make_user_measurement"), "opendp.measurements.make_user_measurement"),
+        (_call("measurements", "make_user_measurement"),
+         "opendp.measurements.make_user_measurement"),
         (_call("core", "new_function"), "opendp.core.new_function"),
         (_call("combinators", "make_sequential_composition"), "make_sequential_composition"),
         (_call("_lib", "unwrap"), "opendp._lib.unwrap"),
@@ -147,7 +148,7 @@ def test_refusal_happens_before_any_call(penguin: Metadata, monkeypatch: Any) ->
 def test_other_refusals(bill_mean: Any, penguin: Metadata) -> None:
     good = json.loads(serialize_opendp_measurement(bill_mean >> dp.m.then_laplace(5.0)))
     good["__version__"] = "0.9.0"
-    with pytest.raises(InvalidArgumentError, match="OpenDP 0.9.0"):
+    with pytest.raises(InvalidArgumentError, match=r"OpenDP 0\.9\.0"):
         check_pipeline(json.dumps(good))
     with pytest.raises(InvalidArgumentError, match="not valid JSON"):
         check_pipeline("{not json")

@@ -1,4 +1,4 @@
-"""smartnoise-sql: costs equal the library's own (and Lomas's numbers), queries run, errors are clear."""
+"""smartnoise-sql: costs equal the library's (and Lomas's numbers); queries run; clear errors."""
 
 from __future__ import annotations
 

@@ -147,7 +147,8 @@ def _check_columns(request: DiffPrivLibRequest, metadata: Metadata) -> None:
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise InvalidArgumentError(
-                f"{field}: unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                f"{field}: unknown column(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}",
                 field=field,
             )
 

@@ -8,6 +8,7 @@ columns drawn in metadata order, so the same metadata, size and seed give the sa
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 
 import numpy as np
@@ -79,13 +80,15 @@ def _draw_column(col: ColumnMetadata, size: int, rng: np.random.Generator) -> pd
         lower, upper = float(col.lower), float(col.upper)  # type: ignore[arg-type]
         floats = lower + (upper - lower) * rng.random(size=size, dtype=dtype)
         return pd.Series(floats.astype(dtype))
+    assert isinstance(col.lower, dt.datetime) and isinstance(col.upper, dt.datetime)
     days = pd.date_range(col.lower, col.upper, freq="D")
-    return pd.Series(pd.DatetimeIndex(rng.choice(days.to_numpy(), size=size)), dtype="datetime64[ns]")
+    drawn = pd.DatetimeIndex(rng.choice(days.to_numpy(), size=size))
+    return pd.Series(drawn, dtype="datetime64[ns]")
 
 
 def _with_nulls(series: pd.Series, col: ColumnMetadata, rng: np.random.Generator) -> pd.Series:
     if col.type == "int":
-        series = series.astype(f"Int{col.precision}")
+        series = series.astype(pd.Int32Dtype() if col.precision == 32 else pd.Int64Dtype())
     for _ in range(NB_RANDOM_NONE):
         index = int(rng.integers(0, len(series)))
         series.iloc[index] = None

@@ -139,7 +139,8 @@ class Metadata:
             for key in ("lower", "upper"):
                 value = getattr(col, key)
                 if isinstance(value, dt.datetime):
-                    entry[key] = value.date().isoformat() if _is_midnight(value) else value.isoformat()
+                    midnight = _is_midnight(value)
+                    entry[key] = value.date().isoformat() if midnight else value.isoformat()
                 elif value is not None:
                     entry[key] = value
             if col.categories is not None:

@@ -8,7 +8,7 @@ OpenDP's own privacy map says for the dataset's privacy unit: ``measurement.map(
 
 * ``MaxDivergence`` (pure DP): ε = map(d_in), δ = 0;
 * ``Approximate(MaxDivergence)`` (fixed (ε, δ), e.g. after ``make_fix_delta``): the pair itself;
-* ``ZeroConcentratedDivergence`` (zCDP, ρ): converted with ``make_zCDP_to_approxDP`` then read
+* ``ZeroConcentratedDivergence`` (zCDP, rho): converted with ``make_zCDP_to_approxDP`` then read
   as below;
 * ``SmoothedMaxDivergence`` (a privacy profile): ε = profile.epsilon(fixed_delta), δ =
   ``fixed_delta``, which the request must give.
@@ -69,6 +69,8 @@ def execute(
     metadata: Metadata,
     *,
     seed: int | None = None,
+    allow_pickle: bool = False,
+    show_library_errors: bool = False,
 ) -> QueryResult:
     """Invoke the measurement on the dataset written as a header-less CSV string.
 
@@ -77,6 +79,8 @@ def execute(
         df: The dataset (private or dummy), columns in metadata order.
         metadata: Metadata of the dataset (its column order defines the CSV).
         seed: Ignored: OpenDP samples noise from a secure generator that cannot be seeded.
+        allow_pickle: Ignored (no model); accepted so every library has the same signature.
+        show_library_errors: Put OpenDP's message in errors (dummy data only).
 
     Returns:
         ``QueryResult.values`` for scalar and vector releases (nested tuples flattened in
@@ -87,14 +91,15 @@ def execute(
         InvalidArgumentError: The pipeline is refused, or OpenDP fails on the data (the library's
             message is not echoed because it may quote values; run in dummy mode to debug).
     """
-    del seed
+    del seed, allow_pickle
     measurement = _load(request)
     csv_text = df[metadata.column_names].to_csv(header=False, index=False)
     try:
         release = measurement(csv_text)
     except OpenDPException as exc:
+        what = _opendp_text(exc) if show_library_errors else exc.variant
         raise InvalidArgumentError(
-            f"OpenDP could not run the pipeline on this dataset ({exc.variant}); check that "
+            f"OpenDP could not run the pipeline on this dataset ({what}); check that "
             "make_split_dataframe lists the columns in metadata order "
             f"({', '.join(metadata.column_names)}) and run it in dummy mode to debug",
             field="pipeline_json",
@@ -179,10 +184,14 @@ def _call(function: Any, *args: Any) -> Any:
     try:
         return function(*args)
     except OpenDPException as exc:
-        message = " ".join(str(getattr(exc, "message", "") or exc).split())[:500]
         raise InvalidArgumentError(
-            f"OpenDP could not compute the privacy cost: {message}", field="pipeline_json"
+            f"OpenDP could not compute the privacy cost: {_opendp_text(exc)}",
+            field="pipeline_json",
         ) from exc
+
+
+def _opendp_text(exc: OpenDPException) -> str:
+    return " ".join(str(getattr(exc, "message", "") or exc).split())[:500]
 
 
 def _finite(epsilon: float, delta: float) -> CostEstimate:

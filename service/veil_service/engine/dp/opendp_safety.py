@@ -147,7 +147,7 @@ def load_measurement(pipeline_json: str) -> dp.Measurement:
             warnings.filterwarnings(
                 "ignore", message=r"OpenDP version in serialized object", category=UserWarning
             )
-            obj = dp.deserialize(pipeline_json)
+            obj = dp.deserialize(pipeline_json)  # type: ignore[no-untyped-call]
     except OpenDPException as exc:
         raise _bad(f"could not be rebuilt by OpenDP: {_opendp_message(exc)}") from exc
     except (TypeError, ValueError, KeyError) as exc:

@@ -46,7 +46,7 @@ def estimate_cost(request: SmartnoiseSqlRequest, metadata: Metadata) -> CostEsti
     reader = _reader(request, metadata, _empty_table(metadata))
     try:
         epsilon, delta = reader.get_privacy_cost(request.query)
-    except Exception as exc:  # noqa: BLE001 - the library raises bare ValueError/Exception
+    except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
         raise _query_error(exc) from exc
     return CostEstimate(epsilon=float(epsilon), delta=float(delta))
 
@@ -57,6 +57,8 @@ def execute(
     metadata: Metadata,
     *,
     seed: int | None = None,
+    allow_pickle: bool = False,
+    show_library_errors: bool = False,
 ) -> QueryResult:
     """Run the query on ``df`` with smartnoise-sql's noise.
 
@@ -66,30 +68,33 @@ def execute(
         metadata: Metadata of the dataset.
         seed: Ignored: smartnoise-sql draws its noise from OpenDP's secure generator, which
             cannot be seeded.
+        allow_pickle: Ignored (no model); accepted so every library has the same signature.
+        show_library_errors: Put the library's execution message in errors (dummy data only:
+            on private data a message may quote values).
 
     Returns:
         ``QueryResult.table``: with postprocessing, the query's columns; without, the raw
         noisy sub-query outputs as ``res_0, res_1, ...``.
 
     Raises:
-        InvalidArgumentError: The query is invalid. Execution failures do not echo the library
-            message, which could quote data; run the query in dummy mode to debug it.
+        InvalidArgumentError: The query is invalid, or it failed on the data (the library's
+            message only with ``show_library_errors``).
     """
-    del seed
+    del seed, allow_pickle
     request.validate()
     reader = _reader(request, metadata, df)
     try:
         # Checks the query against the metadata only, so its errors are safe to show in full.
         reader.get_privacy_cost(request.query)
-    except Exception as exc:  # noqa: BLE001 - the library raises bare ValueError/Exception
+    except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
         raise _query_error(exc) from exc
     try:
         rows = list(reader.execute(request.query, postprocess=request.postprocess))
-    except Exception as exc:  # noqa: BLE001 - the message may quote private values
+    except Exception as exc:  # the library raises bare Exception; its text may quote values
+        detail = (f": {exc}" if show_library_errors else
+                  f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
         raise InvalidArgumentError(
-            f"smartnoise-sql could not execute the query on this dataset ({type(exc).__name__}); "
-            "run it in dummy mode to see the library's message",
-            field="query",
+            f"smartnoise-sql could not execute the query on this dataset{detail}", field="query"
         ) from exc
     if request.postprocess:
         header, body = [str(c) for c in rows[0]], rows[1:]

@@ -1,0 +1,99 @@
+"""One entry point for the four DP libraries: pick the module from the request's type.
+
+The DPQuery servicer and the engine task call :func:`estimate_cost` and :func:`execute` with any
+request dataclass; the library modules are imported on first use, so an engine that only runs
+SQL never pays for importing torch or jax. The usual flow for a private query is::
+
+    cost = estimate_cost(request, metadata)       # no private data read
+    ledger.spend_atomically(user, dataset, cost)  # the server's budget ledger
+    result = execute(request, df, metadata)       # on the private data
+
+and in dummy mode ``execute(request, make_dummy_dataset(metadata, n, seed), metadata,
+seed=seed, show_library_errors=True)``: the data is public, so library messages can be shown.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+import pandas as pd
+
+from veil_service.engine.dp.metadata import Metadata
+from veil_service.engine.dp.requests import (
+    CostEstimate,
+    DiffPrivLibRequest,
+    DPRequest,
+    OpenDPRequest,
+    QueryResult,
+    SmartnoiseSqlRequest,
+    SmartnoiseSynthRequest,
+)
+from veil_service.errors import InvalidArgumentError
+
+LIBRARIES: dict[type, tuple[str, str]] = {
+    SmartnoiseSqlRequest: ("smartnoise_sql", "veil_service.engine.dp.smartnoise_sql"),
+    OpenDPRequest: ("opendp", "veil_service.engine.dp.opendp_pipeline"),
+    DiffPrivLibRequest: ("diffprivlib", "veil_service.engine.dp.diffprivlib_pipeline"),
+    SmartnoiseSynthRequest: ("smartnoise_synth", "veil_service.engine.dp.smartnoise_synth"),
+}
+
+
+def library_name(request: DPRequest) -> str:
+    """The library's archive name: ``smartnoise_sql``, ``opendp``, ``diffprivlib``,
+    ``smartnoise_synth``."""
+    return _entry(request)[0]
+
+
+def estimate_cost(request: DPRequest, metadata: Metadata) -> CostEstimate:
+    """The (ε, δ) the library accounts for ``request``; never reads private data.
+
+    Raises:
+        InvalidArgumentError: The request is invalid (the field is named).
+        UnimplementedError: An OpenDP polars pipeline.
+    """
+    result: CostEstimate = _module(request).estimate_cost(request, metadata)
+    return result
+
+
+def execute(
+    request: DPRequest,
+    df: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    seed: int | None = None,
+    allow_pickle: bool = False,
+    show_library_errors: bool = False,
+) -> QueryResult:
+    """Run ``request`` on ``df`` (private or dummy data).
+
+    Args:
+        request: One library's request dataclass.
+        df: The dataset, with the metadata's columns.
+        metadata: Metadata of the dataset.
+        seed: Dummy-mode reproducibility where a library allows it without global state
+            (diffprivlib ``random_state``); never for private data.
+        allow_pickle: The server's opt-in to return pickled models (the request must opt in too).
+        show_library_errors: Put library messages in errors; only for dummy data.
+
+    Raises:
+        InvalidArgumentError: The request is refused or fails on the data.
+    """
+    result: QueryResult = _module(request).execute(
+        request, df, metadata, seed=seed, allow_pickle=allow_pickle,
+        show_library_errors=show_library_errors,
+    )
+    return result
+
+
+def _entry(request: object) -> tuple[str, str]:
+    entry = LIBRARIES.get(type(request))
+    if entry is None:
+        raise InvalidArgumentError(
+            f"unknown DP request type {type(request).__name__}", field="library"
+        )
+    return entry
+
+
+def _module(request: object) -> Any:
+    return import_module(_entry(request)[1])
