@@ -1,0 +1,132 @@
+"""OpenDP, diffprivlib and smartnoise-synth through the client (lomas.md §6.3-6.5), with costs
+compared to the libraries called directly in this process."""
+
+from __future__ import annotations
+
+import opendp.prelude as dp
+import pandas as pd
+import pytest
+from diffprivlib.accountant import BudgetAccountant
+from diffprivlib.models import LogisticRegression, StandardScaler
+from dp_support import PENGUIN_CSV, grant, manager, register
+from sklearn.pipeline import Pipeline
+from support import ServerThread, TestUser
+from veil_client import FailedPrecondition, InvalidArgument
+from veil_client.dp_client import DPClient
+
+dp.enable_features("contrib")
+
+pytestmark = [
+    # Lomas-style legacy pipelines start with make_split_dataframe, deprecated since OpenDP 0.12.
+    pytest.mark.filterwarnings("ignore:Call to deprecated function:DeprecationWarning"),
+    # diffprivlib's LogisticRegression passes L-BFGS-B options SciPy 1.17 deprecates.
+    pytest.mark.filterwarnings("ignore:scipy.optimize:DeprecationWarning"),
+]
+
+COLUMNS = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+           "body_mass_g", "sex"]
+FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+MWEM = {"iterations": 5}
+BOUNDS = ([30.0, 13.0, 150.0, 2000.0], [65.0, 23.0, 250.0, 7000.0])
+
+
+@pytest.fixture(scope="module")
+def penguin(veil_server: ServerThread) -> str:
+    """One PENGUIN dataset for the module."""
+    return register(veil_server)
+
+
+@pytest.fixture()
+def client(veil_server: ServerThread, user: TestUser, penguin: str) -> DPClient:
+    """The user's client on PENGUIN with a budget of (20, 1e-3)."""
+    grant(veil_server, user, penguin, 20.0, 1e-3)
+    return manager(veil_server, user).dp(penguin)
+
+
+def _bill_mean() -> dp.Transformation:
+    return (dp.t.make_split_dataframe(",", COLUMNS)
+            >> dp.t.make_select_column("bill_length_mm", str)
+            >> dp.t.then_cast_default(float) >> dp.t.then_impute_constant(43.61)
+            >> dp.t.then_clamp((30.0, 65.0)) >> dp.t.then_resize(346, 43.61)
+            >> dp.t.then_mean())
+
+
+def test_opendp_measurements(client: DPClient) -> None:
+    laplace = _bill_mean() >> dp.m.then_laplace(5.0)
+    cost = client.opendp.cost(laplace)
+    assert (cost.epsilon, cost.delta) == (laplace.map(1), 0.0)
+    answer = client.opendp.query(laplace)
+    assert isinstance(answer.result.value, float) and answer.epsilon == laplace.map(1)
+    assert isinstance(client.opendp.query(laplace, dummy=True).result.value, float)
+
+    with pytest.raises(InvalidArgument) as not_measurement:
+        client.opendp.cost(dp.serialize(_bill_mean()))
+    assert not_measurement.value.field == "pipeline_json"
+
+    gaussian = _bill_mean() >> dp.m.then_gaussian(5.0)
+    with pytest.raises(InvalidArgument) as no_delta:
+        client.opendp.query(gaussian)
+    assert no_delta.value.field == "fixed_delta"
+    approx = dp.c.make_zCDP_to_approxDP(gaussian)
+    expected = approx.map(1).epsilon(1e-6)
+    cost = client.opendp.cost(gaussian, fixed_delta=1e-6)
+    assert (cost.epsilon, cost.delta) == (expected, 1e-6)
+    answer = client.opendp.query(gaussian, fixed_delta=1e-6)
+    assert (answer.epsilon, answer.delta) == (expected, 1e-6)
+    spent = client.get_total_spent_budget()
+    assert spent.total_spent_epsilon == pytest.approx(laplace.map(1) + expected)
+    assert [q["dp_library"] for q in client.get_previous_queries()] == ["opendp", "opendp"]
+
+
+def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> None:
+    pipeline = Pipeline([
+        ("scaler", StandardScaler(epsilon=0.5, bounds=BOUNDS)),
+        ("classifier", LogisticRegression(epsilon=1.0, data_norm=83.69)),
+    ])
+    cost = client.diffprivlib.cost(pipeline, FEATURES, ["species"], test_train_split_seed=4)
+    assert (cost.epsilon, cost.delta) == (1.5, 0.0)
+    answer = client.diffprivlib.query(pipeline, FEATURES, ["species"], test_train_split_seed=4)
+    assert (answer.epsilon, answer.delta) == (1.5, 0.0)
+    assert answer.result.score is not None and 0.0 <= answer.result.score <= 1.0
+    model = answer.result.model
+    assert isinstance(model, Pipeline)
+    accountant = BudgetAccountant()
+    direct = Pipeline([
+        ("scaler", StandardScaler(epsilon=0.5, bounds=BOUNDS, accountant=accountant)),
+        ("classifier", LogisticRegression(epsilon=1.0, data_norm=83.69, accountant=accountant)),
+    ])
+    frame = pd.read_csv(PENGUIN_CSV).dropna()
+    direct.fit(frame[FEATURES], frame["species"])
+    assert accountant.total() == (answer.epsilon, answer.delta)
+    assert model.predict(frame[FEATURES].head(3)).shape == (3,)
+
+    leaky = Pipeline([("scaler", StandardScaler(epsilon=0.5)),
+                      ("classifier", LogisticRegression(epsilon=1.0))])
+    before = client.get_total_spent_budget().total_spent_epsilon
+    with pytest.raises(InvalidArgument) as leak:
+        client.diffprivlib.query(leaky, FEATURES, ["species"])
+    assert "PrivacyLeakWarning" in leak.value.message
+    assert client.get_total_spent_budget().total_spent_epsilon == before
+
+
+def test_smartnoise_synth_samples_and_model_opt_in(client: DPClient) -> None:
+    cost = client.smartnoise_synth.cost("mwem", epsilon=1.0, select_cols=["species", "island"],
+                                        synth_params=MWEM)
+    assert (cost.epsilon, cost.delta) == (1.0, 0.0)
+    answer = client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species", "island"],
+                                           synth_params=MWEM, nb_samples=50)
+    samples = answer.result.df_samples
+    assert samples.shape == (50, 2) and set(samples["species"]) <= {"Adelie", "Chinstrap",
+                                                                     "Gentoo"}
+    assert answer.epsilon == 1.0
+    dummy = client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species"],
+                                          synth_params=MWEM, nb_samples=10, dummy=True)
+    assert dummy.result.df_samples.shape == (10, 1) and dummy.epsilon == 0.0
+    before = client.get_total_spent_budget().total_spent_epsilon
+    with pytest.raises(FailedPrecondition) as pickle_refused:
+        client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species"],
+                                      return_model=True)
+    assert pickle_refused.value.field == "return_model"
+    with pytest.raises(InvalidArgument):
+        client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species", "idonotexist"])
+    assert client.get_total_spent_budget().total_spent_epsilon == before
