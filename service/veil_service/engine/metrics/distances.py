@@ -1,0 +1,178 @@
+"""Nearest-neighbour searches in the projected space, all on KD-trees.
+
+The distance metrics need three searches: for each original, the avatars closer than its own avatar
+(hidden rate, local cloaking); for each avatar, its two closest originals (DCR, NNDR); and for a
+reference set, its two closest originals (the holdout distribution of ``closest_rate``). A KD-tree
+answers each in O(n log n) in the few dimensions (``ncp``) these metrics use, where the paper's
+code used faiss and pairwise loops.
+
+Ties matter: integer-valued data such as WBCD put many avatars at exactly the same distance from an
+original (avatar_method.md section 8). Distances closer than ``TIE_TOLERANCE`` (relative) are ties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+TIE_TOLERANCE = 1e-9
+"""Relative tolerance under which two distances are equal (guards floating-point noise)."""
+
+LOCAL_CLOAKING_CAP = 256
+"""The median local cloaking is exact up to this many avatars; a larger median is reported as it.
+
+An exact count for every record costs O(n x count), which is quadratic for an avatar table that is
+unrelated to the original (every record then has about n/2 closer avatars). The target is 5, and
+the paper's medians are 11 and 25, so a cap of 256 changes no decision and no published number.
+"""
+
+_FIRST_K = 16
+
+
+@dataclass(frozen=True)
+class OwnAvatarSearch:
+    """Where each original's own avatar ranks among all avatars.
+
+    Attributes:
+        own_distance: Distance from original ``i`` to avatar ``i``.
+        closer_count: Avatars other than ``i``'s own at a distance <= its own avatar's (ties count
+            as closer), capped at :data:`LOCAL_CLOAKING_CAP`.
+        hidden: True when a distance-based attacker who links ``i`` to its nearest avatar (lowest
+            row index among exact ties) does NOT pick ``i``'s own avatar.
+    """
+
+    own_distance: np.ndarray
+    closer_count: np.ndarray
+    hidden: np.ndarray
+
+
+def _tolerance(radius: np.ndarray) -> np.ndarray:
+    return TIE_TOLERANCE * np.maximum(1.0, radius)
+
+
+def _scan(
+    dist: np.ndarray, idx: np.ndarray, rows: np.ndarray, radius: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tol = _tolerance(radius)[:, None]
+    other = idx != rows[:, None]
+    within = (dist <= radius[:, None] + tol) & other
+    strictly = (dist < radius[:, None] - tol) & other
+    tied_lower = within & ~strictly & (idx < rows[:, None])
+    hidden = strictly.any(axis=1) | tied_lower.any(axis=1)
+    saturated = dist[:, -1] <= radius + tol[:, 0]
+    return within.sum(axis=1), hidden, saturated
+
+
+def spatial_order(points: np.ndarray) -> np.ndarray:
+    """A permutation that puts nearby points next to each other (a KD-tree's leaf order).
+
+    Querying a KD-tree in this order keeps the visited nodes in cache: five times faster on
+    200,000 rows than querying in table order.
+    """
+    indices: np.ndarray = np.asarray(cKDTree(points).indices)
+    return indices
+
+
+def query(tree: cKDTree, points: np.ndarray, k: int, **options: float) -> tuple[
+        np.ndarray, np.ndarray]:
+    """``tree.query`` in spatial order, results returned in the points' own order."""
+    order = spatial_order(points)
+    dist, idx = tree.query(points[order], k=k, workers=-1, **options)
+    dist = np.asarray(dist).reshape(len(points), k)
+    idx = np.asarray(idx).reshape(len(points), k)
+    out_dist = np.empty_like(dist)
+    out_idx = np.empty_like(idx)
+    out_dist[order] = dist
+    out_idx[order] = idx
+    return out_dist, out_idx
+
+
+def _settle_tied(tree: cKDTree, original: np.ndarray, own: np.ndarray, rows: np.ndarray,
+                 hidden: np.ndarray) -> None:
+    """Rows whose nearest avatars are all exact ties with a higher index than theirs: look at
+    every tied avatar, since one with a lower index (the attacker's pick) may lie beyond k."""
+    if len(rows) == 0:
+        return
+    radius = own[rows] + _tolerance(own[rows])
+    for row, neighbours in zip(rows, tree.query_ball_point(original[rows], radius), strict=True):
+        hidden[row] = any(j < row for j in neighbours)
+
+
+def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSearch:
+    """Rank every original's own avatar among the avatars (hidden rate and local cloaking).
+
+    Searches the nearest 16 avatars of each original. The hidden flag is settled there (a
+    record with 16 avatars at least as close is hidden). Counts of 16 or more are refined (64,
+    then :data:`LOCAL_CLOAKING_CAP`) only while they decide the median, i.e. while at least half
+    of the records have that many: the median is exact, the counts above it may be lower bounds.
+
+    Args:
+        original: Projected originals (n x ncp).
+        avatars: Projected avatars, row ``i`` being the avatar of original ``i`` (n x ncp).
+
+    Returns:
+        The own-avatar distances, local-cloaking counts and hidden flags.
+    """
+    n = len(original)
+    tree = cKDTree(avatars)
+    own = np.linalg.norm(original - avatars, axis=1)
+    counts = np.zeros(n, dtype=np.int64)
+    hidden = np.zeros(n, dtype=bool)
+    pending = np.arange(n)
+    for stage, k in enumerate((_FIRST_K, 64, LOCAL_CLOAKING_CAP + 1)):
+        k = min(k, n)
+        dist, idx = query(tree, original[pending], k)
+        found, hid, saturated = _scan(dist, idx, pending, own[pending])
+        counts[pending] = found
+        if stage == 0:
+            hidden = hid
+            _settle_tied(tree, original, own, pending[saturated & ~hid], hidden)
+        pending = pending[saturated]
+        if k == n or len(pending) == 0 or n - len(pending) > n // 2:
+            break
+    return OwnAvatarSearch(own_distance=own,
+                           closer_count=np.minimum(counts, LOCAL_CLOAKING_CAP), hidden=hidden)
+
+
+def closest_two(reference: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the closest reference record (DCR) and the closest/second-closest ratio (NNDR).
+
+    NNDR is 1 when the second-closest distance is 0 (the paper's convention: a query sitting on
+    several identical records is not isolated).
+
+    Args:
+        reference: The records distances are measured to (the originals), (n x d).
+        queries: The records distances are measured from (avatars or holdout), (m x d).
+
+    Returns:
+        ``(dcr, nndr)``, each of length m.
+    """
+    dist, _ = query(cKDTree(reference), queries, 2)
+    return _dcr_nndr(dist[:, 0], dist[:, 1])
+
+
+def _dcr_nndr(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ratio = np.ones_like(first)
+    positive = second > 0
+    ratio[positive] = first[positive] / second[positive]
+    return first, ratio
+
+
+def leave_one_out_two(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DCR and NNDR of every reference record to the *other* reference records.
+
+    Used as the holdout distribution when no holdout table is given: the distance from a real
+    record to the rest of the real data is what "as close as a new real record" means. The
+    record itself is always at distance 0 and sorts first (an exact duplicate also at 0 is
+    indistinguishable and equivalent), so dropping the first neighbour removes it.
+
+    Args:
+        reference: The projected originals (n x d), n >= 3.
+
+    Returns:
+        ``(dcr, nndr)`` of length n.
+    """
+    dist, _ = query(cKDTree(reference), reference, 3)
+    return _dcr_nndr(dist[:, 1], dist[:, 2])

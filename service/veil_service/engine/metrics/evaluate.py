@@ -1,0 +1,227 @@
+"""The two entry points: ``privacy_metrics`` and ``signal_metrics`` for one table.
+
+Both take the original table and the *unshuffled* avatar table (same row order) and return one
+result dict in the Octopize client's shape (see :mod:`veil_service.engine.metrics.output`). They
+are pure functions: same inputs and ``seed``, same result. Metrics-only mode is simply calling
+them with an avatar table the user supplied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from veil_service.engine.metrics import attacks
+from veil_service.engine.metrics.inference import inference_metrics
+from veil_service.engine.metrics.matching import (
+    categorical_hidden_rate,
+    column_direct_match_protection,
+    correlation_protection_rate,
+    row_direct_match_protection,
+)
+from veil_service.engine.metrics.output import PRIVACY_TARGETS, SIGNAL_TARGETS, build_result
+from veil_service.engine.metrics.parameters import (
+    MetricsParameters,
+    holdout_of,
+    parse_parameters,
+)
+from veil_service.engine.metrics.privacy import distance_privacy
+from veil_service.engine.metrics.projection import fit_famd, resolve_ncp
+from veil_service.engine.metrics.signal import (
+    column_shapes,
+    correlation_difference_ratio,
+    hellinger_distances,
+    pair_trends,
+)
+from veil_service.engine.metrics.tables import AlignedTables, align_tables
+from veil_service.engine.metrics.utility import utility_scores
+
+REFERENCE = "original"
+"""What the avatars are compared to (Octopize's ``metadata.reference``)."""
+
+
+def _prepare(original: pd.DataFrame, avatars: pd.DataFrame,
+             params: dict[str, Any]) -> tuple[AlignedTables, MetricsParameters]:
+    tables = align_tables(original, avatars, holdout_of(params))
+    return tables, parse_parameters(params, tables.columns, tables.categorical)
+
+
+def _metadata(tables: AlignedTables, parameters: MetricsParameters,
+              extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "table_name": parameters.table_name,
+        "computation_type": "standalone",
+        "reference": REFERENCE,
+        "n_original_rows": len(tables.original),
+        "n_avatar_rows": len(tables.avatars),
+        "n_holdout_rows": None if tables.holdout is None else len(tables.holdout),
+        "continuous_columns": tables.continuous,
+        "categorical_columns": tables.categorical,
+        "parameters": parameters.as_metadata(),
+        **extra,
+    }
+
+
+def _attack_risks(tables: AlignedTables, parameters: MetricsParameters) -> dict[str, Any]:
+    rng = np.random.default_rng(parameters.seed)
+    frames = [tables.avatars, tables.original]
+    if tables.holdout is not None:
+        frames.append(tables.holdout)
+    encoded = attacks.encode(tables, frames)
+    syn, ori = encoded[0], encoded[1]
+    control = encoded[2] if len(encoded) > 2 else None
+    n = min(parameters.n_attacks, len(ori.values),
+            len(control.values) if control is not None else len(ori.values))
+    targets = ori.values[rng.choice(len(ori.values), size=n, replace=False)]
+    control_rows = None if control is None else control.values[
+        rng.choice(len(control.values), size=n, replace=False)]
+    ranges = attacks.value_ranges(encoded)
+    confidence = parameters.confidence_level
+    results: dict[str, Any] = {}
+    results["singling_out"] = attacks.singling_out(syn, ori, control, n, rng, confidence)
+    position = {c: j for j, c in enumerate(tables.columns)}
+    aux = list(parameters.known_variables) or [c for c in tables.columns
+                                               if c != parameters.target]
+    if len(aux) >= 2:
+        halves = (np.array([position[c] for c in aux[0::2]]),
+                  np.array([position[c] for c in aux[1::2]]))
+        results["linkability"] = attacks.linkability(syn, targets, control_rows, halves, ranges,
+                                                     rng, confidence)
+    if parameters.known_variables and parameters.target is not None:
+        results["inference"] = attacks.inference(
+            syn, targets, control_rows, np.array([position[c] for c in aux]),
+            position[parameters.target], ranges, rng, confidence)
+    return results
+
+
+def privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
+                    **params: Any) -> dict[str, Any]:
+    """Every privacy metric of one table, in the Octopize client's result shape.
+
+    Args:
+        original: The original table.
+        avatars_unshuffled: Its avatars, row ``i`` being the avatar of original row ``i``.
+        **params: ``table_name``, ``ncp`` (components for distance metrics, default
+            min(5, one-hot columns)), ``known_variables`` (columns the attacker knows; enables
+            correlation protection, inference and the inference attack), ``target`` (the
+            sensitive column), ``quantile_threshold`` (percentile, default 5), ``seed`` (default
+            0), ``column_weights``, ``categorical_hidden_rate_variables``, ``holdout`` (records
+            not used for the avatars: reference of ``closest_rate`` and control set of the
+            attacks), ``n_attacks`` (default 500), ``confidence_level`` (default 0.95),
+            ``compute_attacks`` (default True).
+
+    Returns:
+        The metric keys (rates in %), ``targets``, ``passed`` and ``metadata``. Metrics whose
+        parameters are missing (e.g. inference without ``target``) are None.
+
+    Raises:
+        InvalidArgumentError: Mismatched tables or a bad parameter; the message names the fix.
+
+    BLAS and OpenMP run on one thread: the machine's cores are shared, and oversubscribed
+    threads spin-wait (a 15x slowdown measured on the utility model).
+    """
+    with threadpool_limits(limits=1):
+        return _privacy_metrics(original, avatars_unshuffled, params)
+
+
+def _privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
+                     params: dict[str, Any]) -> dict[str, Any]:
+    tables, parameters = _prepare(original, avatars_unshuffled, params)
+    model = fit_famd(tables.original, tables.continuous, tables.categorical,
+                     parameters.column_weights)
+    ncp = resolve_ncp(parameters.ncp, model)
+    holdout = None if tables.holdout is None else model.transform(tables.holdout, ncp)
+    distance = distance_privacy(model.transform(tables.original, ncp),
+                                model.transform(tables.avatars, ncp), holdout,
+                                parameters.quantile_threshold)
+    column_protection, per_column = column_direct_match_protection(tables)
+    chr_variables = list(parameters.categorical_hidden_rate_variables or tables.categorical)
+    metrics: dict[str, Any] = {
+        "hidden_rate": distance.hidden_rate,
+        "local_cloaking": distance.local_cloaking,
+        "distance_to_closest": distance.distance_to_closest,
+        "closest_distances_ratio": distance.closest_distances_ratio,
+        "closest_rate": distance.closest_rate,
+        "column_direct_match_protection": column_protection,
+        "categorical_hidden_rate": categorical_hidden_rate(tables, chr_variables),
+        "row_direct_match_protection": row_direct_match_protection(tables),
+        "correlation_protection_rate": None,
+        "inference_continuous": None,
+        "inference_categorical": None,
+    }
+    details: dict[str, Any] = dict(distance.details)
+    details["column_direct_match_protection_per_column"] = per_column
+    known = list(parameters.known_variables)
+    if known:
+        metrics["correlation_protection_rate"], details["correlation_protection"] = (
+            correlation_protection_rate(tables, known, distance.hidden_rate))
+    if known and parameters.target is not None:
+        inferred = inference_metrics(tables, known, parameters.target)
+        metrics["inference_continuous"] = inferred.pop("inference_continuous")
+        metrics["inference_categorical"] = inferred.pop("inference_categorical")
+        details.update(inferred)
+    for name in ("singling_out_risk", "linkability_risk", "inference_risk"):
+        metrics[name] = None
+    if parameters.compute_attacks:
+        risks = _attack_risks(tables, parameters)
+        for name, result in risks.items():
+            metrics[f"{name}_risk"] = result.risk
+        details["attacks"] = {name: result.as_dict() for name, result in risks.items()}
+    metrics["details"] = details
+    metadata = _metadata(tables, parameters, {
+        "ncp_used": ncp,
+        "projection_components": model.n_components,
+        "projection_explained_variance": float(model.explained_variance_ratio[:ncp].sum()),
+    })
+    return build_result(metrics, PRIVACY_TARGETS, metadata)
+
+
+def signal_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
+                   **params: Any) -> dict[str, Any]:
+    """Every signal (utility) metric of one table, in the Octopize client's result shape.
+
+    Args:
+        original: The original table.
+        avatars_unshuffled: Its avatars in the original's row order (the order matters only for
+            the train-on-avatars model, which pairs training rows with their avatars).
+        **params: As :func:`privacy_metrics`; ``target`` enables the ML utility scores,
+            ``compute_utility`` (default True) can turn them off; ``holdout`` becomes their
+            test set.
+
+    Returns:
+        ``hellinger_mean``, ``hellinger_std``, ``correlation_difference_ratio`` (%),
+        ``column_shapes_score``, ``pair_trends_score``, ``ml_utility_*``, per-column and per-pair
+        ``details``, then ``targets``, ``passed`` and ``metadata``.
+
+    Raises:
+        InvalidArgumentError: Mismatched tables or a bad parameter; the message names the fix.
+    """
+    with threadpool_limits(limits=1):
+        return _signal_metrics(original, avatars_unshuffled, params)
+
+
+def _signal_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
+                    params: dict[str, Any]) -> dict[str, Any]:
+    tables, parameters = _prepare(original, avatars_unshuffled, params)
+    hellinger = hellinger_distances(tables)
+    shapes = column_shapes(tables)
+    pairs = pair_trends(tables)
+    values = np.array(list(hellinger.values()))
+    metrics: dict[str, Any] = {
+        "hellinger_mean": float(values.mean()),
+        "hellinger_std": float(values.std()),
+        "correlation_difference_ratio": correlation_difference_ratio(tables),
+        "column_shapes_score": float(np.mean(list(shapes.values()))),
+        "pair_trends_score": float(np.mean(list(pairs.values()))) if pairs else None,
+        "ml_utility_metric": None,
+        "ml_utility_real": None,
+        "ml_utility_avatar": None,
+        "ml_utility_ratio": None,
+    }
+    if parameters.target is not None and parameters.compute_utility:
+        metrics.update(utility_scores(tables, parameters.target, parameters.seed))
+    metrics["details"] = {"hellinger": hellinger, "column_shapes": shapes, "pair_trends": pairs}
+    return build_result(metrics, SIGNAL_TARGETS, _metadata(tables, parameters, {}))

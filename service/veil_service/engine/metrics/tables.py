@@ -1,0 +1,213 @@
+"""Checking and aligning the tables a metric run receives.
+
+Every metric compares an original table with an avatar table row by row (the avatar of original
+row ``i`` is avatar row ``i``), so both must have the same columns and the same number of rows. In
+metrics-only mode the avatar table comes from the user, often through a CSV round trip that turns
+integers into floats or categories into strings; such differences are cast away here, once, so no
+metric has to care about dtypes. Anything that cannot be cast is a clear ``InvalidArgumentError``.
+
+Column kinds follow the projection library the reference used (saiph): numeric dtypes (not
+``bool``) are *continuous*; every other dtype is *categorical*. Datetimes and durations become
+continuous seconds. To treat an integer column as categorical, give it the ``category`` dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from veil_service.errors import InvalidArgumentError
+
+
+@dataclass(frozen=True)
+class AlignedTables:
+    """Original, avatar and optional holdout tables with identical columns and normalised values.
+
+    Attributes:
+        original: The original table; continuous columns as float64, categorical columns as
+            object values (numbers normalised to float, everything else to ``str``), NaN kept.
+        avatars: The avatar table in the original's row order, normalised the same way.
+        holdout: Records from the same population that were NOT used to build the avatars, or None.
+        continuous: Names of the continuous columns, in table order.
+        categorical: Names of the categorical columns, in table order.
+    """
+
+    original: pd.DataFrame
+    avatars: pd.DataFrame
+    holdout: pd.DataFrame | None
+    continuous: list[str]
+    categorical: list[str]
+
+    @property
+    def columns(self) -> list[str]:
+        """All column names in the original's order."""
+        return list(self.original.columns)
+
+
+def _is_continuous(series: pd.Series) -> bool:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return bool(
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+    )
+
+
+def _as_seconds(series: pd.Series, column: str, table: str) -> pd.Series:
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        values = series.dt.tz_convert("UTC") if getattr(dtype, "tz", None) else series
+        nanos = values.astype("int64").astype("float64")
+        return pd.Series(np.where(series.isna(), np.nan, nanos / 1e9), index=series.index)
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        seconds: pd.Series = series.dt.total_seconds().astype("float64")
+        return seconds
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return series.astype("float64")
+    try:
+        return pd.to_numeric(series, errors="raise").astype("float64")
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgumentError(
+            f"column {column!r} of the {table} table holds values that are not numbers, but the "
+            "original column is numeric: send numbers (or give both tables the same types)",
+            field="avatars",
+        ) from exc
+
+
+def _continuous(series: pd.Series, reference: pd.Series, column: str, table: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(reference.dtype) and not (
+        pd.api.types.is_datetime64_any_dtype(series.dtype)
+    ):
+        try:
+            series = pd.to_datetime(series, utc=getattr(reference.dtype, "tz", None) is not None)
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgumentError(
+                f"column {column!r} of the {table} table cannot be read as dates like the "
+                "original column: send ISO-8601 dates",
+                field="avatars",
+            ) from exc
+    return _as_seconds(series, column, table).reset_index(drop=True)
+
+
+def _normalised_categories(series: pd.Series) -> pd.Series:
+    """Map categorical values to comparable keys: numbers to float, the rest to ``str``.
+
+    The decision is taken on the distinct values only, so 200,000 rows cost a few lookups.
+    """
+    values = series.astype(object).reset_index(drop=True)
+    uniques = pd.unique(values.dropna())
+    numeric = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce")
+    if len(uniques) and bool(numeric.notna().all()):
+        mapping = dict(zip(uniques, numeric.astype("float64"), strict=True))
+    else:
+        mapping = {u: str(u) for u in uniques}
+    return values.map(mapping).astype(object)
+
+
+def _check_columns(original: pd.DataFrame, other: pd.DataFrame, name: str, field: str) -> None:
+    if original.shape[1] == 0:
+        raise InvalidArgumentError("the original table has no columns: send a table with data",
+                                   field="original")
+    if other.columns.duplicated().any() or original.columns.duplicated().any():
+        raise InvalidArgumentError(f"duplicate column names in the original or {name} table: "
+                                   "rename them so each column is unique", field=field)
+    missing = [c for c in original.columns if c not in other.columns]
+    extra = [c for c in other.columns if c not in original.columns]
+    if missing or extra:
+        raise InvalidArgumentError(
+            f"the {name} table must have exactly the original's columns; missing {missing}, "
+            f"unexpected {extra}: drop or rename columns so both tables match",
+            field=field,
+        )
+
+
+def align_tables(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+) -> AlignedTables:
+    """Validate the tables and cast the avatar (and holdout) table to the original's types.
+
+    Args:
+        original: The original table, one row per individual.
+        avatars: The avatar table, unshuffled: row ``i`` is the avatar of original row ``i``.
+        holdout: Optional records from the same population not used to build the avatars.
+
+    Returns:
+        The aligned tables and the column kinds.
+
+    Raises:
+        InvalidArgumentError: Not DataFrames, different columns, different row counts, fewer
+            than 3 rows, or avatar values that cannot be cast to the original's column types.
+    """
+    for name, frame in (("original", original), ("avatars", avatars), ("holdout", holdout)):
+        if frame is not None and not isinstance(frame, pd.DataFrame):
+            raise InvalidArgumentError(f"{name} must be a pandas DataFrame, got "
+                                       f"{type(frame).__name__}", field=name)
+    _check_columns(original, avatars, "avatar", "avatars")
+    if len(original) != len(avatars):
+        raise InvalidArgumentError(
+            f"the avatar table has {len(avatars)} rows but the original has {len(original)}: "
+            "privacy metrics need the unshuffled avatars, one per original row, in the same order",
+            field="avatars",
+        )
+    if len(original) < 3:
+        raise InvalidArgumentError("metrics need at least 3 rows in the original table",
+                                   field="original")
+    if holdout is not None:
+        _check_columns(original, holdout, "holdout", "holdout")
+        if len(holdout) < 3:
+            raise InvalidArgumentError("the holdout table needs at least 3 rows (or omit it)",
+                                       field="holdout")
+
+    columns = list(original.columns)
+    continuous = [c for c in columns if _is_continuous(original[c])]
+    categorical = [c for c in columns if c not in continuous]
+    tables: dict[str, pd.DataFrame] = {}
+    for name, frame in (("original", original), ("avatar", avatars), ("holdout", holdout)):
+        if frame is None:
+            continue
+        data: dict[str, pd.Series] = {}
+        for column in columns:
+            if column in continuous:
+                data[column] = _continuous(frame[column], original[column], column, name)
+            else:
+                data[column] = _normalised_categories(frame[column])
+        tables[name] = pd.DataFrame(data, columns=columns)
+    if all(tables["original"][c].isna().all() for c in columns):
+        raise InvalidArgumentError("every value of the original table is missing",
+                                   field="original")
+    return AlignedTables(
+        original=tables["original"],
+        avatars=tables["avatar"],
+        holdout=tables.get("holdout"),
+        continuous=continuous,
+        categorical=categorical,
+    )
+
+
+def category_codes(frames: list[pd.DataFrame], column: str) -> list[np.ndarray]:
+    """Integer-code one categorical column consistently across several tables.
+
+    Missing values get their own code, because an attacker (and a distribution) sees "missing"
+    as a value like any other.
+
+    Args:
+        frames: Tables holding ``column`` as normalised categorical values.
+        column: The column to encode.
+
+    Returns:
+        One int64 code array per frame; equal values share a code in every frame.
+    """
+    stacked = pd.concat([f[column] for f in frames], ignore_index=True)
+    codes, _ = pd.factorize(stacked, use_na_sentinel=False)
+    out: list[np.ndarray] = []
+    start = 0
+    for frame in frames:
+        out.append(codes[start:start + len(frame)].astype(np.int64))
+        start += len(frame)
+    return out
