@@ -118,6 +118,7 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
         (Synth("dpgan", 1.0, 1e-5, (), {"verbose": True}), "synth_params", "verbose"),
         (Synth("dpgan", 1.0, 1e-5, (), {"wings": 2}), "synth_params", "wings"),
         (Synth("mst", 0.0), "epsilon", "> 0"),
+        (Synth("mst", 1.0, condition="bill_length_mm <"), "condition", "WHERE clause"),
     ],
 )
 def test_refusals(request_: Synth, field: str, fragment: str, penguin: Metadata) -> None:

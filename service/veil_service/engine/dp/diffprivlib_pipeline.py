@@ -51,6 +51,8 @@ def estimate_cost(request: DiffPrivLibRequest, metadata: Metadata) -> CostEstima
     request.validate()
     steps = parse_pipeline(request.pipeline_json)
     _check_columns(request, metadata)
+    # Instantiating checks parameter values (cheap, no data) before anything is spent.
+    build_pipeline(steps, [BudgetAccountant() for _ in steps])
     return CostEstimate(epsilon=sum(step.epsilon for step in steps), delta=0.0)
 
 

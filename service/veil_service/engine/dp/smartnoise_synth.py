@@ -24,6 +24,7 @@ import warnings
 from typing import Any
 
 import pandas as pd
+from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
 from veil_service.engine.dp.metadata import Metadata
@@ -59,7 +60,10 @@ def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEs
             missing δ where the default is data-dependent, δ given to MWEM.
     """
     request.validate()
-    _columns(request, metadata)
+    columns = _columns(request, metadata)
+    _check_condition(request.condition, columns)
+    # Builds the encoders (public values only) so constraint errors surface before any spend.
+    _transformer(request, metadata, columns)
     model = _create(request)
     delta = getattr(model, "delta", None)
     return CostEstimate(epsilon=float(request.epsilon), delta=float(delta or 0.0))
@@ -101,9 +105,7 @@ def execute(
             field="return_model",
         )
     columns = _columns(request, metadata)
-    style = "gan" if request.synth_name in GAN_SYNTHS else "cube"
-    transformer = build_transformer(metadata, columns, style=style, nullable=request.nullable,
-                                    constraints=request.constraints)
+    transformer = _transformer(request, metadata, columns)
     model = _create(request)
     _fit(model, df[columns], transformer, request, show_library_errors)
     if request.return_model:
@@ -121,6 +123,25 @@ def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
             field="select_cols",
         )
     return list(request.select_cols)
+
+
+def _transformer(request: SmartnoiseSynthRequest, metadata: Metadata, columns: list[str]) -> Any:
+    style = "gan" if request.synth_name in GAN_SYNTHS else "cube"
+    return build_transformer(metadata, columns, style=style, nullable=request.nullable,
+                             constraints=request.constraints)
+
+
+def _check_condition(condition: str, columns: list[str]) -> None:
+    """Parse the sampling condition before anything is fitted (and charged)."""
+    if not condition:
+        return
+    try:
+        QueryParser().query(f"SELECT * FROM df WHERE {condition}")
+    except Exception as exc:  # snsql's parser raises bare ValueError or Exception
+        raise InvalidArgumentError(
+            f"condition is not a valid SQL WHERE clause on {', '.join(columns)}: {condition!r}",
+            field="condition",
+        ) from exc
 
 
 def _create(request: SmartnoiseSynthRequest) -> Any:
@@ -154,7 +175,7 @@ def _create(request: SmartnoiseSynthRequest) -> Any:
         )
     if request.delta is not None:
         params["delta"] = request.delta
-    if name in GAN_SYNTHS and name == "dpctgan":
+    if name == "dpctgan":
         params.update(disabled_dp=False, cuda=False, verbose=False)
     try:
         with warnings.catch_warnings():
