@@ -138,3 +138,21 @@ def test_bad_arguments() -> None:
         build_figures(original, avatars, table_name="t", language="de")
     with pytest.raises(ValueError, match="max_distribution_plots"):
         build_figures(original, avatars, table_name="t", max_distribution_plots=-1)
+
+
+def test_two_component_projections_get_a_refitted_3d_view() -> None:
+    original, avatars = wbcd_tables()
+    rng = np.random.default_rng(1)
+    two_o = pd.DataFrame(rng.normal(size=(len(original), 2)), columns=["Dim. 1", "Dim. 2"])
+    two_a = pd.DataFrame(rng.normal(size=(len(avatars), 2)), columns=["Dim. 1", "Dim. 2"])
+    figures = build_figures(
+        original.iloc[:, :4],
+        avatars.iloc[:, :4],
+        original_projections=two_o,
+        avatar_projections=two_a,
+        table_name="t",
+        max_distribution_plots=0,
+        with_png=False,
+    )
+    three_d = next(f for f in figures if f.kind == "3d_projection").html
+    assert "<canvas" in three_d and "the run kept only two" in three_d

@@ -170,7 +170,7 @@ def build_figures(
         coords_o, coords_a = _coordinates(
             original, avatars, original_projections, avatar_projections, seed
         )
-        _projections(builder, coords_o, coords_a, seed)
+        _projections(builder, original, avatars, coords_o, coords_a, seed)
         if contributions is None and coords_o is not None:
             contributions = compute_contributions(original, coords_o)
         drawn_contrib = (
@@ -227,6 +227,8 @@ def _coordinates(
 
 def _projections(
     builder: _Builder,
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
     coords_o: pd.DataFrame | None,
     coords_a: pd.DataFrame | None,
     seed: int,
@@ -237,6 +239,11 @@ def _projections(
         builder.add("3d_projection", None)
         return
     builder.add("2d_projection", projection_2d_figure(coords_o, coords_a, t, seed), png=True)
+    caption = t("fig.3d_projection.caption")
+    if (coords_o.shape[1] < 3 or coords_a.shape[1] < 3) and original.shape[1] >= 3:
+        # The job kept two components (ncp=2): draw the 3D view from our own projection.
+        coords_o, coords_a = famd_like_projection(original, avatars, n_components=3, seed=seed)
+        caption = t("fig.3d_projection.caption_refit")
     if coords_o.shape[1] < 3 or coords_a.shape[1] < 3:
         builder.add("3d_projection", None, fallback=t("fig.3d_projection.too_few"))
         return
@@ -257,7 +264,7 @@ def _projections(
             html=page(
                 f"{builder.table_name} · {t('fig.3d_projection.title')}",
                 body,
-                caption=t("fig.3d_projection.caption"),
+                caption=caption,
                 language=t.language,
             ),
             title=t("fig.3d_projection.title"),

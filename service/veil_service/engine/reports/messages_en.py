@@ -127,6 +127,8 @@ EN: dict[str, str] = {
     "dimensions; avatars should cover the same space without sitting on the originals.",
     "fig.3d_projection.title": "3D projection",
     "fig.3d_projection.caption": "Originals and avatars on the first three dimensions.",
+    "fig.3d_projection.caption_refit": "Originals and avatars on the first three dimensions of a "
+    "projection fitted on the originals for this figure (the run kept only two).",
     "fig.3d_projection.hint": "drag to rotate",
     "fig.3d_projection.no_script": "Turn on JavaScript to rotate this projection.",
     "fig.3d_projection.too_few": "The projection has fewer than three dimensions.",

@@ -131,6 +131,9 @@ FR: dict[str, str] = {
     "dimensions ; les avatars doivent couvrir le même espace sans se superposer aux originaux.",
     "fig.3d_projection.title": "Projection 3D",
     "fig.3d_projection.caption": "Originaux et avatars sur les trois premières dimensions.",
+    "fig.3d_projection.caption_refit": "Originaux et avatars sur les trois premières dimensions "
+    "d'une projection ajustée sur les originaux pour cette figure (l'exécution n'en a gardé "
+    "que deux).",
     "fig.3d_projection.hint": "faire glisser pour tourner",
     "fig.3d_projection.no_script": "Activez JavaScript pour faire tourner cette projection.",
     "fig.3d_projection.too_few": "La projection compte moins de trois dimensions.",

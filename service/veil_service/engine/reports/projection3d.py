@@ -29,7 +29,7 @@ function proj(x,y,z){var cy=Math.cos(yaw),sy=Math.sin(yaw),cp=Math.cos(pitch),sp
 var x1=cy*x+sy*z,z1=-sy*x+cy*z,y1=cp*y-sp*z1,s=Math.min(c.width,c.height)*0.4;
 return [c.width/2+s*x1,c.height/2-s*y1];}
 function pts(a,color){g.fillStyle=color;for(var i=0;i<a.length;i+=3){
-var p=proj(a[i],a[i+1],a[i+2]);g.fillRect(p[0]-1.3,p[1]-1.3,2.6,2.6);}}
+var p=proj(a[i],a[i+1],a[i+2]);g.fillRect(p[0]-1.6,p[1]-1.6,3.2,3.2);}}
 function axes(){g.strokeStyle="#444";g.fillStyle="#222";g.font="12px sans-serif";
 var o=proj(0,0,0),ends=[[1.15,0,0],[0,1.15,0],[0,0,1.15]];
 for(var i=0;i<3;i++){var p=proj(ends[i][0],ends[i][1],ends[i][2]);g.beginPath();
@@ -46,10 +46,12 @@ draw();})();
 """
 
 
-def _flat(frame: pd.DataFrame, limit: int, seed: int, scale: float) -> list[float]:
+def _flat(
+    frame: pd.DataFrame, limit: int, seed: int, centre: np.ndarray, scale: float
+) -> list[float]:
     if len(frame) > limit:
         frame = frame.sample(n=limit, random_state=seed)
-    values = frame.to_numpy(dtype=float) / scale
+    values = (frame.to_numpy(dtype=float) - centre) / scale
     values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     return [round(float(v), 3) for v in values.ravel()]
 
@@ -78,11 +80,14 @@ def projection_3d_body(
     """
     dims = list(original.columns[:3])
     o, a = original[dims], avatars[avatars.columns[:3]]
-    scale = float(np.nanmax(np.abs(np.concatenate([o.to_numpy(float), a.to_numpy(float)]))))
+    # Centre on the originals so the cloud turns around its own middle, not the origin.
+    centre = np.nan_to_num(np.nanmean(o.to_numpy(float), axis=0))
+    both = np.concatenate([o.to_numpy(float), a.to_numpy(float)]) - centre
+    scale = float(np.nanmax(np.abs(both))) if both.size else 1.0
     scale = scale if np.isfinite(scale) and scale > 0 else 1.0
     data = {
-        "o": _flat(o, MAX_POINTS_3D, seed, scale),
-        "a": _flat(a, MAX_POINTS_3D, seed + 1, scale),
+        "o": _flat(o, MAX_POINTS_3D, seed, centre, scale),
+        "a": _flat(a, MAX_POINTS_3D, seed + 1, centre, scale),
         "labels": [str(d) for d in dims],
         "colors": [ORIGINAL_COLOR, AVATAR_COLOR],
     }
