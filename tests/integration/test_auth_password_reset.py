@@ -15,6 +15,7 @@ from support import ServerThread, assert_eventually, create_user
 from support import TestUser as Person
 from veil.v1 import admin_pb2, admin_pb2_grpc, auth_pb2, auth_pb2_grpc
 from veil_client import InvalidArgument, Manager, PermissionDenied, Unauthenticated
+from veil_service.api.auth_servicer import FORGOTTEN_PASSWORD_MIN_SECONDS
 from veil_service.auth.secrets import hash_secret
 from veil_service.storage import schema
 
@@ -128,9 +129,13 @@ def test_forgotten_password_reveals_nothing(mail: tuple[ServerThread, Mailbox]) 
         assert manager.forgotten_password(email) is None
         return time.perf_counter() - began
 
-    known_times = [timed(person.email) for _ in range(3)]
-    unknown_times = [timed(unknown) for _ in range(3)]
-    assert abs(statistics.median(known_times) - statistics.median(unknown_times)) < 0.1
+    # Interleaved, so load on a shared machine affects both alike.
+    known_times, unknown_times = [], []
+    for _ in range(3):
+        known_times.append(timed(person.email))
+        unknown_times.append(timed(unknown))
+    assert min(known_times + unknown_times) >= FORGOTTEN_PASSWORD_MIN_SECONDS
+    assert abs(statistics.median(known_times) - statistics.median(unknown_times)) < 0.2
     mailbox.wait_for(person.email, 3)
     assert mailbox.to(unknown) == []
     with pytest.raises(InvalidArgument) as not_email:
