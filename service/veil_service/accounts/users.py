@@ -118,15 +118,13 @@ def find_credentials(conn: sa.Connection, login: str) -> tuple[UserRecord, str |
     The hash never leaves the accounts package.
     """
     login = (login or "").strip().lower()
-    row = conn.execute(
-        sa.select(schema.users).where(
-            sa.or_(sa.func.lower(schema.users.c.username) == login,
-                   schema.users.c.email == login)
-        )
-    ).mappings().first()
-    if row is None:
-        return None
-    return _to_record(row), row["password_hash"]
+    # Usernames may look like email addresses: an exact username wins over someone's email.
+    for condition in (sa.func.lower(schema.users.c.username) == login,
+                      schema.users.c.email == login):
+        row = conn.execute(sa.select(schema.users).where(condition)).mappings().first()
+        if row is not None:
+            return _to_record(row), row["password_hash"]
+    return None
 
 
 def find_active_by_email(conn: sa.Connection, email: str) -> UserRecord | None:
