@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from snsynth import Synthesizer
 from veil_service.engine.dp import smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.metadata import Metadata, load_metadata_file
@@ -55,6 +56,13 @@ def test_cost_is_what_the_synthesizer_is_given(
 ) -> None:
     cost = smartnoise_synth.estimate_cost(request_, penguin)
     assert (cost.epsilon, cost.delta) == expected
+
+
+def test_default_delta_is_the_library_default(penguin: Metadata) -> None:
+    for name in ("mst", "aim"):
+        direct = Synthesizer.create(name, epsilon=1.0)
+        cost = smartnoise_synth.estimate_cost(Synth(name, 1.0), penguin)
+        assert (cost.epsilon, cost.delta) == (direct.epsilon, direct.delta)
 
 
 def test_mst_samples_with_condition(penguin: Metadata, penguins: pd.DataFrame) -> None:
