@@ -19,14 +19,14 @@ from veil_service.engine.reports.figure import PLOT_KINDS, Figure
 from veil_service.engine.reports.figures import DEFAULT_MAX_DISTRIBUTION_PLOTS, build_figures
 from veil_service.engine.reports.i18n import LANGUAGES, check_language
 from veil_service.engine.reports.pia_docx import build_pia_report
+from veil_service.engine.reports.report_types import (
+    REPORT_TYPES,
+    ReportFile,
+    build_report,
+    check_report_type,
+)
 from veil_service.engine.reports.risk import targets_for_context
 from veil_service.engine.reports.technical_pdf import build_technical_report
-
-#: `ReportType` values (reference/avatar_client.md section 6) and the media type each produces.
-REPORT_TYPES = {
-    "basic": "application/pdf",
-    "pia": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
 
 __all__ = [
     "CATALOG",
@@ -39,12 +39,15 @@ __all__ = [
     "MetricResult",
     "PiaContext",
     "ReportContext",
+    "ReportFile",
     "TableSummary",
     "Target",
     "build_figures",
     "build_pia_report",
+    "build_report",
     "build_technical_report",
     "check_language",
+    "check_report_type",
     "evaluate_metrics",
     "targets_for_context",
 ]

@@ -117,9 +117,13 @@ def table(header: list[str], rows: list[list[str]], classes: list[str] | None = 
     lines = [f"<tr>{head}</tr>"]
     for position, row in enumerate(rows):
         css = classes[position] if classes else ""
-        cells = [f"<td>{html.escape(cell)}</td>" for cell in row[:-1]]
-        attr = f' class="{css}"' if css else ""
-        cells.append(f"<td{attr}>{html.escape(row[-1])}</td>" if row else "")
+        last = len(row) - 1
+        cells = [
+            f'<td class="{css}">{html.escape(cell)}</td>'
+            if css and column == last
+            else f"<td>{html.escape(cell)}</td>"
+            for column, cell in enumerate(row)
+        ]
         lines.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table>{''.join(lines)}</table>"
 

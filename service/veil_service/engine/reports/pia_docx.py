@@ -103,11 +103,7 @@ def _metric_rows(results: tuple[MetricResult, ...], t: Translator) -> list[list[
 
 def _colour_verdicts(grid: Any, results: tuple[MetricResult, ...]) -> None:
     for row, result in zip(grid.rows[1:], results, strict=True):
-        colour = (
-            {True: _GREEN, False: _RED}.get(result.passed, _GREY)
-            if result.passed is not None
-            else _GREY
-        )
+        colour = _GREY if result.passed is None else (_GREEN if result.passed else _RED)
         for run in row.cells[3].paragraphs[0].runs:
             run.font.color.rgb = colour
             run.bold = result.passed is not None

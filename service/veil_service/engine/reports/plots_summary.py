@@ -70,7 +70,5 @@ def metrics_summary_table(rows: list[MetricResult], t: Translator) -> str:
         verdict = t.verdict(row.passed, computed=row.value is not None)
         value = t.number(row.value) + (f" {row.unit}" if row.value is not None and row.unit else "")
         cells.append([t.metric_name(row.key), value, t.target(row.target), verdict])
-        classes.append(
-            {True: "pass", False: "fail"}.get(row.passed, "") if row.passed is not None else ""
-        )
+        classes.append("" if row.passed is None else ("pass" if row.passed else "fail"))
     return html_table(header, cells, classes)

@@ -115,7 +115,7 @@ def _metric_table(rows: list[MetricResult], t: Translator, cell: ParagraphStyle)
     extra: list[Any] = []
     for position, row in enumerate(rows, start=1):
         value = t.number(row.value) + (f" {row.unit}" if row.value is not None and row.unit else "")
-        mark = {True: "✓ ", False: "✗ "}.get(row.passed, "") if row.passed is not None else ""
+        mark = "" if row.passed is None else ("✓ " if row.passed else "✗ ")
         verdict = mark + t.verdict(row.passed, computed=row.value is not None)
         data.append(
             [Paragraph(escape(t.metric_name(row.key)), cell), value, t.target(row.target), verdict]
