@@ -113,6 +113,9 @@ class VeilServer:
         if self._server is not None:
             await self._server.stop(grace)
         if self.app is not None:
+            mailer = self.app.services.get("mailer")
+            if mailer is not None:
+                await mailer.drain()
             if "dispatcher" in self.app.services:
                 await self.app.services["dispatcher"].stop()
             await self.app.engines.stop()
