@@ -49,7 +49,8 @@ class OwnAvatarSearch:
 
 
 def _tolerance(radius: np.ndarray) -> np.ndarray:
-    return TIE_TOLERANCE * np.maximum(1.0, radius)
+    tolerance: np.ndarray = TIE_TOLERANCE * np.maximum(1.0, radius)
+    return tolerance
 
 
 def _scan(
@@ -71,7 +72,7 @@ def spatial_order(points: np.ndarray) -> np.ndarray:
     Querying a KD-tree in this order keeps the visited nodes in cache: five times faster on
     200,000 rows than querying in table order.
     """
-    indices: np.ndarray = np.asarray(cKDTree(points).indices)
+    indices: np.ndarray = np.asarray(cKDTree(points).indices, dtype=np.intp)
     return indices
 
 

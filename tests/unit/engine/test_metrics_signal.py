@@ -1,0 +1,94 @@
+"""Signal metrics and the anonymeter-style attacks on tables with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from veil_service.engine.metrics import privacy_metrics, signal_metrics
+from veil_service.engine.metrics.attack_risk import attack_risk, wilson_rate
+from veil_service.engine.metrics.signal import hellinger_distances
+from veil_service.engine.metrics.tables import align_tables
+
+
+@pytest.fixture()
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(21)
+    n = 600
+    x = rng.normal(0, 1, n)
+    return pd.DataFrame({
+        "x": x,
+        "y": 2 * x + rng.normal(0, 0.5, n),
+        "z": rng.exponential(1.0, n),
+        "group": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+        "label": np.where(x + rng.normal(0, 0.5, n) > 0, "yes", "no"),
+    })
+
+
+def test_identical_tables_have_perfect_signal(table: pd.DataFrame) -> None:
+    result = signal_metrics(table, table.copy(), target="label")
+    assert result["hellinger_mean"] == pytest.approx(0.0, abs=1e-12)
+    assert result["correlation_difference_ratio"] == pytest.approx(0.0, abs=1e-9)
+    assert result["column_shapes_score"] == pytest.approx(1.0)
+    assert result["pair_trends_score"] == pytest.approx(1.0)
+    assert result["ml_utility_ratio"] == pytest.approx(1.0)
+    assert all(result["passed"].values())
+
+
+def test_broken_correlations_and_shifted_marginals_are_seen(table: pd.DataFrame) -> None:
+    rng = np.random.default_rng(2)
+    avatars = table.copy()
+    avatars["y"] = rng.permutation(avatars["y"].to_numpy())
+    avatars["z"] = avatars["z"] + 2.0
+    avatars["group"] = "a"
+    result = signal_metrics(table, avatars)
+    assert result["correlation_difference_ratio"] > 10
+    assert result["details"]["hellinger"]["z"] > 0.5
+    assert result["details"]["hellinger"]["x"] == pytest.approx(0.0, abs=1e-12)
+    assert result["details"]["column_shapes"]["group"] == pytest.approx(0.5, abs=0.05)
+    assert result["passed"]["correlation_difference_ratio"] is False
+
+
+def test_hellinger_of_disjoint_categories_is_one() -> None:
+    tables = align_tables(pd.DataFrame({"c": ["a", "a", "b"]}),
+                          pd.DataFrame({"c": ["x", "y", "x"]}))
+    assert hellinger_distances(tables)["c"] == pytest.approx(1.0)
+
+
+def test_missing_values_count_as_their_own_bin() -> None:
+    original = pd.DataFrame({"v": [1.0, 2.0, 3.0, 4.0]})
+    avatars = pd.DataFrame({"v": [1.0, 2.0, np.nan, np.nan]})
+    assert hellinger_distances(align_tables(original, avatars))["v"] > 0.3
+
+
+def test_wilson_rate_matches_the_formula() -> None:
+    rate = wilson_rate(50, 500, 0.95)
+    z = 1.959963984540054
+    assert rate.value == pytest.approx((50 + z * z / 2) / (500 + z * z))
+    assert rate.error == pytest.approx(z / (500 + z * z) * np.sqrt(50 * 450 / 500 + z * z / 4))
+
+
+def test_attack_risk_is_normalised_by_the_control() -> None:
+    result = attack_risk(300, 10, 100, 500, 0.95)
+    assert result.reference == "control"
+    assert 40 < result.risk < 60  # (0.6 - 0.2) / 0.8 = 0.5
+    assert result.risk_low < result.risk < result.risk_high
+    no_leak = attack_risk(100, 10, 100, 500, 0.95)
+    assert no_leak.risk == 0.0
+
+
+def test_copied_records_raise_every_attack_risk(table: pd.DataFrame) -> None:
+    holdout = table.sample(200, random_state=4).reset_index(drop=True)
+    holdout[["x", "y", "z"]] += 0.37
+    common = {"known_variables": ["x", "z"], "target": "y", "n_attacks": 200, "seed": 5}
+    copies = privacy_metrics(table, table.copy(), holdout=holdout, **common)
+    rng = np.random.default_rng(6)
+    shuffled = table.apply(lambda col: rng.permutation(col.to_numpy()))
+    unrelated = privacy_metrics(table, shuffled, holdout=holdout, **common)
+    attacks = copies["details"]["attacks"]
+    assert attacks["inference"]["reference"] == "control"
+    for name in ("singling_out_risk", "linkability_risk", "inference_risk"):
+        assert copies[name] > unrelated[name]
+    assert copies["linkability_risk"] > 50
+    assert unrelated["linkability_risk"] < 10
