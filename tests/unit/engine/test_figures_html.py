@@ -156,3 +156,20 @@ def test_two_component_projections_get_a_refitted_3d_view() -> None:
     )
     three_d = next(f for f in figures if f.kind == "3d_projection").html
     assert "<canvas" in three_d and "the run kept only two" in three_d
+
+
+def test_same_input_gives_identical_pages() -> None:
+    original, avatars = wbcd_tables()
+
+    def pages() -> list[str]:
+        figures = build_figures(
+            original.iloc[:, :4],
+            avatars.iloc[:, :4],
+            table_name="t",
+            max_distribution_plots=1,
+            with_png=False,
+            seed=5,
+        )
+        return [f.html for f in figures]
+
+    assert pages() == pages()
