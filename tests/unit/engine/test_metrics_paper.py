@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from veil_service.engine.metrics import privacy_metrics
 from veil_service.engine.metrics.distances import closest_two
 from veil_service.engine.metrics.projection import fit_famd

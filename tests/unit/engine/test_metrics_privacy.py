@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from veil_service.engine.metrics import privacy_metrics
 from veil_service.engine.metrics.distances import (
     closest_two,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from veil_service.engine.metrics import privacy_metrics, signal_metrics
 from veil_service.engine.metrics.attack_risk import attack_risk, wilson_rate
 from veil_service.engine.metrics.signal import hellinger_distances
