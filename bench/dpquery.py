@@ -1,0 +1,176 @@
+"""DP query benchmark: smartnoise-sql through Veil against smartnoise-sql called directly.
+
+A real ``veil serve`` (subprocess, fresh data dir, bootstrapped admin key) holds two datasets:
+PENGUIN (344 rows, lomas/datasets/penguins.csv) and BIG (1,000,000 rows drawn by the dummy
+generator from the penguin metadata, registered from Parquet). For each dataset and query
+(``COUNT(*)`` and ``AVG(bill_length_mm)``, ε = 0.1, δ = 1e-5), the same query runs
+
+* through Veil: ``manager.dp(name).smartnoise_sql.query`` (gRPC, auth, grant lookup, cost from
+  the memoized library cost, atomic charge and archive record, engine round trip, result as Arrow);
+* directly: ``snsql.from_connection(df, privacy, metadata).execute(query)`` in this process, on
+  the same DataFrame and metadata: the floor.
+
+Calls alternate Veil / direct so both see the same background load (the box is shared); the
+overhead is the difference of the medians. Then 16 client threads (one channel each) send
+COUNT on PENGUIN for a fixed time: queries per second.
+
+Usage::
+
+    python bench/dpquery.py [--iterations 40] [--big-iterations 5] [--qps-seconds 10]
+
+The last line holds every figure as ``key=value`` pairs (milliseconds, queries per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import snsql
+from _veil import running_veil
+from snsql import Privacy
+from veil_client import Manager
+from veil_client.dp_admin import DPAdminClient
+from veil_service.engine.dp.dummy import make_dummy_dataset
+from veil_service.engine.dp.metadata import load_metadata_text
+
+LOMAS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lomas"
+if not LOMAS.exists():
+    LOMAS = Path("/work/shared/data/lomas")
+PENGUIN_CSV = LOMAS / "datasets" / "penguins.csv"
+PENGUIN_METADATA = LOMAS / "metadata" / "penguin_metadata.yaml"
+QUERIES = {
+    "count": "SELECT COUNT(*) AS n FROM df",
+    "avg": "SELECT AVG(bill_length_mm) AS avg_bill FROM df",
+}
+EPSILON, DELTA = 0.1, 1e-5
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def timed(call: Callable[[], object]) -> float:
+    """Wall time of one call, in milliseconds."""
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000
+
+
+def compare(name: str, client: object, frame: pd.DataFrame, metadata_text: str,
+            iterations: int, figures: dict[str, float]) -> None:
+    """Latency of each query through Veil and directly, alternating."""
+    sn_metadata = load_metadata_text(metadata_text).to_smartnoise_dict()
+    for label, query in QUERIES.items():
+        def veil() -> object:
+            return client.smartnoise_sql.query(query, EPSILON, DELTA)  # type: ignore[attr-defined]
+
+        def direct() -> object:
+            reader = snsql.from_connection(frame, privacy=Privacy(epsilon=EPSILON, delta=DELTA),
+                                           metadata=sn_metadata)
+            return reader.execute(query)
+
+        veil()
+        direct()
+        through: list[float] = []
+        floor: list[float] = []
+        for i in range(iterations):
+            pair = (veil, direct) if i % 2 == 0 else (direct, veil)
+            for call in pair:
+                (through if call is veil else floor).append(timed(call))
+        key = f"{name}_{label}"
+        figures[f"{key}_p50_ms"] = statistics.median(through)
+        figures[f"{key}_p95_ms"] = percentile(through, 0.95)
+        figures[f"{key}_direct_p50_ms"] = statistics.median(floor)
+        figures[f"{key}_direct_p95_ms"] = percentile(floor, 0.95)
+        figures[f"{key}_overhead_p50_ms"] = statistics.median(through) - statistics.median(floor)
+        print(f"{key:16s} veil p50 {figures[f'{key}_p50_ms']:8.1f} ms  p95 "
+              f"{figures[f'{key}_p95_ms']:8.1f} ms | direct p50 "
+              f"{figures[f'{key}_direct_p50_ms']:8.1f} ms  p95 "
+              f"{figures[f'{key}_direct_p95_ms']:8.1f} ms | overhead p50 "
+              f"{figures[f'{key}_overhead_p50_ms']:+7.1f} ms", flush=True)
+
+
+def queries_per_second(url: str, api_key: str, dataset: str, clients: int,
+                       seconds: float) -> float:
+    """COUNT queries per second with ``clients`` threads, each with its own channel."""
+    managers = [Manager(base_url=url, api_key=api_key) for _ in range(clients)]
+    counts = [0] * clients
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def loop(index: int) -> None:
+        client = managers[index].dp(dataset)
+        client.smartnoise_sql.query(QUERIES["count"], EPSILON, DELTA)
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            client.smartnoise_sql.query(QUERIES["count"], EPSILON, DELTA)
+            counts[index] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + 1e9
+    start.wait()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    for manager in managers:
+        manager.close()
+    return sum(counts) / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=40, help="queries per PENGUIN case")
+    parser.add_argument("--big-iterations", type=int, default=5, help="queries per BIG case")
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--qps-seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args(argv)
+
+    penguin_text = PENGUIN_METADATA.read_text()
+    big_text = penguin_text.replace("rows: 344", f"rows: {args.big_rows}")
+    penguins = pd.read_csv(PENGUIN_CSV)
+    big = make_dummy_dataset(load_metadata_text(big_text), nb_rows=args.big_rows, seed=0)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="veil-dpbench-") as scratch, running_veil() as veil:
+        big_path = Path(scratch) / "big.parquet"
+        pq.write_table(pa.Table.from_pandas(big, preserve_index=False), big_path)
+        manager = Manager(base_url=veil.url, api_key=veil.api_key)
+        admin = DPAdminClient(manager)
+        admin.register_dataset_from_path("PENGUIN", str(PENGUIN_CSV), penguin_text)
+        admin.register_dataset_from_path("BIG", str(big_path), big_text)
+        username = manager.whoami()["user"]["username"]
+        admin.grant(username, "PENGUIN", 1e9, 1.0)
+        admin.grant(username, "BIG", 1e9, 1.0)
+        compare("penguins", manager.dp("PENGUIN"), penguins, penguin_text, args.iterations,
+                figures)
+        compare("big", manager.dp("BIG"), big, big_text, args.big_iterations, figures)
+        figures[f"qps_{args.clients}"] = queries_per_second(
+            veil.url, veil.api_key, "PENGUIN", args.clients, args.qps_seconds)
+        print(f"{args.clients} clients: {figures[f'qps_{args.clients}']:.1f} queries/s",
+              flush=True)
+        manager.close()
+    figures["direct_p50_ms"] = figures["penguins_count_direct_p50_ms"]
+    figures["overhead_p50_ms"] = figures["penguins_count_overhead_p50_ms"]
+    print(" ".join(f"{k}={v:.2f}" for k, v in figures.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
