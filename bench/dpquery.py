@@ -73,10 +73,10 @@ def compare(name: str, client: object, frame: pd.DataFrame, metadata_text: str,
     """Latency of each query through Veil and directly, alternating."""
     sn_metadata = load_metadata_text(metadata_text).to_smartnoise_dict()
     for label, query in QUERIES.items():
-        def veil() -> object:
+        def veil(query: str = query) -> object:
             return client.smartnoise_sql.query(query, EPSILON, DELTA)  # type: ignore[attr-defined]
 
-        def direct() -> object:
+        def direct(query: str = query) -> object:
             reader = snsql.from_connection(frame, privacy=Privacy(epsilon=EPSILON, delta=DELTA),
                                            metadata=sn_metadata)
             return reader.execute(query)
