@@ -18,8 +18,10 @@ imported when a function needs them.
 
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
@@ -128,6 +130,54 @@ def serialize_diffprivlib_pipeline(pipeline: Any) -> str:
         "steps": encoded,
     }
     return json.dumps(doc)
+
+
+def serialize_synth_constraints(constraints: Mapping[str, Any]) -> str:
+    """Serialize smartnoise-synth column transformers for ``smartnoise_synth.query/cost``.
+
+    Args:
+        constraints: Column name to a ``snsynth.transform`` transformer (``MinMaxTransformer``,
+            ``ChainTransformer([LabelTransformer(), OneHotEncoder()])``,
+            ``AnonymizationTransformer("email")``...). Give bounds: transformers that would
+            spend ε to learn them are refused.
+
+    Returns:
+        Veil's constraints JSON: ``{"col": {"class": ..., "params": {...}}}``.
+
+    Raises:
+        InvalidArgument: Not a transformer, or one that needs ε or a custom callable.
+    """
+    return json.dumps({name: _transformer_spec(t, name) for name, t in constraints.items()})
+
+
+def _transformer_spec(transformer: Any, where: str) -> dict[str, Any]:
+    cls_name = type(transformer).__name__
+    if cls_name == "ChainTransformer":
+        parts = [_transformer_spec(t, where) for t in transformer.transformers]
+        return {"class": cls_name, "transformers": parts}
+    if cls_name == "AnonymizationTransformer":
+        fake = getattr(transformer.fake, "__name__", None)
+        if fake is None:
+            raise InvalidArgument(f"constraint {where}: only Faker providers by name can be sent",
+                                  field="constraints")
+        return {"class": cls_name, "fake": fake}
+    if not type(transformer).__module__.startswith("snsynth.transform"):
+        raise InvalidArgument(f"constraint {where} is not a snsynth.transform transformer",
+                              field="constraints")
+    params: dict[str, Any] = {}
+    for name in inspect.signature(type(transformer).__init__).parameters:
+        if name in ("self", "args", "kwargs", "odometer"):
+            continue
+        value: Any = getattr(transformer, name, None)
+        if name == "epsilon":
+            if value:
+                raise InvalidArgument(f"constraint {where} spends epsilon; give its bounds",
+                                      field="constraints")
+            continue
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        params[name] = _encode(value, f"constraint {where} parameter {name!r}")
+    return {"class": cls_name, "params": params}
 
 
 def load_model(data: bytes, model_format: str, *, allow_pickle: bool = False) -> Any:

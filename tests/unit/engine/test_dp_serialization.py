@@ -90,3 +90,33 @@ class _Custom:
 
     def fit(self, x: object, y: object = None) -> _Custom:
         return self
+
+
+def test_synth_constraints_round_trip() -> None:
+    from snsynth.transform import (
+        AnonymizationTransformer,
+        ChainTransformer,
+        LabelTransformer,
+        MinMaxTransformer,
+        OneHotEncoder,
+    )
+    from veil_client.dp_serialization import serialize_synth_constraints
+    from veil_service.engine.dp.metadata import parse_metadata
+    from veil_service.engine.dp.synth_transformers import build_transformer
+
+    metadata = parse_metadata({
+        "max_ids": 1, "rows": 10, "row_privacy": True,
+        "columns": {"c": {"type": "string", "cardinality": 2, "categories": ["a", "b"]},
+                    "x": {"type": "float", "precision": 64, "lower": 0.0, "upper": 5.0},
+                    "who": {"type": "string"}},
+    })
+    text = serialize_synth_constraints({
+        "c": ChainTransformer([LabelTransformer(nullable=True), OneHotEncoder()]),
+        "x": MinMaxTransformer(lower=0.0, upper=5.0, nullable=True),
+        "who": AnonymizationTransformer("email"),
+    })
+    table = build_transformer(metadata, ["c", "x", "who"], style="gan", nullable=True,
+                              constraints=json.loads(text))
+    assert table.fit_complete
+    with pytest.raises(InvalidArgument, match="epsilon"):
+        serialize_synth_constraints({"x": MinMaxTransformer(epsilon=1.0)})
