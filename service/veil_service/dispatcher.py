@@ -213,6 +213,7 @@ class Dispatcher:
             "column_types": table_config.column_types if table_config else {},
             "compute_figures": config.compute_figures,
             "max_distribution_plots": config.max_distribution_plots,
+            "language": config.report_language,
         }
         inputs = [self._input("original", table)]
         if job.kind == "standard" and table_config is not None:

@@ -102,6 +102,7 @@ def _write_figures(ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFra
     kwargs: dict[str, Any] = {
         "original_projections": original_projections, "avatar_projections": avatar_projections,
         "privacy": privacy, "signal": signal, "table_name": ctx.params.get("table_name", "table"),
+        "language": ctx.params.get("language", "en"), "with_png": False,
     }
     if ctx.params.get("max_distribution_plots") is not None:
         kwargs["max_distribution_plots"] = ctx.params["max_distribution_plots"]
