@@ -19,7 +19,7 @@ from veil_service.engine.avatarize.famd import (
     inverse_project,
     project,
 )
-from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbours
+from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbours, nearest_points
 from veil_service.engine.avatarize.weights import barycentres, local_weights
 
 
@@ -36,6 +36,7 @@ class BatchTask:
         n_output_components: Components of the projections returned.
         seed: This batch's own seed sequence.
         match_originals: Also find, for each avatar, the batch's original nearest to it.
+        workers: Threads for the neighbour queries (more than 1 only when the batch runs alone).
     """
 
     model: FamdModel
@@ -46,6 +47,7 @@ class BatchTask:
     n_output_components: int
     seed: np.random.SeedSequence
     match_originals: bool
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def avatarize_batch(task: BatchTask) -> BatchOutput:
     rng = np.random.default_rng(task.seed)
     coordinates = project(task.model, task.continuous, task.codes)
     search_space = np.ascontiguousarray(coordinates[:, : task.ncp])
-    distances, indexes = nearest_neighbours(search_space, task.k)
+    distances, indexes = nearest_neighbours(search_space, task.k, task.workers)
     weights = local_weights(distances, rng)
     avatar_coordinates = barycentres(weights, indexes, coordinates)
     continuous, onehot = inverse_project(task.model, avatar_coordinates)
@@ -80,7 +82,7 @@ def avatarize_batch(task: BatchTask) -> BatchOutput:
     reprojected = project(task.model, continuous, codes)
     nearest = np.empty(0, dtype=np.intp)
     if task.match_originals:
-        nearest = _nearest_rows(search_space, reprojected[:, : task.ncp])
+        nearest = nearest_points(search_space, reprojected[:, : task.ncp], task.workers)
     keep = task.n_output_components
     return BatchOutput(
         continuous=continuous,
@@ -89,12 +91,3 @@ def avatarize_batch(task: BatchTask) -> BatchOutput:
         avatar_projections=reprojected[:, :keep].copy(),
         nearest_original=nearest,
     )
-
-
-def _nearest_rows(originals: FloatArray, queries: FloatArray) -> IndexArray:
-    from sklearn.neighbors import NearestNeighbors
-
-    search = NearestNeighbors(n_neighbors=1, algorithm="kd_tree").fit(originals)
-    _, indexes = search.kneighbors(queries)
-    result: IndexArray = indexes[:, 0]
-    return result

@@ -143,9 +143,19 @@ def run_avatarization(
     n_out = min(max(params.ncp, 2), model.n_components)
     seeds = batches_seed.spawn(len(batches))
     match = bool(excluded) and params.exclude_variables_method == "coordinate_similarity"
+    # One batch alone gets every core as query threads; several batches get one process each.
+    workers = params.effective_n_jobs if len(batches) == 1 else 1
     tasks = [
         BatchTask(
-            model, model_cont[rows], model_codes[rows], params.k, params.ncp, n_out, seed, match
+            model,
+            model_cont[rows],
+            model_codes[rows],
+            params.k,
+            params.ncp,
+            n_out,
+            seed,
+            match,
+            workers,
         )
         for rows, seed in zip(batches, seeds, strict=True)
     ]
