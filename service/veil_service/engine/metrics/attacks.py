@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
+from veil_service.engine.metrics.parameters import MetricsParameters
 from veil_service.engine.metrics.tables import AlignedTables, category_codes
 
 N_COLS = 3
@@ -225,3 +226,45 @@ def inference(syn: Encoded, targets: np.ndarray, control: np.ndarray | None, aux
     baseline = correct(targets[:, secret], random_guess)
     control_successes = None if control is None else successes(control)
     return attack_risk(successes(targets), baseline, control_successes, n, confidence)
+
+
+def attack_risks(tables: AlignedTables, parameters: MetricsParameters) -> dict[str, AttackResult]:
+    """Run the three attacks with anonymeter's protocol on aligned tables.
+
+    Targets are ``n_attacks`` original rows drawn without replacement; the control set is as many
+    holdout rows when a holdout was given. Linkability splits the auxiliary columns
+    (``known_variables``, else every column but ``target``) into two alternating halves;
+    inference needs ``known_variables`` and ``target``.
+
+    Returns:
+        ``{"singling_out": ..., "linkability": ..., "inference": ...}`` for the attacks that apply.
+    """
+    rng = np.random.default_rng(parameters.seed)
+    frames = [tables.avatars, tables.original]
+    if tables.holdout is not None:
+        frames.append(tables.holdout)
+    encoded = encode(tables, frames)
+    syn, ori = encoded[0], encoded[1]
+    control = encoded[2] if len(encoded) > 2 else None
+    n = min(parameters.n_attacks, len(ori.values),
+            len(control.values) if control is not None else len(ori.values))
+    targets = ori.values[rng.choice(len(ori.values), size=n, replace=False)]
+    control_rows = None if control is None else control.values[
+        rng.choice(len(control.values), size=n, replace=False)]
+    ranges = value_ranges(encoded)
+    confidence = parameters.confidence_level
+    results: dict[str, AttackResult] = {}
+    results["singling_out"] = singling_out(syn, ori, control, n, rng, confidence)
+    position = {c: j for j, c in enumerate(tables.columns)}
+    aux = list(parameters.known_variables) or [c for c in tables.columns
+                                               if c != parameters.target]
+    if len(aux) >= 2:
+        halves = (np.array([position[c] for c in aux[0::2]]),
+                  np.array([position[c] for c in aux[1::2]]))
+        results["linkability"] = linkability(syn, targets, control_rows, halves, ranges,
+                                                     rng, confidence)
+    if parameters.known_variables and parameters.target is not None:
+        results["inference"] = inference(
+            syn, targets, control_rows, np.array([position[c] for c in aux]),
+            position[parameters.target], ranges, rng, confidence)
+    return results

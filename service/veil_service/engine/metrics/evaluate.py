@@ -65,38 +65,6 @@ def _metadata(tables: AlignedTables, parameters: MetricsParameters,
     }
 
 
-def _attack_risks(tables: AlignedTables, parameters: MetricsParameters) -> dict[str, Any]:
-    rng = np.random.default_rng(parameters.seed)
-    frames = [tables.avatars, tables.original]
-    if tables.holdout is not None:
-        frames.append(tables.holdout)
-    encoded = attacks.encode(tables, frames)
-    syn, ori = encoded[0], encoded[1]
-    control = encoded[2] if len(encoded) > 2 else None
-    n = min(parameters.n_attacks, len(ori.values),
-            len(control.values) if control is not None else len(ori.values))
-    targets = ori.values[rng.choice(len(ori.values), size=n, replace=False)]
-    control_rows = None if control is None else control.values[
-        rng.choice(len(control.values), size=n, replace=False)]
-    ranges = attacks.value_ranges(encoded)
-    confidence = parameters.confidence_level
-    results: dict[str, Any] = {}
-    results["singling_out"] = attacks.singling_out(syn, ori, control, n, rng, confidence)
-    position = {c: j for j, c in enumerate(tables.columns)}
-    aux = list(parameters.known_variables) or [c for c in tables.columns
-                                               if c != parameters.target]
-    if len(aux) >= 2:
-        halves = (np.array([position[c] for c in aux[0::2]]),
-                  np.array([position[c] for c in aux[1::2]]))
-        results["linkability"] = attacks.linkability(syn, targets, control_rows, halves, ranges,
-                                                     rng, confidence)
-    if parameters.known_variables and parameters.target is not None:
-        results["inference"] = attacks.inference(
-            syn, targets, control_rows, np.array([position[c] for c in aux]),
-            position[parameters.target], ranges, rng, confidence)
-    return results
-
-
 def privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
                     **params: Any) -> dict[str, Any]:
     """Every privacy metric of one table, in the Octopize client's result shape.
@@ -166,7 +134,7 @@ def _privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
     for name in ("singling_out_risk", "linkability_risk", "inference_risk"):
         metrics[name] = None
     if parameters.compute_attacks:
-        risks = _attack_risks(tables, parameters)
+        risks = attacks.attack_risks(tables, parameters)
         for name, result in risks.items():
             metrics[f"{name}_risk"] = result.risk
         details["attacks"] = {name: result.as_dict() for name, result in risks.items()}

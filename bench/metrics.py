@@ -1,0 +1,194 @@
+"""Benchmark of Veil's privacy and signal metrics, and of its attacks against anonymeter.
+
+Run from the repository root with the project venv::
+
+    PYTHONPATH=service:client python bench/metrics.py [--skip-anonymeter]
+
+What it measures (wall-clock seconds, one run each, on whatever else the machine is doing):
+
+* ``adult``: Adult train (32,561 rows, 15 columns) and an avatar-like table made from it (numbers
+  jittered, 20 % of three categorical columns redrawn: the metrics' cost does not depend on how
+  the avatars were made); Adult test (16,281 rows) is the holdout, i.e. the attacks' control set.
+  ``privacy_metrics`` + ``signal_metrics`` with ``known_variables`` and ``target`` set, so every
+  metric runs, the three attacks included.
+* ``rows200k``: 200,000 rows resampled from Adult train + test (numbers jittered so rows are
+  distinct), same metrics, 20,000 holdout rows.
+* Veil's three attacks alone on Adult, and anonymeter 1.1.0's three evaluators (singling out
+  multivariate, linkability, inference; 500 attacks each, same columns, same control set) in the
+  separate venv ``bench/.venv-bench`` (``python3 -m venv bench/.venv-bench &&
+  bench/.venv-bench/bin/pip install -r bench/requirements-metrics.txt``). Without that venv, or
+  with ``--skip-anonymeter``, the comparison is skipped and said so.
+
+The last line is ``key=value`` pairs: ``adult_all_metrics_s``, ``rows200k_all_metrics_s``,
+``veil_attacks_adult_s``, ``anonymeter_adult_s``, ``attacks_speedup_vs_anonymeter`` and the
+risks both tools found (in %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from veil_service.engine.metrics import privacy_metrics, signal_metrics
+from veil_service.engine.metrics.attacks import attack_risks
+from veil_service.engine.metrics.parameters import parse_parameters
+from veil_service.engine.metrics.tables import align_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = ROOT.parent / "shared" / "data" / "tables"
+if not TABLES.exists():
+    TABLES = Path("/work/shared/data/tables")
+BENCH_PYTHON = ROOT / "bench" / ".venv-bench" / "bin" / "python"
+
+KNOWN = ["age", "sex", "race", "marital-status", "education"]
+TARGET = "income"
+NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+
+_ANONYMETER_SCRIPT = """
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from anonymeter.evaluators import (InferenceEvaluator, LinkabilityEvaluator,
+                                   SinglingOutEvaluator)
+ori, syn, control = (pd.read_parquet(p) for p in sys.argv[1:4])
+known, target = json.loads(sys.argv[4]), sys.argv[5]
+aux = known or [c for c in ori.columns if c != target]
+out = {}
+start = time.perf_counter()
+so = SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=500, n_cols=3)
+so.evaluate(mode="multivariate")
+out["singling_out_s"] = time.perf_counter() - start
+out["singling_out_risk"] = 100 * so.risk().value
+start = time.perf_counter()
+link = LinkabilityEvaluator(ori=ori, syn=syn, control=control, n_attacks=500,
+                            aux_cols=(aux[0::2], aux[1::2]), n_neighbors=1)
+link.evaluate(n_jobs=1)
+out["linkability_s"] = time.perf_counter() - start
+out["linkability_risk"] = 100 * link.risk().value
+start = time.perf_counter()
+inf = InferenceEvaluator(ori=ori, syn=syn, control=control, aux_cols=known, secret=target,
+                         n_attacks=500)
+inf.evaluate(n_jobs=1)
+out["inference_s"] = time.perf_counter() - start
+out["inference_risk"] = 100 * inf.risk().value
+print(json.dumps(out))
+"""
+
+
+def _adult() -> tuple[pd.DataFrame, pd.DataFrame]:
+    train = pd.read_csv(TABLES / "adult_train.csv")
+    test = pd.read_csv(TABLES / "adult_test.csv")[train.columns]
+    return train, test
+
+
+def _avatar_like(original: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A stand-in avatar table: jittered numbers, 20 % of three categories redrawn."""
+    rng = np.random.default_rng(seed)
+    avatars = original.copy()
+    for column in ("age", "fnlwgt", "education-num", "hours-per-week"):
+        noise = rng.normal(0, 0.15 * float(original[column].std()), len(original))
+        avatars[column] = (original[column] + noise).round().astype("int64")
+    for column in ("workclass", "occupation", "relationship"):
+        redraw = rng.random(len(original)) < 0.2
+        avatars.loc[redraw, column] = rng.choice(original[column].to_numpy(), int(redraw.sum()))
+    return avatars
+
+
+def _resampled(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    out = frame.iloc[rng.integers(len(frame), size=rows)].reset_index(drop=True)
+    out["fnlwgt"] = (out["fnlwgt"] * rng.uniform(0.97, 1.03, rows)).round().astype("int64")
+    return out
+
+
+def _all_metrics(original: pd.DataFrame, avatars: pd.DataFrame,
+                 holdout: pd.DataFrame) -> tuple[float, dict[str, Any], dict[str, Any]]:
+    start = time.perf_counter()
+    privacy = privacy_metrics(original, avatars, holdout=holdout, known_variables=KNOWN,
+                              target=TARGET, table_name="adult", seed=0)
+    signal = signal_metrics(original, avatars, holdout=holdout, target=TARGET, seed=0)
+    return time.perf_counter() - start, privacy, signal
+
+
+def _veil_attacks(original: pd.DataFrame, avatars: pd.DataFrame,
+                  holdout: pd.DataFrame) -> tuple[float, dict[str, float]]:
+    start = time.perf_counter()
+    tables = align_tables(original, avatars, holdout)
+    parameters = parse_parameters({"known_variables": KNOWN, "target": TARGET},
+                                  tables.columns, tables.categorical)
+    risks = attack_risks(tables, parameters)
+    elapsed = time.perf_counter() - start
+    return elapsed, {f"veil_{name}_risk": result.risk for name, result in risks.items()}
+
+
+def _anonymeter(original: pd.DataFrame, avatars: pd.DataFrame,
+                holdout: pd.DataFrame) -> dict[str, float] | None:
+    if not BENCH_PYTHON.exists():
+        print(f"anonymeter skipped: {BENCH_PYTHON} missing (see bench/requirements-metrics.txt)")
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for name, frame in (("ori", original), ("syn", avatars), ("control", holdout)):
+            path = Path(folder) / f"{name}.parquet"
+            frame.to_parquet(path)
+            paths.append(str(path))
+        done = subprocess.run([str(BENCH_PYTHON), "-c", _ANONYMETER_SCRIPT, *paths,
+                               json.dumps(KNOWN), TARGET],
+                              capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"anonymeter failed: {done.stderr.strip()[-500:]}")
+        return None
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    """Run the benchmark and print the figures, then one ``key=value`` line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-anonymeter", action="store_true")
+    args = parser.parse_args()
+    train, test = _adult()
+    avatars = _avatar_like(train, seed=1)
+    figures: dict[str, float | str] = {}
+
+    seconds, privacy, signal = _all_metrics(train, avatars, test)
+    figures["adult_all_metrics_s"] = seconds
+    print(f"adult ({len(train)} rows): all metrics {seconds:.1f} s; hidden_rate "
+          f"{privacy['hidden_rate']:.1f}, local_cloaking {privacy['local_cloaking']}, "
+          f"hellinger_mean {signal['hellinger_mean']:.3f}")
+
+    pool = pd.concat([train, test], ignore_index=True)
+    big = _resampled(pool, 200_000, seed=2)
+    big_holdout = _resampled(pool, 20_000, seed=3)
+    seconds, privacy, _ = _all_metrics(big, _avatar_like(big, seed=4), big_holdout)
+    figures["rows200k_all_metrics_s"] = seconds
+    print(f"200k rows: all metrics {seconds:.1f} s; hidden_rate {privacy['hidden_rate']:.1f}")
+
+    veil_seconds, veil_risks = _veil_attacks(train, avatars, test)
+    figures["veil_attacks_adult_s"] = veil_seconds
+    figures.update(veil_risks)
+    print(f"veil attacks on adult: {veil_seconds:.1f} s {veil_risks}")
+
+    reference = None if args.skip_anonymeter else _anonymeter(train, avatars, test)
+    if reference is not None:
+        total = reference["singling_out_s"] + reference["linkability_s"] + reference["inference_s"]
+        figures["anonymeter_adult_s"] = total
+        figures["attacks_speedup_vs_anonymeter"] = total / veil_seconds
+        for name in ("singling_out", "linkability", "inference"):
+            figures[f"anonymeter_{name}_risk"] = reference[f"{name}_risk"]
+        print(f"anonymeter on adult: {total:.1f} s {reference}")
+    else:
+        figures["attacks_speedup_vs_anonymeter"] = "skipped"
+    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
