@@ -106,3 +106,13 @@ def test_bad_requests_are_clear(
     assert info.value.field == field and fragment in info.value.message
     with pytest.raises(InvalidArgumentError):
         smartnoise_sql.execute(request_, penguins, penguin)
+
+
+def test_execute_can_skip_the_query_check(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    request = SmartnoiseSqlRequest(COUNT, 1.0, 1e-5)
+    table = smartnoise_sql.execute(request, penguins, penguin, check_query=False).table
+    assert table is not None and list(table.columns) == ["NB_ROW"]
+    bad = SmartnoiseSqlRequest("SELECT AVG(bill) FROM df", 1.0, 1e-5)
+    with pytest.raises(InvalidArgumentError) as info:
+        smartnoise_sql.execute(bad, penguins, penguin, check_query=False)
+    assert "dummy mode" in info.value.message

@@ -59,6 +59,7 @@ def execute(
     seed: int | None = None,
     allow_pickle: bool = False,
     show_library_errors: bool = False,
+    check_query: bool = True,
 ) -> QueryResult:
     """Run the query on ``df`` with smartnoise-sql's noise.
 
@@ -71,6 +72,9 @@ def execute(
         allow_pickle: Ignored (no model); accepted so every library has the same signature.
         show_library_errors: Put the library's execution message in errors (dummy data only:
             on private data a message may quote values).
+        check_query: First check the query against the metadata (``get_privacy_cost``), so a
+            bad query gets the library's full message. It costs about as much as the query; skip
+            it when :func:`estimate_cost` already ran on the same request and metadata.
 
     Returns:
         ``QueryResult.table``: with postprocessing, the query's columns; without, the raw
@@ -83,11 +87,12 @@ def execute(
     del seed, allow_pickle
     request.validate()
     reader = _reader(request, metadata, df)
-    try:
-        # Checks the query against the metadata only, so its errors are safe to show in full.
-        reader.get_privacy_cost(request.query)
-    except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
-        raise _query_error(exc) from exc
+    if check_query:
+        try:
+            # Checks the query against the metadata only, so its errors are safe to show in full.
+            reader.get_privacy_cost(request.query)
+        except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
+            raise _query_error(exc) from exc
     try:
         rows = list(reader.execute(request.query, postprocess=request.postprocess))
     except Exception as exc:  # the library raises bare Exception; its text may quote values
