@@ -154,3 +154,29 @@ def test_bad_input_raises_a_clear_error(table: pd.DataFrame, avatars: pd.DataFra
         privacy_metrics(table, avatars, compute_attacks=False, **params)
     assert caught.value.field == field
     assert len(caught.value.message) > 20
+
+
+def test_awkward_columns_compute_without_warnings() -> None:
+    """Identifiers, constants, all-missing, dates sent as text, booleans and missing categories."""
+    rng = np.random.default_rng(0)
+    n = 600
+    original = pd.DataFrame({
+        "id": [f"p{i}" for i in range(n)],
+        "const": 1.0,
+        "empty": np.nan,
+        "x": rng.normal(size=n),
+        "when": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+        "flag": rng.random(n) < 0.5,
+        "c": rng.choice(np.array(["a", "b", None], dtype=object), n),
+    })
+    avatars = original.copy()
+    avatars["x"] += rng.normal(size=n) * 0.3
+    avatars["id"] = [f"q{i}" for i in range(n)]
+    avatars["when"] = avatars["when"].astype(str)
+    privacy = privacy_metrics(original, avatars, known_variables=["x", "c"], target="flag",
+                              n_attacks=50)
+    signal = signal_metrics(original, avatars, target="x")
+    assert privacy["categorical_hidden_rate"] == 100.0  # no avatar keeps an identifier
+    assert privacy["details"]["column_direct_match_protection_per_column"]["id"] == 100.0
+    assert privacy["metadata"]["projection_components"] <= 220  # identifiers grouped
+    assert signal["details"]["hellinger"]["id"] == pytest.approx(1.0)

@@ -16,6 +16,7 @@ Nearest avatars use anonymeter's Gower-like distance (numbers divided by their r
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,7 +102,8 @@ def singling_out(syn: Encoded, ori: Encoded, control: Encoded | None, n_attacks:
     """Multivariate singling-out risk of the original records through the avatars."""
     n_syn, p = syn.values.shape
     n_cols = min(N_COLS, p)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: median NaN
         medians = np.where(syn.numeric, np.nanmedian(np.where(syn.numeric, syn.values, 0.0),
                                                      axis=0), 0.0)
     syn_t = np.ascontiguousarray(syn.values.T)
@@ -181,7 +183,8 @@ def gower_nearest(candidates: Encoded, queries: np.ndarray, columns: np.ndarray,
 def value_ranges(encoded: list[Encoded]) -> np.ndarray:
     """Per-column range (max - min) over every table, the Gower scale of numeric columns."""
     stacked = np.vstack([e.values for e in encoded])
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: range NaN
         spread = np.nanmax(stacked, axis=0) - np.nanmin(stacked, axis=0)
     return np.where(np.isfinite(spread), spread, 0.0)
 

@@ -25,6 +25,24 @@ from veil_service.errors import InvalidArgumentError
 
 _MIN_STD = np.finfo(np.float64).tiny
 
+MAX_MODALITIES = 200
+"""Modalities one categorical column may span in the projection; rarer ones share one "other".
+
+An identifier-like column (100,000 distinct strings) would otherwise need 100,000 one-hot
+columns. Grouping the tail changes distances only for records holding a value that fewer than
+1 in 200 records share, and a kept identifier is caught by column_direct_match_protection.
+"""
+
+
+class _Other:
+    """The shared modality of a column's rarest values (and of values unseen at fit time)."""
+
+    def __repr__(self) -> str:
+        return "<other modalities>"
+
+
+OTHER = _Other()
+
 
 @dataclass(frozen=True)
 class FamdModel:
@@ -80,6 +98,8 @@ class FamdModel:
             root = np.sqrt(prop)
             block = np.broadcast_to(-prop / root, (n, len(modalities))).copy()
             codes = modalities.get_indexer(pd.Index(frame[column].to_numpy(dtype=object)))
+            if modalities[-1] is OTHER:
+                codes = np.where(codes < 0, len(modalities) - 1, codes)
             known = codes >= 0
             block[np.flatnonzero(known), codes[known]] += 1.0 / root[codes[known]]
             blocks.append(block)
@@ -124,8 +144,9 @@ def fit_famd(
     """
     weights = column_weights or {}
     values = original[continuous].to_numpy(dtype=np.float64, na_value=np.nan)
-    mean = np.nanmean(values, axis=0) if continuous else np.zeros(0)
-    mean = np.where(np.isnan(mean), 0.0, mean)
+    present = (~np.isnan(values)).sum(axis=0)
+    # An all-missing column is centred at 0 (its imputed values then carry no information).
+    mean = np.where(present > 0, np.nansum(values, axis=0) / np.maximum(present, 1), 0.0)
     filled = np.where(np.isnan(values), mean, values)
     std = filled.std(axis=0) if continuous else np.zeros(0)
     std = np.where(std <= _MIN_STD, 1.0, std)
@@ -135,8 +156,13 @@ def fit_famd(
     for column in categorical:
         (codes,) = category_codes([original], column)
         uniques = pd.unique(original[column].to_numpy(dtype=object))
+        counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
+        if len(uniques) > MAX_MODALITIES:
+            top = np.argsort(-counts, kind="stable")[:MAX_MODALITIES - 1]
+            rest = counts.sum() - counts[top].sum()
+            uniques = np.array([*uniques[top], OTHER], dtype=object)
+            counts = np.append(counts[top], rest)
         index = pd.Index(uniques, dtype=object)
-        counts = np.bincount(codes, minlength=len(index)).astype(np.float64)
         modalities[column] = index
         proportions.append(counts / len(original))
         col_w.extend([float(weights.get(column, 1.0))] * len(index))

@@ -112,5 +112,6 @@ def utility_scores(
         model = _model(kind, categorical, seed).fit(x[keep], y[keep])
         scores.append(_score(kind, ys[2][test_keep], model, x_test[test_keep]))
     out["ml_utility_real"], out["ml_utility_avatar"] = scores
-    out["ml_utility_ratio"] = scores[1] / scores[0] if scores[0] else None
+    # A ratio of a useless real model (R^2 <= 0) means nothing, so it is left out.
+    out["ml_utility_ratio"] = scores[1] / scores[0] if scores[0] > 0 else None
     return out
