@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -29,7 +29,7 @@ from veil_client.wire import ChunkReader, StreamStats, ipc_chunks, parse_bytes_f
 CSV_BLOCK_BYTES = 4 << 20
 DATAFRAME_SLICE_ROWS = 65_536
 
-TableSource = str | os.PathLike[str] | pd.DataFrame | pa.Table
+TableSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | pa.Table
 
 ARROW_TYPES = {
     "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "category": pa.string(),

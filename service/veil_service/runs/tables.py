@@ -1,22 +1,27 @@
 """Tables of runs: streamed upload into the blob store, registration, lookup, download.
 
-An upload becomes visible only when it is complete and valid: bytes go to a temp file (hashed on
-the way), the file is read back as an Arrow stream to prove it whole, renamed into the blob store,
-and registered in one database transaction. Any failure before that leaves nothing behind.
+An upload becomes visible only when it is complete and valid: bytes go to a temp file (hashed and
+decoded as an Arrow stream on the way, which proves it whole), are fsynced, renamed into the blob
+store, and registered in one database transaction. Any failure before that leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import pyarrow as pa
 import sqlalchemy as sa
+from veil_client.wire import ChunkReader
 
-from veil_service.arrow_tables import ColumnDescription, TableShape, validate_ipc_stream
+from veil_service.arrow_tables import ColumnDescription, TableShape, validate_ipc_source
 from veil_service.errors import (
     AlreadyExistsError,
     CancelledError,
@@ -24,7 +29,10 @@ from veil_service.errors import (
     NotFoundError,
 )
 from veil_service.storage import schema
-from veil_service.storage.blobs import BlobStore, StoredBlob
+from veil_service.storage.blobs import BlobStore, BlobWriter, ChunkPipe, StoredBlob
+
+MAX_MESSAGE_BODY_BYTES = 64 << 20
+"""Largest Arrow IPC message (record batch body) an upload may hold; bounds server memory."""
 
 TABLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 ROLES = ("original", "avatar")
@@ -68,6 +76,14 @@ async def receive_stream(
 ) -> tuple[StoredBlob, TableShape]:
     """Write an incoming Arrow IPC stream to the blob store and validate it.
 
+    The event loop only receives messages and hands them to one worker thread through a
+    :class:`ChunkPipe`; the thread writes, hashes and decodes the stream as it arrives (file
+    writes, sha256 and Arrow decoding release the GIL, so this overlaps gRPC's receiving), then
+    fsyncs. Validating on the way, rather than reading the file back afterwards, saves a whole
+    pass over the table and rejects a corrupt stream as soon as its first bad message arrives.
+    The pipe holds a few chunks and the decoder one record batch, so server memory does not grow
+    with the table (a batch larger than :data:`MAX_MESSAGE_BODY_BYTES` is refused).
+
     The blob is durable on return, but not registered: the caller registers it (or deletes it).
 
     Raises:
@@ -75,27 +91,118 @@ async def receive_stream(
         CancelledError: the client went away.
     """
     with blobs.writer(".arrows") as writer:
+        pipe = ChunkPipe()
+        storing = _in_thread(_store_and_validate, writer, pipe)
         try:
             async for chunk in chunks:
                 if not isinstance(chunk, memoryview):
                     raise InvalidArgumentError(
                         "only the first message may be a header; the rest must be arrow_ipc "
                         "bytes.", field="header", reason="UNEXPECTED_HEADER")
-                writer.write(chunk)
+                if not await pipe.put(chunk):
+                    break  # the thread stopped early: awaiting it below raises its error
+            pipe.finish()
         except asyncio.CancelledError:
+            await _abandon(pipe, storing)
             raise CancelledError("the upload was cancelled before it completed; nothing was "
                                  "stored.") from None
-        writer.close_temp()
-        if writer.size_bytes == 0:
-            raise InvalidArgumentError("no table bytes were sent after the header; send the "
-                                       "Arrow IPC stream.", field="arrow_ipc",
-                                       reason="EMPTY_STREAM")
+        except BaseException:
+            await _abandon(pipe, storing)
+            raise
+        try:
+            shape = await storing
+        except InvalidArgumentError:
+            if writer.size_bytes == 0:
+                raise InvalidArgumentError("no table bytes were sent after the header; send the "
+                                           "Arrow IPC stream.", field="arrow_ipc",
+                                           reason="EMPTY_STREAM") from None
+            raise
         if expected_sha256 and expected_sha256.lower() != writer.sha256:
             raise InvalidArgumentError("the received bytes do not match expected_sha256; the "
                                        "upload was corrupted in transit. Retry.",
                                        field="expected_sha256", reason="CHECKSUM_MISMATCH")
-        shape = await asyncio.to_thread(validate_ipc_stream, writer.temp_path)
         return writer.commit(), shape
+
+
+def _store_and_validate(writer: BlobWriter, pipe: ChunkPipe) -> TableShape:
+    """Worker thread of :func:`receive_stream`: store every chunk, decode the stream, fsync."""
+    try:
+        def stored() -> Iterator[bytes | memoryview]:
+            while (chunk := pipe.get()) is not None:
+                writer.write(chunk)
+                yield chunk
+
+        chunks = stored()
+        shape = validate_ipc_source(_BoundedReader(chunks))
+        for _ in chunks:  # bytes after the end-of-stream marker are stored (and hashed) too
+            pass
+        writer.close_temp()
+        return shape
+    finally:
+        pipe.consumer_stopped()
+        # Hand the decoder's freed batch buffers back to the OS now rather than keeping them
+        # cached in the Arrow pool between uploads, so an idle server's RSS stays at baseline.
+        pa.default_memory_pool().release_unused()
+
+
+class _BoundedReader(ChunkReader):
+    """A :class:`ChunkReader` that refuses reads larger than :data:`MAX_MESSAGE_BODY_BYTES`.
+
+    The Arrow reader asks for each message body in one read, which the server must hold in
+    memory to decode; bounding it bounds server memory whatever a client sends.
+    """
+
+    def __init__(self, chunks: Iterator[bytes | memoryview]) -> None:
+        super().__init__(chunks, digest=False)
+
+    def read(self, size: int = -1) -> Any:
+        if size is None or size < 0 or size > MAX_MESSAGE_BODY_BYTES:
+            raise InvalidArgumentError(
+                f"the uploaded bytes are not a usable Arrow IPC stream: a message claims {size} "
+                f"bytes, over the {MAX_MESSAGE_BODY_BYTES >> 20} MiB limit. Send the Arrow IPC "
+                "*stream* format (pyarrow.ipc.new_stream) in record batches of at most "
+                f"{MAX_MESSAGE_BODY_BYTES >> 20} MiB (e.g. 65,536 rows).", field="arrow_ipc",
+                reason="CORRUPT_STREAM")
+        return super().read(size)
+
+
+T = TypeVar("T")
+
+
+def _in_thread(function: Callable[..., T], *args: object) -> asyncio.Future[T]:
+    """Run ``function`` in a dedicated thread; the returned future resolves on this loop.
+
+    A dedicated thread rather than the loop's default executor: an upload holds its thread for
+    as long as the client sends, and must not starve short ``to_thread`` calls.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:  # handed to the awaiting coroutine, never hidden
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="veil-upload", daemon=True).start()
+    return future
+
+
+async def _abandon(pipe: ChunkPipe, storing: asyncio.Future[TableShape]) -> None:
+    """Stop the worker thread and wait until it no longer touches the temp file."""
+    pipe.abort()
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(storing)
 
 
 def register_table(conn: sa.Connection, blobs: BlobStore, *, run_id: str, name: str, role: str,

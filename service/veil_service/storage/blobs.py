@@ -8,15 +8,44 @@ files left by a crash.
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import os
+import queue
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 READ_CHUNK_BYTES = 1 << 20
+
+WRITEBACK_BYTES = 32 << 20
+"""Start the kernel's writeback every this many bytes, so the final fsync has little left to do."""
+
+PIPE_DEPTH = 4
+"""Chunks (~1 MiB each) a :class:`ChunkPipe` holds: bounds server memory per upload."""
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _load_sync_file_range() -> Callable[..., int] | None:
+    """libc's ``sync_file_range`` (Linux only; the standard library does not expose it)."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        function = ctypes.CDLL(name, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_sync_file_range = _load_sync_file_range()
 
 
 @dataclass(frozen=True)
@@ -40,13 +69,30 @@ class BlobWriter:
         self._file: BinaryIO = open(self.temp_path, "wb")  # noqa: SIM115 - closed in commit/abort
         self._hash = hashlib.sha256()
         self.size_bytes = 0
+        self._synced_to = 0
         self._done = False
 
     def write(self, data: bytes | memoryview) -> None:
-        """Append bytes and update the digest."""
+        """Append bytes and update the digest.
+
+        Both the write and the hash release the GIL, so a writer fed from a worker thread runs in
+        parallel with the event loop. Every :data:`WRITEBACK_BYTES` the kernel is asked to start
+        writing the new pages out (without waiting), which spreads the disk work over the upload
+        instead of leaving it all to the fsync at the end.
+        """
         self._file.write(data)
         self._hash.update(data)
-        self.size_bytes += len(data)
+        self.size_bytes += memoryview(data).nbytes
+        if self.size_bytes - self._synced_to >= WRITEBACK_BYTES:
+            self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        if _sync_file_range is None:
+            return
+        self._file.flush()
+        _sync_file_range(self._file.fileno(), self._synced_to, self.size_bytes - self._synced_to,
+                         _SYNC_FILE_RANGE_WRITE)
+        self._synced_to = self.size_bytes
 
     @property
     def sha256(self) -> str:
@@ -86,6 +132,75 @@ class BlobWriter:
             self.abort()
 
 
+class PipeAbortedError(Exception):
+    """Raised in the consumer thread when the producer gave up (client gone, bad message)."""
+
+
+_END = object()
+_ABORT = object()
+
+
+class ChunkPipe:
+    """Hands byte chunks from the event loop to one worker thread, a few chunks at a time.
+
+    Writing, hashing and validating an upload on the event loop serialises them with gRPC's
+    receiving; handing them to a thread lets both cores work (file writes, sha256 and Arrow
+    decoding release the GIL). The pipe holds at most ``depth`` chunks: when the thread falls
+    behind, :meth:`put` waits, so gRPC's flow control slows the client instead of the server
+    buffering the table in memory.
+
+    Create it on the event loop; call :meth:`put`, :meth:`finish` and :meth:`abort` there, and
+    :meth:`get` and :meth:`consumer_stopped` from the one consumer thread.
+    """
+
+    def __init__(self, depth: int = PIPE_DEPTH) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._credit = asyncio.Semaphore(depth)
+        self._stopped = False
+
+    async def put(self, chunk: bytes | memoryview) -> bool:
+        """Queue a chunk, waiting for room; False once the consumer has stopped reading."""
+        if self._stopped:
+            return False
+        await self._credit.acquire()
+        if self._stopped:
+            return False
+        self._queue.put(chunk)
+        return True
+
+    def finish(self) -> None:
+        """No more chunks: the consumer's :meth:`get` returns None after the queued ones."""
+        self._queue.put(_END)
+
+    def abort(self) -> None:
+        """Give up: the consumer's next :meth:`get` raises :class:`PipeAbortedError`."""
+        self._queue.put(_ABORT)
+
+    def get(self) -> bytes | memoryview | None:
+        """Next chunk (consumer thread), None at the end.
+
+        Raises:
+            PipeAbortedError: the producer called :meth:`abort`.
+        """
+        item = self._queue.get()
+        if item is _END:
+            return None
+        if item is _ABORT:
+            raise PipeAbortedError()
+        self._loop.call_soon_threadsafe(self._credit.release)
+        assert isinstance(item, bytes | memoryview)
+        return item
+
+    def consumer_stopped(self) -> None:
+        """Called by the consumer thread when it returns, so a waiting :meth:`put` wakes up."""
+        self._loop.call_soon_threadsafe(self._on_consumer_stopped)
+
+    def _on_consumer_stopped(self) -> None:
+        self._stopped = True
+        self._credit.release()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -115,7 +230,8 @@ class BlobStore:
         """Remove a blob file (the caller removes its database row in the same step)."""
         (self.root / relative_path).unlink(missing_ok=True)
 
-    def iter_chunks(self, relative_path: str, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
+    def iter_chunks(self, relative_path: str,
+                    chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
         """Read a blob in bounded pieces (plain reads, not mmap, so RSS stays flat)."""
         with open(self.root / relative_path, "rb") as handle:
             while chunk := handle.read(chunk_bytes):
