@@ -57,6 +57,9 @@ def _is_continuous(series: pd.Series) -> bool:
     )
 
 
+_FIELD = {"original": "original", "avatar": "avatars", "holdout": "holdout"}
+
+
 def _as_seconds(series: pd.Series, column: str, table: str) -> pd.Series:
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -74,7 +77,7 @@ def _as_seconds(series: pd.Series, column: str, table: str) -> pd.Series:
         raise InvalidArgumentError(
             f"column {column!r} of the {table} table holds values that are not numbers, but the "
             "original column is numeric: send numbers (or give both tables the same types)",
-            field="avatars",
+            field=_FIELD[table],
         ) from exc
 
 
@@ -88,9 +91,18 @@ def _continuous(series: pd.Series, reference: pd.Series, column: str, table: str
             raise InvalidArgumentError(
                 f"column {column!r} of the {table} table cannot be read as dates like the "
                 "original column: send ISO-8601 dates",
-                field="avatars",
+                field=_FIELD[table],
             ) from exc
     return _as_seconds(series, column, table).reset_index(drop=True)
+
+
+def _as_boolean(value: object) -> float | None:
+    """1.0 / 0.0 for a boolean or its text ("true", "False"), else None."""
+    if isinstance(value, bool | np.bool_):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return 1.0 if value.strip().lower() == "true" else 0.0
+    return None
 
 
 def _normalised_categories(series: pd.Series) -> pd.Series:
@@ -100,6 +112,8 @@ def _normalised_categories(series: pd.Series) -> pd.Series:
     """
     values = series.astype(object).reset_index(drop=True)
     uniques = pd.unique(values.dropna())
+    if len(uniques) and all(_as_boolean(u) is not None for u in uniques):
+        return values.map({u: _as_boolean(u) for u in uniques}).astype(object)
     numeric = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce")
     if len(uniques) and bool(numeric.notna().all()):
         mapping = dict(zip(uniques, numeric.astype("float64"), strict=True))
