@@ -15,6 +15,7 @@ import functools
 import importlib
 import inspect
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -83,13 +84,21 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
         options.update(seed=int(dummy["seed"]), show_library_errors=True)
     else:
         frame = FRAMES.get(ctx.input_path("dataset"), metadata)
-    execute = _module(library).execute
+    started = time.perf_counter()
     if library == "smartnoise_sql" and not dummy:
-        execute = _execute_checked_sql
-    accepted = inspect.signature(execute).parameters
-    result: QueryResult = execute(request, frame, metadata,
-                                  **{k: v for k, v in options.items() if k in accepted})
-    return _write_result(ctx, result)
+        # The dataset stays in SQLite between queries; see dp_sql.
+        from veil_service.engine.tasks import dp_sql
+
+        key = f"{ctx.input_path('dataset').stem}:{hash(metadata)}"
+        result = dp_sql.execute_private(request, frame, metadata, key)  # type: ignore[arg-type]
+    else:
+        execute = _module(library).execute
+        accepted = inspect.signature(execute).parameters
+        result = execute(request, frame, metadata,
+                         **{k: v for k, v in options.items() if k in accepted})
+    summary = _write_result(ctx, result)
+    summary["compute_ms"] = (time.perf_counter() - started) * 1000
+    return summary
 
 
 @_reports_errors
@@ -100,33 +109,6 @@ def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
                                seed=int(ctx.params.get("seed", 42)))
     ctx.write_table("dummy", frame)
     return {"num_rows": len(frame)}
-
-
-def _execute_checked_sql(request: Any, df: pd.DataFrame, metadata: Metadata) -> QueryResult:
-    """smartnoise-sql's ``execute`` without its leading ``get_privacy_cost`` check.
-
-    Adapter over ``engine.dp.smartnoise_sql``: that check validates the query against the
-    metadata so its errors can be shown in full, and costs as much as the query itself (the noise
-    scale search). In private mode the server has always run ``dp_cost`` on the same request and
-    metadata first, so the check already passed; skipping it halves the engine time of a query.
-    Execution errors stay generic, as in the library layer (they may quote private values).
-    """
-    from veil_service.engine.dp import smartnoise_sql
-
-    reader = smartnoise_sql._reader(request, metadata, df)
-    try:
-        rows = list(reader.execute(request.query, postprocess=request.postprocess))
-    except Exception as exc:  # any library error; its message may quote private values
-        raise InvalidArgumentError(
-            f"smartnoise-sql could not execute the query on this dataset ({type(exc).__name__}); "
-            "run it in dummy mode to see the library's message", field="query") from exc
-    if request.postprocess:
-        header, body = [str(c) for c in rows[0]], rows[1:]
-    else:
-        body = [list(r) for r in rows]
-        header = [f"res_{i}" for i in range(len(body[0]) if body else 0)]
-    table = pd.DataFrame([list(r) for r in body], columns=header)
-    return QueryResult(table=table.convert_dtypes(convert_string=False))
 
 
 def _decode(params: dict[str, Any]) -> tuple[str, DPRequest, Metadata]:
