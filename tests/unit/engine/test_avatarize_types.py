@@ -145,3 +145,16 @@ def test_nullable_and_arrow_dtypes_are_restored_with_their_missing_values(backen
     plain = avatarize(df, k=10, seed=0).avatars
     assert result.avatars.isna().sum().to_dict() == plain.isna().sum().to_dict()
     assert (result.avatars["age"].astype(int) == plain["age"]).all()
+
+
+def test_non_string_column_labels_and_custom_index_are_kept() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {0: rng.normal(size=300), 1: rng.choice(["a", "b", "c"], 300)},
+        index=np.arange(300) * 3 + 7,
+    )
+    result = avatarize(df, k=5, ncp=2, seed=0)
+    assert list(result.avatars.columns) == [0, 1]
+    assert list(result.unshuffled.index) == list(df.index)
+    assert list(result.original_projections.index) == list(df.index)
+    assert list(result.avatars.index) == list(range(300))

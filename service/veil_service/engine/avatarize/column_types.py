@@ -48,7 +48,7 @@ class ColumnSpec:
     """What the engine must know to encode a column and restore it.
 
     Attributes:
-        name: Column name.
+        name: Column label, as in the table (usually a string).
         kind: Continuous, categorical or datetime (datetimes are continuous seconds since epoch).
         dtype: The original pandas dtype, restored on output.
         is_integer: Continuous values are rounded to whole numbers on output.
@@ -58,7 +58,7 @@ class ColumnSpec:
         resolution_ns: Datetime resolution the output is rounded to.
     """
 
-    name: str
+    name: Any
     kind: ColumnKind
     dtype: Any
     is_integer: bool = False
@@ -84,7 +84,7 @@ def analyse_columns(df: pd.DataFrame, declared_categorical: set[str]) -> list[Co
                 "it in exclude_variable_names.",
                 field="exclude_variable_names",
             )
-        specs.append(_analyse_column(str(name), series, observed, name in declared_categorical))
+        specs.append(_analyse_column(name, series, observed, name in declared_categorical))
         if observed.nunique() < 2:
             raise InvalidArgumentError(
                 f"Column {name!r} is constant (one value): it carries no information to "
@@ -96,7 +96,7 @@ def analyse_columns(df: pd.DataFrame, declared_categorical: set[str]) -> list[Co
 
 
 def _analyse_column(
-    name: str, series: pd.Series[Any], observed: pd.Series[Any], declared: bool
+    name: Any, series: pd.Series[Any], observed: pd.Series[Any], declared: bool
 ) -> ColumnSpec:
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
