@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import pytest
 from dp_support import grant, manager, register
-from support import ServerThread, TestUser
+from support import ServerThread, TestUser, assert_eventually
 from veil_client import InvalidArgument, ResourceExhausted
 
 COUNT = "SELECT COUNT(*) AS n FROM df"
@@ -76,4 +77,42 @@ def test_a_query_failing_on_the_data_spends_nothing(veil_server: ServerThread,
     assert failed.value.field == "pipeline_json"
     spent = client.get_total_spent_budget()
     assert (spent.total_spent_epsilon, spent.total_spent_delta) == (0.0, 0.0)
+    assert client.get_previous_queries() == []
+
+
+def test_a_cancelled_query_is_refunded(veil_server: ServerThread, user: TestUser) -> None:
+    from veil.v1 import dpquery_pb2
+    from veil_client.dp_client import SmartnoiseSynthClient
+
+    dataset = register(veil_server)
+    grant(veil_server, user, dataset, 5.0, 1e-3)
+    client = manager(veil_server, user).dp(dataset)
+    # mst fits for many seconds here; its cost needs no data and is memoized by this call.
+    assert client.smartnoise_synth.cost("mst", 1.0, select_cols=["species", "island"]).epsilon \
+        == 1.0
+    message = SmartnoiseSynthClient._message("mst", 1.0, None, ["species", "island"], {}, True,
+                                             None, nb_samples=10)
+    spec = client._api.spec(dataset, "smartnoise_synth", message, None)
+
+    charged = threading.Event()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if client.get_total_spent_budget().total_spent_epsilon > 0:
+                charged.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with pytest.raises(grpc.RpcError) as cancelled:
+            client._api.stub.Query(dpquery_pb2.QueryRequest(spec=spec),
+                                   metadata=client._api.transport.metadata(), timeout=4.0)
+        assert cancelled.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert_eventually(lambda: client.get_total_spent_budget().total_spent_epsilon == 0.0,
+                          message="the cancelled query's charge was not refunded")
+    finally:
+        done.set()
+        watcher.join()
+    assert charged.is_set()
     assert client.get_previous_queries() == []
