@@ -26,6 +26,7 @@ The last line holds every figure as ``key=value`` pairs (milliseconds, queries p
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args(argv)
 
+    load_start = os.getloadavg()[0]
+    print(f"load average at start: {load_start:.1f}", flush=True)
     penguin_text = PENGUIN_METADATA.read_text()
     big_text = penguin_text.replace("rows: 344", f"rows: {args.big_rows}")
     penguins = pd.read_csv(PENGUIN_CSV)
@@ -170,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.clients} clients: {figures[f'qps_{args.clients}']:.1f} queries/s",
               flush=True)
         manager.close()
+    figures["load_average"] = load_start
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}", flush=True)
     figures["direct_p50_ms"] = figures["penguins_count_direct_p50_ms"]
     figures["overhead_p50_ms"] = figures["penguins_count_overhead_p50_ms"]
     print(" ".join(f"{k}={v:.2f}" for k, v in figures.items()))
