@@ -76,7 +76,8 @@ class DPAdminClient:
         with translate_errors():
             response = self._upload(upload_messages(header, encoded, StreamStats(),
                                                     f"upload {name}"),
-                                    metadata=tuple(self.transport.metadata()), timeout=UPLOAD_TIMEOUT_S)
+                                    metadata=tuple(self.transport.metadata()),
+                                    timeout=UPLOAD_TIMEOUT_S)
         return dataset_dict(response.dataset)
 
     def register_dataset_from_path(self, name: str, path: str,
