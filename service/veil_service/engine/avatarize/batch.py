@@ -18,6 +18,7 @@ from veil_service.engine.avatarize.famd import (
     decode_modalities,
     inverse_project,
     project,
+    weighted_scaled,
 )
 from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbours, nearest_points
 from veil_service.engine.avatarize.weights import barycentres, local_weights
@@ -79,15 +80,16 @@ def avatarize_batch(task: BatchTask) -> BatchOutput:
     avatar_coordinates = barycentres(weights, indexes, coordinates)
     continuous, onehot = inverse_project(task.model, avatar_coordinates)
     codes = decode_modalities(task.model, onehot)
-    reprojected = project(task.model, continuous, codes)
+    keep = task.n_output_components
+    # Only the returned components (which include the first ncp) are needed for the avatars.
+    reprojected = weighted_scaled(task.model, continuous, codes) @ task.model.axes[:, :keep]
     nearest = np.empty(0, dtype=np.intp)
     if task.match_originals:
         nearest = nearest_points(search_space, reprojected[:, : task.ncp], task.workers)
-    keep = task.n_output_components
     return BatchOutput(
         continuous=continuous,
         codes=codes,
         original_projections=coordinates[:, :keep].copy(),
-        avatar_projections=reprojected[:, :keep].copy(),
+        avatar_projections=reprojected,
         nearest_original=nearest,
     )
