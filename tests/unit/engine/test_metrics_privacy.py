@@ -145,3 +145,10 @@ def test_inference_metrics_report_error_scores(mixed: pd.DataFrame) -> None:
                               target="weight", compute_attacks=False)
     assert numeric["inference_continuous"] > 0
     assert numeric["inference_categorical"] is None
+
+
+def test_closest_rate_without_holdout_uses_the_other_originals(mixed: pd.DataFrame) -> None:
+    result = privacy_metrics(mixed, mixed.copy(), compute_attacks=False, quantile_threshold=10)
+    assert result["details"]["closest_rate_reference"] == "original_leave_one_out"
+    assert result["details"]["closest_rate_distance_threshold"] > 0
+    assert result["closest_rate"] < 10  # copies sit closer than any other real record does
