@@ -180,3 +180,16 @@ def test_awkward_columns_compute_without_warnings() -> None:
     assert privacy["details"]["column_direct_match_protection_per_column"]["id"] == 100.0
     assert privacy["metadata"]["projection_components"] <= 220  # identifiers grouped
     assert signal["details"]["hellinger"]["id"] == pytest.approx(1.0)
+
+
+def test_integer_column_labels_and_non_frames() -> None:
+    rng = np.random.default_rng(1)
+    original = pd.DataFrame({0: rng.normal(size=120), 1: rng.choice(["a", "b"], 120)})
+    avatars = original.copy()
+    avatars[0] += 0.5
+    result = privacy_metrics(original, avatars, known_variables=[0], target=1, n_attacks=20)
+    assert result["metadata"]["parameters"]["known_variables"] == ["0"]
+    assert result["inference_categorical"] is not None
+    with pytest.raises(InvalidArgumentError) as caught:
+        privacy_metrics(original, [[1, 2]])  # type: ignore[arg-type]
+    assert caught.value.field == "avatars"

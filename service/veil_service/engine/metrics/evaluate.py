@@ -38,14 +38,48 @@ from veil_service.engine.metrics.signal import (
 )
 from veil_service.engine.metrics.tables import AlignedTables, align_tables
 from veil_service.engine.metrics.utility import utility_scores
+from veil_service.errors import InvalidArgumentError
 
 REFERENCE = "original"
 """What the avatars are compared to (Octopize's ``metadata.reference``)."""
 
 
+def _string_labels(frames: list[pd.DataFrame | None],
+                   params: dict[str, Any]) -> tuple[list[pd.DataFrame | None], dict[str, Any]]:
+    """Give non-string column labels (0, 1, ...) their ``str`` form, in tables and parameters.
+
+    Metrics name columns in result keys (``"a|b"`` pairs, per-column details), so labels are
+    strings throughout; parameters naming a column by its original label follow the rename.
+    """
+    first = frames[0]
+    columns = list(first.columns) if first is not None else []
+    if all(isinstance(c, str) for c in columns) or len({str(c) for c in columns}) != len(columns):
+        return frames, params
+    rename = {c: str(c) for c in columns}
+    renamed = [None if f is None else f.rename(columns=lambda c: rename.get(c, c))
+               for f in frames]
+    params = dict(params)
+    for key in ("known_variables", "categorical_hidden_rate_variables"):
+        if isinstance(params.get(key), list | tuple):
+            params[key] = [rename.get(v, v) for v in params[key]]
+    if params.get("target") is not None and params["target"] in rename:
+        params["target"] = rename[params["target"]]
+    weights = params.get("column_weights")
+    if isinstance(weights, dict):
+        params["column_weights"] = {rename.get(k, k): v for k, v in weights.items()}
+    return renamed, params
+
+
 def _prepare(original: pd.DataFrame, avatars: pd.DataFrame,
              params: dict[str, Any]) -> tuple[AlignedTables, MetricsParameters]:
-    tables = align_tables(original, avatars, holdout_of(params))
+    for name, frame in (("original", original), ("avatars", avatars)):
+        if not isinstance(frame, pd.DataFrame):
+            raise InvalidArgumentError(f"{name} must be a pandas DataFrame, got "
+                                       f"{type(frame).__name__}", field=name)
+    frames, params = _string_labels([original, avatars, holdout_of(params)], params)
+    renamed_original, renamed_avatars, holdout = frames
+    assert renamed_original is not None and renamed_avatars is not None
+    tables = align_tables(renamed_original, renamed_avatars, holdout)
     return tables, parse_parameters(params, tables.columns, tables.categorical)
 
 
