@@ -76,6 +76,14 @@ def test_privacy_result_has_the_octopize_shape(table: pd.DataFrame,
     assert set(result["details"]["attacks"]) == {"singling_out", "linkability", "inference"}
 
 
+def test_none_means_default(table: pd.DataFrame, avatars: pd.DataFrame) -> None:
+    result = privacy_metrics(table, avatars, ncp=None, known_variables=None, target=None,
+                             quantile_threshold=None, seed=None, holdout=None,
+                             column_weights=None, compute_attacks=False)
+    assert result["metadata"]["parameters"]["quantile_threshold"] == 5.0
+    assert result["correlation_protection_rate"] is None
+
+
 def test_results_are_reproducible_with_a_seed(table: pd.DataFrame,
                                               avatars: pd.DataFrame) -> None:
     first = privacy_metrics(table, avatars, known_variables=["age"], target="sex", seed=3,

@@ -128,6 +128,8 @@ def parse_parameters(
         InvalidArgumentError: An unknown parameter, or a value that names no column, is out of
             range or has the wrong type. The message names the parameter and the fix.
     """
+    # None stands for "use the default" everywhere, as in the Octopize client's set_parameters.
+    params = {key: value for key, value in params.items() if value is not None}
     unknown = sorted(set(params) - _KNOWN)
     if unknown:
         raise InvalidArgumentError(f"unknown metrics parameters {unknown}; known: "
