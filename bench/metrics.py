@@ -110,29 +110,40 @@ def _resampled(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return out
 
 
-def _all_metrics(original: pd.DataFrame, avatars: pd.DataFrame,
-                 holdout: pd.DataFrame) -> tuple[float, float, dict[str, Any], dict[str, Any]]:
+def _all_metrics(
+    original: pd.DataFrame, avatars: pd.DataFrame, holdout: pd.DataFrame
+) -> tuple[float, float, dict[str, Any], dict[str, Any]]:
     """Wall and CPU seconds of privacy_metrics + signal_metrics, and their results."""
     start, cpu = time.perf_counter(), time.process_time()
-    privacy = privacy_metrics(original, avatars, holdout=holdout, known_variables=KNOWN,
-                              target=TARGET, table_name="adult", seed=0)
+    privacy = privacy_metrics(
+        original,
+        avatars,
+        holdout=holdout,
+        known_variables=KNOWN,
+        target=TARGET,
+        table_name="adult",
+        seed=0,
+    )
     signal = signal_metrics(original, avatars, holdout=holdout, target=TARGET, seed=0)
     return time.perf_counter() - start, time.process_time() - cpu, privacy, signal
 
 
-def _veil_attacks(original: pd.DataFrame, avatars: pd.DataFrame,
-                  holdout: pd.DataFrame) -> tuple[float, dict[str, float]]:
+def _veil_attacks(
+    original: pd.DataFrame, avatars: pd.DataFrame, holdout: pd.DataFrame
+) -> tuple[float, dict[str, float]]:
     start = time.perf_counter()
     tables = align_tables(original, avatars, holdout)
-    parameters = parse_parameters({"known_variables": KNOWN, "target": TARGET},
-                                  tables.columns, tables.categorical)
+    parameters = parse_parameters(
+        {"known_variables": KNOWN, "target": TARGET}, tables.columns, tables.categorical
+    )
     risks = attack_risks(tables, parameters)
     elapsed = time.perf_counter() - start
     return elapsed, {f"veil_{name}_risk": result.risk for name, result in risks.items()}
 
 
-def _anonymeter(original: pd.DataFrame, avatars: pd.DataFrame,
-                holdout: pd.DataFrame) -> dict[str, float] | None:
+def _anonymeter(
+    original: pd.DataFrame, avatars: pd.DataFrame, holdout: pd.DataFrame
+) -> dict[str, float] | None:
     if not BENCH_PYTHON.exists():
         print(f"anonymeter skipped: {BENCH_PYTHON} missing (see bench/requirements-metrics.txt)")
         return None
@@ -142,9 +153,12 @@ def _anonymeter(original: pd.DataFrame, avatars: pd.DataFrame,
             path = Path(folder) / f"{name}.parquet"
             frame.to_parquet(path)
             paths.append(str(path))
-        done = subprocess.run([str(BENCH_PYTHON), "-c", _ANONYMETER_SCRIPT, *paths,
-                               json.dumps(KNOWN), TARGET],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [str(BENCH_PYTHON), "-c", _ANONYMETER_SCRIPT, *paths, json.dumps(KNOWN), TARGET],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if done.returncode != 0:
         print(f"anonymeter failed: {done.stderr.strip()[-500:]}")
         return None
@@ -164,9 +178,11 @@ def main() -> None:
     seconds, cpu, privacy, signal = _all_metrics(train, avatars, test)
     figures["adult_all_metrics_s"] = seconds
     figures["adult_all_metrics_cpu_s"] = cpu
-    print(f"adult ({len(train)} rows): all metrics {seconds:.1f} s ({cpu:.1f} CPU s); hidden_rate "
-          f"{privacy['hidden_rate']:.1f}, local_cloaking {privacy['local_cloaking']}, "
-          f"hellinger_mean {signal['hellinger_mean']:.3f}")
+    print(
+        f"adult ({len(train)} rows): all metrics {seconds:.1f} s ({cpu:.1f} CPU s); hidden_rate "
+        f"{privacy['hidden_rate']:.1f}, local_cloaking {privacy['local_cloaking']}, "
+        f"hellinger_mean {signal['hellinger_mean']:.3f}"
+    )
 
     pool = pd.concat([train, test], ignore_index=True)
     big = _resampled(pool, 200_000, seed=2)
@@ -174,8 +190,10 @@ def main() -> None:
     seconds, cpu, privacy, _ = _all_metrics(big, _avatar_like(big, seed=4), big_holdout)
     figures["rows200k_all_metrics_s"] = seconds
     figures["rows200k_all_metrics_cpu_s"] = cpu
-    print(f"200k rows: all metrics {seconds:.1f} s ({cpu:.1f} CPU s); hidden_rate "
-          f"{privacy['hidden_rate']:.1f}")
+    print(
+        f"200k rows: all metrics {seconds:.1f} s ({cpu:.1f} CPU s); hidden_rate "
+        f"{privacy['hidden_rate']:.1f}"
+    )
 
     veil_seconds, veil_risks = _veil_attacks(train, avatars, test)
     figures["veil_attacks_adult_s"] = veil_seconds
@@ -192,8 +210,9 @@ def main() -> None:
         print(f"anonymeter on adult: {total:.1f} s {reference}")
     else:
         figures["attacks_speedup_vs_anonymeter"] = "skipped"
-    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in figures.items()))
+    print(
+        " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    )
 
 
 if __name__ == "__main__":

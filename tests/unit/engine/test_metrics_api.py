@@ -17,14 +17,30 @@ from veil_service.engine.metrics import (
 from veil_service.errors import InvalidArgumentError
 
 PRIVACY_KEYS = {
-    "hidden_rate", "local_cloaking", "distance_to_closest", "closest_distances_ratio",
-    "closest_rate", "column_direct_match_protection", "categorical_hidden_rate",
-    "row_direct_match_protection", "correlation_protection_rate", "inference_continuous",
-    "inference_categorical", "singling_out_risk", "linkability_risk", "inference_risk",
+    "hidden_rate",
+    "local_cloaking",
+    "distance_to_closest",
+    "closest_distances_ratio",
+    "closest_rate",
+    "column_direct_match_protection",
+    "categorical_hidden_rate",
+    "row_direct_match_protection",
+    "correlation_protection_rate",
+    "inference_continuous",
+    "inference_categorical",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
 }
 SIGNAL_KEYS = {
-    "hellinger_mean", "hellinger_std", "correlation_difference_ratio", "column_shapes_score",
-    "pair_trends_score", "ml_utility_metric", "ml_utility_real", "ml_utility_avatar",
+    "hellinger_mean",
+    "hellinger_std",
+    "correlation_difference_ratio",
+    "column_shapes_score",
+    "pair_trends_score",
+    "ml_utility_metric",
+    "ml_utility_real",
+    "ml_utility_avatar",
     "ml_utility_ratio",
 }
 
@@ -34,13 +50,15 @@ def table() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     n = 300
     age = rng.integers(18, 80, n)
-    return pd.DataFrame({
-        "age": age,
-        "income": (age * 900 + rng.normal(0, 8000, n)).round(0),
-        "sex": pd.Categorical(rng.choice(["F", "M"], n)),
-        "smoker": rng.random(n) < 0.3,
-        "region": rng.choice(["north", "south", "east"], n),
-    })
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": (age * 900 + rng.normal(0, 8000, n)).round(0),
+            "sex": pd.Categorical(rng.choice(["F", "M"], n)),
+            "smoker": rng.random(n) < 0.3,
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
 
 
 @pytest.fixture()
@@ -54,15 +72,25 @@ def avatars(table: pd.DataFrame) -> pd.DataFrame:
 
 def test_public_names_are_pinned() -> None:
     assert sorted(metrics.__all__) == [
-        "PRIVACY_TARGETS", "SIGNAL_TARGETS", "aggregate_privacy_batches",
-        "aggregate_signal_batches", "privacy_metrics", "signal_metrics",
+        "PRIVACY_TARGETS",
+        "SIGNAL_TARGETS",
+        "aggregate_privacy_batches",
+        "aggregate_signal_batches",
+        "privacy_metrics",
+        "signal_metrics",
     ]
 
 
-def test_privacy_result_has_the_octopize_shape(table: pd.DataFrame,
-                                               avatars: pd.DataFrame) -> None:
-    result = privacy_metrics(table, avatars, table_name="people", known_variables=["age", "sex"],
-                             target="region", n_attacks=50, seed=1)
+def test_privacy_result_has_the_octopize_shape(table: pd.DataFrame, avatars: pd.DataFrame) -> None:
+    result = privacy_metrics(
+        table,
+        avatars,
+        table_name="people",
+        known_variables=["age", "sex"],
+        target="region",
+        n_attacks=50,
+        seed=1,
+    )
     assert set(result) >= PRIVACY_KEYS
     assert result["targets"]["hidden_rate"] == "> 90"
     assert set(result["passed"]) == set(result["targets"])
@@ -77,24 +105,33 @@ def test_privacy_result_has_the_octopize_shape(table: pd.DataFrame,
 
 
 def test_none_means_default(table: pd.DataFrame, avatars: pd.DataFrame) -> None:
-    result = privacy_metrics(table, avatars, ncp=None, known_variables=None, target=None,
-                             quantile_threshold=None, seed=None, holdout=None,
-                             column_weights=None, compute_attacks=False)
+    result = privacy_metrics(
+        table,
+        avatars,
+        ncp=None,
+        known_variables=None,
+        target=None,
+        quantile_threshold=None,
+        seed=None,
+        holdout=None,
+        column_weights=None,
+        compute_attacks=False,
+    )
     assert result["metadata"]["parameters"]["quantile_threshold"] == 5.0
     assert result["correlation_protection_rate"] is None
 
 
-def test_results_are_reproducible_with_a_seed(table: pd.DataFrame,
-                                              avatars: pd.DataFrame) -> None:
-    first = privacy_metrics(table, avatars, known_variables=["age"], target="sex", seed=3,
-                            n_attacks=40)
-    second = privacy_metrics(table, avatars, known_variables=["age"], target="sex", seed=3,
-                             n_attacks=40)
+def test_results_are_reproducible_with_a_seed(table: pd.DataFrame, avatars: pd.DataFrame) -> None:
+    first = privacy_metrics(
+        table, avatars, known_variables=["age"], target="sex", seed=3, n_attacks=40
+    )
+    second = privacy_metrics(
+        table, avatars, known_variables=["age"], target="sex", seed=3, n_attacks=40
+    )
     assert first == second
 
 
-def test_signal_result_has_the_octopize_shape(table: pd.DataFrame,
-                                              avatars: pd.DataFrame) -> None:
+def test_signal_result_has_the_octopize_shape(table: pd.DataFrame, avatars: pd.DataFrame) -> None:
     result = signal_metrics(table, avatars, target="smoker")
     assert set(result) >= SIGNAL_KEYS
     assert result["targets"]["hellinger_mean"] == "< 0.1"
@@ -102,10 +139,11 @@ def test_signal_result_has_the_octopize_shape(table: pd.DataFrame,
     assert result["metadata"]["computation_type"] == "standalone"
 
 
-def test_batches_aggregate_to_worst_and_mean(table: pd.DataFrame,
-                                             avatars: pd.DataFrame) -> None:
-    batches = [privacy_metrics(table, avatars, compute_attacks=False),
-               privacy_metrics(table, table.copy(), compute_attacks=False)]
+def test_batches_aggregate_to_worst_and_mean(table: pd.DataFrame, avatars: pd.DataFrame) -> None:
+    batches = [
+        privacy_metrics(table, avatars, compute_attacks=False),
+        privacy_metrics(table, table.copy(), compute_attacks=False),
+    ]
     worst, mean = aggregate_privacy_batches(batches)
     assert worst["metadata"]["computation_type"] == "batch_worst"
     assert mean["metadata"]["computation_type"] == "batch_mean"
@@ -113,13 +151,15 @@ def test_batches_aggregate_to_worst_and_mean(table: pd.DataFrame,
     assert worst["hidden_rate"] == min(rates)
     assert mean["hidden_rate"] == pytest.approx(sum(rates) / 2)
     assert worst["passed"]["hidden_rate"] is False
-    signal = aggregate_signal_batches([signal_metrics(table, avatars),
-                                       signal_metrics(table, table.copy())])
+    signal = aggregate_signal_batches(
+        [signal_metrics(table, avatars), signal_metrics(table, table.copy())]
+    )
     assert len(signal) == 1 and signal[0]["metadata"]["n_batches"] == 2
 
 
-def test_metrics_only_mode_accepts_castable_dtypes(table: pd.DataFrame,
-                                                   avatars: pd.DataFrame) -> None:
+def test_metrics_only_mode_accepts_castable_dtypes(
+    table: pd.DataFrame, avatars: pd.DataFrame
+) -> None:
     buffer = io.StringIO()
     avatars.to_csv(buffer, index=False)
     buffer.seek(0)
@@ -148,9 +188,13 @@ def test_metrics_only_mode_accepts_castable_dtypes(table: pd.DataFrame,
         (None, {"bogus": 1}, "bogus"),
     ],
 )
-def test_bad_input_raises_a_clear_error(table: pd.DataFrame, avatars: pd.DataFrame,
-                                        change: str | None, params: dict[str, object],
-                                        field: str) -> None:
+def test_bad_input_raises_a_clear_error(
+    table: pd.DataFrame,
+    avatars: pd.DataFrame,
+    change: str | None,
+    params: dict[str, object],
+    field: str,
+) -> None:
     if change == "drop_column":
         avatars = avatars.drop(columns=["region"])
     elif change == "drop_row":
@@ -168,21 +212,25 @@ def test_awkward_columns_compute_without_warnings() -> None:
     """Identifiers, constants, all-missing, dates sent as text, booleans and missing categories."""
     rng = np.random.default_rng(0)
     n = 600
-    original = pd.DataFrame({
-        "id": [f"p{i}" for i in range(n)],
-        "const": 1.0,
-        "empty": np.nan,
-        "x": rng.normal(size=n),
-        "when": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
-        "flag": rng.random(n) < 0.5,
-        "c": rng.choice(np.array(["a", "b", None], dtype=object), n),
-    })
+    original = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "const": 1.0,
+            "empty": np.nan,
+            "x": rng.normal(size=n),
+            "when": pd.to_datetime("2020-01-01")
+            + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+            "flag": rng.random(n) < 0.5,
+            "c": rng.choice(np.array(["a", "b", None], dtype=object), n),
+        }
+    )
     avatars = original.copy()
     avatars["x"] += rng.normal(size=n) * 0.3
     avatars["id"] = [f"q{i}" for i in range(n)]
     avatars["when"] = avatars["when"].astype(str)
-    privacy = privacy_metrics(original, avatars, known_variables=["x", "c"], target="flag",
-                              n_attacks=50)
+    privacy = privacy_metrics(
+        original, avatars, known_variables=["x", "c"], target="flag", n_attacks=50
+    )
     signal = signal_metrics(original, avatars, target="x")
     assert privacy["categorical_hidden_rate"] == 100.0  # no avatar keeps an identifier
     assert privacy["details"]["column_direct_match_protection_per_column"]["id"] == 100.0

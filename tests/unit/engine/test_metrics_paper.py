@@ -88,8 +88,11 @@ def test_dcr_and_nndr_medians_match_the_paper_table(dataset: str) -> None:
     for i in range(10):
         train = _split(dataset, "holdout", i)
         others = {name: _split(dataset, name, i) for name in pooled}
-        categorical = (["Class"] if dataset == "WBCD"
-                       else [c for c in train.columns if train[c].nunique() <= 10])
+        categorical = (
+            ["Class"]
+            if dataset == "WBCD"
+            else [c for c in train.columns if train[c].nunique() <= 10]
+        )
         _as_categories([train, *others.values()], categorical)
         tables = align_tables(train, train)
         # The paper's protocol: FAMD fitted on the training split with all components.

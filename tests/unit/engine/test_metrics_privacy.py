@@ -24,12 +24,14 @@ from veil_service.engine.metrics.tables import align_tables
 def mixed() -> pd.DataFrame:
     rng = np.random.default_rng(3)
     n = 400
-    return pd.DataFrame({
-        "age": rng.integers(18, 90, n),
-        "weight": rng.normal(70, 12, n).round(1),
-        "sex": rng.choice(["F", "M"], n),
-        "city": rng.choice(["a", "b", "c", "d"], n),
-    })
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n),
+            "weight": rng.normal(70, 12, n).round(1),
+            "sex": rng.choice(["F", "M"], n),
+            "city": rng.choice(["a", "b", "c", "d"], n),
+        }
+    )
 
 
 def _noisy(frame: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
@@ -137,12 +139,18 @@ def test_correlation_protection_rate_counts_single_matches() -> None:
 
 
 def test_inference_metrics_report_error_scores(mixed: pd.DataFrame) -> None:
-    result = privacy_metrics(mixed, mixed.copy(), known_variables=["age", "weight"],
-                             target="city", compute_attacks=False)
+    result = privacy_metrics(
+        mixed, mixed.copy(), known_variables=["age", "weight"], target="city", compute_attacks=False
+    )
     assert result["inference_categorical"] == pytest.approx(0.0, abs=1.0)
     assert result["inference_continuous"] is None
-    numeric = privacy_metrics(mixed, _noisy(mixed), known_variables=["sex", "city"],
-                              target="weight", compute_attacks=False)
+    numeric = privacy_metrics(
+        mixed,
+        _noisy(mixed),
+        known_variables=["sex", "city"],
+        target="weight",
+        compute_attacks=False,
+    )
     assert numeric["inference_continuous"] > 0
     assert numeric["inference_categorical"] is None
 

@@ -16,13 +16,15 @@ def table() -> pd.DataFrame:
     rng = np.random.default_rng(21)
     n = 600
     x = rng.normal(0, 1, n)
-    return pd.DataFrame({
-        "x": x,
-        "y": 2 * x + rng.normal(0, 0.5, n),
-        "z": rng.exponential(1.0, n),
-        "group": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
-        "label": np.where(x + rng.normal(0, 0.5, n) > 0, "yes", "no"),
-    })
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": 2 * x + rng.normal(0, 0.5, n),
+            "z": rng.exponential(1.0, n),
+            "group": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            "label": np.where(x + rng.normal(0, 0.5, n) > 0, "yes", "no"),
+        }
+    )
 
 
 def test_identical_tables_have_perfect_signal(table: pd.DataFrame) -> None:
@@ -50,8 +52,9 @@ def test_broken_correlations_and_shifted_marginals_are_seen(table: pd.DataFrame)
 
 
 def test_hellinger_of_disjoint_categories_is_one() -> None:
-    tables = align_tables(pd.DataFrame({"c": ["a", "a", "b"]}),
-                          pd.DataFrame({"c": ["x", "y", "x"]}))
+    tables = align_tables(
+        pd.DataFrame({"c": ["a", "a", "b"]}), pd.DataFrame({"c": ["x", "y", "x"]})
+    )
     assert hellinger_distances(tables)["c"] == pytest.approx(1.0)
 
 

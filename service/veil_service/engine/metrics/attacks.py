@@ -60,8 +60,9 @@ def encode(tables: AlignedTables, frames: list[pd.DataFrame]) -> list[Encoded]:
     return [Encoded(values=m, numeric=numeric) for m in matrices]
 
 
-def _count_matches(data_t: np.ndarray, cols: np.ndarray, ops: np.ndarray,
-                   vals: np.ndarray) -> np.ndarray:
+def _count_matches(
+    data_t: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray
+) -> np.ndarray:
     """Rows each predicate selects in a column-major table ``data_t`` (columns x rows).
 
     Ops: 0 is ``==``, 1 is ``>=``, 2 is ``<=``, 3 is "is missing".
@@ -88,8 +89,9 @@ def _count_matches(data_t: np.ndarray, cols: np.ndarray, ops: np.ndarray,
     return counts
 
 
-def _predicates(syn: Encoded, rows: np.ndarray, cols: np.ndarray,
-                medians: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _predicates(
+    syn: Encoded, rows: np.ndarray, cols: np.ndarray, medians: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     vals = syn.values[rows[:, None], cols]
     numeric = syn.numeric[cols]
     ops = np.where(numeric, np.where(vals > medians[cols], 1, 2), 0)
@@ -97,15 +99,22 @@ def _predicates(syn: Encoded, rows: np.ndarray, cols: np.ndarray,
     return ops, vals
 
 
-def singling_out(syn: Encoded, ori: Encoded, control: Encoded | None, n_attacks: int,
-                 rng: np.random.Generator, confidence: float) -> AttackResult:
+def singling_out(
+    syn: Encoded,
+    ori: Encoded,
+    control: Encoded | None,
+    n_attacks: int,
+    rng: np.random.Generator,
+    confidence: float,
+) -> AttackResult:
     """Multivariate singling-out risk of the original records through the avatars."""
     n_syn, p = syn.values.shape
     n_cols = min(N_COLS, p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: median NaN
-        medians = np.where(syn.numeric, np.nanmedian(np.where(syn.numeric, syn.values, 0.0),
-                                                     axis=0), 0.0)
+        medians = np.where(
+            syn.numeric, np.nanmedian(np.where(syn.numeric, syn.values, 0.0), axis=0), 0.0
+        )
     syn_t = np.ascontiguousarray(syn.values.T)
     screen = rng.choice(n_syn, size=min(n_syn, _SCREEN_ROWS), replace=False)
     in_screen = np.zeros(n_syn, dtype=bool)
@@ -157,15 +166,16 @@ def singling_out(syn: Encoded, ori: Encoded, control: Encoded | None, n_attacks:
     return attack_risk(main, baseline, control_successes, n, confidence)
 
 
-def gower_nearest(candidates: Encoded, queries: np.ndarray, columns: np.ndarray,
-                  ranges: np.ndarray) -> np.ndarray:
+def gower_nearest(
+    candidates: Encoded, queries: np.ndarray, columns: np.ndarray, ranges: np.ndarray
+) -> np.ndarray:
     """Index of the nearest candidate row for each query row on ``columns`` (ties: lowest)."""
     data = candidates.values[:, columns]
     numeric = candidates.numeric[columns]
     scale = np.where(numeric & (ranges[columns] > 0), ranges[columns], 1.0)
     nearest = np.empty(len(queries), dtype=np.int64)
     for start in range(0, len(queries), _CHUNK):
-        block = queries[start:start + _CHUNK][:, columns]
+        block = queries[start : start + _CHUNK][:, columns]
         total = np.zeros((len(block), len(data)), dtype=np.float32)
         for j in range(len(columns)):
             a = block[:, j][:, None]
@@ -176,7 +186,7 @@ def gower_nearest(candidates: Encoded, queries: np.ndarray, columns: np.ndarray,
                 total += np.where(np.isnan(d), 1.0, d).astype(np.float32)
             else:
                 total += (a != b).astype(np.float32)
-        nearest[start:start + _CHUNK] = np.argmin(total, axis=1)
+        nearest[start : start + _CHUNK] = np.argmin(total, axis=1)
     return nearest
 
 
@@ -189,10 +199,17 @@ def value_ranges(encoded: list[Encoded]) -> np.ndarray:
     return np.where(np.isfinite(spread), spread, 0.0)
 
 
-def linkability(syn: Encoded, targets: np.ndarray, control: np.ndarray | None,
-                halves: tuple[np.ndarray, np.ndarray], ranges: np.ndarray,
-                rng: np.random.Generator, confidence: float) -> AttackResult:
+def linkability(
+    syn: Encoded,
+    targets: np.ndarray,
+    control: np.ndarray | None,
+    halves: tuple[np.ndarray, np.ndarray],
+    ranges: np.ndarray,
+    rng: np.random.Generator,
+    confidence: float,
+) -> AttackResult:
     """Linkability risk: do the two halves of a record point to the same avatar?"""
+
     def successes(records: np.ndarray) -> float:
         left = gower_nearest(syn, records, halves[0], ranges)
         right = gower_nearest(syn, records, halves[1], ranges)
@@ -205,9 +222,16 @@ def linkability(syn: Encoded, targets: np.ndarray, control: np.ndarray | None,
     return attack_risk(successes(targets), baseline, control_successes, n, confidence)
 
 
-def inference(syn: Encoded, targets: np.ndarray, control: np.ndarray | None, aux: np.ndarray,
-              secret: int, ranges: np.ndarray, rng: np.random.Generator,
-              confidence: float) -> AttackResult:
+def inference(
+    syn: Encoded,
+    targets: np.ndarray,
+    control: np.ndarray | None,
+    aux: np.ndarray,
+    secret: int,
+    ranges: np.ndarray,
+    rng: np.random.Generator,
+    confidence: float,
+) -> AttackResult:
     """Inference risk: the nearest avatar on ``aux`` guesses the ``secret`` column."""
     numeric = bool(syn.numeric[secret])
 
@@ -249,25 +273,40 @@ def attack_risks(tables: AlignedTables, parameters: MetricsParameters) -> dict[s
     encoded = encode(tables, frames)
     syn, ori = encoded[0], encoded[1]
     control = encoded[2] if len(encoded) > 2 else None
-    n = min(parameters.n_attacks, len(ori.values),
-            len(control.values) if control is not None else len(ori.values))
+    n = min(
+        parameters.n_attacks,
+        len(ori.values),
+        len(control.values) if control is not None else len(ori.values),
+    )
     targets = ori.values[rng.choice(len(ori.values), size=n, replace=False)]
-    control_rows = None if control is None else control.values[
-        rng.choice(len(control.values), size=n, replace=False)]
+    control_rows = (
+        None
+        if control is None
+        else control.values[rng.choice(len(control.values), size=n, replace=False)]
+    )
     ranges = value_ranges(encoded)
     confidence = parameters.confidence_level
     results: dict[str, AttackResult] = {}
     results["singling_out"] = singling_out(syn, ori, control, n, rng, confidence)
     position = {c: j for j, c in enumerate(tables.columns)}
-    aux = list(parameters.known_variables) or [c for c in tables.columns
-                                               if c != parameters.target]
+    aux = list(parameters.known_variables) or [c for c in tables.columns if c != parameters.target]
     if len(aux) >= 2:
-        halves = (np.array([position[c] for c in aux[0::2]]),
-                  np.array([position[c] for c in aux[1::2]]))
-        results["linkability"] = linkability(syn, targets, control_rows, halves, ranges,
-                                                     rng, confidence)
+        halves = (
+            np.array([position[c] for c in aux[0::2]]),
+            np.array([position[c] for c in aux[1::2]]),
+        )
+        results["linkability"] = linkability(
+            syn, targets, control_rows, halves, ranges, rng, confidence
+        )
     if parameters.known_variables and parameters.target is not None:
         results["inference"] = inference(
-            syn, targets, control_rows, np.array([position[c] for c in aux]),
-            position[parameters.target], ranges, rng, confidence)
+            syn,
+            targets,
+            control_rows,
+            np.array([position[c] for c in aux]),
+            position[parameters.target],
+            ranges,
+            rng,
+            confidence,
+        )
     return results

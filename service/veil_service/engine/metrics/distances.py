@@ -76,8 +76,9 @@ def spatial_order(points: np.ndarray) -> np.ndarray:
     return indices
 
 
-def query(tree: cKDTree, points: np.ndarray, k: int, **options: float) -> tuple[
-        np.ndarray, np.ndarray]:
+def query(
+    tree: cKDTree, points: np.ndarray, k: int, **options: float
+) -> tuple[np.ndarray, np.ndarray]:
     """``tree.query`` in spatial order, results returned in the points' own order."""
     order = spatial_order(points)
     dist, idx = tree.query(points[order], k=k, workers=-1, **options)
@@ -90,8 +91,9 @@ def query(tree: cKDTree, points: np.ndarray, k: int, **options: float) -> tuple[
     return out_dist, out_idx
 
 
-def _settle_tied(tree: cKDTree, original: np.ndarray, own: np.ndarray, rows: np.ndarray,
-                 hidden: np.ndarray) -> None:
+def _settle_tied(
+    tree: cKDTree, original: np.ndarray, own: np.ndarray, rows: np.ndarray, hidden: np.ndarray
+) -> None:
     """Rows whose nearest avatars are all exact ties with a higher index than theirs: look at
     every tied avatar, since one with a lower index (the attacker's pick) may lie beyond k."""
     if len(rows) == 0:
@@ -133,8 +135,9 @@ def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSea
         pending = pending[saturated]
         if k == n or len(pending) == 0 or n - len(pending) > n // 2:
             break
-    return OwnAvatarSearch(own_distance=own,
-                           closer_count=np.minimum(counts, LOCAL_CLOAKING_CAP), hidden=hidden)
+    return OwnAvatarSearch(
+        own_distance=own, closer_count=np.minimum(counts, LOCAL_CLOAKING_CAP), hidden=hidden
+    )
 
 
 def closest_two(reference: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -44,8 +44,9 @@ REFERENCE = "original"
 """What the avatars are compared to (Octopize's ``metadata.reference``)."""
 
 
-def _string_labels(frames: list[pd.DataFrame | None],
-                   params: dict[str, Any]) -> tuple[list[pd.DataFrame | None], dict[str, Any]]:
+def _string_labels(
+    frames: list[pd.DataFrame | None], params: dict[str, Any]
+) -> tuple[list[pd.DataFrame | None], dict[str, Any]]:
     """Give non-string column labels (0, 1, ...) their ``str`` form, in tables and parameters.
 
     Metrics name columns in result keys (``"a|b"`` pairs, per-column details), so labels are
@@ -56,8 +57,7 @@ def _string_labels(frames: list[pd.DataFrame | None],
     if all(isinstance(c, str) for c in columns) or len({str(c) for c in columns}) != len(columns):
         return frames, params
     rename = {c: str(c) for c in columns}
-    renamed = [None if f is None else f.rename(columns=lambda c: rename.get(c, c))
-               for f in frames]
+    renamed = [None if f is None else f.rename(columns=lambda c: rename.get(c, c)) for f in frames]
     params = dict(params)
     for key in ("known_variables", "categorical_hidden_rate_variables"):
         if isinstance(params.get(key), list | tuple):
@@ -70,12 +70,14 @@ def _string_labels(frames: list[pd.DataFrame | None],
     return renamed, params
 
 
-def _prepare(original: pd.DataFrame, avatars: pd.DataFrame,
-             params: dict[str, Any]) -> tuple[AlignedTables, MetricsParameters]:
+def _prepare(
+    original: pd.DataFrame, avatars: pd.DataFrame, params: dict[str, Any]
+) -> tuple[AlignedTables, MetricsParameters]:
     for name, frame in (("original", original), ("avatars", avatars)):
         if not isinstance(frame, pd.DataFrame):
-            raise InvalidArgumentError(f"{name} must be a pandas DataFrame, got "
-                                       f"{type(frame).__name__}", field=name)
+            raise InvalidArgumentError(
+                f"{name} must be a pandas DataFrame, got {type(frame).__name__}", field=name
+            )
     frames, params = _string_labels([original, avatars, holdout_of(params)], params)
     renamed_original, renamed_avatars, holdout = frames
     assert renamed_original is not None and renamed_avatars is not None
@@ -83,8 +85,9 @@ def _prepare(original: pd.DataFrame, avatars: pd.DataFrame,
     return tables, parse_parameters(params, tables.columns, tables.categorical)
 
 
-def _metadata(tables: AlignedTables, parameters: MetricsParameters,
-              extra: dict[str, Any]) -> dict[str, Any]:
+def _metadata(
+    tables: AlignedTables, parameters: MetricsParameters, extra: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "table_name": parameters.table_name,
         "computation_type": "standalone",
@@ -99,8 +102,9 @@ def _metadata(tables: AlignedTables, parameters: MetricsParameters,
     }
 
 
-def privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
-                    **params: Any) -> dict[str, Any]:
+def privacy_metrics(
+    original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, **params: Any
+) -> dict[str, Any]:
     """Every privacy metric of one table, in the Octopize client's result shape.
 
     Args:
@@ -129,16 +133,21 @@ def privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
         return _privacy_metrics(original, avatars_unshuffled, params)
 
 
-def _privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
-                     params: dict[str, Any]) -> dict[str, Any]:
+def _privacy_metrics(
+    original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, params: dict[str, Any]
+) -> dict[str, Any]:
     tables, parameters = _prepare(original, avatars_unshuffled, params)
-    model = fit_famd(tables.original, tables.continuous, tables.categorical,
-                     parameters.column_weights)
+    model = fit_famd(
+        tables.original, tables.continuous, tables.categorical, parameters.column_weights
+    )
     ncp = resolve_ncp(parameters.ncp, model)
     holdout = None if tables.holdout is None else model.transform(tables.holdout, ncp)
-    distance = distance_privacy(model.transform(tables.original, ncp),
-                                model.transform(tables.avatars, ncp), holdout,
-                                parameters.quantile_threshold)
+    distance = distance_privacy(
+        model.transform(tables.original, ncp),
+        model.transform(tables.avatars, ncp),
+        holdout,
+        parameters.quantile_threshold,
+    )
     column_protection, per_column = column_direct_match_protection(tables)
     chr_variables = list(parameters.categorical_hidden_rate_variables or tables.categorical)
     metrics: dict[str, Any] = {
@@ -159,7 +168,8 @@ def _privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
     known = list(parameters.known_variables)
     if known:
         metrics["correlation_protection_rate"], details["correlation_protection"] = (
-            correlation_protection_rate(tables, known, distance.hidden_rate))
+            correlation_protection_rate(tables, known, distance.hidden_rate)
+        )
     if known and parameters.target is not None:
         inferred = inference_metrics(tables, known, parameters.target)
         metrics["inference_continuous"] = inferred.pop("inference_continuous")
@@ -173,16 +183,21 @@ def _privacy_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
             metrics[f"{name}_risk"] = result.risk
         details["attacks"] = {name: result.as_dict() for name, result in risks.items()}
     metrics["details"] = details
-    metadata = _metadata(tables, parameters, {
-        "ncp_used": ncp,
-        "projection_components": model.n_components,
-        "projection_explained_variance": float(model.explained_variance_ratio[:ncp].sum()),
-    })
+    metadata = _metadata(
+        tables,
+        parameters,
+        {
+            "ncp_used": ncp,
+            "projection_components": model.n_components,
+            "projection_explained_variance": float(model.explained_variance_ratio[:ncp].sum()),
+        },
+    )
     return build_result(metrics, PRIVACY_TARGETS, metadata)
 
 
-def signal_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
-                   **params: Any) -> dict[str, Any]:
+def signal_metrics(
+    original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, **params: Any
+) -> dict[str, Any]:
     """Every signal (utility) metric of one table, in the Octopize client's result shape.
 
     Args:
@@ -205,8 +220,9 @@ def signal_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
         return _signal_metrics(original, avatars_unshuffled, params)
 
 
-def _signal_metrics(original: pd.DataFrame, avatars_unshuffled: pd.DataFrame,
-                    params: dict[str, Any]) -> dict[str, Any]:
+def _signal_metrics(
+    original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, params: dict[str, Any]
+) -> dict[str, Any]:
     tables, parameters = _prepare(original, avatars_unshuffled, params)
     hellinger = hellinger_distances(tables)
     shapes = column_shapes(tables)

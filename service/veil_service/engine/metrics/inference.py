@@ -71,13 +71,15 @@ def inference_metrics(
         keep = ~(np.isnan(truth) | np.isnan(guess))
         if keep.sum() > 1 and np.var(truth[keep]) > 0:
             residual = np.sum((truth[keep] - guess[keep]) ** 2)
-            result["inference_r2"] = float(1.0 - residual / np.sum(
-                (truth[keep] - truth[keep].mean()) ** 2))
+            result["inference_r2"] = float(
+                1.0 - residual / np.sum((truth[keep] - truth[keep].mean()) ** 2)
+            )
     else:
         truth_codes, avatar_codes = category_codes([tables.original, tables.avatars], target)
         accuracy = float(np.mean(truth_codes == avatar_codes[index]))
         result["inference_categorical"] = (1.0 - accuracy) * 100.0
         result["inference_accuracy"] = accuracy * 100.0
-        result["inference_majority_accuracy"] = float(
-            np.bincount(truth_codes).max() / len(truth_codes)) * 100.0
+        result["inference_majority_accuracy"] = (
+            float(np.bincount(truth_codes).max() / len(truth_codes)) * 100.0
+        )
     return result

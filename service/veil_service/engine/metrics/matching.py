@@ -31,7 +31,7 @@ def _row_keys(frames: list[pd.DataFrame]) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     start = 0
     for frame in frames:
-        out.append(stacked[start:start + len(frame)])
+        out.append(stacked[start : start + len(frame)])
         start += len(frame)
     return out
 
@@ -138,8 +138,13 @@ def correlation_protection_rate(
     space_o, space_a = _cpr_space(tables, known)
     single = 0
     if len(unique_rows):
-        dist, _ = query(cKDTree(space_a), space_o[unique_rows], min(2, len(space_a)),
-                        p=np.inf, distance_upper_bound=1.0)
+        dist, _ = query(
+            cKDTree(space_a),
+            space_o[unique_rows],
+            min(2, len(space_a)),
+            p=np.inf,
+            distance_upper_bound=1.0,
+        )
         matches = np.isfinite(dist).sum(axis=1)
         single = int(np.sum(matches == 1))
     n = len(tables.original)

@@ -71,19 +71,26 @@ def _worse(values: list[float], target: str) -> float:
     return min(values) if target.startswith(">") else max(values)
 
 
-def _aggregate(results: Sequence[Mapping[str, Any]], how: str,
-               targets: Mapping[str, str]) -> dict[str, Any]:
+def _aggregate(
+    results: Sequence[Mapping[str, Any]], how: str, targets: Mapping[str, str]
+) -> dict[str, Any]:
     if not results:
-        raise InvalidArgumentError("no batch results to aggregate: pass at least one",
-                                   field="results")
-    names = [k for k, v in results[0].items()
-             if k not in ("targets", "passed", "metadata") and not isinstance(v, dict | list)]
+        raise InvalidArgumentError(
+            "no batch results to aggregate: pass at least one", field="results"
+        )
+    names = [
+        k
+        for k, v in results[0].items()
+        if k not in ("targets", "passed", "metadata") and not isinstance(v, dict | list)
+    ]
     metrics: dict[str, Any] = {}
     for name in names:
         values = [r.get(name) for r in results]
-        numbers = [float(v) for v in values
-                   if isinstance(v, int | float) and not isinstance(v, bool)
-                   and not math.isnan(float(v))]
+        numbers = [
+            float(v)
+            for v in values
+            if isinstance(v, int | float) and not isinstance(v, bool) and not math.isnan(float(v))
+        ]
         if len(numbers) != len(values):
             metrics[name] = values[0] if len(set(map(repr, values))) == 1 else None
         elif how == "worst" and name in targets:
@@ -113,8 +120,10 @@ def aggregate_privacy_batches(results: Sequence[Mapping[str, Any]]) -> list[dict
         ``[worst, mean]`` result dicts, with ``computation_type`` ``batch_worst`` and
         ``batch_mean``; ``passed`` of the worst dict is the conservative verdict.
     """
-    return [_aggregate(results, "worst", PRIVACY_TARGETS),
-            _aggregate(results, "mean", PRIVACY_TARGETS)]
+    return [
+        _aggregate(results, "worst", PRIVACY_TARGETS),
+        _aggregate(results, "mean", PRIVACY_TARGETS),
+    ]
 
 
 def aggregate_signal_batches(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

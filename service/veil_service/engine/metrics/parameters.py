@@ -30,9 +30,19 @@ DEFAULT_CONFIDENCE = 0.95
 """Confidence level of the Wilson intervals around the attack success rates."""
 
 _KNOWN = {
-    "table_name", "ncp", "known_variables", "target", "quantile_threshold", "seed",
-    "column_weights", "holdout", "categorical_hidden_rate_variables", "n_attacks",
-    "confidence_level", "compute_attacks", "compute_utility",
+    "table_name",
+    "ncp",
+    "known_variables",
+    "target",
+    "quantile_threshold",
+    "seed",
+    "column_weights",
+    "holdout",
+    "categorical_hidden_rate_variables",
+    "n_attacks",
+    "confidence_level",
+    "compute_attacks",
+    "compute_utility",
 }
 
 
@@ -80,7 +90,8 @@ class MetricsParameters:
             "seed": self.seed,
             "column_weights": dict(self.column_weights),
             "categorical_hidden_rate_variables": (
-                None if self.categorical_hidden_rate_variables is None
+                None
+                if self.categorical_hidden_rate_variables is None
                 else list(self.categorical_hidden_rate_variables)
             ),
             "n_attacks": self.n_attacks,
@@ -90,15 +101,19 @@ class MetricsParameters:
 
 def _columns_list(value: Any, name: str, columns: list[str]) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise InvalidArgumentError(f"{name} must be a list of column names, e.g. "
-                                   f"[{columns[0]!r}]", field=name)
+        raise InvalidArgumentError(
+            f"{name} must be a list of column names, e.g. [{columns[0]!r}]", field=name
+        )
     if len(value) == 0:
-        raise InvalidArgumentError(f"{name} is empty: name at least one column, or omit it",
-                                   field=name)
+        raise InvalidArgumentError(
+            f"{name} is empty: name at least one column, or omit it", field=name
+        )
     unknown = [v for v in value if v not in columns]
     if unknown:
-        raise InvalidArgumentError(f"{name} names columns that are not in the table: {unknown}; "
-                                   f"choose among {columns}", field=name)
+        raise InvalidArgumentError(
+            f"{name} names columns that are not in the table: {unknown}; choose among {columns}",
+            field=name,
+        )
     if len(set(value)) != len(value):
         raise InvalidArgumentError(f"{name} lists a column twice: list each once", field=name)
     return tuple(value)
@@ -106,8 +121,9 @@ def _columns_list(value: Any, name: str, columns: list[str]) -> tuple[str, ...]:
 
 def _integer(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}",
-                                   field=name)
+        raise InvalidArgumentError(
+            f"{name} must be an integer >= {minimum}, got {value!r}", field=name
+        )
     return int(value)
 
 
@@ -132,45 +148,64 @@ def parse_parameters(
     params = {key: value for key, value in params.items() if value is not None}
     unknown = sorted(set(params) - _KNOWN)
     if unknown:
-        raise InvalidArgumentError(f"unknown metrics parameters {unknown}; known: "
-                                   f"{sorted(_KNOWN)}", field=unknown[0])
+        raise InvalidArgumentError(
+            f"unknown metrics parameters {unknown}; known: {sorted(_KNOWN)}", field=unknown[0]
+        )
     known: tuple[str, ...] = ()
     if params.get("known_variables") is not None:
         known = _columns_list(params["known_variables"], "known_variables", columns)
     target = params.get("target")
     if target is not None:
         if not isinstance(target, str) or target not in columns:
-            raise InvalidArgumentError(f"target {target!r} is not a column of the table; choose "
-                                       f"among {columns}", field="target")
+            raise InvalidArgumentError(
+                f"target {target!r} is not a column of the table; choose among {columns}",
+                field="target",
+            )
         if target in known:
-            raise InvalidArgumentError("target must not be one of known_variables: the attacker "
-                                       "infers it from the others; remove it from one of them",
-                                       field="target")
+            raise InvalidArgumentError(
+                "target must not be one of known_variables: the attacker "
+                "infers it from the others; remove it from one of them",
+                field="target",
+            )
         if len(columns) < 2:
             raise InvalidArgumentError("a target needs at least one other column", field="target")
     ncp = params.get("ncp")
     if ncp is not None:
         ncp = _integer(ncp, "ncp", 1)
     quantile = params.get("quantile_threshold", DEFAULT_QUANTILE_THRESHOLD)
-    if isinstance(quantile, bool) or not isinstance(quantile, int | float) \
-            or not math.isfinite(quantile) or not 0 < quantile < 100:
-        raise InvalidArgumentError(f"quantile_threshold must be a percentile strictly between 0 "
-                                   f"and 100 (default 5), got {quantile!r}",
-                                   field="quantile_threshold")
+    if (
+        isinstance(quantile, bool)
+        or not isinstance(quantile, int | float)
+        or not math.isfinite(quantile)
+        or not 0 < quantile < 100
+    ):
+        raise InvalidArgumentError(
+            f"quantile_threshold must be a percentile strictly between 0 "
+            f"and 100 (default 5), got {quantile!r}",
+            field="quantile_threshold",
+        )
     seed = params.get("seed")
     seed = 0 if seed is None else _integer(seed, "seed", 0)
     weights = params.get("column_weights") or {}
     if not isinstance(weights, Mapping):
-        raise InvalidArgumentError("column_weights must map column names to positive numbers",
-                                   field="column_weights")
+        raise InvalidArgumentError(
+            "column_weights must map column names to positive numbers", field="column_weights"
+        )
     for column, weight in weights.items():
         if column not in columns:
-            raise InvalidArgumentError(f"column_weights names {column!r}, which is not a column",
-                                       field="column_weights")
-        if isinstance(weight, bool) or not isinstance(weight, int | float) \
-                or not math.isfinite(weight) or weight <= 0:
-            raise InvalidArgumentError(f"column_weights[{column!r}] must be a positive number, "
-                                       f"got {weight!r}", field="column_weights")
+            raise InvalidArgumentError(
+                f"column_weights names {column!r}, which is not a column", field="column_weights"
+            )
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not math.isfinite(weight)
+            or weight <= 0
+        ):
+            raise InvalidArgumentError(
+                f"column_weights[{column!r}] must be a positive number, got {weight!r}",
+                field="column_weights",
+            )
     chr_vars = params.get("categorical_hidden_rate_variables")
     if chr_vars is not None:
         chr_vars = _columns_list(chr_vars, "categorical_hidden_rate_variables", columns)
@@ -179,11 +214,13 @@ def parse_parameters(
             raise InvalidArgumentError(
                 f"categorical_hidden_rate_variables must be categorical columns; {not_cat} are "
                 "numeric (give them the category dtype, or leave them out)",
-                field="categorical_hidden_rate_variables")
+                field="categorical_hidden_rate_variables",
+            )
     confidence = params.get("confidence_level", DEFAULT_CONFIDENCE)
     if not isinstance(confidence, float) or not 0.5 <= confidence < 1:
-        raise InvalidArgumentError("confidence_level must be a float in [0.5, 1)",
-                                   field="confidence_level")
+        raise InvalidArgumentError(
+            "confidence_level must be a float in [0.5, 1)", field="confidence_level"
+        )
     table_name = params.get("table_name") or "table"
     if not isinstance(table_name, str):
         raise InvalidArgumentError("table_name must be a string", field="table_name")
@@ -207,6 +244,8 @@ def holdout_of(params: Mapping[str, Any]) -> pd.DataFrame | None:
     """The optional ``holdout`` table among the parameters."""
     holdout = params.get("holdout")
     if holdout is not None and not isinstance(holdout, pd.DataFrame):
-        raise InvalidArgumentError("holdout must be a pandas DataFrame with the original's "
-                                   "columns, or omitted", field="holdout")
+        raise InvalidArgumentError(
+            "holdout must be a pandas DataFrame with the original's columns, or omitted",
+            field="holdout",
+        )
     return holdout

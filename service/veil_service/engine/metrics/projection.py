@@ -94,7 +94,7 @@ class FamdModel:
         start = 0
         for column in self.categorical:
             modalities = self.modalities[column]
-            prop = self.proportions[start:start + len(modalities)]
+            prop = self.proportions[start : start + len(modalities)]
             root = np.sqrt(prop)
             block = np.broadcast_to(-prop / root, (n, len(modalities))).copy()
             codes = modalities.get_indexer(pd.Index(frame[column].to_numpy(dtype=object)))
@@ -158,7 +158,7 @@ def fit_famd(
         uniques = pd.unique(original[column].to_numpy(dtype=object))
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
         if len(uniques) > MAX_MODALITIES:
-            top = np.argsort(-counts, kind="stable")[:MAX_MODALITIES - 1]
+            top = np.argsort(-counts, kind="stable")[: MAX_MODALITIES - 1]
             rest = counts.sum() - counts[top].sum()
             uniques = np.array([*uniques[top], OTHER], dtype=object)
             counts = np.append(counts[top], rest)

@@ -23,8 +23,9 @@ MAX_HISTOGRAM_BINS = 100
 """Upper bound on the numpy ``auto`` bin count used for Hellinger distances on numbers."""
 
 
-def _histogram_codes(original: np.ndarray, avatars: np.ndarray,
-                     edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _histogram_codes(
+    original: np.ndarray, avatars: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Bin codes for both tables on shared edges; out-of-range values go to the edge bins and a
     missing value gets a bin of its own (so missingness differences count)."""
     n_bins = len(edges) - 1
@@ -36,8 +37,9 @@ def _histogram_codes(original: np.ndarray, avatars: np.ndarray,
     return out[0], out[1]
 
 
-def _numeric_bins(original: np.ndarray, avatars: np.ndarray, bins: int | str) -> tuple[
-        np.ndarray, np.ndarray]:
+def _numeric_bins(
+    original: np.ndarray, avatars: np.ndarray, bins: int | str
+) -> tuple[np.ndarray, np.ndarray]:
     present = original[~np.isnan(original)]
     if len(present) == 0 or present.min() == present.max():
         centre = present[0] if len(present) else 0.0
@@ -49,12 +51,16 @@ def _numeric_bins(original: np.ndarray, avatars: np.ndarray, bins: int | str) ->
     return _histogram_codes(original, avatars, edges)
 
 
-def column_codes(tables: AlignedTables, column: str, bins: int | str = "auto") -> tuple[
-        np.ndarray, np.ndarray]:
+def column_codes(
+    tables: AlignedTables, column: str, bins: int | str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Discrete codes of one column in both tables: modalities, or shared histogram bins."""
     if column in tables.continuous:
-        return _numeric_bins(tables.original[column].to_numpy(dtype=np.float64),
-                             tables.avatars[column].to_numpy(dtype=np.float64), bins)
+        return _numeric_bins(
+            tables.original[column].to_numpy(dtype=np.float64),
+            tables.avatars[column].to_numpy(dtype=np.float64),
+            bins,
+        )
     orig, avatar = category_codes([tables.original, tables.avatars], column)
     return orig, avatar
 
@@ -128,8 +134,10 @@ def pair_trends(tables: AlignedTables) -> dict[str, float]:
     Returns:
         ``{"col_a|col_b": score}`` for every pair.
     """
-    codes = {c: column_codes(tables, c) if c in tables.categorical
-             else _quantile_codes(tables, c) for c in tables.columns}
+    codes = {
+        c: column_codes(tables, c) if c in tables.categorical else _quantile_codes(tables, c)
+        for c in tables.columns
+    }
     corr_o = tables.original[tables.continuous].corr() if tables.continuous else None
     corr_a = tables.avatars[tables.continuous].corr() if tables.continuous else None
     index = {c: j for j, c in enumerate(tables.continuous)}
@@ -137,8 +145,10 @@ def pair_trends(tables: AlignedTables) -> dict[str, float]:
     for a, b in combinations(tables.columns, 2):
         if a in tables.continuous and b in tables.continuous:
             assert corr_o is not None and corr_a is not None
-            delta = abs(float(corr_o.to_numpy()[index[a], index[b]])
-                        - float(corr_a.to_numpy()[index[a], index[b]]))
+            delta = abs(
+                float(corr_o.to_numpy()[index[a], index[b]])
+                - float(corr_a.to_numpy()[index[a], index[b]])
+            )
             out[f"{a}|{b}"] = 1.0 - delta / 2.0 if not np.isnan(delta) else 1.0
             continue
         (oa, aa), (ob, ab) = codes[a], codes[b]

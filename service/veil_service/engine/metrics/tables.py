@@ -124,11 +124,15 @@ def _normalised_categories(series: pd.Series) -> pd.Series:
 
 def _check_columns(original: pd.DataFrame, other: pd.DataFrame, name: str, field: str) -> None:
     if original.shape[1] == 0:
-        raise InvalidArgumentError("the original table has no columns: send a table with data",
-                                   field="original")
+        raise InvalidArgumentError(
+            "the original table has no columns: send a table with data", field="original"
+        )
     if other.columns.duplicated().any() or original.columns.duplicated().any():
-        raise InvalidArgumentError(f"duplicate column names in the original or {name} table: "
-                                   "rename them so each column is unique", field=field)
+        raise InvalidArgumentError(
+            f"duplicate column names in the original or {name} table: "
+            "rename them so each column is unique",
+            field=field,
+        )
     missing = [c for c in original.columns if c not in other.columns]
     extra = [c for c in other.columns if c not in original.columns]
     if missing or extra:
@@ -160,8 +164,9 @@ def align_tables(
     """
     for name, frame in (("original", original), ("avatars", avatars), ("holdout", holdout)):
         if frame is not None and not isinstance(frame, pd.DataFrame):
-            raise InvalidArgumentError(f"{name} must be a pandas DataFrame, got "
-                                       f"{type(frame).__name__}", field=name)
+            raise InvalidArgumentError(
+                f"{name} must be a pandas DataFrame, got {type(frame).__name__}", field=name
+            )
     _check_columns(original, avatars, "avatar", "avatars")
     if len(original) != len(avatars):
         raise InvalidArgumentError(
@@ -170,13 +175,15 @@ def align_tables(
             field="avatars",
         )
     if len(original) < 3:
-        raise InvalidArgumentError("metrics need at least 3 rows in the original table",
-                                   field="original")
+        raise InvalidArgumentError(
+            "metrics need at least 3 rows in the original table", field="original"
+        )
     if holdout is not None:
         _check_columns(original, holdout, "holdout", "holdout")
         if len(holdout) < 3:
-            raise InvalidArgumentError("the holdout table needs at least 3 rows (or omit it)",
-                                       field="holdout")
+            raise InvalidArgumentError(
+                "the holdout table needs at least 3 rows (or omit it)", field="holdout"
+            )
 
     columns = list(original.columns)
     continuous = [c for c in columns if _is_continuous(original[c])]
@@ -193,8 +200,7 @@ def align_tables(
                 data[column] = _normalised_categories(frame[column])
         tables[name] = pd.DataFrame(data, columns=columns)
     if all(tables["original"][c].isna().all() for c in columns):
-        raise InvalidArgumentError("every value of the original table is missing",
-                                   field="original")
+        raise InvalidArgumentError("every value of the original table is missing", field="original")
     return AlignedTables(
         original=tables["original"],
         avatars=tables["avatar"],
@@ -222,6 +228,6 @@ def category_codes(frames: list[pd.DataFrame], column: str) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     start = 0
     for frame in frames:
-        out.append(codes[start:start + len(frame)].astype(np.int64))
+        out.append(codes[start : start + len(frame)].astype(np.int64))
         start += len(frame)
     return out

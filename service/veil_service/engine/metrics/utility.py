@@ -59,16 +59,18 @@ def _score(kind: str, truth: np.ndarray, model: Any, features: np.ndarray) -> fl
 
 
 def _model(kind: str, categorical: np.ndarray, seed: int) -> Any:
-    options: dict[str, Any] = {"max_iter": 50, "random_state": seed,
-                               "categorical_features": categorical, "early_stopping": False}
+    options: dict[str, Any] = {
+        "max_iter": 50,
+        "random_state": seed,
+        "categorical_features": categorical,
+        "early_stopping": False,
+    }
     if kind == "regression":
         return HistGradientBoostingRegressor(**options)
     return HistGradientBoostingClassifier(**options)
 
 
-def utility_scores(
-    tables: AlignedTables, target: str, seed: int
-) -> dict[str, float | str | None]:
+def utility_scores(tables: AlignedTables, target: str, seed: int) -> dict[str, float | str | None]:
     """Train-on-avatars / test-on-real score next to the train-on-real score.
 
     Returns:
@@ -88,19 +90,27 @@ def utility_scores(
         test_frame = tables.original.iloc[test].reset_index(drop=True)
     if len(train) > MAX_TRAIN_ROWS:
         train = np.sort(rng.choice(train, size=MAX_TRAIN_ROWS, replace=False))
-    frames = [tables.original.iloc[train].reset_index(drop=True),
-              tables.avatars.iloc[train].reset_index(drop=True), test_frame]
+    frames = [
+        tables.original.iloc[train].reset_index(drop=True),
+        tables.avatars.iloc[train].reset_index(drop=True),
+        test_frame,
+    ]
     x_real, x_avatar, x_test = _features(tables, frames, target)
     if regression:
         ys = [f[target].to_numpy(dtype=np.float64) for f in frames]
     else:
         ys = [c.astype(np.float64) for c in category_codes(frames, target)]
-    kind = "regression" if regression else (
-        "binary" if len(np.unique(ys[0][~np.isnan(ys[0])])) == 2 else "multiclass")
+    kind = (
+        "regression"
+        if regression
+        else ("binary" if len(np.unique(ys[0][~np.isnan(ys[0])])) == 2 else "multiclass")
+    )
     metric = {"regression": "r2", "binary": "roc_auc", "multiclass": "accuracy"}[kind]
     out: dict[str, float | str | None] = {
-        "ml_utility_metric": metric, "ml_utility_real": None,
-        "ml_utility_avatar": None, "ml_utility_ratio": None,
+        "ml_utility_metric": metric,
+        "ml_utility_real": None,
+        "ml_utility_avatar": None,
+        "ml_utility_ratio": None,
     }
     test_keep = ~np.isnan(ys[2])
     categorical = np.array([c in tables.categorical for c in tables.columns if c != target])
