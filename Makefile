@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install protos check-protos lint test demo bench clean
+.PHONY: help install protos check-protos lint test demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -40,7 +40,16 @@ test: $(STAMP) check-protos ## install and run the whole test suite
 demo: $(STAMP) ## start Veil on embedded defaults and run the main job end to end
 	$(PY) scripts/demo.py
 
-bench: $(STAMP) ## run the benchmarks (not part of `make test`)
+BENCH_VENV := bench/.venv-bench
+
+$(BENCH_VENV)/.installed: bench/requirements-avatarize.txt bench/requirements-metrics.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r bench/requirements-avatarize.txt -r bench/requirements-metrics.txt
+	@touch $@
+
+bench-env: $(BENCH_VENV)/.installed ## the separate venv of the baselines (SDV, anonymeter)
+
+bench: $(STAMP) bench-env ## run the benchmarks (not part of `make test`)
 	$(PY) bench/stream.py
 	$(PY) bench/avatarize.py
 	$(PY) bench/metrics.py
