@@ -154,7 +154,7 @@ def test_non_string_column_labels_and_custom_index_are_kept() -> None:
         index=np.arange(300) * 3 + 7,
     )
     result = avatarize(df, k=5, ncp=2, seed=0)
-    assert list(result.avatars.columns) == [0, 1]
+    assert [*result.avatars.columns] == [0, 1]
     assert list(result.unshuffled.index) == list(df.index)
     assert list(result.original_projections.index) == list(df.index)
     assert list(result.avatars.index) == list(range(300))
