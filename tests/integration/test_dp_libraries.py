@@ -100,6 +100,13 @@ def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> Non
     assert accountant.total() == (answer.epsilon, answer.delta)
     assert model.predict(frame[FEATURES].head(3)).shape == (3,)
 
+    dummy = client.diffprivlib.query(pipeline, FEATURES, ["species"], dummy=True, nb_rows=200)
+    assert dummy.epsilon == 0.0 and dummy.result.score is not None
+    with pytest.raises(InvalidArgument) as imputer:
+        client.diffprivlib.cost(pipeline, FEATURES, ["species"], imputer_strategy="i_do_not_exist")
+    assert imputer.value.field == "imputer_strategy"
+    assert "i_do_not_exist not supported" in imputer.value.message
+
     leaky = Pipeline([("scaler", StandardScaler(epsilon=0.5)),
                       ("classifier", LogisticRegression(epsilon=1.0))])
     before = client.get_total_spent_budget().total_spent_epsilon

@@ -13,6 +13,7 @@ import snsql
 from dp_support import PENGUIN_CSV, PENGUIN_METADATA, grant, manager, register
 from snsql import Mechanism, Privacy, Stat
 from support import ServerThread, TestUser, create_user
+from veil.v1 import dpquery_pb2
 from veil_client import InvalidArgument, NotFound, ResourceExhausted
 from veil_service.engine.dp.metadata import load_metadata_file
 
@@ -148,7 +149,16 @@ def test_budget_runs_out_with_the_remaining_budget_stated(veil_server: ServerThr
     assert exhausted.value.reason == "BUDGET_EXHAUSTED"
     assert f"epsilon={left.remaining_epsilon!r}" in exhausted.value.message
     assert f"delta={left.remaining_delta!r}" in exhausted.value.message
-    assert len(client.get_previous_queries()) == 2
+    records = client.get_previous_queries()
+    assert len(records) == 2
+    stub, metadata = client._api.stub, client._api.transport.metadata()
+    first = stub.ListPreviousQueries(dpquery_pb2.ListPreviousQueriesRequest(
+        dataset=penguin, page_size=1), metadata=metadata, timeout=30)
+    second = stub.ListPreviousQueries(dpquery_pb2.ListPreviousQueriesRequest(
+        dataset=penguin, page_size=1, page_token=first.next_page_token), metadata=metadata,
+        timeout=30)
+    assert [first.queries[0].id, second.queries[0].id] == [r["id"] for r in records]
+    assert records[0]["timestamp"] >= records[1]["timestamp"]
 
 
 def test_datasets_of_others_do_not_exist(veil_server: ServerThread, user: TestUser,
