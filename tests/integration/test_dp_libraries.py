@@ -7,10 +7,10 @@ import opendp.prelude as dp
 import pandas as pd
 import pytest
 from diffprivlib.accountant import BudgetAccountant
-from diffprivlib.models import LogisticRegression, StandardScaler
+from diffprivlib.models import GaussianNB, LogisticRegression, StandardScaler
 from dp_support import PENGUIN_CSV, grant, manager, register
 from sklearn.pipeline import Pipeline
-from support import ServerThread, TestUser
+from support import ServerThread, TestUser, create_user, start_server
 from veil_client import FailedPrecondition, InvalidArgument
 from veil_client.dp_client import DPClient
 
@@ -137,3 +137,24 @@ def test_smartnoise_synth_samples_and_model_opt_in(client: DPClient) -> None:
     with pytest.raises(InvalidArgument):
         client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species", "idonotexist"])
     assert client.get_total_spent_budget().total_spent_epsilon == before
+
+
+def test_pickled_models_need_both_opt_ins(tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = start_server(tmp_path_factory.mktemp("veil-pickle"), allow_pickle=True)
+    try:
+        analyst = create_user(server, "user")
+        dataset = register(server)
+        grant(server, analyst, dataset, 10.0, 1e-3)
+        client = manager(server, analyst).dp(dataset)
+        model = client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species"],
+                                              synth_params=MWEM, return_model=True)
+        assert type(model.result.model).__name__ == "MWEMSynthesizer"
+        assert model.result.model.sample(5).shape == (5, 1)
+        pipeline = GaussianNB(epsilon=1.0, bounds=BOUNDS)
+        safe = client.diffprivlib.query(pipeline, FEATURES, ["species"])
+        pickled = client.diffprivlib.query(pipeline, FEATURES, ["species"], allow_pickle=True)
+        assert type(safe.result.model) is type(pickled.result.model) is Pipeline
+        formats = [q["result_summary"] for q in client.get_previous_queries()[:2]]
+        assert "(pickle)" in formats[0] and "(skops)" in formats[1]
+    finally:
+        server.stop()

@@ -187,3 +187,16 @@ def test_datasets_of_others_do_not_exist(veil_server: ServerThread, user: TestUs
     assert manager(veil_server, user).dp(iris).get_previous_queries() == []
     assert manager(veil_server, other).dp(penguin).get_total_spent_budget() \
         .total_spent_epsilon == 0.1
+
+
+def test_dummy_datetimes_and_nullable_ints(veil_server: ServerThread, user: TestUser) -> None:
+    birthdays = register(veil_server, "birthday")
+    grant(veil_server, user, birthdays, 10.0, 0.05)
+    dummy = manager(veil_server, user).dp(birthdays).get_dummy_dataset(nb_rows=10, seed=0)
+    assert dummy.shape == (10, 1) and str(dummy["birthday"].dtype) == "datetime64[ns]"
+    assert dummy["birthday"].between(pd.Timestamp("1900-01-01"), pd.Timestamp("2050-01-01")).all()
+    pums = register(veil_server, "pums")
+    grant(veil_server, user, pums, 5.0, 0.005)
+    client = manager(veil_server, user).dp(pums)
+    columns = list(client.get_dataset_metadata()["columns"])
+    assert list(client.get_dummy_dataset().columns) == columns
