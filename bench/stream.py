@@ -11,8 +11,12 @@ pyarrow Table, so the only difference is the transport and what each server does
   ``OSFile`` (never the whole table in memory), the reference the issue asks us to match.
 
 Rounds alternate which system goes first, so both see the same background load; the ratios are
-the median of per-round ratios, which is robust on a shared, noisy 2-core box.
-MB = 10**6 bytes of the uncompressed Arrow IPC stream.
+the median of per-round ratios, which is robust on a shared, noisy 2-core box. One unmeasured
+warm-up round of each system comes first (``--warmup``): on this VM the first touch of fresh
+memory is several times slower than reuse, and it would otherwise land on whoever goes first.
+MB = 10**6 bytes of the uncompressed Arrow IPC stream. CPU seconds per GB (server process, and
+client process with all its threads) are printed too: under CPU contention the throughput
+ratio follows the ratio of total CPU cost.
 
 Usage::
 
@@ -33,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +152,12 @@ def flight_download(client: flight.FlightClient, name: str) -> pa.Table:
 # ---------------------------------------------------------------------------------- processes
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid: int) -> float:
     """VmHWM (peak resident set) of a process, in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -216,15 +226,20 @@ def flight_server(directory: Path) -> Iterator[tuple[int, subprocess.Popen[str]]
 
 @dataclass
 class Figures:
-    """MB/s of every measured operation, per system, in round order."""
+    """MB/s and CPU seconds per GB of every measured operation, in round order."""
 
     rates: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
-    def add(self, key: str, mbps: float) -> None:
+    def add(self, key: str, mbps: float, server_cpu: float, client_cpu: float) -> None:
         self.rates.setdefault(key, []).append(mbps)
+        self.cpu.setdefault(key, []).append((server_cpu, client_cpu))
 
     def median(self, key: str) -> float:
         return statistics.median(self.rates[key])
+
+    def median_cpu(self, key: str, side: int) -> float:
+        return statistics.median(c[side] for c in self.cpu[key])
 
     def ratio(self, op: str) -> float:
         """Median over rounds of Veil's MB/s divided by Flight's in the same round."""
@@ -232,17 +247,24 @@ class Figures:
         return statistics.median(v / f for v, f in pairs)
 
 
-def _timed(action: object) -> float:
+def _measure(action: Callable[[], None], server_pid: int, gigabytes: float
+             ) -> tuple[float, float, float]:
+    """(MB/s, server CPU s/GB, client CPU s/GB) of one call of ``action``."""
+    server_start, client_start = cpu_seconds(server_pid), time.process_time()
     start = time.perf_counter()
-    action()  # type: ignore[operator]
-    return time.perf_counter() - start
+    action()
+    seconds = time.perf_counter() - start
+    return (gigabytes * 1000 / seconds,
+            (cpu_seconds(server_pid) - server_start) / gigabytes,
+            (time.process_time() - client_start) / gigabytes)
 
 
-def run(size_mb: int, rounds: int) -> int:
+def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
     """Generate the table, start both servers, alternate rounds, print the figures."""
     from veil_client import Manager
 
-    print(f"generating a table of at least {size_mb} MB of Arrow IPC stream ...", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f}; generating a table of at least {size_mb} MB "
+          "of Arrow IPC stream ...", flush=True)
     table = generate_table(size_mb * 10**6)
     stream_bytes = ipc_stream_size(table)
     mb = stream_bytes / 1e6
@@ -275,15 +297,20 @@ def run(size_mb: int, rounds: int) -> int:
 
             operations = {"upload": {"veil": veil_put, "flight": flight_put},
                           "download": {"veil": veil_get, "flight": flight_get}}
-            for index in range(rounds):
+            pids = {"veil": veil_process.pid, "flight": flight_process.pid}
+            for index in range(warmup + rounds):
                 order = ("veil", "flight") if index % 2 == 0 else ("flight", "veil")
-                line = [f"round {index + 1}:"]
+                measured = index >= warmup
+                line = [f"round {index + 1 - warmup}:" if measured else "warm-up:"]
                 for op, actions in operations.items():
                     for system in order:
-                        seconds = _timed(actions[system])
-                        figures.add(f"{system}_{op}", mb / seconds)
-                        line.append(f"{system} {op} {mb / seconds:.0f} MB/s")
-                print("  ".join(line), flush=True)
+                        mbps, server_cpu, client_cpu = _measure(actions[system], pids[system],
+                                                                mb / 1000)
+                        if measured:
+                            figures.add(f"{system}_{op}", mbps, server_cpu, client_cpu)
+                        line.append(f"{system} {op} {mbps:.0f} MB/s (CPU s/GB server "
+                                    f"{server_cpu:.2f} client {client_cpu:.2f})")
+                print("\n  ".join(line), flush=True)
             veil_rss = peak_rss_mib(veil_process.pid)
             flight_rss = peak_rss_mib(flight_process.pid)
             manager.close()
@@ -297,8 +324,13 @@ def run(size_mb: int, rounds: int) -> int:
         "flight_download_mbps": f"{figures.median('flight_download'):.0f}",
         "server_peak_rss_mib": f"{veil_rss:.0f}",
         "flight_server_peak_rss_mib": f"{flight_rss:.0f}",
+        **{f"{system}_{op}_{side}_cpu_s_per_gb": f"{figures.median_cpu(f'{system}_{op}', i):.2f}"
+           for system in ("veil", "flight") for op in ("upload", "download")
+           for i, side in enumerate(("server", "client"))},
+        "load_average": f"{os.getloadavg()[0]:.1f}",
     }
-    print(f"table_mb={mb:.0f} rounds={rounds} (medians; ratios = median of per-round ratios; "
+    print(f"table_mb={mb:.0f} rounds={rounds} warmup={warmup} (medians; ratios = median of "
+          "per-round ratios; "
           "targets: upload >= 1.0, download >= 0.9, server RSS < 150 MiB)")
     print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)
     return 0
@@ -310,12 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=500,
                         help="minimum size of the IPC stream, in 10**6 bytes (default 500)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each (default 3)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="unmeasured rounds first (default 1)")
     parser.add_argument("--serve-flight", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_flight:
         serve_flight(args.serve_flight)
         return 0
-    return run(args.size_mb, args.rounds)
+    return run(args.size_mb, args.rounds, args.warmup)
 
 
 if __name__ == "__main__":
