@@ -12,8 +12,6 @@ naming its format). Values, score and the library-accounted spend go in the summ
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
 import threading
 import time
 from collections import OrderedDict
@@ -25,19 +23,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from veil_service.engine.dp import dispatch
 from veil_service.engine.dp.dummy import make_dummy_dataset
+from veil_service.engine.dp.frames import conform_to_metadata
 from veil_service.engine.dp.metadata import Metadata, parse_metadata
 from veil_service.engine.dp.requests import CostEstimate, DPRequest, QueryResult
 from veil_service.engine.tasks.context import TaskContext
-from veil_service.engine.tasks.dp_params import request_from_dict
+from veil_service.engine.tasks.dp_params import LIBRARIES, request_from_dict
 from veil_service.errors import InvalidArgumentError, VeilServiceError
 
-MODULES = {
-    "smartnoise_sql": "veil_service.engine.dp.smartnoise_sql",
-    "opendp": "veil_service.engine.dp.opendp_pipeline",
-    "diffprivlib": "veil_service.engine.dp.diffprivlib_pipeline",
-    "smartnoise_synth": "veil_service.engine.dp.smartnoise_synth",
-}
 MODEL_MEDIA_TYPES = {"skops": "application/x-skops", "pickle": "application/x-python-pickle"}
 FRAME_CACHE_BYTES = 1 << 30
 """In-memory DataFrames kept by the inline engine path, in bytes (LRU by table digest)."""
@@ -62,8 +56,8 @@ def _reports_errors(task: Callable[[TaskContext], dict[str, Any]]
 @_reports_errors
 def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     """The (ε, δ) the library accounts for a request; reads no rows."""
-    library, request, metadata = _decode(ctx.params)
-    cost: CostEstimate = _module(library).estimate_cost(request, metadata)
+    _, request, metadata = _decode(ctx.params)
+    cost: CostEstimate = dispatch.estimate_cost(request, metadata)
     return {"epsilon": float(cost.epsilon), "delta": float(cost.delta)}
 
 
@@ -77,11 +71,10 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     """
     library, request, metadata = _decode(ctx.params)
     dummy = ctx.params.get("dummy")
-    options: dict[str, Any] = {"allow_pickle": bool(ctx.params.get("allow_pickle", False))}
+    allow_pickle = bool(ctx.params.get("allow_pickle", False))
     if dummy:
         frame = make_dummy_dataset(metadata, nb_rows=int(dummy["nb_rows"]),
                                    seed=int(dummy["seed"]))
-        options.update(seed=int(dummy["seed"]), show_library_errors=True)
     else:
         frame = FRAMES.get(ctx.input_path("dataset"), metadata)
     started = time.perf_counter()
@@ -91,11 +84,12 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
 
         key = f"{ctx.input_path('dataset').stem}:{hash(metadata)}"
         result = dp_sql.execute_private(request, frame, metadata, key)  # type: ignore[arg-type]
+    elif dummy:
+        # Dummy data is public: seed the library where it can be, and show its messages.
+        result = dispatch.execute(request, frame, metadata, seed=int(dummy["seed"]),
+                                  allow_pickle=allow_pickle, show_library_errors=True)
     else:
-        execute = _module(library).execute
-        accepted = inspect.signature(execute).parameters
-        result = execute(request, frame, metadata,
-                         **{k: v for k, v in options.items() if k in accepted})
+        result = dispatch.execute(request, frame, metadata, allow_pickle=allow_pickle)
     summary = _write_result(ctx, result)
     summary["compute_ms"] = (time.perf_counter() - started) * 1000
     return summary
@@ -113,15 +107,11 @@ def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
 
 def _decode(params: dict[str, Any]) -> tuple[str, DPRequest, Metadata]:
     library = str(params.get("library", ""))
-    if library not in MODULES:
+    if library not in LIBRARIES:
         raise InvalidArgumentError(
-            f"library must be one of {', '.join(MODULES)}; got {library!r}.", field="library")
+            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library")
     request = request_from_dict(library, params.get("request") or {})
     return library, request, parse_metadata(params.get("metadata"))
-
-
-def _module(library: str) -> Any:
-    return importlib.import_module(MODULES[library])
 
 
 def _write_result(ctx: TaskContext, result: QueryResult) -> dict[str, Any]:
@@ -156,33 +146,6 @@ def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def frame_from_arrow(table: pa.Table, metadata: Metadata) -> pd.DataFrame:
-    """A stored dataset as pandas, with the dtypes the dummy generator uses for the metadata.
-
-    Same dtypes on private and dummy data mean a query debugged in dummy mode behaves the same on
-    the private rows: ``string``, ``boolean``, ``int32``/``int64`` (``Int32``/``Int64`` with
-    nulls), ``float32``/``float64``, ``datetime64[ns]``.
-    """
-    frame: pd.DataFrame = table.to_pandas()
-    for col in metadata.columns:
-        if col.name not in frame.columns:
-            continue
-        series = frame[col.name]
-        if col.type == "string":
-            frame[col.name] = series.astype("string")
-        elif col.type == "boolean":
-            frame[col.name] = series.astype("boolean")
-        elif col.type == "int":
-            int_dtype: Any = f"{'Int' if series.isna().any() else 'int'}{col.precision}"
-            frame[col.name] = series.astype(int_dtype)
-        elif col.type == "float":
-            float_dtype: Any = f"float{col.precision}"
-            frame[col.name] = series.astype(float_dtype)
-        elif col.type == "datetime":
-            frame[col.name] = pd.to_datetime(series).astype("datetime64[ns]")
-    return frame
-
-
 class FrameCache:
     """Datasets as DataFrames, by table digest, bounded in bytes (least recently used out).
 
@@ -206,7 +169,7 @@ class FrameCache:
                 self._frames.move_to_end(key)
                 return hit[0]
         with pa.OSFile(str(path), "rb") as source:
-            frame = frame_from_arrow(ipc.open_stream(source).read_all(), metadata)
+            frame = conform_to_metadata(ipc.open_stream(source).read_all().to_pandas(), metadata)
         size = int(frame.memory_usage(deep=False).sum())
         with self._lock:
             self._frames[key] = (frame, size)

@@ -20,21 +20,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from veil_service.engine.dp.requests import (
-    DiffPrivLibRequest,
-    DPRequest,
-    OpenDPRequest,
-    SmartnoiseSqlRequest,
-    SmartnoiseSynthRequest,
-)
+from veil_service.engine.dp import dispatch
+from veil_service.engine.dp.requests import DPRequest
 from veil_service.errors import InvalidArgumentError
 
-LIBRARIES: dict[str, type[Any]] = {
-    "smartnoise_sql": SmartnoiseSqlRequest,
-    "opendp": OpenDPRequest,
-    "diffprivlib": DiffPrivLibRequest,
-    "smartnoise_synth": SmartnoiseSynthRequest,
-}
+LIBRARIES: dict[str, type[Any]] = {name: cls for cls, (name, _) in dispatch.LIBRARIES.items()}
 """Library name (as in the archive and the client) -> request dataclass."""
 
 INLINE_LIBRARIES = frozenset({"smartnoise_sql", "opendp"})
@@ -44,10 +34,7 @@ INLINE_LIBRARIES = frozenset({"smartnoise_sql", "opendp"})
 
 def library_of(request: DPRequest) -> str:
     """The library name of a request dataclass."""
-    for name, cls in LIBRARIES.items():
-        if isinstance(request, cls):
-            return name
-    raise InvalidArgumentError(f"unknown request type {type(request).__name__}.", field="library")
+    return dispatch.library_name(request)
 
 
 def request_to_dict(request: DPRequest) -> dict[str, Any]:
