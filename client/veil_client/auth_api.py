@@ -68,6 +68,25 @@ class ApiKeysClient:
         return int(response.revoked_count)
 
 
+class HealthClient:
+    """``manager.auth_client.health``, as in the Octopize client."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def get_health(self) -> dict[str, str]:
+        """The server's health: ``{"status": "SERVING"}`` when it is ready."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        from veil_client.transport import translate_errors
+
+        stub = health_pb2_grpc.HealthStub(self._transport.channel)
+        with translate_errors():
+            response = stub.Check(health_pb2.HealthCheckRequest(service=""),
+                                  timeout=self._transport.timeout)
+        return {"status": health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}
+
+
 class AuthClient:
     """``manager.auth_client``."""
 
@@ -75,6 +94,7 @@ class AuthClient:
         self._transport = transport
         self.stub = auth_pb2_grpc.AuthServiceStub(transport.channel)
         self.api_keys = ApiKeysClient(transport, self.stub)
+        self.health = HealthClient(transport)
 
     def whoami(self) -> dict[str, Any]:
         """The caller's user and credential kind."""

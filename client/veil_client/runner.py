@@ -336,6 +336,11 @@ class Runner:
             self._cache[f"advice:{name}"] = {"notes": list(response.notes),
                                              "flagged_columns": list(response.flagged_columns)}
 
+    def table_summary(self, table_name: str) -> pd.DataFrame:
+        """Per-column statistics of a table as the server stored it (computed by the engine)."""
+        self._require_table(table_name)
+        return self.api.describe_table(self._ensure_run(), table_name)
+
     def print_parameters(self, table_name: str | None = None) -> None:
         """Print the parameters of one table or all."""
         for name in [table_name] if table_name else list(self.config.tables):
