@@ -27,8 +27,12 @@ def main() -> int:
         shutil.rmtree(package, ignore_errors=True)
     protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
     well_known = str(resources.files("grpc_tools") / "_proto")
+    # The mypy plugins live next to this interpreter; name them so an unactivated venv works.
+    bin_dir = Path(sys.executable).parent
     args = [
         "grpc_tools.protoc",
+        f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
         f"-I{PROTO_DIR}",
         f"-I{well_known}",
         f"--python_out={OUT_DIR}",
