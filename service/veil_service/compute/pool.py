@@ -17,7 +17,7 @@ from typing import Any
 
 from veil_service.compute.protocol import (
     EngineConnection,
-    EngineLost,
+    EngineLostError,
     ProgressCallback,
     TaskInput,
     TaskOutput,
@@ -191,7 +191,7 @@ class EnginePool:
             slot = await self._acquire()
             try:
                 return await slot.connection.run_task(kind, params, inputs, self.blobs, callback)
-            except EngineLost as exc:
+            except EngineLostError as exc:
                 last_error = str(exc)
                 log.warning("engine lost during %s (attempt %d): %s", kind, attempt, exc)
                 if self.local is not None:

@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from grpc import aio
 from veil.engine.v1 import engine_pb2
-from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer, frame_bytes_field
+from veil_client.wire import (
+    CHANNEL_OPTIONS,
+    chunk_deserializer,
+    chunk_serializer,
+    frame_bytes_field,
+)
 
 from veil_service.errors import InvalidArgumentError, VeilServiceError, error_from_code
 from veil_service.storage.blobs import BlobStore, BlobWriter
@@ -61,7 +67,7 @@ class TaskOutput:
             received.writer.abort()
 
 
-class EngineLost(Exception):
+class EngineLostError(Exception):
     """The engine went away mid-task (connection broke); the task may be retried."""
 
 
@@ -70,7 +76,7 @@ class EngineConnection:
 
     def __init__(self, address: str) -> None:
         self.address = address
-        self.channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self.channel = aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         self._execute = self.channel.stream_stream(
             "/veil.engine.v1.EngineService/Execute",
             request_serializer=chunk_serializer,
@@ -90,7 +96,7 @@ class EngineConnection:
 
     async def close(self) -> None:
         """Close the channel."""
-        await self.channel.close()
+        await self.channel.close(None)
 
     async def run_task(self, kind: str, params: dict[str, Any], inputs: list[TaskInput],
                        blobs: BlobStore, on_progress: ProgressCallback) -> TaskOutput:
@@ -98,7 +104,7 @@ class EngineConnection:
 
         Raises:
             VeilServiceError: the task failed (rebuilt from the engine's TaskFailed).
-            EngineLost: the connection to the engine broke.
+            EngineLostError: the connection to the engine broke.
         """
         outbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
         start = engine_pb2.TaskStart(
@@ -135,7 +141,7 @@ class EngineConnection:
                     output.files.append(current)
                 elif which == "result_end" and current is not None:
                     if current.writer.sha256 != message.result_end.sha256:
-                        raise EngineLost(f"result {current.name} arrived corrupted.")
+                        raise EngineLostError(f"result {current.name} arrived corrupted.")
                     current.writer.close_temp()
                     current = None
                 elif which == "done":
@@ -144,14 +150,15 @@ class EngineConnection:
                 elif which == "failed":
                     raise error_from_code(message.failed.code, message.failed.message,
                                           reason=message.failed.reason)
-            raise EngineLost("the engine closed the task stream without an outcome.")
-        except grpc.aio.AioRpcError as exc:
+            raise EngineLostError("the engine closed the task stream without an outcome.")
+        except aio.AioRpcError as exc:
             output.discard()
             if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
                               grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL):
-                raise EngineLost(f"engine {self.address} went away: {exc.code().name}") from None
+                raise EngineLostError(
+                    f"engine {self.address} went away: {exc.code().name}") from None
             raise error_from_code(exc.code().name, exc.details() or "engine error") from None
-        except (VeilServiceError, EngineLost, asyncio.CancelledError):
+        except (VeilServiceError, EngineLostError, asyncio.CancelledError):
             output.discard()
             call.cancel()
             raise

@@ -19,9 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from veil.engine.v1 import engine_pb2
-from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer, frame_bytes_field
+from veil_client.wire import (
+    CHANNEL_OPTIONS,
+    chunk_deserializer,
+    chunk_serializer,
+    frame_bytes_field,
+)
 
 from veil_service import __version__
 from veil_service.engine.cache import TableCache
@@ -170,7 +176,7 @@ class EngineServicer:
             summary_json=json.dumps(outcome.summary, default=str)))
 
 
-def _handlers(servicer: EngineServicer) -> grpc.GenericRpcHandler:
+def _handlers(servicer: EngineServicer) -> grpc.GenericRpcHandler[Any, Any]:
     return grpc.method_handlers_generic_handler("veil.engine.v1.EngineService", {
         "Execute": grpc.stream_stream_rpc_method_handler(
             servicer.Execute,
@@ -190,9 +196,10 @@ async def serve_engine(listen: str, *, work_dir: Path, capacity: int,
     forkserver.ensure_running()
     work_dir.mkdir(parents=True, exist_ok=True)
     servicer = EngineServicer(TableCache(work_dir / "cache", cache_bytes), work_dir, capacity)
-    server = grpc.aio.server(options=CHANNEL_OPTIONS)
+    server = aio.server(options=CHANNEL_OPTIONS)
     server.add_generic_rpc_handlers((_handlers(servicer),))
-    health_servicer = health.aio.HealthServicer()
+    # grpc_health-stubs lack the aio submodule that grpcio-health-checking ships.
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port(listen)
     await server.start()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import grpc
 import sqlalchemy as sa
+from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from veil.v1 import admin_pb2, auth_pb2, dpquery_pb2, runs_pb2
@@ -46,8 +47,9 @@ class VeilServer:
         self.settings = settings
         self.port = 0
         self.app: AppContext | None = None
-        self._server: grpc.aio.Server | None = None
-        self._health = health.aio.HealthServicer()
+        self._server: aio.Server | None = None
+        # grpc_health-stubs lack the aio submodule that grpcio-health-checking ships.
+        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
 
     async def start(self) -> int:
         """Open storage, start serving (NOT_SERVING), start engines, then report SERVING."""
@@ -64,7 +66,7 @@ class VeilServer:
         engines = EnginePool(blobs, data_dir=data_dir, remote=settings.engines,
                              local_capacity=settings.engine_capacity)
         self.app = AppContext(settings, db, blobs, engines)
-        server = grpc.aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)],
+        server = aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)],
                                  interceptors=[VeilInterceptor(db)])
         self._register(server, self.app)
         address = f"{settings.host}:{settings.port}"
@@ -86,7 +88,7 @@ class VeilServer:
         log.info("serving", extra={"port": self.port, "settings": settings.masked()})
         return self.port
 
-    def _register(self, server: grpc.aio.Server, app: AppContext) -> None:
+    def _register(self, server: aio.Server, app: AppContext) -> None:
         raw = chunk_serializer
         server.add_generic_rpc_handlers((
             service_handler(auth_pb2.DESCRIPTOR, "AuthService", AuthServicer(app),

@@ -41,7 +41,7 @@ def service_handler(
     *,
     codecs: dict[str, Codec] | None = None,
     feature: str = "",
-) -> grpc.GenericRpcHandler:
+) -> grpc.GenericRpcHandler[Any, Any]:
     """The generic handler of one service.
 
     Args:
@@ -52,7 +52,7 @@ def service_handler(
         feature: Feature name used in UNIMPLEMENTED messages.
     """
     descriptor = file_descriptor.services_by_name[service_name]
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in descriptor.methods:
         request_cls = message_factory.GetMessageClass(method.input_type)
         response_cls = message_factory.GetMessageClass(method.output_type)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 import sqlalchemy as sa
+from grpc import aio
 
 from veil_service.auth.authenticate import authenticate, extract_credential
 from veil_service.auth.principal import Principal, set_current
@@ -23,6 +24,12 @@ from veil_service.logs import bind_request
 from veil_service.server.status import to_grpc_status
 
 log = logging.getLogger("veil.rpc")
+
+# grpc-stubs makes ServerInterceptor generic; the runtime class is a plain ABC, not subscriptable.
+if TYPE_CHECKING:
+    _ServerInterceptor = aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = aio.ServerInterceptor
 
 
 class CallGuard:
@@ -55,19 +62,25 @@ class CallGuard:
         set_current(self.principal, peer)
 
 
-async def _abort(context: grpc.aio.ServicerContext, error: VeilServiceError) -> None:
+async def _abort(context: aio.ServicerContext[Any, Any], error: VeilServiceError) -> None:
     status = to_grpc_status(error)
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-class VeilInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class VeilInterceptor(_ServerInterceptor):
     """See the module docstring."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    async def intercept_service(self, continuation: Callable[..., Any],
-                                handler_call_details: Any) -> Any:
+    # grpc-stubs types the continuation's result and this return as never None, but grpc.aio
+    # gives None for a method no handler serves and expects it passed on unchanged.
+    async def intercept_service(  # type: ignore[override]
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails],
+                               Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
         if handler is None or method.startswith(UNGUARDED_PREFIXES):
@@ -76,7 +89,8 @@ class VeilInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return _wrap(handler, guard)
 
 
-def _wrap(handler: Any, guard: CallGuard) -> Any:
+def _wrap(handler: grpc.RpcMethodHandler[Any, Any],
+          guard: CallGuard) -> grpc.RpcMethodHandler[Any, Any]:
     method = guard.method
 
     async def start(context: Any) -> tuple[float, str]:
@@ -96,8 +110,11 @@ def _wrap(handler: Any, guard: CallGuard) -> Any:
         await context.abort(grpc.StatusCode.INTERNAL,
                             f"internal error (incident {incident}); the server log has details.")
 
-    if handler.unary_unary or handler.stream_unary:
-        inner = handler.unary_unary or handler.stream_unary
+    # grpc-stubs types a handler's behaviours after the sync API; under grpc.aio they are
+    # coroutine functions and async generators, hence the casts.
+    unary = handler.unary_unary or handler.stream_unary
+    if unary:
+        inner = cast(Callable[[Any, Any], Awaitable[Any]], unary)
 
         async def unary_response(request: Any, context: Any) -> Any:
             began = time.monotonic()
@@ -106,9 +123,9 @@ def _wrap(handler: Any, guard: CallGuard) -> Any:
                 response = await inner(request, context)
                 _log_call(method, "OK", began, guard)
                 return response
-            except (grpc.aio.AbortError, GeneratorExit):
+            except (aio.AbortError, GeneratorExit):
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status in fail()
+            except Exception as exc:  # mapped to a status in fail()
                 await fail(context, exc, began)
 
         factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
@@ -116,7 +133,8 @@ def _wrap(handler: Any, guard: CallGuard) -> Any:
         return factory(unary_response, request_deserializer=handler.request_deserializer,
                        response_serializer=handler.response_serializer)
 
-    inner_stream = handler.unary_stream or handler.stream_stream
+    inner_stream = cast(Callable[[Any, Any], AsyncIterator[Any]],
+                        handler.unary_stream or handler.stream_stream)
 
     async def streaming_response(request: Any, context: Any) -> AsyncIterator[Any]:
         began = time.monotonic()
@@ -125,9 +143,9 @@ def _wrap(handler: Any, guard: CallGuard) -> Any:
             async for item in inner_stream(request, context):
                 yield item
             _log_call(method, "OK", began, guard)
-        except (grpc.aio.AbortError, GeneratorExit):
+        except (aio.AbortError, GeneratorExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - mapped to a status in fail()
+        except Exception as exc:  # mapped to a status in fail()
             await fail(context, exc, began)
 
     factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
