@@ -25,7 +25,7 @@ def timestamp(epoch_seconds: float | None) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
-def table_role(value: int, *, default: str = "original") -> str:
+def table_role(value: common_pb2.TableRole.ValueType, *, default: str = "original") -> str:
     """Domain role of a proto TableRole (unspecified -> default)."""
     if value == common_pb2.TABLE_ROLE_UNSPECIFIED:
         return default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from veil.v1 import runs_pb2
 
@@ -31,7 +31,10 @@ JOB_STATUS = {runs_pb2.JOB_STATUS_QUEUED: "queued", runs_pb2.JOB_STATUS_PENDING:
               runs_pb2.JOB_STATUS_CANCELLED: "cancelled"}
 
 
-def _inverse(mapping: dict[int, str]) -> dict[str, int]:
+EnumValue = TypeVar("EnumValue", bound=int)
+
+
+def _inverse(mapping: dict[EnumValue, str]) -> dict[str, EnumValue]:
     return {v: k for k, v in mapping.items()}
 
 
@@ -66,7 +69,8 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
             "column_weights": dict(p.column_weights) or None}.items() if v is not None}
         s = t.signal_metrics
         signal = {k: v for k, v in {
-            "ncp": _opt(s, "ncp"), "use_categorical_reduction": _opt(s, "use_categorical_reduction"),
+            "ncp": _opt(s, "ncp"),
+            "use_categorical_reduction": _opt(s, "use_categorical_reduction"),
             "column_weights": dict(s.column_weights) or None, "target": s.target or None,
         }.items() if v is not None}
         tables.append(TableConfig(
@@ -108,7 +112,8 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         names = list(dict.fromkeys([*table.column_types, *table.identifiers]))
         for name in names:
             kind = table.column_types.get(name)
-            t.columns.add(name=name, type=_inverse(COLUMN_TYPES)[kind] if kind else 0,
+            t.columns.add(name=name, type=_inverse(COLUMN_TYPES)[kind] if kind
+                          else runs_pb2.COLUMN_TYPE_UNSPECIFIED,
                           is_identifier=name in table.identifiers)
         if table.avatarization is not None:
             a = table.avatarization

@@ -64,7 +64,8 @@ class TaskContext:
 
     def read_table(self, name: str) -> pd.DataFrame:
         """Read an input table as pandas (Arrow dictionary columns become categoricals)."""
-        return self.read_arrow(name).to_pandas()
+        frame: pd.DataFrame = self.read_arrow(name).to_pandas()
+        return frame
 
     def _target(self, name: str, suffix: str) -> Path:
         self.output_dir.mkdir(parents=True, exist_ok=True)
