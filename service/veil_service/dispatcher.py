@@ -8,6 +8,7 @@ cancels its engine call, which makes the engine kill the worker process doing th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -88,14 +89,12 @@ class Dispatcher:
 
     async def _loop(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), 0.5)
-            except TimeoutError:
-                pass
             self.wake.clear()
             try:
                 self._schedule()
-            except Exception:  # noqa: BLE001 - the loop must survive a bad row; logged
+            except Exception:  # the loop must survive a bad row; logged
                 log.exception("scheduling failed")
 
     def _capacity(self) -> int:
@@ -147,7 +146,7 @@ class Dispatcher:
         except VeilServiceError as exc:
             with self.app.db.begin() as conn:
                 jobs.finish(conn, job.id, "error", exc.message)
-        except Exception:  # noqa: BLE001 - a bug must fail the job, not the dispatcher
+        except Exception:  # a bug must fail the job, not the dispatcher
             incident = str(uuid.uuid4())[:8]
             log.exception("job %s failed (incident %s)", job.id, incident)
             with self.app.db.begin() as conn:
@@ -168,14 +167,15 @@ class Dispatcher:
         began = time.monotonic()
         timings: list[dict[str, Any]] = []
         for index, table in enumerate(originals):
-            async def progress(fraction: float, phase: str, index: int = index) -> None:
+            async def progress(fraction: float, phase: str, index: int = index,
+                               table_name: str = table.name) -> None:
                 nonlocal last_write
                 now = time.monotonic()
                 if now - last_write < PROGRESS_WRITE_INTERVAL_S and fraction < 1.0:
                     return
                 last_write = now
                 overall = (index + fraction) / len(originals)
-                label = f"{table.name}: {phase}" if len(originals) > 1 else phase
+                label = f"{table_name}: {phase}" if len(originals) > 1 else phase
                 with self.app.db.begin() as conn:
                     jobs.update(conn, job.id, progress=overall, phase=label[:64])
                 self.wake.set()

@@ -66,7 +66,7 @@ def _child_main(kind: str, params: dict[str, Any], inputs: dict[str, str], outpu
     except MemoryError:
         conn.send(("failed", "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
                    "the engine ran out of memory; use smaller batches (max_rows_per_batch)."))
-    except Exception as exc:  # noqa: BLE001 - the last line of defence of a worker process
+    except Exception as exc:  # the last line of defence of a worker process
         # The traceback stays in the engine's log; the user gets the type and message only.
         traceback.print_exc()
         conn.send(("failed", "INTERNAL", "ENGINE_TASK_FAILED",

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 03:37:12.720592
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
@@ -53,7 +52,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_login_failures_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_failures_created_at'), ['created_at'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_login_failures_subject'), ['subject'], unique=False)
 
     op.create_table('users',
