@@ -161,13 +161,20 @@ def split_download(responses: Iterable[Any]) -> tuple[Any, Iterator[memoryview]]
 
 
 def read_arrow(chunks: Iterator[memoryview], expected_sha256: str = "") -> pa.Table:
-    """Decode an Arrow IPC stream from chunks, checking its digest."""
-    reader = ChunkReader(chunks)
-    table = ipc.open_stream(reader).read_all()
-    while reader.read(1 << 20):
-        pass
-    if expected_sha256 and reader.digest.hexdigest() != expected_sha256:
-        raise InvalidArgument("the downloaded bytes do not match the server's sha256; retry.")
+    """Decode an Arrow IPC stream from chunks, checking its digest.
+
+    The digest is computed on a helper thread, in parallel with receiving and decoding.
+    """
+    reader = ChunkReader(chunks, digest=bool(expected_sha256), background=True)
+    try:
+        table = ipc.open_stream(reader).read_all()
+        while reader.read(1 << 20):
+            pass
+        if expected_sha256 and reader.digest.hexdigest() != expected_sha256:
+            raise InvalidArgument("the downloaded bytes do not match the server's sha256; "
+                                  "retry.")
+    finally:
+        reader.close()
     return table
 
 

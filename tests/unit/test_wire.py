@@ -129,3 +129,16 @@ def test_ipc_chunks_round_trip_through_chunk_reader() -> None:
     reader = ChunkReader(iter(p for p in payloads if p is not None))
     assert ipc.open_stream(reader).read_all().equals(table)
     assert reader.digest.hexdigest() == stats.sha256
+
+
+def test_background_digest_matches_and_stops_its_thread() -> None:
+    data = random.Random(9).randbytes(500_000)
+    reader = ChunkReader(iter(_split(data, 9)), background=True)
+    while reader.read(65_536):
+        pass
+    assert reader.digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    reader.close()
+    early = ChunkReader(iter(_split(data, 9)), background=True)
+    early.read(10)
+    early.close()  # stopping before the end must not leave the hashing thread waiting
+    assert not early.digest._thread.is_alive()
