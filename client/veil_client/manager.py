@@ -16,7 +16,12 @@ from veil.v1 import runs_pb2
 
 from veil_client.auth_api import AuthClient
 from veil_client.errors import InvalidArgument
-from veil_client.models import ForgottenPasswordRequest, JobKind, ResetPasswordRequest
+from veil_client.models import (
+    ForgottenPasswordRequest,
+    JobKind,
+    JobResponse,
+    ResetPasswordRequest,
+)
 from veil_client.run_config import RunnerConfig
 from veil_client.runner import Runner, job_to_dict
 from veil_client.runs_api import RunsApi
@@ -152,8 +157,8 @@ class Manager:
         return self.create_runner_from_id(groups[0][0])
 
     def _list_jobs(self, *, run_id: str = "", display_name: str = "",
-                   limit: int = 500) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+                   limit: int = 500) -> list[JobResponse]:
+        out: list[JobResponse] = []
         token = ""
         while len(out) < limit:
             response = self.runs_api.transport.call(self.runs_api.stub.ListJobs,
@@ -166,16 +171,16 @@ class Manager:
                 break
         return out
 
-    def find_ids_by_name(self, set_name: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    def find_ids_by_name(self, set_name: str) -> list[tuple[str, list[JobResponse]]]:
         """Runs with that display name, newest first, with their jobs (advice excluded)."""
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[JobResponse]] = {}
         for job in self._list_jobs(display_name=set_name):
             if job["kind"] != JobKind.advice:
                 groups.setdefault(job["set_name"], []).append(job)
         return sorted(groups.items(), key=lambda item: max(j["created_at"] for j in item[1]),
                       reverse=True)
 
-    def get_last_jobs(self, count: int = 1, name: str | None = None) -> dict[str, Any]:
+    def get_last_jobs(self, count: int = 1, name: str | None = None) -> dict[str, JobResponse]:
         """The ``count`` newest jobs (optionally of one display name), by id."""
         return {j["id"]: j for j in self._list_jobs(display_name=name or "", limit=count)}
 
@@ -203,7 +208,7 @@ class Manager:
         """Delete every job of the run with that display name (ValueError if ambiguous)."""
         return self.delete_job_by_id(self._single_run_id(name, "delete_job"))
 
-    def delete_job_by_id(self, id: str | uuid.UUID) -> dict[str, Any]:  # noqa: A002
+    def delete_job_by_id(self, id: str | uuid.UUID) -> dict[str, Any]:
         """Delete every job of one run."""
         jobs = self._list_jobs(run_id=str(id))
         for job in jobs:
@@ -216,11 +221,11 @@ class Manager:
                                          runs_pb2.DeleteJobsRequest(job_ids=ids))
         return {"deleted_jobs": ids, "failed_jobs": []}
 
-    def cancel_job(self, name: str) -> list[dict[str, Any]]:
+    def cancel_job(self, name: str) -> list[JobResponse]:
         """Cancel the unfinished jobs of the run with that display name."""
         return self.cancel_job_by_id(self._single_run_id(name, "cancel_job"))
 
-    def cancel_job_by_id(self, id: str | uuid.UUID) -> list[dict[str, Any]]:  # noqa: A002
+    def cancel_job_by_id(self, id: str | uuid.UUID) -> list[JobResponse]:
         """Cancel the unfinished jobs of one run."""
         out = []
         for job in self._list_jobs(run_id=str(id)):

@@ -70,11 +70,11 @@ class Transport:
         """Whether a credential is set."""
         return bool(self._credential)
 
-    def metadata(self) -> list[tuple[str, str]]:
+    def metadata(self) -> tuple[tuple[str, str], ...]:
         """Call metadata carrying the credential."""
         if not self._credential:
-            return []
-        return [("authorization", f"Bearer {self._credential}")]
+            return ()
+        return (("authorization", f"Bearer {self._credential}"),)
 
     def call(self, method: Any, request: Any, *, timeout: float | None = None) -> Any:
         """Invoke a unary RPC with credentials and a deadline, mapping errors."""
