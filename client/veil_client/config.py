@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class _StrEnum(str, Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class ColumnType(_StrEnum):
+class ColumnType(StrEnum):
     """Declared type of a column."""
 
     INT = "int"
@@ -21,7 +16,7 @@ class ColumnType(_StrEnum):
     DATETIME_TZ = "datetime_tz"
 
 
-class ImputeMethod(_StrEnum):
+class ImputeMethod(StrEnum):
     """How missing values are imputed for the projection (missingness itself is reproduced)."""
 
     KNN = "knn"
@@ -31,35 +26,35 @@ class ImputeMethod(_StrEnum):
     FAST_KNN = "fast_knn"
 
 
-class ExcludeVariablesMethod(_StrEnum):
+class ExcludeVariablesMethod(StrEnum):
     """How excluded variables are put back."""
 
     ROW_ORDER = "row_order"
     COORDINATE_SIMILARITY = "coordinate_similarity"
 
 
-class ReportType(_StrEnum):
+class ReportType(StrEnum):
     """Reports a run produces."""
 
     BASIC = "basic"
     PIA = "pia"
 
 
-class ReportLanguage(_StrEnum):
+class ReportLanguage(StrEnum):
     """Languages of the reports."""
 
     EN = "en"
     FR = "fr"
 
 
-class OutputFormat(_StrEnum):
+class OutputFormat(StrEnum):
     """Formats of report files."""
 
     PDF = "pdf"
     DOCX = "docx"
 
 
-class SensitivityLevel(_StrEnum):
+class SensitivityLevel(StrEnum):
     """PIA: how sensitive the data is."""
 
     VERY_HIGH = "Very High"
@@ -71,7 +66,7 @@ class SensitivityLevel(_StrEnum):
     UNDEFINED = "Undefined"
 
 
-class DataType(_StrEnum):
+class DataType(StrEnum):
     """PIA: domain of the data."""
 
     UNKNOWN = "unknown"
@@ -83,7 +78,7 @@ class DataType(_StrEnum):
     EDUCATION = "education"
 
 
-class DataSubject(_StrEnum):
+class DataSubject(StrEnum):
     """PIA: who the rows are about."""
 
     UNKNOWN = "unknown"
@@ -94,7 +89,7 @@ class DataSubject(_StrEnum):
     STUDENTS = "students"
 
 
-class DataRecipient(_StrEnum):
+class DataRecipient(StrEnum):
     """PIA: who receives the avatars."""
 
     UNKNOWN = "unknown"
@@ -105,7 +100,7 @@ class DataRecipient(_StrEnum):
     TRUSTED_THIRDPARTY = "trusted_thirdparty"
 
 
-class LinkMethod(_StrEnum):
+class LinkMethod(StrEnum):
     """How child rows are re-linked to parent avatars (multi-table runs)."""
 
     LINEAR_SUM_ASSIGNMENT = "linear_sum_assignment"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from veil_client.config import ColumnType
 from veil_client.models import JobKind, JobStatus
 
 
-class Results(str, Enum):
+class Results(StrEnum):
     """Kinds of results a job produces."""
 
     ADVICE = "advice"
@@ -29,11 +29,8 @@ class Results(str, Enum):
     SIGNAL_METRICS_SUMMARY = "signal_metrics_summary"
     REFERENCE_TABLES = "reference_tables"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class PlotKind(str, Enum):
+class PlotKind(StrEnum):
     """Kinds of figures."""
 
     CORRELATION = "correlation"
@@ -47,9 +44,6 @@ class PlotKind(str, Enum):
     NORMALIZED_SERIES = "normalized_series"
     CLASS_PROJECTION_2D = "class_projection_2d"
     METRICS_SUMMARY = "metrics_summary"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 JOB_EXECUTION_ORDER = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 
@@ -26,14 +26,14 @@ class CreateApiKeyRequest:
     expiration_days: ExpirationDays | int = ExpirationDays.integer_365
 
 
-class UserRole(str, Enum):
+class UserRole(str, Enum):  # noqa: UP042 - str() is 'X.member' here; StrEnum would change it
     """Roles of users."""
 
     admin = "admin"
     user = "user"
 
 
-class JobKind(str, Enum):
+class JobKind(StrEnum):
     """Kinds of jobs (values as the Octopize API serializes them)."""
 
     standard = "standard"
@@ -42,11 +42,8 @@ class JobKind(str, Enum):
     report = "report"
     advice = "advice"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class JobStatus(str, Enum):
+class JobStatus(str, Enum):  # noqa: UP042 - str() is 'X.member' here; StrEnum would change it
     """Statuses of jobs (values as the Octopize API serializes them)."""
 
     queued = "queued"
