@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _veil import running_veil  # noqa: E402
+from _veil import running_veil
 
 ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables" / "adult_train.csv"
 

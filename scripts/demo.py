@@ -101,8 +101,8 @@ def main() -> int:
             _print_metrics("signal", runner.signal_metrics(name)[0])
             for kind in (ReportType.BASIC, ReportType.PIA):
                 suffix = "pdf" if kind is ReportType.BASIC else "docx"
-                written = runner.download_report(str(OUTPUT / f"{name}_report_{kind.value}.{suffix}"),
-                                                 report_type=kind)
+                report_path = OUTPUT / f"{name}_report_{kind.value}.{suffix}"
+                written = runner.download_report(str(report_path), report_type=kind)
                 print(f"  report {kind.value}: {written[0]}")
         print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
         return 0

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import ServerThread, TestUser, create_user, start_server  # noqa: E402
+from support import ServerThread, TestUser, create_user, start_server
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.exists():

@@ -43,7 +43,8 @@ DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metric
 _KIND_TO_PROTO = {JobKind.standard: runs_pb2.JOB_KIND_STANDARD,
                   JobKind.privacy_metrics: runs_pb2.JOB_KIND_PRIVACY_METRICS,
                   JobKind.signal_metrics: runs_pb2.JOB_KIND_SIGNAL_METRICS,
-                  JobKind.report: runs_pb2.JOB_KIND_REPORT, JobKind.advice: runs_pb2.JOB_KIND_ADVICE}
+                  JobKind.report: runs_pb2.JOB_KIND_REPORT,
+                  JobKind.advice: runs_pb2.JOB_KIND_ADVICE}
 _KIND_FROM_PROTO = {v: k for k, v in _KIND_TO_PROTO.items()}
 _STATUS_FROM_PROTO = {
     runs_pb2.JOB_STATUS_QUEUED: JobStatus.queued, runs_pb2.JOB_STATUS_PENDING: JobStatus.pending,

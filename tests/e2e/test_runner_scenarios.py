@@ -86,8 +86,10 @@ def test_quickstart_default_run_with_reports_and_plots(manager: Manager, tables:
     docx = runner.download_report(str(tmp_path / "pia.docx"), report_type=ReportType.PIA)
     assert Path(docx[0]).read_bytes().startswith(b"PK")
     paths = runner.render_plot("wbcd", PlotKind.PROJECTION_2D)
-    assert paths and "<svg" in Path(paths[0]).read_text() or "<canvas" in Path(paths[0]).read_text()
-    with pytest.raises(ValueError, match="produced kinds: .*distribution"):
+    assert paths
+    plot = Path(paths[0]).read_text()
+    assert "<svg" in plot or "<canvas" in plot
+    with pytest.raises(ValueError, match=r"produced kinds: .*distribution"):
         runner.render_plot("wbcd", PlotKind.RAW_SERIES)
 
 
