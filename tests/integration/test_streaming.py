@@ -24,10 +24,22 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
-from support import ServerThread, TestUser, assert_eventually
+from support import ServerThread, TestUser, assert_eventually, start_server
 from veil.v1 import common_pb2, runs_pb2
 from veil_client import Manager
 from veil_client.wire import CHANNEL_OPTIONS, chunk_serializer, frame_bytes_field
+
+
+@pytest.fixture(scope="module")
+def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """This module's own real server (overrides the session one, also for ``user``).
+
+    Its tests assert that the data dir holds no new file and kill the engine child: on the
+    shared session server, jobs left running by other modules would race with both.
+    """
+    server = start_server(tmp_path_factory.mktemp("veil-streaming"))
+    yield server
+    server.stop()
 
 
 def _frame() -> pd.DataFrame:
