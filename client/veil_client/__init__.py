@@ -6,6 +6,8 @@ Porting an Octopize script means changing the import and the URL::
     manager = Manager(base_url="localhost:50051", api_key="veil_...")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from veil_client.errors import (
     AlreadyExists,
     Cancelled,
@@ -20,7 +22,9 @@ from veil_client.errors import (
     Unimplemented,
     VeilError,
 )
-from veil_client.manager import Manager
+
+if TYPE_CHECKING:
+    from veil_client.manager import Manager
 
 __all__ = [
     "AlreadyExists",
@@ -37,3 +41,12 @@ __all__ = [
     "Unimplemented",
     "VeilError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Manager pulls in pandas; the server imports veil_client.wire and must not pay for it.
+    if name == "Manager":
+        from veil_client.manager import Manager
+
+        return Manager
+    raise AttributeError(f"module 'veil_client' has no attribute {name!r}")

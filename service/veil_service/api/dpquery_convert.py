@@ -19,7 +19,7 @@ from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.grants import Grant
 from veil_service.dpquery.specs import QueryAnswer, QuerySpec
-from veil_service.engine.dp.dummy import DEFAULT_NB_ROWS
+from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS
 from veil_service.engine.dp.requests import (
     DiffPrivLibRequest,
     DPRequest,

@@ -35,7 +35,7 @@ from veil_service.dpquery import archive, budget, grants
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
-from veil_service.engine.dp.dummy import DEFAULT_NB_ROWS, MAX_NB_ROWS
+from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS, MAX_NB_ROWS
 from veil_service.engine.dp.requests import SmartnoiseSynthRequest
 from veil_service.engine.tasks.dp_params import (
     INLINE_LIBRARIES,

@@ -51,6 +51,8 @@ class EngineServicer:
         self.work_dir = work_dir
         self.capacity = capacity
         self.running = 0
+        self.waiting = 0
+        self._slots: asyncio.Semaphore | None = None
 
     async def GetEngineInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
         """Capacity and load."""
@@ -72,9 +74,19 @@ class EngineServicer:
         if first is None or isinstance(first, memoryview) or not first.HasField("start"):
             raise InvalidArgumentError("the first engine message must be a TaskStart.")
         start = first.start
-        if self.running >= self.capacity:
-            raise ResourceExhaustedError(f"engine busy ({self.running}/{self.capacity} tasks).",
-                                         reason="ENGINE_BUSY")
+        # The server's pool schedules to capacity, but it frees a slot when the outcome arrives,
+        # a moment before this stream ends; a short wait absorbs that instead of failing a job.
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.capacity)
+        if self.waiting >= 4 * self.capacity:
+            raise ResourceExhaustedError(
+                f"engine busy ({self.running}/{self.capacity} tasks, {self.waiting} waiting).",
+                reason="ENGINE_BUSY")
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
         self.running += 1
         digests = {ref.name: ref.sha256 for ref in start.inputs}
         for sha in digests.values():
@@ -91,6 +103,7 @@ class EngineServicer:
                 yield message
         finally:
             self.running -= 1
+            self._slots.release()
             for sha in digests.values():
                 self.cache.unpin(sha)
             shutil.rmtree(output_dir, ignore_errors=True)

@@ -15,9 +15,7 @@ seed=seed, show_library_errors=True)``: the data is public, so library messages 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.requests import (
@@ -30,6 +28,9 @@ from veil_service.engine.dp.requests import (
     SmartnoiseSynthRequest,
 )
 from veil_service.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LIBRARIES: dict[type, tuple[str, str]] = {
     SmartnoiseSqlRequest: ("smartnoise_sql", "veil_service.engine.dp.smartnoise_sql"),

@@ -14,12 +14,10 @@ import string
 import numpy as np
 import pandas as pd
 
+from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS, DEFAULT_SEED, MAX_NB_ROWS
 from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
 from veil_service.errors import InvalidArgumentError
 
-DEFAULT_NB_ROWS = 100
-DEFAULT_SEED = 42
-MAX_NB_ROWS = 1_000_000
 # Lomas sets this many random cells to null in every nullable column.
 NB_RANDOM_NONE = 5
 

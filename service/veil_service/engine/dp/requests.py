@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from veil_service.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PipelineType = Literal["legacy", "polars"]
 ModelFormat = Literal["skops", "pickle"]

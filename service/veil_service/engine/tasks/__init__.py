@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from veil_service.engine.tasks.context import TaskContext
 from veil_service.errors import InvalidArgumentError
 
-TaskFunction = Callable[[TaskContext], dict[str, Any]]
+if TYPE_CHECKING:
+    from veil_service.engine.tasks.context import TaskContext
+
+TaskFunction = Callable[["TaskContext"], dict[str, Any]]
 
 # kind -> "module:function", imported lazily so a task's heavy libraries load only when used.
 TASKS: dict[str, str] = {
