@@ -97,7 +97,7 @@ class RunsApi:
         """Download a table as an Arrow table."""
         with translate_errors():
             info, chunks = self._download_stream(run_id, name, role)
-            return read_arrow(chunks, info.sha256)
+            return read_arrow(chunks, info.sha256, info.size_bytes)
 
     def download_dataframe(self, run_id: str, name: str, role: str = "original") -> pd.DataFrame:
         """Download a table as a DataFrame."""

@@ -24,7 +24,13 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from veil_client.errors import InvalidArgument
-from veil_client.wire import ChunkReader, StreamStats, ipc_chunks, parse_bytes_field
+from veil_client.wire import (
+    BackgroundDigest,
+    ChunkReader,
+    StreamStats,
+    ipc_chunks,
+    parse_bytes_field,
+)
 
 CSV_BLOCK_BYTES = 4 << 20
 DATAFRAME_SLICE_ROWS = 65_536
@@ -160,11 +166,42 @@ def split_download(responses: Iterable[Any]) -> tuple[Any, Iterator[memoryview]]
     return header, chunks()
 
 
-def read_arrow(chunks: Iterator[memoryview], expected_sha256: str = "") -> pa.Table:
+def read_arrow(chunks: Iterator[memoryview], expected_sha256: str = "",
+               size_bytes: int = 0) -> pa.Table:
     """Decode an Arrow IPC stream from chunks, checking its digest.
 
-    The digest is computed on a helper thread, in parallel with receiving and decoding.
+    With the stream's size known (the download header carries it), the chunks are copied once
+    into one buffer and the table is decoded from it without further copies: the result needs
+    that buffer anyway, and pyarrow then never calls back into Python per message. The digest is
+    computed on a helper thread, in parallel with receiving.
     """
+    if size_bytes <= 0:
+        return _read_arrow_streaming(chunks, expected_sha256)
+    buffer = bytearray(size_bytes)
+    view = memoryview(buffer)
+    digest = BackgroundDigest() if expected_sha256 else None
+    position = 0
+    try:
+        for chunk in chunks:
+            end = position + chunk.nbytes
+            if end > size_bytes:
+                raise InvalidArgument("the server sent more bytes than its header announced; "
+                                      "retry.")
+            view[position:end] = chunk
+            if digest is not None:
+                digest.update(view[position:end])
+            position = end
+    finally:
+        if digest is not None:
+            digest.close()
+    if position != size_bytes:
+        raise InvalidArgument(f"the download ended after {position} of {size_bytes} bytes; retry.")
+    if digest is not None and digest.hexdigest() != expected_sha256:
+        raise InvalidArgument("the downloaded bytes do not match the server's sha256; retry.")
+    return ipc.open_stream(pa.py_buffer(buffer)).read_all()
+
+
+def _read_arrow_streaming(chunks: Iterator[memoryview], expected_sha256: str) -> pa.Table:
     reader = ChunkReader(chunks, digest=bool(expected_sha256), background=True)
     try:
         table = ipc.open_stream(reader).read_all()
