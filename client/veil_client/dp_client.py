@@ -73,7 +73,8 @@ class SmartnoiseSQLQueryResult:
 
 @dataclass(frozen=True)
 class OpenDPQueryResult:
-    """An OpenDP release: a number, a list of numbers, or a dict for mapping releases."""
+    """An OpenDP release: a number, a list of numbers, a dict for mapping releases, or a
+    pandas DataFrame for polars queries (``res_type`` ``opendp_polars``)."""
 
     value: Any
     res_type: str = "opendp"
@@ -197,39 +198,60 @@ class SmartnoiseSQLClient(_Library):
 
 
 class OpenDPClient(_Library):
-    """OpenDP measurements on the dataset as a header-less CSV string."""
+    """OpenDP measurements: legacy pipelines on the dataset as a header-less CSV string, or
+    polars queries (a ``polars.LazyFrame`` with ``.dp`` expressions, or a query of an OpenDP
+    ``dp.Context`` built on a LazyFrame) run on the dataset as a LazyFrame."""
 
     @staticmethod
-    def _message(opendp_pipeline: Any, fixed_delta: float | None) -> Any:
-        text = opendp_pipeline if isinstance(opendp_pipeline, str) \
-            else dp_serialization.serialize_opendp_measurement(opendp_pipeline)
-        message = dpquery_pb2.OpenDpQuery(opendp_json=text, pipeline_type="legacy")
+    def _message(opendp_pipeline: Any, fixed_delta: float | None,
+                 mechanism: str | None = None, pipeline_type: str | None = None) -> Any:
+        if isinstance(opendp_pipeline, str):
+            text, kind = opendp_pipeline, pipeline_type or "legacy"
+        elif dp_serialization.is_opendp_polars(opendp_pipeline):
+            text = dp_serialization.serialize_opendp_polars(opendp_pipeline, mechanism)
+            kind = "polars"
+        else:
+            text = dp_serialization.serialize_opendp_measurement(opendp_pipeline)
+            kind = "legacy"
+        message = dpquery_pb2.OpenDpQuery(opendp_json=text, pipeline_type=kind)
         if fixed_delta is not None:
             message.fixed_delta = fixed_delta
         return message
 
-    def cost(self, opendp_pipeline: Any, fixed_delta: float | None = None) -> CostResponse:
+    def cost(self, opendp_pipeline: Any, fixed_delta: float | None = None,
+             mechanism: str | None = None, pipeline_type: str | None = None) -> CostResponse:
         """What the measurement would be charged: its privacy map at the dataset's ``max_ids``.
 
         Args:
-            opendp_pipeline: An ``opendp`` Measurement (or its JSON from ``dp.serialize``).
+            opendp_pipeline: An ``opendp`` Measurement (or its JSON from ``dp.serialize``), a
+                ``polars.LazyFrame`` query or an OpenDP context query (``pipeline_type``
+                polars), or already serialized text.
             fixed_delta: δ at which ε is read for zCDP and smoothed-max-divergence measurements.
+            mechanism: For a bare LazyFrame: ``laplace`` (default) or ``gaussian``.
+            pipeline_type: For text only: ``legacy`` (default) or ``polars``.
         """
-        return self._cost("opendp", self._message(opendp_pipeline, fixed_delta))
+        return self._cost("opendp", self._message(opendp_pipeline, fixed_delta, mechanism,
+                                                  pipeline_type))
 
     def query(self, opendp_pipeline: Any, fixed_delta: float | None = None, dummy: bool = False,
-              nb_rows: int = 100, seed: int = 42) -> QueryResponse:
-        """Invoke the measurement; ``result.value`` is the release."""
-        response, result = self._query("opendp", self._message(opendp_pipeline, fixed_delta),
-                                        _dummy(dummy, nb_rows, seed))
+              nb_rows: int = 100, seed: int = 42, mechanism: str | None = None,
+              pipeline_type: str | None = None) -> QueryResponse:
+        """Invoke the measurement; ``result.value`` is the release (a pandas DataFrame for
+        polars queries)."""
+        message = self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type)
+        response, result = self._query("opendp", message, _dummy(dummy, nb_rows, seed))
         value: Any
-        if result.arrow_ipc:
+        if message.pipeline_type == "polars":
+            value = frame_from_arrow(table_from_ipc(result.arrow_ipc)) if result.arrow_ipc \
+                else pd.DataFrame()
+        elif result.arrow_ipc:
             table = table_from_ipc(result.arrow_ipc).to_pydict()
             value = dict(zip(table.get("key", []), table.get("value", []), strict=False))
         else:
             values = _values(result)
             value = values[0] if len(values) == 1 else values
-        return self._response(response, OpenDPQueryResult(value))
+        res_type = "opendp_polars" if message.pipeline_type == "polars" else "opendp"
+        return self._response(response, OpenDPQueryResult(value, res_type))
 
 
 class DiffPrivLibClient(_Library):

@@ -5,6 +5,9 @@ The Veil engine accepts two serialized forms (see docs/dp.md):
 * OpenDP measurements as OpenDP's own JSON (``opendp.prelude.serialize``), which the server walks
   against an allow-list of constructors before rebuilding them. Lomas used ``opendp_logger``'s AST
   for the same purpose (lomas.md §4.1).
+* OpenDP polars queries as polars' JSON plan (``LazyFrame.serialize(format="json")``) in a small
+  ``veil-opendp-polars`` envelope naming the output measure and noise scale; the server checks
+  the plan's nodes before polars reads it and rebuilds the measurement from the metadata.
 * diffprivlib pipelines as plain data (``veil-diffprivlib`` format 1): the step names, the
   ``diffprivlib.models`` class names and their constructor parameters as JSON values, tuples
   tagged ``{"__tuple__": [...]}``. Lomas used ``diffprivlib_logger`` (lomas.md §4.3).
@@ -21,6 +24,7 @@ from __future__ import annotations
 import inspect
 import json
 import pickle
+import warnings
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
@@ -78,6 +82,103 @@ def serialize_opendp_measurement(measurement: Any) -> str:
         raise InvalidArgument(
             f"OpenDP cannot serialize this measurement: {exc}", field="opendp_pipeline"
         ) from exc
+
+
+OPENDP_POLARS_FORMAT = "veil-opendp-polars"
+_POLARS_MEASURES = {
+    "MaxDivergence": "max_divergence",
+    "ZeroConcentratedDivergence": "zero_concentrated_divergence",
+    "Approximate(MaxDivergence)": "approximate_max_divergence",
+}
+_MECHANISMS = {None: "max_divergence", "laplace": "max_divergence",
+               "gaussian": "zero_concentrated_divergence"}
+
+
+def is_opendp_polars(pipeline: Any) -> bool:
+    """Whether ``pipeline`` is a polars LazyFrame or an OpenDP ``Context`` polars query."""
+    cls = type(pipeline)
+    return (cls.__module__.startswith("polars") and cls.__name__ == "LazyFrame") or (
+        cls.__module__.startswith("opendp.extras.polars") and cls.__name__ == "LazyFrameQuery")
+
+
+def serialize_opendp_polars(pipeline: Any, mechanism: str | None = None) -> str:
+    """Serialize a polars query for ``dp.opendp.query``/``cost`` (``pipeline_type="polars"``).
+
+    Args:
+        pipeline: Either a ``polars.LazyFrame`` plan using OpenDP's ``.dp`` expressions with
+            every ``scale`` given (Lomas's form), or a query from an OpenDP
+            ``dp.Context.compositor(data=<LazyFrame>, ...)``, whose noise scale is solved here
+            from the context's privacy loss (no data is read).
+        mechanism: For a bare LazyFrame: ``laplace`` (pure DP, default) or ``gaussian`` (zCDP;
+            give ``fixed_delta``). Ignored for a context query, whose measure is the context's.
+
+    Returns:
+        The ``veil-opendp-polars`` envelope: the polars JSON plan, the output measure and the
+        solved ``global_scale``/``threshold``. The server rebuilds and prices the measurement.
+
+    Raises:
+        InvalidArgument: Not a polars query, an unknown mechanism, or a measure the server does
+            not support.
+    """
+    dp = _optional("opendp.prelude", "opendp[polars]")
+    scale: float | None = None
+    threshold: int | None = None
+    if type(pipeline).__name__ == "LazyFrameQuery":
+        plan = object.__getattribute__(pipeline, "polars_plan")
+        query = object.__getattribute__(pipeline, "_query")
+        measure = _POLARS_MEASURES.get(str(query._output_measure))
+        if measure is None:
+            raise _polars_error(f"output measure {query._output_measure} is not supported")
+        scale, threshold = _solve_scale(dp, plan, query)
+    elif is_opendp_polars(pipeline):
+        plan = pipeline
+        if mechanism not in _MECHANISMS:
+            raise _polars_error("mechanism must be 'laplace' or 'gaussian'")
+        measure = _MECHANISMS[mechanism]
+    else:
+        raise _polars_error("expected a polars LazyFrame or an OpenDP context query, got "
+                            f"{type(pipeline).__name__}")
+    with warnings.catch_warnings():
+        # polars 1.32 deprecates the JSON format, but it is the one the server can inspect
+        # before deserializing (binary plans may carry pickled Python functions).
+        warnings.filterwarnings("ignore", message=r"'json' serialization format",
+                                category=UserWarning)
+        plan_json = plan.serialize(format="json")
+    return json.dumps({"format": OPENDP_POLARS_FORMAT, "version": 1,
+                       "plan": json.loads(plan_json), "output_measure": measure,
+                       "global_scale": scale, "threshold": threshold})
+
+
+def _solve_scale(dp: Any, plan: Any, query: Any) -> tuple[float | None, int | None]:
+    """The ``global_scale`` (and threshold) OpenDP's ``LazyFrameQuery.resolve`` would pick."""
+    input_domain, input_metric = query._chain
+    d_in, d_out = query._d_in, query._d_out
+
+    def make(scale: float, threshold: int | None = None) -> Any:
+        return dp.m.make_private_lazyframe(input_domain, input_metric, query._output_measure,
+                                           plan, global_scale=scale, threshold=threshold)
+
+    try:
+        if make(0.0).check(d_in, d_out):
+            return 0.0, None
+    except dp.OpenDPException:
+        pass
+    if str(query._output_measure).startswith("Approximate"):
+        scale = dp.binary_search(
+            lambda s: make(s, 2**32 - 1).map(d_in)[0] < d_out[0], T=float)
+        try:
+            make(scale)
+            return float(scale), None
+        except dp.OpenDPException:
+            pass
+        threshold = dp.binary_search(lambda t: make(scale, t).map(d_in)[1] < d_out[1], T=int)
+        return float(scale), int(threshold)
+    return float(dp.binary_search_param(make, d_in, d_out, T=float)), None
+
+
+def _polars_error(reason: str) -> InvalidArgument:
+    """An InvalidArgument about the OpenDP polars pipeline."""
+    return InvalidArgument(reason, field="opendp_pipeline")
 
 
 def serialize_diffprivlib_pipeline(pipeline: Any) -> str:

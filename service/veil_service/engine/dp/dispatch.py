@@ -51,7 +51,6 @@ def estimate_cost(request: DPRequest, metadata: Metadata) -> CostEstimate:
 
     Raises:
         InvalidArgumentError: The request is invalid (the field is named).
-        UnimplementedError: An OpenDP polars pipeline.
     """
     result: CostEstimate = _module(request).estimate_cost(request, metadata)
     return result

@@ -13,8 +13,8 @@ OpenDP's own privacy map says for the dataset's privacy unit: ``measurement.map(
 * ``SmoothedMaxDivergence`` (a privacy profile): ε = profile.epsilon(fixed_delta), δ =
   ``fixed_delta``, which the request must give.
 
-Polars pipelines need the ``opendp[polars]`` extra, which this engine does not install; they are
-refused with UNIMPLEMENTED.
+Polars pipelines (``pipeline_type="polars"``) are handled by ``opendp_polars``, imported on first
+use so legacy-only engines never import polars.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from opendp.mod import OpenDPException
 from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.opendp_safety import load_measurement
 from veil_service.engine.dp.requests import CostEstimate, OpenDPRequest, QueryResult, Scalar
-from veil_service.errors import InvalidArgumentError, UnimplementedError
+from veil_service.errors import InvalidArgumentError
 
 # Pipelines built from the allow-listed constructors need "contrib" (not "honest-but-curious",
 # which would let users assert properties OpenDP cannot check).
@@ -55,10 +55,14 @@ def estimate_cost(request: OpenDPRequest, metadata: Metadata) -> CostEstimate:
         The cost (ε, δ).
 
     Raises:
-        InvalidArgumentError: A refused pipeline (see ``opendp_safety``), a non-measurement, an
-            input that is not the CSV string, a missing ``fixed_delta``, an unsupported measure.
-        UnimplementedError: A polars pipeline.
+        InvalidArgumentError: A refused pipeline (see ``opendp_safety`` and ``opendp_polars``), a
+            non-measurement, an input that is not the CSV string, a missing ``fixed_delta``, an
+            unsupported measure.
     """
+    if request.pipeline_type == "polars":
+        from veil_service.engine.dp import opendp_polars
+
+        return opendp_polars.estimate_cost(request, metadata)
     measurement = _load(request)
     return cost_of_measurement(measurement, metadata.max_ids, request.fixed_delta)
 
@@ -91,6 +95,11 @@ def execute(
         InvalidArgumentError: The pipeline is refused, or OpenDP fails on the data (the library's
             message is not echoed because it may quote values; run in dummy mode to debug).
     """
+    if request.pipeline_type == "polars":
+        from veil_service.engine.dp import opendp_polars
+
+        return opendp_polars.execute(request, df, metadata, seed=seed, allow_pickle=allow_pickle,
+                                     show_library_errors=show_library_errors)
     del seed, allow_pickle
     measurement = _load(request)
     csv_text = df[metadata.column_names].to_csv(header=False, index=False)
@@ -156,12 +165,6 @@ def cost_of_measurement(
 
 def _load(request: OpenDPRequest) -> dp.Measurement:
     request.validate()
-    if request.pipeline_type == "polars":
-        raise UnimplementedError(
-            "polars OpenDP pipelines are not supported by this engine (opendp[polars] is not "
-            "installed); send a legacy pipeline",
-            field="pipeline_type",
-        )
     text = request.pipeline_json
     measurement = _load_cached(text) if len(text) <= _CACHE_MAX_CHARS else load_measurement(text)
     if str(measurement.input_domain) != _CSV_DOMAIN:
