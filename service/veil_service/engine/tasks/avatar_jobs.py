@@ -135,28 +135,27 @@ def _metric_params(ctx: TaskContext, section: str) -> dict[str, Any]:
     return params
 
 
+def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
+    """Compute one metrics family (``privacy_metrics`` or ``signal_metrics``) and write it."""
+    from veil_service.engine import metrics
+
+    compute = getattr(metrics, section)
+    original, avatars = _read_pair(ctx)
+    ctx.progress(0.05, section.replace("_", " "))
+    result: dict[str, Any] = compute(original, avatars, **_metric_params(ctx, section))
+    ctx.write_json(section, result)
+    ctx.progress(1.0, "done")
+    return {"metrics": len(result)}
+
+
 def run_privacy_metrics(ctx: TaskContext) -> dict[str, Any]:
     """Privacy metrics of ``original`` against the unshuffled ``avatars``."""
-    from veil_service.engine.metrics import privacy_metrics
-
-    original, avatars = _read_pair(ctx)
-    ctx.progress(0.05, "privacy metrics")
-    metrics = privacy_metrics(original, avatars, **_metric_params(ctx, "privacy_metrics"))
-    ctx.write_json("privacy_metrics", metrics)
-    ctx.progress(1.0, "done")
-    return {"metrics": len(metrics)}
+    return _run_metrics(ctx, "privacy_metrics")
 
 
 def run_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
     """Signal metrics of ``original`` against the unshuffled ``avatars``."""
-    from veil_service.engine.metrics import signal_metrics
-
-    original, avatars = _read_pair(ctx)
-    ctx.progress(0.05, "signal metrics")
-    metrics = signal_metrics(original, avatars, **_metric_params(ctx, "signal_metrics"))
-    ctx.write_json("signal_metrics", metrics)
-    ctx.progress(1.0, "done")
-    return {"metrics": len(metrics)}
+    return _run_metrics(ctx, "signal_metrics")
 
 
 def run_report(ctx: TaskContext) -> dict[str, Any]:
