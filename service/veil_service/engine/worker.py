@@ -47,30 +47,45 @@ class TaskOutcome:
     message: str = ""
 
 
+def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
+    """Run a task function and turn whatever it raises into an outcome (both paths use this).
+
+    A domain error keeps its code and message; anything else is logged with its traceback here
+    and reported by type and message only.
+    """
+    from veil_service.engine.tasks import resolve
+
+    try:
+        began = time.perf_counter()
+        summary = resolve(kind)(ctx)
+        summary.setdefault("compute_seconds", round(time.perf_counter() - began, 4))
+        return TaskOutcome(True, summary, ctx.results)
+    except VeilServiceError as exc:
+        return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message)
+    except MemoryError:
+        return TaskOutcome(False, {}, [], "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
+                           "the engine ran out of memory; use smaller batches "
+                           "(max_rows_per_batch) or a smaller query.")
+    except Exception as exc:  # the last line of defence of a task
+        traceback.print_exc()
+        return TaskOutcome(False, {}, [], "INTERNAL", "ENGINE_TASK_FAILED",
+                           f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}")
+
+
 def _child_main(kind: str, params: dict[str, Any], inputs: dict[str, str], output_dir: str,
                 conn: multiprocessing.connection.Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from veil_service.engine.tasks import resolve
 
     def report(fraction: float, phase: str) -> None:
         conn.send(("progress", fraction, phase))
 
     ctx = TaskContext(params, {k: Path(v) for k, v in inputs.items()}, Path(output_dir), report)
     try:
-        began = time.perf_counter()
-        summary = resolve(kind)(ctx)
-        summary.setdefault("compute_seconds", round(time.perf_counter() - began, 4))
-        conn.send(("done", summary, ctx.results))
-    except VeilServiceError as exc:
-        conn.send(("failed", exc.code_name, exc.reason, exc.message))
-    except MemoryError:
-        conn.send(("failed", "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
-                   "the engine ran out of memory; use smaller batches (max_rows_per_batch)."))
-    except Exception as exc:  # the last line of defence of a worker process
-        # The traceback stays in the engine's log; the user gets the type and message only.
-        traceback.print_exc()
-        conn.send(("failed", "INTERNAL", "ENGINE_TASK_FAILED",
-                   f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}"))
+        outcome = execute_task(kind, ctx)
+        if outcome.ok:
+            conn.send(("done", outcome.summary, outcome.results))
+        else:
+            conn.send(("failed", outcome.code, outcome.reason, outcome.message))
     finally:
         conn.close()
 
@@ -143,20 +158,7 @@ def wants_inline(kind: str, params: dict[str, Any]) -> bool:
 
 def _run_inline_sync(kind: str, params: dict[str, Any], inputs: dict[str, Path],
                      output_dir: Path, report: Any) -> TaskOutcome:
-    from veil_service.engine.tasks import resolve
-
-    ctx = TaskContext(params, inputs, output_dir, report)
-    try:
-        return TaskOutcome(True, resolve(kind)(ctx), ctx.results)
-    except VeilServiceError as exc:
-        return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message)
-    except MemoryError:
-        return TaskOutcome(False, {}, [], "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
-                           "the engine ran out of memory running this query.")
-    except Exception as exc:  # the same last line of defence as a worker process
-        traceback.print_exc()
-        return TaskOutcome(False, {}, [], "INTERNAL", "ENGINE_TASK_FAILED",
-                           f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}")
+    return execute_task(kind, TaskContext(params, inputs, output_dir, report))
 
 
 async def run_inline(
