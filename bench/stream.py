@@ -10,10 +10,14 @@ pyarrow Table, so the only difference is the transport and what each server does
   ``ipc.new_stream`` on an ``OSFile`` and whose ``do_get`` streams that file back from an
   ``OSFile`` (never the whole table in memory), the reference the issue asks us to match.
 
-Rounds alternate which system goes first, so both see the same background load; the ratios are
-the median of per-round ratios, which is robust on a shared, noisy 2-core box. One unmeasured
-warm-up round of each system comes first (``--warmup``): on this VM the first touch of fresh
-memory is several times slower than reuse, and it would otherwise land on whoever goes first.
+Rounds alternate which system goes first, so both see the same background load, and every
+operation is followed by an untimed ``sync`` so that no operation pays for the previous one's
+disk writeback (Veil fsyncs every upload before acknowledging it, inside the timed region; the
+Flight reference does not, and left alone its dirty pages slowed whatever ran next). The ratios
+are the median of per-round ratios, which is robust on a shared, noisy 2-core box. One
+unmeasured warm-up round of each system comes first (``--warmup``): on this VM the first touch
+of fresh memory is several times slower than reuse, and it would otherwise land on whoever goes
+first.
 MB = 10**6 bytes of the uncompressed Arrow IPC stream. CPU seconds per GB (server process, and
 client process with all its threads) are printed too: under CPU contention the throughput
 ratio follows the ratio of total CPU cost.
@@ -254,9 +258,12 @@ def _measure(action: Callable[[], None], server_pid: int, gigabytes: float
     start = time.perf_counter()
     action()
     seconds = time.perf_counter() - start
-    return (gigabytes * 1000 / seconds,
-            (cpu_seconds(server_pid) - server_start) / gigabytes,
-            (time.process_time() - client_start) / gigabytes)
+    cpu = cpu_seconds(server_pid) - server_start, time.process_time() - client_start
+    # Flush dirty pages outside the timed region, so the next operation does not pay for this
+    # one's writeback: the Flight server leaves a whole table dirty (it never fsyncs), and the
+    # kernel writing it out during the next measurement cost that one up to 3x.
+    os.sync()
+    return gigabytes * 1000 / seconds, cpu[0] / gigabytes, cpu[1] / gigabytes
 
 
 def run(size_mb: int, rounds: int, warmup: int = 1) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 
 from veil_client.errors import InvalidArgument, from_rpc_error
+from veil_client.malloc_tuning import tune_malloc
 from veil_client.wire import CHANNEL_OPTIONS
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -47,6 +48,7 @@ class Transport:
                  root_certificates: bytes | None = None,
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
         target, tls = parse_base_url(base_url)
+        tune_malloc()  # streamed tables: see veil_client.malloc_tuning (VEIL_MALLOC_TUNING=off)
         self.target = target
         self.timeout = timeout
         self._credential = api_key

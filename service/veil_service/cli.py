@@ -22,6 +22,9 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from veil_client.malloc_tuning import tune_malloc
+
+    tune_malloc()  # before gRPC starts its threads: see the module for why and what
     from veil_service.logs import configure_logging
     from veil_service.server.app import serve
     from veil_service.settings import load_settings
@@ -41,6 +44,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_engine(args: argparse.Namespace) -> int:
+    from veil_client.malloc_tuning import tune_malloc
+
+    tune_malloc()
     from veil_service.engine.server import serve_engine
     from veil_service.logs import configure_logging
 

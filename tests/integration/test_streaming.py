@@ -88,17 +88,36 @@ def test_upload_download_round_trip(manager: Manager, tmp_path: Path, kind: str)
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), source)
     run = manager.runs_api.create_run(f"stream-{kind}")
 
-    uploaded = manager.runs_api.upload_table(run.id, "t", source)
+    uploaded = manager.runs_api.upload_table(run.id, "t", source, verify_sha256=True)
 
     assert uploaded.num_rows == len(frame) and uploaded.num_columns == 3
     assert uploaded.sha256 == uploaded.client_sha256
-    table = manager.runs_api.download_arrow(run.id, "t")
+    table = manager.runs_api.download_arrow(run.id, "t", verify_sha256=True)
     pd.testing.assert_frame_equal(table.to_pandas(), frame, check_dtype=False)
     target = tmp_path / "download.arrows"
     info = manager.runs_api.download_to_file(run.id, "t", target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     assert digest == info["sha256"] == info["client_sha256"] == uploaded.sha256
     assert info["size_bytes"] == target.stat().st_size == uploaded.size_bytes
+
+
+def test_digests_are_the_servers_unless_the_client_asks(manager: Manager, tmp_path: Path,
+                                                        veil_server: ServerThread) -> None:
+    """By default only the server hashes; replacing a table keeps exactly one blob of it."""
+    run = manager.runs_api.create_run("stream-digest")
+    first = manager.runs_api.upload_table(run.id, "t", _frame())
+    assert first.client_sha256 == "" and len(first.sha256) == 64
+    before = _blob_files(veil_server)
+    second_frame = _frame().assign(value=lambda f: f["value"] * 2)
+    second = manager.runs_api.upload_table(run.id, "t", second_frame, replace=True)
+    assert second.sha256 != first.sha256
+    after = _blob_files(veil_server)
+    assert len(after) == len(before) and after != before  # the superseded blob is gone
+    table = manager.runs_api.download_arrow(run.id, "t")
+    pd.testing.assert_frame_equal(table.to_pandas(), second_frame, check_dtype=False)
+    target = tmp_path / "t.arrows"
+    manager.runs_api.download_to_file(run.id, "t", target)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == second.sha256
 
 
 class RawUpload:

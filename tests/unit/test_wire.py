@@ -118,7 +118,7 @@ def test_ipc_chunks_round_trip_through_chunk_reader() -> None:
     table = _table(50_000)
     stats = StreamStats()
     framed = list(ipc_chunks(table.schema, table.to_batches(max_chunksize=7_000), stats,
-                             chunk_bytes=64 << 10))
+                             chunk_bytes=64 << 10, digest=True))
     assert len(framed) > 10
     payloads = [parse_bytes_field(message) for message in framed]
     assert all(p is not None and p.nbytes <= 64 << 10 for p in payloads)
@@ -129,6 +129,52 @@ def test_ipc_chunks_round_trip_through_chunk_reader() -> None:
     reader = ChunkReader(iter(p for p in payloads if p is not None))
     assert ipc.open_stream(reader).read_all().equals(table)
     assert reader.digest.hexdigest() == stats.sha256
+
+
+def test_ipc_chunks_skip_the_digest_unless_asked() -> None:
+    table = _table(1_000)
+    stats = StreamStats()
+    framed = list(ipc_chunks(table.schema, table.to_batches(), stats))
+    assert stats.sha256 == ""
+    assert stats.size_bytes == sum(p.nbytes for p in map(parse_bytes_field, framed) if p)
+
+
+def _message_sizes(data: bytes) -> list[int]:
+    """Sizes of the IPC messages in ``data`` (which must hold whole messages only)."""
+    reader = ipc.MessageReader.open_stream(pa.py_buffer(data))
+    sizes = []
+    for message in reader:
+        sizes.append(message.serialize().size)
+    return sizes
+
+
+def test_ipc_chunks_cut_between_messages_and_slice_big_batches() -> None:
+    """Every chunk holds whole IPC messages, so the server decodes batches in place."""
+    table = _table(200_000)  # one 200,000-row batch of about 4 MB: sliced to fit in 256 KiB
+    chunk = 256 << 10
+    framed = list(ipc_chunks(table.schema, table.to_batches(), chunk_bytes=chunk))
+    payloads = [parse_bytes_field(message) for message in framed]
+    assert len(payloads) > 10
+    stream = b"".join(bytes(p) for p in payloads if p is not None)
+    for payload in payloads[:-1]:  # the last one ends with the end-of-stream marker
+        assert payload is not None and payload.nbytes <= chunk
+        assert sum(_message_sizes(bytes(payload))) == payload.nbytes
+    assert ipc.open_stream(pa.py_buffer(stream)).read_all().equals(table)
+
+
+def test_chunk_reader_decodes_aligned_chunks_without_copying() -> None:
+    table = _table(100_000)
+    payloads = [parse_bytes_field(m) for m in
+                ipc_chunks(table.schema, table.to_batches(), chunk_bytes=128 << 10)]
+    views = [p for p in payloads if p is not None]
+    spans = [(pa.py_buffer(v).address, v.nbytes) for v in views]
+    decoded = ipc.open_stream(ChunkReader(iter(views), digest=False)).read_all()
+    assert decoded.equals(table)
+    for column in decoded.columns:
+        for array in column.chunks:
+            for buffer in array.buffers():
+                if buffer is not None and buffer.size:
+                    assert any(start <= buffer.address < start + size for start, size in spans)
 
 
 def test_background_digest_matches_and_stops_its_thread() -> None:

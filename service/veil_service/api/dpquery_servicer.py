@@ -16,6 +16,7 @@ from veil_service.auth.principal import current_principal
 from veil_service.context import AppContext
 from veil_service.dpquery import catalog
 from veil_service.dpquery.queries import dp_queries, make_dummy_table
+from veil_service.ipc_framing import read_aligned
 from veil_service.storage.blobs import READ_CHUNK_BYTES
 
 
@@ -47,9 +48,8 @@ class DPQueryServicer:
                 size_bytes=table.size_bytes, sha256=table.sha256,
                 columns=[common_pb2.ColumnInfo(name=c.name, arrow_type=c.arrow_type,
                                                nullable=c.nullable) for c in columns]))
-            with open(table.path, "rb") as source:
-                while chunk := source.read(READ_CHUNK_BYTES):
-                    yield frame_bytes_field(chunk)
+            for chunk in read_aligned(table.path, READ_CHUNK_BYTES):
+                yield frame_bytes_field(chunk)
         finally:
             table.close()
 

@@ -85,6 +85,10 @@ class RunsServicer:
         tables.validate_table_name(header.table_name)
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, header.run_id, principal.user_id)
+            superseded = tables.find_table(conn, header.run_id, header.table_name, role) \
+                if header.replace else None
+        if superseded is not None:
+            self.app.blobs.uncache(superseded.relative_path)
         stored, shape = await tables.receive_stream(self.app.blobs, iterator,
                                                     expected_sha256=header.expected_sha256)
         try:
@@ -104,7 +108,7 @@ class RunsServicer:
             table = tables.get_table(conn, request.run_id, request.table_name,
                                      convert.table_role(request.role))
         yield runs_pb2.DownloadTableResponse(header=convert.table_info(table))
-        for chunk in self.app.blobs.iter_chunks(table.relative_path, DOWNLOAD_CHUNK_BYTES):
+        for chunk in self.app.blobs.iter_ipc_chunks(table.relative_path, DOWNLOAD_CHUNK_BYTES):
             yield frame_bytes_field(chunk)
 
     async def ListTables(self, request: Any, context: Any) -> Any:  # noqa: N802

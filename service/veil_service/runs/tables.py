@@ -90,7 +90,7 @@ async def receive_stream(
         InvalidArgumentError: a second header, a corrupt or truncated stream, a sha mismatch.
         CancelledError: the client went away.
     """
-    with blobs.writer(".arrows") as writer:
+    with blobs.writer(".arrows", hash_in_background=True) as writer:
         pipe = ChunkPipe()
         storing = _in_thread(_store_and_validate, writer, pipe)
         try:
@@ -270,19 +270,25 @@ def list_tables(conn: sa.Connection, run_id: str) -> list[StoredTable]:
     return [_to_stored(r) for r in rows]
 
 
+def find_table(conn: sa.Connection, run_id: str, name: str, role: str) -> StoredTable | None:
+    """One table of a run, or None."""
+    rt = schema.run_tables
+    row = conn.execute(_select_tables().where(
+        rt.c.run_id == run_id, rt.c.name == name, rt.c.role == role)).mappings().first()
+    return None if row is None else _to_stored(row)
+
+
 def get_table(conn: sa.Connection, run_id: str, name: str, role: str) -> StoredTable:
     """One table of a run.
 
     Raises:
         NotFoundError: no such table.
     """
-    rt = schema.run_tables
-    row = conn.execute(_select_tables().where(
-        rt.c.run_id == run_id, rt.c.name == name, rt.c.role == role)).mappings().first()
-    if row is None:
+    table = find_table(conn, run_id, name, role)
+    if table is None:
         raise NotFoundError(f"the run has no {role} table named {name!r}; upload it first "
                             "(add_table).", field="table_name")
-    return _to_stored(row)
+    return table
 
 
 def delete_table(conn: sa.Connection, blobs: BlobStore, run_id: str, name: str,

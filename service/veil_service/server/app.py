@@ -43,8 +43,9 @@ SERVICE_NAMES = (
 class VeilServer:
     """One running Veil server."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, migrate_in_subprocess: bool = False) -> None:
         self.settings = settings
+        self._migrate_in_subprocess = migrate_in_subprocess
         self.port = 0
         self.app: AppContext | None = None
         self._server: aio.Server | None = None
@@ -56,7 +57,8 @@ class VeilServer:
         settings = self.settings
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        db = await asyncio.to_thread(open_database, settings.effective_database_url)
+        db = await asyncio.to_thread(open_database, settings.effective_database_url,
+                                     migrate_in_subprocess=self._migrate_in_subprocess)
         blobs = BlobStore(data_dir)
         with db.connect() as conn:
             registered = {r[0] for r in conn.execute(sa.select(schema.blobs.c.relative_path))}
@@ -125,8 +127,11 @@ class VeilServer:
 
 
 async def serve(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then stop gracefully."""
-    server = VeilServer(settings)
+    """Run until SIGTERM or SIGINT, then stop gracefully.
+
+    Migrations run in a child process here: see :mod:`veil_service.storage.db`.
+    """
+    server = VeilServer(settings, migrate_in_subprocess=True)
     port = await server.start()
     print(f"veil serve listening on {settings.host}:{port}", flush=True)
     stop = asyncio.Event()

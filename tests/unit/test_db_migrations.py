@@ -1,0 +1,45 @@
+"""Migrations in a child process, as ``veil serve`` runs them (Alembic stays out of the server)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from veil_service.errors import FailedPreconditionError
+from veil_service.storage.db import open_database
+
+
+def test_a_child_process_brings_a_fresh_database_to_the_current_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'veil.db'}"
+    engine = open_database(url, migrate_in_subprocess=True)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {"users", "api_keys", "runs", "blobs", "alembic_version"} <= tables
+        with engine.connect() as conn:
+            head = conn.execute(sa.text("select version_num from alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    again = open_database(url, migrate_in_subprocess=True)  # idempotent
+    with again.connect() as conn:
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == head
+    again.dispose()
+
+
+def test_a_failed_migration_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing-dir' / 'veil.db'}"
+    with pytest.raises(FailedPreconditionError, match="could not be migrated") as caught:
+        open_database(url, migrate_in_subprocess=True)
+    assert caught.value.field == "database_url"
+    assert "Traceback" not in caught.value.message
+
+
+def test_the_serving_process_does_not_import_alembic(tmp_path: Path) -> None:
+    code = ("import sys; from veil_service.storage.db import open_database; "
+            f"open_database('sqlite:///{tmp_path / 'v.db'}', migrate_in_subprocess=True); "
+            "print('alembic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=120)
+    assert result.stdout.strip() == "False"
