@@ -72,7 +72,7 @@ def main() -> int:
         adult = SHARED / "adult_train.csv"
         run = manager.runs_api.create_run("demo-roundtrip")
         began = time.monotonic()
-        uploaded = manager.runs_api.upload_table(run.id, "adult", adult)
+        uploaded = manager.runs_api.upload_table(run.id, "adult", adult, verify_sha256=True)
         upload_s = time.monotonic() - began
         target = Path(tempfile.mkdtemp()) / "adult.arrows"
         began = time.monotonic()

@@ -50,8 +50,8 @@ class AdminDatasetsServicer:
 
     async def DeleteDataset(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
-        with self.app.db.begin() as conn:
-            datasets.delete_dataset(conn, self.app.blobs, request.name,
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+            datasets.delete_dataset(conn, released, request.name,
                                     actor_id=principal.user_id, peer=current_peer())
         return admin_pb2.DeleteDatasetResponse()
 

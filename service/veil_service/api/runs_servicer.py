@@ -92,9 +92,9 @@ class RunsServicer:
         stored, shape = await tables.receive_stream(self.app.blobs, iterator,
                                                     expected_sha256=header.expected_sha256)
         try:
-            with self.app.db.begin() as conn:
+            with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
                 table = tables.register_table(
-                    conn, self.app.blobs, run_id=header.run_id, name=header.table_name,
+                    conn, released, run_id=header.run_id, name=header.table_name,
                     role=role, stored=stored, shape=shape, replace=header.replace)
         except BaseException:
             self.app.blobs.delete(stored.relative_path)
@@ -122,9 +122,9 @@ class RunsServicer:
         principal = current_principal()
         role = None if request.role == common_pb2.TABLE_ROLE_UNSPECIFIED \
             else convert.table_role(request.role)
-        with self.app.db.begin() as conn:
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
-            tables.delete_table(conn, self.app.blobs, request.run_id, request.table_name, role)
+            tables.delete_table(conn, released, request.run_id, request.table_name, role)
         return runs_pb2.DeleteTableResponse()
 
     async def DescribeTable(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -154,9 +154,9 @@ class RunsServicer:
                                      statuses=["queued", "pending"], limit=500)
         for job in running:
             self.app.services["dispatcher"].cancel(job.id)
-        with self.app.db.begin() as conn:
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
             for blob_id in store.delete_run(conn, request.run_id):
-                tables.release_blob(conn, self.app.blobs, blob_id)
+                tables.release_blob(conn, released, blob_id)
         return runs_pb2.DeleteRunResponse()
 
     async def GetConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -288,9 +288,8 @@ class RunsServicer:
 
     async def DeleteJobs(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
-        with self.app.db.begin() as conn:
-            count = jobs.delete_jobs(conn, self.app.blobs, list(request.job_ids),
-                                     principal.user_id)
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+            count = jobs.delete_jobs(conn, released, list(request.job_ids), principal.user_id)
         return runs_pb2.DeleteJobsResponse(deleted_count=count)
 
     async def ListResults(self, request: Any, context: Any) -> Any:  # noqa: N802

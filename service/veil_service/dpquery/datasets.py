@@ -22,7 +22,7 @@ from veil_service.engine.dp.metadata import Metadata, parse_metadata
 from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from veil_service.runs.tables import release_blob
 from veil_service.storage import schema
-from veil_service.storage.blobs import BlobStore, StoredBlob
+from veil_service.storage.blobs import StoredBlob
 
 DATASET_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
@@ -139,9 +139,11 @@ def list_datasets(conn: sa.Connection) -> list[DatasetRecord]:
     return [to_record(r) for r in rows]
 
 
-def delete_dataset(conn: sa.Connection, blobs: BlobStore, name: str, *,
+def delete_dataset(conn: sa.Connection, released: list[str], name: str, *,
                    actor_id: str | None = None, peer: str = "") -> None:
     """Delete a dataset with its grants and query archive.
+
+    The dataset's file goes to ``released``, to be deleted after the commit.
 
     Raises:
         NotFoundError: no such dataset.
@@ -152,5 +154,5 @@ def delete_dataset(conn: sa.Connection, blobs: BlobStore, name: str, *,
     conn.execute(sa.delete(schema.dp_queries).where(schema.dp_queries.c.dataset_id == record.id))
     conn.execute(sa.delete(schema.grants).where(schema.grants.c.dataset_id == record.id))
     conn.execute(sa.delete(schema.datasets).where(schema.datasets.c.id == record.id))
-    release_blob(conn, blobs, blob_id)
+    release_blob(conn, released, blob_id)
     audit.record(conn, "dataset.deleted", actor_id=actor_id, peer=peer, dataset=name)

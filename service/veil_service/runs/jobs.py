@@ -18,7 +18,6 @@ from veil_service.errors import FailedPreconditionError, InvalidArgumentError, N
 from veil_service.runs.config import RunConfig
 from veil_service.runs.tables import StoredTable, release_blob
 from veil_service.storage import schema
-from veil_service.storage.blobs import BlobStore
 
 KINDS = ("standard", "privacy_metrics", "signal_metrics", "report", "advice")
 EXECUTION_ORDER = ("advice", "standard", "signal_metrics", "privacy_metrics", "report")
@@ -222,9 +221,12 @@ def _propagate_parent_error(conn: sa.Connection, failed_id: str) -> None:
                    f"{status}{reason}")
 
 
-def delete_jobs(conn: sa.Connection, blobs: BlobStore, job_ids: list[str],
+def delete_jobs(conn: sa.Connection, released: list[str], job_ids: list[str],
                 owner_id: str) -> int:
-    """Delete the owner's jobs and their results (running ones must be cancelled first)."""
+    """Delete the owner's jobs and their results (running ones must be cancelled first).
+
+    Result files to delete after the commit are added to ``released``.
+    """
     for job_id in job_ids:
         job = get_job(conn, job_id, owner_id)
         if job.status == "pending":
@@ -235,6 +237,6 @@ def delete_jobs(conn: sa.Connection, blobs: BlobStore, job_ids: list[str],
                             .where(schema.results.c.job_id == job_id)).all()
         for result_id, blob_id in rows:
             conn.execute(sa.delete(schema.results).where(schema.results.c.id == result_id))
-            release_blob(conn, blobs, blob_id)
+            release_blob(conn, released, blob_id)
         conn.execute(sa.delete(schema.jobs).where(schema.jobs.c.id == job_id))
     return len(job_ids)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import sqlalchemy as sa
+from veil_client.malloc_tuning import release_free_memory
 from veil_client.wire import ChunkReader
 
 from veil_service.arrow_tables import ColumnDescription, TableShape, validate_ipc_source
@@ -140,9 +141,10 @@ def _store_and_validate(writer: BlobWriter, pipe: ChunkPipe) -> TableShape:
         return shape
     finally:
         pipe.consumer_stopped()
-        # Hand the decoder's freed batch buffers back to the OS now rather than keeping them
-        # cached in the Arrow pool between uploads, so an idle server's RSS stays at baseline.
+        # Hand the decoder's freed batch buffers and the heap's free chunks back to the OS now
+        # rather than keeping them between uploads, so an idle server's RSS stays at baseline.
         pa.default_memory_pool().release_unused()
+        release_free_memory()
 
 
 class _BoundedReader(ChunkReader):
@@ -205,9 +207,13 @@ async def _abandon(pipe: ChunkPipe, storing: asyncio.Future[TableShape]) -> None
         await asyncio.shield(storing)
 
 
-def register_table(conn: sa.Connection, blobs: BlobStore, *, run_id: str, name: str, role: str,
-                   stored: StoredBlob, shape: TableShape, replace: bool) -> StoredTable:
+def register_table(conn: sa.Connection, released: list[str], *, run_id: str, name: str,
+                   role: str, stored: StoredBlob, shape: TableShape,
+                   replace: bool) -> StoredTable:
     """Register a received blob as a run's table in the caller's transaction.
+
+    The file of a replaced table's blob is added to ``released`` (see
+    :meth:`BlobStore.releasing`), for deletion once the transaction has committed.
 
     Raises:
         AlreadyExistsError: a table of that name and role exists and ``replace`` is false.
@@ -221,7 +227,7 @@ def register_table(conn: sa.Connection, blobs: BlobStore, *, run_id: str, name: 
                 f"run already has a {role} table named {name!r}; delete it or upload with "
                 "replace=True.", field="table_name")
         conn.execute(sa.delete(rt).where(rt.c.id == existing[0]))
-        release_blob(conn, blobs, existing[1])
+        release_blob(conn, released, existing[1])
     now = time.time()
     conn.execute(sa.insert(schema.blobs).values(
         id=stored.blob_id, relative_path=stored.relative_path, size_bytes=stored.size_bytes,
@@ -235,8 +241,12 @@ def register_table(conn: sa.Connection, blobs: BlobStore, *, run_id: str, name: 
                        stored.size_bytes, stored.sha256, stored.relative_path, now)
 
 
-def release_blob(conn: sa.Connection, blobs: BlobStore, blob_id: str) -> None:
-    """Delete a blob once no table, result or dataset references it."""
+def release_blob(conn: sa.Connection, released: list[str], blob_id: str) -> None:
+    """Delete a blob's row once no table, result or dataset references it.
+
+    Its file's path goes to ``released``, to be deleted after the commit
+    (:meth:`BlobStore.releasing`), never inside the transaction.
+    """
     referenced = any(
         conn.execute(sa.select(sa.literal(1)).select_from(t).where(t.c.blob_id == blob_id)
                      .limit(1)).first() is not None
@@ -248,7 +258,7 @@ def release_blob(conn: sa.Connection, blobs: BlobStore, blob_id: str) -> None:
                        .where(schema.blobs.c.id == blob_id)).first()
     if row is not None:
         conn.execute(sa.delete(schema.blobs).where(schema.blobs.c.id == blob_id))
-        blobs.delete(row[0])
+        released.append(row[0])
 
 
 def _select_tables() -> sa.Select[tuple[object, ...]]:
@@ -291,9 +301,12 @@ def get_table(conn: sa.Connection, run_id: str, name: str, role: str) -> StoredT
     return table
 
 
-def delete_table(conn: sa.Connection, blobs: BlobStore, run_id: str, name: str,
+def delete_table(conn: sa.Connection, released: list[str], run_id: str, name: str,
                  role: str | None) -> int:
-    """Delete a table (every role when ``role`` is None); return how many rows went."""
+    """Delete a table (every role when ``role`` is None); return how many rows went.
+
+    Blob files to delete after the commit are added to ``released``.
+    """
     rt = schema.run_tables
     query = sa.select(rt.c.id, rt.c.blob_id).where(rt.c.run_id == run_id, rt.c.name == name)
     if role:
@@ -303,5 +316,5 @@ def delete_table(conn: sa.Connection, blobs: BlobStore, run_id: str, name: str,
         raise NotFoundError(f"the run has no table named {name!r}.", field="table_name")
     for table_id, blob_id in rows:
         conn.execute(sa.delete(rt).where(rt.c.id == table_id))
-        release_blob(conn, blobs, blob_id)
+        release_blob(conn, released, blob_id)
     return len(rows)
