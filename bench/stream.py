@@ -9,6 +9,10 @@ pyarrow Table, so the only difference is the transport and what each server does
 * Flight: a ``pyarrow.flight`` server whose ``do_put`` writes the batches to a file with
   ``ipc.new_stream`` on an ``OSFile`` and whose ``do_get`` streams that file back from an
   ``OSFile`` (never the whole table in memory), the reference the issue asks us to match.
+* Flight with Veil's guarantees (context only, not in the ratios the targets are about): the
+  same server, but ``do_put`` also computes the sha256 of the IPC bytes it writes (on a helper
+  thread) and fsyncs the file before answering, which is what Veil does for every upload. It
+  shows how much of the upload gap is the cost of those two guarantees rather than transport.
 
 Rounds alternate which system goes first, so both see the same background load, and every
 operation is followed by an untimed ``sync`` so that no operation pays for the previous one's
@@ -32,14 +36,17 @@ The last line printed holds every figure as ``key=value`` pairs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import os
+import queue
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,12 +117,51 @@ def ipc_stream_size(table: pa.Table) -> int:
 # -------------------------------------------------------------------------------- flight side
 
 
-class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
-    """Flight's reference store-and-forward server: batches to a file and back, via OSFile."""
+class _HashingFile:
+    """A write-only file for ``ipc.new_stream``: bytes to disk, sha256 on a helper thread."""
 
-    def __init__(self, location: str, directory: Path) -> None:
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._digest = hashlib.sha256()
+        self._thread = threading.Thread(target=self._hash, daemon=True)
+        self._thread.start()
+        self.closed = False
+
+    def _hash(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._digest.update(data)
+
+    def write(self, data: bytes) -> int:
+        self._queue.put(data)
+        return int(self._file.write(data))
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._queue.put(None)
+            self._thread.join()
+            self.closed = True
+
+    def hexdigest(self) -> str:
+        return str(self._digest.hexdigest())
+
+
+class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Flight's reference store-and-forward server: batches to a file and back, via OSFile.
+
+    With ``durable``, ``do_put`` also hashes the IPC bytes and fsyncs them before answering.
+    """
+
+    def __init__(self, location: str, directory: Path, durable: bool = False) -> None:
         super().__init__(location)
         self._directory = directory
+        self._durable = durable
 
     def _path(self, descriptor: flight.FlightDescriptor) -> str:
         return str(self._directory / (descriptor.path[0].decode() + ".arrows"))
@@ -123,6 +169,14 @@ class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
     def do_put(self, context: object, descriptor: flight.FlightDescriptor,
                reader: flight.MetadataRecordBatchReader,
                writer: flight.FlightMetadataWriter) -> None:
+        if self._durable:
+            sink = _HashingFile(self._path(descriptor))
+            with ipc.new_stream(pa.PythonFile(sink, mode="w"), reader.schema) as out:
+                for chunk in reader:
+                    out.write_batch(chunk.data)
+            sink.close()
+            writer.write(pa.py_buffer(sink.hexdigest().encode()))
+            return
         with pa.OSFile(self._path(descriptor), "wb") as sink, \
                 ipc.new_stream(sink, reader.schema) as out:
             for chunk in reader:
@@ -133,9 +187,9 @@ class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
         return flight.RecordBatchStream(ipc.open_stream(source))
 
 
-def serve_flight(directory: str) -> None:
+def serve_flight(directory: str, durable: bool = False) -> None:
     """Entry of the Flight subprocess: print the port, serve until killed."""
-    server = FileFlightServer("grpc://127.0.0.1:0", Path(directory))
+    server = FileFlightServer("grpc://127.0.0.1:0", Path(directory), durable)
     print(f"flight listening on 127.0.0.1:{server.port}", flush=True)
     server.serve()
 
@@ -207,10 +261,12 @@ def veil_server(data_dir: Path) -> Iterator[tuple[int, str, subprocess.Popen[str
 
 
 @contextmanager
-def flight_server(directory: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+def flight_server(directory: Path, durable: bool = False
+                  ) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     """Run :func:`serve_flight` in a subprocess; yields (port, process)."""
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve-flight", str(directory)],
+        [sys.executable, __file__, "--serve-flight", str(directory),
+         *(["--durable"] if durable else [])],
         stdout=subprocess.PIPE, text=True)
     try:
         match = _read_listen_line(process, re.compile(r"flight listening on (\S+):(\d+)"),
@@ -245,9 +301,9 @@ class Figures:
     def median_cpu(self, key: str, side: int) -> float:
         return statistics.median(c[side] for c in self.cpu[key])
 
-    def ratio(self, op: str) -> float:
-        """Median over rounds of Veil's MB/s divided by Flight's in the same round."""
-        pairs = zip(self.rates[f"veil_{op}"], self.rates[f"flight_{op}"], strict=True)
+    def ratio(self, op: str, baseline: str = "flight") -> float:
+        """Median over rounds of Veil's MB/s divided by the baseline's in the same round."""
+        pairs = zip(self.rates[f"veil_{op}"], self.rates[f"{baseline}_{op}"], strict=True)
         return statistics.median(v / f for v, f in pairs)
 
 
@@ -282,11 +338,14 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
         root = Path(tmp)
         (root / "veil").mkdir()
         (root / "flight").mkdir()
+        (root / "durable").mkdir()
         with veil_server(root / "veil") as (port, key, veil_process), \
-                flight_server(root / "flight") as (flight_port, flight_process):
+                flight_server(root / "flight") as (flight_port, flight_process), \
+                flight_server(root / "durable", durable=True) as (durable_port, durable_process):
             manager = Manager(base_url=f"localhost:{port}", api_key=key)
             run_id = manager.runs_api.create_run("bench").id
             client = flight.FlightClient(f"grpc://127.0.0.1:{flight_port}")
+            durable_client = flight.FlightClient(f"grpc://127.0.0.1:{durable_port}")
 
             def veil_put() -> None:
                 manager.runs_api.upload_table(run_id, "t", table, replace=True)
@@ -302,15 +361,21 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
                 got = flight_download(client, "t")
                 assert got.num_rows == table.num_rows, "flight download lost rows"
 
-            operations = {"upload": {"veil": veil_put, "flight": flight_put},
-                          "download": {"veil": veil_get, "flight": flight_get}}
-            pids = {"veil": veil_process.pid, "flight": flight_process.pid}
+            def durable_put() -> None:
+                flight_upload(durable_client, table, "t")
+
+            operations: dict[str, dict[str, Callable[[], None]]] = {
+                "upload": {"veil": veil_put, "flight": flight_put,
+                           "flight_durable": durable_put},
+                "download": {"veil": veil_get, "flight": flight_get}}
+            pids = {"veil": veil_process.pid, "flight": flight_process.pid,
+                    "flight_durable": durable_process.pid}
             for index in range(warmup + rounds):
                 order = ("veil", "flight") if index % 2 == 0 else ("flight", "veil")
                 measured = index >= warmup
                 line = [f"round {index + 1 - warmup}:" if measured else "warm-up:"]
                 for op, actions in operations.items():
-                    for system in order:
+                    for system in (*order, *(s for s in actions if s not in order)):
                         mbps, server_cpu, client_cpu = _measure(actions[system], pids[system],
                                                                 mb / 1000)
                         if measured:
@@ -322,6 +387,7 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
             flight_rss = peak_rss_mib(flight_process.pid)
             manager.close()
             client.close()
+            durable_client.close()
     result = {
         "upload_ratio": f"{figures.ratio('upload'):.2f}",
         "download_ratio": f"{figures.ratio('download'):.2f}",
@@ -334,6 +400,8 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
         **{f"{system}_{op}_{side}_cpu_s_per_gb": f"{figures.median_cpu(f'{system}_{op}', i):.2f}"
            for system in ("veil", "flight") for op in ("upload", "download")
            for i, side in enumerate(("server", "client"))},
+        "flight_durable_upload_mbps": f"{figures.median('flight_durable_upload'):.0f}",
+        "upload_ratio_vs_flight_durable": f"{figures.ratio('upload', 'flight_durable'):.2f}",
         "load_average": f"{os.getloadavg()[0]:.1f}",
     }
     print(f"table_mb={mb:.0f} rounds={rounds} warmup={warmup} (medians; ratios = median of "
@@ -352,9 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1,
                         help="unmeasured rounds first (default 1)")
     parser.add_argument("--serve-flight", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--durable", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_flight:
-        serve_flight(args.serve_flight)
+        serve_flight(args.serve_flight, args.durable)
         return 0
     return run(args.size_mb, args.rounds, args.warmup)
 

@@ -88,7 +88,7 @@ class RunsServicer:
             superseded = tables.find_table(conn, header.run_id, header.table_name, role) \
                 if header.replace else None
         if superseded is not None:
-            self.app.blobs.uncache(superseded.relative_path)
+            self.app.blobs.uncache_in_background(superseded.relative_path)
         stored, shape = await tables.receive_stream(self.app.blobs, iterator,
                                                     expected_sha256=header.expected_sha256)
         try:
