@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
-import pyarrow.parquet as pq
 
 from veil_service.arrow_tables import TableShape, describe_schema
 from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
@@ -120,6 +118,10 @@ def _conform(batch: pa.RecordBatch, target: pa.Schema, field: str) -> pa.RecordB
 
 def _csv_batches(path: Path, metadata: Metadata, field: str
                  ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    # Imported here: CSV and Parquet readers (with the filesystem modules Parquet pulls in) are
+    # only for admins registering a file, and would cost every server ~10 MiB of RSS at rest.
+    import pyarrow.csv as pacsv
+
     # Read numbers at full width and narrow in _conform, so a bad value names its column.
     wide: dict[str, Any] = {}
     for col in metadata.columns:
@@ -148,6 +150,8 @@ def _csv_batches(path: Path, metadata: Metadata, field: str
 
 
 def _parquet_batches(path: Path, metadata: Metadata) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    import pyarrow.parquet as pq  # see _csv_batches
+
     parquet = pq.ParquetFile(path)
     names = [c.name for c in metadata.columns if c.name in parquet.schema_arrow.names]
     return parquet.schema_arrow, iter(parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS,
