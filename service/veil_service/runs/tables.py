@@ -78,12 +78,14 @@ async def receive_stream(
     """Write an incoming Arrow IPC stream to the blob store and validate it.
 
     The event loop only receives messages and hands them to one worker thread through a
-    :class:`ChunkPipe`; the thread writes, hashes and decodes the stream as it arrives (file
-    writes, sha256 and Arrow decoding release the GIL, so this overlaps gRPC's receiving), then
-    fsyncs. Validating on the way, rather than reading the file back afterwards, saves a whole
-    pass over the table and rejects a corrupt stream as soon as its first bad message arrives.
-    The pipe holds a few chunks and the decoder one record batch, so server memory does not grow
-    with the table (a batch larger than :data:`MAX_MESSAGE_BODY_BYTES` is refused).
+    :class:`ChunkPipe`; the thread writes and decodes the stream as it arrives, while a helper
+    thread of the :class:`BlobWriter` computes the sha256 (file writes, sha256 and Arrow decoding
+    release the GIL, so the three overlap), then fsyncs. Validating on the way, rather than
+    reading the file back afterwards, saves a whole pass over the table and rejects a corrupt
+    stream as soon as its first bad message arrives; chunks cut between IPC messages (as Veil's
+    client sends them) are decoded in place, without a copy. The pipe and the hasher hold a few
+    chunks each and the decoder one record batch, so server memory does not grow with the table
+    (a batch larger than :data:`MAX_MESSAGE_BODY_BYTES` is refused).
 
     The blob is durable on return, but not registered: the caller registers it (or deletes it).
 
