@@ -37,6 +37,12 @@ READ_CHUNK_BYTES = 1 << 20
 WRITEBACK_BYTES = 32 << 20
 """Start the kernel's writeback every this many bytes, so the final fsync has little left to do."""
 
+PREALLOCATE_MIN_BYTES = 4 << 20
+PREALLOCATE_MAX_BYTES = 64 << 20
+"""A blob's disk blocks are reserved ahead of its writes in steps growing with the file, from 4
+to 64 MiB, then the file is cut to its size: ext4 then maps each page to a block already there
+instead of reserving one per page (0.24 -> 0.14-0.20 machine CPU s/GB for a 500 MB write here)."""
+
 PIPE_DEPTH = 4
 """Chunks (~1 MiB each) a :class:`ChunkPipe` holds: bounds server memory per upload."""
 
@@ -45,21 +51,29 @@ _SYNC_FILE_RANGE_WRITE = 2
 log = logging.getLogger("veil.blobs")
 
 
-def _load_sync_file_range() -> Callable[..., int] | None:
-    """libc's ``sync_file_range`` (Linux only; the standard library does not expose it)."""
-    name = ctypes.util.find_library("c")
-    if not name:
+def _load_libc_function(name: str) -> Callable[..., int] | None:
+    """A libc ``(int fd, int flags/mode, int64, int64)`` call the standard library lacks.
+
+    ``sync_file_range`` and ``fallocate`` are Linux-only. ``os.posix_fallocate`` is not used:
+    where the filesystem cannot preallocate, glibc emulates it by writing every block.
+    """
+    library = ctypes.util.find_library("c")
+    if not library:
         return None
     try:
-        function = ctypes.CDLL(name, use_errno=True).sync_file_range
+        function = getattr(ctypes.CDLL(library, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    if name == "sync_file_range":
+        function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    else:
+        function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
     function.restype = ctypes.c_int
-    return function
+    return function  # type: ignore[no-any-return]
 
 
-_sync_file_range = _load_sync_file_range()
+_sync_file_range = _load_libc_function("sync_file_range")
+_fallocate = _load_libc_function("fallocate")
 
 
 def _drop_cache(fd: int, offset: int, length: int) -> None:
@@ -91,6 +105,7 @@ class BlobWriter:
                            else hashlib.sha256())
         self.size_bytes = 0
         self._synced_to = 0
+        self._allocated = 0 if _fallocate is not None else -1
         self._done = False
 
     def write(self, data: bytes | memoryview) -> None:
@@ -103,11 +118,24 @@ class BlobWriter:
         (without waiting), which spreads the disk work over the upload instead of leaving it all
         to the fsync at the end.
         """
+        size = memoryview(data).nbytes
         self._hash.update(data)  # first: a background hasher then overlaps with the write
+        if 0 <= self._allocated < self.size_bytes + size:
+            self._preallocate(self.size_bytes + size)
         self._file.write(data)
-        self.size_bytes += memoryview(data).nbytes
+        self.size_bytes += size
         if self.size_bytes - self._synced_to >= WRITEBACK_BYTES:
             self._start_writeback()
+
+    def _preallocate(self, needed: int) -> None:
+        """Reserve blocks up to at least ``needed`` bytes (see :data:`PREALLOCATE_MAX_BYTES`)."""
+        assert _fallocate is not None
+        step = min(PREALLOCATE_MAX_BYTES, max(PREALLOCATE_MIN_BYTES, self.size_bytes))
+        length = max(step, needed - self._allocated)
+        if _fallocate(self._file.fileno(), 0, self._allocated, length) != 0:
+            self._allocated = -1  # not supported here (or no space yet): plain writes
+            return
+        self._allocated += length
 
     def _start_writeback(self) -> None:
         if _sync_file_range is None:
@@ -127,6 +155,8 @@ class BlobWriter:
         """Flush and fsync the temp file (so it can be validated before commit)."""
         if not self._file.closed:
             self._file.flush()
+            if self._allocated > self.size_bytes:
+                os.ftruncate(self._file.fileno(), self.size_bytes)  # give back what was unused
             os.fsync(self._file.fileno())
             self._file.close()
         return self.temp_path
