@@ -188,3 +188,18 @@ def test_background_digest_matches_and_stops_its_thread() -> None:
     early.read(10)
     early.close()  # stopping before the end must not leave the hashing thread waiting
     assert not early.digest._thread.is_alive()
+
+
+def test_read_arrow_checks_the_digest_only_when_given() -> None:
+    from veil_client.errors import InvalidArgument
+    from veil_client.tables import read_arrow
+
+    table = _table(20_000)
+    payloads = [parse_bytes_field(m) for m in
+                ipc_chunks(table.schema, table.to_batches(), chunk_bytes=64 << 10)]
+    views = [p for p in payloads if p is not None]
+    digest = hashlib.sha256(b"".join(bytes(v) for v in views)).hexdigest()
+    assert read_arrow(iter(views)).equals(table)
+    assert read_arrow(iter(views), digest).equals(table)
+    with pytest.raises(InvalidArgument, match="do not match the server's sha256"):
+        read_arrow(iter(views), "0" * 64)
