@@ -36,17 +36,14 @@ The last line printed holds every figure as ``key=value`` pairs.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import os
-import queue
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +54,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.flight as flight
 import pyarrow.ipc as ipc
+from veil_client.wire import BackgroundDigest
 
 BATCH_ROWS = 65_536
 BYTES_PER_ROW_ESTIMATE = 103
@@ -118,22 +116,18 @@ def ipc_stream_size(table: pa.Table) -> int:
 
 
 class _HashingFile:
-    """A write-only file for ``ipc.new_stream``: bytes to disk, sha256 on a helper thread."""
+    """A write-only file for ``ipc.new_stream``: bytes to disk, sha256 on a helper thread.
+
+    The hashing thread is Veil's own :class:`BackgroundDigest`, so both sides hash the same way.
+    """
 
     def __init__(self, path: str) -> None:
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-        self._digest = hashlib.sha256()
-        self._thread = threading.Thread(target=self._hash, daemon=True)
-        self._thread.start()
+        self._digest = BackgroundDigest()
         self.closed = False
 
-    def _hash(self) -> None:
-        while (data := self._queue.get()) is not None:
-            self._digest.update(data)
-
     def write(self, data: bytes) -> int:
-        self._queue.put(data)
+        self._digest.update(memoryview(data))
         return int(self._file.write(data))
 
     def flush(self) -> None:
@@ -144,8 +138,7 @@ class _HashingFile:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            self._queue.put(None)
-            self._thread.join()
+            self._digest.close()
             self.closed = True
 
     def hexdigest(self) -> str:

@@ -224,17 +224,21 @@ def ipc_body_bytes(batch: pa.RecordBatch) -> int:
 
 
 def message_sized_batches(batches: Iterable[pa.RecordBatch],
-                          target_bytes: int) -> Iterator[pa.RecordBatch]:
-    """Re-slice batches (zero-copy) so each one's IPC message is about ``target_bytes`` or less."""
+                          target_bytes: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Re-slice batches (zero-copy) so each one's IPC message is about ``target_bytes`` or less.
+
+    Yields each batch with its :func:`ipc_body_bytes`, which the caller needs too.
+    """
     for batch in batches:
         size = ipc_body_bytes(batch)
         if size <= target_bytes or batch.num_rows <= 1:
-            yield batch
+            yield batch, size
             continue
         pieces = -(-size // target_bytes)
         rows = -(-batch.num_rows // pieces)  # equal slices pack better than full + remainder
         for start in range(0, batch.num_rows, rows):
-            yield batch.slice(start, rows)
+            piece = batch.slice(start, rows)
+            yield piece, ipc_body_bytes(piece)
 
 
 def ipc_chunks(
@@ -261,8 +265,8 @@ def ipc_chunks(
     rows = 0
     headroom = chunk_bytes // 16  # IPC metadata and 8-byte padding of each buffer
     with ipc.new_stream(sink, schema) as writer:
-        for batch in message_sized_batches(batches, chunk_bytes - headroom):
-            if sink.pending and sink.pending + ipc_body_bytes(batch) + headroom > chunk_bytes:
+        for batch, body_bytes in message_sized_batches(batches, chunk_bytes - headroom):
+            if sink.pending and sink.pending + body_bytes + headroom > chunk_bytes:
                 sink.cut()
             writer.write_batch(batch)
             rows += batch.num_rows

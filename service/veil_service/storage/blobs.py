@@ -328,7 +328,7 @@ class BlobStore:
             self.delete_in_background(list(released))
 
     def delete_in_background(self, relative_paths: list[str]) -> threading.Thread:
-        """Unlink blob files on a helper thread; returns it (tests join it)."""
+        """Unlink blob files on a helper thread; returns it, for a caller that must wait."""
         def run() -> None:
             for relative_path in relative_paths:
                 try:
