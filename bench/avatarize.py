@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from shared_data import SHARED_DATA
+
 ROOT = Path(__file__).resolve().parent.parent
-ADULT = ROOT.parent / "shared" / "data" / "tables" / "adult_train.csv"
-if not ADULT.exists():
-    ADULT = Path("/work/shared/data/tables/adult_train.csv")
+ADULT = SHARED_DATA / "tables" / "adult_train.csv"
 BENCH_PYTHON = ROOT / "bench" / ".venv-bench" / "bin" / "python"
 SDV_ROWS = 100_000
 

@@ -46,9 +46,10 @@ from veil_client.dp_admin import DPAdminClient
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.metadata import load_metadata_text
 
-LOMAS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from shared_data import SHARED_DATA
+
+LOMAS = SHARED_DATA / "lomas"
 PENGUIN_CSV = LOMAS / "datasets" / "penguins.csv"
 PENGUIN_METADATA = LOMAS / "metadata" / "penguin_metadata.yaml"
 QUERIES = {

@@ -30,7 +30,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _veil import running_veil
 
-ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables" / "adult_train.csv"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from shared_data import SHARED_DATA
+
+ADULT = SHARED_DATA / "tables" / "adult_train.csv"
 
 
 def scaled_adult(rows: int, seed: int = 0) -> pd.DataFrame:

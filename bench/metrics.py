@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,10 +44,11 @@ from veil_service.engine.metrics.attacks import attack_risks
 from veil_service.engine.metrics.parameters import parse_parameters
 from veil_service.engine.metrics.tables import align_tables
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from shared_data import SHARED_DATA
+
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = ROOT.parent / "shared" / "data" / "tables"
-if not TABLES.exists():
-    TABLES = Path("/work/shared/data/tables")
+TABLES = SHARED_DATA / "tables"
 BENCH_PYTHON = ROOT / "bench" / ".venv-bench" / "bin" / "python"
 
 KNOWN = ["age", "sex", "race", "marital-status", "education"]

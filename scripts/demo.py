@@ -18,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from shared_data import SHARED_DATA
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data" / "tables"
+SHARED = SHARED_DATA / "tables"
 OUTPUT = ROOT / "demo-output"
 VEIL = [sys.executable, "-m", "veil_service.cli"]
 

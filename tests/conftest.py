@@ -10,18 +10,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # shared_data
 
+from shared_data import SHARED_DATA
 from support import ServerThread, TestUser, create_user, start_server
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.exists():
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data folder (../shared/data next to the repository)."""
-    return SHARED / "data"
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,14 @@ Datasets are registered under unique names so tests sharing the session server n
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
+from shared_data import SHARED_DATA
 from support import ServerThread, TestUser
 from veil_client import Manager
 from veil_service.dpquery import grants
 from veil_service.dpquery.registration import register_from_path
 
-LOMAS = Path(__file__).resolve().parents[3] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 
 DATASETS = {
     "penguin": "penguins.csv",

@@ -3,15 +3,14 @@ are exact, and mistakes are errors that name the document and the key."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
+from shared_data import SHARED_DATA
 from veil_service.errors import InvalidArgumentError
 from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConfig
 from veil_service.runs.yaml_io import config_from_yaml, config_to_yaml
 
-YAML_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "avatar" / "yaml"
+YAML_DIR = SHARED_DATA / "avatar" / "yaml"
 FILES = ("advice.yaml", "dp.yaml", "multi.yaml", "single.yaml", "ts.yaml", "yaml_from_web.yaml")
 
 # Substrings each file's warnings must contain (one warning per unsupported feature).

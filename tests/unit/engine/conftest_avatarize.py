@@ -9,15 +9,11 @@ counts the other avatars at least as close as the own one (ties count as closer)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
+from shared_data import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
-if not SHARED_DATA.exists():
-    SHARED_DATA = Path("/work/shared/data")
 PAPER = SHARED_DATA / "paper"
 TABLES = SHARED_DATA / "tables"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import pickle
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from diffprivlib import models
 from diffprivlib.accountant import BudgetAccountant
+from shared_data import SHARED_DATA
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -23,9 +23,7 @@ from veil_service.engine.dp.metadata import Metadata, load_metadata_file
 from veil_service.engine.dp.requests import DiffPrivLibRequest
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from diffprivlib import models
+from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_diffprivlib_pipeline
 from veil_service.engine.dp import dispatch
 from veil_service.engine.dp.dummy import make_dummy_dataset
@@ -17,9 +16,7 @@ from veil_service.engine.dp.requests import (
 )
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.metadata import load_metadata_file, parse_metadata
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 
 METADATA = parse_metadata(
     {

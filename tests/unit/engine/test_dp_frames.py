@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA
 from veil_service.engine.dp.frames import conform_to_metadata
 from veil_service.engine.dp.metadata import load_metadata_file, parse_metadata
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 METADATA = parse_metadata({

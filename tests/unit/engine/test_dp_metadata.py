@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import snsql
+from shared_data import SHARED_DATA
 from veil_service.engine.dp.metadata import (
     Metadata,
     load_metadata_file,
@@ -17,9 +18,7 @@ from veil_service.engine.dp.metadata import (
 )
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 METADATA_FILES = sorted((LOMAS / "metadata").glob("*.yaml"))
 
 pytestmark = pytest.mark.skipif(not METADATA_FILES, reason="shared Lomas data not found")

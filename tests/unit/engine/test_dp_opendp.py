@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 import warnings
-from pathlib import Path
 from typing import Any
 
 import opendp.prelude as dp
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_opendp_measurement
 from veil_service.engine.dp import opendp_pipeline
 from veil_service.engine.dp.dummy import make_dummy_dataset
@@ -19,9 +19,7 @@ from veil_service.engine.dp.opendp_safety import ALLOWED_CONSTRUCTORS, check_pip
 from veil_service.engine.dp.requests import OpenDPRequest
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
 import opendp.prelude as dp
@@ -13,6 +12,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from opendp.extras.polars import Margin
+from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_opendp_polars
 from veil_service.engine.dp import opendp_pipeline, opendp_polars
 from veil_service.engine.dp.dummy import make_dummy_dataset
@@ -20,9 +20,7 @@ from veil_service.engine.dp.metadata import Metadata, load_metadata_file
 from veil_service.engine.dp.requests import OpenDPRequest
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 SCHEMA = {"species": pl.String, "bill_length_mm": pl.Float64}

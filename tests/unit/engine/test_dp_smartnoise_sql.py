@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import snsql
+from shared_data import SHARED_DATA
 from snsql import Mechanism, Privacy, Stat
 from veil_service.engine.dp import smartnoise_sql
 from veil_service.engine.dp.dummy import make_dummy_dataset
@@ -14,9 +13,7 @@ from veil_service.engine.dp.metadata import Metadata, load_metadata_file
 from veil_service.engine.dp.requests import SmartnoiseSqlRequest
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"

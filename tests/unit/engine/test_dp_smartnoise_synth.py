@@ -8,11 +8,11 @@ refused by the engine (see smartnoise_synth's docstring), so only their refusal 
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA
 from snsynth import Synthesizer
 from veil_service.engine.dp import smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
@@ -21,9 +21,7 @@ from veil_service.engine.dp.requests import SmartnoiseSynthRequest as Synth
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.errors import InvalidArgumentError
 
-LOMAS = Path(__file__).resolve().parents[4] / "shared" / "data" / "lomas"
-if not LOMAS.exists():
-    LOMAS = Path("/work/shared/data/lomas")
+LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
 TINY_GAN = {"epochs": 1, "batch_size": 50, "embedding_dim": 8, "generator_dim": [8],

@@ -6,17 +6,16 @@ at most 10 distinct values (AIDS; ``get_column_type.py``), and WBCD's ``Class`` 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA
 from veil_service.engine.metrics import privacy_metrics
 from veil_service.engine.metrics.distances import closest_two
 from veil_service.engine.metrics.projection import fit_famd
 from veil_service.engine.metrics.tables import align_tables
 
-PAPER = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "paper"
+PAPER = SHARED_DATA / "paper"
 
 pytestmark = pytest.mark.skipif(not PAPER.exists(), reason="shared paper data not available")
 

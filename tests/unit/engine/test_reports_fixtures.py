@@ -9,11 +9,11 @@ a pass, a fail and a "not computed" to show.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from shared_data import SHARED_DATA
 from veil_service.engine.reports import (
     Figure,
     PiaContext,
@@ -22,9 +22,7 @@ from veil_service.engine.reports import (
     build_figures,
 )
 
-SHARED_TABLES = Path(__file__).resolve().parents[4] / "shared" / "data" / "tables"
-if not SHARED_TABLES.exists():
-    SHARED_TABLES = Path("/work/shared/data/tables")
+SHARED_TABLES = SHARED_DATA / "tables"
 
 TABLE = "wbcd"
 PRIVACY: dict[str, Any] = {
