@@ -232,13 +232,19 @@ def _read_listen_line(process: subprocess.Popen[str], pattern: re.Pattern[str],
 
 
 @contextmanager
-def veil_server(data_dir: Path) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
-    """Bootstrap a key and run ``veil serve --port 0``; yields (port, key, process)."""
-    veil = shutil.which("veil") or str(Path(sys.executable).with_name("veil"))
+def veil_server(data_dir: Path, veil: str | None = None, extra_env: dict[str, str] | None = None
+                ) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
+    """Bootstrap a key and run ``veil serve --port 0``; yields (port, key, process).
+
+    Args:
+        veil: The ``veil`` executable (default: the one of this environment).
+        extra_env: Variables added to the server's environment.
+    """
+    veil = veil or shutil.which("veil") or str(Path(sys.executable).with_name("veil"))
     boot = subprocess.run([veil, "admin", "bootstrap", "--data-dir", str(data_dir)],
                           check=True, capture_output=True, text=True)
     key = boot.stdout.strip().splitlines()[-1]
-    env = {**os.environ, "VEIL_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "VEIL_LOG_LEVEL": "WARNING", **(extra_env or {})}
     process = subprocess.Popen([veil, "serve", "--data-dir", str(data_dir), "--port", "0"],
                                stdout=subprocess.PIPE, text=True, env=env)
     try:
