@@ -11,7 +11,6 @@ import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from veil.v1 import runs_pb2
 
 from veil_client.auth_api import AuthClient
@@ -25,7 +24,7 @@ from veil_client.models import (
 from veil_client.run_config import RunnerConfig
 from veil_client.runner import Runner, job_to_dict
 from veil_client.runs_api import RunsApi
-from veil_client.transport import Transport, translate_errors
+from veil_client.transport import Transport
 
 if TYPE_CHECKING:
     from veil_client.dp_client import DPClient
@@ -55,11 +54,7 @@ class Manager:
 
     def get_health(self) -> dict[str, str]:
         """The server's health: ``{"status": "SERVING"}`` when it is ready."""
-        stub = health_pb2_grpc.HealthStub(self.transport.channel)
-        with translate_errors():
-            response = stub.Check(health_pb2.HealthCheckRequest(service=""),
-                                  timeout=self.transport.timeout)
-        return {"status": health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}
+        return self.auth_client.health.get_health()
 
     def authenticate(self, username: str, password: str,
                      should_verify_compatibility: bool | None = None) -> None:
