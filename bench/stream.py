@@ -306,7 +306,7 @@ class Figures:
         return statistics.median(v / f for v, f in pairs)
 
 
-def _measure(action: Callable[[], None], server_pid: int, gigabytes: float
+def measure(action: Callable[[], None], server_pid: int, gigabytes: float
              ) -> tuple[float, float, float]:
     """(MB/s, server CPU s/GB, client CPU s/GB) of one call of ``action``."""
     server_start, client_start = cpu_seconds(server_pid), time.process_time()
@@ -375,7 +375,7 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
                 line = [f"round {index + 1 - warmup}:" if measured else "warm-up:"]
                 for op, actions in operations.items():
                     for system in (*order, *(s for s in actions if s not in order)):
-                        mbps, server_cpu, client_cpu = _measure(actions[system], pids[system],
+                        mbps, server_cpu, client_cpu = measure(actions[system], pids[system],
                                                                 mb / 1000)
                         if measured:
                             figures.add(f"{system}_{op}", mbps, server_cpu, client_cpu)

@@ -22,17 +22,16 @@ The last line holds the figures as ``key=value`` pairs (``ratio`` = median of A/
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stream import cpu_seconds, generate_table, ipc_stream_size, veil_server
+from stream import generate_table, ipc_stream_size, measure, veil_server
 
 
 def _env_pairs(values: list[str]) -> dict[str, str]:
@@ -66,16 +65,10 @@ def run(args: argparse.Namespace) -> int:
         for index in range(args.warmup + args.rounds):
             for name in ("a", "b") if index % 2 == 0 else ("b", "a"):
                 manager, run_id, pid = targets[name]
-                server_start, client_start = cpu_seconds(pid), time.process_time()
-                start = time.perf_counter()
-                manager.runs_api.upload_table(run_id, "t", table, replace=True)
-                seconds = time.perf_counter() - start
-                server_cpu = cpu_seconds(pid) - server_start
-                client_cpu = time.process_time() - client_start
-                os.sync()
+                result = measure(partial(manager.runs_api.upload_table, run_id, "t", table,
+                                          replace=True), pid, gigabytes)
                 if index >= args.warmup:
-                    rows[name].append((gigabytes * 1000 / seconds, server_cpu / gigabytes,
-                                       client_cpu / gigabytes))
+                    rows[name].append(result)
             if index >= args.warmup:
                 a, b = rows["a"][-1], rows["b"][-1]
                 print(f"round {index + 1 - args.warmup}: A {a[0]:.0f} MB/s (server {a[1]:.2f} "
