@@ -19,7 +19,7 @@ from veil_client.dp_serialization import load_model, serialize_diffprivlib_pipel
 from veil_client.errors import InvalidArgument
 from veil_service.engine.dp import diffprivlib_pipeline
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata, load_metadata_file
+from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.requests import DiffPrivLibRequest
 from veil_service.errors import InvalidArgumentError
 
@@ -29,16 +29,6 @@ pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data no
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
 BOUNDS = ([30.0, 13.0, 150.0, 2000.0], [65.0, 23.0, 250.0, 7000.0])
 SPECIES = ["Adelie", "Chinstrap", "Gentoo"]
-
-
-@pytest.fixture(scope="module")
-def penguin() -> Metadata:
-    return load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
-
-
-@pytest.fixture(scope="module")
-def penguins() -> pd.DataFrame:
-    return pd.read_csv(LOMAS / "datasets" / "penguins.csv")
 
 
 def _lomas_example() -> Pipeline:

@@ -14,23 +14,13 @@ from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_opendp_measurement
 from veil_service.engine.dp import opendp_pipeline
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata, load_metadata_file
+from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.opendp_safety import ALLOWED_CONSTRUCTORS, check_pipeline
 from veil_service.engine.dp.requests import OpenDPRequest
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
-
-
-@pytest.fixture(scope="module")
-def penguin() -> Metadata:
-    return load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
-
-
-@pytest.fixture(scope="module")
-def penguins() -> pd.DataFrame:
-    return pd.read_csv(LOMAS / "datasets" / "penguins.csv")
 
 
 @pytest.fixture(scope="module")

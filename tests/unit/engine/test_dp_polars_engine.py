@@ -16,7 +16,7 @@ from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_opendp_polars
 from veil_service.engine.dp import opendp_pipeline, opendp_polars
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata, load_metadata_file
+from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.requests import OpenDPRequest
 from veil_service.errors import InvalidArgumentError
 
@@ -25,16 +25,6 @@ pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data no
 
 SCHEMA = {"species": pl.String, "bill_length_mm": pl.Float64}
 BILL = pl.col("bill_length_mm").fill_null(43.0).fill_nan(43.0)
-
-
-@pytest.fixture(scope="module")
-def penguin() -> Metadata:
-    return load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
-
-
-@pytest.fixture(scope="module")
-def penguins() -> pd.DataFrame:
-    return pd.read_csv(LOMAS / "datasets" / "penguins.csv")
 
 
 def _json(lf: pl.LazyFrame) -> str:

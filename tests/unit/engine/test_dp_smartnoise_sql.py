@@ -9,7 +9,7 @@ from shared_data import SHARED_DATA
 from snsql import Mechanism, Privacy, Stat
 from veil_service.engine.dp import smartnoise_sql
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata, load_metadata_file
+from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.requests import SmartnoiseSqlRequest
 from veil_service.errors import InvalidArgumentError
 
@@ -18,16 +18,6 @@ pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data no
 
 COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"
 AVG = "SELECT AVG(bill_length_mm) AS avg_bill_length_mm FROM df"
-
-
-@pytest.fixture(scope="module")
-def penguin() -> Metadata:
-    return load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
-
-
-@pytest.fixture(scope="module")
-def penguins() -> pd.DataFrame:
-    return pd.read_csv(LOMAS / "datasets" / "penguins.csv")
 
 
 @pytest.mark.parametrize(

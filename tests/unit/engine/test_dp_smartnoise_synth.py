@@ -28,16 +28,6 @@ TINY_GAN = {"epochs": 1, "batch_size": 50, "embedding_dim": 8, "generator_dim": 
             "discriminator_dim": [8]}
 
 
-@pytest.fixture(scope="module")
-def penguin() -> Metadata:
-    return load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
-
-
-@pytest.fixture(scope="module")
-def penguins() -> pd.DataFrame:
-    return pd.read_csv(LOMAS / "datasets" / "penguins.csv")
-
-
 @pytest.mark.parametrize(
     ("request_", "expected"),
     [
