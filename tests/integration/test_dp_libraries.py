@@ -10,7 +10,7 @@ from diffprivlib.accountant import BudgetAccountant
 from diffprivlib.models import GaussianNB, LogisticRegression, StandardScaler
 from dp_support import PENGUIN_CSV, grant, manager, register
 from sklearn.pipeline import Pipeline
-from support import ServerThread, TestUser, create_user, start_server
+from support import create_user, start_server
 from veil_client import FailedPrecondition, InvalidArgument
 from veil_client.dp_client import DPClient
 
@@ -28,19 +28,6 @@ COLUMNS = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_leng
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 MWEM = {"iterations": 5}
 BOUNDS = ([30.0, 13.0, 150.0, 2000.0], [65.0, 23.0, 250.0, 7000.0])
-
-
-@pytest.fixture(scope="module")
-def penguin(veil_server: ServerThread) -> str:
-    """One PENGUIN dataset for the module."""
-    return register(veil_server)
-
-
-@pytest.fixture()
-def client(veil_server: ServerThread, user: TestUser, penguin: str) -> DPClient:
-    """The user's client on PENGUIN with a budget of (20, 1e-3)."""
-    grant(veil_server, user, penguin, 20.0, 1e-3)
-    return manager(veil_server, user).dp(penguin)
 
 
 def _bill_mean() -> dp.Transformation:

@@ -7,9 +7,7 @@ import opendp.prelude as dp
 import pandas as pd
 import polars as pl
 import pytest
-from dp_support import grant, manager, register
 from opendp.extras.polars import Margin
-from support import ServerThread, TestUser
 from veil_client import InvalidArgument
 from veil_client.dp_client import DPClient
 
@@ -18,19 +16,6 @@ dp.enable_features("contrib")
 SCHEMA = {"species": pl.String, "bill_length_mm": pl.Float64}
 BILL = pl.col("bill_length_mm").fill_null(43.0).fill_nan(43.0)
 ROWS = 344  # penguin_metadata.yaml
-
-
-@pytest.fixture(scope="module")
-def penguin(veil_server: ServerThread) -> str:
-    """One PENGUIN dataset for the module."""
-    return register(veil_server)
-
-
-@pytest.fixture()
-def client(veil_server: ServerThread, user: TestUser, penguin: str) -> DPClient:
-    """The user's client on PENGUIN with a budget of (20, 1e-3)."""
-    grant(veil_server, user, penguin, 20.0, 1e-3)
-    return manager(veil_server, user).dp(penguin)
 
 
 def _expected(plan: pl.LazyFrame, margins: list[Margin]) -> float:

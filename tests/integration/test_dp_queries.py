@@ -21,12 +21,6 @@ COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"
 AVG = "SELECT AVG(bill_length_mm) AS avg_bill_length_mm FROM df"
 
 
-@pytest.fixture(scope="module")
-def penguin(veil_server: ServerThread) -> str:
-    """One PENGUIN dataset for the module (tests use their own users and grants)."""
-    return register(veil_server)
-
-
 def direct_cost(query: str, epsilon: float, delta: float,
                 mechanisms: dict[str, str] | None = None) -> tuple[float, float]:
     """What smartnoise-sql itself computes, in this process, on the real data."""
