@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install protos check-protos lint test demo bench bench-env clean
+.PHONY: help install protos check-protos lint format test demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -26,13 +26,20 @@ check-protos: protos ## fail when committed generated code differs from a fresh 
 	@git diff --quiet --exit-code -- client/veil && test -z "$$(git status --porcelain -- client/veil)" \
 	  || (echo "generated code is stale: run 'make protos' and commit"; git status --short -- client/veil; exit 1)
 
-lint: $(STAMP) ## ruff, mypy, buf lint (+ breaking vs previous commit), hadolint
-	$(VENV)/bin/ruff check service client/veil_client tests bench scripts
+LINT_PATHS := service client/veil_client tests bench scripts
+
+lint: $(STAMP) ## ruff check + format check, mypy --strict, buf lint (+ breaking vs previous commit), hadolint
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy service/veil_service client/veil_client
 	cd protos && ../$(VENV)/bin/buf lint
 	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:protos/buf.yaml 2>/dev/null; then \
 	  cd protos && ../$(VENV)/bin/buf breaking --against '../.git#ref=HEAD~1,subdir=protos'; fi
 	$(VENV)/bin/hadolint Dockerfile
+
+format: $(STAMP) ## rewrite the code with ruff's formatter and autofixes
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
 
 test: $(STAMP) check-protos ## install and run the whole test suite
 	$(VENV)/bin/pytest -p no:cacheprovider -q

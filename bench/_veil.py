@@ -33,11 +33,32 @@ class RunningVeil:
 def running_veil(*extra: str) -> Iterator[RunningVeil]:
     """A fresh data dir, a bootstrapped admin key, `veil serve --port 0`; stopped on exit."""
     data_dir = Path(tempfile.mkdtemp(prefix="veil-bench-"))
-    key = subprocess.run([*VEIL, "admin", "bootstrap", "--data-dir", str(data_dir)], check=True,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    process = subprocess.Popen([*VEIL, "serve", "--data-dir", str(data_dir), "--port", "0",
-                                "--log-format", "json", *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    key = (
+        subprocess.run(
+            [*VEIL, "admin", "bootstrap", "--data-dir", str(data_dir)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    process = subprocess.Popen(
+        [
+            *VEIL,
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     if "listening on" not in line:

@@ -72,17 +72,25 @@ def timed(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def compare(name: str, client: object, frame: pd.DataFrame, metadata_text: str,
-            iterations: int, figures: dict[str, float]) -> None:
+def compare(
+    name: str,
+    client: object,
+    frame: pd.DataFrame,
+    metadata_text: str,
+    iterations: int,
+    figures: dict[str, float],
+) -> None:
     """Latency of each query through Veil and directly, alternating."""
     sn_metadata = load_metadata_text(metadata_text).to_smartnoise_dict()
     for label, query in QUERIES.items():
+
         def veil(query: str = query) -> object:
             return client.smartnoise_sql.query(query, EPSILON, DELTA)  # type: ignore[attr-defined]
 
         def direct(query: str = query) -> object:
-            reader = snsql.from_connection(frame, privacy=Privacy(epsilon=EPSILON, delta=DELTA),
-                                           metadata=sn_metadata)
+            reader = snsql.from_connection(
+                frame, privacy=Privacy(epsilon=EPSILON, delta=DELTA), metadata=sn_metadata
+            )
             return reader.execute(query)
 
         veil()
@@ -100,16 +108,19 @@ def compare(name: str, client: object, frame: pd.DataFrame, metadata_text: str,
         figures[f"{key}_direct_p95_ms"] = percentile(floor, 0.95)
         # Median of per-pair differences: each pair ran back to back, under the same load.
         figures[f"{key}_overhead_p50_ms"] = statistics.median(
-            v - d for v, d in zip(through, floor, strict=True))
-        print(f"{key:16s} veil p50 {figures[f'{key}_p50_ms']:8.1f} ms  p95 "
-              f"{figures[f'{key}_p95_ms']:8.1f} ms | direct p50 "
-              f"{figures[f'{key}_direct_p50_ms']:8.1f} ms  p95 "
-              f"{figures[f'{key}_direct_p95_ms']:8.1f} ms | overhead p50 "
-              f"{figures[f'{key}_overhead_p50_ms']:+7.1f} ms", flush=True)
+            v - d for v, d in zip(through, floor, strict=True)
+        )
+        print(
+            f"{key:16s} veil p50 {figures[f'{key}_p50_ms']:8.1f} ms  p95 "
+            f"{figures[f'{key}_p95_ms']:8.1f} ms | direct p50 "
+            f"{figures[f'{key}_direct_p50_ms']:8.1f} ms  p95 "
+            f"{figures[f'{key}_direct_p95_ms']:8.1f} ms | overhead p50 "
+            f"{figures[f'{key}_overhead_p50_ms']:+7.1f} ms",
+            flush=True,
+        )
 
 
-def queries_per_second(url: str, api_key: str, dataset: str, clients: int,
-                       seconds: float) -> float:
+def queries_per_second(url: str, api_key: str, dataset: str, clients: int, seconds: float) -> float:
     """COUNT queries per second with ``clients`` threads, each with its own channel."""
     managers = [Manager(base_url=url, api_key=api_key) for _ in range(clients)]
     counts = [0] * clients
@@ -166,13 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         username = manager.whoami()["user"]["username"]
         admin.grant(username, "PENGUIN", 1e9, 1.0)
         admin.grant(username, "BIG", 1e9, 1.0)
-        compare("penguins", manager.dp("PENGUIN"), penguins, penguin_text, args.iterations,
-                figures)
+        compare("penguins", manager.dp("PENGUIN"), penguins, penguin_text, args.iterations, figures)
         compare("big", manager.dp("BIG"), big, big_text, args.big_iterations, figures)
         figures[f"qps_{args.clients}"] = queries_per_second(
-            veil.url, veil.api_key, "PENGUIN", args.clients, args.qps_seconds)
-        print(f"{args.clients} clients: {figures[f'qps_{args.clients}']:.1f} queries/s",
-              flush=True)
+            veil.url, veil.api_key, "PENGUIN", args.clients, args.qps_seconds
+        )
+        print(f"{args.clients} clients: {figures[f'qps_{args.clients}']:.1f} queries/s", flush=True)
         manager.close()
     figures["load_average"] = load_start
     print(f"load average at the end: {os.getloadavg()[0]:.1f}", flush=True)

@@ -51,8 +51,9 @@ def _job_metadata(runner: object, kind: object) -> dict[str, object]:
     from veil.v1 import runs_pb2
 
     api = runner.api  # type: ignore[attr-defined]
-    listing = api.transport.call(api.stub.ListResults, runs_pb2.ListResultsRequest(
-        job_id=runner.jobs[kind]))  # type: ignore[attr-defined]
+    listing = api.transport.call(
+        api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=runner.jobs[kind])
+    )  # type: ignore[attr-defined]
     info = next(r for r in listing.results if r.kind == "run_metadata")
     _, data = api.download_result(info.id)
     return dict(json.loads(data))
@@ -68,8 +69,14 @@ def run_one(manager: object, name: str, source: Path, k: int) -> dict[str, float
     upload = time.monotonic() - began
     runner.set_parameters(name, k=k)
     jobs_began = time.monotonic()
-    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics,
-                            JobKind.report])
+    runner.run(
+        jobs_to_run=[
+            JobKind.standard,
+            JobKind.privacy_metrics,
+            JobKind.signal_metrics,
+            JobKind.report,
+        ]
+    )
     runner._finished(JobKind.report)  # waits for the whole graph
     jobs_wall = time.monotonic() - jobs_began
     began = time.monotonic()
@@ -78,17 +85,25 @@ def run_one(manager: object, name: str, source: Path, k: int) -> dict[str, float
     total = time.monotonic() - jobs_began + upload
     compute = {}
     walls = {}
-    for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics,
-                 JobKind.report):
+    for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics, JobKind.report):
         meta = _job_metadata(runner, kind)
         compute[kind.value] = sum(t["engine_compute_seconds"] or 0 for t in meta["tables"])
         walls[kind.value] = float(meta["job_wall_seconds"])
-    critical = compute["standard"] + max(compute["privacy_metrics"],
-                                         compute["signal_metrics"]) + compute["report"]
-    figures = {"rows": float(len(avatars)), "upload_s": upload, "jobs_wall_s": jobs_wall,
-               "download_s": download, "total_s": total, "critical_compute_s": critical,
-               "outside_share": max(0.0, 1 - critical / total),
-               "report_job_s": walls["report"]}
+    critical = (
+        compute["standard"]
+        + max(compute["privacy_metrics"], compute["signal_metrics"])
+        + compute["report"]
+    )
+    figures = {
+        "rows": float(len(avatars)),
+        "upload_s": upload,
+        "jobs_wall_s": jobs_wall,
+        "download_s": download,
+        "total_s": total,
+        "critical_compute_s": critical,
+        "outside_share": max(0.0, 1 - critical / total),
+        "report_job_s": walls["report"],
+    }
     figures.update({f"{k}_compute_s": v for k, v in compute.items()})
     print(f"{name}: " + ", ".join(f"{k}={v:.2f}" for k, v in figures.items()), flush=True)
     return figures
@@ -97,8 +112,9 @@ def run_one(manager: object, name: str, source: Path, k: int) -> dict[str, float
 def main() -> int:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="adult,1000000",
-                        help="comma-separated: 'adult' and/or row counts")
+    parser.add_argument(
+        "--sizes", default="adult,1000000", help="comma-separated: 'adult' and/or row counts"
+    )
     args = parser.parse_args()
     from veil_client import Manager
 
@@ -114,8 +130,15 @@ def main() -> int:
                 results[f"rows{size}"] = run_one(manager, f"rows{size}", path, 20)
     pairs = []
     for name, figures in results.items():
-        for key in ("total_s", "upload_s", "jobs_wall_s", "download_s", "critical_compute_s",
-                    "outside_share", "report_job_s"):
+        for key in (
+            "total_s",
+            "upload_s",
+            "jobs_wall_s",
+            "download_s",
+            "critical_compute_s",
+            "outside_share",
+            "report_job_s",
+        ):
             pairs.append(f"{name}_{key}={figures[key]:.3f}")
     print(" ".join(pairs))
     return 0

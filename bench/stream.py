@@ -75,8 +75,13 @@ def generate_table(target_bytes: int, seed: int = 7) -> pa.Table:
     """
     rng = np.random.default_rng(seed)
     lengths = rng.integers(6, 25, size=200_000)
-    letters = rng.choice(np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", np.uint8),
-                         int(lengths.sum())).tobytes().decode()
+    letters = (
+        rng.choice(
+            np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", np.uint8), int(lengths.sum())
+        )
+        .tobytes()
+        .decode()
+    )
     offsets = np.concatenate(([0], np.cumsum(lengths)))
     pool = pa.array([letters[a:b] for a, b in itertools.pairwise(offsets)])
     categories = pa.array([f"category_{i:02d}" for i in range(50)])
@@ -95,7 +100,8 @@ def generate_table(target_bytes: int, seed: int = 7) -> pa.Table:
         columns["small_int"] = pa.array(rng.integers(0, 1000, n, dtype=np.int64))
         columns["label"] = pool.take(pa.array(rng.integers(0, len(pool), n)))
         columns["category"] = pa.DictionaryArray.from_arrays(
-            pa.array(rng.integers(0, 50, n, dtype=np.int32)), categories)
+            pa.array(rng.integers(0, 50, n, dtype=np.int32)), categories
+        )
         batches.append(pa.RecordBatch.from_pydict(columns))
         start += n
         if start >= rows and ipc_stream_size(pa.Table.from_batches(batches)) >= target_bytes:
@@ -159,9 +165,13 @@ class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
     def _path(self, descriptor: flight.FlightDescriptor) -> str:
         return str(self._directory / (descriptor.path[0].decode() + ".arrows"))
 
-    def do_put(self, context: object, descriptor: flight.FlightDescriptor,
-               reader: flight.MetadataRecordBatchReader,
-               writer: flight.FlightMetadataWriter) -> None:
+    def do_put(
+        self,
+        context: object,
+        descriptor: flight.FlightDescriptor,
+        reader: flight.MetadataRecordBatchReader,
+        writer: flight.FlightMetadataWriter,
+    ) -> None:
         if self._durable:
             sink = _HashingFile(self._path(descriptor))
             with ipc.new_stream(pa.PythonFile(sink, mode="w"), reader.schema) as out:
@@ -170,8 +180,10 @@ class FileFlightServer(flight.FlightServerBase):  # type: ignore[misc]
             sink.close()
             writer.write(pa.py_buffer(sink.hexdigest().encode()))
             return
-        with pa.OSFile(self._path(descriptor), "wb") as sink, \
-                ipc.new_stream(sink, reader.schema) as out:
+        with (
+            pa.OSFile(self._path(descriptor), "wb") as sink,
+            ipc.new_stream(sink, reader.schema) as out,
+        ):
             for chunk in reader:
                 out.write_batch(chunk.data)
 
@@ -217,8 +229,9 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
-def _read_listen_line(process: subprocess.Popen[str], pattern: re.Pattern[str],
-                      what: str) -> re.Match[str]:
+def _read_listen_line(
+    process: subprocess.Popen[str], pattern: re.Pattern[str], what: str
+) -> re.Match[str]:
     assert process.stdout is not None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -232,8 +245,9 @@ def _read_listen_line(process: subprocess.Popen[str], pattern: re.Pattern[str],
 
 
 @contextmanager
-def veil_server(data_dir: Path, veil: str | None = None, extra_env: dict[str, str] | None = None
-                ) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
+def veil_server(
+    data_dir: Path, veil: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
     """Bootstrap a key and run ``veil serve --port 0``; yields (port, key, process).
 
     Args:
@@ -241,12 +255,20 @@ def veil_server(data_dir: Path, veil: str | None = None, extra_env: dict[str, st
         extra_env: Variables added to the server's environment.
     """
     veil = veil or shutil.which("veil") or str(Path(sys.executable).with_name("veil"))
-    boot = subprocess.run([veil, "admin", "bootstrap", "--data-dir", str(data_dir)],
-                          check=True, capture_output=True, text=True)
+    boot = subprocess.run(
+        [veil, "admin", "bootstrap", "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     key = boot.stdout.strip().splitlines()[-1]
     env = {**os.environ, "VEIL_LOG_LEVEL": "WARNING", **(extra_env or {})}
-    process = subprocess.Popen([veil, "serve", "--data-dir", str(data_dir), "--port", "0"],
-                               stdout=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [veil, "serve", "--data-dir", str(data_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         match = _read_listen_line(process, LISTEN_RE, "veil serve")
         yield int(match.group(2)), key, process
@@ -260,16 +282,25 @@ def veil_server(data_dir: Path, veil: str | None = None, extra_env: dict[str, st
 
 
 @contextmanager
-def flight_server(directory: Path, durable: bool = False
-                  ) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+def flight_server(
+    directory: Path, durable: bool = False
+) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     """Run :func:`serve_flight` in a subprocess; yields (port, process)."""
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve-flight", str(directory),
-         *(["--durable"] if durable else [])],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            __file__,
+            "--serve-flight",
+            str(directory),
+            *(["--durable"] if durable else []),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        match = _read_listen_line(process, re.compile(r"flight listening on (\S+):(\d+)"),
-                                  "flight server")
+        match = _read_listen_line(
+            process, re.compile(r"flight listening on (\S+):(\d+)"), "flight server"
+        )
         yield int(match.group(2)), process
     finally:
         process.terminate()
@@ -306,8 +337,9 @@ class Figures:
         return statistics.median(v / f for v, f in pairs)
 
 
-def measure(action: Callable[[], None], server_pid: int, gigabytes: float
-             ) -> tuple[float, float, float]:
+def measure(
+    action: Callable[[], None], server_pid: int, gigabytes: float
+) -> tuple[float, float, float]:
     """(MB/s, server CPU s/GB, client CPU s/GB) of one call of ``action``."""
     server_start, client_start = cpu_seconds(server_pid), time.process_time()
     start = time.perf_counter()
@@ -325,22 +357,30 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
     """Generate the table, start both servers, alternate rounds, print the figures."""
     from veil_client import Manager
 
-    print(f"load average {os.getloadavg()[0]:.1f}; generating a table of at least {size_mb} MB "
-          "of Arrow IPC stream ...", flush=True)
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; generating a table of at least {size_mb} MB "
+        "of Arrow IPC stream ...",
+        flush=True,
+    )
     table = generate_table(size_mb * 10**6)
     stream_bytes = ipc_stream_size(table)
     mb = stream_bytes / 1e6
-    print(f"table: {table.num_rows:,} rows, {table.num_columns} columns, "
-          f"{stream_bytes:,} bytes of IPC stream", flush=True)
+    print(
+        f"table: {table.num_rows:,} rows, {table.num_columns} columns, "
+        f"{stream_bytes:,} bytes of IPC stream",
+        flush=True,
+    )
     figures = Figures()
     with tempfile.TemporaryDirectory(prefix="veil-bench-") as tmp:
         root = Path(tmp)
         (root / "veil").mkdir()
         (root / "flight").mkdir()
         (root / "durable").mkdir()
-        with veil_server(root / "veil") as (port, key, veil_process), \
-                flight_server(root / "flight") as (flight_port, flight_process), \
-                flight_server(root / "durable", durable=True) as (durable_port, durable_process):
+        with (
+            veil_server(root / "veil") as (port, key, veil_process),
+            flight_server(root / "flight") as (flight_port, flight_process),
+            flight_server(root / "durable", durable=True) as (durable_port, durable_process),
+        ):
             manager = Manager(base_url=f"localhost:{port}", api_key=key)
             run_id = manager.runs_api.create_run("bench").id
             client = flight.FlightClient(f"grpc://127.0.0.1:{flight_port}")
@@ -364,23 +404,29 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
                 flight_upload(durable_client, table, "t")
 
             operations: dict[str, dict[str, Callable[[], None]]] = {
-                "upload": {"veil": veil_put, "flight": flight_put,
-                           "flight_durable": durable_put},
-                "download": {"veil": veil_get, "flight": flight_get}}
-            pids = {"veil": veil_process.pid, "flight": flight_process.pid,
-                    "flight_durable": durable_process.pid}
+                "upload": {"veil": veil_put, "flight": flight_put, "flight_durable": durable_put},
+                "download": {"veil": veil_get, "flight": flight_get},
+            }
+            pids = {
+                "veil": veil_process.pid,
+                "flight": flight_process.pid,
+                "flight_durable": durable_process.pid,
+            }
             for index in range(warmup + rounds):
                 order = ("veil", "flight") if index % 2 == 0 else ("flight", "veil")
                 measured = index >= warmup
                 line = [f"round {index + 1 - warmup}:" if measured else "warm-up:"]
                 for op, actions in operations.items():
                     for system in (*order, *(s for s in actions if s not in order)):
-                        mbps, server_cpu, client_cpu = measure(actions[system], pids[system],
-                                                                mb / 1000)
+                        mbps, server_cpu, client_cpu = measure(
+                            actions[system], pids[system], mb / 1000
+                        )
                         if measured:
                             figures.add(f"{system}_{op}", mbps, server_cpu, client_cpu)
-                        line.append(f"{system} {op} {mbps:.0f} MB/s (CPU s/GB server "
-                                    f"{server_cpu:.2f} client {client_cpu:.2f})")
+                        line.append(
+                            f"{system} {op} {mbps:.0f} MB/s (CPU s/GB server "
+                            f"{server_cpu:.2f} client {client_cpu:.2f})"
+                        )
                 print("\n  ".join(line), flush=True)
             veil_rss = peak_rss_mib(veil_process.pid)
             flight_rss = peak_rss_mib(flight_process.pid)
@@ -396,16 +442,21 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
         "flight_download_mbps": f"{figures.median('flight_download'):.0f}",
         "server_peak_rss_mib": f"{veil_rss:.0f}",
         "flight_server_peak_rss_mib": f"{flight_rss:.0f}",
-        **{f"{system}_{op}_{side}_cpu_s_per_gb": f"{figures.median_cpu(f'{system}_{op}', i):.2f}"
-           for system in ("veil", "flight") for op in ("upload", "download")
-           for i, side in enumerate(("server", "client"))},
+        **{
+            f"{system}_{op}_{side}_cpu_s_per_gb": f"{figures.median_cpu(f'{system}_{op}', i):.2f}"
+            for system in ("veil", "flight")
+            for op in ("upload", "download")
+            for i, side in enumerate(("server", "client"))
+        },
         "flight_durable_upload_mbps": f"{figures.median('flight_durable_upload'):.0f}",
         "upload_ratio_vs_flight_durable": f"{figures.ratio('upload', 'flight_durable'):.2f}",
         "load_average": f"{os.getloadavg()[0]:.1f}",
     }
-    print(f"table_mb={mb:.0f} rounds={rounds} warmup={warmup} (medians; ratios = median of "
-          "per-round ratios; "
-          "targets: upload >= 1.0, download >= 0.9, server RSS < 150 MiB)")
+    print(
+        f"table_mb={mb:.0f} rounds={rounds} warmup={warmup} (medians; ratios = median of "
+        "per-round ratios; "
+        "targets: upload >= 1.0, download >= 0.9, server RSS < 150 MiB)"
+    )
     print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)
     return 0
 
@@ -413,12 +464,19 @@ def run(size_mb: int, rounds: int, warmup: int = 1) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse flags; ``--serve-flight DIR`` is the Flight subprocess's own entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size-mb", type=int, default=500,
-                        help="minimum size of the IPC stream, in 10**6 bytes (default 500)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds of each (default 5: medians of fewer moved by 0.3 here)")
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="unmeasured rounds first (default 1)")
+    parser.add_argument(
+        "--size-mb",
+        type=int,
+        default=500,
+        help="minimum size of the IPC stream, in 10**6 bytes (default 500)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="rounds of each (default 5: medians of fewer moved by 0.3 here)",
+    )
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default 1)")
     parser.add_argument("--serve-flight", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--durable", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

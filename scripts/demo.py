@@ -32,9 +32,12 @@ def _run(*args: str) -> str:
 
 
 def _start_server(data_dir: Path) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen([*VEIL, "serve", "--data-dir", str(data_dir), "--port", "0",
-                                "--log-format", "json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [*VEIL, "serve", "--data-dir", str(data_dir), "--port", "0", "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     if "listening on" not in line:
@@ -61,10 +64,26 @@ def main() -> int:
     started = time.monotonic()
     data_dir = Path(tempfile.mkdtemp(prefix="veil-demo-"))
     _run("admin", "bootstrap", "--data-dir", str(data_dir))
-    _run("admin", "create-user", "--data-dir", str(data_dir), "--username", "analyst",
-         "--email", "analyst@example.org")
-    key = _run("admin", "create-api-key", "--data-dir", str(data_dir), "--username", "analyst",
-               "--name", "demo")
+    _run(
+        "admin",
+        "create-user",
+        "--data-dir",
+        str(data_dir),
+        "--username",
+        "analyst",
+        "--email",
+        "analyst@example.org",
+    )
+    key = _run(
+        "admin",
+        "create-api-key",
+        "--data-dir",
+        str(data_dir),
+        "--username",
+        "analyst",
+        "--name",
+        "demo",
+    )
     server, port = _start_server(data_dir)
     print(f"Veil is serving on localhost:{port} (data dir {data_dir})")
     try:
@@ -83,9 +102,11 @@ def main() -> int:
         local = hashlib.sha256(target.read_bytes()).hexdigest()
         assert local == uploaded.client_sha256 == uploaded.sha256 == info["sha256"], "sha mismatch"
         megabytes = uploaded.size_bytes / 1e6
-        print(f"round trip: {uploaded.num_rows} rows x {uploaded.num_columns} columns, "
-              f"{megabytes:.1f} MB; upload {megabytes / upload_s:.0f} MB/s, download "
-              f"{megabytes / download_s:.0f} MB/s; sha256 {local[:16]}... matches")
+        print(
+            f"round trip: {uploaded.num_rows} rows x {uploaded.num_columns} columns, "
+            f"{megabytes:.1f} MB; upload {megabytes / upload_s:.0f} MB/s, download "
+            f"{megabytes / download_s:.0f} MB/s; sha256 {local[:16]}... matches"
+        )
 
         OUTPUT.mkdir(exist_ok=True)
         for name, path, k in (("wbcd", SHARED / "wbcd.csv", 15), ("adult", adult, 20)):
@@ -93,12 +114,20 @@ def main() -> int:
             runner = manager.create_runner(f"demo-{name}", seed=42)
             runner.add_table(name, path)
             runner.set_parameters(name, k=k)
-            runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics,
-                                    JobKind.privacy_metrics, JobKind.report])
+            runner.run(
+                jobs_to_run=[
+                    JobKind.standard,
+                    JobKind.signal_metrics,
+                    JobKind.privacy_metrics,
+                    JobKind.report,
+                ]
+            )
             avatars = runner.shuffled(name)
             avatars.to_csv(OUTPUT / f"{name}_avatars.csv", index=False)
-            print(f"\n{name}: {len(avatars)} avatars (k={k}) in "
-                  f"{time.monotonic() - began:.1f} s -> demo-output/{name}_avatars.csv")
+            print(
+                f"\n{name}: {len(avatars)} avatars (k={k}) in "
+                f"{time.monotonic() - began:.1f} s -> demo-output/{name}_avatars.csv"
+            )
             _print_metrics("privacy", runner.privacy_metrics(name)[0])
             _print_metrics("signal", runner.signal_metrics(name)[0])
             for kind in (ReportType.BASIC, ReportType.PIA):

@@ -41,7 +41,11 @@ def _local_origin() -> Path | None:
     try:
         result = subprocess.run(
             ["git", "-C", str(REPOSITORY), "config", "--get", "remote.origin.url"],
-            capture_output=True, text=True, timeout=10, check=False)
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     url = result.stdout.strip().removeprefix("file://")

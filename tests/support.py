@@ -53,8 +53,9 @@ class ServerThread:
 
 def start_server(data_dir: Path, **overrides: Any) -> ServerThread:
     """Start a server with a fresh data dir on port 0."""
-    settings = load_settings({"data_dir": data_dir, "port": 0, "engine_capacity": 2,
-                              **overrides}, environ={})
+    settings = load_settings(
+        {"data_dir": data_dir, "port": 0, "engine_capacity": 2, **overrides}, environ={}
+    )
     return ServerThread(settings)
 
 
@@ -72,8 +73,7 @@ class TestUser:
     password: str
 
 
-def create_user(server: ServerThread, role: str = "user", password: str | None = None
-                ) -> TestUser:
+def create_user(server: ServerThread, role: str = "user", password: str | None = None) -> TestUser:
     """Create a user with a unique name and an API key, directly in the server's database."""
     from veil_service.accounts.passwords import hash_password
 
@@ -81,14 +81,23 @@ def create_user(server: ServerThread, role: str = "user", password: str | None =
     username = f"{role}_{suffix}"
     email = f"{username}@example.org"
     with server.app.db.begin() as conn:
-        user = users.create_user(conn, username=username, email=email, role=role,
-                                 password_hash=hash_password(password) if password else None)
+        user = users.create_user(
+            conn,
+            username=username,
+            email=email,
+            role=role,
+            password_hash=hash_password(password) if password else None,
+        )
         _, key = api_keys.create_api_key(conn, user_id=user.id, name="test", expiration_days=30)
     return TestUser(user.id, username, email, role, key, password or "")
 
 
-def assert_eventually(predicate: Callable[[], bool], timeout: float = 20.0,
-                      interval: float = 0.1, message: str = "condition not met") -> None:
+def assert_eventually(
+    predicate: Callable[[], bool],
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    message: str = "condition not met",
+) -> None:
     """Wait until ``predicate()`` is true, failing after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

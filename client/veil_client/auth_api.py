@@ -31,8 +31,12 @@ class ApiKeysClient:
 
     def create_api_key(self, request: CreateApiKeyRequest) -> dict[str, Any]:
         """Create a key; ``result["api_key"]["plaintext"]`` is the key, shown this once."""
-        response = self._transport.call(self._stub.CreateApiKey, auth_pb2.CreateApiKeyRequest(
-            name=request.name, expiration_days=int(request.expiration_days)))
+        response = self._transport.call(
+            self._stub.CreateApiKey,
+            auth_pb2.CreateApiKeyRequest(
+                name=request.name, expiration_days=int(request.expiration_days)
+            ),
+        )
         api_key = _as_dict(response.api_key)
         api_key["plaintext"] = response.plaintext
         return {"api_key": api_key}
@@ -42,8 +46,12 @@ class ApiKeysClient:
         keys: list[dict[str, Any]] = []
         token = ""
         while True:
-            response = self._transport.call(self._stub.ListApiKeys, auth_pb2.ListApiKeysRequest(
-                page_size=500, page_token=token, include_inactive=include_inactive))
+            response = self._transport.call(
+                self._stub.ListApiKeys,
+                auth_pb2.ListApiKeysRequest(
+                    page_size=500, page_token=token, include_inactive=include_inactive
+                ),
+            )
             keys.extend(_as_dict(k) for k in response.api_keys)
             token = response.next_page_token
             if not token:
@@ -51,20 +59,23 @@ class ApiKeysClient:
 
     def get_api_key(self, api_key_id: str) -> dict[str, Any]:
         """One of your keys."""
-        response = self._transport.call(self._stub.GetApiKey,
-                                        auth_pb2.GetApiKeyRequest(api_key_id=api_key_id))
+        response = self._transport.call(
+            self._stub.GetApiKey, auth_pb2.GetApiKeyRequest(api_key_id=api_key_id)
+        )
         return _as_dict(response.api_key)
 
     def revoke_api_key(self, api_key_id: str) -> dict[str, Any]:
         """Revoke one of your keys at once."""
-        response = self._transport.call(self._stub.RevokeApiKey,
-                                        auth_pb2.RevokeApiKeyRequest(api_key_id=api_key_id))
+        response = self._transport.call(
+            self._stub.RevokeApiKey, auth_pb2.RevokeApiKeyRequest(api_key_id=api_key_id)
+        )
         return _as_dict(response.api_key)
 
     def revoke_all_api_keys(self) -> int:
         """Revoke all your keys (including the one in use); returns how many."""
-        response = self._transport.call(self._stub.RevokeAllApiKeys,
-                                        auth_pb2.RevokeAllApiKeysRequest())
+        response = self._transport.call(
+            self._stub.RevokeAllApiKeys, auth_pb2.RevokeAllApiKeysRequest()
+        )
         return int(response.revoked_count)
 
 
@@ -82,8 +93,9 @@ class HealthClient:
 
         stub = health_pb2_grpc.HealthStub(self._transport.channel)
         with translate_errors():
-            response = stub.Check(health_pb2.HealthCheckRequest(service=""),
-                                  timeout=self._transport.timeout)
+            response = stub.Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=self._transport.timeout
+            )
         return {"status": health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}
 
 
@@ -108,10 +120,13 @@ class AuthClient:
         to wait).
         """
         response = self._transport.call(
-            self.stub.Login, auth_pb2.LoginRequest(username=username, password=password))
-        return LoginResponse(session_token=response.session_token,
-                             expires_at=response.expires_at.ToDatetime(tzinfo=UTC),
-                             deprecation_notice=response.deprecation_notice)
+            self.stub.Login, auth_pb2.LoginRequest(username=username, password=password)
+        )
+        return LoginResponse(
+            session_token=response.session_token,
+            expires_at=response.expires_at.ToDatetime(tzinfo=UTC),
+            deprecation_notice=response.deprecation_notice,
+        )
 
     def logout(self) -> None:
         """End the session in use (nothing happens with an API key)."""
@@ -119,11 +134,18 @@ class AuthClient:
 
     def forgotten_password(self, request: ForgottenPasswordRequest) -> None:
         """Ask for a reset token by email; succeeds whether or not the address is known."""
-        self._transport.call(self.stub.ForgottenPassword,
-                             auth_pb2.ForgottenPasswordRequest(email=request.email))
+        self._transport.call(
+            self.stub.ForgottenPassword, auth_pb2.ForgottenPasswordRequest(email=request.email)
+        )
 
     def reset_password(self, request: ResetPasswordRequest) -> None:
         """Set a new password with an emailed token (the token works once, for 24 hours)."""
-        self._transport.call(self.stub.ResetPassword, auth_pb2.ResetPasswordRequest(
-            email=request.email, new_password=request.new_password,
-            new_password_repeated=request.new_password_repeated, token=str(request.token)))
+        self._transport.call(
+            self.stub.ResetPassword,
+            auth_pb2.ResetPasswordRequest(
+                email=request.email,
+                new_password=request.new_password,
+                new_password_repeated=request.new_password_repeated,
+                token=str(request.token),
+            ),
+        )

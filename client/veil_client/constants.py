@@ -46,12 +46,26 @@ class PlotKind(StrEnum):
     METRICS_SUMMARY = "metrics_summary"
 
 
-JOB_EXECUTION_ORDER = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics,
-                       JobKind.report]
+JOB_EXECUTION_ORDER = [
+    JobKind.standard,
+    JobKind.signal_metrics,
+    JobKind.privacy_metrics,
+    JobKind.report,
+]
 ERROR_STATUSES = [JobStatus.parent_error, JobStatus.error, JobStatus.lost, JobStatus.orphaned]
 CANCELLED_STATUSES = [JobStatus.cancelled]
 READY_STATUSES = [JobStatus.finished, *ERROR_STATUSES, *CANCELLED_STATUSES]
 DEFAULT_TYPE = ColumnType.CATEGORY
 
-__all__ = ["CANCELLED_STATUSES", "DEFAULT_TYPE", "ERROR_STATUSES", "JOB_EXECUTION_ORDER",
-           "READY_STATUSES", "ColumnType", "JobKind", "JobStatus", "PlotKind", "Results"]
+__all__ = [
+    "CANCELLED_STATUSES",
+    "DEFAULT_TYPE",
+    "ERROR_STATUSES",
+    "JOB_EXECUTION_ORDER",
+    "READY_STATUSES",
+    "ColumnType",
+    "JobKind",
+    "JobStatus",
+    "PlotKind",
+    "Results",
+]

@@ -1,8 +1,8 @@
 """Administering DP datasets and grants (admin role): ``DPAdminClient(manager)``.
 
-    admin = DPAdminClient(manager)
-    admin.register_dataset("PENGUIN", "penguins.csv", "penguin_metadata.yaml")
-    admin.grant("alice", "PENGUIN", epsilon=10.0, delta=0.005)
+admin = DPAdminClient(manager)
+admin.register_dataset("PENGUIN", "penguins.csv", "penguin_metadata.yaml")
+admin.grant("alice", "PENGUIN", epsilon=10.0, delta=0.005)
 """
 
 from __future__ import annotations
@@ -33,17 +33,26 @@ def _metadata_text(metadata: str | os.PathLike[str] | dict[str, Any]) -> str:
 
 def dataset_dict(message: Any) -> dict[str, Any]:
     """A Dataset message as a plain dict."""
-    return {"name": message.name, "num_rows": message.table.num_rows,
-            "num_columns": message.table.num_columns, "sha256": message.table.sha256,
-            "columns": [(c.name, c.arrow_type) for c in message.table.columns],
-            "metadata_json": message.metadata_json}
+    return {
+        "name": message.name,
+        "num_rows": message.table.num_rows,
+        "num_columns": message.table.num_columns,
+        "sha256": message.table.sha256,
+        "columns": [(c.name, c.arrow_type) for c in message.table.columns],
+        "metadata_json": message.metadata_json,
+    }
 
 
 def grant_dict(message: Any) -> dict[str, Any]:
     """A Grant message as a plain dict."""
-    return {"username": message.username, "dataset": message.dataset,
-            "initial_epsilon": message.initial.epsilon, "initial_delta": message.initial.delta,
-            "spent_epsilon": message.spent.epsilon, "spent_delta": message.spent.delta}
+    return {
+        "username": message.username,
+        "dataset": message.dataset,
+        "initial_epsilon": message.initial.epsilon,
+        "initial_delta": message.initial.delta,
+        "spent_epsilon": message.spent.epsilon,
+        "spent_delta": message.spent.delta,
+    }
 
 
 class DPAdminClient:
@@ -58,11 +67,14 @@ class DPAdminClient:
         self.transport = transport
         self.stub = admin_pb2_grpc.AdminServiceStub(transport.channel)
         self._upload = transport.channel.stream_unary(
-            "/veil.v1.AdminService/RegisterDataset", request_serializer=chunk_serializer,
-            response_deserializer=admin_pb2.RegisterDatasetResponse.FromString)
+            "/veil.v1.AdminService/RegisterDataset",
+            request_serializer=chunk_serializer,
+            response_deserializer=admin_pb2.RegisterDatasetResponse.FromString,
+        )
 
-    def register_dataset(self, name: str, data: TableSource,
-                         metadata: str | os.PathLike[str] | dict[str, Any]) -> dict[str, Any]:
+    def register_dataset(
+        self, name: str, data: TableSource, metadata: str | os.PathLike[str] | dict[str, Any]
+    ) -> dict[str, Any]:
         """Upload a table (CSV/Parquet path, DataFrame or Arrow table) as a DP dataset.
 
         Args:
@@ -70,31 +82,38 @@ class DPAdminClient:
             data: The private data; only the metadata's columns are kept, typed as declared.
             metadata: Lomas metadata: a YAML/JSON file path, its text, or a dict.
         """
-        header = admin_pb2.RegisterDatasetRequest(header=admin_pb2.RegisterDatasetHeader(
-            name=name, metadata_yaml=_metadata_text(metadata)))
+        header = admin_pb2.RegisterDatasetRequest(
+            header=admin_pb2.RegisterDatasetHeader(
+                name=name, metadata_yaml=_metadata_text(metadata)
+            )
+        )
         encoded = open_source(data)
         with translate_errors():
-            response = self._upload(upload_messages(header, encoded, StreamStats(),
-                                                    f"upload {name}"),
-                                    metadata=tuple(self.transport.metadata()),
-                                    timeout=UPLOAD_TIMEOUT_S)
+            response = self._upload(
+                upload_messages(header, encoded, StreamStats(), f"upload {name}"),
+                metadata=tuple(self.transport.metadata()),
+                timeout=UPLOAD_TIMEOUT_S,
+            )
         return dataset_dict(response.dataset)
 
-    def register_dataset_from_path(self, name: str, path: str,
-                                   metadata: str | os.PathLike[str] | dict[str, Any]
-                                   ) -> dict[str, Any]:
+    def register_dataset_from_path(
+        self, name: str, path: str, metadata: str | os.PathLike[str] | dict[str, Any]
+    ) -> dict[str, Any]:
         """Register a CSV or Parquet file that the server can read at ``path``."""
-        response = self.transport.call(self.stub.RegisterDatasetFromPath,
-                                       admin_pb2.RegisterDatasetFromPathRequest(
-                                           name=name, path=path,
-                                           metadata_yaml=_metadata_text(metadata)),
-                                       timeout=UPLOAD_TIMEOUT_S)
+        response = self.transport.call(
+            self.stub.RegisterDatasetFromPath,
+            admin_pb2.RegisterDatasetFromPathRequest(
+                name=name, path=path, metadata_yaml=_metadata_text(metadata)
+            ),
+            timeout=UPLOAD_TIMEOUT_S,
+        )
         return dataset_dict(response.dataset)
 
     def list_datasets(self) -> list[dict[str, Any]]:
         """Every DP dataset."""
-        response = self.transport.call(self.stub.ListAllDatasets,
-                                       admin_pb2.ListAllDatasetsRequest())
+        response = self.transport.call(
+            self.stub.ListAllDatasets, admin_pb2.ListAllDatasetsRequest()
+        )
         return [dataset_dict(d) for d in response.datasets]
 
     def delete_dataset(self, name: str) -> None:
@@ -104,13 +123,19 @@ class DPAdminClient:
     def grant(self, user: str, dataset: str, epsilon: float, delta: float) -> dict[str, Any]:
         """Give ``user`` (username or id) access to ``dataset`` with an initial budget of
         ``epsilon`` (privacy loss) and ``delta`` (probability), or change that budget."""
-        response = self.transport.call(self.stub.GrantAccess, admin_pb2.GrantAccessRequest(
-            user=user, dataset=dataset,
-            initial=dpquery_pb2.PrivacyCost(epsilon=epsilon, delta=delta)))
+        response = self.transport.call(
+            self.stub.GrantAccess,
+            admin_pb2.GrantAccessRequest(
+                user=user,
+                dataset=dataset,
+                initial=dpquery_pb2.PrivacyCost(epsilon=epsilon, delta=delta),
+            ),
+        )
         return grant_dict(response.grant)
 
     def list_grants(self, user: str = "", dataset: str = "") -> list[dict[str, Any]]:
         """Grants, optionally of one user or one dataset."""
-        response = self.transport.call(self.stub.ListGrants,
-                                       admin_pb2.ListGrantsRequest(user=user, dataset=dataset))
+        response = self.transport.call(
+            self.stub.ListGrants, admin_pb2.ListGrantsRequest(user=user, dataset=dataset)
+        )
         return [grant_dict(g) for g in response.grants]

@@ -35,17 +35,20 @@ class DPQueryApi:
         self._dummy = transport.channel.unary_stream(
             "/veil.v1.DPQueryService/GetDummyDataset",
             request_serializer=dpquery_pb2.GetDummyDatasetRequest.SerializeToString,
-            response_deserializer=lambda raw: parse_chunk(raw, dpquery_pb2.GetDummyDatasetResponse))
+            response_deserializer=lambda raw: parse_chunk(raw, dpquery_pb2.GetDummyDatasetResponse),
+        )
 
     def list_datasets(self) -> list[Any]:
         """DatasetSummary messages of the caller's datasets."""
-        return list(self.transport.call(self.stub.ListDatasets,
-                                        dpquery_pb2.ListDatasetsRequest()).datasets)
+        return list(
+            self.transport.call(self.stub.ListDatasets, dpquery_pb2.ListDatasetsRequest()).datasets
+        )
 
     def metadata(self, dataset: str) -> dict[str, Any]:
         """A dataset's metadata (Lomas format)."""
-        response = self.transport.call(self.stub.GetDatasetMetadata,
-                                       dpquery_pb2.GetDatasetMetadataRequest(dataset=dataset))
+        response = self.transport.call(
+            self.stub.GetDatasetMetadata, dpquery_pb2.GetDatasetMetadataRequest(dataset=dataset)
+        )
         value: dict[str, Any] = json.loads(response.metadata_json)
         return value
 
@@ -53,24 +56,29 @@ class DPQueryApi:
         """A seeded dummy dataset as an Arrow table."""
         request = dpquery_pb2.GetDummyDatasetRequest(dataset=dataset, nb_rows=nb_rows, seed=seed)
         with translate_errors():
-            responses = self._dummy(request, metadata=tuple(self.transport.metadata()),
-                                    timeout=QUERY_TIMEOUT_S)
+            responses = self._dummy(
+                request, metadata=tuple(self.transport.metadata()), timeout=QUERY_TIMEOUT_S
+            )
             header, chunks = split_download(responses)
             return read_arrow(chunks, header.header.sha256)
 
     def budget(self, dataset: str) -> Any:
         """GetBudgetResponse of a dataset."""
-        return self.transport.call(self.stub.GetBudget,
-                                   dpquery_pb2.GetBudgetRequest(dataset=dataset))
+        return self.transport.call(
+            self.stub.GetBudget, dpquery_pb2.GetBudgetRequest(dataset=dataset)
+        )
 
     def previous_queries(self, dataset: str) -> list[Any]:
         """Every QueryRecord of the caller on a dataset, newest first (all pages)."""
         records: list[Any] = []
         token = ""
         while True:
-            response = self.transport.call(self.stub.ListPreviousQueries,
-                                           dpquery_pb2.ListPreviousQueriesRequest(
-                                               dataset=dataset, page_size=500, page_token=token))
+            response = self.transport.call(
+                self.stub.ListPreviousQueries,
+                dpquery_pb2.ListPreviousQueriesRequest(
+                    dataset=dataset, page_size=500, page_token=token
+                ),
+            )
             records.extend(response.queries)
             token = response.next_page_token
             if not token:
@@ -80,7 +88,8 @@ class DPQueryApi:
         """A QuerySpec message."""
         spec = dpquery_pb2.QuerySpec(
             dataset=dataset,
-            mode=dpquery_pb2.QUERY_MODE_DUMMY if dummy else dpquery_pb2.QUERY_MODE_PRIVATE)
+            mode=dpquery_pb2.QUERY_MODE_DUMMY if dummy else dpquery_pb2.QUERY_MODE_PRIVATE,
+        )
         if dummy is not None:
             spec.dummy_nb_rows = dummy.nb_rows
             spec.dummy_seed = dummy.seed
@@ -89,14 +98,17 @@ class DPQueryApi:
 
     def query(self, spec: Any) -> Any:
         """Query; returns the QueryResponse message."""
-        return self.transport.call(self.stub.Query, dpquery_pb2.QueryRequest(spec=spec),
-                                   timeout=QUERY_TIMEOUT_S)
+        return self.transport.call(
+            self.stub.Query, dpquery_pb2.QueryRequest(spec=spec), timeout=QUERY_TIMEOUT_S
+        )
 
     def estimate_cost(self, spec: Any) -> Any:
         """EstimateCost; returns the PrivacyCost message."""
-        return self.transport.call(self.stub.EstimateCost,
-                                   dpquery_pb2.EstimateCostRequest(spec=spec),
-                                   timeout=QUERY_TIMEOUT_S).cost
+        return self.transport.call(
+            self.stub.EstimateCost,
+            dpquery_pb2.EstimateCostRequest(spec=spec),
+            timeout=QUERY_TIMEOUT_S,
+        ).cost
 
 
 def table_from_ipc(data: bytes) -> pa.Table:

@@ -105,8 +105,13 @@ class SmartnoiseSynthSamples:
     res_type: str = "sn_synth_samples"
 
 
-QueryResult = (SmartnoiseSQLQueryResult | OpenDPQueryResult | DiffPrivLibQueryResult
-               | SmartnoiseSynthModel | SmartnoiseSynthSamples)
+QueryResult = (
+    SmartnoiseSQLQueryResult
+    | OpenDPQueryResult
+    | DiffPrivLibQueryResult
+    | SmartnoiseSynthModel
+    | SmartnoiseSynthSamples
+)
 
 
 @dataclass(frozen=True)
@@ -157,23 +162,38 @@ class _Library:
 
     @staticmethod
     def _response(response: Any, result: QueryResult) -> QueryResponse:
-        return QueryResponse(response.cost.epsilon, response.cost.delta, result,
-                             response.remaining.epsilon, response.remaining.delta,
-                             response.query_id)
+        return QueryResponse(
+            response.cost.epsilon,
+            response.cost.delta,
+            result,
+            response.remaining.epsilon,
+            response.remaining.delta,
+            response.query_id,
+        )
 
 
 class SmartnoiseSQLClient(_Library):
     """smartnoise-sql queries on table ``df``."""
 
     @staticmethod
-    def _message(query: str, epsilon: float, delta: float, mechanisms: dict[str, str] | None,
-                 postprocess: bool = True) -> Any:
-        return dpquery_pb2.SmartnoiseSqlQuery(query_str=query, epsilon=epsilon, delta=delta,
-                                              mechanisms=dict(mechanisms or {}),
-                                              postprocess=postprocess)
+    def _message(
+        query: str,
+        epsilon: float,
+        delta: float,
+        mechanisms: dict[str, str] | None,
+        postprocess: bool = True,
+    ) -> Any:
+        return dpquery_pb2.SmartnoiseSqlQuery(
+            query_str=query,
+            epsilon=epsilon,
+            delta=delta,
+            mechanisms=dict(mechanisms or {}),
+            postprocess=postprocess,
+        )
 
-    def cost(self, query: str, epsilon: float, delta: float,
-             mechanisms: dict[str, str] | None = None) -> CostResponse:
+    def cost(
+        self, query: str, epsilon: float, delta: float, mechanisms: dict[str, str] | None = None
+    ) -> CostResponse:
         """What the query would be charged, as smartnoise-sql accounts it.
 
         Args:
@@ -184,16 +204,29 @@ class SmartnoiseSQLClient(_Library):
         """
         return self._cost("smartnoise_sql", self._message(query, epsilon, delta, mechanisms))
 
-    def query(self, query: str, epsilon: float, delta: float,
-              mechanisms: dict[str, str] | None = None, postprocess: bool = True,
-              dummy: bool = False, nb_rows: int = 100, seed: int = 42) -> QueryResponse:
+    def query(
+        self,
+        query: str,
+        epsilon: float,
+        delta: float,
+        mechanisms: dict[str, str] | None = None,
+        postprocess: bool = True,
+        dummy: bool = False,
+        nb_rows: int = 100,
+        seed: int = 42,
+    ) -> QueryResponse:
         """Run the query; ``result.df`` holds the answer (columns ``res_0...`` without
         postprocessing)."""
         response, result = self._query(
-            "smartnoise_sql", self._message(query, epsilon, delta, mechanisms, postprocess),
-            _dummy(dummy, nb_rows, seed))
-        frame = frame_from_arrow(table_from_ipc(result.arrow_ipc)) if result.arrow_ipc \
+            "smartnoise_sql",
+            self._message(query, epsilon, delta, mechanisms, postprocess),
+            _dummy(dummy, nb_rows, seed),
+        )
+        frame = (
+            frame_from_arrow(table_from_ipc(result.arrow_ipc))
+            if result.arrow_ipc
             else pd.DataFrame()
+        )
         return self._response(response, SmartnoiseSQLQueryResult(frame))
 
 
@@ -203,8 +236,12 @@ class OpenDPClient(_Library):
     ``dp.Context`` built on a LazyFrame) run on the dataset as a LazyFrame."""
 
     @staticmethod
-    def _message(opendp_pipeline: Any, fixed_delta: float | None,
-                 mechanism: str | None = None, pipeline_type: str | None = None) -> Any:
+    def _message(
+        opendp_pipeline: Any,
+        fixed_delta: float | None,
+        mechanism: str | None = None,
+        pipeline_type: str | None = None,
+    ) -> Any:
         if isinstance(opendp_pipeline, str):
             text, kind = opendp_pipeline, pipeline_type or "legacy"
         elif dp_serialization.is_opendp_polars(opendp_pipeline):
@@ -218,8 +255,13 @@ class OpenDPClient(_Library):
             message.fixed_delta = fixed_delta
         return message
 
-    def cost(self, opendp_pipeline: Any, fixed_delta: float | None = None,
-             mechanism: str | None = None, pipeline_type: str | None = None) -> CostResponse:
+    def cost(
+        self,
+        opendp_pipeline: Any,
+        fixed_delta: float | None = None,
+        mechanism: str | None = None,
+        pipeline_type: str | None = None,
+    ) -> CostResponse:
         """What the measurement would be charged: its privacy map at the dataset's ``max_ids``.
 
         Args:
@@ -230,20 +272,31 @@ class OpenDPClient(_Library):
             mechanism: For a bare LazyFrame: ``laplace`` (default) or ``gaussian``.
             pipeline_type: For text only: ``legacy`` (default) or ``polars``.
         """
-        return self._cost("opendp", self._message(opendp_pipeline, fixed_delta, mechanism,
-                                                  pipeline_type))
+        return self._cost(
+            "opendp", self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type)
+        )
 
-    def query(self, opendp_pipeline: Any, fixed_delta: float | None = None, dummy: bool = False,
-              nb_rows: int = 100, seed: int = 42, mechanism: str | None = None,
-              pipeline_type: str | None = None) -> QueryResponse:
+    def query(
+        self,
+        opendp_pipeline: Any,
+        fixed_delta: float | None = None,
+        dummy: bool = False,
+        nb_rows: int = 100,
+        seed: int = 42,
+        mechanism: str | None = None,
+        pipeline_type: str | None = None,
+    ) -> QueryResponse:
         """Invoke the measurement; ``result.value`` is the release (a pandas DataFrame for
         polars queries)."""
         message = self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type)
         response, result = self._query("opendp", message, _dummy(dummy, nb_rows, seed))
         value: Any
         if message.pipeline_type == "polars":
-            value = frame_from_arrow(table_from_ipc(result.arrow_ipc)) if result.arrow_ipc \
+            value = (
+                frame_from_arrow(table_from_ipc(result.arrow_ipc))
+                if result.arrow_ipc
                 else pd.DataFrame()
+            )
         elif result.arrow_ipc:
             table = table_from_ipc(result.arrow_ipc).to_pydict()
             value = dict(zip(table.get("key", []), table.get("value", []), strict=False))
@@ -258,20 +311,39 @@ class DiffPrivLibClient(_Library):
     """diffprivlib pipelines fitted on the dataset."""
 
     @staticmethod
-    def _message(pipeline: Any, feature_columns: list[str], target_columns: list[str] | None,
-                 test_size: float, test_train_split_seed: int, imputer_strategy: str,
-                 allow_pickle: bool = False) -> Any:
-        text = pipeline if isinstance(pipeline, str) \
+    def _message(
+        pipeline: Any,
+        feature_columns: list[str],
+        target_columns: list[str] | None,
+        test_size: float,
+        test_train_split_seed: int,
+        imputer_strategy: str,
+        allow_pickle: bool = False,
+    ) -> Any:
+        text = (
+            pipeline
+            if isinstance(pipeline, str)
             else dp_serialization.serialize_diffprivlib_pipeline(pipeline)
+        )
         return dpquery_pb2.DiffprivlibQuery(
-            pipeline_json=text, feature_columns=list(feature_columns),
-            target_columns=[c for c in (target_columns or []) if c], test_size=test_size,
-            test_train_split_seed=test_train_split_seed, imputer_strategy=imputer_strategy,
-            allow_pickle=allow_pickle)
+            pipeline_json=text,
+            feature_columns=list(feature_columns),
+            target_columns=[c for c in (target_columns or []) if c],
+            test_size=test_size,
+            test_train_split_seed=test_train_split_seed,
+            imputer_strategy=imputer_strategy,
+            allow_pickle=allow_pickle,
+        )
 
-    def cost(self, pipeline: Any, feature_columns: list[str] | None = None,
-             target_columns: list[str] | None = None, test_size: float = 0.2,
-             test_train_split_seed: int = 1, imputer_strategy: str = "drop") -> CostResponse:
+    def cost(
+        self,
+        pipeline: Any,
+        feature_columns: list[str] | None = None,
+        target_columns: list[str] | None = None,
+        test_size: float = 0.2,
+        test_train_split_seed: int = 1,
+        imputer_strategy: str = "drop",
+    ) -> CostResponse:
         """What fitting the pipeline would be charged (Σ of the steps' ε, δ = 0).
 
         Args:
@@ -282,27 +354,54 @@ class DiffPrivLibClient(_Library):
             test_train_split_seed: Seed of the train/test split.
             imputer_strategy: ``drop``, ``mean``, ``median`` or ``most_frequent``.
         """
-        return self._cost("diffprivlib", self._message(
-            pipeline, feature_columns or [], target_columns, test_size, test_train_split_seed,
-            imputer_strategy))
+        return self._cost(
+            "diffprivlib",
+            self._message(
+                pipeline,
+                feature_columns or [],
+                target_columns,
+                test_size,
+                test_train_split_seed,
+                imputer_strategy,
+            ),
+        )
 
-    def query(self, pipeline: Any, feature_columns: list[str],
-              target_columns: list[str] | None = None, test_size: float = 0.2,
-              test_train_split_seed: int = 1, imputer_strategy: str = "drop",
-              dummy: bool = False, nb_rows: int = 100, seed: int = 42,
-              allow_pickle: bool = False) -> QueryResponse:
+    def query(
+        self,
+        pipeline: Any,
+        feature_columns: list[str],
+        target_columns: list[str] | None = None,
+        test_size: float = 0.2,
+        test_train_split_seed: int = 1,
+        imputer_strategy: str = "drop",
+        dummy: bool = False,
+        nb_rows: int = 100,
+        seed: int = 42,
+        allow_pickle: bool = False,
+    ) -> QueryResponse:
         """Fit the pipeline; ``result.model`` is the fitted pipeline, ``result.score`` its score.
 
         The model travels as skops (loaded trusting only diffprivlib/sklearn types); pass
         ``allow_pickle=True`` to accept a pickle from a server that allows it.
         """
-        response, result = self._query("diffprivlib", self._message(
-            pipeline, feature_columns, target_columns, test_size, test_train_split_seed,
-            imputer_strategy, allow_pickle), _dummy(dummy, nb_rows, seed))
+        response, result = self._query(
+            "diffprivlib",
+            self._message(
+                pipeline,
+                feature_columns,
+                target_columns,
+                test_size,
+                test_train_split_seed,
+                imputer_strategy,
+                allow_pickle,
+            ),
+            _dummy(dummy, nb_rows, seed),
+        )
         model = None
         if result.HasField("model") and result.model.data:
-            model = dp_serialization.load_model(result.model.data, result.model.format,
-                                                allow_pickle=allow_pickle)
+            model = dp_serialization.load_model(
+                result.model.data, result.model.format, allow_pickle=allow_pickle
+            )
         score = result.score if result.HasField("score") else None
         return self._response(response, DiffPrivLibQueryResult(score, model))
 
@@ -311,20 +410,46 @@ class SmartnoiseSynthClient(_Library):
     """smartnoise-synth synthesizers fitted on the dataset."""
 
     @staticmethod
-    def _message(synth_name: str, epsilon: float, delta: float | None, select_cols: list[str],
-                 synth_params: dict[str, Any], nullable: bool, constraints: Any,
-                 return_model: bool = False, condition: str = "", nb_samples: int = 200) -> Any:
-        constraints_json = constraints if isinstance(constraints, str) \
+    def _message(
+        synth_name: str,
+        epsilon: float,
+        delta: float | None,
+        select_cols: list[str],
+        synth_params: dict[str, Any],
+        nullable: bool,
+        constraints: Any,
+        return_model: bool = False,
+        condition: str = "",
+        nb_samples: int = 200,
+    ) -> Any:
+        constraints_json = (
+            constraints
+            if isinstance(constraints, str)
             else (json.dumps(constraints) if constraints else "")
+        )
         return dpquery_pb2.SmartnoiseSynthQuery(
-            synth_name=synth_name, epsilon=epsilon, delta=delta or 0.0,
-            select_cols=list(select_cols), synth_params_json=json.dumps(synth_params or {}),
-            nullable=nullable, constraints_json=constraints_json, return_model=return_model,
-            condition=condition, nb_samples=nb_samples)
+            synth_name=synth_name,
+            epsilon=epsilon,
+            delta=delta or 0.0,
+            select_cols=list(select_cols),
+            synth_params_json=json.dumps(synth_params or {}),
+            nullable=nullable,
+            constraints_json=constraints_json,
+            return_model=return_model,
+            condition=condition,
+            nb_samples=nb_samples,
+        )
 
-    def cost(self, synth_name: str, epsilon: float, delta: float | None = None,
-             select_cols: list[str] | None = None, synth_params: dict[str, Any] | None = None,
-             nullable: bool = True, constraints: Any = None) -> CostResponse:
+    def cost(
+        self,
+        synth_name: str,
+        epsilon: float,
+        delta: float | None = None,
+        select_cols: list[str] | None = None,
+        synth_params: dict[str, Any] | None = None,
+        nullable: bool = True,
+        constraints: Any = None,
+    ) -> CostResponse:
         """What fitting the synthesizer would be charged (the ε and δ it is given).
 
         Args:
@@ -336,27 +461,64 @@ class SmartnoiseSynthClient(_Library):
             nullable: Columns may be null.
             constraints: Per-column transformers, as a JSON-ready dict.
         """
-        return self._cost("smartnoise_synth", self._message(
-            synth_name, epsilon, delta, select_cols or [], synth_params or {}, nullable,
-            constraints))
+        return self._cost(
+            "smartnoise_synth",
+            self._message(
+                synth_name,
+                epsilon,
+                delta,
+                select_cols or [],
+                synth_params or {},
+                nullable,
+                constraints,
+            ),
+        )
 
-    def query(self, synth_name: str, epsilon: float, delta: float | None = None,
-              select_cols: list[str] | None = None, synth_params: dict[str, Any] | None = None,
-              nullable: bool = True, constraints: Any = None, dummy: bool = False,
-              return_model: bool = False, condition: str = "", nb_samples: int = 200,
-              nb_rows: int = 100, seed: int = 42) -> QueryResponse:
+    def query(
+        self,
+        synth_name: str,
+        epsilon: float,
+        delta: float | None = None,
+        select_cols: list[str] | None = None,
+        synth_params: dict[str, Any] | None = None,
+        nullable: bool = True,
+        constraints: Any = None,
+        dummy: bool = False,
+        return_model: bool = False,
+        condition: str = "",
+        nb_samples: int = 200,
+        nb_rows: int = 100,
+        seed: int = 42,
+    ) -> QueryResponse:
         """Fit the synthesizer; ``result.df_samples`` holds ``nb_samples`` rows (optionally
         meeting ``condition``), or ``result.model`` the model when ``return_model=True`` (a
         pickle: the server must allow it, and asking for it is your opt-in)."""
-        response, result = self._query("smartnoise_synth", self._message(
-            synth_name, epsilon, delta, select_cols or [], synth_params or {}, nullable,
-            constraints, return_model, condition, nb_samples), _dummy(dummy, nb_rows, seed))
+        response, result = self._query(
+            "smartnoise_synth",
+            self._message(
+                synth_name,
+                epsilon,
+                delta,
+                select_cols or [],
+                synth_params or {},
+                nullable,
+                constraints,
+                return_model,
+                condition,
+                nb_samples,
+            ),
+            _dummy(dummy, nb_rows, seed),
+        )
         if return_model:
-            model = dp_serialization.load_model(result.model.data, result.model.format,
-                                                allow_pickle=True)
+            model = dp_serialization.load_model(
+                result.model.data, result.model.format, allow_pickle=True
+            )
             return self._response(response, SmartnoiseSynthModel(model))
-        frame = frame_from_arrow(table_from_ipc(result.arrow_ipc)) if result.arrow_ipc \
+        frame = (
+            frame_from_arrow(table_from_ipc(result.arrow_ipc))
+            if result.arrow_ipc
             else pd.DataFrame()
+        )
         return self._response(response, SmartnoiseSynthSamples(frame))
 
 
@@ -406,11 +568,16 @@ class DPClient:
         out = []
         for record in self._api.previous_queries(self.dataset_name):
             request = json.loads(record.request_json)
-            out.append({
-                "id": record.id, "dataset_name": record.dataset,
-                "dp_library": record.library, "client_input": request.get("request", request),
-                "epsilon": record.cost.epsilon, "delta": record.cost.delta,
-                "timestamp": record.created_at.ToNanoseconds() / 1e9,
-                "result_summary": record.result_summary,
-            })
+            out.append(
+                {
+                    "id": record.id,
+                    "dataset_name": record.dataset,
+                    "dp_library": record.library,
+                    "client_input": request.get("request", request),
+                    "epsilon": record.cost.epsilon,
+                    "delta": record.cost.delta,
+                    "timestamp": record.created_at.ToNanoseconds() / 1e9,
+                    "result_summary": record.result_summary,
+                }
+            )
         return out

@@ -34,8 +34,14 @@ from veil_client.errors import InvalidArgument
 DIFFPRIVLIB_FORMAT = "veil-diffprivlib"
 DIFFPRIVLIB_FORMAT_VERSION = 1
 DIFFPRIVLIB_MODELS = (
-    "DecisionTreeClassifier", "GaussianNB", "KMeans", "LinearRegression", "LogisticRegression",
-    "PCA", "RandomForestClassifier", "StandardScaler",
+    "DecisionTreeClassifier",
+    "GaussianNB",
+    "KMeans",
+    "LinearRegression",
+    "LogisticRegression",
+    "PCA",
+    "RandomForestClassifier",
+    "StandardScaler",
 )
 # Parameters the server sets itself; they must be left at their default (None).
 _SERVER_PARAMS = ("accountant", "n_jobs", "verbose")
@@ -90,15 +96,19 @@ _POLARS_MEASURES = {
     "ZeroConcentratedDivergence": "zero_concentrated_divergence",
     "Approximate(MaxDivergence)": "approximate_max_divergence",
 }
-_MECHANISMS = {None: "max_divergence", "laplace": "max_divergence",
-               "gaussian": "zero_concentrated_divergence"}
+_MECHANISMS = {
+    None: "max_divergence",
+    "laplace": "max_divergence",
+    "gaussian": "zero_concentrated_divergence",
+}
 
 
 def is_opendp_polars(pipeline: Any) -> bool:
     """Whether ``pipeline`` is a polars LazyFrame or an OpenDP ``Context`` polars query."""
     cls = type(pipeline)
     return (cls.__module__.startswith("polars") and cls.__name__ == "LazyFrame") or (
-        cls.__module__.startswith("opendp.extras.polars") and cls.__name__ == "LazyFrameQuery")
+        cls.__module__.startswith("opendp.extras.polars") and cls.__name__ == "LazyFrameQuery"
+    )
 
 
 def serialize_opendp_polars(pipeline: Any, mechanism: str | None = None) -> str:
@@ -136,17 +146,26 @@ def serialize_opendp_polars(pipeline: Any, mechanism: str | None = None) -> str:
             raise _polars_error("mechanism must be 'laplace' or 'gaussian'")
         measure = _MECHANISMS[mechanism]
     else:
-        raise _polars_error("expected a polars LazyFrame or an OpenDP context query, got "
-                            f"{type(pipeline).__name__}")
+        raise _polars_error(
+            f"expected a polars LazyFrame or an OpenDP context query, got {type(pipeline).__name__}"
+        )
     with warnings.catch_warnings():
         # polars 1.32 deprecates the JSON format, but it is the one the server can inspect
         # before deserializing (binary plans may carry pickled Python functions).
-        warnings.filterwarnings("ignore", message=r"'json' serialization format",
-                                category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"'json' serialization format", category=UserWarning
+        )
         plan_json = plan.serialize(format="json")
-    return json.dumps({"format": OPENDP_POLARS_FORMAT, "version": 1,
-                       "plan": json.loads(plan_json), "output_measure": measure,
-                       "global_scale": scale, "threshold": threshold})
+    return json.dumps(
+        {
+            "format": OPENDP_POLARS_FORMAT,
+            "version": 1,
+            "plan": json.loads(plan_json),
+            "output_measure": measure,
+            "global_scale": scale,
+            "threshold": threshold,
+        }
+    )
 
 
 def _solve_scale(dp: Any, plan: Any, query: Any) -> tuple[float | None, int | None]:
@@ -155,8 +174,14 @@ def _solve_scale(dp: Any, plan: Any, query: Any) -> tuple[float | None, int | No
     d_in, d_out = query._d_in, query._d_out
 
     def make(scale: float, threshold: int | None = None) -> Any:
-        return dp.m.make_private_lazyframe(input_domain, input_metric, query._output_measure,
-                                           plan, global_scale=scale, threshold=threshold)
+        return dp.m.make_private_lazyframe(
+            input_domain,
+            input_metric,
+            query._output_measure,
+            plan,
+            global_scale=scale,
+            threshold=threshold,
+        )
 
     try:
         if make(0.0).check(d_in, d_out):
@@ -164,8 +189,7 @@ def _solve_scale(dp: Any, plan: Any, query: Any) -> tuple[float | None, int | No
     except dp.OpenDPException:
         pass
     if str(query._output_measure).startswith("Approximate"):
-        scale = dp.binary_search(
-            lambda s: make(s, 2**32 - 1).map(d_in)[0] < d_out[0], T=float)
+        scale = dp.binary_search(lambda s: make(s, 2**32 - 1).map(d_in)[0] < d_out[0], T=float)
         try:
             make(scale)
             return float(scale), None
@@ -205,8 +229,9 @@ def serialize_diffprivlib_pipeline(pipeline: Any) -> str:
     encoded = []
     for name, estimator in steps:
         cls_name = type(estimator).__name__
-        if (cls_name not in DIFFPRIVLIB_MODELS
-                or getattr(diffprivlib.models, cls_name, None) is not type(estimator)):
+        if cls_name not in DIFFPRIVLIB_MODELS or getattr(
+            diffprivlib.models, cls_name, None
+        ) is not type(estimator):
             raise InvalidArgument(
                 f"step {name!r} is a {type(estimator).__module__}.{cls_name}; only "
                 f"diffprivlib.models {', '.join(DIFFPRIVLIB_MODELS)} are accepted",
@@ -259,12 +284,14 @@ def _transformer_spec(transformer: Any, where: str) -> dict[str, Any]:
     if cls_name == "AnonymizationTransformer":
         fake = getattr(transformer.fake, "__name__", None)
         if fake is None:
-            raise InvalidArgument(f"constraint {where}: only Faker providers by name can be sent",
-                                  field="constraints")
+            raise InvalidArgument(
+                f"constraint {where}: only Faker providers by name can be sent", field="constraints"
+            )
         return {"class": cls_name, "fake": fake}
     if not type(transformer).__module__.startswith("snsynth.transform"):
-        raise InvalidArgument(f"constraint {where} is not a snsynth.transform transformer",
-                              field="constraints")
+        raise InvalidArgument(
+            f"constraint {where} is not a snsynth.transform transformer", field="constraints"
+        )
     params: dict[str, Any] = {}
     for name in inspect.signature(type(transformer).__init__).parameters:
         if name in ("self", "args", "kwargs", "odometer"):
@@ -272,8 +299,9 @@ def _transformer_spec(transformer: Any, where: str) -> dict[str, Any]:
         value: Any = getattr(transformer, name, None)
         if name == "epsilon":
             if value:
-                raise InvalidArgument(f"constraint {where} spends epsilon; give its bounds",
-                                      field="constraints")
+                raise InvalidArgument(
+                    f"constraint {where} spends epsilon; give its bounds", field="constraints"
+                )
             continue
         if hasattr(value, "isoformat"):
             value = value.isoformat()
@@ -335,6 +363,4 @@ def _optional(module: str, package: str) -> Any:
     try:
         return import_module(module)
     except ImportError as exc:
-        raise ImportError(
-            f"{package} is needed for this call: pip install 'veil[dp]'"
-        ) from exc
+        raise ImportError(f"{package} is needed for this call: pip install 'veil[dp]'") from exc

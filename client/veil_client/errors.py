@@ -35,8 +35,15 @@ class VeilError(Exception):
         field: The request field at fault, when the server named one.
     """
 
-    def __init__(self, message: str, *, code: str = "", reason: str = "", field: str = "",
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        reason: str = "",
+        field: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -128,5 +135,6 @@ def from_rpc_error(error: grpc.RpcError) -> VeilError:
                 detail.Unpack(retry)
                 retry_after = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
     cls = _BY_CODE.get(code, ServerError)
-    return cls(message or code.name, code=code.name, reason=reason, field=field,
-               retry_after=retry_after)
+    return cls(
+        message or code.name, code=code.name, reason=reason, field=field, retry_after=retry_after
+    )

@@ -41,13 +41,20 @@ class Manager:
         root_certificates: PEM CA bundle for ``grpcs://`` servers with a private CA.
     """
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
-                 timeout: float = 60.0, root_certificates: bytes | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        root_certificates: bytes | None = None,
+    ) -> None:
         url = base_url or os.environ.get("VEIL_URL", "")
         key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
         self.base_url = url
-        self.transport = Transport(url, api_key=key, timeout=timeout,
-                                   root_certificates=root_certificates)
+        self.transport = Transport(
+            url, api_key=key, timeout=timeout, root_certificates=root_certificates
+        )
         self._has_api_key = key is not None
         self.runs_api = RunsApi(self.transport)
         self.auth_client = AuthClient(self.transport)
@@ -56,8 +63,9 @@ class Manager:
         """The server's health: ``{"status": "SERVING"}`` when it is ready."""
         return self.auth_client.health.get_health()
 
-    def authenticate(self, username: str, password: str,
-                     should_verify_compatibility: bool | None = None) -> None:
+    def authenticate(
+        self, username: str, password: str, should_verify_compatibility: bool | None = None
+    ) -> None:
         """Log in with a username and password; deprecated, prefer ``Manager(api_key=...)``.
 
         Kept so Octopize scripts run unchanged. Emits a DeprecationWarning on each successful
@@ -75,13 +83,18 @@ class Manager:
             ResourceExhausted: too many failed logins; ``retry_after`` says how long to wait.
         """
         if self._has_api_key:
-            raise ValueError("this Manager already uses an API key (api_key=... or "
-                             "VEIL_API_KEY); API key and username/password authentication are "
-                             "mutually exclusive: use one of them.")
+            raise ValueError(
+                "this Manager already uses an API key (api_key=... or "
+                "VEIL_API_KEY); API key and username/password authentication are "
+                "mutually exclusive: use one of them."
+            )
         session = self.auth_client.login(username, password)
         self.transport.set_credential(session.session_token)
-        warnings.warn(session.deprecation_notice or "password login is deprecated: use an "
-                      "API key.", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            session.deprecation_notice or "password login is deprecated: use an API key.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
 
     def forgotten_password(self, email: str) -> None:
         """Ask the server to email a password reset token (valid once, for 24 hours).
@@ -90,8 +103,9 @@ class Manager:
         """
         self.auth_client.forgotten_password(ForgottenPasswordRequest(email=email))
 
-    def reset_password(self, email: str, new_password: str, new_password_repeated: str,
-                       token: object) -> None:
+    def reset_password(
+        self, email: str, new_password: str, new_password_repeated: str, token: object
+    ) -> None:
         """Set a new password with the emailed token; ends your password sessions.
 
         Raises:
@@ -99,18 +113,30 @@ class Manager:
             PermissionDenied: the token is wrong, expired or already used (``reason`` says
                 which).
         """
-        self.auth_client.reset_password(ResetPasswordRequest(
-            email=email, new_password=new_password, new_password_repeated=new_password_repeated,
-            token=token))
+        self.auth_client.reset_password(
+            ResetPasswordRequest(
+                email=email,
+                new_password=new_password,
+                new_password_repeated=new_password_repeated,
+                token=token,
+            )
+        )
 
     # -- runs (Octopize Manager surface) -------------------------------------------------------
 
-    def create_runner(self, set_name: str, *, seed: int | None = None,
-                      max_distribution_plots: int | None = None,
-                      compute_figures: bool | None = None,
-                      pia_data_recipient: Any = None, pia_data_type: Any = None,
-                      pia_data_subject: Any = None, pia_sensitivity_level: Any = None,
-                      report_language: Any = None) -> Runner:
+    def create_runner(
+        self,
+        set_name: str,
+        *,
+        seed: int | None = None,
+        max_distribution_plots: int | None = None,
+        compute_figures: bool | None = None,
+        pia_data_recipient: Any = None,
+        pia_data_type: Any = None,
+        pia_data_subject: Any = None,
+        pia_sensitivity_level: Any = None,
+        report_language: Any = None,
+    ) -> Runner:
         """A new runner; ``set_name`` is its display name (the server assigns the id)."""
         from veil_client.config import (
             DataRecipient,
@@ -120,19 +146,25 @@ class Manager:
             SensitivityLevel,
         )
 
-        return Runner(self, set_name, seed=seed, max_distribution_plots=max_distribution_plots,
-                      compute_figures=compute_figures,
-                      pia_data_recipient=pia_data_recipient or DataRecipient.UNKNOWN,
-                      pia_data_type=pia_data_type or DataType.UNKNOWN,
-                      pia_data_subject=pia_data_subject or DataSubject.UNKNOWN,
-                      pia_sensitivity_level=pia_sensitivity_level or SensitivityLevel.UNDEFINED,
-                      report_language=report_language or ReportLanguage.EN)
+        return Runner(
+            self,
+            set_name,
+            seed=seed,
+            max_distribution_plots=max_distribution_plots,
+            compute_figures=compute_figures,
+            pia_data_recipient=pia_data_recipient or DataRecipient.UNKNOWN,
+            pia_data_type=pia_data_type or DataType.UNKNOWN,
+            pia_data_subject=pia_data_subject or DataSubject.UNKNOWN,
+            pia_sensitivity_level=pia_sensitivity_level or SensitivityLevel.UNDEFINED,
+            report_language=report_language or ReportLanguage.EN,
+        )
 
     def create_runner_from_id(self, set_name: str | uuid.UUID) -> Runner:
         """Reload a previous run by its id, with its configuration, jobs and results."""
         run_id = str(uuid.UUID(str(set_name)))
-        run = self.runs_api.transport.call(self.runs_api.stub.GetRun,
-                                           runs_pb2.GetRunRequest(run_id=run_id)).run
+        run = self.runs_api.transport.call(
+            self.runs_api.stub.GetRun, runs_pb2.GetRunRequest(run_id=run_id)
+        ).run
         runner = Runner(self, run.display_name)
         runner.set_name = run.id
         runner.config = RunnerConfig.from_proto(run.config)
@@ -151,15 +183,21 @@ class Manager:
             raise ValueError(f"No jobs found for display name '{display_name}'")
         return self.create_runner_from_id(groups[0][0])
 
-    def _list_jobs(self, *, run_id: str = "", display_name: str = "",
-                   limit: int = 500) -> list[JobResponse]:
+    def _list_jobs(
+        self, *, run_id: str = "", display_name: str = "", limit: int = 500
+    ) -> list[JobResponse]:
         out: list[JobResponse] = []
         token = ""
         while len(out) < limit:
-            response = self.runs_api.transport.call(self.runs_api.stub.ListJobs,
-                                                    runs_pb2.ListJobsRequest(
-                run_id=run_id, display_name=display_name,
-                page_size=min(500, limit - len(out)), page_token=token))
+            response = self.runs_api.transport.call(
+                self.runs_api.stub.ListJobs,
+                runs_pb2.ListJobsRequest(
+                    run_id=run_id,
+                    display_name=display_name,
+                    page_size=min(500, limit - len(out)),
+                    page_token=token,
+                ),
+            )
             out += [job_to_dict(j) for j in response.jobs]
             token = response.next_page_token
             if not token:
@@ -172,8 +210,9 @@ class Manager:
         for job in self._list_jobs(display_name=set_name):
             if job["kind"] != JobKind.advice:
                 groups.setdefault(job["set_name"], []).append(job)
-        return sorted(groups.items(), key=lambda item: max(j["created_at"] for j in item[1]),
-                      reverse=True)
+        return sorted(
+            groups.items(), key=lambda item: max(j["created_at"] for j in item[1]), reverse=True
+        )
 
     def get_last_jobs(self, count: int = 1, name: str | None = None) -> dict[str, JobResponse]:
         """The ``count`` newest jobs (optionally of one display name), by id."""
@@ -183,10 +222,15 @@ class Manager:
         """Result listings of the ``count`` newest jobs."""
         out = []
         for job_id in self.get_last_jobs(count):
-            response = self.runs_api.transport.call(self.runs_api.stub.ListResults,
-                                                    runs_pb2.ListResultsRequest(job_id=job_id))
-            out.append({r.kind + (":" + r.subkind if r.subkind else "") + "/" + r.table_name:
-                        r.id for r in response.results})
+            response = self.runs_api.transport.call(
+                self.runs_api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=job_id)
+            )
+            out.append(
+                {
+                    r.kind + (":" + r.subkind if r.subkind else "") + "/" + r.table_name: r.id
+                    for r in response.results
+                }
+            )
         return out
 
     def _single_run_id(self, name: str, verb: str) -> str:
@@ -194,8 +238,9 @@ class Manager:
         if not groups:
             raise ValueError(f"No jobs found for display name '{name}'")
         if len(groups) > 1:
-            commands = "\n".join(f"  manager.{verb}_by_id(UUID('{run_id}'))"
-                                  for run_id, _ in groups)
+            commands = "\n".join(
+                f"  manager.{verb}_by_id(UUID('{run_id}'))" for run_id, _ in groups
+            )
             raise ValueError(f"several runs are named '{name}'; choose one:\n{commands}")
         return groups[0][0]
 
@@ -208,12 +253,14 @@ class Manager:
         jobs = self._list_jobs(run_id=str(id))
         for job in jobs:
             if not job["done"]:
-                self.runs_api.transport.call(self.runs_api.stub.CancelJob,
-                                             runs_pb2.CancelJobRequest(job_id=job["id"]))
+                self.runs_api.transport.call(
+                    self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"])
+                )
         ids = [j["id"] for j in jobs]
         if ids:
-            self.runs_api.transport.call(self.runs_api.stub.DeleteJobs,
-                                         runs_pb2.DeleteJobsRequest(job_ids=ids))
+            self.runs_api.transport.call(
+                self.runs_api.stub.DeleteJobs, runs_pb2.DeleteJobsRequest(job_ids=ids)
+            )
         return {"deleted_jobs": ids, "failed_jobs": []}
 
     def cancel_job(self, name: str) -> list[JobResponse]:
@@ -226,7 +273,8 @@ class Manager:
         for job in self._list_jobs(run_id=str(id)):
             if not job["done"]:
                 response = self.runs_api.transport.call(
-                    self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"]))
+                    self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"])
+                )
                 out.append(job_to_dict(response.job))
         return out
 
@@ -256,5 +304,6 @@ class Manager:
 
     def _require_credentials(self) -> None:
         if not self.transport.has_credential:
-            raise InvalidArgument("no credentials: pass api_key=... (or set VEIL_API_KEY).",
-                                  field="api_key")
+            raise InvalidArgument(
+                "no credentials: pass api_key=... (or set VEIL_API_KEY).", field="api_key"
+            )

@@ -91,8 +91,10 @@ class LoginResponse:
 
     def __repr__(self) -> str:
         # The token is a credential: keep it out of reprs, logs and tracebacks.
-        return (f"LoginResponse(session_token='***', expires_at={self.expires_at!r}, "
-                f"deprecation_notice={self.deprecation_notice!r})")
+        return (
+            f"LoginResponse(session_token='***', expires_at={self.expires_at!r}, "
+            f"deprecation_notice={self.deprecation_notice!r})"
+        )
 
 
 @dataclass(frozen=True)

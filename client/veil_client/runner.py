@@ -38,43 +38,66 @@ from veil_client.transport import translate_errors
 if TYPE_CHECKING:
     from veil_client.manager import Manager
 
-DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics,
-                JobKind.report]
-_KIND_TO_PROTO = {JobKind.standard: runs_pb2.JOB_KIND_STANDARD,
-                  JobKind.privacy_metrics: runs_pb2.JOB_KIND_PRIVACY_METRICS,
-                  JobKind.signal_metrics: runs_pb2.JOB_KIND_SIGNAL_METRICS,
-                  JobKind.report: runs_pb2.JOB_KIND_REPORT,
-                  JobKind.advice: runs_pb2.JOB_KIND_ADVICE}
+DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
+_KIND_TO_PROTO = {
+    JobKind.standard: runs_pb2.JOB_KIND_STANDARD,
+    JobKind.privacy_metrics: runs_pb2.JOB_KIND_PRIVACY_METRICS,
+    JobKind.signal_metrics: runs_pb2.JOB_KIND_SIGNAL_METRICS,
+    JobKind.report: runs_pb2.JOB_KIND_REPORT,
+    JobKind.advice: runs_pb2.JOB_KIND_ADVICE,
+}
 _KIND_FROM_PROTO = {v: k for k, v in _KIND_TO_PROTO.items()}
 _STATUS_FROM_PROTO = {
-    runs_pb2.JOB_STATUS_QUEUED: JobStatus.queued, runs_pb2.JOB_STATUS_PENDING: JobStatus.pending,
-    runs_pb2.JOB_STATUS_FINISHED: JobStatus.finished, runs_pb2.JOB_STATUS_ERROR: JobStatus.error,
+    runs_pb2.JOB_STATUS_QUEUED: JobStatus.queued,
+    runs_pb2.JOB_STATUS_PENDING: JobStatus.pending,
+    runs_pb2.JOB_STATUS_FINISHED: JobStatus.finished,
+    runs_pb2.JOB_STATUS_ERROR: JobStatus.error,
     runs_pb2.JOB_STATUS_PARENT_ERROR: JobStatus.parent_error,
-    runs_pb2.JOB_STATUS_CANCELLED: JobStatus.cancelled}
-_RESULT_JOB = {Results.SHUFFLED: JobKind.standard, Results.UNSHUFFLED: JobKind.standard,
-               Results.PROJECTIONS_ORIGINAL: JobKind.standard,
-               Results.PROJECTIONS_AVATARS: JobKind.standard,
-               Results.PRIVACY_METRICS: JobKind.privacy_metrics,
-               Results.SIGNAL_METRICS: JobKind.signal_metrics, Results.REPORT: JobKind.report}
-_NOT_YET = ("is not supported by Veil yet (multi-table links, time series, DP avatarization, "
-            "data augmentation, processors and pseudonymization come in a later release)")
+    runs_pb2.JOB_STATUS_CANCELLED: JobStatus.cancelled,
+}
+_RESULT_JOB = {
+    Results.SHUFFLED: JobKind.standard,
+    Results.UNSHUFFLED: JobKind.standard,
+    Results.PROJECTIONS_ORIGINAL: JobKind.standard,
+    Results.PROJECTIONS_AVATARS: JobKind.standard,
+    Results.PRIVACY_METRICS: JobKind.privacy_metrics,
+    Results.SIGNAL_METRICS: JobKind.signal_metrics,
+    Results.REPORT: JobKind.report,
+}
+_NOT_YET = (
+    "is not supported by Veil yet (multi-table links, time series, DP avatarization, "
+    "data augmentation, processors and pseudonymization come in a later release)"
+)
 
 
 def job_to_dict(job: Any) -> JobResponse:
     """A Job message as a JobResponse with the Octopize field names."""
     status = _STATUS_FROM_PROTO.get(job.status, JobStatus.field_)
     return JobResponse(
-        id=job.id, name=job.id, set_name=job.run_id,
-        kind=_KIND_FROM_PROTO.get(job.kind, str(job.kind)), status=status,
-        progress=job.progress, phase=job.phase, exception=job.exception,
-        done=status in (JobStatus.finished, JobStatus.error, JobStatus.parent_error,
-                        JobStatus.cancelled),
-        display_name=job.display_name, depends_on=list(job.depends_on),
-        created_at=job.created_at.ToDatetime() if job.HasField("created_at") else None)
+        id=job.id,
+        name=job.id,
+        set_name=job.run_id,
+        kind=_KIND_FROM_PROTO.get(job.kind, str(job.kind)),
+        status=status,
+        progress=job.progress,
+        phase=job.phase,
+        exception=job.exception,
+        done=status
+        in (JobStatus.finished, JobStatus.error, JobStatus.parent_error, JobStatus.cancelled),
+        display_name=job.display_name,
+        depends_on=list(job.depends_on),
+        created_at=job.created_at.ToDatetime() if job.HasField("created_at") else None,
+    )
 
 
-_TYPE_NAMES = {int: "an integer", float: "a number", bool: "True or False", str: "a string",
-               list: "a list of column names", dict: "a dict of column name to weight"}
+_TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    bool: "True or False",
+    str: "a string",
+    list: "a list of column names",
+    dict: "a dict of column name to weight",
+}
 
 
 def _check_types(values: dict[str, tuple[Any, type]]) -> None:
@@ -86,8 +109,9 @@ def _check_types(values: dict[str, tuple[Any, type]]) -> None:
         if expected is float:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not ok:
-            raise InvalidArgument(f"{name} must be {_TYPE_NAMES[expected]}; got {value!r}.",
-                                  field=name)
+            raise InvalidArgument(
+                f"{name} must be {_TYPE_NAMES[expected]}; got {value!r}.", field=name
+            )
 
 
 def infer_types(frame: pd.DataFrame) -> dict[str, str]:
@@ -113,26 +137,37 @@ def infer_types(frame: pd.DataFrame) -> dict[str, str]:
 class Runner:
     """One run: tables, parameters, jobs, results (see the Octopize ``Runner``)."""
 
-    def __init__(self, manager: Manager, display_name: str, *, seed: int | None = None,
-                 max_distribution_plots: int | None = None, compute_figures: bool | None = None,
-                 pia_data_recipient: DataRecipient = DataRecipient.UNKNOWN,
-                 pia_data_type: DataType = DataType.UNKNOWN,
-                 pia_data_subject: DataSubject = DataSubject.UNKNOWN,
-                 pia_sensitivity_level: SensitivityLevel = SensitivityLevel.UNDEFINED,
-                 report_language: ReportLanguage = ReportLanguage.EN) -> None:
+    def __init__(
+        self,
+        manager: Manager,
+        display_name: str,
+        *,
+        seed: int | None = None,
+        max_distribution_plots: int | None = None,
+        compute_figures: bool | None = None,
+        pia_data_recipient: DataRecipient = DataRecipient.UNKNOWN,
+        pia_data_type: DataType = DataType.UNKNOWN,
+        pia_data_subject: DataSubject = DataSubject.UNKNOWN,
+        pia_sensitivity_level: SensitivityLevel = SensitivityLevel.UNDEFINED,
+        report_language: ReportLanguage = ReportLanguage.EN,
+    ) -> None:
         self.manager = manager
         self.api = manager.runs_api
         self.display_name = display_name
         self.set_name: str | None = None
         self.report_language = ReportLanguage(report_language)
         self.config = RunnerConfig(
-            seed=seed, report_language=self.report_language.value,
-            pia={"sensitivity_level": SensitivityLevel(pia_sensitivity_level).value,
-                 "data_type": DataType(pia_data_type).value,
-                 "data_subject": DataSubject(pia_data_subject).value,
-                 "data_recipient": DataRecipient(pia_data_recipient).value},
+            seed=seed,
+            report_language=self.report_language.value,
+            pia={
+                "sensitivity_level": SensitivityLevel(pia_sensitivity_level).value,
+                "data_type": DataType(pia_data_type).value,
+                "data_subject": DataSubject(pia_data_subject).value,
+                "data_recipient": DataRecipient(pia_data_recipient).value,
+            },
             compute_figures=True if compute_figures is None else compute_figures,
-            max_distribution_plots=max_distribution_plots)
+            max_distribution_plots=max_distribution_plots,
+        )
         self.jobs: dict[JobKind, str] = {}
         self._results: dict[str, list[Any]] | None = None
         self._cache: dict[str, Any] = {}
@@ -151,28 +186,41 @@ class Runner:
             message = self.config.to_proto()
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(f"a parameter has the wrong type: {exc}") from None
-        self.api.transport.call(self.api.stub.SetConfig,
-                                runs_pb2.SetConfigRequest(run_id=run_id, config=message))
+        self.api.transport.call(
+            self.api.stub.SetConfig, runs_pb2.SetConfigRequest(run_id=run_id, config=message)
+        )
 
     def _require_table(self, table_name: str) -> TableState:
         if table_name not in self.config.tables:
-            raise ValueError(f"unknown table {table_name!r}; added tables: "
-                             f"{sorted(self.config.tables)}. Call add_table first.")
+            raise ValueError(
+                f"unknown table {table_name!r}; added tables: "
+                f"{sorted(self.config.tables)}. Call add_table first."
+            )
         return self.config.tables[table_name]
 
     # -- data ---------------------------------------------------------------------------------
 
-    def add_table(self, table_name: str, data: str | Path | pd.DataFrame, *,
-                  primary_key: str | None = None, foreign_keys: list[str] | None = None,
-                  time_series_time: str | None = None, types: dict[str, Any] | None = None,
-                  columns_to_drop: list[str] | None = None, individual_level: bool | None = None,
-                  avatar_data: str | Path | pd.DataFrame | None = None) -> None:
+    def add_table(
+        self,
+        table_name: str,
+        data: str | Path | pd.DataFrame,
+        *,
+        primary_key: str | None = None,
+        foreign_keys: list[str] | None = None,
+        time_series_time: str | None = None,
+        types: dict[str, Any] | None = None,
+        columns_to_drop: list[str] | None = None,
+        individual_level: bool | None = None,
+        avatar_data: str | Path | pd.DataFrame | None = None,
+    ) -> None:
         """Upload a table (CSV or Parquet path, or a DataFrame; streamed) and declare it."""
         if foreign_keys or time_series_time:
             raise NotImplementedError(f"foreign_keys/time_series_time {_NOT_YET}.")
         if table_name in self.config.tables:
-            raise ValueError(f"a table named {table_name!r} was already added; use another name "
-                             "or delete_table first.")
+            raise ValueError(
+                f"a table named {table_name!r} was already added; use another name "
+                "or delete_table first."
+            )
         if columns_to_drop:
             if not isinstance(data, pd.DataFrame):
                 data = pd.read_csv(data) if str(data).endswith(".csv") else pd.read_parquet(data)
@@ -180,8 +228,9 @@ class Runner:
         declared = infer_types(data) if isinstance(data, pd.DataFrame) else {}
         declared.update({k: str(getattr(v, "value", v)) for k, v in (types or {}).items()})
         self.upload_file(table_name, data, avatar_data, types=types)
-        state = TableState(table_name, declared, primary_key or "",
-                           has_avatar_data=avatar_data is not None)
+        state = TableState(
+            table_name, declared, primary_key or "", has_avatar_data=avatar_data is not None
+        )
         self.config.tables[table_name] = state
         try:
             self._push_config()
@@ -189,17 +238,22 @@ class Runner:
             del self.config.tables[table_name]
             raise
 
-    def upload_file(self, table_name: str, data: str | Path | pd.DataFrame,
-                    avatar_data: str | Path | pd.DataFrame | None = None, *,
-                    types: dict[str, Any] | None = None) -> tuple[str, str | None]:
+    def upload_file(
+        self,
+        table_name: str,
+        data: str | Path | pd.DataFrame,
+        avatar_data: str | Path | pd.DataFrame | None = None,
+        *,
+        types: dict[str, Any] | None = None,
+    ) -> tuple[str, str | None]:
         """Upload (or re-upload) a table's data and optional avatar data."""
         run_id = self._ensure_run()
-        self.api.upload_table(run_id, table_name, data, role="original", replace=True,
-                              types=types)
+        self.api.upload_table(run_id, table_name, data, role="original", replace=True, types=types)
         avatar_name = None
         if avatar_data is not None:
-            self.api.upload_table(run_id, table_name, avatar_data, role="avatar", replace=True,
-                                  types=types)
+            self.api.upload_table(
+                run_id, table_name, avatar_data, role="avatar", replace=True, types=types
+            )
             avatar_name = f"{table_name}_avatars"
         return table_name, avatar_name
 
@@ -212,73 +266,112 @@ class Runner:
         self._require_table(table_name)
         del self.config.tables[table_name]
         if self.set_name is not None:
-            self.api.transport.call(self.api.stub.DeleteTable, runs_pb2.DeleteTableRequest(
-                run_id=self.set_name, table_name=table_name))
+            self.api.transport.call(
+                self.api.stub.DeleteTable,
+                runs_pb2.DeleteTableRequest(run_id=self.set_name, table_name=table_name),
+            )
             self._push_config()
 
     # -- parameters ---------------------------------------------------------------------------
 
-    def set_parameters(self, table_name: str, *, k: int | None = None, ncp: int | None = None,
-                       use_categorical_reduction: bool | None = None,
-                       column_weights: dict[str, float] | None = None,
-                       exclude_variable_names: list[str] | None = None,
-                       exclude_variable_method: Any = None,
-                       exclude_replacement_strategy: Any = None,
-                       imputation_method: Any = None, imputation_k: int | None = None,
-                       imputation_training_fraction: float | None = None,
-                       imputation_return_data_imputed: bool | None = None,
-                       known_variables: list[str] | None = None, target: str | None = None,
-                       quantile_threshold: int | None = None,
-                       max_rows_per_batch: int | None = None,
-                       use_excluded_variables_in_metrics: bool = False,
-                       **unsupported: Any) -> None:
+    def set_parameters(
+        self,
+        table_name: str,
+        *,
+        k: int | None = None,
+        ncp: int | None = None,
+        use_categorical_reduction: bool | None = None,
+        column_weights: dict[str, float] | None = None,
+        exclude_variable_names: list[str] | None = None,
+        exclude_variable_method: Any = None,
+        exclude_replacement_strategy: Any = None,
+        imputation_method: Any = None,
+        imputation_k: int | None = None,
+        imputation_training_fraction: float | None = None,
+        imputation_return_data_imputed: bool | None = None,
+        known_variables: list[str] | None = None,
+        target: str | None = None,
+        quantile_threshold: int | None = None,
+        max_rows_per_batch: int | None = None,
+        use_excluded_variables_in_metrics: bool = False,
+        **unsupported: Any,
+    ) -> None:
         """Replace every parameter of a table (Octopize names; see docs)."""
         state = self._require_table(table_name)
         given = {name for name, value in unsupported.items() if value is not None}
         if given:
             raise NotImplementedError(f"{sorted(given)} {_NOT_YET}.")
         if exclude_replacement_strategy is not None:
-            warnings.warn("exclude_replacement_strategy is deprecated; use "
-                          "exclude_variable_method.", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "exclude_replacement_strategy is deprecated; use exclude_variable_method.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             exclude_variable_method = exclude_variable_method or exclude_replacement_strategy
         if k == 2:
-            warnings.warn("k=2 is the minimum allowed value; privacy is weak.", UserWarning,
-                          stacklevel=2)
-        _check_types({"k": (k, int), "ncp": (ncp, int), "imputation_k": (imputation_k, int),
-                      "max_rows_per_batch": (max_rows_per_batch, int),
-                      "quantile_threshold": (quantile_threshold, int),
-                      "use_categorical_reduction": (use_categorical_reduction, bool),
-                      "imputation_training_fraction": (imputation_training_fraction, float),
-                      "target": (target, str), "exclude_variable_names": (exclude_variable_names,
-                                                                          list),
-                      "known_variables": (known_variables, list),
-                      "column_weights": (column_weights, dict)})
+            warnings.warn(
+                "k=2 is the minimum allowed value; privacy is weak.", UserWarning, stacklevel=2
+            )
+        _check_types(
+            {
+                "k": (k, int),
+                "ncp": (ncp, int),
+                "imputation_k": (imputation_k, int),
+                "max_rows_per_batch": (max_rows_per_batch, int),
+                "quantile_threshold": (quantile_threshold, int),
+                "use_categorical_reduction": (use_categorical_reduction, bool),
+                "imputation_training_fraction": (imputation_training_fraction, float),
+                "target": (target, str),
+                "exclude_variable_names": (exclude_variable_names, list),
+                "known_variables": (known_variables, list),
+                "column_weights": (column_weights, dict),
+            }
+        )
         for name, value, allowed in (
-                ("imputation_method", getattr(imputation_method, "value", imputation_method),
-                 IMPUTE),
-                ("exclude_variable_method",
-                 getattr(exclude_variable_method, "value", exclude_variable_method), EXCLUDE)):
+            ("imputation_method", getattr(imputation_method, "value", imputation_method), IMPUTE),
+            (
+                "exclude_variable_method",
+                getattr(exclude_variable_method, "value", exclude_variable_method),
+                EXCLUDE,
+            ),
+        ):
             if value is not None and value not in allowed:
-                raise InvalidArgument(f"{name} must be one of {sorted(allowed)}; got {value!r}.",
-                                      field=name)
+                raise InvalidArgument(
+                    f"{name} must be one of {sorted(allowed)}; got {value!r}.", field=name
+                )
         previous = (state.avatarization, state.privacy_metrics, state.signal_metrics)
         avatarization = {
-            "k": k, "ncp": ncp, "use_categorical_reduction": use_categorical_reduction,
-            "column_weights": column_weights, "exclude_variable_names": exclude_variable_names,
-            "exclude_variables_method": getattr(exclude_variable_method, "value",
-                                                exclude_variable_method),
+            "k": k,
+            "ncp": ncp,
+            "use_categorical_reduction": use_categorical_reduction,
+            "column_weights": column_weights,
+            "exclude_variable_names": exclude_variable_names,
+            "exclude_variables_method": getattr(
+                exclude_variable_method, "value", exclude_variable_method
+            ),
             "imputation_method": getattr(imputation_method, "value", imputation_method),
             "imputation_k": imputation_k,
             "imputation_training_fraction": imputation_training_fraction,
             "max_rows_per_batch": max_rows_per_batch,
         }
-        state.avatarization = ({key: v for key, v in avatarization.items() if v is not None}
-                               if k is not None else None)
-        metrics = {"ncp": ncp, "use_categorical_reduction": use_categorical_reduction,
-                   "column_weights": column_weights}
-        state.privacy_metrics = {key: v for key, v in {
-            **metrics, "known_variables": known_variables, "target": target,
-            "quantile_threshold": quantile_threshold}.items() if v is not None}
+        state.avatarization = (
+            {key: v for key, v in avatarization.items() if v is not None} if k is not None else None
+        )
+        metrics = {
+            "ncp": ncp,
+            "use_categorical_reduction": use_categorical_reduction,
+            "column_weights": column_weights,
+        }
+        state.privacy_metrics = {
+            key: v
+            for key, v in {
+                **metrics,
+                "known_variables": known_variables,
+                "target": target,
+                "quantile_threshold": quantile_threshold,
+            }.items()
+            if v is not None
+        }
         state.signal_metrics = {key: v for key, v in metrics.items() if v is not None}
         try:
             self._push_config()
@@ -300,18 +393,18 @@ class Runner:
         current.update(kwargs)
         self.set_parameters(table_name, **current)
 
-    def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None
-                          ) -> None:
+    def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None) -> None:
         """Drop all parameters of a table, or only the named ones."""
         state = self._require_table(table_name)
         if parameters_names is None:
             state.avatarization, state.privacy_metrics, state.signal_metrics = None, {}, {}
         else:
-            for block in (state.avatarization or {}, state.privacy_metrics,
-                          state.signal_metrics):
+            for block in (state.avatarization or {}, state.privacy_metrics, state.signal_metrics):
                 for name in parameters_names:
-                    block.pop("exclude_variables_method" if name == "exclude_variable_method"
-                              else name, None)
+                    block.pop(
+                        "exclude_variables_method" if name == "exclude_variable_method" else name,
+                        None,
+                    )
         self._push_config()
 
     def advise_parameters(self, table_name: str | None = None) -> None:
@@ -322,20 +415,26 @@ class Runner:
             response = self.api.transport.call(
                 self.api.stub.AdviseParameters,
                 runs_pb2.AdviseParametersRequest(run_id=self._ensure_run(), table_name=name),
-                timeout=3600)
+                timeout=3600,
+            )
             p = response.parameters
             impute = {v: k for k, v in IMPUTE.items()}.get(p.imputation.method)
             exclude = {v: k for k, v in EXCLUDE.items()}.get(p.exclude_variables_method)
             self.set_parameters(
-                name, k=p.k if p.HasField("k") else None,
+                name,
+                k=p.k if p.HasField("k") else None,
                 ncp=p.ncp if p.HasField("ncp") else None,
                 use_categorical_reduction=p.use_categorical_reduction
-                if p.HasField("use_categorical_reduction") else None,
+                if p.HasField("use_categorical_reduction")
+                else None,
                 imputation_method=impute,
                 exclude_variable_names=list(p.exclude_variable_names) or None,
-                exclude_variable_method=exclude if p.exclude_variable_names else None)
-            self._cache[f"advice:{name}"] = {"notes": list(response.notes),
-                                             "flagged_columns": list(response.flagged_columns)}
+                exclude_variable_method=exclude if p.exclude_variable_names else None,
+            )
+            self._cache[f"advice:{name}"] = {
+                "notes": list(response.notes),
+                "flagged_columns": list(response.flagged_columns),
+            }
 
     def table_summary(self, table_name: str) -> pd.DataFrame:
         """Per-column statistics of a table as the server stored it (computed by the engine)."""
@@ -357,7 +456,8 @@ class Runner:
         """The run's configuration as avatar_yaml text (also written to ``path``)."""
         self._push_config()
         text: str = self.api.transport.call(
-            self.api.stub.ExportYaml, runs_pb2.ExportYamlRequest(run_id=self._ensure_run())).yaml
+            self.api.stub.ExportYaml, runs_pb2.ExportYamlRequest(run_id=self._ensure_run())
+        ).yaml
         if path:
             Path(path).write_text(text)
         return text
@@ -365,8 +465,10 @@ class Runner:
     def from_yaml(self, yaml_path: str) -> None:
         """Load a configuration written by get_yaml or the web app (upload data separately)."""
         text = Path(yaml_path).read_text()
-        response = self.api.transport.call(self.api.stub.ImportYaml, runs_pb2.ImportYamlRequest(
-            run_id=self._ensure_run(), yaml=text))
+        response = self.api.transport.call(
+            self.api.stub.ImportYaml,
+            runs_pb2.ImportYamlRequest(run_id=self._ensure_run(), yaml=text),
+        )
         for note in response.warnings:
             warnings.warn(note, UserWarning, stacklevel=2)
         self.config = RunnerConfig.from_proto(response.config, self.config)
@@ -374,18 +476,23 @@ class Runner:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    def run(self, jobs_to_run: list[JobKind] | None = None, ignore_warnings: bool = False
-            ) -> None:
+    def run(self, jobs_to_run: list[JobKind] | None = None, ignore_warnings: bool = False) -> None:
         """Start jobs (default: standard, signal and privacy metrics, report)."""
         kinds = [JobKind(k) for k in (jobs_to_run or DEFAULT_JOBS)]
         if self.jobs and not ignore_warnings:
             warnings.warn(
                 f"This runner already has results for set_name '{self.set_name}'. To access "
                 f"previous results later: manager.create_runner_from_id('{self.set_name}')",
-                UserWarning, stacklevel=2)
+                UserWarning,
+                stacklevel=2,
+            )
         self._push_config()
-        response = self.api.transport.call(self.api.stub.StartJobs, runs_pb2.StartJobsRequest(
-            run_id=self._ensure_run(), kinds=[_KIND_TO_PROTO[k] for k in kinds]))
+        response = self.api.transport.call(
+            self.api.stub.StartJobs,
+            runs_pb2.StartJobsRequest(
+                run_id=self._ensure_run(), kinds=[_KIND_TO_PROTO[k] for k in kinds]
+            ),
+        )
         self.set_name = response.run_id
         self.jobs = {_KIND_FROM_PROTO[j.kind]: j.id for j in response.jobs}
         self._results = None
@@ -394,14 +501,17 @@ class Runner:
     def _job_id(self, job: JobKind | str) -> str:
         kind = JobKind(getattr(job, "value", job))
         if kind not in self.jobs:
-            raise ValueError(f"job {kind.value!r} was not launched; launched: "
-                             f"{[k.value for k in self.jobs]}. Call run() first.")
+            raise ValueError(
+                f"job {kind.value!r} was not launched; launched: "
+                f"{[k.value for k in self.jobs]}. Call run() first."
+            )
         return self.jobs[kind]
 
     def get_job(self, job_name: JobKind | str) -> JobResponse:
         """The job's current state."""
-        response = self.api.transport.call(self.api.stub.GetJob,
-                                           runs_pb2.GetJobRequest(job_id=self._job_id(job_name)))
+        response = self.api.transport.call(
+            self.api.stub.GetJob, runs_pb2.GetJobRequest(job_id=self._job_id(job_name))
+        )
         return job_to_dict(response.job)
 
     def get_status(self, job_kind: JobKind | str | None = None) -> JobStatus:
@@ -415,15 +525,21 @@ class Runner:
 
     def _wait(self, job: JobKind | str) -> JobResponse:
         job_id = self._job_id(job)
-        bar = tqdm(total=100, desc=str(getattr(job, "value", job)), leave=False,
-                   disable=not sys.stderr.isatty(), bar_format="{desc}: {percentage:3.0f}%|{bar}|"
-                   " {postfix}")
+        bar = tqdm(
+            total=100,
+            desc=str(getattr(job, "value", job)),
+            leave=False,
+            disable=not sys.stderr.isatty(),
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        )
         last: Any = None
         try:
             with translate_errors():
                 for event in self.api.stub.WatchJobs(
-                        runs_pb2.WatchJobsRequest(job_ids=[job_id]),
-                        metadata=self.api.transport.metadata(), timeout=24 * 3600):
+                    runs_pb2.WatchJobsRequest(job_ids=[job_id]),
+                    metadata=self.api.transport.metadata(),
+                    timeout=24 * 3600,
+                ):
                     last = event.job
                     bar.n = int(100 * last.progress)
                     bar.set_postfix_str(last.phase)
@@ -437,39 +553,53 @@ class Runner:
             detail = state["exception"] or state["status"].value
             raise FailedPrecondition(
                 f"job {state['kind'].value} did not finish ({state['status'].value}): {detail}",
-                code="FAILED_PRECONDITION", reason="JOB_NOT_FINISHED")
+                code="FAILED_PRECONDITION",
+                reason="JOB_NOT_FINISHED",
+            )
         return state
 
     def delete(self, job_names: JobKind | str | list[Any] | None = None) -> dict[str, Any]:
         """Delete the runner's jobs (all if None) and their results."""
-        names = job_names if isinstance(job_names, list) else (
-            [job_names] if job_names else list(self.jobs))
+        names = (
+            job_names
+            if isinstance(job_names, list)
+            else ([job_names] if job_names else list(self.jobs))
+        )
         ids = [self._job_id(n) for n in names]
         for job_id in ids:
             with translate_errors():
-                job = self.api.stub.GetJob(runs_pb2.GetJobRequest(job_id=job_id),
-                                           metadata=self.api.transport.metadata(), timeout=60)
+                job = self.api.stub.GetJob(
+                    runs_pb2.GetJobRequest(job_id=job_id),
+                    metadata=self.api.transport.metadata(),
+                    timeout=60,
+                )
             if not job_to_dict(job.job)["done"]:
-                self.api.transport.call(self.api.stub.CancelJob,
-                                        runs_pb2.CancelJobRequest(job_id=job_id))
-        response = self.api.transport.call(self.api.stub.DeleteJobs,
-                                           runs_pb2.DeleteJobsRequest(job_ids=ids))
+                self.api.transport.call(
+                    self.api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job_id)
+                )
+        response = self.api.transport.call(
+            self.api.stub.DeleteJobs, runs_pb2.DeleteJobsRequest(job_ids=ids)
+        )
         for name in names:
             self.jobs.pop(JobKind(getattr(name, "value", name)), None)
         return {"deleted_jobs": ids, "failed_jobs": [], "count": response.deleted_count}
 
     def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[JobResponse]:
         """Cancel launched jobs that are not done."""
-        names = job_names if isinstance(job_names, list) else (
-            [job_names] if job_names else list(self.jobs))
+        names = (
+            job_names
+            if isinstance(job_names, list)
+            else ([job_names] if job_names else list(self.jobs))
+        )
         out = []
         for name in names:
             state = self.get_job(name)
             if state["done"]:
                 out.append(state)
                 continue
-            response = self.api.transport.call(self.api.stub.CancelJob, runs_pb2.CancelJobRequest(
-                job_id=self._job_id(name)))
+            response = self.api.transport.call(
+                self.api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=self._job_id(name))
+            )
             out.append(job_to_dict(response.job))
         return out
 
@@ -477,8 +607,9 @@ class Runner:
 
     def _list_results(self, job: JobKind) -> list[Any]:
         self._finished(job)
-        response = self.api.transport.call(self.api.stub.ListResults, runs_pb2.ListResultsRequest(
-            job_id=self._job_id(job)))
+        response = self.api.transport.call(
+            self.api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=self._job_id(job))
+        )
         return list(response.results)
 
     def _fetch(self, info: Any) -> bytes:
@@ -488,16 +619,21 @@ class Runner:
         value: bytes = self._cache[info.id]
         return value
 
-    def get_specific_result(self, table_name: str, job_name: JobKind | str,
-                            result: Results = Results.SHUFFLED) -> Any:
+    def get_specific_result(
+        self, table_name: str, job_name: JobKind | str, result: Results = Results.SHUFFLED
+    ) -> Any:
         """One result of a job for a table (DataFrame, list of dicts or bytes)."""
         self._require_table(table_name)
         result = Results(getattr(result, "value", result))
-        found = [r for r in self._list_results(JobKind(getattr(job_name, "value", job_name)))
-                 if r.kind == result.value and r.table_name == table_name]
+        found = [
+            r
+            for r in self._list_results(JobKind(getattr(job_name, "value", job_name)))
+            if r.kind == result.value and r.table_name == table_name
+        ]
         if not found:
-            raise ValueError(f"job {job_name} produced no {result.value} result for "
-                             f"{table_name!r}.")
+            raise ValueError(
+                f"job {job_name} produced no {result.value} result for {table_name!r}."
+            )
         info = found[-1]
         data = self._fetch(info)
         if info.media_type == "application/vnd.apache.arrow.stream":
@@ -513,7 +649,8 @@ class Runner:
         for kind in self.jobs:
             for info in self._list_results(kind):
                 out.setdefault(info.kind, {}).setdefault(info.table_name, []).append(
-                    self._decode(info))
+                    self._decode(info)
+                )
         return out
 
     def _decode(self, info: Any) -> Any:
@@ -526,46 +663,56 @@ class Runner:
 
     def shuffled(self, table_name: str) -> pd.DataFrame:
         """The avatar table (rows shuffled): what may leave the building."""
-        frame: pd.DataFrame = self.get_specific_result(table_name, JobKind.standard,
-                                                       Results.SHUFFLED)
+        frame: pd.DataFrame = self.get_specific_result(
+            table_name, JobKind.standard, Results.SHUFFLED
+        )
         return frame
 
     def sensitive_unshuffled(self, table_name: str) -> pd.DataFrame:
         """SENSITIVE: avatars in the original row order (for your own checks only)."""
-        frame: pd.DataFrame = self.get_specific_result(table_name, JobKind.standard,
-                                                       Results.UNSHUFFLED)
+        frame: pd.DataFrame = self.get_specific_result(
+            table_name, JobKind.standard, Results.UNSHUFFLED
+        )
         return frame
 
     def privacy_metrics(self, table_name: str) -> list[dict[str, Any]]:
         """Privacy metrics of a table: one dict per computation."""
-        value = self.get_specific_result(table_name, JobKind.privacy_metrics,
-                                         Results.PRIVACY_METRICS)
+        value = self.get_specific_result(
+            table_name, JobKind.privacy_metrics, Results.PRIVACY_METRICS
+        )
         return value if isinstance(value, list) else [value]
 
     def signal_metrics(self, table_name: str) -> list[dict[str, Any]]:
         """Signal (utility) metrics of a table: one dict per computation."""
-        value = self.get_specific_result(table_name, JobKind.signal_metrics,
-                                         Results.SIGNAL_METRICS)
+        value = self.get_specific_result(table_name, JobKind.signal_metrics, Results.SIGNAL_METRICS)
         return value if isinstance(value, list) else [value]
 
     def projections(self, table_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(original coordinates, avatar coordinates) in the projection space."""
-        return (self.get_specific_result(table_name, JobKind.standard,
-                                         Results.PROJECTIONS_ORIGINAL),
-                self.get_specific_result(table_name, JobKind.standard,
-                                         Results.PROJECTIONS_AVATARS))
+        return (
+            self.get_specific_result(table_name, JobKind.standard, Results.PROJECTIONS_ORIGINAL),
+            self.get_specific_result(table_name, JobKind.standard, Results.PROJECTIONS_AVATARS),
+        )
 
     def _figures(self, table_name: str) -> list[Any]:
         figures = []
-        for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics,
-                     JobKind.report):
+        for kind in (
+            JobKind.standard,
+            JobKind.privacy_metrics,
+            JobKind.signal_metrics,
+            JobKind.report,
+        ):
             if kind in self.jobs:
-                figures += [r for r in self._list_results(kind)
-                            if r.kind == Results.FIGURES.value and r.table_name == table_name]
+                figures += [
+                    r
+                    for r in self._list_results(kind)
+                    if r.kind == Results.FIGURES.value and r.table_name == table_name
+                ]
         return figures
 
-    def render_plot(self, table_name: str, plot_kind: PlotKind,
-                    open_in_browser: bool = False) -> list[str]:
+    def render_plot(
+        self, table_name: str, plot_kind: PlotKind, open_in_browser: bool = False
+    ) -> list[str]:
         """Show a table's figures of one kind inline, or write and open them as HTML files."""
         self._require_table(table_name)
         kind = PlotKind(getattr(plot_kind, "value", plot_kind))
@@ -573,8 +720,9 @@ class Runner:
         chosen = [f for f in figures if f.subkind.split(":")[0] == kind.value]
         if not chosen:
             produced = sorted({f.subkind.split(":")[0] for f in figures})
-            raise ValueError(f"no {kind.value} plot was produced for {table_name!r}; produced "
-                             f"kinds: {produced}.")
+            raise ValueError(
+                f"no {kind.value} plot was produced for {table_name!r}; produced kinds: {produced}."
+            )
         paths = []
         for index, info in enumerate(chosen):
             html = self._fetch(info).decode("utf-8")
@@ -586,6 +734,7 @@ class Runner:
             else:
                 try:
                     from IPython.display import HTML, display
+
                     display(HTML(html))
                 except ImportError:
                     path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
@@ -593,12 +742,16 @@ class Runner:
                     paths.append(str(path))
         return paths
 
-    def download_report(self, path: str | None = None,
-                        report_type: ReportType = ReportType.BASIC) -> list[str]:
+    def download_report(
+        self, path: str | None = None, report_type: ReportType = ReportType.BASIC
+    ) -> list[str]:
         """Download the technical (PDF) or PIA (DOCX) report(s) of the run."""
         report_type = ReportType(getattr(report_type, "value", report_type))
-        reports = [r for r in self._list_results(JobKind.report)
-                   if r.kind == Results.REPORT.value and r.subkind == report_type.value]
+        reports = [
+            r
+            for r in self._list_results(JobKind.report)
+            if r.kind == Results.REPORT.value and r.subkind == report_type.value
+        ]
         if not reports:
             raise ValueError(f"the report job produced no {report_type.value} report.")
         written = []

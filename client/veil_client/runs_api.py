@@ -43,9 +43,14 @@ class UploadedTable:
 
 def table_info_dict(info: Any) -> dict[str, Any]:
     """A TableInfo message as a plain dict."""
-    return {"name": info.name, "num_rows": info.num_rows, "num_columns": info.num_columns,
-            "size_bytes": info.size_bytes, "sha256": info.sha256,
-            "columns": [(c.name, c.arrow_type) for c in info.columns]}
+    return {
+        "name": info.name,
+        "num_rows": info.num_rows,
+        "num_columns": info.num_columns,
+        "size_bytes": info.size_bytes,
+        "sha256": info.sha256,
+        "columns": [(c.name, c.arrow_type) for c in info.columns],
+    }
 
 
 class RunsApi:
@@ -56,26 +61,38 @@ class RunsApi:
         self.stub = runs_pb2_grpc.RunsServiceStub(transport.channel)
         channel = transport.channel
         self._upload = channel.stream_unary(
-            "/veil.v1.RunsService/UploadTable", request_serializer=chunk_serializer,
-            response_deserializer=runs_pb2.UploadTableResponse.FromString)
+            "/veil.v1.RunsService/UploadTable",
+            request_serializer=chunk_serializer,
+            response_deserializer=runs_pb2.UploadTableResponse.FromString,
+        )
         self._download = channel.unary_stream(
             "/veil.v1.RunsService/DownloadTable",
             request_serializer=runs_pb2.DownloadTableRequest.SerializeToString,
-            response_deserializer=lambda raw: parse_chunk(raw, runs_pb2.DownloadTableResponse))
+            response_deserializer=lambda raw: parse_chunk(raw, runs_pb2.DownloadTableResponse),
+        )
         self._download_result = channel.unary_stream(
             "/veil.v1.RunsService/DownloadResult",
             request_serializer=runs_pb2.DownloadResultRequest.SerializeToString,
-            response_deserializer=lambda raw: parse_chunk(raw, runs_pb2.DownloadResultResponse))
+            response_deserializer=lambda raw: parse_chunk(raw, runs_pb2.DownloadResultResponse),
+        )
 
     def create_run(self, display_name: str) -> Any:
         """Create a run; returns the Run message."""
-        return self.transport.call(self.stub.CreateRun,
-                                   runs_pb2.CreateRunRequest(display_name=display_name)).run
+        return self.transport.call(
+            self.stub.CreateRun, runs_pb2.CreateRunRequest(display_name=display_name)
+        ).run
 
-    def upload_table(self, run_id: str, name: str, source: TableSource, *,
-                     role: str = "original", replace: bool = False,
-                     types: dict[str, Any] | None = None,
-                     verify_sha256: bool = False) -> UploadedTable:
+    def upload_table(
+        self,
+        run_id: str,
+        name: str,
+        source: TableSource,
+        *,
+        role: str = "original",
+        replace: bool = False,
+        types: dict[str, Any] | None = None,
+        verify_sha256: bool = False,
+    ) -> UploadedTable:
         """Stream a table (path, DataFrame or Arrow table) into a run.
 
         Args:
@@ -89,29 +106,46 @@ class RunsApi:
         """
         encoded = open_source(source, types)
         stats = StreamStats()
-        header = runs_pb2.UploadTableRequest(header=runs_pb2.UploadTableHeader(
-            run_id=run_id, table_name=name, role=ROLES[role], replace=replace))
+        header = runs_pb2.UploadTableRequest(
+            header=runs_pb2.UploadTableHeader(
+                run_id=run_id, table_name=name, role=ROLES[role], replace=replace
+            )
+        )
         with translate_errors():
-            response = self._upload(upload_messages(header, encoded, stats, f"upload {name}",
-                                                    digest=verify_sha256),
-                                    metadata=self.transport.metadata(), timeout=UPLOAD_TIMEOUT_S)
+            response = self._upload(
+                upload_messages(header, encoded, stats, f"upload {name}", digest=verify_sha256),
+                metadata=self.transport.metadata(),
+                timeout=UPLOAD_TIMEOUT_S,
+            )
         info = table_info_dict(response.table)
         if verify_sha256 and stats.sha256 != info["sha256"]:
-            raise InvalidArgument(f"the server stored table {name!r} with sha256 "
-                                  f"{info['sha256']}, but the client sent {stats.sha256}; "
-                                  "upload it again with replace=True.", field="data")
-        return UploadedTable(info["name"], info["num_rows"], info["num_columns"],
-                             info["size_bytes"], info["sha256"], stats.sha256, info["columns"])
+            raise InvalidArgument(
+                f"the server stored table {name!r} with sha256 "
+                f"{info['sha256']}, but the client sent {stats.sha256}; "
+                "upload it again with replace=True.",
+                field="data",
+            )
+        return UploadedTable(
+            info["name"],
+            info["num_rows"],
+            info["num_columns"],
+            info["size_bytes"],
+            info["sha256"],
+            stats.sha256,
+            info["columns"],
+        )
 
     def _download_stream(self, run_id: str, name: str, role: str) -> tuple[Any, Iterator[Any]]:
         request = runs_pb2.DownloadTableRequest(run_id=run_id, table_name=name, role=ROLES[role])
-        responses = self._download(request, metadata=self.transport.metadata(),
-                                   timeout=UPLOAD_TIMEOUT_S)
+        responses = self._download(
+            request, metadata=self.transport.metadata(), timeout=UPLOAD_TIMEOUT_S
+        )
         header, chunks = split_download(responses)
         return header.header, chunks
 
-    def download_arrow(self, run_id: str, name: str, role: str = "original", *,
-                       verify_sha256: bool = False) -> pa.Table:
+    def download_arrow(
+        self, run_id: str, name: str, role: str = "original", *, verify_sha256: bool = False
+    ) -> pa.Table:
         """Download a table as an Arrow table.
 
         Args:
@@ -127,8 +161,9 @@ class RunsApi:
         frame: pd.DataFrame = self.download_arrow(run_id, name, role).to_pandas()
         return frame
 
-    def download_to_file(self, run_id: str, name: str, path: str | Path,
-                         role: str = "original") -> dict[str, Any]:
+    def download_to_file(
+        self, run_id: str, name: str, path: str | Path, role: str = "original"
+    ) -> dict[str, Any]:
         """Write a table's Arrow IPC stream to ``path`` in bounded memory; returns its info."""
         with translate_errors():
             info, chunks = self._download_stream(run_id, name, role)
@@ -141,8 +176,9 @@ class RunsApi:
         """Download a result: to ``path`` (returns header, None) or in memory (header, bytes)."""
         request = runs_pb2.DownloadResultRequest(result_id=result_id)
         with translate_errors():
-            responses = self._download_result(request, metadata=self.transport.metadata(),
-                                              timeout=UPLOAD_TIMEOUT_S)
+            responses = self._download_result(
+                request, metadata=self.transport.metadata(), timeout=UPLOAD_TIMEOUT_S
+            )
             header, chunks = split_download(responses)
             if path is not None:
                 write_bytes(chunks, path, header.header.sha256, header.header.size_bytes)
@@ -152,14 +188,23 @@ class RunsApi:
 
     def describe_table(self, run_id: str, name: str, role: str = "original") -> pd.DataFrame:
         """Per-column statistics computed by the engine."""
-        response = self.transport.call(self.stub.DescribeTable, runs_pb2.DescribeTableRequest(
-            run_id=run_id, table_name=name, role=ROLES[role]), timeout=3600)
+        response = self.transport.call(
+            self.stub.DescribeTable,
+            runs_pb2.DescribeTableRequest(run_id=run_id, table_name=name, role=ROLES[role]),
+            timeout=3600,
+        )
         rows = []
         for column in response.columns:
-            rows.append({
-                "name": column.name, "arrow_type": column.arrow_type,
-                "null_count": column.null_count, "distinct_count": column.distinct_count,
-                **{k: getattr(column, k) if column.HasField(k) else None
-                   for k in ("min", "max", "mean", "std")},
-            })
+            rows.append(
+                {
+                    "name": column.name,
+                    "arrow_type": column.arrow_type,
+                    "null_count": column.null_count,
+                    "distinct_count": column.distinct_count,
+                    **{
+                        k: getattr(column, k) if column.HasField(k) else None
+                        for k in ("min", "max", "mean", "std")
+                    },
+                }
+            )
         return pd.DataFrame(rows)

@@ -37,8 +37,12 @@ DATAFRAME_SLICE_ROWS = 65_536
 TableSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | pa.Table
 
 ARROW_TYPES = {
-    "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "category": pa.string(),
-    "datetime": pa.timestamp("ns"), "datetime_tz": pa.timestamp("ns", tz="UTC"),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "category": pa.string(),
+    "datetime": pa.timestamp("ns"),
+    "datetime_tz": pa.timestamp("ns", tz="UTC"),
 }
 
 
@@ -57,8 +61,10 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
             path,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             convert_options=pacsv.ConvertOptions(
-                column_types=column_types, strings_can_be_null=True,
-                null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"]),
+                column_types=column_types,
+                strings_can_be_null=True,
+                null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
+            ),
         )
     except pa.ArrowInvalid as exc:
         raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
@@ -69,20 +75,24 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
         except pa.ArrowInvalid as exc:
             raise InvalidArgument(
                 f"CSV {path} is malformed or changes type after the first rows: {exc}. Fix the "
-                "file, or declare column types with types={...}.", field="data") from None
+                "file, or declare column types with types={...}.",
+                field="data",
+            ) from None
 
     return EncodedSource(reader.schema, batches(), path.stat().st_size)
 
 
 def _parquet_source(path: Path) -> EncodedSource:
     parquet = pq.ParquetFile(path)
-    return EncodedSource(parquet.schema_arrow, iter(parquet.iter_batches(batch_size=65_536)),
-                         path.stat().st_size)
+    return EncodedSource(
+        parquet.schema_arrow, iter(parquet.iter_batches(batch_size=65_536)), path.stat().st_size
+    )
 
 
 def _arrow_table_source(table: pa.Table) -> EncodedSource:
-    return EncodedSource(table.schema, iter(table.to_batches(max_chunksize=DATAFRAME_SLICE_ROWS)),
-                         table.nbytes)
+    return EncodedSource(
+        table.schema, iter(table.to_batches(max_chunksize=DATAFRAME_SLICE_ROWS)), table.nbytes
+    )
 
 
 def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
@@ -96,8 +106,11 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
     def batches() -> Iterator[pa.RecordBatch]:
         yield from head.to_batches()
         for start in range(DATAFRAME_SLICE_ROWS, len(frame), DATAFRAME_SLICE_ROWS):
-            part = pa.Table.from_pandas(frame.iloc[start:start + DATAFRAME_SLICE_ROWS],
-                                        schema=schema, preserve_index=False)
+            part = pa.Table.from_pandas(
+                frame.iloc[start : start + DATAFRAME_SLICE_ROWS],
+                schema=schema,
+                preserve_index=False,
+            )
             yield from part.to_batches()
 
     return EncodedSource(schema, batches(), int(frame.memory_usage(deep=False).sum()))
@@ -119,27 +132,43 @@ def open_source(source: TableSource, types: dict[str, Any] | None = None) -> Enc
         return _arrow_table_source(source)
     path = Path(source)
     if not path.is_file():
-        raise InvalidArgument(f"no file at {path}; pass a CSV or Parquet path or a DataFrame.",
-                              field="data")
+        raise InvalidArgument(
+            f"no file at {path}; pass a CSV or Parquet path or a DataFrame.", field="data"
+        )
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith((".parquet", ".pq")):
         return _parquet_source(path)
     if suffix.endswith((".csv", ".csv.gz", ".txt")):
-        column_types = {name: ARROW_TYPES[str(getattr(t, "value", t))]
-                        for name, t in (types or {}).items()
-                        if str(getattr(t, "value", t)) in ARROW_TYPES}
+        column_types = {
+            name: ARROW_TYPES[str(getattr(t, "value", t))]
+            for name, t in (types or {}).items()
+            if str(getattr(t, "value", t)) in ARROW_TYPES
+        }
         return _csv_source(path, column_types)
-    raise InvalidArgument(f"unsupported file type {path.suffix!r}; use .csv or .parquet.",
-                          field="data")
+    raise InvalidArgument(
+        f"unsupported file type {path.suffix!r}; use .csv or .parquet.", field="data"
+    )
 
 
 def _progress(total: int, description: str) -> Any:
-    return tqdm(total=total or None, unit="B", unit_scale=True, desc=description,
-                disable=not sys.stderr.isatty(), leave=False)
+    return tqdm(
+        total=total or None,
+        unit="B",
+        unit_scale=True,
+        desc=description,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )
 
 
-def upload_messages(header: Any, source: EncodedSource, stats: StreamStats,
-                    description: str = "upload", *, digest: bool = False) -> Iterator[Any]:
+def upload_messages(
+    header: Any,
+    source: EncodedSource,
+    stats: StreamStats,
+    description: str = "upload",
+    *,
+    digest: bool = False,
+) -> Iterator[Any]:
     """The request stream of an upload RPC: the header message, then framed chunks.
 
     Args:
@@ -191,15 +220,15 @@ def read_arrow(chunks: Iterator[memoryview], expected_sha256: str = "") -> pa.Ta
         while reader.read(1 << 20):
             pass  # bytes after the end-of-stream marker count for the digest too
         if expected_sha256 and reader.digest.hexdigest() != expected_sha256:
-            raise InvalidArgument("the downloaded bytes do not match the server's sha256; "
-                                  "retry.")
+            raise InvalidArgument("the downloaded bytes do not match the server's sha256; retry.")
     finally:
         reader.close()
     return table
 
 
-def write_bytes(chunks: Iterator[memoryview], path: Path, expected_sha256: str = "",
-                total: int = 0) -> str:
+def write_bytes(
+    chunks: Iterator[memoryview], path: Path, expected_sha256: str = "", total: int = 0
+) -> str:
     """Write a download to ``path`` (via a temp file), returning the bytes' sha256."""
     digest = hashlib.sha256()
     temp = path.with_name(path.name + ".part")

@@ -28,8 +28,9 @@ def parse_base_url(base_url: str) -> tuple[str, bool]:
     """
     url = (base_url or "").strip().rstrip("/")
     if not url:
-        raise InvalidArgument("base_url is empty: pass base_url='localhost:PORT' or set VEIL_URL.",
-                              field="base_url")
+        raise InvalidArgument(
+            "base_url is empty: pass base_url='localhost:PORT' or set VEIL_URL.", field="base_url"
+        )
     if url.startswith("grpcs://"):
         return url.removeprefix("grpcs://"), True
     if url.startswith("grpc://"):
@@ -37,16 +38,23 @@ def parse_base_url(base_url: str) -> tuple[str, bool]:
     if url.startswith(("http://", "https://")):
         raise InvalidArgument(
             f"base_url {url!r} is an HTTP URL; Veil speaks gRPC: use 'grpc://host:port' or "
-            "'grpcs://host:port'.", field="base_url")
+            "'grpcs://host:port'.",
+            field="base_url",
+        )
     return url, False
 
 
 class Transport:
     """A gRPC channel plus the caller's credentials."""
 
-    def __init__(self, base_url: str, *, api_key: str | None = None,
-                 root_certificates: bytes | None = None,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        root_certificates: bytes | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         target, tls = parse_base_url(base_url)
         tune_malloc()  # streamed tables: see veil_client.malloc_tuning (VEIL_MALLOC_TUNING=off)
         self.target = target
@@ -58,8 +66,8 @@ class Transport:
                 with open(os.environ["VEIL_CA_CERT"], "rb") as handle:
                     ca = handle.read()
             self.channel = grpc.secure_channel(
-                target, grpc.ssl_channel_credentials(root_certificates=ca),
-                options=CHANNEL_OPTIONS)
+                target, grpc.ssl_channel_credentials(root_certificates=ca), options=CHANNEL_OPTIONS
+            )
         else:
             self.channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
 

@@ -79,8 +79,9 @@ def parse_bytes_field(raw: bytes, field_number: int = PAYLOAD_FIELD) -> memoryvi
     return memoryview(raw)[pos:]
 
 
-def chunk_deserializer(message_cls: Any,
-                       field_number: int = PAYLOAD_FIELD) -> Callable[[bytes], Any]:
+def chunk_deserializer(
+    message_cls: Any, field_number: int = PAYLOAD_FIELD
+) -> Callable[[bytes], Any]:
     """A gRPC deserializer yielding a memoryview for byte chunks and a message otherwise."""
 
     def deserialize(raw: bytes) -> Any:
@@ -223,8 +224,9 @@ def ipc_body_bytes(batch: pa.RecordBatch) -> int:
     return total
 
 
-def message_sized_batches(batches: Iterable[pa.RecordBatch],
-                          target_bytes: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+def message_sized_batches(
+    batches: Iterable[pa.RecordBatch], target_bytes: int
+) -> Iterator[tuple[pa.RecordBatch, int]]:
     """Re-slice batches (zero-copy) so each one's IPC message is about ``target_bytes`` or less.
 
     Yields each batch with its :func:`ipc_body_bytes`, which the caller needs too.
@@ -293,8 +295,9 @@ class ChunkReader:
             when done so the thread ends even if reading stopped early.
     """
 
-    def __init__(self, chunks: Iterator[memoryview | bytes], *, digest: bool = True,
-                 background: bool = False) -> None:
+    def __init__(
+        self, chunks: Iterator[memoryview | bytes], *, digest: bool = True, background: bool = False
+    ) -> None:
         self._chunks = chunks
         self._current: memoryview = memoryview(b"")
         self._pos = 0

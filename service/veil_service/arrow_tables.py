@@ -94,18 +94,30 @@ def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
         ) from None
     names = [c.name for c in columns]
     if not names:
-        raise InvalidArgumentError("the table has no columns; upload at least one column.",
-                                   field=field, reason="EMPTY_TABLE")
+        raise InvalidArgumentError(
+            "the table has no columns; upload at least one column.",
+            field=field,
+            reason="EMPTY_TABLE",
+        )
     if len(names) > MAX_COLUMNS:
-        raise InvalidArgumentError(f"the table has {len(names)} columns; at most {MAX_COLUMNS}.",
-                                   field=field, reason="TOO_MANY_COLUMNS")
+        raise InvalidArgumentError(
+            f"the table has {len(names)} columns; at most {MAX_COLUMNS}.",
+            field=field,
+            reason="TOO_MANY_COLUMNS",
+        )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise InvalidArgumentError(f"duplicate column names {duplicates}; rename them.",
-                                   field=field, reason="DUPLICATE_COLUMNS")
+        raise InvalidArgumentError(
+            f"duplicate column names {duplicates}; rename them.",
+            field=field,
+            reason="DUPLICATE_COLUMNS",
+        )
     if any(not n.strip() for n in names):
-        raise InvalidArgumentError("a column has an empty name; name every column.",
-                                   field=field, reason="EMPTY_COLUMN_NAME")
+        raise InvalidArgumentError(
+            "a column has an empty name; name every column.",
+            field=field,
+            reason="EMPTY_COLUMN_NAME",
+        )
     return TableShape(rows, columns)
 
 

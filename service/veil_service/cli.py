@@ -29,15 +29,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from veil_service.server.app import serve
     from veil_service.settings import load_settings
 
-    settings = load_settings({
-        "data_dir": args.data_dir, "host": args.host, "port": args.port,
-        "database_url": args.database_url, "engines": args.engine or None,
-        "engine_capacity": args.engine_capacity, "tls_cert": args.tls_cert,
-        "tls_key": args.tls_key, "smtp_host": args.smtp_host, "smtp_port": args.smtp_port,
-        "smtp_from": args.smtp_from, "smtp_user": args.smtp_user,
-        "smtp_starttls": args.smtp_starttls or None, "smtp_tls": args.smtp_tls or None,
-        "allow_pickle": args.allow_pickle or None, "log_format": args.log_format,
-    })
+    settings = load_settings(
+        {
+            "data_dir": args.data_dir,
+            "host": args.host,
+            "port": args.port,
+            "database_url": args.database_url,
+            "engines": args.engine or None,
+            "engine_capacity": args.engine_capacity,
+            "tls_cert": args.tls_cert,
+            "tls_key": args.tls_key,
+            "smtp_host": args.smtp_host,
+            "smtp_port": args.smtp_port,
+            "smtp_from": args.smtp_from,
+            "smtp_user": args.smtp_user,
+            "smtp_starttls": args.smtp_starttls or None,
+            "smtp_tls": args.smtp_tls or None,
+            "allow_pickle": args.allow_pickle or None,
+            "log_format": args.log_format,
+        }
+    )
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(serve(settings))
     return 0
@@ -51,8 +62,14 @@ def _cmd_engine(args: argparse.Namespace) -> int:
     from veil_service.logs import configure_logging
 
     configure_logging("INFO", "auto")
-    asyncio.run(serve_engine(args.listen, work_dir=Path(args.work_dir).resolve(),
-                             capacity=args.capacity, cache_bytes=args.cache_mib << 20))
+    asyncio.run(
+        serve_engine(
+            args.listen,
+            work_dir=Path(args.work_dir).resolve(),
+            capacity=args.capacity,
+            cache_bytes=args.cache_mib << 20,
+        )
+    )
     return 0
 
 
@@ -73,16 +90,32 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
 
     db, _ = _open_db(args)
     with db.begin() as conn:
-        admins = conn.execute(sa.select(sa.func.count()).select_from(schema.users)
-                              .where(schema.users.c.role == "admin")).scalar()
+        admins = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(schema.users)
+            .where(schema.users.c.role == "admin")
+        ).scalar()
         if admins:
-            print("an admin already exists in this data dir; use 'veil admin create-api-key'.",
-                  file=sys.stderr)
+            print(
+                "an admin already exists in this data dir; use 'veil admin create-api-key'.",
+                file=sys.stderr,
+            )
             return 1
-        user = users.create_user(conn, username=args.username, email=args.email, role="admin",
-                                 password_hash=_hash_password(args.password), peer="cli")
-        _, plaintext = api_keys.create_api_key(conn, user_id=user.id, name=args.key_name,
-                                               expiration_days=args.expiration_days, peer="cli")
+        user = users.create_user(
+            conn,
+            username=args.username,
+            email=args.email,
+            role="admin",
+            password_hash=_hash_password(args.password),
+            peer="cli",
+        )
+        _, plaintext = api_keys.create_api_key(
+            conn,
+            user_id=user.id,
+            name=args.key_name,
+            expiration_days=args.expiration_days,
+            peer="cli",
+        )
     print(f"created admin {user.username!r}; API key (shown once):")
     print(plaintext)
     return 0
@@ -101,8 +134,14 @@ def _cmd_create_user(args: argparse.Namespace) -> int:
 
     db, _ = _open_db(args)
     with db.begin() as conn:
-        user = users.create_user(conn, username=args.username, email=args.email, role=args.role,
-                                 password_hash=_hash_password(args.password), peer="cli")
+        user = users.create_user(
+            conn,
+            username=args.username,
+            email=args.email,
+            role=args.role,
+            password_hash=_hash_password(args.password),
+            peer="cli",
+        )
     print(f"created {user.role} {user.username!r} ({user.id})")
     return 0
 
@@ -113,8 +152,9 @@ def _cmd_create_api_key(args: argparse.Namespace) -> int:
     db, _ = _open_db(args)
     with db.begin() as conn:
         user = users.find_user(conn, args.username)
-        _, plaintext = api_keys.create_api_key(conn, user_id=user.id, name=args.name,
-                                               expiration_days=args.expiration_days, peer="cli")
+        _, plaintext = api_keys.create_api_key(
+            conn, user_id=user.id, name=args.name, expiration_days=args.expiration_days, peer="cli"
+        )
     print(f"API key {args.name!r} for {user.username!r} (shown once):")
     print(plaintext)
     return 0
@@ -129,8 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(serve)
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--engine", action="append", default=[],
-                       help="address of a remote engine (repeatable); none = local child")
+    serve.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        help="address of a remote engine (repeatable); none = local child",
+    )
     serve.add_argument("--engine-capacity", type=int, default=None)
     serve.add_argument("--tls-cert", default=None)
     serve.add_argument("--tls-key", default=None)
@@ -140,8 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--smtp-user", default=None)
     serve.add_argument("--smtp-starttls", action="store_true")
     serve.add_argument("--smtp-tls", action="store_true")
-    serve.add_argument("--allow-pickle", action="store_true",
-                       help="let clients opt in to pickled models")
+    serve.add_argument(
+        "--allow-pickle", action="store_true", help="let clients opt in to pickled models"
+    )
     serve.add_argument("--log-format", choices=["auto", "json", "text"], default=None)
     serve.set_defaults(func=_cmd_serve)
 

@@ -29,11 +29,20 @@ log = logging.getLogger("veil.dispatcher")
 
 MAX_ATTEMPTS = 2
 PROGRESS_WRITE_INTERVAL_S = 0.5
-ENGINE_KIND = {"standard": "avatarize", "privacy_metrics": "privacy_metrics",
-               "signal_metrics": "signal_metrics", "report": "report", "advice": "advice"}
-SUFFIX = {"application/vnd.apache.arrow.stream": ".arrows", "application/json": ".json",
-          "application/pdf": ".pdf", "text/html": ".html",
-          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx"}
+ENGINE_KIND = {
+    "standard": "avatarize",
+    "privacy_metrics": "privacy_metrics",
+    "signal_metrics": "signal_metrics",
+    "report": "report",
+    "advice": "advice",
+}
+SUFFIX = {
+    "application/vnd.apache.arrow.stream": ".arrows",
+    "application/json": ".json",
+    "application/pdf": ".pdf",
+    "text/html": ".html",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
 
 
 @dataclass(frozen=True)
@@ -62,15 +71,28 @@ class Dispatcher:
     def recover(self) -> None:
         """Requeue (once) or fail jobs a previous server left running."""
         with self.app.db.begin() as conn:
-            stale = conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.attempts)
-                                 .where(schema.jobs.c.status == "pending")).all()
+            stale = conn.execute(
+                sa.select(schema.jobs.c.id, schema.jobs.c.attempts).where(
+                    schema.jobs.c.status == "pending"
+                )
+            ).all()
             for job_id, attempts in stale:
                 if attempts < MAX_ATTEMPTS:
-                    jobs.update(conn, job_id, status="queued", phase="requeued after restart",
-                                progress=0.0, lease_owner=None)
+                    jobs.update(
+                        conn,
+                        job_id,
+                        status="queued",
+                        phase="requeued after restart",
+                        progress=0.0,
+                        lease_owner=None,
+                    )
                 else:
-                    jobs.finish(conn, job_id, "error",
-                                "the server stopped while this job ran, twice; start it again.")
+                    jobs.finish(
+                        conn,
+                        job_id,
+                        "error",
+                        "the server stopped while this job ran, twice; start it again.",
+                    )
 
     async def start(self) -> None:
         """Recover, then run the scheduling loop."""
@@ -84,8 +106,9 @@ class Dispatcher:
             self._loop_task.cancel()
         for task in list(self.running.values()):
             task.cancel()
-        await asyncio.gather(*self.running.values(), self._loop_task or asyncio.sleep(0),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *self.running.values(), self._loop_task or asyncio.sleep(0), return_exceptions=True
+        )
 
     async def _loop(self) -> None:
         while True:
@@ -102,25 +125,45 @@ class Dispatcher:
 
     def _schedule(self) -> None:
         with self.app.db.begin() as conn:
-            queued = [jobs.to_record(r) for r in conn.execute(
-                sa.select(schema.jobs).where(schema.jobs.c.status == "queued")
-                .order_by(schema.jobs.c.seq)).mappings()]
+            queued = [
+                jobs.to_record(r)
+                for r in conn.execute(
+                    sa.select(schema.jobs)
+                    .where(schema.jobs.c.status == "queued")
+                    .order_by(schema.jobs.c.seq)
+                ).mappings()
+            ]
             for job in queued:
                 if job.id in self.running:
                     continue
-                statuses = dict(conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.status)
-                                             .where(schema.jobs.c.id.in_(job.depends_on))).all())
+                statuses = dict(
+                    conn.execute(
+                        sa.select(schema.jobs.c.id, schema.jobs.c.status).where(
+                            schema.jobs.c.id.in_(job.depends_on)
+                        )
+                    ).all()
+                )
                 if any(statuses.get(d, "error") in jobs.FAILED_STATUSES for d in job.depends_on):
-                    jobs.finish(conn, job.id, "parent_error",
-                                "a job it depends on did not finish; see that job's exception.")
+                    jobs.finish(
+                        conn,
+                        job.id,
+                        "parent_error",
+                        "a job it depends on did not finish; see that job's exception.",
+                    )
                     continue
                 if any(statuses.get(d) != "finished" for d in job.depends_on):
                     continue
                 if len(self.running) >= self._capacity():
                     break
-                jobs.update(conn, job.id, status="pending", started_at=time.time(),
-                            attempts=job.attempts + 1, lease_owner=self.server_id,
-                            phase="starting")
+                jobs.update(
+                    conn,
+                    job.id,
+                    status="pending",
+                    started_at=time.time(),
+                    attempts=job.attempts + 1,
+                    lease_owner=self.server_id,
+                    phase="starting",
+                )
                 self.running[job.id] = asyncio.get_running_loop().create_task(self._run(job))
 
     def cancel(self, job_id: str) -> bool:
@@ -150,8 +193,12 @@ class Dispatcher:
             incident = str(uuid.uuid4())[:8]
             log.exception("job %s failed (incident %s)", job.id, incident)
             with self.app.db.begin() as conn:
-                jobs.finish(conn, job.id, "error",
-                            f"internal error (incident {incident}); the server log has details.")
+                jobs.finish(
+                    conn,
+                    job.id,
+                    "error",
+                    f"internal error (incident {incident}); the server log has details.",
+                )
         finally:
             self.running.pop(job.id, None)
             self.wake.set()
@@ -167,8 +214,10 @@ class Dispatcher:
         began = time.monotonic()
         timings: list[dict[str, Any]] = []
         for index, table in enumerate(originals):
-            async def progress(fraction: float, phase: str, index: int = index,
-                               table_name: str = table.name) -> None:
+
+            async def progress(
+                fraction: float, phase: str, index: int = index, table_name: str = table.name
+            ) -> None:
                 nonlocal last_write
                 now = time.monotonic()
                 if now - last_write < PROGRESS_WRITE_INTERVAL_S and fraction < 1.0:
@@ -183,12 +232,23 @@ class Dispatcher:
             params, inputs = self._task_for(job, config, table, run_tables)
             task_began = time.monotonic()
             output = await self.app.engines.run(ENGINE_KIND[job.kind], params, inputs, progress)
-            timings.append({"table_name": table.name,
-                            "engine_compute_seconds": output.summary.get("compute_seconds"),
-                            "task_wall_seconds": round(time.monotonic() - task_began, 4)})
+            timings.append(
+                {
+                    "table_name": table.name,
+                    "engine_compute_seconds": output.summary.get("compute_seconds"),
+                    "task_wall_seconds": round(time.monotonic() - task_began, 4),
+                }
+            )
             self._store_results(job, table.name, output)
-        self._store_metadata(job, {"job_id": job.id, "kind": job.kind, "tables": timings,
-                                   "job_wall_seconds": round(time.monotonic() - began, 4)})
+        self._store_metadata(
+            job,
+            {
+                "job_id": job.id,
+                "kind": job.kind,
+                "tables": timings,
+                "job_wall_seconds": round(time.monotonic() - began, 4),
+            },
+        )
 
     def _store_metadata(self, job: jobs.JobRecord, metadata: dict[str, Any]) -> None:
         """Record the job's timings as its ``run_metadata`` result (Octopize's Results.METADATA)."""
@@ -197,19 +257,32 @@ class Dispatcher:
             stored = writer.commit()
         try:
             with self.app.db.begin() as conn:
-                results.add_result(conn, job_id=job.id, run_id=job.run_id, kind="run_metadata",
-                                   subkind=job.kind, table_name="",
-                                   filename=f"run_metadata.{job.kind}.json",
-                                   media_type="application/json", stored=stored)
+                results.add_result(
+                    conn,
+                    job_id=job.id,
+                    run_id=job.run_id,
+                    kind="run_metadata",
+                    subkind=job.kind,
+                    table_name="",
+                    filename=f"run_metadata.{job.kind}.json",
+                    media_type="application/json",
+                    stored=stored,
+                )
         except BaseException:
             self.app.blobs.delete(stored.relative_path)
             raise
 
-    def _task_for(self, job: jobs.JobRecord, config: RunConfig, table: tables.StoredTable,
-                  run_tables: list[tables.StoredTable]) -> tuple[dict[str, Any], list[TaskInput]]:
+    def _task_for(
+        self,
+        job: jobs.JobRecord,
+        config: RunConfig,
+        table: tables.StoredTable,
+        run_tables: list[tables.StoredTable],
+    ) -> tuple[dict[str, Any], list[TaskInput]]:
         table_config = config.find(table.name)
         params: dict[str, Any] = {
-            "table_name": table.name, "seed": config.seed,
+            "table_name": table.name,
+            "seed": config.seed,
             "column_types": table_config.column_types if table_config else {},
             "compute_figures": config.compute_figures,
             "max_distribution_plots": config.max_distribution_plots,
@@ -225,43 +298,55 @@ class Dispatcher:
                 params["signal_metrics"] = table_config.signal_metrics
                 params["avatarization"] = table_config.avatarization or {}
         if job.kind == "report":
-            params.update(language=config.report_language, pia=vars(config.pia),
-                          run_name=job.display_name)
+            params.update(
+                language=config.report_language, pia=vars(config.pia), run_name=job.display_name
+            )
             for kind in ("privacy_metrics", "signal_metrics"):
                 inputs.append(self._result_input(job.run_id, kind, table.name, kind))
         return params, inputs
 
     def _input(self, name: str, table: tables.StoredTable) -> TaskInput:
-        return TaskInput(name, self.app.blobs.path(table.relative_path), table.sha256,
-                         table.size_bytes)
+        return TaskInput(
+            name, self.app.blobs.path(table.relative_path), table.sha256, table.size_bytes
+        )
 
-    def _avatars_input(self, run_id: str, table_name: str,
-                       run_tables: list[tables.StoredTable]) -> TaskInput:
+    def _avatars_input(
+        self, run_id: str, table_name: str, run_tables: list[tables.StoredTable]
+    ) -> TaskInput:
         with self.app.db.connect() as conn:
             standard = jobs.latest_finished(conn, run_id, "standard")
         if standard is not None:
-            return self._result_input(run_id, "unshuffled", table_name, "avatars",
-                                      job_id=standard.id)
-        uploaded = next((t for t in run_tables if t.name == table_name and t.role == "avatar"),
-                        None)
+            return self._result_input(
+                run_id, "unshuffled", table_name, "avatars", job_id=standard.id
+            )
+        uploaded = next(
+            (t for t in run_tables if t.name == table_name and t.role == "avatar"), None
+        )
         if uploaded is None:
             raise FailedPreconditionError(
-                f"no avatars for table {table_name!r}: run the standard job or upload avatar "
-                "data.", reason="NO_AVATARS")
+                f"no avatars for table {table_name!r}: run the standard job or upload avatar data.",
+                reason="NO_AVATARS",
+            )
         return self._input("avatars", uploaded)
 
-    def _result_input(self, run_id: str, kind: str, table_name: str, name: str,
-                      job_id: str = "") -> TaskInput:
+    def _result_input(
+        self, run_id: str, kind: str, table_name: str, name: str, job_id: str = ""
+    ) -> TaskInput:
         with self.app.db.connect() as conn:
-            found = [r for r in results.list_results(conn, run_id=run_id, job_id=job_id)
-                     if r.kind == kind and r.table_name == table_name]
+            found = [
+                r
+                for r in results.list_results(conn, run_id=run_id, job_id=job_id)
+                if r.kind == kind and r.table_name == table_name
+            ]
         if not found:
             raise FailedPreconditionError(
                 f"no {kind} result for table {table_name!r}: the {kind} job must finish first.",
-                reason="MISSING_DEPENDENCY")
+                reason="MISSING_DEPENDENCY",
+            )
         latest = found[-1]
-        return TaskInput(name, self.app.blobs.path(latest.relative_path), latest.sha256,
-                         latest.size_bytes)
+        return TaskInput(
+            name, self.app.blobs.path(latest.relative_path), latest.sha256, latest.size_bytes
+        )
 
     def _store_results(self, job: jobs.JobRecord, table_name: str, output: TaskOutput) -> None:
         committed = []
@@ -272,10 +357,16 @@ class Dispatcher:
                     stored = received.writer.commit()
                     committed.append(stored)
                     results.add_result(
-                        conn, job_id=job.id, run_id=job.run_id, kind=named.kind,
-                        subkind=named.subkind, table_name=table_name,
+                        conn,
+                        job_id=job.id,
+                        run_id=job.run_id,
+                        kind=named.kind,
+                        subkind=named.subkind,
+                        table_name=table_name,
                         filename=_filename(table_name, named, received.media_type, index),
-                        media_type=received.media_type, stored=stored)
+                        media_type=received.media_type,
+                        stored=stored,
+                    )
         except BaseException:
             output.discard()
             for stored in committed:

@@ -40,8 +40,9 @@ class VeilServiceError(Exception):
     code_name: ClassVar[str] = "INTERNAL"
     default_reason: ClassVar[str] = "INTERNAL"
 
-    def __init__(self, message: str, *, reason: str | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, reason: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason

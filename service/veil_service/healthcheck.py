@@ -24,8 +24,14 @@ EXIT_NOT_SERVING = 1
 EXIT_UNREACHABLE = 2
 
 
-def check(address: str, *, service: str = "", timeout: float = 3.0, tls: bool = False,
-          ca_file: str | None = None) -> str:
+def check(
+    address: str,
+    *,
+    service: str = "",
+    timeout: float = 3.0,
+    tls: bool = False,
+    ca_file: str | None = None,
+) -> str:
     """The serving status name of ``service`` ("" = the whole server) at ``address``.
 
     Raises:
@@ -39,14 +45,17 @@ def check(address: str, *, service: str = "", timeout: float = 3.0, tls: bool = 
         channel = grpc.insecure_channel(address)
     with channel:
         response = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+            health_pb2.HealthCheckRequest(service=service), timeout=timeout
+        )
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the status and exit 0 (SERVING), 1 (any other status) or 2 (no answer)."""
-    parser = argparse.ArgumentParser(prog="python -m veil_service.healthcheck",
-                                     description="Exit 0 when a Veil server reports SERVING.")
+    parser = argparse.ArgumentParser(
+        prog="python -m veil_service.healthcheck",
+        description="Exit 0 when a Veil server reports SERVING.",
+    )
     parser.add_argument("--address", default="localhost:50051", help="host:port of veil serve")
     parser.add_argument("--service", default="", help="service name; empty = whole server")
     parser.add_argument("--timeout", type=float, default=3.0, help="deadline in seconds")
@@ -54,12 +63,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ca-file", default=None, help="PEM CA bundle for --tls")
     args = parser.parse_args(argv)
     try:
-        status = check(args.address, service=args.service, timeout=args.timeout, tls=args.tls,
-                       ca_file=args.ca_file)
+        status = check(
+            args.address,
+            service=args.service,
+            timeout=args.timeout,
+            tls=args.tls,
+            ca_file=args.ca_file,
+        )
     except grpc.RpcError as error:
         code = error.code() if isinstance(error, grpc.Call) else None
-        print(f"unhealthy: health check of {args.address} failed: {getattr(code, 'name', error)}",
-              file=sys.stderr)
+        print(
+            f"unhealthy: health check of {args.address} failed: {getattr(code, 'name', error)}",
+            file=sys.stderr,
+        )
         return EXIT_UNREACHABLE
     print(status)
     return EXIT_SERVING if status == "SERVING" else EXIT_NOT_SERVING

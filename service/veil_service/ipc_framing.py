@@ -83,8 +83,9 @@ def message_spans(fd: int, size: int) -> Iterator[tuple[int, int]]:
         position += length
 
 
-def aligned_ranges(spans: Iterable[tuple[int, int]], size: int,
-                   chunk_bytes: int) -> Iterator[tuple[int, int]]:
+def aligned_ranges(
+    spans: Iterable[tuple[int, int]], size: int, chunk_bytes: int
+) -> Iterator[tuple[int, int]]:
     """Cut ``size`` bytes into (offset, length) pieces of at most ``chunk_bytes``.
 
     Whole messages are packed together; a piece ends where adding the next message would make

@@ -34,10 +34,17 @@ def snapshot(db: sa.Engine, engines: list[dict[str, Any]]) -> ServerState:
     """Read queue and storage figures from the database; ``engines`` is ``EnginePool.state()``."""
     jobs = schema.jobs
     with db.connect() as conn:
-        by_status: dict[str, int] = dict(conn.execute(
-            sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all())
-        stored = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(schema.blobs.c.size_bytes),
-                                                         0))).scalar_one()
+        by_status: dict[str, int] = dict(
+            conn.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all()
+        )
+        stored = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(schema.blobs.c.size_bytes), 0))
+        ).scalar_one()
     # Job statuses follow the Octopize names: "queued" waits, "pending" runs on an engine.
-    return ServerState(__version__, engines, int(by_status.get("queued", 0)),
-                       int(by_status.get("pending", 0)), int(stored))
+    return ServerState(
+        __version__,
+        engines,
+        int(by_status.get("queued", 0)),
+        int(by_status.get("pending", 0)),
+        int(stored),
+    )

@@ -91,8 +91,9 @@ def _coerce(current: Any, raw: str) -> Any:
     return raw
 
 
-def load_settings(overrides: dict[str, Any] | None = None,
-                  environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Merge flags (``overrides``, None values ignored), ``VEIL_*`` variables and defaults."""
     env = os.environ if environ is None else environ
     base = Settings()

@@ -18,9 +18,12 @@ VEIL = [sys.executable, "-m", "veil_service.cli"]
 
 
 def _serve(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen([*VEIL, "serve", "--data-dir", str(data_dir), "--port", "0",
-                                *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)
+    process = subprocess.Popen(
+        [*VEIL, "serve", "--data-dir", str(data_dir), "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     process.stdout.close()
@@ -29,19 +32,28 @@ def _serve(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
 
 
 def test_bootstrap_prints_the_key_alone_on_its_last_line(tmp_path: Path) -> None:
-    done = subprocess.run([*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     key = done.stdout.strip().splitlines()[-1]
     assert key.startswith("veil_") and " " not in key
-    again = subprocess.run([*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)], capture_output=True, text=True
+    )
     assert again.returncode != 0 and "already exists" in again.stderr
     assert key not in (tmp_path / "veil.db").read_bytes().decode("latin-1")
 
 
 def test_serve_health_auth_and_graceful_stop(tmp_path: Path) -> None:
-    key = subprocess.run([*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
-                         capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    key = subprocess.run(
+        [*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]
     process, port = _serve(tmp_path)
     try:
         manager = Manager(base_url=f"grpc://localhost:{port}", api_key=key)
@@ -67,8 +79,12 @@ def test_serve_health_auth_and_graceful_stop(tmp_path: Path) -> None:
 
 
 def test_health_turns_not_serving_on_sigterm_while_a_call_runs(tmp_path: Path) -> None:
-    key = subprocess.run([*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
-                         capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    key = subprocess.run(
+        [*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]
     process, port = _serve(tmp_path)
     channel = grpc.insecure_channel(f"localhost:{port}")
     health = health_pb2_grpc.HealthStub(channel)
@@ -89,13 +105,20 @@ def _free_port() -> int:
 
 def test_serve_with_a_remote_engine(tmp_path: Path, shared_data: Path) -> None:
     port = _free_port()
-    engine = subprocess.Popen([*VEIL, "engine", "--listen", f"127.0.0.1:{port}", "--work-dir",
-                               str(tmp_path / "engine")], stdout=subprocess.PIPE, text=True)
+    engine = subprocess.Popen(
+        [*VEIL, "engine", "--listen", f"127.0.0.1:{port}", "--work-dir", str(tmp_path / "engine")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert engine.stdout is not None and "listening" in engine.stdout.readline()
         engine.stdout.close()
-        key = subprocess.run([*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path / "d")],
-                             capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+        key = subprocess.run(
+            [*VEIL, "admin", "bootstrap", "--data-dir", str(tmp_path / "d")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()[-1]
         server, server_port = _serve(tmp_path / "d", "--engine", f"127.0.0.1:{port}")
         try:
             manager = Manager(base_url=f"localhost:{server_port}", api_key=key)

@@ -53,13 +53,16 @@ def test_first_avatarization_of_wbcd(manager: Manager, tables: Path) -> None:
     originals, avatar_coordinates = runner.projections("wbcd")
     assert len(originals) == len(avatar_coordinates) == len(original)
     assert runner.get_status(JobKind.standard) == JobStatus.finished
-    assert runner.statuses() == {"standard": JobStatus.finished,
-                                 "privacy_metrics": JobStatus.finished,
-                                 "signal_metrics": JobStatus.finished}
+    assert runner.statuses() == {
+        "standard": JobStatus.finished,
+        "privacy_metrics": JobStatus.finished,
+        "signal_metrics": JobStatus.finished,
+    }
 
 
-def test_same_seed_same_avatars_and_yaml_round_trip(manager: Manager, tables: Path,
-                                                    tmp_path: Path) -> None:
+def test_same_seed_same_avatars_and_yaml_round_trip(
+    manager: Manager, tables: Path, tmp_path: Path
+) -> None:
     outputs = []
     for _ in range(2):
         runner = manager.create_runner("seeded", seed=123)
@@ -75,8 +78,9 @@ def test_same_seed_same_avatars_and_yaml_round_trip(manager: Manager, tables: Pa
     assert clone.config.tables["wbcd"].avatarization == {"k": 10, "ncp": 3}
 
 
-def test_quickstart_default_run_with_reports_and_plots(manager: Manager, tables: Path,
-                                                        tmp_path: Path) -> None:
+def test_quickstart_default_run_with_reports_and_plots(
+    manager: Manager, tables: Path, tmp_path: Path
+) -> None:
     runner = manager.create_runner("quickstart", seed=1, report_language=ReportLanguage.FR)
     runner.add_table("wbcd", tables / "wbcd.csv")
     runner.set_parameters("wbcd", k=15)
@@ -194,8 +198,9 @@ def test_launch_from_the_web_yaml(manager: Manager, shared_data: Path) -> None:
     assert runner.privacy_metrics("iris")[0]["hidden_rate"] > 0
 
 
-def test_k_500_on_iris_fails_with_an_actionable_message(manager: Manager,
-                                                        shared_data: Path) -> None:
+def test_k_500_on_iris_fails_with_an_actionable_message(
+    manager: Manager, shared_data: Path
+) -> None:
     runner = manager.create_runner("k500")
     runner.add_table("iris", shared_data / "avatar" / "fixtures" / "iris.csv")
     runner.set_parameters("iris", k=500)
@@ -229,8 +234,9 @@ def test_bad_parameters_are_refused_naming_the_field(manager: Manager, tables: P
     assert runner.config.tables["wbcd"].avatarization == {"k": 5}
 
 
-def test_ragged_csv_is_refused_and_nothing_is_stored(manager: Manager, tmp_path: Path,
-                                                     veil_server: ServerThread) -> None:
+def test_ragged_csv_is_refused_and_nothing_is_stored(
+    manager: Manager, tmp_path: Path, veil_server: ServerThread
+) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b\n1,2\n3,4,5\n")
     runner = manager.create_runner("ragged")
@@ -254,8 +260,13 @@ def test_users_never_see_each_others_runs(veil_server: ServerThread, tables: Pat
     runner.run(jobs_to_run=[JobKind.standard])
     runner.shuffled("wbcd")
     job_id = runner.jobs[JobKind.standard]
-    result_id = alice.runs_api.transport.call(
-        alice.runs_api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=job_id)).results[0].id
+    result_id = (
+        alice.runs_api.transport.call(
+            alice.runs_api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=job_id)
+        )
+        .results[0]
+        .id
+    )
     with pytest.raises(NotFound):
         bob.create_runner_from_id(runner.set_name)
     with pytest.raises(NotFound):
@@ -280,8 +291,10 @@ def test_cancel_stops_a_running_job(manager: Manager, tables: Path) -> None:
     cancelled = runner.cancel()
     statuses = {job.kind: job.status for job in cancelled}
     assert statuses[JobKind.standard] == JobStatus.cancelled
-    assert runner.get_status(JobKind.privacy_metrics) in (JobStatus.parent_error,
-                                                          JobStatus.cancelled)
+    assert runner.get_status(JobKind.privacy_metrics) in (
+        JobStatus.parent_error,
+        JobStatus.cancelled,
+    )
     with pytest.raises(FailedPrecondition, match="cancelled"):
         runner.get_specific_result("adult", JobKind.standard, Results.SHUFFLED)
 
@@ -327,9 +340,15 @@ def test_tutorials_1_and_2_on_iris(manager: Manager, shared_data: Path) -> None:
     multi.add_table("iris", iris)
     # Tutorial 2 asks ncp=5, but with variety excluded iris has 4 dimensions: Veil refuses
     # ncp=5 with a message naming the limit instead of silently clamping it.
-    multi.set_parameters("iris", k=30, ncp=4, column_weights={"variety": 3.0},
-                         use_categorical_reduction=True, exclude_variable_names=["variety"],
-                         exclude_variable_method=ExcludeVariablesMethod.COORDINATE_SIMILARITY)
+    multi.set_parameters(
+        "iris",
+        k=30,
+        ncp=4,
+        column_weights={"variety": 3.0},
+        use_categorical_reduction=True,
+        exclude_variable_names=["variety"],
+        exclude_variable_method=ExcludeVariablesMethod.COORDINATE_SIMILARITY,
+    )
     multi.run(jobs_to_run=[JobKind.standard])
     originals, avatars = multi.projections("iris")
     assert len(originals) == len(avatars) == 150
@@ -338,8 +357,13 @@ def test_tutorials_1_and_2_on_iris(manager: Manager, shared_data: Path) -> None:
 
     attack = manager.create_runner("iris_attack", seed=3)
     attack.add_table("iris", iris)
-    attack.set_parameters("iris", k=10, known_variables=["sepal.length", "sepal.width"],
-                          target="variety", quantile_threshold=5)
+    attack.set_parameters(
+        "iris",
+        k=10,
+        known_variables=["sepal.length", "sepal.width"],
+        target="variety",
+        quantile_threshold=5,
+    )
     attack.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
     privacy = attack.privacy_metrics("iris")[0]
     assert privacy["inference_categorical"] is not None

@@ -38,18 +38,20 @@ def unique(prefix: str = "PENGUIN") -> str:
 def register(server: ServerThread, stem: str = "penguin", name: str | None = None) -> str:
     """Register a Lomas dataset from its CSV and metadata; return its name."""
     name = name or unique(stem.upper())
-    register_from_path(server.app.db, server.app.blobs, name=name,
-                       path=str(LOMAS / "datasets" / DATASETS[stem]),
-                       metadata_text=(LOMAS / "metadata" / f"{stem}_metadata.yaml").read_text())
+    register_from_path(
+        server.app.db,
+        server.app.blobs,
+        name=name,
+        path=str(LOMAS / "datasets" / DATASETS[stem]),
+        metadata_text=(LOMAS / "metadata" / f"{stem}_metadata.yaml").read_text(),
+    )
     return name
 
 
-def grant(server: ServerThread, user: TestUser, dataset: str, epsilon: float,
-          delta: float) -> None:
+def grant(server: ServerThread, user: TestUser, dataset: str, epsilon: float, delta: float) -> None:
     """Give ``user`` a budget on ``dataset``."""
     with server.app.db.begin() as conn:
-        grants.grant_access(conn, user=user.username, dataset=dataset, epsilon=epsilon,
-                            delta=delta)
+        grants.grant_access(conn, user=user.username, dataset=dataset, epsilon=epsilon, delta=delta)
 
 
 def manager(server: ServerThread, user: TestUser) -> Manager:

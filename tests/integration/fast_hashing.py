@@ -18,6 +18,9 @@ from veil_service.accounts import passwords
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Use argon2id with 1 pass over 8 MiB on 1 lane for the duration of one test."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(
-        time_cost=1, memory_cost=8192, parallelism=1, type=Type.ID))
+    monkeypatch.setattr(
+        passwords,
+        "_hasher",
+        PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Type.ID),
+    )
     yield

@@ -68,8 +68,9 @@ class Mailbox:
             if len(received) >= count:
                 return received
             time.sleep(0.05)
-        raise AssertionError(f"{address} got {len(self.to(address))} of {count} messages "
-                             f"within {timeout} s")
+        raise AssertionError(
+            f"{address} got {len(self.to(address))} of {count} messages within {timeout} s"
+        )
 
 
 def body(message: EmailMessage) -> str:
@@ -101,9 +102,13 @@ def shared_mail_server(request: Any, tmp_path_factory: Any) -> tuple[Any, Mailbo
         from support import start_server
 
         mailbox = Mailbox().start()
-        server = start_server(tmp_path_factory.mktemp("veil-mail"), smtp_host=mailbox.host,
-                              smtp_port=mailbox.port, smtp_from="veil@test.invalid",
-                              extra={"login_throttle": MAIL_SERVER_THROTTLE})
+        server = start_server(
+            tmp_path_factory.mktemp("veil-mail"),
+            smtp_host=mailbox.host,
+            smtp_port=mailbox.port,
+            smtp_from="veil@test.invalid",
+            extra={"login_throttle": MAIL_SERVER_THROTTLE},
+        )
         _SHARED.update(server=server, mailbox=mailbox)
 
         def stop() -> None:

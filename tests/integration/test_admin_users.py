@@ -41,28 +41,55 @@ def _whoami(server: ServerThread, credential: str) -> grpc.StatusCode:
 
 
 def test_create_user_with_password_and_refuse_bad_or_taken_identities(
-        veil_server: ServerThread, admin: Person) -> None:
+    veil_server: ServerThread, admin: Person
+) -> None:
     call = Caller(veil_server, admin.api_key)
     name = f"made_{admin.username}"
-    created = call(call.admin.CreateUser, admin_pb2.CreateUserRequest(
-        username=name, email=f"{name}@example.org", role=auth_pb2.USER_ROLE_ADMIN,
-        password=PASSWORD)).user
-    assert (created.username, created.role, created.active) == (name, auth_pb2.USER_ROLE_ADMIN,
-                                                                True)
-    assert call.auth.Login(auth_pb2.LoginRequest(username=name, password=PASSWORD),
-                           timeout=10).session_token
+    created = call(
+        call.admin.CreateUser,
+        admin_pb2.CreateUserRequest(
+            username=name,
+            email=f"{name}@example.org",
+            role=auth_pb2.USER_ROLE_ADMIN,
+            password=PASSWORD,
+        ),
+    ).user
+    assert (created.username, created.role, created.active) == (
+        name,
+        auth_pb2.USER_ROLE_ADMIN,
+        True,
+    )
+    assert call.auth.Login(
+        auth_pb2.LoginRequest(username=name, password=PASSWORD), timeout=10
+    ).session_token
     for request, code, field in (
-        (admin_pb2.CreateUserRequest(username=name, email="other@example.org"),
-         grpc.StatusCode.ALREADY_EXISTS, "username"),
-        (admin_pb2.CreateUserRequest(username="x" + name, email=f"{name}@example.org"),
-         grpc.StatusCode.ALREADY_EXISTS, "email"),
-        (admin_pb2.CreateUserRequest(username="bad name", email="b@example.org"),
-         grpc.StatusCode.INVALID_ARGUMENT, "username"),
-        (admin_pb2.CreateUserRequest(username="y" + name, email="not-an-email"),
-         grpc.StatusCode.INVALID_ARGUMENT, "email"),
-        (admin_pb2.CreateUserRequest(username="z" + name, email="z@example.org",
-                                     password="weak"),
-         grpc.StatusCode.INVALID_ARGUMENT, "password"),
+        (
+            admin_pb2.CreateUserRequest(username=name, email="other@example.org"),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "username",
+        ),
+        (
+            admin_pb2.CreateUserRequest(username="x" + name, email=f"{name}@example.org"),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "email",
+        ),
+        (
+            admin_pb2.CreateUserRequest(username="bad name", email="b@example.org"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "username",
+        ),
+        (
+            admin_pb2.CreateUserRequest(username="y" + name, email="not-an-email"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "email",
+        ),
+        (
+            admin_pb2.CreateUserRequest(
+                username="z" + name, email="z@example.org", password="weak"
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "password",
+        ),
     ):
         with pytest.raises(grpc.RpcError) as refused:
             call(call.admin.CreateUser, request)
@@ -74,43 +101,62 @@ def test_list_users_pages_newest_first(veil_server: ServerThread, admin: Person)
     newest = [create_user(veil_server, "user") for _ in range(3)][::-1]
     call = Caller(veil_server, admin.api_key)
     first = call(call.admin.ListUsers, admin_pb2.ListUsersRequest(page_size=2))
-    second = call(call.admin.ListUsers, admin_pb2.ListUsersRequest(
-        page_size=2, page_token=first.next_page_token))
+    second = call(
+        call.admin.ListUsers,
+        admin_pb2.ListUsersRequest(page_size=2, page_token=first.next_page_token),
+    )
     listed = [u.id for u in (*first.users, *second.users)]
     assert listed[:3] == [p.id for p in newest]
     assert len(set(listed)) == 4
 
 
-def test_disable_user_revokes_keys_and_sessions_at_once(veil_server: ServerThread,
-                                                        admin: Person) -> None:
+def test_disable_user_revokes_keys_and_sessions_at_once(
+    veil_server: ServerThread, admin: Person
+) -> None:
     person = create_user(veil_server, "user", password=PASSWORD)
     call = Caller(veil_server, admin.api_key)
-    session = call.auth.Login(auth_pb2.LoginRequest(username=person.username, password=PASSWORD),
-                              timeout=10).session_token
+    session = call.auth.Login(
+        auth_pb2.LoginRequest(username=person.username, password=PASSWORD), timeout=10
+    ).session_token
     assert _whoami(veil_server, person.api_key) == grpc.StatusCode.OK
 
     disabled = call(call.admin.DisableUser, admin_pb2.DisableUserRequest(user=person.username))
     assert not disabled.user.active
     assert _whoami(veil_server, person.api_key) == grpc.StatusCode.UNAUTHENTICATED
     assert _whoami(veil_server, session) == grpc.StatusCode.UNAUTHENTICATED
-    assert _code(lambda: call.auth.Login(auth_pb2.LoginRequest(
-        username=person.username, password=PASSWORD), timeout=10)) == \
-        grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        _code(
+            lambda: call.auth.Login(
+                auth_pb2.LoginRequest(username=person.username, password=PASSWORD), timeout=10
+            )
+        )
+        == grpc.StatusCode.UNAUTHENTICATED
+    )
     keys = call(call.admin.ListUserApiKeys, admin_pb2.ListUserApiKeysRequest(user=person.id))
     assert all(k.HasField("revoked_at") for k in keys.api_keys)
 
-    assert _code(lambda: call(call.admin.DisableUser, admin_pb2.DisableUserRequest(
-        user=admin.id))) == grpc.StatusCode.FAILED_PRECONDITION
-    assert _code(lambda: call(call.admin.DisableUser, admin_pb2.DisableUserRequest(
-        user="no-such-user"))) == grpc.StatusCode.NOT_FOUND
-    events = call(call.admin.ListAuditEvents, admin_pb2.ListAuditEventsRequest(
-        user_id=person.id)).events
+    assert (
+        _code(lambda: call(call.admin.DisableUser, admin_pb2.DisableUserRequest(user=admin.id)))
+        == grpc.StatusCode.FAILED_PRECONDITION
+    )
+    assert (
+        _code(
+            lambda: call(call.admin.DisableUser, admin_pb2.DisableUserRequest(user="no-such-user"))
+        )
+        == grpc.StatusCode.NOT_FOUND
+    )
+    events = call(
+        call.admin.ListAuditEvents, admin_pb2.ListAuditEventsRequest(user_id=person.id)
+    ).events
     assert [(e.event, e.actor_id) for e in events[:2]] == [
-        ("login.failed", ""), ("user.disabled", admin.id)]
+        ("login.failed", ""),
+        ("user.disabled", admin.id),
+    ]
 
 
-def test_set_user_role_changes_what_the_user_may_call(veil_server: ServerThread,
-                                                      admin: Person) -> None:
+def test_set_user_role_changes_what_the_user_may_call(
+    veil_server: ServerThread, admin: Person
+) -> None:
     person = create_user(veil_server, "user")
     call, as_person = Caller(veil_server, admin.api_key), Caller(veil_server, person.api_key)
 
@@ -118,43 +164,71 @@ def test_set_user_role_changes_what_the_user_may_call(veil_server: ServerThread,
         return _code(lambda: as_person(as_person.admin.ListUsers, admin_pb2.ListUsersRequest()))
 
     assert list_users() == grpc.StatusCode.PERMISSION_DENIED
-    promoted = call(call.admin.SetUserRole, admin_pb2.SetUserRoleRequest(
-        user=person.username, role=auth_pb2.USER_ROLE_ADMIN)).user
+    promoted = call(
+        call.admin.SetUserRole,
+        admin_pb2.SetUserRoleRequest(user=person.username, role=auth_pb2.USER_ROLE_ADMIN),
+    ).user
     assert promoted.role == auth_pb2.USER_ROLE_ADMIN
     assert list_users() == grpc.StatusCode.OK
-    call(call.admin.SetUserRole, admin_pb2.SetUserRoleRequest(user=person.id,
-                                                              role=auth_pb2.USER_ROLE_USER))
+    call(
+        call.admin.SetUserRole,
+        admin_pb2.SetUserRoleRequest(user=person.id, role=auth_pb2.USER_ROLE_USER),
+    )
     assert list_users() == grpc.StatusCode.PERMISSION_DENIED
-    assert _code(lambda: call(call.admin.SetUserRole, admin_pb2.SetUserRoleRequest(
-        user=person.id))) == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        _code(lambda: call(call.admin.SetUserRole, admin_pb2.SetUserRoleRequest(user=person.id)))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
 
 
-def test_admin_lists_and_revokes_another_users_key(veil_server: ServerThread,
-                                                   admin: Person) -> None:
+def test_admin_lists_and_revokes_another_users_key(
+    veil_server: ServerThread, admin: Person
+) -> None:
     person = create_user(veil_server, "user")
     call = Caller(veil_server, admin.api_key)
-    keys = call(call.admin.ListUserApiKeys,
-                admin_pb2.ListUserApiKeysRequest(user=person.username)).api_keys
+    keys = call(
+        call.admin.ListUserApiKeys, admin_pb2.ListUserApiKeysRequest(user=person.username)
+    ).api_keys
     assert [k.user_id for k in keys] == [person.id]
-    revoked = call(call.admin.RevokeUserApiKey,
-                   admin_pb2.RevokeUserApiKeyRequest(api_key_id=keys[0].id)).api_key
+    revoked = call(
+        call.admin.RevokeUserApiKey, admin_pb2.RevokeUserApiKeyRequest(api_key_id=keys[0].id)
+    ).api_key
     assert revoked.HasField("revoked_at")
     assert _whoami(veil_server, person.api_key) == grpc.StatusCode.UNAUTHENTICATED
-    assert _code(lambda: call(call.admin.RevokeUserApiKey, admin_pb2.RevokeUserApiKeyRequest(
-        api_key_id="nope"))) == grpc.StatusCode.NOT_FOUND
-    assert _code(lambda: call(call.admin.ListUserApiKeys, admin_pb2.ListUserApiKeysRequest(
-        user="nobody-at-all"))) == grpc.StatusCode.NOT_FOUND
+    assert (
+        _code(
+            lambda: call(
+                call.admin.RevokeUserApiKey, admin_pb2.RevokeUserApiKeyRequest(api_key_id="nope")
+            )
+        )
+        == grpc.StatusCode.NOT_FOUND
+    )
+    assert (
+        _code(
+            lambda: call(
+                call.admin.ListUserApiKeys, admin_pb2.ListUserApiKeysRequest(user="nobody-at-all")
+            )
+        )
+        == grpc.StatusCode.NOT_FOUND
+    )
 
 
 def test_audit_events_page_newest_first(veil_server: ServerThread, admin: Person) -> None:
     person = create_user(veil_server, "user")  # user.created, api_key.created
     call = Caller(veil_server, admin.api_key)
-    call(call.admin.SetUserRole, admin_pb2.SetUserRoleRequest(user=person.id,
-                                                              role=auth_pb2.USER_ROLE_ADMIN))
-    first = call(call.admin.ListAuditEvents, admin_pb2.ListAuditEventsRequest(
-        user_id=person.id, page_size=2))
-    rest = call(call.admin.ListAuditEvents, admin_pb2.ListAuditEventsRequest(
-        user_id=person.id, page_size=2, page_token=first.next_page_token))
+    call(
+        call.admin.SetUserRole,
+        admin_pb2.SetUserRoleRequest(user=person.id, role=auth_pb2.USER_ROLE_ADMIN),
+    )
+    first = call(
+        call.admin.ListAuditEvents, admin_pb2.ListAuditEventsRequest(user_id=person.id, page_size=2)
+    )
+    rest = call(
+        call.admin.ListAuditEvents,
+        admin_pb2.ListAuditEventsRequest(
+            user_id=person.id, page_size=2, page_token=first.next_page_token
+        ),
+    )
     names = [e.event for e in (*first.events, *rest.events)]
     assert names == ["user.role_changed", "api_key.created", "user.created"]
     assert rest.next_page_token == ""

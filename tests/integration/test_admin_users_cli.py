@@ -21,11 +21,22 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]
 def test_user_commands_on_a_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = ("--data-dir", str(tmp_path))
     assert _run(capsys, "admin", "bootstrap", *target)[0] == 0
-    code, lines, _ = _run(capsys, "admin", "create-user", *target, "--username", "ada",
-                          "--email", "ada@example.org", "--password", "Ada-Lovelace-1815")
+    code, lines, _ = _run(
+        capsys,
+        "admin",
+        "create-user",
+        *target,
+        "--username",
+        "ada",
+        "--email",
+        "ada@example.org",
+        "--password",
+        "Ada-Lovelace-1815",
+    )
     assert code == 0
-    code, lines, _ = _run(capsys, "admin", "create-api-key", *target, "--username", "ada",
-                          "--name", "laptop")
+    code, lines, _ = _run(
+        capsys, "admin", "create-api-key", *target, "--username", "ada", "--name", "laptop"
+    )
     assert code == 0 and lines[-1].startswith("veil_")
 
     code, lines, _ = _run(capsys, "admin", "list-users", *target, "--json")
@@ -33,15 +44,13 @@ def test_user_commands_on_a_data_dir(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [u["username"] for u in listed] == ["ada", "admin"]
     ada = listed[0]
 
-    code, lines, _ = _run(capsys, "admin", "set-role", *target, "--user", "ada", "--role",
-                          "admin")
+    code, lines, _ = _run(capsys, "admin", "set-role", *target, "--user", "ada", "--role", "admin")
     assert code == 0 and lines[0].split("\t")[3] == "admin"
 
     code, lines, _ = _run(capsys, "admin", "list-keys", *target, "--user", ada["id"], "--json")
     key = json.loads(lines[0])
     assert key["name"] == "laptop" and key["revoked_at"] == ""
-    code, lines, _ = _run(capsys, "admin", "revoke-key", *target, "--key-id", key["id"],
-                          "--json")
+    code, lines, _ = _run(capsys, "admin", "revoke-key", *target, "--key-id", key["id"], "--json")
     assert json.loads(lines[0])["revoked_at"]
 
     code, lines, _ = _run(capsys, "admin", "disable-user", *target, "--user", "ada")
@@ -53,17 +62,24 @@ def test_user_commands_on_a_data_dir(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     code, lines, _ = _run(capsys, "admin", "audit", *target, "--user-id", ada["id"], "--json")
     events = [json.loads(line)["event"] for line in lines]
-    assert events == ["user.disabled", "api_key.revoked", "user.role_changed",
-                      "api_key.created", "user.created"]
+    assert events == [
+        "user.disabled",
+        "api_key.revoked",
+        "user.role_changed",
+        "api_key.created",
+        "user.created",
+    ]
     assert all(json.loads(line)["peer"] == "cli" for line in lines)
 
 
 def test_user_commands_through_a_running_server(
-        veil_server: ServerThread, admin: Person, capsys: pytest.CaptureFixture[str]) -> None:
+    veil_server: ServerThread, admin: Person, capsys: pytest.CaptureFixture[str]
+) -> None:
     person = create_user(veil_server, "user")
     remote = ("--url", veil_server.url, "--api-key", admin.api_key)
-    code, lines, _ = _run(capsys, "admin", "list-keys", *remote, "--user", person.username,
-                          "--json")
+    code, lines, _ = _run(
+        capsys, "admin", "list-keys", *remote, "--user", person.username, "--json"
+    )
     assert code == 0
     key_id = json.loads(lines[0])["id"]
     code, lines, _ = _run(capsys, "admin", "revoke-key", *remote, "--key-id", key_id)

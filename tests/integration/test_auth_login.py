@@ -33,8 +33,11 @@ def _outbox_token(server: ServerThread, email: str) -> str:
         for path in (server.settings.data_dir / "outbox").glob("*.eml"):
             text = path.read_text()
             if f"To: {email}" in text:
-                found.extend(line.removeprefix("Token: ") for line in text.splitlines()
-                             if line.startswith("Token: "))
+                found.extend(
+                    line.removeprefix("Token: ")
+                    for line in text.splitlines()
+                    if line.startswith("Token: ")
+                )
         return bool(found)
 
     assert_eventually(arrived, timeout=10, message="no reset email in the outbox")
@@ -42,11 +45,13 @@ def _outbox_token(server: ServerThread, email: str) -> str:
 
 
 def test_login_gives_a_session_with_expiry_and_deprecation_notice(
-        veil_server: ServerThread) -> None:
+    veil_server: ServerThread,
+) -> None:
     person = create_user(veil_server, "user", password=PASSWORD)
     stub = _stub(veil_server)
-    response = stub.Login(auth_pb2.LoginRequest(username=person.username, password=PASSWORD),
-                          timeout=10)
+    response = stub.Login(
+        auth_pb2.LoginRequest(username=person.username, password=PASSWORD), timeout=10
+    )
     assert response.session_token.startswith("veilsess_")
     lifetime = response.expires_at.ToSeconds() - time.time()
     assert 11.9 * 3600 < lifetime <= 12 * 3600
@@ -67,8 +72,9 @@ def test_wrong_password_and_unknown_user_look_the_same(veil_server: ServerThread
     answers = []
     for username in (person.username, f"ghost-{person.username}"):
         with pytest.raises(grpc.RpcError) as failed:
-            stub.Login(auth_pb2.LoginRequest(username=username, password="Wrong-Passw0rd-x"),
-                       timeout=10)
+            stub.Login(
+                auth_pb2.LoginRequest(username=username, password="Wrong-Passw0rd-x"), timeout=10
+            )
         answers.append((failed.value.code(), failed.value.details()))
     assert answers[0] == answers[1]
     assert answers[0][0] == grpc.StatusCode.UNAUTHENTICATED
@@ -85,7 +91,8 @@ def test_logout_with_an_api_key_does_nothing(veil_server: ServerThread) -> None:
 
 
 def test_seed_guide_flow_authenticate_then_create_and_use_an_api_key(
-        veil_server: ServerThread) -> None:
+    veil_server: ServerThread,
+) -> None:
     person = create_user(veil_server, "user", password=PASSWORD)
     manager = Manager(base_url=veil_server.url)
     with pytest.deprecated_call(match="API key"):
@@ -93,7 +100,8 @@ def test_seed_guide_flow_authenticate_then_create_and_use_an_api_key(
     assert manager.whoami()["credential_kind"] == "session"
 
     response = manager.auth_client.api_keys.create_api_key(
-        CreateApiKeyRequest(name="my-key", expiration_days=ExpirationDays.integer_365))
+        CreateApiKeyRequest(name="my-key", expiration_days=ExpirationDays.integer_365)
+    )
     plaintext = response.get("api_key").get("plaintext")
     assert plaintext.startswith("veil_")
 
@@ -130,7 +138,8 @@ def test_api_key_and_password_are_mutually_exclusive(veil_server: ServerThread) 
 
 
 def test_manager_reads_url_and_key_from_the_environment(
-        veil_server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    veil_server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
     person = create_user(veil_server, "user")
     monkeypatch.setenv("VEIL_URL", veil_server.url)
     monkeypatch.setenv("VEIL_API_KEY", person.api_key)
@@ -147,15 +156,17 @@ def test_api_key_creation_rules(user: object, veil_server: ServerThread) -> None
         keys.create_api_key(CreateApiKeyRequest(name="k", expiration_days=7))
     assert bad_days.value.field == "expiration_days"
     for days in ExpirationDays:
-        created = keys.create_api_key(CreateApiKeyRequest(name=f"k{days.value}",
-                                                          expiration_days=days))["api_key"]
+        created = keys.create_api_key(
+            CreateApiKeyRequest(name=f"k{days.value}", expiration_days=days)
+        )["api_key"]
         assert created["prefix"] == created["plaintext"][: len(created["prefix"])]
     assert len(keys.list_api_keys()) == 1 + len(ExpirationDays)
     assert keys.revoke_all_api_keys() == 1 + len(ExpirationDays)
 
 
-def test_no_secret_reaches_the_logs(veil_server: ServerThread,
-                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_reaches_the_logs(
+    veil_server: ServerThread, caplog: pytest.LogCaptureFixture
+) -> None:
     person = create_user(veil_server, "user", password=PASSWORD)
     caplog.set_level(logging.DEBUG)
     manager = Manager(base_url=veil_server.url)
@@ -164,14 +175,14 @@ def test_no_secret_reaches_the_logs(veil_server: ServerThread,
     session = manager.transport.metadata()[0][1].removeprefix("Bearer ")
     created = manager.auth_client.api_keys.create_api_key(CreateApiKeyRequest(name="logged"))
     with pytest.raises(Unauthenticated):
-        Manager(base_url=veil_server.url).authenticate(username=person.username,
-                                                       password=PASSWORD + "x")
+        Manager(base_url=veil_server.url).authenticate(
+            username=person.username, password=PASSWORD + "x"
+        )
     manager.forgotten_password(person.email)
     reset_token = _outbox_token(veil_server, person.email)
     logged = "\n".join(JsonFormatter().format(record) for record in caplog.records)
     assert "AuthService/Login" in logged  # the calls were logged, with their extras ...
-    for secret in (PASSWORD, session, created["api_key"]["plaintext"], person.api_key,
-                   reset_token):
+    for secret in (PASSWORD, session, created["api_key"]["plaintext"], person.api_key, reset_token):
         assert secret not in logged  # ... without their secrets
 
 
@@ -186,9 +197,17 @@ def test_only_hashes_of_secrets_are_stored(veil_server: ServerThread) -> None:
     reset_token = _outbox_token(veil_server, person.email)
 
     with veil_server.app.db.connect() as conn:
-        stored = "\n".join(str(tuple(row)) for table in (
-            schema.users, schema.api_keys, schema.sessions, schema.reset_tokens,
-            schema.audit_events) for row in conn.execute(sa.select(table)))
+        stored = "\n".join(
+            str(tuple(row))
+            for table in (
+                schema.users,
+                schema.api_keys,
+                schema.sessions,
+                schema.reset_tokens,
+                schema.audit_events,
+            )
+            for row in conn.execute(sa.select(table))
+        )
     secrets = (PASSWORD, session, key["api_key"]["plaintext"], reset_token)
     for secret in secrets:
         assert secret not in stored

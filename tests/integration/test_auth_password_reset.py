@@ -24,8 +24,9 @@ NEW_PASSWORD = "Brand-new-Passw0rd"
 
 
 @pytest.fixture()
-def mail(request: pytest.FixtureRequest,
-         tmp_path_factory: pytest.TempPathFactory) -> tuple[ServerThread, Mailbox]:
+def mail(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ServerThread, Mailbox]:
     return shared_mail_server(request, tmp_path_factory)
 
 
@@ -41,7 +42,8 @@ def _login(server: ServerThread, username: str, password: str) -> Any:
 
 
 def test_reset_by_emailed_token_sets_password_ends_sessions_and_confirms(
-        mail: tuple[ServerThread, Mailbox]) -> None:
+    mail: tuple[ServerThread, Mailbox],
+) -> None:
     server, mailbox = mail
     person = create_user(server, "user", password=OLD_PASSWORD)
     session = _login(server, person.username, OLD_PASSWORD).session_token
@@ -90,23 +92,27 @@ def test_expired_token_is_refused(mail: tuple[ServerThread, Mailbox]) -> None:
     person = create_user(server, "user")
     token = _ask_token(server, mailbox, person)
     with server.app.db.begin() as conn:
-        conn.execute(sa.update(schema.reset_tokens)
-                     .where(schema.reset_tokens.c.token_hash == hash_secret(token))
-                     .values(expires_at=time.time() - 1))
+        conn.execute(
+            sa.update(schema.reset_tokens)
+            .where(schema.reset_tokens.c.token_hash == hash_secret(token))
+            .values(expires_at=time.time() - 1)
+        )
     with pytest.raises(PermissionDenied) as expired:
-        Manager(base_url=server.url).reset_password(person.email, NEW_PASSWORD, NEW_PASSWORD,
-                                                    token)
+        Manager(base_url=server.url).reset_password(person.email, NEW_PASSWORD, NEW_PASSWORD, token)
     assert expired.value.reason == "RESET_TOKEN_EXPIRED"
 
 
-@pytest.mark.parametrize(("new", "repeated", "reason", "field"), [
-    (NEW_PASSWORD, NEW_PASSWORD + "x", "PASSWORDS_DIFFER", "new_password_repeated"),
-    ("short1A!", "short1A!", "WEAK_PASSWORD", "new_password"),
-    ("alllowercaseletters", "alllowercaseletters", "WEAK_PASSWORD", "new_password"),
-])
+@pytest.mark.parametrize(
+    ("new", "repeated", "reason", "field"),
+    [
+        (NEW_PASSWORD, NEW_PASSWORD + "x", "PASSWORDS_DIFFER", "new_password_repeated"),
+        ("short1A!", "short1A!", "WEAK_PASSWORD", "new_password"),
+        ("alllowercaseletters", "alllowercaseletters", "WEAK_PASSWORD", "new_password"),
+    ],
+)
 def test_bad_new_password_is_refused_without_burning_the_token(
-        mail: tuple[ServerThread, Mailbox], new: str, repeated: str, reason: str,
-        field: str) -> None:
+    mail: tuple[ServerThread, Mailbox], new: str, repeated: str, reason: str, field: str
+) -> None:
     server, mailbox = mail
     person = create_user(server, "user")
     token = _ask_token(server, mailbox, person)
@@ -147,27 +153,32 @@ def test_disabled_user_gets_no_token(mail: tuple[ServerThread, Mailbox]) -> None
     server, mailbox = mail
     person = create_user(server, "user")
     with server.app.db.begin() as conn:
-        conn.execute(sa.update(schema.users).where(schema.users.c.id == person.id)
-                     .values(active=False))
+        conn.execute(
+            sa.update(schema.users).where(schema.users.c.id == person.id).values(active=False)
+        )
     Manager(base_url=server.url).forgotten_password(person.email)
     time.sleep(0.3)  # a send would have been queued before the answer; give it time to land
     assert mailbox.to(person.email) == []
 
 
 def test_admin_created_user_without_password_gets_a_token_by_email(
-        mail: tuple[ServerThread, Mailbox]) -> None:
+    mail: tuple[ServerThread, Mailbox],
+) -> None:
     server, mailbox = mail
     admin = create_user(server, "admin")
     stub = admin_pb2_grpc.AdminServiceStub(grpc.insecure_channel(server.url))
     email = f"new-{admin.username}@example.org"
-    created = stub.CreateUser(admin_pb2.CreateUserRequest(
-        username=f"new-{admin.username}", email=email), timeout=10,
-        metadata=[("x-api-key", admin.api_key)])
+    created = stub.CreateUser(
+        admin_pb2.CreateUserRequest(username=f"new-{admin.username}", email=email),
+        timeout=10,
+        metadata=[("x-api-key", admin.api_key)],
+    )
     assert created.user.role == auth_pb2.USER_ROLE_USER
     invitation = mailbox.wait_for(email)[0]
     assert created.user.username in body(invitation)
-    Manager(base_url=server.url).reset_password(email, NEW_PASSWORD, NEW_PASSWORD,
-                                                token_in(invitation))
+    Manager(base_url=server.url).reset_password(
+        email, NEW_PASSWORD, NEW_PASSWORD, token_in(invitation)
+    )
     assert _login(server, email, NEW_PASSWORD).session_token
 
 
@@ -181,7 +192,11 @@ def test_without_smtp_host_messages_go_to_the_outbox(veil_server: ServerThread) 
         return [t for t in texts if f"To: {person.email}" in t]
 
     assert_eventually(lambda: len(mine()) == 1, timeout=10, message="no outbox file")
-    token = next(line.removeprefix("Token: ") for line in mine()[0].splitlines()
-                 if line.startswith("Token: "))
-    Manager(base_url=veil_server.url).reset_password(person.email, NEW_PASSWORD, NEW_PASSWORD,
-                                                     token)
+    token = next(
+        line.removeprefix("Token: ")
+        for line in mine()[0].splitlines()
+        if line.startswith("Token: ")
+    )
+    Manager(base_url=veil_server.url).reset_password(
+        person.email, NEW_PASSWORD, NEW_PASSWORD, token
+    )

@@ -24,15 +24,45 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 def test_veil_serve_sends_reset_tokens_through_the_configured_smtp_server(
-        tmp_path: Path, mailbox: Mailbox, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["admin", "create-user", "--data-dir", str(tmp_path), "--username", "grace",
-                 "--email", "grace@example.org"]) == 0
+    tmp_path: Path, mailbox: Mailbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "admin",
+                "create-user",
+                "--data-dir",
+                str(tmp_path),
+                "--username",
+                "grace",
+                "--email",
+                "grace@example.org",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     env = {**os.environ, "VEIL_SMTP_PORT": str(mailbox.port), "VEIL_SMTP_FROM": "ops@veil.test"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "veil_service.cli", "serve", "--data-dir", str(tmp_path),
-         "--port", "0", "--smtp-host", mailbox.host, "--log-format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "veil_service.cli",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            "0",
+            "--smtp-host",
+            mailbox.host,
+            "--log-format",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         assert server.stdout is not None
         line = server.stdout.readline()

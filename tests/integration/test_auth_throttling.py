@@ -22,8 +22,9 @@ PASSWORD = "Throttle-Passw0rd"
 
 
 @pytest.fixture()
-def server(request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerThread]:
     mail_server, _ = shared_mail_server(request, tmp_path_factory)
     _forget_failures(mail_server)
     yield mail_server
@@ -45,7 +46,8 @@ def _login(server: ServerThread, username: str, password: str) -> grpc.StatusCod
 
 
 def test_too_many_failures_lock_the_account_even_for_the_right_password(
-        server: ServerThread) -> None:
+    server: ServerThread,
+) -> None:
     person = create_user(server, "user", password=PASSWORD)
     limit = MAIL_SERVER_THROTTLE["max_per_account"]
     manager = Manager(base_url=server.url)
@@ -64,12 +66,12 @@ def test_too_many_failures_lock_the_account_even_for_the_right_password(
     assert _login(server, other.username, PASSWORD) == grpc.StatusCode.OK
 
 
-def test_too_many_failures_from_one_peer_lock_every_account_from_it(
-        server: ServerThread) -> None:
+def test_too_many_failures_from_one_peer_lock_every_account_from_it(server: ServerThread) -> None:
     person = create_user(server, "user", password=PASSWORD)
     for attempt in range(int(MAIL_SERVER_THROTTLE["max_per_peer"])):
-        assert _login(server, f"nobody-{attempt}", "Wrong-Passw0rd") == \
-            grpc.StatusCode.UNAUTHENTICATED
+        assert (
+            _login(server, f"nobody-{attempt}", "Wrong-Passw0rd") == grpc.StatusCode.UNAUTHENTICATED
+        )
     assert _login(server, person.username, PASSWORD) == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
@@ -79,8 +81,11 @@ def test_failures_and_throttling_are_audited(server: ServerThread) -> None:
     for _ in range(int(MAIL_SERVER_THROTTLE["max_per_account"]) + 1):
         _login(server, person.username, "Wrong-Passw0rd")
     stub = admin_pb2_grpc.AdminServiceStub(grpc.insecure_channel(server.url))
-    events = stub.ListAuditEvents(admin_pb2.ListAuditEventsRequest(user_id=person.id),
-                                  metadata=[("x-api-key", admin.api_key)], timeout=10).events
+    events = stub.ListAuditEvents(
+        admin_pb2.ListAuditEventsRequest(user_id=person.id),
+        metadata=[("x-api-key", admin.api_key)],
+        timeout=10,
+    ).events
     names = [e.event for e in events]
     assert names[0] == "login.throttled"
     assert names.count("login.failed") == MAIL_SERVER_THROTTLE["max_per_account"]

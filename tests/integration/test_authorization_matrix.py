@@ -34,11 +34,18 @@ from veil_service.storage import schema
 
 Code = grpc.StatusCode
 
-SERVICES = ((auth_pb2, "AuthService"), (runs_pb2, "RunsService"),
-            (dpquery_pb2, "DPQueryService"), (admin_pb2, "AdminService"))
+SERVICES = (
+    (auth_pb2, "AuthService"),
+    (runs_pb2, "RunsService"),
+    (dpquery_pb2, "DPQueryService"),
+    (admin_pb2, "AdminService"),
+)
 
-PUBLIC = {"/veil.v1.AuthService/Login", "/veil.v1.AuthService/ForgottenPassword",
-          "/veil.v1.AuthService/ResetPassword"}
+PUBLIC = {
+    "/veil.v1.AuthService/Login",
+    "/veil.v1.AuthService/ForgottenPassword",
+    "/veil.v1.AuthService/ResetPassword",
+}
 
 # What an authenticated caller gets from an empty request, for the RPCs of the accounts feature.
 EXACT = {
@@ -82,12 +89,15 @@ def _expected_access(path: str) -> Access:
     return Access.PUBLIC if path in PUBLIC else Access.AUTHENTICATED
 
 
-def _invoke(channel: grpc.Channel, path: str, method: MethodDescriptor,
-            metadata: list[tuple[str, str]]) -> Code:
+def _invoke(
+    channel: grpc.Channel, path: str, method: MethodDescriptor, metadata: list[tuple[str, str]]
+) -> Code:
     """Call any RPC with an empty request; return the status code (OK when it got through)."""
     request = message_factory.GetMessageClass(method.input_type)()
-    codec: dict[str, Any] = {"request_serializer": type(request).SerializeToString,
-                             "response_deserializer": lambda raw: raw}
+    codec: dict[str, Any] = {
+        "request_serializer": type(request).SerializeToString,
+        "response_deserializer": lambda raw: raw,
+    }
     options: dict[str, Any] = {"metadata": metadata, "timeout": 5}
     try:
         if method.client_streaming and method.server_streaming:
@@ -117,12 +127,22 @@ def _key_of(server: ServerThread, change: Any) -> str:
 @pytest.fixture(scope="module")
 def bad_credentials(veil_server: ServerThread) -> dict[str, list[tuple[str, str]]]:
     keys, users = schema.api_keys, schema.users
-    expired = _key_of(veil_server, lambda c, p: c.execute(
-        sa.update(keys).where(keys.c.user_id == p.id).values(expires_at=time.time() - 1)))
-    revoked = _key_of(veil_server, lambda c, p: c.execute(
-        sa.update(keys).where(keys.c.user_id == p.id).values(revoked_at=time.time())))
-    disabled = _key_of(veil_server, lambda c, p: c.execute(
-        sa.update(users).where(users.c.id == p.id).values(active=False)))
+    expired = _key_of(
+        veil_server,
+        lambda c, p: c.execute(
+            sa.update(keys).where(keys.c.user_id == p.id).values(expires_at=time.time() - 1)
+        ),
+    )
+    revoked = _key_of(
+        veil_server,
+        lambda c, p: c.execute(
+            sa.update(keys).where(keys.c.user_id == p.id).values(revoked_at=time.time())
+        ),
+    )
+    disabled = _key_of(
+        veil_server,
+        lambda c, p: c.execute(sa.update(users).where(users.c.id == p.id).values(active=False)),
+    )
     return {
         "none": [],
         "malformed": [("authorization", "Bearer not-a-veil-key")],
@@ -140,7 +160,8 @@ def channel(veil_server: ServerThread) -> Iterator[grpc.Channel]:
 
 def test_the_contracts_have_rpcs_in_every_service() -> None:
     assert {path.split("/")[1] for path, _ in METHODS} == {
-        f"veil.v1.{name}" for _, name in SERVICES}
+        f"veil.v1.{name}" for _, name in SERVICES
+    }
     assert len(METHODS) >= 40
 
 
@@ -155,12 +176,16 @@ def test_no_rule_names_an_rpc_that_does_not_exist() -> None:
 
 
 @pytest.mark.parametrize(("path", "method"), METHODS, ids=[p for p, _ in METHODS])
-def test_every_rpc_with_every_caller(path: str, method: MethodDescriptor, channel: grpc.Channel,
-                                     bad_credentials: dict[str, list[tuple[str, str]]],
-                                     user: Person, admin: Person) -> None:
+def test_every_rpc_with_every_caller(
+    path: str,
+    method: MethodDescriptor,
+    channel: grpc.Channel,
+    bad_credentials: dict[str, list[tuple[str, str]]],
+    user: Person,
+    admin: Person,
+) -> None:
     access = _expected_access(path)
-    got = {kind: _invoke(channel, path, method, bad_credentials[kind])
-           for kind in BAD_CREDENTIALS}
+    got = {kind: _invoke(channel, path, method, bad_credentials[kind]) for kind in BAD_CREDENTIALS}
     got["user"] = _invoke(channel, path, method, [("x-api-key", user.api_key)])
     got["admin"] = _invoke(channel, path, method, [("authorization", f"Bearer {admin.api_key}")])
 
@@ -182,44 +207,56 @@ def test_another_users_api_key_is_not_found(veil_server: ServerThread, user: Per
     other = create_user(veil_server, "user")
     stub = auth_pb2_grpc.AuthServiceStub(grpc.insecure_channel(veil_server.url))
     mine = [("x-api-key", user.api_key)]
-    theirs = stub.WhoAmI(auth_pb2.WhoAmIRequest(), metadata=[("x-api-key", other.api_key)],
-                         timeout=10).api_key_id
-    for call, request in ((stub.GetApiKey, auth_pb2.GetApiKeyRequest(api_key_id=theirs)),
-                          (stub.RevokeApiKey, auth_pb2.RevokeApiKeyRequest(api_key_id=theirs))):
+    theirs = stub.WhoAmI(
+        auth_pb2.WhoAmIRequest(), metadata=[("x-api-key", other.api_key)], timeout=10
+    ).api_key_id
+    for call, request in (
+        (stub.GetApiKey, auth_pb2.GetApiKeyRequest(api_key_id=theirs)),
+        (stub.RevokeApiKey, auth_pb2.RevokeApiKeyRequest(api_key_id=theirs)),
+    ):
         with pytest.raises(grpc.RpcError) as hidden:
             call(request, metadata=mine, timeout=10)
         assert hidden.value.code() == Code.NOT_FOUND
-    assert stub.WhoAmI(auth_pb2.WhoAmIRequest(), metadata=[("x-api-key", other.api_key)],
-                       timeout=10).user.id == other.id
+    assert (
+        stub.WhoAmI(
+            auth_pb2.WhoAmIRequest(), metadata=[("x-api-key", other.api_key)], timeout=10
+        ).user.id
+        == other.id
+    )
 
 
 def test_another_users_run_is_not_found(veil_server: ServerThread, user: Person) -> None:
     other = create_user(veil_server, "user")
     stub = runs_pb2_grpc.RunsServiceStub(grpc.insecure_channel(veil_server.url))
     try:
-        run = stub.CreateRun(runs_pb2.CreateRunRequest(display_name="private"),
-                             metadata=[("x-api-key", other.api_key)], timeout=10).run
+        run = stub.CreateRun(
+            runs_pb2.CreateRunRequest(display_name="private"),
+            metadata=[("x-api-key", other.api_key)],
+            timeout=10,
+        ).run
     except grpc.RpcError as error:
         if error.code() == Code.UNIMPLEMENTED:
             pytest.skip("RunsService.CreateRun is not built yet")
         raise
     with pytest.raises(grpc.RpcError) as hidden:
-        stub.GetRun(runs_pb2.GetRunRequest(run_id=run.id), metadata=[("x-api-key", user.api_key)],
-                    timeout=10)
+        stub.GetRun(
+            runs_pb2.GetRunRequest(run_id=run.id),
+            metadata=[("x-api-key", user.api_key)],
+            timeout=10,
+        )
     assert hidden.value.code() == Code.NOT_FOUND
 
 
 def test_health_and_reflection_need_no_credentials(channel: grpc.Channel) -> None:
-    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
-                                                       timeout=5)
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
     assert health.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_an_rpc_without_a_rule_is_refused_even_to_admins(
-        channel: grpc.Channel, admin: Person, monkeypatch: pytest.MonkeyPatch) -> None:
+    channel: grpc.Channel, admin: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = "/veil.v1.AuthService/WhoAmI"
     method = next(m for p, m in METHODS if p == path)
     assert _invoke(channel, path, method, [("x-api-key", admin.api_key)]) == Code.OK
     monkeypatch.delitem(RULES, path)
-    assert _invoke(channel, path, method, [("x-api-key", admin.api_key)]) == \
-        Code.PERMISSION_DENIED
+    assert _invoke(channel, path, method, [("x-api-key", admin.api_key)]) == Code.PERMISSION_DENIED

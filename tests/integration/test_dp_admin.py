@@ -26,13 +26,20 @@ from veil_service.cli import main as veil_main
 from veil_service.storage import schema
 from veil_service.storage.db import open_database
 
-PENGUIN_TYPES = [("species", "string"), ("island", "string"), ("bill_length_mm", "double"),
-                 ("bill_depth_mm", "double"), ("flipper_length_mm", "double"),
-                 ("body_mass_g", "double"), ("sex", "string")]
+PENGUIN_TYPES = [
+    ("species", "string"),
+    ("island", "string"),
+    ("bill_length_mm", "double"),
+    ("bill_depth_mm", "double"),
+    ("flipper_length_mm", "double"),
+    ("body_mass_g", "double"),
+    ("sex", "string"),
+]
 
 
-def test_register_from_upload_and_from_path(veil_server: ServerThread, admin: TestUser,
-                                            user: TestUser, tmp_path: Path) -> None:
+def test_register_from_upload_and_from_path(
+    veil_server: ServerThread, admin: TestUser, user: TestUser, tmp_path: Path
+) -> None:
     admins = DPAdminClient(manager(veil_server, admin))
     frame = pd.read_csv(PENGUIN_CSV)
     frame["extra"] = 1  # not in the metadata: not stored
@@ -41,10 +48,12 @@ def test_register_from_upload_and_from_path(veil_server: ServerThread, admin: Te
 
     parquet = tmp_path / "penguins.parquet"
     pq.write_table(pa.Table.from_pandas(pd.read_csv(PENGUIN_CSV)), parquet)
-    from_parquet = admins.register_dataset_from_path(unique(), str(parquet),
-                                                     PENGUIN_METADATA.read_text())
-    from_csv = admins.register_dataset_from_path(unique(), str(PENGUIN_CSV),
-                                                 PENGUIN_METADATA.read_text())
+    from_parquet = admins.register_dataset_from_path(
+        unique(), str(parquet), PENGUIN_METADATA.read_text()
+    )
+    from_csv = admins.register_dataset_from_path(
+        unique(), str(PENGUIN_CSV), PENGUIN_METADATA.read_text()
+    )
     assert from_parquet["columns"] == from_csv["columns"] == PENGUIN_TYPES
     assert from_parquet["num_rows"] == from_csv["num_rows"] == 344
     names = {d["name"] for d in admins.list_datasets()}
@@ -56,8 +65,9 @@ def test_register_from_upload_and_from_path(veil_server: ServerThread, admin: Te
         DPAdminClient(manager(veil_server, user)).list_datasets()
 
 
-def test_every_lomas_metadata_file_loads_unchanged(veil_server: ServerThread,
-                                                   admin: TestUser) -> None:
+def test_every_lomas_metadata_file_loads_unchanged(
+    veil_server: ServerThread, admin: TestUser
+) -> None:
     admins = DPAdminClient(manager(veil_server, admin))
     for stem, data_file in DATASETS.items():
         metadata = LOMAS / "metadata" / f"{stem}_metadata.yaml"
@@ -72,23 +82,38 @@ def test_every_lomas_metadata_file_loads_unchanged(veil_server: ServerThread,
         assert dataset["num_rows"] > 0
 
 
-@pytest.mark.parametrize(("edit", "field", "reason"), [
-    (lambda m: m.replace("rows: 344", "rows: 0"), "metadata.rows", "integer > 0"),
-    (lambda m: m.replace("max_ids: 1", "max_ids: -1"), "metadata.max_ids", "integer > 0"),
-    (lambda m: m.replace("row_privacy: true\n", ""), "metadata.row_privacy", "required"),
-    (lambda m: m.replace("    cardinality: 3\n", "    cardinality: 4\n", 1),
-     "metadata.columns.species.categories", "equal to cardinality"),
-    (lambda m: m.replace("lower: 30.0", "lower: 70.0"), "metadata.columns.bill_length_mm.lower",
-     "smaller than or equal to upper"),
-    (lambda m: m.replace("precision: 64", "precision: 16", 1),
-     "metadata.columns.bill_length_mm.precision", "32 or 64"),
-    (lambda m: m.replace("type: float", "type: decimal", 1),
-     "metadata.columns.bill_length_mm.type", "must be one of"),
-    (lambda m: "max_ids: [", "metadata", "not valid YAML"),
-])
-def test_invalid_metadata_is_refused_naming_the_field(veil_server: ServerThread, admin: TestUser,
-                                                      edit: object, field: str,
-                                                      reason: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "field", "reason"),
+    [
+        (lambda m: m.replace("rows: 344", "rows: 0"), "metadata.rows", "integer > 0"),
+        (lambda m: m.replace("max_ids: 1", "max_ids: -1"), "metadata.max_ids", "integer > 0"),
+        (lambda m: m.replace("row_privacy: true\n", ""), "metadata.row_privacy", "required"),
+        (
+            lambda m: m.replace("    cardinality: 3\n", "    cardinality: 4\n", 1),
+            "metadata.columns.species.categories",
+            "equal to cardinality",
+        ),
+        (
+            lambda m: m.replace("lower: 30.0", "lower: 70.0"),
+            "metadata.columns.bill_length_mm.lower",
+            "smaller than or equal to upper",
+        ),
+        (
+            lambda m: m.replace("precision: 64", "precision: 16", 1),
+            "metadata.columns.bill_length_mm.precision",
+            "32 or 64",
+        ),
+        (
+            lambda m: m.replace("type: float", "type: decimal", 1),
+            "metadata.columns.bill_length_mm.type",
+            "must be one of",
+        ),
+        (lambda m: "max_ids: [", "metadata", "not valid YAML"),
+    ],
+)
+def test_invalid_metadata_is_refused_naming_the_field(
+    veil_server: ServerThread, admin: TestUser, edit: object, field: str, reason: str
+) -> None:
     admins = DPAdminClient(manager(veil_server, admin))
     text = edit(PENGUIN_METADATA.read_text())  # type: ignore[operator]
     with pytest.raises(InvalidArgument) as refused:
@@ -97,8 +122,9 @@ def test_invalid_metadata_is_refused_naming_the_field(veil_server: ServerThread,
     assert field in refused.value.message and reason in refused.value.message
 
 
-def test_grants_change_list_and_cannot_drop_below_spent(veil_server: ServerThread,
-                                                        admin: TestUser, user: TestUser) -> None:
+def test_grants_change_list_and_cannot_drop_below_spent(
+    veil_server: ServerThread, admin: TestUser, user: TestUser
+) -> None:
     admins = DPAdminClient(manager(veil_server, admin))
     dataset = register(veil_server)
     first = admins.grant(user.username, dataset, 1.0, 1e-3)
@@ -126,28 +152,90 @@ def test_grants_change_list_and_cannot_drop_below_spent(veil_server: ServerThrea
 
 def test_cli_add_dataset_and_grant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir = tmp_path / "veil-data"
-    assert veil_main(["admin", "create-user", "--data-dir", str(data_dir), "--username", "ana",
-                      "--email", "ana@example.org"]) == 0
-    assert veil_main(["admin", "add-dataset", "--data-dir", str(data_dir), "--name", "PENGUIN",
-                      "--path", str(PENGUIN_CSV), "--metadata", str(PENGUIN_METADATA)]) == 0
-    assert veil_main(["admin", "grant", "--data-dir", str(data_dir), "--username", "ana",
-                      "--dataset", "PENGUIN", "--epsilon", "10", "--delta", "0.005"]) == 0
+    assert (
+        veil_main(
+            [
+                "admin",
+                "create-user",
+                "--data-dir",
+                str(data_dir),
+                "--username",
+                "ana",
+                "--email",
+                "ana@example.org",
+            ]
+        )
+        == 0
+    )
+    assert (
+        veil_main(
+            [
+                "admin",
+                "add-dataset",
+                "--data-dir",
+                str(data_dir),
+                "--name",
+                "PENGUIN",
+                "--path",
+                str(PENGUIN_CSV),
+                "--metadata",
+                str(PENGUIN_METADATA),
+            ]
+        )
+        == 0
+    )
+    assert (
+        veil_main(
+            [
+                "admin",
+                "grant",
+                "--data-dir",
+                str(data_dir),
+                "--username",
+                "ana",
+                "--dataset",
+                "PENGUIN",
+                "--epsilon",
+                "10",
+                "--delta",
+                "0.005",
+            ]
+        )
+        == 0
+    )
     assert "registered dataset 'PENGUIN': 344 rows" in capsys.readouterr().out
     db = open_database(f"sqlite:///{(data_dir / 'veil.db').resolve()}")
     try:
         with db.connect() as conn:
-            row = conn.execute(sa.select(schema.grants.c.initial_epsilon,
-                                         schema.grants.c.initial_delta)).one()
+            row = conn.execute(
+                sa.select(schema.grants.c.initial_epsilon, schema.grants.c.initial_delta)
+            ).one()
     finally:
         db.dispose()
     assert tuple(row) == (10.0, 0.005)
-    assert veil_main(["admin", "add-dataset", "--data-dir", str(data_dir), "--name", "PENGUIN",
-                      "--path", str(PENGUIN_CSV), "--metadata", str(PENGUIN_METADATA)]) == 2
+    assert (
+        veil_main(
+            [
+                "admin",
+                "add-dataset",
+                "--data-dir",
+                str(data_dir),
+                "--name",
+                "PENGUIN",
+                "--path",
+                str(PENGUIN_CSV),
+                "--metadata",
+                str(PENGUIN_METADATA),
+            ]
+        )
+        == 2
+    )
     assert "already exists" in capsys.readouterr().err
 
 
-def test_upload_of_a_user_without_grant_is_invisible(veil_server: ServerThread,
-                                                     user: TestUser) -> None:
+def test_upload_of_a_user_without_grant_is_invisible(
+    veil_server: ServerThread, user: TestUser
+) -> None:
     dataset = register(veil_server)
     with pytest.raises(NotFound):
         manager(veil_server, user).dp(dataset).get_dataset_metadata()

@@ -14,8 +14,9 @@ from veil_client import InvalidArgument, ResourceExhausted
 COUNT = "SELECT COUNT(*) AS n FROM df"
 
 
-def test_fifty_concurrent_queries_with_budget_for_ten(veil_server: ServerThread,
-                                                      user: TestUser) -> None:
+def test_fifty_concurrent_queries_with_budget_for_ten(
+    veil_server: ServerThread, user: TestUser
+) -> None:
     dataset = register(veil_server)
     grant(veil_server, user, dataset, 1.0, 1.0)
     probe = manager(veil_server, user).dp(dataset)
@@ -28,8 +29,10 @@ def test_fifty_concurrent_queries_with_budget_for_ten(veil_server: ServerThread,
     def watch() -> None:
         while not watching.is_set():
             spent = probe.get_total_spent_budget()
-            if spent.total_spent_epsilon > 10 * cost.epsilon + 1e-12 \
-                    or spent.total_spent_delta > 10 * cost.delta + 1e-15:
+            if (
+                spent.total_spent_epsilon > 10 * cost.epsilon + 1e-12
+                or spent.total_spent_delta > 10 * cost.delta + 1e-15
+            ):
                 overspent.append((spent.total_spent_epsilon, spent.total_spent_delta))
 
     def one(_: int) -> object:
@@ -62,8 +65,9 @@ def test_fifty_concurrent_queries_with_budget_for_ten(veil_server: ServerThread,
     assert len(records) == 10 and {r["id"] for r in records} == {a.query_id for a in answers}
 
 
-def test_a_query_failing_on_the_data_spends_nothing(veil_server: ServerThread,
-                                                    user: TestUser) -> None:
+def test_a_query_failing_on_the_data_spends_nothing(
+    veil_server: ServerThread, user: TestUser
+) -> None:
     from diffprivlib.models import LogisticRegression
 
     dataset = register(veil_server)
@@ -92,8 +96,9 @@ def test_a_cancelled_query_is_refunded(veil_server: ServerThread, user: TestUser
     # machine sometimes finished inside the old 4 s deadline. Its cost needs no data.
     columns = ["species", "island", "flipper_length_mm", "body_mass_g", "bill_length_mm"]
     assert client.smartnoise_synth.cost("mst", 1.0, select_cols=columns).epsilon == 1.0
-    message = SmartnoiseSynthClient._message("mst", 1.0, None, columns, {}, True,
-                                             None, nb_samples=10)
+    message = SmartnoiseSynthClient._message(
+        "mst", 1.0, None, columns, {}, True, None, nb_samples=10
+    )
     spec = client._api.spec(dataset, "smartnoise_synth", message, None)
 
     charged = threading.Event()
@@ -108,11 +113,16 @@ def test_a_cancelled_query_is_refunded(veil_server: ServerThread, user: TestUser
     watcher.start()
     try:
         with pytest.raises(grpc.RpcError) as cancelled:
-            client._api.stub.Query(dpquery_pb2.QueryRequest(spec=spec),
-                                   metadata=client._api.transport.metadata(), timeout=2.5)
+            client._api.stub.Query(
+                dpquery_pb2.QueryRequest(spec=spec),
+                metadata=client._api.transport.metadata(),
+                timeout=2.5,
+            )
         assert cancelled.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        assert_eventually(lambda: client.get_total_spent_budget().total_spent_epsilon == 0.0,
-                          message="the cancelled query's charge was not refunded")
+        assert_eventually(
+            lambda: client.get_total_spent_budget().total_spent_epsilon == 0.0,
+            message="the cancelled query's charge was not refunded",
+        )
     finally:
         done.set()
         watcher.join()

@@ -23,19 +23,30 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:scipy.optimize:DeprecationWarning"),
 ]
 
-COLUMNS = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
-           "body_mass_g", "sex"]
+COLUMNS = [
+    "species",
+    "island",
+    "bill_length_mm",
+    "bill_depth_mm",
+    "flipper_length_mm",
+    "body_mass_g",
+    "sex",
+]
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 MWEM = {"iterations": 5}
 BOUNDS = ([30.0, 13.0, 150.0, 2000.0], [65.0, 23.0, 250.0, 7000.0])
 
 
 def _bill_mean() -> dp.Transformation:
-    return (dp.t.make_split_dataframe(",", COLUMNS)
-            >> dp.t.make_select_column("bill_length_mm", str)
-            >> dp.t.then_cast_default(float) >> dp.t.then_impute_constant(43.61)
-            >> dp.t.then_clamp((30.0, 65.0)) >> dp.t.then_resize(346, 43.61)
-            >> dp.t.then_mean())
+    return (
+        dp.t.make_split_dataframe(",", COLUMNS)
+        >> dp.t.make_select_column("bill_length_mm", str)
+        >> dp.t.then_cast_default(float)
+        >> dp.t.then_impute_constant(43.61)
+        >> dp.t.then_clamp((30.0, 65.0))
+        >> dp.t.then_resize(346, 43.61)
+        >> dp.t.then_mean()
+    )
 
 
 def test_opendp_measurements(client: DPClient) -> None:
@@ -66,10 +77,12 @@ def test_opendp_measurements(client: DPClient) -> None:
 
 
 def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> None:
-    pipeline = Pipeline([
-        ("scaler", StandardScaler(epsilon=0.5, bounds=BOUNDS)),
-        ("classifier", LogisticRegression(epsilon=1.0, data_norm=83.69)),
-    ])
+    pipeline = Pipeline(
+        [
+            ("scaler", StandardScaler(epsilon=0.5, bounds=BOUNDS)),
+            ("classifier", LogisticRegression(epsilon=1.0, data_norm=83.69)),
+        ]
+    )
     cost = client.diffprivlib.cost(pipeline, FEATURES, ["species"], test_train_split_seed=4)
     assert (cost.epsilon, cost.delta) == (1.5, 0.0)
     answer = client.diffprivlib.query(pipeline, FEATURES, ["species"], test_train_split_seed=4)
@@ -78,10 +91,12 @@ def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> Non
     model = answer.result.model
     assert isinstance(model, Pipeline)
     accountant = BudgetAccountant()
-    direct = Pipeline([
-        ("scaler", StandardScaler(epsilon=0.5, bounds=BOUNDS, accountant=accountant)),
-        ("classifier", LogisticRegression(epsilon=1.0, data_norm=83.69, accountant=accountant)),
-    ])
+    direct = Pipeline(
+        [
+            ("scaler", StandardScaler(epsilon=0.5, bounds=BOUNDS, accountant=accountant)),
+            ("classifier", LogisticRegression(epsilon=1.0, data_norm=83.69, accountant=accountant)),
+        ]
+    )
     frame = pd.read_csv(PENGUIN_CSV).dropna()
     direct.fit(frame[FEATURES], frame["species"])
     assert accountant.total() == (answer.epsilon, answer.delta)
@@ -94,8 +109,9 @@ def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> Non
     assert imputer.value.field == "imputer_strategy"
     assert "i_do_not_exist not supported" in imputer.value.message
 
-    leaky = Pipeline([("scaler", StandardScaler(epsilon=0.5)),
-                      ("classifier", LogisticRegression(epsilon=1.0))])
+    leaky = Pipeline(
+        [("scaler", StandardScaler(epsilon=0.5)), ("classifier", LogisticRegression(epsilon=1.0))]
+    )
     before = client.get_total_spent_budget().total_spent_epsilon
     with pytest.raises(InvalidArgument) as leak:
         client.diffprivlib.query(leaky, FEATURES, ["species"])
@@ -104,22 +120,25 @@ def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> Non
 
 
 def test_smartnoise_synth_samples_and_model_opt_in(client: DPClient) -> None:
-    cost = client.smartnoise_synth.cost("mwem", epsilon=1.0, select_cols=["species", "island"],
-                                        synth_params=MWEM)
+    cost = client.smartnoise_synth.cost(
+        "mwem", epsilon=1.0, select_cols=["species", "island"], synth_params=MWEM
+    )
     assert (cost.epsilon, cost.delta) == (1.0, 0.0)
-    answer = client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species", "island"],
-                                           synth_params=MWEM, nb_samples=50)
+    answer = client.smartnoise_synth.query(
+        "mwem", epsilon=1.0, select_cols=["species", "island"], synth_params=MWEM, nb_samples=50
+    )
     samples = answer.result.df_samples
-    assert samples.shape == (50, 2) and set(samples["species"]) <= {"Adelie", "Chinstrap",
-                                                                     "Gentoo"}
+    assert samples.shape == (50, 2) and set(samples["species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
     assert answer.epsilon == 1.0
-    dummy = client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species"],
-                                          synth_params=MWEM, nb_samples=10, dummy=True)
+    dummy = client.smartnoise_synth.query(
+        "mwem", epsilon=1.0, select_cols=["species"], synth_params=MWEM, nb_samples=10, dummy=True
+    )
     assert dummy.result.df_samples.shape == (10, 1) and dummy.epsilon == 0.0
     before = client.get_total_spent_budget().total_spent_epsilon
     with pytest.raises(FailedPrecondition) as pickle_refused:
-        client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species"],
-                                      return_model=True)
+        client.smartnoise_synth.query(
+            "mwem", epsilon=1.0, select_cols=["species"], return_model=True
+        )
     assert pickle_refused.value.field == "return_model"
     with pytest.raises(InvalidArgument):
         client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species", "idonotexist"])
@@ -133,8 +152,9 @@ def test_pickled_models_need_both_opt_ins(tmp_path_factory: pytest.TempPathFacto
         dataset = register(server)
         grant(server, analyst, dataset, 10.0, 1e-3)
         client = manager(server, analyst).dp(dataset)
-        model = client.smartnoise_synth.query("mwem", epsilon=1.0, select_cols=["species"],
-                                              synth_params=MWEM, return_model=True)
+        model = client.smartnoise_synth.query(
+            "mwem", epsilon=1.0, select_cols=["species"], synth_params=MWEM, return_model=True
+        )
         assert type(model.result.model).__name__ == "MWEMSynthesizer"
         assert model.result.model.sample(5).shape == (5, 1)
         pipeline = GaussianNB(epsilon=1.0, bounds=BOUNDS)

@@ -19,10 +19,12 @@ ROWS = 344  # penguin_metadata.yaml
 
 
 def _expected(plan: pl.LazyFrame, margins: list[Margin]) -> float:
-    domain = dp.lazyframe_domain([
-        dp.series_domain("species", dp.option_domain(dp.atom_domain(T=dp.String))),
-        dp.series_domain("bill_length_mm", dp.option_domain(dp.atom_domain(T=dp.f64))),
-    ])
+    domain = dp.lazyframe_domain(
+        [
+            dp.series_domain("species", dp.option_domain(dp.atom_domain(T=dp.String))),
+            dp.series_domain("bill_length_mm", dp.option_domain(dp.atom_domain(T=dp.f64))),
+        ]
+    )
     for margin in [Margin(by=[], max_length=ROWS, max_groups=1), *margins]:
         domain = dp.with_margin(domain, margin)
     m = dp.m.make_private_lazyframe(domain, dp.symmetric_distance(), dp.max_divergence(), plan)
@@ -47,17 +49,23 @@ def test_polars_plans(client: DPClient) -> None:
     assert client.opendp.cost(by_species).epsilon == _expected(by_species, [margin])
 
     context = dp.Context.compositor(
-        data=pl.LazyFrame(schema=SCHEMA), privacy_unit=dp.unit_of(contributions=1),
-        privacy_loss=dp.loss_of(epsilon=1.0), split_evenly_over=1,
-        margins=[Margin(by=[], max_length=ROWS, max_groups=1)])
+        data=pl.LazyFrame(schema=SCHEMA),
+        privacy_unit=dp.unit_of(contributions=1),
+        privacy_loss=dp.loss_of(epsilon=1.0),
+        split_evenly_over=1,
+        margins=[Margin(by=[], max_length=ROWS, max_groups=1)],
+    )
     query = context.query().select(dp.len())
     answer = client.opendp.query(query)
     assert answer.epsilon == pytest.approx(float(query.resolve().map(1)))
     assert answer.epsilon <= 1.0
 
     with pytest.raises(InvalidArgument) as python_udf:
-        client.opendp.cost(pl.LazyFrame(schema=SCHEMA).select(
-            pl.col("bill_length_mm").map_batches(lambda s: s * 2)))
+        client.opendp.cost(
+            pl.LazyFrame(schema=SCHEMA).select(
+                pl.col("bill_length_mm").map_batches(lambda s: s * 2)
+            )
+        )
     assert python_udf.value.field == "pipeline_json"
     spent = client.get_total_spent_budget().total_spent_epsilon
     assert spent == pytest.approx(expected + answer.epsilon)

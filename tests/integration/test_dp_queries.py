@@ -21,8 +21,9 @@ COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"
 AVG = "SELECT AVG(bill_length_mm) AS avg_bill_length_mm FROM df"
 
 
-def direct_cost(query: str, epsilon: float, delta: float,
-                mechanisms: dict[str, str] | None = None) -> tuple[float, float]:
+def direct_cost(
+    query: str, epsilon: float, delta: float, mechanisms: dict[str, str] | None = None
+) -> tuple[float, float]:
     """What smartnoise-sql itself computes, in this process, on the real data."""
     metadata = load_metadata_file(PENGUIN_METADATA).to_smartnoise_dict()
     privacy = Privacy(epsilon=epsilon, delta=delta)
@@ -33,8 +34,9 @@ def direct_cost(query: str, epsilon: float, delta: float,
     return float(epsilon_cost), float(delta_cost)
 
 
-def test_metadata_dummy_and_budgets(veil_server: ServerThread, user: TestUser,
-                                    penguin: str) -> None:
+def test_metadata_dummy_and_budgets(
+    veil_server: ServerThread, user: TestUser, penguin: str
+) -> None:
     grant(veil_server, user, penguin, 10.0, 0.005)
     client = manager(veil_server, user).dp(penguin)
     metadata = client.get_dataset_metadata()
@@ -43,8 +45,15 @@ def test_metadata_dummy_and_budgets(veil_server: ServerThread, user: TestUser,
 
     dummy = client.get_dummy_dataset(nb_rows=100, seed=42)
     assert dummy.shape == (100, 7)
-    assert [str(t) for t in dummy.dtypes] == ["string", "string", "float64", "float64",
-                                              "float64", "float64", "string"]
+    assert [str(t) for t in dummy.dtypes] == [
+        "string",
+        "string",
+        "float64",
+        "float64",
+        "float64",
+        "float64",
+        "string",
+    ]
     assert set(dummy["species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
     assert dummy["bill_length_mm"].between(30.0, 65.0).all()
     pd.testing.assert_frame_equal(dummy, client.get_dummy_dataset(nb_rows=100, seed=42))
@@ -66,7 +75,9 @@ def test_metadata_dummy_and_budgets(veil_server: ServerThread, user: TestUser,
     assert remaining.remaining_epsilon == pytest.approx(9.9)
     assert remaining.remaining_delta == pytest.approx(0.005 - expected[1])
     assert (response.remaining_epsilon, response.remaining_delta) == (
-        remaining.remaining_epsilon, remaining.remaining_delta)
+        remaining.remaining_epsilon,
+        remaining.remaining_delta,
+    )
 
     (record,) = client.get_previous_queries()
     assert record["dp_library"] == "smartnoise_sql" and record["id"] == response.query_id
@@ -75,16 +86,29 @@ def test_metadata_dummy_and_budgets(veil_server: ServerThread, user: TestUser,
     assert record["result_summary"] == "table 1x1"
 
 
-@pytest.mark.parametrize(("query", "epsilon", "delta", "mechanisms"), [
-    (COUNT, 0.1, 1e-5, {"count": "gaussian"}),
-    (AVG, 0.1, 1e-5, {"count": "gaussian", "sum_float": "laplace"}),
-    (AVG, 0.5, 1e-4, {}),
-    ("SELECT COUNT(*) AS nb_penguins, AVG(bill_length_mm) AS avg_bill_length_mm FROM df",
-     0.5, 1e-4, {}),
-])
-def test_costs_equal_smartnoise_sql_in_process(veil_server: ServerThread, user: TestUser,
-                                               penguin: str, query: str, epsilon: float,
-                                               delta: float, mechanisms: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("query", "epsilon", "delta", "mechanisms"),
+    [
+        (COUNT, 0.1, 1e-5, {"count": "gaussian"}),
+        (AVG, 0.1, 1e-5, {"count": "gaussian", "sum_float": "laplace"}),
+        (AVG, 0.5, 1e-4, {}),
+        (
+            "SELECT COUNT(*) AS nb_penguins, AVG(bill_length_mm) AS avg_bill_length_mm FROM df",
+            0.5,
+            1e-4,
+            {},
+        ),
+    ],
+)
+def test_costs_equal_smartnoise_sql_in_process(
+    veil_server: ServerThread,
+    user: TestUser,
+    penguin: str,
+    query: str,
+    epsilon: float,
+    delta: float,
+    mechanisms: dict[str, str],
+) -> None:
     grant(veil_server, user, penguin, 10.0, 0.005)
     client = manager(veil_server, user).dp(penguin)
     expected = direct_cost(query, epsilon, delta, mechanisms)
@@ -95,8 +119,9 @@ def test_costs_equal_smartnoise_sql_in_process(veil_server: ServerThread, user: 
     assert (answer.epsilon, answer.delta) == expected
 
 
-def test_avg_postprocess_and_dummy_queries(veil_server: ServerThread, user: TestUser,
-                                           penguin: str) -> None:
+def test_avg_postprocess_and_dummy_queries(
+    veil_server: ServerThread, user: TestUser, penguin: str
+) -> None:
     grant(veil_server, user, penguin, 10.0, 0.005)
     client = manager(veil_server, user).dp(penguin)
     answer = client.smartnoise_sql.query(AVG, 0.1, 1e-5)
@@ -112,8 +137,9 @@ def test_avg_postprocess_and_dummy_queries(veil_server: ServerThread, user: Test
     assert len(client.get_previous_queries()) == 2
 
 
-def test_library_errors_name_the_field_and_spend_nothing(veil_server: ServerThread,
-                                                         user: TestUser, penguin: str) -> None:
+def test_library_errors_name_the_field_and_spend_nothing(
+    veil_server: ServerThread, user: TestUser, penguin: str
+) -> None:
     grant(veil_server, user, penguin, 10.0, 0.005)
     client = manager(veil_server, user).dp(penguin)
     with pytest.raises(InvalidArgument) as tiny:
@@ -130,8 +156,9 @@ def test_library_errors_name_the_field_and_spend_nothing(veil_server: ServerThre
     assert client.get_previous_queries() == []
 
 
-def test_budget_runs_out_with_the_remaining_budget_stated(veil_server: ServerThread,
-                                                          user: TestUser, penguin: str) -> None:
+def test_budget_runs_out_with_the_remaining_budget_stated(
+    veil_server: ServerThread, user: TestUser, penguin: str
+) -> None:
     grant(veil_server, user, penguin, 10.0, 0.005)
     client = manager(veil_server, user).dp(penguin)
     client.smartnoise_sql.query(COUNT, 4.0, 1e-5, {"count": "gaussian"})
@@ -146,17 +173,25 @@ def test_budget_runs_out_with_the_remaining_budget_stated(veil_server: ServerThr
     records = client.get_previous_queries()
     assert len(records) == 2
     stub, metadata = client._api.stub, client._api.transport.metadata()
-    first = stub.ListPreviousQueries(dpquery_pb2.ListPreviousQueriesRequest(
-        dataset=penguin, page_size=1), metadata=metadata, timeout=30)
-    second = stub.ListPreviousQueries(dpquery_pb2.ListPreviousQueriesRequest(
-        dataset=penguin, page_size=1, page_token=first.next_page_token), metadata=metadata,
-        timeout=30)
+    first = stub.ListPreviousQueries(
+        dpquery_pb2.ListPreviousQueriesRequest(dataset=penguin, page_size=1),
+        metadata=metadata,
+        timeout=30,
+    )
+    second = stub.ListPreviousQueries(
+        dpquery_pb2.ListPreviousQueriesRequest(
+            dataset=penguin, page_size=1, page_token=first.next_page_token
+        ),
+        metadata=metadata,
+        timeout=30,
+    )
     assert [first.queries[0].id, second.queries[0].id] == [r["id"] for r in records]
     assert records[0]["timestamp"] >= records[1]["timestamp"]
 
 
-def test_datasets_of_others_do_not_exist(veil_server: ServerThread, user: TestUser,
-                                         penguin: str) -> None:
+def test_datasets_of_others_do_not_exist(
+    veil_server: ServerThread, user: TestUser, penguin: str
+) -> None:
     other = create_user(veil_server, "user")
     grant(veil_server, other, penguin, 10.0, 0.005)
     manager(veil_server, other).dp(penguin).smartnoise_sql.query(COUNT, 0.1, 1e-5)
@@ -168,19 +203,24 @@ def test_datasets_of_others_do_not_exist(veil_server: ServerThread, user: TestUs
     messages = set()
     for name in (penguin, "I_do_not_exist"):
         client = mine.dp(name)
-        calls = (client.get_dataset_metadata, client.get_dummy_dataset, client.get_initial_budget,
-                 client.get_previous_queries,
-                 lambda c=client: c.smartnoise_sql.query(COUNT, 0.1, 1e-5),
-                 lambda c=client: c.smartnoise_sql.cost(COUNT, 0.1, 1e-5),
-                 lambda c=client: c.smartnoise_sql.query(COUNT, 0.1, 1e-5, dummy=True))
+        calls = (
+            client.get_dataset_metadata,
+            client.get_dummy_dataset,
+            client.get_initial_budget,
+            client.get_previous_queries,
+            lambda c=client: c.smartnoise_sql.query(COUNT, 0.1, 1e-5),
+            lambda c=client: c.smartnoise_sql.cost(COUNT, 0.1, 1e-5),
+            lambda c=client: c.smartnoise_sql.query(COUNT, 0.1, 1e-5, dummy=True),
+        )
         for call in calls:
             with pytest.raises(NotFound) as missing:
                 call()
             messages.add(missing.value.message.replace(name, "<name>"))
     assert len(messages) == 1
     assert manager(veil_server, user).dp(iris).get_previous_queries() == []
-    assert manager(veil_server, other).dp(penguin).get_total_spent_budget() \
-        .total_spent_epsilon == 0.1
+    assert (
+        manager(veil_server, other).dp(penguin).get_total_spent_budget().total_spent_epsilon == 0.1
+    )
 
 
 def test_dummy_datetimes_and_nullable_ints(veil_server: ServerThread, user: TestUser) -> None:

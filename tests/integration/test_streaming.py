@@ -45,11 +45,13 @@ def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThre
 def _frame() -> pd.DataFrame:
     rng = np.random.default_rng(3)
     rows = 20_000
-    return pd.DataFrame({
-        "id": np.arange(rows, dtype=np.int64),
-        "value": rng.standard_normal(rows),
-        "label": rng.choice(["alpha", "beta", "gamma"], rows),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(rows, dtype=np.int64),
+            "value": rng.standard_normal(rows),
+            "label": rng.choice(["alpha", "beta", "gamma"], rows),
+        }
+    )
 
 
 def _ipc_bytes(table: pa.Table) -> bytes:
@@ -101,8 +103,9 @@ def test_upload_download_round_trip(manager: Manager, tmp_path: Path, kind: str)
     assert info["size_bytes"] == target.stat().st_size == uploaded.size_bytes
 
 
-def test_digests_are_the_servers_unless_the_client_asks(manager: Manager, tmp_path: Path,
-                                                        veil_server: ServerThread) -> None:
+def test_digests_are_the_servers_unless_the_client_asks(
+    manager: Manager, tmp_path: Path, veil_server: ServerThread
+) -> None:
     """By default only the server hashes; replacing a table keeps exactly one blob of it."""
     run = manager.runs_api.create_run("stream-digest")
     first = manager.runs_api.upload_table(run.id, "t", _frame())
@@ -111,8 +114,10 @@ def test_digests_are_the_servers_unless_the_client_asks(manager: Manager, tmp_pa
     second_frame = _frame().assign(value=lambda f: f["value"] * 2)
     second = manager.runs_api.upload_table(run.id, "t", second_frame, replace=True)
     assert second.sha256 != first.sha256
-    assert_eventually(lambda: len(_blob_files(veil_server)) == len(before),
-                      message="the superseded blob is deleted after the commit")
+    assert_eventually(
+        lambda: len(_blob_files(veil_server)) == len(before),
+        message="the superseded blob is deleted after the commit",
+    )
     assert _blob_files(veil_server) != before
     table = manager.runs_api.download_arrow(run.id, "t")
     pd.testing.assert_frame_equal(table.to_pandas(), second_frame, check_dtype=False)
@@ -127,14 +132,19 @@ class RawUpload:
     def __init__(self, server: ServerThread, user: TestUser) -> None:
         self.channel = grpc.insecure_channel(server.url, options=CHANNEL_OPTIONS)
         self.call = self.channel.stream_unary(
-            "/veil.v1.RunsService/UploadTable", request_serializer=chunk_serializer,
-            response_deserializer=runs_pb2.UploadTableResponse.FromString)
+            "/veil.v1.RunsService/UploadTable",
+            request_serializer=chunk_serializer,
+            response_deserializer=runs_pb2.UploadTableResponse.FromString,
+        )
         self.metadata = (("authorization", f"Bearer {user.api_key}"),)
 
     @staticmethod
     def header(run_id: str, name: str = "t") -> runs_pb2.UploadTableRequest:
-        return runs_pb2.UploadTableRequest(header=runs_pb2.UploadTableHeader(
-            run_id=run_id, table_name=name, role=common_pb2.TABLE_ROLE_ORIGINAL))
+        return runs_pb2.UploadTableRequest(
+            header=runs_pb2.UploadTableHeader(
+                run_id=run_id, table_name=name, role=common_pb2.TABLE_ROLE_ORIGINAL
+            )
+        )
 
     def send(self, messages: list[Any]) -> Any:
         return self.call(iter(messages), metadata=self.metadata, timeout=30)
@@ -149,17 +159,21 @@ def raw(veil_server: ServerThread, user: TestUser) -> Iterator[RawUpload]:
 
 
 def _chunks(data: bytes, size: int = 50_000) -> list[bytes]:
-    return [frame_bytes_field(data[i:i + size]) for i in range(0, len(data), size)]
+    return [frame_bytes_field(data[i : i + size]) for i in range(0, len(data), size)]
 
 
 STREAM = _ipc_bytes(pa.Table.from_pandas(_frame(), preserve_index=False))
 
 BAD_STREAMS = {
     "truncated": (lambda h: [h, *_chunks(STREAM[: len(STREAM) // 2])], "truncated or corrupt"),
-    "corrupt": (lambda h: [h, *_chunks(STREAM[:64] + bytes(range(256)) * 40)],
-                "truncated or corrupt"),
-    "not arrow": (lambda h: [h, frame_bytes_field(b"id,value\n1,2\n")],
-                  "not a usable Arrow IPC stream"),
+    "corrupt": (
+        lambda h: [h, *_chunks(STREAM[:64] + bytes(range(256)) * 40)],
+        "truncated or corrupt",
+    ),
+    "not arrow": (
+        lambda h: [h, frame_bytes_field(b"id,value\n1,2\n")],
+        "not a usable Arrow IPC stream",
+    ),
     "missing header": (lambda h: _chunks(STREAM), "must be a header"),
     "second header": (lambda h: [h, *_chunks(STREAM)[:2], h], "only the first message"),
     "empty": (lambda h: [h], "no table bytes"),
@@ -168,7 +182,8 @@ BAD_STREAMS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_STREAMS))
 def test_bad_streams_are_rejected_and_leave_nothing(
-        veil_server: ServerThread, manager: Manager, raw: RawUpload, case: str) -> None:
+    veil_server: ServerThread, manager: Manager, raw: RawUpload, case: str
+) -> None:
     run = manager.runs_api.create_run(f"bad-{case}")
     before = _blob_files(veil_server)
     build, expected = BAD_STREAMS[case]
@@ -178,8 +193,12 @@ def test_bad_streams_are_rejected_and_leave_nothing(
 
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert expected in (caught.value.details() or "")
-    assert manager.runs_api.stub.ListTables(
-        runs_pb2.ListTablesRequest(run_id=run.id), metadata=raw.metadata).tables == []
+    assert (
+        manager.runs_api.stub.ListTables(
+            runs_pb2.ListTablesRequest(run_id=run.id), metadata=raw.metadata
+        ).tables
+        == []
+    )
     assert_eventually(lambda: not _temp_files(veil_server), 10, message="temp file removed")
     assert _blob_files(veil_server) == before
 
@@ -192,7 +211,8 @@ def test_valid_raw_stream_is_accepted(manager: Manager, raw: RawUpload) -> None:
 
 
 def test_client_disconnect_mid_upload_leaves_nothing(
-        veil_server: ServerThread, manager: Manager, raw: RawUpload) -> None:
+    veil_server: ServerThread, manager: Manager, raw: RawUpload
+) -> None:
     run = manager.runs_api.create_run("cancelled")
     before = _blob_files(veil_server)
     release = threading.Event()
@@ -203,20 +223,28 @@ def test_client_disconnect_mid_upload_leaves_nothing(
         release.wait(30)  # the stream stays open, unfinished, until the test cancels it
 
     call = raw.call.future(messages(), metadata=raw.metadata, timeout=30)
-    assert_eventually(lambda: any(p.stat().st_size > 0 for p in _temp_files(veil_server)), 10,
-                      message="upload started")
+    assert_eventually(
+        lambda: any(p.stat().st_size > 0 for p in _temp_files(veil_server)),
+        10,
+        message="upload started",
+    )
     call.cancel()
     release.set()
 
     assert call.cancelled()
     assert_eventually(lambda: not _temp_files(veil_server), 10, message="temp file removed")
     assert _blob_files(veil_server) == before
-    assert manager.runs_api.stub.ListTables(
-        runs_pb2.ListTablesRequest(run_id=run.id), metadata=raw.metadata).tables == []
+    assert (
+        manager.runs_api.stub.ListTables(
+            runs_pb2.ListTablesRequest(run_id=run.id), metadata=raw.metadata
+        ).tables
+        == []
+    )
 
 
 def test_engine_killed_mid_task_is_retried_and_restarted(
-        veil_server: ServerThread, manager: Manager) -> None:
+    veil_server: ServerThread, manager: Manager
+) -> None:
     engines = veil_server.app.engines
     first_pid = engines.local.pid
     outcome: Future[Any] = Future()
@@ -228,14 +256,18 @@ def test_engine_killed_mid_task_is_retried_and_restarted(
             outcome.set_exception(error)
 
     threading.Thread(target=run_task, daemon=True).start()
-    assert_eventually(lambda: any(slot.running for slot in engines.slots), 10,
-                      message="task started")
+    assert_eventually(
+        lambda: any(slot.running for slot in engines.slots), 10, message="task started"
+    )
     time.sleep(0.5)
     os.kill(first_pid, signal.SIGKILL)
 
     assert manager.get_health()["status"] == "SERVING"
     output = outcome.result(60)
     assert output.summary["slept_seconds"] == 3
-    assert_eventually(lambda: engines.local.alive() and engines.local.pid != first_pid, 30,
-                      message="engine child restarted")
+    assert_eventually(
+        lambda: engines.local.alive() and engines.local.pid != first_pid,
+        30,
+        message="engine child restarted",
+    )
     assert manager.runs_api.create_run("after-engine-loss").id

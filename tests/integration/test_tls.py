@@ -14,17 +14,39 @@ from veil_client import Manager, Unavailable
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_grpcs_with_a_private_ca(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = start_server(tmp_path / "data", tls_cert=str(cert), tls_key=str(key))
     try:
         user = create_user(server)
-        secure = Manager(base_url=f"grpcs://localhost:{server.port}", api_key=user.api_key,
-                         root_certificates=cert.read_bytes(), timeout=10)
+        secure = Manager(
+            base_url=f"grpcs://localhost:{server.port}",
+            api_key=user.api_key,
+            root_certificates=cert.read_bytes(),
+            timeout=10,
+        )
         assert secure.whoami()["user"]["username"] == user.username
-        plain = Manager(base_url=f"grpc://localhost:{server.port}", api_key=user.api_key,
-                        timeout=3)
+        plain = Manager(base_url=f"grpc://localhost:{server.port}", api_key=user.api_key, timeout=3)
         with pytest.raises(Unavailable):
             plain.whoami()
         secure.close()

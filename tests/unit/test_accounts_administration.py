@@ -32,8 +32,10 @@ def test_the_last_active_admin_cannot_be_demoted_or_disabled(db: sa.Engine) -> N
         administration.disable_user(conn, user=boss.id, actor_id=None, peer="cli")
     _user(db, "deputy", "admin")
     with db.begin() as conn:
-        assert administration.set_role(conn, user="boss", role="user", actor_id=None,
-                                       peer="cli").role == "user"
+        assert (
+            administration.set_role(conn, user="boss", role="user", actor_id=None, peer="cli").role
+            == "user"
+        )
 
 
 def test_an_admin_cannot_disable_themselves(db: sa.Engine) -> None:
@@ -50,13 +52,14 @@ def test_disabling_revokes_everything_in_one_transaction(db: sa.Engine) -> None:
         api_keys.create_api_key(conn, user_id=person.id, name="k", expiration_days=30)
         sessions.create_session(conn, user_id=person.id, lifetime_hours=1)
     with db.begin() as conn:
-        assert not administration.disable_user(conn, user="ada", actor_id=None,
-                                               peer="cli").active
+        assert not administration.disable_user(conn, user="ada", actor_id=None, peer="cli").active
     with db.connect() as conn:
-        open_keys = conn.execute(sa.select(schema.api_keys).where(
-            schema.api_keys.c.revoked_at.is_(None))).all()
-        open_sessions = conn.execute(sa.select(schema.sessions).where(
-            schema.sessions.c.revoked_at.is_(None))).all()
+        open_keys = conn.execute(
+            sa.select(schema.api_keys).where(schema.api_keys.c.revoked_at.is_(None))
+        ).all()
+        open_sessions = conn.execute(
+            sa.select(schema.sessions).where(schema.sessions.c.revoked_at.is_(None))
+        ).all()
     assert open_keys == [] and open_sessions == []
 
 

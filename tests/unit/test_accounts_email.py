@@ -63,15 +63,18 @@ def fake_smtp(monkeypatch: pytest.MonkeyPatch) -> type[FakeSmtp]:
     return FakeSmtp
 
 
-@pytest.mark.parametrize(("starttls", "tls", "user", "expected"), [
-    (False, False, "", ["connect", "send", "quit"]),
-    (True, False, "mailer", ["connect", "starttls", "login", "send", "quit"]),
-    (False, True, "mailer", ["connect", "login", "send", "quit"]),
-])
-def test_smtp_modes(fake_smtp: type[FakeSmtp], starttls: bool, tls: bool, user: str,
-                    expected: list[str]) -> None:
-    config = SmtpConfig("mail.example.org", 587, "veil@example.org", user, "s3cret", starttls,
-                        tls)
+@pytest.mark.parametrize(
+    ("starttls", "tls", "user", "expected"),
+    [
+        (False, False, "", ["connect", "send", "quit"]),
+        (True, False, "mailer", ["connect", "starttls", "login", "send", "quit"]),
+        (False, True, "mailer", ["connect", "login", "send", "quit"]),
+    ],
+)
+def test_smtp_modes(
+    fake_smtp: type[FakeSmtp], starttls: bool, tls: bool, user: str, expected: list[str]
+) -> None:
+    config = SmtpConfig("mail.example.org", 587, "veil@example.org", user, "s3cret", starttls, tls)
     SmtpSender(config).send(password_reset("ada@example.org", "tok", 24))
     (session,) = fake_smtp.sessions
     assert [name for name, _ in session.calls] == expected
@@ -85,7 +88,15 @@ def test_smtp_password_stays_out_of_reprs() -> None:
 
 def test_sender_follows_the_settings(tmp_path: Path) -> None:
     assert isinstance(sender_for(Settings(data_dir=tmp_path)), OutboxSender)
-    smtp = sender_for(Settings(data_dir=tmp_path, smtp_host="mail", smtp_port=2525,
-                               smtp_starttls=True, smtp_user="u", smtp_password="p"))
+    smtp = sender_for(
+        Settings(
+            data_dir=tmp_path,
+            smtp_host="mail",
+            smtp_port=2525,
+            smtp_starttls=True,
+            smtp_user="u",
+            smtp_password="p",
+        )
+    )
     assert isinstance(smtp, SmtpSender)
     assert (smtp.config.host, smtp.config.port, smtp.config.starttls) == ("mail", 2525, True)

@@ -34,8 +34,10 @@ def test_tokens_go_to_active_users_only_and_are_stored_hashed(db: sa.Engine) -> 
 
 
 def test_tokens_per_user_are_capped(db: sa.Engine) -> None:
-    sent = [password_reset.request_reset(db, email="ada@example.org", peer="")
-            for _ in range(password_reset.MAX_RECENT_TOKENS + 2)]
+    sent = [
+        password_reset.request_reset(db, email="ada@example.org", peer="")
+        for _ in range(password_reset.MAX_RECENT_TOKENS + 2)
+    ]
     assert [t is not None for t in sent] == [True] * password_reset.MAX_RECENT_TOKENS + [False] * 2
 
 

@@ -18,13 +18,16 @@ def db(tmp_path: Path) -> sa.Engine:
     return open_database(f"sqlite:///{tmp_path / 'veil.db'}")
 
 
-@pytest.mark.parametrize(("peer", "subject"), [
-    ("ipv4:127.0.0.1:50123", "peer:127.0.0.1"),
-    ("ipv6:[::1]:50123", "peer:::1"),
-    ("ipv6:[2001:db8::7]:443", "peer:2001:db8::7"),
-    ("unix:/tmp/veil.sock", "peer:unix"),
-    ("cli", "peer:cli"),
-])
+@pytest.mark.parametrize(
+    ("peer", "subject"),
+    [
+        ("ipv4:127.0.0.1:50123", "peer:127.0.0.1"),
+        ("ipv6:[::1]:50123", "peer:::1"),
+        ("ipv6:[2001:db8::7]:443", "peer:2001:db8::7"),
+        ("unix:/tmp/veil.sock", "peer:unix"),
+        ("cli", "peer:cli"),
+    ],
+)
 def test_peer_subject_drops_the_port(peer: str, subject: str) -> None:
     assert throttle.peer_subject(peer) == subject
 
@@ -38,8 +41,9 @@ def _fail(db: sa.Engine, at: float, account: str = "account:a", peer: str = "pee
         throttle.record_failure(conn, POLICY, account=account, peer=peer, now=at)
 
 
-def _refusal(db: sa.Engine, at: float, account: str = "account:a",
-             peer: str = "peer:p") -> float | None:
+def _refusal(
+    db: sa.Engine, at: float, account: str = "account:a", peer: str = "peer:p"
+) -> float | None:
     with db.connect() as conn:
         refused = throttle.refusal(conn, POLICY, account=account, peer=peer, now=at)
     return None if refused is None else refused.retry_after_seconds

@@ -11,11 +11,13 @@ import pytest
 from veil_service.storage.blobs import BlobStore
 
 
-@pytest.mark.parametrize(("pieces", "piece_bytes"), [(0, 0), (1, 700), (3, 1 << 20),
-                                                      (70, 1 << 20), (5, 3_333_333)])
+@pytest.mark.parametrize(
+    ("pieces", "piece_bytes"), [(0, 0), (1, 700), (3, 1 << 20), (70, 1 << 20), (5, 3_333_333)]
+)
 @pytest.mark.parametrize("background", [False, True])
 def test_a_committed_blob_holds_exactly_the_bytes_written(
-        tmp_path: Path, pieces: int, piece_bytes: int, background: bool) -> None:
+    tmp_path: Path, pieces: int, piece_bytes: int, background: bool
+) -> None:
     store = BlobStore(tmp_path)
     rng = random.Random(pieces)
     data = [rng.randbytes(piece_bytes) for _ in range(pieces)]

@@ -37,9 +37,12 @@ def test_a_failed_migration_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_serving_process_does_not_import_alembic(tmp_path: Path) -> None:
-    code = ("import sys; from veil_service.storage.db import open_database; "
-            f"open_database('sqlite:///{tmp_path / 'v.db'}', migrate_in_subprocess=True); "
-            "print('alembic' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, timeout=120)
+    code = (
+        "import sys; from veil_service.storage.db import open_database; "
+        f"open_database('sqlite:///{tmp_path / 'v.db'}', migrate_in_subprocess=True); "
+        "print('alembic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert result.stdout.strip() == "False"

@@ -25,8 +25,9 @@ REQUESTS: list[DPRequest] = [
     OpenDPRequest('{"ast": 1}', fixed_delta=1e-6),
     DiffPrivLibRequest('{"steps": []}', ("a", "b"), ("y",), 0.3, 4, "mean", True),
     DiffPrivLibRequest('{"steps": []}', ("a",), None),
-    SmartnoiseSynthRequest("mst", 1.0, None, ("a",), {"epochs": 2}, True, {"a": {"x": [1]}},
-                           False, "a > 1", 10),
+    SmartnoiseSynthRequest(
+        "mst", 1.0, None, ("a",), {"epochs": 2}, True, {"a": {"x": [1]}}, False, "a > 1", 10
+    ),
 ]
 
 

@@ -27,13 +27,15 @@ def _stream(table: pa.Table, max_rows: int) -> bytes:
 
 
 def _table(rows: int) -> pa.Table:
-    return pa.table({
-        "id": pa.array(range(rows), pa.int64()),
-        "x": pa.array([i * 0.25 for i in range(rows)]),
-        "s": pa.array([f"text-{i % 113}" for i in range(rows)]),
-        "c": pa.array([f"cat{i % 7}" for i in range(rows)]).dictionary_encode(),
-        "n": pa.array([None if i % 3 else i for i in range(rows)], pa.int32()),
-    })
+    return pa.table(
+        {
+            "id": pa.array(range(rows), pa.int64()),
+            "x": pa.array([i * 0.25 for i in range(rows)]),
+            "s": pa.array([f"text-{i % 113}" for i in range(rows)]),
+            "c": pa.array([f"cat{i % 7}" for i in range(rows)]).dictionary_encode(),
+            "n": pa.array([None if i % 3 else i for i in range(rows)], pa.int32()),
+        }
+    )
 
 
 def _write(tmp_path: Path, data: bytes) -> Path:
@@ -72,8 +74,9 @@ def test_body_length_rejects_garbage() -> None:
 
 
 @pytest.mark.parametrize("chunk_bytes", [64 << 10, 256 << 10, 1 << 20])
-def test_aligned_pieces_cover_the_file_and_hold_whole_messages(tmp_path: Path,
-                                                               chunk_bytes: int) -> None:
+def test_aligned_pieces_cover_the_file_and_hold_whole_messages(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
     data = _stream(_table(60_000), 1_000)  # messages of ~36 KB: all fit in a piece
     path = _write(tmp_path, data)
     pieces = list(read_aligned(path, chunk_bytes))
@@ -97,11 +100,14 @@ def test_a_message_larger_than_a_piece_is_cut_and_still_decodes(tmp_path: Path) 
     assert decoded.num_rows == 50_000
 
 
-@pytest.mark.parametrize("data", [
-    b"",
-    b"not an arrow stream at all" * 10_000,
-    b"\xff\xff\xff\xff" + struct.pack("<i", 1 << 30) + b"\x00" * 100,
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"not an arrow stream at all" * 10_000,
+        b"\xff\xff\xff\xff" + struct.pack("<i", 1 << 30) + b"\x00" * 100,
+    ],
+)
 def test_anything_else_is_sent_in_plain_pieces(tmp_path: Path, data: bytes) -> None:
     pieces = list(read_aligned(_write(tmp_path, data), 64 << 10))
     assert b"".join(pieces) == data

@@ -12,16 +12,27 @@ import sys
 
 import pytest
 
-PROBE = ("import json; from veil_client.malloc_tuning import release_free_memory, tune_malloc; "
-         "print(json.dumps(tune_malloc())); release_free_memory(); "
-         "print(json.dumps(tune_malloc()))")
+PROBE = (
+    "import json; from veil_client.malloc_tuning import release_free_memory, tune_malloc; "
+    "print(json.dumps(tune_malloc())); release_free_memory(); "
+    "print(json.dumps(tune_malloc()))"
+)
 
 
 def _applied(**env: str) -> list[dict[str, int]]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("MALLOC_") and k != "VEIL_MALLOC_TUNING"}
-    result = subprocess.run([sys.executable, "-c", PROBE], env={**clean, **env},
-                            capture_output=True, text=True, check=True, timeout=60)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MALLOC_") and k != "VEIL_MALLOC_TUNING"
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
@@ -31,8 +42,11 @@ glibc_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gl
 @glibc_only
 def test_all_three_settings_are_applied_once() -> None:
     first, again = _applied()
-    assert first == {"MALLOC_MMAP_THRESHOLD_": 16 << 20, "MALLOC_TRIM_THRESHOLD_": 8 << 20,
-                     "MALLOC_ARENA_MAX": 1}
+    assert first == {
+        "MALLOC_MMAP_THRESHOLD_": 16 << 20,
+        "MALLOC_TRIM_THRESHOLD_": 8 << 20,
+        "MALLOC_ARENA_MAX": 1,
+    }
     assert again == first
 
 

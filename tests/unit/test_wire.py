@@ -47,8 +47,11 @@ def test_parse_returns_a_zero_copy_view() -> None:
 
 
 def test_non_chunk_messages_are_not_mistaken_for_chunks() -> None:
-    header = runs_pb2.UploadTableRequest(header=runs_pb2.UploadTableHeader(
-        run_id="r", table_name="t", role=common_pb2.TABLE_ROLE_ORIGINAL)).SerializeToString()
+    header = runs_pb2.UploadTableRequest(
+        header=runs_pb2.UploadTableHeader(
+            run_id="r", table_name="t", role=common_pb2.TABLE_ROLE_ORIGINAL
+        )
+    ).SerializeToString()
     assert parse_bytes_field(header) is None
     assert parse_bytes_field(b"") is None
     # Right tag, wrong length: trailing bytes or a short payload are not one chunk.
@@ -73,7 +76,7 @@ def _split(data: bytes, seed: int) -> list[bytes]:
     pieces, start = [], 0
     while start < len(data):
         size = rng.choice([1, 3, 8, 100, 4096, 65_536])
-        pieces.append(data[start:start + size])
+        pieces.append(data[start : start + size])
         start += size
     return pieces
 
@@ -106,19 +109,28 @@ def test_chunk_reader_without_digest_skips_hashing() -> None:
 
 
 def _table(rows: int) -> pa.Table:
-    return pa.table({
-        "id": pa.array(range(rows), pa.int64()),
-        "x": pa.array([i * 0.5 for i in range(rows)]),
-        "s": pa.array([f"value-{i % 97}" for i in range(rows)]),
-        "c": pa.array([f"cat{i % 5}" for i in range(rows)]).dictionary_encode(),
-    })
+    return pa.table(
+        {
+            "id": pa.array(range(rows), pa.int64()),
+            "x": pa.array([i * 0.5 for i in range(rows)]),
+            "s": pa.array([f"value-{i % 97}" for i in range(rows)]),
+            "c": pa.array([f"cat{i % 5}" for i in range(rows)]).dictionary_encode(),
+        }
+    )
 
 
 def test_ipc_chunks_round_trip_through_chunk_reader() -> None:
     table = _table(50_000)
     stats = StreamStats()
-    framed = list(ipc_chunks(table.schema, table.to_batches(max_chunksize=7_000), stats,
-                             chunk_bytes=64 << 10, digest=True))
+    framed = list(
+        ipc_chunks(
+            table.schema,
+            table.to_batches(max_chunksize=7_000),
+            stats,
+            chunk_bytes=64 << 10,
+            digest=True,
+        )
+    )
     assert len(framed) > 10
     payloads = [parse_bytes_field(message) for message in framed]
     assert all(p is not None and p.nbytes <= 64 << 10 for p in payloads)
@@ -164,8 +176,10 @@ def test_ipc_chunks_cut_between_messages_and_slice_big_batches() -> None:
 
 def test_chunk_reader_decodes_aligned_chunks_without_copying() -> None:
     table = _table(100_000)
-    payloads = [parse_bytes_field(m) for m in
-                ipc_chunks(table.schema, table.to_batches(), chunk_bytes=128 << 10)]
+    payloads = [
+        parse_bytes_field(m)
+        for m in ipc_chunks(table.schema, table.to_batches(), chunk_bytes=128 << 10)
+    ]
     views = [p for p in payloads if p is not None]
     spans = [(pa.py_buffer(v).address, v.nbytes) for v in views]
     decoded = ipc.open_stream(ChunkReader(iter(views), digest=False)).read_all()
@@ -195,8 +209,10 @@ def test_read_arrow_checks_the_digest_only_when_given() -> None:
     from veil_client.tables import read_arrow
 
     table = _table(20_000)
-    payloads = [parse_bytes_field(m) for m in
-                ipc_chunks(table.schema, table.to_batches(), chunk_bytes=64 << 10)]
+    payloads = [
+        parse_bytes_field(m)
+        for m in ipc_chunks(table.schema, table.to_batches(), chunk_bytes=64 << 10)
+    ]
     views = [p for p in payloads if p is not None]
     digest = hashlib.sha256(b"".join(bytes(v) for v in views)).hexdigest()
     assert read_arrow(iter(views)).equals(table)

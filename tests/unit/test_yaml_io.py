@@ -19,8 +19,13 @@ EXPECTED_WARNINGS: dict[str, list[str]] = {
     "dp.yaml": ["avatarization_fast_dp", "avatarization_open_dp", "repeats AvatarParameters"],
     "multi.yaml": ["multi-table avatarization (links)"],
     "single.yaml": [],
-    "ts.yaml": ["pseudonymization", "time series (time_series)", "data_augmentation",
-                "avatarization_processors_parameters", "results.format"],
+    "ts.yaml": [
+        "pseudonymization",
+        "time series (time_series)",
+        "data_augmentation",
+        "avatarization_processors_parameters",
+        "results.format",
+    ],
     "yaml_from_web.yaml": [],
 }
 
@@ -31,9 +36,11 @@ def _text(name: str) -> str:
 
 def _standard(body: str) -> str:
     """A one-table document set whose ``standard`` avatarization block is ``body``."""
-    return ("kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables:\n  - name: iris\n"
-            "---\nkind: AvatarParameters\nmetadata:\n  name: standard\nspec:\n"
-            "  avatarization:\n    iris:\n" + body)
+    return (
+        "kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables:\n  - name: iris\n"
+        "---\nkind: AvatarParameters\nmetadata:\n  name: standard\nspec:\n"
+        "  avatarization:\n    iris:\n" + body
+    )
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -64,11 +71,21 @@ def test_export_is_what_the_octopize_client_writes(name: str) -> None:
 def test_single_yaml_values() -> None:
     config, display_name, _ = config_from_yaml(_text("single.yaml"))
     assert display_name == "iris_k5"
-    assert config == RunConfig(tables=[TableConfig(
-        "iris", column_types={"sepal.length": "float", "sepal.width": "float",
-                              "petal.length": "float", "petal.width": "float",
-                              "variety": "category"},
-        avatarization={"k": 5})])
+    assert config == RunConfig(
+        tables=[
+            TableConfig(
+                "iris",
+                column_types={
+                    "sepal.length": "float",
+                    "sepal.width": "float",
+                    "petal.length": "float",
+                    "petal.width": "float",
+                    "variety": "category",
+                },
+                avatarization={"k": 5},
+            )
+        ]
+    )
 
 
 def test_web_yaml_values() -> None:
@@ -77,9 +94,14 @@ def test_web_yaml_values() -> None:
     [iris] = config.tables
     assert iris.name == "iris" and iris.column_types == {}
     assert iris.avatarization == {
-        "k": 30, "ncp": 4, "use_categorical_reduction": True, "column_weights": {"variety": 3},
-        "exclude_variable_names": ["variety"], "exclude_variables_method": "coordinate_similarity",
-        "imputation_method": "mean"}
+        "k": 30,
+        "ncp": 4,
+        "use_categorical_reduction": True,
+        "column_weights": {"variety": 3},
+        "exclude_variable_names": ["variety"],
+        "exclude_variables_method": "coordinate_similarity",
+        "imputation_method": "mean",
+    }
     # The imputation copied into the metrics blocks equals the avatarization's: folded away.
     assert iris.privacy_metrics == {"ncp": 4, "use_categorical_reduction": True}
     assert iris.signal_metrics == {"ncp": 4, "use_categorical_reduction": True}
@@ -89,16 +111,24 @@ def test_web_yaml_values() -> None:
 def test_multi_yaml_stores_links_keys_and_run_settings() -> None:
     config, display_name, _ = config_from_yaml(_text("multi.yaml"))
     assert display_name == "tutorial_multitable"
-    assert config.links == [LinkConfig("patient", "visit", "p_id", "patient_id"),
-                            LinkConfig("doctor", "visit", "d_id", "doctor_id")]
+    assert config.links == [
+        LinkConfig("patient", "visit", "p_id", "patient_id"),
+        LinkConfig("doctor", "visit", "d_id", "doctor_id"),
+    ]
     visit = config.table("visit")
     assert visit.primary_key == "visit_id"
     assert visit.identifiers == ["patient_id", "doctor_id"]
-    assert config.table("patient").privacy_metrics == {"ncp": 5,
-                                                       "known_variables": ["gender", "age"]}
+    assert config.table("patient").privacy_metrics == {
+        "ncp": 5,
+        "known_variables": ["gender", "age"],
+    }
     assert config.table("doctor").avatarization == {
-        "k": 5, "ncp": 5, "imputation_method": "fast_knn", "imputation_k": 3,
-        "imputation_training_fraction": 1.0}
+        "k": 5,
+        "ncp": 5,
+        "imputation_method": "fast_knn",
+        "imputation_k": 3,
+        "imputation_training_fraction": 1.0,
+    }
     assert (config.seed, config.report_language) == (42, "fr")
 
 
@@ -106,10 +136,16 @@ def test_ts_yaml_keeps_what_veil_supports() -> None:
     config, _, warnings = config_from_yaml(_text("ts.yaml"))
     vanilla = config.table("vanilla")
     assert vanilla.primary_key == "id"
-    assert vanilla.avatarization == {"k": 5, "exclude_variable_names": ["native-country"],
-                                     "exclude_variables_method": "coordinate_similarity"}
-    assert vanilla.privacy_metrics == {"known_variables": ["age", "gender"], "target": "income",
-                                       "quantile_threshold": 5}
+    assert vanilla.avatarization == {
+        "k": 5,
+        "exclude_variable_names": ["native-country"],
+        "exclude_variables_method": "coordinate_similarity",
+    }
+    assert vanilla.privacy_metrics == {
+        "known_variables": ["age", "gender"],
+        "target": "income",
+        "quantile_threshold": 5,
+    }
     assert config.max_distribution_plots == 5
     assert config.links == [LinkConfig("vanilla", "sensor1", "id", "id", "time_series")]
     time_series = next(w for w in warnings if w.startswith("time series"))
@@ -126,36 +162,63 @@ def test_dp_yaml_stores_nothing_but_says_so() -> None:
 def test_round_trip_of_every_field() -> None:
     config = RunConfig(
         tables=[
-            TableConfig("patient", column_types={"p_id": "int", "age": "float"},
-                        primary_key="p_id", avatarization={
-                            "k": 7, "ncp": 3, "column_weights": {"age": 2.5, "2019": 1},
-                            "use_categorical_reduction": False,
-                            "exclude_variable_names": ["age"],
-                            "exclude_variables_method": "row_order", "imputation_method": "knn",
-                            "imputation_k": 4, "imputation_training_fraction": 0.5,
-                            "max_rows_per_batch": 1000},
-                        privacy_metrics={"ncp": 2, "known_variables": ["age"], "target": "p_id",
-                                         "quantile_threshold": 10,
-                                         "use_categorical_reduction": True,
-                                         "column_weights": {"age": 3}},
-                        signal_metrics={"ncp": 2, "use_categorical_reduction": True,
-                                        "column_weights": {"age": 3}, "target": "age"}),
-            TableConfig("visit", column_types={"v": "category", "yes": "bool"},
-                        identifiers=["patient_id", "v", "doctor_id"], primary_key="visit_id",
-                        privacy_metrics={"target": "v"}),
+            TableConfig(
+                "patient",
+                column_types={"p_id": "int", "age": "float"},
+                primary_key="p_id",
+                avatarization={
+                    "k": 7,
+                    "ncp": 3,
+                    "column_weights": {"age": 2.5, "2019": 1},
+                    "use_categorical_reduction": False,
+                    "exclude_variable_names": ["age"],
+                    "exclude_variables_method": "row_order",
+                    "imputation_method": "knn",
+                    "imputation_k": 4,
+                    "imputation_training_fraction": 0.5,
+                    "max_rows_per_batch": 1000,
+                },
+                privacy_metrics={
+                    "ncp": 2,
+                    "known_variables": ["age"],
+                    "target": "p_id",
+                    "quantile_threshold": 10,
+                    "use_categorical_reduction": True,
+                    "column_weights": {"age": 3},
+                },
+                signal_metrics={
+                    "ncp": 2,
+                    "use_categorical_reduction": True,
+                    "column_weights": {"age": 3},
+                    "target": "age",
+                },
+            ),
+            TableConfig(
+                "visit",
+                column_types={"v": "category", "yes": "bool"},
+                identifiers=["patient_id", "v", "doctor_id"],
+                primary_key="visit_id",
+                privacy_metrics={"target": "v"},
+            ),
         ],
-        links=[LinkConfig("patient", "visit", "p_id", "patient_id",
-                          "minimum_distance_assignment")],
-        seed=3, report_language="fr",
+        links=[LinkConfig("patient", "visit", "p_id", "patient_id", "minimum_distance_assignment")],
+        seed=3,
+        report_language="fr",
         pia=PiaConfig("High", "health", "patients", "internal"),
-        compute_figures=False, max_distribution_plots=4)
+        compute_figures=False,
+        max_distribution_plots=4,
+    )
     again, name, _ = config_from_yaml(config_to_yaml(config, "every field"))
     assert (again, name) == (config, "every field")
 
 
 def test_metrics_only_run_keeps_run_settings_without_a_standard_document() -> None:
-    config = RunConfig(tables=[TableConfig("iris", privacy_metrics={"ncp": 2})], seed=9,
-                       compute_figures=False, max_distribution_plots=2)
+    config = RunConfig(
+        tables=[TableConfig("iris", privacy_metrics={"ncp": 2})],
+        seed=9,
+        compute_figures=False,
+        max_distribution_plots=2,
+    )
     written = config_to_yaml(config, "metrics only")
     assert "AvatarParameters" not in written and "avatarization_ref" not in written
     assert config_from_yaml(written)[0] == config
@@ -165,11 +228,15 @@ def test_documents_come_in_the_octopize_order() -> None:
     written = config_to_yaml(RunConfig(tables=[TableConfig("iris", avatarization={})]), "x")
     documents = [yaml.safe_load(part) for part in written.split("\n---\n")]
     assert [(d["kind"], d["metadata"]["name"]) for d in documents] == [
-        ("AvatarMetadata", "avatar-metadata-x"), ("AvatarSchema", "schema"),
-        ("AvatarSchema", "schema_avatarized"), ("AvatarParameters", "standard"),
+        ("AvatarMetadata", "avatar-metadata-x"),
+        ("AvatarSchema", "schema"),
+        ("AvatarSchema", "schema_avatarized"),
+        ("AvatarParameters", "standard"),
         ("AvatarPrivacyMetricsParameters", "privacy_metrics"),
         ("AvatarSignalMetricsParameters", "signal_metrics"),
-        ("AvatarReportParameters", "report"), ("AvatarReportParameters", "report_pia")]
+        ("AvatarReportParameters", "report"),
+        ("AvatarReportParameters", "report_pia"),
+    ]
     assert documents[0]["annotations"]["client_type"] == "python"
     assert documents[3]["spec"]["avatarization"] == {"iris": {}}
     assert [d["spec"]["output_format"] for d in documents[6:]] == ["pdf", "docx"]
@@ -194,28 +261,45 @@ def test_unknown_key_is_an_error_naming_document_path_and_accepted_keys() -> Non
     assert caught.value.field == "spec.avatarization.iris.kk"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("kind: AvatarMetadata\nmetadata: {name: m}\nspec: {display_name: x}\nextra: 1\n",
-     "unknown key 'extra'; accepted keys: kind, metadata, spec, annotations"),
-    ("kind: AvatarMetadata\nmetadata: {name: m}\nspec:\n  pia_metadata: {data_recipient: x}\n",
-     "'spec.pia_metadata.data_recipient'; accepted keys under 'spec.pia_metadata': datarecipient"),
-    ("kind: AvatarReportParameters\nmetadata: {name: report}\nspec: {langage: fr}\n",
-     "AvatarReportParameters 'report'): unknown key 'spec.langage'"),
-    ("kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
-     "    columns:\n    - {field: a, typ: int}\n", "'spec.tables[t].columns[0].typ'"),
-    ("metadata: {name: m}\nspec: {}\n", "'kind' is missing"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "kind: AvatarMetadata\nmetadata: {name: m}\nspec: {display_name: x}\nextra: 1\n",
+            "unknown key 'extra'; accepted keys: kind, metadata, spec, annotations",
+        ),
+        (
+            "kind: AvatarMetadata\nmetadata: {name: m}\nspec:\n"
+            "  pia_metadata: {data_recipient: x}\n",
+            "'spec.pia_metadata.data_recipient'; "
+            "accepted keys under 'spec.pia_metadata': datarecipient",
+        ),
+        (
+            "kind: AvatarReportParameters\nmetadata: {name: report}\nspec: {langage: fr}\n",
+            "AvatarReportParameters 'report'): unknown key 'spec.langage'",
+        ),
+        (
+            "kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
+            "    columns:\n    - {field: a, typ: int}\n",
+            "'spec.tables[t].columns[0].typ'",
+        ),
+        ("metadata: {name: m}\nspec: {}\n", "'kind' is missing"),
+    ],
+)
 def test_other_unknown_keys_and_kinds(text: str, expected: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         config_from_yaml(text)
     assert expected in caught.value.message
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables: [\n", "line 6"),
-    ("kind: AvatarSchema\nmetadata:\n\tname: schema\n", "line 3"),
-    ("kind: AvatarSchema\nkind: AvatarMetadata\n", "line 2, column 1: duplicate key 'kind'"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables: [\n", "line 6"),
+        ("kind: AvatarSchema\nmetadata:\n\tname: schema\n", "line 3"),
+        ("kind: AvatarSchema\nkind: AvatarMetadata\n", "line 2, column 1: duplicate key 'kind'"),
+    ],
+)
 def test_malformed_yaml_names_the_line(text: str, expected: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         config_from_yaml(text)
@@ -223,23 +307,39 @@ def test_malformed_yaml_names_the_line(text: str, expected: str) -> None:
     assert expected in caught.value.message
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (_standard("      k: 1\n"), "avatarization.k: must be >= 2; got 1. (in the YAML: "
-                                  "AvatarParameters spec.avatarization.iris.k)"),
-    (_standard("      imputation: {method: nearest}\n"),
-     "spec.avatarization.iris.imputation.method"),
-    ("kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
-     "    columns: [{field: a, type: text}]\n", "AvatarSchema spec.tables[t].columns[a].type"),
-    (_standard("      use_categorical_reduction: 3\n"), "must be true or false"),
-    (_standard("      exclude_variables: [a]\n"), "exclude_variables: must be a mapping"),
-    ("kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
-     "    columns:\n    - {field: a, primary_key: true}\n    - {field: b, primary_key: true}\n",
-     "two primary keys"),
-    ("kind: AvatarReportParameters\nmetadata: {name: r}\nspec: {report_type: full}\n",
-     "spec.report_type: must be one of basic, pia"),
-    ("", "holds no document"),
-    ("- a\n- b\n", "must be a mapping with kind"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            _standard("      k: 1\n"),
+            "avatarization.k: must be >= 2; got 1. (in the YAML: "
+            "AvatarParameters spec.avatarization.iris.k)",
+        ),
+        (
+            _standard("      imputation: {method: nearest}\n"),
+            "spec.avatarization.iris.imputation.method",
+        ),
+        (
+            "kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
+            "    columns: [{field: a, type: text}]\n",
+            "AvatarSchema spec.tables[t].columns[a].type",
+        ),
+        (_standard("      use_categorical_reduction: 3\n"), "must be true or false"),
+        (_standard("      exclude_variables: [a]\n"), "exclude_variables: must be a mapping"),
+        (
+            "kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
+            "    columns:\n    - {field: a, primary_key: true}\n"
+            "    - {field: b, primary_key: true}\n",
+            "two primary keys",
+        ),
+        (
+            "kind: AvatarReportParameters\nmetadata: {name: r}\nspec: {report_type: full}\n",
+            "spec.report_type: must be one of basic, pia",
+        ),
+        ("", "holds no document"),
+        ("- a\n- b\n", "must be a mapping with kind"),
+    ],
+)
 def test_bad_values_are_errors(text: str, expected: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         config_from_yaml(text)
@@ -252,31 +352,44 @@ def test_metrics_settings_that_cannot_be_folded_are_reported() -> None:
         "  privacy_metrics:\n    iris:\n      imputation: {method: median}\n"
         "---\nkind: AvatarSignalMetricsParameters\nmetadata: {name: signal_metrics}\nspec:\n"
         "  signal_metrics:\n    iris:\n      imputation: {method: mean}\n"
-        "    other:\n      exclude_variables: {variable_names: [a]}\n")
+        "    other:\n      exclude_variables: {variable_names: [a]}\n"
+    )
     _, _, warnings = config_from_yaml(text)
-    assert any("'privacy_metrics' spec.privacy_metrics.iris.imputation is ignored: it differs"
-               in w for w in warnings), warnings
+    assert any(
+        "'privacy_metrics' spec.privacy_metrics.iris.imputation is ignored: it differs" in w
+        for w in warnings
+    ), warnings
     assert any("spec.signal_metrics.other.exclude_variables is ignored" in w for w in warnings)
     assert any("table 'other' is configured in" in w for w in warnings)
     assert not any("signal_metrics.iris" in w for w in warnings)
 
 
 def test_conflicting_run_settings_keep_the_first_and_warn() -> None:
-    text = _standard("      k: 5\n") + "  seed: 1\n---\n" + (
-        "kind: AvatarPrivacyMetricsParameters\nmetadata: {name: privacy_metrics}\n"
-        "spec: {seed: 2}\n")
+    text = (
+        _standard("      k: 5\n")
+        + "  seed: 1\n---\n"
+        + (
+            "kind: AvatarPrivacyMetricsParameters\nmetadata: {name: privacy_metrics}\n"
+            "spec: {seed: 2}\n"
+        )
+    )
     config, _, warnings = config_from_yaml(text)
     assert config.seed == 1
-    assert warnings == ["seed 2 in AvatarPrivacyMetricsParameters 'privacy_metrics' differs "
-                        "from 1 in AvatarParameters 'standard'; a Veil run has one seed, 1 is "
-                        "used."]
+    assert warnings == [
+        "seed 2 in AvatarPrivacyMetricsParameters 'privacy_metrics' differs "
+        "from 1 in AvatarParameters 'standard'; a Veil run has one seed, 1 is "
+        "used."
+    ]
 
 
 def test_unquoted_numeric_names_read_as_text_and_volumes_are_ignored() -> None:
-    text = ("kind: AvatarVolume\nmetadata: {name: input}\nspec: {url: 's3://b'}\n---\n"
-            + _standard("      column_weights: {2019: 2}\n      exclude_variables:\n"
-                        "        variable_names: [2020]\n"))
+    text = "kind: AvatarVolume\nmetadata: {name: input}\nspec: {url: 's3://b'}\n---\n" + _standard(
+        "      column_weights: {2019: 2}\n      exclude_variables:\n"
+        "        variable_names: [2020]\n"
+    )
     config, _, warnings = config_from_yaml(text)
-    assert config.table("iris").avatarization == {"column_weights": {"2019": 2},
-                                                  "exclude_variable_names": ["2020"]}
+    assert config.table("iris").avatarization == {
+        "column_weights": {"2019": 2},
+        "exclude_variable_names": ["2020"],
+    }
     assert warnings == []

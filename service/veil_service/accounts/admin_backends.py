@@ -31,22 +31,38 @@ def _iso(epoch: float | None) -> str:
 
 def user_row(record: UserRecord) -> Row:
     """A user as the commands print it."""
-    return {"id": record.id, "username": record.username, "email": record.email,
-            "role": record.role, "active": record.active, "created_at": _iso(record.created_at)}
+    return {
+        "id": record.id,
+        "username": record.username,
+        "email": record.email,
+        "role": record.role,
+        "active": record.active,
+        "created_at": _iso(record.created_at),
+    }
 
 
 def key_row(record: ApiKeyRecord) -> Row:
     """An API key as the commands print it (never a secret: there is none to print)."""
-    return {"id": record.id, "user_id": record.user_id, "name": record.name,
-            "prefix": record.prefix, "expires_at": _iso(record.expires_at),
-            "revoked_at": _iso(record.revoked_at)}
+    return {
+        "id": record.id,
+        "user_id": record.user_id,
+        "name": record.name,
+        "prefix": record.prefix,
+        "expires_at": _iso(record.expires_at),
+        "revoked_at": _iso(record.revoked_at),
+    }
 
 
 def event_row(record: AuditRecord) -> Row:
     """An audit event as the commands print it."""
-    return {"created_at": _iso(record.created_at), "event": record.event,
-            "user_id": record.user_id or "", "actor_id": record.actor_id or "",
-            "peer": record.peer or "", "details": record.details_json}
+    return {
+        "created_at": _iso(record.created_at),
+        "event": record.event,
+        "user_id": record.user_id or "",
+        "actor_id": record.actor_id or "",
+        "peer": record.peer or "",
+        "details": record.details_json,
+    }
 
 
 class AdminBackend(Protocol):
@@ -83,26 +99,37 @@ class DatabaseBackend:
 
     def disable_user(self, user: str) -> Row:
         with self.db.begin() as conn:
-            return user_row(administration.disable_user(conn, user=user, actor_id=None,
-                                                        peer=CLI_PEER))
+            return user_row(
+                administration.disable_user(conn, user=user, actor_id=None, peer=CLI_PEER)
+            )
 
     def set_role(self, user: str, role: str) -> Row:
         with self.db.begin() as conn:
-            return user_row(administration.set_role(conn, user=user, role=role, actor_id=None,
-                                                    peer=CLI_PEER))
+            return user_row(
+                administration.set_role(conn, user=user, role=role, actor_id=None, peer=CLI_PEER)
+            )
 
     def list_keys(self, user: str) -> list[Row]:
         with self.db.connect() as conn:
             owner = users.find_user(conn, user)
-            return [key_row(k) for k in api_keys.list_api_keys(
-                conn, user_id=owner.id, include_inactive=True, limit=500, offset=0)]
+            return [
+                key_row(k)
+                for k in api_keys.list_api_keys(
+                    conn, user_id=owner.id, include_inactive=True, limit=500, offset=0
+                )
+            ]
 
     def revoke_key(self, key_id: str) -> Row:
         with self.db.begin() as conn:
-            return key_row(api_keys.revoke_api_key(conn, key_id=key_id, user_id=None,
-                                                   actor_id=None, peer=CLI_PEER))
+            return key_row(
+                api_keys.revoke_api_key(
+                    conn, key_id=key_id, user_id=None, actor_id=None, peer=CLI_PEER
+                )
+            )
 
     def audit(self, user_id: str, limit: int) -> list[Row]:
         with self.db.connect() as conn:
-            return [event_row(e) for e in audit.list_events(conn, user_id=user_id, limit=limit,
-                                                            offset=0)]
+            return [
+                event_row(e)
+                for e in audit.list_events(conn, user_id=user_id, limit=limit, offset=0)
+            ]

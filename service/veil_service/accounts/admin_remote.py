@@ -22,15 +22,25 @@ def _iso(ts: timestamp_pb2.Timestamp, present: bool = True) -> str:
 
 
 def _user(user: Any) -> Row:
-    return {"id": user.id, "username": user.username, "email": user.email,
-            "role": _ROLE_NAMES.get(user.role, "unspecified"), "active": user.active,
-            "created_at": _iso(user.created_at)}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "role": _ROLE_NAMES.get(user.role, "unspecified"),
+        "active": user.active,
+        "created_at": _iso(user.created_at),
+    }
 
 
 def _key(key: Any) -> Row:
-    return {"id": key.id, "user_id": key.user_id, "name": key.name, "prefix": key.prefix,
-            "expires_at": _iso(key.expires_at),
-            "revoked_at": _iso(key.revoked_at, key.HasField("revoked_at"))}
+    return {
+        "id": key.id,
+        "user_id": key.user_id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "expires_at": _iso(key.expires_at),
+        "revoked_at": _iso(key.revoked_at, key.HasField("revoked_at")),
+    }
 
 
 class ServerBackend:
@@ -46,36 +56,54 @@ class ServerBackend:
         self.stub = admin_pb2_grpc.AdminServiceStub(self.transport.channel)
 
     def list_users(self, limit: int) -> list[Row]:
-        response = self.transport.call(self.stub.ListUsers,
-                                       admin_pb2.ListUsersRequest(page_size=limit))
+        response = self.transport.call(
+            self.stub.ListUsers, admin_pb2.ListUsersRequest(page_size=limit)
+        )
         return [_user(u) for u in response.users]
 
     def disable_user(self, user: str) -> Row:
-        response = self.transport.call(self.stub.DisableUser,
-                                       admin_pb2.DisableUserRequest(user=user))
+        response = self.transport.call(
+            self.stub.DisableUser, admin_pb2.DisableUserRequest(user=user)
+        )
         return _user(response.user)
 
     def set_role(self, user: str, role: str) -> Row:
-        response = self.transport.call(self.stub.SetUserRole, admin_pb2.SetUserRoleRequest(
-            user=user, role=_ROLES.get(role, auth_pb2.USER_ROLE_UNSPECIFIED)))
+        response = self.transport.call(
+            self.stub.SetUserRole,
+            admin_pb2.SetUserRoleRequest(
+                user=user, role=_ROLES.get(role, auth_pb2.USER_ROLE_UNSPECIFIED)
+            ),
+        )
         return _user(response.user)
 
     def list_keys(self, user: str) -> list[Row]:
-        response = self.transport.call(self.stub.ListUserApiKeys,
-                                       admin_pb2.ListUserApiKeysRequest(user=user))
+        response = self.transport.call(
+            self.stub.ListUserApiKeys, admin_pb2.ListUserApiKeysRequest(user=user)
+        )
         return [_key(k) for k in response.api_keys]
 
     def revoke_key(self, key_id: str) -> Row:
-        response = self.transport.call(self.stub.RevokeUserApiKey,
-                                       admin_pb2.RevokeUserApiKeyRequest(api_key_id=key_id))
+        response = self.transport.call(
+            self.stub.RevokeUserApiKey, admin_pb2.RevokeUserApiKeyRequest(api_key_id=key_id)
+        )
         return _key(response.api_key)
 
     def audit(self, user_id: str, limit: int) -> list[Row]:
-        response = self.transport.call(self.stub.ListAuditEvents, admin_pb2.ListAuditEventsRequest(
-            user_id=user_id, page_size=limit))
-        return [{"created_at": _iso(e.created_at), "event": e.event, "user_id": e.user_id,
-                 "actor_id": e.actor_id, "peer": e.peer, "details": e.details_json}
-                for e in response.events]
+        response = self.transport.call(
+            self.stub.ListAuditEvents,
+            admin_pb2.ListAuditEventsRequest(user_id=user_id, page_size=limit),
+        )
+        return [
+            {
+                "created_at": _iso(e.created_at),
+                "event": e.event,
+                "user_id": e.user_id,
+                "actor_id": e.actor_id,
+                "peer": e.peer,
+                "details": e.details_json,
+            }
+            for e in response.events
+        ]
 
     def close(self) -> None:
         """Close the connection."""

@@ -17,8 +17,9 @@ from veil_service.errors import FailedPreconditionError, InvalidArgumentError
 from veil_service.storage import schema
 
 
-def create_user(db: sa.Engine, *, username: str, email: str, role: str, password: str,
-                actor_id: str, peer: str) -> tuple[UserRecord, str | None]:
+def create_user(
+    db: sa.Engine, *, username: str, email: str, role: str, password: str, actor_id: str, peer: str
+) -> tuple[UserRecord, str | None]:
     """Create a user with a password, or with a reset token to email when there is none.
 
     Blocking (argon2 when a password is given): call it from a worker thread.
@@ -33,14 +34,20 @@ def create_user(db: sa.Engine, *, username: str, email: str, role: str, password
     users.validate_identity(username, email, role)
     password_hash = hash_password(password) if password else None
     with db.begin() as conn:
-        user = users.create_user(conn, username=username, email=email, role=role,
-                                 password_hash=password_hash, actor_id=actor_id, peer=peer)
+        user = users.create_user(
+            conn,
+            username=username,
+            email=email,
+            role=role,
+            password_hash=password_hash,
+            actor_id=actor_id,
+            peer=peer,
+        )
         token = None if password else password_reset.issue_token(conn, user_id=user.id)
     return user, token
 
 
-def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None,
-                 peer: str) -> UserRecord:
+def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None, peer: str) -> UserRecord:
     """Disable a user and, in the same transaction, revoke their keys, sessions and reset tokens.
 
     Raises:
@@ -50,29 +57,46 @@ def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None,
     """
     record = users.find_user(conn, user)
     if record.id == actor_id:
-        raise FailedPreconditionError("you cannot disable your own account; ask another admin.",
-                                      field="user", reason="SELF_DISABLE")
+        raise FailedPreconditionError(
+            "you cannot disable your own account; ask another admin.",
+            field="user",
+            reason="SELF_DISABLE",
+        )
     if record.role == "admin" and record.active and users.count_active_admins(conn) <= 1:
-        raise FailedPreconditionError("this is the last active admin; promote another user "
-                                      "first.", field="user", reason="LAST_ADMIN")
+        raise FailedPreconditionError(
+            "this is the last active admin; promote another user first.",
+            field="user",
+            reason="LAST_ADMIN",
+        )
     now = time.time()
-    conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id)
-                 .values(active=False))
-    keys = conn.execute(sa.update(schema.api_keys).where(
-        schema.api_keys.c.user_id == record.id, schema.api_keys.c.revoked_at.is_(None)
-    ).values(revoked_at=now)).rowcount
+    conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id).values(active=False))
+    keys = conn.execute(
+        sa.update(schema.api_keys)
+        .where(schema.api_keys.c.user_id == record.id, schema.api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
     ended = sessions.revoke_user_sessions(conn, user_id=record.id)
-    conn.execute(sa.update(schema.reset_tokens).where(
-        schema.reset_tokens.c.user_id == record.id, schema.reset_tokens.c.used_at.is_(None)
-    ).values(used_at=now))
+    conn.execute(
+        sa.update(schema.reset_tokens)
+        .where(schema.reset_tokens.c.user_id == record.id, schema.reset_tokens.c.used_at.is_(None))
+        .values(used_at=now)
+    )
     if record.active:
-        audit.record(conn, "user.disabled", user_id=record.id, actor_id=actor_id, peer=peer,
-                     api_keys_revoked=int(keys or 0), sessions_ended=ended)
+        audit.record(
+            conn,
+            "user.disabled",
+            user_id=record.id,
+            actor_id=actor_id,
+            peer=peer,
+            api_keys_revoked=int(keys or 0),
+            sessions_ended=ended,
+        )
     return users.find_user(conn, record.id)
 
 
-def set_role(conn: sa.Connection, *, user: str, role: str, actor_id: str | None,
-             peer: str) -> UserRecord:
+def set_role(
+    conn: sa.Connection, *, user: str, role: str, actor_id: str | None, peer: str
+) -> UserRecord:
     """Change a user's role.
 
     Raises:
@@ -86,9 +110,19 @@ def set_role(conn: sa.Connection, *, user: str, role: str, actor_id: str | None,
     if record.role == role:
         return record
     if record.role == "admin" and record.active and users.count_active_admins(conn) <= 1:
-        raise FailedPreconditionError("this is the last active admin; promote another user "
-                                      "first.", field="user", reason="LAST_ADMIN")
+        raise FailedPreconditionError(
+            "this is the last active admin; promote another user first.",
+            field="user",
+            reason="LAST_ADMIN",
+        )
     conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id).values(role=role))
-    audit.record(conn, "user.role_changed", user_id=record.id, actor_id=actor_id, peer=peer,
-                 old_role=record.role, new_role=role)
+    audit.record(
+        conn,
+        "user.role_changed",
+        user_id=record.id,
+        actor_id=actor_id,
+        peer=peer,
+        old_role=record.role,
+        new_role=role,
+    )
     return users.find_user(conn, record.id)

@@ -32,12 +32,25 @@ class ApiKeyRecord:
 
 
 def _to_record(row: sa.RowMapping) -> ApiKeyRecord:
-    return ApiKeyRecord(row["id"], row["user_id"], row["name"], row["prefix"], row["created_at"],
-                        row["expires_at"], row["revoked_at"], row["last_used_at"])
+    return ApiKeyRecord(
+        row["id"],
+        row["user_id"],
+        row["name"],
+        row["prefix"],
+        row["created_at"],
+        row["expires_at"],
+        row["revoked_at"],
+        row["last_used_at"],
+    )
 
 
 def create_api_key(
-    conn: sa.Connection, *, user_id: str, name: str, expiration_days: int, peer: str = "",
+    conn: sa.Connection,
+    *,
+    user_id: str,
+    name: str,
+    expiration_days: int,
+    peer: str = "",
     actor_id: str | None = None,
 ) -> tuple[ApiKeyRecord, str]:
     """Create a key for a user; return its record and the plaintext (shown once).
@@ -52,36 +65,68 @@ def create_api_key(
     if expiration_days not in EXPIRATION_DAYS:
         raise InvalidArgumentError(
             f"expiration_days must be one of {list(EXPIRATION_DAYS)}; got {expiration_days}.",
-            field="expiration_days")
+            field="expiration_days",
+        )
     now = time.time()
     clash = conn.execute(
         sa.select(schema.api_keys.c.id).where(
-            schema.api_keys.c.user_id == user_id, schema.api_keys.c.name == name,
-            schema.api_keys.c.revoked_at.is_(None), schema.api_keys.c.expires_at > now)
+            schema.api_keys.c.user_id == user_id,
+            schema.api_keys.c.name == name,
+            schema.api_keys.c.revoked_at.is_(None),
+            schema.api_keys.c.expires_at > now,
+        )
     ).first()
     if clash is not None:
-        raise AlreadyExistsError(f"you already have an active API key named {name!r}; "
-                                 "pick another name or revoke it first.", field="name")
+        raise AlreadyExistsError(
+            f"you already have an active API key named {name!r}; "
+            "pick another name or revoke it first.",
+            field="name",
+        )
     plaintext = new_api_key()
-    record = ApiKeyRecord(str(uuid.uuid4()), user_id, name, display_prefix(plaintext), now,
-                          now + expiration_days * DAY_S, None, None)
-    conn.execute(sa.insert(schema.api_keys).values(
-        id=record.id, user_id=user_id, name=name, prefix=record.prefix,
-        key_hash=hash_secret(plaintext), created_at=now, expires_at=record.expires_at))
-    audit.record(conn, "api_key.created", user_id=user_id, actor_id=actor_id or user_id,
-                 peer=peer, api_key_id=record.id, expiration_days=expiration_days)
+    record = ApiKeyRecord(
+        str(uuid.uuid4()),
+        user_id,
+        name,
+        display_prefix(plaintext),
+        now,
+        now + expiration_days * DAY_S,
+        None,
+        None,
+    )
+    conn.execute(
+        sa.insert(schema.api_keys).values(
+            id=record.id,
+            user_id=user_id,
+            name=name,
+            prefix=record.prefix,
+            key_hash=hash_secret(plaintext),
+            created_at=now,
+            expires_at=record.expires_at,
+        )
+    )
+    audit.record(
+        conn,
+        "api_key.created",
+        user_id=user_id,
+        actor_id=actor_id or user_id,
+        peer=peer,
+        api_key_id=record.id,
+        expiration_days=expiration_days,
+    )
     return record, plaintext
 
 
-def list_api_keys(conn: sa.Connection, *, user_id: str, include_inactive: bool, limit: int,
-                  offset: int) -> list[ApiKeyRecord]:
+def list_api_keys(
+    conn: sa.Connection, *, user_id: str, include_inactive: bool, limit: int, offset: int
+) -> list[ApiKeyRecord]:
     """A user's keys, newest first."""
     keys = schema.api_keys
     query = sa.select(keys).where(keys.c.user_id == user_id)
     if not include_inactive:
         query = query.where(keys.c.revoked_at.is_(None), keys.c.expires_at > time.time())
-    rows = conn.execute(query.order_by(keys.c.created_at.desc(), keys.c.id)
-                        .limit(limit).offset(offset)).mappings()
+    rows = conn.execute(
+        query.order_by(keys.c.created_at.desc(), keys.c.id).limit(limit).offset(offset)
+    ).mappings()
     return [_to_record(r) for r in rows]
 
 
@@ -100,27 +145,37 @@ def get_api_key(conn: sa.Connection, *, key_id: str, user_id: str | None) -> Api
     return _to_record(row)
 
 
-def revoke_api_key(conn: sa.Connection, *, key_id: str, user_id: str | None,
-                   actor_id: str | None, peer: str = "") -> ApiKeyRecord:
+def revoke_api_key(
+    conn: sa.Connection, *, key_id: str, user_id: str | None, actor_id: str | None, peer: str = ""
+) -> ApiKeyRecord:
     """Revoke one key at once (idempotent)."""
     record = get_api_key(conn, key_id=key_id, user_id=user_id)
     if record.revoked_at is None:
         now = time.time()
-        conn.execute(sa.update(schema.api_keys).where(schema.api_keys.c.id == key_id)
-                     .values(revoked_at=now))
-        audit.record(conn, "api_key.revoked", user_id=record.user_id, actor_id=actor_id,
-                     peer=peer, api_key_id=key_id)
+        conn.execute(
+            sa.update(schema.api_keys).where(schema.api_keys.c.id == key_id).values(revoked_at=now)
+        )
+        audit.record(
+            conn,
+            "api_key.revoked",
+            user_id=record.user_id,
+            actor_id=actor_id,
+            peer=peer,
+            api_key_id=key_id,
+        )
         record = get_api_key(conn, key_id=key_id, user_id=None)
     return record
 
 
-def revoke_all_api_keys(conn: sa.Connection, *, user_id: str, actor_id: str,
-                        peer: str = "") -> int:
+def revoke_all_api_keys(conn: sa.Connection, *, user_id: str, actor_id: str, peer: str = "") -> int:
     """Revoke every active key of a user; return how many."""
-    result = conn.execute(sa.update(schema.api_keys).where(
-        schema.api_keys.c.user_id == user_id, schema.api_keys.c.revoked_at.is_(None)
-    ).values(revoked_at=time.time()))
+    result = conn.execute(
+        sa.update(schema.api_keys)
+        .where(schema.api_keys.c.user_id == user_id, schema.api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=time.time())
+    )
     count = int(result.rowcount or 0)
-    audit.record(conn, "api_key.revoked_all", user_id=user_id, actor_id=actor_id, peer=peer,
-                 count=count)
+    audit.record(
+        conn, "api_key.revoked_all", user_id=user_id, actor_id=actor_id, peer=peer, count=count
+    )
     return count

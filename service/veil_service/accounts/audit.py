@@ -62,13 +62,24 @@ class AuditRecord:
     details_json: str
 
 
-def list_events(conn: sa.Connection, *, user_id: str = "", limit: int,
-                offset: int) -> list[AuditRecord]:
+def list_events(
+    conn: sa.Connection, *, user_id: str = "", limit: int, offset: int
+) -> list[AuditRecord]:
     """Events newest first (append order), optionally only those about one user."""
     events = schema.audit_events
     query = sa.select(events)
     if user_id:
         query = query.where(events.c.user_id == user_id)
     rows = conn.execute(query.order_by(events.c.seq.desc()).limit(limit).offset(offset)).mappings()
-    return [AuditRecord(r["id"], r["created_at"], r["event"], r["user_id"], r["actor_id"],
-                        r["peer"], r["details_json"]) for r in rows]
+    return [
+        AuditRecord(
+            r["id"],
+            r["created_at"],
+            r["event"],
+            r["user_id"],
+            r["actor_id"],
+            r["peer"],
+            r["details_json"],
+        )
+        for r in rows
+    ]

@@ -29,10 +29,12 @@ Output = tuple[list[Row], tuple[str, ...]]
 def _add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="data dir (default ./veil-data)")
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the database")
-    parser.add_argument("--url", default=None,
-                        help="act through a running server at this address instead")
-    parser.add_argument("--api-key", default=None,
-                        help="an admin's API key for --url (default: VEIL_API_KEY)")
+    parser.add_argument(
+        "--url", default=None, help="act through a running server at this address instead"
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="an admin's API key for --url (default: VEIL_API_KEY)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines")
 
 
@@ -60,8 +62,9 @@ def _print(rows: list[Row], columns: tuple[str, ...], as_json: bool) -> None:
             print("\t".join(str(row.get(c, "")) for c in columns))
 
 
-def _run(action: Callable[[AdminBackend, argparse.Namespace], Output]
-         ) -> Callable[[argparse.Namespace], int]:
+def _run(
+    action: Callable[[AdminBackend, argparse.Namespace], Output],
+) -> Callable[[argparse.Namespace], int]:
     """Wrap a command: pick the backend, print its rows, turn client errors into exit code 2."""
     from veil_client.errors import VeilError
 
@@ -114,7 +117,8 @@ def register(admin_sub: Any) -> None:
     parser.set_defaults(func=_run(_list_users))
 
     parser = admin_sub.add_parser(
-        "disable-user", help="disable a user and revoke their API keys and sessions at once")
+        "disable-user", help="disable a user and revoke their API keys and sessions at once"
+    )
     _add_target(parser)
     parser.add_argument("--user", required=True, help="user id or username")
     parser.set_defaults(func=_run(_disable_user))

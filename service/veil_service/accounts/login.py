@@ -21,8 +21,15 @@ DEPRECATION_NOTICE = (
 )
 
 
-def login(db: sa.Engine, *, username: str, password: str, peer: str, policy: ThrottlePolicy,
-          session_hours: float) -> tuple[SessionRecord, str]:
+def login(
+    db: sa.Engine,
+    *,
+    username: str,
+    password: str,
+    peer: str,
+    policy: ThrottlePolicy,
+    session_hours: float,
+) -> tuple[SessionRecord, str]:
     """Check a username (or email) and password and open a session.
 
     Blocking (argon2 verification takes tens of milliseconds): call it from a worker thread.
@@ -46,8 +53,7 @@ def login(db: sa.Engine, *, username: str, password: str, peer: str, policy: Thr
     with db.begin() as conn:
         refused = throttle.refusal(conn, policy, account=account_key, peer=peer_key)
         if refused is not None:
-            audit.record(conn, "login.throttled", user_id=found[0].id if found else None,
-                         peer=peer)
+            audit.record(conn, "login.throttled", user_id=found[0].id if found else None, peer=peer)
     if refused is not None:
         raise refused
     # verify_password does the same argon2 work when there is no hash, so an unknown username
@@ -56,26 +62,41 @@ def login(db: sa.Engine, *, username: str, password: str, peer: str, policy: Thr
     if found is None or not matches or not found[0].active:
         with db.begin() as conn:
             throttle.record_failure(conn, policy, account=account_key, peer=peer_key)
-            audit.record(conn, "login.failed", user_id=found[0].id if found else None, peer=peer,
-                         cause="unknown_user" if found is None else
-                         "wrong_password" if not matches else "user_disabled")
+            audit.record(
+                conn,
+                "login.failed",
+                user_id=found[0].id if found else None,
+                peer=peer,
+                cause="unknown_user"
+                if found is None
+                else "wrong_password"
+                if not matches
+                else "user_disabled",
+            )
         raise UnauthenticatedError("wrong username or password.", reason="INVALID_LOGIN")
     user = found[0]
     with db.begin() as conn:
         throttle.clear_account(conn, account=account_key)
-        record, token = sessions.create_session(conn, user_id=user.id,
-                                                lifetime_hours=session_hours)
-        audit.record(conn, "login.ok", user_id=user.id, actor_id=user.id, peer=peer,
-                     session_id=record.id)
+        record, token = sessions.create_session(conn, user_id=user.id, lifetime_hours=session_hours)
+        audit.record(
+            conn, "login.ok", user_id=user.id, actor_id=user.id, peer=peer, session_id=record.id
+        )
     return record, token
 
 
-def logout(db: sa.Engine, *, user_id: str, credential_kind: str, credential_id: str,
-           peer: str) -> None:
+def logout(
+    db: sa.Engine, *, user_id: str, credential_kind: str, credential_id: str, peer: str
+) -> None:
     """End the session used for this call; with an API key there is nothing to end."""
     if credential_kind != "session":
         return
     with db.begin() as conn:
         if sessions.revoke_session(conn, session_id=credential_id):
-            audit.record(conn, "logout", user_id=user_id, actor_id=user_id, peer=peer,
-                         session_id=credential_id)
+            audit.record(
+                conn,
+                "logout",
+                user_id=user_id,
+                actor_id=user_id,
+                peer=peer,
+                session_id=credential_id,
+            )

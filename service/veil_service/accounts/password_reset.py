@@ -39,9 +39,15 @@ def issue_token(conn: sa.Connection, *, user_id: str) -> str:
     """Store a new reset token for a user in the caller's transaction; return its plaintext."""
     token = new_reset_token()
     now = time.time()
-    conn.execute(sa.insert(schema.reset_tokens).values(
-        id=str(uuid.uuid4()), user_id=user_id, token_hash=hash_secret(token), created_at=now,
-        expires_at=now + VALID_HOURS * 3600.0))
+    conn.execute(
+        sa.insert(schema.reset_tokens).values(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            token_hash=hash_secret(token),
+            created_at=now,
+            expires_at=now + VALID_HOURS * 3600.0,
+        )
+    )
     return token
 
 
@@ -52,14 +58,20 @@ def request_reset(db: sa.Engine, *, email: str, peer: str) -> ResetTicket | None
         InvalidArgumentError: ``email`` is not an email address (says nothing about accounts).
     """
     if not users.EMAIL_RE.match((email or "").strip()):
-        raise InvalidArgumentError("email is not a valid email address (name@domain.tld).",
-                                   field="email")
+        raise InvalidArgumentError(
+            "email is not a valid email address (name@domain.tld).", field="email"
+        )
     with db.begin() as conn:
         user = users.find_active_by_email(conn, email)
         if user is None or _recent_tokens(conn, user.id) >= MAX_RECENT_TOKENS:
             hash_secret(new_reset_token())  # the same work as issuing one
-            audit.record(conn, "password_reset.requested", user_id=user.id if user else None,
-                         peer=peer, sent=False)
+            audit.record(
+                conn,
+                "password_reset.requested",
+                user_id=user.id if user else None,
+                peer=peer,
+                sent=False,
+            )
             return None
         token = issue_token(conn, user_id=user.id)
         audit.record(conn, "password_reset.requested", user_id=user.id, peer=peer, sent=True)
@@ -68,15 +80,27 @@ def request_reset(db: sa.Engine, *, email: str, peer: str) -> ResetTicket | None
 
 def _recent_tokens(conn: sa.Connection, user_id: str) -> int:
     tokens = schema.reset_tokens
-    return int(conn.execute(
-        sa.select(sa.func.count()).select_from(tokens).where(
-            tokens.c.user_id == user_id,
-            tokens.c.created_at > time.time() - VALID_HOURS * 3600.0)
-    ).scalar_one())
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(tokens)
+            .where(
+                tokens.c.user_id == user_id,
+                tokens.c.created_at > time.time() - VALID_HOURS * 3600.0,
+            )
+        ).scalar_one()
+    )
 
 
-def reset_password(db: sa.Engine, *, email: str, new_password: str, new_password_repeated: str,
-                   token: str, peer: str) -> UserRecord:
+def reset_password(
+    db: sa.Engine,
+    *,
+    email: str,
+    new_password: str,
+    new_password_repeated: str,
+    token: str,
+    peer: str,
+) -> UserRecord:
     """Set a new password with a token, consume the token and end the user's sessions.
 
     Blocking (argon2): call it from a worker thread. Argument errors come first, so a typo in
@@ -89,57 +113,92 @@ def reset_password(db: sa.Engine, *, email: str, new_password: str, new_password
             already used (``RESET_TOKEN_USED``), expired (``RESET_TOKEN_EXPIRED``).
     """
     if not (token or "").strip():
-        raise InvalidArgumentError("token is empty: paste the token from the email.",
-                                   field="token")
+        raise InvalidArgumentError("token is empty: paste the token from the email.", field="token")
     if new_password != new_password_repeated:
-        raise InvalidArgumentError("new_password_repeated differs from new_password.",
-                                   field="new_password_repeated", reason="PASSWORDS_DIFFER")
+        raise InvalidArgumentError(
+            "new_password_repeated differs from new_password.",
+            field="new_password_repeated",
+            reason="PASSWORDS_DIFFER",
+        )
     check_strength(new_password, field="new_password")
     password_hash = hash_password(new_password)
     with db.begin() as conn:
         user, refused = _consume(conn, email, hash_secret(token.strip()))
         if refused is not None:
-            audit.record(conn, "password_reset.refused", user_id=user.id if user else None,
-                         peer=peer, reason=refused.reason)
+            audit.record(
+                conn,
+                "password_reset.refused",
+                user_id=user.id if user else None,
+                peer=peer,
+                reason=refused.reason,
+            )
         else:
             assert user is not None
             users.set_password_hash(conn, user_id=user.id, password_hash=password_hash)
             ended = sessions.revoke_user_sessions(conn, user_id=user.id)
-            audit.record(conn, "password_reset.done", user_id=user.id, actor_id=user.id,
-                         peer=peer, sessions_ended=ended)
+            audit.record(
+                conn,
+                "password_reset.done",
+                user_id=user.id,
+                actor_id=user.id,
+                peer=peer,
+                sessions_ended=ended,
+            )
     if refused is not None:
         raise refused
     assert user is not None
     return user
 
 
-def _consume(conn: sa.Connection, email: str, digest: str
-             ) -> tuple[UserRecord | None, PermissionDeniedError | None]:
+def _consume(
+    conn: sa.Connection, email: str, digest: str
+) -> tuple[UserRecord | None, PermissionDeniedError | None]:
     tokens = schema.reset_tokens
     row = conn.execute(sa.select(tokens).where(tokens.c.token_hash == digest)).mappings().first()
     user = users.find_user(conn, row["user_id"]) if row is not None else None
-    if row is None or user is None or user.email != (email or "").strip().lower() \
-            or not user.active:
+    if (
+        row is None
+        or user is None
+        or user.email != (email or "").strip().lower()
+        or not user.active
+    ):
         return None, PermissionDeniedError(
             "this reset token is not valid for this email: check both, or ask for a new token "
-            "with forgotten_password.", reason="RESET_TOKEN_INVALID", field="token")
+            "with forgotten_password.",
+            reason="RESET_TOKEN_INVALID",
+            field="token",
+        )
     if row["used_at"] is not None:
         return user, PermissionDeniedError(
             "this reset token was already used (or replaced by a newer reset): ask for a new "
-            "one with forgotten_password.", reason="RESET_TOKEN_USED", field="token")
+            "one with forgotten_password.",
+            reason="RESET_TOKEN_USED",
+            field="token",
+        )
     now = time.time()
     if row["expires_at"] <= now:
         return user, PermissionDeniedError(
             "this reset token has expired (tokens are valid 24 hours): ask for a new one with "
-            "forgotten_password.", reason="RESET_TOKEN_EXPIRED", field="token")
+            "forgotten_password.",
+            reason="RESET_TOKEN_EXPIRED",
+            field="token",
+        )
     # Conditional write: of two concurrent resets with one token, exactly one wins.
-    taken = conn.execute(sa.update(tokens).where(tokens.c.id == row["id"],
-                                                 tokens.c.used_at.is_(None)).values(used_at=now))
+    taken = conn.execute(
+        sa.update(tokens)
+        .where(tokens.c.id == row["id"], tokens.c.used_at.is_(None))
+        .values(used_at=now)
+    )
     if not taken.rowcount:
         return user, PermissionDeniedError(
             "this reset token was already used: ask for a new one with forgotten_password.",
-            reason="RESET_TOKEN_USED", field="token")
+            reason="RESET_TOKEN_USED",
+            field="token",
+        )
     # Older tokens of this user die with this reset.
-    conn.execute(sa.update(tokens).where(tokens.c.user_id == user.id, tokens.c.used_at.is_(None))
-                 .values(used_at=now))
+    conn.execute(
+        sa.update(tokens)
+        .where(tokens.c.user_id == user.id, tokens.c.used_at.is_(None))
+        .values(used_at=now)
+    )
     return user, None

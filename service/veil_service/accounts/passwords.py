@@ -24,14 +24,26 @@ def check_strength(password: str, *, field: str = "password") -> None:
             classes (lower, upper, digit, other).
     """
     if len(password) < MIN_LENGTH:
-        raise InvalidArgumentError(f"{field} is too weak: use at least {MIN_LENGTH} characters.",
-                                   field=field, reason="WEAK_PASSWORD")
-    classes = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
-                   any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
+        raise InvalidArgumentError(
+            f"{field} is too weak: use at least {MIN_LENGTH} characters.",
+            field=field,
+            reason="WEAK_PASSWORD",
+        )
+    classes = sum(
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+    )
     if classes < 3:
         raise InvalidArgumentError(
             f"{field} is too weak: mix at least three of lower case, upper case, digits and "
-            "symbols.", field=field, reason="WEAK_PASSWORD")
+            "symbols.",
+            field=field,
+            reason="WEAK_PASSWORD",
+        )
 
 
 def hash_password(password: str) -> str:

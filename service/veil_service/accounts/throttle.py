@@ -66,49 +66,73 @@ def peer_subject(peer: str) -> str:
     return f"peer:{host[:256]}"
 
 
-def refusal(conn: sa.Connection, policy: ThrottlePolicy, *, account: str, peer: str,
-            now: float | None = None) -> ResourceExhaustedError | None:
+def refusal(
+    conn: sa.Connection,
+    policy: ThrottlePolicy,
+    *,
+    account: str,
+    peer: str,
+    now: float | None = None,
+) -> ResourceExhaustedError | None:
     """The error to raise when the account or the peer is over its limit, else None.
 
     Returned rather than raised so the caller can audit the refusal in a transaction that
     commits. The error has ``retry_after_seconds`` set and reason ``LOGIN_THROTTLED``.
     """
     now = time.time() if now is None else now
-    for subject, limit, what in ((account, policy.max_per_account, "this account"),
-                                 (peer, policy.max_per_peer, "your address")):
+    for subject, limit, what in (
+        (account, policy.max_per_account, "this account"),
+        (peer, policy.max_per_peer, "your address"),
+    ):
         delay = _delay(conn, subject, limit, policy.window_seconds, now)
         if delay is not None:
             return ResourceExhaustedError(
                 f"too many failed logins for {what}; try again in {int(delay) + 1} s, "
-                "or use an API key.", reason="LOGIN_THROTTLED", retry_after_seconds=delay)
+                "or use an API key.",
+                reason="LOGIN_THROTTLED",
+                retry_after_seconds=delay,
+            )
     return None
 
 
-def _delay(conn: sa.Connection, subject: str, limit: int, window: float,
-           now: float) -> float | None:
+def _delay(
+    conn: sa.Connection, subject: str, limit: int, window: float, now: float
+) -> float | None:
     failures = schema.login_failures
-    recent = conn.execute(
-        sa.select(failures.c.created_at)
-        .where(failures.c.subject == subject, failures.c.created_at > now - window)
-        .order_by(failures.c.created_at.desc()).limit(limit)
-    ).scalars().all()
+    recent = (
+        conn.execute(
+            sa.select(failures.c.created_at)
+            .where(failures.c.subject == subject, failures.c.created_at > now - window)
+            .order_by(failures.c.created_at.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     if len(recent) < limit:
         return None
     # The window frees a slot when the limit-th most recent failure ages out.
     return max(0.0, float(recent[-1]) + window - now)
 
 
-def record_failure(conn: sa.Connection, policy: ThrottlePolicy, *, account: str, peer: str,
-                   now: float | None = None) -> None:
+def record_failure(
+    conn: sa.Connection,
+    policy: ThrottlePolicy,
+    *,
+    account: str,
+    peer: str,
+    now: float | None = None,
+) -> None:
     """Count one failed attempt against both subjects, and forget failures older than the window."""
     now = time.time() if now is None else now
     failures = schema.login_failures
-    conn.execute(sa.insert(failures), [{"subject": account, "created_at": now},
-                                       {"subject": peer, "created_at": now}])
+    conn.execute(
+        sa.insert(failures),
+        [{"subject": account, "created_at": now}, {"subject": peer, "created_at": now}],
+    )
     conn.execute(sa.delete(failures).where(failures.c.created_at <= now - policy.window_seconds))
 
 
 def clear_account(conn: sa.Connection, *, account: str) -> None:
     """Forget an account's failures after a successful login (its owner is back)."""
-    conn.execute(sa.delete(schema.login_failures)
-                 .where(schema.login_failures.c.subject == account))
+    conn.execute(sa.delete(schema.login_failures).where(schema.login_failures.c.subject == account))

@@ -31,8 +31,14 @@ class UserRecord:
 
 
 def _to_record(row: sa.RowMapping) -> UserRecord:
-    return UserRecord(row["id"], row["username"], row["email"], row["role"], bool(row["active"]),
-                      row["created_at"])
+    return UserRecord(
+        row["id"],
+        row["username"],
+        row["email"],
+        row["role"],
+        bool(row["active"]),
+        row["created_at"],
+    )
 
 
 def validate_identity(username: str, email: str, role: str) -> None:
@@ -40,13 +46,16 @@ def validate_identity(username: str, email: str, role: str) -> None:
     if not USERNAME_RE.match(username or ""):
         raise InvalidArgumentError(
             "username must be 1-64 characters of letters, digits, '_', '.', '@' or '-'.",
-            field="username")
+            field="username",
+        )
     if not EMAIL_RE.match(email or ""):
-        raise InvalidArgumentError("email is not a valid email address (name@domain.tld).",
-                                   field="email")
+        raise InvalidArgumentError(
+            "email is not a valid email address (name@domain.tld).", field="email"
+        )
     if role not in ROLES:
-        raise InvalidArgumentError(f"role must be one of {list(ROLES)}; got {role!r}.",
-                                   field="role")
+        raise InvalidArgumentError(
+            f"role must be one of {list(ROLES)}; got {role!r}.", field="role"
+        )
 
 
 def create_user(
@@ -68,19 +77,27 @@ def create_user(
     validate_identity(username, email, role)
     taken = conn.execute(
         sa.select(schema.users.c.username, schema.users.c.email).where(
-            sa.or_(sa.func.lower(schema.users.c.username) == username.lower(),
-                   sa.func.lower(schema.users.c.email) == email.lower())
+            sa.or_(
+                sa.func.lower(schema.users.c.username) == username.lower(),
+                sa.func.lower(schema.users.c.email) == email.lower(),
+            )
         )
     ).first()
     if taken is not None:
         field = "username" if taken[0].lower() == username.lower() else "email"
-        raise AlreadyExistsError(f"a user with that {field} already exists; pick another.",
-                                 field=field)
+        raise AlreadyExistsError(
+            f"a user with that {field} already exists; pick another.", field=field
+        )
     user = UserRecord(str(uuid.uuid4()), username, email.lower(), role, True, time.time())
     conn.execute(
         sa.insert(schema.users).values(
-            id=user.id, username=user.username, email=user.email, role=user.role,
-            password_hash=password_hash, active=True, created_at=user.created_at,
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            role=user.role,
+            password_hash=password_hash,
+            active=True,
+            created_at=user.created_at,
         )
     )
     audit.record(conn, "user.created", user_id=user.id, actor_id=actor_id, peer=peer, role=role)
@@ -93,11 +110,15 @@ def find_user(conn: sa.Connection, user: str) -> UserRecord:
     Raises:
         NotFoundError: no such user.
     """
-    row = conn.execute(
-        sa.select(schema.users).where(
-            sa.or_(schema.users.c.id == user, schema.users.c.username == user)
+    row = (
+        conn.execute(
+            sa.select(schema.users).where(
+                sa.or_(schema.users.c.id == user, schema.users.c.username == user)
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFoundError(f"no user {user!r}; check the id or username.", field="user")
     return _to_record(row)
@@ -106,8 +127,10 @@ def find_user(conn: sa.Connection, user: str) -> UserRecord:
 def list_users(conn: sa.Connection, *, limit: int, offset: int) -> list[UserRecord]:
     """Users, newest first."""
     rows = conn.execute(
-        sa.select(schema.users).order_by(schema.users.c.created_at.desc(), schema.users.c.id)
-        .limit(limit).offset(offset)
+        sa.select(schema.users)
+        .order_by(schema.users.c.created_at.desc(), schema.users.c.id)
+        .limit(limit)
+        .offset(offset)
     ).mappings()
     return [_to_record(r) for r in rows]
 
@@ -119,8 +142,10 @@ def find_credentials(conn: sa.Connection, login: str) -> tuple[UserRecord, str |
     """
     login = (login or "").strip().lower()
     # Usernames may look like email addresses: an exact username wins over someone's email.
-    for condition in (sa.func.lower(schema.users.c.username) == login,
-                      schema.users.c.email == login):
+    for condition in (
+        sa.func.lower(schema.users.c.username) == login,
+        schema.users.c.email == login,
+    ):
         row = conn.execute(sa.select(schema.users).where(condition)).mappings().first()
         if row is not None:
             return _to_record(row), row["password_hash"]
@@ -129,22 +154,34 @@ def find_credentials(conn: sa.Connection, login: str) -> tuple[UserRecord, str |
 
 def find_active_by_email(conn: sa.Connection, email: str) -> UserRecord | None:
     """The active user with this email (case-insensitive), or None."""
-    row = conn.execute(
-        sa.select(schema.users).where(schema.users.c.email == (email or "").strip().lower(),
-                                      schema.users.c.active.is_(True))
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.select(schema.users).where(
+                schema.users.c.email == (email or "").strip().lower(),
+                schema.users.c.active.is_(True),
+            )
+        )
+        .mappings()
+        .first()
+    )
     return None if row is None else _to_record(row)
 
 
 def set_password_hash(conn: sa.Connection, *, user_id: str, password_hash: str) -> None:
     """Replace a user's password hash (argon2id, from ``passwords.hash_password``)."""
-    conn.execute(sa.update(schema.users).where(schema.users.c.id == user_id)
-                 .values(password_hash=password_hash))
+    conn.execute(
+        sa.update(schema.users)
+        .where(schema.users.c.id == user_id)
+        .values(password_hash=password_hash)
+    )
 
 
 def count_active_admins(conn: sa.Connection) -> int:
     """How many enabled admins there are (the last one may not be demoted)."""
-    return int(conn.execute(
-        sa.select(sa.func.count()).select_from(schema.users)
-        .where(schema.users.c.role == "admin", schema.users.c.active.is_(True))
-    ).scalar_one())
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(schema.users)
+            .where(schema.users.c.role == "admin", schema.users.c.active.is_(True))
+        ).scalar_one()
+    )

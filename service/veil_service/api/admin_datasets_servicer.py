@@ -28,19 +28,32 @@ class AdminDatasetsServicer:
         if first is None or isinstance(first, memoryview) or not first.HasField("header"):
             raise InvalidArgumentError(
                 "the first message of RegisterDataset must be a header (name, metadata_yaml).",
-                field="header", reason="MISSING_HEADER")
+                field="header",
+                reason="MISSING_HEADER",
+            )
         record = await registration.register_from_upload(
-            self.app.db, self.app.blobs, name=first.header.name,
-            metadata_text=first.header.metadata_yaml, chunks=iterator,
-            actor_id=principal.user_id, peer=current_peer())
+            self.app.db,
+            self.app.blobs,
+            name=first.header.name,
+            metadata_text=first.header.metadata_yaml,
+            chunks=iterator,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.RegisterDatasetResponse(dataset=convert.dataset(record))
 
     async def RegisterDatasetFromPath(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         record = await asyncio.to_thread(
-            registration.register_from_path, self.app.db, self.app.blobs, name=request.name,
-            path=request.path, metadata_text=request.metadata_yaml,
-            actor_id=principal.user_id, peer=current_peer())
+            registration.register_from_path,
+            self.app.db,
+            self.app.blobs,
+            name=request.name,
+            path=request.path,
+            metadata_text=request.metadata_yaml,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.RegisterDatasetFromPathResponse(dataset=convert.dataset(record))
 
     async def ListAllDatasets(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -51,17 +64,23 @@ class AdminDatasetsServicer:
     async def DeleteDataset(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
-            datasets.delete_dataset(conn, released, request.name,
-                                    actor_id=principal.user_id, peer=current_peer())
+            datasets.delete_dataset(
+                conn, released, request.name, actor_id=principal.user_id, peer=current_peer()
+            )
         return admin_pb2.DeleteDatasetResponse()
 
     async def GrantAccess(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.begin() as conn:
             value = grants.grant_access(
-                conn, user=request.user, dataset=request.dataset,
-                epsilon=request.initial.epsilon, delta=request.initial.delta,
-                actor_id=principal.user_id, peer=current_peer())
+                conn,
+                user=request.user,
+                dataset=request.dataset,
+                epsilon=request.initial.epsilon,
+                delta=request.initial.delta,
+                actor_id=principal.user_id,
+                peer=current_peer(),
+            )
         return admin_pb2.GrantAccessResponse(grant=convert.grant(value))
 
     async def ListGrants(self, request: Any, context: Any) -> Any:  # noqa: N802

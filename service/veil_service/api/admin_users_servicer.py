@@ -25,16 +25,20 @@ def _role(value: auth_pb2.UserRole.ValueType, *, default: str | None) -> str:
         return default
     role = convert.USER_ROLE_FROM_PROTO.get(value)
     if role is None:
-        raise InvalidArgumentError("role must be USER_ROLE_USER or USER_ROLE_ADMIN.",
-                                   field="role")
+        raise InvalidArgumentError("role must be USER_ROLE_USER or USER_ROLE_ADMIN.", field="role")
     return role
 
 
 def _audit_event(record: AuditRecord) -> admin_pb2.AuditEvent:
     return admin_pb2.AuditEvent(
-        id=record.id, created_at=convert.timestamp(record.created_at), event=record.event,
-        user_id=record.user_id or "", actor_id=record.actor_id or "", peer=record.peer or "",
-        details_json=record.details_json)
+        id=record.id,
+        created_at=convert.timestamp(record.created_at),
+        event=record.event,
+        user_id=record.user_id or "",
+        actor_id=record.actor_id or "",
+        peer=record.peer or "",
+        details_json=record.details_json,
+    )
 
 
 class AdminUsersServicer:
@@ -46,65 +50,91 @@ class AdminUsersServicer:
     async def CreateUser(self, request: Any, context: Any) -> Any:  # noqa: N802
         actor = current_principal()
         user, token = await asyncio.to_thread(
-            administration.create_user, self.app.db, username=request.username,
-            email=request.email, role=_role(request.role, default="user"),
-            password=request.password, actor_id=actor.user_id, peer=current_peer())
+            administration.create_user,
+            self.app.db,
+            username=request.username,
+            email=request.email,
+            role=_role(request.role, default="user"),
+            password=request.password,
+            actor_id=actor.user_id,
+            peer=current_peer(),
+        )
         if token is not None:
-            email.mailer_for(self.app).send_later(messages.account_created(
-                user.email, user.username, token, password_reset.VALID_HOURS))
+            email.mailer_for(self.app).send_later(
+                messages.account_created(
+                    user.email, user.username, token, password_reset.VALID_HOURS
+                )
+            )
         return admin_pb2.CreateUserResponse(user=convert.user(user))
 
     async def ListUsers(self, request: Any, context: Any) -> Any:  # noqa: N802
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
             records = users.list_users(conn, limit=limit, offset=offset)
-        return admin_pb2.ListUsersResponse(users=[convert.user(r) for r in records],
-                                           next_page_token=next_token(offset, limit,
-                                                                      len(records)))
+        return admin_pb2.ListUsersResponse(
+            users=[convert.user(r) for r in records],
+            next_page_token=next_token(offset, limit, len(records)),
+        )
 
     async def DisableUser(self, request: Any, context: Any) -> Any:  # noqa: N802
         actor = current_principal()
         with self.app.db.begin() as conn:
-            record = administration.disable_user(conn, user=request.user, actor_id=actor.user_id,
-                                                 peer=current_peer())
+            record = administration.disable_user(
+                conn, user=request.user, actor_id=actor.user_id, peer=current_peer()
+            )
         return admin_pb2.DisableUserResponse(user=convert.user(record))
 
     async def SetUserRole(self, request: Any, context: Any) -> Any:  # noqa: N802
         actor = current_principal()
         role = _role(request.role, default=None)
         with self.app.db.begin() as conn:
-            record = administration.set_role(conn, user=request.user, role=role,
-                                             actor_id=actor.user_id, peer=current_peer())
+            record = administration.set_role(
+                conn, user=request.user, role=role, actor_id=actor.user_id, peer=current_peer()
+            )
         return admin_pb2.SetUserRoleResponse(user=convert.user(record))
 
     async def ListUserApiKeys(self, request: Any, context: Any) -> Any:  # noqa: N802
         with self.app.db.connect() as conn:
             owner = users.find_user(conn, request.user)
-            records = api_keys.list_api_keys(conn, user_id=owner.id, include_inactive=True,
-                                             limit=ALL_KEYS_LIMIT, offset=0)
+            records = api_keys.list_api_keys(
+                conn, user_id=owner.id, include_inactive=True, limit=ALL_KEYS_LIMIT, offset=0
+            )
         return admin_pb2.ListUserApiKeysResponse(api_keys=[convert.api_key(r) for r in records])
 
     async def RevokeUserApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
         actor = current_principal()
         with self.app.db.begin() as conn:
-            record = api_keys.revoke_api_key(conn, key_id=request.api_key_id, user_id=None,
-                                             actor_id=actor.user_id, peer=current_peer())
+            record = api_keys.revoke_api_key(
+                conn,
+                key_id=request.api_key_id,
+                user_id=None,
+                actor_id=actor.user_id,
+                peer=current_peer(),
+            )
         return admin_pb2.RevokeUserApiKeyResponse(api_key=convert.api_key(record))
 
     async def ListAuditEvents(self, request: Any, context: Any) -> Any:  # noqa: N802
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
-            records = audit.list_events(conn, user_id=request.user_id, limit=limit,
-                                        offset=offset)
+            records = audit.list_events(conn, user_id=request.user_id, limit=limit, offset=offset)
         return admin_pb2.ListAuditEventsResponse(
             events=[_audit_event(r) for r in records],
-            next_page_token=next_token(offset, limit, len(records)))
+            next_page_token=next_token(offset, limit, len(records)),
+        )
 
     async def GetServerState(self, request: Any, context: Any) -> Any:  # noqa: N802
-        state = await asyncio.to_thread(server_state.snapshot, self.app.db,
-                                        self.app.engines.state())
+        state = await asyncio.to_thread(
+            server_state.snapshot, self.app.db, self.app.engines.state()
+        )
         return admin_pb2.GetServerStateResponse(
-            version=state.version, queued_jobs=state.queued_jobs,
-            running_jobs=state.running_jobs, stored_bytes=state.stored_bytes,
-            engines=[admin_pb2.EngineState(address=e["address"], healthy=e["healthy"],
-                                           running_tasks=e["running"]) for e in state.engines])
+            version=state.version,
+            queued_jobs=state.queued_jobs,
+            running_jobs=state.running_jobs,
+            stored_bytes=state.stored_bytes,
+            engines=[
+                admin_pb2.EngineState(
+                    address=e["address"], healthy=e["healthy"], running_tasks=e["running"]
+                )
+                for e in state.engines
+            ],
+        )

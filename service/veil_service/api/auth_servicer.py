@@ -30,35 +30,54 @@ class AuthServicer:
     async def Login(self, request: Any, context: Any) -> Any:  # noqa: N802
         settings = self.app.settings
         record, token = await asyncio.to_thread(
-            login.login, self.app.db, username=request.username, password=request.password,
-            peer=current_peer(), policy=ThrottlePolicy.from_extra(settings.extra),
-            session_hours=settings.session_hours)
-        return auth_pb2.LoginResponse(session_token=token,
-                                      expires_at=convert.timestamp(record.expires_at),
-                                      deprecation_notice=login.DEPRECATION_NOTICE)
+            login.login,
+            self.app.db,
+            username=request.username,
+            password=request.password,
+            peer=current_peer(),
+            policy=ThrottlePolicy.from_extra(settings.extra),
+            session_hours=settings.session_hours,
+        )
+        return auth_pb2.LoginResponse(
+            session_token=token,
+            expires_at=convert.timestamp(record.expires_at),
+            deprecation_notice=login.DEPRECATION_NOTICE,
+        )
 
     async def Logout(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
-        await asyncio.to_thread(login.logout, self.app.db, user_id=principal.user_id,
-                                credential_kind=principal.credential_kind,
-                                credential_id=principal.credential_id, peer=current_peer())
+        await asyncio.to_thread(
+            login.logout,
+            self.app.db,
+            user_id=principal.user_id,
+            credential_kind=principal.credential_kind,
+            credential_id=principal.credential_id,
+            peer=current_peer(),
+        )
         return auth_pb2.LogoutResponse()
 
     async def ForgottenPassword(self, request: Any, context: Any) -> Any:  # noqa: N802
         began = time.monotonic()
-        ticket = await asyncio.to_thread(password_reset.request_reset, self.app.db,
-                                         email=request.email, peer=current_peer())
+        ticket = await asyncio.to_thread(
+            password_reset.request_reset, self.app.db, email=request.email, peer=current_peer()
+        )
         if ticket is not None:
-            email.mailer_for(self.app).send_later(messages.password_reset(
-                ticket.user.email, ticket.token, password_reset.VALID_HOURS))
+            email.mailer_for(self.app).send_later(
+                messages.password_reset(ticket.user.email, ticket.token, password_reset.VALID_HOURS)
+            )
         await asyncio.sleep(max(0.0, FORGOTTEN_PASSWORD_MIN_SECONDS - (time.monotonic() - began)))
         return auth_pb2.ForgottenPasswordResponse()
 
     async def ResetPassword(self, request: Any, context: Any) -> Any:  # noqa: N802
         user = await asyncio.to_thread(
-            password_reset.reset_password, self.app.db, email=request.email,
-            new_password=request.new_password, new_password_repeated=request.new_password_repeated,
-            token=request.token, peer=current_peer())
+            password_reset.reset_password,
+            self.app.db,
+            email=request.email,
+            new_password=request.new_password,
+            new_password_repeated=request.new_password_repeated,
+            token=request.token,
+            peer=current_peer(),
+        )
         email.mailer_for(self.app).send_later(messages.password_changed(user.email))
         return auth_pb2.ResetPasswordResponse()
 
@@ -67,46 +86,63 @@ class AuthServicer:
         with self.app.db.connect() as conn:
             record = users.find_user(conn, principal.user_id)
         return auth_pb2.WhoAmIResponse(
-            user=convert.user(record), credential_kind=principal.credential_kind,
-            api_key_id=principal.credential_id if principal.credential_kind == "api_key" else "")
+            user=convert.user(record),
+            credential_kind=principal.credential_kind,
+            api_key_id=principal.credential_id if principal.credential_kind == "api_key" else "",
+        )
 
     async def CreateApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.begin() as conn:
             record, plaintext = api_keys.create_api_key(
-                conn, user_id=principal.user_id, name=request.name,
-                expiration_days=request.expiration_days, peer=current_peer())
+                conn,
+                user_id=principal.user_id,
+                name=request.name,
+                expiration_days=request.expiration_days,
+                peer=current_peer(),
+            )
         return auth_pb2.CreateApiKeyResponse(api_key=convert.api_key(record), plaintext=plaintext)
 
     async def ListApiKeys(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
-            records = api_keys.list_api_keys(conn, user_id=principal.user_id,
-                                             include_inactive=request.include_inactive,
-                                             limit=limit, offset=offset)
-        return auth_pb2.ListApiKeysResponse(api_keys=[convert.api_key(r) for r in records],
-                                            next_page_token=next_token(offset, limit,
-                                                                       len(records)))
+            records = api_keys.list_api_keys(
+                conn,
+                user_id=principal.user_id,
+                include_inactive=request.include_inactive,
+                limit=limit,
+                offset=offset,
+            )
+        return auth_pb2.ListApiKeysResponse(
+            api_keys=[convert.api_key(r) for r in records],
+            next_page_token=next_token(offset, limit, len(records)),
+        )
 
     async def GetApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.connect() as conn:
-            record = api_keys.get_api_key(conn, key_id=request.api_key_id,
-                                          user_id=principal.user_id)
+            record = api_keys.get_api_key(
+                conn, key_id=request.api_key_id, user_id=principal.user_id
+            )
         return auth_pb2.GetApiKeyResponse(api_key=convert.api_key(record))
 
     async def RevokeApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.begin() as conn:
-            record = api_keys.revoke_api_key(conn, key_id=request.api_key_id,
-                                             user_id=principal.user_id,
-                                             actor_id=principal.user_id, peer=current_peer())
+            record = api_keys.revoke_api_key(
+                conn,
+                key_id=request.api_key_id,
+                user_id=principal.user_id,
+                actor_id=principal.user_id,
+                peer=current_peer(),
+            )
         return auth_pb2.RevokeApiKeyResponse(api_key=convert.api_key(record))
 
     async def RevokeAllApiKeys(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.begin() as conn:
-            count = api_keys.revoke_all_api_keys(conn, user_id=principal.user_id,
-                                                 actor_id=principal.user_id, peer=current_peer())
+            count = api_keys.revoke_all_api_keys(
+                conn, user_id=principal.user_id, actor_id=principal.user_id, peer=current_peer()
+            )
         return auth_pb2.RevokeAllApiKeysResponse(revoked_count=count)

@@ -41,59 +41,86 @@ def spec_from_proto(message: Any) -> QuerySpec:
         InvalidArgumentError: no dataset, no library, an unknown mode or malformed JSON fields.
     """
     if not message.dataset:
-        raise InvalidArgumentError("spec.dataset is empty; name the dataset to query.",
-                                   field="spec.dataset")
-    if message.mode not in (dpquery_pb2.QUERY_MODE_UNSPECIFIED, dpquery_pb2.QUERY_MODE_PRIVATE,
-                            dpquery_pb2.QUERY_MODE_DUMMY):
-        raise InvalidArgumentError("spec.mode must be QUERY_MODE_PRIVATE or QUERY_MODE_DUMMY.",
-                                   field="spec.mode")
+        raise InvalidArgumentError(
+            "spec.dataset is empty; name the dataset to query.", field="spec.dataset"
+        )
+    if message.mode not in (
+        dpquery_pb2.QUERY_MODE_UNSPECIFIED,
+        dpquery_pb2.QUERY_MODE_PRIVATE,
+        dpquery_pb2.QUERY_MODE_DUMMY,
+    ):
+        raise InvalidArgumentError(
+            "spec.mode must be QUERY_MODE_PRIVATE or QUERY_MODE_DUMMY.", field="spec.mode"
+        )
     library = message.WhichOneof("library")
     if library is None:
         raise InvalidArgumentError(
-            "spec has no query: set one of smartnoise_sql, opendp, diffprivlib, "
-            "smartnoise_synth.", field="spec.library")
+            "spec has no query: set one of smartnoise_sql, opendp, diffprivlib, smartnoise_synth.",
+            field="spec.library",
+        )
     request = _REQUESTS[library](getattr(message, library))
-    return QuerySpec(dataset=message.dataset, library=library, request=request,
-                     dummy=message.mode == dpquery_pb2.QUERY_MODE_DUMMY,
-                     dummy_nb_rows=message.dummy_nb_rows or DEFAULT_NB_ROWS,
-                     dummy_seed=message.dummy_seed)
+    return QuerySpec(
+        dataset=message.dataset,
+        library=library,
+        request=request,
+        dummy=message.mode == dpquery_pb2.QUERY_MODE_DUMMY,
+        dummy_nb_rows=message.dummy_nb_rows or DEFAULT_NB_ROWS,
+        dummy_seed=message.dummy_seed,
+    )
 
 
 def _sql(q: Any) -> DPRequest:
-    return SmartnoiseSqlRequest(query=q.query_str, epsilon=q.epsilon, delta=q.delta,
-                                mechanisms=dict(q.mechanisms),
-                                postprocess=q.postprocess if q.HasField("postprocess") else True)
+    return SmartnoiseSqlRequest(
+        query=q.query_str,
+        epsilon=q.epsilon,
+        delta=q.delta,
+        mechanisms=dict(q.mechanisms),
+        postprocess=q.postprocess if q.HasField("postprocess") else True,
+    )
 
 
 def _opendp(q: Any) -> DPRequest:
-    return OpenDPRequest(pipeline_json=q.opendp_json,
-                         fixed_delta=q.fixed_delta if q.HasField("fixed_delta") else None,
-                         pipeline_type=q.pipeline_type or "legacy")
+    return OpenDPRequest(
+        pipeline_json=q.opendp_json,
+        fixed_delta=q.fixed_delta if q.HasField("fixed_delta") else None,
+        pipeline_type=q.pipeline_type or "legacy",
+    )
 
 
 def _diffprivlib(q: Any) -> DPRequest:
-    return DiffPrivLibRequest(pipeline_json=q.pipeline_json,
-                              feature_columns=tuple(q.feature_columns),
-                              target_columns=tuple(q.target_columns) or None,
-                              test_size=q.test_size or DEFAULT_TEST_SIZE,
-                              test_train_split_seed=q.test_train_split_seed,
-                              imputer_strategy=q.imputer_strategy or "drop",
-                              allow_pickle=q.allow_pickle)
+    return DiffPrivLibRequest(
+        pipeline_json=q.pipeline_json,
+        feature_columns=tuple(q.feature_columns),
+        target_columns=tuple(q.target_columns) or None,
+        test_size=q.test_size or DEFAULT_TEST_SIZE,
+        test_train_split_seed=q.test_train_split_seed,
+        imputer_strategy=q.imputer_strategy or "drop",
+        allow_pickle=q.allow_pickle,
+    )
 
 
 def _synth(q: Any) -> DPRequest:
     return SmartnoiseSynthRequest(
-        synth_name=q.synth_name, epsilon=q.epsilon, delta=q.delta or None,
+        synth_name=q.synth_name,
+        epsilon=q.epsilon,
+        delta=q.delta or None,
         select_cols=tuple(q.select_cols),
         synth_params=_json_object(q.synth_params_json, "smartnoise_synth.synth_params_json") or {},
         nullable=q.nullable,
         constraints=_json_object(q.constraints_json, "smartnoise_synth.constraints_json"),
-        return_model=q.return_model, condition=q.condition,
-        nb_samples=q.nb_samples or DEFAULT_NB_SAMPLES, allow_pickle=q.return_model)
+        return_model=q.return_model,
+        condition=q.condition,
+        nb_samples=q.nb_samples or DEFAULT_NB_SAMPLES,
+        allow_pickle=q.return_model,
+    )
 
 
-_REQUESTS = {"smartnoise_sql": _sql, "opendp": _opendp, "diffprivlib": _diffprivlib,
-             "smartnoise_synth": _synth}
+_REQUESTS = {
+    "smartnoise_sql": _sql,
+    "opendp": _opendp,
+    "diffprivlib": _diffprivlib,
+    "smartnoise_synth": _synth,
+}
 
 
 def _json_object(text: str, field: str) -> dict[str, Any] | None:
@@ -102,8 +129,10 @@ def _json_object(text: str, field: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"{field} is not valid JSON ({exc.msg} at character "
-                                   f"{exc.pos}); send a JSON object.", field=field) from None
+        raise InvalidArgumentError(
+            f"{field} is not valid JSON ({exc.msg} at character {exc.pos}); send a JSON object.",
+            field=field,
+        ) from None
     if not isinstance(value, dict):
         raise InvalidArgumentError(f"{field} must be a JSON object.", field=field)
     return value
@@ -128,24 +157,35 @@ def _value(item: Scalar) -> dpquery_pb2.Value:
 
 def query_response(answer: QueryAnswer) -> dpquery_pb2.QueryResponse:
     """A QueryResponse from a domain answer."""
-    result = dpquery_pb2.QueryResult(arrow_ipc=answer.table_ipc,
-                                     values=[_value(v) for v in answer.values])
+    result = dpquery_pb2.QueryResult(
+        arrow_ipc=answer.table_ipc, values=[_value(v) for v in answer.values]
+    )
     if answer.model is not None:
-        result.model.CopyFrom(dpquery_pb2.Model(format=answer.model.format,
-                                                data=answer.model.data,
-                                                class_name=answer.model.class_name))
+        result.model.CopyFrom(
+            dpquery_pb2.Model(
+                format=answer.model.format,
+                data=answer.model.data,
+                class_name=answer.model.class_name,
+            )
+        )
     if answer.score is not None:
         result.score = answer.score
-    return dpquery_pb2.QueryResponse(result=result, cost=cost(answer.cost),
-                                     remaining=cost(answer.remaining), query_id=answer.query_id)
+    return dpquery_pb2.QueryResponse(
+        result=result,
+        cost=cost(answer.cost),
+        remaining=cost(answer.remaining),
+        query_id=answer.query_id,
+    )
 
 
 def dataset_summary(grant: Grant, record: DatasetRecord) -> dpquery_pb2.DatasetSummary:
     """A DatasetSummary (the public row count is the metadata's ``rows``)."""
     rows = int(record.metadata_dict.get("rows", 0))
     return dpquery_pb2.DatasetSummary(
-        name=record.name, num_rows=rows,
-        remaining=cost(PrivacyCost(grant.remaining_epsilon, grant.remaining_delta)))
+        name=record.name,
+        num_rows=rows,
+        remaining=cost(PrivacyCost(grant.remaining_epsilon, grant.remaining_delta)),
+    )
 
 
 def budget_response(grant: Grant) -> dpquery_pb2.GetBudgetResponse:
@@ -153,33 +193,49 @@ def budget_response(grant: Grant) -> dpquery_pb2.GetBudgetResponse:
     return dpquery_pb2.GetBudgetResponse(
         initial=cost(PrivacyCost(grant.initial_epsilon, grant.initial_delta)),
         spent=cost(PrivacyCost(grant.spent_epsilon, grant.spent_delta)),
-        remaining=cost(PrivacyCost(grant.remaining_epsilon, grant.remaining_delta)))
+        remaining=cost(PrivacyCost(grant.remaining_epsilon, grant.remaining_delta)),
+    )
 
 
 def query_record(record: QueryRecord) -> dpquery_pb2.QueryRecord:
     """A QueryRecord message."""
     return dpquery_pb2.QueryRecord(
-        id=record.id, dataset=record.dataset, library=record.library,
-        request_json=record.request_json, cost=cost(record.cost),
-        created_at=timestamp(record.created_at), result_summary=record.result_summary)
+        id=record.id,
+        dataset=record.dataset,
+        library=record.library,
+        request_json=record.request_json,
+        cost=cost(record.cost),
+        created_at=timestamp(record.created_at),
+        result_summary=record.result_summary,
+    )
 
 
 def dataset(record: DatasetRecord) -> admin_pb2.Dataset:
     """An admin Dataset message."""
     return admin_pb2.Dataset(
-        name=record.name, metadata_json=record.metadata_json,
+        name=record.name,
+        metadata_json=record.metadata_json,
         created_at=timestamp(record.created_at),
         table=common_pb2.TableInfo(
-            name=record.name, num_rows=record.num_rows, num_columns=len(record.columns),
-            size_bytes=record.size_bytes, sha256=record.sha256,
-            columns=[common_pb2.ColumnInfo(name=c.name, arrow_type=c.arrow_type,
-                                           nullable=c.nullable) for c in record.columns],
-            created_at=timestamp(record.created_at)))
+            name=record.name,
+            num_rows=record.num_rows,
+            num_columns=len(record.columns),
+            size_bytes=record.size_bytes,
+            sha256=record.sha256,
+            columns=[
+                common_pb2.ColumnInfo(name=c.name, arrow_type=c.arrow_type, nullable=c.nullable)
+                for c in record.columns
+            ],
+            created_at=timestamp(record.created_at),
+        ),
+    )
 
 
 def grant(value: Grant) -> admin_pb2.Grant:
     """An admin Grant message."""
     return admin_pb2.Grant(
-        username=value.username, dataset=value.dataset_name,
+        username=value.username,
+        dataset=value.dataset_name,
         initial=cost(PrivacyCost(value.initial_epsilon, value.initial_delta)),
-        spent=cost(PrivacyCost(value.spent_epsilon, value.spent_delta)))
+        spent=cost(PrivacyCost(value.spent_epsilon, value.spent_delta)),
+    )

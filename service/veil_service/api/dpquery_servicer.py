@@ -28,9 +28,12 @@ class DPQueryServicer:
 
     async def ListDatasets(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
-        return dpquery_pb2.ListDatasetsResponse(datasets=[
-            convert.dataset_summary(grant, record)
-            for grant, record in catalog.my_datasets(self.app.db, principal.user_id)])
+        return dpquery_pb2.ListDatasetsResponse(
+            datasets=[
+                convert.dataset_summary(grant, record)
+                for grant, record in catalog.my_datasets(self.app.db, principal.user_id)
+            ]
+        )
 
     async def GetDatasetMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
@@ -39,15 +42,26 @@ class DPQueryServicer:
 
     async def GetDummyDataset(self, request: Any, context: Any) -> AsyncIterator[Any]:  # noqa: N802
         principal = current_principal()
-        table = await make_dummy_table(self.app, principal.user_id, request.dataset,
-                                       request.nb_rows, request.seed)
+        table = await make_dummy_table(
+            self.app, principal.user_id, request.dataset, request.nb_rows, request.seed
+        )
         try:
             columns = describe_schema(table.schema)
-            yield dpquery_pb2.GetDummyDatasetResponse(header=common_pb2.TableInfo(
-                name=table.dataset, num_rows=table.num_rows, num_columns=len(columns),
-                size_bytes=table.size_bytes, sha256=table.sha256,
-                columns=[common_pb2.ColumnInfo(name=c.name, arrow_type=c.arrow_type,
-                                               nullable=c.nullable) for c in columns]))
+            yield dpquery_pb2.GetDummyDatasetResponse(
+                header=common_pb2.TableInfo(
+                    name=table.dataset,
+                    num_rows=table.num_rows,
+                    num_columns=len(columns),
+                    size_bytes=table.size_bytes,
+                    sha256=table.sha256,
+                    columns=[
+                        common_pb2.ColumnInfo(
+                            name=c.name, arrow_type=c.arrow_type, nullable=c.nullable
+                        )
+                        for c in columns
+                    ],
+                )
+            )
             for chunk in read_aligned(table.path, READ_CHUNK_BYTES):
                 yield frame_bytes_field(chunk)
         finally:
@@ -56,16 +70,19 @@ class DPQueryServicer:
     async def GetBudget(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         return convert.budget_response(
-            catalog.budget_of(self.app.db, principal.user_id, request.dataset))
+            catalog.budget_of(self.app.db, principal.user_id, request.dataset)
+        )
 
     async def ListPreviousQueries(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
-        records = catalog.previous_queries(self.app.db, principal.user_id, request.dataset,
-                                           limit=limit, offset=offset)
+        records = catalog.previous_queries(
+            self.app.db, principal.user_id, request.dataset, limit=limit, offset=offset
+        )
         return dpquery_pb2.ListPreviousQueriesResponse(
             queries=[convert.query_record(r) for r in records],
-            next_page_token=next_token(offset, limit, len(records)))
+            next_page_token=next_token(offset, limit, len(records)),
+        )
 
     async def Query(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()

@@ -24,8 +24,9 @@ def page_bounds(page_size: int, page_token: str) -> tuple[int, int]:
     try:
         offset = int(base64.urlsafe_b64decode(page_token.encode()).decode().removeprefix("o:"))
     except (ValueError, UnicodeDecodeError):
-        raise InvalidArgumentError("page_token is not valid; pass next_page_token unchanged.",
-                                   field="page_token") from None
+        raise InvalidArgumentError(
+            "page_token is not valid; pass next_page_token unchanged.", field="page_token"
+        ) from None
     if offset < 0:
         raise InvalidArgumentError("page_token is not valid.", field="page_token")
     return limit, offset

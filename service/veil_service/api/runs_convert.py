@@ -11,24 +11,41 @@ from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConf
 from veil_service.runs.jobs import JobRecord
 from veil_service.runs.results import ResultRecord
 
-COLUMN_TYPES = {runs_pb2.COLUMN_TYPE_INT: "int", runs_pb2.COLUMN_TYPE_BOOL: "bool",
-                runs_pb2.COLUMN_TYPE_CATEGORY: "category", runs_pb2.COLUMN_TYPE_NUMERIC: "float",
-                runs_pb2.COLUMN_TYPE_DATETIME: "datetime",
-                runs_pb2.COLUMN_TYPE_DATETIME_TZ: "datetime_tz"}
-IMPUTE = {runs_pb2.IMPUTE_METHOD_KNN: "knn", runs_pb2.IMPUTE_METHOD_MODE: "mode",
-          runs_pb2.IMPUTE_METHOD_MEDIAN: "median", runs_pb2.IMPUTE_METHOD_MEAN: "mean",
-          runs_pb2.IMPUTE_METHOD_FAST_KNN: "fast_knn"}
-EXCLUDE = {runs_pb2.EXCLUDE_VARIABLES_METHOD_ROW_ORDER: "row_order",
-           runs_pb2.EXCLUDE_VARIABLES_METHOD_COORDINATE_SIMILARITY: "coordinate_similarity"}
+COLUMN_TYPES = {
+    runs_pb2.COLUMN_TYPE_INT: "int",
+    runs_pb2.COLUMN_TYPE_BOOL: "bool",
+    runs_pb2.COLUMN_TYPE_CATEGORY: "category",
+    runs_pb2.COLUMN_TYPE_NUMERIC: "float",
+    runs_pb2.COLUMN_TYPE_DATETIME: "datetime",
+    runs_pb2.COLUMN_TYPE_DATETIME_TZ: "datetime_tz",
+}
+IMPUTE = {
+    runs_pb2.IMPUTE_METHOD_KNN: "knn",
+    runs_pb2.IMPUTE_METHOD_MODE: "mode",
+    runs_pb2.IMPUTE_METHOD_MEDIAN: "median",
+    runs_pb2.IMPUTE_METHOD_MEAN: "mean",
+    runs_pb2.IMPUTE_METHOD_FAST_KNN: "fast_knn",
+}
+EXCLUDE = {
+    runs_pb2.EXCLUDE_VARIABLES_METHOD_ROW_ORDER: "row_order",
+    runs_pb2.EXCLUDE_VARIABLES_METHOD_COORDINATE_SIMILARITY: "coordinate_similarity",
+}
 LANGUAGE = {runs_pb2.REPORT_LANGUAGE_EN: "en", runs_pb2.REPORT_LANGUAGE_FR: "fr"}
-JOB_KIND = {runs_pb2.JOB_KIND_STANDARD: "standard",
-            runs_pb2.JOB_KIND_PRIVACY_METRICS: "privacy_metrics",
-            runs_pb2.JOB_KIND_SIGNAL_METRICS: "signal_metrics",
-            runs_pb2.JOB_KIND_REPORT: "report", runs_pb2.JOB_KIND_ADVICE: "advice"}
-JOB_STATUS = {runs_pb2.JOB_STATUS_QUEUED: "queued", runs_pb2.JOB_STATUS_PENDING: "pending",
-              runs_pb2.JOB_STATUS_FINISHED: "finished", runs_pb2.JOB_STATUS_ERROR: "error",
-              runs_pb2.JOB_STATUS_PARENT_ERROR: "parent_error",
-              runs_pb2.JOB_STATUS_CANCELLED: "cancelled"}
+JOB_KIND = {
+    runs_pb2.JOB_KIND_STANDARD: "standard",
+    runs_pb2.JOB_KIND_PRIVACY_METRICS: "privacy_metrics",
+    runs_pb2.JOB_KIND_SIGNAL_METRICS: "signal_metrics",
+    runs_pb2.JOB_KIND_REPORT: "report",
+    runs_pb2.JOB_KIND_ADVICE: "advice",
+}
+JOB_STATUS = {
+    runs_pb2.JOB_STATUS_QUEUED: "queued",
+    runs_pb2.JOB_STATUS_PENDING: "pending",
+    runs_pb2.JOB_STATUS_FINISHED: "finished",
+    runs_pb2.JOB_STATUS_ERROR: "error",
+    runs_pb2.JOB_STATUS_PARENT_ERROR: "parent_error",
+    runs_pb2.JOB_STATUS_CANCELLED: "cancelled",
+}
 
 
 EnumValue = TypeVar("EnumValue", bound=int)
@@ -50,7 +67,8 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
         if t.HasField("avatarization"):
             a = t.avatarization
             raw = {
-                "k": _opt(a, "k"), "ncp": _opt(a, "ncp"),
+                "k": _opt(a, "k"),
+                "ncp": _opt(a, "ncp"),
                 "column_weights": dict(a.column_weights) or None,
                 "use_categorical_reduction": _opt(a, "use_categorical_reduction"),
                 "exclude_variable_names": list(a.exclude_variable_names) or None,
@@ -62,35 +80,65 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
             }
             avatarization = {k: v for k, v in raw.items() if v is not None}
         p = t.privacy_metrics
-        privacy = {k: v for k, v in {
-            "ncp": _opt(p, "ncp"), "known_variables": list(p.known_variables) or None,
-            "target": p.target or None, "quantile_threshold": _opt(p, "quantile_threshold"),
-            "use_categorical_reduction": _opt(p, "use_categorical_reduction"),
-            "column_weights": dict(p.column_weights) or None}.items() if v is not None}
+        privacy = {
+            k: v
+            for k, v in {
+                "ncp": _opt(p, "ncp"),
+                "known_variables": list(p.known_variables) or None,
+                "target": p.target or None,
+                "quantile_threshold": _opt(p, "quantile_threshold"),
+                "use_categorical_reduction": _opt(p, "use_categorical_reduction"),
+                "column_weights": dict(p.column_weights) or None,
+            }.items()
+            if v is not None
+        }
         s = t.signal_metrics
-        signal = {k: v for k, v in {
-            "ncp": _opt(s, "ncp"),
-            "use_categorical_reduction": _opt(s, "use_categorical_reduction"),
-            "column_weights": dict(s.column_weights) or None, "target": s.target or None,
-        }.items() if v is not None}
-        tables.append(TableConfig(
-            name=t.name,
-            column_types={c.name: COLUMN_TYPES[c.type] for c in t.columns
-                          if c.type in COLUMN_TYPES},
-            identifiers=[c.name for c in t.columns if c.is_identifier],
-            primary_key=t.primary_key, avatarization=avatarization,
-            privacy_metrics=privacy, signal_metrics=signal))
+        signal = {
+            k: v
+            for k, v in {
+                "ncp": _opt(s, "ncp"),
+                "use_categorical_reduction": _opt(s, "use_categorical_reduction"),
+                "column_weights": dict(s.column_weights) or None,
+                "target": s.target or None,
+            }.items()
+            if v is not None
+        }
+        tables.append(
+            TableConfig(
+                name=t.name,
+                column_types={
+                    c.name: COLUMN_TYPES[c.type] for c in t.columns if c.type in COLUMN_TYPES
+                },
+                identifiers=[c.name for c in t.columns if c.is_identifier],
+                primary_key=t.primary_key,
+                avatarization=avatarization,
+                privacy_metrics=privacy,
+                signal_metrics=signal,
+            )
+        )
     pia = message.pia
     return RunConfig(
         tables=tables,
-        links=[LinkConfig(link.parent_table, link.child_table, link.parent_field,
-                          link.child_field, link.method or "linear_sum_assignment")
-               for link in message.links],
+        links=[
+            LinkConfig(
+                link.parent_table,
+                link.child_table,
+                link.parent_field,
+                link.child_field,
+                link.method or "linear_sum_assignment",
+            )
+            for link in message.links
+        ],
         seed=_opt(message, "seed"),
         report_language=LANGUAGE.get(message.report_language, "en"),
-        pia=PiaConfig(pia.sensitivity_level or "Undefined", pia.data_type or "unknown",
-                      pia.data_subject or "unknown", pia.data_recipient or "unknown"),
-        compute_figures=True if not message.HasField("compute_figures")
+        pia=PiaConfig(
+            pia.sensitivity_level or "Undefined",
+            pia.data_type or "unknown",
+            pia.data_subject or "unknown",
+            pia.data_recipient or "unknown",
+        ),
+        compute_figures=True
+        if not message.HasField("compute_figures")
         else message.compute_figures,
         max_distribution_plots=_opt(message, "max_distribution_plots"),
     )
@@ -98,8 +146,10 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
 
 def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
     """RunConfig message of a domain configuration."""
-    message = runs_pb2.RunConfig(report_language=_inverse(LANGUAGE)[config.report_language],
-                                 compute_figures=config.compute_figures)
+    message = runs_pb2.RunConfig(
+        report_language=_inverse(LANGUAGE)[config.report_language],
+        compute_figures=config.compute_figures,
+    )
     if config.seed is not None:
         message.seed = config.seed
     if config.max_distribution_plots is not None:
@@ -112,9 +162,11 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         names = list(dict.fromkeys([*table.column_types, *table.identifiers]))
         for name in names:
             kind = table.column_types.get(name)
-            t.columns.add(name=name, type=_inverse(COLUMN_TYPES)[kind] if kind
-                          else runs_pb2.COLUMN_TYPE_UNSPECIFIED,
-                          is_identifier=name in table.identifiers)
+            t.columns.add(
+                name=name,
+                type=_inverse(COLUMN_TYPES)[kind] if kind else runs_pb2.COLUMN_TYPE_UNSPECIFIED,
+                is_identifier=name in table.identifiers,
+            )
         if table.avatarization is not None:
             a = table.avatarization
             t.avatarization.SetInParent()
@@ -125,7 +177,8 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
             t.avatarization.exclude_variable_names.extend(a.get("exclude_variable_names") or [])
             if a.get("exclude_variables_method"):
                 t.avatarization.exclude_variables_method = _inverse(EXCLUDE)[
-                    a["exclude_variables_method"]]
+                    a["exclude_variables_method"]
+                ]
             if a.get("imputation_method"):
                 t.avatarization.imputation.method = _inverse(IMPUTE)[a["imputation_method"]]
             if a.get("imputation_k") is not None:
@@ -151,17 +204,32 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
 def job_to_proto(job: JobRecord) -> runs_pb2.Job:
     """Job message of a job record."""
     return runs_pb2.Job(
-        id=job.id, run_id=job.run_id, kind=_inverse(JOB_KIND)[job.kind],
-        status=_inverse(JOB_STATUS)[job.status], progress=job.progress, phase=job.phase,
-        exception=job.exception, depends_on=job.depends_on,
-        created_at=timestamp(job.created_at), started_at=timestamp(job.started_at),
-        finished_at=timestamp(job.finished_at), display_name=job.display_name,
-        attempts=job.attempts)
+        id=job.id,
+        run_id=job.run_id,
+        kind=_inverse(JOB_KIND)[job.kind],
+        status=_inverse(JOB_STATUS)[job.status],
+        progress=job.progress,
+        phase=job.phase,
+        exception=job.exception,
+        depends_on=job.depends_on,
+        created_at=timestamp(job.created_at),
+        started_at=timestamp(job.started_at),
+        finished_at=timestamp(job.finished_at),
+        display_name=job.display_name,
+        attempts=job.attempts,
+    )
 
 
 def result_to_proto(result: ResultRecord) -> runs_pb2.ResultInfo:
     """ResultInfo message of a result record."""
     return runs_pb2.ResultInfo(
-        id=result.id, job_id=result.job_id, kind=result.kind, table_name=result.table_name,
-        filename=result.filename, media_type=result.media_type, size_bytes=result.size_bytes,
-        sha256=result.sha256, subkind=result.subkind)
+        id=result.id,
+        job_id=result.job_id,
+        kind=result.kind,
+        table_name=result.table_name,
+        filename=result.filename,
+        media_type=result.media_type,
+        size_bytes=result.size_bytes,
+        sha256=result.sha256,
+        subkind=result.subkind,
+    )

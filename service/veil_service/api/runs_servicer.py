@@ -40,19 +40,25 @@ class RunsServicer:
 
     def _run_message(self, conn: Any, record: store.RunRecord) -> runs_pb2.Run:
         return runs_pb2.Run(
-            id=record.id, display_name=record.display_name, version=record.version,
+            id=record.id,
+            display_name=record.display_name,
+            version=record.version,
             created_at=convert.timestamp(record.created_at),
             config=config_to_proto(RunConfig.from_dict(record.config)),
-            tables=[convert.table_info(t) for t in tables.list_tables(conn, record.id)])
+            tables=[convert.table_info(t) for t in tables.list_tables(conn, record.id)],
+        )
 
     async def CreateRun(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.begin() as conn:
             config = config_from_proto(request.config)
             validate(config)
-            record = store.create_run(conn, owner_id=principal.user_id,
-                                      display_name=request.display_name,
-                                      config=config.to_dict())
+            record = store.create_run(
+                conn,
+                owner_id=principal.user_id,
+                display_name=request.display_name,
+                config=config.to_dict(),
+            )
             return runs_pb2.CreateRunResponse(run=self._run_message(conn, record))
 
     async def GetRun(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -65,12 +71,17 @@ class RunsServicer:
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
-            records = store.list_runs(conn, owner_id=principal.user_id,
-                                      display_name=request.display_name, limit=limit,
-                                      offset=offset)
+            records = store.list_runs(
+                conn,
+                owner_id=principal.user_id,
+                display_name=request.display_name,
+                limit=limit,
+                offset=offset,
+            )
             return runs_pb2.ListRunsResponse(
                 runs=[self._run_message(conn, r) for r in records],
-                next_page_token=next_token(offset, limit, len(records)))
+                next_page_token=next_token(offset, limit, len(records)),
+            )
 
     async def UploadTable(self, requests: AsyncIterator[Any], context: Any) -> Any:  # noqa: N802
         principal = current_principal()
@@ -79,23 +90,36 @@ class RunsServicer:
         if first is None or isinstance(first, memoryview) or not first.HasField("header"):
             raise InvalidArgumentError(
                 "the first message of UploadTable must be a header (run_id, table_name, role).",
-                field="header", reason="MISSING_HEADER")
+                field="header",
+                reason="MISSING_HEADER",
+            )
         header = first.header
         role = convert.table_role(header.role)
         tables.validate_table_name(header.table_name)
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, header.run_id, principal.user_id)
-            superseded = tables.find_table(conn, header.run_id, header.table_name, role) \
-                if header.replace else None
+            superseded = (
+                tables.find_table(conn, header.run_id, header.table_name, role)
+                if header.replace
+                else None
+            )
         if superseded is not None:
             self.app.blobs.uncache_in_background(superseded.relative_path)
-        stored, shape = await tables.receive_stream(self.app.blobs, iterator,
-                                                    expected_sha256=header.expected_sha256)
+        stored, shape = await tables.receive_stream(
+            self.app.blobs, iterator, expected_sha256=header.expected_sha256
+        )
         try:
             with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
                 table = tables.register_table(
-                    conn, released, run_id=header.run_id, name=header.table_name,
-                    role=role, stored=stored, shape=shape, replace=header.replace)
+                    conn,
+                    released,
+                    run_id=header.run_id,
+                    name=header.table_name,
+                    role=role,
+                    stored=stored,
+                    shape=shape,
+                    replace=header.replace,
+                )
         except BaseException:
             self.app.blobs.delete(stored.relative_path)
             raise
@@ -105,8 +129,9 @@ class RunsServicer:
         principal = current_principal()
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
-            table = tables.get_table(conn, request.run_id, request.table_name,
-                                     convert.table_role(request.role))
+            table = tables.get_table(
+                conn, request.run_id, request.table_name, convert.table_role(request.role)
+            )
         yield runs_pb2.DownloadTableResponse(header=convert.table_info(table))
         for chunk in self.app.blobs.iter_ipc_chunks(table.relative_path, DOWNLOAD_CHUNK_BYTES):
             yield frame_bytes_field(chunk)
@@ -116,12 +141,16 @@ class RunsServicer:
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
             return runs_pb2.ListTablesResponse(
-                tables=[convert.table_info(t) for t in tables.list_tables(conn, request.run_id)])
+                tables=[convert.table_info(t) for t in tables.list_tables(conn, request.run_id)]
+            )
 
     async def DeleteTable(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
-        role = None if request.role == common_pb2.TABLE_ROLE_UNSPECIFIED \
+        role = (
+            None
+            if request.role == common_pb2.TABLE_ROLE_UNSPECIFIED
             else convert.table_role(request.role)
+        )
         with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
             tables.delete_table(conn, released, request.run_id, request.table_name, role)
@@ -131,10 +160,21 @@ class RunsServicer:
         principal = current_principal()
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
-            table = tables.get_table(conn, request.run_id, request.table_name,
-                                     convert.table_role(request.role))
-        output = await self.app.engines.run("describe", {}, [TaskInput(
-            "table", self.app.blobs.path(table.relative_path), table.sha256, table.size_bytes)])
+            table = tables.get_table(
+                conn, request.run_id, request.table_name, convert.table_role(request.role)
+            )
+        output = await self.app.engines.run(
+            "describe",
+            {},
+            [
+                TaskInput(
+                    "table",
+                    self.app.blobs.path(table.relative_path),
+                    table.sha256,
+                    table.size_bytes,
+                )
+            ],
+        )
         try:
             path = output.files[0].writer.temp_path
             with pa.OSFile(str(path), "rb") as source:
@@ -143,15 +183,23 @@ class RunsServicer:
             output.discard()
         return runs_pb2.DescribeTableResponse(
             num_rows=int(output.summary.get("num_rows", 0)),
-            columns=[common_pb2.ColumnStatistics(**{k: v for k, v in s.items() if v is not None})
-                     for s in stats])
+            columns=[
+                common_pb2.ColumnStatistics(**{k: v for k, v in s.items() if v is not None})
+                for s in stats
+            ],
+        )
 
     async def DeleteRun(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
-            running = jobs.list_jobs(conn, owner_id=principal.user_id, run_id=request.run_id,
-                                     statuses=["queued", "pending"], limit=500)
+            running = jobs.list_jobs(
+                conn,
+                owner_id=principal.user_id,
+                run_id=request.run_id,
+                statuses=["queued", "pending"],
+                limit=500,
+            )
         for job in running:
             self.app.services["dispatcher"].cancel(job.id)
         with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
@@ -191,7 +239,8 @@ class RunsServicer:
         with self.app.db.connect() as conn:
             run = store.get_owned_run(conn, request.run_id, principal.user_id)
         return runs_pb2.ExportYamlResponse(
-            yaml=config_to_yaml(RunConfig.from_dict(run.config), run.display_name))
+            yaml=config_to_yaml(RunConfig.from_dict(run.config), run.display_name)
+        )
 
     async def StartJobs(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
@@ -203,21 +252,30 @@ class RunsServicer:
         warnings: list[str] = []
         with self.app.db.begin() as conn:
             run = store.get_owned_run(conn, request.run_id, principal.user_id)
-            has_jobs = bool(jobs.list_jobs(conn, owner_id=principal.user_id, run_id=run.id,
-                                           limit=1))
+            has_jobs = bool(
+                jobs.list_jobs(conn, owner_id=principal.user_id, run_id=run.id, limit=1)
+            )
             config = RunConfig.from_dict(run.config)
             run_tables = tables.list_tables(conn, run.id)
-            steps = jobs.plan(kinds, config, run_tables, jobs.finished_kinds(conn, run.id)
-                              if request.reuse_run else set())
+            steps = jobs.plan(
+                kinds,
+                config,
+                run_tables,
+                jobs.finished_kinds(conn, run.id) if request.reuse_run else set(),
+            )
             if has_jobs and not request.reuse_run:
                 run = store.copy_as_new_version(conn, run)
-                warnings.append(f"this run already had jobs: a new version ({run.version}) of "
-                                f"{run.display_name!r} was created with id {run.id}.")
-            created = jobs.create_jobs(conn, run_id=run.id, owner_id=principal.user_id,
-                                       steps=steps, params={})
+                warnings.append(
+                    f"this run already had jobs: a new version ({run.version}) of "
+                    f"{run.display_name!r} was created with id {run.id}."
+                )
+            created = jobs.create_jobs(
+                conn, run_id=run.id, owner_id=principal.user_id, steps=steps, params={}
+            )
         self.app.services["dispatcher"].wake.set()
-        return runs_pb2.StartJobsResponse(run_id=run.id, jobs=[job_to_proto(j) for j in created],
-                                          warnings=warnings)
+        return runs_pb2.StartJobsResponse(
+            run_id=run.id, jobs=[job_to_proto(j) for j in created], warnings=warnings
+        )
 
     async def GetJob(self, request: Any, context: Any) -> Any:  # noqa: N802
         principal = current_principal()
@@ -236,8 +294,9 @@ class RunsServicer:
             with self.app.db.connect() as conn:
                 if request.run_id:
                     store.get_owned_run(conn, request.run_id, principal.user_id)
-                    watched = jobs.list_jobs(conn, owner_id=principal.user_id,
-                                             run_id=request.run_id, limit=500)
+                    watched = jobs.list_jobs(
+                        conn, owner_id=principal.user_id, run_id=request.run_id, limit=500
+                    )
                 else:
                     watched = [jobs.get_job(conn, j, principal.user_id) for j in request.job_ids]
             for job in sorted(watched, key=lambda j: j.created_at):
@@ -256,13 +315,19 @@ class RunsServicer:
             if request.run_id:
                 store.get_owned_run(conn, request.run_id, principal.user_id)
             found = jobs.list_jobs(
-                conn, owner_id=principal.user_id, run_id=request.run_id,
+                conn,
+                owner_id=principal.user_id,
+                run_id=request.run_id,
                 display_name=request.display_name,
                 kinds=[JOB_KIND[k] for k in request.kinds if k in JOB_KIND],
                 statuses=[JOB_STATUS[s] for s in request.statuses if s in JOB_STATUS],
-                limit=limit, offset=offset)
-        return runs_pb2.ListJobsResponse(jobs=[job_to_proto(j) for j in found],
-                                         next_page_token=next_token(offset, limit, len(found)))
+                limit=limit,
+                offset=offset,
+            )
+        return runs_pb2.ListJobsResponse(
+            jobs=[job_to_proto(j) for j in found],
+            next_page_token=next_token(offset, limit, len(found)),
+        )
 
     async def CancelJob(self, request: Any, context: Any) -> Any:  # noqa: N802
         import asyncio
@@ -271,8 +336,9 @@ class RunsServicer:
         with self.app.db.begin() as conn:
             job = jobs.get_job(conn, request.job_id, principal.user_id)
             if job.done:
-                raise FailedPreconditionError(f"job {job.id} already ended ({job.status}).",
-                                              reason="JOB_DONE")
+                raise FailedPreconditionError(
+                    f"job {job.id} already ended ({job.status}).", reason="JOB_DONE"
+                )
             if job.status == "queued":
                 jobs.finish(conn, job.id, "cancelled", "cancelled by its owner.")
         if self.app.services["dispatcher"].cancel(job.id):
@@ -318,16 +384,26 @@ class RunsServicer:
         with self.app.db.connect() as conn:
             store.get_owned_run(conn, request.run_id, principal.user_id)
             table = tables.get_table(conn, request.run_id, request.table_name, "original")
-        output = await self.app.engines.run("advice", {"table_name": table.name}, [TaskInput(
-            "original", self.app.blobs.path(table.relative_path), table.sha256,
-            table.size_bytes)])
+        output = await self.app.engines.run(
+            "advice",
+            {"table_name": table.name},
+            [
+                TaskInput(
+                    "original",
+                    self.app.blobs.path(table.relative_path),
+                    table.sha256,
+                    table.size_bytes,
+                )
+            ],
+        )
         try:
             advice = json.loads(output.files[0].writer.temp_path.read_text())
         finally:
             output.discard()
         params = advice.get("parameters", {})
         message = runs_pb2.AdviseParametersResponse(
-            notes=advice.get("notes", []), flagged_columns=advice.get("flagged_columns", []))
+            notes=advice.get("notes", []), flagged_columns=advice.get("flagged_columns", [])
+        )
         for key in ("k", "ncp", "use_categorical_reduction"):
             if params.get(key) is not None:
                 setattr(message.parameters, key, params[key])
@@ -337,5 +413,6 @@ class RunsServicer:
         if params.get("exclude_variable_names"):
             message.parameters.exclude_variable_names.extend(params["exclude_variable_names"])
             message.parameters.exclude_variables_method = {v: k for k, v in EXCLUDE.items()}[
-                params.get("exclude_variables_method", "coordinate_similarity")]
+                params.get("exclude_variables_method", "coordinate_similarity")
+            ]
         return message

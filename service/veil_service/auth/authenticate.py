@@ -65,25 +65,37 @@ def authenticate(engine: sa.Engine, credential: str | None) -> Principal:
 def _from_api_key(engine: sa.Engine, digest: str, now: float) -> Principal:
     keys, users = schema.api_keys, schema.users
     query = (
-        sa.select(keys.c.id, keys.c.expires_at, keys.c.revoked_at, keys.c.last_used_at,
-                  users.c.id.label("user_id"), users.c.username, users.c.role, users.c.active)
+        sa.select(
+            keys.c.id,
+            keys.c.expires_at,
+            keys.c.revoked_at,
+            keys.c.last_used_at,
+            users.c.id.label("user_id"),
+            users.c.username,
+            users.c.role,
+            users.c.active,
+        )
         .join(users, users.c.id == keys.c.user_id)
         .where(keys.c.key_hash == digest)
     )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     if row is None:
-        raise UnauthenticatedError("unknown API key: create one with CreateApiKey.",
-                                   reason="INVALID_CREDENTIALS")
+        raise UnauthenticatedError(
+            "unknown API key: create one with CreateApiKey.", reason="INVALID_CREDENTIALS"
+        )
     if row["revoked_at"] is not None:
-        raise UnauthenticatedError("this API key was revoked: create a new one.",
-                                   reason="REVOKED_CREDENTIALS")
+        raise UnauthenticatedError(
+            "this API key was revoked: create a new one.", reason="REVOKED_CREDENTIALS"
+        )
     if row["expires_at"] <= now:
-        raise UnauthenticatedError("this API key has expired: create a new one.",
-                                   reason="EXPIRED_CREDENTIALS")
+        raise UnauthenticatedError(
+            "this API key has expired: create a new one.", reason="EXPIRED_CREDENTIALS"
+        )
     if not row["active"]:
-        raise UnauthenticatedError("this account is disabled: ask an administrator.",
-                                   reason="USER_DISABLED")
+        raise UnauthenticatedError(
+            "this account is disabled: ask an administrator.", reason="USER_DISABLED"
+        )
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_RESOLUTION_S:
         with engine.begin() as conn:
             conn.execute(sa.update(keys).where(keys.c.id == row["id"]).values(last_used_at=now))
@@ -93,20 +105,32 @@ def _from_api_key(engine: sa.Engine, digest: str, now: float) -> Principal:
 def _from_session(engine: sa.Engine, digest: str, now: float) -> Principal:
     sessions, users = schema.sessions, schema.users
     query = (
-        sa.select(sessions.c.id, sessions.c.expires_at, sessions.c.revoked_at,
-                  users.c.id.label("user_id"), users.c.username, users.c.role, users.c.active)
+        sa.select(
+            sessions.c.id,
+            sessions.c.expires_at,
+            sessions.c.revoked_at,
+            users.c.id.label("user_id"),
+            users.c.username,
+            users.c.role,
+            users.c.active,
+        )
         .join(users, users.c.id == sessions.c.user_id)
         .where(sessions.c.token_hash == digest)
     )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     if row is None or row["revoked_at"] is not None:
-        raise UnauthenticatedError("unknown or ended session: log in again or use an API key.",
-                                   reason="INVALID_CREDENTIALS")
+        raise UnauthenticatedError(
+            "unknown or ended session: log in again or use an API key.",
+            reason="INVALID_CREDENTIALS",
+        )
     if row["expires_at"] <= now:
-        raise UnauthenticatedError("this session has expired: log in again or use an API key.",
-                                   reason="EXPIRED_CREDENTIALS")
+        raise UnauthenticatedError(
+            "this session has expired: log in again or use an API key.",
+            reason="EXPIRED_CREDENTIALS",
+        )
     if not row["active"]:
-        raise UnauthenticatedError("this account is disabled: ask an administrator.",
-                                   reason="USER_DISABLED")
+        raise UnauthenticatedError(
+            "this account is disabled: ask an administrator.", reason="USER_DISABLED"
+        )
     return Principal(row["user_id"], row["username"], row["role"], "session", row["id"])

@@ -38,25 +38,59 @@ RULES: dict[str, Access] = {
     **{
         _RUNS + name: Access.AUTHENTICATED
         for name in (
-            "CreateRun", "GetRun", "ListRuns", "DeleteRun", "UploadTable", "DownloadTable",
-            "ListTables", "DeleteTable", "DescribeTable", "GetConfig", "SetConfig", "ImportYaml",
-            "ExportYaml", "StartJobs", "GetJob", "WatchJobs", "ListJobs", "CancelJob",
-            "DeleteJobs", "ListResults", "DownloadResult", "AdviseParameters",
+            "CreateRun",
+            "GetRun",
+            "ListRuns",
+            "DeleteRun",
+            "UploadTable",
+            "DownloadTable",
+            "ListTables",
+            "DeleteTable",
+            "DescribeTable",
+            "GetConfig",
+            "SetConfig",
+            "ImportYaml",
+            "ExportYaml",
+            "StartJobs",
+            "GetJob",
+            "WatchJobs",
+            "ListJobs",
+            "CancelJob",
+            "DeleteJobs",
+            "ListResults",
+            "DownloadResult",
+            "AdviseParameters",
         )
     },
     **{
         _DP + name: Access.AUTHENTICATED
         for name in (
-            "ListDatasets", "GetDatasetMetadata", "GetDummyDataset", "GetBudget",
-            "ListPreviousQueries", "Query", "EstimateCost",
+            "ListDatasets",
+            "GetDatasetMetadata",
+            "GetDummyDataset",
+            "GetBudget",
+            "ListPreviousQueries",
+            "Query",
+            "EstimateCost",
         )
     },
     **{
         _ADMIN + name: Access.ADMIN
         for name in (
-            "CreateUser", "ListUsers", "DisableUser", "SetUserRole", "ListUserApiKeys",
-            "RevokeUserApiKey", "ListAuditEvents", "RegisterDataset", "RegisterDatasetFromPath",
-            "ListAllDatasets", "DeleteDataset", "GrantAccess", "ListGrants", "GetServerState",
+            "CreateUser",
+            "ListUsers",
+            "DisableUser",
+            "SetUserRole",
+            "ListUserApiKeys",
+            "RevokeUserApiKey",
+            "ListAuditEvents",
+            "RegisterDataset",
+            "RegisterDatasetFromPath",
+            "ListAllDatasets",
+            "DeleteDataset",
+            "GrantAccess",
+            "ListGrants",
+            "GetServerState",
         )
     },
 }

@@ -60,9 +60,18 @@ class LocalEngineProcess:
         self.socket_path.unlink(missing_ok=True)
         env = dict(os.environ)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "veil_service.cli", "engine", "--listen", self.address,
-            "--work-dir", str(self.work_dir), "--capacity", str(self.capacity),
-            stdout=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            "-m",
+            "veil_service.cli",
+            "engine",
+            "--listen",
+            self.address,
+            "--work-dir",
+            str(self.work_dir),
+            "--capacity",
+            str(self.capacity),
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         assert self.process.stdout is not None
         try:
@@ -70,8 +79,10 @@ class LocalEngineProcess:
         except TimeoutError:
             raise UnavailableError("the engine child did not start within 60 s.") from None
         if not line:
-            raise UnavailableError(f"the engine child exited at start (code "
-                                   f"{await self.process.wait()}); see its log above.")
+            raise UnavailableError(
+                f"the engine child exited at start (code "
+                f"{await self.process.wait()}); see its log above."
+            )
         asyncio.get_running_loop().create_task(_drain(self.process.stdout))
 
     def alive(self) -> bool:
@@ -103,8 +114,15 @@ async def _drain(stream: asyncio.StreamReader) -> None:
 class EnginePool:
     """Engines and their free slots."""
 
-    def __init__(self, blobs: BlobStore, *, data_dir: Path, remote: tuple[str, ...],
-                 local_capacity: int, max_attempts: int = 2) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        *,
+        data_dir: Path,
+        remote: tuple[str, ...],
+        local_capacity: int,
+        max_attempts: int = 2,
+    ) -> None:
         self.blobs = blobs
         self.max_attempts = max_attempts
         self.local = None if remote else LocalEngineProcess(data_dir, local_capacity)
@@ -156,8 +174,10 @@ class EnginePool:
 
     def state(self) -> list[dict[str, Any]]:
         """Engines as admins see them."""
-        return [{"address": s.connection.address, "healthy": s.healthy, "running": s.running}
-                for s in self.slots]
+        return [
+            {"address": s.connection.address, "healthy": s.healthy, "running": s.running}
+            for s in self.slots
+        ]
 
     async def _acquire(self) -> EngineSlot:
         async with self._free:
@@ -173,8 +193,13 @@ class EnginePool:
             slot.running = max(0, slot.running - 1)
             self._free.notify_all()
 
-    async def run(self, kind: str, params: dict[str, Any], inputs: list[TaskInput],
-                  on_progress: ProgressCallback | None = None) -> TaskOutput:
+    async def run(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        inputs: list[TaskInput],
+        on_progress: ProgressCallback | None = None,
+    ) -> TaskOutput:
         """Run a task on a free engine, retrying once if the engine dies.
 
         Raises:
@@ -202,4 +227,6 @@ class EnginePool:
         raise UnavailableError(
             f"the engine stopped while running {kind}, {self.max_attempts} times "
             f"({last_error}); the task was not completed. Try again; if it keeps failing the "
-            "table may be too large for the engine's memory.", reason="ENGINE_LOST")
+            "table may be too large for the engine's memory.",
+            reason="ENGINE_LOST",
+        )

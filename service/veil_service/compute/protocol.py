@@ -80,8 +80,9 @@ class EngineConnection:
         self._execute = self.channel.stream_stream(
             "/veil.engine.v1.EngineService/Execute",
             request_serializer=chunk_serializer,
-            response_deserializer=chunk_deserializer(engine_pb2.ExecuteResponse,
-                                                     RESULT_CHUNK_FIELD),
+            response_deserializer=chunk_deserializer(
+                engine_pb2.ExecuteResponse, RESULT_CHUNK_FIELD
+            ),
         )
         self._info = self.channel.unary_unary(
             "/veil.engine.v1.EngineService/GetEngineInfo",
@@ -91,15 +92,22 @@ class EngineConnection:
 
     async def info(self, timeout: float = 5.0) -> Any:
         """GetEngineInfo, with a deadline."""
-        return await self._info(engine_pb2.GetEngineInfoRequest(), timeout=timeout,
-                                wait_for_ready=True)
+        return await self._info(
+            engine_pb2.GetEngineInfoRequest(), timeout=timeout, wait_for_ready=True
+        )
 
     async def close(self) -> None:
         """Close the channel."""
         await self.channel.close(None)
 
-    async def run_task(self, kind: str, params: dict[str, Any], inputs: list[TaskInput],
-                       blobs: BlobStore, on_progress: ProgressCallback) -> TaskOutput:
+    async def run_task(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        inputs: list[TaskInput],
+        blobs: BlobStore,
+        on_progress: ProgressCallback,
+    ) -> TaskOutput:
         """Run one task to completion.
 
         Raises:
@@ -108,9 +116,14 @@ class EngineConnection:
         """
         outbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
         start = engine_pb2.TaskStart(
-            task_id=str(uuid.uuid4()), kind=kind, params_json=json.dumps(params),
-            inputs=[engine_pb2.TableRef(name=i.name, sha256=i.sha256, size_bytes=i.size_bytes)
-                    for i in inputs])
+            task_id=str(uuid.uuid4()),
+            kind=kind,
+            params_json=json.dumps(params),
+            inputs=[
+                engine_pb2.TableRef(name=i.name, sha256=i.sha256, size_bytes=i.size_bytes)
+                for i in inputs
+            ],
+        )
         await outbox.put(engine_pb2.ExecuteRequest(start=start))
 
         async def requests() -> AsyncIterator[Any]:
@@ -136,8 +149,9 @@ class EngineConnection:
                 elif which == "progress":
                     await on_progress(message.progress.fraction, message.progress.phase)
                 elif which == "result_header":
-                    current = ReceivedFile(message.result_header.name,
-                                           message.result_header.media_type, blobs.writer())
+                    current = ReceivedFile(
+                        message.result_header.name, message.result_header.media_type, blobs.writer()
+                    )
                     output.files.append(current)
                 elif which == "result_end" and current is not None:
                     if current.writer.sha256 != message.result_end.sha256:
@@ -148,15 +162,21 @@ class EngineConnection:
                     output.summary = json.loads(message.done.summary_json or "{}")
                     return output
                 elif which == "failed":
-                    raise error_from_code(message.failed.code, message.failed.message,
-                                          reason=message.failed.reason)
+                    raise error_from_code(
+                        message.failed.code, message.failed.message, reason=message.failed.reason
+                    )
             raise EngineLostError("the engine closed the task stream without an outcome.")
         except aio.AioRpcError as exc:
             output.discard()
-            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
-                              grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL):
+            if exc.code() in (
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.StatusCode.CANCELLED,
+                grpc.StatusCode.UNKNOWN,
+                grpc.StatusCode.INTERNAL,
+            ):
                 raise EngineLostError(
-                    f"engine {self.address} went away: {exc.code().name}") from None
+                    f"engine {self.address} went away: {exc.code().name}"
+                ) from None
             raise error_from_code(exc.code().name, exc.details() or "engine error") from None
         except (VeilServiceError, EngineLostError, asyncio.CancelledError):
             output.discard()
@@ -171,11 +191,13 @@ class EngineConnection:
 
 async def _send_tables(outbox: asyncio.Queue[Any], tables: list[TaskInput]) -> None:
     for table in tables:
-        await outbox.put(engine_pb2.ExecuteRequest(
-            table_header=engine_pb2.TableHeader(name=table.name, sha256=table.sha256)))
+        await outbox.put(
+            engine_pb2.ExecuteRequest(
+                table_header=engine_pb2.TableHeader(name=table.name, sha256=table.sha256)
+            )
+        )
         with open(table.path, "rb") as source:
             while chunk := await asyncio.to_thread(source.read, SEND_CHUNK_BYTES):
                 # The bounded queue makes this wait for gRPC, so memory stays at a few chunks.
                 await outbox.put(frame_bytes_field(chunk, TABLE_CHUNK_FIELD))
-        await outbox.put(engine_pb2.ExecuteRequest(
-            table_end=engine_pb2.TableEnd(name=table.name)))
+        await outbox.put(engine_pb2.ExecuteRequest(table_end=engine_pb2.TableEnd(name=table.name)))

@@ -43,25 +43,43 @@ class QueryRecord:
     result_summary: str
 
 
-def open_record(conn: sa.Connection, *, user_id: str, dataset_id: str, library: str,
-                request_json: str, cost: PrivacyCost) -> str:
+def open_record(
+    conn: sa.Connection,
+    *,
+    user_id: str,
+    dataset_id: str,
+    library: str,
+    request_json: str,
+    cost: PrivacyCost,
+) -> str:
     """Insert a pending record (in the charging transaction); return its id."""
     query_id = str(uuid.uuid4())
-    conn.execute(sa.insert(schema.dp_queries).values(
-        id=query_id, user_id=user_id, dataset_id=dataset_id, library=library,
-        request_json=request_json, epsilon=cost.epsilon, delta=cost.delta,
-        result_summary=PENDING_SUMMARY, created_at=time.time()))
+    conn.execute(
+        sa.insert(schema.dp_queries).values(
+            id=query_id,
+            user_id=user_id,
+            dataset_id=dataset_id,
+            library=library,
+            request_json=request_json,
+            epsilon=cost.epsilon,
+            delta=cost.delta,
+            result_summary=PENDING_SUMMARY,
+            created_at=time.time(),
+        )
+    )
     return query_id
 
 
-def close_record(conn: sa.Connection, query_id: str, *, summary: str,
-                 cost: PrivacyCost | None = None) -> None:
+def close_record(
+    conn: sa.Connection, query_id: str, *, summary: str, cost: PrivacyCost | None = None
+) -> None:
     """Record the result's summary (and the final cost when the library accounted less)."""
     values: dict[str, object] = {"result_summary": summary[:1000]}
     if cost is not None:
         values.update(epsilon=cost.epsilon, delta=cost.delta)
-    conn.execute(sa.update(schema.dp_queries).where(schema.dp_queries.c.id == query_id)
-                 .values(**values))
+    conn.execute(
+        sa.update(schema.dp_queries).where(schema.dp_queries.c.id == query_id).values(**values)
+    )
 
 
 def drop_record(conn: sa.Connection, query_id: str) -> None:
@@ -69,14 +87,28 @@ def drop_record(conn: sa.Connection, query_id: str) -> None:
     conn.execute(sa.delete(schema.dp_queries).where(schema.dp_queries.c.id == query_id))
 
 
-def list_records(conn: sa.Connection, *, user_id: str, dataset_id: str, limit: int,
-                 offset: int) -> list[QueryRecord]:
+def list_records(
+    conn: sa.Connection, *, user_id: str, dataset_id: str, limit: int, offset: int
+) -> list[QueryRecord]:
     """A user's records on a dataset, newest first."""
     q, d = schema.dp_queries, schema.datasets
     rows = conn.execute(
-        sa.select(q, d.c.name.label("dataset_name")).join(d, d.c.id == q.c.dataset_id)
+        sa.select(q, d.c.name.label("dataset_name"))
+        .join(d, d.c.id == q.c.dataset_id)
         .where(q.c.user_id == user_id, q.c.dataset_id == dataset_id)
-        .order_by(q.c.seq.desc()).limit(limit).offset(offset)).mappings()
-    return [QueryRecord(r["id"], r["dataset_name"], r["library"], r["request_json"],
-                        PrivacyCost(r["epsilon"], r["delta"]), r["created_at"],
-                        r["result_summary"]) for r in rows]
+        .order_by(q.c.seq.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    return [
+        QueryRecord(
+            r["id"],
+            r["dataset_name"],
+            r["library"],
+            r["request_json"],
+            PrivacyCost(r["epsilon"], r["delta"]),
+            r["created_at"],
+            r["result_summary"],
+        )
+        for r in rows
+    ]

@@ -37,11 +37,15 @@ def charge(conn: sa.Connection, grant_id: str, cost: PrivacyCost) -> bool:
     g = schema.grants
     result = conn.execute(
         sa.update(g)
-        .where(g.c.id == grant_id,
-               g.c.spent_epsilon + cost.epsilon <= g.c.initial_epsilon + EPSILON_TOLERANCE,
-               g.c.spent_delta + cost.delta <= g.c.initial_delta + DELTA_TOLERANCE)
-        .values(spent_epsilon=g.c.spent_epsilon + cost.epsilon,
-                spent_delta=g.c.spent_delta + cost.delta))
+        .where(
+            g.c.id == grant_id,
+            g.c.spent_epsilon + cost.epsilon <= g.c.initial_epsilon + EPSILON_TOLERANCE,
+            g.c.spent_delta + cost.delta <= g.c.initial_delta + DELTA_TOLERANCE,
+        )
+        .values(
+            spent_epsilon=g.c.spent_epsilon + cost.epsilon, spent_delta=g.c.spent_delta + cost.delta
+        )
+    )
     return result.rowcount == 1
 
 
@@ -50,17 +54,24 @@ def refund(conn: sa.Connection, grant_id: str, cost: PrivacyCost) -> None:
     g = schema.grants
     epsilon = g.c.spent_epsilon - cost.epsilon
     delta = g.c.spent_delta - cost.delta
-    conn.execute(sa.update(g).where(g.c.id == grant_id).values(
-        spent_epsilon=sa.case((epsilon < 0, 0.0), else_=epsilon),
-        spent_delta=sa.case((delta < 0, 0.0), else_=delta)))
+    conn.execute(
+        sa.update(g)
+        .where(g.c.id == grant_id)
+        .values(
+            spent_epsilon=sa.case((epsilon < 0, 0.0), else_=epsilon),
+            spent_delta=sa.case((delta < 0, 0.0), else_=delta),
+        )
+    )
 
 
 def remaining(conn: sa.Connection, grant_id: str) -> PrivacyCost:
     """What is left on a grant now (never negative)."""
     g = schema.grants
-    row = conn.execute(sa.select(g.c.initial_epsilon - g.c.spent_epsilon,
-                                 g.c.initial_delta - g.c.spent_delta)
-                       .where(g.c.id == grant_id)).one()
+    row = conn.execute(
+        sa.select(
+            g.c.initial_epsilon - g.c.spent_epsilon, g.c.initial_delta - g.c.spent_delta
+        ).where(g.c.id == grant_id)
+    ).one()
     return PrivacyCost(max(0.0, float(row[0])), max(0.0, float(row[1])))
 
 
@@ -71,4 +82,5 @@ def exhausted(dataset: str, cost: PrivacyCost, left: PrivacyCost) -> ResourceExh
         f"epsilon={cost.epsilon!r}, delta={cost.delta!r}, and the remaining budget is "
         f"epsilon={left.epsilon!r}, delta={left.delta!r}. Lower epsilon/delta (EstimateCost "
         "shows a query's cost) or ask an admin for more budget.",
-        reason="BUDGET_EXHAUSTED")
+        reason="BUDGET_EXHAUSTED",
+    )

@@ -33,10 +33,12 @@ def budget_of(db: sa.Engine, user_id: str, dataset: str) -> Grant:
     return grant
 
 
-def previous_queries(db: sa.Engine, user_id: str, dataset: str, *, limit: int,
-                     offset: int) -> list[QueryRecord]:
+def previous_queries(
+    db: sa.Engine, user_id: str, dataset: str, *, limit: int, offset: int
+) -> list[QueryRecord]:
     """The caller's private queries on a dataset, newest first."""
     with db.connect() as conn:
         _, record = grants.find_access(conn, user_id, dataset)
-        return archive.list_records(conn, user_id=user_id, dataset_id=record.id, limit=limit,
-                                    offset=offset)
+        return archive.list_records(
+            conn, user_id=user_id, dataset_id=record.id, limit=limit, offset=offset
+        )

@@ -15,7 +15,8 @@ from veil_service.errors import InvalidArgumentError
 def register(admin_sub: Any) -> None:
     """Add this module's subcommands to the ``veil admin`` parser."""
     add = admin_sub.add_parser(
-        "add-dataset", help="register a DP dataset from a CSV or Parquet file and its metadata")
+        "add-dataset", help="register a DP dataset from a CSV or Parquet file and its metadata"
+    )
     _add_storage(add)
     add.add_argument("--name", required=True, help="dataset name analysts use, e.g. PENGUIN")
     add.add_argument("--path", required=True, help="CSV or Parquet file")
@@ -23,14 +24,20 @@ def register(admin_sub: Any) -> None:
     add.set_defaults(func=_cmd_add_dataset)
 
     grant = admin_sub.add_parser(
-        "grant", help="give a user access to a DP dataset with a budget (or change it)")
+        "grant", help="give a user access to a DP dataset with a budget (or change it)"
+    )
     _add_storage(grant)
     grant.add_argument("--username", required=True, help="user name or id")
     grant.add_argument("--dataset", required=True, help="dataset name")
-    grant.add_argument("--epsilon", type=float, required=True,
-                       help="initial epsilon budget (privacy loss, natural log)")
-    grant.add_argument("--delta", type=float, required=True,
-                       help="initial delta budget (a probability)")
+    grant.add_argument(
+        "--epsilon",
+        type=float,
+        required=True,
+        help="initial epsilon budget (privacy loss, natural log)",
+    )
+    grant.add_argument(
+        "--delta", type=float, required=True, help="initial delta budget (a probability)"
+    )
     grant.set_defaults(func=_cmd_grant)
 
 
@@ -57,13 +64,20 @@ def _cmd_add_dataset(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(f"--metadata: no file at {metadata_path}.", field="metadata")
     db, blobs = _open(args)
     try:
-        record = register_from_path(db, blobs, name=args.name, path=args.path,
-                                    metadata_text=metadata_path.read_text(encoding="utf-8"),
-                                    peer="cli")
+        record = register_from_path(
+            db,
+            blobs,
+            name=args.name,
+            path=args.path,
+            metadata_text=metadata_path.read_text(encoding="utf-8"),
+            peer="cli",
+        )
     finally:
         db.dispose()
-    print(f"registered dataset {record.name!r}: {record.num_rows} rows, "
-          f"{len(record.columns)} columns, sha256 {record.sha256[:12]}")
+    print(
+        f"registered dataset {record.name!r}: {record.num_rows} rows, "
+        f"{len(record.columns)} columns, sha256 {record.sha256[:12]}"
+    )
     return 0
 
 
@@ -73,11 +87,19 @@ def _cmd_grant(args: argparse.Namespace) -> int:
     db, _ = _open(args)
     try:
         with db.begin() as conn:
-            value = grant_access(conn, user=args.username, dataset=args.dataset,
-                                 epsilon=args.epsilon, delta=args.delta, peer="cli")
+            value = grant_access(
+                conn,
+                user=args.username,
+                dataset=args.dataset,
+                epsilon=args.epsilon,
+                delta=args.delta,
+                peer="cli",
+            )
     finally:
         db.dispose()
-    print(f"granted {value.username!r} on {value.dataset_name!r}: epsilon={value.initial_epsilon}"
-          f", delta={value.initial_delta} (spent epsilon={value.spent_epsilon}, "
-          f"delta={value.spent_delta})")
+    print(
+        f"granted {value.username!r} on {value.dataset_name!r}: epsilon={value.initial_epsilon}"
+        f", delta={value.initial_delta} (spent epsilon={value.spent_epsilon}, "
+        f"delta={value.spent_delta})"
+    )
     return 0

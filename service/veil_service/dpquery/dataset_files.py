@@ -43,8 +43,9 @@ def target_schema(metadata: Metadata) -> pa.Schema:
     return pa.schema([pa.field(c.name, arrow_type(c)) for c in metadata.columns])
 
 
-def write_from_path(blobs: BlobStore, path: Path, metadata: Metadata, *,
-                    field: str = "path") -> tuple[StoredBlob, TableShape]:
+def write_from_path(
+    blobs: BlobStore, path: Path, metadata: Metadata, *, field: str = "path"
+) -> tuple[StoredBlob, TableShape]:
     """Convert a server-side CSV or Parquet file into a typed dataset blob (durable, unregistered).
 
     Raises:
@@ -52,21 +53,25 @@ def write_from_path(blobs: BlobStore, path: Path, metadata: Metadata, *,
             from the file, or values that do not convert to the declared type.
     """
     if not path.is_file():
-        raise InvalidArgumentError(f"{field}: no file at {path}; give a CSV or Parquet file that "
-                                   "the server can read.", field=field)
+        raise InvalidArgumentError(
+            f"{field}: no file at {path}; give a CSV or Parquet file that the server can read.",
+            field=field,
+        )
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith((".parquet", ".pq")):
         schema, batches = _parquet_batches(path, metadata)
     elif suffix.endswith((".csv", ".csv.gz", ".txt")):
         schema, batches = _csv_batches(path, metadata, field)
     else:
-        raise InvalidArgumentError(f"{field}: unsupported file type {path.suffix!r}; use .csv or "
-                                   ".parquet.", field=field)
+        raise InvalidArgumentError(
+            f"{field}: unsupported file type {path.suffix!r}; use .csv or .parquet.", field=field
+        )
     return write_batches(blobs, schema, batches, metadata, field=field)
 
 
-def write_from_ipc(blobs: BlobStore, path: Path, metadata: Metadata, *,
-                   field: str = "arrow_ipc") -> tuple[StoredBlob, TableShape]:
+def write_from_ipc(
+    blobs: BlobStore, path: Path, metadata: Metadata, *, field: str = "arrow_ipc"
+) -> tuple[StoredBlob, TableShape]:
     """Convert an uploaded Arrow IPC stream file into a typed dataset blob."""
     source = pa.OSFile(str(path), "rb")
     try:
@@ -76,15 +81,23 @@ def write_from_ipc(blobs: BlobStore, path: Path, metadata: Metadata, *,
         source.close()
 
 
-def write_batches(blobs: BlobStore, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
-                  metadata: Metadata, *, field: str) -> tuple[StoredBlob, TableShape]:
+def write_batches(
+    blobs: BlobStore,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    metadata: Metadata,
+    *,
+    field: str,
+) -> tuple[StoredBlob, TableShape]:
     """Select, order and cast the metadata's columns of every batch into a new blob."""
     missing = [c.name for c in metadata.columns if c.name not in schema.names]
     if missing:
         raise InvalidArgumentError(
             f"{field}: the data has no column {', '.join(repr(m) for m in missing)} that the "
             f"metadata declares; its columns are {', '.join(schema.names)}. Fix the metadata or "
-            "the file.", field=field)
+            "the file.",
+            field=field,
+        )
     target = target_schema(metadata)
     rows = 0
     with blobs.writer(".arrows") as writer:
@@ -111,13 +124,16 @@ def _conform(batch: pa.RecordBatch, target: pa.Schema, field: str) -> pa.RecordB
                 raise InvalidArgumentError(
                     f"{field}: column {wanted.name!r} holds {column.type} values that do not "
                     f"convert to {wanted.type} as the metadata declares; fix the column's type "
-                    "in the metadata or the data.", field=field) from None
+                    "in the metadata or the data.",
+                    field=field,
+                ) from None
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=target)
 
 
-def _csv_batches(path: Path, metadata: Metadata, field: str
-                 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+def _csv_batches(
+    path: Path, metadata: Metadata, field: str
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     # Imported here: CSV and Parquet readers (with the filesystem modules Parquet pulls in) are
     # only for admins registering a file, and would cost every server ~10 MiB of RSS at rest.
     import pyarrow.csv as pacsv
@@ -126,17 +142,27 @@ def _csv_batches(path: Path, metadata: Metadata, field: str
     wide: dict[str, Any] = {}
     for col in metadata.columns:
         wanted = arrow_type(col)
-        wide[col.name] = (pa.int64() if pa.types.is_integer(wanted)
-                          else pa.float64() if pa.types.is_floating(wanted) else wanted)
+        wide[col.name] = (
+            pa.int64()
+            if pa.types.is_integer(wanted)
+            else pa.float64()
+            if pa.types.is_floating(wanted)
+            else wanted
+        )
     try:
         reader = pacsv.open_csv(
-            path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            convert_options=pacsv.ConvertOptions(column_types=wide, strings_can_be_null=True,
-                                                 null_values=CSV_NULLS))
+            path,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            convert_options=pacsv.ConvertOptions(
+                column_types=wide, strings_can_be_null=True, null_values=CSV_NULLS
+            ),
+        )
     except pa.ArrowInvalid as exc:
-        raise InvalidArgumentError(f"{field}: cannot read CSV {path.name}: {_first_line(exc)}. "
-                                   "Check the values against the metadata types.",
-                                   field=field) from None
+        raise InvalidArgumentError(
+            f"{field}: cannot read CSV {path.name}: {_first_line(exc)}. "
+            "Check the values against the metadata types.",
+            field=field,
+        ) from None
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
@@ -144,7 +170,9 @@ def _csv_batches(path: Path, metadata: Metadata, field: str
         except pa.ArrowInvalid as exc:
             raise InvalidArgumentError(
                 f"{field}: CSV {path.name} has a value that does not match the metadata type: "
-                f"{_first_line(exc)}. Fix the value or the column's type.", field=field) from None
+                f"{_first_line(exc)}. Fix the value or the column's type.",
+                field=field,
+            ) from None
 
     return reader.schema, batches()
 
@@ -154,8 +182,9 @@ def _parquet_batches(path: Path, metadata: Metadata) -> tuple[pa.Schema, Iterato
 
     parquet = pq.ParquetFile(path)
     names = [c.name for c in metadata.columns if c.name in parquet.schema_arrow.names]
-    return parquet.schema_arrow, iter(parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS,
-                                                           columns=names))
+    return parquet.schema_arrow, iter(
+        parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names)
+    )
 
 
 class _BlobSink:

@@ -69,21 +69,33 @@ def validate_dataset_name(name: str, field: str = "name") -> None:
     """Check a dataset name, naming the fix."""
     if not DATASET_NAME_RE.match(name or ""):
         raise InvalidArgumentError(
-            f"{field} must be 1-128 characters of letters, digits, '_', '-' or '.'; got "
-            f"{name!r}.", field=field)
+            f"{field} must be 1-128 characters of letters, digits, '_', '-' or '.'; got {name!r}.",
+            field=field,
+        )
 
 
 def ensure_name_free(conn: sa.Connection, name: str) -> None:
     """Refuse a name already registered (checked before any upload work)."""
-    if conn.execute(sa.select(schema.datasets.c.id)
-                    .where(schema.datasets.c.name == name)).first() is not None:
-        raise AlreadyExistsError(f"a dataset named {name!r} already exists; delete it first or "
-                                 "choose another name.", field="name")
+    if (
+        conn.execute(sa.select(schema.datasets.c.id).where(schema.datasets.c.name == name)).first()
+        is not None
+    ):
+        raise AlreadyExistsError(
+            f"a dataset named {name!r} already exists; delete it first or choose another name.",
+            field="name",
+        )
 
 
-def register_dataset(conn: sa.Connection, *, name: str, stored: StoredBlob, shape: TableShape,
-                     metadata: Metadata, actor_id: str | None = None,
-                     peer: str = "") -> DatasetRecord:
+def register_dataset(
+    conn: sa.Connection,
+    *,
+    name: str,
+    stored: StoredBlob,
+    shape: TableShape,
+    metadata: Metadata,
+    actor_id: str | None = None,
+    peer: str = "",
+) -> DatasetRecord:
     """Register a durable blob as a dataset, in the caller's transaction.
 
     Raises:
@@ -92,32 +104,65 @@ def register_dataset(conn: sa.Connection, *, name: str, stored: StoredBlob, shap
     validate_dataset_name(name)
     ensure_name_free(conn, name)
     now = time.time()
-    conn.execute(sa.insert(schema.blobs).values(
-        id=stored.blob_id, relative_path=stored.relative_path, size_bytes=stored.size_bytes,
-        sha256=stored.sha256, created_at=now))
+    conn.execute(
+        sa.insert(schema.blobs).values(
+            id=stored.blob_id,
+            relative_path=stored.relative_path,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            created_at=now,
+        )
+    )
     dataset_id = str(uuid.uuid4())
     metadata_json = json.dumps(metadata.to_dict(), sort_keys=False)
-    conn.execute(sa.insert(schema.datasets).values(
-        id=dataset_id, name=name, blob_id=stored.blob_id, num_rows=shape.num_rows,
-        num_columns=shape.num_columns, schema_json=shape.schema_json(),
-        metadata_json=metadata_json, created_at=now))
-    audit.record(conn, "dataset.registered", actor_id=actor_id, peer=peer, dataset=name,
-                 rows=shape.num_rows)
-    return DatasetRecord(dataset_id, name, shape.num_rows, shape.columns, metadata_json,
-                         stored.relative_path, stored.sha256, stored.size_bytes, now)
+    conn.execute(
+        sa.insert(schema.datasets).values(
+            id=dataset_id,
+            name=name,
+            blob_id=stored.blob_id,
+            num_rows=shape.num_rows,
+            num_columns=shape.num_columns,
+            schema_json=shape.schema_json(),
+            metadata_json=metadata_json,
+            created_at=now,
+        )
+    )
+    audit.record(
+        conn, "dataset.registered", actor_id=actor_id, peer=peer, dataset=name, rows=shape.num_rows
+    )
+    return DatasetRecord(
+        dataset_id,
+        name,
+        shape.num_rows,
+        shape.columns,
+        metadata_json,
+        stored.relative_path,
+        stored.sha256,
+        stored.size_bytes,
+        now,
+    )
 
 
 def _select() -> sa.Select[Any]:
     d, b = schema.datasets, schema.blobs
     return sa.select(d, b.c.relative_path, b.c.sha256, b.c.size_bytes).join(
-        b, b.c.id == d.c.blob_id)
+        b, b.c.id == d.c.blob_id
+    )
 
 
 def to_record(row: sa.RowMapping) -> DatasetRecord:
     """A dataset record from a row of :func:`_select` (or a join including its columns)."""
-    return DatasetRecord(row["id"], row["name"], row["num_rows"],
-                         TableShape.columns_from_json(row["schema_json"]), row["metadata_json"],
-                         row["relative_path"], row["sha256"], row["size_bytes"], row["created_at"])
+    return DatasetRecord(
+        row["id"],
+        row["name"],
+        row["num_rows"],
+        TableShape.columns_from_json(row["schema_json"]),
+        row["metadata_json"],
+        row["relative_path"],
+        row["sha256"],
+        row["size_bytes"],
+        row["created_at"],
+    )
 
 
 def get_dataset(conn: sa.Connection, name: str) -> DatasetRecord:
@@ -128,8 +173,9 @@ def get_dataset(conn: sa.Connection, name: str) -> DatasetRecord:
     """
     row = conn.execute(_select().where(schema.datasets.c.name == name)).mappings().first()
     if row is None:
-        raise NotFoundError(f"no dataset named {name!r}; list them with ListAllDatasets.",
-                            field="dataset")
+        raise NotFoundError(
+            f"no dataset named {name!r}; list them with ListAllDatasets.", field="dataset"
+        )
     return to_record(row)
 
 
@@ -139,8 +185,14 @@ def list_datasets(conn: sa.Connection) -> list[DatasetRecord]:
     return [to_record(r) for r in rows]
 
 
-def delete_dataset(conn: sa.Connection, released: list[str], name: str, *,
-                   actor_id: str | None = None, peer: str = "") -> None:
+def delete_dataset(
+    conn: sa.Connection,
+    released: list[str],
+    name: str,
+    *,
+    actor_id: str | None = None,
+    peer: str = "",
+) -> None:
     """Delete a dataset with its grants and query archive.
 
     The dataset's file goes to ``released``, to be deleted after the commit.
@@ -149,8 +201,9 @@ def delete_dataset(conn: sa.Connection, released: list[str], name: str, *,
         NotFoundError: no such dataset.
     """
     record = get_dataset(conn, name)
-    blob_id = conn.execute(sa.select(schema.datasets.c.blob_id)
-                           .where(schema.datasets.c.id == record.id)).scalar_one()
+    blob_id = conn.execute(
+        sa.select(schema.datasets.c.blob_id).where(schema.datasets.c.id == record.id)
+    ).scalar_one()
     conn.execute(sa.delete(schema.dp_queries).where(schema.dp_queries.c.dataset_id == record.id))
     conn.execute(sa.delete(schema.grants).where(schema.grants.c.dataset_id == record.id))
     conn.execute(sa.delete(schema.datasets).where(schema.datasets.c.id == record.id))

@@ -62,26 +62,51 @@ class Grant:
 
 def _select() -> sa.Select[Any]:
     g, u, d = schema.grants, schema.users, schema.datasets
-    return (sa.select(g, u.c.username, d.c.name.label("dataset_name"))
-            .join(u, u.c.id == g.c.user_id).join(d, d.c.id == g.c.dataset_id))
+    return (
+        sa.select(g, u.c.username, d.c.name.label("dataset_name"))
+        .join(u, u.c.id == g.c.user_id)
+        .join(d, d.c.id == g.c.dataset_id)
+    )
 
 
 def _to_grant(row: sa.RowMapping) -> Grant:
-    return Grant(row["id"], row["user_id"], row["username"], row["dataset_id"],
-                 row["dataset_name"], row["initial_epsilon"], row["initial_delta"],
-                 row["spent_epsilon"], row["spent_delta"], row["created_at"])
+    return Grant(
+        row["id"],
+        row["user_id"],
+        row["username"],
+        row["dataset_id"],
+        row["dataset_name"],
+        row["initial_epsilon"],
+        row["initial_delta"],
+        row["spent_epsilon"],
+        row["spent_delta"],
+        row["created_at"],
+    )
 
 
 def check_budget_value(value: float, name: str) -> None:
     """Refuse a budget that is not a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or value < 0:
-        raise InvalidArgumentError(f"{name} must be a finite number >= 0; got {value!r}.",
-                                   field=name)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidArgumentError(
+            f"{name} must be a finite number >= 0; got {value!r}.", field=name
+        )
 
 
-def grant_access(conn: sa.Connection, *, user: str, dataset: str, epsilon: float, delta: float,
-                 actor_id: str | None = None, peer: str = "") -> Grant:
+def grant_access(
+    conn: sa.Connection,
+    *,
+    user: str,
+    dataset: str,
+    epsilon: float,
+    delta: float,
+    actor_id: str | None = None,
+    peer: str = "",
+) -> Grant:
     """Give a user access to a dataset with an initial budget, or change that budget.
 
     Changing a budget is one conditional update, so it cannot drop below what a concurrent
@@ -96,28 +121,53 @@ def grant_access(conn: sa.Connection, *, user: str, dataset: str, epsilon: float
     target = users.find_user(conn, user)
     record = get_dataset(conn, dataset)
     g = schema.grants
-    existing = conn.execute(sa.select(g.c.id).where(
-        g.c.user_id == target.id, g.c.dataset_id == record.id)).first()
+    existing = conn.execute(
+        sa.select(g.c.id).where(g.c.user_id == target.id, g.c.dataset_id == record.id)
+    ).first()
     if existing is None:
         grant_id = str(uuid.uuid4())
-        conn.execute(sa.insert(g).values(
-            id=grant_id, user_id=target.id, dataset_id=record.id, initial_epsilon=float(epsilon),
-            initial_delta=float(delta), spent_epsilon=0.0, spent_delta=0.0,
-            created_at=time.time()))
+        conn.execute(
+            sa.insert(g).values(
+                id=grant_id,
+                user_id=target.id,
+                dataset_id=record.id,
+                initial_epsilon=float(epsilon),
+                initial_delta=float(delta),
+                spent_epsilon=0.0,
+                spent_delta=0.0,
+                created_at=time.time(),
+            )
+        )
     else:
         grant_id = existing[0]
-        updated = conn.execute(sa.update(g).where(
-            g.c.id == grant_id, g.c.spent_epsilon <= float(epsilon),
-            g.c.spent_delta <= float(delta),
-        ).values(initial_epsilon=float(epsilon), initial_delta=float(delta)))
+        updated = conn.execute(
+            sa.update(g)
+            .where(
+                g.c.id == grant_id,
+                g.c.spent_epsilon <= float(epsilon),
+                g.c.spent_delta <= float(delta),
+            )
+            .values(initial_epsilon=float(epsilon), initial_delta=float(delta))
+        )
         if updated.rowcount != 1:
-            spent = conn.execute(sa.select(g.c.spent_epsilon, g.c.spent_delta)
-                                 .where(g.c.id == grant_id)).one()
+            spent = conn.execute(
+                sa.select(g.c.spent_epsilon, g.c.spent_delta).where(g.c.id == grant_id)
+            ).one()
             raise InvalidArgumentError(
                 f"{target.username} already spent epsilon={spent[0]!r}, delta={spent[1]!r} on "
-                f"{dataset}; the new budget must be at least that.", field="epsilon")
-    audit.record(conn, "grant.set", user_id=target.id, actor_id=actor_id, peer=peer,
-                 dataset=dataset, epsilon=float(epsilon), delta=float(delta))
+                f"{dataset}; the new budget must be at least that.",
+                field="epsilon",
+            )
+    audit.record(
+        conn,
+        "grant.set",
+        user_id=target.id,
+        actor_id=actor_id,
+        peer=peer,
+        dataset=dataset,
+        epsilon=float(epsilon),
+        delta=float(delta),
+    )
     return get_grant(conn, grant_id)
 
 
@@ -142,8 +192,10 @@ def not_found(dataset: str) -> NotFoundError:
     """The error of a dataset the caller may not see (same whether it exists or not)."""
     return NotFoundError(
         f"dataset {dataset!r} does not exist or you have no access to it; check the name "
-        "(ListDatasets shows yours) or ask an admin for a grant.", field="dataset",
-        reason="DATASET_NOT_FOUND")
+        "(ListDatasets shows yours) or ask an admin for a grant.",
+        field="dataset",
+        reason="DATASET_NOT_FOUND",
+    )
 
 
 def find_access(conn: sa.Connection, user_id: str, dataset: str) -> tuple[Grant, DatasetRecord]:
@@ -153,26 +205,53 @@ def find_access(conn: sa.Connection, user_id: str, dataset: str) -> tuple[Grant,
         NotFoundError: no such dataset, or no grant on it (indistinguishable on purpose).
     """
     g, d, b = schema.grants, schema.datasets, schema.blobs
-    row = conn.execute(
-        sa.select(g.c.id.label("grant_id"), g.c.user_id, g.c.initial_epsilon, g.c.initial_delta,
-                  g.c.spent_epsilon, g.c.spent_delta, g.c.created_at.label("granted_at"), d,
-                  b.c.relative_path, b.c.sha256, b.c.size_bytes, schema.users.c.username)
-        .join(d, d.c.id == g.c.dataset_id).join(b, b.c.id == d.c.blob_id)
-        .join(schema.users, schema.users.c.id == g.c.user_id)
-        .where(g.c.user_id == user_id, d.c.name == dataset)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.select(
+                g.c.id.label("grant_id"),
+                g.c.user_id,
+                g.c.initial_epsilon,
+                g.c.initial_delta,
+                g.c.spent_epsilon,
+                g.c.spent_delta,
+                g.c.created_at.label("granted_at"),
+                d,
+                b.c.relative_path,
+                b.c.sha256,
+                b.c.size_bytes,
+                schema.users.c.username,
+            )
+            .join(d, d.c.id == g.c.dataset_id)
+            .join(b, b.c.id == d.c.blob_id)
+            .join(schema.users, schema.users.c.id == g.c.user_id)
+            .where(g.c.user_id == user_id, d.c.name == dataset)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found(dataset)
-    grant = Grant(row["grant_id"], row["user_id"], row["username"], row["id"], row["name"],
-                  row["initial_epsilon"], row["initial_delta"], row["spent_epsilon"],
-                  row["spent_delta"], row["granted_at"])
+    grant = Grant(
+        row["grant_id"],
+        row["user_id"],
+        row["username"],
+        row["id"],
+        row["name"],
+        row["initial_epsilon"],
+        row["initial_delta"],
+        row["spent_epsilon"],
+        row["spent_delta"],
+        row["granted_at"],
+    )
     return grant, to_record(row)
 
 
 def list_access(conn: sa.Connection, user_id: str) -> list[tuple[Grant, DatasetRecord]]:
     """Every dataset the caller holds a grant on, by name."""
     names = conn.execute(
-        sa.select(schema.datasets.c.name).join(
-            schema.grants, schema.grants.c.dataset_id == schema.datasets.c.id)
-        .where(schema.grants.c.user_id == user_id).order_by(schema.datasets.c.name)).scalars()
+        sa.select(schema.datasets.c.name)
+        .join(schema.grants, schema.grants.c.dataset_id == schema.datasets.c.id)
+        .where(schema.grants.c.user_id == user_id)
+        .order_by(schema.datasets.c.name)
+    ).scalars()
     return [find_access(conn, user_id, name) for name in names]

@@ -78,8 +78,11 @@ def raise_task_error(output: TaskOutput) -> None:
     if not error:
         return
     output.discard()
-    exc = error_from_code(str(error.get("code", "")), str(error.get("message", "")),
-                          reason=str(error.get("reason", "")) or None)
+    exc = error_from_code(
+        str(error.get("code", "")),
+        str(error.get("message", "")),
+        reason=str(error.get("reason", "")) or None,
+    )
     exc.field = str(error.get("field", "")) or None
     raise exc
 
@@ -93,9 +96,12 @@ class DPQueries:
         self._computing: dict[str, asyncio.Future[PrivacyCost]] = {}
 
     def _params(self, spec: QuerySpec, dataset: DatasetRecord) -> dict[str, Any]:
-        return {"library": spec.library, "request": request_to_dict(spec.request),
-                "metadata": dataset.metadata_dict,
-                "inline": spec.library in INLINE_LIBRARIES}
+        return {
+            "library": spec.library,
+            "request": request_to_dict(spec.request),
+            "metadata": dataset.metadata_dict,
+            "inline": spec.library in INLINE_LIBRARIES,
+        }
 
     async def _cost(self, spec: QuerySpec, dataset: DatasetRecord) -> PrivacyCost:
         request_json = canonical_json(spec.library, spec.request)
@@ -128,12 +134,18 @@ class DPQueries:
 
     def _check_model_opt_in(self, spec: QuerySpec) -> None:
         request = spec.request
-        if isinstance(request, SmartnoiseSynthRequest) and request.return_model \
-                and not self.app.settings.allow_pickle:
+        if (
+            isinstance(request, SmartnoiseSynthRequest)
+            and request.return_model
+            and not self.app.settings.allow_pickle
+        ):
             raise FailedPreconditionError(
                 "return_model needs pickled models, which this server does not allow; ask for "
                 "samples instead (return_model=False), or ask the operator to start the server "
-                "with --allow-pickle.", field="return_model", reason="PICKLE_NOT_ALLOWED")
+                "with --allow-pickle.",
+                field="return_model",
+                reason="PICKLE_NOT_ALLOWED",
+            )
 
     async def estimate_cost(self, user_id: str, spec: QuerySpec) -> PrivacyCost:
         """What ``spec`` would be charged, without running it or reading any row.
@@ -167,15 +179,23 @@ class DPQueries:
         with self.app.db.begin() as conn:
             if not budget.charge(conn, grant.id, cost):
                 raise budget.exhausted(spec.dataset, cost, budget.remaining(conn, grant.id))
-            query_id = archive.open_record(conn, user_id=user_id, dataset_id=dataset.id,
-                                           library=spec.library, request_json=request_json,
-                                           cost=cost)
+            query_id = archive.open_record(
+                conn,
+                user_id=user_id,
+                dataset_id=dataset.id,
+                library=spec.library,
+                request_json=request_json,
+                cost=cost,
+            )
         try:
             answer, charged = await self._run_private(spec, dataset, cost)
             with self.app.db.begin() as conn:
                 if charged != cost:
-                    budget.refund(conn, grant.id, PrivacyCost(cost.epsilon - charged.epsilon,
-                                                              cost.delta - charged.delta))
+                    budget.refund(
+                        conn,
+                        grant.id,
+                        PrivacyCost(cost.epsilon - charged.epsilon, cost.delta - charged.delta),
+                    )
                 archive.close_record(conn, query_id, summary=answer.summary, cost=charged)
                 left = budget.remaining(conn, grant.id)
         except BaseException:
@@ -185,50 +205,80 @@ class DPQueries:
                 budget.refund(conn, grant.id, cost)
                 archive.drop_record(conn, query_id)
             raise
-        return QueryAnswer(answer.table_ipc, answer.values, answer.model, answer.score,
-                           charged, left, query_id)
+        return QueryAnswer(
+            answer.table_ipc, answer.values, answer.model, answer.score, charged, left, query_id
+        )
 
-    async def _run_private(self, spec: QuerySpec, dataset: DatasetRecord,
-                           cost: PrivacyCost) -> tuple[_Answer, PrivacyCost]:
+    async def _run_private(
+        self, spec: QuerySpec, dataset: DatasetRecord, cost: PrivacyCost
+    ) -> tuple[_Answer, PrivacyCost]:
         params = self._params(spec, dataset)
         params["allow_pickle"] = self.app.settings.allow_pickle
-        output = await self.app.engines.run("dp_query", params, [TaskInput(
-            "dataset", self.app.blobs.path(dataset.relative_path), dataset.sha256,
-            dataset.size_bytes)])
+        output = await self.app.engines.run(
+            "dp_query",
+            params,
+            [
+                TaskInput(
+                    "dataset",
+                    self.app.blobs.path(dataset.relative_path),
+                    dataset.sha256,
+                    dataset.size_bytes,
+                )
+            ],
+        )
         raise_task_error(output)
         answer = _read_answer(output)
         charged = cost
         spent = output.summary.get("spent")
         if spent is not None:
             library = PrivacyCost(float(spent["epsilon"]), float(spent["delta"]))
-            if library.epsilon > cost.epsilon + SPEND_TOLERANCE \
-                    or library.delta > cost.delta + SPEND_TOLERANCE:
+            if (
+                library.epsilon > cost.epsilon + SPEND_TOLERANCE
+                or library.delta > cost.delta + SPEND_TOLERANCE
+            ):
                 raise InvalidArgumentError(
                     f"{spec.library} accounted more budget than estimated (epsilon="
                     f"{library.epsilon!r}, delta={library.delta!r}); the result is withheld and "
-                    "nothing is charged.", field="request", reason="DP_COST_MISMATCH")
-            charged = PrivacyCost(min(cost.epsilon, library.epsilon),
-                                  min(cost.delta, library.delta))
+                    "nothing is charged.",
+                    field="request",
+                    reason="DP_COST_MISMATCH",
+                )
+            charged = PrivacyCost(
+                min(cost.epsilon, library.epsilon), min(cost.delta, library.delta)
+            )
         return answer, charged
 
-    async def _dummy_query(self, spec: QuerySpec, dataset: DatasetRecord,
-                           grant: grants.Grant) -> QueryAnswer:
+    async def _dummy_query(
+        self, spec: QuerySpec, dataset: DatasetRecord, grant: grants.Grant
+    ) -> QueryAnswer:
         params = self._params(spec, dataset)
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
         output = await self.app.engines.run("dp_query", params, [])
         raise_task_error(output)
         answer = _read_answer(output)
-        return QueryAnswer(answer.table_ipc, answer.values, answer.model, answer.score,
-                           PrivacyCost(0.0, 0.0),
-                           PrivacyCost(grant.remaining_epsilon, grant.remaining_delta), "")
+        return QueryAnswer(
+            answer.table_ipc,
+            answer.values,
+            answer.model,
+            answer.score,
+            PrivacyCost(0.0, 0.0),
+            PrivacyCost(grant.remaining_epsilon, grant.remaining_delta),
+            "",
+        )
 
 
 class _Answer:
     """What the engine returned, read out of its result files."""
 
-    def __init__(self, table_ipc: bytes, values: tuple[Any, ...], model: ModelBlob | None,
-                 score: float | None, summary: str) -> None:
+    def __init__(
+        self,
+        table_ipc: bytes,
+        values: tuple[Any, ...],
+        model: ModelBlob | None,
+        score: float | None,
+        summary: str,
+    ) -> None:
         self.table_ipc = table_ipc
         self.values = values
         self.model = model
@@ -244,11 +294,17 @@ def _read_answer(output: TaskOutput) -> _Answer:
     summary = output.summary
     model = None
     if summary.get("model") and "model" in files:
-        model = ModelBlob(str(summary["model"]["format"]), files["model"],
-                          str(summary["model"]["class_name"]))
+        model = ModelBlob(
+            str(summary["model"]["format"]), files["model"], str(summary["model"]["class_name"])
+        )
     score = summary.get("score")
-    return _Answer(files.get("table", b""), tuple(summary.get("values") or ()), model,
-                   None if score is None else float(score), _shape(summary, files))
+    return _Answer(
+        files.get("table", b""),
+        tuple(summary.get("values") or ()),
+        model,
+        None if score is None else float(score),
+        _shape(summary, files),
+    )
 
 
 def _shape(summary: dict[str, Any], files: dict[str, bytes]) -> str:
@@ -279,8 +335,9 @@ class DummyTable:
         self._output.discard()
 
 
-async def make_dummy_table(app: AppContext, user_id: str, dataset: str, nb_rows: int,
-                           seed: int) -> DummyTable:
+async def make_dummy_table(
+    app: AppContext, user_id: str, dataset: str, nb_rows: int, seed: int
+) -> DummyTable:
     """Build a seeded dummy of a dataset the caller may query (from its metadata only).
 
     Raises:
@@ -291,10 +348,14 @@ async def make_dummy_table(app: AppContext, user_id: str, dataset: str, nb_rows:
     with app.db.connect() as conn:
         _, record = grants.find_access(conn, user_id, dataset)
     if not 0 < spec_rows <= MAX_NB_ROWS:
-        raise InvalidArgumentError(f"nb_rows must be between 1 and {MAX_NB_ROWS:,}; got "
-                                   f"{nb_rows}.", field="nb_rows")
-    output = await app.engines.run("dp_dummy", {
-        "metadata": record.metadata_dict, "nb_rows": spec_rows, "seed": seed, "inline": True}, [])
+        raise InvalidArgumentError(
+            f"nb_rows must be between 1 and {MAX_NB_ROWS:,}; got {nb_rows}.", field="nb_rows"
+        )
+    output = await app.engines.run(
+        "dp_dummy",
+        {"metadata": record.metadata_dict, "nb_rows": spec_rows, "seed": seed, "inline": True},
+        [],
+    )
     raise_task_error(output)
     return DummyTable(output, dataset)
 

@@ -35,26 +35,50 @@ def parse_metadata_text(text: str) -> Metadata:
             (e.g. ``metadata.columns.bill_length_mm.lower``).
     """
     if not (text or "").strip():
-        raise InvalidArgumentError("metadata is empty; send the dataset's metadata in Lomas YAML "
-                                   "format (max_ids, rows, row_privacy, columns).",
-                                   field="metadata")
+        raise InvalidArgumentError(
+            "metadata is empty; send the dataset's metadata in Lomas YAML "
+            "format (max_ids, rows, row_privacy, columns).",
+            field="metadata",
+        )
     return load_metadata_text(text)
 
 
-def _commit(db: sa.Engine, blobs: BlobStore, name: str, stored: StoredBlob, shape: TableShape,
-            metadata: Metadata, actor_id: str | None, peer: str) -> DatasetRecord:
+def _commit(
+    db: sa.Engine,
+    blobs: BlobStore,
+    name: str,
+    stored: StoredBlob,
+    shape: TableShape,
+    metadata: Metadata,
+    actor_id: str | None,
+    peer: str,
+) -> DatasetRecord:
     try:
         with db.begin() as conn:
-            return register_dataset(conn, name=name, stored=stored, shape=shape,
-                                    metadata=metadata, actor_id=actor_id, peer=peer)
+            return register_dataset(
+                conn,
+                name=name,
+                stored=stored,
+                shape=shape,
+                metadata=metadata,
+                actor_id=actor_id,
+                peer=peer,
+            )
     except BaseException:
         blobs.delete(stored.relative_path)
         raise
 
 
-def register_from_path(db: sa.Engine, blobs: BlobStore, *, name: str, path: str,
-                       metadata_text: str, actor_id: str | None = None,
-                       peer: str = "") -> DatasetRecord:
+def register_from_path(
+    db: sa.Engine,
+    blobs: BlobStore,
+    *,
+    name: str,
+    path: str,
+    metadata_text: str,
+    actor_id: str | None = None,
+    peer: str = "",
+) -> DatasetRecord:
     """Register a CSV or Parquet file readable by the server (blocking; used by the CLI too).
 
     Raises:
@@ -69,9 +93,16 @@ def register_from_path(db: sa.Engine, blobs: BlobStore, *, name: str, path: str,
     return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer)
 
 
-async def register_from_upload(db: sa.Engine, blobs: BlobStore, *, name: str,
-                               metadata_text: str, chunks: AsyncIterator[object],
-                               actor_id: str | None = None, peer: str = "") -> DatasetRecord:
+async def register_from_upload(
+    db: sa.Engine,
+    blobs: BlobStore,
+    *,
+    name: str,
+    metadata_text: str,
+    chunks: AsyncIterator[object],
+    actor_id: str | None = None,
+    peer: str = "",
+) -> DatasetRecord:
     """Register an uploaded Arrow IPC stream (the chunks after the header).
 
     The upload is stored and validated first, then rewritten with the metadata's columns and
@@ -88,7 +119,8 @@ async def register_from_upload(db: sa.Engine, blobs: BlobStore, *, name: str,
     raw, _ = await receive_stream(blobs, chunks)
     try:
         stored, shape = await asyncio.to_thread(
-            dataset_files.write_from_ipc, blobs, blobs.path(raw.relative_path), metadata)
+            dataset_files.write_from_ipc, blobs, blobs.path(raw.relative_path), metadata
+        )
     finally:
         blobs.delete(raw.relative_path)
     return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer)

@@ -38,7 +38,8 @@ class QuerySpec:
         if self.dummy and not 0 < self.dummy_nb_rows <= MAX_NB_ROWS:
             raise InvalidArgumentError(
                 f"dummy_nb_rows must be between 1 and {MAX_NB_ROWS:,}; got {self.dummy_nb_rows}.",
-                field="dummy_nb_rows")
+                field="dummy_nb_rows",
+            )
 
 
 @dataclass(frozen=True)

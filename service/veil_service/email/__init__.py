@@ -21,8 +21,16 @@ if TYPE_CHECKING:
     from veil_service.context import AppContext
     from veil_service.settings import Settings
 
-__all__ = ["Email", "Mailer", "OutboxSender", "Sender", "SmtpConfig", "SmtpSender", "mailer_for",
-           "sender_for"]
+__all__ = [
+    "Email",
+    "Mailer",
+    "OutboxSender",
+    "Sender",
+    "SmtpConfig",
+    "SmtpSender",
+    "mailer_for",
+    "sender_for",
+]
 
 log = logging.getLogger("veil.email")
 
@@ -40,10 +48,17 @@ class Sender(Protocol):
 def sender_for(settings: Settings) -> Sender:
     """The SMTP sender when a host is configured, else the outbox under the data dir."""
     if settings.smtp_host:
-        return SmtpSender(SmtpConfig(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
-            user=settings.smtp_user, password=settings.smtp_password,
-            starttls=settings.smtp_starttls, tls=settings.smtp_tls))
+        return SmtpSender(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_from,
+                user=settings.smtp_user,
+                password=settings.smtp_password,
+                starttls=settings.smtp_starttls,
+                tls=settings.smtp_tls,
+            )
+        )
     return OutboxSender(settings.data_dir / "outbox", settings.smtp_from)
 
 
@@ -69,8 +84,7 @@ class Mailer:
             await asyncio.to_thread(self.sender.send, email)
         except OSError as exc:  # smtplib.SMTPException is an OSError
             # The body may carry a token: log the kind and the failure, never the content.
-            log.warning("email not sent", extra={"kind": email.kind,
-                                                 "error": type(exc).__name__})
+            log.warning("email not sent", extra={"kind": email.kind, "error": type(exc).__name__})
         else:
             log.info("email sent", extra={"kind": email.kind})
 

@@ -39,8 +39,10 @@ class SmtpConfig:
     tls: bool = False
 
     def __repr__(self) -> str:
-        return (f"SmtpConfig(host={self.host!r}, port={self.port}, sender={self.sender!r}, "
-                f"user={self.user!r}, password='***', starttls={self.starttls}, tls={self.tls})")
+        return (
+            f"SmtpConfig(host={self.host!r}, port={self.port}, sender={self.sender!r}, "
+            f"user={self.user!r}, password='***', starttls={self.starttls}, tls={self.tls})"
+        )
 
 
 class SmtpSender:
@@ -59,8 +61,7 @@ class SmtpSender:
         context = ssl.create_default_context()
         client: smtplib.SMTP
         if config.tls:
-            client = smtplib.SMTP_SSL(config.host, config.port, timeout=TIMEOUT_S,
-                                      context=context)
+            client = smtplib.SMTP_SSL(config.host, config.port, timeout=TIMEOUT_S, context=context)
         else:
             client = smtplib.SMTP(config.host, config.port, timeout=TIMEOUT_S)
         with client:

@@ -56,8 +56,9 @@ class EngineServicer:
 
     async def GetEngineInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
         """Capacity and load."""
-        return engine_pb2.GetEngineInfoResponse(capacity=self.capacity, running=self.running,
-                                                version=__version__, kinds=sorted(TASKS))
+        return engine_pb2.GetEngineInfoResponse(
+            capacity=self.capacity, running=self.running, version=__version__, kinds=sorted(TASKS)
+        )
 
     async def Execute(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:  # noqa: N802
         """Run one task (see engine.proto for the message order)."""
@@ -65,8 +66,11 @@ class EngineServicer:
             async for message in self._execute(requests):
                 yield message
         except VeilServiceError as exc:
-            yield engine_pb2.ExecuteResponse(failed=engine_pb2.TaskFailed(
-                code=exc.code_name, reason=exc.reason, message=exc.message))
+            yield engine_pb2.ExecuteResponse(
+                failed=engine_pb2.TaskFailed(
+                    code=exc.code_name, reason=exc.reason, message=exc.message
+                )
+            )
 
     async def _execute(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
         iterator = requests.__aiter__()
@@ -81,7 +85,8 @@ class EngineServicer:
         if self.waiting >= 4 * self.capacity:
             raise ResourceExhaustedError(
                 f"engine busy ({self.running}/{self.capacity} tasks, {self.waiting} waiting).",
-                reason="ENGINE_BUSY")
+                reason="ENGINE_BUSY",
+            )
         self.waiting += 1
         try:
             await self._slots.acquire()
@@ -137,8 +142,9 @@ class EngineServicer:
         finally:
             temp.unlink(missing_ok=True)
 
-    async def _run(self, kind: str, params: dict[str, Any], inputs: dict[str, Path],
-                   output_dir: Path) -> AsyncIterator[Any]:
+    async def _run(
+        self, kind: str, params: dict[str, Any], inputs: dict[str, Path], output_dir: Path
+    ) -> AsyncIterator[Any]:
         queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
 
         async def on_progress(fraction: float, phase: str) -> None:
@@ -157,23 +163,33 @@ class EngineServicer:
                     continue
                 fraction, phase = getter.result()
                 now = time.monotonic()
-                if phase != last_sent[1] or now - last_sent[2] >= PROGRESS_INTERVAL_S \
-                        or fraction >= 1.0:
+                if (
+                    phase != last_sent[1]
+                    or now - last_sent[2] >= PROGRESS_INTERVAL_S
+                    or fraction >= 1.0
+                ):
                     last_sent = (fraction, phase, now)
                     yield engine_pb2.ExecuteResponse(
-                        progress=engine_pb2.Progress(fraction=fraction, phase=phase))
+                        progress=engine_pb2.Progress(fraction=fraction, phase=phase)
+                    )
             outcome = task.result()
         finally:
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         if not outcome.ok:
-            yield engine_pb2.ExecuteResponse(failed=engine_pb2.TaskFailed(
-                code=outcome.code, reason=outcome.reason, message=outcome.message))
+            yield engine_pb2.ExecuteResponse(
+                failed=engine_pb2.TaskFailed(
+                    code=outcome.code, reason=outcome.reason, message=outcome.message
+                )
+            )
             return
         for result in outcome.results:
-            yield engine_pb2.ExecuteResponse(result_header=engine_pb2.ResultHeader(
-                name=result.name, media_type=result.media_type))
+            yield engine_pb2.ExecuteResponse(
+                result_header=engine_pb2.ResultHeader(
+                    name=result.name, media_type=result.media_type
+                )
+            )
             import hashlib
 
             digest = hashlib.sha256()
@@ -183,27 +199,39 @@ class EngineServicer:
                     digest.update(chunk)
                     size += len(chunk)
                     yield frame_bytes_field(chunk, RESULT_CHUNK_FIELD)
-            yield engine_pb2.ExecuteResponse(result_end=engine_pb2.ResultEnd(
-                name=result.name, sha256=digest.hexdigest(), size_bytes=size))
-        yield engine_pb2.ExecuteResponse(done=engine_pb2.TaskDone(
-            summary_json=json.dumps(outcome.summary, default=str)))
+            yield engine_pb2.ExecuteResponse(
+                result_end=engine_pb2.ResultEnd(
+                    name=result.name, sha256=digest.hexdigest(), size_bytes=size
+                )
+            )
+        yield engine_pb2.ExecuteResponse(
+            done=engine_pb2.TaskDone(summary_json=json.dumps(outcome.summary, default=str))
+        )
 
 
 def _handlers(servicer: EngineServicer) -> grpc.GenericRpcHandler[Any, Any]:
-    return grpc.method_handlers_generic_handler("veil.engine.v1.EngineService", {
-        "Execute": grpc.stream_stream_rpc_method_handler(
-            servicer.Execute,
-            request_deserializer=chunk_deserializer(engine_pb2.ExecuteRequest, TABLE_CHUNK_FIELD),
-            response_serializer=chunk_serializer),
-        "GetEngineInfo": grpc.unary_unary_rpc_method_handler(
-            servicer.GetEngineInfo,
-            request_deserializer=engine_pb2.GetEngineInfoRequest.FromString,
-            response_serializer=engine_pb2.GetEngineInfoResponse.SerializeToString),
-    })
+    return grpc.method_handlers_generic_handler(
+        "veil.engine.v1.EngineService",
+        {
+            "Execute": grpc.stream_stream_rpc_method_handler(
+                servicer.Execute,
+                request_deserializer=chunk_deserializer(
+                    engine_pb2.ExecuteRequest, TABLE_CHUNK_FIELD
+                ),
+                response_serializer=chunk_serializer,
+            ),
+            "GetEngineInfo": grpc.unary_unary_rpc_method_handler(
+                servicer.GetEngineInfo,
+                request_deserializer=engine_pb2.GetEngineInfoRequest.FromString,
+                response_serializer=engine_pb2.GetEngineInfoResponse.SerializeToString,
+            ),
+        },
+    )
 
 
-async def serve_engine(listen: str, *, work_dir: Path, capacity: int,
-                       cache_bytes: int = 2 << 30) -> None:
+async def serve_engine(
+    listen: str, *, work_dir: Path, capacity: int, cache_bytes: int = 2 << 30
+) -> None:
     """Run an engine until SIGTERM or SIGINT."""
     worker_context()
     forkserver.ensure_running()
@@ -217,8 +245,7 @@ async def serve_engine(listen: str, *, work_dir: Path, capacity: int,
     port = server.add_insecure_port(listen)
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    print(f"veil engine listening on {listen if listen.startswith('unix') else port}",
-          flush=True)
+    print(f"veil engine listening on {listen if listen.startswith('unix') else port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -20,8 +20,14 @@ from typing import Any
 from veil_service.engine.tasks.context import ResultFile, TaskContext
 from veil_service.errors import VeilServiceError
 
-PRELOAD = ["numpy", "pandas", "pyarrow", "sklearn.neighbors", "scipy.linalg",
-           "veil_service.engine.tasks"]
+PRELOAD = [
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "sklearn.neighbors",
+    "scipy.linalg",
+    "veil_service.engine.tasks",
+]
 
 _context: Any = None
 
@@ -63,17 +69,34 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
     except VeilServiceError as exc:
         return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message)
     except MemoryError:
-        return TaskOutcome(False, {}, [], "RESOURCE_EXHAUSTED", "OUT_OF_MEMORY",
-                           "the engine ran out of memory; use smaller batches "
-                           "(max_rows_per_batch) or a smaller query.")
+        return TaskOutcome(
+            False,
+            {},
+            [],
+            "RESOURCE_EXHAUSTED",
+            "OUT_OF_MEMORY",
+            "the engine ran out of memory; use smaller batches "
+            "(max_rows_per_batch) or a smaller query.",
+        )
     except Exception as exc:  # the last line of defence of a task
         traceback.print_exc()
-        return TaskOutcome(False, {}, [], "INTERNAL", "ENGINE_TASK_FAILED",
-                           f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}")
+        return TaskOutcome(
+            False,
+            {},
+            [],
+            "INTERNAL",
+            "ENGINE_TASK_FAILED",
+            f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}",
+        )
 
 
-def _child_main(kind: str, params: dict[str, Any], inputs: dict[str, str], output_dir: str,
-                conn: multiprocessing.connection.Connection) -> None:
+def _child_main(
+    kind: str,
+    params: dict[str, Any],
+    inputs: dict[str, str],
+    output_dir: str,
+    conn: multiprocessing.connection.Connection,
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def report(fraction: float, phase: str) -> None:
@@ -124,10 +147,16 @@ async def run_in_worker(
                 message = parent.recv()
             except EOFError:
                 await asyncio.to_thread(process.join, 5)
-                return TaskOutcome(False, {}, [], "INTERNAL", "ENGINE_WORKER_DIED",
-                                   f"the engine worker running {kind} died "
-                                   f"(exit code {process.exitcode}); it may have run out of "
-                                   "memory.")
+                return TaskOutcome(
+                    False,
+                    {},
+                    [],
+                    "INTERNAL",
+                    "ENGINE_WORKER_DIED",
+                    f"the engine worker running {kind} died "
+                    f"(exit code {process.exitcode}); it may have run out of "
+                    "memory.",
+                )
             if message[0] == "progress":
                 await on_progress(message[1], message[2])
             elif message[0] == "done":
@@ -156,8 +185,9 @@ def wants_inline(kind: str, params: dict[str, Any]) -> bool:
     return kind in INLINE_KINDS and bool(params.get("inline"))
 
 
-def _run_inline_sync(kind: str, params: dict[str, Any], inputs: dict[str, Path],
-                     output_dir: Path, report: Any) -> TaskOutcome:
+def _run_inline_sync(
+    kind: str, params: dict[str, Any], inputs: dict[str, Path], output_dir: Path, report: Any
+) -> TaskOutcome:
     return execute_task(kind, TaskContext(params, inputs, output_dir, report))
 
 

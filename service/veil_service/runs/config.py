@@ -20,16 +20,35 @@ REPORT_TYPES = ("basic", "pia")
 SENSITIVITY_LEVELS = ("Very High", "High", "Medium", "Low", "Very Low", "Negligible", "Undefined")
 DATA_TYPES = ("unknown", "health", "hr", "mobility", "insurance", "finance", "education")
 DATA_SUBJECTS = ("unknown", "patients", "employees", "clients", "users", "students")
-DATA_RECIPIENTS = ("unknown", "opendata", "contractual_thirdparty", "internal", "outside_eu",
-                   "trusted_thirdparty")
+DATA_RECIPIENTS = (
+    "unknown",
+    "opendata",
+    "contractual_thirdparty",
+    "internal",
+    "outside_eu",
+    "trusted_thirdparty",
+)
 
 AVATARIZATION_KEYS = (
-    "k", "ncp", "column_weights", "use_categorical_reduction", "exclude_variable_names",
-    "exclude_variables_method", "imputation_method", "imputation_k",
-    "imputation_training_fraction", "max_rows_per_batch",
+    "k",
+    "ncp",
+    "column_weights",
+    "use_categorical_reduction",
+    "exclude_variable_names",
+    "exclude_variables_method",
+    "imputation_method",
+    "imputation_k",
+    "imputation_training_fraction",
+    "max_rows_per_batch",
 )
-PRIVACY_KEYS = ("ncp", "known_variables", "target", "quantile_threshold",
-                "use_categorical_reduction", "column_weights")
+PRIVACY_KEYS = (
+    "ncp",
+    "known_variables",
+    "target",
+    "quantile_threshold",
+    "use_categorical_reduction",
+    "column_weights",
+)
 SIGNAL_KEYS = ("ncp", "use_categorical_reduction", "column_weights", "target")
 
 
@@ -180,8 +199,9 @@ def validate(config: RunConfig) -> None:
     _check_choice("pia.data_subject", config.pia.data_subject, DATA_SUBJECTS)
     _check_choice("pia.data_recipient", config.pia.data_recipient, DATA_RECIPIENTS)
     _check_int("max_distribution_plots", config.max_distribution_plots, 0, 1000)
-    if config.seed is not None and (isinstance(config.seed, bool)
-                                    or not isinstance(config.seed, int)):
+    if config.seed is not None and (
+        isinstance(config.seed, bool) or not isinstance(config.seed, int)
+    ):
         raise _fail("seed", f"must be an integer; got {config.seed!r}.")
     for table in config.tables:
         base = f"tables[{table.name}]"
@@ -195,20 +215,24 @@ def validate(config: RunConfig) -> None:
             _check_int(f"{path}.ncp", p.get("ncp"), 1)
             _check_weights(f"{path}.column_weights", p.get("column_weights"))
             _check_names(f"{path}.exclude_variable_names", p.get("exclude_variable_names"))
-            _check_choice(f"{path}.exclude_variables_method", p.get("exclude_variables_method"),
-                          EXCLUDE_METHODS)
-            _check_choice(f"{path}.imputation_method", p.get("imputation_method"),
-                          IMPUTE_METHODS)
+            _check_choice(
+                f"{path}.exclude_variables_method",
+                p.get("exclude_variables_method"),
+                EXCLUDE_METHODS,
+            )
+            _check_choice(f"{path}.imputation_method", p.get("imputation_method"), IMPUTE_METHODS)
             _check_int(f"{path}.imputation_k", p.get("imputation_k"), 1)
-            _check_fraction(f"{path}.imputation_training_fraction",
-                            p.get("imputation_training_fraction"))
+            _check_fraction(
+                f"{path}.imputation_training_fraction", p.get("imputation_training_fraction")
+            )
             _check_int(f"{path}.max_rows_per_batch", p.get("max_rows_per_batch"), 100)
         pm = table.privacy_metrics
         _check_keys(f"{base}.privacy_metrics", pm, PRIVACY_KEYS)
         _check_int(f"{base}.privacy_metrics.ncp", pm.get("ncp"), 1)
         _check_names(f"{base}.privacy_metrics.known_variables", pm.get("known_variables"))
-        _check_int(f"{base}.privacy_metrics.quantile_threshold", pm.get("quantile_threshold"),
-                   1, 99)
+        _check_int(
+            f"{base}.privacy_metrics.quantile_threshold", pm.get("quantile_threshold"), 1, 99
+        )
         _check_weights(f"{base}.privacy_metrics.column_weights", pm.get("column_weights"))
         sm = table.signal_metrics
         _check_keys(f"{base}.signal_metrics", sm, SIGNAL_KEYS)

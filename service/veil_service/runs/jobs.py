@@ -54,14 +54,27 @@ class JobRecord:
 def to_record(row: sa.RowMapping) -> JobRecord:
     """A JobRecord from a jobs row (joined with runs for the display name when present)."""
     return JobRecord(
-        row["id"], row["run_id"], row["owner_id"], row["kind"], row["status"],
-        json.loads(row["depends_on_json"] or "[]"), json.loads(row["params_json"] or "{}"),
-        row["progress"], row["phase"], row["exception"], row["attempts"], row["created_at"],
-        row["started_at"], row["finished_at"], row.get("display_name", "") or "")
+        row["id"],
+        row["run_id"],
+        row["owner_id"],
+        row["kind"],
+        row["status"],
+        json.loads(row["depends_on_json"] or "[]"),
+        json.loads(row["params_json"] or "{}"),
+        row["progress"],
+        row["phase"],
+        row["exception"],
+        row["attempts"],
+        row["created_at"],
+        row["started_at"],
+        row["finished_at"],
+        row.get("display_name", "") or "",
+    )
 
 
-def plan(kinds: list[str], config: RunConfig, tables: list[StoredTable],
-         finished_kinds: set[str]) -> list[tuple[str, list[str]]]:
+def plan(
+    kinds: list[str], config: RunConfig, tables: list[StoredTable], finished_kinds: set[str]
+) -> list[tuple[str, list[str]]]:
     """Order the requested kinds and name each one's dependencies (by kind).
 
     Raises:
@@ -69,21 +82,25 @@ def plan(kinds: list[str], config: RunConfig, tables: list[StoredTable],
         FailedPreconditionError: what is missing for a kind (tables, parameters, avatar data).
     """
     if not kinds:
-        raise InvalidArgumentError("no job kinds given; e.g. jobs_to_run=[JobKind.standard].",
-                                   field="kinds")
+        raise InvalidArgumentError(
+            "no job kinds given; e.g. jobs_to_run=[JobKind.standard].", field="kinds"
+        )
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
-        raise InvalidArgumentError(f"unknown job kinds {unknown}; known: {list(KINDS)}.",
-                                   field="kinds")
+        raise InvalidArgumentError(
+            f"unknown job kinds {unknown}; known: {list(KINDS)}.", field="kinds"
+        )
     originals = {t.name for t in tables if t.role == "original"}
     avatars = {t.name for t in tables if t.role == "avatar"}
     if not originals:
-        raise FailedPreconditionError("the run has no table: add_table(...) first.",
-                                      reason="NO_TABLE")
+        raise FailedPreconditionError(
+            "the run has no table: add_table(...) first.", reason="NO_TABLE"
+        )
     if config.links:
         raise FailedPreconditionError(
             "multi-table runs with links are not supported yet; run each table alone.",
-            reason="MULTI_TABLE_UNSUPPORTED")
+            reason="MULTI_TABLE_UNSUPPORTED",
+        )
     requested = set(kinds)
     steps: list[tuple[str, list[str]]] = []
     for kind in EXECUTION_ORDER:
@@ -91,50 +108,75 @@ def plan(kinds: list[str], config: RunConfig, tables: list[StoredTable],
             continue
         depends: list[str] = []
         if kind == "standard":
-            missing = sorted(n for n in originals
-                             if (c := config.find(n)) is None or c.avatarization is None)
+            missing = sorted(
+                n for n in originals if (c := config.find(n)) is None or c.avatarization is None
+            )
             if missing:
                 raise FailedPreconditionError(
                     f"table(s) {missing} have no avatarization parameters: call "
-                    "set_parameters(table, k=...) first.", reason="NO_PARAMETERS")
+                    "set_parameters(table, k=...) first.",
+                    reason="NO_PARAMETERS",
+                )
         elif kind in ("privacy_metrics", "signal_metrics"):
             if "standard" in requested:
                 depends = ["standard"]
             elif "standard" not in finished_kinds and not originals <= avatars:
                 raise FailedPreconditionError(
                     f"{kind} needs avatars: run the standard job too, or upload avatar tables "
-                    "for every table (add_table(..., avatar_data=...)).", reason="NO_AVATARS")
+                    "for every table (add_table(..., avatar_data=...)).",
+                    reason="NO_AVATARS",
+                )
         elif kind == "report":
             for needed in ("privacy_metrics", "signal_metrics"):
                 if needed in requested:
                     depends.append(needed)
                 elif needed not in finished_kinds:
                     raise FailedPreconditionError(
-                        f"report needs a finished {needed} job: run {needed} first (or with "
-                        "it).", reason="MISSING_DEPENDENCY")
+                        f"report needs a finished {needed} job: run {needed} first (or with it).",
+                        reason="MISSING_DEPENDENCY",
+                    )
         steps.append((kind, depends))
     return steps
 
 
-def create_jobs(conn: sa.Connection, *, run_id: str, owner_id: str,
-                steps: list[tuple[str, list[str]]], params: dict[str, Any]) -> list[JobRecord]:
+def create_jobs(
+    conn: sa.Connection,
+    *,
+    run_id: str,
+    owner_id: str,
+    steps: list[tuple[str, list[str]]],
+    params: dict[str, Any],
+) -> list[JobRecord]:
     """Insert queued jobs for a plan; dependencies are resolved to the new jobs' ids."""
     ids: dict[str, str] = {}
     now = time.time()
     for offset, (kind, depends) in enumerate(steps):
         job_id = str(uuid.uuid4())
         ids[kind] = job_id
-        conn.execute(sa.insert(schema.jobs).values(
-            id=job_id, run_id=run_id, owner_id=owner_id, kind=kind, status="queued",
-            depends_on_json=json.dumps([ids[d] for d in depends]),
-            params_json=json.dumps(params), progress=0.0, phase="", exception="", attempts=0,
-            cancel_requested=False, created_at=now + offset * 1e-6))
+        conn.execute(
+            sa.insert(schema.jobs).values(
+                id=job_id,
+                run_id=run_id,
+                owner_id=owner_id,
+                kind=kind,
+                status="queued",
+                depends_on_json=json.dumps([ids[d] for d in depends]),
+                params_json=json.dumps(params),
+                progress=0.0,
+                phase="",
+                exception="",
+                attempts=0,
+                cancel_requested=False,
+                created_at=now + offset * 1e-6,
+            )
+        )
     return [get_job(conn, ids[kind], owner_id) for kind, _ in steps]
 
 
 def _select() -> sa.Select[Any]:
     return sa.select(schema.jobs, schema.runs.c.display_name).join(
-        schema.runs, schema.runs.c.id == schema.jobs.c.run_id)
+        schema.runs, schema.runs.c.id == schema.jobs.c.run_id
+    )
 
 
 def get_job(conn: sa.Connection, job_id: str, owner_id: str | None) -> JobRecord:
@@ -152,9 +194,17 @@ def get_job(conn: sa.Connection, job_id: str, owner_id: str | None) -> JobRecord
     return to_record(row)
 
 
-def list_jobs(conn: sa.Connection, *, owner_id: str, run_id: str = "", display_name: str = "",
-              kinds: list[str] | None = None, statuses: list[str] | None = None,
-              limit: int = 50, offset: int = 0) -> list[JobRecord]:
+def list_jobs(
+    conn: sa.Connection,
+    *,
+    owner_id: str,
+    run_id: str = "",
+    display_name: str = "",
+    kinds: list[str] | None = None,
+    statuses: list[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[JobRecord]:
     """The owner's jobs, newest first, filtered."""
     jobs = schema.jobs
     query = _select().where(jobs.c.owner_id == owner_id)
@@ -172,17 +222,29 @@ def list_jobs(conn: sa.Connection, *, owner_id: str, run_id: str = "", display_n
 
 def finished_kinds(conn: sa.Connection, run_id: str) -> set[str]:
     """Kinds that have a finished job in the run."""
-    rows = conn.execute(sa.select(schema.jobs.c.kind).where(
-        schema.jobs.c.run_id == run_id, schema.jobs.c.status == "finished"))
+    rows = conn.execute(
+        sa.select(schema.jobs.c.kind).where(
+            schema.jobs.c.run_id == run_id, schema.jobs.c.status == "finished"
+        )
+    )
     return {r[0] for r in rows}
 
 
 def latest_finished(conn: sa.Connection, run_id: str, kind: str) -> JobRecord | None:
     """The newest finished job of a kind in a run."""
-    row = conn.execute(_select().where(
-        schema.jobs.c.run_id == run_id, schema.jobs.c.kind == kind,
-        schema.jobs.c.status == "finished").order_by(schema.jobs.c.seq.desc())
-    ).mappings().first()
+    row = (
+        conn.execute(
+            _select()
+            .where(
+                schema.jobs.c.run_id == run_id,
+                schema.jobs.c.kind == kind,
+                schema.jobs.c.status == "finished",
+            )
+            .order_by(schema.jobs.c.seq.desc())
+        )
+        .mappings()
+        .first()
+    )
     return to_record(row) if row else None
 
 
@@ -193,36 +255,45 @@ def update(conn: sa.Connection, job_id: str, **values: Any) -> None:
 
 def finish(conn: sa.Connection, job_id: str, status: str, exception: str = "") -> None:
     """Move a job to a final status and propagate parent_error to queued dependants."""
-    values: dict[str, Any] = {"status": status, "finished_at": time.time(),
-                              "exception": exception}
+    values: dict[str, Any] = {"status": status, "finished_at": time.time(), "exception": exception}
     if status == "finished":
         values.update(progress=1.0, phase="done")
-    conn.execute(sa.update(schema.jobs).where(schema.jobs.c.id == job_id,
-                                              schema.jobs.c.status.notin_(DONE_STATUSES))
-                 .values(**values))
+    conn.execute(
+        sa.update(schema.jobs)
+        .where(schema.jobs.c.id == job_id, schema.jobs.c.status.notin_(DONE_STATUSES))
+        .values(**values)
+    )
     if status in FAILED_STATUSES:
         _propagate_parent_error(conn, job_id)
 
 
 def _propagate_parent_error(conn: sa.Connection, failed_id: str) -> None:
-    failed = conn.execute(sa.select(schema.jobs.c.run_id, schema.jobs.c.kind,
-                                    schema.jobs.c.status, schema.jobs.c.exception)
-                          .where(schema.jobs.c.id == failed_id)).first()
+    failed = conn.execute(
+        sa.select(
+            schema.jobs.c.run_id, schema.jobs.c.kind, schema.jobs.c.status, schema.jobs.c.exception
+        ).where(schema.jobs.c.id == failed_id)
+    ).first()
     if failed is None:
         return
     run_id, kind, status, exception = failed
     reason = f": {exception}" if exception and status == "error" else ""
-    queued = conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.depends_on_json).where(
-        schema.jobs.c.run_id == run_id, schema.jobs.c.status == "queued")).all()
+    queued = conn.execute(
+        sa.select(schema.jobs.c.id, schema.jobs.c.depends_on_json).where(
+            schema.jobs.c.run_id == run_id, schema.jobs.c.status == "queued"
+        )
+    ).all()
     for job_id, depends in queued:
         if failed_id in json.loads(depends):
-            finish(conn, job_id, "parent_error",
-                   f"the {kind} job ({failed_id}) must succeed first; it ended with status "
-                   f"{status}{reason}")
+            finish(
+                conn,
+                job_id,
+                "parent_error",
+                f"the {kind} job ({failed_id}) must succeed first; it ended with status "
+                f"{status}{reason}",
+            )
 
 
-def delete_jobs(conn: sa.Connection, released: list[str], job_ids: list[str],
-                owner_id: str) -> int:
+def delete_jobs(conn: sa.Connection, released: list[str], job_ids: list[str], owner_id: str) -> int:
     """Delete the owner's jobs and their results (running ones must be cancelled first).
 
     Result files to delete after the commit are added to ``released``.
@@ -230,11 +301,15 @@ def delete_jobs(conn: sa.Connection, released: list[str], job_ids: list[str],
     for job_id in job_ids:
         job = get_job(conn, job_id, owner_id)
         if job.status == "pending":
-            raise FailedPreconditionError(f"job {job_id} is running; cancel it first.",
-                                          reason="JOB_RUNNING")
+            raise FailedPreconditionError(
+                f"job {job_id} is running; cancel it first.", reason="JOB_RUNNING"
+            )
     for job_id in job_ids:
-        rows = conn.execute(sa.select(schema.results.c.id, schema.results.c.blob_id)
-                            .where(schema.results.c.job_id == job_id)).all()
+        rows = conn.execute(
+            sa.select(schema.results.c.id, schema.results.c.blob_id).where(
+                schema.results.c.job_id == job_id
+            )
+        ).all()
         for result_id, blob_id in rows:
             conn.execute(sa.delete(schema.results).where(schema.results.c.id == result_id))
             release_blob(conn, released, blob_id)

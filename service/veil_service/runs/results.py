@@ -30,31 +30,68 @@ class ResultRecord:
     relative_path: str
 
 
-def add_result(conn: sa.Connection, *, job_id: str, run_id: str, kind: str, subkind: str,
-               table_name: str, filename: str, media_type: str, stored: StoredBlob) -> str:
+def add_result(
+    conn: sa.Connection,
+    *,
+    job_id: str,
+    run_id: str,
+    kind: str,
+    subkind: str,
+    table_name: str,
+    filename: str,
+    media_type: str,
+    stored: StoredBlob,
+) -> str:
     """Register a committed blob as a job result; returns its id."""
     now = time.time()
-    conn.execute(sa.insert(schema.blobs).values(
-        id=stored.blob_id, relative_path=stored.relative_path, size_bytes=stored.size_bytes,
-        sha256=stored.sha256, created_at=now))
+    conn.execute(
+        sa.insert(schema.blobs).values(
+            id=stored.blob_id,
+            relative_path=stored.relative_path,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            created_at=now,
+        )
+    )
     result_id = str(uuid.uuid4())
-    conn.execute(sa.insert(schema.results).values(
-        id=result_id, job_id=job_id, run_id=run_id, kind=kind, subkind=subkind,
-        table_name=table_name, filename=filename, media_type=media_type,
-        blob_id=stored.blob_id, created_at=now))
+    conn.execute(
+        sa.insert(schema.results).values(
+            id=result_id,
+            job_id=job_id,
+            run_id=run_id,
+            kind=kind,
+            subkind=subkind,
+            table_name=table_name,
+            filename=filename,
+            media_type=media_type,
+            blob_id=stored.blob_id,
+            created_at=now,
+        )
+    )
     return result_id
 
 
 def _select() -> sa.Select[tuple[object, ...]]:
     r, b = schema.results, schema.blobs
     return sa.select(r, b.c.size_bytes, b.c.sha256, b.c.relative_path).join(
-        b, b.c.id == r.c.blob_id)
+        b, b.c.id == r.c.blob_id
+    )
 
 
 def _to_record(row: sa.RowMapping) -> ResultRecord:
-    return ResultRecord(row["id"], row["job_id"], row["run_id"], row["kind"], row["subkind"],
-                        row["table_name"], row["filename"], row["media_type"],
-                        row["size_bytes"], row["sha256"], row["relative_path"])
+    return ResultRecord(
+        row["id"],
+        row["job_id"],
+        row["run_id"],
+        row["kind"],
+        row["subkind"],
+        row["table_name"],
+        row["filename"],
+        row["media_type"],
+        row["size_bytes"],
+        row["sha256"],
+        row["relative_path"],
+    )
 
 
 def list_results(conn: sa.Connection, *, run_id: str = "", job_id: str = "") -> list[ResultRecord]:
@@ -74,9 +111,15 @@ def get_owned_result(conn: sa.Connection, result_id: str, owner_id: str) -> Resu
     Raises:
         NotFoundError: no such result or not the caller's.
     """
-    row = conn.execute(_select().join(schema.runs, schema.runs.c.id == schema.results.c.run_id)
-                       .where(schema.results.c.id == result_id,
-                              schema.runs.c.owner_id == owner_id)).mappings().first()
+    row = (
+        conn.execute(
+            _select()
+            .join(schema.runs, schema.runs.c.id == schema.results.c.run_id)
+            .where(schema.results.c.id == result_id, schema.runs.c.owner_id == owner_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFoundError(f"no result {result_id!r}.", field="result_id")
     return _to_record(row)

@@ -27,31 +27,48 @@ class RunRecord:
 
 
 def _to_record(row: sa.RowMapping) -> RunRecord:
-    return RunRecord(row["id"], row["owner_id"], row["display_name"], row["version"],
-                     json.loads(row["config_json"] or "{}"), row["created_at"])
+    return RunRecord(
+        row["id"],
+        row["owner_id"],
+        row["display_name"],
+        row["version"],
+        json.loads(row["config_json"] or "{}"),
+        row["created_at"],
+    )
 
 
 def validate_display_name(name: str) -> str:
     """Check and normalise a display name."""
     name = (name or "").strip()
     if not name or len(name) > 256:
-        raise InvalidArgumentError("display_name must be 1-256 characters.",
-                                   field="display_name")
+        raise InvalidArgumentError("display_name must be 1-256 characters.", field="display_name")
     return name
 
 
-def create_run(conn: sa.Connection, *, owner_id: str, display_name: str,
-               config: dict[str, Any] | None = None) -> RunRecord:
+def create_run(
+    conn: sa.Connection, *, owner_id: str, display_name: str, config: dict[str, Any] | None = None
+) -> RunRecord:
     """Create a run; its version is one more than the owner's last run of that name."""
     display_name = validate_display_name(display_name)
     runs = schema.runs
-    last = conn.execute(sa.select(sa.func.max(runs.c.version)).where(
-        runs.c.owner_id == owner_id, runs.c.display_name == display_name)).scalar()
-    record = RunRecord(str(uuid.uuid4()), owner_id, display_name, int(last or 0) + 1,
-                       config or {}, time.time())
-    conn.execute(sa.insert(runs).values(
-        id=record.id, owner_id=owner_id, display_name=display_name, version=record.version,
-        config_json=json.dumps(record.config), created_at=record.created_at))
+    last = conn.execute(
+        sa.select(sa.func.max(runs.c.version)).where(
+            runs.c.owner_id == owner_id, runs.c.display_name == display_name
+        )
+    ).scalar()
+    record = RunRecord(
+        str(uuid.uuid4()), owner_id, display_name, int(last or 0) + 1, config or {}, time.time()
+    )
+    conn.execute(
+        sa.insert(runs).values(
+            id=record.id,
+            owner_id=owner_id,
+            display_name=display_name,
+            version=record.version,
+            config_json=json.dumps(record.config),
+            created_at=record.created_at,
+        )
+    )
     return record
 
 
@@ -64,37 +81,49 @@ def get_owned_run(conn: sa.Connection, run_id: str, owner_id: str) -> RunRecord:
     try:
         uuid.UUID(run_id)
     except (ValueError, TypeError):
-        raise NotFoundError(f"no run {run_id!r}; run ids are UUIDs (see ListRuns).",
-                            field="run_id") from None
-    row = conn.execute(sa.select(schema.runs).where(
-        schema.runs.c.id == run_id, schema.runs.c.owner_id == owner_id)).mappings().first()
+        raise NotFoundError(
+            f"no run {run_id!r}; run ids are UUIDs (see ListRuns).", field="run_id"
+        ) from None
+    row = (
+        conn.execute(
+            sa.select(schema.runs).where(
+                schema.runs.c.id == run_id, schema.runs.c.owner_id == owner_id
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFoundError(f"no run {run_id!r}.", field="run_id")
     return _to_record(row)
 
 
-def list_runs(conn: sa.Connection, *, owner_id: str, display_name: str, limit: int,
-              offset: int) -> list[RunRecord]:
+def list_runs(
+    conn: sa.Connection, *, owner_id: str, display_name: str, limit: int, offset: int
+) -> list[RunRecord]:
     """The caller's runs, newest first."""
     runs = schema.runs
     query = sa.select(runs).where(runs.c.owner_id == owner_id)
     if display_name:
         query = query.where(runs.c.display_name == display_name)
-    rows = conn.execute(query.order_by(runs.c.created_at.desc(), runs.c.id)
-                        .limit(limit).offset(offset)).mappings()
+    rows = conn.execute(
+        query.order_by(runs.c.created_at.desc(), runs.c.id).limit(limit).offset(offset)
+    ).mappings()
     return [_to_record(r) for r in rows]
 
 
 def set_config(conn: sa.Connection, run_id: str, config: dict[str, Any]) -> None:
     """Replace a run's configuration."""
-    conn.execute(sa.update(schema.runs).where(schema.runs.c.id == run_id)
-                 .values(config_json=json.dumps(config)))
+    conn.execute(
+        sa.update(schema.runs)
+        .where(schema.runs.c.id == run_id)
+        .values(config_json=json.dumps(config))
+    )
 
 
 def copy_as_new_version(conn: sa.Connection, run: RunRecord) -> RunRecord:
     """A new version of a run: same display name and config, the same table blobs (no copy)."""
-    new = create_run(conn, owner_id=run.owner_id, display_name=run.display_name,
-                     config=run.config)
+    new = create_run(conn, owner_id=run.owner_id, display_name=run.display_name, config=run.config)
     rt = schema.run_tables
     for row in conn.execute(sa.select(rt).where(rt.c.run_id == run.id)).mappings():
         values = dict(row)
@@ -105,10 +134,18 @@ def copy_as_new_version(conn: sa.Connection, run: RunRecord) -> RunRecord:
 
 def delete_run(conn: sa.Connection, run_id: str) -> list[str]:
     """Delete a run's rows; returns the blob ids it referenced (for the caller to release)."""
-    blob_ids = [r[0] for r in conn.execute(
-        sa.select(schema.run_tables.c.blob_id).where(schema.run_tables.c.run_id == run_id))]
-    blob_ids += [r[0] for r in conn.execute(
-        sa.select(schema.results.c.blob_id).where(schema.results.c.run_id == run_id))]
+    blob_ids = [
+        r[0]
+        for r in conn.execute(
+            sa.select(schema.run_tables.c.blob_id).where(schema.run_tables.c.run_id == run_id)
+        )
+    ]
+    blob_ids += [
+        r[0]
+        for r in conn.execute(
+            sa.select(schema.results.c.blob_id).where(schema.results.c.run_id == run_id)
+        )
+    ]
     conn.execute(sa.delete(schema.results).where(schema.results.c.run_id == run_id))
     conn.execute(sa.delete(schema.jobs).where(schema.jobs.c.run_id == run_id))
     conn.execute(sa.delete(schema.run_tables).where(schema.run_tables.c.run_id == run_id))

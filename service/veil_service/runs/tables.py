@@ -60,7 +60,8 @@ def validate_table_name(name: str) -> None:
     if not TABLE_NAME_RE.match(name or ""):
         raise InvalidArgumentError(
             "table_name must be 1-128 characters of letters, digits, '_', '-' or '.'.",
-            field="table_name")
+            field="table_name",
+        )
 
 
 def validate_role(role: str) -> None:
@@ -100,15 +101,18 @@ async def receive_stream(
             async for chunk in chunks:
                 if not isinstance(chunk, memoryview):
                     raise InvalidArgumentError(
-                        "only the first message may be a header; the rest must be arrow_ipc "
-                        "bytes.", field="header", reason="UNEXPECTED_HEADER")
+                        "only the first message may be a header; the rest must be arrow_ipc bytes.",
+                        field="header",
+                        reason="UNEXPECTED_HEADER",
+                    )
                 if not await pipe.put(chunk):
                     break  # the thread stopped early: awaiting it below raises its error
             pipe.finish()
         except asyncio.CancelledError:
             await _abandon(pipe, storing)
-            raise CancelledError("the upload was cancelled before it completed; nothing was "
-                                 "stored.") from None
+            raise CancelledError(
+                "the upload was cancelled before it completed; nothing was stored."
+            ) from None
         except BaseException:
             await _abandon(pipe, storing)
             raise
@@ -116,20 +120,26 @@ async def receive_stream(
             shape = await storing
         except InvalidArgumentError:
             if writer.size_bytes == 0:
-                raise InvalidArgumentError("no table bytes were sent after the header; send the "
-                                           "Arrow IPC stream.", field="arrow_ipc",
-                                           reason="EMPTY_STREAM") from None
+                raise InvalidArgumentError(
+                    "no table bytes were sent after the header; send the Arrow IPC stream.",
+                    field="arrow_ipc",
+                    reason="EMPTY_STREAM",
+                ) from None
             raise
         if expected_sha256 and expected_sha256.lower() != writer.sha256:
-            raise InvalidArgumentError("the received bytes do not match expected_sha256; the "
-                                       "upload was corrupted in transit. Retry.",
-                                       field="expected_sha256", reason="CHECKSUM_MISMATCH")
+            raise InvalidArgumentError(
+                "the received bytes do not match expected_sha256; the "
+                "upload was corrupted in transit. Retry.",
+                field="expected_sha256",
+                reason="CHECKSUM_MISMATCH",
+            )
         return writer.commit(), shape
 
 
 def _store_and_validate(writer: BlobWriter, pipe: ChunkPipe) -> TableShape:
     """Worker thread of :func:`receive_stream`: store every chunk, decode the stream, fsync."""
     try:
+
         def stored() -> Iterator[bytes | memoryview]:
             while (chunk := pipe.get()) is not None:
                 writer.write(chunk)
@@ -165,8 +175,10 @@ class _BoundedReader(ChunkReader):
                 f"the uploaded bytes are not a usable Arrow IPC stream: a message claims {size} "
                 f"bytes, over the {MAX_MESSAGE_BODY_BYTES >> 20} MiB limit. Send the Arrow IPC "
                 "*stream* format (pyarrow.ipc.new_stream) in record batches of at most "
-                f"{MAX_MESSAGE_BODY_BYTES >> 20} MiB (e.g. 65,536 rows).", field="arrow_ipc",
-                reason="CORRUPT_STREAM")
+                f"{MAX_MESSAGE_BODY_BYTES >> 20} MiB (e.g. 65,536 rows).",
+                field="arrow_ipc",
+                reason="CORRUPT_STREAM",
+            )
         return super().read(size)
 
 
@@ -209,9 +221,17 @@ async def _abandon(pipe: ChunkPipe, storing: asyncio.Future[TableShape]) -> None
         await asyncio.shield(storing)
 
 
-def register_table(conn: sa.Connection, released: list[str], *, run_id: str, name: str,
-                   role: str, stored: StoredBlob, shape: TableShape,
-                   replace: bool) -> StoredTable:
+def register_table(
+    conn: sa.Connection,
+    released: list[str],
+    *,
+    run_id: str,
+    name: str,
+    role: str,
+    stored: StoredBlob,
+    shape: TableShape,
+    replace: bool,
+) -> StoredTable:
     """Register a received blob as a run's table in the caller's transaction.
 
     The file of a replaced table's blob is added to ``released`` (see
@@ -221,26 +241,56 @@ def register_table(conn: sa.Connection, released: list[str], *, run_id: str, nam
         AlreadyExistsError: a table of that name and role exists and ``replace`` is false.
     """
     rt = schema.run_tables
-    existing = conn.execute(sa.select(rt.c.id, rt.c.blob_id).where(
-        rt.c.run_id == run_id, rt.c.name == name, rt.c.role == role)).first()
+    existing = conn.execute(
+        sa.select(rt.c.id, rt.c.blob_id).where(
+            rt.c.run_id == run_id, rt.c.name == name, rt.c.role == role
+        )
+    ).first()
     if existing is not None:
         if not replace:
             raise AlreadyExistsError(
                 f"run already has a {role} table named {name!r}; delete it or upload with "
-                "replace=True.", field="table_name")
+                "replace=True.",
+                field="table_name",
+            )
         conn.execute(sa.delete(rt).where(rt.c.id == existing[0]))
         release_blob(conn, released, existing[1])
     now = time.time()
-    conn.execute(sa.insert(schema.blobs).values(
-        id=stored.blob_id, relative_path=stored.relative_path, size_bytes=stored.size_bytes,
-        sha256=stored.sha256, created_at=now))
+    conn.execute(
+        sa.insert(schema.blobs).values(
+            id=stored.blob_id,
+            relative_path=stored.relative_path,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            created_at=now,
+        )
+    )
     table_id = str(uuid.uuid4())
-    conn.execute(sa.insert(rt).values(
-        id=table_id, run_id=run_id, name=name, role=role, blob_id=stored.blob_id,
-        num_rows=shape.num_rows, num_columns=shape.num_columns,
-        schema_json=shape.schema_json(), created_at=now))
-    return StoredTable(table_id, run_id, name, role, shape.num_rows, shape.columns,
-                       stored.size_bytes, stored.sha256, stored.relative_path, now)
+    conn.execute(
+        sa.insert(rt).values(
+            id=table_id,
+            run_id=run_id,
+            name=name,
+            role=role,
+            blob_id=stored.blob_id,
+            num_rows=shape.num_rows,
+            num_columns=shape.num_columns,
+            schema_json=shape.schema_json(),
+            created_at=now,
+        )
+    )
+    return StoredTable(
+        table_id,
+        run_id,
+        name,
+        role,
+        shape.num_rows,
+        shape.columns,
+        stored.size_bytes,
+        stored.sha256,
+        stored.relative_path,
+        now,
+    )
 
 
 def release_blob(conn: sa.Connection, released: list[str], blob_id: str) -> None:
@@ -250,14 +300,17 @@ def release_blob(conn: sa.Connection, released: list[str], blob_id: str) -> None
     (:meth:`BlobStore.releasing`), never inside the transaction.
     """
     referenced = any(
-        conn.execute(sa.select(sa.literal(1)).select_from(t).where(t.c.blob_id == blob_id)
-                     .limit(1)).first() is not None
+        conn.execute(
+            sa.select(sa.literal(1)).select_from(t).where(t.c.blob_id == blob_id).limit(1)
+        ).first()
+        is not None
         for t in (schema.run_tables, schema.results, schema.datasets)
     )
     if referenced:
         return
-    row = conn.execute(sa.select(schema.blobs.c.relative_path)
-                       .where(schema.blobs.c.id == blob_id)).first()
+    row = conn.execute(
+        sa.select(schema.blobs.c.relative_path).where(schema.blobs.c.id == blob_id)
+    ).first()
     if row is not None:
         conn.execute(sa.delete(schema.blobs).where(schema.blobs.c.id == blob_id))
         released.append(row[0])
@@ -266,27 +319,45 @@ def release_blob(conn: sa.Connection, released: list[str], blob_id: str) -> None
 def _select_tables() -> sa.Select[tuple[object, ...]]:
     rt, b = schema.run_tables, schema.blobs
     return sa.select(rt, b.c.size_bytes, b.c.sha256, b.c.relative_path).join(
-        b, b.c.id == rt.c.blob_id)
+        b, b.c.id == rt.c.blob_id
+    )
 
 
 def _to_stored(row: sa.RowMapping) -> StoredTable:
-    return StoredTable(row["id"], row["run_id"], row["name"], row["role"], row["num_rows"],
-                       TableShape.columns_from_json(row["schema_json"]), row["size_bytes"],
-                       row["sha256"], row["relative_path"], row["created_at"])
+    return StoredTable(
+        row["id"],
+        row["run_id"],
+        row["name"],
+        row["role"],
+        row["num_rows"],
+        TableShape.columns_from_json(row["schema_json"]),
+        row["size_bytes"],
+        row["sha256"],
+        row["relative_path"],
+        row["created_at"],
+    )
 
 
 def list_tables(conn: sa.Connection, run_id: str) -> list[StoredTable]:
     """Tables of a run, by name then role."""
-    rows = conn.execute(_select_tables().where(schema.run_tables.c.run_id == run_id)
-                        .order_by(schema.run_tables.c.name, schema.run_tables.c.role)).mappings()
+    rows = conn.execute(
+        _select_tables()
+        .where(schema.run_tables.c.run_id == run_id)
+        .order_by(schema.run_tables.c.name, schema.run_tables.c.role)
+    ).mappings()
     return [_to_stored(r) for r in rows]
 
 
 def find_table(conn: sa.Connection, run_id: str, name: str, role: str) -> StoredTable | None:
     """One table of a run, or None."""
     rt = schema.run_tables
-    row = conn.execute(_select_tables().where(
-        rt.c.run_id == run_id, rt.c.name == name, rt.c.role == role)).mappings().first()
+    row = (
+        conn.execute(
+            _select_tables().where(rt.c.run_id == run_id, rt.c.name == name, rt.c.role == role)
+        )
+        .mappings()
+        .first()
+    )
     return None if row is None else _to_stored(row)
 
 
@@ -298,13 +369,16 @@ def get_table(conn: sa.Connection, run_id: str, name: str, role: str) -> StoredT
     """
     table = find_table(conn, run_id, name, role)
     if table is None:
-        raise NotFoundError(f"the run has no {role} table named {name!r}; upload it first "
-                            "(add_table).", field="table_name")
+        raise NotFoundError(
+            f"the run has no {role} table named {name!r}; upload it first (add_table).",
+            field="table_name",
+        )
     return table
 
 
-def delete_table(conn: sa.Connection, released: list[str], run_id: str, name: str,
-                 role: str | None) -> int:
+def delete_table(
+    conn: sa.Connection, released: list[str], run_id: str, name: str, role: str | None
+) -> int:
     """Delete a table (every role when ``role`` is None); return how many rows went.
 
     Blob files to delete after the commit are added to ``released``.

@@ -11,11 +11,20 @@ from __future__ import annotations
 import re
 
 METADATA, VOLUME, SCHEMA = "AvatarMetadata", "AvatarVolume", "AvatarSchema"
-PARAMETERS, PRIVACY, SIGNAL = ("AvatarParameters", "AvatarPrivacyMetricsParameters",
-                               "AvatarSignalMetricsParameters")
+PARAMETERS, PRIVACY, SIGNAL = (
+    "AvatarParameters",
+    "AvatarPrivacyMetricsParameters",
+    "AvatarSignalMetricsParameters",
+)
 REPORT, ADVICE = "AvatarReportParameters", "AvatarAdviceParameters"
-DATABASE_KINDS = ("AvatarSchemaDiscoveryParameters", "AvatarExtractParameters", "AvatarDatabase",
-                  "AvatarSharedEntity", "AvatarRegenerateParameters", "AvatarReferenceParameters")
+DATABASE_KINDS = (
+    "AvatarSchemaDiscoveryParameters",
+    "AvatarExtractParameters",
+    "AvatarDatabase",
+    "AvatarSharedEntity",
+    "AvatarRegenerateParameters",
+    "AvatarReferenceParameters",
+)
 KINDS = (METADATA, VOLUME, SCHEMA, PARAMETERS, PRIVACY, SIGNAL, REPORT, ADVICE, *DATABASE_KINDS)
 
 # Accepted keys, in the order Octopize writes them (the writer reuses these orders).
@@ -27,36 +36,95 @@ SCHEMA_KEYS = ("tables", "schema_ref", "check_links_between_tables")
 TABLE_KEYS = ("name", "data", "individual_level", "columns", "links")
 AVATAR_TABLE_KEYS = ("name", "avatars_data")
 DATA_KEYS = ("volume", "file", "auto")
-COLUMN_KEYS = ("field", "type", "value_type", "identifier", "primary_key", "time_series_time",
-               "pseudonymization", "drop")
+COLUMN_KEYS = (
+    "field",
+    "type",
+    "value_type",
+    "identifier",
+    "primary_key",
+    "time_series_time",
+    "pseudonymization",
+    "drop",
+)
 LINK_KEYS = ("field", "to", "method")
 LINK_TO_KEYS = ("table", "field")
-LINK_METHODS = ("linear_sum_assignment", "minimum_distance_assignment",
-                "sensitive_original_order_assignment", "time_series")
-PARAMETERS_KEYS = ("schema", "avatarization", "avatarization_open_dp", "avatarization_fast_dp",
-                   "avatarization_dp", "time_series", "results", "seed", "compute_figures",
-                   "input")
-_COMMON = ("ncp", "use_categorical_reduction", "column_weights", "exclude_variables", "imputation",
-           "data_augmentation", "avatarization_processors_parameters")
+LINK_METHODS = (
+    "linear_sum_assignment",
+    "minimum_distance_assignment",
+    "sensitive_original_order_assignment",
+    "time_series",
+)
+PARAMETERS_KEYS = (
+    "schema",
+    "avatarization",
+    "avatarization_open_dp",
+    "avatarization_fast_dp",
+    "avatarization_dp",
+    "time_series",
+    "results",
+    "seed",
+    "compute_figures",
+    "input",
+)
+_COMMON = (
+    "ncp",
+    "use_categorical_reduction",
+    "column_weights",
+    "exclude_variables",
+    "imputation",
+    "data_augmentation",
+    "avatarization_processors_parameters",
+)
 # ``max_rows_per_batch`` is a Veil extension (batching of large tables).
 AVATARIZATION_KEYS = ("k", *_COMMON, "max_rows_per_batch")
 OPEN_DP_KEYS = ("epsilon", "preprocess_budget_ratio", *_COMMON)
-FAST_DP_KEYS = ("epsilon", "mechanism", "gmm_n_components", "histogram_n_bins",
-                "bounds_percentile", *_COMMON)
+FAST_DP_KEYS = (
+    "epsilon",
+    "mechanism",
+    "gmm_n_components",
+    "histogram_n_bins",
+    "bounds_percentile",
+    *_COMMON,
+)
 TIME_SERIES_KEYS = ("projection", "alignment", "exclude_variables")
 EXCLUDE_KEYS = ("variable_names", "replacement_strategy")
 IMPUTATION_KEYS = ("method", "k", "training_fraction", "return_data_imputed")
 AUGMENTATION_KEYS = ("augmentation_strategy", "target_column", "should_anonymize_original_table")
 RESULTS_KEYS = ("volume", "path", "format", "name_template", "max_distribution_plots")
-METRICS_SPEC_KEYS = ("schema", "avatarization_ref", "time_series", "{block}", "results", "seed",
-                     "compute_figures", "input")
-PRIVACY_BLOCK_KEYS = ("ncp", "use_categorical_reduction", "known_variables", "target",
-                      "quantile_threshold", "imputation", "exclude_variables", "column_weights")
-OBSOLETE_PRIVACY_KEYS = ("closest_rate_percentage_threshold", "closest_rate_ratio_threshold",
-                         "categorical_hidden_rate_variables")
+METRICS_SPEC_KEYS = (
+    "schema",
+    "avatarization_ref",
+    "time_series",
+    "{block}",
+    "results",
+    "seed",
+    "compute_figures",
+    "input",
+)
+PRIVACY_BLOCK_KEYS = (
+    "ncp",
+    "use_categorical_reduction",
+    "known_variables",
+    "target",
+    "quantile_threshold",
+    "imputation",
+    "exclude_variables",
+    "column_weights",
+)
+OBSOLETE_PRIVACY_KEYS = (
+    "closest_rate_percentage_threshold",
+    "closest_rate_ratio_threshold",
+    "categorical_hidden_rate_variables",
+)
 # ``target`` in signal metrics is a Veil extension (label of the utility model).
-SIGNAL_BLOCK_KEYS = ("ncp", "use_categorical_reduction", "imputation", "column_weights",
-                     "exclude_variables", "target")
+SIGNAL_BLOCK_KEYS = (
+    "ncp",
+    "use_categorical_reduction",
+    "imputation",
+    "column_weights",
+    "exclude_variables",
+    "target",
+)
 REPORT_KEYS = ("report_type", "output_format", "language", "results")
 ADVICE_SPEC_KEYS = ("schema", "advice", "results")
 
@@ -69,24 +137,27 @@ FEATURES = {
     "dp": f"differential-privacy avatarization (avatarization_dp) {_IGNORED}",
     "time_series": f"time series (time_series) {_IGNORED}",
     "augmentation": f"data augmentation (data_augmentation) {_IGNORED}",
-    "processors": "server-side processors (avatarization_processors_parameters) "
-                  f"{_IGNORED_PLURAL}",
+    "processors": f"server-side processors (avatarization_processors_parameters) {_IGNORED_PLURAL}",
     "pseudonymization": f"pseudonymization (columns[].pseudonymization) {_IGNORED}",
     "database": f"database runs {_IGNORED_PLURAL}",
     "links": "multi-table avatarization (links) is not supported by Veil yet: the links are "
-             "stored, jobs treat each table on its own",
+    "stored, jobs treat each table on its own",
     "column_options": f"the column options value_type and drop {_IGNORED_PLURAL}",
     "imputed_data": f"returning the imputed data (imputation.return_data_imputed) {_IGNORED}",
     "results_files": "result file overrides (results.format, results.name_template) are ignored: "
-                     "Veil results are downloaded through the client",
+    "Veil results are downloaded through the client",
     "obsolete": "obsolete privacy parameters (removed in the Octopize client 1.0.9) were ignored",
 }
 
-_YAML_NAMES = {"exclude_variable_names": "exclude_variables.variable_names",
-               "exclude_variables_method": "exclude_variables.replacement_strategy",
-               "imputation_method": "imputation.method", "imputation_k": "imputation.k",
-               "imputation_training_fraction": "imputation.training_fraction",
-               "data_recipient": "datarecipient", "data_subject": "datasubject"}
+_YAML_NAMES = {
+    "exclude_variable_names": "exclude_variables.variable_names",
+    "exclude_variables_method": "exclude_variables.replacement_strategy",
+    "imputation_method": "imputation.method",
+    "imputation_k": "imputation.k",
+    "imputation_training_fraction": "imputation.training_fraction",
+    "data_recipient": "datarecipient",
+    "data_subject": "datasubject",
+}
 
 
 def yaml_path(field: str) -> str:
@@ -96,10 +167,16 @@ def yaml_path(field: str) -> str:
         table, block, key, column = parts.groups()
         if block == "types":
             return f"AvatarSchema spec.tables[{table}].columns[{column}].type"
-        kind = {"avatarization": PARAMETERS, "privacy_metrics": PRIVACY,
-                "signal_metrics": SIGNAL}.get(block, "")
+        kind = {
+            "avatarization": PARAMETERS,
+            "privacy_metrics": PRIVACY,
+            "signal_metrics": SIGNAL,
+        }.get(block, "")
         return f"{kind} spec.{block}.{table}" + (f".{_YAML_NAMES.get(key, key)}" if key else "")
     if field.startswith("pia."):
         return f"AvatarMetadata spec.pia_metadata.{_YAML_NAMES.get(field[4:], field[4:])}"
-    return {"report_language": "AvatarReportParameters spec.language", "seed": "spec.seed",
-            "max_distribution_plots": "spec.results.max_distribution_plots"}.get(field, "")
+    return {
+        "report_language": "AvatarReportParameters spec.language",
+        "seed": "spec.seed",
+        "max_distribution_plots": "spec.results.max_distribution_plots",
+    }.get(field, "")

@@ -29,8 +29,7 @@ from veil_service.runs.config import LinkConfig, RunConfig, TableConfig, validat
 class _Loader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
     """A safe loader that rejects duplicate keys (PyYAML keeps the last one silently)."""
 
-    def construct_mapping(self, node: yaml.MappingNode,
-                          deep: bool = False) -> dict[Hashable, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         self.flatten_mapping(node)
         seen: set[Hashable] = set()
         for key_node, _ in node.value:
@@ -38,7 +37,8 @@ class _Loader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
             if isinstance(key, Hashable):
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
                 seen.add(key)
         mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)
         return mapping
@@ -57,7 +57,8 @@ class _Doc:
 
     def error(self, path: str, message: str) -> InvalidArgumentError:
         return InvalidArgumentError(
-            f"YAML document {self.number} ({self.label()}): {path}: {message}", field=path)
+            f"YAML document {self.number} ({self.label()}): {path}: {message}", field=path
+        )
 
 
 def _join(path: str, key: Any) -> str:
@@ -75,7 +76,8 @@ def _mapping(doc: _Doc, path: str, value: Any, accepted: tuple[str, ...]) -> dic
             raise InvalidArgumentError(
                 f"YAML document {doc.number} ({doc.label()}): unknown key {_join(path, key)!r}; "
                 f"accepted keys{f' under {path!r}' if path else ''}: {', '.join(accepted)}.",
-                field=_join(path, key))
+                field=_join(path, key),
+            )
     return value
 
 
@@ -148,8 +150,10 @@ class _Reader:
 
     def warnings(self) -> list[str]:
         """One warning per unsupported feature listing its places, then the notes."""
-        grouped = [f"{vocab.FEATURES[key]}: {'; '.join(places)}."
-                   for key, places in self.unsupported.items()]
+        grouped = [
+            f"{vocab.FEATURES[key]}: {'; '.join(places)}."
+            for key, places in self.unsupported.items()
+        ]
         return grouped + list(dict.fromkeys(self.notes))
 
     def flag_unsupported(self, feature: str, doc: _Doc, path: str) -> None:
@@ -163,12 +167,16 @@ class _Reader:
             mark = exc.problem_mark or exc.context_mark
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise InvalidArgumentError(
-                f"malformed YAML{where}: {exc.problem or exc.context}", field="yaml") from exc
+                f"malformed YAML{where}: {exc.problem or exc.context}", field="yaml"
+            ) from exc
         except yaml.YAMLError as exc:
             raise InvalidArgumentError(f"malformed YAML: {exc}", field="yaml") from exc
         if all(document is None for document in documents):
-            raise InvalidArgumentError("the YAML holds no document; expected the avatar_yaml "
-                                       f"documents ({', '.join(vocab.KINDS[:8])}).", field="yaml")
+            raise InvalidArgumentError(
+                "the YAML holds no document; expected the avatar_yaml "
+                f"documents ({', '.join(vocab.KINDS[:8])}).",
+                field="yaml",
+            )
         for number, document in enumerate(documents, start=1):
             if document is not None:
                 self.document(number, document)
@@ -177,18 +185,26 @@ class _Reader:
     def document(self, number: int, document: Any) -> None:
         """Check a document's envelope (kind, metadata, annotations) and dispatch on its kind."""
         if not isinstance(document, dict):
-            raise InvalidArgumentError(f"YAML document {number}: must be a mapping with kind, "
-                                       f"metadata and spec; got {document!r}.", field="document")
+            raise InvalidArgumentError(
+                f"YAML document {number}: must be a mapping with kind, "
+                f"metadata and spec; got {document!r}.",
+                field="document",
+            )
         kind, metadata = document.get("kind"), document.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
         doc = _Doc(number, str(kind), "" if name is None else str(name))
         if kind is None:
-            raise InvalidArgumentError(f"YAML document {number}: 'kind' is missing; accepted "
-                                       f"kinds: {', '.join(vocab.KINDS)}.", field="kind")
+            raise InvalidArgumentError(
+                f"YAML document {number}: 'kind' is missing; accepted "
+                f"kinds: {', '.join(vocab.KINDS)}.",
+                field="kind",
+            )
         if kind not in vocab.KINDS:
             raise InvalidArgumentError(
                 f"YAML document {number} ({doc.label()}): unknown kind {kind!r}; accepted kinds: "
-                f"{', '.join(vocab.KINDS)}.", field="kind")
+                f"{', '.join(vocab.KINDS)}.",
+                field="kind",
+            )
         _mapping(doc, "", document, vocab.DOCUMENT_KEYS)
         _mapping(doc, "metadata", metadata, vocab.METADATA_KEYS)
         if not isinstance(document.get("annotations") or {}, dict):
@@ -196,8 +212,10 @@ class _Reader:
         if kind == vocab.VOLUME:
             return  # Veil stores tables itself; volumes have no meaning here.
         if (kind, doc.name) in self.seen and kind != vocab.SCHEMA:
-            self.notes.append(f"YAML document {number} repeats {doc.label()} (first in document "
-                              f"{self.seen[kind, doc.name]}); its settings override the first's.")
+            self.notes.append(
+                f"YAML document {number} repeats {doc.label()} (first in document "
+                f"{self.seen[kind, doc.name]}); its settings override the first's."
+            )
         self.seen.setdefault((kind, doc.name), number)
         spec = document.get("spec")
         if kind == vocab.METADATA:
@@ -223,9 +241,12 @@ class _Reader:
         if spec.get("display_name") is not None:
             self.display_name = _name(doc, "spec.display_name", spec["display_name"])
         pia = _mapping(doc, "spec.pia_metadata", spec.get("pia_metadata"), vocab.PIA_KEYS)
-        for key, attribute in (("datarecipient", "data_recipient"), ("data_type", "data_type"),
-                               ("datasubject", "data_subject"),
-                               ("sensitivity_level", "sensitivity_level")):
+        for key, attribute in (
+            ("datarecipient", "data_recipient"),
+            ("data_type", "data_type"),
+            ("datasubject", "data_subject"),
+            ("sensitivity_level", "sensitivity_level"),
+        ):
             if pia.get(key) is not None:
                 setattr(self.config.pia, attribute, pia[key])
 
@@ -254,14 +275,14 @@ class _Reader:
             if individual is not None:
                 self.individual[name] = (individual, f"{doc.label()} {path}.individual_level")
             fields: set[str] = set()
-            for position, column in enumerate(_list(doc, f"{path}.columns",
-                                                    values.get("columns"))):
+            for position, column in enumerate(_list(doc, f"{path}.columns", values.get("columns"))):
                 self.column(doc, f"{path}.columns", position, column, table, fields)
             for position, link in enumerate(_list(doc, f"{path}.links", values.get("links"))):
                 self.link(doc, f"{path}.links[{position}]", link, name)
 
-    def column(self, doc: _Doc, path: str, position: int, column: Any, table: TableConfig,
-               fields: set[str]) -> None:
+    def column(
+        self, doc: _Doc, path: str, position: int, column: Any, table: TableConfig, fields: set[str]
+    ) -> None:
         """One schema column: type, identifier flag, primary key; other options are reported."""
         values = _mapping(doc, f"{path}[{position}]", column, vocab.COLUMN_KEYS)
         field = _name(doc, f"{path}[{position}].field", values.get("field"))
@@ -271,13 +292,18 @@ class _Reader:
         fields.add(field)
         if values.get("type") is not None:
             table.column_types[field] = values["type"]
-        if _flag(doc, f"{path}.identifier", values.get("identifier")) \
-                and field not in table.identifiers:
+        if (
+            _flag(doc, f"{path}.identifier", values.get("identifier"))
+            and field not in table.identifiers
+        ):
             table.identifiers.append(field)
         if _flag(doc, f"{path}.primary_key", values.get("primary_key")):
             if table.primary_key and table.primary_key != field:
-                raise doc.error(path, f"table {table.name!r} has two primary keys "
-                                      f"({table.primary_key!r} and {field!r}); keep one.")
+                raise doc.error(
+                    path,
+                    f"table {table.name!r} has two primary keys "
+                    f"({table.primary_key!r} and {field!r}); keep one.",
+                )
             table.primary_key = field
         if _flag(doc, f"{path}.time_series_time", values.get("time_series_time")):
             self.flag_unsupported("time_series", doc, f"{path}.time_series_time")
@@ -294,12 +320,18 @@ class _Reader:
         target = _mapping(doc, f"{path}.to", values.get("to"), vocab.LINK_TO_KEYS)
         method = values.get("method") or vocab.LINK_METHODS[0]
         if method not in vocab.LINK_METHODS:
-            raise doc.error(f"{path}.method", f"must be one of {', '.join(vocab.LINK_METHODS)}; "
-                                              f"got {method!r}.")
-        self.config.links.append(LinkConfig(
-            parent, _name(doc, f"{path}.to.table", target.get("table")),
-            _name(doc, f"{path}.field", values.get("field")),
-            _name(doc, f"{path}.to.field", target.get("field")), method))
+            raise doc.error(
+                f"{path}.method", f"must be one of {', '.join(vocab.LINK_METHODS)}; got {method!r}."
+            )
+        self.config.links.append(
+            LinkConfig(
+                parent,
+                _name(doc, f"{path}.to.table", target.get("table")),
+                _name(doc, f"{path}.field", values.get("field")),
+                _name(doc, f"{path}.to.field", target.get("field")),
+                method,
+            )
+        )
         if method == "time_series":
             self.flag_unsupported("time_series", doc, f"{path} (the link is stored)")
         else:
@@ -312,8 +344,10 @@ class _Reader:
             path = f"spec.tables[{index}].avatars_data"
             data = _mapping(doc, path, values.get("avatars_data"), vocab.DATA_KEYS)
             if data.get("file") is not None or data.get("volume") is not None:
-                self.notes.append(f"{doc.label()} {path} is ignored: upload avatar tables with "
-                                  "add_table(..., avatar_data=...).")
+                self.notes.append(
+                    f"{doc.label()} {path} is ignored: upload avatar tables with "
+                    "add_table(..., avatar_data=...)."
+                )
 
     def table(self, doc: _Doc, name: str) -> TableConfig:
         """A table named by a parameters document (remembered to report undeclared ones)."""
@@ -325,10 +359,13 @@ class _Reader:
         spec = _mapping(doc, "spec", spec, vocab.PARAMETERS_KEYS)
         for name, block in _tables(doc, "spec.avatarization", spec.get("avatarization")).items():
             self.table(doc, name).avatarization = self.avatarization(
-                doc, f"spec.avatarization.{name}", block)
-        for key, feature, accepted in (("avatarization_open_dp", "open_dp", vocab.OPEN_DP_KEYS),
-                                       ("avatarization_fast_dp", "fast_dp", vocab.FAST_DP_KEYS),
-                                       ("avatarization_dp", "dp", vocab.OPEN_DP_KEYS)):
+                doc, f"spec.avatarization.{name}", block
+            )
+        for key, feature, accepted in (
+            ("avatarization_open_dp", "open_dp", vocab.OPEN_DP_KEYS),
+            ("avatarization_fast_dp", "fast_dp", vocab.FAST_DP_KEYS),
+            ("avatarization_dp", "dp", vocab.OPEN_DP_KEYS),
+        ):
             for name, block in _tables(doc, f"spec.{key}", spec.get(key)).items():
                 _mapping(doc, f"spec.{key}.{name}", block, accepted)
                 self.flag_unsupported(feature, doc, f"spec.{key}.{name}")
@@ -345,8 +382,9 @@ class _Reader:
                 self.flag_unsupported("results_files", doc, f"spec.results.{key}")
         self.scalar(doc, "max_distribution_plots", results.get("max_distribution_plots"))
         self.scalar(doc, "seed", spec.get("seed"))
-        self.scalar(doc, "compute_figures",
-                    _flag(doc, "spec.compute_figures", spec.get("compute_figures")))
+        self.scalar(
+            doc, "compute_figures", _flag(doc, "spec.compute_figures", spec.get("compute_figures"))
+        )
         if spec.get("input") is not None:
             self.flag_unsupported("database", doc, "spec.input")
 
@@ -359,8 +397,10 @@ class _Reader:
             setattr(self.config, attribute, value)
         elif self.scalars[attribute][0] != value:
             kept, where = self.scalars[attribute]
-            self.notes.append(f"{attribute} {value!r} in {doc.label()} differs from {kept!r} in "
-                              f"{where}; a Veil run has one {attribute}, {kept!r} is used.")
+            self.notes.append(
+                f"{attribute} {value!r} in {doc.label()} differs from {kept!r} in "
+                f"{where}; a Veil run has one {attribute}, {kept!r} is used."
+            )
 
     def avatarization(self, doc: _Doc, path: str, block: Any) -> dict[str, Any]:
         """Flatten the nested Octopize block into the ``set_parameters`` names Veil stores."""
@@ -373,29 +413,43 @@ class _Reader:
         out.update(exclude)
         out.update(self.imputation(doc, f"{path}.imputation", values.get("imputation")))
         if values.get("data_augmentation") is not None:
-            _mapping(doc, f"{path}.data_augmentation", values["data_augmentation"],
-                     vocab.AUGMENTATION_KEYS)
+            _mapping(
+                doc,
+                f"{path}.data_augmentation",
+                values["data_augmentation"],
+                vocab.AUGMENTATION_KEYS,
+            )
             self.flag_unsupported("augmentation", doc, f"{path}.data_augmentation")
         if values.get("avatarization_processors_parameters") is not None:
-            self.flag_unsupported("processors", doc,
-                                  f"{path}.avatarization_processors_parameters")
+            self.flag_unsupported("processors", doc, f"{path}.avatarization_processors_parameters")
         return out
 
     def shared(self, doc: _Doc, path: str, values: dict[str, Any]) -> dict[str, Any]:
         """The keys every per-table block shares (categorical reduction, column weights)."""
         out: dict[str, Any] = {}
-        _put(out, "use_categorical_reduction", _flag(
-            doc, f"{path}.use_categorical_reduction", values.get("use_categorical_reduction")))
-        _put(out, "column_weights",
-             _weights(doc, f"{path}.column_weights", values.get("column_weights")))
+        _put(
+            out,
+            "use_categorical_reduction",
+            _flag(
+                doc, f"{path}.use_categorical_reduction", values.get("use_categorical_reduction")
+            ),
+        )
+        _put(
+            out,
+            "column_weights",
+            _weights(doc, f"{path}.column_weights", values.get("column_weights")),
+        )
         return out
 
     def exclude(self, doc: _Doc, path: str, value: Any) -> dict[str, Any]:
         """``exclude_variables{variable_names, replacement_strategy}`` as flat names."""
         values = _mapping(doc, path, value, vocab.EXCLUDE_KEYS)
         out: dict[str, Any] = {}
-        _put(out, "exclude_variable_names",
-             _names(doc, f"{path}.variable_names", values.get("variable_names")))
+        _put(
+            out,
+            "exclude_variable_names",
+            _names(doc, f"{path}.variable_names", values.get("variable_names")),
+        )
         _put(out, "exclude_variables_method", values.get("replacement_strategy"))
         return out
 
@@ -419,8 +473,11 @@ class _Reader:
         block_key = "privacy_metrics" if doc.kind == vocab.PRIVACY else "signal_metrics"
         accepted = tuple(block_key if key == "{block}" else key for key in vocab.METRICS_SPEC_KEYS)
         spec = _mapping(doc, "spec", spec, accepted)
-        block_keys = vocab.SIGNAL_BLOCK_KEYS if doc.kind == vocab.SIGNAL \
+        block_keys = (
+            vocab.SIGNAL_BLOCK_KEYS
+            if doc.kind == vocab.SIGNAL
             else vocab.PRIVACY_BLOCK_KEYS + vocab.OBSOLETE_PRIVACY_KEYS
+        )
         for name, block in _tables(doc, f"spec.{block_key}", spec.get(block_key)).items():
             path = f"spec.{block_key}.{name}"
             values = _mapping(doc, path, block, block_keys)
@@ -429,16 +486,24 @@ class _Reader:
                 _put(out, key, values.get(key))
             if values.get("target") is not None:
                 out["target"] = _name(doc, f"{path}.target", values["target"])
-            _put(out, "known_variables",
-                 _names(doc, f"{path}.known_variables", values.get("known_variables")))
+            _put(
+                out,
+                "known_variables",
+                _names(doc, f"{path}.known_variables", values.get("known_variables")),
+            )
             for key in vocab.OBSOLETE_PRIVACY_KEYS:
                 if values.get(key) is not None:
                     self.flag_unsupported("obsolete", doc, f"{path}.{key}")
             for key, folded in (
-                    ("imputation", self.imputation(doc, f"{path}.imputation",
-                                                   values.get("imputation"))),
-                    ("exclude_variables", self.exclude(doc, f"{path}.exclude_variables",
-                                                       values.get("exclude_variables")))):
+                (
+                    "imputation",
+                    self.imputation(doc, f"{path}.imputation", values.get("imputation")),
+                ),
+                (
+                    "exclude_variables",
+                    self.exclude(doc, f"{path}.exclude_variables", values.get("exclude_variables")),
+                ),
+            ):
                 if folded:
                     self.folds.append((name, f"{doc.label()} {path}.{key}", folded))
             setattr(self.table(doc, name), block_key, out)
@@ -447,45 +512,57 @@ class _Reader:
     def report(self, doc: _Doc, spec: Any) -> None:
         """Only the language is stored: Veil always produces both the basic and the PIA report."""
         spec = _mapping(doc, "spec", spec, vocab.REPORT_KEYS)
-        for key, choices in (("report_type", ("basic", "pia")),
-                             ("output_format", ("pdf", "docx"))):
+        for key, choices in (("report_type", ("basic", "pia")), ("output_format", ("pdf", "docx"))):
             if spec.get(key) is not None and spec[key] not in choices:
-                raise doc.error(f"spec.{key}",
-                                f"must be one of {', '.join(choices)}; got {spec[key]!r}.")
+                raise doc.error(
+                    f"spec.{key}", f"must be one of {', '.join(choices)}; got {spec[key]!r}."
+                )
         _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
         self.scalar(doc, "report_language", spec.get("language"))
 
     def finish(self) -> None:
         """Checks that need every document: folded metrics settings, undeclared tables."""
         for name, where, folded in self.folds:
-            keys = ("imputation_method", "imputation_k", "imputation_training_fraction") \
-                if where.endswith(".imputation") \
+            keys = (
+                ("imputation_method", "imputation_k", "imputation_training_fraction")
+                if where.endswith(".imputation")
                 else ("exclude_variable_names", "exclude_variables_method")
+            )
             avatarization = self.config.table(name).avatarization
             if avatarization is None:
-                self.notes.append(f"{where} is ignored: Veil's metrics use the settings of the "
-                                  f"table's avatarization, and table {name!r} has none.")
+                self.notes.append(
+                    f"{where} is ignored: Veil's metrics use the settings of the "
+                    f"table's avatarization, and table {name!r} has none."
+                )
             elif any(avatarization.get(key) != folded.get(key) for key in keys):
-                self.notes.append(f"{where} is ignored: it differs from the avatarization's, "
-                                  "and Veil's metrics use the avatarization's.")
+                self.notes.append(
+                    f"{where} is ignored: it differs from the avatarization's, "
+                    "and Veil's metrics use the avatarization's."
+                )
         children = {link.child_table for link in self.config.links}
         for name, (individual, where) in self.individual.items():
             if individual == (name in children):
-                self.notes.append(f"{where} ({individual}) is ignored: Veil derives it from the "
-                                  f"links (table {name!r} is "
-                                  f"{'a child' if name in children else 'not a child'}).")
+                self.notes.append(
+                    f"{where} ({individual}) is ignored: Veil derives it from the "
+                    f"links (table {name!r} is "
+                    f"{'a child' if name in children else 'not a child'})."
+                )
         if self.schema_seen:
             for name, where in self.referenced.items():
                 if name not in self.declared:
-                    self.notes.append(f"table {name!r} is configured in {where} but not declared "
-                                      "in the AvatarSchema; it was added.")
+                    self.notes.append(
+                        f"table {name!r} is configured in {where} but not declared "
+                        "in the AvatarSchema; it was added."
+                    )
         try:
             validate(self.config)
         except InvalidArgumentError as exc:
             where = vocab.yaml_path(exc.field or "")
-            raise InvalidArgumentError(f"YAML configuration: {exc.message}"
-                                       + (f" (in the YAML: {where})" if where else ""),
-                                       field=exc.field) from exc
+            raise InvalidArgumentError(
+                f"YAML configuration: {exc.message}"
+                + (f" (in the YAML: {where})" if where else ""),
+                field=exc.field,
+            ) from exc
 
 
 def read_config(text: str) -> tuple[RunConfig, str | None, list[str]]:

@@ -48,18 +48,28 @@ def _document(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _results(config: RunConfig, path: str) -> dict[str, Any]:
-    return {"volume": RESULTS_VOLUME, "path": path,
-            "max_distribution_plots": config.max_distribution_plots}
+    return {
+        "volume": RESULTS_VOLUME,
+        "path": path,
+        "max_distribution_plots": config.max_distribution_plots,
+    }
 
 
 def _metadata(config: RunConfig, display_name: str) -> dict[str, Any]:
     pia = config.pia
-    document = _document(METADATA, f"avatar-metadata-{display_name}", {
-        "display_name": display_name,
-        "pia_metadata": {"datarecipient": pia.data_recipient, "data_type": pia.data_type,
-                         "datasubject": pia.data_subject,
-                         "sensitivity_level": pia.sensitivity_level},
-    })
+    document = _document(
+        METADATA,
+        f"avatar-metadata-{display_name}",
+        {
+            "display_name": display_name,
+            "pia_metadata": {
+                "datarecipient": pia.data_recipient,
+                "data_type": pia.data_type,
+                "datasubject": pia.data_subject,
+                "sensitivity_level": pia.sensitivity_level,
+            },
+        },
+    )
     document["annotations"] = {"client_type": "python", "client_version": _client_version()}
     return document
 
@@ -77,43 +87,62 @@ def _columns(table: TableConfig) -> list[dict[str, Any]]:
             fields.insert(previous, identifier)
     if table.primary_key and table.primary_key not in fields:
         fields.append(table.primary_key)
-    return [{"field": field, "type": table.column_types.get(field),
-             "identifier": True if field in table.identifiers else None,
-             "primary_key": True if field == table.primary_key else None} for field in fields]
+    return [
+        {
+            "field": field,
+            "type": table.column_types.get(field),
+            "identifier": True if field in table.identifiers else None,
+            "primary_key": True if field == table.primary_key else None,
+        }
+        for field in fields
+    ]
 
 
 def _schema(config: RunConfig) -> dict[str, Any]:
     children = {link.child_table for link in config.links}
     tables = []
     for table in config.tables:
-        links = [{"field": link.parent_field,
-                  "to": {"table": link.child_table, "field": link.child_field},
-                  "method": link.method}
-                 for link in config.links if link.parent_table == table.name]
-        tables.append({
-            "name": table.name,
-            "data": {"volume": "input", "file": f"{table.name}.parquet"},
-            "individual_level": (table.name not in children) if config.links else None,
-            "columns": _columns(table) or None,
-            "links": links or None,
-        })
+        links = [
+            {
+                "field": link.parent_field,
+                "to": {"table": link.child_table, "field": link.child_field},
+                "method": link.method,
+            }
+            for link in config.links
+            if link.parent_table == table.name
+        ]
+        tables.append(
+            {
+                "name": table.name,
+                "data": {"volume": "input", "file": f"{table.name}.parquet"},
+                "individual_level": (table.name not in children) if config.links else None,
+                "columns": _columns(table) or None,
+                "links": links or None,
+            }
+        )
     return _document(SCHEMA, "schema", {"tables": tables})
 
 
 def _avatar_schema(config: RunConfig) -> dict[str, Any]:
-    return _document(SCHEMA, "schema_avatarized", {
-        "tables": [{"name": table.name, "avatars_data": {"auto": True}}
-                   for table in config.tables],
-        "schema_ref": "schema",
-    })
+    return _document(
+        SCHEMA,
+        "schema_avatarized",
+        {
+            "tables": [
+                {"name": table.name, "avatars_data": {"auto": True}} for table in config.tables
+            ],
+            "schema_ref": "schema",
+        },
+    )
 
 
 def _imputation(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
     """The imputation block; Octopize writes ``return_data_imputed: false`` whenever present."""
     if not parameters:
         return None
-    values = {key: parameters.get(f"imputation_{key}")
-              for key in ("method", "k", "training_fraction")}
+    values = {
+        key: parameters.get(f"imputation_{key}") for key in ("method", "k", "training_fraction")
+    }
     if all(value is None for value in values.values()):
         return None
     return {**values, "return_data_imputed": False}
@@ -122,8 +151,11 @@ def _imputation(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
 def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
     names = parameters.get("exclude_variable_names")
     method = parameters.get("exclude_variables_method")
-    exclude = None if names is None and method is None \
+    exclude = (
+        None
+        if names is None and method is None
         else {"variable_names": names, "replacement_strategy": method}
+    )
     return {
         "k": parameters.get("k"),
         "ncp": parameters.get("ncp"),
@@ -136,14 +168,21 @@ def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _standard(config: RunConfig) -> dict[str, Any]:
-    return _document(PARAMETERS, "standard", {
-        "schema": "schema",
-        "avatarization": {table.name: _avatarization(table.avatarization)
-                          for table in config.tables if table.avatarization is not None},
-        "results": _results(config, "standard"),
-        "seed": config.seed,
-        "compute_figures": None if config.compute_figures else False,
-    })
+    return _document(
+        PARAMETERS,
+        "standard",
+        {
+            "schema": "schema",
+            "avatarization": {
+                table.name: _avatarization(table.avatarization)
+                for table in config.tables
+                if table.avatarization is not None
+            },
+            "results": _results(config, "standard"),
+            "seed": config.seed,
+            "compute_figures": None if config.compute_figures else False,
+        },
+    )
 
 
 def _privacy_block(table: TableConfig) -> dict[str, Any]:
@@ -172,27 +211,41 @@ def _signal_block(table: TableConfig) -> dict[str, Any]:
 
 def _metrics(config: RunConfig, kind: str, name: str, standard: bool) -> dict[str, Any]:
     block = _privacy_block if kind == PRIVACY else _signal_block
-    tables = {table.name: entry for table in config.tables
-              if (entry := _prune(block(table)))}
-    return _document(kind, name, {
-        "schema": "schema_avatarized",
-        "avatarization_ref": "standard" if standard else None,
-        name: tables or None,
-        "results": _results(config, name),
-        "seed": config.seed,
-        # Without a standard document, the privacy one carries the run-wide figures switch.
-        "compute_figures": False if not (standard or config.compute_figures or kind != PRIVACY)
-        else None,
-    })
+    tables = {table.name: entry for table in config.tables if (entry := _prune(block(table)))}
+    return _document(
+        kind,
+        name,
+        {
+            "schema": "schema_avatarized",
+            "avatarization_ref": "standard" if standard else None,
+            name: tables or None,
+            "results": _results(config, name),
+            "seed": config.seed,
+            # Without a standard document, the privacy one carries the run-wide figures switch.
+            "compute_figures": False
+            if not (standard or config.compute_figures or kind != PRIVACY)
+            else None,
+        },
+    )
 
 
 def _reports(config: RunConfig) -> list[dict[str, Any]]:
-    return [_document(REPORT, name, {
-        "report_type": report_type, "output_format": output_format,
-        "language": config.report_language,
-        "results": {"volume": RESULTS_VOLUME, "path": name},
-    }) for name, report_type, output_format in (("report", "basic", "pdf"),
-                                                ("report_pia", "pia", "docx"))]
+    return [
+        _document(
+            REPORT,
+            name,
+            {
+                "report_type": report_type,
+                "output_format": output_format,
+                "language": config.report_language,
+                "results": {"volume": RESULTS_VOLUME, "path": name},
+            },
+        )
+        for name, report_type, output_format in (
+            ("report", "basic", "pdf"),
+            ("report_pia", "pia", "docx"),
+        )
+    ]
 
 
 def write_config(config: RunConfig, display_name: str) -> str:
@@ -201,9 +254,14 @@ def write_config(config: RunConfig, display_name: str) -> str:
     documents = [_metadata(config, display_name), _schema(config), _avatar_schema(config)]
     if standard:
         documents.append(_standard(config))
-    documents += [_metrics(config, PRIVACY, "privacy_metrics", standard),
-                  _metrics(config, SIGNAL, "signal_metrics", standard), *_reports(config)]
+    documents += [
+        _metrics(config, PRIVACY, "privacy_metrics", standard),
+        _metrics(config, SIGNAL, "signal_metrics", standard),
+        *_reports(config),
+    ]
     return "\n---\n".join(
-        yaml.safe_dump(_prune(document), sort_keys=False, allow_unicode=True,
-                       default_flow_style=False)
-        for document in documents)
+        yaml.safe_dump(
+            _prune(document), sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
+        for document in documents
+    )

@@ -35,7 +35,9 @@ from veil_service.storage.db import open_database
 log = logging.getLogger("veil.server")
 
 SERVICE_NAMES = (
-    "veil.v1.AuthService", "veil.v1.RunsService", "veil.v1.DPQueryService",
+    "veil.v1.AuthService",
+    "veil.v1.RunsService",
+    "veil.v1.DPQueryService",
     "veil.v1.AdminService",
 )
 
@@ -57,24 +59,33 @@ class VeilServer:
         settings = self.settings
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        db = await asyncio.to_thread(open_database, settings.effective_database_url,
-                                     migrate_in_subprocess=self._migrate_in_subprocess)
+        db = await asyncio.to_thread(
+            open_database,
+            settings.effective_database_url,
+            migrate_in_subprocess=self._migrate_in_subprocess,
+        )
         blobs = BlobStore(data_dir)
         with db.connect() as conn:
             registered = {r[0] for r in conn.execute(sa.select(schema.blobs.c.relative_path))}
         swept = blobs.sweep(registered)
         if swept:
             log.info("swept leftover files", extra={"count": swept})
-        engines = EnginePool(blobs, data_dir=data_dir, remote=settings.engines,
-                             local_capacity=settings.engine_capacity)
+        engines = EnginePool(
+            blobs,
+            data_dir=data_dir,
+            remote=settings.engines,
+            local_capacity=settings.engine_capacity,
+        )
         self.app = AppContext(settings, db, blobs, engines)
-        server = aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)],
-                                 interceptors=[VeilInterceptor(db)])
+        server = aio.server(
+            options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)], interceptors=[VeilInterceptor(db)]
+        )
         self._register(server, self.app)
         address = f"{settings.host}:{settings.port}"
         if settings.tls_cert and settings.tls_key:
-            credentials = grpc.ssl_server_credentials([(
-                Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())])
+            credentials = grpc.ssl_server_credentials(
+                [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())]
+            )
             self.port = server.add_secure_port(address, credentials)
         else:
             self.port = server.add_insecure_port(address)
@@ -92,24 +103,52 @@ class VeilServer:
 
     def _register(self, server: aio.Server, app: AppContext) -> None:
         raw = chunk_serializer
-        server.add_generic_rpc_handlers((
-            service_handler(auth_pb2.DESCRIPTOR, "AuthService", AuthServicer(app),
-                            feature="account management"),
-            service_handler(runs_pb2.DESCRIPTOR, "RunsService", RunsServicer(app), codecs={
-                "UploadTable": (chunk_deserializer(runs_pb2.UploadTableRequest), None),
-                "DownloadTable": (None, raw),
-                "DownloadResult": (None, raw),
-            }, feature="the runs and jobs API"),
-            service_handler(dpquery_pb2.DESCRIPTOR, "DPQueryService", DPQueryServicer(app), codecs={
-                "GetDummyDataset": (None, raw),
-            }, feature="differentially private queries"),
-            service_handler(admin_pb2.DESCRIPTOR, "AdminService", AdminServicer(app), codecs={
-                "RegisterDataset": (chunk_deserializer(admin_pb2.RegisterDatasetRequest), None),
-            }, feature="administration"),
-        ))
+        server.add_generic_rpc_handlers(
+            (
+                service_handler(
+                    auth_pb2.DESCRIPTOR,
+                    "AuthService",
+                    AuthServicer(app),
+                    feature="account management",
+                ),
+                service_handler(
+                    runs_pb2.DESCRIPTOR,
+                    "RunsService",
+                    RunsServicer(app),
+                    codecs={
+                        "UploadTable": (chunk_deserializer(runs_pb2.UploadTableRequest), None),
+                        "DownloadTable": (None, raw),
+                        "DownloadResult": (None, raw),
+                    },
+                    feature="the runs and jobs API",
+                ),
+                service_handler(
+                    dpquery_pb2.DESCRIPTOR,
+                    "DPQueryService",
+                    DPQueryServicer(app),
+                    codecs={
+                        "GetDummyDataset": (None, raw),
+                    },
+                    feature="differentially private queries",
+                ),
+                service_handler(
+                    admin_pb2.DESCRIPTOR,
+                    "AdminService",
+                    AdminServicer(app),
+                    codecs={
+                        "RegisterDataset": (
+                            chunk_deserializer(admin_pb2.RegisterDatasetRequest),
+                            None,
+                        ),
+                    },
+                    feature="administration",
+                ),
+            )
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
 
     async def stop(self, grace: float = 10.0) -> None:
         """Report NOT_SERVING, let running calls finish (up to ``grace`` s), stop engines."""

@@ -22,6 +22,7 @@ def _unimplemented(service: str, method: str, streaming: bool, feature: str) -> 
     message = f"{service}.{method} is not available yet: {feature} is not built in this version."
 
     if streaming:
+
         async def stream_behavior(request: Any, context: Any) -> AsyncIterator[Any]:
             raise UnimplementedError(message)
             yield  # pragma: no cover
@@ -60,7 +61,8 @@ def service_handler(
         deserializer = deserializer or request_cls.FromString
         serializer = serializer or response_cls.SerializeToString
         behavior = getattr(servicer, method.name, None) or _unimplemented(
-            descriptor.name, method.name, method.server_streaming, feature or descriptor.name)
+            descriptor.name, method.name, method.server_streaming, feature or descriptor.name
+        )
         kind = (method.client_streaming, method.server_streaming)
         factory = {
             (False, False): grpc.unary_unary_rpc_method_handler,
@@ -68,6 +70,7 @@ def service_handler(
             (True, False): grpc.stream_unary_rpc_method_handler,
             (True, True): grpc.stream_stream_rpc_method_handler,
         }[kind]
-        handlers[method.name] = factory(behavior, request_deserializer=deserializer,
-                                        response_serializer=serializer)
+        handlers[method.name] = factory(
+            behavior, request_deserializer=deserializer, response_serializer=serializer
+        )
     return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)

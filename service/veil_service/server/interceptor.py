@@ -45,8 +45,9 @@ class CallGuard:
         """Authenticate and authorize, or raise the domain error."""
         rule = rule_for(self.method)
         if rule is None:
-            raise PermissionDeniedError(f"{self.method} has no authorization rule; refused.",
-                                        reason="NO_RULE")
+            raise PermissionDeniedError(
+                f"{self.method} has no authorization rule; refused.", reason="NO_RULE"
+            )
         credential = extract_credential(self.metadata)
         if rule is Access.PUBLIC:
             if credential:
@@ -57,8 +58,9 @@ class CallGuard:
         else:
             self.principal = authenticate(self.engine, credential)
             if rule is Access.ADMIN and not self.principal.is_admin:
-                raise PermissionDeniedError("this call needs the admin role.",
-                                            reason="ADMIN_REQUIRED")
+                raise PermissionDeniedError(
+                    "this call needs the admin role.", reason="ADMIN_REQUIRED"
+                )
         set_current(self.principal, peer)
 
 
@@ -77,8 +79,9 @@ class VeilInterceptor(_ServerInterceptor):
     # gives None for a method no handler serves and expects it passed on unchanged.
     async def intercept_service(  # type: ignore[override]
         self,
-        continuation: Callable[[grpc.HandlerCallDetails],
-                               Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
@@ -89,8 +92,9 @@ class VeilInterceptor(_ServerInterceptor):
         return _wrap(handler, guard)
 
 
-def _wrap(handler: grpc.RpcMethodHandler[Any, Any],
-          guard: CallGuard) -> grpc.RpcMethodHandler[Any, Any]:
+def _wrap(
+    handler: grpc.RpcMethodHandler[Any, Any], guard: CallGuard
+) -> grpc.RpcMethodHandler[Any, Any]:
     method = guard.method
 
     async def start(context: Any) -> tuple[float, str]:
@@ -107,8 +111,10 @@ def _wrap(handler: grpc.RpcMethodHandler[Any, Any],
         incident = str(uuid.uuid4())[:8]
         log.exception("internal error in %s (incident %s)", method, incident)
         _log_call(method, "INTERNAL", began, guard)
-        await context.abort(grpc.StatusCode.INTERNAL,
-                            f"internal error (incident {incident}); the server log has details.")
+        await context.abort(
+            grpc.StatusCode.INTERNAL,
+            f"internal error (incident {incident}); the server log has details.",
+        )
 
     # grpc-stubs types a handler's behaviours after the sync API; under grpc.aio they are
     # coroutine functions and async generators, hence the casts.
@@ -128,13 +134,20 @@ def _wrap(handler: grpc.RpcMethodHandler[Any, Any],
             except Exception as exc:  # mapped to a status in fail()
                 await fail(context, exc, began)
 
-        factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
-                   else grpc.stream_unary_rpc_method_handler)
-        return factory(unary_response, request_deserializer=handler.request_deserializer,
-                       response_serializer=handler.response_serializer)
+        factory = (
+            grpc.unary_unary_rpc_method_handler
+            if handler.unary_unary
+            else grpc.stream_unary_rpc_method_handler
+        )
+        return factory(
+            unary_response,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
-    inner_stream = cast(Callable[[Any, Any], AsyncIterator[Any]],
-                        handler.unary_stream or handler.stream_stream)
+    inner_stream = cast(
+        Callable[[Any, Any], AsyncIterator[Any]], handler.unary_stream or handler.stream_stream
+    )
 
     async def streaming_response(request: Any, context: Any) -> AsyncIterator[Any]:
         began = time.monotonic()
@@ -148,13 +161,25 @@ def _wrap(handler: grpc.RpcMethodHandler[Any, Any],
         except Exception as exc:  # mapped to a status in fail()
             await fail(context, exc, began)
 
-    factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
-               else grpc.stream_stream_rpc_method_handler)
-    return factory(streaming_response, request_deserializer=handler.request_deserializer,
-                   response_serializer=handler.response_serializer)
+    factory = (
+        grpc.unary_stream_rpc_method_handler
+        if handler.unary_stream
+        else grpc.stream_stream_rpc_method_handler
+    )
+    return factory(
+        streaming_response,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 def _log_call(method: str, code: str, began: float, guard: CallGuard) -> None:
-    log.info("rpc", extra={"method": method, "code": code,
-                           "duration_ms": round((time.monotonic() - began) * 1000, 1),
-                           "user_id": guard.principal.user_id if guard.principal else ""})
+    log.info(
+        "rpc",
+        extra={
+            "method": method,
+            "code": code,
+            "duration_ms": round((time.monotonic() - began) * 1000, 1),
+            "user_id": guard.principal.user_id if guard.principal else "",
+        },
+    )

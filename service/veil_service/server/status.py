@@ -25,21 +25,37 @@ def to_grpc_status(error: VeilServiceError) -> grpc.Status:
         info.metadata["field"] = error.field
     details.append(info)
     if error.field and error.code_name == "INVALID_ARGUMENT":
-        details.append(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=error.field,
-                                                        description=error.message)]))
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=error.field, description=error.message
+                    )
+                ]
+            )
+        )
     if isinstance(error, ResourceExhaustedError):
-        details.append(error_details_pb2.QuotaFailure(violations=[
-            error_details_pb2.QuotaFailure.Violation(subject=error.field or error.reason,
-                                                     description=error.message)]))
+        details.append(
+            error_details_pb2.QuotaFailure(
+                violations=[
+                    error_details_pb2.QuotaFailure.Violation(
+                        subject=error.field or error.reason, description=error.message
+                    )
+                ]
+            )
+        )
         if error.retry_after_seconds is not None:
             seconds = max(0.0, error.retry_after_seconds)
-            details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
-                seconds=int(seconds), nanos=int((seconds % 1) * 1e9))))
+            details.append(
+                error_details_pb2.RetryInfo(
+                    retry_delay=duration_pb2.Duration(
+                        seconds=int(seconds), nanos=int((seconds % 1) * 1e9)
+                    )
+                )
+            )
     packed = []
     for detail in details:
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    return rpc_status.to_status(status_pb2.Status(code=code, message=error.message,
-                                                  details=packed))
+    return rpc_status.to_status(status_pb2.Status(code=code, message=error.message, details=packed))

@@ -102,8 +102,9 @@ class BlobWriter:
         self.relative_path = f"{self.blob_id[:2]}/{self.blob_id}{suffix}"
         self.temp_path = store.temp_dir / f"{self.blob_id}{suffix}.part"
         self._file: BinaryIO = open(self.temp_path, "wb")  # noqa: SIM115 - closed in commit/abort
-        self._hash: Any = (BackgroundDigest(depth=PIPE_DEPTH) if hash_in_background
-                           else hashlib.sha256())
+        self._hash: Any = (
+            BackgroundDigest(depth=PIPE_DEPTH) if hash_in_background else hashlib.sha256()
+        )
         self.size_bytes = 0
         self._synced_to = 0
         self._allocated = 0 if _fallocate is not None else -1
@@ -143,8 +144,9 @@ class BlobWriter:
             return
         self._file.flush()
         fd = self._file.fileno()
-        _sync_file_range(fd, self._synced_to, self.size_bytes - self._synced_to,
-                         _SYNC_FILE_RANGE_WRITE)
+        _sync_file_range(
+            fd, self._synced_to, self.size_bytes - self._synced_to, _SYNC_FILE_RANGE_WRITE
+        )
         self._synced_to = self.size_bytes
 
     @property
@@ -292,6 +294,7 @@ class BlobStore:
         the host (measured here: an upload needing 500 MB of new page cache took 2-3x longer).
         Dropping 500 MB of pages takes tens of milliseconds, hence the thread.
         """
+
         def run() -> None:
             try:
                 fd = os.open(self.root / relative_path, os.O_RDONLY)
@@ -329,20 +332,24 @@ class BlobStore:
 
     def delete_in_background(self, relative_paths: list[str]) -> threading.Thread:
         """Unlink blob files on a helper thread; returns it, for a caller that must wait."""
+
         def run() -> None:
             for relative_path in relative_paths:
                 try:
                     self.delete(relative_path)
                 except OSError:
-                    log.warning("could not delete a released blob; the next start-up sweep "
-                                "will", extra={"path": relative_path})
+                    log.warning(
+                        "could not delete a released blob; the next start-up sweep will",
+                        extra={"path": relative_path},
+                    )
 
         thread = threading.Thread(target=run, name="veil-blob-delete", daemon=True)
         thread.start()
         return thread
 
-    def iter_chunks(self, relative_path: str,
-                    chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
+    def iter_chunks(
+        self, relative_path: str, chunk_bytes: int = READ_CHUNK_BYTES
+    ) -> Iterator[bytes]:
         """Read a blob in bounded pieces (plain reads, not mmap, so RSS stays flat).
 
         Pages read stay in the page cache: a blob read once is often read again soon (a job
@@ -352,8 +359,9 @@ class BlobStore:
             while chunk := handle.read(chunk_bytes):
                 yield chunk
 
-    def iter_ipc_chunks(self, relative_path: str,
-                        chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
+    def iter_ipc_chunks(
+        self, relative_path: str, chunk_bytes: int = READ_CHUNK_BYTES
+    ) -> Iterator[bytes]:
         """Read an Arrow IPC stream blob in pieces cut between its messages.
 
         See :mod:`veil_service.ipc_framing`: the client then decodes each record batch in

@@ -69,15 +69,21 @@ def migrate_in_child(url: str) -> None:
         FailedPreconditionError: the migration failed; the message carries the child's last
             line of error output.
     """
-    result = subprocess.run([sys.executable, "-m", "veil_service.storage.db", url],
-                            capture_output=True, text=True, timeout=MIGRATION_TIMEOUT_S,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "veil_service.storage.db", url],
+        capture_output=True,
+        text=True,
+        timeout=MIGRATION_TIMEOUT_S,
+        check=False,
+    )
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         detail = lines[-1] if lines else f"exit code {result.returncode}"
         raise FailedPreconditionError(
             f"the database could not be migrated to the current schema: {detail}. Check "
-            "--database-url and that the data dir is writable.", field="database_url")
+            "--database-url and that the data dir is writable.",
+            field="database_url",
+        )
 
 
 def open_database(url: str, *, migrate_in_subprocess: bool = False) -> sa.Engine:

@@ -32,16 +32,19 @@ SPECIES = ["Adelie", "Chinstrap", "Gentoo"]
 
 
 def _lomas_example() -> Pipeline:
-    return Pipeline([
-        ("scaler", models.StandardScaler(epsilon=0.5, bounds=BOUNDS)),
-        ("classifier", models.LogisticRegression(epsilon=1.0, data_norm=83.69469642643347)),
-    ])
+    return Pipeline(
+        [
+            ("scaler", models.StandardScaler(epsilon=0.5, bounds=BOUNDS)),
+            ("classifier", models.LogisticRegression(epsilon=1.0, data_norm=83.69469642643347)),
+        ]
+    )
 
 
 def _request(pipeline: Any, **kwargs: Any) -> DiffPrivLibRequest:
     kwargs.setdefault("target_columns", ("species",))
-    return DiffPrivLibRequest(serialize_diffprivlib_pipeline(pipeline), FEATURES,
-                              test_train_split_seed=4, **kwargs)
+    return DiffPrivLibRequest(
+        serialize_diffprivlib_pipeline(pipeline), FEATURES, test_train_split_seed=4, **kwargs
+    )
 
 
 def test_lomas_example_cost_and_result(penguin: Metadata, penguins: pd.DataFrame) -> None:
@@ -63,8 +66,9 @@ def test_cost_equals_direct_library_fit(penguin: Metadata, penguins: pd.DataFram
     for (_, step), accountant in zip(pipeline.steps, accountants, strict=True):
         step.set_params(accountant=accountant)
     data = penguins.dropna()
-    x_train, _, y_train, _ = train_test_split(data[list(FEATURES)], data["species"],
-                                              test_size=0.2, random_state=4)
+    x_train, _, y_train, _ = train_test_split(
+        data[list(FEATURES)], data["species"], test_size=0.2, random_state=4
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"scipy\.optimize", category=DeprecationWarning)
         pipeline.fit(x_train, y_train)
@@ -75,21 +79,27 @@ def test_cost_equals_direct_library_fit(penguin: Metadata, penguins: pd.DataFram
 
 @pytest.mark.parametrize("strategy", ["drop", "mean", "median", "most_frequent"])
 def test_imputer_strategies(strategy: str, penguin: Metadata, penguins: pd.DataFrame) -> None:
-    result = diffprivlib_pipeline.execute(_request(_lomas_example(), imputer_strategy=strategy),
-                                          penguins, penguin)
+    result = diffprivlib_pipeline.execute(
+        _request(_lomas_example(), imputer_strategy=strategy), penguins, penguin
+    )
     assert result.score is not None
 
 
 def test_unknown_imputer(penguin: Metadata) -> None:
     with pytest.raises(InvalidArgumentError, match="i_do_not_exist not supported") as info:
         diffprivlib_pipeline.estimate_cost(
-            _request(_lomas_example(), imputer_strategy="i_do_not_exist"), penguin)
+            _request(_lomas_example(), imputer_strategy="i_do_not_exist"), penguin
+        )
     assert info.value.field == "imputer_strategy"
 
 
 def test_privacy_leak_warning_blocks(penguin: Metadata, penguins: pd.DataFrame) -> None:
-    leaky = Pipeline([("scaler", models.StandardScaler(epsilon=0.5)),
-                      ("classifier", models.LogisticRegression(epsilon=1.0))])
+    leaky = Pipeline(
+        [
+            ("scaler", models.StandardScaler(epsilon=0.5)),
+            ("classifier", models.LogisticRegression(epsilon=1.0)),
+        ]
+    )
     with pytest.raises(InvalidArgumentError, match="PrivacyLeakWarning") as info:
         diffprivlib_pipeline.execute(_request(leaky), penguins, penguin)
     assert info.value.field == "pipeline_json"
@@ -99,16 +109,25 @@ def test_privacy_leak_warning_blocks(penguin: Metadata, penguins: pd.DataFrame) 
     ("model", "targets", "epsilon"),
     [
         (models.GaussianNB(bounds=BOUNDS, priors=(0.3, 0.3, 0.4)), ("species",), 1.0),
-        (models.RandomForestClassifier(n_estimators=5, epsilon=2.0, bounds=BOUNDS,
-                                       classes=SPECIES), ("species",), 2.0),
-        (models.DecisionTreeClassifier(epsilon=2.0, bounds=BOUNDS, classes=SPECIES),
-         ("species",), 2.0),
+        (
+            models.RandomForestClassifier(
+                n_estimators=5, epsilon=2.0, bounds=BOUNDS, classes=SPECIES
+            ),
+            ("species",),
+            2.0,
+        ),
+        (
+            models.DecisionTreeClassifier(epsilon=2.0, bounds=BOUNDS, classes=SPECIES),
+            ("species",),
+            2.0,
+        ),
         (models.KMeans(n_clusters=3, epsilon=2.0, bounds=BOUNDS), None, 2.0),
         (models.PCA(n_components=2, epsilon=2.0, bounds=BOUNDS, data_norm=100.0), None, 2.0),
     ],
 )
-def test_other_models(model: Any, targets: Any, epsilon: float, penguin: Metadata,
-                      penguins: pd.DataFrame) -> None:
+def test_other_models(
+    model: Any, targets: Any, epsilon: float, penguin: Metadata, penguins: pd.DataFrame
+) -> None:
     request = _request(model, target_columns=targets)
     assert diffprivlib_pipeline.estimate_cost(request, penguin).epsilon == epsilon
     result = diffprivlib_pipeline.execute(request, penguins, penguin)
@@ -118,10 +137,12 @@ def test_other_models(model: Any, targets: Any, epsilon: float, penguin: Metadat
 
 def test_linear_regression_on_dummy(penguin: Metadata) -> None:
     model = models.LinearRegression(epsilon=2.0, bounds_X=(30.0, 65.0), bounds_y=(13.0, 23.0))
-    request = DiffPrivLibRequest(serialize_diffprivlib_pipeline(model), ("bill_length_mm",),
-                                 ("bill_depth_mm",))
-    result = diffprivlib_pipeline.execute(request, make_dummy_dataset(penguin, 200), penguin,
-                                          seed=1)
+    request = DiffPrivLibRequest(
+        serialize_diffprivlib_pipeline(model), ("bill_length_mm",), ("bill_depth_mm",)
+    )
+    result = diffprivlib_pipeline.execute(
+        request, make_dummy_dataset(penguin, 200), penguin, seed=1
+    )
     assert result.score is not None
 
 
@@ -145,11 +166,12 @@ def _doc(steps: list[dict[str, Any]]) -> str:
     ("pipeline_json", "fragment"),
     [
         (_doc([{"name": "s", "class": "MinMaxScaler", "params": {}}]), "'MinMaxScaler'"),
-        (_doc([{"name": "s", "class": "GaussianNB", "params": {"accountant": "x"}}]),
-         "accountant"),
+        (_doc([{"name": "s", "class": "GaussianNB", "params": {"accountant": "x"}}]), "accountant"),
         (_doc([{"name": "s", "class": "GaussianNB", "params": {"nope": 1}}]), "nope"),
-        (_doc([{"name": "s", "class": "GaussianNB", "params": {"priors": {"__class__": 1}}}]),
-         "JSON number"),
+        (
+            _doc([{"name": "s", "class": "GaussianNB", "params": {"priors": {"__class__": 1}}}]),
+            "JSON number",
+        ),
         (json.dumps({"module": "diffprivlib", "pipeline": []}), "veil-diffprivlib"),
         ("not json", "not valid JSON"),
     ],
@@ -169,8 +191,9 @@ def test_client_refuses_non_dp_steps_and_custom_accountants() -> None:
 
 
 def test_unknown_columns(penguin: Metadata) -> None:
-    request = DiffPrivLibRequest(serialize_diffprivlib_pipeline(models.GaussianNB()),
-                                 ("wingspan",), ("species",))
+    request = DiffPrivLibRequest(
+        serialize_diffprivlib_pipeline(models.GaussianNB()), ("wingspan",), ("species",)
+    )
     with pytest.raises(InvalidArgumentError) as info:
         diffprivlib_pipeline.estimate_cost(request, penguin)
     assert info.value.field == "feature_columns"

@@ -28,8 +28,11 @@ def test_routes_by_request_type() -> None:
     assert dispatch.estimate_cost(sql, penguin).epsilon == 1.0
     assert dispatch.execute(sql, dummy, penguin, show_library_errors=True).table is not None
     bounds = ([30.0, 13.0], [65.0, 23.0])
-    dpl = DiffPrivLibRequest(serialize_diffprivlib_pipeline(models.GaussianNB(bounds=bounds)),
-                             ("bill_length_mm", "bill_depth_mm"), ("species",))
+    dpl = DiffPrivLibRequest(
+        serialize_diffprivlib_pipeline(models.GaussianNB(bounds=bounds)),
+        ("bill_length_mm", "bill_depth_mm"),
+        ("species",),
+    )
     assert dispatch.library_name(dpl) == "diffprivlib"
     result = dispatch.execute(dpl, dummy, penguin, seed=3)
     assert result.score is not None and "model" in result.kind

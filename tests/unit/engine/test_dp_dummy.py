@@ -27,10 +27,13 @@ METADATA = parse_metadata(
             "code": {"type": "int", "precision": 32, "cardinality": 2, "categories": [7, 9]},
             "text": {"type": "string"},
             "day": {"type": "datetime", "lower": "2020-01-01", "upper": "2020-03-01"},
-            "maybe_day": {"type": "datetime", "lower": "2020-01-01", "upper": "2020-03-01",
-                          "nullable": True},
-            "maybe_n": {"type": "int", "precision": 32, "lower": 0, "upper": 5,
-                        "nullable": True},
+            "maybe_day": {
+                "type": "datetime",
+                "lower": "2020-01-01",
+                "upper": "2020-03-01",
+                "nullable": True,
+            },
+            "maybe_n": {"type": "int", "precision": 32, "lower": 0, "upper": 5, "nullable": True},
         },
     }
 )

@@ -122,8 +122,9 @@ def test_invalid_metadata_is_refused_naming_the_field(
 
 
 def test_int_categorical_needs_int_categories() -> None:
-    raw = _with("columns.n", {"type": "int", "precision": 32, "cardinality": 2,
-                              "categories": ["a", "b"]})
+    raw = _with(
+        "columns.n", {"type": "int", "precision": 32, "cardinality": 2, "categories": ["a", "b"]}
+    )
     with pytest.raises(InvalidArgumentError, match="type int"):
         parse_metadata(raw)
 
@@ -137,6 +138,10 @@ def test_bad_yaml_names_the_line() -> None:
 
 def test_smartnoise_dict_keeps_nullable_explicit() -> None:
     table = parse_metadata(_base()).to_smartnoise_dict()[""][""]["df"]
-    assert table["cat"] == {"type": "string", "private_id": False, "nullable": False,
-                            "cardinality": 2}
+    assert table["cat"] == {
+        "type": "string",
+        "private_id": False,
+        "nullable": False,
+        "cardinality": 2,
+    }
     assert table["n"]["lower"] == 100 and table["max_ids"] == 1

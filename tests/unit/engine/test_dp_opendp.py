@@ -61,7 +61,8 @@ def test_gaussian_needs_fixed_delta(bill_mean: Any, penguin: Metadata) -> None:
     assert opendp_pipeline.estimate_cost(_request(converted, 1e-6), penguin) == cost
     fixed = dp.c.make_fix_delta(converted, 1e-6)
     assert opendp_pipeline.estimate_cost(_request(fixed), penguin).epsilon == pytest.approx(
-        cost.epsilon)
+        cost.epsilon
+    )
 
 
 def test_release_on_private_and_dummy_data(
@@ -99,15 +100,21 @@ def test_transformation_is_not_a_measurement(bill_mean: Any, penguin: Metadata) 
 
 
 def _call(module: str, function: str, **kwargs: Any) -> dict[str, Any]:
-    return {"__function__": function, "__module__": module, "__kwargs__": kwargs,
-            "__version__": dp.__version__}
+    return {
+        "__function__": function,
+        "__module__": module,
+        "__kwargs__": kwargs,
+        "__version__": dp.__version__,
+    }
 
 
 @pytest.mark.parametrize(
     ("tree", "fragment"),
     [
-        (_call("measurements", "make_user_measurement"),
-         "opendp.measurements.make_user_measurement"),
+        (
+            _call("measurements", "make_user_measurement"),
+            "opendp.measurements.make_user_measurement",
+        ),
         (_call("core", "new_function"), "opendp.core.new_function"),
         (_call("combinators", "make_sequential_composition"), "make_sequential_composition"),
         (_call("_lib", "unwrap"), "opendp._lib.unwrap"),
@@ -126,8 +133,9 @@ def test_non_allow_listed_functions_are_refused(tree: Any, fragment: str) -> Non
 def test_refusal_happens_before_any_call(penguin: Metadata, monkeypatch: Any) -> None:
     called = []
     monkeypatch.setattr(dp, "deserialize", lambda text: called.append(text))
-    tree = _call("combinators", "make_chain_mt",
-                 measurement1=_call("measurements", "make_user_measurement"))
+    tree = _call(
+        "combinators", "make_chain_mt", measurement1=_call("measurements", "make_user_measurement")
+    )
     with pytest.raises(InvalidArgumentError):
         opendp_pipeline.estimate_cost(OpenDPRequest(json.dumps(tree)), penguin)
     assert called == []
@@ -142,8 +150,9 @@ def test_other_refusals(bill_mean: Any, penguin: Metadata) -> None:
         check_pipeline("{not json")
     with pytest.raises(InvalidArgumentError, match="not a polars plan"):
         opendp_pipeline.estimate_cost(OpenDPRequest("{}", pipeline_type="polars"), penguin)
-    vector = dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=float, nan=False)),
-                               dp.l1_distance(T=float), 1.0)
+    vector = dp.m.make_laplace(
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float), 1.0
+    )
     with pytest.raises(InvalidArgumentError, match="CSV string"):
         opendp_pipeline.estimate_cost(_request(vector), penguin)
 

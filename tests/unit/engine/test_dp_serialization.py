@@ -49,9 +49,13 @@ def test_opendp_client_refusals() -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Call to deprecated", category=DeprecationWarning)
         variance = (
-            dp.t.make_split_dataframe(",", ["a", "b"]) >> dp.t.make_select_column("b", str)
-            >> dp.t.then_cast_default(float) >> dp.t.then_impute_constant(0.0)
-            >> dp.t.then_clamp((0.0, 10.0)) >> dp.t.then_resize(10, 1.0) >> dp.t.then_variance()
+            dp.t.make_split_dataframe(",", ["a", "b"])
+            >> dp.t.make_select_column("b", str)
+            >> dp.t.then_cast_default(float)
+            >> dp.t.then_impute_constant(0.0)
+            >> dp.t.then_clamp((0.0, 10.0))
+            >> dp.t.then_resize(10, 1.0)
+            >> dp.t.then_variance()
             >> dp.m.then_laplace(1.0)
         )
     with pytest.raises(InvalidArgument, match="cannot serialize"):
@@ -59,8 +63,12 @@ def test_opendp_client_refusals() -> None:
 
 
 def test_diffprivlib_format() -> None:
-    pipeline = Pipeline([("scaler", models.StandardScaler(epsilon=0.5, bounds=([0.0], [1.0]))),
-                         ("nb", models.GaussianNB(bounds=([0.0], [1.0]), epsilon=0.25))])
+    pipeline = Pipeline(
+        [
+            ("scaler", models.StandardScaler(epsilon=0.5, bounds=([0.0], [1.0]))),
+            ("nb", models.GaussianNB(bounds=([0.0], [1.0]), epsilon=0.25)),
+        ]
+    )
     text = serialize_diffprivlib_pipeline(pipeline)
     doc = json.loads(text)
     assert doc["format"] == "veil-diffprivlib" and doc["format_version"] == 1
@@ -104,19 +112,28 @@ def test_synth_constraints_round_trip() -> None:
     from veil_service.engine.dp.metadata import parse_metadata
     from veil_service.engine.dp.synth_transformers import build_transformer
 
-    metadata = parse_metadata({
-        "max_ids": 1, "rows": 10, "row_privacy": True,
-        "columns": {"c": {"type": "string", "cardinality": 2, "categories": ["a", "b"]},
-                    "x": {"type": "float", "precision": 64, "lower": 0.0, "upper": 5.0},
-                    "who": {"type": "string"}},
-    })
-    text = serialize_synth_constraints({
-        "c": ChainTransformer([LabelTransformer(nullable=True), OneHotEncoder()]),
-        "x": MinMaxTransformer(lower=0.0, upper=5.0, nullable=True),
-        "who": AnonymizationTransformer("email"),
-    })
-    table = build_transformer(metadata, ["c", "x", "who"], style="gan", nullable=True,
-                              constraints=json.loads(text))
+    metadata = parse_metadata(
+        {
+            "max_ids": 1,
+            "rows": 10,
+            "row_privacy": True,
+            "columns": {
+                "c": {"type": "string", "cardinality": 2, "categories": ["a", "b"]},
+                "x": {"type": "float", "precision": 64, "lower": 0.0, "upper": 5.0},
+                "who": {"type": "string"},
+            },
+        }
+    )
+    text = serialize_synth_constraints(
+        {
+            "c": ChainTransformer([LabelTransformer(nullable=True), OneHotEncoder()]),
+            "x": MinMaxTransformer(lower=0.0, upper=5.0, nullable=True),
+            "who": AnonymizationTransformer("email"),
+        }
+    )
+    table = build_transformer(
+        metadata, ["c", "x", "who"], style="gan", nullable=True, constraints=json.loads(text)
+    )
     assert table.fit_complete
     with pytest.raises(InvalidArgument, match="epsilon"):
         serialize_synth_constraints({"x": MinMaxTransformer(epsilon=1.0)})

@@ -25,16 +25,31 @@ AVG = "SELECT AVG(bill_length_mm) AS avg_bill_length_mm FROM df"
     [
         (COUNT, 0.1, 1e-5, {"count": "gaussian"}, (0.1, 1.4999949999983109e-05)),
         (COUNT, 4.0, 1e-5, {"count": "gaussian"}, (4.0, 1.4999949999983109e-05)),
-        (AVG, 0.1, 1e-5, {"count": "gaussian", "sum_float": "laplace"},
-         (0.2, 1.4999949999983109e-05)),
+        (
+            AVG,
+            0.1,
+            1e-5,
+            {"count": "gaussian", "sum_float": "laplace"},
+            (0.2, 1.4999949999983109e-05),
+        ),
         (AVG, 0.5, 1e-4, {}, (1.0, 4.999999999999449e-05)),
-        ("SELECT COUNT(*) AS nb_penguins, AVG(bill_length_mm) AS avg_bill_length_mm FROM df",
-         0.5, 1e-4, {}, (1.5, 0.00014999500000001387)),
+        (
+            "SELECT COUNT(*) AS nb_penguins, AVG(bill_length_mm) AS avg_bill_length_mm FROM df",
+            0.5,
+            1e-4,
+            {},
+            (1.5, 0.00014999500000001387),
+        ),
     ],
 )
 def test_cost_equals_lomas_and_the_library(
-    penguin: Metadata, penguins: pd.DataFrame, query: str, epsilon: float, delta: float,
-    mechanisms: dict[str, str], expected: tuple[float, float],
+    penguin: Metadata,
+    penguins: pd.DataFrame,
+    query: str,
+    epsilon: float,
+    delta: float,
+    mechanisms: dict[str, str],
+    expected: tuple[float, float],
 ) -> None:
     request = SmartnoiseSqlRequest(query, epsilon, delta, mechanisms)
     cost = smartnoise_sql.estimate_cost(request, penguin)
@@ -42,8 +57,7 @@ def test_cost_equals_lomas_and_the_library(
     privacy = Privacy(epsilon=epsilon, delta=delta)
     for stat, mechanism in mechanisms.items():
         privacy.mechanisms.map[Stat[stat]] = Mechanism[mechanism]
-    reader = snsql.from_connection(penguins, privacy=privacy,
-                                   metadata=penguin.to_smartnoise_dict())
+    reader = snsql.from_connection(penguins, privacy=privacy, metadata=penguin.to_smartnoise_dict())
     assert (cost.epsilon, cost.delta) == tuple(float(x) for x in reader.get_privacy_cost(query))
 
 
@@ -71,12 +85,18 @@ def test_group_by_on_dummy(penguin: Metadata) -> None:
 @pytest.mark.parametrize(
     ("request_", "field", "fragment"),
     [
-        (SmartnoiseSqlRequest("SELECT AVG(bill) FROM df", 0.1, 1e-5), "query",
-         "Column cannot be found bill"),
+        (
+            SmartnoiseSqlRequest("SELECT AVG(bill) FROM df", 0.1, 1e-5),
+            "query",
+            "Column cannot be found bill",
+        ),
         (SmartnoiseSqlRequest("SELEC x", 0.1, 1e-5), "query", "missing SELECT"),
         (SmartnoiseSqlRequest("SELECT COUNT(*) FROM other", 0.1, 1e-5), "query", "other"),
-        (SmartnoiseSqlRequest(COUNT, 1e-9, 1e-5, {"count": "gaussian"}), "epsilon",
-         "Noise scale is too large"),
+        (
+            SmartnoiseSqlRequest(COUNT, 1e-9, 1e-5, {"count": "gaussian"}),
+            "epsilon",
+            "Noise scale is too large",
+        ),
         (SmartnoiseSqlRequest(COUNT, 0.1, 1e-5, {"count": "magic"}), "mechanisms", "magic"),
         (SmartnoiseSqlRequest(COUNT, 0.1, 1e-5, {"median": "laplace"}), "mechanisms", "median"),
         (SmartnoiseSqlRequest(COUNT, 0.0, 1e-5), "epsilon", "> 0"),
@@ -85,7 +105,10 @@ def test_group_by_on_dummy(penguin: Metadata) -> None:
     ],
 )
 def test_bad_requests_are_clear(
-    penguin: Metadata, penguins: pd.DataFrame, request_: SmartnoiseSqlRequest, field: str,
+    penguin: Metadata,
+    penguins: pd.DataFrame,
+    request_: SmartnoiseSqlRequest,
+    field: str,
     fragment: str,
 ) -> None:
     with pytest.raises(InvalidArgumentError) as info:

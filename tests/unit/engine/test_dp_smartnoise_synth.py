@@ -24,8 +24,13 @@ from veil_service.errors import InvalidArgumentError
 LOMAS = SHARED_DATA / "lomas"
 pytestmark = pytest.mark.skipif(not LOMAS.exists(), reason="shared Lomas data not found")
 
-TINY_GAN = {"epochs": 1, "batch_size": 50, "embedding_dim": 8, "generator_dim": [8],
-            "discriminator_dim": [8]}
+TINY_GAN = {
+    "epochs": 1,
+    "batch_size": 50,
+    "embedding_dim": 8,
+    "generator_dim": [8],
+    "discriminator_dim": [8],
+}
 
 
 @pytest.mark.parametrize(
@@ -54,8 +59,14 @@ def test_default_delta_is_the_library_default(penguin: Metadata) -> None:
 
 
 def test_mst_samples_with_condition(penguin: Metadata, penguins: pd.DataFrame) -> None:
-    request = Synth("mst", 1.0, None, ("species", "bill_length_mm"), nb_samples=30,
-                    condition="bill_length_mm < 40")
+    request = Synth(
+        "mst",
+        1.0,
+        None,
+        ("species", "bill_length_mm"),
+        nb_samples=30,
+        condition="bill_length_mm < 40",
+    )
     table = smartnoise_synth.execute(request, penguins, penguin).table
     assert table is not None and table.shape == (30, 2)
     assert (table["bill_length_mm"] < 40).all()
@@ -84,12 +95,13 @@ def test_pacsynth(penguin: Metadata, penguins: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", ["dpctgan", "dpgan"])
-def test_gans_one_epoch_on_a_small_sample(name: str, penguin: Metadata,
-                                          penguins: pd.DataFrame) -> None:
-    params: dict[str, Any] = dict(TINY_GAN) if name == "dpctgan" else {"epochs": 1,
-                                                                       "batch_size": 64}
-    request = Synth(name, 3.0, 1e-5, ("species", "bill_length_mm", "sex"), params,
-                    nb_samples=10)
+def test_gans_one_epoch_on_a_small_sample(
+    name: str, penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    params: dict[str, Any] = (
+        dict(TINY_GAN) if name == "dpctgan" else {"epochs": 1, "batch_size": 64}
+    )
+    request = Synth(name, 3.0, 1e-5, ("species", "bill_length_mm", "sex"), params, nb_samples=10)
     table = smartnoise_synth.execute(request, penguins.head(200), penguin).table
     assert table is not None and list(table.columns) == ["species", "bill_length_mm", "sex"]
 
@@ -106,8 +118,11 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
         (Synth("nosuch", 1.0), "synth_name", "unknown synthesizer"),
         (Synth("patectgan", 1.0, 1e-5), "synth_name", "ignores epochs"),
         (Synth("pategan", 1.0, 1e-5), "synth_name", "1,000 rows"),
-        (Synth("mst", 1.0, None, ("species", "idonotexist")), "select_cols",
-         "Error while selecting provided select_cols"),
+        (
+            Synth("mst", 1.0, None, ("species", "idonotexist")),
+            "select_cols",
+            "Error while selecting provided select_cols",
+        ),
         (Synth("mwem", 1.0, 1e-5), "delta", "takes no delta"),
         (Synth("dpctgan", 1.0, None), "delta", "delta is required"),
         (Synth("dpctgan", 1.0, 1e-5, (), {"disabled_dp": True}), "synth_params", "disabled_dp"),
@@ -141,11 +156,15 @@ def test_model_needs_pickle_opt_in_on_both_sides(penguin: Metadata) -> None:
 def test_free_text_needs_a_constraint() -> None:
     titanic = load_metadata_file(LOMAS / "metadata" / "titanic_metadata.yaml")
     with pytest.raises(InvalidArgumentError, match="free text") as info:
-        build_transformer(titanic, ["Name", "Sex"], style="cube", nullable=True,
-                          constraints=None)
+        build_transformer(titanic, ["Name", "Sex"], style="cube", nullable=True, constraints=None)
     assert info.value.field == "select_cols"
-    table = build_transformer(titanic, ["Name", "Sex"], style="cube", nullable=True,
-                              constraints={"Name": {"class": "DropTransformer"}})
+    table = build_transformer(
+        titanic,
+        ["Name", "Sex"],
+        style="cube",
+        nullable=True,
+        constraints={"Name": {"class": "DropTransformer"}},
+    )
     assert table.fit_complete
 
 
@@ -153,11 +172,17 @@ def test_constraints_lomas_form_and_refusals(penguin: Metadata) -> None:
     lomas_form = {
         "module": "smartnoise-synth",
         "constraints": {
-            "bill_length_mm": {"type": "_ssynth_transformer:MinMaxTransformer",
-                               "params": {"lower": 30.0, "upper": 65.0, "nullable": True}},
-            "species": {"type": "_ssynth_transformer:ChainTransformer", "params": [
-                {"type": "_ssynth_transformer:LabelTransformer", "params": {"nullable": True}},
-                {"type": "_ssynth_transformer:OneHotEncoder", "params": {}}]},
+            "bill_length_mm": {
+                "type": "_ssynth_transformer:MinMaxTransformer",
+                "params": {"lower": 30.0, "upper": 65.0, "nullable": True},
+            },
+            "species": {
+                "type": "_ssynth_transformer:ChainTransformer",
+                "params": [
+                    {"type": "_ssynth_transformer:LabelTransformer", "params": {"nullable": True}},
+                    {"type": "_ssynth_transformer:OneHotEncoder", "params": {}},
+                ],
+            },
         },
     }
     cols = ["species", "bill_length_mm"]
@@ -167,8 +192,7 @@ def test_constraints_lomas_form_and_refusals(penguin: Metadata) -> None:
         ({"species": {"class": "Eval"}}, "'Eval'"),
         ({"wings": {"class": "DropTransformer"}}, "'wings'"),
         ({"species": {"class": "AnonymizationTransformer", "fake": "__init__"}}, "not allowed"),
-        ({"bill_length_mm": {"class": "MinMaxTransformer", "params": {"epsilon": 1.0}}},
-         "epsilon"),
+        ({"bill_length_mm": {"class": "MinMaxTransformer", "params": {"epsilon": 1.0}}}, "epsilon"),
     ]:
         with pytest.raises(InvalidArgumentError, match=fragment):
             build_transformer(penguin, cols, style="gan", nullable=True, constraints=bad)
@@ -176,8 +200,7 @@ def test_constraints_lomas_form_and_refusals(penguin: Metadata) -> None:
 
 def test_encoders_never_see_private_values(penguin: Metadata) -> None:
     """Labels come from the metadata's categories, not from the rows."""
-    table = build_transformer(penguin, ["species"], style="cube", nullable=False,
-                              constraints=None)
+    table = build_transformer(penguin, ["species"], style="cube", nullable=False, constraints=None)
     only_gentoo = pd.DataFrame({"species": ["Gentoo"] * 3})
     assert table.cardinality == [3]
     assert table.transform(only_gentoo) == [(2,), (2,), (2,)]

@@ -68,14 +68,20 @@ def parse_pipeline(pipeline_json: str) -> list[PipelineStep]:
     try:
         doc = json.loads(pipeline_json)
     except (json.JSONDecodeError, RecursionError):
-        raise _bad("is not valid JSON; serialize the pipeline with "
-                   "veil_client.dp_serialization.serialize_diffprivlib_pipeline") from None
+        raise _bad(
+            "is not valid JSON; serialize the pipeline with "
+            "veil_client.dp_serialization.serialize_diffprivlib_pipeline"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise _bad(f"is not a {FORMAT} document; serialize the pipeline with "
-                   "veil_client.dp_serialization.serialize_diffprivlib_pipeline")
+        raise _bad(
+            f"is not a {FORMAT} document; serialize the pipeline with "
+            "veil_client.dp_serialization.serialize_diffprivlib_pipeline"
+        )
     if doc.get("format_version") != FORMAT_VERSION:
-        raise _bad(f"has format_version {doc.get('format_version')!r}; this server reads "
-                   f"version {FORMAT_VERSION}")
+        raise _bad(
+            f"has format_version {doc.get('format_version')!r}; this server reads "
+            f"version {FORMAT_VERSION}"
+        )
     raw_steps = doc.get("steps")
     if not isinstance(raw_steps, list) or not 0 < len(raw_steps) <= MAX_STEPS:
         raise _bad(f"must have between 1 and {MAX_STEPS} steps")

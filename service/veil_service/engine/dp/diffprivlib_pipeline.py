@@ -102,11 +102,14 @@ def execute(
         epsilon=float(sum(a.total()[0] for a in accountants)),
         delta=float(sum(a.total()[1] for a in accountants)),
     )
-    if (spent.epsilon > estimate.epsilon + SPEND_TOLERANCE
-            or spent.delta > estimate.delta + SPEND_TOLERANCE):
+    if (
+        spent.epsilon > estimate.epsilon + SPEND_TOLERANCE
+        or spent.delta > estimate.delta + SPEND_TOLERANCE
+    ):
         raise VeilServiceError(
             "the diffprivlib pipeline spent more privacy budget than estimated; the result is "
-            "withheld", reason="DP_COST_MISMATCH",
+            "withheld",
+            reason="DP_COST_MISMATCH",
         )
     score = _score(pipeline, x_test, y_test)
     return QueryResult(score=score, model=_export(pipeline, request, allow_pickle), spent=spent)
@@ -144,8 +147,10 @@ def _fill_value(col: ColumnMetadata, strategy: str) -> Any:
 
 def _check_columns(request: DiffPrivLibRequest, metadata: Metadata) -> None:
     known = set(metadata.column_names)
-    for field, columns in (("feature_columns", request.feature_columns),
-                           ("target_columns", request.target_columns or ())):
+    for field, columns in (
+        ("feature_columns", request.feature_columns),
+        ("target_columns", request.target_columns or ()),
+    ):
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise InvalidArgumentError(
@@ -196,7 +201,8 @@ def _fit(pipeline: Pipeline, x: pd.DataFrame, y: Any, show_library_errors: bool)
             warnings.simplefilter("error", DiffprivlibCompatibilityWarning)
             # diffprivlib's LogisticRegression passes options SciPy 1.17 deprecates (harmless).
             warnings.filterwarnings(
-                "ignore", message=r"scipy\.optimize: The `disp` and `iprint`",
+                "ignore",
+                message=r"scipy\.optimize: The `disp` and `iprint`",
                 category=DeprecationWarning,
             )
             pipeline.fit(x, y)
@@ -211,8 +217,11 @@ def _fit(pipeline: Pipeline, x: pd.DataFrame, y: Any, show_library_errors: bool)
             f"diffprivlib ignores a parameter of this pipeline: {exc}", field="pipeline_json"
         ) from exc
     except (ValueError, TypeError, IndexError) as exc:
-        detail = f": {exc}" if show_library_errors else (
-            f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
+        detail = (
+            f": {exc}"
+            if show_library_errors
+            else (f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
+        )
         raise InvalidArgumentError(
             f"diffprivlib could not fit the pipeline{detail}", field="pipeline_json"
         ) from exc

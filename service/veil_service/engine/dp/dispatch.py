@@ -80,7 +80,11 @@ def execute(
         InvalidArgumentError: The request is refused or fails on the data.
     """
     result: QueryResult = _module(request).execute(
-        request, df, metadata, seed=seed, allow_pickle=allow_pickle,
+        request,
+        df,
+        metadata,
+        seed=seed,
+        allow_pickle=allow_pickle,
         show_library_errors=show_library_errors,
     )
     return result

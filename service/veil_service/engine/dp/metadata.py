@@ -42,8 +42,17 @@ _TYPE_KEYS: dict[str, frozenset[str]] = {
 }
 # smartnoise-sql reads these keys at table level: a column with one of these names would be lost.
 _SMARTNOISE_TABLE_KEYS = frozenset(
-    {"rows", "rows_exact", "row_privacy", "max_ids", "sample_max_ids", "clamp_counts",
-     "clamp_columns", "use_dpsu", "censor_dims"}
+    {
+        "rows",
+        "rows_exact",
+        "row_privacy",
+        "max_ids",
+        "sample_max_ids",
+        "clamp_counts",
+        "clamp_columns",
+        "use_dpsu",
+        "censor_dims",
+    }
 )
 
 Bound = int | float | dt.datetime
@@ -131,8 +140,13 @@ class Metadata:
         columns: dict[str, Any] = {}
         for col in self.columns:
             entry: dict[str, Any] = {"type": col.type}
-            for key in ("precision", "cardinality", "max_partition_length",
-                        "max_influenced_partitions", "max_partition_contributions"):
+            for key in (
+                "precision",
+                "cardinality",
+                "max_partition_length",
+                "max_influenced_partitions",
+                "max_partition_contributions",
+            ):
                 value = getattr(col, key)
                 if value is not None:
                     entry[key] = value

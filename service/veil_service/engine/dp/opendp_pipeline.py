@@ -37,8 +37,12 @@ from veil_service.errors import InvalidArgumentError
 # which would let users assert properties OpenDP cannot check).
 dp.enable_features("contrib")
 
-INPUT_METRICS = ("SymmetricDistance()", "InsertDeleteDistance()", "ChangeOneDistance()",
-                 "HammingDistance()")
+INPUT_METRICS = (
+    "SymmetricDistance()",
+    "InsertDeleteDistance()",
+    "ChangeOneDistance()",
+    "HammingDistance()",
+)
 _CSV_DOMAIN = str(dp.atom_domain(T=str))
 _CACHE_MAX_CHARS = 2_000_000
 
@@ -98,8 +102,14 @@ def execute(
     if request.pipeline_type == "polars":
         from veil_service.engine.dp import opendp_polars
 
-        return opendp_polars.execute(request, df, metadata, seed=seed, allow_pickle=allow_pickle,
-                                     show_library_errors=show_library_errors)
+        return opendp_polars.execute(
+            request,
+            df,
+            metadata,
+            seed=seed,
+            allow_pickle=allow_pickle,
+            show_library_errors=show_library_errors,
+        )
     del seed, allow_pickle
     measurement = _load(request)
     csv_text = df[metadata.column_names].to_csv(header=False, index=False)

@@ -55,10 +55,20 @@ dp.enable_features("contrib")
 ENVELOPE_FORMAT = "veil-opendp-polars"
 OUTPUT_MEASURES = ("max_divergence", "zero_concentrated_divergence", "approximate_max_divergence")
 PLAN_NODES = frozenset({"Select", "HStack", "Filter", "GroupBy", "Sort", "Slice"})
-PLUGIN_SYMBOLS = frozenset({
-    "noise", "dp_len", "dp_count", "dp_null_count", "dp_n_unique", "dp_sum", "dp_mean",
-    "dp_quantile", "dp_median", "dp_frame_len",
-})
+PLUGIN_SYMBOLS = frozenset(
+    {
+        "noise",
+        "dp_len",
+        "dp_count",
+        "dp_null_count",
+        "dp_n_unique",
+        "dp_sum",
+        "dp_mean",
+        "dp_quantile",
+        "dp_median",
+        "dp_frame_len",
+    }
+)
 _REFUSED = {
     "AnonymousFunction": "a Python function (map_batches/map_elements)",
     "PythonScan": "a Python data source",
@@ -136,8 +146,12 @@ def _build(text: str, metadata: Metadata) -> tuple[dp.Measurement, list[str]]:
     measure = _output_measure(envelope["output_measure"])
     try:
         measurement = dp.m.make_private_lazyframe(
-            domain, dp.symmetric_distance(), measure, plan,
-            global_scale=envelope["global_scale"], threshold=envelope["threshold"],
+            domain,
+            dp.symmetric_distance(),
+            measure,
+            plan,
+            global_scale=envelope["global_scale"],
+            threshold=envelope["threshold"],
         )
     except OpenDPException as exc:
         raise InvalidArgumentError(
@@ -158,17 +172,22 @@ def _parse(text: str) -> dict[str, Any]:
     try:
         tree = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, RecursionError, ValueError) as exc:
-        raise _bad(f"is not valid JSON ({type(exc).__name__}); send the polars plan from "
-                   "LazyFrame.serialize(format='json')") from None
+        raise _bad(
+            f"is not valid JSON ({type(exc).__name__}); send the polars plan from "
+            "LazyFrame.serialize(format='json')"
+        ) from None
     if not isinstance(tree, dict):
         raise _bad("must be a JSON object (a polars plan or a veil-opendp-polars envelope)")
     if "format" not in tree:
-        return {"plan": tree, "output_measure": "max_divergence", "global_scale": None,
-                "threshold": None}
+        return {
+            "plan": tree,
+            "output_measure": "max_divergence",
+            "global_scale": None,
+            "threshold": None,
+        }
     if tree.get("format") != ENVELOPE_FORMAT or tree.get("version") != 1:
         raise _bad(f"envelope must have format {ENVELOPE_FORMAT!r} and version 1")
-    extra = set(tree) - {"format", "version", "plan", "output_measure", "global_scale",
-                         "threshold"}
+    extra = set(tree) - {"format", "version", "plan", "output_measure", "global_scale", "threshold"}
     if extra:
         raise _bad(f"envelope has unknown keys {sorted(extra)}")
     plan = tree.get("plan")
@@ -178,15 +197,24 @@ def _parse(text: str) -> dict[str, Any]:
     if measure not in OUTPUT_MEASURES:
         raise _bad(f"output_measure must be one of {', '.join(OUTPUT_MEASURES)}")
     scale = tree.get("global_scale")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float)
-                              or not math.isfinite(scale) or scale < 0):
+    if scale is not None and (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not math.isfinite(scale)
+        or scale < 0
+    ):
         raise _bad("global_scale must be a finite number >= 0 or null")
     threshold = tree.get("threshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int)
-                                  or not 0 <= threshold < 2**32):
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold < 2**32
+    ):
         raise _bad("threshold must be an integer in [0, 2**32) or null")
-    return {"plan": plan, "output_measure": measure,
-            "global_scale": None if scale is None else float(scale), "threshold": threshold}
+    return {
+        "plan": plan,
+        "output_measure": measure,
+        "global_scale": None if scale is None else float(scale),
+        "threshold": threshold,
+    }
 
 
 def check_plan(tree: dict[str, Any], metadata: Metadata) -> tuple[list[str], list[tuple[str, ...]]]:
@@ -205,14 +233,16 @@ def check_plan(tree: dict[str, Any], metadata: Metadata) -> tuple[list[str], lis
     for parent_key, node in _dicts(tree):
         if parent_key == "fields":  # a schema: keys are column names, values data types
             for dtype in node.values():
-                if isinstance(dtype, str) and (dtype in _REFUSED or "object" in dtype.lower()
-                                               or "python" in dtype.lower()):
+                if isinstance(dtype, str) and (
+                    dtype in _REFUSED or "object" in dtype.lower() or "python" in dtype.lower()
+                ):
                     raise _bad(f"has a column of type {dtype}")
             continue
         for key in node:
             if key in _REFUSED:
-                raise _bad(f"contains {_REFUSED[key]} ({key}); only a query over the dataset "
-                           "is accepted")
+                raise _bad(
+                    f"contains {_REFUSED[key]} ({key}); only a query over the dataset is accepted"
+                )
             if "python" in key.lower() or "pickle" in key.lower():
                 raise _bad(f"contains Python code or objects ({key})")
         plugin = node.get("FfiPlugin")
@@ -231,16 +261,20 @@ def check_plan(tree: dict[str, Any], metadata: Metadata) -> tuple[list[str], lis
             columns = _scan_columns(body, metadata)
             # OpenDP ignores the frame's rows; replace the client's bytes with an empty frame
             # of the checked schema so polars never parses client-made Arrow IPC.
-            current[kind] = _empty_scan(tuple((c, str(_polars_dtype(metadata.column(c))))
-                                              for c in columns))
+            current[kind] = _empty_scan(
+                tuple((c, str(_polars_dtype(metadata.column(c)))) for c in columns)
+            )
             return columns, group_keys
         if kind not in PLAN_NODES or not isinstance(body, dict):
-            raise _bad(f"contains plan node {kind!r}; accepted nodes: "
-                       f"{', '.join(sorted(PLAN_NODES))} over the input frame")
+            raise _bad(
+                f"contains plan node {kind!r}; accepted nodes: "
+                f"{', '.join(sorted(PLAN_NODES))} over the input frame"
+            )
         if kind == "GroupBy":
             keys = body.get("keys", [])
             if isinstance(keys, list) and all(
-                    isinstance(k, dict) and isinstance(k.get("Column"), str) for k in keys):
+                isinstance(k, dict) and isinstance(k.get("Column"), str) for k in keys
+            ):
                 group_keys.append(tuple(k["Column"] for k in keys))
         current = body.get("input")
 
@@ -252,13 +286,17 @@ def _scan_columns(body: Any, metadata: Metadata) -> list[str]:
     known = set(metadata.column_names)
     unknown = [name for name in fields if name not in known]
     if unknown:
-        raise _bad(f"input frame has columns {unknown} that are not in the dataset "
-                   f"({', '.join(metadata.column_names)})")
+        raise _bad(
+            f"input frame has columns {unknown} that are not in the dataset "
+            f"({', '.join(metadata.column_names)})"
+        )
     for name, dtype in fields.items():
         expected = str(_polars_dtype(metadata.column(name)))
         if str(dtype) != expected:
-            raise _bad(f"input column {name!r} has type {dtype}; the dataset's is {expected} "
-                       "(build the plan on client.get_dummy_dataset() or a matching schema)")
+            raise _bad(
+                f"input column {name!r} has type {dtype}; the dataset's is {expected} "
+                "(build the plan on client.get_dummy_dataset() or a matching schema)"
+            )
     return list(fields)
 
 
@@ -266,8 +304,9 @@ def _scan_columns(body: Any, metadata: Metadata) -> list[str]:
 def _empty_scan_json(columns: tuple[tuple[str, str], ...]) -> str:
     schema = {name: getattr(pl, dtype) for name, dtype in columns}
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"'json' serialization format",
-                                category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"'json' serialization format", category=UserWarning
+        )
         text = pl.LazyFrame(schema=schema).serialize(format="json")
     return json.dumps(json.loads(text)["DataFrameScan"])
 
@@ -279,12 +318,14 @@ def _empty_scan(columns: tuple[tuple[str, str], ...]) -> Any:
 def _deserialize(plan_tree: dict[str, Any]) -> pl.LazyFrame:
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"'json' serialization format",
-                                    category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message=r"'json' serialization format", category=UserWarning
+            )
             return pl.LazyFrame.deserialize(io.StringIO(json.dumps(plan_tree)), format="json")
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise _bad(f"could not be read by polars {pl.__version__}: "
-                   f"{' '.join(str(exc).split())[:300]}") from exc
+        raise _bad(
+            f"could not be read by polars {pl.__version__}: {' '.join(str(exc).split())[:300]}"
+        ) from exc
 
 
 def _polars_dtype(column: ColumnMetadata) -> Any:
@@ -298,12 +339,17 @@ def _polars_dtype(column: ColumnMetadata) -> Any:
 
 
 def _opendp_type(column: ColumnMetadata) -> Any:
-    return {"Int32": dp.i32, "Int64": dp.i64, "Float32": dp.f32, "Float64": dp.f64,
-            "Boolean": bool, "String": dp.String}[str(_polars_dtype(column))]
+    return {
+        "Int32": dp.i32,
+        "Int64": dp.i64,
+        "Float32": dp.f32,
+        "Float64": dp.f64,
+        "Boolean": bool,
+        "String": dp.String,
+    }[str(_polars_dtype(column))]
 
 
-def _domain(metadata: Metadata, columns: list[str],
-            group_keys: list[tuple[str, ...]]) -> Any:
+def _domain(metadata: Metadata, columns: list[str], group_keys: list[tuple[str, ...]]) -> Any:
     series = []
     for name in columns:
         # Every column may hold nulls: metadata ``nullable: false`` is not a guarantee the data
@@ -312,22 +358,25 @@ def _domain(metadata: Metadata, columns: list[str],
         atom = dp.atom_domain(T=_opendp_type(metadata.column(name)))
         series.append(dp.series_domain(name, dp.option_domain(atom)))
     domain = dp.lazyframe_domain(series)
-    domain = dp.with_margin(domain, Margin(by=[], max_length=metadata.rows,
-                                                     max_groups=1))
+    domain = dp.with_margin(domain, Margin(by=[], max_length=metadata.rows, max_groups=1))
     for keys in dict.fromkeys(group_keys):
         if not keys or any(k not in columns for k in keys):
             continue
         meta = [metadata.column(k) for k in keys]
-        cardinalities = [c.cardinality or (len(c.categories) if c.categories else None)
-                         for c in meta]
+        cardinalities = [
+            c.cardinality or (len(c.categories) if c.categories else None) for c in meta
+        ]
         max_groups = math.prod(cardinalities) if all(cardinalities) else None  # type: ignore[arg-type]
         lengths = [c.max_partition_length for c in meta if c.max_partition_length]
-        domain = dp.with_margin(domain, Margin(
-            by=[pl.col(k) for k in keys],
-            max_length=min(lengths, default=metadata.rows),
-            max_groups=max_groups,
-            invariant="keys" if all(c.categories for c in meta) else None,
-        ))
+        domain = dp.with_margin(
+            domain,
+            Margin(
+                by=[pl.col(k) for k in keys],
+                max_length=min(lengths, default=metadata.rows),
+                max_groups=max_groups,
+                invariant="keys" if all(c.categories for c in meta) else None,
+            ),
+        )
     return domain
 
 
@@ -348,8 +397,9 @@ def _private_frame(df: pd.DataFrame, metadata: Metadata, columns: list[str]) -> 
 def _server_plugin_lib() -> str:
     # The library path exactly as this server's polars writes it for OpenDP's plugin.
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"'json' serialization format",
-                                category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"'json' serialization format", category=UserWarning
+        )
         noise = pl.len().dp.noise()  # type: ignore[attr-defined]
         text = pl.LazyFrame(schema={"x": pl.Int64}).select(noise).serialize(format="json")
     for _, node in _dicts(json.loads(text)):
@@ -367,11 +417,13 @@ def _dicts(root: Any) -> Iterator[tuple[str | None, dict[str, Any]]]:
             raise _bad("is nested too deeply")
         if isinstance(node, dict):
             yield key, node
-            stack.extend((value, k, depth + 1) for k, value in node.items()
-                         if isinstance(value, dict | list))
+            stack.extend(
+                (value, k, depth + 1) for k, value in node.items() if isinstance(value, dict | list)
+            )
         elif isinstance(node, list):  # byte arrays (lists of ints) are skipped cheaply
-            stack.extend((value, key, depth + 1) for value in node
-                         if isinstance(value, dict | list))
+            stack.extend(
+                (value, key, depth + 1) for value in node if isinstance(value, dict | list)
+            )
 
 
 def _refuse_constant(name: str) -> None:

@@ -33,67 +33,139 @@ from veil_service.errors import InvalidArgumentError
 ALLOWED_CONSTRUCTORS: dict[str, frozenset[str]] = {
     "transformations": frozenset(
         {
-            "make_split_dataframe", "make_split_lines", "make_split_records",
-            "make_create_dataframe", "make_select_column", "make_subset_by",
-            "make_df_cast_default", "make_df_is_equal",
-            "make_cast", "make_cast_default", "make_cast_inherent",
-            "make_clamp", "make_impute_constant", "make_impute_uniform_float",
-            "make_drop_null", "make_is_null", "make_is_equal",
-            "make_find", "make_find_bin", "make_index", "make_identity",
-            "make_resize", "make_unordered", "make_ordered_random",
-            "make_metric_bounded", "make_metric_unbounded",
-            "make_count", "make_count_distinct", "make_count_by", "make_count_by_categories",
-            "make_sum", "make_mean", "make_variance", "make_sum_of_squared_deviations",
-            "make_bounded_float_checked_sum", "make_bounded_float_ordered_sum",
-            "make_bounded_int_monotonic_sum", "make_bounded_int_ordered_sum",
-            "make_bounded_int_split_sum", "make_sized_bounded_float_checked_sum",
-            "make_sized_bounded_float_ordered_sum", "make_sized_bounded_int_checked_sum",
-            "make_sized_bounded_int_monotonic_sum", "make_sized_bounded_int_ordered_sum",
-            "make_sized_bounded_int_split_sum", "make_lipschitz_float_mul",
-            "make_b_ary_tree", "make_consistent_b_ary_tree", "make_cdf",
-            "make_quantiles_from_counts", "make_quantile_score_candidates",
+            "make_split_dataframe",
+            "make_split_lines",
+            "make_split_records",
+            "make_create_dataframe",
+            "make_select_column",
+            "make_subset_by",
+            "make_df_cast_default",
+            "make_df_is_equal",
+            "make_cast",
+            "make_cast_default",
+            "make_cast_inherent",
+            "make_clamp",
+            "make_impute_constant",
+            "make_impute_uniform_float",
+            "make_drop_null",
+            "make_is_null",
+            "make_is_equal",
+            "make_find",
+            "make_find_bin",
+            "make_index",
+            "make_identity",
+            "make_resize",
+            "make_unordered",
+            "make_ordered_random",
+            "make_metric_bounded",
+            "make_metric_unbounded",
+            "make_count",
+            "make_count_distinct",
+            "make_count_by",
+            "make_count_by_categories",
+            "make_sum",
+            "make_mean",
+            "make_variance",
+            "make_sum_of_squared_deviations",
+            "make_bounded_float_checked_sum",
+            "make_bounded_float_ordered_sum",
+            "make_bounded_int_monotonic_sum",
+            "make_bounded_int_ordered_sum",
+            "make_bounded_int_split_sum",
+            "make_sized_bounded_float_checked_sum",
+            "make_sized_bounded_float_ordered_sum",
+            "make_sized_bounded_int_checked_sum",
+            "make_sized_bounded_int_monotonic_sum",
+            "make_sized_bounded_int_ordered_sum",
+            "make_sized_bounded_int_split_sum",
+            "make_lipschitz_float_mul",
+            "make_b_ary_tree",
+            "make_consistent_b_ary_tree",
+            "make_cdf",
+            "make_quantiles_from_counts",
+            "make_quantile_score_candidates",
         }
     ),
     "measurements": frozenset(
         {
-            "make_laplace", "make_gaussian", "make_geometric", "make_noise",
-            "make_laplace_threshold", "make_gaussian_threshold", "make_noise_threshold",
-            "make_randomized_response", "make_randomized_response_bool",
-            "make_report_noisy_max_gumbel", "make_noisy_max", "make_noisy_top_k",
-            "make_private_quantile", "make_canonical_noise",
+            "make_laplace",
+            "make_gaussian",
+            "make_geometric",
+            "make_noise",
+            "make_laplace_threshold",
+            "make_gaussian_threshold",
+            "make_noise_threshold",
+            "make_randomized_response",
+            "make_randomized_response_bool",
+            "make_report_noisy_max_gumbel",
+            "make_noisy_max",
+            "make_noisy_top_k",
+            "make_private_quantile",
+            "make_canonical_noise",
         }
     ),
     "combinators": frozenset(
         {
-            "make_chain_tt", "make_chain_mt", "make_chain_pm",
-            "make_basic_composition", "make_composition",
-            "make_pureDP_to_zCDP", "make_zCDP_to_approxDP", "make_fix_delta",
-            "make_approximate", "make_fixed_approxDP_to_approxDP",
+            "make_chain_tt",
+            "make_chain_mt",
+            "make_chain_pm",
+            "make_basic_composition",
+            "make_composition",
+            "make_pureDP_to_zCDP",
+            "make_zCDP_to_approxDP",
+            "make_fix_delta",
+            "make_approximate",
+            "make_fixed_approxDP_to_approxDP",
             "make_population_amplification",
         }
     ),
     "core": frozenset(
         {
-            "transformation_input_domain", "transformation_input_metric",
-            "transformation_output_domain", "transformation_output_metric",
-            "measurement_input_domain", "measurement_input_metric",
+            "transformation_input_domain",
+            "transformation_input_metric",
+            "transformation_output_domain",
+            "transformation_output_metric",
+            "measurement_input_domain",
+            "measurement_input_metric",
             "measurement_output_measure",
         }
     ),
     "domains": frozenset(
-        {"atom_domain", "vector_domain", "option_domain", "map_domain", "bitvector_domain",
-         "categorical_domain", "datetime_domain", "array_domain"}
+        {
+            "atom_domain",
+            "vector_domain",
+            "option_domain",
+            "map_domain",
+            "bitvector_domain",
+            "categorical_domain",
+            "datetime_domain",
+            "array_domain",
+        }
     ),
     "metrics": frozenset(
         {
-            "symmetric_distance", "insert_delete_distance", "change_one_distance",
-            "hamming_distance", "absolute_distance", "l1_distance", "l2_distance",
-            "linf_distance", "discrete_distance", "l01inf_distance", "l02inf_distance",
+            "symmetric_distance",
+            "insert_delete_distance",
+            "change_one_distance",
+            "hamming_distance",
+            "absolute_distance",
+            "l1_distance",
+            "l2_distance",
+            "linf_distance",
+            "discrete_distance",
+            "l01inf_distance",
+            "l02inf_distance",
         }
     ),
     "measures": frozenset(
-        {"max_divergence", "smoothed_max_divergence", "fixed_smoothed_max_divergence",
-         "zero_concentrated_divergence", "approximate", "renyi_divergence"}
+        {
+            "max_divergence",
+            "smoothed_max_divergence",
+            "fixed_smoothed_max_divergence",
+            "zero_concentrated_divergence",
+            "approximate",
+            "renyi_divergence",
+        }
     ),
 }
 
@@ -112,13 +184,17 @@ def check_pipeline(pipeline_json: str) -> None:
     try:
         tree = json.loads(pipeline_json)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise _bad(f"is not valid JSON ({type(exc).__name__}); serialize the measurement with "
-                   "opendp.prelude.serialize") from None
+        raise _bad(
+            f"is not valid JSON ({type(exc).__name__}); serialize the measurement with "
+            "opendp.prelude.serialize"
+        ) from None
     for node in _dicts(tree):
         for flag in _POLARS_FLAGS:
             if flag in node:
-                raise _bad("contains a polars plan or expression; polars pipelines are not "
-                           "supported by this server's OpenDP build")
+                raise _bad(
+                    "contains a polars plan or expression; polars pipelines are not "
+                    "supported by this server's OpenDP build"
+                )
         if "__function__" in node:
             _check_call(node)
         elif any(isinstance(k, str) and k.startswith("__") and k != "__tuple__" for k in node):

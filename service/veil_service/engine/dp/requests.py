@@ -152,8 +152,9 @@ class SmartnoiseSynthRequest:
         if self.delta is not None:
             check_delta(self.delta, "delta")
         if not isinstance(self.nb_samples, int) or not 0 < self.nb_samples <= 1_000_000:
-            raise InvalidArgumentError("nb_samples must be between 1 and 1,000,000",
-                                       field="nb_samples")
+            raise InvalidArgumentError(
+                "nb_samples must be between 1 and 1,000,000", field="nb_samples"
+            )
 
 
 DPRequest = SmartnoiseSqlRequest | OpenDPRequest | DiffPrivLibRequest | SmartnoiseSynthRequest
@@ -221,8 +222,10 @@ class QueryResult:
 
 def check_epsilon(epsilon: float) -> None:
     """Refuse an ε that is not a finite number > 0."""
-    if isinstance(epsilon, bool) or not isinstance(epsilon, float | int) or not (
-        math.isfinite(epsilon) and epsilon > 0
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, float | int)
+        or not (math.isfinite(epsilon) and epsilon > 0)
     ):
         raise InvalidArgumentError("epsilon must be a finite number > 0", field="epsilon")
 

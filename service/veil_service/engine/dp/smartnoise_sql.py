@@ -96,8 +96,11 @@ def execute(
     try:
         rows = list(reader.execute(request.query, postprocess=request.postprocess))
     except Exception as exc:  # the library raises bare Exception; its text may quote values
-        detail = (f": {exc}" if show_library_errors else
-                  f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
+        detail = (
+            f": {exc}"
+            if show_library_errors
+            else f" ({type(exc).__name__}); run it in dummy mode to see the library's message"
+        )
         raise InvalidArgumentError(
             f"smartnoise-sql could not execute the query on this dataset{detail}", field="query"
         ) from exc

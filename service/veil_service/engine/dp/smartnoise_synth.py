@@ -42,9 +42,9 @@ GAN_SYNTHS = ("dpctgan", "dpgan")
 SUPPORTED = MARGINAL_SYNTHS + GAN_SYNTHS
 REFUSED = {
     "patectgan": "patectgan is not supported: it ignores epochs and trains until the budget is "
-                 "spent, which takes more than 15 minutes on 1,000 rows here. Use dpctgan",
+    "spent, which takes more than 15 minutes on 1,000 rows here. Use dpctgan",
     "pategan": "pategan is not supported: it is unreliable on datasets under 1,000 rows and its "
-               "default delta depends on the private row count. Use dpctgan or mst",
+    "default delta depends on the private row count. Use dpctgan or mst",
 }
 # Their default delta is computed from the private row count: the request must give one.
 DELTA_REQUIRED = ("dpctgan", "dpgan", "pacsynth")
@@ -127,8 +127,9 @@ def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
 
 def _transformer(request: SmartnoiseSynthRequest, metadata: Metadata, columns: list[str]) -> Any:
     style = "gan" if request.synth_name in GAN_SYNTHS else "cube"
-    return build_transformer(metadata, columns, style=style, nullable=request.nullable,
-                             constraints=request.constraints)
+    return build_transformer(
+        metadata, columns, style=style, nullable=request.nullable, constraints=request.constraints
+    )
 
 
 def _check_condition(condition: str, columns: list[str]) -> None:
@@ -162,11 +163,13 @@ def _create(request: SmartnoiseSynthRequest) -> Any:
         )
     for key, value in params.items():
         if not (value is None or isinstance(value, str | int | float | bool | list)):
-            raise InvalidArgumentError(f"synth_params.{key} must be a plain JSON value",
-                                       field="synth_params")
+            raise InvalidArgumentError(
+                f"synth_params.{key} must be a plain JSON value", field="synth_params"
+            )
     if name == "mwem" and request.delta is not None:
-        raise InvalidArgumentError("mwem is pure epsilon-DP and takes no delta; set delta to "
-                                   "None", field="delta")
+        raise InvalidArgumentError(
+            "mwem is pure epsilon-DP and takes no delta; set delta to None", field="delta"
+        )
     if name in DELTA_REQUIRED and request.delta is None:
         raise InvalidArgumentError(
             f"delta is required for {name}: its default depends on the private row count. "
@@ -195,16 +198,21 @@ def _accepted_params(name: str) -> list[str]:
     return [p for p in names if p not in ("self", "ignore") and p not in FORBIDDEN_PARAMS]
 
 
-def _fit(model: Any, data: pd.DataFrame, transformer: Any, request: SmartnoiseSynthRequest,
-         show_library_errors: bool) -> None:
+def _fit(
+    model: Any,
+    data: pd.DataFrame,
+    transformer: Any,
+    request: SmartnoiseSynthRequest,
+    show_library_errors: bool,
+) -> None:
     try:
         with warnings.catch_warnings():
             _quiet_known_warnings()
             # MWEM warns, then goes on, when its histogram is too small for its iterations.
-            warnings.filterwarnings("error", message=r"Flattened dimensionality",
-                                    category=Warning)
-            model.fit(data, transformer=transformer, preprocessor_eps=0.0,
-                      nullable=request.nullable)
+            warnings.filterwarnings("error", message=r"Flattened dimensionality", category=Warning)
+            model.fit(
+                data, transformer=transformer, preprocessor_eps=0.0, nullable=request.nullable
+            )
     except Warning as exc:
         raise InvalidArgumentError(
             f"{request.synth_name} reports a privacy risk: {' '.join(str(exc).split())}",
@@ -213,10 +221,14 @@ def _fit(model: Any, data: pd.DataFrame, transformer: Any, request: SmartnoiseSy
     except (ValueError, TypeError, AssertionError, KeyError, IndexError) as exc:
         text = " ".join(str(exc).split())
         safe = show_library_errors or text.startswith(("Inputted epsilon", "sample_rate="))
-        detail = f": {text}" if safe else (
-            f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
-        hint = (" Try decreasing batch_size in synth_params."
-                if text.startswith("sample_rate=") else "")
+        detail = (
+            f": {text}"
+            if safe
+            else (f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
+        )
+        hint = (
+            " Try decreasing batch_size in synth_params." if text.startswith("sample_rate=") else ""
+        )
         raise InvalidArgumentError(
             f"Error fitting model{detail}{hint}", field="synth_params"
         ) from exc
@@ -254,10 +266,13 @@ def _pickle(model: Any) -> ModelArtifact:
 
 def _quiet_known_warnings() -> None:
     """Silence the harmless warnings the synthesizers' dependencies emit (deps.md §2, §3)."""
-    warnings.filterwarnings("ignore", message=r"Pandas dataframe inputs are deprecated",
-                            category=UserWarning)
+    warnings.filterwarnings(
+        "ignore", message=r"Pandas dataframe inputs are deprecated", category=UserWarning
+    )
     warnings.filterwarnings("ignore", message=r"Secure RNG turned off", category=UserWarning)
-    warnings.filterwarnings("ignore", message=r"Using a non-full backward hook",
-                            category=FutureWarning)
-    warnings.filterwarnings("ignore", message=r"The sample rate will be defined",
-                            category=UserWarning)
+    warnings.filterwarnings(
+        "ignore", message=r"Using a non-full backward hook", category=FutureWarning
+    )
+    warnings.filterwarnings(
+        "ignore", message=r"The sample rate will be defined", category=UserWarning
+    )

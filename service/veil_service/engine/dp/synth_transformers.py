@@ -45,14 +45,40 @@ from veil_service.errors import InvalidArgumentError
 
 TRANSFORMERS: dict[str, type] = {
     cls.__name__: cls
-    for cls in (AnonymizationTransformer, BinTransformer, ChainTransformer, ClampTransformer,
-                DropTransformer, LabelTransformer, LogTransformer, MinMaxTransformer,
-                OneHotEncoder, StandardScaler, DateTimeTransformer)
+    for cls in (
+        AnonymizationTransformer,
+        BinTransformer,
+        ChainTransformer,
+        ClampTransformer,
+        DropTransformer,
+        LabelTransformer,
+        LogTransformer,
+        MinMaxTransformer,
+        OneHotEncoder,
+        StandardScaler,
+        DateTimeTransformer,
+    )
 }
 # Faker providers an AnonymizationTransformer may call (it calls the named Faker method).
-FAKER_PROVIDERS = frozenset({"uuid4", "name", "first_name", "last_name", "email", "address",
-                             "city", "country", "phone_number", "company", "date", "ssn",
-                             "iban", "pystr", "random_int"})
+FAKER_PROVIDERS = frozenset(
+    {
+        "uuid4",
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "address",
+        "city",
+        "country",
+        "phone_number",
+        "company",
+        "date",
+        "ssn",
+        "iban",
+        "pystr",
+        "random_int",
+    }
+)
 DEFAULT_BINS = 10
 
 
@@ -110,8 +136,10 @@ def domain_frame(metadata: Metadata, columns: list[str], *, nullable: bool) -> p
         else:
             values[name] = [""]
     length = max(len(v) for v in values.values())
-    frame = {name: [v[i % len(v)] for i in range(length)] + ([None] if nullable else [])
-             for name, v in values.items()}
+    frame = {
+        name: [v[i % len(v)] for i in range(length)] + ([None] if nullable else [])
+        for name, v in values.items()
+    }
     return pd.DataFrame(frame)
 
 
@@ -125,14 +153,17 @@ def _default(col: ColumnMetadata, *, style: str, nullable: bool) -> Any:
     if col.type in ("int", "float"):
         if style == "gan":
             return MinMaxTransformer(lower=col.lower, upper=col.upper, nullable=nullable)
-        return BinTransformer(lower=col.lower, upper=col.upper, bins=DEFAULT_BINS,
-                              nullable=nullable)
+        return BinTransformer(
+            lower=col.lower, upper=col.upper, bins=DEFAULT_BINS, nullable=nullable
+        )
     if col.type == "datetime":
         assert isinstance(col.lower, dt.datetime) and isinstance(col.upper, dt.datetime)
         days = (col.upper - col.lower).days
-        scaler: Any = (MinMaxTransformer(lower=0, upper=days, nullable=nullable) if style == "gan"
-                       else BinTransformer(lower=0, upper=days, bins=DEFAULT_BINS,
-                                           nullable=nullable))
+        scaler: Any = (
+            MinMaxTransformer(lower=0, upper=days, nullable=nullable)
+            if style == "gan"
+            else BinTransformer(lower=0, upper=days, bins=DEFAULT_BINS, nullable=nullable)
+        )
         return ChainTransformer([DateTimeTransformer(epoch=col.lower), scaler])
     raise InvalidArgumentError(
         f"column {col.name} is free text (no categories in the metadata): its values cannot be "
@@ -153,8 +184,10 @@ def parse_constraints(constraints: Mapping[str, Any] | None, columns: list[str])
     result = {}
     for name, spec in constraints.items():
         if name not in columns:
-            raise _bad(f"constraints name column {name!r}, which is not among the synthesized "
-                       f"columns ({', '.join(columns)})")
+            raise _bad(
+                f"constraints name column {name!r}, which is not among the synthesized "
+                f"columns ({', '.join(columns)})"
+            )
         result[name] = _transformer(spec, f"constraints.{name}", depth=0)
     return result
 
@@ -164,20 +197,24 @@ def _transformer(spec: Any, where: str, depth: int) -> Any:
         raise _bad(f"{where} must be an object with a transformer class")
     cls_name = spec.get("class") or str(spec.get("type", "")).removeprefix("_ssynth_transformer:")
     if cls_name not in TRANSFORMERS:
-        raise _bad(f"{where} uses transformer {cls_name!r}; allowed: "
-                   f"{', '.join(sorted(TRANSFORMERS))}")
+        raise _bad(
+            f"{where} uses transformer {cls_name!r}; allowed: {', '.join(sorted(TRANSFORMERS))}"
+        )
     params = spec.get("params", {})
     if cls_name == "ChainTransformer":
         parts = spec.get("transformers", params)
         if not isinstance(parts, list) or not parts:
             raise _bad(f"{where} ChainTransformer needs a non-empty list of transformers")
-        return ChainTransformer([_transformer(p, f"{where}[{i}]", depth + 1)
-                                 for i, p in enumerate(parts)])
+        return ChainTransformer(
+            [_transformer(p, f"{where}[{i}]", depth + 1) for i, p in enumerate(parts)]
+        )
     if cls_name == "AnonymizationTransformer":
         fake = params if isinstance(params, str) else spec.get("fake", "uuid4")
         if fake not in FAKER_PROVIDERS:
-            raise _bad(f"{where} fake {fake!r} is not allowed; use one of "
-                       f"{', '.join(sorted(FAKER_PROVIDERS))}")
+            raise _bad(
+                f"{where} fake {fake!r} is not allowed; use one of "
+                f"{', '.join(sorted(FAKER_PROVIDERS))}"
+            )
         return AnonymizationTransformer(fake)
     if not isinstance(params, Mapping) or not all(
         isinstance(v, str | int | float | bool) or v is None for v in params.values()

@@ -41,8 +41,9 @@ def resolve(kind: str) -> TaskFunction:
     """
     target = TASKS.get(kind)
     if target is None:
-        raise InvalidArgumentError(f"unknown engine task {kind!r}; known: {sorted(TASKS)}.",
-                                   field="kind")
+        raise InvalidArgumentError(
+            f"unknown engine task {kind!r}; known: {sorted(TASKS)}.", field="kind"
+        )
     module_name, _, function_name = target.partition(":")
     function: TaskFunction = getattr(importlib.import_module(module_name), function_name)
     return function

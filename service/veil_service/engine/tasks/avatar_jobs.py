@@ -19,8 +19,9 @@ from veil_service.errors import InvalidArgumentError
 HTML = "text/html"
 
 
-def apply_column_types(frame: pd.DataFrame, types: dict[str, str]) -> tuple[pd.DataFrame,
-                                                                             list[str]]:
+def apply_column_types(
+    frame: pd.DataFrame, types: dict[str, str]
+) -> tuple[pd.DataFrame, list[str]]:
     """Cast columns to their declared avatar_yaml types.
 
     Returns:
@@ -36,18 +37,20 @@ def apply_column_types(frame: pd.DataFrame, types: dict[str, str]) -> tuple[pd.D
         if column not in frame.columns:
             raise InvalidArgumentError(
                 f"types names column {column!r}, which the table does not have; columns: "
-                f"{list(frame.columns)[:20]}.", field=f"types[{column}]")
+                f"{list(frame.columns)[:20]}.",
+                field=f"types[{column}]",
+            )
         series = frame[column]
         try:
             if kind == "category":
-                if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
-                        series):
+                if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
                     categorical_numeric.append(column)
                 else:
                     frame[column] = series.astype("object")
             elif kind == "int":
-                frame[column] = pd.to_numeric(series).astype("Int64" if series.isna().any()
-                                                             else "int64")
+                frame[column] = pd.to_numeric(series).astype(
+                    "Int64" if series.isna().any() else "int64"
+                )
             elif kind == "float":
                 frame[column] = pd.to_numeric(series).astype("float64")
             elif kind == "bool":
@@ -59,7 +62,9 @@ def apply_column_types(frame: pd.DataFrame, types: dict[str, str]) -> tuple[pd.D
         except (ValueError, TypeError) as exc:
             raise InvalidArgumentError(
                 f"column {column!r} cannot be read as {kind}: {str(exc)[:200]}. Fix the data or "
-                "declare another type.", field=f"types[{column}]") from None
+                "declare another type.",
+                field=f"types[{column}]",
+            ) from None
     return frame, categorical_numeric
 
 
@@ -76,33 +81,50 @@ def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
     params = dict(ctx.params.get("avatarization") or {})
     params.setdefault("categorical_columns", categorical)
     ctx.progress(0.0, "preparing")
-    result = avatarize(frame, seed=ctx.params.get("seed"),
-                       progress=lambda f, p: ctx.progress(0.9 * f, p), **params)
+    result = avatarize(
+        frame, seed=ctx.params.get("seed"), progress=lambda f, p: ctx.progress(0.9 * f, p), **params
+    )
     ctx.progress(0.9, "writing results")
     ctx.write_table("shuffled", result.avatars)
     ctx.write_table("unshuffled", result.unshuffled)
     ctx.write_table("original_projections", result.original_projections)
     ctx.write_table("avatar_projections", result.avatar_projections)
     if ctx.params.get("compute_figures", True):
-        _write_figures(ctx, frame, result.unshuffled, result.original_projections,
-                       result.avatar_projections, None, None)
+        _write_figures(
+            ctx,
+            frame,
+            result.unshuffled,
+            result.original_projections,
+            result.avatar_projections,
+            None,
+            None,
+        )
     ctx.progress(1.0, "done")
     return {"rows": len(result.avatars), "columns": result.avatars.shape[1]}
 
 
-def _write_figures(ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFrame,
-                   original_projections: pd.DataFrame | None,
-                   avatar_projections: pd.DataFrame | None,
-                   privacy: dict[str, Any] | None, signal: dict[str, Any] | None,
-                   only: set[str] | None = None) -> None:
+def _write_figures(
+    ctx: TaskContext,
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    original_projections: pd.DataFrame | None,
+    avatar_projections: pd.DataFrame | None,
+    privacy: dict[str, Any] | None,
+    signal: dict[str, Any] | None,
+    only: set[str] | None = None,
+) -> None:
     try:
         from veil_service.engine.reports import build_figures
     except ImportError:  # pragma: no cover - reports package absent from a slim engine image
         return
     kwargs: dict[str, Any] = {
-        "original_projections": original_projections, "avatar_projections": avatar_projections,
-        "privacy": privacy, "signal": signal, "table_name": ctx.params.get("table_name", "table"),
-        "language": ctx.params.get("language", "en"), "with_png": False,
+        "original_projections": original_projections,
+        "avatar_projections": avatar_projections,
+        "privacy": privacy,
+        "signal": signal,
+        "table_name": ctx.params.get("table_name", "table"),
+        "language": ctx.params.get("language", "en"),
+        "with_png": False,
     }
     if ctx.params.get("max_distribution_plots") is not None:
         kwargs["max_distribution_plots"] = ctx.params["max_distribution_plots"]
@@ -110,8 +132,9 @@ def _write_figures(ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFra
     for figure in build_figures(original, avatars, **kwargs):
         if only is not None and figure.kind not in only:
             continue
-        ctx.write_bytes(f"figures:{figure.kind}:{figure.index}", figure.html.encode("utf-8"),
-                        HTML, ".html")
+        ctx.write_bytes(
+            f"figures:{figure.kind}:{figure.index}", figure.html.encode("utf-8"), HTML, ".html"
+        )
 
 
 def _read_pair(ctx: TaskContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -119,8 +142,9 @@ def _read_pair(ctx: TaskContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     avatars = ctx.read_table("avatars")
     types = ctx.params.get("column_types") or {}
     if types:
-        avatars, _ = apply_column_types(avatars, {c: t for c, t in types.items()
-                                                  if c in avatars.columns})
+        avatars, _ = apply_column_types(
+            avatars, {c: t for c, t in types.items() if c in avatars.columns}
+        )
     return original, avatars
 
 
@@ -175,9 +199,12 @@ def run_advice(ctx: TaskContext) -> dict[str, Any]:
     frame, categorical = _read_original(ctx)
     ctx.progress(0.1, "advice")
     advice = advise(frame, categorical_columns=categorical)
-    recommendations = {"k": advice.k, "ncp": advice.ncp,
-                       "imputation_method": advice.imputation_method,
-                       "use_categorical_reduction": advice.use_categorical_reduction}
+    recommendations = {
+        "k": advice.k,
+        "ncp": advice.ncp,
+        "imputation_method": advice.imputation_method,
+        "use_categorical_reduction": advice.use_categorical_reduction,
+    }
     payload = {
         "table_name": ctx.params.get("table_name", ""),
         "parameters": advice.parameters(),

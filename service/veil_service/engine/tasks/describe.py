@@ -23,8 +23,11 @@ class _ColumnAccumulator:
     def __init__(self, name: str, arrow_type: pa.DataType) -> None:
         self.name = name
         self.arrow_type = arrow_type
-        self.numeric = pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) \
+        self.numeric = (
+            pa.types.is_integer(arrow_type)
+            or pa.types.is_floating(arrow_type)
             or pa.types.is_boolean(arrow_type)
+        )
         self.nulls = 0
         self.count = 0
         self.total = 0.0
@@ -84,8 +87,15 @@ def run_describe(ctx: TaskContext) -> dict[str, Any]:
     return {"num_rows": rows}
 
 
-_SCHEMA = pa.schema([
-    ("name", pa.string()), ("arrow_type", pa.string()), ("null_count", pa.int64()),
-    ("distinct_count", pa.int64()), ("min", pa.float64()), ("max", pa.float64()),
-    ("mean", pa.float64()), ("std", pa.float64()),
-])
+_SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("arrow_type", pa.string()),
+        ("null_count", pa.int64()),
+        ("distinct_count", pa.int64()),
+        ("min", pa.float64()),
+        ("max", pa.float64()),
+        ("mean", pa.float64()),
+        ("std", pa.float64()),
+    ]
+)

@@ -37,8 +37,9 @@ FRAME_CACHE_BYTES = 1 << 30
 """In-memory DataFrames kept by the inline engine path, in bytes (LRU by table digest)."""
 
 
-def _reports_errors(task: Callable[[TaskContext], dict[str, Any]]
-                    ) -> Callable[[TaskContext], dict[str, Any]]:
+def _reports_errors(
+    task: Callable[[TaskContext], dict[str, Any]],
+) -> Callable[[TaskContext], dict[str, Any]]:
     # The engine protocol's TaskFailed has no field; a refused request returns its error in the
     # summary instead (``{"error": {code, reason, message, field}}``) so the caller is told which
     # field to fix. See ``dpquery.queries.raise_task_error``.
@@ -47,8 +48,14 @@ def _reports_errors(task: Callable[[TaskContext], dict[str, Any]]
         try:
             return task(ctx)
         except VeilServiceError as exc:
-            return {"error": {"code": exc.code_name, "reason": exc.reason,
-                              "message": exc.message, "field": exc.field or ""}}
+            return {
+                "error": {
+                    "code": exc.code_name,
+                    "reason": exc.reason,
+                    "message": exc.message,
+                    "field": exc.field or "",
+                }
+            }
 
     return run
 
@@ -73,8 +80,7 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     dummy = ctx.params.get("dummy")
     allow_pickle = bool(ctx.params.get("allow_pickle", False))
     if dummy:
-        frame = make_dummy_dataset(metadata, nb_rows=int(dummy["nb_rows"]),
-                                   seed=int(dummy["seed"]))
+        frame = make_dummy_dataset(metadata, nb_rows=int(dummy["nb_rows"]), seed=int(dummy["seed"]))
     else:
         frame = FRAMES.get(ctx.input_path("dataset"), metadata)
     started = time.perf_counter()
@@ -86,8 +92,14 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
         result = dp_sql.execute_private(request, frame, metadata, key)  # type: ignore[arg-type]
     elif dummy:
         # Dummy data is public: seed the library where it can be, and show its messages.
-        result = dispatch.execute(request, frame, metadata, seed=int(dummy["seed"]),
-                                  allow_pickle=allow_pickle, show_library_errors=True)
+        result = dispatch.execute(
+            request,
+            frame,
+            metadata,
+            seed=int(dummy["seed"]),
+            allow_pickle=allow_pickle,
+            show_library_errors=True,
+        )
     else:
         result = dispatch.execute(request, frame, metadata, allow_pickle=allow_pickle)
     summary = _write_result(ctx, result)
@@ -99,8 +111,9 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
 def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
     """Write a seeded dummy dataset built from the metadata as result ``dummy``."""
     metadata = parse_metadata(ctx.params.get("metadata"))
-    frame = make_dummy_dataset(metadata, nb_rows=int(ctx.params.get("nb_rows", 100)),
-                               seed=int(ctx.params.get("seed", 42)))
+    frame = make_dummy_dataset(
+        metadata, nb_rows=int(ctx.params.get("nb_rows", 100)), seed=int(ctx.params.get("seed", 42))
+    )
     ctx.write_table("dummy", frame)
     return {"num_rows": len(frame)}
 
@@ -109,7 +122,8 @@ def _decode(params: dict[str, Any]) -> tuple[str, DPRequest, Metadata]:
     library = str(params.get("library", ""))
     if library not in LIBRARIES:
         raise InvalidArgumentError(
-            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library")
+            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library"
+        )
     request = request_from_dict(library, params.get("request") or {})
     return library, request, parse_metadata(params.get("metadata"))
 
@@ -118,8 +132,9 @@ def _write_result(ctx: TaskContext, result: QueryResult) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "values": list(result.values),
         "score": result.score,
-        "spent": None if result.spent is None else {
-            "epsilon": float(result.spent.epsilon), "delta": float(result.spent.delta)},
+        "spent": None
+        if result.spent is None
+        else {"epsilon": float(result.spent.epsilon), "delta": float(result.spent.delta)},
         "model": None,
         "has_table": result.table is not None,
         "kind": result.kind,
@@ -127,8 +142,11 @@ def _write_result(ctx: TaskContext, result: QueryResult) -> dict[str, Any]:
     if result.table is not None:
         ctx.write_table("table", _arrow_safe(result.table))
     if result.model is not None:
-        ctx.write_bytes("model", result.model.data,
-                        MODEL_MEDIA_TYPES.get(result.model.format, "application/octet-stream"))
+        ctx.write_bytes(
+            "model",
+            result.model.data,
+            MODEL_MEDIA_TYPES.get(result.model.format, "application/octet-stream"),
+        )
         summary["model"] = {"format": result.model.format, "class_name": result.model.class_name}
     return summary
 

@@ -54,12 +54,14 @@ def request_from_dict(library: str, raw: Mapping[str, Any]) -> DPRequest:
     cls = LIBRARIES.get(library)
     if cls is None:
         raise InvalidArgumentError(
-            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library")
+            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library"
+        )
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise InvalidArgumentError(f"unknown {library} request field(s): {', '.join(unknown)}.",
-                                   field="request")
+        raise InvalidArgumentError(
+            f"unknown {library} request field(s): {', '.join(unknown)}.", field="request"
+        )
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if isinstance(value, list) and "tuple" in str(known[name].type):
@@ -71,8 +73,12 @@ def request_from_dict(library: str, raw: Mapping[str, Any]) -> DPRequest:
 
 def canonical_json(library: str, request: DPRequest) -> str:
     """Stable JSON of a request (sorted keys): the key of the cost cache and the archived text."""
-    return json.dumps({"library": library, "request": request_to_dict(request)},
-                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return json.dumps(
+        {"library": library, "request": request_to_dict(request)},
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
 
 
 def _plain(value: Any) -> Any:

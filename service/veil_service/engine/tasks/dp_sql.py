@@ -44,8 +44,9 @@ class _SharedDatabase:
         self.metadata = metadata.to_smartnoise_dict(TABLE_NAME)
         # Built on no rows (fast), then pointed at a single shared connection holding the data.
         self.reader = PandasReader(frame.iloc[:0], metadata=self.metadata)
-        engine = sa.create_engine("sqlite://", poolclass=StaticPool,
-                                  connect_args={"check_same_thread": False})
+        engine = sa.create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
         frame.to_sql(TABLE_NAME, con=engine, index=False)
         self.reader.db_engine = engine
         self.lock = threading.Lock()
@@ -84,8 +85,9 @@ class SqlDatabases:
 DATABASES = SqlDatabases()
 
 
-def execute_private(request: SmartnoiseSqlRequest, frame: pd.DataFrame, metadata: Metadata,
-                    key: str) -> QueryResult:
+def execute_private(
+    request: SmartnoiseSqlRequest, frame: pd.DataFrame, metadata: Metadata, key: str
+) -> QueryResult:
     """Run a query whose cost the server already computed, on the cached copy of a dataset.
 
     Args:
@@ -108,7 +110,9 @@ def execute_private(request: SmartnoiseSqlRequest, frame: pd.DataFrame, metadata
     except Exception as exc:  # any library error; its message may quote private values
         raise InvalidArgumentError(
             f"smartnoise-sql could not execute the query on this dataset ({type(exc).__name__}); "
-            "run it in dummy mode to see the library's message", field="query") from exc
+            "run it in dummy mode to see the library's message",
+            field="query",
+        ) from exc
     if request.postprocess:
         header, body = [str(c) for c in rows[0]], rows[1:]
     else:

@@ -20,8 +20,9 @@ from veil_service.engine.reports import (
 from veil_service.engine.tasks.context import TaskContext
 
 
-def write_reports(ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFrame,
-                  privacy: Any, signal: Any) -> dict[str, Any]:
+def write_reports(
+    ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFrame, privacy: Any, signal: Any
+) -> dict[str, Any]:
     """Build both reports in the run's language and write them as ``report:basic|pia``."""
     table = str(ctx.params.get("table_name", "table"))
     language = str(ctx.params.get("language", "en"))
@@ -30,24 +31,42 @@ def write_reports(ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFram
     signal = signal[0] if isinstance(signal, list) else signal
     pia = PiaContext(**(ctx.params.get("pia") or {}))
     ctx.progress(0.1, "figures")
-    figures = build_figures(original, avatars, privacy=privacy, signal=signal, table_name=table,
-                            language=language, pia=pia, seed=int(ctx.params.get("seed") or 0))
+    figures = build_figures(
+        original,
+        avatars,
+        privacy=privacy,
+        signal=signal,
+        table_name=table,
+        language=language,
+        pia=pia,
+        seed=int(ctx.params.get("seed") or 0),
+    )
     for figure in figures:
         if figure.kind == "metrics_summary":
-            ctx.write_bytes(f"figures:{figure.kind}:{figure.index}",
-                            figure.html.encode("utf-8"), "text/html", ".html")
+            ctx.write_bytes(
+                f"figures:{figure.kind}:{figure.index}",
+                figure.html.encode("utf-8"),
+                "text/html",
+                ".html",
+            )
     context = ReportContext(
         run_name=str(ctx.params.get("run_name") or table),
         tables=(TableSummary.from_frames(table, original, avatars),),
-        parameters={table: dict(ctx.params.get("avatarization") or {}),
-                    "seed": ctx.params.get("seed")},
-        privacy={table: privacy}, signal={table: signal}, pia=pia,
-        figures={table: figures}, generated_at=datetime.now(UTC))
+        parameters={
+            table: dict(ctx.params.get("avatarization") or {}),
+            "seed": ctx.params.get("seed"),
+        },
+        privacy={table: privacy},
+        signal={table: signal},
+        pia=pia,
+        figures={table: figures},
+        generated_at=datetime.now(UTC),
+    )
     ctx.progress(0.5, "technical report")
-    ctx.write_bytes("report:basic", build_technical_report(context, language),
-                    REPORT_TYPES["basic"], ".pdf")
+    ctx.write_bytes(
+        "report:basic", build_technical_report(context, language), REPORT_TYPES["basic"], ".pdf"
+    )
     ctx.progress(0.8, "PIA report")
-    ctx.write_bytes("report:pia", build_pia_report(context, language), REPORT_TYPES["pia"],
-                    ".docx")
+    ctx.write_bytes("report:pia", build_pia_report(context, language), REPORT_TYPES["pia"], ".docx")
     ctx.progress(1.0, "done")
     return {"language": language}
