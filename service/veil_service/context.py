@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from veil_service.compute.pool import EnginePool
+from veil_service.engine_client.pool import EnginePool
 from veil_service.settings import Settings
 from veil_service.storage.blobs import BlobStore
 

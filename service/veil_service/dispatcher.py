@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from veil_service.compute.protocol import TaskInput, TaskOutput
 from veil_service.context import AppContext
+from veil_service.engine_client.protocol import TaskInput, TaskOutput
 from veil_service.errors import FailedPreconditionError, VeilServiceError
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig

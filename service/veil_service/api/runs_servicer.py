@@ -23,8 +23,8 @@ from veil_service.api.runs_convert import (
     result_to_proto,
 )
 from veil_service.auth.principal import current_principal
-from veil_service.compute.protocol import TaskInput
 from veil_service.context import AppContext
+from veil_service.engine_client.protocol import TaskInput
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig, validate

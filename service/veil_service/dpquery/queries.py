@@ -29,7 +29,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from veil_service.compute.protocol import TaskInput, TaskOutput
 from veil_service.context import AppContext
 from veil_service.dpquery import archive, budget, grants
 from veil_service.dpquery.budget import PrivacyCost
@@ -42,6 +41,7 @@ from veil_service.engine.tasks.dp_params import (
     canonical_json,
     request_to_dict,
 )
+from veil_service.engine_client.protocol import TaskInput, TaskOutput
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, error_from_code
 
 log = logging.getLogger("veil.dpquery")

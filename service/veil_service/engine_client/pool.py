@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from veil_service.compute.protocol import (
+from veil_service.engine_client.protocol import (
     EngineConnection,
     EngineLostError,
     ProgressCallback,
@@ -25,7 +25,7 @@ from veil_service.compute.protocol import (
 from veil_service.errors import UnavailableError
 from veil_service.storage.blobs import BlobStore
 
-log = logging.getLogger("veil.compute")
+log = logging.getLogger("veil.engine_client")
 
 START_TIMEOUT_S = 60.0
 

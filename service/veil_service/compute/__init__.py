@@ -1,1 +1,0 @@
-"""The server's side of the engine: engine processes, the task protocol, retries."""

@@ -1,0 +1,1 @@
+"""The server's client of the engine: engine processes, the task protocol, retries."""
