@@ -23,8 +23,8 @@ from veil_service.api.auth_servicer import AuthServicer
 from veil_service.api.dpquery_servicer import DPQueryServicer
 from veil_service.api.runs_servicer import RunsServicer
 from veil_service.context import AppContext
-from veil_service.dispatcher import Dispatcher
 from veil_service.engine_client.pool import EnginePool
+from veil_service.runs.dispatcher import Dispatcher
 from veil_service.server.handlers import service_handler
 from veil_service.server.interceptor import VeilInterceptor
 from veil_service.settings import Settings
