@@ -44,7 +44,7 @@ from snsql import Privacy
 from veil_client import Manager
 from veil_client.dp_admin import DPAdminClient
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import load_metadata_text
+from veil_service.engine_contract.dp_metadata import load_metadata_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from shared_data import SHARED_DATA

@@ -15,7 +15,7 @@ from snsql import Mechanism, Privacy, Stat
 from support import ServerThread, TestUser, create_user
 from veil.v1 import dpquery_pb2
 from veil_client import InvalidArgument, NotFound, ResourceExhausted
-from veil_service.engine.dp.metadata import load_metadata_file
+from veil_service.engine_contract.dp_metadata import load_metadata_file
 
 COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"
 AVG = "SELECT AVG(bill_length_mm) AS avg_bill_length_mm FROM df"

@@ -19,8 +19,7 @@ from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.grants import Grant
 from veil_service.dpquery.specs import QueryAnswer, QuerySpec
-from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS
-from veil_service.engine.dp.requests import (
+from veil_service.engine_contract.dp_requests import (
     DiffPrivLibRequest,
     DPRequest,
     OpenDPRequest,
@@ -28,6 +27,7 @@ from veil_service.engine.dp.requests import (
     SmartnoiseSqlRequest,
     SmartnoiseSynthRequest,
 )
+from veil_service.engine_contract.dp_tasks import DEFAULT_NB_ROWS
 from veil_service.errors import InvalidArgumentError
 
 DEFAULT_TEST_SIZE = 0.2
@@ -115,11 +115,12 @@ def _synth(q: Any) -> DPRequest:
     )
 
 
+# The QuerySpec oneof's field names are the library names (dp_requests.LibraryName).
 _REQUESTS = {
-    "smartnoise_sql": _sql,
-    "opendp": _opendp,
-    "diffprivlib": _diffprivlib,
-    "smartnoise_synth": _synth,
+    SmartnoiseSqlRequest.LIBRARY: _sql,
+    OpenDPRequest.LIBRARY: _opendp,
+    DiffPrivLibRequest.LIBRARY: _diffprivlib,
+    SmartnoiseSynthRequest.LIBRARY: _synth,
 }
 
 

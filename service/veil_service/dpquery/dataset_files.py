@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from veil_service.arrow_tables import TableShape, describe_schema
-from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.errors import InvalidArgumentError
 from veil_service.storage.blobs import BlobStore, BlobWriter, StoredBlob
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from veil_service.accounts import audit
 from veil_service.arrow_tables import ColumnDescription, TableShape
-from veil_service.engine.dp.metadata import Metadata, parse_metadata
+from veil_service.engine_contract.dp_metadata import Metadata, parse_metadata
 from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from veil_service.runs.tables import release_blob
 from veil_service.storage import schema

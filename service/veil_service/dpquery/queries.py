@@ -34,14 +34,15 @@ from veil_service.dpquery import archive, budget, grants
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
-from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS, MAX_NB_ROWS
-from veil_service.engine.dp.requests import SmartnoiseSynthRequest
-from veil_service.engine.tasks.dp_params import (
+from veil_service.engine_client.protocol import TaskInput, TaskOutput
+from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest
+from veil_service.engine_contract.dp_tasks import (
+    DEFAULT_NB_ROWS,
     INLINE_LIBRARIES,
+    MAX_NB_ROWS,
     canonical_json,
     request_to_dict,
 )
-from veil_service.engine_client.protocol import TaskInput, TaskOutput
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, error_from_code
 
 log = logging.getLogger("veil.dpquery")

@@ -21,7 +21,7 @@ from veil_service.dpquery.datasets import (
     register_dataset,
     validate_dataset_name,
 )
-from veil_service.engine.dp.metadata import Metadata, load_metadata_text
+from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_text
 from veil_service.errors import InvalidArgumentError
 from veil_service.runs.tables import receive_stream
 from veil_service.storage.blobs import BlobStore, StoredBlob

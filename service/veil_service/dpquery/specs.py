@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from veil_service.dpquery.budget import PrivacyCost
-from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS, DEFAULT_SEED, MAX_NB_ROWS
-from veil_service.engine.dp.requests import DPRequest, Scalar
+from veil_service.engine_contract.dp_requests import DPRequest, Scalar
+from veil_service.engine_contract.dp_tasks import DEFAULT_NB_ROWS, DEFAULT_SEED, MAX_NB_ROWS
 from veil_service.errors import InvalidArgumentError
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from shared_data import SHARED_DATA
-from veil_service.engine.dp.metadata import Metadata, load_metadata_file
+from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_file
 
 LOMAS = SHARED_DATA / "lomas"
 

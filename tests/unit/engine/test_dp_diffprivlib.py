@@ -19,8 +19,8 @@ from veil_client.dp_serialization import load_model, serialize_diffprivlib_pipel
 from veil_client.errors import InvalidArgument
 from veil_service.engine.dp import diffprivlib_pipeline
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import DiffPrivLibRequest
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import DiffPrivLibRequest
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"

@@ -8,11 +8,12 @@ from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_diffprivlib_pipeline
 from veil_service.engine.dp import dispatch
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import load_metadata_file
-from veil_service.engine.dp.requests import (
+from veil_service.engine_contract.dp_metadata import load_metadata_file
+from veil_service.engine_contract.dp_requests import (
     DiffPrivLibRequest,
     SmartnoiseSqlRequest,
     SmartnoiseSynthRequest,
+    library_of,
 )
 from veil_service.errors import InvalidArgumentError
 
@@ -24,7 +25,7 @@ def test_routes_by_request_type() -> None:
     penguin = load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
     dummy = make_dummy_dataset(penguin, 120, seed=7)
     sql = SmartnoiseSqlRequest("SELECT COUNT(*) AS n FROM df", 1.0, 1e-5)
-    assert dispatch.library_name(sql) == "smartnoise_sql"
+    assert library_of(sql) == "smartnoise_sql"
     assert dispatch.estimate_cost(sql, penguin).epsilon == 1.0
     assert dispatch.execute(sql, dummy, penguin, show_library_errors=True).table is not None
     bounds = ([30.0, 13.0], [65.0, 23.0])
@@ -33,11 +34,11 @@ def test_routes_by_request_type() -> None:
         ("bill_length_mm", "bill_depth_mm"),
         ("species",),
     )
-    assert dispatch.library_name(dpl) == "diffprivlib"
+    assert library_of(dpl) == "diffprivlib"
     result = dispatch.execute(dpl, dummy, penguin, seed=3)
     assert result.score is not None and "model" in result.kind
     synth = SmartnoiseSynthRequest("mwem", 1.0)
-    assert dispatch.library_name(synth) == "smartnoise_synth"
+    assert library_of(synth) == "smartnoise_synth"
     assert dispatch.estimate_cost(synth, penguin).delta == 0.0
 
 

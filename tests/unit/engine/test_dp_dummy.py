@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shared_data import SHARED_DATA
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import load_metadata_file, parse_metadata
+from veil_service.engine_contract.dp_metadata import load_metadata_file, parse_metadata
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"

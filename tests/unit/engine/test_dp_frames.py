@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from shared_data import SHARED_DATA
 from veil_service.engine.dp.frames import conform_to_metadata
-from veil_service.engine.dp.metadata import load_metadata_file, parse_metadata
+from veil_service.engine_contract.dp_metadata import load_metadata_file, parse_metadata
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"

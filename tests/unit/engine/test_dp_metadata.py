@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import snsql
 from shared_data import SHARED_DATA
-from veil_service.engine.dp.metadata import (
+from veil_service.engine_contract.dp_metadata import (
     Metadata,
     load_metadata_file,
     load_metadata_text,

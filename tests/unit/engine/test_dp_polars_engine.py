@@ -16,8 +16,8 @@ from shared_data import SHARED_DATA
 from veil_client.dp_serialization import serialize_opendp_polars
 from veil_service.engine.dp import opendp_pipeline, opendp_polars
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import OpenDPRequest
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import OpenDPRequest
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"

@@ -109,8 +109,8 @@ def test_synth_constraints_round_trip() -> None:
         OneHotEncoder,
     )
     from veil_client.dp_serialization import serialize_synth_constraints
-    from veil_service.engine.dp.metadata import parse_metadata
     from veil_service.engine.dp.synth_transformers import build_transformer
+    from veil_service.engine_contract.dp_metadata import parse_metadata
 
     metadata = parse_metadata(
         {

@@ -9,8 +9,8 @@ from shared_data import SHARED_DATA
 from snsql import Mechanism, Privacy, Stat
 from veil_service.engine.dp import smartnoise_sql
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import SmartnoiseSqlRequest
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import SmartnoiseSqlRequest
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"

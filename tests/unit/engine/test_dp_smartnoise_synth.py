@@ -16,9 +16,9 @@ from shared_data import SHARED_DATA
 from snsynth import Synthesizer
 from veil_service.engine.dp import smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata, load_metadata_file
-from veil_service.engine.dp.requests import SmartnoiseSynthRequest as Synth
 from veil_service.engine.dp.synth_transformers import build_transformer
+from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_file
+from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest as Synth
 from veil_service.errors import InvalidArgumentError
 
 LOMAS = SHARED_DATA / "lomas"

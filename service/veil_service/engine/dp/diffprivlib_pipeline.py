@@ -26,8 +26,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from veil_service.engine.dp.diffprivlib_json import build_pipeline, parse_pipeline
-from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
-from veil_service.engine.dp.requests import (
+from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_requests import (
     CostEstimate,
     DiffPrivLibRequest,
     ModelArtifact,

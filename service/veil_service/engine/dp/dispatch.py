@@ -17,33 +17,25 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import (
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import (
     CostEstimate,
-    DiffPrivLibRequest,
     DPRequest,
-    OpenDPRequest,
+    LibraryName,
     QueryResult,
-    SmartnoiseSqlRequest,
-    SmartnoiseSynthRequest,
+    library_of,
 )
-from veil_service.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LIBRARIES: dict[type, tuple[str, str]] = {
-    SmartnoiseSqlRequest: ("smartnoise_sql", "veil_service.engine.dp.smartnoise_sql"),
-    OpenDPRequest: ("opendp", "veil_service.engine.dp.opendp_pipeline"),
-    DiffPrivLibRequest: ("diffprivlib", "veil_service.engine.dp.diffprivlib_pipeline"),
-    SmartnoiseSynthRequest: ("smartnoise_synth", "veil_service.engine.dp.smartnoise_synth"),
+MODULES: dict[LibraryName, str] = {
+    "smartnoise_sql": "veil_service.engine.dp.smartnoise_sql",
+    "opendp": "veil_service.engine.dp.opendp_pipeline",
+    "diffprivlib": "veil_service.engine.dp.diffprivlib_pipeline",
+    "smartnoise_synth": "veil_service.engine.dp.smartnoise_synth",
 }
-
-
-def library_name(request: DPRequest) -> str:
-    """The library's archive name: ``smartnoise_sql``, ``opendp``, ``diffprivlib``,
-    ``smartnoise_synth``."""
-    return _entry(request)[0]
+"""Library name (``dp_requests.LibraryName``) -> the module that runs it."""
 
 
 def estimate_cost(request: DPRequest, metadata: Metadata) -> CostEstimate:
@@ -90,14 +82,5 @@ def execute(
     return result
 
 
-def _entry(request: object) -> tuple[str, str]:
-    entry = LIBRARIES.get(type(request))
-    if entry is None:
-        raise InvalidArgumentError(
-            f"unknown DP request type {type(request).__name__}", field="library"
-        )
-    return entry
-
-
-def _module(request: object) -> Any:
-    return import_module(_entry(request)[1])
+def _module(request: DPRequest) -> Any:
+    return import_module(MODULES[library_of(request)])

@@ -14,8 +14,8 @@ import string
 import numpy as np
 import pandas as pd
 
-from veil_service.engine.dp.defaults import DEFAULT_NB_ROWS, DEFAULT_SEED, MAX_NB_ROWS
-from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_tasks import DEFAULT_NB_ROWS, DEFAULT_SEED, MAX_NB_ROWS
 from veil_service.errors import InvalidArgumentError
 
 # Lomas sets this many random cells to null in every nullable column.

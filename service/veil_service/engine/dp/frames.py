@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.errors import InvalidArgumentError
 
 _TRUE = frozenset({"true", "t", "yes", "1"})

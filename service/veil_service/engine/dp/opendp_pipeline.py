@@ -28,9 +28,14 @@ import opendp.prelude as dp
 import pandas as pd
 from opendp.mod import OpenDPException
 
-from veil_service.engine.dp.metadata import Metadata
 from veil_service.engine.dp.opendp_safety import load_measurement
-from veil_service.engine.dp.requests import CostEstimate, OpenDPRequest, QueryResult, Scalar
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import (
+    CostEstimate,
+    OpenDPRequest,
+    QueryResult,
+    Scalar,
+)
 from veil_service.errors import InvalidArgumentError
 
 # Pipelines built from the allow-listed constructors need "contrib" (not "honest-but-curious",

@@ -45,9 +45,9 @@ import polars as pl
 from opendp.extras.polars import Margin
 from opendp.mod import OpenDPException
 
-from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
 from veil_service.engine.dp.opendp_pipeline import cost_of_measurement
-from veil_service.engine.dp.requests import CostEstimate, OpenDPRequest, QueryResult
+from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_requests import CostEstimate, OpenDPRequest, QueryResult
 from veil_service.errors import InvalidArgumentError
 
 dp.enable_features("contrib")

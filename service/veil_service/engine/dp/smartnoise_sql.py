@@ -19,8 +19,8 @@ import snsql
 from snsql import Mechanism, Privacy, Stat
 
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
 from veil_service.errors import InvalidArgumentError
 
 TABLE_NAME = "df"

@@ -27,14 +27,14 @@ import pandas as pd
 from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import (
+from veil_service.engine.dp.synth_transformers import build_transformer
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import (
     CostEstimate,
     ModelArtifact,
     QueryResult,
     SmartnoiseSynthRequest,
 )
-from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.errors import InvalidArgumentError
 
 MARGINAL_SYNTHS = ("mwem", "mst", "aim", "pacsynth")

@@ -40,7 +40,7 @@ from snsynth.transform import (
 )
 from snsynth.transform.datetime import DateTimeTransformer
 
-from veil_service.engine.dp.metadata import ColumnMetadata, Metadata
+from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.errors import InvalidArgumentError
 
 TRANSFORMERS: dict[str, type] = {

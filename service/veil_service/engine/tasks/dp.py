@@ -2,8 +2,8 @@
 
 Thin adapters between the engine's task protocol (``TaskContext``: JSON parameters in, a summary
 and result files out) and the pure DP library layer in ``veil_service.engine.dp``. Parameters are
-described in ``dp_params``. Private rows only ever enter ``dp_query`` in private mode; costs are
-computed from the request and the metadata alone.
+described in ``engine_contract.dp_tasks``. Private rows only ever enter ``dp_query`` in private
+mode; costs are computed from the request and the metadata alone.
 
 Results leave as files: the table as Arrow (``table``), the model as bytes (``model``, media type
 naming its format). Values, score and the library-accounted spend go in the summary.
@@ -26,10 +26,16 @@ import pyarrow.ipc as ipc
 from veil_service.engine.dp import dispatch
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.frames import conform_to_metadata
-from veil_service.engine.dp.metadata import Metadata, parse_metadata
-from veil_service.engine.dp.requests import CostEstimate, DPRequest, QueryResult
 from veil_service.engine.tasks.context import TaskContext
-from veil_service.engine.tasks.dp_params import LIBRARIES, request_from_dict
+from veil_service.engine_contract.dp_metadata import Metadata, parse_metadata
+from veil_service.engine_contract.dp_requests import (
+    REQUEST_TYPES,
+    CostEstimate,
+    DPRequest,
+    QueryResult,
+    SmartnoiseSqlRequest,
+)
+from veil_service.engine_contract.dp_tasks import request_from_dict
 from veil_service.errors import InvalidArgumentError, VeilServiceError
 
 MODEL_MEDIA_TYPES = {"skops": "application/x-skops", "pickle": "application/x-python-pickle"}
@@ -84,7 +90,7 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     else:
         frame = FRAMES.get(ctx.input_path("dataset"), metadata)
     started = time.perf_counter()
-    if library == "smartnoise_sql" and not dummy:
+    if library == SmartnoiseSqlRequest.LIBRARY and not dummy:
         # The dataset stays in SQLite between queries; see dp_sql.
         from veil_service.engine.tasks import dp_sql
 
@@ -120,9 +126,10 @@ def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
 
 def _decode(params: dict[str, Any]) -> tuple[str, DPRequest, Metadata]:
     library = str(params.get("library", ""))
-    if library not in LIBRARIES:
+    if library not in REQUEST_TYPES:
         raise InvalidArgumentError(
-            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library"
+            f"library must be one of {', '.join(REQUEST_TYPES)}; got {library!r}.",
+            field="library",
         )
     request = request_from_dict(library, params.get("request") or {})
     return library, request, parse_metadata(params.get("metadata"))

@@ -28,8 +28,8 @@ from snsql.sql.private_reader import PrivateReader
 from snsql.sql.reader.pandas import PandasReader
 from sqlalchemy.pool import StaticPool
 
-from veil_service.engine.dp.metadata import Metadata
-from veil_service.engine.dp.requests import QueryResult, SmartnoiseSqlRequest
+from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import QueryResult, SmartnoiseSqlRequest
 from veil_service.errors import InvalidArgumentError
 
 TABLE_NAME = "df"

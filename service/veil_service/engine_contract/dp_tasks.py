@@ -1,4 +1,4 @@
-"""The parameters of the DP engine tasks, as plain JSON, and their codec.
+"""The parameters of the DP engine tasks, as plain JSON, their codec and the dummy-data limits.
 
 The server builds them (``veil_service.dpquery``), the engine task (``engine/tasks/dp.py``) reads
 them, and the query archive stores the same request JSON. One codec on both sides keeps a request
@@ -11,6 +11,9 @@ Task parameters::
     dp_query  {"library", "request", "metadata", "dummy": null | {nb_rows, seed}}
               input "dataset" (private mode only)                      -> summary + result files
     dp_dummy  {"metadata", "nb_rows", "seed"}                          -> result file "dummy"
+
+The dummy-data defaults and limits live here too: the server checks requests against them
+without loading pandas (kept out of its process), and the engine builds the datasets.
 """
 
 from __future__ import annotations
@@ -20,21 +23,36 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from veil_service.engine.dp import dispatch
-from veil_service.engine.dp.requests import DPRequest
+from veil_service.engine_contract.dp_requests import (
+    REQUEST_TYPES,
+    DPRequest,
+    OpenDPRequest,
+    SmartnoiseSqlRequest,
+    library_of,
+)
 from veil_service.errors import InvalidArgumentError
 
-LIBRARIES: dict[str, type[Any]] = {name: cls for cls, (name, _) in dispatch.LIBRARIES.items()}
-"""Library name (as in the archive and the client) -> request dataclass."""
+__all__ = [
+    "DEFAULT_NB_ROWS",
+    "DEFAULT_SEED",
+    "INLINE_LIBRARIES",
+    "MAX_NB_ROWS",
+    "canonical_json",
+    "library_of",
+    "request_from_dict",
+    "request_to_dict",
+]
 
-INLINE_LIBRARIES = frozenset({"smartnoise_sql", "opendp"})
+DEFAULT_NB_ROWS = 100
+"""Rows of a dummy dataset when the caller gives none."""
+DEFAULT_SEED = 42
+"""Seed of a dummy dataset when the caller gives none."""
+MAX_NB_ROWS = 1_000_000
+"""Largest dummy dataset the engine builds; the server refuses more before asking."""
+
+INLINE_LIBRARIES = frozenset({SmartnoiseSqlRequest.LIBRARY, OpenDPRequest.LIBRARY})
 """Libraries whose queries are quick and thread-safe enough to run inside the engine process
 (no fork per task); model-fitting libraries keep a worker process each."""
-
-
-def library_of(request: DPRequest) -> str:
-    """The library name of a request dataclass."""
-    return dispatch.library_name(request)
 
 
 def request_to_dict(request: DPRequest) -> dict[str, Any]:
@@ -51,10 +69,10 @@ def request_from_dict(library: str, raw: Mapping[str, Any]) -> DPRequest:
     Raises:
         InvalidArgumentError: unknown library or fields.
     """
-    cls = LIBRARIES.get(library)
+    cls = REQUEST_TYPES.get(library)
     if cls is None:
         raise InvalidArgumentError(
-            f"library must be one of {', '.join(LIBRARIES)}; got {library!r}.", field="library"
+            f"library must be one of {', '.join(REQUEST_TYPES)}; got {library!r}.", field="library"
         )
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(known))

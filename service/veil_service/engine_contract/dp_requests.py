@@ -1,9 +1,11 @@
 """Requests and results of the four DP libraries, as plain frozen dataclasses.
 
-These are the engine's vocabulary: the servicer decodes protobuf into them, the engine functions
-take and return them, and nothing here knows about gRPC. Privacy parameters are in the usual units:
-``epsilon`` (ε, natural-log privacy loss, > 0) and ``delta`` (δ, a probability in [0, 1)).
-Field checks that need no library live here (``validate``), so every library module can trust them.
+These are the vocabulary the server and the engine share: the servicer decodes protobuf into them,
+the engine functions take and return them, and nothing here knows about gRPC. Each request class
+names its library (``LIBRARY``): the one place the library names are spelled. Privacy parameters
+are in the usual units: ``epsilon`` (ε, natural-log privacy loss, > 0) and ``delta`` (δ, a
+probability in [0, 1)). Field checks that need no library live here (``validate``), so every
+library module can trust them.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from veil_service.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+LibraryName = Literal["smartnoise_sql", "opendp", "diffprivlib", "smartnoise_synth"]
 PipelineType = Literal["legacy", "polars"]
 ModelFormat = Literal["skops", "pickle"]
 IMPUTER_STRATEGIES = ("drop", "mean", "median", "most_frequent")
@@ -37,6 +40,8 @@ class SmartnoiseSqlRequest:
             ``count, sum_int, sum_large_int, sum_float, threshold``.
         postprocess: Apply smartnoise-sql's postprocessing (rounding, clamping, column names).
     """
+
+    LIBRARY: ClassVar[LibraryName] = "smartnoise_sql"
 
     query: str
     epsilon: float
@@ -62,6 +67,8 @@ class OpenDPRequest:
             must be None for pure-DP (max divergence) measurements' ε-only costs to stay δ = 0.
         pipeline_type: ``legacy`` (a measurement on a header-less CSV string) or ``polars``.
     """
+
+    LIBRARY: ClassVar[LibraryName] = "opendp"
 
     pipeline_json: str
     fixed_delta: float | None = None
@@ -92,6 +99,8 @@ class DiffPrivLibRequest:
         imputer_strategy: Missing values: ``drop``, ``mean``, ``median``, ``most_frequent``.
         allow_pickle: The caller also accepts the model as a pickle (the server must allow it too).
     """
+
+    LIBRARY: ClassVar[LibraryName] = "diffprivlib"
 
     pipeline_json: str
     feature_columns: tuple[str, ...]
@@ -134,6 +143,8 @@ class SmartnoiseSynthRequest:
         allow_pickle: The caller accepts the model as a pickle (the server must allow it too).
     """
 
+    LIBRARY: ClassVar[LibraryName] = "smartnoise_synth"
+
     synth_name: str
     epsilon: float
     delta: float | None = None
@@ -158,6 +169,25 @@ class SmartnoiseSynthRequest:
 
 
 DPRequest = SmartnoiseSqlRequest | OpenDPRequest | DiffPrivLibRequest | SmartnoiseSynthRequest
+
+REQUEST_TYPES: dict[str, type[DPRequest]] = {
+    cls.LIBRARY: cls
+    for cls in (SmartnoiseSqlRequest, OpenDPRequest, DiffPrivLibRequest, SmartnoiseSynthRequest)
+}
+"""Library name (as in the archive, the task parameters and the client) -> request dataclass."""
+
+
+def library_of(request: DPRequest) -> LibraryName:
+    """The library name of a request dataclass.
+
+    Raises:
+        InvalidArgumentError: not one of the request dataclasses.
+    """
+    if type(request) not in REQUEST_TYPES.values():
+        raise InvalidArgumentError(
+            f"unknown DP request type {type(request).__name__}", field="library"
+        )
+    return request.LIBRARY
 
 
 @dataclass(frozen=True)

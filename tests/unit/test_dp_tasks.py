@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from veil_service.engine.dp.requests import (
+from veil_service.engine_contract.dp_requests import (
     DiffPrivLibRequest,
     DPRequest,
     OpenDPRequest,
     SmartnoiseSqlRequest,
     SmartnoiseSynthRequest,
 )
-from veil_service.engine.tasks.dp_params import (
+from veil_service.engine_contract.dp_tasks import (
     canonical_json,
     library_of,
     request_from_dict,
