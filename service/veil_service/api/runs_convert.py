@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from veil.v1 import runs_pb2
+from veil.v1 import common_pb2, runs_pb2
 
-from veil_service.api.convert import timestamp
+from veil_service.api.convert import table_info, timestamp
 from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConfig
 from veil_service.runs.jobs import JobRecord
 from veil_service.runs.results import ResultRecord
+from veil_service.runs.service import Advice, RunView, TableDescription
 
 COLUMN_TYPES = {
     runs_pb2.COLUMN_TYPE_INT: "int",
@@ -233,3 +234,43 @@ def result_to_proto(result: ResultRecord) -> runs_pb2.ResultInfo:
         sha256=result.sha256,
         subkind=result.subkind,
     )
+
+
+def run_to_proto(run: RunView) -> runs_pb2.Run:
+    """Run message of a run and its tables."""
+    return runs_pb2.Run(
+        id=run.record.id,
+        display_name=run.record.display_name,
+        version=run.record.version,
+        created_at=timestamp(run.record.created_at),
+        config=config_to_proto(run.config),
+        tables=[table_info(t) for t in run.tables],
+    )
+
+
+def description_to_proto(description: TableDescription) -> runs_pb2.DescribeTableResponse:
+    """DescribeTableResponse of a table description."""
+    return runs_pb2.DescribeTableResponse(
+        num_rows=description.num_rows,
+        columns=[common_pb2.ColumnStatistics(**column) for column in description.columns],
+    )
+
+
+def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
+    """AdviseParametersResponse of the engine's advice (domain parameter names to proto fields)."""
+    params = advice.parameters
+    message = runs_pb2.AdviseParametersResponse(
+        notes=advice.notes, flagged_columns=advice.flagged_columns
+    )
+    for key in ("k", "ncp", "use_categorical_reduction"):
+        if params.get(key) is not None:
+            setattr(message.parameters, key, params[key])
+    impute = _inverse(IMPUTE).get(params.get("imputation_method", ""))
+    if impute is not None:
+        message.parameters.imputation.method = impute
+    if params.get("exclude_variable_names"):
+        message.parameters.exclude_variable_names.extend(params["exclude_variable_names"])
+        message.parameters.exclude_variables_method = _inverse(EXCLUDE)[
+            params.get("exclude_variables_method", "coordinate_similarity")
+        ]
+    return message

@@ -3,6 +3,8 @@
 Jobs live in the database, so a server restart loses none: jobs that were running are queued
 again (once) or failed with a reason. Each running job is an asyncio task; cancelling a job
 cancels its engine call, which makes the engine kill the worker process doing the compute.
+Every job write is published on :attr:`Dispatcher.events` once committed, which is what pushes
+WatchJobs streams (see ``job_events``).
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from veil_service.engine_client.protocol import TaskInput, TaskOutput
 from veil_service.errors import FailedPreconditionError, VeilServiceError
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig
+from veil_service.runs.job_events import JobEvents
 from veil_service.storage import schema
 
 log = logging.getLogger("veil.dispatcher")
 
 MAX_ATTEMPTS = 2
 PROGRESS_WRITE_INTERVAL_S = 0.5
+CANCEL_WAIT_S = 5.0
+"""How long cancelling a running job waits for it to stop before answering with its state."""
 ENGINE_KIND = {
     "standard": "avatarize",
     "privacy_metrics": "privacy_metrics",
@@ -64,6 +69,7 @@ class Dispatcher:
         self.app = app
         self.server_id = str(uuid.uuid4())
         self.wake = asyncio.Event()
+        self.events = JobEvents()
         self.running: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -124,6 +130,7 @@ class Dispatcher:
         return max(1, sum(slot.capacity for slot in self.app.engines.slots))
 
     def _schedule(self) -> None:
+        changed: set[str] = set()
         with self.app.db.begin() as conn:
             queued = [
                 jobs.to_record(r)
@@ -150,6 +157,7 @@ class Dispatcher:
                         "parent_error",
                         "a job it depends on did not finish; see that job's exception.",
                     )
+                    changed.add(job.run_id)
                     continue
                 if any(statuses.get(d) != "finished" for d in job.depends_on):
                     continue
@@ -164,41 +172,65 @@ class Dispatcher:
                     lease_owner=self.server_id,
                     phase="starting",
                 )
+                changed.add(job.run_id)
                 self.running[job.id] = asyncio.get_running_loop().create_task(self._run(job))
+        for run_id in changed:
+            self.events.publish(run_id)
+
+    def jobs_queued(self, run_id: str) -> None:
+        """New jobs of ``run_id`` are in the database: schedule them and tell its watchers."""
+        self.events.publish(run_id)
+        self.wake.set()
 
     def cancel(self, job_id: str) -> bool:
-        """Cancel a running job's task; returns whether one was running here."""
+        """Cancel a running job's task without waiting; returns whether one was running here."""
         task = self.running.get(job_id)
         if task is None:
             return False
         task.cancel()
         return True
 
+    async def cancel_job(self, job: jobs.JobRecord) -> None:
+        """Cancel a queued or running job; a running one gets :data:`CANCEL_WAIT_S` to stop.
+
+        Raises:
+            FailedPreconditionError: the job already ended (reason ``JOB_DONE``).
+        """
+        if job.done:
+            raise FailedPreconditionError(
+                f"job {job.id} already ended ({job.status}).", reason="JOB_DONE"
+            )
+        if job.status == "queued":
+            self._finish(job, "cancelled", "cancelled by its owner.")
+        task = self.running.get(job.id)
+        if task is not None:
+            task.cancel()
+            # _run records the cancellation before it ends; asyncio.wait never cancels the task.
+            await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+
+    def _finish(self, job: jobs.JobRecord, status: str, exception: str = "") -> None:
+        with self.app.db.begin() as conn:
+            jobs.finish(conn, job.id, status, exception)
+        self.events.publish(job.run_id)
+
     async def _run(self, job: jobs.JobRecord) -> None:
         try:
             await self._execute(job)
-            with self.app.db.begin() as conn:
-                jobs.finish(conn, job.id, "finished")
+            self._finish(job, "finished")
         except asyncio.CancelledError:
             if self._stopping:
                 # Server shutdown: leave the job "pending"; the next start requeues it.
                 log.info("job %s interrupted by shutdown; it will be requeued", job.id)
                 raise
-            with self.app.db.begin() as conn:
-                jobs.finish(conn, job.id, "cancelled", "cancelled by its owner.")
+            self._finish(job, "cancelled", "cancelled by its owner.")
         except VeilServiceError as exc:
-            with self.app.db.begin() as conn:
-                jobs.finish(conn, job.id, "error", exc.message)
+            self._finish(job, "error", exc.message)
         except Exception:  # a bug must fail the job, not the dispatcher
             incident = str(uuid.uuid4())[:8]
             log.exception("job %s failed (incident %s)", job.id, incident)
-            with self.app.db.begin() as conn:
-                jobs.finish(
-                    conn,
-                    job.id,
-                    "error",
-                    f"internal error (incident {incident}); the server log has details.",
-                )
+            self._finish(
+                job, "error", f"internal error (incident {incident}); the server log has details."
+            )
         finally:
             self.running.pop(job.id, None)
             self.wake.set()
@@ -227,7 +259,7 @@ class Dispatcher:
                 label = f"{table_name}: {phase}" if len(originals) > 1 else phase
                 with self.app.db.begin() as conn:
                     jobs.update(conn, job.id, progress=overall, phase=label[:64])
-                self.wake.set()
+                self.events.publish(job.run_id)
 
             params, inputs = self._task_for(job, config, table, run_tables)
             task_began = time.monotonic()

@@ -25,6 +25,7 @@ from veil_service.api.runs_servicer import RunsServicer
 from veil_service.context import AppContext
 from veil_service.engine_client.pool import EnginePool
 from veil_service.runs.dispatcher import Dispatcher
+from veil_service.runs.service import RunsService
 from veil_service.server.handlers import service_handler
 from veil_service.server.interceptor import VeilInterceptor
 from veil_service.settings import Settings
@@ -50,6 +51,7 @@ class VeilServer:
         self._migrate_in_subprocess = migrate_in_subprocess
         self.port = 0
         self.app: AppContext | None = None
+        self.dispatcher: Dispatcher | None = None
         self._server: aio.Server | None = None
         # grpc_health-stubs lack the aio submodule that grpcio-health-checking ships.
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -77,10 +79,11 @@ class VeilServer:
             local_capacity=settings.engine_capacity,
         )
         self.app = AppContext(settings, db, blobs, engines)
+        self.dispatcher = Dispatcher(self.app)
         server = aio.server(
             options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)], interceptors=[VeilInterceptor(db)]
         )
-        self._register(server, self.app)
+        self._register(server, self.app, RunsService(self.app, self.dispatcher))
         address = f"{settings.host}:{settings.port}"
         if settings.tls_cert and settings.tls_key:
             credentials = grpc.ssl_server_credentials(
@@ -93,15 +96,13 @@ class VeilServer:
         await server.start()
         self._server = server
         await engines.start()
-        dispatcher = Dispatcher(self.app)
-        self.app.services["dispatcher"] = dispatcher
-        await dispatcher.start()
+        await self.dispatcher.start()
         for name in ("", *SERVICE_NAMES):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"port": self.port, "settings": settings.masked()})
         return self.port
 
-    def _register(self, server: aio.Server, app: AppContext) -> None:
+    def _register(self, server: aio.Server, app: AppContext, runs: RunsService) -> None:
         raw = chunk_serializer
         server.add_generic_rpc_handlers(
             (
@@ -114,7 +115,7 @@ class VeilServer:
                 service_handler(
                     runs_pb2.DESCRIPTOR,
                     "RunsService",
-                    RunsServicer(app),
+                    RunsServicer(runs),
                     codecs={
                         "UploadTable": (chunk_deserializer(runs_pb2.UploadTableRequest), None),
                         "DownloadTable": (None, raw),
@@ -159,8 +160,8 @@ class VeilServer:
             mailer = self.app.services.get("mailer")
             if mailer is not None:
                 await mailer.drain()
-            if "dispatcher" in self.app.services:
-                await self.app.services["dispatcher"].stop()
+            if self.dispatcher is not None:
+                await self.dispatcher.stop()
             await self.app.engines.stop()
             self.app.db.dispose()
 

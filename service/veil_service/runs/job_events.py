@@ -1,0 +1,54 @@
+"""In-process notification of job changes, so that watching jobs never polls the database.
+
+Whoever writes a job's status, progress or phase (the dispatcher, and the runs service when it
+creates, cancels or deletes jobs) publishes the job's run once the write is committed. A watcher
+subscribes to the runs it watches *before* it reads them, then reads again only when woken, so no
+change can fall between its read and its wait. Everything runs on the server's event loop; a
+subscription is a flag, not a queue, because a watcher always re-reads the current state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+
+class JobChanges:
+    """One watcher's subscription: :meth:`wait` returns once a job of its runs changed."""
+
+    def __init__(self, run_ids: frozenset[str]) -> None:
+        self.run_ids = run_ids
+        self._changed = asyncio.Event()
+
+    def notify(self) -> None:
+        """Mark a change (called by :class:`JobEvents`)."""
+        self._changed.set()
+
+    async def wait(self) -> None:
+        """Wait for the next change since the last wait (returns at once if one is pending)."""
+        await self._changed.wait()
+        self._changed.clear()
+
+
+class JobEvents:
+    """Publish job changes by run; watchers subscribe to the runs they follow."""
+
+    def __init__(self) -> None:
+        self._subscriptions: set[JobChanges] = set()
+
+    def publish(self, run_id: str) -> None:
+        """A job of ``run_id`` was created, changed or deleted (call after the commit)."""
+        for subscription in self._subscriptions:
+            if run_id in subscription.run_ids:
+                subscription.notify()
+
+    @contextmanager
+    def subscribe(self, run_ids: Iterable[str]) -> Iterator[JobChanges]:
+        """Follow the jobs of ``run_ids`` for the duration of the ``with`` block."""
+        subscription = JobChanges(frozenset(run_ids))
+        self._subscriptions.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)

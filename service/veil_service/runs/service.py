@@ -1,0 +1,415 @@
+"""The runs domain's operations, one per RunsService RPC, for a caller known by user id.
+
+The servicer decodes a request, names the caller and calls one method here, then encodes what it
+returns; every rule of runs, tables, jobs and results lives here or below (``store``, ``tables``,
+``jobs``, ``results``, ``dispatcher``). Another user's run, job or result answers NOT_FOUND, so
+existence is not revealed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import sqlalchemy as sa
+
+from veil_service.context import AppContext
+from veil_service.engine_client.protocol import TaskInput
+from veil_service.errors import InvalidArgumentError
+from veil_service.runs import jobs, results, store, tables
+from veil_service.runs.config import RunConfig, validate
+from veil_service.runs.dispatcher import Dispatcher
+from veil_service.runs.jobs import JobRecord
+from veil_service.runs.results import ResultRecord
+from veil_service.runs.store import RunRecord
+from veil_service.runs.tables import StoredTable
+
+WATCH_LIMIT = 500
+"""Most jobs of a run that WatchJobs follows (and DeleteRun cancels)."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run with its tables, as callers see it."""
+
+    record: RunRecord
+    tables: list[StoredTable]
+
+    @property
+    def config(self) -> RunConfig:
+        """The run's configuration."""
+        return RunConfig.from_dict(self.record.config)
+
+
+@dataclass(frozen=True)
+class StartedJobs:
+    """What StartJobs created, in which run (a new version when the run already had jobs)."""
+
+    run: RunRecord
+    jobs: list[JobRecord]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TableDescription:
+    """Per-column statistics of a table, as the engine's ``describe`` task computed them.
+
+    Attributes:
+        num_rows: Rows of the table.
+        columns: One dict per column (name, type, counts, bounds); absent statistics omitted.
+    """
+
+    num_rows: int
+    columns: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Suggested avatarization parameters of a table (the engine's ``advice`` task).
+
+    Attributes:
+        parameters: Domain parameter names (``k``, ``ncp``, ``imputation_method``, ...) to values.
+        notes: Why, in words, for the user.
+        flagged_columns: Columns the advice warns about (identifiers, free text, ...).
+    """
+
+    parameters: dict[str, Any]
+    notes: list[str]
+    flagged_columns: list[str]
+
+
+class RunsService:
+    """Runs, their tables and configuration, jobs and results.
+
+    Args:
+        app: The server's shared parts (database, blobs, engines).
+        dispatcher: Runs the jobs; also publishes their changes and cancels them.
+    """
+
+    def __init__(self, app: AppContext, dispatcher: Dispatcher) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+
+    # --- Runs ----------------------------------------------------------------------------------
+
+    def _view(self, conn: sa.Connection, record: RunRecord) -> RunView:
+        return RunView(record, tables.list_tables(conn, record.id))
+
+    def create_run(self, owner_id: str, display_name: str, config: RunConfig) -> RunView:
+        """Create an empty run (version 1, or one more than the owner's last of that name)."""
+        validate(config)
+        with self.app.db.begin() as conn:
+            record = store.create_run(
+                conn, owner_id=owner_id, display_name=display_name, config=config.to_dict()
+            )
+            return self._view(conn, record)
+
+    def get_run(self, owner_id: str, run_id: str) -> RunView:
+        """One of the owner's runs."""
+        with self.app.db.connect() as conn:
+            return self._view(conn, store.get_owned_run(conn, run_id, owner_id))
+
+    def list_runs(
+        self, owner_id: str, *, display_name: str, limit: int, offset: int
+    ) -> list[RunView]:
+        """The owner's runs, newest first, optionally of one display name."""
+        with self.app.db.connect() as conn:
+            records = store.list_runs(
+                conn, owner_id=owner_id, display_name=display_name, limit=limit, offset=offset
+            )
+            return [self._view(conn, r) for r in records]
+
+    def delete_run(self, owner_id: str, run_id: str) -> None:
+        """Cancel the run's unfinished jobs, then delete it with its tables, jobs and results."""
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            unfinished = jobs.list_jobs(
+                conn,
+                owner_id=owner_id,
+                run_id=run_id,
+                statuses=["queued", "pending"],
+                limit=WATCH_LIMIT,
+            )
+        for job in unfinished:
+            self.dispatcher.cancel(job.id)
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+            for blob_id in store.delete_run(conn, run_id):
+                tables.release_blob(conn, released, blob_id)
+        self.dispatcher.events.publish(run_id)
+
+    # --- Configuration -------------------------------------------------------------------------
+
+    def get_config(self, owner_id: str, run_id: str) -> RunConfig:
+        """The run's configuration."""
+        return self.get_run(owner_id, run_id).config
+
+    def set_config(self, owner_id: str, run_id: str, config: RunConfig) -> RunConfig:
+        """Replace the run's configuration (validated first)."""
+        validate(config)
+        with self.app.db.begin() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            store.set_config(conn, run_id, config.to_dict())
+        return config
+
+    def import_yaml(self, owner_id: str, run_id: str, text: str) -> tuple[RunConfig, list[str]]:
+        """Set the configuration from avatar_yaml text; returns it and what was not supported."""
+        from veil_service.runs.yaml_io import config_from_yaml
+
+        config, _display_name, warnings = config_from_yaml(text)
+        with self.app.db.begin() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            store.set_config(conn, run_id, config.to_dict())
+        return config, warnings
+
+    def export_yaml(self, owner_id: str, run_id: str) -> str:
+        """The run's configuration as avatar_yaml text."""
+        from veil_service.runs.yaml_io import config_to_yaml
+
+        run = self.get_run(owner_id, run_id)
+        return config_to_yaml(run.config, run.record.display_name)
+
+    # --- Tables --------------------------------------------------------------------------------
+
+    async def upload_table(
+        self,
+        owner_id: str,
+        *,
+        run_id: str,
+        table_name: str,
+        role: str,
+        replace: bool,
+        expected_sha256: str,
+        chunks: AsyncIterator[object],
+    ) -> StoredTable:
+        """Store an Arrow IPC stream as a table of the run (see ``tables.receive_stream``).
+
+        Nothing is registered unless the whole stream arrived and parsed; a failed upload leaves
+        no file and no row.
+        """
+        tables.validate_table_name(table_name)
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            superseded = tables.find_table(conn, run_id, table_name, role) if replace else None
+        if superseded is not None:
+            self.app.blobs.uncache_in_background(superseded.relative_path)
+        stored, shape = await tables.receive_stream(
+            self.app.blobs, chunks, expected_sha256=expected_sha256
+        )
+        try:
+            with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+                return tables.register_table(
+                    conn,
+                    released,
+                    run_id=run_id,
+                    name=table_name,
+                    role=role,
+                    stored=stored,
+                    shape=shape,
+                    replace=replace,
+                )
+        except BaseException:
+            self.app.blobs.delete(stored.relative_path)
+            raise
+
+    def get_table(self, owner_id: str, run_id: str, table_name: str, role: str) -> StoredTable:
+        """One table of one of the owner's runs."""
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            return tables.get_table(conn, run_id, table_name, role)
+
+    def table_chunks(self, table: StoredTable, chunk_bytes: int) -> Iterator[bytes]:
+        """A stored table's Arrow IPC stream, cut between IPC messages."""
+        return self.app.blobs.iter_ipc_chunks(table.relative_path, chunk_bytes)
+
+    def list_tables(self, owner_id: str, run_id: str) -> list[StoredTable]:
+        """The run's tables."""
+        return self.get_run(owner_id, run_id).tables
+
+    def delete_table(self, owner_id: str, run_id: str, table_name: str, role: str | None) -> None:
+        """Delete a table (of one role, or of any role when ``role`` is None)."""
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            tables.delete_table(conn, released, run_id, table_name, role)
+
+    async def describe_table(
+        self, owner_id: str, run_id: str, table_name: str, role: str
+    ) -> TableDescription:
+        """Per-column statistics of a table, computed by the engine."""
+        table = self.get_table(owner_id, run_id, table_name, role)
+        output = await self.app.engines.run("describe", {}, [self._input("table", table)])
+        try:
+            path = output.files[0].writer.temp_path
+            with pa.OSFile(str(path), "rb") as source:
+                stats = ipc.open_stream(source).read_all().to_pylist()
+        finally:
+            output.discard()
+        return TableDescription(
+            num_rows=int(output.summary.get("num_rows", 0)),
+            columns=[{k: v for k, v in s.items() if v is not None} for s in stats],
+        )
+
+    async def advise_parameters(self, owner_id: str, run_id: str, table_name: str) -> Advice:
+        """Avatarization parameters the engine suggests for an original table."""
+        table = self.get_table(owner_id, run_id, table_name, "original")
+        output = await self.app.engines.run(
+            "advice", {"table_name": table.name}, [self._input("original", table)]
+        )
+        try:
+            advice = json.loads(output.files[0].writer.temp_path.read_text())
+        finally:
+            output.discard()
+        return Advice(
+            parameters=dict(advice.get("parameters", {})),
+            notes=list(advice.get("notes", [])),
+            flagged_columns=list(advice.get("flagged_columns", [])),
+        )
+
+    def _input(self, name: str, table: StoredTable) -> TaskInput:
+        return TaskInput(
+            name, self.app.blobs.path(table.relative_path), table.sha256, table.size_bytes
+        )
+
+    # --- Jobs ----------------------------------------------------------------------------------
+
+    def start_jobs(
+        self, owner_id: str, run_id: str, kinds: list[str], *, reuse_run: bool
+    ) -> StartedJobs:
+        """Plan and queue jobs of the given kinds (with their dependencies).
+
+        Running a run that already has jobs makes a new version of it (same display name, new
+        id, same table blobs) unless ``reuse_run``, which adds the jobs to the run and lets them
+        depend on its finished jobs.
+        """
+        warnings: list[str] = []
+        with self.app.db.begin() as conn:
+            run = store.get_owned_run(conn, run_id, owner_id)
+            has_jobs = bool(jobs.list_jobs(conn, owner_id=owner_id, run_id=run.id, limit=1))
+            steps = jobs.plan(
+                kinds,
+                RunConfig.from_dict(run.config),
+                tables.list_tables(conn, run.id),
+                jobs.finished_kinds(conn, run.id) if reuse_run else set(),
+            )
+            if has_jobs and not reuse_run:
+                run = store.copy_as_new_version(conn, run)
+                warnings.append(
+                    f"this run already had jobs: a new version ({run.version}) of "
+                    f"{run.display_name!r} was created with id {run.id}."
+                )
+            created = jobs.create_jobs(
+                conn, run_id=run.id, owner_id=owner_id, steps=steps, params={}
+            )
+        self.dispatcher.jobs_queued(run.id)
+        return StartedJobs(run, created, warnings)
+
+    def get_job(self, owner_id: str, job_id: str) -> JobRecord:
+        """One of the owner's jobs."""
+        with self.app.db.connect() as conn:
+            return jobs.get_job(conn, job_id, owner_id)
+
+    def list_jobs(
+        self,
+        owner_id: str,
+        *,
+        run_id: str,
+        display_name: str,
+        kinds: list[str],
+        statuses: list[str],
+        limit: int,
+        offset: int,
+    ) -> list[JobRecord]:
+        """The owner's jobs, newest first, filtered."""
+        with self.app.db.connect() as conn:
+            if run_id:
+                store.get_owned_run(conn, run_id, owner_id)
+            return jobs.list_jobs(
+                conn,
+                owner_id=owner_id,
+                run_id=run_id,
+                display_name=display_name,
+                kinds=kinds,
+                statuses=statuses,
+                limit=limit,
+                offset=offset,
+            )
+
+    async def watch_jobs(
+        self, owner_id: str, *, run_id: str, job_ids: list[str]
+    ) -> AsyncIterator[JobRecord]:
+        """Each job of a run (or the given jobs) now, then each time it changes, until all end.
+
+        Changes are pushed by the dispatcher (``job_events``): the stream reads the jobs again
+        only when one of their runs changed.
+
+        Raises:
+            InvalidArgumentError: neither a run nor jobs given.
+            NotFoundError: the run or a job is not the caller's.
+        """
+        if not run_id and not job_ids:
+            raise InvalidArgumentError("give run_id or job_ids to watch.", field="run_id")
+        run_ids = {run_id} if run_id else {j.run_id for j in self._read_jobs(owner_id, job_ids)}
+        seen: dict[str, tuple[str, float, str]] = {}
+        with self.dispatcher.events.subscribe(run_ids) as changes:
+            while True:
+                watched = self._read_watched(owner_id, run_id, job_ids)
+                for job in sorted(watched, key=lambda j: j.created_at):
+                    state = (job.status, round(job.progress, 3), job.phase)
+                    if seen.get(job.id) != state:
+                        seen[job.id] = state
+                        yield job
+                if all(job.done for job in watched):
+                    return
+                await changes.wait()
+
+    def _read_watched(self, owner_id: str, run_id: str, job_ids: list[str]) -> list[JobRecord]:
+        if not run_id:
+            return self._read_jobs(owner_id, job_ids)
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+            return jobs.list_jobs(conn, owner_id=owner_id, run_id=run_id, limit=WATCH_LIMIT)
+
+    def _read_jobs(self, owner_id: str, job_ids: list[str]) -> list[JobRecord]:
+        with self.app.db.connect() as conn:
+            return [jobs.get_job(conn, job_id, owner_id) for job_id in job_ids]
+
+    async def cancel_job(self, owner_id: str, job_id: str) -> JobRecord:
+        """Cancel a queued or running job and return its state after (usually ``cancelled``).
+
+        Raises:
+            FailedPreconditionError: the job already ended.
+        """
+        await self.dispatcher.cancel_job(self.get_job(owner_id, job_id))
+        return self.get_job(owner_id, job_id)
+
+    def delete_jobs(self, owner_id: str, job_ids: list[str]) -> int:
+        """Delete the owner's jobs and their results; running jobs must be cancelled first."""
+        run_ids = {j.run_id for j in self._read_jobs(owner_id, job_ids)}
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+            count = jobs.delete_jobs(conn, released, job_ids, owner_id)
+        for run_id in run_ids:
+            self.dispatcher.events.publish(run_id)
+        return count
+
+    # --- Results -------------------------------------------------------------------------------
+
+    def list_results(self, owner_id: str, *, run_id: str, job_id: str) -> list[ResultRecord]:
+        """Results of one job, or of a whole run."""
+        with self.app.db.connect() as conn:
+            if job_id:
+                job = jobs.get_job(conn, job_id, owner_id)
+                return results.list_results(conn, job_id=job.id)
+            store.get_owned_run(conn, run_id, owner_id)
+            return results.list_results(conn, run_id=run_id)
+
+    def get_result(self, owner_id: str, result_id: str) -> ResultRecord:
+        """One of the owner's results."""
+        with self.app.db.connect() as conn:
+            return results.get_owned_result(conn, result_id, owner_id)
+
+    def result_chunks(self, result: ResultRecord, chunk_bytes: int) -> Iterator[bytes]:
+        """A result file's bytes in chunks."""
+        return self.app.blobs.iter_chunks(result.relative_path, chunk_bytes)
