@@ -1,10 +1,10 @@
 """The one error tree of the Veil service.
 
 Every failure the service reports to a caller is a ``VeilServiceError``. Each subclass knows the
-gRPC status code it maps to, so the single server interceptor (``veil_service.server.interceptors``)
+gRPC status code it maps to, so the single server interceptor (``veil_service.server.interceptor``)
 can translate any domain error without a lookup table scattered across servicers. Engine code raises
-these too: an engine failure travels to the server as (code name, reason, message) and is rebuilt
-there with :func:`error_from_code`.
+these too: an engine failure travels to the server as the TaskFailed message (code name, reason,
+message, field) and is rebuilt there with :func:`error_from_code`.
 
 Tree::
 
@@ -152,7 +152,9 @@ _BY_CODE: dict[str, type[VeilServiceError]] = {
 }
 
 
-def error_from_code(code_name: str, message: str, *, reason: str | None = None) -> VeilServiceError:
+def error_from_code(
+    code_name: str, message: str, *, reason: str | None = None, field: str | None = None
+) -> VeilServiceError:
     """Rebuild a domain error from its gRPC code name (used for errors that crossed a process)."""
     cls = _BY_CODE.get(code_name, VeilServiceError)
-    return cls(message, reason=reason)
+    return cls(message, reason=reason, field=field)

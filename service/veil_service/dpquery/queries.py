@@ -43,7 +43,7 @@ from veil_service.engine_contract.dp_tasks import (
     canonical_json,
     request_to_dict,
 )
-from veil_service.errors import FailedPreconditionError, InvalidArgumentError, error_from_code
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError
 
 log = logging.getLogger("veil.dpquery")
 
@@ -71,21 +71,6 @@ class CostCache:
         self._costs.move_to_end(key)
         while len(self._costs) > self.max_entries:
             self._costs.popitem(last=False)
-
-
-def raise_task_error(output: TaskOutput) -> None:
-    """Raise the error a DP engine task reported in its summary, field included."""
-    error = output.summary.get("error")
-    if not error:
-        return
-    output.discard()
-    exc = error_from_code(
-        str(error.get("code", "")),
-        str(error.get("message", "")),
-        reason=str(error.get("reason", "")) or None,
-    )
-    exc.field = str(error.get("field", "")) or None
-    raise exc
 
 
 class DPQueries:
@@ -129,7 +114,6 @@ class DPQueries:
         params = self._params(spec, dataset)
         params["inline"] = True
         output = await self.app.engines.run("dp_cost", params, [])
-        raise_task_error(output)
         output.discard()
         return PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
 
@@ -227,7 +211,6 @@ class DPQueries:
                 )
             ],
         )
-        raise_task_error(output)
         answer = _read_answer(output)
         charged = cost
         spent = output.summary.get("spent")
@@ -256,7 +239,6 @@ class DPQueries:
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
         output = await self.app.engines.run("dp_query", params, [])
-        raise_task_error(output)
         answer = _read_answer(output)
         return QueryAnswer(
             answer.table_ipc,
@@ -357,7 +339,6 @@ async def make_dummy_table(
         {"metadata": record.metadata_dict, "nb_rows": spec_rows, "seed": seed, "inline": True},
         [],
     )
-    raise_task_error(output)
     return DummyTable(output, dataset)
 
 

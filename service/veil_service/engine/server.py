@@ -68,7 +68,10 @@ class EngineServicer:
         except VeilServiceError as exc:
             yield engine_pb2.ExecuteResponse(
                 failed=engine_pb2.TaskFailed(
-                    code=exc.code_name, reason=exc.reason, message=exc.message
+                    code=exc.code_name,
+                    reason=exc.reason,
+                    message=exc.message,
+                    field=exc.field or "",
                 )
             )
 
@@ -180,7 +183,10 @@ class EngineServicer:
         if not outcome.ok:
             yield engine_pb2.ExecuteResponse(
                 failed=engine_pb2.TaskFailed(
-                    code=outcome.code, reason=outcome.reason, message=outcome.message
+                    code=outcome.code,
+                    reason=outcome.reason,
+                    message=outcome.message,
+                    field=outcome.field,
                 )
             )
             return

@@ -51,6 +51,7 @@ class TaskOutcome:
     code: str = ""
     reason: str = ""
     message: str = ""
+    field: str = ""
 
 
 def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
@@ -67,7 +68,7 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
         summary.setdefault("compute_seconds", round(time.perf_counter() - began, 4))
         return TaskOutcome(True, summary, ctx.results)
     except VeilServiceError as exc:
-        return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message)
+        return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message, exc.field or "")
     except MemoryError:
         return TaskOutcome(
             False,
@@ -108,7 +109,7 @@ def _child_main(
         if outcome.ok:
             conn.send(("done", outcome.summary, outcome.results))
         else:
-            conn.send(("failed", outcome.code, outcome.reason, outcome.message))
+            conn.send(("failed", outcome.code, outcome.reason, outcome.message, outcome.field))
     finally:
         conn.close()
 
@@ -162,7 +163,7 @@ async def run_in_worker(
             elif message[0] == "done":
                 return TaskOutcome(True, message[1], message[2])
             else:
-                return TaskOutcome(False, {}, [], message[1], message[2], message[3])
+                return TaskOutcome(False, {}, [], *message[1:5])
     finally:
         parent.close()
         if process.is_alive():

@@ -162,8 +162,12 @@ class EngineConnection:
                     output.summary = json.loads(message.done.summary_json or "{}")
                     return output
                 elif which == "failed":
+                    failed = message.failed
                     raise error_from_code(
-                        message.failed.code, message.failed.message, reason=message.failed.reason
+                        failed.code,
+                        failed.message,
+                        reason=failed.reason or None,
+                        field=failed.field or None,
                     )
             raise EngineLostError("the engine closed the task stream without an outcome.")
         except aio.AioRpcError as exc:

@@ -306,29 +306,35 @@ Global___TaskDone: _TypeAlias = TaskDone  # noqa: Y015
 
 @_typing.final
 class TaskFailed(_message.Message):
-    """Task failed."""
+    """Task failed. Every failure travels here, never inside a TaskDone summary, so the server
+    rebuilds the same domain error (code, reason, field) the task raised.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     CODE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """gRPC code name the failure maps to, e.g. "INVALID_ARGUMENT"."""
     reason: _builtins.str
-    """Machine-readable reason."""
+    """Machine-readable reason, from the closed list of docs/errors.md."""
     message: _builtins.str
     """Message for the user."""
+    field: _builtins.str
+    """For argument errors, the request or parameter field at fault (e.g. "query"); else empty."""
     def __init__(
         self,
         *,
         code: _builtins.str = ...,
         reason: _builtins.str = ...,
         message: _builtins.str = ...,
+        field: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "field", b"field", "message", b"message", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,11 +11,9 @@ naming its format). Values, score and the library-accounted spend go in the summ
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,37 +34,13 @@ from veil_service.engine_contract.dp_requests import (
     SmartnoiseSqlRequest,
 )
 from veil_service.engine_contract.dp_tasks import request_from_dict
-from veil_service.errors import InvalidArgumentError, VeilServiceError
+from veil_service.errors import InvalidArgumentError
 
 MODEL_MEDIA_TYPES = {"skops": "application/x-skops", "pickle": "application/x-python-pickle"}
 FRAME_CACHE_BYTES = 1 << 30
 """In-memory DataFrames kept by the inline engine path, in bytes (LRU by table digest)."""
 
 
-def _reports_errors(
-    task: Callable[[TaskContext], dict[str, Any]],
-) -> Callable[[TaskContext], dict[str, Any]]:
-    # The engine protocol's TaskFailed has no field; a refused request returns its error in the
-    # summary instead (``{"error": {code, reason, message, field}}``) so the caller is told which
-    # field to fix. See ``dpquery.queries.raise_task_error``.
-    @functools.wraps(task)
-    def run(ctx: TaskContext) -> dict[str, Any]:
-        try:
-            return task(ctx)
-        except VeilServiceError as exc:
-            return {
-                "error": {
-                    "code": exc.code_name,
-                    "reason": exc.reason,
-                    "message": exc.message,
-                    "field": exc.field or "",
-                }
-            }
-
-    return run
-
-
-@_reports_errors
 def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     """The (ε, δ) the library accounts for a request; reads no rows."""
     _, request, metadata = _decode(ctx.params)
@@ -74,7 +48,6 @@ def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     return {"epsilon": float(cost.epsilon), "delta": float(cost.delta)}
 
 
-@_reports_errors
 def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     """Run a request on the private dataset (input ``dataset``) or on a seeded dummy.
 
@@ -113,7 +86,6 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     return summary
 
 
-@_reports_errors
 def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
     """Write a seeded dummy dataset built from the metadata as result ``dummy``."""
     metadata = parse_metadata(ctx.params.get("metadata"))
