@@ -26,12 +26,12 @@ check-protos: protos ## fail when committed generated code differs from a fresh 
 	@git diff --quiet --exit-code -- client/veil && test -z "$$(git status --porcelain -- client/veil)" \
 	  || (echo "generated code is stale: run 'make protos' and commit"; git status --short -- client/veil; exit 1)
 
-LINT_PATHS := service client/veil_client tests bench scripts
+LINT_PATHS := service client/veil_client client/veil_wire tests bench scripts
 
 lint: $(STAMP) ## ruff check + format check, mypy --strict, buf lint (+ breaking vs previous commit), hadolint
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
-	$(VENV)/bin/mypy service/veil_service client/veil_client
+	$(VENV)/bin/mypy service/veil_service client/veil_client client/veil_wire
 	cd protos && ../$(VENV)/bin/buf lint
 	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:protos/buf.yaml 2>/dev/null; then \
 	  cd protos && ../$(VENV)/bin/buf breaking --against '../.git#ref=HEAD~1,subdir=protos'; fi

@@ -48,13 +48,9 @@ def scaled_adult(rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def _job_metadata(runner: object, kind: object) -> dict[str, object]:
-    from veil.v1 import runs_pb2
-
     api = runner.api  # type: ignore[attr-defined]
-    listing = api.transport.call(
-        api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=runner.jobs[kind])
-    )  # type: ignore[attr-defined]
-    info = next(r for r in listing.results if r.kind == "run_metadata")
+    listing = api.list_results(job_id=runner.jobs[kind])
+    info = next(r for r in listing if r.kind == "run_metadata")
     _, data = api.download_result(info.id)
     return dict(json.loads(data))
 

@@ -54,7 +54,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.flight as flight
 import pyarrow.ipc as ipc
-from veil_client.wire import BackgroundDigest
+from veil_wire.digest import BackgroundDigest
 
 BATCH_ROWS = 65_536
 BYTES_PER_ROW_ESTIMATE = 103

@@ -100,7 +100,7 @@ def main() -> int:
         info = manager.runs_api.download_to_file(run.id, "adult", target)
         download_s = time.monotonic() - began
         local = hashlib.sha256(target.read_bytes()).hexdigest()
-        assert local == uploaded.client_sha256 == uploaded.sha256 == info["sha256"], "sha mismatch"
+        assert local == uploaded.client_sha256 == uploaded.sha256 == info.sha256, "sha mismatch"
         megabytes = uploaded.size_bytes / 1e6
         print(
             f"round trip: {uploaded.num_rows} rows x {uploaded.num_columns} columns, "

@@ -4,9 +4,12 @@ Porting an Octopize script means changing the import and the URL::
 
     from veil_client import Manager
     manager = Manager(base_url="localhost:50051", api_key="veil_...")
-"""
 
-from typing import TYPE_CHECKING, Any
+Layers, top down: the facades (:class:`Manager`, :class:`Runner`, ``manager.dp(...)``) with the
+Octopize and Lomas names; :mod:`veil_client.api`, one module per service and one typed method per
+RPC; :mod:`veil_client.transport`, where every call gets its credential, deadline, retries and
+error mapping. :mod:`veil_client.testing` offers a transport without a server for unit tests.
+"""
 
 from veil_client.errors import (
     AlreadyExists,
@@ -22,9 +25,8 @@ from veil_client.errors import (
     Unimplemented,
     VeilError,
 )
-
-if TYPE_CHECKING:
-    from veil_client.manager import Manager
+from veil_client.manager import Manager
+from veil_client.runner import Runner
 
 __all__ = [
     "AlreadyExists",
@@ -35,18 +37,10 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ResourceExhausted",
+    "Runner",
     "ServerError",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "VeilError",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Manager pulls in pandas; the server imports veil_client.wire and must not pay for it.
-    if name == "Manager":
-        from veil_client.manager import Manager
-
-        return Manager
-    raise AttributeError(f"module 'veil_client' has no attribute {name!r}")

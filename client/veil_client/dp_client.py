@@ -24,11 +24,45 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from veil.v1 import dpquery_pb2
+import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from veil_client import dp_serialization
-from veil_client.dp_api import DPQueryApi, Dummy, frame_from_arrow, table_from_ipc
+from veil_client.api.common import PAGE_SIZE, collect
+from veil_client.api.dpquery import (
+    DiffprivlibQuery,
+    DPQueryApi,
+    Dummy,
+    LibraryQuery,
+    OpenDpQuery,
+    QueryAnswer,
+    SmartnoiseSqlQuery,
+    SmartnoiseSynthQuery,
+)
 from veil_client.transport import Transport
+
+
+def table_from_ipc(data: bytes) -> pa.Table:
+    """An Arrow table from a complete IPC stream."""
+    return ipc.open_stream(pa.BufferReader(data)).read_all()
+
+
+def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
+    """A DataFrame with pandas' nullable dtypes for strings, booleans and integers with nulls,
+    the dtypes the server's dummy generator uses."""
+    columns: dict[str, Any] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            columns[field.name] = column.to_pandas().astype("string")
+        elif pa.types.is_boolean(kind):
+            columns[field.name] = column.to_pandas().astype("boolean")
+        elif pa.types.is_integer(kind) and column.null_count:
+            bits = kind.bit_width
+            columns[field.name] = column.to_pandas().astype(f"Int{bits}")
+        else:
+            columns[field.name] = column.to_pandas()
+    return pd.DataFrame(columns)
 
 
 @dataclass(frozen=True)
@@ -139,12 +173,8 @@ def _dummy(dummy: bool, nb_rows: int, seed: int) -> Dummy | None:
     return Dummy(nb_rows, seed) if dummy else None
 
 
-def _values(result: Any) -> list[Any]:
-    out: list[Any] = []
-    for value in result.values:
-        kind = value.WhichOneof("kind")
-        out.append(None if kind is None else getattr(value, kind))
-    return out
+def _frame(arrow_ipc: bytes) -> pd.DataFrame:
+    return frame_from_arrow(table_from_ipc(arrow_ipc)) if arrow_ipc else pd.DataFrame()
 
 
 class _Library:
@@ -152,23 +182,22 @@ class _Library:
         self._api = api
         self._dataset = dataset
 
-    def _cost(self, library: str, message: Any) -> CostResponse:
-        cost = self._api.estimate_cost(self._api.spec(self._dataset, library, message, None))
+    def _cost(self, query: LibraryQuery) -> CostResponse:
+        cost = self._api.estimate_cost(self._dataset, query)
         return CostResponse(cost.epsilon, cost.delta)
 
-    def _query(self, library: str, message: Any, dummy: Dummy | None) -> tuple[Any, Any]:
-        response = self._api.query(self._api.spec(self._dataset, library, message, dummy))
-        return response, response.result
+    def _query(self, query: LibraryQuery, dummy: Dummy | None) -> QueryAnswer:
+        return self._api.query(self._dataset, query, dummy)
 
     @staticmethod
-    def _response(response: Any, result: QueryResult) -> QueryResponse:
+    def _response(answer: QueryAnswer, result: QueryResult) -> QueryResponse:
         return QueryResponse(
-            response.cost.epsilon,
-            response.cost.delta,
+            answer.cost.epsilon,
+            answer.cost.delta,
             result,
-            response.remaining.epsilon,
-            response.remaining.delta,
-            response.query_id,
+            answer.remaining.epsilon,
+            answer.remaining.delta,
+            answer.query_id,
         )
 
 
@@ -182,14 +211,8 @@ class SmartnoiseSQLClient(_Library):
         delta: float,
         mechanisms: dict[str, str] | None,
         postprocess: bool = True,
-    ) -> Any:
-        return dpquery_pb2.SmartnoiseSqlQuery(
-            query_str=query,
-            epsilon=epsilon,
-            delta=delta,
-            mechanisms=dict(mechanisms or {}),
-            postprocess=postprocess,
-        )
+    ) -> SmartnoiseSqlQuery:
+        return SmartnoiseSqlQuery(query, epsilon, delta, dict(mechanisms or {}), postprocess)
 
     def cost(
         self, query: str, epsilon: float, delta: float, mechanisms: dict[str, str] | None = None
@@ -202,7 +225,7 @@ class SmartnoiseSQLClient(_Library):
             delta: δ per mechanism.
             mechanisms: Overrides per statistic, e.g. ``{"count": "gaussian"}``.
         """
-        return self._cost("smartnoise_sql", self._message(query, epsilon, delta, mechanisms))
+        return self._cost(self._message(query, epsilon, delta, mechanisms))
 
     def query(
         self,
@@ -217,17 +240,11 @@ class SmartnoiseSQLClient(_Library):
     ) -> QueryResponse:
         """Run the query; ``result.df`` holds the answer (columns ``res_0...`` without
         postprocessing)."""
-        response, result = self._query(
-            "smartnoise_sql",
+        answer = self._query(
             self._message(query, epsilon, delta, mechanisms, postprocess),
             _dummy(dummy, nb_rows, seed),
         )
-        frame = (
-            frame_from_arrow(table_from_ipc(result.arrow_ipc))
-            if result.arrow_ipc
-            else pd.DataFrame()
-        )
-        return self._response(response, SmartnoiseSQLQueryResult(frame))
+        return self._response(answer, SmartnoiseSQLQueryResult(_frame(answer.result.arrow_ipc)))
 
 
 class OpenDPClient(_Library):
@@ -241,7 +258,7 @@ class OpenDPClient(_Library):
         fixed_delta: float | None,
         mechanism: str | None = None,
         pipeline_type: str | None = None,
-    ) -> Any:
+    ) -> OpenDpQuery:
         if isinstance(opendp_pipeline, str):
             text, kind = opendp_pipeline, pipeline_type or "legacy"
         elif dp_serialization.is_opendp_polars(opendp_pipeline):
@@ -250,10 +267,7 @@ class OpenDPClient(_Library):
         else:
             text = dp_serialization.serialize_opendp_measurement(opendp_pipeline)
             kind = "legacy"
-        message = dpquery_pb2.OpenDpQuery(opendp_json=text, pipeline_type=kind)
-        if fixed_delta is not None:
-            message.fixed_delta = fixed_delta
-        return message
+        return OpenDpQuery(text, kind, fixed_delta)
 
     def cost(
         self,
@@ -272,9 +286,7 @@ class OpenDPClient(_Library):
             mechanism: For a bare LazyFrame: ``laplace`` (default) or ``gaussian``.
             pipeline_type: For text only: ``legacy`` (default) or ``polars``.
         """
-        return self._cost(
-            "opendp", self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type)
-        )
+        return self._cost(self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type))
 
     def query(
         self,
@@ -289,22 +301,19 @@ class OpenDPClient(_Library):
         """Invoke the measurement; ``result.value`` is the release (a pandas DataFrame for
         polars queries)."""
         message = self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type)
-        response, result = self._query("opendp", message, _dummy(dummy, nb_rows, seed))
+        answer = self._query(message, _dummy(dummy, nb_rows, seed))
+        result = answer.result
         value: Any
         if message.pipeline_type == "polars":
-            value = (
-                frame_from_arrow(table_from_ipc(result.arrow_ipc))
-                if result.arrow_ipc
-                else pd.DataFrame()
-            )
+            value = _frame(result.arrow_ipc)
         elif result.arrow_ipc:
             table = table_from_ipc(result.arrow_ipc).to_pydict()
             value = dict(zip(table.get("key", []), table.get("value", []), strict=False))
         else:
-            values = _values(result)
+            values = list(result.values)
             value = values[0] if len(values) == 1 else values
         res_type = "opendp_polars" if message.pipeline_type == "polars" else "opendp"
-        return self._response(response, OpenDPQueryResult(value, res_type))
+        return self._response(answer, OpenDPQueryResult(value, res_type))
 
 
 class DiffPrivLibClient(_Library):
@@ -319,13 +328,13 @@ class DiffPrivLibClient(_Library):
         test_train_split_seed: int,
         imputer_strategy: str,
         allow_pickle: bool = False,
-    ) -> Any:
+    ) -> DiffprivlibQuery:
         text = (
             pipeline
             if isinstance(pipeline, str)
             else dp_serialization.serialize_diffprivlib_pipeline(pipeline)
         )
-        return dpquery_pb2.DiffprivlibQuery(
+        return DiffprivlibQuery(
             pipeline_json=text,
             feature_columns=list(feature_columns),
             target_columns=[c for c in (target_columns or []) if c],
@@ -355,7 +364,6 @@ class DiffPrivLibClient(_Library):
             imputer_strategy: ``drop``, ``mean``, ``median`` or ``most_frequent``.
         """
         return self._cost(
-            "diffprivlib",
             self._message(
                 pipeline,
                 feature_columns or [],
@@ -384,8 +392,7 @@ class DiffPrivLibClient(_Library):
         The model travels as skops (loaded trusting only diffprivlib/sklearn types); pass
         ``allow_pickle=True`` to accept a pickle from a server that allows it.
         """
-        response, result = self._query(
-            "diffprivlib",
+        answer = self._query(
             self._message(
                 pipeline,
                 feature_columns,
@@ -397,13 +404,11 @@ class DiffPrivLibClient(_Library):
             ),
             _dummy(dummy, nb_rows, seed),
         )
+        blob = answer.result.model
         model = None
-        if result.HasField("model") and result.model.data:
-            model = dp_serialization.load_model(
-                result.model.data, result.model.format, allow_pickle=allow_pickle
-            )
-        score = result.score if result.HasField("score") else None
-        return self._response(response, DiffPrivLibQueryResult(score, model))
+        if blob is not None:
+            model = dp_serialization.load_model(blob.data, blob.format, allow_pickle=allow_pickle)
+        return self._response(answer, DiffPrivLibQueryResult(answer.result.score, model))
 
 
 class SmartnoiseSynthClient(_Library):
@@ -421,20 +426,15 @@ class SmartnoiseSynthClient(_Library):
         return_model: bool = False,
         condition: str = "",
         nb_samples: int = 200,
-    ) -> Any:
-        constraints_json = (
-            constraints
-            if isinstance(constraints, str)
-            else (json.dumps(constraints) if constraints else "")
-        )
-        return dpquery_pb2.SmartnoiseSynthQuery(
+    ) -> SmartnoiseSynthQuery:
+        return SmartnoiseSynthQuery(
             synth_name=synth_name,
             epsilon=epsilon,
-            delta=delta or 0.0,
+            delta=delta,
             select_cols=list(select_cols),
-            synth_params_json=json.dumps(synth_params or {}),
+            synth_params=dict(synth_params or {}),
             nullable=nullable,
-            constraints_json=constraints_json,
+            constraints=constraints,
             return_model=return_model,
             condition=condition,
             nb_samples=nb_samples,
@@ -462,7 +462,6 @@ class SmartnoiseSynthClient(_Library):
             constraints: Per-column transformers, as a JSON-ready dict.
         """
         return self._cost(
-            "smartnoise_synth",
             self._message(
                 synth_name,
                 epsilon,
@@ -493,8 +492,7 @@ class SmartnoiseSynthClient(_Library):
         """Fit the synthesizer; ``result.df_samples`` holds ``nb_samples`` rows (optionally
         meeting ``condition``), or ``result.model`` the model when ``return_model=True`` (a
         pickle: the server must allow it, and asking for it is your opt-in)."""
-        response, result = self._query(
-            "smartnoise_synth",
+        answer = self._query(
             self._message(
                 synth_name,
                 epsilon,
@@ -510,16 +508,14 @@ class SmartnoiseSynthClient(_Library):
             _dummy(dummy, nb_rows, seed),
         )
         if return_model:
-            model = dp_serialization.load_model(
-                result.model.data, result.model.format, allow_pickle=True
+            blob = answer.result.model
+            model = (
+                dp_serialization.load_model(blob.data, blob.format, allow_pickle=True)
+                if blob is not None
+                else None
             )
-            return self._response(response, SmartnoiseSynthModel(model))
-        frame = (
-            frame_from_arrow(table_from_ipc(result.arrow_ipc))
-            if result.arrow_ipc
-            else pd.DataFrame()
-        )
-        return self._response(response, SmartnoiseSynthSamples(frame))
+            return self._response(answer, SmartnoiseSynthModel(model))
+        return self._response(answer, SmartnoiseSynthSamples(_frame(answer.result.arrow_ipc)))
 
 
 class DPClient:
@@ -540,33 +536,38 @@ class DPClient:
 
     def get_dataset_metadata(self) -> dict[str, Any]:
         """The dataset's metadata (Lomas format: max_ids, rows, row_privacy, columns)."""
-        return self._api.metadata(self.dataset_name)
+        return self._api.get_dataset_metadata(self.dataset_name)
 
     def get_dummy_dataset(self, nb_rows: int = 100, seed: int = 42) -> pd.DataFrame:
         """A dummy dataset built from the metadata only: same columns, types, bounds and
         categories, random values; same seed, same table."""
-        return frame_from_arrow(self._api.dummy_table(self.dataset_name, nb_rows, seed))
+        return frame_from_arrow(self._api.get_dummy_dataset(self.dataset_name, nb_rows, seed))
 
     def get_initial_budget(self) -> InitialBudgetResponse:
         """The (ε, δ) granted on the dataset."""
-        budget = self._api.budget(self.dataset_name)
+        budget = self._api.get_budget(self.dataset_name)
         return InitialBudgetResponse(budget.initial.epsilon, budget.initial.delta)
 
     def get_total_spent_budget(self) -> SpentBudgetResponse:
         """The (ε, δ) spent so far."""
-        budget = self._api.budget(self.dataset_name)
+        budget = self._api.get_budget(self.dataset_name)
         return SpentBudgetResponse(budget.spent.epsilon, budget.spent.delta)
 
     def get_remaining_budget(self) -> RemainingBudgetResponse:
         """The (ε, δ) left."""
-        budget = self._api.budget(self.dataset_name)
+        budget = self._api.get_budget(self.dataset_name)
         return RemainingBudgetResponse(budget.remaining.epsilon, budget.remaining.delta)
 
     def get_previous_queries(self) -> list[dict[str, Any]]:
         """Your private queries on the dataset, newest first: library, request, cost, time,
         and the result's shape."""
         out = []
-        for record in self._api.previous_queries(self.dataset_name):
+        records = collect(
+            lambda token: self._api.list_previous_queries(
+                self.dataset_name, page_size=PAGE_SIZE, page_token=token
+            )
+        )
+        for record in records:
             request = json.loads(record.request_json)
             out.append(
                 {
@@ -576,7 +577,7 @@ class DPClient:
                     "client_input": request.get("request", request),
                     "epsilon": record.cost.epsilon,
                     "delta": record.cost.delta,
-                    "timestamp": record.created_at.ToNanoseconds() / 1e9,
+                    "timestamp": record.created_at.timestamp() if record.created_at else 0.0,
                     "result_summary": record.result_summary,
                 }
             )

@@ -112,8 +112,13 @@ _BY_CODE: dict[grpc.StatusCode, type[VeilError]] = {
 }
 
 
-def from_rpc_error(error: grpc.RpcError) -> VeilError:
-    """Translate a gRPC error (with its google.rpc details) into a :class:`VeilError`."""
+def from_rpc_error(error: grpc.RpcError, *, target: str = "") -> VeilError:
+    """Translate a gRPC error (with its google.rpc details) into a :class:`VeilError`.
+
+    Args:
+        error: What the gRPC call raised.
+        target: The server address the call went to (named in connection errors).
+    """
     call: Any = error
     code = call.code() if hasattr(call, "code") else grpc.StatusCode.UNKNOWN
     message = call.details() if hasattr(call, "details") else str(error)

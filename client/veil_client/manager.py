@@ -11,9 +11,9 @@ import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from veil.v1 import runs_pb2
-
-from veil_client.auth_api import AuthClient
+from veil_client.api.common import PAGE_SIZE, Page, collect
+from veil_client.api.runs import RunsApi
+from veil_client.auth_client import AuthClient
 from veil_client.errors import InvalidArgument
 from veil_client.models import (
     ForgottenPasswordRequest,
@@ -21,10 +21,8 @@ from veil_client.models import (
     JobResponse,
     ResetPasswordRequest,
 )
-from veil_client.run_config import RunnerConfig
-from veil_client.runner import Runner, job_to_dict
-from veil_client.runs_api import RunsApi
-from veil_client.transport import Transport
+from veil_client.runner import Runner
+from veil_client.transport import GrpcTransport, Transport
 
 if TYPE_CHECKING:
     from veil_client.dp_client import DPClient
@@ -39,6 +37,8 @@ class Manager:
         api_key: An API key (recommended); defaults to ``VEIL_API_KEY``.
         timeout: Default deadline of unary calls, in seconds.
         root_certificates: PEM CA bundle for ``grpcs://`` servers with a private CA.
+        transport: Talk through this transport instead of opening a channel to ``base_url``
+            (e.g. a :class:`veil_client.testing.FakeTransport` in tests).
     """
 
     def __init__(
@@ -48,14 +48,21 @@ class Manager:
         *,
         timeout: float = 60.0,
         root_certificates: bytes | None = None,
+        transport: Transport | None = None,
     ) -> None:
         url = base_url or os.environ.get("VEIL_URL", "")
         key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
         self.base_url = url
-        self.transport = Transport(
-            url, api_key=key, timeout=timeout, root_certificates=root_certificates
-        )
-        self._has_api_key = key is not None
+        if transport is None:
+            transport = GrpcTransport(
+                url, api_key=key, timeout=timeout, root_certificates=root_certificates
+            )
+            self._has_api_key = key is not None
+        else:
+            if key is not None:
+                transport.set_credential(key)
+            self._has_api_key = transport.has_credential
+        self.transport = transport
         self.runs_api = RunsApi(self.transport)
         self.auth_client = AuthClient(self.transport)
 
@@ -162,14 +169,12 @@ class Manager:
     def create_runner_from_id(self, set_name: str | uuid.UUID) -> Runner:
         """Reload a previous run by its id, with its configuration, jobs and results."""
         run_id = str(uuid.UUID(str(set_name)))
-        run = self.runs_api.transport.call(
-            self.runs_api.stub.GetRun, runs_pb2.GetRunRequest(run_id=run_id)
-        ).run
+        run = self.runs_api.get_run(run_id)
         runner = Runner(self, run.display_name)
         runner.set_name = run.id
-        runner.config = RunnerConfig.from_proto(run.config)
+        runner.config = run.config
         for table in run.tables:
-            if table.name in runner.config.tables and table.role == 2:
+            if table.name in runner.config.tables and table.role == "avatar":
                 runner.config.tables[table.name].has_avatar_data = True
         jobs = self._list_jobs(run_id=run.id)
         for job in sorted(jobs, key=lambda j: j["created_at"] or 0):
@@ -186,23 +191,15 @@ class Manager:
     def _list_jobs(
         self, *, run_id: str = "", display_name: str = "", limit: int = 500
     ) -> list[JobResponse]:
-        out: list[JobResponse] = []
-        token = ""
-        while len(out) < limit:
-            response = self.runs_api.transport.call(
-                self.runs_api.stub.ListJobs,
-                runs_pb2.ListJobsRequest(
-                    run_id=run_id,
-                    display_name=display_name,
-                    page_size=min(500, limit - len(out)),
-                    page_token=token,
-                ),
+        def page(token: str) -> Page[JobResponse]:
+            return self.runs_api.list_jobs(
+                run_id=run_id,
+                display_name=display_name,
+                page_size=min(PAGE_SIZE, limit),
+                page_token=token,
             )
-            out += [job_to_dict(j) for j in response.jobs]
-            token = response.next_page_token
-            if not token:
-                break
-        return out
+
+        return collect(page, limit)
 
     def find_ids_by_name(self, set_name: str) -> list[tuple[str, list[JobResponse]]]:
         """Runs with that display name, newest first, with their jobs (advice excluded)."""
@@ -222,13 +219,10 @@ class Manager:
         """Result listings of the ``count`` newest jobs."""
         out = []
         for job_id in self.get_last_jobs(count):
-            response = self.runs_api.transport.call(
-                self.runs_api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=job_id)
-            )
             out.append(
                 {
                     r.kind + (":" + r.subkind if r.subkind else "") + "/" + r.table_name: r.id
-                    for r in response.results
+                    for r in self.runs_api.list_results(job_id=job_id)
                 }
             )
         return out
@@ -253,14 +247,10 @@ class Manager:
         jobs = self._list_jobs(run_id=str(id))
         for job in jobs:
             if not job["done"]:
-                self.runs_api.transport.call(
-                    self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"])
-                )
+                self.runs_api.cancel_job(job["id"])
         ids = [j["id"] for j in jobs]
         if ids:
-            self.runs_api.transport.call(
-                self.runs_api.stub.DeleteJobs, runs_pb2.DeleteJobsRequest(job_ids=ids)
-            )
+            self.runs_api.delete_jobs(ids)
         return {"deleted_jobs": ids, "failed_jobs": []}
 
     def cancel_job(self, name: str) -> list[JobResponse]:
@@ -269,14 +259,11 @@ class Manager:
 
     def cancel_job_by_id(self, id: str | uuid.UUID) -> list[JobResponse]:
         """Cancel the unfinished jobs of one run."""
-        out = []
-        for job in self._list_jobs(run_id=str(id)):
-            if not job["done"]:
-                response = self.runs_api.transport.call(
-                    self.runs_api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job["id"])
-                )
-                out.append(job_to_dict(response.job))
-        return out
+        return [
+            self.runs_api.cancel_job(job["id"])
+            for job in self._list_jobs(run_id=str(id))
+            if not job["done"]
+        ]
 
     def dp(self, dataset: str) -> DPClient:
         """A client for one DP dataset, with Lomas client's methods (see ``veil_client.dp_client``).

@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 from tqdm.auto import tqdm
-from veil.v1 import runs_pb2
 
+from veil_client.api.runs import ResultInfo, RunsApi
 from veil_client.config import (
     DataRecipient,
     DataSubject,
@@ -32,29 +32,12 @@ from veil_client.config import (
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, VeilError
 from veil_client.models import JobKind, JobResponse, JobStatus
-from veil_client.run_config import EXCLUDE, IMPUTE, RunnerConfig, TableState
-from veil_client.transport import translate_errors
+from veil_client.run_config import EXCLUDE_METHODS, IMPUTE_METHODS, RunnerConfig, TableState
 
 if TYPE_CHECKING:
     from veil_client.manager import Manager
 
 DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
-_KIND_TO_PROTO = {
-    JobKind.standard: runs_pb2.JOB_KIND_STANDARD,
-    JobKind.privacy_metrics: runs_pb2.JOB_KIND_PRIVACY_METRICS,
-    JobKind.signal_metrics: runs_pb2.JOB_KIND_SIGNAL_METRICS,
-    JobKind.report: runs_pb2.JOB_KIND_REPORT,
-    JobKind.advice: runs_pb2.JOB_KIND_ADVICE,
-}
-_KIND_FROM_PROTO = {v: k for k, v in _KIND_TO_PROTO.items()}
-_STATUS_FROM_PROTO = {
-    runs_pb2.JOB_STATUS_QUEUED: JobStatus.queued,
-    runs_pb2.JOB_STATUS_PENDING: JobStatus.pending,
-    runs_pb2.JOB_STATUS_FINISHED: JobStatus.finished,
-    runs_pb2.JOB_STATUS_ERROR: JobStatus.error,
-    runs_pb2.JOB_STATUS_PARENT_ERROR: JobStatus.parent_error,
-    runs_pb2.JOB_STATUS_CANCELLED: JobStatus.cancelled,
-}
 _RESULT_JOB = {
     Results.SHUFFLED: JobKind.standard,
     Results.UNSHUFFLED: JobKind.standard,
@@ -68,26 +51,6 @@ _NOT_YET = (
     "is not supported by Veil yet (multi-table links, time series, DP avatarization, "
     "data augmentation, processors and pseudonymization come in a later release)"
 )
-
-
-def job_to_dict(job: Any) -> JobResponse:
-    """A Job message as a JobResponse with the Octopize field names."""
-    status = _STATUS_FROM_PROTO.get(job.status, JobStatus.field_)
-    return JobResponse(
-        id=job.id,
-        name=job.id,
-        set_name=job.run_id,
-        kind=_KIND_FROM_PROTO.get(job.kind, str(job.kind)),
-        status=status,
-        progress=job.progress,
-        phase=job.phase,
-        exception=job.exception,
-        done=status
-        in (JobStatus.finished, JobStatus.error, JobStatus.parent_error, JobStatus.cancelled),
-        display_name=job.display_name,
-        depends_on=list(job.depends_on),
-        created_at=job.created_at.ToDatetime() if job.HasField("created_at") else None,
-    )
 
 
 _TYPE_NAMES = {
@@ -152,7 +115,7 @@ class Runner:
         report_language: ReportLanguage = ReportLanguage.EN,
     ) -> None:
         self.manager = manager
-        self.api = manager.runs_api
+        self.api: RunsApi = manager.runs_api
         self.display_name = display_name
         self.set_name: str | None = None
         self.report_language = ReportLanguage(report_language)
@@ -169,7 +132,6 @@ class Runner:
             max_distribution_plots=max_distribution_plots,
         )
         self.jobs: dict[JobKind, str] = {}
-        self._results: dict[str, list[Any]] | None = None
         self._cache: dict[str, Any] = {}
 
     # -- server state -------------------------------------------------------------------------
@@ -181,14 +143,7 @@ class Runner:
         return self.set_name
 
     def _push_config(self) -> None:
-        run_id = self._ensure_run()
-        try:
-            message = self.config.to_proto()
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgument(f"a parameter has the wrong type: {exc}") from None
-        self.api.transport.call(
-            self.api.stub.SetConfig, runs_pb2.SetConfigRequest(run_id=run_id, config=message)
-        )
+        self.api.set_config(self._ensure_run(), self.config)
 
     def _require_table(self, table_name: str) -> TableState:
         if table_name not in self.config.tables:
@@ -266,10 +221,7 @@ class Runner:
         self._require_table(table_name)
         del self.config.tables[table_name]
         if self.set_name is not None:
-            self.api.transport.call(
-                self.api.stub.DeleteTable,
-                runs_pb2.DeleteTableRequest(run_id=self.set_name, table_name=table_name),
-            )
+            self.api.delete_table(self.set_name, table_name)
             self._push_config()
 
     # -- parameters ---------------------------------------------------------------------------
@@ -328,11 +280,15 @@ class Runner:
             }
         )
         for name, value, allowed in (
-            ("imputation_method", getattr(imputation_method, "value", imputation_method), IMPUTE),
+            (
+                "imputation_method",
+                getattr(imputation_method, "value", imputation_method),
+                IMPUTE_METHODS,
+            ),
             (
                 "exclude_variable_method",
                 getattr(exclude_variable_method, "value", exclude_variable_method),
-                EXCLUDE,
+                EXCLUDE_METHODS,
             ),
         ):
             if value is not None and value not in allowed:
@@ -412,34 +368,28 @@ class Runner:
         names = [table_name] if table_name else list(self.config.tables)
         for name in names:
             self._require_table(name)
-            response = self.api.transport.call(
-                self.api.stub.AdviseParameters,
-                runs_pb2.AdviseParametersRequest(run_id=self._ensure_run(), table_name=name),
-                timeout=3600,
-            )
-            p = response.parameters
-            impute = {v: k for k, v in IMPUTE.items()}.get(p.imputation.method)
-            exclude = {v: k for k, v in EXCLUDE.items()}.get(p.exclude_variables_method)
+            advice = self.api.advise_parameters(self._ensure_run(), name)
+            p = advice.parameters
             self.set_parameters(
                 name,
-                k=p.k if p.HasField("k") else None,
-                ncp=p.ncp if p.HasField("ncp") else None,
-                use_categorical_reduction=p.use_categorical_reduction
-                if p.HasField("use_categorical_reduction")
+                k=p.get("k"),
+                ncp=p.get("ncp"),
+                use_categorical_reduction=p.get("use_categorical_reduction"),
+                imputation_method=p.get("imputation_method"),
+                exclude_variable_names=p.get("exclude_variable_names"),
+                exclude_variable_method=p.get("exclude_variables_method")
+                if p.get("exclude_variable_names")
                 else None,
-                imputation_method=impute,
-                exclude_variable_names=list(p.exclude_variable_names) or None,
-                exclude_variable_method=exclude if p.exclude_variable_names else None,
             )
             self._cache[f"advice:{name}"] = {
-                "notes": list(response.notes),
-                "flagged_columns": list(response.flagged_columns),
+                "notes": list(advice.notes),
+                "flagged_columns": list(advice.flagged_columns),
             }
 
     def table_summary(self, table_name: str) -> pd.DataFrame:
         """Per-column statistics of a table as the server stored it (computed by the engine)."""
         self._require_table(table_name)
-        return self.api.describe_table(self._ensure_run(), table_name)
+        return self.api.describe_table(self._ensure_run(), table_name).to_frame()
 
     def print_parameters(self, table_name: str | None = None) -> None:
         """Print the parameters of one table or all."""
@@ -455,9 +405,7 @@ class Runner:
     def get_yaml(self, path: str | None = None) -> str:
         """The run's configuration as avatar_yaml text (also written to ``path``)."""
         self._push_config()
-        text: str = self.api.transport.call(
-            self.api.stub.ExportYaml, runs_pb2.ExportYamlRequest(run_id=self._ensure_run())
-        ).yaml
+        text = self.api.export_yaml(self._ensure_run())
         if path:
             Path(path).write_text(text)
         return text
@@ -465,13 +413,10 @@ class Runner:
     def from_yaml(self, yaml_path: str) -> None:
         """Load a configuration written by get_yaml or the web app (upload data separately)."""
         text = Path(yaml_path).read_text()
-        response = self.api.transport.call(
-            self.api.stub.ImportYaml,
-            runs_pb2.ImportYamlRequest(run_id=self._ensure_run(), yaml=text),
-        )
-        for note in response.warnings:
+        imported = self.api.import_yaml(self._ensure_run(), text, self.config)
+        for note in imported.warnings:
             warnings.warn(note, UserWarning, stacklevel=2)
-        self.config = RunnerConfig.from_proto(response.config, self.config)
+        self.config = imported.config
         self.report_language = ReportLanguage(self.config.report_language)
 
     # -- jobs ---------------------------------------------------------------------------------
@@ -487,15 +432,9 @@ class Runner:
                 stacklevel=2,
             )
         self._push_config()
-        response = self.api.transport.call(
-            self.api.stub.StartJobs,
-            runs_pb2.StartJobsRequest(
-                run_id=self._ensure_run(), kinds=[_KIND_TO_PROTO[k] for k in kinds]
-            ),
-        )
-        self.set_name = response.run_id
-        self.jobs = {_KIND_FROM_PROTO[j.kind]: j.id for j in response.jobs}
-        self._results = None
+        started = self.api.start_jobs(self._ensure_run(), kinds)
+        self.set_name = started.run_id
+        self.jobs = {JobKind(job.kind): job.id for job in started.jobs}
         self._cache = {}
 
     def _job_id(self, job: JobKind | str) -> str:
@@ -509,10 +448,7 @@ class Runner:
 
     def get_job(self, job_name: JobKind | str) -> JobResponse:
         """The job's current state."""
-        response = self.api.transport.call(
-            self.api.stub.GetJob, runs_pb2.GetJobRequest(job_id=self._job_id(job_name))
-        )
-        return job_to_dict(response.job)
+        return self.api.get_job(self._job_id(job_name))
 
     def get_status(self, job_kind: JobKind | str | None = None) -> JobStatus:
         """The status of a launched job (default: standard)."""
@@ -532,20 +468,14 @@ class Runner:
             disable=not sys.stderr.isatty(),
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
         )
-        last: Any = None
+        last: JobResponse | None = None
         try:
-            with translate_errors():
-                for event in self.api.stub.WatchJobs(
-                    runs_pb2.WatchJobsRequest(job_ids=[job_id]),
-                    metadata=self.api.transport.metadata(),
-                    timeout=24 * 3600,
-                ):
-                    last = event.job
-                    bar.n = int(100 * last.progress)
-                    bar.set_postfix_str(last.phase)
+            for last in self.api.watch_jobs([job_id]):
+                bar.n = int(100 * last.progress)
+                bar.set_postfix_str(last.phase)
         finally:
             bar.close()
-        return job_to_dict(last) if last is not None else self.get_job(job)
+        return last if last is not None else self.get_job(job)
 
     def _finished(self, job: JobKind | str) -> JobResponse:
         state = self._wait(job)
@@ -567,22 +497,12 @@ class Runner:
         )
         ids = [self._job_id(n) for n in names]
         for job_id in ids:
-            with translate_errors():
-                job = self.api.stub.GetJob(
-                    runs_pb2.GetJobRequest(job_id=job_id),
-                    metadata=self.api.transport.metadata(),
-                    timeout=60,
-                )
-            if not job_to_dict(job.job)["done"]:
-                self.api.transport.call(
-                    self.api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=job_id)
-                )
-        response = self.api.transport.call(
-            self.api.stub.DeleteJobs, runs_pb2.DeleteJobsRequest(job_ids=ids)
-        )
+            if not self.api.get_job(job_id).done:
+                self.api.cancel_job(job_id)
+        count = self.api.delete_jobs(ids)
         for name in names:
             self.jobs.pop(JobKind(getattr(name, "value", name)), None)
-        return {"deleted_jobs": ids, "failed_jobs": [], "count": response.deleted_count}
+        return {"deleted_jobs": ids, "failed_jobs": [], "count": count}
 
     def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[JobResponse]:
         """Cancel launched jobs that are not done."""
@@ -597,22 +517,16 @@ class Runner:
             if state["done"]:
                 out.append(state)
                 continue
-            response = self.api.transport.call(
-                self.api.stub.CancelJob, runs_pb2.CancelJobRequest(job_id=self._job_id(name))
-            )
-            out.append(job_to_dict(response.job))
+            out.append(self.api.cancel_job(self._job_id(name)))
         return out
 
     # -- results ------------------------------------------------------------------------------
 
-    def _list_results(self, job: JobKind) -> list[Any]:
+    def _list_results(self, job: JobKind) -> list[ResultInfo]:
         self._finished(job)
-        response = self.api.transport.call(
-            self.api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=self._job_id(job))
-        )
-        return list(response.results)
+        return self.api.list_results(job_id=self._job_id(job))
 
-    def _fetch(self, info: Any) -> bytes:
+    def _fetch(self, info: ResultInfo) -> bytes:
         if info.id not in self._cache:
             _, data = self.api.download_result(info.id)
             self._cache[info.id] = data
@@ -653,7 +567,7 @@ class Runner:
                 )
         return out
 
-    def _decode(self, info: Any) -> Any:
+    def _decode(self, info: ResultInfo) -> Any:
         data = self._fetch(info)
         if info.media_type == "application/vnd.apache.arrow.stream":
             return ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
@@ -694,7 +608,7 @@ class Runner:
             self.get_specific_result(table_name, JobKind.standard, Results.PROJECTIONS_AVATARS),
         )
 
-    def _figures(self, table_name: str) -> list[Any]:
+    def _figures(self, table_name: str) -> list[ResultInfo]:
         figures = []
         for kind in (
             JobKind.standard,

@@ -22,14 +22,9 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
+from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
 
 from veil_client.errors import InvalidArgument
-from veil_client.wire import (
-    ChunkReader,
-    StreamStats,
-    ipc_chunks,
-    parse_bytes_field,
-)
 
 CSV_BLOCK_BYTES = 4 << 20
 DATAFRAME_SLICE_ROWS = 65_536
@@ -242,9 +237,3 @@ def write_bytes(
         raise InvalidArgument("the downloaded bytes do not match the server's sha256; retry.")
     os.replace(temp, path)
     return digest.hexdigest()
-
-
-def parse_chunk(raw: bytes, message_cls: Any) -> Any:
-    """Deserializer for download streams: memoryview for chunks, message for the header."""
-    payload = parse_bytes_field(raw)
-    return payload if payload is not None else message_cls.FromString(raw)

@@ -22,7 +22,7 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from veil_client.malloc_tuning import tune_malloc
+    from veil_wire.malloc_tuning import tune_malloc
 
     tune_malloc()  # before gRPC starts its threads: see the module for why and what
     from veil_service.logs import configure_logging
@@ -55,7 +55,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_engine(args: argparse.Namespace) -> int:
-    from veil_client.malloc_tuning import tune_malloc
+    from veil_wire.malloc_tuning import tune_malloc
 
     tune_malloc()
     from veil_service.engine.server import serve_engine

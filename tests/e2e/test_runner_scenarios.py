@@ -250,7 +250,6 @@ def test_ragged_csv_is_refused_and_nothing_is_stored(
 
 def test_users_never_see_each_others_runs(veil_server: ServerThread, tables: Path) -> None:
     from support import create_user
-    from veil.v1 import runs_pb2
 
     alice = Manager(base_url=veil_server.url, api_key=create_user(veil_server).api_key)
     bob = Manager(base_url=veil_server.url, api_key=create_user(veil_server).api_key)
@@ -260,17 +259,11 @@ def test_users_never_see_each_others_runs(veil_server: ServerThread, tables: Pat
     runner.run(jobs_to_run=[JobKind.standard])
     runner.shuffled("wbcd")
     job_id = runner.jobs[JobKind.standard]
-    result_id = (
-        alice.runs_api.transport.call(
-            alice.runs_api.stub.ListResults, runs_pb2.ListResultsRequest(job_id=job_id)
-        )
-        .results[0]
-        .id
-    )
+    result_id = alice.runs_api.list_results(job_id=job_id)[0].id
     with pytest.raises(NotFound):
         bob.create_runner_from_id(runner.set_name)
     with pytest.raises(NotFound):
-        bob.runs_api.transport.call(bob.runs_api.stub.GetJob, runs_pb2.GetJobRequest(job_id=job_id))
+        bob.runs_api.get_job(job_id)
     with pytest.raises(NotFound):
         bob.runs_api.download_result(result_id)
     with pytest.raises(NotFound):

@@ -13,7 +13,6 @@ import snsql
 from dp_support import PENGUIN_CSV, PENGUIN_METADATA, grant, manager, register
 from snsql import Mechanism, Privacy, Stat
 from support import ServerThread, TestUser, create_user
-from veil.v1 import dpquery_pb2
 from veil_client import InvalidArgument, NotFound, ResourceExhausted
 from veil_service.engine_contract.dp_metadata import load_metadata_file
 
@@ -172,20 +171,11 @@ def test_budget_runs_out_with_the_remaining_budget_stated(
     assert f"delta={left.remaining_delta!r}" in exhausted.value.message
     records = client.get_previous_queries()
     assert len(records) == 2
-    stub, metadata = client._api.stub, client._api.transport.metadata()
-    first = stub.ListPreviousQueries(
-        dpquery_pb2.ListPreviousQueriesRequest(dataset=penguin, page_size=1),
-        metadata=metadata,
-        timeout=30,
+    first = client._api.list_previous_queries(penguin, page_size=1)
+    second = client._api.list_previous_queries(
+        penguin, page_size=1, page_token=first.next_page_token
     )
-    second = stub.ListPreviousQueries(
-        dpquery_pb2.ListPreviousQueriesRequest(
-            dataset=penguin, page_size=1, page_token=first.next_page_token
-        ),
-        metadata=metadata,
-        timeout=30,
-    )
-    assert [first.queries[0].id, second.queries[0].id] == [r["id"] for r in records]
+    assert [first.items[0].id, second.items[0].id] == [r["id"] for r in records]
     assert records[0]["timestamp"] >= records[1]["timestamp"]
 
 

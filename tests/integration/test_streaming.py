@@ -27,7 +27,7 @@ import pytest
 from support import ServerThread, TestUser, assert_eventually, start_server
 from veil.v1 import common_pb2, runs_pb2
 from veil_client import Manager
-from veil_client.wire import CHANNEL_OPTIONS, chunk_serializer, frame_bytes_field
+from veil_wire.framing import CHANNEL_OPTIONS, chunk_serializer, frame_bytes_field
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +99,8 @@ def test_upload_download_round_trip(manager: Manager, tmp_path: Path, kind: str)
     target = tmp_path / "download.arrows"
     info = manager.runs_api.download_to_file(run.id, "t", target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    assert digest == info["sha256"] == info["client_sha256"] == uploaded.sha256
-    assert info["size_bytes"] == target.stat().st_size == uploaded.size_bytes
+    assert digest == info.sha256 == info.client_sha256 == uploaded.sha256
+    assert info.size_bytes == target.stat().st_size == uploaded.size_bytes
 
 
 def test_digests_are_the_servers_unless_the_client_asks(
@@ -193,12 +193,7 @@ def test_bad_streams_are_rejected_and_leave_nothing(
 
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert expected in (caught.value.details() or "")
-    assert (
-        manager.runs_api.stub.ListTables(
-            runs_pb2.ListTablesRequest(run_id=run.id), metadata=raw.metadata
-        ).tables
-        == []
-    )
+    assert manager.runs_api.list_tables(run.id) == []
     assert_eventually(lambda: not _temp_files(veil_server), 10, message="temp file removed")
     assert _blob_files(veil_server) == before
 
@@ -234,12 +229,7 @@ def test_client_disconnect_mid_upload_leaves_nothing(
     assert call.cancelled()
     assert_eventually(lambda: not _temp_files(veil_server), 10, message="temp file removed")
     assert _blob_files(veil_server) == before
-    assert (
-        manager.runs_api.stub.ListTables(
-            runs_pb2.ListTablesRequest(run_id=run.id), metadata=raw.metadata
-        ).tables
-        == []
-    )
+    assert manager.runs_api.list_tables(run.id) == []
 
 
 def test_engine_killed_mid_task_is_retried_and_restarted(

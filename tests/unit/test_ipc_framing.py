@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
-from veil_client.wire import ChunkReader
 from veil_service.ipc_framing import aligned_ranges, body_length, message_spans, read_aligned
+from veil_wire.ipc import ChunkReader
 
 
 def _stream(table: pa.Table, max_rows: int) -> bytes:

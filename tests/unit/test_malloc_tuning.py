@@ -13,7 +13,7 @@ import sys
 import pytest
 
 PROBE = (
-    "import json; from veil_client.malloc_tuning import release_free_memory, tune_malloc; "
+    "import json; from veil_wire.malloc_tuning import release_free_memory, tune_malloc; "
     "print(json.dumps(tune_malloc())); release_free_memory(); "
     "print(json.dumps(tune_malloc()))"
 )

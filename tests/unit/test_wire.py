@@ -13,15 +13,13 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 from veil.v1 import common_pb2, runs_pb2
-from veil_client.wire import (
-    ChunkReader,
-    StreamStats,
+from veil_wire.framing import (
     chunk_deserializer,
     chunk_serializer,
     frame_bytes_field,
-    ipc_chunks,
     parse_bytes_field,
 )
+from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
 
 
 @pytest.mark.parametrize("size", [0, 1, 127, 128, 16_383, 16_384, 1 << 20, (1 << 20) + 7])

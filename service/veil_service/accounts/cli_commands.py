@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,16 +64,13 @@ def _print(rows: list[Row], columns: tuple[str, ...], as_json: bool) -> None:
 def _run(
     action: Callable[[AdminBackend, argparse.Namespace], Output],
 ) -> Callable[[argparse.Namespace], int]:
-    """Wrap a command: pick the backend, print its rows, turn client errors into exit code 2."""
-    from veil_client.errors import VeilError
+    """Wrap a command: pick the backend, print its rows (errors reach ``veil``'s main, which
+    prints them and exits with code 2)."""
 
     def command(args: argparse.Namespace) -> int:
         backend = _backend(args)
         try:
             rows, columns = action(backend, args)
-        except VeilError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 2
         finally:
             close = getattr(backend, "close", None)
             if close is not None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from veil.v1 import common_pb2, dpquery_pb2
-from veil_client.wire import frame_bytes_field
+from veil_wire.framing import frame_bytes_field
 
 from veil_service.api import dpquery_convert as convert
 from veil_service.api.paging import next_token, page_bounds

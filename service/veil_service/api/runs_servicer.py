@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from veil.v1 import common_pb2, runs_pb2, runs_pb2_grpc
-from veil_client.wire import frame_bytes_field
+from veil_wire.framing import frame_bytes_field
 
 from veil_service.api import ServicerContext, convert
 from veil_service.api.paging import next_token, page_bounds

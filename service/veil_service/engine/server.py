@@ -22,7 +22,7 @@ import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from veil.engine.v1 import engine_pb2
-from veil_client.wire import (
+from veil_wire.framing import (
     CHANNEL_OPTIONS,
     chunk_deserializer,
     chunk_serializer,

@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 from grpc import aio
 from veil.engine.v1 import engine_pb2
-from veil_client.wire import (
+from veil_wire.framing import (
     CHANNEL_OPTIONS,
     chunk_deserializer,
     chunk_serializer,

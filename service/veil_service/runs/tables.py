@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import sqlalchemy as sa
-from veil_client.malloc_tuning import release_free_memory
-from veil_client.wire import ChunkReader
+from veil_wire.ipc import ChunkReader
+from veil_wire.malloc_tuning import release_free_memory
 
 from veil_service.arrow_tables import ColumnDescription, TableShape, validate_ipc_source
 from veil_service.errors import (

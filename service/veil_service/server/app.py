@@ -16,7 +16,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from veil.v1 import admin_pb2, auth_pb2, dpquery_pb2, runs_pb2
-from veil_client.wire import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer
+from veil_wire.framing import CHANNEL_OPTIONS, chunk_deserializer, chunk_serializer
 
 from veil_service.api.admin_servicer import AdminServicer
 from veil_service.api.auth_servicer import AuthServicer

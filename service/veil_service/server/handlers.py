@@ -2,7 +2,7 @@
 
 Each service's handler table comes from its descriptor, so every RPC in the .proto is served:
 the servicer's method when it has one, else an UNIMPLEMENTED error naming the missing feature.
-Streaming RPCs that carry Arrow bytes get the zero-copy codec of ``veil_client.wire``.
+Streaming RPCs that carry Arrow bytes get the zero-copy codec of ``veil_wire.framing``.
 """
 
 from __future__ import annotations

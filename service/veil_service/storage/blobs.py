@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from veil_client.wire import BackgroundDigest
+from veil_wire.digest import BackgroundDigest
 
 from veil_service.ipc_framing import read_aligned
 

@@ -1,103 +1,21 @@
-"""Arrow tables over gRPC: the framing shared by the Veil client and server.
+"""Arrow IPC streams cut into framed ~1 MiB messages, and read back from such messages.
 
-Upload and download RPCs carry a header message and then pieces of an Arrow IPC stream in a
-``bytes`` field (field 2 of a ``oneof``). Parsing and serializing those pieces through protobuf
-costs two extra copies per chunk, so both ends frame the bytes field by hand (tag + varint length)
-and read it back as a zero-copy ``memoryview``. The bytes on the wire are exactly what protobuf
-would produce, so generic clients (``buf curl``) still interoperate.
+Both directions keep memory bounded by about one record batch plus one chunk whatever the table
+size: the sender slices batches so that each IPC message fits in one chunk and cuts between
+messages; the receiver decodes every batch in place from the bytes gRPC delivered.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-CHUNK_BYTES = 1 << 20
-"""Target size of one stream message: 1 MiB was the fastest size measured on this kind of box."""
-
-MAX_MESSAGE_BYTES = 64 << 20
-"""gRPC message size limit on both ends: chunks plus headroom for query results."""
-
-CHANNEL_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-]
-
-PAYLOAD_FIELD = 2
-"""Field number of the bytes member of every header-then-bytes ``oneof``."""
-
-
-class _Message(Protocol):
-    def SerializeToString(self) -> bytes: ...  # noqa: N802 - protobuf API
-
-
-M = TypeVar("M")
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        bits = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(bits | 0x80)
-        else:
-            out.append(bits)
-            return bytes(out)
-
-
-def frame_bytes_field(data: bytes | memoryview, field_number: int = PAYLOAD_FIELD) -> bytes:
-    """Serialize a message whose only set field is ``bytes field_number`` (one copy)."""
-    tag = bytes([(field_number << 3) | 2])
-    return b"".join((tag, _varint(len(data)), data))
-
-
-def parse_bytes_field(raw: bytes, field_number: int = PAYLOAD_FIELD) -> memoryview | None:
-    """Return the payload of a message made of that one bytes field, or None if it is not one."""
-    if not raw or raw[0] != ((field_number << 3) | 2):
-        return None
-    length = 0
-    shift = 0
-    pos = 1
-    while pos < len(raw):
-        byte = raw[pos]
-        length |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            break
-        shift += 7
-        if shift > 63:
-            return None
-    if pos + length != len(raw):
-        return None
-    return memoryview(raw)[pos:]
-
-
-def chunk_deserializer(
-    message_cls: Any, field_number: int = PAYLOAD_FIELD
-) -> Callable[[bytes], Any]:
-    """A gRPC deserializer yielding a memoryview for byte chunks and a message otherwise."""
-
-    def deserialize(raw: bytes) -> Any:
-        payload = parse_bytes_field(raw, field_number)
-        if payload is not None:
-            return payload
-        return message_cls.FromString(raw)
-
-    return deserialize
-
-
-def chunk_serializer(message: Any) -> bytes:
-    """A gRPC serializer passing pre-framed ``bytes`` through and serializing messages."""
-    if isinstance(message, bytes | bytearray):
-        return bytes(message)
-    return bytes(message.SerializeToString())
+from veil_wire.digest import BackgroundDigest
+from veil_wire.framing import CHUNK_BYTES, PAYLOAD_FIELD, varint
 
 
 class _ChunkingSink:
@@ -142,7 +60,7 @@ class _ChunkingSink:
         if not self._pending:
             return
         # Frame and join in one go: one copy of the chunk instead of two.
-        header = bytes([(PAYLOAD_FIELD << 3) | 2]) + _varint(self._pending)
+        header = bytes([(PAYLOAD_FIELD << 3) | 2]) + varint(self._pending)
         framed = b"".join((header, *self._pieces))
         if self.digest is not None:
             self.digest.update(memoryview(framed)[len(header) :])
@@ -161,43 +79,6 @@ class _ChunkingSink:
     def take(self) -> list[bytes]:
         out, self.ready = self.ready, []
         return out
-
-
-class BackgroundDigest:
-    """A sha256 computed on a helper thread, fed the chunks as they pass.
-
-    Hashing costs about 0.5 CPU second per GB; on the decoding thread it adds to every
-    download's latency, on a helper thread it overlaps with receiving and decoding (hashlib
-    releases the GIL for large buffers). At most ``depth`` chunks wait, so a slow hasher slows
-    the reader instead of holding the table twice in memory.
-    """
-
-    def __init__(self, depth: int = 8) -> None:
-        self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=depth)
-        self._hash = hashlib.sha256()
-        self._thread = threading.Thread(target=self._run, name="veil-sha256", daemon=True)
-        self._thread.start()
-        self._done = False
-
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
-            self._hash.update(data)
-
-    def update(self, data: memoryview) -> None:
-        """Queue bytes to hash (waits while ``depth`` chunks are pending)."""
-        self._queue.put(data)
-
-    def close(self) -> None:
-        """Stop the helper thread once the queued chunks are hashed."""
-        if not self._done:
-            self._done = True
-            self._queue.put(None)
-            self._thread.join()
-
-    def hexdigest(self) -> str:
-        """The digest of everything queued so far; no update may follow."""
-        self.close()
-        return self._hash.hexdigest()
 
 
 class StreamStats:

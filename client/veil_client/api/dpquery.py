@@ -1,0 +1,383 @@
+"""DPQueryService, one typed method per RPC (``DPClient`` builds on it).
+
+A query is one of four library-specific dataclasses (:class:`SmartnoiseSqlQuery`,
+:class:`OpenDpQuery`, :class:`DiffprivlibQuery`, :class:`SmartnoiseSynthQuery`), run privately
+(charged to the caller's budget) or on a seeded dummy dataset (free) when given a :class:`Dummy`.
+Privacy units: ε (epsilon) is a privacy loss in natural-log units, δ (delta) a probability.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from veil.v1 import dpquery_pb2
+
+from veil_client.api.common import Page, timestamp
+from veil_client.tables import read_arrow, split_download
+from veil_client.transport import LONG_TIMEOUT_S, Transport, table_download, unary
+
+_S = "veil.v1.DPQueryService"
+
+QUERY_TIMEOUT_S = 3600.0
+"""Deadline of Query and EstimateCost: model fitting and synthesizers may take minutes."""
+
+LIST_DATASETS = unary(
+    _S,
+    "ListDatasets",
+    dpquery_pb2.ListDatasetsRequest,
+    dpquery_pb2.ListDatasetsResponse,
+    idempotent=True,
+)
+GET_DATASET_METADATA = unary(
+    _S,
+    "GetDatasetMetadata",
+    dpquery_pb2.GetDatasetMetadataRequest,
+    dpquery_pb2.GetDatasetMetadataResponse,
+    idempotent=True,
+)
+GET_DUMMY_DATASET = table_download(
+    _S, "GetDummyDataset", dpquery_pb2.GetDummyDatasetRequest, dpquery_pb2.GetDummyDatasetResponse
+)
+GET_BUDGET = unary(
+    _S, "GetBudget", dpquery_pb2.GetBudgetRequest, dpquery_pb2.GetBudgetResponse, idempotent=True
+)
+LIST_PREVIOUS_QUERIES = unary(
+    _S,
+    "ListPreviousQueries",
+    dpquery_pb2.ListPreviousQueriesRequest,
+    dpquery_pb2.ListPreviousQueriesResponse,
+    idempotent=True,
+)
+# Never retried: a private query that reached the server may have spent budget.
+QUERY = unary(
+    _S, "Query", dpquery_pb2.QueryRequest, dpquery_pb2.QueryResponse, timeout=QUERY_TIMEOUT_S
+)
+ESTIMATE_COST = unary(
+    _S,
+    "EstimateCost",
+    dpquery_pb2.EstimateCostRequest,
+    dpquery_pb2.EstimateCostResponse,
+    idempotent=True,
+    timeout=QUERY_TIMEOUT_S,
+)
+
+
+@dataclass(frozen=True)
+class PrivacyCost:
+    """An (ε, δ) pair: a cost, a budget or what is left of one."""
+
+    epsilon: float
+    delta: float
+
+    @staticmethod
+    def from_proto(message: dpquery_pb2.PrivacyCost) -> PrivacyCost:
+        """From the PrivacyCost message."""
+        return PrivacyCost(message.epsilon, message.delta)
+
+
+@dataclass(frozen=True)
+class Dummy:
+    """Run on a dummy dataset of ``nb_rows`` rows drawn with ``seed`` (free) instead of the data."""
+
+    nb_rows: int = 100
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class SmartnoiseSqlQuery:
+    """SQL on table ``df``; ε and δ per mechanism, ``mechanisms`` overrides per statistic."""
+
+    query_str: str
+    epsilon: float
+    delta: float
+    mechanisms: Mapping[str, str] = field(default_factory=dict)
+    postprocess: bool = True
+
+    def to_proto(self) -> dpquery_pb2.SmartnoiseSqlQuery:
+        """The SmartnoiseSqlQuery message."""
+        return dpquery_pb2.SmartnoiseSqlQuery(
+            query_str=self.query_str,
+            epsilon=self.epsilon,
+            delta=self.delta,
+            mechanisms=dict(self.mechanisms),
+            postprocess=self.postprocess,
+        )
+
+
+@dataclass(frozen=True)
+class OpenDpQuery:
+    """A serialized OpenDP measurement (``legacy``) or polars plan (``polars``)."""
+
+    opendp_json: str
+    pipeline_type: str = "legacy"
+    fixed_delta: float | None = None
+
+    def to_proto(self) -> dpquery_pb2.OpenDpQuery:
+        """The OpenDpQuery message."""
+        message = dpquery_pb2.OpenDpQuery(
+            opendp_json=self.opendp_json, pipeline_type=self.pipeline_type
+        )
+        if self.fixed_delta is not None:
+            message.fixed_delta = self.fixed_delta
+        return message
+
+
+@dataclass(frozen=True)
+class DiffprivlibQuery:
+    """A diffprivlib pipeline in Veil's safe JSON form, fitted on the named columns."""
+
+    pipeline_json: str
+    feature_columns: Sequence[str]
+    target_columns: Sequence[str] = ()
+    test_size: float = 0.2
+    test_train_split_seed: int = 1
+    imputer_strategy: str = "drop"
+    allow_pickle: bool = False
+
+    def to_proto(self) -> dpquery_pb2.DiffprivlibQuery:
+        """The DiffprivlibQuery message."""
+        return dpquery_pb2.DiffprivlibQuery(
+            pipeline_json=self.pipeline_json,
+            feature_columns=list(self.feature_columns),
+            target_columns=[c for c in self.target_columns if c],
+            test_size=self.test_size,
+            test_train_split_seed=self.test_train_split_seed,
+            imputer_strategy=self.imputer_strategy,
+            allow_pickle=self.allow_pickle,
+        )
+
+
+@dataclass(frozen=True)
+class SmartnoiseSynthQuery:
+    """A smartnoise-synth synthesizer fit (``delta`` None: the synthesizer's default)."""
+
+    synth_name: str
+    epsilon: float
+    delta: float | None = None
+    select_cols: Sequence[str] = ()
+    synth_params: Mapping[str, Any] = field(default_factory=dict)
+    nullable: bool = True
+    constraints: Any = None
+    return_model: bool = False
+    condition: str = ""
+    nb_samples: int = 200
+
+    def to_proto(self) -> dpquery_pb2.SmartnoiseSynthQuery:
+        """The SmartnoiseSynthQuery message."""
+        constraints_json = (
+            self.constraints
+            if isinstance(self.constraints, str)
+            else (json.dumps(self.constraints) if self.constraints else "")
+        )
+        return dpquery_pb2.SmartnoiseSynthQuery(
+            synth_name=self.synth_name,
+            epsilon=self.epsilon,
+            delta=self.delta or 0.0,
+            select_cols=list(self.select_cols),
+            synth_params_json=json.dumps(dict(self.synth_params)),
+            nullable=self.nullable,
+            constraints_json=constraints_json,
+            return_model=self.return_model,
+            condition=self.condition,
+            nb_samples=self.nb_samples,
+        )
+
+
+LibraryQuery = SmartnoiseSqlQuery | OpenDpQuery | DiffprivlibQuery | SmartnoiseSynthQuery
+_ONEOF_FIELD = {
+    SmartnoiseSqlQuery: "smartnoise_sql",
+    OpenDpQuery: "opendp",
+    DiffprivlibQuery: "diffprivlib",
+    SmartnoiseSynthQuery: "smartnoise_synth",
+}
+
+
+def _spec(dataset: str, query: LibraryQuery, dummy: Dummy | None) -> dpquery_pb2.QuerySpec:
+    spec = dpquery_pb2.QuerySpec(
+        dataset=dataset,
+        mode=dpquery_pb2.QUERY_MODE_DUMMY if dummy else dpquery_pb2.QUERY_MODE_PRIVATE,
+    )
+    if dummy is not None:
+        spec.dummy_nb_rows = dummy.nb_rows
+        spec.dummy_seed = dummy.seed
+    getattr(spec, _ONEOF_FIELD[type(query)]).CopyFrom(query.to_proto())
+    return spec
+
+
+@dataclass(frozen=True)
+class ModelBlob:
+    """A fitted model as the server sent it (``format``: ``skops`` or ``pickle``)."""
+
+    format: str
+    data: bytes
+    class_name: str
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What a library released: a table (Arrow IPC bytes), numbers, a model and/or a score."""
+
+    arrow_ipc: bytes
+    values: tuple[float | int | str | None, ...]
+    model: ModelBlob | None
+    score: float | None
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """A query's result, its cost, the budget left and the id of its archive record."""
+
+    result: QueryResult
+    cost: PrivacyCost
+    remaining: PrivacyCost
+    query_id: str
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """A dataset the caller may query, with the budget left on it."""
+
+    name: str
+    num_rows: int
+    remaining: PrivacyCost
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The (ε, δ) granted on a dataset, spent so far, and left."""
+
+    initial: PrivacyCost
+    spent: PrivacyCost
+    remaining: PrivacyCost
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """One archived private query of the caller."""
+
+    id: str
+    dataset: str
+    library: str
+    request_json: str
+    cost: PrivacyCost
+    created_at: dt.datetime | None
+    result_summary: str
+
+
+def _value(message: dpquery_pb2.Value) -> float | int | str | None:
+    kind = message.WhichOneof("kind")
+    if kind is None:
+        return None
+    value: float | int | str = getattr(message, kind)
+    return value
+
+
+class DPQueryApi:
+    """DPQueryService: every RPC, with typed arguments and dataclass results."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def list_datasets(self) -> list[DatasetSummary]:
+        """The datasets the caller may query."""
+        response = self.transport.call(LIST_DATASETS, dpquery_pb2.ListDatasetsRequest())
+        return [
+            DatasetSummary(d.name, d.num_rows, PrivacyCost.from_proto(d.remaining))
+            for d in response.datasets
+        ]
+
+    def get_dataset_metadata(self, dataset: str) -> dict[str, Any]:
+        """A dataset's metadata (Lomas format)."""
+        response = self.transport.call(
+            GET_DATASET_METADATA, dpquery_pb2.GetDatasetMetadataRequest(dataset=dataset)
+        )
+        value: dict[str, Any] = json.loads(response.metadata_json)
+        return value
+
+    def get_dummy_dataset(self, dataset: str, nb_rows: int, seed: int) -> pa.Table:
+        """A seeded dummy dataset built from the metadata only, as an Arrow table."""
+        responses = self.transport.stream(
+            GET_DUMMY_DATASET,
+            dpquery_pb2.GetDummyDatasetRequest(dataset=dataset, nb_rows=nb_rows, seed=seed),
+            timeout=LONG_TIMEOUT_S,
+        )
+        header, chunks = split_download(responses)
+        return read_arrow(chunks, header.header.sha256)
+
+    def get_budget(self, dataset: str) -> Budget:
+        """The caller's budget on a dataset."""
+        response = self.transport.call(GET_BUDGET, dpquery_pb2.GetBudgetRequest(dataset=dataset))
+        return Budget(
+            PrivacyCost.from_proto(response.initial),
+            PrivacyCost.from_proto(response.spent),
+            PrivacyCost.from_proto(response.remaining),
+        )
+
+    def list_previous_queries(
+        self, dataset: str, *, page_size: int = 0, page_token: str = ""
+    ) -> Page[QueryRecord]:
+        """The caller's private queries on a dataset, newest first."""
+        response = self.transport.call(
+            LIST_PREVIOUS_QUERIES,
+            dpquery_pb2.ListPreviousQueriesRequest(
+                dataset=dataset, page_size=page_size, page_token=page_token
+            ),
+        )
+        records = [
+            QueryRecord(
+                id=r.id,
+                dataset=r.dataset,
+                library=r.library,
+                request_json=r.request_json,
+                cost=PrivacyCost.from_proto(r.cost),
+                created_at=timestamp(r.created_at, r.HasField("created_at")),
+                result_summary=r.result_summary,
+            )
+            for r in response.queries
+        ]
+        return Page(records, response.next_page_token)
+
+    def query(
+        self,
+        dataset: str,
+        query: LibraryQuery,
+        dummy: Dummy | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> QueryAnswer:
+        """Run a query: privately (charged to the budget) or on a dummy dataset (free).
+
+        Args:
+            timeout: Deadline in seconds (default one hour); a private query cut short by it
+                is refunded by the server.
+        """
+        response = self.transport.call(
+            QUERY, dpquery_pb2.QueryRequest(spec=_spec(dataset, query, dummy)), timeout=timeout
+        )
+        result = response.result
+        model = None
+        if result.HasField("model") and result.model.data:
+            model = ModelBlob(result.model.format, result.model.data, result.model.class_name)
+        return QueryAnswer(
+            QueryResult(
+                arrow_ipc=result.arrow_ipc,
+                values=tuple(_value(v) for v in result.values),
+                model=model,
+                score=result.score if result.HasField("score") else None,
+            ),
+            PrivacyCost.from_proto(response.cost),
+            PrivacyCost.from_proto(response.remaining),
+            response.query_id,
+        )
+
+    def estimate_cost(self, dataset: str, query: LibraryQuery) -> PrivacyCost:
+        """What a private run of the query would be charged (spends nothing)."""
+        response = self.transport.call(
+            ESTIMATE_COST, dpquery_pb2.EstimateCostRequest(spec=_spec(dataset, query, None))
+        )
+        return PrivacyCost.from_proto(response.cost)
