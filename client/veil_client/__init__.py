@@ -26,21 +26,37 @@ from veil_client.errors import (
     VeilError,
 )
 from veil_client.manager import Manager
+from veil_client.pseudonymization import (
+    ConstantStrategy,
+    FakeDataStrategy,
+    HashSha256Strategy,
+    IntegerStrategy,
+    PiiType,
+    SpecificIdStrategy,
+    Uuid4Strategy,
+)
 from veil_client.runner import Runner
 
 __all__ = [
     "AlreadyExists",
     "Cancelled",
+    "ConstantStrategy",
     "FailedPrecondition",
+    "FakeDataStrategy",
+    "HashSha256Strategy",
+    "IntegerStrategy",
     "InvalidArgument",
     "Manager",
     "NotFound",
     "PermissionDenied",
+    "PiiType",
     "ResourceExhausted",
     "Runner",
     "ServerError",
+    "SpecificIdStrategy",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
+    "Uuid4Strategy",
     "VeilError",
 ]

@@ -1,8 +1,24 @@
-"""avatar_yaml enums with the Octopize names and string values (``avatar_yaml`` / ``avatars``)."""
+"""avatar_yaml's enums and strategy classes, with their names and string values.
+
+Octopize scripts import these from ``avatar_yaml`` or one of its ``models.*`` modules
+(``from avatar_yaml.models.schema import ColumnType``); with Veil, from ``veil_client.config``.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from veil_client.pseudonymization import (
+    ConstantStrategy,
+    FakeDataStrategy,
+    HashSha256Strategy,
+    IntegerStrategy,
+    PiiType,
+    PseudonymizationStrategy,
+    SpecificIdLetterCase,
+    SpecificIdStrategy,
+    Uuid4Strategy,
+)
 
 
 class ColumnType(StrEnum):
@@ -107,3 +123,70 @@ class LinkMethod(StrEnum):
     MINIMUM_DISTANCE_ASSIGNMENT = "minimum_distance_assignment"
     SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT = "sensitive_original_order_assignment"
     TIME_SERIES = "time_series"
+
+
+class ProjectionType(StrEnum):
+    """How each time series is reduced to a few numbers before avatarization."""
+
+    FPCA = "fpca"
+    FLATTEN = "flatten"
+
+
+class AlignmentMethod(StrEnum):
+    """How time series of different lengths are aligned to a common number of points."""
+
+    SPECIFIED = "specified"
+    MAX = "max"
+    MIN = "min"
+    MEAN = "mean"
+
+
+class UnalignmentStrategy(StrEnum):
+    """How aligned avatar series get back their own number of points."""
+
+    UNIFORM = "uniform"
+    SKIP = "skip"
+
+
+class AugmentationStrategy(StrEnum):
+    """Which classes data augmentation adds rows to (or pass a multiplier or ratios)."""
+
+    minority = "minority"
+    not_majority = "not_majority"
+
+
+class AdviceType(StrEnum):
+    """What an advice job advises on."""
+
+    VARIABLES = "variables"
+    PARAMETERS = "parameters"
+    TABLES_LINKS = "tables_links"
+
+
+__all__ = [
+    "AdviceType",
+    "AlignmentMethod",
+    "AugmentationStrategy",
+    "ColumnType",
+    "ConstantStrategy",
+    "DataRecipient",
+    "DataSubject",
+    "DataType",
+    "ExcludeVariablesMethod",
+    "FakeDataStrategy",
+    "HashSha256Strategy",
+    "ImputeMethod",
+    "IntegerStrategy",
+    "LinkMethod",
+    "OutputFormat",
+    "PiiType",
+    "ProjectionType",
+    "PseudonymizationStrategy",
+    "ReportLanguage",
+    "ReportType",
+    "SensitivityLevel",
+    "SpecificIdLetterCase",
+    "SpecificIdStrategy",
+    "UnalignmentStrategy",
+    "Uuid4Strategy",
+]

@@ -41,6 +41,10 @@ class JobKind(StrEnum):
     signal_metrics = "signal_metrics"
     report = "report"
     advice = "advice"
+    extract = "extract"
+    schema_discovery = "schema_discovery"
+    reference = "reference"
+    regenerate = "regenerate"
 
 
 class JobStatus(str, Enum):  # noqa: UP042 - str() is 'X.member' here; StrEnum would change it

@@ -30,7 +30,7 @@ from veil_client.config import (
     SensitivityLevel,
 )
 from veil_client.constants import PlotKind, Results
-from veil_client.errors import FailedPrecondition, InvalidArgument, VeilError
+from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
 from veil_client.models import JobKind, JobResponse, JobStatus
 from veil_client.run_config import EXCLUDE_METHODS, IMPUTE_METHODS, RunnerConfig, TableState
 
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from veil_client.manager import Manager
 
 DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
+_DATABASE_JOBS = frozenset(
+    {JobKind.extract, JobKind.schema_discovery, JobKind.reference, JobKind.regenerate}
+)
 _RESULT_JOB = {
     Results.SHUFFLED: JobKind.standard,
     Results.UNSHUFFLED: JobKind.standard,
@@ -424,6 +427,14 @@ class Runner:
     def run(self, jobs_to_run: list[JobKind] | None = None, ignore_warnings: bool = False) -> None:
         """Start jobs (default: standard, signal and privacy metrics, report)."""
         kinds = [JobKind(k) for k in (jobs_to_run or DEFAULT_JOBS)]
+        database_kinds = [k.value for k in kinds if k in _DATABASE_JOBS]
+        if database_kinds:
+            raise Unimplemented(
+                f"jobs {database_kinds} belong to Octopize's database runs (tables extracted "
+                "from a database connection), which Veil does not offer: add tables with "
+                "add_table and run standard, privacy_metrics, signal_metrics and report.",
+                code="UNIMPLEMENTED",
+            )
         if self.jobs and not ignore_warnings:
             warnings.warn(
                 f"This runner already has results for set_name '{self.set_name}'. To access "

@@ -121,3 +121,15 @@ def test_yaml_export(manager: Manager, tmp_path: object) -> None:
     runner = manager.create_runner("yaml")
     runner.add_table("iris", IRIS)
     assert runner.get_yaml() == "tables: ['iris']\n"
+
+
+def test_database_job_kinds_are_refused_before_anything_starts(
+    manager: Manager, transport: FakeTransport
+) -> None:
+    from veil_client import Unimplemented
+
+    runner = manager.create_runner("db")
+    runner.add_table("iris", IRIS)
+    with pytest.raises(Unimplemented, match=r"\['extract'\] belong to Octopize's database runs"):
+        runner.run(jobs_to_run=[JobKind.extract, JobKind.standard])
+    assert "StartJobs" not in transport.methods()
