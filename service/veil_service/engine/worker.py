@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.connection
+import os
+import random
 import signal
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -91,6 +94,24 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
         )
 
 
+def reseed_global_generators() -> None:
+    """Give this process fresh, unpredictable global random generators.
+
+    Every worker is forked from the same forkserver, so without this each would start from the
+    forkserver's copy of numpy's global state and draw the same "random" numbers: diffprivlib's
+    random forests and the synthesizers' exponential mechanisms (AIM, MST, MWEM) draw from it, so
+    two private queries would share their noise (issue 19, defect 1). Python's ``random`` is
+    reseeded by the interpreter after a fork; numpy's and torch's are not.
+    """
+    import numpy as np
+
+    random.seed(os.urandom(32))
+    np.random.seed(np.frombuffer(os.urandom(32), dtype=np.uint32))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+
+
 def _child_main(
     kind: str,
     params: dict[str, Any],
@@ -99,6 +120,7 @@ def _child_main(
     conn: multiprocessing.connection.Connection,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reseed_global_generators()
 
     def report(fraction: float, phase: str) -> None:
         conn.send(("progress", fraction, phase))

@@ -72,7 +72,8 @@ def execute(
         df: The dataset (private or dummy).
         metadata: Metadata of the dataset.
         seed: ``random_state`` for steps that leave it unset. Dummy mode only: a known seed
-            makes the noise predictable, so never pass one for private data.
+            makes the noise predictable. None means private data: every step's
+            ``random_state`` is then reset to None, whatever the request says.
         allow_pickle: The server allows pickled models; a pickle is returned only if the
             request's ``allow_pickle`` is set too. Otherwise the model is skops bytes.
         show_library_errors: Put the library's message in errors (dummy data only: on private
@@ -95,7 +96,9 @@ def execute(
     x_train, x_test, y_train, y_test = _split(x, y, request)
     accountants = [BudgetAccountant() for _ in steps]
     pipeline = build_pipeline(steps, accountants)
-    if seed is not None:
+    if seed is None:
+        _unseed(pipeline)
+    else:
         _seed(pipeline, seed)
     _fit(pipeline, x_train, y_train, show_library_errors)
     spent = CostEstimate(
@@ -185,6 +188,20 @@ def _split(x: pd.DataFrame, y: Any, request: DiffPrivLibRequest) -> tuple[Any, A
             field="test_size",
         ) from exc
     return parts[0], parts[1], parts[2], parts[3]
+
+
+def _unseed(pipeline: Pipeline) -> None:
+    """Private mode: drop every caller-chosen ``random_state`` (issue 19, defect 1).
+
+    A fixed ``random_state`` makes diffprivlib draw its noise from a seeded generator, so the same
+    query twice returns the same noise and two queries at different ε solve for the exact private
+    value. With None, diffprivlib's mechanisms draw from ``secrets.SystemRandom`` and the other
+    draws from the worker's freshly seeded global generator. Lomas clients set ``random_state``
+    routinely, so it is overridden rather than refused; it is honoured on dummy data only.
+    """
+    for _, estimator in pipeline.steps:
+        if "random_state" in estimator.get_params(deep=False):
+            estimator.set_params(random_state=None)
 
 
 def _seed(pipeline: Pipeline, seed: int) -> None:

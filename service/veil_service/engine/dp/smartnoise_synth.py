@@ -50,6 +50,9 @@ REFUSED = {
 DELTA_REQUIRED = ("dpctgan", "dpgan", "pacsynth")
 # Parameters that would switch off or bypass differential privacy, or are set here.
 FORBIDDEN_PARAMS = frozenset({"epsilon", "delta", "disabled_dp", "cuda", "verbose"})
+# Seed-like names: none of the supported synthesizers takes one today, but a future version (or
+# QUAIL's ``seed``) would let the caller fix the noise, so they are refused by name (issue 19).
+SEED_PARAMS = frozenset({"seed", "random_state", "random_seed", "rng", "secure_rng", "generator"})
 
 
 def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEstimate:
@@ -154,6 +157,14 @@ def _create(request: SmartnoiseSynthRequest) -> Any:
             f"unknown synthesizer {name!r}; use one of {', '.join(SUPPORTED)}", field="synth_name"
         )
     params = dict(request.synth_params)
+    seeds = sorted(SEED_PARAMS & set(params))
+    if seeds:
+        raise InvalidArgumentError(
+            f"synth_params may not set {', '.join(seeds)}: the randomness of a synthesizer is "
+            "drawn fresh by the server for every query, so that its noise cannot be chosen or "
+            "repeated",
+            field="synth_params",
+        )
     bad = sorted(FORBIDDEN_PARAMS & set(params))
     if bad:
         raise InvalidArgumentError(
