@@ -1,0 +1,529 @@
+"""Multi-table avatarization: linked tables in, linked avatar tables out (avatar_method.md 1.12).
+
+The order of work, for tables linked parent -> child (docs/avatarization.md, "Linked tables"):
+
+1. Check the schema and the data of every table first (:mod:`schema`, :mod:`validation`, each
+   table's parameters against its rows): a bad table fails the run before any table is touched.
+2. Bottom-up, summarise each child table per parent row (:mod:`aggregation`): child count, means,
+   modality shares; a grandchild's count travels up through its parent's summary. Time-series
+   children are aligned and projected instead (:mod:`veil_service.engine.timeseries`).
+3. Top-down (parents first), avatarize each table with the single-table pipeline
+   (:func:`veil_service.engine.avatarize.avatarize`) on its own variables, its children's
+   summaries, its series' numbers and its parents' variables broadcast to its rows, each with its
+   own parameters (``k`` per table).
+4. Give each avatar child an avatar parent by the link's method (:mod:`assignment`), each avatar
+   parent receiving the number of children its avatar summary says. Avatar series are rebuilt
+   from their avatar individual's numbers.
+5. Draw new keys: each table's avatars are shuffled and numbered by position, so a key says
+   nothing about the original keys; foreign keys take their assigned parent's new key.
+
+Plain pandas/numpy/scipy: no gRPC, protobuf or database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from veil_service.engine.avatarize import avatarize
+from veil_service.engine.multitable.aggregation import (
+    ChildSummary,
+    broadcast_parent,
+    parent_positions,
+    summarise_children,
+)
+from veil_service.engine.multitable.assignment import (
+    apportion,
+    assign_linear_sum,
+    assign_minimum_distance,
+    assign_original_order,
+    total_distance,
+)
+from veil_service.engine.multitable.schema import (
+    MINIMUM_DISTANCE_ASSIGNMENT,
+    SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT,
+    TIME_SERIES,
+    Link,
+    Schema,
+)
+from veil_service.engine.multitable.space import fit_space
+from veil_service.engine.multitable.validation import check_tables
+from veil_service.engine.timeseries.parameters import TimeSeriesParameters
+from veil_service.engine.timeseries.series import SeriesModel, fit_series
+from veil_service.errors import InvalidArgumentError
+
+ProgressCallback = Callable[[float, str], None]
+
+SENSITIVE_ORDER_WARNING = (
+    "link {link} uses sensitive_original_order_assignment: avatar children keep their original "
+    "parents, so the link structure of the original data is released as it is (HIGH PRIVACY "
+    "BREACH). Use linear_sum_assignment or minimum_distance_assignment."
+)
+
+
+@dataclass(frozen=True)
+class TableParameters:
+    """One table's parameters.
+
+    Attributes:
+        avatarization: Keyword arguments of :func:`avatarize` (``k``, ``ncp``, ``column_weights``,
+            ``categorical_columns``...); empty for a time-series table.
+        time_series: Projection and alignment of a time-series table.
+    """
+
+    avatarization: Mapping[str, Any] = field(default_factory=dict)
+    time_series: TimeSeriesParameters | None = None
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """One table's avatars.
+
+    Attributes:
+        name: Table name.
+        avatars: The avatar table to release: rows shuffled, original columns and dtypes, new
+            keys.
+        unshuffled: SENSITIVE, for metrics only. Row ``i`` is the avatar of original row ``i``
+            (time series: the readings of avatar individual ``i`` of the parent, in that order).
+        original_projections: Originals' coordinates in the projection of the table as
+            avatarized (its variables, children's summaries and parents' variables).
+        avatar_projections: Avatars' coordinates in that projection.
+        avatarized_columns: The columns avatarized for this table (with summaries and
+            broadcast parent variables), for the report.
+    """
+
+    name: str
+    avatars: pd.DataFrame
+    unshuffled: pd.DataFrame
+    original_projections: pd.DataFrame | None = None
+    avatar_projections: pd.DataFrame | None = None
+    avatarized_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """How the avatar children of a link were given parents.
+
+    Attributes:
+        link: The link.
+        original_parent_rows: Parent row of each original child row.
+        avatar_parent_rows: Avatar parent row (unshuffled order) of each unshuffled avatar child
+            row.
+        total_distance: Sum of the distances between avatar children and their parents in the
+            link space (None for time series).
+    """
+
+    link: Link
+    original_parent_rows: np.ndarray
+    avatar_parent_rows: np.ndarray
+    total_distance: float | None
+
+
+@dataclass(frozen=True)
+class MultiTableResult:
+    """Avatars of every table of a run, and how they were linked."""
+
+    schema: Schema
+    tables: dict[str, TableResult]
+    links: list[LinkResult]
+    series: dict[str, SeriesModel]
+    warnings: list[str]
+
+    def link_result(self, parent: str, child: str) -> LinkResult:
+        """The result of the link ``parent`` -> ``child``."""
+        return next(
+            r for r in self.links if r.link.parent_table == parent and r.link.child_table == child
+        )
+
+
+def value_columns(schema: Schema, name: str, frame: pd.DataFrame) -> list[str]:
+    """A table's variables: every column but its keys and time column."""
+    table = schema.table(name)
+    keys = set(table.key_columns) | {table.time_series_time}
+    return [c for c in frame.columns if c not in keys]
+
+
+def avatarize_tables(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, TableParameters],
+    *,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> MultiTableResult:
+    """Avatarize linked tables (see the module docstring).
+
+    Args:
+        schema: Tables, keys and links.
+        frames: The original tables, by name.
+        parameters: Each table's parameters (a time-series table needs only ``time_series``).
+        seed: Seed of every random draw (same tables, parameters and seed: same avatars).
+            None draws fresh randomness, the production setting.
+        progress: Called with (fraction done, phase).
+
+    Returns:
+        The avatar tables and the assignment of each link.
+
+    Raises:
+        InvalidArgumentError: a schema breach, bad data or a bad parameter, naming the table,
+            the column and the count of rows at fault; raised before any avatarization.
+    """
+    report = progress or (lambda fraction, phase: None)
+    report(0.0, "checking tables")
+    schema.check(require_links=True)
+    check_tables(schema, frames)
+    order = schema.order()
+    plain = [n for n in order if not schema.is_time_series(n)]
+    for name in plain:
+        _check_parameters(name, frames[name], parameters.get(name))
+    columns = {n: value_columns(schema, n, frames[n]) for n in order}
+    categorical = {
+        n: list(
+            (parameters.get(n) or TableParameters()).avatarization.get("categorical_columns") or ()
+        )
+        for n in order
+    }
+    positions = {
+        link: parent_positions(
+            frames[link.parent_table][link.parent_field], frames[link.child_table][link.child_field]
+        )
+        for link in schema.links
+    }
+    root = np.random.SeedSequence(seed)
+    table_seeds = dict(zip(order, root.spawn(len(order)), strict=True))
+    key_seed = root.spawn(1)[0]
+
+    report(0.02, "time series")
+    series = _fit_series(schema, frames, parameters, columns, positions)
+    report(0.05, "summarising children")
+    summaries = _summaries(schema, frames, columns, categorical, positions, plain)
+
+    total_rows = sum(len(frames[n]) for n in plain)
+    done_rows = 0
+    avatar_values: dict[str, pd.DataFrame] = {}
+    results: dict[str, TableResult] = {}
+    counts: dict[tuple[str, str], np.ndarray] = {}
+    assigned: dict[Link, np.ndarray] = {}
+    distances: dict[Link, float | None] = {}
+    warnings: list[str] = []
+    for name in plain:
+        start = 0.08 + 0.85 * done_rows / total_rows
+        width = 0.85 * len(frames[name]) / total_rows
+
+        def table_progress(
+            f: float, phase: str, start: float = start, width: float = width, name: str = name
+        ) -> None:
+            report(start + width * f, f"{name}: {phase}")
+
+        work, weights, cat_columns, parts = _work_table(
+            schema, name, frames, columns, categorical, summaries, series, positions
+        )
+        # A derived column with one value (every series starts at t=0) carries nothing: the
+        # single-table pipeline refuses it, so it is set aside and put back as it was.
+        constants = {
+            c: work[c].iloc[0]
+            for c in work.columns[len(columns[name]) :]
+            if work[c].nunique(dropna=False) <= 1
+        }
+        work = work.drop(columns=list(constants))
+        weights = {c: w for c, w in weights.items() if c not in constants}
+        cat_columns = [c for c in cat_columns if c not in constants]
+        table_params = dict((parameters.get(name) or TableParameters()).avatarization)
+        user_weights = dict(table_params.pop("column_weights", None) or {})
+        weights.update(user_weights)
+        table_params["categorical_columns"] = cat_columns
+        table_params.pop("seed", None)
+        try:
+            result = avatarize(
+                work,
+                column_weights=weights,
+                seed=int(table_seeds[name].generate_state(1)[0]),
+                progress=table_progress,
+                **table_params,
+            )
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
+            ) from None
+        avatar = result.unshuffled.reset_index(drop=True)
+        for column, value in constants.items():
+            avatar[column] = value
+        avatar_values[name] = avatar[columns[name]]
+        for child, count_column in parts.counts.items():
+            counts[(name, child)] = avatar[count_column].to_numpy(dtype=np.float64)
+        for link in schema.parents(name):
+            parent_part = avatar[parts.broadcast[link.parent_table]]
+            parent_part.columns = columns[link.parent_table]
+            assigned[link], distances[link] = _assign(
+                link,
+                frames,
+                columns,
+                categorical,
+                avatar_values[link.parent_table],
+                parent_part,
+                counts[(link.parent_table, name)],
+                positions[link],
+            )
+            if link.method == SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT:
+                warnings.append(SENSITIVE_ORDER_WARNING.format(link=link.label()))
+        for link in schema.children(name):
+            if link.method == TIME_SERIES:
+                model = series[link.child_table]
+                owner, readings = model.rebuild(avatar[model.features.columns])
+                avatar_values[link.child_table] = readings
+                assigned[link] = owner
+                distances[link] = None
+        results[name] = TableResult(
+            name,
+            avatars=pd.DataFrame(),
+            unshuffled=pd.DataFrame(),
+            original_projections=result.original_projections,
+            avatar_projections=result.avatar_projections,
+            avatarized_columns=tuple(str(c) for c in work.columns),
+        )
+        done_rows += len(frames[name])
+
+    report(0.95, "drawing new keys")
+    tables = _with_new_keys(schema, frames, order, avatar_values, assigned, results, key_seed)
+    links = [
+        LinkResult(link, positions[link], assigned[link], distances[link]) for link in schema.links
+    ]
+    report(1.0, "done")
+    return MultiTableResult(schema, tables, links, series, warnings)
+
+
+def _check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | None) -> None:
+    if params is None or not params.avatarization:
+        raise InvalidArgumentError(
+            f"table {name!r} has no avatarization parameters: set_parameters({name!r}, k=...).",
+            field=f"tables[{name}].avatarization",
+        )
+    k = params.avatarization.get("k", 20)
+    if isinstance(k, int) and not isinstance(k, bool) and k >= len(frame):
+        raise InvalidArgumentError(
+            f"table {name!r}: k must be smaller than its number of rows ({len(frame)}); got "
+            f"k={k}. Lower k for this table (each table has its own k).",
+            field=f"tables[{name}].k",
+        )
+
+
+def _fit_series(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, TableParameters],
+    columns: Mapping[str, list[str]],
+    positions: Mapping[Link, np.ndarray],
+) -> dict[str, SeriesModel]:
+    models: dict[str, SeriesModel] = {}
+    for link in schema.links:
+        if link.method != TIME_SERIES:
+            continue
+        name = link.child_table
+        table = schema.table(name)
+        assert table.time_series_time is not None
+        params = (parameters.get(name) or TableParameters()).time_series or TimeSeriesParameters()
+        try:
+            models[name] = fit_series(
+                name,
+                frames[name],
+                positions[link],
+                len(frames[link.parent_table]),
+                table.time_series_time,
+                columns[name],
+                params,
+                prefix=f"{name}.",
+            )
+        except InvalidArgumentError:
+            raise
+    return models
+
+
+def _summaries(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, list[str]],
+    categorical: Mapping[str, list[str]],
+    positions: Mapping[Link, np.ndarray],
+    plain: list[str],
+) -> dict[str, list[tuple[Link, ChildSummary]]]:
+    """Each table's children summarised per row, deepest tables first."""
+    summaries: dict[str, list[tuple[Link, ChildSummary]]] = {}
+    sources: dict[str, pd.DataFrame] = {}
+    for name in reversed(plain):
+        own: list[tuple[Link, ChildSummary]] = []
+        for link in schema.children(name):
+            if link.method == TIME_SERIES:
+                continue
+            child = link.child_table
+            source = sources[child]
+            own.append(
+                (
+                    link,
+                    summarise_children(
+                        source,
+                        positions[link],
+                        len(frames[name]),
+                        list(source.columns),
+                        prefix=f"{child}.",
+                        categorical=categorical[child],
+                    ),
+                )
+            )
+        summaries[name] = own
+        # What this table's parent sees of it: its variables and its own children's counts.
+        source = frames[name][columns[name]].reset_index(drop=True)
+        for _, summary in own:
+            source[summary.count_column] = summary.frame[summary.count_column].to_numpy()
+        sources[name] = source
+    return summaries
+
+
+@dataclass(frozen=True)
+class _Parts:
+    counts: dict[str, str]
+    broadcast: dict[str, list[str]]
+
+
+def _work_table(
+    schema: Schema,
+    name: str,
+    frames: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, list[str]],
+    categorical: Mapping[str, list[str]],
+    summaries: Mapping[str, list[tuple[Link, ChildSummary]]],
+    series: Mapping[str, SeriesModel],
+    positions: Mapping[Link, np.ndarray],
+) -> tuple[pd.DataFrame, dict[str, float], list[str], _Parts]:
+    """The table avatarized for ``name``: its variables, summaries, series numbers, parents."""
+    blocks = [frames[name][columns[name]].reset_index(drop=True)]
+    weights: dict[str, float] = {}
+    cat_columns = list(categorical[name])
+    counts: dict[str, str] = {}
+    for link, summary in summaries[name]:
+        blocks.append(summary.frame)
+        weights.update(summary.weights)
+        counts[link.child_table] = summary.count_column
+    for link in schema.children(name):
+        if link.method == TIME_SERIES:
+            model = series[link.child_table]
+            blocks.append(model.features)
+            weights.update(model.weights)
+    broadcast: dict[str, list[str]] = {}
+    for link in schema.parents(name):
+        parent = link.parent_table
+        prefix = f"{parent}."
+        part = broadcast_parent(frames[parent], positions[link], columns[parent], prefix)
+        blocks.append(part)
+        broadcast[parent] = list(part.columns)
+        cat_columns += [f"{prefix}{c}" for c in categorical[parent]]
+    work = pd.concat(blocks, axis=1)
+    duplicated = work.columns[work.columns.duplicated()].tolist()
+    if duplicated:
+        raise InvalidArgumentError(
+            f"table {name!r}: column name(s) {duplicated} clash with the names Veil gives to "
+            "linked tables' variables (<table>.<column>); rename them.",
+            field=f"tables[{name}].columns",
+        )
+    return work, weights, cat_columns, _Parts(counts, broadcast)
+
+
+def _assign(
+    link: Link,
+    frames: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, list[str]],
+    categorical: Mapping[str, list[str]],
+    avatar_parents: pd.DataFrame,
+    child_parent_part: pd.DataFrame,
+    avatar_counts: np.ndarray,
+    original_positions: np.ndarray,
+) -> tuple[np.ndarray, float | None]:
+    """Give every avatar child an avatar parent by the link's method."""
+    if link.method == SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT:
+        identity = np.arange(len(avatar_parents))
+        return assign_original_order(original_positions, identity), None
+    space = fit_space(
+        frames[link.parent_table], columns[link.parent_table], categorical[link.parent_table]
+    )
+    parents = space.transform(avatar_parents)
+    children = space.transform(child_parent_part)
+    capacity = apportion(len(children), avatar_counts)
+    if link.method == MINIMUM_DISTANCE_ASSIGNMENT:
+        rows = assign_minimum_distance(children, parents, capacity)
+    else:
+        rows = assign_linear_sum(children, parents, capacity)
+    return rows, total_distance(children, parents, rows)
+
+
+def _new_keys(original: pd.Series, n: int) -> np.ndarray:
+    """Keys 0..n-1 in the original key's kind (integers, else their text)."""
+    numbers = np.arange(n, dtype=np.int64)
+    if pd.api.types.is_integer_dtype(original) and not pd.api.types.is_bool_dtype(original):
+        return numbers
+    if pd.api.types.is_float_dtype(original):
+        return numbers.astype(np.float64)
+    return numbers.astype(str).astype(object)
+
+
+def _with_new_keys(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    order: list[str],
+    avatar_values: Mapping[str, pd.DataFrame],
+    assigned: Mapping[Link, np.ndarray],
+    partial: Mapping[str, TableResult],
+    seed: np.random.SeedSequence,
+) -> dict[str, TableResult]:
+    """Shuffle every avatar table and number its rows; foreign keys follow their parents."""
+    rng = np.random.default_rng(seed)
+    position_of: dict[str, np.ndarray] = {}
+    shuffled_order: dict[str, np.ndarray] = {}
+    for name in order:
+        n = len(avatar_values[name])
+        if schema.is_time_series(name):
+            link = schema.parents(name)[0]
+            owner_position = position_of[link.parent_table][assigned[link]]
+            time = avatar_values[name].iloc[:, 0].to_numpy()
+            permutation = (
+                np.lexsort((np.arange(n), time, owner_position))
+                if n
+                else np.zeros(0, dtype=np.intp)
+            )
+        else:
+            permutation = rng.permutation(n)
+        position = np.empty(n, dtype=np.int64)
+        position[permutation] = np.arange(n)
+        position_of[name] = position
+        shuffled_order[name] = permutation
+    tables: dict[str, TableResult] = {}
+    for name in order:
+        table = schema.table(name)
+        original = frames[name]
+        unshuffled = avatar_values[name].copy()
+        keys: dict[str, Any] = {}
+        if table.primary_key:
+            keys[table.primary_key] = _new_keys(original[table.primary_key], len(unshuffled))[
+                position_of[name]
+            ]
+        for link in schema.parents(name):
+            parent_keys = _new_keys(
+                frames[link.parent_table][link.parent_field], len(avatar_values[link.parent_table])
+            )
+            keys[link.child_field] = parent_keys[position_of[link.parent_table][assigned[link]]]
+        for column, values in keys.items():
+            unshuffled[column] = values
+        unshuffled = unshuffled[[c for c in original.columns if c in unshuffled.columns]]
+        avatars = unshuffled.iloc[shuffled_order[name]].reset_index(drop=True)
+        previous = partial.get(name)
+        tables[name] = TableResult(
+            name,
+            avatars=avatars,
+            unshuffled=unshuffled,
+            original_projections=previous.original_projections if previous else None,
+            avatar_projections=previous.avatar_projections if previous else None,
+            avatarized_columns=previous.avatarized_columns if previous else (),
+        )
+    return tables

@@ -1,0 +1,215 @@
+"""A time-series table as numbers per individual, and avatar series rebuilt from them.
+
+The pipeline of avatar_method.md 1.11: align each individual's series on a common grid
+(:mod:`alignment`), project each variable's curves to ``nf`` numbers (:mod:`projection`), append
+those numbers and the series' start, span and length to the individual-level table, avatarize
+that table, then rebuild each avatar's curves from its avatar numbers and read them at its own
+times. The avatar series of avatar individual ``i`` is therefore built from the numbers of avatar
+``i``: no separate assignment is needed (``LinkMethod.TIME_SERIES``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from veil_service.engine.multitable.validation import time_values
+from veil_service.engine.timeseries.alignment import Aligned, align, grid_length, sort_readings
+from veil_service.engine.timeseries.alignment import unalign as read_back
+from veil_service.engine.timeseries.parameters import FPCA, TimeSeriesParameters
+from veil_service.engine.timeseries.projection import CurveProjection, fit_projection
+from veil_service.errors import InvalidArgumentError
+
+
+@dataclass(frozen=True)
+class SeriesModel:
+    """A time-series table fitted for avatarization.
+
+    Attributes:
+        table: Table name.
+        time_column: Its time column.
+        variables: Its value columns, in order.
+        params: The time-series parameters.
+        n_points: Length of the common grid.
+        aligned: The original series on the grid.
+        projections: One fitted projection per variable.
+        features: Per individual (parent row order): ``start``, ``span``, ``points`` and the
+            ``nf`` numbers of each variable, under ``prefix``-ed names.
+        weights: Projection weight of each feature column.
+        time_kind: ``datetime`` (with ``time_zone``), ``integer`` or ``float``: how times are
+            written back.
+        time_zone: Time zone of a datetime column (None: naive).
+        prefix: Prefix of the feature names.
+    """
+
+    table: str
+    time_column: str
+    variables: list[str]
+    params: TimeSeriesParameters
+    n_points: int
+    aligned: Aligned
+    projections: list[CurveProjection]
+    features: pd.DataFrame
+    weights: dict[str, float]
+    time_kind: str
+    time_zone: str | None
+    prefix: str
+
+    @property
+    def point_columns(self) -> tuple[str, str, str]:
+        """Names of the start, span and length features."""
+        return (f"{self.prefix}start", f"{self.prefix}span", f"{self.prefix}points")
+
+    def score_columns(self, variable: int) -> list[str]:
+        """Names of the numbers of variable ``variable``."""
+        name = self.variables[variable]
+        return [f"{self.prefix}{name}.{k}" for k in range(self.projections[variable].n_components)]
+
+    def curves_from(self, features: pd.DataFrame) -> np.ndarray:
+        """Curves on the grid (individuals x G x variables) from (avatar) features."""
+        curves = np.empty((len(features), self.n_points, len(self.variables)))
+        for j, projection in enumerate(self.projections):
+            scores = features[self.score_columns(j)].to_numpy(dtype=np.float64)
+            curves[:, :, j] = projection.curves(scores)
+        return curves
+
+    def rebuild(self, features: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Avatar series from avatar features.
+
+        Args:
+            features: Avatar individuals' features (one row per avatar individual).
+
+        Returns:
+            ``(owner, readings)``: the avatar individual (row of ``features``) of each reading,
+            and the readings (time column and variables), sorted by individual and time.
+        """
+        start_col, span_col, points_col = self.point_columns
+        curves = self.curves_from(features)
+        start = features[start_col].to_numpy(dtype=np.float64)
+        span = features[span_col].to_numpy(dtype=np.float64)
+        if self.params.unalignment == "skip":
+            counts = np.where(features[points_col].to_numpy() >= 2, self.n_points, 0)
+        else:
+            counts = np.rint(features[points_col].to_numpy(dtype=np.float64)).astype(np.int64)
+        owner, time, values = read_back(curves, start, span, counts)
+        readings = pd.DataFrame(values, columns=self.variables)
+        readings.insert(0, self.time_column, self._times(time))
+        return owner, readings
+
+    def _times(self, seconds: np.ndarray) -> pd.Series | np.ndarray:
+        if self.time_kind == "integer":
+            return np.asarray(np.rint(seconds), dtype=np.int64)
+        if self.time_kind == "datetime":
+            stamps = pd.to_datetime(np.rint(seconds * 1e9).astype(np.int64), utc=True)
+            if self.time_zone is None:
+                return pd.Series(stamps.tz_localize(None))
+            return pd.Series(stamps.tz_convert(self.time_zone))
+        return seconds
+
+
+def fit_series(
+    table: str,
+    frame: pd.DataFrame,
+    owner: np.ndarray,
+    n_individuals: int,
+    time_column: str,
+    variables: list[str],
+    params: TimeSeriesParameters,
+    prefix: str,
+) -> SeriesModel:
+    """Align and project a time-series table (see the module docstring).
+
+    Args:
+        table: Table name, for messages.
+        frame: The series table.
+        owner: Parent row position of each reading.
+        n_individuals: Rows of the parent (individual-level) table.
+        time_column: The time column.
+        variables: Value columns (numbers).
+        params: Projection and alignment parameters.
+        prefix: Prefix of the feature names.
+
+    Raises:
+        InvalidArgumentError: a value column that is not numeric, ``nf`` above what FPCA can
+            give on this table.
+    """
+    for column in variables:
+        series = frame[column]
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            raise InvalidArgumentError(
+                f"table {table!r}, column {column!r}: time-series variables must be numbers; "
+                "move categorical variables to the individual-level table or drop the column.",
+                field=f"tables[{table}].{column}",
+            )
+    if not variables:
+        raise InvalidArgumentError(
+            f"time-series table {table!r} has no value column besides its keys and time.",
+            field=f"tables[{table}].columns",
+        )
+    times = frame[time_column]
+    seconds = time_values(table, time_column, times)
+    values = frame[variables].to_numpy(dtype=np.float64, na_value=np.nan)
+    readings = sort_readings(owner, seconds, values, n_individuals)
+    n_points = grid_length(readings.counts, params)
+    aligned = align(readings, n_points)
+    has = aligned.has_series
+    if params.projection_type == FPCA and params.nf > min(int(has.sum()) - 1, n_points):
+        raise InvalidArgumentError(
+            f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
+            f"{min(int(has.sum()) - 1, n_points)} components here ({int(has.sum())} series on a "
+            f"grid of {n_points} points); lower time_series_nf or raise time_series_nb_points.",
+            field=f"tables[{table}].time_series_nf",
+        )
+    data: dict[str, np.ndarray] = {}
+    weights: dict[str, float] = {}
+    start = np.where(np.isnan(aligned.start), np.nanmedian(aligned.start), aligned.start)
+    span = np.where(np.isnan(aligned.span), np.nanmedian(aligned.span), aligned.span)
+    data[f"{prefix}start"] = start
+    data[f"{prefix}span"] = span
+    data[f"{prefix}points"] = aligned.counts.astype(np.int64)
+    for name in (f"{prefix}start", f"{prefix}span", f"{prefix}points"):
+        weights[name] = 1.0 / np.sqrt(3.0)
+    projections: list[CurveProjection] = []
+    for j, variable in enumerate(variables):
+        curves = aligned.curves[:, :, j]
+        projection = fit_projection(curves[has], params.projection_type, params.nf)
+        projections.append(projection)
+        scores = np.zeros((n_individuals, projection.n_components))
+        scores[has] = projection.scores(curves[has])
+        if projection.kind != FPCA:
+            # Individuals without a series sit at the mean curve, as FPCA scores of 0 do.
+            mean_readings = projection.scores(curves[has]).mean(axis=0)
+            scores[~has] = mean_readings
+        ratio = projection.explained_variance_ratio
+        for k in range(projection.n_components):
+            name = f"{prefix}{variable}.{k}"
+            data[name] = scores[:, k]
+            if projection.kind == FPCA:
+                weights[name] = float(np.sqrt(max(ratio[k], 1e-6)))
+            else:
+                weights[name] = float(1.0 / np.sqrt(projection.n_components))
+    time_kind = "integer" if pd.api.types.is_integer_dtype(times) else "float"
+    zone: str | None = None
+    if pd.api.types.is_datetime64_any_dtype(times):
+        time_kind = "datetime"
+        tz = getattr(times.dt, "tz", None)
+        zone = None if tz is None else str(tz)
+    elif not pd.api.types.is_numeric_dtype(times):
+        parsed = pd.to_numeric(times.astype(str), errors="coerce")
+        time_kind = "float" if parsed.notna().all() else "datetime"
+    return SeriesModel(
+        table=table,
+        time_column=time_column,
+        variables=list(variables),
+        params=params,
+        n_points=n_points,
+        aligned=aligned,
+        projections=projections,
+        features=pd.DataFrame(data),
+        weights=weights,
+        time_kind=time_kind,
+        time_zone=zone,
+        prefix=prefix,
+    )

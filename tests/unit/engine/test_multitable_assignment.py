@@ -1,0 +1,100 @@
+"""Assignment of avatar children to avatar parents: capacities, optimality, scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
+from veil_service.engine.multitable.assignment import (
+    apportion,
+    assign_linear_sum,
+    assign_minimum_distance,
+    assign_original_order,
+    total_distance,
+)
+
+
+def problem(n_parents: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    parents = rng.normal(size=(n_parents, d))
+    capacity = rng.poisson(3, n_parents)
+    children = parents[np.repeat(np.arange(n_parents), capacity)]
+    children = children + rng.normal(scale=0.5, size=children.shape)
+    return children[rng.permutation(len(children))], parents, capacity
+
+
+def exact(children: np.ndarray, parents: np.ndarray, capacity: np.ndarray) -> float:
+    slots = np.repeat(np.arange(len(parents)), capacity)
+    rows, cols = linear_sum_assignment(cdist(children, parents[slots]))
+    assigned = np.empty(len(children), dtype=np.intp)
+    assigned[rows] = slots[cols]
+    return total_distance(children, parents, assigned)
+
+
+def test_apportion_is_proportional_and_exact() -> None:
+    capacity = apportion(10, np.array([1.0, 1.0, 2.0, 0.0, -3.0]))
+    assert capacity.sum() == 10
+    assert list(capacity) == [2, 3, 5, 0, 0] or list(capacity) == [3, 2, 5, 0, 0]
+    assert apportion(7, np.zeros(3)).sum() == 7
+    assert apportion(0, np.array([2.0, 5.0])).sum() == 0
+
+
+@pytest.mark.parametrize("n_parents", [40, 700])
+def test_every_method_respects_capacities(n_parents: int) -> None:
+    children, parents, capacity = problem(n_parents, 4, seed=n_parents)
+    for assigned in (
+        assign_linear_sum(children, parents, capacity),
+        assign_minimum_distance(children, parents, capacity),
+    ):
+        assert np.array_equal(np.bincount(assigned, minlength=n_parents), capacity)
+
+
+def test_small_problems_are_solved_exactly() -> None:
+    children, parents, capacity = problem(40, 3, seed=1)
+    assert len(children) <= 256
+    assigned = assign_linear_sum(children, parents, capacity)
+    assert total_distance(children, parents, assigned) == pytest.approx(
+        exact(children, parents, capacity)
+    )
+
+
+def test_large_problems_stay_close_to_the_optimum_and_beat_the_greedy() -> None:
+    children, parents, capacity = problem(800, 4, seed=2)
+    assert len(children) > 2000
+    optimum = exact(children, parents, capacity)
+    refined = total_distance(children, parents, assign_linear_sum(children, parents, capacity))
+    greedy = total_distance(children, parents, assign_minimum_distance(children, parents, capacity))
+    assert optimum <= refined <= greedy
+    assert refined <= 1.03 * optimum
+    assert greedy <= 1.2 * optimum
+
+
+def test_without_capacity_pressure_the_greedy_takes_the_nearest_parent() -> None:
+    rng = np.random.default_rng(3)
+    parents = rng.normal(size=(50, 2))
+    children = rng.normal(size=(20, 2))
+    nearest = cdist(children, parents).argmin(axis=1)
+    capacity = np.bincount(nearest, minlength=50)
+    assigned = assign_minimum_distance(children, parents, capacity)
+    assert np.array_equal(assigned, nearest)
+
+
+def test_original_order_maps_children_to_their_original_parents() -> None:
+    original = np.array([2, 0, 0, 1])
+    assert list(assign_original_order(original, np.arange(3))) == [2, 0, 0, 1]
+
+
+def test_same_seed_same_assignment() -> None:
+    children, parents, capacity = problem(300, 3, seed=4)
+    first = assign_linear_sum(children, parents, capacity, seed=5)
+    again = assign_linear_sum(children, parents, capacity, seed=5)
+    assert np.array_equal(first, again)
+
+
+def test_mismatched_capacities_are_a_programming_error() -> None:
+    children, parents, capacity = problem(10, 2, seed=6)
+    with pytest.raises(ValueError, match="capacities add up"):
+        assign_linear_sum(children, parents, capacity + 1)
+    with pytest.raises(ValueError, match="capacities add up"):
+        assign_minimum_distance(children, parents, capacity + 1)
