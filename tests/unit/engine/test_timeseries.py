@@ -184,3 +184,33 @@ def test_sensors_fixture_avatar_series(series: TimeSeriesParameters) -> None:
             assert (avatars.groupby("id").size() == result.series[name].n_points).all()
         value = next(c for c in original.columns if c.startswith("sensor"))
         assert abs(avatars[value].mean() - original[value].mean()) < 0.3 * original[value].std()
+
+
+def test_raw_and_normalized_series_figures() -> None:
+    from veil_service.engine.timeseries.plots import series_figures
+
+    owner, time, values = readings([6, 9, 7, 8, 10, 6], seed=5)
+    both = np.hstack([values, -values])
+    aligned = align(sort_readings(owner, time, both, 6), 8)
+    figures = series_figures(
+        "sensor",
+        ["a", "b"],
+        (owner, time, both),
+        (owner, time, both * 1.1),
+        aligned.curves,
+        aligned.curves * 1.1,
+        language="fr",
+    )
+    kinds = [(f.kind, f.index, f.filename) for f in figures]
+    assert kinds == [
+        ("raw_series", 0, "sensor_raw_series_0.html"),
+        ("raw_series", 1, "sensor_raw_series_1.html"),
+        ("normalized_series", 0, "sensor_normalized_series_0.html"),
+        ("normalized_series", 1, "sensor_normalized_series_1.html"),
+    ]
+    for figure in figures:
+        assert figure.html.startswith("<!DOCTYPE html>")
+        assert "<svg" in figure.html
+        assert 'lang="fr"' in figure.html
+        assert "http://" not in figure.html.replace("http://www.w3.org", "")
+    assert "Séries brutes : a" in figures[0].html

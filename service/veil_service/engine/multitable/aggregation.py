@@ -37,11 +37,14 @@ class ChildSummary:
         count_column: The column holding each parent's number of children.
         weights: Projection weight of each summary column (the count weighs 1; the means and
             shares of one child table share a total weight of 1).
+        modalities: The modalities summarised for each categorical variable, so that another
+            table (the avatars) can be summarised on the same ones.
     """
 
     frame: pd.DataFrame
     count_column: str
     weights: dict[str, float]
+    modalities: dict[str, pd.Index]
 
 
 def is_continuous(series: pd.Series, categorical: Iterable[str] = ()) -> bool:
@@ -78,6 +81,7 @@ def summarise_children(
     columns: list[str],
     prefix: str,
     categorical: Iterable[str] = (),
+    modalities: dict[str, pd.Index] | None = None,
 ) -> ChildSummary:
     """Summarise a child table per parent row.
 
@@ -88,6 +92,8 @@ def summarise_children(
         columns: Child variables to summarise (keys excluded).
         prefix: Prefix of the summary column names (distinct per child table).
         categorical: Numeric child columns to summarise as categories.
+        modalities: Modalities to summarise per categorical variable (default: its
+            :data:`MAX_SHARED_MODALITIES` most frequent).
 
     Returns:
         The summary, row ``p`` describing the children of parent row ``p``.
@@ -95,6 +101,7 @@ def summarise_children(
     counts = np.bincount(positions, minlength=n_parents).astype(np.float64)
     data: dict[str, np.ndarray] = {f"{prefix}count": counts.astype(np.int64)}
     shared: list[str] = []
+    kept: dict[str, pd.Index] = {}
     categorical = list(categorical)
     for column in columns:
         series = child[column]
@@ -113,7 +120,11 @@ def summarise_children(
             shared.append(name)
             continue
         labels = series.astype(object)
-        frequent = labels.value_counts(dropna=True).index[:MAX_SHARED_MODALITIES]
+        if modalities is not None and column in modalities:
+            frequent = modalities[column]
+        else:
+            frequent = labels.value_counts(dropna=True).index[:MAX_SHARED_MODALITIES]
+        kept[column] = pd.Index(frequent)
         overall = labels.value_counts(normalize=True, dropna=False)
         has_children = counts > 0
         for number, modality in enumerate(frequent):
@@ -127,7 +138,7 @@ def summarise_children(
     count_column = f"{prefix}count"
     weights = {count_column: 1.0}
     weights.update({name: 1.0 / np.sqrt(len(shared)) for name in shared})
-    return ChildSummary(pd.DataFrame(data), count_column, weights)
+    return ChildSummary(pd.DataFrame(data), count_column, weights, kept)
 
 
 def broadcast_parent(
