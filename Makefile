@@ -49,12 +49,12 @@ demo: $(STAMP) ## start Veil on embedded defaults and run the main job end to en
 
 BENCH_VENV := bench/.venv-bench
 
-$(BENCH_VENV)/.installed: bench/requirements-avatarize.txt bench/requirements-metrics.txt
+$(BENCH_VENV)/.installed: bench/requirements-avatarize.txt bench/requirements-metrics.txt bench/requirements-multitable.txt
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install -q -r bench/requirements-avatarize.txt -r bench/requirements-metrics.txt
+	$(BENCH_VENV)/bin/pip install -q -r bench/requirements-avatarize.txt -r bench/requirements-metrics.txt -r bench/requirements-multitable.txt
 	@touch $@
 
-bench-env: $(BENCH_VENV)/.installed ## the separate venv of the baselines (SDV, anonymeter)
+bench-env: $(BENCH_VENV)/.installed ## the separate venv of the baselines (SDV, anonymeter, scikit-fda)
 
 bench: $(STAMP) bench-env ## run the benchmarks (not part of `make test`)
 	$(PY) bench/stream.py
@@ -62,6 +62,7 @@ bench: $(STAMP) bench-env ## run the benchmarks (not part of `make test`)
 	$(PY) bench/metrics.py
 	$(PY) bench/dpquery.py
 	$(PY) bench/e2e.py
+	$(PY) bench/multitable.py
 
 clean: ## remove the venv and local state
 	rm -rf $(VENV) veil-data demo-output .mypy_cache .ruff_cache

@@ -180,3 +180,16 @@ def test_public_names_are_pinned() -> None:
         "sensitive_original_order_assignment",
         "time_series",
     )
+
+
+def test_a_parent_linked_twice_to_one_child_gets_distinct_prefixes() -> None:
+    airport = TableKeys("airport", "faa")
+    flight = TableKeys("flight", "fid", ("origin", "dest"))
+    origin = Link("airport", "faa", "flight", "origin")
+    dest = Link("airport", "faa", "flight", "dest")
+    schema = Schema((airport, flight), (origin, dest))
+    schema.check()
+    assert schema.summary_prefix(origin) == "flight.origin."
+    assert schema.broadcast_prefix(dest) == "airport.dest."
+    assert tutorial3().summary_prefix(TO_PATIENT) == "visit."
+    assert tutorial3().broadcast_prefix(TO_DOCTOR) == "doctor."

@@ -128,7 +128,7 @@ def _child_summaries(tables: LinkedTables, link: Link) -> tuple[pd.DataFrame, pd
     """A child table summarised per parent row, originals and avatars on the same modalities."""
     child = link.child_table
     columns = tables.values(child)
-    prefix = f"{child}."
+    prefix = tables.schema.summary_prefix(link)
     categorical = tables.categorical.get(child, [])
     original = summarise_children(
         tables.originals[child],
@@ -170,7 +170,7 @@ def _full_enriched(tables: LinkedTables, name: str) -> tuple[pd.DataFrame, pd.Da
     for link in tables.schema.parents(name):
         parent = link.parent_table
         parent_columns = tables.values(parent)
-        prefix = f"{parent}."
+        prefix = tables.schema.broadcast_prefix(link)
         blocks_o.append(
             broadcast_parent(
                 tables.originals[parent],

@@ -206,7 +206,7 @@ def avatarize_tables(
     done_rows = 0
     avatar_values: dict[str, pd.DataFrame] = {}
     results: dict[str, TableResult] = {}
-    counts: dict[tuple[str, str], np.ndarray] = {}
+    counts: dict[Link, np.ndarray] = {}
     assigned: dict[Link, np.ndarray] = {}
     distances: dict[Link, float | None] = {}
     warnings: list[str] = []
@@ -253,10 +253,10 @@ def avatarize_tables(
         for column, value in constants.items():
             avatar[column] = value
         avatar_values[name] = avatar[columns[name]]
-        for child, count_column in parts.counts.items():
-            counts[(name, child)] = avatar[count_column].to_numpy(dtype=np.float64)
+        for child_link, count_column in parts.counts.items():
+            counts[child_link] = avatar[count_column].to_numpy(dtype=np.float64)
         for link in schema.parents(name):
-            parent_part = avatar[parts.broadcast[link.parent_table]]
+            parent_part = avatar[parts.broadcast[link]]
             parent_part.columns = columns[link.parent_table]
             assigned[link], distances[link] = _assign(
                 link,
@@ -265,7 +265,7 @@ def avatarize_tables(
                 categorical,
                 avatar_values[link.parent_table],
                 parent_part,
-                counts[(link.parent_table, name)],
+                counts[link],
                 positions[link],
             )
             if link.method == SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT:
@@ -368,7 +368,7 @@ def _summaries(
                         positions[link],
                         len(frames[name]),
                         list(source.columns),
-                        prefix=f"{child}.",
+                        prefix=schema.summary_prefix(link),
                         categorical=categorical[child],
                     ),
                 )
@@ -384,8 +384,8 @@ def _summaries(
 
 @dataclass(frozen=True)
 class _Parts:
-    counts: dict[str, str]
-    broadcast: dict[str, list[str]]
+    counts: dict[Link, str]
+    broadcast: dict[Link, list[str]]
 
 
 def _work_table(
@@ -402,23 +402,23 @@ def _work_table(
     blocks = [frames[name][columns[name]].reset_index(drop=True)]
     weights: dict[str, float] = {}
     cat_columns = list(categorical[name])
-    counts: dict[str, str] = {}
+    counts: dict[Link, str] = {}
     for link, summary in summaries[name]:
         blocks.append(summary.frame)
         weights.update(summary.weights)
-        counts[link.child_table] = summary.count_column
+        counts[link] = summary.count_column
     for link in schema.children(name):
         if link.method == TIME_SERIES:
             model = series[link.child_table]
             blocks.append(model.features)
             weights.update(model.weights)
-    broadcast: dict[str, list[str]] = {}
+    broadcast: dict[Link, list[str]] = {}
     for link in schema.parents(name):
         parent = link.parent_table
-        prefix = f"{parent}."
+        prefix = schema.broadcast_prefix(link)
         part = broadcast_parent(frames[parent], positions[link], columns[parent], prefix)
         blocks.append(part)
-        broadcast[parent] = list(part.columns)
+        broadcast[link] = list(part.columns)
         cat_columns += [f"{prefix}{c}" for c in categorical[parent]]
     work = pd.concat(blocks, axis=1)
     duplicated = work.columns[work.columns.duplicated()].tolist()

@@ -111,6 +111,32 @@ class Schema:
         """Links to the children of table ``name``, in declaration order."""
         return [link for link in self.links if link.parent_table == name]
 
+    def summary_prefix(self, link: Link) -> str:
+        """Prefix of the columns summarising ``link``'s child in its parent (``visit.``).
+
+        A parent linked twice to one child (a flight's origin and destination airports) gets
+        the foreign key in the prefix (``flight.origin.``).
+        """
+        twins = [
+            other
+            for other in self.children(link.parent_table)
+            if other.child_table == link.child_table
+        ]
+        if len(twins) > 1:
+            return f"{link.child_table}.{link.child_field}."
+        return f"{link.child_table}."
+
+    def broadcast_prefix(self, link: Link) -> str:
+        """Prefix of the parent's columns broadcast to ``link``'s child (``patient.``)."""
+        twins = [
+            other
+            for other in self.parents(link.child_table)
+            if other.parent_table == link.parent_table
+        ]
+        if len(twins) > 1:
+            return f"{link.parent_table}.{link.child_field}."
+        return f"{link.parent_table}."
+
     def is_individual_level(self, name: str) -> bool:
         """Whether rows of ``name`` are individuals (declared, else: it has no parent)."""
         declared = self.table(name).individual_level
