@@ -228,16 +228,11 @@ def test_another_users_api_key_is_not_found(veil_server: ServerThread, user: Per
 def test_another_users_run_is_not_found(veil_server: ServerThread, user: Person) -> None:
     other = create_user(veil_server, "user")
     stub = runs_pb2_grpc.RunsServiceStub(grpc.insecure_channel(veil_server.url))
-    try:
-        run = stub.CreateRun(
-            runs_pb2.CreateRunRequest(display_name="private"),
-            metadata=[("x-api-key", other.api_key)],
-            timeout=10,
-        ).run
-    except grpc.RpcError as error:
-        if error.code() == Code.UNIMPLEMENTED:
-            pytest.skip("RunsService.CreateRun is not built yet")
-        raise
+    run = stub.CreateRun(
+        runs_pb2.CreateRunRequest(display_name="private"),
+        metadata=[("x-api-key", other.api_key)],
+        timeout=10,
+    ).run
     with pytest.raises(grpc.RpcError) as hidden:
         stub.GetRun(
             runs_pb2.GetRunRequest(run_id=run.id),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 from veil.v1 import admin_pb2
 
+from veil_service.api import ServicerContext
 from veil_service.api import dpquery_convert as convert
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
@@ -21,9 +21,13 @@ class AdminDatasetsServicer:
 
     app: AppContext
 
-    async def RegisterDataset(self, requests: AsyncIterator[Any], context: Any) -> Any:  # noqa: N802
+    async def RegisterDataset(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[admin_pb2.RegisterDatasetRequest | memoryview],
+        context: ServicerContext,
+    ) -> admin_pb2.RegisterDatasetResponse:
         principal = current_principal()
-        iterator = requests.__aiter__()
+        iterator = request_iterator.__aiter__()
         first = await anext(iterator, None)
         if first is None or isinstance(first, memoryview) or not first.HasField("header"):
             raise InvalidArgumentError(
@@ -42,7 +46,9 @@ class AdminDatasetsServicer:
         )
         return admin_pb2.RegisterDatasetResponse(dataset=convert.dataset(record))
 
-    async def RegisterDatasetFromPath(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def RegisterDatasetFromPath(  # noqa: N802
+        self, request: admin_pb2.RegisterDatasetFromPathRequest, context: ServicerContext
+    ) -> admin_pb2.RegisterDatasetFromPathResponse:
         principal = current_principal()
         record = await asyncio.to_thread(
             registration.register_from_path,
@@ -56,12 +62,16 @@ class AdminDatasetsServicer:
         )
         return admin_pb2.RegisterDatasetFromPathResponse(dataset=convert.dataset(record))
 
-    async def ListAllDatasets(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListAllDatasets(  # noqa: N802
+        self, request: admin_pb2.ListAllDatasetsRequest, context: ServicerContext
+    ) -> admin_pb2.ListAllDatasetsResponse:
         with self.app.db.connect() as conn:
             records = datasets.list_datasets(conn)
         return admin_pb2.ListAllDatasetsResponse(datasets=[convert.dataset(r) for r in records])
 
-    async def DeleteDataset(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def DeleteDataset(  # noqa: N802
+        self, request: admin_pb2.DeleteDatasetRequest, context: ServicerContext
+    ) -> admin_pb2.DeleteDatasetResponse:
         principal = current_principal()
         with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
             datasets.delete_dataset(
@@ -69,7 +79,9 @@ class AdminDatasetsServicer:
             )
         return admin_pb2.DeleteDatasetResponse()
 
-    async def GrantAccess(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def GrantAccess(  # noqa: N802
+        self, request: admin_pb2.GrantAccessRequest, context: ServicerContext
+    ) -> admin_pb2.GrantAccessResponse:
         principal = current_principal()
         with self.app.db.begin() as conn:
             value = grants.grant_access(
@@ -83,7 +95,9 @@ class AdminDatasetsServicer:
             )
         return admin_pb2.GrantAccessResponse(grant=convert.grant(value))
 
-    async def ListGrants(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListGrants(  # noqa: N802
+        self, request: admin_pb2.ListGrantsRequest, context: ServicerContext
+    ) -> admin_pb2.ListGrantsResponse:
         with self.app.db.connect() as conn:
             values = grants.list_grants(conn, user=request.user, dataset=request.dataset)
         return admin_pb2.ListGrantsResponse(grants=[convert.grant(g) for g in values])

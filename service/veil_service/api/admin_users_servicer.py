@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from veil.v1 import admin_pb2, auth_pb2
 
-from veil_service import email, server_state
+from veil_service import server_state
 from veil_service.accounts import administration, api_keys, audit, password_reset, users
 from veil_service.accounts.audit import AuditRecord
-from veil_service.api import convert
+from veil_service.api import ServicerContext, convert
 from veil_service.api.paging import next_token, page_bounds
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
@@ -47,7 +46,9 @@ class AdminUsersServicer:
 
     app: AppContext
 
-    async def CreateUser(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def CreateUser(  # noqa: N802
+        self, request: admin_pb2.CreateUserRequest, context: ServicerContext
+    ) -> admin_pb2.CreateUserResponse:
         actor = current_principal()
         user, token = await asyncio.to_thread(
             administration.create_user,
@@ -60,14 +61,16 @@ class AdminUsersServicer:
             peer=current_peer(),
         )
         if token is not None:
-            email.mailer_for(self.app).send_later(
+            self.app.mailer.send_later(
                 messages.account_created(
                     user.email, user.username, token, password_reset.VALID_HOURS
                 )
             )
         return admin_pb2.CreateUserResponse(user=convert.user(user))
 
-    async def ListUsers(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListUsers(  # noqa: N802
+        self, request: admin_pb2.ListUsersRequest, context: ServicerContext
+    ) -> admin_pb2.ListUsersResponse:
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
             records = users.list_users(conn, limit=limit, offset=offset)
@@ -76,7 +79,9 @@ class AdminUsersServicer:
             next_page_token=next_token(offset, limit, len(records)),
         )
 
-    async def DisableUser(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def DisableUser(  # noqa: N802
+        self, request: admin_pb2.DisableUserRequest, context: ServicerContext
+    ) -> admin_pb2.DisableUserResponse:
         actor = current_principal()
         with self.app.db.begin() as conn:
             record = administration.disable_user(
@@ -84,7 +89,9 @@ class AdminUsersServicer:
             )
         return admin_pb2.DisableUserResponse(user=convert.user(record))
 
-    async def SetUserRole(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def SetUserRole(  # noqa: N802
+        self, request: admin_pb2.SetUserRoleRequest, context: ServicerContext
+    ) -> admin_pb2.SetUserRoleResponse:
         actor = current_principal()
         role = _role(request.role, default=None)
         with self.app.db.begin() as conn:
@@ -93,7 +100,9 @@ class AdminUsersServicer:
             )
         return admin_pb2.SetUserRoleResponse(user=convert.user(record))
 
-    async def ListUserApiKeys(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListUserApiKeys(  # noqa: N802
+        self, request: admin_pb2.ListUserApiKeysRequest, context: ServicerContext
+    ) -> admin_pb2.ListUserApiKeysResponse:
         with self.app.db.connect() as conn:
             owner = users.find_user(conn, request.user)
             records = api_keys.list_api_keys(
@@ -101,7 +110,9 @@ class AdminUsersServicer:
             )
         return admin_pb2.ListUserApiKeysResponse(api_keys=[convert.api_key(r) for r in records])
 
-    async def RevokeUserApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def RevokeUserApiKey(  # noqa: N802
+        self, request: admin_pb2.RevokeUserApiKeyRequest, context: ServicerContext
+    ) -> admin_pb2.RevokeUserApiKeyResponse:
         actor = current_principal()
         with self.app.db.begin() as conn:
             record = api_keys.revoke_api_key(
@@ -113,7 +124,9 @@ class AdminUsersServicer:
             )
         return admin_pb2.RevokeUserApiKeyResponse(api_key=convert.api_key(record))
 
-    async def ListAuditEvents(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListAuditEvents(  # noqa: N802
+        self, request: admin_pb2.ListAuditEventsRequest, context: ServicerContext
+    ) -> admin_pb2.ListAuditEventsResponse:
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
             records = audit.list_events(conn, user_id=request.user_id, limit=limit, offset=offset)
@@ -122,7 +135,9 @@ class AdminUsersServicer:
             next_page_token=next_token(offset, limit, len(records)),
         )
 
-    async def GetServerState(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def GetServerState(  # noqa: N802
+        self, request: admin_pb2.GetServerStateRequest, context: ServicerContext
+    ) -> admin_pb2.GetServerStateResponse:
         state = await asyncio.to_thread(
             server_state.snapshot, self.app.db, self.app.engines.state()
         )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
-from veil.v1 import auth_pb2
+from veil.v1 import auth_pb2, auth_pb2_grpc
 
-from veil_service import email
 from veil_service.accounts import api_keys, login, password_reset, users
 from veil_service.accounts.throttle import ThrottlePolicy
-from veil_service.api import convert
+from veil_service.api import ServicerContext, convert
 from veil_service.api.paging import next_token, page_bounds
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
@@ -21,13 +19,15 @@ FORGOTTEN_PASSWORD_MIN_SECONDS = 0.4
 """ForgottenPassword never answers sooner, so known and unknown addresses take the same time."""
 
 
-class AuthServicer:
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     """See auth.proto for what each RPC does and which errors it returns."""
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
 
-    async def Login(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def Login(  # noqa: N802
+        self, request: auth_pb2.LoginRequest, context: ServicerContext
+    ) -> auth_pb2.LoginResponse:
         settings = self.app.settings
         record, token = await asyncio.to_thread(
             login.login,
@@ -44,7 +44,9 @@ class AuthServicer:
             deprecation_notice=login.DEPRECATION_NOTICE,
         )
 
-    async def Logout(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def Logout(  # noqa: N802
+        self, request: auth_pb2.LogoutRequest, context: ServicerContext
+    ) -> auth_pb2.LogoutResponse:
         principal = current_principal()
         await asyncio.to_thread(
             login.logout,
@@ -56,19 +58,23 @@ class AuthServicer:
         )
         return auth_pb2.LogoutResponse()
 
-    async def ForgottenPassword(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ForgottenPassword(  # noqa: N802
+        self, request: auth_pb2.ForgottenPasswordRequest, context: ServicerContext
+    ) -> auth_pb2.ForgottenPasswordResponse:
         began = time.monotonic()
         ticket = await asyncio.to_thread(
             password_reset.request_reset, self.app.db, email=request.email, peer=current_peer()
         )
         if ticket is not None:
-            email.mailer_for(self.app).send_later(
+            self.app.mailer.send_later(
                 messages.password_reset(ticket.user.email, ticket.token, password_reset.VALID_HOURS)
             )
         await asyncio.sleep(max(0.0, FORGOTTEN_PASSWORD_MIN_SECONDS - (time.monotonic() - began)))
         return auth_pb2.ForgottenPasswordResponse()
 
-    async def ResetPassword(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ResetPassword(  # noqa: N802
+        self, request: auth_pb2.ResetPasswordRequest, context: ServicerContext
+    ) -> auth_pb2.ResetPasswordResponse:
         user = await asyncio.to_thread(
             password_reset.reset_password,
             self.app.db,
@@ -78,10 +84,12 @@ class AuthServicer:
             token=request.token,
             peer=current_peer(),
         )
-        email.mailer_for(self.app).send_later(messages.password_changed(user.email))
+        self.app.mailer.send_later(messages.password_changed(user.email))
         return auth_pb2.ResetPasswordResponse()
 
-    async def WhoAmI(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def WhoAmI(  # noqa: N802
+        self, request: auth_pb2.WhoAmIRequest, context: ServicerContext
+    ) -> auth_pb2.WhoAmIResponse:
         principal = current_principal()
         with self.app.db.connect() as conn:
             record = users.find_user(conn, principal.user_id)
@@ -91,7 +99,9 @@ class AuthServicer:
             api_key_id=principal.credential_id if principal.credential_kind == "api_key" else "",
         )
 
-    async def CreateApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def CreateApiKey(  # noqa: N802
+        self, request: auth_pb2.CreateApiKeyRequest, context: ServicerContext
+    ) -> auth_pb2.CreateApiKeyResponse:
         principal = current_principal()
         with self.app.db.begin() as conn:
             record, plaintext = api_keys.create_api_key(
@@ -103,7 +113,9 @@ class AuthServicer:
             )
         return auth_pb2.CreateApiKeyResponse(api_key=convert.api_key(record), plaintext=plaintext)
 
-    async def ListApiKeys(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListApiKeys(  # noqa: N802
+        self, request: auth_pb2.ListApiKeysRequest, context: ServicerContext
+    ) -> auth_pb2.ListApiKeysResponse:
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
         with self.app.db.connect() as conn:
@@ -119,7 +131,9 @@ class AuthServicer:
             next_page_token=next_token(offset, limit, len(records)),
         )
 
-    async def GetApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def GetApiKey(  # noqa: N802
+        self, request: auth_pb2.GetApiKeyRequest, context: ServicerContext
+    ) -> auth_pb2.GetApiKeyResponse:
         principal = current_principal()
         with self.app.db.connect() as conn:
             record = api_keys.get_api_key(
@@ -127,7 +141,9 @@ class AuthServicer:
             )
         return auth_pb2.GetApiKeyResponse(api_key=convert.api_key(record))
 
-    async def RevokeApiKey(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def RevokeApiKey(  # noqa: N802
+        self, request: auth_pb2.RevokeApiKeyRequest, context: ServicerContext
+    ) -> auth_pb2.RevokeApiKeyResponse:
         principal = current_principal()
         with self.app.db.begin() as conn:
             record = api_keys.revoke_api_key(
@@ -139,7 +155,9 @@ class AuthServicer:
             )
         return auth_pb2.RevokeApiKeyResponse(api_key=convert.api_key(record))
 
-    async def RevokeAllApiKeys(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def RevokeAllApiKeys(  # noqa: N802
+        self, request: auth_pb2.RevokeAllApiKeysRequest, context: ServicerContext
+    ) -> auth_pb2.RevokeAllApiKeysResponse:
         principal = current_principal()
         with self.app.db.begin() as conn:
             count = api_keys.revoke_all_api_keys(

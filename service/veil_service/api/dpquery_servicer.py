@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
-from veil.v1 import common_pb2, dpquery_pb2
+from veil.v1 import common_pb2, dpquery_pb2, dpquery_pb2_grpc
 from veil_wire.framing import frame_bytes_field
 
+from veil_service.api import ServicerContext
 from veil_service.api import dpquery_convert as convert
 from veil_service.api.paging import next_token, page_bounds
 from veil_service.arrow_tables import describe_schema
 from veil_service.auth.principal import current_principal
 from veil_service.context import AppContext
 from veil_service.dpquery import catalog
-from veil_service.dpquery.queries import dp_queries, make_dummy_table
+from veil_service.dpquery.queries import DPQueries, make_dummy_table
 from veil_service.ipc_framing import read_aligned
 from veil_service.storage.blobs import READ_CHUNK_BYTES
 
 
-class DPQueryServicer:
+class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
     """See dpquery.proto for what each RPC does and which errors it returns."""
 
-    def __init__(self, app: AppContext) -> None:
+    def __init__(self, app: AppContext, queries: DPQueries) -> None:
         self.app = app
+        self.queries = queries
 
-    async def ListDatasets(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListDatasets(  # noqa: N802
+        self, request: dpquery_pb2.ListDatasetsRequest, context: ServicerContext
+    ) -> dpquery_pb2.ListDatasetsResponse:
         principal = current_principal()
         return dpquery_pb2.ListDatasetsResponse(
             datasets=[
@@ -35,12 +38,17 @@ class DPQueryServicer:
             ]
         )
 
-    async def GetDatasetMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def GetDatasetMetadata(  # noqa: N802
+        self, request: dpquery_pb2.GetDatasetMetadataRequest, context: ServicerContext
+    ) -> dpquery_pb2.GetDatasetMetadataResponse:
         principal = current_principal()
         metadata = catalog.metadata_of(self.app.db, principal.user_id, request.dataset)
         return dpquery_pb2.GetDatasetMetadataResponse(metadata_json=json.dumps(metadata))
 
-    async def GetDummyDataset(self, request: Any, context: Any) -> AsyncIterator[Any]:  # noqa: N802
+    async def GetDummyDataset(  # type: ignore[override]  # noqa: N802
+        self, request: dpquery_pb2.GetDummyDatasetRequest, context: ServicerContext
+    ) -> AsyncIterator[dpquery_pb2.GetDummyDatasetResponse | bytes]:
+        # After the header, chunks go out pre-framed (bytes) so gRPC sends them without a copy.
         principal = current_principal()
         table = await make_dummy_table(
             self.app, principal.user_id, request.dataset, request.nb_rows, request.seed
@@ -67,13 +75,17 @@ class DPQueryServicer:
         finally:
             table.close()
 
-    async def GetBudget(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def GetBudget(  # noqa: N802
+        self, request: dpquery_pb2.GetBudgetRequest, context: ServicerContext
+    ) -> dpquery_pb2.GetBudgetResponse:
         principal = current_principal()
         return convert.budget_response(
             catalog.budget_of(self.app.db, principal.user_id, request.dataset)
         )
 
-    async def ListPreviousQueries(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def ListPreviousQueries(  # noqa: N802
+        self, request: dpquery_pb2.ListPreviousQueriesRequest, context: ServicerContext
+    ) -> dpquery_pb2.ListPreviousQueriesResponse:
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
         records = catalog.previous_queries(
@@ -84,14 +96,18 @@ class DPQueryServicer:
             next_page_token=next_token(offset, limit, len(records)),
         )
 
-    async def Query(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def Query(  # noqa: N802
+        self, request: dpquery_pb2.QueryRequest, context: ServicerContext
+    ) -> dpquery_pb2.QueryResponse:
         principal = current_principal()
         spec = convert.spec_from_proto(request.spec)
-        answer = await dp_queries(self.app).query(principal.user_id, spec)
+        answer = await self.queries.query(principal.user_id, spec)
         return convert.query_response(answer)
 
-    async def EstimateCost(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def EstimateCost(  # noqa: N802
+        self, request: dpquery_pb2.EstimateCostRequest, context: ServicerContext
+    ) -> dpquery_pb2.EstimateCostResponse:
         principal = current_principal()
         spec = convert.spec_from_proto(request.spec)
-        value = await dp_queries(self.app).estimate_cost(principal.user_id, spec)
+        value = await self.queries.estimate_cost(principal.user_id, spec)
         return dpquery_pb2.EstimateCostResponse(cost=convert.cost(value))

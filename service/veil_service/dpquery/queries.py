@@ -340,12 +340,3 @@ async def make_dummy_table(
         [],
     )
     return DummyTable(output, dataset)
-
-
-def dp_queries(app: AppContext) -> DPQueries:
-    """The server's one :class:`DPQueries` (its cost cache is shared by all calls)."""
-    service = app.services.get("dpquery")
-    if service is None:
-        service = app.services["dpquery"] = DPQueries(app)
-    assert isinstance(service, DPQueries)
-    return service

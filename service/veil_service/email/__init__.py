@@ -18,7 +18,6 @@ from veil_service.email.outbox import OutboxSender
 from veil_service.email.smtp import SmtpConfig, SmtpSender
 
 if TYPE_CHECKING:
-    from veil_service.context import AppContext
     from veil_service.settings import Settings
 
 __all__ = [
@@ -28,14 +27,10 @@ __all__ = [
     "Sender",
     "SmtpConfig",
     "SmtpSender",
-    "mailer_for",
     "sender_for",
 ]
 
 log = logging.getLogger("veil.email")
-
-SERVICE_KEY = "mailer"
-"""Key of the shared :class:`Mailer` in ``AppContext.services``."""
 
 
 class Sender(Protocol):
@@ -92,12 +87,3 @@ class Mailer:
         """Wait for queued messages (used at shutdown and by tests)."""
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
-
-
-def mailer_for(app: AppContext) -> Mailer:
-    """The server's shared mailer, built on first use from its settings."""
-    mailer = app.services.get(SERVICE_KEY)
-    if not isinstance(mailer, Mailer):
-        mailer = Mailer(sender_for(app.settings))
-        app.services[SERVICE_KEY] = mailer
-    return mailer

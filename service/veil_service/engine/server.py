@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from veil.engine.v1 import engine_pb2
+from veil.engine.v1 import engine_pb2, engine_pb2_grpc
 from veil_wire.framing import (
     CHANNEL_OPTIONS,
     chunk_deserializer,
@@ -43,7 +44,10 @@ RESULT_CHUNK_FIELD = 4
 PROGRESS_INTERVAL_S = 0.25
 
 
-class EngineServicer:
+ServicerContext = aio.ServicerContext[Message, Message]
+
+
+class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
     """Runs tasks for the Veil server, at most ``capacity`` at a time."""
 
     def __init__(self, cache: TableCache, work_dir: Path, capacity: int) -> None:
@@ -54,16 +58,22 @@ class EngineServicer:
         self.waiting = 0
         self._slots: asyncio.Semaphore | None = None
 
-    async def GetEngineInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def GetEngineInfo(  # noqa: N802
+        self, request: engine_pb2.GetEngineInfoRequest, context: ServicerContext
+    ) -> engine_pb2.GetEngineInfoResponse:
         """Capacity and load."""
         return engine_pb2.GetEngineInfoResponse(
             capacity=self.capacity, running=self.running, version=__version__, kinds=sorted(TASKS)
         )
 
-    async def Execute(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:  # noqa: N802
+    async def Execute(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[engine_pb2.ExecuteRequest | memoryview],
+        context: ServicerContext,
+    ) -> AsyncIterator[engine_pb2.ExecuteResponse]:
         """Run one task (see engine.proto for the message order)."""
         try:
-            async for message in self._execute(requests):
+            async for message in self._execute(request_iterator):
                 yield message
         except VeilServiceError as exc:
             yield engine_pb2.ExecuteResponse(

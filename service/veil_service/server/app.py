@@ -23,6 +23,8 @@ from veil_service.api.auth_servicer import AuthServicer
 from veil_service.api.dpquery_servicer import DPQueryServicer
 from veil_service.api.runs_servicer import RunsServicer
 from veil_service.context import AppContext
+from veil_service.dpquery.queries import DPQueries
+from veil_service.email import Mailer, sender_for
 from veil_service.engine_client.pool import EnginePool
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.service import RunsService
@@ -78,12 +80,12 @@ class VeilServer:
             remote=settings.engines,
             local_capacity=settings.engine_capacity,
         )
-        self.app = AppContext(settings, db, blobs, engines)
+        self.app = AppContext(settings, db, blobs, engines, Mailer(sender_for(settings)))
         self.dispatcher = Dispatcher(self.app)
         server = aio.server(
             options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)], interceptors=[VeilInterceptor(db)]
         )
-        self._register(server, self.app, RunsService(self.app, self.dispatcher))
+        self._register(server, self.app, self.dispatcher)
         address = f"{settings.host}:{settings.port}"
         if settings.tls_cert and settings.tls_key:
             credentials = grpc.ssl_server_credentials(
@@ -102,7 +104,7 @@ class VeilServer:
         log.info("serving", extra={"port": self.port, "settings": settings.masked()})
         return self.port
 
-    def _register(self, server: aio.Server, app: AppContext, runs: RunsService) -> None:
+    def _register(self, server: aio.Server, app: AppContext, dispatcher: Dispatcher) -> None:
         raw = chunk_serializer
         server.add_generic_rpc_handlers(
             (
@@ -110,27 +112,24 @@ class VeilServer:
                     auth_pb2.DESCRIPTOR,
                     "AuthService",
                     AuthServicer(app),
-                    feature="account management",
                 ),
                 service_handler(
                     runs_pb2.DESCRIPTOR,
                     "RunsService",
-                    RunsServicer(runs),
+                    RunsServicer(RunsService(app, dispatcher)),
                     codecs={
                         "UploadTable": (chunk_deserializer(runs_pb2.UploadTableRequest), None),
                         "DownloadTable": (None, raw),
                         "DownloadResult": (None, raw),
                     },
-                    feature="the runs and jobs API",
                 ),
                 service_handler(
                     dpquery_pb2.DESCRIPTOR,
                     "DPQueryService",
-                    DPQueryServicer(app),
+                    DPQueryServicer(app, DPQueries(app)),
                     codecs={
                         "GetDummyDataset": (None, raw),
                     },
-                    feature="differentially private queries",
                 ),
                 service_handler(
                     admin_pb2.DESCRIPTOR,
@@ -142,7 +141,6 @@ class VeilServer:
                             None,
                         ),
                     },
-                    feature="administration",
                 ),
             )
         )
@@ -157,9 +155,7 @@ class VeilServer:
         if self._server is not None:
             await self._server.stop(grace)
         if self.app is not None:
-            mailer = self.app.services.get("mailer")
-            if mailer is not None:
-                await mailer.drain()
+            await self.app.mailer.drain()
             if self.dispatcher is not None:
                 await self.dispatcher.stop()
             await self.app.engines.stop()
