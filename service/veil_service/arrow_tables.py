@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 MAX_COLUMNS = 10_000
 
@@ -90,33 +90,33 @@ def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
             "the uploaded bytes are not a complete Arrow IPC stream (truncated or corrupt): "
             f"{_short(exc)}. Send the Arrow IPC *stream* format (pyarrow.ipc.new_stream), whole.",
             field=field,
-            reason="CORRUPT_STREAM",
+            reason=Reason.CORRUPT_STREAM,
         ) from None
     names = [c.name for c in columns]
     if not names:
         raise InvalidArgumentError(
             "the table has no columns; upload at least one column.",
             field=field,
-            reason="EMPTY_TABLE",
+            reason=Reason.EMPTY_TABLE,
         )
     if len(names) > MAX_COLUMNS:
         raise InvalidArgumentError(
             f"the table has {len(names)} columns; at most {MAX_COLUMNS}.",
             field=field,
-            reason="TOO_MANY_COLUMNS",
+            reason=Reason.TOO_MANY_COLUMNS,
         )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InvalidArgumentError(
             f"duplicate column names {duplicates}; rename them.",
             field=field,
-            reason="DUPLICATE_COLUMNS",
+            reason=Reason.DUPLICATE_COLUMNS,
         )
     if any(not n.strip() for n in names):
         raise InvalidArgumentError(
             "a column has an empty name; name every column.",
             field=field,
-            reason="EMPTY_COLUMN_NAME",
+            reason=Reason.EMPTY_COLUMN_NAME,
         )
     return TableShape(rows, columns)
 

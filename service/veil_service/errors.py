@@ -19,11 +19,81 @@ Tree::
     ├── CancelledError                    CANCELLED
     ├── UnavailableError                  UNAVAILABLE      (engine down, shutting down)
     └── UnimplementedError                UNIMPLEMENTED
+
+Every error carries a :class:`Reason` (sent as ``google.rpc.ErrorInfo.reason``): a closed list,
+each member documented for callers in ``docs/errors.md`` (a test keeps the two equal). Add a
+member there and here together; never pass a bare string.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
+
+
+class Reason(StrEnum):
+    """Why a call failed, machine-readable and stable (``docs/errors.md`` says what to do)."""
+
+    # One per status code, when nothing more specific applies.
+    INTERNAL = "INTERNAL"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    CANCELLED = "CANCELLED"
+    UNAVAILABLE = "UNAVAILABLE"
+    UNIMPLEMENTED = "UNIMPLEMENTED"
+    # Credentials and access.
+    MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
+    MALFORMED_CREDENTIALS = "MALFORMED_CREDENTIALS"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    EXPIRED_CREDENTIALS = "EXPIRED_CREDENTIALS"
+    REVOKED_CREDENTIALS = "REVOKED_CREDENTIALS"
+    USER_DISABLED = "USER_DISABLED"
+    INVALID_LOGIN = "INVALID_LOGIN"
+    LOGIN_THROTTLED = "LOGIN_THROTTLED"
+    ADMIN_REQUIRED = "ADMIN_REQUIRED"
+    NO_RULE = "NO_RULE"
+    # Accounts.
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    PASSWORDS_DIFFER = "PASSWORDS_DIFFER"
+    RESET_TOKEN_INVALID = "RESET_TOKEN_INVALID"
+    RESET_TOKEN_USED = "RESET_TOKEN_USED"
+    RESET_TOKEN_EXPIRED = "RESET_TOKEN_EXPIRED"
+    SELF_DISABLE = "SELF_DISABLE"
+    LAST_ADMIN = "LAST_ADMIN"
+    # Uploaded tables.
+    MISSING_HEADER = "MISSING_HEADER"
+    UNEXPECTED_HEADER = "UNEXPECTED_HEADER"
+    EMPTY_STREAM = "EMPTY_STREAM"
+    CORRUPT_STREAM = "CORRUPT_STREAM"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
+    EMPTY_TABLE = "EMPTY_TABLE"
+    TOO_MANY_COLUMNS = "TOO_MANY_COLUMNS"
+    DUPLICATE_COLUMNS = "DUPLICATE_COLUMNS"
+    EMPTY_COLUMN_NAME = "EMPTY_COLUMN_NAME"
+    # Runs and jobs.
+    NO_TABLE = "NO_TABLE"
+    NO_PARAMETERS = "NO_PARAMETERS"
+    NO_AVATARS = "NO_AVATARS"
+    MISSING_DEPENDENCY = "MISSING_DEPENDENCY"
+    MULTI_TABLE_UNSUPPORTED = "MULTI_TABLE_UNSUPPORTED"
+    JOB_RUNNING = "JOB_RUNNING"
+    JOB_DONE = "JOB_DONE"
+    # Differentially private queries.
+    DATASET_NOT_FOUND = "DATASET_NOT_FOUND"
+    BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
+    DP_COST_MISMATCH = "DP_COST_MISMATCH"
+    PICKLE_NOT_ALLOWED = "PICKLE_NOT_ALLOWED"
+    # The engine.
+    ENGINE_BUSY = "ENGINE_BUSY"
+    ENGINE_LOST = "ENGINE_LOST"
+    ENGINE_WORKER_DIED = "ENGINE_WORKER_DIED"
+    ENGINE_TASK_FAILED = "ENGINE_TASK_FAILED"
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"
 
 
 class VeilServiceError(Exception):
@@ -32,16 +102,16 @@ class VeilServiceError(Exception):
     Args:
         message: Human-readable text that names the field or resource at fault and how to fix it.
             Never put a secret or a data value in it.
-        reason: A stable, machine-readable reason from the documented closed list
-            (``docs/errors.md``), sent as ``google.rpc.ErrorInfo.reason``.
+        reason: Why, from the closed :class:`Reason` list (``docs/errors.md``), sent as
+            ``google.rpc.ErrorInfo.reason``; the class's default when omitted.
         field: For argument errors, the request field at fault (sent as a BadRequest violation).
     """
 
     code_name: ClassVar[str] = "INTERNAL"
-    default_reason: ClassVar[str] = "INTERNAL"
+    default_reason: ClassVar[Reason] = Reason.INTERNAL
 
     def __init__(
-        self, message: str, *, reason: str | None = None, field: str | None = None
+        self, message: str, *, reason: Reason | None = None, field: str | None = None
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -53,42 +123,42 @@ class InvalidArgumentError(VeilServiceError):
     """A request field (or an uploaded table, or a parameter) is invalid."""
 
     code_name = "INVALID_ARGUMENT"
-    default_reason = "INVALID_ARGUMENT"
+    default_reason = Reason.INVALID_ARGUMENT
 
 
 class NotFoundError(VeilServiceError):
     """The resource does not exist, or belongs to someone else (existence is not revealed)."""
 
     code_name = "NOT_FOUND"
-    default_reason = "NOT_FOUND"
+    default_reason = Reason.NOT_FOUND
 
 
 class AlreadyExistsError(VeilServiceError):
     """A resource with that unique name already exists."""
 
     code_name = "ALREADY_EXISTS"
-    default_reason = "ALREADY_EXISTS"
+    default_reason = Reason.ALREADY_EXISTS
 
 
 class FailedPreconditionError(VeilServiceError):
     """The system is not in the state the operation needs (e.g. a job that must succeed first)."""
 
     code_name = "FAILED_PRECONDITION"
-    default_reason = "FAILED_PRECONDITION"
+    default_reason = Reason.FAILED_PRECONDITION
 
 
 class PermissionDeniedError(VeilServiceError):
     """The caller is known but may not do this."""
 
     code_name = "PERMISSION_DENIED"
-    default_reason = "PERMISSION_DENIED"
+    default_reason = Reason.PERMISSION_DENIED
 
 
 class UnauthenticatedError(VeilServiceError):
     """No valid credentials came with the call."""
 
     code_name = "UNAUTHENTICATED"
-    default_reason = "UNAUTHENTICATED"
+    default_reason = Reason.UNAUTHENTICATED
 
 
 class ResourceExhaustedError(VeilServiceError):
@@ -99,13 +169,13 @@ class ResourceExhaustedError(VeilServiceError):
     """
 
     code_name = "RESOURCE_EXHAUSTED"
-    default_reason = "RESOURCE_EXHAUSTED"
+    default_reason = Reason.RESOURCE_EXHAUSTED
 
     def __init__(
         self,
         message: str,
         *,
-        reason: str | None = None,
+        reason: Reason | None = None,
         field: str | None = None,
         retry_after_seconds: float | None = None,
     ) -> None:
@@ -117,21 +187,21 @@ class CancelledError(VeilServiceError):
     """The operation was cancelled by the caller or the client went away."""
 
     code_name = "CANCELLED"
-    default_reason = "CANCELLED"
+    default_reason = Reason.CANCELLED
 
 
 class UnavailableError(VeilServiceError):
     """A dependency (the engine) is not reachable now; retrying later may work."""
 
     code_name = "UNAVAILABLE"
-    default_reason = "UNAVAILABLE"
+    default_reason = Reason.UNAVAILABLE
 
 
 class UnimplementedError(VeilServiceError):
     """The RPC or option exists in the contract but is not built yet."""
 
     code_name = "UNIMPLEMENTED"
-    default_reason = "UNIMPLEMENTED"
+    default_reason = Reason.UNIMPLEMENTED
 
 
 _BY_CODE: dict[str, type[VeilServiceError]] = {
@@ -153,8 +223,13 @@ _BY_CODE: dict[str, type[VeilServiceError]] = {
 
 
 def error_from_code(
-    code_name: str, message: str, *, reason: str | None = None, field: str | None = None
+    code_name: str, message: str, *, reason: str = "", field: str | None = None
 ) -> VeilServiceError:
-    """Rebuild a domain error from its gRPC code name (used for errors that crossed a process)."""
+    """Rebuild a domain error from its gRPC code name (used for errors that crossed a process).
+
+    A reason this version does not know (an engine of another version) becomes the code's
+    default reason rather than leaving the closed list.
+    """
     cls = _BY_CODE.get(code_name, VeilServiceError)
-    return cls(message, reason=reason, field=field)
+    known = reason in Reason.__members__
+    return cls(message, reason=Reason(reason) if known else None, field=field)

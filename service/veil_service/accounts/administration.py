@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from veil_service.accounts import audit, password_reset, sessions, users
 from veil_service.accounts.passwords import hash_password
 from veil_service.accounts.users import UserRecord
-from veil_service.errors import FailedPreconditionError, InvalidArgumentError
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.storage import schema
 
 
@@ -60,13 +60,13 @@ def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None, peer: 
         raise FailedPreconditionError(
             "you cannot disable your own account; ask another admin.",
             field="user",
-            reason="SELF_DISABLE",
+            reason=Reason.SELF_DISABLE,
         )
     if record.role == "admin" and record.active and users.count_active_admins(conn) <= 1:
         raise FailedPreconditionError(
             "this is the last active admin; promote another user first.",
             field="user",
-            reason="LAST_ADMIN",
+            reason=Reason.LAST_ADMIN,
         )
     now = time.time()
     conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id).values(active=False))
@@ -113,7 +113,7 @@ def set_role(
         raise FailedPreconditionError(
             "this is the last active admin; promote another user first.",
             field="user",
-            reason="LAST_ADMIN",
+            reason=Reason.LAST_ADMIN,
         )
     conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id).values(role=role))
     audit.record(

@@ -13,7 +13,7 @@ from veil_service.accounts import audit, sessions, throttle, users
 from veil_service.accounts.passwords import verify_password
 from veil_service.accounts.sessions import SessionRecord
 from veil_service.accounts.throttle import ThrottlePolicy
-from veil_service.errors import InvalidArgumentError, UnauthenticatedError
+from veil_service.errors import InvalidArgumentError, Reason, UnauthenticatedError
 
 DEPRECATION_NOTICE = (
     "Password login is deprecated and will be removed in a future release: create an API key "
@@ -73,7 +73,7 @@ def login(
                 if not matches
                 else "user_disabled",
             )
-        raise UnauthenticatedError("wrong username or password.", reason="INVALID_LOGIN")
+        raise UnauthenticatedError("wrong username or password.", reason=Reason.INVALID_LOGIN)
     user = found[0]
     with db.begin() as conn:
         throttle.clear_account(conn, account=account_key)

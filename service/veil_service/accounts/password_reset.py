@@ -18,7 +18,7 @@ from veil_service.accounts import audit, sessions, users
 from veil_service.accounts.passwords import check_strength, hash_password
 from veil_service.accounts.users import UserRecord
 from veil_service.auth.secrets import hash_secret, new_reset_token
-from veil_service.errors import InvalidArgumentError, PermissionDeniedError
+from veil_service.errors import InvalidArgumentError, PermissionDeniedError, Reason
 from veil_service.storage import schema
 
 VALID_HOURS = 24.0
@@ -118,7 +118,7 @@ def reset_password(
         raise InvalidArgumentError(
             "new_password_repeated differs from new_password.",
             field="new_password_repeated",
-            reason="PASSWORDS_DIFFER",
+            reason=Reason.PASSWORDS_DIFFER,
         )
     check_strength(new_password, field="new_password")
     password_hash = hash_password(new_password)
@@ -165,14 +165,14 @@ def _consume(
         return None, PermissionDeniedError(
             "this reset token is not valid for this email: check both, or ask for a new token "
             "with forgotten_password.",
-            reason="RESET_TOKEN_INVALID",
+            reason=Reason.RESET_TOKEN_INVALID,
             field="token",
         )
     if row["used_at"] is not None:
         return user, PermissionDeniedError(
             "this reset token was already used (or replaced by a newer reset): ask for a new "
             "one with forgotten_password.",
-            reason="RESET_TOKEN_USED",
+            reason=Reason.RESET_TOKEN_USED,
             field="token",
         )
     now = time.time()
@@ -180,7 +180,7 @@ def _consume(
         return user, PermissionDeniedError(
             "this reset token has expired (tokens are valid 24 hours): ask for a new one with "
             "forgotten_password.",
-            reason="RESET_TOKEN_EXPIRED",
+            reason=Reason.RESET_TOKEN_EXPIRED,
             field="token",
         )
     # Conditional write: of two concurrent resets with one token, exactly one wins.
@@ -192,7 +192,7 @@ def _consume(
     if not taken.rowcount:
         return user, PermissionDeniedError(
             "this reset token was already used: ask for a new one with forgotten_password.",
-            reason="RESET_TOKEN_USED",
+            reason=Reason.RESET_TOKEN_USED,
             field="token",
         )
     # Older tokens of this user die with this reset.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 _hasher = PasswordHasher()
 
@@ -27,7 +27,7 @@ def check_strength(password: str, *, field: str = "password") -> None:
         raise InvalidArgumentError(
             f"{field} is too weak: use at least {MIN_LENGTH} characters.",
             field=field,
-            reason="WEAK_PASSWORD",
+            reason=Reason.WEAK_PASSWORD,
         )
     classes = sum(
         [
@@ -42,7 +42,7 @@ def check_strength(password: str, *, field: str = "password") -> None:
             f"{field} is too weak: mix at least three of lower case, upper case, digits and "
             "symbols.",
             field=field,
-            reason="WEAK_PASSWORD",
+            reason=Reason.WEAK_PASSWORD,
         )
 
 

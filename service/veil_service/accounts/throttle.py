@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from veil_service.errors import ResourceExhaustedError
+from veil_service.errors import Reason, ResourceExhaustedError
 from veil_service.storage import schema
 
 SETTINGS_KEY = "login_throttle"
@@ -89,7 +89,7 @@ def refusal(
             return ResourceExhaustedError(
                 f"too many failed logins for {what}; try again in {int(delay) + 1} s, "
                 "or use an API key.",
-                reason="LOGIN_THROTTLED",
+                reason=Reason.LOGIN_THROTTLED,
                 retry_after_seconds=delay,
             )
     return None

@@ -12,7 +12,7 @@ from veil_service.api import dpquery_convert as convert
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
 from veil_service.dpquery import datasets, grants, registration
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 
 class AdminDatasetsServicer:
@@ -33,7 +33,7 @@ class AdminDatasetsServicer:
             raise InvalidArgumentError(
                 "the first message of RegisterDataset must be a header (name, metadata_yaml).",
                 field="header",
-                reason="MISSING_HEADER",
+                reason=Reason.MISSING_HEADER,
             )
         record = await registration.register_from_upload(
             self.app.db,

@@ -21,7 +21,7 @@ from veil_service.api.runs_convert import (
     run_to_proto,
 )
 from veil_service.auth.principal import current_principal
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 from veil_service.runs.service import RunsService
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
@@ -81,7 +81,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             raise InvalidArgumentError(
                 "the first message of UploadTable must be a header (run_id, table_name, role).",
                 field="header",
-                reason="MISSING_HEADER",
+                reason=Reason.MISSING_HEADER,
             )
         header = first.header
         table = await self.runs.upload_table(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from veil_service.auth.principal import Principal
 from veil_service.auth.secrets import API_KEY_PREFIX, SESSION_PREFIX, hash_secret
-from veil_service.errors import UnauthenticatedError
+from veil_service.errors import Reason, UnauthenticatedError
 from veil_service.storage import schema
 
 LAST_USED_RESOLUTION_S = 60.0
@@ -32,7 +32,7 @@ def extract_credential(metadata: Sequence[tuple[str, str | bytes]] | None) -> st
             if scheme.lower() != "bearer" or not token.strip():
                 raise UnauthenticatedError(
                     "malformed authorization header: use 'authorization: Bearer <api key>'.",
-                    reason="MALFORMED_CREDENTIALS",
+                    reason=Reason.MALFORMED_CREDENTIALS,
                 )
             return token.strip()
     return None
@@ -49,7 +49,7 @@ def authenticate(engine: sa.Engine, credential: str | None) -> Principal:
         raise UnauthenticatedError(
             "missing credentials: send your API key as 'x-api-key' or "
             "'authorization: Bearer <key>' metadata.",
-            reason="MISSING_CREDENTIALS",
+            reason=Reason.MISSING_CREDENTIALS,
         )
     now = time.time()
     digest = hash_secret(credential)
@@ -58,7 +58,8 @@ def authenticate(engine: sa.Engine, credential: str | None) -> Principal:
     if credential.startswith(SESSION_PREFIX):
         return _from_session(engine, digest, now)
     raise UnauthenticatedError(
-        "malformed credentials: an API key starts with 'veil_'.", reason="MALFORMED_CREDENTIALS"
+        "malformed credentials: an API key starts with 'veil_'.",
+        reason=Reason.MALFORMED_CREDENTIALS,
     )
 
 
@@ -82,19 +83,19 @@ def _from_api_key(engine: sa.Engine, digest: str, now: float) -> Principal:
         row = conn.execute(query).mappings().first()
     if row is None:
         raise UnauthenticatedError(
-            "unknown API key: create one with CreateApiKey.", reason="INVALID_CREDENTIALS"
+            "unknown API key: create one with CreateApiKey.", reason=Reason.INVALID_CREDENTIALS
         )
     if row["revoked_at"] is not None:
         raise UnauthenticatedError(
-            "this API key was revoked: create a new one.", reason="REVOKED_CREDENTIALS"
+            "this API key was revoked: create a new one.", reason=Reason.REVOKED_CREDENTIALS
         )
     if row["expires_at"] <= now:
         raise UnauthenticatedError(
-            "this API key has expired: create a new one.", reason="EXPIRED_CREDENTIALS"
+            "this API key has expired: create a new one.", reason=Reason.EXPIRED_CREDENTIALS
         )
     if not row["active"]:
         raise UnauthenticatedError(
-            "this account is disabled: ask an administrator.", reason="USER_DISABLED"
+            "this account is disabled: ask an administrator.", reason=Reason.USER_DISABLED
         )
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_RESOLUTION_S:
         with engine.begin() as conn:
@@ -122,15 +123,15 @@ def _from_session(engine: sa.Engine, digest: str, now: float) -> Principal:
     if row is None or row["revoked_at"] is not None:
         raise UnauthenticatedError(
             "unknown or ended session: log in again or use an API key.",
-            reason="INVALID_CREDENTIALS",
+            reason=Reason.INVALID_CREDENTIALS,
         )
     if row["expires_at"] <= now:
         raise UnauthenticatedError(
             "this session has expired: log in again or use an API key.",
-            reason="EXPIRED_CREDENTIALS",
+            reason=Reason.EXPIRED_CREDENTIALS,
         )
     if not row["active"]:
         raise UnauthenticatedError(
-            "this account is disabled: ask an administrator.", reason="USER_DISABLED"
+            "this account is disabled: ask an administrator.", reason=Reason.USER_DISABLED
         )
     return Principal(row["user_id"], row["username"], row["role"], "session", row["id"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from veil_service.errors import ResourceExhaustedError
+from veil_service.errors import Reason, ResourceExhaustedError
 from veil_service.storage import schema
 
 EPSILON_TOLERANCE = 1e-12
@@ -82,5 +82,5 @@ def exhausted(dataset: str, cost: PrivacyCost, left: PrivacyCost) -> ResourceExh
         f"epsilon={cost.epsilon!r}, delta={cost.delta!r}, and the remaining budget is "
         f"epsilon={left.epsilon!r}, delta={left.delta!r}. Lower epsilon/delta (EstimateCost "
         "shows a query's cost) or ask an admin for more budget.",
-        reason="BUDGET_EXHAUSTED",
+        reason=Reason.BUDGET_EXHAUSTED,
     )

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from veil_service.accounts import audit, users
 from veil_service.dpquery.datasets import DatasetRecord, get_dataset, to_record
-from veil_service.errors import InvalidArgumentError, NotFoundError
+from veil_service.errors import InvalidArgumentError, NotFoundError, Reason
 from veil_service.storage import schema
 
 
@@ -194,7 +194,7 @@ def not_found(dataset: str) -> NotFoundError:
         f"dataset {dataset!r} does not exist or you have no access to it; check the name "
         "(ListDatasets shows yours) or ask an admin for a grant.",
         field="dataset",
-        reason="DATASET_NOT_FOUND",
+        reason=Reason.DATASET_NOT_FOUND,
     )
 
 

@@ -43,7 +43,7 @@ from veil_service.engine_contract.dp_tasks import (
     canonical_json,
     request_to_dict,
 )
-from veil_service.errors import FailedPreconditionError, InvalidArgumentError
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 
 log = logging.getLogger("veil.dpquery")
 
@@ -129,7 +129,7 @@ class DPQueries:
                 "samples instead (return_model=False), or ask the operator to start the server "
                 "with --allow-pickle.",
                 field="return_model",
-                reason="PICKLE_NOT_ALLOWED",
+                reason=Reason.PICKLE_NOT_ALLOWED,
             )
 
     async def estimate_cost(self, user_id: str, spec: QuerySpec) -> PrivacyCost:
@@ -225,7 +225,7 @@ class DPQueries:
                     f"{library.epsilon!r}, delta={library.delta!r}); the result is withheld and "
                     "nothing is charged.",
                     field="request",
-                    reason="DP_COST_MISMATCH",
+                    reason=Reason.DP_COST_MISMATCH,
                 )
             charged = PrivacyCost(
                 min(cost.epsilon, library.epsilon), min(cost.delta, library.delta)

@@ -34,7 +34,12 @@ from veil_service import __version__
 from veil_service.engine.cache import TableCache
 from veil_service.engine.tasks import TASKS
 from veil_service.engine.worker import run_in_worker, run_inline, wants_inline, worker_context
-from veil_service.errors import InvalidArgumentError, ResourceExhaustedError, VeilServiceError
+from veil_service.errors import (
+    InvalidArgumentError,
+    Reason,
+    ResourceExhaustedError,
+    VeilServiceError,
+)
 
 log = logging.getLogger("veil.engine")
 
@@ -98,7 +103,7 @@ class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
         if self.waiting >= 4 * self.capacity:
             raise ResourceExhaustedError(
                 f"engine busy ({self.running}/{self.capacity} tasks, {self.waiting} waiting).",
-                reason="ENGINE_BUSY",
+                reason=Reason.ENGINE_BUSY,
             )
         self.waiting += 1
         try:

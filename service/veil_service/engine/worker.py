@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from veil_service.engine.tasks.context import ResultFile, TaskContext
-from veil_service.errors import VeilServiceError
+from veil_service.errors import Reason, VeilServiceError
 
 PRELOAD = [
     "numpy",
@@ -78,7 +78,7 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
             {},
             [],
             "RESOURCE_EXHAUSTED",
-            "OUT_OF_MEMORY",
+            Reason.OUT_OF_MEMORY,
             "the engine ran out of memory; use smaller batches "
             "(max_rows_per_batch) or a smaller query.",
         )
@@ -89,7 +89,7 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
             {},
             [],
             "INTERNAL",
-            "ENGINE_TASK_FAILED",
+            Reason.ENGINE_TASK_FAILED,
             f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}",
         )
 
@@ -175,7 +175,7 @@ async def run_in_worker(
                     {},
                     [],
                     "INTERNAL",
-                    "ENGINE_WORKER_DIED",
+                    Reason.ENGINE_WORKER_DIED,
                     f"the engine worker running {kind} died "
                     f"(exit code {process.exitcode}); it may have run out of "
                     "memory.",

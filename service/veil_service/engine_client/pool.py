@@ -22,7 +22,7 @@ from veil_service.engine_client.protocol import (
     TaskInput,
     TaskOutput,
 )
-from veil_service.errors import UnavailableError
+from veil_service.errors import Reason, UnavailableError
 from veil_service.storage.blobs import BlobStore
 
 log = logging.getLogger("veil.engine_client")
@@ -228,5 +228,5 @@ class EnginePool:
             f"the engine stopped while running {kind}, {self.max_attempts} times "
             f"({last_error}); the task was not completed. Try again; if it keeps failing the "
             "table may be too large for the engine's memory.",
-            reason="ENGINE_LOST",
+            reason=Reason.ENGINE_LOST,
         )

@@ -166,7 +166,7 @@ class EngineConnection:
                     raise error_from_code(
                         failed.code,
                         failed.message,
-                        reason=failed.reason or None,
+                        reason=failed.reason,
                         field=failed.field or None,
                     )
             raise EngineLostError("the engine closed the task stream without an outcome.")

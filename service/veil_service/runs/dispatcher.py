@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput, TaskOutput
-from veil_service.errors import FailedPreconditionError, VeilServiceError
+from veil_service.errors import FailedPreconditionError, Reason, VeilServiceError
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig
 from veil_service.runs.job_events import JobEvents
@@ -198,7 +198,7 @@ class Dispatcher:
         """
         if job.done:
             raise FailedPreconditionError(
-                f"job {job.id} already ended ({job.status}).", reason="JOB_DONE"
+                f"job {job.id} already ended ({job.status}).", reason=Reason.JOB_DONE
             )
         if job.status == "queued":
             self._finish(job, "cancelled", "cancelled by its owner.")
@@ -357,7 +357,7 @@ class Dispatcher:
         if uploaded is None:
             raise FailedPreconditionError(
                 f"no avatars for table {table_name!r}: run the standard job or upload avatar data.",
-                reason="NO_AVATARS",
+                reason=Reason.NO_AVATARS,
             )
         return self._input("avatars", uploaded)
 
@@ -373,7 +373,7 @@ class Dispatcher:
         if not found:
             raise FailedPreconditionError(
                 f"no {kind} result for table {table_name!r}: the {kind} job must finish first.",
-                reason="MISSING_DEPENDENCY",
+                reason=Reason.MISSING_DEPENDENCY,
             )
         latest = found[-1]
         return TaskInput(

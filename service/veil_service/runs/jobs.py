@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from veil_service.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, Reason
 from veil_service.runs.config import RunConfig
 from veil_service.runs.tables import StoredTable, release_blob
 from veil_service.storage import schema
@@ -94,12 +94,12 @@ def plan(
     avatars = {t.name for t in tables if t.role == "avatar"}
     if not originals:
         raise FailedPreconditionError(
-            "the run has no table: add_table(...) first.", reason="NO_TABLE"
+            "the run has no table: add_table(...) first.", reason=Reason.NO_TABLE
         )
     if config.links:
         raise FailedPreconditionError(
             "multi-table runs with links are not supported yet; run each table alone.",
-            reason="MULTI_TABLE_UNSUPPORTED",
+            reason=Reason.MULTI_TABLE_UNSUPPORTED,
         )
     requested = set(kinds)
     steps: list[tuple[str, list[str]]] = []
@@ -115,7 +115,7 @@ def plan(
                 raise FailedPreconditionError(
                     f"table(s) {missing} have no avatarization parameters: call "
                     "set_parameters(table, k=...) first.",
-                    reason="NO_PARAMETERS",
+                    reason=Reason.NO_PARAMETERS,
                 )
         elif kind in ("privacy_metrics", "signal_metrics"):
             if "standard" in requested:
@@ -124,7 +124,7 @@ def plan(
                 raise FailedPreconditionError(
                     f"{kind} needs avatars: run the standard job too, or upload avatar tables "
                     "for every table (add_table(..., avatar_data=...)).",
-                    reason="NO_AVATARS",
+                    reason=Reason.NO_AVATARS,
                 )
         elif kind == "report":
             for needed in ("privacy_metrics", "signal_metrics"):
@@ -133,7 +133,7 @@ def plan(
                 elif needed not in finished_kinds:
                     raise FailedPreconditionError(
                         f"report needs a finished {needed} job: run {needed} first (or with it).",
-                        reason="MISSING_DEPENDENCY",
+                        reason=Reason.MISSING_DEPENDENCY,
                     )
         steps.append((kind, depends))
     return steps
@@ -302,7 +302,7 @@ def delete_jobs(conn: sa.Connection, released: list[str], job_ids: list[str], ow
         job = get_job(conn, job_id, owner_id)
         if job.status == "pending":
             raise FailedPreconditionError(
-                f"job {job_id} is running; cancel it first.", reason="JOB_RUNNING"
+                f"job {job_id} is running; cancel it first.", reason=Reason.JOB_RUNNING
             )
     for job_id in job_ids:
         rows = conn.execute(

@@ -28,6 +28,7 @@ from veil_service.errors import (
     CancelledError,
     InvalidArgumentError,
     NotFoundError,
+    Reason,
 )
 from veil_service.storage import schema
 from veil_service.storage.blobs import BlobStore, BlobWriter, ChunkPipe, StoredBlob
@@ -103,7 +104,7 @@ async def receive_stream(
                     raise InvalidArgumentError(
                         "only the first message may be a header; the rest must be arrow_ipc bytes.",
                         field="header",
-                        reason="UNEXPECTED_HEADER",
+                        reason=Reason.UNEXPECTED_HEADER,
                     )
                 if not await pipe.put(chunk):
                     break  # the thread stopped early: awaiting it below raises its error
@@ -123,7 +124,7 @@ async def receive_stream(
                 raise InvalidArgumentError(
                     "no table bytes were sent after the header; send the Arrow IPC stream.",
                     field="arrow_ipc",
-                    reason="EMPTY_STREAM",
+                    reason=Reason.EMPTY_STREAM,
                 ) from None
             raise
         if expected_sha256 and expected_sha256.lower() != writer.sha256:
@@ -131,7 +132,7 @@ async def receive_stream(
                 "the received bytes do not match expected_sha256; the "
                 "upload was corrupted in transit. Retry.",
                 field="expected_sha256",
-                reason="CHECKSUM_MISMATCH",
+                reason=Reason.CHECKSUM_MISMATCH,
             )
         return writer.commit(), shape
 
@@ -177,7 +178,7 @@ class _BoundedReader(ChunkReader):
                 "*stream* format (pyarrow.ipc.new_stream) in record batches of at most "
                 f"{MAX_MESSAGE_BODY_BYTES >> 20} MiB (e.g. 65,536 rows).",
                 field="arrow_ipc",
-                reason="CORRUPT_STREAM",
+                reason=Reason.CORRUPT_STREAM,
             )
         return super().read(size)
 

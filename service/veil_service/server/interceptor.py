@@ -19,7 +19,12 @@ from grpc import aio
 from veil_service.auth.authenticate import authenticate, extract_credential
 from veil_service.auth.principal import Principal, set_current
 from veil_service.auth.rules import UNGUARDED_PREFIXES, Access, rule_for
-from veil_service.errors import PermissionDeniedError, UnauthenticatedError, VeilServiceError
+from veil_service.errors import (
+    PermissionDeniedError,
+    Reason,
+    UnauthenticatedError,
+    VeilServiceError,
+)
 from veil_service.logs import bind_request
 from veil_service.server.status import to_grpc_status
 
@@ -46,7 +51,7 @@ class CallGuard:
         rule = rule_for(self.method)
         if rule is None:
             raise PermissionDeniedError(
-                f"{self.method} has no authorization rule; refused.", reason="NO_RULE"
+                f"{self.method} has no authorization rule; refused.", reason=Reason.NO_RULE
             )
         credential = extract_credential(self.metadata)
         if rule is Access.PUBLIC:
@@ -59,7 +64,7 @@ class CallGuard:
             self.principal = authenticate(self.engine, credential)
             if rule is Access.ADMIN and not self.principal.is_admin:
                 raise PermissionDeniedError(
-                    "this call needs the admin role.", reason="ADMIN_REQUIRED"
+                    "this call needs the admin role.", reason=Reason.ADMIN_REQUIRED
                 )
         set_current(self.principal, peer)
 

@@ -33,7 +33,7 @@ from veil_service.engine_contract.dp_requests import (
     ModelArtifact,
     QueryResult,
 )
-from veil_service.errors import InvalidArgumentError, VeilServiceError
+from veil_service.errors import InvalidArgumentError, Reason, VeilServiceError
 
 SPEND_TOLERANCE = 1e-9
 
@@ -112,7 +112,7 @@ def execute(
         raise VeilServiceError(
             "the diffprivlib pipeline spent more privacy budget than estimated; the result is "
             "withheld",
-            reason="DP_COST_MISMATCH",
+            reason=Reason.DP_COST_MISMATCH,
         )
     score = _score(pipeline, x_test, y_test)
     return QueryResult(score=score, model=_export(pipeline, request, allow_pickle), spent=spent)
