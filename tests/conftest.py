@@ -3,17 +3,26 @@ and runs), and helpers to make users."""
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # shared_data
-
 from shared_data import SHARED_DATA
 from support import ServerThread, TestUser, create_user, start_server
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_test_tasks() -> Iterator[None]:
+    """Engines started by the tests also run the test-only tasks of ``engine_test_tasks``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VEIL_ENGINE_EXTRA_TASKS", "sleep=engine_test_tasks:run_sleep")
+        patch.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+        )
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-
 from dp_support import grant, manager, register
 from support import ServerThread, TestUser
 from veil_client.dp_client import DPClient

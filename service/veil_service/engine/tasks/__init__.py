@@ -1,11 +1,14 @@
 """The registry of engine tasks: kind name -> function(TaskContext) -> summary dict.
 
-Each task module wraps one algorithm package; adding a task means adding one line here.
+Each task module wraps one algorithm package; adding a task means adding one line here. An engine
+may be given extra task kinds through ``VEIL_ENGINE_EXTRA_TASKS`` (tests register their own that
+way; nothing test-only ships in the registry).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +22,6 @@ TaskFunction = Callable[["TaskContext"], dict[str, Any]]
 # kind -> "module:function", imported lazily so a task's heavy libraries load only when used.
 TASKS: dict[str, str] = {
     "describe": "veil_service.engine.tasks.describe:run_describe",
-    "sleep": "veil_service.engine.tasks.sleep:run_sleep",
     # Runs (avatarization, metrics, reports, advice): engine/tasks/avatar_jobs.py.
     "avatarize": "veil_service.engine.tasks.avatar_jobs:run_avatarize",
     "privacy_metrics": "veil_service.engine.tasks.avatar_jobs:run_privacy_metrics",
@@ -31,6 +33,23 @@ TASKS: dict[str, str] = {
     "dp_cost": "veil_service.engine.tasks.dp:run_dp_cost",
     "dp_dummy": "veil_service.engine.tasks.dp:run_dp_dummy",
 }
+
+
+EXTRA_TASKS_ENV = "VEIL_ENGINE_EXTRA_TASKS"
+"""Environment variable naming extra task kinds: ``kind=module:function`` pairs, comma-separated."""
+
+
+def _extra_tasks(spec: str) -> dict[str, str]:
+    extra: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, target = item.partition("=")
+        if not kind or ":" not in target:
+            raise ValueError(f"{EXTRA_TASKS_ENV}: {item!r} is not kind=module:function")
+        extra[kind.strip()] = target.strip()
+    return extra
+
+
+TASKS.update(_extra_tasks(os.environ.get(EXTRA_TASKS_ENV, "")))
 
 
 def resolve(kind: str) -> TaskFunction:

@@ -1,7 +1,7 @@
-"""The ``sleep`` task: waits while reporting progress.
+"""Engine tasks that only tests register (``VEIL_ENGINE_EXTRA_TASKS``, see tests/conftest.py).
 
-Used by operators and tests to check cancellation and engine-failure handling with a task whose
-duration is known; it touches no data.
+``sleep`` waits while reporting progress: a task whose duration is known, to check cancellation
+and engine-failure handling; it touches no data.
 """
 
 from __future__ import annotations
