@@ -1,8 +1,4 @@
-"""The ``veil`` command: ``serve``, ``engine`` and ``admin`` operations.
-
-Admin commands work on a data dir directly (the server may be running: SQLite in WAL mode takes
-concurrent writers). Commands that print a secret print it alone on the last line.
-"""
+"""The ``veil`` command: ``serve``, ``engine``, and ``admin`` (the ``admin_cli`` package)."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from veil_service.errors import VeilServiceError
 
@@ -73,93 +68,6 @@ def _cmd_engine(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_db(args: argparse.Namespace) -> Any:
-    from veil_service.settings import load_settings
-    from veil_service.storage.db import open_database
-
-    settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return open_database(settings.effective_database_url), settings
-
-
-def _cmd_bootstrap(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
-    from veil_service.accounts import api_keys, users
-    from veil_service.storage import schema
-
-    db, _ = _open_db(args)
-    with db.begin() as conn:
-        admins = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(schema.users)
-            .where(schema.users.c.role == "admin")
-        ).scalar()
-        if admins:
-            print(
-                "an admin already exists in this data dir; use 'veil admin create-api-key'.",
-                file=sys.stderr,
-            )
-            return 1
-        user = users.create_user(
-            conn,
-            username=args.username,
-            email=args.email,
-            role="admin",
-            password_hash=_hash_password(args.password),
-            peer="cli",
-        )
-        _, plaintext = api_keys.create_api_key(
-            conn,
-            user_id=user.id,
-            name=args.key_name,
-            expiration_days=args.expiration_days,
-            peer="cli",
-        )
-    print(f"created admin {user.username!r}; API key (shown once):")
-    print(plaintext)
-    return 0
-
-
-def _hash_password(password: str | None) -> str | None:
-    if not password:
-        return None
-    from veil_service.accounts.passwords import hash_password
-
-    return hash_password(password)
-
-
-def _cmd_create_user(args: argparse.Namespace) -> int:
-    from veil_service.accounts import users
-
-    db, _ = _open_db(args)
-    with db.begin() as conn:
-        user = users.create_user(
-            conn,
-            username=args.username,
-            email=args.email,
-            role=args.role,
-            password_hash=_hash_password(args.password),
-            peer="cli",
-        )
-    print(f"created {user.role} {user.username!r} ({user.id})")
-    return 0
-
-
-def _cmd_create_api_key(args: argparse.Namespace) -> int:
-    from veil_service.accounts import api_keys, users
-
-    db, _ = _open_db(args)
-    with db.begin() as conn:
-        user = users.find_user(conn, args.username)
-        _, plaintext = api_keys.create_api_key(
-            conn, user_id=user.id, name=args.name, expiration_days=args.expiration_days, peer="cli"
-        )
-    print(f"API key {args.name!r} for {user.username!r} (shown once):")
-    print(plaintext)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="veil", description="Veil privacy service")
@@ -197,38 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--cache-mib", type=int, default=2048)
     engine.set_defaults(func=_cmd_engine)
 
-    admin = sub.add_parser("admin", help="administration on a data dir")
-    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    from veil_service import admin_cli
 
-    boot = admin_sub.add_parser("bootstrap", help="create the first admin and print an API key")
-    _add_data_dir(boot)
-    boot.add_argument("--username", default="admin")
-    boot.add_argument("--email", default="admin@localhost.localdomain")
-    boot.add_argument("--password", default=None)
-    boot.add_argument("--key-name", default="bootstrap")
-    boot.add_argument("--expiration-days", type=int, default=365)
-    boot.set_defaults(func=_cmd_bootstrap)
-
-    create_user = admin_sub.add_parser("create-user", help="create a user")
-    _add_data_dir(create_user)
-    create_user.add_argument("--username", required=True)
-    create_user.add_argument("--email", required=True)
-    create_user.add_argument("--password", default=None)
-    create_user.add_argument("--role", choices=["user", "admin"], default="user")
-    create_user.set_defaults(func=_cmd_create_user)
-
-    create_key = admin_sub.add_parser("create-api-key", help="create an API key for a user")
-    _add_data_dir(create_key)
-    create_key.add_argument("--username", required=True)
-    create_key.add_argument("--name", required=True)
-    create_key.add_argument("--expiration-days", type=int, default=365)
-    create_key.set_defaults(func=_cmd_create_api_key)
-
-    from veil_service.accounts import cli_commands as account_commands
-    from veil_service.dpquery import cli_commands as dp_commands
-
-    account_commands.register(admin_sub)
-    dp_commands.register(admin_sub)
+    admin_cli.register(sub)
     return parser
 
 

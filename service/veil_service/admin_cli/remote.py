@@ -10,7 +10,7 @@ from google.protobuf import timestamp_pb2
 from veil.v1 import admin_pb2, admin_pb2_grpc, auth_pb2
 from veil_wire.channel import AddressError, open_channel, parse_base_url
 
-from veil_service.accounts.admin_backends import Row
+from veil_service.admin_cli.backends import Row
 from veil_service.errors import InvalidArgumentError, error_from_code
 
 CALL_TIMEOUT_S = 60.0

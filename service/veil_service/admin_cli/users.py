@@ -12,10 +12,10 @@ import argparse
 import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from veil_service.accounts.admin_backends import AdminBackend, DatabaseBackend, Row
+from veil_service.admin_cli.backends import AdminBackend, DatabaseBackend, Row
+from veil_service.admin_cli.storage import add_storage_arguments, open_storage
 
 USER_COLUMNS = ("id", "username", "email", "role", "active", "created_at")
 KEY_COLUMNS = ("id", "user_id", "name", "prefix", "expires_at", "revoked_at")
@@ -26,8 +26,7 @@ Output = tuple[list[Row], tuple[str, ...]]
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", default=None, help="data dir (default ./veil-data)")
-    parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the database")
+    add_storage_arguments(parser)
     parser.add_argument(
         "--url", default=None, help="act through a running server at this address instead"
     )
@@ -39,18 +38,14 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 
 def _backend(args: argparse.Namespace) -> AdminBackend:
     if args.url:
-        from veil_service.accounts.admin_remote import ServerBackend
+        from veil_service.admin_cli.remote import ServerBackend
 
         api_key = args.api_key or os.environ.get("VEIL_API_KEY", "")
         if not api_key:
             raise SystemExit("error: --url needs an admin API key: --api-key or VEIL_API_KEY.")
         return ServerBackend(args.url, api_key)
-    from veil_service.settings import load_settings
-    from veil_service.storage.db import open_database
-
-    settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return DatabaseBackend(open_database(settings.effective_database_url))
+    db, _ = open_storage(args)
+    return DatabaseBackend(db)
 
 
 def _print(rows: list[Row], columns: tuple[str, ...], as_json: bool) -> None:

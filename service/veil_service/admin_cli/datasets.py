@@ -9,7 +9,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from veil_service.admin_cli.storage import add_storage_arguments, open_storage
 from veil_service.errors import InvalidArgumentError
+from veil_service.storage.blobs import BlobStore
 
 
 def register(admin_sub: Any) -> None:
@@ -17,7 +21,7 @@ def register(admin_sub: Any) -> None:
     add = admin_sub.add_parser(
         "add-dataset", help="register a DP dataset from a CSV or Parquet file and its metadata"
     )
-    _add_storage(add)
+    add_storage_arguments(add)
     add.add_argument("--name", required=True, help="dataset name analysts use, e.g. PENGUIN")
     add.add_argument("--path", required=True, help="CSV or Parquet file")
     add.add_argument("--metadata", required=True, help="metadata YAML file (Lomas format)")
@@ -26,7 +30,7 @@ def register(admin_sub: Any) -> None:
     grant = admin_sub.add_parser(
         "grant", help="give a user access to a DP dataset with a budget (or change it)"
     )
-    _add_storage(grant)
+    add_storage_arguments(grant)
     grant.add_argument("--username", required=True, help="user name or id")
     grant.add_argument("--dataset", required=True, help="dataset name")
     grant.add_argument(
@@ -41,19 +45,9 @@ def register(admin_sub: Any) -> None:
     grant.set_defaults(func=_cmd_grant)
 
 
-def _add_storage(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", default=None, help="data dir (default ./veil-data)")
-    parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the database")
-
-
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    from veil_service.settings import load_settings
-    from veil_service.storage.blobs import BlobStore
-    from veil_service.storage.db import open_database
-
-    settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return open_database(settings.effective_database_url), BlobStore(Path(settings.data_dir))
+def _open(args: argparse.Namespace) -> tuple[sa.Engine, BlobStore]:
+    db, settings = open_storage(args)
+    return db, BlobStore(Path(settings.data_dir))
 
 
 def _cmd_add_dataset(args: argparse.Namespace) -> int:

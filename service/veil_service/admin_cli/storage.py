@@ -1,0 +1,25 @@
+"""Where ``veil admin`` commands find the data: ``--data-dir`` and ``--database-url``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from veil_service.settings import Settings, load_settings
+
+
+def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the data dir and database URL options."""
+    parser.add_argument("--data-dir", default=None, help="data dir (default ./veil-data)")
+    parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the database")
+
+
+def open_storage(args: argparse.Namespace) -> tuple[sa.Engine, Settings]:
+    """The database of the data dir (created and migrated when new) and the settings."""
+    from veil_service.storage.db import open_database
+
+    settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return open_database(settings.effective_database_url), settings
