@@ -126,3 +126,21 @@ def test_execute_can_skip_the_query_check(penguin: Metadata, penguins: pd.DataFr
     with pytest.raises(InvalidArgumentError) as info:
         smartnoise_sql.execute(bad, penguins, penguin, check_query=False)
     assert "dummy mode" in info.value.message
+
+
+def test_a_query_on_the_engines_sqlite_copy_answers_like_one_on_the_frame(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    request = SmartnoiseSqlRequest(
+        "SELECT species, COUNT(*) AS n FROM df GROUP BY species", 10.0, 1e-5
+    )
+    fresh = smartnoise_sql.execute(request, penguins, penguin)
+    key = "penguins-digest:metadata"
+    first = smartnoise_sql.execute(request, penguins, penguin, dataset_key=key, check_query=False)
+    # The copy is reused: an empty frame under the same key still sees the 344 rows.
+    again = smartnoise_sql.execute(request, penguins.iloc[:0], penguin, dataset_key=key)
+    for result in (first, again):
+        assert result.table is not None and fresh.table is not None
+        assert list(result.table.columns) == list(fresh.table.columns) == ["species", "n"]
+        assert sorted(result.table["species"]) == sorted(fresh.table["species"])
+        assert result.table["n"].sum() == pytest.approx(len(penguins), rel=0.1)

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import snsql
 from snsql import Mechanism, Privacy, Stat
+from snsql.sql.private_reader import PrivateReader
 
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine_contract.dp_metadata import Metadata
@@ -60,6 +61,7 @@ def execute(
     allow_pickle: bool = False,
     show_library_errors: bool = False,
     check_query: bool = True,
+    dataset_key: str | None = None,
 ) -> QueryResult:
     """Run the query on ``df`` with smartnoise-sql's noise.
 
@@ -75,6 +77,9 @@ def execute(
         check_query: First check the query against the metadata (``get_privacy_cost``), so a
             bad query gets the library's full message. It costs about as much as the query; skip
             it when :func:`estimate_cost` already ran on the same request and metadata.
+        dataset_key: Identity of ``df``'s content (table digest and metadata). When given, the
+            query runs on the engine's SQLite copy of that dataset (``smartnoise_sql_copies``),
+            built from ``df`` the first time, instead of copying ``df`` into SQLite again.
 
     Returns:
         ``QueryResult.table``: with postprocessing, the query's columns; without, the raw
@@ -86,7 +91,7 @@ def execute(
     """
     del seed, allow_pickle
     request.validate()
-    reader = _reader(request, metadata, df)
+    reader = _reader(request, metadata, df, dataset_key)
     if check_query:
         try:
             # Checks the query against the metadata only, so its errors are safe to show in full.
@@ -114,7 +119,12 @@ def execute(
     return QueryResult(table=table.convert_dtypes(convert_string=False))
 
 
-def _reader(request: SmartnoiseSqlRequest, metadata: Metadata, df: pd.DataFrame) -> Any:
+def _reader(
+    request: SmartnoiseSqlRequest,
+    metadata: Metadata,
+    df: pd.DataFrame,
+    dataset_key: str | None = None,
+) -> Any:
     privacy = Privacy(epsilon=request.epsilon, delta=request.delta)
     for stat, mechanism in request.mechanisms.items():
         if stat not in MECHANISM_STATS:
@@ -129,6 +139,11 @@ def _reader(request: SmartnoiseSqlRequest, metadata: Metadata, df: pd.DataFrame)
                 field="mechanisms",
             )
         privacy.mechanisms.map[Stat[stat]] = Mechanism[mechanism]
+    if dataset_key is not None:
+        from veil_service.engine.dp.smartnoise_sql_copies import DATABASES
+
+        database = DATABASES.get(dataset_key, df, metadata)
+        return PrivateReader(database.reader, database.metadata, privacy=privacy)
     try:
         return snsql.from_connection(
             df, privacy=privacy, metadata=metadata.to_smartnoise_dict(TABLE_NAME)

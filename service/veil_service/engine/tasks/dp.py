@@ -55,7 +55,7 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     own messages are shown, and the seed also seeds the library where it can be seeded. In
     private mode nothing is seeded and library messages that could quote data are withheld.
     """
-    library, request, metadata = _decode(ctx.params)
+    _, request, metadata = _decode(ctx.params)
     dummy = ctx.params.get("dummy")
     allow_pickle = bool(ctx.params.get("allow_pickle", False))
     if dummy:
@@ -63,12 +63,18 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     else:
         frame = FRAMES.get(ctx.input_path("dataset"), metadata)
     started = time.perf_counter()
-    if library == SmartnoiseSqlRequest.LIBRARY and not dummy:
-        # The dataset stays in SQLite between queries; see dp_sql.
-        from veil_service.engine.tasks import dp_sql
+    if isinstance(request, SmartnoiseSqlRequest) and not dummy:
+        # The dataset stays in SQLite between queries, and the server ran dp_cost on this very
+        # request and metadata first, so the query check is not repeated.
+        from veil_service.engine.dp import smartnoise_sql
 
-        key = f"{ctx.input_path('dataset').stem}:{hash(metadata)}"
-        result = dp_sql.execute_private(request, frame, metadata, key)  # type: ignore[arg-type]
+        result = smartnoise_sql.execute(
+            request,
+            frame,
+            metadata,
+            check_query=False,
+            dataset_key=f"{ctx.input_path('dataset').stem}:{hash(metadata)}",
+        )
     elif dummy:
         # Dummy data is public: seed the library where it can be, and show its messages.
         result = dispatch.execute(
