@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -55,21 +54,6 @@ def describe_schema(schema: pa.Schema) -> tuple[ColumnDescription, ...]:
     return tuple(ColumnDescription(f.name, str(f.type), f.nullable) for f in schema)
 
 
-def validate_ipc_stream(path: Path, *, field: str = "arrow_ipc") -> TableShape:
-    """Read an Arrow IPC stream file to its end and return its shape.
-
-    Plain reads through ``OSFile``, not a memory map: a freshly written file sits in large page
-    cache folios, and mapping it made the server's resident set jump by tens of MiB.
-
-    Raises:
-        InvalidArgumentError: the bytes are not a complete Arrow IPC stream (truncated, corrupt,
-            a file-format or Parquet file instead of the stream format, duplicate or empty
-            column names).
-    """
-    with pa.OSFile(str(path), "rb") as source:
-        return validate_ipc_source(source, field=field)
-
-
 def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
     """Read an Arrow IPC stream from a file-like ``source`` to its end and return its shape.
 
@@ -77,7 +61,9 @@ def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
     it arrives, instead of reading the whole file back once it is stored.
 
     Raises:
-        InvalidArgumentError: as :func:`validate_ipc_stream`.
+        InvalidArgumentError: the bytes are not a complete Arrow IPC stream (truncated, corrupt,
+            a file-format or Parquet file instead of the stream format, duplicate or empty
+            column names).
     """
     try:
         reader = ipc.open_stream(source)

@@ -24,7 +24,6 @@ class Settings:
         database_url: SQLAlchemy URL; empty means SQLite under data_dir.
         engines: Remote engine addresses; empty means one local engine child process.
         engine_capacity: Tasks the local engine runs at once.
-        job_lease_seconds: How long a running job's lease lasts without a heartbeat.
         tls_cert / tls_key: PEM files; both set means the server speaks TLS.
         smtp_*: Outgoing mail; no host means messages go to ``<data_dir>/outbox``.
         session_hours: Lifetime of a password-login session.
@@ -38,7 +37,6 @@ class Settings:
     database_url: str = ""
     engines: tuple[str, ...] = ()
     engine_capacity: int = 2
-    job_lease_seconds: float = 30.0
     tls_cert: str = ""
     tls_key: str = ""
     smtp_host: str = ""

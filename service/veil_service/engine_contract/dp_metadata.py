@@ -91,11 +91,6 @@ class ColumnMetadata:
     max_influenced_partitions: int | None = None
     max_partition_contributions: int | None = None
 
-    @property
-    def is_categorical(self) -> bool:
-        """Whether the column takes its values in a declared list of categories."""
-        return self.categories is not None
-
 
 @dataclass(frozen=True)
 class Metadata:

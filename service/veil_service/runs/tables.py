@@ -37,7 +37,6 @@ MAX_MESSAGE_BODY_BYTES = 64 << 20
 """Largest Arrow IPC message (record batch body) an upload may hold; bounds server memory."""
 
 TABLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-ROLES = ("original", "avatar")
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,6 @@ def validate_table_name(name: str) -> None:
             "table_name must be 1-128 characters of letters, digits, '_', '-' or '.'.",
             field="table_name",
         )
-
-
-def validate_role(role: str) -> None:
-    """Check a table role."""
-    if role not in ROLES:
-        raise InvalidArgumentError(f"role must be one of {list(ROLES)}.", field="role")
 
 
 async def receive_stream(

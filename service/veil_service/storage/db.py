@@ -22,11 +22,6 @@ from veil_service.errors import FailedPreconditionError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def sqlite_url(data_dir: Path) -> str:
-    """The default database URL: a SQLite file in the data dir."""
-    return f"sqlite:///{(data_dir / 'veil.db').resolve()}"
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed while a writer commits; busy_timeout makes concurrent writers wait
