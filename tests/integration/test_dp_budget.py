@@ -64,7 +64,7 @@ def test_fifty_concurrent_queries_with_budget_for_ten(
     assert len(records) == 10 and {r["id"] for r in records} == {a.query_id for a in answers}
 
 
-def test_a_query_failing_on_the_data_spends_nothing(
+def test_a_query_the_metadata_refuses_spends_nothing(
     veil_server: ServerThread, user: TestUser
 ) -> None:
     from diffprivlib.models import LogisticRegression
@@ -72,18 +72,21 @@ def test_a_query_failing_on_the_data_spends_nothing(
     dataset = register(veil_server)
     grant(veil_server, user, dataset, 5.0, 0.0)
     client = manager(veil_server, user).dp(dataset)
-    # The cost (ε = 1) needs no data; fitting on text columns fails on the rows.
+    # Text features would fail on the rows, and a failure on the rows is charged (issue 19):
+    # the metadata already says they are text, so both calls refuse them before any spend.
     model = LogisticRegression(epsilon=1.0, data_norm=10.0)
-    assert client.diffprivlib.cost(model, ["species", "island"], ["sex"]).epsilon == 1.0
-    with pytest.raises(InvalidArgument) as failed:
-        client.diffprivlib.query(model, ["species", "island"], ["sex"])
-    assert failed.value.field == "pipeline_json"
+    for call in (client.diffprivlib.cost, client.diffprivlib.query):
+        with pytest.raises(InvalidArgument) as refused:
+            call(model, ["species", "island"], ["sex"])
+        assert refused.value.field == "feature_columns"
     spent = client.get_total_spent_budget()
     assert (spent.total_spent_epsilon, spent.total_spent_delta) == (0.0, 0.0)
     assert client.get_previous_queries() == []
 
 
-def test_a_cancelled_query_is_refunded(veil_server: ServerThread, user: TestUser) -> None:
+def test_a_query_cancelled_on_the_engine_is_charged(
+    veil_server: ServerThread, user: TestUser
+) -> None:
     from veil_client.dp_client import SmartnoiseSynthClient
 
     dataset = register(veil_server)
@@ -112,12 +115,14 @@ def test_a_cancelled_query_is_refunded(veil_server: ServerThread, user: TestUser
         with pytest.raises(Unavailable) as cancelled:
             client._api.query(dataset, message, timeout=2.5)
         assert cancelled.value.code == "DEADLINE_EXCEEDED"
+        # The engine had the rows: cancelling is a failure that could depend on them (issue 19).
         assert_eventually(
-            lambda: client.get_total_spent_budget().total_spent_epsilon == 0.0,
-            message="the cancelled query's charge was not refunded",
+            lambda: "CANCELLED" in client.get_previous_queries()[0]["result_summary"],
+            message="the cancelled query was not recorded as failed",
         )
     finally:
         done.set()
         watcher.join()
     assert charged.is_set()
-    assert client.get_previous_queries() == []
+    assert client.get_total_spent_budget().total_spent_epsilon == 1.0
+    assert [q["epsilon"] for q in client.get_previous_queries()] == [1.0]

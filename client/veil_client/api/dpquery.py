@@ -353,8 +353,9 @@ class DPQueryApi:
         """Run a query: privately (charged to the budget) or on a dummy dataset (free).
 
         Args:
-            timeout: Deadline in seconds (default one hour); a private query cut short by it
-                is refunded by the server.
+            timeout: Deadline in seconds (default one hour). A private query cut short by it
+                is refunded only if it was still waiting for an engine; once an engine has the
+                private rows it is charged, like any failure after that point (docs/security.md).
         """
         response = self.transport.call(
             QUERY, dpquery_pb2.QueryRequest(spec=_spec(dataset, query, dummy)), timeout=timeout

@@ -8,10 +8,16 @@ The order of a private query, and why:
 3. Charge the budget and open the archive record in one transaction: one conditional UPDATE,
    so concurrent queries cannot overspend (RESOURCE_EXHAUSTED states what remains).
 4. Run the query on the engine (``dp_query``; the engine already holds the table by digest).
-5. Record the result's shape in the archive, then answer. If anything fails before this record
-   is committed (library error, engine lost, caller cancelled), the charge is refunded and the
-   record dropped in one transaction: no result left the server. If the server dies after the
-   charge, the charge stands (fail closed).
+5. Record the result's shape in the archive, then answer.
+
+When a failure is refunded (issue 19, defect 2; docs/security.md): only when nothing could have
+read a private row, i.e. the query failed before step 4 handed it to an engine (a malformed
+request, a cost the library refuses, a budget too small, no engine, the caller cancelling while
+the query waited for an engine slot). Whether a query fails on the data depends on the data, so a
+free failure is a noise-free answer: once the engine has the query, a failure (the library, the
+engine lost, a cancellation, a time limit) is charged like the answer it replaces and stays in the
+archive as a failed query. Everything the metadata can decide is therefore checked in step 2,
+before the charge. If the server dies after the charge, the charge stands (fail closed).
 
 Costs are deterministic functions of (library, request, metadata), so they are memoized: a query
 repeated on the same dataset skips step 2's engine round trip.
@@ -24,6 +30,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -43,7 +50,13 @@ from veil_service.engine_contract.dp_tasks import (
     canonical_json,
     request_to_dict,
 )
-from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
+from veil_service.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    Reason,
+    ResourceExhaustedError,
+    VeilServiceError,
+)
 
 log = logging.getLogger("veil.dpquery")
 
@@ -122,6 +135,17 @@ class DPQueries:
         if (
             isinstance(request, SmartnoiseSynthRequest)
             and request.return_model
+            and not request.allow_pickle
+        ):
+            # Checked here, before the charge, rather than by the engine after the fit.
+            raise InvalidArgumentError(
+                "return_model returns the synthesizer as a pickle, which needs allow_pickle on "
+                "the request (and the server); ask for samples instead (return_model=False).",
+                field="return_model",
+            )
+        if (
+            isinstance(request, SmartnoiseSynthRequest)
+            and request.return_model
             and not self.app.settings.allow_pickle
         ):
             raise FailedPreconditionError(
@@ -172,8 +196,14 @@ class DPQueries:
                 request_json=request_json,
                 cost=cost,
             )
+        dispatched = False
+
+        def mark_dispatched() -> None:
+            nonlocal dispatched
+            dispatched = True
+
         try:
-            answer, charged = await self._run_private(spec, dataset, cost)
+            answer, charged = await self._run_private(spec, dataset, cost, mark_dispatched)
             with self.app.db.begin() as conn:
                 if charged != cost:
                     budget.refund(
@@ -183,19 +213,29 @@ class DPQueries:
                     )
                 archive.close_record(conn, query_id, summary=answer.summary, cost=charged)
                 left = budget.remaining(conn, grant.id)
-        except BaseException:
-            # No result left the server: give the budget back (synchronously, so a cancelled
-            # call still refunds) and forget the record.
+        except BaseException as exc:
+            # Synchronously, so that a cancelled call still settles its charge.
+            if not dispatched:
+                # No engine had the query: nothing read a row. Give the budget back.
+                with self.app.db.begin() as conn:
+                    budget.refund(conn, grant.id, cost)
+                    archive.drop_record(conn, query_id)
+                raise
             with self.app.db.begin() as conn:
-                budget.refund(conn, grant.id, cost)
-                archive.drop_record(conn, query_id)
+                archive.close_record(conn, query_id, summary=_failure_summary(exc), cost=cost)
+            if isinstance(exc, VeilServiceError):
+                raise _charged(exc, cost) from exc
             raise
         return QueryAnswer(
             answer.table_ipc, answer.values, answer.model, answer.score, charged, left, query_id
         )
 
     async def _run_private(
-        self, spec: QuerySpec, dataset: DatasetRecord, cost: PrivacyCost
+        self,
+        spec: QuerySpec,
+        dataset: DatasetRecord,
+        cost: PrivacyCost,
+        on_dispatch: Callable[[], None],
     ) -> tuple[_Answer, PrivacyCost]:
         params = self._params(spec, dataset)
         params["allow_pickle"] = self.app.settings.allow_pickle
@@ -210,6 +250,7 @@ class DPQueries:
                     dataset.size_bytes,
                 )
             ],
+            on_dispatch=on_dispatch,
         )
         answer = _read_answer(output)
         charged = cost
@@ -222,8 +263,7 @@ class DPQueries:
             ):
                 raise InvalidArgumentError(
                     f"{spec.library} accounted more budget than estimated (epsilon="
-                    f"{library.epsilon!r}, delta={library.delta!r}); the result is withheld and "
-                    "nothing is charged.",
+                    f"{library.epsilon!r}, delta={library.delta!r}); the result is withheld.",
                     field="request",
                     reason=Reason.DP_COST_MISMATCH,
                 )
@@ -249,6 +289,29 @@ class DPQueries:
             PrivacyCost(grant.remaining_epsilon, grant.remaining_delta),
             "",
         )
+
+
+def _failure_summary(exc: BaseException) -> str:
+    # The archive shows the analyst what happened, never a library message (it may quote data).
+    if isinstance(exc, VeilServiceError):
+        return f"failed after reading the data: {exc.code_name} {exc.reason}"
+    if isinstance(exc, asyncio.CancelledError):
+        return "failed after reading the data: CANCELLED"
+    return f"failed after reading the data: {type(exc).__name__}"
+
+
+def _charged(exc: VeilServiceError, cost: PrivacyCost) -> VeilServiceError:
+    """The same error, saying that its cost was charged and why."""
+    charged = type(exc)(
+        f"{exc.message.rstrip('.')}. The query failed after the engine was given the private "
+        f"rows, so it is charged like an answer (epsilon={cost.epsilon!r}, delta="
+        f"{cost.delta!r}): whether a query fails can depend on the data (docs/security.md).",
+        reason=exc.reason,
+        field=exc.field,
+    )
+    if isinstance(exc, ResourceExhaustedError) and isinstance(charged, ResourceExhaustedError):
+        charged.retry_after_seconds = exc.retry_after_seconds
+    return charged
 
 
 class _Answer:

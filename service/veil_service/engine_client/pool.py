@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,8 +200,14 @@ class EnginePool:
         params: dict[str, Any],
         inputs: list[TaskInput],
         on_progress: ProgressCallback | None = None,
+        on_dispatch: Callable[[], None] | None = None,
     ) -> TaskOutput:
         """Run a task on a free engine, retrying once if the engine dies.
+
+        Args:
+            on_dispatch: Called once a slot is held, just before the task is sent to an engine:
+                from then on the engine may read the task's inputs (private DP queries charge a
+                failure from that point on; see ``dpquery.queries``).
 
         Raises:
             VeilServiceError: the task itself failed (bad parameters, ...): not retried.
@@ -215,6 +222,8 @@ class EnginePool:
         for attempt in range(1, self.max_attempts + 1):
             slot = await self._acquire()
             try:
+                if on_dispatch is not None:
+                    on_dispatch()
                 return await slot.connection.run_task(kind, params, inputs, self.blobs, callback)
             except EngineLostError as exc:
                 last_error = str(exc)

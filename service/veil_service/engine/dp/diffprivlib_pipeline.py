@@ -13,6 +13,7 @@ only (see :func:`impute`), unlike Lomas, which computed exact means on the priva
 
 from __future__ import annotations
 
+import math
 import pickle
 import warnings
 from typing import Any
@@ -25,7 +26,7 @@ from diffprivlib.utils import DiffprivlibCompatibilityWarning, PrivacyLeakWarnin
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from veil_service.engine.dp.diffprivlib_json import build_pipeline, parse_pipeline
+from veil_service.engine.dp.diffprivlib_json import PipelineStep, build_pipeline, parse_pipeline
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import (
     CostEstimate,
@@ -51,6 +52,8 @@ def estimate_cost(request: DiffPrivLibRequest, metadata: Metadata) -> CostEstima
     request.validate()
     steps = parse_pipeline(request.pipeline_json)
     _check_columns(request, metadata)
+    _check_split(request, metadata)
+    _check_no_leak(steps)
     # Instantiating checks parameter values (cheap, no data) before anything is spent.
     build_pipeline(steps, [BudgetAccountant() for _ in steps])
     return CostEstimate(epsilon=sum(step.epsilon for step in steps), delta=0.0)
@@ -161,6 +164,70 @@ def _check_columns(request: DiffPrivLibRequest, metadata: Metadata) -> None:
                 f"known: {', '.join(sorted(known))}",
                 field=field,
             )
+
+
+NUMERIC_TYPES = frozenset({"int", "float", "boolean"})
+LEAK_GUARDS: dict[str, tuple[str, ...]] = {
+    "DecisionTreeClassifier": ("bounds", "classes"),
+    "GaussianNB": ("bounds",),
+    "KMeans": ("bounds",),
+    "LinearRegression": ("bounds_X", "bounds_y"),
+    "LogisticRegression": ("data_norm",),
+    "PCA": ("data_norm", "bounds"),
+    "RandomForestClassifier": ("bounds", "classes"),
+    "StandardScaler": ("bounds",),
+}
+"""Per allow-listed class, the parameters without which diffprivlib reads them from the data
+(and emits a PrivacyLeakWarning at fit time); ``PCA`` needs ``bounds`` unless ``centered``."""
+
+
+def _check_no_leak(steps: list[PipelineStep]) -> None:
+    """Refuse, before any spend, a pipeline diffprivlib would fit with a PrivacyLeakWarning.
+
+    The warning depends only on parameters left unset, so it is decided here rather than on the
+    private rows (where a failure is charged).
+    """
+    for step in steps:
+        defaults = step.cls().get_params(deep=False)
+        missing = [
+            name
+            for name in LEAK_GUARDS.get(step.cls.__name__, ())
+            if step.params.get(name, defaults.get(name)) is None
+            and not (name == "bounds" and step.params.get("centered"))
+        ]
+        if missing:
+            raise InvalidArgumentError(
+                f"PrivacyLeakWarning: step {step.name!r} ({step.cls.__name__}) leaves "
+                f"{', '.join(missing)} unset, so diffprivlib would read them from the private "
+                "data. Veil cannot fit a pipeline that leaks privacy: give bounds (and data_norm, "
+                "classes) for every step",
+                field="pipeline_json",
+            )
+
+
+def _check_split(request: DiffPrivLibRequest, metadata: Metadata) -> None:
+    """Refuse, from the metadata alone, what would otherwise fail on the private rows.
+
+    A failure on the data is charged (issue 19, defect 2), so whatever the metadata can decide is
+    decided here, before anything is spent: features diffprivlib cannot read as numbers, and a
+    ``test_size`` that leaves no training or test row at the published row count (scikit-learn's
+    rule: ``n_test = ceil(test_size * n)``, ``n_train = n - n_test``).
+    """
+    text = [c for c in request.feature_columns if metadata.column(c).type not in NUMERIC_TYPES]
+    if text:
+        raise InvalidArgumentError(
+            f"feature_columns: {', '.join(text)} are not numbers (int, float or boolean in the "
+            "metadata); diffprivlib models take numeric features only",
+            field="feature_columns",
+        )
+    n_test = math.ceil(request.test_size * metadata.rows)
+    if n_test < 1 or metadata.rows - n_test < 1:
+        raise InvalidArgumentError(
+            f"test_size {request.test_size!r} leaves no training or no test row out of the "
+            f"{metadata.rows} rows the metadata declares; use a test_size between "
+            f"{1 / metadata.rows:.6g} and {1 - 1 / metadata.rows:.6g}",
+            field="test_size",
+        )
 
 
 def _target(data: pd.DataFrame, targets: list[str]) -> Any:
