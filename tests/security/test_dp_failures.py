@@ -37,9 +37,7 @@ def _spent(client: DPClient) -> float:
 def test_failure_after_reading_the_data_is_charged(client: DPClient) -> None:
     before = _spent(client)
     with pytest.raises(InvalidArgument) as failed:
-        client.diffprivlib.query(
-            MODEL, FEATURES, ["species"], test_size=TEST_SIZE_FAILING_ON_DATA
-        )
+        client.diffprivlib.query(MODEL, FEATURES, ["species"], test_size=TEST_SIZE_FAILING_ON_DATA)
     assert "charged" in failed.value.message
     assert _spent(client) == pytest.approx(before + 0.75)
     latest = client.get_previous_queries()[0]
