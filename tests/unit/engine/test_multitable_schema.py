@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from veil_service.engine.multitable import Link, Schema, TableKeys, check_table_keys
-from veil_service.engine.multitable.schema import descendants
+from veil_service.engine_contract.linked_tables import descendants
 from veil_service.errors import InvalidArgumentError
 
 PATIENT = TableKeys("patient", primary_key="p_id", individual_level=True)

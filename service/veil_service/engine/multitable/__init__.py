@@ -26,7 +26,7 @@ from veil_service.engine.multitable.pipeline import (
     TableResult,
     avatarize_tables,
 )
-from veil_service.engine.multitable.schema import (
+from veil_service.engine_contract.linked_tables import (
     LINK_METHODS,
     Link,
     Schema,

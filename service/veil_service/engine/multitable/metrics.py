@@ -49,12 +49,12 @@ from veil_service.engine.multitable.aggregation import (
     summarise_children,
 )
 from veil_service.engine.multitable.pipeline import value_columns
-from veil_service.engine.multitable.schema import TIME_SERIES, Link, Schema
 from veil_service.engine.multitable.validation import time_values
 from veil_service.engine.timeseries.alignment import Aligned, align, sort_readings
 from veil_service.engine.timeseries.metrics import hellinger, series_signal
 from veil_service.engine.timeseries.parameters import TimeSeriesParameters
 from veil_service.engine.timeseries.series import fit_series
+from veil_service.engine_contract.linked_tables import TIME_SERIES, Link, Schema
 from veil_service.errors import InvalidArgumentError
 
 STANDALONE = "standalone"

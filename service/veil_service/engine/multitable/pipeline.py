@@ -2,8 +2,9 @@
 
 The order of work, for tables linked parent -> child (docs/avatarization.md, "Linked tables"):
 
-1. Check the schema and the data of every table first (:mod:`schema`, :mod:`validation`, each
-   table's parameters against its rows): a bad table fails the run before any table is touched.
+1. Check the schema (``engine_contract.linked_tables``) and the data (:mod:`validation`) of
+   every table, and each table's parameters against its rows, first: a bad table fails the run
+   before any table is touched.
 2. Bottom-up, summarise each child table per parent row (:mod:`aggregation`): child count, means,
    modality shares; a grandchild's count travels up through its parent's summary. Time-series
    children are aligned and projected instead (:mod:`veil_service.engine.timeseries`).
@@ -43,17 +44,17 @@ from veil_service.engine.multitable.assignment import (
     assign_original_order,
     total_distance,
 )
-from veil_service.engine.multitable.schema import (
+from veil_service.engine.multitable.space import fit_space
+from veil_service.engine.multitable.validation import check_tables
+from veil_service.engine.timeseries.parameters import TimeSeriesParameters
+from veil_service.engine.timeseries.series import SeriesModel, fit_series
+from veil_service.engine_contract.linked_tables import (
     MINIMUM_DISTANCE_ASSIGNMENT,
     SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT,
     TIME_SERIES,
     Link,
     Schema,
 )
-from veil_service.engine.multitable.space import fit_space
-from veil_service.engine.multitable.validation import check_tables
-from veil_service.engine.timeseries.parameters import TimeSeriesParameters
-from veil_service.engine.timeseries.series import SeriesModel, fit_series
 from veil_service.errors import InvalidArgumentError
 
 ProgressCallback = Callable[[float, str], None]

@@ -1,10 +1,11 @@
 """Checks of the data of a multi-table run, made before any table is avatarized.
 
-The schema rules (:mod:`veil_service.engine.multitable.schema`) need no data; these do: key columns
-present, primary keys unique and never missing, every foreign key pointing at an existing parent
-row, time columns readable, series of at least two points. Everything is checked before the
-first avatarization starts, so a bad table fails the job at once and nothing is half-run. Each
-message names the table, the column and how many rows are at fault, never a data value.
+The schema rules (:mod:`veil_service.engine_contract.linked_tables`) need no data; these do:
+key columns present, primary keys unique and never missing, every foreign key pointing at an
+existing parent row, time columns readable, series of at least two points. Everything is
+checked before the first avatarization starts, so a bad table fails the job at once and nothing
+is half-run. Each message names the table, the column and how many rows are at fault, never a
+data value.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from veil_service.engine.multitable.schema import Schema
+from veil_service.engine_contract.linked_tables import Schema
 from veil_service.errors import InvalidArgumentError
 
 

@@ -1,6 +1,7 @@
 """The shape of a multi-table run: tables with their keys, and the links between them.
 
-Plain Python, no pandas: the same checks run on a configuration (no data yet) and in the engine.
+Plain Python, no pandas, in the contract package: the runs domain checks a configuration with it
+(no data yet) and the engine checks the run it is given (``engine.multitable``).
 They are avatar_yaml's (reference/avatar_client.md sections 3.2 and 7; avatar_method.md 1.12):
 
 * a primary key is neither a foreign key nor the time column; the time column is no foreign key;
