@@ -83,6 +83,7 @@ def par(folder: Path) -> dict[str, Any]:
     metadata = Metadata.detect_from_dataframes({"sequence": sequence})
     metadata.update_column(table_name="sequence", column_name=key, sdtype="id")
     metadata.set_sequence_key(table_name="sequence", column_name=key)
+    metadata.update_column(table_name="sequence", column_name=index, sdtype="numerical")
     metadata.set_sequence_index(table_name="sequence", column_name=index)
     start = time.perf_counter()
     synthesizer = PARSynthesizer(
@@ -91,8 +92,10 @@ def par(folder: Path) -> dict[str, Any]:
         epochs=spec.get("epochs", 128),
         cuda=False,
     )
-    synthesizer.fit(sequence)
+    synthesizer.fit({"sequence": sequence})
     synthetic = synthesizer.sample(num_rows=int(sequence[key].nunique()))
+    if isinstance(synthetic, dict):
+        synthetic = synthetic["sequence"]
     seconds = time.perf_counter() - start
     out = folder / "par"
     out.mkdir(exist_ok=True)
