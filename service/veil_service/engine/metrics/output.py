@@ -2,9 +2,10 @@
 
 One table's result is a dict with the metric keys at the top level, a ``targets`` dict stated as
 Octopize's API states them (strings such as ``"> 90"``, from ``PrivacyMetricsTargets`` and
-``SignalMetricsTargets``), a ``passed`` dict (metric -> True/False, None when not computed) and a
-``metadata`` dict (``table_name``, ``computation_type``, ``reference``, row counts, parameters).
-A run returns a list of such dicts per table; batched runs add the aggregates built here.
+``SignalMetricsTargets``; the table is ``definitions.py``), a ``passed`` dict (metric ->
+True/False, None when not computed) and a ``metadata`` dict (``table_name``,
+``computation_type``, ``reference``, row counts, parameters). A run returns a list of such dicts
+per table; batched runs add the aggregates built here.
 """
 
 from __future__ import annotations
@@ -13,35 +14,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from veil_service.engine.metrics.definitions import targets_of
 from veil_service.errors import InvalidArgumentError
 
-PRIVACY_TARGETS: dict[str, str] = {
-    "hidden_rate": "> 90",
-    "local_cloaking": "> 5",
-    "distance_to_closest": "> 0.2",
-    "closest_distances_ratio": "> 0.3",
-    "column_direct_match_protection": "> 50",
-    "categorical_hidden_rate": "> 90",
-    "row_direct_match_protection": "> 90",
-    "correlation_protection_rate": "> 95",
-    "inference_continuous": "> 10",
-    "inference_categorical": "> 10",
-    "closest_rate": "> 90",
-    # Veil's own targets (anonymeter publishes none); see docs/metrics.md.
-    "singling_out_risk": "< 10",
-    "linkability_risk": "< 10",
-    "inference_risk": "< 10",
-}
+PRIVACY_TARGETS: dict[str, str] = targets_of("privacy")
 """Octopize's official privacy targets, plus Veil's for the anonymeter-style risks (in %)."""
 
-SIGNAL_TARGETS: dict[str, str] = {
-    "hellinger_mean": "< 0.1",
-    "correlation_difference_ratio": "< 10",
-    # Veil's own targets for the SDMetrics-style scores; see docs/metrics.md.
-    "column_shapes_score": "> 0.8",
-    "pair_trends_score": "> 0.8",
-    "ml_utility_ratio": "> 0.9",
-}
+SIGNAL_TARGETS: dict[str, str] = targets_of("signal")
 """Octopize's official signal targets, plus Veil's for the scores Octopize does not have."""
 
 

@@ -1,11 +1,7 @@
 """The metrics the reports know: their targets, the attack each one measures, and pass/fail.
 
-Targets are those of Octopize's `PrivacyMetricsTargets` / `SignalMetricsTargets`
-(reference/avatar_method.md sections 2 and 3). The anonymeter-style risks (singling_out_risk,
-linkability_risk, inference_risk) are percentages where lower is safer; Octopize publishes no
-target for them, so Veil's metrics package uses "< 10" (docs/metrics.md), and so do the reports.
-The SDMetrics-style scores (column_shapes_score, pair_trends_score, ml_utility_ratio) carry the
-metrics package's own targets.
+The metrics, their order, attacks, units and targets are the metrics package's own table
+(``engine/metrics/definitions.py``): the reports judge exactly as the metrics job does.
 
 A metrics dict may carry its own `targets` ({metric: "> 90" or a number}); those win over the
 catalog, so the report always shows the target the metrics job judged against.
@@ -19,9 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-Family = Literal["privacy", "signal"]
-Attack = Literal["singling_out", "linkability", "inference"]
-ATTACKS: tuple[Attack, ...] = ("singling_out", "linkability", "inference")
+from veil_service.engine.metrics.definitions import ATTACKS, METRICS, Attack, Family
+
+__all__ = [
+    "ATTACKS",
+    "CATALOG",
+    "SPECS",
+    "Attack",
+    "Family",
+    "MetricResult",
+    "MetricSpec",
+    "Target",
+]
 
 _TARGET_RE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s*%?\s*$")
 #: Keys of a metrics dict that are not metrics.
@@ -99,29 +104,8 @@ def _spec(
 
 
 #: Every metric a report lists, in report order.
-CATALOG: tuple[MetricSpec, ...] = (
-    _spec("hidden_rate", "privacy", "singling_out", "%", "> 90"),
-    _spec("local_cloaking", "privacy", "singling_out", "", "> 5"),
-    _spec("distance_to_closest", "privacy", "singling_out", "", "> 0.2"),
-    _spec("closest_distances_ratio", "privacy", "singling_out", "", "> 0.3"),
-    _spec("closest_rate", "privacy", "singling_out", "%", "> 90"),
-    _spec("row_direct_match_protection", "privacy", "singling_out", "%", "> 90"),
-    _spec("column_direct_match_protection", "privacy", "singling_out", "%", "> 50"),
-    _spec("categorical_hidden_rate", "privacy", "singling_out", "%", "> 90"),
-    _spec("singling_out_risk", "privacy", "singling_out", "%", "< 10"),
-    _spec("correlation_protection_rate", "privacy", "linkability", "%", "> 95"),
-    _spec("linkability_risk", "privacy", "linkability", "%", "< 10"),
-    _spec("inference_continuous", "privacy", "inference", "", "> 10"),
-    _spec("inference_categorical", "privacy", "inference", "", "> 10"),
-    _spec("inference_risk", "privacy", "inference", "%", "< 10"),
-    _spec("hellinger_mean", "signal", None, "", "< 0.1"),
-    _spec("hellinger_std", "signal", None, "", None),
-    _spec("correlation_difference_ratio", "signal", None, "%", "< 10"),
-    _spec("column_shapes_score", "signal", None, "", "> 0.8"),
-    _spec("pair_trends_score", "signal", None, "", "> 0.8"),
-    _spec("ml_utility_ratio", "signal", None, "", "> 0.9"),
-    _spec("ml_utility_real", "signal", None, "", None),
-    _spec("ml_utility_avatar", "signal", None, "", None),
+CATALOG: tuple[MetricSpec, ...] = tuple(
+    _spec(m.key, m.family, m.attack, m.unit, m.target) for m in METRICS
 )
 SPECS: dict[str, MetricSpec] = {spec.key: spec for spec in CATALOG}
 

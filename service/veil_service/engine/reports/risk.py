@@ -16,14 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from veil_service.engine.reports.catalog import (
-    ATTACKS,
-    CATALOG,
-    Attack,
-    MetricResult,
-    Target,
-    evaluate_metrics,
-)
+from veil_service.engine.metrics.definitions import ATTACKS, Attack
+from veil_service.engine.reports.catalog import CATALOG, MetricResult, Target, evaluate_metrics
 from veil_service.engine.reports.context import PiaContext
 
 Tier = Literal["strict", "standard", "light"]
