@@ -42,6 +42,8 @@ class SmartnoiseSqlRequest:
     """
 
     LIBRARY: ClassVar[LibraryName] = "smartnoise_sql"
+    TABLE: ClassVar[str] = "df"
+    """The name the query gives the dataset."""
 
     query: str
     epsilon: float

@@ -2,16 +2,8 @@
 
 A legacy OpenDP pipeline is a Measurement whose input is the dataset as a header-less CSV string
 (it starts with ``make_split_dataframe`` naming the columns in metadata order). Its cost is what
-OpenDP's own privacy map says for the dataset's privacy unit: ``measurement.map(d_in)`` with
-``d_in = metadata.max_ids`` (rows one individual may change). The map needs no data, so
-:func:`estimate_cost` never reads the rows. Reading (ε, δ) from the map follows Lomas:
-
-* ``MaxDivergence`` (pure DP): ε = map(d_in), δ = 0;
-* ``Approximate(MaxDivergence)`` (fixed (ε, δ), e.g. after ``make_fix_delta``): the pair itself;
-* ``ZeroConcentratedDivergence`` (zCDP, rho): converted with ``make_zCDP_to_approxDP`` then read
-  as below;
-* ``SmoothedMaxDivergence`` (a privacy profile): ε = profile.epsilon(fixed_delta), δ =
-  ``fixed_delta``, which the request must give.
+OpenDP's own privacy map says for the dataset's privacy unit, read by ``opendp_cost`` (as for
+polars pipelines); the map needs no data, so :func:`estimate_cost` never reads the rows.
 
 Polars pipelines (``pipeline_type="polars"``) are handled by ``opendp_polars``, imported on first
 use so legacy-only engines never import polars.
@@ -19,7 +11,6 @@ use so legacy-only engines never import polars.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -28,6 +19,7 @@ import opendp.prelude as dp
 import pandas as pd
 from opendp.mod import OpenDPException
 
+from veil_service.engine.dp.opendp_cost import cost_of_measurement, opendp_message
 from veil_service.engine.dp.opendp_safety import load_measurement
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
@@ -38,16 +30,6 @@ from veil_service.engine_contract.dp_requests import (
 )
 from veil_service.errors import InvalidArgumentError
 
-# Pipelines built from the allow-listed constructors need "contrib" (not "honest-but-curious",
-# which would let users assert properties OpenDP cannot check).
-dp.enable_features("contrib")
-
-INPUT_METRICS = (
-    "SymmetricDistance()",
-    "InsertDeleteDistance()",
-    "ChangeOneDistance()",
-    "HammingDistance()",
-)
 _CSV_DOMAIN = str(dp.atom_domain(T=str))
 _CACHE_MAX_CHARS = 2_000_000
 
@@ -121,7 +103,7 @@ def execute(
     try:
         release = measurement(csv_text)
     except OpenDPException as exc:
-        what = _opendp_text(exc) if show_library_errors else exc.variant
+        what = opendp_message(exc) if show_library_errors else exc.variant
         raise InvalidArgumentError(
             f"OpenDP could not run the pipeline on this dataset ({what}); check that "
             "make_split_dataframe lists the columns in metadata order "
@@ -132,50 +114,6 @@ def execute(
         table = pd.DataFrame({"key": list(release.keys()), "value": list(release.values())})
         return QueryResult(table=table)
     return QueryResult(values=tuple(_flatten(release)))
-
-
-def cost_of_measurement(
-    measurement: dp.Measurement, d_in: int, fixed_delta: float | None
-) -> CostEstimate:
-    """Read (ε, δ) from a measurement's privacy map at input distance ``d_in``.
-
-    Args:
-        measurement: A measurement on a dataset metric (symmetric, insert-delete, change-one,
-            Hamming) with ``u32`` distances.
-        d_in: Input distance: rows one individual may contribute (``max_ids``).
-        fixed_delta: δ for zCDP and smoothed-max-divergence measurements; None otherwise.
-    """
-    metric = str(measurement.input_metric)
-    if metric not in INPUT_METRICS or str(measurement.input_metric.distance_type) != "u32":
-        raise InvalidArgumentError(
-            f"pipeline_json input metric is {metric}; it must be one of "
-            f"{', '.join(INPUT_METRICS)} with u32 distances (a dataset-level metric)",
-            field="pipeline_json",
-        )
-    measure = str(measurement.output_measure)
-    if measure == "ZeroConcentratedDivergence":
-        measurement = _call(dp.c.make_zCDP_to_approxDP, measurement)
-        measure = str(measurement.output_measure)
-    if measure in ("SmoothedMaxDivergence",) and fixed_delta is None:
-        raise InvalidArgumentError(
-            "fixed_delta must be set for smooth max divergence and zero concentrated divergence "
-            "measurements (the delta at which epsilon is read)",
-            field="fixed_delta",
-        )
-    cost = _call(measurement.map, d_in)
-    if measure == "MaxDivergence":
-        return _finite(float(cost), 0.0)
-    if measure == "Approximate(MaxDivergence)":
-        epsilon, delta = cost
-        return _finite(float(epsilon), float(delta))
-    if measure == "SmoothedMaxDivergence":
-        assert fixed_delta is not None
-        return _finite(float(_call(cost.epsilon, fixed_delta)), float(fixed_delta))
-    raise InvalidArgumentError(
-        f"pipeline_json output measure {measure} is not supported; use pure DP (max "
-        "divergence), zCDP, smoothed max divergence or approximate DP",
-        field="pipeline_json",
-    )
 
 
 def _load(request: OpenDPRequest) -> dp.Measurement:
@@ -196,29 +134,6 @@ def _load_cached(pipeline_json: str) -> dp.Measurement:
     # Deserializing takes ~1 s for an 8-step pipeline (OpenDP's JSON repeats each prefix); the
     # engine estimates then executes the same text, and measurements are immutable.
     return load_measurement(pipeline_json)
-
-
-def _call(function: Any, *args: Any) -> Any:
-    try:
-        return function(*args)
-    except OpenDPException as exc:
-        raise InvalidArgumentError(
-            f"OpenDP could not compute the privacy cost: {_opendp_text(exc)}",
-            field="pipeline_json",
-        ) from exc
-
-
-def _opendp_text(exc: OpenDPException) -> str:
-    return " ".join(str(getattr(exc, "message", "") or exc).split())[:500]
-
-
-def _finite(epsilon: float, delta: float) -> CostEstimate:
-    if not (math.isfinite(epsilon) and math.isfinite(delta)):
-        raise InvalidArgumentError(
-            "the pipeline's privacy cost is infinite; add noise or bound the data",
-            field="pipeline_json",
-        )
-    return CostEstimate(epsilon=epsilon, delta=delta)
 
 
 def _flatten(release: Any) -> list[Scalar]:

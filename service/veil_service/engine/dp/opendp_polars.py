@@ -17,7 +17,7 @@ and nullability; margins with ``max_length`` = ``rows``, and for each ``group_by
 ``max_partition_length``, and the key set declared invariant when every key column lists its
 categories in the metadata). Every column is declared nullable, whatever the metadata says, so
 plans must ``fill_null`` (and ``fill_nan``) before aggregating. The cost is OpenDP's privacy map
-at ``d_in = max_ids``, read as for legacy pipelines (see ``opendp_pipeline.cost_of_measurement``);
+at ``d_in = max_ids``, read as for legacy pipelines (see ``opendp_cost.cost_of_measurement``);
 it never reads the data.
 
 Deserializing a polars plan is not safe in general: a plan may carry pickled Python functions
@@ -45,7 +45,7 @@ import polars as pl
 from opendp.extras.polars import Margin
 from opendp.mod import OpenDPException
 
-from veil_service.engine.dp.opendp_pipeline import cost_of_measurement
+from veil_service.engine.dp.opendp_cost import cost_of_measurement
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, OpenDPRequest, QueryResult
 from veil_service.errors import InvalidArgumentError

@@ -24,7 +24,7 @@ from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
 from veil_service.errors import InvalidArgumentError
 
-TABLE_NAME = "df"
+TABLE_NAME = SmartnoiseSqlRequest.TABLE
 MECHANISM_STATS = ("count", "sum_int", "sum_large_int", "sum_float", "threshold")
 MECHANISMS = tuple(m.name for m in Mechanism)
 

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from snsql.sql.reader.pandas import PandasReader
 from sqlalchemy.pool import StaticPool
 
-from veil_service.engine.dp.smartnoise_sql import TABLE_NAME
 from veil_service.engine_contract.dp_metadata import Metadata
+from veil_service.engine_contract.dp_requests import SmartnoiseSqlRequest
 
 MAX_DATABASES = 4
 """SQLite copies kept (each holds one dataset, about its Arrow size)."""
@@ -33,13 +33,13 @@ class SharedDatabase:
     """One dataset in SQLite, with the snsql reader over it and a lock around its connection."""
 
     def __init__(self, frame: pd.DataFrame, metadata: Metadata) -> None:
-        self.metadata = metadata.to_smartnoise_dict(TABLE_NAME)
+        self.metadata = metadata.to_smartnoise_dict(SmartnoiseSqlRequest.TABLE)
         # Built on no rows (fast), then pointed at a single shared connection holding the data.
         self.reader = PandasReader(frame.iloc[:0], metadata=self.metadata)
         engine = sa.create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
-        frame.to_sql(TABLE_NAME, con=engine, index=False)
+        frame.to_sql(SmartnoiseSqlRequest.TABLE, con=engine, index=False)
         self.reader.db_engine = engine
         self.lock = threading.Lock()
         unlocked = self.reader.execute
