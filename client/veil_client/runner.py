@@ -13,7 +13,7 @@ import tempfile
 import warnings
 import webbrowser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -34,8 +34,14 @@ from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemente
 from veil_client.models import JobKind, JobResponse, JobStatus
 from veil_client.run_config import EXCLUDE_METHODS, IMPUTE_METHODS, RunnerConfig, TableState
 
-if TYPE_CHECKING:
-    from veil_client.manager import Manager
+
+class RunsApiHolder(Protocol):
+    """What a Runner needs of its Manager: the runs API (so this module imports no manager)."""
+
+    @property
+    def runs_api(self) -> RunsApi:
+        """The RunsService client of the Manager's transport."""
+
 
 DEFAULT_JOBS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
 _DATABASE_JOBS = frozenset(
@@ -105,7 +111,7 @@ class Runner:
 
     def __init__(
         self,
-        manager: Manager,
+        manager: RunsApiHolder,
         display_name: str,
         *,
         seed: int | None = None,
