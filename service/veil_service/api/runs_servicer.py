@@ -156,7 +156,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def ImportYaml(  # noqa: N802
         self, request: runs_pb2.ImportYamlRequest, context: ServicerContext
     ) -> runs_pb2.ImportYamlResponse:
-        config, warnings = self.runs.import_yaml(
+        config, warnings = await self.runs.import_yaml(
             current_principal().user_id, request.run_id, request.yaml
         )
         return runs_pb2.ImportYamlResponse(config=config_to_proto(config), warnings=warnings)

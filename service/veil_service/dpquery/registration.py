@@ -113,7 +113,8 @@ async def register_from_upload(
         AlreadyExistsError: the name is taken.
     """
     validate_dataset_name(name)
-    metadata = parse_metadata_text(metadata_text)
+    # Off the event loop: metadata YAML may be up to yaml_limits.METADATA_LIMITS long.
+    metadata = await asyncio.to_thread(parse_metadata_text, metadata_text)
     with db.connect() as conn:
         ensure_name_free(conn, name)
     raw, _ = await receive_stream(blobs, chunks)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from veil_service.errors import InvalidArgumentError
+from veil_service.yaml_limits import METADATA_LIMITS, load_documents
 
 COLUMN_TYPES = ("string", "int", "float", "boolean", "datetime")
 PRECISIONS = (32, 64)
@@ -216,14 +215,8 @@ def load_metadata_text(text: str) -> Metadata:
     Raises:
         InvalidArgumentError: The text does not parse or the metadata is invalid.
     """
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InvalidArgumentError(
-            f"metadata is not valid YAML{where}; fix the syntax", field="metadata"
-        ) from None
+    documents = load_documents(text, field="metadata", limits=METADATA_LIMITS)
+    raw = documents[0] if documents else None
     return parse_metadata(raw)
 
 

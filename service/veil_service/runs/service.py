@@ -8,6 +8,7 @@ existence is not revealed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from veil_service.runs.store import RunRecord
 from veil_service.runs.tables import StoredTable
 
 WATCH_LIMIT = 500
+MAX_WATCHED_JOBS = 1_000
+"""Job ids one WatchJobs call may name (repeats count; they are read once)."""
 """Most jobs of a run that WatchJobs follows (and DeleteRun cancels)."""
 
 
@@ -155,11 +158,19 @@ class RunsService:
             store.set_config(conn, run_id, config.to_dict())
         return config
 
-    def import_yaml(self, owner_id: str, run_id: str, text: str) -> tuple[RunConfig, list[str]]:
-        """Set the configuration from avatar_yaml text; returns it and what was not supported."""
+    async def import_yaml(
+        self, owner_id: str, run_id: str, text: str
+    ) -> tuple[RunConfig, list[str]]:
+        """Set the configuration from avatar_yaml text; returns it and what was not supported.
+
+        The text is parsed in a worker thread, within ``yaml_limits.CONFIG_LIMITS``: PyYAML is
+        pure Python work that would otherwise hold the event loop (issue 19, defect 3).
+        """
         from veil_service.runs.yaml_io import config_from_yaml
 
-        config, _display_name, warnings = config_from_yaml(text)
+        with self.app.db.connect() as conn:
+            store.get_owned_run(conn, run_id, owner_id)
+        config, _display_name, warnings = await asyncio.to_thread(config_from_yaml, text)
         with self.app.db.begin() as conn:
             store.get_owned_run(conn, run_id, owner_id)
             store.set_config(conn, run_id, config.to_dict())
@@ -351,6 +362,13 @@ class RunsService:
         """
         if not run_id and not job_ids:
             raise InvalidArgumentError("give run_id or job_ids to watch.", field="run_id")
+        if len(job_ids) > MAX_WATCHED_JOBS:
+            raise InvalidArgumentError(
+                f"job_ids lists {len(job_ids):,} ids; watch at most {MAX_WATCHED_JOBS:,} jobs "
+                "at once (or watch their run with run_id).",
+                field="job_ids",
+            )
+        job_ids = list(dict.fromkeys(job_ids))
         run_ids = {run_id} if run_id else {j.run_id for j in self._read_jobs(owner_id, job_ids)}
         seen: dict[str, tuple[str, float, str]] = {}
         with self.dispatcher.events.subscribe(run_ids) as changes:

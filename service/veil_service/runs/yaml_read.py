@@ -24,9 +24,10 @@ import yaml
 from veil_service.errors import InvalidArgumentError
 from veil_service.runs import yaml_keys as vocab
 from veil_service.runs.config import LinkConfig, RunConfig, TableConfig, validate
+from veil_service.yaml_limits import CONFIG_LIMITS, load_documents
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe loader that rejects duplicate keys (PyYAML keeps the last one silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
@@ -161,16 +162,7 @@ class _Reader:
 
     def read(self, text: str) -> None:
         """Parse every document (a syntax error names its line) and read them in order."""
-        try:
-            documents = list(yaml.load_all(text, Loader=_Loader))
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise InvalidArgumentError(
-                f"malformed YAML{where}: {exc.problem or exc.context}", field="yaml"
-            ) from exc
-        except yaml.YAMLError as exc:
-            raise InvalidArgumentError(f"malformed YAML: {exc}", field="yaml") from exc
+        documents = load_documents(text, field="yaml", limits=CONFIG_LIMITS, loader=_Loader)
         if all(document is None for document in documents):
             raise InvalidArgumentError(
                 "the YAML holds no document; expected the avatar_yaml "

@@ -37,6 +37,11 @@ from veil_service.storage.db import open_database
 
 log = logging.getLogger("veil.server")
 
+MAX_REQUEST_BYTES = 20 << 20
+"""Largest request message the server accepts (gRPC refuses more with RESOURCE_EXHAUSTED before
+Python sees it). The largest legitimate one is a 16 MiB DP pipeline; uploads come in 1 MiB chunks.
+Decoding a 50 MB message on the event loop stalled every other call for most of a second."""
+
 SERVICE_NAMES = (
     "veil.v1.AuthService",
     "veil.v1.RunsService",
@@ -82,8 +87,14 @@ class VeilServer:
         )
         self.app = AppContext(settings, db, blobs, engines, Mailer(sender_for(settings)))
         self.dispatcher = Dispatcher(self.app)
+        options = [o for o in CHANNEL_OPTIONS if o[0] != "grpc.max_receive_message_length"]
         server = aio.server(
-            options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)], interceptors=[VeilInterceptor(db)]
+            options=[
+                *options,
+                ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+            interceptors=[VeilInterceptor(db)],
         )
         self._register(server, self.app, self.dispatcher)
         address = f"{settings.host}:{settings.port}"
