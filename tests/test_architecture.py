@@ -3,7 +3,7 @@
 Every import counts, wherever it sits (module level, inside a function, under TYPE_CHECKING):
 each is a dependency someone has to understand. The layers of ``veil_service``, lowest first:
 
-    foundation       errors, settings, logs
+    foundation       errors, settings, logs, yaml_limits
     contract         engine_contract (what the server and the engine agree on)
     engine           the algorithms: engine.avatarize, .metrics, .reports, .dp, .multitable, ...
     engine process   engine.tasks, engine.worker, engine.cache, engine.server (the engine's edge)
@@ -36,7 +36,7 @@ PACKAGES = {
 }
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("veil_service", "errors", "settings", "logs"),
+    "foundation": ("veil_service", "errors", "settings", "logs", "yaml_limits"),
     "contract": ("engine_contract",),
     "engine": (),  # every engine.<package> not in "engine process"
     "engine process": ("engine", "engine.tasks", "engine.worker", "engine.cache", "engine.server"),

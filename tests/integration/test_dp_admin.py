@@ -108,7 +108,7 @@ def test_every_lomas_metadata_file_loads_unchanged(
             "metadata.columns.bill_length_mm.type",
             "must be one of",
         ),
-        (lambda m: "max_ids: [", "metadata", "not valid YAML"),
+        (lambda m: "max_ids: [", "metadata", "malformed YAML"),
     ],
 )
 def test_invalid_metadata_is_refused_naming_the_field(
