@@ -93,7 +93,7 @@ def par(folder: Path) -> dict[str, Any]:
         cuda=False,
     )
     synthesizer.fit({"sequence": sequence})
-    synthetic = synthesizer.sample(num_rows=int(sequence[key].nunique()))
+    synthetic = synthesizer.sample_sequences(num_sequences=int(sequence[key].nunique()))
     if isinstance(synthetic, dict):
         synthetic = synthetic["sequence"]
     seconds = time.perf_counter() - start
