@@ -1,0 +1,487 @@
+"""Open DP avatarization: an end-to-end differentially private generator (OpenDP accounting).
+
+Pipeline (docs/avatarization.md, "Open DP avatarization", has the proof sketch):
+
+1. Describe each column under DP, with ``preprocess_budget_ratio`` of ε split evenly over the
+   columns: a numeric column's range (three private quantiles on a data-independent logarithmic
+   grid: median, low end, high end; half of its share), then the noisy histogram of fine cells
+   over that range (the other half), grouped into ``n_bins`` bins of equal noisy mass (cells
+   within noise of zero are zeroed first); a categorical column's categories and their counts
+   (Laplace noise and a release threshold: the source of δ). Ranges or categories the owner
+   declares public are not learnt and their share goes to the counts.
+2. Select which pairs of columns the model keeps (half of the remaining budget): a maximum
+   spanning tree, each edge picked by the exponential mechanism (report noisy max) among the pairs
+   joining two unconnected parts, scored by how far the pair's counts are from independence.
+3. Measure the selected pairs' two-way counts (the other half), with Laplace noise.
+4. Fit a graphical model to every noisy count (private-pgm's ``mbi``, mirror descent), sample
+   rows from it and decode bins into values (a fine cell drawn by its noisy mass, then a value in
+   the cell). Steps 4 only post-processes DP outputs.
+
+Every release goes through one OpenDP adaptive compositor (:mod:`.ledger`); the privacy loss of
+the avatars is that compositor's own map, an (ε, δ) pair that never exceeds the request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from veil_service.engine.dp_avatar.columns import (
+    MISSING_KEY,
+    RANGE_GRID,
+    RANGE_TAIL,
+    CategoricalColumn,
+    IntArray,
+    NumericColumn,
+    category_keys,
+    numeric_values,
+)
+from veil_service.engine.dp_avatar.ledger import (
+    Ledger,
+    as_int_counts,
+    laplace_counts,
+    noisy_max,
+    private_quantile,
+    thresholded_counts,
+)
+from veil_service.engine.dp_avatar.parameters import OpenDPParameters
+from veil_service.errors import InvalidArgumentError
+
+Column = NumericColumn | CategoricalColumn
+ProgressCallback = Callable[[float, str], None]
+# mbi samples with numpy's global random state: one seeded draw at a time.
+_GLOBAL_RANDOM = threading.Lock()
+#: Shares of a numeric column's budget: its median, then the low and high ends of its range
+#: (each searched on its side of the median), the rest for its fine histogram.
+_RANGE_STEPS = (("median", 0.1), ("low", 0.2), ("high", 0.2))
+_RANGE_SHARE = sum(share for _, share in _RANGE_STEPS)
+#: Share of the preprocessing budget spent on the number of rows.
+_ROWS_SHARE = 0.05
+_SELECT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class OpenDPResult:
+    """What Open DP avatarization gives back.
+
+    Attributes:
+        avatars: The generated rows (shuffled; no row comes from one original).
+        epsilon: ε of the release, as OpenDP's compositor maps it.
+        delta: δ of the release, as OpenDP maps it.
+        steps: (step name, (ε, δ)) of every release, in order, as OpenDP maps each one (at
+            most its planned share).
+        budget: (step name, planned (ε, δ)) of every release, fixed before any data was read;
+            the compositor's map, ``(epsilon, delta)``, is their sum.
+        public_columns: Columns whose range or categories the owner declared public.
+        released_categories: Column -> number of categories released under DP (rarer ones
+            are generated as missing values).
+        pairs: The pairs of columns the model keeps.
+    """
+
+    avatars: pd.DataFrame
+    epsilon: float
+    delta: float
+    steps: list[tuple[str, tuple[float, float]]]
+    budget: list[tuple[str, tuple[float, float]]]
+    public_columns: list[str]
+    released_categories: dict[str, int]
+    pairs: list[tuple[str, str]]
+
+
+def open_dp_avatarize(
+    df: pd.DataFrame, params: OpenDPParameters, progress: ProgressCallback | None = None
+) -> OpenDPResult:
+    """Generate a differentially private synthetic table (see the module docstring).
+
+    Raises:
+        InvalidArgumentError: empty table, a declared domain naming a missing column, a bad
+            declared domain.
+    """
+    report = progress or (lambda fraction, phase: None)
+    if df.empty or df.shape[1] == 0:
+        raise InvalidArgumentError(
+            "the table is empty: Open DP avatarization needs rows and columns.", field="table"
+        )
+    unknown = sorted(set(params.public_domains) - set(df.columns))
+    if unknown:
+        raise InvalidArgumentError(
+            f"public_domains names column(s) {unknown} that the table does not have.",
+            field="public_domains",
+        )
+    rng = np.random.default_rng(params.seed)
+    columns = [_describe(df[name], name, params) for name in df.columns]
+    for column in columns:
+        _apply_public_domain(column, params.public_domains.get(column.name))
+    public = [c.name for c in columns if c.name in params.public_domains]
+    ledger = Ledger(df, _plan(columns, public, params))
+    report(0.05, "describing columns")
+    eps, _ = _budget(ledger, "rows")
+    rows = ledger.release("rows", laplace_counts(lambda t: [len(t)], eps))
+    total = max(1.0, float(rows[0]))
+    for i, column in enumerate(columns):
+        _learn_column(ledger, df, column, public, params)
+        report(0.05 + 0.3 * (i + 1) / len(columns), "describing columns")
+    codes = _Codes(columns)
+    pairs = _select_pairs(ledger, columns, codes, total, report)
+    report(0.6, "measuring pairs")
+    measured = _measure_pairs(ledger, columns, codes, pairs)
+    report(0.7, "fitting the model")
+    n_rows = params.n_rows or max(1, round(total))
+    sample = _fit_and_sample(columns, measured, total, n_rows, rng, params.model_iterations)
+    report(0.95, "decoding")
+    decode_rng = np.random.default_rng(rng.integers(2**63))
+    data = {}
+    for column in columns:
+        column_codes = sample[column.name]
+        if isinstance(column, NumericColumn):
+            data[column.name] = column.decode(column_codes, decode_rng)
+        else:
+            data[column.name] = column.decode(column_codes)
+    avatars = pd.DataFrame(data)[list(df.columns)]
+    epsilon, delta = ledger.total
+    released = {
+        c.name: len([k for k in c.categories if k != MISSING_KEY])
+        for c in columns
+        if isinstance(c, CategoricalColumn) and c.name not in public
+    }
+    report(1.0, "done")
+    return OpenDPResult(
+        avatars=avatars.reset_index(drop=True),
+        epsilon=epsilon,
+        delta=delta,
+        steps=list(ledger.spent),
+        budget=list(ledger.steps),
+        public_columns=public,
+        released_categories=released,
+        pairs=[(columns[a].name, columns[b].name) for a, b in pairs],
+    )
+
+
+def _describe(series: pd.Series, name: str, params: OpenDPParameters) -> Column:
+    dtype = series.dtype
+    numeric = (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    ) or pd.api.types.is_datetime64_any_dtype(dtype)
+    if numeric and name not in params.categorical_columns:
+        is_integer = pd.api.types.is_integer_dtype(dtype)
+        return NumericColumn(str(name), dtype, is_integer)
+    return CategoricalColumn(str(name), dtype)
+
+
+def _apply_public_domain(column: Column, domain: list[Any] | None) -> None:
+    if domain is None:
+        return
+    if isinstance(column, NumericColumn):
+        if (
+            not isinstance(domain, list | tuple)
+            or len(domain) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in domain)
+            or not domain[0] < domain[1]
+        ):
+            raise InvalidArgumentError(
+                f"public_domains[{column.name!r}] must be [low, high] with low < high for a "
+                f"numeric column; got {domain!r}.",
+                field=f"public_domains[{column.name}]",
+            )
+        column.set_range(float(domain[0]), float(domain[1]))
+        return
+    if not isinstance(domain, list | tuple) or not domain:
+        raise InvalidArgumentError(
+            f"public_domains[{column.name!r}] must list the categories of a categorical "
+            f"column; got {domain!r}.",
+            field=f"public_domains[{column.name}]",
+        )
+    keys = category_keys(pd.Series(list(domain), dtype=object))
+    column.categories = list(dict.fromkeys(keys))
+    column.originals = {k: v for k, v in zip(keys, domain, strict=True)}
+
+
+def _plan(
+    columns: list[Column], public: list[str], params: OpenDPParameters
+) -> list[tuple[str, tuple[float, float]]]:
+    """Every release and its (ε, δ), fixed before any data is read."""
+    per_column = params.epsilon * params.preprocess_budget_ratio / len(columns)
+    secret_categoricals = [
+        c for c in columns if isinstance(c, CategoricalColumn) and c.name not in public
+    ]
+    delta_each = params.delta / max(1, len(secret_categoricals))
+    steps: list[tuple[str, tuple[float, float]]] = [
+        ("rows", (params.epsilon * params.preprocess_budget_ratio * _ROWS_SHARE, 0.0))
+    ]
+    per_column *= 1 - _ROWS_SHARE
+    for column in columns:
+        if isinstance(column, NumericColumn):
+            if column.name in public:
+                steps.append((f"cells:{column.name}", (per_column, 0.0)))
+            else:
+                for end, share in _RANGE_STEPS:
+                    steps.append((f"range_{end}:{column.name}", (per_column * share, 0.0)))
+                steps.append((f"cells:{column.name}", (per_column * (1 - _RANGE_SHARE), 0.0)))
+        elif column.name in public:
+            steps.append((f"counts:{column.name}", (per_column, 0.0)))
+        else:
+            steps.append((f"categories:{column.name}", (per_column, delta_each)))
+    rounds = len(columns) - 1
+    remaining = params.epsilon * (1 - params.preprocess_budget_ratio)
+    for r in range(rounds):
+        steps.append((f"select:{r}", (remaining * _SELECT_SHARE / rounds, 0.0)))
+    for r in range(rounds):
+        steps.append((f"measure:{r}", (remaining * (1 - _SELECT_SHARE) / rounds, 0.0)))
+    if rounds == 0:
+        # One column: its description is the whole release; give it the rest of the budget.
+        name, (eps, delta) = steps[-1]
+        steps[-1] = (name, (eps + remaining, delta))
+    return steps
+
+
+def _budget(ledger: Ledger, name: str) -> tuple[float, float]:
+    return dict(ledger.steps)[name]
+
+
+def _learn_column(
+    ledger: Ledger, df: pd.DataFrame, column: Column, public: list[str], params: OpenDPParameters
+) -> None:
+    name = column.name
+    if isinstance(column, NumericColumn):
+        if name not in public:
+            column.set_range(*_private_range(ledger, name))
+        eps, _ = _budget(ledger, f"cells:{name}")
+        size = column.n_cells + 1
+        counts = ledger.release(
+            f"cells:{name}",
+            laplace_counts(
+                lambda t: as_int_counts(np.bincount(column.cell_of(t[name]), minlength=size)), eps
+            ),
+        )
+        column.cell_counts = np.asarray(counts, dtype=np.float64)
+        column.noise_std = float(np.sqrt(2.0) / eps)
+        column.denoise()
+        column.set_bins(params.n_bins)
+        return
+    if name in public:
+        eps, _ = _budget(ledger, f"counts:{name}")
+        size = column.size
+        counts = ledger.release(
+            f"counts:{name}",
+            laplace_counts(
+                lambda t: as_int_counts(np.bincount(column.codes_of(t[name]), minlength=size)),
+                eps,
+            ),
+        )
+        column.counts = np.asarray(counts[: len(column.categories)], dtype=np.float64)
+        column.noise_std = float(np.sqrt(2.0) / eps)
+        return
+    eps, delta = _budget(ledger, f"categories:{name}")
+
+    def count_categories(t: pd.DataFrame) -> dict[str, int]:
+        keys = pd.Series(category_keys(t[name]))
+        return {str(k): int(v) for k, v in keys.value_counts().items()}
+
+    released: dict[str, int] = ledger.release(
+        f"categories:{name}", thresholded_counts(count_categories, eps, delta)
+    )
+    # Released keys sorted for a deterministic model layout; the missing key last.
+    keys = sorted(k for k in released if k != MISSING_KEY)
+    if MISSING_KEY in released:
+        keys.append(MISSING_KEY)
+    column.categories = keys
+    column.counts = np.asarray([released[k] for k in keys], dtype=np.float64)
+    column.noise_std = float(np.sqrt(2.0) / eps)
+
+
+def _private_range(ledger: Ledger, name: str) -> tuple[float, float]:
+    """[low, high] of a numeric column from three private quantiles on the public grid.
+
+    The median comes first (its score gap is half the table, so it is sharp even on a small
+    budget); each end is then searched only on its side of the median, which halves the
+    candidates far from the data and keeps low <= median <= high.
+    """
+    grid = [float(v) for v in RANGE_GRID]
+
+    def quantile(end: str, candidates: list[float], alpha: float) -> float:
+        eps, _ = _budget(ledger, f"range_{end}:{name}")
+        measurement = private_quantile(
+            lambda t: [float(v) for v in _present(t[name])], candidates, alpha, eps
+        )
+        return float(ledger.release(f"range_{end}:{name}", measurement))
+
+    median = quantile("median", grid, 0.5)
+    low = quantile("low", [c for c in grid if c <= median], RANGE_TAIL)
+    high = quantile("high", [c for c in grid if c >= median], 1 - RANGE_TAIL)
+    return low, high
+
+
+def _present(series: pd.Series) -> np.ndarray[Any, Any]:
+    values = numeric_values(series)
+    return values[~np.isnan(values)]
+
+
+class _Codes:
+    """Model codes of a table's rows, from the learnt (public) column descriptions.
+
+    Counting functions read the table OpenDP hands them through this object; the codes of the
+    last table seen are kept, since every release reads the same private table.
+    """
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+        self._table: pd.DataFrame | None = None
+        self._codes: dict[str, IntArray] = {}
+
+    def of(self, table: pd.DataFrame) -> dict[str, IntArray]:
+        if table is not self._table:
+            self._codes = {c.name: _encode(c, table[c.name]) for c in self.columns}
+            self._table = table
+        return self._codes
+
+
+def _encode(column: Column, series: pd.Series) -> IntArray:
+    if isinstance(column, NumericColumn):
+        return column.bin_of_cell()[column.cell_of(series)]
+    return column.codes_of(series)
+
+
+def _one_way(column: Column) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Noisy one-way counts of the model codes, and which codes they cover."""
+    if isinstance(column, NumericColumn):
+        cells = np.clip(column.cell_counts, 0, None)
+        counts = np.array(
+            [cells[a:b].sum() for a, b in column.bins] + [cells[column.n_cells]], dtype=np.float64
+        )
+        return counts, np.ones(column.size, dtype=bool)
+    covered = np.zeros(column.size, dtype=bool)
+    covered[: len(column.categories)] = True
+    counts = np.zeros(column.size)
+    counts[: len(column.categories)] = np.clip(column.counts, 0, None)
+    return counts, covered
+
+
+def _pair_counts(codes: dict[str, IntArray], columns: list[Column], a: int, b: int) -> IntArray:
+    ca, cb = columns[a], columns[b]
+    flat = codes[ca.name] * cb.size + codes[cb.name]
+    return np.bincount(flat, minlength=ca.size * cb.size).astype(np.int64)
+
+
+def _select_pairs(
+    ledger: Ledger,
+    columns: list[Column],
+    codes: _Codes,
+    total: float,
+    report: ProgressCallback,
+) -> list[tuple[int, int]]:
+    """A maximum spanning tree over the columns, each edge drawn by report noisy max."""
+    probabilities = []
+    for column in columns:
+        counts, _ = _one_way(column)
+        probabilities.append(
+            counts / counts.sum() if counts.sum() > 0 else counts + 1 / counts.size
+        )
+    independent = {
+        (a, b): total * np.outer(probabilities[a], probabilities[b]).ravel()
+        for a, b in combinations(range(len(columns)), 2)
+    }
+    component = list(range(len(columns)))
+    chosen: list[tuple[int, int]] = []
+    for r in range(len(columns) - 1):
+        candidates = [(a, b) for (a, b) in independent if component[a] != component[b]]
+
+        def scores(t: pd.DataFrame, candidates: list[tuple[int, int]] = candidates) -> list[float]:
+            rows = codes.of(t)
+            return [
+                float(np.abs(_pair_counts(rows, columns, a, b) - independent[(a, b)]).sum())
+                for a, b in candidates
+            ]
+
+        eps, _ = _budget(ledger, f"select:{r}")
+        index = int(ledger.release(f"select:{r}", noisy_max(scores, eps)))
+        a, b = candidates[index]
+        chosen.append((a, b))
+        old, new = component[b], component[a]
+        component = [new if c == old else c for c in component]
+        report(0.35 + 0.25 * (r + 1) / max(1, len(columns) - 1), "selecting pairs")
+    return chosen
+
+
+def _pair_counter(
+    codes: _Codes, columns: list[Column], a: int, b: int
+) -> Callable[[pd.DataFrame], list[int]]:
+    """The counting function of one pair: two-way counts of the table's model codes."""
+
+    def count(table: pd.DataFrame) -> list[int]:
+        return as_int_counts(_pair_counts(codes.of(table), columns, a, b))
+
+    return count
+
+
+def _measure_pairs(
+    ledger: Ledger, columns: list[Column], codes: _Codes, pairs: list[tuple[int, int]]
+) -> list[tuple[tuple[int, int], np.ndarray[Any, Any], float]]:
+    measured = []
+    for r, (a, b) in enumerate(pairs):
+        eps, _ = _budget(ledger, f"measure:{r}")
+        measurement = laplace_counts(_pair_counter(codes, columns, a, b), eps)
+        noisy = np.asarray(ledger.release(f"measure:{r}", measurement), dtype=np.float64)
+        measured.append(((a, b), noisy, float(np.sqrt(2.0) / eps)))
+    return measured
+
+
+def _fit_and_sample(
+    columns: list[Column],
+    measured: list[tuple[tuple[int, int], np.ndarray[Any, Any], float]],
+    total: float,
+    n_rows: int,
+    rng: np.random.Generator,
+    iterations: int,
+) -> dict[str, IntArray]:
+    import jax.numpy as jnp
+    from mbi import Domain, LinearMeasurement, estimation
+
+    names = [c.name for c in columns]
+    domain = Domain(names, [c.size for c in columns])
+    measurements = []
+    for column in columns:
+        counts, covered = _one_way(column)
+        scale = _one_way_noise(column)
+        measurements.append(
+            LinearMeasurement(
+                jnp.asarray(counts[covered] / scale[covered]),
+                (column.name,),
+                1.0,
+                query=_weighted_slice(np.flatnonzero(covered), scale[covered]),
+            )
+        )
+    for (a, b), noisy, std in measured:
+        measurements.append(LinearMeasurement(jnp.asarray(noisy), (names[a], names[b]), std))
+    model = estimation.mirror_descent(
+        domain, measurements, known_total=float(total), iters=iterations
+    )
+    with _GLOBAL_RANDOM:
+        state = np.random.get_state()
+        np.random.seed(int(rng.integers(2**32)))
+        try:
+            sample = model.synthetic_data(rows=n_rows).df
+        finally:
+            np.random.set_state(state)
+    order = rng.permutation(len(sample))
+    return {name: sample[name].to_numpy(dtype=np.int64)[order] for name in names}
+
+
+def _weighted_slice(indexes: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]) -> Any:
+    """The query of a one-way measurement: its covered codes, each divided by its noise."""
+    import jax.numpy as jnp
+
+    idx, w = jnp.asarray(indexes), jnp.asarray(weights)
+    return lambda factor: factor.datavector()[idx] / w
+
+
+def _one_way_noise(column: Column) -> np.ndarray[Any, Any]:
+    """Standard deviation of each one-way count (a bin adds up the Laplace noise of its cells)."""
+    if isinstance(column, NumericColumn):
+        width = np.array([b - a for a, b in column.bins] + [1], dtype=np.float64)
+        return np.sqrt(width) * column.noise_std
+    return np.full(column.size, column.noise_std)

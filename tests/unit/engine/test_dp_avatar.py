@@ -1,0 +1,177 @@
+"""Open DP and Fast DP avatarization: OpenDP's accounting, stability, membership, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import opendp.prelude as dp
+import pandas as pd
+import pytest
+from veil_service.engine.dp_avatar import (
+    FastDPParameters,
+    OpenDPParameters,
+    fast_dp_avatarize,
+    open_dp_avatarize,
+)
+from veil_service.engine.dp_avatar.ledger import (
+    MEASURE,
+    TABLE_DOMAIN,
+    TABLE_METRIC,
+    laplace_counts,
+    thresholded_counts,
+)
+from veil_service.errors import InvalidArgumentError
+
+dp.enable_features("contrib")
+
+
+def table(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    x = np.round(rng.normal(50, 10, n) + (group == "a") * 15)
+    return pd.DataFrame({"group": group, "x": x.astype(int), "y": rng.integers(0, 5, n)})
+
+
+@pytest.fixture(scope="module")
+def released() -> tuple[pd.DataFrame, object]:
+    df = table()
+    return df, open_dp_avatarize(df, OpenDPParameters(epsilon=2.0, seed=1, model_iterations=100))
+
+
+def test_privacy_loss_is_openDPs_own_map_of_the_composition(released: tuple) -> None:
+    df, result = released
+    assert result.epsilon <= 2.0 + 1e-9 and result.delta <= 1e-7
+    planned = [loss for _, loss in result.budget]
+    # OpenDP itself composes the planned shares to the reported loss...
+    composed = dp.c.make_adaptive_composition(
+        TABLE_DOMAIN, TABLE_METRIC, MEASURE, d_in=1, d_mids=planned
+    ).map(1)
+    assert composed == pytest.approx((result.epsilon, result.delta), rel=1e-12)
+    # ...which is the sum of the shares (basic composition) and the full request...
+    assert sum(e for e, _ in planned) == pytest.approx(2.0)
+    assert sum(d for _, d in planned) == pytest.approx(1e-7)
+    # ...and every release, as OpenDP maps it, stayed within its share.
+    assert [name for name, _ in result.steps] == [name for name, _ in result.budget]
+    for (_, (eps, delta)), (_, (eps_plan, delta_plan)) in zip(
+        result.steps, result.budget, strict=True
+    ):
+        assert eps <= eps_plan + 1e-12 and delta <= delta_plan + 1e-18
+    names = [name for name, _ in result.steps]
+    assert names[0] == "rows" and "categories:group" in names
+    assert {"range_median:x", "range_low:x", "range_high:x", "cells:x"} <= set(names)
+    assert sum(name.startswith("select:") for name in names) == 2
+    assert sum(name.startswith("measure:") for name in names) == 2
+
+
+def test_each_step_matches_the_opendp_mechanism_built_directly() -> None:
+    df = table()
+    measurement = laplace_counts(lambda t: [len(t)], 0.25)
+    # Discrete Laplace on integer counts: OpenDP's own make_laplace at scale 1/ε gives ε.
+    direct = dp.m.make_laplace(
+        dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int), scale=4.0
+    )
+    assert measurement.map(1)[0] == pytest.approx(direct.map(1))
+    threshold = thresholded_counts(
+        lambda t: {k: int(v) for k, v in t["group"].value_counts().items()}, 0.5, 1e-7
+    )
+    epsilon, delta = threshold.map(1)
+    assert epsilon == pytest.approx(0.5) and delta <= 1e-7
+    released = threshold(df)
+    assert set(released) <= set(df["group"])
+
+
+def test_counting_transformations_are_one_stable_on_neighbouring_tables() -> None:
+    df = table()
+    neighbour = df.drop(index=17)
+    for count in (
+        lambda t: np.bincount(t["y"], minlength=5),
+        lambda t: np.bincount(t["x"].clip(0, 100), minlength=101),
+    ):
+        assert np.abs(count(df) - count(neighbour)).sum() <= 1
+    assert abs(len(df) - len(neighbour)) <= 1
+
+
+def test_a_unique_category_is_never_released_and_outliers_stay_bounded() -> None:
+    """Membership experiment on neighbouring tables (one row with a unique category and an
+    extreme value, present or absent): each event's frequency with the row is within e^ε of its
+    frequency without it (plus sampling slack), and the unique category never appears."""
+    base = table(300, seed=3)
+    target = pd.DataFrame({"group": ["Zed"], "x": [1000], "y": [4]})
+    with_row = pd.concat([base, target], ignore_index=True)
+    epsilon, runs = 1.0, 8
+    events = {True: [], False: []}
+    for present, data in ((True, with_row), (False, base)):
+        for seed in range(runs):
+            out = open_dp_avatarize(
+                data, OpenDPParameters(epsilon=epsilon, seed=seed, model_iterations=30)
+            ).avatars
+            assert not (out["group"] == "Zed").any()
+            events[present].append(bool((out["x"] > 500).any()))
+    p_with, p_without = np.mean(events[True]), np.mean(events[False])
+    slack = 3 * math.sqrt(0.25 / runs)
+    assert p_with <= math.exp(epsilon) * p_without + slack
+    assert p_without <= math.exp(epsilon) * p_with + slack
+
+
+def test_declared_public_domains_cost_no_range_or_category_budget() -> None:
+    df = table()
+    result = open_dp_avatarize(
+        df,
+        OpenDPParameters(
+            epsilon=1.0,
+            seed=0,
+            model_iterations=50,
+            public_domains={"group": ["a", "b", "c"], "x": [0, 120], "y": [0, 4]},
+        ),
+    )
+    names = [name for name, _ in result.steps]
+    assert not any(n.startswith(("range_", "categories:")) for n in names)
+    assert result.delta == 0.0
+    assert set(result.avatars["group"].dropna()) <= {"a", "b", "c"}
+    assert result.avatars["x"].between(0, 120).all()
+    assert result.public_columns == ["group", "x", "y"]
+
+
+@pytest.mark.parametrize("epsilon", [0, -1.0, float("nan"), float("inf"), "1", True])
+def test_bad_epsilon_is_refused_naming_the_field(epsilon: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="open_dp_epsilon") as caught:
+        OpenDPParameters(epsilon=epsilon)  # type: ignore[arg-type]
+    assert caught.value.field == "open_dp_epsilon"
+    with pytest.raises(InvalidArgumentError, match="fast_dp_epsilon"):
+        FastDPParameters(epsilon=epsilon)  # type: ignore[arg-type]
+
+
+def test_other_bad_parameters_are_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match="preprocess_budget_ratio"):
+        OpenDPParameters(epsilon=1, preprocess_budget_ratio=1.0)
+    with pytest.raises(InvalidArgumentError, match="mechanism must be one of"):
+        FastDPParameters(epsilon=1, mechanism="laplace")
+    with pytest.raises(InvalidArgumentError, match="bounds_percentile"):
+        FastDPParameters(epsilon=1, bounds_percentile=50)
+    with pytest.raises(InvalidArgumentError, match="gmm_n_components"):
+        FastDPParameters(epsilon=1, gmm_n_components=0)
+    with pytest.raises(InvalidArgumentError, match="public_domains names"):
+        open_dp_avatarize(table(), OpenDPParameters(epsilon=1, public_domains={"nope": [1, 2]}))
+
+
+@pytest.mark.parametrize("mechanism", ["gaussian", "gmm", "histogram"])
+def test_fast_dp_mechanisms_generate_typed_rows_and_say_they_are_not_end_to_end(
+    mechanism: str,
+) -> None:
+    df = table()
+    result = fast_dp_avatarize(
+        df, FastDPParameters(epsilon=5.0, mechanism=mechanism, gmm_n_components=3, seed=0)
+    )
+    assert result.end_to_end_dp is False
+    assert result.epsilon == pytest.approx(5.0)
+    assert list(result.avatars.columns) == list(df.columns)
+    assert len(result.avatars) == len(df)
+    assert result.avatars["x"].dtype == df["x"].dtype
+    low, high = result.bounds["x"]
+    assert (low, high) == tuple(np.percentile(df["x"], [5, 95]))
+    assert result.avatars["x"].between(low, high).all()
+    assert set(result.avatars["group"]) <= {"a", "b", "c"}
+    # The group/x relation (group a is 15 higher) survives the noise at ε = 5.
+    means = result.avatars.groupby("group")["x"].mean()
+    assert means["a"] > means.drop("a").max()
