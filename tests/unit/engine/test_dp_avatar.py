@@ -39,8 +39,8 @@ def released() -> tuple[pd.DataFrame, object]:
     return df, open_dp_avatarize(df, OpenDPParameters(epsilon=2.0, seed=1, model_iterations=100))
 
 
-def test_privacy_loss_is_openDPs_own_map_of_the_composition(released: tuple) -> None:
-    df, result = released
+def test_privacy_loss_is_opendp_own_map_of_the_composition(released: tuple) -> None:
+    _, result = released
     assert result.epsilon <= 2.0 + 1e-9 and result.delta <= 1e-7
     planned = [loss for _, loss in result.budget]
     # OpenDP itself composes the planned shares to the reported loss...

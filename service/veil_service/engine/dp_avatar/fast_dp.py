@@ -33,6 +33,7 @@ import numpy.typing as npt
 import opendp.prelude as dp
 import pandas as pd
 from scipy import stats
+
 from veil_service.engine.dp_avatar.parameters import FastDPParameters
 from veil_service.errors import InvalidArgumentError
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from veil_service.engine.dp_avatar.columns import (
     MISSING_KEY,
     RANGE_GRID,
