@@ -1,0 +1,228 @@
+"""Benchmark of DP avatarization on Adult: Open DP and Fast DP against smartnoise-synth's MST
+and AIM at the same ε (0.1, 1, 10).
+
+Run from the repository root with the project venv (smartnoise-synth is in the ``dp`` extra)::
+
+    PYTHONPATH=service:client python bench/dp_avatar.py [--rows 10000] [--epsilons 0.1,1,10]
+
+Every generator is fitted on the same ``--rows`` rows sampled from adult_train (default 10,000:
+AIM on the full 32,561 rows ran over 90 minutes at ε=1 on this machine) and generates as many
+rows. For each it reports:
+
+* quality: SDMetrics' QualityReport score computed with SDMetrics' formulas (column shapes:
+  KSComplement for numeric columns, TVComplement for categorical ones; column pair trends:
+  CorrelationSimilarity for numeric pairs, ContingencySimilarity on 10 quantile bins for the
+  others), averaged as SDMetrics averages them;
+* utility: ROC AUC on adult_test of a gradient-boosting model trained on the generated rows to
+  predict income (the same model trained on the real rows is the ceiling);
+* wall time of fit + generation.
+
+Public information is the same for every method: the categories of the categorical columns are
+read from the data (smartnoise-synth does so), numeric bounds are learnt under DP (MST and AIM
+with ``preprocessor_eps`` = 10 % of ε, Open DP with its preprocessing budget). ``open_dp_strict``
+also learns the categories under DP (nothing public: Veil's default in a run). Fast DP is not
+end-to-end DP (percentile bounds), shown for reference. Each method runs in a subprocess with a
+time limit (``--timeout`` seconds, default 1800); one that exceeds it is reported as such.
+
+The last line is ``key=value`` pairs, e.g. ``open_dp_auc_eps1=0.79 aim_auc_eps1=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import warnings
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from shared_data import SHARED_DATA
+
+TABLES = SHARED_DATA / "tables"
+METHODS = ("open_dp", "open_dp_strict", "fast_dp", "mst", "aim")
+
+
+def load(rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``rows`` rows of adult_train (seeded sample) and adult_test (labels without the dot)."""
+    train = pd.read_csv(TABLES / "adult_train.csv")
+    if rows < len(train):
+        train = train.sample(rows, random_state=0).reset_index(drop=True)
+    test = pd.read_csv(TABLES / "adult_test.csv")
+    test["income"] = test["income"].str.rstrip(".")
+    return train, test
+
+
+def categorical_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if df[c].dtype == object]
+
+
+def generate(method: str, train: pd.DataFrame, epsilon: float) -> pd.DataFrame:
+    """Fit ``method`` on ``train`` at ``epsilon`` and generate ``len(train)`` rows."""
+    categorical = categorical_columns(train)
+    continuous = [c for c in train.columns if c not in categorical]
+    if method in ("open_dp", "open_dp_strict"):
+        from veil_service.engine.dp_avatar import OpenDPParameters, open_dp_avatarize
+
+        public = (
+            {c: sorted(train[c].unique().tolist()) for c in categorical}
+            if method == "open_dp"
+            else {}
+        )
+        params = OpenDPParameters(epsilon=epsilon, public_domains=public, n_rows=len(train), seed=0)
+        return open_dp_avatarize(train, params).avatars
+    if method == "fast_dp":
+        from veil_service.engine.dp_avatar import FastDPParameters, fast_dp_avatarize
+
+        return fast_dp_avatarize(train, FastDPParameters(epsilon=epsilon, seed=0)).avatars
+    from snsynth import Synthesizer
+
+    warnings.filterwarnings("ignore")
+    synthesizer = Synthesizer.create(method, epsilon=epsilon, verbose=False)
+    return synthesizer.fit_sample(
+        train,
+        categorical_columns=categorical,
+        continuous_columns=continuous,
+        preprocessor_eps=0.1 * epsilon,
+        nullable=False,
+    )
+
+
+def auc(synthetic: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> float:
+    """ROC AUC on adult_test of a model trained on ``synthetic`` to predict income."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    synthetic = synthetic.dropna(subset=["income"])
+    labels = synthetic["income"].astype(str).str.startswith(">").astype(int)
+    if labels.nunique() < 2:
+        return 0.5
+    categorical = [c for c in categorical_columns(train) if c != "income"]
+    x = synthetic.drop(columns="income").copy()
+    x_test = test.drop(columns="income").copy()
+    for c in categorical:
+        categories = pd.Categorical(train[c]).categories
+        x[c] = pd.Categorical(x[c].astype(str), categories=categories).codes
+        x_test[c] = pd.Categorical(x_test[c].astype(str), categories=categories).codes
+    for c in x.columns:
+        x[c] = pd.to_numeric(x[c], errors="coerce")
+    features = [x.columns.get_loc(c) for c in categorical]
+    model = HistGradientBoostingClassifier(random_state=0, categorical_features=features)
+    model.fit(x, labels)
+    truth = test["income"].str.startswith(">").astype(int)
+    return float(roc_auc_score(truth, model.predict_proba(x_test)[:, 1]))
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    """SDMetrics' QualityReport score: mean of column shapes and column pair trends."""
+    categorical = set(categorical_columns(real))
+    shapes = []
+    for c in real.columns:
+        if c in categorical:
+            p = real[c].astype(str).value_counts(normalize=True)
+            q = synthetic[c].astype(str).value_counts(normalize=True)
+            shapes.append(1 - 0.5 * p.subtract(q, fill_value=0).abs().sum())
+        else:
+            from scipy.stats import ks_2samp
+
+            values = pd.to_numeric(synthetic[c], errors="coerce").dropna()
+            shapes.append(1 - ks_2samp(real[c], values).statistic if len(values) else 0.0)
+    trends = []
+    for a, b in combinations(real.columns, 2):
+        if a not in categorical and b not in categorical:
+            r = real[[a, b]].corr().iloc[0, 1]
+            s = synthetic[[a, b]].apply(pd.to_numeric, errors="coerce").corr().iloc[0, 1]
+            trends.append(1 - abs(r - (0.0 if np.isnan(s) else s)) / 2)
+        else:
+            p = _binned(real, a, b, real).value_counts(normalize=True)
+            q = _binned(synthetic, a, b, real).value_counts(normalize=True)
+            trends.append(1 - 0.5 * p.subtract(q, fill_value=0).abs().sum())
+    return float((np.mean(shapes) + np.mean(trends)) / 2)
+
+
+def _binned(df: pd.DataFrame, a: str, b: str, reference: pd.DataFrame) -> pd.Series:
+    parts = []
+    for c in (a, b):
+        if reference[c].dtype == object:
+            parts.append(df[c].astype(str))
+        else:
+            edges = np.unique(np.quantile(reference[c], np.linspace(0, 1, 11)))
+            values = pd.to_numeric(df[c], errors="coerce")
+            parts.append(
+                pd.Series(np.searchsorted(edges[1:-1], values), index=df.index).astype(str)
+            )
+    return parts[0] + "\x1f" + parts[1]
+
+
+def child(method: str, epsilon: float, rows: int) -> dict[str, float]:
+    """One method at one ε (run in a subprocess)."""
+    train, test = load(rows)
+    start = time.perf_counter()
+    synthetic = generate(method, train, epsilon)
+    seconds = time.perf_counter() - start
+    return {
+        "auc": auc(synthetic, train, test),
+        "quality": quality(train, synthetic),
+        "seconds": seconds,
+    }
+
+
+def main() -> None:
+    """Run every method at every ε and print the table and the key=value line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--epsilons", default="0.1,1,10")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--child", nargs=2, metavar=("METHOD", "EPSILON"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], float(args.child[1]), args.rows)))
+        return
+    train, test = load(args.rows)
+    ceiling = auc(train, train, test)
+    print(f"real rows ({len(train)}): AUC on adult_test {ceiling:.3f}")
+    pairs: dict[str, str] = {"rows": str(len(train)), "real_auc": f"{ceiling:.3f}"}
+    for epsilon in (float(e) for e in args.epsilons.split(",")):
+        tag = f"eps{epsilon:g}".replace(".", "_")
+        for method in args.methods.split(","):
+            command = [
+                sys.executable,
+                __file__,
+                "--rows",
+                str(args.rows),
+                "--child",
+                method,
+                str(epsilon),
+            ]
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=args.timeout, check=False
+                )
+            except subprocess.TimeoutExpired:
+                print(f"eps={epsilon:g} {method}: over {args.timeout:.0f} s, stopped")
+                pairs[f"{method}_auc_{tag}"] = "timeout"
+                continue
+            if done.returncode != 0:
+                print(f"eps={epsilon:g} {method}: failed: {done.stderr.strip().splitlines()[-1:]}")
+                pairs[f"{method}_auc_{tag}"] = "failed"
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            print(
+                f"eps={epsilon:g} {method:15s} auc={result['auc']:.3f} "
+                f"quality={result['quality']:.3f} seconds={result['seconds']:.1f}",
+                flush=True,
+            )
+            pairs[f"{method}_auc_{tag}"] = f"{result['auc']:.3f}"
+            pairs[f"{method}_quality_{tag}"] = f"{result['quality']:.3f}"
+            pairs[f"{method}_seconds_{tag}"] = f"{result['seconds']:.1f}"
+    print(" ".join(f"{key}={value}" for key, value in pairs.items()))
+
+
+if __name__ == "__main__":
+    main()
