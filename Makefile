@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install protos check-protos lint format test demo bench bench-env clean
+.PHONY: help install protos check-protos lint format test fuzz demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -43,6 +43,11 @@ format: $(STAMP) ## rewrite the code with ruff's formatter and autofixes
 
 test: $(STAMP) check-protos ## install and run the whole test suite
 	$(VENV)/bin/pytest -p no:cacheprovider -q
+
+FUZZ_EXAMPLES ?= 500
+
+fuzz: $(STAMP) ## long random fuzz of every RPC and of the YAML/metadata parsers (make test runs a short fixed one)
+	VEIL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -p no:cacheprovider -q tests/security/test_fuzz.py
 
 demo: $(STAMP) ## start Veil on embedded defaults and run the main job end to end
 	$(PY) scripts/demo.py

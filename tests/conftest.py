@@ -18,7 +18,10 @@ TESTS = Path(__file__).resolve().parent
 def engine_test_tasks() -> Iterator[None]:
     """Engines started by the tests also run the test-only tasks of ``engine_test_tasks``."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("VEIL_ENGINE_EXTRA_TASKS", "sleep=engine_test_tasks:run_sleep")
+        patch.setenv(
+            "VEIL_ENGINE_EXTRA_TASKS",
+            "sleep=engine_test_tasks:run_sleep,crash=engine_test_tasks:run_crash",
+        )
         patch.setenv(
             "PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
         )

@@ -1,7 +1,8 @@
 """Engine tasks that only tests register (``VEIL_ENGINE_EXTRA_TASKS``, see tests/conftest.py).
 
 ``sleep`` waits while reporting progress: a task whose duration is known, to check cancellation
-and engine-failure handling; it touches no data.
+and engine-failure handling; it touches no data. ``crash`` raises an unexpected error whose text
+stands for private data, to check that it never reaches the caller.
 """
 
 from __future__ import annotations
@@ -23,3 +24,12 @@ def run_sleep(ctx: TaskContext) -> dict[str, Any]:
         time.sleep(min(0.1, seconds - elapsed))
     ctx.progress(1.0, "done")
     return {"slept_seconds": seconds}
+
+
+SECRET = "private-value-8231"
+"""Text the ``crash`` task's error carries; it must stay in the engine log."""
+
+
+def run_crash(ctx: TaskContext) -> dict[str, Any]:
+    """Fail with an unexpected error quoting "data"."""
+    raise RuntimeError(f"row 17 holds {SECRET}")

@@ -29,6 +29,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -128,7 +129,14 @@ class DPQueries:
         params["inline"] = True
         output = await self.app.engines.run("dp_cost", params, [])
         output.discard()
-        return PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
+        cost = PrivacyCost(float(output.summary["epsilon"]), float(output.summary["delta"]))
+        if not (math.isfinite(cost.epsilon) and math.isfinite(cost.delta)):
+            raise InvalidArgumentError(
+                f"{spec.library} computes an infinite or undefined cost for this request "
+                f"(epsilon={cost.epsilon!r}, delta={cost.delta!r}); use a smaller epsilon.",
+                field="epsilon",
+            )
+        return cost
 
     def _check_model_opt_in(self, spec: QuerySpec) -> None:
         request = spec.request
@@ -163,6 +171,7 @@ class DPQueries:
             NotFoundError: no such dataset for this caller.
             InvalidArgumentError: the library refuses the request (message names the field).
         """
+        spec.validate()
         with self.app.db.connect() as conn:
             _, dataset = grants.find_access(conn, user_id, spec.dataset)
         return await self._cost(spec, dataset)

@@ -34,7 +34,12 @@ class QuerySpec:
     dummy_seed: int = DEFAULT_SEED
 
     def validate(self) -> None:
-        """Check the dummy parameters (the request is checked by its library)."""
+        """Check the request's own fields (finite ε, δ in [0, 1), ...) and the dummy parameters.
+
+        Runs before anything else touches the request (cost cache keys, the engine), so a NaN or
+        an infinity is INVALID_ARGUMENT naming its field, never an internal error.
+        """
+        self.request.validate()
         if self.dummy and not 0 < self.dummy_nb_rows <= MAX_NB_ROWS:
             raise InvalidArgumentError(
                 f"dummy_nb_rows must be between 1 and {MAX_NB_ROWS:,}; got {self.dummy_nb_rows}.",

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,11 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
             "the engine ran out of memory; use smaller batches "
             "(max_rows_per_batch) or a smaller query.",
         )
-    except Exception as exc:  # the last line of defence of a task
+    except Exception:  # the last line of defence of a task
+        # The exception's text may quote data (a value, a column, a path): it goes to the engine
+        # log under an incident id, and the caller gets the id only (issue 19, defect 8).
+        incident = uuid.uuid4().hex[:8]
+        print(f"engine task {kind} failed (incident {incident}):", file=sys.stderr)
         traceback.print_exc()
         return TaskOutcome(
             False,
@@ -90,7 +95,8 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
             [],
             "INTERNAL",
             Reason.ENGINE_TASK_FAILED,
-            f"{kind} failed: {type(exc).__name__}: {str(exc)[:500]}",
+            f"the engine could not complete {kind} (incident {incident}); the engine log has "
+            "the details under that id.",
         )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,12 +92,29 @@ def request_from_dict(library: str, raw: Mapping[str, Any]) -> DPRequest:
 
 def canonical_json(library: str, request: DPRequest) -> str:
     """Stable JSON of a request (sorted keys): the key of the cost cache and the archived text."""
+    plain = request_to_dict(request)
+    _check_finite(plain, "")
     return json.dumps(
-        {"library": library, "request": request_to_dict(request)},
+        {"library": library, "request": plain},
         sort_keys=True,
         separators=(",", ":"),
         allow_nan=False,
     )
+
+
+def _check_finite(value: Any, path: str) -> None:
+    """Refuse NaN and infinities anywhere in a request, naming where (e.g. ``synth_params``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        field = path.split(".")[0] or "request"
+        raise InvalidArgumentError(
+            f"{path or 'request'} is {value!r}; only finite numbers are accepted.", field=field
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{path}[{index}]")
 
 
 def _plain(value: Any) -> Any:

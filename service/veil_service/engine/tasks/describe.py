@@ -35,14 +35,22 @@ class _ColumnAccumulator:
         self.minimum = np.inf
         self.maximum = -np.inf
         self.distinct: set[Any] = set()
+        # Nested columns (struct, list, map) have no distinct-value kernel; they get counts only.
+        self.countable = not pa.types.is_nested(arrow_type)
 
     def add(self, column: pa.Array) -> None:
         self.nulls += column.null_count
-        if len(self.distinct) < DISTINCT_CAP:
+        if self.countable and len(self.distinct) < DISTINCT_CAP:
             values = column.dictionary_decode() if pa.types.is_dictionary(column.type) else column
-            self.distinct.update(pc.unique(values.drop_null()).to_pylist())
+            try:
+                self.distinct.update(pc.unique(values.drop_null()).to_pylist())
+            except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                self.countable = False
+                self.distinct.clear()
         if self.numeric:
-            values = column.drop_null().cast(pa.float64()).to_numpy(zero_copy_only=False)
+            # Unsafe cast: int64/uint64 beyond 2**53 become the nearest double (statistics only).
+            values = column.drop_null().cast(pa.float64(), safe=False)
+            values = values.to_numpy(zero_copy_only=False)
             values = values[np.isfinite(values)]
             if values.size:
                 self.count += values.size
@@ -60,7 +68,7 @@ class _ColumnAccumulator:
             "name": self.name,
             "arrow_type": str(self.arrow_type),
             "null_count": self.nulls,
-            "distinct_count": min(len(self.distinct), DISTINCT_CAP),
+            "distinct_count": min(len(self.distinct), DISTINCT_CAP) if self.countable else None,
             "min": self.minimum if self.count else None,
             "max": self.maximum if self.count else None,
             "mean": mean,
