@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig, validate
 from veil_service.runs.dispatcher import Dispatcher
@@ -241,9 +241,26 @@ class RunsService:
         return self.get_run(owner_id, run_id).tables
 
     def delete_table(self, owner_id: str, run_id: str, table_name: str, role: str | None) -> None:
-        """Delete a table (of one role, or of any role when ``role`` is None)."""
+        """Delete a table (of one role, or of any role when ``role`` is None).
+
+        Raises:
+            FailedPreconditionError: a job of the run is queued or running (it would read the
+                table, or report success without it); reason ``TABLE_IN_USE``.
+        """
         with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
             store.get_owned_run(conn, run_id, owner_id)
+            active = [
+                job
+                for job in jobs.list_jobs(conn, owner_id=owner_id, run_id=run_id, limit=WATCH_LIMIT)
+                if not job.done
+            ]
+            if active:
+                raise FailedPreconditionError(
+                    f"table {table_name!r} is used by {len(active)} queued or running job(s) of "
+                    f"this run ({', '.join(sorted({j.kind for j in active}))}); wait for them or "
+                    "cancel them, then delete it.",
+                    reason=Reason.TABLE_IN_USE,
+                )
             tables.delete_table(conn, released, run_id, table_name, role)
 
     async def describe_table(
