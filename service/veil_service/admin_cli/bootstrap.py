@@ -36,7 +36,7 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
             username=args.username,
             email=args.email,
             role="admin",
-            password_hash=_hash_password(args.password),
+            password_hash=_hash_password(read_password(args)),
             peer="cli",
         )
         _, plaintext = api_keys.create_api_key(
@@ -49,6 +49,60 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     print(f"created admin {user.username!r}; API key (shown once):")
     print(plaintext)
     return 0
+
+
+PASSWORD_FLAG_WARNING = (
+    "warning: --password is deprecated: the command line is readable by every local user "
+    "(/proc/PID/cmdline, ps). Use --password-stdin, --password-file PATH or --prompt-password."
+)
+
+
+def read_password(args: argparse.Namespace) -> str | None:
+    """The password from stdin, a file, a prompt or (deprecated) the command line; else None.
+
+    Raises:
+        SystemExit: the file cannot be read, the prompt's two entries differ, or stdin is empty.
+    """
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise SystemExit("--password-stdin: no password on standard input")
+        return line
+    if getattr(args, "password_file", None):
+        try:
+            with open(args.password_file, encoding="utf-8") as handle:
+                line = handle.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise SystemExit(f"--password-file: cannot read it ({exc.strerror})") from None
+        if not line:
+            raise SystemExit("--password-file: the file's first line is empty")
+        return line
+    if getattr(args, "prompt_password", False):
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat it: "):
+            raise SystemExit("the two passwords differ")
+        return first
+    if args.password:
+        print(PASSWORD_FLAG_WARNING, file=sys.stderr)
+        return str(args.password)
+    return None
+
+
+def add_password_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ways to give a password; at most one of them."""
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    given.add_argument("--password-file", metavar="PATH", help="read it from a file's first line")
+    given.add_argument(
+        "--prompt-password", action="store_true", help="ask for it (twice) without echo"
+    )
+    given.add_argument(
+        "--password", default=None, help="deprecated: visible to every local user; see above"
+    )
 
 
 def _hash_password(password: str | None) -> str | None:
@@ -69,7 +123,7 @@ def _cmd_create_user(args: argparse.Namespace) -> int:
             username=args.username,
             email=args.email,
             role=args.role,
-            password_hash=_hash_password(args.password),
+            password_hash=_hash_password(read_password(args)),
             peer="cli",
         )
     print(f"created {user.role} {user.username!r} ({user.id})")
@@ -96,7 +150,7 @@ def register(admin_sub: Any) -> None:
     add_storage_arguments(boot)
     boot.add_argument("--username", default="admin")
     boot.add_argument("--email", default="admin@localhost.localdomain")
-    boot.add_argument("--password", default=None)
+    add_password_arguments(boot)
     boot.add_argument("--key-name", default="bootstrap")
     boot.add_argument("--expiration-days", type=int, default=365)
     boot.set_defaults(func=_cmd_bootstrap)
@@ -105,7 +159,7 @@ def register(admin_sub: Any) -> None:
     add_storage_arguments(create_user)
     create_user.add_argument("--username", required=True)
     create_user.add_argument("--email", required=True)
-    create_user.add_argument("--password", default=None)
+    add_password_arguments(create_user)
     create_user.add_argument("--role", choices=["user", "admin"], default="user")
     create_user.set_defaults(func=_cmd_create_user)
 
