@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,6 +54,9 @@ def _cmd_engine(args: argparse.Namespace) -> int:
     from veil_wire.malloc_tuning import tune_malloc
 
     tune_malloc()
+    # The engine's work dir holds copies of private tables: its files are this user's alone
+    # (as the server's; a local child inherits the server's umask anyway).
+    os.umask(0o077)
     from veil_service.engine.server import serve_engine
     from veil_service.logs import configure_logging
 

@@ -19,7 +19,8 @@ def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
 def open_storage(args: argparse.Namespace) -> tuple[sa.Engine, Settings]:
     """The database of the data dir (created and migrated when new) and the settings."""
     from veil_service.storage.db import open_database
+    from veil_service.storage.permissions import secure_data_dir
 
     settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    secure_data_dir(Path(settings.data_dir))
     return open_database(settings.effective_database_url), settings

@@ -34,6 +34,7 @@ from veil_service.settings import Settings
 from veil_service.storage import schema
 from veil_service.storage.blobs import BlobStore
 from veil_service.storage.db import open_database
+from veil_service.storage.permissions import secure_data_dir
 
 log = logging.getLogger("veil.server")
 
@@ -67,7 +68,7 @@ class VeilServer:
         """Open storage, start serving (NOT_SERVING), start engines, then report SERVING."""
         settings = self.settings
         data_dir = Path(settings.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(secure_data_dir, data_dir)
         db = await asyncio.to_thread(
             open_database,
             settings.effective_database_url,
