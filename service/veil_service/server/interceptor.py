@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 import sqlalchemy as sa
+from google.protobuf.message import Message
 from grpc import aio
 
 from veil_service.auth.authenticate import authenticate, extract_credential
@@ -26,6 +27,7 @@ from veil_service.errors import (
     VeilServiceError,
 )
 from veil_service.logs import bind_request
+from veil_service.server.request_checks import check_request
 from veil_service.server.status import to_grpc_status
 
 log = logging.getLogger("veil.rpc")
@@ -102,10 +104,12 @@ def _wrap(
 ) -> grpc.RpcMethodHandler[Any, Any]:
     method = guard.method
 
-    async def start(context: Any) -> tuple[float, str]:
+    async def start(context: Any, request: Any = None) -> tuple[float, str]:
         request_id = str(uuid.uuid4())
         guard.check(context.peer())
         bind_request(request_id, guard.principal.user_id if guard.principal else "")
+        if isinstance(request, Message):
+            check_request(request)
         return time.monotonic(), request_id
 
     async def fail(context: Any, exc: BaseException, began: float) -> None:
@@ -130,7 +134,7 @@ def _wrap(
         async def unary_response(request: Any, context: Any) -> Any:
             began = time.monotonic()
             try:
-                await start(context)
+                await start(context, request)
                 response = await inner(request, context)
                 _log_call(method, "OK", began, guard)
                 return response
@@ -157,7 +161,7 @@ def _wrap(
     async def streaming_response(request: Any, context: Any) -> AsyncIterator[Any]:
         began = time.monotonic()
         try:
-            await start(context)
+            await start(context, request)
             async for item in inner_stream(request, context):
                 yield item
             _log_call(method, "OK", began, guard)
