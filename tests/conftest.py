@@ -37,7 +37,9 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """A real Veil server on port 0 with a fresh data dir and a local engine child."""
-    server = start_server(tmp_path_factory.mktemp("veil-data"))
+    # RegisterDatasetFromPath reads only under dataset roots: the shared data and pytest's temp.
+    roots = (str(SHARED_DATA), str(tmp_path_factory.getbasetemp()))
+    server = start_server(tmp_path_factory.mktemp("veil-data"), dataset_roots=roots)
     yield server
     server.stop()
 

@@ -32,6 +32,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "port": args.port,
             "database_url": args.database_url,
             "engines": args.engine or None,
+            "dataset_roots": args.dataset_root or None,
             "engine_capacity": args.engine_capacity,
             "tls_cert": args.tls_cert,
             "tls_key": args.tls_key,
@@ -88,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of a remote engine (repeatable); none = local child",
     )
     serve.add_argument("--engine-capacity", type=int, default=None)
+    serve.add_argument(
+        "--dataset-root",
+        action="append",
+        default=[],
+        help="folder RegisterDatasetFromPath may read from (repeatable); none disables it",
+    )
     serve.add_argument("--tls-cert", default=None)
     serve.add_argument("--tls-key", default=None)
     serve.add_argument("--smtp-host", default=None)

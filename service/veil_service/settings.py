@@ -28,6 +28,8 @@ class Settings:
         smtp_*: Outgoing mail; no host means messages go to ``<data_dir>/outbox``.
         session_hours: Lifetime of a password-login session.
         allow_pickle: Let clients ask for pickled models (both sides must opt in).
+        dataset_roots: Folders RegisterDatasetFromPath may read from (with symlinks resolved);
+            none disables that RPC (``VEIL_DATASET_ROOTS``: comma-separated).
         log_format: "json", "text" or "auto" (json unless stderr is a terminal).
     """
 
@@ -48,6 +50,7 @@ class Settings:
     smtp_tls: bool = False
     session_hours: float = 12.0
     allow_pickle: bool = False
+    dataset_roots: tuple[str, ...] = ()
     log_format: str = "auto"
     log_level: str = "INFO"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -105,7 +108,7 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if value is None:
             continue
-        if name == "engines":
+        if name in ("engines", "dataset_roots"):
             value = tuple(value)
         if name == "data_dir":
             value = Path(value)

@@ -50,12 +50,13 @@ class AdminDatasetsServicer:
         self, request: admin_pb2.RegisterDatasetFromPathRequest, context: ServicerContext
     ) -> admin_pb2.RegisterDatasetFromPathResponse:
         principal = current_principal()
+        path = registration.confine_path(request.path, self.app.settings.dataset_roots)
         record = await asyncio.to_thread(
             registration.register_from_path,
             self.app.db,
             self.app.blobs,
             name=request.name,
-            path=request.path,
+            path=str(path),
             metadata_text=request.metadata_yaml,
             actor_id=principal.user_id,
             peer=current_peer(),

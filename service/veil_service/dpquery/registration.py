@@ -8,6 +8,7 @@ transaction. Nothing is left behind on failure.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +23,11 @@ from veil_service.dpquery.datasets import (
     validate_dataset_name,
 )
 from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_text
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+)
 from veil_service.runs.tables import receive_stream
 from veil_service.storage.blobs import BlobStore, StoredBlob
 
@@ -91,6 +96,49 @@ def register_from_path(
         ensure_name_free(conn, name)
     stored, shape = dataset_files.write_from_path(blobs, Path(path).expanduser(), metadata)
     return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer)
+
+
+def confine_path(path: str, roots: tuple[str, ...]) -> Path:
+    """``path`` resolved (symlinks followed), if it lies inside one of ``roots``.
+
+    Used for paths that arrive over the network (RegisterDatasetFromPath): an admin's key must
+    not read every file the server can (a symlink to /etc/shadow did), only the folders the
+    operator set aside for datasets.
+
+    Raises:
+        FailedPreconditionError: the server has no dataset roots.
+        PermissionDeniedError: the path, once resolved, is outside every root.
+        InvalidArgumentError: no such file.
+    """
+    if not roots:
+        raise FailedPreconditionError(
+            "this server reads no dataset from its own disk: start it with --dataset-root DIR "
+            "(or VEIL_DATASET_ROOTS), or upload the file with RegisterDataset.",
+            field="path",
+        )
+    candidate = Path(path).expanduser()
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        resolved = None
+    allowed = [Path(root).expanduser().resolve() for root in roots]
+    if resolved is None:
+        inside = candidate.is_absolute() and any(
+            Path(os.path.normpath(candidate)).is_relative_to(root) for root in allowed
+        )
+        if inside:
+            raise InvalidArgumentError(f"path: no file at {path}.", field="path")
+        raise PermissionDeniedError(
+            "path is outside the server's dataset roots; put the file under one of them.",
+            field="path",
+        )
+    if not any(resolved.is_relative_to(root) for root in allowed):
+        raise PermissionDeniedError(
+            "path is outside the server's dataset roots (symbolic links are followed); put the "
+            "file under one of them.",
+            field="path",
+        )
+    return resolved
 
 
 async def register_from_upload(

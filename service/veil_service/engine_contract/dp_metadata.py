@@ -10,6 +10,7 @@ formatting problem. Validation therefore refuses anything it does not understand
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,6 +331,8 @@ def _bound_value(value: object, col_type: str, field: str) -> Bound:
     if col_type == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _bad(field, "must be a number for a float column")
+        if not math.isfinite(value):
+            raise _bad(field, "must be a finite number (not NaN or infinite)")
         return float(value)
     if isinstance(value, dt.datetime):
         return value
