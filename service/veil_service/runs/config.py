@@ -135,6 +135,12 @@ def _fail(path: str, message: str) -> InvalidArgumentError:
     return InvalidArgumentError(f"{path}: {message}", field=path)
 
 
+INT32_MAX = 2**31 - 1
+"""The contract's integer parameters are int32: a larger value committed here could never be
+sent back (GetRun, GetConfig and ListRuns answered INTERNAL; issue 19, defect 7)."""
+INT64_RANGE = (-(2**63), 2**63 - 1)
+
+
 def _check_int(path: str, value: Any, low: int, high: int | None = None) -> None:
     if value is None:
         return
@@ -143,6 +149,8 @@ def _check_int(path: str, value: Any, low: int, high: int | None = None) -> None
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"between {low} and {high}"
         raise _fail(path, f"must be {bound}; got {value}.")
+    if value > INT32_MAX:
+        raise _fail(path, f"must be at most {INT32_MAX:,}; got {value}.")
 
 
 def _check_fraction(path: str, value: Any) -> None:
@@ -200,9 +208,11 @@ def validate(config: RunConfig) -> None:
     _check_choice("pia.data_recipient", config.pia.data_recipient, DATA_RECIPIENTS)
     _check_int("max_distribution_plots", config.max_distribution_plots, 0, 1000)
     if config.seed is not None and (
-        isinstance(config.seed, bool) or not isinstance(config.seed, int)
+        isinstance(config.seed, bool)
+        or not isinstance(config.seed, int)
+        or not INT64_RANGE[0] <= config.seed <= INT64_RANGE[1]
     ):
-        raise _fail("seed", f"must be an integer; got {config.seed!r}.")
+        raise _fail("seed", f"must be a 64-bit integer; got {config.seed!r}.")
     for table in config.tables:
         base = f"tables[{table.name}]"
         for column, kind in table.column_types.items():

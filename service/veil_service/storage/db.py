@@ -45,13 +45,22 @@ def create_db_engine(url: str) -> sa.Engine:
 MIGRATION_TIMEOUT_S = 600.0
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Apply every pending Alembic migration (idempotent)."""
-    from alembic import command
+def alembic_config(engine: sa.Engine | None = None) -> Any:
+    """Alembic's configuration for Veil's migrations (on ``engine``'s database, when given)."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Apply every pending Alembic migration (idempotent)."""
+    from alembic import command
+
+    cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
