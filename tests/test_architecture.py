@@ -39,7 +39,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "foundation": ("veil_service", "errors", "settings", "logs", "yaml_limits"),
     "contract": ("engine_contract",),
     "engine": (),  # every engine.<package> not in "engine process"
-    "engine process": ("engine", "engine.tasks", "engine.worker", "engine.cache", "engine.server"),
+    "engine process": (
+        "engine",
+        "engine.tasks",
+        "engine.worker",
+        "engine.cache",
+        "engine.server",
+        "engine.parent_death",
+        "engine.forkserver_guard",
+    ),
     "infrastructure": (
         "storage",
         "auth",

@@ -32,6 +32,7 @@ from veil_wire.framing import (
 
 from veil_service import __version__
 from veil_service.engine.cache import TableCache
+from veil_service.engine.parent_death import die_with_the_server
 from veil_service.engine.tasks import TASKS
 from veil_service.engine.worker import run_in_worker, run_inline, wants_inline, worker_context
 from veil_service.errors import (
@@ -253,7 +254,8 @@ def _handlers(servicer: EngineServicer) -> grpc.GenericRpcHandler[Any, Any]:
 async def serve_engine(
     listen: str, *, work_dir: Path, capacity: int, cache_bytes: int = 2 << 30
 ) -> None:
-    """Run an engine until SIGTERM or SIGINT."""
+    """Run an engine until SIGTERM or SIGINT (or until the server that started it dies)."""
+    die_with_the_server()
     worker_context()
     forkserver.ensure_running()
     work_dir.mkdir(parents=True, exist_ok=True)

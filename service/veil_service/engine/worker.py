@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from veil_service.engine.parent_death import die_with_parent
 from veil_service.engine.tasks.context import ResultFile, TaskContext
 from veil_service.errors import Reason, VeilServiceError
 
 PRELOAD = [
+    # First: makes the forkserver die with the engine (the module does it when imported there).
+    "veil_service.engine.forkserver_guard",
     "numpy",
     "pandas",
     "pyarrow",
@@ -126,6 +129,7 @@ def _child_main(
     conn: multiprocessing.connection.Connection,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # the forkserver: it goes when the engine goes
     reseed_global_generators()
 
     def report(fraction: float, phase: str) -> None:

@@ -59,7 +59,9 @@ class LocalEngineProcess:
         """Start the child and wait until it listens."""
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
-        env = dict(os.environ)
+        _end_strays(self.socket_path)
+        # The engine asks the kernel to kill it when this process dies (engine.parent_death).
+        env = {**os.environ, "VEIL_ENGINE_PARENT_PID": str(os.getpid())}
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -105,6 +107,30 @@ class LocalEngineProcess:
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
+
+
+def _end_strays(socket_path: Path) -> None:
+    """End engines a previous server of this data dir left running (and their children).
+
+    An engine started before parent-death signals existed, or on a system without them, outlives
+    a ``kill -9`` of its server; it is recognised by the socket it listens on, which is this data
+    dir's own.
+    """
+    import psutil
+
+    marker = f"unix://{socket_path}"
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            command = process.info["cmdline"] or []
+            if process.pid == os.getpid() or marker not in command or "engine" not in command:
+                continue
+            family = [*process.children(recursive=True), process]
+            log.warning("ending a stray engine of this data dir", extra={"pid": process.pid})
+            for member in family:
+                member.kill()
+            psutil.wait_procs(family, timeout=5)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:
