@@ -33,6 +33,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "database_url": args.database_url,
             "engines": args.engine or None,
             "dataset_roots": args.dataset_root or None,
+            "task_time_limits": args.task_time_limit or None,
+            "engine_slots_per_user": args.engine_slots_per_user,
             "engine_capacity": args.engine_capacity,
             "tls_cert": args.tls_cert,
             "tls_key": args.tls_key,
@@ -89,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of a remote engine (repeatable); none = local child",
     )
     serve.add_argument("--engine-capacity", type=int, default=None)
+    serve.add_argument(
+        "--task-time-limit",
+        action="append",
+        default=[],
+        metavar="KIND=SECONDS",
+        help="time limit of an engine task kind (repeatable; dp_query:dummy for dummy queries)",
+    )
+    serve.add_argument(
+        "--engine-slots-per-user",
+        type=int,
+        default=None,
+        help="worker slots one user may hold at once (default: all but one)",
+    )
     serve.add_argument(
         "--dataset-root",
         action="append",

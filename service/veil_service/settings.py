@@ -30,6 +30,9 @@ class Settings:
         allow_pickle: Let clients ask for pickled models (both sides must opt in).
         dataset_roots: Folders RegisterDatasetFromPath may read from (with symlinks resolved);
             none disables that RPC (``VEIL_DATASET_ROOTS``: comma-separated).
+        task_time_limits: ``KIND=SECONDS`` items overriding the engine tasks' time limits
+            (``engine_client.pool.DEFAULT_TIME_LIMITS``; ``dp_query:dummy`` for dummy queries).
+        engine_slots_per_user: Worker slots one user may hold at once; 0 means all but one.
         log_format: "json", "text" or "auto" (json unless stderr is a terminal).
     """
 
@@ -51,6 +54,8 @@ class Settings:
     session_hours: float = 12.0
     allow_pickle: bool = False
     dataset_roots: tuple[str, ...] = ()
+    task_time_limits: tuple[str, ...] = ()
+    engine_slots_per_user: int = 0
     log_format: str = "auto"
     log_level: str = "INFO"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -108,7 +113,7 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if value is None:
             continue
-        if name in ("engines", "dataset_roots"):
+        if name in ("engines", "dataset_roots", "task_time_limits"):
             value = tuple(value)
         if name == "data_dir":
             value = Path(value)

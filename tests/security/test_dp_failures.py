@@ -17,7 +17,7 @@ import pytest
 from diffprivlib.models import GaussianNB
 from support import ServerThread, assert_eventually
 from veil_client import InvalidArgument, Unavailable
-from veil_client.dp_client import DPClient, SmartnoiseSQLClient
+from veil_client.dp_client import DiffPrivLibClient, DPClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:scipy.optimize:DeprecationWarning")
 
@@ -67,8 +67,8 @@ def test_what_the_metadata_can_refuse_is_refused_before_spending(client: DPClien
 def test_a_query_cancelled_before_an_engine_took_it_is_refunded(
     veil_server: ServerThread, client: DPClient
 ) -> None:
-    count = "SELECT COUNT(*) AS n FROM df"
-    client.smartnoise_sql.cost(count, 0.5, 1e-5)  # cached: the query below needs no engine first
+    # A diffprivlib fit needs a worker slot (short SQL and OpenDP queries have their own lane).
+    client.diffprivlib.cost(MODEL, FEATURES, ["species"])  # cached: no engine call before charging
     slots = sum(slot.capacity for slot in veil_server.app.engines.slots)
     charged = threading.Event()
     done = threading.Event()
@@ -78,13 +78,14 @@ def test_a_query_cancelled_before_an_engine_took_it_is_refunded(
             if client.get_total_spent_budget().total_spent_epsilon > 0:
                 charged.set()
 
-    def occupy(_: int) -> object:
+    def occupy(index: int) -> object:
         return veil_server.run(
-            veil_server.app.engines.run("sleep", {"seconds": 6.0}, []), timeout=60
+            veil_server.app.engines.run("sleep", {"seconds": 6.0}, [], owner=f"hog{index}"),
+            timeout=60,
         )
 
     with ThreadPoolExecutor(slots + 1) as pool:
-        busy = list(pool.map(lambda i: pool.submit(occupy, i), range(slots)))
+        busy = [pool.submit(occupy, i) for i in range(slots)]
         assert_eventually(
             lambda: all(s.running >= s.capacity for s in veil_server.app.engines.slots),
             message="the engine slots were not all taken",
@@ -92,7 +93,7 @@ def test_a_query_cancelled_before_an_engine_took_it_is_refunded(
         watcher = threading.Thread(target=watch)
         watcher.start()
         try:
-            message = SmartnoiseSQLClient._message(count, 0.5, 1e-5, {}, True)
+            message = DiffPrivLibClient._message(MODEL, FEATURES, ["species"], 0.2, 1, "drop")
             with pytest.raises(Unavailable) as cancelled:
                 client._api.query(client.dataset_name, message, timeout=1.5)
             assert cancelled.value.code == "DEADLINE_EXCEEDED"

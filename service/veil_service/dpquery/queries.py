@@ -191,7 +191,7 @@ class DPQueries:
         with self.app.db.connect() as conn:
             grant, dataset = grants.find_access(conn, user_id, spec.dataset)
         if spec.dummy:
-            return await self._dummy_query(spec, dataset, grant)
+            return await self._dummy_query(spec, dataset, grant, user_id)
         cost = await self._cost(spec, dataset)
         request_json = canonical_json(spec.library, spec.request)
         with self.app.db.begin() as conn:
@@ -212,7 +212,7 @@ class DPQueries:
             dispatched = True
 
         try:
-            answer, charged = await self._run_private(spec, dataset, cost, mark_dispatched)
+            answer, charged = await self._run_private(spec, dataset, cost, mark_dispatched, user_id)
             with self.app.db.begin() as conn:
                 if charged != cost:
                     budget.refund(
@@ -245,6 +245,7 @@ class DPQueries:
         dataset: DatasetRecord,
         cost: PrivacyCost,
         on_dispatch: Callable[[], None],
+        owner: str,
     ) -> tuple[_Answer, PrivacyCost]:
         params = self._params(spec, dataset)
         params["allow_pickle"] = self.app.settings.allow_pickle
@@ -260,6 +261,7 @@ class DPQueries:
                 )
             ],
             on_dispatch=on_dispatch,
+            owner=owner,
         )
         answer = _read_answer(output)
         charged = cost
@@ -282,12 +284,12 @@ class DPQueries:
         return answer, charged
 
     async def _dummy_query(
-        self, spec: QuerySpec, dataset: DatasetRecord, grant: grants.Grant
+        self, spec: QuerySpec, dataset: DatasetRecord, grant: grants.Grant, owner: str
     ) -> QueryAnswer:
         params = self._params(spec, dataset)
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
-        output = await self.app.engines.run("dp_query", params, [])
+        output = await self.app.engines.run("dp_query", params, [], owner=owner)
         answer = _read_answer(output)
         return QueryAnswer(
             answer.table_ipc,

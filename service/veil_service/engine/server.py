@@ -48,6 +48,8 @@ RESULT_CHUNK_BYTES = 1 << 20
 TABLE_CHUNK_FIELD = 3
 RESULT_CHUNK_FIELD = 4
 PROGRESS_INTERVAL_S = 0.25
+INLINE_LANE_SLOTS = 4
+"""Short DP tasks run at once in their own lane (the server's pool uses the same number)."""
 
 
 ServicerContext = aio.ServicerContext[Message, Message]
@@ -63,6 +65,7 @@ class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
         self.running = 0
         self.waiting = 0
         self._slots: asyncio.Semaphore | None = None
+        self._inline_slots = asyncio.Semaphore(INLINE_LANE_SLOTS)
 
     async def GetEngineInfo(  # noqa: N802
         self, request: engine_pb2.GetEngineInfoRequest, context: ServicerContext
@@ -97,10 +100,17 @@ class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
         if first is None or isinstance(first, memoryview) or not first.HasField("start"):
             raise InvalidArgumentError("the first engine message must be a TaskStart.")
         start = first.start
+        params = json.loads(start.params_json or "{}")
         # The server's pool schedules to capacity, but it frees a slot when the outcome arrives,
         # a moment before this stream ends; a short wait absorbs that instead of failing a job.
+        # Short DP tasks have a lane of their own, so long tasks never hold them up (issue 19).
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.capacity)
+        if wants_inline(start.kind, params):
+            await self._inline_slots.acquire()
+            async for message in self._run_task(start, params, iterator, self._inline_slots):
+                yield message
+            return
         if self.waiting >= 4 * self.capacity:
             raise ResourceExhaustedError(
                 f"engine busy ({self.running}/{self.capacity} tasks, {self.waiting} waiting).",
@@ -111,6 +121,13 @@ class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
             await self._slots.acquire()
         finally:
             self.waiting -= 1
+        async for message in self._run_task(start, params, iterator, self._slots):
+            yield message
+
+    async def _run_task(
+        self, start: Any, params: dict[str, Any], iterator: Any, lane: asyncio.Semaphore
+    ) -> AsyncIterator[Any]:
+        """Run a task whose ``lane`` slot the caller acquired (released here)."""
         self.running += 1
         digests = {ref.name: ref.sha256 for ref in start.inputs}
         for sha in digests.values():
@@ -122,12 +139,11 @@ class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
             for _ in missing:
                 await self._receive_table(iterator, digests)
             inputs = {name: self.cache.path(sha) for name, sha in digests.items()}
-            params = json.loads(start.params_json or "{}")
             async for message in self._run(start.kind, params, inputs, output_dir):
                 yield message
         finally:
             self.running -= 1
-            self._slots.release()
+            lane.release()
             for sha in digests.values():
                 self.cache.unpin(sha)
             shutil.rmtree(output_dir, ignore_errors=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -23,22 +24,57 @@ from veil_service.engine_client.protocol import (
     TaskInput,
     TaskOutput,
 )
-from veil_service.errors import Reason, UnavailableError
+from veil_service.errors import Reason, ResourceExhaustedError, UnavailableError
 from veil_service.storage.blobs import BlobStore
 
 log = logging.getLogger("veil.engine_client")
 
 START_TIMEOUT_S = 60.0
+INLINE_LANE_SLOTS = 4
+"""Short DP tasks (``"inline": true``: costs, dummy datasets, smartnoise-sql and OpenDP queries)
+an engine runs at once in a lane of their own, which long tasks never occupy (the engine keeps
+the same lane; ``engine.server``)."""
+DEFAULT_TIME_LIMITS: dict[str, float] = {
+    "dp_cost": 120.0,
+    "dp_dummy": 300.0,
+    "dp_query:dummy": 300.0,
+    "dp_query": 3600.0,
+    "describe": 3600.0,
+    "advice": 3600.0,
+}
+"""Seconds a task kind may run before the server stops it (``--task-time-limit`` overrides;
+``dp_query:dummy`` is a dummy-mode query, which is free, so its work is bounded tighter). Kinds
+not listed (avatarization jobs, metrics, reports) run until done unless the operator sets one."""
+
+
+def parse_time_limits(items: tuple[str, ...] | list[str]) -> dict[str, float]:
+    """``KIND=SECONDS`` items as a dict (on top of :data:`DEFAULT_TIME_LIMITS` when used).
+
+    Raises:
+        ValueError: an item is not ``KIND=SECONDS`` with SECONDS > 0.
+    """
+    limits: dict[str, float] = {}
+    for item in items:
+        kind, _, seconds = item.partition("=")
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = -1.0
+        if not kind.strip() or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"task time limit {item!r} is not KIND=SECONDS with SECONDS > 0")
+        limits[kind.strip()] = value
+    return limits
 
 
 @dataclass
 class EngineSlot:
-    """One engine and how busy it is."""
+    """One engine and how busy it is (worker lane and short-task lane)."""
 
     connection: EngineConnection
     capacity: int
     running: int = 0
     healthy: bool = True
+    inline_running: int = 0
 
 
 class LocalEngineProcess:
@@ -149,9 +185,14 @@ class EnginePool:
         remote: tuple[str, ...],
         local_capacity: int,
         max_attempts: int = 2,
+        time_limits: dict[str, float] | None = None,
+        slots_per_user: int = 0,
     ) -> None:
         self.blobs = blobs
         self.max_attempts = max_attempts
+        self.time_limits = {**DEFAULT_TIME_LIMITS, **(time_limits or {})}
+        self.slots_per_user = slots_per_user
+        self._by_owner: dict[str, int] = {}
         self.local = None if remote else LocalEngineProcess(data_dir, local_capacity)
         self._remote = remote
         self.slots: list[EngineSlot] = []
@@ -206,18 +247,43 @@ class EnginePool:
             for s in self.slots
         ]
 
-    async def _acquire(self) -> EngineSlot:
+    def _owner_limit(self) -> int:
+        if self.slots_per_user > 0:
+            return self.slots_per_user
+        total = sum(slot.capacity for slot in self.slots if slot.healthy)
+        return max(1, total - 1)
+
+    async def _acquire(self, inline: bool, owner: str) -> EngineSlot:
+        # Short DP tasks take the short-task lane; the rest a worker slot, at most
+        # _owner_limit() of them per owner, so one user never holds every slot (issue 19).
         async with self._free:
             while True:
-                for slot in self.slots:
-                    if slot.healthy and slot.running < slot.capacity:
-                        slot.running += 1
-                        return slot
+                if inline:
+                    for slot in self.slots:
+                        if slot.healthy and slot.inline_running < INLINE_LANE_SLOTS:
+                            slot.inline_running += 1
+                            return slot
+                elif not owner or self._by_owner.get(owner, 0) < self._owner_limit():
+                    for slot in self.slots:
+                        if slot.healthy and slot.running < slot.capacity:
+                            slot.running += 1
+                            if owner:
+                                self._by_owner[owner] = self._by_owner.get(owner, 0) + 1
+                            return slot
                 await self._free.wait()
 
-    async def _release(self, slot: EngineSlot) -> None:
+    async def _release(self, slot: EngineSlot, inline: bool, owner: str) -> None:
         async with self._free:
-            slot.running = max(0, slot.running - 1)
+            if inline:
+                slot.inline_running = max(0, slot.inline_running - 1)
+            else:
+                slot.running = max(0, slot.running - 1)
+                if owner:
+                    left = self._by_owner.get(owner, 0) - 1
+                    if left > 0:
+                        self._by_owner[owner] = left
+                    else:
+                        self._by_owner.pop(owner, None)
             self._free.notify_all()
 
     async def run(
@@ -227,10 +293,14 @@ class EnginePool:
         inputs: list[TaskInput],
         on_progress: ProgressCallback | None = None,
         on_dispatch: Callable[[], None] | None = None,
+        *,
+        owner: str = "",
     ) -> TaskOutput:
         """Run a task on a free engine, retrying once if the engine dies.
 
         Args:
+            owner: The user the task works for (their worker slots are limited); empty for
+                the server's own tasks.
             on_dispatch: Called once a slot is held, just before the task is sent to an engine:
                 from then on the engine may read the task's inputs (private DP queries charge a
                 failure from that point on; see ``dpquery.queries``).
@@ -244,13 +314,27 @@ class EnginePool:
             return None
 
         callback = on_progress or ignore
+        inline = bool(params.get("inline"))
+        label = f"{kind}:dummy" if params.get("dummy") else kind
+        limit = self.time_limits.get(label, self.time_limits.get(kind))
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
-            slot = await self._acquire()
+            slot = await self._acquire(inline, owner)
             try:
                 if on_dispatch is not None:
                     on_dispatch()
-                return await slot.connection.run_task(kind, params, inputs, self.blobs, callback)
+                task = slot.connection.run_task(kind, params, inputs, self.blobs, callback)
+                if limit is None:
+                    return await task
+                try:
+                    return await asyncio.wait_for(task, limit)
+                except TimeoutError:
+                    raise ResourceExhaustedError(
+                        f"the {label} task ran past this server's time limit of {limit:g} s and "
+                        "was stopped; ask for less work (fewer rows, trees, epochs...) or ask "
+                        f"the operator for a longer limit (--task-time-limit {label}=SECONDS).",
+                        reason=Reason.TASK_TIME_LIMIT,
+                    ) from None
             except EngineLostError as exc:
                 last_error = str(exc)
                 log.warning("engine lost during %s (attempt %d): %s", kind, attempt, exc)
@@ -258,7 +342,7 @@ class EnginePool:
                     await asyncio.sleep(0.2)
                     await self._restart_local()
             finally:
-                await self._release(slot)
+                await self._release(slot, inline, owner)
         raise UnavailableError(
             f"the engine stopped while running {kind}, {self.max_attempts} times "
             f"({last_error}); the task was not completed. Try again; if it keeps failing the "

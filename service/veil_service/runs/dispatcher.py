@@ -263,7 +263,9 @@ class Dispatcher:
 
             params, inputs = self._task_for(job, config, table, run_tables)
             task_began = time.monotonic()
-            output = await self.app.engines.run(ENGINE_KIND[job.kind], params, inputs, progress)
+            output = await self.app.engines.run(
+                ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
+            )
             timings.append(
                 {
                     "table_name": table.name,

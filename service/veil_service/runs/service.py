@@ -268,7 +268,9 @@ class RunsService:
     ) -> TableDescription:
         """Per-column statistics of a table, computed by the engine."""
         table = self.get_table(owner_id, run_id, table_name, role)
-        output = await self.app.engines.run("describe", {}, [self._input("table", table)])
+        output = await self.app.engines.run(
+            "describe", {}, [self._input("table", table)], owner=owner_id
+        )
         try:
             path = output.files[0].writer.temp_path
             with pa.OSFile(str(path), "rb") as source:
@@ -284,7 +286,7 @@ class RunsService:
         """Avatarization parameters the engine suggests for an original table."""
         table = self.get_table(owner_id, run_id, table_name, "original")
         output = await self.app.engines.run(
-            "advice", {"table_name": table.name}, [self._input("original", table)]
+            "advice", {"table_name": table.name}, [self._input("original", table)], owner=owner_id
         )
         try:
             advice = json.loads(output.files[0].writer.temp_path.read_text())

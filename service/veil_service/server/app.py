@@ -25,7 +25,7 @@ from veil_service.api.runs_servicer import RunsServicer
 from veil_service.context import AppContext
 from veil_service.dpquery.queries import DPQueries
 from veil_service.email import Mailer, sender_for
-from veil_service.engine_client.pool import EnginePool
+from veil_service.engine_client.pool import EnginePool, parse_time_limits
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.service import RunsService
 from veil_service.server.handlers import service_handler
@@ -85,6 +85,8 @@ class VeilServer:
             data_dir=data_dir,
             remote=settings.engines,
             local_capacity=settings.engine_capacity,
+            time_limits=parse_time_limits(settings.task_time_limits),
+            slots_per_user=settings.engine_slots_per_user,
         )
         self.app = AppContext(settings, db, blobs, engines, Mailer(sender_for(settings)))
         self.dispatcher = Dispatcher(self.app)
