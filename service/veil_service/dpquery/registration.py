@@ -108,12 +108,18 @@ def confine_path(path: str, roots: tuple[str, ...]) -> Path:
     Raises:
         FailedPreconditionError: the server has no dataset roots.
         PermissionDeniedError: the path, once resolved, is outside every root.
-        InvalidArgumentError: no such file.
+        InvalidArgumentError: an empty or relative path, or no such file.
     """
     if not roots:
         raise FailedPreconditionError(
             "this server reads no dataset from its own disk: start it with --dataset-root DIR "
             "(or VEIL_DATASET_ROOTS), or upload the file with RegisterDataset.",
+            field="path",
+        )
+    if not path.strip() or not Path(path).expanduser().is_absolute():
+        raise InvalidArgumentError(
+            "path must be an absolute path to a CSV or Parquet file under one of the server's "
+            "dataset roots.",
             field="path",
         )
     candidate = Path(path).expanduser()
