@@ -120,3 +120,39 @@ class JobResponse:
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class AdvisedLink:
+    """A link ``advise_links`` proposes (Octopize's ``AdvisedLink``).
+
+    Attributes:
+        confidence: ``high`` (every foreign key value is a parent key, and the names match),
+            ``medium`` or ``low``.
+        overlap: Share of the foreign key's distinct values found among the parent's keys.
+    """
+
+    parent_table: str
+    parent_field: str
+    child_table: str
+    child_field: str
+    method: str
+    confidence: str
+    overlap: float = 1.0
+
+
+@dataclass(frozen=True)
+class UnlinkedForeignKey:
+    """A foreign key ``advise_links`` could not link, with the tables it may point to."""
+
+    table: str
+    field: str
+    candidate_tables: list[str]
+
+
+@dataclass(frozen=True)
+class TablesLinksAdvice:
+    """What ``advise_links`` returns (Octopize's ``TablesLinksAdvice``)."""
+
+    links: list[AdvisedLink]
+    unlinked_foreign_keys: list[UnlinkedForeignKey]

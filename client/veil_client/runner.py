@@ -20,19 +20,25 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 from tqdm.auto import tqdm
 
+from veil_client import links
 from veil_client.api.runs import ResultInfo, RunsApi
 from veil_client.config import (
+    AlignmentMethod,
     DataRecipient,
     DataSubject,
     DataType,
+    LinkMethod,
+    ProjectionType,
     ReportLanguage,
     ReportType,
     SensitivityLevel,
+    UnalignmentStrategy,
 )
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
-from veil_client.models import JobKind, JobResponse, JobStatus
+from veil_client.models import JobKind, JobResponse, JobStatus, TablesLinksAdvice
 from veil_client.run_config import EXCLUDE_METHODS, IMPUTE_METHODS, RunnerConfig, TableState
+from veil_client.summaries import summary_frame
 
 
 class RunsApiHolder(Protocol):
@@ -57,8 +63,8 @@ _RESULT_JOB = {
     Results.REPORT: JobKind.report,
 }
 _NOT_YET = (
-    "is not supported by Veil yet (multi-table links, time series, DP avatarization, "
-    "data augmentation, processors and pseudonymization come in a later release)"
+    "is not supported by Veil yet (DP avatarization, data augmentation, processors and "
+    "pseudonymization come in a later release)"
 )
 
 
@@ -177,9 +183,18 @@ class Runner:
         individual_level: bool | None = None,
         avatar_data: str | Path | pd.DataFrame | None = None,
     ) -> None:
-        """Upload a table (CSV or Parquet path, or a DataFrame; streamed) and declare it."""
-        if foreign_keys or time_series_time:
-            raise NotImplementedError(f"foreign_keys/time_series_time {_NOT_YET}.")
+        """Upload a table (CSV or Parquet path, or a DataFrame; streamed) and declare it.
+
+        Args:
+            primary_key: The column identifying each row (a parent's key in links).
+            foreign_keys: Columns holding a parent's key, one per parent (link them with
+                ``add_link``). Keys are never avatarized as data: avatar tables get new keys.
+            time_series_time: The time column of a time-series table (link it to its
+                individual-level table with ``LinkMethod.TIME_SERIES``).
+            individual_level: Each row is a distinct person; by default a table without a
+                parent is, a child table is not.
+        """
+        keys = links.check_keys(primary_key, foreign_keys, time_series_time)
         if table_name in self.config.tables:
             raise ValueError(
                 f"a table named {table_name!r} was already added; use another name "
@@ -193,7 +208,13 @@ class Runner:
         declared.update({k: str(getattr(v, "value", v)) for k, v in (types or {}).items()})
         self.upload_file(table_name, data, avatar_data, types=types)
         state = TableState(
-            table_name, declared, primary_key or "", has_avatar_data=avatar_data is not None
+            table_name,
+            declared,
+            primary_key or "",
+            has_avatar_data=avatar_data is not None,
+            individual_level=individual_level,
+            foreign_keys=keys,
+            time_series_time=time_series_time or "",
         )
         self.config.tables[table_name] = state
         try:
@@ -221,14 +242,81 @@ class Runner:
             avatar_name = f"{table_name}_avatars"
         return table_name, avatar_name
 
-    def add_link(self, *args: Any, **kwargs: Any) -> None:
-        """Links between tables (multi-table runs)."""
-        raise NotImplementedError(f"add_link {_NOT_YET}.")
+    def add_link(
+        self,
+        parent_table_name: str,
+        parent_field: str,
+        child_table_name: str,
+        child_field: str,
+        method: LinkMethod | str = LinkMethod.LINEAR_SUM_ASSIGNMENT,
+    ) -> None:
+        """Link a child table to its parent: each child row belongs to the parent row whose
+        primary key ``parent_field`` its foreign key ``child_field`` holds.
+
+        ``method`` says how avatar children are given avatar parents: LINEAR_SUM_ASSIGNMENT
+        (the default), MINIMUM_DISTANCE_ASSIGNMENT, SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT (keeps
+        the original structure: a privacy breach the reports flag), or TIME_SERIES for a
+        time-series child.
+
+        Raises:
+            InvalidArgument: avatar_yaml's rules, checked by the server (the parent field is
+                not the parent's primary key, the child field not a foreign key, a cycle...).
+        """
+        link = links.new_link(
+            self.config, parent_table_name, parent_field, child_table_name, child_field, method
+        )
+        self.config.links.append(link)
+        try:
+            self._push_config()
+        except VeilError:
+            self.config.links.remove(link)
+            raise
+
+    def delete_link(self, parent_table_name: str, child_table_name: str) -> None:
+        """Remove the (first) link from a parent table to a child table."""
+        removed = links.remove_link(self.config, parent_table_name, child_table_name)
+        try:
+            self._push_config()
+        except VeilError:
+            self.config.links.append(removed)
+            raise
+
+    def advise_links(self, *, apply: bool = True) -> TablesLinksAdvice:
+        """Ask the server which tables link to which, from their declared keys and values.
+
+        Args:
+            apply: Add every proposed link (``add_link``).
+
+        Returns:
+            The proposed links with their confidence, and the foreign keys left unlinked with
+            their candidate tables.
+        """
+        if len(self.config.tables) < 2:
+            raise ValueError(
+                f"advise_links needs at least two tables; added: {sorted(self.config.tables)}."
+            )
+        self._push_config()
+        advice = self.api.advise_links(self._ensure_run())
+        if apply:
+            for link in advice.links:
+                self.add_link(
+                    link.parent_table,
+                    link.parent_field,
+                    link.child_table,
+                    link.child_field,
+                    link.method,
+                )
+        return advice
 
     def delete_table(self, table_name: str) -> None:
-        """Remove a table, its avatar data and its parameters."""
+        """Remove a table, its avatar data, its parameters and its links."""
         self._require_table(table_name)
         del self.config.tables[table_name]
+        self.config.links = [
+            link
+            for link in self.config.links
+            if table_name not in (link.parent_table, link.child_table)
+        ]
         if self.set_name is not None:
             self.api.delete_table(self.set_name, table_name)
             self._push_config()
@@ -255,10 +343,32 @@ class Runner:
         quantile_threshold: int | None = None,
         max_rows_per_batch: int | None = None,
         use_excluded_variables_in_metrics: bool = False,
+        time_series_nf: int | None = None,
+        time_series_projection_type: ProjectionType | str | None = None,
+        time_series_nb_points: int | None = None,
+        time_series_method: AlignmentMethod | str | None = None,
+        time_series_unalignment: UnalignmentStrategy | str | None = None,
         **unsupported: Any,
     ) -> None:
-        """Replace every parameter of a table (Octopize names; see docs)."""
+        """Replace every parameter of a table (Octopize names; see docs).
+
+        The ``time_series_*`` parameters apply to a time-series table (one linked with
+        ``LinkMethod.TIME_SERIES``): ``time_series_projection_type`` (FPCA or FLATTEN) and
+        ``time_series_nf`` (numbers kept per variable) say how each series becomes numbers;
+        ``time_series_method`` (SPECIFIED, MAX, MIN, MEAN) and ``time_series_nb_points`` on
+        which common grid series are compared; ``time_series_unalignment`` (UNIFORM, SKIP;
+        avatar_yaml's ``unalignment``) how avatar series get their readings back.
+        """
         state = self._require_table(table_name)
+        time_series = links.time_series_settings(
+            {
+                "time_series_nf": time_series_nf,
+                "time_series_projection_type": time_series_projection_type,
+                "time_series_nb_points": time_series_nb_points,
+                "time_series_method": time_series_method,
+                "time_series_unalignment": time_series_unalignment,
+            }
+        )
         given = {name for name, value in unsupported.items() if value is not None}
         if given:
             raise NotImplementedError(f"{sorted(given)} {_NOT_YET}.")
@@ -304,7 +414,13 @@ class Runner:
                 raise InvalidArgument(
                     f"{name} must be one of {sorted(allowed)}; got {value!r}.", field=name
                 )
-        previous = (state.avatarization, state.privacy_metrics, state.signal_metrics)
+        previous = (
+            state.avatarization,
+            state.privacy_metrics,
+            state.signal_metrics,
+            state.time_series,
+        )
+        state.time_series = time_series
         avatarization = {
             "k": k,
             "ncp": ncp,
@@ -341,15 +457,22 @@ class Runner:
         try:
             self._push_config()
         except (VeilError, TypeError, ValueError):
-            state.avatarization, state.privacy_metrics, state.signal_metrics = previous
+            (
+                state.avatarization,
+                state.privacy_metrics,
+                state.signal_metrics,
+                state.time_series,
+            ) = previous
             raise
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters, keeping the others."""
         state = self._require_table(table_name)
-        if state.avatarization is None and not state.privacy_metrics:
+        if state.avatarization is None and not state.privacy_metrics and not state.time_series:
             raise ValueError(f"table {table_name!r} has no parameters yet; use set_parameters.")
         current: dict[str, Any] = dict(state.avatarization or {})
+        stored_names = {v: k for k, v in links.TIME_SERIES_PARAMETERS.items()}
+        current.update({stored_names[k]: v for k, v in (state.time_series or {}).items()})
         if "exclude_variables_method" in current:
             current["exclude_variable_method"] = current.pop("exclude_variables_method")
         for key in ("known_variables", "target", "quantile_threshold"):
@@ -363,7 +486,12 @@ class Runner:
         state = self._require_table(table_name)
         if parameters_names is None:
             state.avatarization, state.privacy_metrics, state.signal_metrics = None, {}, {}
+            state.time_series = None
         else:
+            for name in parameters_names:
+                stored = links.TIME_SERIES_PARAMETERS.get(name)
+                if stored is not None and state.time_series:
+                    state.time_series.pop(stored, None)
             for block in (state.avatarization or {}, state.privacy_metrics, state.signal_metrics):
                 for name in parameters_names:
                     block.pop(
@@ -374,7 +502,8 @@ class Runner:
 
     def advise_parameters(self, table_name: str | None = None) -> None:
         """Ask the server for parameter advice and apply it (k, ncp, reduction)."""
-        names = [table_name] if table_name else list(self.config.tables)
+        series = links.time_series_tables(self.config)
+        names = [table_name] if table_name else [n for n in self.config.tables if n not in series]
         for name in names:
             self._require_table(name)
             advice = self.api.advise_parameters(self._ensure_run(), name)
@@ -408,6 +537,8 @@ class Runner:
             print(f"avatarization: {state.avatarization}")
             print(f"privacy_metrics: {state.privacy_metrics}")
             print(f"signal_metrics: {state.signal_metrics}")
+            if state.time_series is not None or name in links.time_series_tables(self.config):
+                print(f"time_series: {state.time_series or {}}")
 
     # -- YAML ---------------------------------------------------------------------------------
 
@@ -617,6 +748,39 @@ class Runner:
         """Signal (utility) metrics of a table: one dict per computation."""
         value = self.get_specific_result(table_name, JobKind.signal_metrics, Results.SIGNAL_METRICS)
         return value if isinstance(value, list) else [value]
+
+    def _summary(self, job: JobKind, kind: Results) -> dict[str, Any]:
+        if not self.config.links:
+            raise ValueError(
+                f"{kind.value} exists for multi-table runs only (tables linked with add_link); "
+                "read privacy_metrics(table) / signal_metrics(table) instead."
+            )
+        found = [r for r in self._list_results(job) if r.kind == kind.value]
+        if not found:
+            raise ValueError(f"the {job.value} job produced no {kind.value}.")
+        summary: dict[str, Any] = json.loads(self._fetch(found[-1]))
+        return summary
+
+    def render_privacy_metrics_summary(self, open_in_browser: bool = False) -> dict[str, Any]:
+        """Multi-table runs: ``{table: {reference: hidden rate %}}``, ``reference`` being
+        ``standalone`` or the other table a computation type involved."""
+        if open_in_browser:
+            warnings.warn(
+                "render_privacy_metrics_summary(open_in_browser=...) is deprecated and ignored.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self._summary(JobKind.privacy_metrics, Results.PRIVACY_METRICS_SUMMARY)
+
+    def render_signal_metrics_summary(self) -> dict[str, Any]:
+        """Multi-table runs: ``{table: {reference: 100 x (1 - Hellinger mean)}}``."""
+        return self._summary(JobKind.signal_metrics, Results.SIGNAL_METRICS_SUMMARY)
+
+    def metrics_summary(self) -> pd.DataFrame:
+        """Multi-table runs: one row per table, columns (reference, privacy|signal)."""
+        return summary_frame(
+            self.render_privacy_metrics_summary(), self.render_signal_metrics_summary()
+        )
 
     def projections(self, table_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(original coordinates, avatar coordinates) in the projection space."""

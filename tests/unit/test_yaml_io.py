@@ -17,11 +17,10 @@ FILES = ("advice.yaml", "dp.yaml", "multi.yaml", "single.yaml", "ts.yaml", "yaml
 EXPECTED_WARNINGS: dict[str, list[str]] = {
     "advice.yaml": [],
     "dp.yaml": ["avatarization_fast_dp", "avatarization_open_dp", "repeats AvatarParameters"],
-    "multi.yaml": ["multi-table avatarization (links)"],
+    "multi.yaml": [],
     "single.yaml": [],
     "ts.yaml": [
         "pseudonymization",
-        "time series (time_series)",
         "data_augmentation",
         "avatarization_processors_parameters",
         "results.format",
@@ -117,7 +116,9 @@ def test_multi_yaml_stores_links_keys_and_run_settings() -> None:
     ]
     visit = config.table("visit")
     assert visit.primary_key == "visit_id"
-    assert visit.identifiers == ["patient_id", "doctor_id"]
+    assert visit.identifiers == visit.foreign_keys == ["patient_id", "doctor_id"]
+    assert (visit.individual_level, config.table("patient").individual_level) == (False, True)
+    config.schema().check(require_links=True)
     assert config.table("patient").privacy_metrics == {
         "ncp": 5,
         "known_variables": ["gender", "age"],
@@ -148,9 +149,16 @@ def test_ts_yaml_keeps_what_veil_supports() -> None:
     }
     assert config.max_distribution_plots == 5
     assert config.links == [LinkConfig("vanilla", "sensor1", "id", "id", "time_series")]
-    time_series = next(w for w in warnings if w.startswith("time series"))
-    assert "spec.tables[sensor1].columns[t].time_series_time" in time_series
-    assert "AvatarSignalMetricsParameters 'signal_metrics' spec.time_series.sensor1" in time_series
+    sensor1 = config.table("sensor1")
+    assert (sensor1.primary_key, sensor1.foreign_keys, sensor1.time_series_time) == (
+        "primary_key",
+        ["id"],
+        "t",
+    )
+    assert sensor1.time_series == {"projection_type": "flatten", "nf": 10}
+    assert sensor1.avatarization is None
+    assert vanilla.individual_level is True and sensor1.individual_level is None
+    assert not any("time series" in w or "time_series" in w for w in warnings), warnings
 
 
 def test_dp_yaml_stores_nothing_but_says_so() -> None:

@@ -209,6 +209,129 @@ REPORT_LANGUAGE_FR: ReportLanguage.ValueType  # 2
 """French ("fr")."""
 Global___ReportLanguage: _TypeAlias = ReportLanguage  # noqa: Y015
 
+class _ProjectionType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ProjectionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ProjectionType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PROJECTION_TYPE_UNSPECIFIED: _ProjectionType.ValueType  # 0
+    PROJECTION_TYPE_FPCA: _ProjectionType.ValueType  # 1
+    """"fpca": functional principal components, nf scores per variable (the default)."""
+    PROJECTION_TYPE_FLATTEN: _ProjectionType.ValueType  # 2
+    """"flatten": each variable's aligned curve read at nf evenly spaced times."""
+
+class ProjectionType(_ProjectionType, metaclass=_ProjectionTypeEnumTypeWrapper):
+    """How each time series becomes a few numbers, with the avatar_yaml ProjectionType values."""
+
+PROJECTION_TYPE_UNSPECIFIED: ProjectionType.ValueType  # 0
+PROJECTION_TYPE_FPCA: ProjectionType.ValueType  # 1
+""""fpca": functional principal components, nf scores per variable (the default)."""
+PROJECTION_TYPE_FLATTEN: ProjectionType.ValueType  # 2
+""""flatten": each variable's aligned curve read at nf evenly spaced times."""
+Global___ProjectionType: _TypeAlias = ProjectionType  # noqa: Y015
+
+class _AlignmentMethod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AlignmentMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlignmentMethod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ALIGNMENT_METHOD_UNSPECIFIED: _AlignmentMethod.ValueType  # 0
+    ALIGNMENT_METHOD_SPECIFIED: _AlignmentMethod.ValueType  # 1
+    """"specified": nb_points."""
+    ALIGNMENT_METHOD_MAX: _AlignmentMethod.ValueType  # 2
+    """"max": the longest series' number of readings."""
+    ALIGNMENT_METHOD_MIN: _AlignmentMethod.ValueType  # 3
+    """"min": the shortest series' number of readings."""
+    ALIGNMENT_METHOD_MEAN: _AlignmentMethod.ValueType  # 4
+    """"mean": the mean number of readings (the default)."""
+
+class AlignmentMethod(_AlignmentMethod, metaclass=_AlignmentMethodEnumTypeWrapper):
+    """Length of the common grid time series are aligned on, with the avatar_yaml AlignmentMethod
+    values.
+    """
+
+ALIGNMENT_METHOD_UNSPECIFIED: AlignmentMethod.ValueType  # 0
+ALIGNMENT_METHOD_SPECIFIED: AlignmentMethod.ValueType  # 1
+""""specified": nb_points."""
+ALIGNMENT_METHOD_MAX: AlignmentMethod.ValueType  # 2
+""""max": the longest series' number of readings."""
+ALIGNMENT_METHOD_MIN: AlignmentMethod.ValueType  # 3
+""""min": the shortest series' number of readings."""
+ALIGNMENT_METHOD_MEAN: AlignmentMethod.ValueType  # 4
+""""mean": the mean number of readings (the default)."""
+Global___AlignmentMethod: _TypeAlias = AlignmentMethod  # noqa: Y015
+
+class _UnalignmentStrategy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UnalignmentStrategyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UnalignmentStrategy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    UNALIGNMENT_STRATEGY_UNSPECIFIED: _UnalignmentStrategy.ValueType  # 0
+    UNALIGNMENT_STRATEGY_UNIFORM: _UnalignmentStrategy.ValueType  # 1
+    """"uniform": a synthetic number of readings, evenly spaced over a synthetic span (default)."""
+    UNALIGNMENT_STRATEGY_SKIP: _UnalignmentStrategy.ValueType  # 2
+    """"skip": the common grid's readings over the series' own span."""
+
+class UnalignmentStrategy(_UnalignmentStrategy, metaclass=_UnalignmentStrategyEnumTypeWrapper):
+    """How aligned avatar series get their own readings back, with the avatar_yaml
+    UnalignmentStrategy values.
+    """
+
+UNALIGNMENT_STRATEGY_UNSPECIFIED: UnalignmentStrategy.ValueType  # 0
+UNALIGNMENT_STRATEGY_UNIFORM: UnalignmentStrategy.ValueType  # 1
+""""uniform": a synthetic number of readings, evenly spaced over a synthetic span (default)."""
+UNALIGNMENT_STRATEGY_SKIP: UnalignmentStrategy.ValueType  # 2
+""""skip": the common grid's readings over the series' own span."""
+Global___UnalignmentStrategy: _TypeAlias = UnalignmentStrategy  # noqa: Y015
+
+@_typing.final
+class TimeSeriesParameters(_message.Message):
+    """Time-series parameters of one table (Octopize's set_parameters time_series_* names)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECTION_TYPE_FIELD_NUMBER: _builtins.int
+    NF_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    NB_POINTS_FIELD_NUMBER: _builtins.int
+    UNALIGNMENT_FIELD_NUMBER: _builtins.int
+    projection_type: Global___ProjectionType.ValueType
+    """Projection; unspecified is fpca."""
+    nf: _builtins.int
+    """Numbers kept per variable (components or readings), 1 to 1000; default 5."""
+    method: Global___AlignmentMethod.ValueType
+    """Grid length; unspecified is mean."""
+    nb_points: _builtins.int
+    """Grid length when method is specified, 2 to 10000."""
+    unalignment: Global___UnalignmentStrategy.ValueType
+    """How avatar series get their readings back; unspecified is uniform."""
+    def __init__(
+        self,
+        *,
+        projection_type: Global___ProjectionType.ValueType = ...,
+        nf: _builtins.int | None = ...,
+        method: Global___AlignmentMethod.ValueType = ...,
+        nb_points: _builtins.int | None = ...,
+        unalignment: Global___UnalignmentStrategy.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nb_points", b"_nb_points", "_nf", b"_nf", "nb_points", b"nb_points", "nf", b"nf"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nb_points", b"_nb_points", "_nf", b"_nf", "method", b"method", "nb_points", b"nb_points", "nf", b"nf", "projection_type", b"projection_type", "unalignment", b"unalignment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nb_points: _TypeAlias = _typing.Literal["nb_points"]  # noqa: Y015
+    _WhichOneofArgType__nb_points: _TypeAlias = _typing.Literal["_nb_points", b"_nb_points"]  # noqa: Y015
+    _WhichOneofReturnType__nf: _TypeAlias = _typing.Literal["nf"]  # noqa: Y015
+    _WhichOneofArgType__nf: _TypeAlias = _typing.Literal["_nf", b"_nf"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nb_points) -> _WhichOneofReturnType__nb_points | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nf) -> _WhichOneofReturnType__nf | None: ...
+
+Global___TimeSeriesParameters: _TypeAlias = TimeSeriesParameters  # noqa: Y015
+
 @_typing.final
 class PiaMetadata(_message.Message):
     """PIA context of a run; unset values mean the strictest targets. Values are the avatar_yaml
@@ -259,7 +382,9 @@ class ColumnSpec(_message.Message):
     type: Global___ColumnType.ValueType
     """Declared type."""
     is_identifier: _builtins.bool
-    """Identifier columns are not anonymized as data."""
+    """Identifier columns (avatar_yaml's "identifier") are the table's foreign keys: they are
+    never anonymized as data, and links name them as child fields.
+    """
     def __init__(
         self,
         *,
@@ -555,10 +680,19 @@ class TableConfig(_message.Message):
     PRIVACY_METRICS_FIELD_NUMBER: _builtins.int
     SIGNAL_METRICS_FIELD_NUMBER: _builtins.int
     PRIMARY_KEY_FIELD_NUMBER: _builtins.int
+    INDIVIDUAL_LEVEL_FIELD_NUMBER: _builtins.int
+    TIME_SERIES_TIME_FIELD_NUMBER: _builtins.int
+    TIME_SERIES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Table name (as uploaded)."""
     primary_key: _builtins.str
     """Name of the primary key column, if any."""
+    individual_level: _builtins.bool
+    """Whether each row is an individual (Octopize's default, true); unset means derived from
+    the links.
+    """
+    time_series_time: _builtins.str
+    """Time column of a time-series table (linked to its parent with method "time_series")."""
     @_builtins.property
     def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnSpec]:
         """Declared column types; columns not listed keep their inferred type."""
@@ -575,6 +709,10 @@ class TableConfig(_message.Message):
     def signal_metrics(self) -> Global___SignalMetricsParameters:
         """Signal metrics parameters."""
 
+    @_builtins.property
+    def time_series(self) -> Global___TimeSeriesParameters:
+        """Time-series parameters; unset takes the defaults."""
+
     def __init__(
         self,
         *,
@@ -584,18 +722,23 @@ class TableConfig(_message.Message):
         privacy_metrics: Global___PrivacyMetricsParameters | None = ...,
         signal_metrics: Global___SignalMetricsParameters | None = ...,
         primary_key: _builtins.str = ...,
+        individual_level: _builtins.bool | None = ...,
+        time_series_time: _builtins.str = ...,
+        time_series: Global___TimeSeriesParameters | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["avatarization", b"avatarization", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level", "avatarization", b"avatarization", "individual_level", b"individual_level", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics", "time_series", b"time_series"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatarization", b"avatarization", "columns", b"columns", "name", b"name", "primary_key", b"primary_key", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level", "avatarization", b"avatarization", "columns", b"columns", "individual_level", b"individual_level", "name", b"name", "primary_key", b"primary_key", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics", "time_series", b"time_series", "time_series_time", b"time_series_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__individual_level: _TypeAlias = _typing.Literal["individual_level"]  # noqa: Y015
+    _WhichOneofArgType__individual_level: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__individual_level) -> _WhichOneofReturnType__individual_level | None: ...
 
 Global___TableConfig: _TypeAlias = TableConfig  # noqa: Y015
 
 @_typing.final
 class TableLink(_message.Message):
-    """A link between two tables (multi-table runs)."""
+    """A link between two tables (multi-table runs): each child row belongs to one parent row."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -609,11 +752,14 @@ class TableLink(_message.Message):
     child_table: _builtins.str
     """Child table."""
     parent_field: _builtins.str
-    """Key column in the parent."""
+    """The parent's primary key."""
     child_field: _builtins.str
-    """Key column in the child."""
+    """The child's foreign key (an identifier column) holding the parent's key."""
     method: _builtins.str
-    """avatar_yaml LinkMethod value."""
+    """avatar_yaml LinkMethod value: "linear_sum_assignment" (default when empty),
+    "minimum_distance_assignment", "sensitive_original_order_assignment" (keeps the original
+    structure: a privacy breach, flagged in the reports) or "time_series".
+    """
     def __init__(
         self,
         *,
@@ -2063,3 +2209,133 @@ class AdviseParametersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AdviseParametersResponse: _TypeAlias = AdviseParametersResponse  # noqa: Y015
+
+@_typing.final
+class AdviseLinksRequest(_message.Message):
+    """AdviseLinksRequest is the request of RunsService.AdviseLinks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """Run id."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdviseLinksRequest: _TypeAlias = AdviseLinksRequest  # noqa: Y015
+
+@_typing.final
+class AdvisedLink(_message.Message):
+    """A link the advice proposes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_TABLE_FIELD_NUMBER: _builtins.int
+    PARENT_FIELD_FIELD_NUMBER: _builtins.int
+    CHILD_TABLE_FIELD_NUMBER: _builtins.int
+    CHILD_FIELD_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    OVERLAP_FIELD_NUMBER: _builtins.int
+    parent_table: _builtins.str
+    """Parent table."""
+    parent_field: _builtins.str
+    """The parent's primary key."""
+    child_table: _builtins.str
+    """Child table."""
+    child_field: _builtins.str
+    """The child's foreign key."""
+    method: _builtins.str
+    """avatar_yaml LinkMethod value ("time_series" for a child with a time column)."""
+    confidence: _builtins.str
+    """"high", "medium" or "low"."""
+    overlap: _builtins.float
+    """Share of the foreign key's distinct values found among the parent's keys, in [0, 1]."""
+    def __init__(
+        self,
+        *,
+        parent_table: _builtins.str = ...,
+        parent_field: _builtins.str = ...,
+        child_table: _builtins.str = ...,
+        child_field: _builtins.str = ...,
+        method: _builtins.str = ...,
+        confidence: _builtins.str = ...,
+        overlap: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["child_field", b"child_field", "child_table", b"child_table", "confidence", b"confidence", "method", b"method", "overlap", b"overlap", "parent_field", b"parent_field", "parent_table", b"parent_table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdvisedLink: _TypeAlias = AdvisedLink  # noqa: Y015
+
+@_typing.final
+class UnlinkedForeignKey(_message.Message):
+    """A foreign key the advice could not link."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    CANDIDATE_TABLES_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Table holding the foreign key."""
+    field: _builtins.str
+    """The foreign key."""
+    @_builtins.property
+    def candidate_tables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tables it may point to (tied or partial matches), best first."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        field: _builtins.str = ...,
+        candidate_tables: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_tables", b"candidate_tables", "field", b"field", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnlinkedForeignKey: _TypeAlias = UnlinkedForeignKey  # noqa: Y015
+
+@_typing.final
+class AdviseLinksResponse(_message.Message):
+    """AdviseLinksResponse is the response of RunsService.AdviseLinks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINKS_FIELD_NUMBER: _builtins.int
+    UNLINKED_FOREIGN_KEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___AdvisedLink]:
+        """Proposed links, at most one per foreign key."""
+
+    @_builtins.property
+    def unlinked_foreign_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___UnlinkedForeignKey]:
+        """Foreign keys left without a link."""
+
+    def __init__(
+        self,
+        *,
+        links: _abc.Iterable[Global___AdvisedLink] | None = ...,
+        unlinked_foreign_keys: _abc.Iterable[Global___UnlinkedForeignKey] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["links", b"links", "unlinked_foreign_keys", b"unlinked_foreign_keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdviseLinksResponse: _TypeAlias = AdviseLinksResponse  # noqa: Y015

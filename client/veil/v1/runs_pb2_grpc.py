@@ -149,6 +149,11 @@ class RunsServiceStub:
                 request_serializer=veil_dot_v1_dot_runs__pb2.AdviseParametersRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_runs__pb2.AdviseParametersResponse.FromString,
                 _registered_method=True)
+        self.AdviseLinks = channel.unary_unary(
+                '/veil.v1.RunsService/AdviseLinks',
+                request_serializer=veil_dot_v1_dot_runs__pb2.AdviseLinksRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_runs__pb2.AdviseLinksResponse.FromString,
+                _registered_method=True)
 
 
 class RunsServiceServicer:
@@ -330,6 +335,17 @@ class RunsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AdviseLinks(self, request, context):
+        """Proposes links between the run's tables from their declared keys and the values they hold,
+        each with a confidence, and lists the foreign keys it could not link with their candidate
+        tables. Nothing is changed: the client adds the links it keeps. Errors: NOT_FOUND,
+        FAILED_PRECONDITION (fewer than two tables), INVALID_ARGUMENT (keys breaking the schema
+        rules), UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -442,6 +458,11 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     servicer.AdviseParameters,
                     request_deserializer=veil_dot_v1_dot_runs__pb2.AdviseParametersRequest.FromString,
                     response_serializer=veil_dot_v1_dot_runs__pb2.AdviseParametersResponse.SerializeToString,
+            ),
+            'AdviseLinks': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdviseLinks,
+                    request_deserializer=veil_dot_v1_dot_runs__pb2.AdviseLinksRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_runs__pb2.AdviseLinksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1043,6 +1064,33 @@ class RunsService:
             '/veil.v1.RunsService/AdviseParameters',
             veil_dot_v1_dot_runs__pb2.AdviseParametersRequest.SerializeToString,
             veil_dot_v1_dot_runs__pb2.AdviseParametersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdviseLinks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.RunsService/AdviseLinks',
+            veil_dot_v1_dot_runs__pb2.AdviseLinksRequest.SerializeToString,
+            veil_dot_v1_dot_runs__pb2.AdviseLinksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -111,6 +111,13 @@ class RunsServiceStub:
     """Computes parameter advice for a table (k, ncp, imputation, categorical reduction, flagged
     columns). Errors: NOT_FOUND, UNAVAILABLE.
     """
+    AdviseLinks: _grpc.UnaryUnaryMultiCallable[_runs_pb2.AdviseLinksRequest, _runs_pb2.AdviseLinksResponse]
+    """Proposes links between the run's tables from their declared keys and the values they hold,
+    each with a confidence, and lists the foreign keys it could not link with their candidate
+    tables. Nothing is changed: the client adds the links it keeps. Errors: NOT_FOUND,
+    FAILED_PRECONDITION (fewer than two tables), INVALID_ARGUMENT (keys breaking the schema
+    rules), UNAVAILABLE.
+    """
 
 @_typing.type_check_only
 class RunsServiceAsyncStub(RunsServiceStub):
@@ -194,6 +201,13 @@ class RunsServiceAsyncStub(RunsServiceStub):
     AdviseParameters: _aio.UnaryUnaryMultiCallable[_runs_pb2.AdviseParametersRequest, _runs_pb2.AdviseParametersResponse]  # type: ignore[assignment]
     """Computes parameter advice for a table (k, ncp, imputation, categorical reduction, flagged
     columns). Errors: NOT_FOUND, UNAVAILABLE.
+    """
+    AdviseLinks: _aio.UnaryUnaryMultiCallable[_runs_pb2.AdviseLinksRequest, _runs_pb2.AdviseLinksResponse]  # type: ignore[assignment]
+    """Proposes links between the run's tables from their declared keys and the values they hold,
+    each with a confidence, and lists the foreign keys it could not link with their candidate
+    tables. Nothing is changed: the client adds the links it keeps. Errors: NOT_FOUND,
+    FAILED_PRECONDITION (fewer than two tables), INVALID_ARGUMENT (keys breaking the schema
+    rules), UNAVAILABLE.
     """
 
 class RunsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -407,6 +421,19 @@ class RunsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_runs_pb2.AdviseParametersResponse, _abc.Awaitable[_runs_pb2.AdviseParametersResponse]]:
         """Computes parameter advice for a table (k, ncp, imputation, categorical reduction, flagged
         columns). Errors: NOT_FOUND, UNAVAILABLE.
+        """
+
+    @_abc_1.abstractmethod
+    def AdviseLinks(
+        self,
+        request: _runs_pb2.AdviseLinksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_runs_pb2.AdviseLinksResponse, _abc.Awaitable[_runs_pb2.AdviseLinksResponse]]:
+        """Proposes links between the run's tables from their declared keys and the values they hold,
+        each with a confidence, and lists the foreign keys it could not link with their candidate
+        tables. Nothing is changed: the client adds the links it keeps. Errors: NOT_FOUND,
+        FAILED_PRECONDITION (fewer than two tables), INVALID_ARGUMENT (keys breaking the schema
+        rules), UNAVAILABLE.
         """
 
 def add_RunsServiceServicer_to_server(servicer: RunsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -10,7 +10,7 @@ from typing import Any
 
 from veil.v1 import runs_pb2
 
-from veil_client.run_config import RunnerConfig, TableState
+from veil_client.run_config import LinkState, RunnerConfig, TableState
 
 COLUMN_TYPES = {
     "int": runs_pb2.COLUMN_TYPE_INT,
@@ -32,6 +32,17 @@ EXCLUDE = {
     "coordinate_similarity": runs_pb2.EXCLUDE_VARIABLES_METHOD_COORDINATE_SIMILARITY,
 }
 LANGUAGE = {"en": runs_pb2.REPORT_LANGUAGE_EN, "fr": runs_pb2.REPORT_LANGUAGE_FR}
+PROJECTION = {"fpca": runs_pb2.PROJECTION_TYPE_FPCA, "flatten": runs_pb2.PROJECTION_TYPE_FLATTEN}
+ALIGNMENT = {
+    "specified": runs_pb2.ALIGNMENT_METHOD_SPECIFIED,
+    "max": runs_pb2.ALIGNMENT_METHOD_MAX,
+    "min": runs_pb2.ALIGNMENT_METHOD_MIN,
+    "mean": runs_pb2.ALIGNMENT_METHOD_MEAN,
+}
+UNALIGNMENT = {
+    "uniform": runs_pb2.UNALIGNMENT_STRATEGY_UNIFORM,
+    "skip": runs_pb2.UNALIGNMENT_STRATEGY_SKIP,
+}
 
 _INVERSE_TYPES = {v: k for k, v in COLUMN_TYPES.items()}
 _INVERSE_IMPUTE = {v: k for k, v in IMPUTE.items()}
@@ -57,14 +68,31 @@ def to_proto(config: RunnerConfig) -> runs_pb2.RunConfig:
         message.seed = int(config.seed)
     if config.max_distribution_plots is not None:
         message.max_distribution_plots = int(config.max_distribution_plots)
+    for link in config.links:
+        message.links.add(
+            parent_table=link.parent_table,
+            child_table=link.child_table,
+            parent_field=link.parent_field,
+            child_field=link.child_field,
+            method=_value(link.method),
+        )
     for table in config.tables.values():
-        t = message.tables.add(name=table.name, primary_key=table.primary_key)
-        for column, kind in table.types.items():
+        t = message.tables.add(
+            name=table.name,
+            primary_key=table.primary_key,
+            time_series_time=table.time_series_time,
+        )
+        if table.individual_level is not None:
+            t.individual_level = table.individual_level
+        for column in dict.fromkeys([*table.types, *table.foreign_keys]):
+            kind = table.types.get(column)
             t.columns.add(
                 name=column,
-                type=COLUMN_TYPES[_value(kind)],
-                is_identifier=column == table.primary_key,
+                type=COLUMN_TYPES[_value(kind)] if kind else runs_pb2.COLUMN_TYPE_UNSPECIFIED,
+                is_identifier=column in table.foreign_keys,
             )
+        if table.time_series is not None:
+            _fill_time_series(t.time_series, table.time_series)
         if table.avatarization is not None:
             _fill_avatarization(t.avatarization, table.avatarization)
         _fill_metrics(t.privacy_metrics, table.privacy_metrics, privacy=True)
@@ -89,12 +117,27 @@ def from_proto(message: runs_pb2.RunConfig, previous: RunnerConfig | None = None
         if message.HasField("max_distribution_plots")
         else None,
     )
+    config.links = [
+        LinkState(
+            link.parent_table,
+            link.parent_field,
+            link.child_table,
+            link.child_field,
+            link.method or "linear_sum_assignment",
+        )
+        for link in message.links
+    ]
     for t in message.tables:
         state = TableState(
             t.name,
             {c.name: _INVERSE_TYPES[c.type] for c in t.columns if c.type in _INVERSE_TYPES},
             t.primary_key,
+            foreign_keys=[c.name for c in t.columns if c.is_identifier and c.name != t.primary_key],
+            time_series_time=t.time_series_time,
+            individual_level=t.individual_level if t.HasField("individual_level") else None,
         )
+        if t.HasField("time_series"):
+            state.time_series = time_series_from_proto(t.time_series)
         if previous is not None and t.name in previous.tables:
             state.has_avatar_data = previous.tables[t.name].has_avatar_data
         if t.HasField("avatarization"):
@@ -140,6 +183,33 @@ def avatarization_from_proto(a: runs_pb2.AvatarizationParameters) -> dict[str, A
             else None,
         }
     )
+
+
+def time_series_from_proto(ts: runs_pb2.TimeSeriesParameters) -> dict[str, Any]:
+    """Time-series parameters by their stored names (unset ones left out)."""
+    return _present(
+        {
+            "projection_type": {v: k for k, v in PROJECTION.items()}.get(ts.projection_type),
+            "nf": ts.nf if ts.HasField("nf") else None,
+            "method": {v: k for k, v in ALIGNMENT.items()}.get(ts.method),
+            "nb_points": ts.nb_points if ts.HasField("nb_points") else None,
+            "unalignment": {v: k for k, v in UNALIGNMENT.items()}.get(ts.unalignment),
+        }
+    )
+
+
+def _fill_time_series(target: Any, values: dict[str, Any]) -> None:
+    target.SetInParent()
+    if values.get("projection_type"):
+        target.projection_type = PROJECTION[_value(values["projection_type"])]
+    if values.get("nf") is not None:
+        target.nf = values["nf"]
+    if values.get("method"):
+        target.method = ALIGNMENT[_value(values["method"])]
+    if values.get("nb_points") is not None:
+        target.nb_points = values["nb_points"]
+    if values.get("unalignment"):
+        target.unalignment = UNALIGNMENT[_value(values["unalignment"])]
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:

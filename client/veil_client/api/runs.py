@@ -22,7 +22,14 @@ from veil_client.api.common import (
     timestamp,
 )
 from veil_client.errors import InvalidArgument
-from veil_client.models import JobKind, JobResponse, JobStatus
+from veil_client.models import (
+    AdvisedLink,
+    JobKind,
+    JobResponse,
+    JobStatus,
+    TablesLinksAdvice,
+    UnlinkedForeignKey,
+)
 from veil_client.run_config import RunnerConfig
 from veil_client.tables import (
     TableSource,
@@ -100,6 +107,14 @@ ADVISE_PARAMETERS = unary(
     "AdviseParameters",
     runs_pb2.AdviseParametersRequest,
     runs_pb2.AdviseParametersResponse,
+    idempotent=True,
+    timeout=ENGINE_TIMEOUT_S,
+)
+ADVISE_LINKS = unary(
+    _S,
+    "AdviseLinks",
+    runs_pb2.AdviseLinksRequest,
+    runs_pb2.AdviseLinksResponse,
     idempotent=True,
     timeout=ENGINE_TIMEOUT_S,
 )
@@ -567,4 +582,26 @@ class RunsApi:
             run_config_proto.avatarization_from_proto(response.parameters),
             tuple(response.notes),
             tuple(response.flagged_columns),
+        )
+
+    def advise_links(self, run_id: str) -> TablesLinksAdvice:
+        """Links the engine proposes between the run's tables (nothing is changed)."""
+        response = self.transport.call(ADVISE_LINKS, runs_pb2.AdviseLinksRequest(run_id=run_id))
+        return TablesLinksAdvice(
+            links=[
+                AdvisedLink(
+                    parent_table=link.parent_table,
+                    parent_field=link.parent_field,
+                    child_table=link.child_table,
+                    child_field=link.child_field,
+                    method=link.method,
+                    confidence=link.confidence,
+                    overlap=link.overlap,
+                )
+                for link in response.links
+            ],
+            unlinked_foreign_keys=[
+                UnlinkedForeignKey(fk.table, fk.field, list(fk.candidate_tables))
+                for fk in response.unlinked_foreign_keys
+            ],
         )

@@ -10,7 +10,7 @@ from veil_service.api.convert import table_info, timestamp
 from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConfig
 from veil_service.runs.jobs import JobRecord
 from veil_service.runs.results import ResultRecord
-from veil_service.runs.service import Advice, RunView, TableDescription
+from veil_service.runs.service import Advice, LinksAdvice, RunView, TableDescription
 
 COLUMN_TYPES = {
     runs_pb2.COLUMN_TYPE_INT: "int",
@@ -32,6 +32,17 @@ EXCLUDE = {
     runs_pb2.EXCLUDE_VARIABLES_METHOD_COORDINATE_SIMILARITY: "coordinate_similarity",
 }
 LANGUAGE = {runs_pb2.REPORT_LANGUAGE_EN: "en", runs_pb2.REPORT_LANGUAGE_FR: "fr"}
+PROJECTION = {runs_pb2.PROJECTION_TYPE_FPCA: "fpca", runs_pb2.PROJECTION_TYPE_FLATTEN: "flatten"}
+ALIGNMENT = {
+    runs_pb2.ALIGNMENT_METHOD_SPECIFIED: "specified",
+    runs_pb2.ALIGNMENT_METHOD_MAX: "max",
+    runs_pb2.ALIGNMENT_METHOD_MIN: "min",
+    runs_pb2.ALIGNMENT_METHOD_MEAN: "mean",
+}
+UNALIGNMENT = {
+    runs_pb2.UNALIGNMENT_STRATEGY_UNIFORM: "uniform",
+    runs_pb2.UNALIGNMENT_STRATEGY_SKIP: "skip",
+}
 JOB_KIND = {
     runs_pb2.JOB_KIND_STANDARD: "standard",
     runs_pb2.JOB_KIND_PRIVACY_METRICS: "privacy_metrics",
@@ -104,6 +115,20 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
             }.items()
             if v is not None
         }
+        time_series = None
+        if t.HasField("time_series"):
+            ts = t.time_series
+            time_series = {
+                k: v
+                for k, v in {
+                    "projection_type": PROJECTION.get(ts.projection_type),
+                    "nf": _opt(ts, "nf"),
+                    "method": ALIGNMENT.get(ts.method),
+                    "nb_points": _opt(ts, "nb_points"),
+                    "unalignment": UNALIGNMENT.get(ts.unalignment),
+                }.items()
+                if v is not None
+            }
         tables.append(
             TableConfig(
                 name=t.name,
@@ -115,6 +140,9 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 avatarization=avatarization,
                 privacy_metrics=privacy,
                 signal_metrics=signal,
+                individual_level=_opt(t, "individual_level"),
+                time_series_time=t.time_series_time or None,
+                time_series=time_series,
             )
         )
     pia = message.pia
@@ -160,6 +188,11 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         message.links.append(runs_pb2.TableLink(**vars(link)))
     for table in config.tables:
         t = message.tables.add(name=table.name, primary_key=table.primary_key)
+        if table.individual_level is not None:
+            t.individual_level = table.individual_level
+        t.time_series_time = table.time_series_time or ""
+        if table.time_series is not None:
+            _fill_time_series(t.time_series, table.time_series)
         names = list(dict.fromkeys([*table.column_types, *table.identifiers]))
         for name in names:
             kind = table.column_types.get(name)
@@ -200,6 +233,20 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         t.signal_metrics.target = s.get("target") or ""
         t.signal_metrics.column_weights.update(s.get("column_weights") or {})
     return message
+
+
+def _fill_time_series(target: runs_pb2.TimeSeriesParameters, values: dict[str, Any]) -> None:
+    target.SetInParent()
+    if values.get("projection_type"):
+        target.projection_type = _inverse(PROJECTION)[values["projection_type"]]
+    if values.get("nf") is not None:
+        target.nf = values["nf"]
+    if values.get("method"):
+        target.method = _inverse(ALIGNMENT)[values["method"]]
+    if values.get("nb_points") is not None:
+        target.nb_points = values["nb_points"]
+    if values.get("unalignment"):
+        target.unalignment = _inverse(UNALIGNMENT)[values["unalignment"]]
 
 
 def job_to_proto(job: JobRecord) -> runs_pb2.Job:
@@ -274,3 +321,16 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
             params.get("exclude_variables_method", "coordinate_similarity")
         ]
     return message
+
+
+def links_advice_to_proto(advice: LinksAdvice) -> runs_pb2.AdviseLinksResponse:
+    """AdviseLinksResponse of the engine's links advice."""
+    return runs_pb2.AdviseLinksResponse(
+        links=[runs_pb2.AdvisedLink(**vars(link)) for link in advice.links],
+        unlinked_foreign_keys=[
+            runs_pb2.UnlinkedForeignKey(
+                table=fk.table, field=fk.field, candidate_tables=fk.candidate_tables
+            )
+            for fk in advice.unlinked_foreign_keys
+        ],
+    )

@@ -17,6 +17,7 @@ from veil_service.api.runs_convert import (
     config_to_proto,
     description_to_proto,
     job_to_proto,
+    links_advice_to_proto,
     result_to_proto,
     run_to_proto,
 )
@@ -253,3 +254,9 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             current_principal().user_id, request.run_id, request.table_name
         )
         return advice_to_proto(advice)
+
+    async def AdviseLinks(  # noqa: N802
+        self, request: runs_pb2.AdviseLinksRequest, context: ServicerContext
+    ) -> runs_pb2.AdviseLinksResponse:
+        advice = await self.runs.advise_links(current_principal().user_id, request.run_id)
+        return links_advice_to_proto(advice)

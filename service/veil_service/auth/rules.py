@@ -60,6 +60,7 @@ RULES: dict[str, Access] = {
             "ListResults",
             "DownloadResult",
             "AdviseParameters",
+            "AdviseLinks",
         )
     },
     **{

@@ -179,7 +179,9 @@ def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
 
 
 def _advise_k(n: int) -> Recommendation:
-    k = min(DEFAULT_K, max(2, n // 20))
+    # 3 at least: k=2 is the floor the client warns about, advice should never land on it (a
+    # 50-row table of a linked run, e.g. Tutorial 3's doctors, would otherwise get it).
+    k = min(DEFAULT_K, max(min(3, n - 1), n // 20), max(n - 1, 2))
     if k == DEFAULT_K:
         reason = f"{DEFAULT_K}, the usual value (the paper's), fits {n} rows."
     else:

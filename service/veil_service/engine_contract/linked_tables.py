@@ -17,8 +17,9 @@ Every breach is an :class:`InvalidArgumentError` naming the tables and fields an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from veil_service.errors import InvalidArgumentError
 
@@ -173,8 +174,10 @@ class Schema:
         """Apply every rule of the module docstring.
 
         Args:
-            require_links: Also require that every foreign key is linked (true when a job is
-                about to run; false while the user is still adding tables and links).
+            require_links: Also require that every foreign key is linked and that tables
+                without parents are individual-level (true when a job is about to run; false
+                while the user is still adding tables and links, as Tutorial 3 declares
+                ``visit`` with ``individual_level=False`` before linking it).
 
         Raises:
             InvalidArgumentError: the first breach found, naming tables, fields and the fix.
@@ -249,7 +252,7 @@ class Schema:
 
     def _check_roles(self, table: TableKeys, require_links: bool) -> None:
         parents = self.parents(table.name)
-        if not parents and table.individual_level is False:
+        if require_links and not parents and table.individual_level is False:
             raise InvalidArgumentError(
                 f"table {table.name!r} has no parent, so it must be individual-level (one row per "
                 "person): set individual_level=True or link it to its parent table.",
@@ -347,3 +350,65 @@ def descendants(schema: Schema, name: str) -> Sequence[str]:
             found.append(table)
             frontier += [link.child_table for link in schema.children(table)]
     return found
+
+
+def schema_to_dict(schema: Schema) -> dict[str, Any]:
+    """The schema as JSON-able data (the engine tasks' ``schema`` parameter)."""
+    return {
+        "tables": [
+            {
+                "name": t.name,
+                "primary_key": t.primary_key,
+                "foreign_keys": list(t.foreign_keys),
+                "time_series_time": t.time_series_time,
+                "individual_level": t.individual_level,
+            }
+            for t in schema.tables
+        ],
+        "links": [
+            {
+                "parent_table": link.parent_table,
+                "parent_field": link.parent_field,
+                "child_table": link.child_table,
+                "child_field": link.child_field,
+                "method": link.method,
+            }
+            for link in schema.links
+        ],
+    }
+
+
+def schema_from_dict(data: Mapping[str, Any]) -> Schema:
+    """Inverse of :func:`schema_to_dict`.
+
+    Raises:
+        InvalidArgumentError: the data is not a schema's.
+    """
+    try:
+        return Schema(
+            tables=tuple(
+                TableKeys(
+                    str(t["name"]),
+                    primary_key=t.get("primary_key"),
+                    foreign_keys=tuple(t.get("foreign_keys") or ()),
+                    time_series_time=t.get("time_series_time"),
+                    individual_level=t.get("individual_level"),
+                )
+                for t in data["tables"]
+            ),
+            links=tuple(Link(**link) for link in data.get("links") or ()),
+        )
+    except (KeyError, TypeError) as exc:
+        raise InvalidArgumentError(f"malformed schema: {exc}.", field="schema") from None
+
+
+def table_ref(name: str, table: str) -> str:
+    """A linked task's input or result for one table: ``original@patient``,
+    ``figures:raw_series:0@sensor1`` (table names cannot hold ``@``)."""
+    return f"{name}@{table}"
+
+
+def split_table_ref(ref: str) -> tuple[str, str | None]:
+    """Inverse of :func:`table_ref`: ``(name, table)``, table None for a run-level name."""
+    name, at, table = ref.partition("@")
+    return name, (table if at else None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from veil_service.engine_contract.linked_tables import Link, Schema, TableKeys
+from veil_service.engine_contract.time_series import from_settings
 from veil_service.errors import InvalidArgumentError
 
 COLUMN_TYPES = ("int", "bool", "category", "float", "datetime", "datetime_tz")
@@ -54,7 +56,16 @@ SIGNAL_KEYS = ("ncp", "use_categorical_reduction", "column_weights", "target")
 
 @dataclass
 class TableConfig:
-    """Configuration of one table of a run."""
+    """Configuration of one table of a run.
+
+    Attributes:
+        identifiers: avatar_yaml's ``identifier`` columns: the table's foreign keys (a primary
+            key listed here too is not one; see :attr:`foreign_keys`).
+        individual_level: Each row is a distinct person; None derives it from the links.
+        time_series_time: Time column of a time-series table (linked by ``time_series``).
+        time_series: Time-series parameters (``projection_type``, ``nf``, ``method``,
+            ``nb_points``, ``unalignment``); None takes the defaults.
+    """
 
     name: str
     column_types: dict[str, str] = field(default_factory=dict)
@@ -63,6 +74,14 @@ class TableConfig:
     avatarization: dict[str, Any] | None = None
     privacy_metrics: dict[str, Any] = field(default_factory=dict)
     signal_metrics: dict[str, Any] = field(default_factory=dict)
+    individual_level: bool | None = None
+    time_series_time: str | None = None
+    time_series: dict[str, Any] | None = None
+
+    @property
+    def foreign_keys(self) -> list[str]:
+        """The columns holding a parent's key."""
+        return [column for column in self.identifiers if column != self.primary_key]
 
 
 @dataclass
@@ -110,6 +129,48 @@ class RunConfig:
     def find(self, name: str) -> TableConfig | None:
         """The configuration of a table, or None."""
         return next((t for t in self.tables if t.name == name), None)
+
+    @property
+    def linked(self) -> bool:
+        """Whether tables are linked (a multi-table run, avatarized as one)."""
+        return bool(self.links)
+
+    def schema(self) -> Schema:
+        """The tables' keys and links, for avatar_yaml's checks and the engine."""
+        return Schema(
+            tables=tuple(
+                TableKeys(
+                    table.name,
+                    primary_key=table.primary_key or None,
+                    foreign_keys=tuple(table.foreign_keys),
+                    time_series_time=table.time_series_time or None,
+                    individual_level=table.individual_level,
+                )
+                for table in self.tables
+            ),
+            links=tuple(
+                Link(
+                    link.parent_table,
+                    link.parent_field,
+                    link.child_table,
+                    link.child_field,
+                    link.method,
+                )
+                for link in self.links
+            ),
+        )
+
+    def key_columns(self, name: str) -> list[str]:
+        """A table's primary and foreign keys and time column (never avatarized as data)."""
+        table = self.find(name)
+        if table is None:
+            return []
+        keys = [table.primary_key, *table.foreign_keys, table.time_series_time or ""]
+        return [k for k in dict.fromkeys(keys) if k]
+
+    def time_series_tables(self) -> set[str]:
+        """Tables linked to their parent by ``time_series`` (they take no ``k``)."""
+        return {link.child_table for link in self.links if link.method == "time_series"}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (stored in the database)."""
@@ -248,3 +309,9 @@ def validate(config: RunConfig) -> None:
         _check_keys(f"{base}.signal_metrics", sm, SIGNAL_KEYS)
         _check_int(f"{base}.signal_metrics.ncp", sm.get("ncp"), 1)
         _check_weights(f"{base}.signal_metrics.column_weights", sm.get("column_weights"))
+        if table.time_series is not None:
+            try:
+                from_settings(table.time_series)
+            except InvalidArgumentError as exc:
+                raise _fail(f"{base}.{exc.field or 'time_series'}", exc.message) from None
+    config.schema().check(require_links=False)

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput, TaskOutput
+from veil_service.engine_contract.linked_tables import split_table_ref, table_ref
 from veil_service.errors import FailedPreconditionError, Reason, VeilServiceError
-from veil_service.runs import jobs, results, store, tables
+from veil_service.runs import jobs, linked_jobs, results, store, tables
 from veil_service.runs.config import RunConfig
 from veil_service.runs.job_events import JobEvents
 from veil_service.storage import schema
@@ -54,12 +55,15 @@ SUFFIX = {
 class _Named:
     kind: str
     subkind: str
+    table: str | None = None
 
 
 def parse_result_name(name: str) -> _Named:
-    """Engine result names are ``kind`` or ``kind:subkind`` (e.g. ``figures:2d_projection:0``)."""
-    kind, _, subkind = name.partition(":")
-    return _Named(kind, subkind)
+    """Engine result names are ``kind`` or ``kind:subkind`` (e.g. ``figures:2d_projection:0``),
+    with ``@table`` when a multi-table task names the table (``shuffled@visit``)."""
+    head, table = split_table_ref(name)
+    kind, _, subkind = head.partition(":")
+    return _Named(kind, subkind, table)
 
 
 class Dispatcher:
@@ -240,6 +244,9 @@ class Dispatcher:
             run = store.get_owned_run(conn, job.run_id, job.owner_id)
             run_tables = tables.list_tables(conn, run.id)
         config = RunConfig.from_dict(run.config)
+        if config.linked and job.kind in linked_jobs.ENGINE_KIND:
+            await self._execute_linked(job, config, run_tables)
+            return
         originals = [t for t in run_tables if t.role == "original"]
         last_write = 0.0
 
@@ -284,6 +291,58 @@ class Dispatcher:
             },
         )
 
+    async def _execute_linked(
+        self, job: jobs.JobRecord, config: RunConfig, run_tables: list[tables.StoredTable]
+    ) -> None:
+        """One engine task over every table of a linked run (see ``runs.linked_jobs``)."""
+        last_write = 0.0
+
+        async def progress(fraction: float, phase: str) -> None:
+            nonlocal last_write
+            now = time.monotonic()
+            if now - last_write < PROGRESS_WRITE_INTERVAL_S and fraction < 1.0:
+                return
+            last_write = now
+            with self.app.db.begin() as conn:
+                jobs.update(conn, job.id, progress=fraction, phase=phase[:64])
+            self.events.publish(job.run_id)
+
+        names = [t.name for t in config.tables]
+        inputs = [
+            self._input(table_ref("original", t.name), t)
+            for t in run_tables
+            if t.role == "original" and t.name in names
+        ]
+        if job.kind in ("privacy_metrics", "signal_metrics", "report"):
+            for name in names:
+                avatars = self._avatars_input(job.run_id, name, run_tables)
+                inputs.append(
+                    TaskInput(
+                        table_ref("avatars", name), avatars.path, avatars.sha256, avatars.size_bytes
+                    )
+                )
+        if job.kind == "report":
+            for kind in ("privacy_metrics", "signal_metrics"):
+                for name in names:
+                    inputs.append(self._result_input(job.run_id, kind, name, table_ref(kind, name)))
+        params = linked_jobs.task_params(config, run_name=job.display_name)
+        began = time.monotonic()
+        output = await self.app.engines.run(
+            linked_jobs.ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
+        )
+        self._store_results(job, "", output)
+        self._store_metadata(
+            job,
+            {
+                "job_id": job.id,
+                "kind": job.kind,
+                "tables": [{"table_name": name} for name in names],
+                "engine_compute_seconds": output.summary.get("compute_seconds"),
+                "warnings": output.summary.get("warnings", []),
+                "job_wall_seconds": round(time.monotonic() - began, 4),
+            },
+        )
+
     def _store_metadata(self, job: jobs.JobRecord, metadata: dict[str, Any]) -> None:
         """Record the job's timings as its ``run_metadata`` result (Octopize's Results.METADATA)."""
         with self.app.blobs.writer(".json") as writer:
@@ -323,6 +382,8 @@ class Dispatcher:
             "language": config.report_language,
         }
         inputs = [self._input("original", table)]
+        if job.kind == "advice":
+            params["key_columns"] = config.key_columns(table.name)
         if job.kind == "standard" and table_config is not None:
             params["avatarization"] = table_config.avatarization or {}
         if job.kind in ("privacy_metrics", "signal_metrics", "report"):
@@ -388,6 +449,7 @@ class Dispatcher:
             with self.app.db.begin() as conn:
                 for index, received in enumerate(output.files):
                     named = parse_result_name(received.name)
+                    table = table_name if named.table is None else named.table
                     stored = received.writer.commit()
                     committed.append(stored)
                     results.add_result(
@@ -396,8 +458,8 @@ class Dispatcher:
                         run_id=job.run_id,
                         kind=named.kind,
                         subkind=named.subkind,
-                        table_name=table_name,
-                        filename=_filename(table_name, named, received.media_type, index),
+                        table_name=table,
+                        filename=_filename(table or "run", named, received.media_type, index),
                         media_type=received.media_type,
                         stored=stored,
                     )

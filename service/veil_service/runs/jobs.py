@@ -96,11 +96,14 @@ def plan(
         raise FailedPreconditionError(
             "the run has no table: add_table(...) first.", reason=Reason.NO_TABLE
         )
-    if config.links:
-        raise FailedPreconditionError(
-            "multi-table runs with links are not supported yet; run each table alone.",
-            reason=Reason.MULTI_TABLE_UNSUPPORTED,
-        )
+    if config.linked:
+        try:
+            config.schema().check(require_links=True)
+        except InvalidArgumentError as exc:
+            raise FailedPreconditionError(
+                exc.message, reason=Reason.LINKS_INCOMPLETE, field=exc.field
+            ) from None
+    series = config.time_series_tables()
     requested = set(kinds)
     steps: list[tuple[str, list[str]]] = []
     for kind in EXECUTION_ORDER:
@@ -109,7 +112,9 @@ def plan(
         depends: list[str] = []
         if kind == "standard":
             missing = sorted(
-                n for n in originals if (c := config.find(n)) is None or c.avatarization is None
+                n
+                for n in originals - series
+                if (c := config.find(n)) is None or c.avatarization is None
             )
             if missing:
                 raise FailedPreconditionError(

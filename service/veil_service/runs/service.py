@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput
+from veil_service.engine_contract.linked_tables import schema_to_dict, table_ref
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig, validate
@@ -83,6 +84,41 @@ class Advice:
     parameters: dict[str, Any]
     notes: list[str]
     flagged_columns: list[str]
+
+
+@dataclass(frozen=True)
+class AdvisedLink:
+    """A link the engine proposes (Octopize's ``AdvisedLink``).
+
+    Attributes:
+        confidence: ``high``, ``medium`` or ``low`` (engine/multitable/link_advice.py).
+        overlap: Share of the foreign key's distinct values found in the parent's key.
+    """
+
+    parent_table: str
+    parent_field: str
+    child_table: str
+    child_field: str
+    method: str
+    confidence: str
+    overlap: float
+
+
+@dataclass(frozen=True)
+class UnlinkedForeignKey:
+    """A foreign key the advice could not link, and the tables it may point to."""
+
+    table: str
+    field: str
+    candidate_tables: list[str]
+
+
+@dataclass(frozen=True)
+class LinksAdvice:
+    """Octopize's ``TablesLinksAdvice``."""
+
+    links: list[AdvisedLink]
+    unlinked_foreign_keys: list[UnlinkedForeignKey]
 
 
 class RunsService:
@@ -283,10 +319,15 @@ class RunsService:
         )
 
     async def advise_parameters(self, owner_id: str, run_id: str, table_name: str) -> Advice:
-        """Avatarization parameters the engine suggests for an original table."""
+        """Avatarization parameters the engine suggests for an original table.
+
+        The table's keys and time column are left out: they are never avatarized as data.
+        """
         table = self.get_table(owner_id, run_id, table_name, "original")
+        config = self.get_config(owner_id, run_id)
+        params = {"table_name": table.name, "key_columns": config.key_columns(table_name)}
         output = await self.app.engines.run(
-            "advice", {"table_name": table.name}, [self._input("original", table)], owner=owner_id
+            "advice", params, [self._input("original", table)], owner=owner_id
         )
         try:
             advice = json.loads(output.files[0].writer.temp_path.read_text())
@@ -296,6 +337,38 @@ class RunsService:
             parameters=dict(advice.get("parameters", {})),
             notes=list(advice.get("notes", [])),
             flagged_columns=list(advice.get("flagged_columns", [])),
+        )
+
+    async def advise_links(self, owner_id: str, run_id: str) -> LinksAdvice:
+        """Links the engine proposes between the run's tables, from their keys and values.
+
+        Raises:
+            FailedPreconditionError: fewer than two tables (reason ``NO_TABLE``).
+            InvalidArgumentError: the declared keys break avatar_yaml's rules.
+        """
+        run = self.get_run(owner_id, run_id)
+        config = run.config
+        originals = [t for t in run.tables if t.role == "original"]
+        if len(originals) < 2:
+            raise FailedPreconditionError(
+                f"advise_links needs at least two tables; the run has {len(originals)}: "
+                "add_table(...) the others first.",
+                reason=Reason.NO_TABLE,
+            )
+        schema = config.schema()
+        schema.check(require_links=False)
+        params = {"schema": schema_to_dict(schema)}
+        inputs = [self._input(table_ref("original", t.name), t) for t in originals]
+        output = await self.app.engines.run("advise_links", params, inputs, owner=owner_id)
+        try:
+            advice = json.loads(output.files[0].writer.temp_path.read_text())
+        finally:
+            output.discard()
+        return LinksAdvice(
+            links=[AdvisedLink(**link) for link in advice.get("links", [])],
+            unlinked_foreign_keys=[
+                UnlinkedForeignKey(**fk) for fk in advice.get("unlinked_foreign_keys", [])
+            ],
         )
 
     def _input(self, name: str, table: StoredTable) -> TaskInput:

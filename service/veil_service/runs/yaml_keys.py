@@ -87,6 +87,8 @@ FAST_DP_KEYS = (
     *_COMMON,
 )
 TIME_SERIES_KEYS = ("projection", "alignment", "exclude_variables")
+PROJECTION_KEYS = ("projection_type", "nf")
+ALIGNMENT_KEYS = ("nb_points", "method", "unalignment")
 EXCLUDE_KEYS = ("variable_names", "replacement_strategy")
 IMPUTATION_KEYS = ("method", "k", "training_fraction", "return_data_imputed")
 AUGMENTATION_KEYS = ("augmentation_strategy", "target_column", "should_anonymize_original_table")
@@ -135,13 +137,12 @@ FEATURES = {
     "open_dp": f"OpenDP avatarization (avatarization_open_dp) {_IGNORED}",
     "fast_dp": f"FastDP avatarization (avatarization_fast_dp) {_IGNORED}",
     "dp": f"differential-privacy avatarization (avatarization_dp) {_IGNORED}",
-    "time_series": f"time series (time_series) {_IGNORED}",
+    "series_exclusion": f"excluding variables of a time series (time_series.exclude_variables) "
+    f"{_IGNORED}",
     "augmentation": f"data augmentation (data_augmentation) {_IGNORED}",
     "processors": f"server-side processors (avatarization_processors_parameters) {_IGNORED_PLURAL}",
     "pseudonymization": f"pseudonymization (columns[].pseudonymization) {_IGNORED}",
     "database": f"database runs {_IGNORED_PLURAL}",
-    "links": "multi-table avatarization (links) is not supported by Veil yet: the links are "
-    "stored, jobs treat each table on its own",
     "column_options": f"the column options value_type and drop {_IGNORED_PLURAL}",
     "imputed_data": f"returning the imputed data (imputation.return_data_imputed) {_IGNORED}",
     "results_files": "result file overrides (results.format, results.name_template) are ignored: "
@@ -159,6 +160,14 @@ _YAML_NAMES = {
     "data_subject": "datasubject",
 }
 
+_SERIES_YAML = {
+    "time_series_projection_type": "projection.projection_type",
+    "time_series_nf": "projection.nf",
+    "time_series_method": "alignment.method",
+    "time_series_nb_points": "alignment.nb_points",
+    "unalignment": "alignment.unalignment",
+}
+
 
 def yaml_path(field: str) -> str:
     """Where a :func:`validate` field path (``tables[iris].avatarization.k``) is in the YAML."""
@@ -167,6 +176,8 @@ def yaml_path(field: str) -> str:
         table, block, key, column = parts.groups()
         if block == "types":
             return f"AvatarSchema spec.tables[{table}].columns[{column}].type"
+        if block in _SERIES_YAML:
+            return f"{PARAMETERS} spec.time_series.{table}.{_SERIES_YAML[block]}"
         kind = {
             "avatarization": PARAMETERS,
             "privacy_metrics": PRIVACY,

@@ -144,7 +144,7 @@ class _Reader:
         self.declared: list[str] = []
         self.schema_seen = False
         self.referenced: dict[str, str] = {}
-        self.individual: dict[str, tuple[bool, str]] = {}
+        self.series_seen: dict[str, str] = {}
         self.scalars: dict[str, tuple[Any, str]] = {}
         self.folds: list[tuple[str, str, dict[str, Any]]] = []
         self.seen: dict[tuple[str, str], int] = {}
@@ -263,9 +263,9 @@ class _Reader:
             self.declared.append(name)
             table = self.config.table(name)
             _mapping(doc, f"{path}.data", values.get("data"), vocab.DATA_KEYS)
-            individual = _flag(doc, f"{path}.individual_level", values.get("individual_level"))
-            if individual is not None:
-                self.individual[name] = (individual, f"{doc.label()} {path}.individual_level")
+            table.individual_level = _flag(
+                doc, f"{path}.individual_level", values.get("individual_level")
+            )
             fields: set[str] = set()
             for position, column in enumerate(_list(doc, f"{path}.columns", values.get("columns"))):
                 self.column(doc, f"{path}.columns", position, column, table, fields)
@@ -298,7 +298,13 @@ class _Reader:
                 )
             table.primary_key = field
         if _flag(doc, f"{path}.time_series_time", values.get("time_series_time")):
-            self.flag_unsupported("time_series", doc, f"{path}.time_series_time")
+            if table.time_series_time and table.time_series_time != field:
+                raise doc.error(
+                    path,
+                    f"table {table.name!r} has two time columns ({table.time_series_time!r} "
+                    f"and {field!r}); keep one.",
+                )
+            table.time_series_time = field
         if values.get("pseudonymization") is not None:
             self.flag_unsupported("pseudonymization", doc, f"{path}.pseudonymization")
         if values.get("value_type") is not None:
@@ -307,7 +313,7 @@ class _Reader:
             self.flag_unsupported("column_options", doc, f"{path}.drop")
 
     def link(self, doc: _Doc, path: str, link: Any, parent: str) -> None:
-        """Store a link even though jobs do not use links yet, so the round trip keeps it."""
+        """A link, declared on its parent: ``field`` is the parent's key, ``to`` the child's."""
         values = _mapping(doc, path, link, vocab.LINK_KEYS)
         target = _mapping(doc, f"{path}.to", values.get("to"), vocab.LINK_TO_KEYS)
         method = values.get("method") or vocab.LINK_METHODS[0]
@@ -324,10 +330,6 @@ class _Reader:
                 method,
             )
         )
-        if method == "time_series":
-            self.flag_unsupported("time_series", doc, f"{path} (the link is stored)")
-        else:
-            self.flag_unsupported("links", doc, path)
 
     def avatar_schema(self, doc: _Doc, spec: dict[str, Any]) -> None:
         """Check the avatarized schema's shape; avatar tables come from uploads, not volumes."""
@@ -366,8 +368,7 @@ class _Reader:
     def common(self, doc: _Doc, spec: dict[str, Any]) -> None:
         """The spec keys shared by the parameter documents (time series, results, seed...)."""
         for name, block in _tables(doc, "spec.time_series", spec.get("time_series")).items():
-            _mapping(doc, f"spec.time_series.{name}", block, vocab.TIME_SERIES_KEYS)
-            self.flag_unsupported("time_series", doc, f"spec.time_series.{name}")
+            self.time_series(doc, f"spec.time_series.{name}", name, block)
         results = _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
         for key in ("format", "name_template"):
             if results.get(key) is not None:
@@ -379,6 +380,37 @@ class _Reader:
         )
         if spec.get("input") is not None:
             self.flag_unsupported("database", doc, "spec.input")
+
+    def time_series(self, doc: _Doc, path: str, name: str, block: Any) -> None:
+        """A table's time-series parameters. Octopize copies them into the metrics documents:
+        a copy that matches the first is folded away, one that differs is reported."""
+        values = _mapping(doc, path, block, vocab.TIME_SERIES_KEYS)
+        projection = _mapping(
+            doc, f"{path}.projection", values.get("projection"), vocab.PROJECTION_KEYS
+        )
+        alignment = _mapping(
+            doc, f"{path}.alignment", values.get("alignment"), vocab.ALIGNMENT_KEYS
+        )
+        settings: dict[str, Any] = {}
+        for source, key in (
+            (projection, "projection_type"),
+            (projection, "nf"),
+            (alignment, "method"),
+            (alignment, "nb_points"),
+            (alignment, "unalignment"),
+        ):
+            _put(settings, key, source.get(key))
+        if values.get("exclude_variables") is not None:
+            self.flag_unsupported("series_exclusion", doc, f"{path}.exclude_variables")
+        table = self.table(doc, name)
+        if name not in self.series_seen:
+            self.series_seen[name] = doc.label()
+            table.time_series = settings or None
+        elif (table.time_series or None) != (settings or None):
+            self.notes.append(
+                f"{doc.label()} {path} differs from the time-series parameters of "
+                f"{self.series_seen[name]}; a table has one set, the first is used."
+            )
 
     def scalar(self, doc: _Doc, attribute: str, value: Any) -> None:
         """Set a run-wide value; Octopize repeats some per document, Veil keeps one."""
@@ -530,14 +562,6 @@ class _Reader:
                 self.notes.append(
                     f"{where} is ignored: it differs from the avatarization's, "
                     "and Veil's metrics use the avatarization's."
-                )
-        children = {link.child_table for link in self.config.links}
-        for name, (individual, where) in self.individual.items():
-            if individual == (name in children):
-                self.notes.append(
-                    f"{where} ({individual}) is ignored: Veil derives it from the "
-                    f"links (table {name!r} is "
-                    f"{'a child' if name in children else 'not a child'})."
                 )
         if self.schema_seen:
             for name, where in self.referenced.items():

@@ -87,19 +87,21 @@ def _columns(table: TableConfig) -> list[dict[str, Any]]:
             fields.insert(previous, identifier)
     if table.primary_key and table.primary_key not in fields:
         fields.append(table.primary_key)
+    if table.time_series_time and table.time_series_time not in fields:
+        fields.insert(0, table.time_series_time)
     return [
         {
             "field": field,
             "type": table.column_types.get(field),
             "identifier": True if field in table.identifiers else None,
             "primary_key": True if field == table.primary_key else None,
+            "time_series_time": True if field == table.time_series_time else None,
         }
         for field in fields
     ]
 
 
 def _schema(config: RunConfig) -> dict[str, Any]:
-    children = {link.child_table for link in config.links}
     tables = []
     for table in config.tables:
         links = [
@@ -115,7 +117,7 @@ def _schema(config: RunConfig) -> dict[str, Any]:
             {
                 "name": table.name,
                 "data": {"volume": "input", "file": f"{table.name}.parquet"},
-                "individual_level": (table.name not in children) if config.links else None,
+                "individual_level": table.individual_level,
                 "columns": _columns(table) or None,
                 "links": links or None,
             }
@@ -167,6 +169,26 @@ def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _time_series(config: RunConfig) -> dict[str, Any] | None:
+    """Each time-series table's projection and alignment (Octopize's ``time_series`` block)."""
+    blocks = {}
+    for table in config.tables:
+        if table.time_series is None:
+            continue
+        values = table.time_series
+        projection = {"projection_type": values.get("projection_type"), "nf": values.get("nf")}
+        alignment = {
+            "nb_points": values.get("nb_points"),
+            "method": values.get("method"),
+            "unalignment": values.get("unalignment"),
+        }
+        blocks[table.name] = {
+            "projection": projection if any(v is not None for v in projection.values()) else None,
+            "alignment": alignment if any(v is not None for v in alignment.values()) else None,
+        }
+    return blocks or None
+
+
 def _standard(config: RunConfig) -> dict[str, Any]:
     return _document(
         PARAMETERS,
@@ -177,7 +199,9 @@ def _standard(config: RunConfig) -> dict[str, Any]:
                 table.name: _avatarization(table.avatarization)
                 for table in config.tables
                 if table.avatarization is not None
-            },
+            }
+            or None,
+            "time_series": _time_series(config),
             "results": _results(config, "standard"),
             "seed": config.seed,
             "compute_figures": None if config.compute_figures else False,
@@ -218,6 +242,7 @@ def _metrics(config: RunConfig, kind: str, name: str, standard: bool) -> dict[st
         {
             "schema": "schema_avatarized",
             "avatarization_ref": "standard" if standard else None,
+            "time_series": _time_series(config),
             name: tables or None,
             "results": _results(config, name),
             "seed": config.seed,
@@ -250,7 +275,9 @@ def _reports(config: RunConfig) -> list[dict[str, Any]]:
 
 def write_config(config: RunConfig, display_name: str) -> str:
     """Render ``config``; see :func:`veil_service.runs.yaml_io.config_to_yaml`."""
-    standard = any(table.avatarization is not None for table in config.tables)
+    standard = any(
+        table.avatarization is not None or table.time_series is not None for table in config.tables
+    )
     documents = [_metadata(config, display_name), _schema(config), _avatar_schema(config)]
     if standard:
         documents.append(_standard(config))

@@ -46,6 +46,12 @@ _KNOWN = {
 }
 
 
+def accepted(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``params`` the metrics take; a run's stored settings may hold more (the
+    multi-table task passes a table's whole metrics block)."""
+    return {key: value for key, value in params.items() if key in _KNOWN}
+
+
 @dataclass(frozen=True)
 class MetricsParameters:
     """The checked parameters of one metric run.

@@ -31,7 +31,7 @@ keys give the avatar structure (which avatar parent each avatar child was assign
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,7 +247,12 @@ def _individual_level(
     return _tag(result, computation_type, link.parent_table)
 
 
-def _aligned_series(tables: LinkedTables, link: Link) -> tuple[Aligned, Aligned, list[str], int]:
+def aligned_series(tables: LinkedTables, link: Link) -> tuple[Aligned, Aligned, list[str], int]:
+    """A series table's original and avatar curves on the originals' common grid.
+
+    Returns:
+        (original aligned, avatar aligned, variables, grid length).
+    """
     name = link.child_table
     table = tables.schema.table(name)
     assert table.time_series_time is not None
@@ -278,7 +283,7 @@ def _series_features(
     tables: LinkedTables, link: Link, *, individuals_only: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each individual's series as numbers: aligned curve (at most 50 points), start, span."""
-    original, avatar, variables, n_points = _aligned_series(tables, link)
+    original, avatar, variables, n_points = aligned_series(tables, link)
     picks = np.unique(np.linspace(0, n_points - 1, min(n_points, _MAX_CURVE_POINTS)).astype(int))
     frames = []
     for aligned in (original, avatar):
@@ -374,7 +379,7 @@ def _child_counts(tables: LinkedTables, link: Link) -> dict[str, float]:
 
 
 def _series_signal(tables: LinkedTables, link: Link, params: dict[str, Any]) -> dict[str, Any]:
-    original, avatar, variables, _ = _aligned_series(tables, link)
+    original, avatar, variables, _ = aligned_series(tables, link)
     keep_o, keep_a = original.has_series, avatar.has_series
     name = link.child_table
     readings_o = tables.originals[name][variables].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -483,7 +488,7 @@ def meta_metric(result: Mapping[str, Any], kind: str) -> float | None:
 
 
 def metrics_summary(
-    results: Mapping[str, list[Mapping[str, Any]]], kind: str
+    results: Mapping[str, Sequence[Mapping[str, Any]]], kind: str
 ) -> dict[str, dict[str, float | None]]:
     """``{table: {reference: meta_metric}}``: Octopize's ``*_metrics_summary.json`` shape.
 
@@ -513,6 +518,7 @@ __all__ = [
     "TO_BOTTOM_INFORMATION_PROPAGATED",
     "TO_TOP_ENRICHED",
     "LinkedTables",
+    "aligned_series",
     "linked_privacy_metrics",
     "linked_signal_metrics",
     "metrics_summary",

@@ -28,6 +28,12 @@ TASKS: dict[str, str] = {
     "signal_metrics": "veil_service.engine.tasks.avatar_jobs:run_signal_metrics",
     "report": "veil_service.engine.tasks.avatar_jobs:run_report",
     "advice": "veil_service.engine.tasks.avatar_jobs:run_advice",
+    # Multi-table runs (linked tables, time series): engine/tasks/linked_jobs.py.
+    "avatarize_tables": "veil_service.engine.tasks.linked_jobs:run_avatarize_tables",
+    "linked_privacy_metrics": "veil_service.engine.tasks.linked_jobs:run_linked_privacy_metrics",
+    "linked_signal_metrics": "veil_service.engine.tasks.linked_jobs:run_linked_signal_metrics",
+    "linked_report": "veil_service.engine.tasks.linked_report:run_linked_report",
+    "advise_links": "veil_service.engine.tasks.linked_jobs:run_advise_links",
     # Differentially private queries: engine/tasks/dp.py.
     "dp_query": "veil_service.engine.tasks.dp:run_dp_query",
     "dp_cost": "veil_service.engine.tasks.dp:run_dp_cost",

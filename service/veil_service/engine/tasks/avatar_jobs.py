@@ -197,6 +197,9 @@ def run_advice(ctx: TaskContext) -> dict[str, Any]:
     from veil_service.engine.advice import advise
 
     frame, categorical = _read_original(ctx)
+    keys = [c for c in ctx.params.get("key_columns") or [] if c in frame.columns]
+    frame = frame.drop(columns=keys)  # keys and time columns are never avatarized as data
+    categorical = [c for c in categorical if c not in keys]
     ctx.progress(0.1, "advice")
     advice = advise(frame, categorical_columns=categorical)
     recommendations = {

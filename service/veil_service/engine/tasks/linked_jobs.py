@@ -1,0 +1,297 @@
+"""Engine tasks of multi-table runs: the linked tables avatarized, measured and reported as one.
+
+One task does every table of the run, because a table's avatars depend on its parents' and
+children's (``engine.multitable``). Inputs are named ``original@<table>`` and ``avatars@<table>``
+(avatars in the originals' row order, with their new keys); results ``<kind>[:<subkind>]@<table>``
+for one table, or ``<kind>`` for the whole run (the dispatcher files each under its table).
+
+Parameters (JSON): ``schema`` (``engine_contract.linked_tables.schema_to_dict``), ``tables``
+(per table: ``column_types``, ``avatarization``, ``time_series``, ``privacy_metrics``,
+``signal_metrics``), ``seed``, ``compute_figures``, ``max_distribution_plots``, ``language``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from veil_service.engine.tasks.avatar_jobs import HTML, apply_column_types
+from veil_service.engine.tasks.context import TaskContext
+from veil_service.engine_contract.linked_tables import Schema, schema_from_dict, table_ref
+from veil_service.engine_contract.time_series import TimeSeriesParameters, from_settings
+
+if TYPE_CHECKING:  # the multi-table package loads only when a task needs it
+    from veil_service.engine.multitable.metrics import LinkedTables
+
+
+@dataclass(frozen=True)
+class LinkedRun:
+    """The task's parameters, decoded.
+
+    Attributes:
+        schema: Tables, keys and links.
+        settings: Per table: ``column_types``, ``avatarization``, ``time_series``,
+            ``privacy_metrics``, ``signal_metrics``.
+        params: Every parameter, as sent.
+    """
+
+    schema: Schema
+    settings: Mapping[str, Mapping[str, Any]]
+    params: Mapping[str, Any]
+
+    @staticmethod
+    def from_context(ctx: TaskContext) -> LinkedRun:
+        """Decode the task's parameters."""
+        return LinkedRun(
+            schema_from_dict(ctx.params.get("schema") or {}),
+            dict(ctx.params.get("tables") or {}),
+            ctx.params,
+        )
+
+    def names(self) -> list[str]:
+        """Tables, parents before children."""
+        return self.schema.order()
+
+    def setting(self, table: str, key: str) -> Any:
+        """One setting of a table (None when absent)."""
+        return (self.settings.get(table) or {}).get(key)
+
+    def series(self, table: str) -> TimeSeriesParameters:
+        """A time-series table's parameters (defaults when unset)."""
+        return from_settings(self.setting(table, "time_series"))
+
+    def read(
+        self, ctx: TaskContext, role: str
+    ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
+        """Every table of a role, cast to its declared types, and its numeric categoricals."""
+        frames: dict[str, pd.DataFrame] = {}
+        categorical: dict[str, list[str]] = {}
+        for name in self.names():
+            frame = ctx.read_table(table_ref(role, name))
+            types = dict(self.setting(name, "column_types") or {})
+            if role != "original":  # uploaded avatars may lack a column: the metrics say so
+                types = {c: t for c, t in types.items() if c in frame.columns}
+            frames[name], categorical[name] = apply_column_types(frame, types)
+        return frames, categorical
+
+
+def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
+    """Avatarize the linked tables; write each table's avatars, projections and figures."""
+    from veil_service.engine.multitable import TableParameters, avatarize_tables
+
+    run = LinkedRun.from_context(ctx)
+    frames, categorical = run.read(ctx, "original")
+    parameters = {}
+    for name in run.names():
+        if run.schema.is_time_series(name):
+            parameters[name] = TableParameters(time_series=run.series(name))
+            continue
+        avatarization = dict(run.setting(name, "avatarization") or {})
+        avatarization.setdefault("categorical_columns", categorical[name])
+        parameters[name] = TableParameters(avatarization)
+    ctx.progress(0.0, "checking tables")
+    result = avatarize_tables(
+        run.schema,
+        frames,
+        parameters,
+        seed=run.params.get("seed"),
+        progress=lambda f, p: ctx.progress(0.85 * f, p),
+    )
+    ctx.progress(0.85, "writing results")
+    for name, table in result.tables.items():
+        ctx.write_table(table_ref("shuffled", name), table.avatars)
+        ctx.write_table(table_ref("unshuffled", name), table.unshuffled)
+        if table.original_projections is not None and table.avatar_projections is not None:
+            ctx.write_table(table_ref("original_projections", name), table.original_projections)
+            ctx.write_table(table_ref("avatar_projections", name), table.avatar_projections)
+    links = [
+        {
+            "parent_table": r.link.parent_table,
+            "parent_field": r.link.parent_field,
+            "child_table": r.link.child_table,
+            "child_field": r.link.child_field,
+            "method": r.link.method,
+            "total_distance": r.total_distance,
+            "children": len(r.avatar_parent_rows),
+            "childless_avatar_parents": int(
+                len(result.tables[r.link.parent_table].unshuffled)
+                - len(np.unique(r.avatar_parent_rows))
+            ),
+        }
+        for r in result.links
+    ]
+    ctx.write_json("links", {"links": links, "warnings": result.warnings})
+    if run.params.get("compute_figures", True):
+        avatars = {name: t.unshuffled for name, t in result.tables.items()}
+        projections = {
+            name: (t.original_projections, t.avatar_projections)
+            for name, t in result.tables.items()
+        }
+        _write_figures(ctx, run, frames, avatars, categorical, projections)
+    ctx.progress(1.0, "done")
+    return {
+        "tables": {name: len(t.avatars) for name, t in result.tables.items()},
+        "warnings": result.warnings,
+    }
+
+
+def linked_tables(
+    run: LinkedRun,
+    originals: Mapping[str, pd.DataFrame],
+    avatars: Mapping[str, pd.DataFrame],
+    categorical: Mapping[str, list[str]],
+) -> LinkedTables:
+    """The metrics' view of a run: originals, unshuffled avatars, schema, series parameters."""
+    from veil_service.engine.multitable.metrics import LinkedTables
+
+    return LinkedTables(
+        run.schema,
+        originals,
+        avatars,
+        categorical,
+        {name: run.series(name) for name in run.names() if run.schema.is_time_series(name)},
+    )
+
+
+def _write_figures(
+    ctx: TaskContext,
+    run: LinkedRun,
+    originals: Mapping[str, pd.DataFrame],
+    avatars: Mapping[str, pd.DataFrame],
+    categorical: Mapping[str, list[str]],
+    projections: Mapping[str, tuple[pd.DataFrame | None, pd.DataFrame | None]],
+) -> None:
+    """Each table's figures: the single-table ones on its variables, series figures for series."""
+    from veil_service.engine.multitable.metrics import aligned_series
+    from veil_service.engine.multitable.pipeline import value_columns
+    from veil_service.engine.reports import build_figures
+    from veil_service.engine.timeseries.plots import series_figures
+
+    tables = linked_tables(run, originals, avatars, categorical)
+    language = str(run.params.get("language") or "en")
+    names = run.names()
+    for position, name in enumerate(names):
+        ctx.progress(0.87 + 0.12 * position / len(names), f"{name}: figures")
+        columns = value_columns(run.schema, name, originals[name])
+        if run.schema.is_time_series(name):
+            link = run.schema.parents(name)[0]
+            original, avatar, variables, _ = aligned_series(tables, link)
+            time_column = run.schema.table(name).time_series_time
+            assert time_column is not None
+            figures = series_figures(
+                name,
+                variables,
+                _readings(tables, link, time_column, variables, avatar=False),
+                _readings(tables, link, time_column, variables, avatar=True),
+                original.curves[original.has_series],
+                avatar.curves[avatar.has_series],
+                language=language,
+                seed=int(run.params.get("seed") or 0),
+            )
+        else:
+            kwargs: dict[str, Any] = {"table_name": name, "language": language, "with_png": False}
+            if run.params.get("max_distribution_plots") is not None:
+                kwargs["max_distribution_plots"] = run.params["max_distribution_plots"]
+            original_projections, avatar_projections = projections.get(name, (None, None))
+            figures = build_figures(
+                originals[name][columns].reset_index(drop=True),
+                avatars[name][columns].reset_index(drop=True),
+                original_projections=original_projections,
+                avatar_projections=avatar_projections,
+                privacy=None,
+                signal=None,
+                **kwargs,
+            )
+        for figure in figures:
+            ctx.write_bytes(
+                table_ref(f"figures:{figure.kind}:{figure.index}", name),
+                figure.html.encode("utf-8"),
+                HTML,
+                ".html",
+            )
+
+
+def _readings(
+    tables: LinkedTables, link: Any, time_column: str, variables: list[str], *, avatar: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(owner, time, values)`` of a series table's readings, for the raw series figure."""
+    from veil_service.engine.multitable.validation import time_values
+
+    frame = (tables.avatars if avatar else tables.originals)[link.child_table]
+    owner = tables.parent_rows(link, avatar=avatar)
+    time = time_values(link.child_table, time_column, frame[time_column])
+    values = frame[variables].to_numpy(dtype=np.float64, na_value=np.nan)
+    return owner, time, values
+
+
+def _metric_parameters(run: LinkedRun, section: str) -> dict[str, dict[str, Any]]:
+    """Each table's metrics parameters, with the run's seed and the avatarization's ``ncp``."""
+    from veil_service.engine.metrics.parameters import accepted
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in run.names():
+        params = accepted(run.setting(name, section) or {})
+        if run.params.get("seed") is not None:
+            params.setdefault("seed", run.params["seed"])
+        avatarization = run.setting(name, "avatarization") or {}
+        if "ncp" not in params and avatarization.get("ncp") is not None:
+            params["ncp"] = avatarization["ncp"]
+        out[name] = params
+    return out
+
+
+def _run_linked_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
+    from veil_service.engine.multitable.metrics import (
+        linked_privacy_metrics,
+        linked_signal_metrics,
+        metrics_summary,
+    )
+
+    run = LinkedRun.from_context(ctx)
+    originals, categorical = run.read(ctx, "original")
+    avatars, _ = run.read(ctx, "avatars")
+    ctx.progress(0.05, section.replace("_", " "))
+    tables = linked_tables(run, originals, avatars, categorical)
+    compute = linked_privacy_metrics if section == "privacy_metrics" else linked_signal_metrics
+    results = compute(tables, _metric_parameters(run, section))
+    ctx.progress(0.95, "writing results")
+    for name, items in results.items():
+        ctx.write_json(table_ref(section, name), items)
+    kind = "privacy" if section == "privacy_metrics" else "signal"
+    ctx.write_json(f"{section}_summary", metrics_summary(results, kind))
+    ctx.progress(1.0, "done")
+    return {"metrics": {name: len(items) for name, items in results.items()}}
+
+
+def run_linked_privacy_metrics(ctx: TaskContext) -> dict[str, Any]:
+    """Privacy metrics of every table under each computation type that applies to it."""
+    return _run_linked_metrics(ctx, "privacy_metrics")
+
+
+def run_linked_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
+    """Signal metrics of every table, and across links."""
+    return _run_linked_metrics(ctx, "signal_metrics")
+
+
+def run_advise_links(ctx: TaskContext) -> dict[str, Any]:
+    """Propose links between the run's tables from their declared keys and values."""
+    from dataclasses import asdict
+
+    from veil_service.engine.multitable.link_advice import advise_links
+
+    run = LinkedRun.from_context(ctx)
+    ctx.progress(0.1, "reading tables")
+    frames = {
+        name: ctx.read_table(table_ref("original", name))
+        for name in (t.name for t in run.schema.tables)
+        if table_ref("original", name) in ctx.inputs
+    }
+    ctx.progress(0.5, "comparing keys")
+    advice = advise_links(run.schema, frames)
+    ctx.write_json("advice_links", asdict(advice))
+    ctx.progress(1.0, "done")
+    return {"links": len(advice.links), "unlinked": len(advice.unlinked_foreign_keys)}
