@@ -41,6 +41,9 @@ def test_avatarize_takes_the_octopize_parameter_names_keyword_only() -> None:
         "max_rows_per_batch",
         "n_jobs",
         "seed",
+        "max_weight",
+        "local_noise",
+        "redraw_unique_copies",
         "progress",
     }
     assert all(p.kind is p.KEYWORD_ONLY for name, p in parameters.items() if name != "df")

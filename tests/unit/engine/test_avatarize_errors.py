@@ -129,6 +129,12 @@ def test_constant_column_passes_when_excluded() -> None:
         ({"max_rows_per_batch": 10}, "max_rows_per_batch"),
         ({"n_jobs": 0}, "n_jobs"),
         ({"k": 2.5}, "k"),
+        ({"k": 10, "max_weight": 0.05}, "max_weight"),
+        ({"max_weight": 1.5}, "max_weight"),
+        ({"max_weight": "high"}, "max_weight"),
+        ({"local_noise": -0.1}, "local_noise"),
+        ({"local_noise": 2}, "local_noise"),
+        ({"redraw_unique_copies": "yes"}, "redraw_unique_copies"),
     ],
 )
 def test_other_parameter_errors_name_their_field(kwargs: dict[str, Any], field: str) -> None:

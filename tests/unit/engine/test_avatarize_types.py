@@ -158,3 +158,20 @@ def test_non_string_column_labels_and_custom_index_are_kept() -> None:
     assert list(result.unshuffled.index) == list(df.index)
     assert list(result.original_projections.index) == list(df.index)
     assert list(result.avatars.index) == list(range(300))
+
+
+@pytest.mark.parametrize("marker", [np.nan, None])
+def test_missing_categories_come_back_as_the_inputs_missing_value(marker: object) -> None:
+    df = _mixed(300)
+    df["city"] = df["city"].astype(object)
+    df.loc[::6, "city"] = marker
+    df["grade"] = pd.Categorical(df["city"].fillna("x").str[0])
+    df.loc[::5, "grade"] = np.nan
+    df["label"] = df["city"].astype("string")
+    avatars = avatarize(df, k=10, seed=0).avatars
+    for name, expected in (("city", marker), ("grade", np.nan), ("label", pd.NA)):
+        missing = avatars.loc[avatars[name].isna(), name]
+        assert len(missing) > 0, name
+        first = missing.iloc[0]
+        assert first is expected or (expected is np.nan and first != first), (name, first)
+    assert avatars.dtypes.to_dict() == df.dtypes.to_dict()

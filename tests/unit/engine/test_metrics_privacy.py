@@ -160,3 +160,18 @@ def test_closest_rate_without_holdout_uses_the_other_originals(mixed: pd.DataFra
     assert result["details"]["closest_rate_reference"] == "original_leave_one_out"
     assert result["details"]["closest_rate_distance_threshold"] > 0
     assert result["closest_rate"] < 10  # copies sit closer than any other real record does
+
+
+def test_details_report_what_the_tie_rule_does_on_duplicate_rows() -> None:
+    # Three groups of identical rows, each avatar a copy of its own original: only the tie rule
+    # hides anyone (the lowest index of a group is found, the others are not).
+    original = pd.DataFrame({"a": ["x"] * 6 + ["y"] * 3 + ["z"] * 1, "b": [1.0] * 10})
+    original.loc[9, "b"] = 2.0
+    result = privacy_metrics(original, original.copy(), compute_attacks=False)
+    details = result["details"]
+    assert details["hidden_rate_tie_rule"] == "lowest_index"
+    assert result["hidden_rate"] == pytest.approx(100 * 7 / 10)  # 5 + 2 hidden by the rule
+    assert details["hidden_rate_tied_share"] == pytest.approx(90.0)
+    assert details["hidden_rate_if_ties_found"] == 0.0
+    # Random tie-breaking: 5/6 of the first group, 2/3 of the second, the lone row found.
+    assert details["hidden_rate_if_ties_random"] == pytest.approx(100 * (5 + 2) / 10)

@@ -49,6 +49,9 @@ def avatarize(
     max_rows_per_batch: int | None = None,
     n_jobs: int = -1,
     seed: int | None = None,
+    max_weight: float | None = None,
+    local_noise: float = 0.0,
+    redraw_unique_copies: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> AvatarizationResult:
     """Avatarize a table: one avatar per row, same columns and dtypes, rows shuffled.
@@ -74,6 +77,11 @@ def avatarize(
         n_jobs: Worker processes for the batches (-1: one per core).
         seed: Seed for every random draw: same table, parameters and seed give byte-identical
             avatars. ``None`` (the production setting) draws fresh randomness.
+        max_weight: Largest share of an avatar one neighbour may carry, in [1/k, 1] (default
+            unbounded, as Octopize).
+        local_noise: Share in [0, 1] of the spread lost by mixing that comes back as noise
+            shaped like the neighbourhood (default 0, as Octopize).
+        redraw_unique_copies: Redraw avatars equal to an original row that occurs once.
         progress: Called with (fraction done in [0, 1], phase name) at each phase and batch.
 
     Returns:
@@ -97,5 +105,8 @@ def avatarize(
         max_rows_per_batch=max_rows_per_batch,
         n_jobs=n_jobs,
         seed=seed,
+        max_weight=max_weight,
+        local_noise=local_noise,
+        redraw_unique_copies=redraw_unique_copies,
     )
     return run_avatarization(df, params, progress)

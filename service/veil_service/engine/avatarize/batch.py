@@ -3,11 +3,14 @@
 Everything a batch needs travels in :class:`BatchTask` (small numpy arrays and the fitted model),
 and everything it produces in :class:`BatchOutput`, so a batch runs the same way in the calling
 process or in a worker, and its random draws come only from its own seed: the output does not
-depend on how many workers ran or in which order they finished.
+depend on how many workers ran or in which order they finished. :func:`redraw_rows` draws new
+avatars for some rows of a batch (same neighbours, fresh weights and noise), for the rows whose
+avatar came out equal to an original that occurs once.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +24,13 @@ from veil_service.engine.avatarize.famd import (
     weighted_scaled,
 )
 from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbours, nearest_points
-from veil_service.engine.avatarize.weights import barycentres, local_weights
+from veil_service.engine.avatarize.weights import (
+    add_local_noise,
+    barycentres,
+    draw_modalities,
+    local_spread,
+    local_weights,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,10 @@ class BatchTask:
         seed: This batch's own seed sequence.
         match_originals: Also find, for each avatar, the batch's original nearest to it.
         workers: Threads for the neighbour queries (more than 1 only when the batch runs alone).
+        max_weight: Bound on the largest barycentre weight (None: Octopize's unbounded weights).
+        local_noise: Share of the mixing's lost spread given back as local noise, and
+            temperature of the categorical draws (0: none, Octopize's argmax).
+        keep_weights: Also return each row's neighbours and coefficients (diagnostics, tests).
     """
 
     model: FamdModel
@@ -49,18 +62,23 @@ class BatchTask:
     seed: np.random.SeedSequence
     match_originals: bool
     workers: int = 1
+    max_weight: float | None = None
+    local_noise: float = 0.0
+    keep_weights: bool = False
 
 
 @dataclass(frozen=True)
 class BatchOutput:
-    """What one batch gives back (rows in the batch's order).
+    """What one batch gives back (rows in the batch's order, or the redrawn rows' order).
 
     Attributes:
         continuous: Avatars' continuous model columns (not yet clipped or rounded).
         codes: Avatars' categorical codes, indicators included.
-        original_projections: Originals' first components.
+        original_projections: Originals' first components (empty for a redraw).
         avatar_projections: Avatars' first components (decoded avatars projected again).
         nearest_original: For each avatar, the batch row of the nearest original (or empty).
+        neighbours: Batch rows of each avatar's k neighbours (empty unless ``keep_weights``).
+        coefficients: The neighbours' coefficients, summing to one per row (same condition).
     """
 
     continuous: FloatArray
@@ -68,28 +86,69 @@ class BatchOutput:
     original_projections: FloatArray
     avatar_projections: FloatArray
     nearest_original: IndexArray
+    neighbours: IndexArray
+    coefficients: FloatArray
 
 
 def avatarize_batch(task: BatchTask) -> BatchOutput:
     """Project, find neighbours, draw weights, take barycentres and decode one batch."""
     rng = np.random.default_rng(task.seed)
     coordinates = project(task.model, task.continuous, task.codes)
+    output = _avatarize_rows(task, coordinates, None, rng)
+    keep = task.n_output_components
+    return BatchOutput(
+        continuous=output.continuous,
+        codes=output.codes,
+        original_projections=coordinates[:, :keep].copy(),
+        avatar_projections=output.avatar_projections,
+        nearest_original=output.nearest_original,
+        neighbours=output.neighbours,
+        coefficients=output.coefficients,
+    )
+
+
+def redraw_rows(task: BatchTask, rows: IndexArray, seed: np.random.SeedSequence) -> BatchOutput:
+    """New avatars for some rows of a batch: same neighbours, fresh weights and noise."""
+    coordinates = project(task.model, task.continuous, task.codes)
+    return _avatarize_rows(task, coordinates, rows, np.random.default_rng(seed))
+
+
+def _blocks(model: FamdModel, onehot: FloatArray) -> list[FloatArray]:
+    """The one-hot values split per categorical variable."""
+    bounds = np.cumsum([0, *(len(p) for p in model.proportions)])
+    return [onehot[:, a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _avatarize_rows(
+    task: BatchTask,
+    coordinates: FloatArray,
+    rows: IndexArray | None,
+    rng: np.random.Generator,
+) -> BatchOutput:
     search_space = np.ascontiguousarray(coordinates[:, : task.ncp])
-    distances, indexes = nearest_neighbours(search_space, task.k, task.workers)
-    weights = local_weights(distances, rng)
-    avatar_coordinates = barycentres(weights, indexes, coordinates)
+    distances, indexes = nearest_neighbours(search_space, task.k, task.workers, rows)
+    coefficients = local_weights(distances, rng, task.max_weight)
+    avatar_coordinates = barycentres(coefficients, indexes, coordinates)
     continuous, onehot = inverse_project(task.model, avatar_coordinates)
-    codes = decode_modalities(task.model, onehot)
+    if task.local_noise > 0:
+        spread = local_spread(coefficients, indexes, task.continuous, continuous)
+        continuous = add_local_noise(continuous, spread, coefficients, rng, task.local_noise)
+        codes = draw_modalities(_blocks(task.model, onehot), rng, task.local_noise)
+    else:
+        codes = decode_modalities(task.model, onehot)
     keep = task.n_output_components
     # Only the returned components (which include the first ncp) are needed for the avatars.
     reprojected = weighted_scaled(task.model, continuous, codes) @ task.model.axes[:, :keep]
     nearest = np.empty(0, dtype=np.intp)
     if task.match_originals:
         nearest = nearest_points(search_space, reprojected[:, : task.ncp], task.workers)
+    empty_index = np.empty((0, task.k), dtype=np.intp)
     return BatchOutput(
         continuous=continuous,
         codes=codes,
-        original_projections=coordinates[:, :keep].copy(),
+        original_projections=np.empty((0, keep)),
         avatar_projections=reprojected,
         nearest_original=nearest,
+        neighbours=indexes if task.keep_weights else empty_index,
+        coefficients=coefficients if task.keep_weights else np.empty((0, task.k)),
     )

@@ -56,6 +56,9 @@ class ColumnSpec:
         high: Largest observed value.
         categories: Observed modalities of a categorical column, in code order.
         resolution_ns: Datetime resolution the output is rounded to.
+        missing_value: The input's own missing marker of a categorical column (NaN, None or
+            pd.NA): the avatars' missing values are written with it, so that an avatar table
+            compares and serialises as the input did.
     """
 
     name: Any
@@ -66,6 +69,7 @@ class ColumnSpec:
     high: float = 0.0
     categories: tuple[Any, ...] = ()
     resolution_ns: int = 1
+    missing_value: Any = np.nan
 
 
 def analyse_columns(df: pd.DataFrame, declared_categorical: set[str]) -> list[ColumnSpec]:
@@ -112,7 +116,13 @@ def _analyse_column(
             resolution_ns=resolution,
         )
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or declared:
-        return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, categories=_modalities(observed))
+        return ColumnSpec(
+            name,
+            ColumnKind.CATEGORICAL,
+            dtype,
+            categories=_modalities(observed),
+            missing_value=_missing_marker(series),
+        )
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         values = observed.to_numpy(dtype=np.float64)
         is_integer = pd.api.types.is_integer_dtype(dtype)
@@ -122,13 +132,25 @@ def _analyse_column(
     if (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)) and all(
         isinstance(v, str | bool | int | float) for v in observed.head(1000)
     ):
-        return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, categories=_modalities(observed))
+        return ColumnSpec(
+            name,
+            ColumnKind.CATEGORICAL,
+            dtype,
+            categories=_modalities(observed),
+            missing_value=_missing_marker(series),
+        )
     raise InvalidArgumentError(
         f"Column {name!r} has the unsupported type {dtype}. Supported: int, float, bool, "
         "category, string, datetime and datetime with time zone. Convert it (for a duration, to "
         "a number of seconds) or list it in exclude_variable_names.",
         field="exclude_variable_names",
     )
+
+
+def _missing_marker(series: pd.Series[Any]) -> Any:
+    """The value the column uses for missing (its first one; NaN when it has none)."""
+    missing = series[series.isna()]
+    return missing.iloc[0] if len(missing) else np.nan
 
 
 def _modalities(observed: pd.Series[Any]) -> tuple[Any, ...]:
@@ -241,7 +263,7 @@ def _decode_categorical(spec: ColumnSpec, codes: CodeArray, index: pd.Index[Any]
     categories = np.empty(len(spec.categories), dtype=object)
     categories[:] = list(spec.categories)
     values = categories[np.clip(codes, 0, None)]
-    values[codes < 0] = None
+    values[codes < 0] = spec.missing_value
     series = pd.Series(values, index=index, dtype=object)
     if isinstance(spec.dtype, pd.CategoricalDtype):
         return series.astype(spec.dtype)

@@ -20,7 +20,7 @@ IndexArray = npt.NDArray[np.intp]
 
 
 def nearest_neighbours(
-    points: FloatArray, k: int, workers: int = 1
+    points: FloatArray, k: int, workers: int = 1, rows: IndexArray | None = None
 ) -> tuple[FloatArray, IndexArray]:
     """Return distances and indexes (rows x k) of each point's k nearest other points.
 
@@ -28,14 +28,19 @@ def nearest_neighbours(
         points: Coordinates (rows x ncp). Rows must be more than ``k``.
         k: Neighbours per row.
         workers: Threads for the queries (each query's answer does not depend on it).
+        rows: Only these points' neighbours (default: every point's); neighbours are still
+            searched among all points.
 
     Returns:
         Euclidean distances, nearest first, and the matching row indexes.
     """
-    n = points.shape[0]
+    queried = np.arange(points.shape[0]) if rows is None else rows
+    n = len(queried)
     tree = cKDTree(points, leafsize=32)
-    distances, indexes = tree.query(points, k=k + 1, workers=workers)
-    is_self = indexes == np.arange(n)[:, None]
+    distances, indexes = tree.query(points[queried], k=k + 1, workers=workers)
+    distances = np.asarray(distances).reshape(n, k + 1)
+    indexes = np.asarray(indexes).reshape(n, k + 1)
+    is_self = indexes == queried[:, None]
     # With more than k duplicates at distance 0 the row may not appear among them: then the
     # farthest returned neighbour is dropped instead, so every row keeps exactly k.
     no_self = ~is_self.any(axis=1)

@@ -50,6 +50,12 @@ class AvatarizationParameters:
         max_rows_per_batch: Row limit of a batch (default :data:`DEFAULT_MAX_ROWS_PER_BATCH`).
         n_jobs: Worker processes for the batches (-1: one per core).
         seed: Seed of every random draw; ``None`` draws fresh entropy (use that in production).
+        max_weight: Largest share of an avatar one neighbour may carry, in [1/k, 1]; ``None``
+            keeps Octopize's unbounded weights (one neighbour often carries most of it).
+        local_noise: Share in [0, 1] of the spread lost by mixing neighbours that is given back
+            as noise shaped like the neighbourhood (0: none, Octopize's method).
+        redraw_unique_copies: Draw again (fresh weights and noise) every avatar that equals an
+            original row occurring once in the table.
     """
 
     k: int = 20
@@ -65,6 +71,9 @@ class AvatarizationParameters:
     max_rows_per_batch: int | None = None
     n_jobs: int = -1
     seed: int | None = None
+    max_weight: float | None = None
+    local_noise: float = 0.0
+    redraw_unique_copies: bool = False
 
     def __post_init__(self) -> None:
         _check_int("k", self.k)
@@ -125,6 +134,7 @@ class AvatarizationParameters:
                     f"{self.max_rows_per_batch}. Raise it or leave it unset.",
                     field="max_rows_per_batch",
                 )
+        self._check_privacy_knobs()
         _check_int("n_jobs", self.n_jobs)
         if self.n_jobs == 0 or self.n_jobs < -1:
             raise InvalidArgumentError(
@@ -138,6 +148,38 @@ class AvatarizationParameters:
                     f"seed must be a non-negative integer or unset; got {self.seed}.",
                     field="seed",
                 )
+
+    def _check_privacy_knobs(self) -> None:
+        weight = self.max_weight
+        if weight is not None:
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise InvalidArgumentError(
+                    f"max_weight must be a number in [1/k, 1] or unset; got {weight!r}.",
+                    field="max_weight",
+                )
+            if not (1.0 / self.k - 1e-12 <= weight <= 1.0):
+                raise InvalidArgumentError(
+                    f"max_weight must be between 1/k = {1.0 / self.k:.4f} (every neighbour "
+                    f"weighs the same) and 1 (no bound); got {weight!r}. Raise it, lower k, or "
+                    "leave it unset.",
+                    field="max_weight",
+                )
+        noise = self.local_noise
+        if (
+            isinstance(noise, bool)
+            or not isinstance(noise, int | float)
+            or not (0.0 <= noise <= 1.0)
+        ):
+            raise InvalidArgumentError(
+                f"local_noise must be a number in [0, 1]; got {noise!r}. Use 0 for Octopize's "
+                "method, 1 to give back all the spread that mixing neighbours removes.",
+                field="local_noise",
+            )
+        if not isinstance(self.redraw_unique_copies, bool):
+            raise InvalidArgumentError(
+                f"redraw_unique_copies must be true or false; got {self.redraw_unique_copies!r}.",
+                field="redraw_unique_copies",
+            )
 
     @property
     def effective_imputation_k(self) -> int:

@@ -17,13 +17,14 @@ number of worker processes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from veil_service.engine.avatarize.batch import BatchOutput, BatchTask
+from veil_service.engine.avatarize.batch import BatchOutput, BatchTask, redraw_rows
 from veil_service.engine.avatarize.batching import run_batches, split_batches
 from veil_service.engine.avatarize.categorical_reduction import (
     CategoricalReduction,
@@ -43,6 +44,7 @@ from veil_service.engine.avatarize.column_types import (
 )
 from veil_service.engine.avatarize.famd import encoded_width, fit_famd
 from veil_service.engine.avatarize.imputation import impute, indicator_codes, missing_indicators
+from veil_service.engine.avatarize.neighbours import IndexArray
 from veil_service.engine.avatarize.parameters import AvatarizationParameters
 from veil_service.engine.avatarize.validation import validate_projection, validate_table
 
@@ -64,6 +66,11 @@ class AvatarizationResult:
         projection_kind: ``PCA``, ``MCA`` or ``FAMD``.
         explained_variance_ratio: Share of inertia of each component of the projection.
         n_batches: Number of batches the rows were split into.
+        redrawn_rows: Avatars drawn again because they equalled an original occurring once.
+        unique_copies: Avatars still equal to an original occurring once (0 unless the redraws
+            ran out; only counted when ``redraw_unique_copies`` is set).
+        neighbours: SENSITIVE, only with ``keep_weights``: row i's neighbours (original rows).
+        coefficients: Only with ``keep_weights``: the neighbours' coefficients (rows sum to one).
     """
 
     avatars: pd.DataFrame
@@ -73,14 +80,24 @@ class AvatarizationResult:
     projection_kind: str
     explained_variance_ratio: tuple[float, ...]
     n_batches: int
+    redrawn_rows: int = 0
+    unique_copies: int = 0
+    neighbours: IndexArray | None = None
+    coefficients: FloatArray | None = None
 
 
 def run_avatarization(
     df: pd.DataFrame,
     params: AvatarizationParameters,
     progress: ProgressCallback | None = None,
+    *,
+    keep_weights: bool = False,
 ) -> AvatarizationResult:
-    """Avatarize ``df`` with validated ``params`` (see :func:`avatarize` for the public entry)."""
+    """Avatarize ``df`` with validated ``params`` (see :func:`avatarize` for the public entry).
+
+    ``keep_weights`` also returns each avatar's neighbours and coefficients (diagnostics and
+    tests of the weighting; never released).
+    """
     report = progress or _no_progress
     report(0.0, "validating")
     validate_table(df, params)
@@ -93,7 +110,7 @@ def run_avatarization(
     n_categories = [len(s.categories) for s in cat_specs]
 
     root = np.random.SeedSequence(params.seed)
-    imputation_seed, split_seed, shuffle_seed, batches_seed = root.spawn(4)
+    imputation_seed, split_seed, shuffle_seed, batches_seed, redraw_seed = root.spawn(5)
 
     validate_projection(
         params.ncp if not params.use_categorical_reduction else 1,
@@ -156,6 +173,9 @@ def run_avatarization(
             seed,
             match,
             workers,
+            max_weight=params.max_weight,
+            local_noise=float(params.local_noise),
+            keep_weights=keep_weights,
         )
         for rows, seed in zip(batches, seeds, strict=True)
     ]
@@ -166,23 +186,24 @@ def run_avatarization(
         report(0.2 + 0.7 * done / len(tasks), phase)
 
     outputs = run_batches(tasks, params.effective_n_jobs, on_done)
+    gathered = _gather(len(df), batches, outputs, keep_weights)
+    decoder = _Decoder(specs, reduction, n_cont, indicators_columns(specs, indicators), work)
+    redrawn, left = 0, 0
+    if params.redraw_unique_copies:
+        redrawn, left = _redraw_unique_copies(gathered, decoder, tasks, batches, redraw_seed)
     result = _assemble(
         df,
-        work,
-        specs,
         excluded,
         params,
-        batches,
-        outputs,
-        reduction,
-        n_cont,
-        indicators_columns(specs, indicators),
+        gathered,
+        decoder,
         shuffle_seed,
         model.kind,
         tuple(float(r) for r in model.explained_variance_ratio),
+        len(batches),
     )
     report(1.0, "done")
-    return result
+    return replace(result, redrawn_rows=redrawn, unique_copies=left)
 
 
 def indicators_columns(
@@ -209,63 +230,168 @@ def _variable_weights(
     return [float(weights.get(name, 1.0)) for name in ordered]
 
 
+@dataclass
+class _Gathered:
+    """Every batch's output put back in table row order (the redraws patch it in place)."""
+
+    continuous: FloatArray
+    codes: CodeArray
+    original_projections: FloatArray
+    avatar_projections: FloatArray
+    nearest: IndexArray
+    neighbours: IndexArray | None
+    coefficients: FloatArray | None
+
+
+def _gather(
+    n: int, batches: list[IndexArray], outputs: list[BatchOutput], keep_weights: bool
+) -> _Gathered:
+    first = outputs[0]
+    n_out = first.original_projections.shape[1]
+    k = first.neighbours.shape[1]
+    gathered = _Gathered(
+        continuous=np.empty((n, first.continuous.shape[1])),
+        codes=np.empty((n, first.codes.shape[1]), dtype=np.int32),
+        original_projections=np.empty((n, n_out)),
+        avatar_projections=np.empty((n, n_out)),
+        nearest=np.empty(n, dtype=np.intp),
+        neighbours=np.empty((n, k), dtype=np.intp) if keep_weights else None,
+        coefficients=np.empty((n, k)) if keep_weights else None,
+    )
+    for rows, out in zip(batches, outputs, strict=True):
+        gathered.original_projections[rows] = out.original_projections
+        _patch(gathered, rows, rows, out)
+    return gathered
+
+
+def _patch(gathered: _Gathered, batch_rows: IndexArray, rows: IndexArray, out: BatchOutput) -> None:
+    """Write a batch's (or a redraw's) avatars for table ``rows``; ``batch_rows`` maps the
+    batch's local indexes to table rows."""
+    gathered.continuous[rows] = out.continuous
+    gathered.codes[rows] = out.codes
+    gathered.avatar_projections[rows] = out.avatar_projections
+    if out.nearest_original.size:
+        gathered.nearest[rows] = batch_rows[out.nearest_original]
+    if gathered.neighbours is not None and gathered.coefficients is not None:
+        gathered.neighbours[rows] = batch_rows[out.neighbours]
+        gathered.coefficients[rows] = out.coefficients
+
+
+@dataclass(frozen=True)
+class _Decoder:
+    """Turns model arrays of any rows back into the original columns and dtypes."""
+
+    specs: list[ColumnSpec]
+    reduction: CategoricalReduction
+    n_cont: int
+    indicator_cols: list[tuple[str, ColumnKind, int]]
+    work: pd.DataFrame
+
+    def decode(self, gathered: _Gathered, rows: IndexArray | None = None) -> pd.DataFrame:
+        """The avatars of ``rows`` (default: all) as a table of the avatarized columns."""
+        model_cont = gathered.continuous if rows is None else gathered.continuous[rows]
+        model_codes = gathered.codes if rows is None else gathered.codes[rows]
+        cont, all_codes = invert_reduction(self.reduction, model_cont, model_codes, self.n_cont)
+        cont = cont.copy()
+        n_cat = all_codes.shape[1] - len(self.indicator_cols)
+        codes = np.ascontiguousarray(all_codes[:, :n_cat])
+        for t, (_, column_kind, j) in enumerate(self.indicator_cols):
+            is_missing = all_codes[:, n_cat + t] == 1
+            if column_kind is ColumnKind.CONTINUOUS:
+                cont[is_missing, j] = np.nan
+            else:
+                codes[is_missing, j] = -1
+        index = self.work.index if rows is None else self.work.index[rows]
+        return decode_columns(self.specs, cont, codes, index, list(self.work.columns))
+
+
+#: Rounds of redraws for avatars equal to an original occurring once; each round draws new
+#: weights and noise for the rows still equal to one.
+MAX_REDRAW_ROUNDS = 20
+
+
+def _row_keys(frame: pd.DataFrame) -> npt.NDArray[np.uint64]:
+    keys = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    return np.asarray(keys, dtype=np.uint64)
+
+
+def _redraw_unique_copies(
+    gathered: _Gathered,
+    decoder: _Decoder,
+    tasks: list[BatchTask],
+    batches: list[IndexArray],
+    seed: np.random.SeedSequence,
+) -> tuple[int, int]:
+    """Draw again every avatar that equals an original row occurring once in the table.
+
+    Such an avatar discloses that row whole (whoever knows part of it learns the rest), whatever
+    the distance metrics say; an avatar equal to a row shared by several individuals does not
+    single anyone out. Each round redraws the offending rows' weights and noise (same
+    neighbours) in their own batch.
+
+    Returns:
+        How many redraws were made, and how many avatars are still copies after the last round.
+    """
+    keys, counts = np.unique(_row_keys(decoder.work), return_counts=True)
+    unique_keys = keys[counts == 1]
+    offending = np.flatnonzero(np.isin(_row_keys(decoder.decode(gathered)), unique_keys))
+    n = len(decoder.work)
+    batch_of = np.empty(n, dtype=np.intp)
+    local_of = np.empty(n, dtype=np.intp)
+    for b, rows in enumerate(batches):
+        batch_of[rows] = b
+        local_of[rows] = np.arange(len(rows))
+    redrawn = 0
+    for round_seed in seed.spawn(MAX_REDRAW_ROUNDS):
+        if offending.size == 0:
+            break
+        redrawn += offending.size
+        for b, batch_seed in enumerate(round_seed.spawn(len(tasks))):
+            rows = offending[batch_of[offending] == b]
+            if rows.size:
+                redrawn_rows = redraw_rows(tasks[b], local_of[rows], batch_seed)
+                _patch(gathered, batches[b], rows, redrawn_rows)
+        still = np.isin(_row_keys(decoder.decode(gathered, offending)), unique_keys)
+        offending = offending[still]
+    return redrawn, int(offending.size)
+
+
 def _assemble(
     df: pd.DataFrame,
-    work: pd.DataFrame,
-    specs: list[ColumnSpec],
     excluded: list[str],
     params: AvatarizationParameters,
-    batches: list[Any],
-    outputs: list[BatchOutput],
-    reduction: CategoricalReduction,
-    n_cont: int,
-    indicator_cols: list[tuple[str, ColumnKind, int]],
+    gathered: _Gathered,
+    decoder: _Decoder,
     shuffle_seed: np.random.SeedSequence,
     kind: str,
     explained: tuple[float, ...],
+    n_batches: int,
 ) -> AvatarizationResult:
     n = len(df)
-    model_cont: FloatArray = np.empty((n, outputs[0].continuous.shape[1]))
-    model_codes: CodeArray = np.empty((n, outputs[0].codes.shape[1]), dtype=np.int32)
-    n_out = outputs[0].original_projections.shape[1]
-    original_proj: FloatArray = np.empty((n, n_out))
-    avatar_proj: FloatArray = np.empty((n, n_out))
-    nearest = np.empty(n, dtype=np.intp)
-    for rows, out in zip(batches, outputs, strict=True):
-        model_cont[rows] = out.continuous
-        model_codes[rows] = out.codes
-        original_proj[rows] = out.original_projections
-        avatar_proj[rows] = out.avatar_projections
-        if out.nearest_original.size:
-            nearest[rows] = rows[out.nearest_original]
-    cont, all_codes = invert_reduction(reduction, model_cont, model_codes, n_cont)
-    n_cat = all_codes.shape[1] - len(indicator_cols)
-    codes = np.ascontiguousarray(all_codes[:, :n_cat])
-    for t, (_, column_kind, j) in enumerate(indicator_cols):
-        is_missing = all_codes[:, n_cat + t] == 1
-        if column_kind is ColumnKind.CONTINUOUS:
-            cont[is_missing, j] = np.nan
-        else:
-            codes[is_missing, j] = -1
-    avatars = decode_columns(specs, cont, codes, df.index, list(work.columns))
+    avatars = decoder.decode(gathered)
     for name in excluded:
         if params.exclude_variables_method == "coordinate_similarity":
-            avatars[name] = df[name].to_numpy()[nearest]
+            avatars[name] = df[name].to_numpy()[gathered.nearest]
         else:
             avatars[name] = df[name].to_numpy()
         avatars[name] = avatars[name].astype(df[name].dtype)
     unshuffled = avatars[list(df.columns)]
     order = np.random.default_rng(shuffle_seed).permutation(n)
     shuffled = unshuffled.iloc[order].reset_index(drop=True)
+    n_out = gathered.original_projections.shape[1]
     dims = [f"Dim.{i + 1}" for i in range(n_out)]
     return AvatarizationResult(
         avatars=shuffled,
         unshuffled=unshuffled,
-        original_projections=pd.DataFrame(original_proj, index=df.index, columns=dims),
-        avatar_projections=pd.DataFrame(avatar_proj, index=df.index, columns=dims),
+        original_projections=pd.DataFrame(
+            gathered.original_projections, index=df.index, columns=dims
+        ),
+        avatar_projections=pd.DataFrame(gathered.avatar_projections, index=df.index, columns=dims),
         projection_kind=kind,
         explained_variance_ratio=explained,
-        n_batches=len(batches),
+        n_batches=n_batches,
+        neighbours=gathered.neighbours,
+        coefficients=gathered.coefficients,
     )
 
 

@@ -6,6 +6,20 @@ random permutation of the ranks 0..k-1; the weights are P normalised to sum to o
 draw makes every avatar a fresh simulation, and the random contribution factor lets one random
 neighbour dominate, so that the avatar is not the neighbourhood's mean (which would shrink the
 variance and pull every avatar toward the same point).
+
+That dominance is also where the method leaks (docs/avatarization.md, "Where the leakage comes
+from"): on Adult the largest weight averages 0.6, so most avatars are a slightly moved copy of one
+other individual, who can then be found, linked and inferred from. Two optional steps, measured in
+docs/benchmarks.md, replace dominance by something that keeps the variance without copying:
+
+* ``max_weight`` bounds the largest weight (the excess goes to the other neighbours in proportion
+  to their weights), so that no avatar is mostly one individual;
+* ``local_noise`` gives back the spread that mixing removed, variable by variable, instead of
+  copying one neighbour: each continuous variable gets Gaussian noise sized to the neighbours'
+  own spread of it, and each categorical variable is drawn from the neighbours' weighted
+  frequencies of its modalities (Octopize takes the most frequent). Each variable is drawn on
+  its own, so no avatar carries one neighbour's combination of values; variables on which the
+  neighbours agree keep their common value.
 """
 
 from __future__ import annotations
@@ -13,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from veil_service.engine.avatarize.column_types import FloatArray
+from veil_service.engine.avatarize.column_types import CodeArray, FloatArray
 from veil_service.engine.avatarize.neighbours import IndexArray
 
 #: Distances below this (in projection units, where a variable's spread is about 1) count as this,
@@ -21,15 +35,126 @@ from veil_service.engine.avatarize.neighbours import IndexArray
 MIN_DISTANCE = 1e-6
 
 
-def local_weights(distances: FloatArray, rng: np.random.Generator) -> FloatArray:
-    """Draw the normalised barycentre weights (rows x k) for the given neighbour distances."""
+def local_weights(
+    distances: FloatArray, rng: np.random.Generator, max_weight: float | None = None
+) -> FloatArray:
+    """Draw the normalised barycentre weights (rows x k) for the given neighbour distances.
+
+    Args:
+        distances: Distances to each row's k neighbours.
+        rng: Source of the draws.
+        max_weight: Largest weight one neighbour may take (``None``: no bound). At least 1/k.
+    """
     n, k = distances.shape
     exponential = rng.standard_exponential(size=(n, k))
     ranks = np.argsort(rng.random(size=(n, k)), axis=1)
     contribution = np.exp2(-ranks.astype(np.float64))
     raw = exponential * contribution / np.maximum(distances, MIN_DISTANCE)
     weights: FloatArray = raw / raw.sum(axis=1, keepdims=True)
+    if max_weight is not None:
+        weights = cap_weights(weights, max_weight)
     return weights
+
+
+def cap_weights(weights: FloatArray, cap: float) -> FloatArray:
+    """Bound every weight by ``cap``, giving the excess to the others in proportion to theirs.
+
+    Each pass caps at least one more weight per row (those pushed over the cap by the previous
+    redistribution), so at most k passes reach a fixed point; rows keep summing to one.
+
+    Args:
+        weights: Rows of non-negative weights summing to one (rows x k).
+        cap: The bound, at least 1/k (every weight equal to 1/k is the only solution then).
+    """
+    k = weights.shape[1]
+    cap = max(cap, 1.0 / k)
+    out = weights.copy()
+    for _ in range(k):
+        over = out > cap * (1.0 + 1e-12)
+        if not over.any():
+            break
+        excess = np.where(over, out - cap, 0.0).sum(axis=1, keepdims=True)
+        out = np.minimum(out, cap)
+        free = out < cap * (1.0 - 1e-12)
+        free_mass = np.where(free, out, 0.0).sum(axis=1, keepdims=True)
+        # A row whose free weights are all 0 (distances at 1e-6 elsewhere) shares evenly.
+        share = np.where(
+            free_mass > 0,
+            np.where(free, out, 0.0) / np.maximum(free_mass, 1e-300),
+            free / np.maximum(free.sum(axis=1, keepdims=True), 1),
+        )
+        out = out + excess * share
+    result: FloatArray = out
+    return result
+
+
+def local_spread(
+    weights: FloatArray, indexes: IndexArray, values: FloatArray, means: FloatArray
+) -> FloatArray:
+    """Weighted standard deviation of each variable among each row's neighbours.
+
+    Args:
+        weights: Barycentre weights (rows x k), rows summing to one.
+        indexes: The neighbours (rows x k) into ``values``.
+        values: Continuous model columns of the batch (batch rows x variables).
+        means: The weighted means (the barycentres' continuous values), rows x variables.
+    """
+    n, k = weights.shape
+    matrix = scipy.sparse.csr_matrix(
+        (weights.ravel(), indexes.ravel(), np.arange(0, n * k + 1, k)),
+        shape=(n, values.shape[0]),
+    )
+    second_moment = np.asarray(matrix @ (values**2))
+    spread: FloatArray = np.sqrt(np.clip(second_moment - means**2, 0.0, None))
+    return spread
+
+
+def add_local_noise(
+    means: FloatArray,
+    spread: FloatArray,
+    weights: FloatArray,
+    rng: np.random.Generator,
+    scale: float,
+) -> FloatArray:
+    """Continuous values plus Gaussian noise sized to the neighbourhood, variable by variable.
+
+    A barycentre keeps only sum(w^2) of the neighbourhood's variance; the noise adds back
+    ``scale^2 x (1 - sum(w^2))`` of it, so that with scale 1 an avatar spreads like one
+    individual of its neighbourhood. Variables on which the neighbours agree get no noise.
+    """
+    lost = np.sqrt(np.clip(1.0 - (weights**2).sum(axis=1, keepdims=True), 0.0, None))
+    noisy: FloatArray = means + scale * lost * spread * rng.standard_normal(size=means.shape)
+    return noisy
+
+
+def draw_modalities(
+    frequencies: list[FloatArray], rng: np.random.Generator, temperature: float
+) -> CodeArray:
+    """Draw each categorical variable's modality from the neighbourhood's weighted frequencies.
+
+    Args:
+        frequencies: One (rows x modalities) block per variable: the weighted share of the
+            neighbours holding each modality (the barycentre's one-hot values).
+        rng: Source of the draws.
+        temperature: In (0, 1]: probabilities proportional to frequency^(1/temperature); 1 draws
+            in proportion to the frequencies, lower values lean toward the most frequent
+            modality (Octopize's choice, the limit at 0).
+    """
+    n = frequencies[0].shape[0] if frequencies else 0
+    codes = np.empty((n, len(frequencies)), dtype=np.int32)
+    for j, block in enumerate(frequencies):
+        positive = np.clip(block, 0.0, None)
+        if temperature < 1.0:
+            top = positive.max(axis=1, keepdims=True)
+            positive = (positive / np.maximum(top, 1e-300)) ** (1.0 / temperature)
+        total = positive.sum(axis=1, keepdims=True)
+        probabilities = np.where(
+            total > 0, positive / np.maximum(total, 1e-300), 1.0 / block.shape[1]
+        )
+        cumulative = probabilities.cumsum(axis=1)
+        draws = rng.random(size=(n, 1)) * cumulative[:, -1:]
+        codes[:, j] = np.minimum((cumulative < draws).sum(axis=1), block.shape[1] - 1)
+    return codes
 
 
 def barycentres(weights: FloatArray, indexes: IndexArray, coordinates: FloatArray) -> FloatArray:

@@ -41,11 +41,15 @@ class OwnAvatarSearch:
             as closer), capped at :data:`LOCAL_CLOAKING_CAP`.
         hidden: True when a distance-based attacker who links ``i`` to its nearest avatar (lowest
             row index among exact ties) does NOT pick ``i``'s own avatar.
+        strictly_hidden: True when some other avatar is strictly closer to ``i`` than its own:
+            hidden whatever the tie rule. Where it is False, ``closer_count`` avatars tie with the
+            own one at the nearest distance.
     """
 
     own_distance: np.ndarray
     closer_count: np.ndarray
     hidden: np.ndarray
+    strictly_hidden: np.ndarray
 
 
 def _tolerance(radius: np.ndarray) -> np.ndarray:
@@ -55,15 +59,16 @@ def _tolerance(radius: np.ndarray) -> np.ndarray:
 
 def _scan(
     dist: np.ndarray, idx: np.ndarray, rows: np.ndarray, radius: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     tol = _tolerance(radius)[:, None]
     other = idx != rows[:, None]
     within = (dist <= radius[:, None] + tol) & other
     strictly = (dist < radius[:, None] - tol) & other
     tied_lower = within & ~strictly & (idx < rows[:, None])
-    hidden = strictly.any(axis=1) | tied_lower.any(axis=1)
+    strictly_hidden = strictly.any(axis=1)
+    hidden = strictly_hidden | tied_lower.any(axis=1)
     saturated = dist[:, -1] <= radius + tol[:, 0]
-    return within.sum(axis=1), hidden, saturated
+    return within.sum(axis=1), hidden, strictly_hidden, saturated
 
 
 def spatial_order(points: np.ndarray) -> np.ndarray:
@@ -123,20 +128,25 @@ def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSea
     own = np.linalg.norm(original - avatars, axis=1)
     counts = np.zeros(n, dtype=np.int64)
     hidden = np.zeros(n, dtype=bool)
+    strictly_hidden = np.zeros(n, dtype=bool)
     pending = np.arange(n)
     for stage, k in enumerate((_FIRST_K, 64, LOCAL_CLOAKING_CAP + 1)):
         k = min(k, n)
         dist, idx = query(tree, original[pending], k)
-        found, hid, saturated = _scan(dist, idx, pending, own[pending])
+        found, hid, strictly, saturated = _scan(dist, idx, pending, own[pending])
         counts[pending] = found
         if stage == 0:
-            hidden = hid
+            # Neighbours come nearest first: when all k are ties, none beyond is strictly closer.
+            hidden, strictly_hidden = hid, strictly
             _settle_tied(tree, original, own, pending[saturated & ~hid], hidden)
         pending = pending[saturated]
         if k == n or len(pending) == 0 or n - len(pending) > n // 2:
             break
     return OwnAvatarSearch(
-        own_distance=own, closer_count=np.minimum(counts, LOCAL_CLOAKING_CAP), hidden=hidden
+        own_distance=own,
+        closer_count=np.minimum(counts, LOCAL_CLOAKING_CAP),
+        hidden=hidden,
+        strictly_hidden=strictly_hidden,
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from veil_service.engine.metrics.distances import (
     LOCAL_CLOAKING_CAP,
+    OwnAvatarSearch,
     closest_two,
     leave_one_out_two,
     own_avatar_search,
@@ -42,6 +43,26 @@ class DistancePrivacy:
     closest_distances_ratio: float
     closest_rate: float
     details: dict[str, float | int | str | bool]
+
+
+def tie_rule_details(own: OwnAvatarSearch) -> dict[str, float | int | str | bool]:
+    """How much the hidden rate owes to its tie rule (exact duplicates, integer-valued data).
+
+    The hidden rate resolves exact ties (several avatars at the own avatar's distance) to the
+    lowest row index, as the paper's code did. Two other attackers bound its effect: one who
+    breaks ties at random (hidden with probability 1 - 1/t among t tied avatars), and one who
+    counts a tie that includes the own avatar as found.
+    """
+    tied = ~own.strictly_hidden & (own.closer_count > 0)
+    random_hidden = np.where(
+        own.strictly_hidden, 1.0, 1.0 - 1.0 / (own.closer_count.astype(np.float64) + 1.0)
+    )
+    return {
+        "hidden_rate_tie_rule": "lowest_index",
+        "hidden_rate_tied_share": float(np.mean(tied)) * 100.0,
+        "hidden_rate_if_ties_random": float(np.mean(random_hidden)) * 100.0,
+        "hidden_rate_if_ties_found": float(np.mean(own.strictly_hidden)) * 100.0,
+    }
 
 
 def distance_privacy(
@@ -78,6 +99,7 @@ def distance_privacy(
         "closest_rate_distance_threshold": distance_threshold,
         "closest_rate_ratio_threshold": ratio_threshold,
         "closest_rate_reference": source,
+        **tie_rule_details(own),
         "local_cloaking_cap": LOCAL_CLOAKING_CAP,
         "local_cloaking_zero_share": float(np.mean(own.closer_count == 0)) * 100.0,
         "local_cloaking_at_most_5_share": float(np.mean(own.closer_count <= 5)) * 100.0,

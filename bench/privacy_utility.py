@@ -1,0 +1,440 @@
+"""Privacy under attack and utility of Veil's avatars, side by side with SDV's generators.
+
+Run from the repository root with the project venv (the baselines and anonymeter run in the bench
+venv, ``make bench-env``)::
+
+    PYTHONPATH=service:client python bench/privacy_utility.py [--tables adult,wbcd]
+        [--generators veil,gaussian_copula,ctgan] [--veil-params '{"k": 20}'] [--advised]
+        [--ctgan-epochs 30] [--n-attacks 500] [--json out.json]
+
+For every table of ``shared/data/tables`` (Adult, german_credit, titanic, diamonds, penguins,
+wbcd) and the duplicate-heavy tables built from them (Adult's categorical columns only, titanic's
+categorical columns only), each generator is fitted on the training split (Adult: adult_train;
+the others: a seeded 70 % split) and the held-out split is the control set. Printed per table and
+generator, Veil first:
+
+* anonymeter 1.1.0 (the real package): singling-out (multivariate), linkability (all columns in
+  two halves), worst inference (each column the secret, every other column known), each with the
+  control split; the distance-to-closest-record ratio held-out / training (Gower-like, anonymeter's
+  ``MixedTypeKNeighbors``; 1 means no membership signal);
+* for Veil, which keeps the avatar-original link: hidden rate and median local cloaking
+  (``privacy_metrics``, ncp of the avatarization), and the share of avatars equal to an original row
+  that occurs once in the table (for the baselines too);
+* utility: a random forest trained on the synthetic rows and one trained on the real rows, both
+  scored on the held-out split (ROC AUC; macro one-vs-rest AUC for several classes; R2 for a
+  number): the difference and the ratio;
+* wall seconds of the generation.
+
+Targets (issue 21): hidden rate > 90 %, 0 unique originals copied, local cloaking >= 10, each
+anonymeter risk <= max(0.10, 1.5 x GaussianCopula's), DCR ratio <= 1.1, utility within 0.03.
+
+The last line is ``key=value`` pairs: per table and generator the three risks, the DCR ratio, the
+utility difference and the seconds, then ``veil_targets_met`` (tables where Veil meets every
+target) out of ``tables``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.metrics import r2_score, roc_auc_score
+from veil_service.engine.avatarize import avatarize
+from veil_service.engine.metrics import privacy_metrics
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from shared_data import SHARED_DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = SHARED_DATA / "tables"
+BENCH_PYTHON = ROOT / "bench" / ".venv-bench" / "bin" / "python"
+WORKER = ROOT / "bench" / "_privacy_worker.py"
+SPLIT_SEED = 0
+TRAIN_SHARE = 0.7
+UTILITY_TOLERANCE = 0.03
+
+
+@dataclass
+class Case:
+    """One table: training split, held-out split, the utility target and its task."""
+
+    name: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    target: str
+    task: str  # binary, multiclass or regression
+    categorical_ints: list[str] = field(default_factory=list)
+
+    @property
+    def regression_secrets(self) -> list[str]:
+        """Numeric columns with many values: anonymeter judges their guesses within 5 %."""
+        return [
+            c
+            for c in self.train.columns
+            if pd.api.types.is_numeric_dtype(self.train[c])
+            and c not in self.categorical_ints
+            and self.train[c].nunique() > 10
+        ]
+
+
+def _split(name: str, df: pd.DataFrame, target: str, task: str, ints: list[str]) -> Case:
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(df))
+    cut = int(TRAIN_SHARE * len(df))
+    train = df.iloc[order[:cut]].reset_index(drop=True)
+    test = df.iloc[order[cut:]].reset_index(drop=True)
+    return Case(name, train, test, target, task, ints)
+
+
+def _adult() -> tuple[pd.DataFrame, pd.DataFrame]:
+    train = pd.read_csv(TABLES / "adult_train.csv")
+    test = pd.read_csv(TABLES / "adult_test.csv")[train.columns]
+    test["income"] = test["income"].str.rstrip(".")
+    return train, test
+
+
+def _few_values(df: pd.DataFrame, limit: int = 10) -> list[str]:
+    """Integer columns with at most ``limit`` values: categorical, as the paper did."""
+    return [
+        c for c in df.columns if pd.api.types.is_integer_dtype(df[c]) and df[c].nunique() <= limit
+    ]
+
+
+def load_case(name: str) -> Case:
+    """Load one benchmark table by name (see the module docstring)."""
+    if name in ("adult", "adult_categorical"):
+        train, test = _adult()
+        if name == "adult_categorical":
+            columns = [c for c in train.columns if train[c].dtype == object]
+            train, test = train[columns], test[columns]
+        return Case(name, train, test, "income", "binary", [])
+    if name == "german_credit":
+        df = pd.read_csv(TABLES / "german_credit.csv")
+        return _split(name, df, "credit_risk", "binary", _few_values(df))
+    if name in ("titanic", "titanic_categorical"):
+        df = pd.read_csv(TABLES / "titanic_1309.csv", na_values="?")
+        df = df[["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]]
+        if name == "titanic_categorical":
+            df = df[["pclass", "survived", "sex", "sibsp", "parch", "embarked"]]
+        return _split(name, df, "survived", "binary", _few_values(df))
+    if name == "diamonds":
+        df = pd.read_csv(TABLES / "diamonds.csv")
+        return _split(name, df, "price", "regression", [])
+    if name == "penguins":
+        df = pd.read_csv(TABLES / "penguins.csv")
+        return _split(name, df, "species", "multiclass", _few_values(df, 3))
+    if name == "wbcd":
+        df = pd.read_csv(TABLES / "wbcd.csv")
+        return _split(name, df, "Class", "binary", list(df.columns))
+    raise SystemExit(f"unknown table {name!r}")
+
+
+ALL_TABLES = (
+    "adult",
+    "german_credit",
+    "titanic",
+    "diamonds",
+    "penguins",
+    "wbcd",
+    "adult_categorical",
+    "titanic_categorical",
+)
+
+
+# ---------------------------------------------------------------- utility
+
+
+def _features(frame: pd.DataFrame, case: Case) -> np.ndarray:
+    out = frame.drop(columns=case.target).copy()
+    for name in out.columns:
+        reference = case.train[name]
+        if not pd.api.types.is_numeric_dtype(reference):
+            categories = sorted(reference.dropna().astype(str).unique())
+            out[name] = pd.Categorical(out[name].astype(str), categories=categories).codes
+        else:
+            out[name] = pd.to_numeric(out[name], errors="coerce").fillna(reference.median())
+    return out.to_numpy(np.float64)
+
+
+def _score(model: Any, case: Case) -> float:
+    x_test = _features(case.test, case)
+    y_test = case.test[case.target]
+    if case.task == "regression":
+        return float(r2_score(y_test, model.predict(x_test)))
+    proba = model.predict_proba(x_test)
+    classes = list(model.classes_)
+    if case.task == "binary":
+        positive = classes[-1]
+        column = proba[:, -1] if len(classes) == 2 else np.zeros(len(y_test))
+        return float(roc_auc_score((y_test == positive).astype(int), column))
+    full = np.zeros((len(y_test), y_test.nunique()))
+    labels = sorted(y_test.unique())
+    for j, label in enumerate(labels):
+        if label in classes:
+            full[:, j] = proba[:, classes.index(label)]
+    full /= np.maximum(full.sum(axis=1, keepdims=True), 1e-12)
+    return float(roc_auc_score(y_test, full, multi_class="ovr", labels=labels))
+
+
+def utility(frame: pd.DataFrame, case: Case) -> float:
+    """Test score of a random forest trained on ``frame`` (real or synthetic rows)."""
+    frame = frame.dropna(subset=[case.target])
+    kind = RandomForestRegressor if case.task == "regression" else RandomForestClassifier
+    model = kind(n_estimators=100, min_samples_leaf=3, n_jobs=2, random_state=0)
+    model.fit(_features(frame, case), frame[case.target])
+    return _score(model, case)
+
+
+# ---------------------------------------------------------------- generators
+
+
+def _write(frame: pd.DataFrame, folder: Path, name: str) -> str:
+    path = folder / f"{name}.parquet"
+    frame.to_parquet(path)
+    return str(path)
+
+
+def _worker(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(BENCH_PYTHON), str(WORKER), *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench worker failed: {done.stderr.strip()[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_veil(case: Case, params: dict[str, Any], seed: int) -> tuple[pd.DataFrame, float, Any]:
+    """Avatarize the training split; returns the unshuffled avatars, seconds and the result."""
+    params = dict(params)
+    params.setdefault("categorical_columns", case.categorical_ints)
+    start = time.perf_counter()
+    result = avatarize(case.train, seed=seed, **params)
+    return result.unshuffled, time.perf_counter() - start, result
+
+
+def run_baseline(case: Case, method: str, folder: Path, epochs: int) -> tuple[pd.DataFrame, float]:
+    """Fit and sample an SDV baseline in the bench venv."""
+    spec = folder / f"{method}_spec.json"
+    spec.write_text(json.dumps({"categorical": case.categorical_ints, "epochs": epochs}))
+    out = folder / f"{method}.parquet"
+    result = _worker("generate", method, _write(case.train, folder, "train"), str(out), str(spec))
+    return pd.read_parquet(out), float(result["seconds"])
+
+
+# ---------------------------------------------------------------- privacy
+
+
+def unique_copies(original: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    """Share of synthetic rows equal to an original row that occurs once in the original."""
+    columns = list(original.columns)
+    keys = original.astype(str).agg("\x1f".join, axis=1)
+    counts = keys.value_counts()
+    unique = set(counts.index[counts == 1])
+    syn = synthetic[columns].astype(original.dtypes.to_dict(), errors="ignore")
+    syn_keys = syn.astype(str).agg("\x1f".join, axis=1)
+    return float(syn_keys.isin(unique).mean())
+
+
+def attacks(
+    case: Case, synthetic: pd.DataFrame, folder: Path, n_attacks: int, seed: int
+) -> dict[str, Any]:
+    """anonymeter's three attacks and the DCR ratio, in the bench venv."""
+    spec = folder / "attack_spec.json"
+    spec.write_text(
+        json.dumps({"regression": case.regression_secrets, "n_attacks": n_attacks, "seed": seed})
+    )
+    syn = synthetic[case.train.columns].astype(case.train.dtypes.to_dict(), errors="ignore")
+    return _worker(
+        "attack",
+        _write(case.train, folder, "ori"),
+        _write(syn, folder, "syn"),
+        _write(case.test, folder, "control"),
+        str(spec),
+    )
+
+
+def veil_metrics(case: Case, unshuffled: pd.DataFrame, ncp: int) -> dict[str, Any]:
+    """Veil's hidden rate and local cloaking (the avatar-original link is known)."""
+    result = privacy_metrics(
+        case.train, unshuffled, ncp=ncp, compute_attacks=False, table_name=case.name
+    )
+    return {
+        "hidden_rate": result["hidden_rate"],
+        "local_cloaking": result["local_cloaking"],
+        "details": {k: v for k, v in result["details"].items() if not isinstance(v, dict)},
+    }
+
+
+# ---------------------------------------------------------------- driver
+
+
+def evaluate(
+    case: Case, generator: str, args: argparse.Namespace, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Generate, attack and score one table with one generator."""
+    row: dict[str, Any] = {"table": case.name, "generator": generator}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if generator == "veil":
+            synthetic, seconds, result = run_veil(case, params, args.seed)
+            row["params"] = params
+            ncp = int(params.get("ncp", 5))
+            row.update(veil_metrics(case, synthetic, min(ncp, result.avatar_projections.shape[1])))
+        else:
+            synthetic, seconds = run_baseline(case, generator, folder, args.ctgan_epochs)
+        row["seconds"] = seconds
+        row["unique_copies"] = unique_copies(case.train, synthetic)
+        risks = attacks(case, synthetic, folder, args.n_attacks, args.seed)
+    row["singling_out"] = risks["singling_out"]["risk"]
+    row["linkability"] = risks["linkability"]["risk"]
+    row["inference_worst"] = risks["inference_worst"]["risk"]
+    row["inference_worst_secret"] = risks["inference_worst"]["secret"]
+    row["dcr_ratio"] = risks["dcr_ratio"]
+    row["attacks"] = risks
+    row["utility_real"] = args.real_scores[case.name]
+    row["utility_synthetic"] = utility(synthetic, case)
+    row["utility_diff"] = row["utility_real"] - row["utility_synthetic"]
+    row["utility_ratio"] = row["utility_synthetic"] / row["utility_real"]
+    return row
+
+
+def _line(row: dict[str, Any]) -> str:
+    veil = ""
+    if row["generator"] == "veil":
+        veil = f" hidden {row['hidden_rate']:.1f}% cloaking {row['local_cloaking']:.0f}"
+    return (
+        f"{row['table']:<20} {row['generator']:<16} SO {row['singling_out']:.3f} "
+        f"LK {row['linkability']:.3f} INF {row['inference_worst']:.3f} "
+        f"({row['inference_worst_secret']}) DCR {row['dcr_ratio']:.2f} "
+        f"uniq {100 * row['unique_copies']:.2f}%{veil} util {row['utility_synthetic']:.3f}/"
+        f"{row['utility_real']:.3f} (ratio {row['utility_ratio']:.3f}) {row['seconds']:.1f}s"
+        f" (attacks {row['attacks']['seconds']:.0f}s)"
+    )
+
+
+def targets_met(veil: dict[str, Any], copula: dict[str, Any] | None) -> dict[str, bool]:
+    """Which of issue 21's targets Veil's row meets (the copula row bounds the risks)."""
+    met = {
+        "hidden_rate": veil["hidden_rate"] > 90.0,
+        "unique_copies": veil["unique_copies"] == 0.0,
+        "local_cloaking": veil["local_cloaking"] >= 10,
+        "dcr_ratio": veil["dcr_ratio"] <= 1.1,
+        "utility": veil["utility_diff"] <= UTILITY_TOLERANCE,
+    }
+    for risk in ("singling_out", "linkability", "inference_worst"):
+        bound = max(0.10, 1.5 * copula[risk]) if copula else 0.10
+        met[risk] = veil[risk] <= bound
+    return met
+
+
+def main() -> None:
+    """Run every table and generator asked for; print the rows, then one key=value line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", default=",".join(ALL_TABLES))
+    parser.add_argument("--generators", default="veil,gaussian_copula,ctgan")
+    parser.add_argument("--veil-params", default="{}", help="JSON avatarize keyword arguments")
+    parser.add_argument("--advised", action="store_true", help="also run Veil with the advice")
+    parser.add_argument("--ctgan-epochs", type=int, default=30)
+    parser.add_argument("--n-attacks", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, help="write every row here")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="folder keeping the baselines' rows between runs (they do not depend on Veil)",
+    )
+    args = parser.parse_args()
+    generators = args.generators.split(",")
+    if not BENCH_PYTHON.exists():
+        raise SystemExit(f"{BENCH_PYTHON} missing: run `make bench-env` first")
+    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    rows: list[dict[str, Any]] = []
+    figures: dict[str, Any] = {}
+    met_count, tables = 0, 0
+    args.real_scores = {}
+    for name in args.tables.split(","):
+        case = load_case(name)
+        args.real_scores[name] = utility(case.train, case)
+        runs: list[tuple[str, str, dict[str, Any]]] = []
+        if "veil" in generators:
+            runs.append(("veil", "veil", json.loads(args.veil_params)))
+            if args.advised:
+                runs.append(("veil", "veil_advised", _advised(case)))
+        runs += [(g, g, {}) for g in generators if g != "veil"]
+        table_rows: dict[str, dict[str, Any]] = {}
+        for generator, label, params in runs:
+            row = _cached(args, case, generator) if generator != "veil" else None
+            if row is None:
+                row = evaluate(case, generator, args, params)
+                _store(args, case, generator, row)
+            row["generator"] = label
+            table_rows[label] = row
+            rows.append(row)
+            print(_line(row), flush=True)
+            for key in ("singling_out", "linkability", "inference_worst", "dcr_ratio"):
+                figures[f"{name}_{label}_{key}"] = row[key]
+            figures[f"{name}_{label}_utility_diff"] = row["utility_diff"]
+            figures[f"{name}_{label}_seconds"] = row["seconds"]
+        copula = table_rows.get("gaussian_copula")
+        for label in ("veil", "veil_advised"):
+            if label in table_rows:
+                met = targets_met(table_rows[label], copula)
+                table_rows[label]["targets_met"] = met
+                missed = [k for k, ok in met.items() if not ok]
+                print(f"  {label} targets: {'all met' if not missed else 'missed ' + str(missed)}")
+        if "veil" in table_rows:
+            tables += 1
+            met_count += all(table_rows["veil"]["targets_met"].values())
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1, default=str))
+    figures["veil_targets_met"] = met_count
+    figures["tables"] = tables
+    print(
+        " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    )
+
+
+def _cache_path(args: argparse.Namespace, case: Case, generator: str) -> Path | None:
+    if args.cache is None or generator == "veil":
+        return None
+    epochs = f"_e{args.ctgan_epochs}" if generator == "ctgan" else ""
+    return args.cache / f"{case.name}_{generator}{epochs}_s{args.seed}_a{args.n_attacks}.json"
+
+
+def _cached(args: argparse.Namespace, case: Case, generator: str) -> dict[str, Any] | None:
+    path = _cache_path(args, case, generator)
+    if path is None or not path.exists():
+        return None
+    row: dict[str, Any] = json.loads(path.read_text())
+    return row
+
+
+def _store(args: argparse.Namespace, case: Case, generator: str, row: dict[str, Any]) -> None:
+    path = _cache_path(args, case, generator)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(row, default=str))
+
+
+def _advised(case: Case) -> dict[str, Any]:
+    from veil_service.engine.advice import advise
+
+    advice = advise(case.train, categorical_columns=case.categorical_ints)
+    params = advice.parameters()
+    return {k: v for k, v in params.items() if v not in (None, [])}
+
+
+if __name__ == "__main__":
+    main()

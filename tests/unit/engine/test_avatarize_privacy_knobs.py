@@ -1,0 +1,121 @@
+"""The privacy knobs of issue 21 hold what they promise, on small tables (fast, no attack run).
+
+``max_weight`` bounds every avatar's largest weight; ``local_noise`` gives back the spread that
+mixing removes, variable by variable; ``redraw_unique_copies`` leaves no avatar
+equal to an original row that occurs once. Their effect under attack is measured by
+bench/privacy_utility.py (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from veil_service.engine.avatarize import AvatarizationParameters, avatarize, run_avatarization
+from veil_service.engine.avatarize.weights import cap_weights
+
+
+def _mixed(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 90, n)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": rng.normal(2000, 500, n) + 30 * age,
+            "city": rng.choice(["Paris", "Lyon", "Nantes", "Lille"], n),
+            "smoker": rng.random(n) < 0.3,
+        }
+    )
+
+
+def _categorical(n: int = 600, seed: int = 1) -> pd.DataFrame:
+    """Few columns of few modalities: many duplicate rows, and rare rows that occur once."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "sex": rng.choice(["f", "m"], n),
+            "class": rng.choice(["1", "2", "3"], n, p=[0.2, 0.3, 0.5]),
+            "port": rng.choice(["C", "Q", "S"], n, p=[0.2, 0.1, 0.7]),
+            "children": rng.choice(
+                ["0", "1", "2", "3", "4", "5"], n, p=[0.6, 0.2, 0.1, 0.05, 0.03, 0.02]
+            ),
+        }
+    )
+
+
+def _run(df: pd.DataFrame, **kwargs: object) -> object:
+    return run_avatarization(df, AvatarizationParameters(seed=0, **kwargs), keep_weights=True)
+
+
+def test_cap_weights_bounds_each_row_and_keeps_its_sum() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.exponential(size=(500, 20)) * np.exp2(
+        -rng.permuted(np.tile(np.arange(20), (500, 1)), axis=1)
+    )
+    weights = raw / raw.sum(axis=1, keepdims=True)
+    assert weights.max() > 0.5
+    capped = cap_weights(weights, 0.1)
+    assert capped.max() <= 0.1 + 1e-12
+    np.testing.assert_allclose(capped.sum(axis=1), 1.0)
+    # Weights under the cap keep their order within a row.
+    order = np.argsort(weights[0])
+    assert np.all(np.diff(capped[0][order]) >= -1e-12)
+    np.testing.assert_allclose(cap_weights(weights, 1 / 20), 1 / 20)
+
+
+@pytest.mark.parametrize("max_weight", [0.1, 0.25])
+def test_max_weight_holds_for_every_avatar(max_weight: float) -> None:
+    plain = _run(_mixed(), k=10)
+    bounded = _run(_mixed(), k=10, max_weight=max_weight)
+    assert (
+        plain.coefficients.max(axis=1).mean() > 0.5
+    )  # Octopize's weights: one neighbour dominates
+    assert bounded.coefficients.max() <= max_weight + 1e-12
+    np.testing.assert_allclose(bounded.coefficients.sum(axis=1), 1.0)
+    assert (bounded.neighbours != np.arange(400)[:, None]).all()  # never its own neighbour
+
+
+def test_local_noise_keeps_the_spread_that_bounded_weights_lose() -> None:
+    df = _mixed(1000)
+    mixed = _run(df, k=20, max_weight=0.05).unshuffled
+    noisy = _run(df, k=20, max_weight=0.05, local_noise=1.0)
+    np.testing.assert_allclose(noisy.coefficients.sum(axis=1), 1.0)
+    spread = df["income"].std()
+    # Equal weights average 20 neighbours: the spread shrinks; the noise gives it back.
+    assert mixed["income"].std() < 0.9 * spread
+    assert abs(noisy.unshuffled["income"].std() / spread - 1) < 0.1
+    # Categories are drawn from the neighbours' frequencies: rare modalities keep their share
+    # (the most frequent modality of each neighbourhood would over-represent the common ones).
+    shares = df["city"].value_counts(normalize=True)
+    drawn = noisy.unshuffled["city"].value_counts(normalize=True)
+    assert (drawn - shares).abs().max() < 0.05
+    # Where every neighbour agrees on a value, the noise (sized to their spread) keeps it.
+    gain = np.where(df["age"] > 70, 5000, 0)
+    with_gain = df.assign(gain=gain)
+    out = _run(with_gain, k=10, max_weight=0.1, local_noise=1.0)
+    agree = (gain[out.neighbours] == 0).all(axis=1)
+    assert agree.sum() > 500
+    assert (out.unshuffled["gain"].to_numpy()[agree] == 0).all()
+
+
+def test_no_avatar_equals_an_original_that_occurs_once() -> None:
+    df = _categorical()
+    keys = df.astype(str).agg("|".join, axis=1)
+    counts = keys.value_counts()
+    unique = set(counts.index[counts == 1])
+    assert len(unique) >= 5
+    plain = avatarize(df, k=10, seed=0)
+    copies = plain.unshuffled.astype(str).agg("|".join, axis=1).isin(unique)
+    assert copies.sum() > 0  # the table does provoke copies of rare rows
+    safe = avatarize(df, k=10, seed=0, redraw_unique_copies=True)
+    assert not safe.unshuffled.astype(str).agg("|".join, axis=1).isin(unique).any()
+    assert safe.redrawn_rows >= copies.sum() and safe.unique_copies == 0
+    # Rows that were not copies keep their avatar: only the offending rows are drawn again.
+    same = (safe.unshuffled == plain.unshuffled).all(axis=1)
+    assert same[~copies.to_numpy()].all()
+
+
+def test_defaults_are_octopizes_method_byte_for_byte() -> None:
+    df = _mixed()
+    explicit = avatarize(df, k=10, seed=3, max_weight=None, local_noise=0.0)
+    assert avatarize(df, k=10, seed=3).avatars.equals(explicit.avatars)
