@@ -55,7 +55,8 @@ def test_fifty_concurrent_queries_with_budget_for_ten(
     assert (len(answers), len(refusals)) == (10, 40)
     for refusal in refusals:
         assert refusal.reason == "BUDGET_EXHAUSTED"
-        assert "the remaining budget is epsilon=" in refusal.message and "delta=" in refusal.message
+        assert refusal.message.startswith("Not enough budget for this query epsilon remaining ")
+        assert ", delta remaining " in refusal.message
     assert overspent == []
     spent = probe.get_total_spent_budget()
     assert spent.total_spent_epsilon == pytest.approx(10 * cost.epsilon, abs=1e-12)

@@ -76,11 +76,15 @@ def remaining(conn: sa.Connection, grant_id: str) -> PrivacyCost:
 
 
 def exhausted(dataset: str, cost: PrivacyCost, left: PrivacyCost) -> ResourceExhaustedError:
-    """The error of a query whose cost does not fit, stating what remains."""
+    """The error of a query whose cost does not fit, stating what remains.
+
+    It starts with Lomas's sentence ("Not enough budget for this query epsilon remaining ...,
+    delta remaining ...."), the one Lomas users search for.
+    """
     return ResourceExhaustedError(
-        f"not enough privacy budget on dataset {dataset!r}: this query costs "
-        f"epsilon={cost.epsilon!r}, delta={cost.delta!r}, and the remaining budget is "
-        f"epsilon={left.epsilon!r}, delta={left.delta!r}. Lower epsilon/delta (EstimateCost "
-        "shows a query's cost) or ask an admin for more budget.",
+        f"Not enough budget for this query epsilon remaining {left.epsilon!r}, delta remaining "
+        f"{left.delta!r}. On dataset {dataset!r} this query costs epsilon={cost.epsilon!r}, "
+        f"delta={cost.delta!r}; nothing was spent. Lower epsilon/delta (EstimateCost shows a "
+        "query's cost) or ask an admin for more budget.",
         reason=Reason.BUDGET_EXHAUSTED,
     )

@@ -189,10 +189,15 @@ def list_grants(conn: sa.Connection, *, user: str = "", dataset: str = "") -> li
 
 
 def not_found(dataset: str) -> NotFoundError:
-    """The error of a dataset the caller may not see (same whether it exists or not)."""
+    """The error of a dataset the caller may not see (same whether it exists or not).
+
+    It joins Lomas's two messages ("Dataset X does not exist." and "U does not have access to
+    X."), since Veil answers both cases the same way.
+    """
     return NotFoundError(
-        f"dataset {dataset!r} does not exist or you have no access to it; check the name "
-        "(ListDatasets shows yours) or ask an admin for a grant.",
+        f"Dataset {dataset} does not exist or you do not have access to {dataset}. Please, "
+        "verify the client object initialisation: check the name (ListDatasets shows yours) or "
+        "ask an admin for a grant.",
         field="dataset",
         reason=Reason.DATASET_NOT_FOUND,
     )

@@ -294,11 +294,14 @@ def _fit(pipeline: Pipeline, x: pd.DataFrame, y: Any, show_library_errors: bool)
         raise InvalidArgumentError(
             f"PrivacyLeakWarning: {' '.join(str(exc).split())} Veil cannot fit a pipeline that "
             "leaks privacy: give bounds (and data_norm) for every step",
+            reason=Reason.DP_LIBRARY_ERROR,
             field="pipeline_json",
         ) from exc
     except DiffprivlibCompatibilityWarning as exc:
         raise InvalidArgumentError(
-            f"diffprivlib ignores a parameter of this pipeline: {exc}", field="pipeline_json"
+            f"diffprivlib ignores a parameter of this pipeline: {exc}",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="pipeline_json",
         ) from exc
     except (ValueError, TypeError, IndexError) as exc:
         detail = (
@@ -307,7 +310,9 @@ def _fit(pipeline: Pipeline, x: pd.DataFrame, y: Any, show_library_errors: bool)
             else (f" ({type(exc).__name__}); run it in dummy mode to see the library's message")
         )
         raise InvalidArgumentError(
-            f"diffprivlib could not fit the pipeline{detail}", field="pipeline_json"
+            f"diffprivlib could not fit the pipeline{detail}",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="pipeline_json",
         ) from exc
 
 

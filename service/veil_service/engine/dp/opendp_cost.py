@@ -21,7 +21,7 @@ import opendp.prelude as dp
 from opendp.mod import OpenDPException
 
 from veil_service.engine_contract.dp_requests import CostEstimate
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 # Pipelines built from the allow-listed constructors need "contrib" (not "honest-but-curious",
 # which would let users assert properties OpenDP cannot check).
@@ -85,6 +85,7 @@ def _call(function: Any, *args: Any) -> Any:
     except OpenDPException as exc:
         raise InvalidArgumentError(
             f"OpenDP could not compute the privacy cost: {opendp_message(exc)}",
+            reason=Reason.DP_LIBRARY_ERROR,
             field="pipeline_json",
         ) from exc
 

@@ -28,7 +28,7 @@ from veil_service.engine_contract.dp_requests import (
     QueryResult,
     Scalar,
 )
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 _CSV_DOMAIN = str(dp.atom_domain(T=str))
 _CACHE_MAX_CHARS = 2_000_000
@@ -108,6 +108,7 @@ def execute(
             f"OpenDP could not run the pipeline on this dataset ({what}); check that "
             "make_split_dataframe lists the columns in metadata order "
             f"({', '.join(metadata.column_names)}) and run it in dummy mode to debug",
+            reason=Reason.DP_LIBRARY_ERROR,
             field="pipeline_json",
         ) from exc
     if isinstance(release, Mapping):

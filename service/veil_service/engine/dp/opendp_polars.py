@@ -48,7 +48,7 @@ from opendp.mod import OpenDPException
 from veil_service.engine.dp.opendp_cost import cost_of_measurement
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, OpenDPRequest, QueryResult
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 dp.enable_features("contrib")
 
@@ -125,6 +125,7 @@ def execute(
         raise InvalidArgumentError(
             f"OpenDP could not run the polars plan on this dataset ({what}); run it in dummy "
             "mode to debug",
+            reason=Reason.DP_LIBRARY_ERROR,
             field=_FIELD,
         ) from exc
     return QueryResult(table=released.to_pandas())
@@ -155,7 +156,9 @@ def _build(text: str, metadata: Metadata) -> tuple[dp.Measurement, list[str]]:
         )
     except OpenDPException as exc:
         raise InvalidArgumentError(
-            f"OpenDP cannot make this polars plan private: {_text(exc)}", field=_FIELD
+            f"OpenDP cannot make this polars plan private: {_text(exc)}",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field=_FIELD,
         ) from exc
     return measurement, columns
 

@@ -22,7 +22,7 @@ from snsql.sql.private_reader import PrivateReader
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 TABLE_NAME = SmartnoiseSqlRequest.TABLE
 MECHANISM_STATS = ("count", "sum_int", "sum_large_int", "sum_float", "threshold")
@@ -107,7 +107,9 @@ def execute(
             else f" ({type(exc).__name__}); run it in dummy mode to see the library's message"
         )
         raise InvalidArgumentError(
-            f"smartnoise-sql could not execute the query on this dataset{detail}", field="query"
+            f"smartnoise-sql could not execute the query on this dataset{detail}",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="query",
         ) from exc
     if request.postprocess:
         header, body = [str(c) for c in rows[0]], rows[1:]
@@ -161,4 +163,6 @@ def _empty_table(metadata: Metadata) -> pd.DataFrame:
 def _query_error(exc: Exception) -> InvalidArgumentError:
     text = str(exc).strip() or type(exc).__name__
     field = "epsilon" if "Noise scale is too large" in text else "query"
-    return InvalidArgumentError(f"smartnoise-sql refused the query: {text}", field=field)
+    return InvalidArgumentError(
+        f"smartnoise-sql refused the query: {text}", reason=Reason.DP_LIBRARY_ERROR, field=field
+    )

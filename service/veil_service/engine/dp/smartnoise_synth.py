@@ -35,7 +35,7 @@ from veil_service.engine_contract.dp_requests import (
     QueryResult,
     SmartnoiseSynthRequest,
 )
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Reason
 
 MARGINAL_SYNTHS = ("mwem", "mst", "aim", "pacsynth")
 GAN_SYNTHS = ("dpctgan", "dpgan")
@@ -227,6 +227,7 @@ def _fit(
     except Warning as exc:
         raise InvalidArgumentError(
             f"{request.synth_name} reports a privacy risk: {' '.join(str(exc).split())}",
+            reason=Reason.DP_LIBRARY_ERROR,
             field="synth_params",
         ) from exc
     except (ValueError, TypeError, AssertionError, KeyError, IndexError) as exc:
@@ -241,7 +242,9 @@ def _fit(
             " Try decreasing batch_size in synth_params." if text.startswith("sample_rate=") else ""
         )
         raise InvalidArgumentError(
-            f"Error fitting model{detail}{hint}", field="synth_params"
+            f"Error fitting model{detail}{hint}",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="synth_params",
         ) from exc
 
 
@@ -255,7 +258,9 @@ def _sample(model: Any, request: SmartnoiseSynthRequest) -> pd.DataFrame:
                 samples = model.sample(request.nb_samples)
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidArgumentError(
-            f"could not sample with condition {request.condition!r}: {exc}", field="condition"
+            f"could not sample with condition {request.condition!r}: {exc}",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="condition",
         ) from exc
     if not isinstance(samples, pd.DataFrame):
         samples = pd.DataFrame(samples)
