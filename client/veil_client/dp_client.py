@@ -1,8 +1,11 @@
 """``DPClient``: one dataset, with the names of Lomas's client (``lomas_client.Client``).
 
 Porting a Lomas script means replacing ``Client(url, user_name, dataset_name)`` with
-``Manager(base_url=..., api_key=...).dp(dataset_name)``; the methods keep their names, arguments
-and defaults::
+``Manager(base_url=..., api_key=...).dp(dataset_name)`` (or ``veil_client.lomas.Client``, which
+keeps Lomas's constructor); the methods keep their names, positional order and defaults, and
+raise Lomas's exception classes (``veil_client.lomas_errors``). ``dummy`` is keyword-only: a
+dummy run must never be mistaken for a private one by position. Importing this module enables
+OpenDP's ``contrib`` features, as importing ``lomas_client`` does::
 
     client = manager.dp("PENGUIN")
     client.get_remaining_budget()
@@ -14,14 +17,18 @@ and defaults::
 
 Privacy units: ε (epsilon) is a privacy loss in natural-log units, δ (delta) a probability. A
 private query is charged to your budget on the dataset; ``dummy=True`` runs it on a dummy dataset
-built from the metadata (``nb_rows`` rows drawn with ``seed``) for free.
+built from the metadata (``nb_rows`` rows drawn with ``seed``) for free, and its answer shows what
+the private run would be charged (``charged`` is False).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from importlib import util as importlib_util
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -39,7 +46,45 @@ from veil_client.api.dpquery import (
     SmartnoiseSqlQuery,
     SmartnoiseSynthQuery,
 )
+from veil_client.errors import VeilError
+from veil_client.lomas_errors import as_lomas
 from veil_client.transport import Transport
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _enable_opendp_contrib() -> None:
+    """Enable OpenDP's ``contrib`` features, as ``import lomas_client`` does (when installed)."""
+    if importlib_util.find_spec("opendp") is None:
+        return
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+
+
+_enable_opendp_contrib()
+
+
+def _lomas_errors(
+    library: str | None,
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Raise Lomas's exception classes (``veil_client.lomas_errors``) from the wrapped call."""
+
+    def decorate(method: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(method)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(*args, **kwargs)
+            except VeilError as error:
+                converted = as_lomas(error, library)
+                if converted is error:
+                    raise
+                raise converted from error.__cause__
+
+        return wrapper
+
+    return decorate
 
 
 def table_from_ipc(data: bytes) -> pa.Table:
@@ -150,23 +195,28 @@ QueryResult = (
 
 @dataclass(frozen=True)
 class QueryResponse:
-    """A query's answer and what it cost.
+    """A query's answer and what it costs (Lomas's ``QueryResponse`` and more).
 
     Attributes:
-        epsilon: ε charged (0 in dummy mode).
-        delta: δ charged (0 in dummy mode).
+        epsilon: The query's ε: charged in private mode; in dummy mode what a private run would
+            be charged (not charged: see ``charged``), as Lomas shows it.
+        delta: The query's δ, likewise.
+        requested_by: Your username.
         result: The library's result (see the result classes).
         remaining_epsilon: ε left on the dataset after this query.
         remaining_delta: δ left.
         query_id: Id of the archived query (private mode).
+        charged: True when ``epsilon``/``delta`` were charged to your budget (private mode).
     """
 
     epsilon: float
     delta: float
+    requested_by: str
     result: QueryResult
     remaining_epsilon: float
     remaining_delta: float
     query_id: str
+    charged: bool
 
 
 def _dummy(dummy: bool, nb_rows: int, seed: int) -> Dummy | None:
@@ -177,32 +227,60 @@ def _frame(arrow_ipc: bytes) -> pd.DataFrame:
     return frame_from_arrow(table_from_ipc(arrow_ipc)) if arrow_ipc else pd.DataFrame()
 
 
+def _polars_frame(arrow_ipc: bytes) -> Any:
+    """A polars DataFrame (what Lomas returns for OpenDP polars queries)."""
+    import polars as pl
+
+    return pl.from_arrow(table_from_ipc(arrow_ipc)) if arrow_ipc else pl.DataFrame()
+
+
+def _constraints(constraints: Any) -> Any:
+    """Constraints as the wire takes them: transformer objects are serialized here."""
+    if isinstance(constraints, Mapping) and any(
+        type(value).__module__.startswith("snsynth") for value in constraints.values()
+    ):
+        return dp_serialization.serialize_synth_constraints(constraints)
+    return constraints
+
+
 class _Library:
+    LIBRARY = ""
+
     def __init__(self, api: DPQueryApi, dataset: str) -> None:
         self._api = api
         self._dataset = dataset
 
     def _cost(self, query: LibraryQuery) -> CostResponse:
-        cost = self._api.estimate_cost(self._dataset, query)
+        try:
+            cost = self._api.estimate_cost(self._dataset, query)
+        except VeilError as error:
+            raise as_lomas(error, self.LIBRARY) from error.__cause__
         return CostResponse(cost.epsilon, cost.delta)
 
     def _query(self, query: LibraryQuery, dummy: Dummy | None) -> QueryAnswer:
-        return self._api.query(self._dataset, query, dummy)
+        try:
+            return self._api.query(self._dataset, query, dummy)
+        except VeilError as error:
+            raise as_lomas(error, self.LIBRARY) from error.__cause__
 
     @staticmethod
     def _response(answer: QueryAnswer, result: QueryResult) -> QueryResponse:
         return QueryResponse(
             answer.cost.epsilon,
             answer.cost.delta,
+            answer.requested_by,
             result,
             answer.remaining.epsilon,
             answer.remaining.delta,
             answer.query_id,
+            answer.charged,
         )
 
 
 class SmartnoiseSQLClient(_Library):
     """smartnoise-sql queries on table ``df``."""
+
+    LIBRARY = "smartnoise_sql"
 
     @staticmethod
     def _message(
@@ -234,12 +312,13 @@ class SmartnoiseSQLClient(_Library):
         delta: float,
         mechanisms: dict[str, str] | None = None,
         postprocess: bool = True,
+        *,
         dummy: bool = False,
         nb_rows: int = 100,
         seed: int = 42,
     ) -> QueryResponse:
         """Run the query; ``result.df`` holds the answer (columns ``res_0...`` without
-        postprocessing)."""
+        postprocessing). Lomas's positional order; ``dummy`` and what follows are keywords."""
         answer = self._query(
             self._message(query, epsilon, delta, mechanisms, postprocess),
             _dummy(dummy, nb_rows, seed),
@@ -251,6 +330,8 @@ class OpenDPClient(_Library):
     """OpenDP measurements: legacy pipelines on the dataset as a header-less CSV string, or
     polars queries (a ``polars.LazyFrame`` with ``.dp`` expressions, or a query of an OpenDP
     ``dp.Context`` built on a LazyFrame) run on the dataset as a LazyFrame."""
+
+    LIBRARY = "opendp"
 
     @staticmethod
     def _message(
@@ -292,20 +373,22 @@ class OpenDPClient(_Library):
         self,
         opendp_pipeline: Any,
         fixed_delta: float | None = None,
+        mechanism: str | None = None,
+        *,
         dummy: bool = False,
         nb_rows: int = 100,
         seed: int = 42,
-        mechanism: str | None = None,
         pipeline_type: str | None = None,
     ) -> QueryResponse:
-        """Invoke the measurement; ``result.value`` is the release (a pandas DataFrame for
-        polars queries)."""
+        """Invoke the measurement; ``result.value`` is the release (a polars DataFrame for
+        polars queries, as in Lomas). Lomas's positional order (pipeline, fixed_delta,
+        mechanism); ``dummy`` and what follows are keywords."""
         message = self._message(opendp_pipeline, fixed_delta, mechanism, pipeline_type)
         answer = self._query(message, _dummy(dummy, nb_rows, seed))
         result = answer.result
         value: Any
         if message.pipeline_type == "polars":
-            value = _frame(result.arrow_ipc)
+            value = _polars_frame(result.arrow_ipc)
         elif result.arrow_ipc:
             table = table_from_ipc(result.arrow_ipc).to_pydict()
             value = dict(zip(table.get("key", []), table.get("value", []), strict=False))
@@ -318,6 +401,8 @@ class OpenDPClient(_Library):
 
 class DiffPrivLibClient(_Library):
     """diffprivlib pipelines fitted on the dataset."""
+
+    LIBRARY = "diffprivlib"
 
     @staticmethod
     def _message(
@@ -382,6 +467,7 @@ class DiffPrivLibClient(_Library):
         test_size: float = 0.2,
         test_train_split_seed: int = 1,
         imputer_strategy: str = "drop",
+        *,
         dummy: bool = False,
         nb_rows: int = 100,
         seed: int = 42,
@@ -414,6 +500,8 @@ class DiffPrivLibClient(_Library):
 class SmartnoiseSynthClient(_Library):
     """smartnoise-synth synthesizers fitted on the dataset."""
 
+    LIBRARY = "smartnoise_synth"
+
     @staticmethod
     def _message(
         synth_name: str,
@@ -434,7 +522,7 @@ class SmartnoiseSynthClient(_Library):
             select_cols=list(select_cols),
             synth_params=dict(synth_params or {}),
             nullable=nullable,
-            constraints=constraints,
+            constraints=_constraints(constraints),
             return_model=return_model,
             condition=condition,
             nb_samples=nb_samples,
@@ -453,13 +541,17 @@ class SmartnoiseSynthClient(_Library):
         """What fitting the synthesizer would be charged (the ε and δ it is given).
 
         Args:
-            synth_name: ``mst``, ``aim``, ``mwem``, ``pacsynth``, ``dpctgan``, ``dpgan``.
+            synth_name: ``mst``, ``aim``, ``mwem``, ``pacsynth``, ``dpctgan``, ``dpgan``,
+                ``patectgan``, ``pategan``.
             epsilon: ε given to the synthesizer.
-            delta: δ given to it (None: its default, where that does not depend on the data).
+            delta: δ given to it (None: its default, computed from the metadata's ``rows`` for
+                the GANs as Lomas does; 0 means zero).
             select_cols: Columns to synthesize (empty: all).
             synth_params: The synthesizer's keyword arguments.
             nullable: Columns may be null.
-            constraints: Per-column transformers, as a JSON-ready dict.
+            constraints: Per-column transformers: ``snsynth.transform`` objects
+                (``{"sex": ChainTransformer([LabelTransformer(), OneHotEncoder()])}``), a
+                JSON-ready dict, or Lomas's serialized string.
         """
         return self._cost(
             self._message(
@@ -482,6 +574,7 @@ class SmartnoiseSynthClient(_Library):
         synth_params: dict[str, Any] | None = None,
         nullable: bool = True,
         constraints: Any = None,
+        *,
         dummy: bool = False,
         return_model: bool = False,
         condition: str = "",
@@ -534,51 +627,144 @@ class DPClient:
         self.diffprivlib = DiffPrivLibClient(self._api, dataset)
         self.smartnoise_synth = SmartnoiseSynthClient(self._api, dataset)
 
+    @_lomas_errors(None)
     def get_dataset_metadata(self) -> dict[str, Any]:
         """The dataset's metadata (Lomas format: max_ids, rows, row_privacy, columns)."""
         return self._api.get_dataset_metadata(self.dataset_name)
 
-    def get_dummy_dataset(self, nb_rows: int = 100, seed: int = 42) -> pd.DataFrame:
+    @_lomas_errors(None)
+    def get_dummy_dataset(self, nb_rows: int = 100, seed: int = 42, lazy: bool = False) -> Any:
         """A dummy dataset built from the metadata only: same columns, types, bounds and
-        categories, random values; same seed, same table."""
-        return frame_from_arrow(self._api.get_dummy_dataset(self.dataset_name, nb_rows, seed))
+        categories, random values (nulls where the metadata says nullable); same seed, same
+        table.
 
+        Returns:
+            A pandas DataFrame, or a polars LazyFrame with ``lazy=True`` (for OpenDP polars
+            plans).
+        """
+        table = self._api.get_dummy_dataset(self.dataset_name, nb_rows, seed)
+        if lazy:
+            import polars as pl
+
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            return frame.lazy()
+        return frame_from_arrow(table)
+
+    def get_dummy_lf(self, nb_rows: int = 100, seed: int = 42) -> Any:
+        """The dummy dataset as a polars LazyFrame, to build OpenDP polars plans on (Lomas's
+        ``get_dummy_lf``)."""
+        return self.get_dummy_dataset(nb_rows, seed, lazy=True)
+
+    @_lomas_errors(None)
     def get_initial_budget(self) -> InitialBudgetResponse:
         """The (ε, δ) granted on the dataset."""
         budget = self._api.get_budget(self.dataset_name)
         return InitialBudgetResponse(budget.initial.epsilon, budget.initial.delta)
 
+    @_lomas_errors(None)
     def get_total_spent_budget(self) -> SpentBudgetResponse:
         """The (ε, δ) spent so far."""
         budget = self._api.get_budget(self.dataset_name)
         return SpentBudgetResponse(budget.spent.epsilon, budget.spent.delta)
 
+    @_lomas_errors(None)
     def get_remaining_budget(self) -> RemainingBudgetResponse:
         """The (ε, δ) left."""
         budget = self._api.get_budget(self.dataset_name)
         return RemainingBudgetResponse(budget.remaining.epsilon, budget.remaining.delta)
 
-    def get_previous_queries(self) -> list[dict[str, Any]]:
-        """Your private queries on the dataset, newest first: library, request, cost, time,
-        and the result's shape."""
+    @_lomas_errors(None)
+    def get_previous_queries(self, allow_pickle: bool = False) -> list[dict[str, Any]]:
+        """Your private queries on the dataset, oldest first, as Lomas returns them.
+
+        Each is a dict with ``user_name``, ``dataset_name``, ``dp_library`` (and Lomas 0.4's
+        spelling ``dp_librairy``), ``client_input`` (the request under Lomas's keys),
+        ``response`` (``epsilon``, ``delta``, ``requested_by`` and ``result``, the DP answer as
+        released, rebuilt like a query's; None when the archive did not keep it: a failed query,
+        or an answer over the archive's size limit) and ``timestamp``; plus Veil's ``id``,
+        ``epsilon``, ``delta`` (what was charged) and ``result_summary``.
+
+        Args:
+            allow_pickle: Rebuild archived pickled models (only from a server you trust);
+                otherwise they stay as a ``ModelBlob``.
+        """
         out = []
         records = collect(
             lambda token: self._api.list_previous_queries(
-                self.dataset_name, page_size=PAGE_SIZE, page_token=token
+                self.dataset_name, page_size=PAGE_SIZE, page_token=token, oldest_first=True
             )
         )
         for record in records:
             request = json.loads(record.request_json)
-            out.append(
-                {
-                    "id": record.id,
-                    "dataset_name": record.dataset,
-                    "dp_library": record.library,
-                    "client_input": request.get("request", request),
+            library = record.library
+            response = None
+            if record.result is not None:
+                response = {
                     "epsilon": record.cost.epsilon,
                     "delta": record.cost.delta,
+                    "requested_by": record.user_name,
+                    "result": _archived_result(library, request, record.result, allow_pickle),
+                }
+            out.append(
+                {
+                    "user_name": record.user_name,
+                    "dataset_name": record.dataset,
+                    "dp_library": library,
+                    "dp_librairy": library,
+                    "client_input": _lomas_client_input(
+                        library, record.dataset, request.get("request", request)
+                    ),
+                    "response": response,
                     "timestamp": record.created_at.timestamp() if record.created_at else 0.0,
+                    "id": record.id,
+                    "epsilon": record.cost.epsilon,
+                    "delta": record.cost.delta,
                     "result_summary": record.result_summary,
                 }
             )
         return out
+
+
+_LOMAS_KEYS = {
+    "smartnoise_sql": {"query": "query_str"},
+    "opendp": {"pipeline_json": "opendp_json"},
+    "diffprivlib": {"pipeline_json": "diffprivlib_json"},
+    "smartnoise_synth": {},
+}
+"""Veil request field -> Lomas request key, per library (the other keys are the same)."""
+
+
+def _lomas_client_input(library: str, dataset: str, request: dict[str, Any]) -> dict[str, Any]:
+    """An archived request under Lomas's keys (``dataset_name``, ``query_str``, ...)."""
+    renames = _LOMAS_KEYS.get(library, {})
+    out: dict[str, Any] = {"dataset_name": dataset}
+    for key, value in request.items():
+        out[renames.get(key, key)] = value
+    return out
+
+
+def _archived_result(
+    library: str, request: dict[str, Any], result: Any, allow_pickle: bool
+) -> QueryResult | None:
+    """An archived answer rebuilt as the result class its query returned."""
+    inner = request.get("request", request)
+    if library == "smartnoise_sql":
+        return SmartnoiseSQLQueryResult(_frame(result.arrow_ipc))
+    if library == "opendp":
+        if inner.get("pipeline_type") == "polars":
+            return OpenDPQueryResult(_polars_frame(result.arrow_ipc), "opendp_polars")
+        if result.arrow_ipc:
+            table = table_from_ipc(result.arrow_ipc).to_pydict()
+            pairs = zip(table.get("key", []), table.get("value", []), strict=False)
+            return OpenDPQueryResult(dict(pairs))
+        values = list(result.values)
+        return OpenDPQueryResult(values[0] if len(values) == 1 else values)
+    model: Any = result.model
+    if model is not None and (model.format != "pickle" or allow_pickle):
+        model = dp_serialization.load_model(model.data, model.format, allow_pickle=allow_pickle)
+    if library == "diffprivlib":
+        return DiffPrivLibQueryResult(result.score, model)
+    if inner.get("return_model"):
+        return SmartnoiseSynthModel(model)
+    return SmartnoiseSynthSamples(_frame(result.arrow_ipc))

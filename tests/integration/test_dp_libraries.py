@@ -103,7 +103,7 @@ def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> Non
     assert model.predict(frame[FEATURES].head(3)).shape == (3,)
 
     dummy = client.diffprivlib.query(pipeline, FEATURES, ["species"], dummy=True, nb_rows=200)
-    assert dummy.epsilon == 0.0 and dummy.result.score is not None
+    assert (dummy.epsilon, dummy.charged) == (1.5, False) and dummy.result.score is not None
     with pytest.raises(InvalidArgument) as imputer:
         client.diffprivlib.cost(pipeline, FEATURES, ["species"], imputer_strategy="i_do_not_exist")
     assert imputer.value.field == "imputer_strategy"
@@ -133,7 +133,10 @@ def test_smartnoise_synth_samples_and_model_opt_in(client: DPClient) -> None:
     dummy = client.smartnoise_synth.query(
         "mwem", epsilon=1.0, select_cols=["species"], synth_params=MWEM, nb_samples=10, dummy=True
     )
-    assert dummy.result.df_samples.shape == (10, 1) and dummy.epsilon == 0.0
+    assert dummy.result.df_samples.shape == (10, 1) and (dummy.epsilon, dummy.charged) == (
+        1.0,
+        False,
+    )
     before = client.get_total_spent_budget().total_spent_epsilon
     with pytest.raises(FailedPrecondition) as pickle_refused:
         client.smartnoise_synth.query(

@@ -14,6 +14,7 @@ from dp_support import PENGUIN_CSV, PENGUIN_METADATA, grant, manager, register
 from snsql import Mechanism, Privacy, Stat
 from support import ServerThread, TestUser, create_user
 from veil_client import InvalidArgument, NotFound, ResourceExhausted
+from veil_client.lomas_errors import InvalidQueryException
 from veil_service.engine_contract.dp_metadata import load_metadata_file
 
 COUNT = "SELECT COUNT(*) AS NB_ROW FROM df"
@@ -80,9 +81,23 @@ def test_metadata_dummy_and_budgets(
 
     (record,) = client.get_previous_queries()
     assert record["dp_library"] == "smartnoise_sql" and record["id"] == response.query_id
-    assert record["client_input"]["query"] == COUNT
+    # Lomas's keys and the DP answer itself (issue 16 item 6).
+    assert record["client_input"] == {
+        "dataset_name": penguin,
+        "query_str": COUNT,
+        "epsilon": 0.1,
+        "delta": 1e-5,
+        "mechanisms": {"count": "gaussian"},
+        "postprocess": True,
+    }
+    assert record["user_name"] == user.username == response.requested_by
+    assert record["dp_librairy"] == "smartnoise_sql"
     assert (record["epsilon"], record["delta"]) == expected
     assert record["result_summary"] == "table 1x1"
+    archived = record["response"]
+    assert (archived["epsilon"], archived["delta"]) == expected
+    assert archived["requested_by"] == user.username
+    pd.testing.assert_frame_equal(archived["result"].df, response.result.df)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +146,11 @@ def test_avg_postprocess_and_dummy_queries(
     spent = client.get_total_spent_budget().total_spent_epsilon
     dummy = client.smartnoise_sql.query(COUNT, 0.1, 1e-5, dummy=True, nb_rows=100, seed=42)
     assert 0 < dummy.result.df["NB_ROW"].iloc[0] < 250
-    assert (dummy.epsilon, dummy.delta, dummy.query_id) == (0.0, 0.0, "")
+    # A dummy answer shows what the private run would cost, not charged (issue 16 item 5).
+    would_cost = client.smartnoise_sql.cost(COUNT, 0.1, 1e-5)
+    assert (dummy.epsilon, dummy.delta) == (would_cost.epsilon, would_cost.delta)
+    assert (dummy.charged, dummy.query_id) == (False, "")
+    assert answer.charged is True
     assert client.get_total_spent_budget().total_spent_epsilon == spent
     assert len(client.get_previous_queries()) == 2
 
@@ -167,16 +186,22 @@ def test_budget_runs_out_with_the_remaining_budget_stated(
     left = client.get_remaining_budget()
     assert left.remaining_epsilon == pytest.approx(2.0)
     assert exhausted.value.reason == "BUDGET_EXHAUSTED"
-    assert f"epsilon={left.remaining_epsilon!r}" in exhausted.value.message
-    assert f"delta={left.remaining_delta!r}" in exhausted.value.message
+    # Lomas's test A15, to the last digit: its message and its exception class.
+    assert exhausted.value.message.startswith(
+        "Not enough budget for this query epsilon remaining 2.0, delta remaining "
+        "0.004970000100000034."
+    )
+    assert isinstance(exhausted.value, InvalidQueryException)
+    assert left.remaining_delta == 0.004970000100000034
     records = client.get_previous_queries()
     assert len(records) == 2
     first = client._api.list_previous_queries(penguin, page_size=1)
     second = client._api.list_previous_queries(
         penguin, page_size=1, page_token=first.next_page_token
     )
-    assert [first.items[0].id, second.items[0].id] == [r["id"] for r in records]
-    assert records[0]["timestamp"] >= records[1]["timestamp"]
+    # The API pages newest first; the client returns Lomas's order, oldest first.
+    assert [second.items[0].id, first.items[0].id] == [r["id"] for r in records]
+    assert records[0]["timestamp"] <= records[1]["timestamp"]
 
 
 def test_datasets_of_others_do_not_exist(

@@ -261,12 +261,13 @@ class SmartnoiseSynthQuery(_message.Message):
     RETURN_MODEL_FIELD_NUMBER: _builtins.int
     CONDITION_FIELD_NUMBER: _builtins.int
     NB_SAMPLES_FIELD_NUMBER: _builtins.int
+    EXPLICIT_DELTA_FIELD_NUMBER: _builtins.int
     synth_name: _builtins.str
     """Synthesizer name: mst, aim, pacsynth, dpctgan, dpgan, ..."""
     epsilon: _builtins.float
     """Epsilon."""
     delta: _builtins.float
-    """Delta."""
+    """Delta, read only when explicit_delta is unset (then 0 means the synthesizer's default)."""
     synth_params_json: _builtins.str
     """Synthesizer parameters, as a JSON object."""
     nullable: _builtins.bool
@@ -279,6 +280,10 @@ class SmartnoiseSynthQuery(_message.Message):
     """Condition on samples (SQL WHERE-like text)."""
     nb_samples: _builtins.int
     """Number of samples (default: as many rows as the dummy / metadata says)."""
+    explicit_delta: _builtins.float
+    """Delta with presence: unset means the synthesizer's default (Lomas's delta=None; for the GANs
+    Lomas's data-free default from the metadata's rows), 0 means zero. Takes precedence over delta.
+    """
     @_builtins.property
     def select_cols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Columns to keep; empty means all."""
@@ -296,12 +301,15 @@ class SmartnoiseSynthQuery(_message.Message):
         return_model: _builtins.bool = ...,
         condition: _builtins.str = ...,
         nb_samples: _builtins.int = ...,
+        explicit_delta: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_explicit_delta", b"_explicit_delta", "explicit_delta", b"explicit_delta"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["condition", b"condition", "constraints_json", b"constraints_json", "delta", b"delta", "epsilon", b"epsilon", "nb_samples", b"nb_samples", "nullable", b"nullable", "return_model", b"return_model", "select_cols", b"select_cols", "synth_name", b"synth_name", "synth_params_json", b"synth_params_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_explicit_delta", b"_explicit_delta", "condition", b"condition", "constraints_json", b"constraints_json", "delta", b"delta", "epsilon", b"epsilon", "explicit_delta", b"explicit_delta", "nb_samples", b"nb_samples", "nullable", b"nullable", "return_model", b"return_model", "select_cols", b"select_cols", "synth_name", b"synth_name", "synth_params_json", b"synth_params_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__explicit_delta: _TypeAlias = _typing.Literal["explicit_delta"]  # noqa: Y015
+    _WhichOneofArgType__explicit_delta: _TypeAlias = _typing.Literal["_explicit_delta", b"_explicit_delta"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__explicit_delta) -> _WhichOneofReturnType__explicit_delta | None: ...
 
 Global___SmartnoiseSynthQuery: _TypeAlias = SmartnoiseSynthQuery  # noqa: Y015
 
@@ -480,6 +488,9 @@ class QueryRecord(_message.Message):
     COST_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     RESULT_SUMMARY_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    RESULT_ARCHIVED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Id."""
     dataset: _builtins.str
@@ -490,6 +501,12 @@ class QueryRecord(_message.Message):
     """The request as JSON."""
     result_summary: _builtins.str
     """Summary of the result (shape, not values)."""
+    user_name: _builtins.str
+    """Username of the analyst who ran it (Lomas's user_name)."""
+    result_archived: _builtins.bool
+    """Whether `result` holds the answer: false for a failed or pending query, or an answer larger
+    than the archive keeps (its shape is still in result_summary).
+    """
     @_builtins.property
     def cost(self) -> Global___PrivacyCost:
         """Cost charged."""
@@ -497,6 +514,12 @@ class QueryRecord(_message.Message):
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When."""
+
+    @_builtins.property
+    def result(self) -> Global___QueryResult:
+        """The DP answer as released (already private output), when it fits the archive's size limit
+        (see result_archived).
+        """
 
     def __init__(
         self,
@@ -508,10 +531,13 @@ class QueryRecord(_message.Message):
         cost: Global___PrivacyCost | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         result_summary: _builtins.str = ...,
+        user_name: _builtins.str = ...,
+        result: Global___QueryResult | None = ...,
+        result_archived: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "created_at", b"created_at", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "created_at", b"created_at", "dataset", b"dataset", "id", b"id", "library", b"library", "request_json", b"request_json", "result_summary", b"result_summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "created_at", b"created_at", "dataset", b"dataset", "id", b"id", "library", b"library", "request_json", b"request_json", "result", b"result", "result_archived", b"result_archived", "result_summary", b"result_summary", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -729,22 +755,26 @@ class ListPreviousQueriesRequest(_message.Message):
     DATASET_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    OLDEST_FIRST_FIELD_NUMBER: _builtins.int
     dataset: _builtins.str
     """Dataset name."""
     page_size: _builtins.int
     """Maximum number of records (default 50, at most 500)."""
     page_token: _builtins.str
     """Token from a previous response."""
+    oldest_first: _builtins.bool
+    """Oldest first (the order Lomas returns), instead of newest first."""
     def __init__(
         self,
         *,
         dataset: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        oldest_first: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "oldest_first", b"oldest_first", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -762,7 +792,7 @@ class ListPreviousQueriesResponse(_message.Message):
     """Token for the next page."""
     @_builtins.property
     def queries(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueryRecord]:
-        """Records, newest first."""
+        """Records, newest first (or oldest first when asked)."""
 
     def __init__(
         self,
@@ -812,15 +842,23 @@ class QueryResponse(_message.Message):
     COST_FIELD_NUMBER: _builtins.int
     REMAINING_FIELD_NUMBER: _builtins.int
     QUERY_ID_FIELD_NUMBER: _builtins.int
+    CHARGED_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
     query_id: _builtins.str
     """Id of the archived query (private mode)."""
+    charged: _builtins.bool
+    """Whether `cost` was charged to the budget (private mode) or only shown (dummy mode)."""
+    requested_by: _builtins.str
+    """Username of the caller (Lomas's requested_by)."""
     @_builtins.property
     def result(self) -> Global___QueryResult:
         """The answer."""
 
     @_builtins.property
     def cost(self) -> Global___PrivacyCost:
-        """What was charged (zero in dummy mode)."""
+        """The query's cost as the library computes it: charged in private mode; in dummy mode what a
+        private run would be charged, not charged (see charged).
+        """
 
     @_builtins.property
     def remaining(self) -> Global___PrivacyCost:
@@ -833,10 +871,12 @@ class QueryResponse(_message.Message):
         cost: Global___PrivacyCost | None = ...,
         remaining: Global___PrivacyCost | None = ...,
         query_id: _builtins.str = ...,
+        charged: _builtins.bool = ...,
+        requested_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "remaining", b"remaining", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "query_id", b"query_id", "remaining", b"remaining", "result", b"result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "cost", b"cost", "query_id", b"query_id", "remaining", b"remaining", "requested_by", b"requested_by", "result", b"result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -116,7 +116,9 @@ class DPQueryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPreviousQueries(self, request, context):
-        """Lists the caller's previous private queries on a dataset, newest first. Errors: NOT_FOUND.
+        """Lists the caller's previous private queries on a dataset, newest first (oldest_first asks
+        for Lomas's order), with each DP answer as released when it fits the archive's size limit.
+        Errors: NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -50,7 +50,10 @@ class DPQueryServiceStub:
     GetBudget: _grpc.UnaryUnaryMultiCallable[_dpquery_pb2.GetBudgetRequest, _dpquery_pb2.GetBudgetResponse]
     """Gets the caller's initial, spent and remaining budget on a dataset. Errors: NOT_FOUND."""
     ListPreviousQueries: _grpc.UnaryUnaryMultiCallable[_dpquery_pb2.ListPreviousQueriesRequest, _dpquery_pb2.ListPreviousQueriesResponse]
-    """Lists the caller's previous private queries on a dataset, newest first. Errors: NOT_FOUND."""
+    """Lists the caller's previous private queries on a dataset, newest first (oldest_first asks
+    for Lomas's order), with each DP answer as released when it fits the archive's size limit.
+    Errors: NOT_FOUND.
+    """
     Query: _grpc.UnaryUnaryMultiCallable[_dpquery_pb2.QueryRequest, _dpquery_pb2.QueryResponse]
     """Runs a query. In private mode the cost is checked and charged atomically before the result is
     returned; a query that fails before producing a result spends nothing. Errors: NOT_FOUND,
@@ -84,7 +87,10 @@ class DPQueryServiceAsyncStub(DPQueryServiceStub):
     GetBudget: _aio.UnaryUnaryMultiCallable[_dpquery_pb2.GetBudgetRequest, _dpquery_pb2.GetBudgetResponse]  # type: ignore[assignment]
     """Gets the caller's initial, spent and remaining budget on a dataset. Errors: NOT_FOUND."""
     ListPreviousQueries: _aio.UnaryUnaryMultiCallable[_dpquery_pb2.ListPreviousQueriesRequest, _dpquery_pb2.ListPreviousQueriesResponse]  # type: ignore[assignment]
-    """Lists the caller's previous private queries on a dataset, newest first. Errors: NOT_FOUND."""
+    """Lists the caller's previous private queries on a dataset, newest first (oldest_first asks
+    for Lomas's order), with each DP answer as released when it fits the archive's size limit.
+    Errors: NOT_FOUND.
+    """
     Query: _aio.UnaryUnaryMultiCallable[_dpquery_pb2.QueryRequest, _dpquery_pb2.QueryResponse]  # type: ignore[assignment]
     """Runs a query. In private mode the cost is checked and charged atomically before the result is
     returned; a query that fails before producing a result spends nothing. Errors: NOT_FOUND,
@@ -145,7 +151,10 @@ class DPQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _dpquery_pb2.ListPreviousQueriesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_dpquery_pb2.ListPreviousQueriesResponse, _abc.Awaitable[_dpquery_pb2.ListPreviousQueriesResponse]]:
-        """Lists the caller's previous private queries on a dataset, newest first. Errors: NOT_FOUND."""
+        """Lists the caller's previous private queries on a dataset, newest first (oldest_first asks
+        for Lomas's order), with each DP answer as released when it fits the archive's size limit.
+        Errors: NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def Query(

@@ -174,7 +174,7 @@ class SmartnoiseSynthQuery:
             if isinstance(self.constraints, str)
             else (json.dumps(self.constraints) if self.constraints else "")
         )
-        return dpquery_pb2.SmartnoiseSynthQuery(
+        message = dpquery_pb2.SmartnoiseSynthQuery(
             synth_name=self.synth_name,
             epsilon=self.epsilon,
             delta=self.delta or 0.0,
@@ -186,6 +186,9 @@ class SmartnoiseSynthQuery:
             condition=self.condition,
             nb_samples=self.nb_samples,
         )
+        if self.delta is not None:
+            message.explicit_delta = self.delta
+        return message
 
 
 LibraryQuery = SmartnoiseSqlQuery | OpenDpQuery | DiffprivlibQuery | SmartnoiseSynthQuery
@@ -230,12 +233,18 @@ class QueryResult:
 
 @dataclass(frozen=True)
 class QueryAnswer:
-    """A query's result, its cost, the budget left and the id of its archive record."""
+    """A query's result, its cost, the budget left and the id of its archive record.
+
+    ``cost`` is charged in private mode; in dummy mode it is what a private run would be charged
+    (``charged`` False).
+    """
 
     result: QueryResult
     cost: PrivacyCost
     remaining: PrivacyCost
     query_id: str
+    charged: bool = True
+    requested_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,21 @@ class QueryRecord:
     cost: PrivacyCost
     created_at: dt.datetime | None
     result_summary: str
+    user_name: str = ""
+    result: QueryResult | None = None
+    """The DP answer as released, when the archive kept it."""
+
+
+def _result(message: dpquery_pb2.QueryResult) -> QueryResult:
+    model = None
+    if message.HasField("model") and message.model.data:
+        model = ModelBlob(message.model.format, message.model.data, message.model.class_name)
+    return QueryResult(
+        arrow_ipc=message.arrow_ipc,
+        values=tuple(_value(v) for v in message.values),
+        model=model,
+        score=message.score if message.HasField("score") else None,
+    )
 
 
 def _value(message: dpquery_pb2.Value) -> float | int | str | None:
@@ -319,13 +343,22 @@ class DPQueryApi:
         )
 
     def list_previous_queries(
-        self, dataset: str, *, page_size: int = 0, page_token: str = ""
+        self,
+        dataset: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        oldest_first: bool = False,
     ) -> Page[QueryRecord]:
-        """The caller's private queries on a dataset, newest first."""
+        """The caller's private queries on a dataset with their answers, newest first (or
+        oldest first, Lomas's order)."""
         response = self.transport.call(
             LIST_PREVIOUS_QUERIES,
             dpquery_pb2.ListPreviousQueriesRequest(
-                dataset=dataset, page_size=page_size, page_token=page_token
+                dataset=dataset,
+                page_size=page_size,
+                page_token=page_token,
+                oldest_first=oldest_first,
             ),
         )
         records = [
@@ -337,6 +370,8 @@ class DPQueryApi:
                 cost=PrivacyCost.from_proto(r.cost),
                 created_at=timestamp(r.created_at, r.HasField("created_at")),
                 result_summary=r.result_summary,
+                user_name=r.user_name,
+                result=_result(r.result) if r.result_archived else None,
             )
             for r in response.queries
         ]
@@ -360,20 +395,13 @@ class DPQueryApi:
         response = self.transport.call(
             QUERY, dpquery_pb2.QueryRequest(spec=_spec(dataset, query, dummy)), timeout=timeout
         )
-        result = response.result
-        model = None
-        if result.HasField("model") and result.model.data:
-            model = ModelBlob(result.model.format, result.model.data, result.model.class_name)
         return QueryAnswer(
-            QueryResult(
-                arrow_ipc=result.arrow_ipc,
-                values=tuple(_value(v) for v in result.values),
-                model=model,
-                score=result.score if result.HasField("score") else None,
-            ),
+            _result(response.result),
             PrivacyCost.from_proto(response.cost),
             PrivacyCost.from_proto(response.remaining),
             response.query_id,
+            charged=response.charged,
+            requested_by=response.requested_by,
         )
 
     def estimate_cost(self, dataset: str, query: LibraryQuery) -> PrivacyCost:

@@ -1,9 +1,10 @@
 """Conversions between dpquery.proto / admin.proto messages and the dpquery domain (the edge).
 
 proto3 cannot tell an unset number from zero, so a few zero values mean "the default", as in
-Lomas: ``test_size`` 0 means 0.2, ``nb_samples`` 0 means 200, a smartnoise-synth ``delta`` 0 means
-"the synthesizer's default" (None), an empty ``imputer_strategy`` means ``drop`` and an empty
-``pipeline_type`` means ``legacy``.
+Lomas: ``test_size`` 0 means 0.2, ``nb_samples`` 0 means 200, an empty ``imputer_strategy`` means
+``drop`` and an empty ``pipeline_type`` means ``legacy``. A smartnoise-synth δ is read from
+``explicit_delta`` (unset: the synthesizer's default, 0: zero); older clients send ``delta``,
+where 0 still means the default.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from veil_service.dpquery.archive import QueryRecord
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.grants import Grant
-from veil_service.dpquery.specs import QueryAnswer, QuerySpec
+from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
 from veil_service.engine_contract.dp_requests import (
     DiffPrivLibRequest,
     DPRequest,
@@ -100,10 +101,11 @@ def _diffprivlib(q: Any) -> DPRequest:
 
 
 def _synth(q: Any) -> DPRequest:
+    delta = q.explicit_delta if q.HasField("explicit_delta") else (q.delta or None)
     return SmartnoiseSynthRequest(
         synth_name=q.synth_name,
         epsilon=q.epsilon,
-        delta=q.delta or None,
+        delta=delta,
         select_cols=tuple(q.select_cols),
         synth_params=_json_object(q.synth_params_json, "smartnoise_synth.synth_params_json") or {},
         nullable=q.nullable,
@@ -156,26 +158,28 @@ def _value(item: Scalar) -> dpquery_pb2.Value:
     return dpquery_pb2.Value(text=str(item))
 
 
+def _result(
+    table_ipc: bytes, values: tuple[Scalar, ...], model: ModelBlob | None, score: float | None
+) -> dpquery_pb2.QueryResult:
+    result = dpquery_pb2.QueryResult(arrow_ipc=table_ipc, values=[_value(v) for v in values])
+    if model is not None:
+        result.model.CopyFrom(
+            dpquery_pb2.Model(format=model.format, data=model.data, class_name=model.class_name)
+        )
+    if score is not None:
+        result.score = score
+    return result
+
+
 def query_response(answer: QueryAnswer) -> dpquery_pb2.QueryResponse:
     """A QueryResponse from a domain answer."""
-    result = dpquery_pb2.QueryResult(
-        arrow_ipc=answer.table_ipc, values=[_value(v) for v in answer.values]
-    )
-    if answer.model is not None:
-        result.model.CopyFrom(
-            dpquery_pb2.Model(
-                format=answer.model.format,
-                data=answer.model.data,
-                class_name=answer.model.class_name,
-            )
-        )
-    if answer.score is not None:
-        result.score = answer.score
     return dpquery_pb2.QueryResponse(
-        result=result,
+        result=_result(answer.table_ipc, answer.values, answer.model, answer.score),
         cost=cost(answer.cost),
         remaining=cost(answer.remaining),
         query_id=answer.query_id,
+        charged=answer.charged,
+        requested_by=answer.requested_by,
     )
 
 
@@ -200,7 +204,7 @@ def budget_response(grant: Grant) -> dpquery_pb2.GetBudgetResponse:
 
 def query_record(record: QueryRecord) -> dpquery_pb2.QueryRecord:
     """A QueryRecord message."""
-    return dpquery_pb2.QueryRecord(
+    message = dpquery_pb2.QueryRecord(
         id=record.id,
         dataset=record.dataset,
         library=record.library,
@@ -208,7 +212,15 @@ def query_record(record: QueryRecord) -> dpquery_pb2.QueryRecord:
         cost=cost(record.cost),
         created_at=timestamp(record.created_at),
         result_summary=record.result_summary,
+        user_name=record.user_name,
+        result_archived=record.answer is not None,
     )
+    if record.answer is not None:
+        answer = record.answer
+        message.result.CopyFrom(
+            _result(answer.table_ipc, answer.values, answer.model, answer.score)
+        )
+    return message
 
 
 def dataset(record: DatasetRecord) -> admin_pb2.Dataset:

@@ -89,7 +89,12 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
         records = catalog.previous_queries(
-            self.app.db, principal.user_id, request.dataset, limit=limit, offset=offset
+            self.app.db,
+            principal.user_id,
+            request.dataset,
+            limit=limit,
+            offset=offset,
+            oldest_first=request.oldest_first,
         )
         return dpquery_pb2.ListPreviousQueriesResponse(
             queries=[convert.query_record(r) for r in records],

@@ -34,11 +34,23 @@ def budget_of(db: sa.Engine, user_id: str, dataset: str) -> Grant:
 
 
 def previous_queries(
-    db: sa.Engine, user_id: str, dataset: str, *, limit: int, offset: int
+    db: sa.Engine,
+    user_id: str,
+    dataset: str,
+    *,
+    limit: int,
+    offset: int,
+    oldest_first: bool = False,
 ) -> list[QueryRecord]:
-    """The caller's private queries on a dataset, newest first."""
+    """The caller's private queries on a dataset with their answers, newest first (or oldest
+    first)."""
     with db.connect() as conn:
         _, record = grants.find_access(conn, user_id, dataset)
         return archive.list_records(
-            conn, user_id=user_id, dataset_id=record.id, limit=limit, offset=offset
+            conn,
+            user_id=user_id,
+            dataset_id=record.id,
+            limit=limit,
+            offset=offset,
+            oldest_first=oldest_first,
         )

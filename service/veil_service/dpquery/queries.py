@@ -39,6 +39,7 @@ import pyarrow.ipc as ipc
 
 from veil_service.context import AppContext
 from veil_service.dpquery import archive, budget, grants
+from veil_service.dpquery.archive import ArchivedAnswer
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
@@ -220,7 +221,15 @@ class DPQueries:
                         grant.id,
                         PrivacyCost(cost.epsilon - charged.epsilon, cost.delta - charged.delta),
                     )
-                archive.close_record(conn, query_id, summary=answer.summary, cost=charged)
+                archive.close_record(
+                    conn,
+                    query_id,
+                    summary=answer.summary,
+                    cost=charged,
+                    answer=ArchivedAnswer(
+                        answer.table_ipc, answer.values, answer.model, answer.score
+                    ),
+                )
                 left = budget.remaining(conn, grant.id)
         except BaseException as exc:
             # Synchronously, so that a cancelled call still settles its charge.
@@ -236,7 +245,15 @@ class DPQueries:
                 raise _charged(exc, cost) from exc
             raise
         return QueryAnswer(
-            answer.table_ipc, answer.values, answer.model, answer.score, charged, left, query_id
+            answer.table_ipc,
+            answer.values,
+            answer.model,
+            answer.score,
+            charged,
+            left,
+            query_id,
+            charged=True,
+            requested_by=grant.username,
         )
 
     async def _run_private(
@@ -286,6 +303,9 @@ class DPQueries:
     async def _dummy_query(
         self, spec: QuerySpec, dataset: DatasetRecord, grant: grants.Grant, owner: str
     ) -> QueryAnswer:
+        # What a private run would be charged, shown and not charged (Lomas shows it too); a
+        # request the library cannot price fails here, as it would in private mode.
+        would_cost = await self._cost(spec, dataset)
         params = self._params(spec, dataset)
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
@@ -296,9 +316,11 @@ class DPQueries:
             answer.values,
             answer.model,
             answer.score,
-            PrivacyCost(0.0, 0.0),
+            would_cost,
             PrivacyCost(grant.remaining_epsilon, grant.remaining_delta),
             "",
+            charged=False,
+            requested_by=grant.username,
         )
 
 

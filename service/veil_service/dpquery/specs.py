@@ -65,9 +65,12 @@ class QueryAnswer:
         values: Released scalars (OpenDP), flattened in order.
         model: A fitted model, or None.
         score: A diffprivlib model's score on the held-out rows, or None.
-        cost: (ε, δ) charged; zero in dummy mode.
+        cost: The query's (ε, δ): charged in private mode; in dummy mode what a private run
+            would be charged, not charged (Lomas shows it too).
         remaining: Budget left after the charge.
         query_id: Archive id (private mode), else empty.
+        charged: Whether ``cost`` was charged (private mode).
+        requested_by: Username of the caller.
     """
 
     table_ipc: bytes = b""
@@ -77,3 +80,5 @@ class QueryAnswer:
     cost: PrivacyCost = field(default_factory=lambda: PrivacyCost(0.0, 0.0))
     remaining: PrivacyCost = field(default_factory=lambda: PrivacyCost(0.0, 0.0))
     query_id: str = ""
+    charged: bool = True
+    requested_by: str = ""

@@ -194,4 +194,7 @@ dp_queries = sa.Table(
     sa.Column("delta", sa.Float, nullable=False),
     sa.Column("result_summary", sa.Text, nullable=False, default=""),
     sa.Column("created_at", sa.Float, nullable=False),
+    # The DP answer as released, up to archive.RESPONSE_LIMIT_BYTES (None: not kept).
+    sa.Column("response_ipc", sa.LargeBinary, nullable=True),
+    sa.Column("response_json", sa.Text, nullable=True),
 )
