@@ -176,7 +176,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             if kind not in JOB_KIND:
                 raise InvalidArgumentError(f"unknown job kind {kind}.", field="kinds")
             kinds.append(JOB_KIND[kind])
-        started = self.runs.start_jobs(
+        started = await self.runs.start_jobs(
             current_principal().user_id, request.run_id, kinds, reuse_run=request.reuse_run
         )
         return runs_pb2.StartJobsResponse(

@@ -209,8 +209,9 @@ async def run_in_worker(
 # ("inline": true in the parameters): no fork, and the dataset stays in memory between tasks
 # (engine/tasks/dp.py keeps DataFrames by table digest). Everything else keeps its own process.
 
-INLINE_KINDS = frozenset({"dp_query", "dp_cost", "dp_dummy"})
-"""Task kinds that may run inline when their parameters say ``"inline": true``."""
+INLINE_KINDS = frozenset({"dp_query", "dp_cost", "dp_dummy", "check_tables"})
+"""Task kinds that may run inline when their parameters say ``"inline": true`` (``check_tables``:
+a linked run's key checks, which StartJobs waits for)."""
 
 
 def wants_inline(kind: str, params: dict[str, Any]) -> bool:

@@ -232,8 +232,8 @@ class Schema:
             )
         if link.parent_field != parent.primary_key:
             raise InvalidArgumentError(
-                f"link {label}: the parent field must be {parent.name!r}'s primary key "
-                f"{parent.primary_key!r}, not {link.parent_field!r}.",
+                f"link {label}: the parent field must be the primary key {parent.primary_key!r} "
+                f"of table {parent.name!r}, not {link.parent_field!r}.",
                 field="links.parent_field",
             )
         if link.child_field not in child.foreign_keys:

@@ -26,6 +26,7 @@ from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig, validate
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.jobs import JobRecord
+from veil_service.runs.linked_jobs import task_params as linked_task_params
 from veil_service.runs.results import ResultRecord
 from veil_service.runs.store import RunRecord
 from veil_service.runs.tables import StoredTable
@@ -378,15 +379,55 @@ class RunsService:
 
     # --- Jobs ----------------------------------------------------------------------------------
 
-    def start_jobs(
+    async def start_jobs(
         self, owner_id: str, run_id: str, kinds: list[str], *, reuse_run: bool
     ) -> StartedJobs:
         """Plan and queue jobs of the given kinds (with their dependencies).
 
         Running a run that already has jobs makes a new version of it (same display name, new
         id, same table blobs) unless ``reuse_run``, which adds the jobs to the run and lets them
-        depend on its finished jobs.
+        depend on its finished jobs. A linked run's tables are checked first (keys, links, time
+        columns, ``k`` per table: :meth:`_check_linked_tables`), so bad data is refused here
+        and no job is queued.
         """
+        if "standard" in kinds:
+            await self._check_linked_tables(owner_id, run_id)
+        return self._queue_jobs(owner_id, run_id, kinds, reuse_run=reuse_run)
+
+    async def _check_linked_tables(self, owner_id: str, run_id: str) -> None:
+        """The engine's ``check_tables`` task on a linked run, in its short-task lane.
+
+        Raises:
+            InvalidArgumentError: a bad table, naming the table, the column and how many rows.
+            FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``).
+        """
+        run = self.get_run(owner_id, run_id)
+        config = run.config
+        if not config.linked:
+            return
+        try:
+            config.schema().check(require_links=True)
+        except InvalidArgumentError as exc:
+            raise FailedPreconditionError(
+                exc.message, reason=Reason.LINKS_INCOMPLETE, field=exc.field
+            ) from None
+        originals = {t.name: t for t in run.tables if t.role == "original"}
+        missing = [t.name for t in config.tables if t.name not in originals]
+        if missing:
+            raise FailedPreconditionError(
+                f"table(s) {missing} have no data: add_table(...) or upload_file(...) them.",
+                reason=Reason.NO_TABLE,
+            )
+        params = {**linked_task_params(config, run_name=run.record.display_name), "inline": True}
+        inputs = [
+            self._input(table_ref("original", t.name), originals[t.name]) for t in config.tables
+        ]
+        output = await self.app.engines.run("check_tables", params, inputs, owner=owner_id)
+        output.discard()
+
+    def _queue_jobs(
+        self, owner_id: str, run_id: str, kinds: list[str], *, reuse_run: bool
+    ) -> StartedJobs:
         warnings: list[str] = []
         with self.app.db.begin() as conn:
             run = store.get_owned_run(conn, run_id, owner_id)

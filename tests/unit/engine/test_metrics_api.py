@@ -183,7 +183,6 @@ def test_metrics_only_mode_accepts_castable_dtypes(
         (None, {"known_variables": ["age", "nope"]}, "known_variables"),
         (None, {"known_variables": "age"}, "known_variables"),
         (None, {"known_variables": ["age"], "target": "age"}, "target"),
-        (None, {"ncp": 999}, "ncp"),
         (None, {"quantile_threshold": 0}, "quantile_threshold"),
         (None, {"bogus": 1}, "bogus"),
     ],

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from veil_service.engine.metrics.tables import category_codes
-from veil_service.errors import InvalidArgumentError
 
 _MIN_STD = np.finfo(np.float64).tiny
 
@@ -202,18 +201,20 @@ def resolve_ncp(requested: int | None, model: FamdModel) -> int:
     """The number of components distance metrics use.
 
     Octopize: "If unspecified, ncp is set to the minimum value between 5 and the number of
-    variables after one hot encoding." A request above the available components is an error
-    rather than a silent clip, because the user asked for a space that does not exist.
-
-    Raises:
-        InvalidArgumentError: ``ncp`` larger than the number of components.
+    variables after one hot encoding." A request above the available components is capped at
+    them, as the avatarization does (:func:`ncp_warning` says so).
     """
     if requested is None:
         return min(5, model.n_components)
-    if requested > model.n_components:
-        raise InvalidArgumentError(
-            f"ncp={requested} but the projection of this table has only {model.n_components} "
-            f"components: use ncp <= {model.n_components}",
-            field="ncp",
-        )
-    return requested
+    return min(requested, model.n_components)
+
+
+def ncp_warning(requested: int | None, model: FamdModel) -> str | None:
+    """The warning for an ``ncp`` above the projection's components, or None."""
+    if requested is None or requested <= model.n_components:
+        return None
+    return (
+        f"ncp={requested} is more than the {model.n_components} dimensions of this table's "
+        f"projection: the distance metrics used all {model.n_components} (ncp capped at "
+        f"{model.n_components})."
+    )

@@ -180,7 +180,7 @@ def avatarize_tables(
     order = schema.order()
     plain = [n for n in order if not schema.is_time_series(n)]
     for name in plain:
-        _check_parameters(name, frames[name], parameters.get(name))
+        check_parameters(name, frames[name], parameters.get(name))
     columns = {n: value_columns(schema, n, frames[n]) for n in order}
     categorical = {
         n: list(
@@ -297,7 +297,12 @@ def avatarize_tables(
     return MultiTableResult(schema, tables, links, series, warnings)
 
 
-def _check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | None) -> None:
+def check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | None) -> None:
+    """A plain table has avatarization parameters, and a ``k`` below its row count.
+
+    Raises:
+        InvalidArgumentError: naming the table and the fix.
+    """
     if params is None or not params.avatarization:
         raise InvalidArgumentError(
             f"table {name!r} has no avatarization parameters: set_parameters({name!r}, k=...).",

@@ -277,6 +277,46 @@ def run_linked_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
     return _run_linked_metrics(ctx, "signal_metrics")
 
 
+def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
+    """Check a linked run's tables before its jobs are queued (StartJobs waits for this).
+
+    The same checks the avatarization starts with (``multitable.validation``), on the key and
+    time columns only, read from memory-mapped inputs: keys unique and present, every foreign
+    key pointing at a parent row, times readable, series of two points or more, and each
+    table's ``k`` below its row count. Short, so it runs in the engine's short-task lane.
+    """
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    from veil_service.engine.multitable import TableParameters
+    from veil_service.engine.multitable.pipeline import check_parameters
+    from veil_service.engine.multitable.validation import check_tables
+
+    run = LinkedRun.from_context(ctx)
+    run.schema.check(require_links=True)
+    frames: dict[str, pd.DataFrame] = {}
+    for name in run.names():
+        keys = run.schema.table(name)
+        wanted = [*keys.key_columns, *([keys.time_series_time] if keys.time_series_time else [])]
+        with pa.memory_map(str(ctx.input_path(table_ref("original", name)))) as source:
+            table = ipc.open_stream(source).read_all()
+            # One data column stands for the rest: the check needs to know there is one.
+            data = [c for c in table.column_names if c not in wanted][:1]
+            present = [c for c in table.column_names if c in wanted] + data
+            frame = table.select(present).to_pandas()
+        types = run.setting(name, "column_types") or {}
+        frames[name], _ = apply_column_types(
+            frame, {c: t for c, t in types.items() if c in frame.columns}
+        )
+    check_tables(run.schema, frames)
+    for name in run.names():
+        if not run.schema.is_time_series(name):
+            check_parameters(
+                name, frames[name], TableParameters(run.setting(name, "avatarization") or {})
+            )
+    return {"tables": {name: len(frame) for name, frame in frames.items()}}
+
+
 def run_advise_links(ctx: TaskContext) -> dict[str, Any]:
     """Propose links between the run's tables from their declared keys and values."""
     from dataclasses import asdict

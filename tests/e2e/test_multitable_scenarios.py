@@ -1,0 +1,311 @@
+"""Multi-table runs through the real client and server: YAML files, hierarchies, edge shapes,
+and bad input refused with a clear error before anything runs."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from support import ServerThread, TestUser
+from veil_client import FailedPrecondition, InvalidArgument, Manager
+from veil_client.config import LinkMethod
+from veil_client.models import JobKind, JobStatus
+
+
+@pytest.fixture()
+def manager(veil_server: ServerThread, user: TestUser) -> Manager:
+    return Manager(base_url=veil_server.url, api_key=user.api_key)
+
+
+@pytest.fixture(scope="session")
+def fixtures(shared_data: Path) -> Path:
+    return shared_data / "avatar" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def yaml_dir(shared_data: Path) -> Path:
+    return shared_data / "avatar" / "yaml"
+
+
+def _hierarchy(seed: int = 3) -> dict[str, pd.DataFrame]:
+    """hospital (grandparent) -> patient (parent; a quarter without visits) -> visit (child)."""
+    rng = np.random.default_rng(seed)
+    hospitals = pd.DataFrame(
+        {
+            "h_id": np.arange(100, 116),
+            "beds": rng.integers(50, 900, 16),
+            "region": rng.choice(["north", "south", "east"], 16),
+        }
+    )
+    n = 160
+    hospital = rng.choice(hospitals["h_id"], n)
+    age = rng.integers(18, 90, n)
+    patients = pd.DataFrame(
+        {
+            "p_id": np.arange(n) * 7 + 1,
+            "hospital_id": hospital,
+            "age": age,
+            "sex": rng.choice(["F", "M"], n),
+        }
+    )
+    # Older patients visit more; a quarter of the patients never visit.
+    counts = np.where(rng.random(n) < 0.25, 0, 1 + rng.poisson(age / 25))
+    owner = np.repeat(patients["p_id"].to_numpy(), counts)
+    visits = pd.DataFrame(
+        {
+            "v_id": np.arange(len(owner)),
+            "patient_id": owner,
+            "cost": np.round(rng.gamma(2.0, 40.0, len(owner)) + np.repeat(age, counts), 2),
+            "kind": rng.choice(["consult", "imaging", "surgery"], len(owner), p=[0.7, 0.2, 0.1]),
+        }
+    )
+    return {"hospital": hospitals, "patient": patients, "visit": visits}
+
+
+def test_three_level_hierarchy_with_childless_parents(manager: Manager) -> None:
+    frames = _hierarchy()
+    runner = manager.create_runner("three_levels", seed=5)
+    runner.add_table("hospital", frames["hospital"], primary_key="h_id")
+    runner.add_table("patient", frames["patient"], primary_key="p_id", foreign_keys=["hospital_id"])
+    runner.add_table("visit", frames["visit"], primary_key="v_id", foreign_keys=["patient_id"])
+    runner.add_link("hospital", "h_id", "patient", "hospital_id")
+    runner.add_link(
+        "patient", "p_id", "visit", "patient_id", LinkMethod.MINIMUM_DISTANCE_ASSIGNMENT
+    )
+    runner.set_parameters("hospital", k=3)
+    runner.set_parameters("patient", k=10)
+    runner.set_parameters("visit", k=10)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics])
+
+    hospitals, patients, visits = (runner.shuffled(t) for t in ("hospital", "patient", "visit"))
+    assert [len(hospitals), len(patients), len(visits)] == [len(f) for f in frames.values()]
+    assert set(patients["hospital_id"]) <= set(hospitals["h_id"])
+    assert set(visits["patient_id"]) <= set(patients["p_id"])
+    # New keys, numbered like the originals' kind, revealing nothing of them.
+    assert sorted(hospitals["h_id"]) == list(range(16))
+    original_childless = 1 - frames["patient"]["p_id"].isin(frames["visit"]["patient_id"]).mean()
+    avatar_childless = 1 - patients["p_id"].isin(visits["patient_id"]).mean()
+    assert original_childless > 0.2
+    assert abs(avatar_childless - original_childless) < 0.12
+    # Grandparent summaries carry patient counts: hospitals keep their size ranking roughly.
+    sizes_o = frames["patient"]["hospital_id"].value_counts()
+    sizes_a = patients["hospital_id"].value_counts()
+    assert abs(sizes_a.mean() - sizes_o.mean()) < 1e-9  # same total over the same hospital count
+    middle = [m["metadata"]["computation_type"] for m in runner.privacy_metrics("patient")]
+    assert middle == ["to_top_enriched", "to_bottom_id_propagated", "full_enriched"]
+    top_signal = runner.signal_metrics("patient")[1]
+    assert top_signal["childless_share_original"] == pytest.approx(100 * original_childless)
+    assert abs(top_signal["childless_share_avatar"] - 100 * avatar_childless) < 1e-6
+    summary = runner.render_signal_metrics_summary()
+    assert set(summary) == {"hospital", "patient", "visit"}
+
+
+def test_child_table_fifty_times_its_parent(manager: Manager) -> None:
+    rng = np.random.default_rng(11)
+    parents = pd.DataFrame(
+        {
+            "id": [f"acct-{i:03d}" for i in range(60)],
+            "segment": rng.choice(["a", "b"], 60),
+            "region": rng.choice(["north", "south", "east", "west"], 60),
+            "age_years": rng.integers(1, 30, 60),
+        }
+    )
+    parents["limit"] = np.where(parents["segment"] == "a", 1000.0, 5000.0) * rng.uniform(
+        0.8, 1.2, 60
+    )
+    owner = np.repeat(parents["id"].to_numpy(), 50)
+    limits = np.repeat(parents["limit"].to_numpy(), 50)
+    children = pd.DataFrame(
+        {
+            "tx": np.arange(len(owner)),
+            "account": owner,
+            "amount": np.round(limits * rng.uniform(0.01, 0.1, len(owner)), 2),
+        }
+    )
+    runner = manager.create_runner("fifty_children", seed=2)
+    runner.add_table("account", parents, primary_key="id")
+    runner.add_table("transaction", children, primary_key="tx", foreign_keys=["account"])
+    runner.add_link("account", "id", "transaction", "account")
+    runner.set_parameters("account", k=5)
+    runner.set_parameters("transaction", k=20)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
+    accounts, transactions = runner.shuffled("account"), runner.shuffled("transaction")
+    assert len(transactions) == 50 * len(accounts) == 3000
+    # String keys stay strings, renumbered.
+    assert set(accounts["id"]) == {str(i) for i in range(60)}
+    per_account = transactions.groupby("account")["amount"].mean()
+    joined = accounts.set_index("id").join(per_account)
+    # The parent's limit still drives its transactions' amounts after assignment.
+    assert joined["limit"].corr(joined["amount"]) > 0.5
+    top = runner.signal_metrics("account")[1]
+    assert top["child_count_mean_original"] == top["child_count_mean_avatar"] == 50
+
+
+def test_multi_yaml_loads_runs_and_exports_back(
+    manager: Manager, fixtures: Path, yaml_dir: Path, tmp_path: Path
+) -> None:
+    runner = manager.create_runner("from_multi_yaml")
+    runner.from_yaml(str(yaml_dir / "multi.yaml"))
+    for table in ("patient", "doctor", "visit"):
+        runner.upload_file(table, str(fixtures / f"{table}.csv"))
+    assert {(lk.parent_table, lk.child_table) for lk in runner.config.links} == {
+        ("patient", "visit"),
+        ("doctor", "visit"),
+    }
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    assert [m["metadata"]["computation_type"] for m in runner.privacy_metrics("doctor")] == [
+        "standalone",
+        "to_top_enriched",
+    ]
+    assert runner.get_status(JobKind.privacy_metrics) == JobStatus.finished
+    visits = runner.shuffled("visit")
+    assert set(visits["doctor_id"]) <= set(runner.shuffled("doctor")["d_id"])
+    exported = runner.get_yaml(str(tmp_path / "again.yaml"))
+    assert "method: linear_sum_assignment" in exported and "individual_level: false" in exported
+    clone = manager.create_runner("multi_yaml_again")
+    clone.from_yaml(str(tmp_path / "again.yaml"))
+    assert clone.config.links == runner.config.links
+    assert clone.config.tables["visit"] == runner.config.tables["visit"]
+
+
+def test_ts_yaml_loads_runs_and_exports_back(
+    manager: Manager, fixtures: Path, yaml_dir: Path, tmp_path: Path
+) -> None:
+    runner = manager.create_runner("from_ts_yaml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runner.from_yaml(str(yaml_dir / "ts.yaml"))
+    notes = " ".join(str(w.message) for w in caught)
+    assert "time series" not in notes and "time_series" not in notes
+    sensor1 = runner.config.tables["sensor1"]
+    assert (sensor1.time_series_time, sensor1.foreign_keys) == ("t", ["id"])
+    assert sensor1.time_series == {"projection_type": "flatten", "nf": 10}
+    runner.upload_file("vanilla", str(fixtures / "sensors_vanilla.csv"))
+    runner.upload_file("sensor1", str(fixtures / "sensors_timeseries1.csv"))
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
+    series = runner.shuffled("sensor1")
+    original = pd.read_csv(fixtures / "sensors_timeseries1.csv")
+    assert list(series.columns) == list(original.columns)
+    assert set(series["id"]) <= set(runner.shuffled("vanilla")["id"])
+    assert 0 <= runner.signal_metrics("sensor1")[0]["pointwise_hellinger_mean"] <= 1
+    exported = runner.get_yaml(str(tmp_path / "ts_again.yaml"))
+    assert "time_series_time: true" in exported and "projection_type: flatten" in exported
+    clone = manager.create_runner("ts_yaml_again")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clone.from_yaml(str(tmp_path / "ts_again.yaml"))
+    assert clone.config.tables["sensor1"] == runner.config.tables["sensor1"]
+    assert clone.config.links == runner.config.links
+
+
+def _tutorial_tables(fixtures: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(fixtures / f"{name}.csv") for name in ("patient", "doctor", "visit")}
+
+
+def _linked_runner(manager: Manager, frames: dict[str, pd.DataFrame], name: str) -> object:
+    runner = manager.create_runner(name)
+    runner.add_table("patient", frames["patient"], primary_key="p_id")
+    runner.add_table("doctor", frames["doctor"], primary_key="d_id")
+    runner.add_table(
+        "visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id", "doctor_id"]
+    )
+    runner.add_link("patient", "p_id", "visit", "patient_id")
+    runner.add_link("doctor", "d_id", "visit", "doctor_id")
+    for table in frames:
+        runner.set_parameters(table, k=5)
+    return runner
+
+
+def _refused(runner: object, pattern: str) -> None:
+    """StartJobs answers INVALID_ARGUMENT with ``pattern`` and queues nothing."""
+    with pytest.raises(InvalidArgument, match=pattern):
+        runner.run(jobs_to_run=[JobKind.standard])  # type: ignore[attr-defined]
+    assert runner.jobs == {}  # type: ignore[attr-defined]
+    run_id = runner.set_name  # type: ignore[attr-defined]
+    assert runner.api.list_jobs(run_id=run_id).items == []  # type: ignore[attr-defined]
+    assert runner.api.list_results(run_id=run_id) == []  # type: ignore[attr-defined]
+
+
+def test_foreign_key_without_parent_row_is_refused(manager: Manager, fixtures: Path) -> None:
+    frames = _tutorial_tables(fixtures)
+    frames["visit"].loc[[3, 7, 8], "patient_id"] = 9999
+    runner = _linked_runner(manager, frames, "orphans")
+    _refused(
+        runner,
+        r"table 'visit', column 'patient_id': 3 row\(s\) of 300 have a foreign key with no row "
+        r"in 'patient'",
+    )
+
+
+def test_duplicate_primary_keys_are_refused(manager: Manager, fixtures: Path) -> None:
+    frames = _tutorial_tables(fixtures)
+    frames["doctor"].loc[[1, 2], "d_id"] = frames["doctor"].loc[0, "d_id"]
+    runner = _linked_runner(manager, frames, "duplicates")
+    _refused(
+        runner, r"table 'doctor', primary key 'd_id': 3 row\(s\) share 1 duplicated value\(s\)"
+    )
+
+
+def _series_runner(manager: Manager, fixtures: Path, series: pd.DataFrame, name: str) -> object:
+    runner = manager.create_runner(name)
+    runner.add_table("vanilla", pd.read_csv(fixtures / "sensors_vanilla.csv"), primary_key="id")
+    runner.add_table(
+        "sensor", series, primary_key="primary_key", foreign_keys=["id"], time_series_time="t"
+    )
+    runner.add_link("vanilla", "id", "sensor", "id", LinkMethod.TIME_SERIES)
+    runner.set_parameters("vanilla", k=5)
+    return runner
+
+
+def test_unparsable_time_values_are_refused(manager: Manager, fixtures: Path) -> None:
+    # As a CSV with a few words among the times reads: the whole column as text.
+    series = pd.read_csv(fixtures / "sensors_timeseries2.csv").astype({"t": str})
+    series.loc[[10, 20, 30, 40], "t"] = "soon"
+    runner = _series_runner(manager, fixtures, series, "bad_times")
+    _refused(
+        runner,
+        r"table 'sensor', time column 't': 4 row\(s\) of 10000 are not numbers like the rest",
+    )
+
+
+def test_series_of_one_point_is_refused(manager: Manager, fixtures: Path) -> None:
+    series = pd.read_csv(fixtures / "sensors_timeseries2.csv")
+    lonely = series.groupby("id").head(1).head(2)
+    series = pd.concat([series[~series["id"].isin(lonely["id"])], lonely], ignore_index=True)
+    runner = _series_runner(manager, fixtures, series, "one_point")
+    _refused(runner, r"table 'sensor', column 'id': 2 series of 200 have a single point")
+
+
+def test_links_to_missing_tables_and_unready_links_are_refused(
+    manager: Manager, fixtures: Path, yaml_dir: Path
+) -> None:
+    frames = _tutorial_tables(fixtures)
+    runner = manager.create_runner("missing_table")
+    runner.add_table("patient", frames["patient"], primary_key="p_id")
+    runner.add_table(
+        "visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id", "doctor_id"]
+    )
+    with pytest.raises(InvalidArgument, match=r"child_table_name 'visits' is not an added table"):
+        runner.add_link("patient", "p_id", "visits", "patient_id")
+    # The server applies the same rules whoever calls: a link to a missing table, through YAML.
+    text = (yaml_dir / "multi.yaml").read_text().replace("table: visit", "table: visits")
+    with pytest.raises(InvalidArgument, match=r"child table 'visits' does not exist"):
+        runner.api.import_yaml(runner.set_name, text, runner.config)
+    with pytest.raises(
+        InvalidArgument,
+        match=r"must be the primary key 'p_id' of table 'patient', not 'age'",
+    ):
+        runner.add_link("patient", "age", "visit", "patient_id")
+    with pytest.raises(InvalidArgument, match=r"'gender' is not a foreign key of 'visit'"):
+        runner.add_link("patient", "p_id", "visit", "gender")
+    assert runner.config.links == []
+    runner.add_link("patient", "p_id", "visit", "patient_id")
+    runner.set_parameters("patient", k=5)
+    runner.set_parameters("visit", k=5)
+    # doctor_id is declared a foreign key but has no link: nothing may run yet.
+    with pytest.raises(FailedPrecondition, match=r"foreign key\(s\) \['doctor_id'\] of table "):
+        runner.run(jobs_to_run=[JobKind.standard])
+    assert runner.jobs == {}
