@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 from support import ServerThread, TestUser
+from veil_client.constants import Results
 from veil_client.models import JobStatus
 
 TUTORIAL_3_CODE = """\
@@ -184,6 +186,10 @@ def notebook(
     yield notebooks
 
 
+def _pdf_text(path: Path) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(path).pages)
+
+
 def run(code: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {"__name__": "__tutorial__"}
     exec(compile(code, "<tutorial>", "exec"), namespace)
@@ -257,7 +263,13 @@ def test_tutorial_3_multitable(notebook: Path, capsys: pytest.CaptureFixture[str
     assert list(summary.index) == ["patient", "doctor", "visit"]
     assert ("standalone", "privacy") in summary.columns and ("visit", "signal") in summary.columns
 
-    assert Path("multitable-report.pdf").read_bytes().startswith(b"%PDF")
+    report = " ".join(_pdf_text(Path("multitable-report.pdf")).split())
+    assert "Linked tables" in report
+    for line in ("patient.p_id → visit.patient_id", "doctor.d_id → visit.doctor_id"):
+        assert line in report
+    for table in ("patient", "doctor", "visit"):
+        assert f"Table {table}" in report
+    assert "full_enriched" in report and "Privacy breach" not in report
     printed = capsys.readouterr().out
     assert "Computation type : full_enriched with table doctor" in printed
     assert "time_series" not in printed  # print_parameters shows no series for plain tables
@@ -275,6 +287,31 @@ def test_tutorial_3_with_minimum_distance_assignment(notebook: Path) -> None:
     assert set(visit_avatar["doctor_id"]) <= set(ns["doctor_avatar"]["d_id"])
     yaml_text = runner.get_yaml()
     assert yaml_text.count("method: minimum_distance_assignment") == 2
+
+
+def test_tutorial_3_with_the_sensitive_original_order_is_flagged(notebook: Path) -> None:
+    code = TUTORIAL_3_CODE.replace(
+        "LinkMethod.LINEAR_SUM_ASSIGNMENT", "LinkMethod.SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT", 1
+    )
+    ns = run(code)
+    runner = ns["runner"]
+    # The structure of the patient link is the original one: each avatar patient has as many
+    # visits as the original patient of the same row.
+    visits = runner.sensitive_unshuffled("visit")
+    patients = runner.sensitive_unshuffled("patient")
+    original_counts = ns["visit"]["patient_id"].value_counts()
+    avatar_counts = visits["patient_id"].value_counts()
+    for row in (0, 10, 50):
+        assert avatar_counts.get(patients["p_id"][row], 0) == original_counts.get(
+            ns["patient"]["p_id"][row], 0
+        )
+    report = " ".join(_pdf_text(Path("multitable-report.pdf")).split())
+    assert "Privacy breach: the link patient.p_id → visit.patient_id uses" in report
+    assert "doctor.d_id → visit.doctor_id uses" not in report
+    [standard] = [
+        m for m in runner.get_all_results()[Results.METADATA.value][""] if m["kind"] == "standard"
+    ]
+    assert any("HIGH PRIVACY BREACH" in w for w in standard["warnings"])
 
 
 def test_tutorial_4_time_series(notebook: Path) -> None:

@@ -18,6 +18,7 @@ def test_public_names_are_pinned() -> None:
             "REPORT_TYPES",
             "ColumnSummary",
             "Figure",
+            "LinkSummary",
             "MetricResult",
             "PiaContext",
             "ReportContext",

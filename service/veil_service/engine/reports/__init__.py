@@ -11,6 +11,7 @@ Pure functions the engine calls after the metrics jobs; no gRPC, protobuf or dat
 from veil_service.engine.reports.catalog import CATALOG, MetricResult, Target, evaluate_metrics
 from veil_service.engine.reports.context import (
     ColumnSummary,
+    LinkSummary,
     PiaContext,
     ReportContext,
     TableSummary,
@@ -36,6 +37,7 @@ __all__ = [
     "REPORT_TYPES",
     "ColumnSummary",
     "Figure",
+    "LinkSummary",
     "MetricResult",
     "PiaContext",
     "ReportContext",

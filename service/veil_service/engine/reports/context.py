@@ -143,6 +143,44 @@ def column_kind(series: pd.Series) -> str:
 
 
 @dataclass(frozen=True)
+class LinkSummary:
+    """One link of a multi-table run, as the reports show it (counts, never data values).
+
+    Attributes:
+        parent_table: The parent table.
+        parent_field: Its primary key.
+        child_table: The child table.
+        child_field: The child's foreign key.
+        method: The avatar_yaml LinkMethod value that assigned avatar children to avatar
+            parents.
+        child_rows: Rows of the child table, (original, avatar).
+        children_per_parent: Mean children per parent row, (original, avatar); for a time
+            series, mean readings per series.
+        childless_share: Percent of parent rows without children, (original, avatar).
+        count_distance: Hellinger distance between the child-count distributions, in [0, 1].
+    """
+
+    parent_table: str
+    parent_field: str
+    child_table: str
+    child_field: str
+    method: str
+    child_rows: tuple[int, int] = (0, 0)
+    children_per_parent: tuple[float, float] | None = None
+    childless_share: tuple[float, float] | None = None
+    count_distance: float | None = None
+
+    @property
+    def sensitive(self) -> bool:
+        """The link keeps the original structure (a privacy breach the reports flag)."""
+        return self.method == "sensitive_original_order_assignment"
+
+    def label(self) -> str:
+        """``patient.p_id → visit.patient_id``."""
+        return f"{self.parent_table}.{self.parent_field} → {self.child_table}.{self.child_field}"
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """Everything a report shows about one run.
 
@@ -162,6 +200,10 @@ class ReportContext:
             the key ones.
         generated_at: Timestamp printed on the reports; None prints none, which keeps the
             output byte-stable for tests.
+        links: The links of a multi-table run (empty for a single table).
+        computations: Table name -> every privacy result of a multi-table run, one per
+            computation type (``metadata.computation_type``, ``metadata.reference``);
+            ``privacy`` holds the one each table's verdict rests on.
     """
 
     run_name: str
@@ -172,6 +214,12 @@ class ReportContext:
     pia: PiaContext = field(default_factory=PiaContext)
     figures: Mapping[str, Sequence[Figure]] = field(default_factory=dict)
     generated_at: datetime | None = None
+    links: tuple[LinkSummary, ...] = ()
+    computations: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+
+    def breached_tables(self) -> set[str]:
+        """Child tables of a link that kept the original structure."""
+        return {link.child_table for link in self.links if link.sensitive}
 
 
 def flatten_parameters(parameters: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

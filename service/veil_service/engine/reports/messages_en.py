@@ -316,4 +316,40 @@ EN: dict[str, str] = {
     "level.limited": "limited",
     "level.significant": "significant",
     "level.maximum": "maximum",
+    # multi-table runs (linked tables)
+    "linked.heading": "Linked tables",
+    "linked.intro": "This run links {count} tables: each child row belongs to one parent row. "
+    "Each table was avatarized with its children summarised per row and its parents' variables "
+    "on its rows; avatar children were then given avatar parents by their link's method. "
+    "Keys are new: they say nothing of the original keys.",
+    "linked.link": "Link (parent → child)",
+    "linked.method": "Method",
+    "linked.child_rows": "Child rows (original / avatar)",
+    "linked.per_parent": "Children per parent (original / avatar)",
+    "linked.childless": "Parents without children (original / avatar)",
+    "linked.count_distance": "Child-count distance",
+    "linked.method.linear_sum_assignment": "linear sum assignment",
+    "linked.method.minimum_distance_assignment": "minimum distance assignment",
+    "linked.method.sensitive_original_order_assignment": "original order (SENSITIVE)",
+    "linked.method.time_series": "time series",
+    "linked.breach": "Privacy breach: the link {link} uses sensitive_original_order_assignment. "
+    "Its avatar children keep their original parents, so the released link structure is the "
+    "original one: how many children each individual has, and which rows belong together. "
+    "Use linear_sum_assignment or minimum_distance_assignment before releasing these tables.",
+    "linked.computations": "Privacy by computation type",
+    "linked.computations_intro": "A multi-table run is attacked from several sides: each table "
+    "alone (standalone), a parent with its children summarised (to_top_enriched), a child whose "
+    "rows are traced back to their individual (to_bottom_id_propagated), the same enriched with "
+    "every parent's variables (full_enriched). The verdicts above rest on the weakest of them.",
+    "linked.computation_type": "Computation type",
+    "linked.reference": "Other table",
+    "linked.type.standalone": "standalone",
+    "linked.type.to_top_enriched": "to_top_enriched",
+    "linked.type.to_bottom_id_propagated": "to_bottom_id_propagated",
+    "linked.type.full_enriched": "full_enriched",
+    "pia.linked_heading": "Linked tables",
+    "pia.linked_link": "{link}: avatar children assigned by {method}.",
+    "pia.linked_breach_verdict": "Table {table}: not compatible with an anonymous release, "
+    "because its link to its parent kept the original structure (see the linked tables "
+    "section).",
 }

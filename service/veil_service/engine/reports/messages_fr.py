@@ -329,4 +329,42 @@ FR: dict[str, str] = {
     "level.limited": "limité",
     "level.significant": "important",
     "level.maximum": "maximal",
+    # multi-table runs (linked tables)
+    "linked.heading": "Tables liées",
+    "linked.intro": "Ce traitement lie {count} tables : chaque ligne enfant appartient à une "
+    "ligne parente. Chaque table a été avatarisée avec ses enfants résumés par ligne et les "
+    "variables de ses parents sur ses lignes ; les enfants avatars ont ensuite reçu des parents "
+    "avatars selon la méthode de leur lien. Les clés sont nouvelles : elles ne disent rien des "
+    "clés d'origine.",
+    "linked.link": "Lien (parent → enfant)",
+    "linked.method": "Méthode",
+    "linked.child_rows": "Lignes enfants (originales / avatars)",
+    "linked.per_parent": "Enfants par parent (originaux / avatars)",
+    "linked.childless": "Parents sans enfant (originaux / avatars)",
+    "linked.count_distance": "Distance des nombres d'enfants",
+    "linked.method.linear_sum_assignment": "affectation linéaire (linear sum assignment)",
+    "linked.method.minimum_distance_assignment": "distance minimale",
+    "linked.method.sensitive_original_order_assignment": "ordre d'origine (SENSIBLE)",
+    "linked.method.time_series": "séries temporelles",
+    "linked.breach": "Atteinte à la vie privée : le lien {link} utilise "
+    "sensitive_original_order_assignment. Ses enfants avatars gardent leurs parents d'origine : "
+    "la structure des liens publiée est celle d'origine (combien d'enfants a chaque individu, "
+    "quelles lignes vont ensemble). Utilisez linear_sum_assignment ou "
+    "minimum_distance_assignment avant de publier ces tables.",
+    "linked.computations": "Confidentialité par type de calcul",
+    "linked.computations_intro": "Un traitement multi-tables est attaqué par plusieurs côtés : "
+    "chaque table seule (standalone), un parent avec ses enfants résumés (to_top_enriched), un "
+    "enfant dont les lignes sont rattachées à leur individu (to_bottom_id_propagated), le même "
+    "enrichi des variables de tous ses parents (full_enriched). Les verdicts ci-dessus reposent "
+    "sur le plus faible d'entre eux.",
+    "linked.computation_type": "Type de calcul",
+    "linked.reference": "Autre table",
+    "linked.type.standalone": "standalone",
+    "linked.type.to_top_enriched": "to_top_enriched",
+    "linked.type.to_bottom_id_propagated": "to_bottom_id_propagated",
+    "linked.type.full_enriched": "full_enriched",
+    "pia.linked_heading": "Tables liées",
+    "pia.linked_link": "{link} : enfants avatars affectés par {method}.",
+    "pia.linked_breach_verdict": "Table {table} : incompatible avec une publication anonyme, car "
+    "son lien à son parent a gardé la structure d'origine (voir la section des tables liées).",
 }

@@ -223,6 +223,25 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
     document.add_paragraph(t("tech.attack_model"))
     likelihood = _likelihood_section(document, pia, t)
 
+    if context.links:
+        document.add_heading(t("pia.linked_heading"), level=1)
+        document.add_paragraph(t("linked.intro", count=len(context.tables)))
+        for link in context.links:
+            line = document.add_paragraph(style="List Bullet")
+            run = line.add_run(
+                t(
+                    "pia.linked_link",
+                    link=link.label(),
+                    method=t(f"linked.method.{link.method}"),
+                )
+            )
+            if link.sensitive:
+                run.bold = True
+                run.font.color.rgb = _RED
+                breach = document.add_paragraph().add_run(t("linked.breach", link=link.label()))
+                breach.bold = True
+                breach.font.color.rgb = _RED
+    breached = context.breached_tables()
     verdicts: list[tuple[str, Conclusion, list[AttackAssessment]]] = []
     for table in context.tables:
         document.add_heading(t("pia.residual_heading", table=table.name), level=1)
@@ -233,7 +252,14 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
         results = [r for a in assessments for r in a.results]
         for sentence in privacy_reading(results, t):
             document.add_paragraph(sentence, style="List Bullet")
-        verdicts.append((table.name, conclude(assessments), assessments))
+        verdict = conclude(assessments)
+        if table.name in breached:
+            # The structure released is the original one, whatever the row-level metrics say.
+            verdict = "incompatible"
+            document.add_paragraph().add_run(
+                t("pia.linked_breach_verdict", table=table.name)
+            ).bold = True
+        verdicts.append((table.name, verdict, assessments))
     _conclusion(document, verdicts, t)
     document.add_paragraph(t("pia.signoff"))
     buffer = io.BytesIO()

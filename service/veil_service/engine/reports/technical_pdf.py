@@ -56,6 +56,8 @@ _GREEN, _RED, _GREY = (
     colors.HexColor("#666666"),
 )
 _WIDTH = A4[0] - 4 * cm
+#: The metrics a computation type's verdict rests on (the individual-level ones).
+_HEADLINE_PRIVACY = ("hidden_rate", "local_cloaking")
 #: Figures embedded per table, in this order (the distributions come last, two per row).
 _REPORT_KINDS = (
     "metrics_summary",
@@ -225,6 +227,8 @@ def _table_section(
         Paragraph(escape(t("tech.signal_metrics")), styles["h2"]),
         _metric_table(signal, t, styles["cell"]),
     ]
+    if len(context.computations.get(table.name, ())) > 1:
+        story += _computations(context.computations[table.name], t, styles)
     story += _dataset(table, t, styles)
     figures = context.figures.get(table.name, ())
     if any(f.png is not None for f in figures):
@@ -233,6 +237,105 @@ def _table_section(
         story.append(Paragraph(escape(t("tech.figures")), styles["h1"]))
         story += _figures(figures, t, styles)
     return story
+
+
+def _pair(values: tuple[float, float] | None, t: Translator, unit: str = "") -> str:
+    if values is None:
+        return "—"
+    return f"{t.number(values[0])}{unit} / {t.number(values[1])}{unit}"
+
+
+def _links_section(
+    context: ReportContext, t: Translator, styles: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    """Every link of a multi-table run: method, child counts, and any breach in red."""
+    cell = styles["cell"]
+    rows: list[list[Any]] = [
+        [
+            Paragraph(escape(t(key)), cell)
+            for key in (
+                "linked.link",
+                "linked.method",
+                "linked.child_rows",
+                "linked.per_parent",
+                "linked.childless",
+                "linked.count_distance",
+            )
+        ]
+    ]
+    extra: list[Any] = []
+    for position, link in enumerate(context.links, start=1):
+        rows.append(
+            [
+                Paragraph(escape(link.label()), cell),
+                Paragraph(escape(t(f"linked.method.{link.method}")), cell),
+                f"{link.child_rows[0]} / {link.child_rows[1]}",
+                _pair(link.children_per_parent, t),
+                _pair(link.childless_share, t, " %"),
+                t.number(link.count_distance),
+            ]
+        )
+        if link.sensitive:
+            extra += [
+                ("TEXTCOLOR", (1, position), (1, position), _RED),
+                ("FONTNAME", (1, position), (1, position), _BOLD),
+            ]
+    story: list[Flowable] = [
+        Paragraph(escape(t("linked.heading")), styles["h1"]),
+        Paragraph(escape(t("linked.intro", count=len(context.tables))), styles["body"]),
+        _grid(rows, [4.4 * cm, 3.0 * cm, 2.4 * cm, 2.6 * cm, 2.6 * cm, 2.0 * cm], extra),
+    ]
+    for link in context.links:
+        if link.sensitive:
+            story.append(
+                Paragraph(
+                    f'<font color="#d73027"><b>{escape(t("linked.breach", link=link.label()))}'
+                    "</b></font>",
+                    styles["body"],
+                )
+            )
+    return story
+
+
+def _computations(
+    results: Sequence[Any], t: Translator, styles: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    """A multi-table table's privacy under each computation type it was attacked by."""
+    cell = styles["cell"]
+    rows: list[list[Any]] = [
+        [
+            Paragraph(escape(text), cell)
+            for text in (
+                t("linked.computation_type"),
+                t("linked.reference"),
+                t.metric_name("hidden_rate"),
+                t.metric_name("local_cloaking"),
+                t("common.result"),
+            )
+        ]
+    ]
+    extra: list[Any] = []
+    for position, result in enumerate(results, start=1):
+        metadata = result.get("metadata") or {}
+        checks = [v for k, v in (result.get("passed") or {}).items() if k in _HEADLINE_PRIVACY]
+        passed = all(checks) if checks else None
+        rows.append(
+            [
+                t(f"linked.type.{metadata.get('computation_type')}"),
+                metadata.get("reference") or "—",
+                t.number(result.get("hidden_rate")),
+                t.number(result.get("local_cloaking")),
+                t.verdict(passed, computed=passed is not None),
+            ]
+        )
+        if passed is not None:
+            extra.append(("TEXTCOLOR", (4, position), (4, position), _GREEN if passed else _RED))
+    return [
+        CondPageBreak(5 * cm),
+        Paragraph(escape(t("linked.computations")), styles["h2"]),
+        Paragraph(escape(t("linked.computations_intro")), styles["body"]),
+        _grid(rows, [4.2 * cm, 3.0 * cm, 3.0 * cm, 3.0 * cm, 3.8 * cm], extra),
+    ]
 
 
 def _method(
@@ -285,6 +388,8 @@ def build_technical_report(context: ReportContext, language: str = "en") -> byte
             )
         )
     story.append(Spacer(1, 0.3 * cm))
+    if context.links:
+        story += _links_section(context, t, styles)
     for table in context.tables:
         story += _table_section(context, table, t, styles)
     story.append(CondPageBreak(5 * cm))

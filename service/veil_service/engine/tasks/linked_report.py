@@ -2,7 +2,9 @@
 
 Inputs: ``original@<table>``, ``avatars@<table>`` and the JSON results of the metrics jobs
 ``privacy_metrics@<table>`` and ``signal_metrics@<table>`` (a list per table, one result per
-computation type), plus ``links`` (how the standard job assigned children) when it ran.
+computation type). The reports cover every table (its verdict rests on its weakest computation
+type, and each type is listed) and every link (method, child counts, and a link that kept the
+original structure flagged as a privacy breach).
 """
 
 from __future__ import annotations
@@ -10,15 +12,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.linked_jobs import LinkedRun
-from veil_service.engine_contract.linked_tables import table_ref
+from veil_service.engine_contract.linked_tables import TIME_SERIES, Link, table_ref
+
+if TYPE_CHECKING:
+    from veil_service.engine.reports import LinkSummary
 
 
 def headline(results: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
-    """The result a table's report row shows: ``standalone`` when computed, else the weakest.
+    """The result a table's verdict rests on: ``standalone`` when computed, else the weakest.
 
     A child table has no standalone privacy result (its rows are not individuals); its weakest
     individual-level result (lowest hidden rate) is the one a reader must see.
@@ -35,6 +42,53 @@ def _read_json(ctx: TaskContext, name: str) -> Any:
     return json.loads(ctx.input_path(name).read_text())
 
 
+def link_summary(
+    link: Link,
+    originals: Mapping[str, pd.DataFrame],
+    avatars: Mapping[str, pd.DataFrame],
+    signal: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> LinkSummary:
+    """What the reports show of a link, from the signal metrics' child-count figures."""
+    from veil_service.engine.reports import LinkSummary
+
+    rows = (len(originals[link.child_table]), len(avatars[link.child_table]))
+    per_parent: tuple[float, float] | None = None
+    childless: tuple[float, float] | None = None
+    distance: float | None = None
+    if link.method == TIME_SERIES:
+        series = signal.get(link.child_table) or [{}]
+        if "series_length_mean_original" in series[0]:
+            per_parent = (
+                float(series[0]["series_length_mean_original"]),
+                float(series[0]["series_length_mean_avatar"]),
+            )
+    else:
+        top = next(
+            (
+                r
+                for r in signal.get(link.parent_table, ())
+                if (r.get("metadata") or {}).get("computation_type") == "to_top_enriched"
+                and (r.get("metadata") or {}).get("reference") == link.child_table
+            ),
+            {},
+        )
+        if "child_count_mean_original" in top:
+            per_parent = (top["child_count_mean_original"], top["child_count_mean_avatar"])
+            childless = (top["childless_share_original"], top["childless_share_avatar"])
+            distance = top["child_count_hellinger"]
+    return LinkSummary(
+        link.parent_table,
+        link.parent_field,
+        link.child_table,
+        link.child_field,
+        link.method,
+        child_rows=rows,
+        children_per_parent=per_parent,
+        childless_share=childless,
+        count_distance=distance,
+    )
+
+
 def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
     """Build both reports in the run's language over every table and link."""
     from veil_service.engine.multitable.pipeline import value_columns
@@ -43,6 +97,7 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         PiaContext,
         ReportContext,
         TableSummary,
+        build_figures,
         build_pia_report,
         build_technical_report,
         check_language,
@@ -53,34 +108,63 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
     check_language(language)
     originals, _ = run.read(ctx, "original")
     avatars, _ = run.read(ctx, "avatars")
+    pia = PiaContext(**(run.params.get("pia") or {}))
+    privacy_results = {
+        name: _read_json(ctx, table_ref("privacy_metrics", name)) for name in run.names()
+    }
+    signal_results = {
+        name: _read_json(ctx, table_ref("signal_metrics", name)) for name in run.names()
+    }
     privacy: dict[str, Mapping[str, Any]] = {}
     signal: dict[str, Mapping[str, Any]] = {}
+    figures: dict[str, Any] = {}
     summaries = []
     parameters: dict[str, Any] = {"seed": run.params.get("seed")}
-    for name in run.names():
+    names = run.names()
+    for position, name in enumerate(names):
+        ctx.progress(0.05 + 0.4 * position / len(names), f"{name}: figures")
         columns = value_columns(run.schema, name, originals[name])
-        summaries.append(
-            TableSummary.from_frames(name, originals[name][columns], avatars[name][columns])
-        )
-        privacy[name] = headline(_read_json(ctx, table_ref("privacy_metrics", name)), "privacy")
-        signal[name] = headline(_read_json(ctx, table_ref("signal_metrics", name)), "signal")
+        original, avatar = originals[name][columns], avatars[name][columns]
+        summaries.append(TableSummary.from_frames(name, original, avatar))
+        privacy[name] = headline(privacy_results[name], "privacy")
+        signal[name] = headline(signal_results[name], "signal")
         parameters[name] = dict(
             run.setting(name, "avatarization") or run.setting(name, "time_series") or {}
         )
+        if not run.schema.is_time_series(name):
+            figures[name] = build_figures(
+                original.reset_index(drop=True),
+                avatar.reset_index(drop=True),
+                privacy=dict(privacy[name]),
+                signal=dict(signal[name]),
+                table_name=name,
+                language=language,
+                pia=pia,
+                seed=int(run.params.get("seed") or 0),
+            )
     context = ReportContext(
         run_name=str(run.params.get("run_name") or "run"),
         tables=tuple(summaries),
         parameters=parameters,
         privacy=privacy,
         signal=signal,
-        pia=PiaContext(**(run.params.get("pia") or {})),
+        pia=pia,
+        figures=figures,
         generated_at=datetime.now(UTC),
+        links=tuple(
+            link_summary(link, originals, avatars, signal_results) for link in run.schema.links
+        ),
+        computations=privacy_results,
     )
-    ctx.progress(0.4, "technical report")
+    ctx.progress(0.5, "technical report")
     ctx.write_bytes(
         "report:basic", build_technical_report(context, language), REPORT_TYPES["basic"], ".pdf"
     )
     ctx.progress(0.8, "PIA report")
     ctx.write_bytes("report:pia", build_pia_report(context, language), REPORT_TYPES["pia"], ".docx")
     ctx.progress(1.0, "done")
-    return {"language": language, "tables": len(summaries)}
+    return {
+        "language": language,
+        "tables": len(summaries),
+        "breached_links": [link.label() for link in context.links if link.sensitive],
+    }

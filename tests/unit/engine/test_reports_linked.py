@@ -1,0 +1,103 @@
+"""Reports of a multi-table run cover every table and link, and flag a link that kept the
+original structure (sensitive_original_order_assignment) as a privacy breach."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+from docx import Document
+from pypdf import PdfReader
+from test_reports_fixtures import PRIVACY, SIGNAL, wbcd_context
+from veil_service.engine.reports import (
+    LinkSummary,
+    PiaContext,
+    ReportContext,
+    build_pia_report,
+    build_technical_report,
+)
+
+
+def _linked_context(method: str) -> ReportContext:
+    base = wbcd_context(with_figures=False, pia=PiaContext("Low", "health", "patients", "internal"))
+    [table] = base.tables
+    child = dataclasses.replace(table, name="visit")
+    visit_results = [
+        {
+            **PRIVACY,
+            "hidden_rate": 88.5,
+            "local_cloaking": 7.0,
+            "passed": {"hidden_rate": False, "local_cloaking": True},
+            "metadata": {"computation_type": ctype, "reference": "wbcd", "table_name": "visit"},
+        }
+        for ctype in ("to_bottom_id_propagated", "full_enriched")
+    ]
+    return dataclasses.replace(
+        base,
+        tables=(table, child),
+        privacy={**base.privacy, "visit": visit_results[0]},
+        signal={**base.signal, "visit": SIGNAL},
+        links=(
+            LinkSummary(
+                "wbcd",
+                "id",
+                "visit",
+                "wbcd_id",
+                method,
+                child_rows=(1366, 1366),
+                children_per_parent=(2.0, 2.0),
+                childless_share=(12.5, 11.75),
+                count_distance=0.031,
+            ),
+        ),
+        computations={"visit": visit_results},
+    )
+
+
+def _pdf_text(pdf: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _docx_text(docx: bytes) -> str:
+    document = Document(io.BytesIO(docx))
+    return "\n".join(p.text for p in document.paragraphs)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_technical_report_lists_links_and_computation_types(language: str) -> None:
+    text = " ".join(
+        _pdf_text(
+            build_technical_report(_linked_context("linear_sum_assignment"), language)
+        ).split()
+    )
+    heading, per_parent = {
+        "en": ("Linked tables", "Children per parent"),
+        "fr": ("Tables liées", "Enfants par parent"),
+    }[language]
+    assert heading in text and per_parent in text
+    assert "wbcd.id → visit.wbcd_id" in text
+    assert "to_bottom_id_propagated" in text and "full_enriched" in text
+    assert ("12.5 %" if language == "en" else "12,5 %") in text
+    assert "sensitive_original_order_assignment" not in text
+
+
+def test_sensitive_original_order_is_flagged_as_a_breach() -> None:
+    context = _linked_context("sensitive_original_order_assignment")
+    pdf = " ".join(_pdf_text(build_technical_report(context, "en")).split())
+    assert "Privacy breach: the link wbcd.id → visit.wbcd_id uses" in pdf
+    assert "original order (SENSITIVE)" in pdf
+    pia = _docx_text(build_pia_report(context, "en"))
+    assert "Privacy breach: the link wbcd.id → visit.wbcd_id" in pia
+    assert "Table visit: not compatible with an anonymous release" in pia
+    assert "Table visit: the residual risk is not compatible" in pia
+    french = _docx_text(build_pia_report(context, "fr"))
+    assert "Atteinte à la vie privée : le lien wbcd.id → visit.wbcd_id" in french
+
+
+def test_a_safe_link_leaves_the_verdicts_to_the_metrics() -> None:
+    pia = _docx_text(build_pia_report(_linked_context("minimum_distance_assignment"), "en"))
+    assert (
+        "wbcd.id → visit.wbcd_id: avatar children assigned by minimum distance assignment." in pia
+    )
+    assert "not compatible with an anonymous release" not in pia
