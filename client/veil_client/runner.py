@@ -342,6 +342,9 @@ class Runner:
         target: str | None = None,
         quantile_threshold: int | None = None,
         max_rows_per_batch: int | None = None,
+        max_weight: float | None = None,
+        local_noise: float | None = None,
+        redraw_unique_copies: bool | None = None,
         use_excluded_variables_in_metrics: bool = False,
         time_series_nf: int | None = None,
         time_series_projection_type: ProjectionType | str | None = None,
@@ -358,6 +361,12 @@ class Runner:
         ``time_series_method`` (SPECIFIED, MAX, MIN, MEAN) and ``time_series_nb_points`` on
         which common grid series are compared; ``time_series_unalignment`` (UNIFORM, SKIP;
         avatar_yaml's ``unalignment``) how avatar series get their readings back.
+
+        Veil's privacy knobs (docs/avatarization.md): ``max_weight`` bounds the share of an
+        avatar one neighbour may carry (1: Octopize's unbounded weights), ``local_noise`` gives
+        back as noise the spread that mixing neighbours removes (0: none), and
+        ``redraw_unique_copies`` draws again every avatar equal to a row occurring once.
+        Unset, each takes the server's default.
         """
         state = self._require_table(table_name)
         time_series = links.time_series_settings(
@@ -392,6 +401,9 @@ class Runner:
                 "quantile_threshold": (quantile_threshold, int),
                 "use_categorical_reduction": (use_categorical_reduction, bool),
                 "imputation_training_fraction": (imputation_training_fraction, float),
+                "max_weight": (max_weight, float),
+                "local_noise": (local_noise, float),
+                "redraw_unique_copies": (redraw_unique_copies, bool),
                 "target": (target, str),
                 "exclude_variable_names": (exclude_variable_names, list),
                 "known_variables": (known_variables, list),
@@ -434,6 +446,9 @@ class Runner:
             "imputation_k": imputation_k,
             "imputation_training_fraction": imputation_training_fraction,
             "max_rows_per_batch": max_rows_per_batch,
+            "max_weight": max_weight,
+            "local_noise": local_noise,
+            "redraw_unique_copies": redraw_unique_copies,
         }
         state.avatarization = (
             {key: v for key, v in avatarization.items() if v is not None} if k is not None else None

@@ -185,6 +185,9 @@ def test_round_trip_of_every_field() -> None:
                     "imputation_k": 4,
                     "imputation_training_fraction": 0.5,
                     "max_rows_per_batch": 1000,
+                    "max_weight": 0.25,
+                    "local_noise": 0.5,
+                    "redraw_unique_copies": True,
                 },
                 privacy_metrics={
                     "ncp": 2,

@@ -471,6 +471,9 @@ class AvatarizationParameters(_message.Message):
     EXCLUDE_VARIABLES_METHOD_FIELD_NUMBER: _builtins.int
     IMPUTATION_FIELD_NUMBER: _builtins.int
     MAX_ROWS_PER_BATCH_FIELD_NUMBER: _builtins.int
+    MAX_WEIGHT_FIELD_NUMBER: _builtins.int
+    LOCAL_NOISE_FIELD_NUMBER: _builtins.int
+    REDRAW_UNIQUE_COPIES_FIELD_NUMBER: _builtins.int
     k: _builtins.int
     """Number of neighbours (2 <= k < rows)."""
     ncp: _builtins.int
@@ -481,6 +484,16 @@ class AvatarizationParameters(_message.Message):
     """How excluded variables are put back."""
     max_rows_per_batch: _builtins.int
     """Rows per batch for large tables; 0 = automatic."""
+    max_weight: _builtins.float
+    """Largest share of an avatar one neighbour may carry, in [1/k, 1]; unset = the default
+    (docs/avatarization.md); 1 = Octopize's unbounded weights.
+    """
+    local_noise: _builtins.float
+    """Share in [0, 1] of the spread lost by mixing neighbours given back as local noise
+    (0 = Octopize's method).
+    """
+    redraw_unique_copies: _builtins.bool
+    """Draw again every avatar equal to an original row that occurs once in the table."""
     @_builtins.property
     def column_weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Weight of each variable in the projection (default 1)."""
@@ -504,25 +517,40 @@ class AvatarizationParameters(_message.Message):
         exclude_variables_method: Global___ExcludeVariablesMethod.ValueType = ...,
         imputation: Global___ImputationParameters | None = ...,
         max_rows_per_batch: _builtins.int | None = ...,
+        max_weight: _builtins.float | None = ...,
+        local_noise: _builtins.float | None = ...,
+        redraw_unique_copies: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_max_rows_per_batch", b"_max_rows_per_batch", "_ncp", b"_ncp", "_use_categorical_reduction", b"_use_categorical_reduction", "imputation", b"imputation", "k", b"k", "max_rows_per_batch", b"max_rows_per_batch", "ncp", b"ncp", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_max_rows_per_batch", b"_max_rows_per_batch", "_ncp", b"_ncp", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "imputation", b"imputation", "k", b"k", "max_rows_per_batch", b"max_rows_per_batch", "ncp", b"ncp", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__k: _TypeAlias = _typing.Literal["k"]  # noqa: Y015
     _WhichOneofArgType__k: _TypeAlias = _typing.Literal["_k", b"_k"]  # noqa: Y015
+    _WhichOneofReturnType__local_noise: _TypeAlias = _typing.Literal["local_noise"]  # noqa: Y015
+    _WhichOneofArgType__local_noise: _TypeAlias = _typing.Literal["_local_noise", b"_local_noise"]  # noqa: Y015
     _WhichOneofReturnType__max_rows_per_batch: _TypeAlias = _typing.Literal["max_rows_per_batch"]  # noqa: Y015
     _WhichOneofArgType__max_rows_per_batch: _TypeAlias = _typing.Literal["_max_rows_per_batch", b"_max_rows_per_batch"]  # noqa: Y015
+    _WhichOneofReturnType__max_weight: _TypeAlias = _typing.Literal["max_weight"]  # noqa: Y015
+    _WhichOneofArgType__max_weight: _TypeAlias = _typing.Literal["_max_weight", b"_max_weight"]  # noqa: Y015
     _WhichOneofReturnType__ncp: _TypeAlias = _typing.Literal["ncp"]  # noqa: Y015
     _WhichOneofArgType__ncp: _TypeAlias = _typing.Literal["_ncp", b"_ncp"]  # noqa: Y015
+    _WhichOneofReturnType__redraw_unique_copies: _TypeAlias = _typing.Literal["redraw_unique_copies"]  # noqa: Y015
+    _WhichOneofArgType__redraw_unique_copies: _TypeAlias = _typing.Literal["_redraw_unique_copies", b"_redraw_unique_copies"]  # noqa: Y015
     _WhichOneofReturnType__use_categorical_reduction: _TypeAlias = _typing.Literal["use_categorical_reduction"]  # noqa: Y015
     _WhichOneofArgType__use_categorical_reduction: _TypeAlias = _typing.Literal["_use_categorical_reduction", b"_use_categorical_reduction"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__k) -> _WhichOneofReturnType__k | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__local_noise) -> _WhichOneofReturnType__local_noise | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_rows_per_batch) -> _WhichOneofReturnType__max_rows_per_batch | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_weight) -> _WhichOneofReturnType__max_weight | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__ncp) -> _WhichOneofReturnType__ncp | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__redraw_unique_copies) -> _WhichOneofReturnType__redraw_unique_copies | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__use_categorical_reduction) -> _WhichOneofReturnType__use_categorical_reduction | None: ...
 

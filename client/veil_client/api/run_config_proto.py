@@ -181,6 +181,11 @@ def avatarization_from_proto(a: runs_pb2.AvatarizationParameters) -> dict[str, A
             "max_rows_per_batch": a.max_rows_per_batch
             if a.HasField("max_rows_per_batch")
             else None,
+            "max_weight": a.max_weight if a.HasField("max_weight") else None,
+            "local_noise": a.local_noise if a.HasField("local_noise") else None,
+            "redraw_unique_copies": a.redraw_unique_copies
+            if a.HasField("redraw_unique_copies")
+            else None,
         }
     )
 
@@ -218,7 +223,15 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
 
 def _fill_avatarization(target: Any, values: dict[str, Any]) -> None:
     target.SetInParent()
-    for key in ("k", "ncp", "use_categorical_reduction", "max_rows_per_batch"):
+    for key in (
+        "k",
+        "ncp",
+        "use_categorical_reduction",
+        "max_rows_per_batch",
+        "max_weight",
+        "local_noise",
+        "redraw_unique_copies",
+    ):
         if values.get(key) is not None:
             setattr(target, key, values[key])
     for name, weight in (values.get("column_weights") or {}).items():

@@ -89,6 +89,9 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "imputation_k": _opt(a.imputation, "k"),
                 "imputation_training_fraction": _opt(a.imputation, "training_fraction"),
                 "max_rows_per_batch": _opt(a, "max_rows_per_batch"),
+                "max_weight": _opt(a, "max_weight"),
+                "local_noise": _opt(a, "local_noise"),
+                "redraw_unique_copies": _opt(a, "redraw_unique_copies"),
             }
             avatarization = {k: v for k, v in raw.items() if v is not None}
         p = t.privacy_metrics
@@ -204,7 +207,15 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         if table.avatarization is not None:
             a = table.avatarization
             t.avatarization.SetInParent()
-            for key in ("k", "ncp", "use_categorical_reduction", "max_rows_per_batch"):
+            for key in (
+                "k",
+                "ncp",
+                "use_categorical_reduction",
+                "max_rows_per_batch",
+                "max_weight",
+                "local_noise",
+                "redraw_unique_copies",
+            ):
                 if a.get(key) is not None:
                     setattr(t.avatarization, key, a[key])
             t.avatarization.column_weights.update(a.get("column_weights") or {})

@@ -42,6 +42,9 @@ AVATARIZATION_KEYS = (
     "imputation_k",
     "imputation_training_fraction",
     "max_rows_per_batch",
+    "max_weight",
+    "local_noise",
+    "redraw_unique_copies",
 )
 PRIVACY_KEYS = (
     "ncp",
@@ -221,6 +224,35 @@ def _check_fraction(path: str, value: Any) -> None:
         raise _fail(path, f"must be a number in (0, 1]; got {value!r}.")
 
 
+def _check_share(path: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise _fail(path, f"must be a number in [0, 1]; got {value!r}.")
+
+
+def _check_max_weight(path: str, value: Any, k: Any) -> None:
+    """A bound below 1/k cannot hold: k weights summing to 1 average 1/k."""
+    if value is None:
+        return
+    neighbours = k if isinstance(k, int) and not isinstance(k, bool) and k >= 2 else 20
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 1.0 / neighbours - 1e-12 <= value <= 1
+    ):
+        raise _fail(
+            path,
+            f"must be a number between 1/k = {1.0 / neighbours:.4f} (every neighbour weighs the "
+            f"same) and 1 (no bound); got {value!r}.",
+        )
+
+
+def _check_bool(path: str, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise _fail(path, f"must be true or false; got {value!r}.")
+
+
 def _check_choice(path: str, value: Any, choices: tuple[str, ...]) -> None:
     if value is None:
         return
@@ -297,6 +329,9 @@ def validate(config: RunConfig) -> None:
                 f"{path}.imputation_training_fraction", p.get("imputation_training_fraction")
             )
             _check_int(f"{path}.max_rows_per_batch", p.get("max_rows_per_batch"), 100)
+            _check_max_weight(f"{path}.max_weight", p.get("max_weight"), p.get("k"))
+            _check_share(f"{path}.local_noise", p.get("local_noise"))
+            _check_bool(f"{path}.redraw_unique_copies", p.get("redraw_unique_copies"))
         pm = table.privacy_metrics
         _check_keys(f"{base}.privacy_metrics", pm, PRIVACY_KEYS)
         _check_int(f"{base}.privacy_metrics.ncp", pm.get("ncp"), 1)

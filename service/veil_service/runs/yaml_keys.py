@@ -75,8 +75,10 @@ _COMMON = (
     "data_augmentation",
     "avatarization_processors_parameters",
 )
-# ``max_rows_per_batch`` is a Veil extension (batching of large tables).
-AVATARIZATION_KEYS = ("k", *_COMMON, "max_rows_per_batch")
+# Veil extensions: ``max_rows_per_batch`` (batching of large tables) and the privacy knobs
+# ``max_weight``, ``local_noise``, ``redraw_unique_copies`` (docs/avatarization.md).
+PRIVACY_KNOBS = ("max_weight", "local_noise", "redraw_unique_copies")
+AVATARIZATION_KEYS = ("k", *_COMMON, "max_rows_per_batch", *PRIVACY_KNOBS)
 OPEN_DP_KEYS = ("epsilon", "preprocess_budget_ratio", *_COMMON)
 FAST_DP_KEYS = (
     "epsilon",

@@ -430,7 +430,7 @@ class _Reader:
         """Flatten the nested Octopize block into the ``set_parameters`` names Veil stores."""
         values = _mapping(doc, path, block, vocab.AVATARIZATION_KEYS)
         out: dict[str, Any] = {}
-        for key in ("k", "ncp", "max_rows_per_batch"):
+        for key in ("k", "ncp", "max_rows_per_batch", *vocab.PRIVACY_KNOBS):
             _put(out, key, values.get(key))
         out.update(self.shared(doc, path, values))
         exclude = self.exclude(doc, f"{path}.exclude_variables", values.get("exclude_variables"))

@@ -166,6 +166,9 @@ def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
         "exclude_variables": exclude,
         "imputation": _imputation(parameters),
         "max_rows_per_batch": parameters.get("max_rows_per_batch"),
+        "max_weight": parameters.get("max_weight"),
+        "local_noise": parameters.get("local_noise"),
+        "redraw_unique_copies": parameters.get("redraw_unique_copies"),
     }
 
 

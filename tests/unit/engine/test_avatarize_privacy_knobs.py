@@ -119,3 +119,13 @@ def test_defaults_are_octopizes_method_byte_for_byte() -> None:
     df = _mixed()
     explicit = avatarize(df, k=10, seed=3, max_weight=None, local_noise=0.0)
     assert avatarize(df, k=10, seed=3).avatars.equals(explicit.avatars)
+
+
+def test_the_knobs_work_on_a_table_without_categorical_columns() -> None:
+    rng = np.random.default_rng(4)
+    numbers = pd.DataFrame({"a": rng.normal(size=300), "b": rng.integers(1, 11, 300)})
+    avatars = avatarize(
+        numbers, k=10, ncp=2, max_weight=0.2, local_noise=1.0, redraw_unique_copies=True, seed=4
+    ).unshuffled
+    assert avatars.shape == numbers.shape
+    assert avatars.notna().all().all()

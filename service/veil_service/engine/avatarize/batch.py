@@ -133,7 +133,7 @@ def _avatarize_rows(
     if task.local_noise > 0:
         spread = local_spread(coefficients, indexes, task.continuous, continuous)
         continuous = add_local_noise(continuous, spread, coefficients, rng, task.local_noise)
-        codes = draw_modalities(_blocks(task.model, onehot), rng, task.local_noise)
+        codes = draw_modalities(_blocks(task.model, onehot), rng, task.local_noise, len(continuous))
     else:
         codes = decode_modalities(task.model, onehot)
     keep = task.n_output_components

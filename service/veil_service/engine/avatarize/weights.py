@@ -128,7 +128,7 @@ def add_local_noise(
 
 
 def draw_modalities(
-    frequencies: list[FloatArray], rng: np.random.Generator, temperature: float
+    frequencies: list[FloatArray], rng: np.random.Generator, temperature: float, n_rows: int
 ) -> CodeArray:
     """Draw each categorical variable's modality from the neighbourhood's weighted frequencies.
 
@@ -139,8 +139,9 @@ def draw_modalities(
         temperature: In (0, 1]: probabilities proportional to frequency^(1/temperature); 1 draws
             in proportion to the frequencies, lower values lean toward the most frequent
             modality (Octopize's choice, the limit at 0).
+        n_rows: Avatars drawn (a table without categorical variables has no block to say it).
     """
-    n = frequencies[0].shape[0] if frequencies else 0
+    n = n_rows
     codes = np.empty((n, len(frequencies)), dtype=np.int32)
     for j, block in enumerate(frequencies):
         positive = np.clip(block, 0.0, None)
