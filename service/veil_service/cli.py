@@ -46,6 +46,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "smtp_tls": args.smtp_tls or None,
             "allow_pickle": args.allow_pickle or None,
             "log_format": args.log_format,
+            "web_port": args.web_port,
         }
     )
     configure_logging(settings.log_level, settings.log_format)
@@ -122,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-pickle", action="store_true", help="let clients opt in to pickled models"
     )
     serve.add_argument("--log-format", choices=["auto", "json", "text"], default=None)
+    serve.add_argument(
+        "--web-port",
+        type=int,
+        default=None,
+        help="also serve the web application on this port (same host and TLS; off by default)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     engine = sub.add_parser("engine", help="run an engine alone")

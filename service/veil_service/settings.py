@@ -34,6 +34,9 @@ class Settings:
             (``engine_client.pool.DEFAULT_TIME_LIMITS``; ``dp_query:dummy`` for dummy queries).
         engine_slots_per_user: Worker slots one user may hold at once; 0 means all but one.
         log_format: "json", "text" or "auto" (json unless stderr is a terminal).
+        web_port: TCP port of the web application; -1 (the default) serves none, 0 picks a free
+            one (tests). It listens on ``host`` and speaks TLS when ``tls_cert`` is set.
+        web_max_upload_mib: Largest file the web application accepts in one upload, in MiB.
     """
 
     data_dir: Path = Path("./veil-data")
@@ -58,6 +61,8 @@ class Settings:
     engine_slots_per_user: int = 0
     log_format: str = "auto"
     log_level: str = "INFO"
+    web_port: int = -1
+    web_max_upload_mib: int = 2048
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -13,6 +13,7 @@ from veil_service.accounts import audit, sessions, throttle, users
 from veil_service.accounts.passwords import verify_password
 from veil_service.accounts.sessions import SessionRecord
 from veil_service.accounts.throttle import ThrottlePolicy
+from veil_service.auth.authenticate import authenticate
 from veil_service.errors import InvalidArgumentError, Reason, UnauthenticatedError
 
 DEPRECATION_NOTICE = (
@@ -100,3 +101,70 @@ def logout(
                 peer=peer,
                 session_id=credential_id,
             )
+
+
+def login_with_api_key(
+    db: sa.Engine,
+    *,
+    api_key: str,
+    peer: str,
+    policy: ThrottlePolicy,
+    session_hours: float,
+) -> tuple[SessionRecord, str]:
+    """Open a session for the holder of an API key (the web application's recommended login).
+
+    A browser should not keep the key itself: the key is checked once, like any API call's, and
+    the browser gets a session of the key's user. The same throttling (per peer: a key names no
+    account until it is valid) and audit events as a password login apply.
+
+    Returns:
+        The session record and its token, to give to the caller once.
+
+    Raises:
+        InvalidArgumentError: empty key.
+        ResourceExhaustedError: too many recent failures from the peer.
+        UnauthenticatedError: unknown, malformed, revoked or expired key, or disabled user.
+    """
+    if not (api_key or "").strip():
+        raise InvalidArgumentError("api_key is empty.", field="api_key")
+    peer_key = throttle.peer_subject(peer)
+    # A wrong key names no account: its failures count against the peer, and against the
+    # peer's key logins as if they were one account (so a mistyped key locks as soon as a
+    # mistyped password would).
+    account_key = throttle.account_subject(f"api_key@{peer_key}")
+    with db.begin() as conn:
+        refused = throttle.refusal(conn, policy, account=account_key, peer=peer_key)
+        if refused is not None:
+            audit.record(conn, "login.throttled", peer=peer, method="api_key")
+    if refused is not None:
+        raise refused
+    try:
+        principal = authenticate(db, api_key.strip())
+        if principal.credential_kind != "api_key":
+            raise UnauthenticatedError(
+                "malformed credentials: an API key starts with 'veil_'.",
+                reason=Reason.MALFORMED_CREDENTIALS,
+            )
+    except UnauthenticatedError as exc:
+        with db.begin() as conn:
+            throttle.record_failure(conn, policy, account=account_key, peer=peer_key)
+            audit.record(
+                conn, "login.failed", peer=peer, method="api_key", cause=exc.reason.value.lower()
+            )
+        raise
+    with db.begin() as conn:
+        throttle.clear_account(conn, account=account_key)
+        record, token = sessions.create_session(
+            conn, user_id=principal.user_id, lifetime_hours=session_hours
+        )
+        audit.record(
+            conn,
+            "login.ok",
+            user_id=principal.user_id,
+            actor_id=principal.user_id,
+            peer=peer,
+            session_id=record.id,
+            method="api_key",
+            api_key_id=principal.credential_id,
+        )
+    return record, token

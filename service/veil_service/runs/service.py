@@ -154,12 +154,23 @@ class RunsService:
             return self._view(conn, store.get_owned_run(conn, run_id, owner_id))
 
     def list_runs(
-        self, owner_id: str, *, display_name: str, limit: int, offset: int
+        self,
+        owner_id: str,
+        *,
+        display_name: str,
+        limit: int,
+        offset: int,
+        name_contains: str = "",
     ) -> list[RunView]:
-        """The owner's runs, newest first, optionally of one display name."""
+        """The owner's runs, newest first, of one display name or whose name contains a text."""
         with self.app.db.connect() as conn:
             records = store.list_runs(
-                conn, owner_id=owner_id, display_name=display_name, limit=limit, offset=offset
+                conn,
+                owner_id=owner_id,
+                display_name=display_name,
+                limit=limit,
+                offset=offset,
+                name_contains=name_contains,
             )
             return [self._view(conn, r) for r in records]
 

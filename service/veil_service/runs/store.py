@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -99,13 +100,26 @@ def get_owned_run(conn: sa.Connection, run_id: str, owner_id: str) -> RunRecord:
 
 
 def list_runs(
-    conn: sa.Connection, *, owner_id: str, display_name: str, limit: int, offset: int
+    conn: sa.Connection,
+    *,
+    owner_id: str,
+    display_name: str,
+    limit: int,
+    offset: int,
+    name_contains: str = "",
 ) -> list[RunRecord]:
-    """The caller's runs, newest first."""
+    """The caller's runs, newest first, of one display name or whose name contains a text.
+
+    ``name_contains`` matches case-insensitively (ASCII letters) and literally: ``%`` and ``_``
+    are not wildcards.
+    """
     runs = schema.runs
     query = sa.select(runs).where(runs.c.owner_id == owner_id)
     if display_name:
         query = query.where(runs.c.display_name == display_name)
+    if name_contains:
+        literal = re.sub(r"([\\%_])", r"\\\1", name_contains)
+        query = query.where(runs.c.display_name.ilike(f"%{literal}%", escape="\\"))
     rows = conn.execute(
         query.order_by(runs.c.created_at.desc(), runs.c.id).limit(limit).offset(offset)
     ).mappings()

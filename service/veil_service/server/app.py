@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from veil_service.context import AppContext
 from veil_service.dpquery.queries import DPQueries
 from veil_service.email import Mailer, sender_for
 from veil_service.engine_client.pool import EnginePool, parse_time_limits
+from veil_service.errors import UnavailableError
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.service import RunsService
 from veil_service.server.handlers import service_handler
@@ -35,6 +37,9 @@ from veil_service.storage import schema
 from veil_service.storage.blobs import BlobStore
 from veil_service.storage.db import open_database
 from veil_service.storage.permissions import secure_data_dir
+
+if TYPE_CHECKING:
+    from veil_service.web.server import WebServer
 
 log = logging.getLogger("veil.server")
 
@@ -61,6 +66,8 @@ class VeilServer:
         self.app: AppContext | None = None
         self.dispatcher: Dispatcher | None = None
         self._server: aio.Server | None = None
+        self.web: WebServer | None = None
+        self.web_port = 0
         # grpc_health-stubs lack the aio submodule that grpcio-health-checking ships.
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
 
@@ -99,7 +106,9 @@ class VeilServer:
             ],
             interceptors=[VeilInterceptor(db)],
         )
-        self._register(server, self.app, self.dispatcher)
+        runs = RunsService(self.app, self.dispatcher)
+        queries = DPQueries(self.app)
+        self._register(server, self.app, runs, queries)
         address = f"{settings.host}:{settings.port}"
         if settings.tls_cert and settings.tls_key:
             credentials = grpc.ssl_server_credentials(
@@ -113,12 +122,31 @@ class VeilServer:
         self._server = server
         await engines.start()
         await self.dispatcher.start()
+        if settings.web_port >= 0:
+            self.web_port = await self._start_web(runs, queries)
         for name in ("", *SERVICE_NAMES):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"port": self.port, "settings": settings.masked()})
         return self.port
 
-    def _register(self, server: aio.Server, app: AppContext, dispatcher: Dispatcher) -> None:
+    async def _start_web(self, runs: RunsService, queries: DPQueries) -> int:
+        # Imported only when asked for, so a server without the web application never loads
+        # Starlette, Jinja2 or uvicorn (tests/unit/test_server_imports.py).
+        try:
+            from veil_service.web.context import new_context
+            from veil_service.web.server import WebServer
+        except ImportError as exc:
+            raise UnavailableError(
+                f"--web-port needs the web extra ({exc.name} is missing): "
+                "pip install 'veil[web]'."
+            ) from None
+        assert self.app is not None
+        self.web = WebServer(new_context(self.app, runs, queries))
+        return await self.web.start()
+
+    def _register(
+        self, server: aio.Server, app: AppContext, runs: RunsService, queries: DPQueries
+    ) -> None:
         raw = chunk_serializer
         server.add_generic_rpc_handlers(
             (
@@ -130,7 +158,7 @@ class VeilServer:
                 service_handler(
                     runs_pb2.DESCRIPTOR,
                     "RunsService",
-                    RunsServicer(RunsService(app, dispatcher)),
+                    RunsServicer(runs),
                     codecs={
                         "UploadTable": (chunk_deserializer(runs_pb2.UploadTableRequest), None),
                         "DownloadTable": (None, raw),
@@ -140,7 +168,7 @@ class VeilServer:
                 service_handler(
                     dpquery_pb2.DESCRIPTOR,
                     "DPQueryService",
-                    DPQueryServicer(app, DPQueries(app)),
+                    DPQueryServicer(app, queries),
                     codecs={
                         "GetDummyDataset": (None, raw),
                     },
@@ -166,6 +194,8 @@ class VeilServer:
     async def stop(self, grace: float = 10.0) -> None:
         """Report NOT_SERVING, let running calls finish (up to ``grace`` s), stop engines."""
         await self._health.enter_graceful_shutdown()
+        if self.web is not None:
+            await self.web.stop()
         if self._server is not None:
             await self._server.stop(grace)
         if self.app is not None:
@@ -184,6 +214,9 @@ async def serve(settings: Settings) -> None:
     server = VeilServer(settings, migrate_in_subprocess=True)
     port = await server.start()
     print(f"veil serve listening on {settings.host}:{port}", flush=True)
+    if server.web is not None:
+        scheme = "https" if settings.tls_cert else "http"
+        print(f"web application on {scheme}://{settings.host}:{server.web_port}/", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -17,15 +17,11 @@ import sqlalchemy as sa
 from google.protobuf.message import Message
 from grpc import aio
 
-from veil_service.auth.authenticate import authenticate, extract_credential
+from veil_service.auth.authenticate import extract_credential
+from veil_service.auth.authorize import authorize
 from veil_service.auth.principal import Principal, set_current
-from veil_service.auth.rules import UNGUARDED_PREFIXES, Access, rule_for
-from veil_service.errors import (
-    PermissionDeniedError,
-    Reason,
-    UnauthenticatedError,
-    VeilServiceError,
-)
+from veil_service.auth.rules import UNGUARDED_PREFIXES
+from veil_service.errors import VeilServiceError
 from veil_service.logs import bind_request
 from veil_service.server.request_checks import check_request
 from veil_service.server.status import to_grpc_status
@@ -49,25 +45,8 @@ class CallGuard:
         self.principal: Principal | None = None
 
     def check(self, peer: str) -> None:
-        """Authenticate and authorize, or raise the domain error."""
-        rule = rule_for(self.method)
-        if rule is None:
-            raise PermissionDeniedError(
-                f"{self.method} has no authorization rule; refused.", reason=Reason.NO_RULE
-            )
-        credential = extract_credential(self.metadata)
-        if rule is Access.PUBLIC:
-            if credential:
-                try:
-                    self.principal = authenticate(self.engine, credential)
-                except UnauthenticatedError:
-                    self.principal = None
-        else:
-            self.principal = authenticate(self.engine, credential)
-            if rule is Access.ADMIN and not self.principal.is_admin:
-                raise PermissionDeniedError(
-                    "this call needs the admin role.", reason=Reason.ADMIN_REQUIRED
-                )
+        """Authenticate and authorize (``auth.authorize``), or raise the domain error."""
+        self.principal = authorize(self.engine, self.method, extract_credential(self.metadata))
         set_current(self.principal, peer)
 
 

@@ -1,0 +1,53 @@
+"""Live job status by server push: a run's jobs as Server-Sent Events.
+
+The stream is the runs domain's ``watch_jobs`` (the generator behind the gRPC WatchJobs): it is
+woken by the dispatcher's job events, not by polling, and ends when every job has ended. The
+page's script (``static/veil.js``) updates the status, progress bar and phase of each job row;
+without JavaScript the page still shows the state it was rendered with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from starlette.responses import Response, StreamingResponse
+
+from veil_service.runs.jobs import JobRecord
+from veil_service.web.i18n import Translator
+from veil_service.web.page import Page, guarded
+
+
+def job_event(job: JobRecord, t: Translator) -> str:
+    """One job's state as an SSE ``job`` event."""
+    payload = {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "status_label": t(f"status.{job.status}"),
+        "progress": round(job.progress, 4),
+        "phase": job.phase,
+        "exception": job.exception,
+        "done": job.done,
+    }
+    return f"event: job\ndata: {json.dumps(payload)}\n\n"
+
+
+@guarded("RunsService/WatchJobs")
+async def run_events(page: Page) -> Response:
+    """The run's jobs now, then at each change, then an ``end`` event once all have ended."""
+    run_id = page.request.path_params["run_id"]
+    page.ctx.runs.get_run(page.user_id, run_id)  # 404 before the stream starts
+    changes = page.ctx.runs.watch_jobs(page.user_id, run_id=run_id, job_ids=[])
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 3000\n\n"
+        async for job in changes:
+            yield job_event(job, page.t)
+        yield "event: end\ndata: {}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )

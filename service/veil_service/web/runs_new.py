@@ -1,0 +1,227 @@
+"""Starting runs from the browser: upload a table, get advice, set parameters, launch; or
+launch from an avatar_yaml file (the one the run page downloads, or Octopize's).
+
+Every step is a call of the runs domain for the signed-in user: ``create_run``,
+``upload_table`` (through ``uploads``), ``advise_parameters``, ``set_config``, ``import_yaml``
+and ``start_jobs``; the domain validates every parameter (``runs.config.validate``) and plans
+the jobs, so the forms here only read values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from veil_service.errors import InvalidArgumentError, VeilServiceError
+from veil_service.runs.config import (
+    DATA_RECIPIENTS,
+    DATA_SUBJECTS,
+    DATA_TYPES,
+    IMPUTE_METHODS,
+    LANGUAGES,
+    SENSITIVITY_LEVELS,
+    RunConfig,
+)
+from veil_service.runs.jobs import KINDS
+from veil_service.runs.service import Advice
+from veil_service.web.errors import http_status
+from veil_service.web.forms import form_names, form_optional_int
+from veil_service.web.page import Page, guarded
+from veil_service.web.uploads import store_upload, table_name_of
+
+JOB_CHOICES = tuple(kind for kind in KINDS if kind != "advice")
+CHOICES = {
+    "report_language": LANGUAGES,
+    "imputation_method": IMPUTE_METHODS,
+    "sensitivity_level": SENSITIVITY_LEVELS,
+    "data_type": DATA_TYPES,
+    "data_subject": DATA_SUBJECTS,
+    "data_recipient": DATA_RECIPIENTS,
+}
+
+
+def _uploads(page: Page, name: str) -> list[UploadFile]:
+    return [f for f in page.form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+
+
+@guarded("RunsService/CreateRun")
+async def new_run_page(page: Page) -> Response:
+    """The forms: a table to anonymize, or a YAML configuration with its tables."""
+    return page.render("new_run.html", section="new", error="", values={})
+
+
+@guarded("RunsService/CreateRun")
+async def new_run_submit(page: Page) -> Response:
+    """Create a run, store its table, then go to its parameters (with advice)."""
+    files = _uploads(page, "file")
+    values = {"display_name": page.text("display_name"), "table_name": page.text("table_name")}
+    try:
+        if not files:
+            raise InvalidArgumentError("file: choose a CSV or Parquet file.", field="file")
+        upload = files[0]
+        table_name = values["table_name"] or table_name_of(upload.filename or "")
+        config = RunConfig()
+        config.table(table_name)
+        run = page.ctx.runs.create_run(
+            page.user_id, values["display_name"] or table_name, config
+        )
+        try:
+            await store_upload(
+                page.ctx, page.user_id, run_id=run.record.id, table_name=table_name, upload=upload
+            )
+        except BaseException:
+            page.ctx.runs.delete_run(page.user_id, run.record.id)  # nothing half-made stays
+            raise
+    except VeilServiceError as exc:
+        return page.render(
+            "new_run.html", status=http_status(exc), section="new", error=exc.message,
+            values=values,
+        )
+    return page.redirect(f"/runs/{run.record.id}/setup")
+
+
+def _render_setup(
+    page: Page, run_id: str, *, advice: dict[str, Advice], error: str = "", status: int = 200
+) -> Response:
+    run = page.ctx.runs.get_run(page.user_id, run_id)
+    return page.render(
+        "setup.html",
+        status=status,
+        section="runs",
+        run=run,
+        config=run.config,
+        originals=[t for t in run.tables if t.role == "original"],
+        advice=advice,
+        choices=CHOICES,
+        job_choices=JOB_CHOICES,
+        error=error,
+    )
+
+
+@guarded("RunsService/AdviseParameters")
+async def setup_page(page: Page) -> Response:
+    """Parameters of a run's tables, filled with the engine's advice where none are set yet."""
+    run_id = page.request.path_params["run_id"]
+    run = page.ctx.runs.get_run(page.user_id, run_id)
+    advice: dict[str, Advice] = {}
+    for table in run.tables:
+        configured = run.config.find(table.name)
+        if table.role == "original" and (configured is None or configured.avatarization is None):
+            try:
+                advice[table.name] = await page.ctx.runs.advise_parameters(
+                    page.user_id, run_id, table.name
+                )
+            except VeilServiceError as exc:
+                advice[table.name] = Advice({}, [exc.message], [])
+    return _render_setup(page, run_id, advice=advice)
+
+
+def _table_parameters(page: Page, name: str) -> dict[str, Any]:
+    prefix = f"{name}."
+    avatarization: dict[str, Any] = {"k": form_optional_int(page.text(prefix + "k"), "k")}
+    ncp = form_optional_int(page.text(prefix + "ncp"), "ncp")
+    if ncp is not None:
+        avatarization["ncp"] = ncp
+    if page.text(prefix + "imputation_method"):
+        avatarization["imputation_method"] = page.text(prefix + "imputation_method")
+    if page.text(prefix + "use_categorical_reduction") == "on":
+        avatarization["use_categorical_reduction"] = True
+    if page.text(prefix + "exclude_variable_names"):
+        avatarization["exclude_variable_names"] = form_names(
+            page.text(prefix + "exclude_variable_names")
+        )
+        avatarization["exclude_variables_method"] = "row_order"
+    return avatarization
+
+
+def config_from_form(page: Page, config: RunConfig, table_names: list[str]) -> RunConfig:
+    """The run's configuration with the form's values (the domain validates them)."""
+    config.seed = form_optional_int(page.text("seed"), "seed")
+    config.report_language = page.text("report_language") or config.report_language
+    for key in ("sensitivity_level", "data_type", "data_subject", "data_recipient"):
+        if page.text(key):
+            setattr(config.pia, key, page.text(key))
+    for name in table_names:
+        table = config.table(name)
+        table.avatarization = _table_parameters(page, name)
+        if table.avatarization.get("k") is None:
+            raise InvalidArgumentError(f"{name}: give k (the number of neighbours).", field="k")
+        known = form_names(page.text(f"{name}.known_variables"))
+        target = page.text(f"{name}.target")
+        table.privacy_metrics = {k: v for k, v in table.privacy_metrics.items()
+                                 if k not in ("known_variables", "target")}
+        if known:
+            table.privacy_metrics["known_variables"] = known
+        if target:
+            table.privacy_metrics["target"] = target
+            table.signal_metrics["target"] = target
+        else:
+            table.signal_metrics.pop("target", None)
+    return config
+
+
+@guarded("RunsService/StartJobs")
+async def start_submit(page: Page) -> Response:
+    """Save the parameters and start the chosen jobs (a new version if the run already ran)."""
+    run_id = page.request.path_params["run_id"]
+    run = page.ctx.runs.get_run(page.user_id, run_id)
+    names = sorted({t.name for t in run.tables if t.role == "original"})
+    kinds = [kind for kind in JOB_CHOICES if page.text(f"job.{kind}") == "on"]
+    try:
+        config = config_from_form(page, run.config, names)
+        page.ctx.runs.set_config(page.user_id, run_id, config)
+        started = page.ctx.runs.start_jobs(page.user_id, run_id, kinds, reuse_run=False)
+    except VeilServiceError as exc:
+        return _render_setup(
+            page, run_id, advice={}, error=exc.message, status=http_status(exc)
+        )
+    return page.redirect(f"/runs/{started.run.id}#jobs")
+
+
+@guarded("RunsService/ImportYaml")
+async def yaml_submit(page: Page) -> Response:
+    """Create a run from an avatar_yaml file and its tables' files, and start every job."""
+    yaml_files = _uploads(page, "yaml")
+    data_files = _uploads(page, "data")
+    values = {"yaml_display_name": page.text("yaml_display_name")}
+    run_id = ""
+    try:
+        if not yaml_files:
+            raise InvalidArgumentError("yaml: choose the YAML configuration file.", field="yaml")
+        raw = await yaml_files[0].read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgumentError("yaml: the file is not UTF-8 text.", field="yaml") from None
+        name = values["yaml_display_name"] or table_name_of(yaml_files[0].filename or "run")
+        run = page.ctx.runs.create_run(page.user_id, name, RunConfig())
+        run_id = run.record.id
+        config, warnings = await page.ctx.runs.import_yaml(page.user_id, run_id, text)
+        tables = [t.name for t in config.tables]
+        by_name = {table_name_of(f.filename or ""): f for f in data_files}
+        for table in tables:
+            upload = by_name.get(table) or (data_files[0] if len(tables) == len(data_files) == 1 else None)
+            if upload is None:
+                raise InvalidArgumentError(
+                    f"data: the YAML names table {table!r}; upload {table}.csv (or .parquet) "
+                    "with it.",
+                    field="data",
+                )
+            await store_upload(
+                page.ctx, page.user_id, run_id=run_id, table_name=table, upload=upload,
+                field="data",
+            )
+        started = page.ctx.runs.start_jobs(page.user_id, run_id, list(JOB_CHOICES), reuse_run=False)
+    except VeilServiceError as exc:
+        if run_id:
+            page.ctx.runs.delete_run(page.user_id, run_id)
+        return page.render(
+            "new_run.html", status=http_status(exc), section="new", error=exc.message,
+            values=values,
+        )
+    message = " ".join(warnings)
+    suffix = f"?message={quote(message[:500])}" if message else ""
+    return page.redirect(f"/runs/{started.run.id}{suffix}#jobs")

@@ -1,0 +1,45 @@
+// Veil web application: live job progress (Server-Sent Events) and small conveniences.
+// Loaded from this server only (Content-Security-Policy: script-src 'self'); no inline script.
+"use strict";
+
+function followJobs(table) {
+  const url = table.getAttribute("data-live");
+  if (!url || !window.EventSource) return;
+  const source = new EventSource(url);
+  let changed = false;
+  source.addEventListener("job", (event) => {
+    const job = JSON.parse(event.data);
+    const row = document.getElementById("job-" + job.id);
+    if (!row) { changed = true; return; }
+    const status = row.querySelector("[data-field=status]");
+    if (status.textContent !== job.status_label) status.textContent = job.status_label;
+    status.className = "status status-" + job.status;
+    const bar = row.querySelector("[data-field=progress]");
+    bar.value = job.progress;
+    bar.textContent = Math.round(job.progress * 100) + " %";
+    row.querySelector("[data-field=percent]").textContent = Math.round(job.progress * 100) + " %";
+    row.querySelector("[data-field=phase]").textContent = job.phase || "";
+    if (job.done) {
+      const cancel = row.querySelector("[data-field=cancel]");
+      if (cancel) cancel.remove();
+      changed = true;
+    }
+  });
+  source.addEventListener("end", () => {
+    source.close();
+    // Results appear once jobs end; offer them rather than reload under the reader's feet.
+    if (changed) {
+      const note = document.getElementById("live-note");
+      if (note) note.hidden = false;
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("table[data-live]").forEach(followJobs);
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+});

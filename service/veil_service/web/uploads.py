@@ -1,0 +1,137 @@
+"""Tables uploaded from a browser: a CSV or Parquet file becomes a run's Arrow table.
+
+The file arrives in a spooled temporary file (python-multipart: on disk past 1 MiB). It is read
+with pyarrow's streaming readers and the same options as the Python client's
+(``veil_client/tables.py``: CSV type inference, the same null markers), cut into IPC messages by
+``veil_wire.ipc.ipc_chunks`` (the client's encoder) in a worker thread, and handed to the runs
+domain's ``upload_table``, which validates, hashes and registers it like a gRPC upload. Memory
+stays at about one record batch whatever the file size; a bad file stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import IO, Any
+
+import pyarrow as pa
+from starlette.datastructures import UploadFile
+from veil_wire.framing import parse_bytes_field
+from veil_wire.ipc import ipc_chunks
+
+from veil_service.dpquery.dataset_files import CSV_BLOCK_BYTES, CSV_NULLS, PARQUET_BATCH_ROWS
+from veil_service.errors import InvalidArgumentError
+from veil_service.runs.tables import StoredTable
+from veil_service.web.context import WebContext
+
+SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+
+
+def table_name_of(filename: str) -> str:
+    """The default table name of a file: its name without the extension (``wbcd.csv``: wbcd)."""
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _batches(source: IO[bytes], filename: str, field: str) -> tuple[pa.Schema, Iterator[Any]]:
+    # Imported on use: the server does not load CSV and Parquet readers at start
+    # (tests/unit/test_server_imports.py).
+    lower = filename.lower()
+    if lower.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        try:
+            parquet = pq.ParquetFile(source)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InvalidArgumentError(
+                f"{field}: {filename} is not a readable Parquet file ({_first_line(exc)}).",
+                field=field,
+            ) from None
+        return parquet.schema_arrow, iter(parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS))
+    if not lower.endswith((".csv", ".csv.gz", ".txt")):
+        raise InvalidArgumentError(
+            f"{field}: {filename or 'the file'} is neither CSV nor Parquet; "
+            "upload a .csv or .parquet file.",
+            field=field,
+        )
+    import pyarrow.csv as pacsv
+
+    stream: Any = source
+    if lower.endswith(".gz"):
+        stream = pa.CompressedInputStream(pa.PythonFile(source, mode="r"), "gzip")
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True, null_values=CSV_NULLS),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InvalidArgumentError(
+            f"{field}: cannot read {filename} as CSV ({_first_line(exc)}).", field=field
+        ) from None
+
+    def batches() -> Iterator[Any]:
+        try:
+            yield from reader
+        except pa.ArrowInvalid as exc:
+            raise InvalidArgumentError(
+                f"{field}: {filename} is malformed or a column changes type after the first "
+                f"rows ({_first_line(exc)}). Fix the file, or upload it with the Python client "
+                "and types={{...}}.",
+                field=field,
+            ) from None
+
+    return reader.schema, batches()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+
+
+async def _chunks(source: IO[bytes], filename: str, field: str) -> AsyncIterator[object]:
+    def encoded() -> Iterator[memoryview]:
+        source.seek(0)
+        schema, batches = _batches(source, filename, field)
+        for framed in ipc_chunks(schema, batches):
+            payload = parse_bytes_field(framed)
+            assert payload is not None
+            yield payload
+
+    iterator = encoded()  # runs in the worker thread, one next() at a time
+    done = object()
+    while True:
+        chunk = await asyncio.to_thread(next, iterator, done)
+        if chunk is done:
+            return
+        yield chunk
+
+
+async def store_upload(
+    ctx: WebContext,
+    owner_id: str,
+    *,
+    run_id: str,
+    table_name: str,
+    upload: UploadFile,
+    field: str = "file",
+) -> StoredTable:
+    """Store an uploaded CSV or Parquet file as a table of one of the owner's runs.
+
+    Raises:
+        InvalidArgumentError: no file, an unsupported or unreadable file, a bad table name.
+        NotFoundError: not the owner's run.
+    """
+    if not upload.filename or upload.size == 0:
+        raise InvalidArgumentError(f"{field}: choose a CSV or Parquet file.", field=field)
+    return await ctx.runs.upload_table(
+        owner_id,
+        run_id=run_id,
+        table_name=table_name,
+        role="original",
+        replace=True,
+        expected_sha256="",
+        chunks=_chunks(upload.file, upload.filename, field),
+    )
