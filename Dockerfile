@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Veil server image: `docker build -t veil .`, then
-#   docker run -d -p 50051:50051 -v veil-data:/data veil
+#   docker run -d -p 50051:50051 -p 8080:8080 -v veil-data:/data veil
 #   docker exec <container> veil admin bootstrap --data-dir /data   (prints the first API key)
 #
 # Two stages: the builder turns the source into a wheel and installs it with its extras into a
@@ -47,7 +47,8 @@ COPY --from=builder /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 50051
+# 50051: gRPC API; 8080: the web application (put TLS in front of it: its cookies are Secure).
+EXPOSE 50051 8080
 # gRPC health (grpc.health.v1): SERVING only once the database and the engine are ready, and
 # NOT_SERVING as soon as a graceful stop begins. start-period covers migrations + engine start.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
@@ -55,4 +56,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
 # SIGTERM (docker stop) makes veil serve report NOT_SERVING and let running calls finish.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["veil"]
-CMD ["serve", "--host", "0.0.0.0", "--data-dir", "/data"]
+CMD ["serve", "--host", "0.0.0.0", "--data-dir", "/data", "--web-port", "8080"]

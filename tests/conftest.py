@@ -36,10 +36,12 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    """A real Veil server on port 0 with a fresh data dir and a local engine child."""
+    """A real Veil server on port 0 with a fresh data dir, a local engine child and the web
+    application on another free port."""
     # RegisterDatasetFromPath reads only under dataset roots: the shared data and pytest's temp.
     roots = (str(SHARED_DATA), str(tmp_path_factory.getbasetemp()))
-    server = start_server(tmp_path_factory.mktemp("veil-data"), dataset_roots=roots)
+    # The web application is on (a free port) so the web tests share this server and its engine.
+    server = start_server(tmp_path_factory.mktemp("veil-data"), dataset_roots=roots, web_port=0)
     yield server
     server.stop()
 

@@ -9,7 +9,7 @@ each is a dependency someone has to understand. The layers of ``veil_service``, 
     engine process   engine.tasks, engine.worker, engine.cache, engine.server (the engine's edge)
     infrastructure   storage, auth, email, engine_client, context, arrow_tables, ipc_framing, ...
     domain           accounts, runs, dpquery
-    edge             api (servicers and conversions), server (the gRPC server)
+    edge             api (servicers and conversions), server (the gRPC server), web (the web app)
     entry points     cli, admin_cli
 
 The engine's two layers and the server's three are separate branches over the contract: the
@@ -60,7 +60,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "healthcheck",
     ),
     "domain": ("accounts", "runs", "dpquery"),
-    "edge": ("api", "server"),
+    "edge": ("api", "server", "web"),
     "entry points": ("cli", "admin_cli"),
 }
 MAY_IMPORT: dict[str, set[str]] = {

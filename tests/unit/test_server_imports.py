@@ -35,6 +35,12 @@ KEPT_OUT = (
     "pyarrow.fs",
     "pyarrow.dataset",
     "veil_client",
+    # The web application's stack is imported only when --web-port is given.
+    "starlette",
+    "jinja2",
+    "uvicorn",
+    "multipart",
+    "python_multipart",
 )
 
 

@@ -30,7 +30,9 @@ def authorize(engine: sa.Engine, method: str, credential: str | None) -> Princip
     """
     rule = rule_for(method)
     if rule is None:
-        raise PermissionDeniedError(f"{method} has no authorization rule; refused.", reason=Reason.NO_RULE)
+        raise PermissionDeniedError(
+            f"{method} has no authorization rule; refused.", reason=Reason.NO_RULE
+        )
     if rule is Access.PUBLIC:
         if not credential:
             return None

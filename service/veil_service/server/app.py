@@ -137,8 +137,7 @@ class VeilServer:
             from veil_service.web.server import WebServer
         except ImportError as exc:
             raise UnavailableError(
-                f"--web-port needs the web extra ({exc.name} is missing): "
-                "pip install 'veil[web]'."
+                f"--web-port needs the web extra ({exc.name} is missing): pip install 'veil[web]'."
             ) from None
         assert self.app is not None
         self.web = WebServer(new_context(self.app, runs, queries))

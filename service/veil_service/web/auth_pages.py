@@ -98,7 +98,9 @@ async def logout_submit(page: Page) -> Response:
     return response
 
 
-def _render_account(page: Page, *, created: str = "", status: int = 200, error: str = "") -> Response:
+def _render_account(
+    page: Page, *, created: str = "", status: int = 200, error: str = ""
+) -> Response:
     with page.ctx.app.db.connect() as conn:
         keys = api_keys.list_api_keys(
             conn, user_id=page.user_id, include_inactive=True, limit=KEYS_SHOWN, offset=0

@@ -17,7 +17,9 @@ def form_int(text: str, field: str, *, default: int | None = None) -> int:
     try:
         return int(text)
     except ValueError:
-        raise InvalidArgumentError(f"{field} must be a whole number; got {text!r}.", field=field) from None
+        raise InvalidArgumentError(
+            f"{field} must be a whole number; got {text!r}.", field=field
+        ) from None
 
 
 def form_optional_int(text: str, field: str) -> int | None:
@@ -34,7 +36,9 @@ def form_float(text: str, field: str) -> float:
     try:
         return float(text.strip().replace(",", "."))
     except ValueError:
-        raise InvalidArgumentError(f"{field} must be a number; got {text!r}.", field=field) from None
+        raise InvalidArgumentError(
+            f"{field} must be a number; got {text!r}.", field=field
+        ) from None
 
 
 def form_names(text: str) -> list[str]:

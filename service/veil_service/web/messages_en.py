@@ -1,5 +1,8 @@
 """English messages of the web application (keys shared with ``messages_fr``)."""
 
+# One message per line, unwrapped, so translators compare them side by side.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
@@ -151,6 +154,7 @@ MESSAGES: dict[str, str] = {
     "metric.column_shapes_score": "Column shapes score",
     "metric.pair_trends_score": "Pair trends score",
     "metric.ml_utility_ratio": "ML utility ratio",
+    "metric.ml_utility_metric": "ML utility metric",
     "metric.ml_utility_real": "ML utility (original)",
     "metric.ml_utility_avatar": "ML utility (avatars)",
     "figure.distribution": "Distribution",

@@ -1,5 +1,8 @@
 """Messages en français de l'application web (mêmes clés que ``messages_en``)."""
 
+# One message per line, unwrapped, so translators compare them side by side.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
@@ -151,6 +154,7 @@ MESSAGES: dict[str, str] = {
     "metric.column_shapes_score": "Score des distributions",
     "metric.pair_trends_score": "Score des tendances par paire",
     "metric.ml_utility_ratio": "Ratio d'utilité ML",
+    "metric.ml_utility_metric": "Métrique d'utilité ML",
     "metric.ml_utility_real": "Utilité ML (originales)",
     "metric.ml_utility_avatar": "Utilité ML (avatars)",
     "figure.distribution": "Distribution",

@@ -86,7 +86,7 @@ class Page:
         value = self.form.get(name, default)
         return value.strip() if isinstance(value, str) else default
 
-    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    def render(self, template: str, status: int = 200, **values: Any) -> Response:
         """Render a template with the page's common values."""
         values.setdefault("error", "")
         values.setdefault("section", "")

@@ -65,9 +65,7 @@ async def new_run_submit(page: Page) -> Response:
         table_name = values["table_name"] or table_name_of(upload.filename or "")
         config = RunConfig()
         config.table(table_name)
-        run = page.ctx.runs.create_run(
-            page.user_id, values["display_name"] or table_name, config
-        )
+        run = page.ctx.runs.create_run(page.user_id, values["display_name"] or table_name, config)
         try:
             await store_upload(
                 page.ctx, page.user_id, run_id=run.record.id, table_name=table_name, upload=upload
@@ -77,7 +75,10 @@ async def new_run_submit(page: Page) -> Response:
             raise
     except VeilServiceError as exc:
         return page.render(
-            "new_run.html", status=http_status(exc), section="new", error=exc.message,
+            "new_run.html",
+            status=http_status(exc),
+            section="new",
+            error=exc.message,
             values=values,
         )
     return page.redirect(f"/runs/{run.record.id}/setup")
@@ -151,8 +152,9 @@ def config_from_form(page: Page, config: RunConfig, table_names: list[str]) -> R
             raise InvalidArgumentError(f"{name}: give k (the number of neighbours).", field="k")
         known = form_names(page.text(f"{name}.known_variables"))
         target = page.text(f"{name}.target")
-        table.privacy_metrics = {k: v for k, v in table.privacy_metrics.items()
-                                 if k not in ("known_variables", "target")}
+        table.privacy_metrics = {
+            k: v for k, v in table.privacy_metrics.items() if k not in ("known_variables", "target")
+        }
         if known:
             table.privacy_metrics["known_variables"] = known
         if target:
@@ -175,9 +177,7 @@ async def start_submit(page: Page) -> Response:
         page.ctx.runs.set_config(page.user_id, run_id, config)
         started = page.ctx.runs.start_jobs(page.user_id, run_id, kinds, reuse_run=False)
     except VeilServiceError as exc:
-        return _render_setup(
-            page, run_id, advice={}, error=exc.message, status=http_status(exc)
-        )
+        return _render_setup(page, run_id, advice={}, error=exc.message, status=http_status(exc))
     return page.redirect(f"/runs/{started.run.id}#jobs")
 
 
@@ -203,7 +203,9 @@ async def yaml_submit(page: Page) -> Response:
         tables = [t.name for t in config.tables]
         by_name = {table_name_of(f.filename or ""): f for f in data_files}
         for table in tables:
-            upload = by_name.get(table) or (data_files[0] if len(tables) == len(data_files) == 1 else None)
+            upload = by_name.get(table) or (
+                data_files[0] if len(tables) == len(data_files) == 1 else None
+            )
             if upload is None:
                 raise InvalidArgumentError(
                     f"data: the YAML names table {table!r}; upload {table}.csv (or .parquet) "
@@ -211,7 +213,11 @@ async def yaml_submit(page: Page) -> Response:
                     field="data",
                 )
             await store_upload(
-                page.ctx, page.user_id, run_id=run_id, table_name=table, upload=upload,
+                page.ctx,
+                page.user_id,
+                run_id=run_id,
+                table_name=table,
+                upload=upload,
                 field="data",
             )
         started = page.ctx.runs.start_jobs(page.user_id, run_id, list(JOB_CHOICES), reuse_run=False)
@@ -219,7 +225,10 @@ async def yaml_submit(page: Page) -> Response:
         if run_id:
             page.ctx.runs.delete_run(page.user_id, run_id)
         return page.render(
-            "new_run.html", status=http_status(exc), section="new", error=exc.message,
+            "new_run.html",
+            status=http_status(exc),
+            section="new",
+            error=exc.message,
             values=values,
         )
     message = " ".join(warnings)

@@ -109,7 +109,8 @@ def table_results(page: Page, results: list[ResultRecord]) -> list[TableResults]
         privacy = [x for r in mine if r.kind == "privacy_metrics" for x in _read_json(page, r)]
         signal = [x for r in mine if r.kind == "signal_metrics" for x in _read_json(page, r)]
         avatars = next((r for r in mine if r.kind == "shuffled"), None)
-        figures = [r for r in mine if r.kind == "figures"]
+        # A figure a later job drew again (the metrics summary) is shown once, in its last form.
+        figures = list({r.subkind: r for r in mine if r.kind == "figures"}.values())
         reports = [r for r in mine if r.kind == "report"]
         grouped.append(TableResults(name, privacy, signal, avatars, figures, reports))
     return grouped

@@ -147,7 +147,12 @@ def check_csrf(request: Request, submitted: str) -> None:
 def set_session_cookie(response: Response, token: str, max_age: int) -> None:
     """Give the browser its session (and forget its pre-login token)."""
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age, path="/", secure=True, httponly=True,
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        secure=True,
+        httponly=True,
         samesite="strict",
     )
     response.delete_cookie(PRELOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
@@ -161,6 +166,11 @@ def clear_session_cookie(response: Response) -> None:
 def set_prelogin_cookie(response: Response, token: str) -> None:
     """The pre-login CSRF cookie (one hour: a login form left open longer is reloaded)."""
     response.set_cookie(
-        PRELOGIN_COOKIE, token, max_age=3600, path="/", secure=True, httponly=True,
+        PRELOGIN_COOKIE,
+        token,
+        max_age=3600,
+        path="/",
+        secure=True,
+        httponly=True,
         samesite="strict",
     )

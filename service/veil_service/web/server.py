@@ -19,7 +19,7 @@ from veil_service.web.context import WebContext
 
 log = logging.getLogger("veil.web")
 
-SHUTDOWN_GRACE_S = 3.0
+SHUTDOWN_GRACE_S = 3
 """Open live-progress streams are closed after this long when the server stops."""
 
 

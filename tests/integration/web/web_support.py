@@ -38,9 +38,11 @@ class WebSession:
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
-        found = CSRF_RE.search(response.text) if "text/html" in response.headers.get(
-            "content-type", ""
-        ) else None
+        found = (
+            CSRF_RE.search(response.text)
+            if "text/html" in response.headers.get("content-type", "")
+            else None
+        )
         if found:
             self.last_csrf = found.group(1)
         return response

@@ -11,6 +11,8 @@ function followJobs(table) {
     const job = JSON.parse(event.data);
     const row = document.getElementById("job-" + job.id);
     if (!row) { changed = true; return; }
+    if (row.getAttribute("data-status") !== job.status) changed = true;
+    row.setAttribute("data-status", job.status);
     const status = row.querySelector("[data-field=status]");
     if (status.textContent !== job.status_label) status.textContent = job.status_label;
     status.className = "status status-" + job.status;
@@ -22,7 +24,6 @@ function followJobs(table) {
     if (job.done) {
       const cancel = row.querySelector("[data-field=cancel]");
       if (cancel) cancel.remove();
-      changed = true;
     }
   });
   source.addEventListener("end", () => {
