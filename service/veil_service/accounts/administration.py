@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from veil_service.accounts import audit, password_reset, sessions, users
 from veil_service.accounts.passwords import hash_password
 from veil_service.accounts.users import UserRecord
+from veil_service.email import Mailer, messages
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.storage import schema
 
@@ -45,6 +46,18 @@ def create_user(
         )
         token = None if password else password_reset.issue_token(conn, user_id=user.id)
     return user, token
+
+
+def invite(mailer: Mailer, user: UserRecord, token: str | None) -> None:
+    """Email a new user the link to set their password (nothing when an admin set it).
+
+    Called after :func:`create_user` commits, by every edge that creates users, so the message
+    and its validity are decided here once.
+    """
+    if token is not None:
+        mailer.send_later(
+            messages.account_created(user.email, user.username, token, password_reset.VALID_HOURS)
+        )
 
 
 def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None, peer: str) -> UserRecord:

@@ -63,13 +63,33 @@ class AuditRecord:
 
 
 def list_events(
-    conn: sa.Connection, *, user_id: str = "", limit: int, offset: int
+    conn: sa.Connection,
+    *,
+    user_id: str = "",
+    limit: int,
+    offset: int,
+    event_prefix: str = "",
+    since: float | None = None,
+    until: float | None = None,
 ) -> list[AuditRecord]:
-    """Events newest first (append order), optionally only those about one user."""
+    """Events newest first (append order), filtered.
+
+    Args:
+        user_id: Only events about this user.
+        event_prefix: Only events whose name starts with this (``login.``, ``user.disabled``).
+        since / until: Only events at or after / before these times (epoch seconds).
+    """
     events = schema.audit_events
     query = sa.select(events)
     if user_id:
         query = query.where(events.c.user_id == user_id)
+    if event_prefix:
+        literal = event_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(events.c.event.like(f"{literal}%", escape="\\"))
+    if since is not None:
+        query = query.where(events.c.created_at >= since)
+    if until is not None:
+        query = query.where(events.c.created_at < until)
     rows = conn.execute(query.order_by(events.c.seq.desc()).limit(limit).offset(offset)).mappings()
     return [
         AuditRecord(

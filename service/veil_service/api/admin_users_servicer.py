@@ -7,13 +7,12 @@ import asyncio
 from veil.v1 import admin_pb2, auth_pb2
 
 from veil_service import server_state
-from veil_service.accounts import administration, api_keys, audit, password_reset, users
+from veil_service.accounts import administration, api_keys, audit, users
 from veil_service.accounts.audit import AuditRecord
 from veil_service.api import ServicerContext, convert
 from veil_service.api.paging import next_token, page_bounds
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
-from veil_service.email import messages
 from veil_service.errors import InvalidArgumentError
 
 ALL_KEYS_LIMIT = 500
@@ -60,12 +59,7 @@ class AdminUsersServicer:
             actor_id=actor.user_id,
             peer=current_peer(),
         )
-        if token is not None:
-            self.app.mailer.send_later(
-                messages.account_created(
-                    user.email, user.username, token, password_reset.VALID_HOURS
-                )
-            )
+        administration.invite(self.app.mailer, user, token)
         return admin_pb2.CreateUserResponse(user=convert.user(user))
 
     async def ListUsers(  # noqa: N802

@@ -1,10 +1,170 @@
-"""Placeholder: filled in by the next step."""
+"""Administration of DP datasets (admins only): register (upload or server path), metadata,
+deletion, and the grants that give analysts a budget on them.
+
+The handlers call the dpquery domain the AdminService servicer calls (``registration``,
+``datasets``, ``grants``): the same metadata validation, path confinement and budget rules.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from veil_service.dpquery import datasets, grants, registration
+from veil_service.errors import InvalidArgumentError, VeilServiceError
+from veil_service.web.errors import http_status
+from veil_service.web.forms import form_float
+from veil_service.web.page import Page, guarded
+from veil_service.web.uploads import arrow_chunks
+
+
+def _render_datasets(page: Page, *, error: str = "", status: int = 200) -> Response:
+    with page.ctx.app.db.connect() as conn:
+        found = datasets.list_datasets(conn)
+    return page.render(
+        "admin_datasets.html",
+        status=status,
+        section="admin",
+        tab="datasets",
+        datasets=found,
+        error=error,
+        roots=page.ctx.app.settings.dataset_roots,
+    )
+
+
+@guarded("AdminService/ListAllDatasets")
+async def datasets_page(page: Page) -> Response:
+    """Every dataset, with the forms to register one."""
+    return _render_datasets(page)
+
+
+async def _metadata_text(page: Page) -> str:
+    upload = page.form.get("metadata_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgumentError(
+                "metadata: the file is not UTF-8 text.", field="metadata"
+            ) from None
+    text = str(page.form.get("metadata") or "")
+    if not text.strip():
+        raise InvalidArgumentError(
+            "metadata: paste the metadata YAML or choose its file.", field="metadata"
+        )
+    return text
+
+
+@guarded("AdminService/RegisterDataset")
+async def register_upload_submit(page: Page) -> Response:
+    """Register a dataset from an uploaded CSV or Parquet file and its metadata."""
+    try:
+        upload = page.form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidArgumentError("file: choose a CSV or Parquet file.", field="file")
+        await registration.register_from_upload(
+            page.ctx.app.db,
+            page.ctx.app.blobs,
+            name=page.text("name"),
+            metadata_text=await _metadata_text(page),
+            chunks=arrow_chunks(upload, "file"),
+            actor_id=page.user_id,
+            peer=page.peer,
+        )
+    except VeilServiceError as exc:
+        return _render_datasets(page, error=exc.message, status=http_status(exc))
+    return page.redirect("/admin/datasets")
+
+
+@guarded("AdminService/RegisterDatasetFromPath")
+async def register_path_submit(page: Page) -> Response:
+    """Register a dataset from a file under one of the server's dataset roots."""
+    try:
+        path = registration.confine_path(page.text("path"), page.ctx.app.settings.dataset_roots)
+        await asyncio.to_thread(
+            registration.register_from_path,
+            page.ctx.app.db,
+            page.ctx.app.blobs,
+            name=page.text("name"),
+            path=str(path),
+            metadata_text=await _metadata_text(page),
+            actor_id=page.user_id,
+            peer=page.peer,
+        )
+    except VeilServiceError as exc:
+        return _render_datasets(page, error=exc.message, status=http_status(exc))
+    return page.redirect("/admin/datasets")
+
+
+@guarded("AdminService/DeleteDataset")
+async def delete_submit(page: Page) -> Response:
+    """Delete a dataset, its grants and its stored table."""
+    with page.ctx.app.blobs.releasing() as released, page.ctx.app.db.begin() as conn:
+        datasets.delete_dataset(
+            conn,
+            released,
+            page.request.path_params["name"],
+            actor_id=page.user_id,
+            peer=page.peer,
+        )
+    return page.redirect("/admin/datasets")
+
+
+def _render_grants(page: Page, *, error: str = "", status: int = 200) -> Response:
+    params = page.request.query_params
+    filters = {"user": params.get("user", "").strip(), "dataset": params.get("dataset", "").strip()}
+    with page.ctx.app.db.connect() as conn:
+        found = grants.list_grants(conn, user=filters["user"], dataset=filters["dataset"])
+        names = [d.name for d in datasets.list_datasets(conn)]
+    return page.render(
+        "admin_grants.html",
+        status=status,
+        section="admin",
+        tab="grants",
+        grants=found,
+        filters=filters,
+        dataset_names=names,
+        error=error,
+    )
+
+
+@guarded("AdminService/ListGrants")
+async def grants_page(page: Page) -> Response:
+    """Grants (who may query what, with which budget), filtered by user or dataset."""
+    return _render_grants(page)
+
+
+@guarded("AdminService/GrantAccess")
+async def grant_submit(page: Page) -> Response:
+    """Give a user access to a dataset with a budget, or change their budget."""
+    try:
+        with page.ctx.app.db.begin() as conn:
+            grants.grant_access(
+                conn,
+                user=page.text("user"),
+                dataset=page.text("dataset"),
+                epsilon=form_float(page.text("epsilon"), "epsilon"),
+                delta=form_float(page.text("delta") or "0", "delta"),
+                actor_id=page.user_id,
+                peer=page.peer,
+            )
+    except VeilServiceError as exc:
+        return _render_grants(page, error=exc.message, status=http_status(exc))
+    return page.redirect("/admin/grants")
 
 
 def routes() -> list[BaseRoute]:
-    """This module's routes."""
-    return []
+    """The dataset administration pages."""
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/admin/datasets", datasets_page, methods=get),
+        Route("/admin/datasets", register_upload_submit, methods=post),
+        Route("/admin/datasets/path", register_path_submit, methods=post),
+        Route("/admin/datasets/{name}/delete", delete_submit, methods=post),
+        Route("/admin/grants", grants_page, methods=get),
+        Route("/admin/grants", grant_submit, methods=post),
+    ]

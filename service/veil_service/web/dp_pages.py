@@ -1,10 +1,95 @@
-"""Placeholder: filled in by the next step."""
+"""DP pages for analysts: their datasets with metadata, a dummy preview, the budget left on each,
+and the archive of their previous queries. Queries themselves are sent from the Python client.
+
+Every handler calls the DP catalog (``dpquery.catalog``), which answers NOT_FOUND for a dataset
+the caller holds no grant on: an analyst sees only their datasets and budgets.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import json
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from veil_service.dpquery import catalog
+from veil_service.dpquery.queries import make_dummy_table
+from veil_service.web.forms import form_int
+from veil_service.web.page import Page, guarded
+
+PREVIEW_ROWS = 10
+PREVIEW_SEED = 0
+QUERIES_PAGE_SIZE = 20
+
+
+@guarded("DPQueryService/ListDatasets")
+async def datasets_page(page: Page) -> Response:
+    """The caller's datasets, each with its budget (initial, spent, remaining ε and δ)."""
+    held = catalog.my_datasets(page.ctx.app.db, page.user_id)
+    return page.render("dp_datasets.html", section="dp", held=held)
+
+
+def _preview(table_path: str) -> tuple[list[str], list[list[Any]]]:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    with pa.OSFile(table_path, "rb") as source:
+        table = ipc.open_stream(source).read_all().slice(0, PREVIEW_ROWS)
+    rows = [list(row.values()) for row in table.to_pylist()]
+    return table.column_names, rows
+
+
+@guarded("DPQueryService/GetDatasetMetadata")
+async def dataset_page(page: Page) -> Response:
+    """One dataset: metadata, budget, a dummy preview (no privacy spent), previous queries."""
+    name = page.request.path_params["dataset"]
+    db = page.ctx.app.db
+    metadata = catalog.metadata_of(db, page.user_id, name)
+    grant = catalog.budget_of(db, page.user_id, name)
+    number = max(1, form_int(page.request.query_params.get("page", ""), "page", default=1))
+    queries = catalog.previous_queries(
+        db,
+        page.user_id,
+        name,
+        limit=QUERIES_PAGE_SIZE + 1,
+        offset=(number - 1) * QUERIES_PAGE_SIZE,
+    )
+    dummy = await make_dummy_table(page.ctx.app, page.user_id, name, PREVIEW_ROWS, PREVIEW_SEED)
+    try:
+        header, rows = await asyncio.to_thread(_preview, str(dummy.path))
+    finally:
+        dummy.close()
+    columns = metadata.get("columns", {})
+    table_facts = {k: v for k, v in metadata.items() if k != "columns"}
+    return page.render(
+        "dp_dataset.html",
+        section="dp",
+        name=name,
+        grant=grant,
+        columns=columns,
+        table_facts=table_facts,
+        header=header,
+        rows=rows,
+        queries=queries[:QUERIES_PAGE_SIZE],
+        number=number,
+        has_next=len(queries) > QUERIES_PAGE_SIZE,
+        pretty=_pretty_request,
+    )
+
+
+def _pretty_request(text: str) -> str:
+    """A query's request for reading (JSON, indented; pipelines can be long)."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)[:4000]
+    except ValueError:
+        return text[:4000]
 
 
 def routes() -> list[BaseRoute]:
-    """This module's routes."""
-    return []
+    """The DP pages."""
+    return [
+        Route("/dp", datasets_page, methods=["GET"]),
+        Route("/dp/{dataset}", dataset_page, methods=["GET"]),
+    ]

@@ -163,6 +163,7 @@ async def _answer(request: Request, method: str, handler: Handler) -> Response:
         status = http_status(exc)
         return page.render("error.html", status=status, error=exc)
     finally:
+        await page.form.close()  # uploaded files' spooled temp files
         log.info(
             "web",
             extra={

@@ -91,7 +91,11 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
 
-async def _chunks(source: IO[bytes], filename: str, field: str) -> AsyncIterator[object]:
+async def arrow_chunks(upload: UploadFile, field: str) -> AsyncIterator[object]:
+    """An uploaded CSV or Parquet file as Arrow IPC stream chunks (memoryviews), as the gRPC
+    upload codec delivers them."""
+    source, filename = upload.file, upload.filename or ""
+
     def encoded() -> Iterator[memoryview]:
         source.seek(0)
         schema, batches = _batches(source, filename, field)
@@ -133,5 +137,5 @@ async def store_upload(
         role="original",
         replace=True,
         expected_sha256="",
-        chunks=_chunks(upload.file, upload.filename, field),
+        chunks=arrow_chunks(upload, field),
     )

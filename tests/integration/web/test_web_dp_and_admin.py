@@ -1,0 +1,121 @@
+"""DP pages (an analyst sees only their datasets and budgets) and administration pages (users,
+keys, datasets, grants, audit), through the real web application."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from dp_support import PENGUIN_CSV, PENGUIN_METADATA, grant, manager, register, unique
+from support import ServerThread, TestUser, create_user
+from veil_service.accounts import users
+from web_support import WebSession
+
+
+def test_an_analyst_sees_only_their_datasets_budgets_and_queries(
+    veil_server: ServerThread, web: Callable[..., WebSession]
+) -> None:
+    analyst, other = create_user(veil_server), create_user(veil_server)
+    mine, theirs = register(veil_server), register(veil_server)
+    grant(veil_server, analyst, mine, 3.0, 1e-4)
+    grant(veil_server, other, theirs, 5.0, 1e-4)
+    manager(veil_server, analyst).dp(mine).smartnoise_sql.query(
+        "SELECT COUNT(*) AS n FROM df", 0.5, 1e-5
+    )
+    session = web(analyst)
+    listing = session.get("/dp").text
+    assert mine in listing and theirs not in listing
+    page = session.get(f"/dp/{mine}")
+    assert page.status_code == 200
+    remaining = re.search(r"data-remaining-epsilon>([^<]+)<", page.text)
+    assert remaining is not None and float(remaining.group(1)) == 2.5
+    assert "smartnoise_sql" in page.text and "SELECT COUNT(*) AS n FROM df" in page.text
+    # The dummy preview: ten rows of the metadata's columns (no budget spent).
+    assert page.text.count("<tr>") >= 10 and "bill_length_mm" in page.text
+    assert (
+        float(
+            re.search(r"data-remaining-epsilon>([^<]+)<", session.get(f"/dp/{mine}").text).group(1)  # type: ignore[union-attr]
+        )
+        == 2.5
+    )
+    assert session.get(f"/dp/{theirs}").status_code == 404
+
+
+def test_a_user_gets_no_admin_page(user: TestUser, web: Callable[..., WebSession]) -> None:
+    session = web(user)
+    assert 'href="/admin' not in session.get("/runs").text
+    for path in ("/admin", "/admin/users", "/admin/audit", "/admin/datasets", "/admin/grants"):
+        response = session.get(path)
+        assert response.status_code == 403, path
+        assert "admin role" in response.text
+    session.get("/runs")
+    refused = session.post("/admin/users", {"username": "x", "email": "x@example.org"})
+    assert refused.status_code == 403
+
+
+def test_an_admin_manages_users_and_keys_and_reads_the_audit_log(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    session = web(admin)
+    session.get("/admin/users")
+    name = unique("web_user").lower()
+    created = session.post(
+        "/admin/users",
+        {"username": name, "email": f"{name}@example.org", "role": "user", "password": ""},
+    )
+    assert created.status_code == 303
+    with veil_server.app.db.connect() as conn:
+        member = users.find_user(conn, name)
+    assert member.active and member.role == "user"
+    session.get("/admin/users")
+    assert session.post(f"/admin/users/{member.id}/role", {"role": "admin"}).status_code == 303
+    session.get("/admin/users")
+    assert session.post(f"/admin/users/{member.id}/disable").status_code == 303
+    with veil_server.app.db.connect() as conn:
+        member = users.find_user(conn, name)
+    assert (member.role, member.active) == ("admin", False)
+    audit = session.get(f"/admin/audit?user={name}&event=user.").text
+    for event in ("user.created", "user.role_changed", "user.disabled"):
+        assert event in audit
+    assert "<code>login.ok</code>" not in session.get("/admin/audit?event=user.").text
+    # Revoking another user's key.
+    holder = create_user(veil_server)
+    keys_page = session.get(f"/admin/users/{holder.id}").text
+    key_id = re.search(r'action="/admin/keys/([^/]+)/revoke"', keys_page)
+    assert key_id is not None
+    assert session.post(f"/admin/keys/{key_id.group(1)}/revoke").status_code == 303
+    assert web().login_with_key(holder.api_key).status_code == 401
+
+
+def test_an_admin_registers_a_dataset_and_grants_a_budget(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    session = web(admin)
+    session.get("/admin/datasets")
+    name = unique()
+    with PENGUIN_CSV.open("rb") as data:
+        response = session.post(
+            "/admin/datasets",
+            {"name": name, "metadata": PENGUIN_METADATA.read_text()},
+            files={"file": ("penguins.csv", data, "text/csv")},
+        )
+    assert response.status_code == 303, response.text
+    assert name in session.get("/admin/datasets").text
+    analyst = create_user(veil_server)
+    session.get("/admin/grants")
+    granted = session.post(
+        "/admin/grants",
+        {"user": analyst.username, "dataset": name, "epsilon": "1.5", "delta": "0.001"},
+    )
+    assert granted.status_code == 303
+    listing = web(analyst).get("/dp").text
+    assert name in listing and "1.5" in listing
+    manager(veil_server, analyst).dp(name).smartnoise_sql.query(
+        "SELECT COUNT(*) AS n FROM df", 0.5, 1e-5
+    )
+    left = re.search(r"data-remaining-epsilon>([^<]+)<", web(analyst).get(f"/dp/{name}").text)
+    assert left is not None and float(left.group(1)) == 1.0
+    bad = session.post(
+        "/admin/grants", {"user": analyst.username, "dataset": name, "epsilon": "-1"}
+    )
+    assert bad.status_code == 400 and "epsilon" in bad.text
