@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install protos check-protos lint format test fuzz demo bench bench-env clean
+.PHONY: help install browser protos check-protos lint format test fuzz demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -41,7 +41,18 @@ format: $(STAMP) ## rewrite the code with ruff's formatter and autofixes
 	$(VENV)/bin/ruff format $(LINT_PATHS)
 	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
 
-test: $(STAMP) check-protos ## install and run the whole test suite
+# The browser tests (tests/e2e/web) drive Debian's chromium with the playwright package, which is
+# pointed at /usr/bin/chromium: Playwright's own browser download is never used.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser: ## install Debian's chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-liberation fonts-dejavu-core; }
+
+test: $(STAMP) check-protos browser ## install and run the whole test suite
 	$(VENV)/bin/pytest -p no:cacheprovider -q
 
 FUZZ_EXAMPLES ?= 500

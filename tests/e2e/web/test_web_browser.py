@@ -1,0 +1,207 @@
+"""The web application in a real browser (Debian's Chromium driven by Playwright).
+
+A data protection officer's path: sign in with the keyboard, upload WBCD, take the advice, run
+k=15, watch the jobs finish without reloading, read the hidden rate against its target,
+download the report and the YAML, and the YAML runs unchanged with the Python client. Then what
+others see: an analyst only their datasets and budgets; a user no admin page and a 404 on
+another user's run. Every page is screenshotted (desktop, and phone for the main ones) and
+checked for unlabelled fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from dp_support import grant, manager, register
+from playwright.sync_api import Page
+from support import ServerThread, TestUser, create_user
+from veil_client import Manager
+from web_browser import Shots
+
+SEED = 42
+RUNS_LIST = re.compile(r"/runs$")
+
+
+def _metric(page: Page, key: str) -> float:
+    text = page.inner_text(f"tr[data-metric={key}] td[data-value]")
+    return float(text.replace("\u202f", "").replace(",", "."))
+
+
+def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
+    veil_server: ServerThread,
+    signed_in: Callable[[TestUser], Page],
+    user: TestUser,
+    shots: Shots,
+    shared_data: Path,
+    tmp_path: Path,
+) -> None:
+    wbcd = shared_data / "avatar" / "fixtures" / "wbcd.csv"
+    page = signed_in(user)  # warms the context; this test signs in again with the keyboard
+    page.context.clear_cookies()
+    page.goto("/runs")
+    page.wait_for_url("**/login?next=/runs")
+    shots.take(page, "login")
+    # Keyboard only: the skip link comes first, then the fields in order; Enter submits.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(10):
+        if page.evaluate("document.activeElement.id") == "api_key":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "api_key"
+    page.keyboard.type(user.api_key)
+    with page.expect_navigation(url=RUNS_LIST):
+        page.keyboard.press("Enter")
+    shots.take(page, "runs_empty")
+
+    page.click("text=New run")
+    shots.take(page, "new_run")
+    page.set_input_files("#file", str(wbcd))
+    page.fill("#display_name", "wbcd from the web")
+    page.click("#upload-h ~ form button[type=submit]")
+    page.wait_for_url("**/setup")
+    assert "Advice:" in page.inner_text("main")
+    shots.take(page, "setup_with_advice")
+    page.fill("[id='wbcd.k']", "15")
+    page.fill("#seed", str(SEED))
+    page.click("form.setup > button[type=submit]")
+    page.wait_for_url(re.compile(r".*/runs/[0-9a-f-]{36}#jobs$"))
+    run_id = page.url.split("/runs/")[1].split("#")[0]
+    page.evaluate("window.stayedOnThisPage = true")
+    shots.take(page, "run_started")
+
+    # Server push: the rows change in place (no reload) until every job has finished.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('tr[data-job]')].every("
+        "r => r.getAttribute('data-status') === 'finished')",
+        timeout=240_000,
+    )
+    assert page.evaluate("window.stayedOnThisPage") is True
+    progress = page.eval_on_selector_all(
+        "progress[data-field=progress]", "bars => bars.map(bar => bar.value)"
+    )
+    assert progress == [1, 1, 1, 1]
+    page.wait_for_selector("#live-note:not([hidden])")
+    shots.take(page, "run_finished_live")
+    page.click("#live-note a")
+    page.wait_for_selector("tr[data-metric=hidden_rate]")
+
+    hidden_rate = _metric(page, "hidden_rate")
+    runner = Manager(base_url=veil_server.url, api_key=user.api_key).create_runner_from_id(run_id)
+    expected = runner.privacy_metrics("wbcd")[0]["hidden_rate"]
+    assert hidden_rate == round(expected, 2)
+    row = page.inner_text("tr[data-metric=hidden_rate]")
+    assert ("meets target" if expected > 90 else "misses target") in row and "> 90" in row
+    verdict = r"\d+ of \d+ metrics miss their target|All \d+ metrics"
+    assert re.search(verdict, page.inner_text("main"))
+    shots.take(page, "run_results")
+    shots.phone(page, "run_results")
+
+    with page.expect_download() as report:
+        page.click("text=Technical report (PDF)")
+    report_path = tmp_path / "report.pdf"
+    report.value.save_as(report_path)
+    assert report_path.read_bytes()[:5] == b"%PDF-"
+    with page.expect_download() as pia:
+        page.click("text=Privacy impact assessment (DOCX)")
+    assert pia.value.suggested_filename.endswith(".docx")
+    with page.expect_download() as avatars:
+        page.click("text=Avatars (CSV)")
+    avatars_path = tmp_path / "avatars.csv"
+    avatars.value.save_as(avatars_path)
+    assert len(avatars_path.read_text().splitlines()) == 684
+    with page.expect_download() as yaml_download:
+        page.click("text=Download the YAML configuration")
+    yaml_path = tmp_path / "yaml_from_web.yaml"
+    yaml_download.value.save_as(yaml_path)
+
+    page.click("text=3D projection")
+    page.wait_for_selector("iframe.figure")
+    frame = page.frame_locator("iframe.figure")
+    frame.locator("canvas").first.wait_for()
+    shots.take(page, "figure_3d")
+
+    # The seed user guide's "yaml_from_web" code, verbatim but for the import and the URL.
+    manager = Manager(base_url=veil_server.url, api_key=user.api_key)
+    job_name = "from_yaml_web"
+    runner = manager.create_runner(job_name)
+    runner.from_yaml(str(yaml_path))
+    runner.upload_file("wbcd", data=str(wbcd))
+    runner.run()
+    assert runner.privacy_metrics("wbcd")[0]["hidden_rate"] == expected  # same seed, same avatars
+
+    page.goto("/runs?lang=fr")
+    assert "Exécutions" in page.inner_text("h1")
+    shots.take(page, "runs_fr")
+    page.goto(f"/runs/{run_id}")
+    assert "Taux de dissimulation" in page.inner_text("main")
+    shots.take(page, "run_results_fr")
+    page.goto("/runs?lang=en&q=the+web")
+    assert page.locator("table.list tbody tr").count() == 1
+    page.goto("/account")
+    shots.take(page, "account")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_what_analysts_users_and_admins_each_see(
+    veil_server: ServerThread,
+    signed_in: Callable[[TestUser], Page],
+    admin: TestUser,
+    shots: Shots,
+) -> None:
+    analyst, other = create_user(veil_server), create_user(veil_server)
+    mine, theirs = register(veil_server), register(veil_server)
+    grant(veil_server, analyst, mine, 4.0, 1e-4)
+    grant(veil_server, other, theirs, 9.0, 1e-4)
+    manager(veil_server, analyst).dp(mine).smartnoise_sql.query(
+        "SELECT COUNT(*) AS n FROM df", 1.0, 1e-5
+    )
+
+    page = signed_in(analyst)
+    page.click("text=DP datasets")
+    assert mine in page.inner_text("main") and theirs not in page.inner_text("main")
+    shots.take(page, "dp_datasets")
+    page.click(f"text={mine}")
+    assert page.inner_text("[data-remaining-epsilon]") == "3.0000"
+    assert "SELECT COUNT(*) AS n FROM df" in page.content()
+    shots.take(page, "dp_dataset")
+    shots.phone(page, "dp_dataset")
+    assert page.locator("a[href^='/admin']").count() == 0
+    response = page.goto("/admin/users")
+    assert response is not None and response.status == 403
+    shots.take(page, "admin_refused")
+    response = page.goto(f"/dp/{theirs}")
+    assert response is not None and response.status == 404
+    other_run = _create_run(veil_server, other)
+    response = page.goto(f"/runs/{other_run}")
+    assert response is not None and response.status == 404
+    shots.take(page, "other_users_run_404")
+
+    page = signed_in(admin)
+    page.click("text=Administration")
+    shots.take(page, "admin_users")
+    page.click(f"text={analyst.username}")
+    shots.take(page, "admin_user_keys")
+    page.click("nav.tabs >> text=Datasets")
+    shots.take(page, "admin_datasets")
+    page.click("nav.tabs >> text=Grants and budgets")
+    page.fill("#fg-user", analyst.username)
+    page.click("form.filters button")
+    assert mine in page.inner_text("table.list")
+    shots.take(page, "admin_grants")
+    page.click("nav.tabs >> text=Audit log")
+    page.fill("#f-event", "login.")
+    page.click("form.filters button")
+    assert "login.ok" in page.inner_text("table.list")
+    shots.take(page, "admin_audit")
+    shots.phone(page, "admin_audit")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def _create_run(server: ServerThread, owner: TestUser) -> str:
+    from veil_service.runs.config import RunConfig
+
+    assert server.server.web is not None
+    return server.server.web.context.runs.create_run(owner.id, "not yours", RunConfig()).record.id
