@@ -1,0 +1,173 @@
+"""The runs pages over a real server: search and paging, a bad upload that stores nothing, a run
+launched from a YAML file and its table, and a job cancelled from its run's page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from support import ServerThread, assert_eventually, create_user
+from veil_client import Manager
+from veil_client.models import JobKind
+from veil_service.runs.config import RunConfig
+from web_support import WebSession
+
+RUN_ROWS = re.compile(r'<td><a href="/runs/([0-9a-f-]{36})">')
+
+
+def _table(tmp_path: Path, rows: int = 200) -> Path:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(rows, 5)), columns=list("abcde"))
+    frame["group"] = rng.choice(["x", "y", "z"], size=rows)
+    path = tmp_path / "patients.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _run_ids(html: str) -> list[str]:
+    return RUN_ROWS.findall(html)
+
+
+def test_the_runs_list_searches_by_name_and_pages_by_twenty(
+    veil_server: ServerThread, web: Callable[..., WebSession]
+) -> None:
+    owner = create_user(veil_server)
+    assert veil_server.server.web is not None
+    runs = veil_server.server.web.context.runs
+    for i in range(23):
+        runs.create_run(owner.id, f"cohort-{i:02d}", RunConfig())
+    runs.create_run(owner.id, "registry extract", RunConfig())
+    session = web(owner)
+
+    first = session.get("/runs?q=cohort")
+    assert first.status_code == 200
+    assert len(_run_ids(first.text)) == 20
+    assert 'href="/runs?q=cohort&amp;page=2"' in first.text
+    second = session.get("/runs?q=cohort&page=2")
+    assert len(_run_ids(second.text)) == 3
+    assert set(_run_ids(first.text)).isdisjoint(_run_ids(second.text))
+    only = session.get("/runs?q=registry")
+    assert len(_run_ids(only.text)) == 1 and "registry extract" in only.text
+    assert len(_run_ids(session.get("/runs?q=nothing-like-this").text)) == 0
+    # Another user's search never reaches these runs.
+    assert _run_ids(web(create_user(veil_server)).get("/runs?q=cohort").text) == []
+
+
+def test_a_file_that_is_not_a_table_is_refused_and_stores_nothing(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    session = web(owner)
+    session.get("/runs/new")
+    refused = session.post(
+        "/runs/new",
+        {"display_name": "spreadsheet"},
+        files={"file": ("cohort.xlsx", b"PK\x03\x04 not a csv", "application/octet-stream")},
+    )
+    assert refused.status_code == 400
+    assert "neither CSV nor Parquet" in refused.text and 'role="alert"' in refused.text
+    assert 'value="spreadsheet"' in refused.text  # the form keeps what was typed
+    broken = session.post(
+        "/runs/new",
+        {"display_name": "broken"},
+        files={"file": ("cohort.csv", b"a,b\n1,2\n3,4,5,6\n", "text/csv")},
+    )
+    assert broken.status_code == 400 and "cohort.csv" in broken.text
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    assert manager.find_ids_by_name("spreadsheet") == []
+    assert manager.find_ids_by_name("broken") == []
+
+
+def test_a_yaml_file_and_its_table_launch_the_same_run(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    table = _table(tmp_path)
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    runner = manager.create_runner("configured in python")
+    runner.add_table("patients", str(table))
+    runner.set_parameters("patients", k=7, ncp=2)
+    yaml_path = tmp_path / "run.yaml"
+    runner.get_yaml(str(yaml_path))
+
+    session = web(owner)
+    session.get("/runs/new")
+    launched = session.post(
+        "/runs/yaml",
+        {"yaml_display_name": "launched from the web"},
+        files=[
+            ("yaml", ("run.yaml", yaml_path.read_bytes(), "application/yaml")),
+            ("data", ("patients.csv", table.read_bytes(), "text/csv")),
+        ],
+    )
+    assert launched.status_code == 303, launched.text
+    run_id = launched.headers["location"].split("/runs/")[1].split("?")[0].split("#")[0]
+    page = session.get(f"/runs/{run_id}")
+    assert page.status_code == 200 and "launched from the web" in page.text
+    assert re.search(r"<dt>k</dt><dd>7</dd>", page.text)
+    assert re.search(r"<dt>ncp</dt><dd>2</dd>", page.text)
+
+    launched_runner = manager.create_runner_from_id(run_id)
+    assert_eventually(lambda: launched_runner.get_status(JobKind.standard) == "finished", 180)
+    assert len(launched_runner.shuffled("patients")) == 200
+
+
+def test_a_yaml_without_its_table_is_refused_and_leaves_no_run(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    table = _table(tmp_path)
+    runner = Manager(base_url=veil_server.url, api_key=owner.api_key).create_runner("source")
+    runner.add_table("patients", str(table))
+    runner.set_parameters("patients", k=7)
+    yaml_path = tmp_path / "run.yaml"
+    runner.get_yaml(str(yaml_path))
+    session = web(owner)
+    session.get("/runs/new")
+    refused = session.post(
+        "/runs/yaml",
+        {"yaml_display_name": "missing table"},
+        files=[
+            ("yaml", ("run.yaml", yaml_path.read_bytes(), "application/yaml")),
+            ("data", ("other.csv", b"a,b\n1,2\n", "text/csv")),
+            ("data", ("third.csv", b"a,b\n1,2\n", "text/csv")),
+        ],
+    )
+    assert refused.status_code == 400
+    assert "upload patients.csv" in refused.text
+    assert (
+        Manager(base_url=veil_server.url, api_key=owner.api_key).find_ids_by_name("missing table")
+        == []
+    )
+
+
+def test_a_waiting_job_is_cancelled_from_its_run_page(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    runner = Manager(base_url=veil_server.url, api_key=owner.api_key).create_runner("to cancel")
+    runner.add_table("patients", str(_table(tmp_path, rows=3000)))
+    runner.set_parameters("patients", k=7)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    run_id = runner.set_name
+    session = web(owner)
+    page = session.get(f"/runs/{run_id}")
+    job_ids = dict(re.findall(r'data-job="([0-9a-f-]{36})" data-status="(\w+)"', page.text))
+    privacy = next(
+        job.id for job in runner.api.list_jobs(run_id=run_id, kinds=[JobKind.privacy_metrics]).items
+    )
+    assert privacy in job_ids and f'action="/jobs/{privacy}/cancel"' in page.text
+
+    cancelled = session.post(f"/jobs/{privacy}/cancel")
+    assert cancelled.status_code == 303
+    assert cancelled.headers["location"] == f"/runs/{run_id}#jobs"
+    after = session.get(f"/runs/{run_id}").text
+    assert f'data-job="{privacy}" data-status="cancelled"' in after
+    assert f'action="/jobs/{privacy}/cancel"' not in after
+    # Another user can neither see nor cancel it.
+    stranger = web(create_user(veil_server))
+    stranger.get("/runs")
+    assert stranger.post(f"/jobs/{privacy}/cancel").status_code == 404
