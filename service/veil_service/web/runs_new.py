@@ -175,7 +175,7 @@ async def start_submit(page: Page) -> Response:
     try:
         config = config_from_form(page, run.config, names)
         page.ctx.runs.set_config(page.user_id, run_id, config)
-        started = page.ctx.runs.start_jobs(page.user_id, run_id, kinds, reuse_run=False)
+        started = await page.ctx.runs.start_jobs(page.user_id, run_id, kinds, reuse_run=False)
     except VeilServiceError as exc:
         return _render_setup(page, run_id, advice={}, error=exc.message, status=http_status(exc))
     return page.redirect(f"/runs/{started.run.id}#jobs")
@@ -220,7 +220,9 @@ async def yaml_submit(page: Page) -> Response:
                 upload=upload,
                 field="data",
             )
-        started = page.ctx.runs.start_jobs(page.user_id, run_id, list(JOB_CHOICES), reuse_run=False)
+        started = await page.ctx.runs.start_jobs(
+            page.user_id, run_id, list(JOB_CHOICES), reuse_run=False
+        )
     except VeilServiceError as exc:
         if run_id:
             page.ctx.runs.delete_run(page.user_id, run_id)
