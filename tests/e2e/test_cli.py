@@ -63,7 +63,7 @@ def test_serve_health_auth_and_graceful_stop(tmp_path: Path) -> None:
             Manager(base_url=f"localhost:{port}", api_key="").whoami()
         with pytest.raises(Unauthenticated):
             Manager(base_url=f"localhost:{port}", api_key="veil_wrong").whoami()
-        with pytest.raises(NotFound, match="'x'"):
+        with pytest.raises(NotFound, match="Dataset x does not exist"):
             manager.dp("x").get_remaining_budget()
     finally:
         process.send_signal(signal.SIGTERM)
