@@ -52,8 +52,11 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    chromium fonts-liberation fonts-dejavu-core; }
 
+# Screenshots of every page the browser tests visit are kept there (outside the repository).
+WEB_SCREENSHOTS ?= $(or $(TMPDIR),/tmp)/veil-web-screenshots
+
 test: $(STAMP) check-protos browser ## install and run the whole test suite
-	$(VENV)/bin/pytest -p no:cacheprovider -q
+	VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
 
 FUZZ_EXAMPLES ?= 500
 

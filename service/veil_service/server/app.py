@@ -212,14 +212,15 @@ async def serve(settings: Settings) -> None:
     """
     server = VeilServer(settings, migrate_in_subprocess=True)
     port = await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Handlers first: a SIGTERM sent as soon as the address is printed still stops gracefully.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     print(f"veil serve listening on {settings.host}:{port}", flush=True)
     if server.web is not None:
         scheme = "https" if settings.tls_cert else "http"
         print(f"web application on {scheme}://{settings.host}:{server.web_port}/", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping")
     await server.stop()

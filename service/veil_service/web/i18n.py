@@ -6,6 +6,7 @@ language comes from ``?lang=``, then the ``veil-lang`` cookie, then ``Accept-Lan
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from veil_service.web import messages_en, messages_fr
 from veil_service.web.security import LANGUAGE_COOKIE
 
 LANGUAGES = ("en", "fr")
+BATCH_PHASE = re.compile(r"avatarizing batch (\d+/\d+)")
 CATALOGS: dict[str, dict[str, str]] = {"en": messages_en.MESSAGES, "fr": messages_fr.MESSAGES}
 
 
@@ -27,6 +29,20 @@ class Translator:
     def __call__(self, key: str, **values: Any) -> str:
         text = self._messages.get(key) or messages_en.MESSAGES.get(key) or key
         return text.format(**values) if values else text
+
+    def phase(self, phase: str) -> str:
+        """A job's phase in this language (the engine reports it in English words).
+
+        ``"avatarizing batch 2/5"`` and ``"wbcd: figures"`` keep their numbers and table name;
+        a phase without a message is shown as it came.
+        """
+        table, _, words = phase.rpartition(": ")
+        batch = BATCH_PHASE.fullmatch(words)
+        if batch:
+            text = self("phase.avatarizing batch", batch=batch.group(1))
+        else:
+            text = self._messages.get(f"phase.{words}") or words
+        return f"{table}: {text}" if table else text
 
     def number(self, value: float, digits: int = 2) -> str:
         """A number as this language writes it (French: comma decimal, thin space groups)."""

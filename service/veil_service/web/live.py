@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from veil_service.runs.jobs import JobRecord
 from veil_service.web.i18n import Translator
 from veil_service.web.page import Page, guarded
+from veil_service.web.runs_pages import run_status
 
 
 def job_event(job: JobRecord, t: Translator) -> str:
@@ -26,11 +27,18 @@ def job_event(job: JobRecord, t: Translator) -> str:
         "status": job.status,
         "status_label": t(f"status.{job.status}"),
         "progress": round(job.progress, 4),
-        "phase": job.phase,
+        "phase": t.phase(job.phase) if job.phase else "",
         "exception": job.exception,
         "done": job.done,
     }
     return f"event: job\ndata: {json.dumps(payload)}\n\n"
+
+
+def end_event(jobs: list[JobRecord], t: Translator) -> str:
+    """The ``end`` event: every job has ended; the run's status as the run page words it."""
+    status = run_status(jobs)
+    payload = {"status": status, "status_label": t(f"status.{status}")}
+    return f"event: end\ndata: {json.dumps(payload)}\n\n"
 
 
 @guarded("RunsService/WatchJobs")
@@ -42,9 +50,11 @@ async def run_events(page: Page) -> Response:
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
+        last: dict[str, JobRecord] = {}
         async for job in changes:
+            last[job.id] = job
             yield job_event(job, page.t)
-        yield "event: end\ndata: {}\n\n"
+        yield end_event(list(last.values()), page.t)
 
     return StreamingResponse(
         events(),

@@ -33,6 +33,8 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Shots:
     """Where this run's screenshots go (outside the repository)."""
     chosen = os.environ.get("VEIL_WEB_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "web-screenshots"
+    for stale in folder.glob("[0-9][0-9]_*.png"):  # a previous run's, so none is mistaken
+        stale.unlink()
     return Shots(folder)
 
 

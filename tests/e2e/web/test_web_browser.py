@@ -84,6 +84,7 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     )
     assert progress == [1, 1, 1, 1]
     page.wait_for_selector("#live-note:not([hidden])")
+    assert page.inner_text("#run-status") == "finished"  # the run's badge follows its jobs
     shots.take(page, "run_finished_live")
     page.click("#live-note a")
     page.wait_for_selector("tr[data-metric=hidden_rate]")
@@ -137,6 +138,10 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     shots.take(page, "runs_fr")
     page.goto(f"/runs/{run_id}")
     assert "Taux de dissimulation" in page.inner_text("main")
+    phases = page.eval_on_selector_all(
+        "[data-field=phase]", "cells => cells.map(c => c.textContent)"
+    )
+    assert set(phases) == {"terminé"}
     shots.take(page, "run_results_fr")
     page.goto("/runs?lang=en&q=the+web")
     assert page.locator("table.list tbody tr").count() == 1

@@ -171,3 +171,23 @@ def test_a_waiting_job_is_cancelled_from_its_run_page(
     stranger = web(create_user(veil_server))
     stranger.get("/runs")
     assert stranger.post(f"/jobs/{privacy}/cancel").status_code == 404
+
+
+def test_a_parquet_upload_gets_advice_on_its_setup_page(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    parquet = tmp_path / "visits.parquet"
+    pd.read_csv(_table(tmp_path)).to_parquet(parquet)
+    session = web(owner)
+    session.get("/runs/new")
+    created = session.post(
+        "/runs/new",
+        {"display_name": "from parquet"},
+        files={"file": ("visits.parquet", parquet.read_bytes(), "application/octet-stream")},
+    )
+    assert created.status_code == 303, created.text
+    setup = session.get(created.headers["location"])
+    assert setup.status_code == 200
+    assert "Table visits (200 rows, 6 columns)" in setup.text
+    assert re.search(r'id="visits\.k"[^>]* value="\d+"', setup.text)  # filled by the advice

@@ -26,8 +26,14 @@ function followJobs(table) {
       if (cancel) cancel.remove();
     }
   });
-  source.addEventListener("end", () => {
+  source.addEventListener("end", (event) => {
     source.close();
+    const run = JSON.parse(event.data || "{}");
+    const badge = document.getElementById("run-status");
+    if (badge && run.status) {
+      badge.textContent = run.status_label;
+      badge.className = "status status-" + run.status;
+    }
     // Results appear once jobs end; offer them rather than reload under the reader's feet.
     if (changed) {
       const note = document.getElementById("live-note");
