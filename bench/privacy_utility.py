@@ -317,7 +317,7 @@ def evaluate(
 
 def _line(row: dict[str, Any]) -> str:
     veil = ""
-    if row["generator"] == "veil":
+    if "hidden_rate" in row:
         veil = f" hidden {row['hidden_rate']:.1f}% cloaking {row['local_cloaking']:.0f}"
     return (
         f"{row['table']:<20} {row['generator']:<16} SO {row['singling_out']:.3f} "

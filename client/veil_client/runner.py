@@ -21,7 +21,7 @@ import pyarrow.ipc as ipc
 from tqdm.auto import tqdm
 
 from veil_client import links
-from veil_client.api.runs import ResultInfo, RunsApi
+from veil_client.api.runs import PrivacySearch, ResultInfo, RunsApi
 from veil_client.config import (
     AlignmentMethod,
     DataRecipient,
@@ -148,6 +148,7 @@ class Runner:
         )
         self.jobs: dict[JobKind, str] = {}
         self._cache: dict[str, Any] = {}
+        self._privacy_searches: dict[str, PrivacySearch] = {}
 
     # -- server state -------------------------------------------------------------------------
 
@@ -515,13 +516,29 @@ class Runner:
                     )
         self._push_config()
 
-    def advise_parameters(self, table_name: str | None = None) -> None:
-        """Ask the server for parameter advice and apply it (k, ncp, reduction)."""
+    def advise_parameters(
+        self,
+        table_name: str | None = None,
+        *,
+        privacy_targets: dict[str, float] | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Ask the server for parameter advice and apply it (k, ncp, reduction).
+
+        Beyond Octopize: with ``privacy_targets`` (``{}`` for issue 21's defaults; names
+        ``hidden_rate``, ``local_cloaking``, ``singling_out``, ``linkability``, ``inference``,
+        ``distance_ratio``, ``unique_copies``) the server tries k and the privacy knobs on a
+        sample, attacks each result and applies the most useful parameters that meet every
+        target; ``target`` is the column whose prediction measures utility. What it explored is
+        in :meth:`privacy_search` (trials, binding target, the privacy-utility curve).
+        """
         series = links.time_series_tables(self.config)
         names = [table_name] if table_name else [n for n in self.config.tables if n not in series]
         for name in names:
             self._require_table(name)
-            advice = self.api.advise_parameters(self._ensure_run(), name)
+            advice = self.api.advise_parameters(
+                self._ensure_run(), name, privacy_targets=privacy_targets, target=target
+            )
             p = advice.parameters
             self.set_parameters(
                 name,
@@ -533,11 +550,36 @@ class Runner:
                 exclude_variable_method=p.get("exclude_variables_method")
                 if p.get("exclude_variable_names")
                 else None,
+                max_weight=p.get("max_weight"),
+                local_noise=p.get("local_noise"),
+                redraw_unique_copies=p.get("redraw_unique_copies"),
             )
             self._cache[f"advice:{name}"] = {
                 "notes": list(advice.notes),
                 "flagged_columns": list(advice.flagged_columns),
             }
+            if advice.privacy_search is not None:
+                self._privacy_searches[name] = advice.privacy_search
+
+    def privacy_search(self, table_name: str, curve_path: str | None = None) -> PrivacySearch:
+        """What the last privacy-targeted :meth:`advise_parameters` of a table explored.
+
+        Args:
+            table_name: The table.
+            curve_path: Where to write the privacy-utility curve (SVG), if wanted.
+
+        Raises:
+            FailedPrecondition: no privacy-targeted advice was asked for this table.
+        """
+        search = self._privacy_searches.get(table_name)
+        if search is None:
+            raise FailedPrecondition(
+                f"no privacy-targeted advice for {table_name!r}: call "
+                f"advise_parameters({table_name!r}, privacy_targets={{}}) first."
+            )
+        if curve_path:
+            Path(curve_path).write_text(search.curve_svg)
+        return search
 
     def table_summary(self, table_name: str) -> pd.DataFrame:
         """Per-column statistics of a table as the server stored it (computed by the engine)."""

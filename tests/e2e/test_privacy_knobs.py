@@ -1,4 +1,5 @@
-"""Veil's privacy knobs (issue 21) through the real client and server: set, stored, used.
+"""Veil's privacy knobs and privacy-targeted advice (issue 21) through the real client and
+server: set, stored, used; advised to meet targets.
 
 ``max_weight``, ``local_noise`` and ``redraw_unique_copies`` travel from ``set_parameters``
 through the RunConfig message and the YAML export to the engine's avatarization.
@@ -11,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from support import ServerThread, TestUser
-from veil_client import InvalidArgument, Manager
+from veil_client import FailedPrecondition, InvalidArgument, Manager
+from veil_client.config import ColumnType
 from veil_client.models import JobKind
 
 PAPER = {"max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
@@ -72,3 +74,51 @@ def test_a_bad_knob_is_refused_naming_it(
     with pytest.raises(InvalidArgument) as caught:
         runner.set_parameters("wbcd", k=20, **knobs)  # type: ignore[arg-type]
     assert field in str(caught.value)
+
+
+def test_privacy_targeted_advice_through_the_server(
+    manager: Manager, shared_data: Path, tmp_path: Path
+) -> None:
+    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
+    titanic = pd.read_csv(shared_data / "tables" / "titanic_1309.csv", na_values="?")[columns]
+    runner = manager.create_runner("privacy_advice", seed=0)
+    runner.add_table(
+        "titanic",
+        titanic,
+        types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY},
+    )
+    with pytest.raises(InvalidArgument, match=r"privacy_targets\.inference"):
+        runner.advise_parameters("titanic", privacy_targets={"inference": 2.0})
+    with pytest.raises(InvalidArgument, match="hiden_rate"):
+        runner.advise_parameters("titanic", privacy_targets={"hiden_rate": 90.0})
+    with pytest.raises(FailedPrecondition, match="advise_parameters"):
+        runner.privacy_search("titanic")
+
+    targets = {"singling_out": 0.15, "inference": 0.30}
+    runner.advise_parameters("titanic", privacy_targets=targets, target="survived")
+    search = runner.privacy_search("titanic", curve_path=str(tmp_path / "curve.svg"))
+    assert search.targets == {
+        "hidden_rate": 90.0,
+        "local_cloaking": 10.0,
+        "singling_out": 0.15,
+        "linkability": 0.10,
+        "inference": 0.30,
+        "distance_ratio": 1.1,
+        "unique_copies": 0.0,
+    }
+    assert search.utility_metric == "ml_utility_ratio"
+    assert search.sample_rows == len(titanic)
+    assert {t["parameters"]["k"] for t in search.trials} >= {10, 20, 30}
+    chosen = search.trials[search.chosen_trial]
+    assert search.targets_met and chosen["failed_targets"] == []
+    assert chosen["measures"]["inference"] <= 0.30 and chosen["measures"]["hidden_rate"] > 90
+    frame = search.to_frame()
+    assert len(frame) == len(search.trials) and frame["chosen"].sum() == 1
+    assert (tmp_path / "curve.svg").read_text().startswith("<svg")
+    # The chosen parameters (knobs included) are the table's parameters now, and they run.
+    applied = runner.config.tables["titanic"].avatarization
+    assert applied is not None
+    for key in ("k", "ncp", "max_weight", "local_noise", "redraw_unique_copies"):
+        assert applied[key] == chosen["parameters"][key], key
+    runner.run(jobs_to_run=[JobKind.standard])
+    assert runner.shuffled("titanic").shape == titanic.shape

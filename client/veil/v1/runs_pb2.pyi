@@ -2184,23 +2184,166 @@ class AdviseParametersRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     TABLE_NAME_FIELD_NUMBER: _builtins.int
+    PRIVACY_TARGETS_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Run id."""
     table_name: _builtins.str
     """Table name."""
+    target: _builtins.str
+    """Column whose prediction measures utility in the search (and first inference secret);
+    empty: utility is the column shapes and pair trends score.
+    """
+    @_builtins.property
+    def privacy_targets(self) -> Global___PrivacyTargets:
+        """Set: search k, ncp and the privacy knobs on a sample for the most useful avatars that meet
+        these targets (unset fields take issue 21's defaults). Unset: rule-based advice only.
+        """
+
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         table_name: _builtins.str = ...,
+        privacy_targets: Global___PrivacyTargets | None = ...,
+        target: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["privacy_targets", b"privacy_targets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id", "table_name", b"table_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["privacy_targets", b"privacy_targets", "run_id", b"run_id", "table_name", b"table_name", "target", b"target"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AdviseParametersRequest: _TypeAlias = AdviseParametersRequest  # noqa: Y015
+
+@_typing.final
+class PrivacyTargets(_message.Message):
+    """PrivacyTargets are what the privacy-targeted advice must reach on its sample."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HIDDEN_RATE_FIELD_NUMBER: _builtins.int
+    LOCAL_CLOAKING_FIELD_NUMBER: _builtins.int
+    SINGLING_OUT_FIELD_NUMBER: _builtins.int
+    LINKABILITY_FIELD_NUMBER: _builtins.int
+    INFERENCE_FIELD_NUMBER: _builtins.int
+    DISTANCE_RATIO_FIELD_NUMBER: _builtins.int
+    UNIQUE_COPIES_FIELD_NUMBER: _builtins.int
+    hidden_rate: _builtins.float
+    """Minimum hidden rate in % (default 90, strictly above)."""
+    local_cloaking: _builtins.float
+    """Minimum median local cloaking (default 10)."""
+    singling_out: _builtins.float
+    """Maximum singling-out risk, a fraction (default 0.10)."""
+    linkability: _builtins.float
+    """Maximum linkability risk, a fraction (default 0.10)."""
+    inference: _builtins.float
+    """Maximum worst inference risk, a fraction (default 0.10)."""
+    distance_ratio: _builtins.float
+    """Maximum held-out / training distance-to-closest-avatar ratio (default 1.1)."""
+    unique_copies: _builtins.float
+    """Maximum share of avatars equal to a row occurring once (default 0)."""
+    def __init__(
+        self,
+        *,
+        hidden_rate: _builtins.float | None = ...,
+        local_cloaking: _builtins.float | None = ...,
+        singling_out: _builtins.float | None = ...,
+        linkability: _builtins.float | None = ...,
+        inference: _builtins.float | None = ...,
+        distance_ratio: _builtins.float | None = ...,
+        unique_copies: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio", "_hidden_rate", b"_hidden_rate", "_inference", b"_inference", "_linkability", b"_linkability", "_local_cloaking", b"_local_cloaking", "_singling_out", b"_singling_out", "_unique_copies", b"_unique_copies", "distance_ratio", b"distance_ratio", "hidden_rate", b"hidden_rate", "inference", b"inference", "linkability", b"linkability", "local_cloaking", b"local_cloaking", "singling_out", b"singling_out", "unique_copies", b"unique_copies"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio", "_hidden_rate", b"_hidden_rate", "_inference", b"_inference", "_linkability", b"_linkability", "_local_cloaking", b"_local_cloaking", "_singling_out", b"_singling_out", "_unique_copies", b"_unique_copies", "distance_ratio", b"distance_ratio", "hidden_rate", b"hidden_rate", "inference", b"inference", "linkability", b"linkability", "local_cloaking", b"local_cloaking", "singling_out", b"singling_out", "unique_copies", b"unique_copies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__distance_ratio: _TypeAlias = _typing.Literal["distance_ratio"]  # noqa: Y015
+    _WhichOneofArgType__distance_ratio: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio"]  # noqa: Y015
+    _WhichOneofReturnType__hidden_rate: _TypeAlias = _typing.Literal["hidden_rate"]  # noqa: Y015
+    _WhichOneofArgType__hidden_rate: _TypeAlias = _typing.Literal["_hidden_rate", b"_hidden_rate"]  # noqa: Y015
+    _WhichOneofReturnType__inference: _TypeAlias = _typing.Literal["inference"]  # noqa: Y015
+    _WhichOneofArgType__inference: _TypeAlias = _typing.Literal["_inference", b"_inference"]  # noqa: Y015
+    _WhichOneofReturnType__linkability: _TypeAlias = _typing.Literal["linkability"]  # noqa: Y015
+    _WhichOneofArgType__linkability: _TypeAlias = _typing.Literal["_linkability", b"_linkability"]  # noqa: Y015
+    _WhichOneofReturnType__local_cloaking: _TypeAlias = _typing.Literal["local_cloaking"]  # noqa: Y015
+    _WhichOneofArgType__local_cloaking: _TypeAlias = _typing.Literal["_local_cloaking", b"_local_cloaking"]  # noqa: Y015
+    _WhichOneofReturnType__singling_out: _TypeAlias = _typing.Literal["singling_out"]  # noqa: Y015
+    _WhichOneofArgType__singling_out: _TypeAlias = _typing.Literal["_singling_out", b"_singling_out"]  # noqa: Y015
+    _WhichOneofReturnType__unique_copies: _TypeAlias = _typing.Literal["unique_copies"]  # noqa: Y015
+    _WhichOneofArgType__unique_copies: _TypeAlias = _typing.Literal["_unique_copies", b"_unique_copies"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__distance_ratio) -> _WhichOneofReturnType__distance_ratio | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__hidden_rate) -> _WhichOneofReturnType__hidden_rate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__inference) -> _WhichOneofReturnType__inference | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__linkability) -> _WhichOneofReturnType__linkability | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__local_cloaking) -> _WhichOneofReturnType__local_cloaking | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__singling_out) -> _WhichOneofReturnType__singling_out | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unique_copies) -> _WhichOneofReturnType__unique_copies | None: ...
+
+Global___PrivacyTargets: _TypeAlias = PrivacyTargets  # noqa: Y015
+
+@_typing.final
+class AdviceTrial(_message.Message):
+    """AdviceTrial is one parameter set the privacy-targeted advice tried."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MeasuresEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    MEASURES_FIELD_NUMBER: _builtins.int
+    FAILED_TARGETS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def parameters(self) -> Global___AvatarizationParameters:
+        """The parameters tried (k, ncp, max_weight, local_noise, redraw_unique_copies)."""
+
+    @_builtins.property
+    def measures(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """What it measured: each target's name, utility and utility_loss (absent: not computable)."""
+
+    @_builtins.property
+    def failed_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The targets it missed."""
+
+    def __init__(
+        self,
+        *,
+        parameters: Global___AvatarizationParameters | None = ...,
+        measures: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        failed_targets: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["parameters", b"parameters"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed_targets", b"failed_targets", "measures", b"measures", "parameters", b"parameters"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdviceTrial: _TypeAlias = AdviceTrial  # noqa: Y015
 
 @_typing.final
 class AdviseParametersResponse(_message.Message):
@@ -2211,6 +2354,26 @@ class AdviseParametersResponse(_message.Message):
     PARAMETERS_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
     FLAGGED_COLUMNS_FIELD_NUMBER: _builtins.int
+    TARGETS_MET_FIELD_NUMBER: _builtins.int
+    BINDING_TARGET_FIELD_NUMBER: _builtins.int
+    TRIALS_FIELD_NUMBER: _builtins.int
+    CHOSEN_TRIAL_FIELD_NUMBER: _builtins.int
+    CURVE_SVG_FIELD_NUMBER: _builtins.int
+    SAMPLE_ROWS_FIELD_NUMBER: _builtins.int
+    PRIVACY_TARGETS_FIELD_NUMBER: _builtins.int
+    UTILITY_METRIC_FIELD_NUMBER: _builtins.int
+    targets_met: _builtins.bool
+    """With privacy_targets: whether the chosen parameters meet every target on the sample."""
+    binding_target: _builtins.str
+    """With privacy_targets: the target that stopped a more useful parameter set (empty: none)."""
+    chosen_trial: _builtins.int
+    """Index in trials of the chosen set."""
+    curve_svg: _builtins.str
+    """The curve as an SVG figure (k on the x axis, risks and utility on the y axes)."""
+    sample_rows: _builtins.int
+    """Rows of the sample the search ran on."""
+    utility_metric: _builtins.str
+    """What utility measures: ml_utility_ratio or column_shapes_and_pair_trends."""
     @_builtins.property
     def parameters(self) -> Global___AvatarizationParameters:
         """Recommended parameters."""
@@ -2223,16 +2386,32 @@ class AdviseParametersResponse(_message.Message):
     def flagged_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Columns that look like identifiers or have very high cardinality."""
 
+    @_builtins.property
+    def trials(self) -> _containers.RepeatedCompositeFieldContainer[Global___AdviceTrial]:
+        """With privacy_targets: every parameter set tried, in order (the privacy-utility curve)."""
+
+    @_builtins.property
+    def privacy_targets(self) -> Global___PrivacyTargets:
+        """The targets used (defaults filled in)."""
+
     def __init__(
         self,
         *,
         parameters: Global___AvatarizationParameters | None = ...,
         notes: _abc.Iterable[_builtins.str] | None = ...,
         flagged_columns: _abc.Iterable[_builtins.str] | None = ...,
+        targets_met: _builtins.bool = ...,
+        binding_target: _builtins.str = ...,
+        trials: _abc.Iterable[Global___AdviceTrial] | None = ...,
+        chosen_trial: _builtins.int = ...,
+        curve_svg: _builtins.str = ...,
+        sample_rows: _builtins.int = ...,
+        privacy_targets: Global___PrivacyTargets | None = ...,
+        utility_metric: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["parameters", b"parameters"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["parameters", b"parameters", "privacy_targets", b"privacy_targets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["flagged_columns", b"flagged_columns", "notes", b"notes", "parameters", b"parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

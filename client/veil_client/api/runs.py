@@ -291,6 +291,46 @@ class Advice:
     parameters: dict[str, Any]
     notes: tuple[str, ...]
     flagged_columns: tuple[str, ...]
+    privacy_search: PrivacySearch | None = None
+
+
+@dataclass(frozen=True)
+class PrivacySearch:
+    """What the privacy-targeted advice explored (``advise_parameters(privacy_targets=...)``).
+
+    Attributes:
+        targets_met: Whether the chosen parameters meet every target on the sample.
+        binding_target: The target that stopped a more useful parameter set (None: none did).
+        targets: The targets used, defaults filled in.
+        trials: Every parameter set tried: ``parameters``, ``measures`` and ``failed_targets``.
+        chosen_trial: Index of the chosen set in ``trials``.
+        sample_rows: Rows the search ran on.
+        utility_metric: What ``measures["utility"]`` is.
+        curve_svg: The privacy-utility curve (k on the x axis, risks and utility on the y axes).
+    """
+
+    targets_met: bool
+    binding_target: str | None
+    targets: dict[str, float]
+    trials: tuple[dict[str, Any], ...]
+    chosen_trial: int
+    sample_rows: int
+    utility_metric: str
+    curve_svg: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The trials as a pandas DataFrame: one row per parameter set, measures as columns."""
+        return pd.DataFrame(
+            [
+                {
+                    **trial["parameters"],
+                    **trial["measures"],
+                    "failed_targets": ",".join(trial["failed_targets"]),
+                    "chosen": i == self.chosen_trial,
+                }
+                for i, trial in enumerate(self.trials)
+            ]
+        )
 
 
 class RunsApi:
@@ -572,16 +612,59 @@ class RunsApi:
             return info, None
         return info, b"".join(bytes(c) for c in chunks)
 
-    def advise_parameters(self, run_id: str, table_name: str) -> Advice:
-        """Parameters the engine advises for a table."""
-        response = self.transport.call(
-            ADVISE_PARAMETERS,
-            runs_pb2.AdviseParametersRequest(run_id=run_id, table_name=table_name),
+    def advise_parameters(
+        self,
+        run_id: str,
+        table_name: str,
+        privacy_targets: dict[str, float] | None = None,
+        target: str | None = None,
+    ) -> Advice:
+        """Parameters the engine advises for a table; with ``privacy_targets`` (a dict of
+        target name to value, ``{}`` for the defaults) the engine searches for the most useful
+        parameters meeting them."""
+        request = runs_pb2.AdviseParametersRequest(
+            run_id=run_id, table_name=table_name, target=target or ""
         )
+        if privacy_targets is not None:
+            request.privacy_targets.SetInParent()
+            for name, value in privacy_targets.items():
+                if not hasattr(request.privacy_targets, name):
+                    known = [f.name for f in runs_pb2.PrivacyTargets.DESCRIPTOR.fields]
+                    raise InvalidArgument(
+                        f"{name!r} is not a privacy target; use one of {', '.join(known)}.",
+                        field=f"privacy_targets.{name}",
+                    )
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidArgument(
+                        f"privacy_targets.{name} must be a number; got {value!r}.",
+                        field=f"privacy_targets.{name}",
+                    )
+                setattr(request.privacy_targets, name, float(value))
+        response = self.transport.call(ADVISE_PARAMETERS, request)
+        search = None
+        if response.trials:
+            search = PrivacySearch(
+                targets_met=response.targets_met,
+                binding_target=response.binding_target or None,
+                targets={f.name: v for f, v in response.privacy_targets.ListFields()},
+                trials=tuple(
+                    {
+                        "parameters": run_config_proto.avatarization_from_proto(t.parameters),
+                        "measures": dict(t.measures),
+                        "failed_targets": list(t.failed_targets),
+                    }
+                    for t in response.trials
+                ),
+                chosen_trial=response.chosen_trial,
+                sample_rows=response.sample_rows,
+                utility_metric=response.utility_metric,
+                curve_svg=response.curve_svg,
+            )
         return Advice(
             run_config_proto.avatarization_from_proto(response.parameters),
             tuple(response.notes),
             tuple(response.flagged_columns),
+            search,
         )
 
     def advise_links(self, run_id: str) -> TablesLinksAdvice:

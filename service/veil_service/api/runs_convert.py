@@ -320,7 +320,7 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
     message = runs_pb2.AdviseParametersResponse(
         notes=advice.notes, flagged_columns=advice.flagged_columns
     )
-    for key in ("k", "ncp", "use_categorical_reduction"):
+    for key in ("k", "ncp", "use_categorical_reduction", *_KNOBS):
         if params.get(key) is not None:
             setattr(message.parameters, key, params[key])
     impute = _inverse(IMPUTE).get(params.get("imputation_method", ""))
@@ -331,7 +331,37 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
         message.parameters.exclude_variables_method = _inverse(EXCLUDE)[
             params.get("exclude_variables_method", "coordinate_similarity")
         ]
+    search = advice.privacy_search
+    if search is not None:
+        message.targets_met = bool(search["met"])
+        message.binding_target = search.get("binding") or ""
+        message.chosen_trial = int(search["chosen_index"])
+        message.sample_rows = int(search["sample_rows"])
+        message.utility_metric = str(search["utility_metric"])
+        message.curve_svg = advice.curve_svg
+        for name, value in search["targets"].items():
+            setattr(message.privacy_targets, name, float(value))
+        for trial in search["trials"]:
+            added = message.trials.add(failed_targets=trial["failed"])
+            for key in ("k", "ncp", *_KNOBS):
+                if trial["parameters"].get(key) is not None:
+                    setattr(added.parameters, key, trial["parameters"][key])
+            added.measures.update(
+                {k: float(v) for k, v in trial["measures"].items() if v is not None}
+            )
     return message
+
+
+#: The privacy knobs of the avatarization (engine/avatarize/parameters.py).
+_KNOBS = ("max_weight", "local_noise", "redraw_unique_copies")
+
+
+def privacy_targets_of(request: runs_pb2.AdviseParametersRequest) -> dict[str, float] | None:
+    """The request's privacy targets (set fields only), or None when none were asked for."""
+    if not request.HasField("privacy_targets"):
+        return None
+    targets = request.privacy_targets
+    return {field.name: value for field, value in targets.ListFields()}
 
 
 def links_advice_to_proto(advice: LinksAdvice) -> runs_pb2.AdviseLinksResponse:

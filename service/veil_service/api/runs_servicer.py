@@ -18,6 +18,7 @@ from veil_service.api.runs_convert import (
     description_to_proto,
     job_to_proto,
     links_advice_to_proto,
+    privacy_targets_of,
     result_to_proto,
     run_to_proto,
 )
@@ -251,7 +252,11 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
         self, request: runs_pb2.AdviseParametersRequest, context: ServicerContext
     ) -> runs_pb2.AdviseParametersResponse:
         advice = await self.runs.advise_parameters(
-            current_principal().user_id, request.run_id, request.table_name
+            current_principal().user_id,
+            request.run_id,
+            request.table_name,
+            privacy_targets=privacy_targets_of(request),
+            target=request.target or None,
         )
         return advice_to_proto(advice)
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput
 from veil_service.engine_contract.linked_tables import schema_to_dict, table_ref
+from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.runs import jobs, results, store, tables
 from veil_service.runs.config import RunConfig, validate
@@ -85,6 +86,8 @@ class Advice:
     parameters: dict[str, Any]
     notes: list[str]
     flagged_columns: list[str]
+    privacy_search: dict[str, Any] | None = None
+    curve_svg: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,14 +333,34 @@ class RunsService:
             columns=[{k: v for k, v in s.items() if v is not None} for s in stats],
         )
 
-    async def advise_parameters(self, owner_id: str, run_id: str, table_name: str) -> Advice:
+    async def advise_parameters(
+        self,
+        owner_id: str,
+        run_id: str,
+        table_name: str,
+        privacy_targets: dict[str, float] | None = None,
+        target: str | None = None,
+    ) -> Advice:
         """Avatarization parameters the engine suggests for an original table.
 
-        The table's keys and time column are left out: they are never avatarized as data.
+        The table's keys and time column are left out: they are never avatarized as data. With
+        ``privacy_targets`` (possibly empty: the defaults) the engine also searches k, ncp and
+        the privacy knobs on a sample for the most useful avatars meeting them
+        (engine/privacy_advice.py); ``target`` is the column whose prediction measures utility.
+
+        Raises:
+            InvalidArgumentError: an unknown target name or a value out of its range, or a
+                ``target`` that is not a column of the table.
         """
         table = self.get_table(owner_id, run_id, table_name, "original")
         config = self.get_config(owner_id, run_id)
-        params = {"table_name": table.name, "key_columns": config.key_columns(table_name)}
+        params: dict[str, Any] = {
+            "table_name": table.name,
+            "key_columns": config.key_columns(table_name),
+        }
+        if privacy_targets is not None:
+            check_privacy_targets(privacy_targets)
+            params.update(privacy_targets=privacy_targets, target=target, seed=config.seed)
         output = await self.app.engines.run(
             "advice", params, [self._input("original", table)], owner=owner_id
         )
@@ -349,6 +372,8 @@ class RunsService:
             parameters=dict(advice.get("parameters", {})),
             notes=list(advice.get("notes", [])),
             flagged_columns=list(advice.get("flagged_columns", [])),
+            privacy_search=advice.get("privacy_search"),
+            curve_svg=str(advice.get("curve_svg", "")),
         )
 
     async def advise_links(self, owner_id: str, run_id: str) -> LinksAdvice:

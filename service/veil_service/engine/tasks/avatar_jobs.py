@@ -208,7 +208,7 @@ def run_advice(ctx: TaskContext) -> dict[str, Any]:
         "imputation_method": advice.imputation_method,
         "use_categorical_reduction": advice.use_categorical_reduction,
     }
-    payload = {
+    payload: dict[str, Any] = {
         "table_name": ctx.params.get("table_name", ""),
         "parameters": advice.parameters(),
         "notes": [f"{name} = {rec.value}: {rec.reason}" for name, rec in recommendations.items()]
@@ -216,6 +216,45 @@ def run_advice(ctx: TaskContext) -> dict[str, Any]:
         "flagged_columns": [flag.column for flag in advice.flags],
         "exclude_variable_names": list(advice.exclude_variable_names),
     }
+    if ctx.params.get("privacy_targets") is not None:
+        search = _privacy_search(ctx, frame, categorical, advice.parameters())
+        payload["notes"].append(search.pop("reason"))
+        payload.update(search)
     ctx.write_json("advice", payload)
     ctx.progress(1.0, "done")
     return {"table_name": ctx.params.get("table_name", "")}
+
+
+def _privacy_search(
+    ctx: TaskContext, frame: pd.DataFrame, categorical: list[str], rules: dict[str, Any]
+) -> dict[str, Any]:
+    """The privacy-targeted search (engine/privacy_advice.py) from the rule-based parameters:
+    its choice replaces k, ncp and the knobs; its trials and curve go with the advice."""
+    from veil_service.engine.privacy_advice import advise_privacy
+    from veil_service.engine.reports.advice_curve import advice_curve_svg
+
+    base = {
+        key: rules[key]
+        for key in ("imputation_method", "use_categorical_reduction", "exclude_variable_names")
+        if rules.get(key) is not None
+    }
+    if base.get("exclude_variable_names"):
+        base["exclude_variables_method"] = rules.get("exclude_variables_method", "row_order")
+    search = advise_privacy(
+        frame,
+        privacy_targets=ctx.params["privacy_targets"],
+        categorical_columns=categorical,
+        target=ctx.params.get("target") or None,
+        ncp=int(rules.get("ncp", 5)),
+        base_parameters=base,
+        seed=int(ctx.params.get("seed") or 0),
+        progress=lambda done: ctx.progress(0.15 + 0.8 * done, "privacy search"),
+    )
+    found = search.as_dict()
+    parameters = {**rules, **search.parameters}
+    return {
+        "parameters": parameters,
+        "privacy_search": found,
+        "curve_svg": advice_curve_svg(found),
+        "reason": search.reason,
+    }

@@ -1,0 +1,427 @@
+"""Privacy-targeted advice: the most useful avatarization parameters that meet privacy targets.
+
+Octopize's ``advise_parameters()`` looks at the table and proposes k and ncp from rules of thumb.
+This goes further: on a sample of the table it *tries* parameter sets (k, ncp, and the knobs of
+issue 21, ``max_weight`` and ``local_noise``), attacks each result, and keeps the most useful one
+whose every privacy measure meets its target, saying which target stopped a more useful one (the
+binding target) and returning everything it explored (the privacy-utility curve).
+
+Each trial splits the sample into a training part (70 %), which is avatarized, and a control part
+(30 %), which plays anonymeter's held-out records, and measures:
+
+* ``hidden_rate`` and ``local_cloaking`` (Veil's distance metrics, ncp of the trial);
+* ``singling_out``, ``linkability`` and ``inference`` (Veil's implementation of anonymeter's
+  three attacks, control part as control; inference takes each of a few secret columns in turn,
+  the ``target`` first, every other column known, and keeps the worst), as fractions in [0, 1];
+* ``distance_ratio``: mean distance from control rows to their nearest avatar over the same for
+  training rows (anonymeter's Gower-like distance): above 1, training rows sit closer to the
+  avatars than new rows do, a membership signal;
+* ``unique_copies``: share of avatars equal to a training row that occurs once;
+* ``utility``: with a ``target``, the avatars' train-on-avatars / test-on-control score (ROC AUC,
+  accuracy or R2) over the same score trained on real rows; without one, the mean of the column
+  shapes and pair trends scores (docs/metrics.md).
+
+Figures are those of a sample, so they are noisier than on the whole table; the chosen parameters
+are meant to be checked with the privacy metrics job on the full table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from veil_service.engine.avatarize import AvatarizationParameters, run_avatarization
+from veil_service.engine.metrics import attacks, privacy_metrics
+from veil_service.engine.metrics.signal import column_shapes, pair_trends
+from veil_service.engine.metrics.tables import align_tables
+from veil_service.engine.metrics.utility import utility_scores
+from veil_service.engine_contract.privacy_targets import PrivacyTargets
+from veil_service.errors import InvalidArgumentError
+
+#: Rows of the sample the trials run on (training + control).
+DEFAULT_SAMPLE_ROWS = 3000
+#: Attacks per trial and attack (anonymeter's default; fewer when the control part is smaller).
+TRIAL_ATTACKS = 500
+#: Secret columns the inference attack tries per trial (the target first).
+INFERENCE_SECRETS = 4
+#: Candidate k values (those below a quarter of the training part are kept).
+K_GRID = (10, 20, 30, 50)
+#: Noise levels tried with each k (with the largest weight bounded to 2/k).
+NOISE_GRID = (1.0, 0.5)
+#: Octopize's method (unbounded weights, no noise, no redraw), also tried at each k.
+PAPER_METHOD = {"max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One parameter set tried on the sample, with what it measured.
+
+    Attributes:
+        parameters: The avatarization parameters tried (k, ncp, max_weight, local_noise).
+        measures: Each privacy measure (see the module docstring) and ``utility``.
+        failed: The targets it misses.
+    """
+
+    parameters: dict[str, Any]
+    measures: dict[str, float]
+    failed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PrivacyAdvice:
+    """The outcome of the search.
+
+    Attributes:
+        parameters: The chosen parameters (to pass to ``avatarize`` or ``set_parameters``).
+        met: Whether the chosen parameters meet every target on the sample.
+        binding: The target that stopped a more useful parameter set (None when the most useful
+            set tried met every target).
+        reason: One sentence saying what was chosen and why.
+        trials: Every parameter set tried, in the order tried.
+        targets: The targets used.
+        utility_metric: What ``utility`` measures.
+        sample_rows: Rows of the sample (training + control).
+    """
+
+    parameters: dict[str, Any]
+    met: bool
+    binding: str | None
+    reason: str
+    trials: tuple[Trial, ...]
+    targets: PrivacyTargets
+    utility_metric: str
+    sample_rows: int
+    chosen_index: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (JSON) for the advice result."""
+        return {
+            "parameters": self.parameters,
+            "met": self.met,
+            "binding": self.binding,
+            "reason": self.reason,
+            "targets": {f.name: getattr(self.targets, f.name) for f in fields(self.targets)},
+            "utility_metric": self.utility_metric,
+            "sample_rows": self.sample_rows,
+            "chosen_index": self.chosen_index,
+            "trials": [
+                {
+                    "parameters": t.parameters,
+                    "measures": {k: _finite(v) for k, v in t.measures.items()},
+                    "failed": list(t.failed),
+                }
+                for t in self.trials
+            ],
+        }
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: a measure that could not be computed is None."""
+    return float(value) if np.isfinite(value) else None
+
+
+def advise_privacy(
+    df: pd.DataFrame,
+    *,
+    privacy_targets: Mapping[str, Any] | PrivacyTargets | None = None,
+    categorical_columns: list[str] | None = None,
+    target: str | None = None,
+    ncp: int = 5,
+    base_parameters: Mapping[str, Any] | None = None,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    seed: int = 0,
+    k_values: tuple[int, ...] = K_GRID,
+    progress: Callable[[float], None] | None = None,
+) -> PrivacyAdvice:
+    """Search k, ncp and the privacy knobs for the most useful avatars meeting the targets.
+
+    Args:
+        df: The table (the columns to avatarize; identifiers already excluded).
+        privacy_targets: Overrides of :class:`PrivacyTargets` (or targets).
+        categorical_columns: Numeric columns to treat as categorical.
+        target: Column whose prediction measures utility, and first inference secret.
+        ncp: The ncp of the rule-based advice; ncp and twice it (at most the projection's
+            dimensions) are tried.
+        base_parameters: Other avatarization parameters every trial uses (imputation...).
+        sample_rows: Rows the trials run on.
+        seed: Seed of the sample, the split, the avatars and the attacks.
+        k_values: The k values to try (those below a quarter of the training part).
+        progress: Called with the fraction of trials done.
+
+    BLAS and OpenMP run on one thread: on a shared machine oversubscribed threads spin-wait
+    (the utility model of one trial took 34 s instead of 0.9 s with two threads under load).
+
+    Raises:
+        InvalidArgumentError: bad targets, an unknown ``target`` or a table too small to split.
+    """
+    targets = (
+        privacy_targets
+        if isinstance(privacy_targets, PrivacyTargets)
+        else PrivacyTargets.from_mapping(privacy_targets)
+    )
+    if target is not None and target not in df.columns:
+        raise InvalidArgumentError(
+            f"target {target!r} is not a column of the table; columns: {list(df.columns)[:20]}.",
+            field="target",
+        )
+    rng = np.random.default_rng(seed)
+    sample = df
+    if len(df) > sample_rows:
+        sample = df.iloc[np.sort(rng.choice(len(df), size=sample_rows, replace=False))]
+    order = rng.permutation(len(sample))
+    cut = int(0.7 * len(sample))
+    train = sample.iloc[np.sort(order[:cut])].reset_index(drop=True)
+    control = sample.iloc[np.sort(order[cut:])].reset_index(drop=True)
+    if len(train) < 40 or len(control) < 10:
+        raise InvalidArgumentError(
+            f"privacy-targeted advice needs at least 60 rows to split; got {len(sample)}.",
+            field="table",
+        )
+    base = dict(base_parameters or {})
+    base["categorical_columns"] = list(categorical_columns or ())
+    grid = _grid(len(train), ncp, train, base, k_values)
+    trials = []
+    with threadpool_limits(limits=1):
+        for done, params in enumerate(grid):
+            trials.append(_trial(train, control, params, base, targets, target, seed))
+            if progress is not None:
+                progress((done + 1) / len(grid))
+    return _choose(trials, targets, target, len(sample))
+
+
+def _grid(
+    n_train: int,
+    ncp: int,
+    train: pd.DataFrame,
+    base: Mapping[str, Any],
+    k_values: tuple[int, ...],
+) -> list[dict[str, Any]]:
+    """Per k: Octopize's method, then bounded weights (2/k) with each noise level."""
+    ks = [k for k in k_values if k < n_train // 4] or [max(2, n_train // 8)]
+    width = _projection_width(train, base)
+    chosen_ncp = min(ncp, width)
+    grid: list[dict[str, Any]] = []
+    for k in ks:
+        grid.append({"k": k, "ncp": chosen_ncp, **PAPER_METHOD})
+        grid += [
+            {
+                "k": k,
+                "ncp": chosen_ncp,
+                "max_weight": round(min(1.0, 2.0 / k), 6),
+                "local_noise": noise,
+                "redraw_unique_copies": True,
+            }
+            for noise in NOISE_GRID
+        ]
+    return grid
+
+
+def _projection_width(train: pd.DataFrame, base: Mapping[str, Any]) -> int:
+    excluded = set(base.get("exclude_variable_names") or ())
+    declared = set(base.get("categorical_columns") or ())
+    width = 0
+    for name in train.columns:
+        if name in excluded:
+            continue
+        series = train[name]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        width += 1 if numeric and name not in declared else int(series.nunique())
+        width += int(series.isna().any()) * 2
+    return max(1, width)
+
+
+def _trial(
+    train: pd.DataFrame,
+    control: pd.DataFrame,
+    params: dict[str, Any],
+    base: Mapping[str, Any],
+    targets: PrivacyTargets,
+    target: str | None,
+    seed: int,
+) -> Trial:
+    settings = {**base, **params, "seed": seed, "n_jobs": 1}
+    result = run_avatarization(train, AvatarizationParameters(**settings))
+    excluded = list(base.get("exclude_variable_names") or ())
+    kept = [c for c in train.columns if c not in excluded]
+    declared = list(base.get("categorical_columns") or ())
+    train, avatars, control = _as_categories(
+        [train[kept], result.unshuffled[kept], control[kept]], declared
+    )
+    distance = privacy_metrics(train, avatars, ncp=params["ncp"], compute_attacks=False, seed=seed)
+    measures: dict[str, float] = {
+        "hidden_rate": float(distance["hidden_rate"]),
+        "local_cloaking": float(distance["local_cloaking"]),
+    }
+    measures.update(_attacks(train, avatars, control, target, seed))
+    measures["unique_copies"] = _unique_copies(train, avatars)
+    measures.update(_utility(train, avatars, control, target, seed))
+    return Trial(params, measures, targets.failures(measures))
+
+
+def _as_categories(frames: list[pd.DataFrame], declared: list[str]) -> list[pd.DataFrame]:
+    """Numeric columns declared categorical get the ``category`` dtype, which the metrics read
+    as categorical (engine/metrics/tables.py), with the same categories in every frame."""
+    out = [frame.copy() for frame in frames]
+    for name in declared:
+        if name not in out[0].columns:
+            continue
+        values = pd.concat([frame[name] for frame in frames]).dropna().unique()
+        dtype = pd.CategoricalDtype(sorted(values))
+        for frame in out:
+            frame[name] = frame[name].astype(dtype)
+    return out
+
+
+def _attacks(
+    train: pd.DataFrame,
+    avatars: pd.DataFrame,
+    control: pd.DataFrame,
+    target: str | None,
+    seed: int,
+) -> dict[str, float]:
+    tables = align_tables(train, avatars, control)
+    assert tables.holdout is not None
+    rng = np.random.default_rng(seed)
+    syn, ori, ctl = attacks.encode(tables, [tables.avatars, tables.original, tables.holdout])
+    n = min(TRIAL_ATTACKS, len(ori.values), len(ctl.values))
+    targets = ori.values[rng.choice(len(ori.values), size=n, replace=False)]
+    controls = ctl.values[rng.choice(len(ctl.values), size=n, replace=False)]
+    ranges = attacks.value_ranges([syn, ori, ctl])
+    columns = np.arange(len(tables.columns))
+    out = {
+        "singling_out": attacks.singling_out(syn, ori, ctl, n, rng, 0.95).risk / 100.0,
+        "linkability": attacks.linkability(
+            syn, targets, controls, (columns[0::2], columns[1::2]), ranges, rng, 0.95
+        ).risk
+        / 100.0,
+    }
+    position = {c: j for j, c in enumerate(tables.columns)}
+    secrets = [position[target]] if target is not None else []
+    secrets += [j for j in _secret_order(tables.original) if j not in secrets]
+    worst = 0.0
+    for secret in secrets[:INFERENCE_SECRETS]:
+        aux = columns[columns != secret]
+        risk = attacks.inference(syn, targets, controls, aux, secret, ranges, rng, 0.95).risk
+        worst = max(worst, risk / 100.0)
+    out["inference"] = worst
+    out["distance_ratio"] = _distance_ratio(syn, ori.values, ctl.values, columns, ranges)
+    return out
+
+
+def _secret_order(original: pd.DataFrame) -> list[int]:
+    """Columns most worth guessing first: those with fewest distinct values (but at least 2)."""
+    counts = [(int(original[c].nunique()), j) for j, c in enumerate(original.columns)]
+    return [j for count, j in sorted(counts) if count >= 2]
+
+
+def _distance_ratio(
+    syn: attacks.Encoded,
+    train: np.ndarray,
+    control: np.ndarray,
+    columns: np.ndarray,
+    ranges: np.ndarray,
+) -> float:
+    """Mean distance of control rows to their nearest avatar over that of training rows.
+
+    Rows with a missing value are left out, as the benchmark does with anonymeter's distance
+    (bench/_privacy_worker.py), so that the two figures compare.
+    """
+    train = train[~np.isnan(train).any(axis=1)]
+    control = control[~np.isnan(control).any(axis=1)]
+    n = min(len(train), len(control))
+    if n == 0:
+        return float("nan")
+    means = []
+    for records in (train[:n], control[:n]):
+        nearest = attacks.gower_nearest(syn, records, columns, ranges)
+        means.append(_gower(syn, records, syn.values[nearest], ranges).mean())
+    return float(means[1] / max(means[0], 1e-12))
+
+
+def _gower(syn: attacks.Encoded, a: np.ndarray, b: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    scale = np.where(syn.numeric & (ranges > 0), ranges, 1.0)
+    with np.errstate(invalid="ignore"):
+        numeric = np.abs(a - b) / scale
+    numeric = np.where(np.isnan(numeric), 1.0, numeric)
+    categorical = (a != b).astype(np.float64)
+    total: np.ndarray = np.where(syn.numeric, numeric, categorical).sum(axis=1)
+    return total
+
+
+def _unique_copies(train: pd.DataFrame, avatars: pd.DataFrame) -> float:
+    keys = pd.util.hash_pandas_object(train, index=False).to_numpy()
+    values, counts = np.unique(keys, return_counts=True)
+    avatar_keys = pd.util.hash_pandas_object(avatars[train.columns], index=False).to_numpy()
+    return float(np.mean(np.isin(avatar_keys, values[counts == 1])))
+
+
+def _utility(
+    train: pd.DataFrame,
+    avatars: pd.DataFrame,
+    control: pd.DataFrame,
+    target: str | None,
+    seed: int,
+) -> dict[str, float]:
+    """``utility`` (higher is better) and, with a target, ``utility_loss`` (real - avatar score)."""
+    tables = align_tables(train, avatars, control)
+    if target is not None:
+        scores = utility_scores(tables, target, seed)
+        real, avatar = scores["ml_utility_real"], scores["ml_utility_avatar"]
+        if isinstance(real, float) and isinstance(avatar, float) and real > 0:
+            return {"utility": avatar / real, "utility_loss": real - avatar}
+    shapes = list(column_shapes(tables).values())
+    pairs = list(pair_trends(tables).values())
+    return {"utility": float(np.mean(shapes + pairs))}
+
+
+def _choose(
+    trials: list[Trial], targets: PrivacyTargets, target: str | None, sample_rows: int
+) -> PrivacyAdvice:
+    metric = "ml_utility_ratio" if target is not None else "column_shapes_and_pair_trends"
+    by_utility = sorted(range(len(trials)), key=lambda i: -trials[i].measures["utility"])
+    passing = [i for i in by_utility if not trials[i].failed]
+    if passing:
+        chosen = passing[0]
+        better = [
+            i
+            for i in by_utility
+            if trials[i].measures["utility"] > trials[chosen].measures["utility"]
+        ]
+        binding = trials[better[0]].failed[0] if better else None
+        met = True
+        reason = (
+            f"The most useful of {len(trials)} parameter sets tried on {sample_rows} rows that "
+            f"meets every target (utility {trials[chosen].measures['utility']:.3f})"
+            + (
+                f"; {len(better)} more useful set(s) missed a target, first {binding!r}."
+                if binding
+                else "; no target was binding: the most useful set met them all."
+            )
+        )
+    else:
+        chosen = min(range(len(trials)), key=lambda i: targets.shortfall(trials[i].measures))
+        met = False
+        missed = trials[chosen].failed
+        binding = missed[0]
+        reason = (
+            f"No parameter set of the {len(trials)} tried on {sample_rows} rows meets every "
+            f"target; this one comes closest, missing {', '.join(missed)}. Raise k, lower the "
+            "targets, or remove the columns that single individuals out."
+        )
+    return PrivacyAdvice(
+        parameters=dict(trials[chosen].parameters),
+        met=met,
+        binding=binding,
+        reason=reason,
+        trials=tuple(trials),
+        targets=targets,
+        utility_metric=metric,
+        sample_rows=sample_rows,
+        chosen_index=chosen,
+    )

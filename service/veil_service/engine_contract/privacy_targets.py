@@ -1,0 +1,116 @@
+"""Privacy targets of the privacy-targeted advice: names, defaults and accepted ranges.
+
+The server checks a request's targets with them (a bad name or value is INVALID_ARGUMENT before
+any engine work) and the engine's search (engine/privacy_advice.py) measures trials against them.
+The defaults are issue 21's targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from veil_service.errors import InvalidArgumentError
+
+
+@dataclass(frozen=True)
+class PrivacyTargets:
+    """What a parameter set must reach on the sample (issue 21's targets by default).
+
+    Attributes:
+        hidden_rate: Minimum hidden rate, in % (strictly above).
+        local_cloaking: Minimum median local cloaking.
+        singling_out: Maximum singling-out risk, a fraction in [0, 1].
+        linkability: Maximum linkability risk, a fraction.
+        inference: Maximum inference risk (worst secret), a fraction.
+        distance_ratio: Maximum ratio of control to training distances to the nearest avatar.
+        unique_copies: Maximum share of avatars equal to a row that occurs once.
+    """
+
+    hidden_rate: float = 90.0
+    local_cloaking: float = 10.0
+    singling_out: float = 0.10
+    linkability: float = 0.10
+    inference: float = 0.10
+    distance_ratio: float = 1.1
+    unique_copies: float = 0.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> PrivacyTargets:
+        """Targets from a dict of overrides; unknown names and bad values are refused.
+
+        Raises:
+            InvalidArgumentError: a name is not a target or a value is out of its range.
+        """
+        known = {f.name for f in fields(cls)}
+        overrides: dict[str, float] = {}
+        for name, value in (values or {}).items():
+            where = f"privacy_targets.{name}"
+            if name not in known:
+                raise InvalidArgumentError(
+                    f"{name!r} is not a privacy target; use one of {', '.join(sorted(known))}.",
+                    field=where,
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidArgumentError(f"{where} must be a number; got {value!r}.", field=where)
+            low, high = _RANGES[name]
+            if not low <= float(value) <= high:
+                raise InvalidArgumentError(
+                    f"{where} must be between {low} and {high}; got {value!r}.", field=where
+                )
+            overrides[name] = float(value)
+        return cls(**overrides)
+
+    def failures(self, measures: Mapping[str, float]) -> tuple[str, ...]:
+        """Names of the targets ``measures`` miss, in the attribute order (NaN misses)."""
+        failed = []
+        for name in _LOWER_BOUNDS:
+            if not measures[name] > getattr(self, name) - (name == "local_cloaking") * 1e-9:
+                failed.append(name)
+        for name in _UPPER_BOUNDS:  # written so that a NaN (not computable) fails
+            if not measures[name] <= getattr(self, name) + 1e-12:
+                failed.append(name)
+        return tuple(failed)
+
+    def shortfall(self, measures: Mapping[str, float]) -> float:
+        """How far ``measures`` are from the targets, each miss relative to its target."""
+        worst = 0.0
+        for name in _LOWER_BOUNDS:
+            target = getattr(self, name)
+            miss = (target - measures[name]) / max(target, 1e-9)
+            worst = max(worst, 1.0 if math.isnan(miss) else miss)
+        for name in _UPPER_BOUNDS:
+            target = getattr(self, name)
+            miss = (measures[name] - target) / max(target, 0.01)
+            worst = max(worst, 1.0 if math.isnan(miss) else miss)
+        return worst
+
+    def as_dict(self) -> dict[str, float]:
+        """Every target by name."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+def check_privacy_targets(values: Mapping[str, Any]) -> dict[str, float]:
+    """The targets with defaults filled in; a bad name or value raises (see ``from_mapping``)."""
+    return PrivacyTargets.from_mapping(values).as_dict()
+
+
+_RANGES = {
+    "hidden_rate": (0.0, 100.0),
+    "local_cloaking": (0.0, 1000.0),
+    "singling_out": (0.0, 1.0),
+    "linkability": (0.0, 1.0),
+    "inference": (0.0, 1.0),
+    "distance_ratio": (0.5, 10.0),
+    "unique_copies": (0.0, 1.0),
+}
+_LOWER_BOUNDS = ("hidden_rate", "local_cloaking")
+_UPPER_BOUNDS = (
+    "singling_out",
+    "linkability",
+    "inference",
+    "distance_ratio",
+    "unique_copies",
+)

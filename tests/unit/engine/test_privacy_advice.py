@@ -1,0 +1,136 @@
+"""Privacy-targeted advice (issue 21 item 4) on a real table: the advised parameters meet the
+targets, on the search's sample and again when measured afresh on the whole table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from veil_service.engine.avatarize import avatarize
+from veil_service.engine.metrics import privacy_metrics
+from veil_service.engine.privacy_advice import PAPER_METHOD, PrivacyAdvice, advise_privacy
+from veil_service.engine.reports.advice_curve import advice_curve_svg
+from veil_service.engine_contract.privacy_targets import PrivacyTargets, check_privacy_targets
+from veil_service.errors import InvalidArgumentError
+
+COLUMNS = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
+CATEGORICAL = ["pclass", "survived"]
+#: Issue 21's targets, with singling-out and inference at what titanic can reach: with the
+#: default 0.10 no parameter set tried meets inference on titanic (the anonymeter benchmark
+#: measures 0.14 for the knobs at k=20, GaussianCopula 0.06), and the advice says so.
+TARGETS = {"singling_out": 0.15, "inference": 0.30}
+
+
+@pytest.fixture(scope="module")
+def titanic(shared_data: Path) -> pd.DataFrame:
+    frame = pd.read_csv(shared_data / "tables" / "titanic_1309.csv", na_values="?")
+    return frame[COLUMNS]
+
+
+@pytest.fixture(scope="module")
+def advice(titanic: pd.DataFrame) -> PrivacyAdvice:
+    return advise_privacy(
+        titanic, privacy_targets=TARGETS, categorical_columns=CATEGORICAL, target="survived", seed=0
+    )
+
+
+def test_the_advised_parameters_meet_every_target_on_the_sample(advice: PrivacyAdvice) -> None:
+    chosen = advice.trials[advice.chosen_index]
+    assert advice.met
+    assert chosen.failed == ()
+    assert advice.parameters == chosen.parameters
+    assert advice.targets == PrivacyTargets(**TARGETS)
+    for name, bound in (
+        ("singling_out", 0.15),
+        ("linkability", 0.10),
+        ("inference", 0.30),
+        ("distance_ratio", 1.1),
+        ("unique_copies", 0.0),
+    ):
+        assert chosen.measures[name] <= bound, name
+    assert chosen.measures["hidden_rate"] > 90 and chosen.measures["local_cloaking"] >= 10
+    # The most useful trial that meets the targets: no passing trial is more useful.
+    passing = [t for t in advice.trials if not t.failed]
+    assert chosen.measures["utility"] == max(t.measures["utility"] for t in passing)
+    # Octopize's method at the same k misses targets: the knobs are what made the difference.
+    octopize = next(
+        t
+        for t in advice.trials
+        if t.parameters["k"] == advice.parameters["k"] and t.parameters["local_noise"] == 0
+    )
+    assert octopize.failed
+    assert advice.parameters["local_noise"] > 0 and advice.parameters["redraw_unique_copies"]
+    if advice.binding is not None:
+        more_useful = [
+            t for t in advice.trials if t.measures["utility"] > chosen.measures["utility"]
+        ]
+        assert advice.binding == more_useful[0].failed[0] or any(
+            advice.binding in t.failed for t in more_useful
+        )
+
+
+def test_the_advised_parameters_hold_on_the_whole_table_measured_afresh(
+    titanic: pd.DataFrame, advice: PrivacyAdvice
+) -> None:
+    # A split the search never saw (other seed), the product's own metrics and attacks.
+    order = np.random.default_rng(11).permutation(len(titanic))
+    cut = int(0.7 * len(titanic))
+    train = titanic.iloc[np.sort(order[:cut])].reset_index(drop=True)
+    control = titanic.iloc[np.sort(order[cut:])].reset_index(drop=True)
+    measured = {}
+    for label, params in (
+        ("advised", advice.parameters),
+        ("octopize", {"k": advice.parameters["k"], "ncp": 5, **PAPER_METHOD}),
+    ):
+        avatars = avatarize(train, categorical_columns=CATEGORICAL, seed=11, **params).unshuffled
+        as_categories = {c: "category" for c in CATEGORICAL}
+        measured[label] = privacy_metrics(
+            train.astype(as_categories),
+            avatars.astype(as_categories),
+            holdout=control.astype(as_categories),
+            known_variables=[c for c in COLUMNS if c != "survived"],
+            target="survived",
+            ncp=params["ncp"],
+            seed=11,
+        )
+    advised, octopize = measured["advised"], measured["octopize"]
+    assert advised["hidden_rate"] > 90
+    assert advised["local_cloaking"] >= 10
+    assert advised["singling_out_risk"] <= 100 * TARGETS["singling_out"]
+    assert advised["linkability_risk"] <= 10.0
+    assert advised["inference_risk"] <= 100 * TARGETS["inference"]
+    assert octopize["hidden_rate"] < advised["hidden_rate"]
+    assert octopize["local_cloaking"] < advised["local_cloaking"]
+    assert octopize["inference_risk"] > advised["inference_risk"]
+
+
+def test_the_curve_figure_shows_every_trial(advice: PrivacyAdvice) -> None:
+    found = advice.as_dict()
+    svg = advice_curve_svg(found)
+    assert svg.startswith("<svg")
+    assert "k (neighbours)" in svg and "utility" in svg
+    assert len(found["trials"]) == len(advice.trials) >= 6
+    assert {t["parameters"]["k"] for t in found["trials"]} >= {10, 20, 30}
+
+
+@pytest.mark.parametrize(
+    ("targets", "field"),
+    [
+        ({"hiden_rate": 90}, "privacy_targets.hiden_rate"),
+        ({"inference": 1.5}, "privacy_targets.inference"),
+        ({"linkability": "low"}, "privacy_targets.linkability"),
+        ({"distance_ratio": 0.1}, "privacy_targets.distance_ratio"),
+    ],
+)
+def test_bad_targets_are_refused_naming_them(targets: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        check_privacy_targets(targets)
+    assert caught.value.field == field
+
+
+def test_an_unknown_target_column_is_refused(titanic: pd.DataFrame) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        advise_privacy(titanic, privacy_targets={}, target="survival")
+    assert caught.value.field == "target"
