@@ -12,7 +12,7 @@ Data sets:
 * ``sensors``: Tutorial 4's vanilla table and sensor1 series (200 x 30 readings), PAR.
 * ``wage``: linearmodels' wage_panel (545 men, 8 years: lwage, hours, exper), PAR.
 * ``scale``: 100,000 generated patients with about 1,000,000 visits (scripts/linked_data.py),
-  Veil alone: wall time and peak RSS of the process and its workers.
+  Veil alone: wall time, CPU time and peak RSS of the process and its workers.
 
 Per set and method: SDMetrics' multi-table quality (column shapes, pair trends, cardinality,
 inter-table trends; multi-table sets), the Hellinger distance between child-count distributions
@@ -28,6 +28,7 @@ The last line is ``key=value`` pairs (docs/benchmarks.md, "Multi-table").
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -86,32 +87,60 @@ def baseline(command: str, folder: Path, *extra: str) -> dict[str, Any] | None:
 
 
 class PeakMemory:
-    """Peak RSS (MiB) of this process and its children, sampled every 0.1 s."""
+    """Peak RSS (MiB) and CPU seconds of this process and its children, sampled every 0.1 s.
+
+    ``cpu_seconds`` (user + system of the process and of every worker seen during the run) does
+    not depend on the machine's load the way wall time does: on a quiet machine the wall time of
+    the run is at most its CPU time (the work is CPU-bound; parallel parts only shorten it).
+    """
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.cpu_seconds = 0.0
+        self._workers: dict[int, tuple[float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._me = psutil.Process()
+        self._own_start = 0.0
+        self._before: set[int] = set()
+
+    @staticmethod
+    def _cpu(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    def _sample(self) -> None:
+        rss = self._me.memory_info().rss
+        for child in self._me.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+                used = self._cpu(child)
+            except psutil.Error:
+                continue
+            # A worker that existed before the run counts from its first sample, a new one from 0.
+            start = used if child.pid in self._before else 0.0
+            first, _ = self._workers.get(child.pid, (start, used))
+            self._workers[child.pid] = (first, used)
+        self.peak = max(self.peak, rss / 2**20)
 
     def _run(self) -> None:
-        me = psutil.Process()
         while not self._stop.is_set():
-            try:
-                rss = me.memory_info().rss + sum(
-                    c.memory_info().rss for c in me.children(recursive=True)
-                )
-            except psutil.Error:
-                rss = 0
-            self.peak = max(self.peak, rss / 2**20)
+            with contextlib.suppress(psutil.Error):
+                self._sample()
             time.sleep(0.1)
 
     def __enter__(self) -> PeakMemory:
+        self._own_start = self._cpu(self._me)
+        self._before = {c.pid for c in self._me.children(recursive=True)}
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
+        workers = sum(last - first for first, last in self._workers.values())
+        self.cpu_seconds = self._cpu(self._me) - self._own_start + workers
 
 
 def schema_spec(schema: Schema) -> dict[str, Any]:
@@ -464,6 +493,7 @@ def scale_set(n_patients: int = 100_000) -> dict[str, float]:
         "scale_patients": float(n_patients),
         "scale_visits": float(len(tables["visit"])),
         "scale_veil_s": seconds,
+        "scale_veil_cpu_s": memory.cpu_seconds,
         "scale_peak_rss_mib": memory.peak,
     }
 
