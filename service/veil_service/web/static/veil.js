@@ -2,6 +2,13 @@
 // Loaded from this server only (Content-Security-Policy: script-src 'self'); no inline script.
 "use strict";
 
+function showRunStatus(state) {
+  const badge = document.getElementById("run-status");
+  if (!badge || !state.run_status) return;
+  if (badge.textContent !== state.run_status_label) badge.textContent = state.run_status_label;
+  badge.className = "status status-" + state.run_status;
+}
+
 function followJobs(table) {
   const url = table.getAttribute("data-live");
   if (!url || !window.EventSource) return;
@@ -9,6 +16,7 @@ function followJobs(table) {
   let changed = false;
   source.addEventListener("job", (event) => {
     const job = JSON.parse(event.data);
+    showRunStatus(job);
     const row = document.getElementById("job-" + job.id);
     if (!row) { changed = true; return; }
     if (row.getAttribute("data-status") !== job.status) changed = true;
@@ -28,12 +36,7 @@ function followJobs(table) {
   });
   source.addEventListener("end", (event) => {
     source.close();
-    const run = JSON.parse(event.data || "{}");
-    const badge = document.getElementById("run-status");
-    if (badge && run.status) {
-      badge.textContent = run.status_label;
-      badge.className = "status status-" + run.status;
-    }
+    showRunStatus(JSON.parse(event.data || "{}"));
     // Results appear once jobs end; offer them rather than reload under the reader's feet.
     if (changed) {
       const note = document.getElementById("live-note");
