@@ -29,6 +29,17 @@ def _metric(page: Page, key: str) -> float:
     return float(text.replace("\u202f", "").replace(",", "."))
 
 
+def _tab_to(page: Page, text: str, presses: int = 40) -> None:
+    """Press Tab until the focused element reads ``text``; its focus must be visible."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == text:
+            style = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            assert style not in ("", "none"), f"{text!r} has focus but shows no outline"
+            return
+    raise AssertionError(f"{presses} presses of Tab never reached {text!r}")
+
+
 def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     veil_server: ServerThread,
     signed_in: Callable[[TestUser], Page],
@@ -56,7 +67,9 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
         page.keyboard.press("Enter")
     shots.take(page, "runs_empty")
 
-    page.click("text=New run")
+    with page.expect_navigation(url=re.compile(r"/runs/new$")):
+        _tab_to(page, "New run")
+        page.keyboard.press("Enter")
     shots.take(page, "new_run")
     page.set_input_files("#file", str(wbcd))
     page.fill("#display_name", "wbcd from the web")

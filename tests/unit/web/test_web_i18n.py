@@ -31,3 +31,21 @@ def test_french_numbers_use_a_decimal_comma() -> None:
     assert Translator("fr").number(12345.678) == "12\u202f345,68"
     assert Translator("en").number(12345.678) == "12,345.68"
     assert Translator("de").language == "en"
+
+
+def test_every_choice_of_the_run_parameters_has_a_name() -> None:
+    from veil_service.web.runs_new import CHOICES
+
+    values = {
+        value for key, choices in CHOICES.items() if key != "report_language" for value in choices
+    }
+    assert {f"choice.{value}" for value in values} <= set(messages_en.MESSAGES)
+
+
+def test_job_phases_read_in_french_with_their_numbers_and_tables() -> None:
+    t = Translator("fr")
+    assert t.phase("done") == "terminé"
+    assert t.phase("avatarizing batch 2/5") == "avatarisation du lot 2/5"
+    assert t.phase("patients: figures") == "patients: figures"
+    assert t.phase("patients: writing results") == "patients: écriture des résultats"
+    assert t.phase("a phase the engine added later") == "a phase the engine added later"
