@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from veil_service.dpquery import catalog
+from veil_service.dpquery.archive import QueryRecord
 from veil_service.dpquery.queries import make_dummy_table
 from veil_service.web.forms import form_int
 from veil_service.web.page import Page, guarded
@@ -41,6 +43,52 @@ def _preview(table_path: str) -> tuple[list[str], list[list[Any]]]:
     return table.column_names, rows
 
 
+ANSWER_ROWS = 10
+"""Rows of an archived answer's table shown on the page (the client gets all of it)."""
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """A released answer as the archive page shows it.
+
+    Attributes:
+        header: Column names of the answer's table (empty without a table).
+        rows: Its first rows.
+        total_rows: How many rows the table has.
+        values: Released scalars (OpenDP).
+        score: A diffprivlib score, or None.
+        model: The fitted model's class and size, or "".
+    """
+
+    header: list[str]
+    rows: list[list[Any]]
+    total_rows: int
+    values: tuple[Any, ...]
+    score: float | None
+    model: str
+
+
+def answer_view(record: QueryRecord) -> AnswerView | None:
+    """What the analyst was answered, from the archive (None when it was not kept)."""
+    answer = record.answer
+    if answer is None:
+        return None
+    header: list[str] = []
+    rows: list[list[Any]] = []
+    total = 0
+    if answer.table_ipc:
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        table = ipc.open_stream(pa.BufferReader(answer.table_ipc)).read_all()
+        header, total = table.column_names, table.num_rows
+        rows = [list(row.values()) for row in table.slice(0, ANSWER_ROWS).to_pylist()]
+    model = ""
+    if answer.model is not None:
+        model = f"{answer.model.class_name} ({len(answer.model.data):,} bytes)"
+    return AnswerView(header, rows, total, answer.values, answer.score, model)
+
+
 @guarded("DPQueryService/GetDatasetMetadata")
 async def dataset_page(page: Page) -> Response:
     """One dataset: metadata, budget, a dummy preview (no privacy spent), previous queries."""
@@ -56,6 +104,8 @@ async def dataset_page(page: Page) -> Response:
         limit=QUERIES_PAGE_SIZE + 1,
         offset=(number - 1) * QUERIES_PAGE_SIZE,
     )
+    shown = queries[:QUERIES_PAGE_SIZE]
+    answers = await asyncio.to_thread(lambda: [answer_view(query) for query in shown])
     dummy = await make_dummy_table(page.ctx.app, page.user_id, name, PREVIEW_ROWS, PREVIEW_SEED)
     try:
         header, rows = await asyncio.to_thread(_preview, str(dummy.path))
@@ -72,7 +122,7 @@ async def dataset_page(page: Page) -> Response:
         table_facts=table_facts,
         header=header,
         rows=rows,
-        queries=queries[:QUERIES_PAGE_SIZE],
+        queries=list(zip(shown, answers, strict=True)),
         number=number,
         has_next=len(queries) > QUERIES_PAGE_SIZE,
         pretty=_pretty_request,

@@ -335,4 +335,7 @@ MESSAGES: dict[str, str] = {
     "choice.median": "median",
     "choice.mean": "mean",
     "choice.fast_knn": "neighbours (fast)",
+    "dp.answer.more_rows": "First {shown} of {total} rows; the Python client's get_previous_queries gives them all.",
+    "dp.answer.score": "Score:",
+    "dp.answer.model": "Model:",
 }

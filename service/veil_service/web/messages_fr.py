@@ -335,4 +335,7 @@ MESSAGES: dict[str, str] = {
     "choice.median": "médiane",
     "choice.mean": "moyenne",
     "choice.fast_knn": "voisins (rapide)",
+    "dp.answer.more_rows": "Les {shown} premières lignes sur {total} ; get_previous_queries du client Python les donne toutes.",
+    "dp.answer.score": "Score :",
+    "dp.answer.model": "Modèle :",
 }

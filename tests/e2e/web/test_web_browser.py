@@ -184,6 +184,8 @@ def test_what_analysts_users_and_admins_each_see(
     page.click(f"text={mine}")
     assert page.inner_text("[data-remaining-epsilon]") == "3.0000"
     assert "SELECT COUNT(*) AS n FROM df" in page.content()
+    page.click("details.answer summary")  # the released answer, as archived
+    assert page.is_visible("details.answer table th:text('n')")
     shots.take(page, "dp_dataset")
     shots.phone(page, "dp_dataset")
     assert page.locator("a[href^='/admin']").count() == 0

@@ -19,8 +19,10 @@ def test_an_analyst_sees_only_their_datasets_budgets_and_queries(
     mine, theirs = register(veil_server), register(veil_server)
     grant(veil_server, analyst, mine, 3.0, 1e-4)
     grant(veil_server, other, theirs, 5.0, 1e-4)
-    manager(veil_server, analyst).dp(mine).smartnoise_sql.query(
-        "SELECT COUNT(*) AS n FROM df", 0.5, 1e-5
+    released = (
+        manager(veil_server, analyst)
+        .dp(mine)
+        .smartnoise_sql.query("SELECT COUNT(*) AS n FROM df", 0.5, 1e-5)
     )
     session = web(analyst)
     listing = session.get("/dp").text
@@ -30,6 +32,10 @@ def test_an_analyst_sees_only_their_datasets_budgets_and_queries(
     remaining = re.search(r"data-remaining-epsilon>([^<]+)<", page.text)
     assert remaining is not None and float(remaining.group(1)) == 2.5
     assert "smartnoise_sql" in page.text and "SELECT COUNT(*) AS n FROM df" in page.text
+    # The archive shows what was released: the noisy count the client got, under its column.
+    answer = re.search(r'<details class="answer">(.*?)</details>', page.text, re.S)
+    assert answer is not None and '<th scope="col">n</th>' in answer.group(1)
+    assert f"<td>{int(released.result.df['n'][0])}</td>" in answer.group(1)
     # The dummy preview: ten rows of the metadata's columns (no budget spent).
     assert page.text.count("<tr>") >= 10 and "bill_length_mm" in page.text
     assert (
