@@ -11,9 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from veil_service.accounts import api_keys, users
 from veil_service.server.app import VeilServer
 from veil_service.settings import Settings, load_settings
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+"""The tests' own data (tests/fixtures/README.md): all tests but the paper-fidelity ones use it."""
+
+
+def adult(copies: int = 1) -> pd.DataFrame:
+    """The 6,000-row Adult sample, repeated ``copies`` times (for jobs that must run a while)."""
+    sample = pd.read_csv(FIXTURES / "tables" / "adult_6000.csv.gz")
+    return pd.concat([sample] * copies, ignore_index=True) if copies > 1 else sample
 
 
 class ServerThread:

@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support import FIXTURES
 from veil_client import Manager, NotFound, Unauthenticated
 
 VEIL = [sys.executable, "-m", "veil_service.cli"]
@@ -96,7 +97,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_with_a_remote_engine(tmp_path: Path, shared_data: Path) -> None:
+def test_serve_with_a_remote_engine(tmp_path: Path) -> None:
     port = _free_port()
     engine = subprocess.Popen(
         [*VEIL, "engine", "--listen", f"127.0.0.1:{port}", "--work-dir", str(tmp_path / "engine")],
@@ -116,7 +117,7 @@ def test_serve_with_a_remote_engine(tmp_path: Path, shared_data: Path) -> None:
         try:
             manager = Manager(base_url=f"localhost:{server_port}", api_key=key)
             run = manager.runs_api.create_run("remote")
-            manager.runs_api.upload_table(run.id, "iris", shared_data / "tables" / "iris.csv")
+            manager.runs_api.upload_table(run.id, "iris", FIXTURES / "tables" / "iris.csv")
             stats = manager.runs_api.describe_table(run.id, "iris")
             assert [c.name for c in stats.columns][:2] == ["sepal.length", "sepal.width"]
             assert abs((stats.columns[0].mean or 0.0) - 5.843) < 0.01

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser, adult, assert_eventually
 from veil_client import FailedPrecondition, InvalidArgument, Manager, NotFound
 from veil_client.config import ColumnType, ReportLanguage, ReportType
 from veil_client.constants import PlotKind, Results
@@ -23,8 +23,8 @@ def manager(veil_server: ServerThread, user: TestUser) -> Manager:
 
 
 @pytest.fixture(scope="session")
-def tables(shared_data: Path) -> Path:
-    return shared_data / "tables"
+def tables() -> Path:
+    return FIXTURES / "tables"
 
 
 def test_first_avatarization_of_wbcd(manager: Manager, tables: Path) -> None:
@@ -98,14 +98,14 @@ def test_quickstart_default_run_with_reports_and_plots(
 
 
 def test_large_dataset_is_avatarized_by_batches(manager: Manager, tables: Path) -> None:
-    adult = pd.read_csv(tables / "adult_train.csv", nrows=3000)
+    table = adult().head(3000)
     runner = manager.create_runner("large")
-    runner.add_table("adult", adult)
+    runner.add_table("adult", table)
     runner.set_parameters("adult", k=10, max_rows_per_batch=1000)
     runner.run(jobs_to_run=[JobKind.standard])
     avatars = runner.shuffled("adult")
-    assert avatars.shape == adult.shape
-    assert set(avatars["sex"]) <= set(adult["sex"])
+    assert avatars.shape == table.shape
+    assert set(avatars["sex"]) <= set(table["sex"])
 
 
 def test_change_variable_types(manager: Manager, tables: Path) -> None:
@@ -118,8 +118,8 @@ def test_change_variable_types(manager: Manager, tables: Path) -> None:
     assert set(avatars["Clump_Thickness"].astype(int)) <= set(original["Clump_Thickness"])
 
 
-def test_metrics_only_with_avatar_data(manager: Manager, shared_data: Path) -> None:
-    fixtures = shared_data / "avatar" / "fixtures"
+def test_metrics_only_with_avatar_data(manager: Manager) -> None:
+    fixtures = FIXTURES / "avatar" / "fixtures"
     runner = manager.create_runner("only_metrics")
     runner.add_table("iris", fixtures / "iris.csv", avatar_data=fixtures / "iris_avatarized.csv")
     runner.run(jobs_to_run=[JobKind.privacy_metrics, JobKind.signal_metrics])
@@ -187,10 +187,10 @@ def test_view_last_jobs_and_results(manager: Manager, tables: Path) -> None:
     assert len(results) == 1 and any("metrics" in key for key in results[0])
 
 
-def test_launch_from_the_web_yaml(manager: Manager, shared_data: Path) -> None:
+def test_launch_from_the_web_yaml(manager: Manager) -> None:
     runner = manager.create_runner("from_yaml")
-    runner.from_yaml(str(shared_data / "avatar" / "yaml" / "yaml_from_web.yaml"))
-    runner.upload_file("iris", data=shared_data / "avatar" / "fixtures" / "iris.csv")
+    runner.from_yaml(str(FIXTURES / "avatar" / "yaml" / "yaml_from_web.yaml"))
+    runner.upload_file("iris", data=FIXTURES / "avatar" / "fixtures" / "iris.csv")
     assert runner.config.tables["iris"].avatarization["k"] == 30
     runner.run(jobs_to_run=METRIC_JOBS)
     avatars = runner.shuffled("iris")
@@ -198,11 +198,9 @@ def test_launch_from_the_web_yaml(manager: Manager, shared_data: Path) -> None:
     assert runner.privacy_metrics("iris")[0]["hidden_rate"] > 0
 
 
-def test_k_500_on_iris_fails_with_an_actionable_message(
-    manager: Manager, shared_data: Path
-) -> None:
+def test_k_500_on_iris_fails_with_an_actionable_message(manager: Manager) -> None:
     runner = manager.create_runner("k500")
-    runner.add_table("iris", shared_data / "avatar" / "fixtures" / "iris.csv")
+    runner.add_table("iris", FIXTURES / "avatar" / "fixtures" / "iris.csv")
     runner.set_parameters("iris", k=500)
     runner.run(jobs_to_run=METRIC_JOBS)
     with pytest.raises(FailedPrecondition, match="number of rows"):
@@ -273,13 +271,10 @@ def test_users_never_see_each_others_runs(veil_server: ServerThread, tables: Pat
 
 
 def test_cancel_stops_a_running_job(manager: Manager, tables: Path) -> None:
-    adult = pd.read_csv(tables / "adult_train.csv")
     runner = manager.create_runner("to_cancel")
-    runner.add_table("adult", pd.concat([adult] * 4, ignore_index=True))
+    runner.add_table("adult", adult(copies=20))  # 120,000 rows: long enough to cancel midway
     runner.set_parameters("adult", k=20)
     runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
-    from support import assert_eventually
-
     assert_eventually(lambda: runner.get_status(JobKind.standard) == JobStatus.pending, 60)
     cancelled = runner.cancel()
     statuses = {job.kind: job.status for job in cancelled}
@@ -294,7 +289,7 @@ def test_cancel_stops_a_running_job(manager: Manager, tables: Path) -> None:
 
 def test_advise_parameters_applies_advice(manager: Manager, tables: Path) -> None:
     runner = manager.create_runner("advice")
-    runner.add_table("adult", pd.read_csv(tables / "adult_train.csv", nrows=2000))
+    runner.add_table("adult", adult().head(2000))
     runner.advise_parameters("adult")
     avatarization = runner.config.tables["adult"].avatarization
     assert avatarization is not None and 2 <= avatarization["k"] < 2000
@@ -304,10 +299,10 @@ def test_advise_parameters_applies_advice(manager: Manager, tables: Path) -> Non
     assert runner.shuffled("adult").shape == (2000, 15)
 
 
-def test_tutorials_1_and_2_on_iris(manager: Manager, shared_data: Path) -> None:
+def test_tutorials_1_and_2_on_iris(manager: Manager) -> None:
     from veil_client.config import ExcludeVariablesMethod
 
-    iris_path = shared_data / "tables" / "iris.csv"
+    iris_path = FIXTURES / "tables" / "iris.csv"
     iris = pd.read_csv(iris_path)
     assert manager.auth_client.health.get_health() == {"status": "SERVING"}
     runner = manager.create_runner("iris_k5")

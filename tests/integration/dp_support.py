@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import uuid
 
-from shared_data import SHARED_DATA
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser
 from veil_client import Manager
 from veil_service.dpquery import grants
 from veil_service.dpquery.registration import register_from_path
 
-LOMAS = SHARED_DATA / "lomas"
+LOMAS = FIXTURES / "lomas"
 
 DATASETS = {
     "penguin": "penguins.csv",

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-from support import assert_eventually, create_user, start_server
+from support import adult, assert_eventually, create_user, start_server
 from veil_client import Manager
 from veil_client.models import JobKind, JobStatus
 
 
-def test_running_job_resumes_after_restart(tmp_path: Path, shared_data: Path) -> None:
-    adult = pd.read_csv(shared_data / "tables" / "adult_train.csv")
+def test_running_job_resumes_after_restart(tmp_path: Path) -> None:
+    table = adult(copies=6)  # 36,000 rows: the job is still running when the server stops
     server = start_server(tmp_path / "data")
     user = create_user(server)
     try:
         manager = Manager(base_url=server.url, api_key=user.api_key)
         runner = manager.create_runner("restart", seed=5)
-        runner.add_table("adult", adult)
+        runner.add_table("adult", table)
         runner.set_parameters("adult", k=20)
         runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
         assert_eventually(lambda: runner.get_status(JobKind.standard) == JobStatus.pending, 60)
@@ -28,7 +27,7 @@ def test_running_job_resumes_after_restart(tmp_path: Path, shared_data: Path) ->
     try:
         manager = Manager(base_url=restarted.url, api_key=user.api_key)
         runner = manager.create_runner_from_id(runner.set_name)
-        assert runner.shuffled("adult").shape == adult.shape
+        assert runner.shuffled("adult").shape == table.shape
         job = runner.get_job(JobKind.standard)
         assert job.status == JobStatus.finished
         assert runner.signal_metrics("adult")[0]["hellinger_mean"] >= 0

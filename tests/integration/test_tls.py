@@ -11,8 +11,8 @@ from support import create_user, start_server
 from veil_client import Manager, Unavailable
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_grpcs_with_a_private_ca(tmp_path: Path) -> None:
+    assert shutil.which("openssl"), "this test needs the openssl command (apt-get install openssl)"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [

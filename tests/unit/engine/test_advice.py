@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest_avatarize import TABLES, load_aids, load_wbcd
+from support import FIXTURES
 from veil_service.engine.advice import advise
 from veil_service.engine.avatarize import avatarize
 from veil_service.errors import InvalidArgumentError
 
+TABLES = FIXTURES / "tables"
 
-def test_adult_advice_flags_nothing_and_advises_reduction() -> None:
-    adult = pd.read_csv(TABLES / "adult_train.csv", na_values="?")
+
+def _aids() -> pd.DataFrame:
+    return pd.read_csv(TABLES / "aids_original_data.csv.gz", sep=";")
+
+
+def test_adult_advice_advises_reduction_and_imputation() -> None:
+    adult = pd.read_csv(TABLES / "adult_6000.csv.gz", na_values="?")
     advice = advise(adult)
     assert advice.k.value == 20
     assert 2 <= advice.ncp.value <= 5
@@ -20,11 +26,14 @@ def test_adult_advice_flags_nothing_and_advises_reduction() -> None:
     assert "3 columns have missing values" in advice.imputation_method.reason
     assert advice.use_categorical_reduction.value is True
     assert "over 20" in advice.use_categorical_reduction.reason
-    assert advice.flags == ()
+    # On these 6,000 rows the census weight is 90 % distinct, enough to single people out (on
+    # all 32,561 rows it is 66 % distinct and not flagged); nothing else is.
+    assert [(f.column, f.kind) for f in advice.flags] == [("fnlwgt", "identifier")]
+    assert "5423 distinct values for 6000 rows (90 %)" in advice.flags[0].reason
 
 
 def test_identifier_and_high_cardinality_columns_are_flagged_with_reasons() -> None:
-    aids = pd.read_csv(load_aids.__globals__["PAPER"] / "AIDS" / "aids_original_data.csv", sep=";")
+    aids = _aids()
     rng = np.random.default_rng(0)
     aids["city"] = [f"city{i}" for i in rng.integers(0, 300, len(aids))]
     aids["email"] = [f"p{i}@example.org" for i in range(len(aids))]
@@ -42,14 +51,14 @@ def test_identifier_and_high_cardinality_columns_are_flagged_with_reasons() -> N
 
 
 def test_advice_can_be_passed_straight_to_avatarize() -> None:
-    aids = pd.read_csv(load_aids.__globals__["PAPER"] / "AIDS" / "aids_original_data.csv", sep=";")
+    aids = _aids()
     advice = advise(aids)
     result = avatarize(aids, seed=0, **advice.parameters())
     assert result.avatars.shape == aids.shape
 
 
 def test_small_table_gets_a_smaller_k_and_a_reason() -> None:
-    wbcd = load_wbcd()
+    wbcd = pd.read_csv(TABLES / "wbcd.csv")
     assert advise(wbcd).k.value == 20
     small = wbcd.head(100)
     advice = advise(small)

@@ -1,0 +1,205 @@
+"""smartnoise-synth: each runnable synthesizer on a small sample, costs, refusals, model opt-in.
+
+Runtimes on this 2-core machine (shared): MST and AIM ~10-20 s each (jax compilation), DPGAN
+and DPCTGAN with one epoch and tiny networks ~5-15 s (torch import). PATECTGAN and PATEGAN are
+refused by the engine (see smartnoise_synth's docstring), so only their refusal is tested.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import pandas as pd
+import pytest
+from snsynth import Synthesizer
+from support import FIXTURES
+from veil_service.engine.dp import smartnoise_synth
+from veil_service.engine.dp.dummy import make_dummy_dataset
+from veil_service.engine.dp.synth_transformers import build_transformer
+from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_file
+from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest as Synth
+from veil_service.errors import InvalidArgumentError
+
+LOMAS = FIXTURES / "lomas"
+
+TINY_GAN = {
+    "epochs": 1,
+    "batch_size": 50,
+    "embedding_dim": 8,
+    "generator_dim": [8],
+    "discriminator_dim": [8],
+}
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (Synth("mst", 1.0, None, ("species", "sex")), (1.0, 1e-9)),
+        (Synth("aim", 2.0, 1e-6, ("species", "sex")), (2.0, 1e-6)),
+        (Synth("mwem", 0.5), (0.5, 0.0)),
+        (Synth("pacsynth", 1.0, 1e-5), (1.0, 1e-5)),
+        (Synth("dpctgan", 0.1, 1e-5, (), {"epochs": 5, "batch_size": 50}), (0.1, 1e-5)),
+        (Synth("dpgan", 1.0, 1e-5), (1.0, 1e-5)),
+    ],
+)
+def test_cost_is_what_the_synthesizer_is_given(
+    request_: Synth, expected: tuple[float, float], penguin: Metadata
+) -> None:
+    cost = smartnoise_synth.estimate_cost(request_, penguin)
+    assert (cost.epsilon, cost.delta) == expected
+
+
+def test_default_delta_is_the_library_default(penguin: Metadata) -> None:
+    for name in ("mst", "aim"):
+        direct = Synthesizer.create(name, epsilon=1.0)
+        cost = smartnoise_synth.estimate_cost(Synth(name, 1.0), penguin)
+        assert (cost.epsilon, cost.delta) == (direct.epsilon, direct.delta)
+
+
+def test_mst_samples_with_condition(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    request = Synth(
+        "mst",
+        1.0,
+        None,
+        ("species", "bill_length_mm"),
+        nb_samples=30,
+        condition="bill_length_mm < 40",
+    )
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and table.shape == (30, 2)
+    assert (table["bill_length_mm"] < 40).all()
+    assert set(table["species"].dropna()) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+def test_aim_on_two_columns(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    request = Synth("aim", 1.0, None, ("species", "sex"), nb_samples=10)
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and list(table.columns) == ["species", "sex"]
+
+
+def test_mwem_and_its_privacy_warning(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    cols = ("species", "island", "sex")
+    with pytest.raises(InvalidArgumentError, match="privacy risk"):
+        smartnoise_synth.execute(Synth("mwem", 1.0, None, cols[:2]), penguins, penguin)
+    request = Synth("mwem", 1.0, None, cols, {"split_factor": 2, "iterations": 3}, nb_samples=15)
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and table.shape == (15, 3)
+
+
+def test_pacsynth(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    request = Synth("pacsynth", 10.0, 1e-5, ("species", "island", "sex"), nb_samples=12)
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and table.shape == (12, 3)
+
+
+@pytest.mark.parametrize("name", ["dpctgan", "dpgan"])
+def test_gans_one_epoch_on_a_small_sample(
+    name: str, penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    params: dict[str, Any] = (
+        dict(TINY_GAN) if name == "dpctgan" else {"epochs": 1, "batch_size": 64}
+    )
+    request = Synth(name, 3.0, 1e-5, ("species", "bill_length_mm", "sex"), params, nb_samples=10)
+    table = smartnoise_synth.execute(request, penguins.head(200), penguin).table
+    assert table is not None and list(table.columns) == ["species", "bill_length_mm", "sex"]
+
+
+def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    request = Synth("dpctgan", 1e-3, 1e-5, ("species",), TINY_GAN)
+    with pytest.raises(InvalidArgumentError, match="Error fitting model: Inputted epsilon"):
+        smartnoise_synth.execute(request, penguins.head(100), penguin)
+
+
+@pytest.mark.parametrize(
+    ("request_", "field", "fragment"),
+    [
+        (Synth("nosuch", 1.0), "synth_name", "unknown synthesizer"),
+        (Synth("patectgan", 1.0, 1e-5), "synth_name", "ignores epochs"),
+        (Synth("pategan", 1.0, 1e-5), "synth_name", "1,000 rows"),
+        (
+            Synth("mst", 1.0, None, ("species", "idonotexist")),
+            "select_cols",
+            "Error while selecting provided select_cols",
+        ),
+        (Synth("mwem", 1.0, 1e-5), "delta", "takes no delta"),
+        (Synth("dpctgan", 1.0, None), "delta", "delta is required"),
+        (Synth("dpctgan", 1.0, 1e-5, (), {"disabled_dp": True}), "synth_params", "disabled_dp"),
+        (Synth("dpgan", 1.0, 1e-5, (), {"verbose": True}), "synth_params", "verbose"),
+        (Synth("dpgan", 1.0, 1e-5, (), {"wings": 2}), "synth_params", "wings"),
+        (Synth("mst", 0.0), "epsilon", "> 0"),
+        (Synth("mst", 1.0, condition="bill_length_mm <"), "condition", "WHERE clause"),
+    ],
+)
+def test_refusals(request_: Synth, field: str, fragment: str, penguin: Metadata) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        smartnoise_synth.estimate_cost(request_, penguin)
+    assert info.value.field == field and fragment in info.value.message
+
+
+def test_model_needs_pickle_opt_in_on_both_sides(penguin: Metadata) -> None:
+    dummy = make_dummy_dataset(penguin, 100)
+    params = {"split_factor": 2, "iterations": 3}
+    cols = ("species", "island", "sex")
+    for client, server in ((False, True), (True, False)):
+        request = Synth("mwem", 1.0, None, cols, params, return_model=True, allow_pickle=client)
+        with pytest.raises(InvalidArgumentError) as info:
+            smartnoise_synth.execute(request, dummy, penguin, allow_pickle=server)
+        assert info.value.field == "return_model"
+    request = Synth("mwem", 1.0, None, cols, params, return_model=True, allow_pickle=True)
+    model = smartnoise_synth.execute(request, dummy, penguin, allow_pickle=True).model
+    assert model is not None and model.format == "pickle"
+    assert pickle.loads(model.data).sample(5).shape == (5, 3)
+
+
+def test_free_text_needs_a_constraint() -> None:
+    titanic = load_metadata_file(LOMAS / "metadata" / "titanic_metadata.yaml")
+    with pytest.raises(InvalidArgumentError, match="free text") as info:
+        build_transformer(titanic, ["Name", "Sex"], style="cube", nullable=True, constraints=None)
+    assert info.value.field == "select_cols"
+    table = build_transformer(
+        titanic,
+        ["Name", "Sex"],
+        style="cube",
+        nullable=True,
+        constraints={"Name": {"class": "DropTransformer"}},
+    )
+    assert table.fit_complete
+
+
+def test_constraints_lomas_form_and_refusals(penguin: Metadata) -> None:
+    lomas_form = {
+        "module": "smartnoise-synth",
+        "constraints": {
+            "bill_length_mm": {
+                "type": "_ssynth_transformer:MinMaxTransformer",
+                "params": {"lower": 30.0, "upper": 65.0, "nullable": True},
+            },
+            "species": {
+                "type": "_ssynth_transformer:ChainTransformer",
+                "params": [
+                    {"type": "_ssynth_transformer:LabelTransformer", "params": {"nullable": True}},
+                    {"type": "_ssynth_transformer:OneHotEncoder", "params": {}},
+                ],
+            },
+        },
+    }
+    cols = ["species", "bill_length_mm"]
+    table = build_transformer(penguin, cols, style="gan", nullable=True, constraints=lomas_form)
+    assert table.fit_complete
+    for bad, fragment in [
+        ({"species": {"class": "Eval"}}, "'Eval'"),
+        ({"wings": {"class": "DropTransformer"}}, "'wings'"),
+        ({"species": {"class": "AnonymizationTransformer", "fake": "__init__"}}, "not allowed"),
+        ({"bill_length_mm": {"class": "MinMaxTransformer", "params": {"epsilon": 1.0}}}, "epsilon"),
+    ]:
+        with pytest.raises(InvalidArgumentError, match=fragment):
+            build_transformer(penguin, cols, style="gan", nullable=True, constraints=bad)
+
+
+def test_encoders_never_see_private_values(penguin: Metadata) -> None:
+    """Labels come from the metadata's categories, not from the rows."""
+    table = build_transformer(penguin, ["species"], style="cube", nullable=False, constraints=None)
+    only_gentoo = pd.DataFrame({"species": ["Gentoo"] * 3})
+    assert table.cardinality == [3]
+    assert table.transform(only_gentoo) == [(2,), (2,), (2,)]

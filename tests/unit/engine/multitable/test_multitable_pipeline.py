@@ -1,0 +1,241 @@
+"""Multi-table avatarization end to end on the engine: structure, keys, links, methods, shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from linked_data import hospital
+from support import FIXTURES
+from veil_service.engine.multitable import (
+    Link,
+    MultiTableResult,
+    Schema,
+    TableKeys,
+    TableParameters,
+    avatarize_tables,
+)
+from veil_service.errors import InvalidArgumentError
+
+FIXTURES = FIXTURES / "avatar" / "fixtures"
+
+
+def tutorial3(method: str = "linear_sum_assignment") -> tuple[Schema, dict[str, pd.DataFrame]]:
+    frames = {
+        name: pd.read_csv(FIXTURES / f"{name}.csv") for name in ("patient", "doctor", "visit")
+    }
+    schema = Schema(
+        (
+            TableKeys("patient", "p_id", individual_level=True),
+            TableKeys("doctor", "d_id", individual_level=True),
+            TableKeys("visit", "visit_id", ("patient_id", "doctor_id"), individual_level=False),
+        ),
+        (
+            Link("patient", "p_id", "visit", "patient_id", method),
+            Link("doctor", "d_id", "visit", "doctor_id", method),
+        ),
+    )
+    return schema, frames
+
+
+def params(*names: str, k: int = 5) -> dict[str, TableParameters]:
+    return {name: TableParameters({"k": k}) for name in names}
+
+
+def hospital_schema(tables: dict[str, pd.DataFrame], method: str) -> Schema:
+    keys = [TableKeys("patient", "p_id", ("r_id",) if "region" in tables else ())]
+    links = [Link("patient", "p_id", "visit", "p_id", method)]
+    visit_fks = ("p_id", "d_id") if "doctor" in tables else ("p_id",)
+    keys.append(TableKeys("visit", "visit_id", visit_fks))
+    if "region" in tables:
+        keys.append(TableKeys("region", "r_id"))
+        links.append(Link("region", "r_id", "patient", "r_id", method))
+    if "doctor" in tables:
+        keys.append(TableKeys("doctor", "d_id"))
+        links.append(Link("doctor", "d_id", "visit", "d_id", method))
+    return Schema(tuple(keys), tuple(links))
+
+
+def assert_keys_consistent(schema: Schema, result: MultiTableResult) -> None:
+    for table in schema.tables:
+        avatars = result.tables[table.name].avatars
+        if table.primary_key:
+            assert avatars[table.primary_key].is_unique
+            assert sorted(avatars[table.primary_key]) == list(range(len(avatars)))
+    for link in schema.links:
+        parent_keys = set(result.tables[link.parent_table].avatars[link.parent_field])
+        assert set(result.tables[link.child_table].avatars[link.child_field]) <= parent_keys
+
+
+def child_counts(child: pd.DataFrame, fk: str, parent: pd.DataFrame, pk: str) -> np.ndarray:
+    counts = child.groupby(fk).size().reindex(parent[pk]).fillna(0)
+    return np.asarray(counts.to_numpy(), dtype=np.int64)
+
+
+def hellinger(a: np.ndarray, b: np.ndarray) -> float:
+    top = int(max(a.max(), b.max())) + 1
+    p = np.bincount(a, minlength=top) / len(a)
+    q = np.bincount(b, minlength=top) / len(b)
+    return float(np.sqrt(0.5 * ((np.sqrt(p) - np.sqrt(q)) ** 2).sum()))
+
+
+def test_tutorial3_shapes_dtypes_and_consistent_new_keys() -> None:
+    schema, frames = tutorial3()
+    result = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=42)
+    for name, frame in frames.items():
+        avatars = result.tables[name].avatars
+        assert avatars.shape == frame.shape
+        assert list(avatars.columns) == list(frame.columns)
+        assert avatars.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert_keys_consistent(schema, result)
+    assert result.warnings == []
+    # The tutorial's own joins work on the avatars.
+    visit = result.tables["visit"].avatars
+    doctors = result.tables["doctor"].avatars.rename(columns={"age": "age_doctor"})
+    flat = visit.join(doctors.set_index("d_id"), on="doctor_id").join(
+        result.tables["patient"].avatars.set_index("p_id"), on="patient_id"
+    )
+    assert flat[["age_doctor", "gender", "job"]].notna().all().all()
+
+
+def test_new_keys_reveal_nothing_of_the_original_keys() -> None:
+    schema, frames = tutorial3()
+    result = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=3)
+    for name, key in (("patient", "p_id"), ("visit", "visit_id")):
+        original = frames[name][key].to_numpy()
+        new = result.tables[name].unshuffled[key].to_numpy()
+        # Row i of the unshuffled avatars is original row i's avatar: its new key is unrelated.
+        assert abs(np.corrcoef(original, new)[0, 1]) < 0.25
+        assert np.mean(original == new) < 0.05
+
+
+def test_same_seed_same_avatars_other_seed_other_avatars() -> None:
+    schema, frames = tutorial3()
+    first = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=7)
+    again = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=7)
+    other = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=8)
+    for name in frames:
+        pd.testing.assert_frame_equal(first.tables[name].avatars, again.tables[name].avatars)
+    assert not first.tables["visit"].avatars.equals(other.tables["visit"].avatars)
+
+
+def test_each_table_keeps_its_own_k() -> None:
+    schema, frames = tutorial3()
+    parameters = params("patient", "visit", k=20) | {"doctor": TableParameters({"k": 60})}
+    with pytest.raises(InvalidArgumentError) as caught:
+        avatarize_tables(schema, frames, parameters, seed=1)
+    assert "table 'doctor'" in caught.value.message
+    assert "(50)" in caught.value.message
+    assert caught.value.field == "tables[doctor].k"
+
+
+@pytest.mark.parametrize("method", ["linear_sum_assignment", "minimum_distance_assignment"])
+def test_links_keep_child_counts_and_cross_table_correlations(method: str) -> None:
+    tables = hospital(600, 4.0, seed=1)
+    schema = hospital_schema(tables, method)
+    result = avatarize_tables(schema, tables, params("patient", "visit", k=10), seed=5)
+    assert_keys_consistent(schema, result)
+    patients, visits = result.tables["patient"].avatars, result.tables["visit"].avatars
+    original_counts = child_counts(tables["visit"], "p_id", tables["patient"], "p_id")
+    avatar_counts = child_counts(visits, "p_id", patients, "p_id")
+    assert avatar_counts.sum() == len(tables["visit"])
+    assert hellinger(original_counts, avatar_counts) < 0.2
+    # Older patients have more and costlier visits: both survive the assignment.
+    for frame, count in ((tables["patient"], original_counts), (patients, avatar_counts)):
+        assert np.corrcoef(frame["age"], count)[0, 1] > 0.5
+    joined = visits.join(patients.set_index("p_id"), on="p_id")
+    original = tables["visit"].join(tables["patient"].set_index("p_id"), on="p_id")
+    assert np.corrcoef(original["age"], original["cost"])[0, 1] > 0.25
+    assert np.corrcoef(joined["age"], joined["cost"])[0, 1] > 0.2
+    distance = result.link_result("patient", "visit").total_distance
+    assert distance is not None and distance > 0
+
+
+def test_linear_sum_beats_minimum_distance_on_total_distance() -> None:
+    tables = hospital(500, 3.0, seed=2)
+    totals = {}
+    for method in ("linear_sum_assignment", "minimum_distance_assignment"):
+        result = avatarize_tables(
+            hospital_schema(tables, method), tables, params("patient", "visit", k=10), seed=4
+        )
+        total = result.link_result("patient", "visit").total_distance
+        assert total is not None
+        totals[method] = total
+    assert totals["linear_sum_assignment"] <= totals["minimum_distance_assignment"]
+
+
+def test_sensitive_original_order_keeps_the_original_structure_and_warns() -> None:
+    tables = hospital(300, 3.0, seed=3)
+    schema = hospital_schema(tables, "sensitive_original_order_assignment")
+    result = avatarize_tables(schema, tables, params("patient", "visit", k=10), seed=6)
+    link = result.link_result("patient", "visit")
+    assert np.array_equal(link.avatar_parent_rows, link.original_parent_rows)
+    assert len(result.warnings) == 1
+    assert "HIGH PRIVACY BREACH" in result.warnings[0]
+    assert "patient.p_id -> visit.p_id" in result.warnings[0]
+
+
+def test_three_level_hierarchy() -> None:
+    tables = hospital(400, 3.0, seed=4, n_regions=40)
+    schema = hospital_schema(tables, "linear_sum_assignment")
+    result = avatarize_tables(schema, tables, params("region", "patient", "visit", k=5), seed=2)
+    assert_keys_consistent(schema, result)
+    assert set(result.tables["patient"].avatars.columns) == set(tables["patient"].columns)
+    regions = result.tables["region"].avatars
+    counts = child_counts(result.tables["patient"].avatars, "r_id", regions, "r_id")
+    original = child_counts(tables["patient"], "r_id", tables["region"], "r_id")
+    # Dense regions hold more patients, in the avatars too.
+    assert np.corrcoef(tables["region"]["density"], original)[0, 1] > 0.6
+    assert np.corrcoef(regions["density"], counts)[0, 1] > 0.3
+
+
+def test_child_with_two_parents() -> None:
+    tables = hospital(300, 3.0, seed=5, n_doctors=30)
+    schema = hospital_schema(tables, "linear_sum_assignment")
+    result = avatarize_tables(schema, tables, params("patient", "doctor", "visit", k=5), seed=3)
+    assert_keys_consistent(schema, result)
+    visits = result.tables["visit"].avatars.join(
+        result.tables["doctor"].avatars.set_index("d_id"), on="d_id"
+    )
+    # Surgeries go to surgeons in the original; most do in the avatars.
+    surgeries = visits[visits["kind"] == "surgery"]
+    assert len(surgeries) > 10
+    assert (surgeries["specialty"] == "surgeon").mean() > 0.6
+
+
+def test_parents_without_children_stay_possible() -> None:
+    tables = hospital(500, 2.0, seed=6, childless_share=0.3)
+    schema = hospital_schema(tables, "linear_sum_assignment")
+    result = avatarize_tables(schema, tables, params("patient", "visit", k=5), seed=8)
+    counts = child_counts(
+        result.tables["visit"].avatars, "p_id", result.tables["patient"].avatars, "p_id"
+    )
+    original = child_counts(tables["visit"], "p_id", tables["patient"], "p_id")
+    assert (original == 0).mean() > 0.25
+    assert (counts == 0).mean() > 0.15
+
+
+def test_child_table_fifty_times_the_parent() -> None:
+    tables = hospital(200, 50.0, seed=7)
+    assert len(tables["visit"]) > 40 * len(tables["patient"])
+    schema = hospital_schema(tables, "linear_sum_assignment")
+    result = avatarize_tables(schema, tables, params("patient", "visit", k=10), seed=9)
+    assert_keys_consistent(schema, result)
+    counts = child_counts(
+        result.tables["visit"].avatars, "p_id", result.tables["patient"].avatars, "p_id"
+    )
+    original = child_counts(tables["visit"], "p_id", tables["patient"], "p_id")
+    assert counts.sum() == original.sum()
+    assert abs(np.corrcoef(result.tables["patient"].avatars["age"], counts)[0, 1]) > 0.5
+
+
+def test_string_keys_get_new_string_keys() -> None:
+    tables = hospital(200, 2.0, seed=8)
+    tables["patient"]["p_id"] = "P" + tables["patient"]["p_id"].astype(str)
+    tables["visit"]["p_id"] = "P" + tables["visit"]["p_id"].astype(str)
+    schema = hospital_schema(tables, "linear_sum_assignment")
+    result = avatarize_tables(schema, tables, params("patient", "visit", k=5), seed=1)
+    patients = result.tables["patient"].avatars
+    assert patients["p_id"].map(type).eq(str).all()
+    assert not set(patients["p_id"]) & set(tables["patient"]["p_id"])
+    assert set(result.tables["visit"].avatars["p_id"]) <= set(patients["p_id"])

@@ -1,0 +1,191 @@
+"""Time series: alignment, FPCA and flatten, features, avatar series on the sensors fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from linked_fixtures import sensors
+from veil_service.engine.multitable import (
+    TableParameters,
+    avatarize_tables,
+)
+from veil_service.engine.timeseries import TimeSeriesParameters, fit_series
+from veil_service.engine.timeseries.alignment import align, grid_length, sort_readings, unalign
+from veil_service.engine.timeseries.projection import fit_projection, trapezoid_weights
+from veil_service.errors import InvalidArgumentError
+
+
+def readings(lengths: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Series of the given lengths, each a line a + b * t over its own irregular times."""
+    rng = np.random.default_rng(seed)
+    owner, time, values = [], [], []
+    for i, length in enumerate(lengths):
+        t = np.sort(rng.uniform(0, 100, length)) + 10 * i
+        owner.append(np.full(length, i))
+        time.append(t)
+        values.append((i + 0.5 * (t - t[0]))[:, None])
+    return np.concatenate(owner), np.concatenate(time), np.vstack(values)
+
+
+def test_alignment_resamples_each_series_on_its_own_span() -> None:
+    owner, time, values = readings([5, 12, 30])
+    shuffled = np.random.default_rng(1).permutation(len(owner))
+    sorted_readings = sort_readings(owner[shuffled], time[shuffled], values[shuffled], 4)
+    aligned = align(sorted_readings, 8)
+    assert aligned.curves.shape == (4, 8, 1)
+    assert list(aligned.counts) == [5, 12, 30, 0]
+    assert np.isnan(aligned.curves[3]).all()
+    for i in range(3):
+        # A line stays a line: evenly spaced between its first and last value.
+        curve = aligned.curves[i, :, 0]
+        expected = np.linspace(i, i + 0.5 * aligned.span[i], 8)
+        assert np.allclose(curve, expected)
+
+
+@pytest.mark.parametrize(
+    ("method", "nb_points", "expected"),
+    [("max", None, 30), ("min", None, 5), ("mean", None, 16), ("specified", 7, 7)],
+)
+def test_grid_length_by_alignment_method(method: str, nb_points: int | None, expected: int) -> None:
+    counts = np.array([5, 12, 30, 0, 1])
+    params = TimeSeriesParameters(method=method, nb_points=nb_points)
+    assert grid_length(counts, params) == expected
+
+
+def test_unalignment_reads_curves_back_at_their_own_times() -> None:
+    curves = np.linspace(0, 1, 5)[None, :, None].repeat(2, axis=0) * np.array([[[1.0]], [[3.0]]])
+    owner, time, values = unalign(
+        curves, np.array([10.0, 0.0]), np.array([4.0, 8.0]), np.array([3, 9])
+    )
+    assert list(np.bincount(owner)) == [3, 9]
+    assert np.allclose(time[:3], [10, 12, 14])
+    assert np.allclose(values[:3, 0], [0, 0.5, 1])
+    assert np.allclose(values[3:, 0], np.linspace(0, 3, 9))
+    owner, _, _ = unalign(curves, np.zeros(2), np.ones(2), np.array([1, 4]))
+    assert list(owner) == [1, 1, 1, 1]
+
+
+def test_fpca_finds_the_generating_functions_and_rebuilds_curves() -> None:
+    rng = np.random.default_rng(2)
+    grid = np.linspace(0, 1, 41)
+    a, b = rng.normal(0, 2, 300), rng.normal(0, 1, 300)
+    curves = 5 + a[:, None] * np.sin(2 * np.pi * grid) + b[:, None] * np.cos(2 * np.pi * grid)
+    projection = fit_projection(curves, "fpca", 4)
+    assert projection.explained_variance_ratio[:2].sum() > 0.999
+    # Eigenfunctions are orthonormal for the trapezoidal inner product.
+    gram = (projection.basis * trapezoid_weights(41)) @ projection.basis.T
+    assert np.allclose(gram[:2, :2], np.eye(2), atol=1e-6)
+    rebuilt = projection.curves(projection.scores(curves))
+    assert np.allclose(rebuilt, curves, atol=1e-8)
+    # The first eigenvalue is the variance of a times the squared norm of sin (1/2).
+    assert projection.explained_variance[0] == pytest.approx(a.var() * 0.5, rel=0.05)
+
+
+def test_flatten_reads_curves_at_nf_points() -> None:
+    grid = np.linspace(0, 1, 21)
+    curves = np.vstack([grid * 2, 1 - grid])
+    projection = fit_projection(curves, "flatten", 5)
+    scores = projection.scores(curves)
+    assert np.allclose(scores[0], np.linspace(0, 2, 5))
+    assert np.allclose(projection.curves(scores), curves)
+
+
+def test_series_features_and_rebuild_with_datetimes() -> None:
+    owner, time, values = readings([6, 9, 7, 8, 10, 6], seed=3)
+    frame = pd.DataFrame(
+        {
+            "t": pd.to_datetime(time * 3600, unit="s", utc=True).tz_convert("Europe/Paris"),
+            "v": values[:, 0],
+        }
+    )
+    params = TimeSeriesParameters("fpca", nf=2, method="max")
+    model = fit_series("s", frame, owner, 6, "t", ["v"], params, prefix="s.")
+    assert model.n_points == 10
+    assert list(model.features.columns) == ["s.start", "s.span", "s.points", "s.v.0", "s.v.1"]
+    assert list(model.features["s.points"]) == [6, 9, 7, 8, 10, 6]
+    owners, rebuilt = model.rebuild(model.features)
+    assert list(np.bincount(owners)) == [6, 9, 7, 8, 10, 6]
+    assert str(rebuilt["t"].dt.tz) == "Europe/Paris"
+    first = rebuilt[owners == 0]
+    assert first["t"].iloc[0] == frame["t"].iloc[0]
+    skip = TimeSeriesParameters("fpca", nf=2, method="specified", nb_points=4, unalignment="skip")
+    owners, _ = fit_series("s", frame, owner, 6, "t", ["v"], skip, prefix="s.").rebuild(
+        model.features
+    )
+    assert list(np.bincount(owners)) == [4] * 6
+
+
+def test_series_variables_must_be_numbers_and_nf_must_fit() -> None:
+    owner, time, values = readings([5, 5, 5], seed=4)
+    frame = pd.DataFrame({"t": time, "v": values[:, 0], "label": "x"})
+    with pytest.raises(InvalidArgumentError, match="column 'label': time-series variables"):
+        fit_series("s", frame, owner, 3, "t", ["v", "label"], TimeSeriesParameters(), "s.")
+    with pytest.raises(InvalidArgumentError, match="time_series_nf=5 but FPCA can give at most 2"):
+        fit_series("s", frame, owner, 3, "t", ["v"], TimeSeriesParameters(nf=5), "s.")
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        TimeSeriesParameters("flatten", nf=10),
+        TimeSeriesParameters("fpca", nf=5, method="max"),
+        TimeSeriesParameters("fpca", nf=5, method="min", unalignment="skip"),
+        TimeSeriesParameters("fpca", nf=4, method="specified", nb_points=20),
+    ],
+)
+def test_sensors_fixture_avatar_series(series: TimeSeriesParameters) -> None:
+    schema, frames = sensors()
+    params = {
+        "vanilla": TableParameters({"k": 5}),
+        "sensor1": TableParameters(time_series=series),
+        "sensor2": TableParameters(time_series=series),
+    }
+    result = avatarize_tables(schema, frames, params, seed=11)
+    vanilla = result.tables["vanilla"].avatars
+    assert vanilla.shape == frames["vanilla"].shape
+    for name in ("sensor1", "sensor2"):
+        original, avatars = frames[name], result.tables[name].avatars
+        assert list(avatars.columns) == list(original.columns)
+        assert avatars.dtypes.to_dict() == original.dtypes.to_dict()
+        assert set(avatars["id"]) == set(vanilla["id"])
+        assert avatars["primary_key"].is_unique
+        per_series = avatars.groupby("id")["t"]
+        assert (per_series.min() == 0).all()
+        if series.unalignment == "uniform":
+            assert len(avatars) == len(original)
+            assert (per_series.max() == original["t"].max()).all()
+        else:
+            assert (avatars.groupby("id").size() == result.series[name].n_points).all()
+        value = next(c for c in original.columns if c.startswith("sensor"))
+        assert abs(avatars[value].mean() - original[value].mean()) < 0.3 * original[value].std()
+
+
+def test_raw_and_normalized_series_figures() -> None:
+    from veil_service.engine.timeseries.plots import series_figures
+
+    owner, time, values = readings([6, 9, 7, 8, 10, 6], seed=5)
+    both = np.hstack([values, -values])
+    aligned = align(sort_readings(owner, time, both, 6), 8)
+    figures = series_figures(
+        "sensor",
+        ["a", "b"],
+        (owner, time, both),
+        (owner, time, both * 1.1),
+        aligned.curves,
+        aligned.curves * 1.1,
+        language="fr",
+    )
+    kinds = [(f.kind, f.index, f.filename) for f in figures]
+    assert kinds == [
+        ("raw_series", 0, "sensor_raw_series_0.html"),
+        ("raw_series", 1, "sensor_raw_series_1.html"),
+        ("normalized_series", 0, "sensor_normalized_series_0.html"),
+        ("normalized_series", 1, "sensor_normalized_series_1.html"),
+    ]
+    for figure in figures:
+        assert figure.html.startswith("<!DOCTYPE html>")
+        assert "<svg" in figure.html
+        assert 'lang="fr"' in figure.html
+        assert "http://" not in figure.html.replace("http://www.w3.org", "")
+    assert "Séries brutes : a" in figures[0].html

@@ -1,0 +1,406 @@
+"""The avatar_yaml format: every shared Octopize file loads, exports match Octopize's, round trips
+are exact, and mistakes are errors that name the document and the key."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from support import FIXTURES
+from veil_service.errors import InvalidArgumentError
+from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConfig
+from veil_service.runs.yaml_io import config_from_yaml, config_to_yaml
+
+YAML_DIR = FIXTURES / "avatar" / "yaml"
+FILES = ("advice.yaml", "dp.yaml", "multi.yaml", "single.yaml", "ts.yaml", "yaml_from_web.yaml")
+
+# Substrings each file's warnings must contain (one warning per unsupported feature).
+EXPECTED_WARNINGS: dict[str, list[str]] = {
+    "advice.yaml": [],
+    "dp.yaml": ["avatarization_fast_dp", "avatarization_open_dp", "repeats AvatarParameters"],
+    "multi.yaml": [],
+    "single.yaml": [],
+    "ts.yaml": [
+        "pseudonymization",
+        "data_augmentation",
+        "avatarization_processors_parameters",
+        "results.format",
+    ],
+    "yaml_from_web.yaml": [],
+}
+
+
+def _text(name: str) -> str:
+    return (YAML_DIR / name).read_text(encoding="utf-8")
+
+
+def _standard(body: str) -> str:
+    """A one-table document set whose ``standard`` avatarization block is ``body``."""
+    return (
+        "kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables:\n  - name: iris\n"
+        "---\nkind: AvatarParameters\nmetadata:\n  name: standard\nspec:\n"
+        "  avatarization:\n    iris:\n" + body
+    )
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_shared_file_loads_with_the_expected_warnings(name: str) -> None:
+    _, _, warnings = config_from_yaml(_text(name))
+    assert len(warnings) == len(EXPECTED_WARNINGS[name]), warnings
+    for expected in EXPECTED_WARNINGS[name]:
+        assert any(expected in warning for warning in warnings), (expected, warnings)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_round_trip_of_every_shared_file(name: str) -> None:
+    config, display_name, _ = config_from_yaml(_text(name))
+    again, again_name, _ = config_from_yaml(config_to_yaml(config, display_name or "unnamed"))
+    assert again == config
+    assert again_name == (display_name or "unnamed")
+
+
+@pytest.mark.parametrize("name", ["single.yaml", "multi.yaml"])
+def test_export_is_what_the_octopize_client_writes(name: str) -> None:
+    config, display_name, _ = config_from_yaml(_text(name))
+    assert display_name is not None
+    written = config_to_yaml(config, display_name)
+    version = yaml.safe_load(written.split("\n---\n")[0])["annotations"]["client_version"]
+    assert written == _text(name).replace("client_version: 1.30.0", f"client_version: {version}")
+
+
+def test_single_yaml_values() -> None:
+    config, display_name, _ = config_from_yaml(_text("single.yaml"))
+    assert display_name == "iris_k5"
+    assert config == RunConfig(
+        tables=[
+            TableConfig(
+                "iris",
+                column_types={
+                    "sepal.length": "float",
+                    "sepal.width": "float",
+                    "petal.length": "float",
+                    "petal.width": "float",
+                    "variety": "category",
+                },
+                avatarization={"k": 5},
+            )
+        ]
+    )
+
+
+def test_web_yaml_values() -> None:
+    config, display_name, warnings = config_from_yaml(_text("yaml_from_web.yaml"))
+    assert display_name is None and warnings == []
+    [iris] = config.tables
+    assert iris.name == "iris" and iris.column_types == {}
+    assert iris.avatarization == {
+        "k": 30,
+        "ncp": 4,
+        "use_categorical_reduction": True,
+        "column_weights": {"variety": 3},
+        "exclude_variable_names": ["variety"],
+        "exclude_variables_method": "coordinate_similarity",
+        "imputation_method": "mean",
+    }
+    # The imputation copied into the metrics blocks equals the avatarization's: folded away.
+    assert iris.privacy_metrics == {"ncp": 4, "use_categorical_reduction": True}
+    assert iris.signal_metrics == {"ncp": 4, "use_categorical_reduction": True}
+    assert config.report_language == "en" and config.seed is None
+
+
+def test_multi_yaml_stores_links_keys_and_run_settings() -> None:
+    config, display_name, _ = config_from_yaml(_text("multi.yaml"))
+    assert display_name == "tutorial_multitable"
+    assert config.links == [
+        LinkConfig("patient", "visit", "p_id", "patient_id"),
+        LinkConfig("doctor", "visit", "d_id", "doctor_id"),
+    ]
+    visit = config.table("visit")
+    assert visit.primary_key == "visit_id"
+    assert visit.identifiers == visit.foreign_keys == ["patient_id", "doctor_id"]
+    assert (visit.individual_level, config.table("patient").individual_level) == (False, True)
+    config.schema().check(require_links=True)
+    assert config.table("patient").privacy_metrics == {
+        "ncp": 5,
+        "known_variables": ["gender", "age"],
+    }
+    assert config.table("doctor").avatarization == {
+        "k": 5,
+        "ncp": 5,
+        "imputation_method": "fast_knn",
+        "imputation_k": 3,
+        "imputation_training_fraction": 1.0,
+    }
+    assert (config.seed, config.report_language) == (42, "fr")
+
+
+def test_ts_yaml_keeps_what_veil_supports() -> None:
+    config, _, warnings = config_from_yaml(_text("ts.yaml"))
+    vanilla = config.table("vanilla")
+    assert vanilla.primary_key == "id"
+    assert vanilla.avatarization == {
+        "k": 5,
+        "exclude_variable_names": ["native-country"],
+        "exclude_variables_method": "coordinate_similarity",
+    }
+    assert vanilla.privacy_metrics == {
+        "known_variables": ["age", "gender"],
+        "target": "income",
+        "quantile_threshold": 5,
+    }
+    assert config.max_distribution_plots == 5
+    assert config.links == [LinkConfig("vanilla", "sensor1", "id", "id", "time_series")]
+    sensor1 = config.table("sensor1")
+    assert (sensor1.primary_key, sensor1.foreign_keys, sensor1.time_series_time) == (
+        "primary_key",
+        ["id"],
+        "t",
+    )
+    assert sensor1.time_series == {"projection_type": "flatten", "nf": 10}
+    assert sensor1.avatarization is None
+    assert vanilla.individual_level is True and sensor1.individual_level is None
+    assert not any("time series" in w or "time_series" in w for w in warnings), warnings
+
+
+def test_dp_yaml_stores_nothing_but_says_so() -> None:
+    config, display_name, warnings = config_from_yaml(_text("dp.yaml"))
+    assert config == RunConfig() and display_name is None
+    assert "spec.avatarization_fast_dp.iris" in warnings[0]
+
+
+def test_round_trip_of_every_field() -> None:
+    config = RunConfig(
+        tables=[
+            TableConfig(
+                "patient",
+                column_types={"p_id": "int", "age": "float"},
+                primary_key="p_id",
+                avatarization={
+                    "k": 7,
+                    "ncp": 3,
+                    "column_weights": {"age": 2.5, "2019": 1},
+                    "use_categorical_reduction": False,
+                    "exclude_variable_names": ["age"],
+                    "exclude_variables_method": "row_order",
+                    "imputation_method": "knn",
+                    "imputation_k": 4,
+                    "imputation_training_fraction": 0.5,
+                    "max_rows_per_batch": 1000,
+                    "max_weight": 0.25,
+                    "local_noise": 0.5,
+                    "redraw_unique_copies": True,
+                },
+                privacy_metrics={
+                    "ncp": 2,
+                    "known_variables": ["age"],
+                    "target": "p_id",
+                    "quantile_threshold": 10,
+                    "use_categorical_reduction": True,
+                    "column_weights": {"age": 3},
+                },
+                signal_metrics={
+                    "ncp": 2,
+                    "use_categorical_reduction": True,
+                    "column_weights": {"age": 3},
+                    "target": "age",
+                },
+            ),
+            TableConfig(
+                "visit",
+                column_types={"v": "category", "yes": "bool"},
+                identifiers=["patient_id", "v", "doctor_id"],
+                primary_key="visit_id",
+                privacy_metrics={"target": "v"},
+            ),
+        ],
+        links=[LinkConfig("patient", "visit", "p_id", "patient_id", "minimum_distance_assignment")],
+        seed=3,
+        report_language="fr",
+        pia=PiaConfig("High", "health", "patients", "internal"),
+        compute_figures=False,
+        max_distribution_plots=4,
+    )
+    again, name, _ = config_from_yaml(config_to_yaml(config, "every field"))
+    assert (again, name) == (config, "every field")
+
+
+def test_metrics_only_run_keeps_run_settings_without_a_standard_document() -> None:
+    config = RunConfig(
+        tables=[TableConfig("iris", privacy_metrics={"ncp": 2})],
+        seed=9,
+        compute_figures=False,
+        max_distribution_plots=2,
+    )
+    written = config_to_yaml(config, "metrics only")
+    assert "AvatarParameters" not in written and "avatarization_ref" not in written
+    assert config_from_yaml(written)[0] == config
+
+
+def test_documents_come_in_the_octopize_order() -> None:
+    written = config_to_yaml(RunConfig(tables=[TableConfig("iris", avatarization={})]), "x")
+    documents = [yaml.safe_load(part) for part in written.split("\n---\n")]
+    assert [(d["kind"], d["metadata"]["name"]) for d in documents] == [
+        ("AvatarMetadata", "avatar-metadata-x"),
+        ("AvatarSchema", "schema"),
+        ("AvatarSchema", "schema_avatarized"),
+        ("AvatarParameters", "standard"),
+        ("AvatarPrivacyMetricsParameters", "privacy_metrics"),
+        ("AvatarSignalMetricsParameters", "signal_metrics"),
+        ("AvatarReportParameters", "report"),
+        ("AvatarReportParameters", "report_pia"),
+    ]
+    assert documents[0]["annotations"]["client_type"] == "python"
+    assert documents[3]["spec"]["avatarization"] == {"iris": {}}
+    assert [d["spec"]["output_format"] for d in documents[6:]] == ["pdf", "docx"]
+
+
+def test_unknown_kind_is_an_error_naming_it() -> None:
+    text = _text("single.yaml") + "\n---\nkind: AvatarFoo\nmetadata:\n  name: bar\nspec: {}\n"
+    with pytest.raises(InvalidArgumentError) as caught:
+        config_from_yaml(text)
+    message = caught.value.message
+    assert "AvatarFoo" in message and "'bar'" in message and "document 9" in message
+    assert "accepted kinds: AvatarMetadata" in message
+
+
+def test_unknown_key_is_an_error_naming_document_path_and_accepted_keys() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        config_from_yaml(_standard("      k: 5\n      kk: 3\n"))
+    message = caught.value.message
+    assert "AvatarParameters 'standard'" in message
+    assert "'spec.avatarization.iris.kk'" in message
+    assert "k, ncp, use_categorical_reduction, column_weights" in message
+    assert caught.value.field == "spec.avatarization.iris.kk"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "kind: AvatarMetadata\nmetadata: {name: m}\nspec: {display_name: x}\nextra: 1\n",
+            "unknown key 'extra'; accepted keys: kind, metadata, spec, annotations",
+        ),
+        (
+            "kind: AvatarMetadata\nmetadata: {name: m}\nspec:\n"
+            "  pia_metadata: {data_recipient: x}\n",
+            "'spec.pia_metadata.data_recipient'; "
+            "accepted keys under 'spec.pia_metadata': datarecipient",
+        ),
+        (
+            "kind: AvatarReportParameters\nmetadata: {name: report}\nspec: {langage: fr}\n",
+            "AvatarReportParameters 'report'): unknown key 'spec.langage'",
+        ),
+        (
+            "kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
+            "    columns:\n    - {field: a, typ: int}\n",
+            "'spec.tables[t].columns[0].typ'",
+        ),
+        ("metadata: {name: m}\nspec: {}\n", "'kind' is missing"),
+    ],
+)
+def test_other_unknown_keys_and_kinds(text: str, expected: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        config_from_yaml(text)
+    assert expected in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables: [\n", "line 6"),
+        ("kind: AvatarSchema\nmetadata:\n\tname: schema\n", "line 3"),
+        ("kind: AvatarSchema\nkind: AvatarMetadata\n", "line 2, column 1: duplicate key 'kind'"),
+    ],
+)
+def test_malformed_yaml_names_the_line(text: str, expected: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        config_from_yaml(text)
+    assert caught.value.message.startswith("malformed YAML")
+    assert expected in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            _standard("      k: 1\n"),
+            "avatarization.k: must be >= 2; got 1. (in the YAML: "
+            "AvatarParameters spec.avatarization.iris.k)",
+        ),
+        (
+            _standard("      imputation: {method: nearest}\n"),
+            "spec.avatarization.iris.imputation.method",
+        ),
+        (
+            "kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
+            "    columns: [{field: a, type: text}]\n",
+            "AvatarSchema spec.tables[t].columns[a].type",
+        ),
+        (_standard("      use_categorical_reduction: 3\n"), "must be true or false"),
+        (_standard("      exclude_variables: [a]\n"), "exclude_variables: must be a mapping"),
+        (
+            "kind: AvatarSchema\nmetadata: {name: schema}\nspec:\n  tables:\n  - name: t\n"
+            "    columns:\n    - {field: a, primary_key: true}\n"
+            "    - {field: b, primary_key: true}\n",
+            "two primary keys",
+        ),
+        (
+            "kind: AvatarReportParameters\nmetadata: {name: r}\nspec: {report_type: full}\n",
+            "spec.report_type: must be one of basic, pia",
+        ),
+        ("", "holds no document"),
+        ("- a\n- b\n", "must be a mapping with kind"),
+    ],
+)
+def test_bad_values_are_errors(text: str, expected: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        config_from_yaml(text)
+    assert expected in caught.value.message
+
+
+def test_metrics_settings_that_cannot_be_folded_are_reported() -> None:
+    text = _standard("      k: 5\n      imputation: {method: mean}\n") + (
+        "---\nkind: AvatarPrivacyMetricsParameters\nmetadata: {name: privacy_metrics}\nspec:\n"
+        "  privacy_metrics:\n    iris:\n      imputation: {method: median}\n"
+        "---\nkind: AvatarSignalMetricsParameters\nmetadata: {name: signal_metrics}\nspec:\n"
+        "  signal_metrics:\n    iris:\n      imputation: {method: mean}\n"
+        "    other:\n      exclude_variables: {variable_names: [a]}\n"
+    )
+    _, _, warnings = config_from_yaml(text)
+    assert any(
+        "'privacy_metrics' spec.privacy_metrics.iris.imputation is ignored: it differs" in w
+        for w in warnings
+    ), warnings
+    assert any("spec.signal_metrics.other.exclude_variables is ignored" in w for w in warnings)
+    assert any("table 'other' is configured in" in w for w in warnings)
+    assert not any("signal_metrics.iris" in w for w in warnings)
+
+
+def test_conflicting_run_settings_keep_the_first_and_warn() -> None:
+    text = (
+        _standard("      k: 5\n")
+        + "  seed: 1\n---\n"
+        + (
+            "kind: AvatarPrivacyMetricsParameters\nmetadata: {name: privacy_metrics}\n"
+            "spec: {seed: 2}\n"
+        )
+    )
+    config, _, warnings = config_from_yaml(text)
+    assert config.seed == 1
+    assert warnings == [
+        "seed 2 in AvatarPrivacyMetricsParameters 'privacy_metrics' differs "
+        "from 1 in AvatarParameters 'standard'; a Veil run has one seed, 1 is "
+        "used."
+    ]
+
+
+def test_unquoted_numeric_names_read_as_text_and_volumes_are_ignored() -> None:
+    text = "kind: AvatarVolume\nmetadata: {name: input}\nspec: {url: 's3://b'}\n---\n" + _standard(
+        "      column_weights: {2019: 2}\n      exclude_variables:\n"
+        "        variable_names: [2020]\n"
+    )
+    config, _, warnings = config_from_yaml(text)
+    assert config.table("iris").avatarization == {
+        "column_weights": {"2019": 2},
+        "exclude_variable_names": ["2020"],
+    }
+    assert warnings == []
