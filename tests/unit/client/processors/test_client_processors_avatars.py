@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from shared_data import SHARED_DATA
+from support import FIXTURES as TEST_DATA
 from veil_client.processors import (
     DatetimeProcessor,
     ExpectedMeanProcessor,
@@ -26,7 +26,7 @@ from veil_client.processors import (
 )
 from veil_service.engine.avatarize import avatarize
 
-FIXTURES = SHARED_DATA / "avatar" / "fixtures"
+FIXTURES = TEST_DATA / "avatar" / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_proportions_add_up_exactly_in_the_avatars(epl: pd.DataFrame) -> None:
 
 
 def test_grouped_modalities_stay_grouped_in_the_avatars() -> None:
-    df = pd.read_csv(FIXTURES / "adult_with_cities.csv").head(1000).drop(columns="native-country")
+    df = pd.read_csv(FIXTURES / "adult_with_cities_1000.csv.gz").drop(columns="native-country")
     processor = GroupModalitiesProcessor(min_unique=10, global_threshold=25, new_category="other")
     table = processor.preprocess(df)
     avatars = processor.postprocess(df, avatarize(table, k=5, seed=1).avatars)
@@ -103,7 +103,7 @@ def test_datetimes_come_back_as_datetimes_within_the_original_range(epl: pd.Data
 
 
 def test_geolocation_avatars_land_only_where_originals_were() -> None:
-    taxi = pd.read_csv(FIXTURES / "porto_taxi_200.csv")[["lat", "lon"]]
+    taxi = pd.read_csv(FIXTURES / "porto_taxi_200.csv.gz")[["lat", "lon"]]
     bands, bins = 20, 30
     processor = GeolocationNormalizationProcessor(
         latitude_variable="lat", longitude_variable="lon", n_reference_lat=bands, n_bins=bins

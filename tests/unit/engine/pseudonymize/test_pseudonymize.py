@@ -10,7 +10,7 @@ import uuid
 import pandas as pd
 import pytest
 from faker import Faker
-from shared_data import SHARED_DATA
+from support import FIXTURES
 from veil_service.engine.pseudonymize import (
     mappings_from_frame,
     mappings_to_frame,
@@ -26,7 +26,7 @@ SECRET = bytes(range(32))
 
 @pytest.fixture(scope="module")
 def patients() -> pd.DataFrame:
-    return pd.read_csv(SHARED_DATA / "avatar" / "fixtures" / "pseudo_data.csv")
+    return pd.read_csv(FIXTURES / "avatar" / "fixtures" / "pseudo_data.csv.gz")
 
 
 def test_tutorial_8_strategies_replace_every_identifier(patients: pd.DataFrame) -> None:

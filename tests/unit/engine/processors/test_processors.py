@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from shared_data import SHARED_DATA
+from support import FIXTURES
 from veil_service.engine.avatarize import avatarize
 from veil_service.engine.processors import (
     InterRecordRangeDifference,
@@ -15,7 +15,7 @@ from veil_service.engine.processors import (
 )
 from veil_service.errors import InvalidArgumentError
 
-EPL = SHARED_DATA / "avatar" / "fixtures" / "epl.csv"
+EPL = FIXTURES / "avatar" / "fixtures" / "epl.csv"
 
 
 @pytest.fixture(scope="module")
