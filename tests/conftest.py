@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ServerThread, TestUser, create_user, start_server
+from support import FIXTURES, ServerThread, TestUser, create_user, start_server
 
 TESTS = Path(__file__).resolve().parent
 
@@ -42,8 +42,8 @@ def engine_test_tasks() -> Iterator[None]:
 def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """A real Veil server on port 0 with a fresh data dir, a local engine child and the web
     application on another free port."""
-    # RegisterDatasetFromPath reads only under dataset roots: the shared data and pytest's temp.
-    roots = (str(SHARED_DATA), str(tmp_path_factory.getbasetemp()))
+    # RegisterDatasetFromPath reads only under dataset roots: the test fixtures and pytest's temp.
+    roots = (str(FIXTURES), str(tmp_path_factory.getbasetemp()))
     # The web application is on (a free port) so the web tests share this server and its engine.
     server = start_server(tmp_path_factory.mktemp("veil-data"), dataset_roots=roots, web_port=0)
     yield server

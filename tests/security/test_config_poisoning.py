@@ -15,12 +15,11 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
-from shared_data import SHARED_DATA
-from support import create_user, start_server
+from support import FIXTURES, create_user, start_server
 from veil.v1 import runs_pb2, runs_pb2_grpc
 from veil_service.storage import schema
 
-SINGLE = (SHARED_DATA / "avatar" / "yaml" / "single.yaml").read_text()
+SINGLE = (FIXTURES / "avatar" / "yaml" / "single.yaml").read_text()
 POISON = re.sub(r"\bk: \d+", "k: 1000000000000", SINGLE)
 
 
