@@ -3,7 +3,8 @@
 The service hashes with argon2-cffi's defaults (RFC 9106, 64 MiB, ~50 ms on an idle core, seconds
 on a loaded CI machine). The auth tests hash dozens of passwords; what they check is the flow, not
 the cost, so they swap in a cheap argon2id hasher. Hashes keep their parameters inside, so the
-service verifies them unchanged. ``tests/unit/test_accounts_passwords.py`` pins the real defaults.
+service verifies them unchanged. ``tests/unit/accounts/test_accounts_passwords.py`` pins the
+real defaults.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Each release is an OpenDP measurement ``T >> M``:
   of candidate pairs, the counts of each category): one row more or less changes each count by
   at most 1, so ``T`` is 1-stable (``d_out = d_in`` in the stated metric). This stability is the
   one statement Veil makes to OpenDP (``make_user_transformation``); it is checked by
-  ``tests/unit/engine/test_dp_avatar_accounting.py`` on neighbouring tables.
+  ``tests/unit/engine/dp_avatar/test_dp_avatar.py`` on neighbouring tables.
 * ``M`` is one of OpenDP's own mechanisms: ``make_laplace`` (discrete Laplace on integer counts),
   ``make_laplace_threshold`` (counts of the categories above a threshold, the only source of δ),
   ``make_noisy_max`` (report noisy max with Gumbel noise, for selecting pairs).

@@ -3,7 +3,7 @@
 Every visible string of the figures and reports goes through a `Translator`; the catalogs live
 in messages_<code>.py (one dict each, same keys and placeholders), so adding a language means
 adding one catalog module, registering it in `CATALOGS` and its code in `LANGUAGES`;
-tests/unit/engine/test_reports_i18n.py checks the keys and placeholders match.
+tests/unit/engine/reports/test_reports_i18n.py checks the keys and placeholders match.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Keys are dotted by area (common, metric, desc, fig, reading, tech, pia, enum, level); values are
 `str.format` templates. Every other language's catalog must have exactly these keys and the same
-placeholders (tests/unit/engine/test_reports_i18n.py).
+placeholders (tests/unit/engine/reports/test_reports_i18n.py).
 """
 
 from __future__ import annotations
