@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import shutil
 import threading
 import time
 import uuid
@@ -18,6 +20,21 @@ from veil_service.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 """The tests' own data (tests/fixtures/README.md): all tests but the paper-fidelity ones use it."""
+
+
+def octopize_fixtures(folder: Path) -> Path:
+    """The Octopize client's fixtures in ``folder`` as its tutorials read them (``name.csv``).
+
+    The compressed ones (``name.csv.gz`` in tests/fixtures) are unpacked; the others linked.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in (FIXTURES / "avatar" / "fixtures").iterdir():
+        if source.suffix == ".gz":
+            with gzip.open(source) as packed, (folder / source.stem).open("wb") as unpacked:
+                shutil.copyfileobj(packed, unpacked)
+        else:
+            (folder / source.name).symlink_to(source)
+    return folder
 
 
 def adult(copies: int = 1) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from support import ServerThread, TestUser
+from support import ServerThread, TestUser, octopize_fixtures
 from veil_client.constants import Results
 from veil_client.models import JobStatus
 
@@ -172,14 +172,13 @@ runner.download_report("time_series_report.pdf")
 def notebook(
     veil_server: ServerThread,
     user: TestUser,
-    shared_data: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Path]:
     """A notebook's surroundings: ``../fixtures``, the server's address, the reader's key."""
     monkeypatch.setenv("VEIL_URL", veil_server.url)
     monkeypatch.setenv("AVATAR_API_KEY", user.api_key)
-    (tmp_path / "fixtures").symlink_to(shared_data / "avatar" / "fixtures")
+    octopize_fixtures(tmp_path / "fixtures")
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     monkeypatch.chdir(notebooks)
