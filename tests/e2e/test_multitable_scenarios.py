@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser, octopize_fixtures
 from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import LinkMethod
 from veil_client.models import JobKind, JobStatus
@@ -21,13 +21,14 @@ def manager(veil_server: ServerThread, user: TestUser) -> Manager:
 
 
 @pytest.fixture(scope="session")
-def fixtures(shared_data: Path) -> Path:
-    return shared_data / "avatar" / "fixtures"
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Octopize client's fixtures as the tutorials read them (``name.csv``)."""
+    return octopize_fixtures(tmp_path_factory.mktemp("octopize") / "fixtures")
 
 
 @pytest.fixture(scope="session")
-def yaml_dir(shared_data: Path) -> Path:
-    return shared_data / "avatar" / "yaml"
+def yaml_dir() -> Path:
+    return FIXTURES / "avatar" / "yaml"
 
 
 def _hierarchy(seed: int = 3) -> dict[str, pd.DataFrame]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser
 from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import ColumnType
 from veil_client.models import JobKind
@@ -35,11 +35,11 @@ def unique_copies(original: pd.DataFrame, avatars: pd.DataFrame) -> float:
 
 
 def test_the_knobs_reach_the_engine_and_stop_unique_copies(
-    manager: Manager, shared_data: Path, tmp_path: Path
+    manager: Manager, tmp_path: Path
 ) -> None:
     # wbcd: integer scores 1-10 that round back to a row: with Octopize's weights 7 % of the
     # avatars (seed 3, numeric columns) equal a row occurring once.
-    original = pd.read_csv(shared_data / "tables" / "wbcd.csv")
+    original = pd.read_csv(FIXTURES / "tables" / "wbcd.csv")
     shares = {}
     for label, knobs in (("paper", PAPER), ("safe", SAFE)):
         runner = manager.create_runner(f"knobs_{label}", seed=3)
@@ -67,20 +67,18 @@ def test_the_knobs_reach_the_engine_and_stop_unique_copies(
     ],
 )
 def test_a_bad_knob_is_refused_naming_it(
-    manager: Manager, shared_data: Path, knobs: dict[str, object], field: str
+    manager: Manager, knobs: dict[str, object], field: str
 ) -> None:
     runner = manager.create_runner("bad_knob")
-    runner.add_table("wbcd", shared_data / "tables" / "wbcd.csv")
+    runner.add_table("wbcd", FIXTURES / "tables" / "wbcd.csv")
     with pytest.raises(InvalidArgument) as caught:
         runner.set_parameters("wbcd", k=20, **knobs)  # type: ignore[arg-type]
     assert field in str(caught.value)
 
 
-def test_privacy_targeted_advice_through_the_server(
-    manager: Manager, shared_data: Path, tmp_path: Path
-) -> None:
+def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: Path) -> None:
     columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
-    titanic = pd.read_csv(shared_data / "tables" / "titanic_1309.csv", na_values="?")[columns]
+    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
     runner = manager.create_runner("privacy_advice", seed=0)
     runner.add_table(
         "titanic",
