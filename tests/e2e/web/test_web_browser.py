@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dp_support import grant, manager, register
 from playwright.sync_api import Page
-from support import ServerThread, TestUser, create_user
+from support import FIXTURES, ServerThread, TestUser, create_user
 from veil_client import Manager
 from web_browser import Shots
 
@@ -45,10 +45,9 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     signed_in: Callable[[TestUser], Page],
     user: TestUser,
     shots: Shots,
-    shared_data: Path,
     tmp_path: Path,
 ) -> None:
-    wbcd = shared_data / "avatar" / "fixtures" / "wbcd.csv"
+    wbcd = FIXTURES / "tables" / "wbcd.csv"
     page = signed_in(user)  # warms the context; this test signs in again with the keyboard
     page.context.clear_cookies()
     page.goto("/runs")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from support import ServerThread, TestUser, create_user
+from support import FIXTURES, ServerThread, TestUser, create_user
 from veil_client import Manager
 from veil_client.models import JobKind
 from web_support import WebSession
@@ -25,10 +24,10 @@ class FinishedRun:
 
 
 @pytest.fixture(scope="module")
-def finished_run(veil_server: ServerThread, shared_data: Path) -> FinishedRun:
+def finished_run(veil_server: ServerThread) -> FinishedRun:
     owner = create_user(veil_server)
     runner = Manager(base_url=veil_server.url, api_key=owner.api_key).create_runner("web_sec")
-    runner.add_table("wbcd", shared_data / "avatar" / "fixtures" / "wbcd.csv")
+    runner.add_table("wbcd", FIXTURES / "tables" / "wbcd.csv")
     runner.set_parameters("wbcd", k=15)
     runner.run(jobs_to_run=[JobKind.standard])
     runner.shuffled("wbcd")  # waits for the job
