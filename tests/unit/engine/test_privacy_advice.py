@@ -3,11 +3,10 @@ targets, on the search's sample and again when measured afresh on the whole tabl
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from support import FIXTURES
 from veil_service.engine.avatarize import avatarize
 from veil_service.engine.metrics import privacy_metrics
 from veil_service.engine.privacy_advice import PAPER_METHOD, PrivacyAdvice, advise_privacy
@@ -24,8 +23,8 @@ TARGETS = {"singling_out": 0.15, "inference": 0.30}
 
 
 @pytest.fixture(scope="module")
-def titanic(shared_data: Path) -> pd.DataFrame:
-    frame = pd.read_csv(shared_data / "tables" / "titanic_1309.csv", na_values="?")
+def titanic() -> pd.DataFrame:
+    frame = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")
     return frame[COLUMNS]
 
 
