@@ -280,7 +280,7 @@ class _Library:
 class SmartnoiseSQLClient(_Library):
     """smartnoise-sql queries on table ``df``."""
 
-    LIBRARY = "smartnoise_sql"
+    LIBRARY = SmartnoiseSqlQuery.LIBRARY
 
     @staticmethod
     def _message(
@@ -331,7 +331,7 @@ class OpenDPClient(_Library):
     polars queries (a ``polars.LazyFrame`` with ``.dp`` expressions, or a query of an OpenDP
     ``dp.Context`` built on a LazyFrame) run on the dataset as a LazyFrame."""
 
-    LIBRARY = "opendp"
+    LIBRARY = OpenDpQuery.LIBRARY
 
     @staticmethod
     def _message(
@@ -402,7 +402,7 @@ class OpenDPClient(_Library):
 class DiffPrivLibClient(_Library):
     """diffprivlib pipelines fitted on the dataset."""
 
-    LIBRARY = "diffprivlib"
+    LIBRARY = DiffprivlibQuery.LIBRARY
 
     @staticmethod
     def _message(
@@ -500,7 +500,7 @@ class DiffPrivLibClient(_Library):
 class SmartnoiseSynthClient(_Library):
     """smartnoise-synth synthesizers fitted on the dataset."""
 
-    LIBRARY = "smartnoise_synth"
+    LIBRARY = SmartnoiseSynthQuery.LIBRARY
 
     @staticmethod
     def _message(
@@ -727,10 +727,10 @@ class DPClient:
 
 
 _LOMAS_KEYS = {
-    "smartnoise_sql": {"query": "query_str"},
-    "opendp": {"pipeline_json": "opendp_json"},
-    "diffprivlib": {"pipeline_json": "diffprivlib_json"},
-    "smartnoise_synth": {},
+    SmartnoiseSqlQuery.LIBRARY: {"query": "query_str"},
+    OpenDpQuery.LIBRARY: {"pipeline_json": "opendp_json"},
+    DiffprivlibQuery.LIBRARY: {"pipeline_json": "diffprivlib_json"},
+    SmartnoiseSynthQuery.LIBRARY: {},
 }
 """Veil request field -> Lomas request key, per library (the other keys are the same)."""
 
@@ -749,9 +749,9 @@ def _archived_result(
 ) -> QueryResult | None:
     """An archived answer rebuilt as the result class its query returned."""
     inner = request.get("request", request)
-    if library == "smartnoise_sql":
+    if library == SmartnoiseSqlQuery.LIBRARY:
         return SmartnoiseSQLQueryResult(_frame(result.arrow_ipc))
-    if library == "opendp":
+    if library == OpenDpQuery.LIBRARY:
         if inner.get("pipeline_type") == "polars":
             return OpenDPQueryResult(_polars_frame(result.arrow_ipc), "opendp_polars")
         if result.arrow_ipc:
@@ -763,7 +763,7 @@ def _archived_result(
     model: Any = result.model
     if model is not None and (model.format != "pickle" or allow_pickle):
         model = dp_serialization.load_model(model.data, model.format, allow_pickle=allow_pickle)
-    if library == "diffprivlib":
+    if library == DiffprivlibQuery.LIBRARY:
         return DiffPrivLibQueryResult(result.score, model)
     if inner.get("return_model"):
         return SmartnoiseSynthModel(model)

@@ -3,6 +3,8 @@
 A query is one of four library-specific dataclasses (:class:`SmartnoiseSqlQuery`,
 :class:`OpenDpQuery`, :class:`DiffprivlibQuery`, :class:`SmartnoiseSynthQuery`), run privately
 (charged to the caller's budget) or on a seeded dummy dataset (free) when given a :class:`Dummy`.
+Each query class names its library once (``LIBRARY``): the ``QuerySpec`` oneof member it fills,
+the name the server records and returns (a test pins it to the proto and the server's names).
 Privacy units: ε (epsilon) is a privacy loss in natural-log units, δ (delta) a probability.
 """
 
@@ -12,7 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 from veil.v1 import dpquery_pb2
@@ -92,6 +94,7 @@ class Dummy:
 class SmartnoiseSqlQuery:
     """SQL on table ``df``; ε and δ per mechanism, ``mechanisms`` overrides per statistic."""
 
+    LIBRARY: ClassVar[str] = "smartnoise_sql"
     query_str: str
     epsilon: float
     delta: float
@@ -113,6 +116,7 @@ class SmartnoiseSqlQuery:
 class OpenDpQuery:
     """A serialized OpenDP measurement (``legacy``) or polars plan (``polars``)."""
 
+    LIBRARY: ClassVar[str] = "opendp"
     opendp_json: str
     pipeline_type: str = "legacy"
     fixed_delta: float | None = None
@@ -131,6 +135,7 @@ class OpenDpQuery:
 class DiffprivlibQuery:
     """A diffprivlib pipeline in Veil's safe JSON form, fitted on the named columns."""
 
+    LIBRARY: ClassVar[str] = "diffprivlib"
     pipeline_json: str
     feature_columns: Sequence[str]
     target_columns: Sequence[str] = ()
@@ -156,6 +161,7 @@ class DiffprivlibQuery:
 class SmartnoiseSynthQuery:
     """A smartnoise-synth synthesizer fit (``delta`` None: the synthesizer's default)."""
 
+    LIBRARY: ClassVar[str] = "smartnoise_synth"
     synth_name: str
     epsilon: float
     delta: float | None = None
@@ -192,12 +198,6 @@ class SmartnoiseSynthQuery:
 
 
 LibraryQuery = SmartnoiseSqlQuery | OpenDpQuery | DiffprivlibQuery | SmartnoiseSynthQuery
-_ONEOF_FIELD = {
-    SmartnoiseSqlQuery: "smartnoise_sql",
-    OpenDpQuery: "opendp",
-    DiffprivlibQuery: "diffprivlib",
-    SmartnoiseSynthQuery: "smartnoise_synth",
-}
 
 
 def _spec(dataset: str, query: LibraryQuery, dummy: Dummy | None) -> dpquery_pb2.QuerySpec:
@@ -208,7 +208,7 @@ def _spec(dataset: str, query: LibraryQuery, dummy: Dummy | None) -> dpquery_pb2
     if dummy is not None:
         spec.dummy_nb_rows = dummy.nb_rows
         spec.dummy_seed = dummy.seed
-    getattr(spec, _ONEOF_FIELD[type(query)]).CopyFrom(query.to_proto())
+    getattr(spec, query.LIBRARY).CopyFrom(query.to_proto())
     return spec
 
 

@@ -56,7 +56,7 @@ def spec_from_proto(message: Any) -> QuerySpec:
     library = message.WhichOneof("library")
     if library is None:
         raise InvalidArgumentError(
-            "spec has no query: set one of smartnoise_sql, opendp, diffprivlib, smartnoise_synth.",
+            f"spec has no query: set one of {', '.join(_REQUESTS)}.",
             field="spec.library",
         )
     request = _REQUESTS[library](getattr(message, library))

@@ -20,9 +20,13 @@ from typing import TYPE_CHECKING, Any
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
     CostEstimate,
+    DiffPrivLibRequest,
     DPRequest,
     LibraryName,
+    OpenDPRequest,
     QueryResult,
+    SmartnoiseSqlRequest,
+    SmartnoiseSynthRequest,
     library_of,
 )
 
@@ -30,12 +34,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MODULES: dict[LibraryName, str] = {
-    "smartnoise_sql": "veil_service.engine.dp.smartnoise_sql",
-    "opendp": "veil_service.engine.dp.opendp_pipeline",
-    "diffprivlib": "veil_service.engine.dp.diffprivlib_pipeline",
-    "smartnoise_synth": "veil_service.engine.dp.smartnoise_synth",
+    SmartnoiseSqlRequest.LIBRARY: "veil_service.engine.dp.smartnoise_sql",
+    OpenDPRequest.LIBRARY: "veil_service.engine.dp.opendp_pipeline",
+    DiffPrivLibRequest.LIBRARY: "veil_service.engine.dp.diffprivlib_pipeline",
+    SmartnoiseSynthRequest.LIBRARY: "veil_service.engine.dp.smartnoise_synth",
 }
-"""Library name (``dp_requests.LibraryName``) -> the module that runs it."""
+"""Library name (spelled once, in ``dp_requests``) -> the module that runs it."""
 
 
 def estimate_cost(request: DPRequest, metadata: Metadata) -> CostEstimate:
