@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from veil_client.api.common import PAGE_SIZE, Page, collect
 from veil_client.api.runs import RunsApi
 from veil_client.auth_client import AuthClient
-from veil_client.errors import InvalidArgument
 from veil_client.models import (
     ForgottenPasswordRequest,
     JobKind,
@@ -288,9 +287,3 @@ class Manager:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _require_credentials(self) -> None:
-        if not self.transport.has_credential:
-            raise InvalidArgument(
-                "no credentials: pass api_key=... (or set VEIL_API_KEY).", field="api_key"
-            )
