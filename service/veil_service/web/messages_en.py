@@ -338,4 +338,5 @@ MESSAGES: dict[str, str] = {
     "dp.answer.more_rows": "First {shown} of {total} rows; the Python client's get_previous_queries gives them all.",
     "dp.answer.score": "Score:",
     "dp.answer.model": "Model:",
+    "login.insecure": "This address is not HTTPS: browsers keep Veil's session cookie only over HTTPS (or on localhost), so signing in here cannot work. Ask your administrator for the https:// address (veil serve --tls-cert, or a TLS proxy in front).",
 }

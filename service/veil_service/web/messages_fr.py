@@ -338,4 +338,5 @@ MESSAGES: dict[str, str] = {
     "dp.answer.more_rows": "Les {shown} premières lignes sur {total} ; get_previous_queries du client Python les donne toutes.",
     "dp.answer.score": "Score :",
     "dp.answer.model": "Modèle :",
+    "login.insecure": "Cette adresse n'est pas en HTTPS : les navigateurs ne gardent le cookie de session de Veil qu'en HTTPS (ou sur localhost), la connexion ne peut donc pas aboutir ici. Demandez l'adresse https:// à votre administrateur (veil serve --tls-cert, ou un proxy TLS devant).",
 }

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dp_support import grant, manager, register
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 from support import FIXTURES, ServerThread, TestUser, create_user
 from veil_client import Manager
-from web_browser import Shots
+from web_browser import DESKTOP, INSECURE_HOST, Shots
 
 SEED = 42
 RUNS_LIST = re.compile(r"/runs$")
@@ -224,3 +224,23 @@ def _create_run(server: ServerThread, owner: TestUser) -> str:
 
     assert server.server.web is not None
     return server.server.web.context.runs.create_run(owner.id, "not yours", RunConfig()).record.id
+
+
+def test_over_plain_http_to_a_host_name_the_login_page_says_why_it_cannot_work(
+    veil_server: ServerThread, chromium: Browser, user: TestUser, shots: Shots
+) -> None:
+    context = chromium.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(f"http://{INSECURE_HOST}:{veil_server.server.web_port}/login")
+        assert page.evaluate("window.isSecureContext") is False
+        assert page.is_visible("#insecure-note")
+        shots.take(page, "login_without_tls")
+        # The Secure cookies are really Secure: the browser drops them here, so no session.
+        page.fill("#api_key", user.api_key)
+        page.press("#api_key", "Enter")
+        page.wait_for_load_state("load")
+        assert not page.url.endswith("/runs")
+        assert context.cookies() == []
+    finally:
+        context.close()

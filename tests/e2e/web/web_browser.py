@@ -15,6 +15,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 CHROMIUM = Path(os.environ.get("VEIL_CHROMIUM", "/usr/bin/chromium"))
+INSECURE_HOST = "veil-without-tls.test"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -23,6 +24,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # A name that is not localhost, for the loopback server: plain HTTP to it is not a secure
+    # context, as for a server reached by its host name without TLS.
+    f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -46,6 +46,9 @@ function followJobs(table) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // Secure cookies are dropped outside secure contexts (plain HTTP to another host): say so.
+  const insecure = document.getElementById("insecure-note");
+  if (insecure && !window.isSecureContext) insecure.hidden = false;
   document.querySelectorAll("table[data-live]").forEach(followJobs);
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
