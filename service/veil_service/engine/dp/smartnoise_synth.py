@@ -12,6 +12,12 @@ Runnable here: ``mwem``, ``mst``, ``aim``, ``pacsynth``, ``dpctgan``, ``dpgan``.
   1,000 rows on this hardware), so it would hold an engine worker for an unbounded time;
 * ``pategan``: unreliable below 1,000 rows (Lomas's rule), and its δ default is data-dependent.
 
+Missing values: a column is encoded with a null value when the request says ``nullable`` (Lomas's
+default) or the metadata declares the column nullable. With ``nullable=False``, rows holding a
+missing value in a column the metadata does not declare nullable are left out of the fit (a
+row-by-row filter: each row's fate depends on that row only, so the guarantee holds at the same
+ε), where the library would fail on the private data and not on the dummy.
+
 The GANs train with opacus 0.14, which checks the spent ε at the start of each epoch; the
 request's ε is what is charged (Lomas charged the last reading, which is lower).
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import re
 import warnings
 from typing import Any
 
@@ -48,6 +55,9 @@ REFUSED = {
 }
 # Their default delta is computed from the private row count: the request must give one.
 DELTA_REQUIRED = ("dpctgan", "dpgan", "pacsynth")
+# They model pairs of columns: one column gives them nothing to model (and the library divides
+# by zero).
+PAIRWISE_SYNTHS = ("mst", "aim")
 # Parameters that would switch off or bypass differential privacy, or are set here.
 FORBIDDEN_PARAMS = frozenset({"epsilon", "delta", "disabled_dp", "cuda", "verbose"})
 # Seed-like names: none of the supported synthesizers takes one today, but a future version (or
@@ -64,6 +74,12 @@ def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEs
     """
     request.validate()
     columns = _columns(request, metadata)
+    if request.synth_name in PAIRWISE_SYNTHS and len(columns) < 2:
+        raise InvalidArgumentError(
+            f"{request.synth_name} models pairs of columns and needs at least two in "
+            f"select_cols (got {', '.join(columns)}); add a column, or use mwem for one column",
+            field="select_cols",
+        )
     _check_condition(request.condition, columns)
     # Builds the encoders (public values only) so constraint errors surface before any spend.
     _transformer(request, metadata, columns)
@@ -110,10 +126,32 @@ def execute(
     columns = _columns(request, metadata)
     transformer = _transformer(request, metadata, columns)
     model = _create(request)
-    _fit(model, df[columns], transformer, request, show_library_errors)
+    _fit(
+        model, _fit_rows(df[columns], request, metadata), transformer, request, show_library_errors
+    )
     if request.return_model:
         return QueryResult(model=_pickle(model))
     return QueryResult(table=_sample(model, request))
+
+
+def _fit_rows(
+    data: pd.DataFrame, request: SmartnoiseSynthRequest, metadata: Metadata
+) -> pd.DataFrame:
+    """The rows to fit on, missing values as None (the encoders know None and float NaN, not
+    pandas' ``NA`` or ``NaT``). Without ``nullable``, rows missing a value the encoders have no
+    null for are left out (see the module docstring)."""
+    if not request.nullable:
+        strict = [c for c in data.columns if not metadata.column(c).nullable]
+        if strict:
+            data = data[data[strict].notna().all(axis=1)]
+    missing = [c for c in data.columns if data[c].isna().any()]
+    if not missing:
+        return data
+    data = data.copy()
+    for column in missing:
+        values = data[column].astype(object)
+        data[column] = values.where(values.notna(), None)
+    return data
 
 
 def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
@@ -225,12 +263,19 @@ def _fit(
                 data, transformer=transformer, preprocessor_eps=0.0, nullable=request.nullable
             )
     except Warning as exc:
+        text = " ".join(str(exc).split())
+        dim = re.search(r"Dim: (\d+)", text)
+        hint = (
+            f" Set synth_params iterations to at most {2 * int(dim.group(1)) - 1}, or add columns."
+            if dim
+            else ""
+        )
         raise InvalidArgumentError(
-            f"{request.synth_name} reports a privacy risk: {' '.join(str(exc).split())}",
+            f"{request.synth_name} reports a privacy risk: {text}{hint}",
             reason=Reason.DP_LIBRARY_ERROR,
             field="synth_params",
         ) from exc
-    except (ValueError, TypeError, AssertionError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, AssertionError, KeyError, IndexError, ArithmeticError) as exc:
         text = " ".join(str(exc).split())
         safe = show_library_errors or text.startswith(("Inputted epsilon", "sample_rate="))
         detail = (

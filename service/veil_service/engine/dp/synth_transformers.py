@@ -97,7 +97,8 @@ def build_transformer(
         columns: Columns to synthesize, in order.
         style: ``gan`` (one-hot and min-max, for neural synthesizers) or ``cube`` (labels and
             bins, for marginal synthesizers).
-        nullable: Encoders keep a null value.
+        nullable: Every encoder keeps a null value (the request's ``nullable``); a column the
+            metadata declares nullable keeps one whatever this says.
         constraints: Per-column overrides (see module docstring); None for none.
 
     Raises:
@@ -111,7 +112,7 @@ def build_transformer(
         if name in overrides:
             transformers.append(overrides[name])
         else:
-            transformers.append(_default(col, style=style, nullable=nullable))
+            transformers.append(_default(col, style=style, nullable=nullable or col.nullable))
     table = TableTransformer(transformers)
     try:
         table.fit(domain_frame(metadata, columns, nullable=nullable))
@@ -123,7 +124,8 @@ def build_transformer(
 
 
 def domain_frame(metadata: Metadata, columns: list[str], *, nullable: bool) -> pd.DataFrame:
-    """Public values of each column: every category, both bounds, and a null when nullable."""
+    """Public values of each column: every category, both bounds, and a null when nullable
+    (``nullable``, or the column's metadata)."""
     values: dict[str, list[Any]] = {}
     for name in columns:
         col = metadata.column(name)
@@ -136,8 +138,10 @@ def domain_frame(metadata: Metadata, columns: list[str], *, nullable: bool) -> p
         else:
             values[name] = [""]
     length = max(len(v) for v in values.values())
+    with_null = nullable or any(metadata.column(name).nullable for name in columns)
     frame = {
-        name: [v[i % len(v)] for i in range(length)] + ([None] if nullable else [])
+        name: [v[i % len(v)] for i in range(length)]
+        + ([None if nullable or metadata.column(name).nullable else v[0]] if with_null else [])
         for name, v in values.items()
     }
     return pd.DataFrame(frame)

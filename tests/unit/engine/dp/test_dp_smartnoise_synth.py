@@ -17,7 +17,11 @@ from support import FIXTURES
 from veil_service.engine.dp import smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.synth_transformers import build_transformer
-from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_file
+from veil_service.engine_contract.dp_metadata import (
+    Metadata,
+    load_metadata_file,
+    load_metadata_text,
+)
 from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest as Synth
 from veil_service.errors import InvalidArgumentError
 
@@ -80,8 +84,10 @@ def test_aim_on_two_columns(penguin: Metadata, penguins: pd.DataFrame) -> None:
 
 def test_mwem_and_its_privacy_warning(penguin: Metadata, penguins: pd.DataFrame) -> None:
     cols = ("species", "island", "sex")
-    with pytest.raises(InvalidArgumentError, match="privacy risk"):
+    with pytest.raises(InvalidArgumentError, match="privacy risk") as risk:
         smartnoise_synth.execute(Synth("mwem", 1.0, None, cols[:2]), penguins, penguin)
+    # The refusal says what to write instead (dimension 4 x 4 = 16 with a null each).
+    assert "Set synth_params iterations to at most" in risk.value.message
     request = Synth("mwem", 1.0, None, cols, {"split_factor": 2, "iterations": 3}, nb_samples=15)
     table = smartnoise_synth.execute(request, penguins, penguin).table
     assert table is not None and table.shape == (15, 3)
@@ -129,6 +135,8 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
         (Synth("dpgan", 1.0, 1e-5, (), {"wings": 2}), "synth_params", "wings"),
         (Synth("mst", 0.0), "epsilon", "> 0"),
         (Synth("mst", 1.0, condition="bill_length_mm <"), "condition", "WHERE clause"),
+        (Synth("mst", 1.0, None, ("sex",)), "select_cols", "at least two"),
+        (Synth("aim", 1.0, None, ("sex",)), "select_cols", "at least two"),
     ],
 )
 def test_refusals(request_: Synth, field: str, fragment: str, penguin: Metadata) -> None:
@@ -203,3 +211,55 @@ def test_encoders_never_see_private_values(penguin: Metadata) -> None:
     only_gentoo = pd.DataFrame({"species": ["Gentoo"] * 3})
     assert table.cardinality == [3]
     assert table.transform(only_gentoo) == [(2,), (2,), (2,)]
+
+
+SEX_AND_BILL = ("species", "sex", "bill_length_mm")
+"""PENGUIN misses 11 ``sex`` and 2 ``bill_length_mm`` values; its metadata declares no column
+nullable (Lomas's default)."""
+
+
+@pytest.mark.parametrize(
+    ("name", "delta", "params", "nullable"),
+    [
+        ("mwem", None, {"iterations": 5}, True),
+        ("mwem", None, {"iterations": 5}, False),
+        ("mst", None, {}, False),
+        ("aim", None, {}, False),
+        ("pacsynth", 1e-5, {}, False),
+        ("dpctgan", 1e-5, TINY_GAN, False),
+    ],
+)
+def test_missing_values_in_the_private_data_never_break_a_fit(
+    name: str,
+    delta: float | None,
+    params: dict[str, Any],
+    nullable: bool,
+    penguin: Metadata,
+    penguins: pd.DataFrame,
+) -> None:
+    """Issue 16 item 1: with nullable=False the fit failed with "Error fitting model (KeyError)"
+    on the private data and passed on the dummy."""
+    assert penguins["sex"].isna().sum() == 11 and penguins["bill_length_mm"].isna().sum() == 2
+    request = Synth(name, 3.0, delta, SEX_AND_BILL, params, nullable=nullable, nb_samples=20)
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and table.shape == (20, 3)
+    if not nullable:
+        assert table["sex"].notna().all()
+        assert set(table["sex"]) <= {"MALE", "FEMALE"}
+
+
+def test_a_nullable_column_has_nulls_in_the_dummy_and_keeps_them_in_the_fit(
+    penguins: pd.DataFrame,
+) -> None:
+    text = (LOMAS / "metadata" / "penguin_metadata.yaml").read_text()
+    metadata = load_metadata_text(
+        text.replace("    - MALE\n    - FEMALE\n", "    - MALE\n    - FEMALE\n    nullable: true\n")
+    )
+    assert metadata.column("sex").nullable
+    dummy = make_dummy_dataset(metadata, 100, 42)
+    assert dummy["sex"].isna().sum() > 0
+    # nullable=False keeps the declared column's nulls (only undeclared ones drop rows).
+    request = Synth("mwem", 3.0, None, ("species", "sex"), {"iterations": 5}, nullable=False)
+    for data in (dummy, penguins):
+        table = smartnoise_synth.execute(request, data, metadata).table
+        assert table is not None and list(table.columns) == ["species", "sex"]
