@@ -149,8 +149,7 @@ def _fit_rows(
         return data
     data = data.copy()
     for column in missing:
-        values = data[column].astype(object)
-        data[column] = values.where(values.notna(), None)
+        data[column] = [None if pd.isna(v) else v for v in data[column].astype(object)]
     return data
 
 
