@@ -1,9 +1,12 @@
 """smartnoise-synth synthesizers: fit on the dataset, return samples (or the model on opt-in).
 
-The cost of a synthesizer is the (ε, δ) it is given: ε as requested, δ as requested or, when left
-out, the synthesizer's own fixed default (1e-9 for MST and AIM, 0 for MWEM). Synthesizers whose
-default δ depends on the private row count (the GANs, pacsynth) need δ in the request, so the cost
-never depends on the data and :func:`estimate_cost` never reads it. Encoders are fitted on public
+The cost of a marginal synthesizer is the (ε, δ) it is given: ε as requested, δ as requested or,
+when left out, the synthesizer's own fixed default (1e-9 for MST and AIM, 0 for MWEM). The GANs
+(DP-CTGAN, DPGAN) cost what opacus's accountant says their scheduled epochs spend, at most the
+requested ε (``gan_accounting``); their default δ is Lomas's ``1 / (rows * sqrt(rows))`` with the
+metadata's published row count (Lomas computes it from the private rows). pacsynth's default δ
+depends on the private row count, so it needs δ in the request. The cost never depends on the
+data and :func:`estimate_cost` never reads it. Encoders are fitted on public
 values only (``synth_transformers``); ``preprocessor_eps`` is 0.
 
 Runnable here: ``mwem``, ``mst``, ``aim``, ``pacsynth``, ``dpctgan``, ``dpgan``. Refused:
@@ -18,13 +21,16 @@ missing value in a column the metadata does not declare nullable are left out of
 row-by-row filter: each row's fate depends on that row only, so the guarantee holds at the same
 ε), where the library would fail on the private data and not on the dummy.
 
-The GANs train with opacus 0.14, which checks the spent ε at the start of each epoch; the
-request's ε is what is charged (Lomas charged the last reading, which is lower).
+The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
+the library alone overshoots the request; here the number of epochs is fixed beforehand so that
+the spend stays within it (see ``gan_accounting``; Lomas charged the library's last reading, one
+epoch short of what was spent).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import pickle
 import re
 import warnings
@@ -34,6 +40,7 @@ import pandas as pd
 from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
+from veil_service.engine.dp import gan_accounting
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
@@ -54,7 +61,7 @@ REFUSED = {
     "default delta depends on the private row count. Use dpctgan or mst",
 }
 # Their default delta is computed from the private row count: the request must give one.
-DELTA_REQUIRED = ("dpctgan", "dpgan", "pacsynth")
+DELTA_REQUIRED = ("pacsynth",)
 # They model pairs of columns: one column gives them nothing to model (and the library divides
 # by zero).
 PAIRWISE_SYNTHS = ("mst", "aim")
@@ -83,9 +90,14 @@ def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEs
     _check_condition(request.condition, columns)
     # Builds the encoders (public values only) so constraint errors surface before any spend.
     _transformer(request, metadata, columns)
-    model = _create(request)
-    delta = getattr(model, "delta", None)
-    return CostEstimate(epsilon=float(request.epsilon), delta=float(delta or 0.0))
+    model = _create(request, metadata)
+    delta = float(getattr(model, "delta", None) or 0.0)
+    if request.synth_name in GAN_SYNTHS:
+        planned = gan_accounting.schedule(
+            request.synth_name, model, metadata.rows, float(request.epsilon), delta
+        )
+        return CostEstimate(epsilon=planned.epsilon, delta=delta)
+    return CostEstimate(epsilon=float(request.epsilon), delta=delta)
 
 
 def execute(
@@ -116,7 +128,7 @@ def execute(
             bad ``condition``.
     """
     del seed
-    estimate_cost(request, metadata)
+    cost = estimate_cost(request, metadata)
     if request.return_model and not (request.allow_pickle and allow_pickle):
         raise InvalidArgumentError(
             "return_model returns the synthesizer as a pickle, which needs allow_pickle on both "
@@ -125,10 +137,16 @@ def execute(
         )
     columns = _columns(request, metadata)
     transformer = _transformer(request, metadata, columns)
-    model = _create(request)
-    _fit(
-        model, _fit_rows(df[columns], request, metadata), transformer, request, show_library_errors
-    )
+    model = _create(request, metadata)
+    rows = _fit_rows(df[columns], request, metadata)
+    if request.synth_name in GAN_SYNTHS:
+        # Scheduled again at the actual row count, within what is charged; dummy data (the
+        # only data whose library messages are shown) is charged nothing, so the request's
+        # epsilon bounds it, as the library would.
+        cap = float(request.epsilon) if show_library_errors else cost.epsilon
+        planned = gan_accounting.schedule(request.synth_name, model, len(rows), cap, cost.delta)
+        gan_accounting.set_epochs(request.synth_name, model, planned.epochs)
+    _fit(model, rows, transformer, request, show_library_errors)
     if request.return_model:
         return QueryResult(model=_pickle(model))
     return QueryResult(table=_sample(model, request))
@@ -185,7 +203,7 @@ def _check_condition(condition: str, columns: list[str]) -> None:
         ) from exc
 
 
-def _create(request: SmartnoiseSynthRequest) -> Any:
+def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
     name = request.synth_name
     if name in REFUSED:
         raise InvalidArgumentError(REFUSED[name], field="synth_name")
@@ -226,6 +244,10 @@ def _create(request: SmartnoiseSynthRequest) -> Any:
         )
     if request.delta is not None:
         params["delta"] = request.delta
+    elif name in GAN_SYNTHS:
+        # Lomas's default, 1 / (n * sqrt(n)), with the published row count instead of the
+        # private one (so that the cost does not depend on the data).
+        params["delta"] = 1.0 / (metadata.rows * math.sqrt(metadata.rows))
     if name == "dpctgan":
         params.update(disabled_dp=False, cuda=False, verbose=False)
     try:
