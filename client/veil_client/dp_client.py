@@ -413,6 +413,7 @@ class DiffPrivLibClient(_Library):
         test_train_split_seed: int,
         imputer_strategy: str,
         allow_pickle: bool = False,
+        score_epsilon: float | None = None,
     ) -> DiffprivlibQuery:
         text = (
             pipeline
@@ -427,6 +428,7 @@ class DiffPrivLibClient(_Library):
             test_train_split_seed=test_train_split_seed,
             imputer_strategy=imputer_strategy,
             allow_pickle=allow_pickle,
+            score_epsilon=score_epsilon,
         )
 
     def cost(
@@ -437,8 +439,11 @@ class DiffPrivLibClient(_Library):
         test_size: float = 0.2,
         test_train_split_seed: int = 1,
         imputer_strategy: str = "drop",
+        *,
+        score_epsilon: float | None = None,
     ) -> CostResponse:
-        """What fitting the pipeline would be charged (Σ of the steps' ε, δ = 0).
+        """What fitting the pipeline would be charged (Σ of the steps' ε, plus
+        ``score_epsilon``; δ = 0).
 
         Args:
             pipeline: An sklearn Pipeline of ``diffprivlib.models`` with bounds set.
@@ -447,6 +452,7 @@ class DiffPrivLibClient(_Library):
             test_size: Share of rows held out for the score, in (0, 1).
             test_train_split_seed: Seed of the train/test split.
             imputer_strategy: ``drop``, ``mean``, ``median`` or ``most_frequent``.
+            score_epsilon: ε for a DP estimate of the held-out score (see :meth:`query`).
         """
         return self._cost(
             self._message(
@@ -456,6 +462,7 @@ class DiffPrivLibClient(_Library):
                 test_size,
                 test_train_split_seed,
                 imputer_strategy,
+                score_epsilon=score_epsilon,
             ),
         )
 
@@ -472,8 +479,15 @@ class DiffPrivLibClient(_Library):
         nb_rows: int = 100,
         seed: int = 42,
         allow_pickle: bool = False,
+        score_epsilon: float | None = None,
     ) -> QueryResponse:
         """Fit the pipeline; ``result.model`` is the fitted pipeline, ``result.score`` its score.
+
+        The score differs from Lomas's on private data: Lomas returns the model's exact score on
+        the held-out private rows, a release without noise. Veil returns no score unless
+        ``score_epsilon`` is given; then ``result.score`` is a differentially private estimate
+        of the held-out accuracy (classifiers only), and ``score_epsilon`` is charged on top of
+        the pipeline's cost. In dummy mode the raw score on the dummy rows is returned (free).
 
         The model travels as skops (loaded trusting only diffprivlib/sklearn types); pass
         ``allow_pickle=True`` to accept a pickle from a server that allows it.
@@ -487,6 +501,7 @@ class DiffPrivLibClient(_Library):
                 test_train_split_seed,
                 imputer_strategy,
                 allow_pickle,
+                score_epsilon,
             ),
             _dummy(dummy, nb_rows, seed),
         )

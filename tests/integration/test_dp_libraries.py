@@ -87,7 +87,12 @@ def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> Non
     assert (cost.epsilon, cost.delta) == (1.5, 0.0)
     answer = client.diffprivlib.query(pipeline, FEATURES, ["species"], test_train_split_seed=4)
     assert (answer.epsilon, answer.delta) == (1.5, 0.0)
-    assert answer.result.score is not None and 0.0 <= answer.result.score <= 1.0
+    assert answer.result.score is None  # no noise-free score from private rows (issue 19 (a))
+    scored = client.diffprivlib.query(
+        pipeline, FEATURES, ["species"], test_train_split_seed=4, score_epsilon=0.5
+    )
+    assert (scored.epsilon, scored.delta) == (2.0, 0.0)
+    assert scored.result.score is not None and 0.0 <= scored.result.score <= 1.0
     model = answer.result.model
     assert isinstance(model, Pipeline)
     accountant = BudgetAccountant()

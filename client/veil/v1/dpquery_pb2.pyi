@@ -208,6 +208,7 @@ class DiffprivlibQuery(_message.Message):
     TEST_TRAIN_SPLIT_SEED_FIELD_NUMBER: _builtins.int
     IMPUTER_STRATEGY_FIELD_NUMBER: _builtins.int
     ALLOW_PICKLE_FIELD_NUMBER: _builtins.int
+    SCORE_EPSILON_FIELD_NUMBER: _builtins.int
     pipeline_json: _builtins.str
     """Pipeline JSON."""
     test_size: _builtins.float
@@ -218,6 +219,11 @@ class DiffprivlibQuery(_message.Message):
     """Imputation of missing values: "drop", "mean", "median", "most_frequent"."""
     allow_pickle: _builtins.bool
     """Return the fitted model as a pickle (needs the server's allow-pickle option too)."""
+    score_epsilon: _builtins.float
+    """Epsilon spent on a differentially private estimate of the model's score on the held-out rows
+    (charged on top of the pipeline's cost). Unset: a private query returns no score (the raw
+    score is a noise-free release of the private rows); a dummy query returns the raw score.
+    """
     @_builtins.property
     def feature_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Feature columns."""
@@ -236,12 +242,15 @@ class DiffprivlibQuery(_message.Message):
         test_train_split_seed: _builtins.int = ...,
         imputer_strategy: _builtins.str = ...,
         allow_pickle: _builtins.bool = ...,
+        score_epsilon: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_score_epsilon", b"_score_epsilon", "score_epsilon", b"score_epsilon"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_pickle", b"allow_pickle", "feature_columns", b"feature_columns", "imputer_strategy", b"imputer_strategy", "pipeline_json", b"pipeline_json", "target_columns", b"target_columns", "test_size", b"test_size", "test_train_split_seed", b"test_train_split_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_score_epsilon", b"_score_epsilon", "allow_pickle", b"allow_pickle", "feature_columns", b"feature_columns", "imputer_strategy", b"imputer_strategy", "pipeline_json", b"pipeline_json", "score_epsilon", b"score_epsilon", "target_columns", b"target_columns", "test_size", b"test_size", "test_train_split_seed", b"test_train_split_seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__score_epsilon: _TypeAlias = _typing.Literal["score_epsilon"]  # noqa: Y015
+    _WhichOneofArgType__score_epsilon: _TypeAlias = _typing.Literal["_score_epsilon", b"_score_epsilon"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__score_epsilon) -> _WhichOneofReturnType__score_epsilon | None: ...
 
 Global___DiffprivlibQuery: _TypeAlias = DiffprivlibQuery  # noqa: Y015
 

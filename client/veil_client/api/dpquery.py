@@ -143,10 +143,11 @@ class DiffprivlibQuery:
     test_train_split_seed: int = 1
     imputer_strategy: str = "drop"
     allow_pickle: bool = False
+    score_epsilon: float | None = None
 
     def to_proto(self) -> dpquery_pb2.DiffprivlibQuery:
         """The DiffprivlibQuery message."""
-        return dpquery_pb2.DiffprivlibQuery(
+        message = dpquery_pb2.DiffprivlibQuery(
             pipeline_json=self.pipeline_json,
             feature_columns=list(self.feature_columns),
             target_columns=[c for c in self.target_columns if c],
@@ -155,6 +156,9 @@ class DiffprivlibQuery:
             imputer_strategy=self.imputer_strategy,
             allow_pickle=self.allow_pickle,
         )
+        if self.score_epsilon is not None:
+            message.score_epsilon = self.score_epsilon
+        return message
 
 
 @dataclass(frozen=True)

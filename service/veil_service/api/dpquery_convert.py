@@ -97,6 +97,7 @@ def _diffprivlib(q: Any) -> DPRequest:
         test_train_split_seed=q.test_train_split_seed,
         imputer_strategy=q.imputer_strategy or "drop",
         allow_pickle=q.allow_pickle,
+        score_epsilon=q.score_epsilon if q.HasField("score_epsilon") else None,
     )
 
 

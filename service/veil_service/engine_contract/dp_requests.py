@@ -100,6 +100,8 @@ class DiffPrivLibRequest:
         test_train_split_seed: Seed of the (non-private) train/test split.
         imputer_strategy: Missing values: ``drop``, ``mean``, ``median``, ``most_frequent``.
         allow_pickle: The caller also accepts the model as a pickle (the server must allow it too).
+        score_epsilon: ε for a DP estimate of the held-out score (charged on top); None: no
+            score on private data (the raw score on dummy data).
     """
 
     LIBRARY: ClassVar[LibraryName] = "diffprivlib"
@@ -111,9 +113,20 @@ class DiffPrivLibRequest:
     test_train_split_seed: int = 1
     imputer_strategy: str = "drop"
     allow_pickle: bool = False
+    score_epsilon: float | None = None
 
     def validate(self) -> None:
-        """Refuse empty columns, a test size out of (0, 1) and unknown imputers."""
+        """Refuse empty columns, a test size out of (0, 1), unknown imputers and a score ε that
+        is not a positive finite number."""
+        if self.score_epsilon is not None and not (
+            isinstance(self.score_epsilon, float | int)
+            and math.isfinite(self.score_epsilon)
+            and self.score_epsilon > 0
+        ):
+            raise InvalidArgumentError(
+                "score_epsilon must be a positive finite number (or unset for no score)",
+                field="score_epsilon",
+            )
         check_pipeline_json(self.pipeline_json)
         if not self.feature_columns:
             raise InvalidArgumentError("feature_columns must not be empty", field="feature_columns")

@@ -6,6 +6,15 @@ known before fitting, so :func:`estimate_cost` reads the parameters and never to
 :func:`execute` fits with one fresh accountant per step and checks the recorded spend against the
 estimate; a pipeline that spent more than it was charged is withheld (fail closed).
 
+The score on the held-out rows: Lomas returns the model's exact score computed on private rows, a
+release without noise outside the DP guarantee. Veil returns no score from private data unless the
+request gives ``score_epsilon``; then the score is a DP estimate of the held-out accuracy
+(classifiers only): a noisy count of correct predictions over a noisy count of held-out rows,
+each with diffprivlib's Laplace mechanism at ``score_epsilon / 2`` and sensitivity 1 (one row
+changes each count by at most one; neither count is treated as public), clipped to [0, 1], and
+``score_epsilon`` is charged on top of the pipeline's cost. On dummy data the raw score is
+returned (the data is public).
+
 A ``PrivacyLeakWarning`` (diffprivlib falling back to bounds read from the data) blocks the query:
 the release would not be differentially private. Missing values are imputed from the metadata
 only (see :func:`impute`), unlike Lomas, which computed exact means on the private data.
@@ -22,7 +31,9 @@ import numpy as np
 import pandas as pd
 import skops.io as sio
 from diffprivlib.accountant import BudgetAccountant
+from diffprivlib.mechanisms import Laplace
 from diffprivlib.utils import DiffprivlibCompatibilityWarning, PrivacyLeakWarning
+from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
@@ -55,8 +66,17 @@ def estimate_cost(request: DiffPrivLibRequest, metadata: Metadata) -> CostEstima
     _check_split(request, metadata)
     _check_no_leak(steps)
     # Instantiating checks parameter values (cheap, no data) before anything is spent.
-    build_pipeline(steps, [BudgetAccountant() for _ in steps])
-    return CostEstimate(epsilon=sum(step.epsilon for step in steps), delta=0.0)
+    pipeline = build_pipeline(steps, [BudgetAccountant() for _ in steps])
+    if request.score_epsilon is not None and not is_classifier(pipeline):
+        raise InvalidArgumentError(
+            "score_epsilon gives a DP estimate of a classifier's held-out accuracy; this "
+            f"pipeline ends with {type(pipeline.steps[-1][1]).__name__}, not a classifier. Leave "
+            "score_epsilon unset (no score), or use dummy mode to see the raw score on dummy rows",
+            field="score_epsilon",
+        )
+    return CostEstimate(
+        epsilon=sum(step.epsilon for step in steps) + (request.score_epsilon or 0.0), delta=0.0
+    )
 
 
 def execute(
@@ -104,9 +124,16 @@ def execute(
     else:
         _seed(pipeline, seed)
     _fit(pipeline, x_train, y_train, show_library_errors)
+    score_accountant = BudgetAccountant()
+    if request.score_epsilon is not None:
+        score = _dp_accuracy(pipeline, x_test, y_test, request.score_epsilon, score_accountant)
+    elif seed is None:
+        score = None  # private data: the raw score would be a release without noise
+    else:
+        score = _score(pipeline, x_test, y_test)
     spent = CostEstimate(
-        epsilon=float(sum(a.total()[0] for a in accountants)),
-        delta=float(sum(a.total()[1] for a in accountants)),
+        epsilon=float(sum(a.total()[0] for a in [*accountants, score_accountant])),
+        delta=float(sum(a.total()[1] for a in [*accountants, score_accountant])),
     )
     if (
         spent.epsilon > estimate.epsilon + SPEND_TOLERANCE
@@ -117,7 +144,6 @@ def execute(
             "withheld",
             reason=Reason.DP_COST_MISMATCH,
         )
-    score = _score(pipeline, x_test, y_test)
     return QueryResult(score=score, model=_export(pipeline, request, allow_pickle), spent=spent)
 
 
@@ -314,6 +340,29 @@ def _fit(pipeline: Pipeline, x: pd.DataFrame, y: Any, show_library_errors: bool)
             reason=Reason.DP_LIBRARY_ERROR,
             field="pipeline_json",
         ) from exc
+
+
+def _dp_accuracy(
+    pipeline: Pipeline,
+    x_test: pd.DataFrame,
+    y_test: Any,
+    epsilon: float,
+    accountant: BudgetAccountant,
+) -> float:
+    """A DP estimate of the held-out accuracy (see the module docstring), spent on
+    ``accountant``."""
+    correct = 0
+    if len(x_test):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"sklearn\..*")
+            predicted = pipeline.predict(x_test)
+        correct = int(np.sum(np.asarray(predicted) == np.asarray(y_test).reshape(-1)))
+    half = epsilon / 2.0
+    noisy_correct = Laplace(epsilon=half, sensitivity=1.0).randomise(correct)
+    noisy_rows = Laplace(epsilon=half, sensitivity=1.0).randomise(len(x_test))
+    accountant.spend(half, 0.0)
+    accountant.spend(half, 0.0)
+    return float(min(1.0, max(0.0, noisy_correct / max(noisy_rows, 1.0))))
 
 
 def _score(pipeline: Pipeline, x_test: pd.DataFrame, y_test: Any) -> float | None:

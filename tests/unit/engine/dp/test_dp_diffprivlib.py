@@ -52,7 +52,8 @@ def test_lomas_example_cost_and_result(penguin: Metadata, penguins: pd.DataFrame
     assert (cost.epsilon, cost.delta) == (1.5, 0.0)
     result = diffprivlib_pipeline.execute(request, penguins, penguin)
     assert result.spent == cost
-    assert result.score is not None and 0.0 <= result.score <= 1.0
+    # Private data: no raw score (issue 19 (a)); see test_private_score_is_a_dp_estimate.
+    assert result.score is None
     assert result.model is not None and result.model.format == "skops"
     fitted = load_model(result.model.data, "skops")
     assert fitted.predict(penguins.dropna()[list(FEATURES)].head(3)).shape == (3,)
@@ -79,7 +80,7 @@ def test_cost_equals_direct_library_fit(penguin: Metadata, penguins: pd.DataFram
 @pytest.mark.parametrize("strategy", ["drop", "mean", "median", "most_frequent"])
 def test_imputer_strategies(strategy: str, penguin: Metadata, penguins: pd.DataFrame) -> None:
     result = diffprivlib_pipeline.execute(
-        _request(_lomas_example(), imputer_strategy=strategy), penguins, penguin
+        _request(_lomas_example(), imputer_strategy=strategy), penguins, penguin, seed=3
     )
     assert result.score is not None
 
@@ -196,3 +197,49 @@ def test_unknown_columns(penguin: Metadata) -> None:
     with pytest.raises(InvalidArgumentError) as info:
         diffprivlib_pipeline.estimate_cost(request, penguin)
     assert info.value.field == "feature_columns"
+
+
+def test_private_score_is_a_dp_estimate_charged_on_top(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    """Issue 19 (a): the held-out score on private rows was released without noise. Now a
+    private query gives no score, or on request a DP accuracy charged as score_epsilon."""
+    request = _request(_lomas_example(), score_epsilon=0.5)
+    cost = diffprivlib_pipeline.estimate_cost(request, penguin)
+    assert (cost.epsilon, cost.delta) == (2.0, 0.0)
+    scores = set()
+    for _ in range(3):
+        result = diffprivlib_pipeline.execute(request, penguins, penguin)
+        assert result.spent == cost
+        assert result.score is not None and 0.0 <= result.score <= 1.0
+        scores.add(result.score)
+    # Noisy: three runs do not repeat a value (a raw accuracy is k/69 and would repeat).
+    assert len(scores) == 3
+    assert not any(abs(s * 69 - round(s * 69)) < 1e-9 for s in scores)
+
+    dummy = diffprivlib_pipeline.execute(
+        _request(_lomas_example()), make_dummy_dataset(penguin, 200), penguin, seed=1
+    )
+    assert dummy.score is not None  # dummy rows are public: the raw score
+
+
+@pytest.mark.parametrize("score_epsilon", [0.0, -1.0, float("nan"), float("inf")])
+def test_score_epsilon_must_be_positive(score_epsilon: float, penguin: Metadata) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        diffprivlib_pipeline.estimate_cost(
+            _request(_lomas_example(), score_epsilon=score_epsilon), penguin
+        )
+    assert info.value.field == "score_epsilon"
+
+
+def test_score_epsilon_needs_a_classifier(penguin: Metadata) -> None:
+    model = models.LinearRegression(epsilon=2.0, bounds_X=(30.0, 65.0), bounds_y=(13.0, 23.0))
+    request = DiffPrivLibRequest(
+        serialize_diffprivlib_pipeline(model),
+        ("bill_length_mm",),
+        ("bill_depth_mm",),
+        score_epsilon=0.5,
+    )
+    with pytest.raises(InvalidArgumentError, match="not a classifier") as info:
+        diffprivlib_pipeline.estimate_cost(request, penguin)
+    assert info.value.field == "score_epsilon"
