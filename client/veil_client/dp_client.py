@@ -23,8 +23,10 @@ the private run would be charged (``charged`` is False).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import util as importlib_util
@@ -219,6 +221,10 @@ class QueryResponse:
     charged: bool
 
 
+class NaNAnswerWarning(UserWarning):
+    """A smartnoise-sql answer holds NaN; the warning says what the query was charged."""
+
+
 def _dummy(dummy: bool, nb_rows: int, seed: int) -> Dummy | None:
     return Dummy(nb_rows, seed) if dummy else None
 
@@ -316,14 +322,48 @@ class SmartnoiseSQLClient(_Library):
         dummy: bool = False,
         nb_rows: int = 100,
         seed: int = 42,
+        nan_retries: int = 0,
     ) -> QueryResponse:
         """Run the query; ``result.df`` holds the answer (columns ``res_0...`` without
-        postprocessing). Lomas's positional order; ``dummy`` and what follows are keywords."""
-        answer = self._query(
-            self._message(query, epsilon, delta, mechanisms, postprocess),
-            _dummy(dummy, nb_rows, seed),
-        )
-        return self._response(answer, SmartnoiseSQLQueryResult(_frame(answer.result.arrow_ipc)))
+        postprocessing). Lomas's positional order; ``dummy`` and what follows are keywords.
+
+        A noisy answer can be NaN (e.g. an average whose noisy count is not positive when ε is
+        small). Lomas then runs the query again, up to 5 more times, and charges one run: each
+        run is a release of the private rows, so it spends budget Lomas does not count. Veil
+        charges every run: with ``nan_retries=n`` the query is run again (and charged again) up
+        to ``n`` times while the answer holds NaN; ``epsilon``/``delta`` of the response are the
+        total charged. An answer still holding NaN is returned with a
+        :class:`NaNAnswerWarning` that says what was charged: never silently.
+        """
+        if isinstance(nan_retries, bool) or not isinstance(nan_retries, int) or nan_retries < 0:
+            raise ValueError("nan_retries must be a non-negative integer")
+        message = self._message(query, epsilon, delta, mechanisms, postprocess)
+        charged_epsilon = charged_delta = 0.0
+        runs = 0
+        while True:
+            answer = self._query(message, _dummy(dummy, nb_rows, seed))
+            runs += 1
+            charged_epsilon += answer.cost.epsilon
+            charged_delta += answer.cost.delta
+            frame = _frame(answer.result.arrow_ipc)
+            nan_columns = [str(c) for c in frame.columns if frame[c].isna().any()]
+            if not nan_columns or runs > nan_retries:
+                break
+        response = self._response(answer, SmartnoiseSQLQueryResult(frame))
+        response = dataclasses.replace(response, epsilon=charged_epsilon, delta=charged_delta)
+        if nan_columns:
+            what = "would be charged" if dummy else "was charged"
+            warnings.warn(
+                NaNAnswerWarning(
+                    f"smartnoise-sql answered NaN in column(s) {', '.join(nan_columns)}: epsilon "
+                    f"and delta are too small to generate output for this query. The query {what} "
+                    f"epsilon={charged_epsilon!r}, delta={charged_delta!r} for {runs} "
+                    "run(s). Raise epsilon, or pass nan_retries=n to run it again (each run is "
+                    "charged; Lomas retries up to 5 times and charges one)."
+                ),
+                stacklevel=2,
+            )
+        return response
 
 
 class OpenDPClient(_Library):

@@ -10,6 +10,7 @@ import inspect
 from typing import Any
 
 import grpc
+import pyarrow as pa
 import pytest
 from veil.v1 import dpquery_pb2
 from veil_client import InvalidArgument, Manager, NotFound, ResourceExhausted
@@ -146,3 +147,33 @@ def test_errors_are_lomas_classes_and_veil_classes(
         assert isinstance(raised.value, InvalidQueryException)
     with pytest.raises(lomas_class):
         client.get_remaining_budget()
+
+
+def _table_ipc(values: list[float | None]) -> bytes:
+    sink = pa.BufferOutputStream()
+    table = pa.table({"s": pa.array(values, type=pa.float64())})
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def test_a_nan_answer_is_retried_only_on_request_and_every_run_is_charged() -> None:
+    """Issue 16 item 8: Lomas reruns a query answering NaN and charges one run."""
+    answers = [[None], [None], [4.2]]
+
+    def server(method: str, request: Any) -> Any:
+        response = dpquery_pb2.QueryResponse(charged=True)
+        response.result.arrow_ipc = _table_ipc(answers.pop(0))
+        response.cost.epsilon, response.cost.delta = 0.03, 1e-5
+        return response
+
+    client, transport = _client(server)
+    with pytest.warns(
+        UserWarning, match=r"answered NaN in column\(s\) s.*was charged epsilon=0.03"
+    ):
+        first = client.smartnoise_sql.query("SELECT STD(x) AS s FROM df", 0.01, 1e-5)
+    assert first.result.df["s"].isna().all() and first.epsilon == 0.03
+    retried = client.smartnoise_sql.query("SELECT STD(x) AS s FROM df", 0.01, 1e-5, nan_retries=5)
+    assert retried.result.df["s"].tolist() == [4.2]
+    assert retried.epsilon == pytest.approx(0.06) and retried.delta == pytest.approx(2e-5)
+    assert transport.methods() == ["Query", "Query", "Query"]
