@@ -35,6 +35,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "dataset_roots": args.dataset_root or None,
             "task_time_limits": args.task_time_limit or None,
             "engine_slots_per_user": args.engine_slots_per_user,
+            "dp_answer_quantum_s": args.dp_answer_quantum,
             "engine_capacity": args.engine_capacity,
             "tls_cert": args.tls_cert,
             "tls_key": args.tls_key,
@@ -98,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KIND=SECONDS",
         help="time limit of an engine task kind (repeatable; dp_query:dummy for dummy queries)",
+    )
+    serve.add_argument(
+        "--dp-answer-quantum",
+        type=float,
+        default=None,
+        help="round private DP answer times up to a multiple of this many seconds "
+        "(timing-attack protection; default 0.5, 0 disables)",
     )
     serve.add_argument(
         "--engine-slots-per-user",

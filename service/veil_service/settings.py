@@ -33,6 +33,9 @@ class Settings:
         task_time_limits: ``KIND=SECONDS`` items overriding the engine tasks' time limits
             (``engine_client.pool.DEFAULT_TIME_LIMITS``; ``dp_query:dummy`` for dummy queries).
         engine_slots_per_user: Worker slots one user may hold at once; 0 means all but one.
+        dp_answer_quantum_s: A private DP query's answer time is rounded up to a multiple of
+            this many seconds, so it does not tell how long the private computation took
+            (Lomas's timing-attack protection); 0 disables it.
         log_format: "json", "text" or "auto" (json unless stderr is a terminal).
         web_port: TCP port of the web application; -1 (the default) serves none, 0 picks a free
             one (tests). It listens on ``host`` and speaks TLS when ``tls_cert`` is set.
@@ -59,6 +62,7 @@ class Settings:
     dataset_roots: tuple[str, ...] = ()
     task_time_limits: tuple[str, ...] = ()
     engine_slots_per_user: int = 0
+    dp_answer_quantum_s: float = 0.5
     log_format: str = "auto"
     log_level: str = "INFO"
     web_port: int = -1

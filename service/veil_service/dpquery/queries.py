@@ -19,6 +19,13 @@ engine lost, a cancellation, a time limit) is charged like the answer it replace
 archive as a failed query. Everything the metadata can decide is therefore checked in step 2,
 before the charge. If the server dies after the charge, the charge stands (fail closed).
 
+Timing (issue 16 item 11): how long a private query takes depends on the private rows (a fit
+that converges sooner, a group that is empty), so its answer time is a side channel Lomas closes
+with a minimum response time ("stall") or random jitter. Veil rounds the time from the charge to
+the answer (or to a charged failure) up to the next multiple of ``dp_answer_quantum_s``
+(default 0.5 s): fast queries all answer at one quantum, slower ones reveal only which quantum
+they fell in. Dummy queries and cost estimates read no private row and are not padded.
+
 Costs are deterministic functions of (library, request, metadata), so they are memoized: a query
 repeated on the same dataset skips step 2's engine round trip.
 """
@@ -30,6 +37,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -195,6 +203,7 @@ class DPQueries:
             return await self._dummy_query(spec, dataset, grant, user_id)
         cost = await self._cost(spec, dataset)
         request_json = canonical_json(spec.library, spec.request)
+        started = time.monotonic()
         with self.app.db.begin() as conn:
             if not budget.charge(conn, grant.id, cost):
                 raise budget.exhausted(spec.dataset, cost, budget.remaining(conn, grant.id))
@@ -242,8 +251,10 @@ class DPQueries:
             with self.app.db.begin() as conn:
                 archive.close_record(conn, query_id, summary=_failure_summary(exc), cost=cost)
             if isinstance(exc, VeilServiceError):
+                await self._pad(started)
                 raise _charged(exc, cost) from exc
             raise
+        await self._pad(started)
         return QueryAnswer(
             answer.table_ipc,
             answer.values,
@@ -255,6 +266,15 @@ class DPQueries:
             charged=True,
             requested_by=grant.username,
         )
+
+    async def _pad(self, started: float) -> None:
+        """Wait until the time since ``started`` is a whole number (>= 1) of quanta."""
+        quantum = self.app.settings.dp_answer_quantum_s
+        if not 0 < quantum <= 3600:  # 0 (or nonsense) disables it
+            return
+        elapsed = time.monotonic() - started
+        target = max(1, math.ceil(elapsed / quantum)) * quantum
+        await asyncio.sleep(max(0.0, target - elapsed))
 
     async def _run_private(
         self,
