@@ -19,6 +19,7 @@ class FinishedRun:
     """A run of another user, with its avatarization finished."""
 
     owner: TestUser
+    server_url: str
     run_id: str
     result_ids: dict[str, str]
 
@@ -33,7 +34,7 @@ def finished_run(veil_server: ServerThread) -> FinishedRun:
     runner.shuffled("wbcd")  # waits for the job
     results = runner.api.list_results(run_id=runner.set_name)
     ids = {f"{r.kind}:{r.subkind}": r.id for r in results}
-    return FinishedRun(owner, runner.set_name, ids)
+    return FinishedRun(owner, veil_server.url, runner.set_name, ids)
 
 
 def test_every_page_sends_a_strict_content_security_policy(
@@ -127,6 +128,10 @@ def test_figures_are_sandboxed_documents(
     path = f"/runs/{finished_run.run_id}/figures/{finished_run.result_ids[key]}"
     document = session.get(path + "/document")
     assert document.status_code == 200 and "<canvas" in document.text
+    # The very bytes the Python client renders (Runner.render_plot fetches the same result).
+    api = Manager(base_url=finished_run.server_url, api_key=finished_run.owner.api_key).runs_api
+    _, client_bytes = api.download_result(finished_run.result_ids[key])
+    assert document.content == client_bytes
     policy = document.headers["content-security-policy"]
     assert "sandbox allow-scripts" in policy and "allow-same-origin" not in policy
     assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
