@@ -104,6 +104,13 @@ def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
             field=field,
             reason=Reason.EMPTY_COLUMN_NAME,
         )
+    if rows == 0:
+        raise InvalidArgumentError(
+            f"the table has columns ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}) "
+            "but no rows; upload a table with at least one row.",
+            field=field,
+            reason=Reason.EMPTY_TABLE,
+        )
     return TableShape(rows, columns)
 
 

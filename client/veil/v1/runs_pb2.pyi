@@ -409,29 +409,37 @@ class ImputationParameters(_message.Message):
     METHOD_FIELD_NUMBER: _builtins.int
     K_FIELD_NUMBER: _builtins.int
     TRAINING_FRACTION_FIELD_NUMBER: _builtins.int
+    RETURN_DATA_IMPUTED_FIELD_NUMBER: _builtins.int
     method: Global___ImputeMethod.ValueType
     """Method."""
     k: _builtins.int
     """Neighbours for knn and fast_knn."""
     training_fraction: _builtins.float
     """Fraction of rows used to fit the imputer, in (0, 1]."""
+    return_data_imputed: _builtins.bool
+    """Give the avatars the imputed values instead of the original's missing values."""
     def __init__(
         self,
         *,
         method: Global___ImputeMethod.ValueType = ...,
         k: _builtins.int | None = ...,
         training_fraction: _builtins.float | None = ...,
+        return_data_imputed: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_training_fraction", b"_training_fraction", "k", b"k", "training_fraction", b"training_fraction"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_return_data_imputed", b"_return_data_imputed", "_training_fraction", b"_training_fraction", "k", b"k", "return_data_imputed", b"return_data_imputed", "training_fraction", b"training_fraction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_training_fraction", b"_training_fraction", "k", b"k", "method", b"method", "training_fraction", b"training_fraction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_return_data_imputed", b"_return_data_imputed", "_training_fraction", b"_training_fraction", "k", b"k", "method", b"method", "return_data_imputed", b"return_data_imputed", "training_fraction", b"training_fraction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__k: _TypeAlias = _typing.Literal["k"]  # noqa: Y015
     _WhichOneofArgType__k: _TypeAlias = _typing.Literal["_k", b"_k"]  # noqa: Y015
+    _WhichOneofReturnType__return_data_imputed: _TypeAlias = _typing.Literal["return_data_imputed"]  # noqa: Y015
+    _WhichOneofArgType__return_data_imputed: _TypeAlias = _typing.Literal["_return_data_imputed", b"_return_data_imputed"]  # noqa: Y015
     _WhichOneofReturnType__training_fraction: _TypeAlias = _typing.Literal["training_fraction"]  # noqa: Y015
     _WhichOneofArgType__training_fraction: _TypeAlias = _typing.Literal["_training_fraction", b"_training_fraction"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__k) -> _WhichOneofReturnType__k | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__return_data_imputed) -> _WhichOneofReturnType__return_data_imputed | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__training_fraction) -> _WhichOneofReturnType__training_fraction | None: ...
 
@@ -588,6 +596,7 @@ class PrivacyMetricsParameters(_message.Message):
     QUANTILE_THRESHOLD_FIELD_NUMBER: _builtins.int
     USE_CATEGORICAL_REDUCTION_FIELD_NUMBER: _builtins.int
     COLUMN_WEIGHTS_FIELD_NUMBER: _builtins.int
+    EXCLUDE_VARIABLE_NAMES_FIELD_NUMBER: _builtins.int
     ncp: _builtins.int
     """Projection dimensions."""
     target: _builtins.str
@@ -604,6 +613,12 @@ class PrivacyMetricsParameters(_message.Message):
     def column_weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Column weights of the projection."""
 
+    @_builtins.property
+    def exclude_variable_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Columns kept out of the distance metrics' projection (the avatarization's excluded
+        variables, unless the caller asked to use them in the metrics).
+        """
+
     def __init__(
         self,
         *,
@@ -613,10 +628,11 @@ class PrivacyMetricsParameters(_message.Message):
         quantile_threshold: _builtins.int | None = ...,
         use_categorical_reduction: _builtins.bool | None = ...,
         column_weights: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        exclude_variable_names: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_ncp", b"_ncp", "_quantile_threshold", b"_quantile_threshold", "_use_categorical_reduction", b"_use_categorical_reduction", "ncp", b"ncp", "quantile_threshold", b"quantile_threshold", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ncp", b"_ncp", "_quantile_threshold", b"_quantile_threshold", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "known_variables", b"known_variables", "ncp", b"ncp", "quantile_threshold", b"quantile_threshold", "target", b"target", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ncp", b"_ncp", "_quantile_threshold", b"_quantile_threshold", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "exclude_variable_names", b"exclude_variable_names", "known_variables", b"known_variables", "ncp", b"ncp", "quantile_threshold", b"quantile_threshold", "target", b"target", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ncp: _TypeAlias = _typing.Literal["ncp"]  # noqa: Y015
     _WhichOneofArgType__ncp: _TypeAlias = _typing.Literal["_ncp", b"_ncp"]  # noqa: Y015
@@ -663,6 +679,7 @@ class SignalMetricsParameters(_message.Message):
     USE_CATEGORICAL_REDUCTION_FIELD_NUMBER: _builtins.int
     COLUMN_WEIGHTS_FIELD_NUMBER: _builtins.int
     TARGET_FIELD_NUMBER: _builtins.int
+    EXCLUDE_VARIABLE_NAMES_FIELD_NUMBER: _builtins.int
     ncp: _builtins.int
     """Projection dimensions."""
     use_categorical_reduction: _builtins.bool
@@ -673,6 +690,10 @@ class SignalMetricsParameters(_message.Message):
     def column_weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Column weights of the projection."""
 
+    @_builtins.property
+    def exclude_variable_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Columns kept out of the metrics' projection (see PrivacyMetricsParameters)."""
+
     def __init__(
         self,
         *,
@@ -680,10 +701,11 @@ class SignalMetricsParameters(_message.Message):
         use_categorical_reduction: _builtins.bool | None = ...,
         column_weights: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
         target: _builtins.str = ...,
+        exclude_variable_names: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_ncp", b"_ncp", "_use_categorical_reduction", b"_use_categorical_reduction", "ncp", b"ncp", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ncp", b"_ncp", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "ncp", b"ncp", "target", b"target", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ncp", b"_ncp", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "exclude_variable_names", b"exclude_variable_names", "ncp", b"ncp", "target", b"target", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ncp: _TypeAlias = _typing.Literal["ncp"]  # noqa: Y015
     _WhichOneofArgType__ncp: _TypeAlias = _typing.Literal["_ncp", b"_ncp"]  # noqa: Y015
@@ -811,6 +833,26 @@ class RunConfig(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class AnnotationsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     TABLES_FIELD_NUMBER: _builtins.int
     LINKS_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
@@ -818,6 +860,7 @@ class RunConfig(_message.Message):
     PIA_FIELD_NUMBER: _builtins.int
     COMPUTE_FIGURES_FIELD_NUMBER: _builtins.int
     MAX_DISTRIBUTION_PLOTS_FIELD_NUMBER: _builtins.int
+    ANNOTATIONS_FIELD_NUMBER: _builtins.int
     seed: _builtins.int
     """Seed for reproducible results; unset means fresh randomness."""
     report_language: Global___ReportLanguage.ValueType
@@ -838,6 +881,10 @@ class RunConfig(_message.Message):
     def pia(self) -> Global___PiaMetadata:
         """PIA context."""
 
+    @_builtins.property
+    def annotations(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Free-form labels of the run (Octopize's add_annotations), kept with it and in its YAML."""
+
     def __init__(
         self,
         *,
@@ -848,10 +895,11 @@ class RunConfig(_message.Message):
         pia: Global___PiaMetadata | None = ...,
         compute_figures: _builtins.bool | None = ...,
         max_distribution_plots: _builtins.int | None = ...,
+        annotations: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_compute_figures", b"_compute_figures", "_max_distribution_plots", b"_max_distribution_plots", "_seed", b"_seed", "compute_figures", b"compute_figures", "max_distribution_plots", b"max_distribution_plots", "pia", b"pia", "seed", b"seed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compute_figures", b"_compute_figures", "_max_distribution_plots", b"_max_distribution_plots", "_seed", b"_seed", "compute_figures", b"compute_figures", "links", b"links", "max_distribution_plots", b"max_distribution_plots", "pia", b"pia", "report_language", b"report_language", "seed", b"seed", "tables", b"tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compute_figures", b"_compute_figures", "_max_distribution_plots", b"_max_distribution_plots", "_seed", b"_seed", "annotations", b"annotations", "compute_figures", b"compute_figures", "links", b"links", "max_distribution_plots", b"max_distribution_plots", "pia", b"pia", "report_language", b"report_language", "seed", b"seed", "tables", b"tables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__compute_figures: _TypeAlias = _typing.Literal["compute_figures"]  # noqa: Y015
     _WhichOneofArgType__compute_figures: _TypeAlias = _typing.Literal["_compute_figures", b"_compute_figures"]  # noqa: Y015
@@ -935,6 +983,9 @@ class Job(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    PHASE_DONE_FIELD_NUMBER: _builtins.int
+    PHASE_TOTAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID)."""
     run_id: _builtins.str
@@ -953,6 +1004,10 @@ class Job(_message.Message):
     """Display name of its run."""
     attempts: _builtins.int
     """Number of engine attempts so far."""
+    phase_done: _builtins.int
+    """Tables done so far, out of phase_total."""
+    phase_total: _builtins.int
+    """Tables the job works through."""
     @_builtins.property
     def depends_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Ids of the jobs it waits for."""
@@ -968,6 +1023,12 @@ class Job(_message.Message):
     @_builtins.property
     def finished_at(self) -> _timestamp_pb2.Timestamp:
         """End time."""
+
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the caller should know about how the job applied its parameters (a capped ncp,
+        columns passed through unchanged...), one sentence each.
+        """
 
     def __init__(
         self,
@@ -985,10 +1046,13 @@ class Job(_message.Message):
         finished_at: _timestamp_pb2.Timestamp | None = ...,
         display_name: _builtins.str = ...,
         attempts: _builtins.int = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+        phase_done: _builtins.int = ...,
+        phase_total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "depends_on", b"depends_on", "display_name", b"display_name", "exception", b"exception", "finished_at", b"finished_at", "id", b"id", "kind", b"kind", "phase", b"phase", "progress", b"progress", "run_id", b"run_id", "started_at", b"started_at", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "depends_on", b"depends_on", "display_name", b"display_name", "exception", b"exception", "finished_at", b"finished_at", "id", b"id", "kind", b"kind", "phase", b"phase", "phase_done", b"phase_done", "phase_total", b"phase_total", "progress", b"progress", "run_id", b"run_id", "started_at", b"started_at", "status", b"status", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

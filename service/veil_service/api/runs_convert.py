@@ -88,6 +88,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "imputation_method": IMPUTE.get(a.imputation.method),
                 "imputation_k": _opt(a.imputation, "k"),
                 "imputation_training_fraction": _opt(a.imputation, "training_fraction"),
+                "imputation_return_data_imputed": _opt(a.imputation, "return_data_imputed"),
                 "max_rows_per_batch": _opt(a, "max_rows_per_batch"),
                 "max_weight": _opt(a, "max_weight"),
                 "local_noise": _opt(a, "local_noise"),
@@ -104,6 +105,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "quantile_threshold": _opt(p, "quantile_threshold"),
                 "use_categorical_reduction": _opt(p, "use_categorical_reduction"),
                 "column_weights": dict(p.column_weights) or None,
+                "exclude_variable_names": list(p.exclude_variable_names) or None,
             }.items()
             if v is not None
         }
@@ -115,6 +117,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "use_categorical_reduction": _opt(s, "use_categorical_reduction"),
                 "column_weights": dict(s.column_weights) or None,
                 "target": s.target or None,
+                "exclude_variable_names": list(s.exclude_variable_names) or None,
             }.items()
             if v is not None
         }
@@ -173,6 +176,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
         if not message.HasField("compute_figures")
         else message.compute_figures,
         max_distribution_plots=_opt(message, "max_distribution_plots"),
+        annotations=dict(message.annotations),
     )
 
 
@@ -187,6 +191,7 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
     if config.max_distribution_plots is not None:
         message.max_distribution_plots = config.max_distribution_plots
     message.pia.CopyFrom(runs_pb2.PiaMetadata(**vars(config.pia)))
+    message.annotations.update(config.annotations)
     for link in config.links:
         message.links.append(runs_pb2.TableLink(**vars(link)))
     for table in config.tables:
@@ -230,6 +235,8 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
                 t.avatarization.imputation.k = a["imputation_k"]
             if a.get("imputation_training_fraction") is not None:
                 t.avatarization.imputation.training_fraction = a["imputation_training_fraction"]
+            if a.get("imputation_return_data_imputed") is not None:
+                t.avatarization.imputation.return_data_imputed = a["imputation_return_data_imputed"]
         p = table.privacy_metrics
         for key in ("ncp", "quantile_threshold", "use_categorical_reduction"):
             if p.get(key) is not None:
@@ -237,12 +244,14 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         t.privacy_metrics.known_variables.extend(p.get("known_variables") or [])
         t.privacy_metrics.target = p.get("target") or ""
         t.privacy_metrics.column_weights.update(p.get("column_weights") or {})
+        t.privacy_metrics.exclude_variable_names.extend(p.get("exclude_variable_names") or [])
         s = table.signal_metrics
         for key in ("ncp", "use_categorical_reduction"):
             if s.get(key) is not None:
                 setattr(t.signal_metrics, key, s[key])
         t.signal_metrics.target = s.get("target") or ""
         t.signal_metrics.column_weights.update(s.get("column_weights") or {})
+        t.signal_metrics.exclude_variable_names.extend(s.get("exclude_variable_names") or [])
     return message
 
 
@@ -276,6 +285,9 @@ def job_to_proto(job: JobRecord) -> runs_pb2.Job:
         finished_at=timestamp(job.finished_at),
         display_name=job.display_name,
         attempts=job.attempts,
+        warnings=job.warnings,
+        phase_done=job.phase_done,
+        phase_total=job.phase_total,
     )
 
 

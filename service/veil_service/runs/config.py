@@ -41,6 +41,7 @@ AVATARIZATION_KEYS = (
     "imputation_method",
     "imputation_k",
     "imputation_training_fraction",
+    "imputation_return_data_imputed",
     "max_rows_per_batch",
     "max_weight",
     "local_noise",
@@ -53,8 +54,17 @@ PRIVACY_KEYS = (
     "quantile_threshold",
     "use_categorical_reduction",
     "column_weights",
+    "exclude_variable_names",
 )
-SIGNAL_KEYS = ("ncp", "use_categorical_reduction", "column_weights", "target")
+SIGNAL_KEYS = (
+    "ncp",
+    "use_categorical_reduction",
+    "column_weights",
+    "target",
+    "exclude_variable_names",
+)
+MAX_ANNOTATIONS = 64
+MAX_ANNOTATION_CHARS = 1000
 
 
 @dataclass
@@ -119,6 +129,7 @@ class RunConfig:
     pia: PiaConfig = field(default_factory=PiaConfig)
     compute_figures: bool = True
     max_distribution_plots: int | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> TableConfig:
         """The configuration of a table (created empty if absent)."""
@@ -192,6 +203,7 @@ class RunConfig:
             pia=PiaConfig(**data.get("pia", {})),
             compute_figures=data.get("compute_figures", True),
             max_distribution_plots=data.get("max_distribution_plots"),
+            annotations=dict(data.get("annotations") or {}),
         )
 
 
@@ -277,6 +289,19 @@ def _check_weights(path: str, value: Any) -> None:
             raise _fail(f"{path}[{name}]", f"must be a positive number; got {weight!r}.")
 
 
+def _check_annotations(annotations: dict[str, str]) -> None:
+    if len(annotations) > MAX_ANNOTATIONS:
+        raise _fail("annotations", f"at most {MAX_ANNOTATIONS} entries; got {len(annotations)}.")
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise _fail(f"annotations[{key}]", "keys and values must be strings.")
+        if len(key) + len(value) > MAX_ANNOTATION_CHARS:
+            raise _fail(
+                f"annotations[{key}]",
+                f"key and value must total at most {MAX_ANNOTATION_CHARS} characters.",
+            )
+
+
 def _check_keys(path: str, values: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(values) - set(allowed))
     if unknown:
@@ -306,6 +331,7 @@ def validate(config: RunConfig) -> None:
         or not INT64_RANGE[0] <= config.seed <= INT64_RANGE[1]
     ):
         raise _fail("seed", f"must be a 64-bit integer; got {config.seed!r}.")
+    _check_annotations(config.annotations)
     for table in config.tables:
         base = f"tables[{table.name}]"
         for column, kind in table.column_types.items():
@@ -332,6 +358,9 @@ def validate(config: RunConfig) -> None:
             _check_max_weight(f"{path}.max_weight", p.get("max_weight"), p.get("k"))
             _check_share(f"{path}.local_noise", p.get("local_noise"))
             _check_bool(f"{path}.redraw_unique_copies", p.get("redraw_unique_copies"))
+            _check_bool(
+                f"{path}.imputation_return_data_imputed", p.get("imputation_return_data_imputed")
+            )
         pm = table.privacy_metrics
         _check_keys(f"{base}.privacy_metrics", pm, PRIVACY_KEYS)
         _check_int(f"{base}.privacy_metrics.ncp", pm.get("ncp"), 1)
@@ -340,10 +369,16 @@ def validate(config: RunConfig) -> None:
             f"{base}.privacy_metrics.quantile_threshold", pm.get("quantile_threshold"), 1, 99
         )
         _check_weights(f"{base}.privacy_metrics.column_weights", pm.get("column_weights"))
+        _check_names(
+            f"{base}.privacy_metrics.exclude_variable_names", pm.get("exclude_variable_names")
+        )
         sm = table.signal_metrics
         _check_keys(f"{base}.signal_metrics", sm, SIGNAL_KEYS)
         _check_int(f"{base}.signal_metrics.ncp", sm.get("ncp"), 1)
         _check_weights(f"{base}.signal_metrics.column_weights", sm.get("column_weights"))
+        _check_names(
+            f"{base}.signal_metrics.exclude_variable_names", sm.get("exclude_variable_names")
+        )
         if table.time_series is not None:
             try:
                 from_settings(table.time_series)

@@ -47,6 +47,7 @@ SUFFIX = {
     "application/json": ".json",
     "application/pdf": ".pdf",
     "text/html": ".html",
+    "image/png": ".png",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
 }
 
@@ -252,6 +253,11 @@ class Dispatcher:
 
         began = time.monotonic()
         timings: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        figures: list[dict[str, str]] = []
+        meta_metrics: dict[str, dict[str, float | None]] = {}
+        with self.app.db.begin() as conn:
+            jobs.update(conn, job.id, phase_done=0, phase_total=len(originals))
         for index, table in enumerate(originals):
 
             async def progress(
@@ -268,7 +274,7 @@ class Dispatcher:
                     jobs.update(conn, job.id, progress=overall, phase=label[:64])
                 self.events.publish(job.run_id)
 
-            params, inputs = self._task_for(job, config, table, run_tables)
+            params, inputs = self._task_for(job, config, table, run_tables, run.display_name)
             task_began = time.monotonic()
             output = await self.app.engines.run(
                 ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
@@ -280,13 +286,28 @@ class Dispatcher:
                     "task_wall_seconds": round(time.monotonic() - task_began, 4),
                 }
             )
-            self._store_results(job, table.name, output)
-        self._store_metadata(
+            figures += self._store_results(job, table.name, output)
+            warnings += [str(w) for w in output.summary.get("warnings") or []]
+            if "meta_metric" in output.summary:
+                meta_metrics[table.name] = {"standalone": output.summary["meta_metric"]}
+            with self.app.db.begin() as conn:
+                jobs.update(conn, job.id, phase_done=index + 1, warnings_json=json.dumps(warnings))
+            self.events.publish(job.run_id)
+        if figures:
+            self._store_json(job, "figures_metadata", "", "figures_metadata.json", figures)
+        if meta_metrics:
+            kind = f"{job.kind}_summary"
+            self._store_json(job, kind, "", f"{kind}.json", meta_metrics)
+        self._store_json(
             job,
+            "run_metadata",
+            job.kind,
+            f"run_metadata.{job.kind}.json",
             {
                 "job_id": job.id,
                 "kind": job.kind,
                 "tables": timings,
+                "warnings": warnings,
                 "job_wall_seconds": round(time.monotonic() - began, 4),
             },
         )
@@ -315,7 +336,7 @@ class Dispatcher:
         ]
         if job.kind in ("privacy_metrics", "signal_metrics", "report"):
             for name in names:
-                avatars = self._avatars_input(job.run_id, name, run_tables)
+                avatars, _ = self._avatars_input(job.run_id, name, run_tables)
                 inputs.append(
                     TaskInput(
                         table_ref("avatars", name), avatars.path, avatars.sha256, avatars.size_bytes
@@ -326,27 +347,47 @@ class Dispatcher:
                 for name in names:
                     inputs.append(self._result_input(job.run_id, kind, name, table_ref(kind, name)))
         params = linked_jobs.task_params(config, run_name=job.display_name)
+        with self.app.db.begin() as conn:
+            jobs.update(conn, job.id, phase_done=0, phase_total=len(names))
         began = time.monotonic()
         output = await self.app.engines.run(
             linked_jobs.ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
         )
-        self._store_results(job, "", output)
-        self._store_metadata(
+        figures = self._store_results(job, "", output)
+        warnings = [str(w) for w in output.summary.get("warnings") or []]
+        with self.app.db.begin() as conn:
+            jobs.update(
+                conn,
+                job.id,
+                phase_done=len(names),
+                phase_total=len(names),
+                warnings_json=json.dumps(warnings),
+            )
+        self.events.publish(job.run_id)
+        if figures:
+            self._store_json(job, "figures_metadata", "", "figures_metadata.json", figures)
+        self._store_json(
             job,
+            "run_metadata",
+            job.kind,
+            f"run_metadata.{job.kind}.json",
             {
                 "job_id": job.id,
                 "kind": job.kind,
                 "tables": [{"table_name": name} for name in names],
                 "engine_compute_seconds": output.summary.get("compute_seconds"),
-                "warnings": output.summary.get("warnings", []),
+                "warnings": warnings,
                 "job_wall_seconds": round(time.monotonic() - began, 4),
             },
         )
 
-    def _store_metadata(self, job: jobs.JobRecord, metadata: dict[str, Any]) -> None:
-        """Record the job's timings as its ``run_metadata`` result (Octopize's Results.METADATA)."""
+    def _store_json(
+        self, job: jobs.JobRecord, kind: str, subkind: str, filename: str, payload: Any
+    ) -> None:
+        """Record a job-wide JSON result: its timings (``run_metadata``, Octopize's
+        Results.METADATA), its figures' index (``figures_metadata``), its metrics' summary."""
         with self.app.blobs.writer(".json") as writer:
-            writer.write(json.dumps(metadata).encode())
+            writer.write(json.dumps(payload).encode())
             stored = writer.commit()
         try:
             with self.app.db.begin() as conn:
@@ -354,10 +395,10 @@ class Dispatcher:
                     conn,
                     job_id=job.id,
                     run_id=job.run_id,
-                    kind="run_metadata",
-                    subkind=job.kind,
+                    kind=kind,
+                    subkind=subkind,
                     table_name="",
-                    filename=f"run_metadata.{job.kind}.json",
+                    filename=filename,
                     media_type="application/json",
                     stored=stored,
                 )
@@ -371,6 +412,7 @@ class Dispatcher:
         config: RunConfig,
         table: tables.StoredTable,
         run_tables: list[tables.StoredTable],
+        run_name: str,
     ) -> tuple[dict[str, Any], list[TaskInput]]:
         table_config = config.find(table.name)
         params: dict[str, Any] = {
@@ -387,15 +429,16 @@ class Dispatcher:
         if job.kind == "standard" and table_config is not None:
             params["avatarization"] = table_config.avatarization or {}
         if job.kind in ("privacy_metrics", "signal_metrics", "report"):
-            inputs.append(self._avatars_input(job.run_id, table.name, run_tables))
+            avatars, from_standard = self._avatars_input(job.run_id, table.name, run_tables)
+            inputs.append(avatars)
+            # Metrics-only runs have no standard job to draw their figures: the signal job does.
+            params["metrics_only_figures"] = job.kind == "signal_metrics" and not from_standard
             if table_config is not None:
                 params["privacy_metrics"] = table_config.privacy_metrics
                 params["signal_metrics"] = table_config.signal_metrics
                 params["avatarization"] = table_config.avatarization or {}
         if job.kind == "report":
-            params.update(
-                language=config.report_language, pia=vars(config.pia), run_name=job.display_name
-            )
+            params.update(language=config.report_language, pia=vars(config.pia), run_name=run_name)
             for kind in ("privacy_metrics", "signal_metrics"):
                 inputs.append(self._result_input(job.run_id, kind, table.name, kind))
         return params, inputs
@@ -407,13 +450,16 @@ class Dispatcher:
 
     def _avatars_input(
         self, run_id: str, table_name: str, run_tables: list[tables.StoredTable]
-    ) -> TaskInput:
+    ) -> tuple[TaskInput, bool]:
+        """The avatars metrics compare with, and whether a standard job made them (rather than
+        the caller uploading them: metrics-only mode)."""
         with self.app.db.connect() as conn:
             standard = jobs.latest_finished(conn, run_id, "standard")
         if standard is not None:
-            return self._result_input(
+            made = self._result_input(
                 run_id, "unshuffled", table_name, "avatars", job_id=standard.id
             )
+            return made, True
         uploaded = next(
             (t for t in run_tables if t.name == table_name and t.role == "avatar"), None
         )
@@ -422,7 +468,7 @@ class Dispatcher:
                 f"no avatars for table {table_name!r}: run the standard job or upload avatar data.",
                 reason=Reason.NO_AVATARS,
             )
-        return self._input("avatars", uploaded)
+        return self._input("avatars", uploaded), False
 
     def _result_input(
         self, run_id: str, kind: str, table_name: str, name: str, job_id: str = ""
@@ -443,8 +489,13 @@ class Dispatcher:
             name, self.app.blobs.path(latest.relative_path), latest.sha256, latest.size_bytes
         )
 
-    def _store_results(self, job: jobs.JobRecord, table_name: str, output: TaskOutput) -> None:
+    def _store_results(
+        self, job: jobs.JobRecord, table_name: str, output: TaskOutput
+    ) -> list[dict[str, str]]:
+        """Store a task's result files; returns the figures among them (Octopize's
+        figures_metadata entries: kind, filename, table_name)."""
         committed = []
+        figures: list[dict[str, str]] = []
         try:
             with self.app.db.begin() as conn:
                 for index, received in enumerate(output.files):
@@ -452,6 +503,7 @@ class Dispatcher:
                     table = table_name if named.table is None else named.table
                     stored = received.writer.commit()
                     committed.append(stored)
+                    filename = _filename(table or "run", named, received.media_type, index)
                     results.add_result(
                         conn,
                         job_id=job.id,
@@ -459,22 +511,32 @@ class Dispatcher:
                         kind=named.kind,
                         subkind=named.subkind,
                         table_name=table,
-                        filename=_filename(table or "run", named, received.media_type, index),
+                        filename=filename,
                         media_type=received.media_type,
                         stored=stored,
                     )
+                    if named.kind == "figures":
+                        figures.append(
+                            {
+                                "kind": named.subkind.partition(":")[0],
+                                "filename": filename,
+                                "table_name": table,
+                            }
+                        )
         except BaseException:
             output.discard()
             for stored in committed:
                 self.app.blobs.delete(stored.relative_path)
             raise
+        return figures
 
 
 def _filename(table: str, named: _Named, media_type: str, index: int) -> str:
     suffix = SUFFIX.get(media_type, ".bin")
-    if named.kind == "figures":
+    if named.kind in ("figures", "report_images"):
         kind, _, number = named.subkind.partition(":")
-        return f"{table}_{kind}_{number or 0}{suffix}"
+        prefix = "" if named.kind == "figures" else "report_"
+        return f"{table}_{prefix}{kind}_{number or 0}{suffix}"
     if named.kind == "report":
         return f"{table}.report{'_' + named.subkind if named.subkind else ''}{suffix}"
     return f"{table}.{named.kind}{suffix}"

@@ -44,6 +44,9 @@ class JobRecord:
     started_at: float | None
     finished_at: float | None
     display_name: str = ""
+    warnings: tuple[str, ...] = ()
+    phase_done: int = 0
+    phase_total: int = 0
 
     @property
     def done(self) -> bool:
@@ -69,6 +72,9 @@ def to_record(row: sa.RowMapping) -> JobRecord:
         row["started_at"],
         row["finished_at"],
         row.get("display_name", "") or "",
+        tuple(json.loads(row.get("warnings_json") or "[]")),
+        row.get("phase_done") or 0,
+        row.get("phase_total") or 0,
     )
 
 

@@ -146,7 +146,6 @@ FEATURES = {
     "pseudonymization": f"pseudonymization (columns[].pseudonymization) {_IGNORED}",
     "database": f"database runs {_IGNORED_PLURAL}",
     "column_options": f"the column options value_type and drop {_IGNORED_PLURAL}",
-    "imputed_data": f"returning the imputed data (imputation.return_data_imputed) {_IGNORED}",
     "results_files": "result file overrides (results.format, results.name_template) are ignored: "
     "Veil results are downloaded through the client",
     "obsolete": "obsolete privacy parameters (removed in the Octopize client 1.0.9) were ignored",

@@ -212,6 +212,7 @@ class _Reader:
         spec = document.get("spec")
         if kind == vocab.METADATA:
             self.metadata(doc, spec)
+            self.annotations(document.get("annotations") or {})
         elif kind == vocab.SCHEMA:
             self.schema(doc, spec)
         elif kind == vocab.PARAMETERS:
@@ -226,6 +227,12 @@ class _Reader:
             _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
         else:
             self.flag_unsupported("database", doc, "(whole document)")
+
+    def annotations(self, annotations: dict[str, Any]) -> None:
+        """The run's annotations (the client's own type and version are not the user's)."""
+        for key, value in annotations.items():
+            if key not in ("client_type", "client_version") and value is not None:
+                self.config.annotations[str(key)] = str(value)
 
     def metadata(self, doc: _Doc, spec: Any) -> None:
         """Display name and PIA context (Octopize spells two PIA keys without underscore)."""
@@ -484,7 +491,7 @@ class _Reader:
         for key in ("method", "k", "training_fraction"):
             _put(out, f"imputation_{key}", values.get(key))
         if _flag(doc, f"{path}.return_data_imputed", values.get("return_data_imputed")):
-            self.flag_unsupported("imputed_data", doc, f"{path}.return_data_imputed")
+            out["imputation_return_data_imputed"] = True
         return out
 
     def metrics(self, doc: _Doc, spec: Any) -> None:
@@ -518,18 +525,17 @@ class _Reader:
             for key in vocab.OBSOLETE_PRIVACY_KEYS:
                 if values.get(key) is not None:
                     self.flag_unsupported("obsolete", doc, f"{path}.{key}")
-            for key, folded in (
-                (
-                    "imputation",
-                    self.imputation(doc, f"{path}.imputation", values.get("imputation")),
-                ),
-                (
-                    "exclude_variables",
-                    self.exclude(doc, f"{path}.exclude_variables", values.get("exclude_variables")),
-                ),
-            ):
-                if folded:
-                    self.folds.append((name, f"{doc.label()} {path}.{key}", folded))
+            # Octopize writes the avatarization's excluded variables into the metrics blocks
+            # unless use_excluded_variables_in_metrics: present, they stay out of the metrics'
+            # projection; absent, the metrics see them.
+            excluded = self.exclude(
+                doc, f"{path}.exclude_variables", values.get("exclude_variables")
+            )
+            _put(out, "exclude_variable_names", excluded.get("exclude_variable_names"))
+            imputation = self.imputation(doc, f"{path}.imputation", values.get("imputation"))
+            imputation.pop("imputation_return_data_imputed", None)  # the avatars' concern only
+            if imputation:
+                self.folds.append((name, f"{doc.label()} {path}.imputation", imputation))
             setattr(self.table(doc, name), block_key, out)
         self.common(doc, spec)
 
@@ -547,11 +553,7 @@ class _Reader:
     def finish(self) -> None:
         """Checks that need every document: folded metrics settings, undeclared tables."""
         for name, where, folded in self.folds:
-            keys = (
-                ("imputation_method", "imputation_k", "imputation_training_fraction")
-                if where.endswith(".imputation")
-                else ("exclude_variable_names", "exclude_variables_method")
-            )
+            keys = ("imputation_method", "imputation_k", "imputation_training_fraction")
             avatarization = self.config.table(name).avatarization
             if avatarization is None:
                 self.notes.append(

@@ -70,7 +70,11 @@ def _metadata(config: RunConfig, display_name: str) -> dict[str, Any]:
             },
         },
     )
-    document["annotations"] = {"client_type": "python", "client_version": _client_version()}
+    document["annotations"] = {
+        "client_type": "python",
+        "client_version": _client_version(),
+        **config.annotations,
+    }
     return document
 
 
@@ -145,9 +149,10 @@ def _imputation(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
     values = {
         key: parameters.get(f"imputation_{key}") for key in ("method", "k", "training_fraction")
     }
-    if all(value is None for value in values.values()):
+    returned = bool(parameters.get("imputation_return_data_imputed"))
+    if all(value is None for value in values.values()) and not returned:
         return None
-    return {**values, "return_data_imputed": False}
+    return {**values, "return_data_imputed": returned}
 
 
 def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -222,7 +227,13 @@ def _privacy_block(table: TableConfig) -> dict[str, Any]:
         "quantile_threshold": values.get("quantile_threshold"),
         "imputation": _imputation(table.avatarization),
         "column_weights": values.get("column_weights"),
+        "exclude_variables": _metrics_exclusion(values),
     }
+
+
+def _metrics_exclusion(values: dict[str, Any]) -> dict[str, Any] | None:
+    names = values.get("exclude_variable_names")
+    return {"variable_names": names} if names else None
 
 
 def _signal_block(table: TableConfig) -> dict[str, Any]:
@@ -233,6 +244,7 @@ def _signal_block(table: TableConfig) -> dict[str, Any]:
         "imputation": _imputation(table.avatarization),
         "column_weights": values.get("column_weights"),
         "target": values.get("target"),
+        "exclude_variables": _metrics_exclusion(values),
     }
 
 

@@ -137,6 +137,9 @@ jobs = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("warnings_json", sa.Text, nullable=False, default="[]", server_default="[]"),
+    sa.Column("phase_done", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("phase_total", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 results = sa.Table(

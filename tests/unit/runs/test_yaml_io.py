@@ -184,6 +184,7 @@ def test_round_trip_of_every_field() -> None:
                     "imputation_method": "knn",
                     "imputation_k": 4,
                     "imputation_training_fraction": 0.5,
+                    "imputation_return_data_imputed": True,
                     "max_rows_per_batch": 1000,
                     "max_weight": 0.25,
                     "local_noise": 0.5,
@@ -209,8 +210,10 @@ def test_round_trip_of_every_field() -> None:
                 column_types={"v": "category", "yes": "bool"},
                 identifiers=["patient_id", "v", "doctor_id"],
                 primary_key="visit_id",
-                privacy_metrics={"target": "v"},
+                privacy_metrics={"target": "v", "exclude_variable_names": ["yes"]},
+                signal_metrics={"exclude_variable_names": ["v"]},
             ),
+            TableConfig("notes", column_types={"text": "category"}, individual_level=False),
         ],
         links=[LinkConfig("patient", "visit", "p_id", "patient_id", "minimum_distance_assignment")],
         seed=3,
@@ -218,6 +221,7 @@ def test_round_trip_of_every_field() -> None:
         pia=PiaConfig("High", "health", "patients", "internal"),
         compute_figures=False,
         max_distribution_plots=4,
+        annotations={"project": "trial-42", "owner": "biostatistics"},
     )
     again, name, _ = config_from_yaml(config_to_yaml(config, "every field"))
     assert (again, name) == (config, "every field")
@@ -365,12 +369,13 @@ def test_metrics_settings_that_cannot_be_folded_are_reported() -> None:
         "  signal_metrics:\n    iris:\n      imputation: {method: mean}\n"
         "    other:\n      exclude_variables: {variable_names: [a]}\n"
     )
-    _, _, warnings = config_from_yaml(text)
+    config, _, warnings = config_from_yaml(text)
     assert any(
         "'privacy_metrics' spec.privacy_metrics.iris.imputation is ignored: it differs" in w
         for w in warnings
     ), warnings
-    assert any("spec.signal_metrics.other.exclude_variables is ignored" in w for w in warnings)
+    # Excluded variables in a metrics block are kept out of the metrics' projection (issue 13).
+    assert config.table("other").signal_metrics == {"exclude_variable_names": ["a"]}
     assert any("table 'other' is configured in" in w for w in warnings)
     assert not any("signal_metrics.iris" in w for w in warnings)
 

@@ -46,3 +46,17 @@ def test_the_serving_process_does_not_import_alembic(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from veil_service.storage import schema
+
+    engine = open_database(f"sqlite:///{tmp_path / 'veil.db'}", migrate_in_subprocess=True)
+    try:
+        with engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
