@@ -100,6 +100,14 @@ class Advice:
         }
 
 
+MIN_ADVISED_K = 3
+"""The smallest k advice proposes: k=2 is allowed but draws a warning (privacy is weak), and
+advice must not propose what the client then warns about."""
+
+MIN_ADVISED_ROWS = MIN_ADVISED_K + 1
+"""k must stay below the row count."""
+
+
 def advise(df: pd.DataFrame, *, categorical_columns: list[str] | None = None) -> Advice:
     """Recommend k, ncp, imputation and categorical reduction, and flag risky columns.
 
@@ -111,10 +119,10 @@ def advise(df: pd.DataFrame, *, categorical_columns: list[str] | None = None) ->
         InvalidArgumentError: the table has fewer than 3 rows or no column.
     """
     n = len(df)
-    if n < 3 or df.shape[1] == 0:
+    if n < MIN_ADVISED_ROWS or df.shape[1] == 0:
         raise InvalidArgumentError(
-            f"advice needs a table with at least 3 rows and one column; got {df.shape[0]} rows "
-            f"and {df.shape[1]} columns.",
+            f"advice needs a table with at least {MIN_ADVISED_ROWS} rows and one column; got "
+            f"{df.shape[0]} rows and {df.shape[1]} columns.",
             field="table",
         )
     declared = set(categorical_columns or ())
@@ -179,9 +187,7 @@ def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
 
 
 def _advise_k(n: int) -> Recommendation:
-    # 3 at least: k=2 is the floor the client warns about, advice should never land on it (a
-    # 50-row table of a linked run, e.g. Tutorial 3's doctors, would otherwise get it).
-    k = min(DEFAULT_K, max(min(3, n - 1), n // 20), max(n - 1, 2))
+    k = min(DEFAULT_K, max(MIN_ADVISED_K, n // 20))
     if k == DEFAULT_K:
         reason = f"{DEFAULT_K}, the usual value (the paper's), fits {n} rows."
     else:

@@ -45,6 +45,7 @@ def avatarize(
     imputation_method: str = "fast_knn",
     imputation_k: int | None = None,
     imputation_training_fraction: float | None = None,
+    imputation_return_data_imputed: bool = False,
     categorical_columns: list[str] | None = None,
     max_rows_per_batch: int | None = None,
     n_jobs: int = -1,
@@ -71,6 +72,8 @@ def avatarize(
             serve only the projection, missing values are reproduced in the avatars.
         imputation_k: Neighbours of the knn imputations (default 5).
         imputation_training_fraction: Share of rows used as imputation donors (default 1).
+        imputation_return_data_imputed: Keep the imputed values in the avatars instead of
+            reproducing the original's missing values.
         categorical_columns: Numeric columns to treat as categorical (few distinct codes).
         max_rows_per_batch: Row limit of a batch (default ``DEFAULT_MAX_ROWS_PER_BATCH``): rows
             are avatarized by batches, neighbours searched within a batch.
@@ -101,6 +104,7 @@ def avatarize(
         imputation_method=imputation_method,
         imputation_k=imputation_k,
         imputation_training_fraction=imputation_training_fraction,
+        imputation_return_data_imputed=imputation_return_data_imputed,
         categorical_columns=tuple(categorical_columns or ()),
         max_rows_per_batch=max_rows_per_batch,
         n_jobs=n_jobs,

@@ -89,7 +89,8 @@ def analyse_columns(df: pd.DataFrame, declared_categorical: set[str]) -> list[Co
                 field="exclude_variable_names",
             )
         specs.append(_analyse_column(name, series, observed, name in declared_categorical))
-        if observed.nunique() < 2:
+        # One value and some missing ones is not constant: the missingness is information.
+        if observed.nunique() < 2 and len(observed) == len(series):
             raise InvalidArgumentError(
                 f"Column {name!r} is constant (one value): it carries no information to "
                 "avatarize. Drop it and add it back afterwards, or list it in "

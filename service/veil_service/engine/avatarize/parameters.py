@@ -56,6 +56,8 @@ class AvatarizationParameters:
             as noise shaped like the neighbourhood (0: none, Octopize's method).
         redraw_unique_copies: Draw again (fresh weights and noise) every avatar that equals an
             original row occurring once in the table.
+        imputation_return_data_imputed: Give the avatars the imputed values instead of putting
+            the original's missing values back (Octopize's ``return_data_imputed``).
     """
 
     k: int = 20
@@ -74,6 +76,7 @@ class AvatarizationParameters:
     max_weight: float | None = None
     local_noise: float = 0.0
     redraw_unique_copies: bool = False
+    imputation_return_data_imputed: bool = False
 
     def __post_init__(self) -> None:
         _check_int("k", self.k)

@@ -71,6 +71,7 @@ class AvatarizationResult:
             ran out; only counted when ``redraw_unique_copies`` is set).
         neighbours: SENSITIVE, only with ``keep_weights``: row i's neighbours (original rows).
         coefficients: Only with ``keep_weights``: the neighbours' coefficients (rows sum to one).
+        warnings: What the caller should know about how its parameters were applied.
     """
 
     avatars: pd.DataFrame
@@ -84,6 +85,7 @@ class AvatarizationResult:
     unique_copies: int = 0
     neighbours: IndexArray | None = None
     coefficients: FloatArray | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def run_avatarization(
@@ -112,10 +114,9 @@ def run_avatarization(
     root = np.random.SeedSequence(params.seed)
     imputation_seed, split_seed, shuffle_seed, batches_seed, redraw_seed = root.spawn(5)
 
-    validate_projection(
-        params.ncp if not params.use_categorical_reduction else 1,
-        encoded_width(continuous.shape[1], n_categories),
-    )
+    modalities = {spec.name: len(spec.categories) for spec in cat_specs}
+    if not params.use_categorical_reduction:
+        validate_projection(encoded_width(continuous.shape[1], n_categories), modalities)
     report(0.05, "imputing")
     indicators = missing_indicators(continuous, codes)
     filled_cont, filled_codes = impute(
@@ -147,8 +148,7 @@ def run_avatarization(
     for j, emb in zip(reduction.reduced, reduction.embeddings, strict=True):
         cont_weights += [weight_of[n_cont + j]] * emb.shape[1]
     cat_weights = [w for j, w in enumerate(weight_of[n_cont:]) if j not in reduction.reduced]
-    width = encoded_width(model_cont.shape[1], model_categories)
-    validate_projection(params.ncp, width)
+    validate_projection(encoded_width(model_cont.shape[1], model_categories), modalities)
 
     report(0.15, "fitting projection")
     model = fit_famd(
@@ -157,7 +157,8 @@ def run_avatarization(
         model_categories,
         np.asarray(cont_weights + cat_weights, dtype=np.float64),
     )
-    n_out = min(max(params.ncp, 2), model.n_components)
+    ncp, warnings = capped_ncp(params.ncp, model.n_components)
+    n_out = min(max(ncp, 2), model.n_components)
     seeds = batches_seed.spawn(len(batches))
     match = bool(excluded) and params.exclude_variables_method == "coordinate_similarity"
     # One batch alone gets every core as query threads; several batches get one process each.
@@ -168,7 +169,7 @@ def run_avatarization(
             model_cont[rows],
             model_codes[rows],
             params.k,
-            params.ncp,
+            ncp,
             n_out,
             seed,
             match,
@@ -187,7 +188,14 @@ def run_avatarization(
 
     outputs = run_batches(tasks, params.effective_n_jobs, on_done)
     gathered = _gather(len(df), batches, outputs, keep_weights)
-    decoder = _Decoder(specs, reduction, n_cont, indicators_columns(specs, indicators), work)
+    decoder = _Decoder(
+        specs,
+        reduction,
+        n_cont,
+        indicators_columns(specs, indicators),
+        work,
+        params.imputation_return_data_imputed,
+    )
     redrawn, left = 0, 0
     if params.redraw_unique_copies:
         redrawn, left = _redraw_unique_copies(gathered, decoder, tasks, batches, redraw_seed)
@@ -203,7 +211,21 @@ def run_avatarization(
         len(batches),
     )
     report(1.0, "done")
-    return replace(result, redrawn_rows=redrawn, unique_copies=left)
+    return replace(result, redrawn_rows=redrawn, unique_copies=left, warnings=tuple(warnings))
+
+
+def capped_ncp(requested: int, dimensions: int) -> tuple[int, list[str]]:
+    """``ncp`` capped at the projection's dimensions, with a warning when it had to be.
+
+    Octopize caps a too large ``ncp`` silently; Veil caps it too (the closest space that exists)
+    and says so, naming both numbers.
+    """
+    if requested <= dimensions:
+        return requested, []
+    return dimensions, [
+        f"ncp={requested} is more than the {dimensions} dimensions of this table's projection: "
+        f"the neighbours were searched in all {dimensions} (ncp capped at {dimensions})."
+    ]
 
 
 def indicators_columns(
@@ -286,6 +308,7 @@ class _Decoder:
     n_cont: int
     indicator_cols: list[tuple[str, ColumnKind, int]]
     work: pd.DataFrame
+    keep_imputed: bool = False
 
     def decode(self, gathered: _Gathered, rows: IndexArray | None = None) -> pd.DataFrame:
         """The avatars of ``rows`` (default: all) as a table of the avatarized columns."""
@@ -296,6 +319,8 @@ class _Decoder:
         n_cat = all_codes.shape[1] - len(self.indicator_cols)
         codes = np.ascontiguousarray(all_codes[:, :n_cat])
         for t, (_, column_kind, j) in enumerate(self.indicator_cols):
+            if self.keep_imputed:
+                break  # the imputed values stay; the missingness indicators are dropped
             is_missing = all_codes[:, n_cat + t] == 1
             if column_kind is ColumnKind.CONTINUOUS:
                 cont[is_missing, j] = np.nan

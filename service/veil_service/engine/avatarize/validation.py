@@ -94,23 +94,25 @@ def _check_names(parameter: str, names: Iterable[str], columns: set[Any]) -> Non
         )
 
 
-def validate_projection(ncp: int, width: int) -> None:
-    """Check ``ncp`` against the projection width, and the width against its limit.
+def validate_projection(width: int, modalities: dict[Any, int] | None = None) -> None:
+    """Check the projection width against its limit.
+
+    ``ncp`` needs no check here: a value above the projection's dimensions is capped where the
+    dimensions are known (after the fit), with a warning, as Octopize does.
 
     Args:
-        ncp: Requested components for the neighbour search.
         width: Encoded columns (continuous variables plus modalities).
+        modalities: Modalities of each categorical column, to name the widest in the error.
     """
     if width > MAX_ENCODED_WIDTH:
+        # Name the columns that make the width, not every categorical one.
+        ranked = sorted((modalities or {}).items(), key=lambda item: -item[1])
+        widest = [item for item in ranked if item[1] > MAX_ENCODED_WIDTH // 20][:3] or ranked[:1]
+        named = ", ".join(f"{str(name)!r} ({count} values)" for name, count in widest)
         raise InvalidArgumentError(
-            f"The table encodes to {width} projection columns (over {MAX_ENCODED_WIDTH}): some "
-            "categorical columns have very many modalities (identifiers, free text). Exclude them "
-            "with exclude_variable_names (advise() lists them), or group rare modalities.",
+            f"The table encodes to {width} projection columns (over {MAX_ENCODED_WIDTH}): "
+            + (f"{named} {'has' if len(widest) == 1 else 'have'} " if widest else "some ")
+            + "very many modalities (identifiers, free text). Exclude them with "
+            "exclude_variable_names (advise_parameters() lists them), or group rare modalities.",
             field="exclude_variable_names",
-        )
-    if ncp > width:
-        raise InvalidArgumentError(
-            f"ncp must be at most the number of projection dimensions ({width}); got ncp={ncp}. "
-            f"Lower ncp to {min(5, width)} or less.",
-            field="ncp",
         )

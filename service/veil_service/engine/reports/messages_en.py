@@ -35,6 +35,9 @@ EN: dict[str, str] = {
     "metric.inference_continuous": "Inference protection (continuous)",
     "metric.inference_categorical": "Inference protection (categorical)",
     "metric.inference_risk": "Inference risk",
+    "metric.knowledge_protection_rate": "Knowledge protection rate",
+    "metric.linkability_protection_rate": "Linkability protection rate",
+    "metric.inference_accuracy_ratio": "Inference accuracy ratio",
     "metric.hellinger_mean": "Hellinger distance (mean)",
     "metric.hellinger_std": "Hellinger distance (std)",
     "metric.correlation_difference_ratio": "Correlation difference",
@@ -72,6 +75,13 @@ EN: dict[str, str] = {
     "sensitive variable from the known ones; higher is safer.",
     "desc.inference_risk": "anonymeter-style risk (in %) of guessing a secret attribute better "
     "than chance.",
+    "desc.knowledge_protection_rate": "share (%) of individuals an attacker knowing the known "
+    "variables cannot single out among the avatars (the correlation protection rate).",
+    "desc.linkability_protection_rate": "100 minus the linkability risk (%): how little the "
+    "avatars help link records across two sets of variables.",
+    "desc.inference_accuracy_ratio": "accuracy (%) of inferring the target from the known "
+    "variables with real records, relative to doing it with the avatars; 100 = as easy, "
+    "above 100 = harder with the avatars.",
     "desc.hellinger_mean": "mean over variables of the Hellinger distance between original and "
     "avatar distributions; 0 = identical, 1 = disjoint.",
     "desc.hellinger_std": "standard deviation of those per-variable distances.",
@@ -168,6 +178,7 @@ EN: dict[str, str] = {
     "by {value} % on average.",
     # technical report
     "tech.title": "Avatarization technical report",
+    "tech.title_run": "Avatarization technical report: {run}",
     "tech.footer": "Veil technical report · {run}",
     "tech.table_heading": "Table {table}",
     "tech.reading": "Reading of the results",

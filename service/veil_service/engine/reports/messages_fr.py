@@ -35,6 +35,9 @@ FR: dict[str, str] = {
     "metric.inference_continuous": "Protection contre l'inférence (continue)",
     "metric.inference_categorical": "Protection contre l'inférence (catégorielle)",
     "metric.inference_risk": "Risque d'inférence",
+    "metric.knowledge_protection_rate": "Taux de protection face à la connaissance",
+    "metric.linkability_protection_rate": "Taux de protection contre la liaison",
+    "metric.inference_accuracy_ratio": "Ratio de précision d'inférence",
     "metric.hellinger_mean": "Distance de Hellinger (moyenne)",
     "metric.hellinger_std": "Distance de Hellinger (écart-type)",
     "metric.correlation_difference_ratio": "Écart des corrélations",
@@ -73,6 +76,14 @@ FR: dict[str, str] = {
     "catégorielle à partir des variables connues ; plus il est élevé, mieux c'est.",
     "desc.inference_risk": "risque, façon anonymeter (en %), de deviner un attribut secret "
     "mieux que le hasard.",
+    "desc.knowledge_protection_rate": "part (%) des individus qu'un attaquant connaissant les "
+    "variables connues ne peut pas isoler parmi les avatars (le taux de protection des "
+    "corrélations).",
+    "desc.linkability_protection_rate": "100 moins le risque de liaison (%) : combien peu les "
+    "avatars aident à relier des enregistrements entre deux ensembles de variables.",
+    "desc.inference_accuracy_ratio": "précision (%) de l'inférence de la cible à partir des "
+    "variables connues avec des enregistrements réels, rapportée à celle obtenue avec les "
+    "avatars ; 100 = aussi facile, plus de 100 = plus difficile avec les avatars.",
     "desc.hellinger_mean": "moyenne sur les variables de la distance de Hellinger entre les "
     "distributions originales et avatars ; 0 = identiques, 1 = disjointes.",
     "desc.hellinger_std": "écart-type de ces distances par variable.",
@@ -176,6 +187,7 @@ FR: dict[str, str] = {
     "diffèrent de {value} % en moyenne.",
     # technical report
     "tech.title": "Rapport technique d'avatarisation",
+    "tech.title_run": "Rapport technique d'avatarisation : {run}",
     "tech.footer": "Rapport technique Veil · {run}",
     "tech.table_heading": "Table {table}",
     "tech.reading": "Lecture des résultats",

@@ -372,8 +372,7 @@ def build_technical_report(context: ReportContext, language: str = "en") -> byte
     _register_fonts()
     styles = _styles()
     story: list[Flowable] = [
-        Paragraph(escape(t("tech.title")), styles["title"]),
-        Paragraph(escape(t("common.run", run=context.run_name)), styles["body"]),
+        Paragraph(escape(t("tech.title_run", run=context.run_name)), styles["title"]),
     ]
     if context.generated_at is not None:
         story.append(
@@ -414,7 +413,7 @@ def build_technical_report(context: ReportContext, language: str = "en") -> byte
         rightMargin=2 * cm,
         topMargin=2 * cm,
         bottomMargin=2 * cm,
-        title=t("tech.title"),
+        title=t("tech.title_run", run=context.run_name),
         author="Veil",
         lang=t.language,
         invariant=1,

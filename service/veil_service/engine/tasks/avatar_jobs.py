@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from veil_service.engine.tasks.context import TaskContext
+from veil_service.engine.tasks.dtypes import match_dtypes
 from veil_service.errors import InvalidArgumentError
 
 HTML = "text/html"
@@ -73,26 +74,44 @@ def _read_original(ctx: TaskContext) -> tuple[pd.DataFrame, list[str]]:
     return apply_column_types(frame, ctx.params.get("column_types") or {})
 
 
-def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
-    """Avatarize input ``original`` with ``params["avatarization"]``."""
-    from veil_service.engine.avatarize import avatarize
+def _table_name(ctx: TaskContext) -> str:
+    return str(ctx.params.get("table_name", "table"))
 
-    frame, categorical = _read_original(ctx)
+
+def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
+    """Avatarize input ``original`` with ``params["avatarization"]``.
+
+    Constant and empty columns are set aside and released unchanged (see
+    :mod:`veil_service.engine.avatarize.constant_columns`); the avatars get the original's
+    dtypes back. The summary's ``warnings`` say what the caller should know.
+    """
+    from veil_service.engine.avatarize import avatarize
+    from veil_service.engine.avatarize import constant_columns as aside_columns
+
+    uploaded = ctx.read_table("original")
+    frame, categorical = apply_column_types(uploaded, ctx.params.get("column_types") or {})
+    aside = aside_columns.find_set_aside(frame)
+    work = aside_columns.without(frame, aside, _table_name(ctx))
     params = dict(ctx.params.get("avatarization") or {})
     params.setdefault("categorical_columns", categorical)
+    for key in ("categorical_columns", "exclude_variable_names"):
+        params[key] = aside_columns.prune_names(params.get(key), aside)
+    params["column_weights"] = aside_columns.prune_weights(params.get("column_weights"), aside)
     ctx.progress(0.0, "preparing")
     result = avatarize(
-        frame, seed=ctx.params.get("seed"), progress=lambda f, p: ctx.progress(0.9 * f, p), **params
+        work, seed=ctx.params.get("seed"), progress=lambda f, p: ctx.progress(0.9 * f, p), **params
     )
     ctx.progress(0.9, "writing results")
-    ctx.write_table("shuffled", result.avatars)
-    ctx.write_table("unshuffled", result.unshuffled)
+    shuffled = match_dtypes(aside_columns.restore(result.avatars, uploaded, aside), uploaded)
+    unshuffled = match_dtypes(aside_columns.restore(result.unshuffled, uploaded, aside), uploaded)
+    ctx.write_table("shuffled", shuffled)
+    ctx.write_table("unshuffled", unshuffled)
     ctx.write_table("original_projections", result.original_projections)
     ctx.write_table("avatar_projections", result.avatar_projections)
     if ctx.params.get("compute_figures", True):
         _write_figures(
             ctx,
-            frame,
+            work,
             result.unshuffled,
             result.original_projections,
             result.avatar_projections,
@@ -100,7 +119,11 @@ def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
             None,
         )
     ctx.progress(1.0, "done")
-    return {"rows": len(result.avatars), "columns": result.avatars.shape[1]}
+    return {
+        "rows": len(shuffled),
+        "columns": shuffled.shape[1],
+        "warnings": [*aside.warnings(_table_name(ctx)), *result.warnings],
+    }
 
 
 def _write_figures(
@@ -132,6 +155,8 @@ def _write_figures(
     for figure in build_figures(original, avatars, **kwargs):
         if only is not None and figure.kind not in only:
             continue
+        if figure.kind == "metrics_summary" and privacy is None and signal is None:
+            continue  # a summary of metrics no job has computed yet would show nothing
         ctx.write_bytes(
             f"figures:{figure.kind}:{figure.index}", figure.html.encode("utf-8"), HTML, ".html"
         )
@@ -160,16 +185,58 @@ def _metric_params(ctx: TaskContext, section: str) -> dict[str, Any]:
 
 
 def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
-    """Compute one metrics family (``privacy_metrics`` or ``signal_metrics``) and write it."""
+    """Compute one metrics family (``privacy_metrics`` or ``signal_metrics``) and write it.
+
+    Constant and empty columns are left out: an avatar "matches" them by construction, and they
+    say nothing about any row. The metadata lists them.
+    """
     from veil_service.engine import metrics
+    from veil_service.engine.avatarize import constant_columns as aside_columns
 
     compute = getattr(metrics, section)
     original, avatars = _read_pair(ctx)
+    aside = aside_columns.find_set_aside(original)
+    params = _metric_params(ctx, section)
+    warnings = aside.warnings(_table_name(ctx))
+    if aside.names:
+        original = aside_columns.without(original, aside, _table_name(ctx))
+        avatars = avatars.drop(columns=[c for c in aside.names if c in avatars.columns])
+        for key in (
+            "known_variables",
+            "exclude_variable_names",
+            "categorical_hidden_rate_variables",
+        ):
+            params[key] = aside_columns.prune_names(params.get(key), aside) or None
+        params["column_weights"] = aside_columns.prune_weights(params.get("column_weights"), aside)
+        if params.get("target") in aside.names:
+            warnings.append(
+                f"table {_table_name(ctx)!r}: target {params['target']!r} has a single value: "
+                "there is nothing to infer, so the inference metrics were not computed."
+            )
+            params["target"] = None
     ctx.progress(0.05, section.replace("_", " "))
-    result: dict[str, Any] = compute(original, avatars, **_metric_params(ctx, section))
+    result: dict[str, Any] = compute(original, avatars, **params)
+    metadata = result.setdefault("metadata", {})
+    metadata["set_aside_columns"] = [str(c) for c in aside.names]
+    warnings += metadata.get("warnings") or []
+    metadata["warnings"] = warnings
     ctx.write_json(section, result)
+    if section == "signal_metrics" and ctx.params.get("metrics_only_figures"):
+        _write_figures(ctx, original, avatars, None, None, None, None)
     ctx.progress(1.0, "done")
-    return {"metrics": len(result)}
+    return {
+        "metrics": len(result),
+        "warnings": warnings,
+        "meta_metric": meta_metric(result, section),
+    }
+
+
+def meta_metric(result: dict[str, Any], section: str) -> float | None:
+    """The one number a summary shows for a table (docs/metrics.md, "Meta metrics"): the hidden
+    rate for privacy, ``100 x (1 - hellinger_mean)`` for signal."""
+    from veil_service.engine.multitable.metrics import meta_metric as linked_meta_metric
+
+    return linked_meta_metric(result, "privacy" if section == "privacy_metrics" else "signal")
 
 
 def run_privacy_metrics(ctx: TaskContext) -> dict[str, Any]:

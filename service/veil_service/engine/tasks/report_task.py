@@ -49,6 +49,10 @@ def write_reports(
                 "text/html",
                 ".html",
             )
+        if figure.png is not None:  # the images the reports embed (Results.REPORT_IMAGES)
+            ctx.write_bytes(
+                f"report_images:{figure.kind}:{figure.index}", figure.png, "image/png", ".png"
+            )
     context = ReportContext(
         run_name=str(ctx.params.get("run_name") or table),
         tables=(TableSummary.from_frames(table, original, avatars),),

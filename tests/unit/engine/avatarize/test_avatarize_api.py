@@ -19,6 +19,7 @@ OCTOPIZE_NAMES = {
     "imputation_method",
     "imputation_k",
     "imputation_training_fraction",
+    "imputation_return_data_imputed",
 }
 
 

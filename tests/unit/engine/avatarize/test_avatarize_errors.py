@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -49,12 +50,21 @@ def test_ncp_below_one(ncp: int) -> None:
     assert "at least 1" in error.message
 
 
-def test_ncp_above_the_projection_dimensions() -> None:
-    # 2 continuous variables + 3 modalities = 5 dimensions.
-    error = _error(_table(), ncp=6)
-    assert error.field == "ncp"
-    assert "at most the number of projection dimensions (5); got ncp=6" in error.message
-    assert "Lower ncp" in error.message
+def test_ncp_above_the_projection_dimensions_is_capped_with_a_warning() -> None:
+    # Issue 13 item 3: Octopize caps ncp; Veil caps it too, and says so with one number.
+    capped = avatarize(_table(), ncp=6, seed=0)
+    (warning,) = capped.warnings
+    match = re.fullmatch(
+        r"ncp=6 is more than the (\d+) dimensions of this table's projection: the neighbours "
+        r"were searched in all (\d+) \(ncp capped at (\d+)\)\.",
+        warning,
+    )
+    assert match is not None and len(set(match.groups())) == 1
+    dimensions = int(match.group(1))
+    assert dimensions < 6
+    exact = avatarize(_table(), ncp=dimensions, seed=0)
+    assert exact.warnings == ()
+    pd.testing.assert_frame_equal(capped.avatars, exact.avatars)
 
 
 @pytest.mark.parametrize(
@@ -154,4 +164,7 @@ def test_identifier_like_column_is_refused_with_advice() -> None:
     df = _table(n).assign(patient=[f"P{i}" for i in range(n)])
     error = _error(df)
     assert error.field == "exclude_variable_names"
-    assert "advise()" in error.message
+    # The column at fault is named (issue 13, real tables), with the call that lists it.
+    assert "'patient' (2500 values) has very many modalities" in error.message
+    assert "'city'" not in error.message
+    assert "advise_parameters()" in error.message

@@ -1,0 +1,73 @@
+"""Avatars leave the engine with the original's dtypes.
+
+The avatarization works on float64 and integer codes, and the declared types (``int``,
+``float``, ``category``...) are coarser than pandas' dtypes, so without this step an ``int32``
+column came back ``int64``, ``float32`` as ``float64``, a ``category`` without its unused
+categories (as ``object``), a ``string`` column as ``object``, and integer codes declared
+``category`` as the strings ``'1'``..``'10'``. Casting each avatar column to the dtype the original
+had when it was uploaded (Arrow's pandas metadata carries it back to the client) makes
+``runner.shuffled(table)`` come back as the table went in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def match_dtypes(avatars: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """``avatars`` with each column cast to the dtype of the same column of ``like``.
+
+    Values are the avatars' own; only their representation changes. A column whose values
+    cannot take the original dtype (which would be a bug upstream) keeps its avatar dtype rather
+    than losing values.
+    """
+    out = avatars.copy()
+    for column in avatars.columns:
+        if column not in like.columns:
+            continue
+        target = like[column].dtype
+        if out[column].dtype == target:
+            continue
+        cast = _cast(out[column], target)
+        if cast is not None:
+            out[column] = cast
+    return out
+
+
+def _cast(series: pd.Series[Any], target: Any) -> pd.Series[Any] | None:
+    if series.isna().any() and not _can_hold_missing(target):
+        return None  # e.g. an int64 or bool column cannot hold a missing value
+    try:
+        if isinstance(target, pd.CategoricalDtype):
+            return _as_categorical(series, target)
+        if pd.api.types.is_integer_dtype(target) or pd.api.types.is_float_dtype(target):
+            numeric = series if pd.api.types.is_numeric_dtype(series) else pd.to_numeric(series)
+            if pd.api.types.is_integer_dtype(target):
+                numeric = numeric.round()
+            return numeric.astype(target)
+        return series.astype(target)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def _can_hold_missing(dtype: Any) -> bool:
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return True  # Int64, boolean, string, category, datetime with time zone
+    return not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+def _as_categorical(series: pd.Series[Any], target: pd.CategoricalDtype) -> pd.Series[Any] | None:
+    categories = list(target.categories)
+    by_text = {str(c): c for c in categories}
+    values = [
+        v if pd.isna(v) or v in by_text.values() else by_text.get(str(v), _NOT_A_CATEGORY)
+        for v in series.tolist()
+    ]
+    if any(v is _NOT_A_CATEGORY for v in values):
+        return None
+    return pd.Series(pd.Categorical(values, dtype=target), index=series.index)
+
+
+_NOT_A_CATEGORY = object()
