@@ -57,6 +57,16 @@ METRICS: tuple[MetricDefinition, ...] = (
     MetricDefinition("inference_continuous", "privacy", "inference", "", "> 10"),
     MetricDefinition("inference_categorical", "privacy", "inference", "", "> 10"),
     MetricDefinition("inference_risk", "privacy", "inference", "%", "< 10", octopize=False),
+    # Octopize's assessment names (its current client), derived from the above; targets Veil's.
+    MetricDefinition(
+        "knowledge_protection_rate", "privacy", "linkability", "%", "> 95", octopize=False
+    ),
+    MetricDefinition(
+        "linkability_protection_rate", "privacy", "linkability", "%", "> 90", octopize=False
+    ),
+    MetricDefinition(
+        "inference_accuracy_ratio", "privacy", "inference", "%", "> 90", octopize=False
+    ),
     MetricDefinition("hellinger_mean", "signal", None, "", "< 0.1"),
     MetricDefinition("hellinger_std", "signal", None, "", None),
     MetricDefinition("correlation_difference_ratio", "signal", None, "%", "< 10"),

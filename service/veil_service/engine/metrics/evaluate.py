@@ -22,6 +22,10 @@ from veil_service.engine.metrics.matching import (
     correlation_protection_rate,
     row_direct_match_protection,
 )
+from veil_service.engine.metrics.octopize_rates import (
+    inference_accuracy_ratio,
+    linkability_protection_rate,
+)
 from veil_service.engine.metrics.output import PRIVACY_TARGETS, SIGNAL_TARGETS, build_result
 from veil_service.engine.metrics.parameters import (
     MetricsParameters,
@@ -29,7 +33,8 @@ from veil_service.engine.metrics.parameters import (
     parse_parameters,
 )
 from veil_service.engine.metrics.privacy import distance_privacy
-from veil_service.engine.metrics.projection import fit_famd, resolve_ncp
+from veil_service.engine.metrics.projection import fit_famd, ncp_warning, resolve_ncp
+from veil_service.engine.metrics.projection_tables import projection_tables
 from veil_service.engine.metrics.signal import (
     column_shapes,
     correlation_difference_ratio,
@@ -137,14 +142,21 @@ def _privacy_metrics(
     original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, params: dict[str, Any]
 ) -> dict[str, Any]:
     tables, parameters = _prepare(original, avatars_unshuffled, params)
+    projected = projection_tables(
+        tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
+    )
     model = fit_famd(
-        tables.original, tables.continuous, tables.categorical, parameters.column_weights
+        projected.original,
+        projected.continuous,
+        projected.categorical,
+        {c: w for c, w in parameters.column_weights.items() if c in projected.columns},
     )
     ncp = resolve_ncp(parameters.ncp, model)
-    holdout = None if tables.holdout is None else model.transform(tables.holdout, ncp)
+    warnings = [w for w in (ncp_warning(parameters.ncp, model),) if w]
+    holdout = None if projected.holdout is None else model.transform(projected.holdout, ncp)
     distance = distance_privacy(
-        model.transform(tables.original, ncp),
-        model.transform(tables.avatars, ncp),
+        model.transform(projected.original, ncp),
+        model.transform(projected.avatars, ncp),
         holdout,
         parameters.quantile_threshold,
     )
@@ -182,6 +194,15 @@ def _privacy_metrics(
         for name, result in risks.items():
             metrics[f"{name}_risk"] = result.risk
         details["attacks"] = {name: result.as_dict() for name, result in risks.items()}
+    metrics["knowledge_protection_rate"] = metrics["correlation_protection_rate"]
+    metrics["linkability_protection_rate"] = linkability_protection_rate(
+        metrics["linkability_risk"]
+    )
+    metrics["inference_accuracy_ratio"] = (
+        inference_accuracy_ratio(tables, known, parameters.target, parameters.seed)
+        if known and parameters.target is not None
+        else None
+    )
     metrics["details"] = details
     metadata = _metadata(
         tables,
@@ -190,6 +211,7 @@ def _privacy_metrics(
             "ncp_used": ncp,
             "projection_components": model.n_components,
             "projection_explained_variance": float(model.explained_variance_ratio[:ncp].sum()),
+            "warnings": warnings,
         },
     )
     return build_result(metrics, PRIVACY_TARGETS, metadata)

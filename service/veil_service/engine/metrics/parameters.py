@@ -43,6 +43,8 @@ _KNOWN = {
     "confidence_level",
     "compute_attacks",
     "compute_utility",
+    "use_categorical_reduction",
+    "exclude_variable_names",
 }
 
 
@@ -71,6 +73,10 @@ class MetricsParameters:
         confidence_level: Confidence of the attack risk intervals.
         compute_attacks: Whether to run the three anonymeter-style attacks.
         compute_utility: Whether to train the train-on-avatars / test-on-real model.
+        use_categorical_reduction: Project many-modality categoricals as their embedding, as the
+            avatarization did (distance metrics only).
+        exclude_variable_names: Variables the avatarization kept out of its projection, kept
+            out of the distance metrics' projection too.
     """
 
     table_name: str = "table"
@@ -85,6 +91,8 @@ class MetricsParameters:
     confidence_level: float = DEFAULT_CONFIDENCE
     compute_attacks: bool = True
     compute_utility: bool = True
+    use_categorical_reduction: bool = False
+    exclude_variable_names: tuple[str, ...] = ()
 
     def as_metadata(self) -> dict[str, Any]:
         """The parameters as plain JSON-ready values, for the result's metadata."""
@@ -102,6 +110,8 @@ class MetricsParameters:
             ),
             "n_attacks": self.n_attacks,
             "confidence_level": self.confidence_level,
+            "use_categorical_reduction": self.use_categorical_reduction,
+            "exclude_variable_names": list(self.exclude_variable_names),
         }
 
 
@@ -227,6 +237,22 @@ def parse_parameters(
         raise InvalidArgumentError(
             "confidence_level must be a float in [0.5, 1)", field="confidence_level"
         )
+    reduction = params.get("use_categorical_reduction", False)
+    if not isinstance(reduction, bool):
+        raise InvalidArgumentError(
+            f"use_categorical_reduction must be true or false, got {reduction!r}",
+            field="use_categorical_reduction",
+        )
+    excluded: tuple[str, ...] = ()
+    if params.get("exclude_variable_names"):
+        excluded = _columns_list(
+            params["exclude_variable_names"], "exclude_variable_names", columns
+        )
+        if len(excluded) == len(columns):
+            raise InvalidArgumentError(
+                "exclude_variable_names lists every column: keep at least one in the projection",
+                field="exclude_variable_names",
+            )
     table_name = params.get("table_name") or "table"
     if not isinstance(table_name, str):
         raise InvalidArgumentError("table_name must be a string", field="table_name")
@@ -243,6 +269,8 @@ def parse_parameters(
         confidence_level=confidence,
         compute_attacks=bool(params.get("compute_attacks", True)),
         compute_utility=bool(params.get("compute_utility", True)),
+        use_categorical_reduction=reduction,
+        exclude_variable_names=excluded,
     )
 
 

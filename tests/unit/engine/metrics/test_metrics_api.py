@@ -31,6 +31,9 @@ PRIVACY_KEYS = {
     "singling_out_risk",
     "linkability_risk",
     "inference_risk",
+    "knowledge_protection_rate",
+    "linkability_protection_rate",
+    "inference_accuracy_ratio",
 }
 SIGNAL_KEYS = {
     "hellinger_mean",
