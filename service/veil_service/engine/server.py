@@ -180,23 +180,22 @@ class EngineServicer(engine_pb2_grpc.EngineServiceServicer):
     async def _run(
         self, kind: str, params: dict[str, Any], inputs: dict[str, Path], output_dir: Path
     ) -> AsyncIterator[Any]:
-        queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        # Progress and the end of the task arrive on one queue (None: the task is over), so that
+        # waiting for either needs no helper task: a helper cancelled while the stream ended was
+        # destroyed pending ("Task was destroyed but it is pending!" in the engine's log).
+        queue: asyncio.Queue[tuple[float, str] | None] = asyncio.Queue()
 
         async def on_progress(fraction: float, phase: str) -> None:
-            await queue.put((fraction, phase))
+            queue.put_nowait((fraction, phase))
 
         # Short DP tasks run in a thread of this process (see worker.py, "Inline path").
         runner = run_inline if wants_inline(kind, params) else run_in_worker
         task = asyncio.create_task(runner(kind, params, inputs, output_dir, on_progress))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
         last_sent = (0.0, "", -1.0)
         try:
-            while not task.done() or not queue.empty():
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    continue
-                fraction, phase = getter.result()
+            while (item := await queue.get()) is not None:
+                fraction, phase = item
                 now = time.monotonic()
                 if (
                     phase != last_sent[1]

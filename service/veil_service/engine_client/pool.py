@@ -87,6 +87,7 @@ class LocalEngineProcess:
         self.work_dir = (data_dir / "engine").resolve()
         self.capacity = capacity
         self.process: asyncio.subprocess.Process | None = None
+        self._drain: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -124,7 +125,7 @@ class LocalEngineProcess:
                 f"the engine child exited at start (code "
                 f"{await self.process.wait()}); see its log above."
             )
-        asyncio.get_running_loop().create_task(_drain(self.process.stdout))
+        self._drain = asyncio.get_running_loop().create_task(_drain(self.process.stdout))
 
     def alive(self) -> bool:
         """Whether the child still runs."""
@@ -136,15 +137,18 @@ class LocalEngineProcess:
         return self.process.pid if self.process else None
 
     async def stop(self) -> None:
-        """Terminate the child (gracefully, then by force)."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), 10)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        """Terminate the child (gracefully, then by force), and stop reading its output."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self._drain is not None:
+            self._drain.cancel()
+            await asyncio.gather(self._drain, return_exceptions=True)
+            self._drain = None
 
 
 def _end_strays(socket_path: Path) -> None:

@@ -189,6 +189,8 @@ class EngineConnection:
         finally:
             if sender is not None and not sender.done():
                 sender.cancel()
+                # Awaited, so that it is not left pending (and destroyed so) when the task ends.
+                await asyncio.gather(sender, return_exceptions=True)
             with contextlib.suppress(asyncio.QueueFull):
                 outbox.put_nowait(None)
 
