@@ -140,6 +140,47 @@ def from_rpc_error(error: grpc.RpcError, *, target: str = "") -> VeilError:
                 detail.Unpack(retry)
                 retry_after = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
     cls = _BY_CODE.get(code, ServerError)
+    if code == grpc.StatusCode.UNAVAILABLE and not reason:
+        message = connection_message(message or "", target) or message
     return cls(
         message or code.name, code=code.name, reason=reason, field=field, retry_after=retry_after
     )
+
+
+def connection_message(details: str, target: str) -> str | None:
+    """One sentence for a channel that could not reach a Veil server, or None when ``details``
+    (gRPC's own text) is not about the connection.
+
+    The server's own UNAVAILABLE errors (engine down, shutting down) carry an ErrorInfo reason
+    and keep their message.
+    """
+    where = target or "the server"
+    host = target.rsplit(":", 1)[0] if target else ""
+    if "Connection refused" in details:
+        return (
+            f"cannot reach a Veil server at {where}: nothing listens there (connection "
+            "refused); start it (veil serve) or check base_url."
+        )
+    if any(
+        text in details
+        for text in ("Domain name not found", "hostname lookup", "DNS resolution failed")
+    ):
+        return f"cannot find the host {host!r} of base_url {where!r}: check the address."
+    if "Failed parsing HTTP/2" in details:
+        return (
+            f"{where} answers HTTP, not gRPC: base_url must be the gRPC port of veil serve "
+            "(--port), not a web server's."
+        )
+    if "Tls handshake failed" in details or "WRONG_VERSION_NUMBER" in details:
+        return (
+            f"the TLS handshake with {where} failed: it does not speak TLS on that port, "
+            "use grpc:// (or the server's TLS port)."
+        )
+    if "Socket closed" in details or "Connection reset" in details:
+        return (
+            f"{where} closed the connection at once: it is not a Veil gRPC server, or it "
+            "expects TLS (grpcs://); check base_url."
+        )
+    if "failed to connect to all addresses" in details or "Connect Failed" in details:
+        return f"cannot reach a Veil server at {where}; check base_url and that it runs."
+    return None

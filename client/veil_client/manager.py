@@ -12,8 +12,10 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from veil_client.api.common import PAGE_SIZE, Page, collect
+from veil_client.api.health import HealthApi
 from veil_client.api.runs import RunsApi
 from veil_client.auth_client import AuthClient
+from veil_client.errors import InvalidArgument, NotFound, Unavailable
 from veil_client.models import (
     ForgottenPasswordRequest,
     JobKind,
@@ -25,6 +27,9 @@ from veil_client.transport import GrpcTransport, Transport
 
 if TYPE_CHECKING:
     from veil_client.dp_client import DPClient
+
+CONNECTION_CHECK_TIMEOUT_S = 10.0
+"""Deadline of the health check a new Manager makes."""
 
 
 class Manager:
@@ -38,6 +43,15 @@ class Manager:
         root_certificates: PEM CA bundle for ``grpcs://`` servers with a private CA.
         transport: Talk through this transport instead of opening a channel to ``base_url``
             (e.g. a :class:`veil_client.testing.FakeTransport` in tests).
+        check_connection: Ask the server's health at once, so that a wrong address fails
+            here with one sentence saying what is wrong (as Octopize's Manager does).
+        should_verify_compatibility: Accepted for Octopize scripts; ignored (the client and the
+            server ship together).
+
+    Raises:
+        InvalidArgument: ``base_url`` is empty or an HTTP URL.
+        Unavailable: no Veil server answers at ``base_url`` (down, wrong host, an HTTP port, a
+            TLS mismatch), in one sentence naming the address and the fix.
     """
 
     def __init__(
@@ -48,6 +62,8 @@ class Manager:
         timeout: float = 60.0,
         root_certificates: bytes | None = None,
         transport: Transport | None = None,
+        check_connection: bool = True,
+        should_verify_compatibility: bool | None = None,
     ) -> None:
         url = base_url or os.environ.get("VEIL_URL", "")
         key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
@@ -64,6 +80,17 @@ class Manager:
         self.transport = transport
         self.runs_api = RunsApi(self.transport)
         self.auth_client = AuthClient(self.transport)
+        if check_connection and isinstance(transport, GrpcTransport):
+            self._check_connection(min(timeout, CONNECTION_CHECK_TIMEOUT_S))
+
+    def _check_connection(self, timeout: float) -> None:
+        status = HealthApi(self.transport).check_within(timeout)
+        if status != "SERVING":
+            raise Unavailable(
+                f"the Veil server at {self.transport.target} is up but not serving ({status}): "
+                "it is starting or stopping; retry in a moment.",
+                code="UNAVAILABLE",
+            )
 
     def get_health(self) -> dict[str, str]:
         """The server's health: ``{"status": "SERVING"}`` when it is ready."""
@@ -132,18 +159,27 @@ class Manager:
 
     def create_runner(
         self,
-        set_name: str,
+        set_name: str | None = None,
         *,
         seed: int | None = None,
         max_distribution_plots: int | None = None,
+        output_format: str | None = None,
         compute_figures: bool | None = None,
         pia_data_recipient: Any = None,
         pia_data_type: Any = None,
         pia_data_subject: Any = None,
         pia_sensitivity_level: Any = None,
         report_language: Any = None,
+        name: str | None = None,
     ) -> Runner:
-        """A new runner; ``set_name`` is its display name (the server assigns the id)."""
+        """A new runner; ``set_name`` is its display name (the server assigns the id).
+
+        Args:
+            set_name: Display name of the run (``name`` is accepted too, as the Octopize user
+                guide writes it).
+            output_format: ``csv`` or ``parquet``, Octopize's format of result files; Veil's
+                results are Arrow tables read as DataFrames, so it only needs to be valid.
+        """
         from veil_client.config import (
             DataRecipient,
             DataSubject,
@@ -152,9 +188,16 @@ class Manager:
             SensitivityLevel,
         )
 
+        display_name = set_name if set_name is not None else name
+        if not display_name or (set_name is not None and name is not None):
+            raise InvalidArgument(
+                "give the run's display name once: create_runner(set_name='...').",
+                field="set_name",
+            )
         return Runner(
             self,
-            set_name,
+            display_name,
+            output_format=output_format,
             seed=seed,
             max_distribution_plots=max_distribution_plots,
             compute_figures=compute_figures,
@@ -178,6 +221,12 @@ class Manager:
         jobs = self._list_jobs(run_id=run.id)
         for job in sorted(jobs, key=lambda j: j["created_at"] or 0):
             runner.jobs[job["kind"]] = job["id"]
+        return runner
+
+    def create_runner_from_yaml(self, yaml_path: str, set_name: str) -> Runner:
+        """A new runner configured by an avatar_yaml file (upload its data with upload_file)."""
+        runner = self.create_runner(set_name)
+        runner.from_yaml(yaml_path)
         return runner
 
     def create_runner_from_name(self, display_name: str) -> Runner:
@@ -205,10 +254,48 @@ class Manager:
         groups: dict[str, list[JobResponse]] = {}
         for job in self._list_jobs(display_name=set_name):
             if job["kind"] != JobKind.advice:
-                groups.setdefault(job["set_name"], []).append(job)
+                groups.setdefault(str(job["set_name"]), []).append(job)
         return sorted(
             groups.items(), key=lambda item: max(j["created_at"] for j in item[1]), reverse=True
         )
+
+    def get_jobs_by_name(self, name: str) -> list[JobResponse]:
+        """Every job of the runs with that display name, newest first."""
+        return self._list_jobs(display_name=name, limit=10_000)
+
+    def get_jobs_by_id(self, id: str | uuid.UUID) -> list[JobResponse]:
+        """Every job of one run, newest first."""
+        return self._list_jobs(run_id=str(uuid.UUID(str(id))), limit=10_000)
+
+    def get_last_set(self) -> list[JobResponse]:
+        """Every job of the most recently created run that has jobs."""
+        newest = self._list_jobs(limit=1)
+        return self.get_jobs_by_id(newest[0].set_name) if newest else []
+
+    def delete_jobs(self, job_names: list[str]) -> dict[str, Any]:
+        """Delete jobs by id (cancelling unfinished ones first); ``failed_jobs`` lists those
+        that could not be deleted (unknown, or not yours)."""
+        deleted: list[str] = []
+        failed: list[str] = []
+        for job_id in job_names:
+            try:
+                if not self.runs_api.get_job(job_id).done:
+                    self.runs_api.cancel_job(job_id)
+            except NotFound:
+                failed.append(job_id)
+                continue
+            deleted.append(job_id)
+        for start in range(0, len(deleted), 100):
+            self.runs_api.delete_jobs(deleted[start : start + 100])
+        return {"deleted_jobs": deleted, "failed_jobs": failed}
+
+    def cancel_jobs(self, job_names: list[str]) -> list[JobResponse]:
+        """Cancel jobs by id, skipping those already done; returns the cancelled ones."""
+        out = []
+        for job_id in job_names:
+            if not self.runs_api.get_job(job_id).done:
+                out.append(self.runs_api.cancel_job(job_id))
+        return out
 
     def get_last_jobs(self, count: int = 1, name: str | None = None) -> dict[str, JobResponse]:
         """The ``count`` newest jobs (optionally of one display name), by id."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
@@ -103,11 +104,21 @@ class LoginResponse:
 
 @dataclass(frozen=True)
 class JobResponse:
-    """A job as the Octopize client shows it (attributes, and ``job["status"]`` too)."""
+    """A job as the Octopize client shows it (attributes, ``job["status"]`` and ``model_dump()``).
+
+    Attributes:
+        id: The job's id (also ``name``, Octopize's name for it).
+        set_name: The run's id (a UUID, as Octopize's).
+        parameters_name: The parameters document the job ran (``standard``, ``report``,
+            ``advice_parameters``...).
+        phase_done: Tables done so far, out of ``phase_total``.
+        deleted_at: Always None: Veil lists no deleted job.
+        warnings: What to know about how the job applied its parameters, one sentence each.
+    """
 
     id: str
     name: str
-    set_name: str
+    set_name: uuid.UUID
     kind: JobKind | str
     status: JobStatus
     progress: float
@@ -117,9 +128,33 @@ class JobResponse:
     display_name: str
     depends_on: list[str]
     created_at: Any
+    parameters_name: str = ""
+    phase_done: int | None = None
+    phase_total: int | None = None
+    deleted_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        """The fields as a dict (pydantic's method name); ``mode="json"`` gives JSON-ready
+        values (strings for the UUID, the enums and the times)."""
+        values = {field.name: getattr(self, field.name) for field in fields(self)}
+        values["warnings"] = list(self.warnings)
+        if mode == "json":
+            values = {name: _json_value(value) for name, value in values.items()}
+        return values
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 @dataclass(frozen=True)

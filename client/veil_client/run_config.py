@@ -79,3 +79,4 @@ class RunnerConfig:
     )
     compute_figures: bool = True
     max_distribution_plots: int | None = None
+    annotations: dict[str, str] = field(default_factory=dict)

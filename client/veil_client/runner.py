@@ -8,7 +8,6 @@ progress bar, and downloads results.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import warnings
 import webbrowser
@@ -18,9 +17,8 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
-from tqdm.auto import tqdm
 
-from veil_client import links
+from veil_client import links, parameters
 from veil_client.api.runs import PrivacySearch, ResultInfo, RunsApi
 from veil_client.config import (
     AlignmentMethod,
@@ -37,7 +35,9 @@ from veil_client.config import (
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
 from veil_client.models import JobKind, JobResponse, JobStatus, TablesLinksAdvice
-from veil_client.run_config import EXCLUDE_METHODS, IMPUTE_METHODS, RunnerConfig, TableState
+from veil_client.progress import JobProgress
+from veil_client.results import STORED_KINDS, ResultsOrganizer
+from veil_client.run_config import RunnerConfig, TableState
 from veil_client.summaries import summary_frame
 
 
@@ -62,34 +62,6 @@ _RESULT_JOB = {
     Results.SIGNAL_METRICS: JobKind.signal_metrics,
     Results.REPORT: JobKind.report,
 }
-_NOT_YET = (
-    "is not supported by Veil yet (DP avatarization, data augmentation, processors and "
-    "pseudonymization come in a later release)"
-)
-
-
-_TYPE_NAMES = {
-    int: "an integer",
-    float: "a number",
-    bool: "True or False",
-    str: "a string",
-    list: "a list of column names",
-    dict: "a dict of column name to weight",
-}
-
-
-def _check_types(values: dict[str, tuple[Any, type]]) -> None:
-    """Refuse wrongly typed parameters before they reach the wire, naming them."""
-    for name, (value, expected) in values.items():
-        if value is None:
-            continue
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok:
-            raise InvalidArgument(
-                f"{name} must be {_TYPE_NAMES[expected]}; got {value!r}.", field=name
-            )
 
 
 def infer_types(frame: pd.DataFrame) -> dict[str, str]:
@@ -97,7 +69,7 @@ def infer_types(frame: pd.DataFrame) -> dict[str, str]:
     out: dict[str, str] = {}
     for column, dtype in frame.dtypes.items():
         text = str(dtype)
-        if "datetime64" in text and "UTC" in text:
+        if isinstance(dtype, pd.DatetimeTZDtype):
             out[str(column)] = "datetime_tz"
         elif "datetime" in text:
             out[str(column)] = "datetime"
@@ -128,7 +100,13 @@ class Runner:
         pia_data_subject: DataSubject = DataSubject.UNKNOWN,
         pia_sensitivity_level: SensitivityLevel = SensitivityLevel.UNDEFINED,
         report_language: ReportLanguage = ReportLanguage.EN,
+        output_format: str | None = None,
     ) -> None:
+        if output_format is not None and output_format not in ("csv", "parquet"):
+            raise InvalidArgument(
+                f"output_format must be 'csv' or 'parquet'; got {output_format!r}.",
+                field="output_format",
+            )
         self.manager = manager
         self.api: RunsApi = manager.runs_api
         self.display_name = display_name
@@ -147,8 +125,11 @@ class Runner:
             max_distribution_plots=max_distribution_plots,
         )
         self.jobs: dict[JobKind, str] = {}
+        self.output_format = output_format
         self._cache: dict[str, Any] = {}
         self._privacy_searches: dict[str, PrivacySearch] = {}
+        self._warned: set[str] = set()
+        self._deleted: dict[JobKind, str] = {}
 
     # -- server state -------------------------------------------------------------------------
 
@@ -201,13 +182,14 @@ class Runner:
                 f"a table named {table_name!r} was already added; use another name "
                 "or delete_table first."
             )
-        if columns_to_drop:
-            if not isinstance(data, pd.DataFrame):
-                data = pd.read_csv(data) if str(data).endswith(".csv") else pd.read_parquet(data)
-            data = data.drop(columns=columns_to_drop)
-        declared = infer_types(data) if isinstance(data, pd.DataFrame) else {}
+        drop = list(columns_to_drop or [])
+        declared = (
+            infer_types(data.drop(columns=[c for c in drop if c in data.columns]))
+            if isinstance(data, pd.DataFrame)
+            else {}
+        )
         declared.update({k: str(getattr(v, "value", v)) for k, v in (types or {}).items()})
-        self.upload_file(table_name, data, avatar_data, types=types)
+        self.upload_file(table_name, data, avatar_data, types=types, columns_to_drop=drop)
         state = TableState(
             table_name,
             declared,
@@ -231,14 +213,31 @@ class Runner:
         avatar_data: str | Path | pd.DataFrame | None = None,
         *,
         types: dict[str, Any] | None = None,
+        columns_to_drop: list[str] | None = None,
     ) -> tuple[str, str | None]:
-        """Upload (or re-upload) a table's data and optional avatar data."""
+        """Upload (or re-upload) a table's data and optional avatar data (streamed, without
+        ``columns_to_drop``)."""
         run_id = self._ensure_run()
-        self.api.upload_table(run_id, table_name, data, role="original", replace=True, types=types)
+        drop = list(columns_to_drop or [])
+        self.api.upload_table(
+            run_id,
+            table_name,
+            data,
+            role="original",
+            replace=True,
+            types=types,
+            columns_to_drop=drop,
+        )
         avatar_name = None
         if avatar_data is not None:
             self.api.upload_table(
-                run_id, table_name, avatar_data, role="avatar", replace=True, types=types
+                run_id,
+                table_name,
+                avatar_data,
+                role="avatar",
+                replace=True,
+                types=types,
+                columns_to_drop=drop,
             )
             avatar_name = f"{table_name}_avatars"
         return table_name, avatar_name
@@ -309,6 +308,23 @@ class Runner:
                 )
         return advice
 
+    def add_annotations(self, annotations: dict[str, str]) -> None:
+        """Label the run: merged into its annotations, kept with it and in its YAML."""
+        if not isinstance(annotations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+        ):
+            raise InvalidArgument(
+                f"annotations must be a dict of strings; got {annotations!r}.",
+                field="annotations",
+            )
+        previous = dict(self.config.annotations)
+        self.config.annotations.update(annotations)
+        try:
+            self._push_config()
+        except VeilError:
+            self.config.annotations = previous
+            raise
+
     def delete_table(self, table_name: str) -> None:
         """Remove a table, its avatar data, its parameters and its links."""
         self._require_table(table_name)
@@ -352,24 +368,42 @@ class Runner:
         time_series_nb_points: int | None = None,
         time_series_method: AlignmentMethod | str | None = None,
         time_series_unalignment: UnalignmentStrategy | str | None = None,
-        **unsupported: Any,
+        **other: Any,
     ) -> None:
-        """Replace every parameter of a table (Octopize names; see docs).
+        """Replace every parameter of a table (Octopize's names; see docs/porting_octopize.md).
 
-        The ``time_series_*`` parameters apply to a time-series table (one linked with
-        ``LinkMethod.TIME_SERIES``): ``time_series_projection_type`` (FPCA or FLATTEN) and
-        ``time_series_nf`` (numbers kept per variable) say how each series becomes numbers;
-        ``time_series_method`` (SPECIFIED, MAX, MIN, MEAN) and ``time_series_nb_points`` on
-        which common grid series are compared; ``time_series_unalignment`` (UNIFORM, SKIP;
-        avatar_yaml's ``unalignment``) how avatar series get their readings back.
+        Args:
+            k: Neighbours an avatar is drawn from; setting it avatarizes the table.
+            ncp: Projection dimensions of the neighbour search (capped, with a warning, at the
+                projection's dimensions).
+            use_categorical_reduction: Embed many-modality categoricals (avatarization and the
+                metrics' projection).
+            exclude_variable_names: Columns kept out of the avatarization and put back with
+                ``exclude_variable_method``; also kept out of the metrics' projection unless
+                ``use_excluded_variables_in_metrics``.
+            imputation_return_data_imputed: Give the avatars the imputed values instead of the
+                original's missing values.
+            known_variables, target, quantile_threshold: Privacy metrics' attacker model.
+            max_weight, local_noise, redraw_unique_copies: Veil's privacy knobs
+                (docs/avatarization.md): ``max_weight`` bounds the share of an avatar one
+                neighbour may carry (1: Octopize's unbounded weights), ``local_noise`` gives back
+                as noise the spread that mixing neighbours removes (0: none), and
+                ``redraw_unique_copies`` draws again every avatar equal to a row occurring once.
+                Unset, each takes the server's default.
+            time_series_projection_type, time_series_nf: For a time-series table (one linked
+                with ``LinkMethod.TIME_SERIES``), how each series becomes numbers (FPCA or
+                FLATTEN) and how many are kept per variable.
+            time_series_method, time_series_nb_points: The common grid series are compared on
+                (SPECIFIED, MAX, MIN, MEAN).
+            time_series_unalignment: How avatar series get their readings back (UNIFORM, SKIP;
+                avatar_yaml's ``unalignment``).
 
-        Veil's privacy knobs (docs/avatarization.md): ``max_weight`` bounds the share of an
-        avatar one neighbour may carry (1: Octopize's unbounded weights), ``local_noise`` gives
-        back as noise the spread that mixing neighbours removes (0: none), and
-        ``redraw_unique_copies`` draws again every avatar equal to a row occurring once.
-        Unset, each takes the server's default.
+        Raises:
+            InvalidArgument: an unknown parameter (with the closest known name) or a wrong type.
+            NotImplementedError: a parameter of a feature Veil does not offer yet.
         """
         state = self._require_table(table_name)
+        parameters.check_names(other)
         time_series = links.time_series_settings(
             {
                 "time_series_nf": time_series_nf,
@@ -379,97 +413,36 @@ class Runner:
                 "time_series_unalignment": time_series_unalignment,
             }
         )
-        given = {name for name, value in unsupported.items() if value is not None}
-        if given:
-            raise NotImplementedError(f"{sorted(given)} {_NOT_YET}.")
-        if exclude_replacement_strategy is not None:
-            warnings.warn(
-                "exclude_replacement_strategy is deprecated; use exclude_variable_method.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            exclude_variable_method = exclude_variable_method or exclude_replacement_strategy
-        if k == 2:
-            warnings.warn(
-                "k=2 is the minimum allowed value; privacy is weak.", UserWarning, stacklevel=2
-            )
-        _check_types(
-            {
-                "k": (k, int),
-                "ncp": (ncp, int),
-                "imputation_k": (imputation_k, int),
-                "max_rows_per_batch": (max_rows_per_batch, int),
-                "quantile_threshold": (quantile_threshold, int),
-                "use_categorical_reduction": (use_categorical_reduction, bool),
-                "imputation_training_fraction": (imputation_training_fraction, float),
-                "max_weight": (max_weight, float),
-                "local_noise": (local_noise, float),
-                "redraw_unique_copies": (redraw_unique_copies, bool),
-                "target": (target, str),
-                "exclude_variable_names": (exclude_variable_names, list),
-                "known_variables": (known_variables, list),
-                "column_weights": (column_weights, dict),
-            }
-        )
-        for name, value, allowed in (
-            (
-                "imputation_method",
-                getattr(imputation_method, "value", imputation_method),
-                IMPUTE_METHODS,
-            ),
-            (
-                "exclude_variable_method",
-                getattr(exclude_variable_method, "value", exclude_variable_method),
-                EXCLUDE_METHODS,
-            ),
-        ):
-            if value is not None and value not in allowed:
-                raise InvalidArgument(
-                    f"{name} must be one of {sorted(allowed)}; got {value!r}.", field=name
-                )
+        given = {
+            "k": k,
+            "ncp": ncp,
+            "use_categorical_reduction": use_categorical_reduction,
+            "column_weights": column_weights,
+            "exclude_variable_names": exclude_variable_names,
+            "exclude_variable_method": exclude_variable_method,
+            "exclude_replacement_strategy": exclude_replacement_strategy,
+            "imputation_method": imputation_method,
+            "imputation_k": imputation_k,
+            "imputation_training_fraction": imputation_training_fraction,
+            "imputation_return_data_imputed": imputation_return_data_imputed,
+            "known_variables": known_variables,
+            "target": target,
+            "quantile_threshold": quantile_threshold,
+            "max_rows_per_batch": max_rows_per_batch,
+            "max_weight": max_weight,
+            "local_noise": local_noise,
+            "redraw_unique_copies": redraw_unique_copies,
+            "use_excluded_variables_in_metrics": use_excluded_variables_in_metrics,
+        }
+        values = parameters.normalized(given)
         previous = (
             state.avatarization,
             state.privacy_metrics,
             state.signal_metrics,
             state.time_series,
         )
+        parameters.apply(state, values)
         state.time_series = time_series
-        avatarization = {
-            "k": k,
-            "ncp": ncp,
-            "use_categorical_reduction": use_categorical_reduction,
-            "column_weights": column_weights,
-            "exclude_variable_names": exclude_variable_names,
-            "exclude_variables_method": getattr(
-                exclude_variable_method, "value", exclude_variable_method
-            ),
-            "imputation_method": getattr(imputation_method, "value", imputation_method),
-            "imputation_k": imputation_k,
-            "imputation_training_fraction": imputation_training_fraction,
-            "max_rows_per_batch": max_rows_per_batch,
-            "max_weight": max_weight,
-            "local_noise": local_noise,
-            "redraw_unique_copies": redraw_unique_copies,
-        }
-        state.avatarization = (
-            {key: v for key, v in avatarization.items() if v is not None} if k is not None else None
-        )
-        metrics = {
-            "ncp": ncp,
-            "use_categorical_reduction": use_categorical_reduction,
-            "column_weights": column_weights,
-        }
-        state.privacy_metrics = {
-            key: v
-            for key, v in {
-                **metrics,
-                "known_variables": known_variables,
-                "target": target,
-                "quantile_threshold": quantile_threshold,
-            }.items()
-            if v is not None
-        }
-        state.signal_metrics = {key: v for key, v in metrics.items() if v is not None}
         try:
             self._push_config()
         except (VeilError, TypeError, ValueError):
@@ -486,16 +459,11 @@ class Runner:
         state = self._require_table(table_name)
         if state.avatarization is None and not state.privacy_metrics and not state.time_series:
             raise ValueError(f"table {table_name!r} has no parameters yet; use set_parameters.")
-        current: dict[str, Any] = dict(state.avatarization or {})
+        parameters.check_names(kwargs)
         stored_names = {v: k for k, v in links.TIME_SERIES_PARAMETERS.items()}
+        current = parameters.current(state)
         current.update({stored_names[k]: v for k, v in (state.time_series or {}).items()})
-        if "exclude_variables_method" in current:
-            current["exclude_variable_method"] = current.pop("exclude_variables_method")
-        for key in ("known_variables", "target", "quantile_threshold"):
-            if key in state.privacy_metrics:
-                current[key] = state.privacy_metrics[key]
-        current.update(kwargs)
-        self.set_parameters(table_name, **current)
+        self.set_parameters(table_name, **{**current, **kwargs})
 
     def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None) -> None:
         """Drop all parameters of a table, or only the named ones."""
@@ -655,8 +623,18 @@ class Runner:
         """The job's current state."""
         return self.api.get_job(self._job_id(job_name))
 
-    def get_status(self, job_kind: JobKind | str | None = None) -> JobStatus:
-        """The status of a launched job (default: standard)."""
+    def get_status(
+        self, job_kind: JobKind | str | None = None, *, job_name: JobKind | str | None = None
+    ) -> JobStatus:
+        """The status of a launched job (default: standard); ``job_name`` is Octopize's
+        deprecated spelling of ``job_kind``."""
+        if job_name is not None:
+            warnings.warn(
+                "get_status(job_name=...) is deprecated; use get_status(job_kind).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            job_kind = job_kind or job_name
         status: JobStatus = self.get_job(job_kind or JobKind.standard)["status"]
         return status
 
@@ -666,18 +644,11 @@ class Runner:
 
     def _wait(self, job: JobKind | str) -> JobResponse:
         job_id = self._job_id(job)
-        bar = tqdm(
-            total=100,
-            desc=str(getattr(job, "value", job)),
-            leave=False,
-            disable=not sys.stderr.isatty(),
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
-        )
+        bar = JobProgress(str(getattr(job, "value", job)))
         last: JobResponse | None = None
         try:
             for last in self.api.watch_jobs([job_id]):
-                bar.n = int(100 * last.progress)
-                bar.set_postfix_str(last.phase)
+                bar.update(last.progress, last.phase)
         finally:
             bar.close()
         return last if last is not None else self.get_job(job)
@@ -691,6 +662,10 @@ class Runner:
                 code="FAILED_PRECONDITION",
                 reason="JOB_NOT_FINISHED",
             )
+        if state.id not in self._warned:
+            self._warned.add(state.id)
+            for warning in state.warnings:
+                warnings.warn(warning, UserWarning, stacklevel=3)
         return state
 
     def delete(self, job_names: JobKind | str | list[Any] | None = None) -> dict[str, Any]:
@@ -700,14 +675,27 @@ class Runner:
             if isinstance(job_names, list)
             else ([job_names] if job_names else list(self.jobs))
         )
-        ids = [self._job_id(n) for n in names]
+        kinds = [JobKind(getattr(n, "value", n)) for n in names]
+        gone = [
+            self._deleted[kind] for kind in kinds if kind not in self.jobs and kind in self._deleted
+        ]
+        ids = [
+            self._job_id(kind) for kind in kinds if kind not in self._deleted or kind in self.jobs
+        ]
         for job_id in ids:
             if not self.api.get_job(job_id).done:
                 self.api.cancel_job(job_id)
-        count = self.api.delete_jobs(ids)
-        for name in names:
-            self.jobs.pop(JobKind(getattr(name, "value", name)), None)
-        return {"deleted_jobs": ids, "failed_jobs": [], "count": count}
+        count = self.api.delete_jobs(ids) if ids else 0
+        for kind in kinds:
+            if kind in self.jobs:
+                self._deleted[kind] = self.jobs.pop(kind)
+        # Jobs deleted by an earlier call cannot be deleted again: Octopize lists them as failed.
+        return {"deleted_jobs": ids, "failed_jobs": gone, "count": count}
+
+    def kill(self) -> None:
+        """Stop the run: cancel every launched job that is not done (Octopize's kill is a
+        no-op)."""
+        self.cancel()
 
     def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[JobResponse]:
         """Cancel launched jobs that are not done."""
@@ -738,39 +726,47 @@ class Runner:
         value: bytes = self._cache[info.id]
         return value
 
+    def get_specific_result_urls(
+        self, job_name: JobKind | str, result: Results = Results.SHUFFLED
+    ) -> list[str]:
+        """Where a job's results of one kind are: Veil's result ids (download one with
+        ``runner.api.download_result(id)``), after waiting for the job. Empty if none."""
+        kind = Results(getattr(result, "value", result))
+        return [
+            info.id
+            for info in self._list_results(JobKind(getattr(job_name, "value", job_name)))
+            if info.kind == kind.value
+        ]
+
     def get_specific_result(
         self, table_name: str, job_name: JobKind | str, result: Results = Results.SHUFFLED
     ) -> Any:
-        """One result of a job for a table (DataFrame, list of dicts or bytes)."""
+        """One result of a job for a table: a DataFrame (tables, with their original dtypes),
+        a dict or list (JSON), an HTML string (figures) or bytes (the PDF report)."""
         self._require_table(table_name)
         result = Results(getattr(result, "value", result))
         found = [
             r
             for r in self._list_results(JobKind(getattr(job_name, "value", job_name)))
-            if r.kind == result.value and r.table_name == table_name
+            if r.kind == result.value and (r.table_name in (table_name, ""))
         ]
+        if result is Results.REPORT:  # the technical report; the PIA one: download_report
+            found = [r for r in found if r.subkind == ReportType.BASIC.value] or found
         if not found:
             raise ValueError(
                 f"job {job_name} produced no {result.value} result for {table_name!r}."
             )
-        info = found[-1]
-        data = self._fetch(info)
-        if info.media_type == "application/vnd.apache.arrow.stream":
-            frame: pd.DataFrame = ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
-            return frame
-        if info.media_type == "application/json":
-            return json.loads(data)
-        return data
+        return self._decode(found[-1])
 
-    def get_all_results(self) -> dict[str, Any]:
-        """Wait for every launched job and download all results."""
-        out: dict[str, Any] = {}
+    def get_all_results(self) -> ResultsOrganizer:
+        """Wait for every launched job and download its results, organized by kind and table
+        (Octopize's ResultsOrganizer: ``results.shuffled["wbcd"]``...)."""
+        organizer = ResultsOrganizer()
         for kind in self.jobs:
             for info in self._list_results(kind):
-                out.setdefault(info.kind, {}).setdefault(info.table_name, []).append(
-                    self._decode(info)
-                )
-        return out
+                if info.kind in STORED_KINDS:
+                    organizer.add(info.kind, info.subkind, info.table_name, self._decode(info))
+        return organizer
 
     def _decode(self, info: ResultInfo) -> Any:
         data = self._fetch(info)
@@ -778,6 +774,8 @@ class Runner:
             return ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
         if info.media_type == "application/json":
             return json.loads(data)
+        if info.media_type == "text/html":
+            return data.decode("utf-8")
         return data
 
     def shuffled(self, table_name: str) -> pd.DataFrame:
@@ -806,45 +804,59 @@ class Runner:
         value = self.get_specific_result(table_name, JobKind.signal_metrics, Results.SIGNAL_METRICS)
         return value if isinstance(value, list) else [value]
 
-    def _summary(self, job: JobKind, kind: Results) -> dict[str, Any]:
+    def projections(
+        self, table_name: str, job_name: JobKind | str = JobKind.standard
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(original coordinates, avatar coordinates) in the projection space of a job."""
+        return (
+            self.get_specific_result(table_name, job_name, Results.PROJECTIONS_ORIGINAL),
+            self.get_specific_result(table_name, job_name, Results.PROJECTIONS_AVATARS),
+        )
+
+    def _summary(self, kind: Results, job: JobKind) -> dict[str, Any]:
         if not self.config.links:
             raise ValueError(
-                f"{kind.value} exists for multi-table runs only (tables linked with add_link); "
-                "read privacy_metrics(table) / signal_metrics(table) instead."
+                f"{kind.value} is for multi-table runs (tables linked with add_link); this run "
+                f"has no link: read runner.{job.value}(table) instead, or metrics_summary()."
             )
         found = [r for r in self._list_results(job) if r.kind == kind.value]
         if not found:
             raise ValueError(f"the {job.value} job produced no {kind.value}.")
-        summary: dict[str, Any] = json.loads(self._fetch(found[-1]))
+        summary: dict[str, Any] = self._decode(found[-1])
         return summary
 
     def render_privacy_metrics_summary(self, open_in_browser: bool = False) -> dict[str, Any]:
         """Multi-table runs: ``{table: {reference: hidden rate %}}``, ``reference`` being
-        ``standalone`` or the other table a computation type involved."""
+        ``standalone`` or the other table a computation type involved (ValueError otherwise).
+
+        ``open_in_browser`` is accepted for Octopize's signature and deprecated there.
+        """
         if open_in_browser:
             warnings.warn(
                 "render_privacy_metrics_summary(open_in_browser=...) is deprecated and ignored.",
                 DeprecationWarning,
                 stacklevel=2,
             )
-        return self._summary(JobKind.privacy_metrics, Results.PRIVACY_METRICS_SUMMARY)
+        return self._summary(Results.PRIVACY_METRICS_SUMMARY, JobKind.privacy_metrics)
 
     def render_signal_metrics_summary(self) -> dict[str, Any]:
         """Multi-table runs: ``{table: {reference: 100 x (1 - Hellinger mean)}}``."""
-        return self._summary(JobKind.signal_metrics, Results.SIGNAL_METRICS_SUMMARY)
+        return self._summary(Results.SIGNAL_METRICS_SUMMARY, JobKind.signal_metrics)
 
     def metrics_summary(self) -> pd.DataFrame:
-        """Multi-table runs: one row per table, columns (reference, privacy|signal)."""
-        return summary_frame(
-            self.render_privacy_metrics_summary(), self.render_signal_metrics_summary()
-        )
-
-    def projections(self, table_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(original coordinates, avatar coordinates) in the projection space."""
-        return (
-            self.get_specific_result(table_name, JobKind.standard, Results.PROJECTIONS_ORIGINAL),
-            self.get_specific_result(table_name, JobKind.standard, Results.PROJECTIONS_AVATARS),
-        )
+        """One row per table, columns ``(reference, "privacy"|"signal")``: the hidden rate (%)
+        and ``100 x (1 - Hellinger mean)`` (docs/metrics.md, "Meta metrics"). Works for a
+        one-table run too (reference ``standalone``)."""
+        found: dict[str, dict[str, Any]] = {"privacy": {}, "signal": {}}
+        for family, job, kind in (
+            ("privacy", JobKind.privacy_metrics, Results.PRIVACY_METRICS_SUMMARY),
+            ("signal", JobKind.signal_metrics, Results.SIGNAL_METRICS_SUMMARY),
+        ):
+            if job in self.jobs:
+                stored = [r for r in self._list_results(job) if r.kind == kind.value]
+                if stored:
+                    found[family] = self._decode(stored[-1])
+        return summary_frame(found["privacy"], found["signal"])
 
     def _figures(self, table_name: str) -> list[ResultInfo]:
         figures = []

@@ -8,10 +8,12 @@ bytes straight to a file.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import os
-import sys
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -21,10 +23,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
 
 from veil_client.errors import InvalidArgument
+from veil_client.progress import transfer_bar
 
 CSV_BLOCK_BYTES = 4 << 20
 DATAFRAME_SLICE_ROWS = 65_536
@@ -50,15 +52,71 @@ class EncodedSource:
     size_hint: int
 
 
+SNIFF_BYTES = 64 << 10
+"""Bytes of a CSV read to find its separator (and to refuse an empty file at once)."""
+
+_SEPARATORS = ",;\t|"
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written: its separator and its decimal mark."""
+
+    delimiter: str = ","
+    decimal_point: str = "."
+
+
+def sniff_csv(path: Path) -> CsvDialect:
+    """The separator (``,``, ``;``, tab or ``|``) and decimal mark of a CSV file.
+
+    European spreadsheets write ``;`` between fields and ``,`` in numbers: read with the default
+    separator, such a file became one column. The first 64 KiB decide.
+
+    Raises:
+        InvalidArgument: the file is empty, or has a header but no row.
+    """
+    with open(path, "rb") as handle:
+        sample = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    lines = [line for line in sample.splitlines() if line.strip()]
+    if not lines:
+        raise InvalidArgument(f"CSV {path} is empty: there is nothing to upload.", field="data")
+    complete = path.stat().st_size <= SNIFF_BYTES
+    if len(lines) == 1 and complete:
+        raise InvalidArgument(
+            f"CSV {path} has a header ({lines[0][:80]!r}) but no row: add the data rows.",
+            field="data",
+        )
+    if not complete:
+        lines = lines[:-1]  # the last line of the sample may be cut
+    try:
+        delimiter = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=_SEPARATORS).delimiter
+    except csv.Error:
+        delimiter = ","
+    if delimiter != "," and lines[0].count(delimiter) == 0:
+        delimiter = ","
+    decimal_point = "."
+    if delimiter != ",":
+        fields = [f.strip().strip('"') for line in lines[1:50] for f in line.split(delimiter)]
+        if any(_DECIMAL_COMMA.match(f) for f in fields) and not any(
+            re.match(r"^-?\d+\.\d+$", f) for f in fields
+        ):
+            decimal_point = ","
+    return CsvDialect(delimiter, decimal_point)
+
+
 def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSource:
+    dialect = sniff_csv(path)
     try:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types,
                 strings_can_be_null=True,
                 null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
+                decimal_point=dialect.decimal_point,
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -111,16 +169,60 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
     return EncodedSource(schema, batches(), int(frame.memory_usage(deep=False).sum()))
 
 
-def open_source(source: TableSource, types: dict[str, Any] | None = None) -> EncodedSource:
+def open_source(
+    source: TableSource,
+    types: dict[str, Any] | None = None,
+    drop: Sequence[str] = (),
+    *,
+    strict_drop: bool = True,
+) -> EncodedSource:
     """Open a path (CSV or Parquet), a DataFrame or an Arrow table for streaming.
 
     Args:
         types: Column name -> avatar_yaml ColumnType value ("int", "float", "category", ...),
             applied while reading a CSV.
+        drop: Columns left out of the upload (Octopize's ``columns_to_drop``), batch by batch.
+        strict_drop: Refuse a column to drop that the table lacks (else skip it: avatar data
+            may come without them already).
 
     Raises:
-        InvalidArgument: missing file, unsupported extension, unreadable content.
+        InvalidArgument: missing file, unsupported extension, unreadable content, a column to
+            drop that the table does not have.
     """
+    encoded = _open(source, types)
+    if not drop:
+        return encoded
+    missing = [name for name in drop if name not in encoded.schema.names]
+    if missing and strict_drop:
+        raise InvalidArgument(
+            f"columns_to_drop names columns the table does not have: {missing}; its columns: "
+            f"{encoded.schema.names[:20]}.",
+            field="columns_to_drop",
+        )
+    kept = [name for name in encoded.schema.names if name not in set(drop)]
+    return EncodedSource(
+        pa.schema(
+            [encoded.schema.field(name) for name in kept],
+            _pandas_metadata_for(encoded.schema.metadata, kept),
+        ),
+        (batch.select(kept) for batch in encoded.batches),
+        encoded.size_hint,
+    )
+
+
+def _pandas_metadata_for(
+    metadata: dict[bytes, bytes] | None, kept: list[str]
+) -> dict[bytes, bytes] | None:
+    """The schema's pandas metadata restricted to the kept columns (it lists every column's
+    dtype, and a dropped one would confuse ``to_pandas``)."""
+    if not metadata or b"pandas" not in metadata:
+        return metadata
+    described = json.loads(metadata[b"pandas"])
+    described["columns"] = [c for c in described.get("columns", []) if c.get("name") in kept]
+    return {**metadata, b"pandas": json.dumps(described).encode()}
+
+
+def _open(source: TableSource, types: dict[str, Any] | None) -> EncodedSource:
     if isinstance(source, pd.DataFrame):
         return _dataframe_source(source)
     if isinstance(source, pa.Table):
@@ -146,14 +248,7 @@ def open_source(source: TableSource, types: dict[str, Any] | None = None) -> Enc
 
 
 def _progress(total: int, description: str) -> Any:
-    return tqdm(
-        total=total or None,
-        unit="B",
-        unit_scale=True,
-        desc=description,
-        disable=not sys.stderr.isatty(),
-        leave=False,
-    )
+    return transfer_bar(total, description)
 
 
 def upload_messages(

@@ -24,6 +24,12 @@ class HealthApi:
     def check(self, service: str = "") -> str:
         """The serving status of the server (``service=""``) or of one service: ``SERVING``,
         ``NOT_SERVING``, ``UNKNOWN`` or ``SERVICE_UNKNOWN``."""
-        response = self.transport.call(CHECK, health_pb2.HealthCheckRequest(service=service))
+        return self.check_within(None, service)
+
+    def check_within(self, timeout: float | None, service: str = "") -> str:
+        """:meth:`check` with a deadline of ``timeout`` seconds (None: the transport's)."""
+        response = self.transport.call(
+            CHECK, health_pb2.HealthCheckRequest(service=service), timeout=timeout
+        )
         name: str = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
         return name

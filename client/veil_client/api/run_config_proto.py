@@ -68,6 +68,7 @@ def to_proto(config: RunnerConfig) -> runs_pb2.RunConfig:
         message.seed = int(config.seed)
     if config.max_distribution_plots is not None:
         message.max_distribution_plots = int(config.max_distribution_plots)
+    message.annotations.update(config.annotations)
     for link in config.links:
         message.links.add(
             parent_table=link.parent_table,
@@ -116,6 +117,7 @@ def from_proto(message: runs_pb2.RunConfig, previous: RunnerConfig | None = None
         max_distribution_plots=message.max_distribution_plots
         if message.HasField("max_distribution_plots")
         else None,
+        annotations=dict(message.annotations),
     )
     config.links = [
         LinkState(
@@ -151,11 +153,24 @@ def from_proto(message: runs_pb2.RunConfig, previous: RunnerConfig | None = None
                 "quantile_threshold": p.quantile_threshold
                 if p.HasField("quantile_threshold")
                 else None,
+                "use_categorical_reduction": p.use_categorical_reduction
+                if p.HasField("use_categorical_reduction")
+                else None,
+                "column_weights": dict(p.column_weights) or None,
+                "exclude_variable_names": list(p.exclude_variable_names) or None,
             }
         )
         s = t.signal_metrics
         state.signal_metrics = _present(
-            {"ncp": s.ncp if s.HasField("ncp") else None, "target": s.target or None}
+            {
+                "ncp": s.ncp if s.HasField("ncp") else None,
+                "target": s.target or None,
+                "use_categorical_reduction": s.use_categorical_reduction
+                if s.HasField("use_categorical_reduction")
+                else None,
+                "column_weights": dict(s.column_weights) or None,
+                "exclude_variable_names": list(s.exclude_variable_names) or None,
+            }
         )
         config.tables[t.name] = state
     return config
@@ -177,6 +192,9 @@ def avatarization_from_proto(a: runs_pb2.AvatarizationParameters) -> dict[str, A
             "imputation_k": a.imputation.k if a.imputation.HasField("k") else None,
             "imputation_training_fraction": a.imputation.training_fraction
             if a.imputation.HasField("training_fraction")
+            else None,
+            "imputation_return_data_imputed": a.imputation.return_data_imputed
+            if a.imputation.HasField("return_data_imputed")
             else None,
             "max_rows_per_batch": a.max_rows_per_batch
             if a.HasField("max_rows_per_batch")
@@ -245,6 +263,8 @@ def _fill_avatarization(target: Any, values: dict[str, Any]) -> None:
         target.imputation.k = values["imputation_k"]
     if values.get("imputation_training_fraction") is not None:
         target.imputation.training_fraction = values["imputation_training_fraction"]
+    if values.get("imputation_return_data_imputed") is not None:
+        target.imputation.return_data_imputed = values["imputation_return_data_imputed"]
 
 
 def _fill_metrics(target: Any, values: dict[str, Any], *, privacy: bool) -> None:
@@ -255,6 +275,7 @@ def _fill_metrics(target: Any, values: dict[str, Any], *, privacy: bool) -> None
     for name, weight in (values.get("column_weights") or {}).items():
         target.column_weights[name] = float(weight)
     target.target = values.get("target") or ""
+    target.exclude_variable_names.extend(values.get("exclude_variable_names") or [])
     if privacy:
         target.known_variables.extend(values.get("known_variables") or [])
         if values.get("quantile_threshold") is not None:

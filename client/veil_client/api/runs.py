@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,14 +142,19 @@ DONE_STATUSES = frozenset(
 )
 
 
+PARAMETERS_NAMES: dict[JobKind | str, str] = {JobKind.advice: "advice_parameters"}
+"""Octopize's parameters document of each job kind, where it is not the kind's own name."""
+
+
 def job_from_proto(job: runs_pb2.Job) -> JobResponse:
     """A Job message as a JobResponse with the Octopize field names."""
     status = STATUS_FROM_PROTO.get(job.status, JobStatus.field_)
+    kind = KIND_FROM_PROTO.get(job.kind, str(job.kind))
     return JobResponse(
         id=job.id,
         name=job.id,
-        set_name=job.run_id,
-        kind=KIND_FROM_PROTO.get(job.kind, str(job.kind)),
+        set_name=uuid.UUID(job.run_id),
+        kind=kind,
         status=status,
         progress=job.progress,
         phase=job.phase,
@@ -157,6 +163,10 @@ def job_from_proto(job: runs_pb2.Job) -> JobResponse:
         display_name=job.display_name,
         depends_on=list(job.depends_on),
         created_at=timestamp(job.created_at, job.HasField("created_at")),
+        parameters_name=PARAMETERS_NAMES.get(kind, str(getattr(kind, "value", kind))),
+        phase_done=job.phase_done if job.phase_total else None,
+        phase_total=job.phase_total or None,
+        warnings=tuple(job.warnings),
     )
 
 
@@ -382,6 +392,8 @@ class RunsApi:
         replace: bool = False,
         types: dict[str, Any] | None = None,
         verify_sha256: bool = False,
+        columns_to_drop: Sequence[str] = (),
+        strict_drop: bool = True,
     ) -> UploadedTable:
         """Stream a table (path, DataFrame or Arrow table) into a run.
 
@@ -389,12 +401,13 @@ class RunsApi:
             verify_sha256: Hash the stream on the client as well and check it against the
                 digest the server computed (``client_sha256`` of the result); costs about 0.5
                 CPU second per GB on the client. Without it ``client_sha256`` is empty.
+            columns_to_drop: Columns left out of the upload.
 
         Raises:
             InvalidArgument: with ``verify_sha256``, the server stored other bytes than sent
                 (the table stays registered: upload it again with ``replace=True``).
         """
-        encoded = open_source(source, types)
+        encoded = open_source(source, types, columns_to_drop, strict_drop=strict_drop)
         stats = StreamStats()
         header = runs_pb2.UploadTableRequest(
             header=runs_pb2.UploadTableHeader(

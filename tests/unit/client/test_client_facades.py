@@ -133,3 +133,19 @@ def test_database_job_kinds_are_refused_before_anything_starts(
     with pytest.raises(Unimplemented, match=r"\['extract'\] belong to Octopize's database runs"):
         runner.run(jobs_to_run=[JobKind.extract, JobKind.standard])
     assert "StartJobs" not in transport.methods()
+
+
+def test_columns_to_drop_never_leave_the_client(
+    manager: Manager, server: FakeRunsServer, tmp_path: object
+) -> None:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    runner = manager.create_runner("dropped")
+    runner.add_table("iris", IRIS, columns_to_drop=["variety"])
+    stored = ipc.open_stream(pa.py_buffer(server.runs[runner.set_name].tables["iris"])).read_all()
+    assert stored.column_names == ["sepal.length"]
+    assert stored.to_pandas().dtypes.to_dict() == {"sepal.length": IRIS["sepal.length"].dtype}
+    assert runner.config.tables["iris"].types == {"sepal.length": "float"}
+    with pytest.raises(InvalidArgument, match=r"columns_to_drop names columns .*\['nope'\]"):
+        runner.add_table("again", IRIS, columns_to_drop=["nope"])

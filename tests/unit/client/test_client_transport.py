@@ -22,7 +22,10 @@ UNAVAILABLE = FakeRpcError(grpc.StatusCode.UNAVAILABLE, "connection refused")
 
 def _job(job_id: str = "j1") -> runs_pb2.Job:
     return runs_pb2.Job(
-        id=job_id, run_id="r1", kind=runs_pb2.JOB_KIND_STANDARD, status=runs_pb2.JOB_STATUS_QUEUED
+        id=job_id,
+        run_id="00000000-0000-4000-8000-000000000001",
+        kind=runs_pb2.JOB_KIND_STANDARD,
+        status=runs_pb2.JOB_STATUS_QUEUED,
     )
 
 
