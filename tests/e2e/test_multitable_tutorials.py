@@ -292,7 +292,9 @@ def test_tutorial_3_with_the_sensitive_original_order_is_flagged(notebook: Path)
     code = TUTORIAL_3_CODE.replace(
         "LinkMethod.LINEAR_SUM_ASSIGNMENT", "LinkMethod.SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT", 1
     )
-    ns = run(code)
+    # The job's warning reaches the user when the results are read (Runner warns once per job).
+    with pytest.warns(UserWarning, match="HIGH PRIVACY BREACH"):
+        ns = run(code)
     runner = ns["runner"]
     # The structure of the patient link is the original one: each avatar patient has as many
     # visits as the original patient of the same row.

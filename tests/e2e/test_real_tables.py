@@ -4,8 +4,9 @@ and report all succeed, or the job fails with one sentence naming the column and
 The tables come from ../shared/data (sources in its README): a census wage extract (UCI Adult,
 one country only), a clinical trial (ACTG 175, the avatar paper's AIDS table), the Titanic
 passenger list and a synthetic Swiss COVID line list. Each keeps its own awkward columns (a
-protocol flag that never varies, a country that never varies, names and ticket numbers that are
-one row per value, a cabin column mostly missing, counts with missing values) and gains the
+protocol flag that never varies, a country that never varies, a follow-up never measured (all
+missing), names and ticket numbers that are one row per value, a cabin column mostly missing,
+counts with missing values) and gains the
 dtypes a pandas user gives them: ``Int64`` with ``pd.NA``, nullable ``boolean``, time-zone-aware
 datetimes, ``category``, ``string``, and one very long free-text column.
 """
@@ -50,8 +51,10 @@ def clinical_trial(shared: Path) -> tuple[pd.DataFrame, set[str]]:
         [f"visit log {i}: " + "stable, no adverse event reported; " * 60 for i in trial.index],
         dtype="string",
     )  # very long strings, one per patient
+    trial["cd4_week144"] = pd.array([pd.NA] * len(trial), dtype="Float64")  # never measured
     constant = {c for c in trial.columns if trial[c].nunique(dropna=False) == 1}
     assert "zprior" in constant  # ACTG 175's prior-treatment flag is 1 for every patient
+    assert "cd4_week144" in constant  # all missing: set aside like a constant column
     assert trial["pidnum"].is_unique  # the patient number: one row per value
     return trial, constant
 
