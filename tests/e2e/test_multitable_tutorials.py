@@ -309,9 +309,8 @@ def test_tutorial_3_with_the_sensitive_original_order_is_flagged(notebook: Path)
     report = " ".join(_pdf_text(Path("multitable-report.pdf")).split())
     assert "Privacy breach: the link patient.p_id → visit.patient_id uses" in report
     assert "doctor.d_id → visit.doctor_id uses" not in report
-    [standard] = [
-        m for m in runner.get_all_results()[Results.METADATA.value][""] if m["kind"] == "standard"
-    ]
+    standard = runner.get_all_results()[Results.METADATA.value]["standard"]  # keyed by job kind
+    assert standard["kind"] == "standard"
     assert any("HIGH PRIVACY BREACH" in w for w in standard["warnings"])
 
 
