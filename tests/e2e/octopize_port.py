@@ -4,9 +4,9 @@ the Octopize text tells its reader to fill in).
 The code is kept as Octopize published it (user guide snippets, tutorial steps), in strings.
 :func:`port` rewrites the import lines with :data:`IMPORTS` and nothing else, then :func:`run`
 executes the result in a namespace, from a working directory where ``fixtures/`` and
-``../fixtures`` hold the Octopize fixture files. The server address and the API key reach
-``Manager()`` through the environment (``VEIL_URL``; Octopize's scripts read ``AVATAR_API_KEY``
-themselves), so no ``base_url`` needs writing at all.
+``../fixtures`` hold the Octopize fixture files (from tests/fixtures). The server address and
+the API key reach ``Manager()`` through the environment (``VEIL_URL``; Octopize's scripts read
+``AVATAR_API_KEY`` themselves), so no ``base_url`` needs writing at all.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "octopize"
-"""The fixtures every Octopize test needs, kept in the repository."""
+from support import FIXTURES, octopize_fixtures
 
 IMPORTS = {
     "avatars": "veil_client",
@@ -80,19 +79,17 @@ def run(
 @contextmanager
 def octopize_workdir(root: Path) -> Iterator[Path]:
     """Work in ``root/notebooks``, where both ``fixtures/...`` (the user guide's paths) and
-    ``../fixtures/...`` (the tutorials' paths) reach the Octopize fixtures."""
+    ``../fixtures/...`` (the tutorials' paths) reach the Octopize client's fixtures (the test
+    fixtures' avatar/fixtures, wbcd.csv and yaml_from_web.yaml)."""
     notebooks = root / "notebooks"
     notebooks.mkdir(parents=True, exist_ok=True)
-    from shared_data import SHARED_DATA
-
-    # Tutorials of other issues read larger fixtures, from the shared data sets.
-    sources = [FIXTURES, SHARED_DATA / "avatar" / "fixtures"]
     for fixtures in (root / "fixtures", notebooks / "fixtures"):
-        fixtures.mkdir(exist_ok=True)
-        for source in sources:
-            for path in source.iterdir() if source.is_dir() else ():
-                if path.suffix in {".csv", ".yaml"} and not (fixtures / path.name).exists():
-                    (fixtures / path.name).symlink_to(path)
+        octopize_fixtures(fixtures)
+        for source in (
+            FIXTURES / "tables" / "wbcd.csv",
+            FIXTURES / "avatar" / "yaml" / "yaml_from_web.yaml",
+        ):
+            (fixtures / source.name).symlink_to(source)
     previous = Path.cwd()
     os.chdir(notebooks)
     try:

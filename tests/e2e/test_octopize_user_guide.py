@@ -21,8 +21,7 @@ import pandas as pd
 import pytest
 from integration.smtp_inbox import Mailbox, shared_mail_server, token_in
 from octopize_port import octopize_workdir, run
-from shared_data import SHARED_DATA
-from support import ServerThread, TestUser, create_user
+from support import FIXTURES, ServerThread, TestUser, create_user
 from veil_client import Manager, Runner
 from veil_client.models import JobKind, JobStatus
 
@@ -276,7 +275,7 @@ def _lines(text: str) -> list[str]:
 
 
 def test_every_snippet_is_the_guides_text() -> None:
-    guide_path = SHARED_DATA.parent / "reference" / "seed_user_guide.md"
+    guide_path = FIXTURES / "avatar" / "reference" / "seed_user_guide.md"
     assert guide_path.is_file(), f"the Octopize user guide is expected at {guide_path}"
     guide = _lines(guide_path.read_text())
     for name, snippet in SNIPPETS.items():

@@ -1,7 +1,7 @@
 """Real public tables with the columns real tables have (issue 13, must-show): avatarize, metrics
 and report all succeed, or the job fails with one sentence naming the column and the fix.
 
-The tables come from ../shared/data (sources in its README): a census wage extract (UCI Adult,
+The tables come from tests/fixtures (sources in its README): a census wage extract (UCI Adult,
 one country only), a clinical trial (ACTG 175, the avatar paper's AIDS table), the Titanic
 passenger list and a synthetic Swiss COVID line list. Each keeps its own awkward columns (a
 protocol flag that never varies, a country that never varies, a follow-up never measured (all
@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser
 from veil_client import FailedPrecondition, Manager
 from veil_client.models import JobKind, JobStatus
 
 
-def census(shared: Path) -> tuple[pd.DataFrame, set[str]]:
-    adult = pd.read_csv(shared / "tables" / "adult_train.csv", na_values="?")
+def census(fixtures: Path) -> tuple[pd.DataFrame, set[str]]:
+    adult = pd.read_csv(fixtures / "tables" / "adult_6000.csv.gz", na_values="?")
     adult = adult.sample(1500, random_state=0).reset_index(drop=True)
     adult["native-country"] = "United-States"  # a one-country extract: a constant column
     adult["hours-per-week"] = adult["hours-per-week"].astype("Int64")
@@ -38,9 +38,9 @@ def census(shared: Path) -> tuple[pd.DataFrame, set[str]]:
     return adult, {"native-country"}
 
 
-def clinical_trial(shared: Path) -> tuple[pd.DataFrame, set[str]]:
+def clinical_trial(fixtures: Path) -> tuple[pd.DataFrame, set[str]]:
     # The trial's own file is written the European way: ';' between quoted fields.
-    trial = pd.read_csv(shared / "paper" / "AIDS" / "aids_original_data.csv", sep=";")
+    trial = pd.read_csv(fixtures / "tables" / "aids_original_data.csv.gz", sep=";")
     trial["cd496"] = trial["cd496"].round().astype("Int64")  # missing at week 96
     trial["offtrt"] = trial["offtrt"].astype("boolean")
     trial.loc[trial.index % 29 == 0, "offtrt"] = pd.NA
@@ -59,16 +59,16 @@ def clinical_trial(shared: Path) -> tuple[pd.DataFrame, set[str]]:
     return trial, constant
 
 
-def titanic(shared: Path) -> tuple[pd.DataFrame, set[str]]:
-    passengers = pd.read_csv(shared / "tables" / "titanic_1309.csv", na_values="?")
+def titanic(fixtures: Path) -> tuple[pd.DataFrame, set[str]]:
+    passengers = pd.read_csv(fixtures / "tables" / "titanic_1309.csv.gz", na_values="?")
     passengers["age"] = passengers["age"].round().astype("Int64")
     passengers["survived"] = passengers["survived"].astype("boolean")
     passengers["name"] = passengers["name"].astype("string")  # one row per value
     return passengers, set()
 
 
-def covid(shared: Path) -> tuple[pd.DataFrame, set[str]]:
-    cases = pd.read_csv(shared / "lomas" / "datasets" / "covid_synthetic_data.csv")
+def covid(fixtures: Path) -> tuple[pd.DataFrame, set[str]]:
+    cases = pd.read_csv(fixtures / "lomas" / "datasets" / "covid_synthetic_data.csv")
     cases["date"] = pd.to_datetime(cases["date"]).dt.tz_localize("Europe/Zurich")
     for column in ("hospitalization", "death"):
         cases[column] = cases[column].astype("boolean")
@@ -92,9 +92,9 @@ def manager(veil_server: ServerThread, user: TestUser) -> Manager:
 
 @pytest.mark.parametrize("name", list(TABLES))
 def test_advised_run_of_a_real_table_succeeds_end_to_end(
-    name: str, manager: Manager, shared_data: Path, tmp_path: Path
+    name: str, manager: Manager, tmp_path: Path
 ) -> None:
-    table, constant = TABLES[name](shared_data)
+    table, constant = TABLES[name](FIXTURES)
     runner = manager.create_runner(f"real_{name}")
     runner.add_table(name, table)
     runner.advise_parameters(name)
@@ -121,10 +121,8 @@ def test_advised_run_of_a_real_table_succeeds_end_to_end(
     assert Path(report).read_bytes().startswith(b"%PDF")
 
 
-def test_unadvised_identifiers_fail_with_the_column_and_the_fix(
-    manager: Manager, shared_data: Path
-) -> None:
-    passengers, _ = titanic(shared_data)
+def test_unadvised_identifiers_fail_with_the_column_and_the_fix(manager: Manager) -> None:
+    passengers, _ = titanic(FIXTURES)
     runner = manager.create_runner("real_titanic_raw")
     runner.add_table("titanic", passengers)
     runner.set_parameters("titanic", k=10)
