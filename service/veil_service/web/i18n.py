@@ -15,6 +15,7 @@ from veil_service.web import messages_en, messages_fr
 from veil_service.web.security import LANGUAGE_COOKIE
 
 LANGUAGES = ("en", "fr")
+DECIMAL_POINT = re.compile(r"(\d)\.(\d)")
 BATCH_PHASE = re.compile(r"avatarizing batch (\d+/\d+)")
 CATALOGS: dict[str, dict[str, str]] = {"en": messages_en.MESSAGES, "fr": messages_fr.MESSAGES}
 
@@ -43,6 +44,12 @@ class Translator:
         else:
             text = self._messages.get(f"phase.{words}") or words
         return f"{table}: {text}" if table else text
+
+    def decimals(self, text: str) -> str:
+        """Numbers inside a text (a target such as ``> 0.2``) with this language's decimal mark."""
+        if self.language == "fr":
+            return DECIMAL_POINT.sub(r"\1,\2", text)
+        return text
 
     def number(self, value: float, digits: int = 2) -> str:
         """A number as this language writes it (French: comma decimal, thin space groups)."""

@@ -49,3 +49,9 @@ def test_job_phases_read_in_french_with_their_numbers_and_tables() -> None:
     assert t.phase("patients: figures") == "patients: figures"
     assert t.phase("patients: writing results") == "patients: écriture des résultats"
     assert t.phase("a phase the engine added later") == "a phase the engine added later"
+
+
+def test_targets_take_the_language_s_decimal_mark() -> None:
+    assert Translator("fr").decimals("> 0.2") == "> 0,2"
+    assert Translator("fr").decimals("< 10") == "< 10"
+    assert Translator("en").decimals("> 0.2") == "> 0.2"
