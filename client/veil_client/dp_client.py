@@ -333,7 +333,8 @@ class SmartnoiseSQLClient(_Library):
         charges every run: with ``nan_retries=n`` the query is run again (and charged again) up
         to ``n`` times while the answer holds NaN; ``epsilon``/``delta`` of the response are the
         total charged. An answer still holding NaN is returned with a
-        :class:`NaNAnswerWarning` that says what was charged: never silently.
+        :class:`NaNAnswerWarning` that says what was charged: never silently. A dummy query
+        costs nothing, so it is rerun up to 5 times at least, as Lomas does.
         """
         if isinstance(nan_retries, bool) or not isinstance(nan_retries, int) or nan_retries < 0:
             raise ValueError("nan_retries must be a non-negative integer")
@@ -347,7 +348,7 @@ class SmartnoiseSQLClient(_Library):
             charged_delta += answer.cost.delta
             frame = _frame(answer.result.arrow_ipc)
             nan_columns = [str(c) for c in frame.columns if frame[c].isna().any()]
-            if not nan_columns or runs > nan_retries:
+            if not nan_columns or runs > (max(nan_retries, 5) if dummy else nan_retries):
                 break
         response = self._response(answer, SmartnoiseSQLQueryResult(frame))
         response = dataclasses.replace(response, epsilon=charged_epsilon, delta=charged_delta)

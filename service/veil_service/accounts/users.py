@@ -14,7 +14,8 @@ from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFou
 from veil_service.storage import schema
 
 ROLES = ("user", "admin")
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+# Lomas's usernames have inner spaces ("Dr. Antartica"); leading/trailing ones would hide.
+USERNAME_RE = re.compile(r"^(?=.{1,64}\Z)[A-Za-z0-9_.@-](?:[A-Za-z0-9_.@ -]*[A-Za-z0-9_.@-])?\Z")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,32}$")
 
 
@@ -45,7 +46,8 @@ def validate_identity(username: str, email: str, role: str) -> None:
     """Check username, email and role, naming the field at fault."""
     if not USERNAME_RE.match(username or ""):
         raise InvalidArgumentError(
-            "username must be 1-64 characters of letters, digits, '_', '.', '@' or '-'.",
+            "username must be 1-64 characters of letters, digits, '_', '.', '@', '-' or inner "
+            "spaces.",
             field="username",
         )
     if not EMAIL_RE.match(email or ""):

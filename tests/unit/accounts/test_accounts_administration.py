@@ -67,3 +67,28 @@ def test_unknown_role_is_refused(db: sa.Engine) -> None:
     _user(db, "ada", "user")
     with db.begin() as conn, pytest.raises(InvalidArgumentError):
         administration.set_role(conn, user="ada", role="root", actor_id=None, peer="cli")
+
+
+@pytest.mark.parametrize(
+    ("username", "valid"),
+    [
+        ("Dr. Antartica", True),  # Lomas's demo user (issue 16 item 10)
+        ("a b  c", True),
+        (" leading", False),
+        ("trailing ", False),
+        ("tab\tinside", False),
+        ("newline\n", False),
+        ("x" * 64, True),
+        ("x" * 65, False),
+    ],
+)
+def test_usernames_as_lomas_allows_them(username: str, valid: bool) -> None:
+    from veil_service.accounts.users import validate_identity
+    from veil_service.errors import InvalidArgumentError
+
+    if valid:
+        validate_identity(username, "someone@example.org", "user")
+    else:
+        with pytest.raises(InvalidArgumentError) as info:
+            validate_identity(username, "someone@example.org", "user")
+        assert info.value.field == "username"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import snsql
 from snsql import Mechanism, Privacy, Stat
@@ -118,7 +119,16 @@ def execute(
         width = len(body[0]) if body else 0
         header = [f"res_{i}" for i in range(width)]
     table = pd.DataFrame([list(r) for r in body], columns=header)
-    return QueryResult(table=table.convert_dtypes(convert_string=False))
+    # Integers with nulls become nullable ints; float columns stay float64, so a noisy NaN stays
+    # NaN (as Lomas returns it; pandas' NA breaks numpy calls such as np.round).
+    for index, column in enumerate(table.columns):
+        values = [row[index] for row in body]
+        if pd.api.types.is_float_dtype(table[column]) and not all(
+            v is None or isinstance(v, int | np.integer) for v in values
+        ):
+            continue
+        table[column] = table[column].convert_dtypes(convert_string=False)
+    return QueryResult(table=table)
 
 
 def _reader(
