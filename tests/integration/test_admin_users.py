@@ -74,7 +74,7 @@ def test_create_user_with_password_and_refuse_bad_or_taken_identities(
             "email",
         ),
         (
-            admin_pb2.CreateUserRequest(username="bad name", email="b@example.org"),
+            admin_pb2.CreateUserRequest(username=" bad name", email="b@example.org"),
             grpc.StatusCode.INVALID_ARGUMENT,
             "username",
         ),
