@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install browser protos check-protos lint format test fuzz demo bench bench-env clean
+.PHONY: help install browser postgresql protos check-protos lint format test fuzz demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## create the venv and install Veil with every extra
+
+PG_BIN ?= /usr/lib/postgresql/15/bin
+
+postgresql: ## install PostgreSQL 15's server binaries if missing (the tests start their own cluster)
+	@test -x $(PG_BIN)/initdb || { \
+	  echo "installing PostgreSQL 15 for the tests (they start a throwaway cluster of their own)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; }
 
 protos: $(STAMP) ## regenerate Python code and mypy stubs from protos/
 	$(PY) scripts/gen_protos.py
@@ -55,7 +63,7 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 # Screenshots of every page the browser tests visit are kept there (outside the repository).
 WEB_SCREENSHOTS ?= $(or $(TMPDIR),/tmp)/veil-web-screenshots
 
-test: $(STAMP) check-protos browser ## install and run the whole test suite
+test: $(STAMP) check-protos browser postgresql ## install and run the whole test suite (SQLite and PostgreSQL)
 	VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
 
 FUZZ_EXAMPLES ?= 500

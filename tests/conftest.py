@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from postgres_cluster import PostgresCluster
 from support import FIXTURES, ServerThread, TestUser, create_user, start_server
+from veil_service.storage.db import open_database
 
 TESTS = Path(__file__).resolve().parent
 
@@ -38,14 +41,84 @@ def engine_test_tasks() -> Iterator[None]:
         yield
 
 
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
 @pytest.fixture(scope="session")
-def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+def postgres() -> Iterator[PostgresCluster]:
+    """A real PostgreSQL server for the session (started only when a test asks for it)."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'veil.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A database on the current schema, on each backend (as ``database_url``)."""
+    if request.param == "sqlite":
+        engine = open_database(f"sqlite:///{tmp_path / 'veil.db'}")
+        yield engine
+        engine.dispose()
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.create_database(migrated=True)
+    engine = open_database(url)
+    yield engine
+    engine.dispose()
+    cluster.drop_database(url)
+
+
+def _server_databases() -> tuple[str, ...]:
+    """The backends the server-level suites run on: ``VEIL_TEST_DATABASES`` (default both)."""
+    chosen = tuple(
+        name.strip()
+        for name in os.environ.get("VEIL_TEST_DATABASES", ",".join(DATABASE_BACKENDS)).split(",")
+        if name.strip()
+    )
+    unknown = set(chosen) - set(DATABASE_BACKENDS)
+    if unknown or not chosen:
+        raise pytest.UsageError(
+            f"VEIL_TEST_DATABASES={os.environ.get('VEIL_TEST_DATABASES')!r}: name one or more of "
+            f"{', '.join(DATABASE_BACKENDS)}, comma-separated"
+        )
+    return chosen
+
+
+@pytest.fixture(scope="session", params=_server_databases())
+def veil_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerThread]:
     """A real Veil server on port 0 with a fresh data dir, a local engine child and the web
-    application on another free port."""
+    application on another free port, on each database backend in turn (SQLite under the data
+    dir, then a real PostgreSQL)."""
     # RegisterDatasetFromPath reads only under dataset roots: the test fixtures and pytest's temp.
     roots = (str(FIXTURES), str(tmp_path_factory.getbasetemp()))
+    database_url = ""
+    if request.param == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        database_url = cluster.create_database("server", migrated=True)
     # The web application is on (a free port) so the web tests share this server and its engine.
-    server = start_server(tmp_path_factory.mktemp("veil-data"), dataset_roots=roots, web_port=0)
+    server = start_server(
+        tmp_path_factory.mktemp("veil-data"),
+        dataset_roots=roots,
+        web_port=0,
+        database_url=database_url,
+    )
     yield server
     server.stop()
 

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from veil_service.accounts import administration, api_keys, sessions, users
 from veil_service.accounts.users import UserRecord
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError
 from veil_service.storage import schema
-from veil_service.storage.db import open_database
-
-
-@pytest.fixture()
-def db(tmp_path: Path) -> sa.Engine:
-    return open_database(f"sqlite:///{tmp_path / 'veil.db'}")
 
 
 def _user(db: sa.Engine, name: str, role: str) -> UserRecord:

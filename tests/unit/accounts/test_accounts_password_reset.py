@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from veil_service.accounts import password_reset, users
 from veil_service.auth.secrets import hash_secret
 from veil_service.errors import InvalidArgumentError
 from veil_service.storage import schema
-from veil_service.storage.db import open_database
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> sa.Engine:
-    engine = open_database(f"sqlite:///{tmp_path / 'veil.db'}")
-    with engine.begin() as conn:
+def db(db: sa.Engine) -> sa.Engine:
+    """Each backend's database (conftest), with one user."""
+    with db.begin() as conn:
         users.create_user(conn, username="ada", email="Ada@Example.org")
-    return engine
+    return db
 
 
 def test_tokens_go_to_active_users_only_and_are_stored_hashed(db: sa.Engine) -> None:

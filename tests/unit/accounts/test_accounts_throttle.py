@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from veil_service.accounts import throttle
 from veil_service.accounts.throttle import ThrottlePolicy
-from veil_service.storage.db import open_database
 
 POLICY = ThrottlePolicy(window_seconds=100.0, max_per_account=3, max_per_peer=5)
-
-
-@pytest.fixture()
-def db(tmp_path: Path) -> sa.Engine:
-    return open_database(f"sqlite:///{tmp_path / 'veil.db'}")
 
 
 @pytest.mark.parametrize(

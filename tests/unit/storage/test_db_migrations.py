@@ -12,8 +12,8 @@ from veil_service.errors import FailedPreconditionError
 from veil_service.storage.db import open_database
 
 
-def test_a_child_process_brings_a_fresh_database_to_the_current_schema(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'veil.db'}"
+def test_a_child_process_brings_a_fresh_database_to_the_current_schema(database_url: str) -> None:
+    url = database_url
     engine = open_database(url, migrate_in_subprocess=True)
     try:
         tables = set(sa.inspect(engine).get_table_names())
@@ -48,15 +48,17 @@ def test_the_serving_process_does_not_import_alembic(tmp_path: Path) -> None:
     assert result.stdout.strip() == "False"
 
 
-def test_the_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
+def test_the_migrations_build_exactly_the_schema_the_code_queries(database_url: str) -> None:
+    """Every migration runs on both backends and ends on ``schema.metadata``, nothing missing."""
     from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from veil_service.storage import schema
+    from alembic.runtime.migration import MigrationContext
+    from veil_service.storage.schema import metadata
 
-    engine = open_database(f"sqlite:///{tmp_path / 'veil.db'}", migrate_in_subprocess=True)
+    engine = open_database(database_url)
     try:
         with engine.connect() as conn:
-            differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, metadata)
     finally:
         engine.dispose()
     assert differences == []
