@@ -31,6 +31,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "host": args.host,
             "port": args.port,
             "database_url": args.database_url,
+            "blob_dir": args.blob_dir,
+            "job_lease_seconds": args.job_lease_seconds,
             "engines": args.engine or None,
             "dataset_roots": args.dataset_root or None,
             "task_time_limits": args.task_time_limit or None,
@@ -93,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of a remote engine (repeatable); none = local child",
     )
     serve.add_argument("--engine-capacity", type=int, default=None)
+    serve.add_argument(
+        "--blob-dir",
+        default=None,
+        help="folder of stored tables and results (default: the data dir); servers sharing "
+        "one database share it",
+    )
+    serve.add_argument(
+        "--job-lease-seconds",
+        type=float,
+        default=None,
+        help="a job whose server stops renewing its lease this long is taken over (default 30)",
+    )
     serve.add_argument(
         "--task-time-limit",
         action="append",

@@ -21,7 +21,12 @@ class Settings:
         data_dir: Root of the embedded state: SQLite file, blobs, outbox, engine socket.
         host: Interface to listen on.
         port: TCP port; 0 picks a free one (tests).
-        database_url: SQLAlchemy URL; empty means SQLite under data_dir.
+        database_url: SQLAlchemy URL; empty means SQLite under data_dir. Several servers
+            share one PostgreSQL (``postgresql+psycopg://user:pass@host/db``).
+        blob_dir: Where tables and results are stored; empty means the data dir. Several
+            servers share one (a network file system), each with its own data dir.
+        job_lease_seconds: How long a server holds a running job without renewing its lease
+            (it renews every third of it); a job whose server died is taken over after this.
         engines: Remote engine addresses; empty means one local engine child process.
         engine_capacity: Tasks the local engine runs at once.
         tls_cert / tls_key: PEM files; both set means the server speaks TLS.
@@ -46,6 +51,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 50051
     database_url: str = ""
+    blob_dir: str = ""
+    job_lease_seconds: float = 30.0
     engines: tuple[str, ...] = ()
     engine_capacity: int = 2
     tls_cert: str = ""
@@ -75,6 +82,16 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'veil.db').resolve()}"
+
+    @property
+    def effective_blob_dir(self) -> Path:
+        """The folder of the blob store (``blobs/`` and ``tmp/`` go under it)."""
+        return Path(self.blob_dir) if self.blob_dir else Path(self.data_dir)
+
+    @property
+    def shared_database(self) -> bool:
+        """Whether other servers may use this database (anything but SQLite)."""
+        return not self.effective_database_url.startswith("sqlite")
 
     def masked(self) -> dict[str, Any]:
         """Settings as a dict with secrets replaced, for the start-up log line."""

@@ -47,7 +47,7 @@ def register(admin_sub: Any) -> None:
 
 def _open(args: argparse.Namespace) -> tuple[sa.Engine, BlobStore]:
     db, settings = open_storage(args)
-    return db, BlobStore(Path(settings.data_dir))
+    return db, BlobStore(settings.effective_blob_dir)
 
 
 def _cmd_add_dataset(args: argparse.Namespace) -> int:

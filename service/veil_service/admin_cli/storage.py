@@ -11,9 +11,12 @@ from veil_service.settings import Settings, load_settings
 
 
 def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the data dir and database URL options."""
+    """Add the data dir, database URL and blob dir options."""
     parser.add_argument("--data-dir", default=None, help="data dir (default ./veil-data)")
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the database")
+    parser.add_argument(
+        "--blob-dir", default=None, help="folder of stored tables (default: the data dir)"
+    )
 
 
 def open_storage(args: argparse.Namespace) -> tuple[sa.Engine, Settings]:
@@ -21,6 +24,12 @@ def open_storage(args: argparse.Namespace) -> tuple[sa.Engine, Settings]:
     from veil_service.storage.db import open_database
     from veil_service.storage.permissions import secure_data_dir
 
-    settings = load_settings({"data_dir": args.data_dir, "database_url": args.database_url})
+    settings = load_settings(
+        {
+            "data_dir": args.data_dir,
+            "database_url": args.database_url,
+            "blob_dir": getattr(args, "blob_dir", None),
+        }
+    )
     secure_data_dir(Path(settings.data_dir))
     return open_database(settings.effective_database_url), settings

@@ -5,6 +5,15 @@ again (once) or failed with a reason. Each running job is an asyncio task; cance
 cancels its engine call, which makes the engine kill the worker process doing the compute.
 Every job write is published on :attr:`Dispatcher.events` once committed, which is what pushes
 WatchJobs streams (see ``job_events``).
+
+Several servers may share one PostgreSQL database (``docs/scale.md``). A server claims a queued job
+with ``SELECT ... FOR UPDATE SKIP LOCKED`` and holds it by a lease it renews every third of
+``job_lease_seconds``; a job whose lease ran out (its server died or hung) is requeued (once) or
+failed by whichever server sees it first. Results are recorded only while the lease is held,
+under a lock on the job's row, so a job never completes twice and a late server's results are
+dropped. Cancelling a job that runs on another server sets ``cancel_requested``, which its server
+sees at its next renewal. With SQLite (one server per database file) a restart requeues every
+job left running at once, as before.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -67,43 +78,85 @@ def parse_result_name(name: str) -> _Named:
     return _Named(kind, subkind, table)
 
 
+class _LeaseLostError(Exception):
+    """This server no longer holds the job's lease: another server took the job over."""
+
+
 class Dispatcher:
     """Schedules and runs jobs (see module docstring)."""
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
-        self.server_id = str(uuid.uuid4())
+        # Names the server holding a job's lease: host and pid tell an operator which process.
+        self.server_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.wake = asyncio.Event()
         self.events = JobEvents()
         self.running: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._lost: set[str] = set()
+        self._renewed_at = 0.0
+
+    @property
+    def shared(self) -> bool:
+        """Whether other servers may run jobs of this database (see the module docstring)."""
+        return self.app.settings.shared_database
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed job stays this server's without a renewal."""
+        return self.app.settings.job_lease_seconds
 
     def recover(self) -> None:
-        """Requeue (once) or fail jobs a previous server left running."""
-        with self.app.db.begin() as conn:
+        """Requeue (once) or fail jobs a previous server left running.
+
+        With SQLite every running job is a previous run's; with a shared database only those
+        whose lease ran out are (the others belong to live servers).
+        """
+        changed = self._reclaim(everything=not self.shared)
+        for run_id in changed:
+            self.events.publish(run_id)
+
+    def _reclaim(self, *, everything: bool) -> set[str]:
+        """Requeue or fail running jobs whose lease expired (all running jobs if ``everything``);
+        returns the runs changed."""
+        j = schema.jobs
+        stale_filter = [j.c.status == "pending"]
+        if not everything:
+            stale_filter.append(
+                sa.or_(j.c.lease_expires_at.is_(None), j.c.lease_expires_at < time.time())
+            )
+        changed: set[str] = set()
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
             stale = conn.execute(
-                sa.select(schema.jobs.c.id, schema.jobs.c.attempts).where(
-                    schema.jobs.c.status == "pending"
-                )
+                sa.select(j.c.id, j.c.run_id, j.c.attempts)
+                .where(*stale_filter)
+                .with_for_update(skip_locked=True)
             ).all()
-            for job_id, attempts in stale:
+            for job_id, run_id, attempts in stale:
+                if job_id in self.running:
+                    continue  # ours and alive (a lease renewal came late)
+                changed.add(run_id)
                 if attempts < MAX_ATTEMPTS:
+                    _drop_partial_results(conn, job_id, released)
                     jobs.update(
                         conn,
                         job_id,
                         status="queued",
-                        phase="requeued after restart",
+                        phase="requeued: its server stopped",
                         progress=0.0,
                         lease_owner=None,
+                        lease_expires_at=None,
                     )
+                    log.warning("job %s requeued: the server running it stopped", job_id)
                 else:
                     jobs.finish(
                         conn,
                         job_id,
                         "error",
-                        "the server stopped while this job ran, twice; start it again.",
+                        "the server running this job stopped, twice; start it again.",
                     )
+        return changed
 
     async def start(self) -> None:
         """Recover, then run the scheduling loop."""
@@ -122,14 +175,57 @@ class Dispatcher:
         )
 
     async def _loop(self) -> None:
+        last_reclaim = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), 0.5)
             self.wake.clear()
             try:
+                if self.running:
+                    self._renew_leases()
+                if self.shared and time.monotonic() - last_reclaim > self.lease_seconds / 3:
+                    last_reclaim = time.monotonic()
+                    for run_id in self._reclaim(everything=False):
+                        self.events.publish(run_id)
                 self._schedule()
-            except Exception:  # the loop must survive a bad row; logged
+            except Exception:  # the loop must survive a bad row or a lost connection; logged
                 log.exception("scheduling failed")
+
+    def _renew_leases(self) -> None:
+        """Extend the leases of the jobs running here; stop those cancelled elsewhere or lost.
+
+        Called every loop turn (half a second) while jobs run: the renewal writes only when a
+        third of the lease has passed, but a cancellation asked on another server is seen at
+        once.
+        """
+        j = schema.jobs
+        now = time.time()
+        ids = list(self.running)
+        with self.app.db.begin() as conn:
+            rows = conn.execute(
+                sa.select(j.c.id, j.c.status, j.c.lease_owner, j.c.cancel_requested).where(
+                    j.c.id.in_(ids)
+                )
+            ).all()
+            for job_id, status, owner, cancel_requested in rows:
+                task = self.running.get(job_id)
+                if task is None or task.done():
+                    continue
+                if status != "pending" or owner != self.server_id:
+                    log.warning("job %s: lease lost; stopping it here without a result", job_id)
+                    self._lost.add(job_id)
+                    task.cancel()
+                elif cancel_requested:
+                    task.cancel()
+            if now - self._renewed_at > self.lease_seconds / 3:
+                self._renewed_at = now
+                conn.execute(
+                    sa.update(j)
+                    .where(
+                        j.c.id.in_(ids), j.c.lease_owner == self.server_id, j.c.status == "pending"
+                    )
+                    .values(lease_expires_at=now + self.lease_seconds)
+                )
 
     def _capacity(self) -> int:
         return max(1, sum(slot.capacity for slot in self.app.engines.slots))
@@ -137,12 +233,15 @@ class Dispatcher:
     def _schedule(self) -> None:
         changed: set[str] = set()
         with self.app.db.begin() as conn:
+            # Rows another server is claiming now are skipped, not waited for: each queued job
+            # is claimed by exactly one server.
             queued = [
                 jobs.to_record(r)
                 for r in conn.execute(
                     sa.select(schema.jobs)
                     .where(schema.jobs.c.status == "queued")
                     .order_by(schema.jobs.c.seq)
+                    .with_for_update(skip_locked=True)
                 ).mappings()
             ]
             for job in queued:
@@ -175,6 +274,7 @@ class Dispatcher:
                     started_at=time.time(),
                     attempts=job.attempts + 1,
                     lease_owner=self.server_id,
+                    lease_expires_at=time.time() + self.lease_seconds,
                     phase="starting",
                 )
                 changed.add(job.run_id)
@@ -188,12 +288,35 @@ class Dispatcher:
         self.wake.set()
 
     def cancel(self, job_id: str) -> bool:
-        """Cancel a running job's task without waiting; returns whether one was running here."""
+        """Cancel a running job without waiting; returns whether it was running here.
+
+        A job running on another server is asked to stop through the database.
+        """
         task = self.running.get(job_id)
         if task is None:
+            if self.shared:
+                self._request_cancel(job_id)
             return False
         task.cancel()
         return True
+
+    def _request_cancel(self, job_id: str) -> None:
+        j = schema.jobs
+        with self.app.db.begin() as conn:
+            conn.execute(
+                sa.update(j)
+                .where(j.c.id == job_id, j.c.status == "pending")
+                .values(cancel_requested=True)
+            )
+
+    async def _wait_until_done(self, job_id: str, timeout: float) -> None:
+        """Wait for a job running on another server to record its end (polled)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.app.db.connect() as conn:
+                if jobs.get_job(conn, job_id, None).done:
+                    return
+            await asyncio.sleep(0.2)
 
     async def cancel_job(self, job: jobs.JobRecord) -> None:
         """Cancel a queued or running job; a running one gets :data:`CANCEL_WAIT_S` to stop.
@@ -212,32 +335,62 @@ class Dispatcher:
             task.cancel()
             # _run records the cancellation before it ends; asyncio.wait never cancels the task.
             await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+        elif job.status == "pending" and self.shared:
+            self._request_cancel(job.id)  # it runs on another server, which will stop it
+            await self._wait_until_done(job.id, CANCEL_WAIT_S + self.lease_seconds)
 
-    def _finish(self, job: jobs.JobRecord, status: str, exception: str = "") -> None:
+    def _finish(
+        self, job: jobs.JobRecord, status: str, exception: str = "", *, leased: bool = False
+    ) -> None:
+        """Record a job's end; a job this server ran only while it still holds its lease."""
         with self.app.db.begin() as conn:
+            if leased and not self._hold(conn, job.id):
+                log.warning("job %s: lease lost; its end (%s) is not recorded here", job.id, status)
+                return
             jobs.finish(conn, job.id, status, exception)
         self.events.publish(job.run_id)
+
+    def _hold(self, conn: sa.Connection, job_id: str) -> bool:
+        """Lock the job's row and say whether this server still holds its lease.
+
+        Run inside the transaction that records results or the end: the row lock keeps
+        another server from requeueing the job until that transaction is over.
+        """
+        j = schema.jobs
+        row = conn.execute(
+            sa.select(j.c.status, j.c.lease_owner).where(j.c.id == job_id).with_for_update()
+        ).first()
+        return row is not None and row.status == "pending" and row.lease_owner == self.server_id
 
     async def _run(self, job: jobs.JobRecord) -> None:
         try:
             await self._execute(job)
-            self._finish(job, "finished")
+            self._finish(job, "finished", leased=True)
         except asyncio.CancelledError:
             if self._stopping:
-                # Server shutdown: leave the job "pending"; the next start requeues it.
+                # Server shutdown: leave the job "pending"; the next start requeues it (or,
+                # with a shared database, any server once the lease runs out).
                 log.info("job %s interrupted by shutdown; it will be requeued", job.id)
                 raise
-            self._finish(job, "cancelled", "cancelled by its owner.")
+            if job.id in self._lost:
+                return  # another server took it over; nothing of this attempt is recorded
+            self._finish(job, "cancelled", "cancelled by its owner.", leased=True)
+        except _LeaseLostError:
+            log.warning("job %s: lease lost while recording results; they were dropped", job.id)
         except VeilServiceError as exc:
-            self._finish(job, "error", exc.message)
+            self._finish(job, "error", exc.message, leased=True)
         except Exception:  # a bug must fail the job, not the dispatcher
             incident = str(uuid.uuid4())[:8]
             log.exception("job %s failed (incident %s)", job.id, incident)
             self._finish(
-                job, "error", f"internal error (incident {incident}); the server log has details."
+                job,
+                "error",
+                f"internal error (incident {incident}); the server log has details.",
+                leased=True,
             )
         finally:
             self.running.pop(job.id, None)
+            self._lost.discard(job.id)
             self.wake.set()
 
     async def _execute(self, job: jobs.JobRecord) -> None:
@@ -391,6 +544,8 @@ class Dispatcher:
             stored = writer.commit()
         try:
             with self.app.db.begin() as conn:
+                if not self._hold(conn, job.id):
+                    raise _LeaseLostError(job.id)
                 results.add_result(
                     conn,
                     job_id=job.id,
@@ -498,6 +653,8 @@ class Dispatcher:
         figures: list[dict[str, str]] = []
         try:
             with self.app.db.begin() as conn:
+                if not self._hold(conn, job.id):
+                    raise _LeaseLostError(job.id)
                 for index, received in enumerate(output.files):
                     named = parse_result_name(received.name)
                     table = table_name if named.table is None else named.table
@@ -529,6 +686,19 @@ class Dispatcher:
                 self.app.blobs.delete(stored.relative_path)
             raise
         return figures
+
+
+def _drop_partial_results(conn: sa.Connection, job_id: str, released: list[str]) -> None:
+    """Delete what an interrupted attempt recorded, so that the next one starts clean (the
+    files go once the caller's transaction commits: ``BlobStore.releasing``)."""
+    rows = conn.execute(
+        sa.select(schema.results.c.id, schema.results.c.blob_id).where(
+            schema.results.c.job_id == job_id
+        )
+    ).all()
+    for result_id, blob_id in rows:
+        conn.execute(sa.delete(schema.results).where(schema.results.c.id == result_id))
+        tables.release_blob(conn, released, blob_id)
 
 
 def _filename(table: str, named: _Named, media_type: str, index: int) -> str:

@@ -1,7 +1,9 @@
 """In-process notification of job changes, so that watching jobs never polls the database.
 
 Whoever writes a job's status, progress or phase (the dispatcher, and the runs service when it
-creates, cancels or deletes jobs) publishes the job's run once the write is committed. A watcher
+creates, cancels or deletes jobs) publishes the job's run once the write is committed; with
+several servers on one PostgreSQL, the other servers' changes arrive through LISTEN/NOTIFY
+(``storage.notifications``) and are published the same way. A watcher
 subscribes to the runs it watches *before* it reads them, then reads again only when woken, so no
 change can fall between its read and its wait. Everything runs on the server's event loop; a
 subscription is a flag, not a queue, because a watcher always re-reads the current state.
@@ -38,9 +40,13 @@ class JobEvents:
         self._subscriptions: set[JobChanges] = set()
 
     def publish(self, run_id: str) -> None:
-        """A job of ``run_id`` was created, changed or deleted (call after the commit)."""
+        """A job of ``run_id`` was created, changed or deleted (call after the commit).
+
+        An empty ``run_id`` wakes every watcher (changes may have been missed: see
+        ``storage.notifications``).
+        """
         for subscription in self._subscriptions:
-            if run_id in subscription.run_ids:
+            if not run_id or run_id in subscription.run_ids:
                 subscription.notify()
 
     @contextmanager

@@ -36,6 +36,7 @@ from veil_service.settings import Settings
 from veil_service.storage import schema
 from veil_service.storage.blobs import BlobStore
 from veil_service.storage.db import open_database
+from veil_service.storage.notifications import JobChangeListener
 from veil_service.storage.permissions import secure_data_dir
 
 if TYPE_CHECKING:
@@ -47,6 +48,11 @@ MAX_REQUEST_BYTES = 20 << 20
 """Largest request message the server accepts (gRPC refuses more with RESOURCE_EXHAUSTED before
 Python sees it). The largest legitimate one is a 16 MiB DP pipeline; uploads come in 1 MiB chunks.
 Decoding a 50 MB message on the event loop stalled every other call for most of a second."""
+
+SHARED_SWEEP_GRACE_S = 24 * 3600.0
+"""With several servers on one blob dir, a leftover is a file untouched for a day: another
+server's upload in flight writes its temp file continuously, and registers a blob seconds after
+renaming it."""
 
 SERVICE_NAMES = (
     "veil.v1.AuthService",
@@ -68,6 +74,7 @@ class VeilServer:
         self._server: aio.Server | None = None
         self.web: WebServer | None = None
         self.web_port = 0
+        self._listener: JobChangeListener | None = None
         # grpc_health-stubs lack the aio submodule that grpcio-health-checking ships.
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
 
@@ -81,10 +88,12 @@ class VeilServer:
             settings.effective_database_url,
             migrate_in_subprocess=self._migrate_in_subprocess,
         )
-        blobs = BlobStore(data_dir)
+        blobs = BlobStore(settings.effective_blob_dir)
         with db.connect() as conn:
             registered = {r[0] for r in conn.execute(sa.select(schema.blobs.c.relative_path))}
-        swept = blobs.sweep(registered)
+        # A blob dir other servers share holds their uploads in flight: sweep old files only.
+        grace = SHARED_SWEEP_GRACE_S if settings.shared_database else 0.0
+        swept = blobs.sweep(registered, older_than_s=grace)
         if swept:
             log.info("swept leftover files", extra={"count": swept})
         engines = EnginePool(
@@ -121,6 +130,14 @@ class VeilServer:
         await server.start()
         self._server = server
         await engines.start()
+        if db.dialect.name == "postgresql":
+            # Other servers' job changes reach this server's WatchJobs streams.
+            self._listener = JobChangeListener(
+                settings.effective_database_url,
+                self.dispatcher.events.publish,
+                asyncio.get_running_loop(),
+            )
+            await asyncio.to_thread(self._listener.start)
         await self.dispatcher.start()
         if settings.web_port >= 0:
             self.web_port = await self._start_web(runs, queries)
@@ -201,6 +218,8 @@ class VeilServer:
             await self.app.mailer.drain()
             if self.dispatcher is not None:
                 await self.dispatcher.stop()
+            if self._listener is not None:
+                await asyncio.to_thread(self._listener.stop)
             await self.app.engines.stop()
             self.app.db.dispose()
 

@@ -22,6 +22,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -268,6 +269,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 class BlobStore:
     """Files of tables, results and datasets under ``<data dir>/blobs``."""
 
@@ -369,14 +377,19 @@ class BlobStore:
         """
         return read_aligned(self.root / relative_path, chunk_bytes)
 
-    def sweep(self, registered: set[str]) -> int:
-        """Delete temp files and files that no database row references; return how many."""
+    def sweep(self, registered: set[str], *, older_than_s: float = 0.0) -> int:
+        """Delete temp files and files that no database row references; return how many.
+
+        Args:
+            older_than_s: Only files last modified this long ago (a blob dir several servers
+                share holds their writes in flight; one server's own dir has none at start).
+        """
+        cutoff = time.time() - older_than_s
         removed = 0
-        for leftover in self.temp_dir.iterdir():
-            leftover.unlink(missing_ok=True)
-            removed += 1
-        for file in self.root.rglob("*"):
-            if file.is_file() and str(file.relative_to(self.root)) not in registered:
+        for file in [*self.temp_dir.iterdir(), *self.root.rglob("*")]:
+            if not file.is_file() or (older_than_s and _mtime(file) > cutoff):
+                continue
+            if file.parent == self.temp_dir or str(file.relative_to(self.root)) not in registered:
                 file.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -1,0 +1,308 @@
+"""Several Veil servers on one PostgreSQL database and one blob dir (issue 17, item 3).
+
+Real ``veil serve`` processes, each with its own data dir (engine socket, outbox) and all on one
+PostgreSQL database and one shared blob dir, as docs/scale.md deploys them. The jobs' lease is
+3 s here so that a killed server's job is taken over quickly.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from dp_support import LOMAS
+from postgres_cluster import PostgresCluster
+from veil_client import Manager, ResourceExhausted
+from veil_client.models import JobKind, JobStatus
+from veil_service.accounts import api_keys, users
+from veil_service.dpquery import grants
+from veil_service.dpquery.registration import register_from_path
+from veil_service.storage import schema
+from veil_service.storage.blobs import BlobStore
+from veil_service.storage.db import create_db_engine
+
+VEIL = [sys.executable, "-m", "veil_service.cli"]
+LEASE_S = 3.0
+
+
+class ServerProcess:
+    """One ``veil serve`` process of the cluster."""
+
+    def __init__(self, data_dir: Path, database_url: str, blob_dir: Path) -> None:
+        data_dir.mkdir(parents=True)
+        self.log = data_dir.parent / f"{data_dir.name}.log"
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [
+                    *VEIL,
+                    "serve",
+                    "--data-dir",
+                    str(data_dir),
+                    "--database-url",
+                    database_url,
+                    "--blob-dir",
+                    str(blob_dir),
+                    "--port",
+                    "0",
+                    "--engine-capacity",
+                    "1",
+                    "--job-lease-seconds",
+                    str(LEASE_S),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        self.process.stdout.close()
+        assert "listening on 127.0.0.1:" in line, self.log.read_text()[-3000:]
+        self.address = f"127.0.0.1:{line.rsplit(':', 1)[1].strip()}"
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (part of the lease owner it writes on jobs)."""
+        return self.process.pid
+
+    def kill(self) -> None:
+        """kill -9: no shutdown of any kind."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM), then kill if it lingers."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Cluster:
+    """Servers sharing one database and one blob dir."""
+
+    database_url: str
+    blob_dir: Path
+    servers: list[ServerProcess]
+    db: sa.Engine
+    usernames: dict[str, str]
+
+    def new_user(self) -> str:
+        """A user with an API key; returns the key."""
+        name = f"u_{uuid.uuid4().hex[:10]}"
+        with self.db.begin() as conn:
+            user = users.create_user(conn, username=name, email=f"{name}@example.org")
+            _, key = api_keys.create_api_key(conn, user_id=user.id, name="t", expiration_days=30)
+        self.usernames[key] = name
+        return key
+
+    def manager(self, index: int, key: str) -> Manager:
+        """A client on server ``index``."""
+        return Manager(base_url=self.servers[index % len(self.servers)].address, api_key=key)
+
+    def job_rows(self, run_ids: list[str]) -> list[sa.Row[tuple[object, ...]]]:
+        """The jobs of these runs, straight from the database."""
+        j = schema.jobs
+        with self.db.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(j.c.id, j.c.status, j.c.attempts, j.c.lease_owner).where(
+                        j.c.run_id.in_(run_ids)
+                    )
+                ).all()
+            )
+
+    def result_count(self, job_id: str, kind: str) -> int:
+        """How many results of ``kind`` the job recorded."""
+        r = schema.results
+        with self.db.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(r.c.job_id == job_id, r.c.kind == kind)
+                ).scalar_one()
+            )
+
+
+def _start_cluster(postgres: PostgresCluster, root: Path, size: int) -> Iterator[Cluster]:
+    url = postgres.create_database("several", migrated=True)
+    blob_dir = root / "shared-blobs"
+    servers: list[ServerProcess] = []
+    db = create_db_engine(url)
+    try:
+        for index in range(size):
+            servers.append(ServerProcess(root / f"server{index}", url, blob_dir))
+        yield Cluster(url, blob_dir, servers, db, {})
+    finally:
+        for server in servers:
+            server.stop()
+        db.dispose()
+        postgres.drop_database(url)
+
+
+@pytest.fixture()
+def two_servers(postgres: PostgresCluster, tmp_path: Path) -> Iterator[Cluster]:
+    """Two servers on one PostgreSQL database and one blob dir."""
+    yield from _start_cluster(postgres, tmp_path, 2)
+
+
+@pytest.fixture()
+def three_servers(postgres: PostgresCluster, tmp_path: Path) -> Iterator[Cluster]:
+    """Three servers on one PostgreSQL database and one blob dir."""
+    yield from _start_cluster(postgres, tmp_path, 3)
+
+
+def _table(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 90, rows)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": age * 700 + rng.normal(0, 5000, rows),
+            "city": rng.choice(["Bern", "Lyon", "Gent"], rows),
+        }
+    )
+
+
+def _owner_pid(lease_owner: object) -> int:
+    return int(str(lease_owner).split(":")[1])
+
+
+def test_jobs_run_exactly_once_and_watch_jobs_follows_them_from_either_server(
+    two_servers: Cluster,
+) -> None:
+    key = two_servers.new_user()
+    runners = []
+    for index in range(6):
+        runner = two_servers.manager(index, key).create_runner(f"shared-{index}", seed=index)
+        runner.add_table("people", _table(400, index))
+        runner.set_parameters("people", k=5)
+        runners.append(runner)
+    for runner in runners:
+        runner.run(jobs_to_run=[JobKind.standard])
+
+    # Each run is watched through the server it was *not* created on; a watch ends only when
+    # its jobs ended, so a job run by the other server must be pushed across (LISTEN/NOTIFY).
+    seen: dict[str, list[JobStatus]] = {}
+
+    def watch(index: int) -> None:
+        other = two_servers.manager(index + 1, key)
+        updates = other.runs_api.watch_jobs(run_id=runners[index].set_name)
+        seen[runners[index].set_name] = [JobStatus(u.status) for u in updates]
+
+    threads = [threading.Thread(target=watch, args=(i,), daemon=True) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(240)
+    assert not any(thread.is_alive() for thread in threads), "a watch never saw its job end"
+
+    rows = two_servers.job_rows([r.set_name for r in runners])
+    assert len(rows) == 6
+    for job_id, status, attempts, _owner in rows:
+        assert (status, attempts) == ("finished", 1)
+        assert two_servers.result_count(job_id, "shuffled") == 1
+    assert all(statuses[-1] == JobStatus.finished for statuses in seen.values())
+    # Both servers took jobs from the one queue.
+    pids = {_owner_pid(owner) for *_, owner in rows}
+    assert pids == {server.pid for server in two_servers.servers}
+    for index, runner in enumerate(runners):
+        avatars = two_servers.manager(index + 1, key).create_runner_from_id(runner.set_name)
+        assert avatars.shuffled("people").shape == (400, 3)
+
+
+def test_a_job_of_a_killed_server_is_finished_by_the_other_within_the_lease(
+    two_servers: Cluster, shared_data: Path
+) -> None:
+    adult = pd.read_csv(shared_data / "tables" / "adult_train.csv")
+    key = two_servers.new_user()
+    runner = two_servers.manager(0, key).create_runner("killed", seed=7)
+    runner.add_table("adult", adult)
+    runner.set_parameters("adult", k=20)
+    runner.run(jobs_to_run=[JobKind.standard])
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        [(job_id, status, _attempts, owner)] = two_servers.job_rows([runner.set_name])
+        if status == "pending" and owner:
+            break
+        assert status == "queued", status
+        time.sleep(0.1)
+    victim = next(s for s in two_servers.servers if s.pid == _owner_pid(owner))
+    survivor = next(s for s in two_servers.servers if s is not victim)
+    victim.kill()
+    killed_at = time.monotonic()
+    taken_over = float("inf")
+
+    while time.monotonic() < killed_at + 240:
+        [(job_id, status, attempts, owner)] = two_servers.job_rows([runner.set_name])
+        if status not in ("queued", "pending"):
+            break
+        if status == "pending" and _owner_pid(owner) == survivor.pid:
+            taken_over = min(taken_over, time.monotonic() - killed_at)
+        time.sleep(0.2)
+    assert (status, attempts) == ("finished", 2)
+    assert _owner_pid(owner) == survivor.pid
+    # Taken over once the lease ran out (3 s, renewed every second), with the loop's slack.
+    assert taken_over < LEASE_S + 5
+    assert two_servers.result_count(job_id, "shuffled") == 1
+    manager = Manager(base_url=survivor.address, api_key=key)
+    assert manager.create_runner_from_id(runner.set_name).shuffled("adult").shape == adult.shape
+
+
+def test_fifty_queries_over_three_servers_with_budget_for_ten_give_ten_answers(
+    three_servers: Cluster,
+) -> None:
+    key = three_servers.new_user()
+    name = f"PENGUIN_{uuid.uuid4().hex[:8]}"
+    register_from_path(
+        three_servers.db,
+        BlobStore(three_servers.blob_dir),
+        name=name,
+        path=str(LOMAS / "datasets" / "penguins.csv"),
+        metadata_text=(LOMAS / "metadata" / "penguin_metadata.yaml").read_text(),
+    )
+    username = three_servers.usernames[key]
+    with three_servers.db.begin() as conn:
+        grants.grant_access(conn, user=username, dataset=name, epsilon=1.0, delta=1.0)
+    count = "SELECT COUNT(*) AS n FROM df"
+    cost = (
+        three_servers.manager(0, key)
+        .dp(name)
+        .smartnoise_sql.cost(count, 0.1, 1e-5, {"count": "gaussian"})
+    )
+    with three_servers.db.begin() as conn:
+        grants.grant_access(
+            conn, user=username, dataset=name, epsilon=10 * cost.epsilon, delta=10 * cost.delta
+        )
+
+    clients = [three_servers.manager(i, key).dp(name) for i in range(3)]
+
+    def one(index: int) -> object:
+        try:
+            return clients[index % 3].smartnoise_sql.query(count, 0.1, 1e-5, {"count": "gaussian"})
+        except ResourceExhausted as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(one, range(50)))
+    answers = [o for o in outcomes if not isinstance(o, ResourceExhausted)]
+    assert len(answers) == 10
+    assert all(o.reason == "BUDGET_EXHAUSTED" for o in outcomes if isinstance(o, ResourceExhausted))
+    spent = clients[1].get_total_spent_budget()
+    assert spent.total_spent_epsilon == pytest.approx(10 * cost.epsilon, abs=1e-12)
+    assert spent.total_spent_delta == pytest.approx(10 * cost.delta, abs=1e-15)
+    assert len(clients[2].get_previous_queries()) == 10
