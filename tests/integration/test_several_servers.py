@@ -153,16 +153,31 @@ def _start_cluster(postgres: PostgresCluster, root: Path, size: int) -> Iterator
         postgres.drop_database(url)
 
 
-@pytest.fixture()
-def two_servers(postgres: PostgresCluster, tmp_path: Path) -> Iterator[Cluster]:
-    """Two servers on one PostgreSQL database and one blob dir."""
-    yield from _start_cluster(postgres, tmp_path, 2)
+@pytest.fixture(scope="module")
+def two_servers(
+    postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two servers on one PostgreSQL database and one blob dir, for the module's job tests
+    (the last one kills a server)."""
+    yield from _start_cluster(postgres, tmp_path_factory.mktemp("two"), 2)
 
 
 @pytest.fixture()
 def three_servers(postgres: PostgresCluster, tmp_path: Path) -> Iterator[Cluster]:
     """Three servers on one PostgreSQL database and one blob dir."""
     yield from _start_cluster(postgres, tmp_path, 3)
+
+
+def _wait_running(cluster: Cluster, run_id: str) -> tuple[str, object]:
+    """Wait until the run's one job is claimed; returns its id and lease owner."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        [(job_id, status, _attempts, owner)] = cluster.job_rows([run_id])
+        if status == "pending" and owner:
+            return str(job_id), owner
+        assert status == "queued", status
+        time.sleep(0.1)
+    raise AssertionError("the job was not claimed within 120 s")
 
 
 def _table(rows: int, seed: int) -> pd.DataFrame:
@@ -224,6 +239,27 @@ def test_jobs_run_exactly_once_and_watch_jobs_follows_them_from_either_server(
         assert avatars.shuffled("people").shape == (400, 3)
 
 
+def test_cancel_through_one_server_stops_the_job_the_other_runs(
+    two_servers: Cluster, shared_data: Path
+) -> None:
+    adult = pd.read_csv(shared_data / "tables" / "adult_train.csv")
+    key = two_servers.new_user()
+    runner = two_servers.manager(0, key).create_runner("cancelled", seed=3)
+    runner.add_table("adult", adult)
+    runner.set_parameters("adult", k=20)
+    runner.run(jobs_to_run=[JobKind.standard])
+    job_id, owner = _wait_running(two_servers, runner.set_name)
+    other = next(i for i, s in enumerate(two_servers.servers) if s.pid != _owner_pid(owner))
+
+    asked = time.monotonic()
+    answer = two_servers.manager(other, key).runs_api.cancel_job(job_id)
+    assert JobStatus(answer.status) == JobStatus.cancelled
+    assert time.monotonic() - asked < 10  # seen at the owner's next loop turn (0.5 s)
+    [(_, status, attempts, _)] = two_servers.job_rows([runner.set_name])
+    assert (status, attempts) == ("cancelled", 1)
+    assert two_servers.result_count(job_id, "shuffled") == 0
+
+
 def test_a_job_of_a_killed_server_is_finished_by_the_other_within_the_lease(
     two_servers: Cluster, shared_data: Path
 ) -> None:
@@ -234,13 +270,7 @@ def test_a_job_of_a_killed_server_is_finished_by_the_other_within_the_lease(
     runner.set_parameters("adult", k=20)
     runner.run(jobs_to_run=[JobKind.standard])
 
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        [(job_id, status, _attempts, owner)] = two_servers.job_rows([runner.set_name])
-        if status == "pending" and owner:
-            break
-        assert status == "queued", status
-        time.sleep(0.1)
+    job_id, owner = _wait_running(two_servers, runner.set_name)
     victim = next(s for s in two_servers.servers if s.pid == _owner_pid(owner))
     survivor = next(s for s in two_servers.servers if s is not victim)
     victim.kill()
@@ -248,7 +278,7 @@ def test_a_job_of_a_killed_server_is_finished_by_the_other_within_the_lease(
     taken_over = float("inf")
 
     while time.monotonic() < killed_at + 240:
-        [(job_id, status, attempts, owner)] = two_servers.job_rows([runner.set_name])
+        [(_, status, attempts, owner)] = two_servers.job_rows([runner.set_name])
         if status not in ("queued", "pending"):
             break
         if status == "pending" and _owner_pid(owner) == survivor.pid:
