@@ -43,6 +43,7 @@ def create_db_engine(url: str) -> sa.Engine:
 
 
 MIGRATION_TIMEOUT_S = 600.0
+MIGRATION_LOCK_KEY = 0x7665696C  # "veil": the PostgreSQL advisory lock held while migrating
 
 
 def alembic_config(engine: sa.Engine | None = None) -> Any:
@@ -62,6 +63,10 @@ def migrate(engine: sa.Engine) -> None:
 
     cfg = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several servers starting at once on one database: one migrates, the others wait
+            # for its commit, then find the schema current. Released at commit.
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from postgres_cluster import PostgresCluster
 from veil_service.errors import FailedPreconditionError
 from veil_service.storage.db import open_database
 
@@ -62,3 +64,24 @@ def test_the_migrations_build_exactly_the_schema_the_code_queries(database_url: 
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_servers_starting_together_on_one_postgresql_migrate_it_once(
+    postgres: PostgresCluster,
+) -> None:
+    """Three child migrations race on an empty database; the advisory lock lets one work."""
+    url = postgres.create_database()
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(
+                pool.map(
+                    lambda _: open_database(url, migrate_in_subprocess=True).dispose(), range(3)
+                )
+            )
+        engine = open_database(url)
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text("select version_num from alembic_version")).all()
+        engine.dispose()
+        assert len(versions) == 1
+    finally:
+        postgres.drop_database(url)
