@@ -6,7 +6,9 @@ forms, TLS and the message size limits are the same for every caller.
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 from typing import Any
 
 import grpc
@@ -48,14 +50,65 @@ def parse_base_url(base_url: str) -> tuple[str, bool]:
     return url, False
 
 
+ROUND_ROBIN = ("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]}))
+
+
+def address_list_target(target: str) -> tuple[str, str]:
+    """(gRPC target, TLS name) of an address list ``host1:port1,host2:port2,...``.
+
+    Several servers share one database (docs/scale.md): each name is resolved now and the
+    channel gets gRPC's static list form (``ipv4:a:p,b:p``), balanced round robin; a server
+    that stops answering is skipped and idempotent calls are retried on the others. The TLS
+    name is the first host's (each server's certificate must be valid for it). For a fleet
+    that changes, give one DNS name with several records instead (``dns:///veil.internal:50051``).
+
+    Raises:
+        AddressError: an item is not ``host:port`` or its host does not resolve.
+    """
+    addresses: dict[int, list[str]] = {socket.AF_INET: [], socket.AF_INET6: []}
+    first_host = ""
+    for item in (part.strip() for part in target.split(",")):
+        host, _, port = item.rpartition(":")
+        host = host.strip("[]")
+        if not host or not port.isdigit():
+            raise AddressError(
+                f"address list item {item!r} is not host:port; write 'h1:50051,h2:50051'."
+            )
+        first_host = first_host or host
+        try:
+            infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise AddressError(f"address list item {item!r} does not resolve: {exc}") from None
+        for family, _, _, _, sockaddr in infos:
+            if family in addresses:
+                form = (
+                    f"[{sockaddr[0]}]:{port}"
+                    if family == socket.AF_INET6
+                    else f"{sockaddr[0]}:{port}"
+                )
+                if form not in addresses[family]:
+                    addresses[family].append(form)
+    if addresses[socket.AF_INET]:
+        return "ipv4:" + ",".join(addresses[socket.AF_INET]), first_host
+    return "ipv6:" + ",".join(addresses[socket.AF_INET6]), first_host
+
+
 def open_channel(target: str, *, tls: bool, root_certificates: bytes | None = None) -> grpc.Channel:
-    """A channel to ``target``; with TLS, the CA is ``root_certificates``, else ``VEIL_CA_CERT``
-    (a PEM file path), else the system's roots."""
+    """A channel to ``target`` (one address, or a comma-separated list: see
+    :func:`address_list_target`); with TLS, the CA is ``root_certificates``, else
+    ``VEIL_CA_CERT`` (a PEM file path), else the system's roots."""
+    options = list(CLIENT_CHANNEL_OPTIONS)
+    if "," in target:
+        target, name = address_list_target(target)
+        options.append(ROUND_ROBIN)
+        if tls:
+            options.append(("grpc.ssl_target_name_override", name))
+            options.append(("grpc.default_authority", name))
     if not tls:
-        return grpc.insecure_channel(target, options=CLIENT_CHANNEL_OPTIONS)
+        return grpc.insecure_channel(target, options=options)
     ca = root_certificates
     if ca is None and os.environ.get("VEIL_CA_CERT"):
         with open(os.environ["VEIL_CA_CERT"], "rb") as handle:
             ca = handle.read()
     credentials = grpc.ssl_channel_credentials(root_certificates=ca)
-    return grpc.secure_channel(target, credentials, options=CLIENT_CHANNEL_OPTIONS)
+    return grpc.secure_channel(target, credentials, options=options)
