@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from dp_support import LOMAS
 from postgres_cluster import PostgresCluster
+from support import adult
 from veil_client import Manager, ResourceExhausted
 from veil_client.models import JobKind, JobStatus
 from veil_service.accounts import api_keys, users
@@ -240,12 +241,12 @@ def test_jobs_run_exactly_once_and_watch_jobs_follows_them_from_either_server(
 
 
 def test_cancel_through_one_server_stops_the_job_the_other_runs(
-    two_servers: Cluster, shared_data: Path
+    two_servers: Cluster,
 ) -> None:
-    adult = pd.read_csv(shared_data / "tables" / "adult_train.csv")
+    table = adult(copies=6)  # 36,000 rows: long enough to act on while it runs
     key = two_servers.new_user()
     runner = two_servers.manager(0, key).create_runner("cancelled", seed=3)
-    runner.add_table("adult", adult)
+    runner.add_table("adult", table)
     runner.set_parameters("adult", k=20)
     runner.run(jobs_to_run=[JobKind.standard])
     job_id, owner = _wait_running(two_servers, runner.set_name)
@@ -261,12 +262,12 @@ def test_cancel_through_one_server_stops_the_job_the_other_runs(
 
 
 def test_a_job_of_a_killed_server_is_finished_by_the_other_within_the_lease(
-    two_servers: Cluster, shared_data: Path
+    two_servers: Cluster,
 ) -> None:
-    adult = pd.read_csv(shared_data / "tables" / "adult_train.csv")
+    table = adult(copies=6)  # 36,000 rows: long enough to act on while it runs
     key = two_servers.new_user()
     runner = two_servers.manager(0, key).create_runner("killed", seed=7)
-    runner.add_table("adult", adult)
+    runner.add_table("adult", table)
     runner.set_parameters("adult", k=20)
     runner.run(jobs_to_run=[JobKind.standard])
 
@@ -293,7 +294,7 @@ def test_a_job_of_a_killed_server_is_finished_by_the_other_within_the_lease(
     both = ",".join(server.address for server in two_servers.servers)
     manager = Manager(base_url=both, api_key=key)
     for _ in range(3):
-        assert manager.create_runner_from_id(runner.set_name).shuffled("adult").shape == adult.shape
+        assert manager.create_runner_from_id(runner.set_name).shuffled("adult").shape == table.shape
 
 
 def test_fifty_queries_over_three_servers_with_budget_for_ten_give_ten_answers(
