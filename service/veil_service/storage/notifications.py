@@ -1,6 +1,6 @@
 """Job changes made by other servers, heard through PostgreSQL's LISTEN/NOTIFY.
 
-Several servers may share one PostgreSQL database (docs/scale.md). A trigger (migration 0004)
+Several servers may share one PostgreSQL database (docs/scale.md). A trigger (migration 0005)
 notifies the channel ``veil_job_changes`` with the run id whenever a job of that run changes, and
 PostgreSQL delivers it to every listening connection when the change commits. Each server keeps one
 connection listening on a helper thread and hands each run id to its event loop, where it wakes

@@ -6,16 +6,16 @@ when a job is created, deleted, or changes status, progress, phase or error; Pos
 it at commit, and each server's listener (``storage/notifications.py``) wakes its watchers of
 that run. Lease renewals do not notify. SQLite has one server per file: nothing to do there.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -39,7 +39,9 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE TRIGGER jobs_notify_change
-        AFTER INSERT OR DELETE OR UPDATE OF status, progress, phase, exception ON jobs
+        AFTER INSERT OR DELETE
+        OR UPDATE OF status, progress, phase, exception, warnings_json, phase_done, phase_total
+        ON jobs
         FOR EACH ROW EXECUTE FUNCTION veil_notify_job_change()
         """
     )
