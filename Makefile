@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install browser postgresql protos check-protos lint format test fuzz demo bench bench-env clean
+.PHONY: help install browser postgresql protos check-protos lint format test fuzz soak demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -70,6 +70,9 @@ FUZZ_EXAMPLES ?= 500
 
 fuzz: $(STAMP) ## long random fuzz of every RPC and of the YAML/metadata parsers (make test runs a short fixed one)
 	VEIL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -p no:cacheprovider -q tests/security/test_fuzz.py
+
+soak: $(STAMP) ## the repeated and statistical tests at full length (make test runs them short)
+	VEIL_SOAK=1 $(VENV)/bin/pytest -p no:cacheprovider -q -m soak
 
 demo: $(STAMP) ## start Veil on embedded defaults and run the main job end to end
 	$(PY) scripts/demo.py

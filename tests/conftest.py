@@ -17,6 +17,13 @@ from veil_service.storage.db import open_database
 TESTS = Path(__file__).resolve().parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The ``soak`` marker: a test that repeats more under ``make soak`` (``support.soak``)."""
+    config.addinivalue_line(
+        "markers", "soak: repeats more under `make soak` (VEIL_SOAK=1); `make test` runs it short"
+    )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     """A skipped test fails: a test that cannot run here must say why, loudly (issue 18)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import shutil
 import threading
 import time
@@ -20,6 +21,15 @@ from veil_service.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 """The tests' own data (tests/fixtures/README.md): all tests but the paper-fidelity ones use it."""
+
+
+def soak(short: int, long: int) -> int:
+    """How many times a repeated or statistical test repeats: ``short`` in ``make test``, ``long``
+    under ``make soak`` (``VEIL_SOAK=1``), so CI stays fast and the long run stays one command.
+
+    Tests that use it carry ``@pytest.mark.soak`` (``make soak`` selects them).
+    """
+    return long if os.environ.get("VEIL_SOAK") == "1" else short
 
 
 def octopize_fixtures(folder: Path) -> Path:
