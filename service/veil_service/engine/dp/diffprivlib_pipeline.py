@@ -227,6 +227,7 @@ def _check_no_leak(steps: list[PipelineStep]) -> None:
                 f"{', '.join(missing)} unset, so diffprivlib would read them from the private "
                 "data. Veil cannot fit a pipeline that leaks privacy: give bounds (and data_norm, "
                 "classes) for every step",
+                reason=Reason.DP_LIBRARY_ERROR,  # diffprivlib's warning (Lomas's 422)
                 field="pipeline_json",
             )
 
