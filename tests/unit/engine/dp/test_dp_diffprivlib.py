@@ -207,15 +207,16 @@ def test_private_score_is_a_dp_estimate_charged_on_top(
     request = _request(_lomas_example(), score_epsilon=0.5)
     cost = diffprivlib_pipeline.estimate_cost(request, penguin)
     assert (cost.epsilon, cost.delta) == (2.0, 0.0)
-    scores = set()
-    for _ in range(3):
+    scores = []
+    for _ in range(6):
         result = diffprivlib_pipeline.execute(request, penguins, penguin)
         assert result.spent == cost
         assert result.score is not None and 0.0 <= result.score <= 1.0
-        scores.add(result.score)
-    # Noisy: three runs do not repeat a value (a raw accuracy is k/69 and would repeat).
-    assert len(scores) == 3
-    assert not any(abs(s * 69 - round(s * 69)) < 1e-9 for s in scores)
+        scores.append(result.score)
+    # Noisy: a raw accuracy is k/69; the estimate is clipped to [0, 1], so 0 and 1 can repeat.
+    inside = [s for s in scores if 0.0 < s < 1.0]
+    assert len(set(scores)) >= 2
+    assert any(abs(s * 69 - round(s * 69)) > 1e-9 for s in inside), scores
 
     dummy = diffprivlib_pipeline.execute(
         _request(_lomas_example()), make_dummy_dataset(penguin, 200), penguin, seed=1
