@@ -51,8 +51,8 @@ def avatarize(
     n_jobs: int = -1,
     seed: int | None = None,
     max_weight: float | None = None,
-    local_noise: float = 0.0,
-    redraw_unique_copies: bool = False,
+    local_noise: float = 1.0,
+    redraw_unique_copies: bool = True,
     progress: Callable[[float, str], None] | None = None,
 ) -> AvatarizationResult:
     """Avatarize a table: one avatar per row, same columns and dtypes, rows shuffled.
@@ -81,10 +81,12 @@ def avatarize(
         seed: Seed for every random draw: same table, parameters and seed give byte-identical
             avatars. ``None`` (the production setting) draws fresh randomness.
         max_weight: Largest share of an avatar one neighbour may carry, in [1/k, 1] (default
-            unbounded, as Octopize).
+            2/k; 1 is Octopize's unbounded weights).
         local_noise: Share in [0, 1] of the spread lost by mixing that comes back as noise
-            shaped like the neighbourhood (default 0, as Octopize).
-        redraw_unique_copies: Redraw avatars equal to an original row that occurs once.
+            shaped like the neighbourhood (default 1; 0 is Octopize's method).
+        redraw_unique_copies: Redraw avatars equal to an original row that occurs once (default
+            on). ``max_weight=1, local_noise=0, redraw_unique_copies=False`` is the paper's
+            method; the defaults are Veil's safer ones (docs/avatarization.md).
         progress: Called with (fraction done in [0, 1], phase name) at each phase and batch.
 
     Returns:

@@ -174,7 +174,7 @@ def run_avatarization(
             seed,
             match,
             workers,
-            max_weight=params.max_weight,
+            max_weight=params.effective_max_weight,
             local_noise=float(params.local_noise),
             keep_weights=keep_weights,
         )

@@ -8,6 +8,8 @@ bench/privacy_utility.py (docs/benchmarks.md).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,8 +45,13 @@ def _categorical(n: int = 600, seed: int = 1) -> pd.DataFrame:
     )
 
 
+#: The paper's (Octopize's) method: unbounded weights, no local noise, no redraw.
+PAPER = {"max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
+
+
 def _run(df: pd.DataFrame, **kwargs: object) -> object:
-    return run_avatarization(df, AvatarizationParameters(seed=0, **kwargs), keep_weights=True)
+    settings = {**PAPER, "seed": 0, **kwargs}
+    return run_avatarization(df, AvatarizationParameters(**settings), keep_weights=True)
 
 
 def test_cap_weights_bounds_each_row_and_keeps_its_sum() -> None:
@@ -104,10 +111,10 @@ def test_no_avatar_equals_an_original_that_occurs_once() -> None:
     counts = keys.value_counts()
     unique = set(counts.index[counts == 1])
     assert len(unique) >= 5
-    plain = avatarize(df, k=10, seed=0)
+    plain = avatarize(df, k=10, seed=0, **PAPER)
     copies = plain.unshuffled.astype(str).agg("|".join, axis=1).isin(unique)
     assert copies.sum() > 0  # the table does provoke copies of rare rows
-    safe = avatarize(df, k=10, seed=0, redraw_unique_copies=True)
+    safe = avatarize(df, k=10, seed=0, **{**PAPER, "redraw_unique_copies": True})
     assert not safe.unshuffled.astype(str).agg("|".join, axis=1).isin(unique).any()
     assert safe.redrawn_rows >= copies.sum() and safe.unique_copies == 0
     # Rows that were not copies keep their avatar: only the offending rows are drawn again.
@@ -115,10 +122,19 @@ def test_no_avatar_equals_an_original_that_occurs_once() -> None:
     assert same[~copies.to_numpy()].all()
 
 
-def test_defaults_are_octopizes_method_byte_for_byte() -> None:
+def test_the_defaults_are_the_knobs_at_2_over_k_and_1_is_octopizes_unbounded_weights() -> None:
     df = _mixed()
-    explicit = avatarize(df, k=10, seed=3, max_weight=None, local_noise=0.0)
+    explicit = avatarize(df, k=10, seed=3, max_weight=0.2, local_noise=1.0)
     assert avatarize(df, k=10, seed=3).avatars.equals(explicit.avatars)
+    defaults = _run(df, k=10, max_weight=None, local_noise=1.0, redraw_unique_copies=True)
+    assert defaults.coefficients.max() <= 2 / 10 + 1e-12
+    # A bound of 1 never binds: the paper's method, byte for byte (weights and avatars).
+    params = AvatarizationParameters(k=10, seed=3, local_noise=0.0, redraw_unique_copies=False)
+    assert params.effective_max_weight == 0.2
+    unbounded = run_avatarization(df, replace(params, max_weight=1.0), keep_weights=True)
+    plain = avatarize(df, k=10, seed=3, **PAPER)
+    assert unbounded.avatars.equals(plain.avatars)
+    assert unbounded.coefficients.max(axis=1).mean() > 0.5
 
 
 def test_the_knobs_work_on_a_table_without_categorical_columns() -> None:
