@@ -453,11 +453,23 @@ def _store(
 
 
 def _advised(case: Case) -> dict[str, Any]:
-    from veil_service.engine.advice import advise
+    """The privacy-targeted advice's parameters (issue 21's targets) for the training split."""
+    from veil_service.engine.privacy_advice import advise_privacy
 
-    advice = advise(case.train, categorical_columns=case.categorical_ints)
-    params = advice.parameters()
-    return {k: v for k, v in params.items() if v not in (None, [])}
+    start = time.perf_counter()
+    search = advise_privacy(
+        case.train,
+        privacy_targets={},
+        categorical_columns=case.categorical_ints,
+        target=case.target,
+        seed=0,
+    )
+    print(
+        f"  advice ({time.perf_counter() - start:.0f} s, binding {search.binding}): "
+        f"{search.parameters} {search.reason}",
+        flush=True,
+    )
+    return dict(search.parameters)
 
 
 if __name__ == "__main__":
