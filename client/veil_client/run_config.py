@@ -48,6 +48,7 @@ class TableState:
     foreign_keys: list[str] = field(default_factory=list)
     time_series_time: str = ""
     time_series: dict[str, Any] | None = None
+    advice: dict[str, Any] | None = None
 
 
 @dataclass

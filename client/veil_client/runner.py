@@ -529,6 +529,40 @@ class Runner:
             if advice.privacy_search is not None:
                 self._privacy_searches[name] = advice.privacy_search
 
+    def set_advice_parameters(
+        self,
+        table_name: str,
+        *,
+        privacy_targets: dict[str, float] | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Parameters of the table's advice job (``run(jobs_to_run=[JobKind.advice])``).
+
+        With ``privacy_targets`` (``{}`` for issue 21's targets) the job runs the
+        privacy-targeted search of :meth:`advise_parameters`; its result (``advice``) holds the
+        chosen parameters, every trial and the curve (``curve_svg``). None clears them.
+        """
+        state = self._require_table(table_name)
+        _check_types({"target": (target, str)})
+        if privacy_targets is not None and not isinstance(privacy_targets, dict):
+            raise InvalidArgument(
+                "privacy_targets must be a dict of target name to number; "
+                f"got {privacy_targets!r}.",
+                field="privacy_targets",
+            )
+        previous = state.advice
+        values = {"privacy_targets": privacy_targets, "target": target}
+        state.advice = {k: v for k, v in values.items() if v is not None} or None
+        try:
+            self._push_config()
+        except (VeilError, TypeError, ValueError, AttributeError) as exc:
+            state.advice = previous
+            if isinstance(exc, AttributeError):
+                raise InvalidArgument(
+                    f"privacy_targets has an unknown target name: {exc}.", field="privacy_targets"
+                ) from None
+            raise
+
     def privacy_search(self, table_name: str, curve_path: str | None = None) -> PrivacySearch:
         """What the last privacy-targeted :meth:`advise_parameters` of a table explored.
 

@@ -14,6 +14,7 @@ import pytest
 from support import FIXTURES, ServerThread, TestUser
 from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import ColumnType
+from veil_client.constants import Results
 from veil_client.models import JobKind
 
 PAPER = {"max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
@@ -120,3 +121,34 @@ def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: 
         assert applied[key] == chosen["parameters"][key], key
     runner.run(jobs_to_run=[JobKind.standard])
     assert runner.shuffled("titanic").shape == titanic.shape
+
+
+def test_the_advice_job_takes_privacy_targets_as_parameters(
+    manager: Manager, shared_data: Path
+) -> None:
+    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
+    titanic = pd.read_csv(shared_data / "tables" / "titanic_1309.csv", na_values="?")[columns]
+    runner = manager.create_runner("advice_job", seed=0)
+    runner.add_table(
+        "titanic", titanic, types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY}
+    )
+    with pytest.raises(InvalidArgument, match=r"advice\.privacy_targets\.linkability"):
+        runner.set_advice_parameters("titanic", privacy_targets={"linkability": -1.0})
+    with pytest.raises(InvalidArgument, match="privacy_targets"):
+        runner.set_advice_parameters("titanic", privacy_targets={"hiden_rate": 90.0})
+    assert runner.config.tables["titanic"].advice is None
+    targets = {"singling_out": 0.15, "inference": 0.30}
+    runner.set_advice_parameters("titanic", privacy_targets=targets, target="survived")
+    assert runner.config.tables["titanic"].advice == {
+        "privacy_targets": targets,
+        "target": "survived",
+    }
+    runner.run(jobs_to_run=[JobKind.advice])
+    advice = runner.get_specific_result("titanic", JobKind.advice, Results.ADVICE)
+    search = advice["privacy_search"]
+    chosen = search["trials"][search["chosen_index"]]
+    assert search["met"] and chosen["failed"] == []
+    assert search["targets"]["inference"] == 0.30 and search["targets"]["linkability"] == 0.10
+    assert advice["parameters"]["k"] == chosen["parameters"]["k"]
+    assert advice["parameters"]["local_noise"] == chosen["parameters"]["local_noise"] > 0
+    assert advice["curve_svg"].startswith("<svg")

@@ -733,6 +733,7 @@ class TableConfig(_message.Message):
     INDIVIDUAL_LEVEL_FIELD_NUMBER: _builtins.int
     TIME_SERIES_TIME_FIELD_NUMBER: _builtins.int
     TIME_SERIES_FIELD_NUMBER: _builtins.int
+    ADVICE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Table name (as uploaded)."""
     primary_key: _builtins.str
@@ -763,6 +764,10 @@ class TableConfig(_message.Message):
     def time_series(self) -> Global___TimeSeriesParameters:
         """Time-series parameters; unset takes the defaults."""
 
+    @_builtins.property
+    def advice(self) -> Global___AdviceParameters:
+        """Parameters of the table's advice job (JobKind advice); unset: rule-based advice only."""
+
     def __init__(
         self,
         *,
@@ -775,16 +780,47 @@ class TableConfig(_message.Message):
         individual_level: _builtins.bool | None = ...,
         time_series_time: _builtins.str = ...,
         time_series: Global___TimeSeriesParameters | None = ...,
+        advice: Global___AdviceParameters | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level", "avatarization", b"avatarization", "individual_level", b"individual_level", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics", "time_series", b"time_series"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level", "advice", b"advice", "avatarization", b"avatarization", "individual_level", b"individual_level", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics", "time_series", b"time_series"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level", "avatarization", b"avatarization", "columns", b"columns", "individual_level", b"individual_level", "name", b"name", "primary_key", b"primary_key", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics", "time_series", b"time_series", "time_series_time", b"time_series_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level", "advice", b"advice", "avatarization", b"avatarization", "columns", b"columns", "individual_level", b"individual_level", "name", b"name", "primary_key", b"primary_key", "privacy_metrics", b"privacy_metrics", "signal_metrics", b"signal_metrics", "time_series", b"time_series", "time_series_time", b"time_series_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__individual_level: _TypeAlias = _typing.Literal["individual_level"]  # noqa: Y015
     _WhichOneofArgType__individual_level: _TypeAlias = _typing.Literal["_individual_level", b"_individual_level"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__individual_level) -> _WhichOneofReturnType__individual_level | None: ...
 
 Global___TableConfig: _TypeAlias = TableConfig  # noqa: Y015
+
+@_typing.final
+class AdviceParameters(_message.Message):
+    """AdviceParameters are the advice job's parameters of one table."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRIVACY_TARGETS_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    target: _builtins.str
+    """Column whose prediction measures utility in the search."""
+    @_builtins.property
+    def privacy_targets(self) -> Global___PrivacyTargets:
+        """Set: the advice job searches for the most useful parameters meeting these targets
+        (as AdviseParametersRequest.privacy_targets); unset fields take issue 21's defaults.
+        """
+
+    def __init__(
+        self,
+        *,
+        privacy_targets: Global___PrivacyTargets | None = ...,
+        target: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["privacy_targets", b"privacy_targets"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["privacy_targets", b"privacy_targets", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdviceParameters: _TypeAlias = AdviceParameters  # noqa: Y015
 
 @_typing.final
 class TableLink(_message.Message):

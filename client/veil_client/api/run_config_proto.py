@@ -94,6 +94,13 @@ def to_proto(config: RunnerConfig) -> runs_pb2.RunConfig:
             )
         if table.time_series is not None:
             _fill_time_series(t.time_series, table.time_series)
+        if table.advice is not None:
+            t.advice.SetInParent()
+            t.advice.target = table.advice.get("target") or ""
+            if table.advice.get("privacy_targets") is not None:
+                t.advice.privacy_targets.SetInParent()
+                for name, value in table.advice["privacy_targets"].items():
+                    setattr(t.advice.privacy_targets, name, float(value))
         if table.avatarization is not None:
             _fill_avatarization(t.avatarization, table.avatarization)
         _fill_metrics(t.privacy_metrics, table.privacy_metrics, privacy=True)
@@ -140,6 +147,15 @@ def from_proto(message: runs_pb2.RunConfig, previous: RunnerConfig | None = None
         )
         if t.HasField("time_series"):
             state.time_series = time_series_from_proto(t.time_series)
+        if t.HasField("advice"):
+            state.advice = _present(
+                {
+                    "privacy_targets": {f.name: v for f, v in t.advice.privacy_targets.ListFields()}
+                    if t.advice.HasField("privacy_targets")
+                    else None,
+                    "target": t.advice.target or None,
+                }
+            )
         if previous is not None and t.name in previous.tables:
             state.has_avatar_data = previous.tables[t.name].has_avatar_data
         if t.HasField("avatarization"):

@@ -149,6 +149,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 individual_level=_opt(t, "individual_level"),
                 time_series_time=t.time_series_time or None,
                 time_series=time_series,
+                advice=_advice_of(t),
             )
         )
     pia = message.pia
@@ -201,6 +202,13 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
         t.time_series_time = table.time_series_time or ""
         if table.time_series is not None:
             _fill_time_series(t.time_series, table.time_series)
+        if table.advice is not None:
+            t.advice.SetInParent()
+            t.advice.target = table.advice.get("target") or ""
+            if table.advice.get("privacy_targets") is not None:
+                t.advice.privacy_targets.SetInParent()
+                for name, value in table.advice["privacy_targets"].items():
+                    setattr(t.advice.privacy_targets, name, float(value))
         names = list(dict.fromkeys([*table.column_types, *table.identifiers]))
         for name in names:
             kind = table.column_types.get(name)
@@ -368,12 +376,24 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
 _KNOBS = ("max_weight", "local_noise", "redraw_unique_copies")
 
 
-def privacy_targets_of(request: runs_pb2.AdviseParametersRequest) -> dict[str, float] | None:
-    """The request's privacy targets (set fields only), or None when none were asked for."""
+def privacy_targets_of(
+    request: runs_pb2.AdviseParametersRequest | runs_pb2.AdviceParameters,
+) -> dict[str, float] | None:
+    """The message's privacy targets (set fields only), or None when none were asked for."""
     if not request.HasField("privacy_targets"):
         return None
     targets = request.privacy_targets
     return {field.name: value for field, value in targets.ListFields()}
+
+
+def _advice_of(table: runs_pb2.TableConfig) -> dict[str, Any] | None:
+    """A table's advice job parameters (``privacy_targets``, ``target``), or None when unset."""
+    if not table.HasField("advice"):
+        return None
+    advice: dict[str, Any] = {"privacy_targets": privacy_targets_of(table.advice)}
+    if table.advice.target:
+        advice["target"] = table.advice.target
+    return {k: v for k, v in advice.items() if v is not None}
 
 
 def links_advice_to_proto(advice: LinksAdvice) -> runs_pb2.AdviseLinksResponse:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from veil_service.engine_contract.linked_tables import Link, Schema, TableKeys
+from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.engine_contract.time_series import from_settings
 from veil_service.errors import InvalidArgumentError
 
@@ -78,6 +79,9 @@ class TableConfig:
         time_series_time: Time column of a time-series table (linked by ``time_series``).
         time_series: Time-series parameters (``projection_type``, ``nf``, ``method``,
             ``nb_points``, ``unalignment``); None takes the defaults.
+        advice: The advice job's parameters: ``privacy_targets`` (target name to value; set,
+            the job searches for the most useful parameters meeting them) and ``target`` (the
+            column whose prediction measures utility); None: rule-based advice only.
     """
 
     name: str
@@ -90,6 +94,7 @@ class TableConfig:
     individual_level: bool | None = None
     time_series_time: str | None = None
     time_series: dict[str, Any] | None = None
+    advice: dict[str, Any] | None = None
 
     @property
     def foreign_keys(self) -> list[str]:
@@ -265,6 +270,21 @@ def _check_bool(path: str, value: Any) -> None:
         raise _fail(path, f"must be true or false; got {value!r}.")
 
 
+def _check_advice(path: str, advice: dict[str, Any]) -> None:
+    _check_keys(path, advice, ("privacy_targets", "target"))
+    targets = advice.get("privacy_targets")
+    if targets is not None:
+        if not isinstance(targets, dict):
+            raise _fail(f"{path}.privacy_targets", "must map target names to numbers.")
+        try:
+            check_privacy_targets(targets)
+        except InvalidArgumentError as exc:
+            raise _fail(f"{path}.{exc.field}", exc.message) from None
+    target = advice.get("target")
+    if target is not None and (not isinstance(target, str) or not target):
+        raise _fail(f"{path}.target", f"must be a column name; got {target!r}.")
+
+
 def _check_choice(path: str, value: Any, choices: tuple[str, ...]) -> None:
     if value is None:
         return
@@ -379,6 +399,8 @@ def validate(config: RunConfig) -> None:
         _check_names(
             f"{base}.signal_metrics.exclude_variable_names", sm.get("exclude_variable_names")
         )
+        if table.advice is not None:
+            _check_advice(f"{base}.advice", table.advice)
         if table.time_series is not None:
             try:
                 from_settings(table.time_series)

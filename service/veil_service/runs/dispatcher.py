@@ -581,6 +581,10 @@ class Dispatcher:
         inputs = [self._input("original", table)]
         if job.kind == "advice":
             params["key_columns"] = config.key_columns(table.name)
+            advice = (table_config.advice if table_config else None) or {}
+            if advice.get("privacy_targets") is not None:
+                params["privacy_targets"] = advice["privacy_targets"]
+                params["target"] = advice.get("target")
         if job.kind == "standard" and table_config is not None:
             params["avatarization"] = table_config.avatarization or {}
         if job.kind in ("privacy_metrics", "signal_metrics", "report"):
