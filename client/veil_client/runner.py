@@ -543,7 +543,8 @@ class Runner:
         chosen parameters, every trial and the curve (``curve_svg``). None clears them.
         """
         state = self._require_table(table_name)
-        _check_types({"target": (target, str)})
+        if target is not None and not isinstance(target, str):
+            raise InvalidArgument(f"target must be a column name; got {target!r}.", field="target")
         if privacy_targets is not None and not isinstance(privacy_targets, dict):
             raise InvalidArgument(
                 "privacy_targets must be a dict of target name to number; "
