@@ -123,11 +123,9 @@ def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: 
     assert runner.shuffled("titanic").shape == titanic.shape
 
 
-def test_the_advice_job_takes_privacy_targets_as_parameters(
-    manager: Manager, shared_data: Path
-) -> None:
+def test_the_advice_job_takes_privacy_targets_as_parameters(manager: Manager) -> None:
     columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
-    titanic = pd.read_csv(shared_data / "tables" / "titanic_1309.csv", na_values="?")[columns]
+    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
     runner = manager.create_runner("advice_job", seed=0)
     runner.add_table(
         "titanic", titanic, types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY}
