@@ -27,7 +27,7 @@ COPY client ./client
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir "pip==25.3" "setuptools==80.9.0" "wheel==0.45.1" \
     && /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install --no-cache-dir "$(ls /wheels/veil-*.whl)[dp,reports,web]" \
+    && /opt/venv/bin/pip install --no-cache-dir "$(ls /wheels/veil-*.whl)[dp,reports,web,scale]" \
     && /opt/venv/bin/veil --help > /dev/null
 
 FROM ${PYTHON_IMAGE} AS runtime

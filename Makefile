@@ -14,7 +14,7 @@ help: ## list targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[dp,reports,web,dev]"
+	$(PIP) install -q -e ".[dp,reports,web,scale,dev]"
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## create the venv and install Veil with every extra

@@ -34,6 +34,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "blob_dir": args.blob_dir,
             "job_lease_seconds": args.job_lease_seconds,
             "engines": args.engine or None,
+            "dask_scheduler": args.dask_scheduler,
             "dataset_roots": args.dataset_root or None,
             "task_time_limits": args.task_time_limit or None,
             "engine_slots_per_user": args.engine_slots_per_user,
@@ -64,6 +65,8 @@ def _cmd_engine(args: argparse.Namespace) -> int:
     # The engine's work dir holds copies of private tables: its files are this user's alone
     # (as the server's; a local child inherits the server's umask anyway).
     os.umask(0o077)
+    if args.dask_scheduler:  # read by engine.dask_cluster in every task process
+        os.environ["VEIL_DASK_SCHEDULER"] = args.dask_scheduler
     from veil_service.engine.server import serve_engine
     from veil_service.logs import configure_logging
 
@@ -95,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of a remote engine (repeatable); none = local child",
     )
     serve.add_argument("--engine-capacity", type=int, default=None)
+    serve.add_argument(
+        "--dask-scheduler",
+        default=None,
+        help="dask.distributed scheduler (tcp://host:8786) for the batches of large tables",
+    )
     serve.add_argument(
         "--blob-dir",
         default=None,
@@ -158,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--work-dir", default="./veil-engine")
     engine.add_argument("--capacity", type=int, default=2)
     engine.add_argument("--cache-mib", type=int, default=2048)
+    engine.add_argument(
+        "--dask-scheduler",
+        default=None,
+        help="dask.distributed scheduler (tcp://host:8786) for the batches of large tables",
+    )
     engine.set_defaults(func=_cmd_engine)
 
     from veil_service import admin_cli

@@ -28,6 +28,9 @@ class Settings:
         job_lease_seconds: How long a server holds a running job without renewing its lease
             (it renews every third of it); a job whose server died is taken over after this.
         engines: Remote engine addresses; empty means one local engine child process.
+        dask_scheduler: Address of a dask.distributed scheduler (``tcp://host:8786``) the local
+            engine child sends avatarization batches to; empty runs them in local processes.
+            Remote engines take their own ``veil engine --dask-scheduler``.
         engine_capacity: Tasks the local engine runs at once.
         tls_cert / tls_key: PEM files; both set means the server speaks TLS.
         smtp_*: Outgoing mail; no host means messages go to ``<data_dir>/outbox``.
@@ -54,6 +57,7 @@ class Settings:
     blob_dir: str = ""
     job_lease_seconds: float = 30.0
     engines: tuple[str, ...] = ()
+    dask_scheduler: str = ""
     engine_capacity: int = 2
     tls_cert: str = ""
     tls_key: str = ""

@@ -82,10 +82,11 @@ class EngineSlot:
 class LocalEngineProcess:
     """The engine child of ``veil serve``, on a unix socket under the data dir."""
 
-    def __init__(self, data_dir: Path, capacity: int) -> None:
+    def __init__(self, data_dir: Path, capacity: int, dask_scheduler: str = "") -> None:
         self.socket_path = (data_dir / "run" / "engine.sock").resolve()
         self.work_dir = (data_dir / "engine").resolve()
         self.capacity = capacity
+        self.dask_scheduler = dask_scheduler
         self.process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
 
@@ -101,6 +102,8 @@ class LocalEngineProcess:
         _end_strays(self.socket_path)
         # The engine asks the kernel to kill it when this process dies (engine.parent_death).
         env = {**os.environ, "VEIL_ENGINE_PARENT_PID": str(os.getpid())}
+        if self.dask_scheduler:  # batches of large tables go to this Dask cluster
+            env["VEIL_DASK_SCHEDULER"] = self.dask_scheduler
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -193,13 +196,16 @@ class EnginePool:
         max_attempts: int = 2,
         time_limits: dict[str, float] | None = None,
         slots_per_user: int = 0,
+        dask_scheduler: str = "",
     ) -> None:
         self.blobs = blobs
         self.max_attempts = max_attempts
         self.time_limits = {**DEFAULT_TIME_LIMITS, **(time_limits or {})}
         self.slots_per_user = slots_per_user
         self._by_owner: dict[str, int] = {}
-        self.local = None if remote else LocalEngineProcess(data_dir, local_capacity)
+        self.local = (
+            None if remote else LocalEngineProcess(data_dir, local_capacity, dask_scheduler)
+        )
         self._remote = remote
         self.slots: list[EngineSlot] = []
         self._free = asyncio.Condition()

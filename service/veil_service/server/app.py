@@ -103,6 +103,7 @@ class VeilServer:
             local_capacity=settings.engine_capacity,
             time_limits=parse_time_limits(settings.task_time_limits),
             slots_per_user=settings.engine_slots_per_user,
+            dask_scheduler=settings.dask_scheduler,
         )
         self.app = AppContext(settings, db, blobs, engines, Mailer(sender_for(settings)))
         self.dispatcher = Dispatcher(self.app)

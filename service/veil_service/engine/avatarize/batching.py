@@ -19,6 +19,7 @@ from joblib import Parallel, delayed
 from veil_service.engine.avatarize.batch import BatchOutput, BatchTask, avatarize_batch
 from veil_service.engine.avatarize.column_types import CodeArray
 from veil_service.engine.avatarize.neighbours import IndexArray
+from veil_service.engine.dask_cluster import run_on_cluster, scheduler_address
 from veil_service.errors import InvalidArgumentError
 
 
@@ -57,7 +58,8 @@ def run_batches(
     n_jobs: int,
     on_done: Callable[[int], None],
 ) -> list[BatchOutput]:
-    """Avatarize every batch, in worker processes when there are several batches and cores.
+    """Avatarize every batch, in worker processes when there are several batches and cores, or
+    as Dask tasks when the engine has a Dask cluster (``engine.dask_cluster``).
 
     Args:
         tasks: One task per batch.
@@ -67,6 +69,9 @@ def run_batches(
     Returns:
         The outputs in task order, whatever the order the workers finished in.
     """
+    address = scheduler_address()
+    if address and len(tasks) > 1:
+        return run_on_cluster(address, avatarize_batch, tasks, on_done)
     outputs: list[BatchOutput] = []
     workers = min(n_jobs, len(tasks))
     results: Iterator[BatchOutput]

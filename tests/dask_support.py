@@ -1,0 +1,104 @@
+"""A real dask.distributed cluster on localhost for the tests: ``dask scheduler`` and ``dask
+worker`` processes (no nanny, so that killing a worker really removes it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class DaskCluster:
+    """One scheduler and ``workers`` single-threaded workers, each a process of its own."""
+
+    def __init__(self, workers: int, log_dir: Path) -> None:
+        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        self.log_dir = log_dir
+        port = self.address.rsplit(":", 1)[1]
+        self.scheduler = self._spawn(
+            "scheduler",
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+        )
+        self.workers = [
+            self._spawn(
+                f"worker{i}",
+                [
+                    DASK,
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--memory-limit",
+                    "0",
+                    "--name",
+                    f"w{i}",
+                    "--death-timeout",
+                    "60",
+                ],
+            )
+            for i in range(workers)
+        ]
+        self.wait_for_workers(workers)
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+        with open(self.log_dir / f"dask-{name}.log", "wb") as log:  # the child keeps its copy
+            return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def client(self) -> object:
+        """A client of the scheduler (closed by the caller)."""
+        from distributed import Client
+
+        return Client(self.address, set_as_default=False, timeout=60)
+
+    def wait_for_workers(self, count: int, timeout: float = 120) -> None:
+        """Wait until ``count`` workers are connected."""
+        from distributed import Client
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with Client(self.address, set_as_default=False, timeout=10) as client:
+                    client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def worker_pids(self) -> dict[str, int]:
+        """Worker address -> process id."""
+        from distributed import Client
+
+        with Client(self.address, set_as_default=False, timeout=30) as client:
+            return dict(client.run(os.getpid))
+
+    def kill_worker(self, pid: int) -> None:
+        """kill -9 one worker process."""
+        os.kill(pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """End every process of the cluster."""
+        for process in [*self.workers, self.scheduler]:
+            if process.poll() is None:
+                process.terminate()
+        for process in [*self.workers, self.scheduler]:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
