@@ -93,6 +93,7 @@ bench: $(STAMP) bench-env ## run the benchmarks (not part of `make test`)
 	$(PY) bench/dpquery.py
 	$(PY) bench/e2e.py
 	$(PY) bench/multitable.py
+	$(PY) bench/scale.py
 
 clean: ## remove the venv and local state
 	rm -rf $(VENV) veil-data demo-output .mypy_cache .ruff_cache
