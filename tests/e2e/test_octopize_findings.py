@@ -36,12 +36,12 @@ def manager(veil_server: ServerThread, user: TestUser) -> Manager:
 
 @pytest.fixture(scope="module")
 def wbcd() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "wbcd.csv")
+    return pd.read_csv(FIXTURES / "tables" / "wbcd.csv")
 
 
 @pytest.fixture(scope="module")
 def iris() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "iris.csv")
+    return pd.read_csv(FIXTURES / "tables" / "iris.csv")
 
 
 def test_item_1_use_categorical_reduction_reaches_the_metrics(
