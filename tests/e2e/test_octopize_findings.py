@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from octopize_port import FIXTURES
 from pypdf import PdfReader
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser
 from veil_client import InvalidArgument, Manager, Unavailable
 from veil_client.config import ColumnType
 from veil_client.constants import Results

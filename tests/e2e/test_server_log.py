@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from octopize_port import FIXTURES
+from support import FIXTURES
 from veil_client import Manager
 from veil_client.models import JobKind, JobStatus
 
@@ -50,14 +50,14 @@ def test_ordinary_runs_leave_no_pending_task_and_no_traceback_in_the_log(tmp_pat
             manager = Manager(base_url=f"localhost:{line.rsplit(':', 1)[1].strip()}", api_key=key)
 
             runner = manager.create_runner("ordinary")
-            runner.add_table("iris", str(FIXTURES / "iris.csv"))
+            runner.add_table("iris", str(FIXTURES / "tables" / "iris.csv"))
             runner.set_parameters("iris", k=10)
             runner.run()
             runner.get_all_results()
             assert set(runner.statuses().values()) == {JobStatus.finished}
 
             killed = manager.create_runner("killed")
-            killed.add_table("wbcd", str(FIXTURES / "wbcd.csv"))
+            killed.add_table("wbcd", str(FIXTURES / "tables" / "wbcd.csv"))
             killed.set_parameters("wbcd", k=15)
             killed.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
             deadline = time.monotonic() + 120
