@@ -19,6 +19,11 @@ from veil_client.pseudonymization import (
     SpecificIdStrategy,
     Uuid4Strategy,
 )
+from veil_client.server_processors import (
+    AvatarizationProcessorParameters,
+    InterRecordRangeDifferenceParameters,
+    RelativeDifferenceParameters,
+)
 
 
 class ColumnType(StrEnum):
@@ -167,6 +172,7 @@ __all__ = [
     "AdviceType",
     "AlignmentMethod",
     "AugmentationStrategy",
+    "AvatarizationProcessorParameters",
     "ColumnType",
     "ConstantStrategy",
     "DataRecipient",
@@ -177,11 +183,13 @@ __all__ = [
     "HashSha256Strategy",
     "ImputeMethod",
     "IntegerStrategy",
+    "InterRecordRangeDifferenceParameters",
     "LinkMethod",
     "OutputFormat",
     "PiiType",
     "ProjectionType",
     "PseudonymizationStrategy",
+    "RelativeDifferenceParameters",
     "ReportLanguage",
     "ReportType",
     "SensitivityLevel",

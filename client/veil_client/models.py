@@ -103,6 +103,28 @@ class LoginResponse:
 
 
 @dataclass(frozen=True)
+class PrivacyLoss:
+    """The (ε, δ) one table's DP release spent, as the DP library's accounting computed it.
+
+    Attributes:
+        table_name: The table.
+        generator: ``open_dp`` or ``fast_dp``.
+        epsilon: ε spent (natural log base).
+        delta: δ spent.
+        end_to_end: Whether the whole release is differentially private (Fast DP's is not:
+            its bounds are percentiles of the data).
+        accountant: Who computed the loss.
+    """
+
+    table_name: str
+    generator: str
+    epsilon: float
+    delta: float
+    end_to_end: bool
+    accountant: str
+
+
+@dataclass(frozen=True)
 class JobResponse:
     """A job as the Octopize client shows it (attributes, ``job["status"]`` and ``model_dump()``).
 
@@ -133,6 +155,8 @@ class JobResponse:
     phase_total: int | None = None
     deleted_at: datetime | None = None
     warnings: tuple[str, ...] = ()
+    privacy_losses: tuple[PrivacyLoss, ...] = ()
+    """Veil: the privacy loss of each table a DP generator released (standard jobs)."""
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)

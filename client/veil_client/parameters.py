@@ -41,18 +41,22 @@ KNOWN = (
     "time_series_nb_points",
     "time_series_method",
     "time_series_unalignment",
+    "open_dp_epsilon",
+    "fast_dp_epsilon",
+    "preprocess_budget_ratio",
+    "mechanism",
+    "gmm_n_components",
+    "histogram_n_bins",
+    "bounds_percentile",
+    "data_augmentation_strategy",
+    "data_augmentation_target_column",
+    "data_augmentation_should_anonymize_original_table",
+    "processors",
+    "pseudonymized_columns",
 )
 """Parameters Veil applies."""
 
-NOT_YET = {
-    "open_dp_epsilon": "DP avatarization",
-    "fast_dp_epsilon": "DP avatarization",
-    "data_augmentation_strategy": "data augmentation",
-    "data_augmentation_target_column": "data augmentation",
-    "data_augmentation_should_anonymize_original_table": "data augmentation",
-    "processors": "server-side processors",
-    "pseudonymized_columns": "pseudonymization",
-}
+NOT_YET: dict[str, str] = {}
 """Octopize parameters of features Veil does not offer yet, and the feature each belongs to."""
 
 _INTEGERS = ("k", "ncp", "imputation_k", "quantile_threshold", "max_rows_per_batch")

@@ -49,6 +49,7 @@ class TableState:
     time_series_time: str = ""
     time_series: dict[str, Any] | None = None
     advice: dict[str, Any] | None = None
+    pseudonymized_columns: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

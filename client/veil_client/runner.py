@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from veil_client import avatar_features as features
 from veil_client import links, parameters
 from veil_client.api.runs import PrivacySearch, ResultInfo, RunsApi
 from veil_client.config import (
@@ -34,7 +35,7 @@ from veil_client.config import (
 )
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
-from veil_client.models import JobKind, JobResponse, JobStatus, TablesLinksAdvice
+from veil_client.models import JobKind, JobResponse, JobStatus, PrivacyLoss, TablesLinksAdvice
 from veil_client.progress import JobProgress
 from veil_client.results import STORED_KINDS, ResultsOrganizer
 from veil_client.run_config import RunnerConfig, TableState
@@ -62,6 +63,8 @@ _RESULT_JOB = {
     Results.SIGNAL_METRICS: JobKind.signal_metrics,
     Results.REPORT: JobKind.report,
 }
+_ON_REQUEST_ONLY = frozenset({"pseudonym_mappings", "lineage"})
+"""SENSITIVE result kinds that get_all_results leaves on the server."""
 
 
 def infer_types(frame: pd.DataFrame) -> dict[str, str]:
@@ -368,6 +371,18 @@ class Runner:
         time_series_nb_points: int | None = None,
         time_series_method: AlignmentMethod | str | None = None,
         time_series_unalignment: UnalignmentStrategy | str | None = None,
+        open_dp_epsilon: float | None = None,
+        fast_dp_epsilon: float | None = None,
+        preprocess_budget_ratio: float | None = None,
+        mechanism: str | None = None,
+        gmm_n_components: int | None = None,
+        histogram_n_bins: int | None = None,
+        bounds_percentile: float | None = None,
+        data_augmentation_strategy: Any = None,
+        data_augmentation_target_column: str | None = None,
+        data_augmentation_should_anonymize_original_table: bool | None = None,
+        processors: list[Any] | None = None,
+        pseudonymized_columns: dict[str, Any] | None = None,
         **other: Any,
     ) -> None:
         """Replace every parameter of a table (Octopize's names; see docs/porting_octopize.md).
@@ -397,6 +412,16 @@ class Runner:
                 (SPECIFIED, MAX, MIN, MEAN).
             time_series_unalignment: How avatar series get their readings back (UNIFORM, SKIP;
                 avatar_yaml's ``unalignment``).
+
+            open_dp_epsilon, preprocess_budget_ratio: End-to-end differentially private
+                generation instead of the avatar method (docs/avatarization.md).
+            fast_dp_epsilon, mechanism, gmm_n_components, histogram_n_bins, bounds_percentile:
+                Fast DP generation (NOT end-to-end DP: bounds come from percentiles of the data).
+            data_augmentation_strategy, data_augmentation_target_column,
+                data_augmentation_should_anonymize_original_table: More rows than the original
+                (a multiplier, ``minority``, ``not_majority`` or shares per modality).
+            processors: Server-side processors, applied in list order.
+            pseudonymized_columns: Column -> pseudonymization strategy.
 
         Raises:
             InvalidArgument: an unknown parameter (with the closest known name) or a wrong type.
@@ -435,13 +460,34 @@ class Runner:
             "use_excluded_variables_in_metrics": use_excluded_variables_in_metrics,
         }
         values = parameters.normalized(given)
+        feature_values = features.normalized(
+            {
+                "open_dp_epsilon": open_dp_epsilon,
+                "fast_dp_epsilon": fast_dp_epsilon,
+                "preprocess_budget_ratio": preprocess_budget_ratio,
+                "mechanism": mechanism,
+                "gmm_n_components": gmm_n_components,
+                "histogram_n_bins": histogram_n_bins,
+                "bounds_percentile": bounds_percentile,
+                "data_augmentation_strategy": data_augmentation_strategy,
+                "data_augmentation_target_column": data_augmentation_target_column,
+                "data_augmentation_should_anonymize_original_table": (
+                    data_augmentation_should_anonymize_original_table
+                ),
+                "processors": processors,
+                "pseudonymized_columns": pseudonymized_columns,
+            }
+        )
+        features.generator_key(values.get("k"), feature_values)
         previous = (
             state.avatarization,
             state.privacy_metrics,
             state.signal_metrics,
             state.time_series,
+            state.pseudonymized_columns,
         )
         parameters.apply(state, values)
+        state.avatarization = features.apply(state, feature_values, state.avatarization)
         state.time_series = time_series
         try:
             self._push_config()
@@ -451,17 +497,24 @@ class Runner:
                 state.privacy_metrics,
                 state.signal_metrics,
                 state.time_series,
+                state.pseudonymized_columns,
             ) = previous
             raise
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters, keeping the others."""
         state = self._require_table(table_name)
-        if state.avatarization is None and not state.privacy_metrics and not state.time_series:
+        if (
+            state.avatarization is None
+            and not state.privacy_metrics
+            and not state.time_series
+            and not state.pseudonymized_columns
+        ):
             raise ValueError(f"table {table_name!r} has no parameters yet; use set_parameters.")
         parameters.check_names(kwargs)
         stored_names = {v: k for k, v in links.TIME_SERIES_PARAMETERS.items()}
         current = parameters.current(state)
+        current.update(features.current(state))
         current.update({stored_names[k]: v for k, v in (state.time_series or {}).items()})
         self.set_parameters(table_name, **{**current, **kwargs})
 
@@ -799,7 +852,7 @@ class Runner:
         organizer = ResultsOrganizer()
         for kind in self.jobs:
             for info in self._list_results(kind):
-                if info.kind in STORED_KINDS:
+                if info.kind in STORED_KINDS and info.kind not in _ON_REQUEST_ONLY:
                     organizer.add(info.kind, info.subkind, info.table_name, self._decode(info))
         return organizer
 
@@ -819,6 +872,32 @@ class Runner:
             table_name, JobKind.standard, Results.SHUFFLED
         )
         return frame
+
+    def pseudonym_mappings(self, table_name: str) -> pd.DataFrame:
+        """SENSITIVE (Veil): the table's pseudonym mappings, one row per original value of each
+        consistently pseudonymized column: ``column``, ``namespace``, ``original``,
+        ``pseudonym``. Only the run's owner can download them; they are deleted with the run.
+        """
+        self._require_table(table_name)
+        found = [
+            r
+            for r in self._list_results(JobKind.standard)
+            if r.kind == "pseudonym_mappings" and r.table_name == table_name
+        ]
+        if not found:
+            raise ValueError(
+                f"table {table_name!r} has no pseudonym mappings: its run pseudonymized no "
+                "column with a consistent strategy (or a DP generator drew fresh pseudonyms)."
+            )
+        frame: pd.DataFrame = self._decode(found[-1])
+        return frame
+
+    def privacy_loss(self, table_name: str) -> PrivacyLoss | None:
+        """(Veil) The (ε, δ) the table's DP release spent, as the DP library computed it
+        (None for the avatar method)."""
+        self._list_results(JobKind.standard)  # waits for the job to end
+        job = self.get_job(JobKind.standard)
+        return next((p for p in job.privacy_losses if p.table_name == table_name), None)
 
     def sensitive_unshuffled(self, table_name: str) -> pd.DataFrame:
         """SENSITIVE: avatars in the original row order (for your own checks only)."""

@@ -227,7 +227,7 @@ def test_bad_parameters_are_refused_naming_the_field(manager: Manager, tables: P
     with pytest.raises(ValueError, match="already added"):
         runner.add_table("wbcd", tables / "wbcd.csv")
     with pytest.raises(NotImplementedError, match="not supported by Veil yet"):
-        runner.set_parameters("wbcd", open_dp_epsilon=10)
+        runner.set_parameters("wbcd", time_series_nf=10)
     runner.set_parameters("wbcd", k=5)
     assert runner.config.tables["wbcd"].avatarization == {"k": 5}
 

@@ -287,6 +287,164 @@ UNALIGNMENT_STRATEGY_SKIP: UnalignmentStrategy.ValueType  # 2
 """"skip": the common grid's readings over the series' own span."""
 Global___UnalignmentStrategy: _TypeAlias = UnalignmentStrategy  # noqa: Y015
 
+class _AugmentationStrategy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AugmentationStrategyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AugmentationStrategy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AUGMENTATION_STRATEGY_UNSPECIFIED: _AugmentationStrategy.ValueType  # 0
+    AUGMENTATION_STRATEGY_MINORITY: _AugmentationStrategy.ValueType  # 1
+    """"minority": the rarest class of the target column is raised to the majority's count."""
+    AUGMENTATION_STRATEGY_NOT_MAJORITY: _AugmentationStrategy.ValueType  # 2
+    """"not_majority": every class is raised to the majority's count."""
+
+class AugmentationStrategy(_AugmentationStrategy, metaclass=_AugmentationStrategyEnumTypeWrapper):
+    """Which classes data augmentation adds rows to, with the avatar_yaml AugmentationStrategy values."""
+
+AUGMENTATION_STRATEGY_UNSPECIFIED: AugmentationStrategy.ValueType  # 0
+AUGMENTATION_STRATEGY_MINORITY: AugmentationStrategy.ValueType  # 1
+""""minority": the rarest class of the target column is raised to the majority's count."""
+AUGMENTATION_STRATEGY_NOT_MAJORITY: AugmentationStrategy.ValueType  # 2
+""""not_majority": every class is raised to the majority's count."""
+Global___AugmentationStrategy: _TypeAlias = AugmentationStrategy  # noqa: Y015
+
+class _FastDpMechanism:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FastDpMechanismEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FastDpMechanism.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FAST_DP_MECHANISM_UNSPECIFIED: _FastDpMechanism.ValueType  # 0
+    FAST_DP_MECHANISM_GAUSSIAN: _FastDpMechanism.ValueType  # 1
+    """"gaussian" (the default): noisy means and covariance of normal scores."""
+    FAST_DP_MECHANISM_GMM: _FastDpMechanism.ValueType  # 2
+    """"gmm": a Gaussian mixture with noisy weights, means and covariances."""
+    FAST_DP_MECHANISM_HISTOGRAM: _FastDpMechanism.ValueType  # 3
+    """"histogram": noisy per-column histograms and a noisy rank correlation."""
+
+class FastDpMechanism(_FastDpMechanism, metaclass=_FastDpMechanismEnumTypeWrapper):
+    """Fast DP's parametric model, with the avatar_yaml mechanism values."""
+
+FAST_DP_MECHANISM_UNSPECIFIED: FastDpMechanism.ValueType  # 0
+FAST_DP_MECHANISM_GAUSSIAN: FastDpMechanism.ValueType  # 1
+""""gaussian" (the default): noisy means and covariance of normal scores."""
+FAST_DP_MECHANISM_GMM: FastDpMechanism.ValueType  # 2
+""""gmm": a Gaussian mixture with noisy weights, means and covariances."""
+FAST_DP_MECHANISM_HISTOGRAM: FastDpMechanism.ValueType  # 3
+""""histogram": noisy per-column histograms and a noisy rank correlation."""
+Global___FastDpMechanism: _TypeAlias = FastDpMechanism  # noqa: Y015
+
+class _PseudonymizationKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PseudonymizationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PseudonymizationKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PSEUDONYMIZATION_KIND_UNSPECIFIED: _PseudonymizationKind.ValueType  # 0
+    PSEUDONYMIZATION_KIND_FAKER: _PseudonymizationKind.ValueType  # 1
+    """"FAKER": realistic fake values of a PII type."""
+    PSEUDONYMIZATION_KIND_HASH_SHA256: _PseudonymizationKind.ValueType  # 2
+    """"HASH_SHA256": HMAC-SHA256 keyed with the run's secret (a plain hash is reversible)."""
+    PSEUDONYMIZATION_KIND_UUID4: _PseudonymizationKind.ValueType  # 3
+    """"UUID4": a random UUID."""
+    PSEUDONYMIZATION_KIND_CONSTANT: _PseudonymizationKind.ValueType  # 4
+    """"CONSTANT": one fixed text."""
+    PSEUDONYMIZATION_KIND_INTEGER: _PseudonymizationKind.ValueType  # 5
+    """"INTEGER": unique integers in random order."""
+    PSEUDONYMIZATION_KIND_SPECIFIC_ID: _PseudonymizationKind.ValueType  # 6
+    """"SPECIFIC_ID": an identifier drawn from a pattern."""
+
+class PseudonymizationKind(_PseudonymizationKind, metaclass=_PseudonymizationKindEnumTypeWrapper):
+    """Kind of pseudonym, with the avatar_yaml pseudonymization kind tags."""
+
+PSEUDONYMIZATION_KIND_UNSPECIFIED: PseudonymizationKind.ValueType  # 0
+PSEUDONYMIZATION_KIND_FAKER: PseudonymizationKind.ValueType  # 1
+""""FAKER": realistic fake values of a PII type."""
+PSEUDONYMIZATION_KIND_HASH_SHA256: PseudonymizationKind.ValueType  # 2
+""""HASH_SHA256": HMAC-SHA256 keyed with the run's secret (a plain hash is reversible)."""
+PSEUDONYMIZATION_KIND_UUID4: PseudonymizationKind.ValueType  # 3
+""""UUID4": a random UUID."""
+PSEUDONYMIZATION_KIND_CONSTANT: PseudonymizationKind.ValueType  # 4
+""""CONSTANT": one fixed text."""
+PSEUDONYMIZATION_KIND_INTEGER: PseudonymizationKind.ValueType  # 5
+""""INTEGER": unique integers in random order."""
+PSEUDONYMIZATION_KIND_SPECIFIC_ID: PseudonymizationKind.ValueType  # 6
+""""SPECIFIC_ID": an identifier drawn from a pattern."""
+Global___PseudonymizationKind: _TypeAlias = PseudonymizationKind  # noqa: Y015
+
+class _PiiType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PiiTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PiiType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PII_TYPE_UNSPECIFIED: _PiiType.ValueType  # 0
+    PII_TYPE_EMAIL: _PiiType.ValueType  # 1
+    """"EMAIL"."""
+    PII_TYPE_FIRST_NAME: _PiiType.ValueType  # 2
+    """"FIRST_NAME"."""
+    PII_TYPE_LAST_NAME: _PiiType.ValueType  # 3
+    """"LAST_NAME"."""
+    PII_TYPE_FULL_NAME: _PiiType.ValueType  # 4
+    """"FULL_NAME"."""
+    PII_TYPE_PHONE: _PiiType.ValueType  # 5
+    """"PHONE"."""
+    PII_TYPE_SSN: _PiiType.ValueType  # 6
+    """"SSN"."""
+    PII_TYPE_ADDRESS: _PiiType.ValueType  # 7
+    """"ADDRESS"."""
+    PII_TYPE_FREE_TEXT: _PiiType.ValueType  # 8
+    """"FREE_TEXT"."""
+
+class PiiType(_PiiType, metaclass=_PiiTypeEnumTypeWrapper):
+    """What a FAKER pseudonym fakes, with the avatar_yaml PiiType values."""
+
+PII_TYPE_UNSPECIFIED: PiiType.ValueType  # 0
+PII_TYPE_EMAIL: PiiType.ValueType  # 1
+""""EMAIL"."""
+PII_TYPE_FIRST_NAME: PiiType.ValueType  # 2
+""""FIRST_NAME"."""
+PII_TYPE_LAST_NAME: PiiType.ValueType  # 3
+""""LAST_NAME"."""
+PII_TYPE_FULL_NAME: PiiType.ValueType  # 4
+""""FULL_NAME"."""
+PII_TYPE_PHONE: PiiType.ValueType  # 5
+""""PHONE"."""
+PII_TYPE_SSN: PiiType.ValueType  # 6
+""""SSN"."""
+PII_TYPE_ADDRESS: PiiType.ValueType  # 7
+""""ADDRESS"."""
+PII_TYPE_FREE_TEXT: PiiType.ValueType  # 8
+""""FREE_TEXT"."""
+Global___PiiType: _TypeAlias = PiiType  # noqa: Y015
+
+class _SpecificIdLetterCase:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SpecificIdLetterCaseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SpecificIdLetterCase.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SPECIFIC_ID_LETTER_CASE_UNSPECIFIED: _SpecificIdLetterCase.ValueType  # 0
+    SPECIFIC_ID_LETTER_CASE_UPPER: _SpecificIdLetterCase.ValueType  # 1
+    """"upper"."""
+    SPECIFIC_ID_LETTER_CASE_LOWER: _SpecificIdLetterCase.ValueType  # 2
+    """"lower"."""
+    SPECIFIC_ID_LETTER_CASE_BOTH: _SpecificIdLetterCase.ValueType  # 3
+    """"both" (the default)."""
+
+class SpecificIdLetterCase(_SpecificIdLetterCase, metaclass=_SpecificIdLetterCaseEnumTypeWrapper):
+    """Case of the letters a SPECIFIC_ID pattern draws, with the avatar_yaml values."""
+
+SPECIFIC_ID_LETTER_CASE_UNSPECIFIED: SpecificIdLetterCase.ValueType  # 0
+SPECIFIC_ID_LETTER_CASE_UPPER: SpecificIdLetterCase.ValueType  # 1
+""""upper"."""
+SPECIFIC_ID_LETTER_CASE_LOWER: SpecificIdLetterCase.ValueType  # 2
+""""lower"."""
+SPECIFIC_ID_LETTER_CASE_BOTH: SpecificIdLetterCase.ValueType  # 3
+""""both" (the default)."""
+Global___SpecificIdLetterCase: _TypeAlias = SpecificIdLetterCase  # noqa: Y015
+
 @_typing.final
 class TimeSeriesParameters(_message.Message):
     """Time-series parameters of one table (Octopize's set_parameters time_series_* names)."""
@@ -377,6 +535,7 @@ class ColumnSpec(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     IS_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    PSEUDONYMIZATION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Column name."""
     type: Global___ColumnType.ValueType
@@ -385,20 +544,85 @@ class ColumnSpec(_message.Message):
     """Identifier columns (avatar_yaml's "identifier") are the table's foreign keys: they are
     never anonymized as data, and links name them as child fields.
     """
+    @_builtins.property
+    def pseudonymization(self) -> Global___PseudonymizationStrategy:
+        """Replace the column's values with pseudonyms (set aside before avatarization, put back with
+        pseudonyms after it); unset keeps the column as data.
+        """
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         type: Global___ColumnType.ValueType = ...,
         is_identifier: _builtins.bool = ...,
+        pseudonymization: Global___PseudonymizationStrategy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["pseudonymization", b"pseudonymization"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["is_identifier", b"is_identifier", "name", b"name", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["is_identifier", b"is_identifier", "name", b"name", "pseudonymization", b"pseudonymization", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ColumnSpec: _TypeAlias = ColumnSpec  # noqa: Y015
+
+@_typing.final
+class PseudonymizationStrategy(_message.Message):
+    """How a column is pseudonymized (avatar_yaml's pseudonymization strategies). The same original
+    value always gets the same pseudonym within a run when consistent; foreign keys inherit their
+    parent key's mapping. The mapping stays on the server with the run.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    PII_TYPE_FIELD_NUMBER: _builtins.int
+    CONSISTENT_FIELD_NUMBER: _builtins.int
+    HIGH_VARIABILITY_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    PATTERN_FIELD_NUMBER: _builtins.int
+    LETTER_CASE_FIELD_NUMBER: _builtins.int
+    kind: Global___PseudonymizationKind.ValueType
+    """Kind of pseudonym."""
+    pii_type: Global___PiiType.ValueType
+    """FAKER: what to fake."""
+    consistent: _builtins.bool
+    """FAKER, UUID4, INTEGER, SPECIFIC_ID: one pseudonym per distinct value (default true)."""
+    high_variability: _builtins.bool
+    """FAKER: every distinct value gets a distinct fake value (default false)."""
+    value: _builtins.str
+    """CONSTANT: the replacement text."""
+    pattern: _builtins.str
+    """SPECIFIC_ID: "#" digit, "?" letter, "^" letter or digit, "{{col}}" another column's value;
+    at least one of # ? ^.
+    """
+    letter_case: Global___SpecificIdLetterCase.ValueType
+    """SPECIFIC_ID: case of drawn letters (default both)."""
+    def __init__(
+        self,
+        *,
+        kind: Global___PseudonymizationKind.ValueType = ...,
+        pii_type: Global___PiiType.ValueType = ...,
+        consistent: _builtins.bool | None = ...,
+        high_variability: _builtins.bool | None = ...,
+        value: _builtins.str = ...,
+        pattern: _builtins.str = ...,
+        letter_case: Global___SpecificIdLetterCase.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_consistent", b"_consistent", "_high_variability", b"_high_variability", "consistent", b"consistent", "high_variability", b"high_variability"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_consistent", b"_consistent", "_high_variability", b"_high_variability", "consistent", b"consistent", "high_variability", b"high_variability", "kind", b"kind", "letter_case", b"letter_case", "pattern", b"pattern", "pii_type", b"pii_type", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__consistent: _TypeAlias = _typing.Literal["consistent"]  # noqa: Y015
+    _WhichOneofArgType__consistent: _TypeAlias = _typing.Literal["_consistent", b"_consistent"]  # noqa: Y015
+    _WhichOneofReturnType__high_variability: _TypeAlias = _typing.Literal["high_variability"]  # noqa: Y015
+    _WhichOneofArgType__high_variability: _TypeAlias = _typing.Literal["_high_variability", b"_high_variability"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__consistent) -> _WhichOneofReturnType__consistent | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__high_variability) -> _WhichOneofReturnType__high_variability | None: ...
+
+Global___PseudonymizationStrategy: _TypeAlias = PseudonymizationStrategy  # noqa: Y015
 
 @_typing.final
 class ImputationParameters(_message.Message):
@@ -482,6 +706,10 @@ class AvatarizationParameters(_message.Message):
     MAX_WEIGHT_FIELD_NUMBER: _builtins.int
     LOCAL_NOISE_FIELD_NUMBER: _builtins.int
     REDRAW_UNIQUE_COPIES_FIELD_NUMBER: _builtins.int
+    OPEN_DP_FIELD_NUMBER: _builtins.int
+    FAST_DP_FIELD_NUMBER: _builtins.int
+    DATA_AUGMENTATION_FIELD_NUMBER: _builtins.int
+    PROCESSORS_FIELD_NUMBER: _builtins.int
     k: _builtins.int
     """Number of neighbours (2 <= k < rows)."""
     ncp: _builtins.int
@@ -514,6 +742,26 @@ class AvatarizationParameters(_message.Message):
     def imputation(self) -> Global___ImputationParameters:
         """Imputation of missing values (missingness itself is reproduced)."""
 
+    @_builtins.property
+    def open_dp(self) -> Global___OpenDpParameters:
+        """End-to-end differentially private generation instead of the avatar method (then k and the
+        projection parameters above stay unset). Octopize's open_dp_epsilon.
+        """
+
+    @_builtins.property
+    def fast_dp(self) -> Global___FastDpParameters:
+        """Fast DP generation instead of the avatar method (not end-to-end DP: bounds come from
+        percentiles of the data). Octopize's fast_dp_epsilon.
+        """
+
+    @_builtins.property
+    def data_augmentation(self) -> Global___DataAugmentationParameters:
+        """More rows than the original (Octopize's data_augmentation_*)."""
+
+    @_builtins.property
+    def processors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProcessorParameters]:
+        """Server-side processors, in preprocessing order (Octopize's processors)."""
+
     def __init__(
         self,
         *,
@@ -528,10 +776,14 @@ class AvatarizationParameters(_message.Message):
         max_weight: _builtins.float | None = ...,
         local_noise: _builtins.float | None = ...,
         redraw_unique_copies: _builtins.bool | None = ...,
+        open_dp: Global___OpenDpParameters | None = ...,
+        fast_dp: Global___FastDpParameters | None = ...,
+        data_augmentation: Global___DataAugmentationParameters | None = ...,
+        processors: _abc.Iterable[Global___ProcessorParameters] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "data_augmentation", b"data_augmentation", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "data_augmentation", b"data_augmentation", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "processors", b"processors", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__k: _TypeAlias = _typing.Literal["k"]  # noqa: Y015
     _WhichOneofArgType__k: _TypeAlias = _typing.Literal["_k", b"_k"]  # noqa: Y015
@@ -563,6 +815,274 @@ class AvatarizationParameters(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__use_categorical_reduction) -> _WhichOneofReturnType__use_categorical_reduction | None: ...
 
 Global___AvatarizationParameters: _TypeAlias = AvatarizationParameters  # noqa: Y015
+
+@_typing.final
+class OpenDpParameters(_message.Message):
+    """Open DP avatarization: an end-to-end differentially private generator (docs/avatarization.md)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPSILON_FIELD_NUMBER: _builtins.int
+    PREPROCESS_BUDGET_RATIO_FIELD_NUMBER: _builtins.int
+    epsilon: _builtins.float
+    """Total privacy budget ε of the release, in (0, 1000]; δ is fixed by the server (1e-7)."""
+    preprocess_budget_ratio: _builtins.float
+    """Share of ε spent describing the columns (ranges, categories, one-way counts), in (0, 1);
+    default 0.3.
+    """
+    def __init__(
+        self,
+        *,
+        epsilon: _builtins.float = ...,
+        preprocess_budget_ratio: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_preprocess_budget_ratio", b"_preprocess_budget_ratio", "preprocess_budget_ratio", b"preprocess_budget_ratio"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_preprocess_budget_ratio", b"_preprocess_budget_ratio", "epsilon", b"epsilon", "preprocess_budget_ratio", b"preprocess_budget_ratio"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__preprocess_budget_ratio: _TypeAlias = _typing.Literal["preprocess_budget_ratio"]  # noqa: Y015
+    _WhichOneofArgType__preprocess_budget_ratio: _TypeAlias = _typing.Literal["_preprocess_budget_ratio", b"_preprocess_budget_ratio"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__preprocess_budget_ratio) -> _WhichOneofReturnType__preprocess_budget_ratio | None: ...
+
+Global___OpenDpParameters: _TypeAlias = OpenDpParameters  # noqa: Y015
+
+@_typing.final
+class FastDpParameters(_message.Message):
+    """Fast DP avatarization: a parametric model with noisy parameters (NOT end-to-end DP)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPSILON_FIELD_NUMBER: _builtins.int
+    MECHANISM_FIELD_NUMBER: _builtins.int
+    GMM_N_COMPONENTS_FIELD_NUMBER: _builtins.int
+    HISTOGRAM_N_BINS_FIELD_NUMBER: _builtins.int
+    BOUNDS_PERCENTILE_FIELD_NUMBER: _builtins.int
+    epsilon: _builtins.float
+    """Budget ε of the noisy parameters, in (0, 1000]."""
+    mechanism: Global___FastDpMechanism.ValueType
+    """Model; unspecified is gaussian."""
+    gmm_n_components: _builtins.int
+    """gmm: mixture components (1 to 50; default 5)."""
+    histogram_n_bins: _builtins.int
+    """histogram: bins per numeric column (2 to 256; default 10)."""
+    bounds_percentile: _builtins.float
+    """Numeric values are clipped to the [p, 100 - p] percentiles of the data, in [0, 50);
+    default 5.
+    """
+    def __init__(
+        self,
+        *,
+        epsilon: _builtins.float = ...,
+        mechanism: Global___FastDpMechanism.ValueType = ...,
+        gmm_n_components: _builtins.int | None = ...,
+        histogram_n_bins: _builtins.int | None = ...,
+        bounds_percentile: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_bounds_percentile", b"_bounds_percentile", "_gmm_n_components", b"_gmm_n_components", "_histogram_n_bins", b"_histogram_n_bins", "bounds_percentile", b"bounds_percentile", "gmm_n_components", b"gmm_n_components", "histogram_n_bins", b"histogram_n_bins"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_bounds_percentile", b"_bounds_percentile", "_gmm_n_components", b"_gmm_n_components", "_histogram_n_bins", b"_histogram_n_bins", "bounds_percentile", b"bounds_percentile", "epsilon", b"epsilon", "gmm_n_components", b"gmm_n_components", "histogram_n_bins", b"histogram_n_bins", "mechanism", b"mechanism"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__bounds_percentile: _TypeAlias = _typing.Literal["bounds_percentile"]  # noqa: Y015
+    _WhichOneofArgType__bounds_percentile: _TypeAlias = _typing.Literal["_bounds_percentile", b"_bounds_percentile"]  # noqa: Y015
+    _WhichOneofReturnType__gmm_n_components: _TypeAlias = _typing.Literal["gmm_n_components"]  # noqa: Y015
+    _WhichOneofArgType__gmm_n_components: _TypeAlias = _typing.Literal["_gmm_n_components", b"_gmm_n_components"]  # noqa: Y015
+    _WhichOneofReturnType__histogram_n_bins: _TypeAlias = _typing.Literal["histogram_n_bins"]  # noqa: Y015
+    _WhichOneofArgType__histogram_n_bins: _TypeAlias = _typing.Literal["_histogram_n_bins", b"_histogram_n_bins"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bounds_percentile) -> _WhichOneofReturnType__bounds_percentile | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gmm_n_components) -> _WhichOneofReturnType__gmm_n_components | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__histogram_n_bins) -> _WhichOneofReturnType__histogram_n_bins | None: ...
+
+Global___FastDpParameters: _TypeAlias = FastDpParameters  # noqa: Y015
+
+@_typing.final
+class ModalityShares(_message.Message):
+    """Modality -> share of the augmented table (shares add up to 1)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SharesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SHARES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def shares(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """Modality of the target column -> its share."""
+
+    def __init__(
+        self,
+        *,
+        shares: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["shares", b"shares"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModalityShares: _TypeAlias = ModalityShares  # noqa: Y015
+
+@_typing.final
+class DataAugmentationParameters(_message.Message):
+    """Data augmentation: extra rows that are fresh avatars, never copies of originals."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MULTIPLIER_FIELD_NUMBER: _builtins.int
+    CLASS_STRATEGY_FIELD_NUMBER: _builtins.int
+    MODALITY_SHARES_FIELD_NUMBER: _builtins.int
+    TARGET_COLUMN_FIELD_NUMBER: _builtins.int
+    SHOULD_ANONYMIZE_ORIGINAL_TABLE_FIELD_NUMBER: _builtins.int
+    multiplier: _builtins.float
+    """Multiply the rows, in (1, 50] (3 gives three times the rows; class shares kept)."""
+    class_strategy: Global___AugmentationStrategy.ValueType
+    """Raise the rarest class (minority) or every class (not_majority) to the majority's count."""
+    target_column: _builtins.str
+    """The class column; required by class_strategy and modality_shares."""
+    should_anonymize_original_table: _builtins.bool
+    """Default true. False (SENSITIVE): the output holds the ORIGINAL rows plus the extra rows."""
+    @_builtins.property
+    def modality_shares(self) -> Global___ModalityShares:
+        """Target shares of the target column's modalities (rows are only added)."""
+
+    def __init__(
+        self,
+        *,
+        multiplier: _builtins.float = ...,
+        class_strategy: Global___AugmentationStrategy.ValueType = ...,
+        modality_shares: Global___ModalityShares | None = ...,
+        target_column: _builtins.str = ...,
+        should_anonymize_original_table: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_should_anonymize_original_table", b"_should_anonymize_original_table", "class_strategy", b"class_strategy", "modality_shares", b"modality_shares", "multiplier", b"multiplier", "should_anonymize_original_table", b"should_anonymize_original_table", "strategy", b"strategy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_should_anonymize_original_table", b"_should_anonymize_original_table", "class_strategy", b"class_strategy", "modality_shares", b"modality_shares", "multiplier", b"multiplier", "should_anonymize_original_table", b"should_anonymize_original_table", "strategy", b"strategy", "target_column", b"target_column"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__should_anonymize_original_table: _TypeAlias = _typing.Literal["should_anonymize_original_table"]  # noqa: Y015
+    _WhichOneofArgType__should_anonymize_original_table: _TypeAlias = _typing.Literal["_should_anonymize_original_table", b"_should_anonymize_original_table"]  # noqa: Y015
+    _WhichOneofReturnType_strategy: _TypeAlias = _typing.Literal["multiplier", "class_strategy", "modality_shares"]  # noqa: Y015
+    _WhichOneofArgType_strategy: _TypeAlias = _typing.Literal["strategy", b"strategy"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__should_anonymize_original_table) -> _WhichOneofReturnType__should_anonymize_original_table | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_strategy) -> _WhichOneofReturnType_strategy | None: ...
+
+Global___DataAugmentationParameters: _TypeAlias = DataAugmentationParameters  # noqa: Y015
+
+@_typing.final
+class RelativeDifferenceParameters(_message.Message):
+    """Keep target >= (or <=) the sum of references through the avatarization."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
+    SCALING_UNIT_FIELD_NUMBER: _builtins.int
+    target: _builtins.str
+    """Column expressed as a difference to the references."""
+    scaling_unit: _builtins.float
+    """Divide the difference by this (> 0)."""
+    @_builtins.property
+    def references(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Columns whose sum the target is compared to."""
+
+    def __init__(
+        self,
+        *,
+        target: _builtins.str = ...,
+        references: _abc.Iterable[_builtins.str] | None = ...,
+        scaling_unit: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_scaling_unit", b"_scaling_unit", "scaling_unit", b"scaling_unit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_scaling_unit", b"_scaling_unit", "references", b"references", "scaling_unit", b"scaling_unit", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__scaling_unit: _TypeAlias = _typing.Literal["scaling_unit"]  # noqa: Y015
+    _WhichOneofArgType__scaling_unit: _TypeAlias = _typing.Literal["_scaling_unit", b"_scaling_unit"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__scaling_unit) -> _WhichOneofReturnType__scaling_unit | None: ...
+
+Global___RelativeDifferenceParameters: _TypeAlias = RelativeDifferenceParameters  # noqa: Y015
+
+@_typing.final
+class InterRecordRangeDifferenceParameters(_message.Message):
+    """Keep each record's end after its start, and consecutive records of an id ordered."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_VARIABLE_FIELD_NUMBER: _builtins.int
+    TARGET_START_VARIABLE_FIELD_NUMBER: _builtins.int
+    TARGET_END_VARIABLE_FIELD_NUMBER: _builtins.int
+    id_variable: _builtins.str
+    """Column identifying the individual whose records are chained."""
+    target_start_variable: _builtins.str
+    """Start column."""
+    target_end_variable: _builtins.str
+    """End column."""
+    def __init__(
+        self,
+        *,
+        id_variable: _builtins.str = ...,
+        target_start_variable: _builtins.str = ...,
+        target_end_variable: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id_variable", b"id_variable", "target_end_variable", b"target_end_variable", "target_start_variable", b"target_start_variable"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InterRecordRangeDifferenceParameters: _TypeAlias = InterRecordRangeDifferenceParameters  # noqa: Y015
+
+@_typing.final
+class ProcessorParameters(_message.Message):
+    """One server-side processor."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RELATIVE_DIFFERENCE_FIELD_NUMBER: _builtins.int
+    INTER_RECORD_RANGE_DIFFERENCE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def relative_difference(self) -> Global___RelativeDifferenceParameters:
+        """RelativeDifferenceParameters."""
+
+    @_builtins.property
+    def inter_record_range_difference(self) -> Global___InterRecordRangeDifferenceParameters:
+        """InterRecordRangeDifferenceParameters."""
+
+    def __init__(
+        self,
+        *,
+        relative_difference: Global___RelativeDifferenceParameters | None = ...,
+        inter_record_range_difference: Global___InterRecordRangeDifferenceParameters | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inter_record_range_difference", b"inter_record_range_difference", "processor", b"processor", "relative_difference", b"relative_difference"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inter_record_range_difference", b"inter_record_range_difference", "processor", b"processor", "relative_difference", b"relative_difference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_processor: _TypeAlias = _typing.Literal["relative_difference", "inter_record_range_difference"]  # noqa: Y015
+    _WhichOneofArgType_processor: _TypeAlias = _typing.Literal["processor", b"processor"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_processor) -> _WhichOneofReturnType_processor | None: ...
+
+Global___ProcessorParameters: _TypeAlias = ProcessorParameters  # noqa: Y015
 
 @_typing.final
 class PrivacyMetricsParameters(_message.Message):
@@ -1022,6 +1542,7 @@ class Job(_message.Message):
     WARNINGS_FIELD_NUMBER: _builtins.int
     PHASE_DONE_FIELD_NUMBER: _builtins.int
     PHASE_TOTAL_FIELD_NUMBER: _builtins.int
+    PRIVACY_LOSSES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID)."""
     run_id: _builtins.str
@@ -1066,6 +1587,12 @@ class Job(_message.Message):
         columns passed through unchanged...), one sentence each.
         """
 
+    @_builtins.property
+    def privacy_losses(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivacyLoss]:
+        """Privacy loss of each table a DP generator released (standard jobs with open_dp or fast_dp),
+        as the DP library's own accounting computed it.
+        """
+
     def __init__(
         self,
         *,
@@ -1085,14 +1612,59 @@ class Job(_message.Message):
         warnings: _abc.Iterable[_builtins.str] | None = ...,
         phase_done: _builtins.int = ...,
         phase_total: _builtins.int = ...,
+        privacy_losses: _abc.Iterable[Global___PrivacyLoss] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "depends_on", b"depends_on", "display_name", b"display_name", "exception", b"exception", "finished_at", b"finished_at", "id", b"id", "kind", b"kind", "phase", b"phase", "phase_done", b"phase_done", "phase_total", b"phase_total", "progress", b"progress", "run_id", b"run_id", "started_at", b"started_at", "status", b"status", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "depends_on", b"depends_on", "display_name", b"display_name", "exception", b"exception", "finished_at", b"finished_at", "id", b"id", "kind", b"kind", "phase", b"phase", "phase_done", b"phase_done", "phase_total", b"phase_total", "privacy_losses", b"privacy_losses", "progress", b"progress", "run_id", b"run_id", "started_at", b"started_at", "status", b"status", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class PrivacyLoss(_message.Message):
+    """The privacy loss of one table's DP release."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_NAME_FIELD_NUMBER: _builtins.int
+    GENERATOR_FIELD_NUMBER: _builtins.int
+    EPSILON_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    END_TO_END_FIELD_NUMBER: _builtins.int
+    ACCOUNTANT_FIELD_NUMBER: _builtins.int
+    table_name: _builtins.str
+    """Table it concerns."""
+    generator: _builtins.str
+    """"open_dp" or "fast_dp"."""
+    epsilon: _builtins.float
+    """ε spent (natural log base)."""
+    delta: _builtins.float
+    """δ spent."""
+    end_to_end: _builtins.bool
+    """Whether the whole release is differentially private (true for open_dp; false for fast_dp,
+    whose bounds come from percentiles of the data without noise).
+    """
+    accountant: _builtins.str
+    """Who computed the loss (e.g. "OpenDP adaptive compositor (zCDP -> approx-DP)")."""
+    def __init__(
+        self,
+        *,
+        table_name: _builtins.str = ...,
+        generator: _builtins.str = ...,
+        epsilon: _builtins.float = ...,
+        delta: _builtins.float = ...,
+        end_to_end: _builtins.bool = ...,
+        accountant: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accountant", b"accountant", "delta", b"delta", "end_to_end", b"end_to_end", "epsilon", b"epsilon", "generator", b"generator", "table_name", b"table_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivacyLoss: _TypeAlias = PrivacyLoss  # noqa: Y015
 
 @_typing.final
 class ResultInfo(_message.Message):

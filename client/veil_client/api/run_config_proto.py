@@ -10,6 +10,12 @@ from typing import Any
 
 from veil.v1 import runs_pb2
 
+from veil_client.api.avatar_features_proto import (
+    features_from_proto,
+    fill_features,
+    fill_strategy,
+    strategy_from_proto,
+)
 from veil_client.run_config import LinkState, RunnerConfig, TableState
 
 COLUMN_TYPES = {
@@ -87,11 +93,21 @@ def to_proto(config: RunnerConfig) -> runs_pb2.RunConfig:
             t.individual_level = table.individual_level
         for column in dict.fromkeys([*table.types, *table.foreign_keys]):
             kind = table.types.get(column)
-            t.columns.add(
+            spec = t.columns.add(
                 name=column,
                 type=COLUMN_TYPES[_value(kind)] if kind else runs_pb2.COLUMN_TYPE_UNSPECIFIED,
                 is_identifier=column in table.foreign_keys,
             )
+            if column in table.pseudonymized_columns:
+                fill_strategy(spec.pseudonymization, table.pseudonymized_columns[column])
+        for column, strategy in table.pseudonymized_columns.items():
+            if column not in table.types and column not in table.foreign_keys:
+                fill_strategy(
+                    t.columns.add(
+                        name=column, is_identifier=column == table.primary_key
+                    ).pseudonymization,
+                    strategy,
+                )
         if table.time_series is not None:
             _fill_time_series(t.time_series, table.time_series)
         if table.advice is not None:
@@ -158,6 +174,11 @@ def from_proto(message: runs_pb2.RunConfig, previous: RunnerConfig | None = None
             )
         if previous is not None and t.name in previous.tables:
             state.has_avatar_data = previous.tables[t.name].has_avatar_data
+        state.pseudonymized_columns = {
+            c.name: strategy_from_proto(c.pseudonymization)
+            for c in t.columns
+            if c.HasField("pseudonymization")
+        }
         if t.HasField("avatarization"):
             state.avatarization = avatarization_from_proto(t.avatarization)
         p = t.privacy_metrics
@@ -220,6 +241,7 @@ def avatarization_from_proto(a: runs_pb2.AvatarizationParameters) -> dict[str, A
             "redraw_unique_copies": a.redraw_unique_copies
             if a.HasField("redraw_unique_copies")
             else None,
+            **features_from_proto(a),
         }
     )
 
@@ -281,6 +303,7 @@ def _fill_avatarization(target: Any, values: dict[str, Any]) -> None:
         target.imputation.training_fraction = values["imputation_training_fraction"]
     if values.get("imputation_return_data_imputed") is not None:
         target.imputation.return_data_imputed = values["imputation_return_data_imputed"]
+    fill_features(target, values)
 
 
 def _fill_metrics(target: Any, values: dict[str, Any], *, privacy: bool) -> None:

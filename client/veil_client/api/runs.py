@@ -15,6 +15,7 @@ from veil.v1 import runs_pb2
 from veil_wire.ipc import StreamStats
 
 from veil_client.api import run_config_proto
+from veil_client.api.avatar_features_proto import privacy_loss_from_proto
 from veil_client.api.common import (
     ROLE_TO_PROTO,
     ColumnStatistics,
@@ -167,6 +168,7 @@ def job_from_proto(job: runs_pb2.Job) -> JobResponse:
         phase_done=job.phase_done if job.phase_total else None,
         phase_total=job.phase_total or None,
         warnings=tuple(job.warnings),
+        privacy_losses=tuple(privacy_loss_from_proto(loss) for loss in job.privacy_losses),
     )
 
 

@@ -35,6 +35,10 @@ from veil_client.processors.inter_record_range_difference import (
 from veil_client.processors.perturbation import PerturbationProcessor
 from veil_client.processors.proportions import ProportionProcessor
 from veil_client.processors.to_categorical import ToCategoricalProcessor
+from veil_client.server_processors import (
+    InterRecordRangeDifferenceParameters,
+    RelativeDifferenceParameters,
+)
 
 __all__ = [
     "DatetimeProcessor",
@@ -44,9 +48,11 @@ __all__ = [
     "InterRecordBoundedCumulatedDifferenceProcessor",
     "InterRecordBoundedRangeDifferenceProcessor",
     "InterRecordCumulatedDifferenceProcessor",
+    "InterRecordRangeDifferenceParameters",
     "InterRecordRangeDifferenceProcessor",
     "PerturbationProcessor",
     "Processor",
     "ProportionProcessor",
+    "RelativeDifferenceParameters",
     "ToCategoricalProcessor",
 ]

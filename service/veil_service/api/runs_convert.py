@@ -6,6 +6,13 @@ from typing import Any, TypeVar
 
 from veil.v1 import common_pb2, runs_pb2
 
+from veil_service.api.avatar_features_convert import (
+    features_from_proto,
+    fill_features,
+    fill_strategy,
+    privacy_loss_to_proto,
+    strategy_from_proto,
+)
 from veil_service.api.convert import table_info, timestamp
 from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConfig
 from veil_service.runs.jobs import JobRecord
@@ -93,6 +100,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "max_weight": _opt(a, "max_weight"),
                 "local_noise": _opt(a, "local_noise"),
                 "redraw_unique_copies": _opt(a, "redraw_unique_copies"),
+                **features_from_proto(a),
             }
             avatarization = {k: v for k, v in raw.items() if v is not None}
         p = t.privacy_metrics
@@ -142,6 +150,11 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                     c.name: COLUMN_TYPES[c.type] for c in t.columns if c.type in COLUMN_TYPES
                 },
                 identifiers=[c.name for c in t.columns if c.is_identifier],
+                pseudonymized_columns={
+                    c.name: strategy_from_proto(c.pseudonymization)
+                    for c in t.columns
+                    if c.HasField("pseudonymization")
+                },
                 primary_key=t.primary_key,
                 avatarization=avatarization,
                 privacy_metrics=privacy,
@@ -209,14 +222,18 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
                 t.advice.privacy_targets.SetInParent()
                 for name, value in table.advice["privacy_targets"].items():
                     setattr(t.advice.privacy_targets, name, float(value))
-        names = list(dict.fromkeys([*table.column_types, *table.identifiers]))
+        names = list(
+            dict.fromkeys([*table.column_types, *table.identifiers, *table.pseudonymized_columns])
+        )
         for name in names:
             kind = table.column_types.get(name)
-            t.columns.add(
+            column = t.columns.add(
                 name=name,
                 type=_inverse(COLUMN_TYPES)[kind] if kind else runs_pb2.COLUMN_TYPE_UNSPECIFIED,
                 is_identifier=name in table.identifiers,
             )
+            if name in table.pseudonymized_columns:
+                fill_strategy(column.pseudonymization, table.pseudonymized_columns[name])
         if table.avatarization is not None:
             a = table.avatarization
             t.avatarization.SetInParent()
@@ -245,6 +262,7 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
                 t.avatarization.imputation.training_fraction = a["imputation_training_fraction"]
             if a.get("imputation_return_data_imputed") is not None:
                 t.avatarization.imputation.return_data_imputed = a["imputation_return_data_imputed"]
+            fill_features(t.avatarization, a)
         p = table.privacy_metrics
         for key in ("ncp", "quantile_threshold", "use_categorical_reduction"):
             if p.get(key) is not None:
@@ -296,6 +314,7 @@ def job_to_proto(job: JobRecord) -> runs_pb2.Job:
         warnings=job.warnings,
         phase_done=job.phase_done,
         phase_total=job.phase_total,
+        privacy_losses=[privacy_loss_to_proto(loss) for loss in job.privacy_losses],
     )
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from veil_service.engine_contract import avatar_features
 from veil_service.engine_contract.linked_tables import Link, Schema, TableKeys
 from veil_service.engine_contract.privacy_targets import check_privacy_targets
+from veil_service.engine_contract.pseudonymization import parse_strategy
 from veil_service.engine_contract.time_series import from_settings
 from veil_service.errors import InvalidArgumentError
 
@@ -47,7 +49,10 @@ AVATARIZATION_KEYS = (
     "max_weight",
     "local_noise",
     "redraw_unique_copies",
+    *avatar_features.FEATURE_KEYS,
 )
+"""Avatarization parameters: the avatar method's, then the DP generators', data augmentation's and
+the server-side processors' (``engine_contract.avatar_features``)."""
 PRIVACY_KEYS = (
     "ncp",
     "known_variables",
@@ -95,6 +100,8 @@ class TableConfig:
     time_series_time: str | None = None
     time_series: dict[str, Any] | None = None
     advice: dict[str, Any] | None = None
+    pseudonymized_columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Column -> pseudonymization strategy field map (``{"kind": "UUID4", ...}``)."""
 
     @property
     def foreign_keys(self) -> list[str]:
@@ -360,6 +367,7 @@ def validate(config: RunConfig) -> None:
             p = table.avatarization
             path = f"{base}.avatarization"
             _check_keys(path, p, AVATARIZATION_KEYS)
+            avatar_features.check_features(path, p)
             _check_int(f"{path}.k", p.get("k"), 2)
             _check_int(f"{path}.ncp", p.get("ncp"), 1)
             _check_weights(f"{path}.column_weights", p.get("column_weights"))
@@ -381,6 +389,13 @@ def validate(config: RunConfig) -> None:
             _check_bool(
                 f"{path}.imputation_return_data_imputed", p.get("imputation_return_data_imputed")
             )
+        for column, strategy in table.pseudonymized_columns.items():
+            try:
+                parse_strategy(column, strategy)
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(
+                    f"{base}: {exc.message}", field=f"{base}.{exc.field}"
+                ) from None
         pm = table.privacy_metrics
         _check_keys(f"{base}.privacy_metrics", pm, PRIVACY_KEYS)
         _check_int(f"{base}.privacy_metrics.ncp", pm.get("ncp"), 1)

@@ -33,9 +33,10 @@ import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput, TaskOutput
+from veil_service.engine_contract import avatar_features
 from veil_service.engine_contract.linked_tables import split_table_ref, table_ref
 from veil_service.errors import FailedPreconditionError, Reason, VeilServiceError
-from veil_service.runs import jobs, linked_jobs, results, store, tables
+from veil_service.runs import jobs, linked_jobs, privacy_loss, results, store, tables
 from veil_service.runs.config import RunConfig
 from veil_service.runs.job_events import JobEvents
 from veil_service.storage import schema
@@ -411,6 +412,7 @@ class Dispatcher:
         meta_metrics: dict[str, dict[str, float | None]] = {}
         with self.app.db.begin() as conn:
             jobs.update(conn, job.id, phase_done=0, phase_total=len(originals))
+        losses: list[privacy_loss.PrivacyLoss] = []
         for index, table in enumerate(originals):
 
             async def progress(
@@ -443,9 +445,15 @@ class Dispatcher:
             warnings += [str(w) for w in output.summary.get("warnings") or []]
             if "meta_metric" in output.summary:
                 meta_metrics[table.name] = {"standalone": output.summary["meta_metric"]}
+            loss = privacy_loss.from_summary(table.name, output.summary)
+            if loss is not None:
+                losses.append(loss)
             with self.app.db.begin() as conn:
                 jobs.update(conn, job.id, phase_done=index + 1, warnings_json=json.dumps(warnings))
             self.events.publish(job.run_id)
+        if losses:
+            with self.app.db.begin() as conn:
+                jobs.update(conn, job.id, privacy_loss_json=privacy_loss.to_json(losses))
         if figures:
             self._store_json(job, "figures_metadata", "", "figures_metadata.json", figures)
         if meta_metrics:
@@ -585,22 +593,62 @@ class Dispatcher:
             if advice.get("privacy_targets") is not None:
                 params["privacy_targets"] = advice["privacy_targets"]
                 params["target"] = advice.get("target")
+        pseudonymized = table_config.pseudonymized_columns if table_config else {}
+        params["pseudonymized_columns"] = pseudonymized
         if job.kind == "standard" and table_config is not None:
             params["avatarization"] = table_config.avatarization or {}
+            if pseudonymized:
+                with self.app.db.begin() as conn:
+                    secret = store.run_secret(conn, job.run_id)
+                params[avatar_features.PSEUDONYM_SECRET_PARAM] = secret.hex()
         if job.kind in ("privacy_metrics", "signal_metrics", "report"):
             avatars, from_standard = self._avatars_input(job.run_id, table.name, run_tables)
             inputs.append(avatars)
             # Metrics-only runs have no standard job to draw their figures: the signal job does.
             params["metrics_only_figures"] = job.kind == "signal_metrics" and not from_standard
+            inputs += self._lineage_input(job.run_id, table.name)
             if table_config is not None:
                 params["privacy_metrics"] = table_config.privacy_metrics
                 params["signal_metrics"] = table_config.signal_metrics
                 params["avatarization"] = table_config.avatarization or {}
         if job.kind == "report":
             params.update(language=config.report_language, pia=vars(config.pia), run_name=run_name)
+            loss = self._privacy_loss(job.run_id, table.name)
+            if loss is not None:
+                params["privacy_loss"] = vars(loss)
             for kind in ("privacy_metrics", "signal_metrics"):
                 inputs.append(self._result_input(job.run_id, kind, table.name, kind))
         return params, inputs
+
+    def _lineage_input(self, run_id: str, table_name: str) -> list[TaskInput]:
+        """The latest standard job's lineage of an augmented table, if it has one."""
+        with self.app.db.connect() as conn:
+            standard = jobs.latest_finished(conn, run_id, "standard")
+            if standard is None:
+                return []
+            found = [
+                r
+                for r in results.list_results(conn, run_id=run_id, job_id=standard.id)
+                if r.kind == avatar_features.LINEAGE_RESULT and r.table_name == table_name
+            ]
+        if not found:
+            return []
+        return [
+            TaskInput(
+                avatar_features.LINEAGE_RESULT,
+                self.app.blobs.path(found[-1].relative_path),
+                found[-1].sha256,
+                found[-1].size_bytes,
+            )
+        ]
+
+    def _privacy_loss(self, run_id: str, table_name: str) -> privacy_loss.PrivacyLoss | None:
+        """What the latest standard job's DP release of the table spent, if it was DP."""
+        with self.app.db.connect() as conn:
+            standard = jobs.latest_finished(conn, run_id, "standard")
+        if standard is None:
+            return None
+        return next((p for p in standard.privacy_losses if p.table_name == table_name), None)
 
     def _input(self, name: str, table: tables.StoredTable) -> TaskInput:
         return TaskInput(

@@ -14,8 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from veil_service.engine_contract import avatar_features
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, Reason
 from veil_service.runs.config import RunConfig
+from veil_service.runs.privacy_loss import PrivacyLoss, from_json
 from veil_service.runs.tables import StoredTable, release_blob
 from veil_service.storage import schema
 
@@ -47,6 +49,7 @@ class JobRecord:
     warnings: tuple[str, ...] = ()
     phase_done: int = 0
     phase_total: int = 0
+    privacy_losses: tuple[PrivacyLoss, ...] = ()
 
     @property
     def done(self) -> bool:
@@ -75,6 +78,7 @@ def to_record(row: sa.RowMapping) -> JobRecord:
         tuple(json.loads(row.get("warnings_json") or "[]")),
         row.get("phase_done") or 0,
         row.get("phase_total") or 0,
+        tuple(from_json(row.get("privacy_loss_json"))),
     )
 
 
@@ -128,6 +132,7 @@ def plan(
                     "set_parameters(table, k=...) first.",
                     reason=Reason.NO_PARAMETERS,
                 )
+            _check_named_columns(config, tables)
         elif kind in ("privacy_metrics", "signal_metrics"):
             if "standard" in requested:
                 depends = ["standard"]
@@ -148,6 +153,22 @@ def plan(
                     )
         steps.append((kind, depends))
     return steps
+
+
+def _check_named_columns(config: RunConfig, tables: list[StoredTable]) -> None:
+    """Refuse processors, augmentation targets and pseudonymized columns naming a column the
+    stored table lacks, before any job exists (nothing half-run)."""
+    for table in tables:
+        table_config = config.find(table.name)
+        if table.role != "original" or table_config is None:
+            continue
+        avatar_features.check_columns(
+            f"tables[{table.name}]",
+            table_config.avatarization or {},
+            [column.name for column in table.columns],
+            table_name=table.name,
+            pseudonymized=table_config.pseudonymized_columns,
+        )
 
 
 def create_jobs(

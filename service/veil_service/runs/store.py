@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -162,6 +163,34 @@ def delete_run(conn: sa.Connection, run_id: str) -> list[str]:
     ]
     conn.execute(sa.delete(schema.results).where(schema.results.c.run_id == run_id))
     conn.execute(sa.delete(schema.jobs).where(schema.jobs.c.run_id == run_id))
+    conn.execute(sa.delete(schema.run_secrets).where(schema.run_secrets.c.run_id == run_id))
     conn.execute(sa.delete(schema.run_tables).where(schema.run_tables.c.run_id == run_id))
     conn.execute(sa.delete(schema.runs).where(schema.runs.c.id == run_id))
     return blob_ids
+
+
+RUN_SECRET_BYTES = 32
+"""Length of a run's pseudonymization key (HMAC-SHA256 keys this long cannot be guessed)."""
+
+
+def run_secret(conn: sa.Connection, run_id: str) -> bytes:
+    """The run's pseudonymization key, drawn (``secrets``) the first time a job needs it.
+
+    Every version of a run has its own: the same value gets other pseudonyms in another version.
+    The key never leaves the server except to the engine task that pseudonymizes.
+    """
+    table = schema.run_secrets
+    found = conn.execute(sa.select(table.c.secret).where(table.c.run_id == run_id)).scalar()
+    if found is not None:
+        return bytes(found)
+    secret = secrets.token_bytes(RUN_SECRET_BYTES)
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                sa.insert(table).values(run_id=run_id, secret=secret, created_at=time.time())
+            )
+    except sa.exc.IntegrityError:  # another job of the run drew it first: use theirs
+        return bytes(
+            conn.execute(sa.select(table.c.secret).where(table.c.run_id == run_id)).scalar_one()
+        )
+    return secret

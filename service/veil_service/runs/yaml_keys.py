@@ -88,12 +88,24 @@ FAST_DP_KEYS = (
     "bounds_percentile",
     *_COMMON,
 )
+OPEN_DP_NAMES = {"epsilon": "open_dp_epsilon", "preprocess_budget_ratio": "preprocess_budget_ratio"}
+FAST_DP_NAMES = {
+    "epsilon": "fast_dp_epsilon",
+    **{key: key for key in FAST_DP_KEYS[1:5]},
+}
+"""A DP block's own keys -> the ``set_parameters`` names Veil stores."""
 TIME_SERIES_KEYS = ("projection", "alignment", "exclude_variables")
 PROJECTION_KEYS = ("projection_type", "nf")
 ALIGNMENT_KEYS = ("nb_points", "method", "unalignment")
 EXCLUDE_KEYS = ("variable_names", "replacement_strategy")
 IMPUTATION_KEYS = ("method", "k", "training_fraction", "return_data_imputed")
 AUGMENTATION_KEYS = ("augmentation_strategy", "target_column", "should_anonymize_original_table")
+AUGMENTATION_NAMES = {
+    "augmentation_strategy": "data_augmentation_strategy",
+    "target_column": "data_augmentation_target_column",
+    "should_anonymize_original_table": "data_augmentation_should_anonymize_original_table",
+}
+"""``data_augmentation`` keys -> the ``set_parameters`` names Veil stores."""
 RESULTS_KEYS = ("volume", "path", "format", "name_template", "max_distribution_plots")
 METRICS_SPEC_KEYS = (
     "schema",
@@ -136,14 +148,8 @@ ADVICE_SPEC_KEYS = ("schema", "advice", "results")
 _IGNORED = "is not supported by Veil yet and was ignored"
 _IGNORED_PLURAL = "are not supported by Veil yet and were ignored"
 FEATURES = {
-    "open_dp": f"OpenDP avatarization (avatarization_open_dp) {_IGNORED}",
-    "fast_dp": f"FastDP avatarization (avatarization_fast_dp) {_IGNORED}",
-    "dp": f"differential-privacy avatarization (avatarization_dp) {_IGNORED}",
     "series_exclusion": f"excluding variables of a time series (time_series.exclude_variables) "
     f"{_IGNORED}",
-    "augmentation": f"data augmentation (data_augmentation) {_IGNORED}",
-    "processors": f"server-side processors (avatarization_processors_parameters) {_IGNORED_PLURAL}",
-    "pseudonymization": f"pseudonymization (columns[].pseudonymization) {_IGNORED}",
     "database": f"database runs {_IGNORED_PLURAL}",
     "column_options": f"the column options value_type and drop {_IGNORED_PLURAL}",
     "results_files": "result file overrides (results.format, results.name_template) are ignored: "
@@ -152,6 +158,14 @@ FEATURES = {
 }
 
 _YAML_NAMES = {
+    "open_dp_epsilon": "epsilon",
+    "fast_dp_epsilon": "epsilon",
+    "data_augmentation_strategy": "data_augmentation.augmentation_strategy",
+    "data_augmentation_target_column": "data_augmentation.target_column",
+    "data_augmentation_should_anonymize_original_table": (
+        "data_augmentation.should_anonymize_original_table"
+    ),
+    "processors": "avatarization_processors_parameters",
     "exclude_variable_names": "exclude_variables.variable_names",
     "exclude_variables_method": "exclude_variables.replacement_strategy",
     "imputation_method": "imputation.method",
@@ -170,17 +184,28 @@ _SERIES_YAML = {
 }
 
 
+_DP_BLOCK = {
+    **{name: "avatarization_open_dp" for name in OPEN_DP_NAMES.values()},
+    **{name: "avatarization_fast_dp" for name in FAST_DP_NAMES.values()},
+}
+
+
 def yaml_path(field: str) -> str:
     """Where a :func:`validate` field path (``tables[iris].avatarization.k``) is in the YAML."""
-    parts = re.fullmatch(r"tables\[(.*)\]\.(\w+)(?:\.(\w+)|\[(.*)\])?(?:\[.*\])?", field)
+    parts = re.fullmatch(r"tables\[(.*?)\]\.(\w+)(?:\.(\w+)|\[(.*?)\])?(?:[\[.].*)?", field)
     if parts:
         table, block, key, column = parts.groups()
         if block == "types":
             return f"AvatarSchema spec.tables[{table}].columns[{column}].type"
         if block in _SERIES_YAML:
             return f"{PARAMETERS} spec.time_series.{table}.{_SERIES_YAML[block]}"
+        if block == "pseudonymized_columns":
+            return f"AvatarSchema spec.tables[{table}].columns[{column}].pseudonymization"
+        if block == "avatarization" and key in _DP_BLOCK:
+            block = _DP_BLOCK[key]
         kind = {
             "avatarization": PARAMETERS,
+            **{dp_block: PARAMETERS for dp_block in _DP_BLOCK.values()},
             "privacy_metrics": PRIVACY,
             "signal_metrics": SIGNAL,
         }.get(block, "")

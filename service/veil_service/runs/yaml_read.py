@@ -3,9 +3,9 @@
 Users bring configurations written by the Octopize client (``runner.get_yaml()``) or downloaded
 from its web application; they must load here unchanged. Three rules shape this module:
 
-* Nothing is dropped silently. A feature Veil does not support yet (differential-privacy or
-  time-series avatarization, data augmentation, processors, pseudonymization, database runs) is
-  reported in the warnings, naming every place it appears, so the user knows the run differs.
+* Nothing is dropped silently. A feature Veil does not support yet (time-series avatarization,
+  database runs...) is reported in the warnings, naming every place it appears, so the user knows
+  the run differs.
 * A typo is an error, not a warning. An unknown ``kind`` or an unknown key inside a known document
   raises :class:`InvalidArgumentError` naming the document, the key path and the accepted keys:
   a misspelt ``k`` silently falling back to the default would produce the wrong privacy level.
@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from veil_service.engine_contract import avatar_features
+from veil_service.engine_contract.pseudonymization import parse_strategy
 from veil_service.errors import InvalidArgumentError
 from veil_service.runs import yaml_keys as vocab
 from veil_service.runs.config import LinkConfig, RunConfig, TableConfig, validate
@@ -148,6 +150,7 @@ class _Reader:
         self.scalars: dict[str, tuple[Any, str]] = {}
         self.folds: list[tuple[str, str, dict[str, Any]]] = []
         self.seen: dict[tuple[str, str], int] = {}
+        self.generator_doc: dict[str, int] = {}
 
     def warnings(self) -> list[str]:
         """One warning per unsupported feature listing its places, then the notes."""
@@ -313,7 +316,11 @@ class _Reader:
                 )
             table.time_series_time = field
         if values.get("pseudonymization") is not None:
-            self.flag_unsupported("pseudonymization", doc, f"{path}.pseudonymization")
+            try:
+                strategy = parse_strategy(field, values["pseudonymization"])
+            except InvalidArgumentError as exc:
+                raise doc.error(f"{path}.pseudonymization", exc.message) from None
+            table.pseudonymized_columns[field] = strategy.field_map()
         if values.get("value_type") is not None:
             self.flag_unsupported("column_options", doc, f"{path}.value_type")
         if _flag(doc, f"{path}.drop", values.get("drop")):
@@ -356,20 +363,32 @@ class _Reader:
         return self.config.table(name)
 
     def parameters(self, doc: _Doc, spec: Any) -> None:
-        """The ``standard`` job: per-table avatarization, and the DP variants Veil lacks."""
+        """The ``standard`` job: per-table avatarization, Open DP or Fast DP parameters.
+
+        A table named in two blocks of one document keeps both, and the range check refuses it
+        (one generator per table); a later document naming the table replaces its parameters.
+        """
         spec = _mapping(doc, "spec", spec, vocab.PARAMETERS_KEYS)
-        for name, block in _tables(doc, "spec.avatarization", spec.get("avatarization")).items():
-            self.table(doc, name).avatarization = self.avatarization(
-                doc, f"spec.avatarization.{name}", block
-            )
-        for key, feature, accepted in (
-            ("avatarization_open_dp", "open_dp", vocab.OPEN_DP_KEYS),
-            ("avatarization_fast_dp", "fast_dp", vocab.FAST_DP_KEYS),
-            ("avatarization_dp", "dp", vocab.OPEN_DP_KEYS),
+        for key, accepted, own in (
+            ("avatarization", vocab.AVATARIZATION_KEYS, {"k": "k"}),
+            ("avatarization_open_dp", vocab.OPEN_DP_KEYS, vocab.OPEN_DP_NAMES),
+            ("avatarization_dp", vocab.OPEN_DP_KEYS, vocab.OPEN_DP_NAMES),
+            ("avatarization_fast_dp", vocab.FAST_DP_KEYS, vocab.FAST_DP_NAMES),
         ):
             for name, block in _tables(doc, f"spec.{key}", spec.get(key)).items():
-                _mapping(doc, f"spec.{key}.{name}", block, accepted)
-                self.flag_unsupported(feature, doc, f"spec.{key}.{name}")
+                path = f"spec.{key}.{name}"
+                if key == "avatarization_dp":
+                    self.notes.append(
+                        f"{doc.label()} {path}: avatarization_dp (the Octopize 1.0.8 name) is "
+                        "read as avatarization_open_dp."
+                    )
+                table = self.table(doc, name)
+                parameters = self.avatarization(doc, path, block, accepted, own)
+                if self.generator_doc.get(name) == doc.number and table.avatarization:
+                    # Two blocks of one document: both kept, the range check refuses the pair.
+                    parameters = {**table.avatarization, **parameters}
+                self.generator_doc[name] = doc.number
+                table.avatarization = parameters
         self.common(doc, spec)
 
     def common(self, doc: _Doc, spec: dict[str, Any]) -> None:
@@ -433,26 +452,46 @@ class _Reader:
                 f"{where}; a Veil run has one {attribute}, {kept!r} is used."
             )
 
-    def avatarization(self, doc: _Doc, path: str, block: Any) -> dict[str, Any]:
-        """Flatten the nested Octopize block into the ``set_parameters`` names Veil stores."""
-        values = _mapping(doc, path, block, vocab.AVATARIZATION_KEYS)
+    def avatarization(
+        self,
+        doc: _Doc,
+        path: str,
+        block: Any,
+        accepted: tuple[str, ...] = vocab.AVATARIZATION_KEYS,
+        own: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Flatten the nested Octopize block into the ``set_parameters`` names Veil stores.
+
+        Args:
+            own: The block's own keys -> their ``set_parameters`` names (``k``, or the DP
+                generators' ``epsilon`` -> ``open_dp_epsilon``...).
+        """
+        values = _mapping(doc, path, block, accepted)
         out: dict[str, Any] = {}
-        for key in ("k", "ncp", "max_rows_per_batch", *vocab.PRIVACY_KNOBS):
+        for key, name in (own or {"k": "k"}).items():
+            _put(out, name, values.get(key))
+        for key in ("ncp", "max_rows_per_batch", *vocab.PRIVACY_KNOBS):
             _put(out, key, values.get(key))
         out.update(self.shared(doc, path, values))
         exclude = self.exclude(doc, f"{path}.exclude_variables", values.get("exclude_variables"))
         out.update(exclude)
         out.update(self.imputation(doc, f"{path}.imputation", values.get("imputation")))
-        if values.get("data_augmentation") is not None:
-            _mapping(
-                doc,
-                f"{path}.data_augmentation",
-                values["data_augmentation"],
-                vocab.AUGMENTATION_KEYS,
-            )
-            self.flag_unsupported("augmentation", doc, f"{path}.data_augmentation")
-        if values.get("avatarization_processors_parameters") is not None:
-            self.flag_unsupported("processors", doc, f"{path}.avatarization_processors_parameters")
+        augmentation = _mapping(
+            doc,
+            f"{path}.data_augmentation",
+            values.get("data_augmentation"),
+            vocab.AUGMENTATION_KEYS,
+        )
+        for key, name in vocab.AUGMENTATION_NAMES.items():
+            _put(out, name, augmentation.get(key))
+        processors = values.get("avatarization_processors_parameters")
+        if processors is not None:
+            where = f"{path}.avatarization_processors_parameters"
+            try:
+                specs = avatar_features.parse_processors(where, processors)
+            except InvalidArgumentError as exc:
+                raise doc.error(where, exc.message) from None
+            out["processors"] = [spec.field_map() for spec in specs]
         return out
 
     def shared(self, doc: _Doc, path: str, values: dict[str, Any]) -> dict[str, Any]:

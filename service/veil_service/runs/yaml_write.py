@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from veil_service.engine_contract import avatar_features
 from veil_service.runs.config import RunConfig, TableConfig
 from veil_service.runs.yaml_keys import (
     METADATA,
@@ -91,6 +92,7 @@ def _columns(table: TableConfig) -> list[dict[str, Any]]:
             fields.insert(previous, identifier)
     if table.primary_key and table.primary_key not in fields:
         fields.append(table.primary_key)
+    fields += [name for name in table.pseudonymized_columns if name not in fields]
     if table.time_series_time and table.time_series_time not in fields:
         fields.insert(0, table.time_series_time)
     return [
@@ -100,6 +102,7 @@ def _columns(table: TableConfig) -> list[dict[str, Any]]:
             "identifier": True if field in table.identifiers else None,
             "primary_key": True if field == table.primary_key else None,
             "time_series_time": True if field == table.time_series_time else None,
+            "pseudonymization": table.pseudonymized_columns.get(field),
         }
         for field in fields
     ]
@@ -155,7 +158,41 @@ def _imputation(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**values, "return_data_imputed": returned}
 
 
+_OWN_KEYS = {
+    avatar_features.AVATAR: {"k": "k"},
+    avatar_features.OPEN_DP: {
+        "epsilon": "open_dp_epsilon",
+        "preprocess_budget_ratio": "preprocess_budget_ratio",
+    },
+    avatar_features.FAST_DP: {
+        "epsilon": "fast_dp_epsilon",
+        "mechanism": "mechanism",
+        "gmm_n_components": "gmm_n_components",
+        "histogram_n_bins": "histogram_n_bins",
+        "bounds_percentile": "bounds_percentile",
+    },
+}
+_BLOCKS = {
+    avatar_features.AVATAR: "avatarization",
+    avatar_features.OPEN_DP: "avatarization_open_dp",
+    avatar_features.FAST_DP: "avatarization_fast_dp",
+}
+
+
+def _augmentation(parameters: dict[str, Any]) -> dict[str, Any] | None:
+    if parameters.get("data_augmentation_strategy") is None:
+        return None
+    return {
+        "augmentation_strategy": parameters["data_augmentation_strategy"],
+        "target_column": parameters.get("data_augmentation_target_column"),
+        "should_anonymize_original_table": parameters.get(
+            "data_augmentation_should_anonymize_original_table"
+        ),
+    }
+
+
 def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
+    generator = avatar_features.generator_of(parameters)
     names = parameters.get("exclude_variable_names")
     method = parameters.get("exclude_variables_method")
     exclude = (
@@ -164,12 +201,14 @@ def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
         else {"variable_names": names, "replacement_strategy": method}
     )
     return {
-        "k": parameters.get("k"),
+        **{key: parameters.get(name) for key, name in _OWN_KEYS[generator].items()},
         "ncp": parameters.get("ncp"),
         "use_categorical_reduction": parameters.get("use_categorical_reduction"),
         "column_weights": parameters.get("column_weights"),
         "exclude_variables": exclude,
         "imputation": _imputation(parameters),
+        "data_augmentation": _augmentation(parameters),
+        "avatarization_processors_parameters": parameters.get("processors"),
         "max_rows_per_batch": parameters.get("max_rows_per_batch"),
         "max_weight": parameters.get("max_weight"),
         "local_noise": parameters.get("local_noise"),
@@ -198,17 +237,17 @@ def _time_series(config: RunConfig) -> dict[str, Any] | None:
 
 
 def _standard(config: RunConfig) -> dict[str, Any]:
+    blocks: dict[str, dict[str, Any]] = {block: {} for block in _BLOCKS.values()}
+    for table in config.tables:
+        if table.avatarization is not None:
+            block = _BLOCKS[avatar_features.generator_of(table.avatarization)]
+            blocks[block][table.name] = _avatarization(table.avatarization)
     return _document(
         PARAMETERS,
         "standard",
         {
             "schema": "schema",
-            "avatarization": {
-                table.name: _avatarization(table.avatarization)
-                for table in config.tables
-                if table.avatarization is not None
-            }
-            or None,
+            **{block: tables or None for block, tables in blocks.items()},
             "time_series": _time_series(config),
             "results": _results(config, "standard"),
             "seed": config.seed,

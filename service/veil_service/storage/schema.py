@@ -140,6 +140,18 @@ jobs = sa.Table(
     sa.Column("warnings_json", sa.Text, nullable=False, default="[]", server_default="[]"),
     sa.Column("phase_done", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Column("phase_total", sa.Integer, nullable=False, default=0, server_default="0"),
+    # The privacy loss of each table a DP generator released (runs/privacy_loss.py).
+    sa.Column("privacy_loss_json", sa.Text, nullable=False, default="[]", server_default="[]"),
+)
+
+run_secrets = sa.Table(
+    "run_secrets",
+    metadata,
+    # A run's pseudonymization key: never in the run's row, never sent to a client, deleted with
+    # the run (runs/store.py).
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("secret", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
 )
 
 results = sa.Table(

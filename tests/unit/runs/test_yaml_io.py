@@ -3,6 +3,8 @@ are exact, and mistakes are errors that name the document and the key."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from support import FIXTURES
@@ -16,15 +18,10 @@ FILES = ("advice.yaml", "dp.yaml", "multi.yaml", "single.yaml", "ts.yaml", "yaml
 # Substrings each file's warnings must contain (one warning per unsupported feature).
 EXPECTED_WARNINGS: dict[str, list[str]] = {
     "advice.yaml": [],
-    "dp.yaml": ["avatarization_fast_dp", "avatarization_open_dp", "repeats AvatarParameters"],
+    "dp.yaml": ["repeats AvatarParameters"],
     "multi.yaml": [],
     "single.yaml": [],
-    "ts.yaml": [
-        "pseudonymization",
-        "data_augmentation",
-        "avatarization_processors_parameters",
-        "results.format",
-    ],
+    "ts.yaml": ["results.format"],
     "yaml_from_web.yaml": [],
 }
 
@@ -141,7 +138,11 @@ def test_ts_yaml_keeps_what_veil_supports() -> None:
         "k": 5,
         "exclude_variable_names": ["native-country"],
         "exclude_variables_method": "coordinate_similarity",
+        "data_augmentation_strategy": "minority",
+        "data_augmentation_target_column": "income",
+        "processors": [{"target": "capital-gain", "references": ["capital-loss"]}],
     }
+    assert vanilla.pseudonymized_columns == {"id": {"kind": "UUID4", "consistent": True}}
     assert vanilla.privacy_metrics == {
         "known_variables": ["age", "gender"],
         "target": "income",
@@ -161,10 +162,125 @@ def test_ts_yaml_keeps_what_veil_supports() -> None:
     assert not any("time series" in w or "time_series" in w for w in warnings), warnings
 
 
-def test_dp_yaml_stores_nothing_but_says_so() -> None:
+def test_dp_yaml_keeps_the_last_standard_document() -> None:
     config, display_name, warnings = config_from_yaml(_text("dp.yaml"))
-    assert config == RunConfig() and display_name is None
-    assert "spec.avatarization_fast_dp.iris" in warnings[0]
+    assert display_name is None
+    assert config == RunConfig(
+        tables=[
+            TableConfig(
+                "iris", avatarization={"open_dp_epsilon": 3, "preprocess_budget_ratio": 0.3}
+            )
+        ]
+    )
+    assert warnings == [
+        "YAML document 2 repeats AvatarParameters 'standard' (first in document 1); its "
+        "settings override the first's."
+    ]
+    first = _text("dp.yaml").split("\n---\n")[0]
+    fast, _, _ = config_from_yaml(first)
+    assert fast.table("iris").avatarization == {"fast_dp_epsilon": 5, "mechanism": "gaussian"}
+
+
+def test_one_document_with_two_generators_for_a_table_is_refused() -> None:
+    text = _standard("      k: 5\n") + "  avatarization_open_dp:\n    iris:\n      epsilon: 1\n"
+    with pytest.raises(InvalidArgumentError, match="keep only one of k, open_dp_epsilon") as error:
+        config_from_yaml(text)
+    assert "spec.avatarization_open_dp.iris.epsilon" in error.value.message
+
+
+def test_dp_features_and_pseudonymization_round_trip() -> None:
+    config = RunConfig(
+        tables=[
+            TableConfig(
+                "adult",
+                avatarization={
+                    "fast_dp_epsilon": 2.5,
+                    "mechanism": "gmm",
+                    "gmm_n_components": 3,
+                    "bounds_percentile": 1.0,
+                    "data_augmentation_strategy": 2.0,
+                },
+            ),
+            TableConfig(
+                "census",
+                avatarization={
+                    "k": 10,
+                    "data_augmentation_strategy": {"<=50K": 0.5, ">50K": 0.5},
+                    "data_augmentation_target_column": "income",
+                    "data_augmentation_should_anonymize_original_table": False,
+                },
+            ),
+            TableConfig(
+                "projects",
+                avatarization={
+                    "open_dp_epsilon": 0.5,
+                    "data_augmentation_strategy": 3.0,
+                    "processors": [
+                        {
+                            "id_variable": "project_id",
+                            "target_start_variable": "start",
+                            "target_end_variable": "end",
+                        },
+                        {"target": "cost", "references": ["budget", "extra"], "scaling_unit": 10},
+                    ],
+                },
+                pseudonymized_columns={
+                    "project_id": {
+                        "kind": "SPECIFIC_ID",
+                        "consistent": True,
+                        "pattern": "P-###",
+                        "letter_case": "upper",
+                    },
+                    "owner": {
+                        "kind": "FAKER",
+                        "consistent": False,
+                        "pii_type": "FULL_NAME",
+                        "high_variability": True,
+                    },
+                    "email": {"kind": "HASH_SHA256"},
+                    "note": {"kind": "CONSTANT", "value": "REDACTED"},
+                },
+            ),
+        ]
+    )
+    text = config_to_yaml(config, "features")
+    assert "avatarization_fast_dp:" in text and "avatarization_open_dp:" in text
+    assert "  avatarization:\n    census:\n      k: 10\n" in text
+    again, _, warnings = config_from_yaml(text)
+    assert again == config and warnings == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "      data_augmentation:\n        augmentation_strategy: minority\n",
+            "data_augmentation_target_column: is required",
+        ),
+        (
+            "      avatarization_processors_parameters:\n      - target: a\n",
+            "fields ['target'] make no known processor",
+        ),
+        (
+            "      data_augmentation:\n        augmentation_strategy: 0.5\n",
+            "as a multiplier must be a number in (1, 50]",
+        ),
+    ],
+)
+def test_bad_feature_values_are_errors_naming_the_place(body: str, expected: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=re.escape(expected)):
+        config_from_yaml(_standard("      k: 5\n" + body))
+
+
+def test_specific_id_without_placeholder_is_an_error_naming_the_column() -> None:
+    text = (
+        "kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables:\n  - name: t\n"
+        "    columns:\n    - field: zip\n      pseudonymization:\n        kind: SPECIFIC_ID\n"
+        "        pattern: ZIP\n"
+    )
+    with pytest.raises(InvalidArgumentError, match="has no placeholder") as error:
+        config_from_yaml(text)
+    assert "columns[zip].pseudonymization" in error.value.message
 
 
 def test_round_trip_of_every_field() -> None:

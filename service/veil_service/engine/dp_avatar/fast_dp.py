@@ -129,7 +129,7 @@ def fast_dp_avatarize(
         )
     rng = np.random.default_rng(params.seed)
     encoding = _encoding(df, params)
-    n_rows = params.n_rows or len(df)
+    n_rows = params.n_rows or max(1, round(len(df) * params.row_multiplier))
     report(0.1, f"fitting {params.mechanism}")
     ledger = _Steps()
     if params.mechanism == "histogram":

@@ -92,6 +92,10 @@ class OpenDPResult:
     public_columns: list[str]
     released_categories: dict[str, int]
     pairs: list[tuple[str, str]]
+    accountant: str = (
+        "OpenDP make_adaptive_composition over approximate max-divergence: its own privacy "
+        "map of every release (Laplace, Laplace threshold, report noisy max)"
+    )
 
 
 def open_dp_avatarize(
@@ -132,7 +136,7 @@ def open_dp_avatarize(
     report(0.6, "measuring pairs")
     measured = _measure_pairs(ledger, columns, codes, pairs)
     report(0.7, "fitting the model")
-    n_rows = params.n_rows or max(1, round(total))
+    n_rows = params.n_rows or max(1, round(total * params.row_multiplier))
     sample = _fit_and_sample(columns, measured, total, n_rows, rng, params.model_iterations)
     report(0.95, "decoding")
     decode_rng = np.random.default_rng(rng.integers(2**63))

@@ -54,6 +54,9 @@ class OpenDPParameters:
         categorical_columns: Numeric columns to model as categorical.
         n_bins: Bins each numeric column is cut into for the model (2 to 64).
         n_rows: Rows to generate; default: the DP estimate of the table's size.
+        row_multiplier: Without ``n_rows``, generate this many times the estimated size (data
+            augmentation by a multiplier: sampling more rows from the model is post-processing
+            and costs no budget).
         seed: Seed of every random draw (``None``: fresh randomness).
         model_iterations: Mirror-descent iterations fitting the graphical model (post-processing
             only: more is closer to the noisy counts, and slower).
@@ -66,6 +69,7 @@ class OpenDPParameters:
     categorical_columns: tuple[str, ...] = ()
     n_bins: int = 16
     n_rows: int | None = None
+    row_multiplier: float = 1.0
     seed: int | None = None
     model_iterations: int = 1000
 
@@ -125,6 +129,7 @@ class FastDPParameters:
             this is why Fast DP is not end-to-end differentially private.
         categorical_columns: Numeric columns to model as categorical.
         n_rows: Rows to generate; default: as many as the original.
+        row_multiplier: Without ``n_rows``, generate this many times the original's rows.
         seed: Seed of every random draw.
     """
 
@@ -135,6 +140,7 @@ class FastDPParameters:
     bounds_percentile: float = 5.0
     categorical_columns: tuple[str, ...] = ()
     n_rows: int | None = None
+    row_multiplier: float = 1.0
     seed: int | None = None
 
     def __post_init__(self) -> None:

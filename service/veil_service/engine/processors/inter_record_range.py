@@ -111,14 +111,19 @@ class InterRecordRangeDifference:
             ends[rows] = starts[rows] + ranges[rows]
             running[group[rows]] = ends[rows]
         out = dest.drop(columns=[self._first, self._range, self._gap])
+        # Floors keep the chain only when both columns are floored (floor is monotone): with a
+        # fractional end, an integer start stays fractional too.
+        integers = all(
+            pd.api.types.is_integer_dtype(source[c].dtype)
+            for c in (self.target_start_variable, self.target_end_variable)
+        )
         for column, values in (
             (self.target_start_variable, starts),
             (self.target_end_variable, ends),
         ):
             series = pd.Series(_scatter(values, order), index=dest.index)
             dtype = source[column].dtype
-            if pd.api.types.is_integer_dtype(dtype):
-                # Floors keep the chain: floor is monotone, so start <= end <= next start holds.
+            if integers:
                 series = (series + 1e-9).apply(np.floor).astype(dtype)
             out[column] = series
         known = [c for c in source.columns if c in out.columns]

@@ -28,7 +28,7 @@ from veil_service.engine.pseudonymize.mapping import (
     normalise_key,
     pseudonymize_column,
 )
-from veil_service.engine.pseudonymize.strategies import KINDS, PII_TYPES, Strategy, parse_strategy
+from veil_service.engine_contract.pseudonymization import KINDS, PII_TYPES, Strategy, parse_strategy
 from veil_service.errors import InvalidArgumentError
 
 __all__ = [

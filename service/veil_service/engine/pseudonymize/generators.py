@@ -18,7 +18,7 @@ from typing import Final
 
 import numpy as np
 
-from veil_service.engine.pseudonymize.strategies import Strategy, tokens
+from veil_service.engine_contract.pseudonymization import Strategy, tokens
 from veil_service.errors import InvalidArgumentError
 
 _DIGITS: Final = string.digits

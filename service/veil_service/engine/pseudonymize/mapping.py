@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.pseudonymize.generators import fresh_values, keyed_hash
-from veil_service.engine.pseudonymize.strategies import Strategy, tokens
+from veil_service.engine_contract.pseudonymization import Strategy, tokens
 
 #: Kinds whose pseudonyms must tell distinct originals apart.
 _UNIQUE_KINDS = ("UUID4", "INTEGER", "SPECIFIC_ID")

@@ -16,6 +16,7 @@ from veil_service.engine.reports.context import (
     ReportContext,
     TableSummary,
 )
+from veil_service.engine.reports.features import TableFeatures
 from veil_service.engine.reports.figure import PLOT_KINDS, Figure
 from veil_service.engine.reports.figures import DEFAULT_MAX_DISTRIBUTION_PLOTS, build_figures
 from veil_service.engine.reports.i18n import LANGUAGES, check_language
@@ -42,6 +43,7 @@ __all__ = [
     "PiaContext",
     "ReportContext",
     "ReportFile",
+    "TableFeatures",
     "TableSummary",
     "Target",
     "build_figures",

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from veil_service.engine.reports.features import TableFeatures
 from veil_service.engine.reports.figure import Figure
 
 #: Serialized values of `SensitivityLevel` (reference/avatar_client.md section 6).
@@ -204,6 +205,9 @@ class ReportContext:
         computations: Table name -> every privacy result of a multi-table run, one per
             computation type (``metadata.computation_type``, ``metadata.reference``);
             ``privacy`` holds the one each table's verdict rests on.
+        features: Table name -> the avatarization features it used (DP generator and its
+            privacy loss, data augmentation, processors, pseudonymization); each gets its
+            section.
     """
 
     run_name: str
@@ -216,6 +220,7 @@ class ReportContext:
     generated_at: datetime | None = None
     links: tuple[LinkSummary, ...] = ()
     computations: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    features: Mapping[str, TableFeatures] = field(default_factory=dict)
 
     def breached_tables(self) -> set[str]:
         """Child tables of a link that kept the original structure."""

@@ -151,6 +151,87 @@ FR: dict[str, str] = {
     "fig.contribution.title": "Contributions des variables",
     "fig.contribution.caption": "Part de chaque variable dans les premières dimensions de la "
     "projection.",
+    "fig.class_projection_2d.title": "Classes dans la projection 2D",
+    "fig.class_projection_2d.caption": "Originaux (à gauche) et lignes produites (à droite) sur "
+    "les deux premières dimensions, colorés selon la classe de la colonne cible de l'augmentation "
+    "; les marqueurs creux sont les lignes ajoutées par l'augmentation de données, de nouveaux "
+    "avatars tirés parmi les voisins de leurs originaux.",
+    "fig.class_projection_2d.output": "Sortie (avatars et lignes ajoutées)",
+    "fig.class_projection_2d.extra": "{label}, ajoutées",
+    # avatarization features (reports/features.py)
+    "feat.open_dp.heading": "Confidentialité différentielle : Open DP",
+    "feat.open_dp.what": "Les lignes de cette table ont été produites par Open DP, un générateur "
+    "différentiellement privé de bout en bout : chaque statistique apprise des données (étendues "
+    "des colonnes, catégories, comptages à une et deux variables) a été publiée par un mécanisme "
+    "d'OpenDP, et les lignes ont été tirées d'un modèle ajusté sur ces seules publications "
+    "bruitées. Aucune ligne produite ne descend d'un original.",
+    "feat.open_dp.loss": "Perte de confidentialité de la publication, calculée par la comptabilité "
+    "d'OpenDP elle-même : ε = {epsilon}, δ = {delta}. Ajouter ou retirer une personne change la "
+    "probabilité de tout résultat d'un facteur e^ε au plus, sauf avec une probabilité δ.",
+    "feat.open_dp.split": "Répartition du budget : une part {ratio} de ε a décrit les colonnes ; "
+    "le reste a choisi et mesuré les relations entre colonnes que garde le modèle.",
+    "feat.open_dp.public": "Public, et donc non protégé par la garantie : le schéma de la table et "
+    "les bornes déclarées par son propriétaire dans ses métadonnées. Rien d'autre n'a été lu dans "
+    "les données sans bruit.",
+    "feat.accountant": "Comptabilité : {accountant}.",
+    "feat.fast_dp.heading": "Fast DP (pas de confidentialité différentielle de bout en bout)",
+    "feat.fast_dp.not_dp": "Attention : Fast DP n'est PAS une méthode différentiellement privée de "
+    "bout en bout. Ne présentez pas cette table comme différentiellement privée.",
+    "feat.fast_dp.what": "Les lignes ont été tirées d'un modèle paramétrique ({mechanism}) dont "
+    "les paramètres ont été bruités avec un budget ε = {epsilon}.",
+    "feat.fast_dp.bounds": "Les valeurs numériques ont été bornées aux percentiles [{percentile}, "
+    "100 - {percentile}] des données, lus dans les données sans bruit : ces bornes, et donc la "
+    "publication dans son ensemble, ne sont pas couvertes par le ε ci-dessus.",
+    "feat.augmentation.heading": "Augmentation de données",
+    "feat.augmentation.multiplier": "Stratégie : multiplicateur {factor} (la table compte environ "
+    "{factor} fois les lignes de l'original, proportions des classes conservées).",
+    "feat.augmentation.minority": "Stratégie : minority (la classe la plus rare de la colonne "
+    "cible portée à l'effectif de la majoritaire).",
+    "feat.augmentation.not_majority": "Stratégie : not_majority (chaque classe de la colonne cible "
+    "portée à l'effectif de la majoritaire).",
+    "feat.augmentation.shares": "Stratégie : parts cibles de la sortie par modalité ({shares}) ; "
+    "des lignes sont seulement ajoutées.",
+    "feat.augmentation.target": "Colonne cible : {column}.",
+    "feat.augmentation.how": "Les lignes ajoutées sont de nouveaux avatars : toute la table est de "
+    "nouveau avatarisée avec de nouveaux poids aléatoires, et les nouveaux avatars des originaux "
+    "de la classe sont gardés. Chacun est un barycentre pondéré de voisins, jamais la copie d'une "
+    "ligne.",
+    "feat.augmentation.dp": "Les lignes ajoutées ont été tirées du même modèle différentiellement "
+    "privé : un post-traitement, qui ne consomme aucun budget supplémentaire.",
+    "feat.augmentation.sensitive": "SENSIBLE : should_anonymize_original_table valait false, la "
+    "sortie contient donc les lignes ORIGINALES à côté des lignes ajoutées.",
+    "feat.augmentation.metrics": "Une personne qui a plusieurs descendants est plus exposée qu'une "
+    "personne qui n'a qu'un avatar : les métriques de confidentialité ont aussi été calculées "
+    "entre chaque original et le barycentre de ses descendants (barycentered), et pour les seuls "
+    "originaux qui ont reçu des lignes ajoutées (class_balancing_barycenter).",
+    "feat.augmentation.computation": "Calcul",
+    "feat.augmentation.barycentered": "barycentered",
+    "feat.augmentation.class_balancing_barycenter": "class_balancing_barycenter",
+    "feat.processors.heading": "Processeurs côté serveur",
+    "feat.processors.what": "Ces transformations ont été appliquées dans cet ordre avant la "
+    "génération, et défaites dans l'ordre inverse après elle, pour que les relations qu'elles "
+    "expriment tiennent dans chaque ligne produite.",
+    "feat.processors.order": "Ordre",
+    "feat.processors.keeps": "Relation conservée",
+    "feat.processors.relative": "{target} reste du même côté de {references} (différence relative)",
+    "feat.processors.inter_record": "pour chaque {id}, la fin {end} de chaque enregistrement après "
+    "son début {start}, enregistrements dans l'ordre (différence d'intervalles entre "
+    "enregistrements)",
+    "feat.pseudo.heading": "Pseudonymisation",
+    "feat.pseudo.what": "Ces colonnes sont des identifiants directs : elles ont été mises de côté "
+    "avant la génération et remplacées par des pseudonymes dans la sortie.",
+    "feat.pseudo.mapping": "La table de correspondance entre valeurs originales et pseudonymes "
+    "reste sur le serveur avec l'exécution : seul son propriétaire peut la télécharger, et elle "
+    "est supprimée avec l'exécution.",
+    "feat.pseudo.hash": "Les pseudonymes HASH_SHA256 sont calculés avec une clé secrète tirée pour "
+    "cette exécution (HMAC-SHA256) : un simple hachage d'un nom ou d'un identifiant pourrait être "
+    "inversé en hachant un dictionnaire de candidats.",
+    "feat.pseudo.dp": "Avec un générateur DP, aucune ligne produite ne descend d'un original : "
+    "chaque pseudonyme a été tiré à neuf, indépendamment des données, et aucune correspondance "
+    "n'est gardée.",
+    "feat.pseudo.column": "Colonne",
+    "feat.pseudo.kind": "Type",
+    "feat.pseudo.detail": "Type de donnée ou motif",
     "fig.metrics_summary.title": "Synthèse des métriques",
     "fig.metrics_summary.caption": "Chaque métrique face à son objectif : les barres vertes "
     "l'atteignent, les rouges non.",

@@ -18,6 +18,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from veil_service.engine.reports.catalog import MetricResult
 from veil_service.engine.reports.context import PiaContext, ReportContext
+from veil_service.engine.reports.features import feature_sections
 from veil_service.engine.reports.i18n import Translator
 from veil_service.engine.reports.reading import privacy_reading
 from veil_service.engine.reports.risk import (
@@ -245,6 +246,13 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
     verdicts: list[tuple[str, Conclusion, list[AttackAssessment]]] = []
     for table in context.tables:
         document.add_heading(t("pia.residual_heading", table=table.name), level=1)
+        for section in feature_sections(context.features.get(table.name), t):
+            document.add_heading(section.heading, level=2)
+            for sentence in section.sentences:
+                document.add_paragraph(sentence)
+            if section.rows:
+                widths = [15.5 / len(section.header)] * len(section.header)
+                _add_table(document, list(section.header), [list(r) for r in section.rows], widths)
         assessments = assess_attacks(context.privacy.get(table.name), pia)
         for assessment in assessments:
             _attack_section(document, assessment, likelihood, t)

@@ -44,6 +44,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
 
 from veil_service.engine.reports.catalog import MetricResult, evaluate_metrics
 from veil_service.engine.reports.context import ReportContext, TableSummary, flatten_parameters
+from veil_service.engine.reports.features import feature_sections
 from veil_service.engine.reports.figure import Figure
 from veil_service.engine.reports.i18n import Translator
 from veil_service.engine.reports.reading import privacy_reading, signal_reading
@@ -216,6 +217,14 @@ def _table_section(
     story.append(Paragraph(escape(t("tech.reading")), styles["h2"]))
     for sentence in privacy_reading(privacy, t) + signal_reading(signal, t):
         story.append(Paragraph("• " + escape(sentence), styles["body"]))
+    for section in feature_sections(context.features.get(table.name), t):
+        story += [CondPageBreak(4 * cm), Paragraph(escape(section.heading), styles["h2"])]
+        story += [Paragraph(escape(sentence), styles["body"]) for sentence in section.sentences]
+        if section.rows:
+            grid = [[Paragraph(escape(cell), styles["cell"]) for cell in section.header]]
+            grid += [[Paragraph(escape(c), styles["cell"]) for c in row] for row in section.rows]
+            width = 17 * cm / len(section.header)
+            story.append(_grid(grid, [width] * len(section.header)))
     # Verdicts first: the reader signs off on them; the dataset summary is supporting detail.
     # Tables may split (their header row repeats), but never leave a heading alone at a page foot.
     story += [

@@ -22,8 +22,9 @@ TaskFunction = Callable[["TaskContext"], dict[str, Any]]
 # kind -> "module:function", imported lazily so a task's heavy libraries load only when used.
 TASKS: dict[str, str] = {
     "describe": "veil_service.engine.tasks.describe:run_describe",
-    # Runs (avatarization, metrics, reports, advice): engine/tasks/avatar_jobs.py.
-    "avatarize": "veil_service.engine.tasks.avatar_jobs:run_avatarize",
+    # Runs: the standard job's release (engine/tasks/standard.py); metrics, reports, advice
+    # (engine/tasks/avatar_jobs.py).
+    "avatarize": "veil_service.engine.tasks.standard:run_standard",
     "privacy_metrics": "veil_service.engine.tasks.avatar_jobs:run_privacy_metrics",
     "signal_metrics": "veil_service.engine.tasks.avatar_jobs:run_signal_metrics",
     "report": "veil_service.engine.tasks.avatar_jobs:run_report",

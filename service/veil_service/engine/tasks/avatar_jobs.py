@@ -1,9 +1,9 @@
-"""Engine tasks of the main job: avatarize, privacy and signal metrics, report, advice.
+"""Engine tasks of runs after the release: privacy and signal metrics, report, advice (the
+standard job's release is engine/tasks/standard.py).
 
 Each task reads its inputs from the TaskContext, calls one algorithm package, and writes named
-results that the dispatcher files under the Octopize result kinds (``shuffled``, ``unshuffled``,
-``original_projections``, ``avatar_projections``, ``privacy_metrics``, ``signal_metrics``,
-``figures:<plot kind>:<i>``, ``report:basic``, ``report:pia``, ``advice``).
+results that the dispatcher files under the Octopize result kinds (``privacy_metrics``,
+``signal_metrics``, ``figures:<plot kind>:<i>``, ``report:basic``, ``report:pia``, ``advice``).
 """
 
 from __future__ import annotations
@@ -192,6 +192,7 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     """
     from veil_service.engine import metrics
     from veil_service.engine.avatarize import constant_columns as aside_columns
+    from veil_service.engine.tasks.release_metrics import computations, labelled
 
     compute = getattr(metrics, section)
     original, avatars = _read_pair(ctx)
@@ -215,19 +216,24 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
             )
             params["target"] = None
     ctx.progress(0.05, section.replace("_", " "))
-    result: dict[str, Any] = compute(original, avatars, **params)
-    metadata = result.setdefault("metadata", {})
-    metadata["set_aside_columns"] = [str(c) for c in aside.names]
-    warnings += metadata.get("warnings") or []
-    metadata["warnings"] = warnings
-    ctx.write_json(section, result)
+    results: list[dict[str, Any]] = []
+    for computation in computations(ctx, original, avatars, section):
+        result: dict[str, Any] = labelled(
+            compute(computation.original, computation.avatars, **params), computation
+        )
+        metadata = result.setdefault("metadata", {})
+        metadata["set_aside_columns"] = [str(c) for c in aside.names]
+        metadata["warnings"] = [*warnings, *(metadata.get("warnings") or [])]
+        results.append(result)
+    first = results[0]
+    ctx.write_json(section, first if len(results) == 1 else results)
     if section == "signal_metrics" and ctx.params.get("metrics_only_figures"):
         _write_figures(ctx, original, avatars, None, None, None, None)
     ctx.progress(1.0, "done")
     return {
-        "metrics": len(result),
-        "warnings": warnings,
-        "meta_metric": meta_metric(result, section),
+        "metrics": len(first),
+        "warnings": first["metadata"]["warnings"],
+        "meta_metric": meta_metric(first, section),
     }
 
 
@@ -251,12 +257,14 @@ def run_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
 
 def run_report(ctx: TaskContext) -> dict[str, Any]:
     """Technical report (PDF) and PIA report (DOCX) from the metrics of one table."""
+    from veil_service.engine.tasks.release_metrics import computations
     from veil_service.engine.tasks.report_task import write_reports
 
     original, avatars = _read_pair(ctx)
+    standalone = computations(ctx, original, avatars, "signal_metrics")[0]
     privacy = json.loads(ctx.input_path("privacy_metrics").read_text())
     signal = json.loads(ctx.input_path("signal_metrics").read_text())
-    return write_reports(ctx, original, avatars, privacy, signal)
+    return write_reports(ctx, standalone.original, standalone.avatars, privacy, signal)
 
 
 def run_advice(ctx: TaskContext) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from veil_service.engine.reports import (
     REPORT_TYPES,
     PiaContext,
     ReportContext,
+    TableFeatures,
     TableSummary,
     build_figures,
     build_pia_report,
@@ -27,7 +28,8 @@ def write_reports(
     table = str(ctx.params.get("table_name", "table"))
     language = str(ctx.params.get("language", "en"))
     check_language(language)
-    privacy = privacy[0] if isinstance(privacy, list) else privacy
+    computations = privacy if isinstance(privacy, list) else [privacy]
+    privacy = computations[0]
     signal = signal[0] if isinstance(signal, list) else signal
     pia = PiaContext(**(ctx.params.get("pia") or {}))
     ctx.progress(0.1, "figures")
@@ -65,6 +67,7 @@ def write_reports(
         pia=pia,
         figures={table: figures},
         generated_at=datetime.now(UTC),
+        features={table: _features(ctx, computations[1:])},
     )
     ctx.progress(0.5, "technical report")
     ctx.write_bytes(
@@ -74,3 +77,21 @@ def write_reports(
     ctx.write_bytes("report:pia", build_pia_report(context, language), REPORT_TYPES["pia"], ".docx")
     ctx.progress(1.0, "done")
     return {"language": language}
+
+
+def _features(ctx: TaskContext, barycentre_metrics: list[dict[str, Any]]) -> TableFeatures:
+    """The table's features for the reports: its parameters, its pseudonymization, the privacy
+    loss the dispatcher recorded on the standard job, the augmentation's barycentre metrics."""
+    from veil_service.engine_contract.avatar_features import generator_of
+
+    parameters = dict(ctx.params.get("avatarization") or {})
+    return TableFeatures(
+        generator=generator_of(parameters),
+        parameters=parameters,
+        privacy_loss=ctx.params.get("privacy_loss"),
+        pseudonymized=dict(ctx.params.get("pseudonymized_columns") or {}),
+        augmentation_metrics={
+            str((m.get("metadata") or {}).get("computation_type", "")): m
+            for m in barycentre_metrics
+        },
+    )

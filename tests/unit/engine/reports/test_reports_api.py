@@ -23,6 +23,7 @@ def test_public_names_are_pinned() -> None:
             "PiaContext",
             "ReportContext",
             "ReportFile",
+            "TableFeatures",
             "TableSummary",
             "Target",
             "build_figures",

@@ -4,6 +4,9 @@ A strategy arrives as a field map with a ``kind`` tag, as avatar_yaml writes it 
 column: ``{kind: FAKER, pii_type: EMAIL}``, ``{kind: HASH_SHA256}``, ``{kind: UUID4,
 consistent: true}``, ``{kind: CONSTANT, value: "REDACTED"}``, ``{kind: INTEGER}``,
 ``{kind: SPECIFIC_ID, pattern: "EMP-####", letter_case: upper}``.
+
+In the contract package because both sides parse them: the runs domain when a configuration is
+set (a bad strategy is refused before any job exists), the engine when it applies them.
 """
 
 from __future__ import annotations
@@ -59,6 +62,19 @@ class Strategy:
     def is_consistent(self) -> bool:
         """Whether equal originals get equal pseudonyms."""
         return self.kind == "HASH_SHA256" or (self.kind != "CONSTANT" and self.consistent)
+
+    def field_map(self) -> dict[str, Any]:
+        """The canonical field map of the strategy (what the run configuration stores)."""
+        fields: dict[str, Any] = {"kind": self.kind}
+        if self.kind in ("FAKER", "UUID4", "INTEGER", "SPECIFIC_ID"):
+            fields["consistent"] = self.consistent
+        if self.kind == "FAKER":
+            fields.update(pii_type=self.pii_type, high_variability=self.high_variability)
+        elif self.kind == "CONSTANT":
+            fields["value"] = self.value
+        elif self.kind == "SPECIFIC_ID":
+            fields.update(pattern=self.pattern, letter_case=self.letter_case)
+        return fields
 
     def referenced_columns(self) -> list[str]:
         """Columns a SPECIFIC_ID pattern copies values from (``{{col}}``)."""
