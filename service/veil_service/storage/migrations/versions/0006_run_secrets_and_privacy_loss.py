@@ -20,6 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Idempotent: a database stamped back to an older revision (a repair) may hold them already.
+    inspector = sa.inspect(op.get_bind())
+    if "run_secrets" in inspector.get_table_names():
+        return
     op.create_table(
         "run_secrets",
         sa.Column("run_id", sa.String(length=36), nullable=False),
