@@ -101,7 +101,11 @@ def augment(
     base = first if params.should_anonymize_original_table else table
     # Counted on the released base rows (an avatar may land in another class than its
     # original), so that the output has exactly the shares asked for.
-    target = base[target_name] if target_name is not None else None
+    # Only the originals' classes can be grown: a numeric class column's avatar may fall between
+    # two classes (2 and 4 average to 3), and such a value has no originals to draw from.
+    target = None
+    if target_name is not None:
+        target = base[target_name][base[target_name].isin(table[target_name].unique())]
     extra = params.extra_rows(target if params.needs_target or target_name else None, len(table))
     parts = [base]
     sources = [np.arange(len(table), dtype=np.int64)]
