@@ -1,14 +1,13 @@
 """Column descriptions of the Open DP generator: public grids, learnt bins, encoding, decoding.
 
-Nothing here reads the data except through the functions the ledger wraps (``cell_of``,
-``category_keys``): a numeric column is described by its range, a grid of cells over that range
-and the noisy count of each cell; a categorical column by its released categories and their noisy
-counts. The model works on bins (groups of cells of about equal noisy mass) and categories.
+Nothing here reads the data except through the functions the ledger wraps (``range_cell_of``,
+``bin_of``, ``category_keys``): a numeric column is described by bins laid out from its noisy
+histogram on a public grid (or its declared range) and the noisy count of each bin; a categorical
+column by its released categories and their noisy counts. The model works on bins and categories.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,17 +20,19 @@ IntArray = npt.NDArray[np.int64]
 
 #: Key under which a missing value is counted in a categorical column.
 MISSING_KEY: Final = "\x00missing"
-#: Edges of the data-independent grid the range of a numeric column is found on: 0 and
-#: +-10^k for k from -3 to 12 in 90 steps per sign (a factor of about 1.47 between edges).
+#: Edges of the data-independent grid a numeric column's range is learnt on: 0 and +-10^(k/2)
+#: for k from -6 to 24 (a factor of about 3.16 between edges: coarse cells hold enough rows for
+#: their noisy counts to mean something on a small budget). The grid has one cell more than
+#: edges: below the first edge, between each two edges, above the last.
 RANGE_GRID: Final = np.concatenate(
-    [-(10.0 ** np.linspace(12, -3, 91)), [0.0], 10.0 ** np.linspace(-3, 12, 91)]
+    [-(10.0 ** (np.arange(24, -7, -1) / 2)), [0.0], 10.0 ** (np.arange(-6, 25) / 2)]
 )
-#: Linear sub-cells each cell of :data:`RANGE_GRID` is cut into inside a numeric column's range
-#: (an integer column spanning at most :data:`INTEGER_CELLS` values gets one cell per integer).
-SUB_CELLS: Final = 8
-INTEGER_CELLS: Final = 200
-#: Share of the rows left out below and above the estimated range of a numeric column.
-RANGE_TAIL: Final = 0.01
+RANGE_CELLS: Final = len(RANGE_GRID) + 1
+#: Chance that some grid cell holding no value at all passes the range threshold: the learnt
+#: range is the span of the cells whose noisy count passes it.
+RANGE_FALSE_POSITIVE: Final = 0.05
+#: Empty cells (a factor of 3.16 each) the learnt range may step over between passing cells.
+RANGE_GAP: Final = 2
 _NS_PER_SECOND: Final = 1_000_000_000
 
 
@@ -48,111 +49,129 @@ def numeric_values(series: pd.Series) -> FloatArray:
     return np.asarray(series.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
 
 
+def range_cell_of(series: pd.Series) -> IntArray:
+    """:data:`RANGE_GRID` cell of each present value (missing values left out)."""
+    values = numeric_values(series)
+    values = values[~np.isnan(values)]
+    return np.searchsorted(RANGE_GRID, values, side="right").astype(np.int64)
+
+
+def _cell_bounds(cell: int) -> tuple[float, float]:
+    """[low, high) of a :data:`RANGE_GRID` cell (the two open-ended cells closed at 10x)."""
+    low = RANGE_GRID[cell - 1] if cell > 0 else 10.0 * RANGE_GRID[0]
+    high = RANGE_GRID[cell] if cell < len(RANGE_GRID) else 10.0 * RANGE_GRID[-1]
+    return float(low), float(high)
+
+
 @dataclass
 class NumericColumn:
-    """A numeric (or datetime) column.
+    """A numeric (or datetime) column, cut into the model's bins.
+
+    The bins depend only on public information and DP releases: the declared range, or the
+    noisy histogram of the column on the public :data:`RANGE_GRID` (post-processing).
 
     Attributes:
         name: Column name.
         dtype: Original dtype, restored on output.
-        is_integer: Values are whole numbers (rounded on output).
-        low: Lower end of the range (public or learnt under DP).
-        high: Upper end of the range.
-        edges: Edges of the fine cells (cells + 1 values from ``low`` to ``high``).
-        cell_counts: Noisy count of each fine cell, then of the missing cell (last).
-        bins: For each model bin, the (first, last + 1) fine cells it covers; the model's last
-            code (``len(bins)``) means missing.
+        is_integer: Values are whole numbers (rounded on output; bin edges at half-integers).
+        edges: Edges of the model bins, increasing; values beyond them are clamped into the
+            first or last bin.
+        counts: Noisy count of each bin, then of missing values (last).
+        noise_std: Standard deviation of the noise of each count.
     """
 
     name: str
     dtype: Any
     is_integer: bool
-    low: float = 0.0
-    high: float = 0.0
     edges: FloatArray = field(default_factory=lambda: np.empty(0))
-    cell_counts: FloatArray = field(default_factory=lambda: np.empty(0))
-    bins: list[tuple[int, int]] = field(default_factory=list)
+    counts: FloatArray = field(default_factory=lambda: np.empty(0))
     noise_std: float = 1.0
+    public_range: tuple[float, float] | None = None
 
     @property
     def size(self) -> int:
         """Codes in the model: one per bin, plus missing."""
-        return len(self.bins) + 1
-
-    def set_range(self, low: float, high: float) -> None:
-        """Fix the range and lay the fine grid over it (public: depends on the range only)."""
-        if self.is_integer:
-            low, high = float(np.floor(low)), float(np.ceil(high))
-        if high <= low:
-            high = low + 1.0
-        self.low, self.high = low, high
-        if self.is_integer and high - low + 1 <= INTEGER_CELLS:
-            self.edges = np.arange(low - 0.5, high + 1.0, 1.0)
-            return
-        # The public logarithmic grid inside the range, each of its cells cut in SUB_CELLS: a
-        # range that is too wide (a poor DP estimate) only adds empty cells, it never blurs the
-        # cells where the data is.
-        inner = RANGE_GRID[(low < RANGE_GRID) & (high > RANGE_GRID)]
-        coarse = np.concatenate([[low], inner, [high]])
-        fine = [np.linspace(a, b, SUB_CELLS + 1)[:-1] for a, b in itertools.pairwise(coarse)]
-        self.edges = np.concatenate([*fine, [high]])
+        return len(self.edges)
 
     @property
-    def n_cells(self) -> int:
-        """Fine cells, the missing cell excluded."""
-        return len(self.edges) - 1
+    def low(self) -> float:
+        """Lower end of the range the bins cover."""
+        return float(self.edges[0])
 
-    def cell_of(self, series: pd.Series) -> IntArray:
-        """Fine cell of each value (clamped into the range), ``n_cells`` for missing."""
+    @property
+    def high(self) -> float:
+        """Upper end of the range the bins cover."""
+        return float(self.edges[-1])
+
+    def set_public_range(self, low: float, high: float, n_bins: int) -> None:
+        """Equal-width bins over a declared range (no budget spent)."""
+        self.public_range = (low, high)
+        self._set_edges(np.linspace(low, high, n_bins + 1))
+
+    def set_bins_from_histogram(self, noisy: FloatArray, scale: float, n_bins: int) -> None:
+        """Bins from the noisy :data:`RANGE_GRID` histogram (post-processing of a DP release).
+
+        The range is the span of the grid cells whose noisy count passes a threshold that an
+        empty cell passes with probability :data:`RANGE_FALSE_POSITIVE` over the whole grid
+        (Laplace scale ``scale``), kept to the run around the fullest cell. Each passing cell gets
+        bins in proportion to its noisy mass (at least one), cut at equal width: dense cells get
+        narrow bins.
+        """
+        noisy = np.asarray(noisy, dtype=np.float64)
+        threshold = scale * np.log(len(noisy) / (2.0 * RANGE_FALSE_POSITIVE))
+        passing = np.flatnonzero(noisy > threshold)
+        if passing.size == 0:
+            passing = np.array([int(np.argmax(noisy))])
+        # The run of passing cells around the fullest one, across gaps of at most
+        # RANGE_GAP cells: a far-off cell that passes by chance does not stretch the range.
+        peak = int(passing[np.argmax(noisy[passing])])
+        first = last = peak
+        for cell in passing[passing > peak]:
+            if cell - last > RANGE_GAP + 1:
+                break
+            last = int(cell)
+        for cell in passing[passing < peak][::-1]:
+            if first - cell > RANGE_GAP + 1:
+                break
+            first = int(cell)
+        mass = np.clip(noisy[first : last + 1], 0.0, None)
+        mass = np.where(noisy[first : last + 1] > threshold, mass, 0.0)
+        shares = mass / mass.sum() if mass.sum() > 0 else np.full(mass.size, 1.0 / mass.size)
+        pieces = []
+        for offset, share in enumerate(shares):
+            low, high = _cell_bounds(first + offset)
+            pieces.append(np.linspace(low, high, max(1, round(n_bins * share)) + 1)[:-1])
+        pieces.append(np.array([_cell_bounds(last)[1]]))
+        self._set_edges(np.concatenate(pieces))
+
+    def _set_edges(self, edges: FloatArray) -> None:
+        edges = np.asarray(edges, dtype=np.float64)
+        if self.is_integer:
+            # A bin [a, b) holds the integers ceil(a) .. ceil(b) - 1: edges at half-integers.
+            edges = np.unique(np.ceil(edges) - 0.5)
+        edges = np.unique(edges)
+        if edges.size < 2:
+            edges = np.array([edges[0], edges[0] + 1.0])
+        self.edges = edges
+
+    def bin_of(self, series: pd.Series) -> IntArray:
+        """Model code of each value (clamped into the range); the last code for missing."""
         values = numeric_values(series)
         missing = np.isnan(values)
-        cells = np.searchsorted(self.edges, np.nan_to_num(values), side="right") - 1
-        cells = np.clip(cells, 0, self.n_cells - 1)
-        cells[missing] = self.n_cells
-        return cells.astype(np.int64)
-
-    def denoise(self) -> None:
-        """Zero the cells whose noisy count is within noise of zero (post-processing): with
-        hundreds of empty cells, their positive noise would otherwise add up to real mass."""
-        # Laplace scale b = noise_std / sqrt(2); a cell passes with probability
-        # exp(-floor / b) / 2 when empty, so this floor lets through less than one empty cell
-        # on average however many cells the range holds.
-        scale = self.noise_std / np.sqrt(2.0)
-        floor = scale * np.log(2.0 * max(self.n_cells, 2))
-        counts = self.cell_counts.copy()
-        counts[: self.n_cells][counts[: self.n_cells] < floor] = 0.0
-        self.cell_counts = np.clip(counts, 0.0, None)
-
-    def set_bins(self, n_bins: int) -> None:
-        """Group the fine cells into about ``n_bins`` bins of equal noisy mass."""
-        mass = np.clip(self.cell_counts[: self.n_cells], 0.0, None) + 1e-9
-        cumulative = np.cumsum(mass) / mass.sum()
-        cuts = np.searchsorted(cumulative, np.arange(1, n_bins) / n_bins, side="left") + 1
-        boundaries = sorted({0, *(int(c) for c in cuts if 0 < c < self.n_cells), self.n_cells})
-        self.bins = list(itertools.pairwise(boundaries))
-
-    def bin_of_cell(self) -> IntArray:
-        """Model code of each fine cell (missing cell -> last code)."""
-        codes = np.empty(self.n_cells + 1, dtype=np.int64)
-        for code, (first, stop) in enumerate(self.bins):
-            codes[first:stop] = code
-        codes[self.n_cells] = len(self.bins)
-        return codes
+        n_bins = len(self.edges) - 1
+        codes = np.searchsorted(self.edges, np.nan_to_num(values), side="right") - 1
+        codes = np.clip(codes, 0, n_bins - 1)
+        codes[missing] = n_bins
+        return codes.astype(np.int64)
 
     def decode(self, codes: IntArray, rng: np.random.Generator) -> pd.Series:
-        """Values for model codes: a cell drawn by its noisy mass within the bin, then a value
-        drawn uniformly within the cell (the cell itself for integer cells of width 1)."""
-        mass = np.clip(self.cell_counts[: self.n_cells], 0.0, None)
+        """Values for model codes: drawn uniformly within the bin (integers: one of the bin's
+        integers, each equally likely)."""
+        n_bins = len(self.edges) - 1
         values = np.full(len(codes), np.nan)
-        for code, (first, stop) in enumerate(self.bins):
-            rows = np.flatnonzero(codes == code)
-            if rows.size == 0:
-                continue
-            weights = mass[first:stop]
-            p = weights / weights.sum() if weights.sum() > 0 else None
-            cells = first + rng.choice(stop - first, size=rows.size, p=p)
-            left, right = self.edges[cells], self.edges[cells + 1]
-            values[rows] = left + rng.random(rows.size) * (right - left)
+        present = codes < n_bins
+        left, right = self.edges[codes[present]], self.edges[codes[present] + 1]
+        values[present] = left + rng.random(int(present.sum())) * (right - left)
         return _restore(values, self)
 
 

@@ -54,15 +54,16 @@ def counting(function: Callable[[pd.DataFrame], list[int]]) -> Any:
     )
 
 
-def scoring(function: Callable[[pd.DataFrame], list[float]]) -> Any:
-    """A 1-stable transformation from the table to scores (each moves by at most 1 per row)."""
+def scoring(function: Callable[[pd.DataFrame], list[float]], sensitivity: float = 1.0) -> Any:
+    """A transformation from the table to scores, each moving by at most ``sensitivity`` per row
+    added or removed (``sensitivity``-stable)."""
     return dp.t.make_user_transformation(
         TABLE_DOMAIN,
         TABLE_METRIC,
         SCORES_DOMAIN,
         SCORES_METRIC,
         function=function,
-        stability_map=lambda d_in: float(d_in),
+        stability_map=lambda d_in: sensitivity * float(d_in),
     )
 
 
@@ -87,9 +88,12 @@ def laplace_counts(function: Callable[[pd.DataFrame], list[int]], epsilon: float
     return dp.c.make_approximate(transformation >> dp.m.then_laplace(scale=scale))
 
 
-def noisy_max(function: Callable[[pd.DataFrame], list[float]], epsilon: float) -> Any:
-    """Index of the highest score after Gumbel noise (the exponential mechanism); ε-DP."""
-    transformation = scoring(function)
+def noisy_max(
+    function: Callable[[pd.DataFrame], list[float]], epsilon: float, sensitivity: float = 1.0
+) -> Any:
+    """Index of the highest score after Gumbel noise (the exponential mechanism); ε-DP, for
+    scores that move by at most ``sensitivity`` per row."""
+    transformation = scoring(function, sensitivity)
 
     def make(scale: float) -> Any:
         return transformation >> dp.m.then_noisy_max(

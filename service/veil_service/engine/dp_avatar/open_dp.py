@@ -3,19 +3,20 @@
 Pipeline (docs/avatarization.md, "Open DP avatarization", has the proof sketch):
 
 1. Describe each column under DP, with ``preprocess_budget_ratio`` of ε split evenly over the
-   columns: a numeric column's range (three private quantiles on a data-independent logarithmic
-   grid: median, low end, high end; half of its share), then the noisy histogram of fine cells
-   over that range (the other half), grouped into ``n_bins`` bins of equal noisy mass (cells
-   within noise of zero are zeroed first); a categorical column's categories and their counts
-   (Laplace noise and a release threshold: the source of δ). Ranges or categories the owner
-   declares public are not learnt and their share goes to the counts.
-2. Select which pairs of columns the model keeps (half of the remaining budget): a maximum
+   columns: a numeric column's histogram on a public logarithmic grid (60 % of its share; the
+   range is the span of the cells whose noisy count passes a threshold, and the model bins cut
+   each such cell in proportion to its noisy mass), then the counts of its model bins (the
+   rest); a categorical column's categories and their counts (Laplace noise and a release
+   threshold: the source of δ). Ranges or categories the owner declares public are not learnt
+   and their share goes to the counts.
+2. Select which pairs of columns the model keeps (40 % of the remaining budget): a maximum
    spanning tree, each edge picked by the exponential mechanism (report noisy max) among the pairs
-   joining two unconnected parts, scored by how far the pair's counts are from independence.
-3. Measure the selected pairs' two-way counts (the other half), with Laplace noise.
+   joining two unconnected parts, then a third as many extra pairs, each scored by how far the
+   pair's counts are from the product of their own margins.
+3. Measure the selected pairs' two-way counts (the other 60 %), with Laplace noise.
 4. Fit a graphical model to every noisy count (private-pgm's ``mbi``, mirror descent), sample
-   rows from it and decode bins into values (a fine cell drawn by its noisy mass, then a value in
-   the cell). Steps 4 only post-processes DP outputs.
+   rows from it and decode bins into values (uniform within the bin). Step 4 only
+   post-processes DP outputs.
 
 Every release goes through one OpenDP adaptive compositor (:mod:`.ledger`); the privacy loss of
 the avatars is that compositor's own map, an (ε, δ) pair that never exceeds the request.
@@ -34,20 +35,18 @@ import pandas as pd
 
 from veil_service.engine.dp_avatar.columns import (
     MISSING_KEY,
-    RANGE_GRID,
-    RANGE_TAIL,
+    RANGE_CELLS,
     CategoricalColumn,
     IntArray,
     NumericColumn,
     category_keys,
-    numeric_values,
+    range_cell_of,
 )
 from veil_service.engine.dp_avatar.ledger import (
     Ledger,
     as_int_counts,
     laplace_counts,
     noisy_max,
-    private_quantile,
     thresholded_counts,
 )
 from veil_service.engine.dp_avatar.parameters import OpenDPParameters
@@ -57,13 +56,17 @@ Column = NumericColumn | CategoricalColumn
 ProgressCallback = Callable[[float, str], None]
 # mbi samples with numpy's global random state: one seeded draw at a time.
 _GLOBAL_RANDOM = threading.Lock()
-#: Shares of a numeric column's budget: its median, then the low and high ends of its range
-#: (each searched on its side of the median), the rest for its fine histogram.
-_RANGE_STEPS = (("median", 0.1), ("low", 0.2), ("high", 0.2))
-_RANGE_SHARE = sum(share for _, share in _RANGE_STEPS)
+#: Share of a numeric column's budget spent on its histogram over the public range grid (the
+#: rest measures the counts of its bins).
+_RANGE_SHARE = 0.6
 #: Share of the preprocessing budget spent on the number of rows.
 _ROWS_SHARE = 0.05
-_SELECT_SHARE = 0.5
+#: Share of the model budget spent selecting pairs, the rest measuring them. Scores of related
+#: pairs differ by hundreds to thousands of rows, with a sensitivity of 4: less than this share
+#: and the spanning tree picks unrelated pairs (measured on Adult at ε = 1).
+_SELECT_SHARE = 0.4
+#: How far one row more or less moves a pair's independence score (see :func:`_independence`).
+_SCORE_SENSITIVITY = 4.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def open_dp_avatarize(
         _learn_column(ledger, df, column, public, params)
         report(0.05 + 0.3 * (i + 1) / len(columns), "describing columns")
     codes = _Codes(columns)
-    pairs = _select_pairs(ledger, columns, codes, total, report)
+    pairs = _select_pairs(ledger, columns, codes, report)
     report(0.6, "measuring pairs")
     measured = _measure_pairs(ledger, columns, codes, pairs)
     report(0.7, "fitting the model")
@@ -193,7 +196,7 @@ def _apply_public_domain(column: Column, domain: list[Any] | None) -> None:
                 f"numeric column; got {domain!r}.",
                 field=f"public_domains[{column.name}]",
             )
-        column.set_range(float(domain[0]), float(domain[1]))
+        column.public_range = (float(domain[0]), float(domain[1]))
         return
     if not isinstance(domain, list | tuple) or not domain:
         raise InvalidArgumentError(
@@ -222,16 +225,15 @@ def _plan(
     for column in columns:
         if isinstance(column, NumericColumn):
             if column.name in public:
-                steps.append((f"cells:{column.name}", (per_column, 0.0)))
+                steps.append((f"bins:{column.name}", (per_column, 0.0)))
             else:
-                for end, share in _RANGE_STEPS:
-                    steps.append((f"range_{end}:{column.name}", (per_column * share, 0.0)))
-                steps.append((f"cells:{column.name}", (per_column * (1 - _RANGE_SHARE), 0.0)))
+                steps.append((f"range:{column.name}", (per_column * _RANGE_SHARE, 0.0)))
+                steps.append((f"bins:{column.name}", (per_column * (1 - _RANGE_SHARE), 0.0)))
         elif column.name in public:
             steps.append((f"counts:{column.name}", (per_column, 0.0)))
         else:
             steps.append((f"categories:{column.name}", (per_column, delta_each)))
-    rounds = len(columns) - 1
+    rounds = _pair_rounds(len(columns))
     remaining = params.epsilon * (1 - params.preprocess_budget_ratio)
     for r in range(rounds):
         steps.append((f"select:{r}", (remaining * _SELECT_SHARE / rounds, 0.0)))
@@ -244,6 +246,16 @@ def _plan(
     return steps
 
 
+def _pair_rounds(n_columns: int) -> int:
+    """Pairs the model keeps: a spanning tree (columns - 1), then a third as many extra pairs
+    (the most dependent ones left), so that a column such as a label is modelled with more than
+    one neighbour (each extra round costs budget the tree's selection and counts then lack)."""
+    if n_columns < 2:
+        return 0
+    tree = n_columns - 1
+    return tree + min(max(1, tree // 3), n_columns * (n_columns - 1) // 2 - tree)
+
+
 def _budget(ledger: Ledger, name: str) -> tuple[float, float]:
     return dict(ledger.steps)[name]
 
@@ -253,20 +265,30 @@ def _learn_column(
 ) -> None:
     name = column.name
     if isinstance(column, NumericColumn):
-        if name not in public:
-            column.set_range(*_private_range(ledger, name))
-        eps, _ = _budget(ledger, f"cells:{name}")
-        size = column.n_cells + 1
+        if column.public_range is not None:
+            column.set_public_range(*column.public_range, params.n_bins)
+        else:
+            eps, _ = _budget(ledger, f"range:{name}")
+            histogram = ledger.release(
+                f"range:{name}",
+                laplace_counts(
+                    lambda t: as_int_counts(
+                        np.bincount(range_cell_of(t[name]), minlength=RANGE_CELLS)
+                    ),
+                    eps,
+                ),
+            )
+            column.set_bins_from_histogram(np.asarray(histogram, float), 1.0 / eps, params.n_bins)
+        eps, _ = _budget(ledger, f"bins:{name}")
+        size = column.size
         counts = ledger.release(
-            f"cells:{name}",
+            f"bins:{name}",
             laplace_counts(
-                lambda t: as_int_counts(np.bincount(column.cell_of(t[name]), minlength=size)), eps
+                lambda t: as_int_counts(np.bincount(column.bin_of(t[name]), minlength=size)), eps
             ),
         )
-        column.cell_counts = np.asarray(counts, dtype=np.float64)
+        column.counts = np.asarray(counts, dtype=np.float64)
         column.noise_std = float(np.sqrt(2.0) / eps)
-        column.denoise()
-        column.set_bins(params.n_bins)
         return
     if name in public:
         eps, _ = _budget(ledger, f"counts:{name}")
@@ -299,33 +321,6 @@ def _learn_column(
     column.noise_std = float(np.sqrt(2.0) / eps)
 
 
-def _private_range(ledger: Ledger, name: str) -> tuple[float, float]:
-    """[low, high] of a numeric column from three private quantiles on the public grid.
-
-    The median comes first (its score gap is half the table, so it is sharp even on a small
-    budget); each end is then searched only on its side of the median, which halves the
-    candidates far from the data and keeps low <= median <= high.
-    """
-    grid = [float(v) for v in RANGE_GRID]
-
-    def quantile(end: str, candidates: list[float], alpha: float) -> float:
-        eps, _ = _budget(ledger, f"range_{end}:{name}")
-        measurement = private_quantile(
-            lambda t: [float(v) for v in _present(t[name])], candidates, alpha, eps
-        )
-        return float(ledger.release(f"range_{end}:{name}", measurement))
-
-    median = quantile("median", grid, 0.5)
-    low = quantile("low", [c for c in grid if c <= median], RANGE_TAIL)
-    high = quantile("high", [c for c in grid if c >= median], 1 - RANGE_TAIL)
-    return low, high
-
-
-def _present(series: pd.Series) -> np.ndarray[Any, Any]:
-    values = numeric_values(series)
-    return values[~np.isnan(values)]
-
-
 class _Codes:
     """Model codes of a table's rows, from the learnt (public) column descriptions.
 
@@ -347,18 +342,14 @@ class _Codes:
 
 def _encode(column: Column, series: pd.Series) -> IntArray:
     if isinstance(column, NumericColumn):
-        return column.bin_of_cell()[column.cell_of(series)]
+        return column.bin_of(series)
     return column.codes_of(series)
 
 
 def _one_way(column: Column) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Noisy one-way counts of the model codes, and which codes they cover."""
     if isinstance(column, NumericColumn):
-        cells = np.clip(column.cell_counts, 0, None)
-        counts = np.array(
-            [cells[a:b].sum() for a, b in column.bins] + [cells[column.n_cells]], dtype=np.float64
-        )
-        return counts, np.ones(column.size, dtype=bool)
+        return np.clip(column.counts, 0, None), np.ones(column.size, dtype=bool)
     covered = np.zeros(column.size, dtype=bool)
     covered[: len(column.categories)] = True
     counts = np.zeros(column.size)
@@ -372,43 +363,59 @@ def _pair_counts(codes: dict[str, IntArray], columns: list[Column], a: int, b: i
     return np.bincount(flat, minlength=ca.size * cb.size).astype(np.int64)
 
 
+def _independence(counts: IntArray, rows: int, columns: int) -> float:
+    """How far a pair's two-way counts are from the product of their own margins (L1).
+
+    One row more or less moves this score by at most 4: 1 through the counts, and at most 3
+    through the product ``a b^T / n`` (one margin cell of each side and ``n`` change by one;
+    each term's L1 change is at most 1). :func:`_select_pairs` declares that sensitivity to
+    OpenDP.
+    """
+    table = counts.reshape(rows, columns).astype(np.float64)
+    n = table.sum()
+    if n <= 0:
+        return 0.0
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    return float(np.abs(table - expected).sum())
+
+
 def _select_pairs(
     ledger: Ledger,
     columns: list[Column],
     codes: _Codes,
-    total: float,
     report: ProgressCallback,
 ) -> list[tuple[int, int]]:
-    """A maximum spanning tree over the columns, each edge drawn by report noisy max."""
-    probabilities = []
-    for column in columns:
-        counts, _ = _one_way(column)
-        probabilities.append(
-            counts / counts.sum() if counts.sum() > 0 else counts + 1 / counts.size
-        )
-    independent = {
-        (a, b): total * np.outer(probabilities[a], probabilities[b]).ravel()
-        for a, b in combinations(range(len(columns)), 2)
-    }
+    """A maximum spanning tree over the columns, each edge drawn by report noisy max among the
+    pairs joining two unconnected parts, then :func:`_pair_rounds` extra pairs drawn the same way
+    among the pairs not yet kept; every pair scored by :func:`_independence` (the counts' distance
+    from independence, read from the data only: no noisy margin biases the score towards
+    columns with many codes)."""
     component = list(range(len(columns)))
     chosen: list[tuple[int, int]] = []
-    for r in range(len(columns) - 1):
-        candidates = [(a, b) for (a, b) in independent if component[a] != component[b]]
+    all_pairs = list(combinations(range(len(columns)), 2))
+    rounds = _pair_rounds(len(columns))
+    for r in range(rounds):
+        if r < len(columns) - 1:
+            candidates = [(a, b) for (a, b) in all_pairs if component[a] != component[b]]
+        else:
+            candidates = [pair for pair in all_pairs if pair not in chosen]
 
         def scores(t: pd.DataFrame, candidates: list[tuple[int, int]] = candidates) -> list[float]:
             rows = codes.of(t)
             return [
-                float(np.abs(_pair_counts(rows, columns, a, b) - independent[(a, b)]).sum())
+                _independence(_pair_counts(rows, columns, a, b), columns[a].size, columns[b].size)
                 for a, b in candidates
             ]
 
         eps, _ = _budget(ledger, f"select:{r}")
-        index = int(ledger.release(f"select:{r}", noisy_max(scores, eps)))
+        index = int(
+            ledger.release(f"select:{r}", noisy_max(scores, eps, sensitivity=_SCORE_SENSITIVITY))
+        )
         a, b = candidates[index]
         chosen.append((a, b))
         old, new = component[b], component[a]
         component = [new if c == old else c for c in component]
-        report(0.35 + 0.25 * (r + 1) / max(1, len(columns) - 1), "selecting pairs")
+        report(0.35 + 0.25 * (r + 1) / max(1, rounds), "selecting pairs")
     return chosen
 
 
@@ -486,7 +493,4 @@ def _weighted_slice(indexes: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]
 
 def _one_way_noise(column: Column) -> np.ndarray[Any, Any]:
     """Standard deviation of each one-way count (a bin adds up the Laplace noise of its cells)."""
-    if isinstance(column, NumericColumn):
-        width = np.array([b - a for a, b in column.bins] + [1], dtype=np.float64)
-        return np.sqrt(width) * column.noise_std
     return np.full(column.size, column.noise_std)

@@ -60,9 +60,10 @@ def test_privacy_loss_is_opendp_own_map_of_the_composition(released: tuple) -> N
         assert eps <= eps_plan + 1e-12 and delta <= delta_plan + 1e-18
     names = [name for name, _ in result.steps]
     assert names[0] == "rows" and "categories:group" in names
-    assert {"range_median:x", "range_low:x", "range_high:x", "cells:x"} <= set(names)
-    assert sum(name.startswith("select:") for name in names) == 2
-    assert sum(name.startswith("measure:") for name in names) == 2
+    assert {"range:x", "bins:x"} <= set(names)
+    # Three columns: a spanning tree of two pairs, then one extra pair.
+    assert sum(name.startswith("select:") for name in names) == 3
+    assert sum(name.startswith("measure:") for name in names) == 3
 
 
 def test_each_step_matches_the_opendp_mechanism_built_directly() -> None:
@@ -131,7 +132,7 @@ def test_declared_public_domains_cost_no_range_or_category_budget() -> None:
         ),
     )
     names = [name for name, _ in result.steps]
-    assert not any(n.startswith(("range_", "categories:")) for n in names)
+    assert not any(n.startswith(("range:", "categories:")) for n in names)
     assert result.delta == 0.0
     assert set(result.avatars["group"].dropna()) <= {"a", "b", "c"}
     assert result.avatars["x"].between(0, 120).all()
