@@ -205,9 +205,10 @@ def _generate(
         return fast.avatars, None, None, loss, details
     options = dict(params.avatar)
     categorical = [c for c in params.categorical_columns if c in table.columns]
-    if augmentation is not None and augmentation.target_column in table.columns:
+    target_column = augmentation.target_column if augmentation is not None else None
+    if target_column is not None and target_column in table.columns:
         # The target is a class column: its avatars must be classes, never an average of two.
-        categorical = list(dict.fromkeys([*categorical, augmentation.target_column]))
+        categorical = list(dict.fromkeys([*categorical, target_column]))
 
     def avatars_of(frame: pd.DataFrame, round_seed: int) -> pd.DataFrame:
         capped = dict(options)
