@@ -510,6 +510,10 @@ class Dispatcher:
         params = linked_jobs.task_params(config, run_name=job.display_name)
         with self.app.db.begin() as conn:
             jobs.update(conn, job.id, phase_done=0, phase_total=len(names))
+        if job.kind == "standard" and any(t.pseudonymized_columns for t in config.tables):
+            with self.app.db.begin() as conn:
+                secret = store.run_secret(conn, job.run_id)
+            params[avatar_features.PSEUDONYM_SECRET_PARAM] = secret.hex()
         began = time.monotonic()
         output = await self.app.engines.run(
             linked_jobs.ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id

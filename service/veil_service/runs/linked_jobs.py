@@ -35,6 +35,7 @@ def task_params(config: RunConfig, *, run_name: str) -> dict[str, Any]:
                 "time_series": table.time_series or {},
                 "privacy_metrics": table.privacy_metrics,
                 "signal_metrics": table.signal_metrics,
+                "pseudonymized_columns": table.pseudonymized_columns,
             }
             for table in config.tables
         },

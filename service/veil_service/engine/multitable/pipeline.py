@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.avatarize import avatarize
@@ -103,6 +104,9 @@ class TableResult:
     original_projections: pd.DataFrame | None = None
     avatar_projections: pd.DataFrame | None = None
     avatarized_columns: tuple[str, ...] = ()
+    order: npt.NDArray[np.intp] | None = None
+    """``avatars`` is ``unshuffled.iloc[order]`` (post-processing such as pseudonymization
+    needs to follow the shuffle)."""
 
 
 @dataclass(frozen=True)
@@ -531,5 +535,6 @@ def _with_new_keys(
             original_projections=previous.original_projections if previous else None,
             avatar_projections=previous.avatar_projections if previous else None,
             avatarized_columns=previous.avatarized_columns if previous else (),
+            order=shuffled_order[name],
         )
     return tables

@@ -7,7 +7,10 @@ for one table, or ``<kind>`` for the whole run (the dispatcher files each under 
 
 Parameters (JSON): ``schema`` (``engine_contract.linked_tables.schema_to_dict``), ``tables``
 (per table: ``column_types``, ``avatarization``, ``time_series``, ``privacy_metrics``,
-``signal_metrics``), ``seed``, ``compute_figures``, ``max_distribution_plots``, ``language``.
+``signal_metrics``, ``pseudonymized_columns``), ``seed``, ``compute_figures``,
+``max_distribution_plots``, ``language``, and the run's ``pseudonym_secret`` when a column is
+pseudonymized (``engine.multitable.pseudonyms``; the mappings come back as
+``pseudonym_mappings@<table>``, SENSITIVE).
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from veil_service.engine.pseudonymize import Strategy, mappings_to_frame, parse_strategies
 from veil_service.engine.tasks.avatar_jobs import HTML, apply_column_types
 from veil_service.engine.tasks.context import TaskContext
+from veil_service.engine_contract.avatar_features import (
+    PSEUDONYM_MAPPINGS_RESULT,
+    PSEUDONYM_SECRET_PARAM,
+)
 from veil_service.engine_contract.linked_tables import Schema, schema_from_dict, table_ref
 from veil_service.engine_contract.time_series import TimeSeriesParameters, from_settings
 
@@ -64,14 +72,26 @@ class LinkedRun:
         """A time-series table's parameters (defaults when unset)."""
         return from_settings(self.setting(table, "time_series"))
 
+    def strategies(self, table: str) -> dict[str, Strategy]:
+        """A table's pseudonymized columns and their strategies."""
+        return parse_strategies(self.setting(table, "pseudonymized_columns") or {})
+
     def read(
-        self, ctx: TaskContext, role: str
+        self, ctx: TaskContext, role: str, *, with_identifiers: bool = False
     ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
-        """Every table of a role, cast to its declared types, and its numeric categoricals."""
+        """Every table of a role, cast to its declared types, and its numeric categoricals.
+
+        Pseudonymized columns other than keys are identifiers, not data: left out unless
+        ``with_identifiers``.
+        """
         frames: dict[str, pd.DataFrame] = {}
         categorical: dict[str, list[str]] = {}
         for name in self.names():
             frame = ctx.read_table(table_ref(role, name))
+            if not with_identifiers:
+                from veil_service.engine.multitable.pseudonyms import set_aside
+
+                frame = set_aside(self.schema, name, frame, self.strategies(name))
             types = dict(self.setting(name, "column_types") or {})
             if role != "original":  # uploaded avatars may lack a column: the metrics say so
                 types = {c: t for c, t in types.items() if c in frame.columns}
@@ -82,9 +102,16 @@ class LinkedRun:
 def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     """Avatarize the linked tables; write each table's avatars, projections and figures."""
     from veil_service.engine.multitable import TableParameters, avatarize_tables
+    from veil_service.engine.multitable.pseudonyms import pseudonymize_linked, set_aside
 
     run = LinkedRun.from_context(ctx)
-    frames, categorical = run.read(ctx, "original")
+    full, categorical = run.read(ctx, "original", with_identifiers=True)
+    strategies = {name: run.strategies(name) for name in run.names()}
+    frames = {name: set_aside(run.schema, name, full[name], strategies[name]) for name in full}
+    categorical = {
+        name: [c for c in columns if c in frames[name].columns]
+        for name, columns in categorical.items()
+    }
     parameters = {}
     for name in run.names():
         if run.schema.is_time_series(name):
@@ -101,8 +128,22 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
         seed=run.params.get("seed"),
         progress=lambda f, p: ctx.progress(0.85 * f, p),
     )
+    tables = result.tables
+    if any(strategies.values()):
+        ctx.progress(0.85, "pseudonymizing")
+        secret = ctx.params.get(PSEUDONYM_SECRET_PARAM)
+        if not secret:
+            raise ValueError("pseudonymized columns need the run's secret")
+        tables, mappings = pseudonymize_linked(
+            run.schema, full, tables, strategies, secret=bytes.fromhex(secret)
+        )
+        for name, table_mappings in mappings.items():
+            if table_mappings:
+                ctx.write_table(
+                    table_ref(PSEUDONYM_MAPPINGS_RESULT, name), mappings_to_frame(table_mappings)
+                )
     ctx.progress(0.85, "writing results")
-    for name, table in result.tables.items():
+    for name, table in tables.items():
         ctx.write_table(table_ref("shuffled", name), table.avatars)
         ctx.write_table(table_ref("unshuffled", name), table.unshuffled)
         if table.original_projections is not None and table.avatar_projections is not None:
@@ -134,7 +175,7 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
         _write_figures(ctx, run, frames, avatars, categorical, projections)
     ctx.progress(1.0, "done")
     return {
-        "tables": {name: len(t.avatars) for name, t in result.tables.items()},
+        "tables": {name: len(t.avatars) for name, t in tables.items()},
         "warnings": result.warnings,
     }
 
