@@ -95,6 +95,9 @@ def test_counting_transformations_are_one_stable_on_neighbouring_tables() -> Non
 
 
 @pytest.mark.soak
+# Sixteen full generations; each compiles its graphical model with jax (its cliques depend on
+# the noisy pair selection): about a minute each on a machine shared by a dozen busy processes.
+@pytest.mark.timeout(1800)
 def test_a_unique_category_is_never_released_and_outliers_stay_bounded() -> None:
     """Membership experiment on neighbouring tables (one row with a unique category and an
     extreme value, present or absent): each event's frequency with the row is within e^ε of its
