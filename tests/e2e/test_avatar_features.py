@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from support import ServerThread, TestUser, create_user
+from support import FIXTURES, ServerThread, TestUser, create_user, octopize_fixtures
 from veil_client import (
     FakeDataStrategy,
     HashSha256Strategy,
@@ -40,8 +40,10 @@ def manager(veil_server: ServerThread, user: TestUser) -> Manager:
 
 
 @pytest.fixture(scope="module")
-def fixtures(shared_data: Path) -> Path:
-    return shared_data / "avatar" / "fixtures"
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = octopize_fixtures(tmp_path_factory.mktemp("fixtures"))
+    (folder / "wbcd.csv").symlink_to(FIXTURES / "tables" / "wbcd.csv")
+    return folder
 
 
 def _pdf_text(data: bytes) -> str:
@@ -303,15 +305,15 @@ def test_server_processors_keep_their_relations(manager: Manager, fixtures: Path
         assert (starts[1:] >= ends[:-1]).all()
 
 
-def test_dp_yaml_loads_and_runs(manager: Manager, shared_data: Path) -> None:
+def test_dp_yaml_loads_and_runs(manager: Manager) -> None:
     runner = manager.create_runner("from_dp_yaml", seed=2)
     with pytest.warns(UserWarning, match="repeats AvatarParameters"):
-        runner.from_yaml(str(shared_data / "avatar" / "yaml" / "dp.yaml"))
+        runner.from_yaml(str(FIXTURES / "avatar" / "yaml" / "dp.yaml"))
     assert runner.config.tables["iris"].avatarization == {
         "open_dp_epsilon": 3,
         "preprocess_budget_ratio": 0.3,
     }
-    runner.upload_file("iris", data=str(shared_data / "avatar" / "fixtures" / "iris.csv"))
+    runner.upload_file("iris", data=str(FIXTURES / "avatar" / "fixtures" / "iris.csv"))
     runner.run(jobs_to_run=[JobKind.standard])
     assert len(runner.shuffled("iris")) > 0
     assert runner.privacy_loss("iris") is not None

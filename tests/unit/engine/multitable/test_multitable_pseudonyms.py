@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from shared_data import SHARED_DATA
+from support import FIXTURES as TEST_FIXTURES
 from veil_service.engine.multitable import (
     Link,
     Schema,
@@ -17,7 +17,7 @@ from veil_service.engine.multitable.pseudonyms import pseudonymize_linked, set_a
 from veil_service.engine.pseudonymize import parse_strategy
 from veil_service.errors import InvalidArgumentError
 
-FIXTURES = SHARED_DATA / "avatar" / "fixtures"
+FIXTURES = TEST_FIXTURES / "avatar" / "fixtures"
 SECRET = bytes(range(32))
 
 
