@@ -7,8 +7,8 @@ with ``Manager(api_key=os.environ.get("AVATAR_API_KEY"))``; the server's address
 ``VEIL_URL``). The tests then check what the notebooks show: avatars, metrics, reports, plots.
 
 Tutorials 3 and 4 (multi-table, time series) run in tests/e2e/test_multitable_tutorials.py.
-Tutorials 5, 6 and 8 need features of issue 15 (processors, augmentation, pseudonymization):
-they run until Veil refuses, clearly and without an ImportError.
+Tutorials 5, 6, 7 (its Fast DP part) and 8 (issue 15) run in
+tests/e2e/test_octopize_tutorials_avatar_features.py.
 """
 
 from __future__ import annotations
@@ -308,9 +308,8 @@ def test_tutorial_2_parameterization(notebook: Path, capsys: pytest.CaptureFixtu
 
 def test_tutorial_7_privacy_assessment(notebook: Path) -> None:
     namespace = run(TUTORIAL_7_AVATAR_CODE)
-    # Fast DP avatarization is issue 15's: until it lands, Veil refuses it in one sentence.
-    with pytest.raises(NotImplementedError, match="fast_dp_epsilon"):
-        run(TUTORIAL_7_FAST_DP_CODE, namespace)
+    run(TUTORIAL_7_FAST_DP_CODE, namespace)
+    assert namespace["df_dp_anonymized"].shape == namespace["df"].shape
     run(TUTORIAL_7_ASSESSMENT_CODE, namespace)
     privacy = namespace["privacy_comparison"]
     assert {"hidden_rate", "linkability_protection_rate", "inference_accuracy_ratio"} <= set(
@@ -320,84 +319,3 @@ def test_tutorial_7_privacy_assessment(notebook: Path) -> None:
     signal = namespace["signal_comparison"]
     assert {"hellinger_mean", "correlation_difference_ratio"} <= set(signal.index)
     assert signal.loc["hellinger_mean", "Original"] == pytest.approx(0.0, abs=1e-6)
-
-
-TUTORIAL_6_CODE = """\
-import os
-
-import pandas as pd
-from avatar_yaml.models.parameters import AugmentationStrategy
-from avatar_yaml.models.schema import ColumnType
-
-from avatars.manager import Manager
-from avatars.models import JobKind
-
-manager = Manager(api_key=os.environ.get("AVATAR_API_KEY"))
-df = pd.read_csv("../fixtures/wbcd.csv")
-dtypes = {column: ColumnType.CATEGORY for column in df.columns}
-
-runner = manager.create_runner("data_augmentation_minority")
-runner.add_table("wbcd", df, types=dtypes)
-runner.set_parameters(
-    table_name="wbcd",
-    k=5,
-    data_augmentation_strategy=AugmentationStrategy.minority,
-    data_augmentation_target_column="Class",
-)
-runner.run(jobs_to_run=[JobKind.standard])
-"""
-
-TUTORIAL_8_CODE = """\
-import os
-
-import pandas as pd
-
-from avatars import (
-    FakeDataStrategy,
-    Manager,
-    PiiType,
-    SpecificIdStrategy,
-    Uuid4Strategy,
-)
-
-manager = Manager(
-    api_key=os.environ.get("AVATAR_API_KEY")
-)  # or Manager(api_key="...", base_url="https://your-server.com")
-patients_df = pd.read_csv("../fixtures/pseudo_data.csv")
-runner = manager.create_runner("pseudo_single_table")
-
-runner.add_table("patients", data=patients_df, primary_key="ssn")
-
-runner.set_parameters(
-    "patients",
-    k=3,
-    pseudonymized_columns={
-        "first_name": FakeDataStrategy(pii_type=PiiType.FIRST_NAME),
-        "last_name": FakeDataStrategy(pii_type=PiiType.LAST_NAME),
-        "ssn": Uuid4Strategy(),
-        "email": FakeDataStrategy(pii_type=PiiType.EMAIL),
-        "phone": FakeDataStrategy(pii_type=PiiType.PHONE),
-        "address": FakeDataStrategy(pii_type=PiiType.ADDRESS),
-        "zip_code": SpecificIdStrategy(pattern="#####"),
-    },
-    use_categorical_reduction=True,
-)
-
-runner.run()
-"""
-
-
-@pytest.mark.parametrize(
-    ("code", "feature"),
-    [
-        (TUTORIAL_6_CODE, "data_augmentation"),
-        (TUTORIAL_8_CODE, "pseudonymized_columns"),
-    ],
-    ids=["tutorial_6", "tutorial_8"],
-)
-def test_tutorials_of_other_issues_get_to_a_clear_refusal(
-    notebook: Path, code: str, feature: str
-) -> None:
-    with pytest.raises(NotImplementedError, match=feature) as refused:
-        run(code)
-    assert "not supported by Veil yet" in str(refused.value)

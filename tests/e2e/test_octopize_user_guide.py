@@ -489,9 +489,13 @@ def test_differential_privacy_avatarization(
 ) -> None:
     runner = _manager(user, veil_server).create_runner("dp")
     runner.add_table("wbcd", "fixtures/wbcd.csv")
-    # DP avatarization is issue 15's: until it lands, Veil refuses in one sentence naming it.
-    with pytest.raises(NotImplementedError, match="open_dp_epsilon"):
-        run(GUIDE_DIFFERENTIAL_PRIVACY, {"runner": runner})
+    run(GUIDE_DIFFERENTIAL_PRIVACY, {"runner": runner})
+    assert runner.config.tables["wbcd"].avatarization == {"open_dp_epsilon": 10.0}
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("wbcd")
+    assert list(avatars.columns) == list(pd.read_csv("fixtures/wbcd.csv").columns)
+    loss = runner.privacy_loss("wbcd")
+    assert loss is not None and loss.end_to_end and loss.epsilon <= 10.0 + 1e-9
 
 
 def test_metrics_only_and_plots(guide_env: Path, veil_server: ServerThread, user: TestUser) -> None:
