@@ -115,7 +115,7 @@ def test_pseudonymization_is_consistent_keyed_and_kept_on_the_server(
     # Only the owner reaches the mapping; it is gone with the run.
     results = runner.api.list_results(job_id=runner.jobs[JobKind.standard])
     mapping_id = next(r.id for r in results if r.kind == "pseudonym_mappings")
-    assert "pseudonym_mappings" not in runner.get_all_results()
+    assert "pseudonym_mappings" not in vars(runner.get_all_results())
     intruder = Manager(base_url=veil_server.url, api_key=create_user(veil_server, "user").api_key)
     with pytest.raises(NotFound):
         intruder.runs_api.download_result(mapping_id)
