@@ -213,6 +213,8 @@ def test_tutorial_7_fast_dp_part_and_its_plain_warning(
     assert "NOT an end-to-end differentially private method" in pdf
 
 
+# Three augmented runs (each avatarizes the table several times): minutes on a shared machine.
+@pytest.mark.timeout(1800)
 def test_tutorial_6_data_augmentation(manager: Manager, fixtures: Path, tmp_path: Path) -> None:
     df = pd.read_csv(fixtures / "wbcd.csv")
     dtypes = {column: ColumnType.CATEGORY for column in df.columns}
