@@ -94,6 +94,7 @@ bench: $(STAMP) bench-env ## run the benchmarks (not part of `make test`)
 	$(PY) bench/e2e.py
 	$(PY) bench/multitable.py
 	$(PY) bench/scale.py
+	$(PY) bench/dp_avatar.py
 
 clean: ## remove the venv and local state
 	rm -rf $(VENV) veil-data demo-output .mypy_cache .ruff_cache
