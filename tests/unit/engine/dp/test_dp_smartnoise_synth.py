@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from snsynth import Synthesizer
 from support import FIXTURES
-from veil_service.engine.dp import smartnoise_synth
+from veil_service.engine.dp import gan_accounting, smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.engine_contract.dp_metadata import (
@@ -322,4 +322,12 @@ def test_gan_epochs_stop_before_the_request_is_exceeded(
 
 def test_dpgan_cost_is_its_accountant_within_the_request(penguin: Metadata) -> None:
     cost = smartnoise_synth.estimate_cost(Synth("dpgan", 1.0, 1e-5), penguin)
-    assert 0.9 < cost.epsilon <= 1.0 and cost.delta == 1e-5
+    # snsynth's DPGAN: sigma 3.5, batches of 64 (drop_last), two optimizer steps per batch.
+    per_epoch = (344 // 64) * 2
+
+    def after(epochs: int) -> float:
+        return gan_accounting.spent(64 / 344, 3.5, epochs * per_epoch, 1e-5)
+
+    epochs = max(k for k in range(1, 200) if after(k) <= 1.0)
+    assert cost.epsilon == after(epochs) and after(epochs + 1) > 1.0
+    assert cost.delta == 1e-5
