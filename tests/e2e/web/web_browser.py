@@ -41,6 +41,14 @@ UNLABELLED_FIELDS = """() => [...document.querySelectorAll(
 
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
+WIDER_THAN_VIEWPORT = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => !e.parentElement.closest('.scroll'))
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5
+       || e.scrollWidth > window.innerWidth + 0.5)
+  .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+       + ' ' + (e.textContent || '').trim().slice(0, 40))
+  .slice(0, 8)"""
+
 
 class Shots:
     """Named full-page screenshots of the pages a test visits, each checked for labels."""
@@ -65,7 +73,8 @@ class Shots:
         page.set_viewport_size(PHONE)
         try:
             overflow = page.evaluate(OVERFLOW)
-            assert overflow <= 0, f"{name}: the page is {overflow} px wider than a phone"
+            wide = page.evaluate(WIDER_THAN_VIEWPORT) if overflow > 0 else []
+            assert overflow <= 0, f"{name}: the page is {overflow} px wider than a phone: {wide}"
             return self.take(page, f"{name}_phone")
         finally:
             page.set_viewport_size(DESKTOP)
