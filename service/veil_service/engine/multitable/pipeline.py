@@ -23,6 +23,7 @@ Plain pandas/numpy/scipy: no gRPC, protobuf or database.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,6 +243,13 @@ def avatarize_tables(
         weights.update(user_weights)
         table_params["categorical_columns"] = cat_columns
         table_params.pop("seed", None)
+        table_params, set_aside = _avatar_method_parameters(table_params)
+        if set_aside:
+            warnings.append(
+                f"table {name!r}: {', '.join(set_aside)} not applied: single-table features "
+                "(augmentation, processors, DP generators) do not run in a linked run yet; "
+                "this table's avatars come from the avatar method alone"
+            )
         try:
             result = avatarize(
                 work,
@@ -538,3 +546,20 @@ def _with_new_keys(
             order=shuffled_order[name],
         )
     return tables
+
+
+_AVATARIZE_KEYWORDS = frozenset(inspect.signature(avatarize).parameters)
+
+
+def _avatar_method_parameters(params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Split a table's parameters into the avatar method's and the features set aside.
+
+    A run's stored parameters carry every key of the single-table features (DP generators,
+    augmentation, processors), None when unset. Those are not arguments of the avatar method;
+    the ones that are set are returned by name so the job says it did not apply them.
+    """
+    kept = {k: v for k, v in params.items() if k in _AVATARIZE_KEYWORDS}
+    set_aside = sorted(
+        k for k, v in params.items() if k not in _AVATARIZE_KEYWORDS and v not in (None, [], {}, "")
+    )
+    return kept, set_aside
