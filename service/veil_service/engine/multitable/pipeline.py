@@ -23,7 +23,6 @@ Plain pandas/numpy/scipy: no gRPC, protobuf or database.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +49,7 @@ from veil_service.engine.multitable.space import fit_space
 from veil_service.engine.multitable.validation import check_tables
 from veil_service.engine.timeseries.parameters import TimeSeriesParameters
 from veil_service.engine.timeseries.series import SeriesModel, fit_series
+from veil_service.engine_contract.avatar_features import FEATURE_KEYS
 from veil_service.engine_contract.linked_tables import (
     MINIMUM_DISTANCE_ASSIGNMENT,
     SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT,
@@ -548,18 +548,16 @@ def _with_new_keys(
     return tables
 
 
-_AVATARIZE_KEYWORDS = frozenset(inspect.signature(avatarize).parameters)
-
-
 def _avatar_method_parameters(params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Split a table's parameters into the avatar method's and the features set aside.
 
-    A run's stored parameters carry every key of the single-table features (DP generators,
-    augmentation, processors), None when unset. Those are not arguments of the avatar method;
-    the ones that are set are returned by name so the job says it did not apply them.
+    The features are the keys the engine contract owns (``avatar_features.FEATURE_KEYS``: DP
+    generators, augmentation, processors), as the standard task tells a plain run from a
+    featured one; the ones that are set are returned by name so the job says it did not apply
+    them.
     """
-    kept = {k: v for k, v in params.items() if k in _AVATARIZE_KEYWORDS}
+    kept = {k: v for k, v in params.items() if k not in FEATURE_KEYS}
     set_aside = sorted(
-        k for k, v in params.items() if k not in _AVATARIZE_KEYWORDS and v not in (None, [], {}, "")
+        k for k, v in params.items() if k in FEATURE_KEYS and v not in (None, [], {}, "")
     )
     return kept, set_aside
