@@ -28,9 +28,14 @@ AVATAR_KEYS = (
     "imputation_method",
     "imputation_k",
     "imputation_training_fraction",
+    "imputation_return_data_imputed",
     "max_rows_per_batch",
+    "max_weight",
+    "local_noise",
+    "redraw_unique_copies",
 )
-"""Keys passed to :func:`veil_service.engine.avatarize.avatarize` as they are."""
+"""Keys passed to :func:`veil_service.engine.avatarize.avatarize` as they are (the privacy knobs
+too: a run with augmentation, processors or pseudonyms keeps them)."""
 
 
 @dataclass(frozen=True)
