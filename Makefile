@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help install browser postgresql protos check-protos lint format test fuzz soak demo bench bench-env clean
+.PHONY: help install browser postgresql protos check-protos lint format test test-every-database fuzz soak demo bench bench-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -65,6 +65,9 @@ WEB_SCREENSHOTS ?= $(or $(TMPDIR),/tmp)/veil-web-screenshots
 
 test: $(STAMP) check-protos browser postgresql ## install and run the whole test suite (SQLite and PostgreSQL)
 	VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
+
+test-every-database: $(STAMP) check-protos browser postgresql ## make test with the e2e walks on PostgreSQL too
+	VEIL_E2E_EVERY_DATABASE=1 VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
 
 FUZZ_EXAMPLES ?= 500
 

@@ -22,6 +22,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "soak: repeats more under `make soak` (VEIL_SOAK=1); `make test` runs it short"
     )
+    config.addinivalue_line(
+        "markers",
+        "every_database: an e2e module that runs on every backend of VEIL_TEST_DATABASES "
+        "(other e2e modules run on the first only)",
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -106,7 +111,33 @@ def _server_databases() -> tuple[str, ...]:
     return chosen
 
 
-@pytest.fixture(scope="session", params=_server_databases())
+E2E = TESTS / "e2e"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the server-level suites on each backend, but the end-to-end walks on the first only.
+
+    Integration and security tests exercise the storage layer (budgets, leases, audit, keys) and
+    run on every backend of ``VEIL_TEST_DATABASES``. The e2e tests walk the engine's paths (a
+    tutorial, a report) through the same storage calls: a second backend doubles their cost
+    without testing anything new, and CI must finish in 30 minutes on 2 cores. A module that
+    does depend on the backend says so with ``pytestmark = pytest.mark.every_database``;
+    ``VEIL_E2E_EVERY_DATABASE=1`` (``make test-every-database``) runs them all on every backend.
+    """
+    if "veil_server" not in metafunc.fixturenames:
+        return
+    backends = _server_databases()
+    end_to_end = metafunc.definition.path.is_relative_to(E2E)
+    if (
+        end_to_end
+        and metafunc.definition.get_closest_marker("every_database") is None
+        and os.environ.get("VEIL_E2E_EVERY_DATABASE") != "1"
+    ):
+        backends = backends[:1]
+    metafunc.parametrize("veil_server", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def veil_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerThread]:
