@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser
 from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import ColumnType
@@ -123,7 +124,9 @@ def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: 
     assert runner.shuffled("titanic").shape == titanic.shape
 
 
-def test_the_advice_job_takes_privacy_targets_as_parameters(manager: Manager) -> None:
+def test_the_advice_job_takes_privacy_targets_from_the_yaml_and_the_report_shows_the_search(
+    manager: Manager, tmp_path: Path
+) -> None:
     columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
     titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
     runner = manager.create_runner("advice_job", seed=0)
@@ -137,12 +140,30 @@ def test_the_advice_job_takes_privacy_targets_as_parameters(manager: Manager) ->
     assert runner.config.tables["titanic"].advice is None
     targets = {"singling_out": 0.15, "inference": 0.30}
     runner.set_advice_parameters("titanic", privacy_targets=targets, target="survived")
-    assert runner.config.tables["titanic"].advice == {
+    runner.set_parameters("titanic", k=20)
+    # The advice parameters travel in the YAML (AvatarAdviceParameters, Veil's
+    # advice_parameters block); a runner loading it runs the same privacy-targeted advice.
+    text = runner.get_yaml(str(tmp_path / "advice.yaml"))
+    assert "kind: AvatarAdviceParameters" in text and "advice_parameters:" in text
+    clone = manager.create_runner("advice_job_from_yaml", seed=0)
+    clone.from_yaml(str(tmp_path / "advice.yaml"))
+    assert clone.config.tables["titanic"].advice == {
         "privacy_targets": targets,
         "target": "survived",
     }
-    runner.run(jobs_to_run=[JobKind.advice])
-    advice = runner.get_specific_result("titanic", JobKind.advice, Results.ADVICE)
+    titanic.to_csv(tmp_path / "titanic.csv", index=False)
+    clone.upload_file("titanic", str(tmp_path / "titanic.csv"))
+    # One run: the advice first, the report after it (it shows the search).
+    clone.run(
+        jobs_to_run=[
+            JobKind.advice,
+            JobKind.standard,
+            JobKind.signal_metrics,
+            JobKind.privacy_metrics,
+            JobKind.report,
+        ]
+    )
+    advice = clone.get_specific_result("titanic", JobKind.advice, Results.ADVICE)
     search = advice["privacy_search"]
     chosen = search["trials"][search["chosen_index"]]
     assert search["met"] and chosen["failed"] == []
@@ -150,3 +171,14 @@ def test_the_advice_job_takes_privacy_targets_as_parameters(manager: Manager) ->
     assert advice["parameters"]["k"] == chosen["parameters"]["k"]
     assert advice["parameters"]["local_noise"] == chosen["parameters"]["local_noise"] > 0
     assert advice["curve_svg"].startswith("<svg")
+    # The run's technical report shows the search: trials, choice, binding target, curve.
+    (path,) = clone.download_report(str(tmp_path / "report.pdf"))
+    reader = PdfReader(path)
+    text = " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+    assert "Privacy-targeted parameter search" in text
+    assert f"tried {len(search['trials'])} parameter sets" in text
+    assert f"k = {chosen['parameters']['k']}" in text
+    chosen_knobs = {key: chosen["parameters"][key] for key in ("k", "ncp", "local_noise")}
+    used = chosen_knobs == {"k": 20, "ncp": 5, "local_noise": 1.0}  # the run's k=20, defaults
+    assert ("This run used the chosen parameters" in text) == used
+    assert sum(len(page.images) for page in reader.pages) >= 1

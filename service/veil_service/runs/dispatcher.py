@@ -622,7 +622,31 @@ class Dispatcher:
                 params["privacy_loss"] = vars(loss)
             for kind in ("privacy_metrics", "signal_metrics"):
                 inputs.append(self._result_input(job.run_id, kind, table.name, kind))
+            inputs += self._advice_input(job.run_id, table.name)
         return params, inputs
+
+    def _advice_input(self, run_id: str, table_name: str) -> list[TaskInput]:
+        """The latest advice job's result for the table, if the run has one: the report shows
+        its privacy-targeted search (what was tried, the binding target, the curve)."""
+        with self.app.db.connect() as conn:
+            advice = jobs.latest_finished(conn, run_id, "advice")
+            if advice is None:
+                return []
+            found = [
+                r
+                for r in results.list_results(conn, run_id=run_id, job_id=advice.id)
+                if r.kind == "advice" and r.table_name == table_name
+            ]
+        if not found:
+            return []
+        return [
+            TaskInput(
+                "advice",
+                self.app.blobs.path(found[-1].relative_path),
+                found[-1].sha256,
+                found[-1].size_bytes,
+            )
+        ]
 
     def _lineage_input(self, run_id: str, table_name: str) -> list[TaskInput]:
         """The latest standard job's lineage of an augmented table, if it has one."""

@@ -151,6 +151,8 @@ def plan(
                         f"report needs a finished {needed} job: run {needed} first (or with it).",
                         reason=Reason.MISSING_DEPENDENCY,
                     )
+            if "advice" in requested:  # the report shows the advice's privacy-targeted search
+                depends.append("advice")
         steps.append((kind, depends))
     return steps
 

@@ -142,7 +142,10 @@ SIGNAL_BLOCK_KEYS = (
     "target",
 )
 REPORT_KEYS = ("report_type", "output_format", "language", "results")
-ADVICE_SPEC_KEYS = ("schema", "advice", "results")
+# ``advice_parameters`` (per table: ``privacy_targets``, ``target``) is a Veil extension: the
+# privacy-targeted search of the advice job (engine/privacy_advice.py).
+ADVICE_SPEC_KEYS = ("schema", "advice", "advice_parameters", "results")
+ADVICE_BLOCK_KEYS = ("privacy_targets", "target")
 
 # Unsupported features: (what it is, what happened to it).
 _IGNORED = "is not supported by Veil yet and was ignored"
@@ -208,7 +211,10 @@ def yaml_path(field: str) -> str:
             **{dp_block: PARAMETERS for dp_block in _DP_BLOCK.values()},
             "privacy_metrics": PRIVACY,
             "signal_metrics": SIGNAL,
+            "advice": ADVICE,
         }.get(block, "")
+        if block == "advice":
+            block = "advice_parameters"
         return f"{kind} spec.{block}.{table}" + (f".{_YAML_NAMES.get(key, key)}" if key else "")
     if field.startswith("pia."):
         return f"AvatarMetadata spec.pia_metadata.{_YAML_NAMES.get(field[4:], field[4:])}"

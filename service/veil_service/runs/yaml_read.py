@@ -225,9 +225,7 @@ class _Reader:
         elif kind == vocab.REPORT:
             self.report(doc, spec)
         elif kind == vocab.ADVICE:
-            spec = _mapping(doc, "spec", spec, vocab.ADVICE_SPEC_KEYS)
-            _mapping(doc, "spec.advice", spec.get("advice"), ("advisor_type",))
-            _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
+            self.advice(doc, spec)
         else:
             self.flag_unsupported("database", doc, "(whole document)")
 
@@ -577,6 +575,22 @@ class _Reader:
                 self.folds.append((name, f"{doc.label()} {path}.imputation", imputation))
             setattr(self.table(doc, name), block_key, out)
         self.common(doc, spec)
+
+    def advice(self, doc: _Doc, spec: Any) -> None:
+        """An advice document; Veil's ``advice_parameters`` block sets each table's
+        privacy-targeted search (``privacy_targets``, ``target``) for the advice job."""
+        spec = _mapping(doc, "spec", spec, vocab.ADVICE_SPEC_KEYS)
+        _mapping(doc, "spec.advice", spec.get("advice"), ("advisor_type",))
+        _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
+        blocks = _tables(doc, "spec.advice_parameters", spec.get("advice_parameters"))
+        for name, block in blocks.items():
+            path = f"spec.advice_parameters.{name}"
+            values = _mapping(doc, path, block, vocab.ADVICE_BLOCK_KEYS)
+            advice: dict[str, Any] = {}
+            if values.get("privacy_targets") is not None:
+                advice["privacy_targets"] = values["privacy_targets"]
+            _put(advice, "target", values.get("target"))
+            self.table(doc, name).advice = advice or None
 
     def report(self, doc: _Doc, spec: Any) -> None:
         """Only the language is stored: Veil always produces both the basic and the PIA report."""

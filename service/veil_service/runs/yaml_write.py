@@ -16,6 +16,7 @@ import yaml
 from veil_service.engine_contract import avatar_features
 from veil_service.runs.config import RunConfig, TableConfig
 from veil_service.runs.yaml_keys import (
+    ADVICE,
     METADATA,
     PARAMETERS,
     PRIVACY,
@@ -327,12 +328,33 @@ def _reports(config: RunConfig) -> list[dict[str, Any]]:
     ]
 
 
+def _advice(config: RunConfig) -> dict[str, Any] | None:
+    """Octopize's parameters advice document, with Veil's per-table ``advice_parameters``
+    (the privacy-targeted search); only written when a table has advice parameters."""
+    tables = {table.name: dict(table.advice) for table in config.tables if table.advice}
+    if not tables:
+        return None
+    return _document(
+        ADVICE,
+        "advice_parameters",
+        {
+            "schema": "schema",
+            "advice": {"advisor_type": ["parameters"]},
+            "advice_parameters": tables,
+            "results": {"volume": RESULTS_VOLUME, "path": "advice"},
+        },
+    )
+
+
 def write_config(config: RunConfig, display_name: str) -> str:
     """Render ``config``; see :func:`veil_service.runs.yaml_io.config_to_yaml`."""
     standard = any(
         table.avatarization is not None or table.time_series is not None for table in config.tables
     )
     documents = [_metadata(config, display_name), _schema(config), _avatar_schema(config)]
+    advice = _advice(config)
+    if advice is not None:
+        documents.append(advice)
     if standard:
         documents.append(_standard(config))
     documents += [

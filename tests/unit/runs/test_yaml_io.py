@@ -525,3 +525,71 @@ def test_unquoted_numeric_names_read_as_text_and_volumes_are_ignored() -> None:
         "exclude_variable_names": ["2020"],
     }
     assert warnings == []
+
+
+def test_privacy_targeted_advice_round_trips_in_the_advice_document() -> None:
+    # Veil's extension of Octopize's AvatarAdviceParameters: per-table advice parameters, under
+    # a block named after the document as Octopize's metrics documents do.
+    targets = {"singling_out": 0.15, "inference": 0.3}
+    config = RunConfig(
+        tables=[
+            TableConfig(
+                "titanic",
+                avatarization={"k": 20},
+                advice={"privacy_targets": targets, "target": "survived"},
+            ),
+            TableConfig("iris", avatarization={"k": 5}, advice={"privacy_targets": {}}),
+            TableConfig("plain", avatarization={"k": 5}),
+        ]
+    )
+    written = config_to_yaml(config, "advised")
+    documents = [yaml.safe_load(part) for part in written.split("\n---\n")]
+    assert [d["kind"] for d in documents[2:5]] == [
+        "AvatarSchema",
+        "AvatarAdviceParameters",
+        "AvatarParameters",
+    ]
+    assert documents[3] == {
+        "kind": "AvatarAdviceParameters",
+        "metadata": {"name": "advice_parameters"},
+        "spec": {
+            "schema": "schema",
+            "advice": {"advisor_type": ["parameters"]},
+            "advice_parameters": {
+                "titanic": {"privacy_targets": targets, "target": "survived"},
+                "iris": {"privacy_targets": {}},
+            },
+            "results": {"volume": "results", "path": "advice"},
+        },
+    }
+    assert config_from_yaml(written)[0] == config
+    # Without advice parameters nothing changes: Octopize's own advice file reads as before.
+    assert "AvatarAdviceParameters" not in config_to_yaml(RunConfig([TableConfig("x")]), "x")
+    assert all(t.advice is None for t in config_from_yaml(_text("advice.yaml"))[0].tables)
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        (
+            "    titanic:\n      privacy_targets:\n        hiden_rate: 90\n",
+            r"'hiden_rate' is not a privacy target.*"
+            r"AvatarAdviceParameters spec\.advice_parameters\.titanic\.privacy_targets",
+        ),
+        (
+            "    titanic:\n      privacy_targets:\n        linkability: 2\n",
+            r"linkability must be between 0\.0 and 1\.0",
+        ),
+        ("    titanic:\n      targets: {}\n", r"unknown key 'spec\.advice_parameters\.titanic"),
+        ("    titanic:\n      target: [a]\n", r"must be a column name"),
+    ],
+)
+def test_bad_advice_parameters_are_errors_naming_the_place(block: str, expected: str) -> None:
+    text = (
+        "kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables:\n  - name: titanic\n"
+        "---\nkind: AvatarAdviceParameters\nmetadata:\n  name: advice_parameters\nspec:\n"
+        "  schema: schema\n  advice:\n    advisor_type: [parameters]\n"
+        "  advice_parameters:\n" + block
+    )
+    with pytest.raises(InvalidArgumentError, match=expected):
+        config_from_yaml(text)

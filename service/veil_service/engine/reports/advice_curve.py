@@ -2,85 +2,113 @@
 
 One figure, k on the x axis: above, each attack risk of every parameter family tried (Octopize's
 method, bounded weights with full or half local noise) against its target; below, the utility.
-The chosen parameter set is circled, so that a reader sees what was traded for what.
+The chosen parameter set is circled, so that a reader sees what was traded for what. The same
+figure goes with the advice result (SVG) and into the reports (PNG), in the report's language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from veil_service.engine.reports.html import new_figure, settle, to_svg
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.lines import Line2D
 
-#: Risks drawn on the upper axes, with their labels.
-RISKS = (
-    ("singling_out", "singling-out"),
-    ("linkability", "linkability"),
-    ("inference", "inference (worst)"),
-)
+from veil_service.engine.reports.html import new_figure, settle, style, to_png, to_svg
+from veil_service.engine.reports.i18n import Translator
+
+#: Risks drawn on the upper axes.
+RISKS = ("singling_out", "linkability", "inference")
 #: Line style per parameter family.
 STYLES = {"octopize": "-", "noise 1": "--", "noise 0.5": ":"}
 
 
-def family(parameters: dict[str, Any]) -> str:
+def family(parameters: Mapping[str, Any]) -> str:
     """Which family a trial belongs to: Octopize's method or the knobs at a noise level."""
     if not parameters.get("local_noise"):
         return "octopize"
     return f"noise {float(parameters['local_noise']):g}"
 
 
-def advice_curve_svg(advice: dict[str, Any]) -> str:
-    """SVG of the curve, from ``PrivacyAdvice.as_dict()``."""
+def family_label(name: str, t: Translator) -> str:
+    """A family's name in the report's language."""
+    if name == "octopize":
+        return t("search.family.octopize")
+    return t("search.family.noise", noise=t.number(float(name.split()[1])))
+
+
+def _curve(advice: Mapping[str, Any], t: Translator) -> MplFigure:
     trials = advice["trials"]
     targets = advice["targets"]
-    figure = new_figure(7.0, 5.2)
+    figure = new_figure(7.0, 5.6)
     risk_axes, utility_axes = figure.subplots(2, 1, sharex=True)
-    colors = {name: f"C{i}" for i, (name, _) in enumerate(RISKS)}
-    for name in STYLES:
-        members = [t for t in trials if family(t["parameters"]) == name]
+    colors = {name: f"C{i}" for i, name in enumerate(RISKS)}
+    names = list(STYLES) + sorted({family(trial["parameters"]) for trial in trials} - set(STYLES))
+    for name in names:
+        members = [trial for trial in trials if family(trial["parameters"]) == name]
         if not members:
             continue
-        ks = [t["parameters"]["k"] for t in members]
-        for risk, label in RISKS:
-            values = [t["measures"].get(risk) for t in members]
+        line = STYLES.get(name, "-.")  # any other noise level a caller tried
+        ks = [trial["parameters"]["k"] for trial in members]
+        for risk in RISKS:
+            values = [trial["measures"].get(risk) for trial in members]
             risk_axes.plot(
                 ks,
                 [float("nan") if v is None else v for v in values],
-                STYLES[name],
+                line,
                 marker="o",
                 markersize=3,
                 color=colors[risk],
-                label=f"{label}, {name}",
             )
         utility_axes.plot(
             ks,
-            [t["measures"].get("utility") for t in members],
-            STYLES[name],
+            [trial["measures"].get("utility") for trial in members],
+            line,
             marker="o",
             markersize=3,
             color="black",
-            label=name,
+            label=family_label(name, t),
         )
-    for risk, _ in RISKS:
+    for risk in RISKS:
         risk_axes.axhline(targets[risk], color=colors[risk], linewidth=0.8, alpha=0.5)
-    chosen = trials[advice["chosen_index"]]
-    k = chosen["parameters"]["k"]
-    for axes, key in ((utility_axes, "utility"),):
-        axes.scatter(
-            [k], [chosen["measures"][key]], s=140, facecolors="none", edgecolors="red", zorder=5
-        )
-    risk_axes.set_ylabel("attack risk (thin lines: targets)")
-    risk_axes.legend(fontsize=6, ncol=3, loc="upper right")
-    utility_axes.set_ylabel(
-        "utility (avatar / real score)"
-        if advice["utility_metric"] == "ml_utility_ratio"
-        else "utility (shapes and pair trends)"
+    # One colour per risk (the line styles are the families, named in the lower legend).
+    risk_axes.legend(
+        handles=[Line2D([], [], color=colors[r], label=t(f"search.target.{r}")) for r in RISKS],
+        fontsize=7,
+        loc="best",
     )
-    utility_axes.set_xlabel("k (neighbours)")
-    utility_axes.legend(fontsize=7, loc="lower left")
-    verdict = "meets every target" if advice["met"] else "closest to the targets"
+    chosen = trials[advice["chosen_index"]]
+    utility_axes.scatter(
+        [chosen["parameters"]["k"]],
+        [chosen["measures"]["utility"]],
+        s=140,
+        facecolors="none",
+        edgecolors="red",
+        zorder=5,
+    )
+    risk_axes.set_ylabel(t("search.curve.risk_axis"))
+    utility_axes.set_ylabel(
+        t("search.curve.utility_ratio")
+        if advice["utility_metric"] == "ml_utility_ratio"
+        else t("search.curve.utility_shapes")
+    )
+    utility_axes.set_xlabel(t("search.curve.k_axis"))
+    utility_axes.legend(fontsize=7, loc="best")
+    verdict = t("search.curve.met") if advice["met"] else t("search.curve.closest")
     risk_axes.set_title(
-        f"Privacy-utility curve ({advice['sample_rows']} sampled rows); circled: chosen, {verdict}",
-        fontsize=9,
+        t("search.curve.title", rows=advice["sample_rows"], verdict=verdict), fontsize=9
     )
     settle(figure)
-    return to_svg(figure)
+    return figure
+
+
+def advice_curve_svg(advice: Mapping[str, Any], language: str = "en") -> str:
+    """SVG of the curve, from ``PrivacyAdvice.as_dict()``."""
+    with style():
+        return to_svg(_curve(advice, Translator(language)))
+
+
+def advice_curve_png(advice: Mapping[str, Any], t: Translator) -> bytes:
+    """PNG of the curve for the reports, in the translator's language."""
+    with style():
+        return to_png(_curve(advice, t))

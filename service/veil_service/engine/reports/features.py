@@ -1,6 +1,8 @@
 """The report sections of the avatarization features a table used: Open DP (with the privacy
 loss OpenDP computed), Fast DP (stated plainly: not end-to-end differentially private), data
-augmentation (with its barycentre metrics), server-side processors and pseudonymization.
+augmentation (with its barycentre metrics), server-side processors, pseudonymization, and the
+privacy-targeted parameter search of the table's advice (what it tried, the binding target, the
+privacy-utility curve).
 
 Each section is a heading, sentences and optional rows, already translated, so the technical
 PDF and the PIA DOCX lay out the same words.
@@ -12,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from veil_service.engine.avatarize.parameters import (
+    DEFAULT_LOCAL_NOISE,
+    DEFAULT_MAX_WEIGHT_SHARES,
+)
 from veil_service.engine.reports.i18n import Translator
 
 
@@ -26,6 +32,8 @@ class TableFeatures:
         pseudonymized: Column -> strategy field map.
         augmentation_metrics: Computation type -> privacy metrics dict, for the barycentre
             computations of an augmented table.
+        privacy_search: The table's privacy-targeted advice (``PrivacyAdvice.as_dict()`` of
+            engine/privacy_advice.py), when the run's advice job searched parameters.
     """
 
     generator: str = "avatar"
@@ -33,6 +41,7 @@ class TableFeatures:
     privacy_loss: Mapping[str, Any] | None = None
     pseudonymized: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     augmentation_metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    privacy_search: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,23 @@ class Section:
         sentences: Paragraphs, in order.
         header: Column headers of ``rows`` (empty: no table).
         rows: Table rows.
+        image: A figure (PNG) after the rows, with its caption.
+        caption: The figure's caption.
+        widths: Relative widths of the table's columns (empty: even).
     """
 
     heading: str
     sentences: tuple[str, ...]
     header: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
+    image: bytes | None = None
+    caption: str = ""
+    widths: tuple[float, ...] = ()
+
+    def column_widths(self, total: float) -> list[float]:
+        """Each column's width out of ``total`` (any unit)."""
+        weights = self.widths or (1.0,) * len(self.header)
+        return [total * w / sum(weights) for w in weights]
 
 
 def _number(value: Any) -> str:
@@ -57,11 +77,13 @@ def _number(value: Any) -> str:
 
 
 def feature_sections(features: TableFeatures | None, t: Translator) -> list[Section]:
-    """The sections of one table, in pipeline order (generator, augmentation, processors,
-    pseudonymization); none for a plain avatarization."""
+    """The sections of one table, in pipeline order (advice's search, generator, augmentation,
+    processors, pseudonymization); none for a plain avatarization without a search."""
     if features is None:
         return []
     sections: list[Section] = []
+    if features.privacy_search:
+        sections.append(_privacy_search(features.privacy_search, features.parameters, t))
     p = features.parameters
     loss = features.privacy_loss or {}
     if features.generator == "open_dp":
@@ -179,3 +201,117 @@ def _augmentation(features: TableFeatures, strategy: Any, t: Translator) -> Sect
     if rows:
         sentences.append(t("feat.augmentation.metrics"))
     return Section(t("feat.augmentation.heading"), tuple(sentences), header, rows)
+
+
+#: The search's knobs, with the value a run gets when it leaves one unset (k: none).
+_SEARCHED = ("k", "ncp", "max_weight", "local_noise", "redraw_unique_copies")
+
+
+def _effective(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The searched parameters as the avatarization applies them (defaults filled in)."""
+    k = parameters.get("k")
+    max_weight = parameters.get("max_weight")
+    if max_weight is None and isinstance(k, int):
+        max_weight = min(1.0, DEFAULT_MAX_WEIGHT_SHARES / k)
+    return {
+        "k": k,
+        "ncp": parameters.get("ncp", 5),
+        "max_weight": None if max_weight is None else round(float(max_weight), 6),
+        "local_noise": float(parameters.get("local_noise", DEFAULT_LOCAL_NOISE)),
+        "redraw_unique_copies": bool(parameters.get("redraw_unique_copies", True)),
+    }
+
+
+def _knobs(parameters: Mapping[str, Any], t: Translator) -> str:
+    """``k = 10, ncp = 5, max_weight = 0.2, local_noise = 1`` in the report's number format."""
+    values = _effective(parameters)
+    return ", ".join(
+        f"{name} = {_plain(values[name], t)}" for name in _SEARCHED if values[name] is not None
+    )
+
+
+def _plain(value: Any, t: Translator) -> str:
+    if isinstance(value, bool):
+        return t("search.yes") if value else t("search.no")
+    if isinstance(value, float):
+        return t.number(value)
+    return str(value)
+
+
+def _privacy_search(
+    search: Mapping[str, Any], run_parameters: Mapping[str, Any], t: Translator
+) -> Section:
+    """What the advice tried, what it chose and why, and whether this run used it."""
+    from veil_service.engine.reports.advice_curve import advice_curve_png, family, family_label
+
+    trials: Sequence[Mapping[str, Any]] = search["trials"]
+    chosen = trials[search["chosen_index"]]
+    utility = t(f"search.utility.{search['utility_metric']}")
+    sentences = [
+        t("search.what", count=len(trials), rows=search["sample_rows"], utility=utility),
+    ]
+    parameters = _knobs(chosen["parameters"], t)
+    if search["met"]:
+        binding = search.get("binding")
+        sentences.append(
+            t("search.met", parameters=parameters, binding=t(f"search.target.{binding}"))
+            if binding
+            else t("search.met_unbound", parameters=parameters)
+        )
+    else:
+        missed = ", ".join(t(f"search.target.{name}") for name in chosen["failed"])
+        sentences.append(t("search.missed", parameters=parameters, missed=missed))
+    if _effective(run_parameters) == _effective(chosen["parameters"]):
+        sentences.append(t("search.run_used"))
+    else:
+        sentences.append(t("search.run_other", parameters=_knobs(run_parameters, t)))
+    sentences.append(t("search.sample_note"))
+    header = (
+        "k",
+        t("search.column.family"),
+        t("search.column.singling_out"),
+        t("search.column.linkability"),
+        t("search.column.inference"),
+        t("search.column.distance_ratio"),
+        t("search.column.utility"),
+        t("common.result"),
+    )
+    rows = []
+    for position, trial in enumerate(trials):
+        m = trial["measures"]
+        verdict = (
+            t(
+                "search.result.missed",
+                missed=", ".join(t(f"search.target.{name}") for name in trial["failed"]),
+            )
+            if trial["failed"]
+            else "✓"
+        )
+        if position == search["chosen_index"]:
+            verdict = f"{t('search.result.chosen')}: {verdict}"
+        rows.append(
+            (
+                str(trial["parameters"]["k"]),
+                family_label(family(trial["parameters"]), t),
+                *(
+                    t.number(m.get(name))
+                    for name in (
+                        "singling_out",
+                        "linkability",
+                        "inference",
+                        "distance_ratio",
+                        "utility",
+                    )
+                ),
+                verdict,
+            )
+        )
+    return Section(
+        t("search.heading"),
+        tuple(sentences),
+        header,
+        tuple(rows),
+        image=advice_curve_png(search, t),
+        caption=t("search.caption"),
+        widths=(0.7, 2.2, 1.5, 1.5, 1.5, 1.5, 1.2, 3.0),
+    )

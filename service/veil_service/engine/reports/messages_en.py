@@ -221,6 +221,54 @@ EN: dict[str, str] = {
     "feat.pseudo.column": "Column",
     "feat.pseudo.kind": "Kind",
     "feat.pseudo.detail": "Type or pattern",
+    # privacy-targeted parameter search of the advice (reports/features.py, advice_curve.py)
+    "search.heading": "Privacy-targeted parameter search",
+    "search.what": "Before this run, the advice tried {count} parameter sets (k, the largest "
+    "weight, the local noise) on a sample of {rows} rows: each time it avatarized 70 % of the "
+    "sample, attacked the avatars with the other 30 % as control (singling-out, linkability, "
+    "inference, distance to the closest avatar) and measured the utility ({utility}).",
+    "search.utility.ml_utility_ratio": "score of a model trained on avatars over that of one "
+    "trained on real rows",
+    "search.utility.column_shapes_and_pair_trends": "column shapes and pair trends",
+    "search.met": "The most useful set that meets every target was chosen: {parameters}; "
+    "binding target: {binding} (a more useful set missed it).",
+    "search.met_unbound": "The most useful set that meets every target was chosen: {parameters}; "
+    "no target was binding (the most useful set tried met them all).",
+    "search.missed": "No parameter set tried meets every target on the sample; the closest was "
+    "chosen: {parameters}. The closest misses {missed}.",
+    "search.run_used": "This run used the chosen parameters.",
+    "search.run_other": "This run used other parameters than the advised ones: {parameters}.",
+    "search.sample_note": "Figures of a sample are noisier than the metrics of the whole table "
+    "above, which are the ones to sign off on.",
+    "search.caption": "Privacy-utility curve of the search: k on the x axis; above, each attack "
+    "risk per family of parameters against its target (thin lines); below, the utility; circled: "
+    "the chosen set.",
+    "search.target.hidden_rate": "hidden rate",
+    "search.target.local_cloaking": "local cloaking",
+    "search.target.singling_out": "singling-out risk",
+    "search.target.linkability": "linkability risk",
+    "search.target.inference": "worst inference risk",
+    "search.target.distance_ratio": "distance ratio held-out/train",
+    "search.target.unique_copies": "copies of unique rows",
+    "search.column.singling_out": "Singling-out",
+    "search.column.linkability": "Linkability",
+    "search.column.inference": "Inference (worst)",
+    "search.column.distance_ratio": "Distance ratio",
+    "search.column.family": "Weights",
+    "search.column.utility": "Utility",
+    "search.family.octopize": "Octopize (unbounded, no noise)",
+    "search.family.noise": "bounded, noise {noise}",
+    "search.result.chosen": "chosen",
+    "search.result.missed": "misses {missed}",
+    "search.yes": "yes",
+    "search.no": "no",
+    "search.curve.title": "Privacy-utility curve ({rows} sampled rows)\ncircled: chosen, {verdict}",
+    "search.curve.met": "meets every target",
+    "search.curve.closest": "closest to the targets",
+    "search.curve.risk_axis": "attack risk",
+    "search.curve.utility_ratio": "utility (avatars / real)",
+    "search.curve.utility_shapes": "utility (shapes and pair trends)",
+    "search.curve.k_axis": "k (neighbours)",
     "fig.metrics_summary.title": "Metrics summary",
     "fig.metrics_summary.caption": "Each metric against its target: green bars meet it, red bars "
     "miss it.",

@@ -232,6 +232,57 @@ FR: dict[str, str] = {
     "feat.pseudo.column": "Colonne",
     "feat.pseudo.kind": "Type",
     "feat.pseudo.detail": "Type de donnée ou motif",
+    # recherche de paramètres guidée par les cibles (reports/features.py, advice_curve.py)
+    "search.heading": "Recherche de paramètres guidée par les cibles de confidentialité",
+    "search.what": "Avant cette exécution, le conseil a essayé {count} jeux de paramètres (k, le "
+    "poids maximal, le bruit local) sur un échantillon de {rows} lignes : à chaque essai il a "
+    "avatarisé 70 % de l'échantillon, attaqué les avatars avec les 30 % restants comme contrôle "
+    "(individualisation, corrélation, inférence, distance à l'avatar le plus proche) et mesuré "
+    "l'utilité ({utility}).",
+    "search.utility.ml_utility_ratio": "score d'un modèle entraîné sur les avatars rapporté à "
+    "celui d'un modèle entraîné sur les lignes réelles",
+    "search.utility.column_shapes_and_pair_trends": "formes des colonnes et tendances des paires",
+    "search.met": "Le jeu le plus utile qui atteint toutes les cibles a été retenu : "
+    "{parameters} ; cible limitante : {binding} (un jeu plus utile la manquait).",
+    "search.met_unbound": "Le jeu le plus utile qui atteint toutes les cibles a été retenu : "
+    "{parameters} ; aucune cible n'a limité le choix (le jeu le plus utile les atteint toutes).",
+    "search.missed": "Aucun jeu essayé n'atteint toutes les cibles sur l'échantillon ; le plus "
+    "proche a été retenu : {parameters}. Il manque : {missed}.",
+    "search.run_used": "Cette exécution a utilisé les paramètres retenus.",
+    "search.run_other": "Cette exécution a utilisé d'autres paramètres que ceux conseillés : "
+    "{parameters}.",
+    "search.sample_note": "Les valeurs d'un échantillon sont plus bruitées que les métriques de "
+    "la table entière ci-dessus, qui sont celles à valider.",
+    "search.caption": "Courbe confidentialité-utilité de la recherche : k en abscisse ; en haut, "
+    "chaque risque d'attaque par famille de paramètres face à sa cible (traits fins) ; en bas, "
+    "l'utilité ; entouré : le jeu retenu.",
+    "search.target.hidden_rate": "taux de dissimulation",
+    "search.target.local_cloaking": "camouflage local",
+    "search.target.singling_out": "risque d'individualisation",
+    "search.target.linkability": "risque de corrélation",
+    "search.target.inference": "pire risque d'inférence",
+    "search.target.distance_ratio": "rapport des distances hors échantillon/apprentissage",
+    "search.target.unique_copies": "copies de lignes uniques",
+    "search.column.singling_out": "Individualisation",
+    "search.column.linkability": "Corrélation",
+    "search.column.inference": "Inférence (pire)",
+    "search.column.distance_ratio": "Rapport des distances",
+    "search.column.family": "Poids",
+    "search.column.utility": "Utilité",
+    "search.family.octopize": "Octopize (non bornés, sans bruit)",
+    "search.family.noise": "bornés, bruit {noise}",
+    "search.result.chosen": "retenu",
+    "search.result.missed": "manque : {missed}",
+    "search.yes": "oui",
+    "search.no": "non",
+    "search.curve.title": "Courbe confidentialité-utilité ({rows} lignes échantillonnées)\n"
+    "entouré : retenu, {verdict}",
+    "search.curve.met": "atteint toutes les cibles",
+    "search.curve.closest": "le plus proche des cibles",
+    "search.curve.risk_axis": "risque d'attaque",
+    "search.curve.utility_ratio": "utilité (avatars / réel)",
+    "search.curve.utility_shapes": "utilité (formes et tendances des paires)",
+    "search.curve.k_axis": "k (voisins)",
     "fig.metrics_summary.title": "Synthèse des métriques",
     "fig.metrics_summary.caption": "Chaque métrique face à son objectif : les barres vertes "
     "l'atteignent, les rouges non.",

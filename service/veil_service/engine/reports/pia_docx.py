@@ -251,8 +251,13 @@ def build_pia_report(context: ReportContext, language: str = "en") -> bytes:
             for sentence in section.sentences:
                 document.add_paragraph(sentence)
             if section.rows:
-                widths = [15.5 / len(section.header)] * len(section.header)
+                widths = section.column_widths(15.5)
                 _add_table(document, list(section.header), [list(r) for r in section.rows], widths)
+            if section.image is not None:
+                document.add_picture(io.BytesIO(section.image), width=Cm(15.5))
+                caption = document.add_paragraph().add_run(section.caption)
+                caption.font.size = Pt(8)
+                caption.font.color.rgb = _GREY
         assessments = assess_attacks(context.privacy.get(table.name), pia)
         for assessment in assessments:
             _attack_section(document, assessment, likelihood, t)

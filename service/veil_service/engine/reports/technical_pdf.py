@@ -223,8 +223,16 @@ def _table_section(
         if section.rows:
             grid = [[Paragraph(escape(cell), styles["cell"]) for cell in section.header]]
             grid += [[Paragraph(escape(c), styles["cell"]) for c in row] for row in section.rows]
-            width = 17 * cm / len(section.header)
-            story.append(_grid(grid, [width] * len(section.header)))
+            story.append(_grid(grid, section.column_widths(17 * cm)))
+        if section.image is not None:
+            story.append(
+                KeepTogether(
+                    [
+                        _image(section.image, _WIDTH, 10 * cm),
+                        Paragraph(escape(section.caption), styles["small"]),
+                    ]
+                )
+            )
     # Verdicts first: the reader signs off on them; the dataset summary is supporting detail.
     # Tables may split (their header row repeats), but never leave a heading alone at a page foot.
     story += [

@@ -330,6 +330,6 @@ def _privacy_search(
     return {
         "parameters": parameters,
         "privacy_search": found,
-        "curve_svg": advice_curve_svg(found),
+        "curve_svg": advice_curve_svg(found, str(ctx.params.get("language") or "en")),
         "reason": search.reason,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,10 +82,14 @@ def write_reports(
 
 def _features(ctx: TaskContext, barycentre_metrics: list[dict[str, Any]]) -> TableFeatures:
     """The table's features for the reports: its parameters, its pseudonymization, the privacy
-    loss the dispatcher recorded on the standard job, the augmentation's barycentre metrics."""
+    loss the dispatcher recorded on the standard job, the augmentation's barycentre metrics, and
+    the privacy-targeted search of the run's advice job (input ``advice``, when there is one)."""
     from veil_service.engine_contract.avatar_features import generator_of
 
     parameters = dict(ctx.params.get("avatarization") or {})
+    search = None
+    if "advice" in ctx.inputs:  # the run's advice job searched parameters for this table
+        search = json.loads(ctx.input_path("advice").read_text()).get("privacy_search")
     return TableFeatures(
         generator=generator_of(parameters),
         parameters=parameters,
@@ -94,4 +99,5 @@ def _features(ctx: TaskContext, barycentre_metrics: list[dict[str, Any]]) -> Tab
             str((m.get("metadata") or {}).get("computation_type", "")): m
             for m in barycentre_metrics
         },
+        privacy_search=search,
     )

@@ -1,0 +1,119 @@
+"""The privacy-targeted advice's search in the reports (issue 21 item 4): the technical PDF and
+the PIA DOCX of a table whose advice searched parameters show what was tried, the binding target,
+the chosen set and the privacy-utility curve, in English and in French."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import Any
+
+from docx import Document
+from pypdf import PdfReader
+from test_reports_fixtures import TABLE, wbcd_context
+from veil_service.engine.reports import TableFeatures, build_pia_report, build_technical_report
+
+TARGETS = {
+    "hidden_rate": 90.0,
+    "local_cloaking": 10.0,
+    "singling_out": 0.10,
+    "linkability": 0.10,
+    "inference": 0.10,
+    "distance_ratio": 1.1,
+    "unique_copies": 0.0,
+}
+
+
+def _trial(k: int, noise: float, utility: float, inference: float, failed: list[str]) -> Any:
+    knobs = (
+        {"max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
+        if noise == 0
+        else {"max_weight": round(2 / k, 6), "local_noise": noise, "redraw_unique_copies": True}
+    )
+    return {
+        "parameters": {"k": k, "ncp": 5, **knobs},
+        "measures": {
+            "hidden_rate": 95.0,
+            "local_cloaking": 14.0,
+            "singling_out": 0.04,
+            "linkability": 0.01,
+            "inference": inference,
+            "distance_ratio": 1.04,
+            "unique_copies": 0.0,
+            "utility": utility,
+        },
+        "failed": failed,
+    }
+
+
+SEARCH = {
+    "parameters": {"k": 10, "ncp": 5, "max_weight": 0.2, "local_noise": 1.0},
+    "met": True,
+    "binding": "inference",
+    "reason": "...",
+    "targets": TARGETS,
+    "utility_metric": "ml_utility_ratio",
+    "sample_rows": 683,
+    "chosen_index": 1,
+    "trials": [
+        _trial(10, 0.0, 0.991, 0.4137, ["inference"]),
+        _trial(10, 1.0, 0.975, 0.0912, []),
+        _trial(20, 1.0, 0.962, 0.0655, []),
+    ],
+}
+
+
+def _context(search: dict[str, Any] | None, k: int = 10) -> Any:
+    features = TableFeatures(parameters={"k": k}, privacy_search=search)
+    base = wbcd_context(with_figures=False)
+    return dataclasses.replace(base, features={TABLE: features})
+
+
+def _pdf(pdf: bytes) -> tuple[str, int]:
+    reader = PdfReader(io.BytesIO(pdf))
+    text = " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+    return text, sum(len(page.images) for page in reader.pages)
+
+
+def test_the_technical_report_shows_the_search_and_its_curve() -> None:
+    text, images = _pdf(build_technical_report(_context(SEARCH), "en"))
+    assert "Privacy-targeted parameter search" in text
+    assert "3 parameter sets" in text and "683 rows" in text
+    assert "meets every target" in text
+    assert "binding target: worst inference risk" in text
+    assert "This run used the chosen parameters" in text
+    # The trials table: the missed target of the unbounded set, the chosen set marked.
+    assert "0.414" in text and "0.0912" in text
+    assert "chosen" in text
+    assert images == 1  # the privacy-utility curve (the context has no other figure)
+    plain, none = _pdf(build_technical_report(_context(None), "en"))
+    assert "Privacy-targeted parameter search" not in plain and none == 0
+
+
+def test_the_report_says_when_the_run_did_not_use_the_advised_parameters() -> None:
+    missed = {**SEARCH, "met": False, "binding": "inference", "chosen_index": 2}
+    missed["trials"] = [
+        _trial(10, 0.0, 0.991, 0.4137, ["inference"]),
+        _trial(20, 1.0, 0.962, 0.1655, ["inference"]),
+        _trial(30, 1.0, 0.95, 0.1201, ["inference"]),
+    ]
+    text, _ = _pdf(build_technical_report(_context(missed, k=20), "en"))
+    assert "No parameter set tried meets every target" in text
+    assert "closest misses worst inference risk" in text
+    assert "This run used other parameters than the advised ones" in text
+
+
+def test_the_french_report_translates_the_search() -> None:
+    text, images = _pdf(build_technical_report(_context(SEARCH), "fr"))
+    assert "Recherche de paramètres guidée par les cibles de confidentialité" in text
+    assert "0,414" in text and "683 lignes" in text
+    assert images == 1
+    for english in ("Privacy-targeted", "binding target", "chosen", "parameter sets"):
+        assert english not in text, english
+
+
+def test_the_pia_report_carries_the_same_section() -> None:
+    document = Document(io.BytesIO(build_pia_report(_context(SEARCH), "en")))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Privacy-targeted parameter search" in text
+    assert len(document.inline_shapes) >= 1
