@@ -13,13 +13,14 @@ tests/e2e/test_octopize_tutorials_avatar_features.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from octopize_port import octopize_workdir, run
-from support import ServerThread, TestUser
+from support import FIXTURES, ServerThread, TestUser
 from veil_client import FailedPrecondition
 from veil_client.models import JobKind, JobStatus
 
@@ -119,15 +120,7 @@ runner_k30.render_plot("iris", PlotKind.PROJECTION_3D)
 
 runner = manager.create_runner("iris_multi_params")
 runner.add_table("iris", df)
-runner.set_parameters(
-    "iris",
-    k=30,
-    ncp=5,
-    column_weights={"variety": 3.0},
-    use_categorical_reduction=True,
-    exclude_variable_names=["variety"],
-    exclude_variable_method=ExcludeVariablesMethod.COORDINATE_SIMILARITY,
-)
+runner.set_parameters("iris", k=30, ncp=5, column_weights={"variety": 3.0}, use_categorical_reduction=True, exclude_variable_names=["variety"], exclude_variable_method=ExcludeVariablesMethod.COORDINATE_SIMILARITY)
 runner.run(jobs_to_run=[JobKind.standard])
 original_coord, avatars_coord = runner.projections("iris")
 runner.render_plot("iris", PlotKind.PROJECTION_3D)
@@ -143,13 +136,7 @@ runner.run()
 
 runner = manager.create_runner("iris_multi_params")
 runner.add_table("iris", df)
-runner.set_parameters(
-    "iris",
-    k=10,
-    known_variables=["sepal.length", "sepal.width"],
-    target="variety",
-    quantile_threshold=5,
-)
+runner.set_parameters("iris", k=10, known_variables=["sepal.length","sepal.width"], target="variety", quantile_threshold=5)
 runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
 privacy_metrics = runner.privacy_metrics("iris")[0]
 print(privacy_metrics["knowledge_protection_rate"])
@@ -199,23 +186,22 @@ def compute_metrics(avatar_data):
         "iris_privacy_assessment", pia_data_recipient=DataRecipient.CONTRACTUAL_THIRDPARTY
     )
     runner.add_table("iris", data=df, avatar_data=avatar_data)
-    runner.set_parameters(
-        "iris",
-        known_variables=["sepal.length", "sepal.width", "petal.length", "petal.width"],
-        target="variety",
-    )
+    runner.set_parameters("iris", known_variables=["sepal.length", "sepal.width", "petal.length", "petal.width"], target="variety")
     runner.run([JobKind.privacy_metrics, JobKind.signal_metrics])
     return runner
 
 
+runner_avat_dp = compute_metrics(df_dp_anonymized)
 runner_avat = compute_metrics(df_anonymized)
 runner_randomized = compute_metrics(df_randomized)
 runner_original = compute_metrics(df)
 
+privacy_metrics_avat_dp = runner_avat_dp.privacy_metrics("iris")[0]
 privacy_metrics_avat = runner_avat.privacy_metrics("iris")[0]
 privacy_metrics_randomized = runner_randomized.privacy_metrics("iris")[0]
 privacy_metrics_original = runner_original.privacy_metrics("iris")[0]
 
+signal_metrics_avat_dp = runner_avat_dp.signal_metrics("iris")[0]
 signal_metrics_avat = runner_avat.signal_metrics("iris")[0]
 signal_metrics_randomized = runner_randomized.signal_metrics("iris")[0]
 signal_metrics_original = runner_original.signal_metrics("iris")[0]
@@ -229,6 +215,7 @@ privacy_comparison = pd.DataFrame(
     {
         "Original": remove_metadata_keys(privacy_metrics_original),
         "Randomized": remove_metadata_keys(privacy_metrics_randomized),
+        "AVATAR DP": remove_metadata_keys(privacy_metrics_avat_dp),
         "AVATAR": remove_metadata_keys(privacy_metrics_avat),
         "Targets": privacy_metrics_original["targets"],
     }
@@ -238,11 +225,56 @@ signal_comparison = pd.DataFrame(
     {
         "Original": remove_metadata_keys(signal_metrics_original),
         "Randomized": remove_metadata_keys(signal_metrics_randomized),
+        "AVATAR DP": remove_metadata_keys(signal_metrics_avat_dp),
         "AVATAR": remove_metadata_keys(signal_metrics_avat),
         "Targets": signal_metrics_original["targets"],
     }
 )
 """
+
+
+TUTORIALS = {
+    "**Q.": QUICKSTART_CODE,
+    "**T1.": TUTORIAL_1_CODE,
+    "**T2.": TUTORIAL_2_CODE,
+    "**T7.": TUTORIAL_7_AVATAR_CODE + TUTORIAL_7_FAST_DP_CODE + TUTORIAL_7_ASSESSMENT_CODE,
+}
+"""Each tutorial's heading in the reference's section 8.1 -> the code the test runs for it."""
+
+SHORTHAND = {
+    "manager = Manager(api_key=…)": 'manager = Manager(api_key=os.environ.get("AVATAR_API_KEY"))',
+    "Manager(api_key=…)": 'Manager(api_key=os.environ.get("AVATAR_API_KEY"))',
+    'runner_k3 = create_runner("iris_k3")': 'runner_k3 = manager.create_runner("iris_k3")',
+    'runner_k30 = create_runner("iris_k30")': 'runner_k30 = manager.create_runner("iris_k30")',
+    "set_parameters(k=30)": 'set_parameters("iris", k=30)',
+    "render_plot(PROJECTION_3D)": 'render_plot("iris", PlotKind.PROJECTION_3D)',
+    'add_table("iris", data=df, avatar_data=<candidate>)': (
+        'add_table("iris", data=df, avatar_data=avatar_data)'
+    ),
+    'set_parameters("iris", known_variables=[4 numeric columns], target="variety")': (
+        'set_parameters("iris", known_variables=["sepal.length", "sepal.width", "petal.length",'
+        ' "petal.width"], target="variety")'
+    ),
+}
+"""The reference's shorthand for a call (``…``, ``<candidate>``, the table name left out) -> the
+call written out; bare names (notebooks, metric keys) are checked by the tests' assertions."""
+
+
+def _calls(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_every_tutorial_step_is_in_the_code() -> None:
+    reference = (FIXTURES / "avatar" / "reference" / "avatar_client_tutorials.md").read_text()
+    for heading, code in TUTORIALS.items():
+        start = reference.index(heading)
+        section = reference[start : reference.index("\n\n", start)]
+        steps = [s for s in re.findall(r"`([^`]+)`", section) if not re.fullmatch(r"\w+", s)]
+        assert len(steps) > 5, heading
+        for step in steps:
+            assert _calls(SHORTHAND.get(step, step)) in _calls(code), (
+                f"{heading} step {step!r} is not in the test's code, text for text"
+            )
 
 
 @pytest.fixture()
@@ -307,15 +339,24 @@ def test_tutorial_2_parameterization(notebook: Path, capsys: pytest.CaptureFixtu
 
 
 def test_tutorial_7_privacy_assessment(notebook: Path) -> None:
-    namespace = run(TUTORIAL_7_AVATAR_CODE)
-    run(TUTORIAL_7_FAST_DP_CODE, namespace)
-    assert namespace["df_dp_anonymized"].shape == namespace["df"].shape
-    run(TUTORIAL_7_ASSESSMENT_CODE, namespace)
+    namespace = run(TUTORIAL_7_AVATAR_CODE + TUTORIAL_7_FAST_DP_CODE + TUTORIAL_7_ASSESSMENT_CODE)
+    original = namespace["df"]
+    for name in ("df_anonymized", "df_dp_anonymized"):
+        avatars = namespace[name]
+        assert list(avatars.columns) == list(original.columns), name
+        assert dict(avatars.dtypes) == dict(original.dtypes), name
+        assert len(avatars) == len(original), name
+    # Fast DP avatarization (issue 15) is the fourth candidate: its avatars are not the originals.
+    assert not namespace["df_dp_anonymized"].equals(original)
     privacy = namespace["privacy_comparison"]
+    assert list(privacy.columns) == ["Original", "Randomized", "AVATAR DP", "AVATAR", "Targets"]
     assert {"hidden_rate", "linkability_protection_rate", "inference_accuracy_ratio"} <= set(
         privacy.index
     )
-    assert privacy.loc["hidden_rate", "AVATAR"] > privacy.loc["hidden_rate", "Original"]
+    for candidate in ("AVATAR", "AVATAR DP"):
+        assert privacy.loc["hidden_rate", candidate] > privacy.loc["hidden_rate", "Original"]
     signal = namespace["signal_comparison"]
     assert {"hellinger_mean", "correlation_difference_ratio"} <= set(signal.index)
     assert signal.loc["hellinger_mean", "Original"] == pytest.approx(0.0, abs=1e-6)
+    for candidate in ("AVATAR", "AVATAR DP"):
+        assert 0 < signal.loc["hellinger_mean", candidate] < 1
