@@ -262,6 +262,9 @@ def avatarize_tables(
             raise InvalidArgumentError(
                 f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
             ) from None
+        # What the single-table pipeline says of how it applied the parameters (ncp capped...)
+        # belongs to the job's warnings, as in a single-table run.
+        warnings += [f"table {name!r}: {warning}" for warning in result.warnings]
         avatar = result.unshuffled.reset_index(drop=True)
         for column, value in constants.items():
             avatar[column] = value

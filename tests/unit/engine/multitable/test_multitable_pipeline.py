@@ -239,3 +239,36 @@ def test_string_keys_get_new_string_keys() -> None:
     assert patients["p_id"].map(type).eq(str).all()
     assert not set(patients["p_id"]) & set(tables["patient"]["p_id"])
     assert set(result.tables["visit"].avatars["p_id"]) <= set(patients["p_id"])
+
+
+def test_each_table_gets_the_single_table_privacy_defaults() -> None:
+    """A linked run's tables are avatarized with issue 21's defaults (max_weight 2/k, local
+    noise 1, unique copies redrawn) unless the table's parameters say otherwise."""
+    schema, frames = tutorial3()
+    default = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=5)
+    stated = {
+        name: TableParameters(
+            {"k": 5, "max_weight": 0.4, "local_noise": 1.0, "redraw_unique_copies": True}
+        )
+        for name in frames
+    }
+    explicit = avatarize_tables(schema, frames, stated, seed=5)
+    paper = {
+        name: TableParameters(
+            {"k": 5, "max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
+        )
+        for name in frames
+    }
+    octopize = avatarize_tables(schema, frames, paper, seed=5)
+    for name in frames:
+        pd.testing.assert_frame_equal(default.tables[name].avatars, explicit.tables[name].avatars)
+        assert not default.tables[name].avatars.equals(octopize.tables[name].avatars)
+
+
+def test_single_table_warnings_name_their_table() -> None:
+    schema, frames = tutorial3()
+    parameters = params("patient", "visit") | {"doctor": TableParameters({"k": 5, "ncp": 40})}
+    result = avatarize_tables(schema, frames, parameters, seed=2)
+    capped = [w for w in result.warnings if "ncp capped" in w]
+    assert len(capped) == 1
+    assert capped[0].startswith("table 'doctor': ncp=40 is more than the")
