@@ -2,9 +2,10 @@
 
 The Veil engine accepts two serialized forms (see docs/dp.md):
 
-* OpenDP measurements as OpenDP's own JSON (``opendp.prelude.serialize``), which the server walks
-  against an allow-list of constructors before rebuilding them. Lomas used ``opendp_logger``'s AST
-  for the same purpose (lomas.md §4.1).
+* OpenDP measurements as the list of constructor calls that built them, in the JSON form of
+  Lomas's ``opendp_logger`` (read from the call records OpenDP keeps on each object); the server
+  rebuilds it from an allow-list of constructors. OpenDP's own JSON (``opendp.prelude.serialize``)
+  is accepted too, but cannot carry ``then_variance`` or ``then_count_by_categories``.
 * OpenDP polars queries as polars' JSON plan (``LazyFrame.serialize(format="json")``) in a small
   ``veil-opendp-polars`` envelope naming the output measure and noise scale; the server checks
   the plan's nodes before polars reads it and rebuilds the measurement from the metadata.
@@ -64,16 +65,23 @@ TRUSTED_MODEL_TYPES = (
 def serialize_opendp_measurement(measurement: Any) -> str:
     """Serialize an OpenDP Measurement for ``dp.opendp.query``/``cost``.
 
+    The result is the list of constructor calls that built the measurement, in the form
+    ``opendp_logger`` (Lomas's client) writes: ``{"version": ..., "ast": ...}`` where ``>>`` onto a
+    ``then_*`` constructor is a ``partial_chain``. It is read from the call records OpenDP keeps on
+    each object, so nothing is patched and pipelines built before importing Veil work too. Unlike
+    ``opendp.prelude.serialize`` it carries runtime types (``then_variance``,
+    ``then_count_by_categories(MO=...)``) and does not repeat the chain's prefix at each step.
+
     Args:
         measurement: An ``opendp.mod.Measurement`` whose input is the dataset as a header-less
             CSV string (start with ``make_split_dataframe`` listing the metadata's columns).
 
     Returns:
-        OpenDP's JSON form of the measurement.
+        The JSON text; the server rebuilds it from its allow-list of constructors.
 
     Raises:
-        InvalidArgument: Not a Measurement, or OpenDP cannot serialize part of it (for example
-            ``then_variance`` in OpenDP 0.14, whose summation type is not serializable).
+        InvalidArgument: Not a Measurement, or a part no constructor call describes (a Python
+            function, a polars plan: send those as ``pipeline_type="polars"``).
     """
     dp = _optional("opendp.prelude", "opendp")
     if not isinstance(measurement, dp.Measurement):
@@ -82,12 +90,89 @@ def serialize_opendp_measurement(measurement: Any) -> str:
             "Transformation releases exact values: chain a noise mechanism (then_laplace...)",
             field="opendp_pipeline",
         )
-    try:
-        return str(dp.serialize(measurement))
-    except Exception as exc:  # opendp raises bare Exception for unserializable parts
-        raise InvalidArgument(
-            f"OpenDP cannot serialize this measurement: {exc}", field="opendp_pipeline"
-        ) from exc
+    return json.dumps({"version": dp.__version__, "ast": _opendp_calls(measurement, dp)})
+
+
+_CHAIN_PARTS = {"make_chain_tt": "transformation1", "make_chain_mt": "measurement1"}
+
+
+def _opendp_calls(obj: Any, dp: Any) -> Any:
+    """The constructor-call form of ``obj`` (an OpenDP object or an argument of one)."""
+    record = getattr(obj, "__opendp_dict__", None)
+    if isinstance(record, dict):
+        kwargs = record.get("__kwargs__", {})
+        func = record["__function__"]
+        if func in _CHAIN_PARTS:
+            partial = _as_partial(kwargs.get(_CHAIN_PARTS[func]), kwargs.get("transformation0"), dp)
+            if partial is not None:
+                lhs = _opendp_calls(kwargs["transformation0"], dp)
+                return {"_type": "partial_chain", "lhs": lhs, "rhs": partial}
+        return {
+            "_type": "constructor",
+            "module": record["__module__"],
+            "func": func,
+            "kwargs": {key: _opendp_calls(value, dp) for key, value in kwargs.items()},
+        }
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, dp.RuntimeType | type):
+        return str(dp.RuntimeType.parse(obj))
+    if isinstance(obj, tuple):
+        return [_opendp_calls(item, dp) for item in obj]
+    if isinstance(obj, list):
+        return {"_type": "list", "_items": [_opendp_calls(item, dp) for item in obj]}
+    if isinstance(obj, dict) and all(isinstance(key, str) for key in obj):
+        return {key: _opendp_calls(value, dp) for key, value in obj.items()}
+    raise InvalidArgument(
+        f"the pipeline holds a {type(obj).__module__}.{type(obj).__name__}, which no OpenDP "
+        "constructor call describes (Python functions cannot be sent; send polars plans with "
+        'pipeline_type="polars")',
+        field="opendp_pipeline",
+    )
+
+
+def _as_partial(step: Any, prefix: Any, dp: Any) -> dict[str, Any] | None:
+    """``then_X(...)`` when ``step`` is ``make_X`` applied to ``prefix``'s output space.
+
+    This is how ``prefix >> dp.t.then_X(...)`` is recorded; writing it back as a partial chain
+    keeps the JSON linear in the number of steps (OpenDP's own form nests the prefix three times
+    per step) and is the form Lomas's ``opendp_logger`` writes.
+    """
+    record = getattr(step, "__opendp_dict__", None)
+    if not isinstance(record, dict) or not str(record["__function__"]).startswith("make_"):
+        return None
+    kwargs = record.get("__kwargs__", {})
+    if not (
+        _is_output_of(kwargs.get("input_domain"), "transformation_output_domain", prefix)
+        and _is_output_of(kwargs.get("input_metric"), "transformation_output_metric", prefix)
+    ):
+        return None
+    module = import_module(f"opendp.{record['__module__']}")
+    then_name = "then_" + str(record["__function__"]).removeprefix("make_")
+    make, then = getattr(module, record["__function__"], None), getattr(module, then_name, None)
+    if make is None or then is None:
+        return None
+    make_params = list(inspect.signature(make).parameters)
+    if make_params[:2] != ["input_domain", "input_metric"]:
+        return None
+    if make_params[2:] != list(inspect.signature(then).parameters):
+        return None
+    rest = {k: v for k, v in kwargs.items() if k not in ("input_domain", "input_metric")}
+    return {
+        "_type": "constructor",
+        "module": record["__module__"],
+        "func": then_name,
+        "kwargs": {key: _opendp_calls(value, dp) for key, value in rest.items()},
+    }
+
+
+def _is_output_of(space_part: Any, function: str, prefix: Any) -> bool:
+    record = getattr(space_part, "__opendp_dict__", None)
+    return (
+        isinstance(record, dict)
+        and record.get("__function__") == function
+        and record.get("__kwargs__", {}).get("this") is prefix
+    )
 
 
 OPENDP_POLARS_FORMAT = "veil-opendp-polars"

@@ -76,6 +76,32 @@ def test_opendp_measurements(client: DPClient) -> None:
     assert [q["dp_library"] for q in client.get_previous_queries()] == ["opendp", "opendp"]
 
 
+def test_opendp_pipelines_its_own_json_cannot_carry(client: DPClient) -> None:
+    variance = (
+        dp.t.make_split_dataframe(",", COLUMNS)
+        >> dp.t.make_select_column("bill_length_mm", str)
+        >> dp.t.then_cast_default(float)
+        >> dp.t.then_impute_constant(43.61)
+        >> dp.t.then_clamp((30.0, 65.0))
+        >> dp.t.then_resize(344, 43.61)
+        >> dp.t.then_variance()
+        >> dp.m.then_laplace(5.0)
+    )
+    before = client.get_total_spent_budget().total_spent_epsilon
+    answer = client.opendp.query(variance)
+    assert isinstance(answer.result.value, float) and answer.epsilon == variance.map(1)
+    counts = (
+        dp.t.make_split_dataframe(",", COLUMNS)
+        >> dp.t.make_select_column("species", str)
+        >> dp.t.then_count_by_categories(categories=["Adelie", "Chinstrap", "Gentoo"])
+        >> dp.m.then_laplace(2.0)
+    )
+    answer = client.opendp.query(counts)
+    assert len(answer.result.value) == 4 and answer.epsilon == counts.map(1)
+    spent = client.get_total_spent_budget().total_spent_epsilon - before
+    assert spent == pytest.approx(variance.map(1) + counts.map(1))
+
+
 def test_diffprivlib_pipeline_cost_score_and_safe_model(client: DPClient) -> None:
     pipeline = Pipeline(
         [

@@ -19,8 +19,8 @@ import opendp.prelude as dp
 import pandas as pd
 from opendp.mod import OpenDPException
 
+from veil_service.engine.dp import opendp_calls, opendp_safety
 from veil_service.engine.dp.opendp_cost import cost_of_measurement, opendp_message
-from veil_service.engine.dp.opendp_safety import load_measurement
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
     CostEstimate,
@@ -120,7 +120,7 @@ def execute(
 def _load(request: OpenDPRequest) -> dp.Measurement:
     request.validate()
     text = request.pipeline_json
-    measurement = _load_cached(text) if len(text) <= _CACHE_MAX_CHARS else load_measurement(text)
+    measurement = _load_cached(text) if len(text) <= _CACHE_MAX_CHARS else _parse(text)
     if str(measurement.input_domain) != _CSV_DOMAIN:
         raise InvalidArgumentError(
             f"pipeline_json input domain is {measurement.input_domain}; legacy pipelines take "
@@ -134,7 +134,15 @@ def _load(request: OpenDPRequest) -> dp.Measurement:
 def _load_cached(pipeline_json: str) -> dp.Measurement:
     # Deserializing takes ~1 s for an 8-step pipeline (OpenDP's JSON repeats each prefix); the
     # engine estimates then executes the same text, and measurements are immutable.
-    return load_measurement(pipeline_json)
+    return _parse(pipeline_json)
+
+
+def _parse(pipeline_json: str) -> dp.Measurement:
+    # Two forms: the list of constructor calls Lomas's opendp_logger and the Veil client write,
+    # and OpenDP's own serialization; both are checked against the same allow-list.
+    if opendp_calls.is_call_list(pipeline_json):
+        return opendp_calls.load_measurement(pipeline_json)
+    return opendp_safety.load_measurement(pipeline_json)
 
 
 def _flatten(release: Any) -> list[Scalar]:

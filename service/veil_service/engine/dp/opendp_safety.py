@@ -229,11 +229,16 @@ def load_measurement(pipeline_json: str) -> dp.Measurement:
     except (TypeError, ValueError, KeyError) as exc:
         raise _bad(f"has invalid arguments for an OpenDP constructor ({exc})") from exc
     if not isinstance(obj, dp.Measurement):
-        raise _bad(
-            "The pipeline provided is not a measurement (it has no noise mechanism, so it would "
-            "release exact values); end it with a measurement such as then_laplace"
-        )
+        raise not_a_measurement()
     return obj
+
+
+def not_a_measurement() -> InvalidArgumentError:
+    """The error for a pipeline without noise (Lomas's message, then the fix)."""
+    return _bad(
+        "The pipeline provided is not a measurement (it has no noise mechanism, so it would "
+        "release exact values); end it with a measurement such as then_laplace"
+    )
 
 
 def _check_call(node: dict[str, Any]) -> None:

@@ -141,7 +141,7 @@ def test_refusal_happens_before_any_call(penguin: Metadata, monkeypatch: Any) ->
 
 
 def test_other_refusals(bill_mean: Any, penguin: Metadata) -> None:
-    good = json.loads(serialize_opendp_measurement(bill_mean >> dp.m.then_laplace(5.0)))
+    good = json.loads(dp.serialize(bill_mean >> dp.m.then_laplace(5.0)))
     good["__version__"] = "0.9.0"
     with pytest.raises(InvalidArgumentError, match=r"OpenDP 0\.9\.0"):
         check_pipeline(json.dumps(good))

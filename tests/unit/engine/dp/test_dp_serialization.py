@@ -18,7 +18,7 @@ from veil_client.dp_serialization import (
 )
 from veil_client.errors import InvalidArgument
 from veil_service.engine.dp.diffprivlib_json import parse_pipeline
-from veil_service.engine.dp.opendp_safety import load_measurement
+from veil_service.engine.dp.opendp_calls import load_measurement
 
 dp.enable_features("contrib")
 
@@ -46,20 +46,13 @@ def test_opendp_round_trip_keeps_the_privacy_map() -> None:
 def test_opendp_client_refusals() -> None:
     with pytest.raises(InvalidArgument, match="expected an opendp Measurement"):
         serialize_opendp_measurement(_mean())
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Call to deprecated", category=DeprecationWarning)
-        variance = (
-            dp.t.make_split_dataframe(",", ["a", "b"])
-            >> dp.t.make_select_column("b", str)
-            >> dp.t.then_cast_default(float)
-            >> dp.t.then_impute_constant(0.0)
-            >> dp.t.then_clamp((0.0, 10.0))
-            >> dp.t.then_resize(10, 1.0)
-            >> dp.t.then_variance()
-            >> dp.m.then_laplace(1.0)
-        )
-    with pytest.raises(InvalidArgument, match="cannot serialize"):
-        serialize_opendp_measurement(variance)
+    dp.enable_features("honest-but-curious")  # for the Python postprocessor below
+    try:
+        postprocessed = (_mean() >> dp.m.then_laplace(1.0)) >> (lambda value: value * 2)
+    finally:
+        dp.disable_features("honest-but-curious")
+    with pytest.raises(InvalidArgument, match="Python functions cannot be sent"):
+        serialize_opendp_measurement(postprocessed)
 
 
 def test_diffprivlib_format() -> None:
