@@ -87,6 +87,13 @@ class DPAdminClient:
         """Every DP dataset."""
         return [dataset_dict(d) for d in self._api.list_all_datasets()]
 
+    def update_metadata(
+        self, name: str, metadata: str | os.PathLike[str] | dict[str, Any]
+    ) -> dict[str, Any]:
+        """Replace a dataset's metadata (bounds, categories, max_ids...); the stored table stays,
+        so the columns, their order and their types must stay too."""
+        return dataset_dict(self._api.update_dataset_metadata(name, _metadata_text(metadata)))
+
     def delete_dataset(self, name: str) -> None:
         """Delete a dataset with its grants and query archive."""
         self._api.delete_dataset(name)

@@ -154,6 +154,39 @@ def test_disable_user_revokes_keys_and_sessions_at_once(
     ]
 
 
+def test_enable_user_brings_the_account_back_but_not_its_revoked_keys(
+    veil_server: ServerThread, admin: Person
+) -> None:
+    person = create_user(veil_server, "user", password=PASSWORD)
+    call = Caller(veil_server, admin.api_key)
+    call(call.admin.DisableUser, admin_pb2.DisableUserRequest(user=person.username))
+
+    enabled = call(call.admin.EnableUser, admin_pb2.EnableUserRequest(user=person.username))
+    assert enabled.user.active
+    again = call(call.admin.EnableUser, admin_pb2.EnableUserRequest(user=person.id))
+    assert again.user.active  # enabling an enabled user changes nothing
+    session = call.auth.Login(
+        auth_pb2.LoginRequest(username=person.username, password=PASSWORD), timeout=10
+    ).session_token
+    assert _whoami(veil_server, session) == grpc.StatusCode.OK
+    # A key revoked with the account stays revoked: it may have leaked meanwhile.
+    assert _whoami(veil_server, person.api_key) == grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        _code(lambda: call(call.admin.EnableUser, admin_pb2.EnableUserRequest(user="no-such")))
+        == grpc.StatusCode.NOT_FOUND
+    )
+    bystander = Caller(veil_server, create_user(veil_server, "user").api_key)
+    refused = _code(
+        lambda: bystander(bystander.admin.EnableUser, admin_pb2.EnableUserRequest(user=person.id))
+    )
+    assert refused == grpc.StatusCode.PERMISSION_DENIED
+    events = call(
+        call.admin.ListAuditEvents, admin_pb2.ListAuditEventsRequest(user_id=person.id)
+    ).events
+    assert [e.event for e in events].count("user.enabled") == 1
+    assert next(e for e in events if e.event == "user.enabled").actor_id == admin.id
+
+
 def test_set_user_role_changes_what_the_user_may_call(
     veil_server: ServerThread, admin: Person
 ) -> None:

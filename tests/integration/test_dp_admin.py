@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+import yaml
 from dp_support import (
     DATASETS,
     LOMAS,
@@ -241,3 +243,53 @@ def test_upload_of_a_user_without_grant_is_invisible(
         manager(veil_server, user).dp(dataset).get_dataset_metadata()
     grant(veil_server, user, dataset, 1.0, 0.0)
     assert manager(veil_server, user).dp(dataset).get_dataset_metadata()["rows"] == 344
+
+
+def test_an_admin_changes_a_datasets_metadata_but_not_its_stored_columns(
+    veil_server: ServerThread, admin: TestUser, user: TestUser
+) -> None:
+    admins = DPAdminClient(manager(veil_server, admin))
+    name = register(veil_server)
+    grant(veil_server, user, name, 2.0, 1e-4)
+    text = PENGUIN_METADATA.read_text()
+    wider = text.replace("lower: 30.0\n    upper: 65.0", "lower: 25.0\n    upper: 70.0")
+    assert wider != text
+    changed = admins.update_metadata(name, wider)
+    bounds = json.loads(changed["metadata_json"])["columns"]["bill_length_mm"]
+    assert (bounds["lower"], bounds["upper"]) == (25.0, 70.0)
+    seen = manager(veil_server, user).dp(name).get_dataset_metadata()
+    assert seen["columns"]["bill_length_mm"]["upper"] == 70.0  # analysts see it at once
+
+    # The stored table stays as registered: a type, a column or the order may not change.
+    retyped = wider.replace(
+        "bill_length_mm:\n    type: float\n    precision: 64",
+        "bill_length_mm:\n    type: float\n    precision: 32",
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        admins.update_metadata(name, retyped)
+    assert refused.value.field == "metadata.columns.bill_length_mm"
+    assert "double" in refused.value.message and "float" in refused.value.message
+    without_sex = yaml.safe_load(wider)
+    del without_sex["columns"]["sex"]
+    with pytest.raises(InvalidArgument) as refused:
+        admins.update_metadata(name, yaml.safe_dump(without_sex))
+    assert (
+        refused.value.field == "metadata.columns" and "register it again" in refused.value.message
+    )
+    with pytest.raises(InvalidArgument) as refused:  # validated as at registration
+        admins.update_metadata(name, wider.replace("upper: 70.0", "upper: 20.0"))
+    assert "bill_length_mm" in refused.value.field
+    kept = json.loads({d["name"]: d for d in admins.list_datasets()}[name]["metadata_json"])
+    assert kept["columns"]["bill_length_mm"]["upper"] == 70.0  # nothing half-written
+
+    with pytest.raises(NotFound):
+        admins.update_metadata(unique(), wider)
+    with pytest.raises(PermissionDenied):
+        DPAdminClient(manager(veil_server, user)).update_metadata(name, text)
+    with veil_server.app.db.connect() as conn:
+        events = conn.execute(
+            sa.select(schema.audit_events.c.event, schema.audit_events.c.actor_id).where(
+                schema.audit_events.c.details_json.contains(name)
+            )
+        ).all()
+    assert [tuple(e) for e in events].count(("dataset.metadata_changed", admin.id)) == 1

@@ -73,6 +73,16 @@ class AdminServiceStub:
                 request_serializer=veil_dot_v1_dot_admin__pb2.ListAuditEventsRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_admin__pb2.ListAuditEventsResponse.FromString,
                 _registered_method=True)
+        self.EnableUser = channel.unary_unary(
+                '/veil.v1.AdminService/EnableUser',
+                request_serializer=veil_dot_v1_dot_admin__pb2.EnableUserRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_admin__pb2.EnableUserResponse.FromString,
+                _registered_method=True)
+        self.UpdateDatasetMetadata = channel.unary_unary(
+                '/veil.v1.AdminService/UpdateDatasetMetadata',
+                request_serializer=veil_dot_v1_dot_admin__pb2.UpdateDatasetMetadataRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_admin__pb2.UpdateDatasetMetadataResponse.FromString,
+                _registered_method=True)
         self.RegisterDataset = channel.stream_unary(
                 '/veil.v1.AdminService/RegisterDataset',
                 request_serializer=veil_dot_v1_dot_admin__pb2.RegisterDatasetRequest.SerializeToString,
@@ -168,6 +178,24 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnableUser(self, request, context):
+        """Enables a disabled user again. The API keys and sessions revoked when they were disabled
+        stay revoked: the user signs in with their password (or resets it) and creates new keys.
+        Errors: NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateDatasetMetadata(self, request, context):
+        """Replaces a DP dataset's metadata (bounds, categories, max_ids, rows, privacy unit...). The
+        stored table is kept, so the new metadata must declare the same columns, in the same order,
+        with the same types. Errors: NOT_FOUND, INVALID_ARGUMENT (metadata field and reason).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterDataset(self, request_iterator, context):
         """Registers a DP dataset from an uploaded Arrow IPC stream: header first (name and metadata),
         then bytes. Errors: INVALID_ARGUMENT (metadata field and reason, corrupt stream),
@@ -258,6 +286,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEvents,
                     request_deserializer=veil_dot_v1_dot_admin__pb2.ListAuditEventsRequest.FromString,
                     response_serializer=veil_dot_v1_dot_admin__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'EnableUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnableUser,
+                    request_deserializer=veil_dot_v1_dot_admin__pb2.EnableUserRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_admin__pb2.EnableUserResponse.SerializeToString,
+            ),
+            'UpdateDatasetMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDatasetMetadata,
+                    request_deserializer=veil_dot_v1_dot_admin__pb2.UpdateDatasetMetadataRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_admin__pb2.UpdateDatasetMetadataResponse.SerializeToString,
             ),
             'RegisterDataset': grpc.stream_unary_rpc_method_handler(
                     servicer.RegisterDataset,
@@ -488,6 +526,60 @@ class AdminService:
             '/veil.v1.AdminService/ListAuditEvents',
             veil_dot_v1_dot_admin__pb2.ListAuditEventsRequest.SerializeToString,
             veil_dot_v1_dot_admin__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnableUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.AdminService/EnableUser',
+            veil_dot_v1_dot_admin__pb2.EnableUserRequest.SerializeToString,
+            veil_dot_v1_dot_admin__pb2.EnableUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDatasetMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.AdminService/UpdateDatasetMetadata',
+            veil_dot_v1_dot_admin__pb2.UpdateDatasetMetadataRequest.SerializeToString,
+            veil_dot_v1_dot_admin__pb2.UpdateDatasetMetadataResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,6 +55,16 @@ class AdminServiceStub:
     """Revokes any user's API key. Errors: NOT_FOUND."""
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListAuditEventsRequest, _admin_pb2.ListAuditEventsResponse]
     """Lists audit events (auth and admin actions), newest first."""
+    EnableUser: _grpc.UnaryUnaryMultiCallable[_admin_pb2.EnableUserRequest, _admin_pb2.EnableUserResponse]
+    """Enables a disabled user again. The API keys and sessions revoked when they were disabled
+    stay revoked: the user signs in with their password (or resets it) and creates new keys.
+    Errors: NOT_FOUND.
+    """
+    UpdateDatasetMetadata: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateDatasetMetadataRequest, _admin_pb2.UpdateDatasetMetadataResponse]
+    """Replaces a DP dataset's metadata (bounds, categories, max_ids, rows, privacy unit...). The
+    stored table is kept, so the new metadata must declare the same columns, in the same order,
+    with the same types. Errors: NOT_FOUND, INVALID_ARGUMENT (metadata field and reason).
+    """
     RegisterDataset: _grpc.StreamUnaryMultiCallable[_admin_pb2.RegisterDatasetRequest, _admin_pb2.RegisterDatasetResponse]
     """Registers a DP dataset from an uploaded Arrow IPC stream: header first (name and metadata),
     then bytes. Errors: INVALID_ARGUMENT (metadata field and reason, corrupt stream),
@@ -104,6 +114,16 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Revokes any user's API key. Errors: NOT_FOUND."""
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListAuditEventsRequest, _admin_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
     """Lists audit events (auth and admin actions), newest first."""
+    EnableUser: _aio.UnaryUnaryMultiCallable[_admin_pb2.EnableUserRequest, _admin_pb2.EnableUserResponse]  # type: ignore[assignment]
+    """Enables a disabled user again. The API keys and sessions revoked when they were disabled
+    stay revoked: the user signs in with their password (or resets it) and creates new keys.
+    Errors: NOT_FOUND.
+    """
+    UpdateDatasetMetadata: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateDatasetMetadataRequest, _admin_pb2.UpdateDatasetMetadataResponse]  # type: ignore[assignment]
+    """Replaces a DP dataset's metadata (bounds, categories, max_ids, rows, privacy unit...). The
+    stored table is kept, so the new metadata must declare the same columns, in the same order,
+    with the same types. Errors: NOT_FOUND, INVALID_ARGUMENT (metadata field and reason).
+    """
     RegisterDataset: _aio.StreamUnaryMultiCallable[_admin_pb2.RegisterDatasetRequest, _admin_pb2.RegisterDatasetResponse]  # type: ignore[assignment]
     """Registers a DP dataset from an uploaded Arrow IPC stream: header first (name and metadata),
     then bytes. Errors: INVALID_ARGUMENT (metadata field and reason, corrupt stream),
@@ -192,6 +212,28 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListAuditEventsResponse, _abc.Awaitable[_admin_pb2.ListAuditEventsResponse]]:
         """Lists audit events (auth and admin actions), newest first."""
+
+    @_abc_1.abstractmethod
+    def EnableUser(
+        self,
+        request: _admin_pb2.EnableUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.EnableUserResponse, _abc.Awaitable[_admin_pb2.EnableUserResponse]]:
+        """Enables a disabled user again. The API keys and sessions revoked when they were disabled
+        stay revoked: the user signs in with their password (or resets it) and creates new keys.
+        Errors: NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateDatasetMetadata(
+        self,
+        request: _admin_pb2.UpdateDatasetMetadataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.UpdateDatasetMetadataResponse, _abc.Awaitable[_admin_pb2.UpdateDatasetMetadataResponse]]:
+        """Replaces a DP dataset's metadata (bounds, categories, max_ids, rows, privacy unit...). The
+        stored table is kept, so the new metadata must declare the same columns, in the same order,
+        with the same types. Errors: NOT_FOUND, INVALID_ARGUMENT (metadata field and reason).
+        """
 
     @_abc_1.abstractmethod
     def RegisterDataset(

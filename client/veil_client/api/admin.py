@@ -22,6 +22,9 @@ LIST_USERS = unary(
     _S, "ListUsers", admin_pb2.ListUsersRequest, admin_pb2.ListUsersResponse, idempotent=True
 )
 DISABLE_USER = unary(_S, "DisableUser", admin_pb2.DisableUserRequest, admin_pb2.DisableUserResponse)
+ENABLE_USER = unary(
+    _S, "EnableUser", admin_pb2.EnableUserRequest, admin_pb2.EnableUserResponse, idempotent=True
+)
 SET_USER_ROLE = unary(
     _S,
     "SetUserRole",
@@ -61,6 +64,13 @@ LIST_ALL_DATASETS = unary(
     "ListAllDatasets",
     admin_pb2.ListAllDatasetsRequest,
     admin_pb2.ListAllDatasetsResponse,
+    idempotent=True,
+)
+UPDATE_DATASET_METADATA = unary(
+    _S,
+    "UpdateDatasetMetadata",
+    admin_pb2.UpdateDatasetMetadataRequest,
+    admin_pb2.UpdateDatasetMetadataResponse,
     idempotent=True,
 )
 DELETE_DATASET = unary(
@@ -193,6 +203,12 @@ class AdminApi:
             self.transport.call(DISABLE_USER, admin_pb2.DisableUserRequest(user=user)).user
         )
 
+    def enable_user(self, user: str) -> User:
+        """Enable a disabled user again; the keys and sessions revoked with it stay revoked."""
+        return User.from_proto(
+            self.transport.call(ENABLE_USER, admin_pb2.EnableUserRequest(user=user)).user
+        )
+
     def set_user_role(self, user: str, role: str) -> User:
         """Change a user's role (``user`` or ``admin``)."""
         response = self.transport.call(
@@ -265,6 +281,14 @@ class AdminApi:
         """Every DP dataset."""
         response = self.transport.call(LIST_ALL_DATASETS, admin_pb2.ListAllDatasetsRequest())
         return [Dataset.from_proto(d) for d in response.datasets]
+
+    def update_dataset_metadata(self, name: str, metadata_yaml: str) -> Dataset:
+        """Replace a dataset's metadata (same columns, order and types as the stored table)."""
+        response = self.transport.call(
+            UPDATE_DATASET_METADATA,
+            admin_pb2.UpdateDatasetMetadataRequest(name=name, metadata_yaml=metadata_yaml),
+        )
+        return Dataset.from_proto(response.dataset)
 
     def delete_dataset(self, name: str) -> None:
         """Delete a dataset with its grants and query archive."""

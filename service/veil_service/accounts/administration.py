@@ -1,4 +1,4 @@
-"""What admins do to accounts: create, disable, change role, revoke keys of others.
+"""What admins do to accounts: create, disable, enable again, change role, revoke keys of others.
 
 Each operation is one transaction with its audit event, so the trail never records an act that
 did not happen (or misses one that did).
@@ -104,6 +104,24 @@ def disable_user(conn: sa.Connection, *, user: str, actor_id: str | None, peer: 
             api_keys_revoked=int(keys or 0),
             sessions_ended=ended,
         )
+    return users.find_user(conn, record.id)
+
+
+def enable_user(conn: sa.Connection, *, user: str, actor_id: str | None, peer: str) -> UserRecord:
+    """Enable a disabled user again (nothing happens to an enabled one).
+
+    What :func:`disable_user` revoked stays revoked: API keys, sessions and reset tokens never
+    come back to life (one may have leaked while the account was off). The user signs in with
+    their password, or asks for a reset, and creates new keys.
+
+    Raises:
+        NotFoundError: no such user.
+    """
+    record = users.find_user(conn, user)
+    if record.active:
+        return record
+    conn.execute(sa.update(schema.users).where(schema.users.c.id == record.id).values(active=True))
+    audit.record(conn, "user.enabled", user_id=record.id, actor_id=actor_id, peer=peer)
     return users.find_user(conn, record.id)
 
 

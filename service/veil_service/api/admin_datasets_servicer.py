@@ -16,8 +16,8 @@ from veil_service.errors import InvalidArgumentError, Reason
 
 
 class AdminDatasetsServicer:
-    """RegisterDataset, RegisterDatasetFromPath, ListAllDatasets, DeleteDataset, GrantAccess,
-    ListGrants (see admin.proto)."""
+    """RegisterDataset, RegisterDatasetFromPath, ListAllDatasets, UpdateDatasetMetadata,
+    DeleteDataset, GrantAccess, ListGrants (see admin.proto)."""
 
     app: AppContext
 
@@ -69,6 +69,18 @@ class AdminDatasetsServicer:
         with self.app.db.connect() as conn:
             records = datasets.list_datasets(conn)
         return admin_pb2.ListAllDatasetsResponse(datasets=[convert.dataset(r) for r in records])
+
+    async def UpdateDatasetMetadata(  # noqa: N802
+        self, request: admin_pb2.UpdateDatasetMetadataRequest, context: ServicerContext
+    ) -> admin_pb2.UpdateDatasetMetadataResponse:
+        record = registration.update_metadata(
+            self.app.db,
+            name=request.name,
+            metadata_text=request.metadata_yaml,
+            actor_id=current_principal().user_id,
+            peer=current_peer(),
+        )
+        return admin_pb2.UpdateDatasetMetadataResponse(dataset=convert.dataset(record))
 
     async def DeleteDataset(  # noqa: N802
         self, request: admin_pb2.DeleteDatasetRequest, context: ServicerContext

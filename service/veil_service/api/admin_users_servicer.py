@@ -40,8 +40,9 @@ def _audit_event(record: AuditRecord) -> admin_pb2.AuditEvent:
 
 
 class AdminUsersServicer:
-    """CreateUser, ListUsers, DisableUser, SetUserRole, ListUserApiKeys, RevokeUserApiKey,
-    ListAuditEvents, GetServerState (see admin.proto). The interceptor admits admins only."""
+    """CreateUser, ListUsers, DisableUser, EnableUser, SetUserRole, ListUserApiKeys,
+    RevokeUserApiKey, ListAuditEvents, GetServerState (see admin.proto). The interceptor admits
+    admins only."""
 
     app: AppContext
 
@@ -82,6 +83,16 @@ class AdminUsersServicer:
                 conn, user=request.user, actor_id=actor.user_id, peer=current_peer()
             )
         return admin_pb2.DisableUserResponse(user=convert.user(record))
+
+    async def EnableUser(  # noqa: N802
+        self, request: admin_pb2.EnableUserRequest, context: ServicerContext
+    ) -> admin_pb2.EnableUserResponse:
+        actor = current_principal()
+        with self.app.db.begin() as conn:
+            record = administration.enable_user(
+                conn, user=request.user, actor_id=actor.user_id, peer=current_peer()
+            )
+        return admin_pb2.EnableUserResponse(user=convert.user(record))
 
     async def SetUserRole(  # noqa: N802
         self, request: admin_pb2.SetUserRoleRequest, context: ServicerContext

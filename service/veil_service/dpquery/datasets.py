@@ -1,8 +1,9 @@
 """The registry of DP datasets: a stored table (Arrow IPC blob) plus its Lomas metadata.
 
 Registration is all or nothing: the blob is durable first, then its row and the dataset row are
-inserted in one transaction; a failure deletes the blob. Deleting a dataset removes its grants
-and archive with it, then the blob once nothing else references it.
+inserted in one transaction; a failure deletes the blob. An admin may replace the metadata later
+when it still describes the stored table (same columns, order and types). Deleting a dataset
+removes its grants and archive with it, then the blob once nothing else references it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 
 from veil_service.accounts import audit
 from veil_service.arrow_tables import ColumnDescription, TableShape
+from veil_service.dpquery.dataset_files import target_schema
 from veil_service.engine_contract.dp_metadata import Metadata, parse_metadata
 from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from veil_service.runs.tables import release_blob
@@ -183,6 +185,54 @@ def list_datasets(conn: sa.Connection) -> list[DatasetRecord]:
     """Every dataset, newest first."""
     rows = conn.execute(_select().order_by(schema.datasets.c.created_at.desc())).mappings()
     return [to_record(r) for r in rows]
+
+
+def replace_metadata(
+    conn: sa.Connection,
+    name: str,
+    metadata: Metadata,
+    *,
+    actor_id: str | None = None,
+    peer: str = "",
+) -> DatasetRecord:
+    """Replace a dataset's metadata, in the caller's transaction.
+
+    The stored table was written with the Arrow types its metadata declared
+    (``dataset_files.target_schema``) and is kept as it is, so the new metadata must declare the
+    same columns, in the same order, with the same stored types; everything else (bounds,
+    categories, nullability, ``max_ids``, ``rows``, the privacy unit...) may change. Queries
+    already answered stay in the archive with what they cost.
+
+    Raises:
+        NotFoundError: no such dataset.
+        InvalidArgumentError: the metadata does not describe the stored table (the first
+            column that differs is named).
+    """
+    record = get_dataset(conn, name)
+    stored, wanted = target_schema(record.metadata), target_schema(metadata)
+    if stored.names != wanted.names:
+        raise InvalidArgumentError(
+            f"metadata.columns must be the stored table's columns, in its order "
+            f"({', '.join(stored.names)}); got {', '.join(wanted.names)}. To change the columns, "
+            "delete the dataset and register it again.",
+            field="metadata.columns",
+        )
+    for before, after, column in zip(stored.types, wanted.types, metadata.columns, strict=True):
+        if before != after:
+            where = f"metadata.columns.{column.name}"
+            raise InvalidArgumentError(
+                f"{where}: the stored column holds {before} values, so its type (and precision) "
+                f"must stay as registered; got a declaration stored as {after}.",
+                field=where,
+            )
+    metadata_json = json.dumps(metadata.to_dict(), sort_keys=False)
+    conn.execute(
+        sa.update(schema.datasets)
+        .where(schema.datasets.c.id == record.id)
+        .values(metadata_json=metadata_json)
+    )
+    audit.record(conn, "dataset.metadata_changed", actor_id=actor_id, peer=peer, dataset=name)
+    return get_dataset(conn, name)
 
 
 def delete_dataset(

@@ -1,4 +1,5 @@
-"""Registering DP datasets: from an uploaded Arrow stream or from a file on the server.
+"""Registering DP datasets: from an uploaded Arrow stream or from a file on the server; and
+replacing a registered dataset's metadata.
 
 Both paths validate the metadata first (Lomas format; an error names the field and the reason),
 then write a blob holding exactly the metadata's columns with its types, then register it in one
@@ -20,6 +21,7 @@ from veil_service.dpquery.datasets import (
     DatasetRecord,
     ensure_name_free,
     register_dataset,
+    replace_metadata,
     validate_dataset_name,
 )
 from veil_service.engine_contract.dp_metadata import Metadata, load_metadata_text
@@ -46,6 +48,21 @@ def parse_metadata_text(text: str) -> Metadata:
             field="metadata",
         )
     return load_metadata_text(text)
+
+
+def update_metadata(
+    db: sa.Engine, *, name: str, metadata_text: str, actor_id: str | None, peer: str
+) -> DatasetRecord:
+    """Validate new metadata (as at registration) and put it in place of the dataset's.
+
+    Raises:
+        InvalidArgumentError: empty, unparsable or invalid metadata, or metadata that does not
+            describe the stored table (``datasets.replace_metadata``).
+        NotFoundError: no such dataset.
+    """
+    metadata = parse_metadata_text(metadata_text)
+    with db.begin() as conn:
+        return replace_metadata(conn, name, metadata, actor_id=actor_id, peer=peer)
 
 
 def _commit(

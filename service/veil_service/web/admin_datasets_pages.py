@@ -1,5 +1,5 @@
-"""Administration of DP datasets (admins only): register (upload or server path), metadata,
-deletion, and the grants that give analysts a budget on them.
+"""Administration of DP datasets (admins only): register (upload or server path), read and
+change their metadata, delete them, and the grants that give analysts a budget on them.
 
 The handlers call the dpquery domain the AdminService servicer calls (``registration``,
 ``datasets``, ``grants``): the same metadata validation, path confinement and budget rules.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import yaml
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -100,6 +101,53 @@ async def register_path_submit(page: Page) -> Response:
     return page.redirect("/admin/datasets")
 
 
+def _render_dataset(
+    page: Page, name: str, *, text: str | None = None, error: str = "", status: int = 200
+) -> Response:
+    with page.ctx.app.db.connect() as conn:
+        dataset = datasets.get_dataset(conn, name)
+    if text is None:
+        text = yaml.safe_dump(dataset.metadata_dict, sort_keys=False, allow_unicode=True)
+    return page.render(
+        "admin_dataset.html",
+        status=status,
+        section="admin",
+        tab="datasets",
+        dataset=dataset,
+        metadata_text=text,
+        error=error,
+        notice=page.request.query_params.get("notice", ""),
+    )
+
+
+@guarded("AdminService/ListAllDatasets")
+async def dataset_page(page: Page) -> Response:
+    """One dataset: its stored columns and its metadata, as YAML to edit."""
+    return _render_dataset(page, page.request.path_params["name"])
+
+
+@guarded("AdminService/UpdateDatasetMetadata")
+async def metadata_submit(page: Page) -> Response:
+    """Replace a dataset's metadata (validated as at registration, same columns and types)."""
+    name = page.request.path_params["name"]
+    text = str(page.form.get("metadata") or "")
+    try:
+        text = await _metadata_text(page)
+        await asyncio.to_thread(
+            registration.update_metadata,
+            page.ctx.app.db,
+            name=name,
+            metadata_text=text,
+            actor_id=page.user_id,
+            peer=page.peer,
+        )
+    except VeilServiceError as exc:
+        if exc.code_name == "NOT_FOUND":
+            raise
+        return _render_dataset(page, name, text=text, error=exc.message, status=http_status(exc))
+    return page.redirect(f"/admin/datasets/{name}?notice=saved")
+
+
 @guarded("AdminService/DeleteDataset")
 async def delete_submit(page: Page) -> Response:
     """Delete a dataset, its grants and its stored table."""
@@ -164,6 +212,8 @@ def routes() -> list[BaseRoute]:
         Route("/admin/datasets", datasets_page, methods=get),
         Route("/admin/datasets", register_upload_submit, methods=post),
         Route("/admin/datasets/path", register_path_submit, methods=post),
+        Route("/admin/datasets/{name}", dataset_page, methods=get),
+        Route("/admin/datasets/{name}/metadata", metadata_submit, methods=post),
         Route("/admin/datasets/{name}/delete", delete_submit, methods=post),
         Route("/admin/grants", grants_page, methods=get),
         Route("/admin/grants", grant_submit, methods=post),

@@ -1,4 +1,5 @@
-"""Administration of accounts (admins only): users, their roles and API keys, the audit log.
+"""Administration of accounts (admins only): users (create, disable, enable again, roles), their
+API keys, the audit log.
 
 Each route names its AdminService RPC, whose rule admits admins only; the handlers call the
 accounts domain functions the AdminService servicer calls (``accounts.administration``,
@@ -84,6 +85,16 @@ async def disable_user_submit(page: Page) -> Response:
         if exc.code_name == "NOT_FOUND":
             raise
         return _render_users(page, error=exc.message, status=http_status(exc))
+    return page.redirect("/admin/users")
+
+
+@guarded("AdminService/EnableUser")
+async def enable_user_submit(page: Page) -> Response:
+    """Enable a disabled user again (their old keys and sessions stay revoked)."""
+    with page.ctx.app.db.begin() as conn:
+        administration.enable_user(
+            conn, user=page.request.path_params["user"], actor_id=page.user_id, peer=page.peer
+        )
     return page.redirect("/admin/users")
 
 
@@ -202,6 +213,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/users", create_user_submit, methods=post),
         Route("/admin/users/{user}", user_page, methods=get),
         Route("/admin/users/{user}/disable", disable_user_submit, methods=post),
+        Route("/admin/users/{user}/enable", enable_user_submit, methods=post),
         Route("/admin/users/{user}/role", set_role_submit, methods=post),
         Route("/admin/keys/{key_id}/revoke", revoke_key_submit, methods=post),
         Route("/admin/audit", audit_page, methods=get),

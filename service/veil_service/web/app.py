@@ -52,6 +52,7 @@ def routes() -> list[BaseRoute]:
         Route("/runs/yaml", runs_new.yaml_submit, methods=POST),
         Route("/runs/{run_id}", runs_pages.run_page, methods=GET),
         Route("/runs/{run_id}/setup", runs_new.setup_page, methods=GET),
+        Route("/runs/{run_id}/advise", runs_new.advise_submit, methods=POST),
         Route("/runs/{run_id}/start", runs_new.start_submit, methods=POST),
         Route("/runs/{run_id}/events", live.run_events, methods=GET),
         Route("/runs/{run_id}/yaml", results_pages.download_yaml, methods=GET),

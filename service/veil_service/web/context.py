@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ def new_context(app: AppContext, runs: RunsService, queries: DPQueries) -> WebCo
         lstrip_blocks=True,
     )
     templates.filters["when"] = when
+    templates.filters["b64"] = b64
     return WebContext(app, runs, queries, templates)
 
 
@@ -63,3 +65,9 @@ def when(epoch: float | None) -> str:
     if epoch is None:
         return ""
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
+
+
+def b64(text: str) -> str:
+    """Text as base64 of its UTF-8 (an SVG figure as a ``data:`` image, which the page's
+    Content-Security-Policy allows and in which no script runs)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")

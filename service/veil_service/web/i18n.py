@@ -31,6 +31,11 @@ class Translator:
         text = self._messages.get(key) or messages_en.MESSAGES.get(key) or key
         return text.format(**values) if values else text
 
+    def label(self, key: str, fallback: str) -> str:
+        """The message of ``key`` when there is one, else ``fallback`` (a parameter the web has
+        no words for is shown by its name)."""
+        return self._messages.get(key) or messages_en.MESSAGES.get(key) or fallback
+
     def phase(self, phase: str) -> str:
         """A job's phase in this language (the engine reports it in English words).
 

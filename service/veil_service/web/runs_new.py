@@ -2,19 +2,23 @@
 launch from an avatar_yaml file (the one the run page downloads, or Octopize's).
 
 Every step is a call of the runs domain for the signed-in user: ``create_run``,
-``upload_table`` (through ``uploads``), ``advise_parameters``, ``set_config``, ``import_yaml``
-and ``start_jobs``; the domain validates every parameter (``runs.config.validate``) and plans
-the jobs, so the forms here only read values.
+``upload_table`` (through ``uploads``), ``advise_parameters`` (rule-based on opening the
+parameters, privacy-targeted on request: the same call as the AdviseParameters RPC with
+``privacy_targets``), ``set_config``, ``import_yaml`` and ``start_jobs``; the domain validates
+every parameter and target (``runs.config.validate``, ``engine_contract.privacy_targets``) and
+plans the jobs, so the forms here only read values.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from veil_service.engine_contract.privacy_targets import PrivacyTargets
 from veil_service.errors import InvalidArgumentError, VeilServiceError
 from veil_service.runs.config import (
     DATA_RECIPIENTS,
@@ -28,7 +32,7 @@ from veil_service.runs.config import (
 from veil_service.runs.jobs import KINDS
 from veil_service.runs.service import Advice
 from veil_service.web.errors import http_status
-from veil_service.web.forms import form_names, form_optional_int
+from veil_service.web.forms import form_float, form_names, form_optional_int
 from veil_service.web.page import Page, guarded
 from veil_service.web.uploads import store_upload, table_name_of
 
@@ -41,6 +45,22 @@ CHOICES = {
     "data_subject": DATA_SUBJECTS,
     "data_recipient": DATA_RECIPIENTS,
 }
+
+
+#: The privacy targets, in the order of the form; the risks are shown as percentages (as the run
+#: page shows the measured risks) and sent as the fractions the domain takes.
+TARGET_NAMES = tuple(f.name for f in fields(PrivacyTargets))
+PERCENT_TARGETS = frozenset({"singling_out", "linkability", "inference", "unique_copies"})
+#: The avatarization fields of the form besides the checkboxes, read as numbers.
+KNOBS = ("max_weight", "local_noise")
+
+
+def _target_defaults() -> dict[str, float]:
+    """The targets as the form shows them (issue 21's defaults, risks in %)."""
+    return {
+        name: round(value * 100, 6) if name in PERCENT_TARGETS else value
+        for name, value in PrivacyTargets().as_dict().items()
+    }
 
 
 def _uploads(page: Page, name: str) -> list[UploadFile]:
@@ -84,18 +104,50 @@ async def new_run_submit(page: Page) -> Response:
     return page.redirect(f"/runs/{run.record.id}/setup")
 
 
+def _field_values(
+    configured: dict[str, Any], advised: Advice | None, *, prefer_advice: bool
+) -> dict[str, Any]:
+    """What the parameter fields of a table show: its parameters, else the advice's; after a
+    privacy-targeted search, the advice's (the user asked for them)."""
+    suggested = advised.parameters if advised else {}
+    if prefer_advice:
+        return {**configured, **suggested}
+    return {**suggested, **configured}
+
+
 def _render_setup(
-    page: Page, run_id: str, *, advice: dict[str, Advice], error: str = "", status: int = 200
+    page: Page,
+    run_id: str,
+    *,
+    advice: dict[str, Advice],
+    error: str = "",
+    status: int = 200,
+    searched: str = "",
+    target_values: dict[str, dict[str, Any]] | None = None,
 ) -> Response:
     run = page.ctx.runs.get_run(page.user_id, run_id)
+    originals = [t for t in run.tables if t.role == "original"]
+    values = {}
+    for table in originals:
+        configured = run.config.find(table.name)
+        params = dict(configured.avatarization or {}) if configured else {}
+        values[table.name] = _field_values(
+            params, advice.get(table.name), prefer_advice=table.name == searched
+        )
     return page.render(
         "setup.html",
         status=status,
         section="runs",
         run=run,
         config=run.config,
-        originals=[t for t in run.tables if t.role == "original"],
+        originals=originals,
         advice=advice,
+        values=values,
+        searched=searched,
+        target_names=TARGET_NAMES,
+        percent_targets=PERCENT_TARGETS,
+        target_values=target_values or {},
+        target_defaults=_target_defaults(),
         choices=CHOICES,
         job_choices=JOB_CHOICES,
         error=error,
@@ -130,6 +182,10 @@ def _table_parameters(page: Page, name: str) -> dict[str, Any]:
         avatarization["imputation_method"] = page.text(prefix + "imputation_method")
     if page.text(prefix + "use_categorical_reduction") == "on":
         avatarization["use_categorical_reduction"] = True
+    for knob in KNOBS:
+        if page.text(prefix + knob):
+            avatarization[knob] = form_float(page.text(prefix + knob), knob)
+    avatarization["redraw_unique_copies"] = page.text(prefix + "redraw_unique_copies") == "on"
     if page.text(prefix + "exclude_variable_names"):
         avatarization["exclude_variable_names"] = form_names(
             page.text(prefix + "exclude_variable_names")
@@ -163,6 +219,53 @@ def config_from_form(page: Page, config: RunConfig, table_names: list[str]) -> R
         else:
             table.signal_metrics.pop("target", None)
     return config
+
+
+def _privacy_targets(page: Page, table: str) -> dict[str, float]:
+    """The targets the form sets (empty fields take the defaults), as the domain takes them."""
+    targets = {}
+    for name in TARGET_NAMES:
+        text = page.text(f"{table}.target.{name}")
+        if text:
+            value = form_float(text, f"privacy_targets.{name}")
+            targets[name] = value / 100 if name in PERCENT_TARGETS else value
+    return targets
+
+
+@guarded("RunsService/AdviseParameters")
+async def advise_submit(page: Page) -> Response:
+    """Search, on a sample, the most useful parameters meeting the privacy targets the form
+    sets, and show the parameters again filled with them, the curve and every trial."""
+    run_id = page.request.path_params["run_id"]
+    table = page.text("table")
+    typed = {name: page.text(f"{table}.target.{name}") for name in TARGET_NAMES}
+    typed["utility_target"] = page.text(f"{table}.utility_target")
+    try:
+        advice = await page.ctx.runs.advise_parameters(
+            page.user_id,
+            run_id,
+            table,
+            privacy_targets=_privacy_targets(page, table),
+            target=typed["utility_target"] or None,
+        )
+    except VeilServiceError as exc:
+        if exc.code_name == "NOT_FOUND":
+            raise
+        message = exc.message
+        name = (exc.field or "").removeprefix("privacy_targets.")
+        if name in PERCENT_TARGETS:
+            message += " (The form takes this target in %: it sends the value divided by 100.)"
+        return _render_setup(
+            page,
+            run_id,
+            advice={},
+            error=message,
+            status=http_status(exc),
+            target_values={table: typed},
+        )
+    return _render_setup(
+        page, run_id, advice={table: advice}, searched=table, target_values={table: typed}
+    )
 
 
 @guarded("RunsService/StartJobs")

@@ -6,8 +6,10 @@ servicer calls) for the signed-in user; another user's run is NOT_FOUND there, h
 
 from __future__ import annotations
 
+import html
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
@@ -22,6 +24,9 @@ from veil_service.web.page import Page, guarded
 PAGE_SIZE = 20
 RUN_JOBS_SHOWN = 200
 JSON_RESULT_MAX_BYTES = 4 << 20
+#: A figure's title is in the first bytes of its HTML page (engine/reports/html.py ``page``).
+FIGURE_HEAD_BYTES = 2048
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 """Metrics results are read into the page; a larger JSON file is only offered for download."""
 
 
@@ -90,6 +95,7 @@ class TableResults:
     avatars: ResultRecord | None
     figures: list[ResultRecord]
     reports: list[ResultRecord]
+    figure_titles: dict[str, str] = field(default_factory=dict)
 
 
 def _read_json(page: Page, result: ResultRecord) -> list[dict[str, Any]]:
@@ -98,6 +104,20 @@ def _read_json(page: Page, result: ResultRecord) -> list[dict[str, Any]]:
     data = b"".join(page.ctx.runs.result_chunks(result, 1 << 20))
     value = json.loads(data)
     return value if isinstance(value, list) else [value]
+
+
+def _figure_title(page: Page, result: ResultRecord) -> str:
+    """The title the engine gave a figure (``Distribution of radius_mean``), read from the head
+    of its page; empty when there is none."""
+    chunks = page.ctx.runs.result_chunks(result, FIGURE_HEAD_BYTES)
+    try:
+        head = next(iter(chunks), b"")
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    found = TITLE.search(head.decode("utf-8", "replace"))
+    return html.unescape(found.group(1)).strip() if found else ""
 
 
 def table_results(page: Page, results: list[ResultRecord]) -> list[TableResults]:
@@ -112,7 +132,11 @@ def table_results(page: Page, results: list[ResultRecord]) -> list[TableResults]
         # A figure a later job drew again (the metrics summary) is shown once, in its last form.
         figures = list({r.subkind: r for r in mine if r.kind == "figures"}.values())
         reports = [r for r in mine if r.kind == "report"]
-        grouped.append(TableResults(name, privacy, signal, avatars, figures, reports))
+        # One distribution per column: the link names the column (the figure's own title).
+        titles = {
+            r.id: _figure_title(page, r) for r in figures if r.subkind.startswith("distribution")
+        }
+        grouped.append(TableResults(name, privacy, signal, avatars, figures, reports, titles))
     return grouped
 
 

@@ -1,11 +1,11 @@
 """The web application in a real browser (Debian's Chromium driven by Playwright).
 
-A data protection officer's path: sign in with the keyboard, upload WBCD, take the advice, run
-k=15, watch the jobs finish without reloading, read the hidden rate against its target,
-download the report and the YAML, and the YAML runs unchanged with the Python client. Then what
-others see: an analyst only their datasets and budgets; a user no admin page and a 404 on
-another user's run. Every page is screenshotted (desktop, and phone for the main ones) and
-checked for unlabelled fields.
+A data protection officer's path: sign in with the keyboard, upload WBCD, take the advice and
+search parameters meeting privacy targets, run k=15, watch the jobs finish without reloading,
+read the hidden rate against its target, download the report and the YAML, and the YAML runs
+unchanged with the Python client. Then what others see: an analyst only their datasets and
+budgets; a user no admin page and a 404 on another user's run. Every page is screenshotted
+(desktop, and phone for the main ones) and checked for unlabelled fields.
 """
 
 from __future__ import annotations
@@ -76,7 +76,22 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     page.wait_for_url("**/setup")
     assert "Advice:" in page.inner_text("main")
     shots.take(page, "setup_with_advice")
+    # Privacy-targeted advice, from the same domain call as AdviseParameters with targets.
+    page.click("details.targets > summary")
+    assert page.input_value("[id='wbcd.target.singling_out']") == "10.0"  # % on the form
+    page.fill("[id='wbcd.target.hidden_rate']", "85")
+    with page.expect_navigation(url=re.compile(r"/advise$"), timeout=180_000):
+        page.click("details.targets button")
+    search = page.locator("section.privacy-search")
+    assert search.get_attribute("data-targets-met") == "true"
+    chosen = page.locator("table.trials tr.chosen td").first.text_content()
+    assert page.input_value("[id='wbcd.k']") == chosen  # the chosen set is filled in
+    assert page.input_value("[id='wbcd.target.hidden_rate']") == "85"
+    assert page.is_visible("figure.curve img")
+    shots.take(page, "setup_privacy_advice")
+    shots.phone(page, "setup_privacy_advice")
     page.fill("[id='wbcd.k']", "15")
+    page.fill("[id='wbcd.max_weight']", "")  # 2/k of the new k
     page.fill("#seed", str(SEED))
     page.click("form.setup > button[type=submit]")
     page.wait_for_url(re.compile(r".*/runs/[0-9a-f-]{36}#jobs$"))
@@ -205,6 +220,12 @@ def test_what_analysts_users_and_admins_each_see(
     shots.take(page, "admin_user_keys")
     page.click("nav.tabs >> text=Datasets")
     shots.take(page, "admin_datasets")
+    page.click(f"a[href='/admin/datasets/{mine}']")
+    page.fill("#meta-text", page.input_value("#meta-text").replace("upper: 65.0", "upper: 70.0"))
+    page.click("text=Save the metadata")
+    page.wait_for_selector("#notice")
+    assert "upper: 70.0" in page.input_value("#meta-text")
+    shots.take(page, "admin_dataset_metadata")
     page.click("nav.tabs >> text=Grants and budgets")
     page.fill("#fg-user", analyst.username)
     page.click("form.filters button")

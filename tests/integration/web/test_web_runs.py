@@ -107,8 +107,8 @@ def test_a_yaml_file_and_its_table_launch_the_same_run(
     run_id = launched.headers["location"].split("/runs/")[1].split("?")[0].split("#")[0]
     page = session.get(f"/runs/{run_id}")
     assert page.status_code == 200 and "launched from the web" in page.text
-    assert re.search(r"<dt>k</dt><dd>7</dd>", page.text)
-    assert re.search(r"<dt>ncp</dt><dd>2</dd>", page.text)
+    assert re.search(r"<dt>k \(neighbours\)</dt><dd>7</dd>", page.text)
+    assert re.search(r"<dt>Dimensions \(ncp\)</dt><dd>2</dd>", page.text)
 
     launched_runner = manager.create_runner_from_id(run_id)
     assert_eventually(lambda: launched_runner.get_status(JobKind.standard) == "finished", 180)
@@ -191,3 +191,45 @@ def test_a_parquet_upload_gets_advice_on_its_setup_page(
     assert setup.status_code == 200
     assert "Table visits (200 rows, 6 columns)" in setup.text
     assert re.search(r'id="visits\.k"[^>]* value="\d+"', setup.text)  # filled by the advice
+
+
+def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    session = web(owner)
+    session.get("/runs/new")
+    created = session.post(
+        "/runs/new",
+        {"display_name": "targets"},
+        files={"file": ("patients.csv", _table(tmp_path).read_bytes(), "text/csv")},
+    )
+    run_path = created.headers["location"].removesuffix("/setup")
+    setup = session.get(created.headers["location"]).text
+    # The targets form starts at issue 21's defaults, the risks in % as the run page shows them.
+    assert re.search(r'id="patients\.target\.singling_out"[^>]* value="10\.0"', setup)
+    assert 'form="advise-1"' in setup and 'action="' + run_path + '/advise"' in setup
+    refused = session.post(
+        f"{run_path}/advise", {"table": "patients", "patients.target.inference": "200"}
+    )
+    assert refused.status_code == 400
+    assert "privacy_targets.inference must be between 0.0 and 1.0" in refused.text
+    assert "divided by 100" in refused.text
+    assert re.search(r'id="patients\.target\.inference"[^>]* value="200"', refused.text)
+    wrong_column = session.post(
+        f"{run_path}/advise", {"table": "patients", "patients.utility_target": "salary"}
+    )
+    assert wrong_column.status_code == 400 and "salary" in wrong_column.text
+    # A knob out of range is refused by the domain's check, and nothing starts.
+    bad_weight = session.post(
+        f"{run_path}/start",
+        {"patients.k": "20", "patients.max_weight": "0.01", "job.standard": "on"},
+    )
+    error = re.search(r'id="form-error">([^<]*)<', bad_weight.text)
+    assert bad_weight.status_code == 400 and error is not None
+    assert "avatarization.max_weight: must be a number between 1/k" in error.group(1)
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    assert manager.get_jobs_by_id(run_path.rsplit("/", 1)[1]) == []
+    stranger = web(create_user(veil_server))
+    stranger.get("/runs")
+    assert stranger.post(f"{run_path}/advise", {"table": "patients"}).status_code == 404

@@ -55,3 +55,12 @@ def test_targets_take_the_language_s_decimal_mark() -> None:
     assert Translator("fr").decimals("> 0.2") == "> 0,2"
     assert Translator("fr").decimals("< 10") == "< 10"
     assert Translator("en").decimals("> 0.2") == "> 0.2"
+
+
+def test_every_metric_the_engine_reports_has_a_label_in_both_languages() -> None:
+    # The server may not import the engine (tests/test_architecture.py), so the web keeps its
+    # own labels; this keeps them complete when a metric is added to the definitions.
+    from veil_service.engine.metrics.definitions import METRICS
+
+    missing = [m.key for m in METRICS if f"metric.{m.key}" not in messages_en.MESSAGES]
+    assert missing == []

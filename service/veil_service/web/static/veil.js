@@ -50,6 +50,15 @@ document.addEventListener("DOMContentLoaded", () => {
   const insecure = document.getElementById("insecure-note");
   if (insecure && !window.isSecureContext) insecure.hidden = false;
   document.querySelectorAll("table[data-live]").forEach(followJobs);
+  // The privacy-targeted search takes a while (the engine tries a dozen parameter sets): say so.
+  document.querySelectorAll("form[data-busy]").forEach((form) => {
+    form.addEventListener("submit", () => {
+      document.querySelectorAll('button[form="' + form.id + '"]').forEach((button) => {
+        button.textContent = form.getAttribute("data-busy");
+        button.setAttribute("aria-disabled", "true");
+      });
+    });
+  });
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
