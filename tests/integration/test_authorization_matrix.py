@@ -62,6 +62,7 @@ EXACT = {
     "/veil.v1.AdminService/CreateUser": Code.INVALID_ARGUMENT,
     "/veil.v1.AdminService/ListUsers": Code.OK,
     "/veil.v1.AdminService/DisableUser": Code.NOT_FOUND,
+    "/veil.v1.AdminService/EnableUser": Code.NOT_FOUND,
     "/veil.v1.AdminService/SetUserRole": Code.INVALID_ARGUMENT,
     "/veil.v1.AdminService/ListUserApiKeys": Code.NOT_FOUND,
     "/veil.v1.AdminService/RevokeUserApiKey": Code.NOT_FOUND,
