@@ -59,10 +59,13 @@ def test_user_commands_on_a_data_dir(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and "last active admin" in err
     code, _, err = _run(capsys, "admin", "disable-user", *target, "--user", "nobody")
     assert code == 2 and "no user" in err
+    code, lines, _ = _run(capsys, "admin", "enable-user", *target, "--user", "ada")
+    assert code == 0 and lines[0].split("\t")[4] == "True"
 
     code, lines, _ = _run(capsys, "admin", "audit", *target, "--user-id", ada["id"], "--json")
     events = [json.loads(line)["event"] for line in lines]
     assert events == [
+        "user.enabled",
         "user.disabled",
         "api_key.revoked",
         "user.role_changed",
@@ -86,9 +89,11 @@ def test_user_commands_through_a_running_server(
     assert code == 0
     code, lines, _ = _run(capsys, "admin", "disable-user", *remote, "--user", person.id)
     assert code == 0 and lines[0].split("\t")[4] == "False"
+    code, lines, _ = _run(capsys, "admin", "enable-user", *remote, "--user", person.username)
+    assert code == 0 and lines[0].split("\t")[4] == "True"
     code, lines, _ = _run(capsys, "admin", "audit", *remote, "--user-id", person.id, "--json")
     events = [json.loads(line) for line in lines]
-    assert [e["event"] for e in events[:2]] == ["user.disabled", "api_key.revoked"]
+    assert [e["event"] for e in events[:3]] == ["user.enabled", "user.disabled", "api_key.revoked"]
     assert events[0]["actor_id"] == admin.id
 
     as_user = ("--url", veil_server.url, "--api-key", create_user(veil_server, "user").api_key)

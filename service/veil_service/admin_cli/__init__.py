@@ -3,8 +3,9 @@
 One module per group of subcommands, each adding its parsers with ``register``:
 
 * ``bootstrap``: ``bootstrap`` (the first admin), ``create-user``, ``create-api-key``.
-* ``users``: ``list-users``, ``disable-user``, ``set-role``, ``list-keys``, ``revoke-key``,
-  ``audit``, on the database (``backends``) or through a server's AdminService (``remote``).
+* ``users``: ``list-users``, ``disable-user``, ``enable-user``, ``set-role``, ``list-keys``,
+  ``revoke-key``, ``audit``, on the database (``backends``) or through a server's AdminService
+  (``remote``).
 * ``datasets``: ``add-dataset``, ``grant`` (DP datasets and budgets).
 
 Commands on a data dir work while the server runs (SQLite in WAL mode takes concurrent writers).

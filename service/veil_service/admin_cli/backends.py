@@ -74,6 +74,9 @@ class AdminBackend(Protocol):
     def disable_user(self, user: str) -> Row:
         """Disable a user, revoking keys and sessions."""
 
+    def enable_user(self, user: str) -> Row:
+        """Enable a disabled user again (revoked keys and sessions stay revoked)."""
+
     def set_role(self, user: str, role: str) -> Row:
         """Change a user's role."""
 
@@ -101,6 +104,12 @@ class DatabaseBackend:
         with self.db.begin() as conn:
             return user_row(
                 administration.disable_user(conn, user=user, actor_id=None, peer=CLI_PEER)
+            )
+
+    def enable_user(self, user: str) -> Row:
+        with self.db.begin() as conn:
+            return user_row(
+                administration.enable_user(conn, user=user, actor_id=None, peer=CLI_PEER)
             )
 
     def set_role(self, user: str, role: str) -> Row:

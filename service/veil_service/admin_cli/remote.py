@@ -81,6 +81,10 @@ class ServerBackend:
         response = self._call(self.stub.DisableUser, admin_pb2.DisableUserRequest(user=user))
         return _user(response.user)
 
+    def enable_user(self, user: str) -> Row:
+        response = self._call(self.stub.EnableUser, admin_pb2.EnableUserRequest(user=user))
+        return _user(response.user)
+
     def set_role(self, user: str, role: str) -> Row:
         response = self._call(
             self.stub.SetUserRole,

@@ -1,8 +1,8 @@
 """``veil admin`` subcommands for users beyond bootstrap/create-user/create-api-key.
 
-``list-users``, ``disable-user``, ``set-role``, ``list-keys``, ``revoke-key`` and ``audit`` act on
-the data dir's database (``--data-dir`` / ``--database-url``), or on a running server when
-``--url`` is given (with an admin's ``--api-key`` or ``VEIL_API_KEY``). Output is one
+``list-users``, ``disable-user``, ``enable-user``, ``set-role``, ``list-keys``, ``revoke-key`` and
+``audit`` act on the data dir's database (``--data-dir`` / ``--database-url``), or on a running
+server when ``--url`` is given (with an admin's ``--api-key`` or ``VEIL_API_KEY``). Output is one
 tab-separated line per item, or JSON lines with ``--json``; never a secret.
 """
 
@@ -84,6 +84,10 @@ def _disable_user(backend: AdminBackend, args: argparse.Namespace) -> Output:
     return [backend.disable_user(args.user)], USER_COLUMNS
 
 
+def _enable_user(backend: AdminBackend, args: argparse.Namespace) -> Output:
+    return [backend.enable_user(args.user)], USER_COLUMNS
+
+
 def _set_role(backend: AdminBackend, args: argparse.Namespace) -> Output:
     return [backend.set_role(args.user, args.role)], USER_COLUMNS
 
@@ -113,6 +117,14 @@ def register(admin_sub: Any) -> None:
     _add_target(parser)
     parser.add_argument("--user", required=True, help="user id or username")
     parser.set_defaults(func=_run(_disable_user))
+
+    parser = admin_sub.add_parser(
+        "enable-user",
+        help="enable a disabled user again (their revoked API keys and sessions stay revoked)",
+    )
+    _add_target(parser)
+    parser.add_argument("--user", required=True, help="user id or username")
+    parser.set_defaults(func=_run(_enable_user))
 
     parser = admin_sub.add_parser("set-role", help="change a user's role")
     _add_target(parser)
