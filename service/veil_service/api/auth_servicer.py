@@ -14,6 +14,7 @@ from veil_service.api.paging import next_token, page_bounds
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
 from veil_service.email import messages
+from veil_service.storage.db_calls import db_read, db_write
 
 FORGOTTEN_PASSWORD_MIN_SECONDS = 0.4
 """ForgottenPassword never answers sooner, so known and unknown addresses take the same time."""
@@ -91,8 +92,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.WhoAmIRequest, context: ServicerContext
     ) -> auth_pb2.WhoAmIResponse:
         principal = current_principal()
-        with self.app.db.connect() as conn:
-            record = users.find_user(conn, principal.user_id)
+        record = await db_read(self.app.db, users.find_user, principal.user_id)
         return auth_pb2.WhoAmIResponse(
             user=convert.user(record),
             credential_kind=principal.credential_kind,
@@ -103,14 +103,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.CreateApiKeyRequest, context: ServicerContext
     ) -> auth_pb2.CreateApiKeyResponse:
         principal = current_principal()
-        with self.app.db.begin() as conn:
-            record, plaintext = api_keys.create_api_key(
-                conn,
-                user_id=principal.user_id,
-                name=request.name,
-                expiration_days=request.expiration_days,
-                peer=current_peer(),
-            )
+        record, plaintext = await db_write(
+            self.app.db,
+            api_keys.create_api_key,
+            user_id=principal.user_id,
+            name=request.name,
+            expiration_days=request.expiration_days,
+            peer=current_peer(),
+        )
         return auth_pb2.CreateApiKeyResponse(api_key=convert.api_key(record), plaintext=plaintext)
 
     async def ListApiKeys(  # noqa: N802
@@ -118,14 +118,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> auth_pb2.ListApiKeysResponse:
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
-        with self.app.db.connect() as conn:
-            records = api_keys.list_api_keys(
-                conn,
-                user_id=principal.user_id,
-                include_inactive=request.include_inactive,
-                limit=limit,
-                offset=offset,
-            )
+        records = await db_read(
+            self.app.db,
+            api_keys.list_api_keys,
+            user_id=principal.user_id,
+            include_inactive=request.include_inactive,
+            limit=limit,
+            offset=offset,
+        )
         return auth_pb2.ListApiKeysResponse(
             api_keys=[convert.api_key(r) for r in records],
             next_page_token=next_token(offset, limit, len(records)),
@@ -135,32 +135,34 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.GetApiKeyRequest, context: ServicerContext
     ) -> auth_pb2.GetApiKeyResponse:
         principal = current_principal()
-        with self.app.db.connect() as conn:
-            record = api_keys.get_api_key(
-                conn, key_id=request.api_key_id, user_id=principal.user_id
-            )
+        record = await db_read(
+            self.app.db, api_keys.get_api_key, key_id=request.api_key_id, user_id=principal.user_id
+        )
         return auth_pb2.GetApiKeyResponse(api_key=convert.api_key(record))
 
     async def RevokeApiKey(  # noqa: N802
         self, request: auth_pb2.RevokeApiKeyRequest, context: ServicerContext
     ) -> auth_pb2.RevokeApiKeyResponse:
         principal = current_principal()
-        with self.app.db.begin() as conn:
-            record = api_keys.revoke_api_key(
-                conn,
-                key_id=request.api_key_id,
-                user_id=principal.user_id,
-                actor_id=principal.user_id,
-                peer=current_peer(),
-            )
+        record = await db_write(
+            self.app.db,
+            api_keys.revoke_api_key,
+            key_id=request.api_key_id,
+            user_id=principal.user_id,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
         return auth_pb2.RevokeApiKeyResponse(api_key=convert.api_key(record))
 
     async def RevokeAllApiKeys(  # noqa: N802
         self, request: auth_pb2.RevokeAllApiKeysRequest, context: ServicerContext
     ) -> auth_pb2.RevokeAllApiKeysResponse:
         principal = current_principal()
-        with self.app.db.begin() as conn:
-            count = api_keys.revoke_all_api_keys(
-                conn, user_id=principal.user_id, actor_id=principal.user_id, peer=current_peer()
-            )
+        count = await db_write(
+            self.app.db,
+            api_keys.revoke_all_api_keys,
+            user_id=principal.user_id,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
         return auth_pb2.RevokeAllApiKeysResponse(revoked_count=count)

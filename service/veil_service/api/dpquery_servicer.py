@@ -18,6 +18,7 @@ from veil_service.dpquery import catalog
 from veil_service.dpquery.queries import DPQueries, make_dummy_table
 from veil_service.ipc_framing import read_aligned
 from veil_service.storage.blobs import READ_CHUNK_BYTES
+from veil_service.storage.db_calls import db_call
 
 
 class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
@@ -34,7 +35,9 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
         return dpquery_pb2.ListDatasetsResponse(
             datasets=[
                 convert.dataset_summary(grant, record)
-                for grant, record in catalog.my_datasets(self.app.db, principal.user_id)
+                for grant, record in await db_call(
+                    catalog.my_datasets, self.app.db, principal.user_id
+                )
             ]
         )
 
@@ -42,7 +45,9 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
         self, request: dpquery_pb2.GetDatasetMetadataRequest, context: ServicerContext
     ) -> dpquery_pb2.GetDatasetMetadataResponse:
         principal = current_principal()
-        metadata = catalog.metadata_of(self.app.db, principal.user_id, request.dataset)
+        metadata = await db_call(
+            catalog.metadata_of, self.app.db, principal.user_id, request.dataset
+        )
         return dpquery_pb2.GetDatasetMetadataResponse(metadata_json=json.dumps(metadata))
 
     async def GetDummyDataset(  # type: ignore[override]  # noqa: N802
@@ -80,7 +85,7 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
     ) -> dpquery_pb2.GetBudgetResponse:
         principal = current_principal()
         return convert.budget_response(
-            catalog.budget_of(self.app.db, principal.user_id, request.dataset)
+            await db_call(catalog.budget_of, self.app.db, principal.user_id, request.dataset)
         )
 
     async def ListPreviousQueries(  # noqa: N802
@@ -88,7 +93,8 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
     ) -> dpquery_pb2.ListPreviousQueriesResponse:
         principal = current_principal()
         limit, offset = page_bounds(request.page_size, request.page_token)
-        records = catalog.previous_queries(
+        records = await db_call(
+            catalog.previous_queries,
             self.app.db,
             principal.user_id,
             request.dataset,

@@ -25,6 +25,7 @@ from veil_service.api.runs_convert import (
 from veil_service.auth.principal import current_principal
 from veil_service.errors import InvalidArgumentError, Reason
 from veil_service.runs.service import RunsService
+from veil_service.storage.db_calls import db_call
 
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 
@@ -38,22 +39,26 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def CreateRun(  # noqa: N802
         self, request: runs_pb2.CreateRunRequest, context: ServicerContext
     ) -> runs_pb2.CreateRunResponse:
-        run = self.runs.create_run(
-            current_principal().user_id, request.display_name, config_from_proto(request.config)
+        run = await db_call(
+            self.runs.create_run,
+            current_principal().user_id,
+            request.display_name,
+            config_from_proto(request.config),
         )
         return runs_pb2.CreateRunResponse(run=run_to_proto(run))
 
     async def GetRun(  # noqa: N802
         self, request: runs_pb2.GetRunRequest, context: ServicerContext
     ) -> runs_pb2.GetRunResponse:
-        run = self.runs.get_run(current_principal().user_id, request.run_id)
+        run = await db_call(self.runs.get_run, current_principal().user_id, request.run_id)
         return runs_pb2.GetRunResponse(run=run_to_proto(run))
 
     async def ListRuns(  # noqa: N802
         self, request: runs_pb2.ListRunsRequest, context: ServicerContext
     ) -> runs_pb2.ListRunsResponse:
         limit, offset = page_bounds(request.page_size, request.page_token)
-        found = self.runs.list_runs(
+        found = await db_call(
+            self.runs.list_runs,
             current_principal().user_id,
             display_name=request.display_name,
             limit=limit,
@@ -67,7 +72,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def DeleteRun(  # noqa: N802
         self, request: runs_pb2.DeleteRunRequest, context: ServicerContext
     ) -> runs_pb2.DeleteRunResponse:
-        self.runs.delete_run(current_principal().user_id, request.run_id)
+        await db_call(self.runs.delete_run, current_principal().user_id, request.run_id)
         return runs_pb2.DeleteRunResponse()
 
     async def UploadTable(  # noqa: N802
@@ -101,7 +106,8 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
         self, request: runs_pb2.DownloadTableRequest, context: ServicerContext
     ) -> AsyncIterator[runs_pb2.DownloadTableResponse | bytes]:
         # After the header, chunks go out pre-framed (bytes) so gRPC sends them without a copy.
-        table = self.runs.get_table(
+        table = await db_call(
+            self.runs.get_table,
             current_principal().user_id,
             request.run_id,
             request.table_name,
@@ -114,7 +120,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def ListTables(  # noqa: N802
         self, request: runs_pb2.ListTablesRequest, context: ServicerContext
     ) -> runs_pb2.ListTablesResponse:
-        found = self.runs.list_tables(current_principal().user_id, request.run_id)
+        found = await db_call(self.runs.list_tables, current_principal().user_id, request.run_id)
         return runs_pb2.ListTablesResponse(tables=[convert.table_info(t) for t in found])
 
     async def DeleteTable(  # noqa: N802
@@ -125,8 +131,12 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             if request.role == common_pb2.TABLE_ROLE_UNSPECIFIED
             else convert.table_role(request.role)
         )
-        self.runs.delete_table(
-            current_principal().user_id, request.run_id, request.table_name, role
+        await db_call(
+            self.runs.delete_table,
+            current_principal().user_id,
+            request.run_id,
+            request.table_name,
+            role,
         )
         return runs_pb2.DeleteTableResponse()
 
@@ -144,14 +154,17 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def GetConfig(  # noqa: N802
         self, request: runs_pb2.GetConfigRequest, context: ServicerContext
     ) -> runs_pb2.GetConfigResponse:
-        config = self.runs.get_config(current_principal().user_id, request.run_id)
+        config = await db_call(self.runs.get_config, current_principal().user_id, request.run_id)
         return runs_pb2.GetConfigResponse(config=config_to_proto(config))
 
     async def SetConfig(  # noqa: N802
         self, request: runs_pb2.SetConfigRequest, context: ServicerContext
     ) -> runs_pb2.SetConfigResponse:
-        config = self.runs.set_config(
-            current_principal().user_id, request.run_id, config_from_proto(request.config)
+        config = await db_call(
+            self.runs.set_config,
+            current_principal().user_id,
+            request.run_id,
+            config_from_proto(request.config),
         )
         return runs_pb2.SetConfigResponse(config=config_to_proto(config))
 
@@ -166,7 +179,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def ExportYaml(  # noqa: N802
         self, request: runs_pb2.ExportYamlRequest, context: ServicerContext
     ) -> runs_pb2.ExportYamlResponse:
-        text = self.runs.export_yaml(current_principal().user_id, request.run_id)
+        text = await db_call(self.runs.export_yaml, current_principal().user_id, request.run_id)
         return runs_pb2.ExportYamlResponse(yaml=text)
 
     async def StartJobs(  # noqa: N802
@@ -189,7 +202,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def GetJob(  # noqa: N802
         self, request: runs_pb2.GetJobRequest, context: ServicerContext
     ) -> runs_pb2.GetJobResponse:
-        job = self.runs.get_job(current_principal().user_id, request.job_id)
+        job = await db_call(self.runs.get_job, current_principal().user_id, request.job_id)
         return runs_pb2.GetJobResponse(job=job_to_proto(job))
 
     async def WatchJobs(  # noqa: N802
@@ -205,7 +218,8 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
         self, request: runs_pb2.ListJobsRequest, context: ServicerContext
     ) -> runs_pb2.ListJobsResponse:
         limit, offset = page_bounds(request.page_size, request.page_token)
-        found = self.runs.list_jobs(
+        found = await db_call(
+            self.runs.list_jobs,
             current_principal().user_id,
             run_id=request.run_id,
             display_name=request.display_name,
@@ -228,14 +242,19 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def DeleteJobs(  # noqa: N802
         self, request: runs_pb2.DeleteJobsRequest, context: ServicerContext
     ) -> runs_pb2.DeleteJobsResponse:
-        count = self.runs.delete_jobs(current_principal().user_id, list(request.job_ids))
+        count = await db_call(
+            self.runs.delete_jobs, current_principal().user_id, list(request.job_ids)
+        )
         return runs_pb2.DeleteJobsResponse(deleted_count=count)
 
     async def ListResults(  # noqa: N802
         self, request: runs_pb2.ListResultsRequest, context: ServicerContext
     ) -> runs_pb2.ListResultsResponse:
-        found = self.runs.list_results(
-            current_principal().user_id, run_id=request.run_id, job_id=request.job_id
+        found = await db_call(
+            self.runs.list_results,
+            current_principal().user_id,
+            run_id=request.run_id,
+            job_id=request.job_id,
         )
         return runs_pb2.ListResultsResponse(results=[result_to_proto(r) for r in found])
 
@@ -243,7 +262,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
         self, request: runs_pb2.DownloadResultRequest, context: ServicerContext
     ) -> AsyncIterator[runs_pb2.DownloadResultResponse | bytes]:
         # After the header, chunks go out pre-framed (bytes) so gRPC sends them without a copy.
-        result = self.runs.get_result(current_principal().user_id, request.result_id)
+        result = await db_call(self.runs.get_result, current_principal().user_id, request.result_id)
         yield runs_pb2.DownloadResultResponse(header=result_to_proto(result))
         for chunk in self.runs.result_chunks(result, DOWNLOAD_CHUNK_BYTES):
             yield frame_bytes_field(chunk)

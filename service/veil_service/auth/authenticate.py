@@ -16,6 +16,7 @@ from veil_service.auth.principal import Principal
 from veil_service.auth.secrets import API_KEY_PREFIX, SESSION_PREFIX, hash_secret
 from veil_service.errors import Reason, UnauthenticatedError
 from veil_service.storage import schema
+from veil_service.storage.db_calls import db_background
 
 LAST_USED_RESOLUTION_S = 60.0
 """last_used_at is refreshed at most this often per key, to keep auth read-only on hot paths."""
@@ -98,9 +99,16 @@ def _from_api_key(engine: sa.Engine, digest: str, now: float) -> Principal:
             "this account is disabled: ask an administrator.", reason=Reason.USER_DISABLED
         )
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_RESOLUTION_S:
-        with engine.begin() as conn:
-            conn.execute(sa.update(keys).where(keys.c.id == row["id"]).values(last_used_at=now))
+        # Best effort, in the background: a write waits for any other writer's lock, and
+        # authentication must not (it gates every call).
+        db_background(_touch_api_key, engine, row["id"], now)
     return Principal(row["user_id"], row["username"], row["role"], "api_key", row["id"])
+
+
+def _touch_api_key(engine: sa.Engine, key_id: str, now: float) -> None:
+    keys = schema.api_keys
+    with engine.begin() as conn:
+        conn.execute(sa.update(keys).where(keys.c.id == key_id).values(last_used_at=now))
 
 
 def _from_session(engine: sa.Engine, digest: str, now: float) -> Principal:

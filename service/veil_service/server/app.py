@@ -36,6 +36,7 @@ from veil_service.settings import Settings
 from veil_service.storage import schema
 from veil_service.storage.blobs import BlobStore
 from veil_service.storage.db import open_database
+from veil_service.storage.db_calls import drain_background
 from veil_service.storage.notifications import JobChangeListener
 from veil_service.storage.permissions import secure_data_dir
 
@@ -222,6 +223,7 @@ class VeilServer:
             if self._listener is not None:
                 await asyncio.to_thread(self._listener.stop)
             await self.app.engines.stop()
+            await drain_background()
             self.app.db.dispose()
 
 

@@ -25,6 +25,7 @@ from veil_service.errors import VeilServiceError
 from veil_service.logs import bind_request
 from veil_service.server.request_checks import check_request
 from veil_service.server.status import to_grpc_status
+from veil_service.storage.db_calls import db_call
 
 log = logging.getLogger("veil.rpc")
 
@@ -44,9 +45,13 @@ class CallGuard:
         self.metadata = metadata
         self.principal: Principal | None = None
 
-    def check(self, peer: str) -> None:
-        """Authenticate and authorize (``auth.authorize``), or raise the domain error."""
-        self.principal = authorize(self.engine, self.method, extract_credential(self.metadata))
+    async def check(self, peer: str) -> None:
+        """Authenticate and authorize (``auth.authorize``), or raise the domain error.
+
+        The lookup runs on the database threads: a locked database delays this call only.
+        """
+        credential = extract_credential(self.metadata)
+        self.principal = await db_call(authorize, self.engine, self.method, credential)
         set_current(self.principal, peer)
 
 
@@ -85,7 +90,7 @@ def _wrap(
 
     async def start(context: Any, request: Any = None) -> tuple[float, str]:
         request_id = str(uuid.uuid4())
-        guard.check(context.peer())
+        await guard.check(context.peer())
         bind_request(request_id, guard.principal.user_id if guard.principal else "")
         if isinstance(request, Message):
             check_request(request)

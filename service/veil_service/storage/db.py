@@ -33,13 +33,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+POOL_SIZE = 5
+POOL_OVERFLOW = 10
+"""Connections kept open, and opened beyond them at peak (SQLAlchemy's defaults, named because
+``storage.db_calls.DB_THREADS`` is sized below their sum)."""
+
+
 def create_db_engine(url: str) -> sa.Engine:
     """Create the SQLAlchemy engine for ``url`` with the settings Veil relies on."""
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **pool
+        )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, **pool)
 
 
 MIGRATION_TIMEOUT_S = 600.0

@@ -1,0 +1,96 @@
+"""A locked database delays only the calls that wait for the lock (issue 17, item 2).
+
+Another process holds the metadata database's write lock (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: ``LOCK TABLE runs IN EXCLUSIVE MODE``, which lets reads through). One user's
+CreateRun waits for that lock. Meanwhile health checks, and another user's reads (every one of
+them authenticated by the same database), answer within 100 ms, as ``health_probe`` measures
+them: database calls run on the database threads (``storage.db_calls``), not on the event loop.
+When the lock goes, the waiting CreateRun completes.
+
+Before that change, the waiting CreateRun blocked the event loop for up to SQLite's 10 s busy
+timeout (forever on PostgreSQL), and with it every RPC of the server.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+import grpc
+import psycopg
+import sqlalchemy as sa
+from health_probe import HEALTH_BOUND_S, assert_responsive, call_with_key, health_watch
+from support import ServerThread, TestUser, create_user
+from veil.v1 import runs_pb2, runs_pb2_grpc
+
+LOCK_HELD_S = 1.5
+"""How long the lock is held while measuring: well under SQLite's 10 s busy timeout, so the
+waiting CreateRun succeeds once the lock goes."""
+
+
+@contextmanager
+def write_lock(database_url: str) -> Iterator[None]:
+    """Hold the database's write lock from a connection of its own (as another process would)."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(str(url.database), isolation_level=None, timeout=10)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+        return
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        connection.execute("LOCK TABLE runs IN EXCLUSIVE MODE")
+        yield
+        connection.rollback()
+
+
+def _timed(call: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    call()
+    return time.perf_counter() - began
+
+
+def test_a_held_write_lock_delays_only_the_writer(
+    veil_server: ServerThread, user: TestUser
+) -> None:
+    other = create_user(veil_server, "user")
+    channel = grpc.insecure_channel(veil_server.url)
+    stub = runs_pb2_grpc.RunsServiceStub(channel)
+    writer, reader = call_with_key(user.api_key), call_with_key(other.api_key)
+    run_id = stub.CreateRun(runs_pb2.CreateRunRequest(display_name="mine"), metadata=reader).run.id
+    stub.ListRuns(runs_pb2.ListRunsRequest(), metadata=writer)  # both keys used: no write pending
+
+    get_run, list_runs = runs_pb2.GetRunRequest(run_id=run_id), runs_pb2.ListRunsRequest()
+    reads: list[float] = []
+    with ThreadPoolExecutor(1) as pool, health_watch(veil_server.url) as health:
+        with write_lock(veil_server.settings.effective_database_url):
+            waiting: Future[runs_pb2.CreateRunResponse] = pool.submit(
+                stub.CreateRun,
+                runs_pb2.CreateRunRequest(display_name="waits for the lock"),
+                metadata=writer,
+                timeout=30,
+            )
+            deadline = time.monotonic() + LOCK_HELD_S
+            while time.monotonic() < deadline:
+                reads.append(_timed(lambda: stub.GetRun(get_run, metadata=reader, timeout=5)))
+                reads.append(_timed(lambda: stub.ListRuns(list_runs, metadata=reader, timeout=5)))
+                threading.Event().wait(0.02)
+            assert not waiting.done(), "CreateRun did not wait for the lock: nothing was proven"
+        created = waiting.result(timeout=30)
+    channel.close()
+
+    assert created.run.display_name == "waits for the lock"
+    assert_responsive(health(), "a held write lock")
+    on_time = sum(1 for s in reads if s < HEALTH_BOUND_S) / len(reads)
+    assert on_time >= 0.9 and max(reads) < 1.0, (
+        f"another user's reads during the lock: {on_time:.0%} of {len(reads)} within "
+        f"{HEALTH_BOUND_S * 1000:.0f} ms, slowest {max(reads):.3f} s"
+    )
