@@ -14,6 +14,7 @@ timeout (forever on PostgreSQL), and with it every RPC of the server.
 from __future__ import annotations
 
 import sqlite3
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -69,7 +70,17 @@ def test_a_held_write_lock_delays_only_the_writer(
     stub.ListRuns(runs_pb2.ListRunsRequest(), metadata=writer)  # both keys used: no write pending
 
     get_run, list_runs = runs_pb2.GetRunRequest(run_id=run_id), runs_pb2.ListRunsRequest()
-    reads: list[float] = []
+
+    def read_for(seconds: float) -> list[float]:
+        took: list[float] = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            took.append(_timed(lambda: stub.GetRun(get_run, metadata=reader, timeout=5)))
+            took.append(_timed(lambda: stub.ListRuns(list_runs, metadata=reader, timeout=5)))
+            threading.Event().wait(0.02)
+        return took
+
+    unlocked = statistics.median(read_for(0.5))
     with ThreadPoolExecutor(1) as pool, health_watch(veil_server.url) as health:
         with write_lock(veil_server.settings.effective_database_url):
             waiting: Future[runs_pb2.CreateRunResponse] = pool.submit(
@@ -78,19 +89,21 @@ def test_a_held_write_lock_delays_only_the_writer(
                 metadata=writer,
                 timeout=30,
             )
-            deadline = time.monotonic() + LOCK_HELD_S
-            while time.monotonic() < deadline:
-                reads.append(_timed(lambda: stub.GetRun(get_run, metadata=reader, timeout=5)))
-                reads.append(_timed(lambda: stub.ListRuns(list_runs, metadata=reader, timeout=5)))
-                threading.Event().wait(0.02)
+            reads = read_for(LOCK_HELD_S)
             assert not waiting.done(), "CreateRun did not wait for the lock: nothing was proven"
         created = waiting.result(timeout=30)
     channel.close()
 
     assert created.run.display_name == "waits for the lock"
     assert_responsive(health(), "a held write lock")
-    on_time = sum(1 for s in reads if s < HEALTH_BOUND_S) / len(reads)
+    # 100 ms, or three times the same reads without the lock when a loaded machine makes even
+    # those slower (seen: half over 100 ms, slowest 255 ms, at load 12-20 on PostgreSQL). A read
+    # stuck behind the lock takes
+    # the whole LOCK_HELD_S.
+    bound = max(HEALTH_BOUND_S, 3 * unlocked)
+    on_time = sum(1 for s in reads if s < bound) / len(reads)
     assert on_time >= 0.9 and max(reads) < 1.0, (
         f"another user's reads during the lock: {on_time:.0%} of {len(reads)} within "
-        f"{HEALTH_BOUND_S * 1000:.0f} ms, slowest {max(reads):.3f} s"
+        f"{bound * 1000:.0f} ms (unlocked median {unlocked * 1000:.0f} ms), "
+        f"slowest {max(reads):.3f} s"
     )
