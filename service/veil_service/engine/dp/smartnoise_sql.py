@@ -20,6 +20,7 @@ import snsql
 from snsql import Mechanism, Privacy, Stat
 from snsql.sql.private_reader import PrivateReader
 
+from veil_service.engine.dp import opendp_default_types
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
@@ -28,6 +29,9 @@ from veil_service.errors import InvalidArgumentError, Reason
 TABLE_NAME = SmartnoiseSqlRequest.TABLE
 MECHANISM_STATS = ("count", "sum_int", "sum_large_int", "sum_float", "threshold")
 MECHANISMS = tuple(m.name for m in Mechanism)
+
+# The engine runs queries in threads: see opendp_default_types for the race this closes.
+opendp_default_types.install()
 
 
 def estimate_cost(request: SmartnoiseSqlRequest, metadata: Metadata) -> CostEstimate:
