@@ -298,7 +298,8 @@ class Dispatcher:
             if self.shared:
                 self._request_cancel(job_id)
             return False
-        task.cancel()
+        # Called on the loop or from a database thread (``storage.db_calls``).
+        task.get_loop().call_soon_threadsafe(task.cancel)
         return True
 
     def _request_cancel(self, job_id: str) -> None:

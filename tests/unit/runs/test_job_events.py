@@ -51,3 +51,15 @@ def test_a_subscription_ends_with_its_block() -> None:
         return len(events._subscriptions)
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_a_change_published_from_a_database_thread_wakes_the_watcher() -> None:
+    # Domain calls run on the database threads (storage.db_calls) and publish from there.
+    async def scenario() -> bool:
+        events = JobEvents()
+        with events.subscribe({"run"}) as changes:
+            await asyncio.to_thread(events.publish, "run")
+            await asyncio.wait_for(changes.wait(), 1)
+            return True
+
+    assert asyncio.run(scenario())
