@@ -62,6 +62,7 @@ REFUSED = {
 }
 # Their default delta is computed from the private row count: the request must give one.
 DELTA_REQUIRED = ("pacsynth",)
+_PACSYNTH_DRAWS = 10
 # They model pairs of columns: one column gives them nothing to model (and the library divides
 # by zero).
 PAIRWISE_SYNTHS = ("mst", "aim")
@@ -314,12 +315,55 @@ def _fit(
         ) from exc
 
 
+def _pacsynth_sample(model: Any, count: int) -> Any:
+    """``count`` pacsynth records, complete ones first.
+
+    pacsynth leaves an attribute empty in records it cannot extend from its DP aggregates (0 to
+    30% of them on PENGUIN; in 1 fit in 15 every record misses the same attribute), which
+    smartnoise-synth decodes as None; the label encoder of a column without a null category then
+    fails ("list indices must be integers or slices, not NoneType"), after the budget is spent.
+    Here complete records are drawn first from the same DP aggregates (post-processing, no extra
+    cost); if pacsynth cannot make enough of them, the rest keep the empty attributes as missing
+    values rather than values Veil would invent (docs/dp.md).
+    """
+    transformer = model._transformer  # what AggregateSeededSynthesizer.sample decodes with
+    if transformer is None or transformer.output_width == 0:
+        return model.sample(count)
+    complete: list[list[int]] = []
+    partial: list[list[int | None]] = []
+    for _ in range(_PACSYNTH_DRAWS):
+        raw = model.synth.sample(max(2 * (count - len(complete)), 64))
+        for row in ([int(v) if v != "" else None for v in row] for row in raw[1:]):
+            if None in row:
+                partial.append(row)
+            else:
+                complete.append([int(v) for v in row if v is not None])
+        if len(complete) >= count:
+            return transformer.inverse_transform(complete[:count])
+    table = transformer.inverse_transform(complete) if complete else None
+    filler = pd.DataFrame(
+        [_decode_partial(transformer, row) for row in partial[: count - len(complete)]],
+        columns=list(transformer._columns),
+    )
+    return filler if table is None else pd.concat([table, filler], ignore_index=True)
+
+
+def _decode_partial(transformer: Any, codes: list[int | None]) -> list[Any]:
+    """One record's values, None where pacsynth left the attribute empty."""
+    return [
+        None if code is None else column.inverse_transform([code])[0]
+        for column, code in zip(transformer.transformers, codes, strict=True)
+    ]
+
+
 def _sample(model: Any, request: SmartnoiseSynthRequest) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             _quiet_known_warnings()
             if request.condition:
                 samples = model.sample_conditional(request.nb_samples, request.condition)
+            elif request.synth_name == "pacsynth":
+                samples = _pacsynth_sample(model, request.nb_samples)
             else:
                 samples = model.sample(request.nb_samples)
     except (ValueError, TypeError, KeyError) as exc:
