@@ -9,7 +9,12 @@ import pytest
 from support import FIXTURES
 from veil_service.engine.avatarize import avatarize
 from veil_service.engine.metrics import privacy_metrics
-from veil_service.engine.privacy_advice import PAPER_METHOD, PrivacyAdvice, advise_privacy
+from veil_service.engine.privacy_advice import (
+    MAX_SPLITS,
+    PAPER_METHOD,
+    PrivacyAdvice,
+    advise_privacy,
+)
 from veil_service.engine.reports.advice_curve import advice_curve_svg
 from veil_service.engine_contract.privacy_targets import PrivacyTargets, check_privacy_targets
 from veil_service.errors import InvalidArgumentError
@@ -30,8 +35,14 @@ def titanic() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def advice(titanic: pd.DataFrame) -> PrivacyAdvice:
+    # One split (the search's first): the averaging over splits has its own, smaller test.
     return advise_privacy(
-        titanic, privacy_targets=TARGETS, categorical_columns=CATEGORICAL, target="survived", seed=0
+        titanic,
+        privacy_targets=TARGETS,
+        categorical_columns=CATEGORICAL,
+        target="survived",
+        seed=0,
+        splits=1,
     )
 
 
@@ -133,3 +144,25 @@ def test_an_unknown_target_column_is_refused(titanic: pd.DataFrame) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         advise_privacy(titanic, privacy_targets={}, target="survival")
     assert caught.value.field == "target"
+
+
+def test_small_samples_are_measured_on_several_splits(titanic: pd.DataFrame) -> None:
+    # 300 rows: a control part of 90 rows, too few to rank parameter sets on one split; the
+    # search averages each measure over MAX_SPLITS splits and records how far they spread.
+    small = titanic.sample(300, random_state=0).reset_index(drop=True)
+    settings = {"categorical_columns": CATEGORICAL, "target": "survived", "k_values": (10,)}
+    averaged = advise_privacy(small, privacy_targets={}, **settings)
+    single = advise_privacy(small, privacy_targets={}, splits=1, **settings)
+    assert averaged.splits == MAX_SPLITS and single.splits == 1
+    assert "3 random splits each" in averaged.reason
+    assert averaged.as_dict()["splits"] == MAX_SPLITS
+    for trial in single.trials:
+        assert set(trial.spread.values()) == {0.0}
+    # The first split is the single-split search's: the means differ from its figures, and the
+    # splits disagree (the noise the averaging is for).
+    assert any(
+        a.measures["inference"] != s.measures["inference"]
+        for a, s in zip(averaged.trials, single.trials, strict=True)
+    )
+    assert max(t.spread["inference"] for t in averaged.trials) > 0.02
+    assert all(t.spread["utility"] >= 0 for t in averaged.trials)

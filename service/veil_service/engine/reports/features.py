@@ -250,6 +250,8 @@ def _privacy_search(
     sentences = [
         t("search.what", count=len(trials), rows=search["sample_rows"], utility=utility),
     ]
+    if int(search.get("splits", 1)) > 1:
+        sentences.append(t("search.splits", splits=int(search["splits"])))
     parameters = _knobs(chosen["parameters"], t)
     if search["met"]:
         binding = search.get("binding")

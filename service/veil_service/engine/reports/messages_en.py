@@ -227,6 +227,8 @@ EN: dict[str, str] = {
     "weight, the local noise) on a sample of {rows} rows: each time it avatarized 70 % of the "
     "sample, attacked the avatars with the other 30 % as control (singling-out, linkability, "
     "inference, distance to the closest avatar) and measured the utility ({utility}).",
+    "search.splits": "Each figure is the mean over {splits} random splits of the sample: one "
+    "split of a small sample is too noisy to rank parameter sets.",
     "search.utility.ml_utility_ratio": "score of a model trained on avatars over that of one "
     "trained on real rows",
     "search.utility.column_shapes_and_pair_trends": "column shapes and pair trends",

@@ -239,6 +239,9 @@ FR: dict[str, str] = {
     "avatarisé 70 % de l'échantillon, attaqué les avatars avec les 30 % restants comme contrôle "
     "(individualisation, corrélation, inférence, distance à l'avatar le plus proche) et mesuré "
     "l'utilité ({utility}).",
+    "search.splits": "Chaque valeur est la moyenne sur {splits} partages aléatoires de "
+    "l'échantillon : un seul partage d'un petit échantillon est trop bruité pour classer les jeux "
+    "de paramètres.",
     "search.utility.ml_utility_ratio": "score d'un modèle entraîné sur les avatars rapporté à "
     "celui d'un modèle entraîné sur les lignes réelles",
     "search.utility.column_shapes_and_pair_trends": "formes des colonnes et tendances des paires",

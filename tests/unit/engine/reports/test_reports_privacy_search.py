@@ -54,6 +54,7 @@ SEARCH = {
     "targets": TARGETS,
     "utility_metric": "ml_utility_ratio",
     "sample_rows": 683,
+    "splits": 3,
     "chosen_index": 1,
     "trials": [
         _trial(10, 0.0, 0.991, 0.4137, ["inference"]),
@@ -79,6 +80,7 @@ def test_the_technical_report_shows_the_search_and_its_curve() -> None:
     text, images = _pdf(build_technical_report(_context(SEARCH), "en"))
     assert "Privacy-targeted parameter search" in text
     assert "3 parameter sets" in text and "683 rows" in text
+    assert "mean over 3 random splits" in text
     assert "meets every target" in text
     assert "binding target: worst inference risk" in text
     assert "This run used the chosen parameters" in text
@@ -106,7 +108,7 @@ def test_the_report_says_when_the_run_did_not_use_the_advised_parameters() -> No
 def test_the_french_report_translates_the_search() -> None:
     text, images = _pdf(build_technical_report(_context(SEARCH), "fr"))
     assert "Recherche de paramètres guidée par les cibles de confidentialité" in text
-    assert "0,414" in text and "683 lignes" in text
+    assert "0,414" in text and "683 lignes" in text and "moyenne sur 3 partages" in text
     assert images == 1
     for english in ("Privacy-targeted", "binding target", "chosen", "parameter sets"):
         assert english not in text, english
