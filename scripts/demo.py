@@ -3,9 +3,15 @@
 1. a fresh data dir, `veil admin bootstrap` and a user with an API key;
 2. `veil serve` on a free port;
 3. a streamed round trip of Adult (upload, download, sha256 check, MB/s);
-4. avatarization of WBCD (k=15) and Adult (k=20) with privacy and signal metrics and reports,
-   the metrics printed next to their targets, the avatars written to ./demo-output/;
+4. avatarization of WBCD and Adult with Veil's defaults (k=20, bounded weights, local noise, no
+   copy of a unique row) with privacy and signal metrics and reports, each metric printed next to
+   its target with its verdict, then every missed target with the reason it is missed, the avatars
+   written to ./demo-output/;
 5. the server stopped.
+
+A run has no held-out rows, so its attack risks (singling-out, linkability, inference) are measured
+against a random guess: an upper bound (docs/metrics.md). The calibrated figures, anonymeter
+with a held-out control split next to a Gaussian copula, are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -46,17 +52,43 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[str], int]:
     return process, int(line.rsplit(":", 1)[1])
 
 
-def _print_metrics(title: str, metrics: dict[str, object]) -> None:
+#: Why a default run misses a target, per metric (printed only for the targets it misses).
+WHY_MISSED = {
+    "singling_out_risk": "a run holds no held-out rows, so the attack is measured against a "
+    "random guess, an upper bound (docs/metrics.md); anonymeter with a held-out control: "
+    "docs/benchmarks.md, 'Privacy under attack'",
+    "linkability_risk": "measured against a random guess, an upper bound (see singling_out_risk)",
+    "inference_risk": "measured against a random guess, an upper bound (see singling_out_risk)",
+    "row_direct_match_protection": "{duplicates:.0%} of this table's rows occur more than once; "
+    "an avatar may equal such a row (never a row that occurs once: redraw_unique_copies)",
+    "distance_to_closest": "the median distance from an avatar to its closest original shrinks "
+    "as a table grows denser (Adult with the defaults: 0.228 on 8,000 rows, 0.154 on 32,561; "
+    "Octopize's method: 0.106 on the 8,000, 0 on WBCD's copies)",
+    "hellinger_mean": "WBCD's integer scores take few values; Octopize's method (local_noise=0) "
+    "scores 0.130 there at k=15, the defaults 0.118-0.124",
+}
+
+
+def _print_metrics(title: str, metrics: dict[str, object], facts: dict[str, float]) -> None:
     targets = metrics.get("targets", {}) if isinstance(metrics.get("targets"), dict) else {}
+    passed = metrics.get("passed", {}) if isinstance(metrics.get("passed"), dict) else {}
     print(f"  {title}:")
+    missed = []
     for key, value in metrics.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             target = targets.get(key, "")  # type: ignore[union-attr]
-            print(f"    {key:<34} {value:>10.3f}   target {target}")
+            verdict = {True: "met", False: "MISSED", None: ""}[passed.get(key)]  # type: ignore[union-attr]
+            print(f"    {key:<34} {value:>10.3f}   target {target:<8} {verdict}")
+            if verdict == "MISSED":
+                missed.append(key)
+    for key in missed:
+        why = WHY_MISSED.get(key, "see docs/avatarization.md and docs/benchmarks.md")
+        print(f"    missed {key}: {why.format(**facts)}")
 
 
 def main() -> int:
     """Run the demo; returns the exit code."""
+    import pandas as pd
     from veil_client import Manager
     from veil_client.config import ReportType
     from veil_client.models import JobKind
@@ -109,7 +141,7 @@ def main() -> int:
         )
 
         OUTPUT.mkdir(exist_ok=True)
-        for name, path, k in (("wbcd", SHARED / "wbcd.csv", 15), ("adult", adult, 20)):
+        for name, path, k in (("wbcd", SHARED / "wbcd.csv", 20), ("adult", adult, 20)):
             began = time.monotonic()
             runner = manager.create_runner(f"demo-{name}", seed=42)
             runner.add_table(name, path)
@@ -128,8 +160,10 @@ def main() -> int:
                 f"\n{name}: {len(avatars)} avatars (k={k}) in "
                 f"{time.monotonic() - began:.1f} s -> demo-output/{name}_avatars.csv"
             )
-            _print_metrics("privacy", runner.privacy_metrics(name)[0])
-            _print_metrics("signal", runner.signal_metrics(name)[0])
+            original = pd.read_csv(path)
+            facts = {"duplicates": float(original.duplicated(keep=False).mean())}
+            _print_metrics("privacy", runner.privacy_metrics(name)[0], facts)
+            _print_metrics("signal", runner.signal_metrics(name)[0], facts)
             for kind in (ReportType.BASIC, ReportType.PIA):
                 suffix = "pdf" if kind is ReportType.BASIC else "docx"
                 report_path = OUTPUT / f"{name}_report_{kind.value}.{suffix}"
