@@ -5,12 +5,12 @@ advise some parameters" (avatar_method.md section 1.9). Veil's advisor looks at 
 types, missing values, modalities and projection, and returns each recommendation with a short
 reason, so that a user can accept it or know what they change by overriding it. It also flags the
 columns that would make an avatarization fail or leak: identifier-like columns (almost one value
-per row), very high-cardinality categoricals, constant and empty columns.
+per row; the rule is engine/avatarize/identifier_columns.py's, which releases them as
+pseudonyms), very high-cardinality categoricals, constant and empty columns.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from veil_service.engine.avatarize.column_types import (
     encode_continuous,
 )
 from veil_service.engine.avatarize.famd import fit_famd
+from veil_service.engine.avatarize.identifier_columns import identifier_evidence
 from veil_service.engine.avatarize.imputation import impute
 from veil_service.errors import InvalidArgumentError
 
@@ -35,12 +36,8 @@ DEFAULT_NCP = 5
 REDUCTION_MODALITY_THRESHOLD = 20
 #: A categorical column with more modalities than this is flagged as very high cardinality.
 HIGH_CARDINALITY_MODALITIES = 50
-#: Share of distinct values above which a non-float column looks like an identifier.
-IDENTIFIER_UNIQUE_SHARE = 0.9
 #: Rows used to fit the projection behind the ncp advice (a sample keeps advice fast).
 ADVICE_SAMPLE_ROWS = 20_000
-
-_ID_NAME = re.compile(r"(^|[^a-z])(id|ids|uuid|guid|identifier|key|code|ssn|email|phone)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,8 @@ class Advice:
             "imputation_method": self.imputation_method.value,
             "use_categorical_reduction": self.use_categorical_reduction.value,
             "exclude_variable_names": list(self.exclude_variable_names),
-            # row_order would put an identifier back on its own avatar: link by similarity.
+            # Identifiers come back as pseudonyms either way; other excluded columns are linked
+            # by similarity, not put back on their own avatar's row.
             "exclude_variables_method": "coordinate_similarity",
         }
 
@@ -141,7 +139,6 @@ def advise(df: pd.DataFrame, *, categorical_columns: list[str] | None = None) ->
 
 def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
     series = df[name]
-    n = len(series)
     observed = series.dropna()
     if observed.empty:
         return ColumnFlag(name, "empty", "No value (all null): exclude it, nothing to avatarize.")
@@ -157,21 +154,15 @@ def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
         return ColumnFlag(
             name, "unsupported", f"Type {series.dtype} is not supported: convert or exclude it."
         )
-    share = distinct / n
-    is_float = pd.api.types.is_float_dtype(series) and name not in declared
     is_datetime = pd.api.types.is_datetime64_any_dtype(series)
-    name_says_id = bool(_ID_NAME.search(name))
-    if (
-        not is_float
-        and not is_datetime
-        and (share >= IDENTIFIER_UNIQUE_SHARE or (name_says_id and share >= 0.5))
-    ):
+    evidence = identifier_evidence(series, name, declared_categorical=name in declared)
+    if evidence is not None:
         return ColumnFlag(
             name,
             "identifier",
-            f"Looks like an identifier: {distinct} distinct values for {n} rows "
-            f"({100 * share:.0f} %){', and its name says so' if name_says_id else ''}. Exclude "
-            "it (exclude_variable_names): it would single individuals out.",
+            f"Looks like an identifier: {evidence.describe()}. Exclude it "
+            "(exclude_variable_names): it would single individuals out, and the avatars then "
+            "carry pseudonyms in its place, never its real values.",
         )
     categorical = not pd.api.types.is_numeric_dtype(series) or name in declared
     if pd.api.types.is_bool_dtype(series):

@@ -611,6 +611,9 @@ class Dispatcher:
             inputs.append(avatars)
             # Metrics-only runs have no standard job to draw their figures: the signal job does.
             params["metrics_only_figures"] = job.kind == "signal_metrics" and not from_standard
+            # The standard job released identifier-like columns as pseudonyms: metrics leave
+            # them out. Uploaded avatars keep them (a kept identifier must show in the metrics).
+            params["avatars_from_standard"] = from_standard
             inputs += self._lineage_input(job.run_id, table.name)
             if table_config is not None:
                 params["privacy_metrics"] = table_config.privacy_metrics

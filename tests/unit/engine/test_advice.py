@@ -26,10 +26,11 @@ def test_adult_advice_advises_reduction_and_imputation() -> None:
     assert "3 columns have missing values" in advice.imputation_method.reason
     assert advice.use_categorical_reduction.value is True
     assert "over 20" in advice.use_categorical_reduction.reason
-    # On these 6,000 rows the census weight is 90 % distinct, enough to single people out (on
-    # all 32,561 rows it is 66 % distinct and not flagged); nothing else is.
-    assert [(f.column, f.kind) for f in advice.flags] == [("fnlwgt", "identifier")]
-    assert "5423 distinct values for 6000 rows (90 %)" in advice.flags[0].reason
+    # On these 6,000 rows the census weight is 90 % distinct: an integer measure with repeated
+    # values, avatarized like any number (its avatars are weighted means, nobody's value), not
+    # an identifier to set aside and replace by pseudonyms. Nothing is flagged.
+    assert advice.flags == ()
+    assert "fnlwgt" not in advice.exclude_variable_names
 
 
 def test_identifier_and_high_cardinality_columns_are_flagged_with_reasons() -> None:

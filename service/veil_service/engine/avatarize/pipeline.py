@@ -5,8 +5,9 @@ add a missing-value indicator per column with missing values and impute temporar
 embed many-modality categoricals; split rows into batches (the first holds every modality); fit
 the FAMD projection on the training batch; in each batch, find each row's k nearest other rows on
 the first ``ncp`` components, draw random local weights, take the barycentre in the full coordinate
-space and project it back; decode types, put missing values back, re-attach excluded variables,
-and shuffle the rows.
+space and project it back; decode types, put missing values back, re-attach excluded variables
+(identifier-like columns as pseudonyms, never their real values: see identifier_columns), and
+shuffle the rows.
 
 Determinism: every random draw derives from one ``numpy.random.SeedSequence(seed)``: one child for
 the imputation donors, one for the batch split, one for the final shuffle, and one per batch
@@ -43,10 +44,17 @@ from veil_service.engine.avatarize.column_types import (
     encode_continuous,
 )
 from veil_service.engine.avatarize.famd import encoded_width, fit_famd
+from veil_service.engine.avatarize.identifier_columns import (
+    IdentifierEvidence,
+    find_identifiers,
+    pseudonyms,
+)
+from veil_service.engine.avatarize.identifier_columns import warning as identifier_warning
 from veil_service.engine.avatarize.imputation import impute, indicator_codes, missing_indicators
 from veil_service.engine.avatarize.neighbours import IndexArray
 from veil_service.engine.avatarize.parameters import AvatarizationParameters
 from veil_service.engine.avatarize.validation import validate_projection, validate_table
+from veil_service.errors import InvalidArgumentError
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -103,8 +111,16 @@ def run_avatarization(
     report = progress or _no_progress
     report(0.0, "validating")
     validate_table(df, params)
-    excluded = list(params.exclude_variable_names)
+    identifiers = find_identifiers(df, params.exclude_variable_names, params.categorical_columns)
+    excluded = list(dict.fromkeys([*params.exclude_variable_names, *identifiers]))
     work = df.drop(columns=excluded)
+    if work.shape[1] == 0:
+        raise InvalidArgumentError(
+            "Every column is excluded or looks like an identifier ("
+            + ", ".join(repr(str(name)) for name in identifiers)
+            + "): nothing is left to avatarize. Keep data columns in the table.",
+            field="exclude_variable_names",
+        )
     specs = analyse_columns(work, set(params.categorical_columns) - set(excluded))
     continuous = encode_continuous(work, specs)
     codes = encode_categorical(work, specs)
@@ -112,7 +128,9 @@ def run_avatarization(
     n_categories = [len(s.categories) for s in cat_specs]
 
     root = np.random.SeedSequence(params.seed)
-    imputation_seed, split_seed, shuffle_seed, batches_seed, redraw_seed = root.spawn(5)
+    imputation_seed, split_seed, shuffle_seed, batches_seed, redraw_seed, pseudonym_seed = (
+        root.spawn(6)
+    )
 
     modalities = {spec.name: len(spec.categories) for spec in cat_specs}
     if not params.use_categorical_reduction:
@@ -202,6 +220,7 @@ def run_avatarization(
     result = _assemble(
         df,
         excluded,
+        _Pseudonyms(identifiers, pseudonym_seed),
         params,
         gathered,
         decoder,
@@ -211,7 +230,12 @@ def run_avatarization(
         len(batches),
     )
     report(1.0, "done")
-    return replace(result, redrawn_rows=redrawn, unique_copies=left, warnings=tuple(warnings))
+    return replace(
+        result,
+        redrawn_rows=redrawn,
+        unique_copies=left,
+        warnings=(*warnings, *result.warnings),
+    )
 
 
 def capped_ncp(requested: int, dimensions: int) -> tuple[int, list[str]]:
@@ -381,9 +405,18 @@ def _redraw_unique_copies(
     return redrawn, int(offending.size)
 
 
+@dataclass(frozen=True)
+class _Pseudonyms:
+    """The identifier-like columns to release as pseudonyms, and the seed of their draw."""
+
+    columns: dict[Any, IdentifierEvidence]
+    seed: np.random.SeedSequence
+
+
 def _assemble(
     df: pd.DataFrame,
     excluded: list[str],
+    pseudonymized: _Pseudonyms,
     params: AvatarizationParameters,
     gathered: _Gathered,
     decoder: _Decoder,
@@ -394,11 +427,23 @@ def _assemble(
 ) -> AvatarizationResult:
     n = len(df)
     avatars = decoder.decode(gathered)
+    said: list[str] = []
+    draws = pseudonymized.seed.spawn(len(pseudonymized.columns))
+    rngs = dict(zip(pseudonymized.columns, draws, strict=True))
     for name in excluded:
         if params.exclude_variables_method == "coordinate_similarity":
-            avatars[name] = df[name].to_numpy()[gathered.nearest]
+            rows = np.asarray(gathered.nearest)
         else:
-            avatars[name] = df[name].to_numpy()
+            rows = np.arange(n)
+        if name in pseudonymized.columns:
+            # Never the real identifiers: pseudonyms, one per value, kept nowhere.
+            rng = np.random.default_rng(rngs[name])
+            avatars[name] = pseudonyms(df[name], rows, rng).to_numpy()
+            avatars[name] = avatars[name].astype(df[name].dtype)
+            example = avatars[name].dropna().iloc[0] if avatars[name].notna().any() else None
+            said.append(identifier_warning(name, pseudonymized.columns[name], example))
+            continue
+        avatars[name] = df[name].to_numpy()[rows]
         avatars[name] = avatars[name].astype(df[name].dtype)
     unshuffled = avatars[list(df.columns)]
     order = np.random.default_rng(shuffle_seed).permutation(n)
@@ -417,6 +462,7 @@ def _assemble(
         n_batches=n_batches,
         neighbours=gathered.neighbours,
         coefficients=gathered.coefficients,
+        warnings=tuple(said),
     )
 
 

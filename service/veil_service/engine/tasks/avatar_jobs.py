@@ -199,6 +199,22 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     aside = aside_columns.find_set_aside(original)
     params = _metric_params(ctx, section)
     warnings = aside.warnings(_table_name(ctx))
+    identifiers = _pseudonymized_identifiers(ctx, original, aside)
+    if identifiers:
+        original = original.drop(columns=identifiers)
+        avatars = avatars.drop(columns=[c for c in identifiers if c in avatars.columns])
+        for key in (
+            "known_variables",
+            "exclude_variable_names",
+            "categorical_hidden_rate_variables",
+        ):
+            params[key] = [c for c in params.get(key) or [] if c not in identifiers] or None
+        if params.get("column_weights"):
+            params["column_weights"] = {
+                c: w for c, w in params["column_weights"].items() if c not in identifiers
+            }
+        if params.get("target") in identifiers:
+            params["target"] = None
     if aside.names:
         original = aside_columns.without(original, aside, _table_name(ctx))
         avatars = avatars.drop(columns=[c for c in aside.names if c in avatars.columns])
@@ -223,6 +239,7 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
         )
         metadata = result.setdefault("metadata", {})
         metadata["set_aside_columns"] = [str(c) for c in aside.names]
+        metadata["pseudonymized_identifier_columns"] = [str(c) for c in identifiers]
         metadata["warnings"] = [*warnings, *(metadata.get("warnings") or [])]
         results.append(result)
     first = results[0]
@@ -235,6 +252,27 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
         "warnings": first["metadata"]["warnings"],
         "meta_metric": meta_metric(first, section),
     }
+
+
+def _pseudonymized_identifiers(ctx: TaskContext, original: pd.DataFrame, aside: Any) -> list[Any]:
+    """The identifier-like columns the standard job released as pseudonyms (the avatar method's
+    rule, engine/avatarize/identifier_columns.py, on the table it avatarized): a pseudonym is
+    nobody's value, so comparing it with the original says nothing. None for uploaded avatars
+    or another generator's."""
+    from veil_service.engine.avatarize.identifier_columns import find_identifiers
+    from veil_service.engine_contract import avatar_features
+
+    avatarization = ctx.params.get("avatarization") or {}
+    if not ctx.params.get("avatars_from_standard"):
+        return []
+    if avatar_features.generator_of(avatarization) != avatar_features.AVATAR:
+        return []
+    work = original.drop(columns=[c for c in aside.names if c in original.columns])
+    _, declared = apply_column_types(original.head(0), ctx.params.get("column_types") or {})
+    categorical = avatarization.get("categorical_columns") or declared
+    return list(
+        find_identifiers(work, avatarization.get("exclude_variable_names") or (), categorical)
+    )
 
 
 def meta_metric(result: dict[str, Any], section: str) -> float | None:
