@@ -14,8 +14,9 @@ one who wants nothing released drops it (``columns_to_drop``).
 The rule is the one ``advise_parameters()`` uses to flag identifiers (engine/advice.py): a column
 that is not a float, a date or a boolean, whose values are half distinct when its name says it is
 an identifier (``patient_id``, ``ssn``, ``email``...); otherwise a text or categorical column with
-90 % of distinct values or more, or an integer column with one value per row (an integer column
-with a few repeated values is a measure: a count, an amount, a weight).
+90 % of distinct values or more (unless its values are ISO dates written as text), or an integer
+column with one value per row (an integer column with a few repeated values is a measure: a
+count, an amount, a weight).
 """
 
 from __future__ import annotations
@@ -92,9 +93,26 @@ def identifier_evidence(
         if distinct == len(series):
             return IdentifierEvidence(distinct, len(series), name_says_so)
         return None
-    if share >= IDENTIFIER_UNIQUE_SHARE:
+    if share >= IDENTIFIER_UNIQUE_SHARE and not _dates_as_text(observed):
         return IdentifierEvidence(distinct, len(series), name_says_so)
     return None
+
+
+def _dates_as_text(observed: pd.Series) -> bool:
+    """Whether a text column holds ISO dates (``2015-04-18 07:05:27``, as read_csv leaves them):
+    moments, not identifiers."""
+    if not (
+        pd.api.types.is_object_dtype(observed.dtype) or pd.api.types.is_string_dtype(observed.dtype)
+    ):
+        return False
+    sample = observed.head(200)
+    if not all(isinstance(value, str) for value in sample):
+        return False
+    try:
+        pd.to_datetime(sample, format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 def _decoded_to_original_values(series: pd.Series, declared_categorical: bool) -> bool:

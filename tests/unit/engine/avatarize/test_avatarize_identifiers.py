@@ -75,4 +75,11 @@ def test_only_identifier_like_columns_are_found() -> None:
     # their values; 'age' (an integer avatarized as a number), 'weight' and 'city' are data.
     assert set(found) == {"patient_id", "name", "record"}
     assert find_identifiers(df[["age", "weight", "city"]], excluded=["city"]) == {}
+    # Dates written as text (read_csv leaves them so) are moments, not identifiers.
+    signed = pd.Timestamp("2015-04-18 07:05:27") + pd.to_timedelta(df["record"] * 3607, unit="s")
+    assert find_identifiers(df.assign(signed=signed.astype(str)), excluded=["record"]).keys() == {
+        "patient_id",
+        "name",
+        "record",
+    }
     assert set(find_identifiers(df, categorical_columns=["age"])) == {"patient_id", "name"}
