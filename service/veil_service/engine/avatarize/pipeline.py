@@ -10,9 +10,9 @@ space and project it back; decode types, put missing values back, re-attach excl
 shuffle the rows.
 
 Determinism: every random draw derives from one ``numpy.random.SeedSequence(seed)``: one child for
-the imputation donors, one for the batch split, one for the final shuffle, and one per batch
-(``spawn``), so the same table, parameters and seed give byte-identical avatars whatever the
-number of worker processes.
+the imputation donors, one for the batch split, one for the final shuffle, one per batch
+(``spawn``), one for the redraws and one for the identifiers' pseudonyms, so the same table,
+parameters and seed give byte-identical avatars whatever the number of worker processes.
 """
 
 from __future__ import annotations
@@ -438,8 +438,8 @@ def _assemble(
         if name in pseudonymized.columns:
             # Never the real identifiers: pseudonyms, one per value, kept nowhere.
             rng = np.random.default_rng(rngs[name])
-            avatars[name] = pseudonyms(df[name], rows, rng).to_numpy()
-            avatars[name] = avatars[name].astype(df[name].dtype)
+            # Own dtype: a category column's categories would be the real values.
+            avatars[name] = pseudonyms(df[name], rows, rng).set_axis(avatars.index)
             example = avatars[name].dropna().iloc[0] if avatars[name].notna().any() else None
             said.append(identifier_warning(name, pseudonymized.columns[name], example))
             continue

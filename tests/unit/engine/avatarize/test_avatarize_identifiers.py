@@ -61,8 +61,12 @@ def test_excluded_identifiers_are_released_as_pseudonyms(method: str) -> None:
 
 def test_a_categorical_identifier_is_not_decoded_to_real_values() -> None:
     df = _patients()[["age", "weight", "city", "name"]]
+    df["badge"] = df["name"].astype("category")  # its categories are the real names
     result = avatarize(df, k=5, use_categorical_reduction=True, seed=0)
     assert not set(result.avatars["name"]) & set(df["name"])
+    badge = result.avatars["badge"]
+    assert isinstance(badge.dtype, pd.CategoricalDtype) and badge.notna().all()
+    assert not set(badge.cat.categories) & set(df["name"])
     (said,) = [w for w in result.warnings if "'name'" in w]
     assert "looks like an identifier (120 distinct values for 120 rows (100 %))" in said
     assert "pseudonymized_columns" in said
