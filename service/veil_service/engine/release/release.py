@@ -244,7 +244,8 @@ def _generate(
         **options,
     )
     projections = (avatars.original_projections, avatars.avatar_projections)
-    return avatars.unshuffled, np.arange(len(table), dtype=np.int64), projections, None, {}
+    details = {"warnings": list(avatars.warnings)} if avatars.warnings else {}
+    return avatars.unshuffled, np.arange(len(table), dtype=np.int64), projections, None, details
 
 
 def _restore_dtypes(generated: pd.DataFrame, original: pd.DataFrame) -> pd.DataFrame:
@@ -263,8 +264,13 @@ def _restore_dtypes(generated: pd.DataFrame, original: pd.DataFrame) -> pd.DataF
             if not np.allclose(present, np.round(present)):
                 continue
             values = values.round()
+        target = original[name].dtype
+        if isinstance(target, pd.CategoricalDtype) and not set(values.dropna()) <= set(
+            target.categories
+        ):
+            continue  # pseudonyms of an identifier: the original categories would void them
         try:
-            out[name] = values.astype(original[name].dtype)
+            out[name] = values.astype(target)
         except (TypeError, ValueError):
             continue
     return out

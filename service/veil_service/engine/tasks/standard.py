@@ -98,6 +98,8 @@ def run_standard(ctx: TaskContext) -> dict[str, Any]:
         "columns": release.avatars.shape[1],
         "generator": params.generator,
         "details": release.details,
+        # What the avatar method said (an identifier released as pseudonyms, a capped ncp).
+        "warnings": list(release.details.get("warnings") or []),
     }
     if release.privacy_loss is not None:
         summary["privacy_loss"] = release.privacy_loss
