@@ -17,7 +17,8 @@ class ExpectedMeanProcessor:
     is none), the mean and standard deviation of each target variable, and returns the table
     unchanged. ``postprocess`` moves each target of each group of ``dest`` so that its mean is
     the recorded one; with ``same_std`` it also rescales the deviations to the recorded spread.
-    Groups absent from the original are left as they are.
+    Groups absent from the original are left as they are. Corrected columns are floats (an
+    integer column shifted by a fraction no longer holds integers).
 
     This improves one-variable fidelity at the expense of the joint structure, and it pulls the
     avatars towards a statistic of the originals: use it knowingly.
@@ -73,9 +74,10 @@ class ExpectedMeanProcessor:
                 scale = (ref_std / std_now).where(std_now > 0, 1.0)
                 corrected = (values - mean_now) * scale + ref_mean
             known = ref_mean.notna()
+            # Left as floats even for an integer column, as Octopize's processor does: rounding
+            # back to integers would undo the shift (a mean of 0.24 goals over rows of 0 and 1
+            # rounds back to the avatars' own mean), which is all the processor exists for.
             out[column] = values.where(~known, corrected)
-            if pd.api.types.is_integer_dtype(dest[column].dtype) and not out[column].isna().any():
-                out[column] = out[column].round().astype(dest[column].dtype)
         return out
 
     def _keys(self, df: pd.DataFrame) -> pd.Series:
