@@ -1,7 +1,7 @@
 """Issue 15 through the real client and a real server (port 0, SQLite, engine child): DP
-generators with their privacy loss on the job and in the reports, data augmentation with its
-metrics and figure, server-side processors, pseudonymization with its mapping kept on the server,
-the YAML files, and bad input refused before anything runs."""
+generators with their privacy loss on the job and in the reports, server-side processors, pseudonymization with its mapping kept on the server,
+the YAML files, and bad input refused before anything runs. Data augmentation (its metrics, figure
+and report section) runs verbatim as Tutorial 6 in test_octopize_tutorials_avatar_features.py."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ from veil_client import (
     SpecificIdStrategy,
     Uuid4Strategy,
 )
-from veil_client.config import AugmentationStrategy, ColumnType
-from veil_client.constants import PlotKind
+from veil_client.config import AugmentationStrategy
 from veil_client.models import JobKind
 from veil_client.processors import (
     InterRecordRangeDifferenceParameters,
@@ -211,54 +210,6 @@ def test_tutorial_7_fast_dp_part_and_its_plain_warning(
     runner.run()
     pdf = _pdf_text(_report(runner, tmp_path, "fast.pdf"))
     assert "NOT an end-to-end differentially private method" in pdf
-
-
-# Three augmented runs (each avatarizes the table several times): minutes on a shared machine.
-@pytest.mark.timeout(1800)
-def test_tutorial_6_data_augmentation(manager: Manager, fixtures: Path, tmp_path: Path) -> None:
-    df = pd.read_csv(fixtures / "wbcd.csv")
-    dtypes = {column: ColumnType.CATEGORY for column in df.columns}
-
-    runner = manager.create_runner("data_augmentation_minority")
-    runner.add_table("wbcd", df, types=dtypes)
-    runner.set_parameters(
-        table_name="wbcd",
-        k=5,
-        data_augmentation_strategy=AugmentationStrategy.minority,
-        data_augmentation_target_column="Class",
-    )
-    runner.run(jobs_to_run=[JobKind.standard])
-    augmented = runner.shuffled("wbcd")
-    counts = augmented["Class"].value_counts()
-    # Balanced on the release: the avatars' majority (an avatar may change class) sets the size.
-    assert counts.iloc[0] == counts.iloc[1]
-    assert abs(counts.iloc[0] - df["Class"].value_counts().max()) <= 0.05 * len(df)
-    runner.render_plot("wbcd", PlotKind.DISTRIBUTION)
-    runner.render_plot("wbcd", PlotKind.CLASS_PROJECTION_2D)
-
-    runner = manager.create_runner("data_augmentation_factorial")
-    runner.add_table("wbcd", df, types=dtypes)
-    runner.set_parameters(table_name="wbcd", k=5, data_augmentation_strategy=3)
-    runner.run(jobs_to_run=[JobKind.standard])
-    assert len(runner.shuffled("wbcd")) == 3 * len(df) == 2049
-
-    runner = manager.create_runner("data_augmentation_full_process")
-    runner.add_table("wbcd", df, types=dtypes)
-    runner.set_parameters(
-        table_name="wbcd",
-        k=5,
-        data_augmentation_strategy=AugmentationStrategy.not_majority,
-        data_augmentation_target_column="Mitoses",
-    )
-    runner.run()
-    computations = {}
-    for metrics in runner.privacy_metrics("wbcd"):
-        computations[metrics["metadata"]["computation_type"]] = metrics
-        assert 0 <= metrics["hidden_rate"] <= 100
-        assert metrics["distance_to_closest"] is not None
-    assert set(computations) == {"standalone", "barycentered", "class_balancing_barycenter"}
-    pdf = _pdf_text(_report(runner, tmp_path, "wbcd_report.pdf"))
-    assert "Data augmentation" in pdf and "class_balancing_barycenter" in pdf
 
 
 def test_server_processors_keep_their_relations(manager: Manager, fixtures: Path) -> None:

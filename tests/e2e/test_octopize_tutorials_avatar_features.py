@@ -1,8 +1,7 @@
-"""Octopize's Tutorials 7 (its Fast DP part) and 8 (../shared/reference/avatar_client.md
+"""Octopize's Tutorials 5, 6, 7 (its Fast DP part) and 8 (../shared/reference/avatar_client.md
 section 8.1) against a real Veil server through the real client, with only their import lines
-changed (``avatars`` -> ``veil_client``, ``avatar_yaml`` -> ``veil_client.config``): Fast DP
-avatarization and pseudonymization (issue 15). Tutorial 6 runs in tests/e2e/test_avatar_features.py;
-Tutorial 5 is not yet a test.
+changed (``avatars`` -> ``veil_client``, ``avatar_yaml`` -> ``veil_client.config``): custom
+processors, data augmentation, Fast DP avatarization and pseudonymization (issue 15).
 
 Each ``*_CODE`` string is the notebook's steps in order, as the notebook writes them (it reads
 ``../fixtures/...`` and connects with ``Manager(api_key=os.environ.get("AVATAR_API_KEY"))``; the
@@ -12,12 +11,15 @@ constraint each feature exists for.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser, octopize_fixtures
 from veil_client.models import JobKind, JobStatus
 
@@ -38,6 +40,138 @@ def run(source: str, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
     exec(compile(_IMPORT.sub(_veil_import, source), "<octopize>", "exec"), namespace)
     return namespace
 
+
+TUTORIAL_5_CODE = """\
+import os
+
+import pandas as pd
+from avatar_yaml.models.parameters import RelativeDifferenceParameters
+
+from avatars.manager import Manager
+from avatars.models import JobKind
+from avatars.processors import (
+    ExpectedMeanProcessor,
+    GroupModalitiesProcessor,
+    PerturbationProcessor,
+    ProportionProcessor,
+)
+
+manager = Manager(api_key=os.environ.get("AVATAR_API_KEY"))
+
+df = pd.read_csv("../fixtures/adult_with_cities.csv").head(1000)
+df = df.drop(columns=["native-country"])
+
+processor = GroupModalitiesProcessor(min_unique=10, global_threshold=25, new_category="other")
+df_pre = processor.preprocess(df)
+
+runner = manager.create_runner(set_name="tutorial5")
+runner.add_table("adult", df_pre)
+runner.set_parameters("adult", k=5)
+runner.run(jobs_to_run=[JobKind.standard])
+runner.get_all_results()
+avatars_adult = runner.shuffled("adult")
+
+df = pd.read_csv("../fixtures/epl.csv")
+
+proportion_processor = ProportionProcessor(
+    variable_names=["minutes_played_home", "minutes_played_away", "minutes_on_bench"],
+    reference="minutes_in_game",
+    sum_to_one=True,
+    decimal_count=0,
+)
+relative_difference_parameters = RelativeDifferenceParameters(
+    target="penalty_goals", references=["penalty_attempts"]
+)
+df = df.drop(columns=["penalty_misses"])
+preprocessed = proportion_processor.preprocess(df)
+
+runner = manager.create_runner("tutorial5")
+runner.add_table("game", preprocessed)
+runner.set_parameters(
+    "game", k=5, use_categorical_reduction=True, processors=[relative_difference_parameters]
+)
+runner.run()
+runner.get_all_results()
+avatars = proportion_processor.postprocess(df, runner.shuffled("game"))
+privacy_metrics = runner.privacy_metrics("game")[0]
+signal_metrics = runner.signal_metrics("game")[0]
+
+runner = manager.create_runner("tutorial5")
+runner.add_table("game", preprocessed)
+runner.set_parameters("game", k=5, use_categorical_reduction=True)
+runner.run(jobs_to_run=[JobKind.standard])
+avatars_without_processors = proportion_processor.postprocess(df, runner.shuffled("game"))
+
+expected_mean_processor = ExpectedMeanProcessor(
+    target_variables=["goals_away", "goals_home"],
+    groupby_variables=["position"],
+    same_std=False,
+)
+preprocessed_mean = expected_mean_processor.preprocess(df)
+runner = manager.create_runner("tutorial5")
+runner.add_table("game", preprocessed_mean)
+runner.set_parameters("game", k=5, use_categorical_reduction=True)
+runner.run(jobs_to_run=[JobKind.standard])
+avatars_expected_mean = expected_mean_processor.postprocess(df, runner.shuffled("game"))
+
+perturbation_processor = PerturbationProcessor(perturbation_level={"age": 0, "appearances": 1})
+preprocessed_perturbation = perturbation_processor.preprocess(df)
+runner = manager.create_runner("tutorial5")
+runner.add_table("game", preprocessed_perturbation)
+runner.set_parameters("game", k=5, use_categorical_reduction=True)
+runner.run(jobs_to_run=[JobKind.standard])
+avatars_perturbation = perturbation_processor.postprocess(df, runner.shuffled("game"))
+"""
+
+TUTORIAL_6_CODE = """\
+import os
+
+import pandas as pd
+from avatar_yaml.models.parameters import AugmentationStrategy
+from avatar_yaml.models.schema import ColumnType
+
+from avatars.constants import PlotKind
+from avatars.manager import Manager
+from avatars.models import JobKind
+
+manager = Manager(api_key=os.environ.get("AVATAR_API_KEY"))
+df = pd.read_csv("../fixtures/wbcd.csv")
+dtypes = {column: ColumnType.CATEGORY for column in df.columns}
+
+runner = manager.create_runner("data_augmentation_minority")
+runner.add_table("wbcd", df, types=dtypes)
+runner.set_parameters(
+    table_name="wbcd",
+    k=5,
+    data_augmentation_strategy=AugmentationStrategy.minority,
+    data_augmentation_target_column="Class",
+)
+runner.run(jobs_to_run=[JobKind.standard])
+avatars_minority = runner.shuffled("wbcd")
+runner.render_plot("wbcd", PlotKind.DISTRIBUTION)
+runner.render_plot("wbcd", PlotKind.CLASS_PROJECTION_2D)
+
+runner = manager.create_runner("data_augmentation_factorial")
+runner.add_table("wbcd", df, types=dtypes)
+runner.set_parameters(table_name="wbcd", k=5, data_augmentation_strategy=3)
+runner.run(jobs_to_run=[JobKind.standard])
+avatars_factorial = runner.shuffled("wbcd")
+print(f"{len(df)} -> {len(avatars_factorial)} rows, x{len(avatars_factorial) / len(df):.2f}")
+
+runner = manager.create_runner("data_augmentation_full_process")
+runner.add_table("wbcd", df, types=dtypes)
+runner.set_parameters(
+    table_name="wbcd",
+    k=5,
+    data_augmentation_strategy=AugmentationStrategy.not_majority,
+    data_augmentation_target_column="Mitoses",
+)
+runner.run()
+for metrics in runner.privacy_metrics("wbcd"):
+    print(metrics["metadata"]["computation_type"])
+    print(metrics["hidden_rate"], metrics["distance_to_closest"])
+runner.download_report("wbcd_report.pdf")
+"""
 
 TUTORIAL_7_CODE = """\
 import os
@@ -143,8 +277,10 @@ visits_avatars = runner.shuffled("visits")
 """
 
 
-# Tutorial 8 runs two avatarizations with pseudonyms: minutes on a machine shared by a dozen busy
-# processes, hence the longer time limit below.
+# Tutorials 5, 6 and 8 run several jobs each (five, three and two avatarizations): about a minute
+# of CPU each, minutes of wall time on a machine shared by a dozen busy processes, hence the
+# longer time limits below. Tutorial 5 reads the 1,000 rows it keeps of adult_with_cities.csv
+# from a fixture of exactly those rows (see the fixture below), not the whole 32,561-row file.
 
 
 @pytest.fixture()
@@ -157,10 +293,71 @@ def notebook(
     monkeypatch.setenv("BROWSER", "true")
     fixtures = octopize_fixtures(tmp_path / "fixtures")
     (fixtures / "wbcd.csv").symlink_to(FIXTURES / "tables" / "wbcd.csv")
+    # Tutorial 5 reads adult_with_cities.csv and keeps its first 1,000 rows: the fixture holds
+    # exactly those rows (same name, same columns).
+    (fixtures / "adult_with_cities_1000.csv").rename(fixtures / "adult_with_cities.csv")
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     monkeypatch.chdir(notebooks)
     yield notebooks
+
+
+@pytest.mark.timeout(1800)
+def test_tutorial_5_custom_processors(notebook: Path) -> None:
+    namespace = run(TUTORIAL_5_CODE)
+    # Rare modalities were grouped before upload: every category the avatars hold was kept.
+    adult, df_pre = namespace["avatars_adult"], namespace["df_pre"]
+    assert len(adult) == 1000 and "native-country" not in adult.columns
+    assert "other" in set(df_pre["city"])
+    for column in ("city", "occupation"):
+        assert set(adult[column].dropna()) <= set(df_pre[column].dropna()), column
+    # The proportions the processor keeps: the three parts add up to minutes_in_game exactly.
+    df, avatars = namespace["df"], namespace["avatars"]
+    parts = ["minutes_played_home", "minutes_played_away", "minutes_on_bench"]
+    assert len(avatars) == len(df)
+    assert (avatars[parts].sum(axis=1) == avatars["minutes_in_game"]).all()
+    assert (avatars[parts] >= 0).all().all()
+    # The server-side relative difference keeps penalty_goals <= penalty_attempts in every row
+    # (it avatarizes the difference to the reference, which the avatars then respect).
+    assert (avatars["penalty_goals"] <= avatars["penalty_attempts"] + 1e-9).all()
+    for key in ("hidden_rate", "local_cloaking"):
+        assert 0 <= namespace["privacy_metrics"][key] <= 100
+    assert 0 <= namespace["signal_metrics"]["hellinger_mean"] <= 1
+    assert len(namespace["avatars_without_processors"]) == len(avatars)
+    # Expected mean: per position, the goals' means are exactly those of the originals.
+    expected = namespace["avatars_expected_mean"]
+    for column in ("goals_away", "goals_home"):
+        real = df.groupby("position")[column].mean()
+        got = expected.groupby("position")[column].mean()
+        assert np.allclose(got.reindex(real.index), real, rtol=1e-9, atol=1e-9), column
+    # Perturbation level 0 gives back the original ages row by row; level 1 keeps the avatars'
+    # appearances.
+    perturbed, runner = namespace["avatars_perturbation"], namespace["runner"]
+    assert (perturbed["age"].to_numpy() == df["age"].to_numpy()).all()
+    assert (perturbed["appearances"].to_numpy() == runner.shuffled("game")["appearances"]).all()
+
+
+@pytest.mark.timeout(1800)
+def test_tutorial_6_data_augmentation(notebook: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace = run(TUTORIAL_6_CODE)
+    df = namespace["df"]
+    counts = namespace["avatars_minority"]["Class"].value_counts()
+    # Balanced on the release: the avatars' majority (an avatar may change class) sets the size.
+    assert len(counts) == 2 and counts.iloc[0] == counts.iloc[1]
+    assert abs(counts.iloc[0] - df["Class"].value_counts().max()) <= 0.05 * len(df)
+    factorial = namespace["avatars_factorial"]
+    assert len(factorial) == 3 * len(df) == 2049
+    printed = capsys.readouterr().out
+    assert "683 -> 2049 rows, x3.00" in printed
+    computation_types = {
+        metrics["metadata"]["computation_type"]
+        for metrics in namespace["runner"].privacy_metrics("wbcd")
+    }
+    assert computation_types == {"standalone", "barycentered", "class_balancing_barycenter"}
+    report = Path("wbcd_report.pdf").read_bytes()
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(report)).pages)
+    assert "Data augmentation" in text and "class_balancing_barycenter" in text
+    assert set(namespace["runner"].statuses().values()) == {JobStatus.finished}
 
 
 def test_tutorial_7_fast_dp_part(notebook: Path) -> None:
