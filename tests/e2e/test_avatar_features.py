@@ -1,7 +1,8 @@
 """Issue 15 through the real client and a real server (port 0, SQLite, engine child): DP
-generators with their privacy loss on the job and in the reports, server-side processors, pseudonymization with its mapping kept on the server,
-the YAML files, and bad input refused before anything runs. Data augmentation (its metrics, figure
-and report section) runs verbatim as Tutorial 6 in test_octopize_tutorials_avatar_features.py."""
+generators with their privacy loss on the job and in the reports, server-side processors,
+pseudonymization with its mapping kept on the server, the YAML files, and bad input refused before
+anything runs. Data augmentation (its metrics, figure and report section) runs verbatim as
+Tutorial 6 in test_octopize_tutorials_avatar_features.py."""
 
 from __future__ import annotations
 
