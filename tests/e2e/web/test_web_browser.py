@@ -53,6 +53,7 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     page.goto("/runs")
     page.wait_for_url("**/login?next=/runs")
     shots.take(page, "login")
+    shots.phone(page, "login")
     # Keyboard only: the skip link comes first, then the fields in order; Enter submits.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
@@ -70,6 +71,7 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
         _tab_to(page, "New run")
         page.keyboard.press("Enter")
     shots.take(page, "new_run")
+    shots.phone(page, "new_run")
     page.set_input_files("#file", str(wbcd))
     page.fill("#display_name", "wbcd from the web")
     page.click("#upload-h ~ form button[type=submit]")
@@ -163,6 +165,7 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     page.goto("/runs?lang=fr")
     assert "Exécutions" in page.inner_text("h1")
     shots.take(page, "runs_fr")
+    shots.phone(page, "runs_fr")
     page.goto(f"/runs/{run_id}")
     assert "Taux de dissimulation" in page.inner_text("main")
     phases = page.eval_on_selector_all(
@@ -174,6 +177,7 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     assert page.locator("table.list tbody tr").count() == 1
     page.goto("/account")
     shots.take(page, "account")
+    shots.phone(page, "account")
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 
@@ -216,6 +220,7 @@ def test_what_analysts_users_and_admins_each_see(
     page = signed_in(admin)
     page.click("text=Administration")
     shots.take(page, "admin_users")
+    shots.phone(page, "admin_users")
     page.click(f"text={analyst.username}")
     shots.take(page, "admin_user_keys")
     page.click("nav.tabs >> text=Datasets")
