@@ -107,3 +107,45 @@ def test_a_held_write_lock_delays_only_the_writer(
         f"{bound * 1000:.0f} ms (unlocked median {unlocked * 1000:.0f} ms), "
         f"slowest {max(reads):.3f} s"
     )
+
+
+def test_a_web_page_waiting_for_the_lock_stalls_neither_grpc_nor_other_pages(
+    veil_server: ServerThread, user: TestUser
+) -> None:
+    # The web application shares the gRPC server's event loop (web/server.py): a page that waits
+    # for the database there would stall every RPC. Its handlers run their database work on the
+    # database threads (web/page.py), as the servicers do.
+    from web_support import WebSession
+
+    other = create_user(veil_server, "user")
+    port = veil_server.server.web_port
+    writer, reader = WebSession(port), WebSession(port)
+    try:
+        assert writer.login_with_key(user.api_key).status_code == 303
+        assert reader.login_with_key(other.api_key).status_code == 303
+        writer.get("/runs/new")  # the form's CSRF token
+        unlocked = statistics.median(_timed(lambda: reader.get("/runs")) for _ in range(5))
+        csv = ("patients.csv", b"a,b\n1,2\n3,4\n5,6\n", "text/csv")
+        with ThreadPoolExecutor(1) as pool, health_watch(veil_server.url) as health:
+            with write_lock(veil_server.settings.effective_database_url):
+                waiting = pool.submit(
+                    writer.post, "/runs/new", {"display_name": "waits"}, files={"file": csv}
+                )
+                reads = []
+                deadline = time.monotonic() + LOCK_HELD_S
+                while time.monotonic() < deadline:
+                    reads.append(_timed(lambda: reader.get("/runs")))
+                assert not waiting.done(), "the page did not wait for the lock: nothing was proven"
+            created = waiting.result(timeout=30)
+        assert created.status_code == 303 and created.headers["location"].endswith("/setup")
+        assert_responsive(health(), "a web page waiting for a held write lock")
+        bound = max(0.25, 3 * unlocked)
+        on_time = sum(1 for s in reads if s < bound) / len(reads)
+        assert on_time >= 0.9 and max(reads) < 1.0, (
+            f"another user's pages during the lock: {on_time:.0%} of {len(reads)} within "
+            f"{bound * 1000:.0f} ms (unlocked median {unlocked * 1000:.0f} ms), "
+            f"slowest {max(reads):.3f} s"
+        )
+    finally:
+        writer.close()
+        reader.close()

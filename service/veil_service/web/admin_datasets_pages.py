@@ -7,8 +7,6 @@ The handlers call the dpquery domain the AdminService servicer calls (``registra
 
 from __future__ import annotations
 
-import asyncio
-
 import yaml
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -16,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from veil_service.dpquery import datasets, grants, registration
 from veil_service.errors import InvalidArgumentError, VeilServiceError
+from veil_service.storage.db_calls import db_call
 from veil_service.web.errors import http_status
 from veil_service.web.forms import form_float
 from veil_service.web.page import Page, guarded
@@ -37,7 +36,7 @@ def _render_datasets(page: Page, *, error: str = "", status: int = 200) -> Respo
 
 
 @guarded("AdminService/ListAllDatasets")
-async def datasets_page(page: Page) -> Response:
+def datasets_page(page: Page) -> Response:
     """Every dataset, with the forms to register one."""
     return _render_datasets(page)
 
@@ -77,7 +76,7 @@ async def register_upload_submit(page: Page) -> Response:
             peer=page.peer,
         )
     except VeilServiceError as exc:
-        return _render_datasets(page, error=exc.message, status=http_status(exc))
+        return await db_call(_render_datasets, page, error=exc.message, status=http_status(exc))
     return page.redirect("/admin/datasets")
 
 
@@ -86,7 +85,7 @@ async def register_path_submit(page: Page) -> Response:
     """Register a dataset from a file under one of the server's dataset roots."""
     try:
         path = registration.confine_path(page.text("path"), page.ctx.app.settings.dataset_roots)
-        await asyncio.to_thread(
+        await db_call(
             registration.register_from_path,
             page.ctx.app.db,
             page.ctx.app.blobs,
@@ -97,7 +96,7 @@ async def register_path_submit(page: Page) -> Response:
             peer=page.peer,
         )
     except VeilServiceError as exc:
-        return _render_datasets(page, error=exc.message, status=http_status(exc))
+        return await db_call(_render_datasets, page, error=exc.message, status=http_status(exc))
     return page.redirect("/admin/datasets")
 
 
@@ -121,7 +120,7 @@ def _render_dataset(
 
 
 @guarded("AdminService/ListAllDatasets")
-async def dataset_page(page: Page) -> Response:
+def dataset_page(page: Page) -> Response:
     """One dataset: its stored columns and its metadata, as YAML to edit."""
     return _render_dataset(page, page.request.path_params["name"])
 
@@ -133,7 +132,7 @@ async def metadata_submit(page: Page) -> Response:
     text = str(page.form.get("metadata") or "")
     try:
         text = await _metadata_text(page)
-        await asyncio.to_thread(
+        await db_call(
             registration.update_metadata,
             page.ctx.app.db,
             name=name,
@@ -144,12 +143,14 @@ async def metadata_submit(page: Page) -> Response:
     except VeilServiceError as exc:
         if exc.code_name == "NOT_FOUND":
             raise
-        return _render_dataset(page, name, text=text, error=exc.message, status=http_status(exc))
+        return await db_call(
+            _render_dataset, page, name, text=text, error=exc.message, status=http_status(exc)
+        )
     return page.redirect(f"/admin/datasets/{name}?notice=saved")
 
 
 @guarded("AdminService/DeleteDataset")
-async def delete_submit(page: Page) -> Response:
+def delete_submit(page: Page) -> Response:
     """Delete a dataset, its grants and its stored table."""
     with page.ctx.app.blobs.releasing() as released, page.ctx.app.db.begin() as conn:
         datasets.delete_dataset(
@@ -181,13 +182,13 @@ def _render_grants(page: Page, *, error: str = "", status: int = 200) -> Respons
 
 
 @guarded("AdminService/ListGrants")
-async def grants_page(page: Page) -> Response:
+def grants_page(page: Page) -> Response:
     """Grants (who may query what, with which budget), filtered by user or dataset."""
     return _render_grants(page)
 
 
 @guarded("AdminService/GrantAccess")
-async def grant_submit(page: Page) -> Response:
+def grant_submit(page: Page) -> Response:
     """Give a user access to a dataset with a budget, or change their budget."""
     try:
         with page.ctx.app.db.begin() as conn:

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from veil_service.accounts import administration, api_keys, audit, users
 from veil_service.errors import InvalidArgumentError, NotFoundError, VeilServiceError
+from veil_service.storage.db_calls import db_call
 from veil_service.web.errors import http_status
 from veil_service.web.forms import form_int
 from veil_service.web.page import Page, guarded
@@ -48,7 +49,7 @@ def _render_users(page: Page, *, error: str = "", status: int = 200, notice: str
 
 
 @guarded("AdminService/ListUsers")
-async def users_page(page: Page) -> Response:
+def users_page(page: Page) -> Response:
     """Every user, with forms to create one, disable one or change a role."""
     return _render_users(page)
 
@@ -68,13 +69,13 @@ async def create_user_submit(page: Page) -> Response:
             peer=page.peer,
         )
     except VeilServiceError as exc:
-        return _render_users(page, error=exc.message, status=http_status(exc))
+        return await db_call(_render_users, page, error=exc.message, status=http_status(exc))
     administration.invite(page.ctx.app.mailer, user, token)
     return page.redirect(f"/admin/users/{user.id}")
 
 
 @guarded("AdminService/DisableUser")
-async def disable_user_submit(page: Page) -> Response:
+def disable_user_submit(page: Page) -> Response:
     """Disable a user (their keys and sessions end with it)."""
     try:
         with page.ctx.app.db.begin() as conn:
@@ -89,7 +90,7 @@ async def disable_user_submit(page: Page) -> Response:
 
 
 @guarded("AdminService/EnableUser")
-async def enable_user_submit(page: Page) -> Response:
+def enable_user_submit(page: Page) -> Response:
     """Enable a disabled user again (their old keys and sessions stay revoked)."""
     with page.ctx.app.db.begin() as conn:
         administration.enable_user(
@@ -99,7 +100,7 @@ async def enable_user_submit(page: Page) -> Response:
 
 
 @guarded("AdminService/SetUserRole")
-async def set_role_submit(page: Page) -> Response:
+def set_role_submit(page: Page) -> Response:
     """Change a user's role."""
     try:
         with page.ctx.app.db.begin() as conn:
@@ -118,7 +119,7 @@ async def set_role_submit(page: Page) -> Response:
 
 
 @guarded("AdminService/ListUserApiKeys")
-async def user_page(page: Page) -> Response:
+def user_page(page: Page) -> Response:
     """One user and their API keys (to revoke)."""
     with page.ctx.app.db.connect() as conn:
         user = users.find_user(conn, page.request.path_params["user"])
@@ -137,7 +138,7 @@ async def user_page(page: Page) -> Response:
 
 
 @guarded("AdminService/RevokeUserApiKey")
-async def revoke_key_submit(page: Page) -> Response:
+def revoke_key_submit(page: Page) -> Response:
     """Revoke another user's API key."""
     with page.ctx.app.db.begin() as conn:
         record = api_keys.revoke_api_key(
@@ -169,7 +170,7 @@ def _day(text: str, field: str, *, end: bool = False) -> float | None:
 
 
 @guarded("AdminService/ListAuditEvents")
-async def audit_page(page: Page) -> Response:
+def audit_page(page: Page) -> Response:
     """The audit log, newest first, filtered by user, event and dates."""
     params = page.request.query_params
     filters = {

@@ -31,7 +31,7 @@ GET, POST = ["GET"], ["POST"]
 
 
 @guarded("RunsService/ListRuns")
-async def home(page: Page) -> Response:
+def home(page: Page) -> Response:
     """The start page is the runs list."""
     return page.redirect("/runs")
 

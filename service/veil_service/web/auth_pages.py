@@ -31,7 +31,7 @@ def safe_next(target: str) -> str:
 
 
 @guarded("AuthService/Login")
-async def login_page(page: Page) -> Response:
+def login_page(page: Page) -> Response:
     """The sign-in forms (API key, or password: deprecated)."""
     if page.principal is not None:
         return page.redirect("/runs")
@@ -118,13 +118,13 @@ def _render_account(
 
 
 @guarded("AuthService/ListApiKeys")
-async def account_page(page: Page) -> Response:
+def account_page(page: Page) -> Response:
     """The caller's API keys (never their secret, which is shown once at creation)."""
     return _render_account(page)
 
 
 @guarded("AuthService/CreateApiKey")
-async def create_key_submit(page: Page) -> Response:
+def create_key_submit(page: Page) -> Response:
     """Create an API key and show its secret once."""
     try:
         days = form_int(page.text("expiration_days"), "expiration_days")
@@ -142,7 +142,7 @@ async def create_key_submit(page: Page) -> Response:
 
 
 @guarded("AuthService/RevokeApiKey")
-async def revoke_key_submit(page: Page) -> Response:
+def revoke_key_submit(page: Page) -> Response:
     """Revoke one of the caller's API keys."""
     with page.ctx.app.db.begin() as conn:
         api_keys.revoke_api_key(

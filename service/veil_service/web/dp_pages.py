@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from veil_service.dpquery import catalog
 from veil_service.dpquery.archive import QueryRecord
 from veil_service.dpquery.queries import make_dummy_table
+from veil_service.storage.db_calls import db_call
 from veil_service.web.forms import form_int
 from veil_service.web.page import Page, guarded
 
@@ -27,7 +28,7 @@ QUERIES_PAGE_SIZE = 20
 
 
 @guarded("DPQueryService/ListDatasets")
-async def datasets_page(page: Page) -> Response:
+def datasets_page(page: Page) -> Response:
     """The caller's datasets, each with its budget (initial, spent, remaining ε and δ)."""
     held = catalog.my_datasets(page.ctx.app.db, page.user_id)
     return page.render("dp_datasets.html", section="dp", held=held)
@@ -94,10 +95,11 @@ async def dataset_page(page: Page) -> Response:
     """One dataset: metadata, budget, a dummy preview (no privacy spent), previous queries."""
     name = page.request.path_params["dataset"]
     db = page.ctx.app.db
-    metadata = catalog.metadata_of(db, page.user_id, name)
-    grant = catalog.budget_of(db, page.user_id, name)
+    metadata = await db_call(catalog.metadata_of, db, page.user_id, name)
+    grant = await db_call(catalog.budget_of, db, page.user_id, name)
     number = max(1, form_int(page.request.query_params.get("page", ""), "page", default=1))
-    queries = catalog.previous_queries(
+    queries = await db_call(
+        catalog.previous_queries,
         db,
         page.user_id,
         name,

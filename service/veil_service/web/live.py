@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from starlette.responses import Response, StreamingResponse
 
 from veil_service.runs.jobs import JobRecord
+from veil_service.storage.db_calls import db_call
 from veil_service.web.i18n import Translator
 from veil_service.web.page import Page, guarded
 from veil_service.web.runs_pages import RUN_JOBS_SHOWN, run_status
@@ -48,9 +49,10 @@ def end_event(run_jobs: list[JobRecord], t: Translator) -> str:
 async def run_events(page: Page) -> Response:
     """The run's jobs now, then at each change, then an ``end`` event once all have ended."""
     run_id = page.request.path_params["run_id"]
-    page.ctx.runs.get_run(page.user_id, run_id)  # 404 before the stream starts
+    await db_call(page.ctx.runs.get_run, page.user_id, run_id)  # 404 before the stream starts
     # Every job of the run as it is now, so the run's status is right from the first event.
-    known = page.ctx.runs.list_jobs(
+    known = await db_call(
+        page.ctx.runs.list_jobs,
         page.user_id,
         run_id=run_id,
         display_name="",

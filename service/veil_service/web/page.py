@@ -4,16 +4,23 @@ Every page handler is wrapped by :func:`guarded` with the RPC it stands for. The
 the session cookie and calls ``auth.authorize`` with that RPC's name, so a page admits exactly
 the callers its RPC admits; it then checks the CSRF token of a POST, runs the handler, and turns
 a domain error into the matching HTTP answer (``errors.http_status``).
+
+The web application shares the gRPC server's event loop, so no page waits for the database on
+it (a query behind a write lock would stall every RPC): the session lookup runs on the database
+threads (``storage.db_calls``), and so does a handler written as a plain function (``def``: it
+reads and writes the database and renders, nothing to await). A handler that awaits (uploads,
+engine work, server push) is a coroutine and puts its own database calls there with ``db_call``.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
@@ -28,6 +35,7 @@ from veil_service.errors import (
     VeilServiceError,
 )
 from veil_service.logs import bind_request
+from veil_service.storage.db_calls import db_call
 from veil_service.web import security
 from veil_service.web.context import WebContext
 from veil_service.web.errors import http_status
@@ -111,7 +119,7 @@ class Page:
         return response
 
 
-Handler = Callable[[Page], Awaitable[Response]]
+Handler = Callable[[Page], Awaitable[Response]] | Callable[[Page], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -141,7 +149,7 @@ async def _answer(request: Request, method: str, handler: Handler) -> Response:
     status = 500
     try:
         credential = request.cookies.get(security.SESSION_COOKIE) or None
-        page.principal = authorize(ctx.app.db, method, credential)
+        page.principal = await db_call(authorize, ctx.app.db, method, credential)
         bind_request(str(uuid.uuid4()), page.principal.user_id if page.principal else "")
         if request.method == "POST":
             security.check_same_origin(request)
@@ -149,7 +157,7 @@ async def _answer(request: Request, method: str, handler: Handler) -> Response:
             security.check_csrf(request, page.text(security.CSRF_FIELD))
         elif not security.expected_csrf_token(request):
             page.cookies[security.PRELOGIN_COOKIE] = security.new_prelogin_token()
-        response = await handler(page)
+        response = await _run(handler, page)
         status = response.status_code
         return response
     except UnauthenticatedError:
@@ -174,6 +182,13 @@ async def _answer(request: Request, method: str, handler: Handler) -> Response:
                 "duration_ms": round((time.monotonic() - began) * 1000, 1),
             },
         )
+
+
+async def _run(handler: Handler, page: Page) -> Response:
+    """A coroutine handler on the loop; a plain one on the database threads."""
+    if inspect.iscoroutinefunction(handler):
+        return await cast(Callable[[Page], Awaitable[Response]], handler)(page)
+    return await db_call(cast(Callable[[Page], Response], handler), page)
 
 
 async def _read_form(request: Request, ctx: WebContext) -> FormData:

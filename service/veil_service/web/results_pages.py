@@ -67,7 +67,7 @@ def _csv_chunks(page: Page, result: ResultRecord) -> Iterator[bytes]:
 
 
 @guarded("RunsService/DownloadResult")
-async def download_result(page: Page) -> Response:
+def download_result(page: Page) -> Response:
     """A result file as an attachment; an Arrow table as CSV with ``?format=csv``."""
     result = page.ctx.runs.get_result(page.user_id, page.request.path_params["result_id"])
     if page.request.query_params.get("format") == "csv" and result.media_type == ARROW_STREAM:
@@ -96,7 +96,7 @@ def _figure(page: Page) -> ResultRecord:
 
 
 @guarded("RunsService/DownloadResult")
-async def figure_page(page: Page) -> Response:
+def figure_page(page: Page) -> Response:
     """A figure inside the app's page (title, back link), its document in a sandboxed frame."""
     figure = _figure(page)
     run = page.ctx.runs.get_run(page.user_id, figure.run_id)
@@ -104,7 +104,7 @@ async def figure_page(page: Page) -> Response:
 
 
 @guarded("RunsService/DownloadResult")
-async def figure_document(page: Page) -> Response:
+def figure_document(page: Page) -> Response:
     """The figure's own HTML, with a policy that sandboxes it (no cookie, no network)."""
     figure = _figure(page)
     body = b"".join(page.ctx.runs.result_chunks(figure, CHUNK_BYTES))
@@ -116,7 +116,7 @@ async def figure_document(page: Page) -> Response:
 
 
 @guarded("RunsService/ExportYaml")
-async def download_yaml(page: Page) -> Response:
+def download_yaml(page: Page) -> Response:
     """The run's configuration as avatar_yaml, which ``Runner.from_yaml`` loads unchanged."""
     run_id = page.request.path_params["run_id"]
     run = page.ctx.runs.get_run(page.user_id, run_id)

@@ -31,6 +31,7 @@ from veil_service.runs.config import (
 )
 from veil_service.runs.jobs import KINDS
 from veil_service.runs.service import Advice
+from veil_service.storage.db_calls import db_call
 from veil_service.web.errors import http_status
 from veil_service.web.forms import form_float, form_names, form_optional_int
 from veil_service.web.page import Page, guarded
@@ -68,7 +69,7 @@ def _uploads(page: Page, name: str) -> list[UploadFile]:
 
 
 @guarded("RunsService/CreateRun")
-async def new_run_page(page: Page) -> Response:
+def new_run_page(page: Page) -> Response:
     """The forms: a table to anonymize, or a YAML configuration with its tables."""
     return page.render("new_run.html", section="new", error="", values={})
 
@@ -85,13 +86,16 @@ async def new_run_submit(page: Page) -> Response:
         table_name = values["table_name"] or table_name_of(upload.filename or "")
         config = RunConfig()
         config.table(table_name)
-        run = page.ctx.runs.create_run(page.user_id, values["display_name"] or table_name, config)
+        run = await db_call(
+            page.ctx.runs.create_run, page.user_id, values["display_name"] or table_name, config
+        )
         try:
             await store_upload(
                 page.ctx, page.user_id, run_id=run.record.id, table_name=table_name, upload=upload
             )
         except BaseException:
-            page.ctx.runs.delete_run(page.user_id, run.record.id)  # nothing half-made stays
+            # Nothing half-made stays.
+            await db_call(page.ctx.runs.delete_run, page.user_id, run.record.id)
             raise
     except VeilServiceError as exc:
         return page.render(
@@ -158,7 +162,7 @@ def _render_setup(
 async def setup_page(page: Page) -> Response:
     """Parameters of a run's tables, filled with the engine's advice where none are set yet."""
     run_id = page.request.path_params["run_id"]
-    run = page.ctx.runs.get_run(page.user_id, run_id)
+    run = await db_call(page.ctx.runs.get_run, page.user_id, run_id)
     advice: dict[str, Advice] = {}
     for table in run.tables:
         configured = run.config.find(table.name)
@@ -169,7 +173,7 @@ async def setup_page(page: Page) -> Response:
                 )
             except VeilServiceError as exc:
                 advice[table.name] = Advice({}, [exc.message], [])
-    return _render_setup(page, run_id, advice=advice)
+    return await db_call(_render_setup, page, run_id, advice=advice)
 
 
 def _table_parameters(page: Page, name: str) -> dict[str, Any]:
@@ -255,7 +259,8 @@ async def advise_submit(page: Page) -> Response:
         name = (exc.field or "").removeprefix("privacy_targets.")
         if name in PERCENT_TARGETS:
             message += " (The form takes this target in %: it sends the value divided by 100.)"
-        return _render_setup(
+        return await db_call(
+            _render_setup,
             page,
             run_id,
             advice={},
@@ -263,8 +268,13 @@ async def advise_submit(page: Page) -> Response:
             status=http_status(exc),
             target_values={table: typed},
         )
-    return _render_setup(
-        page, run_id, advice={table: advice}, searched=table, target_values={table: typed}
+    return await db_call(
+        _render_setup,
+        page,
+        run_id,
+        advice={table: advice},
+        searched=table,
+        target_values={table: typed},
     )
 
 
@@ -272,15 +282,17 @@ async def advise_submit(page: Page) -> Response:
 async def start_submit(page: Page) -> Response:
     """Save the parameters and start the chosen jobs (a new version if the run already ran)."""
     run_id = page.request.path_params["run_id"]
-    run = page.ctx.runs.get_run(page.user_id, run_id)
+    run = await db_call(page.ctx.runs.get_run, page.user_id, run_id)
     names = sorted({t.name for t in run.tables if t.role == "original"})
     kinds = [kind for kind in JOB_CHOICES if page.text(f"job.{kind}") == "on"]
     try:
         config = config_from_form(page, run.config, names)
-        page.ctx.runs.set_config(page.user_id, run_id, config)
+        await db_call(page.ctx.runs.set_config, page.user_id, run_id, config)
         started = await page.ctx.runs.start_jobs(page.user_id, run_id, kinds, reuse_run=False)
     except VeilServiceError as exc:
-        return _render_setup(page, run_id, advice={}, error=exc.message, status=http_status(exc))
+        return await db_call(
+            _render_setup, page, run_id, advice={}, error=exc.message, status=http_status(exc)
+        )
     return page.redirect(f"/runs/{started.run.id}#jobs")
 
 
@@ -300,7 +312,7 @@ async def yaml_submit(page: Page) -> Response:
         except UnicodeDecodeError:
             raise InvalidArgumentError("yaml: the file is not UTF-8 text.", field="yaml") from None
         name = values["yaml_display_name"] or table_name_of(yaml_files[0].filename or "run")
-        run = page.ctx.runs.create_run(page.user_id, name, RunConfig())
+        run = await db_call(page.ctx.runs.create_run, page.user_id, name, RunConfig())
         run_id = run.record.id
         config, warnings = await page.ctx.runs.import_yaml(page.user_id, run_id, text)
         tables = [t.name for t in config.tables]
@@ -328,7 +340,7 @@ async def yaml_submit(page: Page) -> Response:
         )
     except VeilServiceError as exc:
         if run_id:
-            page.ctx.runs.delete_run(page.user_id, run_id)
+            await db_call(page.ctx.runs.delete_run, page.user_id, run_id)
         return page.render(
             "new_run.html",
             status=http_status(exc),

@@ -18,6 +18,7 @@ from veil_service.errors import VeilServiceError
 from veil_service.runs.jobs import JobRecord
 from veil_service.runs.results import ResultRecord
 from veil_service.runs.service import RunView
+from veil_service.storage.db_calls import db_call
 from veil_service.web.forms import form_int
 from veil_service.web.page import Page, guarded
 
@@ -51,7 +52,7 @@ class RunRow:
 
 
 @guarded("RunsService/ListRuns")
-async def runs_list(page: Page) -> Response:
+def runs_list(page: Page) -> Response:
     """The caller's runs, newest first, searched by name, 20 a page."""
     query = page.request.query_params.get("q", "").strip()[:256]
     number = max(1, form_int(page.request.query_params.get("page", ""), "page", default=1))
@@ -154,7 +155,7 @@ def metric_rows(result: dict[str, Any]) -> list[tuple[str, Any, str | None, bool
 
 
 @guarded("RunsService/GetRun")
-async def run_page(page: Page) -> Response:
+def run_page(page: Page) -> Response:
     """A run: jobs (live), tables, parameters, metrics against targets, figures, downloads."""
     run_id = page.request.path_params["run_id"]
     run = page.ctx.runs.get_run(page.user_id, run_id)
@@ -188,7 +189,7 @@ async def run_page(page: Page) -> Response:
 @guarded("RunsService/CancelJob")
 async def cancel_job_submit(page: Page) -> Response:
     """Cancel a queued or running job, then show its run."""
-    job = page.ctx.runs.get_job(page.user_id, page.request.path_params["job_id"])
+    job = await db_call(page.ctx.runs.get_job, page.user_id, page.request.path_params["job_id"])
     try:
         await page.ctx.runs.cancel_job(page.user_id, job.id)
     except VeilServiceError as exc:
