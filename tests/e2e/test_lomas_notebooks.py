@@ -8,15 +8,21 @@ on Lomas are asserted to the last digit where Veil's library computes the same f
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import opendp.prelude as dp
+import polars as pl
 import pytest
+import yaml
 from dp_support import LOMAS, register
+from opendp.extras.polars import Margin
 from support import ServerThread, start_server
 from veil_client.lomas_errors import ExternalLibraryException
 from veil_service.accounts import api_keys, users
@@ -32,23 +38,81 @@ def cells(name: str) -> list[str]:
     return [part.split("\n", 1)[1] for part in re.split(r"^# ---- cell ", text, flags=re.M)[1:]]
 
 
+def demo_server(
+    tmp: Path, user: str, stem: str, dataset: str, epsilon: float, delta: float
+) -> tuple[ServerThread, str]:
+    """A server with one Lomas dataset and one user's budget on it; the user's API key."""
+    server = start_server(tmp)
+    try:
+        register(server, stem, name=dataset)
+        with server.app.db.begin() as conn:
+            created = users.create_user(
+                conn, username=user, email=f"{stem}@example.org", role="user"
+            )
+            _, key = api_keys.create_api_key(
+                conn, user_id=created.id, name="demo", expiration_days=30
+            )
+            grants.grant_access(conn, user=user, dataset=dataset, epsilon=epsilon, delta=delta)
+    except BaseException:
+        server.stop()
+        raise
+    return server, key
+
+
 @pytest.fixture()
 def lomas_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, str]]:
     """A server with PENGUIN and Dr. Antartica's budget on it, as in Lomas's demo set-up."""
-    server = start_server(Path(tmp_path_factory.mktemp("lomas_demo")))
+    tmp = Path(tmp_path_factory.mktemp("lomas_demo"))
+    server, key = demo_server(tmp, "Dr. Antartica", "penguin", "PENGUIN", 10.0, 0.005)
     try:
-        register(server, "penguin", name="PENGUIN")
-        with server.app.db.begin() as conn:
-            user = users.create_user(
-                conn, username="Dr. Antartica", email="antartica@example.org", role="user"
-            )
-            _, key = api_keys.create_api_key(conn, user_id=user.id, name="demo", expiration_days=30)
-            grants.grant_access(
-                conn, user="Dr. Antartica", dataset="PENGUIN", epsilon=10.0, delta=0.005
-            )
         yield server, key
     finally:
         server.stop()
+
+
+@pytest.fixture()
+def fso_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, str]]:
+    """FSO_INCOME_SYNTHETIC and Dr. FSO, with ε 2,500 instead of Lomas's 45 (user_collection.yaml).
+
+    On Lomas the polars notebook's queries cost almost nothing: it prices them at one changed
+    row while treating the row count as public, a pair of datasets that cannot exist, so OpenDP
+    charges only float slack (quantiles ε 0). Priced soundly (docs/dp.md) they cost ε 2,301.7,
+    so the grant is raised for the scenario to run to its end.
+    """
+    tmp = Path(tmp_path_factory.mktemp("fso_demo"))
+    server, key = demo_server(
+        tmp, "Dr. FSO", "fso_income_synthetic", "FSO_INCOME_SYNTHETIC", 2_500.0, 0.005
+    )
+    try:
+        yield server, key
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A cell the pinned library refuses as written: ``old`` becomes ``new``.
+
+    Attributes:
+        old: Text of the cell to replace (must occur).
+        new: Replacement.
+        error: What the library raises on the cell as written.
+        message: A fragment of the library's message (its advice on what to write instead).
+    """
+
+    old: str
+    new: str
+    error: type[Exception]
+    message: str
+
+    def apply(self, name: str, number: int, source: str, namespace: dict[str, Any]) -> str:
+        """Check the written cell fails in the library as stated; return the edited cell."""
+        assert self.old in source, f"{name} cell {number} no longer contains {self.old!r}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(self.error, match=re.escape(self.message)):
+                exec(compile(source, f"{name}[cell {number}, as written]", "exec"), dict(namespace))
+        return source.replace(self.old, self.new)
 
 
 def run_notebook(
@@ -58,14 +122,23 @@ def run_notebook(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     failing: dict[int, type[Exception]] | None = None,
+    not_run: dict[int, str] | None = None,
+    edits: dict[int, Edit] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every cell; return a copy of the namespace after each cell.
 
     Args:
         failing: Cells that fail on Lomas too (their output shows the error), with the class
             they must raise here; the error is kept as ``__error__``.
+        not_run: Cells that only display something the notebook's folder holds (an image
+            file), with the reason; they touch neither Lomas nor Veil.
+        edits: Cells the pinned DP library (not Veil) cannot run as written. The cell as
+            written must raise the library's own error first (run on a copy of the namespace);
+            then the edited cell runs.
     """
     failing = failing or {}
+    not_run = not_run or {}
+    edits = edits or {}
     monkeypatch.setenv("VEIL_URL", server.url)
     monkeypatch.setenv("VEIL_API_KEY", key)
     monkeypatch.chdir(tmp_path)
@@ -73,8 +146,13 @@ def run_notebook(
     namespace: dict[str, Any] = {"__name__": "__notebook__"}
     after: list[dict[str, Any]] = []
     for number, source in enumerate(cells(name)):
+        if number in not_run:
+            after.append({**namespace, "__warnings__": [], "__error__": None})
+            continue
         # A notebook shows warnings and goes on (pytest's configuration would raise them).
         error: Exception | None = None
+        if number in edits:
+            source = edits[number].apply(name, number, source, namespace)
         with warnings.catch_warnings(record=True) as shown:
             warnings.simplefilter("always")
             try:
@@ -154,3 +232,86 @@ def test_diffprivlib_notebook(
     )
     assert "diffprivlib_json" in first["client_input"]
     assert first["client_input"]["test_size"] == 0.1
+
+
+def test_opendp_polars_notebook(
+    fso_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server, key = fso_demo
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # cell 38's plt.show() draws off screen
+    image = {0: "shows images/image_demo_client.png with IPython"}
+    # OpenDP 0.14.1 dropped the (sum, len) scale pair of dp.mean; its error says what to write.
+    pair = Edit("scale=(100,1)", "scale=100.0", ValueError, "only consist of a single float")
+    pair_float = Edit("scale=(100.0,1)", "scale=100.0", ValueError, "single float")
+    edits = {11: pair, 18: pair_float, 20: pair_float}
+    # Without the row count public, the Gaussian mean at scale 100 has no finite ε at δ 0.001:
+    # OpenDP refuses to price it ("not finite"), and nothing is spent (docs/dp.md).
+    over = {
+        15: ExternalLibraryException,
+        17: ExternalLibraryException,
+        22: ExternalLibraryException,
+    }
+    after = run_notebook(
+        "opendp_polars.py.txt", server, key, monkeypatch, tmp_path, over, image, edits
+    )
+    assert isinstance(after[6]["dummy_lf"], pl.LazyFrame)
+    assert after[7]["test"].shape == (200, 7)
+
+    # Each cost is OpenDP's own map over the metadata's domain (row count not public).
+    mean, mean_by_sex = after[12]["plan"], after[18]["plan"]
+    assert after[12]["res"].epsilon == after[14]["res"].epsilon == fso_cost(mean)
+    assert after[14]["res"].delta == 0.0
+    assert after[12]["res"].epsilon == pytest.approx(1001.8446351313033)
+    assert isinstance(after[12]["res"].result.value, pl.DataFrame)
+    assert after[12]["res"].result.value.columns == ["income"]
+    for cell in (15, 17, 22):
+        assert "not finite" in str(after[cell]["__error__"])
+    assert after[13]["res"].charged is False  # dummy, δ = 1 accepted as on Lomas
+    assert set(after[19]["res"].result.value.columns) == {"sex", "income"}
+    assert set(after[21]["res"].result.value.columns) == {"sex", "region", "income"}
+    quantile, by_sex, by_both = after[24]["plan"], after[26]["plan"], after[28]["plan"]
+    assert [after[c]["res"].epsilon for c in (25, 27, 29)] == [6.0, 12.0, 84.0]
+    assert [fso_cost(p) for p in (quantile, by_sex, by_both)] == [6.0, 12.0, 84.0]
+    # The documented difference: Lomas prices at one changed row with the row count public, a
+    # neighbour that cannot exist, so OpenDP charges only float slack there.
+    assert fso_cost(mean_by_sex, lengths_public=True) == pytest.approx(1.7354224146401975)
+    assert fso_cost(mean, lengths_public=True) == pytest.approx(1.8346351313032196)
+    assert fso_cost(quantile, lengths_public=True) == 0.0
+    assert fso_cost(mean, lengths_public=True, d_in=2) == pytest.approx(991.8346351313032)
+    assert fso_cost(by_both, lengths_public=True, d_in=2) == 112.0
+    results = after[36]["results"]
+    assert {"sex", "region", "income_25", "income_50", "income"} <= set(results.columns)
+    spent = after[37]["client"].get_total_spent_budget().total_spent_epsilon
+    boxes = sum(fso_cost(after[33][name]) for name in ("q25", "q50", "q75"))
+    assert spent == pytest.approx(2 * fso_cost(mean) + 6 + 12 + 84 + boxes)
+
+
+FSO_METADATA = LOMAS / "metadata" / "fso_income_synthetic_metadata.yaml"
+
+
+def fso_cost(plan: pl.LazyFrame, *, lengths_public: bool = False, d_in: int = 1) -> float:
+    """OpenDP's ε for ``plan`` on FSO_INCOME_SYNTHETIC, with Veil's margins (docs/dp.md) or,
+    with ``lengths_public``, with Lomas's (every group's length public)."""
+    metadata = yaml.safe_load(FSO_METADATA.read_text())
+    columns = metadata["columns"]
+
+    def margin(keys: list[str]) -> Margin:
+        lengths = [columns[k]["max_partition_length"] for k in keys]
+        return Margin(
+            by=[pl.col(k) for k in keys],
+            max_length=min(lengths, default=metadata["rows"]),
+            max_groups=math.prod(columns[k]["cardinality"] for k in keys),
+            invariant="lengths" if lengths_public else ("keys" if keys else None),
+        )
+
+    def series(name: str) -> Any:
+        atom = dp.f64 if columns[name]["type"] == "float" else dp.i32
+        return dp.series_domain(name, dp.option_domain(dp.atom_domain(T=atom)))
+
+    domain = dp.lazyframe_domain([series(name) for name in columns])
+    for keys in ([], ["sex"], ["sex", "region"]):
+        domain = dp.with_margin(domain, margin(keys))
+    measure = dp.m.make_private_lazyframe(
+        domain, dp.symmetric_distance(), dp.max_divergence(), plan
+    )
+    return float(measure.map(d_in))

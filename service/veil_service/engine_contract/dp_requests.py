@@ -61,7 +61,7 @@ class SmartnoiseSqlRequest:
 
 @dataclass(frozen=True)
 class OpenDPRequest:
-    """An OpenDP measurement serialized with ``opendp.prelude.serialize``.
+    """An OpenDP measurement: the JSON of its constructor calls, or OpenDP's own JSON.
 
     Attributes:
         pipeline_json: The serialized measurement (see ``veil_client.dp_serialization``).
@@ -80,7 +80,9 @@ class OpenDPRequest:
         """Refuse empty or oversized pipelines, bad ``fixed_delta`` and unknown types."""
         check_pipeline_json(self.pipeline_json)
         if self.fixed_delta is not None:
-            check_delta(self.fixed_delta, "fixed_delta")
+            # Lomas accepts δ = 1 (its polars notebook tries a dummy query with it); OpenDP
+            # reads ε = 0 there, and the budget refuses a private query that would spend it.
+            check_delta(self.fixed_delta, "fixed_delta", one_allowed=True)
         if self.pipeline_type not in ("legacy", "polars"):
             raise InvalidArgumentError(
                 f"pipeline_type must be 'legacy' or 'polars', got {self.pipeline_type!r}",
@@ -275,10 +277,12 @@ def check_epsilon(epsilon: float) -> None:
         raise InvalidArgumentError("epsilon must be a finite number > 0", field="epsilon")
 
 
-def check_delta(delta: float, name: str) -> None:
-    """Refuse a δ outside [0, 1)."""
-    if isinstance(delta, bool) or not isinstance(delta, float | int) or not 0 <= delta < 1:
-        raise InvalidArgumentError(f"{name} must be a number in [0, 1)", field=name)
+def check_delta(delta: float, name: str, *, one_allowed: bool = False) -> None:
+    """Refuse a δ outside [0, 1) (or [0, 1] where the library reads δ = 1 as ε = 0)."""
+    too_big = delta > 1 if one_allowed else delta >= 1
+    if isinstance(delta, bool) or not isinstance(delta, float | int) or delta < 0 or too_big:
+        interval = "[0, 1]" if one_allowed else "[0, 1)"
+        raise InvalidArgumentError(f"{name} must be a number in {interval}", field=name)
 
 
 def check_pipeline_json(text: str) -> None:
