@@ -25,6 +25,7 @@ import pandas as pd
 
 from veil_service.engine.augmentation import AugmentedTable, augment
 from veil_service.engine.avatarize import avatarize
+from veil_service.engine.avatarize import constant_columns
 from veil_service.engine.dp_avatar import fast_dp_avatarize, open_dp_avatarize
 from veil_service.engine.processors import (
     InterRecordRangeDifference,
@@ -41,6 +42,7 @@ from veil_service.engine.release.parameters import ReleaseParameters
 from veil_service.engine.reports.projection import famd_like_projection
 from veil_service.engine_contract import avatar_features
 from veil_service.engine_contract.avatar_features import ProcessorSpec, RelativeDifferenceSpec
+from veil_service.errors import InvalidArgumentError
 
 IntArray = npt.NDArray[np.int64]
 ProgressCallback = Callable[[float, str], None]
@@ -117,11 +119,16 @@ def release_table(
     data = frame.drop(columns=identifiers)
     chain = ProcessorChain([_processor(spec) for spec in params.processors])
     prepared = chain.preprocess(data)
+    aside, work, params = _set_aside(prepared, params, table_name)
     rng = np.random.default_rng(params.seed)
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=3)]
-    generated, sources, projections, loss, details = _generate(prepared, params, seeds[0], report)
+    generated, sources, projections, loss, details = _generate(work, params, seeds[0], report)
     report(0.9, "postprocessing")
-    generated = chain.postprocess(generated.reset_index(drop=True))
+    generated = constant_columns.restore(generated.reset_index(drop=True), prepared, aside)
+    said = aside.warnings(table_name)
+    if said:
+        details = {**details, "warnings": [*said, *details.get("warnings", [])]}
+    generated = chain.postprocess(generated)
     generated = _restore_dtypes(generated, data)
     original_projections, avatar_projections = projections or famd_like_projection(
         data, generated, n_components=_PROJECTION_COMPONENTS, seed=seeds[1]
@@ -145,6 +152,58 @@ def release_table(
         mappings=mappings,
         details=details,
     )
+
+
+def _set_aside(
+    prepared: pd.DataFrame, params: ReleaseParameters, table_name: str
+) -> tuple[constant_columns.SetAside, pd.DataFrame, ReleaseParameters]:
+    """The constant and empty columns set aside (none for Open DP), the table without them, and
+    the parameters without the names of those columns.
+
+    Open DP models every column: whether a column holds one value is a fact about the private
+    rows (one row more could change it), so neither the decision nor the value it would release
+    unchanged is differentially private. Its noisy counts release such a column instead.
+
+    Raises:
+        InvalidArgumentError: nothing is left to generate, or the augmentation's target column
+            is set aside (one class: nothing to balance).
+    """
+    if params.generator == avatar_features.OPEN_DP:
+        return constant_columns.SetAside(tuple(prepared.columns), (), ()), prepared, params
+    aside = constant_columns.find_set_aside(prepared)
+    if not aside.names:
+        return aside, prepared, params
+    work = constant_columns.without(prepared, aside, table_name)
+    augmentation = params.augmentation
+    if augmentation is not None and augmentation.target_column in aside.names:
+        kind = (
+            "has one value in every row"
+            if augmentation.target_column in aside.constant
+            else ("has no value in any row")
+        )
+        raise InvalidArgumentError(
+            f"data_augmentation_target_column: column {augmentation.target_column!r} of table "
+            f"{table_name!r} {kind}: there is no class to balance. Name a column with several "
+            "classes, or give a multiplier (e.g. 2) as data_augmentation_strategy.",
+            field="avatarization.data_augmentation_target_column",
+        )
+    avatar = dict(params.avatar)
+    if "exclude_variable_names" in avatar:
+        avatar["exclude_variable_names"] = constant_columns.prune_names(
+            avatar["exclude_variable_names"], aside
+        )
+    if "column_weights" in avatar:
+        avatar["column_weights"] = constant_columns.prune_weights(avatar["column_weights"], aside)
+    categorical = tuple(constant_columns.prune_names(list(params.categorical_columns), aside) or ())
+    pruned = dataclasses.replace(params, avatar=avatar, categorical_columns=categorical)
+    for name in ("open_dp", "fast_dp"):
+        generator = getattr(params, name)
+        if generator is not None and hasattr(generator, "categorical_columns"):
+            pruned = dataclasses.replace(
+                pruned,
+                **{name: dataclasses.replace(generator, categorical_columns=categorical)},
+            )
+    return aside, work, pruned
 
 
 _Generated = tuple[
