@@ -24,8 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.augmentation import AugmentedTable, augment
-from veil_service.engine.avatarize import avatarize
-from veil_service.engine.avatarize import constant_columns
+from veil_service.engine.avatarize import avatarize, constant_columns
 from veil_service.engine.dp_avatar import fast_dp_avatarize, open_dp_avatarize
 from veil_service.engine.processors import (
     InterRecordRangeDifference,
