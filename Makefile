@@ -63,11 +63,21 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 # Screenshots of every page the browser tests visit are kept there (outside the repository).
 WEB_SCREENSHOTS ?= $(or $(TMPDIR),/tmp)/veil-web-screenshots
 
+# make test runs the suite on TEST_WORKERS processes (pytest-xdist; worksteal keeps each worker on
+# contiguous tests, so module fixtures and the per-backend servers start about once per worker),
+# then the tests marked serial (they measure wall-clock time) alone. Both parts always run.
+TEST_WORKERS ?= 2
+PYTEST := VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
+RUN_SUITE = status=0; \
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m "not serial" || status=1; \
+	$(PYTEST) -m serial || status=1; \
+	exit $$status
+
 test: $(STAMP) check-protos browser postgresql ## install and run the whole test suite (SQLite and PostgreSQL)
-	VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
+	$(RUN_SUITE)
 
 test-every-database: $(STAMP) check-protos browser postgresql ## make test with the e2e walks on PostgreSQL too
-	VEIL_E2E_EVERY_DATABASE=1 VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
+	export VEIL_E2E_EVERY_DATABASE=1; $(RUN_SUITE)
 
 FUZZ_EXAMPLES ?= 500
 

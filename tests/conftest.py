@@ -27,6 +27,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "every_database: an e2e module that runs on every backend of VEIL_TEST_DATABASES "
         "(other e2e modules run on the first only)",
     )
+    config.addinivalue_line(
+        "markers",
+        "serial: measures wall-clock time; `make test` runs it alone after the parallel part",
+    )
 
 
 @pytest.hookimpl(wrapper=True)

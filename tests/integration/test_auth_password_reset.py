@@ -124,6 +124,7 @@ def test_bad_new_password_is_refused_without_burning_the_token(
     manager.reset_password(person.email, NEW_PASSWORD, NEW_PASSWORD, token)
 
 
+@pytest.mark.serial  # compares wall-clock times: runs alone after the parallel part
 def test_forgotten_password_reveals_nothing(mail: tuple[ServerThread, Mailbox]) -> None:
     server, mailbox = mail
     person = create_user(server, "user")

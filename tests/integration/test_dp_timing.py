@@ -12,6 +12,9 @@ from diffprivlib.models import GaussianNB
 from dp_support import grant, manager, register
 from support import ServerThread, create_user, start_server
 
+# Measures wall-clock time: runs alone after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 QUANTUM = 1.5
 MARGIN = 0.45
 """The response's trip after the padding (the machine is shared and loaded)."""

@@ -23,10 +23,14 @@ from contextlib import contextmanager
 
 import grpc
 import psycopg
+import pytest
 import sqlalchemy as sa
 from health_probe import HEALTH_BOUND_S, assert_responsive, call_with_key, health_watch
 from support import ServerThread, TestUser, create_user
 from veil.v1 import runs_pb2, runs_pb2_grpc
+
+# Measures wall-clock time: runs alone after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
 
 LOCK_HELD_S = 1.5
 """How long the lock is held while measuring: well under SQLite's 10 s busy timeout, so the

@@ -22,6 +22,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support import assert_eventually, soak
 
+# Measures wall-clock time: runs alone after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 KILLS = soak(2, 5)
 """Two kills check both rules (the engine dies with its server; a new server ends what a
 previous one left); ``make soak`` repeats five times."""

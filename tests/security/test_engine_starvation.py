@@ -19,6 +19,9 @@ from dp_support import grant, manager, register
 from support import ServerThread, assert_eventually, create_user, start_server
 from veil_service.errors import ResourceExhaustedError
 
+# Measures wall-clock time: runs alone after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> ServerThread:

@@ -25,6 +25,9 @@ from veil.v1 import runs_pb2, runs_pb2_grpc
 from veil_client import Manager
 from veil_client.models import JobKind
 
+# Measures wall-clock time: runs alone after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 ATTACKER = Path(__file__).with_name("attacker.py")
 
 
