@@ -39,11 +39,12 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
+import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.dpquery import archive, budget, grants
@@ -67,8 +68,11 @@ from veil_service.errors import (
     ResourceExhaustedError,
     VeilServiceError,
 )
+from veil_service.storage.db_calls import db_read, db_write
 
 log = logging.getLogger("veil.dpquery")
+
+T = TypeVar("T")
 
 COST_CACHE_ENTRIES = 4096
 SPEND_TOLERANCE = 1e-12
@@ -181,8 +185,7 @@ class DPQueries:
             InvalidArgumentError: the library refuses the request (message names the field).
         """
         spec.validate()
-        with self.app.db.connect() as conn:
-            _, dataset = grants.find_access(conn, user_id, spec.dataset)
+        _, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
         return await self._cost(spec, dataset)
 
     async def query(self, user_id: str, spec: QuerySpec) -> QueryAnswer:
@@ -197,24 +200,23 @@ class DPQueries:
         """
         spec.validate()
         self._check_model_opt_in(spec)
-        with self.app.db.connect() as conn:
-            grant, dataset = grants.find_access(conn, user_id, spec.dataset)
+        grant, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
         if spec.dummy:
             return await self._dummy_query(spec, dataset, grant, user_id)
         cost = await self._cost(spec, dataset)
         request_json = canonical_json(spec.library, spec.request)
         started = time.monotonic()
-        with self.app.db.begin() as conn:
-            if not budget.charge(conn, grant.id, cost):
-                raise budget.exhausted(spec.dataset, cost, budget.remaining(conn, grant.id))
-            query_id = archive.open_record(
-                conn,
-                user_id=user_id,
-                dataset_id=dataset.id,
-                library=spec.library,
-                request_json=request_json,
-                cost=cost,
-            )
+        charging = asyncio.ensure_future(
+            db_write(self.app.db, _charge, grant, dataset, user_id, spec, request_json, cost)
+        )
+        try:
+            query_id = await _to_the_end(charging)
+        except asyncio.CancelledError:
+            if charging.exception() is None:  # charged, but nothing ran: give it back
+                await _to_the_end(
+                    db_write(self.app.db, _give_back, grant.id, charging.result(), cost)
+                )
+            raise
         dispatched = False
 
         def mark_dispatched() -> None:
@@ -223,37 +225,28 @@ class DPQueries:
 
         try:
             answer, charged = await self._run_private(spec, dataset, cost, mark_dispatched, user_id)
-            with self.app.db.begin() as conn:
-                if charged != cost:
-                    budget.refund(
-                        conn,
-                        grant.id,
-                        PrivacyCost(cost.epsilon - charged.epsilon, cost.delta - charged.delta),
-                    )
-                archive.close_record(
-                    conn,
-                    query_id,
-                    summary=answer.summary,
-                    cost=charged,
-                    answer=ArchivedAnswer(
-                        answer.table_ipc, answer.values, answer.model, answer.score
-                    ),
-                )
-                left = budget.remaining(conn, grant.id)
         except BaseException as exc:
-            # Synchronously, so that a cancelled call still settles its charge.
+            # Each settlement runs to its end, so that a cancelled call still settles its charge.
             if not dispatched:
                 # No engine had the query: nothing read a row. Give the budget back.
-                with self.app.db.begin() as conn:
-                    budget.refund(conn, grant.id, cost)
-                    archive.drop_record(conn, query_id)
+                await _to_the_end(db_write(self.app.db, _give_back, grant.id, query_id, cost))
                 raise
-            with self.app.db.begin() as conn:
-                archive.close_record(conn, query_id, summary=_failure_summary(exc), cost=cost)
+            await _to_the_end(
+                db_write(
+                    self.app.db,
+                    archive.close_record,
+                    query_id,
+                    summary=_failure_summary(exc),
+                    cost=cost,
+                )
+            )
             if isinstance(exc, VeilServiceError):
                 await self._pad(started)
                 raise _charged(exc, cost) from exc
             raise
+        left = await _to_the_end(
+            db_write(self.app.db, _settle, grant.id, query_id, cost, charged, answer)
+        )
         await self._pad(started)
         return QueryAnswer(
             answer.table_ipc,
@@ -444,8 +437,7 @@ async def make_dummy_table(
         InvalidArgumentError: ``nb_rows`` out of range.
     """
     spec_rows = nb_rows or DEFAULT_NB_ROWS
-    with app.db.connect() as conn:
-        _, record = grants.find_access(conn, user_id, dataset)
+    _, record = await db_read(app.db, grants.find_access, user_id, dataset)
     if not 0 < spec_rows <= MAX_NB_ROWS:
         raise InvalidArgumentError(
             f"nb_rows must be between 1 and {MAX_NB_ROWS:,}; got {nb_rows}.", field="nb_rows"
@@ -456,3 +448,71 @@ async def make_dummy_table(
         [],
     )
     return DummyTable(output, dataset)
+
+
+def _charge(
+    conn: sa.Connection,
+    grant: grants.Grant,
+    dataset: DatasetRecord,
+    user_id: str,
+    spec: QuerySpec,
+    request_json: str,
+    cost: PrivacyCost,
+) -> str:
+    """Charge the grant and open the query's record, in one transaction; returns its id.
+
+    Raises:
+        ResourceExhaustedError: the cost exceeds what the grant has left.
+    """
+    if not budget.charge(conn, grant.id, cost):
+        raise budget.exhausted(spec.dataset, cost, budget.remaining(conn, grant.id))
+    return archive.open_record(
+        conn,
+        user_id=user_id,
+        dataset_id=dataset.id,
+        library=spec.library,
+        request_json=request_json,
+        cost=cost,
+    )
+
+
+def _settle(
+    conn: sa.Connection,
+    grant_id: str,
+    query_id: str,
+    cost: PrivacyCost,
+    charged: PrivacyCost,
+    answer: _Answer,
+) -> PrivacyCost:
+    """Refund what the library did not spend, archive the answer; returns the budget left."""
+    if charged != cost:
+        budget.refund(
+            conn, grant_id, PrivacyCost(cost.epsilon - charged.epsilon, cost.delta - charged.delta)
+        )
+    archive.close_record(
+        conn,
+        query_id,
+        summary=answer.summary,
+        cost=charged,
+        answer=ArchivedAnswer(answer.table_ipc, answer.values, answer.model, answer.score),
+    )
+    return budget.remaining(conn, grant_id)
+
+
+def _give_back(conn: sa.Connection, grant_id: str, query_id: str, cost: PrivacyCost) -> None:
+    budget.refund(conn, grant_id, cost)
+    archive.drop_record(conn, query_id)
+
+
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Await a database transaction; cancelled meanwhile, let it finish first, then re-raise.
+
+    The transaction runs on a database thread (``storage.db_calls``) that a cancellation cannot
+    stop: its outcome (a charge, a refund) must be known before the call gives up.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise

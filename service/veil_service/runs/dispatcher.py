@@ -40,6 +40,7 @@ from veil_service.runs import jobs, linked_jobs, privacy_loss, results, store, t
 from veil_service.runs.config import RunConfig
 from veil_service.runs.job_events import JobEvents
 from veil_service.storage import schema
+from veil_service.storage.db_calls import db_call, db_read
 
 log = logging.getLogger("veil.dispatcher")
 
@@ -161,7 +162,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         """Recover, then run the scheduling loop."""
-        self.recover()
+        await db_call(self.recover)
         self._loop_task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
@@ -183,25 +184,37 @@ class Dispatcher:
             self.wake.clear()
             try:
                 if self.running:
-                    self._renew_leases()
+                    self._stop(await db_call(self._renew_leases, list(self.running)))
                 if self.shared and time.monotonic() - last_reclaim > self.lease_seconds / 3:
                     last_reclaim = time.monotonic()
-                    for run_id in self._reclaim(everything=False):
+                    for run_id in await db_call(self._reclaim, everything=False):
                         self.events.publish(run_id)
-                self._schedule()
+                await self._schedule()
             except Exception:  # the loop must survive a bad row or a lost connection; logged
                 log.exception("scheduling failed")
 
-    def _renew_leases(self) -> None:
-        """Extend the leases of the jobs running here; stop those cancelled elsewhere or lost.
+    def _stop(self, to_stop: dict[str, bool]) -> None:
+        """Cancel the tasks of jobs cancelled elsewhere (False) or whose lease was lost (True)."""
+        for job_id, lost in to_stop.items():
+            task = self.running.get(job_id)
+            if task is None or task.done():
+                continue
+            if lost:
+                log.warning("job %s: lease lost; stopping it here without a result", job_id)
+                self._lost.add(job_id)
+            task.cancel()
+
+    def _renew_leases(self, ids: list[str]) -> dict[str, bool]:
+        """Extend the leases of the jobs running here (``ids``); say which to stop: those
+        cancelled elsewhere (False) or whose lease was lost (True).
 
         Called every loop turn (half a second) while jobs run: the renewal writes only when a
         third of the lease has passed, but a cancellation asked on another server is seen at
-        once.
+        once. Runs on a database thread: it touches no task.
         """
         j = schema.jobs
         now = time.time()
-        ids = list(self.running)
+        to_stop: dict[str, bool] = {}
         with self.app.db.begin() as conn:
             rows = conn.execute(
                 sa.select(j.c.id, j.c.status, j.c.lease_owner, j.c.cancel_requested).where(
@@ -209,15 +222,10 @@ class Dispatcher:
                 )
             ).all()
             for job_id, status, owner, cancel_requested in rows:
-                task = self.running.get(job_id)
-                if task is None or task.done():
-                    continue
                 if status != "pending" or owner != self.server_id:
-                    log.warning("job %s: lease lost; stopping it here without a result", job_id)
-                    self._lost.add(job_id)
-                    task.cancel()
+                    to_stop[job_id] = True
                 elif cancel_requested:
-                    task.cancel()
+                    to_stop[job_id] = False
             if now - self._renewed_at > self.lease_seconds / 3:
                 self._renewed_at = now
                 conn.execute(
@@ -227,12 +235,26 @@ class Dispatcher:
                     )
                     .values(lease_expires_at=now + self.lease_seconds)
                 )
+        return to_stop
 
     def _capacity(self) -> int:
         return max(1, sum(slot.capacity for slot in self.app.engines.slots))
 
-    def _schedule(self) -> None:
+    async def _schedule(self) -> None:
+        free = self._capacity() - len(self.running)
+        claimed, changed = await db_call(self._claim, set(self.running), free)
+        loop = asyncio.get_running_loop()
+        for job in claimed:
+            self.running[job.id] = loop.create_task(self._run(job))
+        for run_id in changed:
+            self.events.publish(run_id)
+
+    def _claim(self, running: set[str], free: int) -> tuple[list[jobs.JobRecord], set[str]]:
+        """Claim up to ``free`` queued jobs whose dependencies finished (fail those whose
+        dependencies failed); returns the claimed jobs and the runs changed. On a database
+        thread: the caller starts the claimed jobs' tasks."""
         changed: set[str] = set()
+        claimed: list[jobs.JobRecord] = []
         with self.app.db.begin() as conn:
             # Rows another server is claiming now are skipped, not waited for: each queued job
             # is claimed by exactly one server.
@@ -246,7 +268,7 @@ class Dispatcher:
                 ).mappings()
             ]
             for job in queued:
-                if job.id in self.running:
+                if job.id in running:
                     continue
                 statuses = dict(
                     conn.execute(
@@ -266,7 +288,7 @@ class Dispatcher:
                     continue
                 if any(statuses.get(d) != "finished" for d in job.depends_on):
                     continue
-                if len(self.running) >= self._capacity():
+                if len(claimed) >= free:
                     break
                 jobs.update(
                     conn,
@@ -279,9 +301,8 @@ class Dispatcher:
                     phase="starting",
                 )
                 changed.add(job.run_id)
-                self.running[job.id] = asyncio.get_running_loop().create_task(self._run(job))
-        for run_id in changed:
-            self.events.publish(run_id)
+                claimed.append(job)
+        return claimed, changed
 
     def jobs_queued(self, run_id: str) -> None:
         """New jobs of ``run_id`` are in the database: schedule them and tell its watchers."""
@@ -315,9 +336,8 @@ class Dispatcher:
         """Wait for a job running on another server to record its end (polled)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.app.db.connect() as conn:
-                if jobs.get_job(conn, job_id, None).done:
-                    return
+            if (await db_read(self.app.db, jobs.get_job, job_id, None)).done:
+                return
             await asyncio.sleep(0.2)
 
     async def cancel_job(self, job: jobs.JobRecord) -> None:
@@ -331,26 +351,36 @@ class Dispatcher:
                 f"job {job.id} already ended ({job.status}).", reason=Reason.JOB_DONE
             )
         if job.status == "queued":
-            self._finish(job, "cancelled", "cancelled by its owner.")
+            await self._finish(job, "cancelled", "cancelled by its owner.")
         task = self.running.get(job.id)
         if task is not None:
             task.cancel()
             # _run records the cancellation before it ends; asyncio.wait never cancels the task.
             await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
         elif job.status == "pending" and self.shared:
-            self._request_cancel(job.id)  # it runs on another server, which will stop it
+            await db_call(
+                self._request_cancel, job.id
+            )  # it runs on another server, which will stop it
             await self._wait_until_done(job.id, CANCEL_WAIT_S + self.lease_seconds)
 
-    def _finish(
+    async def _finish(
         self, job: jobs.JobRecord, status: str, exception: str = "", *, leased: bool = False
     ) -> None:
         """Record a job's end; a job this server ran only while it still holds its lease."""
+        if await db_call(self._record_end, job.id, status, exception, leased=leased):
+            self.events.publish(job.run_id)
+
+    def _record_end(self, job_id: str, status: str, exception: str, *, leased: bool) -> bool:
         with self.app.db.begin() as conn:
-            if leased and not self._hold(conn, job.id):
-                log.warning("job %s: lease lost; its end (%s) is not recorded here", job.id, status)
-                return
-            jobs.finish(conn, job.id, status, exception)
-        self.events.publish(job.run_id)
+            if leased and not self._hold(conn, job_id):
+                log.warning("job %s: lease lost; its end (%s) is not recorded here", job_id, status)
+                return False
+            jobs.finish(conn, job_id, status, exception)
+        return True
+
+    def _update_job(self, job_id: str, **values: Any) -> None:
+        with self.app.db.begin() as conn:
+            jobs.update(conn, job_id, **values)
 
     def _hold(self, conn: sa.Connection, job_id: str) -> bool:
         """Lock the job's row and say whether this server still holds its lease.
@@ -367,7 +397,7 @@ class Dispatcher:
     async def _run(self, job: jobs.JobRecord) -> None:
         try:
             await self._execute(job)
-            self._finish(job, "finished", leased=True)
+            await self._finish(job, "finished", leased=True)
         except asyncio.CancelledError:
             if self._stopping:
                 # Server shutdown: leave the job "pending"; the next start requeues it (or,
@@ -376,15 +406,15 @@ class Dispatcher:
                 raise
             if job.id in self._lost:
                 return  # another server took it over; nothing of this attempt is recorded
-            self._finish(job, "cancelled", "cancelled by its owner.", leased=True)
+            await self._finish(job, "cancelled", "cancelled by its owner.", leased=True)
         except _LeaseLostError:
             log.warning("job %s: lease lost while recording results; they were dropped", job.id)
         except VeilServiceError as exc:
-            self._finish(job, "error", exc.message, leased=True)
+            await self._finish(job, "error", exc.message, leased=True)
         except Exception:  # a bug must fail the job, not the dispatcher
             incident = str(uuid.uuid4())[:8]
             log.exception("job %s failed (incident %s)", job.id, incident)
-            self._finish(
+            await self._finish(
                 job,
                 "error",
                 f"internal error (incident {incident}); the server log has details.",
@@ -395,10 +425,15 @@ class Dispatcher:
             self._lost.discard(job.id)
             self.wake.set()
 
-    async def _execute(self, job: jobs.JobRecord) -> None:
+    def _run_and_tables(
+        self, job: jobs.JobRecord
+    ) -> tuple[store.RunRecord, list[tables.StoredTable]]:
         with self.app.db.connect() as conn:
             run = store.get_owned_run(conn, job.run_id, job.owner_id)
-            run_tables = tables.list_tables(conn, run.id)
+            return run, tables.list_tables(conn, run.id)
+
+    async def _execute(self, job: jobs.JobRecord) -> None:
+        run, run_tables = await db_call(self._run_and_tables, job)
         config = RunConfig.from_dict(run.config)
         if config.linked and job.kind in linked_jobs.ENGINE_KIND:
             await self._execute_linked(job, config, run_tables)
@@ -411,8 +446,7 @@ class Dispatcher:
         warnings: list[str] = []
         figures: list[dict[str, str]] = []
         meta_metrics: dict[str, dict[str, float | None]] = {}
-        with self.app.db.begin() as conn:
-            jobs.update(conn, job.id, phase_done=0, phase_total=len(originals))
+        await db_call(self._update_job, job.id, phase_done=0, phase_total=len(originals))
         losses: list[privacy_loss.PrivacyLoss] = []
         for index, table in enumerate(originals):
 
@@ -426,11 +460,12 @@ class Dispatcher:
                 last_write = now
                 overall = (index + fraction) / len(originals)
                 label = f"{table_name}: {phase}" if len(originals) > 1 else phase
-                with self.app.db.begin() as conn:
-                    jobs.update(conn, job.id, progress=overall, phase=label[:64])
+                await db_call(self._update_job, job.id, progress=overall, phase=label[:64])
                 self.events.publish(job.run_id)
 
-            params, inputs = self._task_for(job, config, table, run_tables, run.display_name)
+            params, inputs = await db_call(
+                self._task_for, job, config, table, run_tables, run.display_name
+            )
             task_began = time.monotonic()
             output = await self.app.engines.run(
                 ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
@@ -442,25 +477,28 @@ class Dispatcher:
                     "task_wall_seconds": round(time.monotonic() - task_began, 4),
                 }
             )
-            figures += self._store_results(job, table.name, output)
+            figures += await db_call(self._store_results, job, table.name, output)
             warnings += [str(w) for w in output.summary.get("warnings") or []]
             if "meta_metric" in output.summary:
                 meta_metrics[table.name] = {"standalone": output.summary["meta_metric"]}
             loss = privacy_loss.from_summary(table.name, output.summary)
             if loss is not None:
                 losses.append(loss)
-            with self.app.db.begin() as conn:
-                jobs.update(conn, job.id, phase_done=index + 1, warnings_json=json.dumps(warnings))
+            await db_call(
+                self._update_job, job.id, phase_done=index + 1, warnings_json=json.dumps(warnings)
+            )
             self.events.publish(job.run_id)
         if losses:
-            with self.app.db.begin() as conn:
-                jobs.update(conn, job.id, privacy_loss_json=privacy_loss.to_json(losses))
+            await db_call(self._update_job, job.id, privacy_loss_json=privacy_loss.to_json(losses))
         if figures:
-            self._store_json(job, "figures_metadata", "", "figures_metadata.json", figures)
+            await db_call(
+                self._store_json, job, "figures_metadata", "", "figures_metadata.json", figures
+            )
         if meta_metrics:
             kind = f"{job.kind}_summary"
-            self._store_json(job, kind, "", f"{kind}.json", meta_metrics)
-        self._store_json(
+            await db_call(self._store_json, job, kind, "", f"{kind}.json", meta_metrics)
+        await db_call(
+            self._store_json,
             job,
             "run_metadata",
             job.kind,
@@ -486,11 +524,54 @@ class Dispatcher:
             if now - last_write < PROGRESS_WRITE_INTERVAL_S and fraction < 1.0:
                 return
             last_write = now
-            with self.app.db.begin() as conn:
-                jobs.update(conn, job.id, progress=fraction, phase=phase[:64])
+            await db_call(self._update_job, job.id, progress=fraction, phase=phase[:64])
             self.events.publish(job.run_id)
 
         names = [t.name for t in config.tables]
+        inputs = await db_call(self._linked_inputs, job, names, run_tables)
+        params = linked_jobs.task_params(config, run_name=job.display_name)
+        await db_call(self._update_job, job.id, phase_done=0, phase_total=len(names))
+        if job.kind == "standard" and any(t.pseudonymized_columns for t in config.tables):
+            secret = await db_read(self.app.db, store.run_secret, job.run_id)
+            params[avatar_features.PSEUDONYM_SECRET_PARAM] = secret.hex()
+        began = time.monotonic()
+        output = await self.app.engines.run(
+            linked_jobs.ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
+        )
+        figures = await db_call(self._store_results, job, "", output)
+        warnings = [str(w) for w in output.summary.get("warnings") or []]
+        await db_call(
+            self._update_job,
+            job.id,
+            phase_done=len(names),
+            phase_total=len(names),
+            warnings_json=json.dumps(warnings),
+        )
+        self.events.publish(job.run_id)
+        if figures:
+            await db_call(
+                self._store_json, job, "figures_metadata", "", "figures_metadata.json", figures
+            )
+        await db_call(
+            self._store_json,
+            job,
+            "run_metadata",
+            job.kind,
+            f"run_metadata.{job.kind}.json",
+            {
+                "job_id": job.id,
+                "kind": job.kind,
+                "tables": [{"table_name": name} for name in names],
+                "engine_compute_seconds": output.summary.get("compute_seconds"),
+                "warnings": warnings,
+                "job_wall_seconds": round(time.monotonic() - began, 4),
+            },
+        )
+
+    def _linked_inputs(
+        self, job: jobs.JobRecord, names: list[str], run_tables: list[tables.StoredTable]
+    ) -> list[TaskInput]:
+        """The engine inputs of a linked run's job (reads results: on a database thread)."""
         inputs = [
             self._input(table_ref("original", t.name), t)
             for t in run_tables
@@ -508,44 +589,7 @@ class Dispatcher:
             for kind in ("privacy_metrics", "signal_metrics"):
                 for name in names:
                     inputs.append(self._result_input(job.run_id, kind, name, table_ref(kind, name)))
-        params = linked_jobs.task_params(config, run_name=job.display_name)
-        with self.app.db.begin() as conn:
-            jobs.update(conn, job.id, phase_done=0, phase_total=len(names))
-        if job.kind == "standard" and any(t.pseudonymized_columns for t in config.tables):
-            with self.app.db.begin() as conn:
-                secret = store.run_secret(conn, job.run_id)
-            params[avatar_features.PSEUDONYM_SECRET_PARAM] = secret.hex()
-        began = time.monotonic()
-        output = await self.app.engines.run(
-            linked_jobs.ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
-        )
-        figures = self._store_results(job, "", output)
-        warnings = [str(w) for w in output.summary.get("warnings") or []]
-        with self.app.db.begin() as conn:
-            jobs.update(
-                conn,
-                job.id,
-                phase_done=len(names),
-                phase_total=len(names),
-                warnings_json=json.dumps(warnings),
-            )
-        self.events.publish(job.run_id)
-        if figures:
-            self._store_json(job, "figures_metadata", "", "figures_metadata.json", figures)
-        self._store_json(
-            job,
-            "run_metadata",
-            job.kind,
-            f"run_metadata.{job.kind}.json",
-            {
-                "job_id": job.id,
-                "kind": job.kind,
-                "tables": [{"table_name": name} for name in names],
-                "engine_compute_seconds": output.summary.get("compute_seconds"),
-                "warnings": warnings,
-                "job_wall_seconds": round(time.monotonic() - began, 4),
-            },
-        )
+        return inputs
 
     def _store_json(
         self, job: jobs.JobRecord, kind: str, subkind: str, filename: str, payload: Any

@@ -8,7 +8,6 @@ existence is not revealed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -18,12 +17,13 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import sqlalchemy as sa
 
+from veil_service.arrow_tables import TableShape
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput
 from veil_service.engine_contract.linked_tables import schema_to_dict, table_ref
 from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
-from veil_service.runs import jobs, results, store, tables
+from veil_service.runs import jobs, results, store, tables, yaml_parsing
 from veil_service.runs.config import RunConfig, validate
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.jobs import JobRecord
@@ -31,6 +31,8 @@ from veil_service.runs.linked_jobs import task_params as linked_task_params
 from veil_service.runs.results import ResultRecord
 from veil_service.runs.store import RunRecord
 from veil_service.runs.tables import StoredTable
+from veil_service.storage.blobs import StoredBlob
+from veil_service.storage.db_calls import db_call, db_read, db_write
 
 WATCH_LIMIT = 500
 MAX_WATCHED_JOBS = 1_000
@@ -214,17 +216,13 @@ class RunsService:
     ) -> tuple[RunConfig, list[str]]:
         """Set the configuration from avatar_yaml text; returns it and what was not supported.
 
-        The text is parsed in a worker thread, within ``yaml_limits.CONFIG_LIMITS``: PyYAML is
-        pure Python work that would otherwise hold the event loop (issue 19, defect 3).
+        The text is parsed in a child process (``runs.yaml_parsing``), within
+        ``yaml_limits.CONFIG_LIMITS``: PyYAML is pure Python work that would otherwise hold the
+        event loop (issue 19, defect 3).
         """
-        from veil_service.runs.yaml_io import config_from_yaml
-
-        with self.app.db.connect() as conn:
-            store.get_owned_run(conn, run_id, owner_id)
-        config, _display_name, warnings = await asyncio.to_thread(config_from_yaml, text)
-        with self.app.db.begin() as conn:
-            store.get_owned_run(conn, run_id, owner_id)
-            store.set_config(conn, run_id, config.to_dict())
+        await db_read(self.app.db, store.get_owned_run, run_id, owner_id)
+        config, _display_name, warnings = await yaml_parsing.parse_config(text)
+        await db_write(self.app.db, _set_owned_config, run_id, owner_id, config.to_dict())
         return config, warnings
 
     def export_yaml(self, owner_id: str, run_id: str) -> str:
@@ -253,29 +251,43 @@ class RunsService:
         no file and no row.
         """
         tables.validate_table_name(table_name)
-        with self.app.db.connect() as conn:
-            store.get_owned_run(conn, run_id, owner_id)
-            superseded = tables.find_table(conn, run_id, table_name, role) if replace else None
+        superseded = await db_read(
+            self.app.db, _owned_table, run_id, owner_id, table_name, role, replace
+        )
         if superseded is not None:
             self.app.blobs.uncache_in_background(superseded.relative_path)
         stored, shape = await tables.receive_stream(
             self.app.blobs, chunks, expected_sha256=expected_sha256
         )
         try:
-            with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
-                return tables.register_table(
-                    conn,
-                    released,
-                    run_id=run_id,
-                    name=table_name,
-                    role=role,
-                    stored=stored,
-                    shape=shape,
-                    replace=replace,
-                )
+            return await db_call(
+                self._register_table, run_id, table_name, role, stored, shape, replace=replace
+            )
         except BaseException:
             self.app.blobs.delete(stored.relative_path)
             raise
+
+    def _register_table(
+        self,
+        run_id: str,
+        table_name: str,
+        role: str,
+        stored: StoredBlob,
+        shape: TableShape,
+        *,
+        replace: bool,
+    ) -> StoredTable:
+        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
+            return tables.register_table(
+                conn,
+                released,
+                run_id=run_id,
+                name=table_name,
+                role=role,
+                stored=stored,
+                shape=shape,
+                replace=replace,
+            )
 
     def get_table(self, owner_id: str, run_id: str, table_name: str, role: str) -> StoredTable:
         """One table of one of the owner's runs."""
@@ -318,7 +330,7 @@ class RunsService:
         self, owner_id: str, run_id: str, table_name: str, role: str
     ) -> TableDescription:
         """Per-column statistics of a table, computed by the engine."""
-        table = self.get_table(owner_id, run_id, table_name, role)
+        table = await db_call(self.get_table, owner_id, run_id, table_name, role)
         output = await self.app.engines.run(
             "describe", {}, [self._input("table", table)], owner=owner_id
         )
@@ -352,8 +364,8 @@ class RunsService:
             InvalidArgumentError: an unknown target name or a value out of its range, or a
                 ``target`` that is not a column of the table.
         """
-        table = self.get_table(owner_id, run_id, table_name, "original")
-        config = self.get_config(owner_id, run_id)
+        table = await db_call(self.get_table, owner_id, run_id, table_name, "original")
+        config = await db_call(self.get_config, owner_id, run_id)
         params: dict[str, Any] = {
             "table_name": table.name,
             "key_columns": config.key_columns(table_name),
@@ -383,7 +395,7 @@ class RunsService:
             FailedPreconditionError: fewer than two tables (reason ``NO_TABLE``).
             InvalidArgumentError: the declared keys break avatar_yaml's rules.
         """
-        run = self.get_run(owner_id, run_id)
+        run = await db_call(self.get_run, owner_id, run_id)
         config = run.config
         originals = [t for t in run.tables if t.role == "original"]
         if len(originals) < 2:
@@ -428,7 +440,9 @@ class RunsService:
         """
         if "standard" in kinds:
             await self._check_linked_tables(owner_id, run_id)
-        return self._queue_jobs(owner_id, run_id, kinds, reuse_run=reuse_run)
+        started = await db_call(self._queue_jobs, owner_id, run_id, kinds, reuse_run=reuse_run)
+        self.dispatcher.jobs_queued(started.run.id)
+        return started
 
     async def _check_linked_tables(self, owner_id: str, run_id: str) -> None:
         """The engine's ``check_tables`` task on a linked run, in its short-task lane.
@@ -437,7 +451,7 @@ class RunsService:
             InvalidArgumentError: a bad table, naming the table, the column and how many rows.
             FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``).
         """
-        run = self.get_run(owner_id, run_id)
+        run = await db_call(self.get_run, owner_id, run_id)
         config = run.config
         if not config.linked:
             return
@@ -483,7 +497,6 @@ class RunsService:
             created = jobs.create_jobs(
                 conn, run_id=run.id, owner_id=owner_id, steps=steps, params={}
             )
-        self.dispatcher.jobs_queued(run.id)
         return StartedJobs(run, created, warnings)
 
     def get_job(self, owner_id: str, job_id: str) -> JobRecord:
@@ -538,11 +551,15 @@ class RunsService:
                 field="job_ids",
             )
         job_ids = list(dict.fromkeys(job_ids))
-        run_ids = {run_id} if run_id else {j.run_id for j in self._read_jobs(owner_id, job_ids)}
+        run_ids = (
+            {run_id}
+            if run_id
+            else {j.run_id for j in await db_call(self._read_jobs, owner_id, job_ids)}
+        )
         seen: dict[str, tuple[str, float, str]] = {}
         with self.dispatcher.events.subscribe(run_ids) as changes:
             while True:
-                watched = self._read_watched(owner_id, run_id, job_ids)
+                watched = await db_call(self._read_watched, owner_id, run_id, job_ids)
                 for job in sorted(watched, key=lambda j: j.created_at):
                     state = (job.status, round(job.progress, 3), job.phase)
                     if seen.get(job.id) != state:
@@ -569,8 +586,8 @@ class RunsService:
         Raises:
             FailedPreconditionError: the job already ended.
         """
-        await self.dispatcher.cancel_job(self.get_job(owner_id, job_id))
-        return self.get_job(owner_id, job_id)
+        await self.dispatcher.cancel_job(await db_call(self.get_job, owner_id, job_id))
+        return await db_call(self.get_job, owner_id, job_id)
 
     def delete_jobs(self, owner_id: str, job_ids: list[str]) -> int:
         """Delete the owner's jobs and their results; running jobs must be cancelled first."""
@@ -600,3 +617,18 @@ class RunsService:
     def result_chunks(self, result: ResultRecord, chunk_bytes: int) -> Iterator[bytes]:
         """A result file's bytes in chunks."""
         return self.app.blobs.iter_chunks(result.relative_path, chunk_bytes)
+
+
+def _set_owned_config(
+    conn: sa.Connection, run_id: str, owner_id: str, config: dict[str, Any]
+) -> None:
+    store.get_owned_run(conn, run_id, owner_id)
+    store.set_config(conn, run_id, config)
+
+
+def _owned_table(
+    conn: sa.Connection, run_id: str, owner_id: str, table_name: str, role: str, replace: bool
+) -> StoredTable | None:
+    """Check the run is the owner's; the table an upload with ``replace`` supersedes."""
+    store.get_owned_run(conn, run_id, owner_id)
+    return tables.find_table(conn, run_id, table_name, role) if replace else None
