@@ -28,6 +28,7 @@ from veil_service.dpquery.queries import DPQueries
 from veil_service.email import Mailer, sender_for
 from veil_service.engine_client.pool import EnginePool, parse_time_limits
 from veil_service.errors import UnavailableError
+from veil_service.runs import yaml_parsing
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.service import RunsService
 from veil_service.server.handlers import service_handler
@@ -223,6 +224,7 @@ class VeilServer:
             if self._listener is not None:
                 await asyncio.to_thread(self._listener.stop)
             await self.app.engines.stop()
+            await asyncio.to_thread(yaml_parsing.shutdown)
             await drain_background()
             self.app.db.dispose()
 
