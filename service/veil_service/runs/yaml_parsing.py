@@ -49,7 +49,10 @@ async def parse_config(text: str) -> tuple[RunConfig, str | None, list[str]]:
 
     pool = _executor()
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, config_from_yaml, text)
+        # Submitted from a thread: the first submission starts the forkserver and the worker,
+        # and waits for them (seconds on a loaded machine) in the submitting thread.
+        submitted = await asyncio.to_thread(pool.submit, config_from_yaml, text)
+        return await asyncio.wrap_future(submitted)
     except BrokenProcessPool:
         _discard(pool)
         raise UnavailableError(
