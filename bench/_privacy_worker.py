@@ -1,7 +1,7 @@
 """Bench-venv side of bench/privacy_utility.py: SDV baselines and anonymeter's attacks.
 
 Runs only with ``bench/.venv-bench/bin/python`` (SDV, CTGAN and anonymeter live there, never in
-the project venv). Two commands, each reading Parquet files and printing one JSON line:
+the project venv). Three commands, each reading Parquet files and printing one JSON line:
 
 * ``generate METHOD TRAIN OUT SPEC``: fit SDV's GaussianCopula or CTGAN (``epochs`` from the
   spec, bounded) on the training split and sample as many rows; prints the seconds.
@@ -9,7 +9,9 @@ the project venv). Two commands, each reading Parquet files and printing one JSO
   singling out (multivariate, 3 columns), linkability (every column, split in two alternating
   halves), inference with each column in turn as the secret and all the others known (the worst
   is the headline); and the distance to the closest synthetic record (anonymeter's Gower-like
-  ``MixedTypeKNeighbors``) of training rows against held-out rows.
+  ``MixedTypeKNeighbors``) of training rows against held-out rows, with a bootstrap 95 %
+  interval of the ratio of means;
+* ``dcr ORI SYN CONTROL SPEC``: that distance ratio alone (bench/dcr_intervals.py).
 
 The spec (JSON) names the categorical integer columns, the regression secrets, ``n_attacks`` and
 the seed. anonymeter samples its targets with numpy's global generator, so it is seeded first.
@@ -29,6 +31,9 @@ import numpy as np
 import pandas as pd
 
 warnings.filterwarnings("ignore")
+
+#: Bootstrap rounds of the distance ratio's interval.
+BOOTSTRAP_ROUNDS = 2000
 
 
 def _generate(method: str, train_path: str, out_path: str, spec: dict[str, Any]) -> None:
@@ -74,6 +79,7 @@ def _dcr(ori: pd.DataFrame, syn: pd.DataFrame, control: pd.DataFrame, n: int) ->
     with a missing value are left out on every side: anonymeter's Gower distance is NaN for them
     (penguins: 11 of 344 rows).
     """
+    import anonymeter.evaluators  # noqa: F401  (first: the neighbors module alone is a cycle)
     from anonymeter.neighbors.mixed_types_kneighbors import MixedTypeKNeighbors
 
     dropped = int(len(ori) - len(ori.dropna())) + int(len(control) - len(control.dropna()))
@@ -87,6 +93,11 @@ def _dcr(ori: pd.DataFrame, syn: pd.DataFrame, control: pd.DataFrame, n: int) ->
     control_d, _ = knn.kneighbors(control_rows, return_distance=True)
     train_d, control_d = train_d[:, 0], control_d[:, 0]
     train_median, control_median = float(np.median(train_d)), float(np.median(control_d))
+    # Bootstrap of the ratio of means, training and held-out rows resampled independently.
+    boot = np.random.default_rng(1)
+    control_means = boot.choice(control_d, (BOOTSTRAP_ROUNDS, m)).mean(axis=1)
+    train_means = boot.choice(train_d, (BOOTSTRAP_ROUNDS, m)).mean(axis=1)
+    ratios = control_means / np.maximum(train_means, 1e-12)
     # The headline is the ratio of means: medians of Gower distances are discrete on small or
     # integer-valued tables (wbcd: 0.5, 1 or 2 from one split to the next for independent
     # samples), means move by a few per cent.
@@ -98,6 +109,8 @@ def _dcr(ori: pd.DataFrame, syn: pd.DataFrame, control: pd.DataFrame, n: int) ->
         "dcr_train_zero_share": float(np.mean(train_d == 0.0)),
         "dcr_control_zero_share": float(np.mean(control_d == 0.0)),
         "dcr_ratio": float(np.mean(control_d) / max(float(np.mean(train_d)), 1e-12)),
+        "dcr_ratio_ci_low": float(np.percentile(ratios, 2.5)),
+        "dcr_ratio_ci_high": float(np.percentile(ratios, 97.5)),
         "dcr_median_ratio": control_median / train_median if train_median > 0 else None,
         "dcr_rows": m,
         "dcr_rows_with_missing_left_out": dropped,
@@ -172,8 +185,13 @@ def main() -> None:
     elif command == "attack":
         ori, syn, control, spec = args
         _attack(ori, syn, control, json.loads(Path(spec).read_text()))
+    elif command == "dcr":
+        ori, syn, control, spec = args
+        rows = int(json.loads(Path(spec).read_text()).get("dcr_rows", 5000))
+        frames = [pd.read_parquet(path) for path in (ori, syn, control)]
+        print(json.dumps(_dcr(*frames, rows)))
     else:
-        raise SystemExit(f"unknown command {command!r}: generate or attack")
+        raise SystemExit(f"unknown command {command!r}: generate, attack or dcr")
 
 
 if __name__ == "__main__":
