@@ -103,6 +103,7 @@ bench: $(STAMP) bench-env ## run the benchmarks (not part of `make test`)
 	$(PY) bench/stream.py
 	$(PY) bench/avatarize.py
 	$(PY) bench/metrics.py
+	$(PY) bench/attacks_search.py
 	$(PY) bench/dpquery.py
 	$(PY) bench/e2e.py
 	$(PY) bench/multitable.py
