@@ -61,6 +61,9 @@ from veil_service.errors import InvalidArgumentError
 
 ProgressCallback = Callable[[float, str], None]
 
+#: How the single-table pipeline's warning of a capped ncp ends (engine.avatarize.pipeline).
+NCP_CAPPED = "(ncp capped at"
+
 SENSITIVE_ORDER_WARNING = (
     "link {link} uses sensitive_original_order_assignment: avatar children keep their original "
     "parents, so the link structure of the original data is released as it is (HIGH PRIVACY "
@@ -262,9 +265,16 @@ def avatarize_tables(
             raise InvalidArgumentError(
                 f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
             ) from None
-        # What the single-table pipeline says of how it applied the parameters (ncp capped...)
-        # belongs to the job's warnings, as in a single-table run.
-        warnings += [f"table {name!r}: {warning}" for warning in result.warnings]
+        # What the single-table pipeline says of how it applied the parameters belongs to the
+        # job's warnings, as in a single-table run, except a default ncp capped: a linked table's
+        # projection also holds its children's summaries and its parents' variables, a width the
+        # user never chose (Tutorial 8's visits: 4 dimensions under the default ncp 5).
+        ncp_chosen = "ncp" in table_params
+        warnings += [
+            f"table {name!r}: {warning}"
+            for warning in result.warnings
+            if ncp_chosen or NCP_CAPPED not in warning
+        ]
         avatar = result.unshuffled.reset_index(drop=True)
         for column, value in constants.items():
             avatar[column] = value

@@ -272,3 +272,26 @@ def test_single_table_warnings_name_their_table() -> None:
     capped = [w for w in result.warnings if "ncp capped" in w]
     assert len(capped) == 1
     assert capped[0].startswith("table 'doctor': ncp=40 is more than the")
+
+
+def test_a_default_ncp_capped_by_a_narrow_linked_table_is_not_a_warning() -> None:
+    # Tutorial 8's tables: the visits' projection (2 variables and the patient's 2) has 4
+    # dimensions, under the default ncp 5 the user never set.
+    patients = pd.DataFrame({"patient_id": range(40), "age": range(20, 60)})
+    patients["weight"] = 50.0 + (patients["age"] * 13) % 45
+    visits = pd.DataFrame(
+        {"visit_id": range(100), "patient_id": [(i * 7) % 40 for i in range(100)]}
+    )
+    visits["duration"] = 10 + (visits["visit_id"] * 11) % 50
+    visits["cost"] = 30.0 + (visits["visit_id"] * 17) % 120
+    schema = Schema(
+        (TableKeys("patients", "patient_id"), TableKeys("visits", "visit_id", ("patient_id",))),
+        (Link("patients", "patient_id", "visits", "patient_id"),),
+    )
+    frames = {"patients": patients, "visits": visits}
+    result = avatarize_tables(schema, frames, params("patients", "visits", k=3), seed=0)
+    assert result.warnings == []
+    chosen = params("patients", k=3) | {"visits": TableParameters({"k": 3, "ncp": 5})}
+    result = avatarize_tables(schema, frames, chosen, seed=0)
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("table 'visits': ncp=5 is more than the 4 dimensions")
