@@ -13,6 +13,7 @@ from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
 from veil_service.dpquery import datasets, grants, registration
 from veil_service.errors import InvalidArgumentError, Reason
+from veil_service.storage.db_calls import db_call, db_read, db_write
 
 
 class AdminDatasetsServicer:
@@ -66,14 +67,14 @@ class AdminDatasetsServicer:
     async def ListAllDatasets(  # noqa: N802
         self, request: admin_pb2.ListAllDatasetsRequest, context: ServicerContext
     ) -> admin_pb2.ListAllDatasetsResponse:
-        with self.app.db.connect() as conn:
-            records = datasets.list_datasets(conn)
+        records = await db_read(self.app.db, datasets.list_datasets)
         return admin_pb2.ListAllDatasetsResponse(datasets=[convert.dataset(r) for r in records])
 
     async def UpdateDatasetMetadata(  # noqa: N802
         self, request: admin_pb2.UpdateDatasetMetadataRequest, context: ServicerContext
     ) -> admin_pb2.UpdateDatasetMetadataResponse:
-        record = registration.update_metadata(
+        record = await db_call(
+            registration.update_metadata,
             self.app.db,
             name=request.name,
             metadata_text=request.metadata_yaml,
@@ -86,31 +87,34 @@ class AdminDatasetsServicer:
         self, request: admin_pb2.DeleteDatasetRequest, context: ServicerContext
     ) -> admin_pb2.DeleteDatasetResponse:
         principal = current_principal()
-        with self.app.blobs.releasing() as released, self.app.db.begin() as conn:
-            datasets.delete_dataset(
-                conn, released, request.name, actor_id=principal.user_id, peer=current_peer()
-            )
+        await db_call(_delete_dataset, self.app, request.name, principal.user_id, current_peer())
         return admin_pb2.DeleteDatasetResponse()
 
     async def GrantAccess(  # noqa: N802
         self, request: admin_pb2.GrantAccessRequest, context: ServicerContext
     ) -> admin_pb2.GrantAccessResponse:
         principal = current_principal()
-        with self.app.db.begin() as conn:
-            value = grants.grant_access(
-                conn,
-                user=request.user,
-                dataset=request.dataset,
-                epsilon=request.initial.epsilon,
-                delta=request.initial.delta,
-                actor_id=principal.user_id,
-                peer=current_peer(),
-            )
+        value = await db_write(
+            self.app.db,
+            grants.grant_access,
+            user=request.user,
+            dataset=request.dataset,
+            epsilon=request.initial.epsilon,
+            delta=request.initial.delta,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.GrantAccessResponse(grant=convert.grant(value))
 
     async def ListGrants(  # noqa: N802
         self, request: admin_pb2.ListGrantsRequest, context: ServicerContext
     ) -> admin_pb2.ListGrantsResponse:
-        with self.app.db.connect() as conn:
-            values = grants.list_grants(conn, user=request.user, dataset=request.dataset)
+        values = await db_read(
+            self.app.db, grants.list_grants, user=request.user, dataset=request.dataset
+        )
         return admin_pb2.ListGrantsResponse(grants=[convert.grant(g) for g in values])
+
+
+def _delete_dataset(app: AppContext, name: str, actor_id: str, peer: str) -> None:
+    with app.blobs.releasing() as released, app.db.begin() as conn:
+        datasets.delete_dataset(conn, released, name, actor_id=actor_id, peer=peer)

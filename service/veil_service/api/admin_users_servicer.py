@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from veil.v1 import admin_pb2, auth_pb2
 
 from veil_service import server_state
@@ -14,6 +15,7 @@ from veil_service.api.paging import next_token, page_bounds
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
 from veil_service.errors import InvalidArgumentError
+from veil_service.storage.db_calls import db_read, db_write
 
 ALL_KEYS_LIMIT = 500
 
@@ -67,8 +69,7 @@ class AdminUsersServicer:
         self, request: admin_pb2.ListUsersRequest, context: ServicerContext
     ) -> admin_pb2.ListUsersResponse:
         limit, offset = page_bounds(request.page_size, request.page_token)
-        with self.app.db.connect() as conn:
-            records = users.list_users(conn, limit=limit, offset=offset)
+        records = await db_read(self.app.db, users.list_users, limit=limit, offset=offset)
         return admin_pb2.ListUsersResponse(
             users=[convert.user(r) for r in records],
             next_page_token=next_token(offset, limit, len(records)),
@@ -78,20 +79,26 @@ class AdminUsersServicer:
         self, request: admin_pb2.DisableUserRequest, context: ServicerContext
     ) -> admin_pb2.DisableUserResponse:
         actor = current_principal()
-        with self.app.db.begin() as conn:
-            record = administration.disable_user(
-                conn, user=request.user, actor_id=actor.user_id, peer=current_peer()
-            )
+        record = await db_write(
+            self.app.db,
+            administration.disable_user,
+            user=request.user,
+            actor_id=actor.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.DisableUserResponse(user=convert.user(record))
 
     async def EnableUser(  # noqa: N802
         self, request: admin_pb2.EnableUserRequest, context: ServicerContext
     ) -> admin_pb2.EnableUserResponse:
         actor = current_principal()
-        with self.app.db.begin() as conn:
-            record = administration.enable_user(
-                conn, user=request.user, actor_id=actor.user_id, peer=current_peer()
-            )
+        record = await db_write(
+            self.app.db,
+            administration.enable_user,
+            user=request.user,
+            actor_id=actor.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.EnableUserResponse(user=convert.user(record))
 
     async def SetUserRole(  # noqa: N802
@@ -99,42 +106,43 @@ class AdminUsersServicer:
     ) -> admin_pb2.SetUserRoleResponse:
         actor = current_principal()
         role = _role(request.role, default=None)
-        with self.app.db.begin() as conn:
-            record = administration.set_role(
-                conn, user=request.user, role=role, actor_id=actor.user_id, peer=current_peer()
-            )
+        record = await db_write(
+            self.app.db,
+            administration.set_role,
+            user=request.user,
+            role=role,
+            actor_id=actor.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.SetUserRoleResponse(user=convert.user(record))
 
     async def ListUserApiKeys(  # noqa: N802
         self, request: admin_pb2.ListUserApiKeysRequest, context: ServicerContext
     ) -> admin_pb2.ListUserApiKeysResponse:
-        with self.app.db.connect() as conn:
-            owner = users.find_user(conn, request.user)
-            records = api_keys.list_api_keys(
-                conn, user_id=owner.id, include_inactive=True, limit=ALL_KEYS_LIMIT, offset=0
-            )
+        records = await db_read(self.app.db, _all_keys_of, request.user)
         return admin_pb2.ListUserApiKeysResponse(api_keys=[convert.api_key(r) for r in records])
 
     async def RevokeUserApiKey(  # noqa: N802
         self, request: admin_pb2.RevokeUserApiKeyRequest, context: ServicerContext
     ) -> admin_pb2.RevokeUserApiKeyResponse:
         actor = current_principal()
-        with self.app.db.begin() as conn:
-            record = api_keys.revoke_api_key(
-                conn,
-                key_id=request.api_key_id,
-                user_id=None,
-                actor_id=actor.user_id,
-                peer=current_peer(),
-            )
+        record = await db_write(
+            self.app.db,
+            api_keys.revoke_api_key,
+            key_id=request.api_key_id,
+            user_id=None,
+            actor_id=actor.user_id,
+            peer=current_peer(),
+        )
         return admin_pb2.RevokeUserApiKeyResponse(api_key=convert.api_key(record))
 
     async def ListAuditEvents(  # noqa: N802
         self, request: admin_pb2.ListAuditEventsRequest, context: ServicerContext
     ) -> admin_pb2.ListAuditEventsResponse:
         limit, offset = page_bounds(request.page_size, request.page_token)
-        with self.app.db.connect() as conn:
-            records = audit.list_events(conn, user_id=request.user_id, limit=limit, offset=offset)
+        records = await db_read(
+            self.app.db, audit.list_events, user_id=request.user_id, limit=limit, offset=offset
+        )
         return admin_pb2.ListAuditEventsResponse(
             events=[_audit_event(r) for r in records],
             next_page_token=next_token(offset, limit, len(records)),
@@ -158,3 +166,10 @@ class AdminUsersServicer:
                 for e in state.engines
             ],
         )
+
+
+def _all_keys_of(conn: sa.Connection, user: str) -> list[api_keys.ApiKeyRecord]:
+    owner = users.find_user(conn, user)
+    return api_keys.list_api_keys(
+        conn, user_id=owner.id, include_inactive=True, limit=ALL_KEYS_LIMIT, offset=0
+    )
