@@ -29,10 +29,16 @@ RANGE_GRID: Final = np.concatenate(
 )
 RANGE_CELLS: Final = len(RANGE_GRID) + 1
 #: Chance that some grid cell holding no value at all passes the range threshold: the learnt
-#: range is the span of the cells whose noisy count passes it.
+#: range is made of the cells whose noisy count passes it.
 RANGE_FALSE_POSITIVE: Final = 0.05
-#: Empty cells (a factor of 3.16 each) the learnt range may step over between passing cells.
+#: Empty cells (a factor of 3.16 each) a run of passing cells may step over; only cells that can
+#: hold a value count (for an integer column, the cells strictly between two integers do not).
 RANGE_GAP: Final = 2
+#: A run of passing cells away from the fullest one is kept only if its noisy mass passes the
+#: threshold by this many Laplace scales: an empty cell passes by that much with probability
+#: about e^-3 times RANGE_FALSE_POSITIVE (under 0.3 %), while a real second mode (the gains of a
+#: zero-inflated column, the ones of a 0/1 flag far from its zeros) passes easily.
+RANGE_FAR_MARGIN: Final = 3.0
 _NS_PER_SECOND: Final = 1_000_000_000
 
 
@@ -61,6 +67,18 @@ def _cell_bounds(cell: int) -> tuple[float, float]:
     low = RANGE_GRID[cell - 1] if cell > 0 else 10.0 * RANGE_GRID[0]
     high = RANGE_GRID[cell] if cell < len(RANGE_GRID) else 10.0 * RANGE_GRID[-1]
     return float(low), float(high)
+
+
+def _runs(passing: IntArray, holds_values: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """(first, last) cell of each run of passing cells, in order: two passing cells are in one
+    run when at most :data:`RANGE_GAP` cells that can hold a value lie between them."""
+    runs: list[tuple[int, int]] = []
+    for cell in sorted(int(c) for c in passing):
+        if runs and int(holds_values[runs[-1][1] + 1 : cell].sum()) <= RANGE_GAP:
+            runs[-1] = (runs[-1][0], cell)
+        else:
+            runs.append((cell, cell))
+    return runs
 
 
 @dataclass
@@ -111,38 +129,52 @@ class NumericColumn:
     def set_bins_from_histogram(self, noisy: FloatArray, scale: float, n_bins: int) -> None:
         """Bins from the noisy :data:`RANGE_GRID` histogram (post-processing of a DP release).
 
-        The range is the span of the grid cells whose noisy count passes a threshold that an
-        empty cell passes with probability :data:`RANGE_FALSE_POSITIVE` over the whole grid
-        (Laplace scale ``scale``), kept to the run around the fullest cell. Each passing cell gets
-        bins in proportion to its noisy mass (at least one), cut at equal width: dense cells get
-        narrow bins.
+        A cell passes when its noisy count is above a threshold that an empty cell passes with
+        probability :data:`RANGE_FALSE_POSITIVE` over the whole grid (Laplace scale ``scale``).
+        Passing cells form runs across gaps of at most :data:`RANGE_GAP` cells that can hold a
+        value; the run holding the fullest cell is kept, and any other run whose noisy mass
+        passes the threshold by :data:`RANGE_FAR_MARGIN` scales (a far-off cell that passes by
+        chance does not stretch the range; a real second mode, such as the gains of a mostly
+        zero column, is kept). Each kept cell gets bins in proportion to its noisy mass (at
+        least one), cut at equal width: dense cells get narrow bins. The stretch between two
+        kept runs is one bin.
         """
         noisy = np.asarray(noisy, dtype=np.float64)
         threshold = scale * np.log(len(noisy) / (2.0 * RANGE_FALSE_POSITIVE))
         passing = np.flatnonzero(noisy > threshold)
         if passing.size == 0:
             passing = np.array([int(np.argmax(noisy))])
-        # The run of passing cells around the fullest one, across gaps of at most
-        # RANGE_GAP cells: a far-off cell that passes by chance does not stretch the range.
         peak = int(passing[np.argmax(noisy[passing])])
-        first = last = peak
-        for cell in passing[passing > peak]:
-            if cell - last > RANGE_GAP + 1:
-                break
-            last = int(cell)
-        for cell in passing[passing < peak][::-1]:
-            if first - cell > RANGE_GAP + 1:
-                break
-            first = int(cell)
-        mass = np.clip(noisy[first : last + 1], 0.0, None)
-        mass = np.where(noisy[first : last + 1] > threshold, mass, 0.0)
+        runs = _runs(passing, self._cells_holding_values(len(noisy)))
+        far_threshold = threshold + RANGE_FAR_MARGIN * scale
+        kept = [
+            (first, last)
+            for first, last in runs
+            if first <= peak <= last
+            or noisy[first : last + 1].clip(0.0, None).sum() > far_threshold
+        ]
+        cells = np.concatenate([np.arange(first, last + 1) for first, last in kept])
+        mass = np.where(noisy[cells] > threshold, np.clip(noisy[cells], 0.0, None), 0.0)
         shares = mass / mass.sum() if mass.sum() > 0 else np.full(mass.size, 1.0 / mass.size)
+        share_of = dict(zip(cells.tolist(), shares.tolist(), strict=True))
         pieces = []
-        for offset, share in enumerate(shares):
-            low, high = _cell_bounds(first + offset)
-            pieces.append(np.linspace(low, high, max(1, round(n_bins * share)) + 1)[:-1])
-        pieces.append(np.array([_cell_bounds(last)[1]]))
+        for first, last in kept:
+            for cell in range(first, last + 1):
+                low, high = _cell_bounds(cell)
+                bins = max(1, round(n_bins * share_of[cell]))
+                pieces.append(np.linspace(low, high, bins + 1)[:-1])
+            # The run's upper end closes its last bin; the stretch to the next run is one bin.
+            pieces.append(np.array([_cell_bounds(last)[1]]))
         self._set_edges(np.concatenate(pieces))
+
+    def _cells_holding_values(self, cells: int) -> npt.NDArray[np.bool_]:
+        """Which :data:`RANGE_GRID` cells can hold a value of this column (all of them, except
+        for an integer column the cells with no integer inside)."""
+        if not self.is_integer:
+            return np.ones(cells, dtype=bool)
+        bounds = np.array([_cell_bounds(cell) for cell in range(cells)])
+        holds: npt.NDArray[np.bool_] = np.ceil(bounds[:, 0]) < bounds[:, 1]
+        return holds
 
     def _set_edges(self, edges: FloatArray) -> None:
         edges = np.asarray(edges, dtype=np.float64)
