@@ -133,9 +133,12 @@ def table_results(page: Page, results: list[ResultRecord]) -> list[TableResults]
         # A figure a later job drew again (the metrics summary) is shown once, in its last form.
         figures = list({r.subkind: r for r in mine if r.kind == "figures"}.values())
         reports = [r for r in mine if r.kind == "report"]
-        # One distribution per column: the link names the column (the figure's own title).
+        # One distribution per column: the link names the column (the figure's own title, less
+        # the table's name, which the section's heading gives).
         titles = {
-            r.id: _figure_title(page, r) for r in figures if r.subkind.startswith("distribution")
+            r.id: _figure_title(page, r).removeprefix(f"{name} · ")
+            for r in figures
+            if r.subkind.startswith("distribution")
         }
         grouped.append(TableResults(name, privacy, signal, avatars, figures, reports, titles))
     return grouped

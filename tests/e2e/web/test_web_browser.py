@@ -148,6 +148,10 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     yaml_path = tmp_path / "yaml_from_web.yaml"
     yaml_download.value.save_as(yaml_path)
 
+    # One distribution figure per column, each link naming its column.
+    assert (
+        page.locator("ul.figure-links a", has_text="Distribution of Clump_Thickness").count() == 1
+    )
     page.click("text=3D projection")
     page.wait_for_selector("iframe.figure")
     frame = page.frame_locator("iframe.figure")
