@@ -30,9 +30,16 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Shots:
-    """Where this run's screenshots go (outside the repository)."""
+    """Where this run's screenshots go (outside the repository).
+
+    Under pytest-xdist (``make test``) each worker keeps its own subfolder (``gw0``, ``gw1``):
+    the tests of this module may run on both, and neither may clear the other's shots.
+    """
     chosen = os.environ.get("VEIL_WEB_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "web-screenshots"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        folder = folder / worker
     for stale in folder.glob("[0-9][0-9]_*.png"):  # a previous run's, so none is mistaken
         stale.unlink()
     return Shots(folder)
