@@ -289,6 +289,7 @@ class SmartnoiseSQLClient(_Library):
     LIBRARY = SmartnoiseSqlQuery.LIBRARY
 
     @staticmethod
+    @_lomas_errors(SmartnoiseSqlQuery.LIBRARY)  # client-side refusals too: Lomas's classes
     def _message(
         query: str,
         epsilon: float,
@@ -375,6 +376,7 @@ class OpenDPClient(_Library):
     LIBRARY = OpenDpQuery.LIBRARY
 
     @staticmethod
+    @_lomas_errors(OpenDpQuery.LIBRARY)  # client-side refusals too: Lomas's classes
     def _message(
         opendp_pipeline: Any,
         fixed_delta: float | None,
@@ -446,6 +448,7 @@ class DiffPrivLibClient(_Library):
     LIBRARY = DiffprivlibQuery.LIBRARY
 
     @staticmethod
+    @_lomas_errors(DiffprivlibQuery.LIBRARY)  # client-side refusals too: Lomas's classes
     def _message(
         pipeline: Any,
         feature_columns: list[str],
@@ -559,6 +562,7 @@ class SmartnoiseSynthClient(_Library):
     LIBRARY = SmartnoiseSynthQuery.LIBRARY
 
     @staticmethod
+    @_lomas_errors(SmartnoiseSynthQuery.LIBRARY)  # client-side refusals too: Lomas's classes
     def _message(
         synth_name: str,
         epsilon: float,

@@ -86,8 +86,9 @@ def serialize_opendp_measurement(measurement: Any) -> str:
     dp = _optional("opendp.prelude", "opendp")
     if not isinstance(measurement, dp.Measurement):
         raise InvalidArgument(
-            f"expected an opendp Measurement, got {type(measurement).__name__}; a "
-            "Transformation releases exact values: chain a noise mechanism (then_laplace...)",
+            "The pipeline provided is not a measurement (Lomas's words; here a "
+            f"{type(measurement).__name__}): it has no noise mechanism, so it would release exact "
+            "values; chain a noise mechanism (then_laplace...)",
             field="opendp_pipeline",
         )
     return json.dumps({"version": dp.__version__, "ast": _opendp_calls(measurement, dp)})

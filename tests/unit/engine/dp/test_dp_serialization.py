@@ -44,7 +44,7 @@ def test_opendp_round_trip_keeps_the_privacy_map() -> None:
 
 
 def test_opendp_client_refusals() -> None:
-    with pytest.raises(InvalidArgument, match="expected an opendp Measurement"):
+    with pytest.raises(InvalidArgument, match="The pipeline provided is not a measurement"):
         serialize_opendp_measurement(_mean())
     dp.enable_features("honest-but-curious")  # for the Python postprocessor below
     try:
