@@ -13,6 +13,7 @@ datetimes, ``category``, ``string``, and one very long free-text column.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +150,9 @@ def test_unadvised_identifiers_are_released_as_pseudonyms(manager: Manager) -> N
     assert dict(avatars.dtypes) == dict(passengers.dtypes)
     assert not set(avatars["name"].dropna()) & set(passengers["name"].dropna())
     assert avatars["name"].str.fullmatch(r"name_\d{4}").all()
+    # Nor do the figures show them (a distribution plot of 'name' listed real names).
+    figures = runner.get_all_results().figures["titanic"]
+    html = "".join(page for pages in figures.values() for page in pages)
+    assert "sex" in html  # the other columns are plotted
+    plain = [n for n in passengers["name"] if re.fullmatch(r"[A-Za-z ,.]+", n)]  # unescaped
+    assert plain and not [n for n in plain if n[:20] in html]  # labels are cut at 24

@@ -80,6 +80,8 @@ class AvatarizationResult:
         neighbours: SENSITIVE, only with ``keep_weights``: row i's neighbours (original rows).
         coefficients: Only with ``keep_weights``: the neighbours' coefficients (rows sum to one).
         warnings: What the caller should know about how its parameters were applied.
+        pseudonymized_columns: Identifier-like columns released as pseudonyms (their figures and
+            metrics would compare real identifiers with pseudonyms, and show the real ones).
     """
 
     avatars: pd.DataFrame
@@ -94,6 +96,7 @@ class AvatarizationResult:
     neighbours: IndexArray | None = None
     coefficients: FloatArray | None = None
     warnings: tuple[str, ...] = ()
+    pseudonymized_columns: tuple[Any, ...] = ()
 
 
 def run_avatarization(
@@ -463,6 +466,7 @@ def _assemble(
         neighbours=gathered.neighbours,
         coefficients=gathered.coefficients,
         warnings=tuple(said),
+        pseudonymized_columns=tuple(pseudonymized.columns),
     )
 
 

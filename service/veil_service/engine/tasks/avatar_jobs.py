@@ -109,10 +109,12 @@ def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
     ctx.write_table("original_projections", result.original_projections)
     ctx.write_table("avatar_projections", result.avatar_projections)
     if ctx.params.get("compute_figures", True):
+        # An identifier's figure would plot real names against pseudonyms: none is drawn.
+        hidden = list(result.pseudonymized_columns)
         _write_figures(
             ctx,
-            work,
-            result.unshuffled,
+            work.drop(columns=hidden),
+            result.unshuffled.drop(columns=hidden),
             result.original_projections,
             result.avatar_projections,
             None,
@@ -295,10 +297,16 @@ def run_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
 
 def run_report(ctx: TaskContext) -> dict[str, Any]:
     """Technical report (PDF) and PIA report (DOCX) from the metrics of one table."""
+    from veil_service.engine.avatarize import constant_columns as aside_columns
     from veil_service.engine.tasks.release_metrics import computations
     from veil_service.engine.tasks.report_task import write_reports
 
     original, avatars = _read_pair(ctx)
+    # Identifiers released as pseudonyms stay out of the reports: their figures would show the
+    # real names (and compare them with pseudonyms).
+    hidden = _pseudonymized_identifiers(ctx, original, aside_columns.find_set_aside(original))
+    original = original.drop(columns=hidden)
+    avatars = avatars.drop(columns=[c for c in hidden if c in avatars.columns])
     standalone = computations(ctx, original, avatars, "signal_metrics")[0]
     privacy = json.loads(ctx.input_path("privacy_metrics").read_text())
     signal = json.loads(ctx.input_path("signal_metrics").read_text())
