@@ -32,6 +32,7 @@ from veil_service.errors import (
 )
 from veil_service.runs.tables import receive_stream
 from veil_service.storage.blobs import BlobStore, StoredBlob
+from veil_service.storage.db_calls import db_read
 
 
 def parse_metadata_text(text: str) -> Metadata:
@@ -186,8 +187,7 @@ async def register_from_upload(
     validate_dataset_name(name)
     # Off the event loop: metadata YAML may be up to yaml_limits.METADATA_LIMITS long.
     metadata = await asyncio.to_thread(parse_metadata_text, metadata_text)
-    with db.connect() as conn:
-        ensure_name_free(conn, name)
+    await db_read(db, ensure_name_free, name)
     raw, _ = await receive_stream(blobs, chunks)
     try:
         stored, shape = await asyncio.to_thread(
