@@ -302,8 +302,10 @@ def _generate(
         **options,
     )
     projections = (avatars.original_projections, avatars.avatar_projections)
-    details = {"warnings": list(avatars.warnings)} if avatars.warnings else {}
-    return avatars.unshuffled, np.arange(len(table), dtype=np.int64), projections, None, details
+    said: dict[str, Any] = {"warnings": list(avatars.warnings)} if avatars.warnings else {}
+    if avatars.pseudonymized_columns:
+        said["pseudonymized_identifier_columns"] = [str(c) for c in avatars.pseudonymized_columns]
+    return avatars.unshuffled, np.arange(len(table), dtype=np.int64), projections, None, said
 
 
 def _restore_dtypes(generated: pd.DataFrame, original: pd.DataFrame) -> pd.DataFrame:

@@ -79,7 +79,10 @@ def run_standard(ctx: TaskContext) -> dict[str, Any]:
     if release.mappings:
         ctx.write_table(PSEUDONYM_MAPPINGS_RESULT, mappings_to_frame(release.mappings))
     if ctx.params.get("compute_figures", True):
-        kept = [c for c in frame.columns if c not in pseudonymized]
+        # Neither pseudonymized columns nor identifiers the avatar method replaced by pseudonyms:
+        # their figures would show the real values.
+        hidden = {*pseudonymized, *release.details.get("pseudonymized_identifier_columns", [])}
+        kept = [c for c in frame.columns if str(c) not in hidden and c not in hidden]
         _write_figures(
             ctx,
             frame[kept],

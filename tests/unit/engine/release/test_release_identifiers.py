@@ -29,4 +29,5 @@ def test_an_excluded_identifier_in_a_featured_release_is_pseudonymized_and_said(
     assert not set(avatars["name"].dropna()) & set(frame["name"])
     assert avatars["name"].notna().all()
     (said,) = [w for w in release.details["warnings"] if "'name'" in w]
+    assert release.details["pseudonymized_identifier_columns"] == ["name"]  # no figure of it
     assert said.startswith("column 'name' looks like an identifier (80 distinct values")
