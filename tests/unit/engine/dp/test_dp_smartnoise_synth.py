@@ -11,11 +11,12 @@ import pickle
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from snsynth import Synthesizer
 from support import FIXTURES
-from veil_service.engine.dp import gan_accounting, smartnoise_synth
+from veil_service.engine.dp import gan_accounting, mwem_weights, smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.engine_contract.dp_metadata import (
@@ -333,3 +334,31 @@ def test_dpgan_cost_is_its_accountant_within_the_request(penguin: Metadata) -> N
     epochs = max(k for k in range(1, 200) if after(k) <= 1.0)
     assert cost.epsilon == after(epochs) and after(epochs + 1) > 1.0
     assert cost.delta == 1e-5
+
+
+def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    """Issue 16 item 12: Veil's multiplicative-weights step (queried cells only) gives the
+    library's histogram, to rounding, on a real MWEM query pool."""
+    request = Synth("mwem", 1.0, None, SEX_AND_BILL + ("island",), {"iterations": 3})
+    columns = list(request.select_cols)
+    transformer = build_transformer(
+        penguin, columns, style="cube", nullable=False, constraints=None
+    )
+    model = Synthesizer.create("mwem", epsilon=1.0, iterations=3)
+    rows = penguins[columns].dropna()
+    model.fit(rows, transformer=transformer)
+    histogram = model.histograms[0]
+    queries, real = histogram.queries, histogram.data
+    rng = np.random.default_rng(0)
+    measured = {
+        qi: [q.evaluate(real) + rng.laplace(0.0, 5.0) for q in queries[qi].queries]
+        for qi in range(0, len(queries), 3)
+    }
+    start = model._initialize_a(real, histogram.dimensions)
+    expected = type(model)._multiplicative_weights(model, start, queries, measured, real, 20)
+    fast = mwem_weights.multiplicative_weights(model, start, queries, measured, real, 20)
+    assert fast.shape == expected.shape and sum(len(v) for v in measured.values()) > 10
+    np.testing.assert_allclose(fast, expected, rtol=1e-9, atol=1e-12)
+    assert smartnoise_synth._create(request, penguin)._multiplicative_weights.__func__ is (
+        mwem_weights.multiplicative_weights
+    )
