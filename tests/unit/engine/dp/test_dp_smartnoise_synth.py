@@ -339,7 +339,7 @@ def test_dpgan_cost_is_its_accountant_within_the_request(penguin: Metadata) -> N
 def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.DataFrame) -> None:
     """Issue 16 item 12: Veil's multiplicative-weights step (queried cells only) gives the
     library's histogram, to rounding, on a real MWEM query pool."""
-    request = Synth("mwem", 1.0, None, SEX_AND_BILL + ("island",), {"iterations": 3})
+    request = Synth("mwem", 1.0, None, (*SEX_AND_BILL, "island"), {"iterations": 3})
     columns = list(request.select_cols)
     transformer = build_transformer(
         penguin, columns, style="cube", nullable=False, constraints=None
