@@ -27,6 +27,11 @@ def install(model: Any) -> None:
     model._multiplicative_weights = types.MethodType(multiplicative_weights, model)
 
 
+def uninstall(model: Any) -> None:
+    """Give the model back the library's method (before pickling: clients lack this module)."""
+    model.__dict__.pop("_multiplicative_weights", None)
+
+
 def multiplicative_weights(
     self: Any, synth_hist: Any, queries: Any, m: Any, hist: Any, iterate: int
 ) -> Any:

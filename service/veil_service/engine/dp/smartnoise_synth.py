@@ -148,6 +148,7 @@ def execute(
         planned = gan_accounting.schedule(request.synth_name, model, len(rows), cap, cost.delta)
         gan_accounting.set_epochs(request.synth_name, model, planned.epochs)
     _fit(model, rows, transformer, request, show_library_errors)
+    mwem_weights.uninstall(model)
     if request.return_model:
         return QueryResult(model=_pickle(model))
     return QueryResult(table=_sample(model, request))
