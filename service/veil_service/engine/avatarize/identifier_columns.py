@@ -59,12 +59,13 @@ class IdentifierEvidence:
 
 
 def identifier_evidence(
-    series: pd.Series, name: str, *, declared_categorical: bool = False
+    series: pd.Series, name: str, *, declared_categorical: bool = False, by_name: bool = True
 ) -> IdentifierEvidence | None:
     """The evidence that ``series`` is an identifier, or None when it does not look like one.
 
     Floats (measurements), dates and booleans are never identifiers here; a numeric column
-    declared categorical is judged like any categorical one.
+    declared categorical is judged like any categorical one. ``by_name=False`` ignores what the
+    name says (half distinct values are not enough then).
     """
     observed = series.dropna()
     dtype = series.dtype  # pandas tells Arrow timestamps by their dtype, not by the series
@@ -84,7 +85,7 @@ def identifier_evidence(
         return None
     share = distinct / len(series)
     name_says_so = bool(_ID_NAME.search(str(name)))
-    if name_says_so and share >= NAMED_IDENTIFIER_UNIQUE_SHARE:
+    if by_name and name_says_so and share >= NAMED_IDENTIFIER_UNIQUE_SHARE:
         return IdentifierEvidence(distinct, len(series), name_says_so)
     if pd.api.types.is_integer_dtype(dtype) and not declared_categorical:
         # Counts, amounts and weights are integers with many values (a census weight is 97 %
@@ -136,7 +137,9 @@ def find_identifiers(
 
     Those are the excluded columns (re-attached as they are) and the categorical ones (decoded
     to original modalities) that look like identifiers. An integer column that is avatarized as
-    a number is not among them: its avatars are weighted means, not anyone's value.
+    a number is not among them: its avatars are weighted means, not anyone's value. A column
+    nobody excluded needs 90 % of distinct values whatever its name: a ``diagnosis_code`` with
+    60 % is data that advice flags, not something to replace unasked.
     """
     excluded_set = set(excluded)
     declared = set(categorical_columns)
@@ -146,7 +149,9 @@ def find_identifiers(
         is_declared = name in declared
         if name not in excluded_set and not _decoded_to_original_values(series, is_declared):
             continue
-        evidence = identifier_evidence(series, str(name), declared_categorical=is_declared)
+        evidence = identifier_evidence(
+            series, str(name), declared_categorical=is_declared, by_name=name in excluded_set
+        )
         if evidence is not None:
             found[name] = evidence
     return found

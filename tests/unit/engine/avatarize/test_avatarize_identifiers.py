@@ -79,6 +79,10 @@ def test_only_identifier_like_columns_are_found() -> None:
     # their values; 'age' (an integer avatarized as a number), 'weight' and 'city' are data.
     assert set(found) == {"patient_id", "name", "record"}
     assert find_identifiers(df[["age", "weight", "city"]], excluded=["city"]) == {}
+    # A code column 60 % distinct is data unless someone excluded it (advice flags it by name).
+    codes = df.assign(diagnosis_code=[f"C{i % 72:02d}" for i in range(len(df))])
+    assert "diagnosis_code" not in find_identifiers(codes)
+    assert "diagnosis_code" in find_identifiers(codes, excluded=["diagnosis_code"])
     # Dates written as text (read_csv leaves them so) are moments, not identifiers.
     signed = pd.Timestamp("2015-04-18 07:05:27") + pd.to_timedelta(df["record"] * 3607, unit="s")
     assert find_identifiers(df.assign(signed=signed.astype(str)), excluded=["record"]).keys() == {
