@@ -267,6 +267,7 @@ def test_opendp_polars_notebook(
     assert after[12]["res"].result.value.columns == ["income"]
     for cell in (15, 17, 22):
         assert "not finite" in str(after[cell]["__error__"])
+        assert "raise the pipeline's scale" in str(after[cell]["__error__"])
     assert after[13]["res"].charged is False  # dummy, δ = 1 accepted as on Lomas
     assert set(after[19]["res"].result.value.columns) == {"sex", "income"}
     assert set(after[21]["res"].result.value.columns) == {"sex", "region", "income"}

@@ -83,8 +83,17 @@ def _call(function: Any, *args: Any) -> Any:
     try:
         return function(*args)
     except OpenDPException as exc:
+        message = opendp_message(exc)
+        # OpenDP's "(x).inf_exp() is not finite" means no finite ε exists at this δ for this
+        # noise: say what to change (issue 16 item 3).
+        hint = (
+            "; the noise is too small for a finite epsilon at this fixed_delta: raise the "
+            "pipeline's scale (or fixed_delta)"
+            if "not finite" in message
+            else ""
+        )
         raise InvalidArgumentError(
-            f"OpenDP could not compute the privacy cost: {opendp_message(exc)}",
+            f"OpenDP could not compute the privacy cost: {message}{hint}",
             reason=Reason.DP_LIBRARY_ERROR,
             field="pipeline_json",
         ) from exc
