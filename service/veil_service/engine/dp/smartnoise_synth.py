@@ -37,6 +37,7 @@ import warnings
 from typing import Any
 
 import pandas as pd
+from snsql._ast.tokens import Column
 from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
@@ -197,12 +198,25 @@ def _check_condition(condition: str, columns: list[str]) -> None:
     if not condition:
         return
     try:
-        QueryParser().query(f"SELECT * FROM df WHERE {condition}")
+        query = QueryParser().query(f"SELECT * FROM df WHERE {condition}")
     except Exception as exc:  # snsql's parser raises bare ValueError or Exception
         raise InvalidArgumentError(
             f"condition is not a valid SQL WHERE clause on {', '.join(columns)}: {condition!r}",
             field="condition",
         ) from exc
+    # An unquoted word is a column to SQL: Lomas's notebook writes "sex = FEMALE", which no row
+    # satisfies, and smartnoise-synth then fails with a pandas dtype error after the fit.
+    unknown = [
+        str(node.name)
+        for node in query.where.condition.find_nodes(Column)
+        if str(node.name) not in columns
+    ]
+    if unknown:
+        raise InvalidArgumentError(
+            f"condition {condition!r} names {', '.join(map(repr, unknown))}, which is not a column "
+            f"of select_cols ({', '.join(columns)}); quote text values, e.g. sex = 'FEMALE'",
+            field="condition",
+        )
 
 
 def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:

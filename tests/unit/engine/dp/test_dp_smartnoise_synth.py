@@ -137,6 +137,12 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
         (Synth("dpgan", 1.0, 1e-5, (), {"wings": 2}), "synth_params", "wings"),
         (Synth("mst", 0.0), "epsilon", "> 0"),
         (Synth("mst", 1.0, condition="bill_length_mm <"), "condition", "WHERE clause"),
+        # Lomas's Synth notebook cell 21: FEMALE unquoted is a column to SQL, so no row matches.
+        (
+            Synth("mst", 1.0, None, ("sex", "species"), condition="sex = FEMALE"),
+            "condition",
+            "'FEMALE', which is not a column of select_cols (sex, species); quote text values",
+        ),
         (Synth("mst", 1.0, None, ("sex",)), "select_cols", "at least two"),
         (Synth("aim", 1.0, None, ("sex",)), "select_cols", "at least two"),
     ],
