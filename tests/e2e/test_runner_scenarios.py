@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from support import FIXTURES, ServerThread, TestUser, adult, assert_eventually
 from veil_client import FailedPrecondition, InvalidArgument, Manager, NotFound
 from veil_client.config import ColumnType, ReportLanguage, ReportType
 from veil_client.constants import PlotKind, Results
 from veil_client.models import JobKind, JobStatus
+from veil_service.storage import schema
 
 METRIC_JOBS = [JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics]
 
@@ -238,6 +240,16 @@ def test_ragged_csv_is_refused_and_nothing_is_stored(
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b\n1,2\n3,4,5\n")
     runner = manager.create_runner("ragged")
+    # Jobs of earlier tests on this session's server may still be writing their results: wait
+    # until none runs, so every new file would be this upload's.
+    jobs = schema.jobs
+    busy = sa.select(sa.func.count()).where(jobs.c.status.in_(("pending", "running")))
+
+    def idle() -> bool:
+        with veil_server.app.db.connect() as connection:
+            return connection.execute(busy).scalar_one() == 0
+
+    assert_eventually(idle, timeout=240, message="earlier jobs still running")
     before = sorted((veil_server.settings.data_dir / "blobs").rglob("*"))
     with pytest.raises(InvalidArgument, match="CSV"):
         runner.add_table("t", ragged)

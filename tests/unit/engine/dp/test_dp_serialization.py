@@ -9,6 +9,7 @@ import opendp.prelude as dp
 import pytest
 import skops.io as sio
 from diffprivlib import models
+from opendp.mod import GLOBAL_FEATURES
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from veil_client.dp_serialization import (
@@ -46,11 +47,15 @@ def test_opendp_round_trip_keeps_the_privacy_map() -> None:
 def test_opendp_client_refusals() -> None:
     with pytest.raises(InvalidArgument, match="The pipeline provided is not a measurement"):
         serialize_opendp_measurement(_mean())
-    dp.enable_features("honest-but-curious")  # for the Python postprocessor below
+    # The Python postprocessor below needs the feature; the engine modules imported by other tests
+    # in this process (dp_avatar.ledger) enabled it for good, so put back what was there.
+    enabled_before = "honest-but-curious" in GLOBAL_FEATURES
+    dp.enable_features("honest-but-curious")
     try:
         postprocessed = (_mean() >> dp.m.then_laplace(1.0)) >> (lambda value: value * 2)
     finally:
-        dp.disable_features("honest-but-curious")
+        if not enabled_before:
+            dp.disable_features("honest-but-curious")
     with pytest.raises(InvalidArgument, match="Python functions cannot be sent"):
         serialize_opendp_measurement(postprocessed)
 
