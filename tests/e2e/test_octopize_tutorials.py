@@ -348,6 +348,11 @@ def test_tutorial_7_privacy_assessment(notebook: Path) -> None:
         assert len(avatars) == len(original), name
     # Fast DP avatarization (issue 15) is the fourth candidate: its avatars are not the originals.
     assert not namespace["df_dp_anonymized"].equals(original)
+    assert set(namespace["df_dp_anonymized"]["variety"].dropna()) <= set(original["variety"])
+    loss = namespace["runner_dp"].privacy_loss("iris")
+    assert loss is not None and loss.generator == "fast_dp" and not loss.end_to_end
+    assert loss.epsilon == pytest.approx(5.0)
+    assert namespace["runner_dp"].get_job(JobKind.standard).status == JobStatus.finished
     privacy = namespace["privacy_comparison"]
     assert list(privacy.columns) == ["Original", "Randomized", "AVATAR DP", "AVATAR", "Targets"]
     assert {"hidden_rate", "linkability_protection_rate", "inference_accuracy_ratio"} <= set(

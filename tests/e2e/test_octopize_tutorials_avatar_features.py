@@ -1,7 +1,8 @@
-"""Octopize's Tutorials 5, 6, 7 (its Fast DP part) and 8 (../shared/reference/avatar_client.md
+"""Octopize's Tutorials 5, 6 and 8 (../shared/reference/avatar_client.md
 section 8.1) against a real Veil server through the real client, with only their import lines
 changed (``avatars`` -> ``veil_client``, ``avatar_yaml`` -> ``veil_client.config``): custom
-processors, data augmentation, Fast DP avatarization and pseudonymization (issue 15).
+processors, data augmentation and pseudonymization (issue 15). Tutorial 7, Fast DP step included,
+runs whole in test_octopize_tutorials.py.
 
 Each ``*_CODE`` string is the notebook's steps in order, as the notebook writes them (it reads
 ``../fixtures/...`` and connects with ``Manager(api_key=os.environ.get("AVATAR_API_KEY"))``; the
@@ -22,7 +23,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser, octopize_fixtures
-from veil_client.models import JobKind, JobStatus
+from veil_client.models import JobStatus
 
 _IMPORT = re.compile(r"^(\s*)from\s+(avatars|avatar_yaml)((?:\.[\w.]+)?)\s+import\b", re.M)
 _MODULES = {"": "veil_client", ".manager": "veil_client", ".models": "veil_client.models"}
@@ -174,30 +175,6 @@ for metrics in runner.privacy_metrics("wbcd"):
 runner.download_report("wbcd_report.pdf")
 """
 
-TUTORIAL_7_CODE = """\
-import os
-
-import pandas as pd
-
-from avatars.constants import JobKind
-from avatars.manager import Manager
-
-manager = Manager(api_key=os.environ.get("AVATAR_API_KEY"))
-
-df = pd.read_csv("../fixtures/iris.csv")
-
-runner = manager.create_runner("iris_avat")
-runner.add_table("iris", data=df)
-runner.advise_parameters()
-runner.run([JobKind.standard])
-df_anonymized = runner.shuffled("iris")
-
-runner_dp = manager.create_runner("iris_avat_dp")
-runner_dp.add_table("iris", data=df)
-runner_dp.set_parameters("iris", fast_dp_epsilon=5)
-runner_dp.run([JobKind.standard])
-df_dp_anonymized = runner_dp.shuffled("iris")
-"""
 
 TUTORIAL_8_SINGLE_TABLE_CODE = """\
 import os
@@ -359,17 +336,6 @@ def test_tutorial_6_data_augmentation(notebook: Path, capsys: pytest.CaptureFixt
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(report)).pages)
     assert "Data augmentation" in text and "class_balancing_barycenter" in text
     assert set(namespace["runner"].statuses().values()) == {JobStatus.finished}
-
-
-def test_tutorial_7_fast_dp_part(notebook: Path) -> None:
-    namespace = run(TUTORIAL_7_CODE)
-    df, dp = namespace["df"], namespace["df_dp_anonymized"]
-    assert dp.shape == df.shape and list(dp.columns) == list(df.columns)
-    assert set(dp["variety"].dropna()) <= set(df["variety"])
-    loss = namespace["runner_dp"].privacy_loss("iris")
-    assert loss is not None and loss.generator == "fast_dp" and not loss.end_to_end
-    assert loss.epsilon == pytest.approx(5.0)
-    assert namespace["runner_dp"].get_job(JobKind.standard).status == JobStatus.finished
 
 
 @pytest.mark.timeout(1800)
