@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -47,7 +46,11 @@ import opendp.transformations
 from opendp.mod import OpenDPException, UnknownTypeException
 
 from veil_service.engine.dp.opendp_cost import opendp_message
-from veil_service.engine.dp.opendp_safety import ALLOWED_CONSTRUCTORS, MAX_DEPTH, not_a_measurement
+from veil_service.engine.dp.opendp_safety import (
+    ALLOWED_CONSTRUCTORS,
+    json_objects,
+    not_a_measurement,
+)
 from veil_service.errors import InvalidArgumentError
 
 FORMAT_KEY = "ast"
@@ -100,7 +103,7 @@ def rebuild(pipeline_json: str) -> Any:
     if extra:
         raise _bad(f"has unexpected top-level keys {sorted(extra)}")
     tree = document[FORMAT_KEY]
-    for count, node in enumerate(_walk(tree), start=1):
+    for count, node in enumerate(json_objects(tree), start=1):
         if count > MAX_NODES:
             raise _bad(f"has more than {MAX_NODES} nodes")
         _check_node(node)
@@ -215,19 +218,6 @@ def _call(what: str, build: Any) -> Any:
         raise _bad(f"could not be rebuilt by OpenDP at {what}: {message}{hint}") from exc
     except (UnknownTypeException, TypeError, ValueError, KeyError, AttributeError) as exc:
         raise _bad(f"has invalid arguments for {what} ({exc})") from exc
-
-
-def _walk(root: Any) -> Iterator[dict[str, Any]]:
-    stack: list[tuple[Any, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise _bad("is nested too deeply")
-        if isinstance(node, dict):
-            yield node
-            stack.extend((value, depth + 1) for value in node.values())
-        elif isinstance(node, list):
-            stack.extend((value, depth + 1) for value in node)
 
 
 def _bad(reason: str) -> InvalidArgumentError:

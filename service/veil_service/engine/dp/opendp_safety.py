@@ -188,7 +188,7 @@ def check_pipeline(pipeline_json: str) -> None:
             f"is not valid JSON ({type(exc).__name__}); serialize the measurement with "
             "opendp.prelude.serialize"
         ) from None
-    for node in _dicts(tree):
+    for node in json_objects(tree):
         for flag in _POLARS_FLAGS:
             if flag in node:
                 raise _bad(
@@ -263,7 +263,9 @@ def _check_call(node: dict[str, Any]) -> None:
         )
 
 
-def _dicts(root: Any) -> Iterator[dict[str, Any]]:
+def json_objects(root: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a parsed document, refusing nesting past ``MAX_DEPTH`` without
+    recursion (a hostile document must not exhaust the stack)."""
     stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
