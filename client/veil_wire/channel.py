@@ -60,7 +60,9 @@ def address_list_target(target: str) -> tuple[str, str]:
     channel gets gRPC's static list form (``ipv4:a:p,b:p``), balanced round robin; a server
     that stops answering is skipped and idempotent calls are retried on the others. The TLS
     name is the first host's (each server's certificate must be valid for it). For a fleet
-    that changes, give one DNS name with several records instead (``dns:///veil.internal:50051``).
+    that changes, give one DNS name with several records instead (``dns:///veil.internal:50051``,
+    or ``dns://RESOLVER:53/veil.internal:50051`` to ask one DNS server): the channel balances
+    over every address the name resolves to, round robin too.
 
     Raises:
         AddressError: an item is not ``host:port`` or its host does not resolve.
@@ -98,9 +100,13 @@ def open_channel(target: str, *, tls: bool, root_certificates: bytes | None = No
     :func:`address_list_target`); with TLS, the CA is ``root_certificates``, else
     ``VEIL_CA_CERT`` (a PEM file path), else the system's roots."""
     options = list(CLIENT_CHANNEL_OPTIONS)
+    if not target.startswith("unix:"):
+        # A DNS name with several records (``dns:///veil.internal:50051`` or a plain
+        # ``host:port``) is several servers: balance over all of them, as over an address list.
+        # gRPC re-resolves the name when a server goes away, so a changing fleet is followed.
+        options.append(ROUND_ROBIN)
     if "," in target:
         target, name = address_list_target(target)
-        options.append(ROUND_ROBIN)
         if tls:
             options.append(("grpc.ssl_target_name_override", name))
             options.append(("grpc.default_authority", name))
