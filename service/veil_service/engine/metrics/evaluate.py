@@ -15,7 +15,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from veil_service.engine.metrics import attacks
-from veil_service.engine.metrics.inference import inference_metrics
+from veil_service.engine.metrics.inference import inference_metrics, nearest_avatar_on
 from veil_service.engine.metrics.matching import (
     categorical_hidden_rate,
     column_direct_match_protection,
@@ -182,8 +182,10 @@ def _privacy_metrics(
         metrics["correlation_protection_rate"], details["correlation_protection"] = (
             correlation_protection_rate(tables, known, distance.hidden_rate)
         )
+    guesses = None
     if known and parameters.target is not None:
-        inferred = inference_metrics(tables, known, parameters.target)
+        guesses = nearest_avatar_on(tables, known)
+        inferred = inference_metrics(tables, known, parameters.target, guesses)
         metrics["inference_continuous"] = inferred.pop("inference_continuous")
         metrics["inference_categorical"] = inferred.pop("inference_categorical")
         details.update(inferred)
@@ -199,7 +201,7 @@ def _privacy_metrics(
         metrics["linkability_risk"]
     )
     metrics["inference_accuracy_ratio"] = (
-        inference_accuracy_ratio(tables, known, parameters.target, parameters.seed)
+        inference_accuracy_ratio(tables, known, parameters.target, parameters.seed, guesses)
         if known and parameters.target is not None
         else None
     )

@@ -10,9 +10,8 @@ the targets ("> 10") require: SMAPE for a continuous target, 100 - accuracy for 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
-from veil_service.engine.metrics.distances import query
+from veil_service.engine.metrics.distances import nearest
 from veil_service.engine.metrics.projection import fit_famd
 from veil_service.engine.metrics.tables import AlignedTables, category_codes
 
@@ -29,8 +28,7 @@ def nearest_avatar_on(tables: AlignedTables, known: list[str]) -> np.ndarray:
     ncp = min(5, model.n_components)
     avatar_coords = model.transform(tables.avatars[known], ncp)
     original_coords = model.transform(tables.original[known], ncp)
-    _, index = query(cKDTree(avatar_coords), original_coords, 1)
-    return np.asarray(index[:, 0], dtype=np.int64)
+    return nearest(avatar_coords, original_coords)
 
 
 def smape(truth: np.ndarray, guess: np.ndarray) -> float:
@@ -50,16 +48,24 @@ def smape(truth: np.ndarray, guess: np.ndarray) -> float:
 
 
 def inference_metrics(
-    tables: AlignedTables, known: list[str], target: str
+    tables: AlignedTables, known: list[str], target: str, index: np.ndarray | None = None
 ) -> dict[str, float | None]:
     """Inference risk scores for ``target`` given ``known``.
+
+    Args:
+        tables: The aligned tables.
+        known: The attacker's known variables.
+        target: The column the attacker infers.
+        index: :func:`nearest_avatar_on` for ``known`` if already computed (the inference
+            accuracy ratio uses the same search), else None to compute it.
 
     Returns:
         ``inference_continuous`` (SMAPE %, continuous target) or ``inference_categorical``
         (100 - accuracy %, categorical target); the other one is None. Also the attacker's raw
         score (accuracy % or R^2) for reading, and the majority-class baseline accuracy.
     """
-    index = nearest_avatar_on(tables, known)
+    if index is None:
+        index = nearest_avatar_on(tables, known)
     result: dict[str, float | None] = {
         "inference_continuous": None,
         "inference_categorical": None,

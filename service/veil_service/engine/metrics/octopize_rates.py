@@ -19,17 +19,11 @@ runs; docs/metrics.md ("Octopize's assessment names") gives the definitions:
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
-from veil_service.engine.metrics.distances import query
-from veil_service.engine.metrics.inference import smape
+from veil_service.engine.metrics.distances import nearest
+from veil_service.engine.metrics.inference import nearest_avatar_on, smape
 from veil_service.engine.metrics.projection import fit_famd
 from veil_service.engine.metrics.tables import AlignedTables, category_codes
-
-
-def _nearest(reference: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    _, index = query(cKDTree(reference), queries, 1)
-    return np.asarray(index[:, 0], dtype=np.int64)
 
 
 def _accuracy(
@@ -53,9 +47,17 @@ def _accuracy(
 
 
 def inference_accuracy_ratio(
-    tables: AlignedTables, known: list[str], target: str, seed: int
+    tables: AlignedTables,
+    known: list[str],
+    target: str,
+    seed: int,
+    avatar_guesses: np.ndarray | None = None,
 ) -> float | None:
-    """100 x (accuracy with half the originals) / (accuracy with the avatars), see the module."""
+    """100 x (accuracy with half the originals) / (accuracy with the avatars), see the module.
+
+    ``avatar_guesses`` is :func:`~veil_service.engine.metrics.inference.nearest_avatar_on` for
+    ``known`` when the inference metrics already searched it (the same search), else None.
+    """
     n = len(tables.original)
     if n < 4:
         return None
@@ -66,16 +68,14 @@ def inference_accuracy_ratio(
     holders, victims = order[: n // 2], order[n // 2 :]
     everyone = np.arange(n)
 
-    model = fit_famd(tables.avatars[known], continuous, categorical)
-    ncp = min(5, model.n_components)
-    avatar_space = model.transform(tables.avatars[known], ncp)
-    guesses = _nearest(avatar_space, model.transform(tables.original[known], ncp))
-    with_avatars = _accuracy(tables, target, everyone, guesses, "avatars", everyone)
+    if avatar_guesses is None:
+        avatar_guesses = nearest_avatar_on(tables, known)
+    with_avatars = _accuracy(tables, target, everyone, avatar_guesses, "avatars", everyone)
 
     held = tables.original.iloc[holders][known]
     model = fit_famd(held, continuous, categorical)
     ncp = min(5, model.n_components)
-    guesses = _nearest(
+    guesses = nearest(
         model.transform(held, ncp), model.transform(tables.original.iloc[victims][known], ncp)
     )
     with_originals = _accuracy(tables, target, victims, guesses, "original", holders)
