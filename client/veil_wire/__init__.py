@@ -6,6 +6,7 @@
 * :mod:`veil_wire.digest`: sha256 on a helper thread.
 * :mod:`veil_wire.malloc_tuning`: glibc malloc settings for processes that stream tables.
 * :mod:`veil_wire.channel`: the addresses a caller may give and the channel opened to them.
+* :mod:`veil_wire.avatar_features`: the avatarization features' messages and their flat names.
 
-It depends on grpcio and pyarrow only (no pandas, no generated code).
+It depends on grpcio, pyarrow and the generated messages only (no pandas).
 """

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from veil.v1 import runs_pb2
-
-from veil_client.api.avatar_features_proto import (
+from veil_wire.avatar_features import (
     features_from_proto,
     fill_features,
     fill_strategy,
     strategy_from_proto,
 )
+
 from veil_client.run_config import LinkState, RunnerConfig, TableState
 
 COLUMN_TYPES = {

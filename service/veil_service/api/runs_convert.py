@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from veil.v1 import common_pb2, runs_pb2
-
-from veil_service.api.avatar_features_convert import (
+from veil_wire.avatar_features import (
     features_from_proto,
     fill_features,
     fill_strategy,
-    privacy_loss_to_proto,
     strategy_from_proto,
 )
+
+from veil_service.api.avatar_features_convert import privacy_loss_to_proto
 from veil_service.api.convert import table_info, timestamp
 from veil_service.runs.config import LinkConfig, PiaConfig, RunConfig, TableConfig
 from veil_service.runs.jobs import JobRecord
