@@ -53,6 +53,7 @@ def avatarize(
     max_weight: float | None = None,
     local_noise: float = 1.0,
     redraw_unique_copies: bool = True,
+    coupled_noise: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> AvatarizationResult:
     """Avatarize a table: one avatar per row, same columns and dtypes, rows shuffled.
@@ -87,6 +88,9 @@ def avatarize(
         redraw_unique_copies: Redraw avatars equal to an original row that occurs once (default
             on). ``max_weight=1, local_noise=0, redraw_unique_copies=False`` is the paper's
             method; the defaults are Veil's safer ones (docs/avatarization.md).
+        coupled_noise: Draw the local noise of all variables from one random combination of the
+            neighbours' deviations, keeping the neighbourhood's correlations (default off;
+            docs/benchmarks.md, "Coupled local noise").
         progress: Called with (fraction done in [0, 1], phase name) at each phase and batch.
 
     Returns:
@@ -114,5 +118,6 @@ def avatarize(
         max_weight=max_weight,
         local_noise=local_noise,
         redraw_unique_copies=redraw_unique_copies,
+        coupled_noise=coupled_noise,
     )
     return run_avatarization(df, params, progress)

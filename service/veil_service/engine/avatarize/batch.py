@@ -27,9 +27,11 @@ from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbo
 from veil_service.engine.avatarize.weights import (
     add_local_noise,
     barycentres,
+    deviation_coefficients,
     draw_modalities,
     local_spread,
     local_weights,
+    shift_by_deviations,
 )
 
 
@@ -50,6 +52,8 @@ class BatchTask:
         max_weight: Bound on the largest barycentre weight (None: Octopize's unbounded weights).
         local_noise: Share of the mixing's lost spread given back as local noise, and
             temperature of the categorical draws (0: none, Octopize's argmax).
+        coupled_noise: Draw the noise of all variables from one random combination of the
+            neighbours' deviations (weights.deviation_coefficients) instead of one by one.
         keep_weights: Also return each row's neighbours and coefficients (diagnostics, tests).
     """
 
@@ -64,6 +68,7 @@ class BatchTask:
     workers: int = 1
     max_weight: float | None = None
     local_noise: float = 0.0
+    coupled_noise: bool = False
     keep_weights: bool = False
 
 
@@ -119,6 +124,12 @@ def _blocks(model: FamdModel, onehot: FloatArray) -> list[FloatArray]:
     return [onehot[:, a:b] for a, b in itertools.pairwise(bounds)]
 
 
+def _onehot(model: FamdModel, codes: CodeArray) -> FloatArray:
+    """The batch's categorical codes as one-hot columns, in the model's modality order."""
+    blocks = [np.eye(len(p))[codes[:, j]] for j, p in enumerate(model.proportions)]
+    return np.hstack(blocks) if blocks else np.empty((codes.shape[0], 0))
+
+
 def _avatarize_rows(
     task: BatchTask,
     coordinates: FloatArray,
@@ -130,7 +141,12 @@ def _avatarize_rows(
     coefficients = local_weights(distances, rng, task.max_weight)
     avatar_coordinates = barycentres(coefficients, indexes, coordinates)
     continuous, onehot = inverse_project(task.model, avatar_coordinates)
-    if task.local_noise > 0:
+    if task.local_noise > 0 and task.coupled_noise:
+        deviations = deviation_coefficients(coefficients, rng, task.local_noise)
+        continuous = shift_by_deviations(deviations, indexes, task.continuous, continuous)
+        leaning = shift_by_deviations(deviations, indexes, _onehot(task.model, task.codes), onehot)
+        codes = draw_modalities(_blocks(task.model, leaning), rng, task.local_noise, len(continuous))
+    elif task.local_noise > 0:
         spread = local_spread(coefficients, indexes, task.continuous, continuous)
         continuous = add_local_noise(continuous, spread, coefficients, rng, task.local_noise)
         codes = draw_modalities(_blocks(task.model, onehot), rng, task.local_noise, len(continuous))

@@ -63,6 +63,10 @@ class AvatarizationParameters:
             as noise shaped like the neighbourhood (default 1; 0: none, Octopize's method).
         redraw_unique_copies: Draw again (fresh weights and noise) every avatar that equals an
             original row occurring once in the table (default on; off: Octopize's method).
+        coupled_noise: Draw the local noise of all variables from one random combination of
+            the neighbours' deviations (the neighbourhood's covariance, and categorical draws
+            leaning with the same neighbours) instead of variable by variable (default off;
+            engine only for now, measured in docs/benchmarks.md, "Coupled local noise").
         imputation_return_data_imputed: Give the avatars the imputed values instead of putting
             the original's missing values back (Octopize's ``return_data_imputed``).
 
@@ -90,6 +94,7 @@ class AvatarizationParameters:
     local_noise: float = DEFAULT_LOCAL_NOISE
     redraw_unique_copies: bool = True
     imputation_return_data_imputed: bool = False
+    coupled_noise: bool = False
 
     def __post_init__(self) -> None:
         _check_int("k", self.k)
@@ -195,6 +200,11 @@ class AvatarizationParameters:
             raise InvalidArgumentError(
                 f"redraw_unique_copies must be true or false; got {self.redraw_unique_copies!r}.",
                 field="redraw_unique_copies",
+            )
+        if not isinstance(self.coupled_noise, bool):
+            raise InvalidArgumentError(
+                f"coupled_noise must be true or false; got {self.coupled_noise!r}.",
+                field="coupled_noise",
             )
 
     @property

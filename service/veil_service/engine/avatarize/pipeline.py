@@ -197,6 +197,7 @@ def run_avatarization(
             workers,
             max_weight=params.effective_max_weight,
             local_noise=float(params.local_noise),
+            coupled_noise=params.coupled_noise,
             keep_weights=keep_weights,
         )
         for rows, seed in zip(batches, seeds, strict=True)

@@ -20,6 +20,13 @@ docs/benchmarks.md, replace dominance by something that keeps the variance witho
   frequencies of its modalities (Octopize takes the most frequent). Each variable is drawn on
   its own, so no avatar carries one neighbour's combination of values; variables on which the
   neighbours agree keep their common value.
+
+Drawing each variable on its own also drops the neighbourhood's correlations (diamonds' price
+and carat, a target and its features): ``coupled_noise`` draws one random combination of the
+neighbours' deviations per avatar (:func:`deviation_coefficients`) and moves every variable with
+it (:func:`shift_by_deviations`): the continuous noise then has the neighbourhood's covariance
+(each variable's variance is the same as the independent draw's), and the categorical
+frequencies lean toward the same neighbours before the draw.
 """
 
 from __future__ import annotations
@@ -125,6 +132,45 @@ def add_local_noise(
     lost = np.sqrt(np.clip(1.0 - (weights**2).sum(axis=1, keepdims=True), 0.0, None))
     noisy: FloatArray = means + scale * lost * spread * rng.standard_normal(size=means.shape)
     return noisy
+
+
+def deviation_coefficients(
+    weights: FloatArray, rng: np.random.Generator, scale: float
+) -> FloatArray:
+    """Random coefficients (rows x k) of the neighbours' deviations in a coupled local noise.
+
+    Coefficient j is Gaussian with variance ``scale^2 x (1 - sum(w^2)) x w_j``, so that
+    sum_j c_j (x_j - mean) has, for every variable, the variance :func:`add_local_noise` gives
+    (``scale^2 x (1 - sum(w^2)) x spread^2``) and, across variables, the neighbourhood's
+    weighted covariance: the noise keeps the local correlations instead of drawing each
+    variable on its own.
+    """
+    lost = np.sqrt(np.clip(1.0 - (weights**2).sum(axis=1, keepdims=True), 0.0, None))
+    coefficients: FloatArray = (
+        scale * lost * np.sqrt(weights) * rng.standard_normal(size=weights.shape)
+    )
+    return coefficients
+
+
+def shift_by_deviations(
+    coefficients: FloatArray, indexes: IndexArray, values: FloatArray, means: FloatArray
+) -> FloatArray:
+    """``means + sum_j c_j (values[neighbour j] - means)`` for each row.
+
+    Args:
+        coefficients: From :func:`deviation_coefficients` (rows x k).
+        indexes: The neighbours (rows x k) into ``values``.
+        values: The batch's values (continuous model columns, or one-hot modalities).
+        means: The barycentres' values (rows x variables).
+    """
+    n, k = coefficients.shape
+    matrix = scipy.sparse.csr_matrix(
+        (coefficients.ravel(), indexes.ravel(), np.arange(0, n * k + 1, k)),
+        shape=(n, values.shape[0]),
+    )
+    total = coefficients.sum(axis=1, keepdims=True)
+    shifted: FloatArray = means + np.asarray(matrix @ values) - total * means
+    return shifted
 
 
 def draw_modalities(
