@@ -145,7 +145,9 @@ def _avatarize_rows(
         deviations = deviation_coefficients(coefficients, rng, task.local_noise)
         continuous = shift_by_deviations(deviations, indexes, task.continuous, continuous)
         leaning = shift_by_deviations(deviations, indexes, _onehot(task.model, task.codes), onehot)
-        codes = draw_modalities(_blocks(task.model, leaning), rng, task.local_noise, len(continuous))
+        codes = draw_modalities(
+            _blocks(task.model, leaning), rng, task.local_noise, len(continuous)
+        )
     elif task.local_noise > 0:
         spread = local_spread(coefficients, indexes, task.continuous, continuous)
         continuous = add_local_noise(continuous, spread, coefficients, rng, task.local_noise)
