@@ -60,7 +60,8 @@ WHY_MISSED = {
     "linkability_risk": "measured against a random guess, an upper bound (see singling_out_risk)",
     "inference_risk": "measured against a random guess, an upper bound (see singling_out_risk)",
     "row_direct_match_protection": "{duplicates:.0%} of this table's rows occur more than once; "
-    "an avatar may equal such a row (never a row that occurs once: redraw_unique_copies)",
+    "an avatar may equal such a row (never a row that occurs once: redraw_unique_copies); "
+    "redrawing every copy leaves WBCD at 67 % (docs/benchmarks.md, 'The demo's missed verdicts')",
     "distance_to_closest": "the median distance from an avatar to its closest original shrinks "
     "as a table grows denser (Adult with the defaults: 0.228 on 8,000 rows, 0.154 on 32,561; "
     "Octopize's method: 0.106 on the 8,000, 0 on WBCD's copies)",
