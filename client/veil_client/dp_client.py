@@ -602,7 +602,7 @@ class SmartnoiseSynthClient(_Library):
 
         Args:
             synth_name: ``mst``, ``aim``, ``mwem``, ``pacsynth``, ``dpctgan``, ``dpgan``,
-                ``patectgan``, ``pategan``.
+                ``pategan`` (``patectgan`` is refused: not DP in smartnoise-synth 1.0.8).
             epsilon: ε given to the synthesizer.
             delta: δ given to it (None: its default, computed from the metadata's ``rows`` for
                 the GANs as Lomas does; 0 means zero).

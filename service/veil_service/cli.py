@@ -39,6 +39,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "task_time_limits": args.task_time_limit or None,
             "engine_slots_per_user": args.engine_slots_per_user,
             "dp_answer_quantum_s": args.dp_answer_quantum,
+            "dp_synth_max_epochs": args.dp_synth_max_epochs,
             "engine_capacity": args.engine_capacity,
             "tls_cert": args.tls_cert,
             "tls_key": args.tls_key,
@@ -128,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="round private DP answer times up to a multiple of this many seconds "
         "(timing-attack protection; default 0.5, 0 disables)",
+    )
+    serve.add_argument(
+        "--dp-synth-max-epochs",
+        type=int,
+        default=None,
+        help="most epochs (PATE-GAN: rounds) a GAN synthesizer may train for one DP query; "
+        "larger requests are refused with the limit (default 1000). Bound the fit's time with "
+        "--task-time-limit dp_query=SECONDS",
     )
     serve.add_argument(
         "--engine-slots-per-user",

@@ -44,6 +44,9 @@ class Settings:
         dp_answer_quantum_s: A private DP query's answer time is rounded up to a multiple of
             this many seconds, so it does not tell how long the private computation took
             (Lomas's timing-attack protection); 0 disables it.
+        dp_synth_max_epochs: Most epochs (PATE-GAN: rounds) a GAN synthesizer may train for
+            one query; a request whose budget would train more is refused with the limit and
+            the ε that fits. The fit's time is bounded by the ``dp_query`` task time limit.
         log_format: "json", "text" or "auto" (json unless stderr is a terminal).
         web_port: TCP port of the web application; -1 (the default) serves none, 0 picks a free
             one (tests). It listens on ``host`` and speaks TLS when ``tls_cert`` is set.
@@ -74,6 +77,7 @@ class Settings:
     task_time_limits: tuple[str, ...] = ()
     engine_slots_per_user: int = 0
     dp_answer_quantum_s: float = 0.5
+    dp_synth_max_epochs: int = 1000
     log_format: str = "auto"
     log_level: str = "INFO"
     web_port: int = -1

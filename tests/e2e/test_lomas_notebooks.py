@@ -343,7 +343,7 @@ def test_demo_client_notebook(
         # The documented difference: no noise-free score from the private rows (None), so the
         # notebook's np.round(None, 2) fails; score_epsilon gives a DP estimate (docs/dp.md).
         44: TypeError,
-        # patectgan is not supported yet (issue 16 item 9): refused before any spend.
+        # patectgan is refused before any spend: not DP in smartnoise-synth 1.0.8 (docs/dp.md).
         47: InvalidQueryException,
         49: InvalidQueryException,
         50: InvalidQueryException,

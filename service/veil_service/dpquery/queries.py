@@ -114,6 +114,7 @@ class DPQueries:
             "request": request_to_dict(spec.request),
             "metadata": dataset.metadata_dict,
             "inline": spec.library in INLINE_LIBRARIES,
+            "synth_max_epochs": self.app.settings.dp_synth_max_epochs,
         }
 
     async def _cost(self, spec: QuerySpec, dataset: DatasetRecord) -> PrivacyCost:

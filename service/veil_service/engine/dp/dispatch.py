@@ -42,13 +42,22 @@ MODULES: dict[LibraryName, str] = {
 """Library name (spelled once, in ``dp_requests``) -> the module that runs it."""
 
 
-def estimate_cost(request: DPRequest, metadata: Metadata) -> CostEstimate:
+def estimate_cost(
+    request: DPRequest, metadata: Metadata, *, synth_max_epochs: int | None = None
+) -> CostEstimate:
     """The (ε, δ) the library accounts for ``request``; never reads private data.
+
+    Args:
+        request: One library's request dataclass.
+        metadata: Metadata of the dataset.
+        synth_max_epochs: The operator's bound on synthesizer epochs (None: the default).
 
     Raises:
         InvalidArgumentError: The request is invalid (the field is named).
     """
-    result: CostEstimate = _module(request).estimate_cost(request, metadata)
+    result: CostEstimate = _module(request).estimate_cost(
+        request, metadata, **_synth_options(request, synth_max_epochs)
+    )
     return result
 
 
@@ -60,6 +69,7 @@ def execute(
     seed: int | None = None,
     allow_pickle: bool = False,
     show_library_errors: bool = False,
+    synth_max_epochs: int | None = None,
 ) -> QueryResult:
     """Run ``request`` on ``df`` (private or dummy data).
 
@@ -71,6 +81,7 @@ def execute(
             (diffprivlib ``random_state``); never for private data.
         allow_pickle: The server's opt-in to return pickled models (the request must opt in too).
         show_library_errors: Put library messages in errors; only for dummy data.
+        synth_max_epochs: The operator's bound on synthesizer epochs (None: the default).
 
     Raises:
         InvalidArgumentError: The request is refused or fails on the data.
@@ -82,8 +93,15 @@ def execute(
         seed=seed,
         allow_pickle=allow_pickle,
         show_library_errors=show_library_errors,
+        **_synth_options(request, synth_max_epochs),
     )
     return result
+
+
+def _synth_options(request: DPRequest, synth_max_epochs: int | None) -> dict[str, Any]:
+    if synth_max_epochs is None or not isinstance(request, SmartnoiseSynthRequest):
+        return {}
+    return {"max_epochs": int(synth_max_epochs)}
 
 
 def _module(request: DPRequest) -> Any:

@@ -3,17 +3,23 @@
 The cost of a marginal synthesizer is the (ε, δ) it is given: ε as requested, δ as requested or,
 when left out, the synthesizer's own fixed default (1e-9 for MST and AIM, 0 for MWEM). The GANs
 (DP-CTGAN, DPGAN) cost what opacus's accountant says their scheduled epochs spend, at most the
-requested ε (``gan_accounting``); their default δ is Lomas's ``1 / (rows * sqrt(rows))`` with the
-metadata's published row count (Lomas computes it from the private rows). pacsynth's default δ
+requested ε (``gan_accounting``); PATE-GAN costs what its moments accountant's data-independent
+bound says its scheduled rounds spend (``pate_accounting``). Their default δ is Lomas's
+``1 / (rows * sqrt(rows))`` with the metadata's published row count (Lomas computes it from the
+private rows). Epochs (PATE-GAN's rounds) are bounded by the operator (``max_epochs``, from
+``--dp-synth-max-epochs``): a request whose budget would train more is refused, with the ε that
+fits; the fit's time is bounded by the ``dp_query`` task time limit. pacsynth's default δ
 depends on the private row count, so it needs δ in the request. The cost never depends on the
 data and :func:`estimate_cost` never reads it. Encoders are fitted on public
 values only (``synth_transformers``); ``preprocessor_eps`` is 0.
 
-Runnable here: ``mwem``, ``mst``, ``aim``, ``pacsynth``, ``dpctgan``, ``dpgan``. Refused:
+Runnable here: ``mwem``, ``mst``, ``aim``, ``pacsynth``, ``dpctgan``, ``dpgan``, ``pategan``
+(datasets of 1,000 rows or more, Lomas's rule: it gives each teacher 1,000 rows). Refused:
 
-* ``patectgan``: trains until the budget is used and ignores ``epochs`` (over 15 minutes on
-  1,000 rows on this hardware), so it would hold an engine worker for an unbounded time;
-* ``pategan``: unreliable below 1,000 rows (Lomas's rule), and its δ default is data-dependent.
+* ``patectgan``: smartnoise-synth 1.0.8 builds its student discriminator and every teacher as
+  one and the same network (``teacher_disc = [discriminator for i in ...]``), so the generator
+  learns from a discriminator trained on the raw rows, and the noisy-vote accounting bounds
+  nothing (``test_patectgan_teachers_are_its_student`` checks the installed library still does).
 
 Missing values: a column is encoded with a null value when the request says ``nullable`` (Lomas's
 default) or the metadata declares the column nullable. With ``nullable=False``, rows holding a
@@ -41,7 +47,7 @@ from snsql._ast.tokens import Column
 from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
-from veil_service.engine.dp import gan_accounting, mwem_weights
+from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
@@ -53,14 +59,17 @@ from veil_service.engine_contract.dp_requests import (
 from veil_service.errors import InvalidArgumentError, Reason
 
 MARGINAL_SYNTHS = ("mwem", "mst", "aim", "pacsynth")
-GAN_SYNTHS = ("dpctgan", "dpgan")
+OPACUS_GANS = ("dpctgan", "dpgan")
+GAN_SYNTHS = (*OPACUS_GANS, "pategan")
 SUPPORTED = MARGINAL_SYNTHS + GAN_SYNTHS
 REFUSED = {
-    "patectgan": "patectgan is not supported: it ignores epochs and trains until the budget is "
-    "spent, which takes more than 15 minutes on 1,000 rows here. Use dpctgan",
-    "pategan": "pategan is not supported: it is unreliable on datasets under 1,000 rows and its "
-    "default delta depends on the private row count. Use dpctgan or mst",
+    "patectgan": "patectgan is not supported: in smartnoise-synth 1.0.8 its student "
+    "discriminator and every teacher are one network trained on the raw rows, so its "
+    "synthetic data is not differentially private (docs/dp.md). Use dpctgan or pategan",
 }
+DEFAULT_MAX_EPOCHS = 1000
+"""Epochs (PATE-GAN rounds) a GAN may train unless the operator sets another bound: DPGAN's
+default epochs, so no synthesizer's defaults are refused."""
 # Their default delta is computed from the private row count: the request must give one.
 DELTA_REQUIRED = ("pacsynth",)
 _PACSYNTH_DRAWS = 10
@@ -74,8 +83,15 @@ FORBIDDEN_PARAMS = frozenset({"epsilon", "delta", "disabled_dp", "cuda", "verbos
 SEED_PARAMS = frozenset({"seed", "random_state", "random_seed", "rng", "secure_rng", "generator"})
 
 
-def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEstimate:
+def estimate_cost(
+    request: SmartnoiseSynthRequest, metadata: Metadata, *, max_epochs: int = DEFAULT_MAX_EPOCHS
+) -> CostEstimate:
     """The (ε, δ) the synthesizer is given; read from its constructor, without data.
+
+    Args:
+        request: The synthesizer request.
+        metadata: Metadata of the dataset (its published row count prices the GANs).
+        max_epochs: The operator's bound on GAN epochs (PATE-GAN rounds).
 
     Raises:
         InvalidArgumentError: Unknown or refused synthesizer, bad parameters or columns, a
@@ -94,12 +110,34 @@ def estimate_cost(request: SmartnoiseSynthRequest, metadata: Metadata) -> CostEs
     _transformer(request, metadata, columns)
     model = _create(request, metadata)
     delta = float(getattr(model, "delta", None) or 0.0)
-    if request.synth_name in GAN_SYNTHS:
+    if request.synth_name == "pategan":
+        if metadata.rows < pate_accounting.MIN_ROWS:
+            raise InvalidArgumentError(
+                f"pategan not reliable with this dataset: it gives each teacher "
+                f"{pate_accounting.MIN_ROWS:,} rows and the dataset has {metadata.rows:,}. Use "
+                "dpctgan or mst",
+                field="synth_name",
+                reason=Reason.DP_LIBRARY_ERROR,
+            )
+        rounds = pate_accounting.schedule(model, float(request.epsilon), delta, max_epochs)
+        return CostEstimate(epsilon=rounds.epsilon, delta=delta)
+    if request.synth_name in OPACUS_GANS:
         planned = gan_accounting.schedule(
             request.synth_name, model, metadata.rows, float(request.epsilon), delta
         )
+        _check_epochs(request.synth_name, planned.epochs, max_epochs, request.epsilon)
         return CostEstimate(epsilon=planned.epsilon, delta=delta)
     return CostEstimate(epsilon=float(request.epsilon), delta=delta)
+
+
+def _check_epochs(name: str, epochs: int, max_epochs: int, epsilon: float) -> None:
+    if epochs > max_epochs:
+        raise InvalidArgumentError(
+            f"{name} would train {epochs} epochs within epsilon={epsilon:g}, more than this "
+            f"server's limit of {max_epochs} (set by the operator, --dp-synth-max-epochs); set "
+            f"synth_params epochs to at most {max_epochs}",
+            field="synth_params",
+        )
 
 
 def execute(
@@ -110,6 +148,7 @@ def execute(
     seed: int | None = None,
     allow_pickle: bool = False,
     show_library_errors: bool = False,
+    max_epochs: int = DEFAULT_MAX_EPOCHS,
 ) -> QueryResult:
     """Fit the synthesizer on ``df`` and return ``nb_samples`` synthetic rows.
 
@@ -121,6 +160,7 @@ def execute(
         allow_pickle: The server allows pickled models. ``return_model`` needs it and the
             request's ``allow_pickle``: synthesizers have no safe serialized form.
         show_library_errors: Put the library's message in errors (dummy data only).
+        max_epochs: The operator's bound on GAN epochs (PATE-GAN rounds).
 
     Returns:
         ``QueryResult.table`` with the samples, or ``QueryResult.model`` (pickle) on opt-in.
@@ -130,7 +170,7 @@ def execute(
             bad ``condition``.
     """
     del seed
-    cost = estimate_cost(request, metadata)
+    cost = estimate_cost(request, metadata, max_epochs=max_epochs)
     if request.return_model and not (request.allow_pickle and allow_pickle):
         raise InvalidArgumentError(
             "return_model returns the synthesizer as a pickle, which needs allow_pickle on both "
@@ -141,15 +181,34 @@ def execute(
     transformer = _transformer(request, metadata, columns)
     model = _create(request, metadata)
     rows = _fit_rows(df[columns], request, metadata)
-    if request.synth_name in GAN_SYNTHS:
+    rounds = None
+    if request.synth_name == "pategan":
+        if len(rows) < pate_accounting.MIN_ROWS:
+            hint = (
+                " (in dummy mode, ask for 1,000 dummy rows or more)" if show_library_errors else ""
+            )
+            raise InvalidArgumentError(
+                f"Error fitting model: pategan not reliable with this dataset: it needs "
+                f"{pate_accounting.MIN_ROWS:,} rows to fit{hint}",
+                field="synth_name",
+                reason=Reason.DP_LIBRARY_ERROR,
+            )
+        # Data-free: the same rounds as priced, whatever the private row count.
+        rounds = pate_accounting.schedule(model, float(request.epsilon), cost.delta, max_epochs)
+        pate_accounting.install(model, rounds)
+    elif request.synth_name in OPACUS_GANS:
         # Scheduled again at the actual row count, within what is charged; dummy data (the
         # only data whose library messages are shown) is charged nothing, so the request's
         # epsilon bounds it, as the library would.
         cap = float(request.epsilon) if show_library_errors else cost.epsilon
         planned = gan_accounting.schedule(request.synth_name, model, len(rows), cap, cost.delta)
-        gan_accounting.set_epochs(request.synth_name, model, planned.epochs)
-    _fit(model, rows, transformer, request, show_library_errors)
-    mwem_weights.uninstall(model)
+        gan_accounting.set_epochs(request.synth_name, model, min(planned.epochs, max_epochs))
+    try:
+        _fit(model, rows, transformer, request, show_library_errors)
+    finally:
+        mwem_weights.uninstall(model)
+        if rounds is not None:
+            pate_accounting.uninstall(model, rounds)
     if request.return_model:
         return QueryResult(model=_pickle(model))
     return QueryResult(table=_sample(model, request))

@@ -44,7 +44,9 @@ FRAME_CACHE_BYTES = 1 << 30
 def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     """The (ε, δ) the library accounts for a request; reads no rows."""
     _, request, metadata = _decode(ctx.params)
-    cost: CostEstimate = dispatch.estimate_cost(request, metadata)
+    cost: CostEstimate = dispatch.estimate_cost(
+        request, metadata, synth_max_epochs=_synth_max_epochs(ctx.params)
+    )
     return {"epsilon": float(cost.epsilon), "delta": float(cost.delta)}
 
 
@@ -84,9 +86,16 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
             seed=int(dummy["seed"]),
             allow_pickle=allow_pickle,
             show_library_errors=True,
+            synth_max_epochs=_synth_max_epochs(ctx.params),
         )
     else:
-        result = dispatch.execute(request, frame, metadata, allow_pickle=allow_pickle)
+        result = dispatch.execute(
+            request,
+            frame,
+            metadata,
+            allow_pickle=allow_pickle,
+            synth_max_epochs=_synth_max_epochs(ctx.params),
+        )
     summary = _write_result(ctx, result)
     summary["compute_ms"] = (time.perf_counter() - started) * 1000
     return summary
@@ -100,6 +109,12 @@ def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
     )
     ctx.write_table("dummy", frame)
     return {"num_rows": len(frame)}
+
+
+def _synth_max_epochs(params: dict[str, Any]) -> int | None:
+    """The operator's bound on synthesizer epochs, when the server sends one."""
+    value = params.get("synth_max_epochs")
+    return None if value is None else int(value)
 
 
 def _decode(params: dict[str, Any]) -> tuple[str, DPRequest, Metadata]:

@@ -1,14 +1,17 @@
 """smartnoise-synth: each runnable synthesizer on a small sample, costs, refusals, model opt-in.
 
 Runtimes on this 2-core machine (shared): MST and AIM ~10-20 s each (jax compilation), DPGAN
-and DPCTGAN with one epoch and tiny networks ~5-15 s (torch import). PATECTGAN and PATEGAN are
-refused by the engine (see smartnoise_synth's docstring), so only their refusal is tested.
+and DPCTGAN with one epoch and tiny networks ~5-15 s (torch import), PATE-GAN 3 rounds on PUMS
+~5 s. PATECTGAN is refused (see smartnoise_synth's docstring): its refusal and the library flaw
+behind it are tested.
 """
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,16 +19,20 @@ import pandas as pd
 import pytest
 from snsynth import Synthesizer
 from support import FIXTURES
-from veil_service.engine.dp import gan_accounting, mwem_weights, smartnoise_synth
+from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting, smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.synth_transformers import build_transformer
+from veil_service.engine.tasks.context import TaskContext
+from veil_service.engine.tasks.dp import run_dp_cost
 from veil_service.engine_contract.dp_metadata import (
     Metadata,
     load_metadata_file,
     load_metadata_text,
 )
 from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest as Synth
+from veil_service.engine_contract.dp_tasks import request_to_dict
 from veil_service.errors import InvalidArgumentError
+from veil_service.settings import load_settings
 
 LOMAS = FIXTURES / "lomas"
 
@@ -121,8 +128,8 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
     ("request_", "field", "fragment"),
     [
         (Synth("nosuch", 1.0), "synth_name", "unknown synthesizer"),
-        (Synth("patectgan", 1.0, 1e-5), "synth_name", "ignores epochs"),
-        (Synth("pategan", 1.0, 1e-5), "synth_name", "1,000 rows"),
+        (Synth("patectgan", 1.0, 1e-5), "synth_name", "not differentially private"),
+        (Synth("pategan", 1.0, 1e-5), "synth_name", "pategan not reliable with this dataset"),
         (
             Synth("mst", 1.0, None, ("species", "idonotexist")),
             "select_cols",
@@ -369,3 +376,98 @@ def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.
     assert smartnoise_synth._create(request, penguin)._multiplicative_weights.__func__ is (
         mwem_weights.multiplicative_weights
     )
+
+
+@pytest.fixture(scope="module")
+def pums() -> Metadata:
+    return load_metadata_file(LOMAS / "metadata" / "pums_metadata.yaml")
+
+
+def test_patectgan_teachers_are_its_student() -> None:
+    """Why patectgan is refused: smartnoise-synth's PATECTGAN trains one network as the student
+    and as every teacher. If this fails, the installed library changed: re-examine it."""
+    from snsynth.pytorch.nn.patectgan import PATECTGAN
+
+    code = " ".join(inspect.getsource(PATECTGAN.train).split())
+    assert "student_disc = discriminator" in code
+    assert "teacher_disc = [discriminator for i in range(self.num_teachers)]" in code
+
+
+def test_pategan_trains_exactly_the_rounds_it_is_charged(
+    pums: Metadata, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    frame = make_dummy_dataset(pums, 1000, seed=3)
+    params = {"batch_size": 8, "latent_dim": 8}
+    request = Synth("pategan", 0.1, 1e-3, ("sex", "race"), params, nb_samples=7)
+    cost = smartnoise_synth.estimate_cost(request, pums)
+    model = Synthesizer.create("pategan", epsilon=0.1, delta=1e-3, **params)
+    planned = pate_accounting.schedule(model, 0.1, 1e-3, 1000)
+    # The data-free bound of the library's own accountant, after those rounds: within the
+    # request, and one more round would exceed it.
+    assert (
+        cost.epsilon
+        == planned.epsilon
+        <= 0.1
+        < pate_accounting.spent_after(planned.rounds + 1, model, 1e-3)
+    )
+    assert cost.delta == 1e-3 and planned.rounds == 3
+    steps: list[int] = []
+    library_step = torch.optim.Adam.step
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        steps.append(id(self))
+        return library_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting)
+    table = smartnoise_synth.execute(request, frame, pums).table
+    assert table is not None and table.shape == (7, 2)
+    # One generator step per round, student_iters (5) student steps, 5 per teacher (1 teacher).
+    assert sorted(steps.count(s) for s in set(steps)) == [3, 15, 15]
+
+
+def test_pategan_refusals(pums: Metadata) -> None:
+    with pytest.raises(InvalidArgumentError) as bound:
+        smartnoise_synth.estimate_cost(
+            Synth("pategan", 1.0, 1e-3, ("sex", "race")), pums, max_epochs=10
+        )
+    assert bound.value.field == "epsilon"
+    assert "more than 10 rounds" in bound.value.message and "--dp-synth-max-epochs" in (
+        bound.value.message
+    )
+    with pytest.raises(InvalidArgumentError, match="too small") as small:
+        smartnoise_synth.estimate_cost(Synth("pategan", 0.01, 1e-5, ("sex", "race")), pums)
+    assert small.value.field == "synth_params"
+    dummy = make_dummy_dataset(pums, 100, seed=1)
+    with pytest.raises(InvalidArgumentError, match="1,000 dummy rows"):
+        smartnoise_synth.execute(
+            Synth("pategan", 1.0, 1e-3, ("sex", "race")), dummy, pums, show_library_errors=True
+        )
+
+
+def test_gan_epochs_bound(penguin: Metadata) -> None:
+    params = dict(TINY_GAN, epochs=3)
+    request = Synth("dpctgan", 3.0, 1e-5, ("species", "sex"), params)
+    assert smartnoise_synth.estimate_cost(request, penguin, max_epochs=3).epsilon > 0
+    with pytest.raises(InvalidArgumentError) as info:
+        smartnoise_synth.estimate_cost(request, penguin, max_epochs=2)
+    assert info.value.field == "synth_params"
+    assert "would train 3 epochs" in info.value.message and "at most 2" in info.value.message
+
+
+def test_the_operator_bound_reaches_the_engine_task(penguin: Metadata, tmp_path: Path) -> None:
+    """``--dp-synth-max-epochs`` (``VEIL_DP_SYNTH_MAX_EPOCHS``) -> task parameter -> refusal."""
+    settings = load_settings({"dp_synth_max_epochs": 2}, environ={})
+    assert load_settings(environ={"VEIL_DP_SYNTH_MAX_EPOCHS": "7"}).dp_synth_max_epochs == 7
+    request = Synth("dpctgan", 3.0, 1e-5, ("species", "sex"), dict(TINY_GAN, epochs=3))
+    params = {
+        "library": "smartnoise_synth",
+        "request": request_to_dict(request),
+        "metadata": penguin.to_dict(),
+        "synth_max_epochs": settings.dp_synth_max_epochs,
+    }
+    with pytest.raises(InvalidArgumentError, match="limit of 2"):
+        run_dp_cost(TaskContext(params=params, inputs={}, output_dir=tmp_path))
+    params["synth_max_epochs"] = 3
+    assert run_dp_cost(TaskContext(params=params, inputs={}, output_dir=tmp_path))["epsilon"] > 0
