@@ -42,13 +42,25 @@ _AXIS_SAMPLE = 2048
 _MAX_CANDIDATES = 32
 
 
-def apportion(total: int, weights: np.ndarray) -> np.ndarray:
-    """Whole capacities proportional to ``weights`` that add up to ``total`` (largest remainder).
+def apportion(
+    total: int, weights: np.ndarray, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Whole capacities proportional to ``weights`` that add up to ``total``.
+
+    Each parent gets the whole part of its quota (``weights`` scaled to ``total``) and one child
+    more with a probability equal to the fraction left (systematic sampling over the parents in
+    random order: the total is exact and every parent's expected capacity is its quota). The
+    largest-remainder rule (without ``rng``) gives the extra children to the largest fractions;
+    on whole avatar counts scaled by a ratio near 1 the fractions of all the parents with the
+    same count are equal, so it moved whole classes at once: avatar counts summing to 287 for
+    300 children turned every count of 4 into 5 and every 5 into 6 (docs/benchmarks.md,
+    "Tutorial 3 fixtures"). Drawn, only the expected share of each class moves up.
 
     Args:
         total: Children to place.
         weights: Each parent's synthetic child count (negative values count as 0; all zero
             spreads the children evenly).
+        rng: Source of the draw; None uses the deterministic largest-remainder rule.
 
     Returns:
         One non-negative integer per parent, summing to ``total``.
@@ -59,9 +71,22 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     quota = w / w.sum() * total
     base = np.floor(quota).astype(np.int64)
     left = total - int(base.sum())
-    if left:
-        order = np.argsort(-(quota - base), kind="stable")
+    if left <= 0:
+        return np.asarray(base, dtype=np.int64)
+    fraction = quota - base
+    if rng is None:
+        order = np.argsort(-fraction, kind="stable")
         base[order[:left]] += 1
+        return np.asarray(base, dtype=np.int64)
+    # Systematic sampling: the fractions (each below 1, summing to ``left``) laid end to end in
+    # a random order, and ``left`` marks one apart from a random start; a parent gets one more
+    # child for the mark that falls in its stretch (at most one, since its stretch is below 1).
+    order = rng.permutation(len(base))
+    ends = np.cumsum(fraction[order])
+    ends *= left / ends[-1]  # the float sum of the fractions is ``left`` up to rounding
+    marks = rng.random() + np.arange(left)
+    hit = np.searchsorted(ends, marks, side="right")
+    np.add.at(base, order[np.minimum(hit, len(base) - 1)], 1)
     return np.asarray(base, dtype=np.int64)
 
 

@@ -293,6 +293,7 @@ def avatarize_tables(
                 parent_part,
                 counts[link],
                 positions[link],
+                np.random.default_rng(table_seeds[name].spawn(1)[0]),
             )
             if link.method == SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT:
                 warnings.append(SENSITIVE_ORDER_WARNING.format(link=link.label()))
@@ -471,6 +472,7 @@ def _assign(
     child_parent_part: pd.DataFrame,
     avatar_counts: np.ndarray,
     original_positions: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, float | None]:
     """Give every avatar child an avatar parent by the link's method."""
     if link.method == SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT:
@@ -481,7 +483,7 @@ def _assign(
     )
     parents = space.transform(avatar_parents)
     children = space.transform(child_parent_part)
-    capacity = apportion(len(children), avatar_counts)
+    capacity = apportion(len(children), avatar_counts, rng)
     if link.method == MINIMUM_DISTANCE_ASSIGNMENT:
         rows = assign_minimum_distance(children, parents, capacity)
     else:

@@ -38,6 +38,31 @@ def test_apportion_is_proportional_and_exact() -> None:
     assert list(capacity) == [2, 3, 5, 0, 0] or list(capacity) == [3, 2, 5, 0, 0]
     assert apportion(7, np.zeros(3)).sum() == 7
     assert apportion(0, np.array([2.0, 5.0])).sum() == 0
+    rng = np.random.default_rng(0)
+    assert apportion(7, np.zeros(3), rng).sum() == 7
+    assert apportion(0, np.array([2.0, 5.0]), rng).sum() == 0
+
+
+def test_drawn_apportion_keeps_the_shape_of_whole_counts() -> None:
+    """Avatar counts 1-5 summing to 287 for 300 children (Tutorial 3's patients at k 64): the
+    largest-remainder rule turns nearly every 4 into a 5, the drawn one moves a share of each
+    class."""
+    counts = np.repeat([1.0, 2.0, 3.0, 4.0, 5.0], [28, 64, 23, 13, 2])
+    quota = counts * 300 / counts.sum()
+    fixed = apportion(300, counts)
+    # The defect: every 5 becomes a 6 and 11 of the 13 fours become 5 (the 13 extra children).
+    assert list(np.bincount(fixed, minlength=7)) == [0, 28, 64, 23, 2, 11, 2]
+    draws = np.array([apportion(300, counts, np.random.default_rng(s)) for s in range(400)])
+    assert (draws.sum(axis=1) == 300).all()
+    assert ((draws == np.floor(quota)) | (draws == np.ceil(quota))).all()
+    # Every parent's expected capacity is its quota; a class of 4 mostly stays 4 (4.18 each).
+    assert np.abs(draws.mean(axis=0) - quota).max() < 0.08
+    fours = draws[:, counts == 4]
+    assert 0.7 < (fours == 4).mean() < 0.9
+    assert np.array_equal(
+        apportion(300, counts, np.random.default_rng(5)),
+        apportion(300, counts, np.random.default_rng(5)),
+    )
 
 
 @pytest.mark.parametrize("n_parents", [40, 700])
