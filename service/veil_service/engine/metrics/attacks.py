@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
+from veil_service.engine.metrics.distances import distinct_rows
 from veil_service.engine.metrics.parameters import MetricsParameters
 from veil_service.engine.metrics.tables import AlignedTables, category_codes
 
@@ -36,6 +37,7 @@ _CANDIDATES = 256
 _MAX_ROUNDS = 100
 _SCREEN_ROWS = 2048
 _CHUNK = 64
+_COUNT_ROWS = 16384
 
 _TILE_QUERIES = 32
 _TILE_CANDIDATES = 4096
@@ -73,25 +75,29 @@ def _count_matches(
 
     Ops: 0 is ``==``, 1 is ``>=``, 2 is ``<=``, 3 is "is missing".
     """
-    counts = np.empty(len(cols), dtype=np.int64)
+    counts = np.zeros(len(cols), dtype=np.int64)
     n = data_t.shape[1]
-    for start in range(0, len(cols), _CHUNK):
-        stop = min(start + _CHUNK, len(cols))
-        mask = np.ones((stop - start, n), dtype=bool)
-        for slot in range(cols.shape[1]):
-            column = data_t[cols[start:stop, slot]]
-            value = vals[start:stop, slot]
-            op = ops[start:stop, slot]
-            part = np.empty_like(mask)
-            for code, compare in ((0, np.equal), (1, np.greater_equal), (2, np.less_equal)):
-                rows = np.flatnonzero(op == code)
+    # Blocks of rows keep each (predicates x rows) temporary in cache: on a million rows a
+    # whole-row mask per slot copied 64 x 1M values through memory.
+    for first in range(0, n, _COUNT_ROWS):
+        block = data_t[:, first : first + _COUNT_ROWS]
+        for start in range(0, len(cols), _CHUNK):
+            stop = min(start + _CHUNK, len(cols))
+            mask = np.ones((stop - start, block.shape[1]), dtype=bool)
+            for slot in range(cols.shape[1]):
+                column = block[cols[start:stop, slot]]
+                value = vals[start:stop, slot]
+                op = ops[start:stop, slot]
+                part = np.empty_like(mask)
+                for code, compare in ((0, np.equal), (1, np.greater_equal), (2, np.less_equal)):
+                    rows = np.flatnonzero(op == code)
+                    if len(rows):
+                        part[rows] = compare(column[rows], value[rows, None])
+                rows = np.flatnonzero(op == 3)
                 if len(rows):
-                    part[rows] = compare(column[rows], value[rows, None])
-            rows = np.flatnonzero(op == 3)
-            if len(rows):
-                part[rows] = np.isnan(column[rows])
-            mask &= part
-        counts[start:stop] = mask.sum(axis=1)
+                    part[rows] = np.isnan(column[rows])
+                mask &= part
+            counts[start:stop] += mask.sum(axis=1)
     return counts
 
 
@@ -187,8 +193,12 @@ def gower_nearest(
     """
     numeric = candidates.numeric[columns]
     scale = np.where(numeric & (ranges[columns] > 0), ranges[columns], 1.0)
-    data = [np.ascontiguousarray(candidates.values[:, c]) for c in columns]
-    n = len(candidates.values)
+    # Equal candidate rows are equally far from every query: only the first of each (the
+    # lowest index, which wins ties) is searched. On the known variables a million avatars
+    # hold a few thousand distinct rows.
+    kept, _ = distinct_rows(candidates.values[:, columns])
+    data = [np.ascontiguousarray(candidates.values[kept, c]) for c in columns]
+    n = len(kept)
     shape = (min(_TILE_QUERIES, len(queries)), min(_TILE_CANDIDATES, n))
     total = np.empty(shape, dtype=np.float32)
     wide = np.empty(shape, dtype=np.float64)
@@ -224,7 +234,7 @@ def gower_nearest(
             closer = tile_best < best
             best[closer] = tile_best[closer]
             best_index[closer] = first + tile_index[closer]
-        nearest[start : start + m] = best_index
+        nearest[start : start + m] = kept[best_index]
     return nearest
 
 
