@@ -12,9 +12,9 @@ disconnects with it, and the scheduler forgets that client's futures: tasks not 
 run, and the results of running ones are dropped. A task cancelled otherwise (an error in another
 batch) cancels its remaining futures explicitly.
 
-What this does not do yet (issue 17, item 4): the table still passes through the engine task's
-memory (read, encoded and projected there); reading Parquet partitions on the workers is not
-built.
+Here the table passes through the engine task's memory (read, encoded and projected there).
+For tables stored as Parquet partitions that no process should hold whole, see
+``engine.dask_partitions``: the workers read, avatarize and measure one partition each.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def scheduler_address() -> str:
     return os.environ.get(SCHEDULER_ENV, "").strip()
 
 
-def _connected(address: str) -> Any:
+def connected(address: str) -> Any:
     """One client per process (a task process runs one job), reconnected if closed."""
     global _client
     from distributed import Client
@@ -61,7 +61,7 @@ def run_on_cluster(
     """
     from distributed import as_completed
 
-    client = _connected(address)
+    client = connected(address)
     futures = client.map(function, list(items), pure=False)
     position = {future.key: index for index, future in enumerate(futures)}
     results: list[Any] = [None] * len(futures)

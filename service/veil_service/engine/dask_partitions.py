@@ -1,0 +1,251 @@
+"""A table stored as Parquet partitions, avatarized and measured partition by partition on Dask.
+
+For tables one machine cannot hold (issue 17, items 4 and 5). The table is a Parquet file (or a
+directory of Parquet files) in storage every worker reads, such as the shared blob directory;
+each row group is one partition. The process that drives the job reads only the Parquet footers
+(row counts) and never a row: every partition is read, avatarized and written by a Dask worker,
+and its privacy metrics are a second Dask task on the same worker's files. Memory per process is
+therefore bounded by the partition size, whatever the table size.
+
+Each partition is avatarized as a table of its own with :func:`avatarize` (its own projection
+fitted on its rows, neighbours searched among its rows), like Octopize's batches, and its privacy
+metrics are :func:`privacy_metrics` called as they are on the partition's originals and avatars;
+the table's privacy figures are Octopize's batch aggregation, the worst and the mean over
+partitions (``aggregate_privacy_batches``). Row groups should be random samples of the table
+(the bench writes them so); an ordered table gives each avatar its neighbours among similar rows,
+which stays an avatarization of that partition.
+
+Determinism: partition ``i``'s seed is the ``i``-th child of ``numpy.random.SeedSequence(seed)``,
+so a partition rerun elsewhere (a worker died: Dask reschedules its tasks) writes the same bytes.
+
+Cancelling: ``should_stop`` is polled while waiting; when it turns true every future not finished
+is cancelled on the scheduler (queued ones never run, running ones' results are dropped) and
+:class:`PartitionsCancelledError` is raised.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from veil_service.engine.avatarize import avatarize
+from veil_service.engine.dask_cluster import connected
+from veil_service.engine.metrics import aggregate_privacy_batches, privacy_metrics
+from veil_service.errors import CancelledError, InvalidArgumentError
+
+WAIT_S = 0.25
+"""How often ``should_stop`` is asked while waiting for partitions."""
+
+
+class PartitionsCancelledError(CancelledError):
+    """The run was cancelled; its unfinished Dask futures were cancelled."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One row group of the source table, and where its outputs go."""
+
+    index: int
+    source: str
+    row_group: int
+    rows: int
+    seed: int
+    output_dir: str
+
+    def read(self) -> pd.DataFrame:
+        """This partition's original rows (only this row group is read)."""
+        frame: pd.DataFrame = pq.ParquetFile(self.source).read_row_group(self.row_group).to_pandas()
+        return frame
+
+    def path(self, kind: str) -> Path:
+        """Output file of ``kind`` (``avatars`` released, ``unshuffled`` sensitive)."""
+        return Path(self.output_dir) / kind / f"part-{self.index:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class PartitionAvatars:
+    """What a partition's avatarization task gives back (its tables are on disk)."""
+
+    index: int
+    rows: int
+    cpu_seconds: float
+    worker: str
+    worker_peak_rss_mib: float
+
+
+@dataclass(frozen=True)
+class PartitionMetrics:
+    """A partition's privacy metrics, computed by the metric functions as they are."""
+
+    index: int
+    result: dict[str, Any]
+    cpu_seconds: float
+    worker: str
+    worker_peak_rss_mib: float
+
+
+@dataclass(frozen=True)
+class PartitionedRun:
+    """The outputs of a partitioned run.
+
+    Attributes:
+        avatars_dir: Directory of the released avatars, one Parquet file per partition.
+        privacy: ``[worst, mean]`` over partitions (``aggregate_privacy_batches``).
+        partitions: Per-partition outcomes, in partition order.
+        metrics: Per-partition privacy metrics, in partition order.
+    """
+
+    avatars_dir: Path
+    privacy: list[dict[str, Any]]
+    partitions: list[PartitionAvatars]
+    metrics: list[PartitionMetrics]
+
+    @property
+    def rows(self) -> int:
+        """Avatars written."""
+        return sum(p.rows for p in self.partitions)
+
+
+def _process_usage() -> tuple[float, str, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, f"pid {os.getpid()}", usage.ru_maxrss / 1024
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    """Write through a temporary name: a rerun task never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
+    os.replace(temporary, path)
+
+
+def avatarize_partition(partition: Partition, parameters: Mapping[str, Any]) -> PartitionAvatars:
+    """Avatarize one partition and write its avatars (shuffled) and unshuffled avatars."""
+    began = _process_usage()[0]
+    result = avatarize(partition.read(), **parameters, seed=partition.seed, n_jobs=1)
+    _write(result.avatars, partition.path("avatars"))
+    _write(result.unshuffled.reset_index(drop=True), partition.path("unshuffled"))
+    cpu, worker, peak = _process_usage()
+    return PartitionAvatars(partition.index, len(result.avatars), cpu - began, worker, peak)
+
+
+def partition_privacy_metrics(
+    partition: Partition, avatars: PartitionAvatars, parameters: Mapping[str, Any]
+) -> PartitionMetrics:
+    """Privacy metrics of one partition: its originals against its unshuffled avatars.
+
+    ``avatars`` is the avatarization task's result: Dask runs this task after it.
+    """
+    began = _process_usage()[0]
+    unshuffled = pd.read_parquet(partition.path("unshuffled"))
+    result = privacy_metrics(partition.read(), unshuffled, **{"seed": partition.seed, **parameters})
+    cpu, worker, peak = _process_usage()
+    return PartitionMetrics(avatars.index, result, cpu - began, worker, peak)
+
+
+def partitions_of(source: Path, output_dir: Path, seed: int) -> list[Partition]:
+    """One partition per row group of ``source`` (a Parquet file or a directory of them).
+
+    Only the files' footers are read.
+
+    Raises:
+        InvalidArgumentError: no Parquet file, or no rows.
+    """
+    files = sorted(source.glob("*.parquet")) if source.is_dir() else [source]
+    groups = [
+        (str(path), group, metadata.row_group(group).num_rows)
+        for path in files
+        for metadata in [pq.ParquetFile(path).metadata]
+        for group in range(metadata.num_row_groups)
+    ]
+    groups = [g for g in groups if g[2] > 0]
+    if not groups:
+        raise InvalidArgumentError(
+            f"{source} holds no Parquet rows: give a Parquet file or a directory of them.",
+            field="source",
+        )
+    seeds = np.random.SeedSequence(seed).spawn(len(groups))
+    return [
+        Partition(index, path, group, rows, int(child.generate_state(1)[0]), str(output_dir))
+        for index, ((path, group, rows), child) in enumerate(zip(groups, seeds, strict=True))
+    ]
+
+
+def run_partitioned(
+    address: str,
+    source: Path,
+    output_dir: Path,
+    *,
+    seed: int,
+    parameters: Mapping[str, Any],
+    metric_parameters: Mapping[str, Any] | None = None,
+    on_done: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> PartitionedRun:
+    """Avatarize every partition of ``source`` and compute its privacy metrics, on Dask.
+
+    Args:
+        address: The Dask scheduler.
+        source: Parquet file or directory, readable by every worker.
+        output_dir: Where the workers write (``avatars/``: to release; ``unshuffled/``:
+            SENSITIVE, for the metrics only). Readable and writable by every worker.
+        seed: The run's seed.
+        parameters: :func:`avatarize` parameters (``seed`` and ``n_jobs`` are set here).
+        metric_parameters: :func:`privacy_metrics` parameters (``seed`` defaults to the
+            partition's).
+        on_done: Called with (tasks finished, tasks in all) after each task.
+        should_stop: Polled every 0.25 s; true cancels the run.
+
+    Raises:
+        PartitionsCancelledError: ``should_stop`` turned true.
+    """
+    from distributed import wait
+
+    partitions = partitions_of(source, output_dir, seed)
+    client = connected(address)
+    avatar_futures = [
+        client.submit(avatarize_partition, p, dict(parameters), pure=False) for p in partitions
+    ]
+    metric_futures = [
+        client.submit(
+            partition_privacy_metrics, p, future, dict(metric_parameters or {}), pure=False
+        )
+        for p, future in zip(partitions, avatar_futures, strict=True)
+    ]
+    every = [*avatar_futures, *metric_futures]
+    try:
+        pending = set(every)
+        while pending:
+            if should_stop():
+                raise PartitionsCancelledError(f"cancelled with {len(pending)} tasks unfinished")
+            try:
+                with client.as_current():  # wait() finds its client here, not as a default
+                    done, pending = wait(  # type: ignore[no-untyped-call]
+                        list(pending), timeout=WAIT_S, return_when="FIRST_COMPLETED"
+                    )
+            except TimeoutError:  # nothing ended within WAIT_S: ask should_stop again
+                continue
+            for future in done:
+                if future.status == "error":
+                    future.result()  # raises the task's error here
+            if done and on_done is not None:
+                on_done(len(every) - len(pending), len(every))
+        outputs: list[PartitionAvatars] = client.gather(avatar_futures)
+        metrics: list[PartitionMetrics] = client.gather(metric_futures)
+    finally:
+        client.cancel([f for f in every if not f.done()])
+    return PartitionedRun(
+        avatars_dir=output_dir / "avatars",
+        privacy=aggregate_privacy_batches([m.result for m in metrics]),
+        partitions=outputs,
+        metrics=metrics,
+    )
