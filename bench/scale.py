@@ -120,11 +120,15 @@ def partitioned(args: argparse.Namespace) -> int:
     metric_parameters = {"n_attacks": args.n_attacks}
     work = Path(tempfile.mkdtemp(prefix="veil-scale-", dir=args.work_dir))
     source = work / "table.parquet"
-    # Generated in a child process: this process's peak RSS is the driver's alone.
-    import multiprocessing
+    generated = 0.0
+    if args.source:  # a table an earlier run wrote (the same generator, rows and row groups)
+        source = Path(args.source)
+    else:
+        # Generated in a child process: this process's peak RSS is the driver's alone.
+        import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        generated = pool.apply(write_parquet, (source, args.rows, args.partition_rows))
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            generated = pool.apply(write_parquet, (source, args.rows, args.partition_rows))
     size_mib = source.stat().st_size / 2**20
     n_parts = len(dp.partitions_of(source, work, 0))
     print(
@@ -147,8 +151,11 @@ def partitioned(args: argparse.Namespace) -> int:
             seed=7,
             parameters=parameters,
             metric_parameters=metric_parameters,
-            on_done=lambda done, total: print(
-                f"  {done}/{total} tasks at {time.perf_counter() - began:.0f} s", flush=True
+            on_result=lambda r: print(
+                f"  {type(r).__name__} {r.index}: {r.cpu_seconds:.1f} s CPU, {r.worker} peak "
+                f"{r.worker_peak_rss_mib:.0f} MiB, at {time.perf_counter() - began:.0f} s wall, "
+                f"driver peak {_rss_mib():.0f} MiB, load {os.getloadavg()[0]:.1f}",
+                flush=True,
             ),
         )
         wall = time.perf_counter() - began
@@ -231,6 +238,7 @@ def main() -> int:
     parser.add_argument("--baseline-partitions", type=int, default=1)
     parser.add_argument("--n-attacks", type=int, default=500)
     parser.add_argument("--work-dir", default=None, help="where the Parquet files go (temp)")
+    parser.add_argument("--source", default=None, help="reuse a table.parquet an earlier run wrote")
     args = parser.parse_args()
     if args.partitioned:
         return partitioned(args)

@@ -52,6 +52,16 @@ def connected(address: str) -> Any:
         return _client
 
 
+def disconnect() -> None:
+    """Close this process's client (before its scheduler goes away: a client left open waits
+    30 s trying to reconnect)."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+            _client = None
+
+
 def run_on_cluster(
     address: str, function: Callable[[T], R], items: Sequence[T], on_done: Callable[[int], None]
 ) -> list[R]:

@@ -189,6 +189,7 @@ def run_partitioned(
     parameters: Mapping[str, Any],
     metric_parameters: Mapping[str, Any] | None = None,
     on_done: Callable[[int, int], None] | None = None,
+    on_result: Callable[[PartitionAvatars | PartitionMetrics], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> PartitionedRun:
     """Avatarize every partition of ``source`` and compute its privacy metrics, on Dask.
@@ -203,6 +204,7 @@ def run_partitioned(
         metric_parameters: :func:`privacy_metrics` parameters (``seed`` defaults to the
             partition's).
         on_done: Called with (tasks finished, tasks in all) after each task.
+        on_result: Called with each task's result as it arrives (figures per partition).
         should_stop: Polled every 0.25 s; true cancels the run.
 
     Raises:
@@ -217,7 +219,12 @@ def run_partitioned(
     ]
     metric_futures = [
         client.submit(
-            partition_privacy_metrics, p, future, dict(metric_parameters or {}), pure=False
+            partition_privacy_metrics,
+            p,
+            future,
+            dict(metric_parameters or {}),
+            pure=False,
+            priority=1,  # a partition's metrics before the next partition: finished ones first
         )
         for p, future in zip(partitions, avatar_futures, strict=True)
     ]
@@ -235,8 +242,9 @@ def run_partitioned(
             except TimeoutError:  # nothing ended within WAIT_S: ask should_stop again
                 continue
             for future in done:
-                if future.status == "error":
-                    future.result()  # raises the task's error here
+                result = future.result()  # raises the task's error here
+                if on_result is not None:
+                    on_result(result)
             if done and on_done is not None:
                 on_done(len(every) - len(pending), len(every))
         outputs: list[PartitionAvatars] = client.gather(avatar_futures)

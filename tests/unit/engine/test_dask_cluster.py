@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from dask_support import DaskCluster
 from veil_service.engine.avatarize import avatarize
-from veil_service.engine.dask_cluster import SCHEDULER_ENV
+from veil_service.engine.dask_cluster import SCHEDULER_ENV, disconnect
 
 ROWS = 6000
 # Six batches; n_jobs=1: no local worker processes in the test process (the Dask runs ignore it).
@@ -26,6 +26,7 @@ PARAMETERS = {"k": 10, "seed": 11, "max_rows_per_batch": 1000, "n_jobs": 1}
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
     cluster = DaskCluster(2, tmp_path_factory.mktemp("dask"))
     yield cluster
+    disconnect()
     cluster.stop()
 
 
