@@ -8,6 +8,7 @@ them with an avatar table the user supplied.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from veil_service.engine.metrics import attacks
+from veil_service.engine.metrics.attack_risk import AttackResult
 from veil_service.engine.metrics.inference import inference_metrics, nearest_avatar_on
 from veil_service.engine.metrics.matching import (
     categorical_hidden_rate,
@@ -142,6 +144,24 @@ def _privacy_metrics(
     original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, params: dict[str, Any]
 ) -> dict[str, Any]:
     tables, parameters = _prepare(original, avatars_unshuffled, params)
+    # The attacks share nothing with the other metrics but the aligned tables: they run on a
+    # second thread (their numpy work releases the GIL) while this one does the projection and
+    # the neighbour searches. Each has its own random generator: the result does not depend on
+    # the interleaving.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-attacks") as pool:
+        risks = (
+            pool.submit(attacks.attack_risks, tables, parameters)
+            if parameters.compute_attacks
+            else None
+        )
+        return _privacy_result(tables, parameters, risks)
+
+
+def _privacy_result(
+    tables: AlignedTables,
+    parameters: MetricsParameters,
+    attack_risks: Future[dict[str, AttackResult]] | None,
+) -> dict[str, Any]:
     projected = projection_tables(
         tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
     )
@@ -191,8 +211,8 @@ def _privacy_metrics(
         details.update(inferred)
     for name in ("singling_out_risk", "linkability_risk", "inference_risk"):
         metrics[name] = None
-    if parameters.compute_attacks:
-        risks = attacks.attack_risks(tables, parameters)
+    if attack_risks is not None:
+        risks = attack_risks.result()
         for name, result in risks.items():
             metrics[f"{name}_risk"] = result.risk
         details["attacks"] = {name: result.as_dict() for name, result in risks.items()}
