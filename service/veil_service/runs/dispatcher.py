@@ -528,8 +528,13 @@ class Dispatcher:
             self.events.publish(job.run_id)
 
         names = [t.name for t in config.tables]
-        inputs = await db_call(self._linked_inputs, job, names, run_tables)
+        inputs, from_standard = await db_call(self._linked_inputs, job, names, run_tables)
         params = linked_jobs.task_params(config, run_name=job.display_name)
+        if from_standard:
+            # Per table: the avatars come from the run's standard job, which released its
+            # identifier-like columns as pseudonyms (the metrics and reports leave them out);
+            # uploaded avatars keep them (a kept identifier must show in the metrics).
+            params["avatars_from_standard"] = from_standard
         await db_call(self._update_job, job.id, phase_done=0, phase_total=len(names))
         if job.kind == "standard" and any(t.pseudonymized_columns for t in config.tables):
             secret = await db_read(self.app.db, store.run_secret, job.run_id)
@@ -570,16 +575,18 @@ class Dispatcher:
 
     def _linked_inputs(
         self, job: jobs.JobRecord, names: list[str], run_tables: list[tables.StoredTable]
-    ) -> list[TaskInput]:
-        """The engine inputs of a linked run's job (reads results: on a database thread)."""
+    ) -> tuple[list[TaskInput], dict[str, bool]]:
+        """The engine inputs of a linked run's job (reads results: on a database thread), and
+        for metrics and reports, whether each table's avatars come from the standard job."""
         inputs = [
             self._input(table_ref("original", t.name), t)
             for t in run_tables
             if t.role == "original" and t.name in names
         ]
+        from_standard: dict[str, bool] = {}
         if job.kind in ("privacy_metrics", "signal_metrics", "report"):
             for name in names:
-                avatars, _ = self._avatars_input(job.run_id, name, run_tables)
+                avatars, from_standard[name] = self._avatars_input(job.run_id, name, run_tables)
                 inputs.append(
                     TaskInput(
                         table_ref("avatars", name), avatars.path, avatars.sha256, avatars.size_bytes
@@ -589,7 +596,7 @@ class Dispatcher:
             for kind in ("privacy_metrics", "signal_metrics"):
                 for name in names:
                     inputs.append(self._result_input(job.run_id, kind, name, table_ref(kind, name)))
-        return inputs
+        return inputs, from_standard
 
     def _store_json(
         self, job: jobs.JobRecord, kind: str, subkind: str, filename: str, payload: Any

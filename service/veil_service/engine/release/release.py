@@ -25,6 +25,7 @@ import pandas as pd
 
 from veil_service.engine.augmentation import AugmentedTable, augment
 from veil_service.engine.avatarize import avatarize, constant_columns
+from veil_service.engine.avatarize.identifier_columns import find_identifiers
 from veil_service.engine.dp_avatar import fast_dp_avatarize, open_dp_avatarize
 from veil_service.engine.processors import (
     InterRecordRangeDifference,
@@ -116,6 +117,8 @@ def release_table(
         raise ValueError("pseudonymized columns need the run's secret")
     identifiers = [c for c in frame.columns if c in params.pseudonymized]
     data = frame.drop(columns=identifiers)
+    if params.generator != avatar_features.AVATAR:
+        refuse_identifiers(data, params, table_name)
     chain = ProcessorChain([_processor(spec) for spec in params.processors])
     prepared = chain.preprocess(data)
     aside, work, params = _set_aside(prepared, params, table_name)
@@ -150,6 +153,41 @@ def release_table(
         privacy_loss=loss,
         mappings=mappings,
         details=details,
+    )
+
+
+def refuse_identifiers(data: pd.DataFrame, params: ReleaseParameters, table_name: str) -> None:
+    """Refuse an identifier-like column (the avatar method's rule, ``identifier_columns``) left
+    to a DP generator.
+
+    Fast DP samples a categorical column's values from its noisy counts: a column of names or
+    patient numbers came back with the real values (measured: 300 of 300 output rows carried a
+    real name at ε=5). Open DP's thresholded counts release no value held by one row, but the
+    column still takes its share of ε for nothing. The avatar method replaces such a column by
+    pseudonyms on its own; a DP generator cannot: choosing the column reads the private rows
+    (one row more or less changes its share of distinct values), which no ε accounts for. So the
+    owner decides, with ``pseudonymized_columns`` (each output row gets a fresh pseudonym, drawn
+    independently of the data) or ``columns_to_drop``.
+
+    Raises:
+        InvalidArgumentError: naming the column, the evidence and both fixes.
+    """
+    found = find_identifiers(data, (), params.categorical_columns)
+    if not found:
+        return
+    name, evidence = next(iter(found.items()))
+    others = [str(c) for c in found if c != name]
+    also = f" (and {', '.join(repr(c) for c in others)})" if others else ""
+    parameter = (
+        "open_dp_epsilon" if params.generator == avatar_features.OPEN_DP else "fast_dp_epsilon"
+    )
+    raise InvalidArgumentError(
+        f"column {str(name)!r}{also} of table {table_name!r} looks like an identifier "
+        f"({evidence.describe()}): a DP generator ({parameter}) must not release it, and cannot "
+        "replace it by pseudonyms on its own (choosing it reads the private rows). List it in "
+        "pseudonymized_columns (every output row then gets a fresh pseudonym, drawn "
+        "independently of the data), or drop it (columns_to_drop).",
+        field="pseudonymized_columns",
     )
 
 
@@ -293,6 +331,13 @@ def _generate(
             "target_column": augmentation.target_column,
             "should_anonymize_original_table": augmentation.should_anonymize_original_table,
         }
+        # Each round of the avatar method released these as pseudonyms: the figures leave them
+        # out (they would show the real values on the original's side).
+        identifiers = find_identifiers(
+            table, options.get("exclude_variable_names") or (), categorical
+        )
+        if identifiers:
+            details["pseudonymized_identifier_columns"] = [str(c) for c in identifiers]
         return grown.unshuffled, grown.sources, None, None, details
     avatars = avatarize(
         table,

@@ -15,7 +15,7 @@ pseudonymized (``engine.multitable.pseudonyms``; the mappings come back as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,58 @@ class LinkedRun:
             frames[name], categorical[name] = apply_column_types(frame, types)
         return frames, categorical
 
+    def identifier_columns(
+        self, name: str, original: pd.DataFrame, categorical: Sequence[str]
+    ) -> list[str]:
+        """The identifier-like columns the avatar method released as pseudonyms in the table's
+        avatars: its rule (engine/avatarize/identifier_columns.py) on the table's own
+        variables, with the table's exclusions and categorical columns, as the linked
+        avatarization applies it (a column's evidence is its own: the summaries and parent
+        variables it is avatarized next to change nothing). None in a time-series table, whose
+        readings the series model rebuilds."""
+        from veil_service.engine.avatarize.identifier_columns import find_identifiers
+        from veil_service.engine.multitable.pipeline import value_columns
+
+        if self.schema.is_time_series(name):
+            return []
+        avatarization = self.setting(name, "avatarization") or {}
+        declared = avatarization.get("categorical_columns") or categorical
+        variables = original[value_columns(self.schema, name, original)]
+        excluded = avatarization.get("exclude_variable_names") or ()
+        return [str(c) for c in find_identifiers(variables, excluded, declared)]
+
+    def read_pair(
+        self, ctx: TaskContext
+    ) -> tuple[
+        dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, list[str]], dict[str, list[str]]
+    ]:
+        """Originals, avatars and numeric categoricals for the metrics and reports, and per
+        table the identifier-like columns left out of both sides.
+
+        Pseudonymized columns are left out (``read``); so are the identifier-like columns the
+        standard job released as pseudonyms (a pseudonym is nobody's value: comparing it with
+        the real one measures nothing, and a figure of it would show the real names). Uploaded
+        avatars keep them: a kept identifier must show in the metrics.
+        """
+        originals, categorical = self.read(ctx, "original")
+        avatars, _ = self.read(ctx, "avatars")
+        made_here = self.params.get("avatars_from_standard") or {}
+        hidden: dict[str, list[str]] = {}
+        for name in self.names():
+            columns = (
+                self.identifier_columns(name, originals[name], categorical[name])
+                if made_here.get(name)
+                else []
+            )
+            hidden[name] = columns
+            if columns:
+                originals[name] = originals[name].drop(columns=columns)
+                avatars[name] = avatars[name].drop(
+                    columns=[c for c in columns if c in avatars[name].columns]
+                )
+                categorical[name] = [c for c in categorical[name] if c not in columns]
+        return originals, avatars, categorical, hidden
+
 
 def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     """Avatarize the linked tables; write each table's avatars, projections and figures."""
@@ -167,12 +219,21 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     ]
     ctx.write_json("links", {"links": links, "warnings": result.warnings})
     if run.params.get("compute_figures", True):
-        avatars = {name: t.unshuffled for name, t in result.tables.items()}
+        # Identifier-like columns came back as pseudonyms: their figures would show the real
+        # values on the originals' side.
+        hidden = {
+            name: run.identifier_columns(name, frames[name], categorical[name]) for name in frames
+        }
+        shown = {name: frames[name].drop(columns=hidden[name]) for name in frames}
+        avatars = {
+            name: t.unshuffled.drop(columns=[c for c in hidden[name] if c in t.unshuffled])
+            for name, t in result.tables.items()
+        }
         projections = {
             name: (t.original_projections, t.avatar_projections)
             for name, t in result.tables.items()
         }
-        _write_figures(ctx, run, frames, avatars, categorical, projections)
+        _write_figures(ctx, run, shown, avatars, categorical, projections)
     ctx.progress(1.0, "done")
     return {
         "tables": {name: len(t.avatars) for name, t in tables.items()},
@@ -269,8 +330,11 @@ def _readings(
     return owner, time, values
 
 
-def _metric_parameters(run: LinkedRun, section: str) -> dict[str, dict[str, Any]]:
-    """Each table's metrics parameters, with the run's seed and the avatarization's ``ncp``."""
+def _metric_parameters(
+    run: LinkedRun, section: str, hidden: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, Any]]:
+    """Each table's metrics parameters, with the run's seed and the avatarization's ``ncp``,
+    without the columns left out of the metrics (``hidden``)."""
     from veil_service.engine.metrics.parameters import accepted
 
     out: dict[str, dict[str, Any]] = {}
@@ -281,6 +345,21 @@ def _metric_parameters(run: LinkedRun, section: str) -> dict[str, dict[str, Any]
         avatarization = run.setting(name, "avatarization") or {}
         if "ncp" not in params and avatarization.get("ncp") is not None:
             params["ncp"] = avatarization["ncp"]
+        left_out = set(hidden.get(name) or ())
+        if left_out:
+            for key in ("known_variables", "exclude_variable_names"):
+                if params.get(key):
+                    params[key] = [c for c in params[key] if c not in left_out] or None
+            if params.get("categorical_hidden_rate_variables"):
+                params["categorical_hidden_rate_variables"] = [
+                    c for c in params["categorical_hidden_rate_variables"] if c not in left_out
+                ] or None
+            if params.get("column_weights"):
+                params["column_weights"] = {
+                    c: w for c, w in params["column_weights"].items() if c not in left_out
+                }
+            if params.get("target") in left_out:
+                params["target"] = None
         out[name] = params
     return out
 
@@ -293,14 +372,16 @@ def _run_linked_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     )
 
     run = LinkedRun.from_context(ctx)
-    originals, categorical = run.read(ctx, "original")
-    avatars, _ = run.read(ctx, "avatars")
+    originals, avatars, categorical, hidden = run.read_pair(ctx)
     ctx.progress(0.05, section.replace("_", " "))
     tables = linked_tables(run, originals, avatars, categorical)
     compute = linked_privacy_metrics if section == "privacy_metrics" else linked_signal_metrics
-    results = compute(tables, _metric_parameters(run, section))
+    results = compute(tables, _metric_parameters(run, section, hidden))
     ctx.progress(0.95, "writing results")
     for name, items in results.items():
+        for item in items:
+            metadata = item.setdefault("metadata", {})
+            metadata["pseudonymized_identifier_columns"] = list(hidden.get(name) or [])
         ctx.write_json(table_ref(section, name), items)
     kind = "privacy" if section == "privacy_metrics" else "signal"
     ctx.write_json(f"{section}_summary", metrics_summary(results, kind))

@@ -106,8 +106,7 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
     run = LinkedRun.from_context(ctx)
     language = str(run.params.get("language", "en"))
     check_language(language)
-    originals, _ = run.read(ctx, "original")
-    avatars, _ = run.read(ctx, "avatars")
+    originals, avatars, _, _ = run.read_pair(ctx)
     pia = PiaContext(**(run.params.get("pia") or {}))
     privacy_results = {
         name: _read_json(ctx, table_ref("privacy_metrics", name)) for name in run.names()
