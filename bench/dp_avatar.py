@@ -33,7 +33,12 @@ other setting is smartnoise-synth's default (degree 2, max_model_size 80 MB, max
 continuous columns cut in its 10 DP-bounded bins). The value is printed in the last line.
 ``--aim-rounds 0`` keeps the library's default.
 
-The last line is ``key=value`` pairs, e.g. ``open_dp_auc_eps1=0.79 aim_auc_eps1=...``.
+``--repeats N`` runs each method N times (OpenDP draws its noise from its own generator, unseeded
+as DP requires: Open DP's AUC at ε=1 has varied from 0.73 to 0.81 between runs of the same code);
+the key=value line then gives the means and each run's AUC (``open_dp_auc_runs_eps1``).
+
+The last line is ``key=value`` pairs, e.g. ``open_dp_auc_eps1=0.79 aim_auc_eps1=...``, with
+Open DP's AUC over each baseline's measured in the same run (``open_dp_over_aim_auc_eps1``).
 """
 
 from __future__ import annotations
@@ -213,6 +218,7 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--aim-rounds", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "EPSILON"))
     args = parser.parse_args()
     if args.child:
@@ -228,47 +234,65 @@ def main() -> None:
     }
     for epsilon in (float(e) for e in args.epsilons.split(",")):
         tag = f"eps{epsilon:g}".replace(".", "_")
+        aucs: dict[str, list[float]] = {}
         for method in args.methods.split(","):
-            command = [
-                sys.executable,
-                __file__,
-                "--rows",
-                str(args.rows),
-                "--aim-rounds",
-                str(args.aim_rounds),
-                "--child",
-                method,
-                str(epsilon),
-            ]
-            try:
-                done = subprocess.run(
-                    command,
-                    capture_output=True,
-                    text=True,
-                    timeout=args.timeout,
-                    check=False,
-                    env=_one_thread_env(),
+            runs = [_run_child(args, method, epsilon) for _ in range(args.repeats)]
+            done = [r for r in runs if isinstance(r, dict)]
+            for result in done:
+                print(
+                    f"eps={epsilon:g} {method:15s} auc={result['auc']:.3f} "
+                    f"quality={result['quality']:.3f} seconds={result['seconds']:.1f} "
+                    f"cpu_seconds={result['cpu_seconds']:.1f}",
+                    flush=True,
                 )
-            except subprocess.TimeoutExpired:
-                print(f"eps={epsilon:g} {method}: over {args.timeout:.0f} s, stopped")
-                pairs[f"{method}_auc_{tag}"] = "timeout"
+            for failure in (r for r in runs if isinstance(r, str)):
+                print(f"eps={epsilon:g} {method}: {failure}", flush=True)
+            if not done:
+                pairs[f"{method}_auc_{tag}"] = "timeout" if "over" in str(runs[0]) else "failed"
                 continue
-            if done.returncode != 0:
-                print(f"eps={epsilon:g} {method}: failed: {done.stderr.strip().splitlines()[-1:]}")
-                pairs[f"{method}_auc_{tag}"] = "failed"
-                continue
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            print(
-                f"eps={epsilon:g} {method:15s} auc={result['auc']:.3f} "
-                f"quality={result['quality']:.3f} seconds={result['seconds']:.1f} "
-                f"cpu_seconds={result['cpu_seconds']:.1f}",
-                flush=True,
-            )
-            pairs[f"{method}_auc_{tag}"] = f"{result['auc']:.3f}"
-            pairs[f"{method}_quality_{tag}"] = f"{result['quality']:.3f}"
-            pairs[f"{method}_seconds_{tag}"] = f"{result['seconds']:.1f}"
-            pairs[f"{method}_cpu_seconds_{tag}"] = f"{result['cpu_seconds']:.1f}"
+            aucs[method] = [r["auc"] for r in done]
+            for key in ("auc", "quality"):
+                pairs[f"{method}_{key}_{tag}"] = f"{np.mean([r[key] for r in done]):.3f}"
+            for key in ("seconds", "cpu_seconds"):
+                pairs[f"{method}_{key}_{tag}"] = f"{np.mean([r[key] for r in done]):.1f}"
+            if len(done) > 1:
+                pairs[f"{method}_auc_runs_{tag}"] = "/".join(f"{a:.3f}" for a in aucs[method])
+        # Open DP's AUC over each baseline's, from the same run (means over the repeats).
+        for baseline in ("mst", "aim"):
+            if "open_dp" in aucs and baseline in aucs:
+                ratio = np.mean(aucs["open_dp"]) / np.mean(aucs[baseline])
+                pairs[f"open_dp_over_{baseline}_auc_{tag}"] = f"{ratio:.3f}"
     print(" ".join(f"{key}={value}" for key, value in pairs.items()))
+
+
+def _run_child(args: argparse.Namespace, method: str, epsilon: float) -> dict[str, float] | str:
+    """One method at one ε in a subprocess: its figures, or why there are none."""
+    command = [
+        sys.executable,
+        __file__,
+        "--rows",
+        str(args.rows),
+        "--aim-rounds",
+        str(args.aim_rounds),
+        "--child",
+        method,
+        str(epsilon),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=args.timeout,
+            check=False,
+            env=_one_thread_env(),
+        )
+    except subprocess.TimeoutExpired:
+        return f"over {args.timeout:.0f} s, stopped"
+    if done.returncode != 0:
+        return f"failed: {done.stderr.strip().splitlines()[-1:]}"
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 if __name__ == "__main__":
