@@ -355,7 +355,10 @@ def _fit(
 ) -> None:
     try:
         with warnings.catch_warnings():
-            _quiet_known_warnings()
+            # torch's and the libraries' warnings during a fit are not the caller's to see (a
+            # process that turns warnings into errors would otherwise fail fits on torch's
+            # performance notes); the one warning that matters is made an error:
+            warnings.simplefilter("ignore")
             # MWEM warns, then goes on, when its histogram is too small for its iterations.
             warnings.filterwarnings("error", message=r"Flattened dimensionality", category=Warning)
             model.fit(

@@ -20,10 +20,12 @@ Constraints override the defaults per column. Two JSON forms are read: Veil's
 
 from __future__ import annotations
 
+import copyreg
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from snsynth.transform import (
     AnonymizationTransformer,
@@ -43,6 +45,28 @@ from snsynth.transform.datetime import DateTimeTransformer
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.errors import InvalidArgumentError
 
+
+class DaysDateTimeTransformer(DateTimeTransformer):  # type: ignore[misc]
+    """smartnoise-synth's ``DateTimeTransformer``, whose inverse also takes numpy floats.
+
+    The GANs sample float32 (DP-CTGAN, DPGAN, PATE-GAN), and ``datetime.timedelta(days=...)``
+    refuses ``numpy.float32`` ("unsupported type for timedelta days component"), so every GAN
+    fit on a date column (Lomas's BIRTHDAYS) failed at sampling, after the charge; a float32
+    NaN also slipped past the library's missing-value check. A model returned to a client
+    pickles as the library's class (the client needs no Veil code to load it).
+    """
+
+    def _inverse_transform(self, val: Any) -> Any:
+        if isinstance(val, np.floating):
+            val = float(val)
+        return super()._inverse_transform(val)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # copyreg's protocol-0 reconstructor: object.__new__(DateTimeTransformer), then the state.
+        rebuild = copyreg._reconstructor  # type: ignore[attr-defined]
+        return (rebuild, (DateTimeTransformer, object, None), dict(self.__dict__))
+
+
 TRANSFORMERS: dict[str, type] = {
     cls.__name__: cls
     for cls in (
@@ -56,9 +80,10 @@ TRANSFORMERS: dict[str, type] = {
         MinMaxTransformer,
         OneHotEncoder,
         StandardScaler,
-        DateTimeTransformer,
     )
 }
+# Constraint objects naming DateTimeTransformer get the variant whose inverse takes float32.
+TRANSFORMERS["DateTimeTransformer"] = DaysDateTimeTransformer
 # Faker providers an AnonymizationTransformer may call (it calls the named Faker method).
 FAKER_PROVIDERS = frozenset(
     {
@@ -168,7 +193,7 @@ def _default(col: ColumnMetadata, *, style: str, nullable: bool) -> Any:
             if style == "gan"
             else BinTransformer(lower=0, upper=days, bins=DEFAULT_BINS, nullable=nullable)
         )
-        return ChainTransformer([DateTimeTransformer(epoch=col.lower), scaler])
+        return ChainTransformer([DaysDateTimeTransformer(epoch=col.lower), scaler])
     raise InvalidArgumentError(
         f"column {col.name} is free text (no categories in the metadata): its values cannot be "
         "encoded without reading them. Leave it out of select_cols or give it an "

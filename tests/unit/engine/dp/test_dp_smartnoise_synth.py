@@ -21,6 +21,7 @@ from snsynth import Synthesizer
 from support import FIXTURES
 from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting, smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
+from veil_service.engine.dp.frames import conform_to_metadata
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.dp import run_dp_cost
@@ -471,3 +472,29 @@ def test_the_operator_bound_reaches_the_engine_task(penguin: Metadata, tmp_path:
         run_dp_cost(TaskContext(params=params, inputs={}, output_dir=tmp_path))
     params["synth_max_epochs"] = 3
     assert run_dp_cost(TaskContext(params=params, inputs={}, output_dir=tmp_path))["epsilon"] > 0
+
+
+@pytest.mark.parametrize("name", ["dpctgan", "dpgan"])
+def test_gans_on_a_date_column(name: str) -> None:
+    """Lomas's BIRTHDAYS: GANs sample float32 days, which datetime.timedelta refused."""
+    birthdays = load_metadata_file(LOMAS / "metadata" / "birthday_metadata.yaml")
+    frame = conform_to_metadata(pd.read_csv(LOMAS / "datasets" / "birthdays.csv"), birthdays)
+    params: dict[str, Any] = (
+        dict(TINY_GAN, batch_size=2) if name == "dpctgan" else {"epochs": 1, "batch_size": 2}
+    )
+    request = Synth(name, 10.0, 1e-3, (), params, nb_samples=6)
+    table = smartnoise_synth.execute(request, frame, birthdays).table
+    assert table is not None and table.shape == (6, 1)
+    days = pd.to_datetime(table["birthday"].dropna())
+    assert days.between(pd.Timestamp("1900-01-01"), pd.Timestamp("2050-01-01")).all()
+
+
+def test_the_date_transformer_pickles_as_the_library_class() -> None:
+    from snsynth.transform.datetime import DateTimeTransformer
+
+    birthdays = load_metadata_file(LOMAS / "metadata" / "birthday_metadata.yaml")
+    chain = build_transformer(birthdays, ["birthday"], style="gan", nullable=True, constraints=None)
+    dates = chain.transformers[0].transformers[0]
+    assert dates._inverse_transform(np.float32(1.5)) == pd.Timestamp("1900-01-02 12:00")
+    assert dates._inverse_transform(np.float32("nan")) is None
+    assert type(pickle.loads(pickle.dumps(dates))) is DateTimeTransformer
