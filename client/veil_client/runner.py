@@ -7,6 +7,7 @@ progress bar, and downloads results.
 
 from __future__ import annotations
 
+import importlib
 import json
 import tempfile
 import warnings
@@ -1011,9 +1012,9 @@ class Runner:
                 paths.append(str(path))
             else:
                 try:
-                    from IPython.display import HTML, display
-
-                    display(HTML(html))
+                    # Untyped when installed (the dev extra has it for Lomas's notebooks).
+                    ipython: Any = importlib.import_module("IPython.display")
+                    ipython.display(ipython.HTML(html))
                 except ImportError:
                     path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
                     path.write_text(html)

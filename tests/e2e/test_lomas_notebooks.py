@@ -235,6 +235,37 @@ def test_diffprivlib_notebook(
     assert first["client_input"]["test_size"] == 0.1
 
 
+def test_penguin_research_notebook(
+    lomas_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server, key = lomas_demo
+    # The documented difference: a private query returns no noise-free score (None; Lomas: the
+    # exact held-out R², 0.28), so the notebook's standard error cannot be computed from it.
+    failing: dict[int, type[Exception]] = {19: TypeError}
+    not_run = {20: "uses SE (cell 19)", 22: "uses t_score (cell 20)"}
+    after = run_notebook(
+        "penguin_research.py.txt", server, key, monkeypatch, tmp_path, failing, not_run
+    )
+
+    assert after[5]["N_TOT"] == 344
+    assert after[6]["penguin_metadata"]["columns"]["bill_length_mm"]["lower"] == 30.0
+    assert after[8]["df_dummy"].shape == (100, 7)
+    response = after[11]["response"]
+    assert (response.epsilon, response.delta) == (4.0, 0.0)  # as Lomas's model printed it
+    assert after[12]["model"].accountant.spent_budget == [(4.0, 0)]
+    assert 0.0 < after[14]["beta_estimate"] < 10.0  # Lomas: 1.6123557071282824 (DP noise)
+    assert after[15]["score"] is None
+    assert "NoneType" in str(after[19]["__error__"])
+    sql = after[17]["sql_response"]
+    assert list(after[17]["res"].columns) == ["std_bill_length", "std_flipper_length"]
+    # As Lomas printed it, 1.9836834768926603, to scipy's precision (1.98368347696 here).
+    assert after[21]["t_critical"] == pytest.approx(1.9836834768926603, rel=1e-10)
+    spent = after[17]["client"].get_total_spent_budget()
+    assert spent.total_spent_epsilon == pytest.approx(4.0 + sql.epsilon, rel=1e-12)
+    # smartnoise-sql's own figure for two STDs (Lomas runs the same library and version).
+    assert (sql.epsilon, sql.delta) == (6.0, 4.999999999999449e-05)
+
+
 def test_opendp_polars_notebook(
     fso_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
