@@ -266,6 +266,49 @@ def test_penguin_research_notebook(
     assert (sql.epsilon, sql.delta) == (6.0, 4.999999999999449e-05)
 
 
+def test_queries_testing_notebook(
+    lomas_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server, key = lomas_demo
+    cast = "trans.then_cast_default(TOA=float) >>\n"
+    nan_free = Edit(
+        cast,
+        cast + "    trans.then_impute_constant(44.6) >>\n",
+        OpenDPException,
+        "Domain contains nan",
+    )
+    # Cell 9 is meant to fail ("Expect to fail !!!": no noise); Lomas's client then failed on
+    # its own error model (a pydantic ValidationError), Veil raises InvalidQueryException.
+    after = run_notebook(
+        "queries_testing.py.txt",
+        server,
+        key,
+        monkeypatch,
+        tmp_path,
+        {9: InvalidQueryException},
+        None,
+        {8: nan_free},
+    )
+
+    assert "not a measurement" in str(after[9]["__error__"])
+    ib = after[4]["ib"]
+    assert (ib.initial_epsilon, ib.initial_delta) == (10.0, 0.005)  # as Lomas printed
+    sql_cost = (1.0, 4.999999999999449e-05)  # as Lomas printed (cells 5 and 7)
+    assert (after[5]["cost"].epsilon, after[5]["cost"].delta) == sql_cost
+    assert (after[7]["res"].epsilon, after[7]["res"].delta) == sql_cost and after[7]["res"].charged
+    dummy = after[6]["dummy_res"]  # the would-be cost, not charged, as Lomas printed it
+    assert (dummy.epsilon, dummy.delta, dummy.charged) == (200.0, 0.495, False)
+    # As Lomas printed it (OpenDP 0.10, without the imputation step OpenDP 0.14 requires).
+    opendp_cost = after[11]["cost_res"]
+    assert (opendp_cost.epsilon, opendp_cost.delta) == (2.4500000000007707, 0.0)
+    assert after[10]["dummy_var_res"].epsilon == 2.4500000000007707
+    assert after[12]["var_res"].epsilon == opendp_cost.epsilon
+    # Cells 13 and 14: ten budget reads and costs, ten dummy queries; nothing more is spent.
+    spent = after[14]["client"].get_total_spent_budget()
+    assert spent.total_spent_epsilon == pytest.approx(1.0 + opendp_cost.epsilon, rel=1e-12)
+    assert after[14]["dummy_res"].epsilon == 200.0
+
+
 def test_opendp_polars_notebook(
     fso_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
