@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,6 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from linked_data import hospital
 from shared_data import SHARED_DATA
-from veil_service.engine.metrics import privacy_metrics
-from veil_service.engine.metrics.projection import fit_famd
-from veil_service.engine.metrics.tables import align_tables
 from veil_service.engine.multitable import (
     Link,
     Schema,
@@ -56,7 +54,11 @@ from veil_service.engine.multitable import (
     TableParameters,
     avatarize_tables,
 )
-from veil_service.engine.multitable.assignment import assign_linear_sum
+from veil_service.engine.multitable.hidden_rate_advice import (
+    advise_linked_k,
+    fresh_sample_hidden_rate,
+    matched_hidden_rate,
+)
 from veil_service.engine.multitable.metrics import LinkedTables, linked_privacy_metrics
 from veil_service.engine.timeseries import TimeSeriesParameters
 from veil_service.engine.timeseries.alignment import align, sort_readings
@@ -161,48 +163,6 @@ def save(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
         frame.to_parquet(folder / f"{name}.parquet")
 
 
-def matched(original: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFrame:
-    """Synthetic rows paired with originals by minimum total distance (same row count)."""
-    n = min(len(original), len(synthetic))
-    original, synthetic = original.iloc[:n], synthetic.iloc[:n].reset_index(drop=True)
-    aligned = align_tables(original.reset_index(drop=True), synthetic)
-    model = fit_famd(aligned.original, aligned.continuous, aligned.categorical)
-    ncp = min(5, model.n_components)
-    points_o = model.transform(aligned.original, ncp)
-    points_s = model.transform(aligned.avatars, ncp)
-    rows = assign_linear_sum(points_o, points_s, np.ones(n, dtype=np.int64), block_size=1024)
-    return synthetic.iloc[rows].reset_index(drop=True)
-
-
-def matched_hidden_rate(original: pd.DataFrame, synthetic: pd.DataFrame) -> float:
-    n = min(len(original), len(synthetic))
-    pairs = matched(original, synthetic)
-    result = privacy_metrics(original.iloc[:n].reset_index(drop=True), pairs, compute_attacks=False)
-    return float(result["hidden_rate"])
-
-
-def fresh_sample_matched_hidden_rate(
-    table: pd.DataFrame, splits: int = 10, seed: int = 0
-) -> tuple[float, float]:
-    """The matched hidden rate of real data against real data: the reference for a generator.
-
-    The table's rows are cut into two random halves; one half is measured against the other as
-    if it were synthetic, over ``splits`` cuts (mean, standard deviation). A fresh sample of the
-    same population gets this figure: a generator below it keeps its records closer to the
-    originals than new individuals would be, one above it is less faithful than new individuals.
-    Halves have half the rows, which the figure depends on a little.
-    """
-    rng = np.random.default_rng(seed)
-    rates = []
-    for _ in range(splits):
-        order = rng.permutation(len(table))
-        half = len(table) // 2
-        first = table.iloc[order[:half]].reset_index(drop=True)
-        second = table.iloc[order[half : 2 * half]].reset_index(drop=True)
-        rates.append(matched_hidden_rate(first, second))
-    return float(np.mean(rates)), float(np.std(rates))
-
-
 def child_count_hellinger(
     original: pd.DataFrame, synthetic: pd.DataFrame, link: Link, parents: tuple[pd.DataFrame, ...]
 ) -> float:
@@ -258,12 +218,19 @@ def multi_table_set(
     target: tuple[str, str],
     work: Path,
     seeds: int = 1,
+    advise: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Veil (one run per parameter variant and seed, figures averaged over seeds) against HMA.
 
     ``variants`` maps a label (``veil`` for the advised parameters, others for stated settings)
     to each table's parameters. HMA is fitted once (SDV seeds it: its output is deterministic).
     ``*_matched_hidden_rate_sd`` is the spread of the matched hidden rate over Veil's seeds.
+
+    With ``advise`` (tables), two more variants come from the per-table ``k`` search
+    (engine/multitable/hidden_rate_advice.py) started from ``veil``'s parameters:
+    ``veilfresh`` aims each table at its fresh-sample reference, ``veilpeer`` at HMA's matched
+    hidden rate measured in this run. Their chosen ``k``, targets and the search's own rates
+    are printed (``*_k``, ``*_target``, ``*_search_rate``, ``*_met``).
     """
     folder = work / name
     spec = schema_spec(schema)
@@ -276,6 +243,43 @@ def multi_table_set(
     if hma is not None:
         out[f"{name}_hma_s"] = float(hma["seconds"])
         runs.append(("hma", {n: pd.read_parquet(folder / "hma" / f"{n}.parquet") for n in frames}))
+    if advise:
+        searches: dict[str, dict[str, float] | None] = {"veilfresh": None}
+        if hma is not None:
+            peer = runs[0][1]
+            searches["veilpeer"] = {}
+            for table in advise:
+                values = [
+                    c for c in frames[table].columns if c not in schema.table(table).key_columns
+                ]
+                searches["veilpeer"][table] = matched_hidden_rate(
+                    frames[table][values], peer[table][values]
+                )
+        bases = {label: variants["veil"] for label in searches}
+        if "veilpeer" in searches:
+            # The same search with coupled local noise (issue 21): the noise keeps the
+            # neighbourhood's correlations, which the per-variable noise loses at large k.
+            searches["veilpeercoupled"] = searches["veilpeer"]
+            bases["veilpeercoupled"] = {
+                table: replace(
+                    params, avatarization={**params.avatarization, "coupled_noise": True}
+                )
+                for table, params in variants["veil"].items()
+            }
+        for label, targets in searches.items():
+            start = time.perf_counter()
+            found = advise_linked_k(
+                schema, frames, bases[label], targets, tables=list(advise), seeds=seeds
+            )
+            out[f"{name}_{label}_search_s"] = time.perf_counter() - start
+            for table, table_advice in found.tables.items():
+                out[f"{name}_{table}_{label}_k"] = float(table_advice.k)
+                out[f"{name}_{table}_{label}_target"] = table_advice.target
+                out[f"{name}_{table}_{label}_search_rate"] = table_advice.rate
+                out[f"{name}_{table}_{label}_met"] = float(table_advice.met)
+                tried = ", ".join(f"k {t.k}: {t.rate:.1f}" for t in table_advice.trials)
+                print(f"  [{label}] {table}: target {table_advice.target:.1f}; {tried}", flush=True)
+            variants = {**variants, label: found.parameters}
     child, column = target
     real_flat = flatten(schema, frames, child)
     per_seed: dict[str, list[float]] = {}
@@ -358,11 +362,18 @@ def fixtures_set(work: Path) -> dict[str, float]:
         },
     }
     out = multi_table_set(
-        "fixtures", schema, frames, variants, ("visit", "exam"), work, seeds=FIXTURE_SEEDS
+        "fixtures",
+        schema,
+        frames,
+        variants,
+        ("visit", "exam"),
+        work,
+        seeds=FIXTURE_SEEDS,
+        advise=("patient", "doctor"),
     )
     for table in ("patient", "doctor"):
         values = [c for c in frames[table].columns if c not in schema.table(table).key_columns]
-        mean, sd = fresh_sample_matched_hidden_rate(frames[table][values])
+        mean, sd = fresh_sample_hidden_rate(frames[table][values], splits=10)
         out[f"fixtures_{table}_fresh_half_matched_hidden_rate"] = mean
         out[f"fixtures_{table}_fresh_half_matched_hidden_rate_sd"] = sd
     return out

@@ -1,0 +1,124 @@
+"""Per-table k aimed at a matched hidden rate (engine/multitable/hidden_rate_advice.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from linked_data import hospital
+from linked_fixtures import sensors
+from veil_service.engine.multitable import Link, Schema, TableKeys, TableParameters
+from veil_service.engine.multitable.hidden_rate_advice import (
+    advise_linked_k,
+    fresh_sample_hidden_rate,
+    k_candidates,
+    matched_hidden_rate,
+    matched_pairs,
+)
+from veil_service.errors import InvalidArgumentError
+
+SCHEMA = Schema(
+    (TableKeys("patient", "p_id"), TableKeys("visit", "visit_id", ("p_id",))),
+    (Link("patient", "p_id", "visit", "p_id"),),
+)
+
+
+def tables() -> dict[str, pd.DataFrame]:
+    return hospital(120, 3.0, seed=4)
+
+
+def parameters(k: int = 5) -> dict[str, TableParameters]:
+    return {"patient": TableParameters({"k": k}), "visit": TableParameters({"k": 5})}
+
+
+def test_matched_pairs_find_a_shuffled_copy_row_for_row() -> None:
+    original = tables()["patient"][["age", "sex", "income"]]
+    shuffled = original.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    pairs = matched_pairs(original, shuffled)
+    pd.testing.assert_frame_equal(pairs, original.reset_index(drop=True))
+    # Every original is its own pair's nearest record: nothing is hidden.
+    assert matched_hidden_rate(original, shuffled) == 0.0
+
+
+def test_matched_hidden_rate_grows_with_the_distance_from_the_originals() -> None:
+    rng = np.random.default_rng(0)
+    original = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    near = (original + rng.normal(scale=0.01, size=original.shape)).sample(frac=1.0)
+    fresh = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    # A barely moved copy is found record for record; a new sample of the same population is
+    # paired with records that are often nearer to another original.
+    assert matched_hidden_rate(original, near) < 5.0
+    assert matched_hidden_rate(original, fresh) > 40.0
+
+
+def test_fresh_sample_reference_is_seeded_and_between_the_extremes() -> None:
+    original = tables()["patient"][["age", "sex", "income"]]
+    first = fresh_sample_hidden_rate(original, splits=3, seed=2)
+    assert first == fresh_sample_hidden_rate(original, splits=3, seed=2)
+    assert 0.0 < first[0] < 100.0
+    assert first[1] >= 0.0
+
+
+def test_k_candidates_grow_geometrically_to_half_the_rows() -> None:
+    assert k_candidates(5, 130) == [5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 65]
+    assert k_candidates(40, 60) == [40]
+
+
+def test_a_reachable_target_gets_the_smallest_k_tried_that_meets_it() -> None:
+    frames = tables()
+    advice = advise_linked_k(SCHEMA, frames, parameters(), {"patient": 55.0}, tables=["patient"])
+    found = advice.tables["patient"]
+    assert found.met and found.target_source == "stated"
+    assert found.rate >= 55.0
+    # Every smaller k tried missed the target, so no more faithful k tried would do.
+    assert all(t.rate < 55.0 for t in found.trials if t.k < found.k)
+    assert advice.parameters["patient"].avatarization["k"] == found.k
+    assert advice.parameters["visit"].avatarization["k"] == 5
+    # Each trial is the mean of three seeded linked runs, so the search repeats exactly.
+    again = advise_linked_k(SCHEMA, frames, parameters(), {"patient": 55.0}, tables=["patient"])
+    assert again.tables["patient"] == found
+
+
+def test_a_target_met_at_the_start_keeps_the_start_k() -> None:
+    advice = advise_linked_k(SCHEMA, tables(), parameters(7), {"patient": 0.0}, seeds=1)
+    assert advice.tables["patient"].k == 7
+    assert [t.k for t in advice.tables["patient"].trials] == [7]
+
+
+def test_an_unreachable_target_returns_the_nearest_k_and_says_so() -> None:
+    frames = tables()
+    advice = advise_linked_k(
+        SCHEMA, frames, parameters(30), {"patient": 100.0}, tables=["patient"], seeds=1
+    )
+    found = advice.tables["patient"]
+    assert not found.met
+    # The coarse scan went up to half the rows; the k kept is the one that came nearest.
+    assert [t.k for t in found.trials] == [30, len(frames["patient"]) // 2]
+    assert found.rate == max(t.rate for t in found.trials) < 100.0
+
+
+def test_without_a_target_each_table_aims_at_its_fresh_sample_reference() -> None:
+    frames = tables()
+    advice = advise_linked_k(SCHEMA, frames, parameters(), seeds=1)
+    assert set(advice.tables) == {"patient", "visit"}
+    for name, found in advice.tables.items():
+        assert found.target_source == "fresh_sample"
+        values = [c for c in frames[name].columns if c not in SCHEMA.table(name).key_columns]
+        assert found.target == pytest.approx(fresh_sample_hidden_rate(frames[name][values])[0])
+
+
+def test_bad_requests_name_the_field() -> None:
+    frames = tables()
+    with pytest.raises(InvalidArgumentError, match="'nurse' cannot be searched") as info:
+        advise_linked_k(SCHEMA, frames, parameters(), tables=["nurse"])
+    assert info.value.field == "tables"
+    with pytest.raises(InvalidArgumentError, match=r"must be in \[0, 100\]") as info:
+        advise_linked_k(SCHEMA, frames, parameters(), {"patient": 120.0})
+    assert info.value.field == "targets[patient]"
+    no_k = {"patient": TableParameters({}), "visit": TableParameters({"k": 5})}
+    with pytest.raises(InvalidArgumentError, match="no k to start") as info:
+        advise_linked_k(SCHEMA, frames, no_k, tables=["patient"])
+    assert info.value.field == "parameters[patient].k"
+    schema, series_frames = sensors()
+    with pytest.raises(InvalidArgumentError, match="time series"):
+        advise_linked_k(schema, series_frames, {}, tables=["sensor1"])
