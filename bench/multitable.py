@@ -226,11 +226,12 @@ def multi_table_set(
     to each table's parameters. HMA is fitted once (SDV seeds it: its output is deterministic).
     ``*_matched_hidden_rate_sd`` is the spread of the matched hidden rate over Veil's seeds.
 
-    With ``advise`` (tables), two more variants come from the per-table ``k`` search
+    With ``advise`` (tables), more variants come from the per-table ``k`` search
     (engine/multitable/hidden_rate_advice.py) started from ``veil``'s parameters:
     ``veilfresh`` aims each table at its fresh-sample reference, ``veilpeer`` at HMA's matched
-    hidden rate measured in this run. Their chosen ``k``, targets and the search's own rates
-    are printed (``*_k``, ``*_target``, ``*_search_rate``, ``*_met``).
+    hidden rate measured in this run, ``veilpeercoupled`` the same with ``coupled_noise``.
+    Their chosen ``k``, targets and the search's own rates are printed (``*_k``, ``*_target``,
+    ``*_search_rate``, ``*_met``).
     """
     folder = work / name
     spec = schema_spec(schema)
