@@ -103,6 +103,11 @@ class DPAdminClient:
         ``epsilon`` (privacy loss) and ``delta`` (probability), or change that budget."""
         return grant_dict(self._api.grant_access(user, dataset, epsilon, delta))
 
+    def revoke(self, user: str, dataset: str) -> dict[str, Any]:
+        """Take ``user``'s grant on ``dataset`` away (Lomas's ``del_dataset_to_user``): the
+        dataset's metadata, dummy data and queries go with it; returns the grant as it was."""
+        return grant_dict(self._api.revoke_access(user, dataset))
+
     def list_grants(self, user: str = "", dataset: str = "") -> list[dict[str, Any]]:
         """Grants, optionally of one user or one dataset."""
         return [grant_dict(g) for g in self._api.list_grants(user=user, dataset=dataset)]

@@ -21,7 +21,7 @@ from dp_support import (
     register,
     unique,
 )
-from support import ServerThread, TestUser
+from support import ServerThread, TestUser, create_user
 from veil_client import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from veil_client.dp_admin import DPAdminClient
 from veil_service.cli import main as veil_main
@@ -152,6 +152,45 @@ def test_grants_change_list_and_cannot_drop_below_spent(
     assert dataset not in {d["name"] for d in admins.list_datasets()}
 
 
+def test_revoking_one_grant_takes_metadata_dummy_and_queries_with_it(
+    veil_server: ServerThread, admin: TestUser, user: TestUser
+) -> None:
+    admins = DPAdminClient(manager(veil_server, admin))
+    other = create_user(veil_server, "user")
+    dataset = register(veil_server)
+    admins.grant(user.username, dataset, 2.0, 1e-3)
+    admins.grant(other.username, dataset, 1.0, 0.0)
+    client = manager(veil_server, user).dp(dataset)
+    client.smartnoise_sql.query("SELECT COUNT(*) AS n FROM df", 0.5, 1e-5)
+    assert len(client.get_dummy_dataset(nb_rows=5)) == 5
+
+    revoked = admins.revoke(user.username, dataset)
+    assert (revoked["username"], revoked["dataset"]) == (user.username, dataset)
+    assert (revoked["initial_epsilon"], revoked["spent_epsilon"]) == (2.0, 0.5)
+    for call in (
+        client.get_dataset_metadata,
+        lambda: client.get_dummy_dataset(nb_rows=5),
+        lambda: client.smartnoise_sql.query("SELECT COUNT(*) AS n FROM df", 0.1, 1e-5),
+        client.get_remaining_budget,
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert [g["username"] for g in admins.list_grants(dataset=dataset)] == [other.username]
+    assert manager(veil_server, other).dp(dataset).get_dataset_metadata()["rows"] == 344
+
+    with pytest.raises(NotFound) as again:
+        admins.revoke(user.username, dataset)
+    assert f"{user.username} holds no grant on {dataset}" in again.value.message
+    with pytest.raises(NotFound):
+        admins.revoke(user.username, "no_such_dataset")
+    with pytest.raises(PermissionDenied):
+        DPAdminClient(manager(veil_server, other)).revoke(other.username, dataset)
+
+    regranted = admins.grant(user.username, dataset, 1.0, 0.0)
+    assert (regranted["initial_epsilon"], regranted["spent_epsilon"]) == (1.0, 0.0)
+    assert client.get_remaining_budget().remaining_epsilon == pytest.approx(1.0)
+
+
 def test_cli_add_dataset_and_grant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir = tmp_path / "veil-data"
     assert (
@@ -233,6 +272,17 @@ def test_cli_add_dataset_and_grant(tmp_path: Path, capsys: pytest.CaptureFixture
         == 2
     )
     assert "already exists" in capsys.readouterr().err
+    revoke = ["admin", "revoke", "--data-dir", str(data_dir), "--username", "ana"]
+    assert veil_main([*revoke, "--dataset", "PENGUIN"]) == 0
+    assert "revoked 'ana' on 'PENGUIN'" in capsys.readouterr().out
+    assert veil_main([*revoke, "--dataset", "PENGUIN"]) != 0
+    assert "ana holds no grant on PENGUIN" in capsys.readouterr().err
+    db = open_database(f"sqlite:///{(data_dir / 'veil.db').resolve()}")
+    try:
+        with db.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(schema.grants)).scalar() == 0
+    finally:
+        db.dispose()
 
 
 def test_upload_of_a_user_without_grant_is_invisible(

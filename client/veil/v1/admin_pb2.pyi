@@ -921,6 +921,56 @@ class ListGrantsResponse(_message.Message):
 Global___ListGrantsResponse: _TypeAlias = ListGrantsResponse  # noqa: Y015
 
 @_typing.final
+class RevokeAccessRequest(_message.Message):
+    """RevokeAccessRequest is the request of AdminService.RevokeAccess."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    DATASET_FIELD_NUMBER: _builtins.int
+    user: _builtins.str
+    """User id or username."""
+    dataset: _builtins.str
+    """Dataset name."""
+    def __init__(
+        self,
+        *,
+        user: _builtins.str = ...,
+        dataset: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAccessRequest: _TypeAlias = RevokeAccessRequest  # noqa: Y015
+
+@_typing.final
+class RevokeAccessResponse(_message.Message):
+    """RevokeAccessResponse is the response of AdminService.RevokeAccess."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRANT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def grant(self) -> Global___Grant:
+        """The grant as it was when revoked (with what had been spent)."""
+
+    def __init__(
+        self,
+        *,
+        grant: Global___Grant | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grant", b"grant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grant", b"grant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAccessResponse: _TypeAlias = RevokeAccessResponse  # noqa: Y015
+
+@_typing.final
 class GetServerStateRequest(_message.Message):
     """GetServerStateRequest is the request of AdminService.GetServerState."""
 

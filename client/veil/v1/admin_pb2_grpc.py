@@ -113,6 +113,11 @@ class AdminServiceStub:
                 request_serializer=veil_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_admin__pb2.ListGrantsResponse.FromString,
                 _registered_method=True)
+        self.RevokeAccess = channel.unary_unary(
+                '/veil.v1.AdminService/RevokeAccess',
+                request_serializer=veil_dot_v1_dot_admin__pb2.RevokeAccessRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_admin__pb2.RevokeAccessResponse.FromString,
+                _registered_method=True)
         self.GetServerState = channel.unary_unary(
                 '/veil.v1.AdminService/GetServerState',
                 request_serializer=veil_dot_v1_dot_admin__pb2.GetServerStateRequest.SerializeToString,
@@ -242,6 +247,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeAccess(self, request, context):
+        """Revokes one user's grant on one dataset: their metadata, dummy and query access go with it;
+        the query archive stays. Errors: NOT_FOUND (user, dataset or grant).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetServerState(self, request, context):
         """Reports server state: version, engines, queue, storage.
         """
@@ -326,6 +339,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListGrants,
                     request_deserializer=veil_dot_v1_dot_admin__pb2.ListGrantsRequest.FromString,
                     response_serializer=veil_dot_v1_dot_admin__pb2.ListGrantsResponse.SerializeToString,
+            ),
+            'RevokeAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAccess,
+                    request_deserializer=veil_dot_v1_dot_admin__pb2.RevokeAccessRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_admin__pb2.RevokeAccessResponse.SerializeToString,
             ),
             'GetServerState': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServerState,
@@ -742,6 +760,33 @@ class AdminService:
             '/veil.v1.AdminService/ListGrants',
             veil_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
             veil_dot_v1_dot_admin__pb2.ListGrantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.AdminService/RevokeAccess',
+            veil_dot_v1_dot_admin__pb2.RevokeAccessRequest.SerializeToString,
+            veil_dot_v1_dot_admin__pb2.RevokeAccessResponse.FromString,
             options,
             channel_credentials,
             insecure,

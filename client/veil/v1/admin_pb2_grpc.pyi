@@ -84,6 +84,10 @@ class AdminServiceStub:
     """
     ListGrants: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListGrantsRequest, _admin_pb2.ListGrantsResponse]
     """Lists grants, by user or dataset."""
+    RevokeAccess: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeAccessRequest, _admin_pb2.RevokeAccessResponse]
+    """Revokes one user's grant on one dataset: their metadata, dummy and query access go with it;
+    the query archive stays. Errors: NOT_FOUND (user, dataset or grant).
+    """
     GetServerState: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetServerStateRequest, _admin_pb2.GetServerStateResponse]
     """Reports server state: version, engines, queue, storage."""
 
@@ -143,6 +147,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """
     ListGrants: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListGrantsRequest, _admin_pb2.ListGrantsResponse]  # type: ignore[assignment]
     """Lists grants, by user or dataset."""
+    RevokeAccess: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeAccessRequest, _admin_pb2.RevokeAccessResponse]  # type: ignore[assignment]
+    """Revokes one user's grant on one dataset: their metadata, dummy and query access go with it;
+    the query archive stays. Errors: NOT_FOUND (user, dataset or grant).
+    """
     GetServerState: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetServerStateRequest, _admin_pb2.GetServerStateResponse]  # type: ignore[assignment]
     """Reports server state: version, engines, queue, storage."""
 
@@ -289,6 +297,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListGrantsResponse, _abc.Awaitable[_admin_pb2.ListGrantsResponse]]:
         """Lists grants, by user or dataset."""
+
+    @_abc_1.abstractmethod
+    def RevokeAccess(
+        self,
+        request: _admin_pb2.RevokeAccessRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RevokeAccessResponse, _abc.Awaitable[_admin_pb2.RevokeAccessResponse]]:
+        """Revokes one user's grant on one dataset: their metadata, dummy and query access go with it;
+        the query archive stays. Errors: NOT_FOUND (user, dataset or grant).
+        """
 
     @_abc_1.abstractmethod
     def GetServerState(

@@ -82,6 +82,9 @@ GRANT_ACCESS = unary(
 LIST_GRANTS = unary(
     _S, "ListGrants", admin_pb2.ListGrantsRequest, admin_pb2.ListGrantsResponse, idempotent=True
 )
+REVOKE_ACCESS = unary(
+    _S, "RevokeAccess", admin_pb2.RevokeAccessRequest, admin_pb2.RevokeAccessResponse
+)
 GET_SERVER_STATE = unary(
     _S,
     "GetServerState",
@@ -312,6 +315,13 @@ class AdminApi:
             LIST_GRANTS, admin_pb2.ListGrantsRequest(user=user, dataset=dataset)
         )
         return [Grant.from_proto(g) for g in response.grants]
+
+    def revoke_access(self, user: str, dataset: str) -> Grant:
+        """Take ``user``'s grant on ``dataset`` away; returns it as it was (with what was spent)."""
+        response = self.transport.call(
+            REVOKE_ACCESS, admin_pb2.RevokeAccessRequest(user=user, dataset=dataset)
+        )
+        return Grant.from_proto(response.grant)
 
     def get_server_state(self) -> ServerState:
         """The server's version, engines and queue."""

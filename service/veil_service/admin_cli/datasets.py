@@ -1,4 +1,4 @@
-"""``veil admin`` subcommands for DP datasets and grants (add-dataset, grant).
+"""``veil admin`` subcommands for DP datasets and grants (add-dataset, grant, revoke).
 
 They work on a data dir directly, like the other admin commands (the server may be running).
 """
@@ -43,6 +43,14 @@ def register(admin_sub: Any) -> None:
         "--delta", type=float, required=True, help="initial delta budget (a probability)"
     )
     grant.set_defaults(func=_cmd_grant)
+
+    revoke = admin_sub.add_parser(
+        "revoke", help="take a user's grant on a DP dataset away (the query archive stays)"
+    )
+    add_storage_arguments(revoke)
+    revoke.add_argument("--username", required=True, help="user name or id")
+    revoke.add_argument("--dataset", required=True, help="dataset name")
+    revoke.set_defaults(func=_cmd_revoke)
 
 
 def _open(args: argparse.Namespace) -> tuple[sa.Engine, BlobStore]:
@@ -95,5 +103,22 @@ def _cmd_grant(args: argparse.Namespace) -> int:
         f"granted {value.username!r} on {value.dataset_name!r}: epsilon={value.initial_epsilon}"
         f", delta={value.initial_delta} (spent epsilon={value.spent_epsilon}, "
         f"delta={value.spent_delta})"
+    )
+    return 0
+
+
+def _cmd_revoke(args: argparse.Namespace) -> int:
+    from veil_service.dpquery.grants import revoke_access
+
+    db, _ = _open(args)
+    try:
+        with db.begin() as conn:
+            value = revoke_access(conn, user=args.username, dataset=args.dataset, peer="cli")
+    finally:
+        db.dispose()
+    print(
+        f"revoked {value.username!r} on {value.dataset_name!r} (had spent epsilon="
+        f"{value.spent_epsilon}, delta={value.spent_delta} of {value.initial_epsilon}, "
+        f"{value.initial_delta})"
     )
     return 0

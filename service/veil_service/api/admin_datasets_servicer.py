@@ -18,7 +18,7 @@ from veil_service.storage.db_calls import db_call, db_read, db_write
 
 class AdminDatasetsServicer:
     """RegisterDataset, RegisterDatasetFromPath, ListAllDatasets, UpdateDatasetMetadata,
-    DeleteDataset, GrantAccess, ListGrants (see admin.proto)."""
+    DeleteDataset, GrantAccess, ListGrants, RevokeAccess (see admin.proto)."""
 
     app: AppContext
 
@@ -113,6 +113,20 @@ class AdminDatasetsServicer:
             self.app.db, grants.list_grants, user=request.user, dataset=request.dataset
         )
         return admin_pb2.ListGrantsResponse(grants=[convert.grant(g) for g in values])
+
+    async def RevokeAccess(  # noqa: N802
+        self, request: admin_pb2.RevokeAccessRequest, context: ServicerContext
+    ) -> admin_pb2.RevokeAccessResponse:
+        principal = current_principal()
+        value = await db_write(
+            self.app.db,
+            grants.revoke_access,
+            user=request.user,
+            dataset=request.dataset,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
+        return admin_pb2.RevokeAccessResponse(grant=convert.grant(value))
 
 
 def _delete_dataset(app: AppContext, name: str, actor_id: str, peer: str) -> None:

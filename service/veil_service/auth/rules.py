@@ -93,6 +93,7 @@ RULES: dict[str, Access] = {
             "DeleteDataset",
             "GrantAccess",
             "ListGrants",
+            "RevokeAccess",
             "GetServerState",
         )
     },

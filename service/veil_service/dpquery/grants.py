@@ -171,6 +171,53 @@ def grant_access(
     return get_grant(conn, grant_id)
 
 
+def revoke_access(
+    conn: sa.Connection,
+    *,
+    user: str,
+    dataset: str,
+    actor_id: str | None = None,
+    peer: str = "",
+) -> Grant:
+    """Take one user's grant on one dataset away (Lomas's ``del_dataset_to_user``).
+
+    Every analyst lookup goes through :func:`find_access`, so with the grant go the dataset's
+    metadata, dummy data and queries for that user; other users' grants and the query archive
+    stay (the archive is the record of what was released). A later grant starts a new budget.
+
+    Returns:
+        The grant as it was, with what had been spent.
+
+    Raises:
+        NotFoundError: unknown user or dataset, or the user holds no grant on it.
+    """
+    target = users.find_user(conn, user)
+    record = get_dataset(conn, dataset)
+    g = schema.grants
+    row = conn.execute(
+        sa.select(g.c.id).where(g.c.user_id == target.id, g.c.dataset_id == record.id)
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"{target.username} holds no grant on {dataset}: nothing to revoke (ListGrants "
+            "shows the grants).",
+            field="user",
+        )
+    before = get_grant(conn, row[0])
+    conn.execute(sa.delete(g).where(g.c.id == row[0]))
+    audit.record(
+        conn,
+        "grant.revoke",
+        user_id=target.id,
+        actor_id=actor_id,
+        peer=peer,
+        dataset=dataset,
+        spent_epsilon=before.spent_epsilon,
+        spent_delta=before.spent_delta,
+    )
+    return before
+
+
 def get_grant(conn: sa.Connection, grant_id: str) -> Grant:
     """A grant by id (current spent values)."""
     row = conn.execute(_select().where(schema.grants.c.id == grant_id)).mappings().one()
