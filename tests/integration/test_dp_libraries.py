@@ -199,3 +199,32 @@ def test_pickled_models_need_both_opt_ins(tmp_path_factory: pytest.TempPathFacto
         assert "(pickle)" in formats[0] and "(skops)" in formats[1]
     finally:
         server.stop()
+
+
+def test_synth_constraint_objects_are_accepted_directly(client: DPClient) -> None:
+    from snsynth.transform import ChainTransformer, LabelTransformer, MinMaxTransformer
+
+    answer = client.smartnoise_synth.query(
+        "mwem",
+        epsilon=1.0,
+        select_cols=["species", "island"],
+        synth_params=MWEM,
+        nb_samples=20,
+        constraints={
+            "species": ChainTransformer([LabelTransformer(nullable=True)]),
+            "island": LabelTransformer(nullable=True),
+        },
+        dummy=True,
+    )
+    samples = answer.result.df_samples
+    assert samples.shape == (20, 2)
+    assert set(samples["species"].dropna()) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert (answer.epsilon, answer.charged) == (1.0, False)
+    with pytest.raises(InvalidArgument, match="epsilon"):
+        client.smartnoise_synth.query(
+            "mwem",
+            epsilon=1.0,
+            select_cols=["bill_length_mm"],
+            constraints={"bill_length_mm": MinMaxTransformer(epsilon=1.0)},
+            dummy=True,
+        )
