@@ -37,7 +37,7 @@ from veil_client.config import (
 from veil_client.constants import PlotKind, Results
 from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
 from veil_client.models import JobKind, JobResponse, JobStatus, PrivacyLoss, TablesLinksAdvice
-from veil_client.progress import JobProgress
+from veil_client.progress import JobProgress, in_notebook
 from veil_client.results import STORED_KINDS, ResultsOrganizer
 from veil_client.run_config import RunnerConfig, TableState
 from veil_client.summaries import summary_frame
@@ -992,7 +992,7 @@ class Runner:
     def render_plot(
         self, table_name: str, plot_kind: PlotKind, open_in_browser: bool = False
     ) -> list[str]:
-        """Show a table's figures of one kind inline, or write and open them as HTML files."""
+        """Show figures inline in Jupyter; elsewhere write HTML files and return their paths."""
         self._require_table(table_name)
         kind = PlotKind(getattr(plot_kind, "value", plot_kind))
         figures = self._figures(table_name)
@@ -1010,15 +1010,16 @@ class Runner:
                 path.write_text(html)
                 webbrowser.open(path.as_uri())
                 paths.append(str(path))
+            elif in_notebook():
+                # Untyped module; only imported inside a Jupyter kernel, where it is present.
+                ipython: Any = importlib.import_module("IPython.display")
+                ipython.display(ipython.HTML(html))
             else:
-                try:
-                    # Untyped when installed (the dev extra has it for Lomas's notebooks).
-                    ipython: Any = importlib.import_module("IPython.display")
-                    ipython.display(ipython.HTML(html))
-                except ImportError:
-                    path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
-                    path.write_text(html)
-                    paths.append(str(path))
+                # Outside Jupyter (scripts, tests) IPython may be installed but cannot show
+                # HTML: write the figure and return its path instead of printing a repr.
+                path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
+                path.write_text(html)
+                paths.append(str(path))
         return paths
 
     def download_report(
