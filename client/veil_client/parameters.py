@@ -35,6 +35,7 @@ KNOWN = (
     "max_weight",
     "local_noise",
     "redraw_unique_copies",
+    "coupled_noise",
     "use_excluded_variables_in_metrics",
     "time_series_nf",
     "time_series_projection_type",
@@ -64,6 +65,7 @@ _FRACTIONS = ("imputation_training_fraction", "max_weight", "local_noise")
 _FLAGS = (
     "use_categorical_reduction",
     "redraw_unique_copies",
+    "coupled_noise",
     "imputation_return_data_imputed",
     "use_excluded_variables_in_metrics",
 )
@@ -189,6 +191,7 @@ def apply(state: TableState, values: dict[str, Any]) -> None:
         "max_weight": values.get("max_weight"),
         "local_noise": values.get("local_noise"),
         "redraw_unique_copies": values.get("redraw_unique_copies"),
+        "coupled_noise": values.get("coupled_noise"),
     }
     state.avatarization = (
         {key: v for key, v in avatarization.items() if v is not None}

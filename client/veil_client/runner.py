@@ -366,6 +366,7 @@ class Runner:
         max_weight: float | None = None,
         local_noise: float | None = None,
         redraw_unique_copies: bool | None = None,
+        coupled_noise: bool | None = None,
         use_excluded_variables_in_metrics: bool = False,
         time_series_nf: int | None = None,
         time_series_projection_type: ProjectionType | str | None = None,
@@ -400,12 +401,14 @@ class Runner:
             imputation_return_data_imputed: Give the avatars the imputed values instead of the
                 original's missing values.
             known_variables, target, quantile_threshold: Privacy metrics' attacker model.
-            max_weight, local_noise, redraw_unique_copies: Veil's privacy knobs
+            max_weight, local_noise, redraw_unique_copies, coupled_noise: Veil's privacy knobs
                 (docs/avatarization.md): ``max_weight`` bounds the share of an avatar one
                 neighbour may carry (1: Octopize's unbounded weights), ``local_noise`` gives back
-                as noise the spread that mixing neighbours removes (0: none), and
-                ``redraw_unique_copies`` draws again every avatar equal to a row occurring once.
-                Unset, each takes the server's default.
+                as noise the spread that mixing neighbours removes (0: none),
+                ``redraw_unique_copies`` draws again every avatar equal to a row occurring once,
+                and ``coupled_noise`` draws that noise from one random combination of the
+                neighbourhood's deviations, keeping their correlations (off by default; needs
+                ``local_noise`` above 0). Unset, each takes the server's default.
             time_series_projection_type, time_series_nf: For a time-series table (one linked
                 with ``LinkMethod.TIME_SERIES``), how each series becomes numbers (FPCA or
                 FLATTEN) and how many are kept per variable.
@@ -458,6 +461,7 @@ class Runner:
             "max_weight": max_weight,
             "local_noise": local_noise,
             "redraw_unique_copies": redraw_unique_copies,
+            "coupled_noise": coupled_noise,
             "use_excluded_variables_in_metrics": use_excluded_variables_in_metrics,
         }
         values = parameters.normalized(given)
@@ -575,6 +579,7 @@ class Runner:
                 max_weight=p.get("max_weight"),
                 local_noise=p.get("local_noise"),
                 redraw_unique_copies=p.get("redraw_unique_copies"),
+                coupled_noise=p.get("coupled_noise"),
             )
             self._cache[f"advice:{name}"] = {
                 "notes": list(advice.notes),

@@ -710,6 +710,7 @@ class AvatarizationParameters(_message.Message):
     FAST_DP_FIELD_NUMBER: _builtins.int
     DATA_AUGMENTATION_FIELD_NUMBER: _builtins.int
     PROCESSORS_FIELD_NUMBER: _builtins.int
+    COUPLED_NOISE_FIELD_NUMBER: _builtins.int
     k: _builtins.int
     """Number of neighbours (2 <= k < rows)."""
     ncp: _builtins.int
@@ -730,6 +731,10 @@ class AvatarizationParameters(_message.Message):
     """
     redraw_unique_copies: _builtins.bool
     """Draw again every avatar equal to an original row that occurs once in the table."""
+    coupled_noise: _builtins.bool
+    """Draw the local noise of all variables from one random combination of the neighbourhood's
+    deviations, so it keeps their correlations (off by default; needs local_noise > 0).
+    """
     @_builtins.property
     def column_weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Weight of each variable in the projection (default 1)."""
@@ -780,11 +785,14 @@ class AvatarizationParameters(_message.Message):
         fast_dp: Global___FastDpParameters | None = ...,
         data_augmentation: Global___DataAugmentationParameters | None = ...,
         processors: _abc.Iterable[Global___ProcessorParameters] | None = ...,
+        coupled_noise: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "data_augmentation", b"data_augmentation", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise", "_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "coupled_noise", b"coupled_noise", "data_augmentation", b"data_augmentation", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "data_augmentation", b"data_augmentation", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "processors", b"processors", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise", "_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "coupled_noise", b"coupled_noise", "data_augmentation", b"data_augmentation", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "processors", b"processors", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__coupled_noise: _TypeAlias = _typing.Literal["coupled_noise"]  # noqa: Y015
+    _WhichOneofArgType__coupled_noise: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise"]  # noqa: Y015
     _WhichOneofReturnType__k: _TypeAlias = _typing.Literal["k"]  # noqa: Y015
     _WhichOneofArgType__k: _TypeAlias = _typing.Literal["_k", b"_k"]  # noqa: Y015
     _WhichOneofReturnType__local_noise: _TypeAlias = _typing.Literal["local_noise"]  # noqa: Y015
@@ -799,6 +807,8 @@ class AvatarizationParameters(_message.Message):
     _WhichOneofArgType__redraw_unique_copies: _TypeAlias = _typing.Literal["_redraw_unique_copies", b"_redraw_unique_copies"]  # noqa: Y015
     _WhichOneofReturnType__use_categorical_reduction: _TypeAlias = _typing.Literal["use_categorical_reduction"]  # noqa: Y015
     _WhichOneofArgType__use_categorical_reduction: _TypeAlias = _typing.Literal["_use_categorical_reduction", b"_use_categorical_reduction"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__coupled_noise) -> _WhichOneofReturnType__coupled_noise | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__k) -> _WhichOneofReturnType__k | None: ...
     @_typing.overload
@@ -2992,7 +3002,9 @@ class AdviceTrial(_message.Message):
     FAILED_TARGETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def parameters(self) -> Global___AvatarizationParameters:
-        """The parameters tried (k, ncp, max_weight, local_noise, redraw_unique_copies)."""
+        """The parameters tried (k, ncp, max_weight, local_noise, redraw_unique_copies,
+        coupled_noise).
+        """
 
     @_builtins.property
     def measures(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:

@@ -241,6 +241,7 @@ def avatarization_from_proto(a: runs_pb2.AvatarizationParameters) -> dict[str, A
             "redraw_unique_copies": a.redraw_unique_copies
             if a.HasField("redraw_unique_copies")
             else None,
+            "coupled_noise": a.coupled_noise if a.HasField("coupled_noise") else None,
             **features_from_proto(a),
         }
     )
@@ -287,6 +288,7 @@ def _fill_avatarization(target: Any, values: dict[str, Any]) -> None:
         "max_weight",
         "local_noise",
         "redraw_unique_copies",
+        "coupled_noise",
     ):
         if values.get(key) is not None:
             setattr(target, key, values[key])

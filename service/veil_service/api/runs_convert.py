@@ -100,6 +100,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "max_weight": _opt(a, "max_weight"),
                 "local_noise": _opt(a, "local_noise"),
                 "redraw_unique_copies": _opt(a, "redraw_unique_copies"),
+                "coupled_noise": _opt(a, "coupled_noise"),
                 **features_from_proto(a),
             }
             avatarization = {k: v for k, v in raw.items() if v is not None}
@@ -245,6 +246,7 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
                 "max_weight",
                 "local_noise",
                 "redraw_unique_copies",
+                "coupled_noise",
             ):
                 if a.get(key) is not None:
                     setattr(t.avatarization, key, a[key])
@@ -392,7 +394,7 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
 
 
 #: The privacy knobs of the avatarization (engine/avatarize/parameters.py).
-_KNOBS = ("max_weight", "local_noise", "redraw_unique_copies")
+_KNOBS = ("max_weight", "local_noise", "redraw_unique_copies", "coupled_noise")
 
 
 def privacy_targets_of(

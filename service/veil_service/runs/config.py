@@ -49,6 +49,7 @@ AVATARIZATION_KEYS = (
     "max_weight",
     "local_noise",
     "redraw_unique_copies",
+    "coupled_noise",
     *avatar_features.FEATURE_KEYS,
 )
 """Avatarization parameters: the avatar method's, then the DP generators', data augmentation's and
@@ -277,6 +278,17 @@ def _check_bool(path: str, value: Any) -> None:
         raise _fail(path, f"must be true or false; got {value!r}.")
 
 
+def _check_coupled_noise(path: str, value: Any, params: dict[str, Any]) -> None:
+    """Coupling shapes the local noise: asked for with the noise off, it would do nothing."""
+    _check_bool(path, value)
+    if value is True and params.get("local_noise") == 0:
+        raise _fail(
+            path,
+            "shapes the local noise, but local_noise is 0 here: set local_noise above 0 (the "
+            "default is 1) or leave coupled_noise out.",
+        )
+
+
 def _check_advice(path: str, advice: dict[str, Any]) -> None:
     _check_keys(path, advice, ("privacy_targets", "target"))
     targets = advice.get("privacy_targets")
@@ -386,6 +398,7 @@ def validate(config: RunConfig) -> None:
             _check_max_weight(f"{path}.max_weight", p.get("max_weight"), p.get("k"))
             _check_share(f"{path}.local_noise", p.get("local_noise"))
             _check_bool(f"{path}.redraw_unique_copies", p.get("redraw_unique_copies"))
+            _check_coupled_noise(f"{path}.coupled_noise", p.get("coupled_noise"), p)
             _check_bool(
                 f"{path}.imputation_return_data_imputed", p.get("imputation_return_data_imputed")
             )

@@ -214,6 +214,7 @@ def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
         "max_weight": parameters.get("max_weight"),
         "local_noise": parameters.get("local_noise"),
         "redraw_unique_copies": parameters.get("redraw_unique_copies"),
+        "coupled_noise": parameters.get("coupled_noise"),
     }
 
 

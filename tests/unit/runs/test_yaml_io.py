@@ -265,6 +265,11 @@ def test_dp_features_and_pseudonymization_round_trip() -> None:
             "      data_augmentation:\n        augmentation_strategy: 0.5\n",
             "as a multiplier must be a number in (1, 50]",
         ),
+        ("      coupled_noise: sometimes\n", "avatarization.coupled_noise: must be true or false"),
+        (
+            "      local_noise: 0\n      coupled_noise: true\n",
+            "avatarization.coupled_noise: shapes the local noise, but local_noise is 0",
+        ),
     ],
 )
 def test_bad_feature_values_are_errors_naming_the_place(body: str, expected: str) -> None:
@@ -305,6 +310,7 @@ def test_round_trip_of_every_field() -> None:
                     "max_weight": 0.25,
                     "local_noise": 0.5,
                     "redraw_unique_copies": True,
+                    "coupled_noise": True,
                 },
                 privacy_metrics={
                     "ncp": 2,

@@ -33,6 +33,7 @@ AVATAR_KEYS = (
     "max_weight",
     "local_noise",
     "redraw_unique_copies",
+    "coupled_noise",
 )
 """Keys passed to :func:`veil_service.engine.avatarize.avatarize` as they are (the privacy knobs
 too: a run with augmentation, processors or pseudonyms keeps them)."""

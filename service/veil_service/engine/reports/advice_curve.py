@@ -1,7 +1,8 @@
 """The privacy-utility curve the privacy-targeted advice explored (engine/privacy_advice.py).
 
 One figure, k on the x axis: above, each attack risk of every parameter family tried (Octopize's
-method, bounded weights with full or half local noise) against its target; below, the utility.
+method, bounded weights with full or half local noise, and with coupled noise) against its
+target; below, the utility.
 The chosen parameter set is circled, so that a reader sees what was traded for what. The same
 figure goes with the advice result (SVG) and into the reports (PNG), in the report's language.
 """
@@ -20,21 +21,30 @@ from veil_service.engine.reports.i18n import Translator
 #: Risks drawn on the upper axes.
 RISKS = ("singling_out", "linkability", "inference")
 #: Line style per parameter family.
-STYLES = {"octopize": "-", "noise 1": "--", "noise 0.5": ":"}
+STYLES: dict[str, Any] = {
+    "octopize": "-",
+    "noise 1": "--",
+    "noise 0.5": ":",
+    "coupled 1": (0, (5, 1, 1, 1)),
+}
 
 
 def family(parameters: Mapping[str, Any]) -> str:
-    """Which family a trial belongs to: Octopize's method or the knobs at a noise level."""
+    """Which family a trial belongs to: Octopize's method or the knobs at a noise level
+    (``coupled`` when the noise is coupled across variables)."""
     if not parameters.get("local_noise"):
         return "octopize"
-    return f"noise {float(parameters['local_noise']):g}"
+    kind = "coupled" if parameters.get("coupled_noise") else "noise"
+    return f"{kind} {float(parameters['local_noise']):g}"
 
 
 def family_label(name: str, t: Translator) -> str:
     """A family's name in the report's language."""
     if name == "octopize":
         return t("search.family.octopize")
-    return t("search.family.noise", noise=t.number(float(name.split()[1])))
+    kind, noise = name.split()
+    key = "search.family.coupled" if kind == "coupled" else "search.family.noise"
+    return t(key, noise=t.number(float(noise)))
 
 
 def _curve(advice: Mapping[str, Any], t: Translator) -> MplFigure:
@@ -55,7 +65,7 @@ def _curve(advice: Mapping[str, Any], t: Translator) -> MplFigure:
             risk_axes.plot(
                 ks,
                 [float("nan") if v is None else v for v in values],
-                line,
+                linestyle=line,
                 marker="o",
                 markersize=3,
                 color=colors[risk],
@@ -63,7 +73,7 @@ def _curve(advice: Mapping[str, Any], t: Translator) -> MplFigure:
         utility_axes.plot(
             ks,
             [trial["measures"].get("utility") for trial in members],
-            line,
+            linestyle=line,
             marker="o",
             markersize=3,
             color="black",

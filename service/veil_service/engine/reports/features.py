@@ -204,7 +204,7 @@ def _augmentation(features: TableFeatures, strategy: Any, t: Translator) -> Sect
 
 
 #: The search's knobs, with the value a run gets when it leaves one unset (k: none).
-_SEARCHED = ("k", "ncp", "max_weight", "local_noise", "redraw_unique_copies")
+_SEARCHED = ("k", "ncp", "max_weight", "local_noise", "redraw_unique_copies", "coupled_noise")
 
 
 def _effective(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,6 +219,7 @@ def _effective(parameters: Mapping[str, Any]) -> dict[str, Any]:
         "max_weight": None if max_weight is None else round(float(max_weight), 6),
         "local_noise": float(parameters.get("local_noise", DEFAULT_LOCAL_NOISE)),
         "redraw_unique_copies": bool(parameters.get("redraw_unique_copies", True)),
+        "coupled_noise": bool(parameters.get("coupled_noise", False)),
     }
 
 

@@ -260,6 +260,7 @@ EN: dict[str, str] = {
     "search.column.utility": "Utility",
     "search.family.octopize": "Octopize (unbounded, no noise)",
     "search.family.noise": "bounded, noise {noise}",
+    "search.family.coupled": "bounded, coupled noise {noise}",
     "search.result.chosen": "chosen",
     "search.result.missed": "misses {missed}",
     "search.yes": "yes",

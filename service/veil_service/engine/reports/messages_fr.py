@@ -274,6 +274,7 @@ FR: dict[str, str] = {
     "search.column.utility": "Utilité",
     "search.family.octopize": "Octopize (non bornés, sans bruit)",
     "search.family.noise": "bornés, bruit {noise}",
+    "search.family.coupled": "bornés, bruit couplé {noise}",
     "search.result.chosen": "retenu",
     "search.result.missed": "manque : {missed}",
     "search.yes": "oui",
