@@ -146,3 +146,25 @@ def time_series_tables(config: RunnerConfig) -> set[str]:
     return {
         link.child_table for link in config.links if link.method == LinkMethod.TIME_SERIES.value
     }
+
+
+def parents_first(config: RunnerConfig) -> list[str]:
+    """The runner's tables, each after every table it is linked under (then in added order).
+
+    A linked table's advice is searched with its parents' parameters, so they are asked first.
+    """
+    ordered: list[str] = []
+    remaining = list(config.tables)
+    while remaining:
+        ready = [
+            name
+            for name in remaining
+            if all(
+                link.parent_table in ordered or link.parent_table not in remaining
+                for link in config.links
+                if link.child_table == name
+            )
+        ] or remaining[:1]  # a cycle (the server refuses it) keeps the added order
+        ordered.extend(ready)
+        remaining = [name for name in remaining if name not in ready]
+    return ordered

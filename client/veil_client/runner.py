@@ -21,7 +21,7 @@ import pyarrow.ipc as ipc
 
 from veil_client import avatar_features as features
 from veil_client import links, parameters
-from veil_client.api.runs import PrivacySearch, ResultInfo, RunsApi
+from veil_client.api.runs import LinkedKSearch, PrivacySearch, ResultInfo, RunsApi
 from veil_client.config import (
     AlignmentMethod,
     DataRecipient,
@@ -132,6 +132,7 @@ class Runner:
         self.output_format = output_format
         self._cache: dict[str, Any] = {}
         self._privacy_searches: dict[str, PrivacySearch] = {}
+        self._linked_k_searches: dict[str, LinkedKSearch] = {}
         self._warned: set[str] = set()
         self._deleted: dict[JobKind, str] = {}
 
@@ -557,9 +558,19 @@ class Runner:
         sample, attacks each result and applies the most useful parameters that meet every
         target; ``target`` is the column whose prediction measures utility. What it explored is
         in :meth:`privacy_search` (trials, binding target, the privacy-utility curve).
+
+        On a linked run (without ``privacy_targets``) the server also searches each table's
+        ``k`` over whole linked avatarizations: the smallest ``k`` whose matched hidden rate
+        reaches what a fresh sample of the population gets. Tables are advised parents first,
+        so a child's search runs with its parents' advised ``k``; what each search tried is in
+        :meth:`linked_k_search`.
         """
         series = links.time_series_tables(self.config)
-        names = [table_name] if table_name else [n for n in self.config.tables if n not in series]
+        names = (
+            [table_name]
+            if table_name
+            else [n for n in links.parents_first(self.config) if n not in series]
+        )
         for name in names:
             self._require_table(name)
             advice = self.api.advise_parameters(
@@ -587,6 +598,23 @@ class Runner:
             }
             if advice.privacy_search is not None:
                 self._privacy_searches[name] = advice.privacy_search
+            if advice.linked_k_search is not None:
+                self._linked_k_searches[name] = advice.linked_k_search
+
+    def linked_k_search(self, table_name: str) -> LinkedKSearch:
+        """How :meth:`advise_parameters` chose a linked table's ``k`` (target, every ``k`` tried
+        with its matched hidden rate per seed; ``to_frame()`` for a table).
+
+        Raises:
+            FailedPrecondition: the table's ``k`` was not advised on a linked run.
+        """
+        search = self._linked_k_searches.get(table_name)
+        if search is None:
+            raise FailedPrecondition(
+                f"no linked k search for {table_name!r}: add_link(...) the run's tables, then "
+                f"call advise_parameters({table_name!r}) (without privacy_targets)."
+            )
+        return search
 
     def set_advice_parameters(
         self,

@@ -3046,6 +3046,7 @@ class AdviseParametersResponse(_message.Message):
     SAMPLE_ROWS_FIELD_NUMBER: _builtins.int
     PRIVACY_TARGETS_FIELD_NUMBER: _builtins.int
     UTILITY_METRIC_FIELD_NUMBER: _builtins.int
+    LINKED_K_SEARCH_FIELD_NUMBER: _builtins.int
     targets_met: _builtins.bool
     """With privacy_targets: whether the chosen parameters meet every target on the sample."""
     binding_target: _builtins.str
@@ -3078,6 +3079,12 @@ class AdviseParametersResponse(_message.Message):
     def privacy_targets(self) -> Global___PrivacyTargets:
         """The targets used (defaults filled in)."""
 
+    @_builtins.property
+    def linked_k_search(self) -> Global___LinkedKSearch:
+        """Linked runs (without privacy_targets): the search of this table's k over whole linked
+        avatarizations, aimed at a matched hidden rate (engine/multitable/hidden_rate_advice.py).
+        """
+
     def __init__(
         self,
         *,
@@ -3092,14 +3099,94 @@ class AdviseParametersResponse(_message.Message):
         sample_rows: _builtins.int = ...,
         privacy_targets: Global___PrivacyTargets | None = ...,
         utility_metric: _builtins.str = ...,
+        linked_k_search: Global___LinkedKSearch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["parameters", b"parameters", "privacy_targets", b"privacy_targets"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["linked_k_search", b"linked_k_search", "parameters", b"parameters", "privacy_targets", b"privacy_targets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "linked_k_search", b"linked_k_search", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AdviseParametersResponse: _TypeAlias = AdviseParametersResponse  # noqa: Y015
+
+@_typing.final
+class LinkedKSearch(_message.Message):
+    """LinkedKSearch is how a linked table's k was chosen: the smallest k tried whose matched hidden
+    rate (each original paired with an avatar by minimum total distance), averaged over seeded
+    runs of every linked table, reaches the target.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    TARGET_SOURCE_FIELD_NUMBER: _builtins.int
+    MET_FIELD_NUMBER: _builtins.int
+    SEEDS_FIELD_NUMBER: _builtins.int
+    CHOSEN_K_FIELD_NUMBER: _builtins.int
+    TRIALS_FIELD_NUMBER: _builtins.int
+    target: _builtins.float
+    """The matched hidden rate aimed at, in %."""
+    target_source: _builtins.str
+    """fresh_sample (one real half measured against the other) or stated."""
+    met: _builtins.bool
+    """Whether the chosen k reaches the target (else it is the k that came nearest)."""
+    seeds: _builtins.int
+    """Seeded linked runs each k was measured over."""
+    chosen_k: _builtins.int
+    """The k chosen."""
+    @_builtins.property
+    def trials(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedKTrial]:
+        """Every k tried, in the order tried."""
+
+    def __init__(
+        self,
+        *,
+        target: _builtins.float = ...,
+        target_source: _builtins.str = ...,
+        met: _builtins.bool = ...,
+        seeds: _builtins.int = ...,
+        chosen_k: _builtins.int = ...,
+        trials: _abc.Iterable[Global___LinkedKTrial] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_k", b"chosen_k", "met", b"met", "seeds", b"seeds", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkedKSearch: _TypeAlias = LinkedKSearch  # noqa: Y015
+
+@_typing.final
+class LinkedKTrial(_message.Message):
+    """LinkedKTrial is one k the linked search tried."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    K_FIELD_NUMBER: _builtins.int
+    RATES_FIELD_NUMBER: _builtins.int
+    RATE_FIELD_NUMBER: _builtins.int
+    k: _builtins.int
+    """The k tried."""
+    rate: _builtins.float
+    """Their mean."""
+    @_builtins.property
+    def rates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Matched hidden rate (%) of each seeded run."""
+
+    def __init__(
+        self,
+        *,
+        k: _builtins.int = ...,
+        rates: _abc.Iterable[_builtins.float] | None = ...,
+        rate: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["k", b"k", "rate", b"rate", "rates", b"rates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkedKTrial: _TypeAlias = LinkedKTrial  # noqa: Y015
 
 @_typing.final
 class AdviseLinksRequest(_message.Message):

@@ -304,6 +304,46 @@ class Advice:
     notes: tuple[str, ...]
     flagged_columns: tuple[str, ...]
     privacy_search: PrivacySearch | None = None
+    linked_k_search: LinkedKSearch | None = None
+
+
+@dataclass(frozen=True)
+class LinkedKSearch:
+    """How the server chose a linked table's ``k`` (``advise_parameters`` on a linked run).
+
+    Each ``k`` tried ran every linked table over ``seeds`` seeds; its rate is the matched hidden
+    rate of the table (each original paired with an avatar by minimum total distance).
+
+    Attributes:
+        target: The matched hidden rate (%) aimed at.
+        target_source: ``fresh_sample`` (one real half against the other) or ``stated``.
+        met: Whether ``chosen_k`` reaches it (else it is the ``k`` that came nearest).
+        seeds: Seeded linked runs per ``k``.
+        chosen_k: The ``k`` advised.
+        trials: Every ``k`` tried, in order: ``k``, ``rates`` (one per seed), their mean
+            ``rate``.
+    """
+
+    target: float
+    target_source: str
+    met: bool
+    seeds: int
+    chosen_k: int
+    trials: tuple[dict[str, Any], ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The trials as a pandas DataFrame: one row per ``k``, the chosen one marked."""
+        return pd.DataFrame(
+            [
+                {
+                    "k": t["k"],
+                    "rate": t["rate"],
+                    "rates": list(t["rates"]),
+                    "chosen": t["k"] == self.chosen_k,
+                }
+                for t in self.trials
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -675,11 +715,25 @@ class RunsApi:
                 utility_metric=response.utility_metric,
                 curve_svg=response.curve_svg,
             )
+        linked = None
+        if response.HasField("linked_k_search"):
+            found = response.linked_k_search
+            linked = LinkedKSearch(
+                target=found.target,
+                target_source=found.target_source,
+                met=found.met,
+                seeds=found.seeds,
+                chosen_k=found.chosen_k,
+                trials=tuple(
+                    {"k": t.k, "rates": tuple(t.rates), "rate": t.rate} for t in found.trials
+                ),
+            )
         return Advice(
             run_config_proto.avatarization_from_proto(response.parameters),
             tuple(response.notes),
             tuple(response.flagged_columns),
             search,
+            linked,
         )
 
     def advise_links(self, run_id: str) -> TablesLinksAdvice:

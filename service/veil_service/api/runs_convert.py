@@ -372,6 +372,16 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
         message.parameters.exclude_variables_method = _inverse(EXCLUDE)[
             params.get("exclude_variables_method", "coordinate_similarity")
         ]
+    linked = advice.linked_k_search
+    if linked is not None:
+        found = message.linked_k_search
+        found.target = float(linked["target"])
+        found.target_source = str(linked["target_source"])
+        found.met = bool(linked["met"])
+        found.seeds = int(linked["seeds"])
+        found.chosen_k = int(linked["chosen_k"])
+        for trial in linked["trials"]:
+            found.trials.add(k=int(trial["k"]), rates=trial["rates"], rate=float(trial["rate"]))
     search = advice.privacy_search
     if search is not None:
         message.targets_met = bool(search["met"])

@@ -42,6 +42,7 @@ DEFAULT_TIME_LIMITS: dict[str, float] = {
     "describe": 3600.0,
     "advice": 3600.0,
     "advise_links": 3600.0,
+    "linked_advice": 3600.0,
     "check_tables": 300.0,
 }
 """Seconds a task kind may run before the server stops it (``--task-time-limit`` overrides;

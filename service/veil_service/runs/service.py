@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from veil_service.arrow_tables import TableShape
 from veil_service.context import AppContext
-from veil_service.engine_client.protocol import TaskInput
+from veil_service.engine_client.protocol import TaskInput, TaskOutput
 from veil_service.engine_contract.linked_tables import schema_to_dict, table_ref
 from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
@@ -90,6 +90,7 @@ class Advice:
     flagged_columns: list[str]
     privacy_search: dict[str, Any] | None = None
     curve_svg: str = ""
+    linked_k_search: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,8 @@ class RunsService:
         """
         table = await db_call(self.get_table, owner_id, run_id, table_name, "original")
         config = await db_call(self.get_config, owner_id, run_id)
+        if config.linked and privacy_targets is None:
+            return await self._advise_linked(owner_id, run_id, table_name)
         params: dict[str, Any] = {
             "table_name": table.name,
             "key_columns": config.key_columns(table_name),
@@ -376,17 +379,20 @@ class RunsService:
         output = await self.app.engines.run(
             "advice", params, [self._input("original", table)], owner=owner_id
         )
-        try:
-            advice = json.loads(output.files[0].writer.temp_path.read_text())
-        finally:
-            output.discard()
-        return Advice(
-            parameters=dict(advice.get("parameters", {})),
-            notes=list(advice.get("notes", [])),
-            flagged_columns=list(advice.get("flagged_columns", [])),
-            privacy_search=advice.get("privacy_search"),
-            curve_svg=str(advice.get("curve_svg", "")),
-        )
+        return _advice_of(output)
+
+    async def _advise_linked(self, owner_id: str, run_id: str, table_name: str) -> Advice:
+        """Advice for a table of a linked run: the engine's ``linked_advice`` task, which
+        searches the table's ``k`` over whole linked avatarizations (every table is an input).
+
+        Raises:
+            FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``) or a table
+                has no data (``NO_TABLE``).
+        """
+        _, params, inputs = await self._linked_task(owner_id, run_id)
+        params["table_name"] = table_name
+        output = await self.app.engines.run("linked_advice", params, inputs, owner=owner_id)
+        return _advice_of(output)
 
     async def advise_links(self, owner_id: str, run_id: str) -> LinksAdvice:
         """Links the engine proposes between the run's tables, from their keys and values.
@@ -452,9 +458,26 @@ class RunsService:
             FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``).
         """
         run = await db_call(self.get_run, owner_id, run_id)
-        config = run.config
-        if not config.linked:
+        if not run.config.linked:
             return
+        _, params, inputs = await self._linked_task(owner_id, run_id, run)
+        output = await self.app.engines.run(
+            "check_tables", {**params, "inline": True}, inputs, owner=owner_id
+        )
+        output.discard()
+
+    async def _linked_task(
+        self, owner_id: str, run_id: str, run: RunView | None = None
+    ) -> tuple[RunView, dict[str, Any], list[TaskInput]]:
+        """A linked run, the parameters of its engine tasks and every original table as input.
+
+        Raises:
+            FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``) or a table
+                has no data (``NO_TABLE``).
+        """
+        if run is None:
+            run = await db_call(self.get_run, owner_id, run_id)
+        config = run.config
         try:
             config.schema().check(require_links=True)
         except InvalidArgumentError as exc:
@@ -468,12 +491,11 @@ class RunsService:
                 f"table(s) {missing} have no data: add_table(...) or upload_file(...) them.",
                 reason=Reason.NO_TABLE,
             )
-        params = {**linked_task_params(config, run_name=run.record.display_name), "inline": True}
+        params = linked_task_params(config, run_name=run.record.display_name)
         inputs = [
             self._input(table_ref("original", t.name), originals[t.name]) for t in config.tables
         ]
-        output = await self.app.engines.run("check_tables", params, inputs, owner=owner_id)
-        output.discard()
+        return run, params, inputs
 
     def _queue_jobs(
         self, owner_id: str, run_id: str, kinds: list[str], *, reuse_run: bool
@@ -632,3 +654,19 @@ def _owned_table(
     """Check the run is the owner's; the table an upload with ``replace`` supersedes."""
     store.get_owned_run(conn, run_id, owner_id)
     return tables.find_table(conn, run_id, table_name, role) if replace else None
+
+
+def _advice_of(output: TaskOutput) -> Advice:
+    """The ``advice`` result an engine task wrote (``advice`` or ``linked_advice``)."""
+    try:
+        advice = json.loads(output.files[0].writer.temp_path.read_text())
+    finally:
+        output.discard()
+    return Advice(
+        parameters=dict(advice.get("parameters", {})),
+        notes=list(advice.get("notes", [])),
+        flagged_columns=list(advice.get("flagged_columns", [])),
+        privacy_search=advice.get("privacy_search"),
+        curve_svg=str(advice.get("curve_svg", "")),
+        linked_k_search=advice.get("linked_k_search"),
+    )

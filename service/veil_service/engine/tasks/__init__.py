@@ -36,6 +36,7 @@ TASKS: dict[str, str] = {
     "linked_report": "veil_service.engine.tasks.linked_report:run_linked_report",
     "advise_links": "veil_service.engine.tasks.linked_jobs:run_advise_links",
     "check_tables": "veil_service.engine.tasks.linked_jobs:run_check_tables",
+    "linked_advice": "veil_service.engine.tasks.linked_jobs:run_linked_advice",
     # Differentially private queries: engine/tasks/dp.py.
     "dp_query": "veil_service.engine.tasks.dp:run_dp_query",
     "dp_cost": "veil_service.engine.tasks.dp:run_dp_cost",

@@ -315,13 +315,26 @@ def run_report(ctx: TaskContext) -> dict[str, Any]:
 
 def run_advice(ctx: TaskContext) -> dict[str, Any]:
     """Parameter advice for input ``original``: parameters, a reason for each, flagged columns."""
-    from veil_service.engine.advice import advise
-
     frame, categorical = _read_original(ctx)
     keys = [c for c in ctx.params.get("key_columns") or [] if c in frame.columns]
     frame = frame.drop(columns=keys)  # keys and time columns are never avatarized as data
     categorical = [c for c in categorical if c not in keys]
     ctx.progress(0.1, "advice")
+    payload = rule_advice(frame, categorical, str(ctx.params.get("table_name", "")))
+    if ctx.params.get("privacy_targets") is not None:
+        search = _privacy_search(ctx, frame, categorical, payload["parameters"])
+        payload["notes"].append(search.pop("reason"))
+        payload.update(search)
+    ctx.write_json("advice", payload)
+    ctx.progress(1.0, "done")
+    return {"table_name": ctx.params.get("table_name", "")}
+
+
+def rule_advice(frame: pd.DataFrame, categorical: list[str], table_name: str) -> dict[str, Any]:
+    """The rule-based advice of a table without its keys, as the ``advice`` result holds it:
+    ``parameters``, one note per recommendation and flag, ``flagged_columns``."""
+    from veil_service.engine.advice import advise
+
     advice = advise(frame, categorical_columns=categorical)
     recommendations = {
         "k": advice.k,
@@ -329,21 +342,14 @@ def run_advice(ctx: TaskContext) -> dict[str, Any]:
         "imputation_method": advice.imputation_method,
         "use_categorical_reduction": advice.use_categorical_reduction,
     }
-    payload: dict[str, Any] = {
-        "table_name": ctx.params.get("table_name", ""),
+    return {
+        "table_name": table_name,
         "parameters": advice.parameters(),
         "notes": [f"{name} = {rec.value}: {rec.reason}" for name, rec in recommendations.items()]
         + [f"{flag.column} ({flag.kind}): {flag.reason}" for flag in advice.flags],
         "flagged_columns": [flag.column for flag in advice.flags],
         "exclude_variable_names": list(advice.exclude_variable_names),
     }
-    if ctx.params.get("privacy_targets") is not None:
-        search = _privacy_search(ctx, frame, categorical, advice.parameters())
-        payload["notes"].append(search.pop("reason"))
-        payload.update(search)
-    ctx.write_json("advice", payload)
-    ctx.progress(1.0, "done")
-    return {"table_name": ctx.params.get("table_name", "")}
 
 
 def _privacy_search(

@@ -457,3 +457,84 @@ def run_advise_links(ctx: TaskContext) -> dict[str, Any]:
     ctx.write_json("advice_links", asdict(advice))
     ctx.progress(1.0, "done")
     return {"links": len(advice.links), "unlinked": len(advice.unlinked_foreign_keys)}
+
+
+def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
+    """Parameter advice for one table of a linked run, its ``k`` searched over the linked run.
+
+    The table's rule-based advice (``avatar_jobs.rule_advice``, on its variables without keys)
+    gives every parameter and the ``k`` the search starts from; the search
+    (``multitable.hidden_rate_advice.advise_linked_k``, seeds from the run's seed) then runs
+    every linked table with each ``k`` tried for this one, the other tables with their stored
+    parameters (or their own rule-based advice when they have no ``k`` yet), and keeps the
+    smallest ``k`` whose matched hidden rate reaches the table's fresh-sample reference. The
+    client asks for the tables parents first, so a child's search runs with its parents'
+    advised ``k``. A time-series table gets the rule-based advice only (it takes its
+    individuals' ``k``). Extra parameter: ``table_name``.
+    """
+    from veil_service.engine.multitable import TableParameters
+    from veil_service.engine.multitable.hidden_rate_advice import DEFAULT_SEEDS, advise_linked_k
+    from veil_service.engine.tasks.avatar_jobs import rule_advice
+
+    run = LinkedRun.from_context(ctx)
+    name = str(ctx.params.get("table_name", ""))
+    if name not in run.names():
+        raise ValueError(f"table {name!r} is not in the linked run")
+    ctx.progress(0.05, "reading tables")
+    frames, categorical = run.read(ctx, "original")
+
+    def advice_of(table: str) -> dict[str, Any]:
+        keys = run.schema.table(table)
+        left_out = {*keys.key_columns, keys.time_series_time or ""}
+        frame = frames[table].drop(columns=[c for c in frames[table] if c in left_out])
+        return rule_advice(frame, [c for c in categorical[table] if c not in left_out], table)
+
+    payload = advice_of(name)
+    if run.schema.is_time_series(name):
+        ctx.write_json("advice", payload)
+        return {"table_name": name}
+    parameters: dict[str, TableParameters] = {}
+    for table in run.names():
+        if run.schema.is_time_series(table):
+            parameters[table] = TableParameters(time_series=run.series(table))
+            continue
+        stored = dict(run.setting(table, "avatarization") or {})
+        if table == name:
+            stored = dict(payload["parameters"])
+        elif stored.get("k") is None:
+            advised = advice_of(table)["parameters"]
+            stored = {**advised, **{k: v for k, v in stored.items() if v is not None}}
+            stored["k"] = advised["k"]
+        stored.setdefault("categorical_columns", categorical[table])
+        parameters[table] = TableParameters(stored)
+    ctx.progress(0.15, "searching k over the linked tables")
+    seed = int(run.params.get("seed") or 0)
+    found = advise_linked_k(
+        run.schema, frames, parameters, tables=[name], seeds=DEFAULT_SEEDS, seed=seed
+    ).tables[name]
+    payload["parameters"]["k"] = found.k
+    source = {"fresh_sample": "the fresh-sample reference", "stated": "the stated target"}
+    tried = ", ".join(f"{t.k}: {t.rate:.1f}" for t in found.trials)
+    payload["notes"].append(
+        f"k = {found.k} (linked run): "
+        + (
+            f"the smallest k whose matched hidden rate ({found.rate:.1f} %, mean of "
+            f"{DEFAULT_SEEDS} runs of every linked table) reaches {source[found.target_source]} "
+            f"({found.target:.1f} %)"
+            if found.met
+            else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %); "
+            f"this k came nearest ({found.rate:.1f} %)"
+        )
+        + f"; k tried (rate %): {tried}."
+    )
+    payload["linked_k_search"] = {
+        "target": found.target,
+        "target_source": found.target_source,
+        "met": found.met,
+        "seeds": DEFAULT_SEEDS,
+        "chosen_k": found.k,
+        "trials": [{"k": t.k, "rates": list(t.rates), "rate": t.rate} for t in found.trials],
+    }
+    ctx.write_json("advice", payload)
+    ctx.progress(1.0, "done")
+    return {"table_name": name, "k": found.k}
