@@ -158,6 +158,8 @@ def veil_server(
     server = start_server(
         tmp_path_factory.mktemp("veil-data"),
         dataset_roots=roots,
+        # RegisterDatasetFromUrl reads only loopback URLs (the tests' own HTTP servers).
+        dataset_url_prefixes=("http://127.0.0.1",),
         web_port=0,
         database_url=database_url,
     )

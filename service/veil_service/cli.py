@@ -36,6 +36,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "engines": args.engine or None,
             "dask_scheduler": args.dask_scheduler,
             "dataset_roots": args.dataset_root or None,
+            "dataset_url_prefixes": args.dataset_url_prefix or None,
+            "dataset_url_max_bytes": args.dataset_url_max_bytes,
             "task_time_limits": args.task_time_limit or None,
             "engine_slots_per_user": args.engine_slots_per_user,
             "dp_answer_quantum_s": args.dp_answer_quantum,
@@ -149,6 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="folder RegisterDatasetFromPath may read from (repeatable); none disables it",
+    )
+    serve.add_argument(
+        "--dataset-url-prefix",
+        action="append",
+        default=[],
+        help="URL prefix (scheme://host[:port][/path]) RegisterDatasetFromUrl may read "
+        "(repeatable); none disables it",
+    )
+    serve.add_argument(
+        "--dataset-url-max-bytes",
+        type=int,
+        default=None,
+        help="largest file RegisterDatasetFromUrl downloads (default 4 GiB)",
     )
     serve.add_argument("--tls-cert", default=None)
     serve.add_argument("--tls-key", default=None)

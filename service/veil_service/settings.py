@@ -38,6 +38,9 @@ class Settings:
         allow_pickle: Let clients ask for pickled models (both sides must opt in).
         dataset_roots: Folders RegisterDatasetFromPath may read from (with symlinks resolved);
             none disables that RPC (``VEIL_DATASET_ROOTS``: comma-separated).
+        dataset_url_prefixes: URL prefixes (``scheme://host[:port][/path]``) RegisterDatasetFromUrl
+            may read; none disables that RPC (``VEIL_DATASET_URL_PREFIXES``: comma-separated).
+        dataset_url_max_bytes: Largest file RegisterDatasetFromUrl downloads.
         task_time_limits: ``KIND=SECONDS`` items overriding the engine tasks' time limits
             (``engine_client.pool.DEFAULT_TIME_LIMITS``; ``dp_query:dummy`` for dummy queries).
         engine_slots_per_user: Worker slots one user may hold at once; 0 means all but one.
@@ -74,6 +77,8 @@ class Settings:
     session_hours: float = 12.0
     allow_pickle: bool = False
     dataset_roots: tuple[str, ...] = ()
+    dataset_url_prefixes: tuple[str, ...] = ()
+    dataset_url_max_bytes: int = 4 << 30
     task_time_limits: tuple[str, ...] = ()
     engine_slots_per_user: int = 0
     dp_answer_quantum_s: float = 0.5
@@ -147,7 +152,7 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if value is None:
             continue
-        if name in ("engines", "dataset_roots", "task_time_limits"):
+        if name in ("engines", "dataset_roots", "dataset_url_prefixes", "task_time_limits"):
             value = tuple(value)
         if name == "data_dir":
             value = Path(value)

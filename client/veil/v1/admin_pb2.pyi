@@ -118,10 +118,13 @@ class Grant(_message.Message):
     DATASET_FIELD_NUMBER: _builtins.int
     INITIAL_FIELD_NUMBER: _builtins.int
     SPENT_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
     username: _builtins.str
     """Username."""
     dataset: _builtins.str
     """Dataset name."""
+    pending: _builtins.bool
+    """The dataset is not registered yet: the grant takes effect when it is."""
     @_builtins.property
     def initial(self) -> _dpquery_pb2.PrivacyCost:
         """Initial budget."""
@@ -137,10 +140,11 @@ class Grant(_message.Message):
         dataset: _builtins.str = ...,
         initial: _dpquery_pb2.PrivacyCost | None = ...,
         spent: _dpquery_pb2.PrivacyCost | None = ...,
+        pending: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["initial", b"initial", "spent", b"spent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "initial", b"initial", "spent", b"spent", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "initial", b"initial", "pending", b"pending", "spent", b"spent", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -639,6 +643,82 @@ class RegisterDatasetFromPathResponse(_message.Message):
 Global___RegisterDatasetFromPathResponse: _TypeAlias = RegisterDatasetFromPathResponse  # noqa: Y015
 
 @_typing.final
+class RegisterDatasetFromUrlRequest(_message.Message):
+    """RegisterDatasetFromUrlRequest is the request of AdminService.RegisterDatasetFromUrl."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    METADATA_YAML_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    MAX_BYTES_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Dataset name."""
+    url: _builtins.str
+    """http:// or https:// URL of a CSV (.csv, .csv.gz) or Parquet file; the format comes from
+    the URL's path, or from format.
+    """
+    metadata_yaml: _builtins.str
+    """Metadata in Lomas YAML (or JSON) format."""
+    sha256: _builtins.str
+    """Expected sha256 of the downloaded bytes, hex (empty: not checked)."""
+    max_bytes: _builtins.int
+    """Refuse a download larger than this (0: the server's limit)."""
+    format: _builtins.str
+    """"csv" or "parquet" when the URL's path does not say (empty: from the path)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        url: _builtins.str = ...,
+        metadata_yaml: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        max_bytes: _builtins.int = ...,
+        format: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "max_bytes", b"max_bytes", "metadata_yaml", b"metadata_yaml", "name", b"name", "sha256", b"sha256", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterDatasetFromUrlRequest: _TypeAlias = RegisterDatasetFromUrlRequest  # noqa: Y015
+
+@_typing.final
+class RegisterDatasetFromUrlResponse(_message.Message):
+    """RegisterDatasetFromUrlResponse is the response of AdminService.RegisterDatasetFromUrl."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATASET_FIELD_NUMBER: _builtins.int
+    SOURCE_SHA256_FIELD_NUMBER: _builtins.int
+    SOURCE_BYTES_FIELD_NUMBER: _builtins.int
+    source_sha256: _builtins.str
+    """sha256 of the downloaded bytes, hex."""
+    source_bytes: _builtins.int
+    """Bytes downloaded."""
+    @_builtins.property
+    def dataset(self) -> Global___Dataset:
+        """The dataset."""
+
+    def __init__(
+        self,
+        *,
+        dataset: Global___Dataset | None = ...,
+        source_sha256: _builtins.str = ...,
+        source_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "source_bytes", b"source_bytes", "source_sha256", b"source_sha256"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterDatasetFromUrlResponse: _TypeAlias = RegisterDatasetFromUrlResponse  # noqa: Y015
+
+@_typing.final
 class ListAllDatasetsRequest(_message.Message):
     """ListAllDatasetsRequest is the request of AdminService.ListAllDatasets."""
 
@@ -823,10 +903,13 @@ class GrantAccessRequest(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     DATASET_FIELD_NUMBER: _builtins.int
     INITIAL_FIELD_NUMBER: _builtins.int
+    ALLOW_UNREGISTERED_FIELD_NUMBER: _builtins.int
     user: _builtins.str
     """User id or username."""
     dataset: _builtins.str
     """Dataset name."""
+    allow_unregistered: _builtins.bool
+    """Accept a dataset name not registered yet (the grant is pending until it is)."""
     @_builtins.property
     def initial(self) -> _dpquery_pb2.PrivacyCost:
         """Initial budget."""
@@ -837,10 +920,11 @@ class GrantAccessRequest(_message.Message):
         user: _builtins.str = ...,
         dataset: _builtins.str = ...,
         initial: _dpquery_pb2.PrivacyCost | None = ...,
+        allow_unregistered: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["initial", b"initial"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "initial", b"initial", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_unregistered", b"allow_unregistered", "dataset", b"dataset", "initial", b"initial", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -969,6 +1053,118 @@ class RevokeAccessResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeAccessResponse: _TypeAlias = RevokeAccessResponse  # noqa: Y015
+
+@_typing.final
+class SetMayQueryRequest(_message.Message):
+    """SetMayQueryRequest is the request of AdminService.SetMayQuery."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    MAY_QUERY_FIELD_NUMBER: _builtins.int
+    user: _builtins.str
+    """User id or username."""
+    may_query: _builtins.bool
+    """Whether the user may run queries on private data."""
+    def __init__(
+        self,
+        *,
+        user: _builtins.str = ...,
+        may_query: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["may_query", b"may_query", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetMayQueryRequest: _TypeAlias = SetMayQueryRequest  # noqa: Y015
+
+@_typing.final
+class SetMayQueryResponse(_message.Message):
+    """SetMayQueryResponse is the response of AdminService.SetMayQuery."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERNAME_FIELD_NUMBER: _builtins.int
+    MAY_QUERY_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    """Username."""
+    may_query: _builtins.bool
+    """The switch as it is now."""
+    def __init__(
+        self,
+        *,
+        username: _builtins.str = ...,
+        may_query: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["may_query", b"may_query", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetMayQueryResponse: _TypeAlias = SetMayQueryResponse  # noqa: Y015
+
+@_typing.final
+class ImportLomasUsersRequest(_message.Message):
+    """ImportLomasUsersRequest is the request of AdminService.ImportLomasUsers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERS_YAML_FIELD_NUMBER: _builtins.int
+    EMAIL_DOMAIN_FIELD_NUMBER: _builtins.int
+    users_yaml: _builtins.str
+    """A Lomas user collection: users: [{user_name, may_query, datasets_list: [{dataset_name,
+    initial_epsilon, initial_delta, total_spent_epsilon, total_spent_delta}]}].
+    """
+    email_domain: _builtins.str
+    """Users not in Veil yet are created (role user, no password: send them a password reset)
+    with email <user name, lowercased, spaces as dots>@email_domain; empty: they must exist.
+    """
+    def __init__(
+        self,
+        *,
+        users_yaml: _builtins.str = ...,
+        email_domain: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email_domain", b"email_domain", "users_yaml", b"users_yaml"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportLomasUsersRequest: _TypeAlias = ImportLomasUsersRequest  # noqa: Y015
+
+@_typing.final
+class ImportLomasUsersResponse(_message.Message):
+    """ImportLomasUsersResponse is the response of AdminService.ImportLomasUsers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATED_USERS_FIELD_NUMBER: _builtins.int
+    GRANTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def created_users(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Usernames created."""
+
+    @_builtins.property
+    def grants(self) -> _containers.RepeatedCompositeFieldContainer[Global___Grant]:
+        """The grants set, pending ones included."""
+
+    def __init__(
+        self,
+        *,
+        created_users: _abc.Iterable[_builtins.str] | None = ...,
+        grants: _abc.Iterable[Global___Grant] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_users", b"created_users", "grants", b"grants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportLomasUsersResponse: _TypeAlias = ImportLomasUsersResponse  # noqa: Y015
 
 @_typing.final
 class GetServerStateRequest(_message.Message):

@@ -103,10 +103,25 @@ class AdminServiceStub:
                 request_serializer=veil_dot_v1_dot_admin__pb2.DeleteDatasetRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_admin__pb2.DeleteDatasetResponse.FromString,
                 _registered_method=True)
+        self.RegisterDatasetFromUrl = channel.unary_unary(
+                '/veil.v1.AdminService/RegisterDatasetFromUrl',
+                request_serializer=veil_dot_v1_dot_admin__pb2.RegisterDatasetFromUrlRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_admin__pb2.RegisterDatasetFromUrlResponse.FromString,
+                _registered_method=True)
         self.GrantAccess = channel.unary_unary(
                 '/veil.v1.AdminService/GrantAccess',
                 request_serializer=veil_dot_v1_dot_admin__pb2.GrantAccessRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_admin__pb2.GrantAccessResponse.FromString,
+                _registered_method=True)
+        self.SetMayQuery = channel.unary_unary(
+                '/veil.v1.AdminService/SetMayQuery',
+                request_serializer=veil_dot_v1_dot_admin__pb2.SetMayQueryRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_admin__pb2.SetMayQueryResponse.FromString,
+                _registered_method=True)
+        self.ImportLomasUsers = channel.unary_unary(
+                '/veil.v1.AdminService/ImportLomasUsers',
+                request_serializer=veil_dot_v1_dot_admin__pb2.ImportLomasUsersRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_admin__pb2.ImportLomasUsersResponse.FromString,
                 _registered_method=True)
         self.ListGrants = channel.unary_unary(
                 '/veil.v1.AdminService/ListGrants',
@@ -232,9 +247,41 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterDatasetFromUrl(self, request, context):
+        """Registers a DP dataset from a CSV or Parquet file at an http(s) URL (an S3 presigned URL
+        works), read by the server with a size limit and an optional sha256 check. Nothing is
+        registered on failure. Errors: INVALID_ARGUMENT (url, sha256, max_bytes, metadata, data),
+        NOT_FOUND (the URL answered 404), RESOURCE_EXHAUSTED (larger than max_bytes), ALREADY_EXISTS,
+        UNAVAILABLE (the URL's host does not answer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GrantAccess(self, request, context):
-        """Grants a user access to a dataset with an initial budget, or changes it.
-        Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget, below spent).
+        """Grants a user access to a dataset with an initial budget, or changes it. With
+        allow_unregistered, a dataset not registered yet gets a pending grant that takes effect when
+        it is registered. Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget,
+        below spent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMayQuery(self, request, context):
+        """Turns a user's may_query switch on or off (Lomas's set_may_query): while off, the user's
+        queries on private data are refused PERMISSION_DENIED; cost estimates, metadata and dummy
+        queries stay open. Errors: NOT_FOUND (user).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportLomasUsers(self, request, context):
+        """Imports users, their may_query switches and their budgets (spent parts included, exactly)
+        from a Lomas user collection YAML, all or nothing. Budgets on datasets not registered yet
+        become pending grants. Errors: INVALID_ARGUMENT (YAML path of the bad entry), NOT_FOUND
+        (a user that does not exist when email_domain is empty).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -330,10 +377,25 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=veil_dot_v1_dot_admin__pb2.DeleteDatasetRequest.FromString,
                     response_serializer=veil_dot_v1_dot_admin__pb2.DeleteDatasetResponse.SerializeToString,
             ),
+            'RegisterDatasetFromUrl': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterDatasetFromUrl,
+                    request_deserializer=veil_dot_v1_dot_admin__pb2.RegisterDatasetFromUrlRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_admin__pb2.RegisterDatasetFromUrlResponse.SerializeToString,
+            ),
             'GrantAccess': grpc.unary_unary_rpc_method_handler(
                     servicer.GrantAccess,
                     request_deserializer=veil_dot_v1_dot_admin__pb2.GrantAccessRequest.FromString,
                     response_serializer=veil_dot_v1_dot_admin__pb2.GrantAccessResponse.SerializeToString,
+            ),
+            'SetMayQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMayQuery,
+                    request_deserializer=veil_dot_v1_dot_admin__pb2.SetMayQueryRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_admin__pb2.SetMayQueryResponse.SerializeToString,
+            ),
+            'ImportLomasUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportLomasUsers,
+                    request_deserializer=veil_dot_v1_dot_admin__pb2.ImportLomasUsersRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_admin__pb2.ImportLomasUsersResponse.SerializeToString,
             ),
             'ListGrants': grpc.unary_unary_rpc_method_handler(
                     servicer.ListGrants,
@@ -717,6 +779,33 @@ class AdminService:
             _registered_method=True)
 
     @staticmethod
+    def RegisterDatasetFromUrl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.AdminService/RegisterDatasetFromUrl',
+            veil_dot_v1_dot_admin__pb2.RegisterDatasetFromUrlRequest.SerializeToString,
+            veil_dot_v1_dot_admin__pb2.RegisterDatasetFromUrlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GrantAccess(request,
             target,
             options=(),
@@ -733,6 +822,60 @@ class AdminService:
             '/veil.v1.AdminService/GrantAccess',
             veil_dot_v1_dot_admin__pb2.GrantAccessRequest.SerializeToString,
             veil_dot_v1_dot_admin__pb2.GrantAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMayQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.AdminService/SetMayQuery',
+            veil_dot_v1_dot_admin__pb2.SetMayQueryRequest.SerializeToString,
+            veil_dot_v1_dot_admin__pb2.SetMayQueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportLomasUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.AdminService/ImportLomasUsers',
+            veil_dot_v1_dot_admin__pb2.ImportLomasUsersRequest.SerializeToString,
+            veil_dot_v1_dot_admin__pb2.ImportLomasUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

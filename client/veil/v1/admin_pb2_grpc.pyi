@@ -78,9 +78,29 @@ class AdminServiceStub:
     """Lists every DP dataset."""
     DeleteDataset: _grpc.UnaryUnaryMultiCallable[_admin_pb2.DeleteDatasetRequest, _admin_pb2.DeleteDatasetResponse]
     """Deletes a DP dataset, its grants and archive. Errors: NOT_FOUND."""
+    RegisterDatasetFromUrl: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RegisterDatasetFromUrlRequest, _admin_pb2.RegisterDatasetFromUrlResponse]
+    """Registers a DP dataset from a CSV or Parquet file at an http(s) URL (an S3 presigned URL
+    works), read by the server with a size limit and an optional sha256 check. Nothing is
+    registered on failure. Errors: INVALID_ARGUMENT (url, sha256, max_bytes, metadata, data),
+    NOT_FOUND (the URL answered 404), RESOURCE_EXHAUSTED (larger than max_bytes), ALREADY_EXISTS,
+    UNAVAILABLE (the URL's host does not answer).
+    """
     GrantAccess: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GrantAccessRequest, _admin_pb2.GrantAccessResponse]
-    """Grants a user access to a dataset with an initial budget, or changes it.
-    Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget, below spent).
+    """Grants a user access to a dataset with an initial budget, or changes it. With
+    allow_unregistered, a dataset not registered yet gets a pending grant that takes effect when
+    it is registered. Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget,
+    below spent).
+    """
+    SetMayQuery: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SetMayQueryRequest, _admin_pb2.SetMayQueryResponse]
+    """Turns a user's may_query switch on or off (Lomas's set_may_query): while off, the user's
+    queries on private data are refused PERMISSION_DENIED; cost estimates, metadata and dummy
+    queries stay open. Errors: NOT_FOUND (user).
+    """
+    ImportLomasUsers: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ImportLomasUsersRequest, _admin_pb2.ImportLomasUsersResponse]
+    """Imports users, their may_query switches and their budgets (spent parts included, exactly)
+    from a Lomas user collection YAML, all or nothing. Budgets on datasets not registered yet
+    become pending grants. Errors: INVALID_ARGUMENT (YAML path of the bad entry), NOT_FOUND
+    (a user that does not exist when email_domain is empty).
     """
     ListGrants: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListGrantsRequest, _admin_pb2.ListGrantsResponse]
     """Lists grants, by user or dataset."""
@@ -141,9 +161,29 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Lists every DP dataset."""
     DeleteDataset: _aio.UnaryUnaryMultiCallable[_admin_pb2.DeleteDatasetRequest, _admin_pb2.DeleteDatasetResponse]  # type: ignore[assignment]
     """Deletes a DP dataset, its grants and archive. Errors: NOT_FOUND."""
+    RegisterDatasetFromUrl: _aio.UnaryUnaryMultiCallable[_admin_pb2.RegisterDatasetFromUrlRequest, _admin_pb2.RegisterDatasetFromUrlResponse]  # type: ignore[assignment]
+    """Registers a DP dataset from a CSV or Parquet file at an http(s) URL (an S3 presigned URL
+    works), read by the server with a size limit and an optional sha256 check. Nothing is
+    registered on failure. Errors: INVALID_ARGUMENT (url, sha256, max_bytes, metadata, data),
+    NOT_FOUND (the URL answered 404), RESOURCE_EXHAUSTED (larger than max_bytes), ALREADY_EXISTS,
+    UNAVAILABLE (the URL's host does not answer).
+    """
     GrantAccess: _aio.UnaryUnaryMultiCallable[_admin_pb2.GrantAccessRequest, _admin_pb2.GrantAccessResponse]  # type: ignore[assignment]
-    """Grants a user access to a dataset with an initial budget, or changes it.
-    Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget, below spent).
+    """Grants a user access to a dataset with an initial budget, or changes it. With
+    allow_unregistered, a dataset not registered yet gets a pending grant that takes effect when
+    it is registered. Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget,
+    below spent).
+    """
+    SetMayQuery: _aio.UnaryUnaryMultiCallable[_admin_pb2.SetMayQueryRequest, _admin_pb2.SetMayQueryResponse]  # type: ignore[assignment]
+    """Turns a user's may_query switch on or off (Lomas's set_may_query): while off, the user's
+    queries on private data are refused PERMISSION_DENIED; cost estimates, metadata and dummy
+    queries stay open. Errors: NOT_FOUND (user).
+    """
+    ImportLomasUsers: _aio.UnaryUnaryMultiCallable[_admin_pb2.ImportLomasUsersRequest, _admin_pb2.ImportLomasUsersResponse]  # type: ignore[assignment]
+    """Imports users, their may_query switches and their budgets (spent parts included, exactly)
+    from a Lomas user collection YAML, all or nothing. Budgets on datasets not registered yet
+    become pending grants. Errors: INVALID_ARGUMENT (YAML path of the bad entry), NOT_FOUND
+    (a user that does not exist when email_domain is empty).
     """
     ListGrants: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListGrantsRequest, _admin_pb2.ListGrantsResponse]  # type: ignore[assignment]
     """Lists grants, by user or dataset."""
@@ -281,13 +321,51 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Deletes a DP dataset, its grants and archive. Errors: NOT_FOUND."""
 
     @_abc_1.abstractmethod
+    def RegisterDatasetFromUrl(
+        self,
+        request: _admin_pb2.RegisterDatasetFromUrlRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RegisterDatasetFromUrlResponse, _abc.Awaitable[_admin_pb2.RegisterDatasetFromUrlResponse]]:
+        """Registers a DP dataset from a CSV or Parquet file at an http(s) URL (an S3 presigned URL
+        works), read by the server with a size limit and an optional sha256 check. Nothing is
+        registered on failure. Errors: INVALID_ARGUMENT (url, sha256, max_bytes, metadata, data),
+        NOT_FOUND (the URL answered 404), RESOURCE_EXHAUSTED (larger than max_bytes), ALREADY_EXISTS,
+        UNAVAILABLE (the URL's host does not answer).
+        """
+
+    @_abc_1.abstractmethod
     def GrantAccess(
         self,
         request: _admin_pb2.GrantAccessRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.GrantAccessResponse, _abc.Awaitable[_admin_pb2.GrantAccessResponse]]:
-        """Grants a user access to a dataset with an initial budget, or changes it.
-        Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget, below spent).
+        """Grants a user access to a dataset with an initial budget, or changes it. With
+        allow_unregistered, a dataset not registered yet gets a pending grant that takes effect when
+        it is registered. Errors: NOT_FOUND (user or dataset), INVALID_ARGUMENT (negative budget,
+        below spent).
+        """
+
+    @_abc_1.abstractmethod
+    def SetMayQuery(
+        self,
+        request: _admin_pb2.SetMayQueryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.SetMayQueryResponse, _abc.Awaitable[_admin_pb2.SetMayQueryResponse]]:
+        """Turns a user's may_query switch on or off (Lomas's set_may_query): while off, the user's
+        queries on private data are refused PERMISSION_DENIED; cost estimates, metadata and dummy
+        queries stay open. Errors: NOT_FOUND (user).
+        """
+
+    @_abc_1.abstractmethod
+    def ImportLomasUsers(
+        self,
+        request: _admin_pb2.ImportLomasUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ImportLomasUsersResponse, _abc.Awaitable[_admin_pb2.ImportLomasUsersResponse]]:
+        """Imports users, their may_query switches and their budgets (spent parts included, exactly)
+        from a Lomas user collection YAML, all or nothing. Budgets on datasets not registered yet
+        become pending grants. Errors: INVALID_ARGUMENT (YAML path of the bad entry), NOT_FOUND
+        (a user that does not exist when email_domain is empty).
         """
 
     @_abc_1.abstractmethod

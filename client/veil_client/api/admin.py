@@ -85,6 +85,19 @@ LIST_GRANTS = unary(
 REVOKE_ACCESS = unary(
     _S, "RevokeAccess", admin_pb2.RevokeAccessRequest, admin_pb2.RevokeAccessResponse
 )
+REGISTER_DATASET_FROM_URL = unary(
+    _S,
+    "RegisterDatasetFromUrl",
+    admin_pb2.RegisterDatasetFromUrlRequest,
+    admin_pb2.RegisterDatasetFromUrlResponse,
+    timeout=LONG_TIMEOUT_S,
+)
+SET_MAY_QUERY = unary(
+    _S, "SetMayQuery", admin_pb2.SetMayQueryRequest, admin_pb2.SetMayQueryResponse, idempotent=True
+)
+IMPORT_LOMAS_USERS = unary(
+    _S, "ImportLomasUsers", admin_pb2.ImportLomasUsersRequest, admin_pb2.ImportLomasUsersResponse
+)
 GET_SERVER_STATE = unary(
     _S,
     "GetServerState",
@@ -135,6 +148,7 @@ class Grant:
     dataset: str
     initial: PrivacyCost
     spent: PrivacyCost
+    pending: bool = False
 
     @staticmethod
     def from_proto(message: admin_pb2.Grant) -> Grant:
@@ -144,6 +158,7 @@ class Grant:
             message.dataset,
             PrivacyCost.from_proto(message.initial),
             PrivacyCost.from_proto(message.spent),
+            message.pending,
         )
 
 
@@ -280,6 +295,48 @@ class AdminApi:
         )
         return Dataset.from_proto(response.dataset)
 
+    def register_dataset_from_url(
+        self,
+        name: str,
+        url: str,
+        metadata_yaml: str,
+        *,
+        sha256: str = "",
+        max_bytes: int = 0,
+        fmt: str = "",
+    ) -> tuple[Dataset, str, int]:
+        """Register a CSV or Parquet file the server downloads from ``url``; returns the dataset,
+        the sha256 and the size of what was downloaded."""
+        response = self.transport.call(
+            REGISTER_DATASET_FROM_URL,
+            admin_pb2.RegisterDatasetFromUrlRequest(
+                name=name,
+                url=url,
+                metadata_yaml=metadata_yaml,
+                sha256=sha256,
+                max_bytes=max_bytes,
+                format=fmt,
+            ),
+        )
+        return Dataset.from_proto(response.dataset), response.source_sha256, response.source_bytes
+
+    def set_may_query(self, user: str, may_query: bool) -> bool:
+        """Turn ``user``'s may_query switch on or off; returns it as it is now."""
+        response = self.transport.call(
+            SET_MAY_QUERY, admin_pb2.SetMayQueryRequest(user=user, may_query=may_query)
+        )
+        return response.may_query
+
+    def import_lomas_users(
+        self, users_yaml: str, *, email_domain: str = ""
+    ) -> tuple[list[str], list[Grant]]:
+        """Import a Lomas user collection; returns the users created and the grants set."""
+        response = self.transport.call(
+            IMPORT_LOMAS_USERS,
+            admin_pb2.ImportLomasUsersRequest(users_yaml=users_yaml, email_domain=email_domain),
+        )
+        return list(response.created_users), [Grant.from_proto(g) for g in response.grants]
+
     def list_all_datasets(self) -> list[Dataset]:
         """Every DP dataset."""
         response = self.transport.call(LIST_ALL_DATASETS, admin_pb2.ListAllDatasetsRequest())
@@ -297,14 +354,24 @@ class AdminApi:
         """Delete a dataset with its grants and query archive."""
         self.transport.call(DELETE_DATASET, admin_pb2.DeleteDatasetRequest(name=name))
 
-    def grant_access(self, user: str, dataset: str, epsilon: float, delta: float) -> Grant:
-        """Give ``user`` access to ``dataset`` with an initial budget (ε, δ), or change it."""
+    def grant_access(
+        self,
+        user: str,
+        dataset: str,
+        epsilon: float,
+        delta: float,
+        *,
+        allow_unregistered: bool = False,
+    ) -> Grant:
+        """Give ``user`` access to ``dataset`` with an initial budget (ε, δ), or change it
+        (``allow_unregistered``: a dataset not registered yet gets a pending grant)."""
         response = self.transport.call(
             GRANT_ACCESS,
             admin_pb2.GrantAccessRequest(
                 user=user,
                 dataset=dataset,
                 initial=dpquery_pb2.PrivacyCost(epsilon=epsilon, delta=delta),
+                allow_unregistered=allow_unregistered,
             ),
         )
         return Grant.from_proto(response.grant)

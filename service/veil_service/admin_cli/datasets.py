@@ -1,4 +1,5 @@
-"""``veil admin`` subcommands for DP datasets and grants (add-dataset, grant, revoke).
+"""``veil admin`` subcommands for DP datasets and grants (add-dataset, grant, revoke,
+set-may-query, import-lomas-users).
 
 They work on a data dir directly, like the other admin commands (the server may be running).
 """
@@ -42,7 +43,36 @@ def register(admin_sub: Any) -> None:
     grant.add_argument(
         "--delta", type=float, required=True, help="initial delta budget (a probability)"
     )
+    grant.add_argument(
+        "--allow-unregistered",
+        action="store_true",
+        help="accept a dataset not registered yet: the grant takes effect when it is",
+    )
     grant.set_defaults(func=_cmd_grant)
+
+    switch = admin_sub.add_parser(
+        "set-may-query",
+        help="let a user run DP queries on private data, or stop them (Lomas's set_may_query)",
+    )
+    add_storage_arguments(switch)
+    switch.add_argument("--username", required=True, help="user name or id")
+    switch.add_argument(
+        "--value", required=True, choices=["true", "false"], help="true: may query; false: stop"
+    )
+    switch.set_defaults(func=_cmd_set_may_query)
+
+    users_import = admin_sub.add_parser(
+        "import-lomas-users",
+        help="import a Lomas user collection YAML: users, may_query, budgets with spent parts",
+    )
+    add_storage_arguments(users_import)
+    users_import.add_argument("--yaml", required=True, help="Lomas user collection YAML file")
+    users_import.add_argument(
+        "--email-domain",
+        default="",
+        help="create missing users with emails at this domain (default: they must exist)",
+    )
+    users_import.set_defaults(func=_cmd_import_lomas_users)
 
     revoke = admin_sub.add_parser(
         "revoke", help="take a user's grant on a DP dataset away (the query archive stays)"
@@ -95,10 +125,13 @@ def _cmd_grant(args: argparse.Namespace) -> int:
                 dataset=args.dataset,
                 epsilon=args.epsilon,
                 delta=args.delta,
+                allow_unregistered=args.allow_unregistered,
                 peer="cli",
             )
     finally:
         db.dispose()
+    if value.pending:
+        print(f"pending until {value.dataset_name!r} is registered: ", end="")
     print(
         f"granted {value.username!r} on {value.dataset_name!r}: epsilon={value.initial_epsilon}"
         f", delta={value.initial_delta} (spent epsilon={value.spent_epsilon}, "
@@ -121,4 +154,48 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
         f"{value.spent_epsilon}, delta={value.spent_delta} of {value.initial_epsilon}, "
         f"{value.initial_delta})"
     )
+    return 0
+
+
+def _cmd_set_may_query(args: argparse.Namespace) -> int:
+    from veil_service.dpquery.query_switch import set_may_query
+
+    db, _ = _open(args)
+    try:
+        with db.begin() as conn:
+            username, value = set_may_query(
+                conn, user=args.username, value=args.value == "true", peer="cli"
+            )
+    finally:
+        db.dispose()
+    print(f"user {username!r} may_query is now {value}")
+    return 0
+
+
+def _cmd_import_lomas_users(args: argparse.Namespace) -> int:
+    from veil_service.dpquery.lomas_import import import_users
+
+    path = Path(args.yaml)
+    if not path.is_file():
+        raise InvalidArgumentError(f"--yaml: no file at {path}.", field="yaml")
+    db, _ = _open(args)
+    try:
+        with db.begin() as conn:
+            result = import_users(
+                conn,
+                path.read_text(encoding="utf-8"),
+                email_domain=args.email_domain,
+                peer="cli",
+            )
+    finally:
+        db.dispose()
+    for name in result.created_users:
+        print(f"created user {name!r} (no password yet: send a password reset)")
+    for value in result.grants:
+        state = "pending" if value.pending else "granted"
+        print(
+            f"{state} {value.username!r} on {value.dataset_name!r}: epsilon "
+            f"{value.spent_epsilon}/{value.initial_epsilon}, delta "
+            f"{value.spent_delta}/{value.initial_delta} spent"
+        )
     return 0

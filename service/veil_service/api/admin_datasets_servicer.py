@@ -11,14 +11,15 @@ from veil_service.api import ServicerContext
 from veil_service.api import dpquery_convert as convert
 from veil_service.auth.principal import current_peer, current_principal
 from veil_service.context import AppContext
-from veil_service.dpquery import datasets, grants, registration
+from veil_service.dpquery import datasets, grants, lomas_import, query_switch, registration
 from veil_service.errors import InvalidArgumentError, Reason
 from veil_service.storage.db_calls import db_call, db_read, db_write
 
 
 class AdminDatasetsServicer:
-    """RegisterDataset, RegisterDatasetFromPath, ListAllDatasets, UpdateDatasetMetadata,
-    DeleteDataset, GrantAccess, ListGrants, RevokeAccess (see admin.proto)."""
+    """RegisterDataset, RegisterDatasetFromPath, RegisterDatasetFromUrl, ListAllDatasets,
+    UpdateDatasetMetadata, DeleteDataset, GrantAccess, ListGrants, RevokeAccess, SetMayQuery,
+    ImportLomasUsers (see admin.proto)."""
 
     app: AppContext
 
@@ -64,6 +65,32 @@ class AdminDatasetsServicer:
         )
         return admin_pb2.RegisterDatasetFromPathResponse(dataset=convert.dataset(record))
 
+    async def RegisterDatasetFromUrl(  # noqa: N802
+        self, request: admin_pb2.RegisterDatasetFromUrlRequest, context: ServicerContext
+    ) -> admin_pb2.RegisterDatasetFromUrlResponse:
+        principal = current_principal()
+        settings = self.app.settings
+        record, downloaded = await asyncio.to_thread(
+            registration.register_from_url,
+            self.app.db,
+            self.app.blobs,
+            name=request.name,
+            url=request.url,
+            metadata_text=request.metadata_yaml,
+            prefixes=settings.dataset_url_prefixes,
+            limit_bytes=settings.dataset_url_max_bytes,
+            max_bytes=request.max_bytes,
+            sha256=request.sha256,
+            fmt=request.format,
+            actor_id=principal.user_id,
+            peer=current_peer(),
+        )
+        return admin_pb2.RegisterDatasetFromUrlResponse(
+            dataset=convert.dataset(record),
+            source_sha256=downloaded.sha256,
+            source_bytes=downloaded.size_bytes,
+        )
+
     async def ListAllDatasets(  # noqa: N802
         self, request: admin_pb2.ListAllDatasetsRequest, context: ServicerContext
     ) -> admin_pb2.ListAllDatasetsResponse:
@@ -101,6 +128,7 @@ class AdminDatasetsServicer:
             dataset=request.dataset,
             epsilon=request.initial.epsilon,
             delta=request.initial.delta,
+            allow_unregistered=request.allow_unregistered,
             actor_id=principal.user_id,
             peer=current_peer(),
         )
@@ -127,6 +155,35 @@ class AdminDatasetsServicer:
             peer=current_peer(),
         )
         return admin_pb2.RevokeAccessResponse(grant=convert.grant(value))
+
+    async def SetMayQuery(  # noqa: N802
+        self, request: admin_pb2.SetMayQueryRequest, context: ServicerContext
+    ) -> admin_pb2.SetMayQueryResponse:
+        username, value = await db_write(
+            self.app.db,
+            query_switch.set_may_query,
+            user=request.user,
+            value=request.may_query,
+            actor_id=current_principal().user_id,
+            peer=current_peer(),
+        )
+        return admin_pb2.SetMayQueryResponse(username=username, may_query=value)
+
+    async def ImportLomasUsers(  # noqa: N802
+        self, request: admin_pb2.ImportLomasUsersRequest, context: ServicerContext
+    ) -> admin_pb2.ImportLomasUsersResponse:
+        result = await db_write(
+            self.app.db,
+            lomas_import.import_users,
+            request.users_yaml,
+            email_domain=request.email_domain,
+            actor_id=current_principal().user_id,
+            peer=current_peer(),
+        )
+        return admin_pb2.ImportLomasUsersResponse(
+            created_users=list(result.created_users),
+            grants=[convert.grant(g) for g in result.grants],
+        )
 
 
 def _delete_dataset(app: AppContext, name: str, actor_id: str, peer: str) -> None:

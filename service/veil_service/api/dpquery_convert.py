@@ -252,4 +252,5 @@ def grant(value: Grant) -> admin_pb2.Grant:
         dataset=value.dataset_name,
         initial=cost(PrivacyCost(value.initial_epsilon, value.initial_delta)),
         spent=cost(PrivacyCost(value.spent_epsilon, value.spent_delta)),
+        pending=value.pending,
     )

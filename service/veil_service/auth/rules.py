@@ -94,6 +94,9 @@ RULES: dict[str, Access] = {
             "GrantAccess",
             "ListGrants",
             "RevokeAccess",
+            "RegisterDatasetFromUrl",
+            "SetMayQuery",
+            "ImportLomasUsers",
             "GetServerState",
         )
     },

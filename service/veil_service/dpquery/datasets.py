@@ -1,7 +1,8 @@
 """The registry of DP datasets: a stored table (Arrow IPC blob) plus its Lomas metadata.
 
 Registration is all or nothing: the blob is durable first, then its row and the dataset row are
-inserted in one transaction; a failure deletes the blob. An admin may replace the metadata later
+inserted in one transaction (with the grants that waited for the name, ``pending_grants``); a
+failure deletes the blob. An admin may replace the metadata later
 when it still describes the stored table (same columns, order and types). Deleting a dataset
 removes its grants and archive with it, then the blob once nothing else references it.
 """
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from veil_service.accounts import audit
 from veil_service.arrow_tables import ColumnDescription, TableShape
+from veil_service.dpquery import pending_grants
 from veil_service.dpquery.dataset_files import target_schema
 from veil_service.engine_contract.dp_metadata import Metadata, parse_metadata
 from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
@@ -129,8 +131,15 @@ def register_dataset(
             created_at=now,
         )
     )
+    activated = pending_grants.activate(conn, name, dataset_id)
     audit.record(
-        conn, "dataset.registered", actor_id=actor_id, peer=peer, dataset=name, rows=shape.num_rows
+        conn,
+        "dataset.registered",
+        actor_id=actor_id,
+        peer=peer,
+        dataset=name,
+        rows=shape.num_rows,
+        pending_grants_activated=[p.username for p in activated],
     )
     return DatasetRecord(
         dataset_id,

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from veil_service.accounts import audit, users
+from veil_service.dpquery import pending_grants
 from veil_service.dpquery.datasets import DatasetRecord, get_dataset, to_record
 from veil_service.errors import InvalidArgumentError, NotFoundError, Reason
 from veil_service.storage import schema
@@ -36,6 +37,8 @@ class Grant:
         spent_epsilon: ε charged so far (including queries running now).
         spent_delta: δ charged so far.
         created_at: Epoch seconds.
+        pending: The dataset is not registered yet (``dataset_id`` is empty); the grant takes
+            effect when it is.
     """
 
     id: str
@@ -48,6 +51,7 @@ class Grant:
     spent_epsilon: float
     spent_delta: float
     created_at: float
+    pending: bool = False
 
     @property
     def remaining_epsilon(self) -> float:
@@ -84,6 +88,28 @@ def _to_grant(row: sa.RowMapping) -> Grant:
     )
 
 
+def _from_pending(value: pending_grants.PendingGrant) -> Grant:
+    return Grant(
+        value.id,
+        value.user_id,
+        value.username,
+        "",
+        value.dataset_name,
+        value.initial_epsilon,
+        value.initial_delta,
+        value.spent_epsilon,
+        value.spent_delta,
+        value.created_at,
+        pending=True,
+    )
+
+
+def _dataset_id(conn: sa.Connection, name: str) -> str | None:
+    return conn.execute(
+        sa.select(schema.datasets.c.id).where(schema.datasets.c.name == name)
+    ).scalar()
+
+
 def check_budget_value(value: float, name: str) -> None:
     """Refuse a budget that is not a finite number >= 0."""
     if (
@@ -104,25 +130,65 @@ def grant_access(
     dataset: str,
     epsilon: float,
     delta: float,
+    allow_unregistered: bool = False,
+    spent_epsilon: float | None = None,
+    spent_delta: float | None = None,
     actor_id: str | None = None,
     peer: str = "",
 ) -> Grant:
     """Give a user access to a dataset with an initial budget, or change that budget.
 
     Changing a budget is one conditional update, so it cannot drop below what a concurrent
-    query has just been charged.
+    query has just been charged. With ``allow_unregistered`` a dataset name not registered yet
+    gets a pending grant that takes effect when the name is registered (Lomas allows it; off by
+    default so that a mistyped name is refused, not parked). ``spent_*`` (imports of Lomas
+    collections) set what was already spent, exactly; None keeps what is recorded.
 
     Raises:
-        NotFoundError: unknown user or dataset.
+        NotFoundError: unknown user, or unknown dataset without ``allow_unregistered``.
         InvalidArgumentError: a negative budget, or one below what the user already spent.
     """
     check_budget_value(epsilon, "epsilon")
     check_budget_value(delta, "delta")
+    for value, name in ((spent_epsilon, "spent_epsilon"), (spent_delta, "spent_delta")):
+        if value is not None:
+            check_budget_value(value, name)
     target = users.find_user(conn, user)
-    record = get_dataset(conn, dataset)
+    dataset_id = _dataset_id(conn, dataset)
+    if dataset_id is None:
+        if not allow_unregistered:
+            raise NotFoundError(
+                f"no dataset named {dataset!r}; list them with ListAllDatasets. To grant before "
+                "registering it, set allow_unregistered (CLI: --allow-unregistered): the grant "
+                "takes effect when the dataset is registered.",
+                field="dataset",
+            )
+        waiting = pending_grants.put(
+            conn,
+            user_id=target.id,
+            username=target.username,
+            dataset_name=dataset,
+            epsilon=epsilon,
+            delta=delta,
+            spent_epsilon=spent_epsilon,
+            spent_delta=spent_delta,
+        )
+        audit.record(
+            conn,
+            "grant.set_pending",
+            user_id=target.id,
+            actor_id=actor_id,
+            peer=peer,
+            dataset=dataset,
+            epsilon=float(epsilon),
+            delta=float(delta),
+            spent_epsilon=waiting.spent_epsilon,
+            spent_delta=waiting.spent_delta,
+        )
+        return _from_pending(waiting)
     g = schema.grants
     existing = conn.execute(
-        sa.select(g.c.id).where(g.c.user_id == target.id, g.c.dataset_id == record.id)
+        sa.select(g.c.id).where(g.c.user_id == target.id, g.c.dataset_id == dataset_id)
     ).first()
     if existing is None:
         grant_id = str(uuid.uuid4())
@@ -130,7 +196,7 @@ def grant_access(
             sa.insert(g).values(
                 id=grant_id,
                 user_id=target.id,
-                dataset_id=record.id,
+                dataset_id=dataset_id,
                 initial_epsilon=float(epsilon),
                 initial_delta=float(delta),
                 spent_epsilon=0.0,
@@ -140,24 +206,34 @@ def grant_access(
         )
     else:
         grant_id = existing[0]
-        updated = conn.execute(
-            sa.update(g)
-            .where(
-                g.c.id == grant_id,
-                g.c.spent_epsilon <= float(epsilon),
-                g.c.spent_delta <= float(delta),
-            )
-            .values(initial_epsilon=float(epsilon), initial_delta=float(delta))
+    values: dict[str, float] = {"initial_epsilon": float(epsilon), "initial_delta": float(delta)}
+    if spent_epsilon is not None:
+        values["spent_epsilon"] = float(spent_epsilon)
+    if spent_delta is not None:
+        values["spent_delta"] = float(spent_delta)
+    # One conditional write: the budget never drops below what is (or is being) spent.
+    updated = conn.execute(
+        sa.update(g)
+        .where(
+            g.c.id == grant_id,
+            (g.c.spent_epsilon if spent_epsilon is None else sa.literal(float(spent_epsilon)))
+            <= float(epsilon),
+            (g.c.spent_delta if spent_delta is None else sa.literal(float(spent_delta)))
+            <= float(delta),
         )
-        if updated.rowcount != 1:
-            spent = conn.execute(
-                sa.select(g.c.spent_epsilon, g.c.spent_delta).where(g.c.id == grant_id)
-            ).one()
-            raise InvalidArgumentError(
-                f"{target.username} already spent epsilon={spent[0]!r}, delta={spent[1]!r} on "
-                f"{dataset}; the new budget must be at least that.",
-                field="epsilon",
-            )
+        .values(**values)
+    )
+    if updated.rowcount != 1:
+        spent = conn.execute(
+            sa.select(g.c.spent_epsilon, g.c.spent_delta).where(g.c.id == grant_id)
+        ).one()
+        spent_e = spent[0] if spent_epsilon is None else spent_epsilon
+        spent_d = spent[1] if spent_delta is None else spent_delta
+        raise InvalidArgumentError(
+            f"{target.username} already spent epsilon={spent_e!r}, delta={spent_d!r} on "
+            f"{dataset}; the new budget must be at least that.",
+            field="epsilon",
+        )
     audit.record(
         conn,
         "grant.set",
@@ -185,6 +261,8 @@ def revoke_access(
     metadata, dummy data and queries for that user; other users' grants and the query archive
     stay (the archive is the record of what was released). A later grant starts a new budget.
 
+    A pending grant (dataset not registered yet) is revoked the same way.
+
     Returns:
         The grant as it was, with what had been spent.
 
@@ -192,6 +270,18 @@ def revoke_access(
         NotFoundError: unknown user or dataset, or the user holds no grant on it.
     """
     target = users.find_user(conn, user)
+    waiting = pending_grants.find(conn, target.id, dataset)
+    if waiting is not None:
+        pending_grants.delete(conn, waiting.id)
+        audit.record(
+            conn,
+            "grant.revoke_pending",
+            user_id=target.id,
+            actor_id=actor_id,
+            peer=peer,
+            dataset=dataset,
+        )
+        return _from_pending(waiting)
     record = get_dataset(conn, dataset)
     g = schema.grants
     row = conn.execute(
@@ -225,14 +315,20 @@ def get_grant(conn: sa.Connection, grant_id: str) -> Grant:
 
 
 def list_grants(conn: sa.Connection, *, user: str = "", dataset: str = "") -> list[Grant]:
-    """Grants, optionally of one user (id or username) or one dataset, by dataset then user."""
+    """Grants, optionally of one user (id or username) or one dataset, by dataset then user;
+    pending grants (``pending=True``) included."""
     query = _select()
-    if user:
-        query = query.where(schema.grants.c.user_id == users.find_user(conn, user).id)
+    user_id = users.find_user(conn, user).id if user else ""
+    if user_id:
+        query = query.where(schema.grants.c.user_id == user_id)
     if dataset:
         query = query.where(schema.datasets.c.name == dataset)
-    rows = conn.execute(query.order_by(schema.datasets.c.name, schema.users.c.username))
-    return [_to_grant(r) for r in rows.mappings()]
+    found = [_to_grant(r) for r in conn.execute(query).mappings()]
+    found += [
+        _from_pending(p)
+        for p in pending_grants.list_pending(conn, user_id=user_id, dataset=dataset)
+    ]
+    return sorted(found, key=lambda grant: (grant.dataset_name, grant.username))
 
 
 def not_found(dataset: str) -> NotFoundError:

@@ -47,7 +47,7 @@ import pyarrow.ipc as ipc
 import sqlalchemy as sa
 
 from veil_service.context import AppContext
-from veil_service.dpquery import archive, budget, grants
+from veil_service.dpquery import archive, budget, grants, query_switch
 from veil_service.dpquery.archive import ArchivedAnswer
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
@@ -196,6 +196,7 @@ class DPQueries:
             NotFoundError: no such dataset for this caller.
             InvalidArgumentError: the library refuses the request.
             FailedPreconditionError: a pickled model was asked for and the server forbids it.
+            PermissionDeniedError: an admin turned the caller's may_query switch off.
             ResourceExhaustedError: the cost exceeds the remaining budget (message states it).
             UnavailableError: the engine is down.
         """
@@ -204,6 +205,8 @@ class DPQueries:
         grant, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
         if spec.dummy:
             return await self._dummy_query(spec, dataset, grant, user_id)
+        # Checked again when charging; here so that a switched-off user waits for no cost.
+        await db_read(self.app.db, query_switch.ensure_may_query, user_id, grant.username)
         cost = await self._cost(spec, dataset)
         request_json = canonical_json(spec.library, spec.request)
         started = time.monotonic()
@@ -463,8 +466,10 @@ def _charge(
     """Charge the grant and open the query's record, in one transaction; returns its id.
 
     Raises:
+        PermissionDeniedError: an admin turned the user's may_query switch off.
         ResourceExhaustedError: the cost exceeds what the grant has left.
     """
+    query_switch.ensure_may_query(conn, user_id, grant.username)
     if not budget.charge(conn, grant.id, cost):
         raise budget.exhausted(spec.dataset, cost, budget.remaining(conn, grant.id))
     return archive.open_record(

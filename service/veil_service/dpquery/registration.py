@@ -1,5 +1,5 @@
-"""Registering DP datasets: from an uploaded Arrow stream or from a file on the server; and
-replacing a registered dataset's metadata.
+"""Registering DP datasets: from an uploaded Arrow stream, a file on the server or a file at a
+URL; and replacing a registered dataset's metadata.
 
 Both paths validate the metadata first (Lomas format; an error names the field and the reason),
 then write a blob holding exactly the metadata's columns with its types, then register it in one
@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from veil_service.arrow_tables import TableShape
-from veil_service.dpquery import dataset_files
+from veil_service.dpquery import dataset_files, url_source
 from veil_service.dpquery.datasets import (
     DatasetRecord,
     ensure_name_free,
@@ -114,6 +114,54 @@ def register_from_path(
         ensure_name_free(conn, name)
     stored, shape = dataset_files.write_from_path(blobs, Path(path).expanduser(), metadata)
     return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer)
+
+
+def register_from_url(
+    db: sa.Engine,
+    blobs: BlobStore,
+    *,
+    name: str,
+    url: str,
+    metadata_text: str,
+    prefixes: tuple[str, ...],
+    limit_bytes: int,
+    max_bytes: int = 0,
+    sha256: str = "",
+    fmt: str = "",
+    actor_id: str | None = None,
+    peer: str = "",
+) -> tuple[DatasetRecord, url_source.Downloaded]:
+    """Register a CSV or Parquet file downloaded from ``url`` (blocking; see ``url_source``).
+
+    Everything is checked before the download (name, metadata, free name, URL), and the
+    download is deleted whatever happens, so a failure leaves no file and no row.
+
+    Returns:
+        The dataset and the download (its path no longer exists; sha256 and size remain).
+
+    Raises:
+        InvalidArgumentError, NotFoundError, PermissionDeniedError, FailedPreconditionError,
+        ResourceExhaustedError, UnavailableError: see ``url_source.download``.
+        AlreadyExistsError: the name is taken.
+    """
+    validate_dataset_name(name)
+    metadata = parse_metadata_text(metadata_text)
+    with db.connect() as conn:
+        ensure_name_free(conn, name)
+    downloaded = url_source.download(
+        url,
+        prefixes=prefixes,
+        temp_dir=blobs.temp_dir,
+        max_bytes=max_bytes,
+        limit_bytes=limit_bytes,
+        sha256=sha256,
+        fmt=fmt,
+    )
+    try:
+        stored, shape = dataset_files.write_from_path(blobs, downloaded.path, metadata, field="url")
+    finally:
+        downloaded.path.unlink(missing_ok=True)
+    return _commit(db, blobs, name, stored, shape, metadata, actor_id, peer), downloaded
 
 
 def confine_path(path: str, roots: tuple[str, ...]) -> Path:

@@ -196,6 +196,31 @@ grants = sa.Table(
     sa.UniqueConstraint("user_id", "dataset_id", name="uq_grants_user_dataset"),
 )
 
+# Users an admin stopped from running private DP queries (Lomas's may_query); no row: may query.
+dp_user_switches = sa.Table(
+    "dp_user_switches",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("may_query", sa.Boolean, nullable=False),
+    sa.Column("changed_by", sa.String(36), nullable=True),
+    sa.Column("changed_at", sa.Float, nullable=False),
+)
+
+# Grants on a dataset name not registered yet; registering the name turns them into grants.
+dp_pending_grants = sa.Table(
+    "dp_pending_grants",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("dataset_name", sa.String(128), nullable=False),
+    sa.Column("initial_epsilon", sa.Float, nullable=False),
+    sa.Column("initial_delta", sa.Float, nullable=False),
+    sa.Column("spent_epsilon", sa.Float, nullable=False),
+    sa.Column("spent_delta", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("user_id", "dataset_name", name="uq_pending_grants_user_dataset"),
+)
+
 dp_queries = sa.Table(
     "dp_queries",
     metadata,
