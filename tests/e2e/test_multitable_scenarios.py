@@ -186,13 +186,29 @@ def test_ts_yaml_loads_runs_and_exports_back(
     assert sensor1.time_series == {"projection_type": "flatten", "nf": 10}
     runner.upload_file("vanilla", str(fixtures / "sensors_vanilla.csv"))
     runner.upload_file("sensor1", str(fixtures / "sensors_timeseries1.csv"))
+    # ts.yaml asks data augmentation and a processor for 'vanilla'. Augmentation cannot apply in
+    # a linked run (extra individuals, and metrics that pair each original with its avatar): the
+    # run is refused before any job, naming the table and the parameter.
+    with pytest.raises(InvalidArgument, match=r"table 'vanilla': data_augmentation_strategy"):
+        runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
+    assert runner.api.list_jobs(run_id=runner.set_name).items == []
+    runner.delete_parameters(
+        "vanilla", ["data_augmentation_strategy", "data_augmentation_target_column"]
+    )
+    assert runner.config.tables["vanilla"].avatarization["processors"] == [
+        {"target": "capital-gain", "references": ["capital-loss"]}
+    ]
     runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
-    # ts.yaml asks augmentation and processors for 'vanilla': a linked run does not apply them
-    # yet, and the job says so rather than dropping them silently.
-    with pytest.warns(
-        UserWarning, match=r"table 'vanilla': data_augmentation_strategy.*not applied"
-    ):
+    # The processor applies around the linked pipeline (no warning that anything was set
+    # aside), and the avatars come back in the original columns and dtypes.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         series = runner.shuffled("sensor1")
+        individuals = runner.shuffled("vanilla")
+    vanilla = pd.read_csv(fixtures / "sensors_vanilla.csv")
+    assert list(individuals.columns) == list(vanilla.columns)
+    assert individuals["capital-gain"].dtype == vanilla["capital-gain"].dtype
+    assert set(individuals["native-country"]) <= set(vanilla["native-country"])
     original = pd.read_csv(fixtures / "sensors_timeseries1.csv")
     assert list(series.columns) == list(original.columns)
     assert set(series["id"]) <= set(runner.shuffled("vanilla")["id"])

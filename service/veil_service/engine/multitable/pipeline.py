@@ -23,8 +23,9 @@ Plain pandas/numpy/scipy: no gRPC, protobuf or database.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,9 +48,15 @@ from veil_service.engine.multitable.assignment import (
 )
 from veil_service.engine.multitable.space import fit_space
 from veil_service.engine.multitable.validation import check_tables
+from veil_service.engine.processors import ProcessorChain, parse_processors
 from veil_service.engine.timeseries.parameters import TimeSeriesParameters
 from veil_service.engine.timeseries.series import SeriesModel, fit_series
-from veil_service.engine_contract.avatar_features import FEATURE_KEYS
+from veil_service.engine_contract.avatar_features import (
+    AUGMENTATION_KEYS,
+    FEATURE_KEYS,
+    PROCESSORS_KEY,
+    SELECTORS,
+)
 from veil_service.engine_contract.linked_tables import (
     MINIMUM_DISTANCE_ASSIGNMENT,
     SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT,
@@ -189,6 +196,8 @@ def avatarize_tables(
     plain = [n for n in order if not schema.is_time_series(n)]
     for name in plain:
         check_parameters(name, frames[name], parameters.get(name))
+    originals = frames
+    frames, chains = preprocess_tables(frames, parameters, plain)
     columns = {n: value_columns(schema, n, frames[n]) for n in order}
     categorical = {
         n: list(
@@ -246,12 +255,12 @@ def avatarize_tables(
         weights.update(user_weights)
         table_params["categorical_columns"] = cat_columns
         table_params.pop("seed", None)
+        table_params.pop(PROCESSORS_KEY, None)  # applied around the pipeline
         table_params, set_aside = _avatar_method_parameters(table_params)
         if set_aside:
             warnings.append(
-                f"table {name!r}: {', '.join(set_aside)} not applied: single-table features "
-                "(augmentation, processors, DP generators) do not run in a linked run yet; "
-                "this table's avatars come from the avatar method alone"
+                f"table {name!r}: {', '.join(set_aside)} not applied: they qualify a "
+                "single-table feature (augmentation, DP generator) the table does not select"
             )
         try:
             result = avatarize(
@@ -316,6 +325,7 @@ def avatarize_tables(
 
     report(0.95, "drawing new keys")
     tables = _with_new_keys(schema, frames, order, avatar_values, assigned, results, key_seed)
+    tables = postprocess_tables(originals, tables, chains)
     links = [
         LinkResult(link, positions[link], assigned[link], distances[link]) for link in schema.links
     ]
@@ -323,8 +333,84 @@ def avatarize_tables(
     return MultiTableResult(schema, tables, links, series, warnings)
 
 
+_DP_REASON = (
+    "a DP generator draws rows that descend from no original, so children have no avatar "
+    "parent to follow and no privacy budget covers the children's summaries it would read."
+)
+_AUGMENTATION_REASON = (
+    "extra rows of a table would need children drawn for them and parents assigned to them, "
+    "and every linked metric pairs each original with its one avatar."
+)
+UNSUPPORTED_FEATURE_KEYS: dict[str, str] = {
+    **{key: _DP_REASON for key in SELECTORS if key != "k"},
+    AUGMENTATION_KEYS[0]: _AUGMENTATION_REASON,
+}
+"""Single-table features a linked table refuses (by the parameter that selects each), and why.
+Processors apply (:func:`preprocess_tables`)."""
+
+
+def preprocess_tables(
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, TableParameters],
+    names: list[str],
+) -> tuple[dict[str, pd.DataFrame], dict[str, ProcessorChain]]:
+    """Each table with server-side ``processors`` through their ``preprocess``, keys included
+    (an inter-record processor's individual is often the table's foreign key).
+
+    The whole linked pipeline then runs on the processed tables: a parent summarises its
+    children's processed values, as the child is avatarized; :func:`postprocess_tables` undoes
+    each table's processors on its avatars once they carry their new keys.
+
+    Raises:
+        InvalidArgumentError: a processor refuses the table (a missing or non-numeric column),
+            naming the table.
+    """
+    out = dict(frames)
+    chains: dict[str, ProcessorChain] = {}
+    for name in names:
+        entries = (parameters.get(name) or TableParameters()).avatarization.get(PROCESSORS_KEY)
+        if not entries:
+            continue
+        try:
+            chain = ProcessorChain(parse_processors(entries))
+            processed = chain.preprocess(frames[name].reset_index(drop=True))
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"table {name!r}: {exc.message}",
+                field=f"tables[{name}].{exc.field or PROCESSORS_KEY}",
+            ) from None
+        if len(processed) != len(frames[name]):
+            raise ValueError(f"table {name!r}: a processor changed the number of rows")
+        out[name], chains[name] = processed, chain
+    return out, chains
+
+
+def postprocess_tables(
+    originals: Mapping[str, pd.DataFrame],
+    tables: dict[str, TableResult],
+    chains: Mapping[str, ProcessorChain],
+) -> dict[str, TableResult]:
+    """The avatars of each table with processors put back in its original columns and dtypes
+    (``postprocess`` in reverse order, on the avatars in their unshuffled order with their new
+    keys), shuffled as before."""
+    for name, chain in chains.items():
+        result = tables[name]
+        original = originals[name]
+        restored = chain.postprocess(result.unshuffled.reset_index(drop=True))
+        restored = restored[list(original.columns)]
+        for column in original.columns:
+            if restored[column].dtype != original[column].dtype:
+                with contextlib.suppress(TypeError, ValueError):
+                    restored[column] = restored[column].astype(original[column].dtype)
+        assert result.order is not None  # _with_new_keys sets it
+        shuffled = restored.iloc[result.order].reset_index(drop=True)
+        tables[name] = replace(result, unshuffled=restored, avatars=shuffled)
+    return tables
+
+
 def check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | None) -> None:
-    """A plain table has avatarization parameters, and a ``k`` below its row count.
+    """A plain table has avatarization parameters, no single-table feature a linked run cannot
+    apply (:data:`UNSUPPORTED_FEATURE_KEYS`), and a ``k`` below its row count.
 
     Raises:
         InvalidArgumentError: naming the table and the fix.
@@ -334,6 +420,14 @@ def check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | N
             f"table {name!r} has no avatarization parameters: set_parameters({name!r}, k=...).",
             field=f"tables[{name}].avatarization",
         )
+    for key in sorted(UNSUPPORTED_FEATURE_KEYS):
+        if params.avatarization.get(key) not in (None, [], {}, ""):
+            raise InvalidArgumentError(
+                f"table {name!r}: {key} cannot apply in a linked run: "
+                f"{UNSUPPORTED_FEATURE_KEYS[key]} Remove {key} from table {name!r} "
+                "(processors do apply in a linked run), or avatarize the table on its own.",
+                field=f"tables[{name}].{key}",
+            )
     k = params.avatarization.get("k", 20)
     if isinstance(k, int) and not isinstance(k, bool) and k >= len(frame):
         raise InvalidArgumentError(
