@@ -30,12 +30,18 @@ generator, Veil first:
   number): the difference and the ratio;
 * wall seconds of the generation.
 
+After each table, a wall-clock summary across its generators, Veil first: generation, attacks
+(anonymeter and the distance ratio), utility (the random forest) and total seconds of each row,
+each baseline's generation time over Veil's, and, for a row read from ``--cache``, the time and
+load of the run that measured it (a cached row's seconds are that run's, not this one's).
+
 Targets (issue 21): hidden rate > 90 %, 0 unique originals copied, local cloaking >= 10, each
 anonymeter risk <= max(0.10, 1.5 x GaussianCopula's), DCR ratio <= 1.1, utility within 0.03.
 
 The last line is ``key=value`` pairs: per table and generator the three risks, the DCR ratio, the
-utility difference and the seconds, then ``<label>_targets_met`` (tables where that Veil
-parameter set meets every target) out of ``tables``, and ``<label>_ci_targets_met``: the same
+utility difference, the generation seconds and the total wall seconds (``_wall_seconds``), then
+``<label>_targets_met`` (tables where that Veil parameter set meets every target) out of
+``tables``, and ``<label>_ci_targets_met``: the same
 where a risk counts as missed only when anonymeter's 95 % interval lies above its bound (a worst
 inference is the largest of one noisy estimate per column, see ``risks_significantly_above``).
 """
@@ -71,6 +77,7 @@ WORKER = ROOT / "bench" / "_privacy_worker.py"
 SPLIT_SEED = 0
 TRAIN_SHARE = 0.7
 UTILITY_TOLERANCE = 0.03
+DCR_BOUND = 1.1
 
 
 @dataclass
@@ -292,6 +299,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Generate, attack and score one table with one generator."""
     row: dict[str, Any] = {"table": case.name, "generator": generator}
+    row["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    row["load_average"] = os.getloadavg()[0]
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if generator == "veil":
@@ -311,10 +321,53 @@ def evaluate(
     row["dcr_ratio"] = risks["dcr_ratio"]
     row["attacks"] = risks
     row["utility_real"] = args.real_scores[case.name]
+    scoring = time.perf_counter()
     row["utility_synthetic"] = utility(synthetic, case)
+    row["utility_seconds"] = time.perf_counter() - scoring
     row["utility_diff"] = row["utility_real"] - row["utility_synthetic"]
     row["utility_ratio"] = row["utility_synthetic"] / row["utility_real"]
+    row["wall_seconds"] = time.perf_counter() - started
     return row
+
+
+def wall_clock(row: dict[str, Any]) -> dict[str, float | None]:
+    """A row's seconds: generation, attacks, utility and total (None where a row of an older
+    cache did not record them; its total is then generation + attacks, a lower bound)."""
+    attacks_seconds = float(row["attacks"].get("seconds", 0.0))
+    utility_seconds = row.get("utility_seconds")
+    total = row.get("wall_seconds")
+    return {
+        "generation": float(row["seconds"]),
+        "attacks": attacks_seconds,
+        "utility": None if utility_seconds is None else float(utility_seconds),
+        "total": float(total) if total is not None else float(row["seconds"]) + attacks_seconds,
+    }
+
+
+def wall_clock_lines(table: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    """The table's wall-clock summary across its generators, Veil's rows first."""
+    labels = sorted(rows, key=lambda label: (not label.startswith("veil"), list(rows).index(label)))
+    veil = rows.get("veil")
+    lines = [f"  wall clock {table}:"]
+    for label in labels:
+        row = rows[label]
+        clock = wall_clock(row)
+        utility_text = "?" if clock["utility"] is None else f"{clock['utility']:.0f}"
+        total_text = f"{clock['total']:.0f}" + ("" if row.get("wall_seconds") else "+")
+        ratio = ""
+        if veil is not None and label != "veil" and veil["seconds"] > 0:
+            ratio = f", generation {row['seconds'] / veil['seconds']:.1f}x Veil's"
+        origin = ""
+        if row.get("cached"):
+            when = row.get("measured_at", "an earlier run")
+            load = row.get("load_average")
+            origin = f" [cached: {when}" + ("" if load is None else f", load {load:.1f}") + "]"
+        lines.append(
+            f"    {label:<16} generation {clock['generation']:.1f}s "
+            f"attacks {clock['attacks']:.0f}s utility {utility_text}s "
+            f"total {total_text}s{ratio}{origin}"
+        )
+    return lines
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -337,7 +390,7 @@ def targets_met(veil: dict[str, Any], copula: dict[str, Any] | None) -> dict[str
         "hidden_rate": veil["hidden_rate"] > 90.0,
         "unique_copies": veil["unique_copies"] == 0.0,
         "local_cloaking": veil["local_cloaking"] >= 10,
-        "dcr_ratio": veil["dcr_ratio"] <= 1.1,
+        "dcr_ratio": veil["dcr_ratio"] <= DCR_BOUND,
         "utility": veil["utility_diff"] <= UTILITY_TOLERANCE,
     }
     for risk in ("singling_out", "linkability", "inference_worst"):
@@ -349,7 +402,7 @@ def targets_met(veil: dict[str, Any], copula: dict[str, Any] | None) -> dict[str
 def risks_significantly_above(
     veil: dict[str, Any], copula: dict[str, Any] | None
 ) -> dict[str, bool]:
-    """Which risk targets Veil's row misses beyond anonymeter's own 95 % confidence interval.
+    """Which risk targets Veil's row misses beyond their 95 % confidence interval.
 
     A worst inference risk is the largest of one estimate per column, each from a few hundred
     control rows, so it is biased upwards and its point estimate misses a bound by chance more
@@ -365,6 +418,8 @@ def risks_significantly_above(
         else:
             lows = [attacks[risk]["ci_low"]]
         out[risk] = max(lows) > bound
+    # The distance ratio's bootstrap interval (bench/_privacy_worker.py) is read the same way.
+    out["dcr_ratio"] = float(attacks.get("dcr_ratio_ci_low", veil["dcr_ratio"])) > DCR_BOUND
     return out
 
 
@@ -415,6 +470,8 @@ def main() -> None:
             if row is None:
                 row = evaluate(case, generator, args, params)
                 _store(args, case, generator, params, row)
+            else:
+                row["cached"] = True
             row["generator"] = label
             table_rows[label] = row
             rows.append(row)
@@ -423,6 +480,9 @@ def main() -> None:
                 figures[f"{name}_{label}_{key}"] = row[key]
             figures[f"{name}_{label}_utility_diff"] = row["utility_diff"]
             figures[f"{name}_{label}_seconds"] = row["seconds"]
+            figures[f"{name}_{label}_wall_seconds"] = wall_clock(row)["total"]
+        for text in wall_clock_lines(name, table_rows):
+            print(text, flush=True)
         copula = table_rows.get("gaussian_copula")
         for label in [label for label in table_rows if label.startswith("veil")]:
             met = targets_met(table_rows[label], copula)
