@@ -19,6 +19,16 @@ What it measures (wall-clock seconds, one run each, on whatever else the machine
   bench/.venv-bench/bin/pip install -r bench/requirements-metrics.txt``). Without that venv, or
   with ``--skip-anonymeter``, the comparison is skipped and said so.
 
+``--privacy-rows N`` (issue 17 item 6) instead times ``privacy_metrics`` alone on N rows of Adult
+resampled (numbers jittered), its stand-in avatars and N/10 holdout rows, in two configurations,
+each in a fresh child process (so its peak RSS is its own): ``defaults`` (no known variables, no
+target, no holdout: what the end-to-end privacy job runs) and ``full`` (known variables, target
+and holdout: every metric, the three attacks included). ``--baseline-ref REF`` runs the same
+children on the engine code of git commit REF first (exported to a temporary directory) and
+prints the speed-up; the values of both runs are compared key by key. Its ``key=value`` line has
+``rows``, ``<config>_s``, ``<config>_cpu_s``, ``<config>_peak_rss_mib``, the baseline's figures
+with a ``baseline_`` prefix, ``<config>_speedup``, ``target_s=30`` and the load average.
+
 The last line is ``key=value`` pairs: ``adult_all_metrics_s``, ``rows200k_all_metrics_s``,
 ``veil_attacks_adult_s``, ``anonymeter_adult_s``, ``attacks_speedup_vs_anonymeter``, the risks
 both tools found (in %), CPU seconds of the Veil runs and the load average at the start (the
@@ -168,11 +178,109 @@ def _anonymeter(
     return result
 
 
+PRIVACY_CONFIGS = ("defaults", "full")
+PRIVACY_TARGET_S = 30.0
+
+
+def _privacy_tables(rows: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    train, test = _adult()
+    pool = pd.concat([train, test], ignore_index=True)
+    big = _resampled(pool, rows, seed=2)
+    return big, _avatar_like(big, seed=4), _resampled(pool, max(rows // 10, 3), seed=3)
+
+
+def _privacy_child(rows: int, config: str) -> None:
+    """Time privacy_metrics once in this (fresh) process; print one JSON line."""
+    import resource
+
+    original, avatars, holdout = _privacy_tables(rows)
+    params: dict[str, Any] = {"seed": 0, "table_name": "adult"}
+    if config == "full":
+        params.update(holdout=holdout, known_variables=KNOWN, target=TARGET)
+    start, cpu = time.perf_counter(), time.process_time()
+    result = privacy_metrics(original, avatars, **params)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    values = {k: v for k, v in result.items() if isinstance(v, int | float) and k != "passed"}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"s": seconds, "cpu_s": cpu, "peak_rss_mib": peak, "values": values}))
+
+
+def _run_privacy_child(rows: int, config: str, service: Path) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(service), str(ROOT / "client")]))
+    done = subprocess.run(
+        [sys.executable, __file__, "--privacy-child", config, "--privacy-rows", str(rows)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"privacy child {config} failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def privacy_at_scale(rows: int, baseline_ref: str | None) -> None:
+    """Issue 17 item 6: privacy metrics on ``rows`` rows, optionally against an older commit."""
+    figures: dict[str, float | str] = {"rows": rows, "load_average": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory() as folder:
+        runs: list[tuple[str, Path]] = [("", ROOT / "service")]
+        if baseline_ref:
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", baseline_ref, "service"],
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+            runs.insert(0, ("baseline_", Path(folder) / "service"))
+        results: dict[str, dict[str, Any]] = {}
+        for prefix, service in runs:
+            for config in PRIVACY_CONFIGS:
+                result = _run_privacy_child(rows, config, service)
+                results[prefix + config] = result
+                for key in ("s", "cpu_s", "peak_rss_mib"):
+                    figures[f"{prefix}{config}_{key}"] = float(result[key])
+                print(
+                    f"{prefix or 'current_'}{config}: {result['s']:.1f} s wall, "
+                    f"{result['cpu_s']:.1f} CPU s, peak {result['peak_rss_mib']:.0f} MiB, "
+                    f"hidden_rate {result['values'].get('hidden_rate')}",
+                    flush=True,
+                )
+    for config in PRIVACY_CONFIGS:
+        if baseline_ref:
+            before, after = results["baseline_" + config], results[config]
+            figures[f"{config}_speedup"] = before["s"] / after["s"]
+            same = before["values"] == after["values"]
+            figures[f"{config}_same_values"] = str(same)
+            if not same:
+                for key in sorted(set(before["values"]) | set(after["values"])):
+                    if before["values"].get(key) != after["values"].get(key):
+                        print(
+                            f"  {config} {key}: {before['values'].get(key)} -> "
+                            f"{after['values'].get(key)}"
+                        )
+        figures[f"{config}_over_target"] = float(results[config]["s"]) / PRIVACY_TARGET_S
+    figures["target_s"] = PRIVACY_TARGET_S
+    figures["load_average_end"] = os.getloadavg()[0]
+    print(
+        " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    )
+
+
 def main() -> None:
     """Run the benchmark and print the figures, then one ``key=value`` line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-anonymeter", action="store_true")
+    parser.add_argument("--privacy-rows", type=int, help="time privacy_metrics alone on N rows")
+    parser.add_argument("--baseline-ref", help="with --privacy-rows: also run this git commit")
+    parser.add_argument("--privacy-child", choices=PRIVACY_CONFIGS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.privacy_child:
+        _privacy_child(args.privacy_rows, args.privacy_child)
+        return
+    if args.privacy_rows:
+        privacy_at_scale(args.privacy_rows, args.baseline_ref)
+        return
     train, test = _adult()
     avatars = _avatar_like(train, seed=1)
     figures: dict[str, float | str] = {"load_average": os.getloadavg()[0]}

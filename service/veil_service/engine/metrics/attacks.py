@@ -20,12 +20,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.distances import distinct_rows
 from veil_service.engine.metrics.parameters import MetricsParameters
-from veil_service.engine.metrics.tables import AlignedTables, category_codes
+from veil_service.engine.metrics.tables import AlignedTables
 
 N_COLS = 3
 """Columns per singling-out predicate (anonymeter's default ``n_cols``)."""
@@ -54,16 +53,24 @@ class Encoded:
     numeric: np.ndarray
 
 
-def encode(tables: AlignedTables, frames: list[pd.DataFrame]) -> list[Encoded]:
-    """Encode several tables with shared category codes, columns in the original's order."""
+def encode(tables: AlignedTables) -> list[Encoded]:
+    """Encode the avatars, the original and the holdout (if any), in that order, with shared
+    category codes (the tables' cached ones), columns in the original's order.
+
+    The attacks compare categories only for equality, so any consistent coding gives the same
+    attacks and successes."""
     numeric = np.array([c in tables.continuous for c in tables.columns])
+    frames = [tables.avatars, tables.original]
+    if tables.holdout is not None:
+        frames.append(tables.holdout)
     matrices = [np.empty((len(f), len(tables.columns))) for f in frames]
     for j, column in enumerate(tables.columns):
         if numeric[j]:
             for m, frame in zip(matrices, frames, strict=True):
                 m[:, j] = frame[column].to_numpy(dtype=np.float64)
         else:
-            for m, codes in zip(matrices, category_codes(frames, column), strict=True):
+            original, avatars, *holdout = tables.codes(column)
+            for m, codes in zip(matrices, [avatars, original, *holdout], strict=True):
                 m[:, j] = codes
     return [Encoded(values=m, numeric=numeric) for m in matrices]
 
@@ -315,10 +322,7 @@ def attack_risks(tables: AlignedTables, parameters: MetricsParameters) -> dict[s
         ``{"singling_out": ..., "linkability": ..., "inference": ...}`` for the attacks that apply.
     """
     rng = np.random.default_rng(parameters.seed)
-    frames = [tables.avatars, tables.original]
-    if tables.holdout is not None:
-        frames.append(tables.holdout)
-    encoded = encode(tables, frames)
+    encoded = encode(tables)
     syn, ori = encoded[0], encoded[1]
     control = encoded[2] if len(encoded) > 2 else None
     n = min(

@@ -83,10 +83,19 @@ def spatial_order(points: np.ndarray) -> np.ndarray:
 
 
 def query(
-    tree: cKDTree, points: np.ndarray, k: int, **options: float
+    tree: cKDTree,
+    points: np.ndarray,
+    k: int,
+    order: np.ndarray | None = None,
+    **options: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``tree.query`` in spatial order, results returned in the points' own order."""
-    order = spatial_order(points)
+    """``tree.query`` in spatial order, results returned in the points' own order.
+
+    ``order`` is :func:`spatial_order` of ``points`` when the caller already has a tree on them
+    (its ``indices``): building one only for the order costs as much as the search's setup.
+    """
+    if order is None:
+        order = spatial_order(points)
     dist, idx = tree.query(points[order], k=k, workers=-1, **options)
     dist = np.asarray(dist).reshape(len(points), k)
     idx = np.asarray(idx).reshape(len(points), k)
@@ -154,7 +163,31 @@ def _settle_tied(
         hidden[row] = any(j < row for j in neighbours)
 
 
-def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSearch:
+@dataclass(frozen=True)
+class Trees:
+    """KD-trees on the projected originals and avatars, built once for every search."""
+
+    original: cKDTree
+    avatars: cKDTree
+
+    @classmethod
+    def build(cls, original: np.ndarray, avatars: np.ndarray) -> Trees:
+        """Build both trees (about a second each on a million rows)."""
+        return cls(cKDTree(original), cKDTree(avatars))
+
+    def order(self, points: np.ndarray) -> np.ndarray | None:
+        """The spatial order of ``points`` if they are one of the two trees' data, else None."""
+        for tree in (self.original, self.avatars):
+            if points is tree.data or (
+                points.shape == tree.data.shape and np.shares_memory(points, tree.data)
+            ):
+                return np.asarray(tree.indices, dtype=np.intp)
+        return None
+
+
+def own_avatar_search(
+    original: np.ndarray, avatars: np.ndarray, trees: Trees | None = None
+) -> OwnAvatarSearch:
     """Rank every original's own avatar among the avatars (hidden rate and local cloaking).
 
     Searches the nearest 16 avatars of each original. The hidden flag is settled there (a
@@ -165,12 +198,14 @@ def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSea
     Args:
         original: Projected originals (n x ncp).
         avatars: Projected avatars, row ``i`` being the avatar of original ``i`` (n x ncp).
+        trees: :class:`Trees` on these two arrays, if the caller built them.
 
     Returns:
         The own-avatar distances, local-cloaking counts and hidden flags.
     """
     n = len(original)
-    tree = cKDTree(avatars)
+    trees = trees or Trees.build(original, avatars)
+    tree = trees.avatars
     own = np.linalg.norm(original - avatars, axis=1)
     counts = np.zeros(n, dtype=np.int64)
     hidden = np.zeros(n, dtype=bool)
@@ -178,7 +213,8 @@ def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSea
     pending = np.arange(n)
     for stage, k in enumerate((_FIRST_K, 64, LOCAL_CLOAKING_CAP + 1)):
         k = min(k, n)
-        dist, idx = query(tree, original[pending], k)
+        order = trees.order(original) if len(pending) == n else None
+        dist, idx = query(tree, original[pending], k, order)
         found, hid, strictly, saturated = _scan(dist, idx, pending, own[pending])
         counts[pending] = found
         if stage == 0:
@@ -196,7 +232,9 @@ def own_avatar_search(original: np.ndarray, avatars: np.ndarray) -> OwnAvatarSea
     )
 
 
-def closest_two(reference: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def closest_two(
+    reference: np.ndarray, queries: np.ndarray, trees: Trees | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance to the closest reference record (DCR) and the closest/second-closest ratio (NNDR).
 
     NNDR is 1 when the second-closest distance is 0 (the paper's convention: a query sitting on
@@ -205,11 +243,14 @@ def closest_two(reference: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray,
     Args:
         reference: The records distances are measured to (the originals), (n x d).
         queries: The records distances are measured from (avatars or holdout), (m x d).
+        trees: :class:`Trees` whose ``original`` is built on ``reference``, if the caller has it.
 
     Returns:
         ``(dcr, nndr)``, each of length m.
     """
-    dist, _ = query(cKDTree(reference), queries, 2)
+    tree = cKDTree(reference) if trees is None else trees.original
+    order = None if trees is None else trees.order(queries)
+    dist, _ = query(tree, queries, 2, order)
     return _dcr_nndr(dist[:, 0], dist[:, 1])
 
 
@@ -220,7 +261,9 @@ def _dcr_nndr(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.nda
     return first, ratio
 
 
-def leave_one_out_two(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def leave_one_out_two(
+    reference: np.ndarray, trees: Trees | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """DCR and NNDR of every reference record to the *other* reference records.
 
     Used as the holdout distribution when no holdout table is given: the distance from a real
@@ -230,9 +273,12 @@ def leave_one_out_two(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Args:
         reference: The projected originals (n x d), n >= 3.
+        trees: :class:`Trees` whose ``original`` is built on ``reference``, if the caller has it.
 
     Returns:
         ``(dcr, nndr)`` of length n.
     """
-    dist, _ = query(cKDTree(reference), reference, 3)
+    tree = cKDTree(reference) if trees is None else trees.original
+    order = None if trees is None else trees.order(reference)
+    dist, _ = query(tree, reference, 3, order)
     return _dcr_nndr(dist[:, 1], dist[:, 2])

@@ -170,13 +170,16 @@ def _privacy_result(
         projected.continuous,
         projected.categorical,
         {c: w for c, w in parameters.column_weights.items() if c in projected.columns},
+        gram_from_counts=True,
     )
     ncp = resolve_ncp(parameters.ncp, model)
     warnings = [w for w in (ncp_warning(parameters.ncp, model),) if w]
-    holdout = None if projected.holdout is None else model.transform(projected.holdout, ncp)
+    # Distance metrics settle ties with a tolerance: the cheaper projection (equal up to
+    # rounding) is safe for them.
+    holdout = None if projected.holdout is None else model.project(projected.holdout, ncp)
     distance = distance_privacy(
-        model.transform(projected.original, ncp),
-        model.transform(projected.avatars, ncp),
+        model.project(projected.original, ncp),
+        model.project(projected.avatars, ncp),
         holdout,
         parameters.quantile_threshold,
     )

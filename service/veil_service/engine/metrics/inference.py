@@ -13,7 +13,7 @@ import numpy as np
 
 from veil_service.engine.metrics.distances import nearest
 from veil_service.engine.metrics.projection import fit_famd
-from veil_service.engine.metrics.tables import AlignedTables, category_codes
+from veil_service.engine.metrics.tables import AlignedTables
 
 
 def nearest_avatar_on(tables: AlignedTables, known: list[str]) -> np.ndarray:
@@ -81,7 +81,7 @@ def inference_metrics(
                 1.0 - residual / np.sum((truth[keep] - truth[keep].mean()) ** 2)
             )
     else:
-        truth_codes, avatar_codes = category_codes([tables.original, tables.avatars], target)
+        truth_codes, avatar_codes = tables.codes(target)[:2]
         accuracy = float(np.mean(truth_codes == avatar_codes[index]))
         result["inference_categorical"] = (1.0 - accuracy) * 100.0
         result["inference_accuracy"] = accuracy * 100.0

@@ -14,25 +14,35 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from veil_service.engine.metrics.distances import query
-from veil_service.engine.metrics.tables import AlignedTables, category_codes
+from veil_service.engine.metrics.tables import AlignedTables
 
 CPR_BOUNDARY = 0.05
 """Two numeric values match for correlation protection when within 5 % of the column mean."""
 
 
-def _row_keys(frames: list[pd.DataFrame]) -> list[np.ndarray]:
-    """One integer key per row such that equal rows (NaN equal to NaN) get equal keys."""
-    columns = list(frames[0].columns)
-    stacked = np.zeros(sum(len(f) for f in frames), dtype=np.int64)
-    for column in columns:
-        codes = np.concatenate(category_codes(frames, column))
+def _table_keys(tables: AlignedTables, columns: list[str], count: int = 2) -> list[np.ndarray]:
+    """One integer key per row of the first ``count`` tables (original, avatars) such that rows
+    equal on ``columns`` (NaN equal to NaN) get equal keys, from the tables' cached codes."""
+    return _keys_from_codes([tables.codes(column)[:count] for column in columns])
+
+
+def _keys_from_codes(per_column: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Row keys from each column's codes in each table (equal codes = equal values).
+
+    Keys are numbered by first appearance over the tables in order, so they depend only on
+    which rows are equal, not on the code values: any consistent coding gives the same keys.
+    """
+    sizes = [len(codes) for codes in per_column[0]]
+    stacked = np.zeros(sum(sizes), dtype=np.int64)
+    for codes_per_table in per_column:
+        codes = np.concatenate(codes_per_table)
         combined = stacked * (int(codes.max()) + 1) + codes
         stacked = pd.factorize(combined)[0].astype(np.int64)
     out: list[np.ndarray] = []
     start = 0
-    for frame in frames:
-        out.append(stacked[start : start + len(frame)])
-        start += len(frame)
+    for size in sizes:
+        out.append(stacked[start : start + size])
+        start += size
     return out
 
 
@@ -42,7 +52,7 @@ def row_direct_match_protection(tables: AlignedTables) -> float:
     Octopize: "the percentage of original individuals that are not present in the anonymous
     dataset". Missing values match missing values.
     """
-    original_keys, avatar_keys = _row_keys([tables.original, tables.avatars])
+    original_keys, avatar_keys = _table_keys(tables, tables.columns)
     copied = np.isin(original_keys, avatar_keys)
     return float(1.0 - copied.mean()) * 100.0
 
@@ -62,7 +72,7 @@ def column_direct_match_protection(tables: AlignedTables) -> tuple[float, dict[s
     """
     per_column: dict[str, float] = {}
     for column in tables.columns:
-        orig_codes, avatar_codes = category_codes([tables.original, tables.avatars], column)
+        orig_codes, avatar_codes = tables.codes(column)[:2]
         holders = np.bincount(orig_codes)[orig_codes]
         exposure = np.where(orig_codes == avatar_codes, 1.0 / holders, 0.0)
         per_column[column] = float(1.0 - exposure.mean()) * 100.0
@@ -83,7 +93,7 @@ def categorical_hidden_rate(tables: AlignedTables, variables: list[str]) -> floa
     """
     if not variables:
         return None
-    orig_keys, avatar_keys = _row_keys([tables.original[variables], tables.avatars[variables]])
+    orig_keys, avatar_keys = _table_keys(tables, variables)
     counts = np.bincount(avatar_keys, minlength=int(max(orig_keys.max(), avatar_keys.max())) + 1)
     own_matches = orig_keys == avatar_keys
     chance = np.zeros(len(orig_keys))
@@ -100,20 +110,19 @@ def _cpr_space(tables: AlignedTables, known: list[str]) -> tuple[np.ndarray, np.
     """
     numeric = [c for c in known if c in tables.continuous]
     categorical = [c for c in known if c not in numeric]
-    group_frames = [tables.original[categorical].copy(), tables.avatars[categorical].copy()]
+    groups = [tables.codes(column)[:2] for column in categorical]
     blocks_o: list[np.ndarray] = []
     blocks_a: list[np.ndarray] = []
     for column in numeric:
         o = tables.original[column].to_numpy(dtype=np.float64)
         a = tables.avatars[column].to_numpy(dtype=np.float64)
-        group_frames[0][f"{column}__missing"] = np.isnan(o)
-        group_frames[1][f"{column}__missing"] = np.isnan(a)
+        groups.append([np.isnan(o).astype(np.int64), np.isnan(a).astype(np.int64)])
         width = CPR_BOUNDARY * abs(float(np.nanmean(o))) if not np.isnan(o).all() else 0.0
         width = width if width > 0 else 1e-12
         blocks_o.append(np.nan_to_num(o / width))
         blocks_a.append(np.nan_to_num(a / width))
-    if group_frames[0].shape[1]:
-        group_o, group_a = _row_keys(group_frames)
+    if groups:
+        group_o, group_a = _keys_from_codes(groups)
         blocks_o.append(4.0 * group_o)
         blocks_a.append(4.0 * group_a)
     return np.column_stack(blocks_o), np.column_stack(blocks_a)
@@ -133,7 +142,7 @@ def correlation_protection_rate(
     Returns:
         ``(rate in %, {"unique_originals": n, "single_matches": n2})``.
     """
-    (orig_keys,) = _row_keys([tables.original[known]])
+    (orig_keys,) = _table_keys(tables, known, count=1)
     unique_rows = np.flatnonzero(np.bincount(orig_keys)[orig_keys] == 1)
     space_o, space_a = _cpr_space(tables, known)
     single = 0

@@ -23,7 +23,7 @@ import numpy as np
 from veil_service.engine.metrics.distances import nearest
 from veil_service.engine.metrics.inference import nearest_avatar_on, smape
 from veil_service.engine.metrics.projection import fit_famd
-from veil_service.engine.metrics.tables import AlignedTables, category_codes
+from veil_service.engine.metrics.tables import AlignedTables
 
 
 def _accuracy(
@@ -41,7 +41,7 @@ def _accuracy(
         guess = frame[target].to_numpy(dtype=np.float64)[source_rows[guesses]]
         error = smape(truth, guess)
         return 0.0 if np.isnan(error) else 1.0 - error / 200.0
-    original_codes, avatar_codes = category_codes([tables.original, tables.avatars], target)
+    original_codes, avatar_codes = tables.codes(target)[:2]
     codes = avatar_codes if source == "avatars" else original_codes
     return float(np.mean(original_codes[truth_rows] == codes[source_rows[guesses]]))
 

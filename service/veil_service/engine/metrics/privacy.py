@@ -16,6 +16,7 @@ import numpy as np
 from veil_service.engine.metrics.distances import (
     LOCAL_CLOAKING_CAP,
     OwnAvatarSearch,
+    Trees,
     closest_two,
     leave_one_out_two,
     own_avatar_search,
@@ -84,13 +85,15 @@ def distance_privacy(
     Returns:
         The five metrics and their supporting figures.
     """
-    own = own_avatar_search(original, avatars)
-    dcr, nndr = closest_two(original, avatars)
+    # One tree per table serves every search, and its leaf order is the queries' spatial order.
+    trees = Trees.build(original, avatars)
+    own = own_avatar_search(original, avatars, trees)
+    dcr, nndr = closest_two(original, avatars, trees)
     if holdout is not None:
-        ref_dcr, ref_nndr = closest_two(original, holdout)
+        ref_dcr, ref_nndr = closest_two(original, holdout, trees)
         source = "holdout"
     else:
-        ref_dcr, ref_nndr = leave_one_out_two(original)
+        ref_dcr, ref_nndr = leave_one_out_two(original, trees)
         source = "original_leave_one_out"
     distance_threshold = float(np.percentile(ref_dcr, quantile_threshold))
     ratio_threshold = float(np.percentile(ref_nndr, quantile_threshold))

@@ -13,7 +13,7 @@ continuous seconds. To treat an integer column as categorical, give it the ``cat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,27 @@ class AlignedTables:
     holdout: pd.DataFrame | None
     continuous: list[str]
     categorical: list[str]
+    _codes: dict[str, list[np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def codes(self, column: str) -> list[np.ndarray]:
+        """:func:`category_codes` of ``column`` over original, avatars (and holdout), cached.
+
+        Hashing a million strings is the costly part of most value-matching metrics, and five
+        of them code the same columns: each column is coded once per run. The original comes
+        first, so its codes, and the avatars', equal those of coding only the tables a metric
+        compares (a holdout-only value gets a code after theirs). Safe from two threads (the
+        attacks run beside the other metrics): at worst both code a column, with equal results.
+        """
+        cached = self._codes.get(column)
+        if cached is None:
+            frames = [self.original, self.avatars]
+            if self.holdout is not None:
+                frames.append(self.holdout)
+            cached = category_codes(frames, column)
+            self._codes[column] = cached
+        return cached
 
     @property
     def columns(self) -> list[str]:
