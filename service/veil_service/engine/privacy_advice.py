@@ -352,7 +352,7 @@ def _attacks(
     tables = align_tables(train, avatars, control)
     assert tables.holdout is not None
     rng = np.random.default_rng(seed)
-    syn, ori, ctl = attacks.encode(tables, [tables.avatars, tables.original, tables.holdout])
+    syn, ori, ctl = attacks.encode(tables)
     n = min(TRIAL_ATTACKS, len(ori.values), len(ctl.values))
     targets = ori.values[rng.choice(len(ori.values), size=n, replace=False)]
     controls = ctl.values[rng.choice(len(ctl.values), size=n, replace=False)]
