@@ -8,7 +8,9 @@ column by its released categories and their noisy counts. The model works on bin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
@@ -35,12 +37,13 @@ RANGE_FALSE_POSITIVE: Final = 0.05
 #: hold a value count (for an integer column, the cells strictly between two integers do not).
 RANGE_GAP: Final = 2
 #: A run of passing cells away from the fullest one is kept only if its noisy mass passes the
-#: threshold by this many Laplace scales: some empty cell passes by that much with probability
-#: about e^-5 times RANGE_FALSE_POSITIVE (0.03 %; with 3 scales, a simulation of Adult's
-#: hours-per-week at eps = 1 stretched its range to 10^8 once in 200 draws), while a real second
-#: mode (the gains of a zero-inflated column, the ones of a 0/1 flag far from its zeros) passes
-#: easily.
-RANGE_FAR_MARGIN: Final = 5.0
+#: level that an empty cell's noise passes with probability e^-5 times that of the threshold
+#: (Gaussian noise: about 4.4 standard deviations on a 63-cell grid against 3.2 for the threshold):
+#: a far-off cell passing by chance seldom stretches the range (a simulation of Adult's
+#: hours-per-week at a thin margin stretched its range to 10^8 once in 200 draws), while a real
+#: second mode (the gains of a zero-inflated column, the ones of a 0/1 flag far from its zeros)
+#: passes easily.
+RANGE_FAR_FACTOR: Final = math.exp(-5.0)
 _NS_PER_SECOND: Final = 1_000_000_000
 
 
@@ -132,23 +135,24 @@ class NumericColumn:
         """Bins from the noisy :data:`RANGE_GRID` histogram (post-processing of a DP release).
 
         A cell passes when its noisy count is above a threshold that an empty cell passes with
-        probability :data:`RANGE_FALSE_POSITIVE` over the whole grid (Laplace scale ``scale``).
-        Passing cells form runs across gaps of at most :data:`RANGE_GAP` cells that can hold a
-        value; the run holding the fullest cell is kept, and any other run whose noisy mass
-        passes the threshold by :data:`RANGE_FAR_MARGIN` scales (a far-off cell that passes by
-        chance does not stretch the range; a real second mode, such as the gains of a mostly
-        zero column, is kept). Each kept cell gets bins in proportion to its noisy mass (at
-        least one), cut at equal width: dense cells get narrow bins. The stretch between two
-        kept runs is one bin.
+        probability :data:`RANGE_FALSE_POSITIVE` over the whole grid (Gaussian noise of standard
+        deviation ``scale``). Passing cells form runs across gaps of at most :data:`RANGE_GAP`
+        cells that can hold a value; the run holding the fullest cell is kept, and any other run
+        whose noisy mass passes the level an empty cell passes :data:`RANGE_FAR_FACTOR` times
+        as often (a far-off cell that passes by chance does not stretch the range; a real
+        second mode, such as the gains of a mostly zero column, is kept). Each kept cell gets
+        bins in proportion to its noisy mass (at least one), cut at equal width: dense cells get
+        narrow bins. The stretch between two kept runs is one bin.
         """
         noisy = np.asarray(noisy, dtype=np.float64)
-        threshold = scale * np.log(len(noisy) / (2.0 * RANGE_FALSE_POSITIVE))
+        tail = RANGE_FALSE_POSITIVE / len(noisy)
+        threshold = scale * NormalDist().inv_cdf(1.0 - tail)
+        far_threshold = scale * NormalDist().inv_cdf(1.0 - tail * RANGE_FAR_FACTOR)
         passing = np.flatnonzero(noisy > threshold)
         if passing.size == 0:
             passing = np.array([int(np.argmax(noisy))])
         peak = int(passing[np.argmax(noisy[passing])])
         runs = _runs(passing, self._cells_holding_values(len(noisy)))
-        far_threshold = threshold + RANGE_FAR_MARGIN * scale
         kept = [
             (first, last)
             for first, last in runs

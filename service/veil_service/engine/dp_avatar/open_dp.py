@@ -2,24 +2,28 @@
 
 Pipeline (docs/avatarization.md, "Open DP avatarization", has the proof sketch):
 
-1. Describe each column under DP, with ``preprocess_budget_ratio`` of ε split evenly over the
-   columns: a numeric column's histogram on a public logarithmic grid (60 % of its share; the
-   range is the span of the cells whose noisy count passes a threshold, and the model bins cut
-   each such cell in proportion to its noisy mass), then the counts of its model bins (the
-   rest); a categorical column's categories and their counts (Laplace noise and a release
-   threshold: the source of δ). Ranges or categories the owner declares public are not learnt
-   and their share goes to the counts.
-2. Select which pairs of columns the model keeps (40 % of the remaining budget): a maximum
-   spanning tree, each edge picked by the exponential mechanism (report noisy max) among the pairs
-   joining two unconnected parts, then a third as many extra pairs, each scored by how far the
-   pair's counts are from the product of their own margins.
-3. Measure the selected pairs' two-way counts (the other 60 %), with Laplace noise.
-4. Fit a graphical model to every noisy count (private-pgm's ``mbi``, mirror descent), sample
-   rows from it and decode bins into values (uniform within the bin). Step 4 only
+1. Describe each column under DP, with ``preprocess_budget_ratio`` of the budget (rho of
+   zero-concentrated DP) split evenly over the columns: a numeric column's histogram on a public
+   logarithmic grid (60 % of its share; the range is the span of the cells whose noisy count
+   passes a threshold, and the model bins cut each such cell in proportion to its noisy mass),
+   then the counts of its model bins (the rest); a categorical column's categories and their
+   counts (Gaussian noise and a release threshold: the source of δ inside the composition).
+   Ranges or categories the owner declares public are not learnt and their share goes to the
+   counts.
+2. Select and measure pairs of columns (the rest of the budget, each round 20 % selecting and
+   80 % measuring): a maximum spanning tree, each edge picked by the exponential mechanism (report
+   noisy max) among the pairs joining two unconnected parts, scored by how far the pair's counts
+   are from the product of their own margins; then, as AIM does, extra pairs scored by how far the
+   graphical model fitted to every count measured so far is from the pair's counts. Every score
+   is less the expected L1 noise of measuring that pair (pairs with many cells drown in noise).
+   Each selected pair's two-way counts are measured with Gaussian noise.
+3. Fit a graphical model to every noisy count (private-pgm's ``mbi``, mirror descent), sample
+   rows from it and decode bins into values (uniform within the bin). Step 3 only
    post-processes DP outputs.
 
-Every release goes through one OpenDP adaptive compositor (:mod:`.ledger`); the privacy loss of
-the avatars is that compositor's own map, an (ε, δ) pair that never exceeds the request.
+Every release goes through one OpenDP adaptive compositor over approximate zCDP
+(:mod:`.ledger`); the (ε, δ) of the avatars is OpenDP's conversion of that compositor's map at
+the job's δ, never above the request.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from veil_service.engine.dp_avatar.columns import (
 from veil_service.engine.dp_avatar.ledger import (
     Ledger,
     as_int_counts,
-    laplace_counts,
+    calibrate,
+    gaussian_counts,
     noisy_max,
     thresholded_counts,
 )
@@ -57,16 +62,27 @@ ProgressCallback = Callable[[float, str], None]
 # mbi samples with numpy's global random state: one seeded draw at a time.
 _GLOBAL_RANDOM = threading.Lock()
 #: Share of a numeric column's budget spent on its histogram over the public range grid (the
+
+#: Share of a numeric column's budget spent on its histogram over the public range grid (the
 #: rest measures the counts of its bins).
 _RANGE_SHARE = 0.6
 #: Share of the preprocessing budget spent on the number of rows.
 _ROWS_SHARE = 0.05
-#: Share of the model budget spent selecting pairs, the rest measuring them. Scores of related
-#: pairs differ by hundreds to thousands of rows, with a sensitivity of 4: less than this share
-#: and the spanning tree picks unrelated pairs (measured on Adult at ε = 1).
-_SELECT_SHARE = 0.4
+#: Share of each pair round's budget spent selecting the pair, the rest measuring it (AIM spends
+#: 10 %). The exponential mechanism is cheap under zCDP (rho = ε² / 8).
+_SELECT_SHARE = 0.2
 #: How far one row more or less moves a pair's independence score (see :func:`_independence`).
-_SCORE_SENSITIVITY = 4.0
+_TREE_SCORE_SENSITIVITY = 4.0
+#: How far one row more or less moves a pair's model-error score (the L1 distance of its counts
+#: from a model fitted to earlier releases only: one count moves by one).
+_ERROR_SENSITIVITY = 1.0
+#: Mirror-descent iterations of the model fitted between extra-pair rounds (the final model gets
+#: ``model_iterations``).
+_SELECTION_ITERATIONS = 250
+#: Rows drawn from the model between extra-pair rounds to estimate its two-way counts.
+_SELECTION_SAMPLE = 50_000
+#: Extra pairs selected against one fit of the model.
+_SELECTION_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -75,12 +91,13 @@ class OpenDPResult:
 
     Attributes:
         avatars: The generated rows (shuffled; no row comes from one original).
-        epsilon: ε of the release, as OpenDP's compositor maps it.
-        delta: δ of the release, as OpenDP maps it.
-        steps: (step name, (ε, δ)) of every release, in order, as OpenDP maps each one (at
+        epsilon: ε of the release: OpenDP's conversion of its compositor's map at ``delta``.
+        delta: δ of the release (the job's δ).
+        rho: (rho, δ) of the compositor, as OpenDP maps it before conversion.
+        steps: (step name, (rho, δ)) of every release, in order, as OpenDP maps each one (at
             most its planned share).
-        budget: (step name, planned (ε, δ)) of every release, fixed before any data was read;
-            the compositor's map, ``(epsilon, delta)``, is their sum.
+        budget: (step name, planned (rho, δ)) of every release, fixed before any data was read;
+            the compositor's map, ``rho``, is their sum.
         public_columns: Columns whose range or categories the owner declared public.
         released_categories: Column -> number of categories released under DP (rarer ones
             are generated as missing values).
@@ -90,14 +107,16 @@ class OpenDPResult:
     avatars: pd.DataFrame
     epsilon: float
     delta: float
+    rho: tuple[float, float]
     steps: list[tuple[str, tuple[float, float]]]
     budget: list[tuple[str, tuple[float, float]]]
     public_columns: list[str]
     released_categories: dict[str, int]
     pairs: list[tuple[str, str]]
     accountant: str = (
-        "OpenDP make_adaptive_composition over approximate max-divergence: its own privacy "
-        "map of every release (Laplace, Laplace threshold, report noisy max)"
+        "OpenDP make_adaptive_composition over approximate zero-concentrated divergence (its "
+        "own map of every release: discrete Gaussian, Gaussian threshold, report noisy max), "
+        "converted to (ε, δ) by OpenDP's make_zCDP_to_approxDP and make_fix_delta at the job's δ"
     )
 
 
@@ -126,21 +145,22 @@ def open_dp_avatarize(
     for column in columns:
         _apply_public_domain(column, params.public_domains.get(column.name))
     public = [c.name for c in columns if c.name in params.public_domains]
-    ledger = Ledger(df, _plan(columns, public, params))
+    ledger = Ledger(
+        df, calibrate(_plan(columns, public, params), params.epsilon, params.delta), params.delta
+    )
     report(0.05, "describing columns")
-    eps, _ = _budget(ledger, "rows")
-    rows = ledger.release("rows", laplace_counts(lambda t: [len(t)], eps))
+    rho, _ = _budget(ledger, "rows")
+    rows = ledger.release("rows", gaussian_counts(lambda t: [len(t)], rho))
     total = max(1.0, float(rows[0]))
     for i, column in enumerate(columns):
         _learn_column(ledger, df, column, public, params)
-        report(0.05 + 0.3 * (i + 1) / len(columns), "describing columns")
+        report(0.05 + 0.25 * (i + 1) / len(columns), "describing columns")
     codes = _Codes(columns)
-    pairs = _select_pairs(ledger, columns, codes, report)
-    report(0.6, "measuring pairs")
-    measured = _measure_pairs(ledger, columns, codes, pairs)
+    measured = _select_and_measure(ledger, columns, codes, total, report, int(rng.integers(2**63)))
     report(0.7, "fitting the model")
     n_rows = params.n_rows or max(1, round(total * params.row_multiplier))
-    sample = _fit_and_sample(columns, measured, total, n_rows, rng, params.model_iterations)
+    model = _fit(columns, measured, total, params.model_iterations)
+    sample = _sample(model, columns, n_rows, rng)
     report(0.95, "decoding")
     decode_rng = np.random.default_rng(rng.integers(2**63))
     data = {}
@@ -162,11 +182,12 @@ def open_dp_avatarize(
         avatars=avatars.reset_index(drop=True),
         epsilon=epsilon,
         delta=delta,
+        rho=ledger.rho,
         steps=list(ledger.spent),
         budget=list(ledger.steps),
         public_columns=public,
         released_categories=released,
-        pairs=[(columns[a].name, columns[b].name) for a, b in pairs],
+        pairs=[(columns[a].name, columns[b].name) for (a, b), _, _ in measured],
     )
 
 
@@ -211,49 +232,55 @@ def _apply_public_domain(column: Column, domain: list[Any] | None) -> None:
 
 def _plan(
     columns: list[Column], public: list[str], params: OpenDPParameters
-) -> list[tuple[str, tuple[float, float]]]:
-    """Every release and its (ε, δ), fixed before any data is read."""
-    per_column = params.epsilon * params.preprocess_budget_ratio / len(columns)
+) -> list[tuple[str, float, float]]:
+    """Every release, its share of rho and its δ, fixed before any data is read (in release order).
+
+    Half of δ goes to the thresholds releasing categories (split evenly over the columns whose
+    categories are not declared); the conversion from zCDP to (ε, δ) gets the rest.
+    """
+    ratio = params.preprocess_budget_ratio
+    per_column = ratio * (1 - _ROWS_SHARE) / len(columns)
     secret_categoricals = [
         c for c in columns if isinstance(c, CategoricalColumn) and c.name not in public
     ]
-    delta_each = params.delta / max(1, len(secret_categoricals))
-    steps: list[tuple[str, tuple[float, float]]] = [
-        ("rows", (params.epsilon * params.preprocess_budget_ratio * _ROWS_SHARE, 0.0))
-    ]
-    per_column *= 1 - _ROWS_SHARE
+    delta_each = params.delta / 2 / max(1, len(secret_categoricals))
+    steps: list[tuple[str, float, float]] = [("rows", ratio * _ROWS_SHARE, 0.0)]
     for column in columns:
         if isinstance(column, NumericColumn):
             if column.name in public:
-                steps.append((f"bins:{column.name}", (per_column, 0.0)))
+                steps.append((f"bins:{column.name}", per_column, 0.0))
             else:
-                steps.append((f"range:{column.name}", (per_column * _RANGE_SHARE, 0.0)))
-                steps.append((f"bins:{column.name}", (per_column * (1 - _RANGE_SHARE), 0.0)))
+                steps.append((f"range:{column.name}", per_column * _RANGE_SHARE, 0.0))
+                steps.append((f"bins:{column.name}", per_column * (1 - _RANGE_SHARE), 0.0))
         elif column.name in public:
-            steps.append((f"counts:{column.name}", (per_column, 0.0)))
+            steps.append((f"counts:{column.name}", per_column, 0.0))
         else:
-            steps.append((f"categories:{column.name}", (per_column, delta_each)))
-    rounds = _pair_rounds(len(columns))
-    remaining = params.epsilon * (1 - params.preprocess_budget_ratio)
-    for r in range(rounds):
-        steps.append((f"select:{r}", (remaining * _SELECT_SHARE / rounds, 0.0)))
-    for r in range(rounds):
-        steps.append((f"measure:{r}", (remaining * (1 - _SELECT_SHARE) / rounds, 0.0)))
+            steps.append((f"categories:{column.name}", per_column, delta_each))
+    tree, extra = _pair_rounds(len(columns))
+    rounds = tree + extra
+    each = (1 - ratio) / rounds if rounds else 0.0
+    # The tree's pairs are all selected (from the data's counts alone), then measured; each
+    # extra pair is selected against the model of every count measured before it.
+    steps += [(f"select:{r}", each * _SELECT_SHARE, 0.0) for r in range(tree)]
+    steps += [(f"measure:{r}", each * (1 - _SELECT_SHARE), 0.0) for r in range(tree)]
+    for r in range(tree, rounds):
+        steps.append((f"select:{r}", each * _SELECT_SHARE, 0.0))
+        steps.append((f"measure:{r}", each * (1 - _SELECT_SHARE), 0.0))
     if rounds == 0:
         # One column: its description is the whole release; give it the rest of the budget.
-        name, (eps, delta) = steps[-1]
-        steps[-1] = (name, (eps + remaining, delta))
+        name, share, delta = steps[-1]
+        steps[-1] = (name, share + 1 - ratio, delta)
     return steps
 
 
-def _pair_rounds(n_columns: int) -> int:
-    """Pairs the model keeps: a spanning tree (columns - 1), then a third as many extra pairs
-    (the most dependent ones left), so that a column such as a label is modelled with more than
-    one neighbour (each extra round costs budget the tree's selection and counts then lack)."""
+def _pair_rounds(n_columns: int) -> tuple[int, int]:
+    """(tree, extra) pairs the model keeps: a spanning tree (columns - 1), then half as many
+    extra pairs, chosen where the model of the tree is furthest from the data (so that a column
+    such as a label is modelled with more than one neighbour)."""
     if n_columns < 2:
-        return 0
+        return 0, 0
     tree = n_columns - 1
-    return tree + min(max(1, tree // 3), n_columns * (n_columns - 1) // 2 - tree)
+    return tree, min(max(1, tree // 2), n_columns * (n_columns - 1) // 2 - tree)
 
 
 def _budget(ledger: Ledger, name: str) -> tuple[float, float]:
@@ -268,57 +295,49 @@ def _learn_column(
         if column.public_range is not None:
             column.set_public_range(*column.public_range, params.n_bins)
         else:
-            eps, _ = _budget(ledger, f"range:{name}")
-            histogram = ledger.release(
-                f"range:{name}",
-                laplace_counts(
-                    lambda t: as_int_counts(
-                        np.bincount(range_cell_of(t[name]), minlength=RANGE_CELLS)
-                    ),
-                    eps,
-                ),
+            rho, _ = _budget(ledger, f"range:{name}")
+            noisy_grid = gaussian_counts(
+                lambda t: as_int_counts(np.bincount(range_cell_of(t[name]), minlength=RANGE_CELLS)),
+                rho,
             )
-            column.set_bins_from_histogram(np.asarray(histogram, float), 1.0 / eps, params.n_bins)
-        eps, _ = _budget(ledger, f"bins:{name}")
+            histogram = ledger.release(f"range:{name}", noisy_grid)
+            column.set_bins_from_histogram(
+                np.asarray(histogram, float), noisy_grid.scale, params.n_bins
+            )
+        rho, _ = _budget(ledger, f"bins:{name}")
         size = column.size
-        counts = ledger.release(
-            f"bins:{name}",
-            laplace_counts(
-                lambda t: as_int_counts(np.bincount(column.bin_of(t[name]), minlength=size)), eps
-            ),
+        noisy_bins = gaussian_counts(
+            lambda t: as_int_counts(np.bincount(column.bin_of(t[name]), minlength=size)), rho
         )
+        counts = ledger.release(f"bins:{name}", noisy_bins)
         column.counts = np.asarray(counts, dtype=np.float64)
-        column.noise_std = float(np.sqrt(2.0) / eps)
+        column.noise_std = noisy_bins.scale
         return
     if name in public:
-        eps, _ = _budget(ledger, f"counts:{name}")
+        rho, _ = _budget(ledger, f"counts:{name}")
         size = column.size
-        counts = ledger.release(
-            f"counts:{name}",
-            laplace_counts(
-                lambda t: as_int_counts(np.bincount(column.codes_of(t[name]), minlength=size)),
-                eps,
-            ),
+        noisy_counts = gaussian_counts(
+            lambda t: as_int_counts(np.bincount(column.codes_of(t[name]), minlength=size)), rho
         )
+        counts = ledger.release(f"counts:{name}", noisy_counts)
         column.counts = np.asarray(counts[: len(column.categories)], dtype=np.float64)
-        column.noise_std = float(np.sqrt(2.0) / eps)
+        column.noise_std = noisy_counts.scale
         return
-    eps, delta = _budget(ledger, f"categories:{name}")
+    rho, delta = _budget(ledger, f"categories:{name}")
 
     def count_categories(t: pd.DataFrame) -> dict[str, int]:
         keys = pd.Series(category_keys(t[name]))
         return {str(k): int(v) for k, v in keys.value_counts().items()}
 
-    released: dict[str, int] = ledger.release(
-        f"categories:{name}", thresholded_counts(count_categories, eps, delta)
-    )
+    noisy_categories = thresholded_counts(count_categories, rho, delta)
+    released: dict[str, int] = ledger.release(f"categories:{name}", noisy_categories)
     # Released keys sorted for a deterministic model layout; the missing key last.
     keys = sorted(k for k in released if k != MISSING_KEY)
     if MISSING_KEY in released:
         keys.append(MISSING_KEY)
     column.categories = keys
     column.counts = np.asarray([released[k] for k in keys], dtype=np.float64)
-    column.noise_std = float(np.sqrt(2.0) / eps)
+    column.noise_std = noisy_categories.scale
 
 
 class _Codes:
@@ -379,77 +398,134 @@ def _independence(counts: IntArray, rows: int, columns: int) -> float:
     return float(np.abs(table - expected).sum())
 
 
-def _select_pairs(
+Measured = list[tuple[tuple[int, int], np.ndarray[Any, Any], float]]
+
+
+def _noise_l1(ledger: Ledger, r: int, cells: int) -> float:
+    """Expected L1 norm of the noise of measuring ``cells`` counts in round ``r`` (public: it
+    depends on the planned rho only), as AIM discounts it."""
+    rho, _ = _budget(ledger, f"measure:{r}")
+    return float(np.sqrt(2.0 / np.pi) * np.sqrt(1.0 / (2.0 * rho)) * cells)
+
+
+def _select_and_measure(
     ledger: Ledger,
     columns: list[Column],
     codes: _Codes,
+    total: float,
     report: ProgressCallback,
-) -> list[tuple[int, int]]:
-    """A maximum spanning tree over the columns, each edge drawn by report noisy max among the
-    pairs joining two unconnected parts, then :func:`_pair_rounds` extra pairs drawn the same way
-    among the pairs not yet kept; every pair scored by :func:`_independence` (the counts' distance
-    from independence, read from the data only: no noisy margin biases the score towards
-    columns with many codes)."""
+    seed: int,
+) -> Measured:
+    """The pairs the model keeps and their noisy two-way counts.
+
+    A maximum spanning tree first: each edge drawn by report noisy max among the pairs joining
+    two unconnected parts, scored by :func:`_independence` (the counts' distance from
+    independence, read from the data only: no noisy margin biases the score towards columns
+    with many codes). Then each extra pair drawn among the pairs not yet kept, scored by the L1
+    distance of its counts from the marginal of the graphical model fitted to every count
+    released so far (AIM's score; the model is post-processing of earlier releases, so one row
+    moves the score by at most one). Every score is less the expected L1 noise of measuring that
+    pair.
+    """
+    tree, extra = _pair_rounds(len(columns))
+    selection_rng = np.random.default_rng(seed)
     component = list(range(len(columns)))
     chosen: list[tuple[int, int]] = []
     all_pairs = list(combinations(range(len(columns)), 2))
-    rounds = _pair_rounds(len(columns))
-    for r in range(rounds):
-        if r < len(columns) - 1:
-            candidates = [(a, b) for (a, b) in all_pairs if component[a] != component[b]]
-        else:
-            candidates = [pair for pair in all_pairs if pair not in chosen]
+    for r in range(tree):
+        candidates = [(a, b) for (a, b) in all_pairs if component[a] != component[b]]
+        penalties = [_noise_l1(ledger, r, columns[a].size * columns[b].size) for a, b in candidates]
 
-        def scores(t: pd.DataFrame, candidates: list[tuple[int, int]] = candidates) -> list[float]:
+        def scores(
+            t: pd.DataFrame,
+            candidates: list[tuple[int, int]] = candidates,
+            penalties: list[float] = penalties,
+        ) -> list[float]:
             rows = codes.of(t)
             return [
                 _independence(_pair_counts(rows, columns, a, b), columns[a].size, columns[b].size)
-                for a, b in candidates
+                - penalty
+                for (a, b), penalty in zip(candidates, penalties, strict=True)
             ]
 
-        eps, _ = _budget(ledger, f"select:{r}")
+        rho, _ = _budget(ledger, f"select:{r}")
         index = int(
-            ledger.release(f"select:{r}", noisy_max(scores, eps, sensitivity=_SCORE_SENSITIVITY))
+            ledger.release(
+                f"select:{r}", noisy_max(scores, rho, sensitivity=_TREE_SCORE_SENSITIVITY)
+            )
         )
         a, b = candidates[index]
         chosen.append((a, b))
         old, new = component[b], component[a]
         component = [new if c == old else c for c in component]
-        report(0.35 + 0.25 * (r + 1) / max(1, rounds), "selecting pairs")
-    return chosen
+        report(0.3 + 0.2 * (r + 1) / (tree + extra), "selecting pairs")
+    measured = [_measure_pair(ledger, columns, codes, r, pair) for r, pair in enumerate(chosen)]
+    potentials = None
+    drawn: dict[str, IntArray] = {}
+    for r in range(tree, tree + extra):
+        if (r - tree) % _SELECTION_BATCH == 0:
+            # Refit the model to every count measured so far (each fit compiles a new program:
+            # one per batch of pairs, not per pair).
+            model = _fit(columns, measured, total, _SELECTION_ITERATIONS, potentials)
+            potentials = model.potentials
+            # Its two-way counts, estimated from rows drawn from it (exact marginals of pairs
+            # outside the model's cliques compile one inference program each: minutes).
+            drawn = _sample(model, columns, _SELECTION_SAMPLE, selection_rng)
+        candidates = [pair for pair in all_pairs if pair not in chosen]
+        expected = [
+            _pair_counts(drawn, columns, a, b).astype(np.float64) * (total / _SELECTION_SAMPLE)
+            for a, b in candidates
+        ]
+        penalties = [_noise_l1(ledger, r, columns[a].size * columns[b].size) for a, b in candidates]
+
+        def errors(
+            t: pd.DataFrame,
+            candidates: list[tuple[int, int]] = candidates,
+            expected: list[np.ndarray[Any, Any]] = expected,
+            penalties: list[float] = penalties,
+        ) -> list[float]:
+            rows = codes.of(t)
+            return [
+                float(np.abs(_pair_counts(rows, columns, a, b) - model_counts).sum()) - penalty
+                for (a, b), model_counts, penalty in zip(
+                    candidates, expected, penalties, strict=True
+                )
+            ]
+
+        rho, _ = _budget(ledger, f"select:{r}")
+        index = int(
+            ledger.release(f"select:{r}", noisy_max(errors, rho, sensitivity=_ERROR_SENSITIVITY))
+        )
+        chosen.append(candidates[index])
+        measured.append(_measure_pair(ledger, columns, codes, r, candidates[index]))
+        report(0.3 + 0.2 * (r + 1) / (tree + extra), "selecting pairs")
+    return measured
 
 
-def _pair_counter(
-    codes: _Codes, columns: list[Column], a: int, b: int
-) -> Callable[[pd.DataFrame], list[int]]:
-    """The counting function of one pair: two-way counts of the table's model codes."""
+def _measure_pair(
+    ledger: Ledger, columns: list[Column], codes: _Codes, r: int, pair: tuple[int, int]
+) -> tuple[tuple[int, int], np.ndarray[Any, Any], float]:
+    """Round ``r``'s pair's two-way counts with Gaussian noise, and the noise's scale."""
+    a, b = pair
 
     def count(table: pd.DataFrame) -> list[int]:
         return as_int_counts(_pair_counts(codes.of(table), columns, a, b))
 
-    return count
+    rho, _ = _budget(ledger, f"measure:{r}")
+    noisy = gaussian_counts(count, rho)
+    values = np.asarray(ledger.release(f"measure:{r}", noisy), dtype=np.float64)
+    return (a, b), values, noisy.scale
 
 
-def _measure_pairs(
-    ledger: Ledger, columns: list[Column], codes: _Codes, pairs: list[tuple[int, int]]
-) -> list[tuple[tuple[int, int], np.ndarray[Any, Any], float]]:
-    measured = []
-    for r, (a, b) in enumerate(pairs):
-        eps, _ = _budget(ledger, f"measure:{r}")
-        measurement = laplace_counts(_pair_counter(codes, columns, a, b), eps)
-        noisy = np.asarray(ledger.release(f"measure:{r}", measurement), dtype=np.float64)
-        measured.append(((a, b), noisy, float(np.sqrt(2.0) / eps)))
-    return measured
-
-
-def _fit_and_sample(
+def _fit(
     columns: list[Column],
-    measured: list[tuple[tuple[int, int], np.ndarray[Any, Any], float]],
+    measured: Measured,
     total: float,
-    n_rows: int,
-    rng: np.random.Generator,
     iterations: int,
-) -> dict[str, IntArray]:
+    potentials: Any = None,
+) -> Any:
+    """The graphical model (private-pgm's mirror descent) fitted to every noisy count, each
+    weighted by its noise (post-processing of DP releases)."""
     import jax.numpy as jnp
     from mbi import Domain, LinearMeasurement, estimation
 
@@ -469,9 +545,16 @@ def _fit_and_sample(
         )
     for (a, b), noisy, std in measured:
         measurements.append(LinearMeasurement(jnp.asarray(noisy), (names[a], names[b]), std))
-    model = estimation.mirror_descent(
-        domain, measurements, known_total=float(total), iters=iterations
+    return estimation.mirror_descent(
+        domain, measurements, known_total=float(total), iters=iterations, potentials=potentials
     )
+
+
+def _sample(
+    model: Any, columns: list[Column], n_rows: int, rng: np.random.Generator
+) -> dict[str, IntArray]:
+    """``n_rows`` rows of model codes drawn from the fitted model (seeded from ``rng``)."""
+    names = [c.name for c in columns]
     with _GLOBAL_RANDOM:
         state = np.random.get_state()
         np.random.seed(int(rng.integers(2**32)))

@@ -19,7 +19,8 @@ from veil_service.engine.dp_avatar.ledger import (
     MEASURE,
     TABLE_DOMAIN,
     TABLE_METRIC,
-    laplace_counts,
+    gaussian_counts,
+    noisy_max,
     thresholded_counts,
 )
 from veil_service.errors import InvalidArgumentError
@@ -42,45 +43,73 @@ def released() -> tuple[pd.DataFrame, object]:
 
 def test_privacy_loss_is_opendp_own_map_of_the_composition(released: tuple) -> None:
     _, result = released
-    assert result.epsilon <= 2.0 + 1e-9 and result.delta <= 1e-7
     planned = [loss for _, loss in result.budget]
-    # OpenDP itself composes the planned shares to the reported loss...
-    composed = dp.c.make_adaptive_composition(
+    # OpenDP itself composes the planned (rho, delta) shares to the reported zCDP map...
+    composition = dp.c.make_adaptive_composition(
         TABLE_DOMAIN, TABLE_METRIC, MEASURE, d_in=1, d_mids=planned
-    ).map(1)
-    assert composed == pytest.approx((result.epsilon, result.delta), rel=1e-12)
-    # ...which is the sum of the shares (basic composition) and the full request...
-    assert sum(e for e, _ in planned) == pytest.approx(2.0)
-    assert sum(d for _, d in planned) == pytest.approx(1e-7)
-    # ...and every release, as OpenDP maps it, stayed within its share.
+    )
+    assert composition.map(1) == pytest.approx(result.rho, rel=1e-12)
+    assert sum(rho for rho, _ in planned) == pytest.approx(result.rho[0], rel=1e-12)
+    # ...half of delta goes to the category thresholds (one categorical column here)...
+    assert sum(d for _, d in planned) == pytest.approx(0.5e-7)
+    # ...and OpenDP's own conversion at the job's delta gives the reported (epsilon, delta):
+    # the request, to the bisection's precision, never above it.
+    converted = dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(composition), 1e-7).map(1)
+    assert converted == pytest.approx((result.epsilon, result.delta), rel=1e-12)
+    assert result.epsilon <= 2.0 and result.epsilon == pytest.approx(2.0, rel=1e-6)
+    assert result.delta == pytest.approx(1e-7)
+    # The classical bound rho + 2 sqrt(rho ln(1/delta)) (Bun and Steinke) on what is left of
+    # delta after the thresholds is above OpenDP's tighter conversion, and of the same order.
+    rho = result.rho[0]
+    classical = rho + 2 * math.sqrt(rho * math.log(1 / 0.5e-7))
+    assert 2.0 < classical < 2.5
+    # Every release, as OpenDP maps it, stayed within its share.
     assert [name for name, _ in result.steps] == [name for name, _ in result.budget]
-    for (_, (eps, delta)), (_, (eps_plan, delta_plan)) in zip(
+    for (_, (rho_step, delta)), (_, (rho_plan, delta_plan)) in zip(
         result.steps, result.budget, strict=True
     ):
-        assert eps <= eps_plan + 1e-12 and delta <= delta_plan + 1e-18
+        assert rho_step <= rho_plan * (1 + 1e-9) and delta <= delta_plan + 1e-18
     names = [name for name, _ in result.steps]
     assert names[0] == "rows" and "categories:group" in names
     assert {"range:x", "bins:x"} <= set(names)
-    # Three columns: a spanning tree of two pairs, then one extra pair.
-    assert sum(name.startswith("select:") for name in names) == 3
-    assert sum(name.startswith("measure:") for name in names) == 3
+    # Three columns: a spanning tree of two pairs (selected, then measured), then one extra
+    # pair selected against the model of the tree and measured.
+    assert names[-6:] == [
+        "select:0", "select:1", "measure:0", "measure:1", "select:2", "measure:2"
+    ]  # fmt: skip
+    assert len(result.pairs) == 3 and len(set(result.pairs)) == 3
 
 
 def test_each_step_matches_the_opendp_mechanism_built_directly() -> None:
     df = table()
-    measurement = laplace_counts(lambda t: [len(t)], 0.25)
-    # Discrete Laplace on integer counts: OpenDP's own make_laplace at scale 1/ε gives ε.
-    direct = dp.m.make_laplace(
-        dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int), scale=4.0
+    counts = gaussian_counts(lambda t: [len(t)], 0.125)
+    # Discrete Gaussian on integer counts: OpenDP's own make_gaussian at scale 2 gives
+    # rho = 1 / (2 x 2^2) = 0.125 for an L2 sensitivity of 1.
+    direct = dp.m.make_gaussian(
+        dp.vector_domain(dp.atom_domain(T=int)), dp.l2_distance(T=int), scale=2.0
     )
-    assert measurement.map(1)[0] == pytest.approx(direct.map(1))
+    assert counts.measurement.map(1)[0] == pytest.approx(direct.map(1))
+    assert counts.scale == pytest.approx(2.0, rel=1e-6)
     threshold = thresholded_counts(
         lambda t: {k: int(v) for k, v in t["group"].value_counts().items()}, 0.5, 1e-7
     )
-    epsilon, delta = threshold.map(1)
-    assert epsilon == pytest.approx(0.5) and delta <= 1e-7
-    released = threshold(df)
+    rho, delta = threshold.measurement.map(1)
+    assert rho == pytest.approx(0.5) and delta <= 1e-7
+    released = threshold.measurement(df)
     assert set(released) <= set(df["group"])
+    # Report noisy max under zCDP: OpenDP's make_noisy_max built directly at the same scale.
+    # Scores moving by 4 per row, at the Gumbel scale 8 / sqrt(8 x 0.01) (OpenDP's map for
+    # scores that may move in opposite directions: rho = (2 x 4 / scale)^2 / 8).
+    selection = noisy_max(lambda t: [1.0, 2.0], 0.01, sensitivity=4.0)
+    direct_max = dp.m.make_noisy_max(
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)),
+        dp.linf_distance(T=float),
+        dp.zero_concentrated_divergence(),
+        scale=8 / math.sqrt(0.08),
+    )
+    assert selection.map(1)[0] == pytest.approx(direct_max.map(4.0), rel=1e-6)
+    assert selection.map(1)[0] == pytest.approx(0.01, rel=1e-6)
+    assert selection(df) in (0, 1)
 
 
 def test_counting_transformations_are_one_stable_on_neighbouring_tables() -> None:
@@ -136,7 +165,9 @@ def test_declared_public_domains_cost_no_range_or_category_budget() -> None:
     )
     names = [name for name, _ in result.steps]
     assert not any(n.startswith(("range:", "categories:")) for n in names)
-    assert result.delta == 0.0
+    # No threshold: no step spends delta; the job's delta goes to the zCDP conversion alone.
+    assert all(delta == 0.0 for _, (_, delta) in result.steps)
+    assert result.delta == pytest.approx(1e-7) and result.epsilon <= 1.0
     assert set(result.avatars["group"].dropna()) <= {"a", "b", "c"}
     assert result.avatars["x"].between(0, 120).all()
     assert result.public_columns == ["group", "x", "y"]
