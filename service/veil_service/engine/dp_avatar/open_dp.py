@@ -81,6 +81,10 @@ _ERROR_SENSITIVITY = 1.0
 _SELECTION_ITERATIONS = 250
 #: Rows drawn from the model between extra-pair rounds to estimate its two-way counts.
 _SELECTION_SAMPLE = 50_000
+#: Extra pairs per pair of the spanning tree.
+_EXTRA_PER_TREE = 0.5
+#: Extra pairs scored against the fitted model (AIM) rather than by their independence score.
+_MODEL_SELECTION = True
 #: Extra pairs selected against one fit of the model.
 _SELECTION_BATCH = 4
 
@@ -280,7 +284,8 @@ def _pair_rounds(n_columns: int) -> tuple[int, int]:
     if n_columns < 2:
         return 0, 0
     tree = n_columns - 1
-    return tree, min(max(1, tree // 2), n_columns * (n_columns - 1) // 2 - tree)
+    wanted = max(1, int(tree * _EXTRA_PER_TREE))
+    return tree, min(wanted, n_columns * (n_columns - 1) // 2 - tree)
 
 
 def _budget(ledger: Ledger, name: str) -> tuple[float, float]:
@@ -462,6 +467,8 @@ def _select_and_measure(
     measured = [_measure_pair(ledger, columns, codes, r, pair) for r, pair in enumerate(chosen)]
     potentials = None
     drawn: dict[str, IntArray] = {}
+    if not _MODEL_SELECTION:
+        return measured + _extra_by_independence(ledger, columns, codes, chosen, tree, extra)
     for r in range(tree, tree + extra):
         if (r - tree) % _SELECTION_BATCH == 0:
             # Refit the model to every count measured so far (each fit compiles a new program:
@@ -499,6 +506,45 @@ def _select_and_measure(
         chosen.append(candidates[index])
         measured.append(_measure_pair(ledger, columns, codes, r, candidates[index]))
         report(0.3 + 0.2 * (r + 1) / (tree + extra), "selecting pairs")
+    return measured
+
+
+def _extra_by_independence(
+    ledger: Ledger,
+    columns: list[Column],
+    codes: _Codes,
+    chosen: list[tuple[int, int]],
+    tree: int,
+    extra: int,
+) -> Measured:
+    """Extra pairs drawn by report noisy max on the independence score less the noise penalty
+    (no model fit)."""
+    measured = []
+    all_pairs = list(combinations(range(len(columns)), 2))
+    for r in range(tree, tree + extra):
+        candidates = [pair for pair in all_pairs if pair not in chosen]
+        penalties = [_noise_l1(ledger, r, columns[a].size * columns[b].size) for a, b in candidates]
+
+        def scores(
+            t: pd.DataFrame,
+            candidates: list[tuple[int, int]] = candidates,
+            penalties: list[float] = penalties,
+        ) -> list[float]:
+            rows = codes.of(t)
+            return [
+                _independence(_pair_counts(rows, columns, a, b), columns[a].size, columns[b].size)
+                - penalty
+                for (a, b), penalty in zip(candidates, penalties, strict=True)
+            ]
+
+        rho, _ = _budget(ledger, f"select:{r}")
+        index = int(
+            ledger.release(
+                f"select:{r}", noisy_max(scores, rho, sensitivity=_TREE_SCORE_SENSITIVITY)
+            )
+        )
+        chosen.append(candidates[index])
+        measured.append(_measure_pair(ledger, columns, codes, r, candidates[index]))
     return measured
 
 
