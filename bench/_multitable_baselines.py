@@ -114,6 +114,10 @@ def quality(folder: Path, name: str) -> dict[str, Any]:
     report.generate(real, synthetic, metadata, verbose=False)
     properties = report.get_properties()
     scores = {str(r["Property"]): float(r["Score"]) for _, r in properties.iterrows()}
+    # Per table: where a property is lost (pairs inside one table, one score per pair).
+    pairs = report.get_details("Column Pair Trends")
+    for table, group in pairs.groupby("Table"):
+        scores[f"pair_trends_{table}"] = float(group["Score"].mean())
     return {"score": float(report.get_score()), **scores}
 
 
