@@ -11,6 +11,7 @@ use so legacy-only engines never import polars.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -55,7 +56,46 @@ def estimate_cost(request: OpenDPRequest, metadata: Metadata) -> CostEstimate:
 
         return opendp_polars.estimate_cost(request, metadata)
     measurement = _load(request)
+    check_column_names(request.pipeline_json, metadata)
     return cost_of_measurement(measurement, metadata.max_ids, request.fixed_delta)
+
+
+def check_column_names(pipeline_json: str, metadata: Metadata) -> None:
+    """Refuse a ``make_split_dataframe`` whose ``col_names`` are not the metadata's, in order.
+
+    The CSV the pipeline reads holds the metadata's columns in the metadata's order, and
+    ``col_names`` name them by position: any other list silently reads one column's values under
+    another's name (Lomas's s3_example notebook lists ``PassengerId`` first, a column its file
+    had and the metadata does not, so its "Age" would be Veil's ``SibSp``). Checked with the
+    cost, before any charge. Only the constructor-call form is read; OpenDP's own JSON does not
+    keep the arguments in a readable form.
+
+    Raises:
+        InvalidArgumentError: the names differ (the metadata's list is given).
+    """
+    if not opendp_calls.is_call_list(pipeline_json):
+        return
+    try:
+        tree = json.loads(pipeline_json).get(opendp_calls.FORMAT_KEY)
+    except (ValueError, AttributeError, RecursionError):
+        return
+    for node in opendp_safety.json_objects(tree):
+        if node.get("func") not in ("make_split_dataframe", "then_split_dataframe"):
+            continue
+        kwargs = node.get("kwargs") or {}
+        args = node.get("args") or []
+        names = kwargs.get("col_names", args[1] if len(args) > 1 else None)
+        if isinstance(names, dict):
+            names = names.get("_items")
+        if isinstance(names, list | tuple) and list(names) != list(metadata.column_names):
+            raise InvalidArgumentError(
+                f"make_split_dataframe col_names are {list(names)}, but the dataset is read as "
+                f"a CSV of the metadata's columns in its order: {metadata.column_names}. Pass "
+                "exactly that list (names are matched by position, so another list would read "
+                "one column's values under another's name).",
+                field="pipeline_json",
+            )
+        return
 
 
 def execute(
@@ -99,6 +139,7 @@ def execute(
         )
     del seed, allow_pickle
     measurement = _load(request)
+    check_column_names(request.pipeline_json, metadata)
     csv_text = df[metadata.column_names].to_csv(header=False, index=False)
     try:
         release = measurement(csv_text)

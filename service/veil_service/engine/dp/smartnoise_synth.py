@@ -25,7 +25,11 @@ Missing values: a column is encoded with a null value when the request says ``nu
 default) or the metadata declares the column nullable. With ``nullable=False``, rows holding a
 missing value in a column the metadata does not declare nullable are left out of the fit (a
 row-by-row filter: each row's fate depends on that row only, so the guarantee holds at the same
-ε), where the library would fail on the private data and not on the dummy.
+ε), where the library would fail on the private data and not on the dummy. A column given the
+caller's own transformer (``constraints``) keeps a null only when the metadata declares one, as
+the transformer was written for the declared values; rows missing its value are left out the
+same way (Lomas's Smartnoise-Synth notebook clamps and bins ``bill_length_mm`` without
+``nullable``, and PENGUIN misses two bill lengths).
 
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
@@ -48,7 +52,7 @@ from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
 from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting
-from veil_service.engine.dp.synth_transformers import build_transformer
+from veil_service.engine.dp.synth_transformers import build_transformer, constrained_columns
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
     CostEstimate,
@@ -218,12 +222,17 @@ def _fit_rows(
     data: pd.DataFrame, request: SmartnoiseSynthRequest, metadata: Metadata
 ) -> pd.DataFrame:
     """The rows to fit on, missing values as None (the encoders know None and float NaN, not
-    pandas' ``NA`` or ``NaT``). Without ``nullable``, rows missing a value the encoders have no
-    null for are left out (see the module docstring)."""
-    if not request.nullable:
-        strict = [c for c in data.columns if not metadata.column(c).nullable]
-        if strict:
-            data = data[data[strict].notna().all(axis=1)]
+    pandas' ``NA`` or ``NaT``). Rows missing a value the encoders have no null for (without
+    ``nullable``, or in a column with the caller's own transformer) are left out (see the module
+    docstring)."""
+    own = constrained_columns(request.constraints)
+    strict = [
+        c
+        for c in data.columns
+        if not metadata.column(c).nullable and (not request.nullable or c in own)
+    ]
+    if strict:
+        data = data[data[strict].notna().all(axis=1)]
     missing = [c for c in data.columns if data[c].isna().any()]
     if not missing:
         return data

@@ -140,7 +140,7 @@ def build_transformer(
             transformers.append(_default(col, style=style, nullable=nullable or col.nullable))
     table = TableTransformer(transformers)
     try:
-        table.fit(domain_frame(metadata, columns, nullable=nullable))
+        table.fit(domain_frame(metadata, columns, nullable=nullable, strict=set(overrides)))
     except (ValueError, TypeError) as exc:
         raise InvalidArgumentError(
             f"constraints do not fit the metadata: {exc}", field="constraints"
@@ -148,9 +148,26 @@ def build_transformer(
     return table
 
 
-def domain_frame(metadata: Metadata, columns: list[str], *, nullable: bool) -> pd.DataFrame:
+def constrained_columns(constraints: Mapping[str, Any] | None) -> set[str]:
+    """The columns a request's constraints give their own transformer."""
+    if not constraints:
+        return set()
+    if constraints.get("module") == "smartnoise-synth" and "constraints" in constraints:
+        constraints = constraints["constraints"]
+    return set(constraints) if isinstance(constraints, Mapping) else set()
+
+
+def domain_frame(
+    metadata: Metadata, columns: list[str], *, nullable: bool, strict: set[str] | None = None
+) -> pd.DataFrame:
     """Public values of each column: every category, both bounds, and a null when nullable
-    (``nullable``, or the column's metadata)."""
+    (``nullable``, or the column's metadata).
+
+    ``strict`` columns (the caller's own transformers) get a null only when the metadata
+    declares one: a transformer written without ``nullable=True`` (as Lomas's notebook writes
+    them) is not asked to encode a null the request's ``nullable`` default would add; rows
+    missing such a column's value are left out of the fit instead (``smartnoise_synth``)."""
+    strict = strict or set()
     values: dict[str, list[Any]] = {}
     for name in columns:
         col = metadata.column(name)
@@ -166,7 +183,11 @@ def domain_frame(metadata: Metadata, columns: list[str], *, nullable: bool) -> p
     with_null = nullable or any(metadata.column(name).nullable for name in columns)
     frame = {
         name: [v[i % len(v)] for i in range(length)]
-        + ([None if nullable or metadata.column(name).nullable else v[0]] if with_null else [])
+        + (
+            [None if metadata.column(name).nullable or (nullable and name not in strict) else v[0]]
+            if with_null
+            else []
+        )
         for name, v in values.items()
     }
     return pd.DataFrame(frame)
