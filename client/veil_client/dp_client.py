@@ -144,8 +144,18 @@ class RemainingBudgetResponse:
     remaining_delta: float
 
 
+class _ByKey:
+    """Read a result's fields by key too (``result["model"]``): lomas_client's archive returns
+    results as dicts, and its integration tests index them so."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in getattr(self, "__dataclass_fields__", {}):
+            raise KeyError(key)
+        return getattr(self, key)
+
+
 @dataclass(frozen=True)
-class SmartnoiseSQLQueryResult:
+class SmartnoiseSQLQueryResult(_ByKey):
     """A smartnoise-sql answer: ``df`` holds the query's columns."""
 
     df: pd.DataFrame
@@ -153,7 +163,7 @@ class SmartnoiseSQLQueryResult:
 
 
 @dataclass(frozen=True)
-class OpenDPQueryResult:
+class OpenDPQueryResult(_ByKey):
     """An OpenDP release: a number, a list of numbers, a dict for mapping releases, or a
     pandas DataFrame for polars queries (``res_type`` ``opendp_polars``)."""
 
@@ -162,7 +172,7 @@ class OpenDPQueryResult:
 
 
 @dataclass(frozen=True)
-class DiffPrivLibQueryResult:
+class DiffPrivLibQueryResult(_ByKey):
     """A fitted diffprivlib pipeline and its score on the held-out rows."""
 
     score: float | None
@@ -171,7 +181,7 @@ class DiffPrivLibQueryResult:
 
 
 @dataclass(frozen=True)
-class SmartnoiseSynthModel:
+class SmartnoiseSynthModel(_ByKey):
     """A fitted synthesizer (returned only as a pickle, on opt-in by server and caller)."""
 
     model: Any
@@ -179,7 +189,7 @@ class SmartnoiseSynthModel:
 
 
 @dataclass(frozen=True)
-class SmartnoiseSynthSamples:
+class SmartnoiseSynthSamples(_ByKey):
     """Synthetic rows sampled by the server."""
 
     df_samples: pd.DataFrame
