@@ -162,3 +162,20 @@ def test_malformed_documents(penguin: Metadata) -> None:
         opendp_calls.load_measurement(json.dumps({"ast": transformation}))
     assert opendp_calls.is_call_list(_lomas_example(penguin.column_names, impute=True))
     assert not opendp_calls.is_call_list(dp.serialize(dp.atom_domain(T=int)))
+
+
+def test_column_names_must_be_the_metadata_order(penguin: Metadata) -> None:
+    # Lomas's s3_example lists its file's columns; here, the metadata's in another order.
+    swapped = [penguin.column_names[1], penguin.column_names[0], *penguin.column_names[2:]]
+    request = OpenDPRequest(_lomas_example(swapped, impute=True))
+    with pytest.raises(InvalidArgumentError) as info:
+        opendp_pipeline.estimate_cost(request, penguin)
+    assert info.value.field == "pipeline_json"
+    assert f"the metadata's columns in its order: {penguin.column_names}" in info.value.message
+    # The same through the Veil client's serialization (a list argument, not a logger list).
+    text = serialize_opendp_measurement(_variance(swapped))
+    with pytest.raises(InvalidArgumentError):
+        opendp_pipeline.estimate_cost(OpenDPRequest(text), penguin)
+    assert opendp_pipeline.estimate_cost(
+        OpenDPRequest(serialize_opendp_measurement(_variance(penguin.column_names))), penguin
+    ).epsilon == _variance(penguin.column_names).map(1)
