@@ -12,11 +12,10 @@ Pipeline (docs/avatarization.md, "Open DP avatarization", has the proof sketch):
    counts.
 2. Select and measure pairs of columns (the rest of the budget, each round 20 % selecting and
    80 % measuring): a maximum spanning tree, each edge picked by the exponential mechanism (report
-   noisy max) among the pairs joining two unconnected parts, scored by how far the pair's counts
-   are from the product of their own margins; then, as AIM does, extra pairs scored by how far the
-   graphical model fitted to every count measured so far is from the pair's counts. Every score
-   is less the expected L1 noise of measuring that pair (pairs with many cells drown in noise).
-   Each selected pair's two-way counts are measured with Gaussian noise.
+   noisy max) among the pairs joining two unconnected parts, then half as many extra pairs among
+   those not kept; each pair scored by how far its counts are from the product of their own
+   margins, less the expected L1 noise of measuring it (AIM's discount: pairs with many cells
+   drown in noise). Each selected pair's two-way counts are measured with Gaussian noise.
 3. Fit a graphical model to every noisy count (private-pgm's ``mbi``, mirror descent), sample
    rows from it and decode bins into values (uniform within the bin). Step 3 only
    post-processes DP outputs.
@@ -72,21 +71,9 @@ _ROWS_SHARE = 0.05
 #: 10 %). The exponential mechanism is cheap under zCDP (rho = ε² / 8).
 _SELECT_SHARE = 0.2
 #: How far one row more or less moves a pair's independence score (see :func:`_independence`).
-_TREE_SCORE_SENSITIVITY = 4.0
-#: How far one row more or less moves a pair's model-error score (the L1 distance of its counts
-#: from a model fitted to earlier releases only: one count moves by one).
-_ERROR_SENSITIVITY = 1.0
-#: Mirror-descent iterations of the model fitted between extra-pair rounds (the final model gets
-#: ``model_iterations``).
-_SELECTION_ITERATIONS = 250
-#: Rows drawn from the model between extra-pair rounds to estimate its two-way counts.
-_SELECTION_SAMPLE = 50_000
+_SCORE_SENSITIVITY = 4.0
 #: Extra pairs per pair of the spanning tree.
 _EXTRA_PER_TREE = 0.5
-#: Extra pairs scored against the fitted model (AIM) rather than by their independence score.
-_MODEL_SELECTION = True
-#: Extra pairs selected against one fit of the model.
-_SELECTION_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -160,7 +147,7 @@ def open_dp_avatarize(
         _learn_column(ledger, df, column, public, params)
         report(0.05 + 0.25 * (i + 1) / len(columns), "describing columns")
     codes = _Codes(columns)
-    measured = _select_and_measure(ledger, columns, codes, total, report, int(rng.integers(2**63)))
+    measured = _select_and_measure(ledger, columns, codes, report)
     report(0.7, "fitting the model")
     n_rows = params.n_rows or max(1, round(total * params.row_multiplier))
     model = _fit(columns, measured, total, params.model_iterations)
@@ -263,8 +250,8 @@ def _plan(
     tree, extra = _pair_rounds(len(columns))
     rounds = tree + extra
     each = (1 - ratio) / rounds if rounds else 0.0
-    # The tree's pairs are all selected (from the data's counts alone), then measured; each
-    # extra pair is selected against the model of every count measured before it.
+    # The tree's pairs are all selected, then measured; then each extra pair is selected and
+    # measured.
     steps += [(f"select:{r}", each * _SELECT_SHARE, 0.0) for r in range(tree)]
     steps += [(f"measure:{r}", each * (1 - _SELECT_SHARE), 0.0) for r in range(tree)]
     for r in range(tree, rounds):
@@ -279,8 +266,7 @@ def _plan(
 
 def _pair_rounds(n_columns: int) -> tuple[int, int]:
     """(tree, extra) pairs the model keeps: a spanning tree (columns - 1), then half as many
-    extra pairs, chosen where the model of the tree is furthest from the data (so that a column
-    such as a label is modelled with more than one neighbour)."""
+    extra pairs (so that a column such as a label is modelled with more than one neighbour)."""
     if n_columns < 2:
         return 0, 0
     tree = n_columns - 1
@@ -417,28 +403,27 @@ def _select_and_measure(
     ledger: Ledger,
     columns: list[Column],
     codes: _Codes,
-    total: float,
     report: ProgressCallback,
-    seed: int,
 ) -> Measured:
     """The pairs the model keeps and their noisy two-way counts.
 
     A maximum spanning tree first: each edge drawn by report noisy max among the pairs joining
-    two unconnected parts, scored by :func:`_independence` (the counts' distance from
-    independence, read from the data only: no noisy margin biases the score towards columns
-    with many codes). Then each extra pair drawn among the pairs not yet kept, scored by the L1
-    distance of its counts from the marginal of the graphical model fitted to every count
-    released so far (AIM's score; the model is post-processing of earlier releases, so one row
-    moves the score by at most one). Every score is less the expected L1 noise of measuring that
-    pair.
+    two unconnected parts; then the extra pairs, each drawn among the pairs not yet kept. Every
+    pair is scored by :func:`_independence` (the counts' distance from independence, read from
+    the data only: no noisy margin biases the score towards columns with many codes) less the
+    expected L1 noise of measuring it (AIM's discount: a pair with many cells drowns in noise,
+    so at small budgets the few-cell pairs of a label with every other column win).
     """
     tree, extra = _pair_rounds(len(columns))
-    selection_rng = np.random.default_rng(seed)
     component = list(range(len(columns)))
     chosen: list[tuple[int, int]] = []
     all_pairs = list(combinations(range(len(columns)), 2))
-    for r in range(tree):
-        candidates = [(a, b) for (a, b) in all_pairs if component[a] != component[b]]
+    measured: Measured = []
+    for r in range(tree + extra):
+        if r < tree:
+            candidates = [(a, b) for (a, b) in all_pairs if component[a] != component[b]]
+        else:
+            candidates = [pair for pair in all_pairs if pair not in chosen]
         penalties = [_noise_l1(ledger, r, columns[a].size * columns[b].size) for a, b in candidates]
 
         def scores(
@@ -455,96 +440,18 @@ def _select_and_measure(
 
         rho, _ = _budget(ledger, f"select:{r}")
         index = int(
-            ledger.release(
-                f"select:{r}", noisy_max(scores, rho, sensitivity=_TREE_SCORE_SENSITIVITY)
-            )
+            ledger.release(f"select:{r}", noisy_max(scores, rho, sensitivity=_SCORE_SENSITIVITY))
         )
         a, b = candidates[index]
         chosen.append((a, b))
         old, new = component[b], component[a]
         component = [new if c == old else c for c in component]
-        report(0.3 + 0.2 * (r + 1) / (tree + extra), "selecting pairs")
-    measured = [_measure_pair(ledger, columns, codes, r, pair) for r, pair in enumerate(chosen)]
-    potentials = None
-    drawn: dict[str, IntArray] = {}
-    if not _MODEL_SELECTION:
-        return measured + _extra_by_independence(ledger, columns, codes, chosen, tree, extra)
-    for r in range(tree, tree + extra):
-        if (r - tree) % _SELECTION_BATCH == 0:
-            # Refit the model to every count measured so far (each fit compiles a new program:
-            # one per batch of pairs, not per pair).
-            model = _fit(columns, measured, total, _SELECTION_ITERATIONS, potentials)
-            potentials = model.potentials
-            # Its two-way counts, estimated from rows drawn from it (exact marginals of pairs
-            # outside the model's cliques compile one inference program each: minutes).
-            drawn = _sample(model, columns, _SELECTION_SAMPLE, selection_rng)
-        candidates = [pair for pair in all_pairs if pair not in chosen]
-        expected = [
-            _pair_counts(drawn, columns, a, b).astype(np.float64) * (total / _SELECTION_SAMPLE)
-            for a, b in candidates
-        ]
-        penalties = [_noise_l1(ledger, r, columns[a].size * columns[b].size) for a, b in candidates]
-
-        def errors(
-            t: pd.DataFrame,
-            candidates: list[tuple[int, int]] = candidates,
-            expected: list[np.ndarray[Any, Any]] = expected,
-            penalties: list[float] = penalties,
-        ) -> list[float]:
-            rows = codes.of(t)
-            return [
-                float(np.abs(_pair_counts(rows, columns, a, b) - model_counts).sum()) - penalty
-                for (a, b), model_counts, penalty in zip(
-                    candidates, expected, penalties, strict=True
-                )
-            ]
-
-        rho, _ = _budget(ledger, f"select:{r}")
-        index = int(
-            ledger.release(f"select:{r}", noisy_max(errors, rho, sensitivity=_ERROR_SENSITIVITY))
-        )
-        chosen.append(candidates[index])
-        measured.append(_measure_pair(ledger, columns, codes, r, candidates[index]))
-        report(0.3 + 0.2 * (r + 1) / (tree + extra), "selecting pairs")
-    return measured
-
-
-def _extra_by_independence(
-    ledger: Ledger,
-    columns: list[Column],
-    codes: _Codes,
-    chosen: list[tuple[int, int]],
-    tree: int,
-    extra: int,
-) -> Measured:
-    """Extra pairs drawn by report noisy max on the independence score less the noise penalty
-    (no model fit)."""
-    measured = []
-    all_pairs = list(combinations(range(len(columns)), 2))
-    for r in range(tree, tree + extra):
-        candidates = [pair for pair in all_pairs if pair not in chosen]
-        penalties = [_noise_l1(ledger, r, columns[a].size * columns[b].size) for a, b in candidates]
-
-        def scores(
-            t: pd.DataFrame,
-            candidates: list[tuple[int, int]] = candidates,
-            penalties: list[float] = penalties,
-        ) -> list[float]:
-            rows = codes.of(t)
-            return [
-                _independence(_pair_counts(rows, columns, a, b), columns[a].size, columns[b].size)
-                - penalty
-                for (a, b), penalty in zip(candidates, penalties, strict=True)
-            ]
-
-        rho, _ = _budget(ledger, f"select:{r}")
-        index = int(
-            ledger.release(
-                f"select:{r}", noisy_max(scores, rho, sensitivity=_TREE_SCORE_SENSITIVITY)
-            )
-        )
-        chosen.append(candidates[index])
-        measured.append(_measure_pair(ledger, columns, codes, r, candidates[index]))
+        if r == tree - 1:
+            # The tree's pairs are measured once the tree is complete (the plan's order).
+            measured += [_measure_pair(ledger, columns, codes, i, p) for i, p in enumerate(chosen)]
+        elif r >= tree:
+            measured.append(_measure_pair(ledger, columns, codes, r, (a, b)))
+        report(0.3 + 0.3 * (r + 1) / (tree + extra), "selecting and measuring pairs")
     return measured
 
 
@@ -568,7 +475,6 @@ def _fit(
     measured: Measured,
     total: float,
     iterations: int,
-    potentials: Any = None,
 ) -> Any:
     """The graphical model (private-pgm's mirror descent) fitted to every noisy count, each
     weighted by its noise (post-processing of DP releases)."""
@@ -592,7 +498,7 @@ def _fit(
     for (a, b), noisy, std in measured:
         measurements.append(LinearMeasurement(jnp.asarray(noisy), (names[a], names[b]), std))
     return estimation.mirror_descent(
-        domain, measurements, known_total=float(total), iters=iterations, potentials=potentials
+        domain, measurements, known_total=float(total), iters=iterations
     )
 
 
