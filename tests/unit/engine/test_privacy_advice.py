@@ -123,6 +123,11 @@ def test_the_curve_figure_shows_every_trial(advice: PrivacyAdvice) -> None:
     assert "k (neighbours)" in svg and "utility" in svg
     assert len(found["trials"]) == len(advice.trials) >= 6
     assert {t["parameters"]["k"] for t in found["trials"]} >= {10, 20, 30}
+    # Coupled noise is searched at every k, as its own family of the curve.
+    for k in {t.parameters["k"] for t in advice.trials}:
+        at_k = [t.parameters for t in advice.trials if t.parameters["k"] == k]
+        assert [p.get("coupled_noise") for p in at_k] == [None, False, False, True]
+    assert "bounded, coupled noise 1" in svg
 
 
 @pytest.mark.parametrize(
