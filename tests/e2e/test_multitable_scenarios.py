@@ -221,6 +221,16 @@ def test_ts_yaml_loads_runs_and_exports_back(
         clone.from_yaml(str(tmp_path / "ts_again.yaml"))
     assert clone.config.tables["sensor1"] == runner.config.tables["sensor1"]
     assert clone.config.links == runner.config.links
+    # The individuals' k is searched with their series: the k advised meets vanilla's own
+    # target and sensor1's (each its fresh-sample reference), or is the nearest.
+    runner.advise_parameters("vanilla")
+    search = runner.linked_k_search("vanilla")
+    assert set(search.series_targets) == {"sensor1"} and 0 < search.series_targets["sensor1"] < 100
+    chosen = next(t for t in search.trials if t["k"] == search.chosen_k)
+    margins = [chosen["rate"] - search.target]
+    margins.append(chosen["series_rates"]["sensor1"] - search.series_targets["sensor1"])
+    assert search.met == (min(margins) >= 0)
+    assert runner.config.tables["vanilla"].avatarization["k"] == search.chosen_k
 
 
 def _tutorial_tables(fixtures: Path) -> dict[str, pd.DataFrame]:

@@ -3118,12 +3118,33 @@ class LinkedKSearch(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class SeriesTargetsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     TARGET_FIELD_NUMBER: _builtins.int
     TARGET_SOURCE_FIELD_NUMBER: _builtins.int
     MET_FIELD_NUMBER: _builtins.int
     SEEDS_FIELD_NUMBER: _builtins.int
     CHOSEN_K_FIELD_NUMBER: _builtins.int
     TRIALS_FIELD_NUMBER: _builtins.int
+    SERIES_TARGETS_FIELD_NUMBER: _builtins.int
     target: _builtins.float
     """The matched hidden rate aimed at, in %."""
     target_source: _builtins.str
@@ -3138,6 +3159,12 @@ class LinkedKSearch(_message.Message):
     def trials(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedKTrial]:
         """Every k tried, in the order tried."""
 
+    @_builtins.property
+    def series_targets(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """The table's time-series children, each with its own target: a k meets only if the table
+        and every series reach theirs.
+        """
+
     def __init__(
         self,
         *,
@@ -3147,10 +3174,11 @@ class LinkedKSearch(_message.Message):
         seeds: _builtins.int = ...,
         chosen_k: _builtins.int = ...,
         trials: _abc.Iterable[Global___LinkedKTrial] | None = ...,
+        series_targets: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_k", b"chosen_k", "met", b"met", "seeds", b"seeds", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_k", b"chosen_k", "met", b"met", "seeds", b"seeds", "series_targets", b"series_targets", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3162,9 +3190,30 @@ class LinkedKTrial(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class SeriesRatesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     K_FIELD_NUMBER: _builtins.int
     RATES_FIELD_NUMBER: _builtins.int
     RATE_FIELD_NUMBER: _builtins.int
+    SERIES_RATES_FIELD_NUMBER: _builtins.int
     k: _builtins.int
     """The k tried."""
     rate: _builtins.float
@@ -3173,16 +3222,21 @@ class LinkedKTrial(_message.Message):
     def rates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """Matched hidden rate (%) of each seeded run."""
 
+    @_builtins.property
+    def series_rates(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """Each time-series child's matched hidden rate (mean over the seeds)."""
+
     def __init__(
         self,
         *,
         k: _builtins.int = ...,
         rates: _abc.Iterable[_builtins.float] | None = ...,
         rate: _builtins.float = ...,
+        series_rates: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["k", b"k", "rate", b"rate", "rates", b"rates"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["k", b"k", "rate", b"rate", "rates", b"rates", "series_rates", b"series_rates"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

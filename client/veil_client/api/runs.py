@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -321,7 +321,9 @@ class LinkedKSearch:
         seeds: Seeded linked runs per ``k``.
         chosen_k: The ``k`` advised.
         trials: Every ``k`` tried, in order: ``k``, ``rates`` (one per seed), their mean
-            ``rate``.
+            ``rate``, and ``series_rates`` (each time-series child's mean rate).
+        series_targets: The table's time-series children and their targets: a ``k`` meets
+            only if the table and every series reach theirs.
     """
 
     target: float
@@ -330,6 +332,7 @@ class LinkedKSearch:
     seeds: int
     chosen_k: int
     trials: tuple[dict[str, Any], ...]
+    series_targets: dict[str, float] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame: one row per ``k``, the chosen one marked."""
@@ -339,6 +342,7 @@ class LinkedKSearch:
                     "k": t["k"],
                     "rate": t["rate"],
                     "rates": list(t["rates"]),
+                    **{f"rate_{c}": r for c, r in t.get("series_rates", {}).items()},
                     "chosen": t["k"] == self.chosen_k,
                 }
                 for t in self.trials
@@ -725,8 +729,15 @@ class RunsApi:
                 seeds=found.seeds,
                 chosen_k=found.chosen_k,
                 trials=tuple(
-                    {"k": t.k, "rates": tuple(t.rates), "rate": t.rate} for t in found.trials
+                    {
+                        "k": t.k,
+                        "rates": tuple(t.rates),
+                        "rate": t.rate,
+                        "series_rates": dict(t.series_rates),
+                    }
+                    for t in found.trials
                 ),
+                series_targets=dict(found.series_targets),
             )
         return Advice(
             run_config_proto.avatarization_from_proto(response.parameters),

@@ -380,8 +380,16 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
         found.met = bool(linked["met"])
         found.seeds = int(linked["seeds"])
         found.chosen_k = int(linked["chosen_k"])
+        found.series_targets.update(
+            {c: float(v) for c, v in (linked.get("series_targets") or {}).items()}
+        )
         for trial in linked["trials"]:
-            found.trials.add(k=int(trial["k"]), rates=trial["rates"], rate=float(trial["rate"]))
+            tried = found.trials.add(
+                k=int(trial["k"]), rates=trial["rates"], rate=float(trial["rate"])
+            )
+            tried.series_rates.update(
+                {c: float(v) for c, v in (trial.get("series_rates") or {}).items()}
+            )
     search = advice.privacy_search
     if search is not None:
         message.targets_met = bool(search["met"])

@@ -14,7 +14,9 @@ fresh sample's 54.5). :func:`advise_linked_k` searches, table by table from the 
 hierarchy, the smallest ``k`` (the most faithful avatars) whose matched hidden rate, averaged over
 a few seeds of the whole linked run, reaches the table's target: by default the fresh-sample
 reference, or a stated figure (a peer generator's rate). Time-series tables take their
-individuals' ``k`` and are not searched.
+individuals' ``k``, so they are searched with their individuals: a ``k`` meets only if the
+table's own variables and each of its series (:func:`series_features`: curves on the originals'
+grid, start, span, number of readings per individual) reach their own targets.
 
 Plain pandas/numpy: the linked pipeline, the FAMD projection and the privacy metrics.
 """
@@ -36,6 +38,7 @@ from veil_service.engine.multitable.pipeline import (
     avatarize_tables,
     value_columns,
 )
+from veil_service.engine.timeseries.parameters import TimeSeriesParameters
 from veil_service.engine_contract.linked_tables import Schema
 from veil_service.errors import InvalidArgumentError
 
@@ -98,17 +101,56 @@ def fresh_sample_hidden_rate(
     return float(np.mean(rates)), float(np.std(rates))
 
 
+def series_features(
+    schema: Schema,
+    name: str,
+    originals: Mapping[str, pd.DataFrame],
+    avatars: Mapping[str, pd.DataFrame],
+    series: Mapping[str, TimeSeriesParameters],
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each time-series child of a table: its curves per individual, originals and (unshuffled)
+    avatars, row ``i`` of both the same individual of the table.
+
+    The features are what the linked privacy metrics measure a series by
+    (``metrics._series_features``: the aligned curve at up to 50 points, start, span, number of
+    readings; zeros for an individual without a series).
+    """
+    from veil_service.engine.multitable.metrics import LinkedTables, _series_features
+
+    children = [link for link in schema.children(name) if schema.is_time_series(link.child_table)]
+    if not children:
+        return {}
+    tables = LinkedTables(schema, originals, avatars, {}, series)
+    out = {}
+    for link in children:
+        features_o, features_a = _series_features(tables, link, individuals_only=False)
+        out[link.child_table] = (features_o, features_a[features_o.columns])
+    return out
+
+
 @dataclass(frozen=True)
 class KTrial:
-    """One ``k`` tried for a table: the matched hidden rate of each seed's run."""
+    """One ``k`` tried for a table: the matched hidden rate of each seed's run, and of each of
+    its time-series children (by child table)."""
 
     k: int
     rates: tuple[float, ...]
+    series_rates: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         """Mean over the seeds."""
         return float(np.mean(self.rates))
+
+    def series_rate(self, child: str) -> float:
+        """A series child's mean over the seeds."""
+        return float(np.mean(self.series_rates[child]))
+
+    def margin(self, target: float, series_targets: Mapping[str, float]) -> float:
+        """The smallest of (rate - target) over the table and its series: >= 0 meets all."""
+        margins = [self.rate - target]
+        margins += [self.series_rate(c) - t for c, t in series_targets.items()]
+        return min(margins)
 
 
 @dataclass(frozen=True)
@@ -121,8 +163,10 @@ class TableKAdvice:
             rate came nearest to it.
         target: The matched hidden rate (%) aimed at.
         target_source: ``fresh_sample`` (the reference of new individuals) or ``stated``.
-        met: Whether ``k`` meets the target.
+        met: Whether ``k`` meets the target (and every series target).
         trials: Every ``k`` tried, in the order tried.
+        series_targets: Each time-series child's target (its fresh-sample reference, or a
+            stated figure under the child's name).
     """
 
     table: str
@@ -131,6 +175,7 @@ class TableKAdvice:
     target_source: str
     met: bool
     trials: tuple[KTrial, ...] = field(default_factory=tuple)
+    series_targets: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -219,21 +264,41 @@ def advise_linked_k(
                 field=f"targets[{name}]",
             )
     advice: dict[str, TableKAdvice] = {}
+    series = {
+        n: p.time_series
+        for n, p in parameters.items()
+        if schema.is_time_series(n) and p.time_series is not None
+    }
     for name in [n for n in schema.order() if n in names]:
         original = frames[name][value_columns(schema, name, frames[name])]
         if targets is not None and name in targets:
             target, source = float(targets[name]), "stated"
         else:
             target, source = fresh_sample_hidden_rate(original, seed=seed)[0], "fresh_sample"
-        best, trials = _search_table(
-            _Search(schema, frames, chosen, name, original, range(seed, seed + seeds), measure),
-            target,
+        curves = {
+            c: o for c, (o, _) in series_features(schema, name, frames, frames, series).items()
+        }
+        series_targets = {
+            c: float(targets[c])
+            if targets is not None and c in targets
+            else fresh_sample_hidden_rate(features, seed=seed)[0]
+            for c, features in curves.items()
+        }
+        search = _Search(
+            schema, frames, chosen, name, original, range(seed, seed + seeds), measure, series
         )
+        best, trials = _search_table(search, target, series_targets)
         chosen[name] = replace(
             chosen[name], avatarization={**chosen[name].avatarization, "k": best.k}
         )
         advice[name] = TableKAdvice(
-            name, best.k, target, source, best.rate >= target, tuple(trials)
+            name,
+            best.k,
+            target,
+            source,
+            best.margin(target, series_targets) >= 0,
+            tuple(trials),
+            series_targets,
         )
     return LinkedKAdvice(advice, chosen)
 
@@ -249,6 +314,7 @@ class _Search:
     original: pd.DataFrame
     seeds: range
     measure: Callable[[pd.DataFrame, pd.DataFrame], float]
+    series: Mapping[str, TimeSeriesParameters]
     tried: dict[int, KTrial] = field(default_factory=dict)
 
     def trial(self, k: int) -> KTrial:
@@ -260,15 +326,24 @@ class _Search:
                 self.name: replace(table, avatarization={**table.avatarization, "k": k}),
             }
             rates = []
+            series_rates: dict[str, list[float]] = {}
             for seed in self.seeds:
                 result = avatarize_tables(self.schema, self.frames, params, seed=seed)
                 avatars = result.tables[self.name].unshuffled[self.original.columns]
                 rates.append(self.measure(self.original, avatars))
-            self.tried[k] = KTrial(k, tuple(rates))
+                unshuffled = {n: t.unshuffled for n, t in result.tables.items()}
+                curves = series_features(
+                    self.schema, self.name, self.frames, unshuffled, self.series
+                )
+                for child, (features_o, features_a) in curves.items():
+                    series_rates.setdefault(child, []).append(self.measure(features_o, features_a))
+            self.tried[k] = KTrial(k, tuple(rates), {c: tuple(r) for c, r in series_rates.items()})
         return self.tried[k]
 
 
-def _search_table(search: _Search, target: float) -> tuple[KTrial, list[KTrial]]:
+def _search_table(
+    search: _Search, target: float, series_targets: Mapping[str, float]
+) -> tuple[KTrial, list[KTrial]]:
     """The chosen trial and every trial, in the order run (see :func:`advise_linked_k`)."""
     start = int(search.parameters[search.name].avatarization["k"])
     grid = k_candidates(start, len(search.frames[search.name]))
@@ -277,17 +352,17 @@ def _search_table(search: _Search, target: float) -> tuple[KTrial, list[KTrial]]
     coarse = sorted({*range(0, len(grid), COARSE_STRIDE), len(grid) - 1})
     low, high = -1, -1
     for index in coarse:
-        if search.trial(grid[index]).rate >= target:
+        if search.trial(grid[index]).margin(target, series_targets) >= 0:
             high = index
             break
         low = index
     if high < 0:
         # Out of reach: the k that came nearest (the smallest of equals).
-        best = max(search.tried.values(), key=lambda t: (t.rate, -t.k))
+        best = max(search.tried.values(), key=lambda t: (t.margin(target, series_targets), -t.k))
         return best, list(search.tried.values())
     while high - low > 1:
         middle = (low + high) // 2
-        if search.trial(grid[middle]).rate >= target:
+        if search.trial(grid[middle]).margin(target, series_targets) >= 0:
             high = middle
         else:
             low = middle

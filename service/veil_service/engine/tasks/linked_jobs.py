@@ -514,7 +514,14 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     ).tables[name]
     payload["parameters"]["k"] = found.k
     source = {"fresh_sample": "the fresh-sample reference", "stated": "the stated target"}
-    tried = ", ".join(f"{t.k}: {t.rate:.1f}" for t in found.trials)
+    tried = ", ".join(
+        f"{t.k}: {t.rate:.1f}"
+        + "".join(f" ({c} {t.series_rate(c):.1f})" for c in found.series_targets)
+        for t in found.trials
+    )
+    series = "".join(
+        f"; its series {c} aims at {target:.1f} %" for c, target in found.series_targets.items()
+    )
     payload["notes"].append(
         f"k = {found.k} (linked run): "
         + (
@@ -525,7 +532,7 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
             else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %); "
             f"this k came nearest ({found.rate:.1f} %)"
         )
-        + f"; k tried (rate %): {tried}."
+        + f"{series}; k tried (rate %): {tried}."
     )
     payload["linked_k_search"] = {
         "target": found.target,
@@ -533,7 +540,16 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
         "met": found.met,
         "seeds": DEFAULT_SEEDS,
         "chosen_k": found.k,
-        "trials": [{"k": t.k, "rates": list(t.rates), "rate": t.rate} for t in found.trials],
+        "trials": [
+            {
+                "k": t.k,
+                "rates": list(t.rates),
+                "rate": t.rate,
+                "series_rates": {c: t.series_rate(c) for c in t.series_rates},
+            }
+            for t in found.trials
+        ],
+        "series_targets": dict(found.series_targets),
     }
     ctx.write_json("advice", payload)
     ctx.progress(1.0, "done")

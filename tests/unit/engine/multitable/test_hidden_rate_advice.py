@@ -14,7 +14,9 @@ from veil_service.engine.multitable.hidden_rate_advice import (
     k_candidates,
     matched_hidden_rate,
     matched_pairs,
+    series_features,
 )
+from veil_service.engine.timeseries import TimeSeriesParameters
 from veil_service.errors import InvalidArgumentError
 
 SCHEMA = Schema(
@@ -105,6 +107,36 @@ def test_without_a_target_each_table_aims_at_its_fresh_sample_reference() -> Non
         assert found.target_source == "fresh_sample"
         values = [c for c in frames[name].columns if c not in SCHEMA.table(name).key_columns]
         assert found.target == pytest.approx(fresh_sample_hidden_rate(frames[name][values])[0])
+
+
+def test_a_table_with_series_is_searched_with_its_series() -> None:
+    schema, frames = sensors()
+    params = {"vanilla": TableParameters({"k": 10})}
+    params |= {
+        c: TableParameters(time_series=TimeSeriesParameters()) for c in ("sensor1", "sensor2")
+    }
+    # Each series aims by default at its own fresh-sample reference, measured on the curves of
+    # the individuals (what the linked privacy metrics measure a series by).
+    advice = advise_linked_k(schema, frames, params, {"vanilla": 0.0}, seeds=1)
+    found = advice.tables["vanilla"]
+    curves = series_features(schema, "vanilla", frames, frames, {})
+    assert set(found.series_targets) == {"sensor1", "sensor2"}
+    for child, (features, same) in curves.items():
+        pd.testing.assert_frame_equal(features, same)
+        assert any(column.endswith("@0") for column in features.columns)
+        assert found.series_targets[child] == pytest.approx(fresh_sample_hidden_rate(features)[0])
+    trial = found.trials[0]
+    assert set(trial.series_rates) == {"sensor1", "sensor2"}
+    assert all(len(rates) == 1 for rates in trial.series_rates.values())
+    assert found.met == (trial.margin(0.0, found.series_targets) >= 0)
+    # The table's own target (0) is met at the first k; a series target out of reach is not,
+    # and it alone makes the search go on (from k 60, to keep it short) and fail.
+    stated = {"vanilla": 0.0, "sensor1": 99.9}
+    params["vanilla"] = TableParameters({"k": 60})
+    hard = advise_linked_k(schema, frames, params, stated, seeds=1).tables["vanilla"]
+    assert hard.series_targets["sensor1"] == 99.9 and not hard.met
+    assert len(hard.trials) > 1
+    assert all(t.rate >= 0.0 and t.series_rate("sensor1") < 99.9 for t in hard.trials)
 
 
 def test_bad_requests_name_the_field() -> None:
