@@ -90,6 +90,9 @@ def test_grant_before_registration_takes_effect_when_registered(
     client = manager(veil_server, user).dp(name)
     with pytest.raises(NotFound):  # nothing to see before the dataset exists
         client.get_dataset_metadata()
+    with pytest.raises(InvalidArgument) as unusable:  # a name no dataset could ever have
+        admins.grant(user.username, "no spaces allowed", 1.0, 0.0, allow_unregistered=True)
+    assert unusable.value.field == "dataset"
     changed = admins.grant(user.username, name, 2.0, 1e-4, allow_unregistered=True)
     assert changed["initial_epsilon"] == 2.0 and changed["pending"]
 

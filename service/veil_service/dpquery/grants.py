@@ -17,7 +17,12 @@ import sqlalchemy as sa
 
 from veil_service.accounts import audit, users
 from veil_service.dpquery import pending_grants
-from veil_service.dpquery.datasets import DatasetRecord, get_dataset, to_record
+from veil_service.dpquery.datasets import (
+    DatasetRecord,
+    get_dataset,
+    to_record,
+    validate_dataset_name,
+)
 from veil_service.errors import InvalidArgumentError, NotFoundError, Reason
 from veil_service.storage import schema
 
@@ -163,6 +168,7 @@ def grant_access(
                 "takes effect when the dataset is registered.",
                 field="dataset",
             )
+        validate_dataset_name(dataset, "dataset")  # it must be registrable later
         waiting = pending_grants.put(
             conn,
             user_id=target.id,
