@@ -79,7 +79,14 @@ def test_three_level_hierarchy_with_childless_parents(manager: Manager) -> None:
     runner.set_parameters("hospital", k=3)
     runner.set_parameters("patient", k=10)
     runner.set_parameters("visit", k=10)
-    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics])
+    runner.run(
+        jobs_to_run=[
+            JobKind.standard,
+            JobKind.privacy_metrics,
+            JobKind.signal_metrics,
+            JobKind.report,
+        ]
+    )
 
     hospitals, patients, visits = (runner.shuffled(t) for t in ("hospital", "patient", "visit"))
     assert [len(hospitals), len(patients), len(visits)] == [len(f) for f in frames.values()]
@@ -186,19 +193,19 @@ def test_ts_yaml_loads_runs_and_exports_back(
     assert sensor1.time_series == {"projection_type": "flatten", "nf": 10}
     runner.upload_file("vanilla", str(fixtures / "sensors_vanilla.csv"))
     runner.upload_file("sensor1", str(fixtures / "sensors_timeseries1.csv"))
-    # ts.yaml asks data augmentation and a processor for 'vanilla'. Augmentation cannot apply in
-    # a linked run (extra individuals, and metrics that pair each original with its avatar): the
-    # run is refused before any job, naming the table and the parameter.
-    with pytest.raises(InvalidArgument, match=r"table 'vanilla': data_augmentation_strategy"):
-        runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
-    assert runner.api.list_jobs(run_id=runner.set_name).items == []
-    runner.delete_parameters(
-        "vanilla", ["data_augmentation_strategy", "data_augmentation_target_column"]
-    )
+    # ts.yaml asks data augmentation (minority on income) and a processor for 'vanilla': both
+    # apply. The extra individuals are fresh avatars, each with its own rebuilt series.
     assert runner.config.tables["vanilla"].avatarization["processors"] == [
         {"target": "capital-gain", "references": ["capital-loss"]}
     ]
-    runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
+    runner.run(
+        jobs_to_run=[
+            JobKind.standard,
+            JobKind.privacy_metrics,
+            JobKind.signal_metrics,
+            JobKind.report,
+        ]
+    )
     # The processor applies around the linked pipeline (no warning that anything was set
     # aside), and the avatars come back in the original columns and dtypes.
     with warnings.catch_warnings():
@@ -213,6 +220,18 @@ def test_ts_yaml_loads_runs_and_exports_back(
     assert list(series.columns) == list(original.columns)
     assert set(series["id"]) <= set(runner.shuffled("vanilla")["id"])
     assert 0 <= runner.signal_metrics("sensor1")[0]["pointwise_hellinger_mean"] <= 1
+    counts = individuals["income"].value_counts()
+    assert len(individuals) > len(vanilla) and counts.max() == counts.min()
+    assert set(individuals["income"]) == set(vanilla["income"])
+    assert set(series["id"]) == set(individuals["id"])
+    assert [m["metadata"]["computation_type"] for m in runner.privacy_metrics("vanilla")] == [
+        "standalone",
+        "to_top_enriched",
+        "barycentered",
+        "class_balancing_barycenter",
+    ]
+    report = runner.download_report(str(tmp_path / "ts.pdf"))
+    assert Path(report[0]).read_bytes().startswith(b"%PDF")
     exported = runner.get_yaml(str(tmp_path / "ts_again.yaml"))
     assert "time_series_time: true" in exported and "projection_type: flatten" in exported
     clone = manager.create_runner("ts_yaml_again")

@@ -26,7 +26,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -592,6 +592,14 @@ class Dispatcher:
                         table_ref("avatars", name), avatars.path, avatars.sha256, avatars.size_bytes
                     )
                 )
+            for name in names:
+                if from_standard[name]:
+                    # An augmented table's lineage: the metrics pair each original with its
+                    # first avatar and measure the extra rows by barycentres.
+                    inputs += [
+                        replace(found, name=table_ref(avatar_features.LINEAGE_RESULT, name))
+                        for found in self._lineage_input(job.run_id, name)
+                    ]
         if job.kind == "report":
             for kind in ("privacy_metrics", "signal_metrics"):
                 for name in names:

@@ -523,3 +523,61 @@ __all__ = [
     "linked_signal_metrics",
     "metrics_summary",
 ]
+
+
+def first_avatars(
+    schema: Schema,
+    avatars: Mapping[str, pd.DataFrame],
+    lineages: Mapping[str, np.ndarray],
+    originals: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
+    """The avatars the linked metrics pair with the originals, for augmented tables.
+
+    An augmented table's unshuffled avatars hold the avatar of each original first, then the
+    extra individuals (``multitable.augmentation``); the metrics pair original ``i`` with
+    avatar ``i``, so they take the first rows, and the readings of the series owned by them.
+    The extra rows' exposure is measured separately (:func:`augmented_privacy_metrics`).
+    """
+    out = dict(avatars)
+    for name in lineages:
+        n = len(originals[name])
+        out[name] = out[name].iloc[:n].reset_index(drop=True)
+        for link in schema.children(name):
+            child = out[link.child_table]
+            kept = child[link.child_field].isin(out[name][link.parent_field])
+            out[link.child_table] = child[kept.to_numpy()].reset_index(drop=True)
+    return out
+
+
+def augmented_privacy_metrics(
+    tables: LinkedTables,
+    full_avatars: pd.DataFrame,
+    sources: np.ndarray,
+    name: str,
+    params: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """Octopize's ``barycentered`` and ``class_balancing_barycenter`` privacy metrics of an
+    augmented linked table, on its own variables, as a single-table augmented run has them: an
+    original with several descendants is measured against their barycentre."""
+    from veil_service.engine.augmentation import barycentres
+
+    columns = tables.values(name)
+    original = tables.originals[name][columns].reset_index(drop=True)
+    released = full_avatars[columns].reset_index(drop=True)
+    results = [
+        _tag(
+            privacy_metrics(*barycentres(original, released, sources), **params),
+            "barycentered",
+            None,
+        )
+    ]
+    kept, centres = barycentres(original, released, sources, only_augmented=True)
+    if len(kept) >= 3:
+        results.append(
+            _tag(
+                privacy_metrics(kept, centres, **{**params, "compute_attacks": False}),
+                "class_balancing_barycenter",
+                None,
+            )
+        )
+    return results

@@ -46,6 +46,11 @@ from veil_service.engine.multitable.assignment import (
     assign_original_order,
     total_distance,
 )
+from veil_service.engine.multitable.augmentation import (
+    augment_linked_table,
+    augmentation_of,
+    refusal,
+)
 from veil_service.engine.multitable.space import fit_space
 from veil_service.engine.multitable.validation import check_tables
 from veil_service.engine.processors import ProcessorChain, parse_processors
@@ -118,6 +123,12 @@ class TableResult:
     order: npt.NDArray[np.intp] | None = None
     """``avatars`` is ``unshuffled.iloc[order]`` (post-processing such as pseudonymization
     needs to follow the shuffle)."""
+    sources: npt.NDArray[np.int64] | None = None
+    """SENSITIVE. An augmented table's lineage: the original row each ``unshuffled`` row
+    descends from (rows ``0..n-1`` are the avatars of originals ``0..n-1``, then the extra
+    rows). None when the table was not augmented."""
+    augmentation: dict[str, Any] | None = None
+    """An augmented table's extra rows per class, for the job's summary and the report."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +206,7 @@ def avatarize_tables(
     order = schema.order()
     plain = [n for n in order if not schema.is_time_series(n)]
     for name in plain:
-        check_parameters(name, frames[name], parameters.get(name))
+        check_parameters(name, frames[name], parameters.get(name), schema)
     originals = frames
     frames, chains = preprocess_tables(frames, parameters, plain)
     columns = {n: value_columns(schema, n, frames[n]) for n in order}
@@ -256,21 +267,50 @@ def avatarize_tables(
         table_params["categorical_columns"] = cat_columns
         table_params.pop("seed", None)
         table_params.pop(PROCESSORS_KEY, None)  # applied around the pipeline
+        augmentation = augmentation_of(name, table_params)
         table_params, set_aside = _avatar_method_parameters(table_params)
+        if augmentation is not None:
+            set_aside = [k for k in set_aside if k not in AUGMENTATION_KEYS]
         if set_aside:
             warnings.append(
                 f"table {name!r}: {', '.join(set_aside)} not applied: they qualify a "
                 "single-table feature (augmentation, DP generator) the table does not select"
             )
+        lineage: npt.NDArray[np.int64] | None = None
+        extra_rows: dict[str, Any] | None = None
         try:
-            result = avatarize(
-                work,
-                column_weights=weights,
-                seed=int(table_seeds[name].generate_state(1)[0]),
-                progress=table_progress,
-                **table_params,
-            )
+            if augmentation is None:
+                result = avatarize(
+                    work,
+                    column_weights=weights,
+                    seed=int(table_seeds[name].generate_state(1)[0]),
+                    progress=table_progress,
+                    **table_params,
+                )
+                released = result.unshuffled
+            else:
+                categories = table_params.pop("categorical_columns")
+                result, grown = augment_linked_table(
+                    work,
+                    augmentation,
+                    table_name=name,
+                    column_weights=weights,
+                    categorical_columns=categories,
+                    avatar_parameters=table_params,
+                    seed=int(table_seeds[name].generate_state(1)[0]),
+                    progress=table_progress,
+                )
+                released, lineage = grown.unshuffled, grown.sources
+                extra_rows = {
+                    "extra_rows": {str(c): n for c, n in grown.extra_per_class.items()},
+                    "target_column": augmentation.target_column,
+                    "should_anonymize_original_table": (
+                        augmentation.should_anonymize_original_table
+                    ),
+                }
         except InvalidArgumentError as exc:
+            if exc.field and exc.field.startswith(f"tables[{name}]"):
+                raise
             raise InvalidArgumentError(
                 f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
             ) from None
@@ -284,7 +324,7 @@ def avatarize_tables(
             for warning in result.warnings
             if ncp_chosen or NCP_CAPPED not in warning
         ]
-        avatar = result.unshuffled.reset_index(drop=True)
+        avatar = released.reset_index(drop=True)
         for column, value in constants.items():
             avatar[column] = value
         avatar_values[name] = avatar[columns[name]]
@@ -320,6 +360,8 @@ def avatarize_tables(
             original_projections=result.original_projections,
             avatar_projections=result.avatar_projections,
             avatarized_columns=tuple(str(c) for c in work.columns),
+            sources=lineage,
+            augmentation=extra_rows,
         )
         done_rows += len(frames[name])
 
@@ -337,16 +379,10 @@ _DP_REASON = (
     "a DP generator draws rows that descend from no original, so children have no avatar "
     "parent to follow and no privacy budget covers the children's summaries it would read."
 )
-_AUGMENTATION_REASON = (
-    "extra rows of a table would need children drawn for them and parents assigned to them, "
-    "and every linked metric pairs each original with its one avatar."
-)
-UNSUPPORTED_FEATURE_KEYS: dict[str, str] = {
-    **{key: _DP_REASON for key in SELECTORS if key != "k"},
-    AUGMENTATION_KEYS[0]: _AUGMENTATION_REASON,
-}
+UNSUPPORTED_FEATURE_KEYS: dict[str, str] = {key: _DP_REASON for key in SELECTORS if key != "k"}
 """Single-table features a linked table refuses (by the parameter that selects each), and why.
-Processors apply (:func:`preprocess_tables`)."""
+Processors apply (:func:`preprocess_tables`); data augmentation applies to a top table whose
+children are all time series (:mod:`veil_service.engine.multitable.augmentation`)."""
 
 
 def preprocess_tables(
@@ -408,9 +444,13 @@ def postprocess_tables(
     return tables
 
 
-def check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | None) -> None:
+def check_parameters(
+    name: str, frame: pd.DataFrame, params: TableParameters | None, schema: Schema
+) -> None:
     """A plain table has avatarization parameters, no single-table feature a linked run cannot
-    apply (:data:`UNSUPPORTED_FEATURE_KEYS`), and a ``k`` below its row count.
+    apply (:data:`UNSUPPORTED_FEATURE_KEYS`; augmentation only where
+    :func:`~veil_service.engine.multitable.augmentation.refusal` allows it), and a ``k`` below
+    its row count.
 
     Raises:
         InvalidArgumentError: naming the table and the fix.
@@ -428,6 +468,16 @@ def check_parameters(name: str, frame: pd.DataFrame, params: TableParameters | N
                 "(processors do apply in a linked run), or avatarize the table on its own.",
                 field=f"tables[{name}].{key}",
             )
+    key = AUGMENTATION_KEYS[0]
+    if params.avatarization.get(key) not in (None, [], {}, ""):
+        reason = refusal(schema, name)
+        if reason is not None:
+            raise InvalidArgumentError(
+                f"table {name!r}: {key} cannot apply in this linked run: {reason} Remove {key} "
+                f"from table {name!r}, or avatarize the table on its own.",
+                field=f"tables[{name}].{key}",
+            )
+        augmentation_of(name, params.avatarization)  # a bad strategy fails before any job
     k = params.avatarization.get("k", 20)
     if isinstance(k, int) and not isinstance(k, bool) and k >= len(frame):
         raise InvalidArgumentError(
@@ -653,6 +703,8 @@ def _with_new_keys(
             avatar_projections=previous.avatar_projections if previous else None,
             avatarized_columns=previous.avatarized_columns if previous else (),
             order=shuffled_order[name],
+            sources=previous.sources if previous else None,
+            augmentation=previous.augmentation if previous else None,
         )
     return tables
 

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from veil_service.engine.pseudonymize import ColumnMapping, Strategy, pseudonymize_table
@@ -78,14 +79,17 @@ def pseudonymize_linked(
         keys = key_columns(schema, name)
         unshuffled = result.unshuffled.copy()
         set_aside_columns = [c for c in own if c not in keys]
-        if set_aside_columns and len(original) != len(unshuffled):
+        if set_aside_columns and result.sources is None and len(original) != len(unshuffled):
             raise InvalidArgumentError(
                 f"table {name!r}: only its keys can be pseudonymized in a time-series table "
                 f"(its readings are not one per original row); got {set_aside_columns}.",
                 field=f"tables[{name}].pseudonymized_columns",
             )
+        # An augmented table's extra rows carry the identifiers of the original they descend
+        # from (pseudonymized below, as a single-table augmented release does).
+        sources = result.sources if result.sources is not None else np.arange(len(original))
         for column in set_aside_columns:
-            unshuffled[column] = original[column].to_numpy()
+            unshuffled[column] = original[column].to_numpy()[sources]
         pseudonymized = pseudonymize_table(
             unshuffled, own, secret=secret, table_name=name, inherited=inherited
         )

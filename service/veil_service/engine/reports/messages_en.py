@@ -486,6 +486,8 @@ EN: dict[str, str] = {
     "linked.type.to_top_enriched": "to_top_enriched",
     "linked.type.to_bottom_id_propagated": "to_bottom_id_propagated",
     "linked.type.full_enriched": "full_enriched",
+    "linked.type.barycentered": "barycentered",
+    "linked.type.class_balancing_barycenter": "class_balancing_barycenter",
     "pia.linked_heading": "Linked tables",
     "pia.linked_link": "{link}: avatar children assigned by {method}.",
     "pia.linked_breach_verdict": "Table {table}: not compatible with an anonymous release, "

@@ -511,6 +511,8 @@ FR: dict[str, str] = {
     "linked.type.to_top_enriched": "to_top_enriched",
     "linked.type.to_bottom_id_propagated": "to_bottom_id_propagated",
     "linked.type.full_enriched": "full_enriched",
+    "linked.type.barycentered": "barycentered",
+    "linked.type.class_balancing_barycenter": "class_balancing_barycenter",
     "pia.linked_heading": "Tables liées",
     "pia.linked_link": "{link} : enfants avatars affectés par {method}.",
     "pia.linked_breach_verdict": "Table {table} : incompatible avec une publication anonyme, car "

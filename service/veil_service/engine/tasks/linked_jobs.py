@@ -26,6 +26,7 @@ from veil_service.engine.pseudonymize import Strategy, mappings_to_frame, parse_
 from veil_service.engine.tasks.avatar_jobs import HTML, apply_column_types
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine_contract.avatar_features import (
+    LINEAGE_RESULT,
     PSEUDONYM_MAPPINGS_RESULT,
     PSEUDONYM_SECRET_PARAM,
 )
@@ -148,7 +149,22 @@ class LinkedRun:
                     columns=[c for c in columns if c in avatars[name].columns]
                 )
                 categorical[name] = [c for c in categorical[name] if c not in columns]
+        lineages = self.lineages(ctx)
+        if lineages:
+            from veil_service.engine.multitable.metrics import first_avatars
+
+            avatars = first_avatars(self.schema, avatars, lineages, originals)
         return originals, avatars, categorical, hidden
+
+    def lineages(self, ctx: TaskContext) -> dict[str, np.ndarray]:
+        """Per augmented table, the original each of its unshuffled avatars descends from."""
+        return {
+            name: ctx.read_table(table_ref(LINEAGE_RESULT, name))["source_row"].to_numpy(
+                dtype=np.int64
+            )
+            for name in self.names()
+            if table_ref(LINEAGE_RESULT, name) in ctx.inputs
+        }
 
 
 def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
@@ -198,6 +214,11 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     for name, table in tables.items():
         ctx.write_table(table_ref("shuffled", name), table.avatars)
         ctx.write_table(table_ref("unshuffled", name), table.unshuffled)
+        if table.sources is not None:
+            # SENSITIVE, as in a single-table run: the metrics jobs' input (on request only).
+            ctx.write_table(
+                table_ref(LINEAGE_RESULT, name), pd.DataFrame({"source_row": table.sources})
+            )
         if table.original_projections is not None and table.avatar_projections is not None:
             ctx.write_table(table_ref("original_projections", name), table.original_projections)
             ctx.write_table(table_ref("avatar_projections", name), table.avatar_projections)
@@ -217,7 +238,14 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
         }
         for r in result.links
     ]
-    ctx.write_json("links", {"links": links, "warnings": result.warnings})
+    augmented = {
+        name: table.augmentation
+        for name, table in result.tables.items()
+        if table.augmentation is not None
+    }
+    ctx.write_json(
+        "links", {"links": links, "warnings": result.warnings, "augmentation": augmented}
+    )
     if run.params.get("compute_figures", True):
         # Identifier-like columns came back as pseudonyms: their figures would show the real
         # values on the originals' side.
@@ -238,6 +266,7 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     return {
         "tables": {name: len(t.avatars) for name, t in tables.items()},
         "warnings": result.warnings,
+        "augmentation": augmented,
     }
 
 
@@ -366,6 +395,7 @@ def _metric_parameters(
 
 def _run_linked_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     from veil_service.engine.multitable.metrics import (
+        augmented_privacy_metrics,
         linked_privacy_metrics,
         linked_signal_metrics,
         metrics_summary,
@@ -376,7 +406,20 @@ def _run_linked_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     ctx.progress(0.05, section.replace("_", " "))
     tables = linked_tables(run, originals, avatars, categorical)
     compute = linked_privacy_metrics if section == "privacy_metrics" else linked_signal_metrics
-    results = compute(tables, _metric_parameters(run, section, hidden))
+    parameters = _metric_parameters(run, section, hidden)
+    results = compute(tables, parameters)
+    if section == "privacy_metrics":
+        for name, sources in run.lineages(ctx).items():
+            # The extra individuals of an augmented table: each original against the
+            # barycentre of its descendants (the first avatars are measured above).
+            full, _ = run.read(ctx, "avatars")
+            results[name] += augmented_privacy_metrics(
+                tables,
+                full[name].drop(columns=list(hidden.get(name) or ()), errors="ignore"),
+                sources,
+                name,
+                {"table_name": name, **parameters.get(name, {})},
+            )
     ctx.progress(0.95, "writing results")
     for name, items in results.items():
         for item in items:
@@ -434,7 +477,10 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
     for name in run.names():
         if not run.schema.is_time_series(name):
             check_parameters(
-                name, frames[name], TableParameters(run.setting(name, "avatarization") or {})
+                name,
+                frames[name],
+                TableParameters(run.setting(name, "avatarization") or {}),
+                run.schema,
             )
     return {"tables": {name: len(frame) for name, frame in frames.items()}}
 

@@ -126,7 +126,7 @@ def test_a_processor_on_a_missing_column_names_the_table() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "reason"),
     [
-        ("data_augmentation_strategy", "minority", "extra rows"),
+        ("data_augmentation_strategy", "minority", "child table.*'stay'.*assignment"),
         ("open_dp_epsilon", 1.0, "DP generator"),
         ("fast_dp_epsilon", 1.0, "DP generator"),
     ],
@@ -137,7 +137,7 @@ def test_augmentation_and_dp_generators_are_refused_naming_table_and_parameter(
     frames = tables()
     params = parameters(patient={key: value})
     with pytest.raises(InvalidArgumentError, match=f"table 'patient': {key}.*{reason}") as caught:
-        check_parameters("patient", frames["patient"], params["patient"])
+        check_parameters("patient", frames["patient"], params["patient"], SCHEMA)
     assert caught.value.field == f"tables[patient].{key}"
     with pytest.raises(InvalidArgumentError, match=f"table 'patient': {key}"):
         avatarize_tables(SCHEMA, frames, params, seed=1)
