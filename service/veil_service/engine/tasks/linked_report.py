@@ -22,6 +22,7 @@ from veil_service.engine_contract.linked_tables import TIME_SERIES, Link, table_
 
 if TYPE_CHECKING:
     from veil_service.engine.reports import LinkSummary
+    from veil_service.engine.reports.features import TableFeatures
 
 
 def headline(results: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
@@ -154,6 +155,7 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
             link_summary(link, originals, avatars, signal_results) for link in run.schema.links
         ),
         computations=privacy_results,
+        features={name: _features(run, name, privacy_results[name]) for name in names},
     )
     ctx.progress(0.5, "technical report")
     ctx.write_bytes(
@@ -167,3 +169,21 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         "tables": len(summaries),
         "breached_links": [link.label() for link in context.links if link.sensitive],
     }
+
+
+def _features(run: LinkedRun, name: str, privacy: Sequence[Mapping[str, Any]]) -> TableFeatures:
+    """A linked table's features for the reports, as a single-table report has them: its
+    processors, augmentation (with the barycentre metrics of its extra rows) and
+    pseudonymization."""
+    from veil_service.engine.reports.features import TableFeatures
+
+    barycentres = {"barycentered", "class_balancing_barycenter"}
+    return TableFeatures(
+        parameters=dict(run.setting(name, "avatarization") or {}),
+        pseudonymized=dict(run.setting(name, "pseudonymized_columns") or {}),
+        augmentation_metrics={
+            str(kind): result
+            for result in privacy
+            if (kind := (result.get("metadata") or {}).get("computation_type")) in barycentres
+        },
+    )
