@@ -165,21 +165,28 @@ def _privacy_result(
     projected = projection_tables(
         tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
     )
+    # Category codes shared with the value-matching metrics and the attacks (the same tables
+    # unless variables are excluded or reduced): the projection hashes no value again.
+    codes = [
+        {c: projected.codes(c)[i] for c in projected.categorical}
+        for i in range(2 if projected.holdout is None else 3)
+    ]
     model = fit_famd(
         projected.original,
         projected.continuous,
         projected.categorical,
         {c: w for c, w in parameters.column_weights.items() if c in projected.columns},
         gram_from_counts=True,
+        codes=codes[0],
     )
     ncp = resolve_ncp(parameters.ncp, model)
     warnings = [w for w in (ncp_warning(parameters.ncp, model),) if w]
     # Distance metrics settle ties with a tolerance: the cheaper projection (equal up to
     # rounding) is safe for them.
-    holdout = None if projected.holdout is None else model.project(projected.holdout, ncp)
+    holdout = None if projected.holdout is None else model.project(projected.holdout, ncp, codes[2])
     distance = distance_privacy(
-        model.project(projected.original, ncp),
-        model.project(projected.avatars, ncp),
+        model.project(projected.original, ncp, codes[0]),
+        model.project(projected.avatars, ncp, codes[1]),
         holdout,
         parameters.quantile_threshold,
     )

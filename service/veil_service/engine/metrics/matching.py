@@ -16,6 +16,8 @@ from scipy.spatial import cKDTree
 from veil_service.engine.metrics.distances import query
 from veil_service.engine.metrics.tables import AlignedTables
 
+_KEY_LIMIT = 2**62
+
 CPR_BOUNDARY = 0.05
 """Two numeric values match for correlation protection when within 5 % of the column mean."""
 
@@ -34,10 +36,18 @@ def _keys_from_codes(per_column: list[list[np.ndarray]]) -> list[np.ndarray]:
     """
     sizes = [len(codes) for codes in per_column[0]]
     stacked = np.zeros(sum(sizes), dtype=np.int64)
+    radix = 1  # every value of ``stacked`` is below it
     for codes_per_table in per_column:
         codes = np.concatenate(codes_per_table)
-        combined = stacked * (int(codes.max()) + 1) + codes
-        stacked = pd.factorize(combined)[0].astype(np.int64)
+        width = int(codes.max()) + 1
+        if radix * width >= _KEY_LIMIT:
+            # Renumber only when the mixed-radix key would overflow: hashing two million keys
+            # per column was most of these metrics' time on a million rows.
+            stacked = pd.factorize(stacked)[0].astype(np.int64)
+            radix = int(stacked.max()) + 1
+        stacked = stacked * width + codes
+        radix *= width
+    stacked = pd.factorize(stacked)[0].astype(np.int64)
     out: list[np.ndarray] = []
     start = 0
     for size in sizes:

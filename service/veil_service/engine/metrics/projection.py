@@ -15,7 +15,7 @@ paper's notebooks did); missing categorical values are a modality of their own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ class FamdModel:
         components: ``V`` as saiph stores it (components x one-hot columns), already divided by
             the square root of the column weights.
         explained_variance_ratio: Share of the total inertia carried by each component.
+        code_positions: For each categorical column, the modality position of each code of
+            the fitted table (codes numbered by first appearance, as ``pd.factorize`` does):
+            lets :meth:`project` take codes a caller already has instead of hashing values.
     """
 
     continuous: list[str]
@@ -65,15 +68,31 @@ class FamdModel:
     proportions: np.ndarray
     components: np.ndarray
     explained_variance_ratio: np.ndarray
+    code_positions: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_components(self) -> int:
         """How many components the model holds (all of them)."""
         return int(self.components.shape[0])
 
-    def positions(self, frame: pd.DataFrame, column: str) -> np.ndarray:
-        """Each row's modality position in ``column``'s one-hot block (-1: unseen at fit time)."""
+    def positions(
+        self, frame: pd.DataFrame, column: str, codes: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Each row's modality position in ``column``'s one-hot block (-1: unseen at fit time).
+
+        ``codes``: the rows' codes in a coding shared with the fitted table, in which the
+        fitted table's values are numbered first by first appearance (codes beyond them are
+        values it did not have), e.g. :meth:`AlignedTables.codes` when the model was fitted on
+        the original with those codes.
+        """
         modalities = self.modalities[column]
+        if codes is not None:
+            lookup = self.code_positions[column]
+            unseen = len(modalities) - 1 if modalities[-1] is OTHER else -1
+            inside = codes < len(lookup)
+            found = np.full(len(codes), unseen, dtype=np.intp)
+            found[inside] = lookup[codes[inside]]
+            return found
         codes = modalities.get_indexer(pd.Index(frame[column].to_numpy(dtype=object)))
         if modalities[-1] is OTHER:
             codes = np.where(codes < 0, len(modalities) - 1, codes)
@@ -81,7 +100,9 @@ class FamdModel:
 
     def continuous_scaled(self, frame: pd.DataFrame) -> np.ndarray:
         """The continuous columns standardised with the fitted statistics (missing -> mean)."""
-        values = frame[self.continuous].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = np.column_stack(
+            [frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in self.continuous]
+        )
         values = np.where(np.isnan(values), self.mean, values)
         return np.asarray((values - self.mean) / self.std)
 
@@ -143,7 +164,12 @@ class FamdModel:
         k = self.n_components if n_components is None else min(n_components, self.n_components)
         return np.asarray(self.scale(frame) @ self.components[:k].T)
 
-    def project(self, frame: pd.DataFrame, n_components: int | None = None) -> np.ndarray:
+    def project(
+        self,
+        frame: pd.DataFrame,
+        n_components: int | None = None,
+        codes: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """:meth:`transform`'s coordinates up to rounding (1e-14), without the one-hot matrix.
 
         Computed column by column: a categorical column adds, for each row, its modality's row
@@ -155,6 +181,7 @@ class FamdModel:
         Args:
             frame: The table to project (original, avatars or holdout).
             n_components: How many leading components to return (None: all).
+            codes: Optional codes of the frame's categorical columns (see :meth:`positions`).
 
         Returns:
             A float64 array of shape (rows, n_components).
@@ -171,12 +198,12 @@ class FamdModel:
             block = components[:, first:stop]
             coords -= block @ root
             table = (block / root).T
-            codes = self.positions(frame, column)
-            known = codes >= 0
+            positions = self.positions(frame, column, None if codes is None else codes[column])
+            known = positions >= 0
             if known.all():
-                coords += table[codes]
+                coords += table[positions]
             else:
-                coords[known] += table[codes[known]]
+                coords[known] += table[positions[known]]
         return coords
 
 
@@ -186,6 +213,7 @@ def fit_famd(
     categorical: list[str],
     column_weights: Mapping[str, float] | None = None,
     gram_from_counts: bool = False,
+    codes: Mapping[str, np.ndarray] | None = None,
 ) -> FamdModel:
     """Fit a FAMD (PCA if no categorical column, one-hot MCA scaling otherwise) on the original.
 
@@ -202,6 +230,9 @@ def fit_famd(
         gram_from_counts: Build the Gram matrix from category counts (:func:`_gram`) instead of
             the one-hot product: equal up to rounding, far cheaper on large tables, but the
             components then differ in their last bits (see :meth:`FamdModel.transform`).
+        codes: Optional codes of the original's categorical columns, numbered by first
+            appearance (what ``pd.factorize`` gives, e.g. :meth:`AlignedTables.codes`): saves
+            hashing the values again.
 
     Returns:
         The fitted model with all components (as many as one-hot columns, at most rows).
@@ -216,22 +247,30 @@ def fit_famd(
     std = np.where(std <= _MIN_STD, 1.0, std)
     modalities: dict[str, pd.Index] = {}
     positions: list[np.ndarray] = []
+    code_positions: dict[str, np.ndarray] = {}
     proportions: list[np.ndarray] = []
     col_w: list[float] = [float(weights.get(c, 1.0)) for c in continuous]
     for column in categorical:
-        codes, uniques = pd.factorize(
-            original[column].to_numpy(dtype=object), use_na_sentinel=False
-        )
-        counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
+        if codes is not None and column in codes:
+            column_codes = np.asarray(codes[column], dtype=np.intp)
+            # First-appearance numbering: the rows where each code first appears, in code order.
+            first = pd.Series(column_codes).drop_duplicates().index.to_numpy()
+            uniques = original[column].to_numpy(dtype=object)[first]
+        else:
+            column_codes, uniques = pd.factorize(
+                original[column].to_numpy(dtype=object), use_na_sentinel=False
+            )
+        lookup = np.arange(len(uniques), dtype=np.intp)
+        counts = np.bincount(column_codes, minlength=len(uniques)).astype(np.float64)
         if len(uniques) > MAX_MODALITIES:
             top = np.argsort(-counts, kind="stable")[: MAX_MODALITIES - 1]
             rest = counts.sum() - counts[top].sum()
-            regroup = np.full(len(uniques), len(top))  # the rest: the last position, OTHER
-            regroup[top] = np.arange(len(top))
-            codes = regroup[codes]
+            lookup = np.full(len(uniques), len(top), dtype=np.intp)  # the rest: OTHER, last
+            lookup[top] = np.arange(len(top))
             uniques = np.array([*uniques[top], OTHER], dtype=object)
             counts = np.append(counts[top], rest)
-        positions.append(np.asarray(codes, dtype=np.intp))
+        code_positions[column] = lookup
+        positions.append(lookup[column_codes])
         index = pd.Index(uniques, dtype=object)
         modalities[column] = index
         proportions.append(counts / len(original))
@@ -268,6 +307,7 @@ def fit_famd(
         proportions=model.proportions,
         components=vt / np.sqrt(weights_vector),
         explained_variance_ratio=ratio,
+        code_positions=code_positions,
     )
 
 

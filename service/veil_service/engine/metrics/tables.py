@@ -13,6 +13,7 @@ continuous seconds. To treat an integer column as categorical, give it the ``cat
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,9 @@ class AlignedTables:
     _codes: dict[str, list[np.ndarray]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _codes_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def codes(self, column: str) -> list[np.ndarray]:
         """:func:`category_codes` of ``column`` over original, avatars (and holdout), cached.
@@ -49,17 +53,18 @@ class AlignedTables:
         Hashing a million strings is the costly part of most value-matching metrics, and five
         of them code the same columns: each column is coded once per run. The original comes
         first, so its codes, and the avatars', equal those of coding only the tables a metric
-        compares (a holdout-only value gets a code after theirs). Safe from two threads (the
-        attacks run beside the other metrics): at worst both code a column, with equal results.
+        compares (a holdout-only value gets a code after theirs). A lock keeps two threads (the
+        attacks run beside the other metrics) from coding the same column twice.
         """
-        cached = self._codes.get(column)
-        if cached is None:
-            frames = [self.original, self.avatars]
-            if self.holdout is not None:
-                frames.append(self.holdout)
-            cached = category_codes(frames, column)
-            self._codes[column] = cached
-        return cached
+        with self._codes_lock:
+            cached = self._codes.get(column)
+            if cached is None:
+                frames = [self.original, self.avatars]
+                if self.holdout is not None:
+                    frames.append(self.holdout)
+                cached = category_codes(frames, column)
+                self._codes[column] = cached
+            return cached
 
     @property
     def columns(self) -> list[str]:
@@ -133,6 +138,8 @@ def _normalised_categories(series: pd.Series) -> pd.Series:
     """
     values = series.astype(object).reset_index(drop=True)
     uniques = pd.unique(values.dropna())
+    if all(type(u) is str for u in uniques) and not values.isna().any():
+        return values  # already what the mapping below would give, without a hash per row
     if len(uniques) and all(_as_boolean(u) is not None for u in uniques):
         return values.map({u: _as_boolean(u) for u in uniques}).astype(object)
     numeric = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce")
