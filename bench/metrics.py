@@ -25,7 +25,8 @@ each in a fresh child process (so its peak RSS is its own): ``defaults`` (no kno
 target, no holdout: what the end-to-end privacy job runs) and ``full`` (known variables, target
 and holdout: every metric, the three attacks included). ``--baseline-ref REF`` runs the same
 children on the engine code of git commit REF first (exported to a temporary directory) and
-prints the speed-up; the values of both runs are compared key by key. Its ``key=value`` line has
+prints the speed-up; the values of both runs are compared key by key (same = within 1e-9
+relative; the largest relative difference is printed). Its ``key=value`` line has
 ``rows``, ``<config>_s``, ``<config>_cpu_s``, ``<config>_peak_rss_mib``, the baseline's figures
 with a ``baseline_`` prefix, ``<config>_speedup``, ``target_s=30`` and the load average.
 
@@ -180,6 +181,9 @@ def _anonymeter(
 
 PRIVACY_CONFIGS = ("defaults", "full")
 PRIVACY_TARGET_S = 30.0
+VALUE_TOLERANCE = 1e-9
+"""Relative difference under which two runs' metric values count as the same (floating-point
+rounding of distances computed in a different order; counts and rates must be equal)."""
 
 
 def _privacy_tables(rows: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -250,21 +254,29 @@ def privacy_at_scale(rows: int, baseline_ref: str | None) -> None:
         if baseline_ref:
             before, after = results["baseline_" + config], results[config]
             figures[f"{config}_speedup"] = before["s"] / after["s"]
-            same = before["values"] == after["values"]
-            figures[f"{config}_same_values"] = str(same)
-            if not same:
-                for key in sorted(set(before["values"]) | set(after["values"])):
-                    if before["values"].get(key) != after["values"].get(key):
-                        print(
-                            f"  {config} {key}: {before['values'].get(key)} -> "
-                            f"{after['values'].get(key)}"
-                        )
+            keys = sorted(set(before["values"]) | set(after["values"]))
+            worst = 0.0
+            for key in keys:
+                old, new = before["values"].get(key), after["values"].get(key)
+                if old == new:
+                    continue
+                if old is None or new is None:
+                    worst = float("inf")
+                else:
+                    worst = max(worst, abs(old - new) / max(abs(old), abs(new)))
+                print(f"  {config} {key}: {old} -> {new}")
+            figures[f"{config}_max_relative_difference"] = worst
+            figures[f"{config}_same_values"] = str(worst <= VALUE_TOLERANCE)
         figures[f"{config}_over_target"] = float(results[config]["s"]) / PRIVACY_TARGET_S
     figures["target_s"] = PRIVACY_TARGET_S
     figures["load_average_end"] = os.getloadavg()[0]
-    print(
-        " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
-    )
+    print(" ".join(f"{k}={_shown(k, v)}" for k, v in figures.items()))
+
+
+def _shown(key: str, value: float | str) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.2g}" if key.endswith("difference") else f"{value:.2f}"
 
 
 def main() -> None:
