@@ -12,8 +12,6 @@ original (avatar_method.md section 8). Distances closer than ``TIE_TOLERANCE`` (
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,10 +191,9 @@ def own_avatar_search(
     """Rank every original's own avatar among the avatars (hidden rate and local cloaking).
 
     Searches the nearest 16 avatars of each original. The hidden flag is settled there (a
-    record with 16 avatars at least as close is hidden). Counts of 16 or more matter only
-    while they decide the median, i.e. when at least half of the records have that many; then
-    they are counted exactly (:func:`count_within`) and capped at :data:`LOCAL_CLOAKING_CAP`.
-    Otherwise they stay lower bounds (16) above an exact median.
+    record with 16 avatars at least as close is hidden). Counts of 16 or more are refined (64,
+    then :data:`LOCAL_CLOAKING_CAP`) only while they decide the median, i.e. while at least half
+    of the records have that many: the median is exact, the counts above it may be lower bounds.
 
     Args:
         original: Projected originals (n x ncp).
@@ -210,64 +207,29 @@ def own_avatar_search(
     trees = trees or Trees.build(original, avatars)
     tree = trees.avatars
     own = np.linalg.norm(original - avatars, axis=1)
-    rows = np.arange(n)
-    order = trees.order(original)
-    dist, idx = query(tree, original, min(_FIRST_K, n), order)
-    counts, hidden, strictly_hidden, saturated = _scan(dist, idx, rows, own)
-    # Neighbours come nearest first: when all k are ties, none beyond is strictly closer.
-    _settle_tied(tree, original, own, rows[saturated & ~hidden], hidden)
-    pending = rows[saturated]
-    if n > _FIRST_K and len(pending) and n - len(pending) <= n // 2:
-        if order is None:
-            order = spatial_order(original)
-        rank = np.empty(n, dtype=np.intp)
-        rank[order] = rows
-        pending = pending[np.argsort(rank[pending], kind="stable")]
-        radius = own[pending] + _tolerance(own[pending])
-        # The own avatar is within its own distance: the others are one fewer.
-        counts[pending] = count_within(avatars, original[pending], radius) - 1
+    counts = np.zeros(n, dtype=np.int64)
+    hidden = np.zeros(n, dtype=bool)
+    strictly_hidden = np.zeros(n, dtype=bool)
+    pending = np.arange(n)
+    for stage, k in enumerate((_FIRST_K, 64, LOCAL_CLOAKING_CAP + 1)):
+        k = min(k, n)
+        order = trees.order(original) if len(pending) == n else None
+        dist, idx = query(tree, original[pending], k, order)
+        found, hid, strictly, saturated = _scan(dist, idx, pending, own[pending])
+        counts[pending] = found
+        if stage == 0:
+            # Neighbours come nearest first: when all k are ties, none beyond is strictly closer.
+            hidden, strictly_hidden = hid, strictly
+            _settle_tied(tree, original, own, pending[saturated & ~hid], hidden)
+        pending = pending[saturated]
+        if k == n or len(pending) == 0 or n - len(pending) > n // 2:
+            break
     return OwnAvatarSearch(
         own_distance=own,
         closer_count=np.minimum(counts, LOCAL_CLOAKING_CAP),
         hidden=hidden,
         strictly_hidden=strictly_hidden,
     )
-
-
-def count_within(points: np.ndarray, queries: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """How many of ``points`` lie within ``radius[i]`` (inclusive) of each ``queries[i]``, exactly.
-
-    scikit-learn's KD-tree counts a node lying wholly inside a query's ball by its size, without
-    visiting its points, so a count of thousands costs about what a count of ten does. The
-    k-nearest-neighbour searches this replaced (k = 64, then 257) cost 20 CPU seconds on a
-    million Adult rows, where most records have dozens of avatars closer than their own.
-    Queries should come in spatial order (nearby ones together); they are split across the
-    machine's cores (the search runs without the GIL).
-
-    Args:
-        points: The points counted (n x d).
-        queries: Ball centres (m x d).
-        radius: Ball radii (m).
-
-    Returns:
-        The counts (int64, length m).
-    """
-    from sklearn.neighbors import KDTree
-
-    tree = KDTree(points)
-    parts = max(1, min(os.cpu_count() or 1, len(queries) // 1024))
-    bounds = np.linspace(0, len(queries), parts + 1).astype(np.intp)
-
-    def count(part: int) -> np.ndarray:
-        start, stop = bounds[part], bounds[part + 1]
-        found: np.ndarray = tree.query_radius(
-            queries[start:stop], radius[start:stop], count_only=True
-        )
-        return found
-
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        found = list(pool.map(count, range(parts)))
-    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
 
 
 def closest_two(
