@@ -36,7 +36,7 @@ continuous columns cut in its 10 DP-bounded bins). The value is printed in the l
 ``--aim-rounds 0`` keeps the library's default.
 
 ``--repeats N`` runs each method N times (OpenDP draws its noise from its own generator, unseeded
-as DP requires: Open DP's AUC at ε=1 has varied from 0.73 to 0.81 between runs of the same code);
+as DP requires: Open DP's AUC at ε=1 has varied from 0.68 to 0.83 between runs of the same code);
 the key=value line then gives the means and each run's AUC (``open_dp_auc_runs_eps1``).
 
 The last line is ``key=value`` pairs, e.g. ``open_dp_auc_eps1=0.79 aim_auc_eps1=...``, with
