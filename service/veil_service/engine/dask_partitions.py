@@ -210,7 +210,7 @@ def run_partitioned(
     Raises:
         PartitionsCancelledError: ``should_stop`` turned true.
     """
-    from distributed import wait
+    from distributed import as_completed
 
     partitions = partitions_of(source, output_dir, seed)
     client = connected(address)
@@ -230,23 +230,31 @@ def run_partitioned(
     ]
     every = [*avatar_futures, *metric_futures]
     try:
-        pending = set(every)
-        while pending:
+        # One completion callback per future for the whole run, polled without blocking. The
+        # loop this replaces called wait(pending, timeout=0.25): every call left a waiting
+        # task per pending future on the client's event loop until that future finished, so
+        # the driver grew with (pending futures x polls): ~0.6 MiB/s with 80 partitions.
+        completed = as_completed(every, loop=client.loop)
+        finished = 0
+        while finished < len(every):
             if should_stop():
-                raise PartitionsCancelledError(f"cancelled with {len(pending)} tasks unfinished")
-            try:
-                with client.as_current():  # wait() finds its client here, not as a default
-                    done, pending = wait(  # type: ignore[no-untyped-call]
-                        list(pending), timeout=WAIT_S, return_when="FIRST_COMPLETED"
-                    )
-            except TimeoutError:  # nothing ended within WAIT_S: ask should_stop again
+                raise PartitionsCancelledError(
+                    f"cancelled with {len(every) - finished} tasks unfinished"
+                )
+            done = completed.next_batch(block=False)
+            if not done:
+                # Woken as soon as a future completes (as_completed notifies this condition).
+                with completed.thread_condition:
+                    if completed.queue.empty():
+                        completed.thread_condition.wait(timeout=WAIT_S)
                 continue
             for future in done:
                 result = future.result()  # raises the task's error here
                 if on_result is not None:
                     on_result(result)
-            if done and on_done is not None:
-                on_done(len(every) - len(pending), len(every))
+            finished += len(done)
+            if on_done is not None:
+                on_done(finished, len(every))
         outputs: list[PartitionAvatars] = client.gather(avatar_futures)
         metrics: list[PartitionMetrics] = client.gather(metric_futures)
     finally:
