@@ -234,14 +234,14 @@ def run_partitioned(
         # loop this replaces called wait(pending, timeout=0.25): every call left a waiting
         # task per pending future on the client's event loop until that future finished, so
         # the driver grew with (pending futures x polls): ~0.6 MiB/s with 80 partitions.
-        completed = as_completed(every, loop=client.loop)
+        completed = as_completed(every, loop=client.loop)  # type: ignore[no-untyped-call]
         finished = 0
         while finished < len(every):
             if should_stop():
                 raise PartitionsCancelledError(
                     f"cancelled with {len(every) - finished} tasks unfinished"
                 )
-            done = completed.next_batch(block=False)
+            done = completed.next_batch(block=False)  # type: ignore[no-untyped-call]
             if not done:
                 # Woken as soon as a future completes (as_completed notifies this condition).
                 with completed.thread_condition:
