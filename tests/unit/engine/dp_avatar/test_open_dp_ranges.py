@@ -8,12 +8,15 @@ capital-gain) were cut off even when their cells passed by far.
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 import pytest
 from veil_service.engine.dp_avatar.columns import (
     RANGE_CELLS,
     RANGE_FALSE_POSITIVE,
+    RANGE_FAR_FACTOR,
     NumericColumn,
     range_cell_of,
 )
@@ -52,10 +55,15 @@ def test_the_gains_of_a_mostly_zero_column_are_a_range_of_their_own() -> None:
 def test_a_far_cell_passing_by_chance_does_not_stretch_the_range() -> None:
     # Age-like values, and one empty cell far above them pushed just over the threshold.
     values = list(np.random.default_rng(0).integers(18, 90, 2000))
-    threshold = np.log(RANGE_CELLS / (2.0 * RANGE_FALSE_POSITIVE))
+    # Gaussian noise of standard deviation 1 (zCDP): the cell passes the range threshold but
+    # not the far-run level (about 3.2 and 4.4 standard deviations on this grid).
+    tail = RANGE_FALSE_POSITIVE / RANGE_CELLS
+    threshold = NormalDist().inv_cdf(1.0 - tail)
+    far_level = NormalDist().inv_cdf(1.0 - tail * RANGE_FAR_FACTOR)
     noise = np.zeros(RANGE_CELLS)
     far = int(range_cell_of(pd.Series([5e6]))[0])
-    noise[far] = threshold + 1.0
+    noise[far] = (threshold + far_level) / 2
+    assert threshold < noise[far] < far_level
     series = pd.Series(values)
     histogram = np.bincount(range_cell_of(series), minlength=RANGE_CELLS) + noise
     column = NumericColumn("age", series.dtype, True)
