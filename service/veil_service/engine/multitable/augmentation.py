@@ -32,7 +32,8 @@ from typing import Any
 import pandas as pd
 
 from veil_service.engine.augmentation import AugmentationParameters, AugmentedTable, augment
-from veil_service.engine.avatarize import AvatarizationResult, avatarize
+from veil_service.engine.augmentation.rounds import DEFAULT_K, avatarize_round
+from veil_service.engine.avatarize import AvatarizationResult
 from veil_service.engine_contract.avatar_features import AUGMENTATION_KEYS
 from veil_service.engine_contract.linked_tables import TIME_SERIES, Schema
 from veil_service.errors import InvalidArgumentError
@@ -120,21 +121,13 @@ def augment_linked_table(
     first: list[AvatarizationResult] = []
 
     def avatars_of(frame: pd.DataFrame, round_seed: int) -> pd.DataFrame:
-        options = dict(avatar_parameters)
-        options["k"] = min(int(options.get("k", 20)), len(frame) - 1)
-        if "ncp" in options:
-            options["ncp"] = min(int(options["ncp"]), max(1, len(frame) - 1))
-        options["exclude_variable_names"] = [
-            c for c in options.get("exclude_variable_names") or [] if c in frame.columns
-        ] or None
-        options = {key: value for key, value in options.items() if value is not None}
-        result = avatarize(
+        result = avatarize_round(
             frame,
-            seed=round_seed,
-            categorical_columns=[c for c in categorical if c in frame.columns],
-            column_weights={c: w for c, w in column_weights.items() if c in frame.columns},
+            round_seed,
+            avatar_parameters,
+            categorical,
+            column_weights,
             progress=progress if not first else None,
-            **options,
         )
         if not first:
             first.append(result)
@@ -145,7 +138,7 @@ def augment_linked_table(
             work,
             augmentation,
             avatars_of,
-            k=int(avatar_parameters.get("k", 20)),
+            k=int(avatar_parameters.get("k", DEFAULT_K)),
             seed=seed,
         )
     except InvalidArgumentError as exc:

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.augmentation import AugmentedTable, augment
+from veil_service.engine.augmentation.rounds import avatarize_round
 from veil_service.engine.avatarize import avatarize, constant_columns
 from veil_service.engine.avatarize.identifier_columns import find_identifiers
 from veil_service.engine.dp_avatar import fast_dp_avatarize, open_dp_avatarize
@@ -307,19 +308,9 @@ def _generate(
         categorical = list(dict.fromkeys([*categorical, target_column]))
 
     def avatars_of(frame: pd.DataFrame, round_seed: int) -> pd.DataFrame:
-        capped = dict(options)
-        capped["k"] = min(int(options.get("k", _DEFAULT_K)), len(frame) - 1)
-        if "ncp" in capped:
-            capped["ncp"] = min(int(capped["ncp"]), max(1, len(frame) - 1))
-        kinds = [c for c in categorical if c in frame.columns]
-        capped["column_weights"] = {
-            c: w for c, w in (options.get("column_weights") or {}).items() if c in frame.columns
-        } or None
-        capped["exclude_variable_names"] = [
-            c for c in options.get("exclude_variable_names") or [] if c in frame.columns
-        ] or None
-        capped = {key: value for key, value in capped.items() if value is not None}
-        return avatarize(frame, seed=round_seed, categorical_columns=kinds, **capped).unshuffled
+        weights = options.get("column_weights") or {}
+        rest = {key: value for key, value in options.items() if key != "column_weights"}
+        return avatarize_round(frame, round_seed, rest, categorical, weights).unshuffled
 
     if augmentation is not None:
         report(0.05, "data augmentation")
