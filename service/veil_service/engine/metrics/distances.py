@@ -31,6 +31,15 @@ the paper's medians are 11 and 25, so a cap of 256 changes no decision and no pu
 
 _FIRST_K = 16
 
+SEARCH_CHUNK_ENTRIES = 1 << 21
+"""Neighbours (rows x k) one chunk of :func:`own_avatar_search` holds at a time.
+
+Its distance and index arrays and the scan's masks take about 20 bytes per neighbour, so a chunk
+is about 40 MiB whatever the table: the 257-nearest stage on a 250,000-row partition held 2.3 GiB
+unchunked (docs/scaling.md). Each query row is answered alone by the tree, so the chunking changes
+no value.
+"""
+
 
 @dataclass(frozen=True)
 class OwnAvatarSearch:
@@ -185,8 +194,43 @@ class Trees:
         return None
 
 
+def _chunked_scan(
+    tree: cKDTree,
+    original: np.ndarray,
+    own: np.ndarray,
+    pending: np.ndarray,
+    k: int,
+    order: np.ndarray | None,
+    chunk_entries: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_scan` of the ``k`` nearest avatars of ``original[pending]``, chunk by chunk.
+
+    The rows are taken in spatial order (``order``, positions in ``pending``, or computed) and
+    queried ``chunk_entries // k`` at a time, so only one chunk's ``rows x k`` arrays exist.
+    """
+    if order is None:
+        order = spatial_order(original[pending])
+    size = len(pending)
+    found = np.empty(size, dtype=np.int64)
+    hidden = np.empty(size, dtype=bool)
+    strictly = np.empty(size, dtype=bool)
+    saturated = np.empty(size, dtype=bool)
+    step = max(1, chunk_entries // k)
+    for start in range(0, size, step):
+        at = order[start : start + step]
+        rows = pending[at]
+        dist, idx = tree.query(original[rows], k=k, workers=-1)
+        dist = np.asarray(dist).reshape(len(rows), k)
+        idx = np.asarray(idx).reshape(len(rows), k)
+        found[at], hidden[at], strictly[at], saturated[at] = _scan(dist, idx, rows, own[rows])
+    return found, hidden, strictly, saturated
+
+
 def own_avatar_search(
-    original: np.ndarray, avatars: np.ndarray, trees: Trees | None = None
+    original: np.ndarray,
+    avatars: np.ndarray,
+    trees: Trees | None = None,
+    chunk_entries: int = SEARCH_CHUNK_ENTRIES,
 ) -> OwnAvatarSearch:
     """Rank every original's own avatar among the avatars (hidden rate and local cloaking).
 
@@ -199,6 +243,8 @@ def own_avatar_search(
         original: Projected originals (n x ncp).
         avatars: Projected avatars, row ``i`` being the avatar of original ``i`` (n x ncp).
         trees: :class:`Trees` on these two arrays, if the caller built them.
+        chunk_entries: Neighbours held at once (rows per query chunk x k); bounds the memory,
+            changes no value.
 
     Returns:
         The own-avatar distances, local-cloaking counts and hidden flags.
@@ -214,8 +260,9 @@ def own_avatar_search(
     for stage, k in enumerate((_FIRST_K, 64, LOCAL_CLOAKING_CAP + 1)):
         k = min(k, n)
         order = trees.order(original) if len(pending) == n else None
-        dist, idx = query(tree, original[pending], k, order)
-        found, hid, strictly, saturated = _scan(dist, idx, pending, own[pending])
+        found, hid, strictly, saturated = _chunked_scan(
+            tree, original, own, pending, k, order, chunk_entries
+        )
         counts[pending] = found
         if stage == 0:
             # Neighbours come nearest first: when all k are ties, none beyond is strictly closer.
