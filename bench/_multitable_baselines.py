@@ -3,7 +3,7 @@
 Run by bench/multitable.py with ``bench/.venv-bench/bin/python`` (SDV, SDMetrics, scikit-fda live
 only there). Usage::
 
-    python bench/_multitable_baselines.py hma DIR    # fit HMASynthesizer on DIR/original/*.parquet
+    python bench/_multitable_baselines.py hma DIR [N]  # HMASynthesizer on DIR/original, N draws
     python bench/_multitable_baselines.py par DIR    # fit PARSynthesizer (sequence table)
     python bench/_multitable_baselines.py quality DIR NAME  # SDMetrics on DIR/NAME/*.parquet
     python bench/_multitable_baselines.py fpca DIR   # scikit-fda FPCA on DIR/curves.npy
@@ -54,7 +54,13 @@ def _metadata(spec: dict[str, Any], frames: dict[str, pd.DataFrame]) -> Any:
     return metadata
 
 
-def hma(folder: Path) -> dict[str, Any]:
+def hma(folder: Path, samples: int = 1) -> dict[str, Any]:
+    """Fit HMASynthesizer once and draw ``samples`` synthetic sets: ``hma/`` then ``hma1/``...
+
+    SDV seeds the sampling after the fit, so the first set is the same from run to run and each
+    further ``sample`` call continues from where the last left off: the sets show how much
+    HMA's figures move from one draw to the next. ``seconds`` is the fit and the first draw.
+    """
     from sdv.multi_table import HMASynthesizer
 
     spec = json.loads((folder / "spec.json").read_text())
@@ -64,13 +70,18 @@ def hma(folder: Path) -> dict[str, Any]:
     synthesizer = HMASynthesizer(metadata)
     synthesizer.fit(frames)
     main = spec["main_table"]
-    synthetic = synthesizer.sample(num_rows=len(frames[main]), main_table_name=main)
-    seconds = time.perf_counter() - start
-    out = folder / "hma"
-    out.mkdir(exist_ok=True)
-    for name, frame in synthetic.items():
-        frame.to_parquet(out / f"{name}.parquet")
-    return {"seconds": seconds, "rows": {n: len(f) for n, f in synthetic.items()}}
+    rows: dict[str, int] = {}
+    seconds = 0.0
+    for index in range(samples):
+        synthetic = synthesizer.sample(num_rows=len(frames[main]), main_table_name=main)
+        if index == 0:
+            seconds = time.perf_counter() - start
+        out = folder / ("hma" if index == 0 else f"hma{index}")
+        out.mkdir(exist_ok=True)
+        for name, frame in synthetic.items():
+            frame.to_parquet(out / f"{name}.parquet")
+        rows = {n: len(f) for n, f in synthetic.items()}
+    return {"seconds": seconds, "samples": samples, "rows": rows}
 
 
 def par(folder: Path) -> dict[str, Any]:
@@ -165,7 +176,7 @@ def dataset(folder: Path, name: str) -> dict[str, Any]:
 def main() -> None:
     command, folder = sys.argv[1], Path(sys.argv[2])
     if command == "hma":
-        result = hma(folder)
+        result = hma(folder, int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     elif command == "par":
         result = par(folder)
     elif command == "quality":

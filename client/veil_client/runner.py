@@ -559,10 +559,14 @@ class Runner:
         target; ``target`` is the column whose prediction measures utility. What it explored is
         in :meth:`privacy_search` (trials, binding target, the privacy-utility curve).
 
-        On a linked run (without ``privacy_targets``) the server also searches each table's
-        ``k`` over whole linked avatarizations: the smallest ``k`` whose matched hidden rate
-        reaches what a fresh sample of the population gets. Tables are advised parents first,
-        so a child's search runs with its parents' advised ``k``; what each search tried is in
+        On a linked run the server searches each table's ``k`` and ``coupled_noise`` over whole
+        linked avatarizations instead: per noise setting the smallest ``k`` whose matched hidden
+        rate (each original paired with an avatar by minimum total distance) reaches what a
+        fresh sample of the population gets, or the ``hidden_rate`` stated in
+        ``privacy_targets`` (the only target a linked run takes: the attack risks need a
+        held-out part; other names and ``target`` are INVALID_ARGUMENT); of those, the setting
+        whose avatars keep the table best. Tables are advised parents first, so a child's
+        search runs with its parents' advised parameters; what each search tried is in
         :meth:`linked_k_search`.
         """
         series = links.time_series_tables(self.config)
@@ -612,7 +616,7 @@ class Runner:
         if search is None:
             raise FailedPrecondition(
                 f"no linked k search for {table_name!r}: add_link(...) the run's tables, then "
-                f"call advise_parameters({table_name!r}) (without privacy_targets)."
+                f"call advise_parameters({table_name!r})."
             )
         return search
 

@@ -5,17 +5,22 @@ returned with what the search tried, and applied to the run."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from support import ServerThread, TestUser, octopize_fixtures
-from veil_client import FailedPrecondition, Manager
+from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import LinkMethod
 from veil_client.models import JobKind
 from veil_service.engine.multitable.hidden_rate_advice import matched_hidden_rate
 
 VALUES = {"patient": ["gender", "height", "age", "weight"], "doctor": ["job", "age"]}
 VALUES["visit"] = ["day_visit", "exam"]
+
+
+def _k(trial: dict[str, Any]) -> int:
+    return int(trial["k"])
 
 
 @pytest.fixture()
@@ -53,15 +58,24 @@ def test_linked_advice_searches_each_tables_k_and_the_run_applies_it(
 
     searches = {name: runner.linked_k_search(name) for name in VALUES}
     for name, search in searches.items():
-        k = runner.config.tables[name].avatarization["k"]
-        assert k == search.chosen_k, name  # applied to the run's parameters
+        settings = runner.config.tables[name].avatarization
+        k, coupled = settings["k"], settings["coupled_noise"]
+        # Applied to the run's parameters: k and the local noise it goes with.
+        assert (k, coupled) == (search.chosen_k, search.chosen_coupled_noise), name
         assert search.seeds == 3 and all(len(t["rates"]) == 3 for t in search.trials)
         assert search.target_source == "fresh_sample" and 0 < search.target < 100
-        chosen = next(t for t in search.trials if t["k"] == k)
-        # The smallest k tried that meets the target: every smaller k tried missed it.
+        assert {t["coupled_noise"] for t in search.trials} == {False, True}, name
+        chosen = next(t for t in search.trials if (t["k"], t["coupled_noise"]) == (k, coupled))
         assert search.met == (chosen["rate"] >= search.target), name
         if search.met:
-            assert all(t["rate"] < search.target for t in search.trials if t["k"] < k), name
+            # The smallest k tried with its noise that meets the target, and of the noise
+            # settings meeting it the more faithful.
+            same = [t for t in search.trials if t["coupled_noise"] == coupled and t["k"] < k]
+            assert all(t["rate"] < search.target for t in same), name
+            meeting = [t for t in search.trials if t["rate"] >= search.target]
+            for other in {t["coupled_noise"] for t in meeting} - {coupled}:
+                first = min((t for t in meeting if t["coupled_noise"] == other), key=_k)
+                assert first["fidelity"] <= chosen["fidelity"], name
         frame = search.to_frame()
         assert frame["chosen"].sum() == 1 and list(frame["k"]) == [t["k"] for t in search.trials]
     # The patients' rule-based k leaves their avatars closer to them than new individuals are
@@ -88,7 +102,58 @@ def test_linked_advice_searches_each_tables_k_and_the_run_applies_it(
     visit = searches["visit"]
     values = VALUES["visit"]
     rate = matched_hidden_rate(frames["visit"][values], runner.shuffled("visit")[values])
-    chosen_visit = next(t for t in visit.trials if t["k"] == visit.chosen_k)
+    chosen_visit = next(
+        t
+        for t in visit.trials
+        if (t["k"], t["coupled_noise"]) == (visit.chosen_k, visit.chosen_coupled_noise)
+    )
     assert rate == pytest.approx(chosen_visit["rates"][0], abs=0.7)
     patients = runner.shuffled("patient")[VALUES["patient"]]
     assert matched_hidden_rate(frames["patient"][VALUES["patient"]], patients) >= patient.target - 8
+
+
+def test_stated_hidden_rate_on_a_linked_run_is_the_searchs_target(
+    manager: Manager, frames: dict[str, pd.DataFrame]
+) -> None:
+    runner = manager.create_runner("linked_targets", seed=3)
+    runner.add_table("patient", frames["patient"], primary_key="p_id", individual_level=True)
+    runner.add_table("doctor", frames["doctor"], primary_key="d_id", individual_level=True)
+    runner.add_table(
+        "visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id", "doctor_id"]
+    )
+    runner.add_link("patient", "p_id", "visit", "patient_id", LinkMethod.LINEAR_SUM_ASSIGNMENT)
+    runner.add_link("doctor", "d_id", "visit", "doctor_id", LinkMethod.LINEAR_SUM_ASSIGNMENT)
+    # Targets the linked search cannot measure (no held-out part in a linked run) and a
+    # utility column are refused before any engine work, naming the field.
+    with pytest.raises(InvalidArgument, match="hidden rate only") as refused:
+        runner.advise_parameters("patient", privacy_targets={"hidden_rate": 60, "inference": 0.1})
+    assert refused.value.field == "privacy_targets.inference"
+    with pytest.raises(InvalidArgument, match="leave target unset") as refused:
+        runner.advise_parameters("patient", privacy_targets={}, target="gender")
+    assert refused.value.field == "target"
+    with pytest.raises(InvalidArgument) as refused:
+        runner.advise_parameters("patient", privacy_targets={"hidden_rate": 120})
+    assert refused.value.field == "privacy_targets.hidden_rate"
+    assert not (runner.config.tables["patient"].avatarization or {}).get("k")  # nothing applied
+
+    # A stated hidden rate (a peer generator's, say) replaces the fresh-sample reference: the
+    # patients' search aims at it with both local-noise settings and the run gets its choice.
+    runner.advise_parameters("patient", privacy_targets={"hidden_rate": 60.0})
+    search = runner.linked_k_search("patient")
+    assert search.target_source == "stated" and search.target == 60.0
+    assert {t["coupled_noise"] for t in search.trials} == {False, True}
+    settings = runner.config.tables["patient"].avatarization
+    assert (settings["k"], settings["coupled_noise"]) == (
+        search.chosen_k,
+        search.chosen_coupled_noise,
+    )
+    chosen = search.to_frame().query("chosen").iloc[0]
+    assert search.met == (chosen["rate"] >= 60.0)
+    # The fresh-sample reference of 130 patients is about 55 (docs/benchmarks.md): a target of
+    # 60 asks for avatars farther than new individuals, so a larger k than the default
+    # target's.
+    runner.advise_parameters("patient", privacy_targets={})
+    fresh = runner.linked_k_search("patient")
+    assert fresh.target_source == "fresh_sample" and fresh.target < 60.0
+    if search.met and fresh.met and search.chosen_coupled_noise == fresh.chosen_coupled_noise:
+        assert search.chosen_k >= fresh.chosen_k

@@ -251,11 +251,14 @@ def test_ts_yaml_loads_runs_and_exports_back(
     runner.advise_parameters("vanilla")
     search = runner.linked_k_search("vanilla")
     assert set(search.series_targets) == {"sensor1"} and 0 < search.series_targets["sensor1"] < 100
-    chosen = next(t for t in search.trials if t["k"] == search.chosen_k)
+    chosen = search.to_frame().query("chosen").iloc[0]
     margins = [chosen["rate"] - search.target]
-    margins.append(chosen["series_rates"]["sensor1"] - search.series_targets["sensor1"])
+    margins.append(chosen["rate_sensor1"] - search.series_targets["sensor1"])
     assert search.met == (min(margins) >= 0)
     assert runner.config.tables["vanilla"].avatarization["k"] == search.chosen_k
+    assert runner.config.tables["vanilla"].avatarization["coupled_noise"] == (
+        search.chosen_coupled_noise
+    )
 
 
 def _tutorial_tables(fixtures: Path) -> dict[str, pd.DataFrame]:

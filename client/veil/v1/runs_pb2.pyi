@@ -2879,7 +2879,9 @@ class AdviseParametersRequest(_message.Message):
     @_builtins.property
     def privacy_targets(self) -> Global___PrivacyTargets:
         """Set: search k, ncp and the privacy knobs on a sample for the most useful avatars that meet
-        these targets (unset fields take issue 21's defaults). Unset: rule-based advice only.
+        these targets (unset fields take issue 21's defaults). Unset: rule-based advice only. On a
+        linked run only hidden_rate may be set: the matched hidden rate the linked search aims at
+        (unset: the fresh-sample reference); the linked search runs either way.
         """
 
     def __init__(
@@ -3081,8 +3083,9 @@ class AdviseParametersResponse(_message.Message):
 
     @_builtins.property
     def linked_k_search(self) -> Global___LinkedKSearch:
-        """Linked runs (without privacy_targets): the search of this table's k over whole linked
-        avatarizations, aimed at a matched hidden rate (engine/multitable/hidden_rate_advice.py).
+        """Linked runs: the search of this table's k and local noise over whole linked
+        avatarizations, aimed at a matched hidden rate (the stated privacy_targets.hidden_rate, else
+        the fresh-sample reference; engine/multitable/hidden_rate_advice.py).
         """
 
     def __init__(
@@ -3111,9 +3114,11 @@ Global___AdviseParametersResponse: _TypeAlias = AdviseParametersResponse  # noqa
 
 @_typing.final
 class LinkedKSearch(_message.Message):
-    """LinkedKSearch is how a linked table's k was chosen: the smallest k tried whose matched hidden
-    rate (each original paired with an avatar by minimum total distance), averaged over seeded
-    runs of every linked table, reaches the target.
+    """LinkedKSearch is how a linked table's k was chosen: per local-noise setting (per-variable,
+    coupled) the smallest k tried whose matched hidden rate (each original paired with an avatar
+    by minimum total distance), averaged over seeded runs of every linked table, reaches the
+    target; of those, the setting whose avatars keep the table best (column shapes and pair
+    trends).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3145,6 +3150,7 @@ class LinkedKSearch(_message.Message):
     CHOSEN_K_FIELD_NUMBER: _builtins.int
     TRIALS_FIELD_NUMBER: _builtins.int
     SERIES_TARGETS_FIELD_NUMBER: _builtins.int
+    CHOSEN_COUPLED_NOISE_FIELD_NUMBER: _builtins.int
     target: _builtins.float
     """The matched hidden rate aimed at, in %."""
     target_source: _builtins.str
@@ -3155,6 +3161,8 @@ class LinkedKSearch(_message.Message):
     """Seeded linked runs each k was measured over."""
     chosen_k: _builtins.int
     """The k chosen."""
+    chosen_coupled_noise: _builtins.bool
+    """Whether the chosen k goes with coupled local noise (else per-variable noise)."""
     @_builtins.property
     def trials(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedKTrial]:
         """Every k tried, in the order tried."""
@@ -3175,10 +3183,11 @@ class LinkedKSearch(_message.Message):
         chosen_k: _builtins.int = ...,
         trials: _abc.Iterable[Global___LinkedKTrial] | None = ...,
         series_targets: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        chosen_coupled_noise: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_k", b"chosen_k", "met", b"met", "seeds", b"seeds", "series_targets", b"series_targets", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_coupled_noise", b"chosen_coupled_noise", "chosen_k", b"chosen_k", "met", b"met", "seeds", b"seeds", "series_targets", b"series_targets", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3214,10 +3223,16 @@ class LinkedKTrial(_message.Message):
     RATES_FIELD_NUMBER: _builtins.int
     RATE_FIELD_NUMBER: _builtins.int
     SERIES_RATES_FIELD_NUMBER: _builtins.int
+    COUPLED_NOISE_FIELD_NUMBER: _builtins.int
+    FIDELITY_FIELD_NUMBER: _builtins.int
     k: _builtins.int
     """The k tried."""
     rate: _builtins.float
     """Their mean."""
+    coupled_noise: _builtins.bool
+    """The local-noise setting tried with k: coupled (true) or per-variable."""
+    fidelity: _builtins.float
+    """Mean over the seeds of the table's column shapes and pair trends scores, in [0, 1]."""
     @_builtins.property
     def rates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """Matched hidden rate (%) of each seeded run."""
@@ -3233,10 +3248,12 @@ class LinkedKTrial(_message.Message):
         rates: _abc.Iterable[_builtins.float] | None = ...,
         rate: _builtins.float = ...,
         series_rates: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        coupled_noise: _builtins.bool = ...,
+        fidelity: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["k", b"k", "rate", b"rate", "rates", b"rates", "series_rates", b"series_rates"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupled_noise", b"coupled_noise", "fidelity", b"fidelity", "k", b"k", "rate", b"rate", "rates", b"rates", "series_rates", b"series_rates"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

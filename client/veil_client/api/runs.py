@@ -309,21 +309,28 @@ class Advice:
 
 @dataclass(frozen=True)
 class LinkedKSearch:
-    """How the server chose a linked table's ``k`` (``advise_parameters`` on a linked run).
+    """How the server chose a linked table's ``k`` and local noise (``advise_parameters`` on a
+    linked run).
 
-    Each ``k`` tried ran every linked table over ``seeds`` seeds; its rate is the matched hidden
-    rate of the table (each original paired with an avatar by minimum total distance).
+    Each ``k`` tried ran every linked table over ``seeds`` seeds, once with per-variable and
+    once with coupled local noise; its rate is the matched hidden rate of the table (each
+    original paired with an avatar by minimum total distance). Per noise the smallest ``k``
+    reaching the target is taken, and of those the one whose avatars keep the table best
+    (``fidelity``: column shapes and pair trends).
 
     Attributes:
         target: The matched hidden rate (%) aimed at.
-        target_source: ``fresh_sample`` (one real half against the other) or ``stated``.
-        met: Whether ``chosen_k`` reaches it (else it is the ``k`` that came nearest).
+        target_source: ``fresh_sample`` (one real half against the other) or ``stated``
+            (``privacy_targets={"hidden_rate": ...}``).
+        met: Whether the chosen trial reaches it (else it is the trial that came nearest).
         seeds: Seeded linked runs per ``k``.
         chosen_k: The ``k`` advised.
-        trials: Every ``k`` tried, in order: ``k``, ``rates`` (one per seed), their mean
-            ``rate``, and ``series_rates`` (each time-series child's mean rate).
+        trials: Every trial, in order: ``k``, ``coupled_noise``, ``rates`` (one per seed), their
+            mean ``rate``, ``fidelity`` and ``series_rates`` (each time-series child's mean
+            rate).
         series_targets: The table's time-series children and their targets: a ``k`` meets
             only if the table and every series reach theirs.
+        chosen_coupled_noise: Whether the advised ``k`` goes with coupled noise.
     """
 
     target: float
@@ -333,17 +340,21 @@ class LinkedKSearch:
     chosen_k: int
     trials: tuple[dict[str, Any], ...]
     series_targets: dict[str, float] = field(default_factory=dict)
+    chosen_coupled_noise: bool = False
 
     def to_frame(self) -> pd.DataFrame:
-        """The trials as a pandas DataFrame: one row per ``k``, the chosen one marked."""
+        """The trials as a pandas DataFrame: one row per trial, the chosen one marked."""
         return pd.DataFrame(
             [
                 {
                     "k": t["k"],
+                    "coupled_noise": bool(t.get("coupled_noise", False)),
                     "rate": t["rate"],
                     "rates": list(t["rates"]),
+                    "fidelity": t.get("fidelity"),
                     **{f"rate_{c}": r for c, r in t.get("series_rates", {}).items()},
-                    "chosen": t["k"] == self.chosen_k,
+                    "chosen": t["k"] == self.chosen_k
+                    and bool(t.get("coupled_noise", False)) == self.chosen_coupled_noise,
                 }
                 for t in self.trials
             ]
@@ -731,13 +742,16 @@ class RunsApi:
                 trials=tuple(
                     {
                         "k": t.k,
+                        "coupled_noise": t.coupled_noise,
                         "rates": tuple(t.rates),
                         "rate": t.rate,
+                        "fidelity": t.fidelity,
                         "series_rates": dict(t.series_rates),
                     }
                     for t in found.trials
                 ),
                 series_targets=dict(found.series_targets),
+                chosen_coupled_noise=found.chosen_coupled_noise,
             )
         return Advice(
             run_config_proto.avatarization_from_proto(response.parameters),

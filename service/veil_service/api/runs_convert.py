@@ -380,12 +380,18 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
         found.met = bool(linked["met"])
         found.seeds = int(linked["seeds"])
         found.chosen_k = int(linked["chosen_k"])
+        found.chosen_coupled_noise = bool(linked.get("chosen_coupled_noise", False))
         found.series_targets.update(
             {c: float(v) for c, v in (linked.get("series_targets") or {}).items()}
         )
         for trial in linked["trials"]:
+            fidelity = trial.get("fidelity")
             tried = found.trials.add(
-                k=int(trial["k"]), rates=trial["rates"], rate=float(trial["rate"])
+                k=int(trial["k"]),
+                rates=trial["rates"],
+                rate=float(trial["rate"]),
+                coupled_noise=bool(trial.get("coupled_noise", False)),
+                fidelity=float(fidelity) if fidelity is not None else 0.0,
             )
             tried.series_rates.update(
                 {c: float(v) for c, v in (trial.get("series_rates") or {}).items()}

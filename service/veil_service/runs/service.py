@@ -360,15 +360,21 @@ class RunsService:
         ``privacy_targets`` (possibly empty: the defaults) the engine also searches k, ncp and
         the privacy knobs on a sample for the most useful avatars meeting them
         (engine/privacy_advice.py); ``target`` is the column whose prediction measures utility.
+        On a linked run the table's ``k`` and ``coupled_noise`` are searched over whole linked
+        avatarizations instead (``linked_advice``), aimed at the stated ``hidden_rate`` (on
+        the matched pairing) or, without one, at the table's fresh-sample reference.
 
         Raises:
             InvalidArgumentError: an unknown target name or a value out of its range, or a
-                ``target`` that is not a column of the table.
+                ``target`` that is not a column of the table; on a linked run, a target other
+                than ``hidden_rate`` or a ``target`` column.
         """
         table = await db_call(self.get_table, owner_id, run_id, table_name, "original")
         config = await db_call(self.get_config, owner_id, run_id)
-        if config.linked and privacy_targets is None:
-            return await self._advise_linked(owner_id, run_id, table_name)
+        if config.linked:
+            return await self._advise_linked(
+                owner_id, run_id, table_name, linked_hidden_rate_target(privacy_targets, target)
+            )
         params: dict[str, Any] = {
             "table_name": table.name,
             "key_columns": config.key_columns(table_name),
@@ -381,9 +387,12 @@ class RunsService:
         )
         return _advice_of(output)
 
-    async def _advise_linked(self, owner_id: str, run_id: str, table_name: str) -> Advice:
+    async def _advise_linked(
+        self, owner_id: str, run_id: str, table_name: str, hidden_rate: float | None = None
+    ) -> Advice:
         """Advice for a table of a linked run: the engine's ``linked_advice`` task, which
-        searches the table's ``k`` over whole linked avatarizations (every table is an input).
+        searches the table's ``k`` and ``coupled_noise`` over whole linked avatarizations
+        (every table is an input), aimed at ``hidden_rate`` (matched pairing, %) when stated.
 
         Raises:
             FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``) or a table
@@ -391,6 +400,8 @@ class RunsService:
         """
         _, params, inputs = await self._linked_task(owner_id, run_id)
         params["table_name"] = table_name
+        if hidden_rate is not None:
+            params["hidden_rate_target"] = hidden_rate
         output = await self.app.engines.run("linked_advice", params, inputs, owner=owner_id)
         return _advice_of(output)
 
@@ -654,6 +665,47 @@ def _owned_table(
     """Check the run is the owner's; the table an upload with ``replace`` supersedes."""
     store.get_owned_run(conn, run_id, owner_id)
     return tables.find_table(conn, run_id, table_name, role) if replace else None
+
+
+def linked_hidden_rate_target(
+    privacy_targets: dict[str, float] | None, target: str | None
+) -> float | None:
+    """The stated hidden rate of a linked table's advice, None when not stated.
+
+    The linked search measures one thing per trial over whole linked avatarizations: the
+    table's hidden rate with each original paired to an avatar by minimum total distance (the
+    pairing an attacker would choose; never above Veil's own-pairing hidden rate). The attack
+    targets need a held-out control part, which a linked run (every row avatarized with its
+    family) has not: they are refused, naming the field, rather than measured on something
+    else. ``{}`` means the linked default (the fresh-sample reference).
+
+    Raises:
+        InvalidArgumentError: a target other than ``hidden_rate``, a bad value, or a
+            ``target`` column (the linked search ranks settings by column shapes and pair
+            trends).
+    """
+    if target:
+        raise InvalidArgumentError(
+            "target: on a linked run the advice ranks settings by column shapes and pair "
+            "trends of each table; leave target unset (or advise the table on a run of its "
+            "own).",
+            field="target",
+        )
+    if privacy_targets is None:
+        return None
+    check_privacy_targets(privacy_targets)
+    others = sorted(name for name in privacy_targets if name != "hidden_rate")
+    if others:
+        raise InvalidArgumentError(
+            f"privacy_targets.{others[0]}: on a linked run the advice searches k and "
+            "coupled_noise against the hidden rate only (each original paired with an avatar by "
+            "minimum distance, over whole linked avatarizations); the attack risks need a "
+            "held-out part a linked run has not. State hidden_rate alone, and check the "
+            "attacks with the privacy metrics job or on a run of the table alone.",
+            field=f"privacy_targets.{others[0]}",
+        )
+    value = privacy_targets.get("hidden_rate")
+    return None if value is None else float(value)
 
 
 def _advice_of(output: TaskOutput) -> Advice:

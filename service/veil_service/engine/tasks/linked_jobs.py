@@ -513,10 +513,12 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     (``multitable.hidden_rate_advice.advise_linked_k``, seeds from the run's seed) then runs
     every linked table with each ``k`` tried for this one, the other tables with their stored
     parameters (or their own rule-based advice when they have no ``k`` yet), and keeps the
-    smallest ``k`` whose matched hidden rate reaches the table's fresh-sample reference. The
-    client asks for the tables parents first, so a child's search runs with its parents'
-    advised ``k``. A time-series table gets the rule-based advice only (it takes its
-    individuals' ``k``). Extra parameter: ``table_name``.
+    smallest ``k`` whose matched hidden rate reaches the table's fresh-sample reference (or
+    the stated ``hidden_rate_target``), with per-variable and with coupled local noise, and of
+    those keeps the more faithful (column shapes and pair trends). The client asks for the
+    tables parents first, so a child's search runs with its parents' advised parameters. A
+    time-series table gets the rule-based advice only (it takes its individuals' ``k``).
+    Extra parameters: ``table_name``, ``hidden_rate_target`` (optional, %).
     """
     from veil_service.engine.multitable import TableParameters
     from veil_service.engine.multitable.hidden_rate_advice import DEFAULT_SEEDS, advise_linked_k
@@ -555,25 +557,30 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
         parameters[table] = TableParameters(stored)
     ctx.progress(0.15, "searching k over the linked tables")
     seed = int(run.params.get("seed") or 0)
+    stated = ctx.params.get("hidden_rate_target")
+    targets = None if stated is None else {name: float(stated)}
     found = advise_linked_k(
-        run.schema, frames, parameters, tables=[name], seeds=DEFAULT_SEEDS, seed=seed
+        run.schema, frames, parameters, targets, tables=[name], seeds=DEFAULT_SEEDS, seed=seed
     ).tables[name]
     payload["parameters"]["k"] = found.k
+    payload["parameters"]["coupled_noise"] = found.coupled_noise
     source = {"fresh_sample": "the fresh-sample reference", "stated": "the stated target"}
     tried = ", ".join(
-        f"{t.k}: {t.rate:.1f}"
+        f"{t.k}{' coupled' if t.coupled_noise else ''}: {t.rate:.1f}"
         + "".join(f" ({c} {t.series_rate(c):.1f})" for c in found.series_targets)
         for t in found.trials
     )
+    noise = "coupled" if found.coupled_noise else "per-variable"
     series = "".join(
         f"; its series {c} aims at {target:.1f} %" for c, target in found.series_targets.items()
     )
     payload["notes"].append(
-        f"k = {found.k} (linked run): "
+        f"k = {found.k} (linked run), {noise} local noise: "
         + (
             f"the smallest k whose matched hidden rate ({found.rate:.1f} %, mean of "
             f"{DEFAULT_SEEDS} runs of every linked table) reaches {source[found.target_source]} "
-            f"({found.target:.1f} %)"
+            f"({found.target:.1f} %), with the noise whose avatars keep the table best "
+            f"(column shapes and pair trends {found.chosen.fidelity:.3f})"
             if found.met
             else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %); "
             f"this k came nearest ({found.rate:.1f} %)"
@@ -586,11 +593,14 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
         "met": found.met,
         "seeds": DEFAULT_SEEDS,
         "chosen_k": found.k,
+        "chosen_coupled_noise": found.coupled_noise,
         "trials": [
             {
                 "k": t.k,
+                "coupled_noise": t.coupled_noise,
                 "rates": list(t.rates),
                 "rate": t.rate,
+                "fidelity": t.fidelity,
                 "series_rates": {c: t.series_rate(c) for c in t.series_rates},
             }
             for t in found.trials
@@ -599,4 +609,4 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     }
     ctx.write_json("advice", payload)
     ctx.progress(1.0, "done")
-    return {"table_name": name, "k": found.k}
+    return {"table_name": name, "k": found.k, "coupled_noise": found.coupled_noise}

@@ -61,9 +61,10 @@ def test_fresh_sample_reference_is_seeded_and_between_the_extremes() -> None:
     assert first[1] >= 0.0
 
 
-def test_k_candidates_grow_geometrically_to_half_the_rows() -> None:
-    assert k_candidates(5, 130) == [5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 65]
-    assert k_candidates(40, 60) == [40]
+def test_k_candidates_grow_geometrically_to_the_rows_less_one() -> None:
+    grid = [5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, 118, 129]
+    assert k_candidates(5, 130) == grid
+    assert k_candidates(40, 41) == [40]
 
 
 def test_a_reachable_target_gets_the_smallest_k_tried_that_meets_it() -> None:
@@ -72,10 +73,27 @@ def test_a_reachable_target_gets_the_smallest_k_tried_that_meets_it() -> None:
     found = advice.tables["patient"]
     assert found.met and found.target_source == "stated"
     assert found.rate >= 55.0
-    # Every smaller k tried missed the target, so no more faithful k tried would do.
-    assert all(t.rate < 55.0 for t in found.trials if t.k < found.k)
+    # Every smaller k tried with the same noise missed the target.
+    assert all(
+        t.rate < 55.0
+        for t in found.trials
+        if t.k < found.k and t.coupled_noise == found.coupled_noise
+    )
     assert advice.parameters["patient"].avatarization["k"] == found.k
+    assert advice.parameters["patient"].avatarization["coupled_noise"] == found.coupled_noise
     assert advice.parameters["visit"].avatarization["k"] == 5
+    # Both noise settings were searched; the one kept is, of those meeting the target, the
+    # most faithful (column shapes and pair trends of the patients' variables).
+    assert {t.coupled_noise for t in found.trials} == {False, True}
+    smallest = {
+        c: min(
+            (t for t in found.trials if t.coupled_noise == c and t.rate >= 55.0), key=lambda t: t.k
+        )
+        for c in (False, True)
+        if any(t.coupled_noise == c and t.rate >= 55.0 for t in found.trials)
+    }
+    assert found.chosen == max(smallest.values(), key=lambda t: (t.fidelity, not t.coupled_noise))
+    assert all(0.0 < t.fidelity <= 1.0 and len(t.fidelities) == 3 for t in found.trials)
     # Each trial is the mean of three seeded linked runs, so the search repeats exactly.
     again = advise_linked_k(SCHEMA, frames, parameters(), {"patient": 55.0}, tables=["patient"])
     assert again.tables["patient"] == found
@@ -83,8 +101,17 @@ def test_a_reachable_target_gets_the_smallest_k_tried_that_meets_it() -> None:
 
 def test_a_target_met_at_the_start_keeps_the_start_k() -> None:
     advice = advise_linked_k(SCHEMA, tables(), parameters(7), {"patient": 0.0}, seeds=1)
-    assert advice.tables["patient"].k == 7
-    assert [t.k for t in advice.tables["patient"].trials] == [7]
+    found = advice.tables["patient"]
+    assert found.k == 7
+    trials = [(t.k, t.coupled_noise) for t in found.trials]
+    assert trials == [(7, False), (7, True)]
+    # Both meet at the start: the more faithful noise is kept.
+    assert found.chosen.fidelity == max(t.fidelity for t in found.trials)
+    only = advise_linked_k(
+        SCHEMA, tables(), parameters(7), {"patient": 0.0}, seeds=1, noises=(False,)
+    )
+    assert [t.k for t in only.tables["patient"].trials] == [7]
+    assert not only.tables["patient"].coupled_noise
 
 
 def test_an_unreachable_target_returns_the_nearest_k_and_says_so() -> None:
@@ -94,8 +121,14 @@ def test_an_unreachable_target_returns_the_nearest_k_and_says_so() -> None:
     )
     found = advice.tables["patient"]
     assert not found.met
-    # The coarse scan went up to half the rows; the k kept is the one that came nearest.
-    assert [t.k for t in found.trials] == [30, len(frames["patient"]) // 2]
+    # The coarse scan went up to the rows less one, then tried the grid neighbours of the
+    # nearest coarse k; the k kept is the one that came nearest.
+    grid = k_candidates(30, len(frames["patient"]))
+    coarse = [grid[i] for i in sorted({*range(0, len(grid), 3), len(grid) - 1})]
+    for coupled in (False, True):
+        tried = [t.k for t in found.trials if t.coupled_noise == coupled]
+        assert tried[: len(coarse)] == coarse
+        assert len(coarse) < len(tried) <= len(coarse) + 4 and set(tried) <= set(grid)
     assert found.rate == max(t.rate for t in found.trials) < 100.0
 
 
@@ -117,7 +150,7 @@ def test_a_table_with_series_is_searched_with_its_series() -> None:
     }
     # Each series aims by default at its own fresh-sample reference, measured on the curves of
     # the individuals (what the linked privacy metrics measure a series by).
-    advice = advise_linked_k(schema, frames, params, {"vanilla": 0.0}, seeds=1)
+    advice = advise_linked_k(schema, frames, params, {"vanilla": 0.0}, seeds=1, noises=(False,))
     found = advice.tables["vanilla"]
     curves = series_features(schema, "vanilla", frames, frames, {})
     assert set(found.series_targets) == {"sensor1", "sensor2"}
@@ -133,7 +166,8 @@ def test_a_table_with_series_is_searched_with_its_series() -> None:
     # and it alone makes the search go on (from k 60, to keep it short) and fail.
     stated = {"vanilla": 0.0, "sensor1": 99.9}
     params["vanilla"] = TableParameters({"k": 60})
-    hard = advise_linked_k(schema, frames, params, stated, seeds=1).tables["vanilla"]
+    hard = advise_linked_k(schema, frames, params, stated, seeds=1, noises=(False,))
+    hard = hard.tables["vanilla"]
     assert hard.series_targets["sensor1"] == 99.9 and not hard.met
     assert len(hard.trials) > 1
     assert all(t.rate >= 0.0 and t.series_rate("sensor1") < 99.9 for t in hard.trials)
@@ -151,6 +185,9 @@ def test_bad_requests_name_the_field() -> None:
     with pytest.raises(InvalidArgumentError, match="no k to start") as info:
         advise_linked_k(SCHEMA, frames, no_k, tables=["patient"])
     assert info.value.field == "parameters[patient].k"
+    with pytest.raises(InvalidArgumentError, match="at least one coupled_noise") as info:
+        advise_linked_k(SCHEMA, frames, parameters(), noises=())
+    assert info.value.field == "noises"
     schema, series_frames = sensors()
     with pytest.raises(InvalidArgumentError, match="time series"):
         advise_linked_k(schema, series_frames, {}, tables=["sensor1"])
