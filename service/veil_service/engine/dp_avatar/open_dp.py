@@ -125,6 +125,12 @@ def open_dp_avatarize(
         raise InvalidArgumentError(
             "the table is empty: Open DP avatarization needs rows and columns.", field="table"
         )
+    if params.target_column is not None and params.target_column not in df.columns:
+        raise InvalidArgumentError(
+            f"target_column {params.target_column!r} is not a column of the table; name one of "
+            f"{list(df.columns)[:10]} or leave it unset.",
+            field="target_column",
+        )
     unknown = sorted(set(params.public_domains) - set(df.columns))
     if unknown:
         raise InvalidArgumentError(
@@ -147,7 +153,8 @@ def open_dp_avatarize(
         _learn_column(ledger, df, column, public, params)
         report(0.05 + 0.25 * (i + 1) / len(columns), "describing columns")
     codes = _Codes(columns)
-    measured = _select_and_measure(ledger, columns, codes, report)
+    target = None if params.target_column is None else list(df.columns).index(params.target_column)
+    measured = _select_and_measure(ledger, columns, codes, report, target)
     report(0.7, "fitting the model")
     n_rows = params.n_rows or max(1, round(total * params.row_multiplier))
     model = _fit(columns, measured, total, params.model_iterations)
@@ -250,10 +257,15 @@ def _plan(
     tree, extra = _pair_rounds(len(columns))
     rounds = tree + extra
     each = (1 - ratio) / rounds if rounds else 0.0
-    # The tree's pairs are all selected, then measured; then each extra pair is selected and
-    # measured.
-    steps += [(f"select:{r}", each * _SELECT_SHARE, 0.0) for r in range(tree)]
-    steps += [(f"measure:{r}", each * (1 - _SELECT_SHARE), 0.0) for r in range(tree)]
+    if params.target_column is not None:
+        # The tree is the star of the named target column: chosen in public, nothing to
+        # select, each round's whole share measures its pair.
+        steps += [(f"measure:{r}", each, 0.0) for r in range(tree)]
+    else:
+        # The tree's pairs are all selected, then measured; then each extra pair is selected
+        # and measured.
+        steps += [(f"select:{r}", each * _SELECT_SHARE, 0.0) for r in range(tree)]
+        steps += [(f"measure:{r}", each * (1 - _SELECT_SHARE), 0.0) for r in range(tree)]
     for r in range(tree, rounds):
         steps.append((f"select:{r}", each * _SELECT_SHARE, 0.0))
         steps.append((f"measure:{r}", each * (1 - _SELECT_SHARE), 0.0))
@@ -404,6 +416,7 @@ def _select_and_measure(
     columns: list[Column],
     codes: _Codes,
     report: ProgressCallback,
+    target: int | None = None,
 ) -> Measured:
     """The pairs the model keeps and their noisy two-way counts.
 
@@ -419,7 +432,14 @@ def _select_and_measure(
     chosen: list[tuple[int, int]] = []
     all_pairs = list(combinations(range(len(columns)), 2))
     measured: Measured = []
-    for r in range(tree + extra):
+    first = 0
+    if target is not None:
+        # The star of the target column is the tree, chosen in public: measured, not selected.
+        chosen = [(min(target, j), max(target, j)) for j in range(len(columns)) if j != target]
+        measured = [_measure_pair(ledger, columns, codes, i, p) for i, p in enumerate(chosen)]
+        component = [0] * len(columns)
+        first = tree
+    for r in range(first, tree + extra):
         if r < tree:
             candidates = [(a, b) for (a, b) in all_pairs if component[a] != component[b]]
         else:

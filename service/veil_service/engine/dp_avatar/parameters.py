@@ -60,6 +60,11 @@ class OpenDPParameters:
         seed: Seed of every random draw (``None``: fresh randomness).
         model_iterations: Mirror-descent iterations fitting the graphical model (post-processing
             only: more is closer to the noisy counts, and slower).
+        target_column: A column the owner names as the one the synthetic table will be used to
+            predict (Octopize's ``data_augmentation_target_column``). Its pairs with every other
+            column are then always measured: the model's spanning tree is the star around it,
+            a public choice that costs no selection budget. ``None``: the tree is selected
+            under DP.
     """
 
     epsilon: float
@@ -72,6 +77,7 @@ class OpenDPParameters:
     row_multiplier: float = 1.0
     seed: int | None = None
     model_iterations: int = 1000
+    target_column: str | None = None
 
     def __post_init__(self) -> None:
         check_epsilon("open_dp_epsilon", self.epsilon)

@@ -99,6 +99,9 @@ def parse_release(
             ),
             categorical_columns=categorical,
             seed=seed,
+            # A named target column (with a multiplier strategy) is the column the owner will
+            # predict: Open DP measures its pairs with every column (a public choice).
+            target_column=params.get("data_augmentation_target_column"),
         )
     elif generator == avatar_features.FAST_DP:
         fast_dp = FastDPParameters(

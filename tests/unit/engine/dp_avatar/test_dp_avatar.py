@@ -80,6 +80,36 @@ def test_privacy_loss_is_opendp_own_map_of_the_composition(released: tuple) -> N
     assert len(result.pairs) == 3 and len(set(result.pairs)) == 3
 
 
+def test_a_named_target_column_is_a_public_star_measured_without_selection() -> None:
+    df = table()
+    result = open_dp_avatarize(
+        df, OpenDPParameters(epsilon=2.0, seed=1, model_iterations=100, target_column="y")
+    )
+    planned = [loss for _, loss in result.budget]
+    composition = dp.c.make_adaptive_composition(
+        TABLE_DOMAIN, TABLE_METRIC, MEASURE, d_in=1, d_mids=planned
+    )
+    assert composition.map(1) == pytest.approx(result.rho, rel=1e-12)
+    converted = dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(composition), 1e-7).map(1)
+    assert converted == pytest.approx((result.epsilon, result.delta), rel=1e-12)
+    assert result.epsilon <= 2.0 and result.epsilon == pytest.approx(2.0, rel=1e-6)
+    for (_, (rho_step, delta)), (_, (rho_plan, delta_plan)) in zip(
+        result.steps, result.budget, strict=True
+    ):
+        assert rho_step <= rho_plan * (1 + 1e-9) and delta <= delta_plan + 1e-18
+    # The tree is the star of y, chosen in public: its two pairs are measured with no selection
+    # step (each gets its round's whole share), then the extra pair is selected and measured.
+    names = [name for name, _ in result.steps]
+    assert names[-4:] == ["measure:0", "measure:1", "select:2", "measure:2"]
+    budget = dict(result.budget)
+    assert budget["measure:0"][0] == pytest.approx(budget["select:2"][0] + budget["measure:2"][0])
+    assert result.pairs[:2] == [("group", "y"), ("x", "y")]
+    assert len(set(result.pairs)) == 3
+    with pytest.raises(InvalidArgumentError, match="target_column") as caught:
+        open_dp_avatarize(df, OpenDPParameters(epsilon=1.0, target_column="nope"))
+    assert caught.value.field == "target_column"
+
+
 def test_each_step_matches_the_opendp_mechanism_built_directly() -> None:
     df = table()
     counts = gaussian_counts(lambda t: [len(t)], 0.125)

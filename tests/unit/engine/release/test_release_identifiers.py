@@ -100,3 +100,18 @@ def test_augmentation_names_the_identifiers_it_released_as_pseudonyms() -> None:
     assert not set(release.avatars["name"].dropna()) & set(people["name"])
     # The standard task leaves these out of the figures (they would show the real names).
     assert release.details["pseudonymized_identifier_columns"] == ["name"]
+
+
+def test_open_dp_takes_the_augmentation_target_column_as_its_public_target() -> None:
+    params = parse_release(
+        {
+            "open_dp_epsilon": 1.0,
+            "data_augmentation_strategy": 2,
+            "data_augmentation_target_column": "income",
+        },
+        None,
+        seed=1,
+    )
+    assert params.open_dp is not None and params.open_dp.target_column == "income"
+    plain = parse_release({"open_dp_epsilon": 1.0}, None, seed=1)
+    assert plain.open_dp is not None and plain.open_dp.target_column is None
