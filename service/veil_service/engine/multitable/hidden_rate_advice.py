@@ -172,6 +172,13 @@ class KTrial:
         return float(np.mean(self.rates))
 
     @property
+    def rate_error(self) -> float:
+        """Standard error of the mean rate over the seeds (0 with one seed)."""
+        if len(self.rates) < 2:
+            return 0.0
+        return float(np.std(self.rates, ddof=1) / np.sqrt(len(self.rates)))
+
+    @property
     def fidelity(self) -> float:
         """Mean fidelity over the seeds (NaN when not measured)."""
         return float(np.mean(self.fidelities)) if self.fidelities else float("nan")
@@ -195,7 +202,7 @@ class TableKAdvice:
         table: Table name.
         k: The ``k`` chosen: per noise setting the smallest tried that meets the target, and of
             those the setting whose avatars are the most faithful; when no setting meets it,
-            the trial whose rate came nearest.
+            the most faithful trial within one standard error of the nearest rate.
         target: The matched hidden rate (%) aimed at.
         target_source: ``fresh_sample`` (the reference of new individuals) or ``stated``.
         met: Whether ``k`` meets the target (and every series target).
@@ -357,7 +364,7 @@ def advise_linked_k(
             found, tried = _search_table(search, target, series_targets)
             bests.append(found)
             trials += tried
-        best = _choose(bests, target, series_targets)
+        best = _choose(bests, trials, target, series_targets)
         chosen[name] = replace(
             chosen[name],
             avatarization={
@@ -379,13 +386,23 @@ def advise_linked_k(
     return LinkedKAdvice(advice, chosen)
 
 
-def _choose(bests: list[KTrial], target: float, series_targets: Mapping[str, float]) -> KTrial:
+def _choose(
+    bests: list[KTrial],
+    trials: list[KTrial],
+    target: float,
+    series_targets: Mapping[str, float],
+) -> KTrial:
     """Of each noise setting's trial, the most faithful that meets the target (the first
-    setting on a tie), else the one nearest to it."""
+    setting on a tie). When none does, the most faithful of the trials whose margin is within
+    the seeds' noise (one standard error of its mean rate) of the nearest trial's: a rate that
+    close cannot rank them (Tutorial 3's visits: 95.0-95.4 at every k, one visit is 0.33)."""
     meeting = [t for t in bests if t.margin(target, series_targets) >= 0]
     if meeting:
         return max(meeting, key=lambda t: (t.fidelity, -bests.index(t)))
-    return max(bests, key=lambda t: (t.margin(target, series_targets), -bests.index(t)))
+    nearest = max(trials, key=lambda t: (t.margin(target, series_targets), -t.k))
+    floor = nearest.margin(target, series_targets) - nearest.rate_error
+    close = [t for t in trials if t.margin(target, series_targets) >= floor]
+    return max(close, key=lambda t: (t.fidelity, -t.k, -t.coupled_noise))
 
 
 @dataclass

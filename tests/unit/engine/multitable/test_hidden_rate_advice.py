@@ -129,7 +129,16 @@ def test_an_unreachable_target_returns_the_nearest_k_and_says_so() -> None:
         tried = [t.k for t in found.trials if t.coupled_noise == coupled]
         assert tried[: len(coarse)] == coarse
         assert len(coarse) < len(tried) <= len(coarse) + 4 and set(tried) <= set(grid)
+    # Trials within the noise of the nearest rate (one standard error) cannot be ranked by it:
+    # the most faithful of them is kept (one seed: no error, the nearest itself).
     assert found.rate == max(t.rate for t in found.trials) < 100.0
+    three = advise_linked_k(
+        SCHEMA, frames, parameters(30), {"patient": 100.0}, tables=["patient"]
+    ).tables["patient"]
+    nearest = max(three.trials, key=lambda t: t.rate)
+    close = [t for t in three.trials if t.rate >= nearest.rate - nearest.rate_error]
+    assert not three.met and three.chosen in close
+    assert three.chosen.fidelity == max(t.fidelity for t in close)
 
 
 def test_without_a_target_each_table_aims_at_its_fresh_sample_reference() -> None:
