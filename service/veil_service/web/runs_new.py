@@ -190,6 +190,8 @@ def _table_parameters(page: Page, name: str) -> dict[str, Any]:
         if page.text(prefix + knob):
             avatarization[knob] = form_float(page.text(prefix + knob), knob)
     avatarization["redraw_unique_copies"] = page.text(prefix + "redraw_unique_copies") == "on"
+    if page.text(prefix + "coupled_noise") == "on":
+        avatarization["coupled_noise"] = True
     if page.text(prefix + "exclude_variable_names"):
         avatarization["exclude_variable_names"] = form_names(
             page.text(prefix + "exclude_variable_names")

@@ -95,6 +95,8 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
     shots.phone(page, "setup_privacy_advice")
     page.fill("[id='wbcd.k']", "15")
     page.fill("[id='wbcd.max_weight']", "")  # 2/k of the new k
+    page.fill("[id='wbcd.local_noise']", "1")
+    page.check("[id='wbcd.coupled_noise']")  # the coupled_noise knob is a checkbox
     page.fill("#seed", str(SEED))
     page.click("form.setup > button[type=submit]")
     page.wait_for_url(re.compile(r".*/runs/[0-9a-f-]{36}#jobs$"))
@@ -121,6 +123,8 @@ def test_a_user_anonymizes_wbcd_and_reruns_its_yaml_with_the_client(
 
     hidden_rate = _metric(page, "hidden_rate")
     runner = Manager(base_url=veil_server.url, api_key=user.api_key).create_runner_from_id(run_id)
+    used = runner.config.tables["wbcd"].avatarization
+    assert used is not None and used["k"] == 15 and used["coupled_noise"] is True
     expected = runner.privacy_metrics("wbcd")[0]["hidden_rate"]
     assert hidden_rate == round(expected, 2)
     row = page.inner_text("tr[data-metric=hidden_rate]")

@@ -228,6 +228,21 @@ def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
     error = re.search(r'id="form-error">([^<]*)<', bad_weight.text)
     assert bad_weight.status_code == 400 and error is not None
     assert "avatarization.max_weight: must be a number between 1/k" in error.group(1)
+    # Coupled noise is a checkbox (off unless the advice chose it); with the noise off it is
+    # refused naming the field, and nothing starts.
+    assert re.search(r'id="patients\.coupled_noise"[^>]* type="checkbox" aria', setup)
+    bad_coupling = session.post(
+        f"{run_path}/start",
+        {
+            "patients.k": "20",
+            "patients.local_noise": "0",
+            "patients.coupled_noise": "on",
+            "job.standard": "on",
+        },
+    )
+    error = re.search(r'id="form-error">([^<]*)<', bad_coupling.text)
+    assert bad_coupling.status_code == 400 and error is not None
+    assert "avatarization.coupled_noise: shapes the local noise" in error.group(1)
     manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
     assert manager.get_jobs_by_id(run_path.rsplit("/", 1)[1]) == []
     stranger = web(create_user(veil_server))

@@ -236,8 +236,8 @@ EN: dict[str, str] = {
     "binding target: {binding} (a more useful set missed it).",
     "search.met_unbound": "The most useful set that meets every target was chosen: {parameters}; "
     "no target was binding (the most useful set tried met them all).",
-    "search.missed": "No parameter set tried meets every target on the sample; the closest was "
-    "chosen: {parameters}. The closest misses {missed}.",
+    "search.missed": "No parameter set tried meets every target on the sample; kept: {parameters} "
+    "(Veil's defaults, or a set at least as private as them on every measure). It misses {missed}.",
     "search.run_used": "This run used the chosen parameters.",
     "search.run_other": "This run used other parameters than the advised ones: {parameters}.",
     "search.sample_note": "Figures of a sample are noisier than the metrics of the whole table "
@@ -267,7 +267,7 @@ EN: dict[str, str] = {
     "search.no": "no",
     "search.curve.title": "Privacy-utility curve ({rows} sampled rows)\ncircled: chosen, {verdict}",
     "search.curve.met": "meets every target",
-    "search.curve.closest": "closest to the targets",
+    "search.curve.closest": "no riskier than the defaults",
     "search.curve.risk_axis": "attack risk",
     "search.curve.utility_ratio": "utility (avatars / real)",
     "search.curve.utility_shapes": "utility (shapes and pair trends)",

@@ -249,8 +249,9 @@ FR: dict[str, str] = {
     "{parameters} ; cible limitante : {binding} (un jeu plus utile la manquait).",
     "search.met_unbound": "Le jeu le plus utile qui atteint toutes les cibles a été retenu : "
     "{parameters} ; aucune cible n'a limité le choix (le jeu le plus utile les atteint toutes).",
-    "search.missed": "Aucun jeu essayé n'atteint toutes les cibles sur l'échantillon ; le plus "
-    "proche a été retenu : {parameters}. Il manque : {missed}.",
+    "search.missed": "Aucun jeu essayé n'atteint toutes les cibles sur l'échantillon ; retenu : "
+    "{parameters} (les paramètres par défaut de Veil, ou un jeu au moins aussi protecteur sur "
+    "chaque mesure). Il manque : {missed}.",
     "search.run_used": "Cette exécution a utilisé les paramètres retenus.",
     "search.run_other": "Cette exécution a utilisé d'autres paramètres que ceux conseillés : "
     "{parameters}.",
@@ -282,7 +283,7 @@ FR: dict[str, str] = {
     "search.curve.title": "Courbe confidentialité-utilité ({rows} lignes échantillonnées)\n"
     "entouré : retenu, {verdict}",
     "search.curve.met": "atteint toutes les cibles",
-    "search.curve.closest": "le plus proche des cibles",
+    "search.curve.closest": "pas plus risqué que les défauts",
     "search.curve.risk_axis": "risque d'attaque",
     "search.curve.utility_ratio": "utilité (avatars / réel)",
     "search.curve.utility_shapes": "utilité (formes et tendances des paires)",

@@ -101,7 +101,7 @@ def test_the_report_says_when_the_run_did_not_use_the_advised_parameters() -> No
     ]
     text, _ = _pdf(build_technical_report(_context(missed, k=20), "en"))
     assert "No parameter set tried meets every target" in text
-    assert "closest misses worst inference risk" in text
+    assert "at least as private as them on every measure). It misses worst inference risk" in text
     assert "This run used other parameters than the advised ones" in text
 
 
