@@ -35,8 +35,9 @@ parameters are meant to be checked with the privacy metrics job on the full tabl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,13 @@ DEFAULT_K = 20
 DEFAULT_KNOBS = {"local_noise": 1.0, "redraw_unique_copies": True, "coupled_noise": False}
 #: Utility (ratio to real) a fallback set may lose against the defaults' to be chosen instead.
 FALLBACK_UTILITY_TOLERANCE = 0.01
+#: How k grows from the sample's training part to a larger table: k x (rows / sample rows) ** this.
+#: Measured on diamonds (docs/benchmarks.md, "Carrying k from the sample to the table"): at the
+#: same k the whole table (18 x the sample's rows) had a higher hidden rate and cloaking, a lower
+#: distance ratio and less utility lost, but about twice the inference risk (k=20: 0.159 against
+#: 0.076); at k x 18 ** (1/3) = 2.6 k it had every measure at least as good as the sample's at k,
+#: where keeping k / n (k x 18) would give up utility for nothing (R2 lost 0.074 at k=200).
+K_GROWTH_EXPONENT = 1.0 / 3.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,9 @@ class PrivacyAdvice:
         chosen_index: Position of the chosen set in ``trials``.
         defaults_index: When no set met every target, the position of the trial with Veil's
             default knobs the fallback was judged against (see :func:`_fallback`); else None.
+        table_rows: Rows of the table when it is larger than the sample (else None).
+        sample_k: The chosen trial's k when ``parameters["k"]`` was grown for the larger table
+            (see :func:`table_k`); else None.
     """
 
     parameters: dict[str, Any]
@@ -134,6 +145,8 @@ class PrivacyAdvice:
     notes: tuple[str, ...] = field(default_factory=tuple)
     splits: int = 1
     defaults_index: int | None = None
+    table_rows: int | None = None
+    sample_k: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (JSON) for the advice result."""
@@ -148,6 +161,8 @@ class PrivacyAdvice:
             "splits": self.splits,
             "chosen_index": self.chosen_index,
             "defaults_index": self.defaults_index,
+            "table_rows": self.table_rows,
+            "sample_k": self.sample_k,
             "trials": [
                 {
                     "parameters": t.parameters,
@@ -242,7 +257,44 @@ def advise_privacy(
             trials.append(_trial(parts, params, base, targets, target, seed))
             if progress is not None:
                 progress((done + 1) / len(grid))
-    return _choose(trials, targets, target, len(sample), len(parts))
+    advice = _choose(trials, targets, target, len(sample), len(parts))
+    return _carry_to_table(advice, len(df), cut)
+
+
+def table_k(sample_k: int, table_rows: int, sample_train_rows: int) -> int:
+    """The k for a table of ``table_rows`` rows that was chosen on ``sample_train_rows``.
+
+    A larger table packs the same k neighbours closer together: the distance metrics and the
+    utility improve but the attacks find the closer neighbours (see :data:`K_GROWTH_EXPONENT`),
+    so k grows with the cube root of the size ratio, at most to a quarter of the table.
+    """
+    ratio = float(table_rows) / max(1, sample_train_rows)
+    grown = round(sample_k * math.pow(ratio, K_GROWTH_EXPONENT))
+    return max(sample_k, min(grown, max(sample_k, table_rows // 4)))
+
+
+def _carry_to_table(
+    advice: PrivacyAdvice, table_rows: int, sample_train_rows: int
+) -> PrivacyAdvice:
+    """The advice for the whole table when the trials ran on a sample of it: k grown by
+    :func:`table_k`, ``max_weight`` kept at the same multiple of 1/k (2/k stays 2/k)."""
+    if table_rows <= advice.sample_rows:
+        return advice
+    parameters = dict(advice.parameters)
+    k = int(parameters["k"])
+    grown = table_k(k, table_rows, sample_train_rows)
+    if grown == k:
+        return replace(advice, table_rows=table_rows)
+    parameters["k"] = grown
+    weight = parameters.get("max_weight")
+    if weight is not None and float(weight) < 1.0:
+        parameters["max_weight"] = round(min(1.0, float(weight) * k / grown), 6)
+    reason = (
+        f"{advice.reason} The trials ran on {sample_train_rows} rows; for the table's "
+        f"{table_rows} rows k grows from {k} to {grown} (k x (rows ratio)^(1/3), measured: the "
+        "same k on a larger table lets the attacks find closer neighbours)."
+    )
+    return replace(advice, parameters=parameters, reason=reason, table_rows=table_rows, sample_k=k)
 
 
 def _grid(

@@ -11,12 +11,14 @@ from veil_service.engine.avatarize import avatarize
 from veil_service.engine.metrics import privacy_metrics
 from veil_service.engine.privacy_advice import (
     FALLBACK_UTILITY_TOLERANCE,
+    K_GROWTH_EXPONENT,
     MAX_SPLITS,
     PAPER_METHOD,
     PrivacyAdvice,
     Trial,
     _choose,
     advise_privacy,
+    table_k,
 )
 from veil_service.engine.reports.advice_curve import advice_curve_svg
 from veil_service.engine_contract.privacy_targets import PrivacyTargets, check_privacy_targets
@@ -252,3 +254,34 @@ def test_a_set_meeting_every_target_is_still_the_most_useful_one_not_the_safest(
     advice = _choose(trials, PrivacyTargets(), "survived", 916, 3)
     assert advice.met and advice.chosen_index == 1 and advice.binding == "inference"
     assert advice.defaults_index is None
+
+
+def test_k_grows_with_the_table_when_the_trials_ran_on_a_sample() -> None:
+    # 6,000 rows, trials on a 1,000-row sample (700 avatarized): k chosen there grows by the
+    # cube root of 6,000 / 700 (docs/benchmarks.md, "Carrying k from the sample to the table").
+    adult = pd.read_csv(FIXTURES / "tables" / "adult_6000.csv.gz")
+    advice = advise_privacy(
+        adult, privacy_targets={}, target="income", sample_rows=1000, k_values=(10,), splits=1
+    )
+    chosen = advice.trials[advice.chosen_index].parameters
+    assert chosen["k"] == 10 and advice.sample_k == 10 and advice.table_rows == len(adult)
+    grown = round(10 * (len(adult) / 700) ** K_GROWTH_EXPONENT)
+    assert advice.parameters["k"] == grown == table_k(10, len(adult), 700) == 20
+    if chosen["max_weight"] < 1:  # 2/k on the sample stays 2/k on the table
+        assert advice.parameters["max_weight"] == pytest.approx(chosen["max_weight"] * 10 / 20)
+    assert f"k grows from 10 to {grown}" in advice.reason
+    found = advice.as_dict()
+    assert found["sample_k"] == 10 and found["parameters"]["k"] == grown
+    # The grown parameters run on the whole table.
+    avatars = avatarize(adult, seed=0, **advice.parameters).avatars
+    assert avatars.shape == adult.shape
+
+
+def test_k_is_kept_when_the_table_fits_in_the_sample_and_capped_at_a_quarter(
+    advice: PrivacyAdvice,
+) -> None:
+    assert advice.sample_k is None and advice.table_rows is None
+    assert advice.parameters == advice.trials[advice.chosen_index].parameters
+    assert table_k(50, 100_000, 700) == 261
+    assert table_k(50, 160, 100) == 50  # never below the sample's k
+    assert table_k(30, 400, 10) == 100  # at most a quarter of the table
