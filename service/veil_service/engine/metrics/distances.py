@@ -200,16 +200,14 @@ def _chunked_scan(
     own: np.ndarray,
     pending: np.ndarray,
     k: int,
-    order: np.ndarray | None,
+    order: np.ndarray,
     chunk_entries: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_scan` of the ``k`` nearest avatars of ``original[pending]``, chunk by chunk.
 
-    The rows are taken in spatial order (``order``, positions in ``pending``, or computed) and
-    queried ``chunk_entries // k`` at a time, so only one chunk's ``rows x k`` arrays exist.
+    The rows are taken in spatial order (``order``: positions in ``pending``) and queried
+    ``chunk_entries // k`` at a time, so only one chunk's ``rows x k`` arrays exist.
     """
-    if order is None:
-        order = spatial_order(original[pending])
     size = len(pending)
     found = np.empty(size, dtype=np.int64)
     hidden = np.empty(size, dtype=bool)
@@ -257,9 +255,16 @@ def own_avatar_search(
     hidden = np.zeros(n, dtype=bool)
     strictly_hidden = np.zeros(n, dtype=bool)
     pending = np.arange(n)
+    # The originals' spatial order (the original tree's leaf order); a later stage queries its
+    # pending rows in the same order, rather than building a tree on them only to order them.
+    whole_order = trees.order(original)
+    if whole_order is None:
+        whole_order = spatial_order(original)
+    rank = np.empty(n, dtype=np.intp)
+    rank[whole_order] = np.arange(n)
     for stage, k in enumerate((_FIRST_K, 64, LOCAL_CLOAKING_CAP + 1)):
         k = min(k, n)
-        order = trees.order(original) if len(pending) == n else None
+        order = whole_order if stage == 0 else np.argsort(rank[pending], kind="stable")
         found, hid, strictly, saturated = _chunked_scan(
             tree, original, own, pending, k, order, chunk_entries
         )
