@@ -8,8 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -90,6 +95,42 @@ class DaskCluster:
     def kill_worker(self, pid: int) -> None:
         """kill -9 one worker process."""
         os.kill(pid, signal.SIGKILL)
+
+    def kill_a_busy_worker_during(self, work: Callable[[], T], timeout: float = 300) -> T:
+        """Run ``work`` on a thread, kill -9 the first worker seen processing a task, and
+        return what ``work`` returned once it finished (its exception is raised here).
+
+        Shared by the batch and the partition tests: both show that Dask reruns a dead
+        worker's tasks and that the result does not change.
+        """
+        from distributed import Client
+
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                outcome.append(work())
+            except BaseException as exc:  # raised in the test's thread below
+                failure.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        with Client(self.address, set_as_default=False, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            busy: list[str] = []
+            while not busy and time.monotonic() < deadline and thread.is_alive():
+                busy = [w for w, keys in client.processing().items() if keys]
+                time.sleep(0.02)
+            victim = self.worker_pids()[busy[0]] if busy else None
+        if victim is not None:
+            self.kill_worker(victim)
+        thread.join(timeout)
+        assert not thread.is_alive(), f"the work did not finish within {timeout} s of the kill"
+        if failure:
+            raise failure[0]
+        assert victim is not None, "no task reached a worker before the work ended"
+        return outcome[0]
 
     def stop(self) -> None:
         """End every process of the cluster."""

@@ -6,8 +6,6 @@ killed while it runs a batch (Dask reruns that batch on the other worker).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -83,29 +81,6 @@ def test_a_worker_killed_mid_job_changes_nothing(
     local_avatars: pd.DataFrame,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from distributed import Client
-
     monkeypatch.setenv(SCHEDULER_ENV, dask_cluster.address)
-    outcome: dict[str, pd.DataFrame | BaseException] = {}
-
-    def run() -> None:
-        try:
-            outcome["avatars"] = avatarize(table, **PARAMETERS).avatars
-        except BaseException as exc:  # reported by the assertion below
-            outcome["avatars"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    with Client(dask_cluster.address, set_as_default=False, timeout=30) as client:
-        deadline = time.monotonic() + 120
-        busy: list[str] = []
-        while not busy and time.monotonic() < deadline:
-            busy = [w for w, keys in client.processing().items() if keys]
-            time.sleep(0.02)
-        assert busy, "no batch reached a worker"
-        victim = dask_cluster.worker_pids()[busy[0]]
-    dask_cluster.kill_worker(victim)
-    thread.join(300)
-    avatars = outcome["avatars"]
-    assert isinstance(avatars, pd.DataFrame), avatars
+    avatars = dask_cluster.kill_a_busy_worker_during(lambda: avatarize(table, **PARAMETERS).avatars)
     pd.testing.assert_frame_equal(avatars, local_avatars)

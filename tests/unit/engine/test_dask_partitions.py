@@ -8,7 +8,6 @@ nothing. Serial: the cluster's start and the runs take about a minute together.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,30 +178,7 @@ def test_a_worker_killed_mid_run_changes_nothing(
     expected: tuple[list[pd.DataFrame], list[dict[str, Any]]],
     tmp_path: Path,
 ) -> None:
-    from distributed import Client
-
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["run"] = _run(dask_cluster, source, tmp_path)
-        except BaseException as exc:  # reported by the assertion below
-            outcome["run"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    with Client(dask_cluster.address, set_as_default=False, timeout=30) as client:
-        deadline = time.monotonic() + 120
-        busy: list[str] = []
-        while not busy and time.monotonic() < deadline:
-            busy = [w for w, keys in client.processing().items() if keys]
-            time.sleep(0.02)
-        assert busy, "no partition reached a worker"
-        victim = dask_cluster.worker_pids()[busy[0]]
-    dask_cluster.kill_worker(victim)
-    thread.join(300)
-    result = outcome["run"]
-    assert isinstance(result, dp.PartitionedRun), result
+    result = dask_cluster.kill_a_busy_worker_during(lambda: _run(dask_cluster, source, tmp_path))
     _same_as_expected(result, expected)
     # The killed worker's results were lost with it and computed again by the survivor.
     survivor = {f"pid {pid}" for pid in dask_cluster.worker_pids().values()}
