@@ -264,7 +264,18 @@ def _privacy_search(
     else:
         missed = ", ".join(t(f"search.target.{name}") for name in chosen["failed"])
         sentences.append(t("search.missed", parameters=parameters, missed=missed))
-    if _effective(run_parameters) == _effective(chosen["parameters"]):
+    advised = chosen["parameters"]
+    if search.get("sample_k") is not None:  # the table is larger than the sample: k grew
+        advised = search["parameters"]
+        sentences.append(
+            t(
+                "search.k_grown",
+                sample_k=int(search["sample_k"]),
+                k=int(advised["k"]),
+                rows=int(search["table_rows"]),
+            )
+        )
+    if _effective(run_parameters) == _effective(advised):
         sentences.append(t("search.run_used"))
     else:
         sentences.append(t("search.run_other", parameters=_knobs(run_parameters, t)))

@@ -239,6 +239,9 @@ EN: dict[str, str] = {
     "search.missed": "No parameter set tried meets every target on the sample; kept: {parameters} "
     "(Veil's defaults, or a set at least as private as them on every measure). It misses {missed}.",
     "search.run_used": "This run used the chosen parameters.",
+    "search.k_grown": "The table has {rows} rows, more than the sample: k grows from {sample_k} "
+    "to {k} (k x (rows ratio)^(1/3); at the same k the attacks find the closer neighbours of a "
+    "larger table).",
     "search.run_other": "This run used other parameters than the advised ones: {parameters}.",
     "search.sample_note": "Figures of a sample are noisier than the metrics of the whole table "
     "above, which are the ones to sign off on.",

@@ -253,6 +253,9 @@ FR: dict[str, str] = {
     "{parameters} (les paramètres par défaut de Veil, ou un jeu au moins aussi protecteur sur "
     "chaque mesure). Il manque : {missed}.",
     "search.run_used": "Cette exécution a utilisé les paramètres retenus.",
+    "search.k_grown": "La table a {rows} lignes, plus que l'échantillon : k passe de {sample_k} "
+    "à {k} (k x (rapport des lignes)^(1/3) ; à k égal, les attaques trouvent les voisins plus "
+    "proches d'une table plus grande).",
     "search.run_other": "Cette exécution a utilisé d'autres paramètres que ceux conseillés : "
     "{parameters}.",
     "search.sample_note": "Les valeurs d'un échantillon sont plus bruitées que les métriques de "

@@ -119,3 +119,18 @@ def test_the_pia_report_carries_the_same_section() -> None:
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Privacy-targeted parameter search" in text
     assert len(document.inline_shapes) >= 1
+
+
+def test_the_report_says_when_k_grew_for_a_table_larger_than_the_sample() -> None:
+    grown = {
+        **SEARCH,
+        "parameters": {"k": 21, "ncp": 5, "max_weight": round(2 / 21, 6), "local_noise": 1.0},
+        "sample_k": 10,
+        "table_rows": 30_000,
+    }
+    text, _ = _pdf(build_technical_report(_context(grown, k=21), "en"))
+    assert "The table has 30000 rows, more than the sample: k grows from 10 to 21" in text
+    assert "This run used the chosen parameters" in text  # k=21 is what was advised
+    french, _ = _pdf(build_technical_report(_context(grown, k=10), "fr"))
+    assert "k passe de 10 à 21" in french
+    assert "Cette exécution a utilisé d'autres paramètres" in french
