@@ -45,11 +45,13 @@ from veil_client.api.dpquery import (
     LibraryQuery,
     OpenDpQuery,
     QueryAnswer,
+    QueryProgress,
     SmartnoiseSqlQuery,
     SmartnoiseSynthQuery,
 )
 from veil_client.errors import VeilError
 from veil_client.lomas_errors import as_lomas
+from veil_client.progress import synth_progress
 from veil_client.transport import Transport
 
 _P = ParamSpec("_P")
@@ -273,9 +275,14 @@ class _Library:
             raise as_lomas(error, self.LIBRARY) from error.__cause__
         return CostResponse(cost.epsilon, cost.delta)
 
-    def _query(self, query: LibraryQuery, dummy: Dummy | None) -> QueryAnswer:
+    def _query(
+        self,
+        query: LibraryQuery,
+        dummy: Dummy | None,
+        on_progress: Callable[[QueryProgress], None] | None = None,
+    ) -> QueryAnswer:
         try:
-            return self._api.query(self._dataset, query, dummy)
+            return self._api.query(self._dataset, query, dummy, on_progress=on_progress)
         except VeilError as error:
             raise as_lomas(error, self.LIBRARY) from error.__cause__
 
@@ -651,25 +658,35 @@ class SmartnoiseSynthClient(_Library):
         nb_samples: int = 200,
         nb_rows: int = 100,
         seed: int = 42,
+        progress: bool | Callable[[QueryProgress], None] | None = None,
     ) -> QueryResponse:
         """Fit the synthesizer; ``result.df_samples`` holds ``nb_samples`` rows (optionally
         meeting ``condition``), or ``result.model`` the model when ``return_model=True`` (a
-        pickle: the server must allow it, and asking for it is your opt-in)."""
-        answer = self._query(
-            self._message(
-                synth_name,
-                epsilon,
-                delta,
-                select_cols or [],
-                synth_params or {},
-                nullable,
-                constraints,
-                return_model,
-                condition,
-                nb_samples,
-            ),
-            _dummy(dummy, nb_rows, seed),
-        )
+        pickle: the server must allow it, and asking for it is your opt-in).
+
+        ``progress``: None shows a progress bar when someone watches (a terminal or Jupyter),
+        True always, False never; a callable receives each ``QueryProgress`` instead. A dummy
+        fit shows its real progress (MWEM's iterations, a GAN's epochs); a private fit shows
+        only the time since the charge against the server's time limit, since its real
+        progress would reveal how long it took on the private rows (docs/dp.md).
+        """
+        with synth_progress(synth_name, progress) as on_progress:
+            answer = self._query(
+                self._message(
+                    synth_name,
+                    epsilon,
+                    delta,
+                    select_cols or [],
+                    synth_params or {},
+                    nullable,
+                    constraints,
+                    return_model,
+                    condition,
+                    nb_samples,
+                ),
+                _dummy(dummy, nb_rows, seed),
+                on_progress,
+            )
         if return_model:
             blob = answer.result.model
             model = (

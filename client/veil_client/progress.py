@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tqdm import tqdm as text_tqdm
@@ -85,3 +87,41 @@ class JobProgress:
     def close(self) -> None:
         """Remove the bar."""
         self._bar.close()
+
+
+@contextmanager
+def synth_progress(
+    name: str, progress: bool | Callable[[Any], None] | None
+) -> Iterator[Callable[[Any], None] | None]:
+    """What a DP query gives as ``on_progress``: the caller's callable, a bar, or nothing.
+
+    Args:
+        name: Shown first on the bar (the synthesizer).
+        progress: A callable (used as it is), True (a bar), False (nothing), None (a bar when
+            someone watches, else nothing: the query then runs without the progress stream).
+
+    The bar shows a dummy fit's own progress (``mwem iteration 3 of 30``), and for a private
+    fit the time since the charge against the server's time limit, the only progress a private
+    query reports (docs/dp.md, "Progress of long fits").
+    """
+    if callable(progress):
+        yield progress
+        return
+    if progress is False or (progress is None and not watched()):
+        yield None
+        return
+    bar = JobProgress(name, enabled=True)
+
+    def show(message: Any) -> None:
+        if message.private:
+            phase = (
+                f"private data, {message.elapsed_s:.0f} s of at most {message.time_limit_s:.0f} s"
+            )
+        else:
+            phase = message.phase
+        bar.update(message.fraction, phase)
+
+    try:
+        yield show
+    finally:
+        bar.close()

@@ -892,6 +892,104 @@ class QueryResponse(_message.Message):
 Global___QueryResponse: _TypeAlias = QueryResponse  # noqa: Y015
 
 @_typing.final
+class QueryWithProgressRequest(_message.Message):
+    """QueryWithProgressRequest is the request of DPQueryService.QueryWithProgress."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPEC_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def spec(self) -> Global___QuerySpec:
+        """What to run."""
+
+    def __init__(
+        self,
+        *,
+        spec: Global___QuerySpec | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["spec", b"spec"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["spec", b"spec"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueryWithProgressRequest: _TypeAlias = QueryWithProgressRequest  # noqa: Y015
+
+@_typing.final
+class QueryProgress(_message.Message):
+    """Progress of a running query."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FRACTION_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    ELAPSED_SECONDS_FIELD_NUMBER: _builtins.int
+    TIME_LIMIT_SECONDS_FIELD_NUMBER: _builtins.int
+    PRIVATE_FIELD_NUMBER: _builtins.int
+    fraction: _builtins.float
+    """Fraction done in [0, 1]: dummy queries, the engine's own; private queries, the time since
+    the charge divided by time_limit_seconds.
+    """
+    phase: _builtins.str
+    """What is running, e.g. "mwem iteration 12 of 30"; private queries, always the same text."""
+    elapsed_seconds: _builtins.float
+    """Private queries: seconds since the charge at which this message was scheduled (a fixed
+    grid, not the fit's own progress). Dummy queries: 0.
+    """
+    time_limit_seconds: _builtins.float
+    """Private queries: the server's time limit for the query. Dummy queries: 0."""
+    private: _builtins.bool
+    """Whether the query runs on the private data (progress is then the clock's, see above)."""
+    def __init__(
+        self,
+        *,
+        fraction: _builtins.float = ...,
+        phase: _builtins.str = ...,
+        elapsed_seconds: _builtins.float = ...,
+        time_limit_seconds: _builtins.float = ...,
+        private: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["elapsed_seconds", b"elapsed_seconds", "fraction", b"fraction", "phase", b"phase", "private", b"private", "time_limit_seconds", b"time_limit_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueryProgress: _TypeAlias = QueryProgress  # noqa: Y015
+
+@_typing.final
+class QueryWithProgressResponse(_message.Message):
+    """QueryWithProgressResponse is one message of DPQueryService.QueryWithProgress's stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def progress(self) -> Global___QueryProgress:
+        """Progress so far."""
+
+    @_builtins.property
+    def response(self) -> Global___QueryResponse:
+        """The answer, as Query returns it."""
+
+    def __init__(
+        self,
+        *,
+        progress: Global___QueryProgress | None = ...,
+        response: Global___QueryResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "progress", b"progress", "response", b"response"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "progress", b"progress", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["progress", "response"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___QueryWithProgressResponse: _TypeAlias = QueryWithProgressResponse  # noqa: Y015
+
+@_typing.final
 class EstimateCostRequest(_message.Message):
     """EstimateCostRequest is the request of DPQueryService.EstimateCost."""
 

@@ -70,6 +70,11 @@ class DPQueryServiceStub:
                 request_serializer=veil_dot_v1_dot_dpquery__pb2.QueryRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_dpquery__pb2.QueryResponse.FromString,
                 _registered_method=True)
+        self.QueryWithProgress = channel.unary_stream(
+                '/veil.v1.DPQueryService/QueryWithProgress',
+                request_serializer=veil_dot_v1_dot_dpquery__pb2.QueryWithProgressRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_dpquery__pb2.QueryWithProgressResponse.FromString,
+                _registered_method=True)
         self.EstimateCost = channel.unary_unary(
                 '/veil.v1.DPQueryService/EstimateCost',
                 request_serializer=veil_dot_v1_dot_dpquery__pb2.EstimateCostRequest.SerializeToString,
@@ -134,6 +139,17 @@ class DPQueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueryWithProgress(self, request, context):
+        """Runs a query as Query does, streaming progress messages before the answer, which is the
+        last message (errors as for Query). Dummy queries report the engine's real progress (a
+        synthesizer's iterations or epochs). Private queries report only what is public: the time
+        since the charge against this server's time limit, in messages sent at fixed times, so the
+        messages and the answer's time reveal no more than Query's padded answer time does.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EstimateCost(self, request, context):
         """Computes what a query would cost, without running it and without spending.
         Errors: NOT_FOUND, INVALID_ARGUMENT.
@@ -174,6 +190,11 @@ def add_DPQueryServiceServicer_to_server(servicer, server):
                     servicer.Query,
                     request_deserializer=veil_dot_v1_dot_dpquery__pb2.QueryRequest.FromString,
                     response_serializer=veil_dot_v1_dot_dpquery__pb2.QueryResponse.SerializeToString,
+            ),
+            'QueryWithProgress': grpc.unary_stream_rpc_method_handler(
+                    servicer.QueryWithProgress,
+                    request_deserializer=veil_dot_v1_dot_dpquery__pb2.QueryWithProgressRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_dpquery__pb2.QueryWithProgressResponse.SerializeToString,
             ),
             'EstimateCost': grpc.unary_unary_rpc_method_handler(
                     servicer.EstimateCost,
@@ -349,6 +370,33 @@ class DPQueryService:
             '/veil.v1.DPQueryService/Query',
             veil_dot_v1_dot_dpquery__pb2.QueryRequest.SerializeToString,
             veil_dot_v1_dot_dpquery__pb2.QueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryWithProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/veil.v1.DPQueryService/QueryWithProgress',
+            veil_dot_v1_dot_dpquery__pb2.QueryWithProgressRequest.SerializeToString,
+            veil_dot_v1_dot_dpquery__pb2.QueryWithProgressResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,13 @@ class DPQueryServiceStub:
     INVALID_ARGUMENT (query, pipeline or parameters, named), RESOURCE_EXHAUSTED (not enough
     budget; the message states what remains), UNAVAILABLE (engine).
     """
+    QueryWithProgress: _grpc.UnaryStreamMultiCallable[_dpquery_pb2.QueryWithProgressRequest, _dpquery_pb2.QueryWithProgressResponse]
+    """Runs a query as Query does, streaming progress messages before the answer, which is the
+    last message (errors as for Query). Dummy queries report the engine's real progress (a
+    synthesizer's iterations or epochs). Private queries report only what is public: the time
+    since the charge against this server's time limit, in messages sent at fixed times, so the
+    messages and the answer's time reveal no more than Query's padded answer time does.
+    """
     EstimateCost: _grpc.UnaryUnaryMultiCallable[_dpquery_pb2.EstimateCostRequest, _dpquery_pb2.EstimateCostResponse]
     """Computes what a query would cost, without running it and without spending.
     Errors: NOT_FOUND, INVALID_ARGUMENT.
@@ -96,6 +103,13 @@ class DPQueryServiceAsyncStub(DPQueryServiceStub):
     returned; a query that fails before producing a result spends nothing. Errors: NOT_FOUND,
     INVALID_ARGUMENT (query, pipeline or parameters, named), RESOURCE_EXHAUSTED (not enough
     budget; the message states what remains), UNAVAILABLE (engine).
+    """
+    QueryWithProgress: _aio.UnaryStreamMultiCallable[_dpquery_pb2.QueryWithProgressRequest, _dpquery_pb2.QueryWithProgressResponse]  # type: ignore[assignment]
+    """Runs a query as Query does, streaming progress messages before the answer, which is the
+    last message (errors as for Query). Dummy queries report the engine's real progress (a
+    synthesizer's iterations or epochs). Private queries report only what is public: the time
+    since the charge against this server's time limit, in messages sent at fixed times, so the
+    messages and the answer's time reveal no more than Query's padded answer time does.
     """
     EstimateCost: _aio.UnaryUnaryMultiCallable[_dpquery_pb2.EstimateCostRequest, _dpquery_pb2.EstimateCostResponse]  # type: ignore[assignment]
     """Computes what a query would cost, without running it and without spending.
@@ -166,6 +180,19 @@ class DPQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         returned; a query that fails before producing a result spends nothing. Errors: NOT_FOUND,
         INVALID_ARGUMENT (query, pipeline or parameters, named), RESOURCE_EXHAUSTED (not enough
         budget; the message states what remains), UNAVAILABLE (engine).
+        """
+
+    @_abc_1.abstractmethod
+    def QueryWithProgress(
+        self,
+        request: _dpquery_pb2.QueryWithProgressRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_dpquery_pb2.QueryWithProgressResponse], _abc.AsyncIterator[_dpquery_pb2.QueryWithProgressResponse]]:
+        """Runs a query as Query does, streaming progress messages before the answer, which is the
+        last message (errors as for Query). Dummy queries report the engine's real progress (a
+        synthesizer's iterations or epochs). Private queries report only what is public: the time
+        since the charge against this server's time limit, in messages sent at fixed times, so the
+        messages and the answer's time reveal no more than Query's padded answer time does.
         """
 
     @_abc_1.abstractmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -20,8 +20,16 @@ import pyarrow as pa
 from veil.v1 import dpquery_pb2
 
 from veil_client.api.common import Page, timestamp
+from veil_client.errors import Unimplemented
 from veil_client.tables import read_arrow, split_download
-from veil_client.transport import LONG_TIMEOUT_S, Transport, table_download, unary
+from veil_client.transport import (
+    LONG_TIMEOUT_S,
+    Rpc,
+    RpcKind,
+    Transport,
+    table_download,
+    unary,
+)
 
 _S = "veil.v1.DPQueryService"
 
@@ -58,6 +66,15 @@ LIST_PREVIOUS_QUERIES = unary(
 # Never retried: a private query that reached the server may have spent budget.
 QUERY = unary(
     _S, "Query", dpquery_pb2.QueryRequest, dpquery_pb2.QueryResponse, timeout=QUERY_TIMEOUT_S
+)
+# A server stream that is never retried: like Query, it may charge the budget.
+QUERY_WITH_PROGRESS: Rpc[Any, Any] = Rpc(
+    f"/{_S}/QueryWithProgress",
+    RpcKind.SERVER_STREAM,
+    lambda message: message.SerializeToString(),
+    dpquery_pb2.QueryWithProgressResponse.FromString,
+    idempotent=False,
+    timeout=QUERY_TIMEOUT_S,
 )
 ESTIMATE_COST = unary(
     _S,
@@ -252,6 +269,23 @@ class QueryAnswer:
 
 
 @dataclass(frozen=True)
+class QueryProgress:
+    """A progress message of a running query (``DPQueryApi.query(on_progress=...)``).
+
+    A dummy query reports the engine's progress (``phase`` e.g. ``mwem iteration 3 of 30``). A
+    private query reports only the time since the charge (``elapsed_s``, on a fixed grid)
+    against the server's time limit (``time_limit_s``; ``fraction`` is their ratio): its real
+    progress would reveal how long the computation took on the private rows.
+    """
+
+    fraction: float
+    phase: str
+    elapsed_s: float
+    time_limit_s: float
+    private: bool
+
+
+@dataclass(frozen=True)
 class DatasetSummary:
     """A dataset the caller may query, with the budget left on it."""
 
@@ -388,6 +422,7 @@ class DPQueryApi:
         dummy: Dummy | None = None,
         *,
         timeout: float | None = None,
+        on_progress: Callable[[QueryProgress], None] | None = None,
     ) -> QueryAnswer:
         """Run a query: privately (charged to the budget) or on a dummy dataset (free).
 
@@ -395,18 +430,42 @@ class DPQueryApi:
             timeout: Deadline in seconds (default one hour). A private query cut short by it
                 is refunded only if it was still waiting for an engine; once an engine has the
                 private rows it is charged, like any failure after that point (docs/security.md).
+            on_progress: Called with each progress message while the query runs (the
+                ``QueryWithProgress`` stream); a server without that RPC runs the query
+                without progress.
         """
-        response = self.transport.call(
-            QUERY, dpquery_pb2.QueryRequest(spec=_spec(dataset, query, dummy)), timeout=timeout
+        spec = _spec(dataset, query, dummy)
+        if on_progress is not None:
+            try:
+                return self._query_with_progress(spec, timeout, on_progress)
+            except Unimplemented:
+                pass  # an older server: nothing ran (the RPC is unknown to it)
+        response = self.transport.call(QUERY, dpquery_pb2.QueryRequest(spec=spec), timeout=timeout)
+        return _answer(response)
+
+    def _query_with_progress(
+        self,
+        spec: dpquery_pb2.QuerySpec,
+        timeout: float | None,
+        on_progress: Callable[[QueryProgress], None],
+    ) -> QueryAnswer:
+        stream = self.transport.stream(
+            QUERY_WITH_PROGRESS, dpquery_pb2.QueryWithProgressRequest(spec=spec), timeout=timeout
         )
-        return QueryAnswer(
-            _result(response.result),
-            PrivacyCost.from_proto(response.cost),
-            PrivacyCost.from_proto(response.remaining),
-            response.query_id,
-            charged=response.charged,
-            requested_by=response.requested_by,
-        )
+        for message in stream:
+            if message.HasField("response"):
+                return _answer(message.response)
+            progress = message.progress
+            on_progress(
+                QueryProgress(
+                    progress.fraction,
+                    progress.phase,
+                    progress.elapsed_seconds,
+                    progress.time_limit_seconds,
+                    progress.private,
+                )
+            )
+        raise Unimplemented("QueryWithProgress ended without an answer")  # pragma: no cover
 
     def estimate_cost(self, dataset: str, query: LibraryQuery) -> PrivacyCost:
         """What a private run of the query would be charged (spends nothing)."""
@@ -414,3 +473,14 @@ class DPQueryApi:
             ESTIMATE_COST, dpquery_pb2.EstimateCostRequest(spec=_spec(dataset, query, None))
         )
         return PrivacyCost.from_proto(response.cost)
+
+
+def _answer(response: dpquery_pb2.QueryResponse) -> QueryAnswer:
+    return QueryAnswer(
+        _result(response.result),
+        PrivacyCost.from_proto(response.cost),
+        PrivacyCost.from_proto(response.remaining),
+        response.query_id,
+        charged=response.charged,
+        requested_by=response.requested_by,
+    )

@@ -19,6 +19,7 @@ from veil_service.dpquery.archive import QueryRecord
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.grants import Grant
+from veil_service.dpquery.progress import QueryProgress
 from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
 from veil_service.engine_contract.dp_requests import (
     DiffPrivLibRequest,
@@ -181,6 +182,19 @@ def query_response(answer: QueryAnswer) -> dpquery_pb2.QueryResponse:
         query_id=answer.query_id,
         charged=answer.charged,
         requested_by=answer.requested_by,
+    )
+
+
+def progress_response(value: QueryProgress) -> dpquery_pb2.QueryWithProgressResponse:
+    """A progress message of QueryWithProgress's stream."""
+    return dpquery_pb2.QueryWithProgressResponse(
+        progress=dpquery_pb2.QueryProgress(
+            fraction=value.fraction,
+            phase=value.phase,
+            elapsed_seconds=value.elapsed_s,
+            time_limit_seconds=value.time_limit_s,
+            private=value.private,
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,7 @@ from veil_service.arrow_tables import describe_schema
 from veil_service.auth.principal import current_principal
 from veil_service.context import AppContext
 from veil_service.dpquery import catalog
+from veil_service.dpquery.progress import QueryProgress
 from veil_service.dpquery.queries import DPQueries, make_dummy_table
 from veil_service.ipc_framing import read_aligned
 from veil_service.storage.blobs import READ_CHUNK_BYTES
@@ -114,6 +116,38 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
         spec = convert.spec_from_proto(request.spec)
         answer = await self.queries.query(principal.user_id, spec)
         return convert.query_response(answer)
+
+    async def QueryWithProgress(  # noqa: N802
+        self, request: dpquery_pb2.QueryWithProgressRequest, context: ServicerContext
+    ) -> AsyncIterator[dpquery_pb2.QueryWithProgressResponse]:
+        # Progress messages are queued by the query (dpquery.progress decides what a private
+        # query may send and when); the answer is sent after every message queued before it.
+        principal = current_principal()
+        spec = convert.spec_from_proto(request.spec)
+        messages: asyncio.Queue[QueryProgress] = asyncio.Queue()
+        query = asyncio.ensure_future(
+            self.queries.query(principal.user_id, spec, messages.put_nowait)
+        )
+        try:
+            while not query.done():
+                waiting = asyncio.ensure_future(messages.get())
+                await asyncio.wait({waiting, query}, return_when=asyncio.FIRST_COMPLETED)
+                if waiting.done():
+                    yield convert.progress_response(waiting.result())
+                else:
+                    waiting.cancel()
+            while not messages.empty():
+                yield convert.progress_response(messages.get_nowait())
+            yield dpquery_pb2.QueryWithProgressResponse(
+                response=convert.query_response(query.result())
+            )
+        finally:
+            if not query.done():
+                # The caller went away: cancel as Query would be (the query settles its charge).
+                query.cancel()
+                await asyncio.wait({query})
+            elif not query.cancelled():
+                query.exception()  # retrieved: raised above, or the stream was closed
 
     async def EstimateCost(  # noqa: N802
         self, request: dpquery_pb2.EstimateCostRequest, context: ServicerContext

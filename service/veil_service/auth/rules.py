@@ -72,6 +72,7 @@ RULES: dict[str, Access] = {
             "GetBudget",
             "ListPreviousQueries",
             "Query",
+            "QueryWithProgress",
             "EstimateCost",
         )
     },

@@ -26,6 +26,10 @@ the answer (or to a charged failure) up to the next multiple of ``dp_answer_quan
 (default 0.5 s): fast queries all answer at one quantum, slower ones reveal only which quantum
 they fell in. Dummy queries and cost estimates read no private row and are not padded.
 
+Progress (issue 16 item 12): a caller may pass a progress sink. Dummy queries forward the
+engine's progress; private queries send only a clock on a fixed grid, cut at the padded answer
+time (``dpquery.progress``), so their messages reveal nothing the answer time does not.
+
 Costs are deterministic functions of (library, request, metadata), so they are memoized: a query
 repeated on the same dataset skips step 2's engine round trip.
 """
@@ -51,6 +55,7 @@ from veil_service.dpquery import archive, budget, grants, query_switch
 from veil_service.dpquery.archive import ArchivedAnswer
 from veil_service.dpquery.budget import PrivacyCost
 from veil_service.dpquery.datasets import DatasetRecord
+from veil_service.dpquery.progress import PrivateClock, ProgressSink, QueryProgress, grid_interval
 from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
 from veil_service.engine_client.protocol import TaskInput, TaskOutput
 from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest
@@ -189,8 +194,14 @@ class DPQueries:
         _, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
         return await self._cost(spec, dataset)
 
-    async def query(self, user_id: str, spec: QuerySpec) -> QueryAnswer:
+    async def query(
+        self, user_id: str, spec: QuerySpec, progress: ProgressSink | None = None
+    ) -> QueryAnswer:
         """Run a query: on a dummy for free, or on the private rows, charged (see module doc).
+
+        Args:
+            progress: Called with progress messages: the engine's for a dummy query, the
+                public clock for a private one (``dpquery.progress``).
 
         Raises:
             NotFoundError: no such dataset for this caller.
@@ -204,7 +215,7 @@ class DPQueries:
         self._check_model_opt_in(spec)
         grant, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
         if spec.dummy:
-            return await self._dummy_query(spec, dataset, grant, user_id)
+            return await self._dummy_query(spec, dataset, grant, user_id, progress)
         # Checked again when charging; here so that a switched-off user waits for no cost.
         await db_read(self.app.db, query_switch.ensure_may_query, user_id, grant.username)
         cost = await self._cost(spec, dataset)
@@ -221,6 +232,34 @@ class DPQueries:
                     db_write(self.app.db, _give_back, grant.id, charging.result(), cost)
                 )
             raise
+        clock = None
+        if progress is not None:
+            clock = PrivateClock(
+                progress,
+                started,
+                grid_interval(self.app.settings.dp_answer_quantum_s),
+                float(self.app.engines.time_limits.get("dp_query", 0.0)),
+            )
+        try:
+            return await self._private_query(
+                spec, dataset, grant, user_id, cost, query_id, started, clock
+            )
+        finally:
+            if clock is not None:
+                clock.stop()
+
+    async def _private_query(
+        self,
+        spec: QuerySpec,
+        dataset: DatasetRecord,
+        grant: grants.Grant,
+        user_id: str,
+        cost: PrivacyCost,
+        query_id: str,
+        started: float,
+        clock: PrivateClock | None,
+    ) -> QueryAnswer:
+        """Run a charged query and settle it (refund, charged failure or answer), padded."""
         dispatched = False
 
         def mark_dispatched() -> None:
@@ -245,13 +284,13 @@ class DPQueries:
                 )
             )
             if isinstance(exc, VeilServiceError):
-                await self._pad(started)
+                await self._pad(started, clock)
                 raise _charged(exc, cost) from exc
             raise
         left = await _to_the_end(
             db_write(self.app.db, _settle, grant.id, query_id, cost, charged, answer)
         )
-        await self._pad(started)
+        await self._pad(started, clock)
         return QueryAnswer(
             answer.table_ipc,
             answer.values,
@@ -264,14 +303,22 @@ class DPQueries:
             requested_by=grant.username,
         )
 
-    async def _pad(self, started: float) -> None:
-        """Wait until the time since ``started`` is a whole number (>= 1) of quanta."""
+    async def _pad(self, started: float, clock: PrivateClock | None = None) -> None:
+        """Wait until the time since ``started`` is a whole number (>= 1) of quanta; the clock
+        sends exactly the messages due before that time."""
         quantum = self.app.settings.dp_answer_quantum_s
-        if not 0 < quantum <= 3600:  # 0 (or nonsense) disables it
-            return
         elapsed = time.monotonic() - started
+        if not 0 < quantum <= 3600:  # 0 (or nonsense) disables it
+            if clock is not None:
+                clock.answer_at(elapsed)
+                clock.finish()
+            return
         target = max(1, math.ceil(elapsed / quantum)) * quantum
+        if clock is not None:
+            clock.answer_at(target)
         await asyncio.sleep(max(0.0, target - elapsed))
+        if clock is not None:
+            clock.finish()
 
     async def _run_private(
         self,
@@ -318,7 +365,12 @@ class DPQueries:
         return answer, charged
 
     async def _dummy_query(
-        self, spec: QuerySpec, dataset: DatasetRecord, grant: grants.Grant, owner: str
+        self,
+        spec: QuerySpec,
+        dataset: DatasetRecord,
+        grant: grants.Grant,
+        owner: str,
+        progress: ProgressSink | None,
     ) -> QueryAnswer:
         # What a private run would be charged, shown and not charged (Lomas shows it too); a
         # request the library cannot price fails here, as it would in private mode.
@@ -326,7 +378,12 @@ class DPQueries:
         params = self._params(spec, dataset)
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
-        output = await self.app.engines.run("dp_query", params, [], owner=owner)
+
+        async def forward(fraction: float, phase: str) -> None:
+            if progress is not None:
+                progress(QueryProgress(fraction, phase))
+
+        output = await self.app.engines.run("dp_query", params, [], forward, owner=owner)
         answer = _read_answer(output)
         return QueryAnswer(
             answer.table_ipc,

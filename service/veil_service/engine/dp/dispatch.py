@@ -14,6 +14,7 @@ seed=seed, show_library_errors=True)``: the data is public, so library messages 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,7 @@ def execute(
     allow_pickle: bool = False,
     show_library_errors: bool = False,
     synth_max_epochs: int | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> QueryResult:
     """Run ``request`` on ``df`` (private or dummy data).
 
@@ -82,6 +84,8 @@ def execute(
         allow_pickle: The server's opt-in to return pickled models (the request must opt in too).
         show_library_errors: Put library messages in errors; only for dummy data.
         synth_max_epochs: The operator's bound on synthesizer epochs (None: the default).
+        progress: Called with (fraction, phase) as a synthesizer fits; only for dummy data (a
+            private fit's progress would reveal its duration; ``dpquery.progress``).
 
     Raises:
         InvalidArgumentError: The request is refused or fails on the data.
@@ -94,6 +98,11 @@ def execute(
         allow_pickle=allow_pickle,
         show_library_errors=show_library_errors,
         **_synth_options(request, synth_max_epochs),
+        **(
+            {"progress": progress}
+            if progress and isinstance(request, SmartnoiseSynthRequest)
+            else {}
+        ),
     )
     return result
 
@@ -102,6 +111,14 @@ def _synth_options(request: DPRequest, synth_max_epochs: int | None) -> dict[str
     if synth_max_epochs is None or not isinstance(request, SmartnoiseSynthRequest):
         return {}
     return {"max_epochs": int(synth_max_epochs)}
+
+
+def _progress_option(
+    request: DPRequest, progress: Callable[[float, str], None] | None
+) -> dict[str, Any]:
+    if progress is None or not isinstance(request, SmartnoiseSynthRequest):
+        return {}
+    return {"progress": progress}
 
 
 def _module(request: DPRequest) -> Any:

@@ -1,4 +1,5 @@
-"""MWEM's multiplicative-weights step, computed on the queried cells only (issue 16 item 12).
+"""MWEM's multiplicative-weights step on the queried cells only, and its histogram's domain
+from the public encoders rather than the private rows (issue 16 item 12).
 
 smartnoise-synth's ``MWEMSynthesizer._multiplicative_weights`` updates the synthetic histogram
 one query slice at a time, and for each slice builds a full-size mask, exponentiates it, and
@@ -12,24 +13,93 @@ histogram is ``scale · raw``; the raw total is kept exactly by adding the slice
 recomputed once per pass). The arithmetic is the library's up to floating-point rounding and it
 draws no random numbers, so a seeded fit gives the same queries and the same samples; it is
 post-processing of the noisy measurements, so the privacy cost is unchanged.
+
+The library sizes each histogram axis from the smallest and largest code *present in the private
+rows* (``_histogram_from_data_attributes``): a bin no row falls in at either end is cut off, so
+the synthetic rows never contain it (a noise-free release of which extreme bins are empty), and
+the histogram's size, hence the fit's time, depend on the data. :func:`install` sizes every axis
+from the encoder's public cardinality instead (codes 0 .. cardinality-1, as the transformer is
+fitted on public values only) and counts the rows with one ``bincount`` instead of
+``histogramdd`` (same counts, without its float copy of the codes).
 """
 
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 
-def install(model: Any) -> None:
-    """Make an ``MWEMSynthesizer`` use :func:`multiplicative_weights`."""
-    model._multiplicative_weights = types.MethodType(multiplicative_weights, model)
+def install(
+    model: Any,
+    cardinalities: list[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Make an ``MWEMSynthesizer`` use :func:`multiplicative_weights`, and, given the encoded
+    columns' public ``cardinalities``, :func:`public_histograms`.
+
+    Args:
+        progress: Called with (iterations done, iterations in all) after each iteration (the
+            library runs the update once per iteration). Dummy data only: see dpquery.progress.
+    """
+    if progress is None:
+        model._multiplicative_weights = types.MethodType(multiplicative_weights, model)
+    else:
+        done = [0]
+
+        def counted(self: Any, *args: Any) -> Any:
+            result = multiplicative_weights(self, *args)
+            done[0] += 1
+            progress(done[0], int(sum(h.iterations for h in self.histograms)))
+            return result
+
+        model._multiplicative_weights = types.MethodType(counted, model)
+    if cardinalities is not None:
+        sizes = [int(c) for c in cardinalities]
+
+        def histograms(self: Any, data: Any, splits: Any = ()) -> list[Any]:
+            return public_histograms(self, data, splits, sizes)
+
+        model._histogram_from_data_attributes = types.MethodType(histograms, model)
 
 
 def uninstall(model: Any) -> None:
-    """Give the model back the library's method (before pickling: clients lack this module)."""
+    """Give the model back the library's methods (before pickling: clients lack this module)."""
     model.__dict__.pop("_multiplicative_weights", None)
+    model.__dict__.pop("_histogram_from_data_attributes", None)
+
+
+def public_histograms(self: Any, data: Any, splits: Any, cardinalities: list[int]) -> list[Any]:
+    """Drop-in for ``MWEMSynthesizer._histogram_from_data_attributes`` with public axis sizes.
+
+    Args:
+        self: The synthesizer (its ``mins_maxes`` and ``scale`` are set as the library does).
+        data: The encoded rows, one column per encoder output.
+        splits: Column index groups, one histogram each.
+        cardinalities: Each encoded column's number of codes, from the fitted encoders.
+
+    Returns:
+        The library's ``Histogram`` objects, one per split.
+    """
+    from snsynth.mwem import Histogram
+
+    codes = np.asarray(data).astype(np.int64)
+    histograms = []
+    for split in splits:
+        dims = [cardinalities[int(i)] for i in split]
+        for i in split:
+            self.mins_maxes[str(i)] = (0, cardinalities[int(i)] - 1)
+            self.scale[str(i)] = 1
+        part = codes[:, list(split)]
+        if part.size and (part.min() < 0 or np.any(part.max(axis=0) >= np.array(dims))):
+            raise ValueError("an encoded value lies outside its encoder's cardinality")
+        flat = np.ravel_multi_index(tuple(part.T), dims) if len(part) else np.zeros(0, int)
+        counts = np.bincount(flat, minlength=int(np.prod(dims))).astype(float).reshape(dims)
+        edges = [np.arange(d + 1, dtype=float) - 0.5 for d in dims]
+        histograms.append(Histogram(counts, dims, edges, split))
+    return histograms
 
 
 def multiplicative_weights(

@@ -44,6 +44,7 @@ import math
 import pickle
 import re
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -153,6 +154,7 @@ def execute(
     allow_pickle: bool = False,
     show_library_errors: bool = False,
     max_epochs: int = DEFAULT_MAX_EPOCHS,
+    progress: Callable[[float, str], None] | None = None,
 ) -> QueryResult:
     """Fit the synthesizer on ``df`` and return ``nb_samples`` synthetic rows.
 
@@ -165,6 +167,8 @@ def execute(
             request's ``allow_pickle``: synthesizers have no safe serialized form.
         show_library_errors: Put the library's message in errors (dummy data only).
         max_epochs: The operator's bound on GAN epochs (PATE-GAN rounds).
+        progress: Called with (fraction, phase): MWEM's iterations, the epochs or rounds a GAN
+            is given, sampling. Dummy data only (see ``dpquery.progress``).
 
     Returns:
         ``QueryResult.table`` with the samples, or ``QueryResult.model`` (pickle) on opt-in.
@@ -183,7 +187,18 @@ def execute(
         )
     columns = _columns(request, metadata)
     transformer = _transformer(request, metadata, columns)
+    report = progress or _no_progress
     model = _create(request, metadata)
+    if request.synth_name == "mwem":
+
+        def iterations(done: int, total: int) -> None:
+            report(0.05 + 0.85 * done / max(total, 1), f"mwem iteration {done} of {total}")
+
+        # The update on the queried cells only (21x faster), and the histogram sized from the
+        # public encoders (mwem_weights), not from the codes present in the private rows.
+        mwem_weights.install(
+            model, _public_cardinalities(transformer), iterations if progress else None
+        )
     rows = _fit_rows(df[columns], request, metadata)
     rounds = None
     if request.synth_name == "pategan":
@@ -207,15 +222,34 @@ def execute(
         cap = float(request.epsilon) if show_library_errors else cost.epsilon
         planned = gan_accounting.schedule(request.synth_name, model, len(rows), cap, cost.delta)
         gan_accounting.set_epochs(request.synth_name, model, min(planned.epochs, max_epochs))
+    report(0.05, _fit_phase(request.synth_name, model, rounds.rounds if rounds else None))
     try:
         _fit(model, rows, transformer, request, show_library_errors)
     finally:
         mwem_weights.uninstall(model)
         if rounds is not None:
             pate_accounting.uninstall(model, rounds)
+    report(0.9, "sampling" if not request.return_model else "pickling the model")
     if request.return_model:
-        return QueryResult(model=_pickle(model))
-    return QueryResult(table=_sample(model, request))
+        result = QueryResult(model=_pickle(model))
+    else:
+        result = QueryResult(table=_sample(model, request))
+    report(1.0, "done")
+    return result
+
+
+def _no_progress(fraction: float, phase: str) -> None:
+    del fraction, phase
+
+
+def _fit_phase(name: str, model: Any, rounds: int | None) -> str:
+    """What the fit about to start will do, in the words a progress bar shows."""
+    if rounds is not None:
+        return f"{name}: training {rounds} rounds"
+    epochs = getattr(model, "_epochs", getattr(model, "epochs", None))
+    if name in OPACUS_GANS and isinstance(epochs, int):
+        return f"{name}: training {epochs} epochs"
+    return f"{name}: fitting"
 
 
 def _fit_rows(
@@ -257,8 +291,24 @@ def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
 def _transformer(request: SmartnoiseSynthRequest, metadata: Metadata, columns: list[str]) -> Any:
     style = "gan" if request.synth_name in GAN_SYNTHS else "cube"
     return build_transformer(
-        metadata, columns, style=style, nullable=request.nullable, constraints=request.constraints
+        metadata,
+        columns,
+        style=style,
+        nullable=request.nullable,
+        constraints=request.constraints,
+        # MWEM builds the full histogram of its columns: a null as one more bin instead of a
+        # flag column makes it 11x smaller on PENGUIN (docs/dp.md). Not in a returned model,
+        # whose encoders must be the library's own.
+        null_bin=request.synth_name == "mwem" and not request.return_model,
     )
+
+
+def _public_cardinalities(transformer: Any) -> list[int] | None:
+    """Each encoded column's number of codes, when every column is categorical (else None)."""
+    cards = list(transformer.cardinality)
+    if any(c is None for c in cards) or len(cards) != transformer.output_width:
+        return None
+    return [int(c) for c in cards]
 
 
 def _check_condition(condition: str, columns: list[str]) -> None:
@@ -344,8 +394,6 @@ def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
             f"{', '.join(_accepted_params(name))}",
             field="synth_params",
         ) from exc
-    if name == "mwem":
-        mwem_weights.install(model)  # the same update on the queried cells only (21x faster)
     return model
 
 

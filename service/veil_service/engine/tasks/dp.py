@@ -87,6 +87,9 @@ def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
             allow_pickle=allow_pickle,
             show_library_errors=True,
             synth_max_epochs=_synth_max_epochs(ctx.params),
+            # Dummy data only: a private fit reports nothing (its progress would reveal how
+            # long it takes on the private rows; the server sends a public clock instead).
+            progress=ctx.progress,
         )
     else:
         result = dispatch.execute(

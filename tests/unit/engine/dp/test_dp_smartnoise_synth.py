@@ -93,9 +93,10 @@ def test_aim_on_two_columns(penguin: Metadata, penguins: pd.DataFrame) -> None:
 def test_mwem_and_its_privacy_warning(penguin: Metadata, penguins: pd.DataFrame) -> None:
     cols = ("species", "island", "sex")
     with pytest.raises(InvalidArgumentError, match="privacy risk") as risk:
-        smartnoise_synth.execute(Synth("mwem", 1.0, None, cols[:2]), penguins, penguin)
-    # The refusal says what to write instead (dimension 4 x 4 = 16 with a null each).
-    assert "Set synth_params iterations to at most" in risk.value.message
+        smartnoise_synth.execute(Synth("mwem", 1.0, None, cols[2:]), penguins, penguin)
+    # The refusal says what to write instead (sex: 2 categories and a null, dimension 3; the
+    # dimension is the public one, not the number of codes present in the rows).
+    assert "Set synth_params iterations to at most 5" in risk.value.message
     request = Synth("mwem", 1.0, None, cols, {"split_factor": 2, "iterations": 3}, nb_samples=15)
     table = smartnoise_synth.execute(request, penguins, penguin).table
     assert table is not None and table.shape == (15, 3)
@@ -374,9 +375,56 @@ def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.
     fast = mwem_weights.multiplicative_weights(model, start, queries, measured, real, 20)
     assert fast.shape == expected.shape and sum(len(v) for v in measured.values()) > 10
     np.testing.assert_allclose(fast, expected, rtol=1e-9, atol=1e-12)
-    assert smartnoise_synth._create(request, penguin)._multiplicative_weights.__func__ is (
-        mwem_weights.multiplicative_weights
+    model = smartnoise_synth._create(request, penguin)
+    mwem_weights.install(model, [3, 10, 3])
+    assert model._multiplicative_weights.__func__ is mwem_weights.multiplicative_weights
+    mwem_weights.uninstall(model)
+    assert "_multiplicative_weights" not in model.__dict__
+
+
+def test_mwem_histogram_domain_is_public(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    """Issue 16 item 12: MWEM's histogram has one cell per public code (the null as one more
+    bin), however few codes the private rows use; the library sized it from the rows' codes,
+    so an empty extreme bin was never sampled and the fit's size depended on the data."""
+    columns = ["species", "bill_length_mm", "sex"]
+    transformer = build_transformer(
+        penguin, columns, style="cube", nullable=True, constraints=None, null_bin=True
     )
+    assert list(transformer.cardinality) == [4, 11, 3]  # 3 species + null, 10 bins + null, ...
+    # Only Adelie penguins with short bills: the library's histogram would be 1 x 3 x 3.
+    few = penguins[columns][penguins["species"].eq("Adelie") & (penguins["bill_length_mm"] < 37)]
+    model = Synthesizer.create("mwem", epsilon=1.0, iterations=3, split_factor=3)
+    mwem_weights.install(model, list(transformer.cardinality))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(
+            smartnoise_synth._fit_rows(few, Synth("mwem", 1.0), penguin), transformer=transformer
+        )
+    assert model.histograms[0].data.shape == (4, 11, 3)
+    assert model.histograms[0].data.sum() == len(few)
+    codes = np.array(transformer.transform(few))
+    expected = np.zeros((4, 11, 3))
+    for row in codes:
+        expected[tuple(row)] += 1
+    np.testing.assert_array_equal(model.histograms[0].data, expected)
+    # A null round-trips through the extra bin; bounds stay in the first and last bins.
+    binned = transformer.transformers[1]
+    assert binned.transform([None, 30.0, 65.0]) == [10, 0, 9]
+    assert binned.inverse_transform([10, 0]) == [None, 31.75]
+
+
+def test_mwem_full_columns_samples_nulls_and_every_column(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    """All seven PENGUIN columns (the fit of issue 16 item 12), few iterations: samples come
+    back with each column decoded, missing values as None/NaN where the fit learned them."""
+    request = Synth("mwem", 1.0, None, (), {"iterations": 4}, nb_samples=50)
+    result = smartnoise_synth.execute(request, penguins, penguin)
+    assert result.table is not None and list(result.table.columns) == penguin.column_names
+    assert len(result.table) == 50
+    assert set(result.table["species"].dropna()) <= {"Adelie", "Chinstrap", "Gentoo"}
+    lengths = result.table["bill_length_mm"].dropna()
+    assert ((lengths >= 30.0) & (lengths <= 65.0)).all()
 
 
 @pytest.fixture(scope="module")
