@@ -131,7 +131,7 @@ def run_notebook(
     tmp_path: Path,
     failing: dict[int, type[Exception]] | None = None,
     not_run: dict[int, str] | None = None,
-    edits: dict[int, Edit] | None = None,
+    edits: dict[int, Edit | list[Edit]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every cell; return a copy of the namespace after each cell.
 
@@ -142,7 +142,8 @@ def run_notebook(
             file), with the reason; they touch neither Lomas nor Veil.
         edits: Cells the pinned DP library (not Veil) cannot run as written. The cell as
             written must raise the library's own error first (run on a copy of the namespace);
-            then the edited cell runs.
+            then the edited cell runs. A list of edits applies in order, each checked on the
+            cell as the previous ones left it.
     """
     failing = failing or {}
     not_run = not_run or {}
@@ -159,8 +160,8 @@ def run_notebook(
             continue
         # A notebook shows warnings and goes on (pytest's configuration would raise them).
         error: Exception | None = None
-        if number in edits:
-            source = edits[number].apply(name, number, source, namespace)
+        for edit in _as_list(edits.get(number, [])):
+            source = edit.apply(name, number, source, namespace)
         started = time.monotonic()
         with warnings.catch_warnings(record=True) as shown:
             warnings.simplefilter("always")
@@ -183,6 +184,10 @@ def run_notebook(
             }
         )
     return after
+
+
+def _as_list(edits: Edit | list[Edit]) -> list[Edit]:
+    return edits if isinstance(edits, list) else [edits]
 
 
 def test_smartnoise_sql_notebook(
@@ -666,3 +671,74 @@ def test_s3_example_notebook(
     spent = client.get_total_spent_budget()
     assert spent.total_spent_epsilon == pytest.approx(1.5 + pipeline.map(1), rel=1e-12)
     assert after[32]["lower_bound"] < after[32]["upper_bound"]
+
+
+OLD_OPENDP_QUERY = "client.opendp_query("
+"""lomas_client 0.3's flat method (it returned the server's JSON as a dict); today's lomas_client
+and Veil have ``client.opendp.query``, returning a QueryResponse (``.result.value``)."""
+
+
+def test_income_minimal_notebook(
+    fso_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Lomas's income_minimal notebook: a DP row count, then a dummy mean resized to it."""
+    server, key = fso_demo
+    old_count = (
+        'client.opendp_query(\n    opendp_pipeline = num_rows_pipeline,\n)["query_response"]'
+    )
+    new_count = "client.opendp.query(\n    opendp_pipeline = num_rows_pipeline,\n).result.value"
+    # Written for lomas_client 0.3: the method no longer exists (in lomas_client either).
+    count_api = Edit(old_count, new_count, AttributeError, "opendp_query")
+    mean_api = Edit(OLD_OPENDP_QUERY, "client.opendp.query(", AttributeError, "opendp_query")
+    # OpenDP 0.14 refuses a float cast straight into a clamp, as in every legacy Lomas cell.
+    cast = "trans.then_cast_default(TOA=float) >>\n"
+    impute = cast + "    trans.then_impute_constant(1000.0) >>\n"
+    nan_free = Edit(cast, impute, OpenDPException, "Domain contains nan")
+    after = run_notebook(
+        "income_minimal.py.txt",
+        server,
+        key,
+        monkeypatch,
+        tmp_path,
+        edits={3: count_api, 4: [nan_free, mean_api]},
+    )
+    assert after[1]["income_metadata"]["columns"]["income"]["upper"] == 100000
+    assert after[2]["df_dummy"].shape == (200, 7)
+    # The DP count of the 8 rows: an integer, charged OpenDP's own ε for the pipeline.
+    count_pipeline = after[3]["num_rows_pipeline"]
+    assert isinstance(after[3]["num_rows"], int)
+    assert count_pipeline.map(1) == 2.0
+    client = after[5]["client"]
+    spent = client.get_total_spent_budget()
+    assert (spent.total_spent_epsilon, spent.total_spent_delta) == (2.0, 0.0)
+    # The mean, on a dummy: free, showing what it would cost (OpenDP's own map).
+    average = after[5]["income_average"]
+    assert average.charged is False
+    assert average.epsilon == after[4]["income_average_pipeline"].map(1)
+    assert 1000.0 - 10 < average.result.value < 100000.0 + 10
+    assert len(client.get_previous_queries()) == 1
+
+
+def test_minimalist_demo_notebook(
+    lomas_demo: tuple[ServerThread, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Lomas's Minimalist_Demo_Client_Notebook: metadata, a dummy, a dummy smartnoise-sql AVG."""
+    server, key = lomas_demo
+    not_run = {
+        0: "shows images/image_mini_demo_client.png with IPython",
+        1: "an IPython shell command (!pip install lomas-client)",
+    }
+    after = run_notebook(
+        "minimalist_demo.py.txt", server, key, monkeypatch, tmp_path, not_run=not_run
+    )
+    assert after[4]["penguin_metadata"]["rows"] == 344
+    assert after[6]["df_dummy"].shape == (100, 7)
+    response = after[7]["response"]
+    # The would-be cost as Lomas's client printed it for this query (Demo_Client_Notebook).
+    assert (response.epsilon, response.delta, response.charged) == (
+        1.0,
+        4.999999999999449e-05,
+        False,
+    )
+    assert 30.0 - 5 < after[8]["avg_bill_length"] < 65.0 + 5
+    assert after[8]["client"].get_total_spent_budget().total_spent_epsilon == 0.0
