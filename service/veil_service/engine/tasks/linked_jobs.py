@@ -408,11 +408,13 @@ def _run_linked_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     compute = linked_privacy_metrics if section == "privacy_metrics" else linked_signal_metrics
     parameters = _metric_parameters(run, section, hidden)
     results = compute(tables, parameters)
-    if section == "privacy_metrics":
-        for name, sources in run.lineages(ctx).items():
+    lineages = run.lineages(ctx) if section == "privacy_metrics" else {}
+    if lineages:
+        # The augmented tables in full (extra individuals included), read once for all of them.
+        full, _ = run.read(ctx, "avatars")
+        for name, sources in lineages.items():
             # The extra individuals of an augmented table: each original against the
             # barycentre of its descendants (the first avatars are measured above).
-            full, _ = run.read(ctx, "avatars")
             results[name] += augmented_privacy_metrics(
                 tables,
                 full[name].drop(columns=list(hidden.get(name) or ()), errors="ignore"),
