@@ -55,7 +55,6 @@ from veil_service.engine.multitable import (
     avatarize_tables,
 )
 from veil_service.engine.multitable.hidden_rate_advice import (
-    DEFAULT_SEEDS,
     advise_linked_k,
     fresh_sample_hidden_rate,
     matched_hidden_rate,
@@ -75,7 +74,7 @@ FIXTURES = SHARED_DATA / "avatar" / "fixtures"
 #: (standard deviation over seeds), so ten runs put the mean within about +-1.3.
 FIXTURE_SEEDS = 10
 #: First seed of the fixtures' evaluation runs: apart from the seeds the advice's search ran
-#: (0-2), so that the reported rates are not the ones the search picked its setting on.
+#: (0-9), so that the reported rates are not the ones the search picked its setting on.
 FIXTURE_EVAL_SEED = 100
 #: HMA draws on the fixtures (one fit): how much HMA's own figures move from draw to draw.
 FIXTURE_HMA_SAMPLES = 5
@@ -269,7 +268,8 @@ def multi_table_set(
 
     With ``advise`` (tables), the advised settings join the variants: each table's rule-based
     advice, then the linked search of ``k`` and ``coupled_noise``
-    (engine/multitable/hidden_rate_advice.py, seeds 0-2) table by table parents first, which is
+    (engine/multitable/hidden_rate_advice.py, seeds from 0, as many as ``seeds_for`` the table)
+    table by table parents first, which is
     what ``runner.advise_parameters()`` applies on a linked run. ``veil`` states HMA's matched
     hidden rates of this run as targets (``advise_parameters(t, privacy_targets={"hidden_rate":
     x})``): the advised setting at no worse hidden rate than the peer. ``veilfresh`` keeps the
@@ -311,9 +311,7 @@ def multi_table_set(
         for label, targets in searches.items():
             start = time.perf_counter()
             cpu = time.process_time()
-            found = advise_linked_k(
-                schema, frames, base, targets, tables=list(advise), seeds=DEFAULT_SEEDS
-            )
+            found = advise_linked_k(schema, frames, base, targets, tables=list(advise))
             out[f"{name}_{label}_search_s"] = time.perf_counter() - start
             out[f"{name}_{label}_search_cpu_s"] = time.process_time() - cpu
             for table, table_advice in found.tables.items():

@@ -560,12 +560,11 @@ class Runner:
         in :meth:`privacy_search` (trials, binding target, the privacy-utility curve).
 
         On a linked run the server searches each table's ``k`` and ``coupled_noise`` over whole
-        linked avatarizations instead: per noise setting the smallest ``k`` whose matched hidden
-        rate (each original paired with an avatar by minimum total distance) reaches what a
-        fresh sample of the population gets, or the ``hidden_rate`` stated in
-        ``privacy_targets`` (the only target a linked run takes: the attack risks need a
-        held-out part; other names and ``target`` are INVALID_ARGUMENT); of those, the setting
-        whose avatars keep the table best. Tables are advised parents first, so a child's
+        linked avatarizations instead: of the settings tried whose matched hidden rate (each
+        original paired with an avatar by minimum total distance) reaches what a fresh sample
+        of the population gets, or the ``hidden_rate`` stated in ``privacy_targets`` (the only
+        target a linked run takes: the attack risks need a held-out part; other names and
+        ``target`` are INVALID_ARGUMENT), the one whose avatars keep the table best. Tables are advised parents first, so a child's
         search runs with its parents' advised parameters; what each search tried is in
         :meth:`linked_k_search`.
         """

@@ -5,7 +5,6 @@ returned with what the search tried, and applied to the run."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,14 +12,10 @@ from support import ServerThread, TestUser, octopize_fixtures
 from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import LinkMethod
 from veil_client.models import JobKind
-from veil_service.engine.multitable.hidden_rate_advice import matched_hidden_rate
+from veil_service.engine.multitable.hidden_rate_advice import matched_hidden_rate, seeds_for
 
 VALUES = {"patient": ["gender", "height", "age", "weight"], "doctor": ["job", "age"]}
 VALUES["visit"] = ["day_visit", "exam"]
-
-
-def _k(trial: dict[str, Any]) -> int:
-    return int(trial["k"])
 
 
 @pytest.fixture()
@@ -34,6 +29,9 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     return {name: pd.read_csv(Path(folder) / f"{name}.csv") for name in VALUES}
 
 
+# The searches run a few hundred linked avatarizations (every coarse k, both noises, 4-10
+# seeds per k): about 100 s of CPU on Tutorial 3, much longer on a loaded machine.
+@pytest.mark.timeout(1200)
 def test_linked_advice_searches_each_tables_k_and_the_run_applies_it(
     manager: Manager, frames: dict[str, pd.DataFrame]
 ) -> None:
@@ -62,20 +60,17 @@ def test_linked_advice_searches_each_tables_k_and_the_run_applies_it(
         k, coupled = settings["k"], settings["coupled_noise"]
         # Applied to the run's parameters: k and the local noise it goes with.
         assert (k, coupled) == (search.chosen_k, search.chosen_coupled_noise), name
-        assert search.seeds == 3 and all(len(t["rates"]) == 3 for t in search.trials)
+        # Enough seeds per k for 1,000 rows' worth of runs (130 patients: 8, 50 doctors: 10).
+        seeds = seeds_for(len(frames[name]))
+        assert search.seeds == seeds and all(len(t["rates"]) == seeds for t in search.trials)
         assert search.target_source == "fresh_sample" and 0 < search.target < 100
         assert {t["coupled_noise"] for t in search.trials} == {False, True}, name
         chosen = next(t for t in search.trials if (t["k"], t["coupled_noise"]) == (k, coupled))
         assert search.met == (chosen["rate"] >= search.target), name
         if search.met:
-            # The smallest k tried with its noise that meets the target, and of the noise
-            # settings meeting it the more faithful.
-            same = [t for t in search.trials if t["coupled_noise"] == coupled and t["k"] < k]
-            assert all(t["rate"] < search.target for t in same), name
+            # Of every trial meeting the target (both noise settings), the most faithful.
             meeting = [t for t in search.trials if t["rate"] >= search.target]
-            for other in {t["coupled_noise"] for t in meeting} - {coupled}:
-                first = min((t for t in meeting if t["coupled_noise"] == other), key=_k)
-                assert first["fidelity"] <= chosen["fidelity"], name
+            assert chosen["fidelity"] == max(t["fidelity"] for t in meeting), name
         frame = search.to_frame()
         assert frame["chosen"].sum() == 1 and list(frame["k"]) == [t["k"] for t in search.trials]
     # The patients' rule-based k leaves their avatars closer to them than new individuals are
@@ -112,6 +107,7 @@ def test_linked_advice_searches_each_tables_k_and_the_run_applies_it(
     assert matched_hidden_rate(frames["patient"][VALUES["patient"]], patients) >= patient.target - 8
 
 
+@pytest.mark.timeout(1200)
 def test_stated_hidden_rate_on_a_linked_run_is_the_searchs_target(
     manager: Manager, frames: dict[str, pd.DataFrame]
 ) -> None:

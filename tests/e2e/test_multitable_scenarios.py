@@ -180,6 +180,7 @@ def test_multi_yaml_loads_runs_and_exports_back(
     assert clone.config.tables["visit"] == runner.config.tables["visit"]
 
 
+@pytest.mark.timeout(1200)  # ends with the linked advice's search (both noises, 5 seeds per k)
 def test_ts_yaml_loads_runs_and_exports_back(
     manager: Manager, fixtures: Path, yaml_dir: Path, tmp_path: Path
 ) -> None:

@@ -3114,11 +3114,10 @@ Global___AdviseParametersResponse: _TypeAlias = AdviseParametersResponse  # noqa
 
 @_typing.final
 class LinkedKSearch(_message.Message):
-    """LinkedKSearch is how a linked table's k was chosen: per local-noise setting (per-variable,
-    coupled) the smallest k tried whose matched hidden rate (each original paired with an avatar
-    by minimum total distance), averaged over seeded runs of every linked table, reaches the
-    target; of those, the setting whose avatars keep the table best (column shapes and pair
-    trends).
+    """LinkedKSearch is how a linked table's k was chosen: of the trials (k with per-variable or
+    coupled local noise) whose matched hidden rate (each original paired with an avatar by
+    minimum total distance), averaged over seeded runs of every linked table, reaches the target,
+    the one whose avatars keep the table best (column shapes and pair trends).
     """
 
     DESCRIPTOR: _descriptor.Descriptor

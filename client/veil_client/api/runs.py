@@ -314,9 +314,9 @@ class LinkedKSearch:
 
     Each ``k`` tried ran every linked table over ``seeds`` seeds, once with per-variable and
     once with coupled local noise; its rate is the matched hidden rate of the table (each
-    original paired with an avatar by minimum total distance). Per noise the smallest ``k``
-    reaching the target is taken, and of those the one whose avatars keep the table best
-    (``fidelity``: column shapes and pair trends).
+    original paired with an avatar by minimum total distance). Of the trials reaching the
+    target the one whose avatars keep the table best is taken (``fidelity``: column shapes and
+    pair trends).
 
     Attributes:
         target: The matched hidden rate (%) aimed at.

@@ -48,8 +48,16 @@ from veil_service.engine.timeseries.parameters import TimeSeriesParameters
 from veil_service.engine_contract.linked_tables import Schema
 from veil_service.errors import InvalidArgumentError
 
-#: Seeds of the whole linked run each ``k`` is measured over (130 rows: one run moves by +-4).
+#: Fewest seeds of the whole linked run each ``k`` is measured over.
 DEFAULT_SEEDS = 3
+#: Rows x seeds each ``k`` is measured over at least (:func:`seeds_for`): one run's matched
+#: hidden rate moves like a share of the table's rows (130 patients: +-4 points), so 1,000
+#: rows' worth of runs put the mean within about +-1.5 points. With 3 seeds on the 130 patients
+#: the search took k 48 on its own seeds' 62.6 % and ten fresh seeds measured 58.2 %: the first
+#: k whose noisy mean passes is an optimistic draw (docs/benchmarks.md, 2026-12-05).
+SEED_ROWS = 1000
+#: Most seeds per ``k`` (the search's cost grows with them).
+MAX_SEEDS = 10
 #: Random half/half cuts of the fresh-sample reference.
 FRESH_SPLITS = 5
 #: Step between two ``k`` tried (geometric: the hidden rate moves with log k).
@@ -200,9 +208,9 @@ class TableKAdvice:
 
     Attributes:
         table: Table name.
-        k: The ``k`` chosen: per noise setting the smallest tried that meets the target, and of
-            those the setting whose avatars are the most faithful; when no setting meets it,
-            the most faithful trial within one standard error of the nearest rate.
+        k: The ``k`` chosen: of the trials that meet the target, the one whose avatars are the
+            most faithful (:func:`table_fidelity`); when none meets it, the most faithful trial
+            within one standard error of the nearest rate.
         target: The matched hidden rate (%) aimed at.
         target_source: ``fresh_sample`` (the reference of new individuals) or ``stated``.
         met: Whether ``k`` meets the target (and every series target).
@@ -242,6 +250,12 @@ class LinkedKAdvice:
     parameters: dict[str, TableParameters]
 
 
+def seeds_for(rows: int) -> int:
+    """Seeds per ``k`` for a table of ``rows`` rows: :data:`SEED_ROWS` rows' worth of runs,
+    between :data:`DEFAULT_SEEDS` and :data:`MAX_SEEDS` (130 rows: 8; 50: 10; 300: 4)."""
+    return int(min(MAX_SEEDS, max(DEFAULT_SEEDS, -(-SEED_ROWS // max(rows, 1)))))
+
+
 def k_candidates(start: int, rows: int) -> list[int]:
     """``k`` from ``start`` up to the table's rows less one, each about :data:`K_STEP` x the
     last (coupled noise reaches a peer's rate only near the top: k 120 of 130 patients)."""
@@ -259,7 +273,7 @@ def advise_linked_k(
     targets: Mapping[str, float] | None = None,
     *,
     tables: list[str] | None = None,
-    seeds: int = DEFAULT_SEEDS,
+    seeds: int | None = None,
     seed: int = 0,
     measure: Callable[[pd.DataFrame, pd.DataFrame], float] = matched_hidden_rate,
     noises: tuple[bool, ...] = NOISE_SETTINGS,
@@ -268,15 +282,17 @@ def advise_linked_k(
     its target.
 
     Tables are searched parents first; a table's search runs the whole linked avatarization with
-    the ``k`` already chosen for the tables above it and the given parameters for the others, so
-    the children's summaries and the broadcast parent variables are those of the final run. For
-    each table the ``k`` tried about double from its given ``k`` (every third of
-    :func:`k_candidates`) until one meets the target; the search then halves the interval of the
-    grid between the last ``k`` that missed and the first that met (the rate grows with ``k`` up
-    to the seeds' noise). When no coarse ``k`` meets it, the :data:`REFINE_SPAN` grid neighbours
-    of the nearest are tried too. This runs once per noise setting of ``noises``; of the
-    settings whose smallest ``k`` meets the target, the one with the best
-    :func:`table_fidelity` (mean over the seeds) is kept, per-variable noise on a tie.
+    the parameters already chosen for the tables above it and the given parameters for the
+    others, so the children's summaries and the broadcast parent variables are those of the
+    final run. For each table and each noise setting of ``noises`` the ``k`` tried about double
+    from its given ``k`` (every third of :func:`k_candidates`, all the way up); the search then
+    halves the interval of the grid between the last ``k`` that missed and the first that met,
+    and tries the grid neighbours of the most faithful ``k`` that met. When no coarse ``k``
+    meets the target, the :data:`REFINE_SPAN` grid neighbours of the nearest are tried too. Of
+    every trial that meets the target the one with the best :func:`table_fidelity` (mean over
+    the seeds) is kept: with per-variable noise that is usually the smallest ``k`` that meets,
+    with coupled noise it can be near the top (k 118-129 of 130 patients: 0.891 against 0.870
+    at k 94).
 
     Args:
         schema: Tables, keys and links.
@@ -285,7 +301,8 @@ def advise_linked_k(
         targets: Matched hidden rate (%) per table; a table without one aims at its fresh-sample
             reference (:func:`fresh_sample_hidden_rate`).
         tables: The tables to search (default: every table that is not a time series).
-        seeds: Linked runs per ``k`` (seeds ``seed`` .. ``seed + seeds - 1``), averaged.
+        seeds: Linked runs per ``k`` (seeds ``seed`` .. ``seed + seeds - 1``), averaged; None:
+            :func:`seeds_for` the table's rows.
         seed: First seed.
         measure: The hidden rate of a table's values against its avatars' (tests replace it).
         noises: The ``coupled_noise`` settings searched (default both).
@@ -356,7 +373,7 @@ def advise_linked_k(
                 chosen,
                 name,
                 original,
-                range(seed, seed + seeds),
+                range(seed, seed + (seeds or seeds_for(len(frames[name])))),
                 measure,
                 series,
                 coupled,
@@ -460,12 +477,13 @@ def _search_table(
     # Coarse steps of about 2x (every third k of the grid), then halving between the last
     # miss and the first hit.
     coarse = sorted({*range(0, len(grid), COARSE_STRIDE), len(grid) - 1})
-    low, high = -1, -1
+    high = -1
     for index in coarse:
-        if search.trial(grid[index]).margin(target, series_targets) >= 0:
+        # Every coarse k is tried, past the first that meets: with coupled noise the fidelity
+        # is not monotone in k (it comes back near the top, where the avatars are draws from
+        # the whole table's neighbourhood).
+        if search.trial(grid[index]).margin(target, series_targets) >= 0 and high < 0:
             high = index
-            break
-        low = index
     if high < 0:
         # No coarse k meets it: the rate is not monotone near the top, so the grid neighbours
         # of the nearest coarse k are tried before giving up.
@@ -489,4 +507,17 @@ def _search_table(
             high = middle
         else:
             low = middle
-    return search.tried[grid[high]], list(search.tried.values())
+    # The most faithful k that meets, and its grid neighbours.
+    best = _most_faithful(search, target, series_targets)
+    index = grid.index(best.k)
+    for near in (index - 1, index + 1):
+        if 0 <= near < len(grid):
+            search.trial(grid[near])
+    return _most_faithful(search, target, series_targets), list(search.tried.values())
+
+
+def _most_faithful(search: _Search, target: float, series_targets: Mapping[str, float]) -> KTrial:
+    """The trial tried that meets the target with the best fidelity (the smallest k of
+    equals)."""
+    meeting = [t for t in search.tried.values() if t.margin(target, series_targets) >= 0]
+    return max(meeting, key=lambda t: (t.fidelity, -t.k))

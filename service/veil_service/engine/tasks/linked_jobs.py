@@ -514,16 +514,16 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     gives every parameter and the ``k`` the search starts from; the search
     (``multitable.hidden_rate_advice.advise_linked_k``, seeds from the run's seed) then runs
     every linked table with each ``k`` tried for this one, the other tables with their stored
-    parameters (or their own rule-based advice when they have no ``k`` yet), and keeps the
-    smallest ``k`` whose matched hidden rate reaches the table's fresh-sample reference (or
-    the stated ``hidden_rate_target``), with per-variable and with coupled local noise, and of
-    those keeps the more faithful (column shapes and pair trends). The client asks for the
+    parameters (or their own rule-based advice when they have no ``k`` yet), with per-variable
+    and with coupled local noise, and of the trials whose matched hidden rate reaches the
+    table's fresh-sample reference (or the stated ``hidden_rate_target``) keeps the most
+    faithful (column shapes and pair trends). The client asks for the
     tables parents first, so a child's search runs with its parents' advised parameters. A
     time-series table gets the rule-based advice only (it takes its individuals' ``k``).
     Extra parameters: ``table_name``, ``hidden_rate_target`` (optional, %).
     """
     from veil_service.engine.multitable import TableParameters
-    from veil_service.engine.multitable.hidden_rate_advice import DEFAULT_SEEDS, advise_linked_k
+    from veil_service.engine.multitable.hidden_rate_advice import advise_linked_k, seeds_for
     from veil_service.engine.tasks.avatar_jobs import rule_advice
 
     run = LinkedRun.from_context(ctx)
@@ -561,8 +561,9 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     seed = int(run.params.get("seed") or 0)
     stated = ctx.params.get("hidden_rate_target")
     targets = None if stated is None else {name: float(stated)}
+    seeds = seeds_for(len(frames[name]))
     found = advise_linked_k(
-        run.schema, frames, parameters, targets, tables=[name], seeds=DEFAULT_SEEDS, seed=seed
+        run.schema, frames, parameters, targets, tables=[name], seeds=seeds, seed=seed
     ).tables[name]
     payload["parameters"]["k"] = found.k
     payload["parameters"]["coupled_noise"] = found.coupled_noise
@@ -579,10 +580,10 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     payload["notes"].append(
         f"k = {found.k} (linked run), {noise} local noise: "
         + (
-            f"the smallest k whose matched hidden rate ({found.rate:.1f} %, mean of "
-            f"{DEFAULT_SEEDS} runs of every linked table) reaches {source[found.target_source]} "
-            f"({found.target:.1f} %), with the noise whose avatars keep the table best "
-            f"(column shapes and pair trends {found.chosen.fidelity:.3f})"
+            f"its matched hidden rate ({found.rate:.1f} %, mean of {seeds} runs of every "
+            f"linked table) reaches {source[found.target_source]} ({found.target:.1f} %), and "
+            f"of the settings tried that do, its avatars keep the table best (column shapes "
+            f"and pair trends {found.chosen.fidelity:.3f})"
             if found.met
             else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %); "
             f"this k came nearest ({found.rate:.1f} %)"
@@ -593,7 +594,7 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
         "target": found.target,
         "target_source": found.target_source,
         "met": found.met,
-        "seeds": DEFAULT_SEEDS,
+        "seeds": seeds,
         "chosen_k": found.k,
         "chosen_coupled_noise": found.coupled_noise,
         "trials": [
