@@ -564,9 +564,9 @@ class Runner:
         original paired with an avatar by minimum total distance) reaches what a fresh sample
         of the population gets, or the ``hidden_rate`` stated in ``privacy_targets`` (the only
         target a linked run takes: the attack risks need a held-out part; other names and
-        ``target`` are INVALID_ARGUMENT), the one whose avatars keep the table best. Tables are advised parents first, so a child's
-        search runs with its parents' advised parameters; what each search tried is in
-        :meth:`linked_k_search`.
+        ``target`` are INVALID_ARGUMENT), the one whose avatars keep the table best. Tables are
+        advised parents first, so a child's search runs with its parents' advised parameters;
+        what each search tried is in :meth:`linked_k_search`.
         """
         series = links.time_series_tables(self.config)
         names = (
