@@ -98,7 +98,7 @@ def tree_cpu(pid: int) -> float:
 
 def through_server(figures: dict[str, str]) -> None:
     metadata_text = PENGUIN_METADATA.read_text()
-    with running_veil() as veil:
+    with running_veil("--dataset-root", str(PENGUIN_CSV.parent)) as veil:
         manager = Manager(base_url=veil.url, api_key=veil.api_key)
         admin = DPAdminClient(manager)
         admin.register_dataset_from_path("PENGUIN", str(PENGUIN_CSV), metadata_text)
