@@ -223,9 +223,13 @@ def execute(
         planned = gan_accounting.schedule(request.synth_name, model, len(rows), cap, cost.delta)
         gan_accounting.set_epochs(request.synth_name, model, min(planned.epochs, max_epochs))
     report(0.05, _fit_phase(request.synth_name, model, rounds.rounds if rounds else None))
+    if progress is not None and request.synth_name == "dpctgan":
+        model.epsilon_list = _EpochCounter(report, int(model._epochs))
     try:
         _fit(model, rows, transformer, request, show_library_errors)
     finally:
+        if isinstance(getattr(model, "epsilon_list", None), _EpochCounter):
+            model.epsilon_list = list(model.epsilon_list)  # a returned model pickles plainly
         mwem_weights.uninstall(model)
         if rounds is not None:
             pate_accounting.uninstall(model, rounds)
@@ -236,6 +240,23 @@ def execute(
         result = QueryResult(table=_sample(model, request))
     report(1.0, "done")
     return result
+
+
+class _EpochCounter(list[Any]):
+    """DP-CTGAN's ``epsilon_list``, which its training loop appends to once at the start of each
+    epoch: each append reports the epoch (dummy fits only; see ``dpquery.progress``)."""
+
+    def __init__(self, report: Callable[[float, str], None], epochs: int) -> None:
+        super().__init__()
+        self._report = report
+        self._epochs = max(epochs, 1)
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        done = len(self)
+        self._report(
+            0.05 + 0.85 * (done - 1) / self._epochs, f"dpctgan epoch {done} of {self._epochs}"
+        )
 
 
 def _no_progress(fraction: float, phase: str) -> None:

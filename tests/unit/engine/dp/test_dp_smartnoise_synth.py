@@ -120,6 +120,38 @@ def test_gans_one_epoch_on_a_small_sample(
     assert table is not None and list(table.columns) == ["species", "bill_length_mm", "sex"]
 
 
+def test_dummy_fits_report_their_iterations_and_epochs(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    """Issue 16 item 12: MWEM reports each iteration, DP-CTGAN each epoch it trains."""
+    seen: list[tuple[float, str]] = []
+    columns = ("species", "bill_length_mm", "sex")
+    request = Synth("mwem", 1.0, None, columns, {"iterations": 4}, nb_samples=5)
+    smartnoise_synth.execute(request, penguins, penguin, progress=lambda f, p: seen.append((f, p)))
+    phases = [p for _, p in seen]
+    assert phases == [
+        "mwem: fitting",
+        *[f"mwem iteration {i} of 4" for i in range(1, 5)],
+        "sampling",
+        "done",
+    ]
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    seen.clear()
+    params = {**TINY_GAN, "epochs": 2}
+    request = Synth("dpctgan", 10.0, 1e-5, columns, params, return_model=True, allow_pickle=True)
+    result = smartnoise_synth.execute(
+        request, penguins, penguin, allow_pickle=True, progress=lambda f, p: seen.append((f, p))
+    )
+    phases = [p for _, p in seen]
+    assert phases[:3] == [
+        "dpctgan: training 2 epochs",
+        "dpctgan epoch 1 of 2",
+        "dpctgan epoch 2 of 2",
+    ]
+    assert result.model is not None
+    assert type(pickle.loads(result.model.data).epsilon_list) is list
+
+
 def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) -> None:
     request = Synth("dpctgan", 1e-3, 1e-5, ("species",), TINY_GAN)
     with pytest.raises(InvalidArgumentError, match="Error fitting model: Inputted epsilon"):
