@@ -78,7 +78,7 @@ SPECS = [
 
 
 @pytest.mark.parametrize(("field", "library"), SPECS)
-@pytest.mark.parametrize("rpc", ["EstimateCost", "Query"])
+@pytest.mark.parametrize("rpc", ["EstimateCost", "Query", "QueryWithProgress"])
 def test_non_finite_numbers_name_their_field(
     channel: grpc.Channel,
     user: TestUser,
@@ -91,13 +91,15 @@ def test_non_finite_numbers_name_their_field(
     # ``client`` grants the user a budget on ``penguin``, so the calls get past the lookup.
     stub = dpquery_pb2_grpc.DPQueryServiceStub(channel)
     spec = dpquery_pb2.QuerySpec(dataset=penguin, **library)
-    request = (
-        dpquery_pb2.EstimateCostRequest(spec=spec)
-        if rpc == "EstimateCost"
-        else dpquery_pb2.QueryRequest(spec=spec)
-    )
+    request: Any = {
+        "EstimateCost": dpquery_pb2.EstimateCostRequest,
+        "Query": dpquery_pb2.QueryRequest,
+        "QueryWithProgress": dpquery_pb2.QueryWithProgressRequest,
+    }[rpc](spec=spec)
     with pytest.raises(grpc.RpcError) as refused:
-        getattr(stub, rpc)(request, metadata=(("x-api-key", user.api_key),), timeout=60)
+        answer = getattr(stub, rpc)(request, metadata=(("x-api-key", user.api_key),), timeout=60)
+        if rpc == "QueryWithProgress":
+            list(answer)  # the stream's error is raised while reading it
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
     assert _field(refused.value) == field
 
