@@ -128,6 +128,7 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
         query = asyncio.ensure_future(
             self.queries.query(principal.user_id, spec, messages.put_nowait)
         )
+        waiting: asyncio.Future[QueryProgress] | None = None
         try:
             while not query.done():
                 waiting = asyncio.ensure_future(messages.get())
@@ -142,6 +143,8 @@ class DPQueryServicer(dpquery_pb2_grpc.DPQueryServiceServicer):
                 response=convert.query_response(query.result())
             )
         finally:
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
             if not query.done():
                 # The caller went away: cancel as Query would be (the query settles its charge).
                 query.cancel()
