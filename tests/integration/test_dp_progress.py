@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from dp_support import grant, manager, register
-from support import ServerThread, create_user, start_server
+from support import ServerThread, assert_eventually, create_user, start_server
 from veil_client.api.dpquery import (
     DPQueryApi,
     Dummy,
@@ -142,3 +142,29 @@ def test_synth_client_shows_a_bar(
         "mwem", 1.0, select_cols=SLOW.select_cols, synth_params={"iterations": 6}, dummy=True
     )
     assert "mwem" not in capsys.readouterr().err
+
+
+def test_a_progress_stream_cut_short_settles_like_query(padded_server: ServerThread) -> None:
+    """The caller's deadline ends the stream while the engine fits: the query is cancelled and
+    charged as a cancelled Query is (the engine had the rows), and recorded as failed."""
+    from veil_client.errors import Unavailable
+
+    user = create_user(padded_server)
+    dataset = register(padded_server)
+    grant(padded_server, user, dataset, 5.0, 1e-3)
+    client = manager(padded_server, user).dp(dataset)
+    # mst on five columns takes seconds in a fresh worker (jax compiles); its cost needs no data.
+    columns = ["species", "island", "flipper_length_mm", "body_mass_g", "bill_length_mm"]
+    mst = SmartnoiseSynthQuery("mst", 1.0, select_cols=columns, nb_samples=10)
+    assert client.smartnoise_synth.cost("mst", 1.0, select_cols=columns).epsilon == 1.0
+    api = DPQueryApi(manager(padded_server, user).transport)
+    seen: list[QueryProgress] = []
+    with pytest.raises(Unavailable) as cut:
+        api.query(dataset, mst, on_progress=seen.append, timeout=2.5)
+    assert cut.value.code == "DEADLINE_EXCEEDED"
+    assert seen and all(m.private for m in seen)  # the clock ran until the deadline
+    assert_eventually(
+        lambda: "CANCELLED" in client.get_previous_queries()[0]["result_summary"],
+        message="the cancelled query was not recorded as failed",
+    )
+    assert client.get_total_spent_budget().total_spent_epsilon == 1.0
