@@ -4,8 +4,10 @@ returned with what the search tried, and applied to the run."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from support import ServerThread, TestUser, octopize_fixtures
@@ -16,6 +18,11 @@ from veil_service.engine.multitable.hidden_rate_advice import matched_hidden_rat
 
 VALUES = {"patient": ["gender", "height", "age", "weight"], "doctor": ["job", "age"]}
 VALUES["visit"] = ["day_visit", "exam"]
+
+
+def _beyond_noise(rates: Sequence[float]) -> float:
+    """Mean less one standard error: what a trial's rate must bring to the target."""
+    return float(np.mean(rates) - np.std(rates, ddof=1) / np.sqrt(len(rates)))
 
 
 @pytest.fixture()
@@ -66,10 +73,11 @@ def test_linked_advice_searches_each_tables_k_and_the_run_applies_it(
         assert search.target_source == "fresh_sample" and 0 < search.target < 100
         assert {t["coupled_noise"] for t in search.trials} == {False, True}, name
         chosen = next(t for t in search.trials if (t["k"], t["coupled_noise"]) == (k, coupled))
-        assert search.met == (chosen["rate"] >= search.target), name
+        # A trial meets when its mean rate less one standard error reaches the target.
+        assert search.met == (_beyond_noise(chosen["rates"]) >= search.target), name
         if search.met:
             # Of every trial meeting the target (both noise settings), the most faithful.
-            meeting = [t for t in search.trials if t["rate"] >= search.target]
+            meeting = [t for t in search.trials if _beyond_noise(t["rates"]) >= search.target]
             assert chosen["fidelity"] == max(t["fidelity"] for t in meeting), name
         frame = search.to_frame()
         assert frame["chosen"].sum() == 1 and list(frame["k"]) == [t["k"] for t in search.trials]
@@ -144,7 +152,7 @@ def test_stated_hidden_rate_on_a_linked_run_is_the_searchs_target(
         search.chosen_coupled_noise,
     )
     chosen = search.to_frame().query("chosen").iloc[0]
-    assert search.met == (chosen["rate"] >= 60.0)
+    assert search.met == (_beyond_noise(chosen["rates"]) >= 60.0)
     # The fresh-sample reference of 130 patients is about 55 (docs/benchmarks.md): a target of
     # 60 asks for avatars farther than new individuals, so a larger k than the default
     # target's.

@@ -255,7 +255,8 @@ def test_ts_yaml_loads_runs_and_exports_back(
     chosen = search.to_frame().query("chosen").iloc[0]
     margins = [chosen["rate"] - search.target]
     margins.append(chosen["rate_sensor1"] - search.series_targets["sensor1"])
-    assert search.met == (min(margins) >= 0)
+    # Met means beyond the seeds' noise (mean less one standard error), so the means pass.
+    assert not search.met or min(margins) >= 0
     assert runner.config.tables["vanilla"].avatarization["k"] == search.chosen_k
     assert runner.config.tables["vanilla"].avatarization["coupled_noise"] == (
         search.chosen_coupled_noise

@@ -580,8 +580,9 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     payload["notes"].append(
         f"k = {found.k} (linked run), {noise} local noise: "
         + (
-            f"its matched hidden rate ({found.rate:.1f} %, mean of {seeds} runs of every "
-            f"linked table) reaches {source[found.target_source]} ({found.target:.1f} %), and "
+            f"its matched hidden rate ({found.rate:.1f} % ± {found.chosen.rate_error:.1f}, mean "
+            f"and standard error of {seeds} runs of every linked table) reaches "
+            f"{source[found.target_source]} ({found.target:.1f} %) beyond that error, and "
             f"of the settings tried that do, its avatars keep the table best (column shapes "
             f"and pair trends {found.chosen.fidelity:.3f})"
             if found.met
