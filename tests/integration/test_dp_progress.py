@@ -71,6 +71,18 @@ def test_dummy_fit_reports_its_iterations(padded_server: ServerThread) -> None:
     assert all(m.elapsed_s == 0 and m.time_limit_s == 0 for m in messages)
 
 
+def test_query_with_progress_is_the_stream_itself(padded_server: ServerThread) -> None:
+    user = create_user(padded_server)
+    dataset = register(padded_server)
+    grant(padded_server, user, dataset, 10.0, 1e-3)
+    api = DPQueryApi(manager(padded_server, user).transport)
+    messages: list[QueryProgress] = []
+    answer = api.query_with_progress(dataset, SLOW, messages.append, Dummy(nb_rows=344, seed=1))
+    assert answer.charged is False
+    assert [m.phase for m in messages][-2:] == ["sampling", "done"]
+    assert sum(m.phase.startswith("mwem iteration") for m in messages) == 10
+
+
 def test_private_progress_is_a_clock_that_ignores_the_computation(
     padded_server: ServerThread,
 ) -> None:

@@ -437,13 +437,35 @@ class DPQueryApi:
         spec = _spec(dataset, query, dummy)
         if on_progress is not None:
             try:
-                return self._query_with_progress(spec, timeout, on_progress)
+                return self._stream_query(spec, timeout, on_progress)
             except Unimplemented:
                 pass  # an older server: nothing ran (the RPC is unknown to it)
         response = self.transport.call(QUERY, dpquery_pb2.QueryRequest(spec=spec), timeout=timeout)
         return _answer(response)
 
-    def _query_with_progress(
+    def query_with_progress(
+        self,
+        dataset: str,
+        query: LibraryQuery,
+        on_progress: Callable[[QueryProgress], None],
+        dummy: Dummy | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> QueryAnswer:
+        """Run a query through the ``QueryWithProgress`` stream, reporting each progress message.
+
+        Unlike :meth:`query` with ``on_progress``, this does not fall back to a plain ``Query``
+        on a server without the RPC: it raises :class:`Unimplemented`, so a caller that needs
+        the progress knows it will not get any.
+
+        Args:
+            on_progress: Called with each progress message; a private fit reports only a clock
+                on a fixed grid (docs/dp.md), never the engine's real progress.
+            timeout: Deadline in seconds (default one hour), charged as :meth:`query` says.
+        """
+        return self._stream_query(_spec(dataset, query, dummy), timeout, on_progress)
+
+    def _stream_query(
         self,
         spec: dpquery_pb2.QuerySpec,
         timeout: float | None,
