@@ -35,6 +35,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "job_lease_seconds": args.job_lease_seconds,
             "engines": args.engine or None,
             "dask_scheduler": args.dask_scheduler,
+            "dask_partition_threshold_rows": args.dask_partition_threshold_rows,
+            "dask_partition_rows": args.dask_partition_rows,
             "dataset_roots": args.dataset_root or None,
             "dataset_url_prefixes": args.dataset_url_prefix or None,
             "dataset_url_max_bytes": args.dataset_url_max_bytes,
@@ -105,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-scheduler",
         default=None,
         help="dask.distributed scheduler (tcp://host:8786) for the batches of large tables",
+    )
+    serve.add_argument(
+        "--dask-partition-threshold-rows",
+        type=int,
+        default=None,
+        help="with --dask-scheduler, tables of at least this many rows are read by the Dask "
+        "workers as Parquet partitions from the blob dir (default 1000000; 0: never)",
+    )
+    serve.add_argument(
+        "--dask-partition-rows",
+        type=int,
+        default=None,
+        help="rows of each such partition (default 250000)",
     )
     serve.add_argument(
         "--blob-dir",

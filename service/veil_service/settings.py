@@ -31,6 +31,13 @@ class Settings:
         dask_scheduler: Address of a dask.distributed scheduler (``tcp://host:8786``) the local
             engine child sends avatarization batches to; empty runs them in local processes.
             Remote engines take their own ``veil engine --dask-scheduler``.
+        dask_partition_threshold_rows: With ``dask_scheduler``, a standard job whose table has
+            at least this many rows runs on the partition path: the Dask workers read the
+            upload from the blob dir in partitions and the engine never holds the table
+            (``runs.partition_path``, docs/scale.md section 7); 0 never takes it.
+        dask_partition_rows: Rows of each partition on that path; each is avatarized with its
+            own projection and neighbours, so it bounds a worker's memory (~0.7 GiB at 250,000
+            rows of 15 columns, docs/scaling.md) and sets what a partition's metrics measure.
         engine_capacity: Tasks the local engine runs at once.
         tls_cert / tls_key: PEM files; both set means the server speaks TLS.
         smtp_*: Outgoing mail; no host means messages go to ``<data_dir>/outbox``.
@@ -64,6 +71,8 @@ class Settings:
     job_lease_seconds: float = 30.0
     engines: tuple[str, ...] = ()
     dask_scheduler: str = ""
+    dask_partition_threshold_rows: int = 1_000_000
+    dask_partition_rows: int = 250_000
     engine_capacity: int = 2
     tls_cert: str = ""
     tls_key: str = ""

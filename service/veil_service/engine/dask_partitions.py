@@ -7,9 +7,12 @@ each row group is one partition. The process that drives the job reads only the 
 and its privacy metrics are a second Dask task on the same worker's files. Memory per process is
 therefore bounded by the partition size, whatever the table size.
 
-Each partition is avatarized as a table of its own with :func:`avatarize` (its own projection
-fitted on its rows, neighbours searched among its rows), like Octopize's batches, and its privacy
-metrics are :func:`privacy_metrics` called as they are on the partition's originals and avatars;
+Each partition is avatarized as a table of its own, as the standard job releases a table on one
+process (``engine.tasks.avatar_jobs.release_plain``: declared types, constant columns set aside,
+its own projection fitted on its rows, neighbours searched among its rows), like Octopize's
+batches, and its privacy (and, when asked, signal) metrics are :func:`privacy_metrics` called as
+they are on the partition's originals and avatars, without the columns the metrics jobs leave
+out (``engine.tasks.measured_pair``);
 the table's privacy figures are Octopize's batch aggregation, the worst and the mean over
 partitions (``aggregate_privacy_batches``). Row groups should be random samples of the table
 (the bench writes them so); an ordered table gives each avatar its neighbours among similar rows,
@@ -28,7 +31,7 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +40,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from veil_service.engine.avatarize import avatarize
 from veil_service.engine.dask_cluster import connected
-from veil_service.engine.metrics import aggregate_privacy_batches, privacy_metrics
+from veil_service.engine.metrics import (
+    aggregate_privacy_batches,
+    aggregate_signal_batches,
+    privacy_metrics,
+    signal_metrics,
+)
 from veil_service.errors import CancelledError, InvalidArgumentError
 
 WAIT_S = 0.25
@@ -60,6 +67,8 @@ class Partition:
     rows: int
     seed: int
     output_dir: str
+    column_types: tuple[tuple[str, str], ...] = ()
+    table_name: str = "table"
 
     def read(self) -> pd.DataFrame:
         """This partition's original rows (only this row group is read)."""
@@ -80,17 +89,19 @@ class PartitionAvatars:
     cpu_seconds: float
     worker: str
     worker_peak_rss_mib: float
+    pseudonymized_columns: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
 class PartitionMetrics:
-    """A partition's privacy metrics, computed by the metric functions as they are."""
+    """A partition's privacy (or signal) metrics, computed by the metric functions as they are."""
 
     index: int
     result: dict[str, Any]
     cpu_seconds: float
     worker: str
     worker_peak_rss_mib: float
+    family: str = "privacy"
 
 
 @dataclass(frozen=True)
@@ -102,12 +113,16 @@ class PartitionedRun:
         privacy: ``[worst, mean]`` over partitions (``aggregate_privacy_batches``).
         partitions: Per-partition outcomes, in partition order.
         metrics: Per-partition privacy metrics, in partition order.
+        signal: ``[mean]`` over partitions (``aggregate_signal_batches``), when asked for.
+        signal_metrics: Per-partition signal metrics, in partition order (empty unless asked).
     """
 
     avatars_dir: Path
     privacy: list[dict[str, Any]]
     partitions: list[PartitionAvatars]
     metrics: list[PartitionMetrics]
+    signal: list[dict[str, Any]] | None = None
+    signal_metrics: list[PartitionMetrics] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -129,13 +144,64 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 
 def avatarize_partition(partition: Partition, parameters: Mapping[str, Any]) -> PartitionAvatars:
-    """Avatarize one partition and write its avatars (shuffled) and unshuffled avatars."""
+    """Avatarize one partition and write its avatars (shuffled) and unshuffled avatars.
+
+    The partition is released as the standard job releases a table on one process
+    (``release_plain``: declared types, constant columns set aside, the original's dtypes).
+    """
+    from veil_service.engine.tasks.avatar_jobs import release_plain
+
     began = _process_usage()[0]
-    result = avatarize(partition.read(), **parameters, seed=partition.seed, n_jobs=1)
-    _write(result.avatars, partition.path("avatars"))
-    _write(result.unshuffled.reset_index(drop=True), partition.path("unshuffled"))
+    release = release_plain(
+        partition.read(),
+        dict(partition.column_types),
+        {**parameters, "n_jobs": 1},
+        seed=partition.seed,
+        table_name=partition.table_name,
+    )
+    _write(release.shuffled, partition.path("avatars"))
+    _write(release.unshuffled.reset_index(drop=True), partition.path("unshuffled"))
     cpu, worker, peak = _process_usage()
-    return PartitionAvatars(partition.index, len(result.avatars), cpu - began, worker, peak)
+    return PartitionAvatars(
+        partition.index,
+        len(release.shuffled),
+        cpu - began,
+        worker,
+        peak,
+        tuple(release.result.pseudonymized_columns),
+    )
+
+
+def _measure(
+    partition: Partition,
+    avatars: PartitionAvatars,
+    parameters: Mapping[str, Any],
+    compute: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """One metrics family on a partition's originals and unshuffled avatars, with the columns
+    the metrics jobs leave out left out (``engine.tasks.measured_pair``)."""
+    from veil_service.engine.tasks.avatar_jobs import apply_column_types
+    from veil_service.engine.tasks.measured_pair import measured_pair
+
+    types = dict(partition.column_types)
+    original, _ = apply_column_types(partition.read(), types)
+    stored = pd.read_parquet(partition.path("unshuffled"))
+    unshuffled, _ = apply_column_types(
+        stored, {c: t for c, t in types.items() if c in stored.columns}
+    )
+    pair = measured_pair(
+        original,
+        unshuffled,
+        {"seed": partition.seed, **parameters},
+        list(avatars.pseudonymized_columns),
+        partition.table_name,
+    )
+    result = compute(pair.original, pair.avatars, **pair.params)
+    metadata = result.setdefault("metadata", {})
+    metadata["set_aside_columns"] = [str(c) for c in pair.set_aside]
+    metadata["pseudonymized_identifier_columns"] = [str(c) for c in pair.identifiers]
+    metadata["warnings"] = [*pair.warnings, *(metadata.get("warnings") or [])]
+    return result
 
 
 def partition_privacy_metrics(
@@ -146,16 +212,32 @@ def partition_privacy_metrics(
     ``avatars`` is the avatarization task's result: Dask runs this task after it.
     """
     began = _process_usage()[0]
-    unshuffled = pd.read_parquet(partition.path("unshuffled"))
-    result = privacy_metrics(partition.read(), unshuffled, **{"seed": partition.seed, **parameters})
+    result = _measure(partition, avatars, parameters, privacy_metrics)
     cpu, worker, peak = _process_usage()
     return PartitionMetrics(avatars.index, result, cpu - began, worker, peak)
 
 
-def partitions_of(source: Path, output_dir: Path, seed: int) -> list[Partition]:
+def partition_signal_metrics(
+    partition: Partition, avatars: PartitionAvatars, parameters: Mapping[str, Any]
+) -> PartitionMetrics:
+    """Signal metrics of one partition: its originals against its unshuffled avatars."""
+    began = _process_usage()[0]
+    result = _measure(partition, avatars, parameters, signal_metrics)
+    cpu, worker, peak = _process_usage()
+    return PartitionMetrics(avatars.index, result, cpu - began, worker, peak, "signal")
+
+
+def partitions_of(
+    source: Path,
+    output_dir: Path,
+    seed: int,
+    column_types: Mapping[str, str] | None = None,
+    table_name: str = "table",
+) -> list[Partition]:
     """One partition per row group of ``source`` (a Parquet file or a directory of them).
 
-    Only the files' footers are read.
+    Only the files' footers are read. ``column_types`` are the table's declared types
+    (avatar_yaml's), applied to each partition as it is read.
 
     Raises:
         InvalidArgumentError: no Parquet file, or no rows.
@@ -174,8 +256,18 @@ def partitions_of(source: Path, output_dir: Path, seed: int) -> list[Partition]:
             field="source",
         )
     seeds = np.random.SeedSequence(seed).spawn(len(groups))
+    types = tuple(sorted((column_types or {}).items()))
     return [
-        Partition(index, path, group, rows, int(child.generate_state(1)[0]), str(output_dir))
+        Partition(
+            index,
+            path,
+            group,
+            rows,
+            int(child.generate_state(1)[0]),
+            str(output_dir),
+            types,
+            table_name,
+        )
         for index, ((path, group, rows), child) in enumerate(zip(groups, seeds, strict=True))
     ]
 
@@ -188,6 +280,9 @@ def run_partitioned(
     seed: int,
     parameters: Mapping[str, Any],
     metric_parameters: Mapping[str, Any] | None = None,
+    signal_parameters: Mapping[str, Any] | None = None,
+    column_types: Mapping[str, str] | None = None,
+    table_name: str = "table",
     on_done: Callable[[int, int], None] | None = None,
     on_result: Callable[[PartitionAvatars | PartitionMetrics], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
@@ -203,6 +298,10 @@ def run_partitioned(
         parameters: :func:`avatarize` parameters (``seed`` and ``n_jobs`` are set here).
         metric_parameters: :func:`privacy_metrics` parameters (``seed`` defaults to the
             partition's).
+        signal_parameters: :func:`signal_metrics` parameters; None computes no signal metrics
+            (otherwise a third task per partition, averaged over partitions).
+        column_types: The table's declared types (avatar_yaml's), applied to each partition.
+        table_name: The table's name, for warnings.
         on_done: Called with (tasks finished, tasks in all) after each task.
         on_result: Called with each task's result as it arrives (figures per partition).
         should_stop: Polled every 0.25 s; true cancels the run.
@@ -212,7 +311,7 @@ def run_partitioned(
     """
     from distributed import as_completed
 
-    partitions = partitions_of(source, output_dir, seed)
+    partitions = partitions_of(source, output_dir, seed, column_types, table_name)
     client = connected(address)
     avatar_futures = [
         client.submit(avatarize_partition, p, dict(parameters), pure=False) for p in partitions
@@ -228,7 +327,22 @@ def run_partitioned(
         )
         for p, future in zip(partitions, avatar_futures, strict=True)
     ]
-    every = [*avatar_futures, *metric_futures]
+    signal_futures = (
+        []
+        if signal_parameters is None
+        else [
+            client.submit(
+                partition_signal_metrics,
+                p,
+                future,
+                dict(signal_parameters),
+                pure=False,
+                priority=1,
+            )
+            for p, future in zip(partitions, avatar_futures, strict=True)
+        ]
+    )
+    every = [*avatar_futures, *metric_futures, *signal_futures]
     try:
         # One completion callback per future for the whole run, polled without blocking. The
         # loop this replaces called wait(pending, timeout=0.25): every call left a waiting
@@ -257,6 +371,7 @@ def run_partitioned(
                 on_done(finished, len(every))
         outputs: list[PartitionAvatars] = client.gather(avatar_futures)
         metrics: list[PartitionMetrics] = client.gather(metric_futures)
+        signals: list[PartitionMetrics] = client.gather(signal_futures)
     finally:
         client.cancel([f for f in every if not f.done()])
     return PartitionedRun(
@@ -264,4 +379,6 @@ def run_partitioned(
         privacy=aggregate_privacy_batches([m.result for m in metrics]),
         partitions=outputs,
         metrics=metrics,
+        signal=aggregate_signal_batches([m.result for m in signals]) if signals else None,
+        signal_metrics=signals,
     )

@@ -33,10 +33,18 @@ import sqlalchemy as sa
 
 from veil_service.context import AppContext
 from veil_service.engine_client.protocol import TaskInput, TaskOutput
-from veil_service.engine_contract import avatar_features
+from veil_service.engine_contract import avatar_features, partitioned
 from veil_service.engine_contract.linked_tables import split_table_ref, table_ref
 from veil_service.errors import FailedPreconditionError, Reason, VeilServiceError
-from veil_service.runs import jobs, linked_jobs, privacy_loss, results, store, tables
+from veil_service.runs import (
+    jobs,
+    linked_jobs,
+    partition_path,
+    privacy_loss,
+    results,
+    store,
+    tables,
+)
 from veil_service.runs.config import RunConfig
 from veil_service.runs.job_events import JobEvents
 from veil_service.storage import schema
@@ -463,13 +471,29 @@ class Dispatcher:
                 await db_call(self._update_job, job.id, progress=overall, phase=label[:64])
                 self.events.publish(job.run_id)
 
+            task_began = time.monotonic()
+            if await db_call(self._record_measured_on_partitions, job, table.name):
+                timings.append({"table_name": table.name, "measured_on_partitions": True})
+                await db_call(self._update_job, job.id, phase_done=index + 1)
+                continue
             params, inputs = await db_call(
                 self._task_for, job, config, table, run_tables, run.display_name
             )
-            task_began = time.monotonic()
-            output = await self.app.engines.run(
-                ENGINE_KIND[job.kind], params, inputs, progress, owner=job.owner_id
-            )
+            kind, work_dir = ENGINE_KIND[job.kind], None
+            table_config = config.find(table.name)
+            if partition_path.applies(self.app.settings, job.kind, table, table_config):
+                assert table_config is not None
+                kind, inputs = partitioned.KIND, []  # the Dask workers read the blob store
+                params, work_dir = partition_path.task(
+                    self.app.settings, self.app.blobs, job.id, table, table_config, params
+                )
+            try:
+                output = await self.app.engines.run(
+                    kind, params, inputs, progress, owner=job.owner_id
+                )
+            finally:
+                if work_dir is not None:
+                    await asyncio.to_thread(partition_path.remove_work_dir, work_dir)
             timings.append(
                 {
                     "table_name": table.name,
@@ -605,6 +629,37 @@ class Dispatcher:
                 for name in names:
                     inputs.append(self._result_input(job.run_id, kind, name, table_ref(kind, name)))
         return inputs, from_standard
+
+    def _record_measured_on_partitions(self, job: jobs.JobRecord, table_name: str) -> bool:
+        """For a metrics job: record the metrics its run's standard job measured on the Dask
+        partitions of the table (``runs.partition_path``), if it did; on a database thread."""
+        with self.app.db.connect() as conn:
+            measured = partition_path.measured_on_partitions(conn, job.run_id, job.kind, table_name)
+        if measured is None:
+            return False
+        with self.app.blobs.writer(".json") as writer:
+            for chunk in self.app.blobs.iter_chunks(measured.relative_path):
+                writer.write(chunk)
+            stored = writer.commit()
+        try:
+            with self.app.db.begin() as conn:
+                if not self._hold(conn, job.id):
+                    raise _LeaseLostError(job.id)
+                results.add_result(
+                    conn,
+                    job_id=job.id,
+                    run_id=job.run_id,
+                    kind=job.kind,
+                    subkind="",
+                    table_name=table_name,
+                    filename=f"{table_name}.{job.kind}.json",
+                    media_type="application/json",
+                    stored=stored,
+                )
+        except BaseException:
+            self.app.blobs.delete(stored.relative_path)
+            raise
+        return True
 
     def _store_json(
         self, job: jobs.JobRecord, kind: str, subkind: str, filename: str, payload: Any

@@ -25,6 +25,8 @@ TASKS: dict[str, str] = {
     # Runs: the standard job's release (engine/tasks/standard.py); metrics, reports, advice
     # (engine/tasks/avatar_jobs.py).
     "avatarize": "veil_service.engine.tasks.standard:run_standard",
+    # The standard job of a large table on a Dask cluster (engine/tasks/partitioned.py).
+    "avatarize_partitioned": "veil_service.engine.tasks.partitioned:run_avatarize_partitioned",
     "privacy_metrics": "veil_service.engine.tasks.avatar_jobs:run_privacy_metrics",
     "signal_metrics": "veil_service.engine.tasks.avatar_jobs:run_signal_metrics",
     "report": "veil_service.engine.tasks.avatar_jobs:run_report",

@@ -9,6 +9,7 @@ results that the dispatcher files under the Octopize result kinds (``privacy_met
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -78,34 +79,75 @@ def _table_name(ctx: TaskContext) -> str:
     return str(ctx.params.get("table_name", "table"))
 
 
-def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
-    """Avatarize input ``original`` with ``params["avatarization"]``.
+@dataclass(frozen=True)
+class PlainRelease:
+    """The avatar method's release of one table, as the standard job records it.
 
-    Constant and empty columns are set aside and released unchanged (see
-    :mod:`veil_service.engine.avatarize.constant_columns`); the avatars get the original's
-    dtypes back. The summary's ``warnings`` say what the caller should know.
+    Attributes:
+        shuffled: The avatars, rows shuffled, with the uploaded table's dtypes.
+        unshuffled: SENSITIVE: row ``i`` is the avatar of original row ``i``.
+        result: What :func:`avatarize` returned (projections, pseudonymized columns).
+        work: The table avatarized (declared types applied, set-aside columns removed).
+        warnings: What the caller should know.
+    """
+
+    shuffled: pd.DataFrame
+    unshuffled: pd.DataFrame
+    result: Any
+    work: pd.DataFrame
+    warnings: list[str]
+
+
+def release_plain(
+    uploaded: pd.DataFrame,
+    column_types: dict[str, str],
+    avatarization: dict[str, Any],
+    *,
+    seed: int | None,
+    table_name: str,
+    progress: Any = None,
+) -> PlainRelease:
+    """Avatarize ``uploaded`` with the plain avatar method: declared types applied, constant
+    and empty columns set aside and released unchanged (see
+    :mod:`veil_service.engine.avatarize.constant_columns`), the original's dtypes given back.
+
+    Used by the standard job on one process and by each Dask partition
+    (``engine.dask_partitions``), so both release a table the same way.
     """
     from veil_service.engine.avatarize import avatarize
     from veil_service.engine.avatarize import constant_columns as aside_columns
 
-    uploaded = ctx.read_table("original")
-    frame, categorical = apply_column_types(uploaded, ctx.params.get("column_types") or {})
+    frame, categorical = apply_column_types(uploaded, column_types)
     aside = aside_columns.find_set_aside(frame)
-    work = aside_columns.without(frame, aside, _table_name(ctx))
-    params = dict(ctx.params.get("avatarization") or {})
+    work = aside_columns.without(frame, aside, table_name)
+    params = dict(avatarization)
     params.setdefault("categorical_columns", categorical)
     for key in ("categorical_columns", "exclude_variable_names"):
         params[key] = aside_columns.prune_names(params.get(key), aside)
     params["column_weights"] = aside_columns.prune_weights(params.get("column_weights"), aside)
-    ctx.progress(0.0, "preparing")
-    result = avatarize(
-        work, seed=ctx.params.get("seed"), progress=lambda f, p: ctx.progress(0.9 * f, p), **params
-    )
-    ctx.progress(0.9, "writing results")
+    result = avatarize(work, seed=seed, progress=progress, **params)
     shuffled = match_dtypes(aside_columns.restore(result.avatars, uploaded, aside), uploaded)
     unshuffled = match_dtypes(aside_columns.restore(result.unshuffled, uploaded, aside), uploaded)
-    ctx.write_table("shuffled", shuffled)
-    ctx.write_table("unshuffled", unshuffled)
+    return PlainRelease(
+        shuffled, unshuffled, result, work, [*aside.warnings(table_name), *result.warnings]
+    )
+
+
+def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
+    """Avatarize input ``original`` with ``params["avatarization"]`` (:func:`release_plain`)."""
+    ctx.progress(0.0, "preparing")
+    release = release_plain(
+        ctx.read_table("original"),
+        ctx.params.get("column_types") or {},
+        dict(ctx.params.get("avatarization") or {}),
+        seed=ctx.params.get("seed"),
+        table_name=_table_name(ctx),
+        progress=lambda f, p: ctx.progress(0.9 * f, p),
+    )
+    result = release.result
+    ctx.progress(0.9, "writing results")
+    ctx.write_table("shuffled", release.shuffled)
+    ctx.write_table("unshuffled", release.unshuffled)
     ctx.write_table("original_projections", result.original_projections)
     ctx.write_table("avatar_projections", result.avatar_projections)
     if ctx.params.get("compute_figures", True):
@@ -113,7 +155,7 @@ def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
         hidden = list(result.pseudonymized_columns)
         _write_figures(
             ctx,
-            work.drop(columns=hidden),
+            release.work.drop(columns=hidden),
             result.unshuffled.drop(columns=hidden),
             result.original_projections,
             result.avatar_projections,
@@ -122,9 +164,9 @@ def run_avatarize(ctx: TaskContext) -> dict[str, Any]:
         )
     ctx.progress(1.0, "done")
     return {
-        "rows": len(shuffled),
-        "columns": shuffled.shape[1],
-        "warnings": [*aside.warnings(_table_name(ctx)), *result.warnings],
+        "rows": len(release.shuffled),
+        "columns": release.shuffled.shape[1],
+        "warnings": release.warnings,
     }
 
 
@@ -194,45 +236,17 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     """
     from veil_service.engine import metrics
     from veil_service.engine.avatarize import constant_columns as aside_columns
+    from veil_service.engine.tasks.measured_pair import measured_pair
     from veil_service.engine.tasks.release_metrics import computations, labelled
 
     compute = getattr(metrics, section)
     original, avatars = _read_pair(ctx)
-    aside = aside_columns.find_set_aside(original)
-    params = _metric_params(ctx, section)
-    warnings = aside.warnings(_table_name(ctx))
-    identifiers = _pseudonymized_identifiers(ctx, original, aside)
-    if identifiers:
-        original = original.drop(columns=identifiers)
-        avatars = avatars.drop(columns=[c for c in identifiers if c in avatars.columns])
-        for key in (
-            "known_variables",
-            "exclude_variable_names",
-            "categorical_hidden_rate_variables",
-        ):
-            params[key] = [c for c in params.get(key) or [] if c not in identifiers] or None
-        if params.get("column_weights"):
-            params["column_weights"] = {
-                c: w for c, w in params["column_weights"].items() if c not in identifiers
-            }
-        if params.get("target") in identifiers:
-            params["target"] = None
-    if aside.names:
-        original = aside_columns.without(original, aside, _table_name(ctx))
-        avatars = avatars.drop(columns=[c for c in aside.names if c in avatars.columns])
-        for key in (
-            "known_variables",
-            "exclude_variable_names",
-            "categorical_hidden_rate_variables",
-        ):
-            params[key] = aside_columns.prune_names(params.get(key), aside) or None
-        params["column_weights"] = aside_columns.prune_weights(params.get("column_weights"), aside)
-        if params.get("target") in aside.names:
-            warnings.append(
-                f"table {_table_name(ctx)!r}: target {params['target']!r} has a single value: "
-                "there is nothing to infer, so the inference metrics were not computed."
-            )
-            params["target"] = None
+    identifiers = _pseudonymized_identifiers(ctx, original, aside_columns.find_set_aside(original))
+    pair = measured_pair(
+        original, avatars, _metric_params(ctx, section), identifiers, _table_name(ctx)
+    )
+    original, avatars, params, warnings = pair.original, pair.avatars, pair.params, pair.warnings
+    aside_names = pair.set_aside
     ctx.progress(0.05, section.replace("_", " "))
     results: list[dict[str, Any]] = []
     for computation in computations(ctx, original, avatars, section):
@@ -240,7 +254,7 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
             compute(computation.original, computation.avatars, **params), computation
         )
         metadata = result.setdefault("metadata", {})
-        metadata["set_aside_columns"] = [str(c) for c in aside.names]
+        metadata["set_aside_columns"] = [str(c) for c in aside_names]
         metadata["pseudonymized_identifier_columns"] = [str(c) for c in identifiers]
         metadata["warnings"] = [*warnings, *(metadata.get("warnings") or [])]
         results.append(result)

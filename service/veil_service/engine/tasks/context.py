@@ -78,6 +78,13 @@ class TaskContext:
             writer.write_table(table, max_chunksize=65_536)
         self.results.append(ResultFile(name, path, ARROW_STREAM))
 
+    def arrow_result_path(self, name: str) -> Path:
+        """Add an Arrow IPC stream result that the task writes itself, at the returned path
+        (a table streamed from files, never whole in memory)."""
+        path = self._target(name, ".arrows")
+        self.results.append(ResultFile(name, path, ARROW_STREAM))
+        return path
+
     def write_table(self, name: str, frame: pd.DataFrame) -> None:
         """Add a pandas table result."""
         self.write_arrow(name, pa.Table.from_pandas(frame, preserve_index=False))
