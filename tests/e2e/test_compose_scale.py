@@ -44,3 +44,18 @@ def test_the_servers_share_the_database_and_blob_volume_but_not_their_data_dirs(
         data_volumes.add(mounts[args.data_dir])
     assert len(data_volumes) == 2
     assert server["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_workers_mount_the_blob_volume_where_the_servers_keep_it() -> None:
+    """The partition path hands workers absolute paths in the blob dir (docs/scale.md 7b)."""
+    services = _services()
+    blob_dirs = {
+        build_parser().parse_args(s["command"]).blob_dir
+        for name, s in services.items()
+        if name.startswith("veil-")
+    }
+    assert len(blob_dirs) == 1
+    blob_dir = blob_dirs.pop()
+    for name, service in services.items():
+        if name.startswith("dask-worker"):
+            assert f"blobs:{blob_dir}" in service["volumes"], name

@@ -47,6 +47,7 @@ from veil_service.engine.metrics import (
     privacy_metrics,
     signal_metrics,
 )
+from veil_service.engine.parquet_partitions import private_file
 from veil_service.errors import CancelledError, InvalidArgumentError
 
 WAIT_S = 0.25
@@ -137,9 +138,9 @@ def _process_usage() -> tuple[float, str, float]:
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
     """Write through a temporary name: a rerun task never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
+    with private_file(temporary) as sink:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
     os.replace(temporary, path)
 
 

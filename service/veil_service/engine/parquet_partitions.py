@@ -6,6 +6,10 @@ IPC stream that downloads and the later jobs read like any other result. Both co
 one record batch (or one row group's batches) at a time, so a process doing them holds about
 one partition, whatever the table's size.
 
+Every file written here (and every partition file of ``engine.dask_partitions``) is created
+with mode 0600, in folders of mode 0700, by whichever process writes it: they hold a private
+table or its unshuffled avatars, and a Dask worker does not run under the server's umask.
+
 Row groups are cut at exactly ``rows_per_partition`` rows (the last one holds the rest), in the
 table's row order: the same table and size always give the same partitions, which is what makes
 a rerun (a Dask worker died) write the same avatars.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -25,6 +30,17 @@ from veil_service.errors import InvalidArgumentError
 
 IPC_BATCH_ROWS = 65_536
 """Rows per record batch of the IPC streams written here (the size results are written in)."""
+
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def private_file(path: Path) -> BinaryIO:
+    """A new file only this user may read (its folder too, if this creates it)."""
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    return open(descriptor, "wb")
 
 
 def _row_groups(
@@ -61,14 +77,13 @@ def ipc_to_parquet(source: str, destination: str, rows_per_partition: int) -> li
             "rows_per_partition must be at least 1.", field="dask_partition_rows"
         )
     target = Path(destination)
-    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     sizes: list[int] = []
     try:
-        with pa.OSFile(source, "rb") as handle:
+        with pa.OSFile(source, "rb") as handle, private_file(temporary) as sink:
             reader = ipc.open_stream(handle)
             schema = reader.schema
-            with pq.ParquetWriter(temporary, schema) as writer:
+            with pq.ParquetWriter(sink, schema) as writer:
                 for group in _row_groups(iter(reader), schema, rows_per_partition):
                     writer.write_table(group, row_group_size=rows_per_partition)
                     sizes.append(group.num_rows)
@@ -100,7 +115,7 @@ def parquet_to_ipc(files: Sequence[Path], destination: Path) -> int:
         raise InvalidArgumentError("no partition files to assemble.", field="partitions")
     schema = common_schema(files)
     rows = 0
-    with pa.OSFile(str(destination), "wb") as sink, ipc.new_stream(sink, schema) as writer:
+    with private_file(destination) as sink, ipc.new_stream(sink, schema) as writer:
         for path in files:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=IPC_BATCH_ROWS):
                 table = pa.Table.from_batches([batch]).replace_schema_metadata(None)

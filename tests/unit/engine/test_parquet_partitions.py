@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,20 @@ def test_row_groups_have_exactly_the_partition_size_whatever_the_upload_batches(
     assert [written.metadata.row_group(i).num_rows for i in range(5)] == sizes
     pd.testing.assert_frame_equal(written.read().to_pandas(), frame)
     assert not list((tmp_path / "p").glob("*.tmp"))
+
+
+def test_the_files_are_private_whatever_the_umask(frame: pd.DataFrame, tmp_path: Path) -> None:
+    """A Dask worker does not run under the server's umask; the copies stay 0600 in 0700."""
+    source = _stream(tmp_path / "t.arrows", frame, 4_000)
+    previous = os.umask(0o022)
+    try:
+        ipc_to_parquet(str(source), str(tmp_path / "work" / "t.parquet"), 2_500)
+        parquet_to_ipc([tmp_path / "work" / "t.parquet"], tmp_path / "out" / "all.arrows")
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "work" / "t.parquet", tmp_path / "out" / "all.arrows"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path.parent
 
 
 def test_an_empty_stream_or_a_bad_size_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
