@@ -26,9 +26,13 @@ target, no holdout: what the end-to-end privacy job runs) and ``full`` (known va
 and holdout: every metric, the three attacks included). ``--baseline-ref REF`` runs the same
 children on the engine code of git commit REF first (exported to a temporary directory) and
 prints the speed-up; the values of both runs are compared key by key (same = within 1e-9
-relative; the largest relative difference is printed). Its ``key=value`` line has
-``rows``, ``<config>_s``, ``<config>_cpu_s``, ``<config>_peak_rss_mib``, the baseline's figures
-with a ``baseline_`` prefix, ``<config>_speedup``, ``target_s=30`` and the load average.
+relative; the largest relative difference is printed). ``--threads N`` sets
+``VEIL_METRICS_THREADS`` for the current code's children (default: unset, i.e. every core this
+process may use; the baseline's code ignores it); ``--threads 1,2`` runs the current code once per
+count, the first count unprefixed and the others as ``threads<N>_<config>``, compared like the
+baseline. Its ``key=value`` line has ``rows``, ``threads``, ``<config>_s``, ``<config>_cpu_s``,
+``<config>_peak_rss_mib``, the baseline's figures with a ``baseline_`` prefix,
+``<config>_speedup``, ``target_s=30`` and the load average at the start and the end.
 
 The last line is ``key=value`` pairs: ``adult_all_metrics_s``, ``rows200k_all_metrics_s``,
 ``veil_attacks_adult_s``, ``anonymeter_adult_s``, ``attacks_speedup_vs_anonymeter``, the risks
@@ -209,8 +213,12 @@ def _privacy_child(rows: int, config: str) -> None:
     print(json.dumps({"s": seconds, "cpu_s": cpu, "peak_rss_mib": peak, "values": values}))
 
 
-def _run_privacy_child(rows: int, config: str, service: Path) -> dict[str, Any]:
+def _run_privacy_child(
+    rows: int, config: str, service: Path, threads: int | None = None
+) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(service), str(ROOT / "client")]))
+    if threads is not None:
+        env["VEIL_METRICS_THREADS"] = str(threads)
     done = subprocess.run(
         [sys.executable, __file__, "--privacy-child", config, "--privacy-rows", str(rows)],
         capture_output=True,
@@ -224,11 +232,17 @@ def _run_privacy_child(rows: int, config: str, service: Path) -> dict[str, Any]:
     return result
 
 
-def privacy_at_scale(rows: int, baseline_ref: str | None) -> None:
+def privacy_at_scale(rows: int, baseline_ref: str | None, threads: list[int] | None) -> None:
     """Issue 17 item 6: privacy metrics on ``rows`` rows, optionally against an older commit."""
-    figures: dict[str, float | str] = {"rows": rows, "load_average": os.getloadavg()[0]}
+    counts: list[int | None] = list(threads) if threads else [None]
+    figures: dict[str, float | str] = {
+        "rows": rows,
+        "threads": str(counts[0] or len(os.sched_getaffinity(0))),
+        "load_average": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory() as folder:
-        runs: list[tuple[str, Path]] = [("", ROOT / "service")]
+        runs: list[tuple[str, Path, int | None]] = [("", ROOT / "service", counts[0])]
+        runs += [(f"threads{n}_", ROOT / "service", n) for n in counts[1:]]
         if baseline_ref:
             archive = subprocess.run(
                 ["git", "-C", str(ROOT), "archive", baseline_ref, "service"],
@@ -236,11 +250,11 @@ def privacy_at_scale(rows: int, baseline_ref: str | None) -> None:
                 check=True,
             )
             subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
-            runs.insert(0, ("baseline_", Path(folder) / "service"))
+            runs.insert(0, ("baseline_", Path(folder) / "service", None))
         results: dict[str, dict[str, Any]] = {}
-        for prefix, service in runs:
+        for prefix, service, count in runs:
             for config in PRIVACY_CONFIGS:
-                result = _run_privacy_child(rows, config, service)
+                result = _run_privacy_child(rows, config, service, count)
                 results[prefix + config] = result
                 for key in ("s", "cpu_s", "peak_rss_mib"):
                     figures[f"{prefix}{config}_{key}"] = float(result[key])
@@ -250,27 +264,34 @@ def privacy_at_scale(rows: int, baseline_ref: str | None) -> None:
                     f"hidden_rate {result['values'].get('hidden_rate')}",
                     flush=True,
                 )
+    others = [prefix for prefix, _, _ in runs if prefix]
     for config in PRIVACY_CONFIGS:
-        if baseline_ref:
-            before, after = results["baseline_" + config], results[config]
-            figures[f"{config}_speedup"] = before["s"] / after["s"]
-            keys = sorted(set(before["values"]) | set(after["values"]))
-            worst = 0.0
-            for key in keys:
-                old, new = before["values"].get(key), after["values"].get(key)
-                if old == new:
-                    continue
-                if old is None or new is None:
-                    worst = float("inf")
-                else:
-                    worst = max(worst, abs(old - new) / max(abs(old), abs(new)))
-                print(f"  {config} {key}: {old} -> {new}")
-            figures[f"{config}_max_relative_difference"] = worst
-            figures[f"{config}_same_values"] = str(worst <= VALUE_TOLERANCE)
+        for prefix in others:
+            before, after = results[prefix + config], results[config]
+            label = config if prefix == "baseline_" else f"{prefix}{config}"
+            figures[f"{label}_speedup"] = before["s"] / after["s"]
+            worst = _largest_difference(before["values"], after["values"], label)
+            figures[f"{label}_max_relative_difference"] = worst
+            figures[f"{label}_same_values"] = str(worst <= VALUE_TOLERANCE)
         figures[f"{config}_over_target"] = float(results[config]["s"]) / PRIVACY_TARGET_S
     figures["target_s"] = PRIVACY_TARGET_S
     figures["load_average_end"] = os.getloadavg()[0]
     print(" ".join(f"{k}={_shown(k, v)}" for k, v in figures.items()))
+
+
+def _largest_difference(before: dict[str, Any], after: dict[str, Any], label: str) -> float:
+    """Largest relative difference between two runs' values (inf when one lacks a value)."""
+    worst = 0.0
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if old is None or new is None:
+            worst = float("inf")
+        else:
+            worst = max(worst, abs(old - new) / max(abs(old), abs(new)))
+        print(f"  {label} {key}: {old} -> {new}")
+    return worst
 
 
 def _shown(key: str, value: float | str) -> str:
@@ -285,13 +306,18 @@ def main() -> None:
     parser.add_argument("--skip-anonymeter", action="store_true")
     parser.add_argument("--privacy-rows", type=int, help="time privacy_metrics alone on N rows")
     parser.add_argument("--baseline-ref", help="with --privacy-rows: also run this git commit")
+    parser.add_argument(
+        "--threads",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="with --privacy-rows: VEIL_METRICS_THREADS of the current code (N or N,M,...)",
+    )
     parser.add_argument("--privacy-child", choices=PRIVACY_CONFIGS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.privacy_child:
         _privacy_child(args.privacy_rows, args.privacy_child)
         return
     if args.privacy_rows:
-        privacy_at_scale(args.privacy_rows, args.baseline_ref)
+        privacy_at_scale(args.privacy_rows, args.baseline_ref, args.threads)
         return
     train, test = _adult()
     avatars = _avatar_like(train, seed=1)

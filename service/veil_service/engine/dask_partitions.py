@@ -32,6 +32,7 @@ import os
 import resource
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ from veil_service.errors import CancelledError, InvalidArgumentError
 
 WAIT_S = 0.25
 """How often ``should_stop`` is asked while waiting for partitions."""
+
+TASK_THREADS = 1
+"""Threads one partition task uses (its avatarization's ``n_jobs`` and its metrics' searches):
+Dask gives each task one thread of a worker and runs ``--nthreads`` tasks at once."""
 
 
 class PartitionsCancelledError(CancelledError):
@@ -156,7 +161,7 @@ def avatarize_partition(partition: Partition, parameters: Mapping[str, Any]) -> 
     release = release_plain(
         partition.read(),
         dict(partition.column_types),
-        {**parameters, "n_jobs": 1},
+        {**parameters, "n_jobs": TASK_THREADS},
         seed=partition.seed,
         table_name=partition.table_name,
     )
@@ -210,10 +215,15 @@ def partition_privacy_metrics(
 ) -> PartitionMetrics:
     """Privacy metrics of one partition: its originals against its unshuffled avatars.
 
-    ``avatars`` is the avatarization task's result: Dask runs this task after it.
+    ``avatars`` is the avatarization task's result: Dask runs this task after it. A Dask task
+    is one of its worker's threads (``--nthreads``), so the metrics run on that thread alone
+    (:data:`TASK_THREADS`): a worker never runs more search threads than the tasks it was given,
+    whatever the cores of its machine.
     """
     began = _process_usage()[0]
-    result = _measure(partition, avatars, parameters, privacy_metrics)
+    result = _measure(
+        partition, avatars, parameters, partial(privacy_metrics, threads=TASK_THREADS)
+    )
     cpu, worker, peak = _process_usage()
     return PartitionMetrics(avatars.index, result, cpu - began, worker, peak)
 

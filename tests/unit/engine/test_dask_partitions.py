@@ -126,6 +126,8 @@ def test_partitions_and_their_metrics_run_as_dask_tasks_with_the_local_results(
     assert progress[-1] == (2 * GROUPS, 2 * GROUPS)
     # Both workers took part: each task reports the process it ran in.
     assert len({p.worker for p in run.partitions} | {m.worker for m in run.metrics}) == 2
+    # A task is one thread of its worker (--nthreads 1): its searches start no other thread.
+    assert {m.result["metadata"]["threads"] for m in run.metrics} == {1}
     worst, mean = run.privacy
     assert worst["metadata"]["computation_type"] == "batch_worst"
     assert mean["metadata"]["computation_type"] == "batch_mean"

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from veil_service.engine.metrics.search_threads import INLINE, SearchPool
+
 TIE_TOLERANCE = 1e-9
 """Relative tolerance under which two distances are equal (guards floating-point noise)."""
 
@@ -35,9 +37,9 @@ SEARCH_CHUNK_ENTRIES = 1 << 21
 """Neighbours (rows x k) one chunk of :func:`own_avatar_search` holds at a time.
 
 Its distance and index arrays and the scan's masks take about 20 bytes per neighbour, so a chunk
-is about 40 MiB whatever the table: the 257-nearest stage on a 250,000-row partition held 2.3 GiB
-unchunked (docs/scaling.md). Each query row is answered alone by the tree, so the chunking changes
-no value.
+is about 40 MiB whatever the table (one per search thread at a time): the 257-nearest stage on a
+250,000-row partition held 2.3 GiB unchunked (docs/scaling.md). Each query row is answered alone
+by the tree, so the chunking changes no value.
 """
 
 
@@ -96,26 +98,34 @@ def query(
     points: np.ndarray,
     k: int,
     order: np.ndarray | None = None,
+    pool: SearchPool = INLINE,
     **options: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``tree.query`` in spatial order, results returned in the points' own order.
 
     ``order`` is :func:`spatial_order` of ``points`` when the caller already has a tree on them
-    (its ``indices``): building one only for the order costs as much as the search's setup.
+    (its ``indices``): building one only for the order costs as much as the search's setup. The
+    rows are queried in chunks on ``pool``'s threads; each row's answer is the tree's alone, so
+    the result is the single-thread one.
     """
     if order is None:
         order = spatial_order(points)
-    dist, idx = tree.query(points[order], k=k, workers=-1, **options)
-    dist = np.asarray(dist).reshape(len(points), k)
-    idx = np.asarray(idx).reshape(len(points), k)
-    out_dist = np.empty_like(dist)
-    out_idx = np.empty_like(idx)
-    out_dist[order] = dist
-    out_idx[order] = idx
+    rows = len(points)
+    out_dist = np.empty((rows, k), dtype=np.float64)
+    out_idx = np.empty((rows, k), dtype=np.intp)
+    step = pool.chunk_rows(rows, k, SEARCH_CHUNK_ENTRIES)
+
+    def chunk(start: int) -> None:
+        at = order[start : start + step]
+        dist, idx = tree.query(points[at], k=k, workers=1, **options)
+        out_dist[at] = np.asarray(dist).reshape(len(at), k)
+        out_idx[at] = np.asarray(idx).reshape(len(at), k)
+
+    pool.map(chunk, range(0, rows, step))
     return out_dist, out_idx
 
 
-def nearest(reference: np.ndarray, queries: np.ndarray) -> np.ndarray:
+def nearest(reference: np.ndarray, queries: np.ndarray, pool: SearchPool = INLINE) -> np.ndarray:
     """Row index of the nearest reference record for each query, each distinct query once.
 
     The inference searches run in the known variables' space, where a million records hold a few
@@ -128,12 +138,13 @@ def nearest(reference: np.ndarray, queries: np.ndarray) -> np.ndarray:
     Args:
         reference: The records searched (n x d).
         queries: The records looked up (m x d).
+        pool: Threads for the search.
 
     Returns:
         The reference row index nearest to each query (int64, length m).
     """
     first, group = distinct_rows(queries)
-    _, index = query(cKDTree(reference), queries[first], 1)
+    _, index = query(cKDTree(reference), queries[first], 1, pool=pool)
     found: np.ndarray = np.asarray(index[:, 0], dtype=np.int64)[group]
     return found
 
@@ -180,9 +191,10 @@ class Trees:
     avatars: cKDTree
 
     @classmethod
-    def build(cls, original: np.ndarray, avatars: np.ndarray) -> Trees:
-        """Build both trees (about a second each on a million rows)."""
-        return cls(cKDTree(original), cKDTree(avatars))
+    def build(cls, original: np.ndarray, avatars: np.ndarray, pool: SearchPool = INLINE) -> Trees:
+        """Build both trees (about a second each on a million rows), side by side on ``pool``."""
+        original_tree, avatars_tree = pool.map(cKDTree, [original, avatars])
+        return cls(original_tree, avatars_tree)
 
     def order(self, points: np.ndarray) -> np.ndarray | None:
         """The spatial order of ``points`` if they are one of the two trees' data, else None."""
@@ -202,25 +214,30 @@ def _chunked_scan(
     k: int,
     order: np.ndarray,
     chunk_entries: int,
+    pool: SearchPool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_scan` of the ``k`` nearest avatars of ``original[pending]``, chunk by chunk.
 
-    The rows are taken in spatial order (``order``: positions in ``pending``) and queried
-    ``chunk_entries // k`` at a time, so only one chunk's ``rows x k`` arrays exist.
+    The rows are taken in spatial order (``order``: positions in ``pending``) and queried at
+    most ``chunk_entries // k`` at a time, so only one chunk's ``rows x k`` arrays exist per
+    thread of ``pool``. Chunks write disjoint rows of the outputs.
     """
     size = len(pending)
     found = np.empty(size, dtype=np.int64)
     hidden = np.empty(size, dtype=bool)
     strictly = np.empty(size, dtype=bool)
     saturated = np.empty(size, dtype=bool)
-    step = max(1, chunk_entries // k)
-    for start in range(0, size, step):
+    step = pool.chunk_rows(size, k, chunk_entries)
+
+    def chunk(start: int) -> None:
         at = order[start : start + step]
         rows = pending[at]
-        dist, idx = tree.query(original[rows], k=k, workers=-1)
+        dist, idx = tree.query(original[rows], k=k, workers=1)
         dist = np.asarray(dist).reshape(len(rows), k)
         idx = np.asarray(idx).reshape(len(rows), k)
         found[at], hidden[at], strictly[at], saturated[at] = _scan(dist, idx, rows, own[rows])
+
+    pool.map(chunk, range(0, size, step))
     return found, hidden, strictly, saturated
 
 
@@ -229,6 +246,7 @@ def own_avatar_search(
     avatars: np.ndarray,
     trees: Trees | None = None,
     chunk_entries: int = SEARCH_CHUNK_ENTRIES,
+    pool: SearchPool = INLINE,
 ) -> OwnAvatarSearch:
     """Rank every original's own avatar among the avatars (hidden rate and local cloaking).
 
@@ -241,14 +259,15 @@ def own_avatar_search(
         original: Projected originals (n x ncp).
         avatars: Projected avatars, row ``i`` being the avatar of original ``i`` (n x ncp).
         trees: :class:`Trees` on these two arrays, if the caller built them.
-        chunk_entries: Neighbours held at once (rows per query chunk x k); bounds the memory,
-            changes no value.
+        chunk_entries: Neighbours held at once per thread (rows per query chunk x k); bounds
+            the memory, changes no value.
+        pool: Threads for the searches; changes no value.
 
     Returns:
         The own-avatar distances, local-cloaking counts and hidden flags.
     """
     n = len(original)
-    trees = trees or Trees.build(original, avatars)
+    trees = trees or Trees.build(original, avatars, pool)
     tree = trees.avatars
     own = np.linalg.norm(original - avatars, axis=1)
     counts = np.zeros(n, dtype=np.int64)
@@ -266,7 +285,7 @@ def own_avatar_search(
         k = min(k, n)
         order = whole_order if stage == 0 else np.argsort(rank[pending], kind="stable")
         found, hid, strictly, saturated = _chunked_scan(
-            tree, original, own, pending, k, order, chunk_entries
+            tree, original, own, pending, k, order, chunk_entries, pool
         )
         counts[pending] = found
         if stage == 0:
@@ -285,7 +304,10 @@ def own_avatar_search(
 
 
 def closest_two(
-    reference: np.ndarray, queries: np.ndarray, trees: Trees | None = None
+    reference: np.ndarray,
+    queries: np.ndarray,
+    trees: Trees | None = None,
+    pool: SearchPool = INLINE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance to the closest reference record (DCR) and the closest/second-closest ratio (NNDR).
 
@@ -296,13 +318,14 @@ def closest_two(
         reference: The records distances are measured to (the originals), (n x d).
         queries: The records distances are measured from (avatars or holdout), (m x d).
         trees: :class:`Trees` whose ``original`` is built on ``reference``, if the caller has it.
+        pool: Threads for the search.
 
     Returns:
         ``(dcr, nndr)``, each of length m.
     """
     tree = cKDTree(reference) if trees is None else trees.original
     order = None if trees is None else trees.order(queries)
-    dist, _ = query(tree, queries, 2, order)
+    dist, _ = query(tree, queries, 2, order, pool)
     return _dcr_nndr(dist[:, 0], dist[:, 1])
 
 
@@ -314,7 +337,7 @@ def _dcr_nndr(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def leave_one_out_two(
-    reference: np.ndarray, trees: Trees | None = None
+    reference: np.ndarray, trees: Trees | None = None, pool: SearchPool = INLINE
 ) -> tuple[np.ndarray, np.ndarray]:
     """DCR and NNDR of every reference record to the *other* reference records.
 
@@ -326,11 +349,12 @@ def leave_one_out_two(
     Args:
         reference: The projected originals (n x d), n >= 3.
         trees: :class:`Trees` whose ``original`` is built on ``reference``, if the caller has it.
+        pool: Threads for the search.
 
     Returns:
         ``(dcr, nndr)`` of length n.
     """
     tree = cKDTree(reference) if trees is None else trees.original
     order = None if trees is None else trees.order(reference)
-    dist, _ = query(tree, reference, 3, order)
+    dist, _ = query(tree, reference, 3, order, pool)
     return _dcr_nndr(dist[:, 1], dist[:, 2])

@@ -8,6 +8,7 @@ them with an avatar table the user supplied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -37,6 +38,7 @@ from veil_service.engine.metrics.parameters import (
 from veil_service.engine.metrics.privacy import distance_privacy
 from veil_service.engine.metrics.projection import fit_famd, ncp_warning, resolve_ncp
 from veil_service.engine.metrics.projection_tables import projection_tables
+from veil_service.engine.metrics.search_threads import SearchPool, resolve_threads
 from veil_service.engine.metrics.signal import (
     column_shapes,
     correlation_difference_ratio,
@@ -110,13 +112,22 @@ def _metadata(
 
 
 def privacy_metrics(
-    original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, **params: Any
+    original: pd.DataFrame,
+    avatars_unshuffled: pd.DataFrame,
+    *,
+    threads: int | None = None,
+    **params: Any,
 ) -> dict[str, Any]:
     """Every privacy metric of one table, in the Octopize client's result shape.
 
     Args:
         original: The original table.
         avatars_unshuffled: Its avatars, row ``i`` being the avatar of original row ``i``.
+        threads: Threads the run may keep busy (not a metric parameter: no value depends on
+            it). None: ``VEIL_METRICS_THREADS``, else the cores this process may run on
+            (:mod:`~veil_service.engine.metrics.search_threads`). With 2 or more, the neighbour
+            searches run on that many threads and the attacks beside them; with 1, everything
+            runs in the calling thread (a Dask task, whose worker gives it one thread).
         **params: ``table_name``, ``ncp`` (components for distance metrics, default
             min(5, one-hot columns)), ``known_variables`` (columns the attacker knows; enables
             correlation protection, inference and the inference attack), ``target`` (the
@@ -131,36 +142,55 @@ def privacy_metrics(
         parameters are missing (e.g. inference without ``target``) are None.
 
     Raises:
-        InvalidArgumentError: Mismatched tables or a bad parameter; the message names the fix.
+        InvalidArgumentError: Mismatched tables or a bad parameter (``threads`` included); the
+            message names the fix.
 
     BLAS and OpenMP run on one thread: the machine's cores are shared, and oversubscribed
     threads spin-wait (a 15x slowdown measured on the utility model).
     """
-    with threadpool_limits(limits=1):
-        return _privacy_metrics(original, avatars_unshuffled, params)
+    count = resolve_threads(threads)
+    with threadpool_limits(limits=1), SearchPool(count) as pool:
+        return _privacy_metrics(original, avatars_unshuffled, params, pool)
 
 
 def _privacy_metrics(
-    original: pd.DataFrame, avatars_unshuffled: pd.DataFrame, params: dict[str, Any]
+    original: pd.DataFrame,
+    avatars_unshuffled: pd.DataFrame,
+    params: dict[str, Any],
+    pool: SearchPool,
 ) -> dict[str, Any]:
     tables, parameters = _prepare(original, avatars_unshuffled, params)
-    # The attacks share nothing with the other metrics but the aligned tables: they run on a
-    # second thread (their numpy work releases the GIL) while this one does the projection and
-    # the neighbour searches. Each has its own random generator: the result does not depend on
-    # the interleaving.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-attacks") as pool:
-        risks = (
-            pool.submit(attacks.attack_risks, tables, parameters)
-            if parameters.compute_attacks
-            else None
+    if not parameters.compute_attacks:
+        return _privacy_result(tables, parameters, None, pool)
+    if pool.threads == 1:
+        return _privacy_result(
+            tables, parameters, _done(attacks.attack_risks, tables, parameters), pool
         )
-        return _privacy_result(tables, parameters, risks)
+    # The attacks share nothing with the other metrics but the aligned tables: they run on a
+    # thread of their own (their numpy work releases the GIL) while this one does the projection
+    # and the neighbour searches. Each has its own random generator: the result does not depend
+    # on the interleaving.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-attacks") as side:
+        risks = side.submit(attacks.attack_risks, tables, parameters)
+        return _privacy_result(tables, parameters, risks, pool)
+
+
+def _done(
+    work: Callable[[AlignedTables, MetricsParameters], dict[str, AttackResult]],
+    tables: AlignedTables,
+    parameters: MetricsParameters,
+) -> Future[dict[str, AttackResult]]:
+    """``work`` run now, in this thread, as a finished future."""
+    future: Future[dict[str, AttackResult]] = Future()
+    future.set_result(work(tables, parameters))
+    return future
 
 
 def _privacy_result(
     tables: AlignedTables,
     parameters: MetricsParameters,
     attack_risks: Future[dict[str, AttackResult]] | None,
+    pool: SearchPool,
 ) -> dict[str, Any]:
     projected = projection_tables(
         tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
@@ -189,6 +219,7 @@ def _privacy_result(
         model.project(projected.avatars, ncp, codes[1]),
         holdout,
         parameters.quantile_threshold,
+        pool,
     )
     column_protection, per_column = column_direct_match_protection(tables)
     chr_variables = list(parameters.categorical_hidden_rate_variables or tables.categorical)
@@ -210,11 +241,11 @@ def _privacy_result(
     known = list(parameters.known_variables)
     if known:
         metrics["correlation_protection_rate"], details["correlation_protection"] = (
-            correlation_protection_rate(tables, known, distance.hidden_rate)
+            correlation_protection_rate(tables, known, distance.hidden_rate, pool)
         )
     guesses = None
     if known and parameters.target is not None:
-        guesses = nearest_avatar_on(tables, known)
+        guesses = nearest_avatar_on(tables, known, pool)
         inferred = inference_metrics(tables, known, parameters.target, guesses)
         metrics["inference_continuous"] = inferred.pop("inference_continuous")
         metrics["inference_categorical"] = inferred.pop("inference_categorical")
@@ -231,7 +262,7 @@ def _privacy_result(
         metrics["linkability_risk"]
     )
     metrics["inference_accuracy_ratio"] = (
-        inference_accuracy_ratio(tables, known, parameters.target, parameters.seed, guesses)
+        inference_accuracy_ratio(tables, known, parameters.target, parameters.seed, guesses, pool)
         if known and parameters.target is not None
         else None
     )
@@ -244,6 +275,7 @@ def _privacy_result(
             "projection_components": model.n_components,
             "projection_explained_variance": float(model.explained_variance_ratio[:ncp].sum()),
             "warnings": warnings,
+            "threads": pool.threads,
         },
     )
     return build_result(metrics, PRIVACY_TARGETS, metadata)

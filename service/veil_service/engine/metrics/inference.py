@@ -13,11 +13,15 @@ import numpy as np
 
 from veil_service.engine.metrics.distances import nearest
 from veil_service.engine.metrics.projection import fit_famd
+from veil_service.engine.metrics.search_threads import INLINE, SearchPool
 from veil_service.engine.metrics.tables import AlignedTables
 
 
-def nearest_avatar_on(tables: AlignedTables, known: list[str]) -> np.ndarray:
-    """Index of the avatar nearest to each original on the known variables.
+def nearest_avatar_on(
+    tables: AlignedTables, known: list[str], pool: SearchPool = INLINE
+) -> np.ndarray:
+    """Index of the avatar nearest to each original on the known variables (searched on
+    ``pool``'s threads).
 
     Returns:
         For each original row, the row index of its nearest avatar (attacker's view: no link).
@@ -28,7 +32,7 @@ def nearest_avatar_on(tables: AlignedTables, known: list[str]) -> np.ndarray:
     ncp = min(5, model.n_components)
     avatar_coords = model.transform(tables.avatars[known], ncp)
     original_coords = model.transform(tables.original[known], ncp)
-    return nearest(avatar_coords, original_coords)
+    return nearest(avatar_coords, original_coords, pool)
 
 
 def smape(truth: np.ndarray, guess: np.ndarray) -> float:

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from veil_service.engine.metrics.distances import query
+from veil_service.engine.metrics.search_threads import INLINE, SearchPool
 from veil_service.engine.metrics.tables import AlignedTables
 
 _KEY_LIMIT = 2**62
@@ -139,7 +140,7 @@ def _cpr_space(tables: AlignedTables, known: list[str]) -> tuple[np.ndarray, np.
 
 
 def correlation_protection_rate(
-    tables: AlignedTables, known: list[str], hidden_rate: float
+    tables: AlignedTables, known: list[str], hidden_rate: float, pool: SearchPool = INLINE
 ) -> tuple[float, dict[str, int]]:
     """Linkability protection on the attacker's known variables (paper-era definition).
 
@@ -161,6 +162,7 @@ def correlation_protection_rate(
             cKDTree(space_a),
             space_o[unique_rows],
             min(2, len(space_a)),
+            pool=pool,
             p=np.inf,
             distance_upper_bound=1.0,
         )

@@ -23,6 +23,7 @@ import numpy as np
 from veil_service.engine.metrics.distances import nearest
 from veil_service.engine.metrics.inference import nearest_avatar_on, smape
 from veil_service.engine.metrics.projection import fit_famd
+from veil_service.engine.metrics.search_threads import INLINE, SearchPool
 from veil_service.engine.metrics.tables import AlignedTables
 
 
@@ -52,11 +53,13 @@ def inference_accuracy_ratio(
     target: str,
     seed: int,
     avatar_guesses: np.ndarray | None = None,
+    pool: SearchPool = INLINE,
 ) -> float | None:
     """100 x (accuracy with half the originals) / (accuracy with the avatars), see the module.
 
     ``avatar_guesses`` is :func:`~veil_service.engine.metrics.inference.nearest_avatar_on` for
     ``known`` when the inference metrics already searched it (the same search), else None.
+    ``pool`` runs the nearest-record searches.
     """
     n = len(tables.original)
     if n < 4:
@@ -69,14 +72,14 @@ def inference_accuracy_ratio(
     everyone = np.arange(n)
 
     if avatar_guesses is None:
-        avatar_guesses = nearest_avatar_on(tables, known)
+        avatar_guesses = nearest_avatar_on(tables, known, pool)
     with_avatars = _accuracy(tables, target, everyone, avatar_guesses, "avatars", everyone)
 
     held = tables.original.iloc[holders][known]
     model = fit_famd(held, continuous, categorical)
     ncp = min(5, model.n_components)
     guesses = nearest(
-        model.transform(held, ncp), model.transform(tables.original.iloc[victims][known], ncp)
+        model.transform(held, ncp), model.transform(tables.original.iloc[victims][known], ncp), pool
     )
     with_originals = _accuracy(tables, target, victims, guesses, "original", holders)
 

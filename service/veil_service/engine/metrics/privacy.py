@@ -21,6 +21,7 @@ from veil_service.engine.metrics.distances import (
     leave_one_out_two,
     own_avatar_search,
 )
+from veil_service.engine.metrics.search_threads import INLINE, SearchPool
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def distance_privacy(
     avatars: np.ndarray,
     holdout: np.ndarray | None,
     quantile_threshold: float,
+    pool: SearchPool = INLINE,
 ) -> DistancePrivacy:
     """Compute the distance-based privacy metrics from projected coordinates.
 
@@ -81,19 +83,20 @@ def distance_privacy(
             None, each original's distances to the *other* originals stand in for them.
         quantile_threshold: Percentile (0-100) of the holdout distributions used as the
             distance and ratio thresholds of ``closest_rate``.
+        pool: Threads for the trees and the neighbour searches (the values do not depend on it).
 
     Returns:
         The five metrics and their supporting figures.
     """
     # One tree per table serves every search, and its leaf order is the queries' spatial order.
-    trees = Trees.build(original, avatars)
-    own = own_avatar_search(original, avatars, trees)
-    dcr, nndr = closest_two(original, avatars, trees)
+    trees = Trees.build(original, avatars, pool)
+    own = own_avatar_search(original, avatars, trees, pool=pool)
+    dcr, nndr = closest_two(original, avatars, trees, pool)
     if holdout is not None:
-        ref_dcr, ref_nndr = closest_two(original, holdout, trees)
+        ref_dcr, ref_nndr = closest_two(original, holdout, trees, pool)
         source = "holdout"
     else:
-        ref_dcr, ref_nndr = leave_one_out_two(original, trees)
+        ref_dcr, ref_nndr = leave_one_out_two(original, trees, pool)
         source = "original_leave_one_out"
     distance_threshold = float(np.percentile(ref_dcr, quantile_threshold))
     ratio_threshold = float(np.percentile(ref_nndr, quantile_threshold))
