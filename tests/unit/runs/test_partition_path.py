@@ -60,3 +60,15 @@ def test_the_task_points_at_the_upload_and_a_work_dir_of_its_own(tmp_path: Path)
     assert params[partitioned.ROWS_PARAM] == 123
     assert params["avatarization"] == {"k": 7} and params["seed"] == 1
     assert params["privacy_metrics"] == {"n_attacks": 9}
+
+
+def test_veil_serve_takes_the_threshold_and_the_partition_size_as_flags() -> None:
+    from veil_service.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["serve", "--dask-partition-threshold-rows", "5000", "--dask-partition-rows", "2000"]
+    )
+    assert (args.dask_partition_threshold_rows, args.dask_partition_rows) == (5000, 2000)
+    settings = load_settings({}, environ={"VEIL_DASK_PARTITION_THRESHOLD_ROWS": "7"})
+    assert settings.dask_partition_threshold_rows == 7
+    assert settings.dask_partition_rows == 250_000
