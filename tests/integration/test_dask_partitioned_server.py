@@ -11,6 +11,7 @@ mid-job must not change the avatars. Serial: the cluster and the jobs take a min
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,26 @@ def test_a_large_table_is_avatarized_from_parquet_partitions_on_the_workers(
         "batch_worst",
         "batch_mean",
     ]
+
+
+def test_the_report_draws_on_the_first_partition_and_the_aggregated_metrics(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    runner = _runner(server, adult(), "reported")
+    runner.run()  # the default jobs: standard, signal and privacy metrics, report
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        runner.get_all_results()
+    for kind in (JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics, JobKind.report):
+        assert runner.get_status(kind) == JobStatus.finished, runner.get_job(kind)
+    # The report task read 1,500 rows of each table (the count is of what it read).
+    assert runner.get_job(JobKind.report).warnings == (
+        "table 'adult' was avatarized in Dask partitions: the report's metrics are the worst "
+        "and the mean over partitions, its figures show the first partition (1500 rows).",
+    )
+    assert any("on the Dask cluster in 4 partitions" in str(w.message) for w in said)
+    written = runner.download_report(str(tmp_path / "report.pdf"))
+    assert written and all(Path(path).read_bytes()[:4] == b"%PDF" for path in written)
 
 
 def test_a_small_table_keeps_the_in_memory_path(server: ServerThread) -> None:

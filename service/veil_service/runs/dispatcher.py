@@ -741,6 +741,10 @@ class Dispatcher:
             for kind in ("privacy_metrics", "signal_metrics"):
                 inputs.append(self._result_input(job.run_id, kind, table.name, kind))
             inputs += self._advice_input(job.run_id, table.name)
+            with self.app.db.connect() as conn:
+                rows = partition_path.report_rows(conn, self.app.settings, job.run_id, table.name)
+            if rows is not None:  # figures from the first partition only
+                params[partitioned.ROWS_PARAM] = rows
         return params, inputs
 
     def _advice_input(self, run_id: str, table_name: str) -> list[TaskInput]:

@@ -10,7 +10,9 @@ avatar features (DP generators, augmentation, processors) need the whole table i
 and their jobs run as before.
 
 The job's privacy and signal metrics jobs then record what the standard job measured on the
-partitions (:func:`measured_on_partitions`), instead of sending the whole table to an engine.
+partitions (:func:`measured_on_partitions`), instead of sending the whole table to an engine;
+its report job reads only the first partition's rows of the original and the avatars
+(:func:`report_rows`), with the aggregated metrics.
 """
 
 from __future__ import annotations
@@ -96,3 +98,15 @@ def measured_on_partitions(
         if r.kind == job_kind and r.table_name == table_name
     ]
     return found[-1] if found else None
+
+
+def report_rows(
+    conn: sa.Connection, settings: Settings, run_id: str, table_name: str
+) -> int | None:
+    """Rows a report job reads of the original and the avatars: a partition's, when the run's
+    latest standard job took the partition path (its figures then show the first partition:
+    the unshuffled avatars follow the upload's order, so the first rows of both pair up);
+    None reads them whole."""
+    if measured_on_partitions(conn, run_id, contract.PRIVACY_RESULT, table_name) is None:
+        return None
+    return settings.dask_partition_rows

@@ -70,8 +70,8 @@ def apply_column_types(
     return frame, categorical_numeric
 
 
-def _read_original(ctx: TaskContext) -> tuple[pd.DataFrame, list[str]]:
-    frame = ctx.read_table("original")
+def _read_original(ctx: TaskContext, max_rows: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+    frame = ctx.read_table("original", max_rows)
     return apply_column_types(frame, ctx.params.get("column_types") or {})
 
 
@@ -206,9 +206,9 @@ def _write_figures(
         )
 
 
-def _read_pair(ctx: TaskContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    original, _ = _read_original(ctx)
-    avatars = ctx.read_table("avatars")
+def _read_pair(ctx: TaskContext, max_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    original, _ = _read_original(ctx, max_rows)
+    avatars = ctx.read_table("avatars", max_rows)
     types = ctx.params.get("column_types") or {}
     if types:
         avatars, _ = apply_column_types(
@@ -310,12 +310,21 @@ def run_signal_metrics(ctx: TaskContext) -> dict[str, Any]:
 
 
 def run_report(ctx: TaskContext) -> dict[str, Any]:
-    """Technical report (PDF) and PIA report (DOCX) from the metrics of one table."""
+    """Technical report (PDF) and PIA report (DOCX) from the metrics of one table.
+
+    A table the standard job avatarized in Dask partitions (``partition_rows`` set by the
+    server): the metrics are the aggregates over partitions, and the figures are drawn from the
+    first partition only (its originals and their avatars are the first rows of both tables),
+    so the report never holds the whole table; the summary says so.
+    """
     from veil_service.engine.avatarize import constant_columns as aside_columns
     from veil_service.engine.tasks.release_metrics import computations
     from veil_service.engine.tasks.report_task import write_reports
+    from veil_service.engine_contract import partitioned
 
-    original, avatars = _read_pair(ctx)
+    first_partition = ctx.params.get(partitioned.ROWS_PARAM)
+    rows = None if first_partition is None else int(first_partition)
+    original, avatars = _read_pair(ctx, rows)
     # Identifiers released as pseudonyms stay out of the reports: their figures would show the
     # real names (and compare them with pseudonyms).
     hidden = _pseudonymized_identifiers(ctx, original, aside_columns.find_set_aside(original))
@@ -324,7 +333,14 @@ def run_report(ctx: TaskContext) -> dict[str, Any]:
     standalone = computations(ctx, original, avatars, "signal_metrics")[0]
     privacy = json.loads(ctx.input_path("privacy_metrics").read_text())
     signal = json.loads(ctx.input_path("signal_metrics").read_text())
-    return write_reports(ctx, standalone.original, standalone.avatars, privacy, signal)
+    summary = write_reports(ctx, standalone.original, standalone.avatars, privacy, signal)
+    if rows is not None:
+        summary.setdefault("warnings", []).append(
+            f"table {_table_name(ctx)!r} was avatarized in Dask partitions: the report's "
+            "metrics are the worst and the mean over partitions, its figures show the first "
+            f"partition ({len(original)} rows)."
+        )
+    return summary
 
 
 def run_advice(ctx: TaskContext) -> dict[str, Any]:

@@ -62,10 +62,27 @@ class TaskContext:
         with pa.OSFile(str(self.input_path(name)), "rb") as source:
             return ipc.open_stream(source).read_all()
 
-    def read_table(self, name: str) -> pd.DataFrame:
-        """Read an input table as pandas (Arrow dictionary columns become categoricals)."""
-        frame: pd.DataFrame = self.read_arrow(name).to_pandas()
-        return frame
+    def read_table(self, name: str, max_rows: int | None = None) -> pd.DataFrame:
+        """Read an input table as pandas (Arrow dictionary columns become categoricals).
+
+        Args:
+            max_rows: Read only the first rows, one record batch at a time: the rest of the
+                stream is never decoded (a report on a table avatarized in partitions).
+        """
+        if max_rows is None:
+            frame: pd.DataFrame = self.read_arrow(name).to_pandas()
+            return frame
+        with pa.OSFile(str(self.input_path(name)), "rb") as source:
+            reader = ipc.open_stream(source)
+            batches: list[pa.RecordBatch] = []
+            held = 0
+            for batch in reader:
+                if held >= max_rows:
+                    break
+                batches.append(batch.slice(0, max_rows - held))
+                held += batches[-1].num_rows
+            head: pd.DataFrame = pa.Table.from_batches(batches, reader.schema).to_pandas()
+        return head
 
     def _target(self, name: str, suffix: str) -> Path:
         self.output_dir.mkdir(parents=True, exist_ok=True)

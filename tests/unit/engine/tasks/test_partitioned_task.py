@@ -40,3 +40,20 @@ def test_each_partition_gets_the_runs_metric_settings_but_its_own_seed() -> None
         "ncp": 4,
     }
     assert metric_parameters(params, "signal_metrics") == {"table_name": "adult", "ncp": 4}
+
+
+@pytest.mark.parametrize("max_rows", [1, 999, 1_000, 1_001, 2_500, 10_000])
+def test_a_task_reads_only_the_first_rows_it_asks_for(tmp_path: Path, max_rows: int) -> None:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    frame = pd.DataFrame({"a": range(5_000), "b": [str(i % 7) for i in range(5_000)]})
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    path = tmp_path / "t.arrows"
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=1_000)
+    ctx = TaskContext({}, {"original": path}, tmp_path / "out")
+    expected = frame.head(max_rows)
+    pd.testing.assert_frame_equal(ctx.read_table("original", max_rows), expected)
+    pd.testing.assert_frame_equal(ctx.read_table("original"), frame)
