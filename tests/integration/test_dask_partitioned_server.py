@@ -164,6 +164,13 @@ def test_a_large_table_is_avatarized_from_parquet_partitions_on_the_workers(
     # The metrics jobs record what the partitions measured: worst and mean, then the mean.
     assert runner.privacy_metrics("adult") == json.loads(json.dumps(run.privacy))
     assert runner.signal_metrics("adult") == json.loads(json.dumps(run.signal))
+    # Projections and figures: the first partition's (each partition has its own projection).
+    original_projections, avatar_projections = runner.projections("adult")
+    assert len(original_projections) == len(avatar_projections) == PARTITION_ROWS
+    first = pd.read_parquet(run.avatars_dir.parent / "original_projections" / "part-00000.parquet")
+    pd.testing.assert_frame_equal(original_projections, first)
+    kinds = {r.kind for r in runner._list_results(JobKind.standard)}
+    assert {"figures", "figures_metadata", "shuffled", "unshuffled"} <= kinds
     assert [m["metadata"]["computation_type"] for m in runner.privacy_metrics("adult")] == [
         "batch_worst",
         "batch_mean",

@@ -167,6 +167,9 @@ def avatarize_partition(partition: Partition, parameters: Mapping[str, Any]) -> 
     )
     _write(release.shuffled, partition.path("avatars"))
     _write(release.unshuffled.reset_index(drop=True), partition.path("unshuffled"))
+    if partition.index == 0:  # a server job's projections and figures show the first partition
+        for kind in ("original_projections", "avatar_projections"):
+            _write(getattr(release.result, kind).reset_index(drop=True), partition.path(kind))
     cpu, worker, peak = _process_usage()
     return PartitionAvatars(
         partition.index,

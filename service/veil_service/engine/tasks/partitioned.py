@@ -10,9 +10,10 @@ directory (``engine_contract.partitioned``). This task drives the Dask cluster:
    it, avatarizes it, writes its avatars, and computes its privacy and signal metrics;
 3. the avatar partition files are streamed, one record batch at a time, into the ``shuffled``
    and ``unshuffled`` results, and the metrics aggregated over partitions (privacy: worst and
-   mean; signal: mean) are written as JSON.
+   mean; signal: mean) are written as JSON;
+4. the first partition's projections are the projection results, and its rows the figures'.
 
-This process holds at most one record batch of avatars and never a row of the original.
+This process holds at most one record batch of avatars, and the first partition.
 Cancelling: the engine kills this process; its Dask client goes with it and the scheduler
 releases the job's futures (queued tasks never run; running ones' results are dropped).
 """
@@ -43,6 +44,46 @@ def metric_parameters(params: dict[str, Any], section: str) -> dict[str, Any]:
     if "ncp" not in out and ncp is not None:
         out["ncp"] = ncp
     return out
+
+
+def first_partition(
+    ctx: TaskContext, original: Path, out: Path, pseudonymized: tuple[Any, ...]
+) -> None:
+    """The projections and figures of the first partition, as the standard job's.
+
+    One projection of the whole table does not exist on this path (each partition has its
+    own); the first partition's is what the projection results and the figures show, and this
+    process reads that partition only.
+    """
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from veil_service.engine.avatarize import constant_columns as aside_columns
+    from veil_service.engine.tasks.avatar_jobs import _write_figures, apply_column_types
+
+    projections = [
+        pd.read_parquet(out / kind / "part-00000.parquet")
+        for kind in ("original_projections", "avatar_projections")
+    ]
+    ctx.write_table("original_projections", projections[0])
+    ctx.write_table("avatar_projections", projections[1])
+    if not ctx.params.get("compute_figures", True):
+        return
+    frame, _ = apply_column_types(
+        pq.ParquetFile(original).read_row_group(0).to_pandas(),
+        ctx.params.get("column_types") or {},
+    )
+    left_out = [*aside_columns.find_set_aside(frame).names, *pseudonymized]
+    unshuffled = pd.read_parquet(out / "unshuffled" / "part-00000.parquet")
+    _write_figures(
+        ctx,
+        frame.drop(columns=left_out),
+        unshuffled.drop(columns=[c for c in left_out if c in unshuffled.columns]),
+        projections[0],
+        projections[1],
+        None,
+        None,
+    )
 
 
 def run_avatarize_partitioned(ctx: TaskContext) -> dict[str, Any]:
@@ -90,6 +131,7 @@ def run_avatarize_partitioned(ctx: TaskContext) -> dict[str, Any]:
         parquet_to_ipc(sorted((work / "out" / kind).glob("*.parquet")), ctx.arrow_result_path(name))
     ctx.write_json(contract.PRIVACY_RESULT, run.privacy)
     ctx.write_json(contract.SIGNAL_RESULT, run.signal)
+    first_partition(ctx, original, work / "out", run.partitions[0].pseudonymized_columns)
     ctx.progress(1.0, "done")
     table = str(ctx.params.get("table_name", "table"))
     return {
@@ -100,6 +142,7 @@ def run_avatarize_partitioned(ctx: TaskContext) -> dict[str, Any]:
             f"table {table!r} ({run.rows} rows) was avatarized on the Dask cluster in "
             f"{len(sizes)} partitions of up to {rows} rows, each with its own projection and "
             "neighbours; its privacy metrics are the worst and the mean over partitions, its "
-            "signal metrics the mean (docs/scaling.md)."
+            "signal metrics the mean, its projections and figures show the first partition "
+            "(docs/scale.md)."
         ],
     }
