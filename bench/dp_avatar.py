@@ -48,7 +48,8 @@ come out comonotone, a dependence the model does not hold (docs/benchmarks.md, 2
 afternoon). Without the flag the baselines run as the library ships them.
 
 ``--repeats N`` runs each method N times (OpenDP draws its noise from its own generator, unseeded
-as DP requires: Open DP's AUC at ε=1 has varied from 0.68 to 0.83 between runs of the same code);
+as DP requires: Open DP's AUC at ε=1 varied from 0.68 to 0.83 between runs before its rows were
+drawn independently, 0.869 to 0.887 since);
 the key=value line then gives the means and each run's AUC (``open_dp_auc_runs_eps1``).
 
 The last line is ``key=value`` pairs, e.g. ``open_dp_auc_eps1=0.79 aim_auc_eps1=...``, with
