@@ -47,6 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "engine.server",
         "engine.parent_death",
         "engine.forkserver_guard",
+        "engine.dask_partitions",  # a job's partition tasks: release and metrics as the tasks do
     ),
     "infrastructure": (
         "storage",
