@@ -257,6 +257,8 @@ def test_ts_yaml_loads_runs_and_exports_back(
     margins.append(chosen["rate_sensor1"] - search.series_targets["sensor1"])
     # Met means beyond the seeds' noise (mean less one standard error), so the means pass.
     assert not search.met or min(margins) >= 0
+    # ... and the advised setting's rate on held-out seeds reaches it too.
+    assert not search.met or search.held_out_rate >= search.target
     assert runner.config.tables["vanilla"].avatarization["k"] == search.chosen_k
     assert runner.config.tables["vanilla"].avatarization["coupled_noise"] == (
         search.chosen_coupled_noise

@@ -3117,7 +3117,8 @@ class LinkedKSearch(_message.Message):
     """LinkedKSearch is how a linked table's k was chosen: of the trials (k with per-variable or
     coupled local noise) whose matched hidden rate (each original paired with an avatar by
     minimum total distance), averaged over seeded runs of every linked table, reaches the target,
-    the one whose avatars keep the table best (column shapes and pair trends).
+    the one whose avatars keep the table best (column shapes and pair trends) and whose rate on
+    held-out seeds still reaches it.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -3150,18 +3151,27 @@ class LinkedKSearch(_message.Message):
     TRIALS_FIELD_NUMBER: _builtins.int
     SERIES_TARGETS_FIELD_NUMBER: _builtins.int
     CHOSEN_COUPLED_NOISE_FIELD_NUMBER: _builtins.int
+    HELD_OUT_FIELD_NUMBER: _builtins.int
+    HELD_OUT_SEED_FIELD_NUMBER: _builtins.int
+    HELD_OUT_RATE_FIELD_NUMBER: _builtins.int
     target: _builtins.float
     """The matched hidden rate aimed at, in %."""
     target_source: _builtins.str
     """fresh_sample (one real half measured against the other) or stated."""
     met: _builtins.bool
-    """Whether the chosen k reaches the target (else it is the k that came nearest)."""
+    """Whether the chosen k reaches the target on the search's seeds (beyond one standard error)
+    and on held-out seeds (else it is the k that came nearest).
+    """
     seeds: _builtins.int
     """Seeded linked runs each k was measured over."""
     chosen_k: _builtins.int
     """The k chosen."""
     chosen_coupled_noise: _builtins.bool
     """Whether the chosen k goes with coupled local noise (else per-variable noise)."""
+    held_out_seed: _builtins.int
+    """First seed of the held-out runs (the search's first seed + 10,000)."""
+    held_out_rate: _builtins.float
+    """The chosen setting's matched hidden rate on the held-out seeds (mean), in %."""
     @_builtins.property
     def trials(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedKTrial]:
         """Every k tried, in the order tried."""
@@ -3170,6 +3180,14 @@ class LinkedKSearch(_message.Message):
     def series_targets(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """The table's time-series children, each with its own target: a k meets only if the table
         and every series reach theirs.
+        """
+
+    @_builtins.property
+    def held_out(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedKTrial]:
+        """The settings that met the target on the search's seeds, re-measured (the most faithful
+        first) on as many seeds the search did not use, from held_out_seed on: the first whose
+        held-out mean still reaches the target is chosen. Choosing on the search's own seeds picks
+        a setting they overrate; the chosen setting's held-out rate is what the advice promises.
         """
 
     def __init__(
@@ -3183,10 +3201,13 @@ class LinkedKSearch(_message.Message):
         trials: _abc.Iterable[Global___LinkedKTrial] | None = ...,
         series_targets: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
         chosen_coupled_noise: _builtins.bool = ...,
+        held_out: _abc.Iterable[Global___LinkedKTrial] | None = ...,
+        held_out_seed: _builtins.int = ...,
+        held_out_rate: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_coupled_noise", b"chosen_coupled_noise", "chosen_k", b"chosen_k", "met", b"met", "seeds", b"seeds", "series_targets", b"series_targets", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chosen_coupled_noise", b"chosen_coupled_noise", "chosen_k", b"chosen_k", "held_out", b"held_out", "held_out_rate", b"held_out_rate", "held_out_seed", b"held_out_seed", "met", b"met", "seeds", b"seeds", "series_targets", b"series_targets", "target", b"target", "target_source", b"target_source", "trials", b"trials"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

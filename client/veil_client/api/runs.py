@@ -147,6 +147,18 @@ PARAMETERS_NAMES: dict[JobKind | str, str] = {JobKind.advice: "advice_parameters
 """Octopize's parameters document of each job kind, where it is not the kind's own name."""
 
 
+def _linked_trial(trial: runs_pb2.LinkedKTrial) -> dict[str, Any]:
+    """One trial of a linked k search as the client hands it out."""
+    return {
+        "k": trial.k,
+        "coupled_noise": trial.coupled_noise,
+        "rates": tuple(trial.rates),
+        "rate": trial.rate,
+        "fidelity": trial.fidelity,
+        "series_rates": dict(trial.series_rates),
+    }
+
+
 def job_from_proto(job: runs_pb2.Job) -> JobResponse:
     """A Job message as a JobResponse with the Octopize field names."""
     status = STATUS_FROM_PROTO.get(job.status, JobStatus.field_)
@@ -331,6 +343,13 @@ class LinkedKSearch:
         series_targets: The table's time-series children and their targets: a ``k`` meets
             only if the table and every series reach theirs.
         chosen_coupled_noise: Whether the advised ``k`` goes with coupled noise.
+        held_out: The settings that met the target on the search's seeds, re-measured (the
+            most faithful first) on as many other seeds, from ``held_out_seed`` on; the first
+            whose held-out mean still reaches the target is the one advised (same keys as
+            ``trials``).
+        held_out_seed: First seed of the held-out runs.
+        held_out_rate: The advised setting's rate on the held-out seeds: the rate to expect
+            (the search's own figure for the same setting is optimistic).
     """
 
     target: float
@@ -341,6 +360,9 @@ class LinkedKSearch:
     trials: tuple[dict[str, Any], ...]
     series_targets: dict[str, float] = field(default_factory=dict)
     chosen_coupled_noise: bool = False
+    held_out: tuple[dict[str, Any], ...] = ()
+    held_out_seed: int = 0
+    held_out_rate: float = 0.0
 
     def to_frame(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame: one row per trial, the chosen one marked."""
@@ -739,19 +761,12 @@ class RunsApi:
                 met=found.met,
                 seeds=found.seeds,
                 chosen_k=found.chosen_k,
-                trials=tuple(
-                    {
-                        "k": t.k,
-                        "coupled_noise": t.coupled_noise,
-                        "rates": tuple(t.rates),
-                        "rate": t.rate,
-                        "fidelity": t.fidelity,
-                        "series_rates": dict(t.series_rates),
-                    }
-                    for t in found.trials
-                ),
+                trials=tuple(_linked_trial(t) for t in found.trials),
                 series_targets=dict(found.series_targets),
                 chosen_coupled_noise=found.chosen_coupled_noise,
+                held_out=tuple(_linked_trial(t) for t in found.held_out),
+                held_out_seed=found.held_out_seed,
+                held_out_rate=found.held_out_rate,
             )
         return Advice(
             run_config_proto.avatarization_from_proto(response.parameters),

@@ -384,9 +384,12 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
         found.series_targets.update(
             {c: float(v) for c, v in (linked.get("series_targets") or {}).items()}
         )
-        for trial in linked["trials"]:
+        for trials, trial in [
+            *((found.trials, t) for t in linked["trials"]),
+            *((found.held_out, t) for t in linked.get("held_out") or ()),
+        ]:
             fidelity = trial.get("fidelity")
-            tried = found.trials.add(
+            tried = trials.add(
                 k=int(trial["k"]),
                 rates=trial["rates"],
                 rate=float(trial["rate"]),
@@ -396,6 +399,8 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
             tried.series_rates.update(
                 {c: float(v) for c, v in (trial.get("series_rates") or {}).items()}
             )
+        found.held_out_seed = int(linked.get("held_out_seed") or 0)
+        found.held_out_rate = float(linked.get("held_out_rate") or 0.0)
     search = advice.privacy_search
     if search is not None:
         message.targets_met = bool(search["met"])

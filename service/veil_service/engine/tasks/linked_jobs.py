@@ -523,7 +523,11 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     Extra parameters: ``table_name``, ``hidden_rate_target`` (optional, %).
     """
     from veil_service.engine.multitable import TableParameters
-    from veil_service.engine.multitable.hidden_rate_advice import advise_linked_k, seeds_for
+    from veil_service.engine.multitable.hidden_rate_advice import (
+        HELD_OUT_OFFSET,
+        advise_linked_k,
+        seeds_for,
+    )
     from veil_service.engine.tasks.avatar_jobs import rule_advice
 
     run = LinkedRun.from_context(ctx)
@@ -577,19 +581,26 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     series = "".join(
         f"; its series {c} aims at {target:.1f} %" for c, target in found.series_targets.items()
     )
+    held_out_seed = seed + HELD_OUT_OFFSET
+    checked = ", ".join(
+        f"{t.k}{' coupled' if t.coupled_noise else ''}: {t.rate:.1f}" for t in found.held_out
+    )
     payload["notes"].append(
         f"k = {found.k} (linked run), {noise} local noise: "
         + (
-            f"its matched hidden rate ({found.rate:.1f} % ± {found.chosen.rate_error:.1f}, mean "
-            f"and standard error of {seeds} runs of every linked table) reaches "
-            f"{source[found.target_source]} ({found.target:.1f} %) beyond that error, and "
-            f"of the settings tried that do, its avatars keep the table best (column shapes "
-            f"and pair trends {found.chosen.fidelity:.3f})"
+            f"its matched hidden rate ({found.chosen.rate:.1f} % ± "
+            f"{found.chosen.rate_error:.1f}, mean and standard error of {seeds} runs of every "
+            f"linked table) reaches {source[found.target_source]} ({found.target:.1f} %) "
+            f"beyond that error and holds on {seeds} other runs (seeds from {held_out_seed}: "
+            f"{found.rate:.1f} % ± {found.rate_error:.1f}, the rate to expect), and of the "
+            f"settings tried that do, its avatars keep the table best (column shapes and pair "
+            f"trends {found.chosen.fidelity:.3f})"
             if found.met
-            else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %); "
-            f"this k came nearest ({found.rate:.1f} %)"
+            else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %) on "
+            f"the search's runs and on held-out runs; this k came nearest ({found.rate:.1f} % "
+            f"on held-out seeds from {held_out_seed})"
         )
-        + f"{series}; k tried (rate %): {tried}."
+        + f"{series}; k tried (rate %): {tried}; re-measured on held-out seeds: {checked}."
     )
     payload["linked_k_search"] = {
         "target": found.target,
@@ -610,6 +621,19 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
             for t in found.trials
         ],
         "series_targets": dict(found.series_targets),
+        "held_out": [
+            {
+                "k": t.k,
+                "coupled_noise": t.coupled_noise,
+                "rates": list(t.rates),
+                "rate": t.rate,
+                "fidelity": t.fidelity,
+                "series_rates": {c: t.series_rate(c) for c in t.series_rates},
+            }
+            for t in found.held_out
+        ],
+        "held_out_seed": held_out_seed,
+        "held_out_rate": found.rate,
     }
     ctx.write_json("advice", payload)
     ctx.progress(1.0, "done")
