@@ -13,6 +13,12 @@ the project venv). Three commands, each reading Parquet files and printing one J
   interval of the ratio of means;
 * ``dcr ORI SYN CONTROL SPEC``: that distance ratio alone (bench/dcr_intervals.py).
 
+Singling out comes with two figures besides anonymeter's own (``_singling_out_sizes``): its
+control-size correction is defective in 1.1.0 (it counts queries instead of successes, and on a
+deduplicated control under 1,000 rows it fits a single size: the correction is then
+(control rows + 1) / (training rows + 1) whatever the data, e.g. 0.47 on wbcd), see
+docs/benchmarks.md, "anonymeter's singling-out size correction".
+
 The spec (JSON) names the categorical integer columns, the regression secrets, ``n_attacks`` and
 the seed. anonymeter samples its targets with numpy's global generator, so it is seeded first.
 """
@@ -122,6 +128,79 @@ def _dcr(ori: pd.DataFrame, syn: pd.DataFrame, control: pd.DataFrame, n: int) ->
     }
 
 
+#: Training subsamples drawn like the control for the matched singling-out figure.
+MATCHED_DRAWS = 50
+
+
+def _singling_out_sizes(
+    singling: Any, ori: pd.DataFrame, control: pd.DataFrame, seed: int, max_attempts: int
+) -> dict[str, Any]:
+    """Singling-out risk without anonymeter's control-size model, two ways.
+
+    ``uncorrected``: the same queries' successes on the control taken as they are (the control
+    rescaled by 1, not by anonymeter's fitted factor). ``matched``: the queries on training
+    subsamples drawn as the control was (as many raw rows, then deduplicated), mean successes of
+    ``MATCHED_DRAWS`` draws against the control's; no size model, but only part of the training
+    rows are present in each draw, so any membership signal is diluted: a lower bound. Both use
+    anonymeter's query generator (re-run with the evaluator's seed: the same 500 queries, checked)
+    and its risk formula; they rely on anonymeter 1.1.0's private helpers (pinned in
+    bench/requirements-metrics.txt).
+    """
+    import polars as pl
+    from anonymeter.evaluators import singling_out_evaluator as soe
+    from anonymeter.stats.confidence import EvaluationResults
+
+    queries = soe._generate_singling_out_queries(
+        df=singling._syn,
+        mode="multivariate",
+        n_attacks=singling._n_attacks,
+        n_cols=singling._n_cols,
+        max_attempts=max_attempts,
+        rng=np.random.default_rng(seed),
+    )
+    hits = len(soe._evaluate_queries_and_return_successful(singling._ori, queries))
+    if hits != singling._n_success:
+        raise RuntimeError("singling out: the regenerated queries differ from the evaluator's")
+    control_hits = len(soe._evaluate_queries_and_return_successful(singling._control, queries))
+    raw = pl.DataFrame(ori)
+    rng = np.random.default_rng(seed + 1)
+    matched = [
+        len(
+            soe._evaluate_queries_and_return_successful(
+                raw[np.sort(rng.choice(len(ori), len(control), replace=False))].unique(
+                    maintain_order=True
+                ),
+                queries,
+            )
+        )
+        for _ in range(MATCHED_DRAWS)
+    ]
+
+    def risk(success: float) -> dict[str, float]:
+        found = EvaluationResults(
+            n_attacks=len(queries),
+            n_success=round(success),
+            n_baseline=singling._n_baseline,
+            n_control=control_hits,
+            confidence_level=0.95,
+        ).risk()
+        return {
+            "risk": float(found.value),
+            "ci_low": float(found.ci[0]),
+            "ci_high": float(found.ci[1]),
+        }
+
+    return {
+        "training_unique_rows": len(singling._ori),
+        "control_unique_rows": len(singling._control),
+        "successes_training": hits,
+        "successes_control": control_hits,
+        "anonymeter_size_correction": float(singling._n_control) / max(control_hits, 1),
+        "uncorrected": risk(hits),
+        "matched": {**risk(float(np.mean(matched))), "successes_training": float(np.mean(matched))},
+    }
+
+
 def _attack(ori_path: str, syn_path: str, control_path: str, spec: dict[str, Any]) -> None:
     from anonymeter.evaluators import (
         InferenceEvaluator,
@@ -147,6 +226,9 @@ def _attack(ori_path: str, syn_path: str, control_path: str, spec: dict[str, Any
     )
     singling.evaluate(mode="multivariate")
     out["singling_out"] = _risk(singling)
+    out["singling_out"]["sizes"] = _singling_out_sizes(
+        singling, ori, control, seed, int(spec.get("max_attempts", 200_000))
+    )
     link = LinkabilityEvaluator(
         ori=ori,
         syn=syn,

@@ -20,8 +20,10 @@ generator, Veil first:
 
 * anonymeter 1.1.0 (the real package): singling-out (multivariate), linkability (all columns in
   two halves), worst inference (each column the secret, every other column known), each with the
-  control split; the distance-to-closest-record ratio held-out / training (Gower-like, anonymeter's
-  ``MixedTypeKNeighbors``; 1 means no membership signal);
+  control split (singling-out also without anonymeter's control-size correction, which is
+  defective in 1.1.0: ``uncorrected`` and ``matched``, bench/_privacy_worker.py; the targets are
+  judged on anonymeter's own figure); the distance-to-closest-record ratio held-out / training
+  (Gower-like, anonymeter's ``MixedTypeKNeighbors``; 1 means no membership signal);
 * for Veil, which keeps the avatar-original link: hidden rate and median local cloaking
   (``privacy_metrics``, ncp of the avatarization), and the share of avatars equal to an original row
   that occurs once in the table (for the baselines too);
@@ -315,6 +317,10 @@ def evaluate(
         row["unique_copies"] = unique_copies(case.train, synthetic)
         risks = attacks(case, synthetic, folder, args.n_attacks, args.seed)
     row["singling_out"] = risks["singling_out"]["risk"]
+    sizes = risks["singling_out"].get("sizes", {})
+    if sizes:
+        row["singling_out_uncorrected"] = sizes["uncorrected"]["risk"]
+        row["singling_out_matched"] = sizes["matched"]["risk"]
     row["linkability"] = risks["linkability"]["risk"]
     row["inference_worst"] = risks["inference_worst"]["risk"]
     row["inference_worst_secret"] = risks["inference_worst"]["secret"]
@@ -371,11 +377,17 @@ def wall_clock_lines(table: str, rows: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _line(row: dict[str, Any]) -> str:
+    so_sizes = ""
+    if "singling_out_uncorrected" in row:
+        so_sizes = (
+            f" (uncorrected {row['singling_out_uncorrected']:.3f},"
+            f" matched {row['singling_out_matched']:.3f})"
+        )
     veil = ""
     if "hidden_rate" in row:
         veil = f" hidden {row['hidden_rate']:.1f}% cloaking {row['local_cloaking']:.0f}"
     return (
-        f"{row['table']:<20} {row['generator']:<16} SO {row['singling_out']:.3f} "
+        f"{row['table']:<20} {row['generator']:<16} SO {row['singling_out']:.3f}{so_sizes} "
         f"LK {row['linkability']:.3f} INF {row['inference_worst']:.3f} "
         f"({row['inference_worst_secret']}) DCR {row['dcr_ratio']:.2f} "
         f"uniq {100 * row['unique_copies']:.2f}%{veil} util {row['utility_synthetic']:.3f}/"
@@ -478,6 +490,9 @@ def main() -> None:
             print(_line(row), flush=True)
             for key in ("singling_out", "linkability", "inference_worst", "dcr_ratio"):
                 figures[f"{name}_{label}_{key}"] = row[key]
+            for key in ("singling_out_uncorrected", "singling_out_matched"):
+                if key in row:
+                    figures[f"{name}_{label}_{key}"] = row[key]
             figures[f"{name}_{label}_utility_diff"] = row["utility_diff"]
             figures[f"{name}_{label}_seconds"] = row["seconds"]
             figures[f"{name}_{label}_wall_seconds"] = wall_clock(row)["total"]
