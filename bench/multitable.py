@@ -19,9 +19,12 @@ Per set and method: SDMetrics' multi-table quality (column shapes, pair trends, 
 inter-table trends; multi-table sets), the Hellinger distance between child-count distributions
 per parent, a model trained on the synthetic child table (joined with its parents) and tested on
 the real one, the hidden rate per table, and the wall time. Time-series sets: pointwise and
-density Hellinger distances. The hidden rate of a generator that keeps no link to the originals is
-measured after pairing each original with a synthetic record by minimum total distance
-(``matched_hidden_rate``, for both methods); Veil's own ``hidden_rate`` uses its real pairing.
+density Hellinger distances, and the pair trends of the flattened curves (what keeps a
+trajectory together, which the Hellinger distances do not see); on a balanced panel also a
+``shuffled`` reference (each time's values shuffled across individuals). The hidden rate of a
+generator that keeps no link to the originals is measured after pairing each original with a
+synthetic record by minimum total distance (``matched_hidden_rate``, for both methods); Veil's
+own ``hidden_rate`` uses its real pairing.
 
 The last line is ``key=value`` pairs (docs/benchmarks.md, "Multi-table").
 """
@@ -47,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from linked_data import hospital
 from shared_data import SHARED_DATA
 from veil_service.engine.metrics import privacy_metrics
+from veil_service.engine.metrics.signal import pair_trends
+from veil_service.engine.metrics.tables import align_tables
 from veil_service.engine.multitable import (
     Link,
     Schema,
@@ -568,6 +573,9 @@ def series_set(
     if par is not None:
         out[f"{name}_par_s"] = float(par["seconds"])
         methods["par"] = pd.read_parquet(folder / "par" / "sequence.parquet")
+    shuffled = shuffled_panel(readings.drop(columns=["reading_id"]), key, time_column, variables)
+    if shuffled is not None:
+        methods["shuffled"] = shuffled
     # Every method is read on the grid of the first Veil run's alignment (the same originals).
     n_points = first.series["readings"].n_points
     original_aligned = first.series["readings"].aligned
@@ -591,6 +599,33 @@ def series_set(
         flat_s = pd.DataFrame(aligned.curves[aligned.has_series].reshape(-1, flat_o.shape[1]))
         flat_o.columns = flat_s.columns = [f"c{i}" for i in range(flat_o.shape[1])]
         out[f"{name}_{method}_matched_hidden_rate"] = matched_hidden_rate(flat_o, flat_s)
+        # The Hellinger distances compare each time point's and each variable's distribution
+        # alone; the pair trends of the flattened curves (every pair of (point, variable)
+        # across individuals) is what keeps an individual's trajectory together.
+        curves = align_tables(flat_o, flat_s)
+        out[f"{name}_{method}_curve_pair_trends"] = float(
+            np.mean(list(pair_trends(curves).values()))
+        )
+    return out
+
+
+def shuffled_panel(
+    readings: pd.DataFrame, key: str, time_column: str, variables: list[str]
+) -> pd.DataFrame | None:
+    """A reference release of a balanced panel (every individual read at the same times): each
+    time's values of each variable shuffled across the individuals (seed 0). Every time point's
+    and every variable's distribution is exactly the originals' and every trajectory is broken,
+    so it shows what the Hellinger distances do not see; None for an unbalanced panel."""
+    sizes = readings.groupby(time_column)[key].nunique()
+    if sizes.nunique() != 1 or int(sizes.iloc[0]) != readings[key].nunique():
+        return None
+    rng = np.random.default_rng(0)
+    out = readings.copy()
+    for rows in out.groupby(time_column).indices.values():
+        for variable in variables:
+            out.iloc[rows, out.columns.get_loc(variable)] = out[variable].to_numpy()[
+                rng.permutation(rows)
+            ]
     return out
 
 
