@@ -325,6 +325,8 @@ def evaluate(
     row["inference_worst"] = risks["inference_worst"]["risk"]
     row["inference_worst_secret"] = risks["inference_worst"]["secret"]
     row["dcr_ratio"] = risks["dcr_ratio"]
+    if "dcr_ratio_every_row" in risks:
+        row["dcr_ratio_every_row"] = risks["dcr_ratio_every_row"]
     row["attacks"] = risks
     row["utility_real"] = args.real_scores[case.name]
     scoring = time.perf_counter()
@@ -383,13 +385,16 @@ def _line(row: dict[str, Any]) -> str:
             f" (uncorrected {row['singling_out_uncorrected']:.3f},"
             f" matched {row['singling_out_matched']:.3f})"
         )
+    dcr_all = ""
+    if "dcr_ratio_every_row" in row:
+        dcr_all = f" (every row {row['dcr_ratio_every_row']:.2f})"
     veil = ""
     if "hidden_rate" in row:
         veil = f" hidden {row['hidden_rate']:.1f}% cloaking {row['local_cloaking']:.0f}"
     return (
         f"{row['table']:<20} {row['generator']:<16} SO {row['singling_out']:.3f}{so_sizes} "
         f"LK {row['linkability']:.3f} INF {row['inference_worst']:.3f} "
-        f"({row['inference_worst_secret']}) DCR {row['dcr_ratio']:.2f} "
+        f"({row['inference_worst_secret']}) DCR {row['dcr_ratio']:.2f}{dcr_all} "
         f"uniq {100 * row['unique_copies']:.2f}%{veil} util {row['utility_synthetic']:.3f}/"
         f"{row['utility_real']:.3f} (ratio {row['utility_ratio']:.3f}) {row['seconds']:.1f}s"
         f" (attacks {row['attacks']['seconds']:.0f}s)"
@@ -490,7 +495,7 @@ def main() -> None:
             print(_line(row), flush=True)
             for key in ("singling_out", "linkability", "inference_worst", "dcr_ratio"):
                 figures[f"{name}_{label}_{key}"] = row[key]
-            for key in ("singling_out_uncorrected", "singling_out_matched"):
+            for key in ("singling_out_uncorrected", "singling_out_matched", "dcr_ratio_every_row"):
                 if key in row:
                     figures[f"{name}_{label}_{key}"] = row[key]
             figures[f"{name}_{label}_utility_diff"] = row["utility_diff"]
