@@ -47,7 +47,8 @@ def _check_held_out(search: LinkedKSearch, run_seed: int) -> None:
     assert len(confirmed["rates"]) == search.seeds
     assert search.held_out_rate == pytest.approx(confirmed["rate"])
     assert search.met == (
-        _beyond_noise(chosen["rates"]) >= search.target and confirmed["rate"] >= search.target
+        _beyond_noise(chosen["rates"]) >= search.target
+        and _beyond_noise(confirmed["rates"]) >= search.target
     )
     if search.met:
         # Every setting more faithful than the advised one that met on the search's seeds was
@@ -56,7 +57,7 @@ def _check_held_out(search: LinkedKSearch, run_seed: int) -> None:
         for trial in meeting:
             if trial["fidelity"] > chosen["fidelity"]:
                 again = _held_out(search, trial["k"], trial["coupled_noise"])
-                assert again is not None and again["rate"] < search.target
+                assert again is not None and _beyond_noise(again["rates"]) < search.target
 
 
 @pytest.fixture()

@@ -3186,8 +3186,9 @@ class LinkedKSearch(_message.Message):
     def held_out(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkedKTrial]:
         """The settings that met the target on the search's seeds, re-measured (the most faithful
         first) on as many seeds the search did not use, from held_out_seed on: the first whose
-        held-out mean still reaches the target is chosen. Choosing on the search's own seeds picks
-        a setting they overrate; the chosen setting's held-out rate is what the advice promises.
+        held-out mean less one standard error still reaches the target is chosen. Choosing on the
+        search's own seeds picks a setting they overrate; the chosen setting's held-out rate is
+        what the advice promises.
         """
 
     def __init__(

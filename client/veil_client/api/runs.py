@@ -345,8 +345,8 @@ class LinkedKSearch:
         chosen_coupled_noise: Whether the advised ``k`` goes with coupled noise.
         held_out: The settings that met the target on the search's seeds, re-measured (the
             most faithful first) on as many other seeds, from ``held_out_seed`` on; the first
-            whose held-out mean still reaches the target is the one advised (same keys as
-            ``trials``).
+            that still reaches the target there (mean less one standard error) is the one
+            advised (same keys as ``trials``).
         held_out_seed: First seed of the held-out runs.
         held_out_rate: The advised setting's rate on the held-out seeds: the rate to expect
             (the search's own figure for the same setting is optimistic).
