@@ -172,7 +172,8 @@ def _singling_out_sizes(
     rescaled by 1, not by anonymeter's fitted factor). ``matched``: the queries on training
     subsamples drawn as the control was (as many raw rows, then deduplicated), mean successes of
     ``MATCHED_DRAWS`` draws against the control's; no size model, but only part of the training
-    rows are present in each draw, so any membership signal is diluted: a lower bound. Both use
+    rows are present in each draw, so any membership signal is diluted (not a strict lower
+    bound: on a table with few distinct rows it can read above the other two). Both use
     anonymeter's query generator (re-run with the evaluator's seed: the same 500 queries, checked)
     and its risk formula; they rely on anonymeter 1.1.0's private helpers (pinned in
     bench/requirements-metrics.txt).
