@@ -150,18 +150,40 @@ def test_an_unreachable_target_returns_the_nearest_k_and_says_so() -> None:
         tried = [t.k for t in found.trials if t.coupled_noise == coupled]
         assert tried[: len(coarse)] == coarse
         assert len(coarse) < len(tried) <= len(coarse) + 4 and set(tried) <= set(grid)
-    # Trials within the noise of the nearest rate (one standard error) cannot be ranked by it:
-    # the most faithful of them is kept (one seed: no error, the nearest itself).
+    # One seed: no spread to pool, so only the nearest is re-measured on held-out seeds and
+    # kept.
     assert found.chosen.rate == max(t.rate for t in found.trials) < 100.0
-    # Nothing met on the search's seeds: the nearest is re-measured on held-out seeds once.
     assert [(h.k, h.coupled_noise) for h in found.held_out] == [(found.k, found.coupled_noise)]
     three = advise_linked_k(
         SCHEMA, frames, parameters(30), {"patient": 100.0}, tables=["patient"], seeds=3
     ).tables["patient"]
-    nearest = max(three.trials, key=lambda t: t.rate - t.rate_error)
-    close = [t for t in three.trials if t.rate >= nearest.rate - nearest.rate_error]
-    assert not three.met and three.chosen in close
-    assert three.chosen.fidelity == max(t.fidelity for t in close)
+    assert not three.met
+
+    # Nothing met on the search's seeds: the nearest and the most faithful trials within two
+    # standard errors of a difference (variance pooled over the trials) were re-measured on
+    # held-out seeds, and the most faithful within one of the best held-out rate is kept.
+    def difference_error(trials: list[KTrial]) -> float:
+        pooled = np.mean([np.var(t.rates, ddof=1) for t in trials])
+        return float(np.sqrt(2 * pooled / 3))
+
+    nearest = max(three.trials, key=lambda t: (t.rate, -t.k))
+    floor = nearest.rate - 2 * difference_error(list(three.trials))
+    checked = [(h.k, h.coupled_noise) for h in three.held_out]
+    assert (nearest.k, nearest.coupled_noise) in checked
+    assert 1 <= len(checked) <= MAX_CONFIRMATIONS
+    shortlisted = [t for t in three.trials if (t.k, t.coupled_noise) in checked]
+    assert all(t.rate >= floor for t in shortlisted)
+    left_out = [t for t in three.trials if t.rate >= floor and t not in shortlisted]
+    assert len(shortlisted) == MAX_CONFIRMATIONS or not left_out
+    assert all(
+        t.fidelity <= min(s.fidelity for s in shortlisted if s is not nearest) for t in left_out
+    )
+    best = max(h.rate for h in three.held_out)
+    close = [h for h in three.held_out if h.rate >= best - difference_error(list(three.held_out))]
+    kept = three.confirmation
+    assert kept is not None and kept in close
+    assert kept.fidelity == max(h.fidelity for h in close)
+    assert three.rate == kept.rate
 
 
 def _trial(k: int, rates: tuple[float, ...], fidelity: float, coupled: bool = False) -> KTrial:
@@ -189,7 +211,7 @@ def test_the_choice_must_hold_on_seeds_the_search_did_not_use() -> None:
         checked.append(trial)
         return held[(trial.k, trial.coupled_noise)]
 
-    chosen, checks, met = confirm_choice([lucky, steady], trials, 61.5, {}, rerun)
+    chosen, checks, met = confirm_choice(trials, 61.5, {}, rerun)
     # k 48 falls short on held-out seeds; coupled k 118 holds there and is kept, and its
     # held-out figure (not the search's) is what the advice reports.
     assert chosen is steady and met
@@ -206,9 +228,105 @@ def test_a_setting_that_holds_by_a_hair_is_not_kept() -> None:
         24: _trial(24, (54.0, 55.0, 56.0), 0.905),
         129: _trial(129, (62.0, 62.8, 63.6), 0.888, coupled=True),
     }
-    chosen, checks, met = confirm_choice([hair, wide], [hair, wide], 55.0, {}, lambda t: again[t.k])
+    chosen, checks, met = confirm_choice([hair, wide], 55.0, {}, lambda t: again[t.k])
     assert checks[0].rate == 55.0 and checks[0].margin(55.0, {}) < 0
     assert chosen is wide and met and checks == [again[24], again[129]]
+
+
+def test_out_of_reach_a_gain_within_the_noise_is_not_paid_for_in_fidelity() -> None:
+    # The fixtures' visits against HMA's 95.47 (2026-12-05, 4 seeds, one visit 0.33 points):
+    # every setting scores 95.0-95.4, and which is highest changes with the seeds.
+    v = 95.0 + 1 / 3
+    w = 95.0 + 2 / 3
+    search = [
+        _trial(15, (95.0, 95.0, 95.0, w), 0.955),
+        _trial(30, (95.0, 95.0, 95.0, v), 0.951),
+        _trial(60, (95.0, 95.0, v, w), 0.912),
+        _trial(185, (95.0, 95.0, v, w), 0.873),
+        _trial(231, (v, v, v, w), 0.894),
+        _trial(15, (95.0, 95.0, 95.0, v), 0.963, coupled=True),
+        _trial(19, (95.0, 95.0, 95.0, w), 0.9625, coupled=True),
+        _trial(24, (95.0, 95.0, v, w), 0.948, coupled=True),
+        _trial(231, (95.0, 95.0, v, v), 0.947, coupled=True),
+    ]
+    target = 95.47
+    assert all(t.margin(target, {}) < 0 for t in search)
+    # The old choice: the nearest on the search's own seeds, and the most faithful within one
+    # of its standard errors there: k 231 alone (95.42, fidelity 0.894).
+    nearest = max(search, key=lambda t: t.margin(target, {}))
+    old = max(
+        (t for t in search if t.rate >= nearest.rate - nearest.rate_error),
+        key=lambda t: t.fidelity,
+    )
+    assert (old.k, old.coupled_noise) == (231, False)
+    # On held-out seeds k 231 keeps its lead, 95.25 against 95.08: the lift is real (seeds
+    # 100-109: 95.37 against 95.03-95.13 at k 5-15), but it is smaller than one visit
+    # (0.33 points) and made of dropped rare rows (joint (day, exam) TVD 0.144 against 0.031).
+    held = {
+        (15, True): _trial(15, (95.0, 95.0, 95.0, v), 0.962, coupled=True),
+        (19, True): _trial(19, (95.0, 95.0, 95.0, v), 0.961, coupled=True),
+        (15, False): _trial(15, (95.0, 95.0, 95.0, v), 0.961),
+        (30, False): _trial(30, (95.0, 95.0, 95.0, v), 0.937),
+        (231, False): _trial(231, (95.0, v, v, v), 0.894),
+    }
+    checked: list[tuple[int, bool]] = []
+
+    def rerun(trial: KTrial) -> KTrial:
+        checked.append((trial.k, trial.coupled_noise))
+        return held[(trial.k, trial.coupled_noise)]
+
+    chosen, checks, met = confirm_choice(search, target, {}, rerun, resolution=100 / 300)
+    # Re-measured: the nearest (k 231) and the four most faithful within two standard errors
+    # of a difference (0.19 each, pooled) or one visit of its 95.42.
+    assert checked == [(15, True), (19, True), (15, False), (30, False), (231, False)]
+    assert checks == [held[c] for c in checked]
+    # Within one visit of the best held-out rate, the most faithful there is kept.
+    assert not met and (chosen.k, chosen.coupled_noise) == (15, True) and chosen in search
+    # The noise alone would not have stopped it: the held-out spread is small (one standard
+    # error of a difference 0.12), and without the one-row resolution k 231 is kept.
+    checked.clear()
+    alone, _, _ = confirm_choice(search, target, {}, rerun)
+    assert (alone.k, alone.coupled_noise) == (231, False)
+    # Against HMA's other fit, 95.20, k 231 alone meets on the search's seeds (95.42 less
+    # 0.08) and misses on held-out seeds (95.25 less 0.08). The old rule chose among the
+    # settings checked, k 231 alone; now the shortlist is checked too, and coupled k 15 kept.
+    checked.clear()
+    chosen, checks, met = confirm_choice(search, 95.2, {}, rerun, resolution=100 / 300)
+    assert [t for t in search if t.margin(95.2, {}) >= 0] == [search[4]]
+    assert checked == [(231, False), (15, True), (19, True), (15, False), (30, False)]
+    assert not met and (chosen.k, chosen.coupled_noise) == (15, True)
+
+
+def test_out_of_reach_a_gain_beyond_the_noise_is_still_taken() -> None:
+    # The fixtures' doctors against HMA's 75.2 (10 seeds): k 48 comes nearest (76.8, 75.0 held
+    # out); the most faithful settings are 20 points below, and are not kept.
+    def spread(mean: float) -> tuple[float, ...]:
+        return tuple(mean + d for d in (-12.0, -8.0, -4.0, -2.0, 0.0, 0.0, 2.0, 4.0, 8.0, 12.0))
+
+    search = [
+        _trial(3, spread(50.6), 0.923, coupled=True),
+        _trial(6, spread(59.8), 0.918, coupled=True),
+        _trial(15, spread(68.2), 0.852),
+        _trial(48, spread(76.8), 0.822),
+        _trial(49, spread(71.2), 0.833),
+        _trial(49, spread(70.6), 0.813, coupled=True),
+    ]
+    held = {
+        (48, False): _trial(48, spread(75.0), 0.823),
+        (49, False): _trial(49, spread(74.6), 0.805),
+        (49, True): _trial(49, spread(66.0), 0.825, coupled=True),
+    }
+    checked: list[tuple[int, bool]] = []
+
+    def rerun(trial: KTrial) -> KTrial:
+        checked.append((trial.k, trial.coupled_noise))
+        return held[(trial.k, trial.coupled_noise)]
+
+    chosen, _, met = confirm_choice(search, 75.2, {}, rerun)
+    # Within two standard errors of a difference (2 x 3.2) of 76.8: k 49 both ways. On held-out
+    # seeds k 48 and k 49 are within the noise and k 48 keeps the doctors better there.
+    assert checked == [(49, False), (48, False), (49, True)]
+    assert not met and (chosen.k, chosen.coupled_noise) == (48, False)
 
 
 def test_when_nothing_holds_on_held_out_seeds_the_nearest_there_is_kept_unmet() -> None:
@@ -225,9 +343,10 @@ def test_when_nothing_holds_on_held_out_seeds_the_nearest_there_is_kept_unmet() 
         near = 64.0 if trial.k == 12 else 60.0
         return _trial(trial.k, (near - 0.5, near, near + 0.5), trial.fidelity)
 
-    chosen, checks, met = confirm_choice(trials[:1], trials, 65.0, {}, rerun)
-    assert checked == [10 + i for i in range(MAX_CONFIRMATIONS)]
-    assert not met and chosen is trials[2] and len(checks) == MAX_CONFIRMATIONS
+    chosen, checks, met = confirm_choice(trials, 65.0, {}, rerun)
+    # Then the nearest on the search's seeds (k 16, alone within the noise of its 76.2).
+    assert checked == [10 + i for i in range(MAX_CONFIRMATIONS)] + [16]
+    assert not met and chosen is trials[2] and len(checks) == MAX_CONFIRMATIONS + 1
 
 
 def test_the_held_out_seeds_are_apart_from_the_searchs() -> None:
