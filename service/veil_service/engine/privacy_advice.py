@@ -26,8 +26,13 @@ On a small sample one split is too noisy to rank parameter sets (a control part 
 moves an inference risk by 0.05-0.20 from one split to the next: german_credit's search picked
 half noise at k=50, inference 0.264 under anonymeter, over the defaults' 0.140). So each
 parameter set is tried on several random splits of the sample, as many as needed for the
-control parts to hold :data:`CONTROL_ROWS` rows together (at most :data:`MAX_SPLITS`), and every
-measure is the mean over the splits.
+control parts to hold :data:`CONTROL_ROWS` rows together (at most :data:`MAX_SPLITS`). The three
+attacks' risks are computed once from their successes pooled over the splits (per secret for
+inference, then the worst secret), as anonymeter would on that many attacks; every other measure
+is the mean over the splits. Averaging each split's risk instead biased the reading upward: a
+risk is clipped at 0 and the worst secret is the maximum of noisy figures, so a mean of per-split
+worsts carries each split's upward noise (german_credit's defaults read 0.323, pooled 0.276;
+docs/benchmarks.md, "The advice's inference reading on german_credit").
 
 Figures are still those of a sample, so they are noisier than on the whole table; the chosen
 parameters are meant to be checked with the privacy metrics job on the full table.
@@ -46,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from veil_service.engine.avatarize import AvatarizationParameters, run_avatarization
 from veil_service.engine.metrics import attacks, privacy_metrics
+from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
 from veil_service.engine.metrics.tables import align_tables
 from veil_service.engine.metrics.utility import utility_scores
@@ -58,6 +64,8 @@ DEFAULT_SAMPLE_ROWS = 3000
 TRIAL_ATTACKS = 500
 #: Secret columns the inference attack tries per trial (the target first).
 INFERENCE_SECRETS = 4
+#: Confidence level of the attacks' Wilson intervals (anonymeter's default).
+CONFIDENCE = 0.95
 #: Candidate k values (those below a quarter of the training part are kept).
 K_GRID = (10, 20, 30, 50)
 #: Noise levels tried with each k (with the largest weight bounded to 2/k).
@@ -102,12 +110,15 @@ class Trial:
         failed: The targets it misses.
         spread: Per measure, the largest minus the smallest value over the splits (0 with one
             split): how far one split's figure could be trusted.
+        inference_by_secret: Each secret column's inference risk (pooled over the splits);
+            ``measures["inference"]`` is the largest.
     """
 
     parameters: dict[str, Any]
     measures: dict[str, float]
     failed: tuple[str, ...]
     spread: dict[str, float] = field(default_factory=dict)
+    inference_by_secret: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,9 @@ class PrivacyAdvice:
                     "parameters": t.parameters,
                     "measures": {k: _finite(v) for k, v in t.measures.items()},
                     "spread": {k: _finite(v) for k, v in t.spread.items()},
+                    "inference_by_secret": {
+                        k: _finite(v) for k, v in t.inference_by_secret.items()
+                    },
                     "failed": list(t.failed),
                 }
                 for t in self.trials
@@ -351,16 +365,60 @@ def _trial(
     target: str | None,
     seed: int,
 ) -> Trial:
-    """One parameter set on every split (its own seed each): the mean of each measure."""
-    each = [
+    """One parameter set on every split (its own seed each): the attacks' risks from their
+    successes pooled over the splits, every other measure the mean over the splits; the spread
+    of every measure is over the splits' own figures."""
+    runs = [
         _measure(train, control, params, base, target, seed + position)
         for position, (train, control) in enumerate(parts)
     ]
+    each = [measures for measures, _ in runs]
     names = [name for name in each[0] if all(name in m for m in each)]
     values = {name: np.array([m[name] for m in each], dtype=np.float64) for name in names}
     measures = {name: float(v.mean()) for name, v in values.items()}
     spread = {name: float(v.max() - v.min()) for name, v in values.items()}
-    return Trial(params, measures, targets.failures(measures), spread)
+    pooled = pool_attacks([results for _, results in runs])
+    by_secret = {
+        name.removeprefix(_SECRET): risk
+        for name, risk in pooled.items()
+        if name.startswith(_SECRET)
+    }
+    for name in ("singling_out", "linkability"):
+        measures[name] = pooled[name]
+    measures["inference"] = max(by_secret.values(), default=0.0)
+    return Trial(params, measures, targets.failures(measures), spread, by_secret)
+
+
+_SECRET = "inference:"
+
+
+def pool_attacks(runs: list[Mapping[str, AttackResult]]) -> dict[str, float]:
+    """Each attack's risk (a fraction) from its successes summed over several runs.
+
+    Every run is the same attack on another training/control split; the sums are what one run
+    with all their attacks would count, so the risk is anonymeter's on that many attacks. The
+    mean of the runs' risks is biased upward instead: each is clipped at 0, so a split where
+    the control did better by chance counts 0, not its negative figure.
+
+    Args:
+        runs: Per run, the attacks' results by name (the same names in every run).
+    """
+    out: dict[str, float] = {}
+    for name in runs[0]:
+        results = [run[name] for run in runs]
+        controls = [r.control_successes for r in results]
+        control = None if any(c is None for c in controls) else sum(c or 0.0 for c in controls)
+        out[name] = (
+            attack_risk(
+                sum(r.main_successes for r in results),
+                sum(r.baseline_successes for r in results),
+                control,
+                sum(r.n_attacks for r in results),
+                CONFIDENCE,
+            ).risk
+            / 100.0
+        )
+    return out
 
 
 def _measure(
@@ -370,8 +428,9 @@ def _measure(
     base: Mapping[str, Any],
     target: str | None,
     seed: int,
-) -> dict[str, float]:
-    """Every measure of one parameter set on one training/control split."""
+) -> tuple[dict[str, float], dict[str, AttackResult]]:
+    """Every measure of one parameter set on one training/control split, and the attacks'
+    results (``inference:<column>`` per secret) for pooling over the splits."""
     settings = {**base, **params, "seed": seed, "n_jobs": 1}
     result = run_avatarization(train, AvatarizationParameters(**settings))
     excluded = list(base.get("exclude_variable_names") or ())
@@ -385,10 +444,20 @@ def _measure(
         "hidden_rate": float(distance["hidden_rate"]),
         "local_cloaking": float(distance["local_cloaking"]),
     }
-    measures.update(_attacks(train, avatars, control, target, seed))
+    results, measures["distance_ratio"] = _attacks(train, avatars, control, target, seed)
+    measures.update(
+        {
+            "singling_out": results["singling_out"].risk / 100.0,
+            "linkability": results["linkability"].risk / 100.0,
+            "inference": max(
+                (r.risk / 100.0 for name, r in results.items() if name.startswith(_SECRET)),
+                default=0.0,
+            ),
+        }
+    )
     measures["unique_copies"] = _unique_copies(train, avatars)
     measures.update(_utility(train, avatars, control, target, seed))
-    return measures
+    return measures, results
 
 
 def _as_categories(frames: list[pd.DataFrame], declared: list[str]) -> list[pd.DataFrame]:
@@ -411,7 +480,9 @@ def _attacks(
     control: pd.DataFrame,
     target: str | None,
     seed: int,
-) -> dict[str, float]:
+) -> tuple[dict[str, AttackResult], float]:
+    """The three attacks (inference once per secret, ``inference:<column>``) and the distance
+    ratio on one split."""
     tables = align_tables(train, avatars, control)
     assert tables.holdout is not None
     rng = np.random.default_rng(seed)
@@ -422,23 +493,20 @@ def _attacks(
     ranges = attacks.value_ranges([syn, ori, ctl])
     columns = np.arange(len(tables.columns))
     out = {
-        "singling_out": attacks.singling_out(syn, ori, ctl, n, rng, 0.95).risk / 100.0,
+        "singling_out": attacks.singling_out(syn, ori, ctl, n, rng, CONFIDENCE),
         "linkability": attacks.linkability(
-            syn, targets, controls, (columns[0::2], columns[1::2]), ranges, rng, 0.95
-        ).risk
-        / 100.0,
+            syn, targets, controls, (columns[0::2], columns[1::2]), ranges, rng, CONFIDENCE
+        ),
     }
     position = {c: j for j, c in enumerate(tables.columns)}
     secrets = [position[target]] if target is not None else []
     secrets += [j for j in _secret_order(tables.original) if j not in secrets]
-    worst = 0.0
     for secret in secrets[:INFERENCE_SECRETS]:
         aux = columns[columns != secret]
-        risk = attacks.inference(syn, targets, controls, aux, secret, ranges, rng, 0.95).risk
-        worst = max(worst, risk / 100.0)
-    out["inference"] = worst
-    out["distance_ratio"] = _distance_ratio(syn, ori.values, ctl.values, columns, ranges)
-    return out
+        out[_SECRET + str(tables.columns[secret])] = attacks.inference(
+            syn, targets, controls, aux, secret, ranges, rng, CONFIDENCE
+        )
+    return out, _distance_ratio(syn, ori.values, ctl.values, columns, ranges)
 
 
 def _secret_order(original: pd.DataFrame) -> list[int]:

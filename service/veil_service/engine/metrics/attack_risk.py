@@ -53,6 +53,11 @@ class AttackResult:
     reference: str
     n_attacks: int
     trustworthy: bool
+    #: The raw counts the rates come from, so that attacks repeated on several samples can be
+    #: pooled into one risk (engine/privacy_advice.py) instead of averaging clipped risks.
+    main_successes: float = 0.0
+    baseline_successes: float = 0.0
+    control_successes: float | None = None
 
     def as_dict(self) -> dict[str, float | int | str | bool | list[float]]:
         """Plain values for the result dict."""
@@ -113,4 +118,7 @@ def attack_risk(
         reference=label,
         n_attacks=n_attacks,
         trustworthy=baseline.value < main.value,
+        main_successes=float(main_successes),
+        baseline_successes=float(baseline_successes),
+        control_successes=None if control_successes is None else float(control_successes),
     )
