@@ -225,16 +225,26 @@ def test_other_bad_parameters_are_refused() -> None:
         open_dp_avatarize(table(), OpenDPParameters(epsilon=1, public_domains={"nope": [1, 2]}))
 
 
+# The ε at which each mechanism keeps the group/x relation (group a is 15 higher) in every
+# draw: OpenDP's Laplace noise is not seeded (a seedable DP noise would be no DP noise), so
+# the margin must hold over draws. Measured over 40 draws each (600 rows): gaussian and
+# histogram keep a gap of at least 6.2 and 4.4 at ε = 5; the GMM splits ε over its
+# initial fit and three EM rounds and lost the relation in 1 of 40 draws at ε = 5 (gap
+# -0.1 to 7.6), none at ε = 20 (gap at least 7.3).
+RELATION_EPSILON = {"gaussian": 5.0, "gmm": 20.0, "histogram": 5.0}
+
+
 @pytest.mark.parametrize("mechanism", ["gaussian", "gmm", "histogram"])
 def test_fast_dp_mechanisms_generate_typed_rows_and_say_they_are_not_end_to_end(
     mechanism: str,
 ) -> None:
     df = table()
+    epsilon = RELATION_EPSILON[mechanism]
     result = fast_dp_avatarize(
-        df, FastDPParameters(epsilon=5.0, mechanism=mechanism, gmm_n_components=3, seed=0)
+        df, FastDPParameters(epsilon=epsilon, mechanism=mechanism, gmm_n_components=3, seed=0)
     )
     assert result.end_to_end_dp is False
-    assert result.epsilon == pytest.approx(5.0)
+    assert result.epsilon == pytest.approx(epsilon)
     assert list(result.avatars.columns) == list(df.columns)
     assert len(result.avatars) == len(df)
     assert result.avatars["x"].dtype == df["x"].dtype
@@ -242,6 +252,6 @@ def test_fast_dp_mechanisms_generate_typed_rows_and_say_they_are_not_end_to_end(
     assert (low, high) == tuple(np.percentile(df["x"], [5, 95]))
     assert result.avatars["x"].between(low, high).all()
     assert set(result.avatars["group"]) <= {"a", "b", "c"}
-    # The group/x relation (group a is 15 higher) survives the noise at ε = 5.
+    # The group/x relation survives the noise at the mechanism's ε above.
     means = result.avatars.groupby("group")["x"].mean()
     assert means["a"] > means.drop("a").max()
