@@ -45,6 +45,7 @@ from veil_service.engine.multitable.assignment import assign_linear_sum
 from veil_service.engine.multitable.pipeline import (
     TableParameters,
     avatarize_tables,
+    table_avatars,
     value_columns,
 )
 from veil_service.engine.timeseries.parameters import TimeSeriesParameters
@@ -337,11 +338,15 @@ def advise_linked_k(
     """Per table, the most faithful ``(k, coupled_noise)`` whose matched hidden rate reaches
     its target.
 
-    Tables are searched parents first; a table's search runs the whole linked avatarization with
-    the parameters already chosen for the tables above it and the given parameters for the
-    others, so the children's summaries and the broadcast parent variables are those of the
-    final run. For each table and each noise setting of ``noises`` the ``k`` tried about double
-    from its given ``k`` (every third of :func:`k_candidates`, all the way up); the search then
+    Tables are searched parents first; a trial measures the table as the whole linked
+    avatarization gives it, with the parameters already chosen for the tables above it and the
+    given parameters for the others. A table's avatars depend only on the originals (its
+    children's summaries, its parents' variables broadcast), its own parameters and its seed,
+    so a trial avatarizes that table alone (``pipeline.table_avatars``: the same avatars at a
+    third of the cost on Tutorial 3's tables); only a table with time-series children or
+    processors runs the whole pipeline. For each table and each noise setting of ``noises``
+    the ``k`` tried about double from its given ``k`` (every third of :func:`k_candidates`, all
+    the way up); the search then
     halves the interval of the grid between the last ``k`` that missed and the first that met,
     and tries the grid neighbours of the most faithful ``k`` that met. When no coarse ``k``
     meets the target, the :data:`REFINE_SPAN` grid neighbours of the nearest are tried too. Of
@@ -634,15 +639,22 @@ class _Search:
             rates = []
             fidelities = []
             series_rates: dict[str, list[float]] = {}
-            for seed in self.seeds:
-                result = avatarize_tables(self.schema, self.frames, params, seed=seed)
-                avatars = result.tables[self.name].unshuffled[self.original.columns]
+            # The table alone when that gives the avatars of the whole run (no series, no
+            # processors): the other tables and the assignments do not change them.
+            alone = table_avatars(self.schema, self.frames, params, self.name, seeds=self.seeds)
+            for index, seed in enumerate(self.seeds):
+                if alone is not None:
+                    avatars = alone[index][self.original.columns]
+                    curves = {}
+                else:
+                    result = avatarize_tables(self.schema, self.frames, params, seed=seed)
+                    avatars = result.tables[self.name].unshuffled[self.original.columns]
+                    unshuffled = {n: t.unshuffled for n, t in result.tables.items()}
+                    curves = series_features(
+                        self.schema, self.name, self.frames, unshuffled, self.series
+                    )
                 rates.append(self.measure(self.original, avatars))
                 fidelities.append(table_fidelity(self.original, avatars))
-                unshuffled = {n: t.unshuffled for n, t in result.tables.items()}
-                curves = series_features(
-                    self.schema, self.name, self.frames, unshuffled, self.series
-                )
                 for child, (features_o, features_a) in curves.items():
                     series_rates.setdefault(child, []).append(self.measure(features_o, features_a))
             self.tried[k] = KTrial(

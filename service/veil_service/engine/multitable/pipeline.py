@@ -33,6 +33,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.avatarize import avatarize
+from veil_service.engine.avatarize.pipeline import AvatarizationResult
 from veil_service.engine.multitable.aggregation import (
     ChildSummary,
     broadcast_parent,
@@ -207,29 +208,13 @@ def avatarize_tables(
     plain = [n for n in order if not schema.is_time_series(n)]
     for name in plain:
         check_parameters(name, frames[name], parameters.get(name), schema)
-    originals = frames
-    frames, chains = preprocess_tables(frames, parameters, plain)
-    columns = {n: value_columns(schema, n, frames[n]) for n in order}
-    categorical = {
-        n: list(
-            (parameters.get(n) or TableParameters()).avatarization.get("categorical_columns") or ()
-        )
-        for n in order
-    }
-    positions = {
-        link: parent_positions(
-            frames[link.parent_table][link.parent_field], frames[link.child_table][link.child_field]
-        )
-        for link in schema.links
-    }
+    prepared = _prepare(schema, frames, parameters, plain, report)
+    frames, chains, columns = prepared.frames, prepared.chains, prepared.columns
+    categorical, positions = prepared.categorical, prepared.positions
+    series = prepared.series
     root = np.random.SeedSequence(seed)
     table_seeds = dict(zip(order, root.spawn(len(order)), strict=True))
     key_seed = root.spawn(1)[0]
-
-    report(0.02, "time series")
-    series = _fit_series(schema, frames, parameters, columns, positions)
-    report(0.05, "summarising children")
-    summaries = _summaries(schema, frames, columns, categorical, positions, plain)
 
     total_rows = sum(len(frames[n]) for n in plain)
     done_rows = 0
@@ -248,85 +233,10 @@ def avatarize_tables(
         ) -> None:
             report(start + width * f, f"{name}: {phase}")
 
-        work, weights, cat_columns, parts = _work_table(
-            schema, name, frames, columns, categorical, summaries, series, positions
-        )
-        # A derived column with one value (every series starts at t=0) carries nothing: the
-        # single-table pipeline refuses it, so it is set aside and put back as it was.
-        constants = {
-            c: work[c].iloc[0]
-            for c in work.columns[len(columns[name]) :]
-            if work[c].nunique(dropna=False) <= 1
-        }
-        work = work.drop(columns=list(constants))
-        weights = {c: w for c, w in weights.items() if c not in constants}
-        cat_columns = [c for c in cat_columns if c not in constants]
-        table_params = dict((parameters.get(name) or TableParameters()).avatarization)
-        user_weights = dict(table_params.pop("column_weights", None) or {})
-        weights.update(user_weights)
-        table_params["categorical_columns"] = cat_columns
-        table_params.pop("seed", None)
-        table_params.pop(PROCESSORS_KEY, None)  # applied around the pipeline
-        augmentation = augmentation_of(name, table_params)
-        table_params, set_aside = _avatar_method_parameters(table_params)
-        if augmentation is not None:
-            set_aside = [k for k in set_aside if k not in AUGMENTATION_KEYS]
-        if set_aside:
-            warnings.append(
-                f"table {name!r}: {', '.join(set_aside)} not applied: they qualify a "
-                "single-table feature (augmentation, DP generator) the table does not select"
-            )
-        lineage: npt.NDArray[np.int64] | None = None
-        extra_rows: dict[str, Any] | None = None
-        try:
-            if augmentation is None:
-                result = avatarize(
-                    work,
-                    column_weights=weights,
-                    seed=int(table_seeds[name].generate_state(1)[0]),
-                    progress=table_progress,
-                    **table_params,
-                )
-                released = result.unshuffled
-            else:
-                categories = table_params.pop("categorical_columns")
-                result, grown = augment_linked_table(
-                    work,
-                    augmentation,
-                    table_name=name,
-                    column_weights=weights,
-                    categorical_columns=categories,
-                    avatar_parameters=table_params,
-                    seed=int(table_seeds[name].generate_state(1)[0]),
-                    progress=table_progress,
-                )
-                released, lineage = grown.unshuffled, grown.sources
-                extra_rows = {
-                    "extra_rows": {str(c): n for c, n in grown.extra_per_class.items()},
-                    "target_column": augmentation.target_column,
-                    "should_anonymize_original_table": (
-                        augmentation.should_anonymize_original_table
-                    ),
-                }
-        except InvalidArgumentError as exc:
-            if exc.field and exc.field.startswith(f"tables[{name}]"):
-                raise
-            raise InvalidArgumentError(
-                f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
-            ) from None
-        # What the single-table pipeline says of how it applied the parameters belongs to the
-        # job's warnings, as in a single-table run, except a default ncp capped: a linked table's
-        # projection also holds its children's summaries and its parents' variables, a width the
-        # user never chose (Tutorial 8's visits: 4 dimensions under the default ncp 5).
-        ncp_chosen = "ncp" in table_params
-        warnings += [
-            f"table {name!r}: {warning}"
-            for warning in result.warnings
-            if ncp_chosen or NCP_CAPPED not in warning
-        ]
-        avatar = released.reset_index(drop=True)
-        for column, value in constants.items():
-            avatar[column] = value
+        run = _avatarize_table(prepared, parameters, name, table_seeds[name], table_progress)
+        result, avatar, parts = run.result, run.avatar, run.parts
+        lineage, extra_rows = run.lineage, run.extra_rows
+        warnings += run.warnings
         avatar_values[name] = avatar[columns[name]]
         for child_link, count_column in parts.counts.items():
             counts[child_link] = avatar[count_column].to_numpy(dtype=np.float64)
@@ -359,7 +269,7 @@ def avatarize_tables(
             unshuffled=pd.DataFrame(),
             original_projections=result.original_projections,
             avatar_projections=result.avatar_projections,
-            avatarized_columns=tuple(str(c) for c in work.columns),
+            avatarized_columns=run.avatarized_columns,
             sources=lineage,
             augmentation=extra_rows,
         )
@@ -367,12 +277,224 @@ def avatarize_tables(
 
     report(0.95, "drawing new keys")
     tables = _with_new_keys(schema, frames, order, avatar_values, assigned, results, key_seed)
-    tables = postprocess_tables(originals, tables, chains)
+    tables = postprocess_tables(prepared.originals, tables, chains)
     links = [
         LinkResult(link, positions[link], assigned[link], distances[link]) for link in schema.links
     ]
     report(1.0, "done")
     return MultiTableResult(schema, tables, links, series, warnings)
+
+
+def table_avatars(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, TableParameters],
+    name: str,
+    *,
+    seeds: range,
+) -> list[pd.DataFrame] | None:
+    """One plain table's avatars (row ``i`` the avatar of original row ``i``, its variables)
+    for each seed, as :func:`avatarize_tables` gives them with that seed; None when only the
+    whole run can say (the table has processors, which are undone with its new keys, or
+    time-series children, rebuilt from its avatars).
+
+    A table's avatars depend only on the original tables (its variables, its children's
+    summaries, its series' numbers, its parents' variables broadcast), its own parameters and
+    its seed, which :func:`avatarize_tables` spawns from the run's seed by table order: not on
+    the other tables' parameters or avatars, nor on the assignments and keys drawn after. So a
+    search that measures one table (engine/multitable/hidden_rate_advice.py) prepares the
+    tables once and avatarizes that table alone: on Tutorial 3's tables a third of the
+    avatarizations and none of the assignments, with the same avatars
+    (tests/unit/engine/multitable/test_multitable_pipeline.py).
+
+    Raises:
+        InvalidArgumentError: as :func:`avatarize_tables` for the same input.
+    """
+    table = parameters.get(name)
+    if (
+        schema.is_time_series(name)
+        or any(link.method == TIME_SERIES for link in schema.children(name))
+        or (table is not None and table.avatarization.get(PROCESSORS_KEY))
+    ):
+        return None
+    schema.check(require_links=True)
+    check_tables(schema, frames)
+    order = schema.order()
+    plain = [n for n in order if not schema.is_time_series(n)]
+    for each in plain:
+        check_parameters(each, frames[each], parameters.get(each), schema)
+    prepared = _prepare(schema, frames, parameters, plain, lambda fraction, phase: None)
+    position = order.index(name)
+    out = []
+    for seed in seeds:
+        table_seed = np.random.SeedSequence(seed).spawn(len(order))[position]
+        run = _avatarize_table(prepared, parameters, name, table_seed, lambda f, p: None)
+        out.append(run.avatar[prepared.columns[name]])
+    return out
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What every table's avatarization reads, computed once per run: the (processed) tables,
+    their variables, categorical columns, link positions, series models and children's
+    summaries."""
+
+    schema: Schema
+    originals: Mapping[str, pd.DataFrame]
+    frames: dict[str, pd.DataFrame]
+    chains: dict[str, ProcessorChain]
+    columns: dict[str, list[str]]
+    categorical: dict[str, list[str]]
+    positions: dict[Link, np.ndarray]
+    series: dict[str, SeriesModel]
+    summaries: dict[str, list[tuple[Link, ChildSummary]]]
+
+
+def _prepare(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, TableParameters],
+    plain: list[str],
+    report: ProgressCallback,
+) -> _Prepared:
+    """Processors applied, series fitted and children summarised (steps 1-2 of the module
+    docstring)."""
+    order = schema.order()
+    processed, chains = preprocess_tables(frames, parameters, plain)
+    columns = {n: value_columns(schema, n, processed[n]) for n in order}
+    categorical = {
+        n: list(
+            (parameters.get(n) or TableParameters()).avatarization.get("categorical_columns") or ()
+        )
+        for n in order
+    }
+    positions = {
+        link: parent_positions(
+            processed[link.parent_table][link.parent_field],
+            processed[link.child_table][link.child_field],
+        )
+        for link in schema.links
+    }
+    report(0.02, "time series")
+    series = _fit_series(schema, processed, parameters, columns, positions)
+    report(0.05, "summarising children")
+    summaries = _summaries(schema, processed, columns, categorical, positions, plain)
+    return _Prepared(
+        schema, frames, processed, chains, columns, categorical, positions, series, summaries
+    )
+
+
+@dataclass(frozen=True)
+class _TableRun:
+    """One table avatarized (step 3): the single-table result, the avatars of the whole work
+    table (its variables, summaries, series numbers and broadcast parents; row ``i`` the avatar
+    of original row ``i``), where its parts are, and what the job reports of it."""
+
+    result: AvatarizationResult
+    avatar: pd.DataFrame
+    parts: _Parts
+    lineage: npt.NDArray[np.int64] | None
+    extra_rows: dict[str, Any] | None
+    warnings: list[str]
+    avatarized_columns: tuple[str, ...]
+
+
+def _avatarize_table(
+    prepared: _Prepared,
+    parameters: Mapping[str, TableParameters],
+    name: str,
+    table_seed: np.random.SeedSequence,
+    table_progress: ProgressCallback,
+) -> _TableRun:
+    """Avatarize table ``name`` with its own parameters and seed (step 3)."""
+    warnings: list[str] = []
+    columns = prepared.columns
+    work, weights, cat_columns, parts = _work_table(
+        prepared.schema,
+        name,
+        prepared.frames,
+        columns,
+        prepared.categorical,
+        prepared.summaries,
+        prepared.series,
+        prepared.positions,
+    )
+    # A derived column with one value (every series starts at t=0) carries nothing: the
+    # single-table pipeline refuses it, so it is set aside and put back as it was.
+    constants = {
+        c: work[c].iloc[0]
+        for c in work.columns[len(columns[name]) :]
+        if work[c].nunique(dropna=False) <= 1
+    }
+    work = work.drop(columns=list(constants))
+    weights = {c: w for c, w in weights.items() if c not in constants}
+    cat_columns = [c for c in cat_columns if c not in constants]
+    table_params = dict((parameters.get(name) or TableParameters()).avatarization)
+    user_weights = dict(table_params.pop("column_weights", None) or {})
+    weights.update(user_weights)
+    table_params["categorical_columns"] = cat_columns
+    table_params.pop("seed", None)
+    table_params.pop(PROCESSORS_KEY, None)  # applied around the pipeline
+    augmentation = augmentation_of(name, table_params)
+    table_params, set_aside = _avatar_method_parameters(table_params)
+    if augmentation is not None:
+        set_aside = [k for k in set_aside if k not in AUGMENTATION_KEYS]
+    if set_aside:
+        warnings.append(
+            f"table {name!r}: {', '.join(set_aside)} not applied: they qualify a "
+            "single-table feature (augmentation, DP generator) the table does not select"
+        )
+    lineage: npt.NDArray[np.int64] | None = None
+    extra_rows: dict[str, Any] | None = None
+    try:
+        if augmentation is None:
+            result = avatarize(
+                work,
+                column_weights=weights,
+                seed=int(table_seed.generate_state(1)[0]),
+                progress=table_progress,
+                **table_params,
+            )
+            released = result.unshuffled
+        else:
+            categories = table_params.pop("categorical_columns")
+            result, grown = augment_linked_table(
+                work,
+                augmentation,
+                table_name=name,
+                column_weights=weights,
+                categorical_columns=categories,
+                avatar_parameters=table_params,
+                seed=int(table_seed.generate_state(1)[0]),
+                progress=table_progress,
+            )
+            released, lineage = grown.unshuffled, grown.sources
+            extra_rows = {
+                "extra_rows": {str(c): n for c, n in grown.extra_per_class.items()},
+                "target_column": augmentation.target_column,
+                "should_anonymize_original_table": (augmentation.should_anonymize_original_table),
+            }
+    except InvalidArgumentError as exc:
+        if exc.field and exc.field.startswith(f"tables[{name}]"):
+            raise
+        raise InvalidArgumentError(
+            f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
+        ) from None
+    # What the single-table pipeline says of how it applied the parameters belongs to the
+    # job's warnings, as in a single-table run, except a default ncp capped: a linked table's
+    # projection also holds its children's summaries and its parents' variables, a width the
+    # user never chose (Tutorial 8's visits: 4 dimensions under the default ncp 5).
+    ncp_chosen = "ncp" in table_params
+    warnings += [
+        f"table {name!r}: {warning}"
+        for warning in result.warnings
+        if ncp_chosen or NCP_CAPPED not in warning
+    ]
+    avatar = released.reset_index(drop=True)
+    for column, value in constants.items():
+        avatar[column] = value
+    columns_avatarized = tuple(str(c) for c in work.columns)
+    return _TableRun(result, avatar, parts, lineage, extra_rows, warnings, columns_avatarized)
 
 
 _DP_REASON = (

@@ -15,6 +15,7 @@ from veil_service.engine.multitable import (
     TableParameters,
     avatarize_tables,
 )
+from veil_service.engine.multitable.pipeline import table_avatars
 from veil_service.errors import InvalidArgumentError
 
 FIXTURES = FIXTURES / "avatar" / "fixtures"
@@ -295,3 +296,39 @@ def test_a_default_ncp_capped_by_a_narrow_linked_table_is_not_a_warning() -> Non
     result = avatarize_tables(schema, frames, chosen, seed=0)
     assert len(result.warnings) == 1
     assert result.warnings[0].startswith("table 'visits': ncp=5 is more than the 4 dimensions")
+
+
+def test_one_table_alone_gets_the_avatars_of_the_whole_run() -> None:
+    # The linked search measures one table per trial and avatarizes it alone (table_avatars):
+    # its avatars must be those of the whole run with the same seed, whatever the other
+    # tables' k, on the top tables, a child with two parents and a 3-level hierarchy.
+    tables = hospital(300, 3.0, seed=5, n_doctors=30, n_regions=20)
+    schema = hospital_schema(tables, "linear_sum_assignment")
+    given = {
+        "region": TableParameters({"k": 4}),
+        "patient": TableParameters({"k": 7, "coupled_noise": True}),
+        "doctor": TableParameters({"k": 6}),
+        "visit": TableParameters({"k": 9}),
+    }
+    for name in ("region", "patient", "doctor", "visit"):
+        alone = table_avatars(schema, tables, given, name, seeds=range(3, 5))
+        assert alone is not None and len(alone) == 2
+        for seed, avatars in zip(range(3, 5), alone, strict=True):
+            # The other tables at another k: the table's own avatars do not move.
+            others = {n: p if n == name else TableParameters({"k": 3}) for n, p in given.items()}
+            whole = avatarize_tables(schema, tables, others, seed=seed).tables[name].unshuffled
+            expected = whole[list(avatars.columns)]
+            pd.testing.assert_frame_equal(avatars.reset_index(drop=True), expected)
+    # Another seed gives other avatars (the seed is the table's, not a constant).
+    first, second = table_avatars(schema, tables, given, "patient", seeds=range(2)) or []
+    assert not first.equals(second)
+
+
+def test_one_table_alone_defers_to_the_whole_run_where_it_cannot_tell() -> None:
+    # Processors are undone with the table's new keys: only the whole run says.
+    schema, frames = tutorial3()
+    given = params("patient", "doctor", "visit")
+    assert table_avatars(schema, frames, given, "doctor", seeds=range(1)) is not None
+    processors = [{"target": "weight", "references": ["height"]}]
+    with_processors = {**given, "patient": TableParameters({"k": 5, "processors": processors})}
+    assert table_avatars(schema, frames, with_processors, "patient", seeds=range(1)) is None
