@@ -79,6 +79,7 @@ def attack_risk(
     control_successes: float | None,
     n_attacks: int,
     confidence: float,
+    control_scale: float = 1.0,
 ) -> AttackResult:
     """Combine the three attacks' successes into a risk with its confidence interval.
 
@@ -88,6 +89,9 @@ def attack_risk(
         control_successes: Successes against the control records, or None without a control.
         n_attacks: Attempts of each attack.
         confidence: Confidence level of the interval.
+        control_scale: Factor the control's Wilson error is multiplied by, when its successes
+            were carried from a smaller control to the original's size by that factor
+            (singling out, ``attacks.control_at_original_size``).
 
     Returns:
         The risk in % with its interval. ``trustworthy`` is False when the baseline does at least
@@ -100,6 +104,7 @@ def attack_risk(
         ref, label = baseline, "baseline"
     else:
         ref, label = wilson_rate(control_successes, n_attacks, confidence), "control"
+        ref = SuccessRate(value=ref.value, error=ref.error * control_scale)
     if ref.value >= 1.0:
         risk, error = 0.0, 1.0
     else:
