@@ -64,6 +64,15 @@ DEFAULT_SAMPLE_ROWS = 3000
 TRIAL_ATTACKS = 500
 #: Secret columns the inference attack tries per trial (the target first).
 INFERENCE_SECRETS = 4
+#: Control rows (pooled over a trial's splits) a secret needs outside its most frequent value for
+#: its inference risk to be measured. The risk divides by 1 - the control's success rate, which
+#: for a secret held at one value by almost every row is about the share of the other values:
+#: with M such rows the risk's 95 % interval is about +-2.8 / sqrt(M) wide (+-0.4 at 50, four
+#: times the 0.10 target). german_credit's foreign_worker (96 % one value, about 25 such rows in
+#: 633) read 0 / 0.60 / 0 on three splits and its interval under anonymeter reached 0.39-0.67
+#: (docs/benchmarks.md, "The advice's inference reading on german_credit"): such a secret is
+#: reported with its interval but not counted in the trial's worst inference.
+MIN_MINORITY_ROWS = 50
 #: Confidence level of the attacks' Wilson intervals (anonymeter's default).
 CONFIDENCE = 0.95
 #: Candidate k values (those below a quarter of the training part are kept).
@@ -111,7 +120,13 @@ class Trial:
         spread: Per measure, the largest minus the smallest value over the splits (0 with one
             split): how far one split's figure could be trusted.
         inference_by_secret: Each secret column's inference risk (pooled over the splits);
-            ``measures["inference"]`` is the largest.
+            ``measures["inference"]`` is the largest of those measured (see
+            ``unmeasured_secrets``).
+        inference_intervals: Each secret column's 95 % interval of that risk.
+        unmeasured_secrets: The secrets too rare in the control to be measured (fewer than
+            :data:`MIN_MINORITY_ROWS` control rows outside their most frequent value, pooled
+            over the splits), with that row count: their risk and interval are reported but
+            not counted in ``measures["inference"]`` (unless every secret is such).
     """
 
     parameters: dict[str, Any]
@@ -119,6 +134,8 @@ class Trial:
     failed: tuple[str, ...]
     spread: dict[str, float] = field(default_factory=dict)
     inference_by_secret: dict[str, float] = field(default_factory=dict)
+    inference_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    unmeasured_secrets: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +191,7 @@ class PrivacyAdvice:
             "defaults_index": self.defaults_index,
             "table_rows": self.table_rows,
             "sample_k": self.sample_k,
+            "min_minority_rows": MIN_MINORITY_ROWS,
             "trials": [
                 {
                     "parameters": t.parameters,
@@ -182,6 +200,11 @@ class PrivacyAdvice:
                     "inference_by_secret": {
                         k: _finite(v) for k, v in t.inference_by_secret.items()
                     },
+                    "inference_intervals": {
+                        k: [_finite(low), _finite(high)]
+                        for k, (low, high) in t.inference_intervals.items()
+                    },
+                    "unmeasured_secrets": dict(t.unmeasured_secrets),
                     "failed": list(t.failed),
                 }
                 for t in self.trials
@@ -367,26 +390,34 @@ def _trial(
 ) -> Trial:
     """One parameter set on every split (its own seed each): the attacks' risks from their
     successes pooled over the splits, every other measure the mean over the splits; the spread
-    of every measure is over the splits' own figures."""
+    of every measure is over the splits' own figures. The worst inference leaves out the
+    secrets too rare in the control to be measured (:data:`MIN_MINORITY_ROWS`), which the trial
+    lists with their interval, unless every secret is such."""
     runs = [
         _measure(train, control, params, base, target, seed + position)
         for position, (train, control) in enumerate(parts)
     ]
-    each = [measures for measures, _ in runs]
+    each = [measures for measures, _, _ in runs]
     names = [name for name in each[0] if all(name in m for m in each)]
     values = {name: np.array([m[name] for m in each], dtype=np.float64) for name in names}
     measures = {name: float(v.mean()) for name, v in values.items()}
     spread = {name: float(v.max() - v.min()) for name, v in values.items()}
-    pooled = pool_attacks([results for _, results in runs])
-    by_secret = {
-        name.removeprefix(_SECRET): risk
-        for name, risk in pooled.items()
-        if name.startswith(_SECRET)
+    pooled = pool_results([results for _, results, _ in runs])
+    secrets = [name.removeprefix(_SECRET) for name in pooled if name.startswith(_SECRET)]
+    by_secret = {name: pooled[_SECRET + name].risk / 100.0 for name in secrets}
+    intervals = {
+        name: (pooled[_SECRET + name].risk_low / 100.0, pooled[_SECRET + name].risk_high / 100.0)
+        for name in secrets
     }
+    minority = {name: sum(rows.get(name, 0) for _, _, rows in runs) for name in secrets}
+    unmeasured = {name: rows for name, rows in minority.items() if rows < MIN_MINORITY_ROWS}
     for name in ("singling_out", "linkability"):
-        measures[name] = pooled[name]
-    measures["inference"] = max(by_secret.values(), default=0.0)
-    return Trial(params, measures, targets.failures(measures), spread, by_secret)
+        measures[name] = pooled[name].risk / 100.0
+    counted = [risk for name, risk in by_secret.items() if name not in unmeasured]
+    measures["inference"] = max(counted or by_secret.values(), default=0.0)
+    return Trial(
+        params, measures, targets.failures(measures), spread, by_secret, intervals, unmeasured
+    )
 
 
 _SECRET = "inference:"
@@ -403,20 +434,23 @@ def pool_attacks(runs: list[Mapping[str, AttackResult]]) -> dict[str, float]:
     Args:
         runs: Per run, the attacks' results by name (the same names in every run).
     """
-    out: dict[str, float] = {}
+    return {name: result.risk / 100.0 for name, result in pool_results(runs).items()}
+
+
+def pool_results(runs: list[Mapping[str, AttackResult]]) -> dict[str, AttackResult]:
+    """Each attack's result (risk and interval) from its successes summed over several runs
+    (see :func:`pool_attacks`)."""
+    out: dict[str, AttackResult] = {}
     for name in runs[0]:
         results = [run[name] for run in runs]
         controls = [r.control_successes for r in results]
         control = None if any(c is None for c in controls) else sum(c or 0.0 for c in controls)
-        out[name] = (
-            attack_risk(
-                sum(r.main_successes for r in results),
-                sum(r.baseline_successes for r in results),
-                control,
-                sum(r.n_attacks for r in results),
-                CONFIDENCE,
-            ).risk
-            / 100.0
+        out[name] = attack_risk(
+            sum(r.main_successes for r in results),
+            sum(r.baseline_successes for r in results),
+            control,
+            sum(r.n_attacks for r in results),
+            CONFIDENCE,
         )
     return out
 
@@ -428,9 +462,10 @@ def _measure(
     base: Mapping[str, Any],
     target: str | None,
     seed: int,
-) -> tuple[dict[str, float], dict[str, AttackResult]]:
-    """Every measure of one parameter set on one training/control split, and the attacks'
-    results (``inference:<column>`` per secret) for pooling over the splits."""
+) -> tuple[dict[str, float], dict[str, AttackResult], dict[str, int]]:
+    """Every measure of one parameter set on one training/control split, the attacks' results
+    (``inference:<column>`` per secret) for pooling over the splits, and per secret column the
+    control rows the attack used outside the secret's most frequent value."""
     settings = {**base, **params, "seed": seed, "n_jobs": 1}
     result = run_avatarization(train, AvatarizationParameters(**settings))
     excluded = list(base.get("exclude_variable_names") or ())
@@ -444,7 +479,7 @@ def _measure(
         "hidden_rate": float(distance["hidden_rate"]),
         "local_cloaking": float(distance["local_cloaking"]),
     }
-    results, measures["distance_ratio"] = _attacks(train, avatars, control, target, seed)
+    results, measures["distance_ratio"], minority = _attacks(train, avatars, control, target, seed)
     measures.update(
         {
             "singling_out": results["singling_out"].risk / 100.0,
@@ -457,7 +492,7 @@ def _measure(
     )
     measures["unique_copies"] = _unique_copies(train, avatars)
     measures.update(_utility(train, avatars, control, target, seed))
-    return measures, results
+    return measures, results, minority
 
 
 def _as_categories(frames: list[pd.DataFrame], declared: list[str]) -> list[pd.DataFrame]:
@@ -480,9 +515,10 @@ def _attacks(
     control: pd.DataFrame,
     target: str | None,
     seed: int,
-) -> tuple[dict[str, AttackResult], float]:
-    """The three attacks (inference once per secret, ``inference:<column>``) and the distance
-    ratio on one split."""
+) -> tuple[dict[str, AttackResult], float, dict[str, int]]:
+    """The three attacks (inference once per secret, ``inference:<column>``), the distance
+    ratio on one split, and per secret the control rows attacked outside its most frequent
+    value (see :data:`MIN_MINORITY_ROWS`)."""
     tables = align_tables(train, avatars, control)
     assert tables.holdout is not None
     rng = np.random.default_rng(seed)
@@ -501,12 +537,16 @@ def _attacks(
     position = {c: j for j, c in enumerate(tables.columns)}
     secrets = [position[target]] if target is not None else []
     secrets += [j for j in _secret_order(tables.original) if j not in secrets]
+    minority: dict[str, int] = {}
     for secret in secrets[:INFERENCE_SECRETS]:
         aux = columns[columns != secret]
-        out[_SECRET + str(tables.columns[secret])] = attacks.inference(
+        name = str(tables.columns[secret])
+        out[_SECRET + name] = attacks.inference(
             syn, targets, controls, aux, secret, ranges, rng, CONFIDENCE
         )
-    return out, _distance_ratio(syn, ori.values, ctl.values, columns, ranges)
+        counts = pd.Series(controls[:, secret]).value_counts(dropna=False)
+        minority[name] = int(len(controls) - counts.iloc[0]) if len(counts) else 0
+    return out, _distance_ratio(syn, ori.values, ctl.values, columns, ranges), minority
 
 
 def _secret_order(original: pd.DataFrame) -> list[int]:
@@ -637,6 +677,7 @@ def _choose(
             )
             + ". Raise k, lower the targets, or remove the columns that single individuals out."
         )
+    reason += _unmeasured_note(trials[chosen])
     return PrivacyAdvice(
         parameters=dict(trials[chosen].parameters),
         met=met,
@@ -649,6 +690,31 @@ def _choose(
         chosen_index=chosen,
         splits=splits,
         defaults_index=reference,
+    )
+
+
+def _unmeasured_note(trial: Trial) -> str:
+    """The sentence naming the chosen trial's secrets too rare in the control to be measured,
+    with their risk and interval ('' when there are none): they are left out of its worst
+    inference, which the reader must be told."""
+    if not trial.unmeasured_secrets:
+        return ""
+    listed = "; ".join(
+        f"{name} ({rows} control rows outside its most frequent value; risk "
+        f"{trial.inference_by_secret[name]:.3f}, 95 % interval "
+        f"[{trial.inference_intervals[name][0]:.3f}, {trial.inference_intervals[name][1]:.3f}])"
+        for name, rows in trial.unmeasured_secrets.items()
+    )
+    every = len(trial.unmeasured_secrets) == len(trial.inference_by_secret)
+    return (
+        f" Inference could not be measured on the sample for {listed}: fewer than "
+        f"{MIN_MINORITY_ROWS} control rows hold another value than the most frequent one, so "
+        + (
+            "the worst inference still counts them, as no secret tried could be measured."
+            if every
+            else "the worst inference leaves them out."
+        )
+        + " Check them with the privacy metrics job on the whole table."
     )
 
 

@@ -14,6 +14,7 @@ from veil_service.engine.privacy_advice import (
     FALLBACK_UTILITY_TOLERANCE,
     K_GROWTH_EXPONENT,
     MAX_SPLITS,
+    MIN_MINORITY_ROWS,
     PAPER_METHOD,
     PrivacyAdvice,
     Trial,
@@ -223,7 +224,7 @@ def test_a_trials_inference_is_the_worst_secret_pooled_over_its_splits(
     assert secrets[0] == "inference:survived" and len(secrets) == 4
     pooled = {}
     for name in ("singling_out", "linkability", *secrets):
-        results = [found[name] for _, found in runs]
+        results = [found[name] for _, found, _ in runs]
         pooled[name] = (
             attack_risk(
                 sum(r.main_successes for r in results),
@@ -240,11 +241,11 @@ def test_a_trials_inference_is_the_worst_secret_pooled_over_its_splits(
     assert trial.measures["inference"] == max(pooled[name] for name in secrets)
     assert trial.measures["singling_out"] == pooled["singling_out"]
     assert trial.measures["linkability"] == pooled["linkability"]
-    old_reading = float(np.mean([measures["inference"] for measures, _ in runs]))
+    old_reading = float(np.mean([measures["inference"] for measures, _, _ in runs]))
     assert trial.measures["inference"] < old_reading
     # The other measures are still the mean of the splits'.
     assert trial.measures["distance_ratio"] == pytest.approx(
-        np.mean([measures["distance_ratio"] for measures, _ in runs])
+        np.mean([measures["distance_ratio"] for measures, _, _ in runs])
     )
 
 
@@ -355,3 +356,72 @@ def test_k_is_kept_when_the_table_fits_in_the_sample_and_capped_at_a_quarter(
     assert table_k(50, 100_000, 700) == 261
     assert table_k(50, 160, 100) == 50  # never below the sample's k
     assert table_k(30, 400, 10) == 100  # at most a quarter of the table
+
+
+def test_a_secret_too_rare_in_the_control_is_shown_with_its_interval_not_counted(
+    titanic: pd.DataFrame,
+) -> None:
+    # german_credit's foreign_worker: 96 % one value, so a split's control holds a handful of
+    # the other; its risk divides by 1 - the control's success rate and swings 0 / 0.60 / 0
+    # from split to split. Here titanic gets such a column (4 % "yes"): the trial must report
+    # it, with its interval, and take the worst inference over the secrets it can measure.
+    small = titanic.sample(300, random_state=1).reset_index(drop=True)
+    small["foreign"] = np.where(np.random.default_rng(5).random(len(small)) < 0.04, "yes", "no")
+    rng = np.random.default_rng(0)
+    parts = []
+    for _ in range(MAX_SPLITS):
+        order = rng.permutation(len(small))
+        parts.append(
+            (
+                small.iloc[np.sort(order[:210])].reset_index(drop=True),
+                small.iloc[np.sort(order[210:])].reset_index(drop=True),
+            )
+        )
+    params = {**DEFAULT_KNOBS, "k": 10, "ncp": 5}
+    trial = _trial(
+        parts, params, {"categorical_columns": CATEGORICAL}, PrivacyTargets(), "survived", 0
+    )
+    # Every control row is attacked (90 per split, fewer than the 500 attacks).
+    rare = sum(int((control["foreign"] != "no").sum()) for _, control in parts)
+    assert rare < MIN_MINORITY_ROWS
+    assert trial.unmeasured_secrets == {"foreign": rare}
+    assert set(trial.inference_by_secret) == {"survived", "sex", "foreign", "pclass"}
+    rare_interval = trial.inference_intervals["foreign"]
+    assert rare_interval[0] <= trial.inference_by_secret["foreign"] <= rare_interval[1]
+    for name, (low, high) in trial.inference_intervals.items():
+        assert 0.0 <= low <= trial.inference_by_secret[name] <= high <= 1.0
+    # The worst inference is over the secrets measured; the rare one is not hidden: the answer
+    # names it with its figures.
+    measured = [risk for name, risk in trial.inference_by_secret.items() if name != "foreign"]
+    assert trial.measures["inference"] == max(measured)
+    advice = _choose([trial], PrivacyTargets(), "survived", len(small), MAX_SPLITS)
+    assert f"foreign ({rare} control rows outside its most frequent value" in advice.reason
+    assert "the worst inference leaves them out" in advice.reason
+    found = advice.as_dict()
+    assert found["min_minority_rows"] == MIN_MINORITY_ROWS
+    assert found["trials"][0]["unmeasured_secrets"] == {"foreign": rare}
+    assert found["trials"][0]["inference_intervals"]["foreign"] == list(rare_interval)
+
+
+def test_when_no_secret_can_be_measured_the_worst_still_counts_them() -> None:
+    values = {
+        "hidden_rate": 95.0,
+        "local_cloaking": 15.0,
+        "singling_out": 0.0,
+        "linkability": 0.0,
+        "inference": 0.4,
+        "distance_ratio": 1.0,
+        "unique_copies": 0.0,
+        "utility": 0.95,
+    }
+    trial = Trial(
+        {"k": 20, "ncp": 5, **DEFAULT_KNOBS},
+        values,
+        PrivacyTargets().failures(values),
+        inference_by_secret={"rare": 0.4},
+        inference_intervals={"rare": (0.0, 0.9)},
+        unmeasured_secrets={"rare": 12},
+    )
+    advice = _choose([trial], PrivacyTargets(), None, 300)
+    assert "rare (12 control rows" in advice.reason
+    assert "the worst inference still counts them" in advice.reason

@@ -239,6 +239,29 @@ def _plain(value: Any, t: Translator) -> str:
     return str(value)
 
 
+def _unmeasured(search: Mapping[str, Any], chosen: Mapping[str, Any], t: Translator) -> str:
+    """The sentence naming the secrets too rare in the control for the advice to measure their
+    inference, with the chosen set's risk and interval ('' when there are none)."""
+    unmeasured: Mapping[str, int] = chosen.get("unmeasured_secrets") or {}
+    if not unmeasured:
+        return ""
+    risks: Mapping[str, float | None] = chosen.get("inference_by_secret") or {}
+    intervals: Mapping[str, Sequence[float | None]] = chosen.get("inference_intervals") or {}
+    figures = "; ".join(
+        f"{name} {t.number(risks.get(name))} "
+        f"[{t.number(intervals.get(name, (None, None))[0])}, "
+        f"{t.number(intervals.get(name, (None, None))[1])}]"
+        for name in unmeasured
+    )
+    key = "search.unmeasured_all" if len(unmeasured) >= len(risks) else "search.unmeasured"
+    return t(
+        key,
+        secrets=", ".join(unmeasured),
+        rows=int(search.get("min_minority_rows", 0)),
+        figures=figures,
+    )
+
+
 def _privacy_search(
     search: Mapping[str, Any], run_parameters: Mapping[str, Any], t: Translator
 ) -> Section:
@@ -264,6 +287,9 @@ def _privacy_search(
     else:
         missed = ", ".join(t(f"search.target.{name}") for name in chosen["failed"])
         sentences.append(t("search.missed", parameters=parameters, missed=missed))
+    unmeasured = _unmeasured(search, chosen, t)
+    if unmeasured:
+        sentences.append(unmeasured)
     advised = chosen["parameters"]
     if search.get("sample_k") is not None:  # the table is larger than the sample: k grew
         advised = search["parameters"]

@@ -227,8 +227,17 @@ EN: dict[str, str] = {
     "weight, the local noise) on a sample of {rows} rows: each time it avatarized 70 % of the "
     "sample, attacked the avatars with the other 30 % as control (singling-out, linkability, "
     "inference, distance to the closest avatar) and measured the utility ({utility}).",
-    "search.splits": "Each figure is the mean over {splits} random splits of the sample: one "
-    "split of a small sample is too noisy to rank parameter sets.",
+    "search.splits": "Each attack risk counts the attacks of {splits} random splits of the "
+    "sample together, and every other figure is the mean over {splits} random splits: one split "
+    "of a small sample is too noisy to rank parameter sets.",
+    "search.unmeasured": "Inference on {secrets} could not be measured on the sample: fewer than "
+    "{rows} control rows hold another value than the most frequent one, so the worst inference "
+    "of every set leaves it out. The chosen set's risk and 95 % interval: {figures}. Check it "
+    "with the privacy metrics of the whole table.",
+    "search.unmeasured_all": "Inference on {secrets} could not be measured on the sample: fewer "
+    "than {rows} control rows hold another value than the most frequent one. No secret tried "
+    "could be measured, so the worst inference still counts them. The chosen set's risk and "
+    "95 % interval: {figures}. Check them with the privacy metrics of the whole table.",
     "search.utility.ml_utility_ratio": "score of a model trained on avatars over that of one "
     "trained on real rows",
     "search.utility.column_shapes_and_pair_trends": "column shapes and pair trends",

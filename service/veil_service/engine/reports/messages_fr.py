@@ -239,9 +239,19 @@ FR: dict[str, str] = {
     "avatarisé 70 % de l'échantillon, attaqué les avatars avec les 30 % restants comme contrôle "
     "(individualisation, corrélation, inférence, distance à l'avatar le plus proche) et mesuré "
     "l'utilité ({utility}).",
-    "search.splits": "Chaque valeur est la moyenne sur {splits} partages aléatoires de "
-    "l'échantillon : un seul partage d'un petit échantillon est trop bruité pour classer les jeux "
+    "search.splits": "Chaque risque d'attaque compte ensemble les attaques de {splits} partages "
+    "aléatoires de l'échantillon, et chaque autre valeur est la moyenne sur {splits} partages "
+    "aléatoires : un seul partage d'un petit échantillon est trop bruité pour classer les jeux "
     "de paramètres.",
+    "search.unmeasured": "L'inférence sur {secrets} n'a pas pu être mesurée sur l'échantillon : "
+    "moins de {rows} lignes de contrôle ont une autre valeur que la plus fréquente, le pire "
+    "risque d'inférence de chaque jeu ne la compte donc pas. Risque du jeu retenu et intervalle "
+    "à 95 % : {figures}. À vérifier avec les métriques de confidentialité de la table entière.",
+    "search.unmeasured_all": "L'inférence sur {secrets} n'a pas pu être mesurée sur "
+    "l'échantillon : moins de {rows} lignes de contrôle ont une autre valeur que la plus "
+    "fréquente. Aucun secret essayé n'a pu être mesuré, le pire risque d'inférence les compte "
+    "donc quand même. Risque du jeu retenu et intervalle à 95 % : {figures}. À vérifier avec les "
+    "métriques de confidentialité de la table entière.",
     "search.utility.ml_utility_ratio": "score d'un modèle entraîné sur les avatars rapporté à "
     "celui d'un modèle entraîné sur les lignes réelles",
     "search.utility.column_shapes_and_pair_trends": "formes des colonnes et tendances des paires",

@@ -81,6 +81,7 @@ def test_the_technical_report_shows_the_search_and_its_curve() -> None:
     assert "Privacy-targeted parameter search" in text
     assert "3 parameter sets" in text and "683 rows" in text
     assert "mean over 3 random splits" in text
+    assert "counts the attacks of 3 random splits of the sample together" in text
     assert "meets every target" in text
     assert "binding target: worst inference risk" in text
     assert "This run used the chosen parameters" in text
@@ -134,3 +135,25 @@ def test_the_report_says_when_k_grew_for_a_table_larger_than_the_sample() -> Non
     french, _ = _pdf(build_technical_report(_context(grown, k=10), "fr"))
     assert "k passe de 10 à 21" in french
     assert "Cette exécution a utilisé d'autres paramètres" in french
+
+
+def test_the_report_names_secrets_too_rare_to_measure_with_their_interval() -> None:
+    # german_credit's foreign_worker (96 % one value): the advice leaves it out of the worst
+    # inference, and the report must say so with its figures, not hide it.
+    rare = {**SEARCH, "min_minority_rows": 50}
+    chosen = {
+        **_trial(10, 1.0, 0.975, 0.0912, []),
+        "inference_by_secret": {"credit_risk": 0.0912, "foreign_worker": 0.276},
+        "inference_intervals": {"credit_risk": [0.01, 0.17], "foreign_worker": [0.0, 0.609]},
+        "unmeasured_secrets": {"foreign_worker": 23},
+    }
+    rare["trials"] = [SEARCH["trials"][0], chosen, SEARCH["trials"][2]]
+    text, _ = _pdf(build_technical_report(_context(rare), "en"))
+    assert "Inference on foreign_worker could not be measured on the sample" in text
+    assert "fewer than 50 control rows" in text
+    assert "foreign_worker 0.276 [0, 0.609]" in text
+    french, _ = _pdf(build_technical_report(_context(rare), "fr"))
+    assert "L'inférence sur foreign_worker n'a pas pu être mesurée" in french
+    assert "foreign_worker 0,276 [0, 0,609]" in french
+    plain, _ = _pdf(build_technical_report(_context(SEARCH), "en"))
+    assert "could not be measured" not in plain
