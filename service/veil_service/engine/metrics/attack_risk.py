@@ -79,7 +79,7 @@ def attack_risk(
     control_successes: float | None,
     n_attacks: int,
     confidence: float,
-    control_scale: float = 1.0,
+    excess_error: float | None = None,
 ) -> AttackResult:
     """Combine the three attacks' successes into a risk with its confidence interval.
 
@@ -89,9 +89,11 @@ def attack_risk(
         control_successes: Successes against the control records, or None without a control.
         n_attacks: Attempts of each attack.
         confidence: Confidence level of the interval.
-        control_scale: Factor the control's Wilson error is multiplied by, when its successes
-            were carried from a smaller control to the original's size by that factor
-            (singling out, ``attacks.control_at_original_size``).
+        excess_error: The standard deviation, in successes, of main minus control successes
+            when the control's figure was estimated from the main attack's own successes, so
+            the two are not independent (singling out with a smaller control,
+            ``attacks.control_at_original_size``); the interval is then built from it instead
+            of from the two rates' own errors.
 
     Returns:
         The risk in % with its interval. ``trustworthy`` is False when the baseline does at least
@@ -104,7 +106,6 @@ def attack_risk(
         ref, label = baseline, "baseline"
     else:
         ref, label = wilson_rate(control_successes, n_attacks, confidence), "control"
-        ref = SuccessRate(value=ref.value, error=ref.error * control_scale)
     if ref.value >= 1.0:
         risk, error = 0.0, 1.0
     else:
@@ -112,6 +113,9 @@ def attack_risk(
         d_main = 1.0 / (1.0 - ref.value)
         d_ref = (main.value - 1.0) / (1.0 - ref.value) ** 2
         error = math.sqrt((main.error * d_main) ** 2 + (ref.error * d_ref) ** 2)
+        if excess_error is not None and control_successes is not None:
+            z = float(norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+            error = z * excess_error / (n_attacks + z * z) / (1.0 - ref.value)
     clipped = min(max(risk, 0.0), 1.0)
     return AttackResult(
         risk=clipped * 100.0,

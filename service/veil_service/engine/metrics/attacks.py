@@ -16,7 +16,9 @@ Nearest avatars use anonymeter's Gower-like distance (numbers divided by their r
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,7 @@ _MAX_ROUNDS = 100
 _SCREEN_ROWS = 2048
 _CHUNK = 64
 _COUNT_ROWS = 16384
+_JACKKNIFE_MATCHES = 2000
 
 _TILE_QUERIES = 32
 _TILE_CANDIDATES = 4096
@@ -84,6 +87,30 @@ def _count_matches(
     Ops: 0 is ``==``, 1 is ``>=``, 2 is ``<=``, 3 is "is missing".
     """
     counts = np.zeros(len(cols), dtype=np.int64)
+    for _, start, stop, mask in _masks(data_t, cols, ops, vals):
+        counts[start:stop] += mask.sum(axis=1)
+    return counts
+
+
+def _matching_rows(
+    data_t: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(predicate, row) index pairs of every row each predicate selects: for predicates known
+    to select few rows (the pairs are as many as the matches)."""
+    found_predicates, found_rows = [], []
+    for first, start, _, mask in _masks(data_t, cols, ops, vals):
+        predicate, row = np.nonzero(mask)
+        found_predicates.append(predicate + start)
+        found_rows.append(row + first)
+    if not found_predicates:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(found_predicates), np.concatenate(found_rows)
+
+
+def _masks(
+    data_t: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray
+) -> Iterator[tuple[int, int, int, np.ndarray]]:
+    """(first row, first predicate, last predicate + 1, predicates x rows mask) per block."""
     n = data_t.shape[1]
     # Blocks of rows keep each (predicates x rows) temporary in cache: on a million rows a
     # whole-row mask per slot copied 64 x 1M values through memory.
@@ -105,8 +132,7 @@ def _count_matches(
                 if len(rows):
                     part[rows] = np.isnan(column[rows])
                 mask &= part
-            counts[start:stop] += mask.sum(axis=1)
-    return counts
+            yield first, start, stop, mask
 
 
 def _predicates(
@@ -173,18 +199,68 @@ def singling_out(
     base_ops = np.where(syn.numeric[cols], rng.integers(1, 3, size=(n, n_cols)), 0)
     base_ops = np.where(syn.numeric[cols] & np.isnan(base_vals), 3, base_ops)
     baseline = float(np.sum(_count_matches(ori_t, cols, base_ops, base_vals) == 1))
-    control_successes, control_scale = None, 1.0
+    control_successes, excess_error = None, None
     if control is not None:
-        matched = _count_matches(np.ascontiguousarray(control.values.T), cols, ops, vals)
-        control_successes, control_scale = control_at_original_size(
+        control_t = np.ascontiguousarray(control.values.T)
+        matched = _count_matches(control_t, cols, ops, vals)
+        control_successes = control_at_original_size(
             ori_matches, matched, len(ori.values), len(control.values)
         )
-    return attack_risk(main, baseline, control_successes, n, confidence, control_scale)
+        if len(control.values) < len(ori.values):
+            excess_error = _excess_deviation(
+                (ori_t, control_t), (cols, ops, vals), (ori_matches, matched)
+            )
+    return attack_risk(main, baseline, control_successes, n, confidence, excess_error)
+
+
+def _excess_deviation(
+    tables: tuple[np.ndarray, np.ndarray],
+    predicates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    matches: tuple[np.ndarray, np.ndarray],
+) -> float:
+    """Standard deviation of main minus control successes, (n / m)(T_m - C_m), for a control
+    of m < n rows (:func:`control_at_original_size`), from the jackknife variances of T_m over
+    the originals' rows and of C_m over the control's.
+
+    Predicates overlap (several are built from neighbouring avatars and single out the same
+    row), so their successes are not independent and a binomial error over the predicates was
+    2-3 times too small (docs/metrics.md). Deleting one row at a time keeps the overlap and only
+    needs the rows of predicates that select few: removing row i from the control turns each
+    predicate selecting it alone into a failure and each selecting it and one other row into a
+    success; from the originals, it moves each predicate selecting it from c to c - 1 matches.
+    The jackknife estimate of a symmetric statistic's variance is biased upward (Efron and
+    Stein 1981): the safe side. A bootstrap was tried and is biased down here (a resampled row
+    drawn twice no longer counts as singled out). On the originals' side only predicates whose
+    chance of singling out a row of an m-row draw moves by more than 1e-6 when one of their rows
+    goes are counted, at most :data:`_JACKKNIFE_MATCHES` matches each (the pairs kept in memory
+    are as many as their matches).
+    """
+    (ori_t, control_t), (cols, ops, vals), (ori_matches, control_matches) = (
+        tables,
+        predicates,
+        matches,
+    )
+    n, m = ori_t.shape[1], control_t.shape[1]
+
+    def variance(data_t: np.ndarray, few: np.ndarray, change: np.ndarray, rows: int) -> float:
+        predicate, row = _matching_rows(data_t, cols[few], ops[few], vals[few])
+        moved = np.bincount(row, weights=change[predicate], minlength=rows)
+        return float((rows - 1) / rows * np.sum((moved - moved.mean()) ** 2))
+
+    c = ori_matches
+    change = hypergeom.pmf(1, n - 1, np.maximum(c - 1, 0), m) - hypergeom.pmf(1, n - 1, c, m)
+    change = np.where(c > 0, change, 0.0)
+    few = np.flatnonzero((np.abs(change) > 1e-6) & (c <= _JACKKNIFE_MATCHES))
+    at_m = variance(ori_t, few, change[few], n)
+    few = np.flatnonzero((control_matches >= 1) & (control_matches <= 2))
+    change = np.where(control_matches[few] == 1, -1.0, 1.0)
+    control = variance(control_t, few, change, m)
+    return float(n / m * math.sqrt(at_m + control))
 
 
 def control_at_original_size(
     original_matches: np.ndarray, control_matches: np.ndarray, n: int, m: int
-) -> tuple[float, float]:
+) -> float:
     """The control's singling-out successes at the original's size ``n``, from a control of ``m``.
 
     A predicate singles out a record of a set of ``s`` records with probability
@@ -207,8 +283,9 @@ def control_at_original_size(
     (m / n) of the excess at n, and scaling it by n / m gives it back exactly (a copy of the
     originals reads 0.99 on wbcd where the equal-size comparison alone read 0.33). For a
     predicate whose original also has population neighbours the scaling overstates the excess
-    (the safe side). The price is noise: the control's count is multiplied by n / m, so its
-    error is too (the returned scale).
+    (the safe side). The price is noise: main minus control is then (n / m)(T_m - C_m), n / m
+    times as noisy as T_m - C_m, and S_n and C_n are not independent; :func:`singling_out`
+    builds the interval from that difference's jackknife deviation (:func:`_excess_deviation`).
 
     Args:
         original_matches: Rows of the original each predicate selects.
@@ -217,16 +294,15 @@ def control_at_original_size(
         m: Rows of the control.
 
     Returns:
-        The control's successes at size n (in [0, predicates]) and the factor its Wilson error
-        is to be multiplied by (n / m, or 1 when the control is at least as large).
+        The control's successes at size n, in [0, predicates].
     """
     if m >= n:
-        return float(np.sum(hypergeom.pmf(1, m, control_matches, n))), 1.0
+        return float(np.sum(hypergeom.pmf(1, m, control_matches, n)))
     main = float(np.sum(original_matches == 1))
     at_m = float(np.sum(hypergeom.pmf(1, n, original_matches, m)))
     control = float(np.sum(control_matches == 1))
     estimate = main - n / m * (at_m - control)
-    return min(max(estimate, 0.0), float(len(original_matches))), n / m
+    return min(max(estimate, 0.0), float(len(original_matches)))
 
 
 def gower_nearest(
