@@ -257,6 +257,9 @@ def _privacy_result(
         for name, result in risks.items():
             metrics[f"{name}_risk"] = result.risk
         details["attacks"] = {name: result.as_dict() for name, result in risks.items()}
+        note = attacks.small_control_note(tables)
+        if note is not None and "singling_out" in details["attacks"]:
+            details["attacks"]["singling_out"]["note"] = note
     metrics["knowledge_protection_rate"] = metrics["correlation_protection_rate"]
     metrics["linkability_protection_rate"] = linkability_protection_rate(
         metrics["linkability_risk"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import hypergeom
-from veil_service.engine.metrics import attacks
+from veil_service.engine.metrics import attacks, privacy_metrics
 from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.tables import align_tables
 
@@ -168,3 +168,17 @@ def test_the_interval_holds_zero_for_a_release_that_copies_nothing(ratio: float)
         control = _population(rng, int(ORIGINAL_ROWS * ratio))
         excluded += _attack(release, original, control, seed).risk_low > 0
     assert excluded <= 3
+
+
+def test_a_holdout_under_a_quarter_of_the_original_is_flagged_in_the_details() -> None:
+    # With a control of 10 % a verbatim copy of the originals read 0 in 5 of 20 draws (interval
+    # [0, 1]): the metric says so next to the risk.
+    rng = np.random.default_rng(3)
+    original = _population(rng, ORIGINAL_ROWS)
+    small = privacy_metrics(original, original.copy(), holdout=_population(rng, 100), seed=0)
+    note = small["details"]["attacks"]["singling_out"]["note"]
+    assert "the holdout has 100 rows, under a quarter of the original's 1000" in note
+    assert "linkability" in small["details"]["attacks"]
+    assert "note" not in small["details"]["attacks"]["linkability"]
+    large = privacy_metrics(original, original.copy(), holdout=_population(rng, 500), seed=0)
+    assert "note" not in large["details"]["attacks"]["singling_out"]
