@@ -13,7 +13,9 @@ Each trial splits the sample into a training part (70 %), which is avatarized, a
 * ``hidden_rate`` and ``local_cloaking`` (Veil's distance metrics, ncp of the trial);
 * ``singling_out``, ``linkability`` and ``inference`` (Veil's implementation of anonymeter's
   three attacks, control part as control; inference takes each of a few secret columns in turn,
-  the ``target`` first, every other column known, and keeps the worst), as fractions in [0, 1];
+  the ``target`` first, every other column known, and keeps the worst of those it can measure:
+  a secret too rare in the control, :data:`MIN_MINORITY_ROWS`, is reported with its interval
+  instead), as fractions in [0, 1];
 * ``distance_ratio``: mean distance from control rows to their nearest avatar over the same for
   training rows (anonymeter's Gower-like distance): above 1, training rows sit closer to the
   avatars than new rows do, a membership signal;
