@@ -55,6 +55,8 @@ class BatchTask:
         coupled_noise: Draw the noise of all variables from one random combination of the
             neighbours' deviations (weights.deviation_coefficients) instead of one by one.
         keep_weights: Also return each row's neighbours and coefficients (diagnostics, tests).
+        neighbours: Every batch row's neighbours, already searched with the same model, ``k``
+            and ``ncp`` (a prepared avatarization reuses them across seeds); None searches them.
     """
 
     model: FamdModel
@@ -70,6 +72,7 @@ class BatchTask:
     local_noise: float = 0.0
     coupled_noise: bool = False
     keep_weights: bool = False
+    neighbours: tuple[FloatArray, IndexArray] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,13 @@ def _avatarize_rows(
     rng: np.random.Generator,
 ) -> BatchOutput:
     search_space = np.ascontiguousarray(coordinates[:, : task.ncp])
-    distances, indexes = nearest_neighbours(search_space, task.k, task.workers, rows)
+    if task.neighbours is None:
+        distances, indexes = nearest_neighbours(search_space, task.k, task.workers, rows)
+    else:
+        # Each row's query is answered on its own, so a subset's neighbours are its rows of all.
+        distances, indexes = task.neighbours
+        if rows is not None:
+            distances, indexes = distances[rows], indexes[rows]
     coefficients = local_weights(distances, rng, task.max_weight)
     avatar_coordinates = barycentres(coefficients, indexes, coordinates)
     continuous, onehot = inverse_project(task.model, avatar_coordinates)

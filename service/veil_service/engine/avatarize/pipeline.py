@@ -26,11 +26,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.avatarize.batch import BatchOutput, BatchTask, redraw_rows
-from veil_service.engine.avatarize.batching import run_batches, split_batches
+from veil_service.engine.avatarize.batching import run_batches
 from veil_service.engine.avatarize.categorical_reduction import (
     CategoricalReduction,
-    apply_reduction,
-    fit_reduction,
     invert_reduction,
 )
 from veil_service.engine.avatarize.column_types import (
@@ -38,23 +36,21 @@ from veil_service.engine.avatarize.column_types import (
     ColumnKind,
     ColumnSpec,
     FloatArray,
-    analyse_columns,
     decode_columns,
-    encode_categorical,
-    encode_continuous,
 )
-from veil_service.engine.avatarize.famd import encoded_width, fit_famd
-from veil_service.engine.avatarize.identifier_columns import (
-    IdentifierEvidence,
-    find_identifiers,
-    pseudonyms,
-)
+from veil_service.engine.avatarize.identifier_columns import IdentifierEvidence, pseudonyms
 from veil_service.engine.avatarize.identifier_columns import warning as identifier_warning
-from veil_service.engine.avatarize.imputation import impute, indicator_codes, missing_indicators
 from veil_service.engine.avatarize.neighbours import IndexArray
 from veil_service.engine.avatarize.parameters import AvatarizationParameters
-from veil_service.engine.avatarize.validation import validate_projection, validate_table
-from veil_service.errors import InvalidArgumentError
+from veil_service.engine.avatarize.preparation import (
+    RUN_FIELDS,
+    PreparedAvatarization,
+    fit_projection,
+    indicator_columns,
+    prepare_avatarization,
+    row_keys,
+)
+from veil_service.engine.avatarize.validation import validate_table
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -113,75 +109,57 @@ def run_avatarization(
     """
     report = progress or _no_progress
     report(0.0, "validating")
-    validate_table(df, params)
-    identifiers = find_identifiers(df, params.exclude_variable_names, params.categorical_columns)
-    excluded = list(dict.fromkeys([*params.exclude_variable_names, *identifiers]))
-    work = df.drop(columns=excluded)
-    if work.shape[1] == 0:
-        raise InvalidArgumentError(
-            "Every column is excluded or looks like an identifier ("
-            + ", ".join(repr(str(name)) for name in identifiers)
-            + "): nothing is left to avatarize. Keep data columns in the table.",
-            field="exclude_variable_names",
-        )
-    specs = analyse_columns(work, set(params.categorical_columns) - set(excluded))
-    continuous = encode_continuous(work, specs)
-    codes = encode_categorical(work, specs)
-    cat_specs = [s for s in specs if s.kind is ColumnKind.CATEGORICAL]
-    n_categories = [len(s.categories) for s in cat_specs]
+    return run_prepared(
+        prepare_avatarization(df, params), params, progress, keep_weights=keep_weights
+    )
 
+
+def run_prepared(
+    prepared: PreparedAvatarization,
+    params: AvatarizationParameters,
+    progress: ProgressCallback | None = None,
+    *,
+    keep_weights: bool = False,
+) -> AvatarizationResult:
+    """Avatarize a prepared table with ``params``: the avatars ``run_avatarization`` gives
+    with the same table and parameters, bit for bit.
+
+    A search runs one preparation (engine.avatarize.preparation) with many ``k``, seeds and
+    noise settings, and pays the column analysis, the encoding, the projection and the
+    neighbour search once instead of at every run.
+
+    Args:
+        prepared: From :func:`prepare_avatarization` on the table.
+        params: The run's parameters; they may differ from the prepared ones only in
+            ``preparation.RUN_FIELDS``.
+        progress: Called with (fraction done, phase).
+        keep_weights: Also return each avatar's neighbours and coefficients.
+
+    Raises:
+        ValueError: ``params`` change a field the preparation depends on (a caller's error).
+        InvalidArgumentError: ``k`` is not below the table's rows.
+    """
+    if not prepared.fits(params):
+        raise ValueError(
+            "these parameters differ from the prepared ones beyond "
+            f"{sorted(RUN_FIELDS)}: prepare the table again with them"
+        )
+    report = progress or _no_progress
+    df = prepared.table
+    validate_table(df, params)
     root = np.random.SeedSequence(params.seed)
     imputation_seed, split_seed, shuffle_seed, batches_seed, redraw_seed, pseudonym_seed = (
         root.spawn(6)
     )
-
-    modalities = {spec.name: len(spec.categories) for spec in cat_specs}
-    if not params.use_categorical_reduction:
-        validate_projection(encoded_width(continuous.shape[1], n_categories), modalities)
-    report(0.05, "imputing")
-    indicators = missing_indicators(continuous, codes)
-    filled_cont, filled_codes = impute(
-        continuous,
-        codes,
-        n_categories,
-        method=params.imputation_method,
-        k=params.effective_imputation_k,
-        training_fraction=params.effective_training_fraction,
-        rng=np.random.default_rng(imputation_seed),
+    fitted = prepared.fitted or fit_projection(
+        prepared, params, imputation_seed, split_seed, report
     )
-    all_codes = np.hstack([filled_codes, indicator_codes(continuous, codes, indicators)])
-    all_categories = n_categories + [2] * indicators.count
-
-    report(0.1, "preprocessing")
-    batches = split_batches(
-        all_codes, params.effective_max_rows_per_batch, np.random.default_rng(split_seed)
-    )
-    training = batches[0]
-    weight_of = _variable_weights(specs, indicators_columns(specs, indicators), params)
-    reduction = CategoricalReduction((), ())
-    if params.use_categorical_reduction:
-        reduction = fit_reduction(filled_cont[training], all_codes[training], all_categories)
-    model_cont, model_codes, model_categories = apply_reduction(
-        reduction, filled_cont, all_codes, all_categories
-    )
-    n_cont = filled_cont.shape[1]
-    cont_weights = list(weight_of[:n_cont])
-    for j, emb in zip(reduction.reduced, reduction.embeddings, strict=True):
-        cont_weights += [weight_of[n_cont + j]] * emb.shape[1]
-    cat_weights = [w for j, w in enumerate(weight_of[n_cont:]) if j not in reduction.reduced]
-    validate_projection(encoded_width(model_cont.shape[1], model_categories), modalities)
-
-    report(0.15, "fitting projection")
-    model = fit_famd(
-        model_cont[training],
-        model_codes[training],
-        model_categories,
-        np.asarray(cont_weights + cat_weights, dtype=np.float64),
-    )
+    batches, model = fitted.batches, fitted.model
+    model_cont, model_codes = fitted.model_continuous, fitted.model_codes
     ncp, warnings = capped_ncp(params.ncp, model.n_components)
     n_out = min(max(ncp, 2), model.n_components)
     seeds = batches_seed.spawn(len(batches))
-    match = bool(excluded) and params.exclude_variables_method == "coordinate_similarity"
+    match = bool(prepared.excluded) and params.exclude_variables_method == "coordinate_similarity"
     # One batch alone gets every core as query threads; several batches get one process each.
     workers = params.effective_n_jobs if len(batches) == 1 else 1
     tasks = [
@@ -199,6 +177,7 @@ def run_avatarization(
             local_noise=float(params.local_noise),
             coupled_noise=params.coupled_noise,
             keep_weights=keep_weights,
+            neighbours=prepared.neighbours(params.k, ncp, workers),
         )
         for rows, seed in zip(batches, seeds, strict=True)
     ]
@@ -211,20 +190,22 @@ def run_avatarization(
     outputs = run_batches(tasks, params.effective_n_jobs, on_done)
     gathered = _gather(len(df), batches, outputs, keep_weights)
     decoder = _Decoder(
-        specs,
-        reduction,
-        n_cont,
-        indicators_columns(specs, indicators),
-        work,
+        prepared.specs,
+        fitted.reduction,
+        fitted.n_continuous,
+        indicator_columns(prepared.specs, prepared.indicators),
+        prepared.work,
         params.imputation_return_data_imputed,
     )
     redrawn, left = 0, 0
     if params.redraw_unique_copies:
-        redrawn, left = _redraw_unique_copies(gathered, decoder, tasks, batches, redraw_seed)
+        redrawn, left = _redraw_unique_copies(
+            gathered, decoder, prepared.unique_row_keys, tasks, batches, redraw_seed
+        )
     result = _assemble(
         df,
-        excluded,
-        _Pseudonyms(identifiers, pseudonym_seed),
+        prepared.excluded,
+        _Pseudonyms(prepared.identifiers, pseudonym_seed),
         params,
         gathered,
         decoder,
@@ -254,30 +235,6 @@ def capped_ncp(requested: int, dimensions: int) -> tuple[int, list[str]]:
         f"ncp={requested} is more than the {dimensions} dimensions of this table's projection: "
         f"the neighbours were searched in all {dimensions} (ncp capped at {dimensions})."
     ]
-
-
-def indicators_columns(
-    specs: list[ColumnSpec], indicators: Any
-) -> list[tuple[str, ColumnKind, int]]:
-    """(column name, kind, index among its kind) of each indicator, in indicator order."""
-    cont_names = [s.name for s in specs if s.kind is not ColumnKind.CATEGORICAL]
-    cat_names = [s.name for s in specs if s.kind is ColumnKind.CATEGORICAL]
-    return [(cont_names[j], ColumnKind.CONTINUOUS, j) for j in indicators.continuous] + [
-        (cat_names[j], ColumnKind.CATEGORICAL, j) for j in indicators.categorical
-    ]
-
-
-def _variable_weights(
-    specs: list[ColumnSpec],
-    indicator_cols: list[tuple[str, ColumnKind, int]],
-    params: AvatarizationParameters,
-) -> list[float]:
-    """Weights in model order: continuous, categorical, then indicators (their column's weight)."""
-    weights = params.column_weights
-    ordered = [s.name for s in specs if s.kind is not ColumnKind.CATEGORICAL]
-    ordered += [s.name for s in specs if s.kind is ColumnKind.CATEGORICAL]
-    ordered += [name for name, _, _ in indicator_cols]
-    return [float(weights.get(name, 1.0)) for name in ordered]
 
 
 @dataclass
@@ -363,14 +320,10 @@ class _Decoder:
 MAX_REDRAW_ROUNDS = 20
 
 
-def _row_keys(frame: pd.DataFrame) -> npt.NDArray[np.uint64]:
-    keys = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    return np.asarray(keys, dtype=np.uint64)
-
-
 def _redraw_unique_copies(
     gathered: _Gathered,
     decoder: _Decoder,
+    unique_keys: npt.NDArray[np.uint64],
     tasks: list[BatchTask],
     batches: list[IndexArray],
     seed: np.random.SeedSequence,
@@ -385,9 +338,7 @@ def _redraw_unique_copies(
     Returns:
         How many redraws were made, and how many avatars are still copies after the last round.
     """
-    keys, counts = np.unique(_row_keys(decoder.work), return_counts=True)
-    unique_keys = keys[counts == 1]
-    offending = np.flatnonzero(np.isin(_row_keys(decoder.decode(gathered)), unique_keys))
+    offending = np.flatnonzero(np.isin(row_keys(decoder.decode(gathered)), unique_keys))
     n = len(decoder.work)
     batch_of = np.empty(n, dtype=np.intp)
     local_of = np.empty(n, dtype=np.intp)
@@ -404,7 +355,7 @@ def _redraw_unique_copies(
             if rows.size:
                 redrawn_rows = redraw_rows(tasks[b], local_of[rows], batch_seed)
                 _patch(gathered, batches[b], rows, redrawn_rows)
-        still = np.isin(_row_keys(decoder.decode(gathered, offending)), unique_keys)
+        still = np.isin(row_keys(decoder.decode(gathered, offending)), unique_keys)
         offending = offending[still]
     return redrawn, int(offending.size)
 

@@ -45,9 +45,9 @@ from veil_service.engine.multitable.assignment import assign_linear_sum
 from veil_service.engine.multitable.pipeline import (
     TableParameters,
     avatarize_tables,
-    table_avatars,
     value_columns,
 )
+from veil_service.engine.multitable.table_trials import TableTrials, prepare_table_trials
 from veil_service.engine.timeseries.parameters import TimeSeriesParameters
 from veil_service.engine_contract.linked_tables import Schema
 from veil_service.errors import InvalidArgumentError
@@ -348,12 +348,13 @@ def advise_linked_k(
     avatarization gives it, with the parameters already chosen for the tables above it and the
     given parameters for the others. A table's avatars depend only on the originals (its
     children's summaries, its parents' variables broadcast), its own parameters and its seed,
-    so a trial avatarizes that table alone (``pipeline.table_avatars``: the same avatars at a
-    third of the cost on Tutorial 3's tables); only a table with time-series children or
-    processors runs the whole pipeline. For each table and each noise setting of ``noises``
-    the ``k`` tried about double from its given ``k`` (every third of :func:`k_candidates`, all
-    the way up); the search then
-    halves the interval of the grid between the last ``k`` that missed and the first that met,
+    so a trial avatarizes that table alone (``table_trials.TableTrials``: the same avatars at a
+    third of the cost on Tutorial 3's tables), from one preparation for every trial of the
+    table (the column analysis, encoding and projection, and each ``k``'s neighbours for all
+    its seeds); only a table with time-series children or processors runs the whole pipeline.
+    For each table and each noise setting of ``noises`` the ``k`` tried about double from its
+    given ``k`` (every third of :func:`k_candidates`, all the way up); the search then halves
+    the interval of the grid between the last ``k`` that missed and the first that met,
     and tries the grid neighbours of the most faithful ``k`` that met. When no coarse ``k``
     meets the target, the :data:`REFINE_SPAN` grid neighbours of the nearest are tried too. Of
     every trial that meets the target the one with the best :func:`table_fidelity` (mean over
@@ -439,6 +440,9 @@ def advise_linked_k(
         trials: list[KTrial] = []
         runs = seeds or seeds_for(len(frames[name]))
         held_out: dict[bool, _Search] = {}
+        # Prepared once for every trial of the table, both noises and the held-out seeds: the
+        # trials change only its k and noise.
+        alone = prepare_table_trials(schema, frames, dict(chosen), name)
         for coupled in noises:
             search = _Search(
                 schema,
@@ -450,6 +454,7 @@ def advise_linked_k(
                 measure,
                 series,
                 coupled,
+                alone=alone,
             )
             _, tried = _search_table(search, target, series_targets)
             trials += tried
@@ -634,6 +639,7 @@ class _Search:
     series: Mapping[str, TimeSeriesParameters]
     coupled_noise: bool = False
     tried: dict[int, KTrial] = field(default_factory=dict)
+    alone: TableTrials | None = None
 
     def trial(self, k: int) -> KTrial:
         """The table's matched hidden rate and fidelity at ``k`` over the seeds (run once per
@@ -647,7 +653,11 @@ class _Search:
             series_rates: dict[str, list[float]] = {}
             # The table alone when that gives the avatars of the whole run (no series, no
             # processors): the other tables and the assignments do not change them.
-            alone = table_avatars(self.schema, self.frames, params, self.name, seeds=self.seeds)
+            alone = None
+            if self.alone is not None:
+                alone = self.alone.avatars(
+                    {"k": k, "coupled_noise": self.coupled_noise}, self.seeds
+                )
             for index, seed in enumerate(self.seeds):
                 if alone is not None:
                     avatars = alone[index][self.original.columns]

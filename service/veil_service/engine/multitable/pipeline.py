@@ -24,7 +24,7 @@ Plain pandas/numpy/scipy: no gRPC, protobuf or database.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from veil_service.engine.augmentation import AugmentationParameters
 from veil_service.engine.avatarize import avatarize
 from veil_service.engine.avatarize.pipeline import AvatarizationResult
 from veil_service.engine.multitable.aggregation import (
@@ -208,7 +209,7 @@ def avatarize_tables(
     plain = [n for n in order if not schema.is_time_series(n)]
     for name in plain:
         check_parameters(name, frames[name], parameters.get(name), schema)
-    prepared = _prepare(schema, frames, parameters, plain, report)
+    prepared = prepare_tables(schema, frames, parameters, plain, report)
     frames, chains, columns = prepared.frames, prepared.chains, prepared.columns
     categorical, positions = prepared.categorical, prepared.positions
     series = prepared.series
@@ -233,7 +234,7 @@ def avatarize_tables(
         ) -> None:
             report(start + width * f, f"{name}: {phase}")
 
-        run = _avatarize_table(prepared, parameters, name, table_seeds[name], table_progress)
+        run = avatarize_table(prepared, parameters, name, table_seeds[name], table_progress)
         result, avatar, parts = run.result, run.avatar, run.parts
         lineage, extra_rows = run.lineage, run.extra_rows
         warnings += run.warnings
@@ -285,56 +286,8 @@ def avatarize_tables(
     return MultiTableResult(schema, tables, links, series, warnings)
 
 
-def table_avatars(
-    schema: Schema,
-    frames: Mapping[str, pd.DataFrame],
-    parameters: Mapping[str, TableParameters],
-    name: str,
-    *,
-    seeds: range,
-) -> list[pd.DataFrame] | None:
-    """One plain table's avatars (row ``i`` the avatar of original row ``i``, its variables)
-    for each seed, as :func:`avatarize_tables` gives them with that seed; None when only the
-    whole run can say (the table has processors, which are undone with its new keys, or
-    time-series children, rebuilt from its avatars).
-
-    A table's avatars depend only on the original tables (its variables, its children's
-    summaries, its series' numbers, its parents' variables broadcast), its own parameters and
-    its seed, which :func:`avatarize_tables` spawns from the run's seed by table order: not on
-    the other tables' parameters or avatars, nor on the assignments and keys drawn after. So a
-    search that measures one table (engine/multitable/hidden_rate_advice.py) prepares the
-    tables once and avatarizes that table alone: on Tutorial 3's tables a third of the
-    avatarizations and none of the assignments, with the same avatars
-    (tests/unit/engine/multitable/test_multitable_pipeline.py).
-
-    Raises:
-        InvalidArgumentError: as :func:`avatarize_tables` for the same input.
-    """
-    table = parameters.get(name)
-    if (
-        schema.is_time_series(name)
-        or any(link.method == TIME_SERIES for link in schema.children(name))
-        or (table is not None and table.avatarization.get(PROCESSORS_KEY))
-    ):
-        return None
-    schema.check(require_links=True)
-    check_tables(schema, frames)
-    order = schema.order()
-    plain = [n for n in order if not schema.is_time_series(n)]
-    for each in plain:
-        check_parameters(each, frames[each], parameters.get(each), schema)
-    prepared = _prepare(schema, frames, parameters, plain, lambda fraction, phase: None)
-    position = order.index(name)
-    out = []
-    for seed in seeds:
-        table_seed = np.random.SeedSequence(seed).spawn(len(order))[position]
-        run = _avatarize_table(prepared, parameters, name, table_seed, lambda f, p: None)
-        out.append(run.avatar[prepared.columns[name]])
-    return out
-
-
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedTables:
     """What every table's avatarization reads, computed once per run: the (processed) tables,
     their variables, categorical columns, link positions, series models and children's
     summaries."""
@@ -350,13 +303,13 @@ class _Prepared:
     summaries: dict[str, list[tuple[Link, ChildSummary]]]
 
 
-def _prepare(
+def prepare_tables(
     schema: Schema,
     frames: Mapping[str, pd.DataFrame],
     parameters: Mapping[str, TableParameters],
     plain: list[str],
     report: ProgressCallback,
-) -> _Prepared:
+) -> PreparedTables:
     """Processors applied, series fitted and children summarised (steps 1-2 of the module
     docstring)."""
     order = schema.order()
@@ -379,7 +332,7 @@ def _prepare(
     series = _fit_series(schema, processed, parameters, columns, positions)
     report(0.05, "summarising children")
     summaries = _summaries(schema, processed, columns, categorical, positions, plain)
-    return _Prepared(
+    return PreparedTables(
         schema, frames, processed, chains, columns, categorical, positions, series, summaries
     )
 
@@ -399,14 +352,35 @@ class _TableRun:
     avatarized_columns: tuple[str, ...]
 
 
-def _avatarize_table(
-    prepared: _Prepared,
-    parameters: Mapping[str, TableParameters],
-    name: str,
-    table_seed: np.random.SeedSequence,
-    table_progress: ProgressCallback,
-) -> _TableRun:
-    """Avatarize table ``name`` with its own parameters and seed (step 3)."""
+@dataclass(frozen=True)
+class TableInput:
+    """What the single-table pipeline is given for one linked table (step 3).
+
+    Attributes:
+        work: The table avatarized: its variables, its children's summaries, its series'
+            numbers and its parents' variables broadcast, less derived constant columns.
+        weights: Column weights (summaries' and series' weights, then the user's).
+        options: ``avatarize``'s keyword options from the table's parameters (categorical
+            columns included; not the seed, the weights or the features set aside).
+        constants: Derived columns with one value, set aside and put back.
+        parts: Where the children's counts and the parents' variables are in ``work``.
+        augmentation: The table's data augmentation, if it asks one.
+        warnings: What the job reports of the parameters set aside.
+    """
+
+    work: pd.DataFrame
+    weights: dict[str, float]
+    options: dict[str, Any]
+    constants: dict[str, Any]
+    parts: _Parts
+    augmentation: AugmentationParameters | None
+    warnings: list[str]
+
+
+def table_input(
+    prepared: PreparedTables, parameters: Mapping[str, TableParameters], name: str
+) -> TableInput:
+    """The work table, weights and options table ``name`` is avatarized with (step 3)."""
     warnings: list[str] = []
     columns = prepared.columns
     work, weights, cat_columns, parts = _work_table(
@@ -444,9 +418,37 @@ def _avatarize_table(
             f"table {name!r}: {', '.join(set_aside)} not applied: they qualify a "
             "single-table feature (augmentation, DP generator) the table does not select"
         )
+    return TableInput(work, weights, table_params, constants, parts, augmentation, warnings)
+
+
+@contextlib.contextmanager
+def table_errors(name: str) -> Iterator[None]:
+    """Name the table in an error of its single-table avatarization."""
+    try:
+        yield
+    except InvalidArgumentError as exc:
+        if exc.field and exc.field.startswith(f"tables[{name}]"):
+            raise
+        raise InvalidArgumentError(
+            f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
+        ) from None
+
+
+def avatarize_table(
+    prepared: PreparedTables,
+    parameters: Mapping[str, TableParameters],
+    name: str,
+    table_seed: np.random.SeedSequence,
+    table_progress: ProgressCallback,
+) -> _TableRun:
+    """Avatarize table ``name`` with its own parameters and seed (step 3)."""
+    given = table_input(prepared, parameters, name)
+    work, weights, table_params = given.work, given.weights, dict(given.options)
+    augmentation, constants, parts = given.augmentation, given.constants, given.parts
+    warnings = list(given.warnings)
     lineage: npt.NDArray[np.int64] | None = None
     extra_rows: dict[str, Any] | None = None
-    try:
+    with table_errors(name):
         if augmentation is None:
             result = avatarize(
                 work,
@@ -474,12 +476,6 @@ def _avatarize_table(
                 "target_column": augmentation.target_column,
                 "should_anonymize_original_table": (augmentation.should_anonymize_original_table),
             }
-    except InvalidArgumentError as exc:
-        if exc.field and exc.field.startswith(f"tables[{name}]"):
-            raise
-        raise InvalidArgumentError(
-            f"table {name!r}: {exc.message}", field=f"tables[{name}].{exc.field or 'table'}"
-        ) from None
     # What the single-table pipeline says of how it applied the parameters belongs to the
     # job's warnings, as in a single-table run, except a default ncp capped: a linked table's
     # projection also holds its children's summaries and its parents' variables, a width the

@@ -15,7 +15,7 @@ from veil_service.engine.multitable import (
     TableParameters,
     avatarize_tables,
 )
-from veil_service.engine.multitable.pipeline import table_avatars
+from veil_service.engine.multitable.table_trials import table_avatars
 from veil_service.errors import InvalidArgumentError
 
 FIXTURES = FIXTURES / "avatar" / "fixtures"
