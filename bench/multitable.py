@@ -59,8 +59,8 @@ from veil_service.engine.multitable import (
     TableParameters,
     avatarize_tables,
 )
-from veil_service.engine.multitable.hidden_rate_advice import (
-    advise_linked_k,
+from veil_service.engine.multitable.hidden_rate_advice import advise_linked_k
+from veil_service.engine.multitable.matched_measures import (
     fresh_sample_hidden_rate,
     matched_hidden_rate,
     matched_pairs,

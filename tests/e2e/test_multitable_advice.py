@@ -16,11 +16,8 @@ from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.api.runs import LinkedKSearch
 from veil_client.config import LinkMethod
 from veil_client.models import JobKind
-from veil_service.engine.multitable.hidden_rate_advice import (
-    HELD_OUT_OFFSET,
-    matched_hidden_rate,
-    seeds_for,
-)
+from veil_service.engine.multitable.hidden_rate_advice import HELD_OUT_OFFSET, seeds_for
+from veil_service.engine.multitable.matched_measures import matched_hidden_rate
 
 VALUES = {"patient": ["gender", "height", "age", "weight"], "doctor": ["job", "age"]}
 VALUES["visit"] = ["day_visit", "exam"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,8 @@ from veil_service.engine.metrics.parameters import (
     holdout_of,
     parse_parameters,
 )
-from veil_service.engine.metrics.privacy import distance_privacy
-from veil_service.engine.metrics.projection import fit_famd, ncp_warning, resolve_ncp
+from veil_service.engine.metrics.privacy import DistancePrivacy, distance_privacy
+from veil_service.engine.metrics.projection import FamdModel, fit_famd, ncp_warning, resolve_ncp
 from veil_service.engine.metrics.projection_tables import projection_tables
 from veil_service.engine.metrics.search_threads import SearchPool, resolve_threads
 from veil_service.engine.metrics.signal import (
@@ -186,12 +187,33 @@ def _done(
     return future
 
 
-def _privacy_result(
-    tables: AlignedTables,
-    parameters: MetricsParameters,
-    attack_risks: Future[dict[str, AttackResult]] | None,
-    pool: SearchPool,
-) -> dict[str, Any]:
+def hidden_rate(tables: AlignedTables) -> float:
+    """The hidden rate (%) of aligned tables, as ``privacy_metrics`` gives it with its default
+    parameters, and nothing else.
+
+    For a search that measures hundreds of small releases (engine/multitable/
+    hidden_rate_advice.py: 50-300 rows), where the other metrics, a second alignment and the
+    thread limits (1.5 ms a call) cost more than the hidden rate itself. It runs on the calling
+    thread; limiting BLAS threads is the caller's (``privacy_metrics`` runs on one).
+    """
+    parameters = parse_parameters({}, tables.columns, tables.categorical)
+    with SearchPool(1) as pool:
+        return _distances(tables, parameters, pool).distance.hidden_rate
+
+
+@dataclass(frozen=True)
+class _Distances:
+    """The projection the distance metrics ran in, and their results."""
+
+    model: FamdModel
+    ncp: int
+    warnings: list[str]
+    distance: DistancePrivacy
+
+
+def _distances(
+    tables: AlignedTables, parameters: MetricsParameters, pool: SearchPool
+) -> _Distances:
     projected = projection_tables(
         tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
     )
@@ -220,6 +242,22 @@ def _privacy_result(
         holdout,
         parameters.quantile_threshold,
         pool,
+    )
+    return _Distances(model, ncp, warnings, distance)
+
+
+def _privacy_result(
+    tables: AlignedTables,
+    parameters: MetricsParameters,
+    attack_risks: Future[dict[str, AttackResult]] | None,
+    pool: SearchPool,
+) -> dict[str, Any]:
+    distances = _distances(tables, parameters, pool)
+    model, ncp, warnings, distance = (
+        distances.model,
+        distances.ncp,
+        distances.warnings,
+        distances.distance,
     )
     column_protection, per_column = column_direct_match_protection(tables)
     chr_variables = list(parameters.categorical_hidden_rate_variables or tables.categorical)

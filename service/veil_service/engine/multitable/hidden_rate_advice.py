@@ -37,11 +37,12 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from veil_service.engine.metrics import privacy_metrics
-from veil_service.engine.metrics.projection import fit_famd
-from veil_service.engine.metrics.signal import column_shapes, pair_trends
-from veil_service.engine.metrics.tables import align_tables
-from veil_service.engine.multitable.assignment import assign_linear_sum
+from veil_service.engine.multitable.matched_measures import (
+    fresh_sample_hidden_rate,
+    matched_hidden_rate,
+    matched_measures,
+    table_fidelity,
+)
 from veil_service.engine.multitable.pipeline import (
     TableParameters,
     avatarize_tables,
@@ -62,14 +63,10 @@ DEFAULT_SEEDS = 3
 SEED_ROWS = 1000
 #: Most seeds per ``k`` (the search's cost grows with them).
 MAX_SEEDS = 10
-#: Random half/half cuts of the fresh-sample reference.
-FRESH_SPLITS = 5
 #: Step between two ``k`` tried (geometric: the hidden rate moves with log k).
 K_STEP = 1.25
 #: Grid steps between two ``k`` of the coarse scan (1.25 ** 3: about twice the last).
 COARSE_STRIDE = 3
-#: Components of the projection the pairing and the hidden rate are measured in.
-MATCH_NCP = 5
 #: ``coupled_noise`` settings each table's ``k`` is searched with (per-variable noise first).
 #: Coupled noise needs a larger ``k`` for the same rate (Tutorial 3's patients: HMA's 62.3 at
 #: k 60 per-variable, at k 120 coupled) and keeps pair trends there (0.808 against 0.773 over 6
@@ -86,70 +83,6 @@ HELD_OUT_OFFSET = 10_000
 #: costs as many linked runs as one trial, and every extra check is one more chance for a
 #: setting to pass by luck.
 MAX_CONFIRMATIONS = 5
-
-
-def matched_pairs(original: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFrame:
-    """Synthetic rows paired with the originals by minimum total distance (same row count).
-
-    Both tables are cut to the smaller row count; the distance is Euclidean on the first
-    :data:`MATCH_NCP` FAMD components of the originals.
-    """
-    n = min(len(original), len(synthetic))
-    original = original.iloc[:n].reset_index(drop=True)
-    synthetic = synthetic.iloc[:n].reset_index(drop=True)
-    aligned = align_tables(original, synthetic)
-    model = fit_famd(aligned.original, aligned.continuous, aligned.categorical)
-    ncp = min(MATCH_NCP, model.n_components)
-    points_o = model.transform(aligned.original, ncp)
-    points_s = model.transform(aligned.avatars, ncp)
-    rows = assign_linear_sum(points_o, points_s, np.ones(n, dtype=np.int64), block_size=1024)
-    return synthetic.iloc[rows].reset_index(drop=True)
-
-
-def table_fidelity(original: pd.DataFrame, synthetic: pd.DataFrame) -> float:
-    """Mean of the column shapes and pair trends scores of a table's values (in [0, 1]).
-
-    The ranking the single-table privacy advice uses without a target
-    (engine/privacy_advice.py, SDMetrics' KS/TV complements and pair trends).
-    """
-    tables = align_tables(original, synthetic)
-    scores = list(column_shapes(tables).values()) + list(pair_trends(tables).values())
-    return float(np.mean(scores))
-
-
-def matched_hidden_rate(original: pd.DataFrame, synthetic: pd.DataFrame) -> float:
-    """Hidden rate (%) of the originals against synthetic records paired by minimum distance.
-
-    One search thread: the search calls this hundreds of times on small tables, where a thread
-    pool started per call costs more than the one-chunk search it would run (the value does not
-    depend on the threads)."""
-    n = min(len(original), len(synthetic))
-    pairs = matched_pairs(original, synthetic)
-    result = privacy_metrics(
-        original.iloc[:n].reset_index(drop=True), pairs, compute_attacks=False, threads=1
-    )
-    return float(result["hidden_rate"])
-
-
-def fresh_sample_hidden_rate(
-    table: pd.DataFrame, splits: int = FRESH_SPLITS, seed: int = 0
-) -> tuple[float, float]:
-    """The matched hidden rate of real data against real data (mean, standard deviation).
-
-    The rows are cut into two random halves and one half is measured against the other as if it
-    were synthetic, ``splits`` times. A fresh sample of the same population gets this figure:
-    avatars below it sit closer to their originals than new individuals would. Halves have half
-    the rows, which the figure depends on a little.
-    """
-    rng = np.random.default_rng(seed)
-    rates = []
-    for _ in range(splits):
-        order = rng.permutation(len(table))
-        half = len(table) // 2
-        first = table.iloc[order[:half]].reset_index(drop=True)
-        second = table.iloc[order[half : 2 * half]].reset_index(drop=True)
-        rates.append(matched_hidden_rate(first, second))
-    return float(np.mean(rates)), float(np.std(rates))
 
 
 def series_features(
@@ -669,8 +602,9 @@ class _Search:
                     curves = series_features(
                         self.schema, self.name, self.frames, unshuffled, self.series
                     )
-                rates.append(self.measure(self.original, avatars))
-                fidelities.append(table_fidelity(self.original, avatars))
+                rate, fidelity = self._measures(avatars)
+                rates.append(rate)
+                fidelities.append(fidelity)
                 for child, (features_o, features_a) in curves.items():
                     series_rates.setdefault(child, []).append(self.measure(features_o, features_a))
             self.tried[k] = KTrial(
@@ -681,6 +615,13 @@ class _Search:
                 tuple(fidelities),
             )
         return self.tried[k]
+
+    def _measures(self, avatars: pd.DataFrame) -> tuple[float, float]:
+        """The table's rate and fidelity for one run's avatars (one alignment for both when
+        the rate is the default matched hidden rate: the same values as each alone)."""
+        if self.measure is matched_hidden_rate:
+            return matched_measures(self.original, avatars)
+        return self.measure(self.original, avatars), table_fidelity(self.original, avatars)
 
 
 def _rerun(searches: Mapping[bool, _Search], trial: KTrial) -> KTrial:
