@@ -197,18 +197,18 @@ def run_prepared(
         prepared.work,
         params.imputation_return_data_imputed,
     )
-    redrawn, left = 0, 0
+    redrawn, left, decoded = 0, 0, None
     if params.redraw_unique_copies:
-        redrawn, left = _redraw_unique_copies(
+        redrawn, left, decoded = _redraw_unique_copies(
             gathered, decoder, prepared.unique_row_keys, tasks, batches, redraw_seed
         )
     result = _assemble(
+        decoded if decoded is not None else decoder.decode(gathered),
         df,
         prepared.excluded,
         _Pseudonyms(prepared.identifiers, pseudonym_seed),
         params,
         gathered,
-        decoder,
         shuffle_seed,
         model.kind,
         tuple(float(r) for r in model.explained_variance_ratio),
@@ -327,7 +327,7 @@ def _redraw_unique_copies(
     tasks: list[BatchTask],
     batches: list[IndexArray],
     seed: np.random.SeedSequence,
-) -> tuple[int, int]:
+) -> tuple[int, int, pd.DataFrame | None]:
     """Draw again every avatar that equals an original row occurring once in the table.
 
     Such an avatar discloses that row whole (whoever knows part of it learns the rest), whatever
@@ -336,9 +336,13 @@ def _redraw_unique_copies(
     neighbours) in their own batch.
 
     Returns:
-        How many redraws were made, and how many avatars are still copies after the last round.
+        How many redraws were made, how many avatars are still copies after the last round,
+        and the decoded avatars when none was redrawn (None otherwise: they changed).
     """
-    offending = np.flatnonzero(np.isin(row_keys(decoder.decode(gathered)), unique_keys))
+    decoded = decoder.decode(gathered)
+    offending = np.flatnonzero(np.isin(row_keys(decoded), unique_keys))
+    if offending.size == 0:
+        return 0, 0, decoded
     n = len(decoder.work)
     batch_of = np.empty(n, dtype=np.intp)
     local_of = np.empty(n, dtype=np.intp)
@@ -357,7 +361,7 @@ def _redraw_unique_copies(
                 _patch(gathered, batches[b], rows, redrawn_rows)
         still = np.isin(row_keys(decoder.decode(gathered, offending)), unique_keys)
         offending = offending[still]
-    return redrawn, int(offending.size)
+    return redrawn, int(offending.size), None
 
 
 @dataclass(frozen=True)
@@ -369,19 +373,19 @@ class _Pseudonyms:
 
 
 def _assemble(
+    avatars: pd.DataFrame,
     df: pd.DataFrame,
     excluded: list[str],
     pseudonymized: _Pseudonyms,
     params: AvatarizationParameters,
     gathered: _Gathered,
-    decoder: _Decoder,
     shuffle_seed: np.random.SeedSequence,
     kind: str,
     explained: tuple[float, ...],
     n_batches: int,
 ) -> AvatarizationResult:
+    """The result from the decoded ``avatars`` (the excluded columns are added to them)."""
     n = len(df)
-    avatars = decoder.decode(gathered)
     said: list[str] = []
     draws = pseudonymized.seed.spawn(len(pseudonymized.columns))
     rngs = dict(zip(pseudonymized.columns, draws, strict=True))

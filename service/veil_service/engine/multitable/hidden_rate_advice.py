@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 from veil_service.engine.multitable.matched_measures import (
+    ReleaseMeasures,
     fresh_sample_hidden_rate,
     matched_hidden_rate,
-    matched_measures,
     table_fidelity,
 )
 from veil_service.engine.multitable.pipeline import (
@@ -376,6 +376,7 @@ def advise_linked_k(
         # Prepared once for every trial of the table, both noises and the held-out seeds: the
         # trials change only its k and noise.
         alone = prepare_table_trials(schema, frames, dict(chosen), name)
+        measures = ReleaseMeasures(original)
         for coupled in noises:
             search = _Search(
                 schema,
@@ -388,6 +389,7 @@ def advise_linked_k(
                 series,
                 coupled,
                 alone=alone,
+                measures=measures,
             )
             _, tried = _search_table(search, target, series_targets)
             trials += tried
@@ -560,7 +562,11 @@ def _closest_faithful(
 
 @dataclass
 class _Search:
-    """One table's search: what a trial runs, and the trials run so far (by k)."""
+    """One table's search: what a trial runs, and the trials run so far (by k).
+
+    ``alone`` (the table prepared for trials) and ``measures`` (the original's pairing
+    projection) are shared by the table's searches: both noises and the held-out seeds.
+    """
 
     schema: Schema
     frames: Mapping[str, pd.DataFrame]
@@ -573,6 +579,7 @@ class _Search:
     coupled_noise: bool = False
     tried: dict[int, KTrial] = field(default_factory=dict)
     alone: TableTrials | None = None
+    measures: ReleaseMeasures | None = None
 
     def trial(self, k: int) -> KTrial:
         """The table's matched hidden rate and fidelity at ``k`` over the seeds (run once per
@@ -620,7 +627,9 @@ class _Search:
         """The table's rate and fidelity for one run's avatars (one alignment for both when
         the rate is the default matched hidden rate: the same values as each alone)."""
         if self.measure is matched_hidden_rate:
-            return matched_measures(self.original, avatars)
+            if self.measures is None:
+                self.measures = ReleaseMeasures(self.original)
+            return self.measures(avatars)
         return self.measure(self.original, avatars), table_fidelity(self.original, avatars)
 
 

@@ -16,7 +16,7 @@ the values the full ``privacy_metrics`` gives.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from veil_service.engine.metrics.evaluate import hidden_rate
-from veil_service.engine.metrics.projection import fit_famd
+from veil_service.engine.metrics.projection import FamdModel, fit_famd
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
 from veil_service.engine.metrics.tables import AlignedTables, align_tables
 from veil_service.engine.multitable.assignment import assign_linear_sum
@@ -66,8 +66,28 @@ def matched_hidden_rate(original: pd.DataFrame, synthetic: pd.DataFrame) -> floa
 def matched_measures(original: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[float, float]:
     """:func:`matched_hidden_rate` and :func:`table_fidelity` of a release with as many rows as
     the original, from one alignment of the two (each alone aligns them once)."""
-    aligned = align_tables(original, synthetic)
-    return _matched_rate(aligned), _fidelity(aligned)
+    return ReleaseMeasures(original)(synthetic)
+
+
+@dataclass
+class ReleaseMeasures:
+    """:func:`matched_measures` of many releases of one original (a search's trials).
+
+    The pairing's projection is fitted on the original alone, and the original's coordinates
+    depend on nothing else: both are computed at the first release and reused (the same
+    values; a FAMD fit per trial was a tenth of the search's cost on Tutorial 3's tables).
+    The original must not change while the object is used.
+    """
+
+    original: pd.DataFrame
+    _pairing: _Pairing | None = field(default=None, repr=False)
+
+    def __call__(self, synthetic: pd.DataFrame) -> tuple[float, float]:
+        """The matched hidden rate (%) and fidelity of ``synthetic`` (as many rows)."""
+        aligned = align_tables(self.original, synthetic)
+        if self._pairing is None:
+            self._pairing = _Pairing.fit(aligned)
+        return _matched_rate(aligned, self._pairing), _fidelity(aligned)
 
 
 def fresh_sample_hidden_rate(
@@ -96,18 +116,37 @@ def _cut(original: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.DataFrame,
     return original.iloc[:n].reset_index(drop=True), synthetic.iloc[:n].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class _Pairing:
+    """The projection the pairing is computed in (fitted on the original) and the original's
+    coordinates in it."""
+
+    model: FamdModel
+    ncp: int
+    points: npt.NDArray[np.float64]
+
+    @classmethod
+    def fit(cls, aligned: AlignedTables) -> _Pairing:
+        model = fit_famd(aligned.original, aligned.continuous, aligned.categorical)
+        ncp = min(MATCH_NCP, model.n_components)
+        return cls(model, ncp, model.transform(aligned.original, ncp))
+
+    def rows(self, aligned: AlignedTables) -> npt.NDArray[np.intp]:
+        """For each original row, the synthetic row it is paired with."""
+        points_s = self.model.transform(aligned.avatars, self.ncp)
+        ones = np.ones(len(aligned.original), dtype=np.int64)
+        paired: npt.NDArray[np.intp] = assign_linear_sum(
+            self.points, points_s, ones, block_size=1024
+        )
+        return paired
+
+
 def _pairing(aligned: AlignedTables) -> npt.NDArray[np.intp]:
     """For each original row, the synthetic row it is paired with."""
-    model = fit_famd(aligned.original, aligned.continuous, aligned.categorical)
-    ncp = min(MATCH_NCP, model.n_components)
-    points_o = model.transform(aligned.original, ncp)
-    points_s = model.transform(aligned.avatars, ncp)
-    ones = np.ones(len(aligned.original), dtype=np.int64)
-    rows: npt.NDArray[np.intp] = assign_linear_sum(points_o, points_s, ones, block_size=1024)
-    return rows
+    return _Pairing.fit(aligned).rows(aligned)
 
 
-def _matched_rate(aligned: AlignedTables) -> float:
+def _matched_rate(aligned: AlignedTables, pairing: _Pairing | None = None) -> float:
     """The hidden rate of the matched pairing of aligned tables.
 
     Aligning is value by value (a column's mapping depends only on its set of values), so the
@@ -116,7 +155,7 @@ def _matched_rate(aligned: AlignedTables) -> float:
     BLAS thread as ``privacy_metrics`` runs (tests/unit/engine/multitable/
     test_hidden_rate_advice.py).
     """
-    rows = _pairing(aligned)
+    rows = (pairing or _Pairing.fit(aligned)).rows(aligned)
     paired = replace(aligned, avatars=aligned.avatars.iloc[rows].reset_index(drop=True))
     with _blas().limit(limits=1):
         return float(hidden_rate(paired))

@@ -26,6 +26,7 @@ from veil_service.engine.multitable.hidden_rate_advice import (
     series_features,
 )
 from veil_service.engine.multitable.matched_measures import (
+    ReleaseMeasures,
     fresh_sample_hidden_rate,
     matched_hidden_rate,
     matched_measures,
@@ -76,6 +77,11 @@ def test_the_lean_measures_give_the_full_metrics_values(seed: int) -> None:
     assert 0.0 < full < 100.0
     assert matched_hidden_rate(original, synthetic) == full
     assert matched_measures(original, synthetic) == (full, table_fidelity(original, synthetic))
+    # Many releases of one original, its pairing projection fitted once: the same values.
+    measures = ReleaseMeasures(original)
+    for release in (synthetic, original.sample(frac=1.0, random_state=seed)):
+        expected = (matched_hidden_rate(original, release), table_fidelity(original, release))
+        assert measures(release) == expected
 
 
 def test_matched_hidden_rate_grows_with_the_distance_from_the_originals() -> None:
