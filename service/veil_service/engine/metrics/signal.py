@@ -12,7 +12,6 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
-from scipy.stats import ks_2samp
 
 from veil_service.engine.metrics.tables import AlignedTables, category_codes
 
@@ -117,13 +116,32 @@ def column_shapes(tables: AlignedTables) -> dict[str, float]:
             if len(o) == 0 or len(a) == 0:
                 out[column] = 1.0 if len(o) == len(a) else 0.0
                 continue
-            # Only the statistic is used: the asymptotic p-value spares the exact one's cost
-            # (and its "exact calculation unsuccessful" warning on large tied samples).
-            out[column] = 1.0 - float(ks_2samp(o, a, method="asymp").statistic)
+            out[column] = 1.0 - ks_statistic(o, a)
         else:
             p, q = _frequencies(*column_codes(tables, column))
             out[column] = 1.0 - 0.5 * float(np.abs(p - q).sum())
     return out
+
+
+def ks_statistic(first: np.ndarray, second: np.ndarray) -> float:
+    """The two-sample Kolmogorov-Smirnov statistic max |F_first - F_second| of non-empty samples
+    without missing values.
+
+    SciPy's ``ks_2samp`` statistic, with its arithmetic step for step (the same value to the
+    bit, tests/unit/engine/metrics/test_metrics_signal.py) but without its p-value and its
+    argument-checking wrapper: 3.8 ms a call on 100-row columns, a quarter of a small table's
+    fidelity, which the linked search measures some 440 times.
+    """
+    first = np.sort(first)
+    second = np.sort(second)
+    pooled = np.concatenate([first, second])
+    differences = (
+        np.searchsorted(first, pooled, side="right") / first.shape[0]
+        - np.searchsorted(second, pooled, side="right") / second.shape[0]
+    )
+    below = np.clip(-differences[np.argmin(differences)], 0, 1)
+    above = differences[np.argmax(differences)]
+    return float(below if below > above else above)
 
 
 def pair_trends(tables: AlignedTables) -> dict[str, float]:

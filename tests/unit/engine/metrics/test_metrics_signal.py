@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import ks_2samp
 from veil_service.engine.metrics import privacy_metrics, signal_metrics
 from veil_service.engine.metrics.attack_risk import attack_risk, wilson_rate
-from veil_service.engine.metrics.signal import hellinger_distances
+from veil_service.engine.metrics.signal import hellinger_distances, ks_statistic
 from veil_service.engine.metrics.tables import align_tables
 
 
@@ -62,6 +63,17 @@ def test_missing_values_count_as_their_own_bin() -> None:
     original = pd.DataFrame({"v": [1.0, 2.0, 3.0, 4.0]})
     avatars = pd.DataFrame({"v": [1.0, 2.0, np.nan, np.nan]})
     assert hellinger_distances(align_tables(original, avatars))["v"] > 0.3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_ks_statistic_is_scipys_to_the_bit(seed: int) -> None:
+    # Ties (rounded values, repeated rows), unequal sizes, one sample inside the other's range.
+    rng = np.random.default_rng(seed)
+    first = np.round(rng.normal(size=int(rng.integers(5, 300))), int(rng.integers(0, 3)))
+    second = np.round(rng.normal(0.2, 0.8, size=int(rng.integers(5, 300))), 1)
+    for a, b in ((first, second), (second, first), (first, first[::-1]), (first, first[:3])):
+        expected = float(ks_2samp(a, b, method="asymp").statistic)
+        assert ks_statistic(a, b) == expected
 
 
 def test_wilson_rate_matches_the_formula() -> None:
