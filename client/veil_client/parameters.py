@@ -36,6 +36,7 @@ KNOWN = (
     "local_noise",
     "redraw_unique_copies",
     "coupled_noise",
+    "target_column",
     "use_excluded_variables_in_metrics",
     "time_series_nf",
     "time_series_projection_type",
@@ -120,8 +121,9 @@ def normalized(values: dict[str, Any]) -> dict[str, Any]:
         value = out.get(name)
         if value is not None and not isinstance(value, bool):
             raise InvalidArgument(f"{name} must be True or False; got {value!r}.", field=name)
-    if out.get("target") is not None and not isinstance(out["target"], str):
-        raise InvalidArgument(f"target must be a string; got {out['target']!r}.", field="target")
+    for name in ("target", "target_column"):
+        if out.get(name) is not None and (not isinstance(out[name], str) or not out[name]):
+            raise InvalidArgument(f"{name} must be a column name; got {out[name]!r}.", field=name)
     for name in ("exclude_variable_names", "known_variables"):
         value = out.get(name)
         if value is not None:
@@ -192,6 +194,7 @@ def apply(state: TableState, values: dict[str, Any]) -> None:
         "local_noise": values.get("local_noise"),
         "redraw_unique_copies": values.get("redraw_unique_copies"),
         "coupled_noise": values.get("coupled_noise"),
+        "target_column": values.get("target_column"),
     }
     state.avatarization = (
         {key: v for key, v in avatarization.items() if v is not None}

@@ -368,6 +368,7 @@ class Runner:
         local_noise: float | None = None,
         redraw_unique_copies: bool | None = None,
         coupled_noise: bool | None = None,
+        target_column: str | None = None,
         use_excluded_variables_in_metrics: bool = False,
         time_series_nf: int | None = None,
         time_series_projection_type: ProjectionType | str | None = None,
@@ -410,6 +411,14 @@ class Runner:
                 and ``coupled_noise`` draws that noise from one random combination of the
                 neighbourhood's deviations, keeping their correlations (off by default; needs
                 ``local_noise`` above 0). Unset, each takes the server's default.
+            target_column: The column analysts will model (a label, an outcome). Its values
+                are decoded without the local noise: a categorical takes its neighbours'
+                weighted majority, a number their weighted mean, so a model trained on the
+                avatars learns each neighbourhood's typical value instead of a random draw of
+                it; every other column keeps the noise. The utility metrics and the
+                privacy-targeted advice use it as their ``target`` when none is given. The cost
+                is that column's inference risk (docs/avatarization.md, "A named target
+                column"); the report says so.
             time_series_projection_type, time_series_nf: For a time-series table (one linked
                 with ``LinkMethod.TIME_SERIES``), how each series becomes numbers (FPCA or
                 FLATTEN) and how many are kept per variable.
@@ -463,6 +472,7 @@ class Runner:
             "local_noise": local_noise,
             "redraw_unique_copies": redraw_unique_copies,
             "coupled_noise": coupled_noise,
+            "target_column": target_column,
             "use_excluded_variables_in_metrics": use_excluded_variables_in_metrics,
         }
         values = parameters.normalized(given)
@@ -580,6 +590,8 @@ class Runner:
                 self._ensure_run(), name, privacy_targets=privacy_targets, target=target
             )
             p = advice.parameters
+            # The named target column is the owner's statement, not a searched knob: it stays.
+            named_target = (self._require_table(name).avatarization or {}).get("target_column")
             self.set_parameters(
                 name,
                 k=p.get("k"),
@@ -594,6 +606,7 @@ class Runner:
                 local_noise=p.get("local_noise"),
                 redraw_unique_copies=p.get("redraw_unique_copies"),
                 coupled_noise=p.get("coupled_noise"),
+                target_column=named_target,
             )
             self._cache[f"advice:{name}"] = {
                 "notes": list(advice.notes),

@@ -291,3 +291,97 @@ def test_the_advice_job_takes_privacy_targets_from_the_yaml_and_the_report_shows
     used = chosen_knobs == {"k": 20, "ncp": 5, "local_noise": 1.0}  # the run's k=20, defaults
     assert ("This run used the chosen parameters" in text) == used
     assert sum(len(page.images) for page in reader.pages) >= 1
+
+
+def _labelled(n: int = 500, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    label = np.where(x + rng.normal(scale=0.8, size=n) > 0, "yes", "no")
+    return pd.DataFrame(
+        {"x": x, "y": rng.normal(size=n) + x, "z": rng.normal(size=n), "label": label}
+    )
+
+
+def test_a_named_target_column_reaches_the_engine_the_metrics_and_the_report(
+    manager: Manager, tmp_path: Path
+) -> None:
+    # Same run seed, hence the same neighbours and weights, at two noise levels: a column
+    # decoded without the local noise comes out the same, every other one does not. The
+    # label's weight is lowered so that neighbourhoods mix both labels (at weight 1 the label
+    # sorts the neighbours and every draw agrees).
+    table = _labelled()
+    avatars = {}
+    for named in (None, "label"):
+        for noise in (1.0, 0.5):
+            runner = manager.create_runner(f"target_{named}_{noise}", seed=5)
+            runner.add_table("people", table)
+            runner.set_parameters(
+                "people",
+                k=20,
+                column_weights={"label": 0.3},
+                local_noise=noise,
+                redraw_unique_copies=False,
+                target_column=named,
+            )
+            expected = {
+                "k": 20,
+                "column_weights": {"label": 0.3},
+                "local_noise": noise,
+                "redraw_unique_copies": False,
+            }
+            if named is not None:
+                expected["target_column"] = named
+            assert runner.config.tables["people"].avatarization == expected
+            jobs = [JobKind.standard]
+            if named is not None and noise == 1.0:
+                jobs += [JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
+            runner.run(jobs_to_run=jobs)
+            avatars[named, noise] = runner.sensitive_unshuffled("people")
+            if named is not None and noise == 1.0:
+                tested = runner
+    assert (avatars[None, 1.0]["label"] != avatars[None, 0.5]["label"]).any()
+    assert (avatars["label", 1.0]["label"] == avatars["label", 0.5]["label"]).all()
+    assert (avatars["label", 1.0]["x"] != avatars["label", 0.5]["x"]).any()
+    # The utility metrics predict the named column (no metrics target was set).
+    signal = tested.get_specific_result("people", JobKind.signal_metrics, Results.SIGNAL_METRICS)
+    assert signal["metadata"]["parameters"]["target"] == "label"
+    assert signal["ml_utility_ratio"] is not None
+    privacy = tested.get_specific_result("people", JobKind.privacy_metrics, Results.PRIVACY_METRICS)
+    assert privacy["metadata"]["parameters"]["target"] == "label"
+    # The YAML carries it; a runner loading it gets the same parameters.
+    text = tested.get_yaml(str(tmp_path / "target.yaml"))
+    assert "target_column: label" in text
+    clone = manager.create_runner("target_clone")
+    clone.from_yaml(str(tmp_path / "target.yaml"))
+    assert clone.config.tables["people"].avatarization == {
+        "k": 20,
+        "column_weights": {"label": 0.3},
+        "local_noise": 1.0,
+        "redraw_unique_copies": False,
+        "target_column": "label",
+    }
+    # The report says what was done and what it costs.
+    (path,) = tested.download_report(str(tmp_path / "report.pdf"))
+    reader = PdfReader(path)
+    words = " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+    assert "Named target column" in words
+    assert "label was named as the column analysts will model" in words
+    assert "inference risk with label as the secret" in words
+
+
+def test_a_bad_target_column_is_refused_naming_it(manager: Manager) -> None:
+    runner = manager.create_runner("bad_target_column")
+    runner.add_table("people", _labelled(200))
+    runner.set_parameters("people", k=20)
+    for kwargs, fix in (
+        ({"target_column": "lable"}, "'lable', which table 'people' does not have"),
+        ({"target_column": 3}, "target_column must be a column name"),
+        (
+            {"target_column": "label", "exclude_variable_names": ["label"]},
+            "exclude_variable_names also lists",
+        ),
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            runner.set_parameters("people", k=20, **kwargs)  # type: ignore[arg-type]
+        assert "target_column" in str(caught.value) and fix in str(caught.value), caught.value
+        assert runner.config.tables["people"].avatarization == {"k": 20}

@@ -711,6 +711,7 @@ class AvatarizationParameters(_message.Message):
     DATA_AUGMENTATION_FIELD_NUMBER: _builtins.int
     PROCESSORS_FIELD_NUMBER: _builtins.int
     COUPLED_NOISE_FIELD_NUMBER: _builtins.int
+    TARGET_COLUMN_FIELD_NUMBER: _builtins.int
     k: _builtins.int
     """Number of neighbours (2 <= k < rows)."""
     ncp: _builtins.int
@@ -734,6 +735,11 @@ class AvatarizationParameters(_message.Message):
     coupled_noise: _builtins.bool
     """Draw the local noise of all variables from one random combination of the neighbourhood's
     deviations, so it keeps their correlations (off by default; needs local_noise > 0).
+    """
+    target_column: _builtins.str
+    """The column analysts will model: its values are decoded without the local noise (a
+    categorical takes its neighbours' weighted majority, a number their weighted mean); every
+    other column keeps the noise (docs/avatarization.md, "A named target column").
     """
     @_builtins.property
     def column_weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
@@ -786,10 +792,11 @@ class AvatarizationParameters(_message.Message):
         data_augmentation: Global___DataAugmentationParameters | None = ...,
         processors: _abc.Iterable[Global___ProcessorParameters] | None = ...,
         coupled_noise: _builtins.bool | None = ...,
+        target_column: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise", "_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "coupled_noise", b"coupled_noise", "data_augmentation", b"data_augmentation", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise", "_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_target_column", b"_target_column", "_use_categorical_reduction", b"_use_categorical_reduction", "coupled_noise", b"coupled_noise", "data_augmentation", b"data_augmentation", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "redraw_unique_copies", b"redraw_unique_copies", "target_column", b"target_column", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise", "_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "coupled_noise", b"coupled_noise", "data_augmentation", b"data_augmentation", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "processors", b"processors", "redraw_unique_copies", b"redraw_unique_copies", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise", "_k", b"_k", "_local_noise", b"_local_noise", "_max_rows_per_batch", b"_max_rows_per_batch", "_max_weight", b"_max_weight", "_ncp", b"_ncp", "_redraw_unique_copies", b"_redraw_unique_copies", "_target_column", b"_target_column", "_use_categorical_reduction", b"_use_categorical_reduction", "column_weights", b"column_weights", "coupled_noise", b"coupled_noise", "data_augmentation", b"data_augmentation", "exclude_variable_names", b"exclude_variable_names", "exclude_variables_method", b"exclude_variables_method", "fast_dp", b"fast_dp", "imputation", b"imputation", "k", b"k", "local_noise", b"local_noise", "max_rows_per_batch", b"max_rows_per_batch", "max_weight", b"max_weight", "ncp", b"ncp", "open_dp", b"open_dp", "processors", b"processors", "redraw_unique_copies", b"redraw_unique_copies", "target_column", b"target_column", "use_categorical_reduction", b"use_categorical_reduction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coupled_noise: _TypeAlias = _typing.Literal["coupled_noise"]  # noqa: Y015
     _WhichOneofArgType__coupled_noise: _TypeAlias = _typing.Literal["_coupled_noise", b"_coupled_noise"]  # noqa: Y015
@@ -805,6 +812,8 @@ class AvatarizationParameters(_message.Message):
     _WhichOneofArgType__ncp: _TypeAlias = _typing.Literal["_ncp", b"_ncp"]  # noqa: Y015
     _WhichOneofReturnType__redraw_unique_copies: _TypeAlias = _typing.Literal["redraw_unique_copies"]  # noqa: Y015
     _WhichOneofArgType__redraw_unique_copies: _TypeAlias = _typing.Literal["_redraw_unique_copies", b"_redraw_unique_copies"]  # noqa: Y015
+    _WhichOneofReturnType__target_column: _TypeAlias = _typing.Literal["target_column"]  # noqa: Y015
+    _WhichOneofArgType__target_column: _TypeAlias = _typing.Literal["_target_column", b"_target_column"]  # noqa: Y015
     _WhichOneofReturnType__use_categorical_reduction: _TypeAlias = _typing.Literal["use_categorical_reduction"]  # noqa: Y015
     _WhichOneofArgType__use_categorical_reduction: _TypeAlias = _typing.Literal["_use_categorical_reduction", b"_use_categorical_reduction"]  # noqa: Y015
     @_typing.overload
@@ -821,6 +830,8 @@ class AvatarizationParameters(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__ncp) -> _WhichOneofReturnType__ncp | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__redraw_unique_copies) -> _WhichOneofReturnType__redraw_unique_copies | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__target_column) -> _WhichOneofReturnType__target_column | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__use_categorical_reduction) -> _WhichOneofReturnType__use_categorical_reduction | None: ...
 

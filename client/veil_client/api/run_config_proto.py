@@ -242,6 +242,7 @@ def avatarization_from_proto(a: runs_pb2.AvatarizationParameters) -> dict[str, A
             if a.HasField("redraw_unique_copies")
             else None,
             "coupled_noise": a.coupled_noise if a.HasField("coupled_noise") else None,
+            "target_column": a.target_column if a.HasField("target_column") else None,
             **features_from_proto(a),
         }
     )
@@ -289,6 +290,7 @@ def _fill_avatarization(target: Any, values: dict[str, Any]) -> None:
         "local_noise",
         "redraw_unique_copies",
         "coupled_noise",
+        "target_column",
     ):
         if values.get(key) is not None:
             setattr(target, key, values[key])

@@ -101,6 +101,7 @@ def config_from_proto(message: runs_pb2.RunConfig) -> RunConfig:
                 "local_noise": _opt(a, "local_noise"),
                 "redraw_unique_copies": _opt(a, "redraw_unique_copies"),
                 "coupled_noise": _opt(a, "coupled_noise"),
+                "target_column": _opt(a, "target_column"),
                 **features_from_proto(a),
             }
             avatarization = {k: v for k, v in raw.items() if v is not None}
@@ -247,6 +248,7 @@ def config_to_proto(config: RunConfig) -> runs_pb2.RunConfig:
                 "local_noise",
                 "redraw_unique_copies",
                 "coupled_noise",
+                "target_column",
             ):
                 if a.get(key) is not None:
                     setattr(t.avatarization, key, a[key])

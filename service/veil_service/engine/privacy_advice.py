@@ -239,10 +239,13 @@ def advise_privacy(
         df: The table (the columns to avatarize; identifiers already excluded).
         privacy_targets: Overrides of :class:`PrivacyTargets` (or targets).
         categorical_columns: Numeric columns to treat as categorical.
-        target: Column whose prediction measures utility, and first inference secret.
+        target: Column whose prediction measures utility, and first inference secret (default:
+            the ``target_column`` of ``base_parameters``, the column the avatarization decodes
+            without noise).
         ncp: The ncp of the rule-based advice; ncp and twice it (at most the projection's
             dimensions) are tried.
-        base_parameters: Other avatarization parameters every trial uses (imputation...).
+        base_parameters: Other avatarization parameters every trial uses (imputation, a named
+            ``target_column``...).
         sample_rows: Rows the trials run on.
         seed: Seed of the sample, the split, the avatars and the attacks.
         k_values: The k values to try (those below a quarter of the training part).
@@ -261,6 +264,8 @@ def advise_privacy(
         if isinstance(privacy_targets, PrivacyTargets)
         else PrivacyTargets.from_mapping(privacy_targets)
     )
+    if target is None:
+        target = (base_parameters or {}).get("target_column")
     if target is not None and target not in df.columns:
         raise InvalidArgumentError(
             f"target {target!r} is not a column of the table; columns: {list(df.columns)[:20]}.",

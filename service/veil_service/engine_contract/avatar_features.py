@@ -415,6 +415,8 @@ def named_columns(
     target = params.get("data_augmentation_target_column")
     if target:
         named.append(("avatarization.data_augmentation_target_column", target))
+    if params.get("target_column"):
+        named.append(("avatarization.target_column", params["target_column"]))
     named.extend((f"pseudonymized_columns[{column}]", column) for column in pseudonymized)
     return named
 

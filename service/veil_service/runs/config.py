@@ -50,6 +50,7 @@ AVATARIZATION_KEYS = (
     "local_noise",
     "redraw_unique_copies",
     "coupled_noise",
+    "target_column",
     *avatar_features.FEATURE_KEYS,
 )
 """Avatarization parameters: the avatar method's, then the DP generators', data augmentation's and
@@ -289,6 +290,23 @@ def _check_coupled_noise(path: str, value: Any, params: dict[str, Any]) -> None:
         )
 
 
+def _check_target_column(path: str, params: dict[str, Any]) -> None:
+    """A column name the avatarization decodes (the table's columns are checked with the data:
+    when the parameters are set on an uploaded table, and when jobs start)."""
+    value = params.get("target_column")
+    if value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise _fail(path, f"must be the name of the column analysts will model; got {value!r}.")
+    if value in (params.get("exclude_variable_names") or ()):
+        raise _fail(
+            path,
+            f"names {value!r}, which exclude_variable_names also lists: an excluded column is "
+            "put back, not avatarized, so there is nothing to decode without noise. Remove it "
+            "from one of the two.",
+        )
+
+
 def _check_advice(path: str, advice: dict[str, Any]) -> None:
     _check_keys(path, advice, ("privacy_targets", "target"))
     targets = advice.get("privacy_targets")
@@ -347,6 +365,14 @@ def _check_keys(path: str, values: dict[str, Any], allowed: tuple[str, ...]) -> 
         raise _fail(path, f"unknown parameter(s) {unknown}; allowed: {list(allowed)}.")
 
 
+def named_target_column(config: RunConfig, table_name: str) -> str | None:
+    """The column the table's avatarization decodes without noise (``target_column``), if any:
+    the utility metrics' and the privacy-targeted advice's target when they name none."""
+    table = config.find(table_name)
+    value = (table.avatarization or {}).get("target_column") if table is not None else None
+    return value if isinstance(value, str) and value else None
+
+
 def validate(config: RunConfig) -> None:
     """Check every parameter that can be checked without the data.
 
@@ -399,6 +425,7 @@ def validate(config: RunConfig) -> None:
             _check_share(f"{path}.local_noise", p.get("local_noise"))
             _check_bool(f"{path}.redraw_unique_copies", p.get("redraw_unique_copies"))
             _check_coupled_noise(f"{path}.coupled_noise", p.get("coupled_noise"), p)
+            _check_target_column(f"{path}.target_column", p)
             _check_bool(
                 f"{path}.imputation_return_data_imputed", p.get("imputation_return_data_imputed")
             )

@@ -173,6 +173,28 @@ def _check_named_columns(config: RunConfig, tables: list[StoredTable]) -> None:
         )
 
 
+def check_target_columns(config: RunConfig, stored: list[StoredTable]) -> None:
+    """Refuse a named target column (``avatarization.target_column``) that an uploaded
+    original table lacks, when the parameters are set (the job-start check covers a table
+    uploaded later).
+
+    Raises:
+        InvalidArgumentError: naming the parameter, the column and the table's columns.
+    """
+    for table in stored:
+        table_config = config.find(table.name)
+        if table.role != "original" or table_config is None:
+            continue
+        named = (table_config.avatarization or {}).get("target_column")
+        if named:
+            avatar_features.check_columns(
+                f"tables[{table.name}]",
+                {"target_column": named},
+                [column.name for column in table.columns],
+                table_name=table.name,
+            )
+
+
 def create_jobs(
     conn: sa.Connection,
     *,

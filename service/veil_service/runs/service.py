@@ -24,7 +24,7 @@ from veil_service.engine_contract.linked_tables import schema_to_dict, table_ref
 from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.runs import jobs, results, store, tables, yaml_parsing
-from veil_service.runs.config import RunConfig, validate
+from veil_service.runs.config import RunConfig, named_target_column, validate
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.jobs import JobRecord
 from veil_service.runs.linked_jobs import task_params as linked_task_params
@@ -205,10 +205,12 @@ class RunsService:
         return self.get_run(owner_id, run_id).config
 
     def set_config(self, owner_id: str, run_id: str, config: RunConfig) -> RunConfig:
-        """Replace the run's configuration (validated first)."""
+        """Replace the run's configuration (validated first; a named target column also
+        against its table's columns when the table is already uploaded)."""
         validate(config)
         with self.app.db.begin() as conn:
             store.get_owned_run(conn, run_id, owner_id)
+            jobs.check_target_columns(config, tables.list_tables(conn, run_id))
             store.set_config(conn, run_id, config.to_dict())
         return config
 
@@ -381,7 +383,14 @@ class RunsService:
         }
         if privacy_targets is not None:
             check_privacy_targets(privacy_targets)
-            params.update(privacy_targets=privacy_targets, target=target, seed=config.seed)
+            # A named target column is the utility's target too, and every trial keeps it.
+            named = named_target_column(config, table_name)
+            params.update(
+                privacy_targets=privacy_targets,
+                target=target or named,
+                target_column=named,
+                seed=config.seed,
+            )
         output = await self.app.engines.run(
             "advice", params, [self._input("original", table)], owner=owner_id
         )

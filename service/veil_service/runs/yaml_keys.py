@@ -76,9 +76,15 @@ _COMMON = (
     "avatarization_processors_parameters",
 )
 # Veil extensions: ``max_rows_per_batch`` (batching of large tables) and the privacy knobs
-# ``max_weight``, ``local_noise``, ``redraw_unique_copies``, ``coupled_noise``
-# (docs/avatarization.md).
-PRIVACY_KNOBS = ("max_weight", "local_noise", "redraw_unique_copies", "coupled_noise")
+# ``max_weight``, ``local_noise``, ``redraw_unique_copies``, ``coupled_noise``, and the named
+# ``target_column`` decoded without that noise (docs/avatarization.md).
+PRIVACY_KNOBS = (
+    "max_weight",
+    "local_noise",
+    "redraw_unique_copies",
+    "coupled_noise",
+    "target_column",
+)
 AVATARIZATION_KEYS = ("k", *_COMMON, "max_rows_per_batch", *PRIVACY_KNOBS)
 OPEN_DP_KEYS = ("epsilon", "preprocess_budget_ratio", *_COMMON)
 FAST_DP_KEYS = (

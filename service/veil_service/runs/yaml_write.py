@@ -215,6 +215,7 @@ def _avatarization(parameters: dict[str, Any]) -> dict[str, Any]:
         "local_noise": parameters.get("local_noise"),
         "redraw_unique_copies": parameters.get("redraw_unique_copies"),
         "coupled_noise": parameters.get("coupled_noise"),
+        "target_column": parameters.get("target_column"),
     }
 
 

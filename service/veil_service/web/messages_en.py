@@ -211,6 +211,8 @@ MESSAGES: dict[str, str] = {
     "param.redraw_unique_copies.help": "An avatar equal to an original row that occurs once is drawn again.",
     "param.coupled_noise": "Couple the local noise across variables",
     "param.coupled_noise.help": "One random combination of the neighbours' deviations moves every variable: keeps correlations (utility), gives attacks more of the joint structure; needs local noise above 0.",
+    "param.target_column": "Column analysts will model (decoded without local noise)",
+    "param.target_column.help": "Its avatars take the neighbours' weighted majority (or mean) instead of a random draw: more utility for a model predicting it, more inference risk on it; the other columns keep the noise.",
     "targets.title": "Privacy-targeted advice: search parameters that meet privacy targets",
     "targets.help": "Veil tries a dozen parameter sets (k, ncp, weights, noise) on a sample of up to 3,000 rows, attacks each result and fills in the most useful set that meets every target. It takes a minute or so; the privacy metrics job then checks the whole table.",
     "targets.hidden_rate": "Hidden rate, minimum (%)",

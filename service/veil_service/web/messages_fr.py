@@ -211,6 +211,8 @@ MESSAGES: dict[str, str] = {
     "param.redraw_unique_copies.help": "Un avatar égal à une ligne originale présente une seule fois est tiré à nouveau.",
     "param.coupled_noise": "Coupler le bruit local entre les variables",
     "param.coupled_noise.help": "Une même combinaison aléatoire des écarts des voisins déplace toutes les variables : garde les corrélations (utilité), donne aux attaques plus de la structure jointe ; demande un bruit local supérieur à 0.",
+    "param.target_column": "Colonne que les analystes modéliseront (décodée sans bruit local)",
+    "param.target_column.help": "Ses avatars prennent la modalité majoritaire pondérée (ou la moyenne) des voisins au lieu d'un tirage au hasard : plus d'utilité pour un modèle qui la prédit, plus de risque d'inférence sur elle ; les autres colonnes gardent le bruit.",
     "targets.title": "Conseil guidé par la confidentialité : chercher des paramètres qui atteignent des cibles",
     "targets.help": "Veil essaie une douzaine de jeux de paramètres (k, ncp, poids, bruit) sur un échantillon d'au plus 3 000 lignes, attaque chaque résultat et remplit le jeu le plus utile qui atteint toutes les cibles. Cela prend environ une minute ; la tâche des métriques de confidentialité vérifie ensuite la table entière.",
     "targets.hidden_rate": "Taux de dissimulation, minimum (%)",

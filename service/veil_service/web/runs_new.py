@@ -192,6 +192,8 @@ def _table_parameters(page: Page, name: str) -> dict[str, Any]:
     avatarization["redraw_unique_copies"] = page.text(prefix + "redraw_unique_copies") == "on"
     if page.text(prefix + "coupled_noise") == "on":
         avatarization["coupled_noise"] = True
+    if page.text(prefix + "target_column"):
+        avatarization["target_column"] = page.text(prefix + "target_column")
     if page.text(prefix + "exclude_variable_names"):
         avatarization["exclude_variable_names"] = form_names(
             page.text(prefix + "exclude_variable_names")

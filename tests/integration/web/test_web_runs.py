@@ -243,6 +243,15 @@ def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
     error = re.search(r'id="form-error">([^<]*)<', bad_coupling.text)
     assert bad_coupling.status_code == 400 and error is not None
     assert "avatarization.coupled_noise: shapes the local noise" in error.group(1)
+    # The named target column is one of the table's columns; another name is refused.
+    assert re.search(r'<select id="patients\.target_column"', setup)
+    bad_target = session.post(
+        f"{run_path}/start",
+        {"patients.k": "20", "patients.target_column": "salary", "job.standard": "on"},
+    )
+    error = re.search(r'id="form-error">([^<]*)<', bad_target.text)
+    assert bad_target.status_code == 400 and error is not None
+    assert "avatarization.target_column: names column" in error.group(1)
     manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
     assert manager.get_jobs_by_id(run_path.rsplit("/", 1)[1]) == []
     stranger = web(create_user(veil_server))

@@ -54,6 +54,7 @@ def avatarize(
     local_noise: float = 1.0,
     redraw_unique_copies: bool = True,
     coupled_noise: bool = False,
+    target_column: str | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> AvatarizationResult:
     """Avatarize a table: one avatar per row, same columns and dtypes, rows shuffled.
@@ -91,6 +92,11 @@ def avatarize(
         coupled_noise: Draw the local noise of all variables from one random combination of the
             neighbours' deviations, keeping the neighbourhood's correlations (default off;
             docs/benchmarks.md, "Coupled local noise").
+        target_column: The column analysts will model. Its values are decoded without the local
+            noise (a categorical: the neighbours' weighted majority; a number: their weighted
+            mean), so a model trained on the avatars keeps more of its relation to the other
+            columns; every other column keeps the noise. The cost is that column's inference
+            risk (docs/avatarization.md, "A named target column").
         progress: Called with (fraction done in [0, 1], phase name) at each phase and batch.
 
     Returns:
@@ -119,5 +125,6 @@ def avatarize(
         local_noise=local_noise,
         redraw_unique_copies=redraw_unique_copies,
         coupled_noise=coupled_noise,
+        target_column=target_column,
     )
     return run_avatarization(df, params, progress)

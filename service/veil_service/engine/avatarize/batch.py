@@ -57,6 +57,10 @@ class BatchTask:
         keep_weights: Also return each row's neighbours and coefficients (diagnostics, tests).
         neighbours: Every batch row's neighbours, already searched with the same model, ``k``
             and ``ncp`` (a prepared avatarization reuses them across seeds); None searches them.
+        exact_continuous: Continuous model columns decoded without local noise (the named
+            target column's, or its embedding's): they keep the barycentre's value.
+        exact_codes: Categorical model columns decoded without local noise (the named target
+            column and its missingness indicator): they take the weighted majority.
     """
 
     model: FamdModel
@@ -73,6 +77,8 @@ class BatchTask:
     coupled_noise: bool = False
     keep_weights: bool = False
     neighbours: tuple[FloatArray, IndexArray] | None = None
+    exact_continuous: tuple[int, ...] = ()
+    exact_codes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,26 @@ def _onehot(model: FamdModel, codes: CodeArray) -> FloatArray:
     return np.hstack(blocks) if blocks else np.empty((codes.shape[0], 0))
 
 
+def _without_noise(
+    task: BatchTask, means: FloatArray, onehot: FloatArray, continuous: FloatArray, codes: CodeArray
+) -> tuple[FloatArray, CodeArray]:
+    """Put back the noise-free decoding on the named target column's model columns.
+
+    The noise of every other column is drawn as without a target (same draws, in the same
+    order), so the avatars differ from the defaults' on the target only.
+    """
+    if task.exact_continuous:
+        continuous = continuous.copy()
+        exact = list(task.exact_continuous)
+        continuous[:, exact] = means[:, exact]
+    if task.exact_codes:
+        codes = codes.copy()
+        blocks = _blocks(task.model, onehot)
+        for j in task.exact_codes:
+            codes[:, j] = np.argmax(blocks[j], axis=1)
+    return continuous, codes
+
+
 def _avatarize_rows(
     task: BatchTask,
     coordinates: FloatArray,
@@ -150,6 +176,7 @@ def _avatarize_rows(
     coefficients = local_weights(distances, rng, task.max_weight)
     avatar_coordinates = barycentres(coefficients, indexes, coordinates)
     continuous, onehot = inverse_project(task.model, avatar_coordinates)
+    means = continuous
     if task.local_noise > 0 and task.coupled_noise:
         deviations = deviation_coefficients(coefficients, rng, task.local_noise)
         continuous = shift_by_deviations(deviations, indexes, task.continuous, continuous)
@@ -163,6 +190,8 @@ def _avatarize_rows(
         codes = draw_modalities(_blocks(task.model, onehot), rng, task.local_noise, len(continuous))
     else:
         codes = decode_modalities(task.model, onehot)
+    if task.local_noise > 0:
+        continuous, codes = _without_noise(task, means, onehot, continuous, codes)
     keep = task.n_output_components
     # Only the returned components (which include the first ncp) are needed for the avatars.
     reprojected = weighted_scaled(task.model, continuous, codes) @ task.model.axes[:, :keep]

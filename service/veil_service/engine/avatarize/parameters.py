@@ -69,6 +69,13 @@ class AvatarizationParameters:
             engine only for now, measured in docs/benchmarks.md, "Coupled local noise").
         imputation_return_data_imputed: Give the avatars the imputed values instead of putting
             the original's missing values back (Octopize's ``return_data_imputed``).
+        target_column: The column analysts will model (a label, an outcome), or ``None``. Its
+            values are decoded without the local noise: a categorical takes its neighbours'
+            weighted majority (Octopize's decoding), a numeric column (its missingness too) its
+            neighbours' weighted mean; every other column keeps the noise. A model trained on
+            the avatars then learns each neighbourhood's typical label instead of a random draw
+            of it (docs/avatarization.md, "A named target column"); the cost is on that
+            column's inference risk, which the report states.
 
     The defaults of the last three privacy parameters are Veil's, not Octopize's: measured with
     anonymeter against GaussianCopula (docs/benchmarks.md, "Privacy under attack"), Octopize's
@@ -95,6 +102,7 @@ class AvatarizationParameters:
     redraw_unique_copies: bool = True
     imputation_return_data_imputed: bool = False
     coupled_noise: bool = False
+    target_column: str | None = None
 
     def __post_init__(self) -> None:
         _check_int("k", self.k)
@@ -205,6 +213,13 @@ class AvatarizationParameters:
             raise InvalidArgumentError(
                 f"coupled_noise must be true or false; got {self.coupled_noise!r}.",
                 field="coupled_noise",
+            )
+        target = self.target_column
+        if target is not None and (not isinstance(target, str) or not target):
+            raise InvalidArgumentError(
+                f"target_column must be the name of one of the table's columns or unset; got "
+                f"{target!r}.",
+                field="target_column",
             )
 
     @property

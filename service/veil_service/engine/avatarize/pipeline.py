@@ -158,6 +158,13 @@ def run_prepared(
     model_cont, model_codes = fitted.model_continuous, fitted.model_codes
     ncp, warnings = capped_ncp(params.ncp, model.n_components)
     n_out = min(max(ncp, 2), model.n_components)
+    exact_continuous, exact_codes = target_model_columns(
+        params.target_column,
+        prepared.specs,
+        indicator_columns(prepared.specs, prepared.indicators),
+        fitted.reduction,
+        fitted.n_continuous,
+    )
     seeds = batches_seed.spawn(len(batches))
     match = bool(prepared.excluded) and params.exclude_variables_method == "coordinate_similarity"
     # One batch alone gets every core as query threads; several batches get one process each.
@@ -178,6 +185,8 @@ def run_prepared(
             coupled_noise=params.coupled_noise,
             keep_weights=keep_weights,
             neighbours=prepared.neighbours(params.k, ncp, workers),
+            exact_continuous=exact_continuous,
+            exact_codes=exact_codes,
         )
         for rows, seed in zip(batches, seeds, strict=True)
     ]
@@ -235,6 +244,39 @@ def capped_ncp(requested: int, dimensions: int) -> tuple[int, list[str]]:
         f"ncp={requested} is more than the {dimensions} dimensions of this table's projection: "
         f"the neighbours were searched in all {dimensions} (ncp capped at {dimensions})."
     ]
+
+
+def target_model_columns(
+    target: str | None,
+    specs: list[ColumnSpec],
+    indicator_cols: list[tuple[str, ColumnKind, int]],
+    reduction: CategoricalReduction,
+    n_cont: int,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The model columns that hold the named target column: (continuous, categorical) indexes.
+
+    A numeric target is one continuous column; a categorical one is one code column, or the
+    continuous columns of its embedding when categorical reduction embedded it; its missingness
+    indicator, if it has one, is a code column too (whether the target is missing is part of
+    its value).
+    """
+    if target is None:
+        return (), ()
+    cont_names = [s.name for s in specs if s.kind is not ColumnKind.CATEGORICAL]
+    cat_names = [s.name for s in specs if s.kind is ColumnKind.CATEGORICAL]
+    # Code columns before the reduction: categoricals, then indicators; the reduction moves
+    # its columns to the continuous side (after the n_cont originals, in reduction order).
+    code_columns = [name == target for name in cat_names]
+    code_columns += [name == target for name, _, _ in indicator_cols]
+    exact_cont = [cont_names.index(target)] if target in cont_names else []
+    offset = n_cont
+    for j, emb in zip(reduction.reduced, reduction.embeddings, strict=True):
+        if code_columns[j]:
+            exact_cont += list(range(offset, offset + emb.shape[1]))
+        offset += emb.shape[1]
+    kept = [j for j in range(len(code_columns)) if j not in reduction.reduced]
+    exact_codes = [m for m, j in enumerate(kept) if code_columns[j]]
+    return tuple(exact_cont), tuple(exact_codes)
 
 
 @dataclass

@@ -68,6 +68,7 @@ RUN_FIELDS = frozenset(
         "local_noise",
         "coupled_noise",
         "redraw_unique_copies",
+        "target_column",
         "exclude_variables_method",
         "imputation_return_data_imputed",
     }

@@ -59,6 +59,7 @@ def validate_table(df: object, params: AvatarizationParameters) -> None:
             "least two columns out of it.",
             field="exclude_variable_names",
         )
+    _check_target_column(params, columns)
     for name in params.categorical_columns:
         if (
             name not in params.exclude_variable_names
@@ -73,6 +74,27 @@ def validate_table(df: object, params: AvatarizationParameters) -> None:
                 "categorical_columns.",
                 field="categorical_columns",
             )
+
+
+def _check_target_column(params: AvatarizationParameters, columns: set[Any]) -> None:
+    """The target column must be a column the avatarization decodes."""
+    target = params.target_column
+    if target is None:
+        return
+    if target not in columns:
+        known = ", ".join(sorted(str(c) for c in columns)[:20])
+        raise InvalidArgumentError(
+            f"target_column names an unknown column: {target!r}. Use the name of the column "
+            f"analysts will model, one of the table's columns ({known}), or leave it unset.",
+            field="target_column",
+        )
+    if target in params.exclude_variable_names:
+        raise InvalidArgumentError(
+            f"target_column {target!r} is also in exclude_variable_names: an excluded column is "
+            "put back, not avatarized, so there is nothing to decode without noise. Remove it "
+            "from one of the two.",
+            field="target_column",
+        )
 
 
 def _check_names(parameter: str, names: Iterable[str], columns: set[Any]) -> None:

@@ -34,6 +34,7 @@ AVATAR_KEYS = (
     "local_noise",
     "redraw_unique_copies",
     "coupled_noise",
+    "target_column",
 )
 """Keys passed to :func:`veil_service.engine.avatarize.avatarize` as they are (the privacy knobs
 too: a run with augmentation, processors or pseudonyms keeps them)."""

@@ -232,6 +232,8 @@ def _set_aside(
         )
     if "column_weights" in avatar:
         avatar["column_weights"] = constant_columns.prune_weights(avatar["column_weights"], aside)
+    if avatar.get("target_column") in aside.names:
+        del avatar["target_column"]  # released unchanged: there is no noise to leave out
     categorical = tuple(constant_columns.prune_names(list(params.categorical_columns), aside) or ())
     pruned = dataclasses.replace(params, avatar=avatar, categorical_columns=categorical)
     for name in ("open_dp", "fast_dp"):

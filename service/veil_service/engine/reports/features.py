@@ -1,6 +1,7 @@
 """The report sections of the avatarization features a table used: Open DP (with the privacy
 loss OpenDP computed), Fast DP (stated plainly: not end-to-end differentially private), data
-augmentation (with its barycentre metrics), server-side processors, pseudonymization, and the
+augmentation (with its barycentre metrics), server-side processors, pseudonymization, a named
+target column decoded without the local noise (and what that costs), and the
 privacy-targeted parameter search of the table's advice (what it tried, the binding target, the
 privacy-utility curve).
 
@@ -19,6 +20,10 @@ from veil_service.engine.avatarize.parameters import (
     DEFAULT_MAX_WEIGHT_SHARES,
 )
 from veil_service.engine.reports.i18n import Translator
+
+#: How anonymeter's inference risk with the named target as the secret moved against the
+#: defaults on public tables (docs/benchmarks.md, "A named target column").
+TARGET_INFERENCE_RISE = "+0.003 to +0.076"
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,9 @@ def _number(value: Any) -> str:
 
 
 def feature_sections(features: TableFeatures | None, t: Translator) -> list[Section]:
-    """The sections of one table, in pipeline order (advice's search, generator, augmentation,
-    processors, pseudonymization); none for a plain avatarization without a search."""
+    """The sections of one table, in pipeline order (advice's search, named target column,
+    generator, augmentation, processors, pseudonymization); none for a plain avatarization
+    without a search or a named target column."""
     if features is None:
         return []
     sections: list[Section] = []
@@ -86,6 +92,13 @@ def feature_sections(features: TableFeatures | None, t: Translator) -> list[Sect
         sections.append(_privacy_search(features.privacy_search, features.parameters, t))
     p = features.parameters
     loss = features.privacy_loss or {}
+    if features.generator == "avatar" and p.get("target_column"):
+        column = str(p["target_column"])
+        sentences = [
+            t("feat.target.what", column=column),
+            t("feat.target.risk", column=column, rise=TARGET_INFERENCE_RISE),
+        ]
+        sections.append(Section(t("feat.target.heading"), tuple(sentences)))
     if features.generator == "open_dp":
         epsilon = _number(loss.get("epsilon", p.get("open_dp_epsilon")))
         delta = f"{float(loss.get('delta', 0.0)):.3g}"

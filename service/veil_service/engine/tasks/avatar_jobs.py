@@ -225,6 +225,11 @@ def _metric_params(ctx: TaskContext, section: str) -> dict[str, Any]:
     avatarization = ctx.params.get("avatarization") or {}
     if "ncp" not in params and avatarization.get("ncp") is not None:
         params["ncp"] = avatarization["ncp"]
+    # The column the avatarization decoded without noise is the one analysts model: the
+    # utility model's label, unless the metrics name another (or the attacker knows it).
+    named = avatarization.get("target_column")
+    if named and not params.get("target") and named not in (params.get("known_variables") or ()):
+        params["target"] = named
     return params
 
 
@@ -397,6 +402,9 @@ def _privacy_search(
     }
     if base.get("exclude_variable_names"):
         base["exclude_variables_method"] = rules.get("exclude_variables_method", "row_order")
+    named = ctx.params.get("target_column")
+    if named and named in frame.columns and named not in (base.get("exclude_variable_names") or ()):
+        base["target_column"] = named  # every trial decodes it as the run will
     search = advise_privacy(
         frame,
         privacy_targets=ctx.params["privacy_targets"],

@@ -46,6 +46,7 @@ def test_avatarize_takes_the_octopize_parameter_names_keyword_only() -> None:
         "local_noise",
         "redraw_unique_copies",
         "coupled_noise",
+        "target_column",
         "progress",
     }
     assert all(p.kind is p.KEYWORD_ONLY for name, p in parameters.items() if name != "df")
