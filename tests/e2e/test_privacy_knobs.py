@@ -385,3 +385,18 @@ def test_a_bad_target_column_is_refused_naming_it(manager: Manager) -> None:
             runner.set_parameters("people", k=20, **kwargs)  # type: ignore[arg-type]
         assert "target_column" in str(caught.value) and fix in str(caught.value), caught.value
         assert runner.config.tables["people"].avatarization == {"k": 20}
+
+
+def test_the_privacy_advice_measures_utility_on_the_named_target_and_keeps_it(
+    manager: Manager,
+) -> None:
+    runner = manager.create_runner("advice_named_target", seed=0)
+    runner.add_table("people", _labelled(300))
+    runner.set_parameters("people", k=20, target_column="label")
+    # No target given to the advice: the named column measures utility, as the metrics do.
+    runner.advise_parameters("people", privacy_targets={})
+    search = runner.privacy_search("people")
+    assert search.utility_metric == "ml_utility_ratio"
+    applied = runner.config.tables["people"].avatarization
+    assert applied is not None and applied["target_column"] == "label"
+    assert applied["k"] == search.trials[search.chosen_trial]["parameters"]["k"]

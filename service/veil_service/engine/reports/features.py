@@ -21,10 +21,6 @@ from veil_service.engine.avatarize.parameters import (
 )
 from veil_service.engine.reports.i18n import Translator
 
-#: How anonymeter's inference risk with the named target as the secret moved against the
-#: defaults on public tables (docs/benchmarks.md, "A named target column").
-TARGET_INFERENCE_RISE = "+0.003 to +0.076"
-
 
 @dataclass(frozen=True)
 class TableFeatures:
@@ -96,7 +92,7 @@ def feature_sections(features: TableFeatures | None, t: Translator) -> list[Sect
         column = str(p["target_column"])
         sentences = [
             t("feat.target.what", column=column),
-            t("feat.target.risk", column=column, rise=TARGET_INFERENCE_RISE),
+            t("feat.target.risk", column=column),
         ]
         sections.append(Section(t("feat.target.heading"), tuple(sentences)))
     if features.generator == "open_dp":
