@@ -293,8 +293,9 @@ class Manager:
         """Cancel jobs by id, skipping those already done; returns the cancelled ones."""
         out = []
         for job_id in job_names:
-            if not self.runs_api.get_job(job_id).done:
-                out.append(self.runs_api.cancel_job(job_id))
+            cancelled = self.runs_api.cancel_job_unless_done(job_id)
+            if cancelled is not None:
+                out.append(cancelled)
         return out
 
     def get_last_jobs(self, count: int = 1, name: str | None = None) -> dict[str, JobResponse]:

@@ -844,11 +844,8 @@ class Runner:
         )
         out = []
         for name in names:
-            state = self.get_job(name)
-            if state["done"]:
-                out.append(state)
-                continue
-            out.append(self.api.cancel_job(self._job_id(name)))
+            cancelled = self.api.cancel_job_unless_done(self._job_id(name))
+            out.append(cancelled if cancelled is not None else self.get_job(name))
         return out
 
     # -- results ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from veil_client.api.common import (
     TableInfo,
     timestamp,
 )
-from veil_client.errors import InvalidArgument
+from veil_client.errors import FailedPrecondition, InvalidArgument
 from veil_client.models import (
     AdvisedLink,
     JobKind,
@@ -670,6 +670,20 @@ class RunsApi:
         return job_from_proto(
             self.transport.call(CANCEL_JOB, runs_pb2.CancelJobRequest(job_id=job_id)).job
         )
+
+    def cancel_job_unless_done(self, job_id: str) -> JobResponse | None:
+        """Cancel a job unless it has already ended; None when it had.
+
+        A job can end between any read of its status and the cancellation: the server then
+        refuses with FAILED_PRECONDITION (reason ``JOB_DONE``), which for "stop what is still
+        running" is not an error.
+        """
+        try:
+            return self.cancel_job(job_id)
+        except FailedPrecondition as error:
+            if error.reason == "JOB_DONE":
+                return None
+            raise
 
     def delete_jobs(self, job_ids: Sequence[str]) -> int:
         """Delete jobs with their results; returns how many were deleted."""

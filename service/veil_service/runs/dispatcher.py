@@ -105,6 +105,7 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._lost: set[str] = set()
+        self._claiming = asyncio.Lock()
         self._renewed_at = 0.0
 
     @property
@@ -249,11 +250,14 @@ class Dispatcher:
         return max(1, sum(slot.capacity for slot in self.app.engines.slots))
 
     async def _schedule(self) -> None:
-        free = self._capacity() - len(self.running)
-        claimed, changed = await db_call(self._claim, set(self.running), free)
-        loop = asyncio.get_running_loop()
-        for job in claimed:
-            self.running[job.id] = loop.create_task(self._run(job))
+        # Claimed jobs are "pending" in the database before their tasks exist: the lock keeps
+        # cancel_job from reading a job in between, when it would be neither queued nor running.
+        async with self._claiming:
+            free = self._capacity() - len(self.running)
+            claimed, changed = await db_call(self._claim, set(self.running), free)
+            loop = asyncio.get_running_loop()
+            for job in claimed:
+                self.running[job.id] = loop.create_task(self._run(job))
         for run_id in changed:
             self.events.publish(run_id)
 
@@ -351,6 +355,11 @@ class Dispatcher:
     async def cancel_job(self, job: jobs.JobRecord) -> None:
         """Cancel a queued or running job; a running one gets :data:`CANCEL_WAIT_S` to stop.
 
+        ``job`` may be stale: the scheduler can claim it between the caller's read and this
+        call. So the state is read again while no claim is in flight (the claim lock), and a
+        task cancelled before its first step, whose ``_run`` never got to record the end, has
+        its end recorded here: otherwise the job would stay "pending" and run to the end.
+
         Raises:
             FailedPreconditionError: the job already ended (reason ``JOB_DONE``).
         """
@@ -358,18 +367,40 @@ class Dispatcher:
             raise FailedPreconditionError(
                 f"job {job.id} already ended ({job.status}).", reason=Reason.JOB_DONE
             )
-        if job.status == "queued":
-            await self._finish(job, "cancelled", "cancelled by its owner.")
-        task = self.running.get(job.id)
+        async with self._claiming:
+            job = await db_read(self.app.db, jobs.get_job, job.id, None)
+            if job.done:
+                return  # it ended since it was asked; the caller reads the final state
+            if job.status == "queued":
+                await self._finish(job, "cancelled", "cancelled by its owner.")
+                return
+            task = self.running.get(job.id)
         if task is not None:
             task.cancel()
             # _run records the cancellation before it ends; asyncio.wait never cancels the task.
             await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+            if task.cancelled():
+                await self._after_cancelled_task(job)
         elif job.status == "pending" and self.shared:
             await db_call(
                 self._request_cancel, job.id
             )  # it runs on another server, which will stop it
             await self._wait_until_done(job.id, CANCEL_WAIT_S + self.lease_seconds)
+
+    async def _after_cancelled_task(self, job: jobs.JobRecord) -> None:
+        """Clean up after a task that ended cancelled rather than through ``_run``'s handler.
+
+        That happens at shutdown (``_run`` re-raises; the job is requeued by the next start)
+        and when the task was cancelled before its first step, so that none of ``_run`` ran:
+        then this records the cancellation (the lease is still this server's) and frees the
+        slot.
+        """
+        self.running.pop(job.id, None)
+        lost = job.id in self._lost
+        self._lost.discard(job.id)
+        if not self._stopping and not lost:
+            await self._finish(job, "cancelled", "cancelled by its owner.", leased=True)
+        self.wake.set()
 
     async def _finish(
         self, job: jobs.JobRecord, status: str, exception: str = "", *, leased: bool = False
