@@ -1,11 +1,9 @@
 """Per-table ``k`` for linked tables, aimed at a hidden rate against a generator without links.
 
-Veil's own ``hidden_rate`` pairs each original with *its* avatar. A generator such as SDV's
-HMASynthesizer keeps no such link, so the figure that compares the two pairs every original with
-a synthetic record by minimum total distance (the pairing most favourable to an attacker) and
-measures the hidden rate of that pairing: :func:`matched_hidden_rate`. Its reference is what new
-individuals of the same population get: :func:`fresh_sample_hidden_rate` measures one random half
-of the real table against the other (docs/benchmarks.md, "Multi-table and time series").
+The rate is :func:`matched_hidden_rate`, the hidden rate of the pairing most favourable to an
+attacker (it compares with a generator that keeps no link to its originals), and its reference
+:func:`fresh_sample_hidden_rate`, what new individuals of the same population get: both are
+defined in engine/multitable/matched_measures.py.
 
 The rule-based advice gives each table a ``k`` from its row count alone; in a linked run that
 ``k`` can leave a small individual-level table's avatars closer to their originals than new

@@ -203,13 +203,8 @@ def avatarize_tables(
     """
     report = progress or (lambda fraction, phase: None)
     report(0.0, "checking tables")
-    schema.check(require_links=True)
-    check_tables(schema, frames)
-    order = schema.order()
-    plain = [n for n in order if not schema.is_time_series(n)]
-    for name in plain:
-        check_parameters(name, frames[name], parameters.get(name), schema)
-    prepared = prepare_tables(schema, frames, parameters, plain, report)
+    prepared = prepare_tables(schema, frames, parameters, report)
+    order, plain = schema.order(), prepared.plain
     frames, chains, columns = prepared.frames, prepared.chains, prepared.columns
     categorical, positions = prepared.categorical, prepared.positions
     series = prepared.series
@@ -294,6 +289,7 @@ class PreparedTables:
 
     schema: Schema
     originals: Mapping[str, pd.DataFrame]
+    plain: list[str]
     frames: dict[str, pd.DataFrame]
     chains: dict[str, ProcessorChain]
     columns: dict[str, list[str]]
@@ -307,12 +303,24 @@ def prepare_tables(
     schema: Schema,
     frames: Mapping[str, pd.DataFrame],
     parameters: Mapping[str, TableParameters],
-    plain: list[str],
     report: ProgressCallback,
 ) -> PreparedTables:
-    """Processors applied, series fitted and children summarised (steps 1-2 of the module
-    docstring)."""
+    """Every check made before any avatarization, then processors applied, series fitted and
+    children summarised (steps 1-2 of the module docstring).
+
+    A whole run and a search's trials (engine/multitable/table_trials.py) both start here, so
+    they refuse the same input with the same error.
+
+    Raises:
+        InvalidArgumentError: a schema breach, bad data or a bad parameter, naming the table,
+            the column and the count of rows at fault.
+    """
+    schema.check(require_links=True)
+    check_tables(schema, frames)
     order = schema.order()
+    plain = [n for n in order if not schema.is_time_series(n)]
+    for name in plain:
+        check_parameters(name, frames[name], parameters.get(name), schema)
     processed, chains = preprocess_tables(frames, parameters, plain)
     columns = {n: value_columns(schema, n, processed[n]) for n in order}
     categorical = {
@@ -333,7 +341,7 @@ def prepare_tables(
     report(0.05, "summarising children")
     summaries = _summaries(schema, processed, columns, categorical, positions, plain)
     return PreparedTables(
-        schema, frames, processed, chains, columns, categorical, positions, series, summaries
+        schema, frames, plain, processed, chains, columns, categorical, positions, series, summaries
     )
 
 

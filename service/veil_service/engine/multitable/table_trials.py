@@ -34,12 +34,10 @@ from veil_service.engine.multitable.pipeline import (
     TableInput,
     TableParameters,
     avatarize_table,
-    check_parameters,
     prepare_tables,
     table_errors,
     table_input,
 )
-from veil_service.engine.multitable.validation import check_tables
 from veil_service.engine_contract.avatar_features import PROCESSORS_KEY
 from veil_service.engine_contract.linked_tables import TIME_SERIES, Schema
 
@@ -137,15 +135,9 @@ def prepare_table_trials(
         or (table is not None and table.avatarization.get(PROCESSORS_KEY))
     ):
         return None
-    schema.check(require_links=True)
-    check_tables(schema, frames)
-    order = schema.order()
-    plain = [n for n in order if not schema.is_time_series(n)]
-    for each in plain:
-        check_parameters(each, frames[each], parameters.get(each), schema)
-    prepared = prepare_tables(schema, frames, parameters, plain, lambda fraction, phase: None)
+    prepared = prepare_tables(schema, frames, parameters, lambda fraction, phase: None)
     given = table_input(prepared, parameters, name)
-    return TableTrials(prepared, parameters, name, order.index(name), given)
+    return TableTrials(prepared, parameters, name, schema.order().index(name), given)
 
 
 def table_avatars(
