@@ -222,17 +222,8 @@ def align_tables(
     categorical = [c for c in columns if c not in continuous]
     tables: dict[str, pd.DataFrame] = {}
     for name, frame in (("original", original), ("avatar", avatars), ("holdout", holdout)):
-        if frame is None:
-            continue
-        data: dict[str, pd.Series] = {}
-        for column in columns:
-            if column in continuous:
-                data[column] = _continuous(frame[column], original[column], column, name)
-            else:
-                data[column] = _normalised_categories(frame[column])
-        # The columns are this function's own copies: kept as they are, not consolidated
-        # into one block (a copy of every categorical value, a quarter of the alignment).
-        tables[name] = pd.DataFrame(data, columns=columns, copy=False)
+        if frame is not None:
+            tables[name] = _aligned_frame(frame, original, continuous, name)
     if all(tables["original"][c].isna().all() for c in columns):
         raise InvalidArgumentError("every value of the original table is missing", field="original")
     return AlignedTables(
@@ -242,6 +233,51 @@ def align_tables(
         continuous=continuous,
         categorical=categorical,
     )
+
+
+def align_release(
+    original: pd.DataFrame, aligned: AlignedTables, avatars: pd.DataFrame
+) -> AlignedTables:
+    """``align_tables(original, avatars)`` for another avatar table of an original already
+    aligned (``aligned``, from ``align_tables(original, ...)``): its aligned original is reused.
+
+    Each table is aligned column by column against the original alone, so the values are those
+    of aligning again; a search that measures hundreds of releases of one original skips half
+    the work (engine/multitable/matched_measures.py).
+
+    Raises:
+        InvalidArgumentError: as :func:`align_tables` for the avatars.
+    """
+    _check_columns(original, avatars, "avatar", "avatars")
+    if len(original) != len(avatars):
+        raise InvalidArgumentError(
+            f"the avatar table has {len(avatars)} rows but the original has {len(original)}: "
+            "privacy metrics need the unshuffled avatars, one per original row, in the same order",
+            field="avatars",
+        )
+    return AlignedTables(
+        original=aligned.original,
+        avatars=_aligned_frame(avatars, original, aligned.continuous, "avatar"),
+        holdout=None,
+        continuous=aligned.continuous,
+        categorical=aligned.categorical,
+    )
+
+
+def _aligned_frame(
+    frame: pd.DataFrame, original: pd.DataFrame, continuous: list[str], name: str
+) -> pd.DataFrame:
+    """``frame`` cast to the original's column kinds (continuous to float64 as the original's
+    type says, categorical values normalised)."""
+    data: dict[str, pd.Series] = {}
+    for column in original.columns:
+        if column in continuous:
+            data[column] = _continuous(frame[column], original[column], column, name)
+        else:
+            data[column] = _normalised_categories(frame[column])
+    # The columns are this function's own copies: kept as they are, not consolidated into one
+    # block (a copy of every categorical value, a quarter of the alignment).
+    return pd.DataFrame(data, columns=list(original.columns), copy=False)
 
 
 def category_codes(frames: list[pd.DataFrame], column: str) -> list[np.ndarray]:

@@ -77,9 +77,10 @@ def test_the_lean_measures_give_the_full_metrics_values(seed: int) -> None:
     assert 0.0 < full < 100.0
     assert matched_hidden_rate(original, synthetic) == full
     assert matched_measures(original, synthetic) == (full, table_fidelity(original, synthetic))
-    # Many releases of one original, its pairing projection fitted once: the same values.
+    # Many releases of one original, its pairing projection fitted and the original aligned
+    # once: the same values.
     measures = ReleaseMeasures(original)
-    for release in (synthetic, original.sample(frac=1.0, random_state=seed)):
+    for release in (synthetic, original.sample(frac=1.0, random_state=seed), pairs):
         expected = (matched_hidden_rate(original, release), table_fidelity(original, release))
         assert measures(release) == expected
 
