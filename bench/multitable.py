@@ -419,6 +419,14 @@ def multi_table_set(
         out[key] = float(np.mean(values))
         if key.endswith("_matched_hidden_rate") and len(values) > 1:
             out[f"{key}_sd"] = float(np.std(values))
+    for label in ("veil", "veilfresh"):
+        # Issue 14's "faster than HMA" for what a user waits for the first time: the search
+        # that advises the setting plus one run with it, against HMA's fit and draw (wall s,
+        # the same bench run; below 1 is faster).
+        search, run, hma_s = (f"{name}_{label}_search_s", f"{name}_{label}_s", f"{name}_hma_s")
+        if search in out and run in out and hma_s in out:
+            waited = out[search] + out[run]
+            out[f"{name}_{label}_search_and_run_over_hma"] = waited / out[hma_s]
     return out
 
 
