@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from veil_service.engine.avatarize import AvatarizationParameters, avatarize, run_avatarization
-from veil_service.engine.avatarize.weights import cap_weights
+from veil_service.engine.avatarize.weights import cap_weights, local_weights
 
 
 def _mixed(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -68,6 +68,51 @@ def test_cap_weights_bounds_each_row_and_keeps_its_sum() -> None:
     order = np.argsort(weights[0])
     assert np.all(np.diff(capped[0][order]) >= -1e-12)
     np.testing.assert_allclose(cap_weights(weights, 1 / 20), 1 / 20)
+
+
+def _capped_by_redistribution(weights: np.ndarray, cap: float) -> np.ndarray:
+    """The definition: cap the weights over ``cap``, hand their excess to the uncapped ones in
+    proportion to their weights (evenly when those are all 0), until none is over."""
+    out = weights.copy()
+    cap = max(cap, 1.0 / weights.shape[1])
+    for _ in range(weights.shape[1]):
+        over = out > cap * (1.0 + 1e-12)
+        if not over.any():
+            break
+        excess = np.where(over, out - cap, 0.0).sum(axis=1, keepdims=True)
+        out = np.minimum(out, cap)
+        free = out < cap * (1.0 - 1e-12)
+        free_mass = np.where(free, out, 0.0).sum(axis=1, keepdims=True)
+        share = np.where(
+            free_mass > 0,
+            np.where(free, out, 0.0) / np.maximum(free_mass, 1e-300),
+            free / np.maximum(free.sum(axis=1, keepdims=True), 1),
+        )
+        out = out + excess * share
+    return out
+
+
+@pytest.mark.parametrize("k", [2, 5, 20, 118, 231])
+def test_cap_weights_is_the_fixed_point_of_redistributing_the_excess(k: int) -> None:
+    rng = np.random.default_rng(k)
+    distances = rng.random((300, k)) ** 3
+    distances[rng.random(300) < 0.2, 0] = 0.0  # duplicates: one neighbour takes nearly all
+    weights = local_weights(distances, rng)
+    for cap in (1 / k, 1.5 / k, 2 / k, 0.1, 0.5, 1.0):
+        np.testing.assert_allclose(
+            cap_weights(weights, cap), _capped_by_redistribution(weights, cap), atol=1e-12
+        )
+    # Rows whose positive weights cannot hold the mass under the cap: each takes the cap and
+    # the zeros share the rest evenly.
+    sparse = np.zeros((3, 10))
+    sparse[0, 0] = 1.0
+    sparse[1, :2] = 0.5
+    sparse[2, :] = 0.1
+    for cap in (0.1, 0.2, 0.3):
+        np.testing.assert_allclose(
+            cap_weights(sparse, cap), _capped_by_redistribution(sparse, cap), atol=1e-12
+        )
+    np.testing.assert_allclose(cap_weights(sparse, 0.2)[0], [0.2] + [0.8 / 9] * 9)
 
 
 @pytest.mark.parametrize("max_weight", [0.1, 0.25])
