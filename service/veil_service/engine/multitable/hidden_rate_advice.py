@@ -35,6 +35,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from veil_service.engine.forked_map import forked_map
 from veil_service.engine.multitable.matched_measures import (
     ReleaseMeasures,
     fresh_sample_hidden_rate,
@@ -271,6 +272,7 @@ def advise_linked_k(
     seed: int = 0,
     measure: Callable[[pd.DataFrame, pd.DataFrame], float] = matched_hidden_rate,
     noises: tuple[bool, ...] = NOISE_SETTINGS,
+    workers: int | None = None,
 ) -> LinkedKAdvice:
     """Per table, the most faithful ``(k, coupled_noise)`` whose matched hidden rate reaches
     its target.
@@ -310,6 +312,9 @@ def advise_linked_k(
         seed: First seed.
         measure: The hidden rate of a table's values against its avatars' (tests replace it).
         noises: The ``coupled_noise`` settings searched (default both).
+        workers: Processes the independent pieces of the search run on (each table's search
+            with each noise, then each table's held-out check; engine/forked_map.py). Default:
+            one per available core; 1 runs them here, one after the other (the same values).
 
     Returns:
         Each searched table's advice and the parameters with the chosen ``k`` and
@@ -347,79 +352,192 @@ def advise_linked_k(
                 f"target hidden rate of table {name!r} must be in [0, 100]; got {value!r}.",
                 field=f"targets[{name}]",
             )
-    advice: dict[str, TableKAdvice] = {}
     series = {
         n: p.time_series
         for n, p in parameters.items()
         if schema.is_time_series(n) and p.time_series is not None
     }
-    for name in [n for n in schema.order() if n in names]:
-        original = frames[name][value_columns(schema, name, frames[name])]
-        if targets is not None and name in targets:
-            target, source = float(targets[name]), "stated"
-        else:
-            target, source = fresh_sample_hidden_rate(original, seed=seed)[0], "fresh_sample"
-        curves = {
-            c: o for c, (o, _) in series_features(schema, name, frames, frames, series).items()
-        }
-        series_targets = {
-            c: float(targets[c])
-            if targets is not None and c in targets
-            else fresh_sample_hidden_rate(features, seed=seed)[0]
-            for c, features in curves.items()
-        }
-        trials: list[KTrial] = []
-        runs = seeds or seeds_for(len(frames[name]))
-        held_out: dict[bool, _Search] = {}
-        # Prepared once for every trial of the table, both noises and the held-out seeds: the
-        # trials change only its k and noise.
-        alone = prepare_table_trials(schema, frames, dict(chosen), name)
-        measures = ReleaseMeasures(original)
-        for coupled in noises:
-            search = _Search(
-                schema,
-                frames,
-                chosen,
-                name,
-                original,
-                range(seed, seed + runs),
-                measure,
-                series,
-                coupled,
-                alone=alone,
-                measures=measures,
+    plans = [
+        _plan_table(schema, frames, chosen, name, targets, series, seeds, seed)
+        for name in schema.order()
+        if name in names
+    ]
+    advice: dict[str, TableKAdvice] = {}
+    for group in _independent_groups(plans):
+        runs = _GroupRuns(schema, frames, dict(chosen), measure, series, seed)
+        outcomes = _search_group(runs, group, noises, workers)
+        for plan, (trials, (best, checks, met)) in zip(group, outcomes, strict=True):
+            chosen[plan.name] = replace(
+                chosen[plan.name],
+                avatarization={
+                    **chosen[plan.name].avatarization,
+                    "k": best.k,
+                    "coupled_noise": best.coupled_noise,
+                },
             )
-            _, tried = _search_table(search, target, series_targets)
-            trials += tried
-            first = seed + HELD_OUT_OFFSET
-            held_out[coupled] = replace(search, seeds=range(first, first + runs), tried={})
-        best, checks, met = confirm_choice(
-            trials,
-            target,
-            series_targets,
-            partial(_rerun, held_out),
-            resolution=100.0 / max(len(original), 1),
-        )
-        chosen[name] = replace(
-            chosen[name],
-            avatarization={
-                **chosen[name].avatarization,
-                "k": best.k,
-                "coupled_noise": best.coupled_noise,
-            },
-        )
-        advice[name] = TableKAdvice(
-            name,
-            best.k,
-            target,
-            source,
-            met,
-            tuple(trials),
-            series_targets,
-            best.coupled_noise,
-            tuple(checks),
-        )
+            advice[plan.name] = TableKAdvice(
+                plan.name,
+                best.k,
+                plan.target,
+                plan.source,
+                met,
+                tuple(trials),
+                plan.series_targets,
+                best.coupled_noise,
+                tuple(checks),
+            )
     return LinkedKAdvice(advice, chosen)
+
+
+@dataclass(frozen=True)
+class _TablePlan:
+    """What one table's search needs besides the runs: its values, target(s), seeds per
+    setting, and its preparation for trials (None: it runs through the whole pipeline)."""
+
+    name: str
+    original: pd.DataFrame
+    target: float
+    source: str
+    series_targets: Mapping[str, float]
+    runs: int
+    alone: TableTrials | None
+    measures: ReleaseMeasures
+
+
+def _plan_table(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, TableParameters],
+    name: str,
+    targets: Mapping[str, float] | None,
+    series: Mapping[str, TimeSeriesParameters],
+    seeds: int | None,
+    seed: int,
+) -> _TablePlan:
+    """One table's plan (see :class:`_TablePlan`); its preparation is shared by every trial:
+    both noises and the held-out seeds (the trials change only its k and noise)."""
+    original = frames[name][value_columns(schema, name, frames[name])]
+    if targets is not None and name in targets:
+        target, source = float(targets[name]), "stated"
+    else:
+        target, source = fresh_sample_hidden_rate(original, seed=seed)[0], "fresh_sample"
+    curves = {c: o for c, (o, _) in series_features(schema, name, frames, frames, series).items()}
+    series_targets = {
+        c: float(targets[c])
+        if targets is not None and c in targets
+        else fresh_sample_hidden_rate(features, seed=seed)[0]
+        for c, features in curves.items()
+    }
+    return _TablePlan(
+        name,
+        original,
+        target,
+        source,
+        series_targets,
+        seeds or seeds_for(len(frames[name])),
+        prepare_table_trials(schema, frames, dict(parameters), name),
+        ReleaseMeasures(original),
+    )
+
+
+def _independent_groups(plans: list[_TablePlan]) -> list[list[_TablePlan]]:
+    """The plans cut into groups searched together, in order.
+
+    A table avatarized alone (``plan.alone``) gives the same avatars whatever the other
+    tables' parameters (engine/multitable/table_trials.py), so consecutive such tables are
+    searched side by side. A table run through the whole pipeline (time-series children,
+    processors) sees the parameters chosen for the tables before it: it is a group of its own,
+    searched once those are chosen.
+    """
+    groups: list[list[_TablePlan]] = []
+    for plan in plans:
+        if plan.alone is not None and groups and groups[-1][-1].alone is not None:
+            groups[-1].append(plan)
+        else:
+            groups.append([plan])
+    return groups
+
+
+@dataclass(frozen=True)
+class _GroupRuns:
+    """What every search of a group shares: the tables, the parameters chosen so far, the
+    measure, the series' parameters and the first seed."""
+
+    schema: Schema
+    frames: Mapping[str, pd.DataFrame]
+    parameters: Mapping[str, TableParameters]
+    measure: Callable[[pd.DataFrame, pd.DataFrame], float]
+    series: Mapping[str, TimeSeriesParameters]
+    seed: int
+
+    def search(self, plan: _TablePlan, coupled: bool, first: int) -> _Search:
+        """A search of ``plan``'s table with noise ``coupled`` on seeds from ``first``."""
+        return _Search(
+            self.schema,
+            self.frames,
+            self.parameters,
+            plan.name,
+            plan.original,
+            range(first, first + plan.runs),
+            self.measure,
+            self.series,
+            coupled,
+            alone=plan.alone,
+            measures=plan.measures,
+        )
+
+
+def _search_group(
+    runs: _GroupRuns, group: list[_TablePlan], noises: tuple[bool, ...], workers: int | None
+) -> list[tuple[list[KTrial], tuple[KTrial, list[KTrial], bool]]]:
+    """Each table's trials (noises in the order given) and :func:`confirm_choice`'s outcome.
+
+    Every (table, noise) search is independent of the others, and so is every table's check
+    on held-out seeds once its trials are known: each runs as one piece of
+    :func:`~veil_service.engine.forked_map.forked_map`, the searches first, then the checks
+    (the same values as one after the other: each piece reads only the prepared tables and
+    its own seeds).
+    """
+
+    for plan in group:
+        # Work every piece of the table shares, done once here and inherited by the children.
+        if plan.alone is not None:
+            plan.alone.prepare()
+        if runs.measure is matched_hidden_rate:
+            plan.measures.prepare()
+
+    def searched(plan: _TablePlan, coupled: bool) -> list[KTrial]:
+        return _search_table(
+            runs.search(plan, coupled, runs.seed), plan.target, plan.series_targets
+        )[1]
+
+    # A table's trials cost about its rows times its seeds: the costliest start first.
+    costs = [len(p.original) * p.runs for p in group]
+    found = forked_map(
+        [partial(searched, p, c) for p in group for c in noises],
+        workers,
+        [cost for cost in costs for _ in noises],
+    )
+    trials = [
+        [t for tried in found[i * len(noises) : (i + 1) * len(noises)] for t in tried]
+        for i in range(len(group))
+    ]
+
+    def confirmed(plan: _TablePlan, tried: list[KTrial]) -> tuple[KTrial, list[KTrial], bool]:
+        first = runs.seed + HELD_OUT_OFFSET
+        held_out = {coupled: runs.search(plan, coupled, first) for coupled in noises}
+        return confirm_choice(
+            tried,
+            plan.target,
+            plan.series_targets,
+            partial(_rerun, held_out),
+            resolution=100.0 / max(len(plan.original), 1),
+        )
+
+    checks = forked_map(
+        [partial(confirmed, p, t) for p, t in zip(group, trials, strict=True)], workers, costs
+    )
+    return list(zip(trials, checks, strict=True))
 
 
 def confirm_choice(

@@ -84,6 +84,15 @@ class ReleaseMeasures:
     _pairing: _Pairing | None = field(default=None, repr=False)
     _aligned: AlignedTables | None = field(default=None, repr=False)
 
+    def prepare(self) -> None:
+        """Align the original and fit the pairing's projection now (both depend on the
+        original alone), so that trials run in forked children inherit them
+        (engine/forked_map.py)."""
+        if self._aligned is None:
+            self._aligned = align_tables(self.original, self.original)
+        if self._pairing is None:
+            self._pairing = _Pairing.fit(self._aligned)
+
     def __call__(self, synthetic: pd.DataFrame) -> tuple[float, float]:
         """The matched hidden rate (%) and fidelity of ``synthetic`` (as many rows)."""
         if self._aligned is None:

@@ -401,6 +401,18 @@ def test_the_held_out_seeds_are_apart_from_the_searchs() -> None:
     assert found.met == (found.chosen.margin(50.0, {}) >= 0 and confirmed.margin(50.0, {}) >= 0)
 
 
+def test_side_by_side_the_search_finds_what_it_finds_one_piece_after_another() -> None:
+    # Both tables avatarize alone (no series, no processors): their searches with each noise,
+    # then their held-out checks, run as forked pieces (engine/forked_map.py) with the values
+    # of one process, trial for trial.
+    frames = tables()
+    targets = {"patient": 55.0, "visit": 80.0}
+    serial = advise_linked_k(SCHEMA, frames, parameters(), targets, seeds=2, workers=1)
+    forked = advise_linked_k(SCHEMA, frames, parameters(), targets, seeds=2, workers=2)
+    assert forked == serial
+    assert all(len(found.held_out) >= 1 for found in forked.tables.values())
+
+
 def test_without_a_target_each_table_aims_at_its_fresh_sample_reference() -> None:
     frames = tables()
     advice = advise_linked_k(SCHEMA, frames, parameters(), seeds=1)

@@ -1,0 +1,160 @@
+"""Independent pieces of one engine task, run side by side on the machine's cores.
+
+A linked parameter search (engine/multitable/hidden_rate_advice.py) is made of pieces that
+share nothing but what they read: each table's search with each noise setting, then each
+table's check on held-out seeds. They read large prepared state (the linked tables, each
+table's encoding and projection), which a spawned worker would have to receive by pickle or
+rebuild: loky's workers took 5-6 s to start on Tutorial 3's tables, longer than the pieces
+(docs/benchmarks.md). A forked child shares that state copy-on-write and starts in
+milliseconds, so :func:`forked_map` forks one child per piece, at most ``workers`` at a time.
+
+Each child runs its piece, sends the pickled result (or the exception) back through a pipe,
+and leaves with ``os._exit``: no atexit handler, no flush of buffers it inherited, nothing of
+the parent's threads (gRPC's, a sampler's) touched. It limits its BLAS to its share of the
+cores and dies with the parent (``parent_death``), so a cancelled task leaves no stray. The
+pieces must not depend on which process runs them or in what order: the results are the same
+as running them one after the other, which is what happens with one core, one piece, or no
+``fork`` (tests/unit/engine/test_forked_map.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from threadpoolctl import threadpool_limits
+
+from veil_service.engine.parent_death import die_with_parent
+
+T = TypeVar("T")
+
+#: Bytes read from a child's pipe at a time.
+_CHUNK = 1 << 20
+
+
+class ForkedPieceDiedError(RuntimeError):
+    """A child ended without sending its result (killed, out of memory)."""
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, at least 1)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def forked_map(
+    pieces: Sequence[Callable[[], T]],
+    workers: int | None = None,
+    costs: Sequence[float] | None = None,
+) -> list[T]:
+    """Each piece's result, in the order given, the pieces run in forked children.
+
+    Args:
+        pieces: Functions of no argument; each result must pickle.
+        workers: Children at a time (default: :func:`available_cores`). With one, or one
+            piece, or no ``os.fork``, the pieces run here, in order.
+        costs: Each piece's expected cost, any unit: the costliest start first, so that a
+            long piece does not start last and leave the other cores idle (default: in order).
+
+    Returns:
+        The results, ``pieces[i]()`` at ``i``.
+
+    Raises:
+        The exception of the first piece (by order given) of those that raised; once one
+        has, no new piece starts and the running children are stopped.
+        ForkedPieceDiedError: a child ended without a result.
+    """
+    count = min(len(pieces), available_cores() if workers is None else max(1, workers))
+    if count <= 1 or not hasattr(os, "fork"):
+        return [piece() for piece in pieces]
+    threads = max(1, available_cores() // count)
+    results: dict[int, tuple[bool, Any]] = {}
+    waiting = list(range(len(pieces)))
+    if costs is not None:
+        waiting.sort(key=lambda i: -costs[i])
+    running: dict[int, tuple[int, int, bytearray]] = {}  # read end -> (pid, index, bytes)
+    try:
+        while (waiting or running) and all(ok for ok, _ in results.values()):
+            while waiting and len(running) < count:
+                index = waiting.pop(0)
+                read_end, pid = _start(pieces[index], threads)
+                running[read_end] = (pid, index, bytearray())
+            ready, _, _ = select.select(list(running), [], [])
+            for read_end in ready:
+                pid, index, received = running[read_end]
+                chunk = os.read(read_end, _CHUNK)
+                if chunk:
+                    received += chunk
+                    continue
+                os.close(read_end)
+                del running[read_end]
+                os.waitpid(pid, 0)
+                results[index] = _outcome(bytes(received))
+    finally:
+        for read_end, (pid, _, _) in running.items():
+            _stop(pid, read_end)
+    failures = [value for index, (ok, value) in sorted(results.items()) if not ok]
+    if failures:
+        raise cast(BaseException, failures[0])
+    return [cast(T, results[i][1]) for i in range(len(pieces))]
+
+
+def _start(piece: Callable[[], object], threads: int) -> tuple[int, int]:
+    """Fork a child that runs ``piece``; the read end of its pipe and its pid."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        os.close(read_end)
+        code = 0
+        try:
+            die_with_parent(parent)
+            with threadpool_limits(limits=threads):
+                payload = pickle.dumps((True, piece()))
+        except BaseException as error:  # every outcome goes to the parent
+            payload = _pickled_error(error)
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # the parent sees no result
+            code = 1
+        os._exit(code)
+    os.close(write_end)
+    return read_end, pid
+
+
+def _pickled_error(error: BaseException) -> bytes:
+    """The exception as sent to the parent (its text alone when it does not pickle)."""
+    try:
+        payload = pickle.dumps((False, error))
+        pickle.loads(payload)
+        return payload
+    except Exception:  # it does not round-trip
+        return pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+def _outcome(received: bytes) -> tuple[bool, Any]:
+    """What a child sent: (True, result) or (False, exception)."""
+    if not received:
+        return False, ForkedPieceDiedError(
+            "a forked piece of the task ended without a result (killed or out of memory)"
+        )
+    outcome: tuple[bool, Any] = pickle.loads(received)
+    return outcome
+
+
+def _stop(pid: int, read_end: int) -> None:
+    """Kill a child still running (the task failed or was interrupted) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(read_end)

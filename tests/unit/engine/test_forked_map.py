@@ -1,0 +1,108 @@
+"""Independent pieces run in forked children (engine/forked_map.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+from veil_service.engine.forked_map import ForkedPieceDiedError, forked_map
+from veil_service.errors import InvalidArgumentError
+
+
+def _pid_and_square(value: int) -> tuple[int, int]:
+    return os.getpid(), value * value
+
+
+def test_results_come_back_in_the_order_given_from_other_processes() -> None:
+    pieces = [partial(_pid_and_square, v) for v in range(7)]
+    found = forked_map(pieces, workers=2)
+    assert [square for _, square in found] == [v * v for v in range(7)]
+    # Each piece ran in a child of its own, never here.
+    pids = {pid for pid, _ in found}
+    assert os.getpid() not in pids and len(pids) == 7
+
+
+def test_one_worker_runs_the_pieces_here_with_the_same_results() -> None:
+    here = forked_map([partial(_pid_and_square, v) for v in range(3)], workers=1)
+    assert here == [(os.getpid(), v * v) for v in range(3)]
+
+
+def test_a_result_larger_than_a_pipe_buffer_arrives_whole() -> None:
+    # A pipe holds 64 KiB: the parent reads while the children write.
+    pieces = [partial(np.random.default_rng(s).random, 400_000) for s in range(3)]
+    found = forked_map(pieces, workers=2)
+    for seed, values in enumerate(found):
+        np.testing.assert_array_equal(values, np.random.default_rng(seed).random(400_000))
+
+
+def _fails(value: int) -> int:
+    if value in (2, 4):
+        raise InvalidArgumentError(f"piece {value} is wrong", field=f"pieces[{value}]")
+    return value
+
+
+def test_the_first_failure_by_order_reaches_the_caller_with_its_fields() -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        forked_map([partial(_fails, v) for v in range(6)], workers=1)
+    assert raised.value.field == "pieces[2]"
+    with pytest.raises(InvalidArgumentError) as forked:
+        forked_map([partial(_fails, v) for v in range(6)], workers=2)
+    # The error crossed the pipe whole: its class, message and field.
+    assert forked.value.field in {"pieces[2]", "pieces[4]"}
+    assert str(forked.value) == f"piece {forked.value.field[7]} is wrong"
+
+
+class _UnpicklableError(Exception):
+    def __init__(self, value: int, extra: int) -> None:
+        super().__init__(f"bad {value}")
+        self.extra = extra
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("no pickling")
+
+
+def _raises_unpicklable() -> None:
+    raise _UnpicklableError(1, 2)
+
+
+def test_an_exception_that_does_not_pickle_arrives_as_its_text() -> None:
+    with pytest.raises(RuntimeError, match="_UnpicklableError: bad 1"):
+        forked_map([_raises_unpicklable, partial(_pid_and_square, 1)], workers=2)
+
+
+def _killed() -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+
+
+def _slow(path: Path) -> int:
+    path.write_text(str(os.getpid()))
+    time.sleep(60)
+    return 0
+
+
+def test_a_child_killed_before_its_result_is_a_clear_error_and_stops_the_others(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "slow.pid"
+    # The slow piece starts first and records its pid before the other is killed.
+    with pytest.raises(ForkedPieceDiedError, match="without a result"):
+        forked_map([partial(_slow, pid_file), _wait_then_die(pid_file)], workers=2)
+    # The slow piece did not run its minute: it was killed and reaped (no zombie left).
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
+def _wait_then_die(pid_file: Path) -> partial[int]:
+    return partial(_die_after, pid_file)
+
+
+def _die_after(pid_file: Path) -> int:
+    while not pid_file.exists() or not pid_file.read_text():
+        time.sleep(0.01)
+    return _killed()
