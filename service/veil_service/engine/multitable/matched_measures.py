@@ -16,6 +16,7 @@ the values the full ``privacy_metrics`` gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -24,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from veil_service.engine.metrics.evaluate import hidden_rate
+from veil_service.engine.metrics.evaluate import ReleasesHiddenRate, hidden_rate
 from veil_service.engine.metrics.projection import FamdModel, fit_famd
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
 from veil_service.engine.metrics.tables import AlignedTables, align_release, align_tables
@@ -83,15 +84,18 @@ class ReleaseMeasures:
     original: pd.DataFrame
     _pairing: _Pairing | None = field(default=None, repr=False)
     _aligned: AlignedTables | None = field(default=None, repr=False)
+    _hidden_rate: ReleasesHiddenRate = field(default_factory=ReleasesHiddenRate, repr=False)
 
     def prepare(self) -> None:
-        """Align the original and fit the pairing's projection now (both depend on the
-        original alone), so that trials run in forked children inherit them
+        """Align the original and fit the pairing's and the hidden rate's projections now (they
+        depend on the original alone), so that trials run in forked children inherit them
         (engine/forked_map.py)."""
         if self._aligned is None:
             self._aligned = align_tables(self.original, self.original)
         if self._pairing is None:
             self._pairing = _Pairing.fit(self._aligned)
+        # The hidden rate's projection is fitted at its first release: the original itself.
+        self._hidden_rate(self._aligned)
 
     def __call__(self, synthetic: pd.DataFrame) -> tuple[float, float]:
         """The matched hidden rate (%) and fidelity of ``synthetic`` (as many rows)."""
@@ -102,7 +106,7 @@ class ReleaseMeasures:
             aligned = align_release(self.original, self._aligned, synthetic)
         if self._pairing is None:
             self._pairing = _Pairing.fit(aligned)
-        return _matched_rate(aligned, self._pairing), _fidelity(aligned)
+        return _matched_rate(aligned, self._pairing, self._hidden_rate), _fidelity(aligned)
 
 
 def fresh_sample_hidden_rate(
@@ -161,7 +165,11 @@ def _pairing(aligned: AlignedTables) -> npt.NDArray[np.intp]:
     return _Pairing.fit(aligned).rows(aligned)
 
 
-def _matched_rate(aligned: AlignedTables, pairing: _Pairing | None = None) -> float:
+def _matched_rate(
+    aligned: AlignedTables,
+    pairing: _Pairing | None = None,
+    rate: Callable[[AlignedTables], float] = hidden_rate,
+) -> float:
     """The hidden rate of the matched pairing of aligned tables.
 
     Aligning is value by value (a column's mapping depends only on its set of values), so the
@@ -173,7 +181,7 @@ def _matched_rate(aligned: AlignedTables, pairing: _Pairing | None = None) -> fl
     rows = (pairing or _Pairing.fit(aligned)).rows(aligned)
     paired = replace(aligned, avatars=aligned.avatars.iloc[rows].reset_index(drop=True))
     with _blas().limit(limits=1):
-        return float(hidden_rate(paired))
+        return float(rate(paired))
 
 
 def _fidelity(aligned: AlignedTables) -> float:

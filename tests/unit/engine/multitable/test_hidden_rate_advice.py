@@ -77,12 +77,16 @@ def test_the_lean_measures_give_the_full_metrics_values(seed: int) -> None:
     assert 0.0 < full < 100.0
     assert matched_hidden_rate(original, synthetic) == full
     assert matched_measures(original, synthetic) == (full, table_fidelity(original, synthetic))
-    # Many releases of one original, its pairing projection fitted and the original aligned
-    # once: the same values.
+    # Many releases of one original, its pairing and hidden-rate projections fitted and the
+    # original aligned once (at the first release, or beforehand by prepare()): the same
+    # values, to the bit.
     measures = ReleaseMeasures(original)
+    prepared = ReleaseMeasures(original)
+    prepared.prepare()
     for release in (synthetic, original.sample(frac=1.0, random_state=seed), pairs):
         expected = (matched_hidden_rate(original, release), table_fidelity(original, release))
         assert measures(release) == expected
+        assert prepared(release) == expected
 
 
 def test_matched_hidden_rate_grows_with_the_distance_from_the_originals() -> None:
