@@ -6,7 +6,7 @@ table's check on held-out seeds. They read large prepared state (the linked tabl
 table's encoding and projection), which a spawned worker would have to receive by pickle or
 rebuild: loky's workers took 5-6 s to start on Tutorial 3's tables, longer than the pieces
 (docs/benchmarks.md). A forked child shares that state copy-on-write and starts in
-milliseconds, so :func:`forked_map` forks one child per piece, at most ``workers`` at a time.
+milliseconds, so :class:`ForkedPool` forks one child per piece, at most ``workers`` at a time.
 
 Each child runs its piece, sends the pickled result (or the exception) back through a pipe,
 and leaves with ``os._exit``: no atexit handler, no flush of buffers it inherited, nothing of
@@ -25,7 +25,7 @@ import pickle
 import select
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 from threadpoolctl import threadpool_limits
@@ -47,61 +47,109 @@ def available_cores() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+class ForkedPool:
+    """Pieces run in forked children, at most ``workers`` at a time, handed back as they end.
+
+    Pieces may be submitted while others run (a table's check once its searches are in), so
+    that no core waits for a whole wave to end. With one worker, or without ``os.fork``, the
+    pieces run here, one at a time, when :meth:`completed` asks for the next.
+
+    Args:
+        workers: Children at a time (default: :func:`available_cores`).
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = available_cores() if workers is None else max(1, workers)
+        self._threads = max(1, available_cores() // self.workers)
+        self._pieces: dict[int, tuple[Callable[[], Any], float]] = {}
+        self._waiting: list[int] = []
+        self._running: dict[
+            int, tuple[int, int, bytearray]
+        ] = {}  # read end -> (pid, ticket, bytes)
+
+    def submit(self, piece: Callable[[], Any], cost: float = 0.0) -> int:
+        """Queue ``piece``; its ticket. Of the pieces waiting, the costliest (then the first
+        submitted) starts when a worker is free, so that a long piece does not start last."""
+        ticket = len(self._pieces)
+        self._pieces[ticket] = (piece, cost)
+        self._waiting.append(ticket)
+        return ticket
+
+    def completed(self) -> Iterator[tuple[int, Any]]:
+        """``(ticket, result)`` of each piece as it ends, until none is waiting or running
+        (pieces submitted meanwhile included).
+
+        Raises:
+            The exception of a piece that raised (the first to end): no other piece starts,
+            and the running children are stopped.
+            ForkedPieceDiedError: a child ended without a result.
+        """
+        forking = self.workers > 1 and hasattr(os, "fork")
+        try:
+            while self._waiting or self._running:
+                if not forking:
+                    ticket = self._next()
+                    yield ticket, self._pieces[ticket][0]()
+                    continue
+                while self._waiting and len(self._running) < self.workers:
+                    ticket = self._next()
+                    read_end, pid = _start(self._pieces[ticket][0], self._threads)
+                    self._running[read_end] = (pid, ticket, bytearray())
+                ready, _, _ = select.select(list(self._running), [], [])
+                for read_end in ready:
+                    pid, ticket, received = self._running[read_end]
+                    chunk = os.read(read_end, _CHUNK)
+                    if chunk:
+                        received += chunk
+                        continue
+                    os.close(read_end)
+                    del self._running[read_end]
+                    os.waitpid(pid, 0)
+                    ok, value = _outcome(bytes(received))
+                    if not ok:
+                        raise cast(BaseException, value)
+                    yield ticket, value
+        finally:
+            self._waiting.clear()
+            for read_end, (pid, _, _) in self._running.items():
+                _stop(pid, read_end)
+            self._running.clear()
+
+    def _next(self) -> int:
+        """The waiting piece to start now (the costliest, the first submitted of equals)."""
+        ticket = max(self._waiting, key=lambda t: (self._pieces[t][1], -t))
+        self._waiting.remove(ticket)
+        return ticket
+
+
 def forked_map(
     pieces: Sequence[Callable[[], T]],
     workers: int | None = None,
     costs: Sequence[float] | None = None,
 ) -> list[T]:
-    """Each piece's result, in the order given, the pieces run in forked children.
+    """Each piece's result, in the order given, the pieces run in forked children
+    (:class:`ForkedPool`).
 
     Args:
         pieces: Functions of no argument; each result must pickle.
-        workers: Children at a time (default: :func:`available_cores`). With one, or one
-            piece, or no ``os.fork``, the pieces run here, in order.
-        costs: Each piece's expected cost, any unit: the costliest start first, so that a
-            long piece does not start last and leave the other cores idle (default: in order).
+        workers: Children at a time (default: :func:`available_cores`); never more than the
+            pieces. With one, the pieces run here, in order.
+        costs: Each piece's expected cost, any unit: the costliest start first (default: in
+            order).
 
     Returns:
         The results, ``pieces[i]()`` at ``i``.
 
     Raises:
-        The exception of the first piece (by order given) of those that raised; once one
-        has, no new piece starts and the running children are stopped.
+        The exception of a piece that raised (the first to end; with one worker, the first in
+        order); the other children are stopped.
         ForkedPieceDiedError: a child ended without a result.
     """
-    count = min(len(pieces), available_cores() if workers is None else max(1, workers))
-    if count <= 1 or not hasattr(os, "fork"):
-        return [piece() for piece in pieces]
-    threads = max(1, available_cores() // count)
-    results: dict[int, tuple[bool, Any]] = {}
-    waiting = list(range(len(pieces)))
-    if costs is not None:
-        waiting.sort(key=lambda i: -costs[i])
-    running: dict[int, tuple[int, int, bytearray]] = {}  # read end -> (pid, index, bytes)
-    try:
-        while (waiting or running) and all(ok for ok, _ in results.values()):
-            while waiting and len(running) < count:
-                index = waiting.pop(0)
-                read_end, pid = _start(pieces[index], threads)
-                running[read_end] = (pid, index, bytearray())
-            ready, _, _ = select.select(list(running), [], [])
-            for read_end in ready:
-                pid, index, received = running[read_end]
-                chunk = os.read(read_end, _CHUNK)
-                if chunk:
-                    received += chunk
-                    continue
-                os.close(read_end)
-                del running[read_end]
-                os.waitpid(pid, 0)
-                results[index] = _outcome(bytes(received))
-    finally:
-        for read_end, (pid, _, _) in running.items():
-            _stop(pid, read_end)
-    failures = [value for index, (ok, value) in sorted(results.items()) if not ok]
-    if failures:
-        raise cast(BaseException, failures[0])
-    return [cast(T, results[i][1]) for i in range(len(pieces))]
+    pool = ForkedPool(min(len(pieces), available_cores() if workers is None else max(1, workers)))
+    for index, piece in enumerate(pieces):
+        pool.submit(piece, 0.0 if costs is None else costs[index])
+    results = dict(pool.completed())
+    return [cast(T, results[i]) for i in range(len(pieces))]
 
 
 def _start(piece: Callable[[], object], threads: int) -> tuple[int, int]:

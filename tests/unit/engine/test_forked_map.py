@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from veil_service.engine.forked_map import ForkedPieceDiedError, forked_map
+from veil_service.engine.forked_map import ForkedPieceDiedError, ForkedPool, forked_map
 from veil_service.errors import InvalidArgumentError
 
 
@@ -25,6 +25,30 @@ def test_results_come_back_in_the_order_given_from_other_processes() -> None:
     # Each piece ran in a child of its own, never here.
     pids = {pid for pid, _ in found}
     assert os.getpid() not in pids and len(pids) == 7
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pieces_submitted_as_others_end_run_too(workers: int) -> None:
+    # A follow-up of each first piece (as a table's check follows its searches) is submitted
+    # when that piece ends, while the others still run.
+    pool = ForkedPool(workers)
+    firsts = {pool.submit(partial(_pid_and_square, v), cost=v): v for v in range(5)}
+    follow_ups: dict[int, int] = {}
+    results: dict[int, int] = {}
+    order = []
+    for ticket, (_, square) in pool.completed():
+        results[ticket] = square
+        order.append(ticket)
+        if ticket in firsts:
+            follow_ups[pool.submit(partial(_pid_and_square, square + 1))] = firsts[ticket]
+    assert {results[t] for t in firsts} == {v * v for v in range(5)}
+    assert {follow_ups[t]: results[t] for t in follow_ups} == {
+        v: (v * v + 1) ** 2 for v in range(5)
+    }
+    if workers == 1:
+        # Here, one at a time: the costliest waiting piece first, the first submitted of
+        # equals (the follow-ups cost 0, as the first piece does).
+        assert order == [4, 3, 2, 1, 0, 5, 6, 7, 8, 9] and results[5] == 17**2
 
 
 def test_one_worker_runs_the_pieces_here_with_the_same_results() -> None:

@@ -35,7 +35,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from veil_service.engine.forked_map import forked_map
+from veil_service.engine.forked_map import ForkedPool
 from veil_service.engine.multitable.matched_measures import (
     ReleaseMeasures,
     fresh_sample_hidden_rate,
@@ -493,12 +493,11 @@ def _search_group(
     """Each table's trials (noises in the order given) and :func:`confirm_choice`'s outcome.
 
     Every (table, noise) search is independent of the others, and so is every table's check
-    on held-out seeds once its trials are known: each runs as one piece of
-    :func:`~veil_service.engine.forked_map.forked_map`, the searches first, then the checks
-    (the same values as one after the other: each piece reads only the prepared tables and
-    its own seeds).
+    on held-out seeds once its trials are known: each runs as one piece of a
+    :class:`~veil_service.engine.forked_map.ForkedPool`, a table's check submitted as soon as
+    its searches are in (the same values as one after the other: each piece reads only the
+    prepared tables and its own seeds).
     """
-
     for plan in group:
         # Work every piece of the table shares, done once here and inherited by the children.
         if plan.alone is not None:
@@ -511,18 +510,6 @@ def _search_group(
             runs.search(plan, coupled, runs.seed), plan.target, plan.series_targets
         )[1]
 
-    # A table's trials cost about its rows times its seeds: the costliest start first.
-    costs = [len(p.original) * p.runs for p in group]
-    found = forked_map(
-        [partial(searched, p, c) for p in group for c in noises],
-        workers,
-        [cost for cost in costs for _ in noises],
-    )
-    trials = [
-        [t for tried in found[i * len(noises) : (i + 1) * len(noises)] for t in tried]
-        for i in range(len(group))
-    ]
-
     def confirmed(plan: _TablePlan, tried: list[KTrial]) -> tuple[KTrial, list[KTrial], bool]:
         first = runs.seed + HELD_OUT_OFFSET
         held_out = {coupled: runs.search(plan, coupled, first) for coupled in noises}
@@ -534,10 +521,30 @@ def _search_group(
             resolution=100.0 / max(len(plan.original), 1),
         )
 
-    checks = forked_map(
-        [partial(confirmed, p, t) for p, t in zip(group, trials, strict=True)], workers, costs
-    )
-    return list(zip(trials, checks, strict=True))
+    pool = ForkedPool(workers)
+    # A table's trials cost about its rows times its seeds (its checks, a few trials' worth,
+    # about a quarter of one search): the costliest waiting piece starts first.
+    searches = {
+        pool.submit(partial(searched, plan, coupled), len(plan.original) * plan.runs): (i, n)
+        for i, plan in enumerate(group)
+        for n, coupled in enumerate(noises)
+    }
+    found: dict[tuple[int, int], list[KTrial]] = {}
+    trials: dict[int, list[KTrial]] = {}
+    checking: dict[int, int] = {}
+    checks: dict[int, tuple[KTrial, list[KTrial], bool]] = {}
+    for ticket, result in pool.completed():
+        if ticket in checking:
+            checks[checking[ticket]] = result
+            continue
+        index, _ = searches[ticket]
+        found[searches[ticket]] = result
+        if all((index, n) in found for n in range(len(noises))):
+            trials[index] = [t for n in range(len(noises)) for t in found[(index, n)]]
+            plan = group[index]
+            cost = len(plan.original) * plan.runs / 4
+            checking[pool.submit(partial(confirmed, plan, trials[index]), cost)] = index
+    return [(trials[i], checks[i]) for i in range(len(group))]
 
 
 def confirm_choice(
