@@ -425,3 +425,20 @@ def test_when_no_secret_can_be_measured_the_worst_still_counts_them() -> None:
     advice = _choose([trial], PrivacyTargets(), None, 300)
     assert "rare (12 control rows" in advice.reason
     assert "the worst inference still counts them" in advice.reason
+
+
+def test_the_parameter_sets_measured_side_by_side_give_the_same_advice(
+    titanic: pd.DataFrame,
+) -> None:
+    # Each parameter set runs as a forked piece (engine/forked_map.py): its avatars, attacks
+    # and model come from the same seeds as in one process, so every figure is equal.
+    small = titanic.sample(300, random_state=1).reset_index(drop=True)
+    settings = {"categorical_columns": CATEGORICAL, "target": "survived", "k_values": (5, 10)}
+    fractions: list[float] = []
+    here = advise_privacy(small, privacy_targets={}, splits=1, workers=1, **settings)
+    forked = advise_privacy(
+        small, privacy_targets={}, splits=1, workers=2, progress=fractions.append, **settings
+    )
+    assert len(forked.trials) >= 4
+    assert repr(forked) == repr(here)
+    assert fractions == [(i + 1) / len(forked.trials) for i in range(len(forked.trials))]
