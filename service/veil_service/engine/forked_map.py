@@ -5,9 +5,8 @@ share nothing but what they read: each table's search with each noise setting, t
 table's check on held-out seeds; so is the privacy-targeted advice (engine/privacy_advice.py),
 one piece per parameter set. They read large prepared state (the linked tables, each table's
 encoding and projection, the sample's splits), which a spawned worker would have to receive by
-pickle or
-rebuild: loky's workers took 5-6 s to start on Tutorial 3's tables, longer than the pieces
-(docs/benchmarks.md). A forked child shares that state copy-on-write and starts in
+pickle or rebuild: loky's workers took 5-6 s to start on Tutorial 3's tables, longer than the
+pieces (docs/benchmarks.md). A forked child shares that state copy-on-write and starts in
 milliseconds, so :class:`ForkedPool` forks one child per piece, at most ``workers`` at a time.
 
 Each child runs its piece, sends the pickled result (or the exception) back through a pipe,
