@@ -45,7 +45,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "engine.worker",
         "engine.cache",
         "engine.server",
-        "engine.parent_death",
+        # engine.parent_death imports nothing of Veil's: it is an algorithm-layer utility that
+        # the engine process (its workers, its forkserver) and the forked pieces of one task
+        # (engine.forked_map) both use.
         "engine.forkserver_guard",
         "engine.dask_partitions",  # a job's partition tasks: release and metrics as the tasks do
     ),

@@ -114,7 +114,11 @@ class InterRecordCumulatedDifferenceProcessor:
             None,
         )
         codes = pd.factorize(ids)[0]
-        running = pd.Series(increments).groupby(codes).cumsum().to_numpy()
+        # pandas' grouped cumsum compensates its rounding (Kahan), so adding an increment of 0
+        # can lower the sum by an ulp (372.56421714 then 372.56421714 - 5.7e-14): the running
+        # maximum keeps each individual's values non-decreasing, as the originals were.
+        grouped = pd.Series(pd.Series(increments).groupby(codes).cumsum().to_numpy())
+        running = grouped.groupby(codes).cummax().to_numpy()
         values = scatter(first + running, order, len(dest))
         out = dest.drop(columns=[self.new_first_variable_name, self.new_difference_variable_name])
         like = (

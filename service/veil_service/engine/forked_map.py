@@ -26,6 +26,7 @@ import pickle
 import select
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
@@ -159,7 +160,11 @@ def _start(piece: Callable[[], object], threads: int) -> tuple[int, int]:
     sys.stderr.flush()
     parent = os.getpid()
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # A library that starts native threads (JAX, imported by a DP task of the same
+        # process) warns at every fork; the child runs only its piece, none of their code.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(read_end)
         code = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -130,3 +131,14 @@ def _die_after(pid_file: Path) -> int:
     while not pid_file.exists() or not pid_file.read_text():
         time.sleep(0.01)
     return _killed()
+
+
+def test_a_fork_beside_a_library_with_native_threads_raises_no_warning() -> None:
+    # JAX (imported by the DP tasks) warns at every fork of a process that loaded it; with
+    # warnings as errors (the test suite's setting) the fork itself failed.
+    jax_numpy = pytest.importorskip("jax.numpy")
+    assert float(jax_numpy.ones(2).sum()) == 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = forked_map([partial(_pid_and_square, v) for v in range(3)], workers=2)
+    assert [square for _, square in found] == [0, 1, 4]

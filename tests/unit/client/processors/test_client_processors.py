@@ -164,6 +164,25 @@ def test_geolocation_docstring_example_round_trip() -> None:
     np.testing.assert_allclose(back["lon"], df["lon"], atol=1e-12)
 
 
+def test_inter_record_cumulated_values_never_decrease_even_by_rounding() -> None:
+    # pandas' grouped cumsum compensates its rounding: on these increments it lowers 300 +
+    # the sum by an ulp where the increment is 0. The rebuilt values must still never decrease.
+    increments = [0.0, 0.0, 30.125001730687163, 0.0, 48.03936495480469, 0.0]
+    plain = pd.Series(increments).groupby(np.zeros(6, dtype=int)).cumsum().to_numpy() + 300.0
+    assert (np.diff(plain) < 0).any()
+    processor = InterRecordCumulatedDifferenceProcessor(
+        id_variable="id",
+        target_variable="value",
+        new_first_variable_name="first",
+        new_difference_variable_name="increase",
+    )
+    dest = pd.DataFrame({"id": [7] * 6, "first": [300.0] * 6, "increase": increments})
+    source = pd.DataFrame({"id": [7] * 6, "value": np.linspace(300.0, 400.0, 6)})
+    values = processor.postprocess(source, dest)["value"].to_numpy()
+    assert (np.diff(values) >= 0).all()
+    np.testing.assert_allclose(values, 300.0 + np.cumsum(increments))
+
+
 def test_inter_record_cumulated_docstring_example() -> None:
     df = pd.DataFrame({"id": [1, 2, 1, 1, 2, 2], "value": [1025, 20042, 1000, 1130, 20000, 20040]})
     processor = InterRecordCumulatedDifferenceProcessor(
