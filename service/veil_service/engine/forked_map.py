@@ -129,6 +129,7 @@ def forked_map(
     pieces: Sequence[Callable[[], T]],
     workers: int | None = None,
     costs: Sequence[float] | None = None,
+    done: Callable[[int], None] | None = None,
 ) -> list[T]:
     """Each piece's result, in the order given, the pieces run in forked children
     (:class:`ForkedPool`).
@@ -139,6 +140,7 @@ def forked_map(
             pieces. With one, the pieces run here, in order.
         costs: Each piece's expected cost, any unit: the costliest start first (default: in
             order).
+        done: Called here with the number of pieces ended so far, after each (progress).
 
     Returns:
         The results, ``pieces[i]()`` at ``i``.
@@ -151,7 +153,11 @@ def forked_map(
     pool = ForkedPool(min(len(pieces), available_cores() if workers is None else max(1, workers)))
     for index, piece in enumerate(pieces):
         pool.submit(piece, 0.0 if costs is None else costs[index])
-    results = dict(pool.completed())
+    results: dict[int, Any] = {}
+    for ticket, result in pool.completed():
+        results[ticket] = result
+        if done is not None:
+            done(len(results))
     return [cast(T, results[i]) for i in range(len(pieces))]
 
 

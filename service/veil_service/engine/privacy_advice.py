@@ -53,7 +53,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from veil_service.engine.avatarize import AvatarizationParameters, run_avatarization
-from veil_service.engine.forked_map import ForkedPool
+from veil_service.engine.forked_map import forked_map
 from veil_service.engine.metrics import attacks, privacy_metrics
 from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
@@ -303,18 +303,13 @@ def advise_privacy(
     # Each parameter set is measured on its own (its own avatars, attacks and model, from the
     # same seeds whatever runs it): the sets run as forked pieces, one per core
     # (engine/forked_map.py), with the values of one process.
-    pool = ForkedPool(workers)
-    tickets = {
-        pool.submit(partial(_trial, parts, params, base, targets, target, seed), _cost(params)): i
-        for i, params in enumerate(grid)
-    }
-    found: dict[int, Trial] = {}
     with threadpool_limits(limits=1):
-        for ticket, trial in pool.completed():
-            found[tickets[ticket]] = trial
-            if progress is not None:
-                progress(len(found) / len(grid))
-    trials = [found[i] for i in range(len(grid))]
+        trials = forked_map(
+            [partial(_trial, parts, params, base, targets, target, seed) for params in grid],
+            workers,
+            [_cost(params) for params in grid],
+            None if progress is None else lambda ended: progress(ended / len(grid)),
+        )
     advice = _choose(trials, targets, target, len(sample), len(parts))
     return _carry_to_table(advice, len(df), cut)
 

@@ -215,23 +215,8 @@ class ReleasesHiddenRate:
 
     def __call__(self, tables: AlignedTables) -> float:
         """The hidden rate (%) of ``tables``' avatars against its original."""
-        parameters = parse_parameters({}, tables.columns, tables.categorical)
-        projected = projection_tables(
-            tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
-        )
-        originals = {c: projected.codes(c)[0] for c in projected.categorical}
-        if self._fitted is None:
-            model = fit_famd(
-                projected.original,
-                projected.continuous,
-                projected.categorical,
-                {c: w for c, w in parameters.column_weights.items() if c in projected.columns},
-                gram_from_counts=True,
-                codes=originals,
-            )
-            ncp = resolve_ncp(parameters.ncp, model)
-            self._fitted = (model, ncp, model.project(projected.original, ncp, originals))
-        model, ncp, points = self._fitted
+        parameters, projected = self._projected(tables)
+        model, ncp, points = self.fit(tables)
         avatars = {c: projected.codes(c)[1] for c in projected.categorical}
         with SearchPool(1) as pool:
             distance = distance_privacy(
@@ -242,6 +227,24 @@ class ReleasesHiddenRate:
                 pool,
             )
         return distance.hidden_rate
+
+    def fit(self, tables: AlignedTables) -> tuple[FamdModel, int, np.ndarray]:
+        """The projection and its components fitted on ``tables``' original, and the
+        original's coordinates: fitted at the first call, kept after (only the original is
+        read, so a search may call this before its first release)."""
+        if self._fitted is None:
+            parameters, projected = self._projected(tables)
+            originals = {c: projected.codes(c)[0] for c in projected.categorical}
+            model, ncp = _fit_projection(projected, parameters, originals)
+            self._fitted = (model, ncp, model.project(projected.original, ncp, originals))
+        return self._fitted
+
+    @staticmethod
+    def _projected(tables: AlignedTables) -> tuple[MetricsParameters, AlignedTables]:
+        parameters = parse_parameters({}, tables.columns, tables.categorical)
+        return parameters, projection_tables(
+            tables, parameters.exclude_variable_names, parameters.use_categorical_reduction
+        )
 
 
 @dataclass(frozen=True)
@@ -266,15 +269,7 @@ def _distances(
         {c: projected.codes(c)[i] for c in projected.categorical}
         for i in range(2 if projected.holdout is None else 3)
     ]
-    model = fit_famd(
-        projected.original,
-        projected.continuous,
-        projected.categorical,
-        {c: w for c, w in parameters.column_weights.items() if c in projected.columns},
-        gram_from_counts=True,
-        codes=codes[0],
-    )
-    ncp = resolve_ncp(parameters.ncp, model)
+    model, ncp = _fit_projection(projected, parameters, codes[0])
     warnings = [w for w in (ncp_warning(parameters.ncp, model),) if w]
     # Distance metrics settle ties with a tolerance: the cheaper projection (equal up to
     # rounding) is safe for them.
@@ -287,6 +282,22 @@ def _distances(
         pool,
     )
     return _Distances(model, ncp, warnings, distance)
+
+
+def _fit_projection(
+    projected: AlignedTables, parameters: MetricsParameters, codes: dict[str, np.ndarray]
+) -> tuple[FamdModel, int]:
+    """The distance metrics' projection, fitted on the projected original (its category
+    ``codes`` given), and the components they measure in."""
+    model = fit_famd(
+        projected.original,
+        projected.continuous,
+        projected.categorical,
+        {c: w for c, w in parameters.column_weights.items() if c in projected.columns},
+        gram_from_counts=True,
+        codes=codes,
+    )
+    return model, resolve_ncp(parameters.ncp, model)
 
 
 def _privacy_result(

@@ -94,8 +94,7 @@ class ReleaseMeasures:
             self._aligned = align_tables(self.original, self.original)
         if self._pairing is None:
             self._pairing = _Pairing.fit(self._aligned)
-        # The hidden rate's projection is fitted at its first release: the original itself.
-        self._hidden_rate(self._aligned)
+        self._hidden_rate.fit(self._aligned)
 
     def __call__(self, synthetic: pd.DataFrame) -> tuple[float, float]:
         """The matched hidden rate (%) and fidelity of ``synthetic`` (as many rows)."""

@@ -98,14 +98,8 @@ class TableTrials:
                 )
                 out.append(run.avatar[self.tables.columns[self.name]])
                 continue
-            options = {
-                **self.given.options,
-                **settings,
-                "column_weights": self.given.weights,
-                "seed": int(table_seed.generate_state(1)[0]),
-            }
             with table_errors(self.name):
-                params = parameters_from_options(options)
+                params = self._parameters(settings, int(table_seed.generate_state(1)[0]))
                 result = run_prepared(self._prepared(params), params)
             avatar = result.unshuffled.reset_index(drop=True)
             for column, value in self.given.constants.items():
@@ -126,10 +120,20 @@ class TableTrials:
         """
         if self.given.augmentation is not None:
             return
-        options = {**self.given.options, "column_weights": self.given.weights, "seed": 0}
         with table_errors(self.name):
-            engine = self._prepared(parameters_from_options(options))
+            engine = self._prepared(self._parameters({}, 0))
         _ = engine.unique_row_keys
+
+    def _parameters(self, settings: Mapping[str, Any], seed: int) -> AvatarizationParameters:
+        """The single-table parameters of one trial: the table's own, ``settings`` over them."""
+        return parameters_from_options(
+            {
+                **self.given.options,
+                **settings,
+                "column_weights": self.given.weights,
+                "seed": seed,
+            }
+        )
 
     def _prepared(self, params: AvatarizationParameters) -> PreparedAvatarization:
         """The table's preparation, made at the first call (trials change only fields of
