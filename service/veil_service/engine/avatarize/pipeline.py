@@ -446,7 +446,9 @@ def _assemble(
             continue
         avatars[name] = df[name].to_numpy()[rows]
         avatars[name] = avatars[name].astype(df[name].dtype)
-    unshuffled = avatars[list(df.columns)]
+    columns = list(df.columns)
+    # A selection copies every column: skipped when the order is already the table's.
+    unshuffled = avatars if list(avatars.columns) == columns else avatars[columns]
     order = np.random.default_rng(shuffle_seed).permutation(n)
     shuffled = unshuffled.iloc[order].reset_index(drop=True)
     n_out = gathered.original_projections.shape[1]

@@ -303,6 +303,37 @@ def own_avatar_search(
     )
 
 
+def own_avatar_hidden(
+    original: np.ndarray, avatars: np.ndarray, original_tree: cKDTree | None = None
+) -> np.ndarray:
+    """The ``hidden`` flags of :func:`own_avatar_search` alone, the same values.
+
+    The hidden flag is settled at the search's first stage (the nearest 16 avatars, and the
+    tied ones beyond); the later stages only refine the local-cloaking counts. A search that
+    measures the hidden rate of hundreds of small releases of one original
+    (engine/multitable/hidden_rate_advice.py) stops there, and passes the original's tree
+    (whose leaf order is the queries' order), built once.
+
+    Args:
+        original: Projected originals (n x ncp).
+        avatars: Projected avatars, row ``i`` being the avatar of original ``i`` (n x ncp).
+        original_tree: A KD-tree on ``original``, if the caller keeps one.
+    """
+    n = len(original)
+    tree = cKDTree(avatars)
+    own = np.linalg.norm(original - avatars, axis=1)
+    if original_tree is not None and original_tree.data.shape == original.shape:
+        order = np.asarray(original_tree.indices, dtype=np.intp)
+    else:
+        order = spatial_order(original)
+    pending = np.arange(n)
+    _, hidden, _, saturated = _chunked_scan(
+        tree, original, own, pending, min(_FIRST_K, n), order, SEARCH_CHUNK_ENTRIES, INLINE
+    )
+    _settle_tied(tree, original, own, pending[saturated & ~hidden], hidden)
+    return hidden
+
+
 def closest_two(
     reference: np.ndarray,
     queries: np.ndarray,

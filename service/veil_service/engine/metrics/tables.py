@@ -131,6 +131,11 @@ def _as_boolean(value: object) -> float | None:
     return None
 
 
+def _plain_number(dtype: object) -> bool:
+    """A numpy int, unsigned or float dtype (read as float64 by ``astype``, nothing else)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
+
+
 def _normalised_categories(series: pd.Series) -> pd.Series:
     """Map categorical values to comparable keys: numbers to float, the rest to ``str``.
 
@@ -269,15 +274,23 @@ def _aligned_frame(
 ) -> pd.DataFrame:
     """``frame`` cast to the original's column kinds (continuous to float64 as the original's
     type says, categorical values normalised)."""
-    data: dict[str, pd.Series] = {}
+    data: dict[str, np.ndarray] = {}
     for column in original.columns:
+        series = frame[column]
         if column in continuous:
-            data[column] = _continuous(frame[column], original[column], column, name)
+            if _plain_number(series.dtype) and _plain_number(original[column].dtype):
+                # What _continuous gives a plain number column, without its Series copies.
+                data[column] = series.to_numpy(dtype=np.float64, copy=True)
+            else:
+                data[column] = _continuous(series, original[column], column, name).to_numpy()
         else:
-            data[column] = _normalised_categories(frame[column])
+            data[column] = _normalised_categories(series).to_numpy()
     # The columns are this function's own copies: kept as they are, not consolidated into one
-    # block (a copy of every categorical value, a quarter of the alignment).
-    return pd.DataFrame(data, columns=list(original.columns), copy=False)
+    # block (a copy of every categorical value, a quarter of the alignment); arrays on a given
+    # index, which pandas assembles in half the time of Series.
+    return pd.DataFrame(
+        data, columns=list(original.columns), index=pd.RangeIndex(len(frame)), copy=False
+    )
 
 
 def category_codes(frames: list[pd.DataFrame], column: str) -> list[np.ndarray]:
@@ -293,7 +306,9 @@ def category_codes(frames: list[pd.DataFrame], column: str) -> list[np.ndarray]:
     Returns:
         One int64 code array per frame; equal values share a code in every frame.
     """
-    stacked = pd.concat([f[column] for f in frames], ignore_index=True)
+    # One object array (the columns are object values): pandas' concat of the Series was a
+    # quarter of the coding on the small tables a search measures hundreds of times.
+    stacked = np.concatenate([f[column].to_numpy(dtype=object) for f in frames])
     codes, _ = pd.factorize(stacked, use_na_sentinel=False)
     out: list[np.ndarray] = []
     start = 0

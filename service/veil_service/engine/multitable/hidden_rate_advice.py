@@ -723,7 +723,9 @@ class _Search:
                 )
             for index, seed in enumerate(self.seeds):
                 if alone is not None:
-                    avatars = alone[index][self.original.columns]
+                    avatars = alone[index]
+                    if list(avatars.columns) != list(self.original.columns):
+                        avatars = avatars[self.original.columns]
                     curves = {}
                 else:
                     result = avatarize_tables(self.schema, self.frames, params, seed=seed)

@@ -104,7 +104,8 @@ class TableTrials:
             avatar = result.unshuffled.reset_index(drop=True)
             for column, value in self.given.constants.items():
                 avatar[column] = value
-            out.append(avatar[self.tables.columns[self.name]])
+            columns = list(self.tables.columns[self.name])
+            out.append(avatar if list(avatar.columns) == columns else avatar[columns])
         return out
 
     def prepare(self) -> None:

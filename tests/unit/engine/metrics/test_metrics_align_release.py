@@ -45,3 +45,29 @@ def test_a_release_of_another_shape_is_refused_as_by_align_tables() -> None:
         align_release(original, aligned, original.iloc[:10])
     with pytest.raises(InvalidArgumentError):
         align_release(original, aligned, original.drop(columns=["sex"]))
+
+
+def test_plain_number_columns_align_as_the_general_path_reads_them() -> None:
+    """Numpy number columns skip the Series conversion: the same float64 values (and index)."""
+    from veil_service.engine.metrics.tables import _continuous
+
+    rng = np.random.default_rng(3)
+    original = pd.DataFrame(
+        {
+            "small": rng.integers(0, 200, 30).astype(np.uint8),
+            "count": rng.integers(-5, 5, 30).astype(np.int32),
+            "ratio": rng.random(30).astype(np.float32),
+            "income": np.where(rng.random(30) < 0.2, np.nan, rng.normal(3000, 500, 30)),
+            "sex": rng.choice(["F", "M"], 30),
+        },
+        index=pd.RangeIndex(50, 80),
+    )
+    release = original.sample(frac=1.0, random_state=4)  # a shuffled index
+    aligned = align_tables(original, release)
+    for column in ("small", "count", "ratio", "income"):
+        general = _continuous(release[column], original[column], column, "avatar")
+        pd.testing.assert_series_equal(
+            aligned.avatars[column], general, check_names=False, check_exact=True
+        )
+        assert aligned.avatars[column].dtype == np.float64
+    assert list(aligned.avatars.index) == list(range(30))

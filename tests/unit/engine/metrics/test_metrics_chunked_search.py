@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from veil_service.engine.metrics.distances import LOCAL_CLOAKING_CAP, own_avatar_search
+from scipy.spatial import cKDTree
+from veil_service.engine.metrics.distances import (
+    LOCAL_CLOAKING_CAP,
+    own_avatar_hidden,
+    own_avatar_search,
+)
 
 
 def _far_avatars(rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,3 +57,16 @@ def test_far_avatars_reach_every_stage_and_match_brute_force() -> None:
     assert np.array_equal(search.closer_count[below], exact[below])
     nearest_other = distances.min(axis=1)
     assert np.array_equal(search.hidden, nearest_other < own)
+
+
+@pytest.mark.parametrize("tables", [_far_avatars, _tied_avatars])
+@pytest.mark.parametrize("rows", [5, 300, 4_000])
+def test_hidden_flags_alone_equal_the_whole_search(tables, rows: int) -> None:  # type: ignore[no-untyped-def]
+    """The first stage settles the hidden flags (ties with lower-index avatars beyond the 16
+    nearest included): the search that stops there gives the whole search's flags, with or
+    without the originals' tree, and with fewer rows than that stage's 16."""
+    original, avatars = tables(rows)
+    whole = own_avatar_search(original, avatars)
+    assert 0 < whole.hidden.sum() < rows
+    assert np.array_equal(own_avatar_hidden(original, avatars), whole.hidden)
+    assert np.array_equal(own_avatar_hidden(original, avatars, cKDTree(original)), whole.hidden)

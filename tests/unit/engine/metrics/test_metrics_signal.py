@@ -106,3 +106,20 @@ def test_copied_records_raise_every_attack_risk(table: pd.DataFrame) -> None:
         assert copies[name] > unrelated[name]
     assert copies["linkability_risk"] > 50
     assert unrelated["linkability_risk"] < 10
+
+
+def test_correlations_are_pandas_pairwise_complete_ones() -> None:
+    """The correlations pair trends read equal ``DataFrame.corr`` (missing values drop pairs,
+    not rows; a constant column gives NaN) to the bit."""
+    from veil_service.engine.metrics.signal import _correlations
+
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(rng.normal(size=(50, 4)), columns=["a", "b", "c", "d"])
+    frame.loc[rng.random(50) < 0.2, "b"] = np.nan
+    frame.loc[rng.random(50) < 0.2, "c"] = np.nan
+    frame["d"] = 1.0
+    frame["e"] = rng.choice(["x", "y"], 50)
+    columns = ["c", "a", "b", "d"]
+    expected = frame[columns].corr().to_numpy()
+    assert np.array_equal(_correlations(frame, columns), expected, equal_nan=True)
+    assert _correlations(frame, []).shape == (0, 0)
