@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.avatarize.batch import BatchOutput, BatchTask, redraw_rows
@@ -48,8 +47,8 @@ from veil_service.engine.avatarize.preparation import (
     fit_projection,
     indicator_columns,
     prepare_avatarization,
-    row_keys,
 )
+from veil_service.engine.avatarize.unique_rows import UniqueRows
 from veil_service.engine.avatarize.validation import validate_table
 
 ProgressCallback = Callable[[float, str], None]
@@ -209,7 +208,7 @@ def run_prepared(
     redrawn, left, decoded = 0, 0, None
     if params.redraw_unique_copies:
         redrawn, left, decoded = _redraw_unique_copies(
-            gathered, decoder, prepared.unique_row_keys, tasks, batches, redraw_seed
+            gathered, decoder, prepared.unique_rows, tasks, batches, redraw_seed
         )
     result = _assemble(
         decoded if decoded is not None else decoder.decode(gathered),
@@ -365,7 +364,7 @@ MAX_REDRAW_ROUNDS = 20
 def _redraw_unique_copies(
     gathered: _Gathered,
     decoder: _Decoder,
-    unique_keys: npt.NDArray[np.uint64],
+    unique: UniqueRows,
     tasks: list[BatchTask],
     batches: list[IndexArray],
     seed: np.random.SeedSequence,
@@ -382,7 +381,7 @@ def _redraw_unique_copies(
         and the decoded avatars when none was redrawn (None otherwise: they changed).
     """
     decoded = decoder.decode(gathered)
-    offending = np.flatnonzero(np.isin(row_keys(decoded), unique_keys))
+    offending = unique.copies(decoded)
     if offending.size == 0:
         return 0, 0, decoded
     n = len(decoder.work)
@@ -401,8 +400,7 @@ def _redraw_unique_copies(
             if rows.size:
                 redrawn_rows = redraw_rows(tasks[b], local_of[rows], batch_seed)
                 _patch(gathered, batches[b], rows, redrawn_rows)
-        still = np.isin(row_keys(decoder.decode(gathered, offending)), unique_keys)
-        offending = offending[still]
+        offending = offending[unique.copies(decoder.decode(gathered, offending))]
     return redrawn, int(offending.size), None
 
 

@@ -24,7 +24,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from veil_service.engine.avatarize.batching import split_batches
@@ -52,6 +51,7 @@ from veil_service.engine.avatarize.imputation import (
 )
 from veil_service.engine.avatarize.neighbours import IndexArray, nearest_neighbours
 from veil_service.engine.avatarize.parameters import AvatarizationParameters
+from veil_service.engine.avatarize.unique_rows import UniqueRows
 from veil_service.engine.avatarize.validation import validate_projection, validate_table
 from veil_service.errors import InvalidArgumentError
 
@@ -158,11 +158,9 @@ class PreparedAvatarization:
         return preparation_key(params) == self.key
 
     @cached_property
-    def unique_row_keys(self) -> npt.NDArray[np.uint64]:
-        """Hashes of the work table's rows that occur once (the avatars redrawn if copied)."""
-        keys, counts = np.unique(row_keys(self.work), return_counts=True)
-        unique: npt.NDArray[np.uint64] = keys[counts == 1]
-        return unique
+    def unique_rows(self) -> UniqueRows:
+        """The work table's rows that occur once (the avatars redrawn if they copy one)."""
+        return UniqueRows.of(self.work)
 
     def neighbours(self, k: int, ncp: int, workers: int) -> Neighbours | None:
         """The single batch's neighbours on the first ``ncp`` components, searched once per
@@ -184,12 +182,6 @@ class PreparedAvatarization:
             self._neighbours.clear()
             self._neighbours[(k, ncp)] = (distances, indexes)
         return self._neighbours[(k, ncp)]
-
-
-def row_keys(frame: pd.DataFrame) -> npt.NDArray[np.uint64]:
-    """One hash per row of ``frame`` (equal rows, equal hashes)."""
-    keys = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    return np.asarray(keys, dtype=np.uint64)
 
 
 def prepare_avatarization(

@@ -123,7 +123,7 @@ class TableTrials:
             return
         with table_errors(self.name):
             engine = self._prepared(self._parameters({}, 0))
-        _ = engine.unique_row_keys
+        _ = engine.unique_rows
 
     def _parameters(self, settings: Mapping[str, Any], seed: int) -> AvatarizationParameters:
         """The single-table parameters of one trial: the table's own, ``settings`` over them."""
