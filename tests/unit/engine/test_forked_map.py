@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from veil_service.engine.forked_map import ForkedPieceDiedError, ForkedPool, forked_map
+from veil_service.engine.forked_map import ForkedPieceDiedError, ForkedWorkers, forked_map
 from veil_service.errors import InvalidArgumentError
 
 
@@ -23,17 +23,22 @@ def test_results_come_back_in_the_order_given_from_other_processes() -> None:
     pieces = [partial(_pid_and_square, v) for v in range(7)]
     found = forked_map(pieces, workers=2)
     assert [square for _, square in found] == [v * v for v in range(7)]
-    # Each piece ran in a child of its own, never here.
+    # The pieces ran in two children, never here, each child running several.
     pids = {pid for pid, _ in found}
-    assert os.getpid() not in pids and len(pids) == 7
+    assert os.getpid() not in pids and len(pids) == 2
+    # Both children have left and been reaped.
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_pieces_submitted_as_others_end_run_too(workers: int) -> None:
     # A follow-up of each first piece (as a table's check follows its searches) is submitted
     # when that piece ends, while the others still run.
-    pool = ForkedPool(workers)
-    firsts = {pool.submit(partial(_pid_and_square, v), cost=v): v for v in range(5)}
+    # The messages (here numbers) cross to the children, which inherited the handler.
+    pool = ForkedWorkers(_pid_and_square, workers)
+    firsts = {pool.submit(v, cost=v): v for v in range(5)}
     follow_ups: dict[int, int] = {}
     results: dict[int, int] = {}
     order = []
@@ -41,7 +46,7 @@ def test_pieces_submitted_as_others_end_run_too(workers: int) -> None:
         results[ticket] = square
         order.append(ticket)
         if ticket in firsts:
-            follow_ups[pool.submit(partial(_pid_and_square, square + 1))] = firsts[ticket]
+            follow_ups[pool.submit(square + 1)] = firsts[ticket]
     assert {results[t] for t in firsts} == {v * v for v in range(5)}
     assert {follow_ups[t]: results[t] for t in follow_ups} == {
         v: (v * v + 1) ** 2 for v in range(5)
@@ -142,3 +147,12 @@ def test_a_fork_beside_a_library_with_native_threads_raises_no_warning() -> None
         warnings.simplefilter("error")
         found = forked_map([partial(_pid_and_square, v) for v in range(3)], workers=2)
     assert [square for _, square in found] == [0, 1, 4]
+
+
+def test_a_message_larger_than_a_pipe_buffer_reaches_its_child_whole() -> None:
+    # The parent writes the whole message (a table's trials, say) while the child reads it.
+    pool = ForkedWorkers(np.sum, 2)
+    arrays = [np.random.default_rng(s).random(300_000) for s in range(3)]
+    tickets = {pool.submit(values): values for values in arrays}
+    for ticket, total in pool.completed():
+        assert total == np.sum(tickets[ticket])

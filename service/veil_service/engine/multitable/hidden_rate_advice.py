@@ -31,11 +31,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from veil_service.engine.forked_map import ForkedPool
+from veil_service.engine.forked_map import ForkedWorkers
 from veil_service.engine.multitable.matched_measures import (
     ReleaseMeasures,
     fresh_sample_hidden_rate,
@@ -494,7 +495,7 @@ def _search_group(
 
     Every (table, noise) search is independent of the others, and so is every table's check
     on held-out seeds once its trials are known: each runs as one piece of a
-    :class:`~veil_service.engine.forked_map.ForkedPool`, a table's check submitted as soon as
+    :class:`~veil_service.engine.forked_map.ForkedWorkers`, a table's check submitted as soon as
     its searches are in (the same values as one after the other: each piece reads only the
     prepared tables and its own seeds).
     """
@@ -521,11 +522,18 @@ def _search_group(
             resolution=100.0 / max(len(plan.original), 1),
         )
 
-    pool = ForkedPool(workers)
+    def run(piece: tuple[str, int, Any]) -> Any:
+        """A piece by its message (the children inherit the plans; only this crosses)."""
+        kind, index, detail = piece
+        if kind == "search":
+            return searched(group[index], detail)
+        return confirmed(group[index], detail)
+
+    pool = ForkedWorkers(run, workers)
     # A table's trials cost about its rows times its seeds (its checks, a few trials' worth,
     # about a quarter of one search): the costliest waiting piece starts first.
     searches = {
-        pool.submit(partial(searched, plan, coupled), len(plan.original) * plan.runs): (i, n)
+        pool.submit(("search", i, coupled), len(plan.original) * plan.runs): (i, n)
         for i, plan in enumerate(group)
         for n, coupled in enumerate(noises)
     }
@@ -543,7 +551,7 @@ def _search_group(
             trials[index] = [t for n in range(len(noises)) for t in found[(index, n)]]
             plan = group[index]
             cost = len(plan.original) * plan.runs / 4
-            checking[pool.submit(partial(confirmed, plan, trials[index]), cost)] = index
+            checking[pool.submit(("check", index, trials[index]), cost)] = index
     return [(trials[i], checks[i]) for i in range(len(group))]
 
 
