@@ -253,9 +253,9 @@ def _serve(
             header = incoming.read(_HEADER)
             if len(header) < _HEADER:
                 return
-            message = pickle.loads(incoming.read(int.from_bytes(header, "little")))
+            body = incoming.read(int.from_bytes(header, "little"))
             try:
-                payload = pickle.dumps((True, handler(message)))
+                payload = pickle.dumps((True, handler(pickle.loads(body))))
             except BaseException as error:  # every outcome goes to the parent
                 payload = _pickled_error(error)
             outgoing.write(len(payload).to_bytes(_HEADER, "little") + payload)

@@ -156,3 +156,22 @@ def test_a_message_larger_than_a_pipe_buffer_reaches_its_child_whole() -> None:
     tickets = {pool.submit(values): values for values in arrays}
     for ticket, total in pool.completed():
         assert total == np.sum(tickets[ticket])
+
+
+class _Unreadable:
+    """Pickles, but fails to unpickle (in the child)."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_refuse, ())
+
+
+def _refuse() -> None:
+    raise ValueError("this message cannot be read here")
+
+
+def test_a_message_the_child_cannot_read_is_an_error_not_a_dead_child() -> None:
+    pool = ForkedWorkers(_pid_and_square, 2)
+    pool.submit(3)
+    pool.submit(_Unreadable())
+    with pytest.raises(ValueError, match="cannot be read here"):
+        dict(pool.completed())
