@@ -69,8 +69,8 @@ WEB_SCREENSHOTS ?= $(or $(TMPDIR),/tmp)/veil-web-screenshots
 TEST_WORKERS ?= 2
 PYTEST := VEIL_WEB_SCREENSHOTS=$(WEB_SCREENSHOTS) $(VENV)/bin/pytest -p no:cacheprovider -q
 RUN_SUITE = status=0; \
-	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m "not serial" || status=1; \
-	$(PYTEST) -m serial || status=1; \
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal --durations=30 -m "not serial" || status=1; \
+	$(PYTEST) --durations=15 -m serial || status=1; \
 	exit $$status
 
 test: $(STAMP) check-protos browser postgresql ## install and run the whole test suite (SQLite and PostgreSQL)
