@@ -3,6 +3,8 @@ path gives what a Series per column cast to its dtype gives, for every kind of c
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,12 @@ from veil_service.engine.avatarize.column_types import (
     encode_categorical,
     encode_continuous,
 )
+
+
+def _objects(values: list[object]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _table(rows: int = 60) -> pd.DataFrame:
@@ -32,6 +40,14 @@ def _table(rows: int = 60) -> pd.DataFrame:
             "town": np.where(rng.random(rows) < 0.2, None, rng.choice(["a", "b", "c"], rows)),
             "grade": pd.Categorical(rng.choice(["x", "y"], rows)),
             "smoker": rng.random(rows) < 0.3,
+            # Dates held as objects (pandas reads a bare object array of them as dates).
+            "visit": pd.Series(
+                _objects(
+                    [datetime.datetime(2021, 1, 1 + int(d)) for d in rng.integers(0, 3, rows)]
+                ),
+                index=pd.RangeIndex(100, 100 + rows),
+                dtype=object,
+            ),
             "when": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, rows), "D"),
         },
         index=pd.RangeIndex(100, 100 + rows),
@@ -55,7 +71,8 @@ def _series_per_column(specs, continuous, codes, index, order):  # type: ignore[
 @pytest.mark.parametrize("noise", [0.0, 0.37])
 def test_decoding_equals_a_series_per_column(noise: float) -> None:
     table = _table()
-    specs = analyse_columns(table, {"smoker"})
+    assert table["visit"].dtype == object
+    specs = analyse_columns(table, {"smoker", "visit"})
     continuous = encode_continuous(table, specs)
     codes = encode_categorical(table, specs)
     rng = np.random.default_rng(9)
@@ -70,11 +87,12 @@ def test_decoding_equals_a_series_per_column(noise: float) -> None:
     pd.testing.assert_frame_equal(fast, expected, check_exact=True)
     assert fast["age"].dtype == np.float64  # a missing value in a numpy int column keeps NaN
     assert fast["ratio32"].dtype == np.float32 and fast["sex"].dtype == object
+    assert fast["visit"].dtype == object
 
 
 def test_decoding_the_originals_gives_them_back() -> None:
     table = _table().drop(columns=["visits", "weight", "town"])
-    specs = analyse_columns(table, set())
+    specs = analyse_columns(table, {"visit"})
     decoded = decode_columns(
         specs,
         encode_continuous(table, specs),
