@@ -229,51 +229,29 @@ def decode_columns(
     c = q = 0
     for spec in specs:
         if spec.kind is ColumnKind.CATEGORICAL:
-            data[spec.name] = _categorical_values(spec, codes[:, q], index)
+            data[spec.name] = _decode_categorical(spec, codes[:, q], index)
             q += 1
         else:
-            data[spec.name] = _continuous_values(spec, continuous[:, c], index)
+            data[spec.name] = _decode_continuous(spec, continuous[:, c], index)
             c += 1
     return pd.DataFrame({name: data[name] for name in column_order}, index=index)
 
 
-def _plain(dtype: Any) -> bool:
-    """Whether ``dtype`` is a numpy dtype a plain array holds (not datetime, not an extension)."""
-    return isinstance(dtype, np.dtype) and dtype.kind in "fiuO"
+def is_numpy_number(dtype: Any) -> bool:
+    """Whether ``dtype`` is a numpy bool, integer or float dtype (not an extension, not a
+    date): one whose values a plain array holds and ``astype`` reads as numbers."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
-def _continuous_values(
-    spec: ColumnSpec, values: FloatArray, index: pd.Index[Any]
-) -> pd.Series[Any] | np.ndarray[Any, Any]:
-    """:func:`_decode_continuous`'s values, as an array when the dtype is a plain number."""
-    if spec.kind is ColumnKind.DATETIME or not _plain(spec.dtype) or spec.dtype.kind == "O":
-        return _decode_continuous(spec, values, index)
-    clipped = np.clip(values, spec.low, spec.high)
-    if spec.is_integer:
-        clipped = np.round(clipped)
-    if spec.dtype.kind in "iu" and np.isnan(values).any():
-        return clipped  # as _decode_continuous: a numpy int column cannot hold NA
-    out: np.ndarray[Any, Any] = clipped.astype(spec.dtype)
-    return out
-
-
-def _categorical_values(
-    spec: ColumnSpec, codes: CodeArray, index: pd.Index[Any]
-) -> pd.Series[Any] | np.ndarray[Any, Any]:
-    """:func:`_decode_categorical`'s values, without its cast copy when the dtype is
-    ``object`` (a Series still: pandas would read an object array of dates as a date column)."""
-    if not (_plain(spec.dtype) and spec.dtype.kind == "O"):
-        return _decode_categorical(spec, codes, index)
-    categories = np.empty(len(spec.categories), dtype=object)
-    categories[:] = list(spec.categories)
-    values = categories[np.clip(codes, 0, None)]
-    values[codes < 0] = spec.missing_value
-    return pd.Series(values, index=index, dtype=object, copy=False)
+def in_column_order(frame: pd.DataFrame, columns: list[Any]) -> pd.DataFrame:
+    """``frame[columns]``, or ``frame`` itself when its columns are already those, in that
+    order (a selection copies every column)."""
+    return frame if list(frame.columns) == list(columns) else frame[columns]
 
 
 def _decode_continuous(
     spec: ColumnSpec, values: FloatArray, index: pd.Index[Any]
-) -> pd.Series[Any]:
+) -> pd.Series[Any] | np.ndarray[Any, Any]:
     missing = np.isnan(values)
     if spec.kind is ColumnKind.DATETIME:
         ns = np.clip(np.nan_to_num(values) * _NS_PER_SECOND, spec.low, spec.high)
@@ -287,7 +265,6 @@ def _decode_continuous(
     clipped = np.clip(values, spec.low, spec.high)
     if spec.is_integer:
         clipped = np.round(clipped)
-    series = pd.Series(clipped, index=index)
     if (
         missing.any()
         and pd.api.types.is_integer_dtype(spec.dtype)
@@ -295,8 +272,11 @@ def _decode_continuous(
     ):
         # A numpy int column cannot hold NA: the original had none, so this cannot happen unless
         # the caller's table had a float column; keep float so NAs survive.
-        return series
-    return series.astype(spec.dtype)
+        return clipped
+    if is_numpy_number(spec.dtype):
+        out: np.ndarray[Any, Any] = clipped.astype(spec.dtype)
+        return out
+    return pd.Series(clipped, index=index).astype(spec.dtype)
 
 
 def _decode_categorical(spec: ColumnSpec, codes: CodeArray, index: pd.Index[Any]) -> pd.Series[Any]:
@@ -304,7 +284,11 @@ def _decode_categorical(spec: ColumnSpec, codes: CodeArray, index: pd.Index[Any]
     categories[:] = list(spec.categories)
     values = categories[np.clip(codes, 0, None)]
     values[codes < 0] = spec.missing_value
-    series = pd.Series(values, index=index, dtype=object)
+    # A Series even for object columns: pandas would read a bare object array of dates as a
+    # date column. ``values`` is this call's own array, so it is not copied.
+    series = pd.Series(values, index=index, dtype=object, copy=False)
+    if isinstance(spec.dtype, np.dtype) and spec.dtype.kind == "O":
+        return series  # casting would only copy it
     if isinstance(spec.dtype, pd.CategoricalDtype):
         return series.astype(spec.dtype)
     if (

@@ -36,6 +36,7 @@ from veil_service.engine.avatarize.column_types import (
     ColumnSpec,
     FloatArray,
     decode_columns,
+    in_column_order,
 )
 from veil_service.engine.avatarize.identifier_columns import IdentifierEvidence, pseudonyms
 from veil_service.engine.avatarize.identifier_columns import warning as identifier_warning
@@ -444,9 +445,7 @@ def _assemble(
             continue
         avatars[name] = df[name].to_numpy()[rows]
         avatars[name] = avatars[name].astype(df[name].dtype)
-    columns = list(df.columns)
-    # A selection copies every column: skipped when the order is already the table's.
-    unshuffled = avatars if list(avatars.columns) == columns else avatars[columns]
+    unshuffled = in_column_order(avatars, list(df.columns))
     order = np.random.default_rng(shuffle_seed).permutation(n)
     shuffled = unshuffled.iloc[order].reset_index(drop=True)
     n_out = gathered.original_projections.shape[1]

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from veil_service.engine.avatarize.column_types import is_numpy_number
+
 IndexArray = npt.NDArray[np.intp]
 Keys = npt.NDArray[np.uint64]
 
@@ -65,11 +67,7 @@ class UniqueRows:
         all_keys = row_keys(table)
         keys, counts = np.unique(all_keys, return_counts=True)
         once = np.isin(all_keys, keys[counts == 1])
-        columns = tuple(
-            c
-            for c in table.columns
-            if isinstance(table[c].dtype, np.dtype) and table[c].dtype.kind in "biuf"
-        )
+        columns = tuple(c for c in table.columns if is_numpy_number(table[c].dtype))
         numbers = number_keys(table[once], columns) if columns else np.empty(0, np.uint64)
         return cls(keys[counts == 1], columns, np.unique(numbers))
 

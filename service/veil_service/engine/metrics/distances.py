@@ -247,6 +247,8 @@ def own_avatar_search(
     trees: Trees | None = None,
     chunk_entries: int = SEARCH_CHUNK_ENTRIES,
     pool: SearchPool = INLINE,
+    *,
+    hidden_only: bool = False,
 ) -> OwnAvatarSearch:
     """Rank every original's own avatar among the avatars (hidden rate and local cloaking).
 
@@ -262,6 +264,8 @@ def own_avatar_search(
         chunk_entries: Neighbours held at once per thread (rows per query chunk x k); bounds
             the memory, changes no value.
         pool: Threads for the searches; changes no value.
+        hidden_only: Stop after the first stage, which settles the hidden flags: the counts
+            of 16 or more are then not refined (a search measuring only the hidden rate).
 
     Returns:
         The own-avatar distances, local-cloaking counts and hidden flags.
@@ -293,7 +297,7 @@ def own_avatar_search(
             hidden, strictly_hidden = hid, strictly
             _settle_tied(tree, original, own, pending[saturated & ~hid], hidden)
         pending = pending[saturated]
-        if k == n or len(pending) == 0 or n - len(pending) > n // 2:
+        if hidden_only or k == n or len(pending) == 0 or n - len(pending) > n // 2:
             break
     return OwnAvatarSearch(
         own_distance=own,
@@ -306,31 +310,21 @@ def own_avatar_search(
 def own_avatar_hidden(
     original: np.ndarray, avatars: np.ndarray, original_tree: cKDTree | None = None
 ) -> np.ndarray:
-    """The ``hidden`` flags of :func:`own_avatar_search` alone, the same values.
+    """The ``hidden`` flags of :func:`own_avatar_search`, from its first stage alone.
 
-    The hidden flag is settled at the search's first stage (the nearest 16 avatars, and the
-    tied ones beyond); the later stages only refine the local-cloaking counts. A search that
-    measures the hidden rate of hundreds of small releases of one original
-    (engine/multitable/hidden_rate_advice.py) stops there, and passes the original's tree
-    (whose leaf order is the queries' order), built once.
+    A search that measures the hidden rate of hundreds of small releases of one original
+    (engine/multitable/hidden_rate_advice.py) needs nothing else, and passes the original's
+    tree, built once.
 
     Args:
         original: Projected originals (n x ncp).
         avatars: Projected avatars, row ``i`` being the avatar of original ``i`` (n x ncp).
         original_tree: A KD-tree on ``original``, if the caller keeps one.
     """
-    n = len(original)
-    tree = cKDTree(avatars)
-    own = np.linalg.norm(original - avatars, axis=1)
-    if original_tree is not None and original_tree.data.shape == original.shape:
-        order = np.asarray(original_tree.indices, dtype=np.intp)
-    else:
-        order = spatial_order(original)
-    pending = np.arange(n)
-    _, hidden, _, saturated = _chunked_scan(
-        tree, original, own, pending, min(_FIRST_K, n), order, SEARCH_CHUNK_ENTRIES, INLINE
-    )
-    _settle_tied(tree, original, own, pending[saturated & ~hidden], hidden)
+    if original_tree is None:
+        original_tree = cKDTree(original)
+    trees = Trees(original_tree, cKDTree(avatars))
+    hidden: np.ndarray = own_avatar_search(original, avatars, trees, hidden_only=True).hidden
     return hidden
 
 

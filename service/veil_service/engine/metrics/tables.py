@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from veil_service.engine.avatarize.column_types import is_numpy_number
 from veil_service.errors import InvalidArgumentError
 
 
@@ -129,11 +130,6 @@ def _as_boolean(value: object) -> float | None:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return 1.0 if value.strip().lower() == "true" else 0.0
     return None
-
-
-def _plain_number(dtype: object) -> bool:
-    """A numpy int, unsigned or float dtype (read as float64 by ``astype``, nothing else)."""
-    return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
 
 
 def _normalised_categories(series: pd.Series) -> pd.Series:
@@ -278,7 +274,7 @@ def _aligned_frame(
     for column in original.columns:
         series = frame[column]
         if column in continuous:
-            if _plain_number(series.dtype) and _plain_number(original[column].dtype):
+            if is_numpy_number(series.dtype) and is_numpy_number(original[column].dtype):
                 # What _continuous gives a plain number column, without its Series copies.
                 data[column] = series.to_numpy(dtype=np.float64, copy=True)
             else:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from veil_service.engine.avatarize.column_types import in_column_order
 from veil_service.engine.forked_map import ForkedWorkers
 from veil_service.engine.multitable.matched_measures import (
     ReleaseMeasures,
@@ -731,9 +732,7 @@ class _Search:
                 )
             for index, seed in enumerate(self.seeds):
                 if alone is not None:
-                    avatars = alone[index]
-                    if list(avatars.columns) != list(self.original.columns):
-                        avatars = avatars[self.original.columns]
+                    avatars = in_column_order(alone[index], list(self.original.columns))
                     curves = {}
                 else:
                     result = avatarize_tables(self.schema, self.frames, params, seed=seed)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from veil_service.engine.avatarize.column_types import in_column_order
 from veil_service.engine.avatarize.parameters import AvatarizationParameters
 from veil_service.engine.avatarize.pipeline import run_prepared
 from veil_service.engine.avatarize.preparation import (
@@ -104,8 +105,7 @@ class TableTrials:
             avatar = result.unshuffled.reset_index(drop=True)
             for column, value in self.given.constants.items():
                 avatar[column] = value
-            columns = list(self.tables.columns[self.name])
-            out.append(avatar if list(avatar.columns) == columns else avatar[columns])
+            out.append(in_column_order(avatar, list(self.tables.columns[self.name])))
         return out
 
     def prepare(self) -> None:

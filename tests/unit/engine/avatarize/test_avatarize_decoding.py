@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from veil_service.engine.avatarize.column_types import (
     ColumnKind,
-    _decode_categorical,
     _decode_continuous,
     analyse_columns,
     decode_columns,
@@ -55,17 +54,51 @@ def _table(rows: int = 60) -> pd.DataFrame:
 
 
 def _series_per_column(specs, continuous, codes, index, order):  # type: ignore[no-untyped-def]
-    """The decoding as it was defined: a Series per column, cast to the column's dtype."""
+    """The decoding as it was defined: a Series per column, cast to the column's dtype (the
+    code before arrays, kept here as the definition)."""
     data = {}
     c = q = 0
     for spec in specs:
         if spec.kind is ColumnKind.CATEGORICAL:
-            data[spec.name] = _decode_categorical(spec, codes[:, q], index)
+            data[spec.name] = _categorical_series(spec, codes[:, q], index)
             q += 1
         else:
-            data[spec.name] = _decode_continuous(spec, continuous[:, c], index)
+            data[spec.name] = _continuous_series(spec, continuous[:, c], index)
             c += 1
     return pd.DataFrame({name: data[name] for name in order}, index=index)
+
+
+def _continuous_series(spec, values, index):  # type: ignore[no-untyped-def]
+    if spec.kind is ColumnKind.DATETIME:
+        return _decode_continuous(spec, values, index)  # a Series on both paths
+    clipped = np.clip(values, spec.low, spec.high)
+    if spec.is_integer:
+        clipped = np.round(clipped)
+    series = pd.Series(clipped, index=index)
+    if (
+        np.isnan(values).any()
+        and pd.api.types.is_integer_dtype(spec.dtype)
+        and not isinstance(spec.dtype, pd.api.extensions.ExtensionDtype)
+    ):
+        return series
+    return series.astype(spec.dtype)
+
+
+def _categorical_series(spec, codes, index):  # type: ignore[no-untyped-def]
+    categories = np.empty(len(spec.categories), dtype=object)
+    categories[:] = list(spec.categories)
+    values = categories[np.clip(codes, 0, None)]
+    values[codes < 0] = spec.missing_value
+    series = pd.Series(values, index=index, dtype=object)
+    if isinstance(spec.dtype, pd.CategoricalDtype):
+        return series.astype(spec.dtype)
+    if (
+        (codes < 0).any()
+        and (pd.api.types.is_bool_dtype(spec.dtype) or pd.api.types.is_numeric_dtype(spec.dtype))
+        and not isinstance(spec.dtype, pd.api.extensions.ExtensionDtype)
+    ):
+        return series.astype("float64") if pd.api.types.is_numeric_dtype(spec.dtype) else series
+    return series.astype(spec.dtype)
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.37])
