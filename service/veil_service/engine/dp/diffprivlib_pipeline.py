@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 from diffprivlib.accountant import BudgetAccountant
 from diffprivlib.mechanisms import Laplace
 from diffprivlib.utils import DiffprivlibCompatibilityWarning, PrivacyLeakWarning
 from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
+from veil_wire.skops_import import skops_dumps
 
 from veil_service.engine.dp.diffprivlib_json import PipelineStep, build_pipeline, parse_pipeline
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
@@ -382,4 +382,4 @@ def _export(pipeline: Pipeline, request: DiffPrivLibRequest, allow_pickle: bool)
     class_name = f"{type(pipeline).__module__}.{type(pipeline).__qualname__}"
     if request.allow_pickle and allow_pickle:
         return ModelArtifact(format="pickle", data=pickle.dumps(pipeline), class_name=class_name)
-    return ModelArtifact(format="skops", data=sio.dumps(pipeline), class_name=class_name)
+    return ModelArtifact(format="skops", data=skops_dumps(pipeline), class_name=class_name)
