@@ -12,6 +12,9 @@ own check never fires and its spend is exactly :func:`spent` of the epochs it tr
 The cost of a GAN query is that spend at the metadata's published row count (data-free: the
 charge never depends on the private rows). At fit time the schedule is computed again at the
 actual row count and capped by that charge, so the spend never exceeds what is charged.
+
+opacus (and with it torch) is imported by :func:`spent` only, so that a worker fitting AIM, MST
+or MWEM (which import this module through the synthesizer task) does not load torch.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
-
-from opacus import privacy_analysis
 
 from veil_service.errors import InvalidArgumentError
 
@@ -60,6 +61,8 @@ def spent(sample_rate: float, sigma: float, steps: int, delta: float) -> float:
     """ε after ``steps`` optimizer steps: opacus's ``PrivacyEngine.get_privacy_spent``."""
     if steps == 0:
         return 0.0
+    from opacus import privacy_analysis
+
     rdp = privacy_analysis.compute_rdp(sample_rate, sigma, steps, ALPHAS)
     epsilon, _ = privacy_analysis.get_privacy_spent(ALPHAS, rdp, delta)
     return float(epsilon)

@@ -15,6 +15,10 @@ re-bound to it, per model, nothing patched process-wide) and with its stopping �
 trains exactly the most rounds whose spend stays within the request; the charge is that spend.
 The arithmetic is the library's (the same torch operations in the same order), so the schedule
 and the library's loop agree to the bit.
+
+torch and the library's PATE-GAN module are imported by the functions that use them, so that a
+worker fitting AIM, MST or MWEM (which import this module through the synthesizer task) does not
+load torch: 1.7 CPU seconds a task.
 """
 
 from __future__ import annotations
@@ -23,9 +27,6 @@ import math
 import types
 from dataclasses import dataclass
 from typing import Any
-
-import torch
-from snsynth.pytorch.nn import pategan as pategan_module
 
 from veil_service.errors import InvalidArgumentError
 
@@ -43,6 +44,8 @@ def data_free_moments(
     num_teachers: int, votes: Any, lap_scale: float, l_list: Any, device: str = "cpu"
 ) -> Any:
     """``moments_acc`` with every vote at its data-independent cap ``2 λ² l (l + 1)``."""
+    import torch
+
     del num_teachers, device
     count = int(votes.shape[0])
     return torch.DoubleTensor(
@@ -72,6 +75,8 @@ def spent_after(rounds: int, model: Any, delta: float) -> float:
 
 def _readings(model: Any, delta: float, more: Any) -> list[float]:
     """The library's readings after 0, 1, ... rounds, while ``more(last, rounds)`` holds."""
+    import torch
+
     alphas = torch.tensor([0.0 for _ in range(MOMENTS_ORDER)])
     l_list = 1 + torch.tensor(range(MOMENTS_ORDER))
     votes = torch.zeros(int(model.batch_size), 1)
@@ -137,6 +142,8 @@ def install(model: Any, planned: PateSchedule) -> None:
     set to the reading before the last planned round, it trains exactly ``planned.rounds``
     rounds. :func:`uninstall` undoes the rebinding (a model holding it does not pickle).
     """
+    from snsynth.pytorch.nn import pategan as pategan_module
+
     library_train = pategan_module.PATEGAN.train
     names = {**pategan_module.__dict__, "moments_acc": data_free_moments}
     code = types.FunctionType(
