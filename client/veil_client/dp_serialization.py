@@ -30,8 +30,6 @@ from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
-from veil_wire.skops_import import skops_io
-
 from veil_client.errors import InvalidArgument
 
 DIFFPRIVLIB_FORMAT = "veil-diffprivlib"
@@ -412,7 +410,7 @@ def load_model(data: bytes, model_format: str, *, allow_pickle: bool = False) ->
             holding types outside the trusted list.
     """
     if model_format == "skops":
-        sio = _skops_io()
+        sio = _optional("skops.io", "skops")
         untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_MODEL_TYPES]
         if untrusted:
             raise InvalidArgument(
@@ -445,13 +443,6 @@ def _encode(value: Any, where: str) -> Any:
         "tuples and numpy arrays can be sent",
         field="pipeline",
     )
-
-
-def _skops_io() -> Any:
-    try:
-        return skops_io()
-    except ImportError as exc:
-        raise ImportError("skops is needed for this call: pip install 'veil[dp]'") from exc
 
 
 def _optional(module: str, package: str) -> Any:

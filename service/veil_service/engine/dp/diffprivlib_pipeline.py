@@ -35,9 +35,9 @@ from diffprivlib.utils import DiffprivlibCompatibilityWarning, PrivacyLeakWarnin
 from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from veil_wire.skops_import import skops_dumps
 
 from veil_service.engine.dp.diffprivlib_json import PipelineStep, build_pipeline, parse_pipeline
+from veil_service.engine.dp.skops_import import skops_dumps
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import (
     CostEstimate,

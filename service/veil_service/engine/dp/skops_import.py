@@ -6,13 +6,13 @@
 imports ``sklearn.externals.array_api_compat.torch`` (which imports torch) and ``.dask`` (which
 imports dask.array): 3.8 CPU seconds on this machine, 3 of them for modules the walk then skips
 (``all_estimators`` ignores everything under ``externals``). The engine paid it on every
-diffprivlib query, since each runs in a freshly forked worker; the client on its first model.
+diffprivlib query, since each runs in a freshly forked worker.
 
 :func:`skops_io` imports skops with those optional array backends stubbed out for the length of
 the import only (0.85 CPU s): the walk does not descend into them, skops' trusted types are the
 same (a unit test compares them), and the stubs are removed again so that nothing later sees
-them. Callers import it lazily, so the engine's cost estimates (which never serialize a model) do
-not pay for it at all. skops itself stays an optional dependency (the ``dp`` extra).
+them. It is imported when a model is serialized, so the engine's cost estimates (which never
+serialize one) do not pay for it at all.
 """
 
 from __future__ import annotations
