@@ -35,11 +35,11 @@ PRELOAD = [
     "sklearn.neighbors",
     "scipy.linalg",
     "veil_service.engine.tasks",
-    # What the run jobs import in their worker, loaded once per engine (about 1.1 CPU s, 80 MiB
+    # What the jobs import in their worker, loaded once per engine (about 1.7 CPU s, 100 MiB
     # shared copy-on-write with every worker) instead of once per job: 0.8-1 s of the reports'
     # matplotlib and reportlab, the release's OpenDP, the metrics, the linked tables' pipeline.
-    # Not the DP libraries' heavy parts (skops, smartnoise-synth: 1.2 s), whose few queries pay
-    # them in their own worker; an engine that never serves one would pay them at every start.
+    # skops (0.6 s), which every diffprivlib query's worker needs to return its model; not
+    # smartnoise-synth (0.5 s), whose fits take seconds anyway.
     "veil_service.engine.tasks.standard",
     "veil_service.engine.tasks.avatar_jobs",
     "veil_service.engine.tasks.report_task",
@@ -49,6 +49,7 @@ PRELOAD = [
     "veil_service.engine.privacy_advice",
     "veil_service.engine.multitable.pipeline",
     "veil_service.engine.tasks.dp",
+    "veil_service.engine.dp.skops_preload",
 ]
 
 _context: Any = None
