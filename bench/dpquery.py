@@ -16,9 +16,20 @@ Calls alternate Veil / direct so both see the same background load (the box is s
 overhead is the median of the per-pair differences. Then 16 client threads (one channel each) send
 COUNT on PENGUIN for a fixed time: queries per second.
 
+The server runs with ``--dp-answer-quantum 0`` unless ``--answer-quantum`` says otherwise: by
+default Veil rounds each private answer's time up to whole 0.5 s quanta (a timing side channel
+closed, docs/security.md), which would hide the processing overhead this measures behind the
+padding; ``--answer-quantum 0.5`` measures what a user of the defaults waits.
+
+A diffprivlib model (``GaussianNB``, ε = 1, on PENGUIN's three bill and flipper measures, species
+as the label) runs the same way against the fit Lomas makes per request (diffprivlib on the
+DataFrame in this process, the model pickled): through Veil it is fitted in a forked engine
+worker and returned as skops bytes; the dummy-data query (public, never padded) runs beside it.
+
 Usage::
 
     python bench/dpquery.py [--iterations 40] [--big-iterations 3] [--qps-seconds 10]
+        [--model-iterations 10] [--answer-quantum 0]
 
 The last line holds every figure as ``key=value`` pairs (milliseconds, queries per second).
 """
@@ -27,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import statistics
 import sys
 import tempfile
@@ -57,6 +69,8 @@ QUERIES = {
     "avg": "SELECT AVG(bill_length_mm) AS avg_bill FROM df",
 }
 EPSILON, DELTA = 0.1, 1e-5
+MODEL_FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+MODEL_BOUNDS = ([30.0, 13.0, 150.0], [65.0, 23.0, 250.0])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -120,6 +134,48 @@ def compare(
         )
 
 
+def model_latency(client: object, frame: pd.DataFrame, iterations: int) -> dict[str, float]:
+    """A diffprivlib GaussianNB through Veil (private, then dummy) against a direct fit."""
+    from diffprivlib.models import GaussianNB
+
+    def model() -> GaussianNB:
+        return GaussianNB(epsilon=1.0, bounds=MODEL_BOUNDS)
+
+    def private() -> object:
+        return client.diffprivlib.query(model(), MODEL_FEATURES, ["species"])  # type: ignore[attr-defined]
+
+    def dummy() -> object:
+        return client.diffprivlib.query(  # type: ignore[attr-defined]
+            model(), MODEL_FEATURES, ["species"], dummy=True, nb_rows=344
+        )
+
+    rows = frame.dropna(subset=[*MODEL_FEATURES, "species"])
+
+    def direct() -> object:
+        fitted = model().fit(rows[MODEL_FEATURES], rows["species"])
+        return pickle.dumps(fitted)
+
+    for call in (private, dummy, direct):
+        call()
+    times: dict[str, list[float]] = {"private": [], "dummy": [], "direct": []}
+    for i in range(iterations):
+        order = [("private", private), ("dummy", dummy), ("direct", direct)]
+        for label, call in order if i % 2 == 0 else order[::-1]:
+            times[label].append(timed(call))
+    figures = {f"model_{label}_p50_ms": statistics.median(v) for label, v in times.items()}
+    figures["model_dummy_overhead_p50_ms"] = statistics.median(
+        d - f for d, f in zip(times["dummy"], times["direct"], strict=True)
+    )
+    print(
+        f"diffprivlib GaussianNB: private p50 {figures['model_private_p50_ms']:.0f} ms, "
+        f"dummy p50 {figures['model_dummy_p50_ms']:.0f} ms | direct fit p50 "
+        f"{figures['model_direct_p50_ms']:.1f} ms | dummy overhead p50 "
+        f"{figures['model_dummy_overhead_p50_ms']:+.0f} ms",
+        flush=True,
+    )
+    return figures
+
+
 def queries_per_second(url: str, api_key: str, dataset: str, clients: int, seconds: float) -> float:
     """COUNT queries per second with ``clients`` threads, each with its own channel."""
     managers = [Manager(base_url=url, api_key=api_key) for _ in range(clients)]
@@ -158,6 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--qps-seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--model-iterations", type=int, default=10, help="diffprivlib queries of each kind"
+    )
+    parser.add_argument(
+        "--answer-quantum",
+        type=float,
+        default=0.0,
+        help="the server's --dp-answer-quantum (its default is 0.5 s; 0 measures the work)",
+    )
     args = parser.parse_args(argv)
 
     load_start = os.getloadavg()[0]
@@ -167,7 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     penguins = pd.read_csv(PENGUIN_CSV)
     big = make_dummy_dataset(load_metadata_text(big_text), nb_rows=args.big_rows, seed=0)
     figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="veil-dpbench-") as scratch, running_veil() as veil:
+    with (
+        tempfile.TemporaryDirectory(prefix="veil-dpbench-") as scratch,
+        # The server reads registered files only from folders its operator names.
+        running_veil(
+            "--dataset-root",
+            str(LOMAS),
+            "--dataset-root",
+            scratch,
+            "--dp-answer-quantum",
+            str(args.answer_quantum),
+        ) as veil,
+    ):
         big_path = Path(scratch) / "big.parquet"
         pq.write_table(pa.Table.from_pandas(big, preserve_index=False), big_path)
         manager = Manager(base_url=veil.url, api_key=veil.api_key)
@@ -179,12 +255,15 @@ def main(argv: list[str] | None = None) -> int:
         admin.grant(username, "BIG", 1e9, 1.0)
         compare("penguins", manager.dp("PENGUIN"), penguins, penguin_text, args.iterations, figures)
         compare("big", manager.dp("BIG"), big, big_text, args.big_iterations, figures)
+        if args.model_iterations > 0:
+            figures.update(model_latency(manager.dp("PENGUIN"), penguins, args.model_iterations))
         figures[f"qps_{args.clients}"] = queries_per_second(
             veil.url, veil.api_key, "PENGUIN", args.clients, args.qps_seconds
         )
         print(f"{args.clients} clients: {figures[f'qps_{args.clients}']:.1f} queries/s", flush=True)
         manager.close()
     figures["load_average"] = load_start
+    figures["answer_quantum_s"] = args.answer_quantum
     print(f"load average at the end: {os.getloadavg()[0]:.1f}", flush=True)
     figures["direct_p50_ms"] = figures["penguins_count_direct_p50_ms"]
     figures["overhead_p50_ms"] = figures["penguins_count_overhead_p50_ms"]
