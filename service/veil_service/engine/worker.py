@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -201,7 +202,14 @@ async def run_in_worker(
         args=(kind, params, {k: str(v) for k, v in inputs.items()}, str(output_dir), child),
         daemon=True,
     )
-    process.start()
+    # Off the event loop: start() waits for the forkserver, which on a fresh engine may still be
+    # importing its preload (seconds), and the loop must keep serving the inline DP queries.
+    start = _CancellableStart(process, parent, child)
+    try:
+        await asyncio.to_thread(start.run)
+    except BaseException:
+        start.cancel()  # the start goes on in its thread: the worker is stopped once it is up
+        raise
     child.close()
     loop = asyncio.get_running_loop()
     try:
@@ -237,6 +245,40 @@ async def run_in_worker(
         if process.is_alive():
             process.kill()
         await asyncio.to_thread(process.join, 5)
+
+
+class _CancellableStart:
+    """``process.start()`` in a thread, and a cancel that stops the worker whenever it comes.
+
+    Whichever of the two comes second (the start returning, the cancel) kills the worker and
+    closes its pipes, under one lock, so a worker is never left running for a cancelled task.
+    """
+
+    def __init__(self, process: Any, *pipes: multiprocessing.connection.Connection) -> None:
+        self._process = process
+        self._pipes = pipes
+        self._lock = threading.Lock()
+        self._started = False
+        self._cancelled = False
+
+    def run(self) -> None:
+        self._process.start()
+        with self._lock:
+            self._started = True
+            if self._cancelled:
+                self._stop()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._started:
+                self._stop()
+
+    def _stop(self) -> None:
+        for pipe in self._pipes:
+            pipe.close()
+        if self._process.is_alive():
+            self._process.kill()
 
 
 # --- Inline path (DP queries) -----------------------------------------------------------------
