@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 from veil_service.engine import tasks, worker
 
+# The stand-in forks this test process, where a DP test of the same xdist worker may have loaded
+# JAX, which warns at every fork; the child runs only the sleep task, none of JAX's code.
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+
 
 class _SlowStartContext:
     """The fork context, each ``Process.start()`` waiting for ``gate`` first."""
