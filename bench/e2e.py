@@ -23,6 +23,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -116,13 +117,14 @@ def main() -> int:
     from veil_client import Manager
 
     results: dict[str, dict[str, float]] = {}
+    runs: Counter[str] = Counter()
     with running_veil() as veil, tempfile.TemporaryDirectory() as tmp:
         manager = Manager(base_url=veil.url, api_key=veil.api_key, timeout=600)
         for size in args.sizes.split(","):
             # A size given again runs again on the same server (a warm engine): name_2, ...
             base = "adult" if size == "adult" else f"rows{size}"
-            repeats = sum(1 for name in results if name.split("_")[0] == base)
-            name = base if repeats == 0 else f"{base}_{repeats + 1}"
+            runs[base] += 1
+            name = base if runs[base] == 1 else f"{base}_{runs[base]}"
             if size == "adult":
                 results[name] = run_one(manager, name, ADULT, 20)
             else:

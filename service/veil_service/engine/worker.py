@@ -36,7 +36,7 @@ PRELOAD = [
     "sklearn.neighbors",
     "scipy.linalg",
     "veil_service.engine.tasks",
-    # What the jobs import in their worker, loaded once per engine (about 1.7 CPU s, 100 MiB
+    # What the jobs import in their worker, loaded once per engine (about 2 CPU s, 100 MiB
     # shared copy-on-write with every worker) instead of once per job: 0.8-1 s of the reports'
     # matplotlib and reportlab, the release's OpenDP, the metrics, the linked tables' pipeline.
     # skops (0.6 s), which every diffprivlib query's worker needs to return its model; not

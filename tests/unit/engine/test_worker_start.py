@@ -25,12 +25,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:Runtime
 
 
 class _SlowStartContext:
-    """The fork context, each ``Process.start()`` waiting for ``gate`` first."""
+    """The fork context, each ``Process.start()`` waiting for ``gate`` to be set first."""
 
-    def __init__(self, gate: threading.Event) -> None:
+    def __init__(self) -> None:
         fork = multiprocessing.get_context("fork")
+        self.gate = threading.Event()
         self.processes: list[Any] = []
-        processes = self.processes
+        gate, processes = self.gate, self.processes
 
         class SlowProcess(fork.Process):  # type: ignore[name-defined,misc]
             def start(self) -> None:
@@ -46,13 +47,18 @@ async def _no_progress(fraction: float, phase: str) -> None:
     del fraction, phase
 
 
-def test_a_task_cancelled_while_its_worker_starts_leaves_no_worker(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    gate = threading.Event()
-    context = _SlowStartContext(gate)
+@pytest.fixture
+def slow_start(monkeypatch: pytest.MonkeyPatch) -> _SlowStartContext:
+    """Workers come from a context whose starts wait for ``gate``; ``sleep`` is a task kind."""
+    context = _SlowStartContext()
     monkeypatch.setattr(worker, "worker_context", lambda: context)
     monkeypatch.setitem(tasks.TASKS, "sleep", "engine_test_tasks:run_sleep")
+    return context
+
+
+def test_a_task_cancelled_while_its_worker_starts_leaves_no_worker(
+    slow_start: _SlowStartContext, tmp_path: Path
+) -> None:
 
     async def scenario() -> float:
         job = asyncio.create_task(
@@ -64,23 +70,19 @@ def test_a_task_cancelled_while_its_worker_starts_leaves_no_worker(
         job.cancel()
         with pytest.raises(asyncio.CancelledError):
             await job
-        gate.set()  # the forkserver is ready: the worker starts, then must be stopped
+        slow_start.gate.set()  # the forkserver is ready: the worker starts, then must be stopped
         return ticked
 
     assert asyncio.run(scenario()) < 1.5
-    (process,) = context.processes
+    (process,) = slow_start.processes
     process.join(10)
     assert not process.is_alive()
     assert process.exitcode == -9  # killed, not finished: the task asked for 60 s
 
 
 def test_the_loop_serves_other_work_while_a_worker_starts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    slow_start: _SlowStartContext, tmp_path: Path
 ) -> None:
-    gate = threading.Event()
-    context = _SlowStartContext(gate)
-    monkeypatch.setattr(worker, "worker_context", lambda: context)
-    monkeypatch.setitem(tasks.TASKS, "sleep", "engine_test_tasks:run_sleep")
 
     async def scenario() -> tuple[float, Any]:
         job = asyncio.create_task(
@@ -89,7 +91,7 @@ def test_the_loop_serves_other_work_while_a_worker_starts(
         began = time.monotonic()
         await asyncio.sleep(0.3)
         ticked = time.monotonic() - began
-        gate.set()
+        slow_start.gate.set()
         return ticked, await job
 
     ticked, outcome = asyncio.run(scenario())

@@ -11,8 +11,9 @@ diffprivlib query, since each runs in a freshly forked worker.
 :func:`skops_io` imports skops with those optional array backends stubbed out for the length of
 the import only (0.85 CPU s): the walk does not descend into them, skops' trusted types are the
 same (a unit test compares them), and the stubs are removed again so that nothing later sees
-them. It is imported when a model is serialized, so the engine's cost estimates (which never
-serialize one) do not pay for it at all.
+them. The engine's forkserver imports it once for all workers (:mod:`.skops_preload`); the
+engine process itself imports it only if it serializes a model, so its cost estimates (which
+never do) do not pay for it.
 """
 
 from __future__ import annotations
