@@ -18,7 +18,11 @@ from veil_service.engine.reports.context import (
 )
 from veil_service.engine.reports.features import TableFeatures
 from veil_service.engine.reports.figure import PLOT_KINDS, Figure
-from veil_service.engine.reports.figures import DEFAULT_MAX_DISTRIBUTION_PLOTS, build_figures
+from veil_service.engine.reports.figures import (
+    DEFAULT_MAX_DISTRIBUTION_PLOTS,
+    build_figures,
+    build_report_figures,
+)
 from veil_service.engine.reports.i18n import LANGUAGES, check_language
 from veil_service.engine.reports.pia_docx import build_pia_report
 from veil_service.engine.reports.report_types import (
@@ -49,6 +53,7 @@ __all__ = [
     "build_figures",
     "build_pia_report",
     "build_report",
+    "build_report_figures",
     "build_technical_report",
     "check_language",
     "check_report_type",

@@ -4,6 +4,11 @@ The engine calls `build_figures` once per table at the end of the standard and m
 (switch `compute_figures`). Each figure is a complete HTML page with inline SVG (or, for the 3D
 projection, an inline canvas script), so `render_plot` can show it in a notebook or write
 `<table>_<kind>_<i>.html` and open it without network access.
+
+The report job calls `build_report_figures` instead: the reports embed PNGs of a few key figures
+only, and the pages already exist (the standard job wrote them), so it draws those figures
+alone and rasterizes them, with no SVG. Drawing every page again there cost Adult's report job
+about 2 of its 4 CPU seconds (docs/benchmarks.md, "The report job draws only what it embeds").
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 
+from veil_service.engine.reports.catalog import MetricResult
 from veil_service.engine.reports.context import PiaContext
 from veil_service.engine.reports.figure import PLOT_KINDS, Figure
 from veil_service.engine.reports.html import message, page, settle, style, to_png, to_svg
@@ -39,7 +45,14 @@ from veil_service.engine.reports.projection import famd_like_projection
 from veil_service.engine.reports.projection3d import projection_3d_body
 from veil_service.engine.reports.risk import targets_for_context
 
-__all__ = ["DEFAULT_MAX_DISTRIBUTION_PLOTS", "PLOT_KINDS", "Figure", "build_figures"]
+__all__ = [
+    "DEFAULT_MAX_DISTRIBUTION_PLOTS",
+    "PLOT_KINDS",
+    "REPORT_PAGE_KINDS",
+    "Figure",
+    "build_figures",
+    "build_report_figures",
+]
 
 #: Distribution plots per table when the run does not set `max_distribution_plots`.
 DEFAULT_MAX_DISTRIBUTION_PLOTS = 20
@@ -56,16 +69,28 @@ KEY_KINDS = frozenset(
         "metrics_summary",
     }
 )
+#: Kinds whose page the report job writes as well: only it has the metrics they summarize.
+REPORT_PAGE_KINDS = frozenset({"metrics_summary"})
 
 
 class _Builder:
-    """Collects figures for one table, rendering SVG (and PNG for key ones) as it goes."""
+    """Collects figures for one table, rendering SVG (and PNG for key ones) as it goes.
 
-    def __init__(self, table_name: str, t: Translator, with_png: bool) -> None:
+    With ``pages`` off (the report job), it keeps only the figures that get a PNG and renders
+    the SVG page of `REPORT_PAGE_KINDS` alone; callers ask `wants` before drawing a figure, so
+    a figure nobody keeps is never drawn.
+    """
+
+    def __init__(self, table_name: str, t: Translator, with_png: bool, pages: bool = True) -> None:
         self.table_name = table_name
         self.t = t
         self.with_png = with_png
+        self.pages = pages
         self.figures: list[Figure] = []
+
+    def wants(self, *, png: bool = False) -> bool:
+        """Whether a figure with (or without) a PNG is kept, so worth drawing at all."""
+        return self.pages or (png and self.with_png)
 
     def add(
         self,
@@ -77,30 +102,40 @@ class _Builder:
         png: bool = False,
         fallback: str = "",
     ) -> None:
+        if not self.wants(png=png):
+            return
         index = sum(1 for f in self.figures if f.kind == kind)
         heading = title or self.t(f"fig.{kind}.title")
+        with_page = self.pages or kind in REPORT_PAGE_KINDS
+        html = ""
+        png_bytes = None
         if figure is not None:
             settle(figure)
-            body = to_svg(figure) + extra_html
+            if with_page:
+                html = self._page(heading, kind, to_svg(figure) + extra_html)
             png_bytes = to_png(figure) if png and self.with_png else None
-        else:
-            body = message(fallback or self.t("fig.unavailable")) + extra_html
-            png_bytes = None
+        elif with_page:
+            html = self._page(
+                heading, kind, message(fallback or self.t("fig.unavailable")) + extra_html
+            )
         self.figures.append(
             Figure(
                 kind=kind,
                 index=index,
                 filename=f"{self.table_name}_{kind}_{index}.html",
-                html=page(
-                    f"{self.table_name} · {heading}",
-                    body,
-                    caption=self.t(f"fig.{kind}.caption"),
-                    language=self.t.language,
-                ),
+                html=html,
                 title=heading,
                 table_name=self.table_name,
                 png=png_bytes,
             )
+        )
+
+    def _page(self, heading: str, kind: str, body: str) -> str:
+        return page(
+            f"{self.table_name} · {heading}",
+            body,
+            caption=self.t(f"fig.{kind}.caption"),
+            language=self.t.language,
         )
 
 
@@ -148,8 +183,82 @@ def build_figures(
     """
     if max_distribution_plots < 0:
         raise ValueError("max_distribution_plots must be >= 0.")
-    t = Translator(language)
-    builder = _Builder(table_name, t, with_png)
+    builder = _Builder(table_name, Translator(language), with_png)
+    _draw(
+        builder,
+        original,
+        avatars,
+        original_projections,
+        avatar_projections,
+        contributions,
+        summary_rows(privacy, signal, targets_for_context(pia or PiaContext())),
+        max_distribution_plots,
+        seed,
+    )
+    return builder.figures
+
+
+def build_report_figures(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    *,
+    privacy: Mapping[str, Any] | None,
+    signal: Mapping[str, Any] | None,
+    table_name: str,
+    language: str = "en",
+    pia: PiaContext | None = None,
+    seed: int = 0,
+) -> list[Figure]:
+    """The figures the technical report embeds, as PNG, and the metrics summary's page.
+
+    The same figures, drawn the same way, as `build_figures` gives a PNG to (its first
+    distributions and the key kinds), and nothing else: the other pages are the standard job's.
+    Only the `REPORT_PAGE_KINDS` figures carry their HTML page; the others' ``html`` is empty.
+
+    Args:
+        original: Original table.
+        avatars: Avatar table (same columns).
+        privacy: Privacy metrics dict of the table, or None.
+        signal: Signal metrics dict of the table, or None.
+        table_name: Table name, used in titles and file names.
+        language: "en" or "fr", the run's report language.
+        pia: PIA context, for the targets the metrics summary judges against.
+        seed: Seed of the point samples, as for `build_figures`.
+
+    Returns:
+        Figures in PlotKind order; a kind with nothing to draw still gets a figure, without PNG.
+
+    Raises:
+        ValueError: for an unknown language.
+    """
+    builder = _Builder(table_name, Translator(language), with_png=True, pages=False)
+    _draw(
+        builder,
+        original,
+        avatars,
+        None,
+        None,
+        None,
+        summary_rows(privacy, signal, targets_for_context(pia or PiaContext())),
+        DEFAULT_MAX_DISTRIBUTION_PLOTS,
+        seed,
+    )
+    return builder.figures
+
+
+def _draw(
+    builder: _Builder,
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    original_projections: pd.DataFrame | None,
+    avatar_projections: pd.DataFrame | None,
+    contributions: pd.DataFrame | None,
+    rows: list[MetricResult],
+    max_distribution_plots: int,
+    seed: int,
+) -> None:
+    """Draw, in PlotKind order, each figure the builder keeps."""
+    t = builder.t
     with style():
         _distributions(builder, original, avatars, max_distribution_plots)
         figure, stats_table = aggregate_stats_figure(original, avatars, t)
@@ -160,11 +269,16 @@ def build_figures(
             png=True,
             fallback=t("fig.no_numeric"),
         )
-        matrices = correlation_matrices(original, avatars)
-        for kind, draw in (
-            ("correlation", correlation_figure),
-            ("correlation_difference", correlation_difference_figure),
-        ):
+        wanted = [
+            (kind, draw)
+            for kind, draw in (
+                ("correlation", correlation_figure),
+                ("correlation_difference", correlation_difference_figure),
+            )
+            if builder.wants(png=kind in KEY_KINDS)
+        ]
+        matrices = correlation_matrices(original, avatars) if wanted else None
+        for kind, draw in wanted:
             drawn = draw(matrices, t) if matrices is not None else None
             builder.add(kind, drawn, png=kind in KEY_KINDS, fallback=t("fig.no_numeric"))
         coords_o, coords_a = _coordinates(
@@ -179,8 +293,6 @@ def build_figures(
             else None
         )
         builder.add("contribution", drawn_contrib, png=True)
-        targets = targets_for_context(pia or PiaContext())
-        rows = summary_rows(privacy, signal, targets)
         builder.add(
             "metrics_summary",
             metrics_summary_figure(rows, t),
@@ -188,7 +300,6 @@ def build_figures(
             png=True,
             fallback=t("fig.no_metrics"),
         )
-    return builder.figures
 
 
 def _distributions(
@@ -196,6 +307,8 @@ def _distributions(
 ) -> None:
     empty = pd.Series([], dtype="float64")
     for position, column in enumerate(list(original.columns)[:limit]):
+        if not builder.wants(png=position < _REPORT_DISTRIBUTIONS):
+            break
         other = avatars.get(column, empty)
         figure = distribution_figure(str(column), original[column], other, builder.t)
         builder.add(
@@ -239,6 +352,8 @@ def _projections(
         builder.add("3d_projection", None)
         return
     builder.add("2d_projection", projection_2d_figure(coords_o, coords_a, t, seed), png=True)
+    if not builder.wants():
+        return  # the 3D view is a page only
     caption = t("fig.3d_projection.caption")
     if (coords_o.shape[1] < 3 or coords_a.shape[1] < 3) and original.shape[1] >= 3:
         # The job kept two components (ncp=2): draw the 3D view from our own projection.

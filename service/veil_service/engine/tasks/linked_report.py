@@ -98,8 +98,8 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         PiaContext,
         ReportContext,
         TableSummary,
-        build_figures,
         build_pia_report,
+        build_report_figures,
         build_technical_report,
         check_language,
     )
@@ -132,7 +132,7 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
             run.setting(name, "avatarization") or run.setting(name, "time_series") or {}
         )
         if not run.schema.is_time_series(name):
-            figures[name] = build_figures(
+            figures[name] = build_report_figures(
                 original.reset_index(drop=True),
                 avatar.reset_index(drop=True),
                 privacy=dict(privacy[name]),

@@ -14,8 +14,8 @@ from veil_service.engine.reports import (
     ReportContext,
     TableFeatures,
     TableSummary,
-    build_figures,
     build_pia_report,
+    build_report_figures,
     build_technical_report,
     check_language,
 )
@@ -34,7 +34,7 @@ def write_reports(
     signal = signal[0] if isinstance(signal, list) else signal
     pia = PiaContext(**(ctx.params.get("pia") or {}))
     ctx.progress(0.1, "figures")
-    figures = build_figures(
+    figures = build_report_figures(
         original,
         avatars,
         privacy=privacy,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_reports_fixtures import PRIVACY, SIGNAL, TABLE, wbcd_figures, wbcd_tables
-from veil_service.engine.reports import PLOT_KINDS, build_figures
+from veil_service.engine.reports import PLOT_KINDS, build_figures, build_report_figures
 
 #: Anything that would make a browser fetch a resource.
 _REMOTE = re.compile(
@@ -51,6 +51,25 @@ def test_key_figures_carry_a_png_for_the_reports() -> None:
     for kind in ("2d_projection", "correlation_difference", "metrics_summary", "contribution"):
         png = by_kind[kind].png
         assert png is not None and png.startswith(b"\x89PNG"), kind
+
+
+def test_report_figures_are_the_pages_pngs_drawn_alone() -> None:
+    """The report job draws only what the reports embed, and draws it as the pages' run does."""
+    original, avatars = wbcd_tables()
+    report = build_report_figures(
+        original, avatars, privacy=PRIVACY, signal=SIGNAL, table_name=TABLE, seed=0
+    )
+    with_png = [f for f in wbcd_figures() if f.png is not None]
+    assert [(f.kind, f.index) for f in report] == [(f.kind, f.index) for f in with_png]
+    assert [f.kind for f in report].count("distribution") == 4
+    for drawn_alone, drawn_with_pages in zip(report, with_png, strict=True):
+        assert drawn_alone.png == drawn_with_pages.png, drawn_alone.filename
+        assert drawn_alone.title == drawn_with_pages.title
+    pages = {f.kind: f.html for f in report if f.html}
+    assert set(pages) == {"metrics_summary"}
+    assert pages["metrics_summary"] == next(
+        f.html for f in wbcd_figures() if f.kind == "metrics_summary"
+    )
 
 
 def test_metrics_summary_lists_values_and_verdicts() -> None:

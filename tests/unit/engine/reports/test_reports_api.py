@@ -27,6 +27,7 @@ def test_public_names_are_pinned() -> None:
             "TableSummary",
             "Target",
             "build_figures",
+            "build_report_figures",
             "build_pia_report",
             "build_report",
             "build_technical_report",
