@@ -24,6 +24,7 @@ from veil_client import InvalidArgument, Manager, Unavailable
 from veil_client.config import ColumnType
 from veil_client.constants import Results
 from veil_client.models import JobKind, JobStatus
+from veil_service.engine.reports import build_report_figures
 
 METRIC_JOBS = [JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics]
 
@@ -195,6 +196,26 @@ def test_item_6_get_all_results_has_octopizes_shape(manager: Manager, iris: pd.D
     } in (figures_metadata)
     images = runner.get_specific_result_urls(JobKind.report, Results.REPORT_IMAGES)
     assert images
+    # The report's projection is the run's own (the standard job's FAMD coordinates), drawn as
+    # its page is: the same picture as build_report_figures draws from the downloaded ones.
+    drawn = {
+        info.subkind: data
+        for info, data in (runner.api.download_result(image) for image in images)
+    }
+    expected = next(
+        f.png
+        for f in build_report_figures(
+            iris,
+            results.sensitive_unshuffled["iris"],
+            original_projections=results.original_projections["iris"],
+            avatar_projections=results.avatars_projections["iris"],
+            privacy=None,
+            signal=None,
+            table_name="iris",
+        )
+        if f.kind == "2d_projection"
+    )
+    assert drawn["2d_projection:0"] == expected
     metadata = runner.get_specific_result("iris", JobKind.standard, Results.METADATA)
     assert metadata["kind"] == "standard"
 

@@ -779,7 +779,35 @@ class Dispatcher:
                 rows = partition_path.report_rows(conn, self.app.settings, job.run_id, table.name)
             if rows is not None:  # figures from the first partition only
                 params[partitioned.ROWS_PARAM] = rows
+            elif from_standard:  # the report draws the run's own projection, as its pages do
+                inputs += self._projection_inputs(job.run_id, table.name)
         return params, inputs
+
+    def _projection_inputs(self, run_id: str, table_name: str) -> list[TaskInput]:
+        """The FAMD coordinates the run's standard job wrote for the table (both, or none)."""
+        with self.app.db.connect() as conn:
+            standard = jobs.latest_finished(conn, run_id, "standard")
+            written = (
+                {}
+                if standard is None
+                else {
+                    r.kind: r
+                    for r in results.list_results(conn, run_id=run_id, job_id=standard.id)
+                    if r.table_name == table_name
+                }
+            )
+        kinds = ("original_projections", "avatar_projections")
+        if not all(kind in written for kind in kinds):
+            return []
+        return [
+            TaskInput(
+                kind,
+                self.app.blobs.path(written[kind].relative_path),
+                written[kind].sha256,
+                written[kind].size_bytes,
+            )
+            for kind in kinds
+        ]
 
     def _advice_input(self, run_id: str, table_name: str) -> list[TaskInput]:
         """The latest advice job's result for the table, if the run has one: the report shows

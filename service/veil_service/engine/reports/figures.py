@@ -202,6 +202,8 @@ def build_report_figures(
     original: pd.DataFrame,
     avatars: pd.DataFrame,
     *,
+    original_projections: pd.DataFrame | None = None,
+    avatar_projections: pd.DataFrame | None = None,
     privacy: Mapping[str, Any] | None,
     signal: Mapping[str, Any] | None,
     table_name: str,
@@ -218,6 +220,9 @@ def build_report_figures(
     Args:
         original: Original table.
         avatars: Avatar table (same columns).
+        original_projections: The standard job's coordinates of the originals, as for
+            `build_figures`; None for a light projection of both tables.
+        avatar_projections: The standard job's coordinates of the avatars.
         privacy: Privacy metrics dict of the table, or None.
         signal: Signal metrics dict of the table, or None.
         table_name: Table name, used in titles and file names.
@@ -236,8 +241,8 @@ def build_report_figures(
         builder,
         original,
         avatars,
-        None,
-        None,
+        original_projections,
+        avatar_projections,
         None,
         summary_rows(privacy, signal, targets_for_context(pia or PiaContext())),
         DEFAULT_MAX_DISTRIBUTION_PLOTS,

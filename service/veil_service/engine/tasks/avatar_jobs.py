@@ -191,6 +191,8 @@ def _write_figures(
         "signal": signal,
         "table_name": ctx.params.get("table_name", "table"),
         "language": ctx.params.get("language", "en"),
+        # The run's seed, as the report job's: both draw the same sample of a large projection.
+        "seed": int(ctx.params.get("seed") or 0),
         "with_png": False,
     }
     if ctx.params.get("max_distribution_plots") is not None:
@@ -338,7 +340,14 @@ def run_report(ctx: TaskContext) -> dict[str, Any]:
     standalone = computations(ctx, original, avatars, "signal_metrics")[0]
     privacy = json.loads(ctx.input_path("privacy_metrics").read_text())
     signal = json.loads(ctx.input_path("signal_metrics").read_text())
-    summary = write_reports(ctx, standalone.original, standalone.avatars, privacy, signal)
+    summary = write_reports(
+        ctx,
+        standalone.original,
+        standalone.avatars,
+        privacy,
+        signal,
+        _standard_projections(ctx, len(standalone.original)),
+    )
     if rows is not None:
         summary.setdefault("warnings", []).append(
             f"table {_table_name(ctx)!r} was avatarized in Dask partitions: the report's "
@@ -346,6 +355,20 @@ def run_report(ctx: TaskContext) -> dict[str, Any]:
             f"partition ({len(original)} rows)."
         )
     return summary
+
+
+def _standard_projections(
+    ctx: TaskContext, original_rows: int
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The standard job's FAMD coordinates, when the server passed them and they describe the
+    report's originals row for row (the contribution figure reads them against the columns);
+    otherwise none, and the figures project the tables themselves, as for uploaded avatars."""
+    if "original_projections" not in ctx.inputs or "avatar_projections" not in ctx.inputs:
+        return None, None
+    original_projections = ctx.read_table("original_projections")
+    if len(original_projections) != original_rows:
+        return None, None
+    return original_projections, ctx.read_table("avatar_projections")
 
 
 def run_advice(ctx: TaskContext) -> dict[str, Any]:

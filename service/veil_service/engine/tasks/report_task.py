@@ -23,9 +23,18 @@ from veil_service.engine.tasks.context import TaskContext
 
 
 def write_reports(
-    ctx: TaskContext, original: pd.DataFrame, avatars: pd.DataFrame, privacy: Any, signal: Any
+    ctx: TaskContext,
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    privacy: Any,
+    signal: Any,
+    projections: tuple[pd.DataFrame | None, pd.DataFrame | None] = (None, None),
 ) -> dict[str, Any]:
-    """Build both reports in the run's language and write them as ``report:basic|pia``."""
+    """Build both reports in the run's language and write them as ``report:basic|pia``.
+
+    ``projections`` are the standard job's coordinates of the originals and the avatars: the
+    report's projection and contribution figures are then the ones the run's pages show.
+    """
     table = str(ctx.params.get("table_name", "table"))
     language = str(ctx.params.get("language", "en"))
     check_language(language)
@@ -37,6 +46,8 @@ def write_reports(
     figures = build_report_figures(
         original,
         avatars,
+        original_projections=projections[0],
+        avatar_projections=projections[1],
         privacy=privacy,
         signal=signal,
         table_name=table,
