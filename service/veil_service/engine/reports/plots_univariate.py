@@ -79,6 +79,7 @@ def distribution_figure(
             o,
             bins=bins_list,
             density=True,
+            histtype="stepfilled",
             color=ORIGINAL_COLOR,
             alpha=0.55,
             label=t("fig.original"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from veil_service.engine.forked_map import available_cores
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.dtypes import match_dtypes
 from veil_service.errors import InvalidArgumentError
@@ -194,6 +195,7 @@ def _write_figures(
         # The run's seed, as the report job's: both draw the same sample of a large projection.
         "seed": int(ctx.params.get("seed") or 0),
         "with_png": False,
+        "workers": available_cores(),
     }
     if ctx.params.get("max_distribution_plots") is not None:
         kwargs["max_distribution_plots"] = ctx.params["max_distribution_plots"]

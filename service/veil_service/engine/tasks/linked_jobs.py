@@ -297,6 +297,7 @@ def _write_figures(
     projections: Mapping[str, tuple[pd.DataFrame | None, pd.DataFrame | None]],
 ) -> None:
     """Each table's figures: the single-table ones on its variables, series figures for series."""
+    from veil_service.engine.forked_map import available_cores
     from veil_service.engine.multitable.metrics import aligned_series
     from veil_service.engine.multitable.pipeline import value_columns
     from veil_service.engine.reports import build_figures
@@ -324,7 +325,13 @@ def _write_figures(
                 seed=int(run.params.get("seed") or 0),
             )
         else:
-            kwargs: dict[str, Any] = {"table_name": name, "language": language, "with_png": False}
+            kwargs: dict[str, Any] = {
+                "table_name": name,
+                "language": language,
+                "seed": int(run.params.get("seed") or 0),
+                "with_png": False,
+                "workers": available_cores(),
+            }
             if run.params.get("max_distribution_plots") is not None:
                 kwargs["max_distribution_plots"] = run.params["max_distribution_plots"]
             original_projections, avatar_projections = projections.get(name, (None, None))

@@ -92,6 +92,7 @@ def link_summary(
 
 def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
     """Build both reports in the run's language over every table and link."""
+    from veil_service.engine.forked_map import available_cores
     from veil_service.engine.multitable.pipeline import value_columns
     from veil_service.engine.reports import (
         REPORT_TYPES,
@@ -141,6 +142,7 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
                 language=language,
                 pia=pia,
                 seed=int(run.params.get("seed") or 0),
+                workers=available_cores(),
             )
     context = ReportContext(
         run_name=str(run.params.get("run_name") or "run"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from veil_service.engine.forked_map import available_cores
 from veil_service.engine.reports import (
     REPORT_TYPES,
     PiaContext,
@@ -54,6 +55,7 @@ def write_reports(
         language=language,
         pia=pia,
         seed=int(ctx.params.get("seed") or 0),
+        workers=available_cores(),
     )
     for figure in figures:
         if figure.kind == "metrics_summary":

@@ -72,6 +72,22 @@ def test_report_figures_are_the_pages_pngs_drawn_alone() -> None:
     )
 
 
+def test_figures_drawn_in_two_processes_are_the_same() -> None:
+    """The engine draws the distributions and the other kinds in two forked processes."""
+    original, avatars = wbcd_tables()
+    alone = wbcd_figures()
+    side_by_side = build_figures(
+        original, avatars, privacy=PRIVACY, signal=SIGNAL, table_name=TABLE, workers=2
+    )
+    assert [(f.kind, f.index, f.html, f.png) for f in side_by_side] == [
+        (f.kind, f.index, f.html, f.png) for f in alone
+    ]
+    report = build_report_figures(
+        original, avatars, privacy=PRIVACY, signal=SIGNAL, table_name=TABLE, workers=2
+    )
+    assert [f.png for f in report] == [f.png for f in alone if f.png is not None]
+
+
 def test_metrics_summary_lists_values_and_verdicts() -> None:
     summary = next(f for f in wbcd_figures() if f.kind == "metrics_summary").html
     assert "Hidden rate" in summary and "93.21" in summary
