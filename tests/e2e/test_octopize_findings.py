@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,6 +179,16 @@ def test_item_6_get_all_results_has_octopizes_shape(manager: Manager, iris: pd.D
     assert results.signal_metrics["iris"][0]["hellinger_mean"] >= 0
     assert "<" in results.figures["iris"]["2d_projection"][0]
     assert set(results.run_metadata) == {"standard", "privacy_metrics", "signal_metrics", "report"}
+    # Each task's computing, placed in time: the standard job's ended before a metrics job began.
+    timing = {kind: meta["tables"][0] for kind, meta in results.run_metadata.items()}
+    standard_ended = (
+        timing["standard"]["engine_compute_started_at"]
+        + timing["standard"]["engine_compute_seconds"]
+    )
+    assert (
+        0 < timing["standard"]["engine_compute_seconds"] < timing["standard"]["task_wall_seconds"]
+    )
+    assert standard_ended <= timing["privacy_metrics"]["engine_compute_started_at"] <= time.time()
     assert results.privacy_metrics_summary["iris"]["standalone"] == pytest.approx(
         results.privacy_metrics["iris"][0]["hidden_rate"]
     )
@@ -199,8 +210,7 @@ def test_item_6_get_all_results_has_octopizes_shape(manager: Manager, iris: pd.D
     # The report's projection is the run's own (the standard job's FAMD coordinates), drawn as
     # its page is: the same picture as build_report_figures draws from the downloaded ones.
     drawn = {
-        info.subkind: data
-        for info, data in (runner.api.download_result(image) for image in images)
+        info.subkind: data for info, data in (runner.api.download_result(image) for image in images)
     }
     expected = next(
         f.png

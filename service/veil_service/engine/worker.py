@@ -87,9 +87,12 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
     from veil_service.engine.tasks import resolve
 
     try:
-        began = time.perf_counter()
+        began, began_at = time.perf_counter(), time.time()
         summary = resolve(kind)(ctx)
         summary.setdefault("compute_seconds", round(time.perf_counter() - began, 4))
+        # When the computing began (Unix time): whether two jobs computed at once, and what of a
+        # job's wall time was spent outside the task (shipping, waiting for a slot, storing).
+        summary.setdefault("compute_started_at", round(began_at, 3))
         return TaskOutcome(True, summary, ctx.results)
     except VeilServiceError as exc:
         return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message, exc.field or "")

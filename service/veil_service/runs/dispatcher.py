@@ -529,6 +529,7 @@ class Dispatcher:
                 {
                     "table_name": table.name,
                     "engine_compute_seconds": output.summary.get("compute_seconds"),
+                    "engine_compute_started_at": output.summary.get("compute_started_at"),
                     "task_wall_seconds": round(time.monotonic() - task_began, 4),
                 }
             )
@@ -623,6 +624,7 @@ class Dispatcher:
                 "kind": job.kind,
                 "tables": [{"table_name": name} for name in names],
                 "engine_compute_seconds": output.summary.get("compute_seconds"),
+                "engine_compute_started_at": output.summary.get("compute_started_at"),
                 "warnings": warnings,
                 "job_wall_seconds": round(time.monotonic() - began, 4),
             },
