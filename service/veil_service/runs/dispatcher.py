@@ -661,6 +661,12 @@ class Dispatcher:
             for kind in ("privacy_metrics", "signal_metrics"):
                 for name in names:
                     inputs.append(self._result_input(job.run_id, kind, name, table_ref(kind, name)))
+            for name in names:
+                if from_standard[name]:
+                    inputs += [
+                        replace(found, name=table_ref(found.name, name))
+                        for found in self._projection_inputs(job.run_id, name)
+                    ]
         return inputs, from_standard
 
     def _record_measured_on_partitions(self, job: jobs.JobRecord, table_name: str) -> bool:

@@ -133,9 +133,14 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
             run.setting(name, "avatarization") or run.setting(name, "time_series") or {}
         )
         if not run.schema.is_time_series(name):
+            original_projections, avatar_projections = _standard_projections(
+                ctx, name, len(original)
+            )
             figures[name] = build_report_figures(
                 original.reset_index(drop=True),
                 avatar.reset_index(drop=True),
+                original_projections=original_projections,
+                avatar_projections=avatar_projections,
                 privacy=dict(privacy[name]),
                 signal=dict(signal[name]),
                 table_name=name,
@@ -171,6 +176,20 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         "tables": len(summaries),
         "breached_links": [link.label() for link in context.links if link.sensitive],
     }
+
+
+def _standard_projections(
+    ctx: TaskContext, name: str, original_rows: int
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The standard job's coordinates of a table, when the server passed them and they
+    describe its originals row for row (else the figures project the table themselves)."""
+    refs = (table_ref("original_projections", name), table_ref("avatar_projections", name))
+    if not all(ref in ctx.inputs for ref in refs):
+        return None, None
+    original_projections = ctx.read_table(refs[0])
+    if len(original_projections) != original_rows:
+        return None, None
+    return original_projections, ctx.read_table(refs[1])
 
 
 def _features(run: LinkedRun, name: str, privacy: Sequence[Mapping[str, Any]]) -> TableFeatures:
