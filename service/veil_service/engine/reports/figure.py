@@ -26,6 +26,8 @@ class Figure:
         index: Position among the figures of that kind and table (distribution: one per column).
         filename: "<table>_<kind>_<index>.html", the name `render_plot` writes it under.
         html: A complete, self-contained HTML page: inline SVG or canvas, no external resource.
+            Empty for a figure drawn for the reports only (`build_report_figures`), whose page
+            the standard job wrote.
         title: Human-readable title (already translated).
         table_name: The table the figure describes.
         png: A raster copy for the reports, only for the key figures; None otherwise.

@@ -8,7 +8,7 @@ projection, an inline canvas script), so `render_plot` can show it in a notebook
 The report job calls `build_report_figures` instead: the reports embed PNGs of a few key figures
 only, and the pages already exist (the standard job wrote them), so it draws those figures
 alone and rasterizes them, with no SVG. Drawing every page again there cost Adult's report job
-about 2 of its 4 CPU seconds (docs/benchmarks.md, "The report job draws only what it embeds").
+about 2 of its 4 CPU seconds (docs/benchmarks.md, "Figures: drawn once, on both cores").
 """
 
 from __future__ import annotations
