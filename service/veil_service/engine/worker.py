@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from veil_service.engine.forked_map import ForkedPieceDiedError
 from veil_service.engine.parent_death import die_with_parent
 from veil_service.engine.tasks.context import ResultFile, TaskContext
 from veil_service.errors import Reason, VeilServiceError
@@ -96,6 +97,17 @@ def execute_task(kind: str, ctx: TaskContext) -> TaskOutcome:
         return TaskOutcome(True, summary, ctx.results)
     except VeilServiceError as exc:
         return TaskOutcome(False, {}, [], exc.code_name, exc.reason, exc.message, exc.field or "")
+    except ForkedPieceDiedError:
+        # A forked piece of the task (figures, a parameter search) was killed: the kernel's OOM
+        # killer, most likely; said as a dead worker is, with nothing of the data to log.
+        return TaskOutcome(
+            False,
+            {},
+            [],
+            "INTERNAL",
+            Reason.ENGINE_WORKER_DIED,
+            f"a process of the engine task {kind} died; it may have run out of memory.",
+        )
     except MemoryError:
         return TaskOutcome(
             False,
