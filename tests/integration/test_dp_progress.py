@@ -32,6 +32,14 @@ SLOW = SmartnoiseSynthQuery(
     synth_params={"iterations": 10},
     nb_samples=50,
 )
+SLOWER = SmartnoiseSynthQuery(
+    "mwem",
+    1.0,
+    select_cols=SLOW.select_cols,
+    synth_params={"iterations": 40},
+    nb_samples=50,
+)
+"""Seconds of computation on any machine (10 iterations take under one on a fast one)."""
 FAST = SmartnoiseSqlQuery("SELECT COUNT(*) AS n FROM df", 0.1, 1e-5)
 
 
@@ -95,15 +103,15 @@ def test_private_progress_is_a_clock_that_ignores_the_computation(
     # Warm costs and the engine; the dummy runs measure each computation's real duration
     # (dummy answers are not padded): the synthesizer takes seconds, the count almost nothing.
     api.estimate_cost(dataset, FAST)
-    api.estimate_cost(dataset, SLOW)
-    _run(api, dataset, SLOW, Dummy(nb_rows=344, seed=1))  # the worker imports the library
+    api.estimate_cost(dataset, SLOWER)
+    _run(api, dataset, SLOWER, Dummy(nb_rows=344, seed=1))  # the worker imports the library
     _, fast_real = _run(api, dataset, FAST, Dummy(nb_rows=344, seed=1))
-    _, slow_real = _run(api, dataset, SLOW, Dummy(nb_rows=344, seed=1))
+    _, slow_real = _run(api, dataset, SLOWER, Dummy(nb_rows=344, seed=1))
     assert slow_real > fast_real + 1.0, (fast_real, slow_real)
     assert slow_real < QUANTUM - 4.0, "the machine is too slow for this quantum"
 
     fast_messages, fast_time = _run(api, dataset, FAST)
-    slow_messages, slow_time = _run(api, dataset, SLOW)
+    slow_messages, slow_time = _run(api, dataset, SLOWER)
     # Same bucket: one quantum, plus the trip.
     for elapsed in (fast_time, slow_time):
         assert QUANTUM <= elapsed < QUANTUM + MARGIN, (fast_time, slow_time)
