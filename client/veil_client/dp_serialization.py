@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
+from veil_wire.skops_import import skops_io
+
 from veil_client.errors import InvalidArgument
 
 DIFFPRIVLIB_FORMAT = "veil-diffprivlib"
@@ -410,7 +412,10 @@ def load_model(data: bytes, model_format: str, *, allow_pickle: bool = False) ->
             holding types outside the trusted list.
     """
     if model_format == "skops":
-        sio = _optional("skops.io", "skops")
+        try:
+            sio = skops_io()
+        except ImportError as exc:
+            raise ImportError("skops is needed for this call: pip install 'veil[dp]'") from exc
         untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_MODEL_TYPES]
         if untrusted:
             raise InvalidArgument(

@@ -1,4 +1,5 @@
-"""skops is imported without torch, trusts the same types, and leaves no stand-in module behind.
+"""skops is imported without torch, trusts the same types, and leaves no stand-in module behind,
+in the engine's workers and in the client alike.
 
 Each check runs in a fresh interpreter: which modules an import pulls in depends on what the
 process imported before.
@@ -10,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from veil_service.engine.dp.skops_import import OPTIONAL_ARRAY_BACKENDS
+from veil_wire.skops_import import OPTIONAL_ARRAY_BACKENDS
 
 _TRUSTED = """
 import skops.io._trusted_types as t
@@ -30,7 +31,7 @@ def test_skops_is_imported_without_torch_and_trusts_the_same_types() -> None:
     plain = _run(f"import json, sys\n{_TRUSTED}\nprint(json.dumps({{'names': names}}))")
     ours = _run(
         "import json, sys\n"
-        "from veil_service.engine.dp.skops_import import skops_io, OPTIONAL_ARRAY_BACKENDS\n"
+        "from veil_wire.skops_import import skops_io, OPTIONAL_ARRAY_BACKENDS\n"
         "skops_io()\n"
         f"{_TRUSTED}\n"
         "print(json.dumps({'names': names, 'torch': 'torch' in sys.modules,"
@@ -47,7 +48,7 @@ def test_the_backends_can_still_be_imported_afterwards() -> None:
     # The stand-ins were taken away: a later import of an adapter gets the real one.
     ours = _run(
         "import json, sys\n"
-        "from veil_service.engine.dp.skops_import import skops_io\n"
+        "from veil_wire.skops_import import skops_io\n"
         "skops_io()\n"
         "import sklearn.externals.array_api_compat.dask as adapter\n"
         "print(json.dumps({'path': hasattr(adapter, '__path__'),"
@@ -60,7 +61,7 @@ def test_a_model_saved_through_it_loads_with_the_clients_trusted_types() -> None
     import numpy as np
     from diffprivlib.models import GaussianNB
     from veil_client.dp_serialization import load_model
-    from veil_service.engine.dp.skops_import import skops_dumps
+    from veil_service.engine.dp.model_format import skops_dumps
 
     x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
     model = GaussianNB(epsilon=1.0, bounds=([0.0, 0.0], [1.0, 1.0]), random_state=0)
@@ -71,3 +72,22 @@ def test_a_model_saved_through_it_loads_with_the_clients_trusted_types() -> None
     # No stand-in is left in this process either (a real adapter, if imported, has a file).
     for name in OPTIONAL_ARRAY_BACKENDS:
         assert name not in sys.modules or hasattr(sys.modules[name], "__file__")
+
+
+def test_the_client_loads_a_model_without_importing_torch() -> None:
+    """A notebook's first model costs no torch import (``veil[dp]`` installs torch)."""
+    import numpy as np
+    from diffprivlib.models import GaussianNB
+    from veil_service.engine.dp.model_format import skops_dumps
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
+    model = GaussianNB(epsilon=1.0, bounds=([0.0, 0.0], [1.0, 1.0]), random_state=0)
+    data = skops_dumps(model.fit(x, [0, 1, 0, 1]))
+    loaded = _run(
+        "import json, sys\n"
+        "from veil_client.dp_serialization import load_model\n"
+        f"model = load_model({data!r}, 'skops')\n"
+        "print(json.dumps({'type': type(model).__name__, 'theta': model.theta_.tolist(),"
+        " 'torch': 'torch' in sys.modules}))"
+    )
+    assert loaded == {"type": "GaussianNB", "theta": model.theta_.tolist(), "torch": False}
