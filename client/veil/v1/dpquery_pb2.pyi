@@ -214,7 +214,7 @@ class DiffprivlibQuery(_message.Message):
     test_size: _builtins.float
     """Share of rows held out for the score, in [0, 1)."""
     test_train_split_seed: _builtins.int
-    """Seed of the train/test split."""
+    """Seed of the train/test split, 0 to 4294967295."""
     imputer_strategy: _builtins.str
     """Imputation of missing values: "drop", "mean", "median", "most_frequent"."""
     allow_pickle: _builtins.bool
@@ -343,7 +343,7 @@ class QuerySpec(_message.Message):
     dummy_nb_rows: _builtins.int
     """Rows of the dummy dataset (dummy mode; default 100)."""
     dummy_seed: _builtins.int
-    """Seed of the dummy dataset (dummy mode; default 42)."""
+    """Seed of the dummy dataset (dummy mode; default 42), 0 to 4294967295."""
     @_builtins.property
     def smartnoise_sql(self) -> Global___SmartnoiseSqlQuery:
         """smartnoise-sql."""
@@ -651,7 +651,7 @@ class GetDummyDatasetRequest(_message.Message):
     nb_rows: _builtins.int
     """Number of rows (default 100, at most 1,000,000)."""
     seed: _builtins.int
-    """Seed (default 42)."""
+    """Seed (default 42), 0 to 4294967295."""
     def __init__(
         self,
         *,

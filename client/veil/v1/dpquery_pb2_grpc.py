@@ -107,7 +107,7 @@ class DPQueryServiceServicer:
 
     def GetDummyDataset(self, request, context):
         """Streams a synthetic dummy dataset built from the metadata alone (types, bounds, categories,
-        nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows).
+        nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows, seed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

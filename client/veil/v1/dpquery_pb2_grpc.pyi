@@ -45,7 +45,7 @@ class DPQueryServiceStub:
     """Gets a dataset's metadata (Lomas format, as JSON). Errors: NOT_FOUND."""
     GetDummyDataset: _grpc.UnaryStreamMultiCallable[_dpquery_pb2.GetDummyDatasetRequest, _dpquery_pb2.GetDummyDatasetResponse]
     """Streams a synthetic dummy dataset built from the metadata alone (types, bounds, categories,
-    nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows).
+    nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows, seed).
     """
     GetBudget: _grpc.UnaryUnaryMultiCallable[_dpquery_pb2.GetBudgetRequest, _dpquery_pb2.GetBudgetResponse]
     """Gets the caller's initial, spent and remaining budget on a dataset. Errors: NOT_FOUND."""
@@ -89,7 +89,7 @@ class DPQueryServiceAsyncStub(DPQueryServiceStub):
     """Gets a dataset's metadata (Lomas format, as JSON). Errors: NOT_FOUND."""
     GetDummyDataset: _aio.UnaryStreamMultiCallable[_dpquery_pb2.GetDummyDatasetRequest, _dpquery_pb2.GetDummyDatasetResponse]  # type: ignore[assignment]
     """Streams a synthetic dummy dataset built from the metadata alone (types, bounds, categories,
-    nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows).
+    nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows, seed).
     """
     GetBudget: _aio.UnaryUnaryMultiCallable[_dpquery_pb2.GetBudgetRequest, _dpquery_pb2.GetBudgetResponse]  # type: ignore[assignment]
     """Gets the caller's initial, spent and remaining budget on a dataset. Errors: NOT_FOUND."""
@@ -148,7 +148,7 @@ class DPQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_dpquery_pb2.GetDummyDatasetResponse], _abc.AsyncIterator[_dpquery_pb2.GetDummyDatasetResponse]]:
         """Streams a synthetic dummy dataset built from the metadata alone (types, bounds, categories,
-        nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows).
+        nullability), seeded. Spends nothing. Errors: NOT_FOUND, INVALID_ARGUMENT (nb_rows, seed).
         """
 
     @_abc_1.abstractmethod

@@ -58,7 +58,7 @@ from veil_service.dpquery.datasets import DatasetRecord
 from veil_service.dpquery.progress import PrivateClock, ProgressSink, QueryProgress, grid_interval
 from veil_service.dpquery.specs import ModelBlob, QueryAnswer, QuerySpec
 from veil_service.engine_client.protocol import TaskInput, TaskOutput
-from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest
+from veil_service.engine_contract.dp_requests import SmartnoiseSynthRequest, check_seed
 from veil_service.engine_contract.dp_tasks import (
     DEFAULT_NB_ROWS,
     INLINE_LIBRARIES,
@@ -495,7 +495,7 @@ async def make_dummy_table(
 
     Raises:
         NotFoundError: no such dataset for this caller.
-        InvalidArgumentError: ``nb_rows`` out of range.
+        InvalidArgumentError: ``nb_rows`` or ``seed`` out of range.
     """
     spec_rows = nb_rows or DEFAULT_NB_ROWS
     _, record = await db_read(app.db, grants.find_access, user_id, dataset)
@@ -503,6 +503,7 @@ async def make_dummy_table(
         raise InvalidArgumentError(
             f"nb_rows must be between 1 and {MAX_NB_ROWS:,}; got {nb_rows}.", field="nb_rows"
         )
+    check_seed(seed, "seed")
     output = await app.engines.run(
         "dp_dummy",
         {"metadata": record.metadata_dict, "nb_rows": spec_rows, "seed": seed, "inline": True},

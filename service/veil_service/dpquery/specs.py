@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from veil_service.dpquery.budget import PrivacyCost
-from veil_service.engine_contract.dp_requests import DPRequest, Scalar
+from veil_service.engine_contract.dp_requests import DPRequest, Scalar, check_seed
 from veil_service.engine_contract.dp_tasks import DEFAULT_NB_ROWS, DEFAULT_SEED, MAX_NB_ROWS
 from veil_service.errors import InvalidArgumentError
 
@@ -45,6 +45,8 @@ class QuerySpec:
                 f"dummy_nb_rows must be between 1 and {MAX_NB_ROWS:,}; got {self.dummy_nb_rows}.",
                 field="dummy_nb_rows",
             )
+        if self.dummy:
+            check_seed(self.dummy_seed, "dummy_seed")
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,7 @@ class DiffPrivLibRequest:
             raise InvalidArgumentError("feature_columns must not be empty", field="feature_columns")
         if not (isinstance(self.test_size, float | int) and 0.0 < self.test_size < 1.0):
             raise InvalidArgumentError("test_size must be in (0, 1)", field="test_size")
+        check_seed(self.test_train_split_seed, "test_train_split_seed")
         if self.imputer_strategy not in IMPUTER_STRATEGIES:
             raise InvalidArgumentError(
                 f"Imputation strategy {self.imputer_strategy} not supported; use one of "
@@ -275,6 +276,23 @@ def check_epsilon(epsilon: float) -> None:
         or not (math.isfinite(epsilon) and epsilon > 0)
     ):
         raise InvalidArgumentError("epsilon must be a finite number > 0", field="epsilon")
+
+
+MAX_SEED = 2**32 - 1
+"""The largest seed every consumer takes: numpy's legacy ``RandomState``, which scikit-learn and
+diffprivlib build from an integer ``random_state``, accepts 0 to 2**32 - 1."""
+
+
+def check_seed(seed: int, name: str) -> None:
+    """Refuse a seed outside [0, :data:`MAX_SEED`] by name.
+
+    The proto fields are int64, so a client can send -1 or 2**40; numpy would refuse either
+    deep in the engine (an internal error) instead of here.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidArgumentError(
+            f"{name} must be an integer from 0 to {MAX_SEED}; got {seed}.", field=name
+        )
 
 
 def check_delta(delta: float, name: str, *, one_allowed: bool = False) -> None:
