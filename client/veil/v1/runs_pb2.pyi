@@ -1439,7 +1439,7 @@ class RunConfig(_message.Message):
     MAX_DISTRIBUTION_PLOTS_FIELD_NUMBER: _builtins.int
     ANNOTATIONS_FIELD_NUMBER: _builtins.int
     seed: _builtins.int
-    """Seed for reproducible results; unset means fresh randomness."""
+    """Seed for reproducible results, 0 to 2**63 - 1; unset means fresh randomness."""
     report_language: Global___ReportLanguage.ValueType
     """Language of the reports."""
     compute_figures: _builtins.bool

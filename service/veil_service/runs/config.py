@@ -228,7 +228,8 @@ def _fail(path: str, message: str) -> InvalidArgumentError:
 INT32_MAX = 2**31 - 1
 """The contract's integer parameters are int32: a larger value committed here could never be
 sent back (GetRun, GetConfig and ListRuns answered INTERNAL; issue 19, defect 7)."""
-INT64_RANGE = (-(2**63), 2**63 - 1)
+SEED_MAX = 2**63 - 1
+"""The largest seed the contract's int64 field carries."""
 
 
 def _check_int(path: str, value: Any, low: int, high: int | None = None) -> None:
@@ -393,9 +394,13 @@ def validate(config: RunConfig) -> None:
     if config.seed is not None and (
         isinstance(config.seed, bool)
         or not isinstance(config.seed, int)
-        or not INT64_RANGE[0] <= config.seed <= INT64_RANGE[1]
+        or not 0 <= config.seed <= SEED_MAX
     ):
-        raise _fail("seed", f"must be a 64-bit integer; got {config.seed!r}.")
+        # numpy's SeedSequence, which every draw derives from, takes no negative seed: refused
+        # here, when the parameters are set, rather than by the engine once a job has started.
+        raise _fail(
+            "seed", f"must be an integer from 0 to {SEED_MAX} (or unset); got {config.seed!r}."
+        )
     _check_annotations(config.annotations)
     for table in config.tables:
         base = f"tables[{table.name}]"

@@ -599,3 +599,21 @@ def test_bad_advice_parameters_are_errors_naming_the_place(block: str, expected:
     )
     with pytest.raises(InvalidArgumentError, match=expected):
         config_from_yaml(text)
+
+
+@pytest.mark.parametrize("seed", ["-1", "true", "1.5", str(2**63)])
+def test_a_seed_outside_zero_to_int64_is_an_error_naming_it(seed: str) -> None:
+    text = _standard("      k: 5\n").replace(
+        "spec:\n  avatarization:", f"spec:\n  seed: {seed}\n  avatarization:"
+    )
+    with pytest.raises(InvalidArgumentError, match="seed: must be an integer from 0") as error:
+        config_from_yaml(text)
+    assert error.value.field == "seed"
+
+
+def test_the_largest_seed_is_kept() -> None:
+    text = _standard("      k: 5\n").replace(
+        "spec:\n  avatarization:", f"spec:\n  seed: {2**63 - 1}\n  avatarization:"
+    )
+    config, _, _ = config_from_yaml(text)
+    assert config.seed == 2**63 - 1
