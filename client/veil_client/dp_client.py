@@ -725,6 +725,14 @@ class DPClient:
         categories, random values (nulls where the metadata says nullable); same seed, same
         table.
 
+        Args:
+            nb_rows: Rows, 1 to 1,000,000.
+            seed: 0 to 2**32 - 1 (the range numpy's and scikit-learn's seeded generators take).
+            lazy: Return a polars LazyFrame instead of a pandas DataFrame.
+
+        Raises:
+            InvalidArgument: ``nb_rows`` or ``seed`` out of range (``field`` names it).
+
         Returns:
             A pandas DataFrame, or a polars LazyFrame with ``lazy=True`` (for OpenDP polars
             plans).
