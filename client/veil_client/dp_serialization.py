@@ -30,9 +30,8 @@ from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
-from veil_wire.skops_import import skops_io
-
 from veil_client.errors import InvalidArgument
+from veil_client.skops_import import skops_io
 
 DIFFPRIVLIB_FORMAT = "veil-diffprivlib"
 DIFFPRIVLIB_FORMAT_VERSION = 1

@@ -7,8 +7,6 @@
 * :mod:`veil_wire.malloc_tuning`: glibc malloc settings for processes that stream tables.
 * :mod:`veil_wire.channel`: the addresses a caller may give and the channel opened to them.
 * :mod:`veil_wire.avatar_features`: the avatarization features' messages and their flat names.
-* :mod:`veil_wire.skops_import`: skops (the returned models' format) imported without torch.
 
-It depends on grpcio, pyarrow and the generated messages only (no pandas; skops only when
-:mod:`veil_wire.skops_import` is called).
+It depends on grpcio, pyarrow and the generated messages only (no pandas).
 """

@@ -37,7 +37,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from veil_service.engine.dp.diffprivlib_json import PipelineStep, build_pipeline, parse_pipeline
-from veil_service.engine.dp.model_format import skops_dumps
+from veil_service.engine.dp.skops_import import skops_dumps
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import (
     CostEstimate,

@@ -6,15 +6,14 @@
 imports ``sklearn.externals.array_api_compat.torch`` (which imports torch) and ``.dask`` (which
 imports dask.array): 3.8 CPU seconds on this machine, 3 of them for modules the walk then skips
 (``all_estimators`` ignores everything under ``externals``). The engine paid it on every
-diffprivlib query, since each runs in a freshly forked worker; a client with ``veil[dp]``
-(which installs torch) paid it on the first model it loaded.
+diffprivlib query, since each runs in a freshly forked worker.
 
 :func:`skops_io` imports skops with those optional array backends stubbed out for the length of
 the import only (0.85 CPU s): the walk does not descend into them, skops' trusted types are the
 same (a unit test compares them), and the stubs are removed again so that nothing later sees
-them. Both sides use it: the engine's forkserver imports it once for all workers
-(``veil_service.engine.dp.skops_preload``), and the client's ``load_model`` imports skops
-through it.
+them. The engine's forkserver imports it once for all workers (:mod:`.skops_preload`); the
+engine process itself imports it only if it serializes a model, so its cost estimates (which
+never do) do not pay for it.
 """
 
 from __future__ import annotations
@@ -61,3 +60,9 @@ def skops_io() -> Any:
         return module
     with _import_lock, optional_array_backends_skipped():
         return importlib.import_module("skops.io")
+
+
+def skops_dumps(obj: Any) -> bytes:
+    """``skops.io.dumps(obj)``: the safe model format returned to clients."""
+    data: bytes = skops_io().dumps(obj)
+    return data

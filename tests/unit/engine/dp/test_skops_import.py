@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from veil_wire.skops_import import OPTIONAL_ARRAY_BACKENDS
+from veil_service.engine.dp.skops_import import OPTIONAL_ARRAY_BACKENDS
 
 _TRUSTED = """
 import skops.io._trusted_types as t
@@ -31,7 +31,7 @@ def test_skops_is_imported_without_torch_and_trusts_the_same_types() -> None:
     plain = _run(f"import json, sys\n{_TRUSTED}\nprint(json.dumps({{'names': names}}))")
     ours = _run(
         "import json, sys\n"
-        "from veil_wire.skops_import import skops_io, OPTIONAL_ARRAY_BACKENDS\n"
+        "from veil_service.engine.dp.skops_import import skops_io, OPTIONAL_ARRAY_BACKENDS\n"
         "skops_io()\n"
         f"{_TRUSTED}\n"
         "print(json.dumps({'names': names, 'torch': 'torch' in sys.modules,"
@@ -48,7 +48,7 @@ def test_the_backends_can_still_be_imported_afterwards() -> None:
     # The stand-ins were taken away: a later import of an adapter gets the real one.
     ours = _run(
         "import json, sys\n"
-        "from veil_wire.skops_import import skops_io\n"
+        "from veil_service.engine.dp.skops_import import skops_io\n"
         "skops_io()\n"
         "import sklearn.externals.array_api_compat.dask as adapter\n"
         "print(json.dumps({'path': hasattr(adapter, '__path__'),"
@@ -61,7 +61,7 @@ def test_a_model_saved_through_it_loads_with_the_clients_trusted_types() -> None
     import numpy as np
     from diffprivlib.models import GaussianNB
     from veil_client.dp_serialization import load_model
-    from veil_service.engine.dp.model_format import skops_dumps
+    from veil_service.engine.dp.skops_import import skops_dumps
 
     x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
     model = GaussianNB(epsilon=1.0, bounds=([0.0, 0.0], [1.0, 1.0]), random_state=0)
@@ -74,11 +74,18 @@ def test_a_model_saved_through_it_loads_with_the_clients_trusted_types() -> None
         assert name not in sys.modules or hasattr(sys.modules[name], "__file__")
 
 
+def test_the_client_stubs_the_same_backends_as_the_engine() -> None:
+    from veil_client import skops_import as client_copy
+    from veil_service.engine.dp import skops_import as engine_copy
+
+    assert client_copy.OPTIONAL_ARRAY_BACKENDS == engine_copy.OPTIONAL_ARRAY_BACKENDS
+
+
 def test_the_client_loads_a_model_without_importing_torch() -> None:
     """A notebook's first model costs no torch import (``veil[dp]`` installs torch)."""
     import numpy as np
     from diffprivlib.models import GaussianNB
-    from veil_service.engine.dp.model_format import skops_dumps
+    from veil_service.engine.dp.skops_import import skops_dumps
 
     x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
     model = GaussianNB(epsilon=1.0, bounds=([0.0, 0.0], [1.0, 1.0]), random_state=0)
