@@ -414,7 +414,7 @@ def load_model(data: bytes, model_format: str, *, allow_pickle: bool = False) ->
         try:
             sio = skops_io()
         except ImportError as exc:
-            raise ImportError("skops is needed for this call: pip install 'veil[dp]'") from exc
+            raise _missing("skops") from exc
         untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_MODEL_TYPES]
         if untrusted:
             raise InvalidArgument(
@@ -453,4 +453,9 @@ def _optional(module: str, package: str) -> Any:
     try:
         return import_module(module)
     except ImportError as exc:
-        raise ImportError(f"{package} is needed for this call: pip install 'veil[dp]'") from exc
+        raise _missing(package) from exc
+
+
+def _missing(package: str) -> ImportError:
+    """The error for a DP library the client's ``veil[dp]`` extra would have installed."""
+    return ImportError(f"{package} is needed for this call: pip install 'veil[dp]'")
