@@ -564,10 +564,14 @@ class Runner:
 
         Beyond Octopize: with ``privacy_targets`` (``{}`` for issue 21's defaults; names
         ``hidden_rate``, ``local_cloaking``, ``singling_out``, ``linkability``, ``inference``,
-        ``distance_ratio``, ``unique_copies``) the server tries k and the privacy knobs on a
-        sample, attacks each result and applies the most useful parameters that meet every
-        target; ``target`` is the column whose prediction measures utility. What it explored is
-        in :meth:`privacy_search` (trials, binding target, the privacy-utility curve).
+        ``distance_ratio``, ``unique_copies`` and, with a ``target``, ``utility_loss``) the
+        server tries k and the privacy knobs on a sample, attacks each result and applies the
+        most useful parameters that meet every target; ``target`` is the column whose
+        prediction measures utility (a model trained on avatars may lose at most
+        ``utility_loss``, default 0.03, of the real rows' score). Privacy comes first: when the
+        sets meeting every privacy target all lose more, the most useful of them is applied and
+        the search says ``met`` false, binding ``utility_loss``. What it explored is in
+        :meth:`privacy_search` (trials, binding target, the privacy-utility curve).
 
         On a linked run the server searches each table's ``k`` and ``coupled_noise`` over whole
         linked avatarizations instead: of the settings tried whose matched hidden rate (each

@@ -2924,6 +2924,7 @@ class PrivacyTargets(_message.Message):
     INFERENCE_FIELD_NUMBER: _builtins.int
     DISTANCE_RATIO_FIELD_NUMBER: _builtins.int
     UNIQUE_COPIES_FIELD_NUMBER: _builtins.int
+    UTILITY_LOSS_FIELD_NUMBER: _builtins.int
     hidden_rate: _builtins.float
     """Minimum hidden rate in % (default 90, strictly above)."""
     local_cloaking: _builtins.float
@@ -2938,6 +2939,12 @@ class PrivacyTargets(_message.Message):
     """Maximum held-out / training distance-to-closest-avatar ratio (default 1.1)."""
     unique_copies: _builtins.float
     """Maximum share of avatars equal to a row occurring once (default 0)."""
+    utility_loss: _builtins.float
+    """Maximum loss of the utility model's score, real rows' minus avatars' (ROC AUC, accuracy or
+    R2 of the request's target column; default 0.03). Checked only when a target is named.
+    Privacy comes first: when every set meeting the privacy targets loses more, the most useful
+    of them is chosen, with met false and utility_loss as the binding target.
+    """
     def __init__(
         self,
         *,
@@ -2948,10 +2955,11 @@ class PrivacyTargets(_message.Message):
         inference: _builtins.float | None = ...,
         distance_ratio: _builtins.float | None = ...,
         unique_copies: _builtins.float | None = ...,
+        utility_loss: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio", "_hidden_rate", b"_hidden_rate", "_inference", b"_inference", "_linkability", b"_linkability", "_local_cloaking", b"_local_cloaking", "_singling_out", b"_singling_out", "_unique_copies", b"_unique_copies", "distance_ratio", b"distance_ratio", "hidden_rate", b"hidden_rate", "inference", b"inference", "linkability", b"linkability", "local_cloaking", b"local_cloaking", "singling_out", b"singling_out", "unique_copies", b"unique_copies"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio", "_hidden_rate", b"_hidden_rate", "_inference", b"_inference", "_linkability", b"_linkability", "_local_cloaking", b"_local_cloaking", "_singling_out", b"_singling_out", "_unique_copies", b"_unique_copies", "_utility_loss", b"_utility_loss", "distance_ratio", b"distance_ratio", "hidden_rate", b"hidden_rate", "inference", b"inference", "linkability", b"linkability", "local_cloaking", b"local_cloaking", "singling_out", b"singling_out", "unique_copies", b"unique_copies", "utility_loss", b"utility_loss"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio", "_hidden_rate", b"_hidden_rate", "_inference", b"_inference", "_linkability", b"_linkability", "_local_cloaking", b"_local_cloaking", "_singling_out", b"_singling_out", "_unique_copies", b"_unique_copies", "distance_ratio", b"distance_ratio", "hidden_rate", b"hidden_rate", "inference", b"inference", "linkability", b"linkability", "local_cloaking", b"local_cloaking", "singling_out", b"singling_out", "unique_copies", b"unique_copies"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio", "_hidden_rate", b"_hidden_rate", "_inference", b"_inference", "_linkability", b"_linkability", "_local_cloaking", b"_local_cloaking", "_singling_out", b"_singling_out", "_unique_copies", b"_unique_copies", "_utility_loss", b"_utility_loss", "distance_ratio", b"distance_ratio", "hidden_rate", b"hidden_rate", "inference", b"inference", "linkability", b"linkability", "local_cloaking", b"local_cloaking", "singling_out", b"singling_out", "unique_copies", b"unique_copies", "utility_loss", b"utility_loss"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__distance_ratio: _TypeAlias = _typing.Literal["distance_ratio"]  # noqa: Y015
     _WhichOneofArgType__distance_ratio: _TypeAlias = _typing.Literal["_distance_ratio", b"_distance_ratio"]  # noqa: Y015
@@ -2967,6 +2975,8 @@ class PrivacyTargets(_message.Message):
     _WhichOneofArgType__singling_out: _TypeAlias = _typing.Literal["_singling_out", b"_singling_out"]  # noqa: Y015
     _WhichOneofReturnType__unique_copies: _TypeAlias = _typing.Literal["unique_copies"]  # noqa: Y015
     _WhichOneofArgType__unique_copies: _TypeAlias = _typing.Literal["_unique_copies", b"_unique_copies"]  # noqa: Y015
+    _WhichOneofReturnType__utility_loss: _TypeAlias = _typing.Literal["utility_loss"]  # noqa: Y015
+    _WhichOneofArgType__utility_loss: _TypeAlias = _typing.Literal["_utility_loss", b"_utility_loss"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__distance_ratio) -> _WhichOneofReturnType__distance_ratio | None: ...
     @_typing.overload
@@ -2981,6 +2991,8 @@ class PrivacyTargets(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__singling_out) -> _WhichOneofReturnType__singling_out | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__unique_copies) -> _WhichOneofReturnType__unique_copies | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__utility_loss) -> _WhichOneofReturnType__utility_loss | None: ...
 
 Global___PrivacyTargets: _TypeAlias = PrivacyTargets  # noqa: Y015
 
@@ -3060,6 +3072,7 @@ class AdviseParametersResponse(_message.Message):
     PRIVACY_TARGETS_FIELD_NUMBER: _builtins.int
     UTILITY_METRIC_FIELD_NUMBER: _builtins.int
     LINKED_K_SEARCH_FIELD_NUMBER: _builtins.int
+    SEARCH_REASON_FIELD_NUMBER: _builtins.int
     targets_met: _builtins.bool
     """With privacy_targets: whether the chosen parameters meet every target on the sample."""
     binding_target: _builtins.str
@@ -3072,6 +3085,10 @@ class AdviseParametersResponse(_message.Message):
     """Rows of the sample the search ran on."""
     utility_metric: _builtins.str
     """What utility measures: ml_utility_ratio or column_shapes_and_pair_trends."""
+    search_reason: _builtins.str
+    """With privacy_targets: why the chosen set was chosen, what it misses and what to change, in
+    words (the last of notes too).
+    """
     @_builtins.property
     def parameters(self) -> Global___AvatarizationParameters:
         """Recommended parameters."""
@@ -3114,10 +3131,11 @@ class AdviseParametersResponse(_message.Message):
         privacy_targets: Global___PrivacyTargets | None = ...,
         utility_metric: _builtins.str = ...,
         linked_k_search: Global___LinkedKSearch | None = ...,
+        search_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["linked_k_search", b"linked_k_search", "parameters", b"parameters", "privacy_targets", b"privacy_targets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "linked_k_search", b"linked_k_search", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "linked_k_search", b"linked_k_search", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "search_reason", b"search_reason", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -396,6 +396,7 @@ class PrivacySearch:
         sample_rows: Rows the search ran on.
         utility_metric: What ``measures["utility"]`` is.
         curve_svg: The privacy-utility curve (k on the x axis, risks and utility on the y axes).
+        reason: Why that set, what it misses and what to change, in words.
     """
 
     targets_met: bool
@@ -406,6 +407,7 @@ class PrivacySearch:
     sample_rows: int
     utility_metric: str
     curve_svg: str
+    reason: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame: one row per parameter set, measures as columns."""
@@ -765,6 +767,7 @@ class RunsApi:
                 sample_rows=response.sample_rows,
                 utility_metric=response.utility_metric,
                 curve_svg=response.curve_svg,
+                reason=response.search_reason,
             )
         linked = None
         if response.HasField("linked_k_search"):

@@ -407,6 +407,7 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
     if search is not None:
         message.targets_met = bool(search["met"])
         message.binding_target = search.get("binding") or ""
+        message.search_reason = str(search.get("reason") or "")
         message.chosen_trial = int(search["chosen_index"])
         message.sample_rows = int(search["sample_rows"])
         message.utility_metric = str(search["utility_metric"])

@@ -5,7 +5,10 @@ This goes further: on a sample of the table it *tries* parameter sets (k, ncp, a
 issue 21, ``max_weight``, ``local_noise`` and ``coupled_noise``), attacks each result, and keeps
 the most useful one whose every privacy measure meets its target, saying which target stopped a
 more useful one (the binding target) and returning everything it explored (the privacy-utility
-curve).
+curve). With a target column, utility has a target too (``utility_loss``, issue 21's 0.03): a set
+meets every target only if it also keeps the model's score within it. Privacy comes first: when
+the sets meeting every privacy target all lose more, the most useful of them is still the answer,
+with ``met`` false and ``utility_loss`` as the binding target.
 
 Each trial splits the sample into a training part (70 %), which is avatarized, and a control part
 (30 %), which plays anonymeter's held-out records, and measures:
@@ -59,7 +62,7 @@ from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
 from veil_service.engine.metrics.tables import align_tables
 from veil_service.engine.metrics.utility import utility_scores
-from veil_service.engine_contract.privacy_targets import PrivacyTargets
+from veil_service.engine_contract.privacy_targets import UTILITY_TARGET, PrivacyTargets
 from veil_service.errors import InvalidArgumentError
 
 #: Rows of the sample the trials run on (training + control).
@@ -625,13 +628,14 @@ def _utility(
     target: str | None,
     seed: int,
 ) -> dict[str, float]:
-    """``utility`` (higher is better) and, with a target, ``utility_loss`` (real - avatar score)."""
+    """``utility`` (higher is better) and, with a target, ``utility_loss`` (real - avatar score)
+    and ``utility_real`` (the real rows' score, which places the utility target on the curve)."""
     tables = align_tables(train, avatars, control)
     if target is not None:
         scores = utility_scores(tables, target, seed)
         real, avatar = scores["ml_utility_real"], scores["ml_utility_avatar"]
         if isinstance(real, float) and isinstance(avatar, float) and real > 0:
-            return {"utility": avatar / real, "utility_loss": real - avatar}
+            return {"utility": avatar / real, "utility_loss": real - avatar, "utility_real": real}
     shapes = list(column_shapes(tables).values())
     pairs = list(pair_trends(tables).values())
     return {"utility": float(np.mean(shapes + pairs))}
@@ -648,24 +652,41 @@ def _choose(
     each = f" ({splits} random splits each)" if splits > 1 else ""
     by_utility = sorted(range(len(trials)), key=lambda i: -trials[i].measures["utility"])
     passing = [i for i in by_utility if not trials[i].failed]
+    private = [i for i in by_utility if not targets.privacy_failures(trials[i].failed)]
     reference: int | None = None
     if passing:
         chosen = passing[0]
-        better = [
-            i
-            for i in by_utility
-            if trials[i].measures["utility"] > trials[chosen].measures["utility"]
-        ]
+        better = _more_useful(trials, by_utility, chosen)
         binding = trials[better[0]].failed[0] if better else None
         met = True
         reason = (
             f"The most useful of {len(trials)} parameter sets tried on {sample_rows} rows{each} "
-            f"that meets every target (utility {trials[chosen].measures['utility']:.3f})"
+            f"that meets every target ({_utility_words(trials[chosen])})"
             + (
                 f"; {len(better)} more useful set(s) missed a target, first {binding!r}."
                 if binding
                 else "; no target was binding: the most useful set met them all."
             )
+        )
+    elif private:
+        # Privacy first: the most useful set meeting every privacy target is kept even though
+        # it loses more utility than asked; the answer says so instead of claiming "met".
+        chosen = private[0]
+        better = _more_useful(trials, by_utility, chosen)
+        met = False
+        binding = UTILITY_TARGET
+        reason = (
+            f"No parameter set of the {len(trials)} tried on {sample_rows} rows{each} meets every "
+            f"target: the most useful of the {len(private)} that meet every privacy target "
+            f"(trial {chosen + 1}, {_utility_words(trials[chosen])}) misses the utility target "
+            f"(a loss of at most {targets.utility_loss:g}); it is kept, privacy first"
+            + (
+                f". The {len(better)} more useful set(s) miss a privacy target, first "
+                f"{trials[better[0]].failed[0]!r}"
+                if better
+                else ""
+            )
+            + ". Relax that privacy target, or raise utility_loss if this loss is acceptable."
         )
     else:
         chosen, reference = _fallback(trials, targets)
@@ -713,6 +734,22 @@ def _choose(
         splits=splits,
         defaults_index=reference,
     )
+
+
+def _more_useful(trials: list[Trial], by_utility: list[int], chosen: int) -> list[int]:
+    """The trials more useful than ``chosen``, most useful first."""
+    return [
+        i for i in by_utility if trials[i].measures["utility"] > trials[chosen].measures["utility"]
+    ]
+
+
+def _utility_words(trial: Trial) -> str:
+    """A trial's utility for the answer's reason, with the score it loses when measured."""
+    words = f"utility {trial.measures['utility']:.3f}"
+    loss = trial.measures.get(UTILITY_TARGET)
+    if loss is not None and np.isfinite(loss):
+        words += f", {loss:.3f} below the real data's score"
+    return words
 
 
 def _unmeasured_note(trial: Trial) -> str:

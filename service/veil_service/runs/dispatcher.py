@@ -45,7 +45,7 @@ from veil_service.runs import (
     store,
     tables,
 )
-from veil_service.runs.config import RunConfig, named_target_column
+from veil_service.runs.config import RunConfig, advice_task_params
 from veil_service.runs.job_events import JobEvents
 from veil_service.storage import schema
 from veil_service.storage.db_calls import db_call, db_read
@@ -746,14 +746,12 @@ class Dispatcher:
         }
         inputs = [self._input("original", table)]
         if job.kind == "advice":
-            params["key_columns"] = config.key_columns(table.name)
             advice = (table_config.advice if table_config else None) or {}
-            if advice.get("privacy_targets") is not None:
-                # A named target column is the utility's target too, and every trial keeps it.
-                named = named_target_column(config, table.name)
-                params["privacy_targets"] = advice["privacy_targets"]
-                params["target"] = advice.get("target") or named
-                params["target_column"] = named
+            params.update(
+                advice_task_params(
+                    config, table.name, advice.get("privacy_targets"), advice.get("target")
+                )
+            )
         pseudonymized = table_config.pseudonymized_columns if table_config else {}
         params["pseudonymized_columns"] = pseudonymized
         if job.kind == "standard" and table_config is not None:

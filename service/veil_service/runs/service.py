@@ -24,7 +24,7 @@ from veil_service.engine_contract.linked_tables import schema_to_dict, table_ref
 from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.errors import FailedPreconditionError, InvalidArgumentError, Reason
 from veil_service.runs import jobs, results, store, tables, yaml_parsing
-from veil_service.runs.config import RunConfig, named_target_column, validate
+from veil_service.runs.config import RunConfig, advice_task_params, validate
 from veil_service.runs.dispatcher import Dispatcher
 from veil_service.runs.jobs import JobRecord
 from veil_service.runs.linked_jobs import task_params as linked_task_params
@@ -377,20 +377,9 @@ class RunsService:
             return await self._advise_linked(
                 owner_id, run_id, table_name, linked_hidden_rate_target(privacy_targets, target)
             )
-        params: dict[str, Any] = {
-            "table_name": table.name,
-            "key_columns": config.key_columns(table_name),
-        }
         if privacy_targets is not None:
             check_privacy_targets(privacy_targets)
-            # A named target column is the utility's target too, and every trial keeps it.
-            named = named_target_column(config, table_name)
-            params.update(
-                privacy_targets=privacy_targets,
-                target=target or named,
-                target_column=named,
-                seed=config.seed,
-            )
+        params = advice_task_params(config, table.name, privacy_targets, target)
         output = await self.app.engines.run(
             "advice", params, [self._input("original", table)], owner=owner_id
         )

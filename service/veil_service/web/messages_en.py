@@ -222,6 +222,8 @@ MESSAGES: dict[str, str] = {
     "targets.inference": "Inference risk, maximum (%)",
     "targets.distance_ratio": "Distance ratio, maximum (held-out / training)",
     "targets.unique_copies": "Copies of unique rows, maximum (%)",
+    "targets.utility_loss": "Utility loss, maximum (score lost, with a column to predict)",
+    "targets.private": "No set of the {tried} tried on {rows} rows meets every target: the most useful set that meets every privacy target is filled in below, though it loses more utility than the target allows (privacy comes first).",
     "targets.utility_target": "Utility measured by predicting",
     "targets.utility_target.none": "no column (distributions and pair trends)",
     "targets.utility_target.help": "A column to predict from the avatars; it is also the first secret of the inference attack.",

@@ -222,6 +222,8 @@ MESSAGES: dict[str, str] = {
     "targets.inference": "Risque d'inférence, maximum (%)",
     "targets.distance_ratio": "Rapport des distances, maximum (témoin / entraînement)",
     "targets.unique_copies": "Copies de lignes uniques, maximum (%)",
+    "targets.utility_loss": "Perte d'utilité, maximum (score perdu, avec une colonne à prédire)",
+    "targets.private": "Aucun des {tried} jeux essayés sur {rows} lignes n'atteint toutes les cibles : le jeu le plus utile qui atteint toutes les cibles de confidentialité est rempli ci-dessous, bien qu'il perde plus d'utilité que la cible ne le permet (la confidentialité passe d'abord).",
     "targets.utility_target": "Utilité mesurée en prédisant",
     "targets.utility_target.none": "aucune colonne (distributions et tendances par paire)",
     "targets.utility_target.help": "Une colonne à prédire à partir des avatars ; c'est aussi le premier secret de l'attaque par inférence.",

@@ -208,6 +208,9 @@ def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
     setup = session.get(created.headers["location"]).text
     # The targets form starts at issue 21's defaults, the risks in % as the run page shows them.
     assert re.search(r'id="patients\.target\.singling_out"[^>]* value="10\.0"', setup)
+    # The utility target is a score lost (not a %), checked with a column to predict.
+    assert re.search(r'id="patients\.target\.utility_loss"[^>]* value="0\.03"', setup)
+    assert "Utility loss, maximum (score lost, with a column to predict)" in setup
     assert 'form="advise-1"' in setup and 'action="' + run_path + '/advise"' in setup
     refused = session.post(
         f"{run_path}/advise", {"table": "patients", "patients.target.inference": "200"}
@@ -216,6 +219,12 @@ def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
     assert "privacy_targets.inference must be between 0.0 and 1.0" in refused.text
     assert "divided by 100" in refused.text
     assert re.search(r'id="patients\.target\.inference"[^>]* value="200"', refused.text)
+    lossy = session.post(
+        f"{run_path}/advise", {"table": "patients", "patients.target.utility_loss": "3"}
+    )
+    assert lossy.status_code == 400
+    assert "privacy_targets.utility_loss must be between 0.0 and 1.0" in lossy.text
+    assert "divided by 100" not in lossy.text
     wrong_column = session.post(
         f"{run_path}/advise", {"table": "patients", "patients.utility_target": "salary"}
     )

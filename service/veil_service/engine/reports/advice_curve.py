@@ -2,14 +2,15 @@
 
 One figure, k on the x axis: above, each attack risk of every parameter family tried (Octopize's
 method, bounded weights with full or half local noise, and with coupled noise) against its
-target; below, the utility.
-The chosen parameter set is circled, so that a reader sees what was traded for what. The same
-figure goes with the advice result (SVG) and into the reports (PNG), in the report's language.
+target; below, the utility, with the utility target (dotted) when a column's prediction
+measures it. The chosen parameter set is circled, so that a reader sees what was traded for
+what. The same figure goes with the advice result (SVG) and into the reports (PNG), in the
+report's language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure as MplFigure
@@ -17,6 +18,7 @@ from matplotlib.lines import Line2D
 
 from veil_service.engine.reports.html import new_figure, settle, style, to_png, to_svg
 from veil_service.engine.reports.i18n import Translator
+from veil_service.engine_contract.privacy_targets import UTILITY_TARGET
 
 #: Risks drawn on the upper axes.
 RISKS = ("singling_out", "linkability", "inference")
@@ -81,6 +83,16 @@ def _curve(advice: Mapping[str, Any], t: Translator) -> MplFigure:
         )
     for risk in RISKS:
         risk_axes.axhline(targets[risk], color=colors[risk], linewidth=0.8, alpha=0.5)
+    threshold = _utility_threshold(trials, targets)
+    if threshold is not None:
+        utility_axes.axhline(
+            threshold,
+            color="black",
+            linewidth=0.8,
+            linestyle=(0, (1, 2)),
+            alpha=0.6,
+            label=t("search.curve.utility_target"),
+        )
     # One colour per risk (the line styles are the families, named in the lower legend).
     risk_axes.legend(
         handles=[Line2D([], [], color=colors[r], label=t(f"search.target.{r}")) for r in RISKS],
@@ -104,12 +116,30 @@ def _curve(advice: Mapping[str, Any], t: Translator) -> MplFigure:
     )
     utility_axes.set_xlabel(t("search.curve.k_axis"))
     utility_axes.legend(fontsize=7, loc="best")
-    verdict = t("search.curve.met") if advice["met"] else t("search.curve.closest")
+    if advice["met"]:
+        verdict = t("search.curve.met")
+    elif list(chosen["failed"]) == [UTILITY_TARGET]:
+        verdict = t("search.curve.private")
+    else:
+        verdict = t("search.curve.closest")
     risk_axes.set_title(
         t("search.curve.title", rows=advice["sample_rows"], verdict=verdict), fontsize=9
     )
     settle(figure)
     return figure
+
+
+def _utility_threshold(
+    trials: Sequence[Mapping[str, Any]], targets: Mapping[str, float]
+) -> float | None:
+    """The utility ratio at which a model loses exactly the utility target (1 - target / real
+    score), when the trials measured a model's score; None otherwise. Every trial's model on
+    real rows is the same (same splits and seeds), so their mean real score is taken."""
+    reals = [trial["measures"].get("utility_real") for trial in trials]
+    known = [float(r) for r in reals if r is not None and r > 0]
+    if not known or targets.get(UTILITY_TARGET) is None:
+        return None
+    return 1.0 - float(targets[UTILITY_TARGET]) / (sum(known) / len(known))
 
 
 def advice_curve_svg(advice: Mapping[str, Any], language: str = "en") -> str:

@@ -20,6 +20,7 @@ from veil_service.engine.avatarize.parameters import (
     DEFAULT_MAX_WEIGHT_SHARES,
 )
 from veil_service.engine.reports.i18n import Translator
+from veil_service.engine_contract.privacy_targets import UTILITY_TARGET
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,15 @@ def _privacy_search(
             t("search.met", parameters=parameters, binding=t(f"search.target.{binding}"))
             if binding
             else t("search.met_unbound", parameters=parameters)
+        )
+    elif list(chosen["failed"]) == [UTILITY_TARGET]:  # privacy met, utility kept second
+        sentences.append(
+            t(
+                "search.private",
+                parameters=parameters,
+                loss=t.number(float(chosen["measures"][UTILITY_TARGET])),
+                target=t.number(float(search["targets"][UTILITY_TARGET])),
+            )
         )
     else:
         missed = ", ".join(t(f"search.target.{name}") for name in chosen["failed"])

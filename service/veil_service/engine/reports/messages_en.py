@@ -262,6 +262,10 @@ EN: dict[str, str] = {
     "no target was binding (the most useful set tried met them all).",
     "search.missed": "No parameter set tried meets every target on the sample; kept: {parameters} "
     "(Veil's defaults, or a set at least as private as them on every measure). It misses {missed}.",
+    "search.private": "No parameter set tried meets every target on the sample; kept: "
+    "{parameters}, the most useful set that meets every privacy target (privacy comes first). "
+    "It misses the utility target: a model trained on its avatars scores {loss} below one "
+    "trained on real rows (target: at most {target}).",
     "search.run_used": "This run used the chosen parameters.",
     "search.k_grown": "The table has {rows} rows, more than the sample: k grows from {sample_k} "
     "to {k} (k x (rows ratio)^(1/3); at the same k the attacks find the closer neighbours of a "
@@ -270,8 +274,8 @@ EN: dict[str, str] = {
     "search.sample_note": "Figures of a sample are noisier than the metrics of the whole table "
     "above, which are the ones to sign off on.",
     "search.caption": "Privacy-utility curve of the search: k on the x axis; above, each attack "
-    "risk per family of parameters against its target (thin lines); below, the utility; circled: "
-    "the chosen set.",
+    "risk per family of parameters against its target (thin lines); below, the utility (with its "
+    "target, dotted, when a column's prediction measures it); circled: the chosen set.",
     "search.target.hidden_rate": "hidden rate",
     "search.target.local_cloaking": "local cloaking",
     "search.target.singling_out": "singling-out risk",
@@ -279,6 +283,7 @@ EN: dict[str, str] = {
     "search.target.inference": "worst inference risk",
     "search.target.distance_ratio": "distance ratio held-out/train",
     "search.target.unique_copies": "copies of unique rows",
+    "search.target.utility_loss": "utility loss",
     "search.column.singling_out": "Singling-out",
     "search.column.linkability": "Linkability",
     "search.column.inference": "Inference (worst)",
@@ -295,6 +300,8 @@ EN: dict[str, str] = {
     "search.curve.title": "Privacy-utility curve ({rows} sampled rows)\ncircled: chosen, {verdict}",
     "search.curve.met": "meets every target",
     "search.curve.closest": "no riskier than the defaults",
+    "search.curve.private": "meets every privacy target, not utility",
+    "search.curve.utility_target": "utility target",
     "search.curve.risk_axis": "attack risk",
     "search.curve.utility_ratio": "utility (avatars / real)",
     "search.curve.utility_shapes": "utility (shapes and pair trends)",

@@ -280,6 +280,11 @@ FR: dict[str, str] = {
     "search.missed": "Aucun jeu essayé n'atteint toutes les cibles sur l'échantillon ; retenu : "
     "{parameters} (les paramètres par défaut de Veil, ou un jeu au moins aussi protecteur sur "
     "chaque mesure). Il manque : {missed}.",
+    "search.private": "Aucun jeu essayé n'atteint toutes les cibles sur l'échantillon ; retenu : "
+    "{parameters}, le jeu le plus utile qui atteint toutes les cibles de confidentialité (la "
+    "confidentialité passe d'abord). Il manque la cible d'utilité : un modèle entraîné sur ses "
+    "avatars perd {loss} par rapport à un modèle entraîné sur les lignes réelles (cible : au "
+    "plus {target}).",
     "search.run_used": "Cette exécution a utilisé les paramètres retenus.",
     "search.k_grown": "La table a {rows} lignes, plus que l'échantillon : k passe de {sample_k} "
     "à {k} (k x (rapport des lignes)^(1/3) ; à k égal, les attaques trouvent les voisins plus "
@@ -290,7 +295,8 @@ FR: dict[str, str] = {
     "la table entière ci-dessus, qui sont celles à valider.",
     "search.caption": "Courbe confidentialité-utilité de la recherche : k en abscisse ; en haut, "
     "chaque risque d'attaque par famille de paramètres face à sa cible (traits fins) ; en bas, "
-    "l'utilité ; entouré : le jeu retenu.",
+    "l'utilité (avec sa cible, en pointillés, quand la prédiction d'une colonne la mesure) ; "
+    "entouré : le jeu retenu.",
     "search.target.hidden_rate": "taux de dissimulation",
     "search.target.local_cloaking": "camouflage local",
     "search.target.singling_out": "risque d'individualisation",
@@ -298,6 +304,7 @@ FR: dict[str, str] = {
     "search.target.inference": "pire risque d'inférence",
     "search.target.distance_ratio": "rapport des distances hors échantillon/apprentissage",
     "search.target.unique_copies": "copies de lignes uniques",
+    "search.target.utility_loss": "perte d'utilité",
     "search.column.singling_out": "Individualisation",
     "search.column.linkability": "Corrélation",
     "search.column.inference": "Inférence (pire)",
@@ -315,6 +322,8 @@ FR: dict[str, str] = {
     "entouré : retenu, {verdict}",
     "search.curve.met": "atteint toutes les cibles",
     "search.curve.closest": "pas plus risqué que les défauts",
+    "search.curve.private": "atteint les cibles de confidentialité, pas l'utilité",
+    "search.curve.utility_target": "cible d'utilité",
     "search.curve.risk_axis": "risque d'attaque",
     "search.curve.utility_ratio": "utilité (avatars / réel)",
     "search.curve.utility_shapes": "utilité (formes et tendances des paires)",

@@ -157,3 +157,26 @@ def test_the_report_names_secrets_too_rare_to_measure_with_their_interval() -> N
     assert "foreign_worker 0,276 [0, 0,609]" in french
     plain, _ = _pdf(build_technical_report(_context(SEARCH), "en"))
     assert "could not be measured" not in plain
+
+
+def test_the_report_says_when_privacy_came_first_and_utility_was_missed() -> None:
+    private = {
+        **SEARCH,
+        "met": False,
+        "binding": "utility_loss",
+        "chosen_index": 2,
+        "targets": {**TARGETS, "utility_loss": 0.03},
+    }
+    private["trials"] = [
+        _trial(10, 0.0, 0.991, 0.4137, ["inference"]),
+        _trial(10, 1.0, 0.975, 0.1912, ["inference"]),
+        _trial(20, 1.0, 0.952, 0.0655, ["utility_loss"]),
+    ]
+    private["trials"][2]["measures"]["utility_loss"] = 0.041
+    text, images = _pdf(build_technical_report(_context(private, k=20), "en"))
+    assert "the most useful set that meets every privacy target (privacy comes first)" in text
+    assert "scores 0.041 below one trained on real rows (target: at most 0.03)" in text
+    assert "at least as private as them" not in text
+    assert "misses utility loss" in text and images == 1
+    french, _ = _pdf(build_technical_report(_context(private, k=20), "fr"))
+    assert "la confidentialité passe d'abord" in french and "perd 0,041" in french
