@@ -37,6 +37,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from veil_service.engine.avatarize import AvatarizationParameters, run_avatarization
 from veil_service.engine.metrics import privacy_metrics
+from veil_service.engine.metrics.tables import as_declared_categories
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from privacy_utility import load_case
@@ -91,7 +92,9 @@ def leakage(
         np.mean(np.isin(avatar_keys, values[counts == 1]))
     )
     share["avatar_equals_own_original"] = float(np.mean(avatar_keys == keys))
-    metrics = privacy_metrics(train, result.unshuffled, ncp=ncp, compute_attacks=False)
+    # The integer columns avatarized as categories are measured as categories, as a run does.
+    measured = as_declared_categories([train, result.unshuffled], categorical)
+    metrics = privacy_metrics(*measured, ncp=ncp, compute_attacks=False)
     details = metrics["details"]
     share["hidden_rate"] = metrics["hidden_rate"]
     share["hidden_rate_if_ties_random"] = details["hidden_rate_if_ties_random"]

@@ -189,15 +189,18 @@ def _measure(
 ) -> dict[str, Any]:
     """One metrics family on a partition's originals and unshuffled avatars, with the columns
     the metrics jobs leave out left out (``engine.tasks.measured_pair``)."""
+    from veil_service.engine.metrics.tables import as_declared_categories
     from veil_service.engine.tasks.avatar_jobs import apply_column_types
     from veil_service.engine.tasks.measured_pair import measured_pair
 
     types = dict(partition.column_types)
-    original, _ = apply_column_types(partition.read(), types)
+    original, declared = apply_column_types(partition.read(), types)
     stored = pd.read_parquet(partition.path("unshuffled"))
     unshuffled, _ = apply_column_types(
         stored, {c: t for c, t in types.items() if c in stored.columns}
     )
+    # Codes declared categorical are measured as the modalities they were avatarized as.
+    original, unshuffled = as_declared_categories([original, unshuffled], declared)
     pair = measured_pair(
         original,
         unshuffled,

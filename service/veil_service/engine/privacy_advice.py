@@ -60,7 +60,7 @@ from veil_service.engine.forked_map import forked_map
 from veil_service.engine.metrics import attacks, privacy_metrics
 from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
-from veil_service.engine.metrics.tables import align_tables
+from veil_service.engine.metrics.tables import align_tables, as_declared_categories
 from veil_service.engine.metrics.utility import utility_scores
 from veil_service.engine_contract.privacy_targets import UTILITY_TARGET, PrivacyTargets
 from veil_service.errors import InvalidArgumentError
@@ -496,7 +496,7 @@ def _measure(
     excluded = list(base.get("exclude_variable_names") or ())
     kept = [c for c in train.columns if c not in excluded]
     declared = list(base.get("categorical_columns") or ())
-    train, avatars, control = _as_categories(
+    train, avatars, control = as_declared_categories(
         [train[kept], result.unshuffled[kept], control[kept]], declared
     )
     distance = privacy_metrics(train, avatars, ncp=params["ncp"], compute_attacks=False, seed=seed)
@@ -518,20 +518,6 @@ def _measure(
     measures["unique_copies"] = _unique_copies(train, avatars)
     measures.update(_utility(train, avatars, control, target, seed))
     return measures, results, minority
-
-
-def _as_categories(frames: list[pd.DataFrame], declared: list[str]) -> list[pd.DataFrame]:
-    """Numeric columns declared categorical get the ``category`` dtype, which the metrics read
-    as categorical (engine/metrics/tables.py), with the same categories in every frame."""
-    out = [frame.copy() for frame in frames]
-    for name in declared:
-        if name not in out[0].columns:
-            continue
-        values = pd.concat([frame[name] for frame in frames]).dropna().unique()
-        dtype = pd.CategoricalDtype(sorted(values))
-        for frame in out:
-            frame[name] = frame[name].astype(dtype)
-    return out
 
 
 def _attacks(

@@ -14,6 +14,7 @@ continuous seconds. To treat an integer column as categorical, give it the ``cat
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -287,6 +288,30 @@ def _aligned_frame(
     return pd.DataFrame(
         data, columns=list(original.columns), index=pd.RangeIndex(len(frame)), copy=False
     )
+
+
+def as_declared_categories(
+    frames: Sequence[pd.DataFrame], names: Iterable[str]
+) -> list[pd.DataFrame]:
+    """Copies of ``frames`` with each named column (numeric codes the owner declared
+    categorical) as the ``category`` dtype, with the same categories in every frame.
+
+    The metrics and the figures read a column's kind from its dtype, and the avatarization
+    reads the declared types: without this a code declared ``category`` (titanic's ``pclass``
+    1/2/3) was avatarized as a modality but measured and drawn as a quantity. A name missing
+    from a frame is skipped in that frame (uploaded avatars may lack a column; the metrics say
+    so).
+    """
+    out = [frame.copy() for frame in frames]
+    for name in names:
+        present = [frame for frame in out if name in frame.columns]
+        if not present:
+            continue
+        values = pd.concat([frame[name] for frame in present]).dropna().unique()
+        dtype = pd.CategoricalDtype(sorted(values))
+        for frame in present:
+            frame[name] = frame[name].astype(dtype)
+    return out
 
 
 def category_codes(frames: list[pd.DataFrame], column: str) -> list[np.ndarray]:

@@ -199,6 +199,11 @@ def _write_figures(
     }
     if ctx.params.get("max_distribution_plots") is not None:
         kwargs["max_distribution_plots"] = ctx.params["max_distribution_plots"]
+    from veil_service.engine.metrics.tables import as_declared_categories
+
+    original, avatars = as_declared_categories(
+        [original, avatars], declared_categorical(ctx, original)
+    )
     ctx.progress(0.92, "figures")
     for figure in build_figures(original, avatars, **kwargs):
         if only is not None and figure.kind not in only:
@@ -210,15 +215,30 @@ def _write_figures(
         )
 
 
-def _read_pair(ctx: TaskContext, max_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    original, _ = _read_original(ctx, max_rows)
+def _read_pair(
+    ctx: TaskContext, max_rows: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The originals and the unshuffled avatars with their declared types applied, and the
+    numeric columns declared categorical: the metrics and the reports measure those as
+    modalities (``as_declared_categories``), as the avatarization treated them, once the
+    identifier rule (which reads the declared list and the numbers) has run."""
+    original, declared = _read_original(ctx, max_rows)
     avatars = ctx.read_table("avatars", max_rows)
     types = ctx.params.get("column_types") or {}
     if types:
         avatars, _ = apply_column_types(
             avatars, {c: t for c, t in types.items() if c in avatars.columns}
         )
-    return original, avatars
+    return original, avatars, declared
+
+
+def declared_categorical(ctx: TaskContext, frame: pd.DataFrame) -> list[str]:
+    """The numeric columns of ``frame`` the run declares categorical (its ``column_types``)."""
+    types = ctx.params.get("column_types") or {}
+    _, declared = apply_column_types(
+        frame.head(0), {c: t for c, t in types.items() if c in frame.columns}
+    )
+    return declared
 
 
 def _metric_params(ctx: TaskContext, section: str) -> dict[str, Any]:
@@ -249,8 +269,11 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     from veil_service.engine.tasks.release_metrics import computations, labelled
 
     compute = getattr(metrics, section)
-    original, avatars = _read_pair(ctx)
+    from veil_service.engine.metrics.tables import as_declared_categories
+
+    original, avatars, declared = _read_pair(ctx)
     identifiers = _pseudonymized_identifiers(ctx, original, aside_columns.find_set_aside(original))
+    original, avatars = as_declared_categories([original, avatars], declared)
     pair = measured_pair(
         original, avatars, _metric_params(ctx, section), identifiers, _table_name(ctx)
     )
@@ -327,18 +350,20 @@ def run_report(ctx: TaskContext) -> dict[str, Any]:
     so the report never holds the whole table; the summary says so.
     """
     from veil_service.engine.avatarize import constant_columns as aside_columns
+    from veil_service.engine.metrics.tables import as_declared_categories
     from veil_service.engine.tasks.release_metrics import computations
     from veil_service.engine.tasks.report_task import write_reports
     from veil_service.engine_contract import partitioned
 
     first_partition = ctx.params.get(partitioned.ROWS_PARAM)
     rows = None if first_partition is None else int(first_partition)
-    original, avatars = _read_pair(ctx, rows)
+    original, avatars, declared = _read_pair(ctx, rows)
     # Identifiers released as pseudonyms stay out of the reports: their figures would show the
     # real names (and compare them with pseudonyms).
     hidden = _pseudonymized_identifiers(ctx, original, aside_columns.find_set_aside(original))
     original = original.drop(columns=hidden)
     avatars = avatars.drop(columns=[c for c in hidden if c in avatars.columns])
+    original, avatars = as_declared_categories([original, avatars], declared)
     standalone = computations(ctx, original, avatars, "signal_metrics")[0]
     privacy = json.loads(ctx.input_path("privacy_metrics").read_text())
     signal = json.loads(ctx.input_path("signal_metrics").read_text())

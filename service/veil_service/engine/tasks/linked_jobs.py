@@ -154,6 +154,14 @@ class LinkedRun:
             from veil_service.engine.multitable.metrics import first_avatars
 
             avatars = first_avatars(self.schema, avatars, lineages, originals)
+        # Codes declared categorical are measured and drawn as the modalities they were
+        # avatarized as (the metrics read a column's kind from its dtype).
+        from veil_service.engine.metrics.tables import as_declared_categories
+
+        for name in self.names():
+            originals[name], avatars[name] = as_declared_categories(
+                [originals[name], avatars[name]], categorical[name]
+            )
         return originals, avatars, categorical, hidden
 
     def lineages(self, ctx: TaskContext) -> dict[str, np.ndarray]:
@@ -298,6 +306,7 @@ def _write_figures(
 ) -> None:
     """Each table's figures: the single-table ones on its variables, series figures for series."""
     from veil_service.engine.forked_map import available_cores
+    from veil_service.engine.metrics.tables import as_declared_categories
     from veil_service.engine.multitable.metrics import aligned_series
     from veil_service.engine.multitable.pipeline import value_columns
     from veil_service.engine.reports import build_figures
@@ -335,9 +344,16 @@ def _write_figures(
             if run.params.get("max_distribution_plots") is not None:
                 kwargs["max_distribution_plots"] = run.params["max_distribution_plots"]
             original_projections, avatar_projections = projections.get(name, (None, None))
+            shown_original, shown_avatars = as_declared_categories(
+                [
+                    originals[name][columns].reset_index(drop=True),
+                    avatars[name][columns].reset_index(drop=True),
+                ],
+                [c for c in categorical.get(name, ()) if c in columns],
+            )
             figures = build_figures(
-                originals[name][columns].reset_index(drop=True),
-                avatars[name][columns].reset_index(drop=True),
+                shown_original,
+                shown_avatars,
                 original_projections=original_projections,
                 avatar_projections=avatar_projections,
                 privacy=None,
