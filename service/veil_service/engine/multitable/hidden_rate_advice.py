@@ -38,6 +38,7 @@ import pandas as pd
 
 from veil_service.engine.avatarize.column_types import in_column_order
 from veil_service.engine.forked_map import ForkedWorkers
+from veil_service.engine.metrics.tables import as_declared_categories
 from veil_service.engine.multitable.matched_measures import (
     ReleaseMeasures,
     fresh_sample_hidden_rate,
@@ -417,8 +418,13 @@ def _plan_table(
     seed: int,
 ) -> _TablePlan:
     """One table's plan (see :class:`_TablePlan`); its preparation is shared by every trial:
-    both noises and the held-out seeds (the trials change only its k and noise)."""
+    both noises and the held-out seeds (the trials change only its k and noise).
+
+    Numeric codes the table avatarizes as categories are measured as categories, as the
+    metrics jobs measure them (the rates read a column's kind from the original's dtype)."""
     original = frames[name][value_columns(schema, name, frames[name])]
+    declared = parameters[name].avatarization.get("categorical_columns") or ()
+    (original,) = as_declared_categories([original], [c for c in declared if c in original])
     if targets is not None and name in targets:
         target, source = float(targets[name]), "stated"
     else:

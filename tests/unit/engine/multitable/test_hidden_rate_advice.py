@@ -19,6 +19,7 @@ from veil_service.engine.multitable.hidden_rate_advice import (
     HELD_OUT_OFFSET,
     MAX_CONFIRMATIONS,
     KTrial,
+    _plan_table,
     advise_linked_k,
     confirm_choice,
     k_candidates,
@@ -481,3 +482,22 @@ def test_bad_requests_name_the_field() -> None:
     schema, series_frames = sensors()
     with pytest.raises(InvalidArgumentError, match="time series"):
         advise_linked_k(schema, series_frames, {}, tables=["sensor1"])
+
+
+def test_numeric_codes_avatarized_as_categories_are_measured_as_categories() -> None:
+    # As the metrics jobs measure them: a rate read with the codes as numbers would judge the
+    # avatars in another space than the one they were made in.
+    frames = tables()
+    stage = np.random.default_rng(0).integers(1, 5, len(frames["patient"]))
+    frames["patient"] = frames["patient"].assign(stage=stage)
+    params = {
+        **parameters(),
+        "patient": TableParameters({"k": 5, "categorical_columns": ["stage"]}),
+    }
+    plan = _plan_table(SCHEMA, frames, params, "patient", None, {}, 3, 0)
+    assert isinstance(plan.original["stage"].dtype, pd.CategoricalDtype)
+    assert plan.original["age"].dtype == np.float64
+    measured = frames["patient"][["age", "sex", "income", "stage"]].astype({"stage": "category"})
+    assert plan.target == fresh_sample_hidden_rate(measured, seed=0)[0]
+    as_numbers = _plan_table(SCHEMA, frames, parameters(), "patient", None, {}, 3, 0)
+    assert as_numbers.original["stage"].dtype == stage.dtype
