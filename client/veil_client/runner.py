@@ -41,6 +41,7 @@ from veil_client.progress import JobProgress, in_notebook
 from veil_client.results import STORED_KINDS, ResultsOrganizer
 from veil_client.run_config import RunnerConfig, TableState
 from veil_client.summaries import summary_frame
+from veil_client.tables import to_dataframe
 
 
 class RunsApiHolder(Protocol):
@@ -910,7 +911,7 @@ class Runner:
     def _decode(self, info: ResultInfo) -> Any:
         data = self._fetch(info)
         if info.media_type == "application/vnd.apache.arrow.stream":
-            return ipc.open_stream(pa.py_buffer(data)).read_all().to_pandas()
+            return to_dataframe(ipc.open_stream(pa.py_buffer(data)).read_all())
         if info.media_type == "application/json":
             return json.loads(data)
         if info.media_type == "text/html":

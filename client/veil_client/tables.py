@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -286,6 +287,27 @@ def split_download(responses: Iterable[Any]) -> tuple[Any, Iterator[memoryview]]
                 raise InvalidArgument("the server sent a second header.")
 
     return header, chunks()
+
+
+def to_dataframe(table: pa.Table) -> pd.DataFrame:
+    """A downloaded table as pandas, missing values as pandas writes them.
+
+    Arrow has one missing value, null, and pyarrow turns a null of an ``object`` column into
+    ``None``; a table read with ``pd.read_csv`` (Octopize's tutorials, most uploads) holds
+    ``NaN`` there. So the avatars of an uploaded ``NaN`` came back ``None``: ``isna()`` agrees,
+    but ``astype(str)``, ``unique()`` and equality checks against the input do not. Nulls of
+    ``object`` columns come back as ``NaN``, pandas' missing value for them; ``string``,
+    ``category`` and nullable columns keep their own (``pd.NA``, ``NaN``).
+    """
+    frame: pd.DataFrame = table.to_pandas()
+    for position, dtype in enumerate(frame.dtypes):
+        if not pd.api.types.is_object_dtype(dtype):
+            continue
+        column = frame.iloc[:, position]
+        missing = column.isna()
+        if missing.any():
+            frame.isetitem(position, column.where(~missing, np.nan).to_numpy(dtype=object))
+    return frame
 
 
 def read_arrow(chunks: Iterator[memoryview], expected_sha256: str = "") -> pa.Table:

@@ -252,6 +252,37 @@ def test_item_7_dtypes_come_back_as_they_went_in(manager: Manager, iris: pd.Data
     assert set(avatars["codes"]) <= set(range(1, 11))
 
 
+def test_missing_values_come_back_as_the_inputs(manager: Manager, iris: pd.DataFrame) -> None:
+    # An object column read with pd.read_csv holds NaN; Arrow carries null, and pyarrow gives
+    # None back for it: the avatars of a NaN came back None (astype(str) and unique() differ
+    # from the input's). Each missing value comes back in the kind the column's dtype uses.
+    rng = np.random.default_rng(1)
+    holes = rng.random(150) < 0.2
+    table = pd.DataFrame(
+        {
+            "length": iris["sepal.length"].where(~holes),
+            "variety": iris["variety"].where(~holes),  # object, NaN where missing
+            "s": iris["variety"].astype("string").where(~holes),  # string, pd.NA
+            "cat": iris["variety"].astype("category").where(~holes),  # category, NaN
+        }
+    )
+    runner = manager.create_runner("missing values")
+    runner.add_table("t", table)
+    runner.set_parameters("t", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for avatars in (runner.shuffled("t"), runner.sensitive_unshuffled("t")):
+        assert dict(avatars.dtypes) == dict(table.dtypes)
+        assert avatars["variety"].isna().any()
+        for column in ("length", "variety", "cat"):
+            missing = avatars[column][avatars[column].isna()]
+            assert all(isinstance(v, float) and np.isnan(v) for v in missing), column
+        assert all(v is pd.NA for v in avatars["s"][avatars["s"].isna()])
+        assert "None" not in set(avatars["variety"].astype(str))
+    downloaded = manager.runs_api.download_dataframe(runner._ensure_run(), "t", "original")
+    pd.testing.assert_frame_equal(downloaded, table)
+    assert downloaded["variety"].astype(str).equals(table["variety"].astype(str))
+
+
 def test_item_8_job_response_has_octopizes_fields(manager: Manager, iris: pd.DataFrame) -> None:
     # Before: AttributeError 'parameters_name', 'model_dump'; set_name a str.
     import uuid

@@ -38,6 +38,7 @@ from veil_client.tables import (
     open_source,
     read_arrow,
     split_download,
+    to_dataframe,
     upload_messages,
     write_bytes,
 )
@@ -542,8 +543,7 @@ class RunsApi:
 
     def download_dataframe(self, run_id: str, name: str, role: str = "original") -> pd.DataFrame:
         """Download a table as a DataFrame."""
-        frame: pd.DataFrame = self.download_table(run_id, name, role).to_pandas()
-        return frame
+        return to_dataframe(self.download_table(run_id, name, role))
 
     def download_to_file(
         self, run_id: str, name: str, path: str | Path, role: str = "original"
