@@ -313,7 +313,8 @@ def advise_privacy(
             [_cost(params) for params in grid],
             None if progress is None else lambda ended: progress(ended / len(grid)),
         )
-    advice = _choose(trials, targets, target, len(sample), len(parts))
+    named = target is not None and base.get("target_column") == target
+    advice = _choose(trials, targets, target, len(sample), len(parts), target_named=named)
     return _carry_to_table(advice, len(df), cut)
 
 
@@ -633,6 +634,8 @@ def _choose(
     target: str | None,
     sample_rows: int,
     splits: int = 1,
+    *,
+    target_named: bool = False,
 ) -> PrivacyAdvice:
     metric = "ml_utility_ratio" if target is not None else "column_shapes_and_pair_trends"
     each = f" ({splits} random splits each)" if splits > 1 else ""
@@ -672,7 +675,17 @@ def _choose(
                 if better
                 else ""
             )
-            + ". Relax that privacy target, or raise utility_loss if this loss is acceptable."
+            + ". Relax that privacy target, or raise utility_loss if this loss is acceptable"
+            + (
+                ""
+                if target_named
+                else (
+                    f"; naming {target!r} as the table's target_column decodes it without the "
+                    "local noise, which gave back 0.010-0.014 AUC on titanic and german_credit "
+                    "for a little more inference risk on that column (docs/avatarization.md)"
+                )
+            )
+            + "."
         )
     else:
         chosen, reference = _fallback(trials, targets)

@@ -378,6 +378,9 @@ def test_privacy_comes_first_when_no_private_set_keeps_the_utility() -> None:
     assert "the most useful of the 2 that meet every privacy target (trial 3" in advice.reason
     assert "0.035 below the real data's score" in advice.reason
     assert "The 2 more useful set(s) miss a privacy target, first 'inference'" in advice.reason
+    assert "naming 'income' as the table's target_column decodes it without" in advice.reason
+    named = _choose(trials, PrivacyTargets(), "income", 3000, target_named=True)
+    assert named.chosen_index == 2 and "target_column" not in named.reason
     # Raising the utility target makes the same set meet every target.
     relaxed = _choose(
         [replace(t, failed=PrivacyTargets(utility_loss=0.04).failures(t.measures)) for t in trials],
