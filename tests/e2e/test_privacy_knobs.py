@@ -19,6 +19,7 @@ from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.config import ColumnType
 from veil_client.constants import Results
 from veil_client.models import JobKind
+from veil_client.runner import Runner
 
 PAPER = {"max_weight": 1.0, "local_noise": 0.0, "redraw_unique_copies": False}
 SAFE = {"max_weight": 0.1, "local_noise": 1.0, "redraw_unique_copies": True}
@@ -27,6 +28,17 @@ SAFE = {"max_weight": 0.1, "local_noise": 1.0, "redraw_unique_copies": True}
 @pytest.fixture()
 def manager(veil_server: ServerThread, user: TestUser) -> Manager:
     return Manager(base_url=veil_server.url, api_key=user.api_key)
+
+
+def _titanic_runner(manager: Manager, name: str) -> tuple[Runner, pd.DataFrame]:
+    """A run (seed 0) holding titanic, its 0/1 and 1/2/3 codes declared categorical."""
+    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
+    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
+    runner = manager.create_runner(name, seed=0)
+    runner.add_table(
+        "titanic", titanic, types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY}
+    )
+    return runner, titanic
 
 
 def unique_copies(original: pd.DataFrame, avatars: pd.DataFrame) -> float:
@@ -137,14 +149,7 @@ def test_a_bad_coupled_noise_is_refused_naming_it(
 
 
 def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: Path) -> None:
-    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
-    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
-    runner = manager.create_runner("privacy_advice", seed=0)
-    runner.add_table(
-        "titanic",
-        titanic,
-        types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY},
-    )
+    runner, titanic = _titanic_runner(manager, "privacy_advice")
     with pytest.raises(InvalidArgument, match=r"privacy_targets\.inference"):
         runner.advise_parameters("titanic", privacy_targets={"inference": 2.0})
     with pytest.raises(InvalidArgument, match="hiden_rate"):
@@ -194,14 +199,7 @@ def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: 
 def test_when_no_private_set_keeps_the_utility_privacy_comes_first(manager: Manager) -> None:
     # A utility target no set reaches (0.001 of the AUC): the answer is still the most useful
     # set meeting every privacy target, said to miss utility, never a riskier, more useful set.
-    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
-    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
-    runner = manager.create_runner("privacy_advice_utility", seed=0)
-    runner.add_table(
-        "titanic",
-        titanic,
-        types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY},
-    )
+    runner, _ = _titanic_runner(manager, "privacy_advice_utility")
     targets = {"singling_out": 0.15, "inference": 0.30, "utility_loss": 0.001}
     runner.advise_parameters("titanic", privacy_targets=targets, target="survived")
     search = runner.privacy_search("titanic")
@@ -228,14 +226,7 @@ def test_when_no_set_meets_the_targets_the_advice_is_never_riskier_than_the_defa
     # return the set closest to the targets on its sample, which under anonymeter was riskier
     # than the defaults on german_credit and penguins; now it keeps the defaults unless a set
     # is at least as private on every measure (and at most 0.01 less useful).
-    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
-    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
-    runner = manager.create_runner("privacy_advice_fallback", seed=0)
-    runner.add_table(
-        "titanic",
-        titanic,
-        types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY},
-    )
+    runner, _ = _titanic_runner(manager, "privacy_advice_fallback")
     runner.advise_parameters("titanic", privacy_targets={"inference": 0.02}, target="survived")
     search = runner.privacy_search("titanic")
     assert not search.targets_met
@@ -275,12 +266,7 @@ def test_when_no_set_meets_the_targets_the_advice_is_never_riskier_than_the_defa
 def test_the_advice_job_takes_privacy_targets_from_the_yaml_and_the_report_shows_the_search(
     manager: Manager, tmp_path: Path
 ) -> None:
-    columns = ["pclass", "survived", "sex", "age", "sibsp", "parch", "fare", "embarked"]
-    titanic = pd.read_csv(FIXTURES / "tables" / "titanic_1309.csv.gz", na_values="?")[columns]
-    runner = manager.create_runner("advice_job", seed=0)
-    runner.add_table(
-        "titanic", titanic, types={"pclass": ColumnType.CATEGORY, "survived": ColumnType.CATEGORY}
-    )
+    runner, titanic = _titanic_runner(manager, "advice_job")
     with pytest.raises(InvalidArgument, match=r"advice\.privacy_targets\.linkability"):
         runner.set_advice_parameters("titanic", privacy_targets={"linkability": -1.0})
     with pytest.raises(InvalidArgument, match="privacy_targets"):
