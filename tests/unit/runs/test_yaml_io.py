@@ -536,7 +536,7 @@ def test_unquoted_numeric_names_read_as_text_and_volumes_are_ignored() -> None:
 def test_privacy_targeted_advice_round_trips_in_the_advice_document() -> None:
     # Veil's extension of Octopize's AvatarAdviceParameters: per-table advice parameters, under
     # a block named after the document as Octopize's metrics documents do.
-    targets = {"singling_out": 0.15, "inference": 0.3}
+    targets = {"singling_out": 0.15, "inference": 0.3, "utility_loss": 0.05}
     config = RunConfig(
         tables=[
             TableConfig(
