@@ -54,6 +54,7 @@ def routes() -> list[BaseRoute]:
         Route("/runs/{run_id}/setup", runs_new.setup_page, methods=GET),
         Route("/runs/{run_id}/advise", runs_new.advise_submit, methods=POST),
         Route("/runs/{run_id}/start", runs_new.start_submit, methods=POST),
+        Route("/runs/{run_id}/types", runs_new.types_submit, methods=POST),
         Route("/runs/{run_id}/events", live.run_events, methods=GET),
         Route("/runs/{run_id}/yaml", results_pages.download_yaml, methods=GET),
         Route("/runs/{run_id}/figures/{result_id}", results_pages.figure_page, methods=GET),

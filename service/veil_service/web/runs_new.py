@@ -21,6 +21,7 @@ from starlette.responses import Response
 from veil_service.engine_contract.privacy_targets import PrivacyTargets
 from veil_service.errors import InvalidArgumentError, VeilServiceError
 from veil_service.runs.config import (
+    COLUMN_TYPES,
     DATA_RECIPIENTS,
     DATA_SUBJECTS,
     DATA_TYPES,
@@ -153,6 +154,7 @@ def _render_setup(
         target_values=target_values or {},
         target_defaults=_target_defaults(),
         choices=CHOICES,
+        column_types=COLUMN_TYPES,
         job_choices=JOB_CHOICES,
         error=error,
     )
@@ -280,6 +282,49 @@ async def advise_submit(page: Page) -> Response:
         searched=table,
         target_values={table: typed},
     )
+
+
+@guarded("RunsService/SetConfig")
+async def types_submit(page: Page) -> Response:
+    """Declare one table's column types (avatar_yaml's ``type``), then show the parameters
+    again with advice that counts them.
+
+    A code read as a number (a sex 1/2, a stage 1-4, an ICD chapter) is avatarized, measured
+    and drawn as a quantity unless it is declared ``category``; the YAML and the client could
+    declare it, the browser could not. Types come before the parameters: the advice (k, ncp,
+    the categorical reduction) and the privacy-targeted search read them, so the table's
+    advised parameters are recomputed.
+    """
+    run_id = page.request.path_params["run_id"]
+    name = page.text("table")
+    run = await db_call(page.ctx.runs.get_run, page.user_id, run_id)
+    stored = next((t for t in run.tables if t.role == "original" and t.name == name), None)
+    if stored is None:
+        return await db_call(
+            _render_setup,
+            page,
+            run_id,
+            advice={},
+            error=f"table: the run has no table {name!r}.",
+            status=400,
+        )
+    config = run.config
+    table = config.table(name)
+    table.column_types = {
+        column.name: page.text(f"{name}.type.{column.name}")
+        for column in stored.columns
+        if page.text(f"{name}.type.{column.name}")
+    }
+    table.avatarization = None  # advised again with the declared types
+    try:
+        await db_call(page.ctx.runs.set_config, page.user_id, run_id, config)
+    except VeilServiceError as exc:
+        if exc.code_name == "NOT_FOUND":
+            raise
+        return await db_call(
+            _render_setup, page, run_id, advice={}, error=exc.message, status=http_status(exc)
+        )
+    return page.redirect(f"/runs/{run_id}/setup#types-{quote(name)}")
 
 
 @guarded("RunsService/StartJobs")

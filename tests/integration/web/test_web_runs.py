@@ -266,3 +266,51 @@ def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
     stranger = web(create_user(veil_server))
     stranger.get("/runs")
     assert stranger.post(f"{run_path}/advise", {"table": "patients"}).status_code == 404
+
+
+def test_column_types_are_declared_from_the_browser_and_the_advice_counts_them(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    frame["stage"] = rng.integers(1, 5, 300)  # a code stored as a number
+    path = tmp_path / "cohort.csv"
+    frame.to_csv(path, index=False)
+    session = web(owner)
+    session.get("/runs/new")
+    created = session.post(
+        "/runs/new",
+        {"display_name": "types"},
+        files={"file": ("cohort.csv", path.read_bytes(), "text/csv")},
+    )
+    run_path = created.headers["location"].removesuffix("/setup")
+    run_id = run_path.rsplit("/", 1)[1]
+    setup = session.get(created.headers["location"]).text
+    assert re.search(
+        r'<select id="cohort\.type\.stage" name="cohort\.type\.stage" form="types-1"', setup
+    )
+    assert 'action="' + run_path + '/types"' in setup
+    # Read as a number, the code is no modality in the advice's notes.
+    assert "0 modalities in total" in setup
+    saved = session.post(f"{run_path}/types", {"table": "cohort", "cohort.type.stage": "category"})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("/setup#types-cohort")
+    assert veil_server.server.web is not None
+    runs = veil_server.server.web.context.runs
+    table = runs.get_run(owner.id, run_id).config.find("cohort")
+    assert table is not None and table.column_types == {"stage": "category"}
+    again = session.get(saved.headers["location"].split("#")[0]).text
+    assert re.search(r'<option value="category" selected>', again)
+    # The advice now counts the code's four modalities.
+    assert "4 modalities in total" in again
+    # A kind avatar_yaml does not have is refused naming the field; nothing is saved.
+    refused = session.post(f"{run_path}/types", {"table": "cohort", "cohort.type.stage": "text"})
+    error = re.search(r'id="form-error">([^<]*)<', refused.text)
+    assert refused.status_code == 400 and error is not None
+    assert "types[stage]" in error.group(1)
+    table = runs.get_run(owner.id, run_id).config.find("cohort")
+    assert table is not None and table.column_types == {"stage": "category"}
+    # Another user cannot touch the run's types.
+    stranger = web(create_user(veil_server))
+    stranger.get("/runs")
+    assert stranger.post(f"{run_path}/types", {"table": "cohort"}).status_code == 404
