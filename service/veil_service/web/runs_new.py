@@ -292,8 +292,9 @@ async def types_submit(page: Page) -> Response:
     A code read as a number (a sex 1/2, a stage 1-4, an ICD chapter) is avatarized, measured
     and drawn as a quantity unless it is declared ``category``; the YAML and the client could
     declare it, the browser could not. Types come before the parameters: the advice (k, ncp,
-    the categorical reduction) and the privacy-targeted search read them, so the table's
-    advised parameters are recomputed.
+    the categorical reduction) and the privacy-targeted search read them, so a table without
+    saved parameters is advised again with them; saved parameters (a YAML's, an earlier
+    version's) are kept, never replaced silently.
     """
     run_id = page.request.path_params["run_id"]
     name = page.text("table")
@@ -315,7 +316,6 @@ async def types_submit(page: Page) -> Response:
         for column in stored.columns
         if page.text(f"{name}.type.{column.name}")
     }
-    table.avatarization = None  # advised again with the declared types
     try:
         await db_call(page.ctx.runs.set_config, page.user_id, run_id, config)
     except VeilServiceError as exc:

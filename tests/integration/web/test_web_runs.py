@@ -314,3 +314,32 @@ def test_column_types_are_declared_from_the_browser_and_the_advice_counts_them(
     stranger = web(create_user(veil_server))
     stranger.get("/runs")
     assert stranger.post(f"{run_path}/types", {"table": "cohort"}).status_code == 404
+
+
+def test_declaring_types_keeps_the_parameters_already_saved(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    session = web(owner)
+    session.get("/runs/new")
+    created = session.post(
+        "/runs/new",
+        {"display_name": "saved"},
+        files={"file": ("patients.csv", _table(tmp_path).read_bytes(), "text/csv")},
+    )
+    run_path = created.headers["location"].removesuffix("/setup")
+    run_id = run_path.rsplit("/", 1)[1]
+    assert veil_server.server.web is not None
+    runs = veil_server.server.web.context.runs
+    config = runs.get_run(owner.id, run_id).config
+    config.table("patients").avatarization = {"k": 7, "ncp": 3}
+    runs.set_config(owner.id, run_id, config)
+    saved = session.post(
+        f"{run_path}/types", {"table": "patients", "patients.type.group": "category"}
+    )
+    assert saved.status_code == 303
+    table = runs.get_run(owner.id, run_id).config.find("patients")
+    assert table is not None and table.column_types == {"group": "category"}
+    assert table.avatarization == {"k": 7, "ncp": 3}
+    page = session.get(saved.headers["location"].split("#")[0]).text
+    assert re.search(r'id="patients\.k"[^>]* value="7"', page)
