@@ -279,3 +279,30 @@ def test_over_plain_http_to_a_host_name_the_login_page_says_why_it_cannot_work(
         assert context.cookies() == []
     finally:
         context.close()
+
+
+def test_a_code_stored_as_a_number_is_declared_a_category(
+    signed_in: Callable[[TestUser], Page], user: TestUser, shots: Shots, tmp_path: Path
+) -> None:
+    # A stage 1-4 is a code, not a quantity: the user declares it before taking the advice.
+    rows = ["a,b,stage"] + [
+        f"{i * 0.37 % 5:.2f},{i * 0.91 % 7:.2f},{1 + i % 4}" for i in range(240)
+    ]
+    table = tmp_path / "cohort.csv"
+    table.write_text("\n".join(rows) + "\n")
+    page = signed_in(user)
+    page.goto("/runs/new")
+    page.set_input_files("#file", str(table))
+    page.fill("#display_name", "cohort with a code")
+    page.click("#upload-h ~ form button[type=submit]")
+    page.wait_for_url("**/setup")
+    assert "0 modalities in total" in page.inner_text("main")
+    page.click("details#types-cohort > summary")
+    assert page.input_value("[id='cohort.type.stage']") == ""  # as read: a number
+    page.select_option("[id='cohort.type.stage']", "category")
+    shots.take(page, "setup_types")
+    with page.expect_navigation(url=re.compile(r"/setup#types-cohort$")):
+        page.click("details#types-cohort button")
+    assert page.input_value("[id='cohort.type.stage']") == "category"
+    assert page.is_visible("details#types-cohort table.types")  # open: types are declared
+    assert "4 modalities in total" in page.inner_text("main")
