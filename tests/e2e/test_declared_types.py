@@ -9,6 +9,7 @@ hidden rate was computed on another projection than the one the avatars were mad
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from support import FIXTURES, ServerThread, TestUser
@@ -55,3 +56,37 @@ def test_declared_codes_are_measured_as_modalities_and_the_server_agrees_with_th
     direct_signal = signal_metrics(original, unshuffled, target="survived", seed=3)
     for name in ("hellinger_mean", "ml_utility_real", "ml_utility_avatar"):
         assert signal[name] == pytest.approx(direct_signal[name]), name
+
+
+def test_a_linked_runs_metrics_measure_declared_codes_as_modalities(manager: Manager) -> None:
+    rng = np.random.default_rng(5)
+    accounts = pd.DataFrame(
+        {
+            "id": np.arange(80),
+            "tier": rng.integers(1, 4, 80),  # a code stored as a number
+            "age_years": rng.uniform(1, 30, 80).round(1),
+        }
+    )
+    owner = rng.integers(0, 80, 400)
+    payments = pd.DataFrame(
+        {
+            "tx": np.arange(400),
+            "account": owner,
+            "amount": (accounts["tier"].to_numpy()[owner] * rng.uniform(10, 20, 400)).round(2),
+        }
+    )
+    runner = manager.create_runner("declared_linked", seed=1)
+    runner.add_table("account", accounts, primary_key="id", types={"tier": ColumnType.CATEGORY})
+    runner.add_table("payment", payments, primary_key="tx", foreign_keys=["account"])
+    runner.add_link("account", "id", "payment", "account")
+    runner.set_parameters("account", k=5)
+    runner.set_parameters("payment", k=10)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics])
+    standalone = next(
+        m
+        for m in runner.privacy_metrics("account")
+        if m["metadata"]["computation_type"] == "standalone"
+    )
+    assert "tier" in standalone["metadata"]["categorical_columns"]
+    assert "tier" not in standalone["metadata"]["continuous_columns"]
+    assert set(runner.shuffled("account")["tier"]) <= {1, 2, 3}

@@ -185,3 +185,19 @@ def test_a_worker_killed_mid_run_changes_nothing(
     # The killed worker's results were lost with it and computed again by the survivor.
     survivor = {f"pid {pid}" for pid in dask_cluster.worker_pids().values()}
     assert {p.worker for p in result.partitions} == survivor
+
+
+def test_a_partitions_metrics_measure_declared_codes_as_modalities(tmp_path: Path) -> None:
+    # As the single-table metrics jobs do: a code avatarized as a category is measured as one.
+    rng = np.random.default_rng(4)
+    rows = 2 * ROWS_PER_GROUP
+    table = pd.DataFrame({"stage": rng.integers(1, 5, rows), "hours": rng.normal(38, 6, rows)})
+    path = tmp_path / "coded.parquet"
+    pq.write_table(pa.Table.from_pandas(table), path, row_group_size=ROWS_PER_GROUP)
+    measured = {}
+    for types in ({}, {"stage": "category"}):
+        part = next(iter(dp.partitions_of(path, tmp_path / str(len(types)), SEED, types)))
+        done = dp.avatarize_partition(part, PARAMETERS)
+        measured[len(types)] = dp.partition_privacy_metrics(part, done, METRICS).result
+    assert measured[1]["metadata"]["categorical_columns"] == ["stage"]
+    assert measured[0]["metadata"]["continuous_columns"] == ["stage", "hours"]
