@@ -424,7 +424,7 @@ def _plan_table(
     metrics jobs measure them (the rates read a column's kind from the original's dtype)."""
     original = frames[name][value_columns(schema, name, frames[name])]
     declared = parameters[name].avatarization.get("categorical_columns") or ()
-    (original,) = as_declared_categories([original], [c for c in declared if c in original])
+    (original,) = as_declared_categories([original], declared)
     if targets is not None and name in targets:
         target, source = float(targets[name]), "stated"
     else:

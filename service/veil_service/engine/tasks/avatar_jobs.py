@@ -181,6 +181,8 @@ def _write_figures(
     signal: dict[str, Any] | None,
     only: set[str] | None = None,
 ) -> None:
+    from veil_service.engine.metrics.tables import as_declared_categories
+
     try:
         from veil_service.engine.reports import build_figures
     except ImportError:  # pragma: no cover - reports package absent from a slim engine image
@@ -199,8 +201,6 @@ def _write_figures(
     }
     if ctx.params.get("max_distribution_plots") is not None:
         kwargs["max_distribution_plots"] = ctx.params["max_distribution_plots"]
-    from veil_service.engine.metrics.tables import as_declared_categories
-
     original, avatars = as_declared_categories(
         [original, avatars], declared_categorical(ctx, original)
     )
@@ -265,12 +265,11 @@ def _run_metrics(ctx: TaskContext, section: str) -> dict[str, Any]:
     """
     from veil_service.engine import metrics
     from veil_service.engine.avatarize import constant_columns as aside_columns
+    from veil_service.engine.metrics.tables import as_declared_categories
     from veil_service.engine.tasks.measured_pair import measured_pair
     from veil_service.engine.tasks.release_metrics import computations, labelled
 
     compute = getattr(metrics, section)
-    from veil_service.engine.metrics.tables import as_declared_categories
-
     original, avatars, declared = _read_pair(ctx)
     identifiers = _pseudonymized_identifiers(ctx, original, aside_columns.find_set_aside(original))
     original, avatars = as_declared_categories([original, avatars], declared)
@@ -316,8 +315,7 @@ def _pseudonymized_identifiers(ctx: TaskContext, original: pd.DataFrame, aside: 
     if avatar_features.generator_of(avatarization) != avatar_features.AVATAR:
         return []
     work = original.drop(columns=[c for c in aside.names if c in original.columns])
-    _, declared = apply_column_types(original.head(0), ctx.params.get("column_types") or {})
-    categorical = avatarization.get("categorical_columns") or declared
+    categorical = avatarization.get("categorical_columns") or declared_categorical(ctx, original)
     return list(
         find_identifiers(work, avatarization.get("exclude_variable_names") or (), categorical)
     )

@@ -349,7 +349,7 @@ def _write_figures(
                     originals[name][columns].reset_index(drop=True),
                     avatars[name][columns].reset_index(drop=True),
                 ],
-                [c for c in categorical.get(name, ()) if c in columns],
+                categorical.get(name, ()),
             )
             figures = build_figures(
                 shown_original,
