@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 from support import ServerThread, assert_eventually, create_user
@@ -25,6 +26,16 @@ def _table(tmp_path: Path, rows: int = 200) -> Path:
     path = tmp_path / "patients.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def _new_run(
+    session: WebSession, display_name: str, filename: str, data: bytes, media: str = "text/csv"
+) -> httpx.Response:
+    """Upload a table from the new-run form (after opening it, as a browser does)."""
+    session.get("/runs/new")
+    return session.post(
+        "/runs/new", {"display_name": display_name}, files={"file": (filename, data, media)}
+    )
 
 
 def _run_ids(html: str) -> list[str]:
@@ -61,11 +72,8 @@ def test_a_file_that_is_not_a_table_is_refused_and_stores_nothing(
 ) -> None:
     owner = create_user(veil_server)
     session = web(owner)
-    session.get("/runs/new")
-    refused = session.post(
-        "/runs/new",
-        {"display_name": "spreadsheet"},
-        files={"file": ("cohort.xlsx", b"PK\x03\x04 not a csv", "application/octet-stream")},
+    refused = _new_run(
+        session, "spreadsheet", "cohort.xlsx", b"PK\x03\x04 not a csv", "application/octet-stream"
     )
     assert refused.status_code == 400
     assert "neither CSV nor Parquet" in refused.text and 'role="alert"' in refused.text
@@ -180,11 +188,8 @@ def test_a_parquet_upload_gets_advice_on_its_setup_page(
     parquet = tmp_path / "visits.parquet"
     pd.read_csv(_table(tmp_path)).to_parquet(parquet)
     session = web(owner)
-    session.get("/runs/new")
-    created = session.post(
-        "/runs/new",
-        {"display_name": "from parquet"},
-        files={"file": ("visits.parquet", parquet.read_bytes(), "application/octet-stream")},
+    created = _new_run(
+        session, "from parquet", "visits.parquet", parquet.read_bytes(), "application/octet-stream"
     )
     assert created.status_code == 303, created.text
     setup = session.get(created.headers["location"])
@@ -198,12 +203,7 @@ def test_privacy_targets_and_knobs_are_checked_by_the_domain_naming_the_field(
 ) -> None:
     owner = create_user(veil_server)
     session = web(owner)
-    session.get("/runs/new")
-    created = session.post(
-        "/runs/new",
-        {"display_name": "targets"},
-        files={"file": ("patients.csv", _table(tmp_path).read_bytes(), "text/csv")},
-    )
+    created = _new_run(session, "targets", "patients.csv", _table(tmp_path).read_bytes())
     run_path = created.headers["location"].removesuffix("/setup")
     setup = session.get(created.headers["location"]).text
     # The targets form starts at issue 21's defaults, the risks in % as the run page shows them.
@@ -278,12 +278,7 @@ def test_column_types_are_declared_from_the_browser_and_the_advice_counts_them(
     path = tmp_path / "cohort.csv"
     frame.to_csv(path, index=False)
     session = web(owner)
-    session.get("/runs/new")
-    created = session.post(
-        "/runs/new",
-        {"display_name": "types"},
-        files={"file": ("cohort.csv", path.read_bytes(), "text/csv")},
-    )
+    created = _new_run(session, "types", "cohort.csv", path.read_bytes())
     run_path = created.headers["location"].removesuffix("/setup")
     run_id = run_path.rsplit("/", 1)[1]
     setup = session.get(created.headers["location"]).text
@@ -321,12 +316,7 @@ def test_declaring_types_keeps_the_parameters_already_saved(
 ) -> None:
     owner = create_user(veil_server)
     session = web(owner)
-    session.get("/runs/new")
-    created = session.post(
-        "/runs/new",
-        {"display_name": "saved"},
-        files={"file": ("patients.csv", _table(tmp_path).read_bytes(), "text/csv")},
-    )
+    created = _new_run(session, "saved", "patients.csv", _table(tmp_path).read_bytes())
     run_path = created.headers["location"].removesuffix("/setup")
     run_id = run_path.rsplit("/", 1)[1]
     assert veil_server.server.web is not None
