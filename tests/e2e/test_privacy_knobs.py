@@ -186,6 +186,8 @@ def test_privacy_targeted_advice_through_the_server(manager: Manager, tmp_path: 
     assert chosen["measures"]["utility_real"] > 0.8
     frame = search.to_frame()
     assert len(frame) == len(search.trials) and frame["chosen"].sum() == 1
+    # The table fits in the sample: nothing to check on a larger table.
+    assert search.table_check is None and search.table_check_met is None
     assert (tmp_path / "curve.svg").read_text().startswith("<svg")
     # The chosen parameters (knobs included) are the table's parameters now, and they run.
     applied = runner.config.tables["titanic"].avatarization
@@ -410,6 +412,30 @@ def test_a_bad_target_column_is_refused_naming_it(manager: Manager) -> None:
             runner.set_parameters("people", k=20, **kwargs)  # type: ignore[arg-type]
         assert "target_column" in str(caught.value) and fix in str(caught.value), caught.value
         assert runner.config.tables["people"].avatarization == {"k": 20}
+
+
+def test_a_table_larger_than_the_sample_is_checked_at_its_own_k(manager: Manager) -> None:
+    # 6,000 rows, the advice's sample 3,000: k grows for the table and the answer is measured
+    # again on it (4,200 rows avatarized at the k the rule gives for them, 1,800 as control).
+    adult = pd.read_csv(FIXTURES / "tables" / "adult_6000.csv.gz")
+    runner = manager.create_runner("advice_table_check", seed=0)
+    runner.add_table("adult", adult)
+    runner.advise_parameters("adult", privacy_targets={}, target="income")
+    search = runner.privacy_search("adult")
+    assert search.sample_rows == 3000
+    check = search.table_check
+    assert check is not None and check["rows"] == 6000
+    sample_k = search.trials[search.chosen_trial]["parameters"]["k"]
+    assert check["parameters"]["k"] == round(sample_k * (4200 / 2100) ** (1 / 3))
+    targets = search.targets
+    for name in ("singling_out", "linkability", "inference", "distance_ratio", "utility_loss"):
+        assert (name in check["failed_targets"]) == (check["measures"][name] > targets[name]), name
+    assert ("hidden_rate" in check["failed_targets"]) == (check["measures"]["hidden_rate"] <= 90)
+    assert search.table_check_met == (check["failed_targets"] == [])
+    assert 0.8 < check["measures"]["utility_real"] <= 1.0  # income's AUC on real rows
+    assert f"Checked on the table (4200 rows avatarized at k={check['parameters']['k']}" in (
+        search.reason
+    )
 
 
 def test_the_privacy_advice_measures_utility_on_the_named_target_and_keeps_it(

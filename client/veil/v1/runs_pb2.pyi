@@ -3073,6 +3073,8 @@ class AdviseParametersResponse(_message.Message):
     UTILITY_METRIC_FIELD_NUMBER: _builtins.int
     LINKED_K_SEARCH_FIELD_NUMBER: _builtins.int
     SEARCH_REASON_FIELD_NUMBER: _builtins.int
+    TABLE_CHECK_FIELD_NUMBER: _builtins.int
+    TABLE_CHECK_ROWS_FIELD_NUMBER: _builtins.int
     targets_met: _builtins.bool
     """With privacy_targets: whether the chosen parameters meet every target on the sample."""
     binding_target: _builtins.str
@@ -3089,6 +3091,8 @@ class AdviseParametersResponse(_message.Message):
     """With privacy_targets: why the chosen set was chosen, what it misses and what to change, in
     words (the last of notes too).
     """
+    table_check_rows: _builtins.int
+    """Rows of that draw (training + control); 0 when there was no check."""
     @_builtins.property
     def parameters(self) -> Global___AvatarizationParameters:
         """Recommended parameters."""
@@ -3116,6 +3120,14 @@ class AdviseParametersResponse(_message.Message):
         the fresh-sample reference; engine/multitable/hidden_rate_advice.py).
         """
 
+    @_builtins.property
+    def table_check(self) -> Global___AdviceTrial:
+        """With privacy_targets, when the table is larger than the sample: the chosen parameters
+        measured again on the table (a draw of at most 50,000 rows, 70 % avatarized at the k the
+        growth rule gives for them, the rest as control). Reported beside targets_met, which is
+        the sample's verdict.
+        """
+
     def __init__(
         self,
         *,
@@ -3132,10 +3144,12 @@ class AdviseParametersResponse(_message.Message):
         utility_metric: _builtins.str = ...,
         linked_k_search: Global___LinkedKSearch | None = ...,
         search_reason: _builtins.str = ...,
+        table_check: Global___AdviceTrial | None = ...,
+        table_check_rows: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["linked_k_search", b"linked_k_search", "parameters", b"parameters", "privacy_targets", b"privacy_targets"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["linked_k_search", b"linked_k_search", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "table_check", b"table_check"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "linked_k_search", b"linked_k_search", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "search_reason", b"search_reason", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_target", b"binding_target", "chosen_trial", b"chosen_trial", "curve_svg", b"curve_svg", "flagged_columns", b"flagged_columns", "linked_k_search", b"linked_k_search", "notes", b"notes", "parameters", b"parameters", "privacy_targets", b"privacy_targets", "sample_rows", b"sample_rows", "search_reason", b"search_reason", "table_check", b"table_check", "table_check_rows", b"table_check_rows", "targets_met", b"targets_met", "trials", b"trials", "utility_metric", b"utility_metric"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

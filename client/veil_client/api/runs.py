@@ -148,6 +148,15 @@ PARAMETERS_NAMES: dict[JobKind | str, str] = {JobKind.advice: "advice_parameters
 """Octopize's parameters document of each job kind, where it is not the kind's own name."""
 
 
+def _advice_trial(trial: runs_pb2.AdviceTrial) -> dict[str, Any]:
+    """One measured parameter set of the privacy-targeted advice as the client hands it out."""
+    return {
+        "parameters": run_config_proto.avatarization_from_proto(trial.parameters),
+        "measures": dict(trial.measures),
+        "failed_targets": list(trial.failed_targets),
+    }
+
+
 def _linked_trial(trial: runs_pb2.LinkedKTrial) -> dict[str, Any]:
     """One trial of a linked k search as the client hands it out."""
     return {
@@ -398,6 +407,10 @@ class PrivacySearch:
         utility_metric: What ``measures["utility"]`` is.
         curve_svg: The privacy-utility curve (k on the x axis, risks and utility on the y axes).
         reason: Why that set, what it misses and what to change, in words.
+        table_check: When the table is larger than the sample, the chosen parameters measured
+            again on the table (at most 50,000 of its rows, 70 % avatarized): ``parameters``,
+            ``measures``, ``failed_targets`` and ``rows``; None otherwise. ``targets_met`` is
+            the sample's verdict; ``table_check_met`` is this one's.
     """
 
     targets_met: bool
@@ -409,6 +422,12 @@ class PrivacySearch:
     utility_metric: str
     curve_svg: str
     reason: str = ""
+    table_check: dict[str, Any] | None = None
+
+    @property
+    def table_check_met(self) -> bool | None:
+        """Whether the check on the table met every target (None: no check ran)."""
+        return None if self.table_check is None else not self.table_check["failed_targets"]
 
     def to_frame(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame: one row per parameter set, measures as columns."""
@@ -755,19 +774,17 @@ class RunsApi:
                 targets_met=response.targets_met,
                 binding_target=response.binding_target or None,
                 targets={f.name: v for f, v in response.privacy_targets.ListFields()},
-                trials=tuple(
-                    {
-                        "parameters": run_config_proto.avatarization_from_proto(t.parameters),
-                        "measures": dict(t.measures),
-                        "failed_targets": list(t.failed_targets),
-                    }
-                    for t in response.trials
-                ),
+                trials=tuple(_advice_trial(t) for t in response.trials),
                 chosen_trial=response.chosen_trial,
                 sample_rows=response.sample_rows,
                 utility_metric=response.utility_metric,
                 curve_svg=response.curve_svg,
                 reason=response.search_reason,
+                table_check=(
+                    {**_advice_trial(response.table_check), "rows": response.table_check_rows}
+                    if response.HasField("table_check")
+                    else None
+                ),
             )
         linked = None
         if response.HasField("linked_k_search"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from veil.v1 import common_pb2, runs_pb2
@@ -415,14 +416,21 @@ def advice_to_proto(advice: Advice) -> runs_pb2.AdviseParametersResponse:
         for name, value in search["targets"].items():
             setattr(message.privacy_targets, name, float(value))
         for trial in search["trials"]:
-            added = message.trials.add(failed_targets=trial["failed"])
-            for key in ("k", "ncp", *_KNOBS):
-                if trial["parameters"].get(key) is not None:
-                    setattr(added.parameters, key, trial["parameters"][key])
-            added.measures.update(
-                {k: float(v) for k, v in trial["measures"].items() if v is not None}
-            )
+            _fill_trial(message.trials.add(), trial)
+        check = search.get("table_check")
+        if check is not None:
+            _fill_trial(message.table_check, check)
+            message.table_check_rows = int(check["rows"])
     return message
+
+
+def _fill_trial(message: runs_pb2.AdviceTrial, trial: Mapping[str, Any]) -> None:
+    """One measured parameter set of the privacy-targeted advice into ``message``."""
+    message.failed_targets.extend(trial["failed"])
+    for key in ("k", "ncp", *_KNOBS):
+        if trial["parameters"].get(key) is not None:
+            setattr(message.parameters, key, trial["parameters"][key])
+    message.measures.update({k: float(v) for k, v in trial["measures"].items() if v is not None})
 
 
 #: The privacy knobs of the avatarization (engine/avatarize/parameters.py).

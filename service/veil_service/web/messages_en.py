@@ -244,6 +244,8 @@ MESSAGES: dict[str, str] = {
     "targets.result": "Privacy-targeted advice",
     "targets.met": "The parameters filled in below meet every target on a sample of {rows} rows ({tried} sets tried).",
     "targets.not_met": "No set of the {tried} tried on {rows} rows meets every target: Veil's defaults, or a set at least as private as them on every measure, are filled in below.",
+    "targets.check_met": "Checked on {rows} rows of the table ({train} avatarized at k={k}, the rest as control): every target is met there.",
+    "targets.check_missed": "Checked on {rows} rows of the table ({train} avatarized at k={k}, the rest as control): misses {missed} there.",
     "targets.binding": "A more useful set was stopped by: {target}.",
     "targets.applied": "Check them, then start the run: its privacy metrics measure the whole table.",
     "targets.utility.ml_utility_ratio": "Utility: a model trained on the avatars against one trained on real rows (ratio).",

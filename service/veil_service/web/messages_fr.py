@@ -244,6 +244,8 @@ MESSAGES: dict[str, str] = {
     "targets.result": "Conseil guidé par la confidentialité",
     "targets.met": "Les paramètres remplis ci-dessous atteignent toutes les cibles sur un échantillon de {rows} lignes ({tried} jeux essayés).",
     "targets.not_met": "Aucun des {tried} jeux essayés sur {rows} lignes n'atteint toutes les cibles : les paramètres par défaut de Veil, ou un jeu au moins aussi protecteur sur chaque mesure, sont remplis ci-dessous.",
+    "targets.check_met": "Vérifiés sur {rows} lignes de la table ({train} avatarisées à k={k}, le reste en contrôle) : toutes les cibles y sont atteintes.",
+    "targets.check_missed": "Vérifiés sur {rows} lignes de la table ({train} avatarisées à k={k}, le reste en contrôle) : manquent {missed}.",
     "targets.binding": "Un jeu plus utile a été arrêté par : {target}.",
     "targets.applied": "Vérifiez-les, puis lancez l'exécution : ses métriques de confidentialité mesurent la table entière.",
     "targets.utility.ml_utility_ratio": "Utilité : un modèle entraîné sur les avatars rapporté à un modèle entraîné sur les vraies lignes.",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from support import FIXTURES
+from veil_service.engine import privacy_advice
 from veil_service.engine.avatarize import avatarize
 from veil_service.engine.metrics import privacy_metrics
 from veil_service.engine.metrics.attack_risk import attack_risk
@@ -432,12 +433,42 @@ def test_k_grows_with_the_table_when_the_trials_ran_on_a_sample() -> None:
     # The grown parameters run on the whole table.
     avatars = avatarize(adult, seed=0, **advice.parameters).avatars
     assert avatars.shape == adult.shape
+    # And they were checked there: 70 % of the table avatarized at the k the rule gives for
+    # those rows (4,200 / 700 = 6, 10 x 6^(1/3) = 18), every measure, its own misses.
+    check = advice.table_check
+    assert check is not None and advice.table_check_rows == len(adult)
+    assert check.parameters["k"] == table_k(10, 4200, 700) == 18
+    assert check.parameters["max_weight"] == pytest.approx(chosen["max_weight"] * 10 / 18)
+    assert check.failed == advice.targets.failures(check.measures)
+    for name in ("hidden_rate", "local_cloaking", "singling_out", "inference", "utility_loss"):
+        assert np.isfinite(check.measures[name]), name
+    assert "Checked on the table (4200 rows avatarized at k=18, the rest as control)" in (
+        advice.reason
+    )
+    assert found["table_check"]["rows"] == 6000 and found["table_check"]["train_rows"] == 4200
+    assert found["table_check"]["failed"] == list(check.failed)
+
+
+def test_a_table_larger_than_the_check_is_checked_on_a_draw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    adult = pd.read_csv(FIXTURES / "tables" / "adult_6000.csv.gz")
+    monkeypatch.setattr(privacy_advice, "CHECK_ROWS", 2000)
+    advice = advise_privacy(
+        adult, privacy_targets={}, target="income", sample_rows=1000, k_values=(10,), splits=1
+    )
+    assert advice.table_check is not None and advice.table_check_rows == 2000
+    assert advice.table_check.parameters["k"] == table_k(10, 1400, 700) == 13
+    assert "Checked on a draw of 2000 of the table's rows (1400 rows avatarized at k=13" in (
+        advice.reason
+    )
 
 
 def test_k_is_kept_when_the_table_fits_in_the_sample_and_capped_at_a_quarter(
     advice: PrivacyAdvice,
 ) -> None:
     assert advice.sample_k is None and advice.table_rows is None
+    assert advice.table_check is None and advice.as_dict()["table_check"] is None
     assert advice.parameters == advice.trials[advice.chosen_index].parameters
     assert table_k(50, 100_000, 700) == 261
     assert table_k(50, 160, 100) == 50  # never below the sample's k

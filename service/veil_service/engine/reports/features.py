@@ -272,6 +272,36 @@ def _unmeasured(search: Mapping[str, Any], chosen: Mapping[str, Any], t: Transla
     )
 
 
+def _table_check(check: Mapping[str, Any], search: Mapping[str, Any], t: Translator) -> str:
+    """The sentence of the advice's check on the table: where, at which k, each target's
+    figure, and the targets it misses."""
+    rows = int(check["rows"])
+    table_rows = int(search.get("table_rows") or rows)
+    where = (
+        t("search.table_check.whole")
+        if rows >= table_rows
+        else t("search.table_check.draw", rows=rows)
+    )
+    measures: Mapping[str, float | None] = check["measures"]
+    figures = ", ".join(
+        f"{t(f'search.target.{name}')} {t.number(measures[name])}"
+        + (" %" if name == "hidden_rate" else "")
+        for name in search["targets"]
+        if measures.get(name) is not None
+    )
+    failed = list(check["failed"])
+    common = {
+        "where": where,
+        "train": int(check["train_rows"]),
+        "k": int(check["parameters"]["k"]),
+        "figures": figures,
+    }
+    if not failed:
+        return t("search.table_check_met", **common)
+    missed = ", ".join(t(f"search.target.{name}") for name in failed)
+    return t("search.table_check_missed", missed=missed, **common)
+
+
 def _privacy_search(
     search: Mapping[str, Any], run_parameters: Mapping[str, Any], t: Translator
 ) -> Section:
@@ -320,6 +350,9 @@ def _privacy_search(
                 rows=int(search["table_rows"]),
             )
         )
+    check = search.get("table_check")
+    if check is not None:
+        sentences.append(_table_check(check, search, t))
     if _effective(run_parameters) == _effective(advised):
         sentences.append(t("search.run_used"))
     else:

@@ -270,6 +270,12 @@ EN: dict[str, str] = {
     "search.k_grown": "The table has {rows} rows, more than the sample: k grows from {sample_k} "
     "to {k} (k x (rows ratio)^(1/3); at the same k the attacks find the closer neighbours of a "
     "larger table).",
+    "search.table_check_met": "Checked on {where} ({train} rows avatarized at k={k}, the rest as "
+    "control), the chosen parameters meet every target: {figures}.",
+    "search.table_check_missed": "Checked on {where} ({train} rows avatarized at k={k}, the rest "
+    "as control), the chosen parameters miss {missed}: {figures}.",
+    "search.table_check.whole": "the table",
+    "search.table_check.draw": "a draw of {rows} of its rows",
     "search.run_other": "This run used other parameters than the advised ones: {parameters}.",
     "search.sample_note": "Figures of a sample are noisier than the metrics of the whole table "
     "above, which are the ones to sign off on.",

@@ -289,6 +289,12 @@ FR: dict[str, str] = {
     "search.k_grown": "La table a {rows} lignes, plus que l'échantillon : k passe de {sample_k} "
     "à {k} (k x (rapport des lignes)^(1/3) ; à k égal, les attaques trouvent les voisins plus "
     "proches d'une table plus grande).",
+    "search.table_check_met": "Vérifiés sur {where} ({train} lignes avatarisées à k={k}, le "
+    "reste en contrôle), les paramètres retenus atteignent toutes les cibles : {figures}.",
+    "search.table_check_missed": "Vérifiés sur {where} ({train} lignes avatarisées à k={k}, le "
+    "reste en contrôle), les paramètres retenus manquent : {missed} ; {figures}.",
+    "search.table_check.whole": "la table",
+    "search.table_check.draw": "un tirage de {rows} de ses lignes",
     "search.run_other": "Cette exécution a utilisé d'autres paramètres que ceux conseillés : "
     "{parameters}.",
     "search.sample_note": "Les valeurs d'un échantillon sont plus bruitées que les métriques de "

@@ -180,3 +180,30 @@ def test_the_report_says_when_privacy_came_first_and_utility_was_missed() -> Non
     assert "misses utility loss" in text and images == 1
     french, _ = _pdf(build_technical_report(_context(private, k=20), "fr"))
     assert "la confidentialité passe d'abord" in french and "perd 0,041" in french
+
+
+def test_the_report_shows_the_check_on_the_table_and_its_misses() -> None:
+    check = _trial(21, 1.0, 0.95, 0.1422, ["inference"])
+    checked = {
+        **SEARCH,
+        "parameters": {"k": 23, "ncp": 5, "max_weight": round(2 / 23, 6), "local_noise": 1.0},
+        "sample_k": 10,
+        "table_rows": 30_000,
+        "table_check": {**check, "rows": 30_000, "train_rows": 21_000},
+    }
+    text, _ = _pdf(build_technical_report(_context(checked, k=23), "en"))
+    assert (
+        "Checked on the table (21000 rows avatarized at k=21, the rest as control), the chosen "
+        "parameters miss worst inference risk: hidden rate 95 %, local cloaking 14" in text
+    )
+    assert "worst inference risk 0.142" in text
+    french, _ = _pdf(build_technical_report(_context(checked, k=23), "fr"))
+    assert "Vérifiés sur la table (21000 lignes avatarisées à k=21" in french
+    assert "manquent : pire risque d" in french
+    drawn = {**checked, "table_rows": 1_000_000}
+    drawn["table_check"] = {**check, "failed": [], "rows": 50_000, "train_rows": 35_000}
+    text, _ = _pdf(build_technical_report(_context(drawn, k=23), "en"))
+    assert "Checked on a draw of 50000 of its rows (35000 rows avatarized at k=21" in text
+    assert "the chosen parameters meet every target" in text
+    document = Document(io.BytesIO(build_pia_report(_context(checked, k=23), "en")))
+    assert "Checked on the table" in "\n".join(p.text for p in document.paragraphs)

@@ -1,0 +1,89 @@
+"""The privacy-targeted advice's outcome on the setup page (templates/_privacy_search.html): the
+check on the table is shown beside the sample's verdict, with the targets it misses, in both
+languages; the trials' table heads its columns with each target in the page's language (the
+French page failed on the percent targets: the filter that makes a number text applied to the
+other branch of the conditional)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import jinja2
+import pytest
+from veil_service.web.context import TEMPLATES_DIR, b64
+from veil_service.web.i18n import Translator
+from veil_service.web.runs_new import PERCENT_TARGETS, TARGET_NAMES
+
+TARGETS = {
+    "hidden_rate": 90.0,
+    "local_cloaking": 10.0,
+    "singling_out": 0.10,
+    "linkability": 0.10,
+    "inference": 0.10,
+    "distance_ratio": 1.1,
+    "unique_copies": 0.0,
+    "utility_loss": 0.03,
+}
+
+
+def _trial(k: int, failed: list[str]) -> dict[str, Any]:
+    return {
+        "parameters": {"k": k, "ncp": 5, "max_weight": 2 / k, "local_noise": 1.0},
+        "measures": {"hidden_rate": 95.0, "inference": 0.05, "utility": 0.97},
+        "failed": failed,
+    }
+
+
+def _render(search: dict[str, Any], language: str) -> str:
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    templates.filters["b64"] = b64
+    t = Translator(language)
+    return templates.get_template("_privacy_search.html").render(
+        search=search,
+        advised={"curve_svg": ""},
+        advise_form="advise-adult",
+        t=t,
+        page=SimpleNamespace(t=t),
+        target_names=TARGET_NAMES,
+        percent_targets=PERCENT_TARGETS,
+    )
+
+
+def _search(check: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "met": True,
+        "binding": "inference",
+        "reason": "...",
+        "targets": TARGETS,
+        "utility_metric": "ml_utility_ratio",
+        "sample_rows": 3000,
+        "chosen_index": 0,
+        "trials": [_trial(20, [])],
+        "table_check": check,
+    }
+
+
+@pytest.mark.parametrize(
+    ("language", "met", "missed"),
+    [
+        ("en", "every target is met there", "misses Inference risk, maximum (%), Utility loss"),
+        ("fr", "toutes les cibles y sont atteintes", "manquent Risque d&#39;inférence, maximum"),
+    ],
+)
+def test_the_check_on_the_table_is_shown_with_its_misses(
+    language: str, met: str, missed: str
+) -> None:
+    passed = {**_trial(46, []), "rows": 32561, "train_rows": 22792}
+    page = _render(_search(passed), language)
+    assert 'data-check-met="true"' in page and met in page
+    assert "32561" in page and "22792" in page and "k=46" in page
+    failed = {**passed, "failed": ["inference", "utility_loss"]}
+    page = _render(_search(failed), language)
+    assert 'data-check-met="false"' in page
+    assert missed in page
+    assert "table-check" not in _render(_search(None), language)
