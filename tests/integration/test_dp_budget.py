@@ -127,3 +127,50 @@ def test_a_query_cancelled_on_the_engine_is_charged(
     assert charged.is_set()
     assert client.get_total_spent_budget().total_spent_epsilon == 1.0
     assert [q["epsilon"] for q in client.get_previous_queries()] == [1.0]
+
+
+def test_no_request_can_give_budget_back_or_be_charged_for_a_mistake_the_request_shows(
+    veil_server: ServerThread, user: TestUser
+) -> None:
+    # The attack round's exploit: with the budget spent, a diffprivlib step at epsilon=-1000
+    # was priced -1000, failed on the rows and was "charged" -1000, so the remaining budget
+    # grew to 1000 and an exact-looking COUNT at epsilon 500 followed.
+    import warnings
+
+    from diffprivlib.models import GaussianNB
+    from sklearn.pipeline import Pipeline
+
+    dataset = register(veil_server)
+    grant(veil_server, user, dataset, 1.0, 1e-5)
+    client = manager(veil_server, user).dp(dataset)
+    client.smartnoise_sql.query(COUNT, 1.0, 0.0)  # the whole budget, spent
+    before = client.get_total_spent_budget()
+    assert before.total_spent_epsilon == 1.0
+    features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    bounds = ([30.0, 13.0, 150.0, 2000.0], [65.0, 23.0, 250.0, 7000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epsilon in (-1000.0, 0.0, 1e-300, float("inf")):
+            pipeline = Pipeline([("nb", GaussianNB(epsilon=epsilon, bounds=bounds))])
+            for call in (client.diffprivlib.cost, client.diffprivlib.query):
+                with pytest.raises(InvalidArgument, match="'epsilon' must be a finite number"):
+                    call(pipeline, features, ["species"])
+    # Mistakes the request alone shows are refused before the charge, with the fix.
+    grant(veil_server, user, dataset, 5.0, 1e-3)
+    with pytest.raises(InvalidArgument, match="name each with AS") as unnamed:
+        client.smartnoise_sql.query("SELECT COUNT(*), SUM(body_mass_g) FROM df", 1.0, 1e-5)
+    assert unnamed.value.field == "query"
+    with pytest.raises(InvalidArgument, match="name each with AS"):
+        client.smartnoise_sql.query(
+            "SELECT COUNT(*), SUM(body_mass_g) FROM df", 1.0, 1e-5, dummy=True
+        )
+    with pytest.raises(InvalidArgument, match="'species' more than once") as twice:
+        client.smartnoise_synth.query("mst", 1.0, select_cols=["species", "species"])
+    assert twice.value.field == "select_cols"
+    assert client.get_total_spent_budget() == before
+    assert [q["epsilon"] for q in client.get_previous_queries()] == [1.0]
+    # A named pair of aggregates runs.
+    answer = client.smartnoise_sql.query(
+        "SELECT COUNT(*) AS n, SUM(body_mass_g) AS mass FROM df", 1.0, 1e-5
+    )
+    assert list(answer.result.df.columns) == ["n", "mass"]

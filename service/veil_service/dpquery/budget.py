@@ -13,6 +13,7 @@ in another order); they are far below any cost a DP library produces.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -33,7 +34,20 @@ class PrivacyCost:
 
 
 def charge(conn: sa.Connection, grant_id: str, cost: PrivacyCost) -> bool:
-    """Add ``cost`` to the grant's spent budget if it fits; return whether it did."""
+    """Add ``cost`` to the grant's spent budget if it fits; return whether it did.
+
+    Raises:
+        ValueError: ``cost`` is negative or not finite. The DP dispatch refuses such costs
+            first (``engine.dp.dispatch.check_cost``); this is the ledger's own guard, since a
+            negative charge would give budget back.
+    """
+    if not (
+        math.isfinite(cost.epsilon)
+        and math.isfinite(cost.delta)
+        and cost.epsilon >= 0
+        and cost.delta >= 0
+    ):
+        raise ValueError(f"refusing to charge a negative or non-finite cost {cost}")
     g = schema.grants
     result = conn.execute(
         sa.update(g)

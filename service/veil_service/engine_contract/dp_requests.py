@@ -176,10 +176,18 @@ class SmartnoiseSynthRequest:
     allow_pickle: bool = False
 
     def validate(self) -> None:
-        """Refuse bad privacy parameters and sample counts."""
+        """Refuse bad privacy parameters, sample counts and a column selected twice (the fit
+        cannot take it, and it failed only after the private data was read and charged)."""
         check_epsilon(self.epsilon)
         if self.delta is not None:
             check_delta(self.delta, "delta")
+        twice = sorted({c for c in self.select_cols if self.select_cols.count(c) > 1})
+        if twice:
+            raise InvalidArgumentError(
+                f"select_cols names {', '.join(map(repr, twice))} more than once; list each "
+                "column once",
+                field="select_cols",
+            )
         if not isinstance(self.nb_samples, int) or not 0 < self.nb_samples <= 1_000_000:
             raise InvalidArgumentError(
                 "nb_samples must be between 1 and 1,000,000", field="nb_samples"

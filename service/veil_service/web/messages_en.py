@@ -160,6 +160,7 @@ MESSAGES: dict[str, str] = {
     "metric.ml_utility_metric": "ML utility metric",
     "metric.ml_utility_real": "ML utility (original)",
     "metric.ml_utility_avatar": "ML utility (avatars)",
+    "metric.ml_utility_chance": "ML utility (chance)",
     "figure.distribution": "Distribution",
     "figure.aggregate_stats": "Aggregate statistics",
     "figure.correlation": "Correlations",

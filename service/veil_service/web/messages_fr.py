@@ -160,6 +160,7 @@ MESSAGES: dict[str, str] = {
     "metric.ml_utility_metric": "Métrique d'utilité ML",
     "metric.ml_utility_real": "Utilité ML (originales)",
     "metric.ml_utility_avatar": "Utilité ML (avatars)",
+    "metric.ml_utility_chance": "Utilité ML (hasard)",
     "figure.distribution": "Distribution",
     "figure.aggregate_stats": "Statistiques agrégées",
     "figure.correlation": "Corrélations",

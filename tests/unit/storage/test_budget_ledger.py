@@ -132,3 +132,19 @@ def test_the_race_is_real_a_read_then_write_charge_overspends_on_postgresql(
     finally:
         engine.dispose()
         postgres.drop_database(url)
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [PrivacyCost(-1000.0, 0.0), PrivacyCost(0.1, -1e-6), PrivacyCost(float("nan"), 0.0)],
+)
+def test_the_ledger_never_charges_a_cost_that_would_give_budget_back(
+    db: sa.Engine, cost: PrivacyCost
+) -> None:
+    # The DP dispatch refuses such costs first (engine.dp.dispatch.check_cost); the ledger
+    # still refuses to write one, whatever the caller.
+    _grant(db)
+    with db.begin() as conn, pytest.raises(ValueError, match="negative or non-finite"):
+        budget.charge(conn, "g1", cost)
+    with db.connect() as conn:
+        assert budget.remaining(conn, "g1") == GRANT

@@ -14,6 +14,7 @@ seed=seed, show_library_errors=True)``: the data is public, so library messages 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from veil_service.engine_contract.dp_requests import (
     SmartnoiseSynthRequest,
     library_of,
 )
+from veil_service.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +61,31 @@ def estimate_cost(
     result: CostEstimate = _module(request).estimate_cost(
         request, metadata, **_synth_options(request, synth_max_epochs)
     )
+    check_cost(result)
     return result
+
+
+def check_cost(cost: CostEstimate) -> None:
+    """Refuse a cost the budget cannot be charged: ε finite and > 0, δ finite in [0, 1).
+
+    Every library's estimate passes here, whatever checks it made of its own parameters: a
+    negative ε (a diffprivlib step's ``epsilon=-1000`` was priced -1000) would, charged, give
+    budget back, and a zero ε would release an answer for nothing.
+
+    Raises:
+        InvalidArgumentError: naming ``epsilon`` or ``delta``.
+    """
+    if not (math.isfinite(cost.epsilon) and cost.epsilon > 0):
+        raise InvalidArgumentError(
+            f"the request's privacy cost is epsilon={cost.epsilon!r}; every query must spend "
+            "a finite epsilon > 0: set each epsilon of the request to a positive number",
+            field="epsilon",
+        )
+    if not (math.isfinite(cost.delta) and 0 <= cost.delta < 1):
+        raise InvalidArgumentError(
+            f"the request's privacy cost is delta={cost.delta!r}; delta must be in [0, 1)",
+            field="delta",
+        )
 
 
 def execute(

@@ -54,7 +54,28 @@ def estimate_cost(request: SmartnoiseSqlRequest, metadata: Metadata) -> CostEsti
         epsilon, delta = reader.get_privacy_cost(request.query)
     except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
         raise _query_error(exc) from exc
+    _check_output_names(request.query)
     return CostEstimate(epsilon=float(epsilon), delta=float(delta))
+
+
+def _check_output_names(query: str) -> None:
+    """Refuse a query whose result would have two columns of the same name.
+
+    smartnoise-sql names an aggregate without ``AS`` ``???``; two of them (``SELECT COUNT(*),
+    SUM(x)``) made a result the engine could not encode, after the private query had run and
+    been charged. The names are known from the query alone, so this is refused first.
+    """
+    from snsql.sql.parse import QueryParser
+
+    expressions = QueryParser().query(query).select.namedExpressions
+    unnamed = [str(e.expression) for e in expressions if e.name is None]
+    if len(unnamed) > 1:
+        raise InvalidArgumentError(
+            f"the query's result would have {len(unnamed)} columns without a name "
+            f"({', '.join(unnamed)}); name each with AS, e.g. "
+            f"SELECT {unnamed[0]} AS a, {unnamed[1]} AS b",
+            field="query",
+        )
 
 
 def execute(
@@ -103,6 +124,7 @@ def execute(
             reader.get_privacy_cost(request.query)
         except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
             raise _query_error(exc) from exc
+        _check_output_names(request.query)
     try:
         rows = list(reader.execute(request.query, postprocess=request.postprocess))
     except Exception as exc:  # the library raises bare Exception; its text may quote values

@@ -75,6 +75,7 @@ METRICS: tuple[MetricDefinition, ...] = (
     MetricDefinition("ml_utility_ratio", "signal", None, "", "> 0.9", octopize=False),
     MetricDefinition("ml_utility_real", "signal", None, "", None),
     MetricDefinition("ml_utility_avatar", "signal", None, "", None),
+    MetricDefinition("ml_utility_chance", "signal", None, "", None),
 )
 """Every metric, in report order."""
 

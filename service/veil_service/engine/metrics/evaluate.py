@@ -420,6 +420,7 @@ def _signal_metrics(
         "ml_utility_metric": None,
         "ml_utility_real": None,
         "ml_utility_avatar": None,
+        "ml_utility_chance": None,
         "ml_utility_ratio": None,
     }
     if parameters.target is not None and parameters.compute_utility:

@@ -75,8 +75,14 @@ def utility_scores(tables: AlignedTables, target: str, seed: int) -> dict[str, f
 
     Returns:
         ``ml_utility_metric`` (``roc_auc``, ``accuracy`` or ``r2``), ``ml_utility_real``,
-        ``ml_utility_avatar`` and ``ml_utility_ratio`` (avatar / real). None values when the
-        target has fewer than two distinct values among the training rows.
+        ``ml_utility_avatar``, ``ml_utility_chance`` (the score of a model that learned nothing:
+        AUC 0.5, the training rows' majority class's accuracy on the test rows, R^2 0) and
+        ``ml_utility_ratio`` (avatar / real). None values when the target has fewer than two
+        distinct values among the training rows. The ratio is None too when the model trained
+        on real rows does no better than chance: the other columns do not predict the target,
+        so there is no utility to keep, and avatars that score above such a model by luck would
+        read as "more useful than the originals" (a random 3-class label read 0.44 / 0.27 =
+        1.67, a pass).
     """
     regression = target in tables.continuous
     rng = np.random.default_rng(seed)
@@ -110,6 +116,7 @@ def utility_scores(tables: AlignedTables, target: str, seed: int) -> dict[str, f
         "ml_utility_metric": metric,
         "ml_utility_real": None,
         "ml_utility_avatar": None,
+        "ml_utility_chance": None,
         "ml_utility_ratio": None,
     }
     test_keep = ~np.isnan(ys[2])
@@ -122,6 +129,19 @@ def utility_scores(tables: AlignedTables, target: str, seed: int) -> dict[str, f
         model = _model(kind, categorical, seed).fit(x[keep], y[keep])
         scores.append(_score(kind, ys[2][test_keep], model, x_test[test_keep]))
     out["ml_utility_real"], out["ml_utility_avatar"] = scores
-    # A ratio of a useless real model (R^2 <= 0) means nothing, so it is left out.
-    out["ml_utility_ratio"] = scores[1] / scores[0] if scores[0] > 0 else None
+    chance = _chance(kind, ys[0], ys[2][test_keep])
+    out["ml_utility_chance"] = chance
+    # A ratio of a real model no better than chance means nothing, so it is left out.
+    out["ml_utility_ratio"] = scores[1] / scores[0] if scores[0] > max(chance, 0.0) else None
     return out
+
+
+def _chance(kind: str, train: np.ndarray, test: np.ndarray) -> float:
+    """The score of a model that learned nothing from the features: AUC 0.5, the accuracy of
+    always answering the training rows' most frequent class, R^2 0 (the mean)."""
+    if kind == "binary":
+        return 0.5
+    if kind == "regression":
+        return 0.0
+    values, counts = np.unique(train[~np.isnan(train)], return_counts=True)
+    return float(np.mean(test == values[np.argmax(counts)]))

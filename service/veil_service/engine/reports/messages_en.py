@@ -46,6 +46,7 @@ EN: dict[str, str] = {
     "metric.ml_utility_ratio": "ML utility ratio",
     "metric.ml_utility_real": "ML score, trained on originals",
     "metric.ml_utility_avatar": "ML score, trained on avatars",
+    "metric.ml_utility_chance": "ML score of chance",
     # metric definitions
     "desc.hidden_rate": "share of individuals whose most similar avatar is not their own: "
     "how often an attacker holding both tables is wrong when linking.",
@@ -95,6 +96,9 @@ EN: dict[str, str] = {
     "the same model trained on the originals, both tested on real data.",
     "desc.ml_utility_real": "score of a model trained on the originals (test on real data).",
     "desc.ml_utility_avatar": "score of the same model trained on the avatars.",
+    "desc.ml_utility_chance": "score of a model that learned nothing (AUC 0.5, the majority "
+    "class's accuracy, R2 0); when the model trained on the originals does no better, the "
+    "target cannot be predicted and the utility ratio is not computed.",
     # column kinds
     "kind.numeric": "numeric",
     "kind.categorical": "categorical",

@@ -46,6 +46,7 @@ FR: dict[str, str] = {
     "metric.ml_utility_ratio": "Ratio d'utilité en apprentissage",
     "metric.ml_utility_real": "Score du modèle entraîné sur les originaux",
     "metric.ml_utility_avatar": "Score du modèle entraîné sur les avatars",
+    "metric.ml_utility_chance": "Score du hasard",
     # metric definitions
     "desc.hidden_rate": "part des individus dont l'avatar le plus ressemblant n'est pas le leur : "
     "la fréquence à laquelle un attaquant disposant des deux tables se trompe en les reliant.",
@@ -98,6 +99,9 @@ FR: dict[str, str] = {
     "desc.ml_utility_real": "score d'un modèle entraîné sur les originaux (test sur données "
     "réelles).",
     "desc.ml_utility_avatar": "score du même modèle entraîné sur les avatars.",
+    "desc.ml_utility_chance": "score d'un modèle qui n'a rien appris (AUC 0,5, exactitude de la "
+    "classe majoritaire, R2 0) ; quand le modèle entraîné sur les originaux ne fait pas mieux, la "
+    "cible n'est pas prévisible et le rapport d'utilité n'est pas calculé.",
     # column kinds
     "kind.numeric": "numérique",
     "kind.categorical": "catégorielle",

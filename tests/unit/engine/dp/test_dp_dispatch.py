@@ -45,3 +45,25 @@ def test_unknown_request_type() -> None:
     penguin = load_metadata_file(LOMAS / "metadata" / "penguin_metadata.yaml")
     with pytest.raises(InvalidArgumentError, match="unknown DP request type"):
         dispatch.estimate_cost("SELECT 1", penguin)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "delta", "field"),
+    [
+        (-1000.0, 0.0, "epsilon"),
+        (0.0, 0.0, "epsilon"),
+        (float("inf"), 0.0, "epsilon"),
+        (1.0, 1.0, "delta"),
+        (1.0, -1e-9, "delta"),
+        (1.0, float("nan"), "delta"),
+    ],
+)
+def test_a_cost_the_budget_cannot_be_charged_is_refused(
+    epsilon: float, delta: float, field: str
+) -> None:
+    from veil_service.engine_contract.dp_requests import CostEstimate
+
+    with pytest.raises(InvalidArgumentError) as refused:
+        dispatch.check_cost(CostEstimate(epsilon, delta))
+    assert refused.value.field == field
+    dispatch.check_cost(CostEstimate(1e-3, 0.0))  # any positive epsilon, delta in [0, 1)

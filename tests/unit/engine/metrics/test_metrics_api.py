@@ -44,6 +44,7 @@ SIGNAL_KEYS = {
     "ml_utility_metric",
     "ml_utility_real",
     "ml_utility_avatar",
+    "ml_utility_chance",
     "ml_utility_ratio",
 }
 

@@ -35,7 +35,29 @@ def test_identical_tables_have_perfect_signal(table: pd.DataFrame) -> None:
     assert result["column_shapes_score"] == pytest.approx(1.0)
     assert result["pair_trends_score"] == pytest.approx(1.0)
     assert result["ml_utility_ratio"] == pytest.approx(1.0)
+    assert result["ml_utility_chance"] == 0.5  # a binary label: AUC
     assert all(result["passed"].values())
+
+
+def test_a_target_the_other_columns_cannot_predict_has_no_utility_ratio(
+    table: pd.DataFrame,
+) -> None:
+    # A label drawn at random (three classes): the model trained on real rows does no better
+    # than always answering the majority class, so "avatars keep X % of its score" means
+    # nothing; the ratio read 1.67 and passed before (a luckier model on the avatars).
+    rng = np.random.default_rng(3)
+    noisy = table.assign(label=rng.choice(["a", "b", "c"], len(table), p=[0.4, 0.3, 0.3]))
+    avatars = noisy.assign(label=rng.permutation(noisy["label"].to_numpy()))
+    result = signal_metrics(noisy, avatars, target="label")
+    assert result["ml_utility_metric"] == "accuracy"
+    chance = result["ml_utility_chance"]
+    assert 0.3 < chance < 0.5  # the majority class's share of the test rows
+    assert result["ml_utility_real"] <= chance
+    assert result["ml_utility_ratio"] is None
+    assert result["passed"].get("ml_utility_ratio") is None
+    # Chance is what always answering the majority class scores (group: "a" half the time).
+    useful = signal_metrics(table, table.copy(), target="group")
+    assert useful["ml_utility_chance"] == pytest.approx(0.5, abs=0.08)
 
 
 def test_broken_correlations_and_shifted_marginals_are_seen(table: pd.DataFrame) -> None:
