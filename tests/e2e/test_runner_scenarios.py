@@ -201,6 +201,8 @@ def test_launch_from_the_web_yaml(manager: Manager) -> None:
 
 
 def test_k_500_on_iris_fails_with_an_actionable_message(manager: Manager) -> None:
+    # A job error, not a refusal of run(): Octopize's Tutorial 1 runs k=500 on iris and reads
+    # the standard job's exception.
     runner = manager.create_runner("k500")
     runner.add_table("iris", FIXTURES / "avatar" / "fixtures" / "iris.csv")
     runner.set_parameters("iris", k=500)
@@ -213,6 +215,24 @@ def test_k_500_on_iris_fails_with_an_actionable_message(manager: Manager) -> Non
     privacy = runner.get_job(JobKind.privacy_metrics)
     assert privacy.status == JobStatus.parent_error
     assert "the standard job" in privacy.exception and "must succeed first" in privacy.exception
+
+
+def test_parameters_naming_a_missing_column_are_refused_when_the_run_starts(
+    manager: Manager, tables: Path
+) -> None:
+    runner = manager.create_runner("missing_columns")
+    runner.add_table("wbcd", tables / "wbcd.csv")
+    for parameters, field in (
+        ({"column_weights": {"Clump_thicknes": 2.0}}, "avatarization.column_weights"),
+        ({"exclude_variable_names": ["Mitoses", "Mitosis"]}, "exclude_variable_names[1]"),
+        ({"known_variables": ["Mitosis"]}, "privacy_metrics.known_variables"),
+        ({"target": "klass"}, "privacy_metrics.target"),
+    ):
+        runner.set_parameters("wbcd", k=10, **parameters)
+        with pytest.raises(InvalidArgument, match="which table 'wbcd' does not have") as refused:
+            runner.run(jobs_to_run=METRIC_JOBS)
+        assert field in refused.value.field, refused.value.field
+    assert manager.get_jobs_by_name(runner.display_name) == []
 
 
 def test_bad_parameters_are_refused_naming_the_field(manager: Manager, tables: Path) -> None:

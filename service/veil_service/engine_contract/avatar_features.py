@@ -417,6 +417,14 @@ def named_columns(
         named.append(("avatarization.data_augmentation_target_column", target))
     if params.get("target_column"):
         named.append(("avatarization.target_column", params["target_column"]))
+    weights = params.get("column_weights")
+    if isinstance(weights, Mapping):
+        named.extend((f"avatarization.column_weights[{c}]", str(c)) for c in weights)
+    excluded = params.get("exclude_variable_names")
+    if isinstance(excluded, list | tuple):
+        named.extend(
+            (f"avatarization.exclude_variable_names[{i}]", str(c)) for i, c in enumerate(excluded)
+        )
     named.extend((f"pseudonymized_columns[{column}]", column) for column in pseudonymized)
     return named
 

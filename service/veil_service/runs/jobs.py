@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +135,7 @@ def plan(
                 )
             _check_named_columns(config, tables)
         elif kind in ("privacy_metrics", "signal_metrics"):
+            _check_metrics_columns(config, tables)
             if "standard" in requested:
                 depends = ["standard"]
             elif "standard" not in finished_kinds and not originals <= avatars:
@@ -158,18 +160,61 @@ def plan(
 
 
 def _check_named_columns(config: RunConfig, tables: list[StoredTable]) -> None:
-    """Refuse processors, augmentation targets and pseudonymized columns naming a column the
-    stored table lacks, before any job exists (nothing half-run)."""
+    """Refuse parameters naming a column the stored table lacks (processors, augmentation
+    targets, pseudonymized columns, column weights, excluded variables, declared column types)
+    before any job exists: nothing half-run, and the user hears it from ``run()`` as
+    INVALID_ARGUMENT instead of from a failed job. A k of at least the table's rows stays a
+    failed standard job: Octopize's Tutorial 1 runs k=500 on iris and reads the job's
+    exception."""
     for table in tables:
         table_config = config.find(table.name)
         if table.role != "original" or table_config is None:
             continue
+        columns = [column.name for column in table.columns]
         avatar_features.check_columns(
             f"tables[{table.name}]",
             table_config.avatarization or {},
-            [column.name for column in table.columns],
+            columns,
             table_name=table.name,
             pseudonymized=table_config.pseudonymized_columns,
+        )
+        _check_listed(
+            f"tables[{table.name}].column_types", table_config.column_types, table, columns
+        )
+
+
+def _check_metrics_columns(config: RunConfig, tables: list[StoredTable]) -> None:
+    """Refuse metrics parameters (``known_variables``, ``target``, column weights, the
+    categorical hidden rate's variables) naming a column the stored table lacks, before the
+    metrics jobs exist (they failed after the avatarization, naming no table)."""
+    for table in tables:
+        table_config = config.find(table.name)
+        if table.role != "original" or table_config is None:
+            continue
+        columns = [column.name for column in table.columns]
+        for family in ("privacy_metrics", "signal_metrics"):
+            params = getattr(table_config, family) or {}
+            for key in ("known_variables", "categorical_hidden_rate_variables"):
+                listed = params.get(key)
+                if isinstance(listed, list | tuple):
+                    _check_listed(f"tables[{table.name}].{family}.{key}", listed, table, columns)
+            weights = params.get("column_weights")
+            if isinstance(weights, dict):
+                path = f"tables[{table.name}].{family}.column_weights"
+                _check_listed(path, weights, table, columns)
+            if isinstance(params.get("target"), str):
+                _check_listed(
+                    f"tables[{table.name}].{family}.target", [params["target"]], table, columns
+                )
+
+
+def _check_listed(path: str, named: Iterable[str], table: StoredTable, columns: list[str]) -> None:
+    missing = [str(name) for name in named if name not in columns]
+    if missing:
+        raise InvalidArgumentError(
+            f"{path} names column(s) {missing}, which table {table.name!r} does not have; its "
+            f"columns are: {', '.join(columns[:30])}.",
+            field=path,
         )
 
 
