@@ -313,6 +313,20 @@ def test_duplicate_primary_keys_are_refused(manager: Manager, fixtures: Path) ->
     )
 
 
+def test_missing_key_column_is_refused_listing_every_column(
+    manager: Manager, fixtures: Path
+) -> None:
+    frames = _tutorial_tables(fixtures)
+    frames["visit"] = frames["visit"].drop(columns=["patient_id"])
+    runner = _linked_runner(manager, frames, "missing_key")
+    # The pre-run check reads only key columns; the message still lists all the table has.
+    _refused(
+        runner,
+        r"table 'visit' has no column\(s\) \['patient_id'\] declared as keys; its columns: "
+        r"\['visit_id', 'doctor_id', 'day_visit', 'exam'\]\.",
+    )
+
+
 def _series_runner(manager: Manager, fixtures: Path, series: pd.DataFrame, name: str) -> object:
     runner = manager.create_runner(name)
     runner.add_table("vanilla", pd.read_csv(fixtures / "sensors_vanilla.csv"), primary_key="id")

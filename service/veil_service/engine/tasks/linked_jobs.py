@@ -485,11 +485,13 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
     run = LinkedRun.from_context(ctx)
     run.schema.check(require_links=True)
     frames: dict[str, pd.DataFrame] = {}
+    columns: dict[str, list[str]] = {}
     for name in run.names():
         keys = run.schema.table(name)
         wanted = [*keys.key_columns, *([keys.time_series_time] if keys.time_series_time else [])]
         with pa.memory_map(str(ctx.input_path(table_ref("original", name)))) as source:
             table = ipc.open_stream(source).read_all()
+            columns[name] = list(table.column_names)
             # One data column stands for the rest: the check needs to know there is one.
             data = [c for c in table.column_names if c not in wanted][:1]
             present = [c for c in table.column_names if c in wanted] + data
@@ -498,7 +500,7 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
         frames[name], _ = apply_column_types(
             frame, {c: t for c, t in types.items() if c in frame.columns}
         )
-    check_tables(run.schema, frames)
+    check_tables(run.schema, frames, columns)
     for name in run.names():
         if not run.schema.is_time_series(name):
             check_parameters(
