@@ -21,9 +21,9 @@ Privacy (docs/metrics.md, "Linked tables"):
   its aligned curve plus its start, span and length.
 
 Signal: ``standalone``; ``to_top_enriched`` (parent with children summarised, plus the child-count
-distribution per parent); ``to_bottom_information_propagated`` (child with its parents' variables
-broadcast); time series: the pointwise and density Hellinger distances
-(:mod:`veil_service.engine.timeseries.metrics`).
+distribution per parent); ``to_bottom_information_propagated`` (child with the variables of the
+reference parent broadcast, one result per parent link); time series: the pointwise and density
+Hellinger distances (:mod:`veil_service.engine.timeseries.metrics`).
 
 The tables come in as the original tables and the *unshuffled* avatar tables with their new keys:
 keys give the avatar structure (which avatar parent each avatar child was assigned to).
@@ -164,10 +164,18 @@ def _to_top_enriched(tables: LinkedTables, link: Link) -> tuple[pd.DataFrame, pd
 
 
 def _full_enriched(tables: LinkedTables, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return _enriched(tables, name, tables.schema.parents(name))
+
+
+def _enriched(
+    tables: LinkedTables, name: str, links: Sequence[Link]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table ``name`` with the variables of the parents of ``links`` broadcast to its rows (the
+    avatar rows with their assigned avatar parents')."""
     columns = tables.values(name)
     blocks_o = [tables.originals[name][columns].reset_index(drop=True)]
     blocks_a = [tables.avatars[name][columns].reset_index(drop=True)]
-    for link in tables.schema.parents(name):
+    for link in links:
         parent = link.parent_table
         parent_columns = tables.values(parent)
         prefix = tables.schema.broadcast_prefix(link)
@@ -457,11 +465,11 @@ def linked_signal_metrics(
             if link.method != TIME_SERIES:
                 result.update(_child_counts(tables, link))
             results.append(_tag(result, TO_TOP_ENRICHED, link.child_table))
-        if schema.parents(name):
-            full_o, full_a = _full_enriched(tables, name)
-            for link in schema.parents(name):
-                result = signal_metrics(full_o, full_a, **{**params, "compute_utility": False})
-                results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, link.parent_table))
+        for link in schema.parents(name):
+            # The child with this parent's variables only, so each reference measures its link.
+            enriched_o, enriched_a = _enriched(tables, name, [link])
+            result = signal_metrics(enriched_o, enriched_a, **{**params, "compute_utility": False})
+            results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, link.parent_table))
         out[name] = results
     return out
 
