@@ -2,7 +2,8 @@
 
 Each table gets a list of result dicts in the single-table shape
 (:func:`veil_service.engine.metrics.privacy_metrics` / ``signal_metrics``), each tagged with
-``metadata.computation_type`` and ``metadata.reference`` (the other table involved):
+``metadata.computation_type`` and ``metadata.reference`` (the other table involved; the link,
+``flight.origin``, when two tables are linked more than once: :func:`child_reference`):
 
 Privacy (docs/metrics.md, "Linked tables"):
 
@@ -116,6 +117,20 @@ class LinkedTables:
                 field=f"tables[{link.child_table}].{link.child_field}",
             )
         return rows
+
+
+def child_reference(schema: Schema, link: Link) -> str:
+    """The reference of a parent's result about ``link``'s child: the child table (``visit``),
+    or the link (``flight.origin``) when the parent is linked to that child more than once, so
+    that the two links' results, and their summary columns, stay apart."""
+    return schema.summary_prefix(link).removesuffix(".")
+
+
+def parent_reference(schema: Schema, link: Link) -> str:
+    """The reference of a child's result about ``link``'s parent: the parent table
+    (``patient``), or the link (``airport.origin``) when the child is linked to that parent more
+    than once."""
+    return schema.broadcast_prefix(link).removesuffix(".")
 
 
 def _tag(result: dict[str, Any], computation_type: str, reference: str | None) -> dict[str, Any]:
@@ -252,7 +267,7 @@ def _individual_level(
     for name in rates:
         result["passed"][name] = meets(rates[name], result["targets"][name])
     result["metadata"]["individual_table"] = link.parent_table
-    return _tag(result, computation_type, link.parent_table)
+    return _tag(result, computation_type, parent_reference(tables.schema, link))
 
 
 def aligned_series(tables: LinkedTables, link: Link) -> tuple[Aligned, Aligned, list[str], int]:
@@ -352,7 +367,7 @@ def linked_privacy_metrics(
         for link in schema.children(name):
             original, avatar = _to_top_enriched(tables, link)
             result = privacy_metrics(original, avatar, **{**params, "compute_attacks": False})
-            results.append(_tag(result, TO_TOP_ENRICHED, link.child_table))
+            results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
         for link in schema.parents(name):
             own_o = tables.originals[name][columns].reset_index(drop=True)
             own_a = tables.avatars[name][columns].reset_index(drop=True)
@@ -464,12 +479,13 @@ def linked_signal_metrics(
             result = signal_metrics(original, avatar, **{**params, "compute_utility": False})
             if link.method != TIME_SERIES:
                 result.update(_child_counts(tables, link))
-            results.append(_tag(result, TO_TOP_ENRICHED, link.child_table))
+            results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
         for link in schema.parents(name):
             # The child with this parent's variables only, so each reference measures its link.
             enriched_o, enriched_a = _enriched(tables, name, [link])
             result = signal_metrics(enriched_o, enriched_a, **{**params, "compute_utility": False})
-            results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, link.parent_table))
+            reference = parent_reference(schema, link)
+            results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, reference))
         out[name] = results
     return out
 
@@ -527,9 +543,11 @@ __all__ = [
     "TO_TOP_ENRICHED",
     "LinkedTables",
     "aligned_series",
+    "child_reference",
     "linked_privacy_metrics",
     "linked_signal_metrics",
     "metrics_summary",
+    "parent_reference",
 ]
 
 
