@@ -387,6 +387,34 @@ def test_missing_key_column_is_refused_listing_every_column(
     )
 
 
+@pytest.mark.parametrize(
+    ("table", "parameters", "message"),
+    [
+        (
+            "patient",
+            {"known_variables": ["gender", "agee"]},
+            r"table 'patient': known_variables names columns that are not in the table: "
+            r"\['agee'\]",
+        ),
+        (
+            "visit",
+            {"target": "patient_id"},
+            r"table 'visit': target 'patient_id' is not a column of the table; choose among "
+            r"\['day_visit', 'exam'\]",
+        ),
+    ],
+)
+def test_bad_metrics_parameters_are_refused_before_any_job(
+    manager: Manager, fixtures: Path, table: str, parameters: dict[str, object], message: str
+) -> None:
+    """They failed the privacy metrics job after the avatarization, without naming the table."""
+    runner = _linked_runner(manager, _tutorial_tables(fixtures), f"bad_metrics_{table}")
+    runner.set_parameters(table, k=5, **parameters)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidArgument, match=message):
+        runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])  # type: ignore[attr-defined]
+    assert runner.api.list_jobs(run_id=runner.set_name).items == []  # type: ignore[attr-defined]
+
+
 def _series_runner(manager: Manager, fixtures: Path, series: pd.DataFrame, name: str) -> object:
     runner = manager.create_runner(name)
     runner.add_table("vanilla", pd.read_csv(fixtures / "sensors_vanilla.csv"), primary_key="id")

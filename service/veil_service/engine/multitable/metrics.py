@@ -49,6 +49,7 @@ from veil_service.engine.multitable.aggregation import (
     parent_positions,
     summarise_children,
 )
+from veil_service.engine.multitable.metric_parameters import naming_table
 from veil_service.engine.multitable.pipeline import value_columns
 from veil_service.engine.multitable.validation import time_values
 from veil_service.engine.timeseries.alignment import Aligned, align, sort_readings
@@ -342,42 +343,45 @@ def linked_privacy_metrics(
     Returns:
         ``{table: [result, ...]}``, each result tagged with its computation type and reference.
     """
-    schema = tables.schema
     out: dict[str, list[dict[str, Any]]] = {}
-    for name in schema.order():
+    for name in tables.schema.order():
         params = {"table_name": name, **dict(parameters.get(name) or {})}
-        results: list[dict[str, Any]] = []
-        if schema.is_time_series(name):
-            link = schema.parents(name)[0]
-            features_o, features_a = _series_features(tables, link, individuals_only=True)
-            series_params = {k: v for k, v in params.items() if k in ("table_name", "ncp", "seed")}
-            result = privacy_metrics(features_o, features_a, **series_params, compute_attacks=False)
-            result["metadata"]["individual_table"] = link.parent_table
-            results.append(_tag(result, STANDALONE, link.parent_table))
-            out[name] = results
-            continue
-        columns = tables.values(name)
-        if schema.is_individual_level(name):
-            result = privacy_metrics(
-                tables.originals[name][columns].reset_index(drop=True),
-                tables.avatars[name][columns].reset_index(drop=True),
-                **params,
-            )
-            results.append(_tag(result, STANDALONE, None))
-        for link in schema.children(name):
-            original, avatar = _to_top_enriched(tables, link)
-            result = privacy_metrics(original, avatar, **{**params, "compute_attacks": False})
-            results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
-        for link in schema.parents(name):
-            own_o = tables.originals[name][columns].reset_index(drop=True)
-            own_a = tables.avatars[name][columns].reset_index(drop=True)
-            results.append(
-                _individual_level(tables, link, own_o, own_a, params, TO_BOTTOM_ID_PROPAGATED)
-            )
-            full_o, full_a = _full_enriched(tables, name)
-            results.append(_individual_level(tables, link, full_o, full_a, params, FULL_ENRICHED))
-        out[name] = results
+        with naming_table(name):
+            out[name] = _table_privacy(tables, name, params)
     return out
+
+
+def _table_privacy(tables: LinkedTables, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = tables.schema
+    results: list[dict[str, Any]] = []
+    if schema.is_time_series(name):
+        link = schema.parents(name)[0]
+        features_o, features_a = _series_features(tables, link, individuals_only=True)
+        series_params = {k: v for k, v in params.items() if k in ("table_name", "ncp", "seed")}
+        result = privacy_metrics(features_o, features_a, **series_params, compute_attacks=False)
+        result["metadata"]["individual_table"] = link.parent_table
+        return [_tag(result, STANDALONE, link.parent_table)]
+    columns = tables.values(name)
+    if schema.is_individual_level(name):
+        result = privacy_metrics(
+            tables.originals[name][columns].reset_index(drop=True),
+            tables.avatars[name][columns].reset_index(drop=True),
+            **params,
+        )
+        results.append(_tag(result, STANDALONE, None))
+    for link in schema.children(name):
+        original, avatar = _to_top_enriched(tables, link)
+        result = privacy_metrics(original, avatar, **{**params, "compute_attacks": False})
+        results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
+    for link in schema.parents(name):
+        own_o = tables.originals[name][columns].reset_index(drop=True)
+        own_a = tables.avatars[name][columns].reset_index(drop=True)
+        results.append(
+            _individual_level(tables, link, own_o, own_a, params, TO_BOTTOM_ID_PROPAGATED)
+        )
+        full_o, full_a = _full_enriched(tables, name)
+        results.append(_individual_level(tables, link, full_o, full_a, params, FULL_ENRICHED))
+    return results
 
 
 def _child_counts(tables: LinkedTables, link: Link) -> dict[str, float]:
@@ -455,39 +459,43 @@ def linked_signal_metrics(
     Returns:
         ``{table: [result, ...]}``, each result tagged with its computation type and reference.
     """
-    schema = tables.schema
     out: dict[str, list[dict[str, Any]]] = {}
-    for name in schema.order():
+    for name in tables.schema.order():
         params = {"table_name": name, **dict(parameters.get(name) or {})}
-        if schema.is_time_series(name):
-            out[name] = [_series_signal(tables, schema.parents(name)[0], params)]
-            continue
-        columns = tables.values(name)
-        results = [
-            _tag(
-                signal_metrics(
-                    tables.originals[name][columns].reset_index(drop=True),
-                    tables.avatars[name][columns].reset_index(drop=True),
-                    **params,
-                ),
-                STANDALONE,
-                None,
-            )
-        ]
-        for link in schema.children(name):
-            original, avatar = _to_top_enriched(tables, link)
-            result = signal_metrics(original, avatar, **{**params, "compute_utility": False})
-            if link.method != TIME_SERIES:
-                result.update(_child_counts(tables, link))
-            results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
-        for link in schema.parents(name):
-            # The child with this parent's variables only, so each reference measures its link.
-            enriched_o, enriched_a = _enriched(tables, name, [link])
-            result = signal_metrics(enriched_o, enriched_a, **{**params, "compute_utility": False})
-            reference = parent_reference(schema, link)
-            results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, reference))
-        out[name] = results
+        with naming_table(name):
+            out[name] = _table_signal(tables, name, params)
     return out
+
+
+def _table_signal(tables: LinkedTables, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = tables.schema
+    if schema.is_time_series(name):
+        return [_series_signal(tables, schema.parents(name)[0], params)]
+    columns = tables.values(name)
+    results = [
+        _tag(
+            signal_metrics(
+                tables.originals[name][columns].reset_index(drop=True),
+                tables.avatars[name][columns].reset_index(drop=True),
+                **params,
+            ),
+            STANDALONE,
+            None,
+        )
+    ]
+    for link in schema.children(name):
+        original, avatar = _to_top_enriched(tables, link)
+        result = signal_metrics(original, avatar, **{**params, "compute_utility": False})
+        if link.method != TIME_SERIES:
+            result.update(_child_counts(tables, link))
+        results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
+    for link in schema.parents(name):
+        # The child with this parent's variables only, so each reference measures its link.
+        enriched_o, enriched_a = _enriched(tables, name, [link])
+        result = signal_metrics(enriched_o, enriched_a, **{**params, "compute_utility": False})
+        reference = parent_reference(schema, link)
+        results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, reference))
+    return results
 
 
 def summary_reference(result: Mapping[str, Any]) -> str:

@@ -473,12 +473,15 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
     The same checks the avatarization starts with (``multitable.validation``), on the key and
     time columns only, read from memory-mapped inputs: keys unique and present, every foreign
     key pointing at a parent row, times readable, series of two points or more, and each
-    table's ``k`` below its row count. Short, so it runs in the engine's short-task lane.
+    table's ``k`` below its row count; and, for the metrics jobs named in ``metrics_jobs``
+    (``privacy_metrics``, ``signal_metrics``), each table's parameters against its column
+    names. Short, so it runs in the engine's short-task lane.
     """
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
     from veil_service.engine.multitable import TableParameters
+    from veil_service.engine.multitable.metric_parameters import check_metric_parameters
     from veil_service.engine.multitable.pipeline import check_parameters
     from veil_service.engine.multitable.validation import check_tables
 
@@ -509,6 +512,9 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
                 TableParameters(run.setting(name, "avatarization") or {}),
                 run.schema,
             )
+    # The metrics jobs the run will start: their parameters fail here, not after avatarizing.
+    for section in run.params.get("metrics_jobs") or ():
+        check_metric_parameters(run.schema, columns, _metric_parameters(run, section, {}))
     return {"tables": {name: len(frame) for name, frame in frames.items()}}
 
 

@@ -17,6 +17,7 @@ from veil_service.engine.multitable import (
     TableParameters,
     avatarize_tables,
 )
+from veil_service.engine.multitable.metric_parameters import check_metric_parameters
 from veil_service.engine.multitable.metrics import (
     LinkedTables,
     individual_hidden_rate,
@@ -25,6 +26,7 @@ from veil_service.engine.multitable.metrics import (
     metrics_summary,
 )
 from veil_service.engine.timeseries import TimeSeriesParameters
+from veil_service.errors import InvalidArgumentError
 
 
 def linked(method: str, seed: int = 42) -> LinkedTables:
@@ -155,6 +157,19 @@ def test_information_propagated_measures_each_parent_link_on_its_own() -> None:
     assert by_parent["a"]["pair_trends_score"] == pytest.approx(1.0)
     assert by_parent["b"]["correlation_difference_ratio"] > 10
     assert by_parent["b"]["pair_trends_score"] < 0.95
+
+
+def test_a_bad_metrics_parameter_names_its_table(lsa: LinkedTables) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^table 'visit': target 'patient_id' is not"):
+        linked_privacy_metrics(lsa, {"visit": {"target": "patient_id"}})
+    with pytest.raises(InvalidArgumentError, match=r"^table 'patient': known_variables names"):
+        linked_signal_metrics(lsa, {"patient": {"known_variables": ["agee"]}})
+    # The run's pre-check, on column names alone.
+    columns = {name: list(frame.columns) for name, frame in lsa.originals.items()}
+    with pytest.raises(InvalidArgumentError, match=r"^table 'visit': target 'patient_id'") as info:
+        check_metric_parameters(lsa.schema, columns, {"visit": {"target": "patient_id"}})
+    assert info.value.field == "tables[visit].target"
+    check_metric_parameters(lsa.schema, columns, {"visit": {"target": "exam"}})
 
 
 def test_summaries_have_octopize_shapes(lsa_privacy: dict[str, list[dict[str, Any]]]) -> None:
