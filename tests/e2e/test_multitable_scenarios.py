@@ -153,6 +153,66 @@ def test_child_table_fifty_times_its_parent(manager: Manager) -> None:
     assert top["child_count_mean_original"] == top["child_count_mean_avatar"] == 50
 
 
+def test_twin_links_to_one_parent_keep_their_own_references(manager: Manager) -> None:
+    """Flights linked twice to airports (origin, destination): each link's results and summary
+    columns are named by the link, where the table name alone made them one."""
+    rng = np.random.default_rng(4)
+    airports = pd.DataFrame(
+        {
+            "code": [f"A{i:02d}" for i in range(25)],
+            "size": rng.gamma(2, 10, 25).round(1),
+            "country": rng.choice(["FR", "DE", "IT"], 25),
+        }
+    )
+    n = 200
+    origin = rng.integers(0, 25, n)
+    dest = (origin + rng.integers(1, 25, n)) % 25
+    flights = pd.DataFrame(
+        {
+            "fid": np.arange(n),
+            "origin": airports["code"].to_numpy()[origin],
+            "dest": airports["code"].to_numpy()[dest],
+            "dur": rng.gamma(3, 1, n).round(2),
+        }
+    )
+    runner = manager.create_runner("twin_links", seed=1)
+    runner.add_table("airport", airports, primary_key="code", individual_level=True)
+    runner.add_table("flight", flights, primary_key="fid", foreign_keys=["origin", "dest"])
+    runner.add_link("airport", "code", "flight", "origin")
+    runner.add_link("airport", "code", "flight", "dest")
+    runner.set_parameters("airport", k=4)
+    runner.set_parameters("flight", k=5)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics])
+
+    def references(results: list[dict[str, object]]) -> list[tuple[object, object]]:
+        return [(r["metadata"]["computation_type"], r["metadata"]["reference"]) for r in results]  # type: ignore[index]
+
+    assert references(runner.privacy_metrics("airport")) == [
+        ("standalone", None),
+        ("to_top_enriched", "flight.origin"),
+        ("to_top_enriched", "flight.dest"),
+    ]
+    assert references(runner.privacy_metrics("flight")) == [
+        ("to_bottom_id_propagated", "airport.origin"),
+        ("full_enriched", "airport.origin"),
+        ("to_bottom_id_propagated", "airport.dest"),
+        ("full_enriched", "airport.dest"),
+    ]
+    assert references(runner.signal_metrics("flight"))[1:] == [
+        ("to_bottom_information_propagated", "airport.origin"),
+        ("to_bottom_information_propagated", "airport.dest"),
+    ]
+    privacy = runner.render_privacy_metrics_summary()
+    assert set(privacy["airport"]) == {"standalone", "flight.origin", "flight.dest"}
+    assert set(privacy["flight"]) == {"airport.origin", "airport.dest"}
+    top = runner.privacy_metrics("airport")
+    assert privacy["airport"]["flight.dest"] == pytest.approx(top[2]["hidden_rate"])
+    summary = runner.metrics_summary()
+    assert {"flight.origin", "flight.dest", "airport.origin", "airport.dest"} <= {
+        reference for reference, _ in summary.columns
+    }
+
+
 def test_multi_yaml_loads_runs_and_exports_back(
     manager: Manager, fixtures: Path, yaml_dir: Path, tmp_path: Path
 ) -> None:
@@ -311,6 +371,48 @@ def test_duplicate_primary_keys_are_refused(manager: Manager, fixtures: Path) ->
     _refused(
         runner, r"table 'doctor', primary key 'd_id': 3 row\(s\) share 1 duplicated value\(s\)"
     )
+
+
+def test_missing_key_column_is_refused_listing_every_column(
+    manager: Manager, fixtures: Path
+) -> None:
+    frames = _tutorial_tables(fixtures)
+    frames["visit"] = frames["visit"].drop(columns=["patient_id"])
+    runner = _linked_runner(manager, frames, "missing_key")
+    # The pre-run check reads only key columns; the message still lists all the table has.
+    _refused(
+        runner,
+        r"table 'visit' has no column\(s\) \['patient_id'\] declared as keys; its columns: "
+        r"\['visit_id', 'doctor_id', 'day_visit', 'exam'\]\.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "parameters", "message"),
+    [
+        (
+            "patient",
+            {"known_variables": ["gender", "agee"]},
+            r"table 'patient': known_variables names columns that are not in the table: "
+            r"\['agee'\]",
+        ),
+        (
+            "visit",
+            {"target": "patient_id"},
+            r"table 'visit': target 'patient_id' is not a column of the table; choose among "
+            r"\['day_visit', 'exam'\]",
+        ),
+    ],
+)
+def test_bad_metrics_parameters_are_refused_before_any_job(
+    manager: Manager, fixtures: Path, table: str, parameters: dict[str, object], message: str
+) -> None:
+    """They failed the privacy metrics job after the avatarization, without naming the table."""
+    runner = _linked_runner(manager, _tutorial_tables(fixtures), f"bad_metrics_{table}")
+    runner.set_parameters(table, k=5, **parameters)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidArgument, match=message):
+        runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])  # type: ignore[attr-defined]
+    assert runner.api.list_jobs(run_id=runner.set_name).items == []  # type: ignore[attr-defined]
 
 
 def _series_runner(manager: Manager, fixtures: Path, series: pd.DataFrame, name: str) -> object:

@@ -454,24 +454,30 @@ class RunsService:
         and no job is queued.
         """
         if "standard" in kinds:
-            await self._check_linked_tables(owner_id, run_id)
+            await self._check_linked_tables(owner_id, run_id, kinds)
         started = await db_call(self._queue_jobs, owner_id, run_id, kinds, reuse_run=reuse_run)
         self.dispatcher.jobs_queued(started.run.id)
         return started
 
-    async def _check_linked_tables(self, owner_id: str, run_id: str) -> None:
-        """The engine's ``check_tables`` task on a linked run, in its short-task lane.
+    async def _check_linked_tables(self, owner_id: str, run_id: str, kinds: list[str]) -> None:
+        """The engine's ``check_tables`` task on a linked run, in its short-task lane; it also
+        checks the parameters of the metrics jobs among ``kinds``.
 
         Raises:
-            InvalidArgumentError: a bad table, naming the table, the column and how many rows.
+            InvalidArgumentError: a bad table, naming the table, the column and how many rows;
+                a metrics parameter naming no variable of its table, naming the table.
             FailedPreconditionError: the links are not ready (``LINKS_INCOMPLETE``).
         """
         run = await db_call(self.get_run, owner_id, run_id)
         if not run.config.linked:
             return
         _, params, inputs = await self._linked_task(owner_id, run_id, run)
+        metrics_jobs = [k for k in kinds if k in ("privacy_metrics", "signal_metrics")]
         output = await self.app.engines.run(
-            "check_tables", {**params, "inline": True}, inputs, owner=owner_id
+            "check_tables",
+            {**params, "inline": True, "metrics_jobs": metrics_jobs},
+            inputs,
+            owner=owner_id,
         )
         output.discard()
 

@@ -99,7 +99,10 @@ def summarise_children(
         The summary, row ``p`` describing the children of parent row ``p``.
     """
     counts = np.bincount(positions, minlength=n_parents).astype(np.float64)
-    data: dict[str, np.ndarray] = {f"{prefix}count": counts.astype(np.int64)}
+    # A float column: the avatarization rounds an integer one, and rounded avatar counts (local
+    # means: 0.4 where a parent's neighbours are mostly childless) lost most small counts to 0
+    # before the assignment could share the children out by them.
+    data: dict[str, np.ndarray] = {f"{prefix}count": counts}
     shared: list[str] = []
     kept: dict[str, pd.Index] = {}
     categorical = list(categorical)

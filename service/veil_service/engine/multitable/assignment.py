@@ -43,7 +43,10 @@ _MAX_CANDIDATES = 32
 
 
 def apportion(
-    total: int, weights: np.ndarray, rng: np.random.Generator | None = None
+    total: int,
+    weights: np.ndarray,
+    rng: np.random.Generator | None = None,
+    limit: int | None = None,
 ) -> np.ndarray:
     """Whole capacities proportional to ``weights`` that add up to ``total``.
 
@@ -56,19 +59,27 @@ def apportion(
     300 children turned every count of 4 into 5 and every 5 into 6 (docs/benchmarks.md,
     "Tutorial 3 fixtures"). Drawn, only the expected share of each class moves up.
 
+    With ``limit`` (the original's largest count), no parent's quota goes past it: a capped
+    parent keeps ``limit`` and the children left are shared among the others by their weights
+    (all of them evenly once none has weight left). Avatar counts are local means, so where a few
+    parents have children among many childless ones they add up to far less than the children to
+    place (2.9 for 13 on 20 parents, 15 of them childless); scaled without a cap, those few
+    parents got 5 to 10 children where the original's most was 4. Every other avatarized
+    variable stays in its original range; the cap keeps the counts in theirs.
+
     Args:
         total: Children to place.
         weights: Each parent's synthetic child count (negative values count as 0; all zero
             spreads the children evenly).
         rng: Source of the draw; None uses the deterministic largest-remainder rule.
+        limit: Most children one parent may get (raised to ``ceil(total / parents)`` when
+            the parents cannot hold ``total`` otherwise); None for no limit.
 
     Returns:
         One non-negative integer per parent, summing to ``total``.
     """
     w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64)), 0.0, None)
-    if w.sum() <= 0:
-        w = np.ones_like(w)
-    quota = w / w.sum() * total
+    quota = _quotas(total, w, limit)
     base = np.floor(quota).astype(np.int64)
     left = total - int(base.sum())
     if left <= 0:
@@ -88,6 +99,33 @@ def apportion(
     hit = np.searchsorted(ends, marks, side="right")
     np.add.at(base, order[np.minimum(hit, len(base) - 1)], 1)
     return np.asarray(base, dtype=np.int64)
+
+
+def _quotas(total: int, weights: np.ndarray, limit: int | None) -> np.ndarray:
+    """Each parent's share of ``total``, proportional to ``weights``, none above ``limit``."""
+    n = len(weights)
+    if not n:
+        return np.zeros(0, dtype=np.float64)
+    if weights.sum() <= 0:
+        weights = np.ones(n, dtype=np.float64)
+    if limit is None:
+        return np.asarray(weights / weights.sum() * total, dtype=np.float64)
+    cap = float(max(limit, -(-total // n)))
+    quota = np.zeros(n, dtype=np.float64)
+    free = np.ones(n, dtype=bool)
+    # Each round caps at least one more parent, so this ends within n rounds.
+    while (left := total - quota.sum()) > 0 and free.any():
+        w = np.where(free, weights, 0.0)
+        if w.sum() <= 0:
+            w = free.astype(np.float64)
+        share = w / w.sum() * left
+        over = free & (share > cap)
+        if not over.any():
+            quota[free] = share[free]
+            break
+        quota[over] = cap
+        free &= ~over
+    return quota
 
 
 def assign_linear_sum(

@@ -2,7 +2,8 @@
 
 Each table gets a list of result dicts in the single-table shape
 (:func:`veil_service.engine.metrics.privacy_metrics` / ``signal_metrics``), each tagged with
-``metadata.computation_type`` and ``metadata.reference`` (the other table involved):
+``metadata.computation_type`` and ``metadata.reference`` (the other table involved; the link,
+``flight.origin``, when two tables are linked more than once: :func:`child_reference`):
 
 Privacy (docs/metrics.md, "Linked tables"):
 
@@ -21,9 +22,9 @@ Privacy (docs/metrics.md, "Linked tables"):
   its aligned curve plus its start, span and length.
 
 Signal: ``standalone``; ``to_top_enriched`` (parent with children summarised, plus the child-count
-distribution per parent); ``to_bottom_information_propagated`` (child with its parents' variables
-broadcast); time series: the pointwise and density Hellinger distances
-(:mod:`veil_service.engine.timeseries.metrics`).
+distribution per parent); ``to_bottom_information_propagated`` (child with the variables of the
+reference parent broadcast, one result per parent link); time series: the pointwise and density
+Hellinger distances (:mod:`veil_service.engine.timeseries.metrics`).
 
 The tables come in as the original tables and the *unshuffled* avatar tables with their new keys:
 keys give the avatar structure (which avatar parent each avatar child was assigned to).
@@ -48,6 +49,7 @@ from veil_service.engine.multitable.aggregation import (
     parent_positions,
     summarise_children,
 )
+from veil_service.engine.multitable.metric_parameters import naming_table
 from veil_service.engine.multitable.pipeline import value_columns
 from veil_service.engine.multitable.validation import time_values
 from veil_service.engine.timeseries.alignment import Aligned, align, sort_readings
@@ -118,6 +120,20 @@ class LinkedTables:
         return rows
 
 
+def child_reference(schema: Schema, link: Link) -> str:
+    """The reference of a parent's result about ``link``'s child: the child table (``visit``),
+    or the link (``flight.origin``) when the parent is linked to that child more than once, so
+    that the two links' results, and their summary columns, stay apart."""
+    return schema.summary_prefix(link).removesuffix(".")
+
+
+def parent_reference(schema: Schema, link: Link) -> str:
+    """The reference of a child's result about ``link``'s parent: the parent table
+    (``patient``), or the link (``airport.origin``) when the child is linked to that parent more
+    than once."""
+    return schema.broadcast_prefix(link).removesuffix(".")
+
+
 def _tag(result: dict[str, Any], computation_type: str, reference: str | None) -> dict[str, Any]:
     result["metadata"]["computation_type"] = computation_type
     result["metadata"]["reference"] = reference
@@ -164,10 +180,18 @@ def _to_top_enriched(tables: LinkedTables, link: Link) -> tuple[pd.DataFrame, pd
 
 
 def _full_enriched(tables: LinkedTables, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return _enriched(tables, name, tables.schema.parents(name))
+
+
+def _enriched(
+    tables: LinkedTables, name: str, links: Sequence[Link]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table ``name`` with the variables of the parents of ``links`` broadcast to its rows (the
+    avatar rows with their assigned avatar parents')."""
     columns = tables.values(name)
     blocks_o = [tables.originals[name][columns].reset_index(drop=True)]
     blocks_a = [tables.avatars[name][columns].reset_index(drop=True)]
-    for link in tables.schema.parents(name):
+    for link in links:
         parent = link.parent_table
         parent_columns = tables.values(parent)
         prefix = tables.schema.broadcast_prefix(link)
@@ -244,7 +268,7 @@ def _individual_level(
     for name in rates:
         result["passed"][name] = meets(rates[name], result["targets"][name])
     result["metadata"]["individual_table"] = link.parent_table
-    return _tag(result, computation_type, link.parent_table)
+    return _tag(result, computation_type, parent_reference(tables.schema, link))
 
 
 def aligned_series(tables: LinkedTables, link: Link) -> tuple[Aligned, Aligned, list[str], int]:
@@ -319,42 +343,45 @@ def linked_privacy_metrics(
     Returns:
         ``{table: [result, ...]}``, each result tagged with its computation type and reference.
     """
-    schema = tables.schema
     out: dict[str, list[dict[str, Any]]] = {}
-    for name in schema.order():
+    for name in tables.schema.order():
         params = {"table_name": name, **dict(parameters.get(name) or {})}
-        results: list[dict[str, Any]] = []
-        if schema.is_time_series(name):
-            link = schema.parents(name)[0]
-            features_o, features_a = _series_features(tables, link, individuals_only=True)
-            series_params = {k: v for k, v in params.items() if k in ("table_name", "ncp", "seed")}
-            result = privacy_metrics(features_o, features_a, **series_params, compute_attacks=False)
-            result["metadata"]["individual_table"] = link.parent_table
-            results.append(_tag(result, STANDALONE, link.parent_table))
-            out[name] = results
-            continue
-        columns = tables.values(name)
-        if schema.is_individual_level(name):
-            result = privacy_metrics(
-                tables.originals[name][columns].reset_index(drop=True),
-                tables.avatars[name][columns].reset_index(drop=True),
-                **params,
-            )
-            results.append(_tag(result, STANDALONE, None))
-        for link in schema.children(name):
-            original, avatar = _to_top_enriched(tables, link)
-            result = privacy_metrics(original, avatar, **{**params, "compute_attacks": False})
-            results.append(_tag(result, TO_TOP_ENRICHED, link.child_table))
-        for link in schema.parents(name):
-            own_o = tables.originals[name][columns].reset_index(drop=True)
-            own_a = tables.avatars[name][columns].reset_index(drop=True)
-            results.append(
-                _individual_level(tables, link, own_o, own_a, params, TO_BOTTOM_ID_PROPAGATED)
-            )
-            full_o, full_a = _full_enriched(tables, name)
-            results.append(_individual_level(tables, link, full_o, full_a, params, FULL_ENRICHED))
-        out[name] = results
+        with naming_table(name):
+            out[name] = _table_privacy(tables, name, params)
     return out
+
+
+def _table_privacy(tables: LinkedTables, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = tables.schema
+    results: list[dict[str, Any]] = []
+    if schema.is_time_series(name):
+        link = schema.parents(name)[0]
+        features_o, features_a = _series_features(tables, link, individuals_only=True)
+        series_params = {k: v for k, v in params.items() if k in ("table_name", "ncp", "seed")}
+        result = privacy_metrics(features_o, features_a, **series_params, compute_attacks=False)
+        result["metadata"]["individual_table"] = link.parent_table
+        return [_tag(result, STANDALONE, link.parent_table)]
+    columns = tables.values(name)
+    if schema.is_individual_level(name):
+        result = privacy_metrics(
+            tables.originals[name][columns].reset_index(drop=True),
+            tables.avatars[name][columns].reset_index(drop=True),
+            **params,
+        )
+        results.append(_tag(result, STANDALONE, None))
+    for link in schema.children(name):
+        original, avatar = _to_top_enriched(tables, link)
+        result = privacy_metrics(original, avatar, **{**params, "compute_attacks": False})
+        results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
+    for link in schema.parents(name):
+        own_o = tables.originals[name][columns].reset_index(drop=True)
+        own_a = tables.avatars[name][columns].reset_index(drop=True)
+        results.append(
+            _individual_level(tables, link, own_o, own_a, params, TO_BOTTOM_ID_PROPAGATED)
+        )
+        full_o, full_a = _full_enriched(tables, name)
+        results.append(_individual_level(tables, link, full_o, full_a, params, FULL_ENRICHED))
+    return results
 
 
 def _child_counts(tables: LinkedTables, link: Link) -> dict[str, float]:
@@ -432,38 +459,43 @@ def linked_signal_metrics(
     Returns:
         ``{table: [result, ...]}``, each result tagged with its computation type and reference.
     """
-    schema = tables.schema
     out: dict[str, list[dict[str, Any]]] = {}
-    for name in schema.order():
+    for name in tables.schema.order():
         params = {"table_name": name, **dict(parameters.get(name) or {})}
-        if schema.is_time_series(name):
-            out[name] = [_series_signal(tables, schema.parents(name)[0], params)]
-            continue
-        columns = tables.values(name)
-        results = [
-            _tag(
-                signal_metrics(
-                    tables.originals[name][columns].reset_index(drop=True),
-                    tables.avatars[name][columns].reset_index(drop=True),
-                    **params,
-                ),
-                STANDALONE,
-                None,
-            )
-        ]
-        for link in schema.children(name):
-            original, avatar = _to_top_enriched(tables, link)
-            result = signal_metrics(original, avatar, **{**params, "compute_utility": False})
-            if link.method != TIME_SERIES:
-                result.update(_child_counts(tables, link))
-            results.append(_tag(result, TO_TOP_ENRICHED, link.child_table))
-        if schema.parents(name):
-            full_o, full_a = _full_enriched(tables, name)
-            for link in schema.parents(name):
-                result = signal_metrics(full_o, full_a, **{**params, "compute_utility": False})
-                results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, link.parent_table))
-        out[name] = results
+        with naming_table(name):
+            out[name] = _table_signal(tables, name, params)
     return out
+
+
+def _table_signal(tables: LinkedTables, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = tables.schema
+    if schema.is_time_series(name):
+        return [_series_signal(tables, schema.parents(name)[0], params)]
+    columns = tables.values(name)
+    results = [
+        _tag(
+            signal_metrics(
+                tables.originals[name][columns].reset_index(drop=True),
+                tables.avatars[name][columns].reset_index(drop=True),
+                **params,
+            ),
+            STANDALONE,
+            None,
+        )
+    ]
+    for link in schema.children(name):
+        original, avatar = _to_top_enriched(tables, link)
+        result = signal_metrics(original, avatar, **{**params, "compute_utility": False})
+        if link.method != TIME_SERIES:
+            result.update(_child_counts(tables, link))
+        results.append(_tag(result, TO_TOP_ENRICHED, child_reference(schema, link)))
+    for link in schema.parents(name):
+        # The child with this parent's variables only, so each reference measures its link.
+        enriched_o, enriched_a = _enriched(tables, name, [link])
+        result = signal_metrics(enriched_o, enriched_a, **{**params, "compute_utility": False})
+        reference = parent_reference(schema, link)
+        results.append(_tag(result, TO_BOTTOM_INFORMATION_PROPAGATED, reference))
+    return results
 
 
 def summary_reference(result: Mapping[str, Any]) -> str:
@@ -519,9 +551,11 @@ __all__ = [
     "TO_TOP_ENRICHED",
     "LinkedTables",
     "aligned_series",
+    "child_reference",
     "linked_privacy_metrics",
     "linked_signal_metrics",
     "metrics_summary",
+    "parent_reference",
 ]
 
 

@@ -753,7 +753,9 @@ def _assign(
     )
     parents = space.transform(avatar_parents)
     children = space.transform(child_parent_part)
-    capacity = apportion(len(children), avatar_counts, rng)
+    original_counts = np.bincount(original_positions, minlength=len(frames[link.parent_table]))
+    limit = int(original_counts.max()) if len(original_counts) else None
+    capacity = apportion(len(children), avatar_counts, rng, limit)
     if link.method == MINIMUM_DISTANCE_ASSIGNMENT:
         rows = assign_minimum_distance(children, parents, capacity)
     else:

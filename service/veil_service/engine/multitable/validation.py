@@ -10,7 +10,7 @@ data value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,12 +19,19 @@ from veil_service.engine_contract.linked_tables import Schema
 from veil_service.errors import InvalidArgumentError
 
 
-def check_tables(schema: Schema, frames: Mapping[str, pd.DataFrame]) -> None:
+def check_tables(
+    schema: Schema,
+    frames: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> None:
     """Check the tables of a run against its schema.
 
     Args:
         schema: Tables and links (already structurally checked).
-        frames: The original tables, by name.
+        frames: The original tables, by name; they may hold only the key columns and one data
+            column when ``columns`` names them all.
+        columns: Every column of each table, by name, when ``frames`` holds only some of them
+            (the engine's pre-run check reads only the keys): the messages list these.
 
     Raises:
         InvalidArgumentError: a missing table or key column, duplicate or missing primary keys,
@@ -42,19 +49,20 @@ def check_tables(schema: Schema, frames: Mapping[str, pd.DataFrame]) -> None:
                 f"table {table.name!r} is empty; every table of a run needs rows.",
                 field=f"tables[{table.name}]",
             )
+        names = list(columns[table.name]) if columns else [str(c) for c in frame.columns]
         keys = [*table.key_columns]
         if table.time_series_time:
             keys.append(table.time_series_time)
-        missing = [c for c in keys if c not in frame.columns]
+        missing = [c for c in keys if c not in names]
         if missing:
             raise InvalidArgumentError(
                 f"table {table.name!r} has no column(s) {missing} declared as keys; its columns: "
-                f"{list(frame.columns)[:20]}.",
+                f"{names[:20]}{' ...' if len(names) > 20 else ''}.",
                 field=f"tables[{table.name}].columns",
             )
         if table.primary_key:
             _check_primary_key(table.name, table.primary_key, frame[table.primary_key])
-        if not [c for c in frame.columns if c not in keys]:
+        if not [c for c in names if c not in keys]:
             raise InvalidArgumentError(
                 f"table {table.name!r} has only key columns; it needs at least one data column.",
                 field=f"tables[{table.name}].columns",

@@ -473,23 +473,28 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
     The same checks the avatarization starts with (``multitable.validation``), on the key and
     time columns only, read from memory-mapped inputs: keys unique and present, every foreign
     key pointing at a parent row, times readable, series of two points or more, and each
-    table's ``k`` below its row count. Short, so it runs in the engine's short-task lane.
+    table's ``k`` below its row count; and, for the metrics jobs named in ``metrics_jobs``
+    (``privacy_metrics``, ``signal_metrics``), each table's parameters against its column
+    names. Short, so it runs in the engine's short-task lane.
     """
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
     from veil_service.engine.multitable import TableParameters
+    from veil_service.engine.multitable.metric_parameters import check_metric_parameters
     from veil_service.engine.multitable.pipeline import check_parameters
     from veil_service.engine.multitable.validation import check_tables
 
     run = LinkedRun.from_context(ctx)
     run.schema.check(require_links=True)
     frames: dict[str, pd.DataFrame] = {}
+    columns: dict[str, list[str]] = {}
     for name in run.names():
         keys = run.schema.table(name)
         wanted = [*keys.key_columns, *([keys.time_series_time] if keys.time_series_time else [])]
         with pa.memory_map(str(ctx.input_path(table_ref("original", name)))) as source:
             table = ipc.open_stream(source).read_all()
+            columns[name] = list(table.column_names)
             # One data column stands for the rest: the check needs to know there is one.
             data = [c for c in table.column_names if c not in wanted][:1]
             present = [c for c in table.column_names if c in wanted] + data
@@ -498,7 +503,7 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
         frames[name], _ = apply_column_types(
             frame, {c: t for c, t in types.items() if c in frame.columns}
         )
-    check_tables(run.schema, frames)
+    check_tables(run.schema, frames, columns)
     for name in run.names():
         if not run.schema.is_time_series(name):
             check_parameters(
@@ -507,6 +512,9 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
                 TableParameters(run.setting(name, "avatarization") or {}),
                 run.schema,
             )
+    # The metrics jobs the run will start: their parameters fail here, not after avatarizing.
+    for section in run.params.get("metrics_jobs") or ():
+        check_metric_parameters(run.schema, columns, _metric_parameters(run, section, {}))
     return {"tables": {name: len(frame) for name, frame in frames.items()}}
 
 

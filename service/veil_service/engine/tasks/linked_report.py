@@ -18,7 +18,7 @@ import pandas as pd
 
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.linked_jobs import LinkedRun
-from veil_service.engine_contract.linked_tables import TIME_SERIES, Link, table_ref
+from veil_service.engine_contract.linked_tables import TIME_SERIES, Link, Schema, table_ref
 
 if TYPE_CHECKING:
     from veil_service.engine.reports import LinkSummary
@@ -44,6 +44,7 @@ def _read_json(ctx: TaskContext, name: str) -> Any:
 
 
 def link_summary(
+    schema: Schema,
     link: Link,
     originals: Mapping[str, pd.DataFrame],
     avatars: Mapping[str, pd.DataFrame],
@@ -64,12 +65,15 @@ def link_summary(
                 float(series[0]["series_length_mean_avatar"]),
             )
     else:
+        from veil_service.engine.multitable.metrics import child_reference
+
+        reference = child_reference(schema, link)
         top = next(
             (
                 r
                 for r in signal.get(link.parent_table, ())
                 if (r.get("metadata") or {}).get("computation_type") == "to_top_enriched"
-                and (r.get("metadata") or {}).get("reference") == link.child_table
+                and (r.get("metadata") or {}).get("reference") == reference
             ),
             {},
         )
@@ -159,7 +163,8 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         figures=figures,
         generated_at=datetime.now(UTC),
         links=tuple(
-            link_summary(link, originals, avatars, signal_results) for link in run.schema.links
+            link_summary(run.schema, link, originals, avatars, signal_results)
+            for link in run.schema.links
         ),
         computations=privacy_results,
         features={name: _features(run, name, privacy_results[name]) for name in names},

@@ -65,6 +65,24 @@ def test_drawn_apportion_keeps_the_shape_of_whole_counts() -> None:
     )
 
 
+def test_apportion_keeps_every_capacity_within_the_limit() -> None:
+    """Avatar counts of 20 parents, 15 childless, adding up to 2.9 for 13 children: scaled, the
+    three non-zero ones became 6, 4 and 3 (the original's most was 3); capped, the children left
+    go to the others by weight, then evenly."""
+    weights = np.r_[[1.26, 0.95, 0.73], np.zeros(17)]
+    assert sorted(apportion(13, weights))[-3:] == [3, 4, 6]  # without a limit
+    for seed in range(20):
+        capacity = apportion(13, weights, np.random.default_rng(seed), limit=3)
+        assert capacity.sum() == 13
+        assert capacity.max() == 3
+        assert list(capacity[:3]) == [3, 3, 3]
+        assert (capacity[3:] <= 1).all()
+    capacity = apportion(10, np.array([5.0, 1.0, 1.0, 1.0]), limit=3)
+    assert list(capacity) == [3, 3, 2, 2] or list(capacity) == [3, 2, 3, 2]
+    # A limit the parents cannot meet is raised to the smallest that holds every child.
+    assert list(apportion(9, np.array([1.0, 0.0, 0.0]), limit=2)) == [3, 3, 3]
+
+
 @pytest.mark.parametrize("n_parents", [40, 700])
 def test_every_method_respects_capacities(n_parents: int) -> None:
     children, parents, capacity = problem(n_parents, 4, seed=n_parents)

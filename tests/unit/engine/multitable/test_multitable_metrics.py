@@ -10,7 +10,14 @@ import pytest
 from linked_data import hospital
 from linked_fixtures import sensors
 from test_multitable_pipeline import hospital_schema, params, tutorial3
-from veil_service.engine.multitable import TableParameters, avatarize_tables
+from veil_service.engine.multitable import (
+    Link,
+    Schema,
+    TableKeys,
+    TableParameters,
+    avatarize_tables,
+)
+from veil_service.engine.multitable.metric_parameters import check_metric_parameters
 from veil_service.engine.multitable.metrics import (
     LinkedTables,
     individual_hidden_rate,
@@ -19,6 +26,7 @@ from veil_service.engine.multitable.metrics import (
     metrics_summary,
 )
 from veil_service.engine.timeseries import TimeSeriesParameters
+from veil_service.errors import InvalidArgumentError
 
 
 def linked(method: str, seed: int = 42) -> LinkedTables:
@@ -104,6 +112,64 @@ def test_signal_types_and_link_metrics(lsa: LinkedTables) -> None:
     propagated = signal["visit"][1]
     assert "patient.age" in propagated["details"]["hellinger"]
     assert propagated["correlation_difference_ratio"] is not None
+
+
+def _two_parents(rng: np.random.Generator) -> tuple[Schema, dict[str, pd.DataFrame]]:
+    """Child c of parents a and b; c.x follows a.a1, c.y follows b.b1."""
+    a = pd.DataFrame({"a_id": np.arange(40), "a1": rng.normal(size=40), "a2": rng.normal(size=40)})
+    b = pd.DataFrame({"b_id": np.arange(30), "b1": rng.normal(size=30), "b2": rng.normal(size=30)})
+    n = 200
+    of_a, of_b = rng.integers(0, 40, n), rng.integers(0, 30, n)
+    c = pd.DataFrame(
+        {
+            "c_id": np.arange(n),
+            "a_id": of_a,
+            "b_id": of_b,
+            "x": a["a1"].to_numpy()[of_a] + 0.3 * rng.normal(size=n),
+            "y": b["b1"].to_numpy()[of_b] + 0.3 * rng.normal(size=n),
+        }
+    )
+    schema = Schema(
+        (
+            TableKeys("a", "a_id", individual_level=True),
+            TableKeys("b", "b_id", individual_level=True),
+            TableKeys("c", "c_id", ("a_id", "b_id")),
+        ),
+        (Link("a", "a_id", "c", "a_id"), Link("b", "b_id", "c", "b_id")),
+    )
+    return schema, {"a": a, "b": b, "c": c}
+
+
+def test_information_propagated_measures_each_parent_link_on_its_own() -> None:
+    """Avatars equal to the originals but the link to b shuffled: the result under reference a
+    is perfect, the one under b shows the lost c.y ~ b.b1 trend (one result over both parents,
+    repeated under each, could not tell them apart)."""
+    rng = np.random.default_rng(0)
+    schema, frames = _two_parents(rng)
+    avatars = {name: frame.copy() for name, frame in frames.items()}
+    avatars["c"]["b_id"] = rng.permutation(avatars["c"]["b_id"].to_numpy())
+    signal = linked_signal_metrics(LinkedTables(schema, frames, avatars), {})
+    by_parent = {r["metadata"]["reference"]: r for r in signal["c"][1:]}
+    assert set(by_parent) == {"a", "b"}
+    assert set(by_parent["a"]["details"]["hellinger"]) == {"x", "y", "a.a1", "a.a2"}
+    assert set(by_parent["b"]["details"]["hellinger"]) == {"x", "y", "b.b1", "b.b2"}
+    assert by_parent["a"]["correlation_difference_ratio"] == pytest.approx(0.0, abs=1e-9)
+    assert by_parent["a"]["pair_trends_score"] == pytest.approx(1.0)
+    assert by_parent["b"]["correlation_difference_ratio"] > 10
+    assert by_parent["b"]["pair_trends_score"] < 0.95
+
+
+def test_a_bad_metrics_parameter_names_its_table(lsa: LinkedTables) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^table 'visit': target 'patient_id' is not"):
+        linked_privacy_metrics(lsa, {"visit": {"target": "patient_id"}})
+    with pytest.raises(InvalidArgumentError, match=r"^table 'patient': known_variables names"):
+        linked_signal_metrics(lsa, {"patient": {"known_variables": ["agee"]}})
+    # The run's pre-check, on column names alone.
+    columns = {name: list(frame.columns) for name, frame in lsa.originals.items()}
+    with pytest.raises(InvalidArgumentError, match=r"^table 'visit': target 'patient_id'") as info:
+        check_metric_parameters(lsa.schema, columns, {"visit": {"target": "patient_id"}})
+    assert info.value.field == "tables[visit].target"
+    check_metric_parameters(lsa.schema, columns, {"visit": {"target": "exam"}})
 
 
 def test_summaries_have_octopize_shapes(lsa_privacy: dict[str, list[dict[str, Any]]]) -> None:

@@ -216,6 +216,54 @@ def test_parents_without_children_stay_possible() -> None:
     assert (counts == 0).mean() > 0.15
 
 
+def _mostly_childless(n_parents: int, with_children: int, seed: int) -> dict[str, pd.DataFrame]:
+    """Parents (age, sex, income) of whom only the first ``with_children`` have 1-4 stays."""
+    rng = np.random.default_rng(seed)
+    parents = pd.DataFrame(
+        {
+            "pid": np.arange(n_parents),
+            "age": rng.integers(18, 90, n_parents),
+            "sex": rng.choice(["F", "M"], n_parents),
+            "income": rng.normal(30000, 8000, n_parents).round(1),
+        }
+    )
+    counts = np.where(np.arange(n_parents) < with_children, rng.integers(1, 5, n_parents), 0)
+    owner = np.repeat(parents["pid"].to_numpy(), counts)
+    stays = pd.DataFrame(
+        {
+            "sid": np.arange(len(owner)),
+            "pid": owner,
+            "los": rng.gamma(2.0, 3.0, len(owner)).round(2),
+            "ward": rng.choice(["A", "B", "C"], len(owner)),
+        }
+    )
+    return {"person": parents, "stay": stays}
+
+
+@pytest.mark.parametrize(("n_parents", "with_children", "k"), [(20, 5, 5), (300, 120, 10)])
+def test_child_counts_keep_their_shape_when_most_parents_are_childless(
+    n_parents: int, with_children: int, k: int
+) -> None:
+    """Rounded avatar counts scaled up to the children turned {0: 15, 2: 2, 3: 3} into
+    {0: 18, 3: 1, 10: 1}: no avatar parent may get more children than the original's most, and
+    the childless share stays near the original's."""
+    schema = Schema(
+        (TableKeys("person", "pid", individual_level=True), TableKeys("stay", "sid", ("pid",))),
+        (Link("person", "pid", "stay", "pid"),),
+    )
+    for seed in range(3):
+        tables = _mostly_childless(n_parents, with_children, seed)
+        parameters = {"person": TableParameters({"k": k}), "stay": TableParameters({"k": 3})}
+        result = avatarize_tables(schema, tables, parameters, seed=seed)
+        original = child_counts(tables["stay"], "pid", tables["person"], "pid")
+        avatar = child_counts(
+            result.tables["stay"].avatars, "pid", result.tables["person"].avatars, "pid"
+        )
+        assert avatar.sum() == original.sum()
+        assert avatar.max() <= original.max()
+        assert abs((avatar == 0).mean() - (original == 0).mean()) <= 0.1
+
+
 def test_child_table_fifty_times_the_parent() -> None:
     tables = hospital(200, 50.0, seed=7)
     assert len(tables["visit"]) > 40 * len(tables["patient"])
