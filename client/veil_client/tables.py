@@ -26,6 +26,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
 
+from veil_client.column_types import check_named_columns
 from veil_client.errors import InvalidArgument
 from veil_client.progress import transfer_bar
 
@@ -188,11 +189,10 @@ def open_source(
 
     Raises:
         InvalidArgument: missing file, unsupported extension, unreadable content, a column to
-            drop that the table does not have.
+            drop that the table does not have, a type for a column it does not have (or
+            drops).
     """
     encoded = _open(source, types)
-    if not drop:
-        return encoded
     missing = [name for name in drop if name not in encoded.schema.names]
     if missing and strict_drop:
         raise InvalidArgument(
@@ -201,6 +201,9 @@ def open_source(
             field="columns_to_drop",
         )
     kept = [name for name in encoded.schema.names if name not in set(drop)]
+    check_named_columns(map(str, types or {}), kept)
+    if not drop:
+        return encoded
     return EncodedSource(
         pa.schema(
             [encoded.schema.field(name) for name in kept],
