@@ -1,4 +1,4 @@
-"""Column types as the Runner declares them: given by the user, checked before any upload.
+"""Column types as the Runner declares them: inferred from a DataFrame, or given by the user.
 
 A table's columns travel with a declared type (``int``, ``float``, ``bool``, ``category``,
 ``datetime``, ``datetime_tz``) that decides how the engine treats them: continuous, categorical,
@@ -11,11 +11,57 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from veil_client.config import ColumnType
 from veil_client.errors import InvalidArgument
 
 ALLOWED = tuple(t.value for t in ColumnType)
 """Every declared type the server knows, in the order error messages list them."""
+
+
+def _arrow_kind(arrow: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow):
+        return "datetime_tz" if arrow.tz is not None else "datetime"
+    if pa.types.is_date(arrow):
+        return "datetime"
+    if pa.types.is_boolean(arrow):
+        return "bool"
+    if pa.types.is_integer(arrow):
+        return "int"
+    if pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
+        return "float"
+    return "category"
+
+
+def dtype_kind(dtype: Any) -> str:
+    """The declared type of a pandas dtype, numpy, nullable or Arrow-backed alike.
+
+    Decided by the dtype's kind, not its name: ``double[pyarrow]`` and
+    ``timestamp[ns][pyarrow]`` do not start with ``float`` or ``datetime``, and were declared
+    categories (their values came back as pseudonyms).
+    """
+    if isinstance(dtype, pd.ArrowDtype):
+        return _arrow_kind(dtype.pyarrow_dtype)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "datetime_tz"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    return "category"
+
+
+def infer_types(frame: pd.DataFrame) -> dict[str, str]:
+    """Octopize's dtype inference for DataFrames (explicit ``types`` override it)."""
+    return {str(column): dtype_kind(dtype) for column, dtype in frame.dtypes.items()}
 
 
 def declared_types(types: Mapping[str, Any] | None) -> dict[str, str]:

@@ -23,6 +23,7 @@ import pyarrow.ipc as ipc
 from veil_client import avatar_features as features
 from veil_client import column_types, links, parameters
 from veil_client.api.runs import LinkedKSearch, PrivacySearch, ResultInfo, RunsApi
+from veil_client.column_types import infer_types
 from veil_client.config import (
     AlignmentMethod,
     DataRecipient,
@@ -68,26 +69,6 @@ _RESULT_JOB = {
 }
 _ON_REQUEST_ONLY = frozenset({"pseudonym_mappings", "lineage"})
 """SENSITIVE result kinds that get_all_results leaves on the server."""
-
-
-def infer_types(frame: pd.DataFrame) -> dict[str, str]:
-    """Octopize's dtype inference for DataFrames (explicit ``types`` override it)."""
-    out: dict[str, str] = {}
-    for column, dtype in frame.dtypes.items():
-        text = str(dtype)
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            out[str(column)] = "datetime_tz"
-        elif "datetime" in text:
-            out[str(column)] = "datetime"
-        elif text.startswith(("float", "Float")):
-            out[str(column)] = "float"
-        elif text.startswith(("int", "Int", "uint", "UInt")):
-            out[str(column)] = "int"
-        elif text.startswith(("bool", "boolean")):
-            out[str(column)] = "bool"
-        else:
-            out[str(column)] = "category"
-    return out
 
 
 class Runner:

@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
+from veil_wire.pandas_dtypes import arrow_to_pandas
 
 from veil_client.column_types import check_named_columns
 from veil_client.errors import InvalidArgument
@@ -302,7 +303,7 @@ def to_dataframe(table: pa.Table) -> pd.DataFrame:
     ``object`` columns come back as ``NaN``, pandas' missing value for them; ``string``,
     ``category`` and nullable columns keep their own (``pd.NA``, ``NaN``).
     """
-    frame: pd.DataFrame = table.to_pandas()
+    frame = arrow_to_pandas(table)
     for position, dtype in enumerate(frame.dtypes):
         if not pd.api.types.is_object_dtype(dtype):
             continue
