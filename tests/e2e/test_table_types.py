@@ -96,3 +96,60 @@ def test_arrow_backed_columns_are_typed_by_kind_and_come_back_arrow_backed(
     assert avatars["bmi"].nunique() > 50  # values, not pseudonyms or a few modalities
     assert avatars["admit"].between(frame["admit"].min(), frame["admit"].max()).all()
     assert set(avatars["sex"]) <= {"F", "M"}
+
+
+def test_a_linked_runs_parents_children_and_series_keep_their_dtypes(manager: Manager) -> None:
+    rng = np.random.default_rng(1)
+    people = 60
+    person = pd.DataFrame(
+        {
+            "pid": pd.array([f"p{i:03d}" for i in range(people)], dtype="string"),
+            "age": rng.integers(18, 90, people).astype("int16"),
+            "sex": pd.Categorical(rng.choice(["F", "M"], people), categories=["F", "M", "X"]),
+            "city": pd.array(rng.choice(["Paris", "Lyon"], people), dtype="string"),
+            "born": (
+                pd.Timestamp("1990-01-01")
+                + pd.to_timedelta(rng.integers(0, 9000, people), unit="h")
+            ).tz_localize("Europe/Paris"),
+        }
+    )
+    owners = np.repeat(np.arange(people), rng.integers(1, 4, people))
+    stay = pd.DataFrame(
+        {
+            "sid": np.arange(len(owners), dtype=np.int32),
+            "pid": person["pid"].to_numpy()[owners],
+            "los": rng.gamma(2, 3, len(owners)).astype("float32"),
+            "ward": pd.Categorical(rng.choice(["A", "B"], len(owners)), categories=["A", "B", "C"]),
+            "beds": rng.integers(1, 9, len(owners)).astype("uint8"),
+        }
+    )
+    readings = np.repeat(np.arange(people), 6)
+    series = pd.DataFrame(
+        {
+            "rid": np.arange(len(readings)),
+            "pid": person["pid"].to_numpy()[readings],
+            "t": (
+                pd.Timestamp("2024-03-01")
+                + pd.to_timedelta(np.tile(np.arange(6), people), unit="h")
+            ).tz_localize("Europe/Paris"),
+            "value": rng.normal(0, 1, len(readings)).astype("float32"),
+        }
+    )
+    runner = manager.create_runner("linked_dtypes", seed=1)
+    runner.add_table("person", person, primary_key="pid", individual_level=True)
+    runner.add_table("stay", stay, primary_key="sid", foreign_keys=["pid"])
+    runner.add_table(
+        "reading", series, primary_key="rid", foreign_keys=["pid"], time_series_time="t"
+    )
+    runner.add_link("person", "pid", "stay", "pid")
+    runner.add_link("person", "pid", "reading", "pid", "time_series")
+    runner.set_parameters("person", k=5)
+    runner.set_parameters("stay", k=5)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name, original in (("person", person), ("stay", stay), ("reading", series)):
+        avatars = runner.shuffled(name)
+        assert avatars.dtypes.to_dict() == original.dtypes.to_dict(), name
+    avatars = runner.shuffled("person")
+    assert list(avatars["sex"].cat.categories) == ["F", "M", "X"]
+    assert set(runner.shuffled("stay")["pid"]) <= set(avatars["pid"])
+    assert str(runner.shuffled("reading")["t"].dt.tz) == "Europe/Paris"
