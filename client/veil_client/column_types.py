@@ -8,6 +8,7 @@ or seconds since the epoch. The checks here run before anything is uploaded, so 
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -59,9 +60,26 @@ def dtype_kind(dtype: Any) -> str:
     return "category"
 
 
+def _holds_dates(series: pd.Series[Any]) -> bool:
+    sample = series.dropna().head(1000)
+    return not sample.empty and all(
+        isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in sample
+    )
+
+
 def infer_types(frame: pd.DataFrame) -> dict[str, str]:
-    """Octopize's dtype inference for DataFrames (explicit ``types`` override it)."""
-    return {str(column): dtype_kind(dtype) for column, dtype in frame.dtypes.items()}
+    """Octopize's dtype inference for DataFrames (explicit ``types`` override it).
+
+    An ``object`` column of ``datetime.date`` objects is a datetime (at day resolution: the
+    avatars come back as dates), not a category.
+    """
+    out: dict[str, str] = {}
+    for position, (column, dtype) in enumerate(frame.dtypes.items()):
+        kind = dtype_kind(dtype)
+        if pd.api.types.is_object_dtype(dtype) and _holds_dates(frame.iloc[:, position]):
+            kind = "datetime"
+        out[str(column)] = kind
+    return out
 
 
 def declared_types(types: Mapping[str, Any] | None) -> dict[str, str]:

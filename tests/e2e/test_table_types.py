@@ -3,10 +3,13 @@ the client declares, the dtypes the avatars keep, and the refusals of what canno
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from support import ServerThread, TestUser
 from veil_client import InvalidArgument, Manager
@@ -153,3 +156,41 @@ def test_a_linked_runs_parents_children_and_series_keep_their_dtypes(manager: Ma
     assert list(avatars["sex"].cat.categories) == ["F", "M", "X"]
     assert set(runner.shuffled("stay")["pid"]) <= set(avatars["pid"])
     assert str(runner.shuffled("reading")["t"].dt.tz) == "Europe/Paris"
+
+
+def test_date_columns_are_avatarized_as_days_and_come_back_as_dates(
+    manager: Manager, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(4)
+    rows = 120
+    days = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 700, rows), unit="D")
+    dates = [d.date() for d in days]
+    dates[3] = None
+    frame = pd.DataFrame(
+        {"age": rng.integers(18, 90, rows), "sex": rng.choice(["F", "M"], rows), "admit": dates}
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)  # admit as YYYY-MM-DD: pyarrow reads date32
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "t.parquet")
+    arrow_backed = frame.assign(admit=frame["admit"].astype(pd.ArrowDtype(pa.date32())))
+    sources: dict[str, object] = {
+        "frame": frame,
+        "csv": tmp_path / "t.csv",
+        "parquet": tmp_path / "t.parquet",
+        "arrow": arrow_backed,
+    }
+    low, high = min(d for d in dates if d), max(d for d in dates if d)
+    runner = manager.create_runner("dates", seed=1)
+    for name, source in sources.items():
+        runner.add_table(name, source)  # type: ignore[arg-type]
+        runner.set_parameters(name, k=10, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name in sources:
+        admit = runner.shuffled(name)["admit"]
+        if name == "arrow":
+            assert str(admit.dtype) == "date32[day][pyarrow]"
+        else:
+            assert admit.dtype == object, name
+        observed = admit.dropna().tolist()
+        assert all(type(d) is datetime.date for d in observed), name
+        assert all(low <= d <= high for d in observed), name
+        assert len(set(observed)) > 30, name  # days, not a few modalities
