@@ -36,13 +36,32 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """``table`` as pandas, each column with the dtype its writer recorded.
 
     Columns recorded Arrow-backed (``double[pyarrow]``, ``string[pyarrow]``...) keep their
-    Arrow type as a ``pd.ArrowDtype``; the others are converted as ``to_pandas`` does.
+    Arrow type as a ``pd.ArrowDtype``; integer columns with nulls and no recorded dtype become
+    nullable integers (``Int64``...); the others are converted as ``to_pandas`` does.
     """
     frame: pd.DataFrame = table.to_pandas()
     recorded = recorded_dtypes(table.schema)
-    for position, name in enumerate(table.schema.names):
-        if recorded.get(name, "").endswith(_ARROW_BACKED) and not isinstance(
+    for position, field in enumerate(table.schema):
+        column = table.column(position)
+        if recorded.get(field.name, "").endswith(_ARROW_BACKED) and not isinstance(
             frame.dtypes.iloc[position], pd.ArrowDtype
         ):
-            frame.isetitem(position, pd.arrays.ArrowExtensionArray(table.column(position)))
+            frame.isetitem(position, pd.arrays.ArrowExtensionArray(column))
+        elif field.name not in recorded and field.type in _NULLABLE_INTEGERS and column.null_count:
+            frame.isetitem(position, column.to_pandas(types_mapper=_NULLABLE_INTEGERS.get).array)
     return frame
+
+
+_NULLABLE_INTEGERS: dict[pa.DataType, Any] = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+"""An integer column with nulls that no pandas dtype was recorded for (a CSV, a Parquet file
+written by Arrow or Spark) becomes pandas' nullable integer of its width: ``to_pandas`` would
+make it float64, and its avatars came back with decimals (ages of 71.09)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from support import ServerThread, TestUser
@@ -194,3 +195,31 @@ def test_date_columns_are_avatarized_as_days_and_come_back_as_dates(
         assert all(type(d) is datetime.date for d in observed), name
         assert all(low <= d <= high for d in observed), name
         assert len(set(observed)) > 30, name  # days, not a few modalities
+
+
+def test_integers_with_missing_values_come_back_as_nullable_integers(
+    manager: Manager, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(5)
+    rows = 200
+    ages = [int(x) if i % 4 else None for i, x in enumerate(rng.integers(18, 90, rows))]
+    table = pa.table(
+        {
+            "age": pa.array(ages, pa.int64()),
+            "bmi": pa.array(rng.normal(25, 4, rows)),
+            "sex": pa.array(rng.choice(["F", "M"], rows)),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")  # an Arrow schema, no pandas dtypes
+    pacsv.write_csv(table, tmp_path / "t.csv")  # whole ages, and blanks
+    runner = manager.create_runner("int_nulls", seed=1)
+    for name in ("parquet", "csv"):
+        runner.add_table(name, tmp_path / f"t.{name}")
+        runner.set_parameters(name, k=10, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name in ("parquet", "csv"):
+        age = runner.shuffled(name)["age"]
+        assert age.dtype == "Int64", name
+        assert age.isna().any() and age.notna().sum() > 100, name
+        assert age.dropna().between(18, 89).all(), name
+        assert (age.dropna() % 1 == 0).all(), name

@@ -21,3 +21,16 @@ def test_arrow_backed_columns_come_back_arrow_backed() -> None:
     assert str(back["s"].dtype) == "string[pyarrow]"  # pyarrow alone gives StringDtype
     assert back["s"].tolist()[0] == "x" and pd.isna(back["s"].iloc[1])
     assert back["f"].tolist()[0] == 1.5
+
+
+def test_integers_with_nulls_and_no_recorded_dtype_become_nullable_integers() -> None:
+    table = pa.table(
+        {
+            "age": pa.array([30, None, 41], pa.int64()),
+            "code": pa.array([1, None, 2], pa.uint8()),
+            "full": pa.array([1, 2, 3], pa.int32()),
+        }
+    )
+    back = arrow_to_pandas(table)
+    assert [str(d) for d in back.dtypes] == ["Int64", "UInt8", "int32"]
+    assert back["age"].tolist()[0] == 30 and back["age"].isna().tolist() == [False, True, False]
