@@ -156,6 +156,7 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
         dupes = sorted(set(frame.columns[frame.columns.duplicated()].astype(str)))
         raise InvalidArgument(f"duplicate column names {dupes}; rename them.", field="data")
     frame = frame.rename(columns=str)
+    _check_finite(frame)
     head = pa.Table.from_pandas(frame.iloc[:DATAFRAME_SLICE_ROWS], preserve_index=False)
     schema = head.schema
 
@@ -170,6 +171,22 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
             yield from part.to_batches()
 
     return EncodedSource(schema, batches(), int(frame.memory_usage(deep=False).sum()))
+
+
+def _check_finite(frame: pd.DataFrame) -> None:
+    """Refuse infinite numbers before the upload (the server refuses them at the job, which is
+    later and costs the upload): no avatar can be drawn near one."""
+    for name in frame.columns:
+        if pd.api.types.is_float_dtype(frame[name].dtype):
+            values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            count = int(np.isinf(values).sum())
+            if count:
+                raise InvalidArgument(
+                    f"column {name!r} holds infinite values (inf or -inf) in {count} rows: "
+                    "the avatarization needs finite numbers. Replace them with a finite value or "
+                    "with NaN (e.g. frame.replace([np.inf, -np.inf], np.nan)), or drop the column.",
+                    field="data",
+                )
 
 
 def open_source(

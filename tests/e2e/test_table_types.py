@@ -13,7 +13,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from support import ServerThread, TestUser
-from veil_client import InvalidArgument, Manager
+from veil_client import FailedPrecondition, InvalidArgument, Manager
 from veil_client.column_types import infer_types
 from veil_client.models import JobKind
 
@@ -223,3 +223,23 @@ def test_integers_with_missing_values_come_back_as_nullable_integers(
         assert age.isna().any() and age.notna().sum() > 100, name
         assert age.dropna().between(18, 89).all(), name
         assert (age.dropna() % 1 == 0).all(), name
+
+
+def test_infinite_values_are_refused_naming_the_column_and_their_count(
+    manager: Manager, tmp_path: Path
+) -> None:
+    frame = _people(40).assign(bmi=np.linspace(18.0, 30.0, 40))
+    frame.loc[[3, 9], "bmi"] = [np.inf, -np.inf]
+    runner = manager.create_runner("infinite", seed=1)
+    with pytest.raises(InvalidArgument, match=r"column 'bmi' holds infinite values .* in 2 rows"):
+        runner.add_table("t", frame)
+    assert runner.config.tables == {}
+    # A file reaches the server, whose job refuses it with the same facts (no internal error).
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    runner.add_table("t", tmp_path / "t.csv")
+    runner.set_parameters("t", k=5, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    with pytest.raises(
+        FailedPrecondition, match=r"Column 'bmi' holds infinite values .* in 2 rows"
+    ):
+        runner.shuffled("t")
