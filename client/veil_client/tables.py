@@ -122,13 +122,22 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
                 decimal_point=dialect.decimal_point,
             ),
         )
+        # Decoding the names fails on a Latin-1 header; pyarrow reads Latin-1 values as binary.
+        if any(pa.types.is_binary(field.type) for field in reader.schema):
+            raise _not_utf8(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except pa.ArrowInvalid as exc:
         raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             yield from reader
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
         except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) or "UTF-8" in str(exc):
+                raise _not_utf8(path) from None
             raise InvalidArgument(
                 f"CSV {path} is malformed or changes type after the first rows: {exc}. Fix the "
                 "file, or declare column types with types={...}.",
@@ -136,6 +145,15 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
             ) from None
 
     return EncodedSource(reader.schema, batches(), path.stat().st_size)
+
+
+def _not_utf8(path: Path) -> InvalidArgument:
+    return InvalidArgument(
+        f"CSV {path} is not UTF-8 text (a spreadsheet's Latin-1 or Windows-1252 export?): "
+        "re-save it as UTF-8 (in Excel: 'CSV UTF-8'), or read it with "
+        "pd.read_csv(path, encoding='latin-1') and upload the DataFrame.",
+        field="data",
+    )
 
 
 def _parquet_source(path: Path) -> EncodedSource:

@@ -243,3 +243,20 @@ def test_infinite_values_are_refused_naming_the_column_and_their_count(
         FailedPrecondition, match=r"Column 'bmi' holds infinite values .* in 2 rows"
     ):
         runner.shuffled("t")
+
+
+def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
+    manager: Manager, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    frame = _people().assign(ville=["Orléans", "Besançon"] * 15)
+    path.write_bytes(frame.rename(columns={"age": "âge"}).to_csv(index=False).encode("latin-1"))
+    runner = manager.create_runner("latin1", seed=1)
+    with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8 .* re-save it as UTF-8"):
+        runner.add_table("t", path)
+    path.write_bytes(frame.to_csv(index=False).encode("latin-1"))  # only the values are Latin-1
+    with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8"):
+        runner.add_table("t", path)
+    assert runner.config.tables == {}
+    runner.add_table("t", frame)  # the runner is usable
+    assert list(runner.config.tables) == ["t"]
