@@ -7,6 +7,7 @@ progress bar, and downloads results.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import tempfile
@@ -20,8 +21,9 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from veil_client import avatar_features as features
-from veil_client import links, parameters
+from veil_client import column_types, links, parameters
 from veil_client.api.runs import LinkedKSearch, PrivacySearch, ResultInfo, RunsApi
+from veil_client.column_types import infer_types
 from veil_client.config import (
     AlignmentMethod,
     DataRecipient,
@@ -67,26 +69,6 @@ _RESULT_JOB = {
 }
 _ON_REQUEST_ONLY = frozenset({"pseudonym_mappings", "lineage"})
 """SENSITIVE result kinds that get_all_results leaves on the server."""
-
-
-def infer_types(frame: pd.DataFrame) -> dict[str, str]:
-    """Octopize's dtype inference for DataFrames (explicit ``types`` override it)."""
-    out: dict[str, str] = {}
-    for column, dtype in frame.dtypes.items():
-        text = str(dtype)
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            out[str(column)] = "datetime_tz"
-        elif "datetime" in text:
-            out[str(column)] = "datetime"
-        elif text.startswith(("float", "Float")):
-            out[str(column)] = "float"
-        elif text.startswith(("int", "Int", "uint", "UInt")):
-            out[str(column)] = "int"
-        elif text.startswith(("bool", "boolean")):
-            out[str(column)] = "bool"
-        else:
-            out[str(column)] = "category"
-    return out
 
 
 class Runner:
@@ -181,6 +163,12 @@ class Runner:
                 individual-level table with ``LinkMethod.TIME_SERIES``).
             individual_level: Each row is a distinct person; by default a table without a
                 parent is, a child table is not.
+
+        Raises:
+            InvalidArgument: a type that is not a column type (naming the column, the value
+                and the allowed types), a type or a column to drop naming a column the table
+                lacks, an unreadable source, or the server refusing the declaration. Nothing
+                stays uploaded and the runner is as it was: fix the call and retry.
         """
         keys = links.check_keys(primary_key, foreign_keys, time_series_time)
         if table_name in self.config.tables:
@@ -188,15 +176,12 @@ class Runner:
                 f"a table named {table_name!r} was already added; use another name "
                 "or delete_table first."
             )
-        drop = list(columns_to_drop or [])
-        declared = (
-            infer_types(data.drop(columns=[c for c in drop if c in data.columns]))
-            if isinstance(data, pd.DataFrame)
-            else {}
-        )
-        declared.update({k: str(getattr(v, "value", v)) for k, v in (types or {}).items()})
-        self.upload_file(table_name, data, avatar_data, types=types, columns_to_drop=drop)
-        state = TableState(
+        # Everything the client can check is checked before the upload, and anything failing
+        # after it is undone: a refused add_table leaves the runner as it was, so a retry works.
+        drop = column_types.column_names("columns_to_drop", columns_to_drop)
+        explicit = column_types.declared_types(types)
+        declared = self._upload(table_name, data, avatar_data, explicit, drop)
+        self.config.tables[table_name] = TableState(
             table_name,
             declared,
             primary_key or "",
@@ -205,11 +190,11 @@ class Runner:
             foreign_keys=keys,
             time_series_time=time_series_time or "",
         )
-        self.config.tables[table_name] = state
         try:
             self._push_config()
-        except VeilError:
+        except Exception:
             del self.config.tables[table_name]
+            self._discard_upload(table_name, with_avatars=avatar_data is not None)
             raise
 
     def upload_file(
@@ -222,31 +207,63 @@ class Runner:
         columns_to_drop: list[str] | None = None,
     ) -> tuple[str, str | None]:
         """Upload (or re-upload) a table's data and optional avatar data (streamed, without
-        ``columns_to_drop``)."""
+        ``columns_to_drop``).
+
+        Raises:
+            InvalidArgument: a bad column type or column list, a type or a column to drop
+                naming a column the table lacks, an unreadable source (nothing is uploaded).
+        """
+        drop = column_types.column_names("columns_to_drop", columns_to_drop)
+        self._upload(table_name, data, avatar_data, column_types.declared_types(types), drop)
+        return table_name, f"{table_name}_avatars" if avatar_data is not None else None
+
+    def _upload(
+        self,
+        table_name: str,
+        data: str | Path | pd.DataFrame,
+        avatar_data: str | Path | pd.DataFrame | None,
+        explicit: dict[str, str],
+        drop: list[str],
+    ) -> dict[str, str]:
+        """Upload a table (and its avatar data), returning the types to declare: those
+        inferred from a DataFrame, overridden by the ``explicit`` ones."""
         run_id = self._ensure_run()
-        drop = list(columns_to_drop or [])
         self.api.upload_table(
             run_id,
             table_name,
             data,
             role="original",
             replace=True,
-            types=types,
+            types=explicit,
             columns_to_drop=drop,
         )
-        avatar_name = None
         if avatar_data is not None:
-            self.api.upload_table(
-                run_id,
-                table_name,
-                avatar_data,
-                role="avatar",
-                replace=True,
-                types=types,
-                columns_to_drop=drop,
-            )
-            avatar_name = f"{table_name}_avatars"
-        return table_name, avatar_name
+            try:
+                self.api.upload_table(
+                    run_id,
+                    table_name,
+                    avatar_data,
+                    role="avatar",
+                    replace=True,
+                    types=explicit,
+                    columns_to_drop=drop,
+                )
+            except Exception:
+                self._discard_upload(table_name, with_avatars=False)
+                raise
+        inferred = (
+            infer_types(data.drop(columns=[c for c in drop if c in data.columns]))
+            if isinstance(data, pd.DataFrame)
+            else {}
+        )
+        return {**inferred, **explicit}
+
+    def _discard_upload(self, table_name: str, *, with_avatars: bool) -> None:
+        """Delete what a failed ``add_table`` uploaded. Best effort: the error that made it
+        fail is the one the caller needs, and a leftover is replaced by the next upload."""
+        for role in ("original", "avatar") if with_avatars else ("original",):
+            with contextlib.suppress(VeilError):
+                self.api.delete_table(self._ensure_run(), table_name, role)
 
     def add_link(
         self,

@@ -25,7 +25,9 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
+from veil_wire.pandas_dtypes import arrow_to_pandas
 
+from veil_client.column_types import check_named_columns
 from veil_client.errors import InvalidArgument
 from veil_client.progress import transfer_bar
 
@@ -120,13 +122,22 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
                 decimal_point=dialect.decimal_point,
             ),
         )
+        # Decoding the names fails on a Latin-1 header; pyarrow reads Latin-1 values as binary.
+        if any(pa.types.is_binary(field.type) for field in reader.schema):
+            raise _not_utf8(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except pa.ArrowInvalid as exc:
         raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             yield from reader
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
         except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) or "UTF-8" in str(exc):
+                raise _not_utf8(path) from None
             raise InvalidArgument(
                 f"CSV {path} is malformed or changes type after the first rows: {exc}. Fix the "
                 "file, or declare column types with types={...}.",
@@ -134,6 +145,15 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
             ) from None
 
     return EncodedSource(reader.schema, batches(), path.stat().st_size)
+
+
+def _not_utf8(path: Path) -> InvalidArgument:
+    return InvalidArgument(
+        f"CSV {path} is not UTF-8 text (a spreadsheet's Latin-1 or Windows-1252 export?): "
+        "re-save it as UTF-8 (in Excel: 'CSV UTF-8'), or read it with "
+        "pd.read_csv(path, encoding='latin-1') and upload the DataFrame.",
+        field="data",
+    )
 
 
 def _parquet_source(path: Path) -> EncodedSource:
@@ -154,6 +174,7 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
         dupes = sorted(set(frame.columns[frame.columns.duplicated()].astype(str)))
         raise InvalidArgument(f"duplicate column names {dupes}; rename them.", field="data")
     frame = frame.rename(columns=str)
+    _check_finite(frame)
     head = pa.Table.from_pandas(frame.iloc[:DATAFRAME_SLICE_ROWS], preserve_index=False)
     schema = head.schema
 
@@ -168,6 +189,22 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
             yield from part.to_batches()
 
     return EncodedSource(schema, batches(), int(frame.memory_usage(deep=False).sum()))
+
+
+def _check_finite(frame: pd.DataFrame) -> None:
+    """Refuse infinite numbers before the upload (the server refuses them at the job, which is
+    later and costs the upload): no avatar can be drawn near one."""
+    for name in frame.columns:
+        if pd.api.types.is_float_dtype(frame[name].dtype):
+            values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            count = int(np.isinf(values).sum())
+            if count:
+                raise InvalidArgument(
+                    f"column {name!r} holds infinite values (inf or -inf) in {count} rows: "
+                    "the avatarization needs finite numbers. Replace them with a finite value or "
+                    "with NaN (e.g. frame.replace([np.inf, -np.inf], np.nan)), or drop the column.",
+                    field="data",
+                )
 
 
 def open_source(
@@ -188,11 +225,10 @@ def open_source(
 
     Raises:
         InvalidArgument: missing file, unsupported extension, unreadable content, a column to
-            drop that the table does not have.
+            drop that the table does not have, a type for a column it does not have (or
+            drops).
     """
     encoded = _open(source, types)
-    if not drop:
-        return encoded
     missing = [name for name in drop if name not in encoded.schema.names]
     if missing and strict_drop:
         raise InvalidArgument(
@@ -201,6 +237,9 @@ def open_source(
             field="columns_to_drop",
         )
     kept = [name for name in encoded.schema.names if name not in set(drop)]
+    check_named_columns(map(str, types or {}), kept)
+    if not drop:
+        return encoded
     return EncodedSource(
         pa.schema(
             [encoded.schema.field(name) for name in kept],
@@ -299,7 +338,7 @@ def to_dataframe(table: pa.Table) -> pd.DataFrame:
     ``object`` columns come back as ``NaN``, pandas' missing value for them; ``string``,
     ``category`` and nullable columns keep their own (``pd.NA``, ``NaN``).
     """
-    frame: pd.DataFrame = table.to_pandas()
+    frame = arrow_to_pandas(table)
     for position, dtype in enumerate(frame.dtypes):
         if not pd.api.types.is_object_dtype(dtype):
             continue

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from veil_service.engine.avatarize.parameters import AvatarizationParameters
@@ -60,6 +61,7 @@ def validate_table(df: object, params: AvatarizationParameters) -> None:
             field="exclude_variable_names",
         )
     _check_target_column(params, columns)
+    _check_finite(df, set(params.exclude_variable_names))
     for name in params.categorical_columns:
         if (
             name not in params.exclude_variable_names
@@ -73,6 +75,25 @@ def validate_table(df: object, params: AvatarizationParameters) -> None:
                 "already categorical) columns can be declared categorical. Remove it from "
                 "categorical_columns.",
                 field="categorical_columns",
+            )
+
+
+def _check_finite(df: pd.DataFrame, excluded: set[Any]) -> None:
+    """Refuse infinite numbers: the projection's eigendecomposition cannot take them (it failed
+    deep in numpy, as an internal error), and no avatar can be drawn near one."""
+    for name in df.columns:
+        dtype = df[name].dtype
+        if name in excluded or not pd.api.types.is_float_dtype(dtype):
+            continue
+        values = df[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        count = int(np.isinf(values).sum())
+        if count:
+            raise InvalidArgumentError(
+                f"Column {name!r} holds infinite values (inf or -inf) in {count} rows: the "
+                "avatarization needs finite numbers. Replace them with a "
+                "finite value or with a missing value (NaN), or list the column in "
+                "exclude_variable_names.",
+                field="table",
             )
 
 

@@ -763,14 +763,24 @@ def _assign(
     return rows, total_distance(children, parents, rows)
 
 
-def _new_keys(original: pd.Series, n: int) -> np.ndarray:
-    """Keys 0..n-1 in the original key's kind (integers, else their text)."""
+def _new_keys(original: pd.Series, n: int) -> Any:
+    """Keys 0..n-1 in the original key's kind (integers, else their text), in its dtype when
+    that can hold them (an ``int32`` or ``string`` key stays one; an ``int8`` key of more
+    avatars than it counts, or a categorical key, takes int64 or object)."""
     numbers = np.arange(n, dtype=np.int64)
     if pd.api.types.is_integer_dtype(original) and not pd.api.types.is_bool_dtype(original):
-        return numbers
-    if pd.api.types.is_float_dtype(original):
-        return numbers.astype(np.float64)
-    return numbers.astype(str).astype(object)
+        keys: Any = numbers
+    elif pd.api.types.is_float_dtype(original):
+        keys = numbers.astype(np.float64)
+    else:
+        keys = numbers.astype(str).astype(object)
+    if isinstance(original.dtype, pd.CategoricalDtype) or original.dtype == keys.dtype:
+        return keys
+    with contextlib.suppress(TypeError, ValueError, OverflowError):
+        cast = pd.array(keys).astype(original.dtype)
+        if n == 0 or (pd.Series(cast).astype(str).to_numpy() == keys.astype(str)).all():
+            return cast
+    return keys
 
 
 def _with_new_keys(

@@ -16,7 +16,7 @@ import pandas as pd
 
 from veil_service.engine.forked_map import available_cores
 from veil_service.engine.tasks.context import TaskContext
-from veil_service.engine.tasks.dtypes import match_dtypes
+from veil_service.engine.tasks.dtypes import dates_as_datetimes, match_dtypes
 from veil_service.errors import InvalidArgumentError
 
 HTML = "text/html"
@@ -25,7 +25,8 @@ HTML = "text/html"
 def apply_column_types(
     frame: pd.DataFrame, types: dict[str, str]
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Cast columns to their declared avatar_yaml types.
+    """Cast columns to their declared avatar_yaml types (and date columns to datetimes, which
+    the algorithms read).
 
     Returns:
         The cast frame, and the numeric columns declared categorical (the avatarization then
@@ -34,7 +35,7 @@ def apply_column_types(
     Raises:
         InvalidArgumentError: a declared column is missing or cannot be cast.
     """
-    frame = frame.copy()
+    frame = dates_as_datetimes(frame).copy()
     categorical_numeric: list[str] = []
     for column, kind in types.items():
         if column not in frame.columns:

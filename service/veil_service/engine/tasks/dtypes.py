@@ -7,10 +7,15 @@ categories (as ``object``), a ``string`` column as ``object``, and integer codes
 ``category`` as the strings ``'1'``..``'10'``. Casting each avatar column to the dtype the original
 had when it was uploaded (Arrow's pandas metadata carries it back to the client) makes
 ``runner.shuffled(table)`` come back as the table went in.
+
+Dates without a time of day (``datetime.date`` objects: what pyarrow makes of a CSV's
+``YYYY-MM-DD`` or a Parquet ``date32``, and what a DataFrame of dates holds) are avatarized as
+datetimes (:func:`dates_as_datetimes`, at day resolution) and given back as dates.
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pandas as pd
@@ -30,10 +35,34 @@ def match_dtypes(avatars: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
         target = like[column].dtype
         if out[column].dtype == target:
             continue
+        if pd.api.types.is_datetime64_any_dtype(out[column]) and is_date_column(like[column]):
+            out[column] = out[column].dt.date.astype(object).where(out[column].notna(), None)
+            continue
         cast = _cast(out[column], target)
         if cast is not None:
             out[column] = cast
     return out
+
+
+def is_date_column(series: pd.Series[Any]) -> bool:
+    """Whether ``series`` is an ``object`` column of ``datetime.date`` objects (and missing
+    values), which no algorithm reads: pandas has no date dtype of its own."""
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return False
+    sample = series.dropna().head(1000)
+    return not sample.empty and all(
+        isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in sample
+    )
+
+
+def dates_as_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its date columns as ``datetime64[ns]`` at midnight (the avatarization
+    finds their day resolution and rounds the avatars to it); :func:`match_dtypes` turns them
+    back into dates."""
+    dates = [c for c in frame.columns if is_date_column(frame[c])]
+    if not dates:
+        return frame
+    return frame.assign(**{str(c): pd.to_datetime(frame[c]) for c in dates})
 
 
 def _cast(series: pd.Series[Any], target: Any) -> pd.Series[Any] | None:

@@ -25,6 +25,7 @@ import pandas as pd
 from veil_service.engine.pseudonymize import Strategy, mappings_to_frame, parse_strategies
 from veil_service.engine.tasks.avatar_jobs import HTML, apply_column_types
 from veil_service.engine.tasks.context import TaskContext
+from veil_service.engine.tasks.dtypes import match_dtypes
 from veil_service.engine_contract.avatar_features import (
     LINEAGE_RESULT,
     PSEUDONYM_MAPPINGS_RESULT,
@@ -77,18 +78,33 @@ class LinkedRun:
         """A table's pseudonymized columns and their strategies."""
         return parse_strategies(self.setting(table, "pseudonymized_columns") or {})
 
+    def read_uploaded(self, ctx: TaskContext, role: str) -> dict[str, pd.DataFrame]:
+        """Every table of a role as uploaded, with its own dtypes (the avatars are given
+        them back)."""
+        return {name: ctx.read_table(table_ref(role, name)) for name in self.names()}
+
     def read(
-        self, ctx: TaskContext, role: str, *, with_identifiers: bool = False
+        self,
+        ctx: TaskContext,
+        role: str,
+        *,
+        with_identifiers: bool = False,
+        uploaded: Mapping[str, pd.DataFrame] | None = None,
     ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
         """Every table of a role, cast to its declared types, and its numeric categoricals.
 
         Pseudonymized columns other than keys are identifiers, not data: left out unless
         ``with_identifiers``.
+
+        Args:
+            uploaded: The tables already read (:meth:`read_uploaded`), not read again.
         """
         frames: dict[str, pd.DataFrame] = {}
         categorical: dict[str, list[str]] = {}
         for name in self.names():
-            frame = ctx.read_table(table_ref(role, name))
+            frame = (
+                uploaded[name] if uploaded is not None else ctx.read_table(table_ref(role, name))
+            )
             if not with_identifiers:
                 from veil_service.engine.multitable.pseudonyms import set_aside
 
@@ -181,7 +197,8 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     from veil_service.engine.multitable.pseudonyms import pseudonymize_linked, set_aside
 
     run = LinkedRun.from_context(ctx)
-    full, categorical = run.read(ctx, "original", with_identifiers=True)
+    uploaded = run.read_uploaded(ctx, "original")
+    full, categorical = run.read(ctx, "original", with_identifiers=True, uploaded=uploaded)
     strategies = {name: run.strategies(name) for name in run.names()}
     frames = {name: set_aside(run.schema, name, full[name], strategies[name]) for name in full}
     categorical = {
@@ -220,8 +237,12 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
                 )
     ctx.progress(0.85, "writing results")
     for name, table in tables.items():
-        ctx.write_table(table_ref("shuffled", name), table.avatars)
-        ctx.write_table(table_ref("unshuffled", name), table.unshuffled)
+        # The avatars leave with the uploaded dtypes, as a single table's do: the declared
+        # types the engine works in are coarser (int16 is int, a category or string is text).
+        ctx.write_table(table_ref("shuffled", name), match_dtypes(table.avatars, uploaded[name]))
+        ctx.write_table(
+            table_ref("unshuffled", name), match_dtypes(table.unshuffled, uploaded[name])
+        )
         if table.sources is not None:
             # SENSITIVE, as in a single-table run: the metrics jobs' input (on request only).
             ctx.write_table(

@@ -170,3 +170,13 @@ def test_very_many_modalities_are_refused_with_advice() -> None:
     assert "'patient' (2100 values) has very many modalities" in error.message
     assert "'city'" not in error.message
     assert "advise_parameters()" in error.message
+
+
+def test_infinite_values_are_refused_naming_the_column_and_their_count() -> None:
+    table = _table()
+    table.loc[[3, 7], "weight"] = [np.inf, -np.inf]
+    with pytest.raises(InvalidArgumentError) as caught:
+        avatarize(table, k=5, seed=0)
+    assert "Column 'weight' holds infinite values (inf or -inf) in 2 rows" in caught.value.message
+    assert "exclude_variable_names" in caught.value.message
+    avatarize(table, k=5, seed=0, exclude_variable_names=["weight"])  # set aside: accepted

@@ -380,3 +380,19 @@ def test_one_table_alone_defers_to_the_whole_run_where_it_cannot_tell() -> None:
     processors = [{"target": "weight", "references": ["height"]}]
     with_processors = {**given, "patient": TableParameters({"k": 5, "processors": processors})}
     assert table_avatars(schema, frames, with_processors, "patient", seeds=range(1)) is None
+
+
+def test_new_keys_keep_the_keys_dtypes() -> None:
+    schema, frames = tutorial3()
+    frames["patient"]["p_id"] = frames["patient"]["p_id"].astype(str).astype("string")
+    frames["visit"]["patient_id"] = frames["visit"]["patient_id"].astype(str).astype("string")
+    frames["doctor"]["d_id"] = frames["doctor"]["d_id"].astype("int32")
+    frames["visit"]["doctor_id"] = frames["visit"]["doctor_id"].astype("int32")
+    result = avatarize_tables(schema, frames, params("patient", "doctor", "visit"), seed=1)
+    patients, visits = result.tables["patient"].avatars, result.tables["visit"].avatars
+    assert patients["p_id"].dtype == "string"
+    assert visits["patient_id"].dtype == "string"
+    assert set(visits["patient_id"]) <= set(patients["p_id"])
+    assert result.tables["doctor"].avatars["d_id"].dtype == np.int32
+    assert visits["doctor_id"].dtype == np.int32
+    assert sorted(result.tables["doctor"].avatars["d_id"]) == list(range(len(frames["doctor"])))

@@ -1,0 +1,262 @@
+"""What a table's columns are and come back as, through the real server and client: the types
+the client declares, the dtypes the avatars keep, and the refusals of what cannot be typed."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from support import ServerThread, TestUser
+from veil_client import FailedPrecondition, InvalidArgument, Manager
+from veil_client.column_types import infer_types
+from veil_client.models import JobKind
+
+
+@pytest.fixture()
+def manager(veil_server: ServerThread, user: TestUser) -> Manager:
+    return Manager(base_url=veil_server.url, api_key=user.api_key)
+
+
+def _people(rows: int = 30) -> pd.DataFrame:
+    return pd.DataFrame({"age": np.arange(rows) + 20, "sex": list("FM") * (rows // 2)})
+
+
+def test_a_bad_column_type_is_refused_before_any_upload_and_a_retry_works(
+    manager: Manager,
+) -> None:
+    runner = manager.create_runner("bad_type", seed=1)
+    frame = _people()
+    with pytest.raises(InvalidArgument) as caught:
+        runner.add_table("t", frame, types={"age": "integer"})
+    assert "types['age'] is 'integer'" in str(caught.value)
+    assert "int, bool, category, float, datetime, datetime_tz" in str(caught.value)
+    with pytest.raises(InvalidArgument, match=r"types names columns .* \['agee'\]"):
+        runner.add_table("t", frame, types={"agee": "int"})
+    with pytest.raises(InvalidArgument, match="columns_to_drop must be a list"):
+        runner.add_table("t", frame, columns_to_drop="age")  # type: ignore[arg-type]
+    assert runner.config.tables == {}
+    if runner.set_name is not None:
+        assert manager.runs_api.list_tables(runner.set_name) == []
+
+    runner.add_table("t", frame, types={"age": "int"})
+    runner.set_parameters("t", k=5, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("t")
+    assert avatars["age"].dtype == np.int64
+    assert avatars["age"].between(20, 49).all()
+    assert set(avatars["sex"]) <= {"F", "M"}
+
+
+def test_a_table_the_server_refuses_is_not_left_uploaded(manager: Manager) -> None:
+    runner = manager.create_runner("refused_table", seed=1)
+    frame = _people().assign(id=np.arange(30))
+    with pytest.raises(InvalidArgument):
+        runner.add_table("t", frame, primary_key="id", time_series_time="id")
+    assert runner.config.tables == {}
+    assert runner.set_name is not None
+    assert manager.runs_api.list_tables(runner.set_name) == []
+    runner.add_table("t", frame, primary_key="id")
+    assert [t.name for t in manager.runs_api.list_tables(runner.set_name)] == ["t"]
+
+
+def test_arrow_backed_columns_are_typed_by_kind_and_come_back_arrow_backed(
+    manager: Manager, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(6)
+    rows = 200
+    pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, rows),
+            "bmi": rng.normal(25, 4, rows).round(2),
+            "sex": rng.choice(["F", "M"], rows),
+            "smoker": rng.random(rows) < 0.3,
+            "admit": pd.Timestamp("2021-01-01")
+            + pd.to_timedelta(rng.integers(0, 365 * 24, rows), unit="h"),
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
+    # What pd.read_csv(..., dtype_backend="pyarrow") gives, with an Arrow timestamp as well.
+    frame = pd.read_csv(tmp_path / "t.csv", dtype_backend="pyarrow")
+    frame["admit"] = frame["admit"].astype("timestamp[ns][pyarrow]")
+    assert infer_types(frame) == {
+        "age": "int",
+        "bmi": "float",
+        "sex": "category",
+        "smoker": "bool",
+        "admit": "datetime",
+    }
+    runner = manager.create_runner("arrow_dtypes", seed=1)
+    runner.add_table("t", frame)
+    runner.set_parameters("t", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("t")
+    assert avatars.dtypes.astype(str).to_dict() == frame.dtypes.astype(str).to_dict()
+    assert avatars["bmi"].between(frame["bmi"].min(), frame["bmi"].max()).all()
+    assert avatars["bmi"].nunique() > 50  # values, not pseudonyms or a few modalities
+    assert avatars["admit"].between(frame["admit"].min(), frame["admit"].max()).all()
+    assert set(avatars["sex"]) <= {"F", "M"}
+
+
+def test_a_linked_runs_parents_children_and_series_keep_their_dtypes(manager: Manager) -> None:
+    rng = np.random.default_rng(1)
+    people = 60
+    person = pd.DataFrame(
+        {
+            "pid": pd.array([f"p{i:03d}" for i in range(people)], dtype="string"),
+            "age": rng.integers(18, 90, people).astype("int16"),
+            "sex": pd.Categorical(rng.choice(["F", "M"], people), categories=["F", "M", "X"]),
+            "city": pd.array(rng.choice(["Paris", "Lyon"], people), dtype="string"),
+            "born": (
+                pd.Timestamp("1990-01-01")
+                + pd.to_timedelta(rng.integers(0, 9000, people), unit="h")
+            ).tz_localize("Europe/Paris"),
+        }
+    )
+    owners = np.repeat(np.arange(people), rng.integers(1, 4, people))
+    stay = pd.DataFrame(
+        {
+            "sid": np.arange(len(owners), dtype=np.int32),
+            "pid": person["pid"].to_numpy()[owners],
+            "los": rng.gamma(2, 3, len(owners)).astype("float32"),
+            "ward": pd.Categorical(rng.choice(["A", "B"], len(owners)), categories=["A", "B", "C"]),
+            "beds": rng.integers(1, 9, len(owners)).astype("uint8"),
+        }
+    )
+    readings = np.repeat(np.arange(people), 6)
+    series = pd.DataFrame(
+        {
+            "rid": np.arange(len(readings)),
+            "pid": person["pid"].to_numpy()[readings],
+            "t": (
+                pd.Timestamp("2024-03-01")
+                + pd.to_timedelta(np.tile(np.arange(6), people), unit="h")
+            ).tz_localize("Europe/Paris"),
+            "value": rng.normal(0, 1, len(readings)).astype("float32"),
+        }
+    )
+    runner = manager.create_runner("linked_dtypes", seed=1)
+    runner.add_table("person", person, primary_key="pid", individual_level=True)
+    runner.add_table("stay", stay, primary_key="sid", foreign_keys=["pid"])
+    runner.add_table(
+        "reading", series, primary_key="rid", foreign_keys=["pid"], time_series_time="t"
+    )
+    runner.add_link("person", "pid", "stay", "pid")
+    runner.add_link("person", "pid", "reading", "pid", "time_series")
+    runner.set_parameters("person", k=5)
+    runner.set_parameters("stay", k=5)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name, original in (("person", person), ("stay", stay), ("reading", series)):
+        avatars = runner.shuffled(name)
+        assert avatars.dtypes.to_dict() == original.dtypes.to_dict(), name
+    avatars = runner.shuffled("person")
+    assert list(avatars["sex"].cat.categories) == ["F", "M", "X"]
+    assert set(runner.shuffled("stay")["pid"]) <= set(avatars["pid"])
+    assert str(runner.shuffled("reading")["t"].dt.tz) == "Europe/Paris"
+
+
+def test_date_columns_are_avatarized_as_days_and_come_back_as_dates(
+    manager: Manager, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(4)
+    rows = 120
+    days = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 700, rows), unit="D")
+    dates = [d.date() for d in days]
+    dates[3] = None
+    frame = pd.DataFrame(
+        {"age": rng.integers(18, 90, rows), "sex": rng.choice(["F", "M"], rows), "admit": dates}
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)  # admit as YYYY-MM-DD: pyarrow reads date32
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "t.parquet")
+    arrow_backed = frame.assign(admit=frame["admit"].astype(pd.ArrowDtype(pa.date32())))
+    sources: dict[str, object] = {
+        "frame": frame,
+        "csv": tmp_path / "t.csv",
+        "parquet": tmp_path / "t.parquet",
+        "arrow": arrow_backed,
+    }
+    low, high = min(d for d in dates if d), max(d for d in dates if d)
+    runner = manager.create_runner("dates", seed=1)
+    for name, source in sources.items():
+        runner.add_table(name, source)  # type: ignore[arg-type]
+        runner.set_parameters(name, k=10, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name in sources:
+        admit = runner.shuffled(name)["admit"]
+        if name == "arrow":
+            assert str(admit.dtype) == "date32[day][pyarrow]"
+        else:
+            assert admit.dtype == object, name
+        observed = admit.dropna().tolist()
+        assert all(type(d) is datetime.date for d in observed), name
+        assert all(low <= d <= high for d in observed), name
+        assert len(set(observed)) > 30, name  # days, not a few modalities
+
+
+def test_integers_with_missing_values_come_back_as_nullable_integers(
+    manager: Manager, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(5)
+    rows = 200
+    ages = [int(x) if i % 4 else None for i, x in enumerate(rng.integers(18, 90, rows))]
+    table = pa.table(
+        {
+            "age": pa.array(ages, pa.int64()),
+            "bmi": pa.array(rng.normal(25, 4, rows)),
+            "sex": pa.array(rng.choice(["F", "M"], rows)),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")  # an Arrow schema, no pandas dtypes
+    pacsv.write_csv(table, tmp_path / "t.csv")  # whole ages, and blanks
+    runner = manager.create_runner("int_nulls", seed=1)
+    for name in ("parquet", "csv"):
+        runner.add_table(name, tmp_path / f"t.{name}")
+        runner.set_parameters(name, k=10, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name in ("parquet", "csv"):
+        age = runner.shuffled(name)["age"]
+        assert age.dtype == "Int64", name
+        assert age.isna().any() and age.notna().sum() > 100, name
+        assert age.dropna().between(18, 89).all(), name
+        assert (age.dropna() % 1 == 0).all(), name
+
+
+def test_infinite_values_are_refused_naming_the_column_and_their_count(
+    manager: Manager, tmp_path: Path
+) -> None:
+    frame = _people(40).assign(bmi=np.linspace(18.0, 30.0, 40))
+    frame.loc[[3, 9], "bmi"] = [np.inf, -np.inf]
+    runner = manager.create_runner("infinite", seed=1)
+    with pytest.raises(InvalidArgument, match=r"column 'bmi' holds infinite values .* in 2 rows"):
+        runner.add_table("t", frame)
+    assert runner.config.tables == {}
+    # A file reaches the server, whose job refuses it with the same facts (no internal error).
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    runner.add_table("t", tmp_path / "t.csv")
+    runner.set_parameters("t", k=5, ncp=2)
+    runner.run(jobs_to_run=[JobKind.standard])
+    with pytest.raises(
+        FailedPrecondition, match=r"Column 'bmi' holds infinite values .* in 2 rows"
+    ):
+        runner.shuffled("t")
+
+
+def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
+    manager: Manager, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    frame = _people().assign(ville=["Orléans", "Besançon"] * 15)
+    path.write_bytes(frame.rename(columns={"age": "âge"}).to_csv(index=False).encode("latin-1"))
+    runner = manager.create_runner("latin1", seed=1)
+    with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8 .* re-save it as UTF-8"):
+        runner.add_table("t", path)
+    path.write_bytes(frame.to_csv(index=False).encode("latin-1"))  # only the values are Latin-1
+    with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8"):
+        runner.add_table("t", path)
+    assert runner.config.tables == {}
+    runner.add_table("t", frame)  # the runner is usable
+    assert list(runner.config.tables) == ["t"]
