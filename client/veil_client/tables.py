@@ -175,20 +175,49 @@ def _dataframe_source(frame: pd.DataFrame) -> EncodedSource:
         raise InvalidArgument(f"duplicate column names {dupes}; rename them.", field="data")
     frame = frame.rename(columns=str)
     _check_finite(frame)
-    head = pa.Table.from_pandas(frame.iloc[:DATAFRAME_SLICE_ROWS], preserve_index=False)
+    head = _to_arrow(frame.iloc[:DATAFRAME_SLICE_ROWS], None)
     schema = head.schema
 
     def batches() -> Iterator[pa.RecordBatch]:
         yield from head.to_batches()
         for start in range(DATAFRAME_SLICE_ROWS, len(frame), DATAFRAME_SLICE_ROWS):
-            part = pa.Table.from_pandas(
-                frame.iloc[start : start + DATAFRAME_SLICE_ROWS],
-                schema=schema,
-                preserve_index=False,
-            )
-            yield from part.to_batches()
+            yield from _to_arrow(
+                frame.iloc[start : start + DATAFRAME_SLICE_ROWS], schema
+            ).to_batches()
 
     return EncodedSource(schema, batches(), int(frame.memory_usage(deep=False).sum()))
+
+
+def _to_arrow(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
+    """One slice of a DataFrame as Arrow, a column Arrow cannot type refused by name.
+
+    pyarrow's own error (``ArrowInvalid: ("Could not convert 'a' with type str: tried to
+    convert to int64", 'Conversion failed for column code with type object')``) reached the
+    user raw; an object column mixing numbers and text is the usual cause.
+    """
+    try:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        column = next(
+            (str(c) for c in frame.columns if _arrow_refuses(frame[c], schema, str(c))), None
+        )
+        where = f"column {column!r}" if column else "a column"
+        raise InvalidArgument(
+            f"{where} cannot be sent as one type ({exc}): an object column mixing numbers and "
+            "text is the usual cause. Give it one type first, e.g. frame[col] = "
+            "frame[col].astype(str) for codes, or pd.to_numeric(frame[col], errors='coerce') "
+            "for numbers.",
+            field="data",
+        ) from None
+
+
+def _arrow_refuses(series: pd.Series[Any], schema: pa.Schema | None, name: str) -> bool:
+    """Whether Arrow refuses this one column (with its type in ``schema`` when given)."""
+    try:
+        pa.array(series, type=None if schema is None else schema.field(name).type, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError):
+        return True
+    return False
 
 
 def _check_finite(frame: pd.DataFrame) -> None:

@@ -225,8 +225,28 @@ class Transport:
         *,
         timeout: float | None = None,
     ) -> ResponseT:
-        """A client stream: many requests (a header, then chunks), one response."""
-        response: ResponseT = self._rpc_call(rpc, requests, timeout)
+        """A client stream: many requests (a header, then chunks), one response.
+
+        An exception raised while the requests are produced (a CSV that stops decoding midway,
+        a DataFrame slice Arrow cannot convert) reaches gRPC inside its request iterator, which
+        cancels the call as "Exception iterating requests!". That exception, not gRPC's
+        message, is what the caller gets.
+        """
+        raised: list[BaseException] = []
+
+        def watched() -> Iterator[RequestT]:
+            try:
+                yield from requests
+            except Exception as exc:
+                raised.append(exc)
+                raise
+
+        try:
+            response: ResponseT = self._rpc_call(rpc, watched(), timeout)
+        except VeilError:
+            if raised:
+                raise raised[0] from None
+            raise
         return response
 
     def stream(

@@ -260,3 +260,54 @@ def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
     assert runner.config.tables == {}
     runner.add_table("t", frame)  # the runner is usable
     assert list(runner.config.tables) == ["t"]
+
+
+def test_a_table_with_pseudonymized_columns_keeps_its_dtypes(manager: Manager) -> None:
+    # The standard job's features path (pseudonyms, processors, augmentation, DP generators)
+    # gave the avatars the algorithms' dtypes: int32 as int64, category as object, dates as
+    # datetimes. Only the pseudonymized column changes type, to its pseudonyms'.
+    from veil_client.config import Uuid4Strategy
+
+    rng = np.random.default_rng(2)
+    rows = 90
+    days = pd.Timestamp("2022-03-01") + pd.to_timedelta(rng.integers(0, 300, rows), unit="D")
+    frame = pd.DataFrame(
+        {
+            "patient": np.arange(rows, dtype=np.int64) + 1000,
+            "age": rng.integers(18, 90, rows).astype(np.int32),
+            "bmi": rng.normal(25, 4, rows).astype(np.float32),
+            "ward": pd.Categorical(
+                rng.choice(["A", "B", "C"], rows), categories=["A", "B", "C", "D"]
+            ),
+            "admit": [d.date() for d in days],
+        }
+    )
+    runner = manager.create_runner("pseudonymized_dtypes", seed=3)
+    runner.add_table("people", frame)
+    runner.set_parameters("people", k=10, pseudonymized_columns={"patient": Uuid4Strategy()})
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("people")
+    assert avatars["patient"].str.fullmatch(r"[0-9a-f-]{36}").all()
+    for column in ("age", "bmi", "ward"):
+        assert avatars[column].dtype == frame[column].dtype, column
+    assert list(avatars["ward"].cat.categories) == ["A", "B", "C", "D"]
+    assert all(type(d) is datetime.date for d in avatars["admit"])
+
+
+def test_a_column_arrow_cannot_type_is_refused_by_name_even_past_the_first_slice(
+    manager: Manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from veil_client import tables
+
+    mixed = _people(40).assign(code=[1, "a"] * 20)
+    runner = manager.create_runner("mixed_object", seed=1)
+    with pytest.raises(InvalidArgument, match="column 'code' cannot be sent as one type"):
+        runner.add_table("people", mixed)
+    # Typed by its first slice, the column breaks in a later one: the error raised while the
+    # upload streams reaches the caller, not gRPC's "Exception iterating requests!".
+    monkeypatch.setattr(tables, "DATAFRAME_SLICE_ROWS", 10)
+    late = _people(40).assign(code=[*range(30), *["x"] * 10])
+    with pytest.raises(InvalidArgument, match="column 'code' cannot be sent as one type"):
+        runner.add_table("people", late)
+    runner.add_table("people", late.assign(code=late["code"].astype(str)))  # nothing left over
+    assert list(runner.config.tables) == ["people"]

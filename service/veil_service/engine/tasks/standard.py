@@ -22,6 +22,7 @@ from veil_service.engine.tasks.avatar_jobs import (
     run_avatarize,
 )
 from veil_service.engine.tasks.context import TaskContext
+from veil_service.engine.tasks.dtypes import match_dtypes
 from veil_service.engine_contract import avatar_features
 from veil_service.engine_contract.avatar_features import (
     LINEAGE_RESULT,
@@ -47,9 +48,8 @@ def run_standard(ctx: TaskContext) -> dict[str, Any]:
     from veil_service.engine.pseudonymize import mappings_to_frame
     from veil_service.engine.release import parse_release, release_table
 
-    frame, categorical = apply_column_types(
-        ctx.read_table("original"), ctx.params.get("column_types") or {}
-    )
+    uploaded = ctx.read_table("original")
+    frame, categorical = apply_column_types(uploaded, ctx.params.get("column_types") or {})
     pseudonymized = ctx.params.get("pseudonymized_columns") or {}
     params = parse_release(
         dict(ctx.params.get("avatarization") or {}),
@@ -68,8 +68,10 @@ def run_standard(ctx: TaskContext) -> dict[str, Any]:
         progress=lambda f, p: ctx.progress(0.9 * f, p),
     )
     ctx.progress(0.9, "writing results")
-    ctx.write_table("shuffled", release.avatars)
-    ctx.write_table("unshuffled", release.unshuffled)
+    # The uploaded dtypes back, as the plain path gives them (a pseudonymized column keeps its
+    # pseudonyms' type: match_dtypes leaves a column whose values cannot take the original's).
+    ctx.write_table("shuffled", match_dtypes(release.avatars, uploaded))
+    ctx.write_table("unshuffled", match_dtypes(release.unshuffled, uploaded))
     ctx.write_table("original_projections", release.original_projections)
     ctx.write_table("avatar_projections", release.avatar_projections)
     augmented = release.sources is not None and len(release.sources) != release.n_original
