@@ -180,7 +180,7 @@ class Runner:
         # after it is undone: a refused add_table leaves the runner as it was, so a retry works.
         drop = column_types.column_names("columns_to_drop", columns_to_drop)
         explicit = column_types.declared_types(types)
-        declared = self._upload(table_name, data, avatar_data, explicit, drop)
+        declared, _ = self._upload(table_name, data, avatar_data, explicit, drop)
         self.config.tables[table_name] = TableState(
             table_name,
             declared,
@@ -214,8 +214,37 @@ class Runner:
                 naming a column the table lacks, an unreadable source (nothing is uploaded).
         """
         drop = column_types.column_names("columns_to_drop", columns_to_drop)
-        self._upload(table_name, data, avatar_data, column_types.declared_types(types), drop)
+        explicit = column_types.declared_types(types)
+        declared, columns = self._upload(table_name, data, avatar_data, explicit, drop)
+        state = self.config.tables.get(table_name)
+        if state is not None:
+            self._retype(state, declared, explicit, columns)
         return table_name, f"{table_name}_avatars" if avatar_data is not None else None
+
+    def _retype(
+        self,
+        state: TableState,
+        declared: dict[str, str],
+        explicit: dict[str, str],
+        columns: list[str],
+    ) -> None:
+        """The table's types after a re-upload: those it had for the columns it still has
+        (declared in add_table or the YAML: a DataFrame's inference must not undo a category
+        declared on its integer codes), the new data's inferred types for new columns, and this
+        upload's explicit types over both. A type kept for a column the new data lacks failed
+        the job ("types names column 'score', which the table does not have")."""
+        previous = dict(state.types)
+        present = set(columns)
+        kept = {c: t for c, t in previous.items() if c in present}
+        fresh = {c: t for c, t in declared.items() if c not in kept}
+        state.types = {**kept, **fresh, **explicit}
+        if state.types == previous:
+            return
+        try:
+            self._push_config()
+        except Exception:
+            state.types = previous
+            raise
 
     def _upload(
         self,
@@ -224,11 +253,12 @@ class Runner:
         avatar_data: str | Path | pd.DataFrame | None,
         explicit: dict[str, str],
         drop: list[str],
-    ) -> dict[str, str]:
-        """Upload a table (and its avatar data), returning the types to declare: those
-        inferred from a DataFrame, overridden by the ``explicit`` ones."""
+    ) -> tuple[dict[str, str], list[str]]:
+        """Upload a table (and its avatar data), returning the types to declare (those
+        inferred from a DataFrame, overridden by the ``explicit`` ones) and the columns the
+        server stored."""
         run_id = self._ensure_run()
-        self.api.upload_table(
+        stored = self.api.upload_table(
             run_id,
             table_name,
             data,
@@ -256,7 +286,7 @@ class Runner:
             if isinstance(data, pd.DataFrame)
             else {}
         )
-        return {**inferred, **explicit}
+        return {**inferred, **explicit}, [name for name, _ in stored.columns]
 
     def _discard_upload(self, table_name: str, *, with_avatars: bool) -> None:
         """Delete what a failed ``add_table`` uploaded. Best effort: the error that made it

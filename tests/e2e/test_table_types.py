@@ -311,3 +311,28 @@ def test_a_column_arrow_cannot_type_is_refused_by_name_even_past_the_first_slice
         runner.add_table("people", late)
     runner.add_table("people", late.assign(code=late["code"].astype(str)))  # nothing left over
     assert list(runner.config.tables) == ["people"]
+
+
+def test_a_re_upload_without_a_column_drops_its_type_and_keeps_the_declared_ones(
+    manager: Manager,
+) -> None:
+    # The types the client inferred for the first frame stayed after upload_file, so a table
+    # re-uploaded without `score` failed its job: "types names column 'score'...".
+    rng = np.random.default_rng(5)
+    frame = _people(60).assign(
+        stage=rng.integers(1, 4, 60), score=rng.normal(0, 1, 60), sex=list("FM") * 30
+    )
+    runner = manager.create_runner("re_upload", seed=1)
+    runner.add_table("people", frame, types={"stage": "category"})
+    runner.set_parameters("people", k=10)
+    runner.upload_file(
+        "people", frame.drop(columns=["score"]).assign(visits=rng.integers(0, 9, 60))
+    )
+    types = runner.config.tables["people"].types
+    assert "score" not in types
+    assert types["stage"] == "category"  # declared on integer codes: not re-inferred as int
+    assert types["visits"] == "int"  # a new column gets its inferred type
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("people")
+    assert list(avatars.columns) == ["age", "sex", "stage", "visits"]
+    assert set(avatars["stage"]) <= {1, 2, 3}
