@@ -66,19 +66,21 @@ def estimate_cost(
 
 
 def check_cost(cost: CostEstimate) -> None:
-    """Refuse a cost the budget cannot be charged: ε finite and > 0, δ finite in [0, 1).
+    """Refuse a cost the budget cannot be charged: ε finite and >= 0, δ finite in [0, 1).
 
     Every library's estimate passes here, whatever checks it made of its own parameters: a
     negative ε (a diffprivlib step's ``epsilon=-1000`` was priced -1000) would, charged, give
-    budget back, and a zero ε would release an answer for nothing.
+    budget back. A zero ε is the library's own accounting of a query that measures nothing
+    private (an OpenDP polars plan over public keys; Lomas's polars notebook sends one), so it
+    stands: the charge is what the library computes.
 
     Raises:
         InvalidArgumentError: naming ``epsilon`` or ``delta``.
     """
-    if not (math.isfinite(cost.epsilon) and cost.epsilon > 0):
+    if not (math.isfinite(cost.epsilon) and cost.epsilon >= 0):
         raise InvalidArgumentError(
-            f"the request's privacy cost is epsilon={cost.epsilon!r}; every query must spend "
-            "a finite epsilon > 0: set each epsilon of the request to a positive number",
+            f"the request's privacy cost is epsilon={cost.epsilon!r}; a query's epsilon must "
+            "be finite and not negative: set each epsilon of the request to a positive number",
             field="epsilon",
         )
     if not (math.isfinite(cost.delta) and 0 <= cost.delta < 1):

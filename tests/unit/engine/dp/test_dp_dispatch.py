@@ -51,7 +51,7 @@ def test_unknown_request_type() -> None:
     ("epsilon", "delta", "field"),
     [
         (-1000.0, 0.0, "epsilon"),
-        (0.0, 0.0, "epsilon"),
+        (-1e-300, 0.0, "epsilon"),
         (float("inf"), 0.0, "epsilon"),
         (1.0, 1.0, "delta"),
         (1.0, -1e-9, "delta"),
@@ -67,3 +67,4 @@ def test_a_cost_the_budget_cannot_be_charged_is_refused(
         dispatch.check_cost(CostEstimate(epsilon, delta))
     assert refused.value.field == field
     dispatch.check_cost(CostEstimate(1e-3, 0.0))  # any positive epsilon, delta in [0, 1)
+    dispatch.check_cost(CostEstimate(0.0, 0.0))  # the library's cost of measuring nothing
