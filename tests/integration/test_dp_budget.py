@@ -174,3 +174,51 @@ def test_no_request_can_give_budget_back_or_be_charged_for_a_mistake_the_request
         "SELECT COUNT(*) AS n, SUM(body_mass_g) AS mass FROM df", 1.0, 1e-5
     )
     assert list(answer.result.df.columns) == ["n", "mass"]
+
+
+def test_a_failure_the_metadata_decides_is_refused_by_the_cost_and_spends_nothing(
+    veil_server: ServerThread, user: TestUser
+) -> None:
+    # The attack round's repro: each passed EstimateCost, failed on the private rows and was
+    # charged, though a dummy dataset of the metadata's schema fails the same way.
+    import warnings
+
+    from diffprivlib.models import GaussianNB
+    from sklearn.pipeline import Pipeline
+
+    dataset = register(veil_server)
+    grant(veil_server, user, dataset, 10.0, 1e-3)
+    client = manager(veil_server, user).dp(dataset)
+    features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    bounds = ([30.0, 13.0, 150.0, 2000.0], [65.0, 23.0, 250.0, 7000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        short_bounds = Pipeline([("nb", GaussianNB(epsilon=1.0, bounds=([0, 0], [1, 1])))])
+        classifier = Pipeline([("nb", GaussianNB(epsilon=1.0, bounds=bounds))])
+        refused = [
+            (
+                lambda call: call(
+                    "SELECT COUNT(*) AS n FROM df WHERE no_such_column > 3", 0.5, 1e-5
+                ),
+                "smartnoise_sql",
+                "query",
+            ),
+            (
+                lambda call: call(short_bounds, features, ["species"]),
+                "diffprivlib",
+                "pipeline_json",
+            ),
+            (lambda call: call(classifier, features, []), "diffprivlib", "target_columns"),
+        ]
+        for ask, library, field in refused:
+            api = getattr(client, library)
+            for call in (api.cost, api.query):
+                with pytest.raises(InvalidArgument) as error:
+                    ask(call)
+                assert error.value.field == field
+    with pytest.raises(InvalidArgument, match="mst needs delta > 0") as delta:
+        client.smartnoise_synth.query("mst", 1.0, delta=0.0, select_cols=["species", "sex"])
+    assert delta.value.field == "delta"
+    spent = client.get_total_spent_budget()
+    assert (spent.total_spent_epsilon, spent.total_spent_delta) == (0.0, 0.0)
+    assert client.get_previous_queries() == []

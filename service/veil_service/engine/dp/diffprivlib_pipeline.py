@@ -37,6 +37,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from veil_service.engine.dp.diffprivlib_json import PipelineStep, build_pipeline, parse_pipeline
+from veil_service.engine.dp.diffprivlib_shape import check_pipeline_shape
 from veil_service.engine.dp.skops_import import skops_dumps
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import (
@@ -67,6 +68,7 @@ def estimate_cost(request: DiffPrivLibRequest, metadata: Metadata) -> CostEstima
     _check_no_leak(steps)
     # Instantiating checks parameter values (cheap, no data) before anything is spent.
     pipeline = build_pipeline(steps, [BudgetAccountant() for _ in steps])
+    check_pipeline_shape(pipeline, request.feature_columns, request.target_columns or ())
     if request.score_epsilon is not None and not is_classifier(pipeline):
         raise InvalidArgumentError(
             "score_epsilon gives a DP estimate of a classifier's held-out accuracy; this "

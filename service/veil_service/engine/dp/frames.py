@@ -5,7 +5,8 @@ datetimes, and the libraries then either fail late or, worse, treat a column dif
 what the cost was computed for. :func:`conform_to_metadata` selects the metadata's columns in
 metadata order (OpenDP's CSV input depends on that order) and casts each one to the type the
 metadata declares, the way Lomas's connectors pass ``dtype``/``parse_dates`` to ``read_csv``.
-Error messages name columns, never values.
+Error messages name columns, never values. :func:`typed_as_metadata` types a synthesizer's samples
+the same way, so that a result's column types come from the metadata, not from the values drawn.
 """
 
 from __future__ import annotations
@@ -73,3 +74,39 @@ def _booleans(series: pd.Series, col: ColumnMetadata) -> pd.Series:
     if not known.all():
         raise ValueError(f"column {col.name}: not booleans")
     return text.map(lambda v: None if v is pd.NA else v in _TRUE).astype("boolean")
+
+
+def typed_as_metadata(samples: pd.DataFrame, metadata: Metadata) -> pd.DataFrame:
+    """``samples`` with each metadata column typed as the metadata declares, nulls allowed.
+
+    A synthesizer's output types followed its values: a column of only missing values (pacsynth
+    leaves attributes it cannot extend empty) was ``object``, so Arrow sent it as nulls without a
+    type, while the same column with values arrived as ``string``; dummy and private answers to
+    one request then differed in type. Types: ``string`` → ``string``; ``int`` → ``Int32``/
+    ``Int64`` (``float64`` if a value is not whole, which a continuous encoder may give);
+    ``float`` → ``float32``/``float64``; ``boolean`` → ``boolean``; ``datetime`` →
+    ``datetime64[ns]``. Columns the metadata does not declare are left as they are.
+    """
+    typed = samples.copy()
+    for name in samples.columns:
+        if name in metadata.column_names:
+            typed[name] = _nullable(samples[name], metadata.column(name))
+    return typed
+
+
+def _nullable(series: pd.Series, col: ColumnMetadata) -> pd.Series:
+    values = pd.Series(
+        [None if pd.isna(v) else v for v in series], index=series.index, dtype=object
+    )
+    if col.type == "string":
+        return values.astype("string")
+    if col.type == "boolean":
+        return values.astype("boolean")
+    if col.type == "datetime":
+        return pd.to_datetime(values).astype("datetime64[ns]")
+    if col.type == "float":
+        return pd.to_numeric(values).astype("float32" if col.precision == 32 else "float64")
+    try:  # through object, so that int64 values beyond 2**53 stay exact
+        return values.astype(pd.Int32Dtype() if col.precision == 32 else pd.Int64Dtype())
+    except (TypeError, ValueError):  # a value that is not whole
+        return pd.to_numeric(values).astype("float64")

@@ -124,7 +124,7 @@ def load_measurement(pipeline_json: str) -> dp.Measurement:
     """
     measurement = rebuild(pipeline_json)
     if not isinstance(measurement, dp.Measurement):
-        raise not_a_measurement()
+        raise not_a_measurement(measurement)
     return measurement
 
 

@@ -63,6 +63,13 @@ def cost_of_measurement(
             "measurements (the delta at which epsilon is read)",
             field="fixed_delta",
         )
+    if measure == "SmoothedMaxDivergence" and fixed_delta is not None and fixed_delta <= 0:
+        raise InvalidArgumentError(
+            f"fixed_delta={fixed_delta!r}: a zCDP or smoothed max divergence measurement "
+            "(Gaussian noise) has an infinite epsilon at delta=0; set fixed_delta to the delta "
+            "at which to read epsilon, a number in (0, 1) such as 1e-6",
+            field="fixed_delta",
+        )
     cost = _call(measurement.map, d_in)
     if measure == "MaxDivergence":
         return _finite(float(cost), 0.0)

@@ -229,15 +229,29 @@ def load_measurement(pipeline_json: str) -> dp.Measurement:
     except (TypeError, ValueError, KeyError) as exc:
         raise _bad(f"has invalid arguments for an OpenDP constructor ({exc})") from exc
     if not isinstance(obj, dp.Measurement):
-        raise not_a_measurement()
+        raise not_a_measurement(obj)
     return obj
 
 
-def not_a_measurement() -> InvalidArgumentError:
-    """The error for a pipeline without noise (Lomas's message, then the fix)."""
-    return _bad(
-        "The pipeline provided is not a measurement (it has no noise mechanism, so it would "
-        "release exact values); end it with a measurement such as then_laplace"
+def not_a_measurement(obj: object) -> InvalidArgumentError:
+    """The error for a pipeline that is not an OpenDP Measurement: what it is, and the fix.
+
+    ``obj`` is what the JSON rebuilt to (a Transformation, a JSON list, null...).
+    """
+    kind = (
+        "null"
+        if obj is None
+        else "a Transformation (no noise mechanism, so it would release exact values)"
+        if isinstance(obj, dp.Transformation)
+        else f"a JSON {type(obj).__name__}"
+    )
+    return InvalidArgumentError(
+        f"pipeline_json: The pipeline provided is not a measurement; it is {kind}. A "
+        "measurement is an OpenDP pipeline that ends with a noise mechanism, e.g. "
+        "dp.t.make_split_dataframe(...) >> ... >> dp.m.then_laplace(scale=1.0); pass the "
+        "Measurement itself to the client's opendp.query, or its JSON from "
+        "opendp.prelude.serialize(measurement)",
+        field="pipeline_json",
     )
 
 

@@ -3,7 +3,11 @@
 smartnoise-sql rewrites an aggregate SQL query into noisy sub-queries, one mechanism per statistic,
 and accounts the total (ε, δ) itself with ``get_privacy_cost``. We charge exactly that number. The
 cost depends on the query, the requested (ε, δ), the mechanisms and the metadata only, never on the
-rows, so :func:`estimate_cost` runs the library on an empty table with the dataset's columns.
+rows, so :func:`estimate_cost` runs the library on a dummy table built from the metadata alone.
+It also runs the query there: a query that fails on any table of the metadata's schema (a WHERE
+on a column the metadata does not have, ``HAVING COUNT(*)`` with ``ORDER BY``) is refused before
+the charge, instead of failing, charged, on the private rows. The result's column types come from
+the query (smartnoise-sql's own output types), so an empty answer has the same types as a full one.
 
 Differences from Lomas, on purpose: no silent re-execution when the answer holds NaN (each run
 would spend budget again while Lomas charges once), and an empty answer is returned as an empty
@@ -29,6 +33,17 @@ from veil_service.errors import InvalidArgumentError, Reason
 TABLE_NAME = SmartnoiseSqlRequest.TABLE
 MECHANISM_STATS = ("count", "sum_int", "sum_large_int", "sum_float", "threshold")
 MECHANISMS = tuple(m.name for m in Mechanism)
+CHECK_ROWS = 1_000
+"""Rows of the dummy table :func:`estimate_cost` runs the query on (fewer if the metadata says
+the dataset has fewer): enough for groups to pass smartnoise-sql's thresholds, about 0.2 s."""
+OUTPUT_DTYPES: dict[str, Any] = {
+    "string": "string",
+    "int": "Int64",
+    "float": "float64",
+    "boolean": "boolean",
+    "datetime": "datetime64[ns]",
+}
+"""smartnoise-sql's output type of a column -> the result's pandas dtype."""
 
 # The engine runs queries in threads: see opendp_default_types for the race this closes.
 opendp_default_types.install()
@@ -49,13 +64,36 @@ def estimate_cost(request: SmartnoiseSqlRequest, metadata: Metadata) -> CostEsti
             parameters smartnoise-sql cannot use (the message is the library's).
     """
     request.validate()
-    reader = _reader(request, metadata, _empty_table(metadata))
+    dummy = make_dummy_dataset(metadata, nb_rows=min(metadata.rows, CHECK_ROWS), seed=0)
+    reader = _reader(request, metadata, dummy)
     try:
         epsilon, delta = reader.get_privacy_cost(request.query)
     except Exception as exc:  # snsql reports query errors as bare ValueError or Exception
         raise _query_error(exc) from exc
     _check_output_names(request.query)
+    _check_on_dummy(reader, request)
     return CostEstimate(epsilon=float(epsilon), delta=float(delta))
+
+
+def _check_on_dummy(reader: Any, request: SmartnoiseSqlRequest) -> None:
+    """Run the query on the reader's dummy table; a failure there is the request's mistake.
+
+    The dummy is built from the metadata alone, so neither running the query on it nor its
+    message reveals anything about the private rows. A query that fails on it (an unknown
+    column in WHERE reaches SQLite only when the query runs; smartnoise-sql cannot evaluate
+    ``COUNT(*)`` in HAVING once it sorts) would fail on the private rows too, and was charged.
+    A query that fails only on some data still runs, and is charged, in step 4.
+    """
+    try:
+        list(reader.execute(request.query, postprocess=request.postprocess))
+    except Exception as exc:  # the library raises bare Exception; on dummy data its text is safe
+        text = str(exc).strip().split("\n")[0] or type(exc).__name__
+        raise InvalidArgumentError(
+            f"smartnoise-sql cannot run the query on a dummy dataset built from the metadata "
+            f"alone: {text}. Fix the query (dummy mode shows the same error); nothing was spent",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="query",
+        ) from exc
 
 
 def _check_output_names(query: str) -> None:
@@ -138,16 +176,22 @@ def execute(
             reason=Reason.DP_LIBRARY_ERROR,
             field="query",
         ) from exc
+    types = _output_types(reader, request)
     if request.postprocess:
         header, body = [str(c) for c in rows[0]], rows[1:]
     else:
         body = [list(r) for r in rows]
-        width = len(body[0]) if body else 0
+        width = len(body[0]) if body else len(types)
         header = [f"res_{i}" for i in range(width)]
     table = pd.DataFrame([list(r) for r in body], columns=header)
+    if len(types) != len(table.columns):
+        types = [None for _ in table.columns]
     # Integers with nulls become nullable ints; float columns stay float64, so a noisy NaN stays
     # NaN (as Lomas returns it; pandas' NA breaks numpy calls such as np.round).
     for index, column in enumerate(table.columns):
+        if (dtype := types[index]) is not None:
+            table[column] = table[column].astype(dtype)
+            continue
         values = [row[index] for row in body]
         if pd.api.types.is_float_dtype(table[column]) and not all(
             v is None or isinstance(v, int | np.integer) for v in values
@@ -155,6 +199,27 @@ def execute(
             continue
         table[column] = table[column].convert_dtypes(convert_string=False)
     return QueryResult(table=table)
+
+
+def _output_types(reader: Any, request: SmartnoiseSqlRequest) -> list[Any]:
+    """The pandas dtype of each result column, from the query alone (None: not known).
+
+    Without them an empty answer had ``object`` columns where a full one had ``string`` and
+    ``Int64``, and dummy and private answers to the same query differed in type.
+    """
+    subquery, query = reader._rewrite(request.query)
+    if request.postprocess:
+        return [OUTPUT_DTYPES.get(s.expression.type()) for s in query._select_symbols]
+    # Without postprocessing, each noisy statistic is a float; grouping keys keep their type.
+    return [
+        "float64" if _is_aggregate(s.expression) else OUTPUT_DTYPES.get(s.expression.type())
+        for s in subquery._select_symbols
+    ]
+
+
+def _is_aggregate(expression: Any) -> bool:
+    is_aggregate = getattr(expression, "is_aggregate", None)
+    return bool(is_aggregate()) if callable(is_aggregate) else False
 
 
 def _reader(
@@ -190,10 +255,6 @@ def _reader(
         raise InvalidArgumentError(
             f"smartnoise-sql refused the dataset metadata: {exc}", field="metadata"
         ) from exc
-
-
-def _empty_table(metadata: Metadata) -> pd.DataFrame:
-    return make_dummy_dataset(metadata, nb_rows=1, seed=0).iloc[0:0]
 
 
 def _query_error(exc: Exception) -> InvalidArgumentError:

@@ -53,6 +53,7 @@ from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
 from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting
+from veil_service.engine.dp.frames import typed_as_metadata
 from veil_service.engine.dp.synth_transformers import build_transformer, constrained_columns
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
@@ -216,11 +217,14 @@ def execute(
         rounds = pate_accounting.schedule(model, float(request.epsilon), cost.delta, max_epochs)
         pate_accounting.install(model, rounds)
     elif request.synth_name in OPACUS_GANS:
-        # Scheduled again at the actual row count, within what is charged; dummy data (the
-        # only data whose library messages are shown) is charged nothing, so the request's
-        # epsilon bounds it, as the library would.
-        cap = float(request.epsilon) if show_library_errors else cost.epsilon
-        planned = gan_accounting.schedule(request.synth_name, model, len(rows), cap, cost.delta)
+        # Private data: scheduled again at the actual row count, within what is charged.
+        # Dummy data (the only data whose library messages are shown) is scheduled at the
+        # metadata's row count, as the cost and the private fit are: scheduled at the dummy's
+        # size (sample rate batch_size / 100), a GAN the private query fits was refused there.
+        schedule_rows = metadata.rows if show_library_errors else len(rows)
+        planned = gan_accounting.schedule(
+            request.synth_name, model, schedule_rows, cost.epsilon, cost.delta
+        )
         gan_accounting.set_epochs(request.synth_name, model, min(planned.epochs, max_epochs))
     report(0.05, _fit_phase(request.synth_name, model, rounds.rounds if rounds else None))
     if progress is not None and request.synth_name == "dpctgan":
@@ -237,7 +241,7 @@ def execute(
     if request.return_model:
         result = QueryResult(model=_pickle(model))
     else:
-        result = QueryResult(table=_sample(model, request))
+        result = QueryResult(table=typed_as_metadata(_sample(model, request), metadata))
     report(1.0, "done")
     return result
 
@@ -395,6 +399,17 @@ def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
         raise InvalidArgumentError(
             f"delta is required for {name}: its default depends on the private row count. "
             "A value around 1/(rows * sqrt(rows)) is customary",
+            field="delta",
+        )
+    if request.delta == 0:
+        default = (
+            "" if name in DELTA_REQUIRED else ", or leave delta unset for the library's default"
+        )
+        raise InvalidArgumentError(
+            f"{name} needs delta > 0: its noise (Gaussian for mst, aim and the GANs) has no "
+            "guarantee at delta=0 (mst searched minutes for a noise scale, then failed 'unable "
+            f"to infer bounds'). Set delta between 0 and 1, e.g. 1/(rows*sqrt(rows)) = "
+            f"{1.0 / (metadata.rows * math.sqrt(metadata.rows)):.3g}{default}",
             field="delta",
         )
     if request.delta is not None:

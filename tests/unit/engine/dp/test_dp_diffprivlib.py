@@ -244,3 +244,77 @@ def test_score_epsilon_needs_a_classifier(penguin: Metadata) -> None:
     with pytest.raises(InvalidArgumentError, match="not a classifier") as info:
         diffprivlib_pipeline.estimate_cost(request, penguin)
     assert info.value.field == "score_epsilon"
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "targets", "field", "fragment"),
+    [
+        (
+            Pipeline([("c", models.GaussianNB(epsilon=1.0, bounds=([0, 0], [1, 1])))]),
+            ("species",),
+            "pipeline_json",
+            "bounds has 2 entries, but the step receives 4 feature",
+        ),
+        (
+            Pipeline(
+                [
+                    ("pca", models.PCA(n_components=2, epsilon=1.0, bounds=BOUNDS, data_norm=9e3)),
+                    ("c", models.GaussianNB(epsilon=1.0, bounds=BOUNDS)),
+                ]
+            ),
+            ("species",),
+            "pipeline_json",
+            "bounds has 4 entries, but the step receives 2 feature",
+        ),
+        (
+            Pipeline([("c", models.GaussianNB(epsilon=1.0, bounds=BOUNDS))]),
+            (),
+            "target_columns",
+            "needs exactly one target column; got 0",
+        ),
+        (
+            Pipeline([("c", models.GaussianNB(epsilon=1.0, bounds=BOUNDS))]),
+            ("species", "island"),
+            "target_columns",
+            "needs exactly one target column; got 2",
+        ),
+        (
+            Pipeline([("k", models.KMeans(n_clusters=0, epsilon=1.0, bounds=BOUNDS))]),
+            (),
+            "pipeline_json",
+            "'n_clusters' parameter of KMeans must be an int in the range",
+        ),
+        (
+            Pipeline([("c", models.LogisticRegression(C=-1, epsilon=1.0, data_norm=83.0))]),
+            ("species",),
+            "pipeline_json",
+            "'C' parameter of LogisticRegression must be a float",
+        ),
+    ],
+)
+def test_a_pipeline_no_data_can_fit_is_refused_by_the_cost(
+    pipeline: Pipeline,
+    targets: tuple[str, ...],
+    field: str,
+    fragment: str,
+    penguin: Metadata,
+    penguins: pd.DataFrame,
+) -> None:
+    # Each was priced, then failed on the private rows and was charged.
+    request = _request(pipeline, target_columns=targets)
+    with pytest.raises(InvalidArgumentError, match=fragment) as refused:
+        diffprivlib_pipeline.estimate_cost(request, penguin)
+    assert refused.value.field == field
+    with pytest.raises(InvalidArgumentError, match=fragment):
+        diffprivlib_pipeline.execute(request, penguins, penguin)
+
+
+def test_unsupervised_pipelines_and_scalar_bounds_are_still_priced(penguin: Metadata) -> None:
+    for pipeline, targets in (
+        (Pipeline([("k", models.KMeans(n_clusters=3, epsilon=1.0, bounds=BOUNDS))]), ()),
+        (Pipeline([("c", models.GaussianNB(epsilon=1.0, bounds=(0.0, 7000.0)))]), ("species",)),
+    ):
+        cost = diffprivlib_pipeline.estimate_cost(
+            _request(pipeline, target_columns=targets), penguin
+        )
+        assert cost.epsilon == 1.0

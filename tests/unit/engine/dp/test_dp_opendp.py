@@ -98,6 +98,26 @@ def test_transformation_is_not_a_measurement(bill_mean: Any, penguin: Metadata) 
         opendp_pipeline.estimate_cost(OpenDPRequest(dp.serialize(bill_mean)), penguin)
 
 
+def test_gaussian_at_fixed_delta_zero_says_to_raise_fixed_delta(
+    bill_mean: Any, penguin: Metadata
+) -> None:
+    # It said "the privacy cost is infinite; add noise or bound the data" on pipeline_json.
+    with pytest.raises(InvalidArgumentError, match="set fixed_delta") as info:
+        opendp_pipeline.estimate_cost(_request(bill_mean >> dp.m.then_gaussian(5.0), 0.0), penguin)
+    assert info.value.field == "fixed_delta"
+
+
+@pytest.mark.parametrize(("text", "kind"), [("[1, 2, 3]", "a JSON list"), ("null", "null")])
+def test_json_that_is_no_pipeline_is_told_what_a_measurement_is(
+    text: str, kind: str, penguin: Metadata
+) -> None:
+    # It said "pipeline_json The pipeline provided is not a measurement (it has no noise...".
+    with pytest.raises(InvalidArgumentError, match=f"it is {kind}") as info:
+        opendp_pipeline.estimate_cost(OpenDPRequest(text), penguin)
+    assert "opendp.prelude.serialize" in str(info.value)
+    assert str(info.value).startswith("pipeline_json: ")
+
+
 def _call(module: str, function: str, **kwargs: Any) -> dict[str, Any]:
     return {
         "__function__": function,

@@ -143,3 +143,59 @@ def test_a_query_on_the_engines_sqlite_copy_answers_like_one_on_the_frame(
         assert list(result.table.columns) == list(fresh.table.columns) == ["species", "n"]
         assert sorted(result.table["species"]) == sorted(fresh.table["species"])
         assert result.table["n"].sum() == pytest.approx(len(penguins), rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        # The column reaches SQLite only when the query runs: the cost check passed it.
+        ("SELECT COUNT(*) AS n FROM df WHERE no_such_column > 3", "no such column"),
+        (
+            "SELECT species, AVG(bill_length_mm) AS a FROM df GROUP BY species "
+            "HAVING COUNT(*) > 50 ORDER BY a",
+            "We don't know how to evaluate",
+        ),
+    ],
+)
+def test_a_query_that_fails_on_the_metadatas_dummy_is_refused_by_the_cost(
+    penguin: Metadata, query: str, message: str
+) -> None:
+    # Both passed the estimate, failed on the private rows and were charged.
+    request = SmartnoiseSqlRequest(query=query, epsilon=1.0, delta=1e-5)
+    with pytest.raises(InvalidArgumentError, match=message) as refused:
+        smartnoise_sql.estimate_cost(request, penguin)
+    assert refused.value.field == "query"
+    assert "nothing was spent" in str(refused.value)
+
+
+def test_a_query_that_may_match_nothing_is_still_priced(penguin: Metadata) -> None:
+    # Whether rows match depends on the data: that stays a private query.
+    for query in (
+        "SELECT species, COUNT(*) AS n FROM df WHERE species = 'Nope' GROUP BY species",
+        "SELECT species, COUNT(*) AS n FROM df GROUP BY species HAVING COUNT(*) > 5000",
+    ):
+        request = SmartnoiseSqlRequest(query=query, epsilon=1.0, delta=1e-5)
+        assert smartnoise_sql.estimate_cost(request, penguin).epsilon == 1.0
+
+
+@pytest.mark.parametrize("postprocess", [True, False])
+def test_an_empty_answer_has_the_types_of_a_full_one(
+    penguin: Metadata, penguins: pd.DataFrame, postprocess: bool
+) -> None:
+    # An empty answer had object columns where a full one had string and Int64.
+    grouped = "SELECT species, COUNT(*) AS n, AVG(bill_length_mm) AS a FROM df{} GROUP BY species"
+    full, empty = (
+        smartnoise_sql.execute(
+            SmartnoiseSqlRequest(
+                query=grouped.format(where), epsilon=1.0, delta=1e-5, postprocess=postprocess
+            ),
+            penguins,
+            penguin,
+        ).table
+        for where in ("", " WHERE 1 = 0")
+    )
+    assert len(full) == 3
+    assert len(empty) == 0
+    assert full.dtypes.to_dict() == empty.dtypes.to_dict()
+    expected = ["string", "Int64", "float64"] if postprocess else ["string"] + ["float64"] * 3
+    assert [str(t) for t in full.dtypes] == expected

@@ -21,7 +21,7 @@ from snsynth import Synthesizer
 from support import FIXTURES
 from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting, smartnoise_synth
 from veil_service.engine.dp.dummy import make_dummy_dataset
-from veil_service.engine.dp.frames import conform_to_metadata
+from veil_service.engine.dp.frames import conform_to_metadata, typed_as_metadata
 from veil_service.engine.dp.synth_transformers import build_transformer
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.dp import run_dp_cost
@@ -108,6 +108,28 @@ def test_pacsynth(penguin: Metadata, penguins: pd.DataFrame) -> None:
     assert table is not None and table.shape == (12, 3)
 
 
+def test_samples_are_typed_as_the_metadata_declares(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    # pacsynth's attributes left empty came as all-None object columns (private: string).
+    request = Synth("pacsynth", 10.0, 1e-5, ("species", "island", "sex"), nb_samples=12)
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and [str(t) for t in table.dtypes] == ["string"] * 3
+    empty = pd.DataFrame({"species": [None, None], "bill_length_mm": [None, None]}, dtype=object)
+    typed = typed_as_metadata(empty, penguin)
+    assert [str(t) for t in typed.dtypes] == ["string", "float64"]
+
+
+def test_dummy_mode_schedules_a_gan_at_the_metadatas_rows(penguin: Metadata) -> None:
+    # At 100 dummy rows the sample rate was 50/100, one epoch spent 1.1 > 1 and dummy mode
+    # refused a query the private mode (50/344) priced at 0.52 and ran.
+    request = Synth("dpgan", 1.0, None, ("species", "sex"), {"epochs": 1, "batch_size": 50})
+    assert smartnoise_synth.estimate_cost(request, penguin).epsilon < 1.0
+    dummy = make_dummy_dataset(penguin, nb_rows=100, seed=0)
+    table = smartnoise_synth.execute(request, dummy, penguin, show_library_errors=True).table
+    assert table is not None and len(table) == request.nb_samples
+
+
 @pytest.mark.parametrize("name", ["dpctgan", "dpgan"])
 def test_gans_one_epoch_on_a_small_sample(
     name: str, penguin: Metadata, penguins: pd.DataFrame
@@ -186,6 +208,12 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
         ),
         (Synth("mst", 1.0, None, ("sex",)), "select_cols", "at least two"),
         (Synth("aim", 1.0, None, ("sex",)), "select_cols", "at least two"),
+        # At delta=0 mst searched minutes for a noise scale and failed "unable to infer bounds",
+        # aim divided by zero (both charged), pacsynth raised a bare ValueError.
+        *(
+            (Synth(name, 1.0, 0.0, ("species", "sex")), "delta", f"{name} needs delta > 0")
+            for name in ("mst", "aim", "pacsynth", "dpgan", "dpctgan")
+        ),
     ],
 )
 def test_refusals(request_: Synth, field: str, fragment: str, penguin: Metadata) -> None:
