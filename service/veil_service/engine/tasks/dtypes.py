@@ -21,12 +21,22 @@ from typing import Any
 import pandas as pd
 
 
-def match_dtypes(avatars: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+def match_dtypes(
+    avatars: pd.DataFrame, like: pd.DataFrame, *, keep_values: bool = False
+) -> pd.DataFrame:
     """``avatars`` with each column cast to the dtype of the same column of ``like``.
 
     Values are the avatars' own; only their representation changes. A column whose values
     cannot take the original dtype (which would be a bug upstream) keeps its avatar dtype rather
     than losing values.
+
+    Args:
+        keep_values: Cast only where no value changes: text is not read as numbers and
+            numbers are not rounded to integers. The release path's columns come out of
+            pseudonymization (``"04748"`` is a pseudonym, not the number 4748) and processors
+            (a cumulative column's relation to its source breaks if one side is rounded), so
+            they keep the type their values need; the plain path's integers are rounded by the
+            avatarization itself.
     """
     out = avatars.copy()
     for column in avatars.columns:
@@ -38,10 +48,24 @@ def match_dtypes(avatars: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(out[column]) and is_date_column(like[column]):
             out[column] = out[column].dt.date.astype(object).where(out[column].notna(), None)
             continue
+        if keep_values and _would_change(out[column], target):
+            continue
         cast = _cast(out[column], target)
         if cast is not None:
             out[column] = cast
     return out
+
+
+def _would_change(series: pd.Series[Any], target: Any) -> bool:
+    """Whether casting ``series`` to ``target`` would change a value: text read as numbers, or
+    numbers with a fraction rounded to integers."""
+    numeric_target = pd.api.types.is_integer_dtype(target) or pd.api.types.is_float_dtype(target)
+    if numeric_target and not pd.api.types.is_numeric_dtype(series):
+        return True
+    if pd.api.types.is_integer_dtype(target) and pd.api.types.is_float_dtype(series):
+        values = series.dropna().to_numpy(dtype="float64")
+        return bool((values != values.round()).any())
+    return False
 
 
 def is_date_column(series: pd.Series[Any]) -> bool:

@@ -68,10 +68,10 @@ def run_standard(ctx: TaskContext) -> dict[str, Any]:
         progress=lambda f, p: ctx.progress(0.9 * f, p),
     )
     ctx.progress(0.9, "writing results")
-    # The uploaded dtypes back, as the plain path gives them (a pseudonymized column keeps its
-    # pseudonyms' type: match_dtypes leaves a column whose values cannot take the original's).
-    ctx.write_table("shuffled", match_dtypes(release.avatars, uploaded))
-    ctx.write_table("unshuffled", match_dtypes(release.unshuffled, uploaded))
+    # The uploaded dtypes back where no value changes (pseudonyms stay text, a processor's
+    # fractional values are not rounded): int32, float32, categories, dates were lost here.
+    ctx.write_table("shuffled", match_dtypes(release.avatars, uploaded, keep_values=True))
+    ctx.write_table("unshuffled", match_dtypes(release.unshuffled, uploaded, keep_values=True))
     ctx.write_table("original_projections", release.original_projections)
     ctx.write_table("avatar_projections", release.avatar_projections)
     augmented = release.sources is not None and len(release.sources) != release.n_original
