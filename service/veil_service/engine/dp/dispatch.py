@@ -66,7 +66,7 @@ def estimate_cost(
 
 
 def check_cost(cost: CostEstimate) -> None:
-    """Refuse a cost the budget cannot be charged: ε finite and >= 0, δ finite in [0, 1).
+    """Refuse a cost the budget cannot be charged: ε finite and >= 0, δ in [0, 1].
 
     Every library's estimate passes here, whatever checks it made of its own parameters: a
     negative ε (a diffprivlib step's ``epsilon=-1000`` was priced -1000) would, charged, give
@@ -83,9 +83,11 @@ def check_cost(cost: CostEstimate) -> None:
             "be finite and not negative: set each epsilon of the request to a positive number",
             field="epsilon",
         )
-    if not (math.isfinite(cost.delta) and 0 <= cost.delta < 1):
+    # delta = 1 (no guarantee) is a cost a grant can refuse, not one that gives budget back;
+    # Lomas's polars notebook asks for it in dummy mode.
+    if not (math.isfinite(cost.delta) and 0 <= cost.delta <= 1):
         raise InvalidArgumentError(
-            f"the request's privacy cost is delta={cost.delta!r}; delta must be in [0, 1)",
+            f"the request's privacy cost is delta={cost.delta!r}; delta must be in [0, 1]",
             field="delta",
         )
 

@@ -53,7 +53,7 @@ def test_unknown_request_type() -> None:
         (-1000.0, 0.0, "epsilon"),
         (-1e-300, 0.0, "epsilon"),
         (float("inf"), 0.0, "epsilon"),
-        (1.0, 1.0, "delta"),
+        (1.0, 1.5, "delta"),
         (1.0, -1e-9, "delta"),
         (1.0, float("nan"), "delta"),
     ],
@@ -68,3 +68,4 @@ def test_a_cost_the_budget_cannot_be_charged_is_refused(
     assert refused.value.field == field
     dispatch.check_cost(CostEstimate(1e-3, 0.0))  # any positive epsilon, delta in [0, 1)
     dispatch.check_cost(CostEstimate(0.0, 0.0))  # the library's cost of measuring nothing
+    dispatch.check_cost(CostEstimate(1.0, 1.0))  # no guarantee: a grant refuses it, if any
