@@ -486,6 +486,18 @@ def _fit(
             reason=Reason.DP_LIBRARY_ERROR,
             field="synth_params",
         ) from exc
+    except BaseException as exc:
+        # pacsynth's Rust code panics on some noise draws at a tiny epsilon ("adding noise to
+        # number of records resulted in a negative number"); pyo3 raises that as PanicException,
+        # a BaseException no clause above catches, and it ended as an internal error.
+        if type(exc).__name__ != "PanicException":
+            raise
+        detail = f": {exc}" if show_library_errors else " (the library panicked)"
+        raise InvalidArgumentError(
+            f"Error fitting model{detail}; a larger epsilon avoids it",
+            reason=Reason.DP_LIBRARY_ERROR,
+            field="synth_params",
+        ) from None
 
 
 def _pacsynth_sample(model: Any, count: int) -> Any:

@@ -606,3 +606,27 @@ def test_the_date_transformer_pickles_as_the_library_class() -> None:
     assert dates._inverse_transform(np.float32(1.5)) == pd.Timestamp("1900-01-02 12:00")
     assert dates._inverse_transform(np.float32("nan")) is None
     assert type(pickle.loads(pickle.dumps(dates))) is DateTimeTransformer
+
+
+def test_a_library_panic_is_a_clear_error_not_an_internal_one() -> None:
+    # pacsynth's Rust code panics on some draws at a tiny epsilon; pyo3's PanicException is a
+    # BaseException, which no library-error clause caught.
+    class PanicException(BaseException):  # the name pyo3 gives it
+        pass
+
+    class Panicking:
+        def fit(self, *args: Any, **kwargs: Any) -> None:
+            raise PanicException("adding noise to number of records resulted in a negative number")
+
+    request = Synth(synth_name="pacsynth", epsilon=1e-12, delta=1e-5)
+    for show, shown in ((True, "negative number"), (False, "the library panicked")):
+        with pytest.raises(InvalidArgumentError, match=shown) as refused:
+            smartnoise_synth._fit(Panicking(), pd.DataFrame(), None, request, show)
+        assert refused.value.field == "synth_params"
+
+    class Interrupted:
+        def fit(self, *args: Any, **kwargs: Any) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        smartnoise_synth._fit(Interrupted(), pd.DataFrame(), None, request, True)
