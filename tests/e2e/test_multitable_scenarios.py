@@ -531,3 +531,29 @@ def test_one_seed_pins_every_linked_table(manager: Manager) -> None:
         original, avatar = runner.projections("visits")
         assert original.shape == avatar.shape == (100, 4)
         assert runner.projections("patients")[1].shape == (40, 5)
+
+
+def test_parameters_a_linked_run_does_not_use_are_said(manager: Manager, fixtures: Path) -> None:
+    # Octopize's client takes them, so they stay accepted; they passed without a word.
+    series = pd.read_csv(fixtures / "sensors_timeseries2.csv")
+    runner = _series_runner(manager, fixtures, series, "unused_parameters")
+    runner.set_parameters("vanilla", k=5, time_series_nf=3)  # type: ignore[attr-defined]
+    runner.set_parameters("sensor", k=3, time_series_nb_points=7)  # type: ignore[attr-defined]
+    runner.run(jobs_to_run=[JobKind.standard])  # type: ignore[attr-defined]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        runner.shuffled("sensor")  # type: ignore[attr-defined]
+    notes = [str(w.message) for w in said]
+    assert any(
+        "table 'sensor' is a time series: its avatarization parameters (k) are not used" in n
+        and "columns of 'vanilla', with that table's k" in n
+        for n in notes
+    ), notes
+    assert any(
+        "time_series_nb_points=7 is not used with time_series_method='mean'" in n for n in notes
+    )
+    assert any(
+        "table 'vanilla' has no time column (time_series_time): its time_series_* parameters "
+        "(nf) are not used" in n
+        for n in notes
+    ), notes

@@ -195,6 +195,7 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     """Avatarize the linked tables; write each table's avatars, projections and figures."""
     from veil_service.engine.multitable import TableParameters, avatarize_tables
     from veil_service.engine.multitable.pseudonyms import pseudonymize_linked, set_aside
+    from veil_service.engine.multitable.unused_parameters import unused_parameter_warnings
 
     run = LinkedRun.from_context(ctx)
     uploaded = run.read_uploaded(ctx, "original")
@@ -222,6 +223,7 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
         progress=lambda f, p: ctx.progress(0.85 * f, p),
     )
     tables = result.tables
+    warnings = [*unused_parameter_warnings(run.schema, run.setting), *result.warnings]
     if any(strategies.values()):
         ctx.progress(0.85, "pseudonymizing")
         secret = ctx.params.get(PSEUDONYM_SECRET_PARAM)
@@ -272,9 +274,7 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
         for name, table in result.tables.items()
         if table.augmentation is not None
     }
-    ctx.write_json(
-        "links", {"links": links, "warnings": result.warnings, "augmentation": augmented}
-    )
+    ctx.write_json("links", {"links": links, "warnings": warnings, "augmentation": augmented})
     if run.params.get("compute_figures", True):
         # Identifier-like columns came back as pseudonyms: their figures would show the real
         # values on the originals' side.
@@ -294,7 +294,7 @@ def run_avatarize_tables(ctx: TaskContext) -> dict[str, Any]:
     ctx.progress(1.0, "done")
     return {
         "tables": {name: len(t.avatars) for name, t in tables.items()},
-        "warnings": result.warnings,
+        "warnings": warnings,
         "augmentation": augmented,
     }
 
