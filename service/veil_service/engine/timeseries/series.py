@@ -87,8 +87,10 @@ class SeriesModel:
         """
         start_col, span_col, points_col = self.point_columns
         curves = self.curves_from(features)
-        start = features[start_col].to_numpy(dtype=np.float64)
-        span = features[span_col].to_numpy(dtype=np.float64)
+        start, span = self._within_window(
+            features[start_col].to_numpy(dtype=np.float64),
+            features[span_col].to_numpy(dtype=np.float64),
+        )
         if self.params.unalignment == "skip":
             counts = np.where(features[points_col].to_numpy() >= 2, self.n_points, 0)
         else:
@@ -97,6 +99,24 @@ class SeriesModel:
         readings = pd.DataFrame(values, columns=self.variables)
         readings.insert(0, self.time_column, self._times(time))
         return owner, readings
+
+    def _within_window(self, start: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Avatar starts and spans moved inside the originals' observation window.
+
+        Start and span are avatarized as two columns, each kept within its own observed range,
+        but nothing kept their sum: with the local noise, 5-15 of 60 avatar series ended after
+        the last original reading (249 -> up to 316 at k=10), readings no original could have.
+        The span is kept (at most the window's length) and the start moved as little as
+        needed, so every avatar series lies within [first original time, last original time].
+        """
+        observed = self.aligned.counts >= 1
+        if not observed.any():
+            return start, span
+        first = float(np.nanmin(self.aligned.start[observed]))
+        last = float(np.nanmax((self.aligned.start + self.aligned.span)[observed]))
+        span = np.clip(span, 0.0, last - first)
+        start = np.clip(start, first, last - span)
+        return start, span
 
     def _times(self, seconds: np.ndarray) -> pd.Series | np.ndarray:
         if self.time_kind == "integer":

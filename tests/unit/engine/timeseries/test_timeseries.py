@@ -189,3 +189,42 @@ def test_raw_and_normalized_series_figures() -> None:
         assert 'lang="fr"' in figure.html
         assert "http://" not in figure.html.replace("http://www.w3.org", "")
     assert "Séries brutes : a" in figures[0].html
+
+
+def test_avatar_series_stay_within_the_originals_observation_window() -> None:
+    # Irregular series of 3-25 readings at times 0-249: start and span are avatarized as two
+    # columns, each kept in its range, and with the local noise their sum passed the last
+    # original time (up to 316 at k=10, 5-15 of 60 series).
+    from veil_service.engine.multitable import (
+        Link,
+        Schema,
+        TableKeys,
+        TableParameters,
+        avatarize_tables,
+    )
+
+    rng = np.random.default_rng(0)
+    people = pd.DataFrame({"id": np.arange(60), "age": rng.integers(20, 80, 60)})
+    rows = []
+    for person in range(60):
+        times = np.sort(rng.choice(np.arange(250), int(rng.integers(3, 26)), replace=False))
+        rows += [(person, int(t), float(np.sin(t / 5.0) + rng.normal(0, 0.1))) for t in times]
+    readings = pd.DataFrame(rows, columns=["id", "t", "value"]).rename_axis("pk").reset_index()
+    schema = Schema(
+        (
+            TableKeys("people", "id", individual_level=True),
+            TableKeys("readings", "pk", ("id",), time_series_time="t"),
+        ),
+        (Link("people", "id", "readings", "id", "time_series"),),
+    )
+    first, last = readings["t"].min(), readings["t"].max()
+    for k in (3, 10, 20):
+        result = avatarize_tables(
+            schema,
+            {"people": people, "readings": readings},
+            {"people": TableParameters({"k": k}), "readings": TableParameters({})},
+            seed=1,
+        )
+        times = result.tables["readings"].avatars.groupby("id")["t"].agg(["min", "max"])
+        assert times["min"].min() >= first and times["max"].max() <= last, k
+        assert (times["max"] - times["min"]).max() > 0.5 * (last - first), k  # spans kept
