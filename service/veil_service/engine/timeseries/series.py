@@ -153,7 +153,7 @@ def fit_series(
 
     Raises:
         InvalidArgumentError: a value column that is not numeric, ``nf`` above what FPCA can
-            give on this table.
+            give on this table or above the grid's points with FLATTEN.
     """
     for column in variables:
         series = frame[column]
@@ -180,6 +180,16 @@ def fit_series(
             f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
             f"{min(int(has.sum()) - 1, n_points)} components here ({int(has.sum())} series on a "
             f"grid of {n_points} points); lower time_series_nf or raise time_series_nb_points.",
+            field=f"tables[{table}].time_series_nf",
+        )
+    if params.projection_type != FPCA and params.nf > n_points:
+        # FLATTEN reads each curve at nf positions of the grid: past the grid's points the
+        # readings are interpolations of their neighbours, columns that add dimensions and no
+        # information (nf=500 on a 13-point grid was taken without a word).
+        raise InvalidArgumentError(
+            f"table {table!r}: time_series_nf={params.nf} but FLATTEN reads at most the grid's "
+            f"{n_points} points; lower time_series_nf to at most {n_points} or raise "
+            "time_series_nb_points (with time_series_method=SPECIFIED).",
             field=f"tables[{table}].time_series_nf",
         )
     data: dict[str, np.ndarray] = {}

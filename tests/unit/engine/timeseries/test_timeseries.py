@@ -123,6 +123,10 @@ def test_series_variables_must_be_numbers_and_nf_must_fit() -> None:
         fit_series("s", frame, owner, 3, "t", ["v", "label"], TimeSeriesParameters(), "s.")
     with pytest.raises(InvalidArgumentError, match="time_series_nf=5 but FPCA can give at most 2"):
         fit_series("s", frame, owner, 3, "t", ["v"], TimeSeriesParameters(nf=5), "s.")
+    # FLATTEN reads the grid's 5 points at most: 500 readings were taken without a word.
+    with pytest.raises(InvalidArgumentError, match="nf=500 but FLATTEN reads at most the grid's 5"):
+        fit_series("s", frame, owner, 3, "t", ["v"], TimeSeriesParameters("flatten", nf=500), "s.")
+    fit_series("s", frame, owner, 3, "t", ["v"], TimeSeriesParameters("flatten", nf=5), "s.")
 
 
 @pytest.mark.parametrize(
