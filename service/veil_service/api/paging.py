@@ -8,6 +8,10 @@ from veil_service.errors import InvalidArgumentError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_OFFSET = 2**62
+"""Largest offset a token may hold: the databases' OFFSET is a signed 64-bit integer, and a
+forged token of a 600-digit number reached SQLite as an OverflowError, an internal error (found
+by ``make fuzz``)."""
 
 
 def page_bounds(page_size: int, page_token: str) -> tuple[int, int]:
@@ -27,8 +31,10 @@ def page_bounds(page_size: int, page_token: str) -> tuple[int, int]:
         raise InvalidArgumentError(
             "page_token is not valid; pass next_page_token unchanged.", field="page_token"
         ) from None
-    if offset < 0:
-        raise InvalidArgumentError("page_token is not valid.", field="page_token")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidArgumentError(
+            "page_token is not valid; pass next_page_token unchanged.", field="page_token"
+        )
     return limit, offset
 
 
