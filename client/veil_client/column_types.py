@@ -8,12 +8,12 @@ or seconds since the epoch. The checks here run before anything is uploaded, so 
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+from veil_wire.pandas_dtypes import is_date_column
 
 from veil_client.config import ColumnType
 from veil_client.errors import InvalidArgument
@@ -60,13 +60,6 @@ def dtype_kind(dtype: Any) -> str:
     return "category"
 
 
-def _holds_dates(series: pd.Series[Any]) -> bool:
-    sample = series.dropna().head(1000)
-    return not sample.empty and all(
-        isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in sample
-    )
-
-
 def infer_types(frame: pd.DataFrame) -> dict[str, str]:
     """Octopize's dtype inference for DataFrames (explicit ``types`` override it).
 
@@ -76,7 +69,7 @@ def infer_types(frame: pd.DataFrame) -> dict[str, str]:
     out: dict[str, str] = {}
     for position, (column, dtype) in enumerate(frame.dtypes.items()):
         kind = dtype_kind(dtype)
-        if pd.api.types.is_object_dtype(dtype) and _holds_dates(frame.iloc[:, position]):
+        if is_date_column(frame.iloc[:, position]):
             kind = "datetime"
         out[str(column)] = kind
     return out

@@ -10,6 +10,7 @@ avatarized and handed back Arrow-backed.
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -65,3 +66,16 @@ _NULLABLE_INTEGERS: dict[pa.DataType, Any] = {
 """An integer column with nulls that no pandas dtype was recorded for (a CSV, a Parquet file
 written by Arrow or Spark) becomes pandas' nullable integer of its width: ``to_pandas`` would
 make it float64, and its avatars came back with decimals (ages of 71.09)."""
+
+
+def is_date_column(series: pd.Series[Any]) -> bool:
+    """Whether ``series`` is an ``object`` column of ``datetime.date`` objects (and missing
+    values). pandas has no date dtype of its own, so no algorithm reads such a column as it
+    is: the client declares it a datetime and the engine avatarizes it as days, and both must
+    recognise it the same way."""
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return False
+    sample = series.dropna().head(1000)
+    return not sample.empty and all(
+        isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in sample
+    )

@@ -16,6 +16,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from veil_service.engine_contract.linked_tables import Schema
+from veil_service.engine_contract.time_series import TimeSeriesParameters
+
+_DEFAULT_ALIGNMENT = TimeSeriesParameters().method
+"""The alignment a table without ``time_series_method`` gets (one definition: the contract's)."""
 
 
 def unused_parameter_warnings(schema: Schema, setting: Callable[[str, str], Any]) -> list[str]:
@@ -40,7 +44,7 @@ def unused_parameter_warnings(schema: Schema, setting: Callable[[str, str], Any]
                     f"avatarized as columns of {', '.join(map(repr, owners))}, with that "
                     "table's k; set time_series_* parameters on it instead."
                 )
-            method = str(series.get("method", "mean")).lower()
+            method = str(series.get("method", _DEFAULT_ALIGNMENT)).lower()
             if "nb_points" in series and method != "specified":
                 warnings.append(
                     f"table {name!r}: time_series_nb_points={series['nb_points']} is not used "

@@ -15,10 +15,10 @@ datetimes (:func:`dates_as_datetimes`, at day resolution) and given back as date
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import pandas as pd
+from veil_wire.pandas_dtypes import is_date_column
 
 
 def match_dtypes(
@@ -66,17 +66,6 @@ def _would_change(series: pd.Series[Any], target: Any) -> bool:
         values = series.dropna().to_numpy(dtype="float64")
         return bool((values != values.round()).any())
     return False
-
-
-def is_date_column(series: pd.Series[Any]) -> bool:
-    """Whether ``series`` is an ``object`` column of ``datetime.date`` objects (and missing
-    values), which no algorithm reads: pandas has no date dtype of its own."""
-    if not pd.api.types.is_object_dtype(series.dtype):
-        return False
-    sample = series.dropna().head(1000)
-    return not sample.empty and all(
-        isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in sample
-    )
 
 
 def dates_as_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
