@@ -34,6 +34,7 @@ import pandas as pd
 
 from veil_service.engine.augmentation import AugmentationParameters
 from veil_service.engine.avatarize import avatarize
+from veil_service.engine.avatarize.parameters import AvatarizationParameters
 from veil_service.engine.avatarize.pipeline import AvatarizationResult
 from veil_service.engine.multitable.aggregation import (
     ChildSummary,
@@ -46,6 +47,7 @@ from veil_service.engine.multitable.assignment import (
     assign_linear_sum,
     assign_minimum_distance,
     assign_original_order,
+    calibrated_counts,
     total_distance,
 )
 from veil_service.engine.multitable.augmentation import (
@@ -235,7 +237,12 @@ def avatarize_tables(
         warnings += run.warnings
         avatar_values[name] = avatar[columns[name]]
         for child_link, count_column in parts.counts.items():
-            counts[child_link] = avatar[count_column].to_numpy(dtype=np.float64)
+            counts[child_link] = calibrated_counts(
+                avatar[count_column].to_numpy(dtype=np.float64),
+                run.original_counts[count_column],
+                int(parameters[name].avatarization.get("k", AvatarizationParameters().k)),
+                np.random.default_rng(table_seeds[name].spawn(1)[0]),
+            )
         for link in schema.parents(name):
             parent_part = avatar[parts.broadcast[link]]
             parent_part.columns = columns[link.parent_table]
@@ -358,6 +365,8 @@ class _TableRun:
     extra_rows: dict[str, Any] | None
     warnings: list[str]
     avatarized_columns: tuple[str, ...]
+    original_counts: dict[str, np.ndarray]
+    """SENSITIVE: each child-count column's original values, by original row."""
 
 
 @dataclass(frozen=True)
@@ -498,7 +507,15 @@ def avatarize_table(
     for column, value in constants.items():
         avatar[column] = value
     columns_avatarized = tuple(str(c) for c in work.columns)
-    return _TableRun(result, avatar, parts, lineage, extra_rows, warnings, columns_avatarized)
+    original_counts = {  # a count column every parent shares (50 children each) is a constant
+        column: np.full(len(work), float(constants[column]))
+        if column in constants
+        else work[column].to_numpy(dtype=np.float64)
+        for column in parts.counts.values()
+    }
+    return _TableRun(
+        result, avatar, parts, lineage, extra_rows, warnings, columns_avatarized, original_counts
+    )
 
 
 _DP_REASON = (

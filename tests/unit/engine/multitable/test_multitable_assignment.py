@@ -11,6 +11,7 @@ from veil_service.engine.multitable.assignment import (
     assign_linear_sum,
     assign_minimum_distance,
     assign_original_order,
+    calibrated_counts,
     total_distance,
 )
 
@@ -141,3 +142,33 @@ def test_mismatched_capacities_are_a_programming_error() -> None:
         assign_linear_sum(children, parents, capacity + 1)
     with pytest.raises(ValueError, match="capacities add up"):
         assign_minimum_distance(children, parents, capacity + 1)
+
+
+def test_calibrated_counts_take_the_original_distribution_in_the_avatars_order() -> None:
+    """Ranked by the avatarized counts (local means, pulled toward the average), the parents
+    take the original counts' quantiles: with k 1 exactly the original's distribution."""
+    rng = np.random.default_rng(0)
+    original = np.array([0.0] * 6 + [1.0, 2.0, 4.0, 9.0])
+    avatar = np.array([0.3, 0.1, 2.5, 0.2, 0.0, 1.1, 0.4, 3.0, 0.35, 0.5])
+    out = calibrated_counts(avatar, original, 1, rng)
+    assert sorted(out) == sorted(original)
+    assert out[7] == 9.0 and out[2] == 4.0 and out[5] == 2.0  # the largest means, the largest
+    assert out[4] == 0.0 and out[1] == 0.0
+
+
+def test_calibrated_counts_average_each_level_over_k() -> None:
+    """No level is one parent's own count unless k parents share it: the largest count, 9,
+    becomes the mean of the 3 largest; the zeros shared by six parents stay zeros."""
+    original = np.array([0.0] * 6 + [1.0, 2.0, 4.0, 9.0])
+    out = calibrated_counts(np.arange(10.0), original, 3, np.random.default_rng(0))
+    assert out[-1] == pytest.approx(5.0)
+    assert (out[:5] == 0.0).all()
+    assert out.max() < original.max()
+    assert np.all(np.diff(out) >= 0)
+
+
+def test_calibrated_counts_map_onto_a_table_of_another_size() -> None:
+    """An augmented table has more avatar parents than original ones: the quantiles apply."""
+    original = np.array([0.0, 0.0, 1.0, 3.0])
+    out = calibrated_counts(np.arange(8.0), original, 1, np.random.default_rng(0))
+    assert list(out) == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 3.0, 3.0]
