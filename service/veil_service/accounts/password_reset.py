@@ -14,11 +14,17 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from veil_service.accounts import audit, sessions, users
+from veil_service.accounts import audit, sessions, throttle, users
 from veil_service.accounts.passwords import check_strength, hash_password
+from veil_service.accounts.throttle import ThrottlePolicy
 from veil_service.accounts.users import UserRecord
 from veil_service.auth.secrets import hash_secret, new_reset_token
-from veil_service.errors import InvalidArgumentError, PermissionDeniedError, Reason
+from veil_service.errors import (
+    InvalidArgumentError,
+    PermissionDeniedError,
+    Reason,
+    VeilServiceError,
+)
 from veil_service.storage import schema
 
 VALID_HOURS = 24.0
@@ -100,17 +106,22 @@ def reset_password(
     new_password_repeated: str,
     token: str,
     peer: str,
+    policy: ThrottlePolicy,
 ) -> UserRecord:
     """Set a new password with a token, consume the token and end the user's sessions.
 
     Blocking (argon2): call it from a worker thread. Argument errors come first, so a typo in
-    the new password does not burn the token.
+    the new password does not burn the token. Then the peer's failed resets are counted
+    (``throttle.reset_refusal``) and the token is checked, both *before* the new password is
+    hashed: an anonymous caller with made-up tokens costs the server no argon2 work (64 MiB and
+    tens of milliseconds each), and past the limit not even a database lookup of the token.
 
     Raises:
         InvalidArgumentError: empty token (``token``), passwords differ (``PASSWORDS_DIFFER``),
             weak password (``WEAK_PASSWORD``).
         PermissionDeniedError: token unknown or not this email's (``RESET_TOKEN_INVALID``),
             already used (``RESET_TOKEN_USED``), expired (``RESET_TOKEN_EXPIRED``).
+        ResourceExhaustedError: too many failed resets from this peer (``RESET_THROTTLED``).
     """
     if not (token or "").strip():
         raise InvalidArgumentError("token is empty: paste the token from the email.", field="token")
@@ -121,17 +132,23 @@ def reset_password(
             reason=Reason.PASSWORDS_DIFFER,
         )
     check_strength(new_password, field="new_password")
+    digest = hash_secret(token.strip())
+    with db.begin() as conn:
+        refused: VeilServiceError | None = throttle.reset_refusal(conn, policy, peer=peer)
+        user = None
+        if refused is None:
+            user, _, refused = _check(conn, email, digest)
+            if refused is not None:
+                throttle.record_reset_failure(conn, policy, peer=peer)
+        if refused is not None:
+            _audit_refusal(conn, user, peer, refused)
+    if refused is not None:
+        raise refused
     password_hash = hash_password(new_password)
     with db.begin() as conn:
-        user, refused = _consume(conn, email, hash_secret(token.strip()))
-        if refused is not None:
-            audit.record(
-                conn,
-                "password_reset.refused",
-                user_id=user.id if user else None,
-                peer=peer,
-                reason=refused.reason,
-            )
+        user, refused = _consume(conn, email, digest)
+        if refused is not None:  # used by a concurrent reset while this one hashed
+            _audit_refusal(conn, user, peer, refused)
         else:
             assert user is not None
             users.set_password_hash(conn, user_id=user.id, password_hash=password_hash)
@@ -150,9 +167,22 @@ def reset_password(
     return user
 
 
-def _consume(
+def _audit_refusal(
+    conn: sa.Connection, user: UserRecord | None, peer: str, refused: VeilServiceError
+) -> None:
+    audit.record(
+        conn,
+        "password_reset.refused",
+        user_id=user.id if user else None,
+        peer=peer,
+        reason=refused.reason,
+    )
+
+
+def _check(
     conn: sa.Connection, email: str, digest: str
-) -> tuple[UserRecord | None, PermissionDeniedError | None]:
+) -> tuple[UserRecord | None, sa.RowMapping | None, PermissionDeniedError | None]:
+    """The token's user and row, or why the token cannot reset this email's password (read-only)."""
     tokens = schema.reset_tokens
     row = conn.execute(sa.select(tokens).where(tokens.c.token_hash == digest)).mappings().first()
     user = users.find_user(conn, row["user_id"]) if row is not None else None
@@ -162,32 +192,54 @@ def _consume(
         or user.email != (email or "").strip().lower()
         or not user.active
     ):
-        return None, PermissionDeniedError(
-            "this reset token is not valid for this email: check both, or ask for a new token "
-            "with forgotten_password.",
-            reason=Reason.RESET_TOKEN_INVALID,
-            field="token",
+        return (
+            None,
+            None,
+            PermissionDeniedError(
+                "this reset token is not valid for this email: check both, or ask for a new "
+                "token with forgotten_password.",
+                reason=Reason.RESET_TOKEN_INVALID,
+                field="token",
+            ),
         )
     if row["used_at"] is not None:
-        return user, PermissionDeniedError(
-            "this reset token was already used (or replaced by a newer reset): ask for a new "
-            "one with forgotten_password.",
-            reason=Reason.RESET_TOKEN_USED,
-            field="token",
+        return (
+            user,
+            row,
+            PermissionDeniedError(
+                "this reset token was already used (or replaced by a newer reset): ask for a "
+                "new one with forgotten_password.",
+                reason=Reason.RESET_TOKEN_USED,
+                field="token",
+            ),
         )
-    now = time.time()
-    if row["expires_at"] <= now:
-        return user, PermissionDeniedError(
-            "this reset token has expired (tokens are valid 24 hours): ask for a new one with "
-            "forgotten_password.",
-            reason=Reason.RESET_TOKEN_EXPIRED,
-            field="token",
+    if row["expires_at"] <= time.time():
+        return (
+            user,
+            row,
+            PermissionDeniedError(
+                "this reset token has expired (tokens are valid 24 hours): ask for a new one "
+                "with forgotten_password.",
+                reason=Reason.RESET_TOKEN_EXPIRED,
+                field="token",
+            ),
         )
+    return user, row, None
+
+
+def _consume(
+    conn: sa.Connection, email: str, digest: str
+) -> tuple[UserRecord | None, PermissionDeniedError | None]:
+    tokens = schema.reset_tokens
+    user, row, refused = _check(conn, email, digest)
+    if refused is not None:
+        return user, refused
+    assert user is not None and row is not None
     # Conditional write: of two concurrent resets with one token, exactly one wins.
     taken = conn.execute(
         sa.update(tokens)
         .where(tokens.c.id == row["id"], tokens.c.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=time.time())
     )
     if not taken.rowcount:
         return user, PermissionDeniedError(
@@ -199,6 +251,6 @@ def _consume(
     conn.execute(
         sa.update(tokens)
         .where(tokens.c.user_id == user.id, tokens.c.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=time.time())
     )
     return user, None

@@ -1,4 +1,5 @@
-"""Throttling of failed logins, per account and per peer address.
+"""Throttling of failed logins (per account and per peer address) and failed password resets
+(per peer address).
 
 Failures are rows of ``login_failures`` (subject, time) so every server process sharing the
 database sees the same counts. A sliding window is used: once a subject has ``max`` failures in
@@ -8,6 +9,11 @@ throttled guesser learns nothing and costs the server no argon2 work.
 
 The per-account limit stops guessing one user's password from many addresses; the per-peer limit
 (higher, since several people may share an address) stops trying many accounts from one place.
+
+Failed password resets (a token that is unknown, not that email's, used or expired) are counted
+per peer under their own subject (``reset:<host>``), apart from logins: a reset token cannot be
+guessed, so the limit is there to stop an anonymous caller from making the server hash passwords
+(argon2, 64 MiB each) for nothing, and a typo in a token must not lock anybody's logins.
 """
 
 from __future__ import annotations
@@ -23,6 +29,13 @@ from veil_service.storage import schema
 
 SETTINGS_KEY = "login_throttle"
 """Key of ``Settings.extra`` that may override the policy, e.g. ``{"max_per_peer": 5}``."""
+
+RESET_SETTINGS_KEY = "reset_throttle"
+"""Key of ``Settings.extra`` that may override the reset policy (``window_seconds``,
+``max_per_peer``)."""
+
+RESET_MAX_PER_PEER = 10
+"""Failed password resets tolerated from one peer address in the window (15 minutes)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,16 @@ class ThrottlePolicy:
         overrides = extra.get(SETTINGS_KEY) or {}
         return cls(**{k: v for k, v in overrides.items() if k in cls.__dataclass_fields__})
 
+    @classmethod
+    def for_resets(cls, extra: dict[str, Any]) -> ThrottlePolicy:
+        """The password reset policy (only ``max_per_peer`` and ``window_seconds`` apply), with
+        overrides from ``Settings.extra["reset_throttle"]``."""
+        overrides = extra.get(RESET_SETTINGS_KEY) or {}
+        chosen = {"max_per_peer": RESET_MAX_PER_PEER} | {
+            k: v for k, v in overrides.items() if k in cls.__dataclass_fields__
+        }
+        return cls(**chosen)
+
 
 def account_subject(key: str) -> str:
     """Throttle subject of an account (user id, or the typed name when there is no such user)."""
@@ -64,6 +87,40 @@ def peer_subject(peer: str) -> str:
     else:
         host = address
     return f"peer:{host[:256]}"
+
+
+def reset_subject(peer: str) -> str:
+    """Throttle subject of a peer's failed password resets (its host, like :func:`peer_subject`)."""
+    return "reset:" + peer_subject(peer).removeprefix("peer:")
+
+
+def reset_refusal(
+    conn: sa.Connection, policy: ThrottlePolicy, *, peer: str, now: float | None = None
+) -> ResourceExhaustedError | None:
+    """The error to raise when a peer has failed too many password resets, else None.
+
+    The error has ``retry_after_seconds`` set and reason ``RESET_THROTTLED``.
+    """
+    now = time.time() if now is None else now
+    delay = _delay(conn, reset_subject(peer), policy.max_per_peer, policy.window_seconds, now)
+    if delay is None:
+        return None
+    return ResourceExhaustedError(
+        f"too many failed password resets from your address; try again in {int(delay) + 1} s, "
+        "with the token of the latest email (or ask for a new one with forgotten_password).",
+        reason=Reason.RESET_THROTTLED,
+        retry_after_seconds=delay,
+    )
+
+
+def record_reset_failure(
+    conn: sa.Connection, policy: ThrottlePolicy, *, peer: str, now: float | None = None
+) -> None:
+    """Count one failed password reset against the peer, and forget failures past the window."""
+    now = time.time() if now is None else now
+    failures = schema.login_failures
+    conn.execute(sa.insert(failures).values(subject=reset_subject(peer), created_at=now))
+    conn.execute(sa.delete(failures).where(failures.c.created_at <= now - policy.window_seconds))
 
 
 def refusal(

@@ -84,6 +84,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             new_password_repeated=request.new_password_repeated,
             token=request.token,
             peer=current_peer(),
+            policy=ThrottlePolicy.for_resets(self.app.settings.extra),
         )
         self.app.mailer.send_later(messages.password_changed(user.email))
         return auth_pb2.ResetPasswordResponse()

@@ -2,14 +2,19 @@
 caller to the call, maps domain errors to statuses and logs one line per call.
 
 Every RPC of the Veil services passes here; an RPC without a rule in ``auth.rules`` is refused.
+A server stream (WatchJobs, DownloadTable, DownloadResult, QueryWithProgress, ...) may outlive
+its credential: before each message it sends, the credential is checked again (at most every
+``RECHECK_SECONDS``), so a revoked key, an ended session or a disabled user stops receiving at
+once rather than when the stream ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
@@ -29,6 +34,11 @@ from veil_service.storage.db_calls import db_call
 
 log = logging.getLogger("veil.rpc")
 
+RECHECK_SECONDS = 1.0
+"""A server stream checks its caller's credential again before a message when the last check is
+older than this: revocation reaches open streams within a second, for one indexed lookup per
+second of stream at most."""
+
 # grpc-stubs makes ServerInterceptor generic; the runtime class is a plain ABC, not subscriptable.
 if TYPE_CHECKING:
     _ServerInterceptor = aio.ServerInterceptor[Any, Any]
@@ -44,15 +54,26 @@ class CallGuard:
         self.method = method
         self.metadata = metadata
         self.principal: Principal | None = None
+        self.checked = 0.0
 
     async def check(self, peer: str) -> None:
         """Authenticate and authorize (``auth.authorize``), or raise the domain error.
 
         The lookup runs on the database threads: a locked database delays this call only.
         """
+        await self.recheck()
+        set_current(self.principal, peer)
+
+    async def recheck(self) -> None:
+        """Check the credential again (a stream's caller may have been revoked since it began).
+
+        Raises:
+            UnauthenticatedError: the credential was revoked, expired or its user disabled.
+            PermissionDeniedError: the caller lost the role the RPC needs.
+        """
         credential = extract_credential(self.metadata)
         self.principal = await db_call(authorize, self.engine, self.method, credential)
-        set_current(self.principal, peer)
+        self.checked = time.monotonic()
 
 
 async def _abort(context: aio.ServicerContext[Any, Any], error: VeilServiceError) -> None:
@@ -139,15 +160,19 @@ def _wrap(
         )
 
     inner_stream = cast(
-        Callable[[Any, Any], AsyncIterator[Any]], handler.unary_stream or handler.stream_stream
+        Callable[[Any, Any], AsyncGenerator[Any, None]],
+        handler.unary_stream or handler.stream_stream,
     )
 
     async def streaming_response(request: Any, context: Any) -> AsyncIterator[Any]:
         began = time.monotonic()
         try:
             await start(context, request)
-            async for item in inner_stream(request, context):
-                yield item
+            async with contextlib.aclosing(inner_stream(request, context)) as items:
+                async for item in items:
+                    if time.monotonic() - guard.checked >= RECHECK_SECONDS:
+                        await guard.recheck()
+                    yield item
             _log_call(method, "OK", began, guard)
         except (aio.AbortError, GeneratorExit):
             raise
