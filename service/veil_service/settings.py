@@ -124,11 +124,38 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value:
                 value = "***"
-            if f.name == "database_url" and value and "@" in str(value):
-                scheme, rest = str(value).split("://", 1)
-                value = f"{scheme}://***@{rest.split('@', 1)[1]}"
+            if f.name == "database_url" and value:
+                value = masked_url(str(value))
             out[f.name] = str(value) if isinstance(value, Path) else value
         return out
+
+
+_SECRET_QUERY_KEYS = ("password", "secret", "token", "sslkey")
+"""A database URL's query parameters whose values are masked (libpq and SQLAlchemy take a
+password as ``?password=`` as well as in ``user:pass@``)."""
+
+
+def masked_url(url: str) -> str:
+    """``url`` for a log line: its user information and its secret query values as ``***``.
+
+    The user part (``user:pass@``) goes whole; of the query, only the values of parameters
+    named like a secret (``password``, ``sslpassword``...), so an operator still sees
+    ``sslmode`` and the like. The rest is kept as written (``sqlite:////abs/path``).
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    head, question, query = rest.partition("?")
+    authority, slash, path = head.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    pairs = [
+        f"{pair.partition('=')[0]}=***"
+        if any(word in pair.partition("=")[0].lower() for word in _SECRET_QUERY_KEYS)
+        else pair
+        for pair in query.split("&")
+    ]
+    return f"{scheme}://{authority}{slash}{path}{question}{'&'.join(pairs) if question else ''}"
 
 
 def _coerce(current: Any, raw: str) -> Any:
