@@ -13,7 +13,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from support import ServerThread, TestUser
-from veil_client import FailedPrecondition, InvalidArgument, Manager
+from veil_client import InvalidArgument, Manager
 from veil_client.column_types import infer_types
 from veil_client.models import JobKind
 
@@ -225,24 +225,52 @@ def test_integers_with_missing_values_come_back_as_nullable_integers(
         assert (age.dropna() % 1 == 0).all(), name
 
 
-def test_infinite_values_are_refused_naming_the_column_and_their_count(
-    manager: Manager, tmp_path: Path
-) -> None:
+def test_infinite_values_are_refused_naming_the_column_and_their_count(manager: Manager) -> None:
     frame = _people(40).assign(bmi=np.linspace(18.0, 30.0, 40))
     frame.loc[[3, 9], "bmi"] = [np.inf, -np.inf]
     runner = manager.create_runner("infinite", seed=1)
     with pytest.raises(InvalidArgument, match=r"column 'bmi' holds infinite values .* in 2 rows"):
         runner.add_table("t", frame)
     assert runner.config.tables == {}
-    # A file reaches the server, whose job refuses it with the same facts (no internal error).
+
+
+def test_a_file_with_infinite_values_is_refused_at_upload_and_nothing_is_stored(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """A CSV's ``inf`` text (or a Parquet file's inf) was stored, and the job refused it later
+    as FailedPrecondition: the server's ingest refuses it, whoever sends it."""
+    frame = _people(40).assign(bmi=np.linspace(18.0, 30.0, 40))
+    frame.loc[[3, 9], "bmi"] = [np.inf, -np.inf]
     frame.to_csv(tmp_path / "t.csv", index=False)
-    runner.add_table("t", tmp_path / "t.csv")
-    runner.set_parameters("t", k=5, ncp=2)
-    runner.run(jobs_to_run=[JobKind.standard])
-    with pytest.raises(
-        FailedPrecondition, match=r"Column 'bmi' holds infinite values .* in 2 rows"
-    ):
-        runner.shuffled("t")
+    assert "inf" in (tmp_path / "t.csv").read_text()
+    frame.to_parquet(tmp_path / "t.parquet")
+    runner = manager.create_runner("infinite_files", seed=1)
+    for name in ("t.csv", "t.parquet"):
+        with pytest.raises(InvalidArgument) as caught:
+            runner.add_table("t", tmp_path / name)
+        assert (caught.value.code, caught.value.reason) == ("INVALID_ARGUMENT", "INFINITE_VALUES")
+        assert "column 'bmi' holds infinite values (inf or -inf), the first in row 4" in str(
+            caught.value
+        )
+        assert "columns_to_drop" in str(caught.value)
+        assert runner.config.tables == {}
+        assert runner.set_name is not None
+        assert manager.runs_api.list_tables(runner.set_name) == []
+    # Past the first record batch (65,536 rows), through the API's upload, over a stored table.
+    rows = 100_000
+    big = pa.table({"x": np.arange(rows, dtype=np.float64), "y": np.ones(rows)})
+    manager.runs_api.upload_table(runner.set_name, "big", big)
+    with_inf = big.set_column(0, "x", pa.array(np.r_[np.arange(rows - 1.0), -np.inf]))
+    with pytest.raises(InvalidArgument, match=r"column 'x' holds .* the first in row 100000:"):
+        manager.runs_api.upload_table(runner.set_name, "big", with_inf, replace=True)
+    (kept,) = manager.runs_api.list_tables(runner.set_name)
+    assert (kept.name, kept.num_rows) == ("big", rows)
+    assert manager.runs_api.download_table(runner.set_name, "big").equals(big)
+    # Dropping the column, or blanking the cells, is the fix.
+    runner.add_table("t", tmp_path / "t.csv", columns_to_drop=["bmi"])
+    frame.replace([np.inf, -np.inf], np.nan).to_csv(tmp_path / "fixed.csv", index=False)
+    runner.add_table("fixed", tmp_path / "fixed.csv")
+    assert sorted(runner.config.tables) == ["fixed", "t"]
 
 
 def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
