@@ -70,17 +70,20 @@ class CsvDialect:
     decimal_point: str = "."
 
 
-def sniff_csv(path: Path) -> CsvDialect:
+def sniff_csv(path: Path, encoding: str = "utf-8") -> CsvDialect:
     """The separator (``,``, ``;``, tab or ``|``) and decimal mark of a CSV file.
 
     European spreadsheets write ``;`` between fields and ``,`` in numbers: read with the default
     separator, such a file became one column. The first 64 KiB decide.
 
+    Args:
+        encoding: The file's text encoding (a Python codec name), to read the sample with.
+
     Raises:
         InvalidArgument: the file is empty, or has a header but no row.
     """
     with open(path, "rb") as handle:
-        sample = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+        sample = handle.read(SNIFF_BYTES).decode(encoding, errors="replace")
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
         raise InvalidArgument(f"CSV {path} is empty: there is nothing to upload.", field="data")
@@ -108,12 +111,37 @@ def sniff_csv(path: Path) -> CsvDialect:
     return CsvDialect(delimiter, decimal_point)
 
 
-def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSource:
-    dialect = sniff_csv(path)
+def check_encoding(encoding: str | None) -> str | None:
+    """``encoding`` as given, once Python knows it as a text codec (pyarrow transcodes a CSV to
+    UTF-8 with Python's codecs, block by block).
+
+    Raises:
+        InvalidArgument: not a text encoding Python knows (naming ``encoding``).
+    """
+    if encoding is None:
+        return None
+    try:
+        known = isinstance(encoding, str) and bool("a".encode(encoding))
+    except (LookupError, UnicodeError):  # unknown, or not text to bytes (e.g. 'base64')
+        known = False
+    if not known:
+        raise InvalidArgument(
+            f"encoding {encoding!r} is not a text encoding Python knows; give the CSV's "
+            "encoding by a codec name such as 'latin-1', 'cp1252' (a Windows spreadsheet's "
+            "export), 'utf-16' or 'utf-8', or leave encoding unset for UTF-8.",
+            field="encoding",
+        )
+    return encoding
+
+
+def _csv_source(
+    path: Path, column_types: dict[str, pa.DataType], encoding: str | None = None
+) -> EncodedSource:
+    dialect = sniff_csv(path, encoding or "utf-8")
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8"),
             parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types,
@@ -124,9 +152,9 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
         )
         # Decoding the names fails on a Latin-1 header; pyarrow reads Latin-1 values as binary.
         if any(pa.types.is_binary(field.type) for field in reader.schema):
-            raise _not_utf8(path)
+            raise _not_decodable(path, encoding)
     except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+        raise _not_decodable(path, encoding) from None
     except pa.ArrowInvalid as exc:
         raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
 
@@ -134,10 +162,10 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
         try:
             yield from reader
         except UnicodeDecodeError:
-            raise _not_utf8(path) from None
+            raise _not_decodable(path, encoding) from None
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) or "UTF-8" in str(exc):
-                raise _not_utf8(path) from None
+                raise _not_decodable(path, encoding) from None
             raise InvalidArgument(
                 f"CSV {path} is malformed or changes type after the first rows: {exc}. Fix the "
                 "file, or declare column types with types={...}.",
@@ -147,11 +175,18 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
     return EncodedSource(reader.schema, batches(), path.stat().st_size)
 
 
-def _not_utf8(path: Path) -> InvalidArgument:
+def _not_decodable(path: Path, encoding: str | None) -> InvalidArgument:
+    if encoding is not None:
+        return InvalidArgument(
+            f"CSV {path} is not {encoding} text: a byte has no meaning in that encoding. Give "
+            "the file's own encoding (e.g. encoding='latin-1', or 'cp1252' for a Windows "
+            "export), or re-save it as UTF-8 and leave encoding unset.",
+            field="encoding",
+        )
     return InvalidArgument(
         f"CSV {path} is not UTF-8 text (a spreadsheet's Latin-1 or Windows-1252 export?): "
-        "re-save it as UTF-8 (in Excel: 'CSV UTF-8'), or read it with "
-        "pd.read_csv(path, encoding='latin-1') and upload the DataFrame.",
+        "pass its encoding, e.g. add_table(..., encoding='latin-1') ('cp1252' for a Windows "
+        "export), or re-save it as UTF-8 (in Excel: 'CSV UTF-8').",
         field="data",
     )
 
@@ -242,6 +277,7 @@ def open_source(
     drop: Sequence[str] = (),
     *,
     strict_drop: bool = True,
+    encoding: str | None = None,
 ) -> EncodedSource:
     """Open a path (CSV or Parquet), a DataFrame or an Arrow table for streaming.
 
@@ -251,13 +287,17 @@ def open_source(
         drop: Columns left out of the upload (Octopize's ``columns_to_drop``), batch by batch.
         strict_drop: Refuse a column to drop that the table lacks (else skip it: avatar data
             may come without them already).
+        encoding: A CSV file's text encoding (a Python codec name: ``"latin-1"``,
+            ``"cp1252"``...), transcoded to UTF-8 block by block as it streams; None for
+            UTF-8. Parquet files, DataFrames and Arrow tables hold decoded text already and
+            ignore it (the name is still checked).
 
     Raises:
-        InvalidArgument: missing file, unsupported extension, unreadable content, a column to
-            drop that the table does not have, a type for a column it does not have (or
-            drops).
+        InvalidArgument: missing file, unsupported extension, unreadable content (a CSV not in
+            ``encoding``, UTF-8 by default), an unknown ``encoding``, a column to drop that the
+            table does not have, a type for a column it does not have (or drops).
     """
-    encoded = _open(source, types)
+    encoded = _open(source, types, check_encoding(encoding))
     missing = [name for name in drop if name not in encoded.schema.names]
     if missing and strict_drop:
         raise InvalidArgument(
@@ -291,7 +331,7 @@ def _pandas_metadata_for(
     return {**metadata, b"pandas": json.dumps(described).encode()}
 
 
-def _open(source: TableSource, types: dict[str, Any] | None) -> EncodedSource:
+def _open(source: TableSource, types: dict[str, Any] | None, encoding: str | None) -> EncodedSource:
     if isinstance(source, pd.DataFrame):
         return _dataframe_source(source)
     if isinstance(source, pa.Table):
@@ -310,7 +350,7 @@ def _open(source: TableSource, types: dict[str, Any] | None) -> EncodedSource:
             for name, t in (types or {}).items()
             if str(getattr(t, "value", t)) in ARROW_TYPES
         }
-        return _csv_source(path, column_types)
+        return _csv_source(path, column_types, encoding)
     raise InvalidArgument(
         f"unsupported file type {path.suffix!r}; use .csv or .parquet.", field="data"
     )

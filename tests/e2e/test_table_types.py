@@ -280,7 +280,9 @@ def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
     frame = _people().assign(ville=["Orléans", "Besançon"] * 15)
     path.write_bytes(frame.rename(columns={"age": "âge"}).to_csv(index=False).encode("latin-1"))
     runner = manager.create_runner("latin1", seed=1)
-    with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8 .* re-save it as UTF-8"):
+    with pytest.raises(
+        InvalidArgument, match=r"latin1.csv is not UTF-8 .* encoding='latin-1'.* re-save it as UTF"
+    ):
         runner.add_table("t", path)
     path.write_bytes(frame.to_csv(index=False).encode("latin-1"))  # only the values are Latin-1
     with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8"):
@@ -288,6 +290,41 @@ def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
     assert runner.config.tables == {}
     runner.add_table("t", frame)  # the runner is usable
     assert list(runner.config.tables) == ["t"]
+
+
+def test_a_csv_in_another_encoding_is_read_with_encoding_and_a_bad_name_is_refused(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """A Latin-1 or Windows-1252 export streams with ``encoding=`` (pyarrow transcodes it block by
+    block): before, the only way was pd.read_csv and a DataFrame, the whole file in memory."""
+    frame = _people().assign(ville=["Orléans", "Besançon"] * 15, poids=np.linspace(50, 80, 30))
+    french = frame.rename(columns={"age": "âge"})
+    path = tmp_path / "export.csv"
+    path.write_bytes(french.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+    runner = manager.create_runner("encodings", seed=1)
+    for bad in ("latin-2000", "base64", ""):
+        with pytest.raises(InvalidArgument) as caught:
+            runner.add_table("t", path, encoding=bad)
+        assert caught.value.field == "encoding"
+        assert f"encoding {bad!r} is not a text encoding" in str(caught.value)
+    assert runner.config.tables == {}
+    assert runner.set_name is None  # refused before anything was sent
+    with pytest.raises(InvalidArgument, match=r"export.csv is not ascii text") as caught:
+        runner.add_table("t", path, encoding="ascii")
+    assert caught.value.field == "encoding"
+    assert runner.config.tables == {}
+
+    runner.add_table("t", path, encoding="cp1252", types={"ville": "category"})
+    assert runner.set_name is not None
+    stored = manager.runs_api.download_table(runner.set_name, "t").to_pandas()
+    assert list(stored.columns) == ["âge", "sex", "ville", "poids"]
+    assert stored["ville"].tolist() == french["ville"].tolist()
+    assert stored["poids"].tolist() == pytest.approx(french["poids"].tolist())
+    # upload_file takes it too, for a re-upload or a table declared by YAML.
+    path.write_bytes(french.iloc[:20].to_csv(index=False).encode("latin-1"))
+    runner.upload_file("t", path, encoding="latin-1")
+    stored = manager.runs_api.download_table(runner.set_name, "t").to_pandas()
+    assert stored["ville"].tolist() == french["ville"].iloc[:20].tolist()
 
 
 def test_a_table_with_pseudonymized_columns_keeps_its_dtypes(manager: Manager) -> None:
