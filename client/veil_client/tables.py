@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
-from veil_wire.pandas_dtypes import arrow_to_pandas
+from veil_wire.pandas_dtypes import TEXT_CODES_KEY, arrow_to_pandas
 
 from veil_client.column_types import check_named_columns
 from veil_client.errors import InvalidArgument
@@ -135,8 +135,19 @@ def check_encoding(encoding: str | None) -> str | None:
 
 
 def _csv_source(
-    path: Path, column_types: dict[str, pa.DataType], encoding: str | None = None
+    path: Path,
+    column_types: dict[str, pa.DataType],
+    encoding: str | None = None,
+    text_codes: Sequence[str] = (),
 ) -> EncodedSource:
+    """A CSV file's batches, read block by block.
+
+    Args:
+        text_codes: Columns declared ``category``, read as text (their codes may have leading
+            zeros, or turn to letters past the first block) and marked
+            :data:`~veil_wire.pandas_dtypes.TEXT_CODES_KEY`, so that the engine reads integer
+            codes back as integers, as it does a DataFrame's.
+    """
     dialect = sniff_csv(path, encoding or "utf-8")
     try:
         reader = pacsv.open_csv(
@@ -158,9 +169,15 @@ def _csv_source(
     except pa.ArrowInvalid as exc:
         raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
 
+    schema = _mark_text_codes(reader.schema, text_codes)
+
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            yield from reader
+            if schema is reader.schema:
+                yield from reader
+            else:
+                for batch in reader:  # the same columns, under the marked schema (no copy)
+                    yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
         except UnicodeDecodeError:
             raise _not_decodable(path, encoding) from None
         except pa.ArrowInvalid as exc:
@@ -172,7 +189,19 @@ def _csv_source(
                 field="data",
             ) from None
 
-    return EncodedSource(reader.schema, batches(), path.stat().st_size)
+    return EncodedSource(schema, batches(), path.stat().st_size)
+
+
+def _mark_text_codes(schema: pa.Schema, names: Sequence[str]) -> pa.Schema:
+    """``schema`` with the text columns among ``names`` marked as codes read as text."""
+    for name in names:
+        position = schema.get_field_index(name)
+        if position < 0 or not pa.types.is_string(schema.field(position).type):
+            continue  # not in the file (refused by name later)
+        field = schema.field(position)
+        marked = field.with_metadata({**(field.metadata or {}), TEXT_CODES_KEY: b"category"})
+        schema = schema.set(position, marked)
+    return schema
 
 
 def _not_decodable(path: Path, encoding: str | None) -> InvalidArgument:
@@ -345,12 +374,10 @@ def _open(source: TableSource, types: dict[str, Any] | None, encoding: str | Non
     if suffix.endswith((".parquet", ".pq")):
         return _parquet_source(path)
     if suffix.endswith((".csv", ".csv.gz", ".txt")):
-        column_types = {
-            name: ARROW_TYPES[str(getattr(t, "value", t))]
-            for name, t in (types or {}).items()
-            if str(getattr(t, "value", t)) in ARROW_TYPES
-        }
-        return _csv_source(path, column_types, encoding)
+        kinds = {name: str(getattr(t, "value", t)) for name, t in (types or {}).items()}
+        column_types = {name: ARROW_TYPES[k] for name, k in kinds.items() if k in ARROW_TYPES}
+        codes = [name for name, kind in kinds.items() if kind == "category"]
+        return _csv_source(path, column_types, encoding, codes)
     raise InvalidArgument(
         f"unsupported file type {path.suffix!r}; use .csv or .parquet.", field="data"
     )

@@ -327,6 +327,53 @@ def test_a_csv_in_another_encoding_is_read_with_encoding_and_a_bad_name_is_refus
     assert stored["ville"].tolist() == french["ville"].iloc[:20].tolist()
 
 
+def test_integer_codes_declared_category_come_back_as_integers_from_a_csv_as_from_a_dataframe(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """The client reads a CSV column declared ``category`` as text (its codes may have leading
+    zeros, or turn to letters past the first block): its integer codes came back as the strings
+    '1', '2' where the same DataFrame column came back int64."""
+    rng = np.random.default_rng(11)
+    rows = 200
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, rows),
+            "stage": rng.integers(1, 5, rows),
+            "grade": pd.array(
+                [None if i % 5 == 0 else int(g) for i, g in enumerate(rng.integers(-2, 3, rows))],
+                dtype="Int64",
+            ),
+            "zip": rng.choice(["04748", "75001", "13002"], rows),
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    declared = {"stage": "category", "grade": "category", "zip": "category"}
+    runner = manager.create_runner("csv_codes", seed=3)
+    runner.add_table("csv", tmp_path / "t.csv", types=declared)
+    runner.add_table("frame", frame, types=declared)
+    for name in ("csv", "frame"):
+        runner.set_parameters(name, k=10, ncp=3)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name in ("csv", "frame"):
+        avatars = runner.shuffled(name)
+        assert avatars["stage"].dtype == np.int64, name
+        assert set(avatars["stage"]) <= {1, 2, 3, 4}, name
+        assert avatars["grade"].dtype == "Int64", name
+        assert avatars["grade"].isna().any(), name
+        assert set(avatars["grade"].dropna()) <= {-2, -1, 0, 1, 2}, name
+        # Codes that are not plain integers stay text, leading zeros and all.
+        assert avatars["zip"].dtype == object, name
+        assert set(avatars["zip"]) <= {"04748", "75001", "13002"}, name
+    # The YAML equivalent: the types declared there, the CSV uploaded with upload_file.
+    runner.get_yaml(str(tmp_path / "run.yaml"))
+    from_yaml = manager.create_runner_from_yaml(str(tmp_path / "run.yaml"), "csv_codes_yaml")
+    from_yaml.upload_file("csv", tmp_path / "t.csv")
+    from_yaml.upload_file("frame", frame)
+    from_yaml.run(jobs_to_run=[JobKind.standard])
+    avatars = from_yaml.shuffled("csv")
+    assert (avatars["stage"].dtype, avatars["grade"].dtype) == (np.int64, "Int64")
+
+
 def test_a_table_with_pseudonymized_columns_keeps_its_dtypes(manager: Manager) -> None:
     # The standard job's features path (pseudonyms, processors, augmentation, DP generators)
     # gave the avatars the algorithms' dtypes: int32 as int64, category as object, dates as
