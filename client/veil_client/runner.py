@@ -231,8 +231,16 @@ class Runner:
         drop = column_types.column_names("columns_to_drop", columns_to_drop)
         explicit = column_types.declared_types(types)
         check_encoding(encoding)
-        declared, columns = self._upload(table_name, data, avatar_data, explicit, drop, encoding)
         state = self.config.tables.get(table_name)
+        declared, columns = self._upload(
+            table_name,
+            data,
+            avatar_data,
+            explicit,
+            drop,
+            encoding,
+            previous=dict(state.types) if state is not None else None,
+        )
         if state is not None:
             self._retype(state, declared, explicit, columns)
         return table_name, f"{table_name}_avatars" if avatar_data is not None else None
@@ -270,10 +278,18 @@ class Runner:
         explicit: dict[str, str],
         drop: list[str],
         encoding: str | None = None,
+        *,
+        previous: dict[str, str] | None = None,
     ) -> tuple[dict[str, str], list[str]]:
         """Upload a table (and its avatar data), returning the types to declare (those
         inferred from a DataFrame, overridden by the ``explicit`` ones) and the columns the
-        server stored."""
+        server stored.
+
+        Args:
+            previous: The types the table was declared with (a re-upload, a table declared by
+                YAML): its ``category`` columns are read as text from a CSV, under
+                ``explicit``.
+        """
         run_id = self._ensure_run()
         stored = self.api.upload_table(
             run_id,
@@ -284,6 +300,7 @@ class Runner:
             types=explicit,
             columns_to_drop=drop,
             encoding=encoding,
+            declared_types=previous,
         )
         if avatar_data is not None:
             try:
@@ -296,6 +313,7 @@ class Runner:
                     types=explicit,
                     columns_to_drop=drop,
                     encoding=encoding,
+                    declared_types=previous,
                 )
             except Exception:
                 self._discard_upload(table_name, with_avatars=False)

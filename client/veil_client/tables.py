@@ -307,6 +307,7 @@ def open_source(
     *,
     strict_drop: bool = True,
     encoding: str | None = None,
+    declared_types: dict[str, Any] | None = None,
 ) -> EncodedSource:
     """Open a path (CSV or Parquet), a DataFrame or an Arrow table for streaming.
 
@@ -320,13 +321,20 @@ def open_source(
             ``"cp1252"``...), transcoded to UTF-8 block by block as it streams; None for
             UTF-8. Parquet files, DataFrames and Arrow tables hold decoded text already and
             ignore it (the name is still checked).
+        declared_types: Types the table was declared with before (``add_table``, a YAML
+            file). Its ``category`` columns are read as text from a CSV, under ``types``, when
+            the file has them: a CSV uploaded with ``upload_file`` was read by inference alone,
+            and codes declared ``category`` lost their leading zeros (``"04748"`` read as
+            4748). Other declared types are left to the job, which casts (a YAML's ``int``
+            column may hold floats the job rounds; reading it as int64 would fail).
 
     Raises:
         InvalidArgument: missing file, unsupported extension, unreadable content (a CSV not in
             ``encoding``, UTF-8 by default), an unknown ``encoding``, a column to drop that the
             table does not have, a type for a column it does not have (or drops).
     """
-    encoded = _open(source, types, check_encoding(encoding))
+    as_text = {n: t for n, t in (declared_types or {}).items() if _kind(t) == "category"}
+    encoded = _open(source, {**as_text, **(types or {})}, check_encoding(encoding))
     missing = [name for name in drop if name not in encoded.schema.names]
     if missing and strict_drop:
         raise InvalidArgument(
@@ -360,6 +368,11 @@ def _pandas_metadata_for(
     return {**metadata, b"pandas": json.dumps(described).encode()}
 
 
+def _kind(column_type: Any) -> str:
+    """A ColumnType (or its value) as its value: ``"category"``, ``"int"``..."""
+    return str(getattr(column_type, "value", column_type))
+
+
 def _open(source: TableSource, types: dict[str, Any] | None, encoding: str | None) -> EncodedSource:
     if isinstance(source, pd.DataFrame):
         return _dataframe_source(source)
@@ -374,7 +387,7 @@ def _open(source: TableSource, types: dict[str, Any] | None, encoding: str | Non
     if suffix.endswith((".parquet", ".pq")):
         return _parquet_source(path)
     if suffix.endswith((".csv", ".csv.gz", ".txt")):
-        kinds = {name: str(getattr(t, "value", t)) for name, t in (types or {}).items()}
+        kinds = {name: _kind(t) for name, t in (types or {}).items()}
         column_types = {name: ARROW_TYPES[k] for name, k in kinds.items() if k in ARROW_TYPES}
         codes = [name for name, kind in kinds.items() if kind == "category"]
         return _csv_source(path, column_types, encoding, codes)

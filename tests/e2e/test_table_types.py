@@ -372,6 +372,9 @@ def test_integer_codes_declared_category_come_back_as_integers_from_a_csv_as_fro
     from_yaml.run(jobs_to_run=[JobKind.standard])
     avatars = from_yaml.shuffled("csv")
     assert (avatars["stage"].dtype, avatars["grade"].dtype) == (np.int64, "Int64")
+    # upload_file read the CSV by inference alone, whatever the YAML declared: "04748" was 4748.
+    assert avatars["zip"].dtype == object
+    assert set(avatars["zip"]) <= {"04748", "75001", "13002"}
 
 
 def test_a_table_with_pseudonymized_columns_keeps_its_dtypes(manager: Manager) -> None:

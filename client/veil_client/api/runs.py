@@ -496,6 +496,7 @@ class RunsApi:
         columns_to_drop: Sequence[str] = (),
         strict_drop: bool = True,
         encoding: str | None = None,
+        declared_types: dict[str, Any] | None = None,
     ) -> UploadedTable:
         """Stream a table (path, DataFrame or Arrow table) into a run.
 
@@ -506,6 +507,9 @@ class RunsApi:
             columns_to_drop: Columns left out of the upload.
             encoding: A CSV file's text encoding (``"latin-1"``, ``"cp1252"``...), transcoded
                 to UTF-8 as it streams; None for UTF-8. Other sources ignore it.
+            declared_types: Types the table already has (``add_table``, a YAML file): its
+                ``category`` columns are read as text from a CSV that has them, as with
+                ``types`` (which win), keeping codes such as ``"04748"`` whole.
 
         Raises:
             InvalidArgument: an unknown ``encoding`` or a CSV not in it (nothing is sent);
@@ -513,7 +517,12 @@ class RunsApi:
                 stays registered: upload it again with ``replace=True``).
         """
         encoded = open_source(
-            source, types, columns_to_drop, strict_drop=strict_drop, encoding=encoding
+            source,
+            types,
+            columns_to_drop,
+            strict_drop=strict_drop,
+            encoding=encoding,
+            declared_types=declared_types,
         )
         stats = StreamStats()
         header = runs_pb2.UploadTableRequest(
