@@ -157,12 +157,6 @@ class Runner:
         """Upload a table (CSV or Parquet path, or a DataFrame; streamed) and declare it.
 
         Args:
-            encoding: The text encoding of a CSV ``data`` or ``avatar_data`` file, as Python
-                names it: ``"latin-1"`` or ``"cp1252"`` for a spreadsheet's Latin-1 or Windows
-                export. pyarrow transcodes the file to UTF-8 block by block while it streams,
-                so a file of any size is read without first re-saving it or loading it into
-                pandas. None (the default) reads UTF-8 (with or without a BOM). Parquet files
-                and DataFrames hold decoded text already and ignore it.
             primary_key: The column identifying each row (a parent's key in links).
             foreign_keys: Columns holding a parent's key, one per parent (link them with
                 ``add_link``). Keys are never avatarized as data: avatar tables get new keys.
@@ -170,6 +164,12 @@ class Runner:
                 individual-level table with ``LinkMethod.TIME_SERIES``).
             individual_level: Each row is a distinct person; by default a table without a
                 parent is, a child table is not.
+            encoding: The text encoding of a CSV ``data`` or ``avatar_data`` file, as Python
+                names it: ``"latin-1"`` or ``"cp1252"`` for a spreadsheet's Latin-1 or Windows
+                export. pyarrow transcodes the file to UTF-8 block by block while it streams,
+                so a file of any size is read without first re-saving it or loading it into
+                pandas. None (the default) reads UTF-8 (with or without a BOM). Parquet files
+                and DataFrames hold decoded text already and ignore it.
 
         Raises:
             InvalidArgument: a type that is not a column type (naming the column, the value
