@@ -65,7 +65,12 @@ class DPAdminClient:
         self._api = AdminApi(transport)
 
     def register_dataset(
-        self, name: str, data: TableSource, metadata: str | os.PathLike[str] | dict[str, Any]
+        self,
+        name: str,
+        data: TableSource,
+        metadata: str | os.PathLike[str] | dict[str, Any],
+        *,
+        encoding: str | None = None,
     ) -> dict[str, Any]:
         """Upload a table (CSV/Parquet path, DataFrame or Arrow table) as a DP dataset.
 
@@ -73,8 +78,12 @@ class DPAdminClient:
             name: Dataset name analysts will use.
             data: The private data; only the metadata's columns are kept, typed as declared.
             metadata: Lomas metadata: a YAML/JSON file path, its text, or a dict.
+            encoding: A CSV file's text encoding (``"latin-1"``, ``"cp1252"``...), transcoded
+                as it streams; None for UTF-8.
         """
-        return dataset_dict(self._api.register_dataset(name, data, _metadata_text(metadata)))
+        return dataset_dict(
+            self._api.register_dataset(name, data, _metadata_text(metadata), encoding=encoding)
+        )
 
     def register_dataset_from_path(
         self, name: str, path: str, metadata: str | os.PathLike[str] | dict[str, Any]

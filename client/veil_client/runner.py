@@ -43,7 +43,7 @@ from veil_client.progress import JobProgress, in_notebook
 from veil_client.results import STORED_KINDS, ResultsOrganizer
 from veil_client.run_config import RunnerConfig, TableState
 from veil_client.summaries import summary_frame
-from veil_client.tables import to_dataframe
+from veil_client.tables import check_encoding, to_dataframe
 
 
 class RunsApiHolder(Protocol):
@@ -152,6 +152,7 @@ class Runner:
         columns_to_drop: list[str] | None = None,
         individual_level: bool | None = None,
         avatar_data: str | Path | pd.DataFrame | None = None,
+        encoding: str | None = None,
     ) -> None:
         """Upload a table (CSV or Parquet path, or a DataFrame; streamed) and declare it.
 
@@ -163,11 +164,18 @@ class Runner:
                 individual-level table with ``LinkMethod.TIME_SERIES``).
             individual_level: Each row is a distinct person; by default a table without a
                 parent is, a child table is not.
+            encoding: The text encoding of a CSV ``data`` or ``avatar_data`` file, as Python
+                names it: ``"latin-1"`` or ``"cp1252"`` for a spreadsheet's Latin-1 or Windows
+                export. pyarrow transcodes the file to UTF-8 block by block while it streams,
+                so a file of any size is read without first re-saving it or loading it into
+                pandas. None (the default) reads UTF-8 (with or without a BOM). Parquet files
+                and DataFrames hold decoded text already and ignore it.
 
         Raises:
             InvalidArgument: a type that is not a column type (naming the column, the value
                 and the allowed types), a type or a column to drop naming a column the table
-                lacks, an unreadable source, or the server refusing the declaration. Nothing
+                lacks, an unreadable source (a CSV not in ``encoding``, UTF-8 by default), an
+                unknown ``encoding``, or the server refusing the declaration. Nothing
                 stays uploaded and the runner is as it was: fix the call and retry.
         """
         keys = links.check_keys(primary_key, foreign_keys, time_series_time)
@@ -180,7 +188,8 @@ class Runner:
         # after it is undone: a refused add_table leaves the runner as it was, so a retry works.
         drop = column_types.column_names("columns_to_drop", columns_to_drop)
         explicit = column_types.declared_types(types)
-        declared, _ = self._upload(table_name, data, avatar_data, explicit, drop)
+        check_encoding(encoding)
+        declared, _ = self._upload(table_name, data, avatar_data, explicit, drop, encoding)
         self.config.tables[table_name] = TableState(
             table_name,
             declared,
@@ -205,18 +214,33 @@ class Runner:
         *,
         types: dict[str, Any] | None = None,
         columns_to_drop: list[str] | None = None,
+        encoding: str | None = None,
     ) -> tuple[str, str | None]:
         """Upload (or re-upload) a table's data and optional avatar data (streamed, without
         ``columns_to_drop``).
 
+        Args:
+            encoding: The text encoding of a CSV file (``"latin-1"``, ``"cp1252"``...), as in
+                :meth:`add_table`; None reads UTF-8.
+
         Raises:
             InvalidArgument: a bad column type or column list, a type or a column to drop
-                naming a column the table lacks, an unreadable source (nothing is uploaded).
+                naming a column the table lacks, an unreadable source (a CSV not in
+                ``encoding``), an unknown ``encoding`` (nothing is uploaded).
         """
         drop = column_types.column_names("columns_to_drop", columns_to_drop)
         explicit = column_types.declared_types(types)
-        declared, columns = self._upload(table_name, data, avatar_data, explicit, drop)
+        check_encoding(encoding)
         state = self.config.tables.get(table_name)
+        declared, columns = self._upload(
+            table_name,
+            data,
+            avatar_data,
+            explicit,
+            drop,
+            encoding,
+            previous=dict(state.types) if state is not None else None,
+        )
         if state is not None:
             self._retype(state, declared, explicit, columns)
         return table_name, f"{table_name}_avatars" if avatar_data is not None else None
@@ -253,10 +277,19 @@ class Runner:
         avatar_data: str | Path | pd.DataFrame | None,
         explicit: dict[str, str],
         drop: list[str],
+        encoding: str | None = None,
+        *,
+        previous: dict[str, str] | None = None,
     ) -> tuple[dict[str, str], list[str]]:
         """Upload a table (and its avatar data), returning the types to declare (those
         inferred from a DataFrame, overridden by the ``explicit`` ones) and the columns the
-        server stored."""
+        server stored.
+
+        Args:
+            previous: The types the table was declared with (a re-upload, a table declared by
+                YAML): its ``category`` columns are read as text from a CSV, under
+                ``explicit``.
+        """
         run_id = self._ensure_run()
         stored = self.api.upload_table(
             run_id,
@@ -266,6 +299,8 @@ class Runner:
             replace=True,
             types=explicit,
             columns_to_drop=drop,
+            encoding=encoding,
+            declared_types=previous,
         )
         if avatar_data is not None:
             try:
@@ -277,6 +312,8 @@ class Runner:
                     replace=True,
                     types=explicit,
                     columns_to_drop=drop,
+                    encoding=encoding,
+                    declared_types=previous,
                 )
             except Exception:
                 self._discard_upload(table_name, with_avatars=False)

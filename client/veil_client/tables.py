@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
-from veil_wire.pandas_dtypes import arrow_to_pandas
+from veil_wire.pandas_dtypes import TEXT_CODES_KEY, arrow_to_pandas
 
 from veil_client.column_types import check_named_columns
 from veil_client.errors import InvalidArgument
@@ -70,17 +70,20 @@ class CsvDialect:
     decimal_point: str = "."
 
 
-def sniff_csv(path: Path) -> CsvDialect:
+def sniff_csv(path: Path, encoding: str = "utf-8") -> CsvDialect:
     """The separator (``,``, ``;``, tab or ``|``) and decimal mark of a CSV file.
 
     European spreadsheets write ``;`` between fields and ``,`` in numbers: read with the default
     separator, such a file became one column. The first 64 KiB decide.
 
+    Args:
+        encoding: The file's text encoding (a Python codec name), to read the sample with.
+
     Raises:
         InvalidArgument: the file is empty, or has a header but no row.
     """
     with open(path, "rb") as handle:
-        sample = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+        sample = handle.read(SNIFF_BYTES).decode(encoding, errors="replace")
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
         raise InvalidArgument(f"CSV {path} is empty: there is nothing to upload.", field="data")
@@ -108,12 +111,48 @@ def sniff_csv(path: Path) -> CsvDialect:
     return CsvDialect(delimiter, decimal_point)
 
 
-def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSource:
-    dialect = sniff_csv(path)
+def check_encoding(encoding: str | None) -> str | None:
+    """``encoding`` as given, once Python knows it as a text codec (pyarrow transcodes a CSV to
+    UTF-8 with Python's codecs, block by block).
+
+    Raises:
+        InvalidArgument: not a text encoding Python knows (naming ``encoding``).
+    """
+    if encoding is None:
+        return None
+    try:
+        known = isinstance(encoding, str) and bool("a".encode(encoding))
+    except (LookupError, UnicodeError):  # unknown, or not text to bytes (e.g. 'base64')
+        known = False
+    if not known:
+        raise InvalidArgument(
+            f"encoding {encoding!r} is not a text encoding Python knows; give the CSV's "
+            "encoding by a codec name such as 'latin-1', 'cp1252' (a Windows spreadsheet's "
+            "export), 'utf-16' or 'utf-8', or leave encoding unset for UTF-8.",
+            field="encoding",
+        )
+    return encoding
+
+
+def _csv_source(
+    path: Path,
+    column_types: dict[str, pa.DataType],
+    encoding: str | None = None,
+    text_codes: Sequence[str] = (),
+) -> EncodedSource:
+    """A CSV file's batches, read block by block.
+
+    Args:
+        text_codes: Columns declared ``category``, read as text (their codes may have leading
+            zeros, or turn to letters past the first block) and marked
+            :data:`~veil_wire.pandas_dtypes.TEXT_CODES_KEY`, so that the engine reads integer
+            codes back as integers, as it does a DataFrame's.
+    """
+    dialect = sniff_csv(path, encoding or "utf-8")
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8"),
             parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types,
@@ -124,34 +163,59 @@ def _csv_source(path: Path, column_types: dict[str, pa.DataType]) -> EncodedSour
         )
         # Decoding the names fails on a Latin-1 header; pyarrow reads Latin-1 values as binary.
         if any(pa.types.is_binary(field.type) for field in reader.schema):
-            raise _not_utf8(path)
+            raise _not_decodable(path, encoding)
     except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+        raise _not_decodable(path, encoding) from None
     except pa.ArrowInvalid as exc:
         raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
 
+    schema = _mark_text_codes(reader.schema, text_codes)
+
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            yield from reader
+            if schema is reader.schema:
+                yield from reader
+            else:
+                for batch in reader:  # the same columns, under the marked schema (no copy)
+                    yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
         except UnicodeDecodeError:
-            raise _not_utf8(path) from None
+            raise _not_decodable(path, encoding) from None
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) or "UTF-8" in str(exc):
-                raise _not_utf8(path) from None
+                raise _not_decodable(path, encoding) from None
             raise InvalidArgument(
                 f"CSV {path} is malformed or changes type after the first rows: {exc}. Fix the "
                 "file, or declare column types with types={...}.",
                 field="data",
             ) from None
 
-    return EncodedSource(reader.schema, batches(), path.stat().st_size)
+    return EncodedSource(schema, batches(), path.stat().st_size)
 
 
-def _not_utf8(path: Path) -> InvalidArgument:
+def _mark_text_codes(schema: pa.Schema, names: Sequence[str]) -> pa.Schema:
+    """``schema`` with the text columns among ``names`` marked as codes read as text."""
+    for name in names:
+        position = schema.get_field_index(name)
+        if position < 0 or not pa.types.is_string(schema.field(position).type):
+            continue  # not in the file (refused by name later)
+        field = schema.field(position)
+        marked = field.with_metadata({**(field.metadata or {}), TEXT_CODES_KEY: b"category"})
+        schema = schema.set(position, marked)
+    return schema
+
+
+def _not_decodable(path: Path, encoding: str | None) -> InvalidArgument:
+    if encoding is not None:
+        return InvalidArgument(
+            f"CSV {path} is not {encoding} text: a byte has no meaning in that encoding. Give "
+            "the file's own encoding (e.g. encoding='latin-1', or 'cp1252' for a Windows "
+            "export), or re-save it as UTF-8 and leave encoding unset.",
+            field="encoding",
+        )
     return InvalidArgument(
         f"CSV {path} is not UTF-8 text (a spreadsheet's Latin-1 or Windows-1252 export?): "
-        "re-save it as UTF-8 (in Excel: 'CSV UTF-8'), or read it with "
-        "pd.read_csv(path, encoding='latin-1') and upload the DataFrame.",
+        "pass its encoding, e.g. add_table(..., encoding='latin-1') ('cp1252' for a Windows "
+        "export), or re-save it as UTF-8 (in Excel: 'CSV UTF-8').",
         field="data",
     )
 
@@ -242,6 +306,8 @@ def open_source(
     drop: Sequence[str] = (),
     *,
     strict_drop: bool = True,
+    encoding: str | None = None,
+    declared_types: dict[str, Any] | None = None,
 ) -> EncodedSource:
     """Open a path (CSV or Parquet), a DataFrame or an Arrow table for streaming.
 
@@ -251,13 +317,24 @@ def open_source(
         drop: Columns left out of the upload (Octopize's ``columns_to_drop``), batch by batch.
         strict_drop: Refuse a column to drop that the table lacks (else skip it: avatar data
             may come without them already).
+        encoding: A CSV file's text encoding (a Python codec name: ``"latin-1"``,
+            ``"cp1252"``...), transcoded to UTF-8 block by block as it streams; None for
+            UTF-8. Parquet files, DataFrames and Arrow tables hold decoded text already and
+            ignore it (the name is still checked).
+        declared_types: Types the table was declared with before (``add_table``, a YAML
+            file). Its ``category`` columns are read as text from a CSV, under ``types``, when
+            the file has them: a CSV uploaded with ``upload_file`` was read by inference alone,
+            and codes declared ``category`` lost their leading zeros (``"04748"`` read as
+            4748). Other declared types are left to the job, which casts (a YAML's ``int``
+            column may hold floats the job rounds; reading it as int64 would fail).
 
     Raises:
-        InvalidArgument: missing file, unsupported extension, unreadable content, a column to
-            drop that the table does not have, a type for a column it does not have (or
-            drops).
+        InvalidArgument: missing file, unsupported extension, unreadable content (a CSV not in
+            ``encoding``, UTF-8 by default), an unknown ``encoding``, a column to drop that the
+            table does not have, a type for a column it does not have (or drops).
     """
-    encoded = _open(source, types)
+    as_text = {n: t for n, t in (declared_types or {}).items() if _kind(t) == "category"}
+    encoded = _open(source, {**as_text, **(types or {})}, check_encoding(encoding))
     missing = [name for name in drop if name not in encoded.schema.names]
     if missing and strict_drop:
         raise InvalidArgument(
@@ -291,7 +368,12 @@ def _pandas_metadata_for(
     return {**metadata, b"pandas": json.dumps(described).encode()}
 
 
-def _open(source: TableSource, types: dict[str, Any] | None) -> EncodedSource:
+def _kind(column_type: Any) -> str:
+    """A ColumnType (or its value) as its value: ``"category"``, ``"int"``..."""
+    return str(getattr(column_type, "value", column_type))
+
+
+def _open(source: TableSource, types: dict[str, Any] | None, encoding: str | None) -> EncodedSource:
     if isinstance(source, pd.DataFrame):
         return _dataframe_source(source)
     if isinstance(source, pa.Table):
@@ -305,12 +387,10 @@ def _open(source: TableSource, types: dict[str, Any] | None) -> EncodedSource:
     if suffix.endswith((".parquet", ".pq")):
         return _parquet_source(path)
     if suffix.endswith((".csv", ".csv.gz", ".txt")):
-        column_types = {
-            name: ARROW_TYPES[str(getattr(t, "value", t))]
-            for name, t in (types or {}).items()
-            if str(getattr(t, "value", t)) in ARROW_TYPES
-        }
-        return _csv_source(path, column_types)
+        kinds = {name: _kind(t) for name, t in (types or {}).items()}
+        column_types = {name: ARROW_TYPES[k] for name, k in kinds.items() if k in ARROW_TYPES}
+        codes = [name for name, kind in kinds.items() if kind == "category"]
+        return _csv_source(path, column_types, encoding, codes)
     raise InvalidArgument(
         f"unsupported file type {path.suffix!r}; use .csv or .parquet.", field="data"
     )

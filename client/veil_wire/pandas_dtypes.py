@@ -79,3 +79,45 @@ def is_date_column(series: pd.Series[Any]) -> bool:
     return not sample.empty and all(
         isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in sample
     )
+
+
+TEXT_CODES_KEY = b"veil.text_codes"
+"""Field metadata the client puts on a CSV column it read as text because it was declared
+``category``: the text is the file's, not a type the user chose (a DataFrame's or a Parquet
+file's string column carries no such mark). See :func:`integer_codes`."""
+
+_CANONICAL_INTEGER = r"^(0|-?[1-9][0-9]{0,17})$"
+"""An integer as a CSV writes one: no sign but ``-``, no leading zero, no spaces, and at most 18
+digits (always within int64). ``"04748"`` or ``"+1"`` is text the cast would change."""
+
+
+def integer_codes(table: pa.Table) -> pa.Table:
+    """``table`` with each column marked :data:`TEXT_CODES_KEY` as ``int64`` when all its
+    values are plain integers.
+
+    A CSV column declared ``category`` is read by the client as text, whatever it holds, so
+    that codes with leading zeros stay themselves and a column whose first rows look numeric
+    but whose later rows do not still reads. Integer codes then looked like strings to the
+    engine, and their avatars came back as ``'1'``, ``'2'`` where the same codes uploaded as a
+    DataFrame column (``pd.read_csv`` reads them as integers) came back as integers. Read as
+    ``int64`` here (nulls and all: :func:`arrow_to_pandas` makes such a column ``Int64``), the
+    column is what ``pd.read_csv`` would have made of it; codes that are not plain integers
+    stay text.
+    """
+    import pyarrow.compute as pc
+
+    for position, field in enumerate(table.schema):
+        marked = (field.metadata or {}).get(TEXT_CODES_KEY) is not None
+        if not marked or not (
+            pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        ):
+            continue
+        column = table.column(position)
+        if column.null_count == len(column):
+            continue
+        if not pc.all(pc.match_substring_regex(column, _CANONICAL_INTEGER)).as_py():
+            continue
+        table = table.set_column(
+            position, pa.field(field.name, pa.int64()), pc.cast(column, pa.int64())
+        )
+    return table

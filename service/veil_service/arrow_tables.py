@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from veil_service.errors import InvalidArgumentError, Reason
@@ -54,22 +55,34 @@ def describe_schema(schema: pa.Schema) -> tuple[ColumnDescription, ...]:
     return tuple(ColumnDescription(f.name, str(f.type), f.nullable) for f in schema)
 
 
-def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
+def validate_ipc_source(
+    source: Any, *, field: str = "arrow_ipc", finite: bool = False
+) -> TableShape:
     """Read an Arrow IPC stream from a file-like ``source`` to its end and return its shape.
 
     Taking any readable object (not only a path) lets the upload path validate the stream while
     it arrives, instead of reading the whole file back once it is stored.
 
+    Args:
+        finite: Refuse a floating-point column holding ``inf`` or ``-inf``, at the first record
+            batch holding one. A run's tables are avatarized, and no avatar can be drawn near an
+            infinite value: refused here, a CSV or Parquet file with ``inf`` fails its upload,
+            with the column named, instead of the job it starts later. Each batch is checked
+            as it is decoded (one vectorized pass per float column), so memory stays bounded.
+
     Raises:
         InvalidArgumentError: the bytes are not a complete Arrow IPC stream (truncated, corrupt,
             a file-format or Parquet file instead of the stream format, duplicate or empty
-            column names).
+            column names); with ``finite``, a float column holds an infinite value.
     """
     try:
         reader = ipc.open_stream(source)
         columns = describe_schema(reader.schema)
+        floats = _float_columns(reader.schema) if finite else []
         rows = 0
         for batch in reader:
+            for position in floats:
+                _check_finite(batch, position, rows, field)
             rows += batch.num_rows
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise InvalidArgumentError(
@@ -112,6 +125,32 @@ def validate_ipc_source(source: Any, *, field: str = "arrow_ipc") -> TableShape:
             reason=Reason.EMPTY_TABLE,
         )
     return TableShape(rows, columns)
+
+
+def _float_columns(schema: pa.Schema) -> list[int]:
+    """Positions of the schema's floating-point columns (the only ones that can hold inf)."""
+    return [i for i, f in enumerate(schema) if pa.types.is_floating(f.type)]
+
+
+def _check_finite(batch: pa.RecordBatch, position: int, rows_before: int, field: str) -> None:
+    """Refuse an infinite value in column ``position`` of ``batch``, naming the column and the
+    first row holding one (counted from 1 over the whole table)."""
+    column = batch.column(position)
+    if pa.types.is_float16(column.type):
+        column = column.cast(pa.float32())
+    infinite = pc.is_inf(column)
+    if not pc.any(infinite).as_py():
+        return
+    first = rows_before + int(pc.index(infinite, True).as_py()) + 1
+    name = batch.schema.field(position).name
+    raise InvalidArgumentError(
+        f"column {name!r} holds infinite values (inf or -inf), the first in row {first}: the "
+        "avatarization needs finite numbers. Replace them with a finite value or leave the "
+        "cells empty (a missing value), e.g. frame.replace([np.inf, -np.inf], np.nan), or leave "
+        "the column out (columns_to_drop); nothing was stored.",
+        field=field,
+        reason=Reason.INFINITE_VALUES,
+    )
 
 
 def _short(exc: Exception) -> str:

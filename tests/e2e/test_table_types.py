@@ -13,7 +13,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from support import ServerThread, TestUser
-from veil_client import FailedPrecondition, InvalidArgument, Manager
+from veil_client import InvalidArgument, Manager
 from veil_client.column_types import infer_types
 from veil_client.models import JobKind
 
@@ -225,24 +225,52 @@ def test_integers_with_missing_values_come_back_as_nullable_integers(
         assert (age.dropna() % 1 == 0).all(), name
 
 
-def test_infinite_values_are_refused_naming_the_column_and_their_count(
-    manager: Manager, tmp_path: Path
-) -> None:
+def test_infinite_values_are_refused_naming_the_column_and_their_count(manager: Manager) -> None:
     frame = _people(40).assign(bmi=np.linspace(18.0, 30.0, 40))
     frame.loc[[3, 9], "bmi"] = [np.inf, -np.inf]
     runner = manager.create_runner("infinite", seed=1)
     with pytest.raises(InvalidArgument, match=r"column 'bmi' holds infinite values .* in 2 rows"):
         runner.add_table("t", frame)
     assert runner.config.tables == {}
-    # A file reaches the server, whose job refuses it with the same facts (no internal error).
+
+
+def test_a_file_with_infinite_values_is_refused_at_upload_and_nothing_is_stored(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """A CSV's ``inf`` text (or a Parquet file's inf) was stored, and the job refused it later
+    as FailedPrecondition: the server's ingest refuses it, whoever sends it."""
+    frame = _people(40).assign(bmi=np.linspace(18.0, 30.0, 40))
+    frame.loc[[3, 9], "bmi"] = [np.inf, -np.inf]
     frame.to_csv(tmp_path / "t.csv", index=False)
-    runner.add_table("t", tmp_path / "t.csv")
-    runner.set_parameters("t", k=5, ncp=2)
-    runner.run(jobs_to_run=[JobKind.standard])
-    with pytest.raises(
-        FailedPrecondition, match=r"Column 'bmi' holds infinite values .* in 2 rows"
-    ):
-        runner.shuffled("t")
+    assert "inf" in (tmp_path / "t.csv").read_text()
+    frame.to_parquet(tmp_path / "t.parquet")
+    runner = manager.create_runner("infinite_files", seed=1)
+    for name in ("t.csv", "t.parquet"):
+        with pytest.raises(InvalidArgument) as caught:
+            runner.add_table("t", tmp_path / name)
+        assert (caught.value.code, caught.value.reason) == ("INVALID_ARGUMENT", "INFINITE_VALUES")
+        assert "column 'bmi' holds infinite values (inf or -inf), the first in row 4" in str(
+            caught.value
+        )
+        assert "columns_to_drop" in str(caught.value)
+        assert runner.config.tables == {}
+        assert runner.set_name is not None
+        assert manager.runs_api.list_tables(runner.set_name) == []
+    # Past the first record batch (65,536 rows), through the API's upload, over a stored table.
+    rows = 100_000
+    big = pa.table({"x": np.arange(rows, dtype=np.float64), "y": np.ones(rows)})
+    manager.runs_api.upload_table(runner.set_name, "big", big)
+    with_inf = big.set_column(0, "x", pa.array(np.r_[np.arange(rows - 1.0), -np.inf]))
+    with pytest.raises(InvalidArgument, match=r"column 'x' holds .* the first in row 100000:"):
+        manager.runs_api.upload_table(runner.set_name, "big", with_inf, replace=True)
+    (kept,) = manager.runs_api.list_tables(runner.set_name)
+    assert (kept.name, kept.num_rows) == ("big", rows)
+    assert manager.runs_api.download_table(runner.set_name, "big").equals(big)
+    # Dropping the column, or blanking the cells, is the fix.
+    runner.add_table("t", tmp_path / "t.csv", columns_to_drop=["bmi"])
+    frame.replace([np.inf, -np.inf], np.nan).to_csv(tmp_path / "fixed.csv", index=False)
+    runner.add_table("fixed", tmp_path / "fixed.csv")
+    assert sorted(runner.config.tables) == ["fixed", "t"]
 
 
 def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
@@ -252,7 +280,9 @@ def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
     frame = _people().assign(ville=["Orléans", "Besançon"] * 15)
     path.write_bytes(frame.rename(columns={"age": "âge"}).to_csv(index=False).encode("latin-1"))
     runner = manager.create_runner("latin1", seed=1)
-    with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8 .* re-save it as UTF-8"):
+    with pytest.raises(
+        InvalidArgument, match=r"latin1.csv is not UTF-8 .* encoding='latin-1'.* re-save it as UTF"
+    ):
         runner.add_table("t", path)
     path.write_bytes(frame.to_csv(index=False).encode("latin-1"))  # only the values are Latin-1
     with pytest.raises(InvalidArgument, match=r"latin1.csv is not UTF-8"):
@@ -260,6 +290,91 @@ def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
     assert runner.config.tables == {}
     runner.add_table("t", frame)  # the runner is usable
     assert list(runner.config.tables) == ["t"]
+
+
+def test_a_csv_in_another_encoding_is_read_with_encoding_and_a_bad_name_is_refused(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """A Latin-1 or Windows-1252 export streams with ``encoding=`` (pyarrow transcodes it block by
+    block): before, the only way was pd.read_csv and a DataFrame, the whole file in memory."""
+    frame = _people().assign(ville=["Orléans", "Besançon"] * 15, poids=np.linspace(50, 80, 30))
+    french = frame.rename(columns={"age": "âge"})
+    path = tmp_path / "export.csv"
+    path.write_bytes(french.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+    runner = manager.create_runner("encodings", seed=1)
+    for bad in ("latin-2000", "base64", ""):
+        with pytest.raises(InvalidArgument) as caught:
+            runner.add_table("t", path, encoding=bad)
+        assert caught.value.field == "encoding"
+        assert f"encoding {bad!r} is not a text encoding" in str(caught.value)
+    assert runner.config.tables == {}
+    assert runner.set_name is None  # refused before anything was sent
+    with pytest.raises(InvalidArgument, match=r"export.csv is not ascii text") as caught:
+        runner.add_table("t", path, encoding="ascii")
+    assert caught.value.field == "encoding"
+    assert runner.config.tables == {}
+
+    runner.add_table("t", path, encoding="cp1252", types={"ville": "category"})
+    assert runner.set_name is not None
+    stored = manager.runs_api.download_table(runner.set_name, "t").to_pandas()
+    assert list(stored.columns) == ["âge", "sex", "ville", "poids"]
+    assert stored["ville"].tolist() == french["ville"].tolist()
+    assert stored["poids"].tolist() == pytest.approx(french["poids"].tolist())
+    # upload_file takes it too, for a re-upload or a table declared by YAML.
+    path.write_bytes(french.iloc[:20].to_csv(index=False).encode("latin-1"))
+    runner.upload_file("t", path, encoding="latin-1")
+    stored = manager.runs_api.download_table(runner.set_name, "t").to_pandas()
+    assert stored["ville"].tolist() == french["ville"].iloc[:20].tolist()
+
+
+def test_integer_codes_declared_category_come_back_as_integers_from_a_csv_as_from_a_dataframe(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """The client reads a CSV column declared ``category`` as text (its codes may have leading
+    zeros, or turn to letters past the first block): its integer codes came back as the strings
+    '1', '2' where the same DataFrame column came back int64."""
+    rng = np.random.default_rng(11)
+    rows = 200
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, rows),
+            "stage": rng.integers(1, 5, rows),
+            "grade": pd.array(
+                [None if i % 5 == 0 else int(g) for i, g in enumerate(rng.integers(-2, 3, rows))],
+                dtype="Int64",
+            ),
+            "zip": rng.choice(["04748", "75001", "13002"], rows),
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    declared = {"stage": "category", "grade": "category", "zip": "category"}
+    runner = manager.create_runner("csv_codes", seed=3)
+    runner.add_table("csv", tmp_path / "t.csv", types=declared)
+    runner.add_table("frame", frame, types=declared)
+    for name in ("csv", "frame"):
+        runner.set_parameters(name, k=10, ncp=3)
+    runner.run(jobs_to_run=[JobKind.standard])
+    for name in ("csv", "frame"):
+        avatars = runner.shuffled(name)
+        assert avatars["stage"].dtype == np.int64, name
+        assert set(avatars["stage"]) <= {1, 2, 3, 4}, name
+        assert avatars["grade"].dtype == "Int64", name
+        assert avatars["grade"].isna().any(), name
+        assert set(avatars["grade"].dropna()) <= {-2, -1, 0, 1, 2}, name
+        # Codes that are not plain integers stay text, leading zeros and all.
+        assert avatars["zip"].dtype == object, name
+        assert set(avatars["zip"]) <= {"04748", "75001", "13002"}, name
+    # The YAML equivalent: the types declared there, the CSV uploaded with upload_file.
+    runner.get_yaml(str(tmp_path / "run.yaml"))
+    from_yaml = manager.create_runner_from_yaml(str(tmp_path / "run.yaml"), "csv_codes_yaml")
+    from_yaml.upload_file("csv", tmp_path / "t.csv")
+    from_yaml.upload_file("frame", frame)
+    from_yaml.run(jobs_to_run=[JobKind.standard])
+    avatars = from_yaml.shuffled("csv")
+    assert (avatars["stage"].dtype, avatars["grade"].dtype) == (np.int64, "Int64")
+    # upload_file read the CSV by inference alone, whatever the YAML declared: "04748" was 4748.
+    assert avatars["zip"].dtype == object
+    assert set(avatars["zip"]) <= {"04748", "75001", "13002"}
 
 
 def test_a_table_with_pseudonymized_columns_keeps_its_dtypes(manager: Manager) -> None:

@@ -274,14 +274,21 @@ class AdminApi:
 
     # -- DP datasets and grants ---------------------------------------------------------------
 
-    def register_dataset(self, name: str, data: TableSource, metadata_yaml: str) -> Dataset:
-        """Upload a table (streamed) as a DP dataset with its Lomas metadata."""
+    def register_dataset(
+        self, name: str, data: TableSource, metadata_yaml: str, *, encoding: str | None = None
+    ) -> Dataset:
+        """Upload a table (streamed) as a DP dataset with its Lomas metadata.
+
+        Args:
+            encoding: A CSV file's text encoding (``"latin-1"``...); None for UTF-8.
+        """
         header = admin_pb2.RegisterDatasetRequest(
             header=admin_pb2.RegisterDatasetHeader(name=name, metadata_yaml=metadata_yaml)
         )
+        encoded = open_source(data, encoding=encoding)
         response = self.transport.upload(
             REGISTER_DATASET,
-            upload_messages(header, open_source(data), StreamStats(), f"upload {name}"),
+            upload_messages(header, encoded, StreamStats(), f"upload {name}"),
         )
         return Dataset.from_proto(response.dataset)
 

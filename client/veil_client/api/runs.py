@@ -495,6 +495,8 @@ class RunsApi:
         verify_sha256: bool = False,
         columns_to_drop: Sequence[str] = (),
         strict_drop: bool = True,
+        encoding: str | None = None,
+        declared_types: dict[str, Any] | None = None,
     ) -> UploadedTable:
         """Stream a table (path, DataFrame or Arrow table) into a run.
 
@@ -503,12 +505,25 @@ class RunsApi:
                 digest the server computed (``client_sha256`` of the result); costs about 0.5
                 CPU second per GB on the client. Without it ``client_sha256`` is empty.
             columns_to_drop: Columns left out of the upload.
+            encoding: A CSV file's text encoding (``"latin-1"``, ``"cp1252"``...), transcoded
+                to UTF-8 as it streams; None for UTF-8. Other sources ignore it.
+            declared_types: Types the table already has (``add_table``, a YAML file): its
+                ``category`` columns are read as text from a CSV that has them, as with
+                ``types`` (which win), keeping codes such as ``"04748"`` whole.
 
         Raises:
-            InvalidArgument: with ``verify_sha256``, the server stored other bytes than sent
-                (the table stays registered: upload it again with ``replace=True``).
+            InvalidArgument: an unknown ``encoding`` or a CSV not in it (nothing is sent);
+                with ``verify_sha256``, the server stored other bytes than sent (the table
+                stays registered: upload it again with ``replace=True``).
         """
-        encoded = open_source(source, types, columns_to_drop, strict_drop=strict_drop)
+        encoded = open_source(
+            source,
+            types,
+            columns_to_drop,
+            strict_drop=strict_drop,
+            encoding=encoding,
+            declared_types=declared_types,
+        )
         stats = StreamStats()
         header = runs_pb2.UploadTableRequest(
             header=runs_pb2.UploadTableHeader(

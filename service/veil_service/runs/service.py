@@ -259,8 +259,10 @@ class RunsService:
         )
         if superseded is not None:
             self.app.blobs.uncache_in_background(superseded.relative_path)
+        # A run's tables are avatarized: an inf is refused now, with its column, rather than
+        # failing the job later (jobs carry no error code).
         stored, shape = await tables.receive_stream(
-            self.app.blobs, chunks, expected_sha256=expected_sha256
+            self.app.blobs, chunks, expected_sha256=expected_sha256, finite=True
         )
         try:
             return await db_call(

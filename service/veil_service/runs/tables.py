@@ -69,6 +69,7 @@ async def receive_stream(
     chunks: AsyncIterator[object],
     *,
     expected_sha256: str = "",
+    finite: bool = False,
 ) -> tuple[StoredBlob, TableShape]:
     """Write an incoming Arrow IPC stream to the blob store and validate it.
 
@@ -84,13 +85,18 @@ async def receive_stream(
 
     The blob is durable on return, but not registered: the caller registers it (or deletes it).
 
+    Args:
+        finite: Refuse a float column holding ``inf`` or ``-inf`` (a run's tables, which are
+            avatarized; see :func:`~veil_service.arrow_tables.validate_ipc_source`).
+
     Raises:
-        InvalidArgumentError: a second header, a corrupt or truncated stream, a sha mismatch.
+        InvalidArgumentError: a second header, a corrupt or truncated stream, a sha mismatch,
+            with ``finite`` an infinite value.
         CancelledError: the client went away.
     """
     with blobs.writer(".arrows", hash_in_background=True) as writer:
         pipe = ChunkPipe()
-        storing = _in_thread(_store_and_validate, writer, pipe)
+        storing = _in_thread(_store_and_validate, writer, pipe, finite)
         try:
             async for chunk in chunks:
                 if not isinstance(chunk, memoryview):
@@ -130,7 +136,7 @@ async def receive_stream(
         return writer.commit(), shape
 
 
-def _store_and_validate(writer: BlobWriter, pipe: ChunkPipe) -> TableShape:
+def _store_and_validate(writer: BlobWriter, pipe: ChunkPipe, finite: bool) -> TableShape:
     """Worker thread of :func:`receive_stream`: store every chunk, decode the stream, fsync."""
     try:
 
@@ -140,7 +146,7 @@ def _store_and_validate(writer: BlobWriter, pipe: ChunkPipe) -> TableShape:
                 yield chunk
 
         chunks = stored()
-        shape = validate_ipc_source(_BoundedReader(chunks))
+        shape = validate_ipc_source(_BoundedReader(chunks), finite=finite)
         for _ in chunks:  # bytes after the end-of-stream marker are stored (and hashed) too
             pass
         writer.close_temp()

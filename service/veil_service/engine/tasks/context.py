@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
-from veil_wire.pandas_dtypes import arrow_to_pandas
+from veil_wire.pandas_dtypes import arrow_to_pandas, integer_codes
 
 from veil_service.errors import InvalidArgumentError
 
@@ -66,14 +66,16 @@ class TaskContext:
     def read_table(self, name: str, max_rows: int | None = None) -> pd.DataFrame:
         """Read an input table as pandas with the dtypes it was uploaded with
         (:func:`~veil_wire.pandas_dtypes.arrow_to_pandas`; Arrow dictionary columns become
-        categoricals).
+        categoricals), a CSV's integer codes declared ``category`` as integers
+        (:func:`~veil_wire.pandas_dtypes.integer_codes`): the client reads them as text, and
+        their avatars would otherwise come back as strings.
 
         Args:
             max_rows: Read only the first rows, one record batch at a time: the rest of the
                 stream is never decoded (a report on a table avatarized in partitions).
         """
         if max_rows is None:
-            return arrow_to_pandas(self.read_arrow(name))
+            return arrow_to_pandas(integer_codes(self.read_arrow(name)))
         with pa.OSFile(str(self.input_path(name)), "rb") as source:
             reader = ipc.open_stream(source)
             batches: list[pa.RecordBatch] = []
@@ -83,7 +85,7 @@ class TaskContext:
                     break
                 batches.append(batch.slice(0, max_rows - held))
                 held += batches[-1].num_rows
-            return arrow_to_pandas(pa.Table.from_batches(batches, reader.schema))
+            return arrow_to_pandas(integer_codes(pa.Table.from_batches(batches, reader.schema)))
 
     def _target(self, name: str, suffix: str) -> Path:
         self.output_dir.mkdir(parents=True, exist_ok=True)
