@@ -442,6 +442,40 @@ def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.
     assert "_multiplicative_weights" not in model.__dict__
 
 
+def test_mwem_weights_survive_measurements_far_beyond_the_row_count(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    """At a tiny ε MWEM's noisy measurements are millions of times the row count: Veil's update
+    overflowed or lost all its mass (NaN samples or a division by zero, after the charge, 16 fits
+    in 20 at ε = 1e-3), and the library's own overflows past an exponent of 709. Now the
+    histogram stays finite with the library's total, its mass where the measurements put it."""
+    columns = ["species", "sex"]
+    transformer = build_transformer(
+        penguin, columns, style="cube", nullable=False, constraints=None
+    )
+    model = Synthesizer.create("mwem", epsilon=1.0, iterations=3)
+    rows = penguins[columns].dropna()
+    model.fit(rows, transformer=transformer)
+    histogram = model.histograms[0]
+    queries, real = histogram.queries, histogram.data
+    rng = np.random.default_rng(3)
+    # Laplace noise of scale 1e4 (ε = 1e-3 over 5 iterations) and one measurement 1e7 off.
+    measured = {
+        qi: [q.evaluate(real) + rng.laplace(0.0, 1e4) for q in queries[qi].queries]
+        for qi in range(len(queries))
+    }
+    first = next(iter(measured))
+    measured[first][0] = 1e7
+    start = model._initialize_a(real, histogram.dimensions)
+    updated = mwem_weights.multiplicative_weights(model, start, queries, measured, real, 20)
+    assert np.all(np.isfinite(updated)) and np.all(updated >= 0)
+    assert updated.sum() == pytest.approx(len(rows))
+    # The slice measured 1e7 (a count over 10,000 times the rows) holds all the mass.
+    assert float(np.sum(updated.T[tuple(queries[first].queries[0].query)])) == pytest.approx(
+        len(rows)
+    )
+
+
 def test_mwem_histogram_domain_is_public(penguin: Metadata, penguins: pd.DataFrame) -> None:
     """Issue 16 item 12: MWEM's histogram has one cell per public code (the null as one more
     bin), however few codes the private rows use; the library sized it from the rows' codes,
