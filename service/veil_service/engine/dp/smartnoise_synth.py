@@ -31,6 +31,11 @@ the transformer was written for the declared values; rows missing its value are 
 same way (Lomas's Smartnoise-Synth notebook clamps and bins ``bill_length_mm`` without
 ``nullable``, and PENGUIN misses two bill lengths).
 
+Small ε (docs/dp.md, "Small ε"): a fit that fails on the rows is charged, so what the request and
+the metadata decide is refused here (pacsynth below the ε its noisy row count needs at the
+metadata's ``rows``, or with a δ its noise-scale check rejects; MWEM's privacy-risk warning), and
+pacsynth's share of ε for its row count is sized so that the random failure stays under 1e-6.
+
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
 the spend stays within it (see ``gan_accounting``; Lomas charged the library's last reading, one
