@@ -31,6 +31,11 @@ the transformer was written for the declared values; rows missing its value are 
 same way (Lomas's Smartnoise-Synth notebook clamps and bins ``bill_length_mm`` without
 ``nullable``, and PENGUIN misses two bill lengths).
 
+Small ε (docs/dp.md, "Small ε"): a fit that fails on the rows is charged, so what the request and
+the metadata decide is refused here (pacsynth below the ε its noisy row count needs at the
+metadata's ``rows``, or with a δ its noise-scale check rejects; MWEM's privacy-risk warning), and
+pacsynth's share of ε for its row count is sized so that the random failure stays under 1e-6.
+
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
 the spend stays within it (see ``gan_accounting``; Lomas charged the library's last reading, one
@@ -79,6 +84,13 @@ default epochs, so no synthesizer's defaults are refused."""
 # Their default delta is computed from the private row count: the request must give one.
 DELTA_REQUIRED = ("pacsynth",)
 _PACSYNTH_DRAWS = 10
+PACSYNTH_FAILURE = 1e-6
+"""Largest chance a pacsynth fit may have of failing on its noisy record count (see
+:func:`_pacsynth_records_share`); requests above it are refused before any charge."""
+PACSYNTH_DEFAULT_SHARE = 0.005
+"""smartnoise-synth's ``number_of_records_epsilon_proportion``."""
+PACSYNTH_MAX_SHARE = 0.5
+"""The largest share of ε Veil gives pacsynth's record count when the caller sets none."""
 # They model pairs of columns: one column gives them nothing to model (and the library divides
 # by zero).
 PAIRWISE_SYNTHS = ("mst", "aim")
@@ -113,9 +125,13 @@ def estimate_cost(
         )
     _check_condition(request.condition, columns)
     # Builds the encoders (public values only) so constraint errors surface before any spend.
-    _transformer(request, metadata, columns)
+    transformer = _transformer(request, metadata, columns)
     model = _create(request, metadata)
     delta = float(getattr(model, "delta", None) or 0.0)
+    if request.synth_name == "mwem":
+        _check_mwem_histograms(model, _public_cardinalities(transformer))
+    if request.synth_name == "pacsynth":
+        _check_pacsynth_sigmas(model)
     if request.synth_name == "pategan":
         if metadata.rows < pate_accounting.MIN_ROWS:
             raise InvalidArgumentError(
@@ -420,6 +436,16 @@ def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
         params["delta"] = 1.0 / (metadata.rows * math.sqrt(metadata.rows))
     if name == "dpctgan":
         params.update(disabled_dp=False, cuda=False, verbose=False)
+    if name == "mwem" and params.get("iterations") is None:
+        # The library's default, 10 per decade of rows, from the published row count rather
+        # than the private one: the fit's schedule (and the privacy-risk check) is public.
+        params["iterations"] = 10 * max(1, math.ceil(math.log10(metadata.rows)))
+    if name == "pacsynth":
+        params["number_of_records_epsilon_proportion"] = _pacsynth_records_share(
+            float(request.epsilon),
+            metadata.rows,
+            params.get("number_of_records_epsilon_proportion"),
+        )
     try:
         with warnings.catch_warnings():
             _quiet_known_warnings()
@@ -431,6 +457,169 @@ def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
             field="synth_params",
         ) from exc
     return model
+
+
+def _pacsynth_failure(epsilon: float, share: float, rows: int) -> float:
+    """The chance that pacsynth's noisy record count comes out at zero or below.
+
+    pac-synth adds Laplace noise of scale 1 / (share·ε) to the row count, rounds it, and panics
+    unless the result is positive (``noise_parameters.rs``), after it has read the rows.
+    """
+    return 0.5 * math.exp(-(rows - 0.5) * share * epsilon)
+
+
+def _pacsynth_records_share(epsilon: float, rows: int, requested: Any) -> float:
+    """The share of ε pacsynth spends on its record count (``number_of_records_epsilon_
+    proportion``), chosen so that the fit fails with a chance of at most ``PACSYNTH_FAILURE``.
+
+    The chance depends on the rows fitted, known here only as the metadata's published count, so
+    it is computed with that. Left unset, the share is the library's 0.005 or, when that is too
+    little, the least share that keeps the chance below the bound (at most 0.5); the rest of ε
+    goes to the marginals, the total charged is unchanged. A share the caller sets is kept.
+
+    Raises:
+        InvalidArgumentError: on ``epsilon`` when even the largest share leaves a larger chance
+            (the message names the smallest ε that works), or on ``synth_params`` for a share
+            outside (0, 1).
+    """
+    bound = math.log(0.5 / PACSYNTH_FAILURE) / (rows - 0.5)  # share·ε must reach this
+    needed = bound / epsilon
+    if requested is None:
+        largest = PACSYNTH_MAX_SHARE
+        if needed <= largest * (1 + 1e-12):
+            return max(PACSYNTH_DEFAULT_SHARE, needed)
+    else:
+        if isinstance(requested, bool) or not isinstance(requested, int | float):
+            requested = math.nan
+        if not 0.0 < float(requested) < 1.0:
+            raise InvalidArgumentError(
+                "synth_params.number_of_records_epsilon_proportion must be a number between 0 "
+                f"and 1 (got {requested!r}); leave it unset for Veil to choose it",
+                field="synth_params",
+            )
+        largest = float(requested)
+        if needed <= largest * (1 + 1e-12):
+            return largest
+    chance = _pacsynth_failure(epsilon, largest, rows)
+    minimum = _round_up(bound / largest)
+    how = (
+        f"with number_of_records_epsilon_proportion={largest:g}, as requested; raise it (below "
+        "1), or leave it unset for Veil to choose it"
+        if requested is not None
+        else f"even spending {largest:g} of epsilon on the row count, the most Veil gives it"
+    )
+    raise InvalidArgumentError(
+        f"pacsynth at epsilon={epsilon:g} would fail in about 1 fit in {max(1, round(1 / chance))}"
+        f" on this dataset ({rows:,} rows in its metadata), after reading the rows (so charged): "
+        "it counts the rows with Laplace noise and stops when the noisy count is not positive. "
+        f"The smallest epsilon that keeps this below 1 in {round(1 / PACSYNTH_FAILURE):,} is "
+        f"{minimum:g} ({how}); set epsilon to at least {minimum:g}",
+        field="epsilon",
+    )
+
+
+PACSYNTH_SAFE_DELTA = 1e-11
+"""The smallest δ at which pac-synth's own check of its noise scales never failed, for ε from
+0.01 to 1000 (docs/dp.md)."""
+
+
+def _check_pacsynth_sigmas(model: Any) -> None:
+    """Refuse before any charge a pacsynth request whose noise scales pac-synth would reject.
+
+    pac-synth (``noise_parameters.rs``, ``calc_percentile_epsilon_and_sigmas``) derives its noise
+    scales from ε, δ, the share of ε for the row count and the reporting length, then asserts that
+    they add up to the budget within a tolerance of δ's decimal precision (capped at 1e-8), and
+    panics otherwise, after it has read the rows. Below δ = 1e-11 that tolerance is finer than
+    floating-point rounding, so some (ε, δ) pairs fail, every time (PENGUIN: ε 1 with δ 1e-20 or
+    1e-300, ε 0.08 with δ 1e-100). The same arithmetic is done here in the same doubles (it
+    predicted all 20 fits of that grid).
+    """
+    epsilon, delta = float(model.epsilon), float(model.delta)
+    share = float(model.number_of_records_epsilon_proportion)
+    length = int(model.reporting_length)
+    part = float(model.percentile_epsilon_proportion)
+    if not (length > 0 and 0.0 < part < 1.0 and 0.0 < delta < 1.0):
+        return  # the library's own parameter checks answer these, before reading any row
+    log = math.log(2.0 / delta)
+    rho = (math.sqrt(epsilon - share * epsilon + log) - math.sqrt(log)) ** 2
+    proportions = [1.0 / (i + 1) for i in range(length)]
+    k = sum(1.0 / (p * p) for p in proportions)
+    percentile = math.sqrt(2.0 * rho * part / length)
+    base = math.sqrt(k / (2.0 * rho * (1.0 - part))) if rho > 0 else math.inf
+    total = (length * percentile * percentile) / 2.0 + sum(
+        1.0 / ((p * base) ** 2) for p in proportions
+    ) / 2.0
+    digits, scaled = 0, delta
+    while scaled < 1.0:
+        scaled *= 10.0
+        digits += 1
+    if abs(total - rho) <= min(10.0**-digits, 1e-8):
+        return
+    raise InvalidArgumentError(
+        f"pacsynth cannot run at epsilon={epsilon:g} with delta={delta:g}: it checks its noise "
+        "scales against the budget with a tolerance of delta's precision, finer than "
+        f"floating-point rounding below delta={PACSYNTH_SAFE_DELTA:g}, and this pair fails that "
+        f"check (after reading the rows). Set delta to {PACSYNTH_SAFE_DELTA:g} or more (e.g. "
+        "1/(rows*sqrt(rows)))",
+        field="delta",
+    )
+
+
+def _round_up(value: float) -> float:
+    """``value`` rounded up to three significant digits."""
+    digits = 2 - math.floor(math.log10(value))
+    step = 10.0**digits
+    return math.ceil(value * step) / step
+
+
+def _check_mwem_histograms(model: Any, cardinalities: list[int] | None) -> None:
+    """Refuse before any charge an MWEM request its fit would refuse after reading the rows.
+
+    MWEM warns that a histogram smaller than its iterations is a privacy risk (its iterations
+    could measure every cell), and the fit turns that warning into an error (:func:`_fit`). The
+    histograms' sizes come from the public encoders (``mwem_weights.public_histograms``) and the
+    iterations from the request or the metadata (:func:`_create`), so the check is made here.
+    Skipped when a column has no public cardinality (a caller's continuous transformer).
+    """
+    if cardinalities is None or model.iterations is None:
+        return
+    width = len(cardinalities)
+    if model.splits:
+        splits = model.splits
+        if not (
+            isinstance(splits, list)
+            and all(isinstance(split, list) and split for split in splits)
+            and all(_is_index(i, width) for split in splits for i in split)
+        ):
+            raise InvalidArgumentError(
+                f"synth_params.splits must be lists of column positions from 0 to {width - 1} "
+                f"(the encoded columns), got {splits!r}",
+                field="synth_params",
+            )
+    else:
+        factor = model.split_factor if model.split_factor is not None else width
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise InvalidArgumentError(
+                f"synth_params.split_factor must be a whole number of columns, 1 or more (got "
+                f"{factor!r})",
+                field="synth_params",
+            )
+        splits = [list(split) for split in model._generate_splits(width, factor)]
+    for split in splits:
+        cells = math.prod(cardinalities[int(i)] for i in split)
+        if 2 * cells <= model.iterations:
+            raise InvalidArgumentError(
+                f"mwem reports a privacy risk: its histogram of {cells} cells (encoded columns "
+                f"{', '.join(str(int(i)) for i in split)}) is smaller than twice its "
+                f"{model.iterations} iterations, which could measure every cell. Set "
+                f"synth_params iterations to at most {2 * cells - 1}, or add columns.",
+                field="synth_params",
+                reason=Reason.DP_LIBRARY_ERROR,
+            )
+
+
+def _is_index(value: Any, width: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < width
 
 
 def _accepted_params(name: str) -> list[str]:

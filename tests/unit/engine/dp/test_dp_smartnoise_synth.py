@@ -9,6 +9,7 @@ behind it are tested.
 from __future__ import annotations
 
 import inspect
+import math
 import pickle
 import warnings
 from pathlib import Path
@@ -106,6 +107,73 @@ def test_pacsynth(penguin: Metadata, penguins: pd.DataFrame) -> None:
     request = Synth("pacsynth", 10.0, 1e-5, ("species", "island", "sex"), nb_samples=12)
     table = smartnoise_synth.execute(request, penguins, penguin).table
     assert table is not None and table.shape == (12, 3)
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "delta", "refused"),
+    [
+        (0.08, 1e-100, True),
+        (0.3, 1e-20, True),
+        (1.0, 1e-20, True),
+        (1.0, 1e-300, True),
+        (10.0, 1e-16, True),
+        (0.08, 1e-300, False),
+        (1.0, 1e-100, False),
+        (10.0, 1e-20, False),
+        (1.0, 1e-11, False),
+    ],
+)
+def test_pacsynth_sigma_check_predicts_the_library(
+    penguin: Metadata, penguins: pd.DataFrame, epsilon: float, delta: float, refused: bool
+) -> None:
+    """The cost step's copy of pac-synth's noise-scale check refuses exactly the (ε, δ) whose
+    fit the library then rejects (a panic after reading the rows, charged): if this fails,
+    pac-synth changed its arithmetic."""
+    request = Synth("pacsynth", epsilon, delta, ("species", "island", "sex"), nb_samples=5)
+    model = smartnoise_synth._create(request, penguin)
+    columns = list(request.select_cols)
+    transformer = smartnoise_synth._transformer(request, penguin, columns)
+    rows = smartnoise_synth._fit_rows(penguins[columns], request, penguin)
+    try:
+        model.fit(rows, transformer=transformer, preprocessor_eps=0.0, nullable=True)
+        failed = False
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        assert "something went wrong calculating DP sigmas" in str(exc)
+        failed = True
+    assert failed == refused
+    if refused:
+        with pytest.raises(InvalidArgumentError, match="Set delta to 1e-11 or more") as error:
+            smartnoise_synth.estimate_cost(request, penguin)
+        assert error.value.field == "delta"
+    else:
+        assert smartnoise_synth.estimate_cost(request, penguin).epsilon == epsilon
+
+
+def test_pacsynth_row_count_share_and_its_refusal(penguin: Metadata) -> None:
+    """pac-synth stops when its noisy row count (Laplace, scale 1 / (share·ε)) is not positive:
+    the share is raised from the library's 0.005 so that this happens at most 1 fit in 10^6 at
+    the metadata's 344 rows, up to half of ε; below that ε the request is refused."""
+    cols = ("species", "sex")
+
+    def share(epsilon: float) -> float:
+        model = smartnoise_synth._create(Synth("pacsynth", epsilon, 1e-5, cols), penguin)
+        return float(model.number_of_records_epsilon_proportion)
+
+    assert share(10.0) == 0.005
+    assert share(1.0) == pytest.approx(math.log(0.5e6) / 343.5)
+    assert smartnoise_synth._pacsynth_failure(1.0, share(1.0), 344) == pytest.approx(1e-6)
+    assert smartnoise_synth._pacsynth_failure(1.0, 0.005, 344) == pytest.approx(0.0898, abs=1e-4)
+    assert share(0.0765) <= 0.5
+    with pytest.raises(InvalidArgumentError, match=r"at least 0\.0765") as refused:
+        smartnoise_synth.estimate_cost(Synth("pacsynth", 0.0764, 1e-5, cols), penguin)
+    assert refused.value.field == "epsilon"
+    for bad in (0, 1, -0.1, "0.1", True):
+        with pytest.raises(InvalidArgumentError, match="between 0 and 1") as error:
+            smartnoise_synth.estimate_cost(
+                Synth("pacsynth", 1.0, 1e-5, cols, {"number_of_records_epsilon_proportion": bad}),
+                penguin,
+            )
+        assert error.value.field == "synth_params"
 
 
 def test_samples_are_typed_as_the_metadata_declares(
@@ -440,6 +508,40 @@ def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.
     assert model._multiplicative_weights.__func__ is mwem_weights.multiplicative_weights
     mwem_weights.uninstall(model)
     assert "_multiplicative_weights" not in model.__dict__
+
+
+def test_mwem_weights_survive_measurements_far_beyond_the_row_count(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    """At a tiny ε MWEM's noisy measurements are millions of times the row count: Veil's update
+    overflowed or lost all its mass (NaN samples or a division by zero, after the charge, 16 fits
+    in 20 at ε = 1e-3), and the library's own overflows past an exponent of 709. Now the
+    histogram stays finite with the library's total, its mass where the measurements put it."""
+    columns = ["species", "sex"]
+    transformer = build_transformer(
+        penguin, columns, style="cube", nullable=False, constraints=None
+    )
+    model = Synthesizer.create("mwem", epsilon=1.0, iterations=3)
+    rows = penguins[columns].dropna()
+    model.fit(rows, transformer=transformer)
+    histogram = model.histograms[0]
+    queries, real = histogram.queries, histogram.data
+    rng = np.random.default_rng(3)
+    # Laplace noise of scale 1e4 (ε = 1e-3 over 5 iterations) and one measurement 1e7 off.
+    measured = {
+        qi: [q.evaluate(real) + rng.laplace(0.0, 1e4) for q in queries[qi].queries]
+        for qi in range(len(queries))
+    }
+    first = next(iter(measured))
+    measured[first][0] = 1e7
+    start = model._initialize_a(real, histogram.dimensions)
+    updated = mwem_weights.multiplicative_weights(model, start, queries, measured, real, 20)
+    assert np.all(np.isfinite(updated)) and np.all(updated >= 0)
+    assert updated.sum() == pytest.approx(len(rows))
+    # The slice measured 1e7 (a count over 10,000 times the rows) holds all the mass.
+    assert float(np.sum(updated.T[tuple(queries[first].queries[0].query)])) == pytest.approx(
+        len(rows)
+    )
 
 
 def test_mwem_histogram_domain_is_public(penguin: Metadata, penguins: pd.DataFrame) -> None:
