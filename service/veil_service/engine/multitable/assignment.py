@@ -42,35 +42,42 @@ _AXIS_SAMPLE = 2048
 _MAX_CANDIDATES = 32
 
 
+COUNT_LEVEL_PARENTS = 3
+"""How many original parents' sorted counts each calibrated level averages (at most the table's
+``k``): enough that the largest count is not one parent's own, few enough to keep the counts'
+distribution (docs/benchmarks.md, "Child counts calibrated")."""
+
+
 def calibrated_counts(
     avatar_counts: np.ndarray,
     original_counts: np.ndarray,
-    k: int,
+    window: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """The avatar parents' child counts: ranked by their avatarized counts and given the
-    original counts' distribution, each level averaged over ``k`` (quantile mapping onto the
-    ``k``-smoothed original counts).
+    original counts' distribution, each level averaged over ``window`` sorted counts.
 
     The avatarized count is a weighted mean of the neighbours' counts, and means pull every
     count toward the table's average: where most parents are childless, the zeros became small
     positive counts that the apportioning turned into ones, more so the larger ``k`` (300
-    parents, 180 of them childless: 178 childless avatars at k 40 and 144 at k 80, the ones
-    going from 26 to 76; docs/benchmarks.md). Drawing each count from the neighbours' own
-    counts kept more zeros than the original had (189-204 of 300): childless parents share
-    their summaries (every child mean and share 0), so they are everyone's neighbours.
+    parents, 180 of them childless: 144 childless avatars at k 80, the ones going from 26 to 76;
+    docs/benchmarks.md). Drawing each count from the neighbours' own counts kept more zeros
+    than the original had (189-204 of 300): childless parents share their summaries (every
+    child mean and share 0), so they are everyone's neighbours.
 
     Here the avatarized counts only order the parents (ties in a random order), and the parent
     ranked ``r`` of ``n`` takes the original counts' quantile at ``(r + 1/2) / n``, averaged
-    with the ``k - 1`` sorted counts around it. The distribution keeps its zeros and its modes,
-    each count still follows its avatar's neighbourhood, and no released level is one parent's
-    own count unless ``k`` parents share it: the largest count becomes the mean of the ``k``
-    largest, as every avatarized variable's extremes are local means.
+    with the ``window - 1`` sorted counts around it. The distribution keeps its zeros and its
+    modes, each count still follows its avatar's neighbourhood, and no released level is one
+    parent's own count unless ``window`` parents share it: the largest count becomes the mean of
+    the ``window`` largest. A window as wide as ``k`` flattened the counts where ``k`` is most
+    of the table (k 118 on Tutorial 3's 130 patients: Hellinger 0.52, was 0.09).
 
     Args:
         avatar_counts: Each avatar parent's avatarized child count.
         original_counts: The original parents' child counts.
-        k: The parent table's ``k``: how many sorted counts each level averages.
+        window: How many sorted original counts each level averages
+            (:data:`COUNT_LEVEL_PARENTS`, at most the table's ``k``).
         rng: Breaks ties between equal avatarized counts.
 
     Returns:
@@ -81,10 +88,10 @@ def calibrated_counts(
     if n == 0 or m == 0:
         return np.asarray(avatar_counts, dtype=np.float64)
     levels = np.sort(np.asarray(original_counts, dtype=np.float64))
-    window = max(1, min(int(k), m))
+    width = max(1, min(int(window), m))
     sums = np.concatenate(([0.0], np.cumsum(levels)))
-    starts = np.clip(np.arange(m) - (window - 1) // 2, 0, m - window)
-    smoothed = (sums[starts + window] - sums[starts]) / window
+    starts = np.clip(np.arange(m) - (width - 1) // 2, 0, m - width)
+    smoothed = (sums[starts + width] - sums[starts]) / width
     ranked = np.lexsort((rng.random(n), np.nan_to_num(np.asarray(avatar_counts, dtype=float))))
     out = np.empty(n)
     out[ranked] = smoothed[((np.arange(n) + 0.5) * m / n).astype(np.int64)]

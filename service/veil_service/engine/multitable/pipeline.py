@@ -43,6 +43,7 @@ from veil_service.engine.multitable.aggregation import (
     summarise_children,
 )
 from veil_service.engine.multitable.assignment import (
+    COUNT_LEVEL_PARENTS,
     apportion,
     assign_linear_sum,
     assign_minimum_distance,
@@ -240,7 +241,10 @@ def avatarize_tables(
             counts[child_link] = calibrated_counts(
                 avatar[count_column].to_numpy(dtype=np.float64),
                 run.original_counts[count_column],
-                int(parameters[name].avatarization.get("k", AvatarizationParameters().k)),
+                min(
+                    COUNT_LEVEL_PARENTS,
+                    int(parameters[name].avatarization.get("k", AvatarizationParameters().k)),
+                ),
                 np.random.default_rng(table_seeds[name].spawn(1)[0]),
             )
         for link in schema.parents(name):

@@ -156,8 +156,8 @@ def test_calibrated_counts_take_the_original_distribution_in_the_avatars_order()
     assert out[4] == 0.0 and out[1] == 0.0
 
 
-def test_calibrated_counts_average_each_level_over_k() -> None:
-    """No level is one parent's own count unless k parents share it: the largest count, 9,
+def test_calibrated_counts_average_each_level_over_the_window() -> None:
+    """No level is one parent's own count unless 3 parents share it: the largest count, 9,
     becomes the mean of the 3 largest; the zeros shared by six parents stay zeros."""
     original = np.array([0.0] * 6 + [1.0, 2.0, 4.0, 9.0])
     out = calibrated_counts(np.arange(10.0), original, 3, np.random.default_rng(0))

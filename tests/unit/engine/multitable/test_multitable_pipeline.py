@@ -264,13 +264,12 @@ def test_child_counts_keep_their_shape_when_most_parents_are_childless(
         assert abs((avatar == 0).mean() - (original == 0).mean()) <= 0.1
 
 
-@pytest.mark.parametrize(("k", "most"), [(20, 0.04), (80, 0.125)])
-def test_child_counts_keep_their_distribution_at_a_large_k(k: int, most: float) -> None:
+@pytest.mark.parametrize("k", [20, 80])
+def test_child_counts_keep_their_distribution_at_a_large_k(k: int) -> None:
     """Avatar counts are local means: on 300 parents (180 childless) the zeros became small
     counts apportioned as ones, the total variation between the count distributions 0.06-0.08
     at k 20 and 0.15-0.16 at k 80 (144 childless avatars for 180, 76 parents with one child for
-    26). Ranked and given the original's distribution averaged over k: 0.01-0.02 at k 20, and
-    0.09-0.11 at k 80, where the averaging itself trims the largest counts."""
+    26). Ranked and given the original's distribution (levels averaged over 3): 0.00-0.01."""
     schema = Schema(
         (TableKeys("person", "pid", individual_level=True), TableKeys("stay", "sid", ("pid",))),
         (Link("person", "pid", "stay", "pid"),),
@@ -284,7 +283,7 @@ def test_child_counts_keep_their_distribution_at_a_large_k(k: int, most: float) 
     )
     levels = range(int(original.max()) + 1)
     share = [(original == c).mean() for c in levels], [(avatar == c).mean() for c in levels]
-    assert 0.5 * np.abs(np.subtract(*share)).sum() <= most
+    assert 0.5 * np.abs(np.subtract(*share)).sum() <= 0.03
     assert abs((avatar == 0).mean() - (original == 0).mean()) <= 0.05
 
 
