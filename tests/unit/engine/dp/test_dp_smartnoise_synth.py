@@ -479,17 +479,24 @@ def test_dpgan_cost_is_its_accountant_within_the_request(penguin: Metadata) -> N
     assert cost.delta == 1e-5
 
 
-def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.DataFrame) -> None:
-    """Issue 16 item 12: Veil's multiplicative-weights step (queried cells only) gives the
-    library's histogram, to rounding, on a real MWEM query pool."""
-    request = Synth("mwem", 1.0, None, (*SEX_AND_BILL, "island"), {"iterations": 3})
-    columns = list(request.select_cols)
+def _fitted_mwem(
+    penguin: Metadata, penguins: pd.DataFrame, columns: list[str]
+) -> tuple[Any, pd.DataFrame]:
+    """MWEM fitted (ε 1, 3 iterations) on ``columns`` of the penguins, and the rows it saw."""
     transformer = build_transformer(
         penguin, columns, style="cube", nullable=False, constraints=None
     )
     model = Synthesizer.create("mwem", epsilon=1.0, iterations=3)
     rows = penguins[columns].dropna()
     model.fit(rows, transformer=transformer)
+    return model, rows
+
+
+def test_mwem_weights_update_equals_the_library(penguin: Metadata, penguins: pd.DataFrame) -> None:
+    """Issue 16 item 12: Veil's multiplicative-weights step (queried cells only) gives the
+    library's histogram, to rounding, on a real MWEM query pool."""
+    request = Synth("mwem", 1.0, None, (*SEX_AND_BILL, "island"), {"iterations": 3})
+    model, _ = _fitted_mwem(penguin, penguins, list(request.select_cols))
     histogram = model.histograms[0]
     queries, real = histogram.queries, histogram.data
     rng = np.random.default_rng(0)
@@ -517,13 +524,7 @@ def test_mwem_weights_survive_measurements_far_beyond_the_row_count(
     overflowed or lost all its mass (NaN samples or a division by zero, after the charge, 16 fits
     in 20 at ε = 1e-3), and the library's own overflows past an exponent of 709. Now the
     histogram stays finite with the library's total, its mass where the measurements put it."""
-    columns = ["species", "sex"]
-    transformer = build_transformer(
-        penguin, columns, style="cube", nullable=False, constraints=None
-    )
-    model = Synthesizer.create("mwem", epsilon=1.0, iterations=3)
-    rows = penguins[columns].dropna()
-    model.fit(rows, transformer=transformer)
+    model, rows = _fitted_mwem(penguin, penguins, ["species", "sex"])
     histogram = model.histograms[0]
     queries, real = histogram.queries, histogram.data
     rng = np.random.default_rng(3)
