@@ -523,7 +523,9 @@ EN: dict[str, str] = {
     "linked.computations_intro": "A multi-table run is attacked from several sides: each table "
     "alone (standalone), a parent with its children summarised (to_top_enriched), a child whose "
     "rows are traced back to their individual (to_bottom_id_propagated), the same enriched with "
-    "every parent's variables (full_enriched). The verdicts above rest on the weakest of them.",
+    "every parent's variables (full_enriched). The verdicts above rest on the standalone result "
+    "(a child table, whose rows are not individuals, on the weakest of the others): a side "
+    "marked fail here is a weakness they do not show.",
     "linked.computation_type": "Computation type",
     "linked.reference": "Other table",
     "linked.type.standalone": "standalone",

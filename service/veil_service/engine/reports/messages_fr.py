@@ -555,7 +555,9 @@ FR: dict[str, str] = {
     "chaque table seule (standalone), un parent avec ses enfants résumés (to_top_enriched), un "
     "enfant dont les lignes sont rattachées à leur individu (to_bottom_id_propagated), le même "
     "enrichi des variables de tous ses parents (full_enriched). Les verdicts ci-dessus reposent "
-    "sur le plus faible d'entre eux.",
+    "sur le résultat standalone (pour une table enfant, dont les lignes ne sont pas des "
+    "individus, sur le plus faible des autres) : un côté marqué non atteint ici est une "
+    "faiblesse qu'ils ne montrent pas.",
     "linked.computation_type": "Type de calcul",
     "linked.reference": "Autre table",
     "linked.type.standalone": "standalone",

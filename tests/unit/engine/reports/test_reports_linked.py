@@ -82,6 +82,35 @@ def test_technical_report_lists_links_and_computation_types(language: str) -> No
     assert "sensitive_original_order_assignment" not in text
 
 
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", "The verdicts above rest on the standalone result"),
+        ("fr", "Les verdicts ci-dessus reposent sur le résultat standalone"),
+    ],
+)
+def test_a_parent_verdict_is_said_to_rest_on_its_standalone_result(
+    language: str, says: str
+) -> None:
+    # A parent passes standalone and fails to_top_enriched: its verdict shows the standalone
+    # result (docs/reports.md), so the report must not claim it rests on the weakest side.
+    context = _linked_context("linear_sum_assignment")
+    standalone = {**context.privacy["wbcd"], "metadata": {"computation_type": "standalone"}}
+    enriched = {
+        **PRIVACY,
+        "hidden_rate": 80.0,
+        "passed": {"hidden_rate": False},
+        "metadata": {"computation_type": "to_top_enriched", "reference": "visit"},
+    }
+    context = dataclasses.replace(
+        context, computations={**context.computations, "wbcd": [standalone, enriched]}
+    )
+    text = " ".join(_pdf_text(build_technical_report(context, language)).split())
+    assert says in text
+    assert "rest on the weakest of them" not in text
+    assert "reposent sur le plus faible d'entre eux" not in text
+
+
 def test_sensitive_original_order_is_flagged_as_a_breach() -> None:
     context = _linked_context("sensitive_original_order_assignment")
     pdf = " ".join(_pdf_text(build_technical_report(context, "en")).split())
