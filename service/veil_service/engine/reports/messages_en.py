@@ -40,6 +40,12 @@ EN: dict[str, str] = {
     "metric.inference_accuracy_ratio": "Inference accuracy ratio",
     "metric.hellinger_mean": "Hellinger distance (mean)",
     "metric.hellinger_std": "Hellinger distance (std)",
+    "metric.pointwise_hellinger_mean": "Hellinger distance per time point (mean)",
+    "metric.pointwise_hellinger_std": "Hellinger distance per time point (std)",
+    "metric.density_hellinger_mean": "Hellinger distance of all readings (mean)",
+    "metric.density_hellinger_std": "Hellinger distance of all readings (std)",
+    "metric.series_length_mean_original": "Readings per series, originals (mean)",
+    "metric.series_length_mean_avatar": "Readings per series, avatars (mean)",
     "metric.correlation_difference_ratio": "Correlation difference",
     "metric.column_shapes_score": "Column shapes score",
     "metric.pair_trends_score": "Column pair trends score",
@@ -86,6 +92,16 @@ EN: dict[str, str] = {
     "desc.hellinger_mean": "mean over variables of the Hellinger distance between original and "
     "avatar distributions; 0 = identical, 1 = disjoint.",
     "desc.hellinger_std": "standard deviation of those per-variable distances.",
+    "desc.pointwise_hellinger_mean": "for a time series, at each point of the common time grid "
+    "and for each variable, the Hellinger distance between original and avatar values; mean over "
+    "points and variables (0 = identical, 1 = disjoint).",
+    "desc.pointwise_hellinger_std": "standard deviation of those per-point distances.",
+    "desc.density_hellinger_mean": "for a time series, the Hellinger distance between all "
+    "original and all avatar readings of a variable, pooled over time and individuals; mean "
+    "over variables.",
+    "desc.density_hellinger_std": "standard deviation of those per-variable distances.",
+    "desc.series_length_mean_original": "mean number of readings per original series.",
+    "desc.series_length_mean_avatar": "mean number of readings per avatar series.",
     "desc.correlation_difference_ratio": "mean absolute difference between original and avatar "
     "Pearson correlations of continuous variables, in percent.",
     "desc.column_shapes_score": "mean similarity (0 to 1) of each column's distribution, as "

@@ -40,6 +40,12 @@ FR: dict[str, str] = {
     "metric.inference_accuracy_ratio": "Ratio de précision d'inférence",
     "metric.hellinger_mean": "Distance de Hellinger (moyenne)",
     "metric.hellinger_std": "Distance de Hellinger (écart-type)",
+    "metric.pointwise_hellinger_mean": "Distance de Hellinger par instant (moyenne)",
+    "metric.pointwise_hellinger_std": "Distance de Hellinger par instant (écart-type)",
+    "metric.density_hellinger_mean": "Distance de Hellinger de tous les relevés (moyenne)",
+    "metric.density_hellinger_std": "Distance de Hellinger de tous les relevés (écart-type)",
+    "metric.series_length_mean_original": "Relevés par série, originaux (moyenne)",
+    "metric.series_length_mean_avatar": "Relevés par série, avatars (moyenne)",
     "metric.correlation_difference_ratio": "Écart des corrélations",
     "metric.column_shapes_score": "Score de forme des colonnes",
     "metric.pair_trends_score": "Score de tendance des paires de colonnes",
@@ -88,6 +94,16 @@ FR: dict[str, str] = {
     "desc.hellinger_mean": "moyenne sur les variables de la distance de Hellinger entre les "
     "distributions originales et avatars ; 0 = identiques, 1 = disjointes.",
     "desc.hellinger_std": "écart-type de ces distances par variable.",
+    "desc.pointwise_hellinger_mean": "pour une série temporelle, à chaque point de la grille "
+    "de temps commune et pour chaque variable, la distance de Hellinger entre valeurs originales "
+    "et avatars ; moyenne sur les points et les variables (0 = identiques, 1 = disjointes).",
+    "desc.pointwise_hellinger_std": "écart-type de ces distances par instant.",
+    "desc.density_hellinger_mean": "pour une série temporelle, la distance de Hellinger entre "
+    "tous les relevés originaux et tous les relevés avatars d'une variable, regroupés sur le "
+    "temps et les individus ; moyenne sur les variables.",
+    "desc.density_hellinger_std": "écart-type de ces distances par variable.",
+    "desc.series_length_mean_original": "nombre moyen de relevés par série originale.",
+    "desc.series_length_mean_avatar": "nombre moyen de relevés par série avatar.",
     "desc.correlation_difference_ratio": "écart absolu moyen entre les corrélations de Pearson "
     "originales et avatars des variables continues, en pourcentage.",
     "desc.column_shapes_score": "similarité moyenne (de 0 à 1) de la distribution de chaque "

@@ -130,3 +130,40 @@ def test_a_safe_link_leaves_the_verdicts_to_the_metrics() -> None:
         "wbcd.id → visit.wbcd_id: avatar children assigned by minimum distance assignment." in pia
     )
     assert "not compatible with an anonymous release" not in pia
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("en", ("Hellinger distance per time point (mean)", "Readings per series, avatars (mean)")),
+        ("fr", ("Distance de Hellinger par instant (moyenne)", "Relevés par série, avatars")),
+    ],
+)
+def test_time_series_signal_metrics_are_named_and_defined(
+    language: str, names: tuple[str, ...]
+) -> None:
+    # A time-series table's signal metrics showed as raw keys (pointwise_hellinger_mean...)
+    # in both languages, with no definition.
+    context = _linked_context("time_series")
+    series = {
+        "hellinger_mean": 0.1,
+        "hellinger_std": 0.1,
+        "pointwise_hellinger_mean": 0.348,
+        "pointwise_hellinger_std": 0.102,
+        "density_hellinger_mean": 0.157,
+        "density_hellinger_std": 0.09,
+        "series_length_mean_original": 30.0,
+        "series_length_mean_avatar": 30.0,
+        "targets": {"pointwise_hellinger_mean": "< 0.1", "density_hellinger_mean": "< 0.1"},
+    }
+    context = dataclasses.replace(context, signal={**context.signal, "visit": series})
+    text = " ".join(_pdf_text(build_technical_report(context, language)).split())
+    for name in names:
+        assert name in text
+    for key in ("pointwise_hellinger", "density_hellinger", "series_length_mean"):
+        assert key not in text
+    definition = {
+        "en": "Hellinger distance of all readings (mean): for a time series",
+        "fr": "Distance de Hellinger de tous les relevés (moyenne): pour une série temporelle",
+    }[language]
+    assert definition in text
