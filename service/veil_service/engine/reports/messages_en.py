@@ -515,6 +515,11 @@ EN: dict[str, str] = {
     "level.limited": "limited",
     "level.significant": "significant",
     "level.maximum": "maximum",
+    # The same levels qualifying a feminine noun in French (likelihood, exposure).
+    "level_f.negligible": "negligible",
+    "level_f.limited": "limited",
+    "level_f.significant": "significant",
+    "level_f.maximum": "maximum",
     # multi-table runs (linked tables)
     "linked.heading": "Linked tables",
     "linked.intro": "This run links {count} tables: each child row belongs to one parent row. "

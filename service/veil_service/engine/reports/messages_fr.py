@@ -544,6 +544,11 @@ FR: dict[str, str] = {
     "level.limited": "limité",
     "level.significant": "important",
     "level.maximum": "maximal",
+    # Accordés au féminin : vraisemblance, exposition.
+    "level_f.negligible": "négligeable",
+    "level_f.limited": "limitée",
+    "level_f.significant": "importante",
+    "level_f.maximum": "maximale",
     # multi-table runs (linked tables)
     "linked.heading": "Tables liées",
     "linked.intro": "Ce traitement lie {count} tables : chaque ligne enfant appartient à une "
