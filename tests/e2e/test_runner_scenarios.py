@@ -389,3 +389,23 @@ def test_tutorials_1_and_2_on_iris(manager: Manager) -> None:
     assert privacy["inference_categorical"] is not None
     assert privacy["correlation_protection_rate"] is not None
     assert privacy["closest_rate"] is not None
+
+
+def test_a_yaml_table_left_without_data_is_named_at_run(manager: Manager, tmp_path: Path) -> None:
+    # multi.yaml declares doctor, patient and visit; the user uploads two of them. run()
+    # names the third and the call to make, and queues nothing.
+    runner = manager.create_runner("yaml_missing_data")
+    runner.from_yaml(str(FIXTURES / "avatar" / "yaml" / "multi.yaml"))
+    for name in ("patient", "visit"):
+        runner.upload_file(name, str(FIXTURES / "avatar" / "fixtures" / f"{name}.csv"))
+    with pytest.raises(FailedPrecondition, match=r"table\(s\) \['doctor'\] have no data"):
+        runner.run()
+    single = manager.create_runner("yaml_single_missing_data")
+    single.from_yaml(str(FIXTURES / "avatar" / "yaml" / "single.yaml"))
+    with pytest.raises(FailedPrecondition) as caught:
+        single.run()
+    assert "table(s) ['iris'] have no data: call upload_file('iris', data)" in str(caught.value)
+    assert single.jobs == {}
+    single.upload_file("iris", str(FIXTURES / "avatar" / "fixtures" / "iris.csv"))
+    single.run(jobs_to_run=[JobKind.standard])
+    assert len(single.shuffled("iris")) == 150

@@ -103,6 +103,17 @@ def plan(
         )
     originals = {t.name for t in tables if t.role == "original"}
     avatars = {t.name for t in tables if t.role == "avatar"}
+    # A configured table without data (a configuration loaded with from_yaml holds none) is
+    # named here: the jobs would otherwise run on the other tables and leave it out silently.
+    without_data = [t.name for t in config.tables if t.name not in originals]
+    if without_data:
+        calls = ", ".join(f"upload_file({name!r}, data)" for name in without_data)
+        raise FailedPreconditionError(
+            f"table(s) {without_data} have no data: call {calls} (a configuration loaded "
+            "from YAML holds no data), or delete_table them.",
+            reason=Reason.NO_TABLE,
+            field="table_name",
+        )
     if not originals:
         raise FailedPreconditionError(
             "the run has no table: add_table(...) first.", reason=Reason.NO_TABLE
