@@ -409,3 +409,19 @@ def test_a_yaml_table_left_without_data_is_named_at_run(manager: Manager, tmp_pa
     single.upload_file("iris", str(FIXTURES / "avatar" / "fixtures" / "iris.csv"))
     single.run(jobs_to_run=[JobKind.standard])
     assert len(single.shuffled("iris")) == 150
+
+
+def test_a_one_column_table_gets_its_avatars_and_reports(manager: Manager, tmp_path: Path) -> None:
+    # One numeric column projects on one dimension: the standard job drew a 2D projection
+    # from it and failed (IndexError, an engine incident) after computing the avatars.
+    runner = manager.create_runner("one_column", seed=3)
+    runner.add_table("line", pd.DataFrame({"v": [float(i % 37) for i in range(120)]}))
+    runner.set_parameters("line", k=5)
+    runner.run()
+    with pytest.warns(UserWarning, match="more than the 1 dimensions of this table's projection"):
+        assert list(runner.shuffled("line").columns) == ["v"]
+    assert runner.get_job(JobKind.standard).status == JobStatus.finished
+    [pdf] = runner.download_report(str(tmp_path / "line.pdf"))
+    assert Path(pdf).read_bytes().startswith(b"%PDF")
+    [docx] = runner.download_report(str(tmp_path / "line.docx"), report_type=ReportType.PIA)
+    assert Path(docx).read_bytes().startswith(b"PK")

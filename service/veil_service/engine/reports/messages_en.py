@@ -161,6 +161,7 @@ EN: dict[str, str] = {
     "projection fitted on the originals for this figure (the run kept only two).",
     "fig.3d_projection.hint": "drag to rotate",
     "fig.3d_projection.no_script": "Turn on JavaScript to rotate this projection.",
+    "fig.2d_projection.too_few": "The projection has fewer than two dimensions.",
     "fig.3d_projection.too_few": "The projection has fewer than three dimensions.",
     "fig.contribution.title": "Variable contributions",
     "fig.contribution.caption": "Share of each variable in the first dimensions of the projection.",

@@ -167,6 +167,7 @@ FR: dict[str, str] = {
     "que deux).",
     "fig.3d_projection.hint": "faire glisser pour tourner",
     "fig.3d_projection.no_script": "Activez JavaScript pour faire tourner cette projection.",
+    "fig.2d_projection.too_few": "La projection compte moins de deux dimensions.",
     "fig.3d_projection.too_few": "La projection compte moins de trois dimensions.",
     "fig.contribution.title": "Contributions des variables",
     "fig.contribution.caption": "Part de chaque variable dans les premières dimensions de la "
