@@ -425,3 +425,23 @@ def test_a_one_column_table_gets_its_avatars_and_reports(manager: Manager, tmp_p
     assert Path(pdf).read_bytes().startswith(b"%PDF")
     [docx] = runner.download_report(str(tmp_path / "line.docx"), report_type=ReportType.PIA)
     assert Path(docx).read_bytes().startswith(b"PK")
+
+
+def test_a_yaml_declaring_a_number_column_datetime_is_refused_at_run(
+    manager: Manager, tmp_path: Path
+) -> None:
+    # sepal.length declared datetime: its 5.1 was read as 5.1 ns after 1970 and the avatars
+    # came back as whole numbers (5.0), the job "finished".
+    text = (FIXTURES / "avatar" / "yaml" / "single.yaml").read_text()
+    path = tmp_path / "dated.yaml"
+    path.write_text(text.replace("type: float", "type: datetime", 1))
+    runner = manager.create_runner("dated_numbers")
+    runner.from_yaml(str(path))
+    runner.upload_file("iris", str(FIXTURES / "avatar" / "fixtures" / "iris.csv"))
+    with pytest.raises(InvalidArgument) as caught:
+        runner.run()
+    assert str(caught.value).startswith(
+        "tables[iris].column_types[sepal.length]: declared datetime, but the uploaded column "
+        "holds numbers (double)"
+    )
+    assert runner.jobs == {}
