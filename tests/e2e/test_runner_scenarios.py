@@ -445,3 +445,22 @@ def test_a_yaml_declaring_a_number_column_datetime_is_refused_at_run(
         "holds numbers (double)"
     )
     assert runner.jobs == {}
+
+
+def test_a_yaml_column_the_upload_lacks_is_said_when_uploading(
+    manager: Manager, tmp_path: Path
+) -> None:
+    # A misspelt column in the YAML (varietyX) was dropped without a word when the data came
+    # after from_yaml (refused at run() in the other order).
+    text = (FIXTURES / "avatar" / "yaml" / "single.yaml").read_text()
+    path = tmp_path / "misspelt.yaml"
+    path.write_text(text.replace("field: variety", "field: varietyX"))
+    runner = manager.create_runner("misspelt_column")
+    runner.from_yaml(str(path))
+    with pytest.warns(UserWarning) as caught:
+        runner.upload_file("iris", str(FIXTURES / "avatar" / "fixtures" / "iris.csv"))
+    [message] = [str(w.message) for w in caught]
+    assert message.startswith(
+        "table 'iris': the uploaded data has no column(s) ['varietyX']; their declared types "
+        "were dropped (its columns: sepal.length, sepal.width, petal.length, petal.width, variety)"
+    )
