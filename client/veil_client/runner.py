@@ -260,6 +260,16 @@ class Runner:
         previous = dict(state.types)
         present = set(columns)
         kept = {c: t for c, t in previous.items() if c in present}
+        dropped = [c for c in previous if c not in present]
+        if dropped:
+            # Said, not silent: a YAML's misspelt column (varietyX for variety) would otherwise
+            # leave the real column with an inferred type and nobody told.
+            warnings.warn(
+                f"table {state.name!r}: the uploaded data has no column(s) {dropped}; their "
+                f"declared types were dropped (its columns: {', '.join(columns[:20])}).",
+                UserWarning,
+                stacklevel=3,
+            )
         fresh = {c: t for c, t in declared.items() if c not in kept}
         state.types = {**kept, **fresh, **explicit}
         if state.types == previous:

@@ -263,6 +263,12 @@ def test_tutorial_3_multitable(notebook: Path, capsys: pytest.CaptureFixture[str
     assert ("standalone", "privacy") in summary.columns and ("visit", "signal") in summary.columns
 
     report = " ".join(_pdf_text(Path("multitable-report.pdf")).split())
+    # Titled with the run's display name, as a single-table report is (it read "run": the
+    # claimed job carried no display name).
+    assert PdfReader("multitable-report.pdf").metadata.title == (
+        "Avatarization technical report: tutorial_multitable"
+    )
+    assert "Veil technical report · tutorial_multitable" in report
     assert "Linked tables" in report
     for line in ("patient.p_id → visit.patient_id", "doctor.d_id → visit.doctor_id"):
         assert line in report

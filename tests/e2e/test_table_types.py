@@ -440,9 +440,10 @@ def test_a_re_upload_without_a_column_drops_its_type_and_keeps_the_declared_ones
     runner = manager.create_runner("re_upload", seed=1)
     runner.add_table("people", frame, types={"stage": "category"})
     runner.set_parameters("people", k=10)
-    runner.upload_file(
-        "people", frame.drop(columns=["score"]).assign(visits=rng.integers(0, 9, 60))
-    )
+    with pytest.warns(UserWarning, match=r"no column\(s\) \['score'\]; their declared types"):
+        runner.upload_file(
+            "people", frame.drop(columns=["score"]).assign(visits=rng.integers(0, 9, 60))
+        )
     types = runner.config.tables["people"].types
     assert "score" not in types
     assert types["stage"] == "category"  # declared on integer codes: not re-inferred as int

@@ -7,6 +7,7 @@ count is checked by the engine, which knows the table).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -343,8 +344,14 @@ def _check_weights(path: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise _fail(path, "must map column names to positive numbers.")
     for name, weight in value.items():
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            raise _fail(f"{path}[{name}]", f"must be a positive number; got {weight!r}.")
+        # NaN and infinity are floats YAML reads (.nan, .inf): refused here, not by the job.
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not math.isfinite(weight)
+            or weight <= 0
+        ):
+            raise _fail(f"{path}[{name}]", f"must be a finite positive number; got {weight!r}.")
 
 
 def _check_annotations(annotations: dict[str, str]) -> None:

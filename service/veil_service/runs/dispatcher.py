@@ -475,7 +475,7 @@ class Dispatcher:
         run, run_tables = await db_call(self._run_and_tables, job)
         config = RunConfig.from_dict(run.config)
         if config.linked and job.kind in linked_jobs.ENGINE_KIND:
-            await self._execute_linked(job, config, run_tables)
+            await self._execute_linked(job, config, run_tables, run.display_name)
             return
         originals = [t for t in run_tables if t.role == "original"]
         last_write = 0.0
@@ -569,9 +569,17 @@ class Dispatcher:
         )
 
     async def _execute_linked(
-        self, job: jobs.JobRecord, config: RunConfig, run_tables: list[tables.StoredTable]
+        self,
+        job: jobs.JobRecord,
+        config: RunConfig,
+        run_tables: list[tables.StoredTable],
+        display_name: str,
     ) -> None:
-        """One engine task over every table of a linked run (see ``runs.linked_jobs``)."""
+        """One engine task over every table of a linked run (see ``runs.linked_jobs``).
+
+        ``display_name`` is the run's, read with it: a claimed job's record carries none (the
+        claim selects the jobs table alone), and the reports are titled with it.
+        """
         last_write = 0.0
 
         async def progress(fraction: float, phase: str) -> None:
@@ -585,7 +593,7 @@ class Dispatcher:
 
         names = [t.name for t in config.tables]
         inputs, from_standard = await db_call(self._linked_inputs, job, names, run_tables)
-        params = linked_jobs.task_params(config, run_name=job.display_name)
+        params = linked_jobs.task_params(config, run_name=display_name)
         if from_standard:
             # Per table: the avatars come from the run's standard job, which released its
             # identifier-like columns as pseudonyms (the metrics and reports leave them out);

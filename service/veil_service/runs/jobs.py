@@ -103,6 +103,17 @@ def plan(
         )
     originals = {t.name for t in tables if t.role == "original"}
     avatars = {t.name for t in tables if t.role == "avatar"}
+    # A configured table without data (a configuration loaded with from_yaml holds none) is
+    # named here: the jobs would otherwise run on the other tables and leave it out silently.
+    without_data = [t.name for t in config.tables if t.name not in originals]
+    if without_data:
+        calls = ", ".join(f"upload_file({name!r}, data)" for name in without_data)
+        raise FailedPreconditionError(
+            f"table(s) {without_data} have no data: call {calls} (a configuration loaded "
+            "from YAML holds no data), or delete_table them.",
+            reason=Reason.NO_TABLE,
+            field="table_name",
+        )
     if not originals:
         raise FailedPreconditionError(
             "the run has no table: add_table(...) first.", reason=Reason.NO_TABLE
@@ -181,6 +192,31 @@ def _check_named_columns(config: RunConfig, tables: list[StoredTable]) -> None:
         _check_listed(
             f"tables[{table.name}].column_types", table_config.column_types, table, columns
         )
+        _check_declared_dates(table, table_config.column_types)
+
+
+#: Arrow types of number columns (``pd.to_datetime`` reads their values as nanoseconds).
+_NUMBER_TYPES = frozenset(
+    {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+    | {"halffloat", "float", "double"}
+)
+
+
+def _check_declared_dates(table: StoredTable, types: dict[str, str]) -> None:
+    """Refuse a number column declared ``datetime``: read as nanoseconds after 1970 its
+    values became dates a few seconds apart, and the avatars came back truncated to whole
+    numbers (5.1 -> 5.0) without a word."""
+    for column in table.columns:
+        declared = types.get(column.name)
+        if declared in ("datetime", "datetime_tz") and column.arrow_type in _NUMBER_TYPES:
+            path = f"tables[{table.name}].column_types[{column.name}]"
+            raise InvalidArgumentError(
+                f"{path}: declared {declared}, but the uploaded column holds numbers "
+                f"({column.arrow_type}), which would be read as nanoseconds after 1970-01-01. "
+                f"Declare it float or int, or upload it as dates (e.g. "
+                f"pd.to_datetime(df[{column.name!r}], unit='s')).",
+                field=path,
+            )
 
 
 def _check_metrics_columns(config: RunConfig, tables: list[StoredTable]) -> None:

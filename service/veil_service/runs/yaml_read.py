@@ -600,6 +600,11 @@ class _Reader:
                 raise doc.error(
                     f"spec.{key}", f"must be one of {', '.join(choices)}; got {spec[key]!r}."
                 )
+        if spec.get("report_type", "basic") == "basic" and spec.get("output_format") == "docx":
+            self.notes.append(
+                f"{doc.label()} spec.output_format docx is ignored: Veil writes the technical "
+                "report as a PDF (the PIA report is the DOCX)."
+            )
         _mapping(doc, "spec.results", spec.get("results"), vocab.RESULTS_KEYS)
         self.scalar(doc, "report_language", spec.get("language"))
 

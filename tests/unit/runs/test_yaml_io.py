@@ -277,6 +277,31 @@ def test_bad_feature_values_are_errors_naming_the_place(body: str, expected: str
         config_from_yaml(_standard("      k: 5\n" + body))
 
 
+@pytest.mark.parametrize("weight", [".nan", ".inf", "-.inf", "0", "-3"])
+def test_a_column_weight_must_be_finite_and_positive(weight: str) -> None:
+    # .nan and .inf were accepted here and refused only by the standard job, after the upload.
+    body = f"      k: 5\n      column_weights:\n        variety: {weight}\n"
+    with pytest.raises(InvalidArgumentError) as caught:
+        config_from_yaml(_standard(body))
+    message = caught.value.message
+    place = "tables[iris].avatarization.column_weights[variety]"
+    assert f"{place}: must be a finite positive number" in message
+    assert "(in the YAML: AvatarParameters spec.avatarization.iris.column_weights)" in message
+
+
+def test_a_docx_technical_report_is_said_to_be_a_pdf() -> None:
+    # output_format: docx on the basic report was accepted without a word; the report is a PDF.
+    text = _text("single.yaml").replace(
+        "report_type: basic\n  output_format: pdf", "report_type: basic\n  output_format: docx"
+    )
+    assert "output_format: docx" in text
+    _, _, warnings = config_from_yaml(text)
+    assert warnings == [
+        "AvatarReportParameters 'report' spec.output_format docx is ignored: Veil writes the "
+        "technical report as a PDF (the PIA report is the DOCX)."
+    ]
+
+
 def test_specific_id_without_placeholder_is_an_error_naming_the_column() -> None:
     text = (
         "kind: AvatarSchema\nmetadata:\n  name: schema\nspec:\n  tables:\n  - name: t\n"

@@ -170,7 +170,9 @@ def _impute_knn(
         filled = imputer.transform(features)
     n_cont = cont.shape[1]
     sub = cont[target_rows]
-    cont[target_rows] = np.where(np.isnan(sub), filled[:, :n_cont], sub)
+    # The donors were searched and averaged on standardised values: back to the column's scale
+    # (an age imputed as 0.3 standard deviations is 43, not 0.3).
+    cont[target_rows] = np.where(np.isnan(sub), filled[:, :n_cont] * std + mean, sub)
     offset = n_cont
     for j, m in enumerate(n_categories):
         missing = cats[target_rows, j] < 0
@@ -210,7 +212,9 @@ def _fast_knn(features: FloatArray, donors: FloatArray, k: int) -> FloatArray:
             continue
         space = complete_donors[:, observed]
         queries = features[np.ix_(rows, observed)]
-        if space.shape[1] > FAST_KNN_DIMENSIONS:
+        # One complete donor has no covariance (NaN, and eigh fails): it is every row's
+        # nearest anyway, so it is searched as it is.
+        if space.shape[1] > FAST_KNN_DIMENSIONS and len(space) > 1:
             centre = space.mean(axis=0)
             eigenvalues, vectors = np.linalg.eigh(np.cov(space, rowvar=False))
             basis = vectors[:, np.argsort(eigenvalues)[::-1][:FAST_KNN_DIMENSIONS]]

@@ -20,6 +20,7 @@ from veil_service.engine.metrics.definitions import ATTACKS, METRICS, Attack, Fa
 __all__ = [
     "ATTACKS",
     "CATALOG",
+    "SERIES_SIGNAL_KEYS",
     "SPECS",
     "Attack",
     "Family",
@@ -108,6 +109,16 @@ CATALOG: tuple[MetricSpec, ...] = tuple(
     _spec(m.key, m.family, m.attack, m.unit, m.target) for m in METRICS
 )
 SPECS: dict[str, MetricSpec] = {spec.key: spec for spec in CATALOG}
+#: Signal metrics of a time-series table (engine/timeseries/metrics.py, multitable/metrics.py):
+#: not in every report, so outside the catalog, but named and defined in both languages.
+SERIES_SIGNAL_KEYS: tuple[str, ...] = (
+    "pointwise_hellinger_mean",
+    "pointwise_hellinger_std",
+    "density_hellinger_mean",
+    "density_hellinger_std",
+    "series_length_mean_original",
+    "series_length_mean_avatar",
+)
 
 
 @dataclass(frozen=True)

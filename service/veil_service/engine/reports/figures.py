@@ -388,7 +388,12 @@ def _projections(
         builder.add("2d_projection", None)
         builder.add("3d_projection", None)
         return
-    builder.add("2d_projection", projection_2d_figure(coords_o, coords_a, t, seed), png=True)
+    if coords_o.shape[1] < 2 or coords_a.shape[1] < 2:
+        # One informative column (a single numeric one, or the others constant) projects on
+        # one dimension: there is no plane to draw, and the job must not fail for it.
+        builder.add("2d_projection", None, png=True, fallback=t("fig.2d_projection.too_few"))
+    else:
+        builder.add("2d_projection", projection_2d_figure(coords_o, coords_a, t, seed), png=True)
     if not builder.wants():
         return  # the 3D view is a page only
     caption = t("fig.3d_projection.caption")

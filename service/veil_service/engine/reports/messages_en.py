@@ -40,6 +40,12 @@ EN: dict[str, str] = {
     "metric.inference_accuracy_ratio": "Inference accuracy ratio",
     "metric.hellinger_mean": "Hellinger distance (mean)",
     "metric.hellinger_std": "Hellinger distance (std)",
+    "metric.pointwise_hellinger_mean": "Hellinger distance per time point (mean)",
+    "metric.pointwise_hellinger_std": "Hellinger distance per time point (std)",
+    "metric.density_hellinger_mean": "Hellinger distance of all readings (mean)",
+    "metric.density_hellinger_std": "Hellinger distance of all readings (std)",
+    "metric.series_length_mean_original": "Readings per series, originals (mean)",
+    "metric.series_length_mean_avatar": "Readings per series, avatars (mean)",
     "metric.correlation_difference_ratio": "Correlation difference",
     "metric.column_shapes_score": "Column shapes score",
     "metric.pair_trends_score": "Column pair trends score",
@@ -86,6 +92,16 @@ EN: dict[str, str] = {
     "desc.hellinger_mean": "mean over variables of the Hellinger distance between original and "
     "avatar distributions; 0 = identical, 1 = disjoint.",
     "desc.hellinger_std": "standard deviation of those per-variable distances.",
+    "desc.pointwise_hellinger_mean": "for a time series, at each point of the common time grid "
+    "and for each variable, the Hellinger distance between original and avatar values; mean over "
+    "points and variables (0 = identical, 1 = disjoint).",
+    "desc.pointwise_hellinger_std": "standard deviation of those per-point distances.",
+    "desc.density_hellinger_mean": "for a time series, the Hellinger distance between all "
+    "original and all avatar readings of a variable, pooled over time and individuals; mean "
+    "over variables.",
+    "desc.density_hellinger_std": "standard deviation of those per-variable distances.",
+    "desc.series_length_mean_original": "mean number of readings per original series.",
+    "desc.series_length_mean_avatar": "mean number of readings per avatar series.",
     "desc.correlation_difference_ratio": "mean absolute difference between original and avatar "
     "Pearson correlations of continuous variables, in percent.",
     "desc.column_shapes_score": "mean similarity (0 to 1) of each column's distribution, as "
@@ -145,6 +161,7 @@ EN: dict[str, str] = {
     "projection fitted on the originals for this figure (the run kept only two).",
     "fig.3d_projection.hint": "drag to rotate",
     "fig.3d_projection.no_script": "Turn on JavaScript to rotate this projection.",
+    "fig.2d_projection.too_few": "The projection has fewer than two dimensions.",
     "fig.3d_projection.too_few": "The projection has fewer than three dimensions.",
     "fig.contribution.title": "Variable contributions",
     "fig.contribution.caption": "Share of each variable in the first dimensions of the projection.",
@@ -499,6 +516,11 @@ EN: dict[str, str] = {
     "level.limited": "limited",
     "level.significant": "significant",
     "level.maximum": "maximum",
+    # The same levels qualifying a feminine noun in French (likelihood, exposure).
+    "level_f.negligible": "negligible",
+    "level_f.limited": "limited",
+    "level_f.significant": "significant",
+    "level_f.maximum": "maximum",
     # multi-table runs (linked tables)
     "linked.heading": "Linked tables",
     "linked.intro": "This run links {count} tables: each child row belongs to one parent row. "
@@ -523,7 +545,9 @@ EN: dict[str, str] = {
     "linked.computations_intro": "A multi-table run is attacked from several sides: each table "
     "alone (standalone), a parent with its children summarised (to_top_enriched), a child whose "
     "rows are traced back to their individual (to_bottom_id_propagated), the same enriched with "
-    "every parent's variables (full_enriched). The verdicts above rest on the weakest of them.",
+    "every parent's variables (full_enriched). The verdicts above rest on the standalone result "
+    "(a child table, whose rows are not individuals, on the weakest of the others): a side "
+    "marked fail here is a weakness they do not show.",
     "linked.computation_type": "Computation type",
     "linked.reference": "Other table",
     "linked.type.standalone": "standalone",

@@ -40,6 +40,12 @@ FR: dict[str, str] = {
     "metric.inference_accuracy_ratio": "Ratio de précision d'inférence",
     "metric.hellinger_mean": "Distance de Hellinger (moyenne)",
     "metric.hellinger_std": "Distance de Hellinger (écart-type)",
+    "metric.pointwise_hellinger_mean": "Distance de Hellinger par instant (moyenne)",
+    "metric.pointwise_hellinger_std": "Distance de Hellinger par instant (écart-type)",
+    "metric.density_hellinger_mean": "Distance de Hellinger de tous les relevés (moyenne)",
+    "metric.density_hellinger_std": "Distance de Hellinger de tous les relevés (écart-type)",
+    "metric.series_length_mean_original": "Relevés par série, originaux (moyenne)",
+    "metric.series_length_mean_avatar": "Relevés par série, avatars (moyenne)",
     "metric.correlation_difference_ratio": "Écart des corrélations",
     "metric.column_shapes_score": "Score de forme des colonnes",
     "metric.pair_trends_score": "Score de tendance des paires de colonnes",
@@ -88,6 +94,16 @@ FR: dict[str, str] = {
     "desc.hellinger_mean": "moyenne sur les variables de la distance de Hellinger entre les "
     "distributions originales et avatars ; 0 = identiques, 1 = disjointes.",
     "desc.hellinger_std": "écart-type de ces distances par variable.",
+    "desc.pointwise_hellinger_mean": "pour une série temporelle, à chaque point de la grille "
+    "de temps commune et pour chaque variable, la distance de Hellinger entre valeurs originales "
+    "et avatars ; moyenne sur les points et les variables (0 = identiques, 1 = disjointes).",
+    "desc.pointwise_hellinger_std": "écart-type de ces distances par instant.",
+    "desc.density_hellinger_mean": "pour une série temporelle, la distance de Hellinger entre "
+    "tous les relevés originaux et tous les relevés avatars d'une variable, regroupés sur le "
+    "temps et les individus ; moyenne sur les variables.",
+    "desc.density_hellinger_std": "écart-type de ces distances par variable.",
+    "desc.series_length_mean_original": "nombre moyen de relevés par série originale.",
+    "desc.series_length_mean_avatar": "nombre moyen de relevés par série avatar.",
     "desc.correlation_difference_ratio": "écart absolu moyen entre les corrélations de Pearson "
     "originales et avatars des variables continues, en pourcentage.",
     "desc.column_shapes_score": "similarité moyenne (de 0 à 1) de la distribution de chaque "
@@ -151,6 +167,7 @@ FR: dict[str, str] = {
     "que deux).",
     "fig.3d_projection.hint": "faire glisser pour tourner",
     "fig.3d_projection.no_script": "Activez JavaScript pour faire tourner cette projection.",
+    "fig.2d_projection.too_few": "La projection compte moins de deux dimensions.",
     "fig.3d_projection.too_few": "La projection compte moins de trois dimensions.",
     "fig.contribution.title": "Contributions des variables",
     "fig.contribution.caption": "Part de chaque variable dans les premières dimensions de la "
@@ -528,6 +545,11 @@ FR: dict[str, str] = {
     "level.limited": "limité",
     "level.significant": "important",
     "level.maximum": "maximal",
+    # Accordés au féminin : vraisemblance, exposition.
+    "level_f.negligible": "négligeable",
+    "level_f.limited": "limitée",
+    "level_f.significant": "importante",
+    "level_f.maximum": "maximale",
     # multi-table runs (linked tables)
     "linked.heading": "Tables liées",
     "linked.intro": "Ce traitement lie {count} tables : chaque ligne enfant appartient à une "
@@ -555,7 +577,9 @@ FR: dict[str, str] = {
     "chaque table seule (standalone), un parent avec ses enfants résumés (to_top_enriched), un "
     "enfant dont les lignes sont rattachées à leur individu (to_bottom_id_propagated), le même "
     "enrichi des variables de tous ses parents (full_enriched). Les verdicts ci-dessus reposent "
-    "sur le plus faible d'entre eux.",
+    "sur le résultat standalone (pour une table enfant, dont les lignes ne sont pas des "
+    "individus, sur le plus faible des autres) : un côté marqué non atteint ici est une "
+    "faiblesse qu'ils ne montrent pas.",
     "linked.computation_type": "Type de calcul",
     "linked.reference": "Autre table",
     "linked.type.standalone": "standalone",

@@ -133,7 +133,7 @@ def _attack_section(
     run = paragraph.add_run(t(f"level.{LEVELS[assessment.residual]}"))
     run.bold = True
     run.font.color.rgb = _GREEN if assessment.acceptable else _RED
-    paragraph.add_run(" — " + t("pia.residual_why", likelihood=t(f"level.{LEVELS[likelihood]}")))
+    paragraph.add_run(" — " + t("pia.residual_why", likelihood=t(f"level_f.{LEVELS[likelihood]}")))
 
 
 def _likelihood_section(document: Any, pia: PiaContext, t: Translator) -> int:
@@ -145,9 +145,9 @@ def _likelihood_section(document: Any, pia: PiaContext, t: Translator) -> int:
         document,
         [t("pia.factor"), t("pia.level")],
         [
-            [t("pia.factor.exposure"), t(f"level.{LEVELS[exposure]}")],
+            [t("pia.factor.exposure"), t(f"level_f.{LEVELS[exposure]}")],
             [t("pia.factor.attractiveness"), t(f"level.{LEVELS[severity]}")],
-            [t("pia.factor.likelihood"), t(f"level.{LEVELS[likelihood]}")],
+            [t("pia.factor.likelihood"), t(f"level_f.{LEVELS[likelihood]}")],
         ],
         [7.0, 5.0],
     )

@@ -42,7 +42,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         "the technical report needs reportlab: pip install 'veil[reports]'"
     ) from error
 
-from veil_service.engine.reports.catalog import MetricResult, evaluate_metrics
+from veil_service.engine.reports.catalog import SERIES_SIGNAL_KEYS, MetricResult, evaluate_metrics
 from veil_service.engine.reports.context import ReportContext, TableSummary, flatten_parameters
 from veil_service.engine.reports.features import feature_sections
 from veil_service.engine.reports.figure import Figure
@@ -421,6 +421,8 @@ def build_technical_report(context: ReportContext, language: str = "en") -> byte
     else:
         story.append(Paragraph(escape(t("tech.no_parameters")), styles["body"]))
     keys = [r.key for r in evaluate_metrics({}, "privacy") + evaluate_metrics({}, "signal")]
+    # A time-series table's own signal metrics are defined when the report shows them.
+    keys += [k for k in SERIES_SIGNAL_KEYS if any(k in m for m in context.signal.values())]
     story += _method(t, styles, keys)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

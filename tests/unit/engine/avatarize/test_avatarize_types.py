@@ -91,6 +91,37 @@ def test_every_imputation_method_runs_and_reproduces_missing(method: str) -> Non
     assert result.avatars["workclass"].dropna().isin(adult["workclass"].dropna()).all()
 
 
+@pytest.mark.parametrize("method", ["knn", "fast_knn"])
+def test_knn_imputed_values_are_on_the_column_scale(method: str) -> None:
+    # The donors' standardised mean was written back as the value: an age around 100 was
+    # imputed as about 0, and with return_data_imputed a quarter of the avatars got one value.
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.normal(100, 10, 600), "w": rng.normal(50, 5, 600)})
+    df.loc[rng.random(600) < 0.3, "age"] = np.nan
+    result = avatarize(
+        df, k=10, imputation_method=method, imputation_return_data_imputed=True, seed=1
+    )
+    ages = result.avatars["age"]
+    assert ages.notna().all()
+    assert 95 < ages.mean() < 105 and ages.min() > 60
+    assert ages.value_counts().iloc[0] < 20  # no pile of avatars on one value
+
+
+def test_fast_knn_with_a_single_complete_donor_imputes_its_values() -> None:
+    # Nine observed features and one complete row: the donors' covariance was NaN and the
+    # standard job failed (LinAlgError / "Input X contains NaN", an engine incident).
+    from veil_service.engine.avatarize.imputation import impute
+
+    rng = np.random.default_rng(0)
+    continuous = rng.normal(size=(50, 10))
+    continuous[1:, 9] = np.nan
+    no_codes = np.empty((50, 0), dtype=np.int32)
+    filled, _ = impute(
+        continuous, no_codes, [], method="fast_knn", k=5, training_fraction=1.0, rng=rng
+    )
+    assert (filled[1:, 9] == continuous[0, 9]).all()
+
+
 def test_excluded_variables_row_order_and_coordinate_similarity() -> None:
     # A ward of 40 (an identifier would come back as pseudonyms: test_avatarize_identifiers.py).
     df = _mixed().assign(ward=[f"W{i % 40:02d}" for i in range(400)])

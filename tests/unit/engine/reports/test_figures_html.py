@@ -153,6 +153,32 @@ def test_missing_inputs_still_produce_every_kind_with_an_explanation() -> None:
     assert "fewer than three dimensions" in three_d
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_one_dimension_projection_gets_an_explanation_not_an_error(language: str) -> None:
+    # One numeric column (or the others constant) projects on one dimension: the 2D figure
+    # indexed a second one, and the standard job failed (IndexError) after the avatars.
+    rng = np.random.default_rng(0)
+    original = pd.DataFrame({"v": rng.normal(size=60)})
+    avatars = pd.DataFrame({"v": rng.normal(size=60)})
+    line = pd.DataFrame({"Dim.1": rng.normal(size=60)})
+    for draw in (build_figures, build_report_figures):
+        kwargs = {"with_png": False} if draw is build_figures else {"privacy": None, "signal": None}
+        figures = draw(
+            original,
+            avatars,
+            table_name="line",
+            original_projections=line,
+            avatar_projections=line,
+            language=language,
+            **kwargs,
+        )
+        two_d = next(f for f in figures if f.kind == "2d_projection")
+        assert two_d.png is None
+        if draw is build_figures:
+            says = {"en": "fewer than two dimensions", "fr": "moins de deux dimensions"}
+            assert says[language] in two_d.html
+
+
 def test_rc_params_do_not_leak() -> None:
     before = dict(matplotlib.rcParams)
     original, avatars = wbcd_tables()

@@ -82,6 +82,35 @@ def test_technical_report_lists_links_and_computation_types(language: str) -> No
     assert "sensitive_original_order_assignment" not in text
 
 
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", "The verdicts above rest on the standalone result"),
+        ("fr", "Les verdicts ci-dessus reposent sur le résultat standalone"),
+    ],
+)
+def test_a_parent_verdict_is_said_to_rest_on_its_standalone_result(
+    language: str, says: str
+) -> None:
+    # A parent passes standalone and fails to_top_enriched: its verdict shows the standalone
+    # result (docs/reports.md), so the report must not claim it rests on the weakest side.
+    context = _linked_context("linear_sum_assignment")
+    standalone = {**context.privacy["wbcd"], "metadata": {"computation_type": "standalone"}}
+    enriched = {
+        **PRIVACY,
+        "hidden_rate": 80.0,
+        "passed": {"hidden_rate": False},
+        "metadata": {"computation_type": "to_top_enriched", "reference": "visit"},
+    }
+    context = dataclasses.replace(
+        context, computations={**context.computations, "wbcd": [standalone, enriched]}
+    )
+    text = " ".join(_pdf_text(build_technical_report(context, language)).split())
+    assert says in text
+    assert "rest on the weakest of them" not in text
+    assert "reposent sur le plus faible d'entre eux" not in text
+
+
 def test_sensitive_original_order_is_flagged_as_a_breach() -> None:
     context = _linked_context("sensitive_original_order_assignment")
     pdf = " ".join(_pdf_text(build_technical_report(context, "en")).split())
@@ -101,3 +130,40 @@ def test_a_safe_link_leaves_the_verdicts_to_the_metrics() -> None:
         "wbcd.id → visit.wbcd_id: avatar children assigned by minimum distance assignment." in pia
     )
     assert "not compatible with an anonymous release" not in pia
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("en", ("Hellinger distance per time point (mean)", "Readings per series, avatars (mean)")),
+        ("fr", ("Distance de Hellinger par instant (moyenne)", "Relevés par série, avatars")),
+    ],
+)
+def test_time_series_signal_metrics_are_named_and_defined(
+    language: str, names: tuple[str, ...]
+) -> None:
+    # A time-series table's signal metrics showed as raw keys (pointwise_hellinger_mean...)
+    # in both languages, with no definition.
+    context = _linked_context("time_series")
+    series = {
+        "hellinger_mean": 0.1,
+        "hellinger_std": 0.1,
+        "pointwise_hellinger_mean": 0.348,
+        "pointwise_hellinger_std": 0.102,
+        "density_hellinger_mean": 0.157,
+        "density_hellinger_std": 0.09,
+        "series_length_mean_original": 30.0,
+        "series_length_mean_avatar": 30.0,
+        "targets": {"pointwise_hellinger_mean": "< 0.1", "density_hellinger_mean": "< 0.1"},
+    }
+    context = dataclasses.replace(context, signal={**context.signal, "visit": series})
+    text = " ".join(_pdf_text(build_technical_report(context, language)).split())
+    for name in names:
+        assert name in text
+    for key in ("pointwise_hellinger", "density_hellinger", "series_length_mean"):
+        assert key not in text
+    definition = {
+        "en": "Hellinger distance of all readings (mean): for a time series",
+        "fr": "Distance de Hellinger de tous les relevés (moyenne): pour une série temporelle",
+    }[language]
+    assert definition in text

@@ -69,6 +69,11 @@ def test_french_pia_translates_context_and_levels() -> None:
         assert expected in text, expected
     for english in ("Residual risk", "Likelihood", "not computed", "Conclusion:"):
         assert english not in text, english
+    # Levels agree with the feminine vraisemblance and exposition (they read "jugée maximal").
+    assert "compte tenu d'une vraisemblance d'attaque jugée maximale." in text
+    assert "\nVraisemblance d'une attaque\nmaximale\n" in text
+    assert "\nExposition (destinataire)\nmaximale\n" in text
+    assert "jugée maximal." not in text
 
 
 def test_contained_context_with_all_targets_met_is_compatible() -> None:
