@@ -37,7 +37,13 @@ from veil_client.config import (
     UnalignmentStrategy,
 )
 from veil_client.constants import PlotKind, Results
-from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
+from veil_client.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unimplemented,
+    VeilError,
+)
 from veil_client.models import JobKind, JobResponse, JobStatus, PrivacyLoss, TablesLinksAdvice
 from veil_client.progress import JobProgress, in_notebook
 from veil_client.results import STORED_KINDS, ResultsOrganizer
@@ -933,8 +939,14 @@ class Runner:
 
     def kill(self) -> None:
         """Stop the run: cancel every launched job that is not done (Octopize's kill is a
-        no-op)."""
-        self.cancel()
+        no-op).
+
+        Jobs deleted meanwhile (``manager.delete_job(...)``) are skipped: there is nothing left
+        to stop, and a script ending with ``kill()`` must not fail where Octopize's did nothing.
+        """
+        for job_id in self.jobs.values():
+            with contextlib.suppress(NotFound):
+                self.api.cancel_job_unless_done(job_id)
 
     def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[JobResponse]:
         """Cancel launched jobs that are not done."""

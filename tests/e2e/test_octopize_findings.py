@@ -458,3 +458,19 @@ def test_get_specific_result_gives_metrics_as_octopizes_lists(
     assert privacy == runner.privacy_metrics("iris")
     assert signal == runner.signal_metrics("iris")
     assert 0 <= signal[0]["hellinger_mean"] <= 1
+
+
+def test_kill_after_the_jobs_were_deleted_does_not_fail(
+    manager: Manager, iris: pd.DataFrame
+) -> None:
+    # Octopize's kill() does nothing; Veil's cancels the unfinished jobs, and must not fail on
+    # jobs already deleted. Before: "NotFound: no job '<id>'".
+    runner = manager.create_runner("kill_deleted")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    assert runner.shuffled("iris").shape == (150, 5)
+    deleted = manager.delete_job("kill_deleted")
+    assert deleted["deleted_jobs"] == [runner.jobs[JobKind.standard]]
+    runner.kill()
+    assert manager.get_jobs_by_name("kill_deleted") == []
