@@ -37,7 +37,13 @@ from veil_client.config import (
     UnalignmentStrategy,
 )
 from veil_client.constants import PlotKind, Results
-from veil_client.errors import FailedPrecondition, InvalidArgument, Unimplemented, VeilError
+from veil_client.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unimplemented,
+    VeilError,
+)
 from veil_client.models import JobKind, JobResponse, JobStatus, PrivacyLoss, TablesLinksAdvice
 from veil_client.progress import JobProgress, in_notebook
 from veil_client.results import STORED_KINDS, ResultsOrganizer
@@ -443,45 +449,47 @@ class Runner:
     def set_parameters(
         self,
         table_name: str,
-        *,
+        # Octopize's parameters, in the order of its signature, so positional calls
+        # (set_parameters("iris", 5)) mean the same thing; Veil's own ones are keyword-only.
         k: int | None = None,
         ncp: int | None = None,
         use_categorical_reduction: bool | None = None,
         column_weights: dict[str, float] | None = None,
         exclude_variable_names: list[str] | None = None,
-        exclude_variable_method: Any = None,
         exclude_replacement_strategy: Any = None,
+        exclude_variable_method: Any = None,
         imputation_method: Any = None,
         imputation_k: int | None = None,
         imputation_training_fraction: float | None = None,
         imputation_return_data_imputed: bool | None = None,
+        open_dp_epsilon: float | None = None,
+        fast_dp_epsilon: float | None = None,
+        time_series_nf: int | None = None,
+        time_series_projection_type: ProjectionType | str | None = None,
+        time_series_nb_points: int | None = None,
+        time_series_method: AlignmentMethod | str | None = None,
         known_variables: list[str] | None = None,
         target: str | None = None,
         quantile_threshold: int | None = None,
+        data_augmentation_strategy: Any = None,
+        data_augmentation_target_column: str | None = None,
+        data_augmentation_should_anonymize_original_table: bool | None = None,
+        processors: list[Any] | None = None,
+        pseudonymized_columns: dict[str, Any] | None = None,
+        use_excluded_variables_in_metrics: bool = False,
+        *,
         max_rows_per_batch: int | None = None,
         max_weight: float | None = None,
         local_noise: float | None = None,
         redraw_unique_copies: bool | None = None,
         coupled_noise: bool | None = None,
         target_column: str | None = None,
-        use_excluded_variables_in_metrics: bool = False,
-        time_series_nf: int | None = None,
-        time_series_projection_type: ProjectionType | str | None = None,
-        time_series_nb_points: int | None = None,
-        time_series_method: AlignmentMethod | str | None = None,
         time_series_unalignment: UnalignmentStrategy | str | None = None,
-        open_dp_epsilon: float | None = None,
-        fast_dp_epsilon: float | None = None,
         preprocess_budget_ratio: float | None = None,
         mechanism: str | None = None,
         gmm_n_components: int | None = None,
         histogram_n_bins: int | None = None,
         bounds_percentile: float | None = None,
-        data_augmentation_strategy: Any = None,
-        data_augmentation_target_column: str | None = None,
-        data_augmentation_should_anonymize_original_table: bool | None = None,
-        processors: list[Any] | None = None,
-        pseudonymized_columns: dict[str, Any] | None = None,
         **other: Any,
     ) -> None:
         """Replace every parameter of a table (Octopize's names; see docs/porting_octopize.md).
@@ -931,8 +939,14 @@ class Runner:
 
     def kill(self) -> None:
         """Stop the run: cancel every launched job that is not done (Octopize's kill is a
-        no-op)."""
-        self.cancel()
+        no-op).
+
+        Jobs deleted meanwhile (``manager.delete_job(...)``) are skipped: there is nothing left
+        to stop, and a script ending with ``kill()`` must not fail where Octopize's did nothing.
+        """
+        for job_id in self.jobs.values():
+            with contextlib.suppress(NotFound):
+                self.api.cancel_job_unless_done(job_id)
 
     def cancel(self, job_names: JobKind | str | list[Any] | None = None) -> list[JobResponse]:
         """Cancel launched jobs that are not done."""
@@ -990,7 +1004,14 @@ class Runner:
             raise ValueError(
                 f"job {job_name} produced no {result.value} result for {table_name!r}."
             )
-        return self._decode(found[-1])
+        value = self._decode(found[-1])
+        if result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS) and not isinstance(
+            value, list
+        ):
+            # Octopize's ResultsOrganizer keeps one list per table (one dict per computation),
+            # so its get_specific_result returns a list even for a one-table run.
+            return [value]
+        return value
 
     def get_all_results(self) -> ResultsOrganizer:
         """Wait for every launched job and download its results, organized by kind and table
@@ -1054,15 +1075,17 @@ class Runner:
 
     def privacy_metrics(self, table_name: str) -> list[dict[str, Any]]:
         """Privacy metrics of a table: one dict per computation."""
-        value = self.get_specific_result(
+        value: list[dict[str, Any]] = self.get_specific_result(
             table_name, JobKind.privacy_metrics, Results.PRIVACY_METRICS
         )
-        return value if isinstance(value, list) else [value]
+        return value
 
     def signal_metrics(self, table_name: str) -> list[dict[str, Any]]:
         """Signal (utility) metrics of a table: one dict per computation."""
-        value = self.get_specific_result(table_name, JobKind.signal_metrics, Results.SIGNAL_METRICS)
-        return value if isinstance(value, list) else [value]
+        value: list[dict[str, Any]] = self.get_specific_result(
+            table_name, JobKind.signal_metrics, Results.SIGNAL_METRICS
+        )
+        return value
 
     def projections(
         self, table_name: str, job_name: JobKind | str = JobKind.standard

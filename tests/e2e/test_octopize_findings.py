@@ -420,3 +420,57 @@ def test_item_10_advice_never_proposes_a_k_it_warns_about(manager: Manager) -> N
         warnings.simplefilter("error")  # before: "k=2 is the minimum allowed value"
         runner.advise_parameters("small")
     assert runner.config.tables["small"].avatarization["k"] == 3
+
+
+def test_set_parameters_takes_octopizes_positional_arguments(
+    manager: Manager, iris: pd.DataFrame
+) -> None:
+    # Octopize's set_parameters(table_name, k, ncp, use_categorical_reduction, ...) takes them
+    # by position too. Before: "TypeError: Runner.set_parameters() takes 2 positional
+    # arguments but 4 were given".
+    runner = manager.create_runner("positional")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", 5, 3)
+    assert runner.config.tables["iris"].avatarization == {"k": 5, "ncp": 3}
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    privacy = runner.privacy_metrics("iris")[0]
+    assert privacy["metadata"]["parameters"]["ncp"] == 3
+    assert runner.get_job(JobKind.standard).status == JobStatus.finished
+    # Veil's own parameters stay keyword-only, after Octopize's.
+    with pytest.raises(TypeError):
+        runner.set_parameters("iris", *([None] * 26), 1000)
+
+
+def test_get_specific_result_gives_metrics_as_octopizes_lists(
+    manager: Manager, iris: pd.DataFrame
+) -> None:
+    # Octopize keeps one list of computations per table, so get_specific_result returns a list
+    # for metrics, as runner.privacy_metrics(table) does. Before: a bare dict for a one-table
+    # run (``result[0]`` raised KeyError: 0).
+    runner = manager.create_runner("metrics_lists")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=METRIC_JOBS)
+    privacy = runner.get_specific_result("iris", JobKind.privacy_metrics, Results.PRIVACY_METRICS)
+    signal = runner.get_specific_result("iris", "signal_metrics", Results.SIGNAL_METRICS)
+    assert isinstance(privacy, list) and isinstance(signal, list)
+    assert [p["metadata"]["table_name"] for p in privacy] == ["iris"]
+    assert privacy == runner.privacy_metrics("iris")
+    assert signal == runner.signal_metrics("iris")
+    assert 0 <= signal[0]["hellinger_mean"] <= 1
+
+
+def test_kill_after_the_jobs_were_deleted_does_not_fail(
+    manager: Manager, iris: pd.DataFrame
+) -> None:
+    # Octopize's kill() does nothing; Veil's cancels the unfinished jobs, and must not fail on
+    # jobs already deleted. Before: "NotFound: no job '<id>'".
+    runner = manager.create_runner("kill_deleted")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    assert runner.shuffled("iris").shape == (150, 5)
+    deleted = manager.delete_job("kill_deleted")
+    assert deleted["deleted_jobs"] == [runner.jobs[JobKind.standard]]
+    runner.kill()
+    assert manager.get_jobs_by_name("kill_deleted") == []

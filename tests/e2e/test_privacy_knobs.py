@@ -379,10 +379,12 @@ def test_a_named_target_column_reaches_the_engine_the_metrics_and_the_report(
     assert (avatars["label", 1.0]["label"] == avatars["label", 0.5]["label"]).all()
     assert (avatars["label", 1.0]["x"] != avatars["label", 0.5]["x"]).any()
     # The utility metrics predict the named column (no metrics target was set).
-    signal = tested.get_specific_result("people", JobKind.signal_metrics, Results.SIGNAL_METRICS)
+    signal = tested.get_specific_result("people", JobKind.signal_metrics, Results.SIGNAL_METRICS)[0]
     assert signal["metadata"]["parameters"]["target"] == "label"
     assert signal["ml_utility_ratio"] is not None
-    privacy = tested.get_specific_result("people", JobKind.privacy_metrics, Results.PRIVACY_METRICS)
+    privacy = tested.get_specific_result(
+        "people", JobKind.privacy_metrics, Results.PRIVACY_METRICS
+    )[0]
     assert privacy["metadata"]["parameters"]["target"] == "label"
     # The YAML carries it; a runner loading it gets the same parameters.
     text = tested.get_yaml(str(tmp_path / "target.yaml"))
