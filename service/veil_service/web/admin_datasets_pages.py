@@ -179,9 +179,15 @@ def delete_submit(page: Page) -> Response:
     return page.redirect("/admin/datasets")
 
 
-def _render_grants(page: Page, *, error: str = "", status: int = 200) -> Response:
+def _render_grants(
+    page: Page, *, error: str = "", status: int = 200, typed: bool = False
+) -> Response:
+    """The grants page; with ``typed`` (a refused grant), its form shows again what was typed."""
     params = page.request.query_params
     filters = {"user": params.get("user", "").strip(), "dataset": params.get("dataset", "").strip()}
+    values = {"user": filters["user"], "dataset": filters["dataset"], "epsilon": "", "delta": "0"}
+    if typed:
+        values = {k: page.text(k) for k in values}
     with page.ctx.app.db.connect() as conn:
         found = grants.list_grants(conn, user=filters["user"], dataset=filters["dataset"])
         names = [d.name for d in datasets.list_datasets(conn)]
@@ -192,6 +198,7 @@ def _render_grants(page: Page, *, error: str = "", status: int = 200) -> Respons
         tab="grants",
         grants=found,
         filters=filters,
+        values=values,
         dataset_names=names,
         error=error,
     )
@@ -218,7 +225,7 @@ def grant_submit(page: Page) -> Response:
                 peer=page.peer,
             )
     except VeilServiceError as exc:
-        return _render_grants(page, error=exc.message, status=http_status(exc))
+        return _render_grants(page, error=exc.message, status=http_status(exc), typed=True)
     return page.redirect("/admin/grants")
 
 

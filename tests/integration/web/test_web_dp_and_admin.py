@@ -190,3 +190,33 @@ def test_a_refused_dataset_registration_keeps_what_the_admin_typed(
     assert re.search(r'id="dp-path" name="path"[^>]* value="/etc/passwd"', outside.text)
     kept = re.search(r'<textarea id="dp-meta"[^>]*>([^<]*)</textarea>', outside.text)
     assert kept is not None and "upper: -5.0" in kept.group(1)
+
+
+def test_refused_user_and_grant_forms_keep_what_the_admin_typed(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    session = web(admin)
+    session.get("/admin/users")
+    name = f"nurse_{unique()}"
+    weak = session.post(
+        "/admin/users",
+        {"username": name, "email": f"{name}@example.org", "role": "admin", "password": "short"},
+    )
+    assert weak.status_code == 400 and 'id="form-error"' in weak.text
+    assert re.search(rf'id="new-username" name="username"[^>]* value="{name}"', weak.text)
+    assert re.search(rf'id="new-email" name="email"[^>]* value="{name}@example.org"', weak.text)
+    assert '<option value="admin" selected>' in weak.text
+    assert "short" not in weak.text.split('id="new-password"')[1].split(">")[0]  # never echoed
+
+    dataset = register(veil_server)
+    analyst = create_user(veil_server)
+    session.get("/admin/grants")
+    refused = session.post(
+        "/admin/grants",
+        {"user": analyst.username, "dataset": dataset, "epsilon": "-1", "delta": "0.001"},
+    )
+    assert refused.status_code == 400 and "epsilon" in refused.text
+    assert re.search(rf'id="g-user" name="user"[^>]* value="{analyst.username}"', refused.text)
+    assert f'<option value="{dataset}" selected>' in refused.text
+    assert re.search(r'id="g-eps" name="epsilon"[^>]* value="-1"', refused.text)
+    assert re.search(r'id="g-delta" name="delta"[^>]* value="0.001"', refused.text)
