@@ -206,6 +206,7 @@ MESSAGES: dict[str, str] = {
     "types.category": "category (codes, labels)",
     "types.int": "integer",
     "types.float": "number",
+    "types.text": "text",
     "types.bool": "yes/no",
     "types.datetime": "date and time",
     "types.datetime_tz": "date and time with time zone",

@@ -206,6 +206,7 @@ MESSAGES: dict[str, str] = {
     "types.category": "catégorie (codes, libellés)",
     "types.int": "entier",
     "types.float": "nombre",
+    "types.text": "texte",
     "types.bool": "oui/non",
     "types.datetime": "date et heure",
     "types.datetime_tz": "date et heure avec fuseau",

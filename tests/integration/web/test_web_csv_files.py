@@ -81,3 +81,10 @@ def test_a_utf8_semicolon_export_with_decimal_commas_is_read_as_numbers(
     }
     setup = session.get(created.headers["location"]).text
     assert "Table export (3 rows, 3 columns)" in setup
+    # How each column was read, in words (the Arrow type for the curious), in both languages.
+    assert re.search(r'<code>ville</code></td><td class="muted" title="string">text</td>', setup)
+    french = session.get(created.headers["location"] + "?lang=fr").text
+    read_as = dict(
+        re.findall(r'<code>([^<]+)</code></td><td class="muted" title="\w+">([^<]+)<', french)
+    )
+    assert read_as == {"âge": "entier", "ville": "texte", "poids": "nombre"}
