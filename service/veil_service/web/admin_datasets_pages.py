@@ -18,10 +18,12 @@ from veil_service.storage.db_calls import db_call
 from veil_service.web.errors import http_status
 from veil_service.web.forms import form_float
 from veil_service.web.page import Page, guarded
-from veil_service.web.uploads import arrow_chunks
+from veil_service.web.uploads import ENCODINGS, arrow_chunks, check_encoding
 
 
-def _render_datasets(page: Page, *, error: str = "", status: int = 200) -> Response:
+def _render_datasets(page: Page, *, error: str = "", status: int = 200, form: str = "") -> Response:
+    """The datasets page; after an error, the submitted form (``"upload"`` or ``"path"``) shows
+    again what was typed (a metadata YAML pasted by hand is long to type twice)."""
     with page.ctx.app.db.connect() as conn:
         found = datasets.list_datasets(conn)
     return page.render(
@@ -32,6 +34,16 @@ def _render_datasets(page: Page, *, error: str = "", status: int = 200) -> Respo
         datasets=found,
         error=error,
         roots=page.ctx.app.settings.dataset_roots,
+        encodings=ENCODINGS,
+        form=form,
+        values={
+            "name": page.text("name"),
+            "path": page.text("path"),
+            "metadata": str(page.form.get("metadata") or ""),
+            "encoding": page.text("encoding"),
+        }
+        if form
+        else {},
     )
 
 
@@ -71,12 +83,14 @@ async def register_upload_submit(page: Page) -> Response:
             page.ctx.app.blobs,
             name=page.text("name"),
             metadata_text=await _metadata_text(page),
-            chunks=arrow_chunks(upload, "file"),
+            chunks=arrow_chunks(upload, "file", check_encoding(page.text("encoding"))),
             actor_id=page.user_id,
             peer=page.peer,
         )
     except VeilServiceError as exc:
-        return await db_call(_render_datasets, page, error=exc.message, status=http_status(exc))
+        return await db_call(
+            _render_datasets, page, error=exc.message, status=http_status(exc), form="upload"
+        )
     return page.redirect("/admin/datasets")
 
 
@@ -96,7 +110,9 @@ async def register_path_submit(page: Page) -> Response:
             peer=page.peer,
         )
     except VeilServiceError as exc:
-        return await db_call(_render_datasets, page, error=exc.message, status=http_status(exc))
+        return await db_call(
+            _render_datasets, page, error=exc.message, status=http_status(exc), form="path"
+        )
     return page.redirect("/admin/datasets")
 
 
@@ -163,9 +179,15 @@ def delete_submit(page: Page) -> Response:
     return page.redirect("/admin/datasets")
 
 
-def _render_grants(page: Page, *, error: str = "", status: int = 200) -> Response:
+def _render_grants(
+    page: Page, *, error: str = "", status: int = 200, typed: bool = False
+) -> Response:
+    """The grants page; with ``typed`` (a refused grant), its form shows again what was typed."""
     params = page.request.query_params
     filters = {"user": params.get("user", "").strip(), "dataset": params.get("dataset", "").strip()}
+    values = {"user": filters["user"], "dataset": filters["dataset"], "epsilon": "", "delta": "0"}
+    if typed:
+        values = {k: page.text(k) for k in values}
     with page.ctx.app.db.connect() as conn:
         found = grants.list_grants(conn, user=filters["user"], dataset=filters["dataset"])
         names = [d.name for d in datasets.list_datasets(conn)]
@@ -176,6 +198,7 @@ def _render_grants(page: Page, *, error: str = "", status: int = 200) -> Respons
         tab="grants",
         grants=found,
         filters=filters,
+        values=values,
         dataset_names=names,
         error=error,
     )
@@ -202,7 +225,7 @@ def grant_submit(page: Page) -> Response:
                 peer=page.peer,
             )
     except VeilServiceError as exc:
-        return _render_grants(page, error=exc.message, status=http_status(exc))
+        return _render_grants(page, error=exc.message, status=http_status(exc), typed=True)
     return page.redirect("/admin/grants")
 
 

@@ -28,7 +28,11 @@ EVENTS_PAGE_SIZE = 50
 ALL_KEYS_LIMIT = 500
 
 
-def _render_users(page: Page, *, error: str = "", status: int = 200, notice: str = "") -> Response:
+def _render_users(
+    page: Page, *, error: str = "", status: int = 200, notice: str = "", typed: bool = False
+) -> Response:
+    """The users page; with ``typed`` (a refused creation), its form shows again the username,
+    email and role typed (never the password)."""
     number = max(1, form_int(page.request.query_params.get("page", ""), "page", default=1))
     with page.ctx.app.db.connect() as conn:
         found = users.list_users(
@@ -43,6 +47,7 @@ def _render_users(page: Page, *, error: str = "", status: int = 200, notice: str
         number=number,
         has_next=len(found) > USERS_PAGE_SIZE,
         roles=users.ROLES,
+        values={k: page.text(k) for k in ("username", "email", "role")} if typed else {},
         error=error,
         notice=notice or page.request.query_params.get("notice", ""),
     )
@@ -69,7 +74,9 @@ async def create_user_submit(page: Page) -> Response:
             peer=page.peer,
         )
     except VeilServiceError as exc:
-        return await db_call(_render_users, page, error=exc.message, status=http_status(exc))
+        return await db_call(
+            _render_users, page, error=exc.message, status=http_status(exc), typed=True
+        )
     administration.invite(page.ctx.app.mailer, user, token)
     return page.redirect(f"/admin/users/{user.id}")
 

@@ -57,6 +57,7 @@ def new_context(app: AppContext, runs: RunsService, queries: DPQueries) -> WebCo
     )
     templates.filters["when"] = when
     templates.filters["b64"] = b64
+    templates.filters["read_as"] = read_as
     return WebContext(app, runs, queries, templates)
 
 
@@ -71,3 +72,28 @@ def b64(text: str) -> str:
     """Text as base64 of its UTF-8 (an SVG figure as a ``data:`` image, which the page's
     Content-Security-Policy allows and in which no script runs)."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def read_as(arrow_type: str) -> str:
+    """The ``types.*`` message of how a column was read, from its Arrow type (``int64``:
+    ``int``); empty for a type the web has no words for (the page shows the Arrow name).
+
+    The setup page showed ``int64``, ``double``, ``string``: words of Arrow, not of the user
+    who declares types in the list beside them.
+    """
+    name = arrow_type.lower()
+    kinds = (
+        (("int", "uint"), "int"),
+        (("double", "float", "halffloat", "decimal"), "float"),
+        (("bool",), "bool"),
+        (("string", "large_string", "utf8", "large_utf8"), "text"),
+        (("dictionary",), "category"),
+    )
+    for prefixes, kind in kinds:
+        if name.startswith(prefixes):
+            return kind
+    if name.startswith("timestamp"):
+        return "datetime_tz" if "tz=" in name else "datetime"
+    if name.startswith("date"):
+        return "datetime"
+    return ""

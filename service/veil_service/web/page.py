@@ -21,11 +21,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from veil_service.auth.authorize import authorize
 from veil_service.auth.principal import Principal
@@ -103,6 +104,21 @@ class Page:
         )
         return self.finish(HTMLResponse(body, status_code=status))
 
+    def language_href(self, language: str) -> str:
+        """The header's link to this page in ``language``.
+
+        A page read by GET keeps its address and query (a search, a page number) with ``lang``
+        set. A page answering a POST (a refused form shown again) is at an address that only
+        takes POST: the link goes to the page holding the form, the nearest parent address
+        with a GET page (``/account/keys`` -> ``/account``, ``/runs/<id>/start`` ->
+        ``/runs/<id>``), else the same address when its route also answers GET (``/runs/new``).
+        """
+        request = self.request
+        if request.method in ("GET", "HEAD"):
+            query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+            return f"{request.url.path}?{urlencode([*query, ('lang', language)])}"
+        return f"{_form_page(request)}?{urlencode([('lang', language)])}"
+
     def redirect(self, url: str) -> Response:
         """See-other redirect (after a POST, so a reload does not post again)."""
         return self.finish(RedirectResponse(url, status_code=303))
@@ -117,6 +133,39 @@ class Page:
                     name, value, max_age=365 * 86400, path="/", secure=True, samesite="lax"
                 )
         return response
+
+
+def _get_routes(request: Request) -> list[Route]:
+    return [
+        r
+        for r in getattr(request.app, "routes", [])
+        if isinstance(r, Route) and r.methods and "GET" in r.methods
+    ]
+
+
+def _form_page(request: Request) -> str:
+    """The GET page of a posted form's address (see ``Page.language_href``)."""
+    path = request.url.path
+    routes = _get_routes(request)
+    posted = next(
+        (
+            r
+            for r in getattr(request.app, "routes", [])
+            if isinstance(r, Route)
+            and r.methods
+            and "POST" in r.methods
+            and r.path_regex.match(path)
+        ),
+        None,
+    )
+    if posted is not None and any(r.path == posted.path for r in routes):
+        return path
+    parts = path.rstrip("/").split("/")
+    for end in range(len(parts) - 1, 0, -1):
+        parent = "/".join(parts[:end]) or "/"
+        if any(r.path_regex.match(parent) for r in routes):
+            return parent
+    return "/"
 
 
 Handler = Callable[[Page], Awaitable[Response]] | Callable[[Page], Response]

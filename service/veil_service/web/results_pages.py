@@ -17,6 +17,7 @@ from veil_service.errors import NotFoundError
 from veil_service.runs.results import ResultRecord
 from veil_service.web import security
 from veil_service.web.page import Page, guarded
+from veil_service.web.runs_pages import figure_title
 
 CHUNK_BYTES = 1 << 20
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -97,10 +98,18 @@ def _figure(page: Page) -> ResultRecord:
 
 @guarded("RunsService/DownloadResult")
 def figure_page(page: Page) -> Response:
-    """A figure inside the app's page (title, back link), its document in a sandboxed frame."""
+    """A figure inside the app's page (title, back link), its document in a sandboxed frame.
+
+    A distribution is titled by its column, as the run page's link to it (the engine's title,
+    in the report's language, less the table's name): a page per column, each with its own
+    title for the browser's tabs and history and for screen readers.
+    """
     figure = _figure(page)
     run = page.ctx.runs.get_run(page.user_id, figure.run_id)
-    return page.render("figure.html", section="runs", run=run, figure=figure)
+    title = ""
+    if figure.subkind.startswith("distribution"):
+        title = figure_title(page, figure).removeprefix(f"{figure.table_name} · ")
+    return page.render("figure.html", section="runs", run=run, figure=figure, title=title)
 
 
 @guarded("RunsService/DownloadResult")

@@ -36,7 +36,7 @@ from veil_service.storage.db_calls import db_call
 from veil_service.web.errors import http_status
 from veil_service.web.forms import form_float, form_names, form_optional_int
 from veil_service.web.page import Page, guarded
-from veil_service.web.uploads import store_upload, table_name_of
+from veil_service.web.uploads import ENCODINGS, store_upload, table_name_of
 
 JOB_CHOICES = tuple(kind for kind in KINDS if kind != "advice")
 CHOICES = {
@@ -72,14 +72,18 @@ def _uploads(page: Page, name: str) -> list[UploadFile]:
 @guarded("RunsService/CreateRun")
 def new_run_page(page: Page) -> Response:
     """The forms: a table to anonymize, or a YAML configuration with its tables."""
-    return page.render("new_run.html", section="new", error="", values={})
+    return page.render("new_run.html", section="new", error="", values={}, encodings=ENCODINGS)
 
 
 @guarded("RunsService/CreateRun")
 async def new_run_submit(page: Page) -> Response:
     """Create a run, store its table, then go to its parameters (with advice)."""
     files = _uploads(page, "file")
-    values = {"display_name": page.text("display_name"), "table_name": page.text("table_name")}
+    values = {
+        "display_name": page.text("display_name"),
+        "table_name": page.text("table_name"),
+        "encoding": page.text("encoding"),
+    }
     try:
         if not files:
             raise InvalidArgumentError("file: choose a CSV or Parquet file.", field="file")
@@ -92,7 +96,12 @@ async def new_run_submit(page: Page) -> Response:
         )
         try:
             await store_upload(
-                page.ctx, page.user_id, run_id=run.record.id, table_name=table_name, upload=upload
+                page.ctx,
+                page.user_id,
+                run_id=run.record.id,
+                table_name=table_name,
+                upload=upload,
+                encoding=values["encoding"],
             )
         except BaseException:
             # Nothing half-made stays.
@@ -105,6 +114,7 @@ async def new_run_submit(page: Page) -> Response:
             section="new",
             error=exc.message,
             values=values,
+            encodings=ENCODINGS,
         )
     return page.redirect(f"/runs/{run.record.id}/setup")
 
@@ -350,7 +360,10 @@ async def yaml_submit(page: Page) -> Response:
     """Create a run from an avatar_yaml file and its tables' files, and start every job."""
     yaml_files = _uploads(page, "yaml")
     data_files = _uploads(page, "data")
-    values = {"yaml_display_name": page.text("yaml_display_name")}
+    values = {
+        "yaml_display_name": page.text("yaml_display_name"),
+        "yaml_encoding": page.text("yaml_encoding"),
+    }
     run_id = ""
     try:
         if not yaml_files:
@@ -383,6 +396,7 @@ async def yaml_submit(page: Page) -> Response:
                 table_name=table,
                 upload=upload,
                 field="data",
+                encoding=values["yaml_encoding"],
             )
         started = await page.ctx.runs.start_jobs(
             page.user_id, run_id, list(JOB_CHOICES), reuse_run=False
@@ -396,6 +410,7 @@ async def yaml_submit(page: Page) -> Response:
             section="new",
             error=exc.message,
             values=values,
+            encodings=ENCODINGS,
         )
     message = " ".join(warnings)
     suffix = f"?message={quote(message[:500])}" if message else ""

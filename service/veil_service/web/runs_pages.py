@@ -107,7 +107,7 @@ def _read_json(page: Page, result: ResultRecord) -> list[dict[str, Any]]:
     return value if isinstance(value, list) else [value]
 
 
-def _figure_title(page: Page, result: ResultRecord) -> str:
+def figure_title(page: Page, result: ResultRecord) -> str:
     """The title the engine gave a figure (``Distribution of radius_mean``), read from the head
     of its page; empty when there is none."""
     chunks = page.ctx.runs.result_chunks(result, FIGURE_HEAD_BYTES)
@@ -136,7 +136,7 @@ def table_results(page: Page, results: list[ResultRecord]) -> list[TableResults]
         # One distribution per column: the link names the column (the figure's own title, less
         # the table's name, which the section's heading gives).
         titles = {
-            r.id: _figure_title(page, r).removeprefix(f"{name} · ")
+            r.id: figure_title(page, r).removeprefix(f"{name} · ")
             for r in figures
             if r.subkind.startswith("distribution")
         }

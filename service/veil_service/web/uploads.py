@@ -6,11 +6,22 @@ with pyarrow's streaming readers and the same options as the Python client's
 ``veil_wire.ipc.ipc_chunks`` (the client's encoder) in a worker thread, and handed to the runs
 domain's ``upload_table``, which validates, hashes and registers it like a gRPC upload. Memory
 stays at about one record batch whatever the file size; a bad file stores nothing.
+
+A CSV is read as the client reads it: the separator (``,``, ``;``, tab, ``|``) and the decimal
+mark are sniffed from the first 64 KiB, as a French spreadsheet writes ``;`` between fields and
+``,`` in numbers; the text is decoded with the encoding the form names (UTF-8 unless the user
+chooses Windows-1252 or Latin-1). A file that is not text in that encoding is refused naming the
+``encoding`` field: read anyway, pyarrow keeps its text columns as bytes, which the engine refused
+only once the job ran.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import csv
+import gzip
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
@@ -25,6 +36,14 @@ from veil_service.runs.tables import StoredTable
 from veil_service.web.context import WebContext
 
 SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+#: The text encodings the forms offer (Python codec names), UTF-8 first (the default).
+ENCODINGS = ("utf-8", "cp1252", "latin-1")
+ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+#: How much of a CSV decides its separator and decimal mark (as the client's ``sniff_csv``).
+SNIFF_BYTES = 64 * 1024
+SEPARATORS = ",;\t|"
+DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+DECIMAL_POINT = re.compile(r"^-?\d+\.\d+$")
 
 
 def table_name_of(filename: str) -> str:
@@ -36,7 +55,82 @@ def table_name_of(filename: str) -> str:
     return name
 
 
-def _batches(source: IO[bytes], filename: str, field: str) -> tuple[pa.Schema, Iterator[Any]]:
+def check_encoding(encoding: str, field: str = "encoding") -> str:
+    """The form's encoding, one of :data:`ENCODINGS` (empty: UTF-8).
+
+    Raises:
+        InvalidArgumentError: another value (naming ``field``).
+    """
+    if not encoding:
+        return "utf-8"
+    if encoding not in ENCODINGS:
+        raise InvalidArgumentError(
+            f"{field}: {encoding!r} is not an encoding the form offers; choose one of "
+            f"{', '.join(ENCODING_NAMES[e] for e in ENCODINGS)}.",
+            field=field,
+        )
+    return encoding
+
+
+def _not_text(filename: str, encoding: str, field: str) -> InvalidArgumentError:
+    if encoding == "utf-8":
+        return InvalidArgumentError(
+            f"{field}: {filename} is not UTF-8 text (a spreadsheet's Windows-1252 or Latin-1 "
+            "export?): choose Windows-1252 in the encoding list and upload it again, or re-save "
+            "it as UTF-8 (in Excel: 'CSV UTF-8').",
+            field=field,
+        )
+    return InvalidArgumentError(
+        f"{field}: {filename} is not {ENCODING_NAMES[encoding]} text: a byte has no meaning in "
+        "that encoding. Choose the file's own encoding in the encoding list, or re-save it as "
+        "UTF-8 (in Excel: 'CSV UTF-8').",
+        field=field,
+    )
+
+
+def _sample(source: IO[bytes], gzipped: bool) -> tuple[bytes, bool]:
+    """The first :data:`SNIFF_BYTES` of a CSV (uncompressed), and whether that is all of it."""
+    source.seek(0)
+    reader: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=source) if gzipped else source
+    try:
+        sample = reader.read(SNIFF_BYTES + 1)
+    except (OSError, EOFError):
+        sample = b""  # not gzip after all: pyarrow's reader says so
+    source.seek(0)
+    return sample[:SNIFF_BYTES], len(sample) <= SNIFF_BYTES
+
+
+def sniff_dialect(text: str, complete: bool) -> tuple[str, str]:
+    """The separator and decimal mark of a CSV from its first lines (the client's rule).
+
+    Args:
+        text: The start of the file, decoded.
+        complete: Whether ``text`` is the whole file (else its last line may be cut).
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not complete:
+        lines = lines[:-1]
+    if not lines:
+        return ",", "."
+    try:
+        delimiter = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        delimiter = ","
+    if delimiter != "," and lines[0].count(delimiter) == 0:
+        delimiter = ","
+    decimal_point = "."
+    if delimiter != ",":
+        cells = [c.strip().strip('"') for line in lines[1:50] for c in line.split(delimiter)]
+        if any(DECIMAL_COMMA.match(c) for c in cells) and not any(
+            DECIMAL_POINT.match(c) for c in cells
+        ):
+            decimal_point = ","
+    return delimiter, decimal_point
+
+
+def _batches(
+    source: IO[bytes], filename: str, field: str, encoding: str = "utf-8"
+) -> tuple[pa.Schema, Iterator[Any]]:
     # Imported on use: the server does not load CSV and Parquet readers at start
     # (tests/unit/test_server_imports.py).
     lower = filename.lower()
@@ -59,15 +153,33 @@ def _batches(source: IO[bytes], filename: str, field: str) -> tuple[pa.Schema, I
         )
     import pyarrow.csv as pacsv
 
+    gzipped = lower.endswith(".gz")
+    sample, complete = _sample(source, gzipped)
+    try:
+        # Incremental: a character cut at the sample's end is no error.
+        text = codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
+    except UnicodeDecodeError:
+        raise _not_text(filename, encoding, "encoding") from None
+    delimiter, decimal_point = sniff_dialect(text, complete)
     stream: Any = source
-    if lower.endswith(".gz"):
+    if gzipped:
         stream = pa.CompressedInputStream(pa.PythonFile(source, mode="r"), "gzip")
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True, null_values=CSV_NULLS),
+            read_options=pacsv.ReadOptions(
+                block_size=CSV_BLOCK_BYTES, encoding="utf8" if encoding == "utf-8" else encoding
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True, null_values=CSV_NULLS, decimal_point=decimal_point
+            ),
         )
+        # pyarrow keeps text that is not UTF-8 as bytes (a column the engine cannot read).
+        if any(pa.types.is_binary(f.type) for f in reader.schema):
+            raise _not_text(filename, encoding, "encoding")
+    except UnicodeDecodeError:
+        raise _not_text(filename, encoding, "encoding") from None
     except pa.ArrowInvalid as exc:
         raise InvalidArgumentError(
             f"{field}: cannot read {filename} as CSV ({_first_line(exc)}).", field=field
@@ -76,7 +188,11 @@ def _batches(source: IO[bytes], filename: str, field: str) -> tuple[pa.Schema, I
     def batches() -> Iterator[Any]:
         try:
             yield from reader
+        except UnicodeDecodeError:
+            raise _not_text(filename, encoding, "encoding") from None
         except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) or "UTF-8" in str(exc):
+                raise _not_text(filename, encoding, "encoding") from None
             raise InvalidArgumentError(
                 f"{field}: {filename} is malformed or a column changes type after the first "
                 f"rows ({_first_line(exc)}). Fix the file, or upload it with the Python client "
@@ -91,14 +207,16 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
 
-async def arrow_chunks(upload: UploadFile, field: str) -> AsyncIterator[object]:
+async def arrow_chunks(
+    upload: UploadFile, field: str, encoding: str = "utf-8"
+) -> AsyncIterator[object]:
     """An uploaded CSV or Parquet file as Arrow IPC stream chunks (memoryviews), as the gRPC
     upload codec delivers them."""
     source, filename = upload.file, upload.filename or ""
 
     def encoded() -> Iterator[memoryview]:
         source.seek(0)
-        schema, batches = _batches(source, filename, field)
+        schema, batches = _batches(source, filename, field, encoding)
         for framed in ipc_chunks(schema, batches):
             payload = parse_bytes_field(framed)
             assert payload is not None
@@ -121,11 +239,13 @@ async def store_upload(
     table_name: str,
     upload: UploadFile,
     field: str = "file",
+    encoding: str = "utf-8",
 ) -> StoredTable:
     """Store an uploaded CSV or Parquet file as a table of one of the owner's runs.
 
     Raises:
-        InvalidArgumentError: no file, an unsupported or unreadable file, a bad table name.
+        InvalidArgumentError: no file, an unsupported or unreadable file, text not in
+            ``encoding`` (one of :data:`ENCODINGS`), a bad table name.
         NotFoundError: not the owner's run.
     """
     if not upload.filename or upload.size == 0:
@@ -137,5 +257,5 @@ async def store_upload(
         role="original",
         replace=True,
         expected_sha256="",
-        chunks=arrow_chunks(upload, field),
+        chunks=arrow_chunks(upload, field, check_encoding(encoding)),
     )

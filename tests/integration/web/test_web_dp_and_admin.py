@@ -158,3 +158,65 @@ def test_an_admin_changes_a_datasets_metadata_from_its_page(
     assert "metadata.columns.bill_length_mm" in refused.text and "precision: 32" in refused.text
     assert session.get(f"/admin/datasets/{unique()}").status_code == 404
     assert web(analyst).get(f"/admin/datasets/{name}").status_code == 403
+
+
+def test_a_refused_dataset_registration_keeps_what_the_admin_typed(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    session = web(admin)
+    form = session.get("/admin/datasets").text
+    # A CSV's text encoding is chosen as on the new-run form (its error names that list).
+    assert re.search(r'<label for="ds-encoding">[^<]+</label>\s*<select id="ds-encoding"', form)
+    name = unique()
+    broken = PENGUIN_METADATA.read_text().replace("upper: 65.0", "upper: -5.0")
+    with PENGUIN_CSV.open("rb") as data:
+        refused = session.post(
+            "/admin/datasets",
+            {"name": name, "metadata": broken},
+            files={"file": ("penguins.csv", data, "text/csv")},
+        )
+    assert refused.status_code == 400 and 'id="form-error"' in refused.text
+    assert re.search(rf'id="ds-name" name="name"[^>]* value="{name}"', refused.text)
+    kept = re.search(r'<textarea id="ds-meta"[^>]*>([^<]*)</textarea>', refused.text)
+    assert kept is not None and "upper: -5.0" in kept.group(1)
+    assert name not in session.get("/admin/datasets").text
+
+    outside = session.post(
+        "/admin/datasets/path",
+        {"name": name, "path": "/etc/passwd", "metadata": broken},
+    )
+    assert outside.status_code in (400, 403) and 'id="form-error"' in outside.text
+    assert re.search(rf'id="dp-name" name="name"[^>]* value="{name}"', outside.text)
+    assert re.search(r'id="dp-path" name="path"[^>]* value="/etc/passwd"', outside.text)
+    kept = re.search(r'<textarea id="dp-meta"[^>]*>([^<]*)</textarea>', outside.text)
+    assert kept is not None and "upper: -5.0" in kept.group(1)
+
+
+def test_refused_user_and_grant_forms_keep_what_the_admin_typed(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    session = web(admin)
+    session.get("/admin/users")
+    name = f"nurse_{unique()}"
+    weak = session.post(
+        "/admin/users",
+        {"username": name, "email": f"{name}@example.org", "role": "admin", "password": "short"},
+    )
+    assert weak.status_code == 400 and 'id="form-error"' in weak.text
+    assert re.search(rf'id="new-username" name="username"[^>]* value="{name}"', weak.text)
+    assert re.search(rf'id="new-email" name="email"[^>]* value="{name}@example.org"', weak.text)
+    assert '<option value="admin" selected>' in weak.text
+    assert "short" not in weak.text.split('id="new-password"')[1].split(">")[0]  # never echoed
+
+    dataset = register(veil_server)
+    analyst = create_user(veil_server)
+    session.get("/admin/grants")
+    refused = session.post(
+        "/admin/grants",
+        {"user": analyst.username, "dataset": dataset, "epsilon": "-1", "delta": "0.001"},
+    )
+    assert refused.status_code == 400 and "epsilon" in refused.text
+    assert re.search(rf'id="g-user" name="user"[^>]* value="{analyst.username}"', refused.text)
+    assert f'<option value="{dataset}" selected>' in refused.text
+    assert re.search(r'id="g-eps" name="epsilon"[^>]* value="-1"', refused.text)
+    assert re.search(r'id="g-delta" name="delta"[^>]* value="0.001"', refused.text)

@@ -139,6 +139,24 @@ def test_figures_are_sandboxed_documents(
     assert 'sandbox="allow-scripts"' in frame_page
 
 
+def test_a_distribution_figure_page_names_its_column(
+    finished_run: FinishedRun, web: Callable[..., WebSession]
+) -> None:
+    session = web(finished_run.owner)
+    run_page = session.get(f"/runs/{finished_run.run_id}").text
+    link = re.search(
+        rf'<a href="(/runs/{finished_run.run_id}/figures/[0-9a-f-]+)">Distribution of (\w+)</a>',
+        run_page,
+    )
+    assert link is not None
+    page = session.get(link.group(1)).text
+    # The title, heading and frame name the column, as the link did (one figure per column).
+    column = link.group(2)
+    assert f"<title>Distribution of {column} · Veil</title>" in page
+    assert re.search(rf"<h1>Distribution of {column} <span", page)
+    assert f'title="Distribution of {column}"' in page
+
+
 def test_the_avatars_download_as_csv_and_arrow(
     finished_run: FinishedRun, web: Callable[..., WebSession]
 ) -> None:
