@@ -8,11 +8,9 @@ bytes straight to a file.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+from veil_wire.csv_dialect import SNIFF_BYTES, sniff_dialect
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
 from veil_wire.pandas_dtypes import TEXT_CODES_KEY, arrow_to_pandas
 
@@ -53,13 +52,6 @@ class EncodedSource:
     schema: pa.Schema
     batches: Iterator[pa.RecordBatch]
     size_hint: int
-
-
-SNIFF_BYTES = 64 << 10
-"""Bytes of a CSV read to find its separator (and to refuse an empty file at once)."""
-
-_SEPARATORS = ",;\t|"
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
 @dataclass(frozen=True)
@@ -93,21 +85,7 @@ def sniff_csv(path: Path, encoding: str = "utf-8") -> CsvDialect:
             f"CSV {path} has a header ({lines[0][:80]!r}) but no row: add the data rows.",
             field="data",
         )
-    if not complete:
-        lines = lines[:-1]  # the last line of the sample may be cut
-    try:
-        delimiter = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=_SEPARATORS).delimiter
-    except csv.Error:
-        delimiter = ","
-    if delimiter != "," and lines[0].count(delimiter) == 0:
-        delimiter = ","
-    decimal_point = "."
-    if delimiter != ",":
-        fields = [f.strip().strip('"') for line in lines[1:50] for f in line.split(delimiter)]
-        if any(_DECIMAL_COMMA.match(f) for f in fields) and not any(
-            re.match(r"^-?\d+\.\d+$", f) for f in fields
-        ):
-            decimal_point = ","
+    delimiter, decimal_point = sniff_dialect(sample, complete)
     return CsvDialect(delimiter, decimal_point)
 
 

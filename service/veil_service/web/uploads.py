@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import csv
 import gzip
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
 import pyarrow as pa
 from starlette.datastructures import UploadFile
+from veil_wire.csv_dialect import SNIFF_BYTES, sniff_dialect
 from veil_wire.framing import parse_bytes_field
 from veil_wire.ipc import ipc_chunks
 
@@ -40,10 +39,6 @@ SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
 #: How much of a CSV decides its separator and decimal mark (as the client's ``sniff_csv``).
-SNIFF_BYTES = 64 * 1024
-SEPARATORS = ",;\t|"
-DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
-DECIMAL_POINT = re.compile(r"^-?\d+\.\d+$")
 
 
 def table_name_of(filename: str) -> str:
@@ -98,34 +93,6 @@ def _sample(source: IO[bytes], gzipped: bool) -> tuple[bytes, bool]:
         sample = b""  # not gzip after all: pyarrow's reader says so
     source.seek(0)
     return sample[:SNIFF_BYTES], len(sample) <= SNIFF_BYTES
-
-
-def sniff_dialect(text: str, complete: bool) -> tuple[str, str]:
-    """The separator and decimal mark of a CSV from its first lines (the client's rule).
-
-    Args:
-        text: The start of the file, decoded.
-        complete: Whether ``text`` is the whole file (else its last line may be cut).
-    """
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not complete:
-        lines = lines[:-1]
-    if not lines:
-        return ",", "."
-    try:
-        delimiter = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=SEPARATORS).delimiter
-    except csv.Error:
-        delimiter = ","
-    if delimiter != "," and lines[0].count(delimiter) == 0:
-        delimiter = ","
-    decimal_point = "."
-    if delimiter != ",":
-        cells = [c.strip().strip('"') for line in lines[1:50] for c in line.split(delimiter)]
-        if any(DECIMAL_COMMA.match(c) for c in cells) and not any(
-            DECIMAL_POINT.match(c) for c in cells
-        ):
-            decimal_point = ","
-    return delimiter, decimal_point
 
 
 def _batches(
