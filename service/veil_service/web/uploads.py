@@ -35,10 +35,10 @@ from veil_service.runs.tables import StoredTable
 from veil_service.web.context import WebContext
 
 SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
-#: The text encodings the forms offer (Python codec names), UTF-8 first (the default).
-ENCODINGS = ("utf-8", "cp1252", "latin-1")
+#: The text encodings the forms offer (Python codec names, UTF-8 first: the default), with the
+#: names the messages give them.
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
-#: How much of a CSV decides its separator and decimal mark (as the client's ``sniff_csv``).
+ENCODINGS = tuple(ENCODING_NAMES)
 
 
 def table_name_of(filename: str) -> str:
