@@ -118,9 +118,7 @@ def record_reset_failure(
 ) -> None:
     """Count one failed password reset against the peer, and forget failures past the window."""
     now = time.time() if now is None else now
-    failures = schema.login_failures
-    conn.execute(sa.insert(failures).values(subject=reset_subject(peer), created_at=now))
-    conn.execute(sa.delete(failures).where(failures.c.created_at <= now - policy.window_seconds))
+    _record(conn, [reset_subject(peer)], policy.window_seconds, now)
 
 
 def refusal(
@@ -182,12 +180,14 @@ def record_failure(
 ) -> None:
     """Count one failed attempt against both subjects, and forget failures older than the window."""
     now = time.time() if now is None else now
+    _record(conn, [account, peer], policy.window_seconds, now)
+
+
+def _record(conn: sa.Connection, subjects: list[str], window_seconds: float, now: float) -> None:
+    """One failure at ``now`` for each subject; failures older than the window are forgotten."""
     failures = schema.login_failures
-    conn.execute(
-        sa.insert(failures),
-        [{"subject": account, "created_at": now}, {"subject": peer, "created_at": now}],
-    )
-    conn.execute(sa.delete(failures).where(failures.c.created_at <= now - policy.window_seconds))
+    conn.execute(sa.insert(failures), [{"subject": s, "created_at": now} for s in subjects])
+    conn.execute(sa.delete(failures).where(failures.c.created_at <= now - window_seconds))
 
 
 def clear_account(conn: sa.Connection, *, account: str) -> None:
