@@ -189,6 +189,10 @@ class AdvisedLink:
         confidence: ``high`` (every foreign key value is a parent key, and the names match),
             ``medium`` or ``low``.
         overlap: Share of the foreign key's distinct values found among the parent's keys.
+        rows_without_parent: Child rows this link cannot attach (an empty key, or a value the
+            parent does not hold); ``run()`` refuses them until they are removed or their
+            parents added.
+        child_rows: Rows of the child table.
     """
 
     parent_table: str
@@ -198,6 +202,8 @@ class AdvisedLink:
     method: str
     confidence: str
     overlap: float = 1.0
+    rows_without_parent: int = 0
+    child_rows: int = 0
 
 
 @dataclass(frozen=True)

@@ -396,6 +396,11 @@ class Runner:
         Returns:
             The proposed links with their confidence, and the foreign keys left unlinked with
             their candidate tables.
+
+        Warns:
+            UserWarning: for each proposed link with child rows it cannot attach (an empty key,
+                or a value the parent lacks): ``run()`` refuses those rows, so the user learns
+                which to remove now rather than at the run.
         """
         if len(self.config.tables) < 2:
             raise ValueError(
@@ -403,6 +408,17 @@ class Runner:
             )
         self._push_config()
         advice = self.api.advise_links(self._ensure_run())
+        for link in advice.links:
+            if link.rows_without_parent:
+                warnings.warn(
+                    f"link {link.parent_table}.{link.parent_field} -> {link.child_table}."
+                    f"{link.child_field}: {link.rows_without_parent} of {link.child_rows} "
+                    f"{link.child_table!r} rows have no row in {link.parent_table!r} (empty, or "
+                    "a key it does not hold); run() refuses them: remove those rows or add "
+                    "their parents.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         if apply:
             for link in advice.links:
                 self.add_link(

@@ -364,6 +364,87 @@ def test_foreign_key_without_parent_row_is_refused(manager: Manager, fixtures: P
     )
 
 
+def test_advise_links_proposes_and_applies_the_tutorial_links(
+    manager: Manager, fixtures: Path
+) -> None:
+    """Tutorial 3's tables with their keys but no links: the advice finds both, by name and
+    values (``doctor_id``'s values 0-49 also lie within ``p_id``'s, the name decides), and
+    ``apply=True`` adds them so that the run goes through."""
+    frames = _tutorial_tables(fixtures)
+    runner = manager.create_runner("advised_links")
+    runner.add_table("patient", frames["patient"], primary_key="p_id")
+    runner.add_table("doctor", frames["doctor"], primary_key="d_id")
+    runner.add_table(
+        "visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id", "doctor_id"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every key has its parent: no warning
+        advice = runner.advise_links(apply=True)
+    assert advice.unlinked_foreign_keys == []
+    proposed = {
+        (a.parent_table, a.parent_field, a.child_table, a.child_field): a for a in advice.links
+    }
+    assert set(proposed) == {
+        ("patient", "p_id", "visit", "patient_id"),
+        ("doctor", "d_id", "visit", "doctor_id"),
+    }
+    for advised in proposed.values():
+        assert (advised.confidence, advised.overlap, advised.method) == (
+            "high",
+            1.0,
+            "linear_sum_assignment",
+        )
+        assert (advised.rows_without_parent, advised.child_rows) == (0, 300)
+    applied = {
+        (x.parent_table, x.parent_field, x.child_table, x.child_field) for x in runner.config.links
+    }
+    assert applied == set(proposed)
+    for table in frames:
+        runner.set_parameters(table, k=5)
+    runner.run(jobs_to_run=[JobKind.standard])
+    assert len(runner.shuffled("visit")) == 300
+
+
+def test_advise_links_warns_of_rows_the_run_would_refuse(manager: Manager, fixtures: Path) -> None:
+    """Real tables have foreign keys without a parent row: the advice counts them per link and
+    warns, and the run then names every link at fault in one message."""
+    frames = _tutorial_tables(fixtures)
+    frames["visit"]["patient_id"] = frames["visit"]["patient_id"].astype("float64")
+    frames["visit"].loc[[0, 1], "patient_id"] = np.nan
+    frames["visit"].loc[[3, 7, 8], "patient_id"] = 9999
+    frames["visit"].loc[[5], "doctor_id"] = 777
+    runner = manager.create_runner("advised_orphans")
+    runner.add_table("patient", frames["patient"], primary_key="p_id")
+    runner.add_table("doctor", frames["doctor"], primary_key="d_id")
+    runner.add_table(
+        "visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id", "doctor_id"]
+    )
+    with pytest.warns(UserWarning) as caught:
+        advice = runner.advise_links(apply=True)
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        "link doctor.d_id -> visit.doctor_id: 1 of 300 'visit' rows have no row in 'doctor' "
+        "(empty, or a key it does not hold); run() refuses them: remove those rows or add "
+        "their parents.",
+        "link patient.p_id -> visit.patient_id: 5 of 300 'visit' rows have no row in 'patient' "
+        "(empty, or a key it does not hold); run() refuses them: remove those rows or add "
+        "their parents.",
+    ]
+    by_field = {a.child_field: a for a in advice.links}
+    assert by_field["patient_id"].rows_without_parent == 5
+    assert by_field["doctor_id"].rows_without_parent == 1
+    assert len(runner.config.links) == 2
+    for table in frames:
+        runner.set_parameters(table, k=5)
+    _refused(
+        runner,
+        r"table 'visit', column 'patient_id': 5 row\(s\) of 300 have a foreign key with no row "
+        r"in 'patient' \(column 'p_id'; 2 empty, 3 with a value 'patient' does not hold\); "
+        r"table 'visit', column 'doctor_id': 1 row\(s\) of 300 .* 'doctor' \(column 'd_id'; 1 "
+        r"with a value 'doctor' does not hold\)\. Remove those rows",
+    )
+
+
 def test_duplicate_primary_keys_are_refused(manager: Manager, fixtures: Path) -> None:
     frames = _tutorial_tables(fixtures)
     frames["doctor"].loc[[1, 2], "d_id"] = frames["doctor"].loc[0, "d_id"]

