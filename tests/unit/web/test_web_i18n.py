@@ -64,3 +64,23 @@ def test_every_metric_the_engine_reports_has_a_label_in_both_languages() -> None
 
     missing = [m.key for m in METRICS if f"metric.{m.key}" not in messages_en.MESSAGES]
     assert missing == []
+
+
+def test_numbers_are_written_the_pages_way_in_one_place() -> None:
+    french, english = Translator("fr"), Translator("en")
+    assert french.significant(8.5e-05) == "8,5 \u00d7 10⁻⁵" and french.significant(1e-05) == "10⁻⁵"
+    assert english.significant(8.5e-05) == "8.5e-05"
+    assert french.show(45.037455333766964) == "45,037455333766964"
+    assert french.show(1309) == "1\u202f309" and english.show(1309) == "1309"
+    assert french.show([30.0, 65.5]) == "30,0, 65,5" and french.show(True) == "oui"
+    assert french.show(None) == "—" and french.show("Adelie") == "Adelie"
+    # Messages: a number takes its format spec, then the language's marks; text is untouched.
+    assert (
+        french.format(
+            "{share:.0f} % de {rows} ({name!r})", {"share": 99.6, "rows": 12000, "name": "a.b"}
+        )
+        == "100 % de 12\u202f000 ('a.b')"
+    )
+    assert (
+        english.format("{share:.1f} of {rows}", {"share": 99.62, "rows": 12000}) == "99.6 of 12000"
+    )
