@@ -71,7 +71,7 @@ async def login_submit(page: Page) -> Response:
         return page.render(
             "login.html",
             status=http_status(exc),
-            error=exc.message,
+            error=page.t.error(exc),
             next=target,
             username=page.text("username"),
         )
@@ -146,7 +146,7 @@ def create_key_submit(page: Page) -> Response:
             )
     except VeilServiceError as exc:
         typed = {key: page.text(key) for key in ("name", "expiration_days")}
-        return _render_account(page, status=http_status(exc), error=exc.message, values=typed)
+        return _render_account(page, status=http_status(exc), error=page.t.error(exc), values=typed)
     return _render_account(page, created=plaintext)
 
 

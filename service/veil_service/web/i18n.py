@@ -19,13 +19,19 @@ from typing import Any
 
 from starlette.requests import Request
 
-from veil_service.web import messages_en, messages_fr
+from veil_service.engine_contract.advice_notes import render
+from veil_service.errors import VeilServiceError
+from veil_service.web import messages_en, messages_fr, notes_fr
 from veil_service.web.security import LANGUAGE_COOKIE
 
 LANGUAGES = ("en", "fr")
 DECIMAL_POINT = re.compile(r"(\d)\.(\d)")
 BATCH_PHASE = re.compile(r"avatarizing batch (\d+/\d+)")
 CATALOGS: dict[str, dict[str, str]] = {"en": messages_en.MESSAGES, "fr": messages_fr.MESSAGES}
+#: The advice's notes and the service's errors by code, in the languages other than English
+#: (English pages show the English text they came with).
+NOTE_CATALOGS: dict[str, dict[str, str]] = {"fr": notes_fr.NOTES}
+ERROR_CATALOGS: dict[str, dict[str, str]] = {"fr": notes_fr.ERRORS}
 EXPONENT = re.compile(r"e([+-])0*(\d+)$")
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 #: French thousands separator (narrow no-break space, as babel's ``fr`` locale writes it).
@@ -60,12 +66,15 @@ def is_number(value: object) -> bool:
 class _LocalFormatter(string.Formatter):
     """``str.format`` with the numbers of the arguments written the page's way: the format
     spec applies first (``{share:.0f}``), then :func:`localize`; a whole number without a spec
-    gets French thousands groups."""
+    gets French thousands groups, and a yes/no is a word of the language (``False`` is
+    English and Python's, ``non`` French)."""
 
     def __init__(self, language: str) -> None:
         self.language = language
 
     def format_field(self, value: Any, format_spec: str) -> Any:
+        if isinstance(value, bool) and not format_spec and self.language != "en":
+            return CATALOGS[self.language]["yes" if value else "no"]
         if not is_number(value):
             return super().format_field(value, format_spec)
         if isinstance(value, int) and not format_spec and self.language == "fr":
@@ -88,6 +97,39 @@ class Translator:
     def format(self, template: str, values: Mapping[str, Any]) -> str:
         """``template`` filled with ``values``, its numbers written this language's way."""
         return self._formatter.vformat(template, (), values)
+
+    def note(self, parts: Sequence[Mapping[str, Any]], english: str) -> str:
+        """An advice note (``engine_contract.advice_notes``'s parts) in this language; the
+        ``english`` text it came with on an English page, or when a code or a parameter has no
+        words here (a note newer than this catalogue is shown, in English, never lost)."""
+        catalog = NOTE_CATALOGS.get(self.language)
+        if catalog is None or not parts:
+            return english
+        try:
+            return render(parts, catalog.__getitem__, self.format)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return english
+
+    def notes(self, english: Sequence[str], structured: Sequence[Sequence[Any]]) -> list[str]:
+        """An advice's notes in this language (each in English when the structured notes do
+        not match them one for one: an older result)."""
+        if len(structured) != len(english):
+            return list(english)
+        return [self.note(parts, text) for parts, text in zip(structured, english, strict=True)]
+
+    def error(self, error: VeilServiceError) -> str:
+        """A service error's message in this language: from its ``errors.Message`` code and
+        parameters when the catalogue has it, else the English message it came with."""
+        catalog = ERROR_CATALOGS.get(self.language)
+        if catalog is None or error.message_code is None:
+            return error.message
+        template = catalog.get(str(error.message_code))
+        if template is None:
+            return error.message
+        try:
+            return self.format(template, error.message_params)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return error.message
 
     def label(self, key: str, fallback: str) -> str:
         """The message of ``key`` when there is one, else ``fallback`` (a parameter the web has
