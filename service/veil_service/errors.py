@@ -117,6 +117,12 @@ class Message(StrEnum):
     UPLOAD_NOT_CSV_OR_PARQUET = "upload.not_csv_or_parquet"
     UPLOAD_BAD_CSV = "upload.bad_csv"
     UPLOAD_MALFORMED_CSV = "upload.malformed_csv"
+    TABLE_NO_COLUMNS = "table.no_columns"
+    TABLE_TOO_MANY_COLUMNS = "table.too_many_columns"
+    TABLE_DUPLICATE_COLUMNS = "table.duplicate_columns"
+    TABLE_EMPTY_COLUMN_NAME = "table.empty_column_name"
+    TABLE_NO_ROWS = "table.no_rows"
+    TABLE_INFINITE_VALUES = "table.infinite_values"
     YAML_NO_FILE = "yaml.no_file"
     YAML_NOT_UTF8 = "yaml.not_utf8"
     YAML_TABLE_MISSING = "yaml.table_missing"
@@ -137,6 +143,7 @@ class Message(StrEnum):
     TARGET_NOT_NUMBER = "target.not_number"
     TARGET_OUT_OF_RANGE = "target.out_of_range"
     KEY_NAME_LENGTH = "key.name_length"
+    BUDGET_NOT_POSITIVE = "budget.not_positive"
 
 
 class VeilServiceError(Exception):

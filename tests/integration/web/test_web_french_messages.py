@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from support import ServerThread, create_user
+from dp_support import register
+from support import ServerThread, TestUser, create_user
 from web_support import WebSession
 
 ERROR = re.compile(r'id="form-error">([^<]*)<')
@@ -117,6 +118,13 @@ def test_refused_uploads_and_parameters_are_explained_in_french(
         "file : impossible de lire ragged.csv comme CSV ("
     )
     assert upload("empty.csv", b"") == "file : choisissez un fichier CSV ou Parquet."
+    assert upload("inf.csv", b"a,b\n1.5,x\ninf,y\n").startswith(
+        "la colonne 'a' contient des valeurs infinies (inf ou -inf), la première à la ligne 2 :"
+    )
+    assert upload("header.csv", b"a,b\n") == (
+        "la table a des colonnes (a, b) mais aucune ligne ; téléversez une table d'au moins une "
+        "ligne."
+    )
 
     created = session.post(
         "/runs/new", {"display_name": "ok"}, files={"file": ("cohort.csv", _table(), "text/csv")}
@@ -157,3 +165,26 @@ def test_refused_uploads_and_parameters_are_explained_in_french(
     error = ERROR.search(english.text)
     assert error is not None
     assert html.unescape(error.group(1)) == "k must be a whole number; got 'abc'."
+
+
+def test_a_refused_grant_and_key_are_explained_in_french(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    analyst = create_user(veil_server)
+    dataset = register(veil_server)
+    session = web(admin)
+    session.get("/admin/grants?lang=fr")
+    refused = session.post(
+        "/admin/grants",
+        {"user": analyst.username, "dataset": dataset, "epsilon": "-1,5", "delta": "0"},
+    )
+    assert refused.status_code == 400
+    assert "epsilon doit être un nombre fini ≥ 0 ; reçu -1,5." in html.unescape(refused.text)
+    refused = session.post(
+        "/admin/grants", {"user": analyst.username, "dataset": dataset, "epsilon": "un"}
+    )
+    assert "epsilon doit être un nombre ; reçu 'un'." in html.unescape(refused.text)
+    session.get("/account")
+    key = session.post("/account/keys", {"name": "x" * 300, "expiration_days": "30"})
+    assert key.status_code == 400
+    assert "Le nom doit compter de 1 à 128 caractères." in key.text
