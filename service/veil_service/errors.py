@@ -144,6 +144,14 @@ class Message(StrEnum):
     TARGET_OUT_OF_RANGE = "target.out_of_range"
     KEY_NAME_LENGTH = "key.name_length"
     BUDGET_NOT_POSITIVE = "budget.not_positive"
+    # Accounts (the admin's user forms, the grants' user).
+    USER_BAD_USERNAME = "user.bad_username"
+    USER_BAD_EMAIL = "user.bad_email"
+    USER_BAD_ROLE = "user.bad_role"
+    USER_TAKEN = "user.taken"
+    USER_UNKNOWN = "user.unknown"
+    PASSWORD_TOO_SHORT = "password.too_short"
+    PASSWORD_TOO_SIMPLE = "password.too_simple"
 
 
 class VeilServiceError(Exception):

@@ -117,5 +117,12 @@ ERRORS: dict[str, str] = {
     "target.not_number": "{field} doit être un nombre ; reçu {value!r}.",
     "target.out_of_range": "{field} doit être compris entre {low} et {high} ; reçu {value}.",
     "budget.not_positive": "{field} doit être un nombre fini ≥ 0 ; reçu {value}.",
+    "user.bad_username": "L'identifiant doit compter de 1 à 64 caractères : lettres, chiffres, « _ », « . », « @ », « - » ou espaces intérieures.",
+    "user.bad_email": "L'e-mail n'est pas une adresse valide (nom@domaine.tld).",
+    "user.bad_role": "Le rôle doit être l'un de : {choices} ; reçu {role!r}.",
+    "user.taken": "Un utilisateur a déjà cette valeur de {field} ; choisissez-en une autre.",
+    "user.unknown": "Aucun utilisateur {user!r} ; vérifiez l'identifiant.",
+    "password.too_short": "{field} est trop faible : utilisez au moins {length} caractères.",
+    "password.too_simple": "{field} est trop faible : mêlez au moins trois types parmi minuscules, majuscules, chiffres et symboles.",
     "key.name_length": "Le nom doit compter de 1 à 128 caractères.",
 }

@@ -184,6 +184,17 @@ def test_a_refused_grant_and_key_are_explained_in_french(
         "/admin/grants", {"user": analyst.username, "dataset": dataset, "epsilon": "un"}
     )
     assert "epsilon doit être un nombre ; reçu 'un'." in html.unescape(refused.text)
+    weak = session.post(
+        "/admin/users",
+        {"username": "nouvelle", "email": "n@example.org", "role": "user", "password": "court"},
+    )
+    assert weak.status_code == 400
+    assert "password est trop faible : utilisez au moins 12 caractères." in weak.text
+    unknown = session.post(
+        "/admin/grants", {"user": "personne", "dataset": dataset, "epsilon": "1"}
+    )
+    assert unknown.status_code == 404
+    assert "Aucun utilisateur &#39;personne&#39; ; vérifiez l&#39;identifiant." in unknown.text
     session.get("/account")
     key = session.post("/account/keys", {"name": "x" * 300, "expiration_days": "30"})
     assert key.status_code == 400
