@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from veil_service.errors import InvalidArgumentError, Reason
+from veil_service.errors import InvalidArgumentError, Message, Reason
 
 MAX_COLUMNS = 10_000
 
@@ -97,12 +97,15 @@ def validate_ipc_source(
             "the table has no columns; upload at least one column.",
             field=field,
             reason=Reason.EMPTY_TABLE,
+            code=Message.TABLE_NO_COLUMNS,
         )
     if len(names) > MAX_COLUMNS:
         raise InvalidArgumentError(
             f"the table has {len(names)} columns; at most {MAX_COLUMNS}.",
             field=field,
             reason=Reason.TOO_MANY_COLUMNS,
+            code=Message.TABLE_TOO_MANY_COLUMNS,
+            params={"columns": len(names), "limit": MAX_COLUMNS},
         )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -110,12 +113,15 @@ def validate_ipc_source(
             f"duplicate column names {duplicates}; rename them.",
             field=field,
             reason=Reason.DUPLICATE_COLUMNS,
+            code=Message.TABLE_DUPLICATE_COLUMNS,
+            params={"names": ", ".join(repr(n) for n in duplicates)},
         )
     if any(not n.strip() for n in names):
         raise InvalidArgumentError(
             "a column has an empty name; name every column.",
             field=field,
             reason=Reason.EMPTY_COLUMN_NAME,
+            code=Message.TABLE_EMPTY_COLUMN_NAME,
         )
     if rows == 0:
         raise InvalidArgumentError(
@@ -123,6 +129,8 @@ def validate_ipc_source(
             "but no rows; upload a table with at least one row.",
             field=field,
             reason=Reason.EMPTY_TABLE,
+            code=Message.TABLE_NO_ROWS,
+            params={"names": f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"},
         )
     return TableShape(rows, columns)
 
@@ -150,6 +158,8 @@ def _check_finite(batch: pa.RecordBatch, position: int, rows_before: int, field:
         "the column out (columns_to_drop); nothing was stored.",
         field=field,
         reason=Reason.INFINITE_VALUES,
+        code=Message.TABLE_INFINITE_VALUES,
+        params={"column": name, "row": first},
     )
 
 

@@ -27,8 +27,9 @@ member there and here together; never pass a bare string.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class Reason(StrEnum):
@@ -102,6 +103,57 @@ class Reason(StrEnum):
     OUT_OF_MEMORY = "OUT_OF_MEMORY"
 
 
+class Message(StrEnum):
+    """Errors a page shows in its own language: each says, as a code with parameters, what its
+    English ``message`` says (the web's French catalogue, ``web/notes_fr.py``, has every member;
+    a test keeps it so). An error without one is shown in English everywhere."""
+
+    # Uploaded files (the web's upload forms).
+    UPLOAD_NO_FILE = "upload.no_file"
+    UPLOAD_UNKNOWN_ENCODING = "upload.unknown_encoding"
+    UPLOAD_NOT_UTF8 = "upload.not_utf8"
+    UPLOAD_NOT_IN_ENCODING = "upload.not_in_encoding"
+    UPLOAD_NOT_PARQUET = "upload.not_parquet"
+    UPLOAD_NOT_CSV_OR_PARQUET = "upload.not_csv_or_parquet"
+    UPLOAD_BAD_CSV = "upload.bad_csv"
+    UPLOAD_MALFORMED_CSV = "upload.malformed_csv"
+    TABLE_NO_COLUMNS = "table.no_columns"
+    TABLE_TOO_MANY_COLUMNS = "table.too_many_columns"
+    TABLE_DUPLICATE_COLUMNS = "table.duplicate_columns"
+    TABLE_EMPTY_COLUMN_NAME = "table.empty_column_name"
+    TABLE_NO_ROWS = "table.no_rows"
+    TABLE_INFINITE_VALUES = "table.infinite_values"
+    YAML_NO_FILE = "yaml.no_file"
+    YAML_NOT_UTF8 = "yaml.not_utf8"
+    YAML_TABLE_MISSING = "yaml.table_missing"
+    # Form fields and parameters.
+    FORM_NOT_INTEGER = "form.not_integer"
+    FORM_NOT_NUMBER = "form.not_number"
+    FORM_NO_K = "form.no_k"
+    PARAMETER_NOT_INTEGER = "parameter.not_integer"
+    PARAMETER_AT_LEAST = "parameter.at_least"
+    PARAMETER_BETWEEN = "parameter.between"
+    PARAMETER_TOO_LARGE = "parameter.too_large"
+    PARAMETER_NOT_FRACTION = "parameter.not_fraction"
+    PARAMETER_NOT_SHARE = "parameter.not_share"
+    PARAMETER_MAX_WEIGHT = "parameter.max_weight"
+    PARAMETER_NOT_BOOL = "parameter.not_bool"
+    PARAMETER_COUPLED_WITHOUT_NOISE = "parameter.coupled_without_noise"
+    TARGET_UNKNOWN = "target.unknown"
+    TARGET_NOT_NUMBER = "target.not_number"
+    TARGET_OUT_OF_RANGE = "target.out_of_range"
+    KEY_NAME_LENGTH = "key.name_length"
+    BUDGET_NOT_POSITIVE = "budget.not_positive"
+    # Accounts (the admin's user forms, the grants' user).
+    USER_BAD_USERNAME = "user.bad_username"
+    USER_BAD_EMAIL = "user.bad_email"
+    USER_BAD_ROLE = "user.bad_role"
+    USER_TAKEN = "user.taken"
+    USER_UNKNOWN = "user.unknown"
+    PASSWORD_TOO_SHORT = "password.too_short"
+    PASSWORD_TOO_SIMPLE = "password.too_simple"
+
+
 class VeilServiceError(Exception):
     """Base of every error Veil reports to a caller.
 
@@ -111,18 +163,30 @@ class VeilServiceError(Exception):
         reason: Why, from the closed :class:`Reason` list (``docs/errors.md``), sent as
             ``google.rpc.ErrorInfo.reason``; the class's default when omitted.
         field: For argument errors, the request field at fault (sent as a BadRequest violation).
+        code: What ``message`` says as a :class:`Message` code, with ``params`` its values
+            (numbers kept as numbers), so a page can say it in its language; the API sends
+            ``message``, unchanged.
+        params: The code's parameters.
     """
 
     code_name: ClassVar[str] = "INTERNAL"
     default_reason: ClassVar[Reason] = Reason.INTERNAL
 
     def __init__(
-        self, message: str, *, reason: Reason | None = None, field: str | None = None
+        self,
+        message: str,
+        *,
+        reason: Reason | None = None,
+        field: str | None = None,
+        code: Message | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
         self.field = field
+        self.message_code = code
+        self.message_params = dict(params or {})
 
 
 class InvalidArgumentError(VeilServiceError):

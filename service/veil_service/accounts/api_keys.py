@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from veil_service.accounts import audit
 from veil_service.auth.secrets import display_prefix, hash_secret, new_api_key
-from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from veil_service.errors import AlreadyExistsError, InvalidArgumentError, Message, NotFoundError
 from veil_service.storage import schema
 
 EXPIRATION_DAYS = (30, 60, 120, 365, 3650)
@@ -61,7 +61,9 @@ def create_api_key(
     """
     name = (name or "").strip()
     if not name or len(name) > 128:
-        raise InvalidArgumentError("name must be 1-128 characters.", field="name")
+        raise InvalidArgumentError(
+            "name must be 1-128 characters.", field="name", code=Message.KEY_NAME_LENGTH
+        )
     if expiration_days not in EXPIRATION_DAYS:
         raise InvalidArgumentError(
             f"expiration_days must be one of {list(EXPIRATION_DAYS)}; got {expiration_days}.",

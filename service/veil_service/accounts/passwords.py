@@ -9,7 +9,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from veil_service.errors import InvalidArgumentError, Reason
+from veil_service.errors import InvalidArgumentError, Message, Reason
 
 _hasher = PasswordHasher()
 
@@ -28,6 +28,8 @@ def check_strength(password: str, *, field: str = "password") -> None:
             f"{field} is too weak: use at least {MIN_LENGTH} characters.",
             field=field,
             reason=Reason.WEAK_PASSWORD,
+            code=Message.PASSWORD_TOO_SHORT,
+            params={"field": field, "length": MIN_LENGTH},
         )
     classes = sum(
         [
@@ -43,6 +45,8 @@ def check_strength(password: str, *, field: str = "password") -> None:
             "symbols.",
             field=field,
             reason=Reason.WEAK_PASSWORD,
+            code=Message.PASSWORD_TOO_SIMPLE,
+            params={"field": field},
         )
 
 

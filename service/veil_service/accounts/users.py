@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from veil_service.accounts import audit
-from veil_service.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from veil_service.errors import AlreadyExistsError, InvalidArgumentError, Message, NotFoundError
 from veil_service.storage import schema
 
 ROLES = ("user", "admin")
@@ -49,14 +49,20 @@ def validate_identity(username: str, email: str, role: str) -> None:
             "username must be 1-64 characters of letters, digits, '_', '.', '@', '-' or inner "
             "spaces.",
             field="username",
+            code=Message.USER_BAD_USERNAME,
         )
     if not EMAIL_RE.match(email or ""):
         raise InvalidArgumentError(
-            "email is not a valid email address (name@domain.tld).", field="email"
+            "email is not a valid email address (name@domain.tld).",
+            field="email",
+            code=Message.USER_BAD_EMAIL,
         )
     if role not in ROLES:
         raise InvalidArgumentError(
-            f"role must be one of {list(ROLES)}; got {role!r}.", field="role"
+            f"role must be one of {list(ROLES)}; got {role!r}.",
+            field="role",
+            code=Message.USER_BAD_ROLE,
+            params={"choices": ", ".join(ROLES), "role": role},
         )
 
 
@@ -88,7 +94,10 @@ def create_user(
     if taken is not None:
         field = "username" if taken[0].lower() == username.lower() else "email"
         raise AlreadyExistsError(
-            f"a user with that {field} already exists; pick another.", field=field
+            f"a user with that {field} already exists; pick another.",
+            field=field,
+            code=Message.USER_TAKEN,
+            params={"field": field},
         )
     user = UserRecord(str(uuid.uuid4()), username, email.lower(), role, True, time.time())
     conn.execute(
@@ -122,7 +131,12 @@ def find_user(conn: sa.Connection, user: str) -> UserRecord:
         .first()
     )
     if row is None:
-        raise NotFoundError(f"no user {user!r}; check the id or username.", field="user")
+        raise NotFoundError(
+            f"no user {user!r}; check the id or username.",
+            field="user",
+            code=Message.USER_UNKNOWN,
+            params={"user": user},
+        )
     return _to_record(row)
 
 

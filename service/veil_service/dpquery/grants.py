@@ -23,7 +23,7 @@ from veil_service.dpquery.datasets import (
     to_record,
     validate_dataset_name,
 )
-from veil_service.errors import InvalidArgumentError, NotFoundError, Reason
+from veil_service.errors import InvalidArgumentError, Message, NotFoundError, Reason
 from veil_service.storage import schema
 
 
@@ -124,7 +124,10 @@ def check_budget_value(value: float, name: str) -> None:
         or value < 0
     ):
         raise InvalidArgumentError(
-            f"{name} must be a finite number >= 0; got {value!r}.", field=name
+            f"{name} must be a finite number >= 0; got {value!r}.",
+            field=name,
+            code=Message.BUDGET_NOT_POSITIVE,
+            params={"field": name, "value": value},
         )
 
 

@@ -26,6 +26,7 @@ from veil_service.engine.avatarize.column_types import (
 from veil_service.engine.avatarize.famd import fit_famd
 from veil_service.engine.avatarize.identifier_columns import identifier_evidence
 from veil_service.engine.avatarize.imputation import impute
+from veil_service.engine_contract.advice_notes import Part, english, note
 from veil_service.errors import InvalidArgumentError
 
 #: Usual k (the paper's and Octopize's default).
@@ -47,20 +48,39 @@ class ColumnFlag:
     Attributes:
         column: Column name.
         kind: ``identifier``, ``high_cardinality``, ``constant``, ``empty`` or ``unsupported``.
-        reason: Why, with the figures, and what to do.
+        why: Why, with the figures, and what to do: a structured note
+            (``engine_contract.advice_notes``), so a page can say it in its language.
     """
 
     column: str
     kind: str
-    reason: str
+    why: Part
+
+    @property
+    def reason(self) -> str:
+        """Why, in English."""
+        return english([self.why])
+
+    def note(self) -> list[Part]:
+        """The flag as a structured note (``age (identifier): why``)."""
+        return [note(f"flag.{self.kind}", column=self.column), self.why]
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One recommended parameter value and why."""
+    """One recommended parameter value and why (a structured note, see :class:`ColumnFlag`)."""
 
     value: Any
-    reason: str
+    why: Part
+
+    @property
+    def reason(self) -> str:
+        """Why, in English."""
+        return english([self.why])
+
+    def note(self, name: str) -> list[Part]:
+        """The recommendation as a structured note (``k = 20: why``)."""
+        return [note("parameter", name=name, value=self.value), self.why]
 
 
 @dataclass(frozen=True)
@@ -141,18 +161,16 @@ def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
     series = df[name]
     observed = series.dropna()
     if observed.empty:
-        return ColumnFlag(name, "empty", "No value (all null): exclude it, nothing to avatarize.")
+        return ColumnFlag(name, "empty", note("column.empty"))
     try:
         distinct = int(observed.nunique())
     except TypeError:
-        return ColumnFlag(
-            name, "unsupported", "Values are not hashable (lists, dicts): exclude it."
-        )
+        return ColumnFlag(name, "unsupported", note("column.unhashable"))
     if distinct == 1:
-        return ColumnFlag(name, "constant", "One value only: exclude it and add it back unchanged.")
+        return ColumnFlag(name, "constant", note("column.constant"))
     if pd.api.types.is_timedelta64_dtype(series) or pd.api.types.is_complex_dtype(series):
         return ColumnFlag(
-            name, "unsupported", f"Type {series.dtype} is not supported: convert or exclude it."
+            name, "unsupported", note("column.unsupported_type", dtype=str(series.dtype))
         )
     is_datetime = pd.api.types.is_datetime64_any_dtype(series)
     evidence = identifier_evidence(series, name, declared_categorical=name in declared)
@@ -160,45 +178,39 @@ def _flag(df: pd.DataFrame, name: str, declared: set[str]) -> ColumnFlag | None:
         return ColumnFlag(
             name,
             "identifier",
-            f"Looks like an identifier: {evidence.describe()}. Exclude it "
-            "(exclude_variable_names): it would single individuals out, and the avatars then "
-            "carry pseudonyms in its place, never its real values.",
+            note(
+                "column.identifier",
+                distinct=evidence.distinct,
+                rows=evidence.rows,
+                share=100 * evidence.distinct / max(evidence.rows, 1),
+                named=[note("column.identifier_named")] if evidence.name_says_so else [],
+            ),
         )
     categorical = not pd.api.types.is_numeric_dtype(series) or name in declared
     if pd.api.types.is_bool_dtype(series):
         categorical = True
     if categorical and not is_datetime and distinct > HIGH_CARDINALITY_MODALITIES:
         return ColumnFlag(
-            name,
-            "high_cardinality",
-            f"Very high cardinality: {distinct} modalities. Set use_categorical_reduction, group "
-            "rare modalities, or exclude it.",
+            name, "high_cardinality", note("column.high_cardinality", distinct=distinct)
         )
     return None
 
 
 def _advise_k(n: int) -> Recommendation:
     k = min(DEFAULT_K, max(MIN_ADVISED_K, n // 20))
-    if k == DEFAULT_K:
-        reason = f"{DEFAULT_K}, the usual value (the paper's), fits {n} rows."
-    else:
-        reason = (
-            f"{n} rows is small: k={k} (5 % of the rows) keeps neighbourhoods local; raise it "
-            "for more privacy at some cost in utility."
-        )
-    return Recommendation(k, reason)
+    return Recommendation(k, note("k.usual" if k == DEFAULT_K else "k.small", k=k, rows=n))
 
 
 def _advise_ncp(usable: pd.DataFrame, declared: set[str]) -> Recommendation:
     if usable.shape[1] == 0:
-        return Recommendation(2, "No usable column: the default lower bound.")
+        return Recommendation(2, note("ncp.no_column"))
     sample = usable
     if len(usable) > ADVICE_SAMPLE_ROWS:
         sample = usable.sample(ADVICE_SAMPLE_ROWS, random_state=0)
     try:
         specs = analyse_columns(sample, declared & set(sample.columns))
     except InvalidArgumentError:
-        return Recommendation(DEFAULT_NCP, f"{DEFAULT_NCP}, the default.")
+        return Recommendation(DEFAULT_NCP, note("ncp.default", ncp=DEFAULT_NCP))
     codes = encode_categorical(sample, specs)
     n_categories = [len(s.categories) for s in specs if s.kind is ColumnKind.CATEGORICAL]
     cont, codes = impute(
@@ -215,33 +227,23 @@ def _advise_ncp(usable: pd.DataFrame, declared: set[str]) -> Recommendation:
     reaching = int(np.searchsorted(cumulative, 0.8) + 1)
     ncp = max(1, min(DEFAULT_NCP, reaching, model.n_components))
     captured = 100 * float(cumulative[ncp - 1])
-    if ncp < DEFAULT_NCP and reaching <= DEFAULT_NCP:
-        reason = (
-            f"{ncp} components already hold {captured:.0f} % of the {model.kind} inertia; more "
-            "would add noise to the neighbour search."
-        )
-    else:
-        reason = (
-            f"{ncp} components ({model.kind}, {captured:.0f} % of the inertia): the usual value; "
-            "a larger ncp gives more utility and less privacy."
-        )
-    return Recommendation(ncp, reason)
+    enough = ncp < DEFAULT_NCP and reaching <= DEFAULT_NCP
+    code = "ncp.enough" if enough else "ncp.usual"
+    return Recommendation(ncp, note(code, ncp=ncp, captured=captured, model=model.kind))
 
 
 def _advise_imputation(usable: pd.DataFrame) -> Recommendation:
     missing = usable.isna().mean()
     if not missing.any():
-        return Recommendation("fast_knn", "No missing value: imputation will not run.")
-    worst = str(missing.idxmax())
-    detail = (
-        f"{int((missing > 0).sum())} columns have missing values "
-        f"(up to {100 * missing.max():.0f} % in {worst!r})"
-    )
+        return Recommendation("fast_knn", note("imputation.none_missing"))
+    detail = {
+        "columns": int((missing > 0).sum()),
+        "share": 100 * float(missing.max()),
+        "worst": str(missing.idxmax()),
+    }
     if len(usable) > 50_000:
-        return Recommendation(
-            "fast_knn", f"{detail}; {len(usable)} rows: fast_knn keeps imputation linear."
-        )
-    return Recommendation("knn", f"{detail}; the table is small enough for exact knn.")
+        return Recommendation("fast_knn", note("imputation.large", rows=len(usable), **detail))
+    return Recommendation("knn", note("imputation.small", **detail))
 
 
 def _advise_reduction(usable: pd.DataFrame, declared: set[str]) -> Recommendation:
@@ -257,9 +259,6 @@ def _advise_reduction(usable: pd.DataFrame, declared: set[str]) -> Recommendatio
     if modalities > REDUCTION_MODALITY_THRESHOLD:
         return Recommendation(
             True,
-            f"{modalities} modalities in total (over {REDUCTION_MODALITY_THRESHOLD}): embedding "
-            "them keeps the projection small; it may cost some utility.",
+            note("reduction.on", modalities=modalities, threshold=REDUCTION_MODALITY_THRESHOLD),
         )
-    return Recommendation(
-        False, f"{modalities} modalities in total: the one-hot projection stays small."
-    )
+    return Recommendation(False, note("reduction.off", modalities=modalities))

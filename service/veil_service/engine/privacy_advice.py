@@ -70,6 +70,7 @@ from veil_service.engine.metrics.attack_risk import AttackResult, attack_risk
 from veil_service.engine.metrics.signal import column_shapes, pair_trends
 from veil_service.engine.metrics.tables import align_tables, as_declared_categories
 from veil_service.engine.metrics.utility import utility_scores
+from veil_service.engine_contract.advice_notes import Part, english, joined, note
 from veil_service.engine_contract.privacy_targets import UTILITY_TARGET, PrivacyTargets
 from veil_service.errors import InvalidArgumentError
 
@@ -167,7 +168,8 @@ class PrivacyAdvice:
         met: Whether the chosen parameters meet every target on the sample.
         binding: The target that stopped a more useful parameter set (None when the most useful
             set tried met every target).
-        reason: One sentence saying what was chosen and why.
+        why: What was chosen and why, as a structured note (``engine_contract.advice_notes``,
+            so a page says it in its language); ``reason`` is its English.
         trials: Every parameter set tried, in the order tried.
         targets: The targets used.
         utility_metric: What ``utility`` measures.
@@ -188,7 +190,7 @@ class PrivacyAdvice:
     parameters: dict[str, Any]
     met: bool
     binding: str | None
-    reason: str
+    why: tuple[Part, ...]
     trials: tuple[Trial, ...]
     targets: PrivacyTargets
     utility_metric: str
@@ -201,6 +203,11 @@ class PrivacyAdvice:
     sample_k: int | None = None
     table_check: Trial | None = None
     table_check_rows: int | None = None
+
+    @property
+    def reason(self) -> str:
+        """What was chosen and why, in English."""
+        return english(self.why)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (JSON) for the advice result."""
@@ -378,12 +385,16 @@ def _carry_to_table(
     if grown == k:
         return replace(advice, table_rows=table_rows)
     parameters = _with_k(advice.parameters, grown)
-    reason = (
-        f"{advice.reason} The trials ran on {sample_train_rows} rows; for the table's "
-        f"{table_rows} rows k grows from {k} to {grown} (k x (rows ratio)^(1/3), measured: the "
-        "same k on a larger table lets the attacks find closer neighbours)."
+    carry = note(
+        "search.carry", sample_rows=sample_train_rows, table_rows=table_rows, k=k, grown=grown
     )
-    return replace(advice, parameters=parameters, reason=reason, table_rows=table_rows, sample_k=k)
+    return replace(
+        advice,
+        parameters=parameters,
+        why=(*advice.why, carry),
+        table_rows=table_rows,
+        sample_k=k,
+    )
 
 
 def _with_k(parameters: Mapping[str, Any], k: int) -> dict[str, Any]:
@@ -424,39 +435,47 @@ def _check_on_table(
         advice,
         table_check=check,
         table_check_rows=len(draw),
-        reason=f"{advice.reason} {_check_words(check, targets, len(draw), len(df), cut)}",
+        why=(*advice.why, _check_words(check, targets, len(draw), len(df), cut)),
     )
 
 
-def _figure(name: str, value: float) -> str:
+def _figure(name: str, value: float) -> Part:
     """A measure as its target reads: the hidden rate in %, cloaking in avatars, others as
     fractions."""
     if name == "hidden_rate":
-        return f"{value:.1f} %"
+        return note("search.figure.percent", name=name, value=value)
     if name == "local_cloaking":
-        return f"{value:g}"
-    return f"{value:.3f}"
+        return note("search.figure.count", name=name, value=value)
+    return note("search.figure.fraction", name=name, value=value)
 
 
 def _check_words(
     check: Trial, targets: PrivacyTargets, rows: int, table_rows: int, train_rows: int
-) -> str:
+) -> Part:
     """The check on the table in one sentence: where, at which k, and each target's figure."""
-    where = "the table" if rows == table_rows else f"a draw of {rows} of the table's rows"
-    figures = ", ".join(
-        f"{name} {_figure(name, check.measures[name])}"
-        + (" (missed)" if name in check.failed else "")
-        for name in (*_HIGHER_IS_SAFER, *_LOWER_IS_SAFER, UTILITY_TARGET)
-        if name in check.measures
+    where = (
+        note("search.check.table") if rows == table_rows else note("search.check.draw", rows=rows)
+    )
+    figures = joined(
+        [
+            [_figure(name, check.measures[name])]
+            + ([note("search.figure.missed")] if name in check.failed else [])
+            for name in (*_HIGHER_IS_SAFER, *_LOWER_IS_SAFER, UTILITY_TARGET)
+            if name in check.measures
+        ]
     )
     verdict = (
-        "it meets every target there"
+        note("search.check.met")
         if not check.failed
-        else f"it misses {', '.join(check.failed)} there"
+        else note("search.check.missed", missed=", ".join(check.failed))
     )
-    return (
-        f"Checked on {where} ({train_rows} rows avatarized at k={check.parameters['k']}, the "
-        f"rest as control): {verdict} ({figures})."
+    return note(
+        "search.check",
+        where=where,
+        train_rows=train_rows,
+        k=check.parameters["k"],
+        verdict=verdict,
+        figures=figures,
     )
 
 
@@ -744,7 +763,7 @@ def _choose(
     target_named: bool = False,
 ) -> PrivacyAdvice:
     metric = "ml_utility_ratio" if target is not None else "column_shapes_and_pair_trends"
-    each = f" ({splits} random splits each)" if splits > 1 else ""
+    each = [note("search.splits", splits=splits)] if splits > 1 else []
     by_utility = sorted(range(len(trials)), key=lambda i: -trials[i].measures["utility"])
     passing = [i for i in by_utility if not trials[i].failed]
     private = [i for i in by_utility if not targets.privacy_failures(trials[i].failed)]
@@ -754,15 +773,18 @@ def _choose(
         better = _more_useful(trials, by_utility, chosen)
         binding = trials[better[0]].failed[0] if better else None
         met = True
-        reason = (
-            f"The most useful of {len(trials)} parameter sets tried on {sample_rows} rows{each} "
-            f"that meets every target ({_utility_words(trials[chosen])})"
-            + (
-                f"; {len(better)} more useful set(s) missed a target, first {binding!r}."
-                if binding
-                else "; no target was binding: the most useful set met them all."
-            )
-        )
+        why = [
+            note(
+                "search.met",
+                trials=len(trials),
+                rows=sample_rows,
+                each=each,
+                utility=_utility_words(trials[chosen]),
+            ),
+            note("search.met.binding", better=len(better), binding=binding)
+            if binding
+            else note("search.met.none_binding"),
+        ]
     elif private:
         # Privacy first: the most useful set meeting every privacy target is kept even though
         # it loses more utility than asked; the answer says so instead of claiming "met".
@@ -770,29 +792,30 @@ def _choose(
         better = _more_useful(trials, by_utility, chosen)
         met = False
         binding = UTILITY_TARGET
-        reason = (
-            f"No parameter set of the {len(trials)} tried on {sample_rows} rows{each} meets every "
-            f"target: the most useful of the {len(private)} that meet every privacy target "
-            f"(trial {chosen + 1}, {_utility_words(trials[chosen])}) misses the utility target "
-            f"(a loss of at most {targets.utility_loss:g}); it is kept, privacy first"
-            + (
-                f". The {len(better)} more useful set(s) miss a privacy target, first "
-                f"{trials[better[0]].failed[0]!r}"
-                if better
-                else ""
+        why = [
+            note(
+                "search.private",
+                trials=len(trials),
+                rows=sample_rows,
+                each=each,
+                private=len(private),
+                trial=chosen + 1,
+                utility=_utility_words(trials[chosen]),
+                loss=targets.utility_loss,
             )
-            + ". Relax that privacy target, or raise utility_loss if this loss is acceptable"
-            + (
-                ""
-                if target_named
-                else (
-                    f"; naming {target!r} as the table's target_column decodes it without the "
-                    "local noise, which gave back 0.010-0.014 AUC on titanic and german_credit "
-                    "for a little more inference risk on that column (docs/avatarization.md)"
+        ]
+        if better:
+            why.append(
+                note(
+                    "search.private.better",
+                    better=len(better),
+                    binding=trials[better[0]].failed[0],
                 )
             )
-            + "."
-        )
+        why.append(note("search.private.relax"))
+        if not target_named:
+            why.append(note("search.private.name_target", target=target))
+        why.append(note("search.end"))
     else:
         chosen, reference = _fallback(trials, targets)
         defaults_k = trials[reference].parameters["k"]
@@ -800,37 +823,39 @@ def _choose(
         missed = trials[chosen].failed
         binding = missed[0]
         closest = min(range(len(trials)), key=lambda i: targets.shortfall(trials[i].measures))
-        if chosen == reference:
-            kept = f"Veil's default privacy knobs (k={defaults_k}) are kept"
-        else:
-            kept = (
-                "this set is kept because it is at least as private as Veil's default knobs "
-                f"(k={defaults_k}) on every measure"
+        kept = note(
+            "search.fallback.defaults" if chosen == reference else "search.fallback.as_private",
+            k=defaults_k,
+        )
+        why = [
+            note(
+                "search.fallback",
+                trials=len(trials),
+                rows=sample_rows,
+                each=each,
+                kept=kept,
+                missed=", ".join(missed),
+                binding=binding,
             )
-        reason = (
-            f"No parameter set of the {len(trials)} tried on {sample_rows} rows{each} meets every "
-            f"target; {kept}, missing {', '.join(missed)} (first: {binding!r})"
-            + (
-                ""
-                if closest == chosen
-                else (
-                    f". The set closest to the targets on the sample (trial {closest + 1}) was "
-                    "not chosen: "
-                    + (
-                        "it is riskier than the defaults on some measure"
-                        if not _no_riskier(trials[closest].measures, trials[reference].measures)
-                        else f"it loses more than {FALLBACK_UTILITY_TOLERANCE} of their utility"
+        ]
+        if closest != chosen:
+            if not _no_riskier(trials[closest].measures, trials[reference].measures):
+                why.append(note("search.fallback.closest_riskier", trial=closest + 1))
+            else:
+                why.append(
+                    note(
+                        "search.fallback.closest_useless",
+                        trial=closest + 1,
+                        tolerance=FALLBACK_UTILITY_TOLERANCE,
                     )
                 )
-            )
-            + ". Raise k, lower the targets, or remove the columns that single individuals out."
-        )
-    reason += _unmeasured_note(trials[chosen])
+        why.append(note("search.fallback.end"))
+    why += _unmeasured_note(trials[chosen])
     return PrivacyAdvice(
         parameters=dict(trials[chosen].parameters),
         met=met,
         binding=binding,
-        reason=reason,
+        why=tuple(why),
         trials=tuple(trials),
         targets=targets,
         utility_metric=metric,
@@ -848,38 +873,38 @@ def _more_useful(trials: list[Trial], by_utility: list[int], chosen: int) -> lis
     ]
 
 
-def _utility_words(trial: Trial) -> str:
+def _utility_words(trial: Trial) -> Part:
     """A trial's utility for the answer's reason, with the score it loses when measured."""
-    words = f"utility {trial.measures['utility']:.3f}"
+    utility = float(trial.measures["utility"])
     loss = trial.measures.get(UTILITY_TARGET)
     if loss is not None and np.isfinite(loss):
-        words += f", {loss:.3f} below the real data's score"
-    return words
+        return note("search.utility_loss", utility=utility, loss=float(loss))
+    return note("search.utility", utility=utility)
 
 
-def _unmeasured_note(trial: Trial) -> str:
+def _unmeasured_note(trial: Trial) -> list[Part]:
     """The sentence naming the chosen trial's secrets too rare in the control to be measured,
-    with their risk and interval ('' when there are none): they are left out of its worst
+    with their risk and interval (none when there are none): they are left out of its worst
     inference, which the reader must be told."""
     if not trial.unmeasured_secrets:
-        return ""
-    listed = "; ".join(
-        f"{name} ({rows} control rows outside its most frequent value; risk "
-        f"{trial.inference_by_secret[name]:.3f}, 95 % interval "
-        f"[{trial.inference_intervals[name][0]:.3f}, {trial.inference_intervals[name][1]:.3f}])"
-        for name, rows in trial.unmeasured_secrets.items()
+        return []
+    listed = joined(
+        [
+            note(
+                "search.secret",
+                name=name,
+                rows=rows,
+                risk=float(trial.inference_by_secret[name]),
+                low=float(trial.inference_intervals[name][0]),
+                high=float(trial.inference_intervals[name][1]),
+            )
+            for name, rows in trial.unmeasured_secrets.items()
+        ],
+        "semicolon",
     )
     every = len(trial.unmeasured_secrets) == len(trial.inference_by_secret)
-    return (
-        f" Inference could not be measured on the sample for {listed}: fewer than "
-        f"{MIN_MINORITY_ROWS} control rows hold another value than the most frequent one, so "
-        + (
-            "the worst inference still counts them, as no secret tried could be measured."
-            if every
-            else "the worst inference leaves them out."
-        )
-        + " Check them with the privacy metrics job on the whole table."
-    )
+    code = "search.unmeasured.every" if every else "search.unmeasured.some"
+    return [note(code, listed=listed, min_rows=MIN_MINORITY_ROWS)]
 
 
 def _fallback(trials: list[Trial], targets: PrivacyTargets) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Message
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,23 @@ class PrivacyTargets:
                 raise InvalidArgumentError(
                     f"{name!r} is not a privacy target; use one of {', '.join(sorted(known))}.",
                     field=where,
+                    code=Message.TARGET_UNKNOWN,
+                    params={"name": name, "choices": ", ".join(sorted(known))},
                 )
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidArgumentError(f"{where} must be a number; got {value!r}.", field=where)
+                raise InvalidArgumentError(
+                    f"{where} must be a number; got {value!r}.",
+                    field=where,
+                    code=Message.TARGET_NOT_NUMBER,
+                    params={"field": where, "value": value},
+                )
             low, high = _RANGES[name]
             if not low <= float(value) <= high:
                 raise InvalidArgumentError(
-                    f"{where} must be between {low} and {high}; got {value!r}.", field=where
+                    f"{where} must be between {low} and {high}; got {value!r}.",
+                    field=where,
+                    code=Message.TARGET_OUT_OF_RANGE,
+                    params={"field": where, "low": low, "high": high, "value": value},
                 )
             overrides[name] = float(value)
         return cls(**overrides)

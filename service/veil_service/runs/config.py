@@ -16,7 +16,7 @@ from veil_service.engine_contract.linked_tables import Link, Schema, TableKeys
 from veil_service.engine_contract.privacy_targets import check_privacy_targets
 from veil_service.engine_contract.pseudonymization import parse_strategy
 from veil_service.engine_contract.time_series import from_settings
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Message
 
 COLUMN_TYPES = ("int", "bool", "category", "float", "datetime", "datetime_tz")
 IMPUTE_METHODS = ("knn", "mode", "median", "mean", "fast_knn")
@@ -222,8 +222,14 @@ class RunConfig:
         )
 
 
-def _fail(path: str, message: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f"{path}: {message}", field=path)
+def _fail(
+    path: str, message: str, code: Message | None = None, **params: Any
+) -> InvalidArgumentError:
+    """A refused parameter named by its path; ``code`` and ``params`` say it for other
+    languages (``errors.Message``)."""
+    return InvalidArgumentError(
+        f"{path}: {message}", field=path, code=code, params={"path": path, **params}
+    )
 
 
 INT32_MAX = 2**31 - 1
@@ -237,26 +243,45 @@ def _check_int(path: str, value: Any, low: int, high: int | None = None) -> None
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(path, f"must be an integer; got {value!r}.")
+        raise _fail(
+            path, f"must be an integer; got {value!r}.", Message.PARAMETER_NOT_INTEGER, value=value
+        )
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"between {low} and {high}"
-        raise _fail(path, f"must be {bound}; got {value}.")
+        code = Message.PARAMETER_AT_LEAST if high is None else Message.PARAMETER_BETWEEN
+        raise _fail(path, f"must be {bound}; got {value}.", code, low=low, high=high, value=value)
     if value > INT32_MAX:
-        raise _fail(path, f"must be at most {INT32_MAX:,}; got {value}.")
+        raise _fail(
+            path,
+            f"must be at most {INT32_MAX:,}; got {value}.",
+            Message.PARAMETER_TOO_LARGE,
+            high=INT32_MAX,
+            value=value,
+        )
 
 
 def _check_fraction(path: str, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise _fail(path, f"must be a number in (0, 1]; got {value!r}.")
+        raise _fail(
+            path,
+            f"must be a number in (0, 1]; got {value!r}.",
+            Message.PARAMETER_NOT_FRACTION,
+            value=value,
+        )
 
 
 def _check_share(path: str, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise _fail(path, f"must be a number in [0, 1]; got {value!r}.")
+        raise _fail(
+            path,
+            f"must be a number in [0, 1]; got {value!r}.",
+            Message.PARAMETER_NOT_SHARE,
+            value=value,
+        )
 
 
 def _check_max_weight(path: str, value: Any, k: Any) -> None:
@@ -273,12 +298,17 @@ def _check_max_weight(path: str, value: Any, k: Any) -> None:
             path,
             f"must be a number between 1/k = {1.0 / neighbours:.4f} (every neighbour weighs the "
             f"same) and 1 (no bound); got {value!r}.",
+            Message.PARAMETER_MAX_WEIGHT,
+            low=1.0 / neighbours,
+            value=value,
         )
 
 
 def _check_bool(path: str, value: Any) -> None:
     if value is not None and not isinstance(value, bool):
-        raise _fail(path, f"must be true or false; got {value!r}.")
+        raise _fail(
+            path, f"must be true or false; got {value!r}.", Message.PARAMETER_NOT_BOOL, value=value
+        )
 
 
 def _check_coupled_noise(path: str, value: Any, params: dict[str, Any]) -> None:
@@ -289,6 +319,7 @@ def _check_coupled_noise(path: str, value: Any, params: dict[str, Any]) -> None:
             path,
             "shapes the local noise, but local_noise is 0 here: set local_noise above 0 (the "
             "default is 1) or leave coupled_noise out.",
+            Message.PARAMETER_COUPLED_WITHOUT_NOISE,
         )
 
 

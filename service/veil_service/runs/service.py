@@ -81,8 +81,11 @@ class Advice:
 
     Attributes:
         parameters: Domain parameter names (``k``, ``ncp``, ``imputation_method``, ...) to values.
-        notes: Why, in words, for the user.
+        notes: Why, in English words, for the user (what the API sends).
         flagged_columns: Columns the advice warns about (identifiers, free text, ...).
+        structured_notes: The same notes as codes with parameters
+            (``engine_contract.advice_notes``), one list of parts per note, so that a page
+            says them in its own language; empty when the notes came without them.
     """
 
     parameters: dict[str, Any]
@@ -91,6 +94,7 @@ class Advice:
     privacy_search: dict[str, Any] | None = None
     curve_svg: str = ""
     linked_k_search: dict[str, Any] | None = None
+    structured_notes: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -732,4 +736,5 @@ def _advice_of(output: TaskOutput) -> Advice:
         privacy_search=advice.get("privacy_search"),
         curve_svg=str(advice.get("curve_svg", "")),
         linked_k_search=advice.get("linked_k_search"),
+        structured_notes=list(advice.get("structured_notes", [])),
     )

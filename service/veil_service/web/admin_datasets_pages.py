@@ -89,7 +89,7 @@ async def register_upload_submit(page: Page) -> Response:
         )
     except VeilServiceError as exc:
         return await db_call(
-            _render_datasets, page, error=exc.message, status=http_status(exc), form="upload"
+            _render_datasets, page, error=page.t.error(exc), status=http_status(exc), form="upload"
         )
     return page.redirect("/admin/datasets")
 
@@ -111,7 +111,7 @@ async def register_path_submit(page: Page) -> Response:
         )
     except VeilServiceError as exc:
         return await db_call(
-            _render_datasets, page, error=exc.message, status=http_status(exc), form="path"
+            _render_datasets, page, error=page.t.error(exc), status=http_status(exc), form="path"
         )
     return page.redirect("/admin/datasets")
 
@@ -160,7 +160,7 @@ async def metadata_submit(page: Page) -> Response:
         if exc.code_name == "NOT_FOUND":
             raise
         return await db_call(
-            _render_dataset, page, name, text=text, error=exc.message, status=http_status(exc)
+            _render_dataset, page, name, text=text, error=page.t.error(exc), status=http_status(exc)
         )
     return page.redirect(f"/admin/datasets/{name}?notice=saved")
 
@@ -225,7 +225,7 @@ def grant_submit(page: Page) -> Response:
                 peer=page.peer,
             )
     except VeilServiceError as exc:
-        return _render_grants(page, error=exc.message, status=http_status(exc), typed=True)
+        return _render_grants(page, error=page.t.error(exc), status=http_status(exc), typed=True)
     return page.redirect("/admin/grants")
 
 

@@ -75,7 +75,7 @@ async def create_user_submit(page: Page) -> Response:
         )
     except VeilServiceError as exc:
         return await db_call(
-            _render_users, page, error=exc.message, status=http_status(exc), typed=True
+            _render_users, page, error=page.t.error(exc), status=http_status(exc), typed=True
         )
     administration.invite(page.ctx.app.mailer, user, token)
     return page.redirect(f"/admin/users/{user.id}")
@@ -92,7 +92,7 @@ def disable_user_submit(page: Page) -> Response:
     except VeilServiceError as exc:
         if exc.code_name == "NOT_FOUND":
             raise
-        return _render_users(page, error=exc.message, status=http_status(exc))
+        return _render_users(page, error=page.t.error(exc), status=http_status(exc))
     return page.redirect("/admin/users")
 
 
@@ -121,7 +121,7 @@ def set_role_submit(page: Page) -> Response:
     except VeilServiceError as exc:
         if exc.code_name == "NOT_FOUND":
             raise
-        return _render_users(page, error=exc.message, status=http_status(exc))
+        return _render_users(page, error=page.t.error(exc), status=http_status(exc))
     return page.redirect("/admin/users")
 
 

@@ -71,7 +71,7 @@ async def login_submit(page: Page) -> Response:
         return page.render(
             "login.html",
             status=http_status(exc),
-            error=exc.message,
+            error=page.t.error(exc),
             next=target,
             username=page.text("username"),
         )
@@ -99,8 +99,15 @@ async def logout_submit(page: Page) -> Response:
 
 
 def _render_account(
-    page: Page, *, created: str = "", status: int = 200, error: str = ""
+    page: Page,
+    *,
+    created: str = "",
+    status: int = 200,
+    error: str = "",
+    values: dict[str, str] | None = None,
 ) -> Response:
+    """The account page; after a refused creation, ``values`` keeps what was typed (the key's
+    name and expiry), as every refused form of the web does."""
     with page.ctx.app.db.connect() as conn:
         keys = api_keys.list_api_keys(
             conn, user_id=page.user_id, include_inactive=True, limit=KEYS_SHOWN, offset=0
@@ -111,6 +118,7 @@ def _render_account(
         keys=keys,
         created=created,
         error=error,
+        values=values or {},
         expirations=api_keys.EXPIRATION_DAYS,
         now=time.time(),
         revoke_base="/account/keys",
@@ -137,7 +145,8 @@ def create_key_submit(page: Page) -> Response:
                 peer=page.peer,
             )
     except VeilServiceError as exc:
-        return _render_account(page, status=http_status(exc), error=exc.message)
+        typed = {key: page.text(key) for key in ("name", "expiration_days")}
+        return _render_account(page, status=http_status(exc), error=page.t.error(exc), values=typed)
     return _render_account(page, created=plaintext)
 
 

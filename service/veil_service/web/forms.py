@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Message
 
 
 def form_int(text: str, field: str, *, default: int | None = None) -> int:
@@ -18,7 +18,10 @@ def form_int(text: str, field: str, *, default: int | None = None) -> int:
         return int(text)
     except ValueError:
         raise InvalidArgumentError(
-            f"{field} must be a whole number; got {text!r}.", field=field
+            f"{field} must be a whole number; got {text!r}.",
+            field=field,
+            code=Message.FORM_NOT_INTEGER,
+            params={"field": field, "text": text},
         ) from None
 
 
@@ -37,7 +40,10 @@ def form_float(text: str, field: str) -> float:
         return float(text.strip().replace(",", "."))
     except ValueError:
         raise InvalidArgumentError(
-            f"{field} must be a number; got {text!r}.", field=field
+            f"{field} must be a number; got {text!r}.",
+            field=field,
+            code=Message.FORM_NOT_NUMBER,
+            params={"field": field, "text": text},
         ) from None
 
 

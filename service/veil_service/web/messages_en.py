@@ -248,6 +248,7 @@ MESSAGES: dict[str, str] = {
     "targets.utility_target.help": "A column to predict from the avatars; it is also the first secret of the inference attack.",
     "targets.search": "Search parameters",
     "targets.busy": "Searching… (about a minute)",
+    "targets.percent_hint": "(The form takes this target in %: it sends the value divided by 100.)",
     "targets.result": "Privacy-targeted advice",
     "targets.met": "The parameters filled in below meet every target on a sample of {rows} rows ({tried} sets tried).",
     "targets.not_met": "No set of the {tried} tried on {rows} rows meets every target: Veil's defaults, or a set at least as private as them on every measure, are filled in below.",

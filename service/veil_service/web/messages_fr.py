@@ -248,6 +248,7 @@ MESSAGES: dict[str, str] = {
     "targets.utility_target.help": "Une colonne à prédire à partir des avatars ; c'est aussi le premier secret de l'attaque par inférence.",
     "targets.search": "Chercher des paramètres",
     "targets.busy": "Recherche… (environ une minute)",
+    "targets.percent_hint": "(Le formulaire prend cette cible en % : il envoie la valeur divisée par 100.)",
     "targets.result": "Conseil guidé par la confidentialité",
     "targets.met": "Les paramètres remplis ci-dessous atteignent toutes les cibles sur un échantillon de {rows} lignes ({tried} jeux essayés).",
     "targets.not_met": "Aucun des {tried} jeux essayés sur {rows} lignes n'atteint toutes les cibles : les paramètres par défaut de Veil, ou un jeu au moins aussi protecteur sur chaque mesure, sont remplis ci-dessous.",

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from veil_service.engine_contract.privacy_targets import PrivacyTargets
-from veil_service.errors import InvalidArgumentError, VeilServiceError
+from veil_service.errors import InvalidArgumentError, Message, VeilServiceError
 from veil_service.runs.config import (
     COLUMN_TYPES,
     DATA_RECIPIENTS,
@@ -86,7 +86,12 @@ async def new_run_submit(page: Page) -> Response:
     }
     try:
         if not files:
-            raise InvalidArgumentError("file: choose a CSV or Parquet file.", field="file")
+            raise InvalidArgumentError(
+                "file: choose a CSV or Parquet file.",
+                field="file",
+                code=Message.UPLOAD_NO_FILE,
+                params={"field": "file"},
+            )
         upload = files[0]
         table_name = values["table_name"] or table_name_of(upload.filename or "")
         config = RunConfig()
@@ -112,7 +117,7 @@ async def new_run_submit(page: Page) -> Response:
             "new_run.html",
             status=http_status(exc),
             section="new",
-            error=exc.message,
+            error=page.t.error(exc),
             values=values,
             encodings=ENCODINGS,
         )
@@ -184,7 +189,7 @@ async def setup_page(page: Page) -> Response:
                     page.user_id, run_id, table.name
                 )
             except VeilServiceError as exc:
-                advice[table.name] = Advice({}, [exc.message], [])
+                advice[table.name] = Advice({}, [page.t.error(exc)], [])
     return await db_call(_render_setup, page, run_id, advice=advice)
 
 
@@ -225,7 +230,12 @@ def config_from_form(page: Page, config: RunConfig, table_names: list[str]) -> R
         table = config.table(name)
         table.avatarization = _table_parameters(page, name)
         if table.avatarization.get("k") is None:
-            raise InvalidArgumentError(f"{name}: give k (the number of neighbours).", field="k")
+            raise InvalidArgumentError(
+                f"{name}: give k (the number of neighbours).",
+                field="k",
+                code=Message.FORM_NO_K,
+                params={"table": name},
+            )
         known = form_names(page.text(f"{name}.known_variables"))
         target = page.text(f"{name}.target")
         table.privacy_metrics = {
@@ -271,10 +281,10 @@ async def advise_submit(page: Page) -> Response:
     except VeilServiceError as exc:
         if exc.code_name == "NOT_FOUND":
             raise
-        message = exc.message
+        message = page.t.error(exc)
         name = (exc.field or "").removeprefix("privacy_targets.")
         if name in PERCENT_TARGETS:
-            message += " (The form takes this target in %: it sends the value divided by 100.)"
+            message += " " + page.t("targets.percent_hint")
         return await db_call(
             _render_setup,
             page,
@@ -332,7 +342,7 @@ async def types_submit(page: Page) -> Response:
         if exc.code_name == "NOT_FOUND":
             raise
         return await db_call(
-            _render_setup, page, run_id, advice={}, error=exc.message, status=http_status(exc)
+            _render_setup, page, run_id, advice={}, error=page.t.error(exc), status=http_status(exc)
         )
     return page.redirect(f"/runs/{run_id}/setup#types-{quote(name)}")
 
@@ -350,7 +360,7 @@ async def start_submit(page: Page) -> Response:
         started = await page.ctx.runs.start_jobs(page.user_id, run_id, kinds, reuse_run=False)
     except VeilServiceError as exc:
         return await db_call(
-            _render_setup, page, run_id, advice={}, error=exc.message, status=http_status(exc)
+            _render_setup, page, run_id, advice={}, error=page.t.error(exc), status=http_status(exc)
         )
     return page.redirect(f"/runs/{started.run.id}#jobs")
 
@@ -367,12 +377,16 @@ async def yaml_submit(page: Page) -> Response:
     run_id = ""
     try:
         if not yaml_files:
-            raise InvalidArgumentError("yaml: choose the YAML configuration file.", field="yaml")
+            raise InvalidArgumentError(
+                "yaml: choose the YAML configuration file.", field="yaml", code=Message.YAML_NO_FILE
+            )
         raw = await yaml_files[0].read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidArgumentError("yaml: the file is not UTF-8 text.", field="yaml") from None
+            raise InvalidArgumentError(
+                "yaml: the file is not UTF-8 text.", field="yaml", code=Message.YAML_NOT_UTF8
+            ) from None
         name = values["yaml_display_name"] or table_name_of(yaml_files[0].filename or "run")
         run = await db_call(page.ctx.runs.create_run, page.user_id, name, RunConfig())
         run_id = run.record.id
@@ -388,6 +402,8 @@ async def yaml_submit(page: Page) -> Response:
                     f"data: the YAML names table {table!r}; upload {table}.csv (or .parquet) "
                     "with it.",
                     field="data",
+                    code=Message.YAML_TABLE_MISSING,
+                    params={"table": table},
                 )
             await store_upload(
                 page.ctx,
@@ -408,7 +424,7 @@ async def yaml_submit(page: Page) -> Response:
             "new_run.html",
             status=http_status(exc),
             section="new",
-            error=exc.message,
+            error=page.t.error(exc),
             values=values,
             encodings=ENCODINGS,
         )

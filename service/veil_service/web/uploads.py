@@ -30,7 +30,7 @@ from veil_wire.framing import parse_bytes_field
 from veil_wire.ipc import ipc_chunks
 
 from veil_service.dpquery.dataset_files import CSV_BLOCK_BYTES, CSV_NULLS, PARQUET_BATCH_ROWS
-from veil_service.errors import InvalidArgumentError
+from veil_service.errors import InvalidArgumentError, Message
 from veil_service.runs.tables import StoredTable
 from veil_service.web.context import WebContext
 
@@ -63,6 +63,12 @@ def check_encoding(encoding: str, field: str = "encoding") -> str:
             f"{field}: {encoding!r} is not an encoding the form offers; choose one of "
             f"{', '.join(ENCODING_NAMES[e] for e in ENCODINGS)}.",
             field=field,
+            code=Message.UPLOAD_UNKNOWN_ENCODING,
+            params={
+                "field": field,
+                "encoding": encoding,
+                "choices": ", ".join(ENCODING_NAMES[e] for e in ENCODINGS),
+            },
         )
     return encoding
 
@@ -74,12 +80,16 @@ def _not_text(filename: str, encoding: str, field: str) -> InvalidArgumentError:
             "export?): choose Windows-1252 in the encoding list and upload it again, or re-save "
             "it as UTF-8 (in Excel: 'CSV UTF-8').",
             field=field,
+            code=Message.UPLOAD_NOT_UTF8,
+            params={"field": field, "filename": filename},
         )
     return InvalidArgumentError(
         f"{field}: {filename} is not {ENCODING_NAMES[encoding]} text: a byte has no meaning in "
         "that encoding. Choose the file's own encoding in the encoding list, or re-save it as "
         "UTF-8 (in Excel: 'CSV UTF-8').",
         field=field,
+        code=Message.UPLOAD_NOT_IN_ENCODING,
+        params={"field": field, "filename": filename, "encoding": ENCODING_NAMES[encoding]},
     )
 
 
@@ -110,6 +120,8 @@ def _batches(
             raise InvalidArgumentError(
                 f"{field}: {filename} is not a readable Parquet file ({_first_line(exc)}).",
                 field=field,
+                code=Message.UPLOAD_NOT_PARQUET,
+                params={"field": field, "filename": filename, "detail": _first_line(exc)},
             ) from None
         return parquet.schema_arrow, iter(parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS))
     if not lower.endswith((".csv", ".csv.gz", ".txt")):
@@ -117,6 +129,8 @@ def _batches(
             f"{field}: {filename or 'the file'} is neither CSV nor Parquet; "
             "upload a .csv or .parquet file.",
             field=field,
+            code=Message.UPLOAD_NOT_CSV_OR_PARQUET,
+            params={"field": field, "filename": filename or "the file"},
         )
     import pyarrow.csv as pacsv
 
@@ -149,7 +163,10 @@ def _batches(
         raise _not_text(filename, encoding, "encoding") from None
     except pa.ArrowInvalid as exc:
         raise InvalidArgumentError(
-            f"{field}: cannot read {filename} as CSV ({_first_line(exc)}).", field=field
+            f"{field}: cannot read {filename} as CSV ({_first_line(exc)}).",
+            field=field,
+            code=Message.UPLOAD_BAD_CSV,
+            params={"field": field, "filename": filename, "detail": _first_line(exc)},
         ) from None
 
     def batches() -> Iterator[Any]:
@@ -165,6 +182,8 @@ def _batches(
                 f"rows ({_first_line(exc)}). Fix the file, or upload it with the Python client "
                 "and types={{...}}.",
                 field=field,
+                code=Message.UPLOAD_MALFORMED_CSV,
+                params={"field": field, "filename": filename, "detail": _first_line(exc)},
             ) from None
 
     return reader.schema, batches()
@@ -216,7 +235,12 @@ async def store_upload(
         NotFoundError: not the owner's run.
     """
     if not upload.filename or upload.size == 0:
-        raise InvalidArgumentError(f"{field}: choose a CSV or Parquet file.", field=field)
+        raise InvalidArgumentError(
+            f"{field}: choose a CSV or Parquet file.",
+            field=field,
+            code=Message.UPLOAD_NO_FILE,
+            params={"field": field},
+        )
     return await ctx.runs.upload_table(
         owner_id,
         run_id=run_id,

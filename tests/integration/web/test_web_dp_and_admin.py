@@ -220,3 +220,25 @@ def test_refused_user_and_grant_forms_keep_what_the_admin_typed(
     assert f'<option value="{dataset}" selected>' in refused.text
     assert re.search(r'id="g-eps" name="epsilon"[^>]* value="-1"', refused.text)
     assert re.search(r'id="g-delta" name="delta"[^>]* value="0.001"', refused.text)
+
+
+def test_french_dp_and_grant_pages_write_numbers_the_french_way(
+    veil_server: ServerThread, admin: TestUser, web: Callable[..., WebSession]
+) -> None:
+    analyst = create_user(veil_server)
+    dataset = register(veil_server)
+    grant(veil_server, analyst, dataset, 3.0, 1e-4)
+    manager(veil_server, analyst).dp(dataset).smartnoise_sql.query(
+        "SELECT COUNT(*) AS n FROM df", 0.5, 1e-5
+    )
+    french = web(analyst).get(f"/dp/{dataset}?lang=fr").text
+    assert re.search(r"data-remaining-epsilon>2,5000<", french)
+    # δ: remaining / granted, and the query's cost (smartnoise spends 1.5e-05), never 8.5e-05.
+    assert re.search(r"data-remaining-delta>8,5 \u00d7 10⁻⁵</strong> / 0,0001", french)
+    assert '<td class="num">1,5 \u00d7 10⁻⁵</td>' in french
+    # Metadata bounds as French writes them.
+    assert "lower: 30,0; upper: 65,0" in french and "30.0" not in french
+    grants = web(admin).get(f"/admin/grants?lang=fr&dataset={dataset}").text
+    assert '<td class="num">0,0001</td>' in grants and "0.0001" not in grants
+    english = web(analyst).get(f"/dp/{dataset}?lang=en").text
+    assert re.search(r"data-remaining-delta>8.5e-05</strong> / 0.0001", english)

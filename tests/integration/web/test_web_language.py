@@ -50,3 +50,16 @@ def test_after_a_refused_form_the_switch_opens_the_forms_page(
     assert outside.status_code in (400, 403)
     assert _switch(outside.text) == "/admin/datasets?lang=fr"
     assert admin_session.get("/admin/datasets?lang=fr").status_code == 200
+
+
+def test_a_refused_key_creation_keeps_the_name_and_expiry_typed(
+    user: TestUser, web: Callable[..., WebSession]
+) -> None:
+    session = web(user)
+    session.get("/account")
+    name = "nightly export " + "x" * 200
+    refused = session.post("/account/keys", {"name": name, "expiration_days": "30"})
+    assert refused.status_code == 400
+    assert f'value="{name}"' in refused.text
+    assert '<option value="30" selected>' in refused.text
+    assert '<option value="365" selected>' not in refused.text

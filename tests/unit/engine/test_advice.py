@@ -82,3 +82,28 @@ def test_advice_refuses_an_empty_table() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         advise(pd.DataFrame({"a": [1, 2]}))
     assert caught.value.field == "table"
+
+
+def test_the_notes_are_the_english_of_their_structured_notes() -> None:
+    from veil_service.engine.tasks.avatar_jobs import rule_advice
+    from veil_service.engine_contract.advice_notes import english
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"id": [f"u{i}" for i in range(80)], "x": rng.normal(size=80), "c": ["k"] * 80}
+    )
+    frame.loc[::5, "x"] = np.nan
+    advice = rule_advice(frame, [], "t")
+    assert [english(parts) for parts in advice["structured_notes"]] == advice["notes"]
+    assert advice["notes"][2] == (
+        "imputation_method = knn: 1 columns have missing values (up to 20 % in 'x'); the table "
+        "is small enough for exact knn."
+    )
+    assert [parts[0]["code"] for parts in advice["structured_notes"]] == [
+        "parameter",
+        "parameter",
+        "parameter",
+        "parameter",
+        "flag.identifier",
+        "flag.constant",
+    ]

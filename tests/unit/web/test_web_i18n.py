@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 from veil_service.web import messages_en, messages_fr
@@ -64,3 +65,68 @@ def test_every_metric_the_engine_reports_has_a_label_in_both_languages() -> None
 
     missing = [m.key for m in METRICS if f"metric.{m.key}" not in messages_en.MESSAGES]
     assert missing == []
+
+
+def test_numbers_are_written_the_pages_way_in_one_place() -> None:
+    french, english = Translator("fr"), Translator("en")
+    assert french.significant(8.5e-05) == "8,5 \u00d7 10⁻⁵" and french.significant(1e-05) == "10⁻⁵"
+    assert english.significant(8.5e-05) == "8.5e-05"
+    assert french.show(45.037455333766964) == "45,037455333766964"
+    assert french.show(1309) == "1\u202f309" and english.show(1309) == "1309"
+    assert french.show([30.0, 65.5]) == "30,0, 65,5" and french.show(True) == "oui"
+    assert french.show(None) == "—" and french.show("Adelie") == "Adelie"
+    # Messages: a number takes its format spec, then the language's marks; text is untouched.
+    assert (
+        french.format(
+            "{share:.0f} % de {rows} ({name!r})", {"share": 99.6, "rows": 12000, "name": "a.b"}
+        )
+        == "100 % de 12\u202f000 ('a.b')"
+    )
+    assert (
+        english.format("{share:.1f} of {rows}", {"share": 99.62, "rows": 12000}) == "99.6 of 12000"
+    )
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_advice_note_and_coded_error_has_french_words_with_the_same_placeholders() -> None:
+    from veil_service.engine_contract.advice_notes import NOTES
+    from veil_service.errors import Message
+    from veil_service.web import notes_fr
+
+    assert sorted(set(NOTES) - set(notes_fr.NOTES)) == []  # a new note needs its French
+    assert sorted(set(notes_fr.NOTES) - set(NOTES)) == []
+    for code, english in NOTES.items():
+        assert _placeholders(english) == _placeholders(notes_fr.NOTES[code]), code
+    assert sorted({m.value for m in Message} ^ set(notes_fr.ERRORS)) == []
+
+
+def test_a_note_or_error_without_french_words_is_shown_in_english() -> None:
+    from veil_service.engine_contract.advice_notes import note
+    from veil_service.errors import InvalidArgumentError, Message
+
+    french = Translator("fr")
+    unknown = [{"code": "k.from_the_future", "params": {"k": 3}}]
+    assert french.note(unknown, "k = 3: why") == "k = 3: why"
+    missing_param = [{"code": "k.usual", "params": {}}]
+    assert french.note(missing_param, "k = 20: why") == "k = 20: why"
+    assert french.notes(["a", "b"], [[note("ncp.no_column")]]) == ["a", "b"]  # older result
+    coded = InvalidArgumentError("name must be 1-128 characters.", code=Message.KEY_NAME_LENGTH)
+    assert french.error(coded) == "Le nom doit compter de 1 à 128 caractères."
+    assert Translator("en").error(coded) == "name must be 1-128 characters."
+    assert french.error(InvalidArgumentError("plain English.")) == "plain English."
+    nested = [
+        note("parameter", name="k", value=True),
+        note(
+            "column.identifier",
+            distinct=1309,
+            rows=1309,
+            share=100.0,
+            named=[note("column.identifier_named")],
+        ),
+    ]
+    assert french.note(nested, "").startswith(
+        "k = oui : Ressemble à un identifiant : 1\u202f309 valeurs"
+    )

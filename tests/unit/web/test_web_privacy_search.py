@@ -6,6 +6,7 @@ other branch of the conditional)."""
 
 from __future__ import annotations
 
+import html
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,7 +36,7 @@ def _trial(k: int, failed: list[str]) -> dict[str, Any]:
     }
 
 
-def _render(search: dict[str, Any], language: str) -> str:
+def _render(search: dict[str, Any], language: str, advised: dict[str, Any] | None = None) -> str:
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
@@ -45,7 +46,7 @@ def _render(search: dict[str, Any], language: str) -> str:
     t = Translator(language)
     return templates.get_template("_privacy_search.html").render(
         search=search,
-        advised={"curve_svg": ""},
+        advised=advised or {"curve_svg": ""},
         advise_form="advise-adult",
         t=t,
         page=SimpleNamespace(t=t),
@@ -81,9 +82,35 @@ def test_the_check_on_the_table_is_shown_with_its_misses(
     passed = {**_trial(46, []), "rows": 32561, "train_rows": 22792}
     page = _render(_search(passed), language)
     assert 'data-check-met="true"' in page and met in page
-    assert "32561" in page and "22792" in page and "k=46" in page
+    group = "\u202f" if language == "fr" else ""
+    assert f"32{group}561" in page and f"22{group}792" in page and "k=46" in page
     failed = {**passed, "failed": ["inference", "utility_loss"]}
     page = _render(_search(failed), language)
     assert 'data-check-met="false"' in page
     assert missed in page
     assert "table-check" not in _render(_search(None), language)
+
+
+def test_the_searchs_choice_reads_in_the_pages_language() -> None:
+    from veil_service.engine_contract.advice_notes import english, note
+
+    why = [
+        note(
+            "search.met",
+            trials=16,
+            rows=3000,
+            each=[],
+            utility=note("search.utility_loss", utility=0.9734, loss=0.012),
+        ),
+        note("search.met.binding", better=2, binding="inference"),
+    ]
+    search = {**_search(None), "reason": english(why)}
+    advised = {"curve_svg": "", "structured_notes": [[note("ncp.no_column")], why]}
+    assert search["reason"] in html.unescape(_render(search, "en", advised))
+    french = html.unescape(_render(search, "fr", advised))
+    assert (
+        "Le plus utile des 16 jeux de paramètres essayés sur 3\u202f000 lignes qui atteint "
+        "toutes les cibles (utilité 0,973, 0,012 sous le score des données réelles) ; 2 jeu(x) "
+        "plus utile(s) manquai(en)t une cible, d'abord 'inference'." in french
+    )
+    assert "The most useful" not in french

@@ -17,6 +17,7 @@ import pandas as pd
 from veil_service.engine.forked_map import available_cores
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.dtypes import dates_as_datetimes, match_dtypes
+from veil_service.engine_contract.advice_notes import english
 from veil_service.errors import InvalidArgumentError
 
 HTML = "text/html"
@@ -408,6 +409,7 @@ def run_advice(ctx: TaskContext) -> dict[str, Any]:
     if ctx.params.get("privacy_targets") is not None:
         search = _privacy_search(ctx, frame, categorical, payload["parameters"])
         payload["notes"].append(search.pop("reason"))
+        payload["structured_notes"].append(search.pop("reason_parts"))
         payload.update(search)
     ctx.write_json("advice", payload)
     ctx.progress(1.0, "done")
@@ -426,11 +428,14 @@ def rule_advice(frame: pd.DataFrame, categorical: list[str], table_name: str) ->
         "imputation_method": advice.imputation_method,
         "use_categorical_reduction": advice.use_categorical_reduction,
     }
+    structured = [rec.note(name) for name, rec in recommendations.items()] + [
+        flag.note() for flag in advice.flags
+    ]
     return {
         "table_name": table_name,
         "parameters": advice.parameters(),
-        "notes": [f"{name} = {rec.value}: {rec.reason}" for name, rec in recommendations.items()]
-        + [f"{flag.column} ({flag.kind}): {flag.reason}" for flag in advice.flags],
+        "notes": [english(parts) for parts in structured],
+        "structured_notes": structured,
         "flagged_columns": [flag.column for flag in advice.flags],
         "exclude_variable_names": list(advice.exclude_variable_names),
     }
@@ -471,4 +476,5 @@ def _privacy_search(
         "privacy_search": found,
         "curve_svg": advice_curve_svg(found, str(ctx.params.get("language") or "en")),
         "reason": search.reason,
+        "reason_parts": list(search.why),
     }

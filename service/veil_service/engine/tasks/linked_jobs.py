@@ -26,6 +26,7 @@ from veil_service.engine.pseudonymize import Strategy, mappings_to_frame, parse_
 from veil_service.engine.tasks.avatar_jobs import HTML, apply_column_types
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine.tasks.dtypes import match_dtypes
+from veil_service.engine_contract.advice_notes import Part, english, joined, note
 from veil_service.engine_contract.avatar_features import (
     LINEAGE_RESULT,
     PSEUDONYM_MAPPINGS_RESULT,
@@ -623,37 +624,63 @@ def run_linked_advice(ctx: TaskContext) -> dict[str, Any]:
     ).tables[name]
     payload["parameters"]["k"] = found.k
     payload["parameters"]["coupled_noise"] = found.coupled_noise
-    source = {"fresh_sample": "the fresh-sample reference", "stated": "the stated target"}
-    tried = ", ".join(
-        f"{t.k}{' coupled' if t.coupled_noise else ''}: {t.rate:.1f}"
-        + "".join(f" ({c} {t.series_rate(c):.1f})" for c in found.series_targets)
-        for t in found.trials
-    )
-    noise = "coupled" if found.coupled_noise else "per-variable"
-    series = "".join(
-        f"; its series {c} aims at {target:.1f} %" for c, target in found.series_targets.items()
-    )
     held_out_seed = seed + HELD_OUT_OFFSET
-    checked = ", ".join(
-        f"{t.k}{' coupled' if t.coupled_noise else ''}: {t.rate:.1f}" for t in found.held_out
-    )
-    payload["notes"].append(
-        f"k = {found.k} (linked run), {noise} local noise: "
-        + (
-            f"its matched hidden rate ({found.chosen.rate:.1f} % ± "
-            f"{found.chosen.rate_error:.1f}, mean and standard error of {seeds} runs of every "
-            f"linked table) reaches {source[found.target_source]} ({found.target:.1f} %) "
-            f"beyond that error and holds on {seeds} other runs (seeds from {held_out_seed}: "
-            f"{found.rate:.1f} % ± {found.rate_error:.1f}, the rate to expect), and of the "
-            f"settings tried that do, its avatars keep the table best (column shapes and pair "
-            f"trends {found.chosen.fidelity:.3f})"
-            if found.met
-            else f"no k tried reaches {source[found.target_source]} ({found.target:.1f} %) on "
-            f"the search's runs and on held-out runs; this k came nearest ({found.rate:.1f} % "
-            f"on held-out seeds from {held_out_seed})"
+    source = note(f"linked.source.{found.target_source}")
+
+    def trial(t: Any, series: bool) -> Part:
+        return note(
+            "linked.trial",
+            k=t.k,
+            coupled=[note("linked.trial.coupled")] if t.coupled_noise else [],
+            rate=t.rate,
+            series=[
+                note("linked.trial.series", column=c, rate=t.series_rate(c))
+                for c in found.series_targets
+            ]
+            if series
+            else [],
         )
-        + f"{series}; k tried (rate %): {tried}; re-measured on held-out seeds: {checked}."
+
+    noise = "coupled" if found.coupled_noise else "per_variable"
+    parts = [note("linked.head", k=found.k, noise=note(f"linked.noise.{noise}"))]
+    if found.met:
+        parts.append(
+            note(
+                "linked.met",
+                rate=found.chosen.rate,
+                error=found.chosen.rate_error,
+                seeds=seeds,
+                source=source,
+                target=found.target,
+                held_out_seed=held_out_seed,
+                held_rate=found.rate,
+                held_error=found.rate_error,
+                fidelity=found.chosen.fidelity,
+            )
+        )
+    else:
+        parts.append(
+            note(
+                "linked.not_met",
+                source=source,
+                target=found.target,
+                held_rate=found.rate,
+                held_out_seed=held_out_seed,
+            )
+        )
+    parts += [
+        note("linked.series_target", column=c, target=target)
+        for c, target in found.series_targets.items()
+    ]
+    parts.append(
+        note(
+            "linked.tail",
+            tried=joined([trial(t, True) for t in found.trials]),
+            checked=joined([trial(t, False) for t in found.held_out]),
+        )
     )
+    payload["notes"].append(english(parts))
+    payload["structured_notes"].append(parts)
     payload["linked_k_search"] = {
         "target": found.target,
         "target_source": found.target_source,
