@@ -4,12 +4,15 @@ front naming the field and the fix, never stored half-read."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pytest
 from support import ServerThread, create_user
-from veil_client import Manager
+from veil_client import InvalidArgument, Manager
 from web_support import WebSession
 
 #: A French Excel export: ';' between fields, ',' in numbers, Windows-1252 text.
@@ -88,3 +91,137 @@ def test_a_utf8_semicolon_export_with_decimal_commas_is_read_as_numbers(
         re.findall(r'<code>([^<]+)</code></td><td class="muted" title="\w+">([^<]+)<', french)
     )
     assert read_as == {"âge": "entier", "ville": "texte", "poids": "nombre"}
+
+
+#: The same export as Excel and LibreOffice write it: a UTF-8 byte-order mark, CRLF line ends,
+#: a trailing empty line, and all of these at once with Windows-1252 text.
+EXPORT_VARIANTS = {
+    "bom": ("\ufeff" + FRENCH_EXPORT, "utf-8"),
+    "crlf": (FRENCH_EXPORT.replace("\n", "\r\n"), "utf-8"),
+    "trailing empty line": (FRENCH_EXPORT + "\n", "utf-8"),
+    "trailing empty crlf lines": (FRENCH_EXPORT.replace("\n", "\r\n") + "\r\n\r\n", "utf-8"),
+    "bom, crlf and an empty line": (
+        "\ufeff" + FRENCH_EXPORT.replace("\n", "\r\n") + "\r\n",
+        "utf-8",
+    ),
+    "windows-1252, crlf and an empty line": (
+        FRENCH_EXPORT.replace("\n", "\r\n") + "\r\n",
+        "cp1252",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(EXPORT_VARIANTS))
+def test_an_export_with_a_bom_crlf_or_a_trailing_empty_line_reads_the_same_from_both_sides(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path, variant: str
+) -> None:
+    text, encoding = EXPORT_VARIANTS[variant]
+    data = text.encode(encoding)
+    owner = create_user(veil_server)
+    session = web(owner)
+    session.get("/runs/new")
+    created = session.post(
+        "/runs/new",
+        {"display_name": "export", "encoding": encoding},
+        files={"file": ("export.csv", data, "text/csv")},
+    )
+    assert created.status_code == 303, created.text
+    from_web = created.headers["location"].split("/")[2]
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    runner = manager.create_runner("export from python")
+    runner.add_table("export", str(path), encoding=None if encoding == "utf-8" else encoding)
+    expected = {
+        "âge": [53, 55, 61],
+        "ville": ["Orléans", "Créteil", "Paris"],
+        "poids": [72.5, 62.1, 80.0],
+    }
+    for run_id in (from_web, runner.set_name):
+        assert _columns(veil_server, owner.id, run_id) == {
+            "âge": "int64",
+            "ville": "string",
+            "poids": "double",
+        }
+        stored = manager.runs_api.download_table(run_id, "export")
+        assert stored.to_pydict() == expected, run_id
+
+
+def _upload_both_ways(
+    veil_server: ServerThread,
+    web: Callable[..., WebSession],
+    tmp_path: Path,
+    filename: str,
+    data: bytes,
+) -> tuple[Manager, list[str]]:
+    """The file uploaded from the new-run form and by the Python client: the two run ids."""
+    owner = create_user(veil_server)
+    session = web(owner)
+    session.get("/runs/new")
+    created = session.post(
+        "/runs/new", {"display_name": "export"}, files={"file": (filename, data, "text/csv")}
+    )
+    assert created.status_code == 303, created.text
+    path = tmp_path / filename
+    path.write_bytes(data)
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    runner = manager.create_runner("export from python")
+    runner.add_table("export", str(path))
+    return manager, [created.headers["location"].split("/")[2], runner.set_name]
+
+
+def test_a_gzipped_semicolon_export_reads_from_the_client_as_from_the_web(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    # The client sniffed the dialect from the compressed bytes: read with ',', the export was
+    # refused ('Expected 1 columns, got 2').
+    data = gzip.compress(FRENCH_EXPORT.encode())
+    manager, runs = _upload_both_ways(veil_server, web, tmp_path, "export.csv.gz", data)
+    for run_id in runs:
+        stored = manager.runs_api.download_table(run_id, "export")
+        assert stored.to_pydict() == {
+            "âge": [53, 55, 61],
+            "ville": ["Orléans", "Créteil", "Paris"],
+            "poids": [72.5, 62.1, 80.0],
+        }, run_id
+
+
+def test_decimal_commas_first_seen_past_the_fiftieth_row_are_numbers(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    # Weights whole for 60 rows, then with decimals: the dialect was judged on 50 rows, read
+    # with a decimal point, and the column stored as text ('74,5') from both sides.
+    rows = [f"{i};{70 + i % 5}" for i in range(60)] + [f"{i};{70 + i % 5},5" for i in range(40)]
+    data = "\n".join(["âge;poids", *rows, ""]).encode()
+    manager, runs = _upload_both_ways(veil_server, web, tmp_path, "weights.csv", data)
+    for run_id in runs:
+        stored = manager.runs_api.download_table(
+            run_id, "export" if run_id == runs[1] else "weights"
+        )
+        assert stored.schema.field("poids").type == pa.float64(), run_id
+        assert stored.column("poids").to_pylist()[-1] == 74.5
+
+
+def test_a_csv_gz_that_is_not_gzip_is_refused_by_name_from_both_sides(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    owner = create_user(veil_server)
+    session = web(owner)
+    session.get("/runs/new")
+    refused = session.post(
+        "/runs/new",
+        {"display_name": "export"},
+        files={"file": ("export.csv.gz", FRENCH_EXPORT.encode(), "text/csv")},
+    )
+    error = re.search(r'id="form-error">([^<]*)<', refused.text)
+    assert refused.status_code == 400 and error is not None, refused.text
+    assert error.group(1).startswith("file: cannot read export.csv.gz as CSV (Not a gzipped file")
+    path = tmp_path / "export.csv.gz"
+    path.write_bytes(FRENCH_EXPORT.encode())
+    runner = Manager(base_url=veil_server.url, api_key=owner.api_key).create_runner("gz")
+    with pytest.raises(
+        InvalidArgument, match=r"cannot read CSV .*export.csv.gz: Not a gzip"
+    ) as caught:
+        runner.add_table("export", str(path))
+    assert caught.value.field == "data"
+    assert runner.config.tables == {}
