@@ -61,24 +61,27 @@ class CsvDialect:
     decimal_point: str = "."
 
 
-def sniff_csv(path: Path, encoding: str = "utf-8") -> CsvDialect:
+def sniff_csv(path: Path, encoding: str | None = None) -> CsvDialect:
     """The separator (``,``, ``;``, tab or ``|``) and decimal mark of a CSV file.
 
     European spreadsheets write ``;`` between fields and ``,`` in numbers: read with the default
     separator, such a file became one column. The first 64 KiB decide.
 
     Args:
-        encoding: The file's text encoding (a Python codec name), to read the sample with.
+        encoding: The file's text encoding (a Python codec name), to read the sample with;
+            None for UTF-8, the user having given none.
 
     Raises:
         InvalidArgument: the file is empty, or has a header but no row.
     """
     with open(path, "rb") as handle:
         try:
-            raw, complete = read_sample(handle, gzipped=path.name.lower().endswith(".gz"))
+            raw, complete = read_sample(
+                handle, encoding or "utf-8", gzipped=path.name.lower().endswith(".gz")
+            )
         except CsvReadError as error:
             raise _csv_error(error, path, encoding) from None
-    sample = raw.decode(encoding, errors="replace")
+    sample = raw.decode(encoding or "utf-8", errors="replace")
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
         raise InvalidArgument(f"CSV {path} is empty: there is nothing to upload.", field="data")
@@ -128,7 +131,7 @@ def _csv_source(
             :data:`~veil_wire.pandas_dtypes.TEXT_CODES_KEY`, so that the engine reads integer
             codes back as integers, as it does a DataFrame's.
     """
-    dialect = sniff_csv(path, encoding or "utf-8")
+    dialect = sniff_csv(path, encoding)
     try:
         reader = open_csv(
             path,
@@ -160,6 +163,17 @@ def _csv_error(error: CsvReadError, path: Path, encoding: str | None) -> Invalid
     given for text in another, else ``data``)."""
     if error.problem is CsvProblem.NOT_TEXT:
         return _not_decodable(path, encoding)
+    if error.problem is CsvProblem.MARKED_OTHER:
+        fix = (
+            "leave encoding unset"
+            if error.marked == "UTF-8"
+            else f"pass encoding='{error.marked.lower() if error.marked else ''}'"
+        )
+        return InvalidArgument(
+            f"CSV {path} starts with a {error.marked} byte-order mark, so it is {error.marked} "
+            f"text, not {encoding or 'UTF-8'}: {fix}.",
+            field="encoding" if encoding is not None else "data",
+        )
     if error.problem is CsvProblem.UNREADABLE:
         return InvalidArgument(f"cannot read CSV {path}: {error.cause}", field="data")
     return InvalidArgument(

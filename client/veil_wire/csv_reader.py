@@ -15,6 +15,7 @@ a keyword argument), so this module imports neither side.
 
 from __future__ import annotations
 
+import codecs
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ class CsvProblem(enum.Enum):
     """Not text in the encoding given (a Latin-1 or Windows-1252 export read as UTF-8)."""
     UNREADABLE = "unreadable"
     """pyarrow cannot start reading it (no header, not CSV, not gzip)."""
+    MARKED_OTHER = "marked_other"
+    """It starts with the byte-order mark of another encoding (:attr:`CsvReadError.marked`):
+    a UTF-8 file read as Windows-1252 gave a first column named ``ï»¿âge`` and ``OrlÃ©ans``
+    for ``Orléans``, without a word."""
     MALFORMED = "malformed"
     """Past the first block: a row with more fields, a column that changes type, a gzip file
     cut short."""
@@ -50,12 +55,50 @@ class CsvReadError(Exception):
     Attributes:
         problem: What is wrong.
         cause: pyarrow's error (its message is the detail the user sees), or None.
+        marked: With ``MARKED_OTHER``, the encoding the byte-order mark names (``UTF-8``,
+            ``UTF-16``, ``UTF-32``).
     """
 
-    def __init__(self, problem: CsvProblem, cause: BaseException | None = None) -> None:
-        super().__init__(f"{problem.value}: {cause}" if cause is not None else problem.value)
+    def __init__(
+        self, problem: CsvProblem, cause: BaseException | None = None, marked: str | None = None
+    ) -> None:
+        super().__init__(
+            f"{problem.value}: {cause or marked}" if cause or marked else problem.value
+        )
         self.problem = problem
         self.cause = cause
+        self.marked = marked
+
+
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16's, which it starts with
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF8, "UTF-8"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+"""Byte-order marks, and the encoding each says the file is in."""
+
+
+def check_byte_order_mark(sample: bytes, encoding: str) -> None:
+    """Refuse a file whose byte-order mark names another encoding than ``encoding``.
+
+    A mark is what a program writes to say which Unicode encoding follows (Excel's 'CSV UTF-8'
+    writes UTF-8's, its 'Unicode Text' UTF-16's); no real CSV starts with those bytes as
+    Windows-1252 or Latin-1 text, which would read them without an error.
+
+    Raises:
+        CsvReadError: ``MARKED_OTHER``.
+    """
+    marked = next((name for mark, name in _MARKS if sample.startswith(mark)), None)
+    if marked is None:
+        return
+    try:
+        family = codecs.lookup(encoding).name.upper()
+    except LookupError:
+        family = encoding.upper()
+    if not family.startswith(marked):
+        raise CsvReadError(CsvProblem.MARKED_OTHER, marked=marked)
 
 
 @dataclass(frozen=True)
@@ -69,9 +112,10 @@ class CsvReader:
     batches: Iterator[pa.RecordBatch]
 
 
-def read_sample(source: IO[bytes], gzipped: bool = False) -> tuple[bytes, bool]:
+def read_sample(source: IO[bytes], encoding: str, gzipped: bool = False) -> tuple[bytes, bool]:
     """The first :data:`~veil_wire.csv_dialect.SNIFF_BYTES` of a CSV, uncompressed (to find its
-    dialect), and whether that is all of it; ``source`` is left at its start.
+    dialect), and whether that is all of it; ``source`` is left at its start. A byte-order
+    mark naming another encoding than ``encoding`` is refused (:func:`check_byte_order_mark`).
 
     A gzip file's sample is of its text: the client sniffed a gzipped ``;`` export from its
     compressed bytes, read it with ``,`` and refused it. The gzip reader is opened ``rb``
@@ -79,7 +123,7 @@ def read_sample(source: IO[bytes], gzipped: bool = False) -> tuple[bytes, bool]:
     inferred writing, and every ``.csv.gz`` sent from the form failed (an internal error).
 
     Raises:
-        CsvReadError: ``UNREADABLE``, ``gzipped`` and not gzip.
+        CsvReadError: ``UNREADABLE``, ``gzipped`` and not gzip; ``MARKED_OTHER``.
     """
     import gzip
     import zlib
@@ -94,6 +138,7 @@ def read_sample(source: IO[bytes], gzipped: bool = False) -> tuple[bytes, bool]:
         raise CsvReadError(CsvProblem.UNREADABLE, exc) from None
     finally:
         source.seek(0)
+    check_byte_order_mark(sample, encoding)
     return sample[:SNIFF_BYTES], len(sample) <= SNIFF_BYTES
 
 

@@ -109,7 +109,7 @@ def _batches(
         )
     gzipped = lower.endswith(".gz")
     try:
-        sample, complete = read_sample(source, gzipped)
+        sample, complete = read_sample(source, encoding, gzipped)
         # Incremental: a character cut at the sample's end is no error.
         text = codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
     except UnicodeDecodeError:
@@ -144,6 +144,19 @@ def _csv_error(
     encoding, else the file's ``field``)."""
     if error.problem is CsvProblem.NOT_TEXT:
         return _not_text(filename, encoding, "encoding")
+    if error.problem is CsvProblem.MARKED_OTHER:
+        if error.marked == "UTF-8":
+            fix = "choose UTF-8 in the encoding list and upload it again."
+        else:
+            fix = (
+                "the form reads UTF-8, Windows-1252 and Latin-1: re-save it as UTF-8 (in Excel: "
+                f"'CSV UTF-8'), or upload it with the Python client and encoding='{error.marked}'."
+            )
+        return InvalidArgumentError(
+            f"encoding: {filename} starts with a {error.marked} byte-order mark, so it is "
+            f"{error.marked} text, not {ENCODING_NAMES.get(encoding, encoding)}: {fix}",
+            field="encoding",
+        )
     detail = _first_line(error.cause) if error.cause is not None else error.problem.value
     if error.problem is CsvProblem.UNREADABLE:
         return InvalidArgumentError(

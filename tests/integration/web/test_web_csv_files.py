@@ -208,3 +208,47 @@ def test_a_csv_gz_that_is_not_gzip_is_refused_by_name_from_both_sides(
         runner.add_table("export", str(path))
     assert caught.value.field == "data"
     assert runner.config.tables == {}
+
+
+def test_a_byte_order_mark_naming_another_encoding_is_refused_naming_the_encoding(
+    veil_server: ServerThread, web: Callable[..., WebSession], tmp_path: Path
+) -> None:
+    # A UTF-8 export ('CSV UTF-8' writes a mark) read as Windows-1252 was stored without a word
+    # with a column 'ï»¿âge' and 'OrlÃ©ans'; Excel's 'Unicode Text' (UTF-16) was called 'not
+    # UTF-8' with Windows-1252 as the fix, which stores it as garbage.
+    owner = create_user(veil_server)
+    session = web(owner)
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    runner = manager.create_runner("marks")
+    path = tmp_path / "export.csv"
+    utf8 = ("\ufeff" + FRENCH_EXPORT).encode()
+    refused = _post_file(session, "export.csv", utf8, "cp1252")
+    error = re.search(r'id="form-error">([^<]*)<', refused.text)
+    assert refused.status_code == 400 and error is not None, refused.text
+    assert error.group(1) == (
+        "encoding: export.csv starts with a UTF-8 byte-order mark, so it is UTF-8 text, not "
+        "Windows-1252: choose UTF-8 in the encoding list and upload it again."
+    )
+    path.write_bytes(utf8)
+    with pytest.raises(
+        InvalidArgument, match=r"UTF-8 text, not cp1252: leave encoding unset"
+    ) as caught:
+        runner.add_table("export", str(path), encoding="cp1252")
+    assert caught.value.field == "encoding"
+
+    utf16 = FRENCH_EXPORT.replace(";", "\t").encode("utf-16")
+    refused = _post_file(session, "export.txt", utf16, "utf-8")
+    error = re.search(r'id="form-error">([^<]*)<', refused.text)
+    assert refused.status_code == 400 and error is not None, refused.text
+    assert error.group(1).startswith(
+        "encoding: export.txt starts with a UTF-16 byte-order mark, so it is UTF-16 text, not "
+        "UTF-8: the form reads UTF-8, Windows-1252 and Latin-1: re-save it as UTF-8"
+    )
+    path.write_bytes(utf16)
+    with pytest.raises(InvalidArgument, match=r"not UTF-8: pass encoding='utf-16'") as caught:
+        runner.add_table("export", str(path))
+    assert caught.value.field == "data"
+    assert runner.config.tables == {}
+    runner.add_table("export", str(path), encoding="utf-16")
+    stored = manager.runs_api.download_table(runner.set_name, "export")
+    assert stored.to_pydict() == FRENCH_VALUES

@@ -78,16 +78,48 @@ def test_a_sample_is_of_the_text_a_gzip_file_holds_and_a_file_not_gzip_is_unread
     data = EXPORT.encode()
     packed = io.BytesIO(gzip.compress(data))
     packed.seek(5)
-    assert read_sample(packed, gzipped=True) == (data, True)
+    assert read_sample(packed, "utf-8", gzipped=True) == (data, True)
     assert packed.tell() == 0
     big = b"x" * (SNIFF_BYTES + 10)
-    assert read_sample(io.BytesIO(gzip.compress(big)), gzipped=True) == (big[:SNIFF_BYTES], False)
+    assert read_sample(io.BytesIO(gzip.compress(big)), "utf-8", gzipped=True) == (
+        big[:SNIFF_BYTES],
+        False,
+    )
     plain = io.BytesIO(data)
     with pytest.raises(CsvReadError) as caught:
-        read_sample(plain, gzipped=True)
+        read_sample(plain, "utf-8", gzipped=True)
     assert caught.value.problem is CsvProblem.UNREADABLE
     assert "Not a gzipped file" in str(caught.value.cause)
     assert plain.tell() == 0
     with pytest.raises(CsvReadError) as caught:
         open_csv(plain, gzipped=True)
     assert caught.value.problem is CsvProblem.UNREADABLE
+
+
+@pytest.mark.parametrize(
+    ("text", "python_encoding", "given", "marked"),
+    [
+        ("\ufeffa,b\n1,2\n", "utf-8", "cp1252", "UTF-8"),
+        ("\ufeffa,b\n1,2\n", "utf-8", "latin-1", "UTF-8"),
+        ("a,b\n1,2\n", "utf-16", "utf-8", "UTF-16"),
+        ("a,b\n1,2\n", "utf-16-be", "cp1252", None),  # no mark: nothing to say
+        ("\ufeffa,b\n1,2\n", "utf-16-be", "utf-8", "UTF-16"),
+        ("a,b\n1,2\n", "utf-32", "utf-16", "UTF-32"),
+        ("\ufeffa,b\n1,2\n", "utf-8", "utf-8", None),
+        ("\ufeffa,b\n1,2\n", "utf-8", "UTF_8", None),
+        ("\ufeffa,b\n1,2\n", "utf-8", "utf-8-sig", None),
+        ("a,b\n1,2\n", "utf-16", "utf-16", None),
+        ("a,b\n1,2\n", "utf-32", "utf-32", None),
+    ],
+)
+def test_a_byte_order_mark_naming_another_encoding_is_refused(
+    text: str, python_encoding: str, given: str, marked: str | None
+) -> None:
+    # A UTF-8 export read as Windows-1252 gave a column 'ï»¿a' and mangled every accent.
+    data = io.BytesIO(text.encode(python_encoding))
+    if marked is None:
+        assert read_sample(data, given)[0] == text.encode(python_encoding)
+        return
+    with pytest.raises(CsvReadError) as caught:
+        read_sample(data, given)
+    assert (caught.value.problem, caught.value.marked) == (CsvProblem.MARKED_OTHER, marked)
