@@ -128,6 +128,13 @@ def _post_file(session: WebSession, filename: str, data: bytes, encoding: str) -
     )
 
 
+def _refusal(response: Any) -> str:
+    """The new-run form's error: the page came back with status 400 and the message."""
+    error = re.search(r'id="form-error">([^<]*)<', response.text)
+    assert response.status_code == 400 and error is not None, response.text
+    return error.group(1)
+
+
 def _upload_both_ways(
     veil_server: ServerThread,
     web: Callable[..., WebSession],
@@ -196,9 +203,7 @@ def test_a_csv_gz_that_is_not_gzip_is_refused_by_name_from_both_sides(
     # The web's reader raised OSError (a 500); the form must name the file and say why.
     owner = create_user(veil_server)
     refused = _post_file(web(owner), "export.csv.gz", FRENCH_EXPORT.encode(), "utf-8")
-    error = re.search(r'id="form-error">([^<]*)<', refused.text)
-    assert refused.status_code == 400 and error is not None, refused.text
-    assert error.group(1).startswith("file: cannot read export.csv.gz as CSV (Not a gzipped file")
+    assert _refusal(refused).startswith("file: cannot read export.csv.gz as CSV (Not a gzipped")
     path = tmp_path / "export.csv.gz"
     path.write_bytes(FRENCH_EXPORT.encode())
     runner = Manager(base_url=veil_server.url, api_key=owner.api_key).create_runner("gz")
@@ -218,18 +223,15 @@ def test_a_byte_order_mark_naming_another_encoding_is_refused_naming_the_encodin
     # UTF-8' with Windows-1252 as the fix, which stores it as garbage.
     owner = create_user(veil_server)
     session = web(owner)
-    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
-    runner = manager.create_runner("marks")
-    path = tmp_path / "export.csv"
     utf8 = ("\ufeff" + FRENCH_EXPORT).encode()
-    refused = _post_file(session, "export.csv", utf8, "cp1252")
-    error = re.search(r'id="form-error">([^<]*)<', refused.text)
-    assert refused.status_code == 400 and error is not None, refused.text
-    assert error.group(1) == (
+    assert _refusal(_post_file(session, "export.csv", utf8, "cp1252")) == (
         "encoding: export.csv starts with a UTF-8 byte-order mark, so it is UTF-8 text, not "
         "Windows-1252: choose UTF-8 in the encoding list and upload it again."
     )
+    path = tmp_path / "export.csv"
     path.write_bytes(utf8)
+    manager = Manager(base_url=veil_server.url, api_key=owner.api_key)
+    runner = manager.create_runner("marks")
     with pytest.raises(
         InvalidArgument, match=r"UTF-8 text, not cp1252: leave encoding unset"
     ) as caught:
@@ -237,10 +239,7 @@ def test_a_byte_order_mark_naming_another_encoding_is_refused_naming_the_encodin
     assert caught.value.field == "encoding"
 
     utf16 = FRENCH_EXPORT.replace(";", "\t").encode("utf-16")
-    refused = _post_file(session, "export.txt", utf16, "utf-8")
-    error = re.search(r'id="form-error">([^<]*)<', refused.text)
-    assert refused.status_code == 400 and error is not None, refused.text
-    assert error.group(1).startswith(
+    assert _refusal(_post_file(session, "export.txt", utf16, "utf-8")).startswith(
         "encoding: export.txt starts with a UTF-16 byte-order mark, so it is UTF-16 text, not "
         "UTF-8: the form reads UTF-8, Windows-1252 and Latin-1: re-save it as UTF-8"
     )
