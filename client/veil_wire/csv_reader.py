@@ -6,7 +6,9 @@ columns: the separator and decimal mark of :func:`veil_wire.csv_dialect.sniff_di
 null markers, the same block size, the file's text encoding. They also refuse the same files.
 pyarrow keeps text that is not valid in the encoding as ``binary`` columns (which the engine
 refused only once the job ran), or fails on it while reading, as :class:`UnicodeDecodeError` or
-as an ``ArrowInvalid`` naming UTF-8; each of these is a file in another encoding.
+as an ``ArrowInvalid`` naming UTF-8; each of these is a file in another encoding. Both sides
+first read the file's first 64 KiB of text with :func:`read_sample` (a gzip file's uncompressed,
+its byte-order mark checked against the encoding given) to sniff its dialect.
 
 The reader raises :class:`CsvReadError`, which says what went wrong (:class:`CsvProblem`), never
 how to tell the user: each side translates it into its own error tree and words (a form's field,
