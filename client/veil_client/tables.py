@@ -19,10 +19,10 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
-from veil_wire.csv_dialect import SNIFF_BYTES, sniff_dialect
+from veil_wire.csv_dialect import sniff_dialect
+from veil_wire.csv_reader import CsvProblem, CsvReadError, open_csv, read_sample
 from veil_wire.ipc import ChunkReader, StreamStats, ipc_chunks
 from veil_wire.pandas_dtypes import TEXT_CODES_KEY, arrow_to_pandas
 
@@ -30,7 +30,6 @@ from veil_client.column_types import check_named_columns
 from veil_client.errors import InvalidArgument
 from veil_client.progress import transfer_bar
 
-CSV_BLOCK_BYTES = 4 << 20
 DATAFRAME_SLICE_ROWS = 65_536
 
 TableSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | pa.Table
@@ -62,24 +61,30 @@ class CsvDialect:
     decimal_point: str = "."
 
 
-def sniff_csv(path: Path, encoding: str = "utf-8") -> CsvDialect:
+def sniff_csv(path: Path, encoding: str | None = None) -> CsvDialect:
     """The separator (``,``, ``;``, tab or ``|``) and decimal mark of a CSV file.
 
     European spreadsheets write ``;`` between fields and ``,`` in numbers: read with the default
     separator, such a file became one column. The first 64 KiB decide.
 
     Args:
-        encoding: The file's text encoding (a Python codec name), to read the sample with.
+        encoding: The file's text encoding (a Python codec name), to read the sample with;
+            None for UTF-8, the user having given none.
 
     Raises:
         InvalidArgument: the file is empty, or has a header but no row.
     """
     with open(path, "rb") as handle:
-        sample = handle.read(SNIFF_BYTES).decode(encoding, errors="replace")
+        try:
+            raw, complete = read_sample(
+                handle, encoding or "utf-8", gzipped=path.name.lower().endswith(".gz")
+            )
+        except CsvReadError as error:
+            raise _csv_error(error, path, encoding) from None
+    sample = raw.decode(encoding or "utf-8", errors="replace")
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
         raise InvalidArgument(f"CSV {path} is empty: there is nothing to upload.", field="data")
-    complete = path.stat().st_size <= SNIFF_BYTES
     if len(lines) == 1 and complete:
         raise InvalidArgument(
             f"CSV {path} has a header ({lines[0][:80]!r}) but no row: add the data rows.",
@@ -126,48 +131,56 @@ def _csv_source(
             :data:`~veil_wire.pandas_dtypes.TEXT_CODES_KEY`, so that the engine reads integer
             codes back as integers, as it does a DataFrame's.
     """
-    dialect = sniff_csv(path, encoding or "utf-8")
+    dialect = sniff_csv(path, encoding)
     try:
-        reader = pacsv.open_csv(
+        reader = open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8"),
-            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types=column_types,
-                strings_can_be_null=True,
-                null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
-                decimal_point=dialect.decimal_point,
-            ),
+            delimiter=dialect.delimiter,
+            decimal_point=dialect.decimal_point,
+            encoding=encoding or "utf8",
+            column_types=column_types,
         )
-        # Decoding the names fails on a Latin-1 header; pyarrow reads Latin-1 values as binary.
-        if any(pa.types.is_binary(field.type) for field in reader.schema):
-            raise _not_decodable(path, encoding)
-    except UnicodeDecodeError:
-        raise _not_decodable(path, encoding) from None
-    except pa.ArrowInvalid as exc:
-        raise InvalidArgument(f"cannot read CSV {path}: {exc}", field="data") from None
+    except CsvReadError as error:
+        raise _csv_error(error, path, encoding) from None
 
     schema = _mark_text_codes(reader.schema, text_codes)
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             if schema is reader.schema:
-                yield from reader
+                yield from reader.batches
             else:
-                for batch in reader:  # the same columns, under the marked schema (no copy)
+                for batch in reader.batches:  # the same columns, under the marked schema
                     yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
-        except UnicodeDecodeError:
-            raise _not_decodable(path, encoding) from None
-        except pa.ArrowInvalid as exc:
-            if "UTF8" in str(exc) or "UTF-8" in str(exc):
-                raise _not_decodable(path, encoding) from None
-            raise InvalidArgument(
-                f"CSV {path} is malformed or changes type after the first rows: {exc}. Fix the "
-                "file, or declare column types with types={...}.",
-                field="data",
-            ) from None
+        except CsvReadError as error:
+            raise _csv_error(error, path, encoding) from None
 
     return EncodedSource(schema, batches(), path.stat().st_size)
+
+
+def _csv_error(error: CsvReadError, path: Path, encoding: str | None) -> InvalidArgument:
+    """The client's words for a CSV the reader refused (naming ``encoding`` when one was
+    given for text in another, else ``data``)."""
+    if error.problem is CsvProblem.NOT_TEXT:
+        return _not_decodable(path, encoding)
+    if error.problem is CsvProblem.MARKED_OTHER:
+        fix = (
+            "leave encoding unset"
+            if error.marked == "UTF-8"
+            else f"pass encoding='{error.marked.lower() if error.marked else ''}'"
+        )
+        return InvalidArgument(
+            f"CSV {path} starts with a {error.marked} byte-order mark, so it is {error.marked} "
+            f"text, not {encoding or 'UTF-8'}: {fix}.",
+            field="encoding" if encoding is not None else "data",
+        )
+    if error.problem is CsvProblem.UNREADABLE:
+        return InvalidArgument(f"cannot read CSV {path}: {error.cause}", field="data")
+    return InvalidArgument(
+        f"CSV {path} is malformed or changes type after the first rows: {error.cause}. Fix the "
+        "file, or declare column types with types={...}.",
+        field="data",
+    )
 
 
 def _mark_text_codes(schema: pa.Schema, names: Sequence[str]) -> pa.Schema:

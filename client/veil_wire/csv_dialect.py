@@ -3,8 +3,8 @@
 European spreadsheets write ``;`` between fields and ``,`` in numbers; read with the default
 separator, such a file became one column. The Python client (``veil_client.tables``) and the web
 application's upload form (``veil_service.web.uploads``) both read the first
-:data:`SNIFF_BYTES` of a file and ask :func:`sniff_dialect`, so a file reads into the same
-columns whichever way it was sent.
+:data:`SNIFF_BYTES` of a file's text (``veil_wire.csv_reader.read_sample``) and ask
+:func:`sniff_dialect`, so a file reads into the same columns whichever way it was sent.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def sniff_dialect(text: str, complete: bool) -> tuple[str, str]:
 
     A separator other than ``,`` must occur in the header (Python's sniffer picks one from the
     values alone otherwise); the decimal mark is ``,`` only with another separator, when some
-    fields read as numbers with a comma and none with a point.
+    fields of the sample read as numbers with a comma and none with a point.
 
     Args:
         text: The start of the file, decoded.
@@ -50,7 +50,9 @@ def sniff_dialect(text: str, complete: bool) -> tuple[str, str]:
         delimiter = ","
     decimal_point = "."
     if delimiter != ",":
-        cells = [c.strip().strip('"') for line in lines[1:50] for c in line.split(delimiter)]
+        # Every line of the sample: a weight column whose first 50 rows are whole numbers
+        # (72;80) and whose later ones have decimals (72,5) was read as text.
+        cells = [c.strip().strip('"') for line in lines[1:] for c in line.split(delimiter)]
         if any(_DECIMAL_COMMA.match(c) for c in cells) and not any(
             _DECIMAL_POINT.match(c) for c in cells
         ):

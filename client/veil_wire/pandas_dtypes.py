@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -104,20 +105,47 @@ def integer_codes(table: pa.Table) -> pa.Table:
     column is what ``pd.read_csv`` would have made of it; codes that are not plain integers
     stay text.
     """
+    return cast_integer_codes(table, integer_code_columns([table]))
+
+
+def integer_code_columns(parts: Iterable[pa.Table | pa.RecordBatch]) -> list[str]:
+    """The columns marked :data:`TEXT_CODES_KEY` whose values are plain integers in every one
+    of ``parts`` (the slices of one table: its record batches, its partitions' row groups),
+    with at least one value; see :func:`integer_codes`.
+
+    The decision is the whole table's: a table read in slices (the Dask partition path) whose
+    codes turn to letters past its first slice keeps the column as text in every slice, as
+    read whole, instead of giving ``int64`` slices and ``string`` ones.
+    """
     import pyarrow.compute as pc
 
-    for position, field in enumerate(table.schema):
-        marked = (field.metadata or {}).get(TEXT_CODES_KEY) is not None
-        if not marked or not (
-            pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-        ):
-            continue
-        column = table.column(position)
-        if column.null_count == len(column):
-            continue
-        if not pc.all(pc.match_substring_regex(column, _CANONICAL_INTEGER)).as_py():
-            continue
+    candidates: dict[str, bool] | None = None  # name -> a value seen
+    for part in parts:
+        if candidates is None:
+            candidates = {
+                field.name: False
+                for field in part.schema
+                if (field.metadata or {}).get(TEXT_CODES_KEY) is not None
+                and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+            }
+        for name in list(candidates):
+            column = part.column(name)
+            if column.null_count == len(column):
+                continue
+            if pc.all(pc.match_substring_regex(column, _CANONICAL_INTEGER)).as_py():
+                candidates[name] = True
+            else:
+                del candidates[name]
+    return [name for name, seen in (candidates or {}).items() if seen]
+
+
+def cast_integer_codes(table: pa.Table, names: Iterable[str]) -> pa.Table:
+    """``table`` with the columns ``names`` (from :func:`integer_code_columns`) as ``int64``."""
+    import pyarrow.compute as pc
+
+    for name in names:
+        position = table.schema.get_field_index(name)
         table = table.set_column(
-            position, pa.field(field.name, pa.int64()), pc.cast(column, pa.int64())
+            position, pa.field(name, pa.int64()), pc.cast(table.column(position), pa.int64())
         )
     return table

@@ -117,6 +117,8 @@ class Message(StrEnum):
     UPLOAD_NOT_CSV_OR_PARQUET = "upload.not_csv_or_parquet"
     UPLOAD_BAD_CSV = "upload.bad_csv"
     UPLOAD_MALFORMED_CSV = "upload.malformed_csv"
+    UPLOAD_MARKED_UTF8 = "upload.marked_utf8"
+    UPLOAD_MARKED_OTHER = "upload.marked_other"
     TABLE_NO_COLUMNS = "table.no_columns"
     TABLE_TOO_MANY_COLUMNS = "table.too_many_columns"
     TABLE_DUPLICATE_COLUMNS = "table.duplicate_columns"

@@ -292,6 +292,23 @@ def test_a_csv_that_is_not_utf8_is_refused_before_upload_saying_how_to_fix_it(
     assert list(runner.config.tables) == ["t"]
 
 
+def test_a_csv_whose_header_alone_is_latin1_is_refused_as_not_utf8(
+    manager: Manager, tmp_path: Path
+) -> None:
+    """Values in ASCII, a Latin-1 header ('âge'): pyarrow reads the names as bytes that fail
+    only when asked for, so no column was binary and the client failed later with a raw
+    UnicodeDecodeError instead of saying which encoding to give."""
+    path = tmp_path / "header.csv"
+    path.write_bytes(_people().rename(columns={"age": "âge"}).to_csv(index=False).encode("latin-1"))
+    runner = manager.create_runner("latin1_header", seed=1)
+    with pytest.raises(InvalidArgument, match=r"header.csv is not UTF-8 .* encoding='latin-1'"):
+        runner.add_table("t", path)
+    assert runner.config.tables == {}
+    runner.add_table("t", path, encoding="latin-1")
+    stored = manager.runs_api.download_table(runner.set_name, "t")
+    assert stored.schema.names == ["âge", "sex"]
+
+
 def test_a_csv_in_another_encoding_is_read_with_encoding_and_a_bad_name_is_refused(
     manager: Manager, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -195,6 +196,74 @@ def test_the_report_draws_on_the_first_partition_and_the_aggregated_metrics(
     assert any("on the Dask cluster in 4 partitions" in str(w.message) for w in said)
     written = runner.download_report(str(tmp_path / "report.pdf"))
     assert written and all(Path(path).read_bytes()[:4] == b"%PDF" for path in written)
+
+
+def _csv_avatars(server: ServerThread, path: Path, name: str) -> pd.DataFrame:
+    user = create_user(server)
+    runner = Manager(base_url=server.url, api_key=user.api_key).create_runner(name, seed=SEED)
+    runner.add_table(
+        "codes", path, types=dict.fromkeys(("stage", "grade", "zip", "ward"), "category")
+    )
+    runner.set_parameters("codes", k=10, ncp=3)
+    runner.run(jobs_to_run=[JobKind.standard])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runner.get_all_results()
+    assert runner.get_status(JobKind.standard) == JobStatus.finished, runner.get_job(
+        JobKind.standard
+    )
+    avatars: pd.DataFrame = runner.shuffled("codes")
+    return avatars
+
+
+def test_a_csv_gives_the_same_dtypes_on_the_partition_path_as_in_memory(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """A CSV's integer codes declared ``category`` came back as integers from the in-memory
+    path but as the strings '1', '2' from the partitions (each read by ``to_pandas`` alone, not
+    as the engine reads a table), and an integer column with blanks as floats, not ``Int64``.
+    The codes are judged on the whole table: ``ward`` is integers in the first partition only,
+    and stays text in both, as in memory."""
+    rng = np.random.default_rng(5)
+    rows = 2_000  # above the server's threshold: two partitions of 1,500 and 500 rows
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, rows),
+            "visits": pd.array(
+                [None if i % 7 == 0 else int(v) for i, v in enumerate(rng.integers(0, 9, rows))],
+                dtype="Int64",
+            ),
+            "stage": rng.integers(1, 5, rows),
+            "grade": pd.array(
+                [None if i % 5 == 0 else int(g) for i, g in enumerate(rng.integers(-2, 3, rows))],
+                dtype="Int64",
+            ),
+            "zip": rng.choice(["04748", "75001", "13002"], rows),
+            "ward": [
+                *rng.choice(["1", "2", "3"], PARTITION_ROWS),
+                *["A"] * (rows - PARTITION_ROWS),
+            ],
+        }
+    )
+    path = tmp_path / "codes.csv"
+    frame.to_csv(path, index=False)
+    plain = start_server(tmp_path / "plain")  # no Dask scheduler: the in-memory path
+    try:
+        in_memory = _csv_avatars(plain, path, "codes_in_memory")
+    finally:
+        plain.stop()
+    partitioned = _csv_avatars(server, path, "codes_partitioned")
+
+    assert len(partitioned) == len(in_memory) == rows
+    assert partitioned.dtypes.to_dict() == in_memory.dtypes.to_dict()
+    assert partitioned["stage"].dtype == np.int64
+    assert set(partitioned["stage"]) <= {1, 2, 3, 4}
+    assert (partitioned["grade"].dtype, partitioned["visits"].dtype) == ("Int64", "Int64")
+    assert partitioned["grade"].isna().any()
+    assert set(partitioned["grade"].dropna()) <= {-2, -1, 0, 1, 2}
+    assert set(partitioned["zip"]) <= {"04748", "75001", "13002"}
+    assert partitioned["ward"].dtype == object
+    assert set(partitioned["ward"]) <= {"1", "2", "3", "A"}
 
 
 def test_a_small_table_keeps_the_in_memory_path(server: ServerThread) -> None:

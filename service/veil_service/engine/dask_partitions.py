@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import os
 import resource
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from veil_wire.pandas_dtypes import (
+    TEXT_CODES_KEY,
+    arrow_to_pandas,
+    cast_integer_codes,
+    integer_code_columns,
+)
 
 from veil_service.engine.dask_cluster import connected
 from veil_service.engine.metrics import (
@@ -75,11 +81,12 @@ class Partition:
     output_dir: str
     column_types: tuple[tuple[str, str], ...] = ()
     table_name: str = "table"
+    integer_codes: tuple[str, ...] = ()
 
     def read(self) -> pd.DataFrame:
-        """This partition's original rows (only this row group is read)."""
-        frame: pd.DataFrame = pq.ParquetFile(self.source).read_row_group(self.row_group).to_pandas()
-        return frame
+        """This partition's original rows (only this row group is read), as
+        :func:`read_row_group` reads them."""
+        return read_row_group(self.source, self.row_group, self.integer_codes)
 
     def path(self, kind: str) -> Path:
         """Output file of ``kind`` (``avatars`` released, ``unshuffled`` sensitive)."""
@@ -121,6 +128,7 @@ class PartitionedRun:
         metrics: Per-partition privacy metrics, in partition order.
         signal: ``[mean]`` over partitions (``aggregate_signal_batches``), when asked for.
         signal_metrics: Per-partition signal metrics, in partition order (empty unless asked).
+        integer_codes: The columns read as integer codes (:func:`table_integer_codes`).
     """
 
     avatars_dir: Path
@@ -129,11 +137,40 @@ class PartitionedRun:
     metrics: list[PartitionMetrics]
     signal: list[dict[str, Any]] | None = None
     signal_metrics: list[PartitionMetrics] = field(default_factory=list)
+    integer_codes: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
         """Avatars written."""
         return sum(p.rows for p in self.partitions)
+
+
+def read_row_group(
+    source: str | Path, row_group: int, integer_codes: Sequence[str]
+) -> pd.DataFrame:
+    """One row group of ``source`` as pandas, as the in-memory path reads a whole table
+    (``TaskContext.read_table``): the columns ``integer_codes`` (a CSV's integer codes declared
+    ``category``, see :func:`table_integer_codes`) as ``int64``, and the dtypes the upload
+    recorded (:func:`~veil_wire.pandas_dtypes.arrow_to_pandas`: an integer column with blanks
+    is ``Int64``). A partition read by ``to_pandas`` alone gave such codes' avatars back as the
+    strings '1', '2', and a CSV's integer column with blanks as floats."""
+    table = pq.ParquetFile(source).read_row_group(row_group)
+    return arrow_to_pandas(cast_integer_codes(table, integer_codes))
+
+
+def table_integer_codes(partitions: Sequence[Partition]) -> list[str]:
+    """The columns marked as a CSV's text codes that are integer codes in the whole table
+    (:func:`~veil_wire.pandas_dtypes.integer_code_columns`), reading those columns only, one
+    row group at a time. A Dask task: the driver reads no row."""
+    if not partitions:
+        return []
+    schema = pq.read_schema(partitions[0].source)
+    marked = [f.name for f in schema if (f.metadata or {}).get(TEXT_CODES_KEY) is not None]
+    if not marked:
+        return []
+    return integer_code_columns(
+        pq.ParquetFile(p.source).read_row_group(p.row_group, columns=marked) for p in partitions
+    )
 
 
 def _process_usage() -> tuple[float, str, float]:
@@ -330,6 +367,11 @@ def run_partitioned(
 
     partitions = partitions_of(source, output_dir, seed, column_types, table_name)
     client = connected(address)
+    # Whether a CSV's codes are integers is the whole table's answer, as in memory: decided
+    # per partition, a column whose codes turn to letters past the first partition would be
+    # int64 in some partitions and text in others.
+    codes = tuple(client.submit(table_integer_codes, partitions, pure=False).result())
+    partitions = [replace(p, integer_codes=codes) for p in partitions]
     avatar_futures = [
         client.submit(avatarize_partition, p, dict(parameters), pure=False) for p in partitions
     ]
@@ -393,6 +435,7 @@ def run_partitioned(
         client.cancel([f for f in every if not f.done()])
     return PartitionedRun(
         avatars_dir=output_dir / "avatars",
+        integer_codes=codes,
         privacy=aggregate_privacy_batches([m.result for m in metrics]),
         partitions=outputs,
         metrics=metrics,

@@ -92,6 +92,8 @@ ERRORS: dict[str, str] = {
     "upload.not_csv_or_parquet": "{field} : {filename} n'est ni un CSV ni un Parquet ; téléversez un fichier .csv ou .parquet.",
     "upload.bad_csv": "{field} : impossible de lire {filename} comme CSV ({detail}).",
     "upload.malformed_csv": "{field} : {filename} est mal formé, ou une colonne change de type après les premières lignes ({detail}). Corrigez le fichier, ou téléversez-le avec le client Python et types={{...}}.",
+    "upload.marked_utf8": "encoding : {filename} commence par une marque d'ordre des octets {marked} : c'est du texte {marked}, pas {encoding} : choisissez UTF-8 dans la liste des encodages et téléversez-le à nouveau.",
+    "upload.marked_other": "encoding : {filename} commence par une marque d'ordre des octets {marked} : c'est du texte {marked}, pas {encoding} : le formulaire lit l'UTF-8, le Windows-1252 et le Latin-1 ; enregistrez-le en UTF-8 (dans Excel : « CSV UTF-8 »), ou téléversez-le avec le client Python et encoding='{marked}'.",
     "table.no_columns": "la table n'a aucune colonne ; téléversez au moins une colonne.",
     "table.too_many_columns": "la table a {columns} colonnes ; au plus {limit}.",
     "table.duplicate_columns": "noms de colonnes en double : {names} ; renommez-les.",

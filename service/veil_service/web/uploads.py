@@ -1,9 +1,10 @@
 """Tables uploaded from a browser: a CSV or Parquet file becomes a run's Arrow table.
 
 The file arrives in a spooled temporary file (python-multipart: on disk past 1 MiB). It is read
-with pyarrow's streaming readers and the same options as the Python client's
-(``veil_client/tables.py``: CSV type inference, the same null markers), cut into IPC messages by
-``veil_wire.ipc.ipc_chunks`` (the client's encoder) in a worker thread, and handed to the runs
+with pyarrow's streaming readers, a CSV's opened as the Python client opens it
+(``veil_wire.csv_reader``: type inference, the same null markers, the same refusals), cut into
+IPC messages by ``veil_wire.ipc.ipc_chunks`` (the client's encoder) in a worker thread, and
+handed to the runs
 domain's ``upload_table``, which validates, hashes and registers it like a gRPC upload. Memory
 stays at about one record batch whatever the file size; a bad file stores nothing.
 
@@ -19,17 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import gzip
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
 import pyarrow as pa
 from starlette.datastructures import UploadFile
-from veil_wire.csv_dialect import SNIFF_BYTES, sniff_dialect
+from veil_wire.csv_dialect import sniff_dialect
+from veil_wire.csv_reader import CsvProblem, CsvReadError, open_csv, read_sample
 from veil_wire.framing import parse_bytes_field
 from veil_wire.ipc import ipc_chunks
 
-from veil_service.dpquery.dataset_files import CSV_BLOCK_BYTES, CSV_NULLS, PARQUET_BATCH_ROWS
+from veil_service.dpquery.dataset_files import PARQUET_BATCH_ROWS
 from veil_service.errors import InvalidArgumentError, Message
 from veil_service.runs.tables import StoredTable
 from veil_service.web.context import WebContext
@@ -93,18 +94,6 @@ def _not_text(filename: str, encoding: str, field: str) -> InvalidArgumentError:
     )
 
 
-def _sample(source: IO[bytes], gzipped: bool) -> tuple[bytes, bool]:
-    """The first :data:`SNIFF_BYTES` of a CSV (uncompressed), and whether that is all of it."""
-    source.seek(0)
-    reader: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=source) if gzipped else source
-    try:
-        sample = reader.read(SNIFF_BYTES + 1)
-    except (OSError, EOFError):
-        sample = b""  # not gzip after all: pyarrow's reader says so
-    source.seek(0)
-    return sample[:SNIFF_BYTES], len(sample) <= SNIFF_BYTES
-
-
 def _batches(
     source: IO[bytes], filename: str, field: str, encoding: str = "utf-8"
 ) -> tuple[pa.Schema, Iterator[Any]]:
@@ -132,61 +121,77 @@ def _batches(
             code=Message.UPLOAD_NOT_CSV_OR_PARQUET,
             params={"field": field, "filename": filename or "the file"},
         )
-    import pyarrow.csv as pacsv
-
     gzipped = lower.endswith(".gz")
-    sample, complete = _sample(source, gzipped)
     try:
+        sample, complete = read_sample(source, encoding, gzipped)
         # Incremental: a character cut at the sample's end is no error.
         text = codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
     except UnicodeDecodeError:
         raise _not_text(filename, encoding, "encoding") from None
+    except CsvReadError as error:
+        raise _csv_error(error, filename, encoding, field) from None
     delimiter, decimal_point = sniff_dialect(text, complete)
-    stream: Any = source
-    if gzipped:
-        stream = pa.CompressedInputStream(pa.PythonFile(source, mode="r"), "gzip")
     try:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(
-                block_size=CSV_BLOCK_BYTES, encoding="utf8" if encoding == "utf-8" else encoding
-            ),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                strings_can_be_null=True, null_values=CSV_NULLS, decimal_point=decimal_point
-            ),
+        reader = open_csv(
+            source,
+            delimiter=delimiter,
+            decimal_point=decimal_point,
+            encoding=encoding,
+            gzipped=gzipped,
         )
-        # pyarrow keeps text that is not UTF-8 as bytes (a column the engine cannot read).
-        if any(pa.types.is_binary(f.type) for f in reader.schema):
-            raise _not_text(filename, encoding, "encoding")
-    except UnicodeDecodeError:
-        raise _not_text(filename, encoding, "encoding") from None
-    except pa.ArrowInvalid as exc:
-        raise InvalidArgumentError(
-            f"{field}: cannot read {filename} as CSV ({_first_line(exc)}).",
-            field=field,
-            code=Message.UPLOAD_BAD_CSV,
-            params={"field": field, "filename": filename, "detail": _first_line(exc)},
-        ) from None
+    except CsvReadError as error:
+        raise _csv_error(error, filename, encoding, field) from None
 
     def batches() -> Iterator[Any]:
         try:
-            yield from reader
-        except UnicodeDecodeError:
-            raise _not_text(filename, encoding, "encoding") from None
-        except pa.ArrowInvalid as exc:
-            if "UTF8" in str(exc) or "UTF-8" in str(exc):
-                raise _not_text(filename, encoding, "encoding") from None
-            raise InvalidArgumentError(
-                f"{field}: {filename} is malformed or a column changes type after the first "
-                f"rows ({_first_line(exc)}). Fix the file, or upload it with the Python client "
-                "and types={{...}}.",
-                field=field,
-                code=Message.UPLOAD_MALFORMED_CSV,
-                params={"field": field, "filename": filename, "detail": _first_line(exc)},
-            ) from None
+            yield from reader.batches
+        except CsvReadError as error:
+            raise _csv_error(error, filename, encoding, field) from None
 
     return reader.schema, batches()
+
+
+def _csv_error(
+    error: CsvReadError, filename: str, encoding: str, field: str
+) -> InvalidArgumentError:
+    """The form's words for a CSV the reader refused (naming ``encoding`` for text in another
+    encoding, else the file's ``field``)."""
+    if error.problem is CsvProblem.NOT_TEXT:
+        return _not_text(filename, encoding, "encoding")
+    if error.problem is CsvProblem.MARKED_OTHER:
+        if error.marked == "UTF-8":
+            fix = "choose UTF-8 in the encoding list and upload it again."
+        else:
+            fix = (
+                "the form reads UTF-8, Windows-1252 and Latin-1: re-save it as UTF-8 (in Excel: "
+                f"'CSV UTF-8'), or upload it with the Python client and encoding='{error.marked}'."
+            )
+        chosen = ENCODING_NAMES.get(encoding, encoding)
+        return InvalidArgumentError(
+            f"encoding: {filename} starts with a {error.marked} byte-order mark, so it is "
+            f"{error.marked} text, not {chosen}: {fix}",
+            field="encoding",
+            code=Message.UPLOAD_MARKED_UTF8
+            if error.marked == "UTF-8"
+            else Message.UPLOAD_MARKED_OTHER,
+            params={"filename": filename, "marked": error.marked, "encoding": chosen},
+        )
+    detail = _first_line(error.cause) if error.cause is not None else error.problem.value
+    params = {"field": field, "filename": filename, "detail": detail}
+    if error.problem is CsvProblem.UNREADABLE:
+        return InvalidArgumentError(
+            f"{field}: cannot read {filename} as CSV ({detail}).",
+            field=field,
+            code=Message.UPLOAD_BAD_CSV,
+            params=params,
+        )
+    return InvalidArgumentError(
+        f"{field}: {filename} is malformed or a column changes type after the first rows "
+        f"({detail}). Fix the file, or upload it with the Python client and types={{...}}.",
+        field=field,
+        code=Message.UPLOAD_MALFORMED_CSV,
+        params=params,
+    )
 
 
 def _first_line(exc: BaseException) -> str:

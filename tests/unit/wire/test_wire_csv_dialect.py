@@ -28,3 +28,10 @@ def test_a_cut_last_line_is_not_read() -> None:
     text = "a;b\n1;2,5\n3;4,5\n5;6.7"
     assert sniff_dialect(text, complete=False) == (";", ",")
     assert sniff_dialect(text, complete=True) == (";", ".")
+
+
+def test_decimal_commas_past_the_first_fifty_rows_are_seen() -> None:
+    """A weight column of whole numbers for 60 rows, then with decimals: read with a decimal
+    point, pyarrow kept the whole column as text."""
+    rows = [f"{i};{70 + i % 5}" for i in range(60)] + [f"{i};{70 + i % 5},5" for i in range(40)]
+    assert sniff_dialect("\n".join(["âge;poids", *rows, ""]), complete=True) == (";", ",")

@@ -11,7 +11,13 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
-from veil_wire.pandas_dtypes import arrow_to_pandas, integer_codes
+from veil_wire.pandas_dtypes import (
+    TEXT_CODES_KEY,
+    arrow_to_pandas,
+    cast_integer_codes,
+    integer_code_columns,
+    integer_codes,
+)
 
 from veil_service.errors import InvalidArgumentError
 
@@ -72,7 +78,9 @@ class TaskContext:
 
         Args:
             max_rows: Read only the first rows, one record batch at a time: the rest of the
-                stream is never decoded (a report on a table avatarized in partitions).
+                stream is decoded only when it holds a CSV's codes, to decide whether they
+                are integers as the whole table's (a report on a table avatarized in
+                partitions: its avatars' codes were decided on the whole table).
         """
         if max_rows is None:
             return arrow_to_pandas(integer_codes(self.read_arrow(name)))
@@ -85,7 +93,13 @@ class TaskContext:
                     break
                 batches.append(batch.slice(0, max_rows - held))
                 held += batches[-1].num_rows
-            return arrow_to_pandas(integer_codes(pa.Table.from_batches(batches, reader.schema)))
+            head = pa.Table.from_batches(batches, reader.schema)
+        marked = [f.name for f in head.schema if (f.metadata or {}).get(TEXT_CODES_KEY)]
+        if not marked:
+            return arrow_to_pandas(head)
+        with pa.OSFile(str(self.input_path(name)), "rb") as source:
+            codes = integer_code_columns(b.select(marked) for b in ipc.open_stream(source))
+        return arrow_to_pandas(cast_integer_codes(head, codes))
 
     def _target(self, name: str, suffix: str) -> Path:
         self.output_dir.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from veil_service.engine.dask_cluster import connected, scheduler_address
-from veil_service.engine.dask_partitions import run_partitioned
+from veil_service.engine.dask_partitions import PartitionedRun, read_row_group, run_partitioned
 from veil_service.engine.parquet_partitions import ipc_to_parquet, parquet_to_ipc
 from veil_service.engine.tasks.context import TaskContext
 from veil_service.engine_contract import partitioned as contract
@@ -46,9 +46,7 @@ def metric_parameters(params: dict[str, Any], section: str) -> dict[str, Any]:
     return out
 
 
-def first_partition(
-    ctx: TaskContext, original: Path, out: Path, pseudonymized: tuple[Any, ...]
-) -> None:
+def first_partition(ctx: TaskContext, original: Path, out: Path, run: PartitionedRun) -> None:
     """The projections and figures of the first partition, as the standard job's.
 
     One projection of the whole table does not exist on this path (each partition has its
@@ -56,7 +54,6 @@ def first_partition(
     process reads that partition only.
     """
     import pandas as pd
-    import pyarrow.parquet as pq
 
     from veil_service.engine.avatarize import constant_columns as aside_columns
     from veil_service.engine.tasks.avatar_jobs import _write_figures, apply_column_types
@@ -70,10 +67,12 @@ def first_partition(
     if not ctx.params.get("compute_figures", True):
         return
     frame, _ = apply_column_types(
-        pq.ParquetFile(original).read_row_group(0).to_pandas(),
-        ctx.params.get("column_types") or {},
+        read_row_group(original, 0, run.integer_codes), ctx.params.get("column_types") or {}
     )
-    left_out = [*aside_columns.find_set_aside(frame).names, *pseudonymized]
+    left_out = [
+        *aside_columns.find_set_aside(frame).names,
+        *run.partitions[0].pseudonymized_columns,
+    ]
     unshuffled = pd.read_parquet(out / "unshuffled" / "part-00000.parquet")
     _write_figures(
         ctx,
@@ -131,7 +130,7 @@ def run_avatarize_partitioned(ctx: TaskContext) -> dict[str, Any]:
         parquet_to_ipc(sorted((work / "out" / kind).glob("*.parquet")), ctx.arrow_result_path(name))
     ctx.write_json(contract.PRIVACY_RESULT, run.privacy)
     ctx.write_json(contract.SIGNAL_RESULT, run.signal)
-    first_partition(ctx, original, work / "out", run.partitions[0].pseudonymized_columns)
+    first_partition(ctx, original, work / "out", run)
     ctx.progress(1.0, "done")
     table = str(ctx.params.get("table_name", "table"))
     return {

@@ -57,3 +57,65 @@ def test_a_task_reads_only_the_first_rows_it_asks_for(tmp_path: Path, max_rows: 
     expected = frame.head(max_rows)
     pd.testing.assert_frame_equal(ctx.read_table("original", max_rows), expected)
     pd.testing.assert_frame_equal(ctx.read_table("original"), frame)
+
+
+def _csv_codes(path: Path, rows_per_batch: int) -> None:
+    """A CSV's upload as the client sends it: ``ward`` declared category, read as text and
+    marked, integers in its first 1,000 rows and letters after; ``stage`` integers throughout;
+    ``visits`` an integer column with blanks."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+    from veil_wire.pandas_dtypes import TEXT_CODES_KEY
+
+    mark = {TEXT_CODES_KEY: b"category"}
+    table = pa.table(
+        {
+            "ward": pa.array([str(i % 3) for i in range(1_000)] + ["A"] * 500),
+            "stage": pa.array([str(i % 4 + 1) for i in range(1_500)]),
+            "visits": pa.array([None if i % 7 == 0 else i % 5 for i in range(1_500)], pa.int64()),
+        }
+    )
+    schema = pa.schema([f.with_metadata(mark) if f.name != "visits" else f for f in table.schema])
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_stream(sink, schema) as writer:
+        writer.write_table(table.cast(schema), max_chunksize=rows_per_batch)
+
+
+def test_a_report_reading_the_first_rows_reads_codes_as_the_whole_table_is_read(
+    tmp_path: Path,
+) -> None:
+    # The first 1,000 rows of 'ward' are integers, the table's are not: read as int64 from the
+    # first rows, the report's originals disagreed with avatars made from the whole table.
+    import numpy as np
+
+    _csv_codes(tmp_path / "t.arrows", 250)
+    ctx = TaskContext({}, {"original": tmp_path / "t.arrows"}, tmp_path / "out")
+    head = ctx.read_table("original", 1_000)
+    whole = ctx.read_table("original")
+    assert len(head) == 1_000
+    assert head.dtypes.to_dict() == whole.dtypes.to_dict()
+    assert (head["ward"].dtype, head["stage"].dtype, head["visits"].dtype) == (
+        object,
+        np.int64,
+        "Int64",
+    )
+    assert head["ward"].tolist() == [str(i % 3) for i in range(1_000)]
+
+
+def test_a_partition_is_read_as_the_in_memory_path_reads_the_table(tmp_path: Path) -> None:
+    # Partitions read by to_pandas alone gave a CSV's integer codes as strings and an integer
+    # column with blanks as floats; decided per partition, 'ward' would be int64 in the first.
+    from veil_service.engine import dask_partitions as dp
+    from veil_service.engine.parquet_partitions import ipc_to_parquet
+
+    _csv_codes(tmp_path / "t.arrows", 250)
+    ipc_to_parquet(str(tmp_path / "t.arrows"), str(tmp_path / "t.parquet"), 1_000)
+    partitions = dp.partitions_of(tmp_path / "t.parquet", tmp_path / "out", seed=1)
+    codes = dp.table_integer_codes(partitions)
+    assert codes == ["stage"]
+    whole = TaskContext({}, {"t": tmp_path / "t.arrows"}, tmp_path / "out").read_table("t")
+    for partition in partitions:
+        read = dp.read_row_group(partition.source, partition.row_group, codes)
+        assert read.dtypes.to_dict() == whole.dtypes.to_dict()
+    first = dp.read_row_group(partitions[0].source, 0, codes)
+    assert first["stage"].tolist() == [i % 4 + 1 for i in range(1_000)]
+    assert first["visits"].isna().sum() == len(range(0, 1_000, 7))
