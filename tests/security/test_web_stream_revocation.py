@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 
 import grpc
+import httpx
 import pytest
 from support import ServerThread, TestUser, create_user
 from veil.v1 import admin_pb2, admin_pb2_grpc
 from veil_service.accounts import sessions
 from veil_service.auth.recheck import RECHECK_SECONDS
-from veil_service.runs import jobs, store
+from veil_service.runs import jobs, results, store
 from veil_service.web import live
 from web_support import WebSession
 
@@ -181,3 +182,45 @@ def test_an_idle_stream_ends_too(
         session.close()
     _assert_signed_out(rest)
     assert waited < RECHECK_SECONDS + 0.5 + 3
+
+
+def test_a_result_download_is_cut_when_the_session_ends(veil_server: ServerThread) -> None:
+    """A 40 MiB result: far more than the sockets buffer ahead of a reader that stopped."""
+    owner = create_user(veil_server, "user")
+    run_id, job_id = _running_job(veil_server, owner)
+    writer = veil_server.app.blobs.writer(".csv")
+    size = 40 << 20
+    writer.write(b"x" * size)
+    stored = writer.commit()
+    with veil_server.app.db.begin() as conn:
+        result_id = results.add_result(
+            conn,
+            job_id=job_id,
+            run_id=run_id,
+            kind="report",
+            subkind="",
+            table_name="",
+            filename="big.csv",
+            media_type="text/csv",
+            stored=stored,
+        )
+    session = WebSession(veil_server.server.web_port)
+    received = 0
+    try:
+        assert session.login_with_key(owner.api_key).status_code == 303
+        with session.client.stream(
+            "GET", f"/results/{result_id}", headers=session._headers(None), timeout=15
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-length"] == str(size)
+            chunks = response.iter_raw(1 << 16)
+            received += len(next(chunks))
+            with veil_server.app.db.begin() as conn:
+                sessions.revoke_user_sessions(conn, user_id=owner.id)
+            time.sleep(RECHECK_SECONDS + 0.5)
+            with pytest.raises(httpx.RemoteProtocolError):
+                for chunk in chunks:
+                    received += len(chunk)
+    finally:
+        session.close()
+    assert received < 20 << 20  # at most what was already on its way
