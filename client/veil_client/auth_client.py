@@ -117,8 +117,18 @@ class AuthClient:
         """Ask for a reset token by email; succeeds whether or not the address is known."""
         self._api.forgotten_password(request.email)
 
-    def reset_password(self, request: ResetPasswordRequest) -> None:
-        """Set a new password with an emailed token (the token works once, for 24 hours)."""
-        self._api.reset_password(
-            request.email, request.new_password, request.new_password_repeated, str(request.token)
+    def reset_password(self, request: ResetPasswordRequest) -> dict[str, Any]:
+        """Set a new password with an emailed token (the token works once, for 24 hours).
+
+        Returns ``{"sessions_ended", "api_keys_revoked", "api_keys_active"}``: API keys stay
+        valid unless ``request.revoke_api_keys`` is set.
+        """
+        return as_dict(
+            self._api.reset_password(
+                request.email,
+                request.new_password,
+                request.new_password_repeated,
+                str(request.token),
+                revoke_api_keys=request.revoke_api_keys,
+            )
         )

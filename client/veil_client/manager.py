@@ -137,21 +137,34 @@ class Manager:
         self.auth_client.forgotten_password(ForgottenPasswordRequest(email=email))
 
     def reset_password(
-        self, email: str, new_password: str, new_password_repeated: str, token: object
-    ) -> None:
-        """Set a new password with the emailed token; ends your password sessions.
+        self,
+        email: str,
+        new_password: str,
+        new_password_repeated: str,
+        token: object,
+        *,
+        revoke_api_keys: bool = False,
+    ) -> dict[str, Any]:
+        """Set a new password with the emailed token; ends your password and web sessions.
+
+        Your API keys stay valid unless ``revoke_api_keys=True``: set it if the password may
+        have been stolen (whoever knew it could have created a key).
+
+        Returns:
+            ``{"sessions_ended": n, "api_keys_revoked": n, "api_keys_active": n}``.
 
         Raises:
             InvalidArgument: the passwords differ or the new one is weak.
             PermissionDenied: the token is wrong, expired or already used (``reason`` says
                 which).
         """
-        self.auth_client.reset_password(
+        return self.auth_client.reset_password(
             ResetPasswordRequest(
                 email=email,
                 new_password=new_password,
                 new_password_repeated=new_password_repeated,
                 token=token,
+                revoke_api_keys=revoke_api_keys,
             )
         )
 

@@ -78,12 +78,14 @@ class ResetPasswordRequest:
     """What ``auth_client.reset_password`` takes (Octopize: ``ResetPasswordRequest``).
 
     ``token`` may be a string or a UUID-like object; it is sent as ``str(token)``.
+    ``revoke_api_keys`` (Veil's addition) revokes every API key of the account with the reset.
     """
 
     email: str
     new_password: str
     new_password_repeated: str
     token: object
+    revoke_api_keys: bool = False
 
 
 @dataclass(frozen=True)

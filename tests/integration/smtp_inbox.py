@@ -108,6 +108,7 @@ def shared_mail_server(request: Any, tmp_path_factory: Any) -> tuple[Any, Mailbo
             smtp_port=mailbox.port,
             smtp_from="veil@test.invalid",
             extra={"login_throttle": MAIL_SERVER_THROTTLE},
+            web_port=0,  # a reset must end web sign-ins too (tests/security/test_reset_and_keys)
         )
         _SHARED.update(server=server, mailbox=mailbox)
 

@@ -4,7 +4,7 @@ The attack: authentication ran once, when a call began. A download (or a WatchJo
 with an API key kept sending after the key was revoked, or its user disabled by an admin, until
 it finished: revocation was immediate for unary calls on an open channel, but not for streams.
 Now a stream checks its credential again before a message when the last check is older than
-``interceptor.RECHECK_SECONDS``, and ends with UNAUTHENTICATED.
+``auth.recheck.RECHECK_SECONDS``, and ends with UNAUTHENTICATED.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from veil.v1 import (
     runs_pb2_grpc,
 )
 from veil_client import Manager
-from veil_service.server.interceptor import RECHECK_SECONDS
+from veil_service.auth.recheck import RECHECK_SECONDS
 
 ROWS = 600_000
 """40 MiB of doubles: far more than gRPC buffers ahead of a reader that stopped reading."""

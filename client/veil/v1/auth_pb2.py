@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12veil/v1/auth.proto\x12\x07veil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x1f\n\x04role\x18\x04 \x01(\x0e\x32\x11.veil.v1.UserRole\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x02\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06prefix\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x08 \x01(\t\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"r\n\rLoginResponse\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12\x64\x65precation_notice\x18\x03 \x01(\t\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\")\n\x18\x46orgottenPasswordRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"\x1b\n\x19\x46orgottenPasswordResponse\"i\n\x14ResetPasswordRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\x12\x1d\n\x15new_password_repeated\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t\"\x17\n\x15ResetPasswordResponse\"<\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpiration_days\x18\x02 \x01(\x05\"K\n\x14\x43reateApiKeyResponse\x12 \n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x0f.veil.v1.ApiKey\x12\x11\n\tplaintext\x18\x02 \x01(\t\"U\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x18\n\x10include_inactive\x18\x03 \x01(\x08\"Q\n\x13ListApiKeysResponse\x12!\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x0f.veil.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x10GetApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\"5\n\x11GetApiKeyResponse\x12 \n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x0f.veil.v1.ApiKey\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\"8\n\x14RevokeApiKeyResponse\x12 \n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x0f.veil.v1.ApiKey\"\x19\n\x17RevokeAllApiKeysRequest\"1\n\x18RevokeAllApiKeysResponse\x12\x15\n\rrevoked_count\x18\x01 \x01(\x05\"\x0f\n\rWhoAmIRequest\"Z\n\x0eWhoAmIResponse\x12\x1b\n\x04user\x18\x01 \x01(\x0b\x32\r.veil.v1.User\x12\x17\n\x0f\x63redential_kind\x18\x02 \x01(\t\x12\x12\n\napi_key_id\x18\x03 \x01(\t*N\n\x08UserRole\x12\x19\n\x15USER_ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eUSER_ROLE_USER\x10\x01\x12\x13\n\x0fUSER_ROLE_ADMIN\x10\x02\x32\xe8\x05\n\x0b\x41uthService\x12\x36\n\x05Login\x12\x15.veil.v1.LoginRequest\x1a\x16.veil.v1.LoginResponse\x12\x39\n\x06Logout\x12\x16.veil.v1.LogoutRequest\x1a\x17.veil.v1.LogoutResponse\x12Z\n\x11\x46orgottenPassword\x12!.veil.v1.ForgottenPasswordRequest\x1a\".veil.v1.ForgottenPasswordResponse\x12N\n\rResetPassword\x12\x1d.veil.v1.ResetPasswordRequest\x1a\x1e.veil.v1.ResetPasswordResponse\x12K\n\x0c\x43reateApiKey\x12\x1c.veil.v1.CreateApiKeyRequest\x1a\x1d.veil.v1.CreateApiKeyResponse\x12H\n\x0bListApiKeys\x12\x1b.veil.v1.ListApiKeysRequest\x1a\x1c.veil.v1.ListApiKeysResponse\x12\x42\n\tGetApiKey\x12\x19.veil.v1.GetApiKeyRequest\x1a\x1a.veil.v1.GetApiKeyResponse\x12K\n\x0cRevokeApiKey\x12\x1c.veil.v1.RevokeApiKeyRequest\x1a\x1d.veil.v1.RevokeApiKeyResponse\x12W\n\x10RevokeAllApiKeys\x12 .veil.v1.RevokeAllApiKeysRequest\x1a!.veil.v1.RevokeAllApiKeysResponse\x12\x39\n\x06WhoAmI\x12\x16.veil.v1.WhoAmIRequest\x1a\x17.veil.v1.WhoAmIResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12veil/v1/auth.proto\x12\x07veil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x1f\n\x04role\x18\x04 \x01(\x0e\x32\x11.veil.v1.UserRole\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x02\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06prefix\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x08 \x01(\t\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"r\n\rLoginResponse\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12\x64\x65precation_notice\x18\x03 \x01(\t\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\")\n\x18\x46orgottenPasswordRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"\x1b\n\x19\x46orgottenPasswordResponse\"\x82\x01\n\x14ResetPasswordRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\x12\x1d\n\x15new_password_repeated\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t\x12\x17\n\x0frevoke_api_keys\x18\x05 \x01(\x08\"b\n\x15ResetPasswordResponse\x12\x16\n\x0esessions_ended\x18\x01 \x01(\x05\x12\x18\n\x10\x61pi_keys_revoked\x18\x02 \x01(\x05\x12\x17\n\x0f\x61pi_keys_active\x18\x03 \x01(\x05\"<\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpiration_days\x18\x02 \x01(\x05\"K\n\x14\x43reateApiKeyResponse\x12 \n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x0f.veil.v1.ApiKey\x12\x11\n\tplaintext\x18\x02 \x01(\t\"U\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x18\n\x10include_inactive\x18\x03 \x01(\x08\"Q\n\x13ListApiKeysResponse\x12!\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x0f.veil.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x10GetApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\"5\n\x11GetApiKeyResponse\x12 \n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x0f.veil.v1.ApiKey\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\"8\n\x14RevokeApiKeyResponse\x12 \n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x0f.veil.v1.ApiKey\"\x19\n\x17RevokeAllApiKeysRequest\"1\n\x18RevokeAllApiKeysResponse\x12\x15\n\rrevoked_count\x18\x01 \x01(\x05\"\x0f\n\rWhoAmIRequest\"Z\n\x0eWhoAmIResponse\x12\x1b\n\x04user\x18\x01 \x01(\x0b\x32\r.veil.v1.User\x12\x17\n\x0f\x63redential_kind\x18\x02 \x01(\t\x12\x12\n\napi_key_id\x18\x03 \x01(\t*N\n\x08UserRole\x12\x19\n\x15USER_ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eUSER_ROLE_USER\x10\x01\x12\x13\n\x0fUSER_ROLE_ADMIN\x10\x02\x32\xe8\x05\n\x0b\x41uthService\x12\x36\n\x05Login\x12\x15.veil.v1.LoginRequest\x1a\x16.veil.v1.LoginResponse\x12\x39\n\x06Logout\x12\x16.veil.v1.LogoutRequest\x1a\x17.veil.v1.LogoutResponse\x12Z\n\x11\x46orgottenPassword\x12!.veil.v1.ForgottenPasswordRequest\x1a\".veil.v1.ForgottenPasswordResponse\x12N\n\rResetPassword\x12\x1d.veil.v1.ResetPasswordRequest\x1a\x1e.veil.v1.ResetPasswordResponse\x12K\n\x0c\x43reateApiKey\x12\x1c.veil.v1.CreateApiKeyRequest\x1a\x1d.veil.v1.CreateApiKeyResponse\x12H\n\x0bListApiKeys\x12\x1b.veil.v1.ListApiKeysRequest\x1a\x1c.veil.v1.ListApiKeysResponse\x12\x42\n\tGetApiKey\x12\x19.veil.v1.GetApiKeyRequest\x1a\x1a.veil.v1.GetApiKeyResponse\x12K\n\x0cRevokeApiKey\x12\x1c.veil.v1.RevokeApiKeyRequest\x1a\x1d.veil.v1.RevokeApiKeyResponse\x12W\n\x10RevokeAllApiKeys\x12 .veil.v1.RevokeAllApiKeysRequest\x1a!.veil.v1.RevokeAllApiKeysResponse\x12\x39\n\x06WhoAmI\x12\x16.veil.v1.WhoAmIRequest\x1a\x17.veil.v1.WhoAmIResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'veil.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_USERROLE']._serialized_start=1578
-  _globals['_USERROLE']._serialized_end=1656
+  _globals['_USERROLE']._serialized_start=1679
+  _globals['_USERROLE']._serialized_end=1757
   _globals['_USER']._serialized_start=65
   _globals['_USER']._serialized_end=213
   _globals['_APIKEY']._serialized_start=216
@@ -50,34 +50,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FORGOTTENPASSWORDREQUEST']._serialized_end=723
   _globals['_FORGOTTENPASSWORDRESPONSE']._serialized_start=725
   _globals['_FORGOTTENPASSWORDRESPONSE']._serialized_end=752
-  _globals['_RESETPASSWORDREQUEST']._serialized_start=754
-  _globals['_RESETPASSWORDREQUEST']._serialized_end=859
-  _globals['_RESETPASSWORDRESPONSE']._serialized_start=861
-  _globals['_RESETPASSWORDRESPONSE']._serialized_end=884
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=886
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=946
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=948
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1023
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1025
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1110
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1112
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1193
-  _globals['_GETAPIKEYREQUEST']._serialized_start=1195
-  _globals['_GETAPIKEYREQUEST']._serialized_end=1233
-  _globals['_GETAPIKEYRESPONSE']._serialized_start=1235
-  _globals['_GETAPIKEYRESPONSE']._serialized_end=1288
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1290
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1331
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1333
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1389
-  _globals['_REVOKEALLAPIKEYSREQUEST']._serialized_start=1391
-  _globals['_REVOKEALLAPIKEYSREQUEST']._serialized_end=1416
-  _globals['_REVOKEALLAPIKEYSRESPONSE']._serialized_start=1418
-  _globals['_REVOKEALLAPIKEYSRESPONSE']._serialized_end=1467
-  _globals['_WHOAMIREQUEST']._serialized_start=1469
-  _globals['_WHOAMIREQUEST']._serialized_end=1484
-  _globals['_WHOAMIRESPONSE']._serialized_start=1486
-  _globals['_WHOAMIRESPONSE']._serialized_end=1576
-  _globals['_AUTHSERVICE']._serialized_start=1659
-  _globals['_AUTHSERVICE']._serialized_end=2403
+  _globals['_RESETPASSWORDREQUEST']._serialized_start=755
+  _globals['_RESETPASSWORDREQUEST']._serialized_end=885
+  _globals['_RESETPASSWORDRESPONSE']._serialized_start=887
+  _globals['_RESETPASSWORDRESPONSE']._serialized_end=985
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=987
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1047
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1049
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1124
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1126
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1211
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1213
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1294
+  _globals['_GETAPIKEYREQUEST']._serialized_start=1296
+  _globals['_GETAPIKEYREQUEST']._serialized_end=1334
+  _globals['_GETAPIKEYRESPONSE']._serialized_start=1336
+  _globals['_GETAPIKEYRESPONSE']._serialized_end=1389
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1391
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1432
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1434
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1490
+  _globals['_REVOKEALLAPIKEYSREQUEST']._serialized_start=1492
+  _globals['_REVOKEALLAPIKEYSREQUEST']._serialized_end=1517
+  _globals['_REVOKEALLAPIKEYSRESPONSE']._serialized_start=1519
+  _globals['_REVOKEALLAPIKEYSRESPONSE']._serialized_end=1568
+  _globals['_WHOAMIREQUEST']._serialized_start=1570
+  _globals['_WHOAMIREQUEST']._serialized_end=1585
+  _globals['_WHOAMIRESPONSE']._serialized_start=1587
+  _globals['_WHOAMIRESPONSE']._serialized_end=1677
+  _globals['_AUTHSERVICE']._serialized_start=1760
+  _globals['_AUTHSERVICE']._serialized_end=2504
 # @@protoc_insertion_point(module_scope)

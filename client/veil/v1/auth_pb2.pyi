@@ -285,6 +285,7 @@ class ResetPasswordRequest(_message.Message):
     NEW_PASSWORD_FIELD_NUMBER: _builtins.int
     NEW_PASSWORD_REPEATED_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
+    REVOKE_API_KEYS_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """Email address of the account."""
     new_password: _builtins.str
@@ -293,6 +294,11 @@ class ResetPasswordRequest(_message.Message):
     """New password again; must equal new_password."""
     token: _builtins.str
     """Token received by email."""
+    revoke_api_keys: _builtins.bool
+    """Also revoke every API key of the account, in the same transaction. Set it when the
+    password may have been stolen: whoever knew it could have created a key, which a new
+    password alone does not stop.
+    """
     def __init__(
         self,
         *,
@@ -300,10 +306,11 @@ class ResetPasswordRequest(_message.Message):
         new_password: _builtins.str = ...,
         new_password_repeated: _builtins.str = ...,
         token: _builtins.str = ...,
+        revoke_api_keys: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "new_password", b"new_password", "new_password_repeated", b"new_password_repeated", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "new_password", b"new_password", "new_password_repeated", b"new_password_repeated", "revoke_api_keys", b"revoke_api_keys", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -315,12 +322,25 @@ class ResetPasswordResponse(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    SESSIONS_ENDED_FIELD_NUMBER: _builtins.int
+    API_KEYS_REVOKED_FIELD_NUMBER: _builtins.int
+    API_KEYS_ACTIVE_FIELD_NUMBER: _builtins.int
+    sessions_ended: _builtins.int
+    """Sessions (password logins, web sign-ins) the reset ended."""
+    api_keys_revoked: _builtins.int
+    """API keys revoked by the reset (0 unless revoke_api_keys was set)."""
+    api_keys_active: _builtins.int
+    """API keys of the account still valid after the reset (unrevoked, unexpired)."""
     def __init__(
         self,
+        *,
+        sessions_ended: _builtins.int = ...,
+        api_keys_revoked: _builtins.int = ...,
+        api_keys_active: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_keys_active", b"api_keys_active", "api_keys_revoked", b"api_keys_revoked", "sessions_ended", b"sessions_ended"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

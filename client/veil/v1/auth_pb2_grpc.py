@@ -129,10 +129,12 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResetPassword(self, request, context):
-        """Sets a new password with a reset token, consumes the token and ends the user's sessions.
-        Anyone holding a token may call it. Errors: INVALID_ARGUMENT (passwords differ, weak
-        password), PERMISSION_DENIED (token wrong, expired or already used), RESOURCE_EXHAUSTED
-        (too many failed resets from this peer; retry later).
+        """Sets a new password with a reset token, consumes the token and ends the user's sessions
+        (web sessions included). API keys stay valid unless revoke_api_keys is set; the response
+        says how many were revoked and how many stay active. Anyone holding a token may call it.
+        Errors: INVALID_ARGUMENT (passwords differ, weak password), PERMISSION_DENIED (token wrong,
+        expired or already used), RESOURCE_EXHAUSTED (too many failed resets from this peer; retry
+        later).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -55,10 +55,12 @@ class AuthServiceStub:
     reveals nothing. Errors: INVALID_ARGUMENT (not an email address).
     """
     ResetPassword: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ResetPasswordRequest, _auth_pb2.ResetPasswordResponse]
-    """Sets a new password with a reset token, consumes the token and ends the user's sessions.
-    Anyone holding a token may call it. Errors: INVALID_ARGUMENT (passwords differ, weak
-    password), PERMISSION_DENIED (token wrong, expired or already used), RESOURCE_EXHAUSTED
-    (too many failed resets from this peer; retry later).
+    """Sets a new password with a reset token, consumes the token and ends the user's sessions
+    (web sessions included). API keys stay valid unless revoke_api_keys is set; the response
+    says how many were revoked and how many stay active. Anyone holding a token may call it.
+    Errors: INVALID_ARGUMENT (passwords differ, weak password), PERMISSION_DENIED (token wrong,
+    expired or already used), RESOURCE_EXHAUSTED (too many failed resets from this peer; retry
+    later).
     """
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_auth_pb2.CreateApiKeyRequest, _auth_pb2.CreateApiKeyResponse]
     """Creates an API key for the caller. The plaintext is returned once and only its SHA-256 is
@@ -103,10 +105,12 @@ class AuthServiceAsyncStub(AuthServiceStub):
     reveals nothing. Errors: INVALID_ARGUMENT (not an email address).
     """
     ResetPassword: _aio.UnaryUnaryMultiCallable[_auth_pb2.ResetPasswordRequest, _auth_pb2.ResetPasswordResponse]  # type: ignore[assignment]
-    """Sets a new password with a reset token, consumes the token and ends the user's sessions.
-    Anyone holding a token may call it. Errors: INVALID_ARGUMENT (passwords differ, weak
-    password), PERMISSION_DENIED (token wrong, expired or already used), RESOURCE_EXHAUSTED
-    (too many failed resets from this peer; retry later).
+    """Sets a new password with a reset token, consumes the token and ends the user's sessions
+    (web sessions included). API keys stay valid unless revoke_api_keys is set; the response
+    says how many were revoked and how many stay active. Anyone holding a token may call it.
+    Errors: INVALID_ARGUMENT (passwords differ, weak password), PERMISSION_DENIED (token wrong,
+    expired or already used), RESOURCE_EXHAUSTED (too many failed resets from this peer; retry
+    later).
     """
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_auth_pb2.CreateApiKeyRequest, _auth_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
     """Creates an API key for the caller. The plaintext is returned once and only its SHA-256 is
@@ -172,10 +176,12 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_pb2.ResetPasswordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.ResetPasswordResponse, _abc.Awaitable[_auth_pb2.ResetPasswordResponse]]:
-        """Sets a new password with a reset token, consumes the token and ends the user's sessions.
-        Anyone holding a token may call it. Errors: INVALID_ARGUMENT (passwords differ, weak
-        password), PERMISSION_DENIED (token wrong, expired or already used), RESOURCE_EXHAUSTED
-        (too many failed resets from this peer; retry later).
+        """Sets a new password with a reset token, consumes the token and ends the user's sessions
+        (web sessions included). API keys stay valid unless revoke_api_keys is set; the response
+        says how many were revoked and how many stay active. Anyone holding a token may call it.
+        Errors: INVALID_ARGUMENT (passwords differ, weak password), PERMISSION_DENIED (token wrong,
+        expired or already used), RESOURCE_EXHAUSTED (too many failed resets from this peer; retry
+        later).
         """
 
     @_abc_1.abstractmethod

@@ -116,6 +116,19 @@ class Identity:
     api_key_id: str
 
 
+@dataclass(frozen=True)
+class PasswordReset:
+    """What a password reset did: sessions ended, API keys revoked, API keys still valid.
+
+    Keys survive a reset unless ``revoke_api_keys`` was asked: when the password may have been
+    stolen, ``api_keys_active`` above zero means keys you may not have made still work.
+    """
+
+    sessions_ended: int
+    api_keys_revoked: int
+    api_keys_active: int
+
+
 class AuthApi:
     """AuthService: every RPC, with typed arguments and dataclass results."""
 
@@ -147,17 +160,30 @@ class AuthApi:
         self.transport.call(FORGOTTEN_PASSWORD, auth_pb2.ForgottenPasswordRequest(email=email))
 
     def reset_password(
-        self, email: str, new_password: str, new_password_repeated: str, token: str
-    ) -> None:
-        """Set a new password with an emailed token (it works once, for 24 hours)."""
-        self.transport.call(
+        self,
+        email: str,
+        new_password: str,
+        new_password_repeated: str,
+        token: str,
+        *,
+        revoke_api_keys: bool = False,
+    ) -> PasswordReset:
+        """Set a new password with an emailed token (it works once, for 24 hours); with
+        ``revoke_api_keys``, revoke every API key of the account too."""
+        response = self.transport.call(
             RESET_PASSWORD,
             auth_pb2.ResetPasswordRequest(
                 email=email,
                 new_password=new_password,
                 new_password_repeated=new_password_repeated,
                 token=token,
+                revoke_api_keys=revoke_api_keys,
             ),
+        )
+        return PasswordReset(
+            sessions_ended=response.sessions_ended,
+            api_keys_revoked=response.api_keys_revoked,
+            api_keys_active=response.api_keys_active,
         )
 
     def create_api_key(self, name: str, expiration_days: int) -> CreatedApiKey:

@@ -181,3 +181,19 @@ def revoke_all_api_keys(conn: sa.Connection, *, user_id: str, actor_id: str, pee
         conn, "api_key.revoked_all", user_id=user_id, actor_id=actor_id, peer=peer, count=count
     )
     return count
+
+
+def count_active_api_keys(conn: sa.Connection, *, user_id: str) -> int:
+    """How many of a user's keys would authenticate now (unrevoked, unexpired)."""
+    keys = schema.api_keys
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(keys)
+            .where(
+                keys.c.user_id == user_id,
+                keys.c.revoked_at.is_(None),
+                keys.c.expires_at > time.time(),
+            )
+        ).scalar_one()
+    )

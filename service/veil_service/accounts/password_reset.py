@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from veil_service.accounts import audit, sessions, throttle, users
+from veil_service.accounts import api_keys, audit, sessions, throttle, users
 from veil_service.accounts.passwords import check_strength, hash_password
 from veil_service.accounts.throttle import ThrottlePolicy
 from veil_service.accounts.users import UserRecord
@@ -31,6 +31,24 @@ VALID_HOURS = 24.0
 MAX_RECENT_TOKENS = 5
 """Reset emails sent to one user per validity period; more requests are answered but not sent,
 so the endpoint cannot be used to flood someone's mailbox."""
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    """What a password reset changed, for the caller's answer and the confirmation email.
+
+    Attributes:
+        user: The user whose password was reset.
+        sessions_ended: Sessions ended (password logins and web sign-ins).
+        api_keys_revoked: API keys revoked (0 unless asked for).
+        api_keys_active: API keys still valid: a reset after a suspected theft leaves any key
+            the thief created working, so the owner is told how many remain.
+    """
+
+    user: UserRecord
+    sessions_ended: int
+    api_keys_revoked: int
+    api_keys_active: int
 
 
 @dataclass(frozen=True)
@@ -107,8 +125,14 @@ def reset_password(
     token: str,
     peer: str,
     policy: ThrottlePolicy,
-) -> UserRecord:
-    """Set a new password with a token, consume the token and end the user's sessions.
+    revoke_api_keys: bool = False,
+) -> ResetOutcome:
+    """Set a new password with a token, consume the token and end the user's sessions; with
+    ``revoke_api_keys``, revoke every API key of the user too, in the same transaction.
+
+    API keys survive a reset by default: a forgotten password says nothing about the keys a
+    pipeline uses. After a suspected theft they must go too (whoever knew the password could
+    create one), so the caller may ask, and is always told how many keys stay active.
 
     Blocking (argon2): call it from a worker thread. Argument errors come first, so a typo in
     the new password does not burn the token. Then the peer's failed resets are counted
@@ -153,6 +177,12 @@ def reset_password(
             assert user is not None
             users.set_password_hash(conn, user_id=user.id, password_hash=password_hash)
             ended = sessions.revoke_user_sessions(conn, user_id=user.id)
+            revoked = (
+                api_keys.revoke_all_api_keys(conn, user_id=user.id, actor_id=user.id, peer=peer)
+                if revoke_api_keys
+                else 0
+            )
+            active = api_keys.count_active_api_keys(conn, user_id=user.id)
             audit.record(
                 conn,
                 "password_reset.done",
@@ -160,11 +190,13 @@ def reset_password(
                 actor_id=user.id,
                 peer=peer,
                 sessions_ended=ended,
+                api_keys_revoked=revoked,
+                api_keys_active=active,
             )
     if refused is not None:
         raise refused
     assert user is not None
-    return user
+    return ResetOutcome(user, ended, revoked, active)
 
 
 def _audit_refusal(

@@ -76,7 +76,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def ResetPassword(  # noqa: N802
         self, request: auth_pb2.ResetPasswordRequest, context: ServicerContext
     ) -> auth_pb2.ResetPasswordResponse:
-        user = await asyncio.to_thread(
+        outcome = await asyncio.to_thread(
             password_reset.reset_password,
             self.app.db,
             email=request.email,
@@ -85,9 +85,20 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             token=request.token,
             peer=current_peer(),
             policy=ThrottlePolicy.for_resets(self.app.settings.extra),
+            revoke_api_keys=request.revoke_api_keys,
         )
-        self.app.mailer.send_later(messages.password_changed(user.email))
-        return auth_pb2.ResetPasswordResponse()
+        self.app.mailer.send_later(
+            messages.password_changed(
+                outcome.user.email,
+                api_keys_revoked=outcome.api_keys_revoked,
+                api_keys_active=outcome.api_keys_active,
+            )
+        )
+        return auth_pb2.ResetPasswordResponse(
+            sessions_ended=outcome.sessions_ended,
+            api_keys_revoked=outcome.api_keys_revoked,
+            api_keys_active=outcome.api_keys_active,
+        )
 
     async def WhoAmI(  # noqa: N802
         self, request: auth_pb2.WhoAmIRequest, context: ServicerContext

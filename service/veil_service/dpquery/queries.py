@@ -31,7 +31,12 @@ engine's progress; private queries send only a clock on a fixed grid, cut at the
 time (``dpquery.progress``), so their messages reveal nothing the answer time does not.
 
 Costs are deterministic functions of (library, request, metadata), so they are memoized: a query
-repeated on the same dataset skips step 2's engine round trip.
+repeated on the same dataset skips step 2's engine round trip. Memoized per analyst, not per
+dataset: a cache shared by the analysts of a dataset is a timing channel (a fast estimate tells
+that someone else already priced the very same request there). For the same reason the engine's
+own caches of a request's parse (OpenDP measurements, smartnoise-sql result types) are scoped to
+the analyst (``cache_scope`` in the task's parameters, ``engine.dp.cache_scope``), and two
+analysts' concurrent identical requests do not share one computation.
 """
 
 from __future__ import annotations
@@ -84,7 +89,7 @@ SPEND_TOLERANCE = 1e-12
 
 
 class CostCache:
-    """Costs by (request, metadata) digest, least recently used out."""
+    """Costs by (analyst, request, metadata) digest, least recently used out."""
 
     def __init__(self, max_entries: int = COST_CACHE_ENTRIES) -> None:
         self.max_entries = max_entries
@@ -113,25 +118,28 @@ class DPQueries:
         self.costs = CostCache()
         self._computing: dict[str, asyncio.Future[PrivacyCost]] = {}
 
-    def _params(self, spec: QuerySpec, dataset: DatasetRecord) -> dict[str, Any]:
+    def _params(self, spec: QuerySpec, dataset: DatasetRecord, user_id: str) -> dict[str, Any]:
         return {
             "library": spec.library,
             "request": request_to_dict(spec.request),
             "metadata": dataset.metadata_dict,
             "inline": spec.library in INLINE_LIBRARIES,
             "synth_max_epochs": self.app.settings.dp_synth_max_epochs,
+            "cache_scope": cache_scope(user_id),
         }
 
-    async def _cost(self, spec: QuerySpec, dataset: DatasetRecord) -> PrivacyCost:
+    async def _cost(self, spec: QuerySpec, dataset: DatasetRecord, user_id: str) -> PrivacyCost:
         request_json = canonical_json(spec.library, spec.request)
-        key = hashlib.sha256(f"{dataset.metadata_json}\0{request_json}".encode()).hexdigest()
+        key = hashlib.sha256(
+            f"{user_id}\0{dataset.metadata_json}\0{request_json}".encode()
+        ).hexdigest()
         cached = self.costs.get(key)
         if cached is not None:
             return cached
-        # Concurrent identical requests share one engine computation.
+        # Concurrent identical requests of one analyst share one engine computation.
         pending = self._computing.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._compute_cost(spec, dataset))
+            pending = asyncio.ensure_future(self._compute_cost(spec, dataset, user_id))
             self._computing[key] = pending
             pending.add_done_callback(lambda done: self._forget(key, done))
         cost = await asyncio.shield(pending)
@@ -143,8 +151,10 @@ class DPQueries:
         if not done.cancelled():
             done.exception()  # retrieved here, so a failure nobody awaits any more is not logged
 
-    async def _compute_cost(self, spec: QuerySpec, dataset: DatasetRecord) -> PrivacyCost:
-        params = self._params(spec, dataset)
+    async def _compute_cost(
+        self, spec: QuerySpec, dataset: DatasetRecord, user_id: str
+    ) -> PrivacyCost:
+        params = self._params(spec, dataset, user_id)
         params["inline"] = True
         output = await self.app.engines.run("dp_cost", params, [])
         output.discard()
@@ -192,7 +202,7 @@ class DPQueries:
         """
         spec.validate()
         _, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
-        return await self._cost(spec, dataset)
+        return await self._cost(spec, dataset, user_id)
 
     async def query(
         self, user_id: str, spec: QuerySpec, progress: ProgressSink | None = None
@@ -218,7 +228,7 @@ class DPQueries:
             return await self._dummy_query(spec, dataset, grant, user_id, progress)
         # Checked again when charging; here so that a switched-off user waits for no cost.
         await db_read(self.app.db, query_switch.ensure_may_query, user_id, grant.username)
-        cost = await self._cost(spec, dataset)
+        cost = await self._cost(spec, dataset, user_id)
         request_json = canonical_json(spec.library, spec.request)
         started = time.monotonic()
         charging = asyncio.ensure_future(
@@ -328,7 +338,7 @@ class DPQueries:
         on_dispatch: Callable[[], None],
         owner: str,
     ) -> tuple[_Answer, PrivacyCost]:
-        params = self._params(spec, dataset)
+        params = self._params(spec, dataset, owner)
         params["allow_pickle"] = self.app.settings.allow_pickle
         output = await self.app.engines.run(
             "dp_query",
@@ -374,8 +384,8 @@ class DPQueries:
     ) -> QueryAnswer:
         # What a private run would be charged, shown and not charged (Lomas shows it too); a
         # request the library cannot price fails here, as it would in private mode.
-        would_cost = await self._cost(spec, dataset)
-        params = self._params(spec, dataset)
+        would_cost = await self._cost(spec, dataset, owner)
+        params = self._params(spec, dataset, owner)
         params["dummy"] = {"nb_rows": spec.dummy_nb_rows, "seed": spec.dummy_seed}
         params["allow_pickle"] = self.app.settings.allow_pickle
 
@@ -396,6 +406,12 @@ class DPQueries:
             charged=False,
             requested_by=grant.username,
         )
+
+
+def cache_scope(user_id: str) -> str:
+    """The engine's cache scope of an analyst: a digest of the user id (the engine keys its
+    caches of parsed requests by it, so one analyst's request never warms another's)."""
+    return hashlib.sha256(f"veil-dp-cache:{user_id}".encode()).hexdigest()[:32]
 
 
 def _failure_summary(exc: BaseException) -> str:

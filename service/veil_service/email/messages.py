@@ -58,11 +58,30 @@ def account_created(to: str, username: str, token: str, valid_hours: float) -> E
     return Email(to, "Veil: your new account", body, "account_created")
 
 
-def password_changed(to: str) -> Email:
-    """The confirmation sent after a password reset."""
+def password_changed(to: str, *, api_keys_revoked: int = 0, api_keys_active: int = 0) -> Email:
+    """The confirmation sent after a password reset, saying what happened to the API keys.
+
+    A reset often follows a suspected theft of the password, and a thief who used it may have
+    created an API key, which the new password does not stop: the owner is told how many keys
+    still work, and how to revoke them.
+    """
+    keys = ""
+    if api_keys_revoked:
+        keys += f"{api_keys_revoked} API key(s) of your account were revoked, as you asked.\n"
+    if api_keys_active:
+        keys += (
+            f"{api_keys_active} API key(s) of your account are still valid. If you do not "
+            "recognise every one of them, revoke them: on the web application's account page, "
+            "with the Python client's auth_client.api_keys.revoke_all_api_keys(), or by "
+            "resetting your password again with revoke_api_keys.\n"
+        )
+    else:
+        keys += "No API key of your account is valid any more.\n"
     body = (
         "The password of your Veil account was just reset, and your password sessions were "
         "ended.\n"
+        "\n"
+        f"{keys}"
         "\n"
         "If you did not do this, contact your administrator at once.\n"
     )

@@ -9,7 +9,7 @@ existence is not revealed.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -580,7 +580,7 @@ class RunsService:
 
     async def watch_jobs(
         self, owner_id: str, *, run_id: str, job_ids: list[str]
-    ) -> AsyncIterator[JobRecord]:
+    ) -> AsyncGenerator[JobRecord, None]:
         """Each job of a run (or the given jobs) now, then each time it changes, until all end.
 
         Changes are pushed by the dispatcher (``job_events``): the stream reads the jobs again

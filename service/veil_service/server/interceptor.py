@@ -4,8 +4,8 @@ caller to the call, maps domain errors to statuses and logs one line per call.
 Every RPC of the Veil services passes here; an RPC without a rule in ``auth.rules`` is refused.
 A server stream (WatchJobs, DownloadTable, DownloadResult, QueryWithProgress, ...) may outlive
 its credential: before each message it sends, the credential is checked again (at most every
-``RECHECK_SECONDS``), so a revoked key, an ended session or a disabled user stops receiving at
-once rather than when the stream ends.
+``auth.recheck.RECHECK_SECONDS``, the web's streams do the same), so a revoked key, an ended
+session or a disabled user stops receiving at once rather than when the stream ends.
 """
 
 from __future__ import annotations
@@ -23,21 +23,15 @@ from google.protobuf.message import Message
 from grpc import aio
 
 from veil_service.auth.authenticate import extract_credential
-from veil_service.auth.authorize import authorize
 from veil_service.auth.principal import Principal, set_current
+from veil_service.auth.recheck import Authorization
 from veil_service.auth.rules import UNGUARDED_PREFIXES
 from veil_service.errors import VeilServiceError
 from veil_service.logs import bind_request
 from veil_service.server.request_checks import check_request
 from veil_service.server.status import to_grpc_status
-from veil_service.storage.db_calls import db_call
 
 log = logging.getLogger("veil.rpc")
-
-RECHECK_SECONDS = 1.0
-"""A server stream checks its caller's credential again before a message when the last check is
-older than this: revocation reaches open streams within a second, for one indexed lookup per
-second of stream at most."""
 
 # grpc-stubs makes ServerInterceptor generic; the runtime class is a plain ABC, not subscriptable.
 if TYPE_CHECKING:
@@ -53,27 +47,24 @@ class CallGuard:
         self.engine = engine
         self.method = method
         self.metadata = metadata
-        self.principal: Principal | None = None
-        self.checked = 0.0
+        self.access: Authorization | None = None
 
-    async def check(self, peer: str) -> None:
+    @property
+    def principal(self) -> Principal | None:
+        """The caller, once checked (None before, or on a public RPC without credentials)."""
+        return self.access.principal if self.access else None
+
+    async def check(self, peer: str) -> Authorization:
         """Authenticate and authorize (``auth.authorize``), or raise the domain error.
 
-        The lookup runs on the database threads: a locked database delays this call only.
-        """
-        await self.recheck()
-        set_current(self.principal, peer)
-
-    async def recheck(self) -> None:
-        """Check the credential again (a stream's caller may have been revoked since it began).
-
         Raises:
-            UnauthenticatedError: the credential was revoked, expired or its user disabled.
-            PermissionDeniedError: the caller lost the role the RPC needs.
+            UnauthenticatedError: malformed, missing, revoked or expired credential.
+            PermissionDeniedError: the RPC needs a role the caller lacks.
         """
-        credential = extract_credential(self.metadata)
-        self.principal = await db_call(authorize, self.engine, self.method, credential)
-        self.checked = time.monotonic()
+        self.access = Authorization(self.engine, self.method, extract_credential(self.metadata))
+        await self.access.check()
+        set_current(self.principal, peer)
+        return self.access
 
 
 async def _abort(context: aio.ServicerContext[Any, Any], error: VeilServiceError) -> None:
@@ -109,13 +100,12 @@ def _wrap(
 ) -> grpc.RpcMethodHandler[Any, Any]:
     method = guard.method
 
-    async def start(context: Any, request: Any = None) -> tuple[float, str]:
-        request_id = str(uuid.uuid4())
-        await guard.check(context.peer())
-        bind_request(request_id, guard.principal.user_id if guard.principal else "")
+    async def start(context: Any, request: Any = None) -> Authorization:
+        access = await guard.check(context.peer())
+        bind_request(str(uuid.uuid4()), guard.principal.user_id if guard.principal else "")
         if isinstance(request, Message):
             check_request(request)
-        return time.monotonic(), request_id
+        return access
 
     async def fail(context: Any, exc: BaseException, began: float) -> None:
         if isinstance(exc, VeilServiceError):
@@ -167,11 +157,11 @@ def _wrap(
     async def streaming_response(request: Any, context: Any) -> AsyncIterator[Any]:
         began = time.monotonic()
         try:
-            await start(context, request)
-            async with contextlib.aclosing(inner_stream(request, context)) as items:
+            access = await start(context, request)
+            async with contextlib.aclosing(
+                access.rechecked(inner_stream(request, context))
+            ) as items:
                 async for item in items:
-                    if time.monotonic() - guard.checked >= RECHECK_SECONDS:
-                        await guard.recheck()
                     yield item
             _log_call(method, "OK", began, guard)
         except (aio.AbortError, GeneratorExit):

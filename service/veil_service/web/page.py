@@ -18,9 +18,9 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData
@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from veil_service.auth.authorize import authorize
 from veil_service.auth.principal import Principal
+from veil_service.auth.recheck import Authorization
 from veil_service.errors import (
     InvalidArgumentError,
     UnauthenticatedError,
@@ -43,6 +43,8 @@ from veil_service.web.errors import http_status
 from veil_service.web.i18n import Translator, choose_language
 
 log = logging.getLogger("veil.web")
+
+T = TypeVar("T")
 
 RPC_PREFIX = "/veil.v1."
 MAX_FORM_FIELDS = 2_000
@@ -60,6 +62,8 @@ class Page:
         t: Messages in the page's language.
         form: The posted form (empty for GET).
         cookies: Cookies to set on the answer (name -> value).
+        access: The caller's session cookie and the page's RPC, to check again while a
+            streamed answer is sent (``auth.recheck``).
     """
 
     request: Request
@@ -68,6 +72,7 @@ class Page:
     t: Translator
     form: FormData = field(default_factory=FormData)
     cookies: dict[str, str] = field(default_factory=dict)
+    access: Authorization | None = None
 
     @property
     def user_id(self) -> str:
@@ -89,6 +94,14 @@ class Page:
         return security.expected_csrf_token(self.request) or self.cookies.get(
             security.PRELOGIN_COOKIE, ""
         )
+
+    def rechecked(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        """A streamed answer's items, with the session checked again while they are sent
+        (``auth.recheck``): the stream raises UnauthenticatedError once the session ended.
+        """
+        if self.access is None:
+            raise UnauthenticatedError("sign in first.")
+        return self.access.rechecked(items)
 
     def text(self, name: str, default: str = "") -> str:
         """A posted text field, stripped."""
@@ -197,8 +210,10 @@ async def _answer(request: Request, method: str, handler: Handler) -> Response:
         page.cookies[security.LANGUAGE_COOKIE] = language
     status = 500
     try:
-        credential = request.cookies.get(security.SESSION_COOKIE) or None
-        page.principal = await db_call(authorize, ctx.app.db, method, credential)
+        page.access = Authorization(
+            ctx.app.db, method, request.cookies.get(security.SESSION_COOKIE) or None
+        )
+        page.principal = await page.access.check()
         bind_request(str(uuid.uuid4()), page.principal.user_id if page.principal else "")
         if request.method == "POST":
             security.check_same_origin(request)

@@ -69,18 +69,23 @@ def _csv_chunks(page: Page, result: ResultRecord) -> Iterator[bytes]:
 
 @guarded("RunsService/DownloadResult")
 def download_result(page: Page) -> Response:
-    """A result file as an attachment; an Arrow table as CSV with ``?format=csv``."""
+    """A result file as an attachment; an Arrow table as CSV with ``?format=csv``.
+
+    The session is checked again while the file is sent (``auth.recheck``, as the gRPC
+    DownloadResult): once it has ended the connection is cut, so the browser sees a failed
+    download rather than a file that looks whole.
+    """
     result = page.ctx.runs.get_result(page.user_id, page.request.path_params["result_id"])
     if page.request.query_params.get("format") == "csv" and result.media_type == ARROW_STREAM:
         name = result.filename.rsplit(".", 1)[0] + ".csv"
-        body = _in_thread(_csv_chunks(page, result))
+        body = page.rechecked(_in_thread(_csv_chunks(page, result)))
         return StreamingResponse(
             body,
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": _attachment(name)},
         )
     return StreamingResponse(
-        _in_thread(page.ctx.runs.result_chunks(result, CHUNK_BYTES)),
+        page.rechecked(_in_thread(page.ctx.runs.result_chunks(result, CHUNK_BYTES))),
         media_type=result.media_type,
         headers={
             "content-disposition": _attachment(result.filename),

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from veil_service.errors import PermissionDeniedError, UnauthenticatedError
 from veil_service.web.app import build_app
 from veil_service.web.context import WebContext
 
@@ -21,6 +22,27 @@ log = logging.getLogger("veil.web")
 
 SHUTDOWN_GRACE_S = 3
 """Open live-progress streams are closed after this long when the server stops."""
+
+
+class _EndedSessionFilter(logging.Filter):
+    """uvicorn's report of a stream cut because its session ended, as the info it is.
+
+    A download whose session ends is cut by raising from its body (``auth.recheck``): the only
+    way ASGI has to break a response already under way, so the browser sees a failed download,
+    not a file that looks whole. uvicorn logs every such raise as an error with a traceback;
+    this one is expected, so it becomes one line at INFO.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, UnauthenticatedError | PermissionDeniedError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "web stream cut: %s", (error.message,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_ENDED_SESSIONS = _EndedSessionFilter()
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -67,6 +89,8 @@ class WebServer:
             ssl_certfile=settings.tls_cert if tls else None,
             ssl_keyfile=settings.tls_key if tls else None,
         )
+        # One filter object, so that starting several servers in a process adds it once.
+        logging.getLogger("uvicorn.error").addFilter(_ENDED_SESSIONS)
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:

@@ -76,7 +76,9 @@ def test_smtp_modes(
 ) -> None:
     config = SmtpConfig("mail.example.org", 587, "veil@example.org", user, "s3cret", starttls, tls)
     SmtpSender(config).send(password_reset("ada@example.org", "tok", 24))
-    (session,) = fake_smtp.sessions
+    # Only this test's sessions: smtplib is patched process-wide, and a server another test
+    # module started may still send its mail in the background (to its loopback SMTP server).
+    (session,) = [s for s in fake_smtp.sessions if s.calls[0][1][0] == "mail.example.org"]
     assert [name for name, _ in session.calls] == expected
     assert session.calls[0][1] == ("mail.example.org", 587, tls)  # implicit TLS gets a context
 

@@ -20,7 +20,7 @@ import opendp.prelude as dp
 import pandas as pd
 from opendp.mod import OpenDPException
 
-from veil_service.engine.dp import opendp_calls, opendp_safety
+from veil_service.engine.dp import cache_scope, opendp_calls, opendp_safety
 from veil_service.engine.dp.opendp_cost import cost_of_measurement, opendp_message
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import (
@@ -161,7 +161,9 @@ def execute(
 def _load(request: OpenDPRequest) -> dp.Measurement:
     request.validate()
     text = request.pipeline_json
-    measurement = _load_cached(text) if len(text) <= _CACHE_MAX_CHARS else _parse(text)
+    measurement = (
+        _load_cached(text, cache_scope.current()) if len(text) <= _CACHE_MAX_CHARS else _parse(text)
+    )
     if str(measurement.input_domain) != _CSV_DOMAIN:
         raise InvalidArgumentError(
             f"pipeline_json input domain is {measurement.input_domain}; legacy pipelines take "
@@ -172,9 +174,12 @@ def _load(request: OpenDPRequest) -> dp.Measurement:
 
 
 @lru_cache(maxsize=32)
-def _load_cached(pipeline_json: str) -> dp.Measurement:
+def _load_cached(pipeline_json: str, scope: str) -> dp.Measurement:
     # Deserializing takes ~1 s for an 8-step pipeline (OpenDP's JSON repeats each prefix); the
-    # engine estimates then executes the same text, and measurements are immutable.
+    # engine estimates then executes the same text, and measurements are immutable. ``scope``
+    # (the analyst, ``cache_scope``) is only part of the key: no analyst's request warms
+    # another's, or the time to an estimate would tell who else sent it.
+    del scope
     return _parse(pipeline_json)
 
 

@@ -45,6 +45,7 @@ import polars as pl
 from opendp.extras.polars import Margin
 from opendp.mod import OpenDPException
 
+from veil_service.engine.dp import cache_scope
 from veil_service.engine.dp.opendp_cost import cost_of_measurement
 from veil_service.engine_contract.dp_metadata import ColumnMetadata, Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, OpenDPRequest, QueryResult
@@ -133,12 +134,14 @@ def execute(
 
 def _measurement(request: OpenDPRequest, metadata: Metadata) -> tuple[dp.Measurement, list[str]]:
     request.validate()
-    return _build(request.pipeline_json, metadata)
+    return _build(request.pipeline_json, metadata, cache_scope.current())
 
 
 @lru_cache(maxsize=32)
-def _build(text: str, metadata: Metadata) -> tuple[dp.Measurement, list[str]]:
-    # Estimate then execute rebuild the same measurement; measurements are immutable.
+def _build(text: str, metadata: Metadata, scope: str) -> tuple[dp.Measurement, list[str]]:
+    # Estimate then execute rebuild the same measurement; measurements are immutable. ``scope``
+    # (the analyst, ``cache_scope``) only keys the cache: analysts do not warm each other's.
+    del scope
     envelope = _parse(text)
     plan_tree = envelope["plan"]
     columns, group_keys = check_plan(plan_tree, metadata)

@@ -26,7 +26,7 @@ import snsql
 from snsql import Mechanism, Privacy, Stat
 from snsql.sql.private_reader import PrivateReader
 
-from veil_service.engine.dp import opendp_default_types
+from veil_service.engine.dp import cache_scope, opendp_default_types
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine_contract.dp_metadata import Metadata
 from veil_service.engine_contract.dp_requests import CostEstimate, QueryResult, SmartnoiseSqlRequest
@@ -210,9 +210,11 @@ def _output_types(reader: Any, request: SmartnoiseSqlRequest, metadata: Metadata
     ``Int64``, and dummy and private answers to the same query differed in type. They come
     from smartnoise-sql's rewrite of the query, which costs as much as the query itself on a
     small table (30-60 ms: the DP benchmark's overhead went from +12 to +41 ms), so they are
-    kept per query, postprocessing and metadata: a repeated query pays it once.
+    kept per analyst (``cache_scope``), query, postprocessing and metadata: an analyst's
+    repeated query pays it once, and no analyst's query speeds up another's.
     """
     key = (
+        cache_scope.current(),
         request.query,
         request.postprocess,
         json.dumps(metadata.to_smartnoise_dict(TABLE_NAME), sort_keys=True, default=str),
@@ -235,8 +237,9 @@ def _output_types(reader: Any, request: SmartnoiseSqlRequest, metadata: Metadata
     return list(known)
 
 
-#: Result column types by (query, postprocess, metadata), oldest first (:func:`_output_types`).
-_OUTPUT_TYPES: dict[tuple[str, bool, str], list[Any]] = {}
+#: Result column types by (cache scope, query, postprocess, metadata), oldest first
+#: (:func:`_output_types`).
+_OUTPUT_TYPES: dict[tuple[str, str, bool, str], list[Any]] = {}
 #: Queries whose result types are kept.
 _OUTPUT_TYPES_KEPT = 512
 _OUTPUT_TYPES_LOCK = threading.Lock()

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from veil_service.engine.dp import dispatch
+from veil_service.engine.dp import cache_scope, dispatch
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.frames import conform_to_metadata
 from veil_service.engine.tasks.context import TaskContext
@@ -44,13 +44,20 @@ FRAME_CACHE_BYTES = 1 << 30
 def run_dp_cost(ctx: TaskContext) -> dict[str, Any]:
     """The (ε, δ) the library accounts for a request; reads no rows."""
     _, request, metadata = _decode(ctx.params)
-    cost: CostEstimate = dispatch.estimate_cost(
-        request, metadata, synth_max_epochs=_synth_max_epochs(ctx.params)
-    )
+    with cache_scope.scoped(_scope(ctx.params)):
+        cost: CostEstimate = dispatch.estimate_cost(
+            request, metadata, synth_max_epochs=_synth_max_epochs(ctx.params)
+        )
     return {"epsilon": float(cost.epsilon), "delta": float(cost.delta)}
 
 
 def run_dp_query(ctx: TaskContext) -> dict[str, Any]:
+    """See :func:`_run_dp_query`; the library's cached parses are the analyst's own."""
+    with cache_scope.scoped(_scope(ctx.params)):
+        return _run_dp_query(ctx)
+
+
+def _run_dp_query(ctx: TaskContext) -> dict[str, Any]:
     """Run a request on the private dataset (input ``dataset``) or on a seeded dummy.
 
     In dummy mode the dummy has ``dummy.nb_rows`` rows drawn with ``dummy.seed``, the library's
@@ -112,6 +119,11 @@ def run_dp_dummy(ctx: TaskContext) -> dict[str, Any]:
     )
     ctx.write_table("dummy", frame)
     return {"num_rows": len(frame)}
+
+
+def _scope(params: dict[str, Any]) -> str:
+    """The analyst's cache scope the server sent (``engine.dp.cache_scope``)."""
+    return str(params.get("cache_scope", ""))
 
 
 def _synth_max_epochs(params: dict[str, Any]) -> int | None:

@@ -34,6 +34,11 @@ function followJobs(table) {
       if (cancel) cancel.remove();
     }
   });
+  // The session ended (signed out elsewhere, password reset, account disabled): sign in again.
+  source.addEventListener("signed_out", (event) => {
+    source.close();
+    window.location.assign(JSON.parse(event.data || "{}").login || "/login");
+  });
   source.addEventListener("end", (event) => {
     source.close();
     showRunStatus(JSON.parse(event.data || "{}"));
