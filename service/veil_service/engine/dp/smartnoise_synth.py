@@ -29,7 +29,9 @@ row-by-row filter: each row's fate depends on that row only, so the guarantee ho
 caller's own transformer (``constraints``) keeps a null only when the metadata declares one, as
 the transformer was written for the declared values; rows missing its value are left out the
 same way (Lomas's Smartnoise-Synth notebook clamps and bins ``bill_length_mm`` without
-``nullable``, and PENGUIN misses two bill lengths).
+``nullable``, and PENGUIN misses two bill lengths). pacsynth leaves no row out: its share of ε for
+its noisy row count is sized from the metadata's ``rows``, so such a value is left as its own
+empty attribute instead (:func:`_pacsynth_fit`).
 
 Small ε (docs/dp.md, "Small ε"): a fit that fails on the rows is charged, so what the request and
 the metadata decide is refused here (pacsynth below the ε its noisy row count needs at the
@@ -131,6 +133,14 @@ def estimate_cost(
     if request.synth_name == "mwem":
         _check_mwem_histograms(model, _public_cardinalities(transformer))
     if request.synth_name == "pacsynth":
+        if not _public_cardinalities(transformer):
+            # The library refuses these in its fit, after reading the rows (charged).
+            raise InvalidArgumentError(
+                "pacsynth models categories only: every column of select_cols needs a "
+                "categorical or binned encoder, and at least one must be kept; in constraints, "
+                "give continuous columns a BinTransformer (or use mwem or mst)",
+                field="constraints",
+            )
         _check_pacsynth_sigmas(model)
     if request.synth_name == "pategan":
         if metadata.rows < pate_accounting.MIN_ROWS:
@@ -246,7 +256,7 @@ def execute(
     if progress is not None and request.synth_name == "dpctgan":
         model.epsilon_list = _EpochCounter(report, int(model._epochs))
     try:
-        _fit(model, rows, transformer, request, show_library_errors)
+        _fit(model, rows, transformer, request, show_library_errors, metadata)
     finally:
         if isinstance(getattr(model, "epsilon_list", None), _EpochCounter):
             model.epsilon_list = list(model.epsilon_list)  # a returned model pickles plainly
@@ -299,14 +309,9 @@ def _fit_rows(
     """The rows to fit on, missing values as None (the encoders know None and float NaN, not
     pandas' ``NA`` or ``NaT``). Rows missing a value the encoders have no null for (without
     ``nullable``, or in a column with the caller's own transformer) are left out (see the module
-    docstring)."""
-    own = constrained_columns(request.constraints)
-    strict = [
-        c
-        for c in data.columns
-        if not metadata.column(c).nullable and (not request.nullable or c in own)
-    ]
-    if strict:
+    docstring), except for pacsynth, which fits every row (:func:`_pacsynth_fit`)."""
+    strict = _strict_columns(list(data.columns), request, metadata)
+    if strict and request.synth_name != "pacsynth":
         data = data[data[strict].notna().all(axis=1)]
     missing = [c for c in data.columns if data[c].isna().any()]
     if not missing:
@@ -315,6 +320,18 @@ def _fit_rows(
     for column in missing:
         data[column] = [None if pd.isna(v) else v for v in data[column].astype(object)]
     return data
+
+
+def _strict_columns(
+    columns: list[str], request: SmartnoiseSynthRequest, metadata: Metadata
+) -> list[str]:
+    """The columns whose encoder has no null value: not declared nullable by the metadata, and
+    encoded without one (the request's ``nullable`` is off, or the caller gave the column its
+    own transformer)."""
+    own = constrained_columns(request.constraints)
+    return [
+        c for c in columns if not metadata.column(c).nullable and (not request.nullable or c in own)
+    ]
 
 
 def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
@@ -634,6 +651,7 @@ def _fit(
     transformer: Any,
     request: SmartnoiseSynthRequest,
     show_library_errors: bool,
+    metadata: Metadata,
 ) -> None:
     try:
         with warnings.catch_warnings():
@@ -643,9 +661,13 @@ def _fit(
             warnings.simplefilter("ignore")
             # MWEM warns, then goes on, when its histogram is too small for its iterations.
             warnings.filterwarnings("error", message=r"Flattened dimensionality", category=Warning)
-            model.fit(
-                data, transformer=transformer, preprocessor_eps=0.0, nullable=request.nullable
-            )
+            if request.synth_name == "pacsynth":
+                blank = _strict_columns(list(data.columns), request, metadata)
+                _pacsynth_fit(model, data, transformer, blank)
+            else:
+                model.fit(
+                    data, transformer=transformer, preprocessor_eps=0.0, nullable=request.nullable
+                )
     except Warning as exc:
         text = " ".join(str(exc).split())
         dim = re.search(r"Dim: (\d+)", text)
@@ -687,6 +709,49 @@ def _fit(
             reason=Reason.DP_LIBRARY_ERROR,
             field="synth_params",
         ) from None
+
+
+def _pacsynth_fit(model: Any, data: pd.DataFrame, transformer: Any, blank: list[str]) -> None:
+    """``AggregateSeededSynthesizer.fit`` on every row of ``data``, a value the encoder has no
+    null for left as pac-synth's empty attribute instead of the row being left out.
+
+    pacsynth spends a share of ε on a noisy count of the records it is given and panics when that
+    count is not positive, after reading them (hence charged). The share is sized from the
+    metadata's ``rows`` (:func:`_pacsynth_records_share`), so every row must be fitted: leaving
+    out the rows that miss a value (what the other synthesizers do without ``nullable``) made the
+    count smaller than the sizing assumed, and with most rows missing one value the fit failed
+    about 1 time in 2 (docs/dp.md, "Small ε"). pac-synth natively treats an empty attribute as
+    absent (it is not counted in any marginal and is never sampled as a value), so a row's
+    missing value still adds nothing the encoders do not know. Each row's encoding depends on
+    that row only: the guarantee and the cost are the library's.
+
+    The rest is the library's ``fit``: the same encoded header, ``sensitive_zeros`` on every
+    column (codes 0 are values), the same ``Dataset`` and ``synth.fit``.
+    """
+    from pacsynth import Dataset
+
+    model._transformer = transformer
+    widths = [int(t.output_width) for t in transformer.transformers]
+    empty = [name in blank for name in data.columns]
+    records: list[list[str]] = []
+    for row in data.itertuples(index=False):
+        record: list[str] = []
+        for value, column, width, may_blank in zip(
+            row, transformer.transformers, widths, empty, strict=True
+        ):
+            if width == 0:
+                continue  # a dropped or anonymized column adds no code (as the library's)
+            if may_blank and (value is None or value != value):  # None, or NaN in floats
+                record.extend([""] * width)
+            elif width == 1:
+                record.append(str(column._transform(value)))
+            else:
+                record.extend(str(code) for code in column._transform(value))
+        records.append(record)
+    header = [f"column_{i}" for i in range(sum(widths))]
+    model.dataset = Dataset([header, *records], sensitive_zeros=header)
+    model.pandas = False
+    model.synth.fit(model.dataset)
 
 
 def _pacsynth_sample(model: Any, count: int) -> Any:
