@@ -44,9 +44,11 @@ def install(
     model: Any,
     cardinalities: list[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rows: int | None = None,
 ) -> None:
     """Make an ``MWEMSynthesizer`` use :func:`multiplicative_weights`, and, given the encoded
-    columns' public ``cardinalities``, :func:`public_histograms`.
+    columns' public ``cardinalities``, :func:`public_histograms`; given the metadata's ``rows``,
+    start its synthetic histograms at that total (:func:`public_start`).
 
     Args:
         progress: Called with (iterations done, iterations in all) after each iteration (the
@@ -71,12 +73,34 @@ def install(
             return public_histograms(self, data, splits, sizes)
 
         model._histogram_from_data_attributes = types.MethodType(histograms, model)
+    if rows is not None:
+        total = float(rows)
+
+        def start(self: Any, histogram: Any, dimensions: Any) -> Any:
+            return public_start(histogram, total)
+
+        model._initialize_a = types.MethodType(start, model)
 
 
 def uninstall(model: Any) -> None:
     """Give the model back the library's methods (before pickling: clients lack this module)."""
     model.__dict__.pop("_multiplicative_weights", None)
     model.__dict__.pop("_histogram_from_data_attributes", None)
+    model.__dict__.pop("_initialize_a", None)
+
+
+def public_start(histogram: Any, rows: float) -> Any:
+    """Drop-in for ``MWEMSynthesizer._initialize_a``: the uniform histogram of total ``rows``.
+
+    The library starts from the uniform histogram of the *private* row count, and that total is
+    the scale of every multiplicative-weights step (``error / (2·total)``, :func:`multiplicative_
+    weights`) and of the synthetic histograms a returned model holds: the exact count, outside
+    the DP accounting. The metadata's published ``rows`` takes its place (docs/dp.md, "MWEM's
+    hyperparameters"); samples are drawn from the normalized histogram, so only the step's scale
+    changes, and the noisy measurements still pull the mass where the rows are.
+    """
+    cells = int(np.prod(np.shape(histogram)))
+    return np.full(np.shape(histogram), rows / cells, dtype=float)
 
 
 def public_histograms(self: Any, data: Any, splits: Any, cardinalities: list[int]) -> list[Any]:

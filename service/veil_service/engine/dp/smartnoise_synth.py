@@ -38,6 +38,11 @@ the metadata decide is refused here (pacsynth below the ε its noisy row count n
 metadata's ``rows``, or with a δ its noise-scale check rejects; MWEM's privacy-risk warning), and
 pacsynth's share of ε for its row count is sized so that the random failure stays under 1e-6.
 
+MWEM's unset hyperparameters (iterations, hence its query pool; the widest marginal; the total of
+its synthetic histogram) are what the library would choose for the metadata's ``rows``, never for
+the private count (:func:`_create`, ``mwem_weights.public_start``; docs/dp.md, "MWEM's
+hyperparameters").
+
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
 the spend stays within it (see ``gan_accounting``; Lomas charged the library's last reading, one
@@ -131,6 +136,7 @@ def estimate_cost(
     model = _create(request, metadata)
     delta = float(getattr(model, "delta", None) or 0.0)
     if request.synth_name == "mwem":
+        _check_mwem_schedule(model)
         _check_mwem_histograms(model, _public_cardinalities(transformer))
     if request.synth_name == "pacsynth":
         if not _public_cardinalities(transformer):
@@ -224,7 +230,10 @@ def execute(
         # The update on the queried cells only (21x faster), and the histogram sized from the
         # public encoders (mwem_weights), not from the codes present in the private rows.
         mwem_weights.install(
-            model, _public_cardinalities(transformer), iterations if progress else None
+            model,
+            _public_cardinalities(transformer),
+            iterations if progress else None,
+            rows=metadata.rows,
         )
     rows = _fit_rows(df[columns], request, metadata)
     rounds = None
@@ -453,10 +462,16 @@ def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
         params["delta"] = 1.0 / (metadata.rows * math.sqrt(metadata.rows))
     if name == "dpctgan":
         params.update(disabled_dp=False, cuda=False, verbose=False)
-    if name == "mwem" and params.get("iterations") is None:
-        # The library's default, 10 per decade of rows, from the published row count rather
-        # than the private one: the fit's schedule (and the privacy-risk check) is public.
-        params["iterations"] = 10 * max(1, math.ceil(math.log10(metadata.rows)))
+    if name == "mwem":
+        # The library sizes these from the private row count when they are left unset (its
+        # fit: 10 iterations per decade of rows, hence 2 queries per iteration in the pool, and
+        # marginals of up to 3 columns above 10,000 rows, else 2): the same rules here, applied
+        # to the metadata's published count, so the fit's schedule, its query pool and the
+        # privacy-risk check are public (docs/dp.md, "MWEM's hyperparameters").
+        if params.get("iterations") is None:
+            params["iterations"] = 10 * max(1, math.ceil(math.log10(metadata.rows)))
+        if params.get("marginal_width") is None:
+            params["marginal_width"] = 3 if metadata.rows > 10_000 else 2
     if name == "pacsynth":
         params["number_of_records_epsilon_proportion"] = _pacsynth_records_share(
             float(request.epsilon),
@@ -633,6 +648,29 @@ def _check_mwem_histograms(model: Any, cardinalities: list[int] | None) -> None:
                 field="synth_params",
                 reason=Reason.DP_LIBRARY_ERROR,
             )
+
+
+def _check_mwem_schedule(model: Any) -> None:
+    """Refuse before any charge the iterations, query pool and marginal width MWEM's fit would
+    fail on after reading the rows: each iteration measures a query not yet measured, so a pool
+    (``q_count``) smaller than ``iterations`` runs out (numpy: "'a' cannot be empty"), and a
+    ``marginal_width`` that is not a whole number of columns fails building the pool."""
+    for name in ("iterations", "marginal_width", "q_count"):
+        value = getattr(model, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise InvalidArgumentError(
+                f"synth_params.{name} must be a whole number, 1 or more (got {value!r})",
+                field="synth_params",
+            )
+    if model.q_count is not None and model.q_count < model.iterations:
+        raise InvalidArgumentError(
+            f"mwem measures a new query of its pool at each of its {model.iterations} "
+            f"iterations, and synth_params q_count={model.q_count} is fewer; set q_count to at "
+            f"least {model.iterations}, or leave it unset (2 per iteration)",
+            field="synth_params",
+        )
 
 
 def _is_index(value: Any, width: int) -> bool:

@@ -803,3 +803,78 @@ def test_pacsynth_fits_every_row_whatever_misses_a_value(
     assert sum(1 for record in records if record[1] == "") == 11
     assert sum(1 for record in records if record[0] == "") == 0
     assert abs(model.synth.get_dp_number_of_records() - 344) <= 2  # ε 1000: almost exact
+
+
+def test_mwem_hyperparameters_depend_on_the_metadata_not_on_the_private_rows(
+    penguin: Metadata, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """smartnoise-synth's MWEM sizes what it is not given from the rows it fits: iterations (10
+    per decade), hence its query pool (2 per iteration), the widest marginal it measures (3
+    columns above 10,000 rows, else 2), and the total of its synthetic histogram, the scale of
+    every update step. The same request on the same metadata (344 rows) fitted on PENGUIN and on
+    PENGUIN 30 times over (10,320 rows) now runs with the same hyperparameters; before, the
+    marginal width went from 2 to 3 and the histogram's total from 344 to 10,320."""
+    from snsynth.mwem import Histogram
+
+    widths: list[int] = []
+    add_cuboids = Histogram.add_cuboid_queries
+
+    def spy_cuboids(self: Any, max_cols: int) -> None:
+        widths.append(int(max_cols))
+        add_cuboids(self, max_cols)
+
+    fitted: list[Any] = []
+    sample = smartnoise_synth._sample
+
+    def spy_sample(model: Any, request: Synth) -> pd.DataFrame:
+        fitted.append(model)
+        return sample(model, request)
+
+    monkeypatch.setattr(Histogram, "add_cuboid_queries", spy_cuboids)
+    monkeypatch.setattr(smartnoise_synth, "_sample", spy_sample)
+    request = Synth("mwem", 1.0, None, ("species", "island", "sex"), nb_samples=5)
+    seen = []
+    for rows in (penguins, pd.concat([penguins] * 30, ignore_index=True)):
+        widths.clear()
+        table = smartnoise_synth.execute(request, rows, penguin).table
+        assert table is not None and table.shape == (5, 3)
+        model = fitted.pop()
+        seen.append(
+            {
+                "marginal_width": set(widths),
+                "iterations": [h.iterations for h in model.histograms],
+                "queries": [len(h.queries) for h in model.histograms],
+                "measurement_epsilon": [h.meas_eps for h in model.histograms],
+                "synthetic_total": [
+                    round(float(np.sum(synthetic)), 6)
+                    for synthetic, _, _ in model.synthetic_histograms
+                ],
+            }
+        )
+    assert seen[0] == seen[1]
+    assert seen[0] == {
+        "marginal_width": {2},
+        "iterations": [30],
+        "queries": [60],
+        "measurement_epsilon": [1.0 / 2 / 1 / 30],
+        "synthetic_total": [344.0],
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"iterations": 5, "q_count": 3}, "set q_count to at least 5"),
+        ({"iterations": 5, "marginal_width": "2"}, "marginal_width must be a whole number"),
+        ({"iterations": 0}, "iterations must be a whole number"),
+    ],
+)
+def test_mwem_schedule_the_fit_would_fail_on_is_refused_before_the_charge(
+    params: dict[str, Any], fragment: str, penguin: Metadata
+) -> None:
+    """Both failed in the library's fit, after reading the rows ("'a' cannot be empty unless
+    no samples are taken"; "'<=' not supported between instances of 'str' and 'int'")."""
+    request = Synth("mwem", 1.0, None, ("species", "island", "sex"), params)
+    with pytest.raises(InvalidArgumentError, match=fragment) as refused:
+        smartnoise_synth.estimate_cost(request, penguin)
+    assert refused.value.field == "synth_params"
