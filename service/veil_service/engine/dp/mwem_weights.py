@@ -89,6 +89,24 @@ def uninstall(model: Any) -> None:
     model.__dict__.pop("_initialize_a", None)
 
 
+def forget_rows(model: Any) -> None:
+    """Drop what a fitted ``MWEMSynthesizer`` keeps of the rows it read, before it is returned.
+
+    The library keeps the encoded rows (``data``), each histogram's exact counts
+    (``histograms[i].data``) and the same counts beside every synthetic histogram
+    (``synthetic_histograms[i][1]``), and a model pickled with them handed the private rows to
+    the caller (PENGUIN: all 344 rows of the requested columns). Sampling needs only the
+    synthetic histograms, the splits and the encoders, which are DP or public, so the rest goes.
+    """
+    model.data = None
+    model.pd_index = None
+    for histogram in getattr(model, "histograms", None) or []:
+        histogram.data = None
+    model.synthetic_histograms = [
+        (synthetic, None, split) for synthetic, _, split in model.synthetic_histograms or []
+    ]
+
+
 def public_start(histogram: Any, rows: float) -> Any:
     """Drop-in for ``MWEMSynthesizer._initialize_a``: the uniform histogram of total ``rows``.
 

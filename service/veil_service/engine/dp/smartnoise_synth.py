@@ -98,6 +98,9 @@ PACSYNTH_DEFAULT_SHARE = 0.005
 """smartnoise-synth's ``number_of_records_epsilon_proportion``."""
 PACSYNTH_MAX_SHARE = 0.5
 """The largest share of ε Veil gives pacsynth's record count when the caller sets none."""
+NOT_RETURNABLE = ("mst", "pacsynth")
+"""They hold objects pickle cannot write (pacsynth's Rust synthesizer, MST's fitted model): a
+``return_model`` request is refused before the charge, not after the fit (s43)."""
 # They model pairs of columns: one column gives them nothing to model (and the library divides
 # by zero).
 PAIRWISE_SYNTHS = ("mst", "aim")
@@ -131,6 +134,12 @@ def estimate_cost(
             field="select_cols",
         )
     _check_condition(request.condition, columns)
+    if request.return_model and request.synth_name in NOT_RETURNABLE:
+        raise InvalidArgumentError(
+            f"{request.synth_name} cannot be returned as a model, only samples (pickle cannot "
+            "write it); set return_model=False, or use mwem, aim or a GAN for a model",
+            field="return_model",
+        )
     # Builds the encoders (public values only) so constraint errors surface before any spend.
     transformer = _transformer(request, metadata, columns)
     model = _create(request, metadata)
@@ -274,6 +283,8 @@ def execute(
             pate_accounting.uninstall(model, rounds)
     report(0.9, "sampling" if not request.return_model else "pickling the model")
     if request.return_model:
+        if request.synth_name == "mwem":
+            mwem_weights.forget_rows(model)
         result = QueryResult(model=_pickle(model))
     else:
         result = QueryResult(table=typed_as_metadata(_sample(model, request), metadata))
