@@ -872,8 +872,9 @@ def test_mwem_hyperparameters_depend_on_the_metadata_not_on_the_private_rows(
 def test_mwem_schedule_the_fit_would_fail_on_is_refused_before_the_charge(
     params: dict[str, Any], fragment: str, penguin: Metadata
 ) -> None:
-    """Both failed in the library's fit, after reading the rows ("'a' cannot be empty unless
-    no samples are taken"; "'<=' not supported between instances of 'str' and 'int'")."""
+    """Each failed in the library's fit, after reading the rows ("'a' cannot be empty unless
+    no samples are taken"; "'<=' not supported between instances of 'str' and 'int'"; 0
+    iterations divide its ε by zero)."""
     request = Synth("mwem", 1.0, None, ("species", "island", "sex"), params)
     with pytest.raises(InvalidArgumentError, match=fragment) as refused:
         smartnoise_synth.estimate_cost(request, penguin)
