@@ -192,8 +192,25 @@ def test_pickled_models_need_both_opt_ins(tmp_path_factory: pytest.TempPathFacto
         model = client.smartnoise_synth.query(
             "mwem", epsilon=1.0, select_cols=["species"], synth_params=MWEM, return_model=True
         )
-        assert type(model.result.model).__name__ == "MWEMSynthesizer"
-        assert model.result.model.sample(5).shape == (5, 1)
+        mwem = model.result.model
+        assert type(mwem).__name__ == "MWEMSynthesizer"
+        assert mwem.sample(5).shape == (5, 1)
+        # It carried the encoded private rows and their exact counts (PENGUIN: 344 rows).
+        assert mwem.data is None
+        assert [h.data for h in mwem.histograms] == [None]
+        assert [real for _, real, _ in mwem.synthetic_histograms] == [None]
+        # Its synthetic histogram adds up to the metadata's rows, not the private count.
+        assert float(mwem.synthetic_histograms[0][0].sum()) == pytest.approx(344.0)
+        # MST and pacsynth cannot be pickled: refused before the charge, not after the fit.
+        spent = client.get_total_spent_budget().total_spent_epsilon
+        for name, delta in (("mst", None), ("pacsynth", 1e-5)):
+            with pytest.raises(InvalidArgument) as refused:
+                client.smartnoise_synth.query(
+                    name, 1.0, delta, ["species", "sex"], return_model=True, progress=False
+                )
+            assert refused.value.field == "return_model"
+            assert "cannot be returned as a model" in str(refused.value)
+        assert client.get_total_spent_budget().total_spent_epsilon == spent
         pipeline = GaussianNB(epsilon=1.0, bounds=BOUNDS)
         safe = client.diffprivlib.query(pipeline, FEATURES, ["species"])
         pickled = client.diffprivlib.query(pipeline, FEATURES, ["species"], allow_pickle=True)

@@ -9,11 +9,19 @@ after the fit had read the rows: all charged.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
-from veil_client import InvalidArgument
+from dp_support import PENGUIN_CSV, PENGUIN_METADATA, grant, manager, unique
+from support import ServerThread, TestUser
+from veil_client import FailedPrecondition, InvalidArgument
 from veil_client.dp_client import DPClient
+from veil_service.dpquery.registration import register_from_path
 
 SPECIES_SEX = ["species", "sex"]
+PACSYNTH_MIN_EPSILON = 0.0765
+"""The smallest ε Veil runs pacsynth at on 344 declared rows (its row count is at risk there)."""
 
 
 def spent(client: DPClient) -> tuple[float, float]:
@@ -105,3 +113,82 @@ def test_mwem_privacy_risk_is_refused_before_any_charge(client: DPClient) -> Non
         assert "histogram of 12 cells" in str(refusal)
         assert "iterations to at most 23" in str(refusal)
     assert spent(client) == before
+
+
+def _register_table(server: ServerThread, table: pd.DataFrame, folder: Path) -> str:
+    """Register ``table`` under PENGUIN's metadata (344 rows declared, ``sex`` not nullable)."""
+    name = unique("PENGUIN_ALTERED")
+    path = folder / f"{name}.csv"
+    table.to_csv(path, index=False)
+    register_from_path(
+        server.app.db,
+        server.app.blobs,
+        name=name,
+        path=str(path),
+        metadata_text=PENGUIN_METADATA.read_text(),
+    )
+    return name
+
+
+def test_pacsynth_fits_every_row_when_most_miss_a_value_not_declared_nullable(
+    veil_server: ServerThread, user: TestUser, tmp_path: Path
+) -> None:
+    """Without ``nullable``, rows missing ``sex`` (not nullable in the metadata) were left out of
+    the fit, so pacsynth counted 2 rows where its share of ε was sized for 344: its noisy count
+    came out at zero or below about 1 fit in 2, a panic after the charge (10 queries: all 10
+    answer with a chance of 0.2%). Now every row is fitted, a missing value left empty."""
+    table = pd.read_csv(PENGUIN_CSV)
+    table.loc[2:, "sex"] = None  # 2 rows keep their sex; 342 miss it
+    name = _register_table(veil_server, table, tmp_path)
+    grant(veil_server, user, name, 20.0, 1e-3)
+    client = manager(veil_server, user).dp(name)
+    for _ in range(10):
+        before = spent(client)
+        answer = client.smartnoise_synth.query(
+            "pacsynth",
+            PACSYNTH_MIN_EPSILON,
+            1e-5,
+            SPECIES_SEX,
+            nullable=False,
+            nb_samples=20,
+            progress=False,
+        )
+        samples = answer.result.df_samples
+        assert samples.shape == (20, 2)
+        assert set(samples["sex"].dropna()) <= {"MALE", "FEMALE"}
+        assert (answer.epsilon, answer.delta) == (PACSYNTH_MIN_EPSILON, 1e-5)
+        after = spent(client)
+        assert after[0] - before[0] == pytest.approx(PACSYNTH_MIN_EPSILON, abs=1e-12)
+
+
+def test_pacsynth_on_a_table_smaller_than_its_metadata_is_refused_before_any_charge(
+    veil_server: ServerThread, user: TestUser, tmp_path: Path
+) -> None:
+    """5 rows under metadata declaring 344: pacsynth's share of ε, sized for 344, left its noisy
+    count at zero or below about 1 fit in 2.4, charged. Refused now, naming metadata.rows, in the
+    estimate and the query; dummy queries (on rows drawn from the metadata) still run, and other
+    synthesizers are unaffected."""
+    name = _register_table(veil_server, pd.read_csv(PENGUIN_CSV).head(5), tmp_path)
+    grant(veil_server, user, name, 20.0, 1e-3)
+    client = manager(veil_server, user).dp(name)
+    before = spent(client)
+    with pytest.raises(FailedPrecondition) as estimate:
+        client.smartnoise_synth.cost("pacsynth", 1.0, 1e-5, SPECIES_SEX)
+    for _ in range(6):
+        with pytest.raises(FailedPrecondition) as query:
+            client.smartnoise_synth.query("pacsynth", 1.0, 1e-5, SPECIES_SEX, progress=False)
+    for refusal in (estimate.value, query.value):
+        assert refusal.field == "metadata.rows"
+        assert "holds fewer rows than the 344 its metadata declares" in str(refusal)
+        assert "set the metadata's rows to the table's row count" in str(refusal)
+        assert " 5 " not in str(refusal)  # the true count is not told
+    assert spent(client) == before
+    dummy = client.smartnoise_synth.query(
+        "pacsynth", 1.0, 1e-5, SPECIES_SEX, nb_samples=5, nb_rows=344, dummy=True, progress=False
+    )
+    assert dummy.result.df_samples.shape == (5, 2)
+    assert spent(client) == before
+    answer = client.smartnoise_synth.query(
+        "mwem", 1.0, select_cols=SPECIES_SEX, synth_params={"iterations": 5}, progress=False
+    )
+    assert (answer.epsilon, answer.delta) == (1.0, 0.0)

@@ -202,6 +202,7 @@ class DPQueries:
         """
         spec.validate()
         _, dataset = await db_read(self.app.db, grants.find_access, user_id, spec.dataset)
+        _check_declared_rows(spec, dataset)
         return await self._cost(spec, dataset, user_id)
 
     async def query(
@@ -228,6 +229,7 @@ class DPQueries:
             return await self._dummy_query(spec, dataset, grant, user_id, progress)
         # Checked again when charging; here so that a switched-off user waits for no cost.
         await db_read(self.app.db, query_switch.ensure_may_query, user_id, grant.username)
+        _check_declared_rows(spec, dataset)
         cost = await self._cost(spec, dataset, user_id)
         request_json = canonical_json(spec.library, spec.request)
         started = time.monotonic()
@@ -412,6 +414,36 @@ def cache_scope(user_id: str) -> str:
     """The engine's cache scope of an analyst: a digest of the user id (the engine keys its
     caches of parsed requests by it, so one analyst's request never warms another's)."""
     return hashlib.sha256(f"veil-dp-cache:{user_id}".encode()).hexdigest()[:32]
+
+
+def _check_declared_rows(spec: QuerySpec, dataset: DatasetRecord) -> None:
+    """Refuse, before any charge, a private pacsynth query on a table smaller than its metadata.
+
+    pacsynth spends a share of ε on a noisy count of the rows it fits and fails, after reading
+    them (so charged), when that count is not positive; the share is sized so that this happens
+    at most 1 fit in 10^6 at the metadata's ``rows`` (``smartnoise_synth._pacsynth_records_
+    share``). A table holding fewer rows than declared fails more often (5 rows declared as 344:
+    about 1 fit in 2.4 at ε 0.0765), and sizing from the true count would put the private count
+    in the noise scales. The refusal depends on the admin's declaration, not on the request, so
+    it tells the caller one fixed fact (the table is smaller than its metadata says), never the
+    count; the admin sees the count when correcting the metadata.
+
+    Raises:
+        FailedPreconditionError: on ``metadata.rows``.
+    """
+    request = spec.request
+    if not (isinstance(request, SmartnoiseSynthRequest) and request.synth_name == "pacsynth"):
+        return
+    declared = int(dataset.metadata_dict["rows"])
+    if dataset.num_rows < declared:
+        raise FailedPreconditionError(
+            f"pacsynth cannot run on {spec.dataset}: its table holds fewer rows than the "
+            f"{declared:,} its metadata declares (metadata.rows), and pacsynth's noisy row "
+            "count, sized from the declared rows, would then fail too often after reading the "
+            "rows (charged). An admin must set the metadata's rows to the table's row count; "
+            "meanwhile use another synthesizer (mst, aim or mwem)",
+            field="metadata.rows",
+        )
 
 
 def _failure_summary(exc: BaseException) -> str:

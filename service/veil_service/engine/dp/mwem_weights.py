@@ -44,9 +44,11 @@ def install(
     model: Any,
     cardinalities: list[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rows: int | None = None,
 ) -> None:
     """Make an ``MWEMSynthesizer`` use :func:`multiplicative_weights`, and, given the encoded
-    columns' public ``cardinalities``, :func:`public_histograms`.
+    columns' public ``cardinalities``, :func:`public_histograms`; given the metadata's ``rows``,
+    start its synthetic histograms at that total (:func:`public_start`).
 
     Args:
         progress: Called with (iterations done, iterations in all) after each iteration (the
@@ -71,12 +73,52 @@ def install(
             return public_histograms(self, data, splits, sizes)
 
         model._histogram_from_data_attributes = types.MethodType(histograms, model)
+    if rows is not None:
+        total = float(rows)
+
+        def start(self: Any, histogram: Any, dimensions: Any) -> Any:
+            return public_start(histogram, total)
+
+        model._initialize_a = types.MethodType(start, model)
 
 
 def uninstall(model: Any) -> None:
     """Give the model back the library's methods (before pickling: clients lack this module)."""
     model.__dict__.pop("_multiplicative_weights", None)
     model.__dict__.pop("_histogram_from_data_attributes", None)
+    model.__dict__.pop("_initialize_a", None)
+
+
+def forget_rows(model: Any) -> None:
+    """Drop what a fitted ``MWEMSynthesizer`` keeps of the rows it read, before it is returned.
+
+    The library keeps the encoded rows (``data``), each histogram's exact counts
+    (``histograms[i].data``) and the same counts beside every synthetic histogram
+    (``synthetic_histograms[i][1]``), and a model pickled with them handed the private rows to
+    the caller (PENGUIN: all 344 rows of the requested columns). Sampling needs only the
+    synthetic histograms, the splits and the encoders, which are DP or public, so the rest goes.
+    """
+    model.data = None
+    model.pd_index = None
+    for histogram in getattr(model, "histograms", None) or []:
+        histogram.data = None
+    model.synthetic_histograms = [
+        (synthetic, None, split) for synthetic, _, split in model.synthetic_histograms or []
+    ]
+
+
+def public_start(histogram: Any, rows: float) -> Any:
+    """Drop-in for ``MWEMSynthesizer._initialize_a``: the uniform histogram of total ``rows``.
+
+    The library starts from the uniform histogram of the *private* row count, and that total is
+    the scale of every multiplicative-weights step (``error / (2·total)``, :func:`multiplicative_
+    weights`) and of the synthetic histograms a returned model holds: the exact count, outside
+    the DP accounting. The metadata's published ``rows`` takes its place (docs/dp.md, "MWEM's
+    hyperparameters"); samples are drawn from the normalized histogram, so only the step's scale
+    changes, and the noisy measurements still pull the mass where the rows are.
+    """
+    cells = int(np.prod(np.shape(histogram)))
+    return np.full(np.shape(histogram), rows / cells, dtype=float)
 
 
 def public_histograms(self: Any, data: Any, splits: Any, cardinalities: list[int]) -> list[Any]:

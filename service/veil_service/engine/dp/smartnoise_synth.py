@@ -29,12 +29,19 @@ row-by-row filter: each row's fate depends on that row only, so the guarantee ho
 caller's own transformer (``constraints``) keeps a null only when the metadata declares one, as
 the transformer was written for the declared values; rows missing its value are left out the
 same way (Lomas's Smartnoise-Synth notebook clamps and bins ``bill_length_mm`` without
-``nullable``, and PENGUIN misses two bill lengths).
+``nullable``, and PENGUIN misses two bill lengths). pacsynth leaves no row out: its share of ε for
+its noisy row count is sized from the metadata's ``rows``, so such a value is left as its own
+empty attribute instead (:func:`_pacsynth_fit`).
 
 Small ε (docs/dp.md, "Small ε"): a fit that fails on the rows is charged, so what the request and
 the metadata decide is refused here (pacsynth below the ε its noisy row count needs at the
 metadata's ``rows``, or with a δ its noise-scale check rejects; MWEM's privacy-risk warning), and
 pacsynth's share of ε for its row count is sized so that the random failure stays under 1e-6.
+
+MWEM's unset hyperparameters (iterations, hence its query pool; the widest marginal; the total of
+its synthetic histogram) are what the library would choose for the metadata's ``rows``, never for
+the private count (:func:`_create`, ``mwem_weights.public_start``; docs/dp.md, "MWEM's
+hyperparameters").
 
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
@@ -91,6 +98,9 @@ PACSYNTH_DEFAULT_SHARE = 0.005
 """smartnoise-synth's ``number_of_records_epsilon_proportion``."""
 PACSYNTH_MAX_SHARE = 0.5
 """The largest share of ε Veil gives pacsynth's record count when the caller sets none."""
+NOT_RETURNABLE = ("mst", "pacsynth")
+"""They hold objects pickle cannot write (pacsynth's Rust synthesizer, MST's fitted model): a
+``return_model`` request is refused before the charge, not after the fit (s43)."""
 # They model pairs of columns: one column gives them nothing to model (and the library divides
 # by zero).
 PAIRWISE_SYNTHS = ("mst", "aim")
@@ -124,13 +134,28 @@ def estimate_cost(
             field="select_cols",
         )
     _check_condition(request.condition, columns)
+    if request.return_model and request.synth_name in NOT_RETURNABLE:
+        raise InvalidArgumentError(
+            f"{request.synth_name} cannot be returned as a model, only samples (pickle cannot "
+            "write it); set return_model=False, or use mwem, aim or a GAN for a model",
+            field="return_model",
+        )
     # Builds the encoders (public values only) so constraint errors surface before any spend.
     transformer = _transformer(request, metadata, columns)
     model = _create(request, metadata)
     delta = float(getattr(model, "delta", None) or 0.0)
     if request.synth_name == "mwem":
+        _check_mwem_schedule(model)
         _check_mwem_histograms(model, _public_cardinalities(transformer))
     if request.synth_name == "pacsynth":
+        if not _public_cardinalities(transformer):
+            # The library refuses these in its fit, after reading the rows (charged).
+            raise InvalidArgumentError(
+                "pacsynth models categories only: every column of select_cols needs a "
+                "categorical or binned encoder, and at least one must be kept; in constraints, "
+                "give continuous columns a BinTransformer (or use mwem or mst)",
+                field="constraints",
+            )
         _check_pacsynth_sigmas(model)
     if request.synth_name == "pategan":
         if metadata.rows < pate_accounting.MIN_ROWS:
@@ -214,7 +239,10 @@ def execute(
         # The update on the queried cells only (21x faster), and the histogram sized from the
         # public encoders (mwem_weights), not from the codes present in the private rows.
         mwem_weights.install(
-            model, _public_cardinalities(transformer), iterations if progress else None
+            model,
+            _public_cardinalities(transformer),
+            iterations if progress else None,
+            rows=metadata.rows,
         )
     rows = _fit_rows(df[columns], request, metadata)
     rounds = None
@@ -246,7 +274,7 @@ def execute(
     if progress is not None and request.synth_name == "dpctgan":
         model.epsilon_list = _EpochCounter(report, int(model._epochs))
     try:
-        _fit(model, rows, transformer, request, show_library_errors)
+        _fit(model, rows, transformer, request, show_library_errors, metadata)
     finally:
         if isinstance(getattr(model, "epsilon_list", None), _EpochCounter):
             model.epsilon_list = list(model.epsilon_list)  # a returned model pickles plainly
@@ -255,6 +283,8 @@ def execute(
             pate_accounting.uninstall(model, rounds)
     report(0.9, "sampling" if not request.return_model else "pickling the model")
     if request.return_model:
+        if request.synth_name == "mwem":
+            mwem_weights.forget_rows(model)
         result = QueryResult(model=_pickle(model))
     else:
         result = QueryResult(table=typed_as_metadata(_sample(model, request), metadata))
@@ -299,14 +329,9 @@ def _fit_rows(
     """The rows to fit on, missing values as None (the encoders know None and float NaN, not
     pandas' ``NA`` or ``NaT``). Rows missing a value the encoders have no null for (without
     ``nullable``, or in a column with the caller's own transformer) are left out (see the module
-    docstring)."""
-    own = constrained_columns(request.constraints)
-    strict = [
-        c
-        for c in data.columns
-        if not metadata.column(c).nullable and (not request.nullable or c in own)
-    ]
-    if strict:
+    docstring), except for pacsynth, which fits every row (:func:`_pacsynth_fit`)."""
+    strict = _strict_columns(list(data.columns), request, metadata)
+    if strict and request.synth_name != "pacsynth":
         data = data[data[strict].notna().all(axis=1)]
     missing = [c for c in data.columns if data[c].isna().any()]
     if not missing:
@@ -315,6 +340,18 @@ def _fit_rows(
     for column in missing:
         data[column] = [None if pd.isna(v) else v for v in data[column].astype(object)]
     return data
+
+
+def _strict_columns(
+    columns: list[str], request: SmartnoiseSynthRequest, metadata: Metadata
+) -> list[str]:
+    """The columns whose encoder has no null value: not declared nullable by the metadata, and
+    encoded without one (the request's ``nullable`` is off, or the caller gave the column its
+    own transformer)."""
+    own = constrained_columns(request.constraints)
+    return [
+        c for c in columns if not metadata.column(c).nullable and (not request.nullable or c in own)
+    ]
 
 
 def _columns(request: SmartnoiseSynthRequest, metadata: Metadata) -> list[str]:
@@ -436,10 +473,16 @@ def _create(request: SmartnoiseSynthRequest, metadata: Metadata) -> Any:
         params["delta"] = 1.0 / (metadata.rows * math.sqrt(metadata.rows))
     if name == "dpctgan":
         params.update(disabled_dp=False, cuda=False, verbose=False)
-    if name == "mwem" and params.get("iterations") is None:
-        # The library's default, 10 per decade of rows, from the published row count rather
-        # than the private one: the fit's schedule (and the privacy-risk check) is public.
-        params["iterations"] = 10 * max(1, math.ceil(math.log10(metadata.rows)))
+    if name == "mwem":
+        # The library sizes these from the private row count when they are left unset (its
+        # fit: 10 iterations per decade of rows, hence 2 queries per iteration in the pool, and
+        # marginals of up to 3 columns above 10,000 rows, else 2): the same rules here, applied
+        # to the metadata's published count, so the fit's schedule, its query pool and the
+        # privacy-risk check are public (docs/dp.md, "MWEM's hyperparameters").
+        if params.get("iterations") is None:
+            params["iterations"] = 10 * max(1, math.ceil(math.log10(metadata.rows)))
+        if params.get("marginal_width") is None:
+            params["marginal_width"] = 3 if metadata.rows > 10_000 else 2
     if name == "pacsynth":
         params["number_of_records_epsilon_proportion"] = _pacsynth_records_share(
             float(request.epsilon),
@@ -618,6 +661,29 @@ def _check_mwem_histograms(model: Any, cardinalities: list[int] | None) -> None:
             )
 
 
+def _check_mwem_schedule(model: Any) -> None:
+    """Refuse before any charge the iterations, query pool and marginal width MWEM's fit would
+    fail on after reading the rows: each iteration measures a query not yet measured, so a pool
+    (``q_count``) smaller than ``iterations`` runs out (numpy: "'a' cannot be empty"), and a
+    ``marginal_width`` that is not a whole number of columns fails building the pool."""
+    for name in ("iterations", "marginal_width", "q_count"):
+        value = getattr(model, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise InvalidArgumentError(
+                f"synth_params.{name} must be a whole number, 1 or more (got {value!r})",
+                field="synth_params",
+            )
+    if model.q_count is not None and model.q_count < model.iterations:
+        raise InvalidArgumentError(
+            f"mwem measures a new query of its pool at each of its {model.iterations} "
+            f"iterations, and synth_params q_count={model.q_count} is fewer; set q_count to at "
+            f"least {model.iterations}, or leave it unset (2 per iteration)",
+            field="synth_params",
+        )
+
+
 def _is_index(value: Any, width: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < width
 
@@ -634,6 +700,7 @@ def _fit(
     transformer: Any,
     request: SmartnoiseSynthRequest,
     show_library_errors: bool,
+    metadata: Metadata,
 ) -> None:
     try:
         with warnings.catch_warnings():
@@ -643,9 +710,13 @@ def _fit(
             warnings.simplefilter("ignore")
             # MWEM warns, then goes on, when its histogram is too small for its iterations.
             warnings.filterwarnings("error", message=r"Flattened dimensionality", category=Warning)
-            model.fit(
-                data, transformer=transformer, preprocessor_eps=0.0, nullable=request.nullable
-            )
+            if request.synth_name == "pacsynth":
+                blank = _strict_columns(list(data.columns), request, metadata)
+                _pacsynth_fit(model, data, transformer, blank)
+            else:
+                model.fit(
+                    data, transformer=transformer, preprocessor_eps=0.0, nullable=request.nullable
+                )
     except Warning as exc:
         text = " ".join(str(exc).split())
         dim = re.search(r"Dim: (\d+)", text)
@@ -687,6 +758,49 @@ def _fit(
             reason=Reason.DP_LIBRARY_ERROR,
             field="synth_params",
         ) from None
+
+
+def _pacsynth_fit(model: Any, data: pd.DataFrame, transformer: Any, blank: list[str]) -> None:
+    """``AggregateSeededSynthesizer.fit`` on every row of ``data``, a value the encoder has no
+    null for left as pac-synth's empty attribute instead of the row being left out.
+
+    pacsynth spends a share of ε on a noisy count of the records it is given and panics when that
+    count is not positive, after reading them (hence charged). The share is sized from the
+    metadata's ``rows`` (:func:`_pacsynth_records_share`), so every row must be fitted: leaving
+    out the rows that miss a value (what the other synthesizers do without ``nullable``) made the
+    count smaller than the sizing assumed, and with most rows missing one value the fit failed
+    about 1 time in 2 (docs/dp.md, "Small ε"). pac-synth natively treats an empty attribute as
+    absent (it is not counted in any marginal and is never sampled as a value), so a row's
+    missing value still adds nothing the encoders do not know. Each row's encoding depends on
+    that row only: the guarantee and the cost are the library's.
+
+    The rest is the library's ``fit``: the same encoded header, ``sensitive_zeros`` on every
+    column (codes 0 are values), the same ``Dataset`` and ``synth.fit``.
+    """
+    from pacsynth import Dataset
+
+    model._transformer = transformer
+    widths = [int(t.output_width) for t in transformer.transformers]
+    empty = [name in blank for name in data.columns]
+    records: list[list[str]] = []
+    for row in data.itertuples(index=False):
+        record: list[str] = []
+        for value, column, width, may_blank in zip(
+            row, transformer.transformers, widths, empty, strict=True
+        ):
+            if width == 0:
+                continue  # a dropped or anonymized column adds no code (as the library's)
+            if may_blank and (value is None or value != value):  # None, or NaN in floats
+                record.extend([""] * width)
+            elif width == 1:
+                record.append(str(column._transform(value)))
+            else:
+                record.extend(str(code) for code in column._transform(value))
+        records.append(record)
+    header = [f"column_{i}" for i in range(sum(widths))]
+    model.dataset = Dataset([header, *records], sensitive_zeros=header)
+    model.pandas = False
+    model.synth.fit(model.dataset)
 
 
 def _pacsynth_sample(model: Any, count: int) -> Any:

@@ -261,6 +261,23 @@ def test_dpctgan_too_small_epsilon(penguin: Metadata, penguins: pd.DataFrame) ->
         ),
         (Synth("mwem", 1.0, 1e-5), "delta", "takes no delta"),
         (Synth("pacsynth", 1.0, None), "delta", "delta is required"),
+        # The library refused these in its fit, after reading the rows (charged).
+        (
+            Synth(
+                "pacsynth",
+                1.0,
+                1e-5,
+                ("species", "bill_length_mm"),
+                constraints={
+                    "bill_length_mm": {
+                        "class": "MinMaxTransformer",
+                        "params": {"lower": 30.0, "upper": 65.0},
+                    }
+                },
+            ),
+            "constraints",
+            "pacsynth models categories only",
+        ),
         (Synth("dpctgan", 1.0, 1e-5, (), {"sigma": 0.1, "batch_size": 50}), "synth_params", "0.5"),
         (Synth("dpctgan", 1.0, 1e-5), "synth_params", "Try decreasing batch_size"),
         (Synth("dpctgan", 1.0, 1e-5, (), {"disabled_dp": True}), "synth_params", "disabled_dp"),
@@ -711,7 +728,9 @@ def test_the_date_transformer_pickles_as_the_library_class() -> None:
     assert type(pickle.loads(pickle.dumps(dates))) is DateTimeTransformer
 
 
-def test_a_library_panic_is_a_clear_error_not_an_internal_one() -> None:
+def test_a_library_panic_is_a_clear_error_not_an_internal_one(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
     # pacsynth's Rust code panics on some draws at a tiny epsilon; pyo3's PanicException is a
     # BaseException, which no library-error clause caught.
     class PanicException(BaseException):  # the name pyo3 gives it
@@ -721,15 +740,142 @@ def test_a_library_panic_is_a_clear_error_not_an_internal_one() -> None:
         def fit(self, *args: Any, **kwargs: Any) -> None:
             raise PanicException("adding noise to number of records resulted in a negative number")
 
-    request = Synth(synth_name="pacsynth", epsilon=1e-12, delta=1e-5)
-    for show, shown in ((True, "negative number"), (False, "the library panicked")):
-        with pytest.raises(InvalidArgumentError, match=shown) as refused:
-            smartnoise_synth._fit(Panicking(), pd.DataFrame(), None, request, show)
-        assert refused.value.field == "synth_params"
-
     class Interrupted:
         def fit(self, *args: Any, **kwargs: Any) -> None:
             raise KeyboardInterrupt
 
+    request = Synth("pacsynth", 1.0, 1e-5, ("species", "sex"))
+    columns = list(request.select_cols)
+    transformer = smartnoise_synth._transformer(request, penguin, columns)
+    rows = smartnoise_synth._fit_rows(penguins[columns], request, penguin)
+    model = smartnoise_synth._create(request, penguin)
+    model.synth = Panicking()  # the Rust synthesizer the library's wrapper fits
+    for show, shown in ((True, "negative number"), (False, "the library panicked")):
+        with pytest.raises(InvalidArgumentError, match=shown) as refused:
+            smartnoise_synth._fit(model, rows, transformer, request, show, penguin)
+        assert refused.value.field == "synth_params"
+    model.synth = Interrupted()
     with pytest.raises(KeyboardInterrupt):
-        smartnoise_synth._fit(Interrupted(), pd.DataFrame(), None, request, True)
+        smartnoise_synth._fit(model, rows, transformer, request, True, penguin)
+
+
+@pytest.mark.parametrize(
+    ("nullable", "constraints"),
+    [
+        (False, None),
+        (True, {"sex": {"type": "_ssynth_transformer:LabelTransformer", "params": {}}}),
+    ],
+)
+def test_pacsynth_fits_every_row_whatever_misses_a_value(
+    nullable: bool,
+    constraints: dict[str, Any] | None,
+    penguin: Metadata,
+    penguins: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pacsynth's share of ε for its noisy record count is sized from the metadata's 344 rows:
+    the 11 rows missing ``sex`` (not nullable in the metadata) were left out of the fit without
+    ``nullable`` or with the caller's own encoder, so it counted 333 (2 of 344 in a table where
+    most miss it: a panic after the charge 1 fit in 2). Now all 344 are fitted, ``sex`` left as
+    pac-synth's empty attribute, and the other values of those rows are kept."""
+    fitted: list[Any] = []
+    sample = smartnoise_synth._sample
+
+    def spy(model: Any, request: Synth) -> pd.DataFrame:
+        fitted.append(model)
+        return sample(model, request)
+
+    monkeypatch.setattr(smartnoise_synth, "_sample", spy)
+    request = Synth(
+        "pacsynth",
+        1000.0,
+        1e-5,
+        ("species", "sex"),
+        nullable=nullable,
+        constraints=constraints,
+        nb_samples=10,
+    )
+    table = smartnoise_synth.execute(request, penguins, penguin).table
+    assert table is not None and table.shape == (10, 2)
+    (model,) = fitted
+    records = model.dataset.to_raw_data()[1:]
+    assert len(records) == 344
+    assert sum(1 for record in records if record[1] == "") == 11
+    assert sum(1 for record in records if record[0] == "") == 0
+    assert abs(model.synth.get_dp_number_of_records() - 344) <= 2  # ε 1000: almost exact
+
+
+def test_mwem_hyperparameters_depend_on_the_metadata_not_on_the_private_rows(
+    penguin: Metadata, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """smartnoise-synth's MWEM sizes what it is not given from the rows it fits: iterations (10
+    per decade), hence its query pool (2 per iteration), the widest marginal it measures (3
+    columns above 10,000 rows, else 2), and the total of its synthetic histogram, the scale of
+    every update step. The same request on the same metadata (344 rows) fitted on PENGUIN and on
+    PENGUIN 30 times over (10,320 rows) now runs with the same hyperparameters; before, the
+    marginal width went from 2 to 3 and the histogram's total from 344 to 10,320."""
+    from snsynth.mwem import Histogram
+
+    widths: list[int] = []
+    add_cuboids = Histogram.add_cuboid_queries
+
+    def spy_cuboids(self: Any, max_cols: int) -> None:
+        widths.append(int(max_cols))
+        add_cuboids(self, max_cols)
+
+    fitted: list[Any] = []
+    sample = smartnoise_synth._sample
+
+    def spy_sample(model: Any, request: Synth) -> pd.DataFrame:
+        fitted.append(model)
+        return sample(model, request)
+
+    monkeypatch.setattr(Histogram, "add_cuboid_queries", spy_cuboids)
+    monkeypatch.setattr(smartnoise_synth, "_sample", spy_sample)
+    request = Synth("mwem", 1.0, None, ("species", "island", "sex"), nb_samples=5)
+    seen = []
+    for rows in (penguins, pd.concat([penguins] * 30, ignore_index=True)):
+        widths.clear()
+        table = smartnoise_synth.execute(request, rows, penguin).table
+        assert table is not None and table.shape == (5, 3)
+        model = fitted.pop()
+        seen.append(
+            {
+                "marginal_width": set(widths),
+                "iterations": [h.iterations for h in model.histograms],
+                "queries": [len(h.queries) for h in model.histograms],
+                "measurement_epsilon": [h.meas_eps for h in model.histograms],
+                "synthetic_total": [
+                    round(float(np.sum(synthetic)), 6)
+                    for synthetic, _, _ in model.synthetic_histograms
+                ],
+            }
+        )
+    assert seen[0] == seen[1]
+    assert seen[0] == {
+        "marginal_width": {2},
+        "iterations": [30],
+        "queries": [60],
+        "measurement_epsilon": [1.0 / 2 / 1 / 30],
+        "synthetic_total": [344.0],
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"iterations": 5, "q_count": 3}, "set q_count to at least 5"),
+        ({"iterations": 5, "marginal_width": "2"}, "marginal_width must be a whole number"),
+        ({"iterations": 0}, "iterations must be a whole number"),
+    ],
+)
+def test_mwem_schedule_the_fit_would_fail_on_is_refused_before_the_charge(
+    params: dict[str, Any], fragment: str, penguin: Metadata
+) -> None:
+    """Each failed in the library's fit, after reading the rows ("'a' cannot be empty unless
+    no samples are taken"; "'<=' not supported between instances of 'str' and 'int'"; 0
+    iterations divide its ε by zero)."""
+    request = Synth("mwem", 1.0, None, ("species", "island", "sex"), params)
+    with pytest.raises(InvalidArgumentError, match=fragment) as refused:
+        smartnoise_synth.estimate_cost(request, penguin)
+    assert refused.value.field == "synth_params"
