@@ -7,6 +7,7 @@ the import and the URL.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,21 @@ if TYPE_CHECKING:
 
 CONNECTION_CHECK_TIMEOUT_S = 10.0
 """Deadline of the health check a new Manager makes."""
+
+_VERSION_SUFFIX = re.compile(r"-v(\d+)$")
+
+
+def increment_display_name_version(name: str) -> str:
+    """The display name of a runner made from an earlier run, as Octopize names it.
+
+    ``iris`` becomes ``iris-v1``, ``iris-v1`` becomes ``iris-v2`` (``-v9`` -> ``-v10``): a
+    reloaded or YAML-made runner reruns under a name of its own, so listing the server's jobs
+    by name tells the rerun from the run it came from.
+    """
+    match = _VERSION_SUFFIX.search(name)
+    if match is None:
+        return f"{name}-v1"
+    return f"{name[: match.start()]}-v{int(match.group(1)) + 1}"
 
 
 class Manager:
@@ -209,10 +225,15 @@ class Manager:
         )
 
     def create_runner_from_id(self, set_name: str | uuid.UUID) -> Runner:
-        """Reload a previous run by its id, with its configuration, jobs and results."""
+        """Reload a previous run by its id, with its configuration, jobs and results.
+
+        The runner is named as Octopize names it, ``<name>-v1`` (``-v1`` -> ``-v2``...): its
+        results are the run's, and ``run()`` starts a new version under the new name, leaving
+        the run as it was.
+        """
         run_id = str(uuid.UUID(str(set_name)))
         run = self.runs_api.get_run(run_id)
-        runner = Runner(self, run.display_name)
+        runner = Runner(self, increment_display_name_version(run.display_name))
         runner.set_name = run.id
         runner.config = run.config
         for table in run.tables:
@@ -224,8 +245,12 @@ class Manager:
         return runner
 
     def create_runner_from_yaml(self, yaml_path: str, set_name: str) -> Runner:
-        """A new runner configured by an avatar_yaml file (upload its data with upload_file)."""
-        runner = self.create_runner(set_name)
+        """A new runner configured by an avatar_yaml file (upload its data with upload_file).
+
+        Named as Octopize names it: ``set_name`` with its ``-vN`` suffix added or incremented
+        (``x`` -> ``x-v1``).
+        """
+        runner = self.create_runner(increment_display_name_version(set_name))
         runner.from_yaml(yaml_path)
         return runner
 

@@ -850,7 +850,9 @@ class Runner:
                 stacklevel=2,
             )
         self._push_config()
-        started = self.api.start_jobs(self._ensure_run(), kinds)
+        # The runner's name, not the run's: a runner reloaded by create_runner_from_id is
+        # named "<name>-v1" (Octopize's rule) and its rerun is listed under that name.
+        started = self.api.start_jobs(self._ensure_run(), kinds, display_name=self.display_name)
         self.set_name = started.run_id
         self.jobs = {JobKind(job.kind): job.id for job in started.jobs}
         self._cache = {}

@@ -474,3 +474,53 @@ def test_kill_after_the_jobs_were_deleted_does_not_fail(
     assert deleted["deleted_jobs"] == [runner.jobs[JobKind.standard]]
     runner.kill()
     assert manager.get_jobs_by_name("kill_deleted") == []
+
+
+def test_a_reloaded_runner_reruns_under_its_own_versioned_name(
+    manager: Manager, iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    # Octopize names a runner made from an earlier run "<name>-v1" (then -v2...), and its
+    # run() creates the set under that name; a runner run twice keeps its name. Before: the
+    # reloaded runner kept "versioned", and its rerun was listed under "versioned".
+    runner = manager.create_runner("versioned")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    first_id = runner.set_name
+    first = runner.shuffled("iris")
+
+    loaded = manager.create_runner_from_id(first_id)
+    assert loaded.display_name == "versioned-v1"
+    assert loaded.set_name == first_id
+    pd.testing.assert_frame_equal(loaded.shuffled("iris"), first)
+    loaded.run(jobs_to_run=[JobKind.standard], ignore_warnings=True)
+    second_id = loaded.set_name
+    assert second_id != first_id
+    assert loaded.shuffled("iris").shape == (150, 5)
+    assert loaded.api.get_run(second_id).display_name == "versioned-v1"
+    assert {j.id for j in manager.get_jobs_by_name("versioned-v1")} == set(loaded.jobs.values())
+    assert [run_id for run_id, _ in manager.find_ids_by_name("versioned")] == [first_id]
+    assert loaded.api.get_run(first_id).display_name == "versioned"
+
+    again = manager.create_runner_from_name("versioned-v1")
+    assert again.display_name == "versioned-v2" and again.set_name == second_id
+    yaml_path = tmp_path / "versioned.yaml"
+    runner.get_yaml(str(yaml_path))
+    assert manager.create_runner_from_yaml(str(yaml_path), "versioned").display_name == (
+        "versioned-v1"
+    )
+    assert manager.create_runner_from_yaml(str(yaml_path), "x-v9").display_name == "x-v10"
+
+    # A runner run again keeps its name (a new version of it), as Octopize's does.
+    runner.run(jobs_to_run=[JobKind.standard], ignore_warnings=True)
+    assert runner.display_name == "versioned"
+    assert [run_id for run_id, _ in manager.find_ids_by_name("versioned")] == [
+        runner.set_name,
+        first_id,
+    ]
+
+    with pytest.raises(InvalidArgument, match="reuse_run adds the jobs") as refused:
+        runner.api.start_jobs(
+            runner.set_name, [JobKind.privacy_metrics], reuse_run=True, display_name="other"
+        )
+    assert refused.value.field == "display_name"

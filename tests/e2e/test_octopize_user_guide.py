@@ -449,6 +449,11 @@ def test_rerun_delete_and_delete_by_name(
         run(GUIDE_DELETE_FROM_RUNNER, namespace)
     assert runner.jobs == {}
 
+    # The reloaded runner reran as "my_dataset-v1" (Octopize's naming), leaving one run of the
+    # name; a second one makes delete_job("my_dataset") ambiguous.
+    assert runner.display_name == "my_dataset-v1"
+    assert [run_id for run_id, _ in manager.find_ids_by_name("my_dataset")] == [first.set_name]
+    _ran_wbcd(manager, "my_dataset", [JobKind.standard])
     with pytest.raises(ValueError, match=r"several runs are named 'my_dataset'"):
         run(GUIDE_DELETE_BY_NAME, namespace)
     for run_id, _ in manager.find_ids_by_name("my_dataset")[1:]:

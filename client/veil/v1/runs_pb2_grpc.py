@@ -268,8 +268,8 @@ class RunsServiceServicer:
     def StartJobs(self, request, context):
         """Starts jobs on a run, with their dependencies (metrics after standard, report after
         metrics). A run that already has jobs is copied into a new version under the same display
-        name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-        parameters), INVALID_ARGUMENT.
+        name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+        FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -84,8 +84,8 @@ class RunsServiceStub:
     StartJobs: _grpc.UnaryUnaryMultiCallable[_runs_pb2.StartJobsRequest, _runs_pb2.StartJobsResponse]
     """Starts jobs on a run, with their dependencies (metrics after standard, report after
     metrics). A run that already has jobs is copied into a new version under the same display
-    name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-    parameters), INVALID_ARGUMENT.
+    name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+    FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
     """
     GetJob: _grpc.UnaryUnaryMultiCallable[_runs_pb2.GetJobRequest, _runs_pb2.GetJobResponse]
     """Gets a job. Errors: NOT_FOUND."""
@@ -175,8 +175,8 @@ class RunsServiceAsyncStub(RunsServiceStub):
     StartJobs: _aio.UnaryUnaryMultiCallable[_runs_pb2.StartJobsRequest, _runs_pb2.StartJobsResponse]  # type: ignore[assignment]
     """Starts jobs on a run, with their dependencies (metrics after standard, report after
     metrics). A run that already has jobs is copied into a new version under the same display
-    name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-    parameters), INVALID_ARGUMENT.
+    name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+    FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
     """
     GetJob: _aio.UnaryUnaryMultiCallable[_runs_pb2.GetJobRequest, _runs_pb2.GetJobResponse]  # type: ignore[assignment]
     """Gets a job. Errors: NOT_FOUND."""
@@ -347,8 +347,8 @@ class RunsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_runs_pb2.StartJobsResponse, _abc.Awaitable[_runs_pb2.StartJobsResponse]]:
         """Starts jobs on a run, with their dependencies (metrics after standard, report after
         metrics). A run that already has jobs is copied into a new version under the same display
-        name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-        parameters), INVALID_ARGUMENT.
+        name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+        FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
         """
 
     @_abc_1.abstractmethod

@@ -650,13 +650,26 @@ class RunsApi:
     # -- jobs ---------------------------------------------------------------------------------
 
     def start_jobs(
-        self, run_id: str, kinds: Sequence[JobKind], *, reuse_run: bool = False
+        self,
+        run_id: str,
+        kinds: Sequence[JobKind],
+        *,
+        reuse_run: bool = False,
+        display_name: str = "",
     ) -> StartedJobs:
-        """Start jobs (their dependencies are added by the server)."""
+        """Start jobs (their dependencies are added by the server).
+
+        Args:
+            display_name: The name of the new version the jobs run on when one is made; a name
+                other than the run's always makes one (default: the run's name).
+        """
         response = self.transport.call(
             START_JOBS,
             runs_pb2.StartJobsRequest(
-                run_id=run_id, kinds=[KIND_TO_PROTO[k] for k in kinds], reuse_run=reuse_run
+                run_id=run_id,
+                kinds=[KIND_TO_PROTO[k] for k in kinds],
+                reuse_run=reuse_run,
+                display_name=display_name,
             ),
         )
         return StartedJobs(

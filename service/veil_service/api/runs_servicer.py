@@ -191,7 +191,11 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
                 raise InvalidArgumentError(f"unknown job kind {kind}.", field="kinds")
             kinds.append(JOB_KIND[kind])
         started = await self.runs.start_jobs(
-            current_principal().user_id, request.run_id, kinds, reuse_run=request.reuse_run
+            current_principal().user_id,
+            request.run_id,
+            kinds,
+            reuse_run=request.reuse_run,
+            display_name=request.display_name,
         )
         return runs_pb2.StartJobsResponse(
             run_id=started.run.id,
