@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import tempfile
 import warnings
 import webbrowser
 from pathlib import Path
@@ -1162,7 +1161,22 @@ class Runner:
     def render_plot(
         self, table_name: str, plot_kind: PlotKind, open_in_browser: bool = False
     ) -> list[str]:
-        """Show figures inline in Jupyter; elsewhere write HTML files and return their paths."""
+        """Show a table's figures of one kind, as Octopize's client does.
+
+        In a Jupyter notebook the figures are displayed inline. With ``open_in_browser=True``
+        each is written to ``<table>_<kind>_<index>.html`` in the current directory (Octopize's
+        names) and opened in a browser. Nothing else is written: outside a notebook, without
+        ``open_in_browser``, there is nothing to show a figure in, so a UserWarning says how
+        to get the files (Octopize prints the repr of an IPython object there).
+
+        Returns:
+            The paths of the files written (Veil; Octopize returns None): empty unless
+            ``open_in_browser``.
+
+        Raises:
+            ValueError: an unknown table, or no figure of that kind was produced for it (the
+                message lists the kinds that were).
+        """
         self._require_table(table_name)
         kind = PlotKind(getattr(plot_kind, "value", plot_kind))
         figures = self._figures(table_name)
@@ -1172,24 +1186,32 @@ class Runner:
             raise ValueError(
                 f"no {kind.value} plot was produced for {table_name!r}; produced kinds: {produced}."
             )
+        names = [f"{table_name}_{kind.value}_{index}.html" for index in range(len(chosen))]
+        notebook = in_notebook()
+        if not open_in_browser and not notebook:
+            # Writing anyway (to a shared temporary directory, as Veil once did) would leave
+            # figures of sensitive data where Octopize leaves none.
+            warnings.warn(
+                f"render_plot: not in a Jupyter notebook, so there is nothing to show the "
+                f"{kind.value} figure(s) of {table_name!r} in and nothing was written; pass "
+                f"open_in_browser=True to write {', '.join(names)} in the current directory "
+                "and open them.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return []
         paths = []
-        for index, info in enumerate(chosen):
+        for name, info in zip(names, chosen, strict=True):
             html = self._fetch(info).decode("utf-8")
             if open_in_browser:
-                path = Path(f"{table_name}_{kind.value}_{index}.html").resolve()
-                path.write_text(html)
+                path = Path(name).resolve()
+                path.write_text(html, encoding="utf-8")
                 webbrowser.open(path.as_uri())
                 paths.append(str(path))
-            elif in_notebook():
+            else:
                 # Untyped module; only imported inside a Jupyter kernel, where it is present.
                 ipython: Any = importlib.import_module("IPython.display")
                 ipython.display(ipython.HTML(html))
-            else:
-                # Outside Jupyter (scripts, tests) IPython may be installed but cannot show
-                # HTML: write the figure and return its path instead of printing a repr.
-                path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
-                path.write_text(html)
-                paths.append(str(path))
         return paths
 
     def download_report(
