@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from veil_client.api.common import PAGE_SIZE, Page, collect
 from veil_client.api.health import HealthApi
 from veil_client.api.runs import RunsApi
-from veil_client.auth_client import AuthClient
+from veil_client.auth_client import ApiClient, AuthClient
+from veil_client.client_config import ClientConfig, refuse_conflicts
 from veil_client.errors import InvalidArgument, NotFound, Unavailable
 from veil_client.models import (
     ForgottenPasswordRequest,
@@ -55,7 +56,13 @@ class Manager:
         base_url: ``localhost:PORT``, ``grpc://host:port`` or ``grpcs://host:port``; defaults to
             the ``VEIL_URL`` environment variable.
         api_key: An API key (recommended); defaults to ``VEIL_API_KEY``.
-        timeout: Default deadline of unary calls, in seconds.
+        api_client: A configured :class:`veil_client.ApiClient` to use (Octopize's argument):
+            it becomes ``auth_client`` and its channel is this manager's. Not with any other
+            connection setting.
+        config: A :class:`veil_client.ClientConfig` holding the connection settings
+            (Octopize's argument); what it leaves unset comes from the environment. Not with
+            ``base_url``, ``api_key``, ``timeout``, ``root_certificates`` or ``transport``.
+        timeout: Default deadline of unary calls, in seconds (default 60).
         root_certificates: PEM CA bundle for ``grpcs://`` servers with a private CA.
         transport: Talk through this transport instead of opening a channel to ``base_url``
             (e.g. a :class:`veil_client.testing.FakeTransport` in tests).
@@ -65,7 +72,8 @@ class Manager:
             server ship together).
 
     Raises:
-        InvalidArgument: ``base_url`` is empty or an HTTP URL.
+        InvalidArgument: ``base_url`` is empty or an HTTP URL; ``api_client`` or ``config``
+            with settings they already hold (a ValueError naming them, as Octopize's).
         Unavailable: no Veil server answers at ``base_url`` (down, wrong host, an HTTP port, a
             TLS mismatch), in one sentence naming the address and the fix.
     """
@@ -75,29 +83,59 @@ class Manager:
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float = 60.0,
+        api_client: ApiClient | None = None,
+        config: ClientConfig | None = None,
+        timeout: float | None = None,
         root_certificates: bytes | None = None,
         transport: Transport | None = None,
         check_connection: bool = True,
         should_verify_compatibility: bool | None = None,
     ) -> None:
-        url = base_url or os.environ.get("VEIL_URL", "")
-        key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
-        self.base_url = url
-        if transport is None:
-            transport = GrpcTransport(
-                url, api_key=key, timeout=timeout, root_certificates=root_certificates
+        settings = {
+            "base_url": base_url,
+            "api_key": api_key,
+            "timeout": timeout,
+            "root_certificates": root_certificates,
+            "transport": transport,
+        }
+        auth_client: AuthClient | None = None
+        if api_client is not None:
+            refuse_conflicts(
+                "api_client",
+                "Either pass a pre-configured ApiClient or configuration parameters, not both.",
+                **settings,
+                config=config,
             )
-            self._has_api_key = key is not None
+            auth_client, transport = api_client, api_client.transport
+            self.base_url = api_client.config.url
+        elif config is not None:
+            refuse_conflicts(
+                "config",
+                "Either pass a ClientConfig object or individual parameters, not both.",
+                **settings,
+            )
+            transport = config.open_transport()
+            self.base_url = config.url
+        elif transport is None:
+            config = ClientConfig(
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                root_certificates=root_certificates,
+            )
+            transport = config.open_transport()
+            self.base_url = config.url
         else:
+            key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
             if key is not None:
                 transport.set_credential(key)
-            self._has_api_key = transport.has_credential
+            self.base_url = base_url or os.environ.get("VEIL_URL", "")
+        self._has_api_key = transport.has_credential
         self.transport = transport
         self.runs_api = RunsApi(self.transport)
-        self.auth_client = AuthClient(self.transport)
+        self.auth_client = auth_client or AuthClient(self.transport)
         if check_connection and isinstance(transport, GrpcTransport):
-            self._check_connection(min(timeout, CONNECTION_CHECK_TIMEOUT_S))
+            self._check_connection(min(transport.timeout, CONNECTION_CHECK_TIMEOUT_S))
 
     def _check_connection(self, timeout: float) -> None:
         status = HealthApi(self.transport).check_within(timeout)

@@ -25,6 +25,7 @@ from support import FIXTURES, octopize_fixtures
 IMPORTS = {
     "avatars": "veil_client",
     "avatars.client": "veil_client",
+    "avatars.client_config": "veil_client",
     "avatars.manager": "veil_client",
     "avatars.runner": "veil_client",
     "avatars.models": "veil_client.models",
