@@ -49,6 +49,27 @@ def increment_display_name_version(name: str) -> str:
     return f"{name[: match.start()]}-v{int(match.group(1)) + 1}"
 
 
+def _run_id(value: object, field: str) -> str:
+    """A run id (``runner.set_name``) in canonical form, or Octopize's errors naming the field.
+
+    Raises:
+        TypeError: ``value`` is neither a str nor a UUID.
+        InvalidArgument: ``value`` is not a UUID (a ValueError; a display name given by
+            mistake is pointed at ``create_runner_from_name``).
+    """
+    if not isinstance(value, str | uuid.UUID):
+        raise TypeError(f"{field} must be a str or UUID, got {type(value).__name__}")
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidArgument(
+            f"Invalid {field} format: {value!r}. Expected a run id, a UUID such as "
+            "runner.set_name ('a1b2c3d4-e5f6-7890-abcd-ef1234567890'); to reload a run by its "
+            f"display name: manager.create_runner_from_name({value!r}).",
+            field=field,
+        ) from None
+
+
 class Manager:
     """Connects to a Veil server and hands out runners and DP dataset clients.
 
@@ -268,8 +289,13 @@ class Manager:
         The runner is named as Octopize names it, ``<name>-v1`` (``-v1`` -> ``-v2``...): its
         results are the run's, and ``run()`` starts a new version under the new name, leaving
         the run as it was.
+
+        Raises:
+            TypeError: ``set_name`` is neither a str nor a UUID (as Octopize's).
+            InvalidArgument: ``set_name`` is not a UUID (a ValueError, as Octopize's).
+            NotFound: no run of yours has that id.
         """
-        run_id = str(uuid.UUID(str(set_name)))
+        run_id = _run_id(set_name, "set_name")
         run = self.runs_api.get_run(run_id)
         runner = Runner(self, increment_display_name_version(run.display_name))
         runner.set_name = run.id
@@ -328,7 +354,7 @@ class Manager:
 
     def get_jobs_by_id(self, id: str | uuid.UUID) -> list[JobResponse]:
         """Every job of one run, newest first."""
-        return self._list_jobs(run_id=str(uuid.UUID(str(id))), limit=10_000)
+        return self._list_jobs(run_id=_run_id(id, "id"), limit=10_000)
 
     def get_last_set(self) -> list[JobResponse]:
         """Every job of the most recently created run that has jobs."""
@@ -394,7 +420,7 @@ class Manager:
 
     def delete_job_by_id(self, id: str | uuid.UUID) -> dict[str, Any]:
         """Delete every job of one run."""
-        jobs = self._list_jobs(run_id=str(id))
+        jobs = self._list_jobs(run_id=_run_id(id, "id"))
         for job in jobs:
             if not job["done"]:
                 self.runs_api.cancel_job(job["id"])
@@ -411,7 +437,7 @@ class Manager:
         """Cancel the unfinished jobs of one run."""
         return [
             self.runs_api.cancel_job(job["id"])
-            for job in self._list_jobs(run_id=str(id))
+            for job in self._list_jobs(run_id=_run_id(id, "id"))
             if not job["done"]
         ]
 

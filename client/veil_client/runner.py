@@ -991,7 +991,8 @@ class Runner:
         self, table_name: str, job_name: JobKind | str, result: Results = Results.SHUFFLED
     ) -> Any:
         """One result of a job for a table: a DataFrame (tables, with their original dtypes),
-        a dict or list (JSON), an HTML string (figures) or bytes (the PDF report)."""
+        a dict or list (JSON), the figures by kind (``{"2d_projection": [HTML, ...]}``, as
+        Octopize's) or bytes (the PDF report)."""
         self._require_table(table_name)
         result = Results(getattr(result, "value", result))
         found = [
@@ -1005,6 +1006,14 @@ class Runner:
             raise ValueError(
                 f"job {job_name} produced no {result.value} result for {table_name!r}."
             )
+        if result is Results.FIGURES:
+            # Octopize's ResultsOrganizer keeps a table's figures by kind ({kind: [HTML, ...]},
+            # what its render_plot reads); one HTML page would hide every other figure.
+            figures: dict[str, list[str]] = {}
+            for info in found:
+                kind = info.subkind.partition(":")[0]
+                figures.setdefault(kind, []).append(self._decode(info))
+            return figures
         value = self._decode(found[-1])
         if result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS) and not isinstance(
             value, list

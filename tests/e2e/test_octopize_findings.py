@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser
 from veil_client import InvalidArgument, Manager, Unavailable
 from veil_client.config import ColumnType
-from veil_client.constants import Results
+from veil_client.constants import PlotKind, Results
 from veil_client.models import JobKind, JobStatus
 from veil_service.engine.reports import build_report_figures
 
@@ -524,3 +524,38 @@ def test_a_reloaded_runner_reruns_under_its_own_versioned_name(
             runner.set_name, [JobKind.privacy_metrics], reuse_run=True, display_name="other"
         )
     assert refused.value.field == "display_name"
+
+
+def test_figures_come_by_kind_and_bad_run_ids_are_named(
+    manager: Manager, iris: pd.DataFrame
+) -> None:
+    # Octopize's get_specific_result(table, job, Results.FIGURES) gives the table's figures by
+    # kind ({PlotKind: [HTML, ...]}, what its render_plot reads). Before: one HTML page (the
+    # last figure), every other one out of reach.
+    runner = manager.create_runner("figures_by_kind")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    figures = runner.get_specific_result("iris", JobKind.standard, Results.FIGURES)
+    assert isinstance(figures, dict)
+    assert figures == runner.get_all_results().figures["iris"]
+    assert {PlotKind.PROJECTION_2D, PlotKind.PROJECTION_3D, PlotKind.DISTRIBUTION} <= set(figures)
+    projection = figures[PlotKind.PROJECTION_2D]
+    assert len(projection) == 1 and "<svg" in projection[0]
+
+    # Octopize's create_runner_from_id errors: TypeError for a non-string, ValueError naming
+    # the format. Before: "badly formed hexadecimal UUID string" for both.
+    with pytest.raises(TypeError, match="set_name must be a str or UUID, got int"):
+        manager.create_runner_from_id(5)  # type: ignore[arg-type]
+    with pytest.raises(
+        InvalidArgument,
+        match=r"Invalid set_name format: 'figures_by_kind'.*"
+        r"create_runner_from_name\('figures_by_kind'\)",
+    ) as bad:
+        manager.create_runner_from_id("figures_by_kind")
+    assert bad.value.field == "set_name"
+    with pytest.raises(InvalidArgument, match="Invalid id format"):
+        manager.get_jobs_by_id("figures_by_kind")
+    with pytest.raises(InvalidArgument, match="Invalid id format"):
+        manager.delete_job_by_id("figures_by_kind")
+    assert manager.get_jobs_by_id(runner.set_name)[0].id == runner.jobs[JobKind.standard]
