@@ -102,7 +102,8 @@ class Runner:
         self.manager = manager
         self.api: RunsApi = manager.runs_api
         self.display_name = display_name
-        self.set_name: str | None = None
+        self._run_id: str | None = None
+        self.set_name = None
         self.report_language = ReportLanguage(report_language)
         self.config = RunnerConfig(
             seed=seed,
@@ -126,14 +127,44 @@ class Runner:
 
     # -- server state -------------------------------------------------------------------------
 
+    @property
+    def set_name(self) -> str | None:
+        """The id of the run this runner's jobs and results belong to (Octopize's
+        ``set_name``), or of its first run until ``run()``; None before the server has one."""
+        return self._set_name
+
+    @set_name.setter
+    def set_name(self, value: str | None) -> None:
+        self._set_name = value
+        self._run_id = value
+
     def _ensure_run(self) -> str:
-        if self.set_name is None:
-            run = self.api.create_run(self.display_name)
-            self.set_name = run.id
-        return self.set_name
+        """The run holding the runner's current configuration and tables (created the first
+        time), which is ``set_name``'s unless a change was made since the last run()."""
+        if self._run_id is None:
+            self.set_name = self.api.create_run(self.display_name).id
+        assert self._run_id is not None
+        return self._run_id
+
+    def _writable_run(self) -> str:
+        """The run to change: a copy without jobs (once, under the runner's name) when the
+        current one has the runner's jobs.
+
+        Jobs read their run's configuration and tables when they start, and metrics jobs start
+        after the avatarization: a change made after run() must not reach them, nor rewrite
+        the configuration the run's results were made with. Octopize keeps such changes local
+        until the next run(), which makes a new resource set; here the copy is that set,
+        made early so the server still checks each change when it is made. ``set_name``
+        stays the jobs' run until the next run().
+        """
+        run_id = self._ensure_run()
+        if self.jobs and run_id == self._set_name:
+            run_id = self.api.copy_run(run_id, self.display_name).id
+            self._run_id = run_id
+        return run_id
 
     def _push_config(self) -> None:
-        self.api.set_config(self._ensure_run(), self.config)
+        self.api.set_config(self._writable_run(), self.config)
 
     def _require_table(self, table_name: str) -> TableState:
         if table_name not in self.config.tables:
@@ -305,7 +336,7 @@ class Runner:
                 YAML): its ``category`` columns are read as text from a CSV, under
                 ``explicit``.
         """
-        run_id = self._ensure_run()
+        run_id = self._writable_run()
         stored = self.api.upload_table(
             run_id,
             table_name,
@@ -439,8 +470,8 @@ class Runner:
             for link in self.config.links
             if table_name not in (link.parent_table, link.child_table)
         ]
-        if self.set_name is not None:
-            self.api.delete_table(self.set_name, table_name)
+        if self._run_id is not None:
+            self.api.delete_table(self._writable_run(), table_name)
             self._push_config()
 
     # -- parameters ---------------------------------------------------------------------------
@@ -822,7 +853,7 @@ class Runner:
     def from_yaml(self, yaml_path: str) -> None:
         """Load a configuration written by get_yaml or the web app (upload data separately)."""
         text = Path(yaml_path).read_text()
-        imported = self.api.import_yaml(self._ensure_run(), text, self.config)
+        imported = self.api.import_yaml(self._writable_run(), text, self.config)
         for note in imported.warnings:
             warnings.warn(note, UserWarning, stacklevel=2)
         self.config = imported.config

@@ -559,3 +559,37 @@ def test_figures_come_by_kind_and_bad_run_ids_are_named(
     with pytest.raises(InvalidArgument, match="Invalid id format"):
         manager.delete_job_by_id("figures_by_kind")
     assert manager.get_jobs_by_id(runner.set_name)[0].id == runner.jobs[JobKind.standard]
+
+
+def test_changes_after_run_wait_for_the_next_run(manager: Manager, iris: pd.DataFrame) -> None:
+    # Octopize keeps a runner's changes local until the next run(), which makes a new resource
+    # set: the jobs already started keep the configuration they were started with. Before:
+    # the change rewrote the run's configuration, and the privacy_metrics job (which starts
+    # after the avatarization) ran with it: ncp 2 for a run started without ncp.
+    runner = manager.create_runner("changed_after_run")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    first_id = runner.set_name
+    runner.set_parameters("iris", k=20, ncp=2)
+    runner.upload_file("iris", iris.head(100))
+    assert runner.set_name == first_id  # still the run of the jobs and results
+    assert runner.privacy_metrics("iris")[0]["metadata"]["parameters"]["ncp"] is None  # unset
+    assert runner.shuffled("iris").shape == (150, 5)
+    first = runner.api.get_run(first_id)
+    assert first.config.tables["iris"].avatarization == {"k": 10}
+    assert [t.num_rows for t in first.tables if t.role == "original"] == [150]
+
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics], ignore_warnings=True)
+    assert runner.set_name != first_id
+    assert runner.privacy_metrics("iris")[0]["metadata"]["parameters"]["ncp"] == 2
+    assert runner.shuffled("iris").shape == (100, 5)
+    assert runner.api.get_run(runner.set_name).config.tables["iris"].avatarization == {
+        "k": 20,
+        "ncp": 2,
+    }
+    # One new version for the changes and the rerun, listed under the runner's name.
+    assert [run_id for run_id, _ in manager.find_ids_by_name("changed_after_run")] == [
+        runner.set_name,
+        first_id,
+    ]

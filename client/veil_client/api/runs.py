@@ -61,6 +61,7 @@ LIST_RUNS = unary(
     _S, "ListRuns", runs_pb2.ListRunsRequest, runs_pb2.ListRunsResponse, idempotent=True
 )
 DELETE_RUN = unary(_S, "DeleteRun", runs_pb2.DeleteRunRequest, runs_pb2.DeleteRunResponse)
+COPY_RUN = unary(_S, "CopyRun", runs_pb2.CopyRunRequest, runs_pb2.CopyRunResponse)
 UPLOAD_TABLE = table_upload(
     _S, "UploadTable", runs_pb2.UploadTableRequest, runs_pb2.UploadTableResponse
 )
@@ -458,6 +459,12 @@ class RunsApi:
         if config is not None:
             request.config.CopyFrom(run_config_proto.to_proto(config))
         return Run.from_proto(self.transport.call(CREATE_RUN, request).run)
+
+    def copy_run(self, run_id: str, display_name: str = "") -> Run:
+        """A new version of a run without jobs (same configuration and tables), under its
+        display name or ``display_name``."""
+        request = runs_pb2.CopyRunRequest(run_id=run_id, display_name=display_name)
+        return Run.from_proto(self.transport.call(COPY_RUN, request).run)
 
     def get_run(self, run_id: str) -> Run:
         """A run with its configuration and tables."""

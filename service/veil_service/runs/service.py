@@ -159,6 +159,21 @@ class RunsService:
         with self.app.db.connect() as conn:
             return self._view(conn, store.get_owned_run(conn, run_id, owner_id))
 
+    def copy_run(self, owner_id: str, run_id: str, display_name: str = "") -> RunView:
+        """A new version of one of the owner's runs, without jobs, to change instead of it
+        (its jobs read its configuration and tables when they start).
+
+        Raises:
+            NotFoundError: the run is not the owner's.
+            InvalidArgumentError: ``display_name`` is over 256 characters (or blank).
+        """
+        if display_name:
+            display_name = store.validate_display_name(display_name)
+        with self.app.db.begin() as conn:
+            run = store.get_owned_run(conn, run_id, owner_id)
+            copy = store.copy_as_new_version(conn, run, display_name=display_name)
+            return self._view(conn, copy)
+
     def list_runs(
         self,
         owner_id: str,
