@@ -303,6 +303,7 @@ class Manager:
         for table in run.tables:
             if table.name in runner.config.tables and table.role == "avatar":
                 runner.config.tables[table.name].has_avatar_data = True
+        runner._mark_pushed()
         jobs = self._list_jobs(run_id=run.id)
         for job in sorted(jobs, key=lambda j: j["created_at"] or 0):
             runner.jobs[job["kind"]] = job["id"]

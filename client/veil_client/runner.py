@@ -21,6 +21,7 @@ import pyarrow.ipc as ipc
 
 from veil_client import avatar_features as features
 from veil_client import column_types, links, parameters
+from veil_client.api import run_config_proto
 from veil_client.api.runs import LinkedKSearch, PrivacySearch, ResultInfo, RunsApi
 from veil_client.column_types import infer_types
 from veil_client.config import (
@@ -124,6 +125,7 @@ class Runner:
         self._linked_k_searches: dict[str, LinkedKSearch] = {}
         self._warned: set[str] = set()
         self._deleted: dict[JobKind, str] = {}
+        self._pushed: tuple[str, bytes] | None = None
 
     # -- server state -------------------------------------------------------------------------
 
@@ -163,8 +165,26 @@ class Runner:
             self._run_id = run_id
         return run_id
 
+    def _config_state(self) -> bytes | None:
+        """The configuration as it would be sent (None if it cannot be: set_config says why)."""
+        try:
+            return run_config_proto.to_proto(self.config).SerializeToString(deterministic=True)
+        except (TypeError, ValueError):
+            return None
+
+    def _mark_pushed(self) -> None:
+        """The server's run holds this configuration (it was read from it or just imported)."""
+        state = self._config_state()
+        self._pushed = (self._run_id, state) if self._run_id and state else None
+
     def _push_config(self) -> None:
+        """Send the configuration unless the run already holds it: a get_yaml() or a rerun
+        without changes must not copy a run that has jobs into a version nobody changed."""
+        state = self._config_state()
+        if state is not None and self._run_id is not None and self._pushed == (self._run_id, state):
+            return
         self.api.set_config(self._writable_run(), self.config)
+        self._mark_pushed()
 
     def _require_table(self, table_name: str) -> TableState:
         if table_name not in self.config.tables:
@@ -857,6 +877,7 @@ class Runner:
         for note in imported.warnings:
             warnings.warn(note, UserWarning, stacklevel=2)
         self.config = imported.config
+        self._mark_pushed()
         self.report_language = ReportLanguage(self.config.report_language)
 
     # -- jobs ---------------------------------------------------------------------------------

@@ -593,3 +593,11 @@ def test_changes_after_run_wait_for_the_next_run(manager: Manager, iris: pd.Data
         runner.set_name,
         first_id,
     ]
+    # Reading the configuration changes nothing: no version is made for it.
+    runs = len(manager.runs_api.list_runs(display_name="changed_after_run").items)
+    runner.get_yaml()
+    reloaded = manager.create_runner_from_id(first_id)
+    reloaded.get_yaml()
+    assert reloaded.set_name == first_id
+    assert len(manager.runs_api.list_runs(display_name="changed_after_run").items) == runs
+    assert manager.runs_api.list_runs(display_name="changed_after_run-v1").items == []
