@@ -73,6 +73,8 @@ _RESULT_JOB = {
     Results.SIGNAL_METRICS: JobKind.signal_metrics,
     Results.REPORT: JobKind.report,
 }
+_PIA_REPORT_JOB = "report_pia"
+"""Octopize's job (parameters) name of the PIA report, made by Veil's report job."""
 _ON_REQUEST_ONLY = frozenset({"pseudonym_mappings", "lineage"})
 """SENSITIVE result kinds that get_all_results leaves on the server."""
 
@@ -909,7 +911,10 @@ class Runner:
         self._cache = {}
 
     def _job_id(self, job: JobKind | str) -> str:
-        kind = JobKind(getattr(job, "value", job))
+        name = getattr(job, "value", job)
+        # Octopize's report job makes the technical report and a "report_pia" job the PIA one;
+        # Veil's report job makes both, so Octopize's name for the second is that job.
+        kind = JobKind.report if name == _PIA_REPORT_JOB else JobKind(name)
         if kind not in self.jobs:
             raise ValueError(
                 f"job {kind.value!r} was not launched; launched: "

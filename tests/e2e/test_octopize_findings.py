@@ -197,6 +197,10 @@ def test_item_6_get_all_results_has_octopizes_shape(manager: Manager, iris: pd.D
     )
     report = runner.get_specific_result("iris", JobKind.report, Results.REPORT)
     assert report.startswith(b"%PDF")
+    # Octopize's PIA report job is "report_pia"; Veil's report job makes both reports. Before:
+    # "ValueError: 'report_pia' is not a valid JobKind".
+    assert runner.get_job("report_pia").id == runner.jobs[JobKind.report]
+    assert runner.get_status("report_pia") == JobStatus.finished
     figures_metadata = runner.get_specific_result(
         "iris", JobKind.standard, Results.FIGURES_METADATA
     )
