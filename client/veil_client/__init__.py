@@ -11,6 +11,8 @@ RPC; :mod:`veil_client.transport`, where every call gets its credential, deadlin
 error mapping. :mod:`veil_client.testing` offers a transport without a server for unit tests.
 """
 
+from veil_client.auth_client import ApiClient
+from veil_client.client_config import ClientConfig
 from veil_client.errors import (
     AlreadyExists,
     Cancelled,
@@ -39,7 +41,9 @@ from veil_client.runner import Runner
 
 __all__ = [
     "AlreadyExists",
+    "ApiClient",
     "Cancelled",
+    "ClientConfig",
     "ConstantStrategy",
     "FailedPrecondition",
     "FakeDataStrategy",

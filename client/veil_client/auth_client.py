@@ -13,13 +13,14 @@ from typing import Any
 from veil_client.api.auth import ApiKey, AuthApi, Identity
 from veil_client.api.common import PAGE_SIZE, collect
 from veil_client.api.health import HealthApi
+from veil_client.client_config import ClientConfig, refuse_conflicts
 from veil_client.models import (
     CreateApiKeyRequest,
     ForgottenPasswordRequest,
     LoginResponse,
     ResetPasswordRequest,
 )
-from veil_client.transport import Transport
+from veil_client.transport import GrpcTransport, Transport
 
 
 def as_dict(record: Any) -> dict[str, Any]:
@@ -132,3 +133,64 @@ class AuthClient:
                 revoke_api_keys=request.revoke_api_keys,
             )
         )
+
+
+class ApiClient(AuthClient):
+    """A connection to a Veil server, configured once: Octopize's ``ApiClient``.
+
+    ``Manager(api_client=ApiClient(base_url=..., api_key=...))`` uses it (it becomes
+    ``manager.auth_client``), so several managers can share one channel and its credential.
+
+    Args:
+        base_url: As :class:`ClientConfig`'s; None reads ``VEIL_URL``.
+        api_key: An API key; None reads ``VEIL_API_KEY``.
+        timeout: Default deadline of unary calls, in seconds.
+        should_verify_ssl: Only True (Veil always checks certificates; see
+            :class:`ClientConfig`).
+        root_certificates: PEM CA bundle for ``grpcs://`` servers with a private CA.
+        config: All of the above in one object; not with any of them.
+
+    Raises:
+        InvalidArgument: ``config`` with another setting (naming them), or a bad setting
+            (naming its field).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        should_verify_ssl: bool | None = None,
+        root_certificates: bytes | None = None,
+        config: ClientConfig | None = None,
+    ) -> None:
+        if config is not None:
+            refuse_conflicts(
+                "config",
+                "Either pass a ClientConfig object or individual parameters, not both.",
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                should_verify_ssl=should_verify_ssl,
+                root_certificates=root_certificates,
+            )
+        else:
+            config = ClientConfig(
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                should_verify_ssl=True if should_verify_ssl is None else should_verify_ssl,
+                root_certificates=root_certificates,
+            )
+        self.config = config
+        self.transport: GrpcTransport = config.open_transport()
+        super().__init__(self.transport)
+
+    def is_using_api_key(self) -> bool:
+        """Whether calls carry a credential (an API key, or a password session)."""
+        return self.transport.has_credential
+
+    def close(self) -> None:
+        """Close the channel (and with it every manager using this client)."""
+        self.transport.close()

@@ -7,6 +7,7 @@ the import and the URL.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from veil_client.api.common import PAGE_SIZE, Page, collect
 from veil_client.api.health import HealthApi
 from veil_client.api.runs import RunsApi
-from veil_client.auth_client import AuthClient
+from veil_client.auth_client import ApiClient, AuthClient
+from veil_client.client_config import ClientConfig, refuse_conflicts
 from veil_client.errors import InvalidArgument, NotFound, Unavailable
 from veil_client.models import (
     ForgottenPasswordRequest,
@@ -31,6 +33,42 @@ if TYPE_CHECKING:
 CONNECTION_CHECK_TIMEOUT_S = 10.0
 """Deadline of the health check a new Manager makes."""
 
+_VERSION_SUFFIX = re.compile(r"-v(\d+)$")
+
+
+def increment_display_name_version(name: str) -> str:
+    """The display name of a runner made from an earlier run, as Octopize names it.
+
+    ``iris`` becomes ``iris-v1``, ``iris-v1`` becomes ``iris-v2`` (``-v9`` -> ``-v10``): a
+    reloaded or YAML-made runner reruns under a name of its own, so listing the server's jobs
+    by name tells the rerun from the run it came from.
+    """
+    match = _VERSION_SUFFIX.search(name)
+    if match is None:
+        return f"{name}-v1"
+    return f"{name[: match.start()]}-v{int(match.group(1)) + 1}"
+
+
+def _run_id(value: object, field: str) -> str:
+    """A run id (``runner.set_name``) in canonical form, or Octopize's errors naming the field.
+
+    Raises:
+        TypeError: ``value`` is neither a str nor a UUID.
+        InvalidArgument: ``value`` is not a UUID (a ValueError; a display name given by
+            mistake is pointed at ``create_runner_from_name``).
+    """
+    if not isinstance(value, str | uuid.UUID):
+        raise TypeError(f"{field} must be a str or UUID, got {type(value).__name__}")
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidArgument(
+            f"Invalid {field} format: {value!r}. Expected a run id, a UUID such as "
+            "runner.set_name ('a1b2c3d4-e5f6-7890-abcd-ef1234567890'); to reload a run by its "
+            f"display name: manager.create_runner_from_name({value!r}).",
+            field=field,
+        ) from None
+
 
 class Manager:
     """Connects to a Veil server and hands out runners and DP dataset clients.
@@ -39,7 +77,13 @@ class Manager:
         base_url: ``localhost:PORT``, ``grpc://host:port`` or ``grpcs://host:port``; defaults to
             the ``VEIL_URL`` environment variable.
         api_key: An API key (recommended); defaults to ``VEIL_API_KEY``.
-        timeout: Default deadline of unary calls, in seconds.
+        api_client: A configured :class:`veil_client.ApiClient` to use (Octopize's argument):
+            it becomes ``auth_client`` and its channel is this manager's. Not with any other
+            connection setting.
+        config: A :class:`veil_client.ClientConfig` holding the connection settings
+            (Octopize's argument); what it leaves unset comes from the environment. Not with
+            ``base_url``, ``api_key``, ``timeout``, ``root_certificates`` or ``transport``.
+        timeout: Default deadline of unary calls, in seconds (default 60).
         root_certificates: PEM CA bundle for ``grpcs://`` servers with a private CA.
         transport: Talk through this transport instead of opening a channel to ``base_url``
             (e.g. a :class:`veil_client.testing.FakeTransport` in tests).
@@ -49,7 +93,8 @@ class Manager:
             server ship together).
 
     Raises:
-        InvalidArgument: ``base_url`` is empty or an HTTP URL.
+        InvalidArgument: ``base_url`` is empty or an HTTP URL; ``api_client`` or ``config``
+            with settings they already hold (a ValueError naming them, as Octopize's).
         Unavailable: no Veil server answers at ``base_url`` (down, wrong host, an HTTP port, a
             TLS mismatch), in one sentence naming the address and the fix.
     """
@@ -59,29 +104,59 @@ class Manager:
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float = 60.0,
+        api_client: ApiClient | None = None,
+        config: ClientConfig | None = None,
+        timeout: float | None = None,
         root_certificates: bytes | None = None,
         transport: Transport | None = None,
         check_connection: bool = True,
         should_verify_compatibility: bool | None = None,
     ) -> None:
-        url = base_url or os.environ.get("VEIL_URL", "")
-        key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
-        self.base_url = url
-        if transport is None:
-            transport = GrpcTransport(
-                url, api_key=key, timeout=timeout, root_certificates=root_certificates
+        settings = {
+            "base_url": base_url,
+            "api_key": api_key,
+            "timeout": timeout,
+            "root_certificates": root_certificates,
+            "transport": transport,
+        }
+        auth_client: AuthClient | None = None
+        if api_client is not None:
+            refuse_conflicts(
+                "api_client",
+                "Either pass a pre-configured ApiClient or configuration parameters, not both.",
+                **settings,
+                config=config,
             )
-            self._has_api_key = key is not None
+            auth_client, transport = api_client, api_client.transport
+            self.base_url = api_client.config.url
+        elif config is not None:
+            refuse_conflicts(
+                "config",
+                "Either pass a ClientConfig object or individual parameters, not both.",
+                **settings,
+            )
+            transport = config.open_transport()
+            self.base_url = config.url
+        elif transport is None:
+            config = ClientConfig(
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                root_certificates=root_certificates,
+            )
+            transport = config.open_transport()
+            self.base_url = config.url
         else:
+            key = api_key if api_key is not None else os.environ.get("VEIL_API_KEY") or None
             if key is not None:
                 transport.set_credential(key)
-            self._has_api_key = transport.has_credential
+            self.base_url = base_url or os.environ.get("VEIL_URL", "")
+        self._has_api_key = transport.has_credential
         self.transport = transport
         self.runs_api = RunsApi(self.transport)
-        self.auth_client = AuthClient(self.transport)
+        self.auth_client = auth_client or AuthClient(self.transport)
         if check_connection and isinstance(transport, GrpcTransport):
-            self._check_connection(min(timeout, CONNECTION_CHECK_TIMEOUT_S))
+            self._check_connection(min(transport.timeout, CONNECTION_CHECK_TIMEOUT_S))
 
     def _check_connection(self, timeout: float) -> None:
         status = HealthApi(self.transport).check_within(timeout)
@@ -222,23 +297,38 @@ class Manager:
         )
 
     def create_runner_from_id(self, set_name: str | uuid.UUID) -> Runner:
-        """Reload a previous run by its id, with its configuration, jobs and results."""
-        run_id = str(uuid.UUID(str(set_name)))
+        """Reload a previous run by its id, with its configuration, jobs and results.
+
+        The runner is named as Octopize names it, ``<name>-v1`` (``-v1`` -> ``-v2``...): its
+        results are the run's, and ``run()`` starts a new version under the new name, leaving
+        the run as it was.
+
+        Raises:
+            TypeError: ``set_name`` is neither a str nor a UUID (as Octopize's).
+            InvalidArgument: ``set_name`` is not a UUID (a ValueError, as Octopize's).
+            NotFound: no run of yours has that id.
+        """
+        run_id = _run_id(set_name, "set_name")
         run = self.runs_api.get_run(run_id)
-        runner = Runner(self, run.display_name)
+        runner = Runner(self, increment_display_name_version(run.display_name))
         runner.set_name = run.id
         runner.config = run.config
         for table in run.tables:
             if table.name in runner.config.tables and table.role == "avatar":
                 runner.config.tables[table.name].has_avatar_data = True
+        runner._mark_pushed()
         jobs = self._list_jobs(run_id=run.id)
         for job in sorted(jobs, key=lambda j: j["created_at"] or 0):
             runner.jobs[job["kind"]] = job["id"]
         return runner
 
     def create_runner_from_yaml(self, yaml_path: str, set_name: str) -> Runner:
-        """A new runner configured by an avatar_yaml file (upload its data with upload_file)."""
-        runner = self.create_runner(set_name)
+        """A new runner configured by an avatar_yaml file (upload its data with upload_file).
+
+        Named as Octopize names it: ``set_name`` with its ``-vN`` suffix added or incremented
+        (``x`` -> ``x-v1``).
+        """
+        runner = self.create_runner(increment_display_name_version(set_name))
         runner.from_yaml(yaml_path)
         return runner
 
@@ -278,7 +368,7 @@ class Manager:
 
     def get_jobs_by_id(self, id: str | uuid.UUID) -> list[JobResponse]:
         """Every job of one run, newest first."""
-        return self._list_jobs(run_id=str(uuid.UUID(str(id))), limit=10_000)
+        return self._list_jobs(run_id=_run_id(id, "id"), limit=10_000)
 
     def get_last_set(self) -> list[JobResponse]:
         """Every job of the most recently created run that has jobs."""
@@ -344,7 +434,7 @@ class Manager:
 
     def delete_job_by_id(self, id: str | uuid.UUID) -> dict[str, Any]:
         """Delete every job of one run."""
-        jobs = self._list_jobs(run_id=str(id))
+        jobs = self._list_jobs(run_id=_run_id(id, "id"))
         for job in jobs:
             if not job["done"]:
                 self.runs_api.cancel_job(job["id"])
@@ -361,7 +451,7 @@ class Manager:
         """Cancel the unfinished jobs of one run."""
         return [
             self.runs_api.cancel_job(job["id"])
-            for job in self._list_jobs(run_id=str(id))
+            for job in self._list_jobs(run_id=_run_id(id, "id"))
             if not job["done"]
         ]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import tempfile
 import warnings
 import webbrowser
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow.ipc as ipc
 
 from veil_client import avatar_features as features
 from veil_client import column_types, links, parameters
+from veil_client.api import run_config_proto
 from veil_client.api.runs import LinkedKSearch, PrivacySearch, ResultInfo, RunsApi
 from veil_client.column_types import infer_types
 from veil_client.config import (
@@ -73,6 +73,8 @@ _RESULT_JOB = {
     Results.SIGNAL_METRICS: JobKind.signal_metrics,
     Results.REPORT: JobKind.report,
 }
+_PIA_REPORT_JOB = "report_pia"
+"""Octopize's job (parameters) name of the PIA report, made by Veil's report job."""
 _ON_REQUEST_ONLY = frozenset({"pseudonym_mappings", "lineage"})
 """SENSITIVE result kinds that get_all_results leaves on the server."""
 
@@ -103,7 +105,8 @@ class Runner:
         self.manager = manager
         self.api: RunsApi = manager.runs_api
         self.display_name = display_name
-        self.set_name: str | None = None
+        self._run_id: str | None = None
+        self.set_name = None
         self.report_language = ReportLanguage(report_language)
         self.config = RunnerConfig(
             seed=seed,
@@ -124,17 +127,66 @@ class Runner:
         self._linked_k_searches: dict[str, LinkedKSearch] = {}
         self._warned: set[str] = set()
         self._deleted: dict[JobKind, str] = {}
+        self._pushed: tuple[str, bytes] | None = None
 
     # -- server state -------------------------------------------------------------------------
 
+    @property
+    def set_name(self) -> str | None:
+        """The id of the run this runner's jobs and results belong to (Octopize's
+        ``set_name``), or of its first run until ``run()``; None before the server has one."""
+        return self._set_name
+
+    @set_name.setter
+    def set_name(self, value: str | None) -> None:
+        self._set_name = value
+        self._run_id = value
+
     def _ensure_run(self) -> str:
-        if self.set_name is None:
-            run = self.api.create_run(self.display_name)
-            self.set_name = run.id
-        return self.set_name
+        """The run holding the runner's current configuration and tables (created the first
+        time), which is ``set_name``'s unless a change was made since the last run()."""
+        if self._run_id is None:
+            self.set_name = self.api.create_run(self.display_name).id
+        assert self._run_id is not None
+        return self._run_id
+
+    def _writable_run(self) -> str:
+        """The run to change: a copy without jobs (once, under the runner's name) when the
+        current one has the runner's jobs.
+
+        Jobs read their run's configuration and tables when they start, and metrics jobs start
+        after the avatarization: a change made after run() must not reach them, nor rewrite
+        the configuration the run's results were made with. Octopize keeps such changes local
+        until the next run(), which makes a new resource set; here the copy is that set,
+        made early so the server still checks each change when it is made. ``set_name``
+        stays the jobs' run until the next run().
+        """
+        run_id = self._ensure_run()
+        if self.jobs and run_id == self._set_name:
+            run_id = self.api.copy_run(run_id, self.display_name).id
+            self._run_id = run_id
+        return run_id
+
+    def _config_state(self) -> bytes | None:
+        """The configuration as it would be sent (None if it cannot be: set_config says why)."""
+        try:
+            return run_config_proto.to_proto(self.config).SerializeToString(deterministic=True)
+        except (TypeError, ValueError):
+            return None
+
+    def _mark_pushed(self) -> None:
+        """The server's run holds this configuration (it was read from it or just imported)."""
+        state = self._config_state()
+        self._pushed = (self._run_id, state) if self._run_id and state else None
 
     def _push_config(self) -> None:
-        self.api.set_config(self._ensure_run(), self.config)
+        """Send the configuration unless the run already holds it: a get_yaml() or a rerun
+        without changes must not copy a run that has jobs into a version nobody changed."""
+        state = self._config_state()
+        if state is not None and self._run_id is not None and self._pushed == (self._run_id, state):
+            return
+        self.api.set_config(self._writable_run(), self.config)
+        self._mark_pushed()
 
     def _require_table(self, table_name: str) -> TableState:
         if table_name not in self.config.tables:
@@ -306,7 +358,7 @@ class Runner:
                 YAML): its ``category`` columns are read as text from a CSV, under
                 ``explicit``.
         """
-        run_id = self._ensure_run()
+        run_id = self._writable_run()
         stored = self.api.upload_table(
             run_id,
             table_name,
@@ -456,8 +508,8 @@ class Runner:
             for link in self.config.links
             if table_name not in (link.parent_table, link.child_table)
         ]
-        if self.set_name is not None:
-            self.api.delete_table(self.set_name, table_name)
+        if self._run_id is not None:
+            self.api.delete_table(self._writable_run(), table_name)
             self._push_config()
 
     # -- parameters ---------------------------------------------------------------------------
@@ -839,10 +891,11 @@ class Runner:
     def from_yaml(self, yaml_path: str) -> None:
         """Load a configuration written by get_yaml or the web app (upload data separately)."""
         text = Path(yaml_path).read_text()
-        imported = self.api.import_yaml(self._ensure_run(), text, self.config)
+        imported = self.api.import_yaml(self._writable_run(), text, self.config)
         for note in imported.warnings:
             warnings.warn(note, UserWarning, stacklevel=2)
         self.config = imported.config
+        self._mark_pushed()
         self.report_language = ReportLanguage(self.config.report_language)
 
     # -- jobs ---------------------------------------------------------------------------------
@@ -866,13 +919,18 @@ class Runner:
                 stacklevel=2,
             )
         self._push_config()
-        started = self.api.start_jobs(self._ensure_run(), kinds)
+        # The runner's name, not the run's: a runner reloaded by create_runner_from_id is
+        # named "<name>-v1" (Octopize's rule) and its rerun is listed under that name.
+        started = self.api.start_jobs(self._ensure_run(), kinds, display_name=self.display_name)
         self.set_name = started.run_id
         self.jobs = {JobKind(job.kind): job.id for job in started.jobs}
         self._cache = {}
 
     def _job_id(self, job: JobKind | str) -> str:
-        kind = JobKind(getattr(job, "value", job))
+        name = getattr(job, "value", job)
+        # Octopize's report job makes the technical report and a "report_pia" job the PIA one;
+        # Veil's report job makes both, so Octopize's name for the second is that job.
+        kind = JobKind.report if name == _PIA_REPORT_JOB else JobKind(name)
         if kind not in self.jobs:
             raise ValueError(
                 f"job {kind.value!r} was not launched; launched: "
@@ -1006,7 +1064,8 @@ class Runner:
         self, table_name: str, job_name: JobKind | str, result: Results = Results.SHUFFLED
     ) -> Any:
         """One result of a job for a table: a DataFrame (tables, with their original dtypes),
-        a dict or list (JSON), an HTML string (figures) or bytes (the PDF report)."""
+        a dict or list (JSON), the figures by kind (``{"2d_projection": [HTML, ...]}``, as
+        Octopize's) or bytes (the PDF report)."""
         self._require_table(table_name)
         result = Results(getattr(result, "value", result))
         found = [
@@ -1020,6 +1079,14 @@ class Runner:
             raise ValueError(
                 f"job {job_name} produced no {result.value} result for {table_name!r}."
             )
+        if result is Results.FIGURES:
+            # Octopize's ResultsOrganizer keeps a table's figures by kind ({kind: [HTML, ...]},
+            # what its render_plot reads); one HTML page would hide every other figure.
+            figures: dict[str, list[str]] = {}
+            for info in found:
+                kind = info.subkind.partition(":")[0]
+                figures.setdefault(kind, []).append(self._decode(info))
+            return figures
         value = self._decode(found[-1])
         if result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS) and not isinstance(
             value, list
@@ -1176,7 +1243,22 @@ class Runner:
     def render_plot(
         self, table_name: str, plot_kind: PlotKind, open_in_browser: bool = False
     ) -> list[str]:
-        """Show figures inline in Jupyter; elsewhere write HTML files and return their paths."""
+        """Show a table's figures of one kind, as Octopize's client does.
+
+        In a Jupyter notebook the figures are displayed inline. With ``open_in_browser=True``
+        each is written to ``<table>_<kind>_<index>.html`` in the current directory (Octopize's
+        names) and opened in a browser. Nothing else is written: outside a notebook, without
+        ``open_in_browser``, there is nothing to show a figure in, so a UserWarning says how
+        to get the files (Octopize prints the repr of an IPython object there).
+
+        Returns:
+            The paths of the files written (Veil; Octopize returns None): empty unless
+            ``open_in_browser``.
+
+        Raises:
+            ValueError: an unknown table, or no figure of that kind was produced for it (the
+                message lists the kinds that were).
+        """
         self._require_table(table_name)
         kind = PlotKind(getattr(plot_kind, "value", plot_kind))
         figures = self._figures(table_name)
@@ -1186,24 +1268,32 @@ class Runner:
             raise ValueError(
                 f"no {kind.value} plot was produced for {table_name!r}; produced kinds: {produced}."
             )
+        names = [f"{table_name}_{kind.value}_{index}.html" for index in range(len(chosen))]
+        notebook = in_notebook()
+        if not open_in_browser and not notebook:
+            # Writing anyway (to a shared temporary directory, as Veil once did) would leave
+            # figures of sensitive data where Octopize leaves none.
+            warnings.warn(
+                f"render_plot: not in a Jupyter notebook, so there is nothing to show the "
+                f"{kind.value} figure(s) of {table_name!r} in and nothing was written; pass "
+                f"open_in_browser=True to write {', '.join(names)} in the current directory "
+                "and open them.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return []
         paths = []
-        for index, info in enumerate(chosen):
+        for name, info in zip(names, chosen, strict=True):
             html = self._fetch(info).decode("utf-8")
             if open_in_browser:
-                path = Path(f"{table_name}_{kind.value}_{index}.html").resolve()
-                path.write_text(html)
+                path = Path(name).resolve()
+                path.write_text(html, encoding="utf-8")
                 webbrowser.open(path.as_uri())
                 paths.append(str(path))
-            elif in_notebook():
+            else:
                 # Untyped module; only imported inside a Jupyter kernel, where it is present.
                 ipython: Any = importlib.import_module("IPython.display")
                 ipython.display(ipython.HTML(html))
-            else:
-                # Outside Jupyter (scripts, tests) IPython may be installed but cannot show
-                # HTML: write the figure and return its path instead of printing a repr.
-                path = Path(tempfile.gettempdir()) / f"{table_name}_{kind.value}_{index}.html"
-                path.write_text(html)
-                paths.append(str(path))
         return paths
 
     def download_report(

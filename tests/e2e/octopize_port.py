@@ -18,11 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import IPython.display
+import pytest
 from support import FIXTURES, octopize_fixtures
 
 IMPORTS = {
     "avatars": "veil_client",
     "avatars.client": "veil_client",
+    "avatars.client_config": "veil_client",
     "avatars.manager": "veil_client",
     "avatars.runner": "veil_client",
     "avatars.models": "veil_client.models",
@@ -96,3 +99,16 @@ def octopize_workdir(root: Path) -> Iterator[Path]:
         yield notebooks
     finally:
         os.chdir(previous)
+
+
+def show_figures_inline(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Run notebook code as Jupyter would show it: ``render_plot`` believes it runs in a
+    notebook and IPython's ``display`` collects the HTML it is given (returned, for checks).
+
+    Outside a notebook ``render_plot`` writes nothing and warns (there is nothing to show a
+    figure in), as a script running the tutorials' code would be told.
+    """
+    shown: list[Any] = []
+    monkeypatch.setattr("veil_client.runner.in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    return shown

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from octopize_port import show_figures_inline
 from pypdf import PdfReader
 from support import ServerThread, TestUser, octopize_fixtures
 from veil_client.constants import Results
@@ -178,6 +179,7 @@ def notebook(
     """A notebook's surroundings: ``../fixtures``, the server's address, the reader's key."""
     monkeypatch.setenv("VEIL_URL", veil_server.url)
     monkeypatch.setenv("AVATAR_API_KEY", user.api_key)
+    show_figures_inline(monkeypatch)
     octopize_fixtures(tmp_path / "fixtures")
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

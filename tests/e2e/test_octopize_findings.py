@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser
 from veil_client import InvalidArgument, Manager, Unavailable
 from veil_client.config import ColumnType
-from veil_client.constants import Results
+from veil_client.constants import PlotKind, Results
 from veil_client.models import JobKind, JobStatus
 from veil_service.engine.reports import build_report_figures
 
@@ -197,6 +197,10 @@ def test_item_6_get_all_results_has_octopizes_shape(manager: Manager, iris: pd.D
     )
     report = runner.get_specific_result("iris", JobKind.report, Results.REPORT)
     assert report.startswith(b"%PDF")
+    # Octopize's PIA report job is "report_pia"; Veil's report job makes both reports. Before:
+    # "ValueError: 'report_pia' is not a valid JobKind".
+    assert runner.get_job("report_pia").id == runner.jobs[JobKind.report]
+    assert runner.get_status("report_pia") == JobStatus.finished
     figures_metadata = runner.get_specific_result(
         "iris", JobKind.standard, Results.FIGURES_METADATA
     )
@@ -474,3 +478,130 @@ def test_kill_after_the_jobs_were_deleted_does_not_fail(
     assert deleted["deleted_jobs"] == [runner.jobs[JobKind.standard]]
     runner.kill()
     assert manager.get_jobs_by_name("kill_deleted") == []
+
+
+def test_a_reloaded_runner_reruns_under_its_own_versioned_name(
+    manager: Manager, iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    # Octopize names a runner made from an earlier run "<name>-v1" (then -v2...), and its
+    # run() creates the set under that name; a runner run twice keeps its name. Before: the
+    # reloaded runner kept "versioned", and its rerun was listed under "versioned".
+    runner = manager.create_runner("versioned")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    first_id = runner.set_name
+    first = runner.shuffled("iris")
+
+    loaded = manager.create_runner_from_id(first_id)
+    assert loaded.display_name == "versioned-v1"
+    assert loaded.set_name == first_id
+    pd.testing.assert_frame_equal(loaded.shuffled("iris"), first)
+    loaded.run(jobs_to_run=[JobKind.standard], ignore_warnings=True)
+    second_id = loaded.set_name
+    assert second_id != first_id
+    assert loaded.shuffled("iris").shape == (150, 5)
+    assert loaded.api.get_run(second_id).display_name == "versioned-v1"
+    assert {j.id for j in manager.get_jobs_by_name("versioned-v1")} == set(loaded.jobs.values())
+    assert [run_id for run_id, _ in manager.find_ids_by_name("versioned")] == [first_id]
+    assert loaded.api.get_run(first_id).display_name == "versioned"
+
+    again = manager.create_runner_from_name("versioned-v1")
+    assert again.display_name == "versioned-v2" and again.set_name == second_id
+    yaml_path = tmp_path / "versioned.yaml"
+    runner.get_yaml(str(yaml_path))
+    assert manager.create_runner_from_yaml(str(yaml_path), "versioned").display_name == (
+        "versioned-v1"
+    )
+    assert manager.create_runner_from_yaml(str(yaml_path), "x-v9").display_name == "x-v10"
+
+    # A runner run again keeps its name (a new version of it), as Octopize's does.
+    runner.run(jobs_to_run=[JobKind.standard], ignore_warnings=True)
+    assert runner.display_name == "versioned"
+    assert [run_id for run_id, _ in manager.find_ids_by_name("versioned")] == [
+        runner.set_name,
+        first_id,
+    ]
+
+    with pytest.raises(InvalidArgument, match="reuse_run adds the jobs") as refused:
+        runner.api.start_jobs(
+            runner.set_name, [JobKind.privacy_metrics], reuse_run=True, display_name="other"
+        )
+    assert refused.value.field == "display_name"
+
+
+def test_figures_come_by_kind_and_bad_run_ids_are_named(
+    manager: Manager, iris: pd.DataFrame
+) -> None:
+    # Octopize's get_specific_result(table, job, Results.FIGURES) gives the table's figures by
+    # kind ({PlotKind: [HTML, ...]}, what its render_plot reads). Before: one HTML page (the
+    # last figure), every other one out of reach.
+    runner = manager.create_runner("figures_by_kind")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard])
+    figures = runner.get_specific_result("iris", JobKind.standard, Results.FIGURES)
+    assert isinstance(figures, dict)
+    assert figures == runner.get_all_results().figures["iris"]
+    assert {PlotKind.PROJECTION_2D, PlotKind.PROJECTION_3D, PlotKind.DISTRIBUTION} <= set(figures)
+    projection = figures[PlotKind.PROJECTION_2D]
+    assert len(projection) == 1 and "<svg" in projection[0]
+
+    # Octopize's create_runner_from_id errors: TypeError for a non-string, ValueError naming
+    # the format. Before: "badly formed hexadecimal UUID string" for both.
+    with pytest.raises(TypeError, match="set_name must be a str or UUID, got int"):
+        manager.create_runner_from_id(5)  # type: ignore[arg-type]
+    with pytest.raises(
+        InvalidArgument,
+        match=r"Invalid set_name format: 'figures_by_kind'.*"
+        r"create_runner_from_name\('figures_by_kind'\)",
+    ) as bad:
+        manager.create_runner_from_id("figures_by_kind")
+    assert bad.value.field == "set_name"
+    with pytest.raises(InvalidArgument, match="Invalid id format"):
+        manager.get_jobs_by_id("figures_by_kind")
+    with pytest.raises(InvalidArgument, match="Invalid id format"):
+        manager.delete_job_by_id("figures_by_kind")
+    assert manager.get_jobs_by_id(runner.set_name)[0].id == runner.jobs[JobKind.standard]
+
+
+def test_changes_after_run_wait_for_the_next_run(manager: Manager, iris: pd.DataFrame) -> None:
+    # Octopize keeps a runner's changes local until the next run(), which makes a new resource
+    # set: the jobs already started keep the configuration they were started with. Before:
+    # the change rewrote the run's configuration, and the privacy_metrics job (which starts
+    # after the avatarization) ran with it: ncp 2 for a run started without ncp.
+    runner = manager.create_runner("changed_after_run")
+    runner.add_table("iris", iris)
+    runner.set_parameters("iris", k=10)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    first_id = runner.set_name
+    runner.set_parameters("iris", k=20, ncp=2)
+    runner.upload_file("iris", iris.head(100))
+    assert runner.set_name == first_id  # still the run of the jobs and results
+    assert runner.privacy_metrics("iris")[0]["metadata"]["parameters"]["ncp"] is None  # unset
+    assert runner.shuffled("iris").shape == (150, 5)
+    first = runner.api.get_run(first_id)
+    assert first.config.tables["iris"].avatarization == {"k": 10}
+    assert [t.num_rows for t in first.tables if t.role == "original"] == [150]
+
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics], ignore_warnings=True)
+    assert runner.set_name != first_id
+    assert runner.privacy_metrics("iris")[0]["metadata"]["parameters"]["ncp"] == 2
+    assert runner.shuffled("iris").shape == (100, 5)
+    assert runner.api.get_run(runner.set_name).config.tables["iris"].avatarization == {
+        "k": 20,
+        "ncp": 2,
+    }
+    # One new version for the changes and the rerun, listed under the runner's name.
+    assert [run_id for run_id, _ in manager.find_ids_by_name("changed_after_run")] == [
+        runner.set_name,
+        first_id,
+    ]
+    # Reading the configuration changes nothing: no version is made for it.
+    runs = len(manager.runs_api.list_runs(display_name="changed_after_run").items)
+    runner.get_yaml()
+    reloaded = manager.create_runner_from_id(first_id)
+    reloaded.get_yaml()
+    assert reloaded.set_name == first_id
+    assert len(manager.runs_api.list_runs(display_name="changed_after_run").items) == runs
+    assert manager.runs_api.list_runs(display_name="changed_after_run-v1").items == []

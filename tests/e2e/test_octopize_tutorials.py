@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from octopize_port import octopize_workdir, run
+from octopize_port import octopize_workdir, run, show_figures_inline
 from support import FIXTURES, ServerThread, TestUser
 from veil_client import FailedPrecondition
 from veil_client.models import JobKind, JobStatus
@@ -285,6 +285,7 @@ def notebook(
     monkeypatch.setenv("VEIL_URL", veil_server.url)
     monkeypatch.setenv("AVATAR_API_KEY", user.api_key)
     monkeypatch.setenv("BROWSER", "true")
+    show_figures_inline(monkeypatch)
     with octopize_workdir(tmp_path) as workdir:
         yield workdir
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from octopize_port import show_figures_inline
 from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser, octopize_fixtures
 from veil_client.models import JobStatus
@@ -269,6 +270,7 @@ def notebook(
     monkeypatch.setenv("VEIL_URL", veil_server.url)
     monkeypatch.setenv("AVATAR_API_KEY", user.api_key)
     monkeypatch.setenv("BROWSER", "true")
+    show_figures_inline(monkeypatch)
     fixtures = octopize_fixtures(tmp_path / "fixtures")
     (fixtures / "wbcd.csv").symlink_to(FIXTURES / "tables" / "wbcd.csv")
     # Tutorial 5 reads adult_with_cities.csv and keeps its first 1,000 rows: the fixture holds

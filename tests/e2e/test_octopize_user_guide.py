@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from integration.smtp_inbox import Mailbox, shared_mail_server, token_in
-from octopize_port import octopize_workdir, run
+from octopize_port import octopize_workdir, run, show_figures_inline
 from support import FIXTURES, ServerThread, TestUser, create_user
 from veil_client import Manager, Runner
 from veil_client.models import JobKind, JobStatus
@@ -296,6 +296,7 @@ def guide_env(
     monkeypatch.setenv("VEIL_URL", veil_server.url)
     monkeypatch.setenv("AVATAR_API_KEY", user.api_key)
     monkeypatch.setenv("BROWSER", "true")
+    show_figures_inline(monkeypatch)
     with octopize_workdir(tmp_path) as workdir:
         yield workdir
 
@@ -449,6 +450,11 @@ def test_rerun_delete_and_delete_by_name(
         run(GUIDE_DELETE_FROM_RUNNER, namespace)
     assert runner.jobs == {}
 
+    # The reloaded runner reran as "my_dataset-v1" (Octopize's naming), leaving one run of the
+    # name; a second one makes delete_job("my_dataset") ambiguous.
+    assert runner.display_name == "my_dataset-v1"
+    assert [run_id for run_id, _ in manager.find_ids_by_name("my_dataset")] == [first.set_name]
+    _ran_wbcd(manager, "my_dataset", [JobKind.standard])
     with pytest.raises(ValueError, match=r"several runs are named 'my_dataset'"):
         run(GUIDE_DELETE_BY_NAME, namespace)
     for run_id, _ in manager.find_ids_by_name("my_dataset")[1:]:
@@ -515,6 +521,7 @@ def test_metrics_only_and_plots(guide_env: Path, veil_server: ServerThread, user
     assert runner.privacy_metrics("iris")[0]["hidden_rate"] < 10
     assert runner.signal_metrics("iris")[0]["hellinger_mean"] < 1e-6
     run(GUIDE_RENDER_PLOT, namespace)
+    assert list(Path.cwd().glob("*.html")) == []  # shown inline, as Octopize's: no file
     run(GUIDE_RENDER_PLOT_IN_BROWSER, namespace)
     written = sorted(Path.cwd().glob("iris_3d_projection_*.html"))
     assert written and "<" in written[0].read_text()

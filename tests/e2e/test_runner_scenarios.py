@@ -3,9 +3,13 @@ against a real server (port 0, SQLite file, engine child process)."""
 
 from __future__ import annotations
 
+import tempfile
 import warnings
+import webbrowser
 from pathlib import Path
+from typing import Any
 
+import IPython.display
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -81,7 +85,7 @@ def test_same_seed_same_avatars_and_yaml_round_trip(
 
 
 def test_quickstart_default_run_with_reports_and_plots(
-    manager: Manager, tables: Path, tmp_path: Path
+    manager: Manager, tables: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner = manager.create_runner("quickstart", seed=1, report_language=ReportLanguage.FR)
     runner.add_table("wbcd", tables / "wbcd.csv")
@@ -91,10 +95,34 @@ def test_quickstart_default_run_with_reports_and_plots(
     assert Path(pdf[0]).read_bytes().startswith(b"%PDF")
     docx = runner.download_report(str(tmp_path / "pia.docx"), report_type=ReportType.PIA)
     assert Path(docx[0]).read_bytes().startswith(b"PK")
-    paths = runner.render_plot("wbcd", PlotKind.PROJECTION_2D)
-    assert paths
+    # render_plot does what Octopize's does: inline in a notebook; with open_in_browser=True
+    # <table>_<kind>_<i>.html in the current directory, opened in a browser; nothing written
+    # otherwise. Before: outside a notebook it wrote the files to the temporary directory.
+    work, scratch = tmp_path / "work", tmp_path / "scratch"
+    work.mkdir()
+    scratch.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    with pytest.warns(UserWarning, match=r"not in a Jupyter notebook.*open_in_browser=True"):
+        assert runner.render_plot("wbcd", PlotKind.PROJECTION_2D) == []
+    assert list(work.iterdir()) == list(scratch.iterdir()) == [] and opened == []
+
+    shown: list[Any] = []
+    monkeypatch.setattr("veil_client.runner.in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    assert runner.render_plot("wbcd", PlotKind.PROJECTION_2D) == []
+    assert shown and all(isinstance(h, IPython.display.HTML) for h in shown)
+    assert list(work.iterdir()) == [] and opened == []
+
+    paths = runner.render_plot("wbcd", PlotKind.PROJECTION_2D, open_in_browser=True)
+    assert paths == [str(work / f"wbcd_2d_projection_{i}.html") for i in range(len(shown))]
+    assert opened == [Path(p).as_uri() for p in paths]
     plot = Path(paths[0]).read_text()
     assert "<svg" in plot or "<canvas" in plot
+    assert plot == shown[0].data
+    assert list(scratch.iterdir()) == []
     with pytest.raises(ValueError, match=r"produced kinds: .*distribution"):
         runner.render_plot("wbcd", PlotKind.RAW_SERIES)
 
@@ -150,8 +178,10 @@ def test_reload_by_name_and_id_with_versions(manager: Manager, tables: Path) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loaded.run(jobs_to_run=[JobKind.standard], ignore_warnings=True)
-    groups = manager.find_ids_by_name("reload_me")
-    assert [g[0] for g in groups][1:] == [second_id, first_id]
+    # The reloaded runner is "reload_me-v1" (Octopize's naming): its runs are listed under it.
+    assert [g[0] for g in manager.find_ids_by_name("reload_me")] == [first_id]
+    groups = manager.find_ids_by_name("reload_me-v1")
+    assert [g[0] for g in groups] == [loaded.set_name, second_id]
     assert all(job.kind == JobKind.standard for _, jobs in groups for job in jobs)
     by_id = manager.create_runner_from_id(first_id)
     pd.testing.assert_frame_equal(by_id.shuffled("wbcd"), first)
@@ -372,7 +402,8 @@ def test_tutorials_1_and_2_on_iris(manager: Manager) -> None:
     multi.run(jobs_to_run=[JobKind.standard])
     originals, avatars = multi.projections("iris")
     assert len(originals) == len(avatars) == 150
-    assert multi.render_plot("iris", PlotKind.PROJECTION_3D)
+    with pytest.warns(UserWarning, match="not in a Jupyter notebook"):
+        assert multi.render_plot("iris", PlotKind.PROJECTION_3D) == []
     assert set(multi.shuffled("iris")["variety"]) <= set(iris["variety"])
 
     attack = manager.create_runner("iris_attack", seed=3)

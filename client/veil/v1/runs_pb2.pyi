@@ -1937,6 +1937,56 @@ class DeleteRunResponse(_message.Message):
 Global___DeleteRunResponse: _TypeAlias = DeleteRunResponse  # noqa: Y015
 
 @_typing.final
+class CopyRunRequest(_message.Message):
+    """CopyRunRequest is the request of RunsService.CopyRun."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """Run id."""
+    display_name: _builtins.str
+    """Display name of the copy (default: the run's)."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CopyRunRequest: _TypeAlias = CopyRunRequest  # noqa: Y015
+
+@_typing.final
+class CopyRunResponse(_message.Message):
+    """CopyRunResponse is the response of RunsService.CopyRun."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def run(self) -> Global___Run:
+        """The new version."""
+
+    def __init__(
+        self,
+        *,
+        run: Global___Run | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CopyRunResponse: _TypeAlias = CopyRunResponse  # noqa: Y015
+
+@_typing.final
 class UploadTableHeader(_message.Message):
     """Header of a table upload: where the table goes."""
 
@@ -2446,10 +2496,17 @@ class StartJobsRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _builtins.int
     KINDS_FIELD_NUMBER: _builtins.int
     REUSE_RUN_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Run id."""
     reuse_run: _builtins.bool
     """Start on this run even if it already has jobs (no new version)."""
+    display_name: _builtins.str
+    """Display name of the new version when one is made (default: the run's own). A name other
+    than the run's always makes a new version under that name, leaving the run as it was: a
+    runner reloaded with create_runner_from_id is named "<name>-v1" and reruns under it, as
+    Octopize's client does. Cannot be combined with reuse_run (INVALID_ARGUMENT).
+    """
     @_builtins.property
     def kinds(self) -> _containers.RepeatedScalarFieldContainer[Global___JobKind.ValueType]:
         """Jobs to start; dependencies between them are added by the server."""
@@ -2460,10 +2517,11 @@ class StartJobsRequest(_message.Message):
         run_id: _builtins.str = ...,
         kinds: _abc.Iterable[Global___JobKind.ValueType] | None = ...,
         reuse_run: _builtins.bool = ...,
+        display_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kinds", b"kinds", "reuse_run", b"reuse_run", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "kinds", b"kinds", "reuse_run", b"reuse_run", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -59,6 +59,11 @@ class RunsServiceStub:
                 request_serializer=veil_dot_v1_dot_runs__pb2.DeleteRunRequest.SerializeToString,
                 response_deserializer=veil_dot_v1_dot_runs__pb2.DeleteRunResponse.FromString,
                 _registered_method=True)
+        self.CopyRun = channel.unary_unary(
+                '/veil.v1.RunsService/CopyRun',
+                request_serializer=veil_dot_v1_dot_runs__pb2.CopyRunRequest.SerializeToString,
+                response_deserializer=veil_dot_v1_dot_runs__pb2.CopyRunResponse.FromString,
+                _registered_method=True)
         self.UploadTable = channel.stream_unary(
                 '/veil.v1.RunsService/UploadTable',
                 request_serializer=veil_dot_v1_dot_runs__pb2.UploadTableRequest.SerializeToString,
@@ -195,6 +200,17 @@ class RunsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CopyRun(self, request, context):
+        """Copies a run into a new version without jobs (same configuration and tables, no copy of the
+        bytes), under its display name or the one given. The client changes the copy when its run
+        already has jobs: those jobs read their run's configuration and tables when they start, and
+        a change made after run() must wait for the next run(), as with Octopize's resource sets.
+        Errors: NOT_FOUND, INVALID_ARGUMENT (display name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadTable(self, request_iterator, context):
         """Uploads one table as an Arrow IPC stream: the first message carries the header, the following
         ones the stream bytes (at most ~1 MiB each). The server writes while it receives and registers
@@ -268,8 +284,8 @@ class RunsServiceServicer:
     def StartJobs(self, request, context):
         """Starts jobs on a run, with their dependencies (metrics after standard, report after
         metrics). A run that already has jobs is copied into a new version under the same display
-        name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-        parameters), INVALID_ARGUMENT.
+        name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+        FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -368,6 +384,11 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     servicer.DeleteRun,
                     request_deserializer=veil_dot_v1_dot_runs__pb2.DeleteRunRequest.FromString,
                     response_serializer=veil_dot_v1_dot_runs__pb2.DeleteRunResponse.SerializeToString,
+            ),
+            'CopyRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.CopyRun,
+                    request_deserializer=veil_dot_v1_dot_runs__pb2.CopyRunRequest.FromString,
+                    response_serializer=veil_dot_v1_dot_runs__pb2.CopyRunResponse.SerializeToString,
             ),
             'UploadTable': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadTable,
@@ -578,6 +599,33 @@ class RunsService:
             '/veil.v1.RunsService/DeleteRun',
             veil_dot_v1_dot_runs__pb2.DeleteRunRequest.SerializeToString,
             veil_dot_v1_dot_runs__pb2.DeleteRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veil.v1.RunsService/CopyRun',
+            veil_dot_v1_dot_runs__pb2.CopyRunRequest.SerializeToString,
+            veil_dot_v1_dot_runs__pb2.CopyRunResponse.FromString,
             options,
             channel_credentials,
             insecure,

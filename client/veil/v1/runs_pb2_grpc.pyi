@@ -52,6 +52,13 @@ class RunsServiceStub:
     """Deletes a run with its tables, jobs and results; running jobs are cancelled first.
     Errors: NOT_FOUND.
     """
+    CopyRun: _grpc.UnaryUnaryMultiCallable[_runs_pb2.CopyRunRequest, _runs_pb2.CopyRunResponse]
+    """Copies a run into a new version without jobs (same configuration and tables, no copy of the
+    bytes), under its display name or the one given. The client changes the copy when its run
+    already has jobs: those jobs read their run's configuration and tables when they start, and
+    a change made after run() must wait for the next run(), as with Octopize's resource sets.
+    Errors: NOT_FOUND, INVALID_ARGUMENT (display name).
+    """
     UploadTable: _grpc.StreamUnaryMultiCallable[_runs_pb2.UploadTableRequest, _runs_pb2.UploadTableResponse]
     """Uploads one table as an Arrow IPC stream: the first message carries the header, the following
     ones the stream bytes (at most ~1 MiB each). The server writes while it receives and registers
@@ -84,8 +91,8 @@ class RunsServiceStub:
     StartJobs: _grpc.UnaryUnaryMultiCallable[_runs_pb2.StartJobsRequest, _runs_pb2.StartJobsResponse]
     """Starts jobs on a run, with their dependencies (metrics after standard, report after
     metrics). A run that already has jobs is copied into a new version under the same display
-    name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-    parameters), INVALID_ARGUMENT.
+    name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+    FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
     """
     GetJob: _grpc.UnaryUnaryMultiCallable[_runs_pb2.GetJobRequest, _runs_pb2.GetJobResponse]
     """Gets a job. Errors: NOT_FOUND."""
@@ -143,6 +150,13 @@ class RunsServiceAsyncStub(RunsServiceStub):
     """Deletes a run with its tables, jobs and results; running jobs are cancelled first.
     Errors: NOT_FOUND.
     """
+    CopyRun: _aio.UnaryUnaryMultiCallable[_runs_pb2.CopyRunRequest, _runs_pb2.CopyRunResponse]  # type: ignore[assignment]
+    """Copies a run into a new version without jobs (same configuration and tables, no copy of the
+    bytes), under its display name or the one given. The client changes the copy when its run
+    already has jobs: those jobs read their run's configuration and tables when they start, and
+    a change made after run() must wait for the next run(), as with Octopize's resource sets.
+    Errors: NOT_FOUND, INVALID_ARGUMENT (display name).
+    """
     UploadTable: _aio.StreamUnaryMultiCallable[_runs_pb2.UploadTableRequest, _runs_pb2.UploadTableResponse]  # type: ignore[assignment]
     """Uploads one table as an Arrow IPC stream: the first message carries the header, the following
     ones the stream bytes (at most ~1 MiB each). The server writes while it receives and registers
@@ -175,8 +189,8 @@ class RunsServiceAsyncStub(RunsServiceStub):
     StartJobs: _aio.UnaryUnaryMultiCallable[_runs_pb2.StartJobsRequest, _runs_pb2.StartJobsResponse]  # type: ignore[assignment]
     """Starts jobs on a run, with their dependencies (metrics after standard, report after
     metrics). A run that already has jobs is copied into a new version under the same display
-    name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-    parameters), INVALID_ARGUMENT.
+    name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+    FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
     """
     GetJob: _aio.UnaryUnaryMultiCallable[_runs_pb2.GetJobRequest, _runs_pb2.GetJobResponse]  # type: ignore[assignment]
     """Gets a job. Errors: NOT_FOUND."""
@@ -254,6 +268,19 @@ class RunsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_runs_pb2.DeleteRunResponse, _abc.Awaitable[_runs_pb2.DeleteRunResponse]]:
         """Deletes a run with its tables, jobs and results; running jobs are cancelled first.
         Errors: NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def CopyRun(
+        self,
+        request: _runs_pb2.CopyRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_runs_pb2.CopyRunResponse, _abc.Awaitable[_runs_pb2.CopyRunResponse]]:
+        """Copies a run into a new version without jobs (same configuration and tables, no copy of the
+        bytes), under its display name or the one given. The client changes the copy when its run
+        already has jobs: those jobs read their run's configuration and tables when they start, and
+        a change made after run() must wait for the next run(), as with Octopize's resource sets.
+        Errors: NOT_FOUND, INVALID_ARGUMENT (display name).
         """
 
     @_abc_1.abstractmethod
@@ -347,8 +374,8 @@ class RunsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_runs_pb2.StartJobsResponse, _abc.Awaitable[_runs_pb2.StartJobsResponse]]:
         """Starts jobs on a run, with their dependencies (metrics after standard, report after
         metrics). A run that already has jobs is copied into a new version under the same display
-        name, unless reuse_run is set. Errors: NOT_FOUND, FAILED_PRECONDITION (missing table or
-        parameters), INVALID_ARGUMENT.
+        name (or under display_name, when given), unless reuse_run is set. Errors: NOT_FOUND,
+        FAILED_PRECONDITION (missing table or parameters), INVALID_ARGUMENT.
         """
 
     @_abc_1.abstractmethod

@@ -61,6 +61,7 @@ LIST_RUNS = unary(
     _S, "ListRuns", runs_pb2.ListRunsRequest, runs_pb2.ListRunsResponse, idempotent=True
 )
 DELETE_RUN = unary(_S, "DeleteRun", runs_pb2.DeleteRunRequest, runs_pb2.DeleteRunResponse)
+COPY_RUN = unary(_S, "CopyRun", runs_pb2.CopyRunRequest, runs_pb2.CopyRunResponse)
 UPLOAD_TABLE = table_upload(
     _S, "UploadTable", runs_pb2.UploadTableRequest, runs_pb2.UploadTableResponse
 )
@@ -459,6 +460,12 @@ class RunsApi:
             request.config.CopyFrom(run_config_proto.to_proto(config))
         return Run.from_proto(self.transport.call(CREATE_RUN, request).run)
 
+    def copy_run(self, run_id: str, display_name: str = "") -> Run:
+        """A new version of a run without jobs (same configuration and tables), under its
+        display name or ``display_name``."""
+        request = runs_pb2.CopyRunRequest(run_id=run_id, display_name=display_name)
+        return Run.from_proto(self.transport.call(COPY_RUN, request).run)
+
     def get_run(self, run_id: str) -> Run:
         """A run with its configuration and tables."""
         return Run.from_proto(
@@ -650,13 +657,26 @@ class RunsApi:
     # -- jobs ---------------------------------------------------------------------------------
 
     def start_jobs(
-        self, run_id: str, kinds: Sequence[JobKind], *, reuse_run: bool = False
+        self,
+        run_id: str,
+        kinds: Sequence[JobKind],
+        *,
+        reuse_run: bool = False,
+        display_name: str = "",
     ) -> StartedJobs:
-        """Start jobs (their dependencies are added by the server)."""
+        """Start jobs (their dependencies are added by the server).
+
+        Args:
+            display_name: The name of the new version the jobs run on when one is made; a name
+                other than the run's always makes one (default: the run's name).
+        """
         response = self.transport.call(
             START_JOBS,
             runs_pb2.StartJobsRequest(
-                run_id=run_id, kinds=[KIND_TO_PROTO[k] for k in kinds], reuse_run=reuse_run
+                run_id=run_id,
+                kinds=[KIND_TO_PROTO[k] for k in kinds],
+                reuse_run=reuse_run,
+                display_name=display_name,
             ),
         )
         return StartedJobs(

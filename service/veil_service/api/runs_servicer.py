@@ -53,6 +53,17 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
         run = await db_call(self.runs.get_run, current_principal().user_id, request.run_id)
         return runs_pb2.GetRunResponse(run=run_to_proto(run))
 
+    async def CopyRun(  # noqa: N802
+        self, request: runs_pb2.CopyRunRequest, context: ServicerContext
+    ) -> runs_pb2.CopyRunResponse:
+        run = await db_call(
+            self.runs.copy_run,
+            current_principal().user_id,
+            request.run_id,
+            request.display_name,
+        )
+        return runs_pb2.CopyRunResponse(run=run_to_proto(run))
+
     async def ListRuns(  # noqa: N802
         self, request: runs_pb2.ListRunsRequest, context: ServicerContext
     ) -> runs_pb2.ListRunsResponse:
@@ -191,7 +202,11 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
                 raise InvalidArgumentError(f"unknown job kind {kind}.", field="kinds")
             kinds.append(JOB_KIND[kind])
         started = await self.runs.start_jobs(
-            current_principal().user_id, request.run_id, kinds, reuse_run=request.reuse_run
+            current_principal().user_id,
+            request.run_id,
+            kinds,
+            reuse_run=request.reuse_run,
+            display_name=request.display_name,
         )
         return runs_pb2.StartJobsResponse(
             run_id=started.run.id,

@@ -42,6 +42,7 @@ RULES: dict[str, Access] = {
             "GetRun",
             "ListRuns",
             "DeleteRun",
+            "CopyRun",
             "UploadTable",
             "DownloadTable",
             "ListTables",

@@ -168,6 +168,21 @@ class RunsService:
         with self.app.db.connect() as conn:
             return self._view(conn, store.get_owned_run(conn, run_id, owner_id))
 
+    def copy_run(self, owner_id: str, run_id: str, display_name: str = "") -> RunView:
+        """A new version of one of the owner's runs, without jobs, to change instead of it
+        (its jobs read its configuration and tables when they start).
+
+        Raises:
+            NotFoundError: the run is not the owner's.
+            InvalidArgumentError: ``display_name`` is over 256 characters (or blank).
+        """
+        if display_name:
+            display_name = store.validate_display_name(display_name)
+        with self.app.db.begin() as conn:
+            run = store.get_owned_run(conn, run_id, owner_id)
+            copy = store.copy_as_new_version(conn, run, display_name=display_name)
+            return self._view(conn, copy)
+
     def list_runs(
         self,
         owner_id: str,
@@ -454,19 +469,40 @@ class RunsService:
     # --- Jobs ----------------------------------------------------------------------------------
 
     async def start_jobs(
-        self, owner_id: str, run_id: str, kinds: list[str], *, reuse_run: bool
+        self,
+        owner_id: str,
+        run_id: str,
+        kinds: list[str],
+        *,
+        reuse_run: bool,
+        display_name: str = "",
     ) -> StartedJobs:
         """Plan and queue jobs of the given kinds (with their dependencies).
 
         Running a run that already has jobs makes a new version of it (same display name, new
         id, same table blobs) unless ``reuse_run``, which adds the jobs to the run and lets them
-        depend on its finished jobs. A linked run's tables are checked first (keys, links, time
-        columns, ``k`` per table: :meth:`_check_linked_tables`), so bad data is refused here
-        and no job is queued.
+        depend on its finished jobs. A ``display_name`` other than the run's always makes a new
+        version, under that name: a reloaded Octopize runner is named ``<name>-v1`` and its
+        rerun must be listed under it, with the run it was loaded from left as it was. A
+        linked run's tables are checked first (keys, links, time columns, ``k`` per table:
+        :meth:`_check_linked_tables`), so bad data is refused here and no job is queued.
+
+        Raises:
+            InvalidArgumentError: ``display_name`` is not 1-256 characters, or differs from the
+                run's with ``reuse_run`` (which adds the jobs to the run, keeping its name).
         """
+        if display_name:
+            display_name = store.validate_display_name(display_name)
         if "standard" in kinds:
             await self._check_linked_tables(owner_id, run_id, kinds)
-        started = await db_call(self._queue_jobs, owner_id, run_id, kinds, reuse_run=reuse_run)
+        started = await db_call(
+            self._queue_jobs,
+            owner_id,
+            run_id,
+            kinds,
+            reuse_run=reuse_run,
+            display_name=display_name,
+        )
         self.dispatcher.jobs_queued(started.run.id)
         return started
 
@@ -524,11 +560,25 @@ class RunsService:
         return run, params, inputs
 
     def _queue_jobs(
-        self, owner_id: str, run_id: str, kinds: list[str], *, reuse_run: bool
+        self,
+        owner_id: str,
+        run_id: str,
+        kinds: list[str],
+        *,
+        reuse_run: bool,
+        display_name: str = "",
     ) -> StartedJobs:
         warnings: list[str] = []
         with self.app.db.begin() as conn:
             run = store.get_owned_run(conn, run_id, owner_id)
+            renamed = bool(display_name) and display_name != run.display_name
+            if renamed and reuse_run:
+                raise InvalidArgumentError(
+                    f"display_name {display_name!r} differs from the run's "
+                    f"({run.display_name!r}) but reuse_run adds the jobs to that run: leave "
+                    "display_name empty, or unset reuse_run to start a new version under it.",
+                    field="display_name",
+                )
             has_jobs = bool(jobs.list_jobs(conn, owner_id=owner_id, run_id=run.id, limit=1))
             steps = jobs.plan(
                 kinds,
@@ -536,7 +586,15 @@ class RunsService:
                 tables.list_tables(conn, run.id),
                 jobs.finished_kinds(conn, run.id) if reuse_run else set(),
             )
-            if has_jobs and not reuse_run:
+            if renamed:
+                source = run
+                run = store.copy_as_new_version(conn, run, display_name=display_name)
+                warnings.append(
+                    f"the jobs run on a new version ({run.version}) of {run.display_name!r} "
+                    f"with id {run.id}, copied from {source.display_name!r} ({source.id}), "
+                    "which is unchanged."
+                )
+            elif has_jobs and not reuse_run:
                 run = store.copy_as_new_version(conn, run)
                 warnings.append(
                     f"this run already had jobs: a new version ({run.version}) of "

@@ -136,9 +136,17 @@ def set_config(conn: sa.Connection, run_id: str, config: dict[str, Any]) -> None
     )
 
 
-def copy_as_new_version(conn: sa.Connection, run: RunRecord) -> RunRecord:
-    """A new version of a run: same display name and config, the same table blobs (no copy)."""
-    new = create_run(conn, owner_id=run.owner_id, display_name=run.display_name, config=run.config)
+def copy_as_new_version(
+    conn: sa.Connection, run: RunRecord, *, display_name: str = ""
+) -> RunRecord:
+    """A new version of a run: same config, the same table blobs (no copy), under the run's
+    display name or ``display_name``."""
+    new = create_run(
+        conn,
+        owner_id=run.owner_id,
+        display_name=display_name or run.display_name,
+        config=run.config,
+    )
     rt = schema.run_tables
     for row in conn.execute(sa.select(rt).where(rt.c.run_id == run.id)).mappings():
         values = dict(row)

@@ -63,6 +63,14 @@ class FakeRunsServer:
             run=runs_pb2.Run(id=run.id, display_name=run.display_name)
         )
 
+    def CopyRun(self, request: runs_pb2.CopyRunRequest) -> runs_pb2.CopyRunResponse:  # noqa: N802
+        source = self._run(request.run_id)
+        run = FakeRun(str(uuid.uuid4()), request.display_name or source.display_name)
+        run.config.CopyFrom(source.config)
+        run.tables.update(source.tables)
+        self.runs[run.id] = run
+        return runs_pb2.CopyRunResponse(run=runs_pb2.Run(id=run.id, display_name=run.display_name))
+
     def GetRun(self, request: runs_pb2.GetRunRequest) -> runs_pb2.GetRunResponse:  # noqa: N802
         run = self._run(request.run_id)
         return runs_pb2.GetRunResponse(

@@ -9,7 +9,9 @@ import veil_client
 
 TOP_LEVEL = [
     "AlreadyExists",
+    "ApiClient",
     "Cancelled",
+    "ClientConfig",
     "ConstantStrategy",
     "FailedPrecondition",
     "FakeDataStrategy",
@@ -100,6 +102,8 @@ OCTOPIZE_NAMES = {
         "ToCategoricalProcessor",
     ],
     "veil_client.manager": ["Manager"],
+    "veil_client.auth_client": ["ApiClient"],  # avatars.client
+    "veil_client.client_config": ["ClientConfig"],  # avatars.client_config
     "veil_client.runner": ["Runner"],
     "veil_client.dp_client": ["DPClient"],
     "veil_client.dp_admin": ["DPAdminClient"],

@@ -112,7 +112,7 @@ def test_reload_by_id_registers_the_jobs(manager: Manager, server: FakeRunsServe
     runner.set_parameters("iris", k=3)
     runner.run(jobs_to_run=[JobKind.standard])
     loaded = manager.create_runner_from_id(runner.set_name)
-    assert loaded.display_name == "reload" and loaded.config.seed == 5
+    assert loaded.display_name == "reload-v1" and loaded.config.seed == 5
     assert loaded.config.tables["iris"].avatarization == {"k": 3}
     pd.testing.assert_frame_equal(loaded.shuffled("iris"), runner.shuffled("iris"))
 
