@@ -48,6 +48,7 @@ from veil_service.engine.avatarize.preparation import (
     fit_projection,
     indicator_columns,
     prepare_avatarization,
+    run_seeds,
 )
 from veil_service.engine.avatarize.unique_rows import UniqueRows
 from veil_service.engine.avatarize.validation import validate_table
@@ -147,9 +148,8 @@ def run_prepared(
     report = progress or _no_progress
     df = prepared.table
     validate_table(df, params)
-    root = np.random.SeedSequence(params.seed)
     imputation_seed, split_seed, shuffle_seed, batches_seed, redraw_seed, pseudonym_seed = (
-        root.spawn(6)
+        run_seeds(params.seed)
     )
     fitted = prepared.fitted or fit_projection(
         prepared, params, imputation_seed, split_seed, report

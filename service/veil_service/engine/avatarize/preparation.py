@@ -237,6 +237,30 @@ def prepare_avatarization(
     return prepared
 
 
+def run_seeds(seed: int | None) -> list[np.random.SeedSequence]:
+    """The seeds one run draws from, in order: imputation, split, shuffle, batches, redraw,
+    pseudonyms (``pipeline.run_prepared`` and :func:`with_fitted_projection` share them, so a
+    projection fitted ahead is the one the run would fit)."""
+    return np.random.SeedSequence(seed).spawn(6)
+
+
+def with_fitted_projection(
+    prepared: PreparedAvatarization, params: AvatarizationParameters
+) -> PreparedAvatarization:
+    """``prepared`` with the projection a run with ``params`` fits (itself when it has one).
+
+    A table with missing values fits its projection per seed (the imputation draws donors), so
+    a parameter search that runs many ``k`` on the same seeds fits it once per seed with this
+    and reuses it: the same avatars as fitting it in each run, bit for bit. The copy has its own
+    neighbour cache (the neighbours depend on the seed's projection).
+    """
+    if prepared.fitted is not None:
+        return prepared
+    imputation_seed, split_seed = run_seeds(params.seed)[:2]
+    fitted = fit_projection(prepared, params, imputation_seed, split_seed)
+    return replace(prepared, fitted=fitted, _neighbours={})
+
+
 def fit_projection(
     prepared: PreparedAvatarization,
     params: AvatarizationParameters,
