@@ -60,6 +60,35 @@ def check_keys(
     return [_name("foreign_keys", key) for key in foreign_keys]
 
 
+def check_key_columns(
+    table_name: str,
+    columns: list[str],
+    primary_key: str | None,
+    foreign_keys: list[str],
+    time_series_time: str | None,
+) -> None:
+    """Refuse key arguments naming columns the uploaded table lacks, at ``add_table``.
+
+    The run checks them too, but only when it starts: a misspelt ``primary_key`` (or one
+    dropped by ``columns_to_drop``) would otherwise pass ``add_table``, ``add_link`` and
+    ``set_parameters`` and fail at ``run()``, far from the mistake.
+
+    Raises:
+        InvalidArgument: naming the argument, the missing column and the table's columns.
+    """
+    named = [("primary_key", primary_key), ("time_series_time", time_series_time)]
+    named += [("foreign_keys", key) for key in foreign_keys]
+    present = set(columns)
+    for argument, column in named:
+        if column is not None and column not in present:
+            shown = ", ".join(repr(c) for c in columns[:20]) + (" ..." if len(columns) > 20 else "")
+            raise InvalidArgument(
+                f"table {table_name!r} has no column {column!r} ({argument}); its columns: "
+                f"{shown}. Name one of them, or keep the column out of columns_to_drop.",
+                field=argument,
+            )
+
+
 def new_link(
     config: RunnerConfig,
     parent_table_name: str,

@@ -233,8 +233,10 @@ class Runner:
             InvalidArgument: a type that is not a column type (naming the column, the value
                 and the allowed types), a type or a column to drop naming a column the table
                 lacks, an unreadable source (a CSV not in ``encoding``, UTF-8 by default), an
-                unknown ``encoding``, or the server refusing the declaration. Nothing
-                stays uploaded and the runner is as it was: fix the call and retry.
+                unknown ``encoding``, a key column (``primary_key``, ``foreign_keys``,
+                ``time_series_time``) the uploaded table lacks, or the server refusing the
+                declaration. Nothing stays uploaded and the runner is as it was: fix the call
+                and retry.
         """
         keys = links.check_keys(primary_key, foreign_keys, time_series_time)
         if table_name in self.config.tables:
@@ -247,7 +249,12 @@ class Runner:
         drop = column_types.column_names("columns_to_drop", columns_to_drop)
         explicit = column_types.declared_types(types)
         check_encoding(encoding)
-        declared, _ = self._upload(table_name, data, avatar_data, explicit, drop, encoding)
+        declared, stored = self._upload(table_name, data, avatar_data, explicit, drop, encoding)
+        try:
+            links.check_key_columns(table_name, stored, primary_key, keys, time_series_time)
+        except InvalidArgument:
+            self._discard_upload(table_name, with_avatars=avatar_data is not None)
+            raise
         self.config.tables[table_name] = TableState(
             table_name,
             declared,

@@ -445,6 +445,43 @@ def test_advise_links_warns_of_rows_the_run_would_refuse(manager: Manager, fixtu
     )
 
 
+def test_a_key_column_the_table_lacks_is_refused_at_add_table(
+    manager: Manager, fixtures: Path
+) -> None:
+    """A misspelt key, or one dropped with columns_to_drop, fails at add_table (it passed
+    add_table, add_link and set_parameters and failed at run()); nothing stays uploaded and
+    the retry works."""
+    frames = _tutorial_tables(fixtures)
+    runner = manager.create_runner("missing_keys")
+    runner.add_table("patient", frames["patient"], primary_key="p_id")
+    cases = [
+        ({"primary_key": "visitid"}, "primary_key", "'visitid'"),
+        ({"primary_key": "visit_id", "foreign_keys": ["patient"]}, "foreign_keys", "'patient'"),
+        (
+            {
+                "primary_key": "visit_id",
+                "columns_to_drop": ["patient_id"],
+                "foreign_keys": ["patient_id"],
+            },
+            "foreign_keys",
+            "'patient_id'",
+        ),
+    ]
+    for arguments, field, column in cases:
+        with pytest.raises(
+            InvalidArgument, match=f"table 'visit' has no column {column} \\({field}\\)"
+        ) as refused:
+            runner.add_table("visit", frames["visit"], **arguments)
+        assert refused.value.field == field
+        assert "its columns: 'visit_id', 'patient_id', 'doctor_id'" in refused.value.message or (
+            "columns_to_drop" in arguments
+        )
+        assert set(runner.config.tables) == {"patient"}
+        assert [t.name for t in runner.api.list_tables(runner.set_name)] == ["patient"]
+    runner.add_table("visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id"])
+    assert set(runner.config.tables) == {"patient", "visit"}
+
+
 def test_duplicate_primary_keys_are_refused(manager: Manager, fixtures: Path) -> None:
     frames = _tutorial_tables(fixtures)
     frames["doctor"].loc[[1, 2], "d_id"] = frames["doctor"].loc[0, "d_id"]
@@ -458,8 +495,11 @@ def test_missing_key_column_is_refused_listing_every_column(
     manager: Manager, fixtures: Path
 ) -> None:
     frames = _tutorial_tables(fixtures)
-    frames["visit"] = frames["visit"].drop(columns=["patient_id"])
     runner = _linked_runner(manager, frames, "missing_key")
+    # add_table refuses such a table (test_a_key_column_the_table_lacks_is_refused_at_add_table);
+    # a re-upload without the key reaches the run's own check.
+    with pytest.warns(UserWarning, match=r"no column\(s\) \['patient_id'\]"):
+        runner.upload_file("visit", frames["visit"].drop(columns=["patient_id"]))  # type: ignore[attr-defined]
     # The pre-run check reads only key columns; the message still lists all the table has.
     _refused(
         runner,
