@@ -523,7 +523,11 @@ def test_series_of_one_point_is_refused(manager: Manager, fixtures: Path) -> Non
     lonely = series.groupby("id").head(1).head(2)
     series = pd.concat([series[~series["id"].isin(lonely["id"])], lonely], ignore_index=True)
     runner = _series_runner(manager, fixtures, series, "one_point")
-    _refused(runner, r"table 'sensor', column 'id': 2 series of 200 have a single point")
+    ids = ", ".join(str(i) for i in sorted(lonely["id"]))
+    _refused(
+        runner,
+        rf"table 'sensor', column 'id': 2 series of 200 have a single point \(id {ids}\)",
+    )
 
 
 def test_links_to_missing_tables_and_unready_links_are_refused(
