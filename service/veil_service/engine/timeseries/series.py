@@ -42,6 +42,8 @@ class SeriesModel:
             written back.
         time_zone: Time zone of a datetime column (None: naive).
         prefix: Prefix of the feature names.
+        time_resolution: Pandas frequency (``D`` or ``s``) every original datetime sat on,
+            to which avatar times are rounded (None: written at full precision).
     """
 
     table: str
@@ -56,6 +58,7 @@ class SeriesModel:
     time_kind: str
     time_zone: str | None
     prefix: str
+    time_resolution: str | None = None
 
     @property
     def point_columns(self) -> tuple[str, str, str]:
@@ -122,10 +125,24 @@ class SeriesModel:
         if self.time_kind == "integer":
             return np.asarray(np.rint(seconds), dtype=np.int64)
         if self.time_kind == "datetime":
+            # Rounded on the wall clock: an avatar of dates read "2024-03-05" is a date too, not
+            # "2024-03-05 13:47:12.339" (a precision, and a look, no original reading had).
             stamps = pd.to_datetime(np.rint(seconds * 1e9).astype(np.int64), utc=True)
             if self.time_zone is None:
-                return pd.Series(stamps.tz_localize(None))
-            return pd.Series(stamps.tz_convert(self.time_zone))
+                wall = stamps.tz_localize(None)
+                return pd.Series(wall.round(self.time_resolution) if self.time_resolution else wall)
+            zoned = stamps.tz_convert(self.time_zone)
+            if self.time_resolution:
+                zoned = (
+                    zoned.tz_localize(None)
+                    .round(self.time_resolution)
+                    .tz_localize(
+                        self.time_zone,
+                        ambiguous=np.ones(len(zoned), dtype=bool),
+                        nonexistent="shift_forward",
+                    )
+                )
+            return pd.Series(zoned)
         return seconds
 
 
@@ -230,6 +247,7 @@ def fit_series(
         parsed = pd.to_numeric(times.astype(str), errors="coerce")
         time_kind = "float" if parsed.notna().all() else "datetime"
     return SeriesModel(
+        time_resolution=datetime_resolution(times) if time_kind == "datetime" else None,
         table=table,
         time_column=time_column,
         variables=list(variables),
@@ -243,3 +261,22 @@ def fit_series(
         time_zone=zone,
         prefix=prefix,
     )
+
+
+def datetime_resolution(times: pd.Series) -> str | None:
+    """``D`` when every original time is a midnight (dates), ``s`` when every one is a whole
+    second, else None; read on the wall clock, as the owner wrote the times.
+    """
+    if pd.api.types.is_datetime64_any_dtype(times):
+        wall = times.dt.tz_localize(None) if getattr(times.dt, "tz", None) is not None else times
+    else:
+        parsed = pd.to_datetime(times.astype(str), errors="coerce", utc=True, format="mixed")
+        wall = parsed.dt.tz_localize(None)
+    nanoseconds = wall.dropna().astype("datetime64[ns]").astype("int64").to_numpy()
+    if len(nanoseconds) == 0:
+        return None
+    if not (nanoseconds % (86_400 * 10**9)).any():
+        return "D"
+    if not (nanoseconds % 10**9).any():
+        return "s"
+    return None

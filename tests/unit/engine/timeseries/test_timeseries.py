@@ -232,3 +232,32 @@ def test_avatar_series_stay_within_the_originals_observation_window() -> None:
         times = result.tables["readings"].avatars.groupby("id")["t"].agg(["min", "max"])
         assert times["min"].min() >= first and times["max"].max() <= last, k
         assert (times["max"] - times["min"]).max() > 0.5 * (last - first), k  # spans kept
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Paris"])
+def test_avatar_dates_stay_dates(zone: str | None) -> None:
+    # A panel read once a year on a given day ("1981-07-08"): the rebuilt readings fall between
+    # grid points, and were written to the microsecond ("1981-06-25 03:24:52.757802").
+    owner, time, values = readings([6, 9, 7, 8, 10, 6], seed=3)
+    days = pd.Timestamp("1980-01-01") + pd.to_timedelta(np.rint(time * 37), unit="D")
+    if zone is None:
+        column: pd.Series = pd.Series(days.strftime("%Y-%m-%d"))  # dates as strings
+    else:
+        column = pd.Series(days.tz_localize(zone))
+    frame = pd.DataFrame({"t": column, "v": values[:, 0]})
+    params = TimeSeriesParameters("fpca", nf=2, method="mean")
+    model = fit_series("s", frame, owner, 6, "t", ["v"], params, prefix="s.")
+    shifted = model.features.assign(**{"s.start": model.features["s.start"] + 5_000.0})
+    _, rebuilt = model.rebuild(shifted)
+    wall = rebuilt["t"].dt.tz_localize(None) if zone else rebuilt["t"]
+    assert (wall == wall.dt.normalize()).all()
+    assert (rebuilt["t"].dt.tz is None) == (zone is None)
+
+
+def test_datetime_resolution_of_original_times() -> None:
+    from veil_service.engine.timeseries.series import datetime_resolution
+
+    assert datetime_resolution(pd.Series(["1980-11-18", "1981-07-08"])) == "D"
+    seconds = pd.Series(pd.to_datetime(["2024-01-01 10:00:01", "2024-01-02 11:30:00"]))
+    assert datetime_resolution(seconds) == "s"
+    assert datetime_resolution(seconds + pd.Timedelta("1ms")) is None
