@@ -44,6 +44,9 @@ class SeriesModel:
         prefix: Prefix of the feature names.
         time_resolution: Pandas frequency (``D`` or ``s``) every original datetime sat on,
             to which avatar times are rounded (None: written at full precision).
+        low: Smallest original reading of each variable (avatar readings are clipped to it).
+        high: Largest original reading of each variable.
+        whole: Whether each variable holds integers (avatar readings are rounded).
     """
 
     table: str
@@ -59,6 +62,9 @@ class SeriesModel:
     time_zone: str | None
     prefix: str
     time_resolution: str | None = None
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
+    whole: tuple[bool, ...] = ()
 
     @property
     def point_columns(self) -> tuple[str, str, str]:
@@ -99,9 +105,25 @@ class SeriesModel:
         else:
             counts = np.rint(features[points_col].to_numpy(dtype=np.float64)).astype(np.int64)
         owner, time, values = read_back(curves, start, span, counts)
-        readings = pd.DataFrame(values, columns=self.variables)
+        readings = pd.DataFrame(self._in_range(values), columns=self.variables)
         readings.insert(0, self.time_column, self._times(time))
         return owner, readings
+
+    def _in_range(self, values: np.ndarray) -> np.ndarray:
+        """Avatar readings within each variable's original range, integers rounded.
+
+        Curves rebuilt from avatar scores can leave the range no original reading left: on
+        linearmodels' jobtraining panel (firms' sales, training hours, all >= 0) FPCA avatars
+        had negative sales (-1.8e6) and hours (-6.9). Single-table avatars are clipped and
+        rounded the same way (``avatarize.column_types``); integer columns were otherwise
+        truncated toward zero when cast back to their dtype.
+        """
+        if not self.low:
+            return values
+        values = np.clip(values, np.asarray(self.low), np.asarray(self.high))
+        whole = np.asarray(self.whole, dtype=bool)
+        values[:, whole] = np.rint(values[:, whole])
+        return values
 
     def _within_window(self, start: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Avatar starts and spans moved inside the originals' observation window.
@@ -246,7 +268,20 @@ def fit_series(
     elif not pd.api.types.is_numeric_dtype(times):
         parsed = pd.to_numeric(times.astype(str), errors="coerce")
         time_kind = "float" if parsed.notna().all() else "datetime"
+    observed = ~np.isnan(values)
+    low = tuple(
+        float(values[observed[:, j], j].min()) if observed[:, j].any() else -np.inf
+        for j in range(len(variables))
+    )
+    high = tuple(
+        float(values[observed[:, j], j].max()) if observed[:, j].any() else np.inf
+        for j in range(len(variables))
+    )
+    whole = tuple(bool(pd.api.types.is_integer_dtype(frame[c])) for c in variables)
     return SeriesModel(
+        low=low,
+        high=high,
+        whole=whole,
         time_resolution=datetime_resolution(times) if time_kind == "datetime" else None,
         table=table,
         time_column=time_column,

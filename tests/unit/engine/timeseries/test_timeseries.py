@@ -261,3 +261,25 @@ def test_datetime_resolution_of_original_times() -> None:
     seconds = pd.Series(pd.to_datetime(["2024-01-01 10:00:01", "2024-01-02 11:30:00"]))
     assert datetime_resolution(seconds) == "s"
     assert datetime_resolution(seconds + pd.Timedelta("1ms")) is None
+
+
+def test_avatar_readings_stay_in_the_original_range_and_integers_whole() -> None:
+    # Firms' sales (>= 0) and a 0/1 grant per year: avatar scores away from the originals'
+    # rebuilt curves below zero (jobtraining: sales -1.8e6) and grants of 0.4 cast to 0.
+    owner, _, values = readings([3, 3, 3, 3, 3, 3, 3, 3], seed=5)
+    frame = pd.DataFrame(
+        {
+            "t": np.tile([1987, 1988, 1989], 8),
+            "sales": np.abs(values[:, 0]) * 1e6,
+            "grant": (values[:, 0] > 0).astype(np.int64),
+        }
+    )
+    params = TimeSeriesParameters("fpca", nf=2, method="mean")
+    model = fit_series("s", frame, owner, 8, "t", ["sales", "grant"], params, prefix="s.")
+    scores = [c for c in model.features.columns if c.startswith(("s.sales.", "s.grant."))]
+    far = model.features.assign(**{c: model.features[c] * 4.0 for c in scores})
+    _, rebuilt = model.rebuild(far)
+    assert rebuilt["sales"].min() >= frame["sales"].min()
+    assert rebuilt["sales"].max() <= frame["sales"].max()
+    assert set(rebuilt["grant"].unique()) <= {0.0, 1.0}
+    assert rebuilt["sales"].min() == frame["sales"].min()  # the clip was needed here
