@@ -10,7 +10,7 @@ times. The avatar series of avatar individual ``i`` is therefore built from the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import pandas as pd
 from veil_service.engine.multitable.validation import time_values
 from veil_service.engine.timeseries.alignment import Aligned, align, grid_length, sort_readings
 from veil_service.engine.timeseries.alignment import unalign as read_back
-from veil_service.engine.timeseries.parameters import FPCA, TimeSeriesParameters
+from veil_service.engine.timeseries.parameters import DEFAULT_NF, FPCA, TimeSeriesParameters
 from veil_service.engine.timeseries.projection import CurveProjection, fit_projection
 from veil_service.errors import InvalidArgumentError
 
@@ -214,6 +214,12 @@ def fit_series(
     n_points = grid_length(readings.counts, params)
     aligned = align(readings, n_points)
     has = aligned.has_series
+    most = min(int(has.sum()) - 1, n_points) if params.projection_type == FPCA else n_points
+    if params.nf is None:
+        # Not set by the owner: the default, as far as the table allows (5 numbers per variable
+        # on linearmodels' jobtraining, 3 years per firm, refused the run and the advice).
+        params = replace(params, nf=max(1, min(DEFAULT_NF, most)))
+    assert params.nf is not None
     if params.projection_type == FPCA and params.nf > min(int(has.sum()) - 1, n_points):
         raise InvalidArgumentError(
             f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
