@@ -283,3 +283,19 @@ def test_avatar_readings_stay_in_the_original_range_and_integers_whole() -> None
     assert rebuilt["sales"].max() <= frame["sales"].max()
     assert set(rebuilt["grant"].unique()) <= {0.0, 1.0}
     assert rebuilt["sales"].min() == frame["sales"].min()  # the clip was needed here
+
+
+def test_avatar_series_keep_the_originals_missing_readings() -> None:
+    # jobtraining's scrap: never reported by two firms in three, reported every year by the
+    # rest; wage_panel's hours: a reading missing here and there. Avatars had every reading.
+    owner, time, values = readings([3] * 6 + [6] * 6, seed=7)
+    frame = pd.DataFrame({"t": time, "scrap": values[:, 0], "hours": values[:, 0] * 2})
+    frame.loc[owner < 4, "scrap"] = np.nan  # individuals 0-3: never reported
+    frame.loc[np.flatnonzero(owner == 8)[:3], "hours"] = np.nan  # half of individual 8's
+    params = TimeSeriesParameters("fpca", nf=2, method="mean")
+    model = fit_series("s", frame, owner, 12, "t", ["scrap", "hours"], params, prefix="s.")
+    owners, rebuilt = model.rebuild(model.features)
+    missing = rebuilt.isna().groupby(owners).sum()
+    assert list(missing["scrap"]) == [3, 3, 3, 3] + [0] * 8
+    assert list(missing["hours"]) == [0] * 8 + [3] + [0] * 3
+    assert rebuilt["t"].notna().all()
