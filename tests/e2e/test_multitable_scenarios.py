@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser, octopize_fixtures
 from veil_client import FailedPrecondition, InvalidArgument, Manager
-from veil_client.config import LinkMethod
+from veil_client.config import AlignmentMethod, LinkMethod, ProjectionType
 from veil_client.models import JobKind, JobStatus
 
 
@@ -543,6 +543,22 @@ def test_short_panel_runs_with_the_default_nf(manager: Manager, fixtures: Path) 
     assert sorted(avatars["t"].unique()) == [1987, 1988, 1989]
     low, high = series["sensor3"].min(), series["sensor3"].max()
     assert avatars["sensor3"].between(low, high).all()
+
+
+def test_nf_above_the_grid_is_refused_when_run_is_called(manager: Manager, fixtures: Path) -> None:
+    # An unbalanced panel whose shortest series has 2 readings, FLATTEN with nf=3 on the MIN
+    # grid: run() returned and the standard job failed after starting, its metrics and report
+    # jobs after it ("parent_error"); refused up front now, as a one-point series is.
+    series = pd.read_csv(fixtures / "sensors_timeseries2.csv")
+    short = series.groupby("id").cumcount() < np.where(series["id"] % 7 == 0, 2, 10)
+    runner = _series_runner(manager, fixtures, series[short], "flatten_nf")
+    runner.set_parameters(  # type: ignore[attr-defined]
+        "sensor",
+        time_series_projection_type=ProjectionType.FLATTEN,
+        time_series_nf=3,
+        time_series_method=AlignmentMethod.MIN,
+    )
+    _refused(runner, r"table 'sensor': time_series_nf=3 but FLATTEN reads at most the grid's 2")
 
 
 def test_links_to_missing_tables_and_unready_links_are_refused(

@@ -250,29 +250,8 @@ def fit_series(
     n_points = grid_length(readings.counts, params)
     aligned = align(readings, n_points)
     has = aligned.has_series
-    most = min(int(has.sum()) - 1, n_points) if params.projection_type == FPCA else n_points
-    if params.nf is None:
-        # Not set by the owner: the default, as far as the table allows (5 numbers per variable
-        # on linearmodels' jobtraining, 3 years per firm, refused the run and the advice).
-        params = replace(params, nf=max(1, min(DEFAULT_NF, most)))
+    params = projection_parameters(table, params, readings.counts)
     assert params.nf is not None
-    if params.projection_type == FPCA and params.nf > min(int(has.sum()) - 1, n_points):
-        raise InvalidArgumentError(
-            f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
-            f"{min(int(has.sum()) - 1, n_points)} components here ({int(has.sum())} series on a "
-            f"grid of {n_points} points); lower time_series_nf or raise time_series_nb_points.",
-            field=f"tables[{table}].time_series_nf",
-        )
-    if params.projection_type != FPCA and params.nf > n_points:
-        # FLATTEN reads each curve at nf positions of the grid: past the grid's points the
-        # readings are interpolations of their neighbours, columns that add dimensions and no
-        # information (nf=500 on a 13-point grid was taken without a word).
-        raise InvalidArgumentError(
-            f"table {table!r}: time_series_nf={params.nf} but FLATTEN reads at most the grid's "
-            f"{n_points} points; lower time_series_nf to at most {n_points} or raise "
-            "time_series_nb_points (with time_series_method=SPECIFIED).",
-            field=f"tables[{table}].time_series_nf",
-        )
     data: dict[str, np.ndarray] = {}
     weights: dict[str, float] = {}
     start = np.where(np.isnan(aligned.start), np.nanmedian(aligned.start), aligned.start)
@@ -365,3 +344,48 @@ def datetime_resolution(times: pd.Series) -> str | None:
     if not (nanoseconds % 10**9).any():
         return "s"
     return None
+
+
+def projection_parameters(
+    table: str, params: TimeSeriesParameters, counts: np.ndarray
+) -> TimeSeriesParameters:
+    """``params`` with ``nf`` set: the owner's, checked against what the table gives, or the
+    default lowered to it. Needs only the readings per individual, so the pre-run check
+    (``tasks.linked_jobs``) refuses a bad ``nf`` when ``run()`` is called, as the one-point
+    series are, instead of the standard job failing after it started.
+
+    Args:
+        table: Table name, for messages.
+        params: The table's time-series parameters.
+        counts: Readings per individual.
+
+    Raises:
+        InvalidArgumentError: ``nf`` above what FPCA can give on this table or above the grid's
+            points with FLATTEN.
+    """
+    n_points = grid_length(counts, params)
+    series = int((np.asarray(counts) >= 2).sum())
+    most = min(series - 1, n_points) if params.projection_type == FPCA else n_points
+    if params.nf is None:
+        # Not set by the owner: the default, as far as the table allows (5 numbers per variable
+        # on linearmodels' jobtraining, 3 years per firm, refused the run and the advice).
+        params = replace(params, nf=max(1, min(DEFAULT_NF, most)))
+    assert params.nf is not None
+    if params.projection_type == FPCA and params.nf > min(series - 1, n_points):
+        raise InvalidArgumentError(
+            f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
+            f"{min(series - 1, n_points)} components here ({series} series on a "
+            f"grid of {n_points} points); lower time_series_nf or raise time_series_nb_points.",
+            field=f"tables[{table}].time_series_nf",
+        )
+    if params.projection_type != FPCA and params.nf > n_points:
+        # FLATTEN reads each curve at nf positions of the grid: past the grid's points the
+        # readings are interpolations of their neighbours, columns that add dimensions and no
+        # information (nf=500 on a 13-point grid was taken without a word).
+        raise InvalidArgumentError(
+            f"table {table!r}: time_series_nf={params.nf} but FLATTEN reads at most the grid's "
+            f"{n_points} points; lower time_series_nf to at most {n_points} or raise "
+            "time_series_nb_points (with time_series_method=SPECIFIED).",
+            field=f"tables[{table}].time_series_nf",
+        )
+    return params
