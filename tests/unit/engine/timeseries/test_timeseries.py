@@ -299,3 +299,19 @@ def test_avatar_series_keep_the_originals_missing_readings() -> None:
     assert list(missing["scrap"]) == [3, 3, 3, 3] + [0] * 8
     assert list(missing["hours"]) == [0] * 8 + [3] + [0] * 3
     assert rebuilt["t"].notna().all()
+
+
+def test_as_many_avatars_without_a_series_as_originals() -> None:
+    # 2 of 12 individuals never read; avatar numbers of readings are neighbours' means, so the
+    # avatars of the unread read 4-5 times: no avatar was left without a series.
+    owner, time, values = readings([6, 5, 6, 4, 6, 5, 6, 5, 6, 4], seed=2)
+    owner = np.where(owner >= 1, owner + 1, owner)  # individual 1 has no reading
+    owner = np.where(owner >= 6, owner + 1, owner)  # nor individual 6
+    frame = pd.DataFrame({"t": time, "v": values[:, 0]})
+    model = fit_series("s", frame, owner, 12, "t", ["v"], TimeSeriesParameters(nf=2), "s.")
+    assert list(model.features["s.points"]).count(0) == 2
+    smoothed = model.features.assign(**{"s.points": [5.6, 4.4, 5.0, 4.6, 5.0, 5.2] * 2})
+    owners, _ = model.rebuild(smoothed)
+    read = np.bincount(owners, minlength=12)
+    assert (read == 0).sum() == 2
+    assert list(np.flatnonzero(read == 0)) == [1, 7]  # the fewest synthetic readings (4.4)
