@@ -3,6 +3,7 @@ and bad input refused with a clear error before anything runs."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -530,19 +531,26 @@ def test_series_of_one_point_is_refused(manager: Manager, fixtures: Path) -> Non
     )
 
 
-def test_short_panel_runs_with_the_default_nf(manager: Manager, fixtures: Path) -> None:
+def test_short_panel_runs_with_the_default_nf(
+    manager: Manager, fixtures: Path, tmp_path: Path
+) -> None:
     # A yearly panel read 3 times per individual (linearmodels' jobtraining: firms in 1987-89),
     # time_series_nf never set: the default of 5 numbers per variable was refused ("nf=5 but
     # FPCA can give at most 3"), a parameter the owner never wrote.
     series = pd.read_csv(fixtures / "sensors_timeseries2.csv").groupby("id").head(3)
     series["t"] = series.groupby("id").cumcount() + 1987
     runner = _series_runner(manager, fixtures, series, "short_panel")
-    runner.run(jobs_to_run=[JobKind.standard])  # type: ignore[attr-defined]
+    runner.run()  # type: ignore[attr-defined]
     avatars = runner.shuffled("sensor")  # type: ignore[attr-defined]
     assert len(avatars) == len(series)
     assert sorted(avatars["t"].unique()) == [1987, 1988, 1989]
     low, high = series["sensor3"].min(), series["sensor3"].max()
     assert avatars["sensor3"].between(low, high).all()
+    # The report says which nf the series were projected with (the stored settings have none).
+    pdf = tmp_path / "short_panel.pdf"
+    runner.download_report(str(pdf))  # type: ignore[attr-defined]
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert re.search(r"sensor\.nf\s+3\b", text), text[text.find("Parameters used") :][:300]
 
 
 def test_nf_above_the_grid_is_refused_when_run_is_called(manager: Manager, fixtures: Path) -> None:

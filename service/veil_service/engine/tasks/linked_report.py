@@ -122,6 +122,7 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         build_technical_report,
         check_language,
     )
+    from veil_service.engine.timeseries.series import projection_parameters
 
     run = LinkedRun.from_context(ctx)
     language = str(run.params.get("language", "en"))
@@ -150,6 +151,15 @@ def run_linked_report(ctx: TaskContext) -> dict[str, Any]:
         parameters[name] = dict(
             run.setting(name, "avatarization") or run.setting(name, "time_series") or {}
         )
+        if run.schema.is_time_series(name):
+            # The nf the series were projected with: left unset it is the default lowered to
+            # what the table gives, which the stored settings do not say.
+            link = run.schema.parents(name)[0]
+            counts = originals[name][link.child_field].value_counts().to_numpy()
+            used = projection_parameters(name, run.series(name), counts)
+            parameters[name].update(
+                projection_type=used.projection_type, nf=used.nf, method=used.method
+            )
         if not run.schema.is_time_series(name):
             original_projections, avatar_projections = _standard_projections(
                 ctx, name, len(original)
