@@ -3,6 +3,7 @@ and bad input refused with a clear error before anything runs."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 from support import FIXTURES, ServerThread, TestUser, octopize_fixtures
 from veil_client import FailedPrecondition, InvalidArgument, Manager
-from veil_client.config import LinkMethod
+from veil_client.config import AlignmentMethod, LinkMethod, ProjectionType
 from veil_client.models import JobKind, JobStatus
 
 
@@ -563,7 +564,49 @@ def test_series_of_one_point_is_refused(manager: Manager, fixtures: Path) -> Non
     lonely = series.groupby("id").head(1).head(2)
     series = pd.concat([series[~series["id"].isin(lonely["id"])], lonely], ignore_index=True)
     runner = _series_runner(manager, fixtures, series, "one_point")
-    _refused(runner, r"table 'sensor', column 'id': 2 series of 200 have a single point")
+    ids = ", ".join(str(i) for i in sorted(lonely["id"]))
+    _refused(
+        runner,
+        rf"table 'sensor', column 'id': 2 series of 200 have a single point \(id {ids}\)",
+    )
+
+
+def test_short_panel_runs_with_the_default_nf(
+    manager: Manager, fixtures: Path, tmp_path: Path
+) -> None:
+    # A yearly panel read 3 times per individual (linearmodels' jobtraining: firms in 1987-89),
+    # time_series_nf never set: the default of 5 numbers per variable was refused ("nf=5 but
+    # FPCA can give at most 3"), a parameter the owner never wrote.
+    series = pd.read_csv(fixtures / "sensors_timeseries2.csv").groupby("id").head(3)
+    series["t"] = series.groupby("id").cumcount() + 1987
+    runner = _series_runner(manager, fixtures, series, "short_panel")
+    runner.run()  # type: ignore[attr-defined]
+    avatars = runner.shuffled("sensor")  # type: ignore[attr-defined]
+    assert len(avatars) == len(series)
+    assert sorted(avatars["t"].unique()) == [1987, 1988, 1989]
+    low, high = series["sensor3"].min(), series["sensor3"].max()
+    assert avatars["sensor3"].between(low, high).all()
+    # The report says which nf the series were projected with (the stored settings have none).
+    pdf = tmp_path / "short_panel.pdf"
+    runner.download_report(str(pdf))  # type: ignore[attr-defined]
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert re.search(r"sensor\.nf\s+3\b", text), text[text.find("Parameters used") :][:300]
+
+
+def test_nf_above_the_grid_is_refused_when_run_is_called(manager: Manager, fixtures: Path) -> None:
+    # An unbalanced panel whose shortest series has 2 readings, FLATTEN with nf=3 on the MIN
+    # grid: run() returned and the standard job failed after starting, its metrics and report
+    # jobs after it ("parent_error"); refused up front now, as a one-point series is.
+    series = pd.read_csv(fixtures / "sensors_timeseries2.csv")
+    short = series.groupby("id").cumcount() < np.where(series["id"] % 7 == 0, 2, 10)
+    runner = _series_runner(manager, fixtures, series[short], "flatten_nf")
+    runner.set_parameters(  # type: ignore[attr-defined]
+        "sensor",
+        time_series_projection_type=ProjectionType.FLATTEN,
+        time_series_nf=3,
+        time_series_method=AlignmentMethod.MIN,
+    )
+    _refused(runner, r"table 'sensor': time_series_nf=3 but FLATTEN reads at most the grid's 2")
 
 
 def test_links_to_missing_tables_and_unready_links_are_refused(

@@ -34,7 +34,9 @@ class TimeSeriesParameters:
     Attributes:
         projection_type: ``fpca`` (functional principal components: ``nf`` scores per variable)
             or ``flatten`` (each variable's aligned curve read at ``nf`` evenly spaced times).
-        nf: Numbers kept per variable (components or readings), >= 1.
+        nf: Numbers kept per variable (components or readings), >= 1. None (not set): the
+            default of 5, lowered to what the table can give (a panel read in 3 years has at
+            most 3 numbers per variable), instead of refusing parameters the owner never set.
         method: Length of the common grid: ``specified`` (``nb_points``), ``max``, ``min`` or
             ``mean`` of the series lengths (the default).
         nb_points: Grid length when ``method`` is ``specified`` (>= 2).
@@ -44,7 +46,7 @@ class TimeSeriesParameters:
     """
 
     projection_type: str = FPCA
-    nf: int = DEFAULT_NF
+    nf: int | None = None
     method: str = "mean"
     nb_points: int | None = None
     unalignment: str = "uniform"
@@ -56,8 +58,9 @@ class TimeSeriesParameters:
                 f"{self.projection_type!r}.",
                 field="time_series_projection_type",
             )
-        _positive("time_series_nf", self.nf, 1)
-        if self.nf > MAX_NF:
+        if self.nf is not None:
+            _positive("time_series_nf", self.nf, 1)
+        if self.nf is not None and self.nf > MAX_NF:
             raise InvalidArgumentError(
                 f"time_series_nf must be at most {MAX_NF}; got {self.nf}.", field="time_series_nf"
             )

@@ -266,7 +266,10 @@ def avatarize_tables(
         for link in schema.children(name):
             if link.method == TIME_SERIES:
                 model = series[link.child_table]
-                owner, readings = model.rebuild(avatar[model.features.columns])
+                owner, readings = model.rebuild(
+                    avatar[model.features.columns],
+                    np.random.default_rng(table_seeds[name].spawn(1)[0]) if model.gaps else None,
+                )
                 avatar_values[link.child_table] = readings
                 assigned[link] = owner
                 distances[link] = None

@@ -188,10 +188,15 @@ def check_series(table: str, times: pd.Series, individuals: pd.Series) -> None:
     counts = individuals.value_counts()
     short = counts[counts < 2]
     if len(short):
+        # Name the individuals: on a real panel of hundreds, a count alone leaves the owner
+        # hunting for the one person read once.
+        ids = [str(i) for i in short.sort_index().index[:5]]
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
         raise InvalidArgumentError(
             f"table {table!r}, column {individuals.name!r}: {len(short)} series of "
-            f"{len(counts)} have a single point; a series needs at least two readings. Remove "
-            "them or add readings.",
+            f"{len(counts)} {'has' if len(short) == 1 else 'have'} a single point "
+            f"({individuals.name} {', '.join(ids)}{more}); a series needs at least two "
+            "readings. Remove those rows or add readings.",
             field=f"tables[{table}].{individuals.name}",
         )
     frame = pd.DataFrame({"id": individuals.to_numpy(), "t": seconds})

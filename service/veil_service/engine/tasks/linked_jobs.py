@@ -506,6 +506,7 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
     from veil_service.engine.multitable.metric_parameters import check_metric_parameters
     from veil_service.engine.multitable.pipeline import check_parameters
     from veil_service.engine.multitable.validation import check_tables
+    from veil_service.engine.timeseries.series import projection_parameters
 
     run = LinkedRun.from_context(ctx)
     run.schema.check(require_links=True)
@@ -527,6 +528,11 @@ def run_check_tables(ctx: TaskContext) -> dict[str, Any]:
         )
     check_tables(run.schema, frames, columns)
     for name in run.names():
+        if run.schema.is_time_series(name):
+            # nf against the grid and the series: known from the keys alone, so refused here.
+            individuals = frames[name][run.schema.parents(name)[0].child_field]
+            counts = individuals.value_counts().to_numpy()
+            projection_parameters(name, run.series(name), counts)
         if not run.schema.is_time_series(name):
             check_parameters(
                 name,

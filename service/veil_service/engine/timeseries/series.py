@@ -10,7 +10,7 @@ times. The avatar series of avatar individual ``i`` is therefore built from the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import pandas as pd
 from veil_service.engine.multitable.validation import time_values
 from veil_service.engine.timeseries.alignment import Aligned, align, grid_length, sort_readings
 from veil_service.engine.timeseries.alignment import unalign as read_back
-from veil_service.engine.timeseries.parameters import FPCA, TimeSeriesParameters
+from veil_service.engine.timeseries.parameters import DEFAULT_NF, FPCA, TimeSeriesParameters
 from veil_service.engine.timeseries.projection import CurveProjection, fit_projection
 from veil_service.errors import InvalidArgumentError
 
@@ -42,6 +42,13 @@ class SeriesModel:
             written back.
         time_zone: Time zone of a datetime column (None: naive).
         prefix: Prefix of the feature names.
+        time_resolution: Pandas frequency (``D`` or ``s``) every original datetime sat on,
+            to which avatar times are rounded (None: written at full precision).
+        low: Smallest original reading of each variable (avatar readings are clipped to it).
+        high: Largest original reading of each variable.
+        whole: Whether each variable holds integers (avatar readings are rounded).
+        gaps: Variables with missing readings: each has a ``<variable>.missing`` feature (the
+            share of the individual's readings that miss it), avatarized with the others.
     """
 
     table: str
@@ -56,6 +63,11 @@ class SeriesModel:
     time_kind: str
     time_zone: str | None
     prefix: str
+    time_resolution: str | None = None
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
+    whole: tuple[bool, ...] = ()
+    gaps: tuple[int, ...] = ()
 
     @property
     def point_columns(self) -> tuple[str, str, str]:
@@ -75,11 +87,14 @@ class SeriesModel:
             curves[:, :, j] = projection.curves(scores)
         return curves
 
-    def rebuild(self, features: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    def rebuild(
+        self, features: pd.DataFrame, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, pd.DataFrame]:
         """Avatar series from avatar features.
 
         Args:
             features: Avatar individuals' features (one row per avatar individual).
+            rng: Chooses which readings of a series are left missing (see :meth:`_blank`).
 
         Returns:
             ``(owner, readings)``: the avatar individual (row of ``features``) of each reading,
@@ -95,10 +110,75 @@ class SeriesModel:
             counts = np.where(features[points_col].to_numpy() >= 2, self.n_points, 0)
         else:
             counts = np.rint(features[points_col].to_numpy(dtype=np.float64)).astype(np.int64)
+        counts = self._without_series(counts, features[points_col].to_numpy(dtype=np.float64))
         owner, time, values = read_back(curves, start, span, counts)
+        values = self._blank(self._in_range(values), owner, features, rng)
         readings = pd.DataFrame(values, columns=self.variables)
         readings.insert(0, self.time_column, self._times(time))
         return owner, readings
+
+    def _without_series(self, counts: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """As many avatar individuals without a series as the originals had (in share).
+
+        An avatar's number of readings is a weighted mean of its neighbours': an individual
+        never read (0) among people read 6 times gets an avatar read 5 times, so avatars
+        without a series all but vanished (wage_panel: 2 of 545 men, 0 of 545 avatars). The
+        avatars with the fewest synthetic readings are the ones left without.
+        """
+        absent = int(np.rint((self.aligned.counts < 2).mean() * len(counts)))
+        missing = absent - int((counts < 2).sum())
+        if missing <= 0:
+            return counts
+        counts = counts.copy()
+        candidates = np.flatnonzero(counts >= 2)
+        fewest = candidates[np.argsort(points[candidates], kind="stable")[:missing]]
+        counts[fewest] = 0
+        return counts
+
+    def _blank(
+        self,
+        values: np.ndarray,
+        owner: np.ndarray,
+        features: pd.DataFrame,
+        rng: np.random.Generator | None,
+    ) -> np.ndarray:
+        """Avatar readings left missing as the originals were.
+
+        Missing readings are filled to draw the curves; without this every avatar reading was
+        present (wage_panel's hours: 7 % missing, avatars 0 %; jobtraining's scrap: 66 %, its
+        avatars flat lines at the mean). Each avatar series leaves ``share x readings`` of a
+        variable missing, ``share`` being its avatarized ``<variable>.missing`` feature; which
+        readings is drawn at random.
+        """
+        if not self.gaps or len(owner) == 0:
+            return values
+        rng = rng or np.random.default_rng(0)
+        counts = np.bincount(owner, minlength=len(features))
+        first = np.r_[0, np.cumsum(counts)[:-1]]
+        for j in self.gaps:
+            share = features[f"{self.prefix}{self.variables[j]}.missing"].to_numpy(np.float64)
+            blanks = np.rint(np.clip(share, 0.0, 1.0) * counts).astype(np.int64)
+            order = np.lexsort((rng.random(len(owner)), owner))
+            rank = np.empty(len(owner), dtype=np.int64)
+            rank[order] = np.arange(len(owner)) - first[owner[order]]
+            values[rank < blanks[owner], j] = np.nan
+        return values
+
+    def _in_range(self, values: np.ndarray) -> np.ndarray:
+        """Avatar readings within each variable's original range, integers rounded.
+
+        Curves rebuilt from avatar scores can leave the range no original reading left: on
+        linearmodels' jobtraining panel (firms' sales, training hours, all >= 0) FPCA avatars
+        had negative sales (-1.8e6) and hours (-6.9). Single-table avatars are clipped and
+        rounded the same way (``avatarize.column_types``); integer columns were otherwise
+        truncated toward zero when cast back to their dtype.
+        """
+        if not self.low:
+            return values
+        values = np.clip(values, np.asarray(self.low), np.asarray(self.high))
+        whole = np.asarray(self.whole, dtype=bool)
+        values[:, whole] = np.rint(values[:, whole])
+        return values
 
     def _within_window(self, start: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Avatar starts and spans moved inside the originals' observation window.
@@ -122,10 +202,24 @@ class SeriesModel:
         if self.time_kind == "integer":
             return np.asarray(np.rint(seconds), dtype=np.int64)
         if self.time_kind == "datetime":
+            # Rounded on the wall clock: an avatar of dates read "2024-03-05" is a date too, not
+            # "2024-03-05 13:47:12.339" (a precision, and a look, no original reading had).
             stamps = pd.to_datetime(np.rint(seconds * 1e9).astype(np.int64), utc=True)
             if self.time_zone is None:
-                return pd.Series(stamps.tz_localize(None))
-            return pd.Series(stamps.tz_convert(self.time_zone))
+                wall = stamps.tz_localize(None)
+                return pd.Series(wall.round(self.time_resolution) if self.time_resolution else wall)
+            zoned = stamps.tz_convert(self.time_zone)
+            if self.time_resolution:
+                zoned = (
+                    zoned.tz_localize(None)
+                    .round(self.time_resolution)
+                    .tz_localize(
+                        self.time_zone,
+                        ambiguous=np.ones(len(zoned), dtype=bool),
+                        nonexistent="shift_forward",
+                    )
+                )
+            return pd.Series(zoned)
         return seconds
 
 
@@ -175,23 +269,8 @@ def fit_series(
     n_points = grid_length(readings.counts, params)
     aligned = align(readings, n_points)
     has = aligned.has_series
-    if params.projection_type == FPCA and params.nf > min(int(has.sum()) - 1, n_points):
-        raise InvalidArgumentError(
-            f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
-            f"{min(int(has.sum()) - 1, n_points)} components here ({int(has.sum())} series on a "
-            f"grid of {n_points} points); lower time_series_nf or raise time_series_nb_points.",
-            field=f"tables[{table}].time_series_nf",
-        )
-    if params.projection_type != FPCA and params.nf > n_points:
-        # FLATTEN reads each curve at nf positions of the grid: past the grid's points the
-        # readings are interpolations of their neighbours, columns that add dimensions and no
-        # information (nf=500 on a 13-point grid was taken without a word).
-        raise InvalidArgumentError(
-            f"table {table!r}: time_series_nf={params.nf} but FLATTEN reads at most the grid's "
-            f"{n_points} points; lower time_series_nf to at most {n_points} or raise "
-            "time_series_nb_points (with time_series_method=SPECIFIED).",
-            field=f"tables[{table}].time_series_nf",
-        )
+    params = projection_parameters(table, params, readings.counts)
+    assert params.nf is not None
     data: dict[str, np.ndarray] = {}
     weights: dict[str, float] = {}
     start = np.where(np.isnan(aligned.start), np.nanmedian(aligned.start), aligned.start)
@@ -200,6 +279,13 @@ def fit_series(
     data[f"{prefix}span"] = span
     data[f"{prefix}points"] = aligned.counts.astype(np.int64)
     for name in (f"{prefix}start", f"{prefix}span", f"{prefix}points"):
+        weights[name] = 1.0 / np.sqrt(3.0)
+    missing = np.isnan(values)
+    gaps = tuple(j for j in range(len(variables)) if missing[:, j].any())
+    lengths = np.maximum(np.bincount(owner, minlength=n_individuals), 1)
+    for j in gaps:
+        name = f"{prefix}{variables[j]}.missing"
+        data[name] = np.bincount(owner, weights=missing[:, j], minlength=n_individuals) / lengths
         weights[name] = 1.0 / np.sqrt(3.0)
     projections: list[CurveProjection] = []
     for j, variable in enumerate(variables):
@@ -229,7 +315,22 @@ def fit_series(
     elif not pd.api.types.is_numeric_dtype(times):
         parsed = pd.to_numeric(times.astype(str), errors="coerce")
         time_kind = "float" if parsed.notna().all() else "datetime"
+    observed = ~np.isnan(values)
+    low = tuple(
+        float(values[observed[:, j], j].min()) if observed[:, j].any() else -np.inf
+        for j in range(len(variables))
+    )
+    high = tuple(
+        float(values[observed[:, j], j].max()) if observed[:, j].any() else np.inf
+        for j in range(len(variables))
+    )
+    whole = tuple(bool(pd.api.types.is_integer_dtype(frame[c])) for c in variables)
     return SeriesModel(
+        gaps=gaps,
+        low=low,
+        high=high,
+        whole=whole,
+        time_resolution=datetime_resolution(times) if time_kind == "datetime" else None,
         table=table,
         time_column=time_column,
         variables=list(variables),
@@ -243,3 +344,67 @@ def fit_series(
         time_zone=zone,
         prefix=prefix,
     )
+
+
+def datetime_resolution(times: pd.Series) -> str | None:
+    """``D`` when every original time is a midnight (dates), ``s`` when every one is a whole
+    second, else None; read on the wall clock, as the owner wrote the times.
+    """
+    if pd.api.types.is_datetime64_any_dtype(times):
+        wall = times.dt.tz_localize(None) if getattr(times.dt, "tz", None) is not None else times
+    else:
+        parsed = pd.to_datetime(times.astype(str), errors="coerce", utc=True, format="mixed")
+        wall = parsed.dt.tz_localize(None)
+    nanoseconds = wall.dropna().astype("datetime64[ns]").astype("int64").to_numpy()
+    if len(nanoseconds) == 0:
+        return None
+    if not (nanoseconds % (86_400 * 10**9)).any():
+        return "D"
+    if not (nanoseconds % 10**9).any():
+        return "s"
+    return None
+
+
+def projection_parameters(
+    table: str, params: TimeSeriesParameters, counts: np.ndarray
+) -> TimeSeriesParameters:
+    """``params`` with ``nf`` set: the owner's, checked against what the table gives, or the
+    default lowered to it. Needs only the readings per individual, so the pre-run check
+    (``tasks.linked_jobs``) refuses a bad ``nf`` when ``run()`` is called, as the one-point
+    series are, instead of the standard job failing after it started.
+
+    Args:
+        table: Table name, for messages.
+        params: The table's time-series parameters.
+        counts: Readings per individual.
+
+    Raises:
+        InvalidArgumentError: ``nf`` above what FPCA can give on this table or above the grid's
+            points with FLATTEN.
+    """
+    n_points = grid_length(counts, params)
+    series = int((np.asarray(counts) >= 2).sum())
+    most = min(series - 1, n_points) if params.projection_type == FPCA else n_points
+    if params.nf is None:
+        # Not set by the owner: the default, as far as the table allows (5 numbers per variable
+        # on linearmodels' jobtraining, 3 years per firm, refused the run and the advice).
+        params = replace(params, nf=max(1, min(DEFAULT_NF, most)))
+    assert params.nf is not None
+    if params.projection_type == FPCA and params.nf > min(series - 1, n_points):
+        raise InvalidArgumentError(
+            f"table {table!r}: time_series_nf={params.nf} but FPCA can give at most "
+            f"{min(series - 1, n_points)} components here ({series} series on a "
+            f"grid of {n_points} points); lower time_series_nf or raise time_series_nb_points.",
+            field=f"tables[{table}].time_series_nf",
+        )
+    if params.projection_type != FPCA and params.nf > n_points:
+        # FLATTEN reads each curve at nf positions of the grid: past the grid's points the
+        # readings are interpolations of their neighbours, columns that add dimensions and no
+        # information (nf=500 on a 13-point grid was taken without a word).
+        raise InvalidArgumentError(
+            f"table {table!r}: time_series_nf={params.nf} but FLATTEN reads at most the grid's "
+            f"{n_points} points; lower time_series_nf to at most {n_points} or raise "
+            "time_series_nb_points (with time_series_method=SPECIFIED).",
+            field=f"tables[{table}].time_series_nf",
+        )
+    return params

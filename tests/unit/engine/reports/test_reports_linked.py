@@ -167,3 +167,35 @@ def test_time_series_signal_metrics_are_named_and_defined(
         "fr": "Distance de Hellinger de tous les relevés (moyenne): pour une série temporelle",
     }[language]
     assert definition in text
+
+
+def test_time_series_link_counts_individuals_without_a_series() -> None:
+    # wage_panel as a panel: 2 of 545 men never read. The report's link table showed "—" for
+    # parents without children and readings per *series* as children per parent.
+    import pandas as pd
+    from veil_service.engine.multitable import Link, Schema, TableKeys
+    from veil_service.engine.tasks.linked_report import link_summary
+
+    link = Link("persons", "nr", "readings", "nr", "time_series")
+    schema = Schema(
+        (
+            TableKeys("persons", "nr"),
+            TableKeys("readings", "rid", ("nr",), time_series_time="year"),
+        ),
+        (link,),
+    )
+    persons = pd.DataFrame({"nr": [1, 2, 3, 4], "educ": [12, 14, 9, 16]})
+    readings = pd.DataFrame(
+        {"rid": range(6), "nr": [1, 1, 2, 2, 2, 3], "year": [80, 81, 80, 81, 82, 80], "v": 1.0}
+    )
+    avatar_readings = readings.assign(nr=[1, 1, 2, 2, 4, 4])
+    signal = {"readings": [{"series_length_mean_original": 2.0, "series_length_mean_avatar": 2.0}]}
+    summary = link_summary(
+        schema,
+        link,
+        {"persons": persons, "readings": readings},
+        {"persons": persons, "readings": avatar_readings},
+        signal,
+    )
+    assert summary.childless_share == (25.0, 25.0)
+    assert summary.children_per_parent == (1.5, 1.5)

@@ -232,3 +232,86 @@ def test_avatar_series_stay_within_the_originals_observation_window() -> None:
         times = result.tables["readings"].avatars.groupby("id")["t"].agg(["min", "max"])
         assert times["min"].min() >= first and times["max"].max() <= last, k
         assert (times["max"] - times["min"]).max() > 0.5 * (last - first), k  # spans kept
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Paris"])
+def test_avatar_dates_stay_dates(zone: str | None) -> None:
+    # A panel read once a year on a given day ("1981-07-08"): the rebuilt readings fall between
+    # grid points, and were written to the microsecond ("1981-06-25 03:24:52.757802").
+    owner, time, values = readings([6, 9, 7, 8, 10, 6], seed=3)
+    days = pd.Timestamp("1980-01-01") + pd.to_timedelta(np.rint(time * 37), unit="D")
+    if zone is None:
+        column: pd.Series = pd.Series(days.strftime("%Y-%m-%d"))  # dates as strings
+    else:
+        column = pd.Series(days.tz_localize(zone))
+    frame = pd.DataFrame({"t": column, "v": values[:, 0]})
+    params = TimeSeriesParameters("fpca", nf=2, method="mean")
+    model = fit_series("s", frame, owner, 6, "t", ["v"], params, prefix="s.")
+    shifted = model.features.assign(**{"s.start": model.features["s.start"] + 5_000.0})
+    _, rebuilt = model.rebuild(shifted)
+    wall = rebuilt["t"].dt.tz_localize(None) if zone else rebuilt["t"]
+    assert (wall == wall.dt.normalize()).all()
+    assert (rebuilt["t"].dt.tz is None) == (zone is None)
+
+
+def test_datetime_resolution_of_original_times() -> None:
+    from veil_service.engine.timeseries.series import datetime_resolution
+
+    assert datetime_resolution(pd.Series(["1980-11-18", "1981-07-08"])) == "D"
+    seconds = pd.Series(pd.to_datetime(["2024-01-01 10:00:01", "2024-01-02 11:30:00"]))
+    assert datetime_resolution(seconds) == "s"
+    assert datetime_resolution(seconds + pd.Timedelta("1ms")) is None
+
+
+def test_avatar_readings_stay_in_the_original_range_and_integers_whole() -> None:
+    # Firms' sales (>= 0) and a 0/1 grant per year: avatar scores away from the originals'
+    # rebuilt curves below zero (jobtraining: sales -1.8e6) and grants of 0.4 cast to 0.
+    owner, _, values = readings([3, 3, 3, 3, 3, 3, 3, 3], seed=5)
+    frame = pd.DataFrame(
+        {
+            "t": np.tile([1987, 1988, 1989], 8),
+            "sales": np.abs(values[:, 0]) * 1e6,
+            "grant": (values[:, 0] > 0).astype(np.int64),
+        }
+    )
+    params = TimeSeriesParameters("fpca", nf=2, method="mean")
+    model = fit_series("s", frame, owner, 8, "t", ["sales", "grant"], params, prefix="s.")
+    scores = [c for c in model.features.columns if c.startswith(("s.sales.", "s.grant."))]
+    far = model.features.assign(**{c: model.features[c] * 4.0 for c in scores})
+    _, rebuilt = model.rebuild(far)
+    assert rebuilt["sales"].min() >= frame["sales"].min()
+    assert rebuilt["sales"].max() <= frame["sales"].max()
+    assert set(rebuilt["grant"].unique()) <= {0.0, 1.0}
+    assert rebuilt["sales"].min() == frame["sales"].min()  # the clip was needed here
+
+
+def test_avatar_series_keep_the_originals_missing_readings() -> None:
+    # jobtraining's scrap: never reported by two firms in three, reported every year by the
+    # rest; wage_panel's hours: a reading missing here and there. Avatars had every reading.
+    owner, time, values = readings([3] * 6 + [6] * 6, seed=7)
+    frame = pd.DataFrame({"t": time, "scrap": values[:, 0], "hours": values[:, 0] * 2})
+    frame.loc[owner < 4, "scrap"] = np.nan  # individuals 0-3: never reported
+    frame.loc[np.flatnonzero(owner == 8)[:3], "hours"] = np.nan  # half of individual 8's
+    params = TimeSeriesParameters("fpca", nf=2, method="mean")
+    model = fit_series("s", frame, owner, 12, "t", ["scrap", "hours"], params, prefix="s.")
+    owners, rebuilt = model.rebuild(model.features)
+    missing = rebuilt.isna().groupby(owners).sum()
+    assert list(missing["scrap"]) == [3, 3, 3, 3] + [0] * 8
+    assert list(missing["hours"]) == [0] * 8 + [3] + [0] * 3
+    assert rebuilt["t"].notna().all()
+
+
+def test_as_many_avatars_without_a_series_as_originals() -> None:
+    # 2 of 12 individuals never read; avatar numbers of readings are neighbours' means, so the
+    # avatars of the unread read 4-5 times: no avatar was left without a series.
+    owner, time, values = readings([6, 5, 6, 4, 6, 5, 6, 5, 6, 4], seed=2)
+    owner = np.where(owner >= 1, owner + 1, owner)  # individual 1 has no reading
+    owner = np.where(owner >= 6, owner + 1, owner)  # nor individual 6
+    frame = pd.DataFrame({"t": time, "v": values[:, 0]})
+    model = fit_series("s", frame, owner, 12, "t", ["v"], TimeSeriesParameters(nf=2), "s.")
+    assert list(model.features["s.points"]).count(0) == 2
+    smoothed = model.features.assign(**{"s.points": [5.6, 4.4, 5.0, 4.6, 5.0, 5.2] * 2})
+    owners, _ = model.rebuild(smoothed)
+    read = np.bincount(owners, minlength=12)
+    assert (read == 0).sum() == 2
+    assert list(np.flatnonzero(read == 0)) == [1, 7]  # the fewest synthetic readings (4.4)
