@@ -43,6 +43,10 @@ its synthetic histogram) are what the library would choose for the metadata's ``
 the private count (:func:`_create`, ``mwem_weights.public_start``; docs/dp.md, "MWEM's
 hyperparameters").
 
+DP-CTGAN's conditional vectors come from DP category frequencies, not the library's exact
+private ones (``ctgan_categories``): its cost is DP-SGD's spend within nine tenths of ε plus a
+tenth of the total for the frequencies, and a returned model holds no private row.
+
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
 the spend stays within it (see ``gan_accounting``; Lomas charged the library's last reading, one
