@@ -43,6 +43,10 @@ its synthetic histogram) are what the library would choose for the metadata's ``
 the private count (:func:`_create`, ``mwem_weights.public_start``; docs/dp.md, "MWEM's
 hyperparameters").
 
+DP-CTGAN's conditional vectors come from DP category frequencies, not the library's exact
+private ones (``ctgan_categories``): its cost is DP-SGD's spend within nine tenths of ε plus a
+tenth of the total for the frequencies, and a returned model holds no private row.
+
 The GANs train with opacus 0.14, which checks the spent ε only at the start of each epoch, so
 the library alone overshoots the request; here the number of epochs is fixed beforehand so that
 the spend stays within it (see ``gan_accounting``; Lomas charged the library's last reading, one
@@ -64,7 +68,12 @@ from snsql._ast.tokens import Column
 from snsql.sql.parse import QueryParser
 from snsynth import Synthesizer
 
-from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting
+from veil_service.engine.dp import (
+    ctgan_categories,
+    gan_accounting,
+    mwem_weights,
+    pate_accounting,
+)
 from veil_service.engine.dp.frames import typed_as_metadata
 from veil_service.engine.dp.synth_transformers import build_transformer, constrained_columns
 from veil_service.engine_contract.dp_metadata import Metadata
@@ -169,12 +178,29 @@ def estimate_cost(
         rounds = pate_accounting.schedule(model, float(request.epsilon), delta, max_epochs)
         return CostEstimate(epsilon=rounds.epsilon, delta=delta)
     if request.synth_name in OPACUS_GANS:
-        planned = gan_accounting.schedule(
-            request.synth_name, model, metadata.rows, float(request.epsilon), delta
-        )
+        planned, categories = _gan_plan(request, model, transformer, metadata.rows, delta)
         _check_epochs(request.synth_name, planned.epochs, max_epochs, request.epsilon)
-        return CostEstimate(epsilon=planned.epsilon, delta=delta)
+        return CostEstimate(epsilon=planned.epsilon + categories, delta=delta)
     return CostEstimate(epsilon=float(request.epsilon), delta=delta)
+
+
+def _gan_plan(
+    request: SmartnoiseSynthRequest, model: Any, transformer: Any, rows: int, delta: float
+) -> tuple[gan_accounting.GanSchedule, float]:
+    """DP-SGD's schedule at the metadata's ``rows``, and the ε of DP-CTGAN's noisy category
+    frequencies (``ctgan_categories``; 0 for DPGAN or without a categorical column).
+
+    With categories, DP-SGD may spend ``1 - CATEGORY_SHARE`` of the request and the frequencies
+    get ``CATEGORY_SHARE`` of the total actually spent (so a request whose epochs stop short of
+    its ε is not charged a share of ε nothing used); the charge is the sum (basic composition),
+    at most the request. Data-free: the same figures for the cost and the fit.
+    """
+    columns = (
+        ctgan_categories.categorical_columns(transformer) if request.synth_name == "dpctgan" else 0
+    )
+    budget = float(request.epsilon) * (1.0 - ctgan_categories.CATEGORY_SHARE if columns else 1.0)
+    planned = gan_accounting.schedule(request.synth_name, model, rows, budget, delta)
+    return planned, ctgan_categories.category_epsilon(columns, planned.epsilon)
 
 
 def _check_epochs(name: str, epochs: int, max_epochs: int, epsilon: float) -> None:
@@ -266,10 +292,13 @@ def execute(
         # metadata's row count, as the cost and the private fit are: scheduled at the dummy's
         # size (sample rate batch_size / 100), a GAN the private query fits was refused there.
         schedule_rows = metadata.rows if show_library_errors else len(rows)
+        priced, _ = _gan_plan(request, model, transformer, metadata.rows, cost.delta)
         planned = gan_accounting.schedule(
-            request.synth_name, model, schedule_rows, cost.epsilon, cost.delta
+            request.synth_name, model, schedule_rows, priced.epsilon, cost.delta
         )
         gan_accounting.set_epochs(request.synth_name, model, min(planned.epochs, max_epochs))
+        if request.synth_name == "dpctgan":
+            ctgan_categories.install(model, ctgan_categories.histogram_epsilon(priced.epsilon))
     report(0.05, _fit_phase(request.synth_name, model, rounds.rounds if rounds else None))
     if progress is not None and request.synth_name == "dpctgan":
         model.epsilon_list = _EpochCounter(report, int(model._epochs))
@@ -279,6 +308,8 @@ def execute(
         if isinstance(getattr(model, "epsilon_list", None), _EpochCounter):
             model.epsilon_list = list(model.epsilon_list)  # a returned model pickles plainly
         mwem_weights.uninstall(model)
+        if request.synth_name == "dpctgan":
+            ctgan_categories.finish(model)
         if rounds is not None:
             pate_accounting.uninstall(model, rounds)
     report(0.9, "sampling" if not request.return_model else "pickling the model")

@@ -20,7 +20,13 @@ import pandas as pd
 import pytest
 from snsynth import Synthesizer
 from support import FIXTURES
-from veil_service.engine.dp import gan_accounting, mwem_weights, pate_accounting, smartnoise_synth
+from veil_service.engine.dp import (
+    ctgan_categories,
+    gan_accounting,
+    mwem_weights,
+    pate_accounting,
+    smartnoise_synth,
+)
 from veil_service.engine.dp.dummy import make_dummy_dataset
 from veil_service.engine.dp.frames import conform_to_metadata, typed_as_metadata
 from veil_service.engine.dp.synth_transformers import build_transformer
@@ -436,18 +442,20 @@ def test_gan_epochs_stop_before_the_request_is_exceeded(
 ) -> None:
     """Issue 19 (b): DP-CTGAN checks its spend only at the start of each epoch, so alone it
     trains one epoch too many and spends more than asked. Veil schedules the epochs with the
-    library's accountant: the cost is the accountant's figure after the last epoch that fits."""
+    library's accountant: the cost is the accountant's figure after the last epoch that fits in
+    DP-SGD's share (0.45 of 0.5), plus the category frequencies' tenth of the total (OpenDP's
+    figure for ε_sgd / 9)."""
     columns = ("species", "sex", "bill_length_mm")
-    params = {**TINY_GAN, "epochs": 300}  # sigma 5 (default), batch 50: 2 epochs fit in 0.5
+    params = {**TINY_GAN, "epochs": 300}  # sigma 5 (default), batch 50: 1 epoch fits in 0.45
     request = Synth("dpctgan", 0.5, None, columns, params, nb_samples=10)
     cost = smartnoise_synth.estimate_cost(request, penguin)
     # Lomas's default delta, from the published row count.
     assert cost.delta == 1 / (344 * 344**0.5)
 
-    # The library alone, with the same parameters and data.
+    # The library alone, with the same parameters and data, given DP-SGD's share.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # opacus and torch deprecation notes
-        alone = Synthesizer.create("dpctgan", epsilon=0.5, delta=cost.delta, **params)
+        alone = Synthesizer.create("dpctgan", epsilon=0.45, delta=cost.delta, **params)
         alone.fit(
             penguins[list(columns)],
             transformer=build_transformer(
@@ -458,9 +466,13 @@ def test_gan_epochs_stop_before_the_request_is_exceeded(
         )
     readings = alone.epsilon_list  # its accountant at the start of each epoch
     trained_alone = len(readings) - 1  # the last reading broke the loop
-    assert readings[-1] > 0.5, "the library alone overshoots the request"
-    # Veil's cost is the library's own reading after one epoch less: within the request.
-    assert cost.epsilon == pytest.approx(readings[-2], rel=1e-12) and cost.epsilon <= 0.5
+    assert readings[-1] > 0.45, "the library alone overshoots its share"
+    categories = ctgan_categories.category_epsilon(2, readings[-2])  # species and sex
+    assert categories == pytest.approx(readings[-2] / 9, rel=1e-12)
+    # Veil's cost is the library's own reading after one epoch less, plus the categories' share:
+    # within the request (basic composition).
+    assert cost.epsilon == pytest.approx(readings[-2] + categories, rel=1e-12)
+    assert cost.epsilon <= 0.5
 
     fitted = smartnoise_synth.execute(
         Synth(
@@ -879,3 +891,92 @@ def test_mwem_schedule_the_fit_would_fail_on_is_refused_before_the_charge(
     with pytest.raises(InvalidArgumentError, match=fragment) as refused:
         smartnoise_synth.estimate_cost(request, penguin)
     assert refused.value.field == "synth_params"
+
+
+# DP-CTGAN's category frequencies (s43): smartnoise-synth 1.0.8 drew every synthetic row's
+# categories from the exact private frequencies, and a returned model held the private rows.
+
+PENGUIN_SPECIES = np.array([152, 68, 124])  # Adelie, Chinstrap, Gentoo
+
+
+def _one_hot_species(penguin: Metadata, penguins: pd.DataFrame) -> tuple[Any, Any]:
+    transformer = build_transformer(
+        penguin, ["species"], style="gan", nullable=True, constraints=None
+    )
+    frame = penguins[["species"]].astype(object)
+    transformer.fit(frame)
+    data = np.array(transformer.transform(frame), dtype="float64")
+    assert (data.sum(axis=0) == PENGUIN_SPECIES).all()
+    return data, transformer.transformers
+
+
+def test_dpctgan_category_frequencies_are_noisy_and_the_model_holds_no_rows(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    """Before: each fit's sampler held the exact frequencies (Chinstrap 68/345) and the 344
+    one-hot private rows, and a returned model carried them."""
+    request = Synth(
+        "dpctgan", 3.0, 1e-5, ("species", "sex"), TINY_GAN, return_model=True, allow_pickle=True
+    )
+    seen = []
+    for _ in range(3):
+        result = smartnoise_synth.execute(request, penguins, penguin, allow_pickle=True)
+        assert result.model is not None
+        model = pickle.loads(result.model.data)
+        sampler = model._data_sampler
+        assert type(sampler).__module__ == "snsynth.pytorch.nn.ctgan.data_sampler"
+        assert sampler._data.shape[0] == 0 and sampler._rid_by_cat_cols == []
+        assert model.loss_d_list == [] and model.loss_g_list == []
+        width = int(sampler._discrete_column_n_category[0])  # with the null code (nullable)
+        species = sampler.discrete_column_category_prob[0][:width]
+        assert species.sum() == pytest.approx(1.0)
+        # The library's: the counts, an empty code counted 1.
+        exact = np.append(PENGUIN_SPECIES, [1] * (width - 3)) / (344 + width - 3)
+        assert not np.allclose(species, exact)
+        seen.append(float(species[1]))
+        assert model.sample(5).shape == (5, 2)  # it still samples, from the noisy frequencies
+    assert len(set(seen)) > 1
+
+
+def test_noisy_category_probabilities_converge_to_the_exact_ones(
+    penguin: Metadata, penguins: pd.DataFrame
+) -> None:
+    data, transformers = _one_hot_species(penguin, penguins)
+    exact = PENGUIN_SPECIES / 344
+    (huge,) = ctgan_categories.noisy_probabilities(data, transformers, 1e9)
+    assert huge == pytest.approx(exact, abs=1e-6)
+    draws = {
+        float(ctgan_categories.noisy_probabilities(data, transformers, 0.3)[0][1]) for _ in range(8)
+    }
+    assert len(draws) > 1 and max(draws) - min(draws) > 1e-3
+    # The charge is OpenDP's figure for the share: L1 sensitivity = the histograms' number.
+    assert ctgan_categories.category_epsilon(3, 1.8) == pytest.approx(0.2, rel=1e-12)
+    assert ctgan_categories.category_epsilon(0, 2.0) == 0.0
+
+
+def test_the_discriminator_draws_rows_uniformly_with_their_own_categories() -> None:
+    """Noisy frequencies in the library's row draw would make a row alone in its category
+    drawn far more often than batch_size / rows, the rate opacus is told; the discriminator's
+    conditions are the uniformly drawn rows' own categories instead."""
+    from types import SimpleNamespace
+
+    rows = 200
+    data = np.zeros((rows, 3))
+    data[:, 0] = 1
+    data[0] = [0, 1, 0]  # the only row of category 1
+    transformers = [SimpleNamespace(is_categorical=True, output_width=3)]
+    sampler = ctgan_categories._sampler_class()(data, transformers, [np.array([0.1, 0.8, 0.1])])
+    drawn_alone = 0
+    for _ in range(100):
+        cond, _, column, option = sampler.sample_condvec(50)
+        perm = np.random.permutation(50)
+        real = sampler.sample_data(50, column[perm], option[perm])
+        assert (real.argmax(axis=1) == cond[perm].argmax(axis=1)).all()
+        drawn_alone += int((real[:, 1] == 1).sum())
+        generator, *_ = sampler.sample_condvec(50)  # the generator's: noisy frequencies
+        assert generator.sum(axis=0)[1] > 20
+    assert drawn_alone < 60  # expected 100 * 50 / 200 = 25; the library's draw: ~4,000
+    sampler.sample_condvec(50)
+    sampler.sample_condvec(50)
+    with pytest.raises(RuntimeError, match="training loop"):
+        sampler.sample_data(2, np.array([0, 0]), np.array([0, 0]))
