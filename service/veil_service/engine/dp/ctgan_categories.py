@@ -33,10 +33,11 @@ torch and the library are imported by the functions that use them (see ``gan_acc
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import numpy as np
+
+from veil_service.engine.dp.library_rebinding import rebind
 
 CATEGORY_SHARE = 0.1
 """Share of a DP-CTGAN request's ε spent on its category frequencies (when it has a categorical
@@ -186,16 +187,7 @@ def install(model: Any, epsilon: float) -> None:
     def factory(data: Any, transformers: Any) -> Any:
         return sampler(data, transformers, noisy_probabilities(data, transformers, epsilon))
 
-    library_train = dpctgan_module.DPCTGAN.train
-    names = {**dpctgan_module.__dict__, "DataSampler": factory}
-    code = types.FunctionType(
-        library_train.__code__,
-        names,
-        library_train.__name__,
-        library_train.__defaults__,
-        library_train.__closure__,
-    )
-    model.train = types.MethodType(code, model)
+    rebind(model, "train", dpctgan_module.DPCTGAN.train, DataSampler=factory)
 
 
 def finish(model: Any) -> None:

@@ -24,10 +24,10 @@ load torch: 1.7 CPU seconds a task.
 from __future__ import annotations
 
 import math
-import types
 from dataclasses import dataclass
 from typing import Any
 
+from veil_service.engine.dp.library_rebinding import rebind
 from veil_service.errors import InvalidArgumentError
 
 MIN_ROWS = 1000
@@ -144,16 +144,7 @@ def install(model: Any, planned: PateSchedule) -> None:
     """
     from snsynth.pytorch.nn import pategan as pategan_module
 
-    library_train = pategan_module.PATEGAN.train
-    names = {**pategan_module.__dict__, "moments_acc": data_free_moments}
-    code = types.FunctionType(
-        library_train.__code__,
-        names,
-        library_train.__name__,
-        library_train.__defaults__,
-        library_train.__closure__,
-    )
-    model.train = types.MethodType(code, model)
+    rebind(model, "train", pategan_module.PATEGAN.train, moments_acc=data_free_moments)
     model.epsilon = spent_after(planned.rounds - 1, model, planned.delta)
     model.delta = planned.delta
 
