@@ -965,8 +965,13 @@ class Runner:
         return status
 
     def statuses(self) -> dict[str, JobStatus]:
-        """Statuses of every launched job."""
-        return {kind.value: self.get_job(kind)["status"] for kind in self.jobs}
+        """Statuses of every launched job, ``report_pia`` after them when a report was
+        launched (Octopize launches a PIA report job with every report; Veil's report job makes
+        both reports, so ``report_pia`` has its status)."""
+        found = {kind.value: self.get_job(kind)["status"] for kind in self.jobs}
+        if JobKind.report.value in found:
+            found[_PIA_REPORT_JOB] = found[JobKind.report.value]
+        return found
 
     def _wait(self, job: JobKind | str) -> JobResponse:
         job_id = self._job_id(job)

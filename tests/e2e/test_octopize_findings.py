@@ -201,6 +201,9 @@ def test_item_6_get_all_results_has_octopizes_shape(manager: Manager, iris: pd.D
     # "ValueError: 'report_pia' is not a valid JobKind".
     assert runner.get_job("report_pia").id == runner.jobs[JobKind.report]
     assert runner.get_status("report_pia") == JobStatus.finished
+    # Octopize's statuses() lists report_pia with the jobs a report launches.
+    assert list(runner.statuses()) == [*(kind.value for kind in runner.jobs), "report_pia"]
+    assert runner.statuses()["report_pia"] == runner.statuses()["report"] == JobStatus.finished
     figures_metadata = runner.get_specific_result(
         "iris", JobKind.standard, Results.FIGURES_METADATA
     )

@@ -384,6 +384,7 @@ def test_first_avatarization_status_and_asynchronous_results(
         "signal_metrics": JobStatus.finished,
         "privacy_metrics": JobStatus.finished,
         "report": JobStatus.finished,
+        "report_pia": JobStatus.finished,
     }
 
     run(GUIDE_JOB_STATUS, namespace)
